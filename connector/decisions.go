@@ -1,0 +1,118 @@
+package connector
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// observe hands d to every observer. Callers hold no lock.
+func (e *Engine) observe(d rule.Decision) {
+	for _, o := range e.cfg.observers {
+		o.Observe(d)
+	}
+}
+
+func (e *Engine) observeAll(ds []rule.Decision) {
+	if len(e.cfg.observers) == 0 {
+		return
+	}
+	for _, d := range ds {
+		e.observe(d)
+	}
+}
+
+func (e *Engine) emitWarnings(ws []rule.Decision) { e.observeAll(ws) }
+
+// appendLog adds decisions to the user's decision log, when the engine keeps
+// one, dropping entries past the retention or beyond the per-user maximum.
+func (e *Engine) appendLog(u *store.UserState, now time.Time, ds ...rule.Decision) {
+	if e.cfg.logMax == 0 || len(ds) == 0 {
+		return
+	}
+	u.Log = append(u.Log, ds...)
+	cut := 0
+	if over := len(u.Log) - e.cfg.logMax; over > 0 {
+		cut = over
+	}
+	oldest := now.Add(-e.cfg.logRetention)
+	for cut < len(u.Log) && u.Log[cut].At.Before(oldest) {
+		cut++
+	}
+	if cut > 0 {
+		u.Log = append(u.Log[:0], u.Log[cut:]...)
+	}
+}
+
+// pendingDecision describes a decision about pending delivery p.
+func pendingDecision(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, now time.Time) rule.Decision {
+	return rule.Decision{
+		Kind:       kind,
+		Reason:     reason,
+		CampaignID: p.CampaignID,
+		UserID:     p.Trigger.UserID,
+		EventID:    p.Trigger.ID,
+		EventKind:  p.Trigger.Kind,
+		EventTime:  p.Trigger.Time,
+		DeliveryID: p.ID,
+		DueAt:      p.DueAt,
+		Attempt:    p.Attempt,
+		Backfilled: p.Backfilled,
+		At:         now,
+	}
+}
+
+// warningsFor returns the hazards that involve campaign id (SPEC.md R12):
+// follow-ups still drafts while an original they target is active, and a
+// delay that can never fit in a follow-up's duration.
+func (s *snapshot) warningsFor(id string, now time.Time) []rule.Decision {
+	var out []rule.Decision
+	warn := func(campaignID string, reason rule.Reason, detail string) {
+		out = append(out, rule.Decision{Kind: rule.Warning, Reason: reason, CampaignID: campaignID, Detail: detail, At: now})
+	}
+	c := s.campaigns[id]
+	if c == nil {
+		return nil
+	}
+	if c.State == rule.Active {
+		for _, f := range s.campaigns {
+			if f.State != rule.Draft {
+				continue
+			}
+			for _, t := range f.Campaign.Triggers {
+				if t.CampaignID == id {
+					warn(f.Campaign.ID, rule.ReasonDraftFollowUp, fmt.Sprintf(
+						"original %q is active while follow-up %q is a draft: its interactions are lost for the follow-up until it is published",
+						id, f.Campaign.ID))
+					break
+				}
+			}
+		}
+	}
+	if detail := delayNeverFits(&c.Campaign, now); detail != "" {
+		warn(id, rule.ReasonDelayExceedsDuration, detail)
+	}
+	return out
+}
+
+// delayNeverFits explains why no trigger from now on can give a due time
+// inside c's duration, or returns "".
+func delayNeverFits(c *rule.Campaign, now time.Time) string {
+	if c.End.IsZero() || !c.IsFollowUp() {
+		return ""
+	}
+	from := now
+	if c.Start.After(from) {
+		from = c.Start
+	}
+	if d := c.Delay.Duration(); d > 0 && !from.Add(d).Before(c.End) {
+		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s (delay %s)",
+			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), c.Delay)
+	}
+	if !from.Before(c.End) {
+		return fmt.Sprintf("the campaign ended at %s", c.End.UTC().Format(time.RFC3339))
+	}
+	return ""
+}

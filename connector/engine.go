@@ -1,0 +1,142 @@
+// Package connector is the engine: it evaluates events against campaign
+// rules, keeps pending deliveries in a [store.Store], and hands due
+// deliveries to the host's [Sender].
+//
+// A host builds one [Engine] per process (or several on one store), saves
+// and publishes campaigns, calls [Engine.Track] for every event its
+// providers report, and runs [Engine.Run] (or calls [Engine.Tick] on its own
+// schedule) to send what falls due. See the module documentation for the
+// whole story.
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Errors returned by the engine. Validation problems come as
+// [*rule.ValidationError] (the same type as [*event.ValidationError]).
+var (
+	// ErrUnknownCampaign: no campaign with that ID exists, or a trigger or
+	// exception names a campaign the engine does not know.
+	ErrUnknownCampaign = errors.New("connector: unknown campaign")
+	// ErrInvalidTransition is [rule.ErrInvalidTransition]: the lifecycle
+	// does not allow the requested change (publishing an active campaign,
+	// stopping a draft, anything on an archived campaign).
+	ErrInvalidTransition = rule.ErrInvalidTransition
+	// ErrInvalidOption: an option given to New is out of range.
+	ErrInvalidOption = errors.New("connector: invalid option")
+	// ErrAlreadyRunning: Run was called while another Run of the same
+	// engine is active.
+	ErrAlreadyRunning = errors.New("connector: Run already active")
+	// ErrSenderPanic wraps the value a panicking sender raised; the engine
+	// treats the panic as a send error.
+	ErrSenderPanic = errors.New("connector: sender panicked")
+)
+
+// Delivery is the engine's instruction to the host: send follow-up
+// CampaignID to UserID now.
+type Delivery struct {
+	// ID is stable across retries and restarts: hosts deduplicate on it
+	// (delivery is at least once).
+	ID         string
+	CampaignID string
+	UserID     string
+	// Trigger is the event that scheduled the delivery.
+	Trigger event.Event
+	// DueAt is when the delivery fell due.
+	DueAt time.Time
+	// Attempt counts from 1.
+	Attempt int
+	// Message is the follow-up's message as it is now (an edit made while
+	// the delivery waited applies).
+	Message json.RawMessage
+}
+
+// Sender sends deliveries; the host implements it with its mail, push or
+// SMS transport. A nil error means the provider accepted the message: the
+// user has received it. An error is retried per the engine's
+// [RetryPolicy]. Send may be called again with the same Delivery.ID (after a
+// crash or a lost lease), so implementations should deduplicate on it.
+type Sender interface {
+	Send(ctx context.Context, d Delivery) error
+}
+
+// SenderFunc adapts a function to [Sender].
+type SenderFunc func(ctx context.Context, d Delivery) error
+
+// Send calls f(ctx, d).
+func (f SenderFunc) Send(ctx context.Context, d Delivery) error { return f(ctx, d) }
+
+// Engine evaluates events against campaigns and sends due deliveries. It is
+// safe for concurrent use: Track, Tick, Save and the lifecycle methods may
+// be called from many goroutines, and several engines (in one process or
+// many) may share one store.
+type Engine struct {
+	cfg    config
+	store  store.Store
+	sender Sender
+
+	snap   atomic.Pointer[snapshot]
+	snapMu sync.Mutex // serializes snapshot rebuilds
+
+	wake      chan struct{} // Run's wake-up: something may be due earlier
+	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one
+	running   atomic.Bool
+	lastPrune atomic.Int64
+
+	armedHook func(at time.Time) // tests: told when Run arms its timer
+}
+
+// New returns an engine on store s that hands due deliveries to send.
+// It reads the store's campaigns at once, so an engine started on a store
+// another engine filled resumes exactly where that one stopped.
+func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+	}
+	if send == nil {
+		return nil, fmt.Errorf("%w: nil sender", ErrInvalidOption)
+	}
+	cfg := defaultConfig()
+	var errs []error
+	for _, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("%w: nil option", ErrInvalidOption))
+			continue
+		}
+		errs = append(errs, o(&cfg))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.pollInterval == 0 {
+		if _, ok := s.(store.Notifier); !ok {
+			cfg.pollInterval = time.Second
+		}
+	}
+	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1)}
+	e.armed.Store(maxInt64)
+	e.lastPrune.Store(cfg.clock.Now().UnixNano())
+	if _, err := e.refresh(context.Background(), -1); err != nil {
+		return nil, fmt.Errorf("connector: reading campaigns: %w", err)
+	}
+	return e, nil
+}
+
+const maxInt64 = 1<<63 - 1
+
+// Namespace returns the engine's namespace.
+func (e *Engine) Namespace() string { return e.cfg.namespace }
+
+// Now returns the engine clock's current time.
+func (e *Engine) Now() time.Time { return e.cfg.clock.Now() }

@@ -1,0 +1,219 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Save creates campaign c as a draft, or updates its definition keeping its
+// state and activation (SPEC.md R2: an edit applies to future decisions;
+// pending deliveries are sent with the message current at send time).
+//
+// c must be valid ([rule.Campaign.Validate]) and its triggers and
+// exceptions must name campaigns the engine knows ([ErrUnknownCampaign]);
+// an archived campaign cannot be edited ([ErrInvalidTransition]). On error
+// nothing is stored.
+func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	snap, err := e.current(ctx)
+	if err != nil {
+		return fmt.Errorf("connector: save %q: %w", c.ID, err)
+	}
+	if err := snap.checkReferences(&c); err != nil {
+		return err
+	}
+	now := e.cfg.clock.Now()
+	def := c.Clone()
+	_, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, c.ID, func(rec *store.CampaignRecord, exists bool) error {
+		if !exists {
+			*rec = store.CampaignRecord{State: rule.Draft, CreatedAt: now}
+		} else if rec.State == rule.Archived {
+			return fmt.Errorf("connector: save %q: %w: the campaign is archived", c.ID, ErrInvalidTransition)
+		}
+		rec.Campaign = def
+		rec.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return wrapStore("save", c.ID, err)
+	}
+	snap, err = e.refresh(ctx, -1)
+	if err != nil {
+		return fmt.Errorf("connector: save %q: %w", c.ID, err)
+	}
+	e.emitWarnings(snap.warningsFor(c.ID, now))
+	return nil
+}
+
+// checkReferences reports triggers and exceptions of c that name campaigns
+// the snapshot does not know, as [*rule.ValidationError]s wrapping
+// [ErrUnknownCampaign].
+func (s *snapshot) checkReferences(c *rule.Campaign) error {
+	var errs []error
+	check := func(field, id string) {
+		if id != "" && id != c.ID && s.campaigns[id] == nil {
+			errs = append(errs, &rule.ValidationError{Object: "campaign", Field: field,
+				Reason: fmt.Sprintf("campaign %q is not known", id), Err: ErrUnknownCampaign})
+		}
+	}
+	for i, t := range c.Triggers {
+		check(fmt.Sprintf("triggers[%d].campaign_id", i), t.CampaignID)
+	}
+	for i, x := range c.Exceptions {
+		check(fmt.Sprintf("exceptions[%d].campaign_id", i), x.CampaignID)
+	}
+	return errors.Join(errs...)
+}
+
+// Publish makes a draft or stopped campaign active and records its
+// activation time, the engine clock's now: a follow-up counts only
+// interactions at or after it (SPEC.md R3). Publishing an original while a
+// follow-up that targets it is still a draft is allowed but produces a
+// [rule.Warning] decision for the observers (SPEC.md R12).
+func (e *Engine) Publish(ctx context.Context, id string) error {
+	now := e.cfg.clock.Now()
+	_, err := e.transition(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
+		rec.ActivatedAt = now
+		rec.Activation++
+	})
+	if err != nil {
+		return err
+	}
+	snap, err := e.refresh(ctx, -1)
+	if err != nil {
+		return fmt.Errorf("connector: publish %q: %w", id, err)
+	}
+	e.emitWarnings(snap.warningsFor(id, now))
+	return nil
+}
+
+// Stop makes an active campaign stopped. Its pending deliveries are
+// cancelled and will not be sent on resume; interactions that happen while
+// it is stopped are lost for it (SPEC.md R2). Publish resumes it with a new
+// activation time.
+func (e *Engine) Stop(ctx context.Context, id string) error {
+	if _, err := e.transition(ctx, "stop", id, rule.Stopped, nil); err != nil {
+		return err
+	}
+	return e.cancelAll(ctx, "stop", id)
+}
+
+// Archive makes a campaign archived, which is final: its pending
+// deliveries are cancelled and it can no longer be edited or published.
+// Follow-ups that trigger on it stop receiving its interactions.
+func (e *Engine) Archive(ctx context.Context, id string) error {
+	if _, err := e.transition(ctx, "archive", id, rule.Archived, nil); err != nil {
+		return err
+	}
+	return e.cancelAll(ctx, "archive", id)
+}
+
+// Campaign returns the stored record of campaign id, or an error wrapping
+// [ErrUnknownCampaign].
+func (e *Engine) Campaign(ctx context.Context, id string) (store.CampaignRecord, error) {
+	snap, err := e.current(ctx)
+	if err != nil {
+		return store.CampaignRecord{}, fmt.Errorf("connector: campaign %q: %w", id, err)
+	}
+	c := snap.campaigns[id]
+	if c == nil {
+		return store.CampaignRecord{}, fmt.Errorf("%w %q", ErrUnknownCampaign, id)
+	}
+	rec := c.CampaignRecord
+	rec.Campaign = rec.Campaign.Clone()
+	return rec, nil
+}
+
+// Campaigns returns every campaign record of the engine's namespace, sorted
+// by ID.
+func (e *Engine) Campaigns(ctx context.Context) ([]store.CampaignRecord, error) {
+	snap, err := e.current(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connector: campaigns: %w", err)
+	}
+	out := make([]store.CampaignRecord, 0, len(snap.campaigns))
+	for _, c := range snap.campaigns {
+		rec := c.CampaignRecord
+		rec.Campaign = rec.Campaign.Clone()
+		out = append(out, rec)
+	}
+	slices.SortFunc(out, func(a, b store.CampaignRecord) int {
+		switch {
+		case a.Campaign.ID < b.Campaign.ID:
+			return -1
+		case a.Campaign.ID > b.Campaign.ID:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// transition moves campaign id to state to, if its lifecycle allows it,
+// applying also (when not nil) to the record inside the same atomic update.
+func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord)) (store.CampaignRecord, error) {
+	now := e.cfg.clock.Now()
+	rec, err := e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
+		if !exists {
+			return fmt.Errorf("connector: %s: %w %q", op, ErrUnknownCampaign, id)
+		}
+		if err := rec.State.Transition(to); err != nil {
+			return fmt.Errorf("connector: %s %q: %w", op, id, err)
+		}
+		rec.State = to
+		rec.UpdatedAt = now
+		if also != nil {
+			also(rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return rec, wrapStore(op, id, err)
+	}
+	return rec, nil
+}
+
+// cancelAll cancels every pending delivery of follow-up id after a stop or
+// an archive, recording one decision per delivery.
+func (e *Engine) cancelAll(ctx context.Context, op, id string) error {
+	if _, err := e.refresh(ctx, -1); err != nil {
+		return fmt.Errorf("connector: %s %q: %w", op, id, err)
+	}
+	removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
+	if err != nil {
+		return fmt.Errorf("connector: %s %q: cancelling pending deliveries: %w", op, id, err)
+	}
+	now := e.cfg.clock.Now()
+	var firstErr error
+	for _, c := range removed {
+		d := pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, &c.Pending, now)
+		d.Detail = op
+		if e.cfg.logMax > 0 {
+			// Record it in the user's log too, so Explain tells the whole story.
+			err := e.store.Update(ctx, e.cfg.namespace, c.UserID, now, store.Dedup{}, func(u *store.UserState, _ bool) {
+				e.appendLog(u, now, d)
+			})
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("connector: %s %q: logging cancellations: %w", op, id, err)
+			}
+		}
+		e.observe(d)
+	}
+	return firstErr
+}
+
+// wrapStore passes through the engine's own errors (made inside an update
+// function) and wraps back-end errors with the operation.
+func wrapStore(op, id string, err error) error {
+	if errors.Is(err, ErrUnknownCampaign) || errors.Is(err, ErrInvalidTransition) {
+		return err
+	}
+	return fmt.Errorf("connector: %s %q: %w", op, id, err)
+}

@@ -1,0 +1,262 @@
+package connector
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Clock is what the engine needs of a clock. Both clock.New() and
+// clock.NewMock() from github.com/benbjohnson/clock satisfy it; tests use
+// the mock to move time by hand.
+type Clock interface {
+	Now() time.Time
+	Timer(d time.Duration) *clock.Timer
+}
+
+// Option configures an [Engine]; pass options to [New].
+type Option func(*config) error
+
+type config struct {
+	clock         Clock
+	namespace     string
+	location      *time.Location
+	observers     []Observer
+	dedupWindow   time.Duration
+	limits        event.Limits
+	lease         time.Duration
+	batch         int
+	retry         RetryPolicy
+	logMax        int
+	logRetention  time.Duration
+	pruneEvery    time.Duration
+	pollInterval  time.Duration
+	sendTimeout   time.Duration
+	acceptStopped bool
+}
+
+func defaultConfig() config {
+	return config{
+		clock:       clock.New(),
+		location:    time.UTC,
+		dedupWindow: 72 * time.Hour,
+		limits:      event.DefaultLimits,
+		lease:       time.Minute,
+		batch:       256,
+		retry:       DefaultRetryPolicy,
+		pruneEvery:  time.Minute,
+	}
+}
+
+// RetryPolicy says how a failed send is retried (SPEC.md R10): attempt n
+// (counting from 1) that fails is tried again after
+// min(Base·2^(n-1), Max), randomly shortened by up to Jitter (a fraction
+// in [0, 1]) so that retries of many deliveries spread out; after
+// MaxAttempts attempts the delivery is recorded as failed.
+type RetryPolicy struct {
+	MaxAttempts int
+	Base        time.Duration
+	Max         time.Duration
+	Jitter      float64
+}
+
+// DefaultRetryPolicy: 6 attempts, 30 s doubling to at most 1 h, 20 %
+// jitter; a delivery is given up after about 15 minutes of failures.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 6, Base: 30 * time.Second, Max: time.Hour, Jitter: 0.2}
+
+func (r RetryPolicy) validate() error {
+	if r.MaxAttempts < 1 || r.Base <= 0 || r.Max < r.Base || r.Jitter < 0 || r.Jitter > 1 {
+		return fmt.Errorf("%w: retry policy needs MaxAttempts ≥ 1, 0 < Base ≤ Max, 0 ≤ Jitter ≤ 1 (got %+v)", ErrInvalidOption, r)
+	}
+	return nil
+}
+
+// WithClock sets the engine's clock. Defaults to clock.New(), the system
+// clock; tests pass clock.NewMock().
+func WithClock(c Clock) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
+		}
+		cfg.clock = c
+		return nil
+	}
+}
+
+// WithNamespace isolates the engine's campaigns, users, deliveries and
+// events from engines with other namespaces on the same store (for hosts
+// that serve several apps or tenants). Defaults to "".
+func WithNamespace(ns string) Option {
+	return func(cfg *config) error {
+		if err := store.ValidateNamespace(ns); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		}
+		cfg.namespace = ns
+		return nil
+	}
+}
+
+// WithLocation sets the time zone calendar delays use when the user has
+// none. Defaults to UTC.
+func WithLocation(loc *time.Location) Option {
+	return func(cfg *config) error {
+		if loc == nil {
+			return fmt.Errorf("%w: nil location", ErrInvalidOption)
+		}
+		cfg.location = loc
+		return nil
+	}
+}
+
+// WithObserver adds an observer that receives every decision. Observers are
+// called synchronously, in the goroutine that took the decision (Track,
+// Tick, Publish…), after the state change is stored and outside any lock;
+// they must be quick. The option may be given several times.
+func WithObserver(o Observer) Option {
+	return func(cfg *config) error {
+		if o == nil {
+			return fmt.Errorf("%w: nil observer", ErrInvalidOption)
+		}
+		cfg.observers = append(cfg.observers, o)
+		return nil
+	}
+}
+
+// WithDedupWindow sets how long processed event IDs are remembered (per
+// user) to ignore provider retries. Defaults to 72 hours, the longest
+// retry period of common mail providers. Must be positive.
+func WithDedupWindow(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: dedup window must be positive, got %v", ErrInvalidOption, d)
+		}
+		cfg.dedupWindow = d
+		return nil
+	}
+}
+
+// WithLimits sets the size limits events must respect. Defaults to
+// [event.DefaultLimits]; a zero field disables that limit.
+func WithLimits(l event.Limits) Option {
+	return func(cfg *config) error {
+		if l.MaxIDLength < 0 || l.MaxProperties < 0 || l.MaxPropertyBytes < 0 || l.MaxDepth < 0 {
+			return fmt.Errorf("%w: negative limit in %+v", ErrInvalidOption, l)
+		}
+		cfg.limits = l
+		return nil
+	}
+}
+
+// WithLease sets how long a claimed delivery is reserved for this engine
+// before another engine may send it (the at-least-once window after a
+// crash). It must exceed the longest send. Defaults to 1 minute.
+func WithLease(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: lease must be positive, got %v", ErrInvalidOption, d)
+		}
+		cfg.lease = d
+		return nil
+	}
+}
+
+// WithBatchSize sets how many due deliveries one claim takes. Defaults to 256.
+func WithBatchSize(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: batch size must be at least 1, got %d", ErrInvalidOption, n)
+		}
+		cfg.batch = n
+		return nil
+	}
+}
+
+// WithRetryPolicy sets how failed sends are retried. Defaults to
+// [DefaultRetryPolicy].
+func WithRetryPolicy(r RetryPolicy) Option {
+	return func(cfg *config) error {
+		if err := r.validate(); err != nil {
+			return err
+		}
+		cfg.retry = r
+		return nil
+	}
+}
+
+// WithSendTimeout bounds each call of the sender: its context is cancelled
+// after d. Defaults to no bound beyond the context passed to Tick or Run.
+func WithSendTimeout(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: send timeout must be positive, got %v", ErrInvalidOption, d)
+		}
+		cfg.sendTimeout = d
+		return nil
+	}
+}
+
+// WithDecisionLog keeps, per user, the last max decisions no older than
+// retention in the store, for [Engine.Explain]. Off by default: the log
+// costs a few hundred bytes per decision.
+func WithDecisionLog(max int, retention time.Duration) Option {
+	return func(cfg *config) error {
+		if max < 1 || retention <= 0 {
+			return fmt.Errorf("%w: decision log needs max ≥ 1 and a positive retention", ErrInvalidOption)
+		}
+		cfg.logMax, cfg.logRetention = max, retention
+		return nil
+	}
+}
+
+// WithPruneInterval sets how often Tick sweeps the store for expired state
+// (remembered event IDs, receipts, decision log). Defaults to 1 minute of
+// the engine's clock.
+func WithPruneInterval(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: prune interval must be positive, got %v", ErrInvalidOption, d)
+		}
+		cfg.pruneEvery = d
+		return nil
+	}
+}
+
+// WithPollInterval makes Run look at the store at least every d, for
+// deliveries scheduled by other engines on a store that cannot notify (see
+// [store.Notifier]). Defaults to 0 (no polling) on stores that notify, and
+// to 1 second on the others.
+func WithPollInterval(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: poll interval must be positive, got %v", ErrInvalidOption, d)
+		}
+		cfg.pollInterval = d
+		return nil
+	}
+}
+
+// WithStoppedOriginals makes follow-ups accept interactions with originals
+// that are stopped (opens of mail sent before the stop keep coming). By
+// default the original must be active (SPEC.md R4). Drafts and archived
+// originals never count.
+func WithStoppedOriginals() Option {
+	return func(cfg *config) error {
+		cfg.acceptStopped = true
+		return nil
+	}
+}
+
+// Observer receives the engine's decisions; see [WithObserver].
+type Observer interface {
+	Observe(d rule.Decision)
+}
+
+// ObserverFunc adapts a function to [Observer].
+type ObserverFunc func(d rule.Decision)
+
+// Observe calls f(d).
+func (f ObserverFunc) Observe(d rule.Decision) { f(d) }

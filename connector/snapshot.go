@@ -1,0 +1,129 @@
+package connector
+
+import (
+	"context"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// snapshot is an immutable view of the namespace's campaigns at one store
+// revision, with the index Track uses. It is rebuilt when the revision
+// moves (once per campaign change, never per event).
+type snapshot struct {
+	rev       int64
+	campaigns map[string]*campaign
+	// byKey maps (kind, campaign) — campaign "" for non-campaign events —
+	// to the triggers and exceptions of active follow-ups that can match.
+	// An event with no entry costs one map look-up.
+	byKey map[indexKey]*listeners
+}
+
+type campaign struct {
+	store.CampaignRecord
+	hasAudience bool
+}
+
+type indexKey struct {
+	kind     event.Kind
+	campaign string
+}
+
+type listeners struct {
+	triggers   []triggerRef
+	exceptions []exceptionRef
+}
+
+type triggerRef struct {
+	c    *campaign
+	t    *rule.Trigger
+	desc string // t.String(), for decisions, computed once per snapshot
+}
+
+type exceptionRef struct {
+	c    *campaign
+	x    *rule.Exception
+	desc string
+}
+
+func newSnapshot(rev int64, recs []store.CampaignRecord) *snapshot {
+	s := &snapshot{
+		rev:       rev,
+		campaigns: make(map[string]*campaign, len(recs)),
+		byKey:     make(map[indexKey]*listeners),
+	}
+	for _, rec := range recs {
+		c := &campaign{CampaignRecord: rec, hasAudience: rec.Campaign.Audience != ""}
+		s.campaigns[rec.Campaign.ID] = c
+	}
+	for _, c := range s.campaigns {
+		if c.State != rule.Active {
+			continue
+		}
+		for i := range c.Campaign.Triggers {
+			t := &c.Campaign.Triggers[i]
+			l := s.listen(t.Kind, t.CampaignID)
+			l.triggers = append(l.triggers, triggerRef{c, t, t.String()})
+		}
+		for i := range c.Campaign.Exceptions {
+			x := &c.Campaign.Exceptions[i]
+			l := s.listen(x.Kind, x.CampaignID)
+			l.exceptions = append(l.exceptions, exceptionRef{c, x, x.String()})
+		}
+	}
+	return s
+}
+
+func (s *snapshot) listen(k event.Kind, campaignID string) *listeners {
+	key := indexKey{k, campaignID}
+	l := s.byKey[key]
+	if l == nil {
+		l = &listeners{}
+		s.byKey[key] = l
+	}
+	return l
+}
+
+// current returns the engine's snapshot, first rebuilding it if the store's
+// revision moved (another engine changed a campaign).
+func (e *Engine) current(ctx context.Context) (*snapshot, error) {
+	rev, err := e.store.Revision(ctx, e.cfg.namespace)
+	if err != nil {
+		return nil, err
+	}
+	if s := e.snap.Load(); s != nil && s.rev >= rev {
+		return s, nil
+	}
+	return e.refresh(ctx, rev)
+}
+
+// refresh rebuilds the snapshot unless one at least as new as minRev is
+// already there.
+func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
+	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
+	if s := e.snap.Load(); s != nil && minRev >= 0 && s.rev >= minRev {
+		return s, nil
+	}
+	rev, recs, err := e.store.Campaigns(ctx, e.cfg.namespace)
+	if err != nil {
+		return nil, err
+	}
+	s := newSnapshot(rev, recs)
+	e.snap.Store(s)
+	return s, nil
+}
+
+// stale reports whether pending delivery p belongs to an earlier activation
+// of its follow-up, or to one since stopped or archived: such a delivery is
+// never sent (SPEC.md R2). A follow-up the snapshot does not know, or knows
+// at an older activation, was changed by another engine after this
+// snapshot was taken: the delivery is kept.
+func (s *snapshot) stale(p *store.Pending) bool {
+	c := s.campaigns[p.CampaignID]
+	if c == nil {
+		return false
+	}
+	return c.Activation > p.Activation || (c.Activation == p.Activation && c.State != rule.Active)
+}

@@ -1,0 +1,335 @@
+// Package connectortest helps hosts unit-test their campaign logic, the way
+// rivertest helps test river jobs: [New] returns a [Harness] with a mock
+// clock, a memory store, a recording sender and a decision log, plus
+// helpers to save and publish campaigns, track events, move time (running
+// the deliveries that fall due on the way), and assertions that fail with a
+// readable timeline of what happened.
+//
+//	h := connectortest.New(t)
+//	h.Save(rule.Campaign{ID: "newsletter"})
+//	h.Save(rule.Campaign{ID: "resend", Triggers: …, Delay: rule.After(7 * 24 * time.Hour), …})
+//	h.Publish("resend", "newsletter")
+//	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+//	h.Advance(7 * 24 * time.Hour)
+//	h.RequireSent("ann", "resend")
+//
+// Every helper takes the harness's testing.TB and fails the test (with
+// t.Fatalf) on any unexpected error.
+package connectortest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Start is where every harness's clock starts: Monday 5 January 2026,
+// 00:00 UTC.
+var Start = time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
+
+// Harness is an engine wired for tests. Its fields are ready to use
+// directly when the helpers do not cover a case.
+type Harness struct {
+	T      testing.TB
+	Clock  *clock.Mock
+	Store  *store.Memory
+	Engine *connector.Engine
+	Sender *Recorder
+
+	mu        sync.Mutex
+	decisions []rule.Decision
+}
+
+// New returns a harness whose clock is at [Start]. opts are passed to
+// connector.New after the harness's own (mock clock, observer, a decision
+// log of 1,000 entries per user kept 400 days, no retry jitter), so they
+// can override them.
+func New(t testing.TB, opts ...connector.Option) *Harness {
+	t.Helper()
+	h := &Harness{T: t, Clock: clock.NewMock(), Store: store.NewMemory(), Sender: &Recorder{}}
+	h.Clock.Set(Start)
+	h.Sender.clock = h.Clock
+	base := []connector.Option{
+		connector.WithClock(h.Clock),
+		connector.WithObserver(connector.ObserverFunc(h.record)),
+		connector.WithDecisionLog(1000, 400*24*time.Hour),
+		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Minute, Max: time.Hour}),
+	}
+	e, err := connector.New(h.Store, h.Sender, append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("connectortest: connector.New: %v", err)
+	}
+	h.Engine = e
+	return h
+}
+
+func (h *Harness) record(d rule.Decision) {
+	h.mu.Lock()
+	h.decisions = append(h.decisions, d)
+	h.mu.Unlock()
+}
+
+// Now returns the harness clock's time.
+func (h *Harness) Now() time.Time { return h.Clock.Now() }
+
+// Save saves campaigns, failing the test on error.
+func (h *Harness) Save(campaigns ...rule.Campaign) {
+	h.T.Helper()
+	for _, c := range campaigns {
+		if err := h.Engine.Save(context.Background(), c); err != nil {
+			h.T.Fatalf("connectortest: Save(%q): %v", c.ID, err)
+		}
+	}
+}
+
+// Publish publishes campaigns in the order given, failing the test on error.
+func (h *Harness) Publish(ids ...string) {
+	h.T.Helper()
+	for _, id := range ids {
+		if err := h.Engine.Publish(context.Background(), id); err != nil {
+			h.T.Fatalf("connectortest: Publish(%q): %v", id, err)
+		}
+	}
+}
+
+// Stop stops campaign id, failing the test on error.
+func (h *Harness) Stop(id string) {
+	h.T.Helper()
+	if err := h.Engine.Stop(context.Background(), id); err != nil {
+		h.T.Fatalf("connectortest: Stop(%q): %v", id, err)
+	}
+}
+
+// Archive archives campaign id, failing the test on error.
+func (h *Harness) Archive(id string) {
+	h.T.Helper()
+	if err := h.Engine.Archive(context.Background(), id); err != nil {
+		h.T.Fatalf("connectortest: Archive(%q): %v", id, err)
+	}
+}
+
+// Track tracks events, failing the test on error. An event with a zero Time
+// happens now on the harness clock.
+func (h *Harness) Track(events ...event.Event) {
+	h.T.Helper()
+	for _, ev := range events {
+		if err := h.Engine.Track(context.Background(), ev); err != nil {
+			h.T.Fatalf("connectortest: Track(%s %s of %q): %v", ev.UserID, ev.Kind, ev.CampaignID, err)
+		}
+	}
+}
+
+// TrackAt tracks ev stamped at time at (which may be in the past: a
+// backdated or late event).
+func (h *Harness) TrackAt(at time.Time, ev event.Event) {
+	h.T.Helper()
+	ev.Time = at
+	h.Track(ev)
+}
+
+// Tick sends what is due now and returns how many deliveries were accepted.
+func (h *Harness) Tick() int {
+	h.T.Helper()
+	n, err := h.Engine.Tick(context.Background())
+	if err != nil {
+		h.T.Fatalf("connectortest: Tick: %v", err)
+	}
+	return n
+}
+
+// Advance moves the clock forward by d and returns how many deliveries were
+// accepted on the way. Deliveries are sent at their due time: the clock
+// stops at each due time up to the target, ticks, and moves on, so receipt
+// times (and everything that depends on them) are what a running engine
+// would record.
+func (h *Harness) Advance(d time.Duration) int {
+	h.T.Helper()
+	if d < 0 {
+		h.T.Fatalf("connectortest: Advance(%v): time cannot go back", d)
+	}
+	return h.AdvanceTo(h.Now().Add(d))
+}
+
+// AdvanceTo moves the clock forward to target like [Harness.Advance].
+func (h *Harness) AdvanceTo(target time.Time) int {
+	h.T.Helper()
+	if target.Before(h.Now()) {
+		h.T.Fatalf("connectortest: AdvanceTo(%s): the clock is already at %s", target.Format(time.RFC3339), h.Now().Format(time.RFC3339))
+	}
+	sent := h.Tick()
+	for {
+		next, ok, err := h.Store.NextDue(context.Background(), h.Engine.Namespace())
+		if err != nil {
+			h.T.Fatalf("connectortest: NextDue: %v", err)
+		}
+		if !ok || next.After(target) {
+			break
+		}
+		if next.After(h.Now()) {
+			h.Clock.Set(next)
+		}
+		n := h.Tick()
+		sent += n
+		if n == 0 && !next.After(h.Now()) {
+			// Due but not sendable now (leased elsewhere, released for
+			// later): step over it rather than spin.
+			h.Clock.Add(time.Millisecond)
+		}
+	}
+	h.Clock.Set(target)
+	return sent + h.Tick()
+}
+
+// Sent returns the deliveries the sender accepted, in order.
+func (h *Harness) Sent() []connector.Delivery { return h.Sender.Accepted() }
+
+// Decisions returns every decision observed so far, in order.
+func (h *Harness) Decisions() []rule.Decision {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]rule.Decision(nil), h.decisions...)
+}
+
+// DecisionsFor returns the decisions about userID and campaignID.
+func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
+	var out []rule.Decision
+	for _, d := range h.Decisions() {
+		if d.UserID == userID && d.CampaignID == campaignID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// SentTo returns the accepted deliveries of campaignID to userID.
+func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
+	var out []connector.Delivery
+	for _, d := range h.Sent() {
+		if d.UserID == userID && d.CampaignID == campaignID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// RequireSent asserts that campaignID was delivered to userID exactly once
+// and returns that delivery.
+func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
+	h.T.Helper()
+	got := h.SentTo(userID, campaignID)
+	if len(got) != 1 {
+		h.T.Fatalf("connectortest: want %q delivered to %q once, got %d times\n%s", campaignID, userID, len(got), h.Timeline())
+		return connector.Delivery{}
+	}
+	return got[0]
+}
+
+// RequireSentAt asserts that campaignID was delivered to userID exactly
+// once, at time at (the clock when the sender accepted it).
+func (h *Harness) RequireSentAt(userID, campaignID string, at time.Time) connector.Delivery {
+	h.T.Helper()
+	d := h.RequireSent(userID, campaignID)
+	if sentAt := h.Sender.SentAt(d.ID); !sentAt.Equal(at) {
+		h.T.Fatalf("connectortest: want %q delivered to %q at %s, got %s\n%s", campaignID, userID,
+			at.UTC().Format(time.RFC3339), sentAt.UTC().Format(time.RFC3339), h.Timeline())
+	}
+	return d
+}
+
+// RequireSentTimes asserts that campaignID was delivered to userID n times.
+func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
+	h.T.Helper()
+	if got := len(h.SentTo(userID, campaignID)); got != n {
+		h.T.Fatalf("connectortest: want %q delivered to %q %d times, got %d\n%s", campaignID, userID, n, got, h.Timeline())
+	}
+}
+
+// RequireNotSent asserts that campaignID was never delivered to userID.
+func (h *Harness) RequireNotSent(userID, campaignID string) {
+	h.T.Helper()
+	if got := h.SentTo(userID, campaignID); len(got) != 0 {
+		h.T.Fatalf("connectortest: want %q never delivered to %q, got %d deliveries\n%s", campaignID, userID, len(got), h.Timeline())
+	}
+}
+
+// RequireNothingSent asserts that no delivery at all was accepted.
+func (h *Harness) RequireNothingSent() {
+	h.T.Helper()
+	if got := h.Sent(); len(got) != 0 {
+		h.T.Fatalf("connectortest: want no delivery, got %d\n%s", len(got), h.Timeline())
+	}
+}
+
+// RequireReason asserts that a decision of kind with reason was taken about
+// userID and campaignID, and returns the last such decision. reason ""
+// matches any reason.
+func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) rule.Decision {
+	h.T.Helper()
+	var found *rule.Decision
+	for _, d := range h.DecisionsFor(userID, campaignID) {
+		if d.Kind == kind && (reason == "" || d.Reason == reason) {
+			found = &d
+		}
+	}
+	if found == nil {
+		want := string(kind)
+		if reason != "" {
+			want += " (" + string(reason) + ")"
+		}
+		h.T.Fatalf("connectortest: want a %s decision about %q for %q\n%s", want, campaignID, userID, h.Timeline())
+		return rule.Decision{}
+	}
+	return *found
+}
+
+// RequireNoReason asserts that no decision of kind with reason was taken
+// about userID and campaignID (reason "" matches any reason).
+func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) {
+	h.T.Helper()
+	for _, d := range h.DecisionsFor(userID, campaignID) {
+		if d.Kind == kind && (reason == "" || d.Reason == reason) {
+			h.T.Fatalf("connectortest: want no %s %s decision about %q for %q, got %s\n%s", kind, reason, campaignID, userID, d, h.Timeline())
+			return
+		}
+	}
+}
+
+// RequireKinds asserts the exact sequence of decision kinds (with reasons,
+// as "suppressed/already_pending") about userID and campaignID.
+func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
+	h.T.Helper()
+	var got []string
+	for _, d := range h.DecisionsFor(userID, campaignID) {
+		s := string(d.Kind)
+		if d.Reason != "" {
+			s += "/" + string(d.Reason)
+		}
+		got = append(got, s)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s", campaignID, userID, want, got, h.Timeline())
+	}
+}
+
+// Timeline renders every decision observed so far, one per line.
+func (h *Harness) Timeline() string {
+	var b strings.Builder
+	b.WriteString("timeline:\n")
+	ds := h.Decisions()
+	if len(ds) == 0 {
+		b.WriteString("  (no decisions)\n")
+	}
+	for _, d := range ds {
+		fmt.Fprintf(&b, "  %s\n", d)
+	}
+	return b.String()
+}

@@ -1,0 +1,102 @@
+package event
+
+import "errors"
+
+// Sentinel errors. Validation failures wrap them inside a [*ValidationError],
+// so both errors.Is (what went wrong) and errors.As (which field) work.
+var (
+	// ErrUnknownKind reports a kind name this version does not know.
+	ErrUnknownKind = errors.New("unknown event kind")
+	// ErrUnknownChannel reports a channel name this version does not know.
+	ErrUnknownChannel = errors.New("unknown channel")
+	// ErrTooLarge reports an event over the configured [Limits].
+	ErrTooLarge = errors.New("over the size limit")
+)
+
+// ValidationError says which field of an object is wrong and why. Validate
+// methods in this module return one per problem, joined with errors.Join;
+// use errors.As to get the first.
+//
+// The same type serves events and campaigns (rule.ValidationError is an
+// alias of it), so one errors.As target catches both.
+type ValidationError struct {
+	Object string // what was validated: "event", "campaign", "condition"…
+	Field  string // the field's JSON path, e.g. "user_id" or "triggers[1].campaign_id"
+	Reason string // what is wrong, in words
+	Err    error  // the sentinel error behind it, if any (errors.Is works through it)
+}
+
+// Error implements error: "event: user_id: required".
+func (e *ValidationError) Error() string {
+	s := e.Object
+	if e.Field != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += e.Field
+	}
+	if s != "" {
+		s += ": "
+	}
+	return s + e.Reason
+}
+
+// Unwrap returns the sentinel error behind the problem, or nil.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// Problems collects validation errors for one object. Its zero value is
+// ready to use; [Problems.Err] joins what was collected.
+type Problems struct {
+	Object string
+	errs   []error
+}
+
+// Add records that field is wrong for reason, wrapping the optional sentinel.
+func (p *Problems) Add(field, reason string, sentinel error) {
+	p.errs = append(p.errs, &ValidationError{Object: p.Object, Field: field, Reason: reason, Err: sentinel})
+}
+
+// AddErr records an error found while validating a nested value under
+// prefix (e.g. "triggers[0]"): validation errors get the prefix prepended
+// to their field, other errors are kept as they are.
+func (p *Problems) AddErr(prefix string, err error) {
+	if err == nil {
+		return
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		if _, isVE := err.(*ValidationError); !isVE {
+			for _, e := range joined.Unwrap() {
+				p.AddErr(prefix, e)
+			}
+			return
+		}
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		c := *ve
+		c.Object = p.Object
+		if prefix != "" {
+			if c.Field != "" {
+				c.Field = prefix + "." + c.Field
+			} else {
+				c.Field = prefix
+			}
+		}
+		p.errs = append(p.errs, &c)
+		return
+	}
+	p.errs = append(p.errs, err)
+}
+
+// Err returns nil when nothing was recorded, the single error when one was,
+// and their errors.Join otherwise.
+func (p *Problems) Err() error {
+	switch len(p.errs) {
+	case 0:
+		return nil
+	case 1:
+		return p.errs[0]
+	}
+	return errors.Join(p.errs...)
+}

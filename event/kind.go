@@ -1,0 +1,198 @@
+package event
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Kind names what happened. Its value is the stable wire name used in JSON,
+// logs and stores (SPEC.md R1), so a Kind stored today still reads back when
+// later versions add kinds: only unknown names are rejected, never renumbered.
+type Kind string
+
+// The 19 interactions a user can have with a campaign, in the order of
+// SPEC.md R1. Each names the campaign it is about in [Event.CampaignID].
+const (
+	InAppMessageViewed        Kind = "in_app_message_viewed"
+	InAppMessageClicked       Kind = "in_app_message_clicked"
+	InAppMessageButtonClicked Kind = "in_app_message_button_clicked" // Target: button id
+	EmailClicked              Kind = "email_clicked"                 // any link
+	EmailAliasClicked         Kind = "email_alias_clicked"           // Target: link alias
+	EmailOpened               Kind = "email_opened"
+	PushOpened                Kind = "push_opened"
+	PushButtonClicked         Kind = "push_button_clicked"     // Target: button id
+	PushStoryPageClicked      Kind = "push_story_page_clicked" // Target: page id
+	ConversionPerformed       Kind = "conversion_performed"    // Target: conversion event id
+	EmailReceived             Kind = "email_received"
+	SMSReceived               Kind = "sms_received"
+	SMSLinkClicked            Kind = "sms_link_clicked"
+	PushReceived              Kind = "push_received"
+	WebhookReceived           Kind = "webhook_received"
+	ControlGroupEnrolled      Kind = "control_group_enrolled"
+	ContentCardViewed         Kind = "content_card_viewed"
+	ContentCardClicked        Kind = "content_card_clicked"
+	ContentCardDismissed      Kind = "content_card_dismissed"
+)
+
+// Events that are not about a campaign. They carry no CampaignID; custom
+// events and purchases are told apart by [Event.Name].
+const (
+	CustomEvent  Kind = "custom_event" // Name: the event's name (required)
+	Purchase     Kind = "purchase"     // Name: the product id (optional)
+	SessionStart Kind = "session_start"
+)
+
+// Channel is the messaging channel an interaction belongs to, or that a
+// follow-up is sent on. Its value is a stable wire name.
+type Channel string
+
+// The channels of SPEC.md R1.
+const (
+	Email       Channel = "email"
+	Push        Channel = "push"
+	SMS         Channel = "sms"
+	InApp       Channel = "in_app"
+	ContentCard Channel = "content_card"
+	Webhook     Channel = "webhook"
+)
+
+// kindInfo is what the engine knows about a kind beyond its name.
+type kindInfo struct {
+	channel     Channel
+	interaction bool   // names a campaign
+	target      string // what Target selects; "" when the kind has no sub-selector
+	name        string // what Name holds; "" when the kind has none
+	needsName   bool
+}
+
+var kinds = map[Kind]kindInfo{
+	InAppMessageViewed:        {channel: InApp, interaction: true},
+	InAppMessageClicked:       {channel: InApp, interaction: true},
+	InAppMessageButtonClicked: {channel: InApp, interaction: true, target: "button id"},
+	EmailClicked:              {channel: Email, interaction: true},
+	EmailAliasClicked:         {channel: Email, interaction: true, target: "link alias"},
+	EmailOpened:               {channel: Email, interaction: true},
+	PushOpened:                {channel: Push, interaction: true},
+	PushButtonClicked:         {channel: Push, interaction: true, target: "button id"},
+	PushStoryPageClicked:      {channel: Push, interaction: true, target: "page id"},
+	ConversionPerformed:       {interaction: true, target: "conversion event id"},
+	EmailReceived:             {channel: Email, interaction: true},
+	SMSReceived:               {channel: SMS, interaction: true},
+	SMSLinkClicked:            {channel: SMS, interaction: true},
+	PushReceived:              {channel: Push, interaction: true},
+	WebhookReceived:           {channel: Webhook, interaction: true},
+	ControlGroupEnrolled:      {interaction: true},
+	ContentCardViewed:         {channel: ContentCard, interaction: true},
+	ContentCardClicked:        {channel: ContentCard, interaction: true},
+	ContentCardDismissed:      {channel: ContentCard, interaction: true},
+	CustomEvent:               {name: "event name", needsName: true},
+	Purchase:                  {name: "product id"},
+	SessionStart:              {},
+}
+
+var interactions = []Kind{
+	InAppMessageViewed, InAppMessageClicked, InAppMessageButtonClicked,
+	EmailClicked, EmailAliasClicked, EmailOpened,
+	PushOpened, PushButtonClicked, PushStoryPageClicked,
+	ConversionPerformed, EmailReceived, SMSReceived, SMSLinkClicked,
+	PushReceived, WebhookReceived, ControlGroupEnrolled,
+	ContentCardViewed, ContentCardClicked, ContentCardDismissed,
+}
+
+var channels = []Channel{Email, Push, SMS, InApp, ContentCard, Webhook}
+
+// Interactions returns the 19 interaction kinds in the order of SPEC.md R1.
+// The slice is a fresh copy.
+func Interactions() []Kind { return slices.Clone(interactions) }
+
+// Kinds returns every kind this version knows: the interactions followed by
+// the non-campaign events. The slice is a fresh copy.
+func Kinds() []Kind {
+	return append(slices.Clone(interactions), CustomEvent, Purchase, SessionStart)
+}
+
+// ParseKind returns the kind with wire name s, or an error wrapping
+// [ErrUnknownKind].
+func ParseKind(s string) (Kind, error) {
+	k := Kind(s)
+	if _, ok := kinds[k]; !ok {
+		return "", fmt.Errorf("event: %w %q", ErrUnknownKind, s)
+	}
+	return k, nil
+}
+
+// Valid reports whether k is a kind this version knows.
+func (k Kind) Valid() bool {
+	_, ok := kinds[k]
+	return ok
+}
+
+// IsInteraction reports whether k is one of the 19 interactions, which are
+// about a campaign and must name it.
+func (k Kind) IsInteraction() bool { return kinds[k].interaction }
+
+// HasTarget reports whether events of kind k carry a sub-selector in
+// [Event.Target] (a button id, link alias, story page or conversion id).
+func (k Kind) HasTarget() bool { return kinds[k].target != "" }
+
+// HasName reports whether events of kind k carry [Event.Name] (custom
+// events and purchases).
+func (k Kind) HasName() bool { return kinds[k].name != "" }
+
+// Channel returns the channel of an interaction per SPEC.md R1, or "" for
+// kinds that belong to no single channel (conversions, control groups,
+// non-campaign events).
+func (k Kind) Channel() Channel { return kinds[k].channel }
+
+// String returns the wire name.
+func (k Kind) String() string { return string(k) }
+
+// MarshalText implements [encoding.TextMarshaler]; an unknown kind is an error.
+func (k Kind) MarshalText() ([]byte, error) {
+	if !k.Valid() {
+		return nil, fmt.Errorf("event: %w %q", ErrUnknownKind, string(k))
+	}
+	return []byte(k), nil
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler]; an unknown wire name
+// is an error wrapping [ErrUnknownKind].
+func (k *Kind) UnmarshalText(b []byte) error {
+	parsed, err := ParseKind(string(b))
+	if err != nil {
+		return err
+	}
+	*k = parsed
+	return nil
+}
+
+// Channels returns the six channels. The slice is a fresh copy.
+func Channels() []Channel { return slices.Clone(channels) }
+
+// ParseChannel returns the channel with wire name s, or an error wrapping
+// [ErrUnknownChannel].
+func ParseChannel(s string) (Channel, error) {
+	c := Channel(s)
+	if !c.Valid() {
+		return "", fmt.Errorf("event: %w %q", ErrUnknownChannel, s)
+	}
+	return c, nil
+}
+
+// Valid reports whether c is one of the six channels.
+func (c Channel) Valid() bool { return slices.Contains(channels, c) }
+
+// UnmarshalText implements [encoding.TextUnmarshaler]; the empty string is
+// accepted (no channel), any other unknown name is an error.
+func (c *Channel) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*c = ""
+		return nil
+	}
+	parsed, err := ParseChannel(string(b))
+	if err != nil {
+		return err
+	}
+	*c = parsed
+	return nil
+}

@@ -1,0 +1,147 @@
+// Package rule holds campaign definitions and the pure logic that evaluates
+// them: triggers and exceptions that select events, property conditions,
+// schedule delays with their calendar arithmetic, re-eligibility, the
+// lifecycle states, and the decisions the engine records.
+//
+// Nothing here reads a clock: every function that needs the time takes it
+// as an argument, so rules can be tested and simulated deterministically.
+package rule
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// MaxIDLength is the longest campaign ID accepted, in bytes.
+const MaxIDLength = 256
+
+// Campaign is a message definition. An original (no Triggers) is sent by the
+// host itself and registered so follow-ups can name it; a follow-up has
+// triggers, and the engine decides when it is due for whom.
+//
+// The zero values of Delay (send immediately) and Reeligibility (once only)
+// are the defaults of SPEC.md. Campaigns are validated by [Campaign.Validate];
+// the engine also checks that triggers name campaigns it knows.
+type Campaign struct {
+	// ID identifies the campaign; required, at most MaxIDLength bytes.
+	ID string `json:"id"`
+	// Triggers make the follow-up due; any one matching is enough (OR).
+	// None: an original, sent by the host.
+	Triggers []Trigger `json:"triggers,omitempty"`
+	// Delay is how long after the trigger event the follow-up is due.
+	Delay Delay `json:"delay,omitzero"`
+	// Exceptions cancel a pending delivery while the user waits for it.
+	// They need a non-immediate Delay.
+	Exceptions []Exception `json:"exceptions,omitempty"`
+	// Reeligibility says whether a user may receive the follow-up again.
+	Reeligibility Reeligibility `json:"reeligibility,omitzero"`
+	// Start and End bound the campaign's duration (zero: unbounded): the
+	// trigger must occur at or after Start and the due time must be
+	// strictly before End.
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// Audience is a segment name the host resolves; the user must be in it
+	// when the trigger is processed. "" means all users.
+	Audience string `json:"audience,omitempty"`
+	// Message is opaque to the engine and handed to the sender with each
+	// delivery, as it is at send time. It must be valid JSON when set.
+	Message json.RawMessage `json:"message,omitempty"`
+}
+
+// IsFollowUp reports whether c has triggers.
+func (c *Campaign) IsFollowUp() bool { return len(c.Triggers) > 0 }
+
+// Validate reports every problem of c as [*ValidationError]s joined with
+// errors.Join, or nil. Field paths follow the JSON form
+// ("triggers[1].campaign_id"). It checks c alone: whether the campaigns its
+// triggers name exist is the engine's check.
+func (c Campaign) Validate() error {
+	p := event.Problems{Object: "campaign"}
+	switch {
+	case c.ID == "":
+		p.Add("id", "required", nil)
+	case len(c.ID) > MaxIDLength:
+		p.Add("id", fmt.Sprintf("%d bytes, limit %d", len(c.ID), MaxIDLength), nil)
+	}
+	for i, t := range c.Triggers {
+		field := fmt.Sprintf("triggers[%d]", i)
+		p.AddErr(field, t.Validate())
+		if t.CampaignID != "" && t.CampaignID == c.ID {
+			p.Add(field+".campaign_id", fmt.Sprintf("%q is this campaign", c.ID), ErrSelfTrigger)
+		}
+	}
+	for i, x := range c.Exceptions {
+		p.AddErr(fmt.Sprintf("exceptions[%d]", i), x.Validate())
+	}
+	if len(c.Exceptions) > 0 && c.Delay.IsZero() {
+		p.Add("exceptions", "an immediate follow-up has no wait to cancel", ErrExceptionWithoutDelay)
+	}
+	if len(c.Exceptions) > 0 && len(c.Triggers) == 0 {
+		p.Add("exceptions", "only follow-ups (with triggers) have exceptions", nil)
+	}
+	p.AddErr("delay", c.Delay.Validate())
+	p.AddErr("reeligibility", c.Reeligibility.Validate())
+	if !c.Start.IsZero() && !c.End.IsZero() && !c.End.After(c.Start) {
+		p.Add("end", fmt.Sprintf("%s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339)), nil)
+	}
+	if len(c.Message) > 0 && !json.Valid(c.Message) {
+		p.Add("message", "not valid JSON", nil)
+	}
+	return p.Err()
+}
+
+// Clone returns a deep copy of c, so a definition handed to the engine
+// cannot be changed behind its back.
+func (c Campaign) Clone() Campaign {
+	out := c
+	out.Triggers = make([]Trigger, len(c.Triggers))
+	for i, t := range c.Triggers {
+		t.Where = cloneConditions(t.Where)
+		out.Triggers[i] = t
+	}
+	if c.Triggers == nil {
+		out.Triggers = nil
+	}
+	if c.Exceptions != nil {
+		out.Exceptions = make([]Exception, len(c.Exceptions))
+		for i, x := range c.Exceptions {
+			x.Where = cloneConditions(x.Where)
+			out.Exceptions[i] = x
+		}
+	}
+	if c.Message != nil {
+		out.Message = append(json.RawMessage(nil), c.Message...)
+	}
+	return out
+}
+
+func cloneConditions(cs []Condition) []Condition {
+	if cs == nil {
+		return nil
+	}
+	out := make([]Condition, len(cs))
+	for i, c := range cs {
+		if list, ok := c.Value.([]any); ok {
+			c.Value = append([]any(nil), list...)
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// UnmarshalJSON implements [json.Unmarshaler] strictly: unknown fields and
+// unknown kinds are errors (a misspelt field in a hand-written definition
+// must not be ignored), and numbers in conditions decode as json.Number.
+// Decoding does not validate: call [Campaign.Validate].
+func (c *Campaign) UnmarshalJSON(b []byte) error {
+	type plain Campaign
+	var p plain
+	if err := strictUnmarshal(b, &p); err != nil {
+		return fmt.Errorf("rule: campaign: %w", err)
+	}
+	*c = Campaign(p)
+	return nil
+}

@@ -1,0 +1,345 @@
+package rule
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// Op is a property condition's operator. Its value is the wire name.
+type Op string
+
+// The operators. A property the event does not have fails every condition
+// except [Ne], which it satisfies (the property does not equal the value).
+const (
+	// Eq: equal. Numbers compare by value whatever their Go type
+	// (int64(3), 3.0 and json.Number("3") are equal); strings, booleans and
+	// null compare as such; lists and objects are never equal.
+	Eq Op = "eq"
+	// Ne: not [Eq].
+	Ne Op = "ne"
+	// Lt, Le, Gt, Ge: numeric comparisons; false when either side is not a number.
+	Lt Op = "lt"
+	Le Op = "le"
+	Gt Op = "gt"
+	Ge Op = "ge"
+	// In: equal ([Eq]) to one of the values of a list.
+	In Op = "in"
+	// Exists: the property is present (even if null).
+	Exists Op = "exists"
+	// Prefix: the property is a string that starts with the value.
+	Prefix Op = "prefix"
+	// Contains: the property is a string that contains the value.
+	Contains Op = "contains"
+)
+
+// Condition tests one property of an event. Triggers and exceptions hold a
+// list of them in Where; all must hold (AND).
+type Condition struct {
+	Property string `json:"property"`        // top-level key of [event.Event.Properties]
+	Op       Op     `json:"op"`              // the operator
+	Value    any    `json:"value,omitempty"` // the operand: a number, string or bool; a list for In; nothing for Exists
+}
+
+// Equal returns the condition "property equals v".
+func Equal(property string, v any) Condition { return Condition{property, Eq, v} }
+
+// NotEqual returns the condition "property does not equal v".
+func NotEqual(property string, v any) Condition { return Condition{property, Ne, v} }
+
+// Less returns the condition "property < v" (numbers).
+func Less(property string, v any) Condition { return Condition{property, Lt, v} }
+
+// LessOrEqual returns the condition "property ≤ v" (numbers).
+func LessOrEqual(property string, v any) Condition { return Condition{property, Le, v} }
+
+// Greater returns the condition "property > v" (numbers).
+func Greater(property string, v any) Condition { return Condition{property, Gt, v} }
+
+// GreaterOrEqual returns the condition "property ≥ v" (numbers).
+func GreaterOrEqual(property string, v any) Condition { return Condition{property, Ge, v} }
+
+// OneOf returns the condition "property equals one of values".
+func OneOf(property string, values ...any) Condition {
+	return Condition{property, In, append([]any(nil), values...)}
+}
+
+// Present returns the condition "the event has property".
+func Present(property string) Condition { return Condition{Property: property, Op: Exists} }
+
+// HasPrefix returns the condition "property is a string starting with s".
+func HasPrefix(property, s string) Condition { return Condition{property, Prefix, s} }
+
+// HasSubstring returns the condition "property is a string containing s".
+func HasSubstring(property, s string) Condition { return Condition{property, Contains, s} }
+
+// Validate reports a condition that cannot be evaluated as a
+// [*ValidationError] wrapping [ErrInvalidCondition].
+func (c Condition) Validate() error {
+	p := event.Problems{Object: "condition"}
+	if c.Property == "" {
+		p.Add("property", "required", ErrInvalidCondition)
+	}
+	switch c.Op {
+	case Eq, Ne:
+		if !isScalar(c.Value) {
+			p.Add("value", fmt.Sprintf("%s needs a number, string, bool or null, not %T", c.Op, c.Value), ErrInvalidCondition)
+		}
+	case Lt, Le, Gt, Ge:
+		if _, ok := toNumber(c.Value); !ok {
+			p.Add("value", fmt.Sprintf("%s needs a finite number, not %T", c.Op, c.Value), ErrInvalidCondition)
+		}
+	case In:
+		list, ok := c.Value.([]any)
+		if !ok || len(list) == 0 {
+			p.Add("value", "in needs a non-empty list", ErrInvalidCondition)
+		}
+		for i, v := range list {
+			if !isScalar(v) {
+				p.Add(fmt.Sprintf("value[%d]", i), fmt.Sprintf("in needs numbers, strings, bools or null, not %T", v), ErrInvalidCondition)
+			}
+		}
+	case Exists:
+		if c.Value != nil {
+			p.Add("value", "exists takes no value", ErrInvalidCondition)
+		}
+	case Prefix, Contains:
+		if s, ok := c.Value.(string); !ok || s == "" {
+			p.Add("value", fmt.Sprintf("%s needs a non-empty string", c.Op), ErrInvalidCondition)
+		}
+	case "":
+		p.Add("op", "required", ErrInvalidCondition)
+	default:
+		p.Add("op", fmt.Sprintf("unknown operator %q", string(c.Op)), ErrInvalidCondition)
+	}
+	return p.Err()
+}
+
+// Eval reports whether props satisfy c. An invalid condition is false.
+func (c Condition) Eval(props map[string]any) bool {
+	v, present := props[c.Property]
+	switch c.Op {
+	case Exists:
+		return present
+	case Ne:
+		return !present || !valuesEqual(v, c.Value)
+	}
+	if !present {
+		return false
+	}
+	switch c.Op {
+	case Eq:
+		return valuesEqual(v, c.Value)
+	case Lt, Le, Gt, Ge:
+		a, ok1 := toNumber(v)
+		b, ok2 := toNumber(c.Value)
+		if !ok1 || !ok2 {
+			return false
+		}
+		cmp := a.cmp(b)
+		switch c.Op {
+		case Lt:
+			return cmp < 0
+		case Le:
+			return cmp <= 0
+		case Gt:
+			return cmp > 0
+		default:
+			return cmp >= 0
+		}
+	case In:
+		list, _ := c.Value.([]any)
+		for _, want := range list {
+			if valuesEqual(v, want) {
+				return true
+			}
+		}
+		return false
+	case Prefix, Contains:
+		s, ok1 := v.(string)
+		sub, ok2 := c.Value.(string)
+		if !ok1 || !ok2 {
+			return false
+		}
+		if c.Op == Prefix {
+			return strings.HasPrefix(s, sub)
+		}
+		return strings.Contains(s, sub)
+	}
+	return false
+}
+
+// String renders the condition for explanations: `price > 50`.
+func (c Condition) String() string {
+	sym := map[Op]string{Eq: "=", Ne: "≠", Lt: "<", Le: "≤", Gt: ">", Ge: "≥", In: "in", Prefix: "starts with", Contains: "contains"}[c.Op]
+	if c.Op == Exists {
+		return c.Property + " exists"
+	}
+	if sym == "" {
+		sym = string(c.Op)
+	}
+	b, _ := json.Marshal(c.Value)
+	return c.Property + " " + sym + " " + string(b)
+}
+
+// isScalar reports whether v is null, a bool, a string or a finite number.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case nil, bool, string:
+		return true
+	}
+	_, ok := toNumber(v)
+	return ok
+}
+
+// valuesEqual implements Eq: numbers by value, other scalars by ==.
+func valuesEqual(a, b any) bool {
+	na, okA := toNumber(a)
+	nb, okB := toNumber(b)
+	if okA || okB {
+		return okA && okB && na.cmp(nb) == 0
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	}
+	return false
+}
+
+// number is a JSON number of any Go type, compared exactly: integers that
+// fit 64 bits as integers, everything else as a float64.
+type number struct {
+	kind uint8 // 0 int64, 1 uint64 above MaxInt64, 2 float64
+	i    int64
+	u    uint64
+	f    float64
+}
+
+func toNumber(v any) (number, bool) {
+	switch x := v.(type) {
+	case int:
+		return number{i: int64(x)}, true
+	case int8:
+		return number{i: int64(x)}, true
+	case int16:
+		return number{i: int64(x)}, true
+	case int32:
+		return number{i: int64(x)}, true
+	case int64:
+		return number{i: x}, true
+	case uint:
+		return fromUint(uint64(x)), true
+	case uint8:
+		return number{i: int64(x)}, true
+	case uint16:
+		return number{i: int64(x)}, true
+	case uint32:
+		return number{i: int64(x)}, true
+	case uint64:
+		return fromUint(x), true
+	case uintptr:
+		return fromUint(uint64(x)), true
+	case float32:
+		return fromFloat(float64(x))
+	case float64:
+		return fromFloat(x)
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return number{i: i}, true
+		}
+		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
+			return fromUint(u), true
+		}
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return number{}, false
+		}
+		return fromFloat(f)
+	}
+	return number{}, false
+}
+
+func fromUint(u uint64) number {
+	if u <= math.MaxInt64 {
+		return number{i: int64(u)}
+	}
+	return number{kind: 1, u: u}
+}
+
+func fromFloat(f float64) (number, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return number{}, false
+	}
+	return number{kind: 2, f: f}, true
+}
+
+// cmp returns -1, 0 or +1, exactly (no rounding of large integers).
+func (a number) cmp(b number) int {
+	if a.kind == 2 && b.kind == 2 {
+		return cmpOrdered(a.f, b.f)
+	}
+	if b.kind == 2 {
+		return a.cmpFloat(b.f)
+	}
+	if a.kind == 2 {
+		return -b.cmpFloat(a.f)
+	}
+	switch {
+	case a.kind == 0 && b.kind == 0:
+		return cmpOrdered(a.i, b.i)
+	case a.kind == 1 && b.kind == 1:
+		return cmpOrdered(a.u, b.u)
+	case a.kind == 1: // a above MaxInt64, b an int64
+		return 1
+	}
+	return -1
+}
+
+// cmpFloat compares an integer number with a finite float exactly.
+func (a number) cmpFloat(f float64) int {
+	const two63, two64 = 9223372036854775808.0, 18446744073709551616.0
+	t := math.Trunc(f)
+	frac := cmpOrdered(0, f-t) // -1 when f has a positive fraction: the integer is below f
+	if a.kind == 0 {
+		switch {
+		case f >= two63:
+			return -1
+		case f < -two63:
+			return 1
+		}
+		if c := cmpOrdered(a.i, int64(t)); c != 0 {
+			return c
+		}
+		return frac
+	}
+	switch {
+	case f >= two64:
+		return -1
+	case f < two63:
+		return 1
+	}
+	if c := cmpOrdered(a.u, uint64(t)); c != 0 {
+		return c
+	}
+	return frac
+}
+
+func cmpOrdered[T int64 | uint64 | float64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

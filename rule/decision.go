@@ -1,0 +1,151 @@
+package rule
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// DecisionKind is what the engine decided about a user and a follow-up.
+type DecisionKind string
+
+// The decision kinds (SPEC.md R11).
+const (
+	// Scheduled: a trigger created a pending delivery.
+	Scheduled DecisionKind = "scheduled"
+	// Suppressed: a trigger matched but did not schedule; Reason says why.
+	Suppressed DecisionKind = "suppressed"
+	// Cancelled: a pending delivery was removed before it was sent; Reason
+	// says why (an exception, the campaign stopped, replaced by a newer
+	// trigger).
+	Cancelled DecisionKind = "cancelled"
+	// Duplicate: an event whose ID was already processed was ignored.
+	Duplicate DecisionKind = "duplicate"
+	// Delivered: the sender accepted the delivery; the user has received it.
+	Delivered DecisionKind = "delivered"
+	// Retried: the sender failed; the delivery will be tried again.
+	Retried DecisionKind = "retried"
+	// Failed: the sender failed on the last allowed attempt; the delivery
+	// is dropped and does not count as received.
+	Failed DecisionKind = "failed"
+	// Warning: a hazard in the campaign definitions (no user concerned).
+	Warning DecisionKind = "warning"
+)
+
+// Reason explains a suppression, cancellation, failure or warning. The set
+// is closed and documented here; hosts can switch on it.
+type Reason string
+
+// Reasons.
+const (
+	// ReasonBeforeActivation: the trigger happened before the follow-up's
+	// current activation time (SPEC.md R3).
+	ReasonBeforeActivation Reason = "before_activation"
+	// ReasonOriginalNotActive: the original campaign was not active when
+	// the interaction was processed (SPEC.md R4).
+	ReasonOriginalNotActive Reason = "original_not_active"
+	// ReasonOutsideDuration: the trigger is before Start, or the due time
+	// is not before End (SPEC.md R9).
+	ReasonOutsideDuration Reason = "outside_duration"
+	// ReasonNotInAudience: the user is not in the audience segment.
+	ReasonNotInAudience Reason = "not_in_audience"
+	// ReasonAlreadyPending: the user already waits for this follow-up
+	// (SPEC.md R7, default policy).
+	ReasonAlreadyPending Reason = "already_pending"
+	// ReasonNotReeligible: the user received the follow-up and is not
+	// eligible again (SPEC.md R8).
+	ReasonNotReeligible Reason = "not_reeligible"
+	// ReasonDuplicateEvent: the event's ID was already processed.
+	ReasonDuplicateEvent Reason = "duplicate_event"
+	// ReasonException: an exception event happened while the user waited.
+	ReasonException Reason = "exception"
+	// ReasonCampaignStopped: the follow-up was stopped or archived, or
+	// stopped and resumed since the delivery was scheduled (SPEC.md R2).
+	ReasonCampaignStopped Reason = "campaign_stopped"
+	// ReasonReplaced: a newer trigger replaced the pending delivery
+	// (replace-with-latest pending policy).
+	ReasonReplaced Reason = "replaced"
+	// ReasonLate: (on Scheduled) the computed due time had already passed;
+	// the delivery is due at once.
+	ReasonLate Reason = "late"
+	// ReasonSendError: the sender returned an error (on Retried and Failed).
+	ReasonSendError Reason = "send_error"
+	// ReasonDraftFollowUp: (on Warning) an original was published while a
+	// follow-up that targets it is still a draft: its interactions will be
+	// lost for that follow-up (SPEC.md R3, R12).
+	ReasonDraftFollowUp Reason = "draft_follow_up"
+	// ReasonDelayExceedsDuration: (on Warning) the delay can never fit
+	// inside the campaign's duration.
+	ReasonDelayExceedsDuration Reason = "delay_exceeds_duration"
+)
+
+// Decision is one thing the engine decided, as handed to observers and kept
+// in the decision log that explains, per user and follow-up, what happened.
+type Decision struct {
+	Kind       DecisionKind `json:"kind"`
+	Reason     Reason       `json:"reason,omitempty"`
+	CampaignID string       `json:"campaign_id,omitempty"` // the follow-up concerned
+	UserID     string       `json:"user_id,omitempty"`
+	// The event that caused the decision (trigger, exception, duplicate);
+	// empty for decisions taken when sending.
+	EventID   string     `json:"event_id,omitempty"`
+	EventKind event.Kind `json:"event_kind,omitempty"`
+	EventTime time.Time  `json:"event_time,omitzero"`
+	// The delivery concerned, when there is one.
+	DeliveryID string    `json:"delivery_id,omitempty"`
+	DueAt      time.Time `json:"due_at,omitzero"`
+	Attempt    int       `json:"attempt,omitempty"`
+	// Rule is the trigger or exception that matched, as its String form.
+	Rule string `json:"rule,omitempty"`
+	// Detail adds what the reason alone does not say: an error's text,
+	// how late, which campaign a warning is about.
+	Detail string `json:"detail,omitempty"`
+	// Backfilled marks triggers replayed from the interaction log.
+	Backfilled bool `json:"backfilled,omitempty"`
+	// At is the engine clock's time when the decision was taken.
+	At time.Time `json:"at"`
+}
+
+// String renders the decision on one line, for logs and explanations:
+// "2026-03-01T09:00:00Z cancelled resend user=a (exception: email_opened of "newsletter")".
+func (d Decision) String() string {
+	var b strings.Builder
+	b.WriteString(d.At.UTC().Format(time.RFC3339))
+	b.WriteByte(' ')
+	b.WriteString(string(d.Kind))
+	if d.CampaignID != "" {
+		b.WriteByte(' ')
+		b.WriteString(d.CampaignID)
+	}
+	if d.UserID != "" {
+		fmt.Fprintf(&b, " user=%s", d.UserID)
+	}
+	if d.EventID != "" {
+		fmt.Fprintf(&b, " event=%s", d.EventID)
+	}
+	if !d.DueAt.IsZero() {
+		fmt.Fprintf(&b, " due=%s", d.DueAt.UTC().Format(time.RFC3339))
+	}
+	if d.Attempt > 0 {
+		fmt.Fprintf(&b, " attempt=%d", d.Attempt)
+	}
+	var why []string
+	if d.Reason != "" {
+		why = append(why, string(d.Reason))
+	}
+	if d.Rule != "" {
+		why = append(why, d.Rule)
+	}
+	if d.Detail != "" {
+		why = append(why, d.Detail)
+	}
+	if d.Backfilled {
+		why = append(why, "backfilled")
+	}
+	if len(why) > 0 {
+		b.WriteString(" (" + strings.Join(why, ": ") + ")")
+	}
+	return b.String()
+}

@@ -1,0 +1,51 @@
+package rule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// ValidationError says which field of a campaign (or of one of its parts) is
+// wrong and why. It is the same type as [event.ValidationError], so one
+// errors.As target serves events and campaigns.
+type ValidationError = event.ValidationError
+
+// Sentinel errors, wrapped by the [*ValidationError]s that Validate methods
+// return, so callers can test them with errors.Is.
+var (
+	// ErrExceptionWithoutDelay: exceptions only make sense while a user
+	// waits, so a campaign with exceptions needs a non-immediate delay
+	// (SPEC.md R6).
+	ErrExceptionWithoutDelay = errors.New("exceptions need a non-immediate delay")
+	// ErrSelfTrigger: a follow-up cannot trigger on its own interactions
+	// (SPEC.md R4).
+	ErrSelfTrigger = errors.New("a campaign cannot trigger on itself")
+	// ErrInvalidTransition: the lifecycle does not allow this change of
+	// state (SPEC.md R2).
+	ErrInvalidTransition = errors.New("invalid lifecycle transition")
+	// ErrInvalidDelay: a delay out of range or malformed.
+	ErrInvalidDelay = errors.New("invalid delay")
+	// ErrInvalidCondition: a property condition that cannot be evaluated
+	// (unknown operator, wrong value type).
+	ErrInvalidCondition = errors.New("invalid condition")
+)
+
+// strictUnmarshal decodes one JSON value into v, rejecting unknown fields
+// (campaign definitions are written by people: a misspelt field must not be
+// silently ignored) and decoding numbers as json.Number.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+// Package store defines where the engine keeps its state, the [Store]
+// interface, and [Memory], its in-memory implementation.
+//
+// A Store is implemented by storage back ends (this package's Memory, the
+// nested module store/postgres) and called by the engine only; hosts pick
+// one and hand it to connector.New. Every implementation must pass the
+// conformance suite in store/storetest.
+//
+// The contract is shaped so that a SQL database implements it with one
+// short transaction per call, and so that several engines can share one
+// store: per-user state changes atomically under a per-user lock
+// ([Store.Update]), due deliveries are handed out with leases
+// ([Store.Claim]) so two engines never send the same one while its lease is
+// live, and campaign changes bump a revision that engines poll cheaply.
+// Nothing in a Store reads a clock: callers pass now.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// ErrNotFound reports a campaign or user the store does not have.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrClosed reports a call on a closed store.
+var ErrClosed = errors.New("store: closed")
+
+// Store holds campaigns, per-user state and the queue of due deliveries, for
+// any number of namespaces (engines with different namespaces share nothing).
+// Implementations must be safe for concurrent use by several engines.
+//
+// Errors: methods return ctx's error if it ends, [ErrNotFound] where
+// documented, and otherwise the back end's errors wrapped with %w; a failed
+// call changes nothing.
+type Store interface {
+	// Campaigns returns every campaign record of namespace ns, in no
+	// particular order, with the namespace's revision at the time of reading.
+	Campaigns(ctx context.Context, ns string) (revision int64, campaigns []CampaignRecord, err error)
+
+	// Revision returns the namespace's campaign revision: it increases with
+	// every successful UpdateCampaign and never decreases. Engines call it
+	// often to notice changes made by other engines, so it must be cheap
+	// (implementations may serve a value at most a second old).
+	Revision(ctx context.Context, ns string) (int64, error)
+
+	// UpdateCampaign atomically reads campaign id (exists is false and rec
+	// zero when it has none), calls fn, and, if fn returns nil, stores *rec,
+	// bumps the namespace revision, sets rec.Revision to it and returns the
+	// stored record. If fn returns an error, nothing changes and the error is
+	// returned as is. fn must not call the store.
+	UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *CampaignRecord, exists bool) error) (CampaignRecord, error)
+
+	// CancelCampaign removes every pending delivery of campaign campaignID
+	// in ns, whoever holds its lease, and returns what it removed.
+	CancelCampaign(ctx context.Context, ns, campaignID string) ([]Claim, error)
+
+	// Update runs fn on the state of one user, atomically with respect to
+	// every other Update, Claim and CancelCampaign touching that user, and
+	// stores what fn left in *u. If dedup.EventID is set, the store first
+	// checks whether it remembers that ID for this user (and not past its
+	// KeepUntil at now): duplicate tells fn; if not, the ID is remembered
+	// until dedup.KeepUntil. fn must be deterministic and must not call the
+	// store or block: a SQL store may run it again after a serialization
+	// failure. Changes fn makes to pending deliveries are reflected in the
+	// due queue.
+	Update(ctx context.Context, ns, userID string, now time.Time, dedup Dedup, fn func(u *UserState, duplicate bool)) error
+
+	// User returns a copy of one user's state, or [ErrNotFound] when the
+	// store holds nothing for that user.
+	User(ctx context.Context, ns, userID string) (UserState, error)
+
+	// NextDue returns the earliest ReadyAt among ns's pending deliveries,
+	// or ok false when there is none.
+	NextDue(ctx context.Context, ns string) (at time.Time, ok bool, err error)
+
+	// Claim hands out up to limit pending deliveries whose ReadyAt is at or
+	// before now, roughly earliest first. Each is leased: its Token is set
+	// to token and its ReadyAt to now+lease, so that no other Claim returns
+	// it before the lease ends; if the claimer never completes it (the
+	// process died), it is claimable again then, with the same ID. Claim
+	// returns copies.
+	Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]Claim, error)
+
+	// Prune forgets what has expired at now: remembered event IDs past their
+	// KeepUntil, receipts past their Expires, decision log entries older
+	// than logBefore; users left with no state are removed. It returns how
+	// many items it removed.
+	Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error)
+}
+
+// Dedup asks [Store.Update] to deduplicate by event ID.
+type Dedup struct {
+	EventID   string    // "" disables deduplication
+	KeepUntil time.Time // remember the ID until then (the engine's dedup window)
+}
+
+// CampaignRecord is a campaign definition with its lifecycle, as stored.
+type CampaignRecord struct {
+	Campaign rule.Campaign
+	State    rule.State
+	// ActivatedAt is the current activation time: set by each publish or
+	// resume to the engine clock's now. Follow-ups only count interactions
+	// at or after it (SPEC.md R3).
+	ActivatedAt time.Time
+	// Activation counts activations: 1 after the first publish, 2 after a
+	// stop and resume… Pending deliveries remember it, so a delivery from an
+	// earlier activation is never sent (SPEC.md R2).
+	Activation int64
+	// CreatedAt and UpdatedAt are engine clock times.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Revision is the namespace revision at which this record last changed.
+	Revision int64
+}
+
+// Claim is a pending delivery handed out by [Store.Claim] or removed by
+// [Store.CancelCampaign], with the user it belongs to.
+type Claim struct {
+	UserID  string
+	Pending Pending
+}
+
+// ValidateNamespace reports whether ns can name a namespace: at most 128
+// bytes. The empty namespace is the default.
+func ValidateNamespace(ns string) error {
+	if len(ns) > 128 {
+		return errors.New("store: namespace longer than 128 bytes")
+	}
+	return nil
+}
+
+// Notifier is implemented by stores that can tell engines, across
+// processes, that a delivery was scheduled or became ready earlier than
+// before, so Run need not poll. The returned channel receives a value (it
+// is never closed) after such a change; stop releases it.
+type Notifier interface {
+	Notify(ns string) (ch <-chan struct{}, stop func())
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"slices"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// UserState is everything the engine keeps about one user in one namespace.
+// The engine reads and changes it inside [Store.Update]; a store persists it
+// as it likes (the memory store keeps it as is).
+type UserState struct {
+	// Pending holds the user's pending deliveries, in scheduling order.
+	Pending []*Pending
+	// Receipts holds, per follow-up, the last time the user received it
+	// (SPEC.md R8).
+	Receipts []Receipt
+	// Log is the user's decision log, oldest first, when the engine keeps
+	// one (it bounds its length and age).
+	Log []rule.Decision
+}
+
+// Pending is a follow-up scheduled for one user, waiting for its due time or
+// being sent.
+type Pending struct {
+	// ID is the delivery's stable identifier: the same on every attempt
+	// and after restarts, so the host can deduplicate.
+	ID string
+	// CampaignID is the follow-up to send.
+	CampaignID string
+	// Activation is the follow-up's activation count when this was
+	// scheduled: a delivery from an earlier activation is never sent.
+	Activation int64
+	// Trigger is the event that scheduled it; Trigger.UserID is the user.
+	Trigger event.Event
+	// DueAt is when it is due. Exceptions cancel it only if they happen
+	// strictly between Trigger.Time and DueAt.
+	DueAt time.Time
+	// ReadyAt is when it may next be claimed: DueAt at first, then the end
+	// of a lease or the time of the next retry.
+	ReadyAt time.Time
+	// Attempt counts the sends tried so far.
+	Attempt int
+	// Token is the claim token of the current lease, 0 when unclaimed.
+	Token uint64
+	// Sending is set when the send has started (after the last check): an
+	// exception can no longer stop it.
+	Sending bool
+	// CancelOnFailure is set when an exception arrived during the send: if
+	// the send fails, the delivery is cancelled rather than retried.
+	CancelOnFailure bool
+	// Backfilled marks deliveries scheduled by a backfill on publish.
+	Backfilled bool
+
+	queued int // Memory's due-heap position + 1; 0 when not queued
+}
+
+// Receipt records that the user received a follow-up (or was held out of it
+// in a control group).
+type Receipt struct {
+	CampaignID string
+	// At is when the sender accepted the delivery (the clock at that send).
+	At time.Time
+	// Expires is when the receipt stops mattering (after the
+	// re-eligibility window); zero means it is kept.
+	Expires time.Time
+}
+
+// Find returns the index of the pending delivery with ID id, or -1.
+func (u *UserState) Find(id string) int {
+	for i, p := range u.Pending {
+		if p.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// RemovePending removes the pending delivery at index i, keeping order.
+func (u *UserState) RemovePending(i int) {
+	u.Pending = slices.Delete(u.Pending, i, i+1)
+}
+
+// Receipt returns the receipt for campaignID.
+func (u *UserState) Receipt(campaignID string) (Receipt, bool) {
+	for _, r := range u.Receipts {
+		if r.CampaignID == campaignID {
+			return r, true
+		}
+	}
+	return Receipt{}, false
+}
+
+// SetReceipt records r, replacing the receipt of the same campaign.
+func (u *UserState) SetReceipt(r Receipt) {
+	for i := range u.Receipts {
+		if u.Receipts[i].CampaignID == r.CampaignID {
+			u.Receipts[i] = r
+			return
+		}
+	}
+	u.Receipts = append(u.Receipts, r)
+}
+
+// Prune removes receipts expired at now and log entries before logBefore,
+// and returns how many it removed.
+func (u *UserState) Prune(now, logBefore time.Time) int {
+	n := len(u.Receipts) + len(u.Log)
+	u.Receipts = slices.DeleteFunc(u.Receipts, func(r Receipt) bool {
+		return !r.Expires.IsZero() && !r.Expires.After(now)
+	})
+	if i := slices.IndexFunc(u.Log, func(d rule.Decision) bool { return !d.At.Before(logBefore) }); i != 0 {
+		if i < 0 {
+			i = len(u.Log)
+		}
+		u.Log = slices.Delete(u.Log, 0, i)
+	}
+	return n - len(u.Receipts) - len(u.Log)
+}
+
+// IsEmpty reports whether u holds nothing.
+func (u *UserState) IsEmpty() bool {
+	return len(u.Pending) == 0 && len(u.Receipts) == 0 && len(u.Log) == 0
+}
+
+// Clone returns a deep copy of u (event properties are shared: the engine
+// never changes them).
+func (u *UserState) Clone() UserState {
+	out := UserState{
+		Receipts: slices.Clone(u.Receipts),
+		Log:      slices.Clone(u.Log),
+	}
+	if u.Pending != nil {
+		out.Pending = make([]*Pending, len(u.Pending))
+		for i, p := range u.Pending {
+			c := *p
+			c.queued = 0
+			out.Pending[i] = &c
+		}
+	}
+	return out
+}
