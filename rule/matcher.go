@@ -43,7 +43,9 @@ func (x Exception) Matches(ev *event.Event) bool {
 }
 
 // Validate reports the trigger's problems as [*ValidationError]s.
-func (t Trigger) Validate() error { return validateMatcher(t.Kind, t.CampaignID, t.Target, t.Name, t.Where) }
+func (t Trigger) Validate() error {
+	return validateMatcher(t.Kind, t.CampaignID, t.Target, t.Name, t.Where)
+}
 
 // Validate reports the exception's problems as [*ValidationError]s.
 func (x Exception) Validate() error {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
 )
 
 // Reeligibility says whether a user who received a follow-up may receive it
@@ -84,4 +83,3 @@ func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	*r = ReeligibleAfter(d)
 	return nil
 }
-
