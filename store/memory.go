@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
 )
 
 // shardCount spreads users over independently locked shards, so that
@@ -40,6 +43,20 @@ type space struct {
 	subMu   sync.Mutex
 	subs    map[chan struct{}]struct{}
 	hasSubs atomic.Bool
+
+	miscMu       sync.Mutex
+	counters     map[string]counter
+	interactions []loggedEvent
+}
+
+type counter struct {
+	n       int64
+	expires int64
+}
+
+type loggedEvent struct {
+	ev        event.Event
+	keepUntil int64
 }
 
 type shard struct {
@@ -347,5 +364,106 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 		}
 		sh.mu.Unlock()
 	}
+	sp.miscMu.Lock()
+	for k, c := range sp.counters {
+		if c.expires <= nowNS {
+			delete(sp.counters, k)
+			removed++
+		}
+	}
+	kept := sp.interactions[:0]
+	for _, l := range sp.interactions {
+		if l.keepUntil > nowNS {
+			kept = append(kept, l)
+		}
+	}
+	removed += len(sp.interactions) - len(kept)
+	clear(sp.interactions[len(kept):])
+	sp.interactions = kept
+	sp.miscMu.Unlock()
 	return removed, nil
+}
+
+// Take implements [Store.Take].
+func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, expires time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	sp := m.space(ns)
+	sp.miscMu.Lock()
+	defer sp.miscMu.Unlock()
+	if sp.counters == nil {
+		sp.counters = make(map[string]counter)
+	}
+	c := sp.counters[key]
+	if c.n >= limit {
+		return false, nil
+	}
+	sp.counters[key] = counter{n: c.n + 1, expires: max(c.expires, expires.UnixNano())}
+	return true, nil
+}
+
+// AppendInteractions implements [Store.AppendInteractions].
+func (m *Memory) AppendInteractions(ctx context.Context, ns string, events []event.Event, keepUntil time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sp := m.space(ns)
+	sp.miscMu.Lock()
+	defer sp.miscMu.Unlock()
+	for _, ev := range events {
+		sp.interactions = append(sp.interactions, loggedEvent{ev: ev, keepUntil: keepUntil.UnixNano()})
+	}
+	return nil
+}
+
+// Interactions implements [Store.Interactions]. It copies the matching
+// events and sorts them: backfills are rare, appends are not.
+func (m *Memory) Interactions(ctx context.Context, ns string, q InteractionQuery, fn func(event.Event) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sp := m.space(ns)
+	sp.miscMu.Lock()
+	var out []event.Event
+	for i := range sp.interactions {
+		if ev := &sp.interactions[i].ev; q.Matches(ev) {
+			out = append(out, *ev)
+		}
+	}
+	sp.miscMu.Unlock()
+	slices.SortStableFunc(out, func(a, b event.Event) int { return a.Time.Compare(b.Time) })
+	for _, ev := range out {
+		if !fn(ev) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Stats implements [Store.Stats].
+func (m *Memory) Stats(ctx context.Context, ns string) (Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	sp := m.space(ns)
+	var st Stats
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		for _, mu := range sh.users {
+			if !mu.state.IsEmpty() {
+				st.Users++
+			}
+			st.Pending += int64(len(mu.state.Pending))
+		}
+		sh.mu.Unlock()
+	}
+	sp.campMu.Lock()
+	st.Campaigns = int64(len(sp.campaigns))
+	sp.campMu.Unlock()
+	sp.miscMu.Lock()
+	st.Interactions = int64(len(sp.interactions))
+	sp.miscMu.Unlock()
+	return st, nil
 }

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -85,11 +86,70 @@ type Store interface {
 	// returns copies.
 	Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]Claim, error)
 
+	// Take atomically adds one to the counter key of ns and reports true,
+	// unless the counter already reached limit (then it reports false and
+	// changes nothing). A counter is created at zero and forgotten after
+	// expires. The engine uses counters for rate limits shared by all the
+	// engines of a namespace.
+	Take(ctx context.Context, ns, key string, limit int64, expires time.Time) (bool, error)
+
+	// AppendInteractions adds events to the namespace's interaction log,
+	// kept until keepUntil (the engine keeps one only when backfill is
+	// enabled).
+	AppendInteractions(ctx context.Context, ns string, events []event.Event, keepUntil time.Time) error
+
+	// Interactions calls fn with the logged events that match q, in
+	// ascending Time order (ties in append order), until fn returns false.
+	Interactions(ctx context.Context, ns string, q InteractionQuery, fn func(event.Event) bool) error
+
+	// Stats counts what the namespace holds, for metrics and tests.
+	Stats(ctx context.Context, ns string) (Stats, error)
+
 	// Prune forgets what has expired at now: remembered event IDs past their
-	// KeepUntil, receipts past their Expires, decision log entries older
-	// than logBefore; users left with no state are removed. It returns how
-	// many items it removed.
+	// KeepUntil, receipts, sends and conversion windows past their expiry,
+	// decision log entries older than logBefore, counters and logged
+	// interactions past their expiry; users left with no state are removed.
+	// It returns how many items it removed.
 	Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error)
+}
+
+// InteractionQuery selects logged interactions: Time in [Since, Until)
+// (a zero Until means no upper bound), and, when Keys is not empty, Kind
+// and CampaignID equal to one of the keys.
+type InteractionQuery struct {
+	Since, Until time.Time
+	Keys         []InteractionKey
+}
+
+// InteractionKey selects events by kind and campaign ("" for non-campaign
+// events).
+type InteractionKey struct {
+	Kind       event.Kind
+	CampaignID string
+}
+
+// Matches reports whether ev is selected by q.
+func (q *InteractionQuery) Matches(ev *event.Event) bool {
+	if ev.Time.Before(q.Since) || (!q.Until.IsZero() && !ev.Time.Before(q.Until)) {
+		return false
+	}
+	if len(q.Keys) == 0 {
+		return true
+	}
+	for _, k := range q.Keys {
+		if k.Kind == ev.Kind && k.CampaignID == ev.CampaignID {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats counts what a namespace holds.
+type Stats struct {
+	Campaigns    int64 // campaign records, whatever their state
+	Users        int64 // users with some state
+	Pending      int64 // pending deliveries, claimed or not
+	Interactions int64 // events in the interaction log
 }
 
 // Dedup asks [Store.Update] to deduplicate by event ID.

@@ -11,15 +11,23 @@ import (
 // UserState is everything the engine keeps about one user in one namespace.
 // The engine reads and changes it inside [Store.Update]; a store persists it
 // as it likes (the memory store keeps it as is).
+//
+// Every slice but Pending holds items with their own expiry, which
+// [UserState.Prune] applies; a store that serializes the state may use the
+// JSON tags.
 type UserState struct {
 	// Pending holds the user's pending deliveries, in scheduling order.
-	Pending []*Pending
+	Pending []*Pending `json:"pending,omitempty"`
 	// Receipts holds, per follow-up, the last time the user received it
 	// (SPEC.md R8).
-	Receipts []Receipt
+	Receipts []Receipt `json:"receipts,omitempty"`
+	// Sends holds the user's recent deliveries, for frequency caps.
+	Sends []Send `json:"sends,omitempty"`
+	// Conversions holds the conversion windows open for the user.
+	Conversions []Conversion `json:"conversions,omitempty"`
 	// Log is the user's decision log, oldest first, when the engine keeps
 	// one (it bounds its length and age).
-	Log []rule.Decision
+	Log []rule.Decision `json:"log,omitempty"`
 }
 
 // Pending is a follow-up scheduled for one user, waiting for its due time or
@@ -27,32 +35,37 @@ type UserState struct {
 type Pending struct {
 	// ID is the delivery's stable identifier: the same on every attempt
 	// and after restarts, so the host can deduplicate.
-	ID string
+	ID string `json:"id"`
 	// CampaignID is the follow-up to send.
-	CampaignID string
+	CampaignID string `json:"campaign_id"`
 	// Activation is the follow-up's activation count when this was
 	// scheduled: a delivery from an earlier activation is never sent.
-	Activation int64
+	Activation int64 `json:"activation"`
 	// Trigger is the event that scheduled it; Trigger.UserID is the user.
-	Trigger event.Event
+	Trigger event.Event `json:"trigger"`
 	// DueAt is when it is due. Exceptions cancel it only if they happen
 	// strictly between Trigger.Time and DueAt.
-	DueAt time.Time
+	DueAt time.Time `json:"due_at"`
 	// ReadyAt is when it may next be claimed: DueAt at first, then the end
-	// of a lease or the time of the next retry.
-	ReadyAt time.Time
+	// of a lease, the time of the next retry, or a deferral (send window,
+	// quiet hours, rate limit).
+	ReadyAt time.Time `json:"ready_at"`
 	// Attempt counts the sends tried so far.
-	Attempt int
+	Attempt int `json:"attempt,omitempty"`
 	// Token is the claim token of the current lease, 0 when unclaimed.
-	Token uint64
+	Token uint64 `json:"token,omitempty"`
 	// Sending is set when the send has started (after the last check): an
 	// exception can no longer stop it.
-	Sending bool
+	Sending bool `json:"sending,omitempty"`
 	// CancelOnFailure is set when an exception arrived during the send: if
 	// the send fails, the delivery is cancelled rather than retried.
-	CancelOnFailure bool
+	CancelOnFailure bool `json:"cancel_on_failure,omitempty"`
 	// Backfilled marks deliveries scheduled by a backfill on publish.
-	Backfilled bool
+	Backfilled bool `json:"backfilled,omitempty"`
+	// Control marks a control-group hold-out: at its due time nothing is
+	// sent, the user counts as having received it, and the engine emits
+	// control_group_enrolled.
+	Control bool `json:"control,omitempty"`
 
 	queued int // Memory's due-heap position + 1; 0 when not queued
 }
@@ -60,12 +73,30 @@ type Pending struct {
 // Receipt records that the user received a follow-up (or was held out of it
 // in a control group).
 type Receipt struct {
-	CampaignID string
+	CampaignID string `json:"campaign_id"`
 	// At is when the sender accepted the delivery (the clock at that send).
-	At time.Time
+	At time.Time `json:"at"`
 	// Expires is when the receipt stops mattering (after the
 	// re-eligibility window); zero means it is kept.
-	Expires time.Time
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// Send records one delivery for frequency capping.
+type Send struct {
+	CampaignID string        `json:"campaign_id"`
+	Channel    event.Channel `json:"channel,omitempty"`
+	At         time.Time     `json:"at"`
+	Expires    time.Time     `json:"expires"` // when no cap window can count it any more
+}
+
+// Conversion is an open conversion window: the user received campaign
+// CampaignID (or entered its control group) at Opened, and the first event
+// matching conversion ConversionID before Deadline converts.
+type Conversion struct {
+	CampaignID   string    `json:"campaign_id"`
+	ConversionID string    `json:"conversion_id"`
+	Opened       time.Time `json:"opened"`
+	Deadline     time.Time `json:"deadline"`
 }
 
 // Find returns the index of the pending delivery with ID id, or -1.
@@ -104,33 +135,38 @@ func (u *UserState) SetReceipt(r Receipt) {
 	u.Receipts = append(u.Receipts, r)
 }
 
-// Prune removes receipts expired at now and log entries before logBefore,
-// and returns how many it removed.
+// Prune removes receipts, sends and conversion windows expired at now and
+// log entries before logBefore, and returns how many it removed.
 func (u *UserState) Prune(now, logBefore time.Time) int {
-	n := len(u.Receipts) + len(u.Log)
+	n := len(u.Receipts) + len(u.Sends) + len(u.Conversions) + len(u.Log)
 	u.Receipts = slices.DeleteFunc(u.Receipts, func(r Receipt) bool {
 		return !r.Expires.IsZero() && !r.Expires.After(now)
 	})
+	u.Sends = slices.DeleteFunc(u.Sends, func(s Send) bool { return !s.Expires.After(now) })
+	u.Conversions = slices.DeleteFunc(u.Conversions, func(c Conversion) bool { return !c.Deadline.After(now) })
 	if i := slices.IndexFunc(u.Log, func(d rule.Decision) bool { return !d.At.Before(logBefore) }); i != 0 {
 		if i < 0 {
 			i = len(u.Log)
 		}
 		u.Log = slices.Delete(u.Log, 0, i)
 	}
-	return n - len(u.Receipts) - len(u.Log)
+	return n - len(u.Receipts) - len(u.Sends) - len(u.Conversions) - len(u.Log)
 }
 
 // IsEmpty reports whether u holds nothing.
 func (u *UserState) IsEmpty() bool {
-	return len(u.Pending) == 0 && len(u.Receipts) == 0 && len(u.Log) == 0
+	return len(u.Pending) == 0 && len(u.Receipts) == 0 && len(u.Sends) == 0 &&
+		len(u.Conversions) == 0 && len(u.Log) == 0
 }
 
 // Clone returns a deep copy of u (event properties are shared: the engine
 // never changes them).
 func (u *UserState) Clone() UserState {
 	out := UserState{
-		Receipts: slices.Clone(u.Receipts),
-		Log:      slices.Clone(u.Log),
+		Receipts:    slices.Clone(u.Receipts),
+		Sends:       slices.Clone(u.Sends),
+		Conversions: slices.Clone(u.Conversions),
+		Log:         slices.Clone(u.Log),
 	}
 	if u.Pending != nil {
 		out.Pending = make([]*Pending, len(u.Pending))
