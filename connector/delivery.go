@@ -193,6 +193,11 @@ func (e *Engine) release(ctx context.Context, claims []store.Claim, token uint64
 
 // callSender calls the sender, turning a panic into an error.
 func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
+	if in := e.cfg.instrument; in != nil {
+		var end func(error)
+		ctx, end = in.StartSend(ctx, d)
+		defer func() { end(err) }()
+	}
 	if e.cfg.sendTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.cfg.sendTimeout)

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -37,6 +38,12 @@ type config struct {
 	pollInterval  time.Duration
 	sendTimeout   time.Duration
 	acceptStopped bool
+	instrument    Instrumentation
+	logger        *slog.Logger
+}
+
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 }
 
 func defaultConfig() config {

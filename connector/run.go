@@ -40,6 +40,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
+			e.logError("run", err)
 			wait = e.cfg.retry.Base
 		}
 		if wait == 0 {

@@ -27,7 +27,12 @@ import (
 // events, wrapping [event.ErrUnknownKind] or [event.ErrTooLarge] where they
 // apply; the store's error, wrapped, when it fails (nothing changed: the
 // host may retry).
-func (e *Engine) Track(ctx context.Context, ev event.Event) error {
+func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
+	if in := e.cfg.instrument; in != nil {
+		var end func(error)
+		ctx, end = in.StartTrack(ctx, ev)
+		defer func() { end(err) }()
+	}
 	if err := ev.Validate(); err != nil {
 		return err
 	}

@@ -1,0 +1,361 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// waitCampaign is a follow-up of "newsletter" with a one-hour wait and an
+// open as exception.
+func waitCampaign(mod func(*rule.Campaign)) []rule.Campaign {
+	f := rule.Campaign{
+		ID:         "f",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:      rule.After(time.Hour),
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+	}
+	if mod != nil {
+		mod(&f)
+	}
+	return []rule.Campaign{{ID: "newsletter"}, f}
+}
+
+func started(t *testing.T, mod func(*rule.Campaign), opts ...connector.Option) *connectortest.Harness {
+	h := connectortest.New(t, opts...)
+	h.Save(waitCampaign(mod)...)
+	h.Publish("f", "newsletter")
+	return h
+}
+
+func TestR6ExceptionBoundaries(t *testing.T) {
+	cases := []struct {
+		name    string
+		at      time.Duration // exception time after the trigger
+		cancels bool
+	}{
+		{"R6/exception exactly at the trigger time cancels nothing", 0, false},
+		{"R6/exception just after the trigger cancels", time.Nanosecond, true},
+		{"R6/exception just before the due time cancels", time.Hour - time.Nanosecond, true},
+		{"R6/exception exactly at the due time cancels nothing", time.Hour, false},
+		{"R6/exception before the trigger cancels nothing", -time.Minute, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := started(t, nil)
+			t0 := h.Now()
+			h.Track(interaction("u", event.EmailReceived, "newsletter"))
+			// Reported before the due time whatever its stamp, so the
+			// delivery is still waiting when it arrives.
+			h.Advance(30 * time.Minute)
+			h.TrackAt(t0.Add(tc.at), interaction("u", event.EmailOpened, "newsletter"))
+			h.Advance(time.Hour)
+			if tc.cancels {
+				h.RequireNotSent("u", "f")
+				h.RequireReason("u", "f", rule.Cancelled, rule.ReasonException)
+			} else {
+				h.RequireSentAt("u", "f", t0.Add(time.Hour))
+			}
+		})
+	}
+}
+
+func TestR6SameKindTriggerAndException(t *testing.T) {
+	// "Send 1 h after the last visit": a repeat cancels and reschedules.
+	h := started(t, func(c *rule.Campaign) {
+		c.Exceptions = []rule.Exception{{Kind: event.EmailReceived, CampaignID: "newsletter"}}
+	})
+	t0 := h.Now()
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(40 * time.Minute)
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(2 * time.Hour)
+	h.RequireSentAt("u", "f", t0.Add(40*time.Minute+time.Hour))
+	h.RequireKinds("u", "f", "scheduled", "cancelled/exception", "scheduled", "delivered")
+}
+
+func TestR9Duration(t *testing.T) {
+	t.Run("R9/trigger before start is outside, at start is inside", func(t *testing.T) {
+		h := started(t, func(c *rule.Campaign) { c.Start = connectortest.Start.Add(time.Hour) })
+		h.Track(interaction("early", event.EmailReceived, "newsletter"))
+		h.Advance(time.Hour)
+		h.Track(interaction("on_time", event.EmailReceived, "newsletter"))
+		h.Advance(2 * time.Hour)
+		h.RequireReason("early", "f", rule.Suppressed, rule.ReasonOutsideDuration)
+		h.RequireSent("on_time", "f")
+	})
+	t.Run("R9/due exactly at the end is outside, a nanosecond before is inside", func(t *testing.T) {
+		end := connectortest.Start.Add(2 * time.Hour)
+		h := started(t, func(c *rule.Campaign) { c.End = end })
+		h.TrackAt(end.Add(-time.Hour-time.Nanosecond), interaction("inside", event.EmailReceived, "newsletter"))
+		h.TrackAt(end.Add(-time.Hour), interaction("at_end", event.EmailReceived, "newsletter"))
+		h.AdvanceTo(end)
+		h.RequireSent("inside", "f")
+		d := h.RequireReason("at_end", "f", rule.Suppressed, rule.ReasonOutsideDuration)
+		require.Contains(t, d.Detail, "not before end")
+	})
+	t.Run("R12/a delay that can never fit is warned about", func(t *testing.T) {
+		h := connectortest.New(t)
+		h.Save(waitCampaign(func(c *rule.Campaign) {
+			c.Start, c.End = connectortest.Start, connectortest.Start.Add(30*time.Minute)
+		})...)
+		var warned bool
+		for _, d := range h.Decisions() {
+			warned = warned || (d.Kind == rule.Warning && d.Reason == rule.ReasonDelayExceedsDuration && d.CampaignID == "f")
+		}
+		require.True(t, warned, h.Timeline())
+	})
+}
+
+func TestR5BackdatedTrigger(t *testing.T) {
+	h := started(t, nil)
+	h.Advance(10 * time.Hour)
+	// Reported now, happened 3 hours ago: due 2 hours ago.
+	h.TrackAt(h.Now().Add(-3*time.Hour), interaction("u", event.EmailReceived, "newsletter"))
+	d := h.RequireReason("u", "f", rule.Scheduled, rule.ReasonLate)
+	require.Equal(t, "late by 2h0m0s", d.Detail)
+	require.Equal(t, 1, h.Tick(), "due at once")
+	require.Equal(t, 0, h.Tick(), "and only once")
+	h.Advance(24 * time.Hour)
+	h.RequireSentTimes("u", "f", 1)
+}
+
+func TestR5NextWeekdayFromTheEngine(t *testing.T) {
+	// connectortest.Start is a Monday.
+	h := connectortest.New(t)
+	h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
+		Delay: rule.NextWeekdayAt(time.Monday, 9, 0)})
+	h.Publish("f", "o")
+	h.Advance(8 * time.Hour)
+	h.Track(interaction("u", event.EmailOpened, "o")) // Monday 08:00: next Monday, not in an hour
+	h.Advance(8 * 24 * time.Hour)
+	h.RequireSentAt("u", "f", connectortest.Start.Add(7*24*time.Hour+9*time.Hour))
+}
+
+func TestR5DefaultLocation(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	h := connectortest.New(t, connector.WithLocation(paris))
+	h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
+		Delay: rule.InDaysAt(1, 9, 0)})
+	h.Publish("f", "o")
+	h.Track(interaction("u", event.EmailOpened, "o"))
+	h.Advance(2 * 24 * time.Hour)
+	h.RequireSentAt("u", "f", time.Date(2026, 1, 6, 9, 0, 0, 0, paris))
+}
+
+func TestR4Originals(t *testing.T) {
+	t.Run("R4/interactions with a draft or stopped original do not count", func(t *testing.T) {
+		h := connectortest.New(t)
+		h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
+		h.Publish("f")
+		h.Track(interaction("draft", event.EmailOpened, "o"))
+		h.Publish("o")
+		h.Stop("o")
+		h.Track(interaction("stopped", event.EmailOpened, "o"))
+		h.Tick()
+		h.RequireReason("draft", "f", rule.Suppressed, rule.ReasonOriginalNotActive)
+		h.RequireReason("stopped", "f", rule.Suppressed, rule.ReasonOriginalNotActive)
+		h.RequireNothingSent()
+	})
+	t.Run("R4/an option accepts stopped originals (opens keep coming)", func(t *testing.T) {
+		h := connectortest.New(t, connector.WithStoppedOriginals())
+		h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
+		h.Publish("f")
+		h.Track(interaction("draft", event.EmailOpened, "o"))
+		h.Publish("o")
+		h.Stop("o")
+		h.Track(interaction("stopped", event.EmailOpened, "o"))
+		h.Tick()
+		h.RequireReason("draft", "f", rule.Suppressed, rule.ReasonOriginalNotActive)
+		h.RequireSent("stopped", "f")
+	})
+	t.Run("R4/non-campaign triggers need no original", func(t *testing.T) {
+		h := connectortest.New(t)
+		h.Save(rule.Campaign{ID: "vip_welcome", Triggers: []rule.Trigger{{Kind: event.Purchase,
+			Where: []rule.Condition{rule.GreaterOrEqual("total", 100)}}}})
+		h.Publish("vip_welcome")
+		h.Track(event.Event{UserID: "big", Kind: event.Purchase, Name: "sku", Properties: map[string]any{"total": 120}},
+			event.Event{UserID: "small", Kind: event.Purchase, Name: "sku", Properties: map[string]any{"total": json.Number("99.99")}})
+		h.Tick()
+		h.RequireSent("big", "vip_welcome")
+		h.RequireNotSent("small", "vip_welcome")
+	})
+}
+
+func TestR2Edits(t *testing.T) {
+	t.Run("R2/a pending delivery is sent with the message current at send time", func(t *testing.T) {
+		h := started(t, func(c *rule.Campaign) { c.Message = []byte(`{"v":1}`) })
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.Save(waitCampaign(func(c *rule.Campaign) { c.Message = []byte(`{"v":2}`) })[1])
+		rec, err := h.Engine.Campaign(context.Background(), "f")
+		require.NoError(t, err)
+		require.Equal(t, rule.Active, rec.State, "an edit keeps the state")
+		h.Advance(time.Hour)
+		require.JSONEq(t, `{"v":2}`, string(h.RequireSent("u", "f").Message))
+	})
+	t.Run("R2/archiving cancels pending deliveries", func(t *testing.T) {
+		h := started(t, nil)
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.Archive("f")
+		h.Advance(2 * time.Hour)
+		h.RequireNotSent("u", "f")
+		d := h.RequireReason("u", "f", rule.Cancelled, rule.ReasonCampaignStopped)
+		require.Equal(t, "archive", d.Detail)
+	})
+	t.Run("R2/archiving an original ends its follow-ups' triggers", func(t *testing.T) {
+		h := started(t, nil)
+		h.Archive("newsletter")
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.RequireReason("u", "f", rule.Suppressed, rule.ReasonOriginalNotActive)
+	})
+}
+
+func TestR7OnePendingPerUser(t *testing.T) {
+	h := started(t, nil)
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(10 * time.Minute)
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Track(interaction("v", event.EmailReceived, "newsletter"))
+	h.Advance(2 * time.Hour)
+	h.RequireSentAt("u", "f", connectortest.Start.Add(time.Hour))
+	h.RequireKinds("u", "f", "scheduled", "suppressed/already_pending", "delivered")
+	h.RequireSent("v", "f")
+}
+
+func TestR10SendingAndRetries(t *testing.T) {
+	t.Run("R10/errors retry with the same ID, then succeed", func(t *testing.T) {
+		h := started(t, nil)
+		fails := 2
+		h.Sender.Fail = func(connector.Delivery) error {
+			if fails > 0 {
+				fails--
+				return errors.New("smtp 451")
+			}
+			return nil
+		}
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.Advance(time.Hour)
+		h.RequireNotSent("u", "f")
+		h.Advance(time.Hour) // backoff 1 min, then 2 min
+		d := h.RequireSent("u", "f")
+		attempts := h.Sender.Attempts()
+		require.Len(t, attempts, 3)
+		for i, a := range attempts {
+			require.Equal(t, d.ID, a.ID, "stable delivery ID")
+			require.Equal(t, i+1, a.Attempt)
+		}
+		require.Equal(t, connectortest.Start.Add(time.Hour+3*time.Minute), h.Sender.SentAt(d.ID), "1 min then 2 min of backoff")
+		h.RequireKinds("u", "f", "scheduled", "retried/send_error", "retried/send_error", "delivered")
+	})
+	t.Run("R10/after the last attempt the delivery fails and does not count as received", func(t *testing.T) {
+		h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.OnceOnly() })
+		h.Sender.Fail = func(connector.Delivery) error { return errors.New("down") }
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.Advance(3 * time.Hour)
+		d := h.RequireReason("u", "f", rule.Failed, rule.ReasonSendError)
+		require.Equal(t, 3, d.Attempt)
+		require.Equal(t, "down", d.Detail)
+		require.Len(t, h.Sender.Attempts(), 3)
+		// Not received: the next trigger schedules again.
+		h.Sender.Fail = nil
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.Advance(time.Hour)
+		h.RequireSent("u", "f")
+	})
+	t.Run("R8/receipt time is when the sender accepted it", func(t *testing.T) {
+		h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(24 * time.Hour) })
+		h.Sender.Fail = func(d connector.Delivery) error {
+			if d.Attempt == 1 {
+				return errors.New("later")
+			}
+			return nil
+		}
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.Advance(2 * time.Hour)
+		received := connectortest.Start.Add(time.Hour + time.Minute)
+		h.AdvanceTo(received.Add(24*time.Hour - time.Second))
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.RequireReason("u", "f", rule.Suppressed, rule.ReasonNotReeligible)
+		h.AdvanceTo(received.Add(24 * time.Hour))
+		h.Track(interaction("u", event.EmailReceived, "newsletter"))
+		h.RequireReason("u", "f", rule.Scheduled, "")
+		h.RequireKinds("u", "f", "scheduled", "retried/send_error", "delivered", "suppressed/not_reeligible", "scheduled")
+	})
+}
+
+func TestR11Dedup(t *testing.T) {
+	h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(0); c.Delay = rule.After(time.Minute) },
+		connector.WithDedupWindow(time.Hour))
+	ev := event.Event{ID: "e1", UserID: "u", Kind: event.EmailReceived, CampaignID: "newsletter"}
+	h.Track(ev)
+	h.Advance(59 * time.Minute)
+	h.Track(ev)
+	h.RequireReason("u", "f", rule.Duplicate, rule.ReasonDuplicateEvent)
+	h.Advance(time.Minute)
+	ev.Time = time.Time{}
+	h.Track(ev) // the window ended: the ID is new again
+	h.Advance(time.Hour)
+	h.RequireSentTimes("u", "f", 2)
+	// The same ID for another user is another event.
+	ev.UserID = "v"
+	h.Track(ev)
+	h.Advance(time.Hour)
+	h.RequireSent("v", "f")
+}
+
+func TestDecisionLogInTheStore(t *testing.T) {
+	h := started(t, nil)
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(2 * time.Hour)
+	u, err := h.Store.User(context.Background(), "", "u")
+	require.NoError(t, err)
+	var kinds []rule.DecisionKind
+	for _, d := range u.Log {
+		kinds = append(kinds, d.Kind)
+	}
+	require.Equal(t, []rule.DecisionKind{rule.Scheduled, rule.Delivered}, kinds)
+	r, ok := u.Receipt("f")
+	require.True(t, ok)
+	require.Equal(t, connectortest.Start.Add(time.Hour), r.At)
+}
+
+func TestPropertiesAreCopied(t *testing.T) {
+	h := started(t, nil)
+	props := map[string]any{"nested": map[string]any{"k": "v"}, "list": []any{"a"}}
+	h.Track(event.Event{UserID: "u", Kind: event.EmailReceived, CampaignID: "newsletter", Properties: props})
+	props["nested"].(map[string]any)["k"] = "changed"
+	props["list"].([]any)[0] = "changed"
+	props["new"] = 1
+	h.Advance(time.Hour)
+	d := h.RequireSent("u", "f")
+	require.Equal(t, map[string]any{"nested": map[string]any{"k": "v"}, "list": []any{"a"}}, d.Trigger.Properties)
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	h := connectortest.New(t)
+	bad := []connector.Option{
+		connector.WithClock(nil), connector.WithLocation(nil), connector.WithObserver(nil),
+		connector.WithDedupWindow(0), connector.WithLease(-1), connector.WithBatchSize(0),
+		connector.WithRetryPolicy(connector.RetryPolicy{}), connector.WithDecisionLog(0, time.Hour),
+		connector.WithPruneInterval(0), connector.WithPollInterval(0), connector.WithSendTimeout(0),
+		connector.WithNamespace(string(make([]byte, 200))), connector.WithLimits(event.Limits{MaxDepth: -1}), nil,
+		connector.WithLogger(nil), connector.WithInstrumentation(nil),
+	}
+	for i, o := range bad {
+		_, err := connector.New(h.Store, h.Sender, o)
+		require.ErrorIs(t, err, connector.ErrInvalidOption, "option %d", i)
+	}
+	_, err := connector.New(nil, h.Sender)
+	require.ErrorIs(t, err, connector.ErrInvalidOption)
+	_, err = connector.New(h.Store, nil)
+	require.ErrorIs(t, err, connector.ErrInvalidOption)
+}
