@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -40,6 +42,9 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("connector: tick: claiming due deliveries: %w", err)
 		}
+		// Send in due order (then by user and ID): stores hand claims out
+		// roughly ordered, and a fixed order keeps simulations reproducible.
+		slices.SortFunc(claims, compareClaims)
 		for i := range claims {
 			if err := ctx.Err(); err != nil {
 				e.release(ctx, claims[i:], token)
@@ -58,6 +63,16 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 			return sent, nil
 		}
 	}
+}
+
+func compareClaims(a, b store.Claim) int {
+	if c := a.Pending.DueAt.Compare(b.Pending.DueAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.UserID, b.UserID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Pending.ID, b.Pending.ID)
 }
 
 // deliver confirms, sends and records one claimed delivery, and reports

@@ -21,71 +21,51 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
-	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/simulate"
 )
 
 // Start is where every harness's clock starts: Monday 5 January 2026,
 // 00:00 UTC.
 var Start = time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
 
-// Harness is an engine wired for tests. Its fields are ready to use
-// directly when the helpers do not cover a case.
+// Harness is an engine wired for tests: a [simulate.Simulator] whose
+// helpers fail the test instead of returning errors. The simulator's fields
+// (Clock, Store, Engine, Sender) are ready to use directly when the helpers
+// do not cover a case.
 type Harness struct {
-	T      testing.TB
-	Clock  *clock.Mock
-	Store  *store.Memory
-	Engine *connector.Engine
-	Sender *Recorder
-
-	mu        sync.Mutex
-	decisions []rule.Decision
+	*simulate.Simulator
+	T testing.TB
 }
 
 // New returns a harness whose clock is at [Start]. opts are passed to
-// connector.New after the harness's own (mock clock, observer, a decision
-// log of 1,000 entries per user kept 400 days, no retry jitter), so they
-// can override them.
+// connector.New after the harness's own (mock clock, decision recorder, a
+// decision log of 1,000 entries per user kept 400 days, and a retry policy
+// of 3 attempts 1 minute apart doubling, without jitter), so they can
+// override them.
 func New(t testing.TB, opts ...connector.Option) *Harness {
 	t.Helper()
-	h := &Harness{T: t, Clock: clock.NewMock(), Store: store.NewMemory(), Sender: &Recorder{}}
-	h.Clock.Set(Start)
-	h.Sender.clock = h.Clock
 	base := []connector.Option{
-		connector.WithClock(h.Clock),
-		connector.WithObserver(connector.ObserverFunc(h.record)),
 		connector.WithDecisionLog(1000, 400*24*time.Hour),
 		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Minute, Max: time.Hour}),
 	}
-	e, err := connector.New(h.Store, h.Sender, append(base, opts...)...)
+	sim, err := simulate.New(Start, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("connectortest: connector.New: %v", err)
 	}
-	h.Engine = e
-	return h
+	return &Harness{Simulator: sim, T: t}
 }
-
-func (h *Harness) record(d rule.Decision) {
-	h.mu.Lock()
-	h.decisions = append(h.decisions, d)
-	h.mu.Unlock()
-}
-
-// Now returns the harness clock's time.
-func (h *Harness) Now() time.Time { return h.Clock.Now() }
 
 // Save saves campaigns, failing the test on error.
 func (h *Harness) Save(campaigns ...rule.Campaign) {
 	h.T.Helper()
 	for _, c := range campaigns {
-		if err := h.Engine.Save(context.Background(), c); err != nil {
+		if err := h.Simulator.Save(c); err != nil {
 			h.T.Fatalf("connectortest: Save(%q): %v", c.ID, err)
 		}
 	}
@@ -95,7 +75,7 @@ func (h *Harness) Save(campaigns ...rule.Campaign) {
 func (h *Harness) Publish(ids ...string) {
 	h.T.Helper()
 	for _, id := range ids {
-		if err := h.Engine.Publish(context.Background(), id); err != nil {
+		if err := h.Simulator.Publish(id); err != nil {
 			h.T.Fatalf("connectortest: Publish(%q): %v", id, err)
 		}
 	}
@@ -122,7 +102,7 @@ func (h *Harness) Archive(id string) {
 func (h *Harness) Track(events ...event.Event) {
 	h.T.Helper()
 	for _, ev := range events {
-		if err := h.Engine.Track(context.Background(), ev); err != nil {
+		if err := h.Simulator.Track(ev); err != nil {
 			h.T.Fatalf("connectortest: Track(%s %s of %q): %v", ev.UserID, ev.Kind, ev.CampaignID, err)
 		}
 	}
@@ -139,7 +119,7 @@ func (h *Harness) TrackAt(at time.Time, ev event.Event) {
 // Tick sends what is due now and returns how many deliveries were accepted.
 func (h *Harness) Tick() int {
 	h.T.Helper()
-	n, err := h.Engine.Tick(context.Background())
+	n, err := h.Simulator.Tick()
 	if err != nil {
 		h.T.Fatalf("connectortest: Tick: %v", err)
 	}
@@ -147,56 +127,25 @@ func (h *Harness) Tick() int {
 }
 
 // Advance moves the clock forward by d and returns how many deliveries were
-// accepted on the way. Deliveries are sent at their due time: the clock
-// stops at each due time up to the target, ticks, and moves on, so receipt
-// times (and everything that depends on them) are what a running engine
-// would record.
+// accepted on the way, sending each at its due time (see
+// [simulate.Simulator.AdvanceTo]).
 func (h *Harness) Advance(d time.Duration) int {
 	h.T.Helper()
-	if d < 0 {
-		h.T.Fatalf("connectortest: Advance(%v): time cannot go back", d)
+	n, err := h.Simulator.Advance(d)
+	if err != nil {
+		h.T.Fatalf("connectortest: Advance(%v): %v", d, err)
 	}
-	return h.AdvanceTo(h.Now().Add(d))
+	return n
 }
 
 // AdvanceTo moves the clock forward to target like [Harness.Advance].
 func (h *Harness) AdvanceTo(target time.Time) int {
 	h.T.Helper()
-	if target.Before(h.Now()) {
-		h.T.Fatalf("connectortest: AdvanceTo(%s): the clock is already at %s", target.Format(time.RFC3339), h.Now().Format(time.RFC3339))
+	n, err := h.Simulator.AdvanceTo(target)
+	if err != nil {
+		h.T.Fatalf("connectortest: AdvanceTo(%s): %v", target.Format(time.RFC3339), err)
 	}
-	sent := h.Tick()
-	for {
-		next, ok, err := h.Store.NextDue(context.Background(), h.Engine.Namespace())
-		if err != nil {
-			h.T.Fatalf("connectortest: NextDue: %v", err)
-		}
-		if !ok || next.After(target) {
-			break
-		}
-		if next.After(h.Now()) {
-			h.Clock.Set(next)
-		}
-		n := h.Tick()
-		sent += n
-		if n == 0 && !next.After(h.Now()) {
-			// Due but not sendable now (leased elsewhere, released for
-			// later): step over it rather than spin.
-			h.Clock.Add(time.Millisecond)
-		}
-	}
-	h.Clock.Set(target)
-	return sent + h.Tick()
-}
-
-// Sent returns the deliveries the sender accepted, in order.
-func (h *Harness) Sent() []connector.Delivery { return h.Sender.Accepted() }
-
-// Decisions returns every decision observed so far, in order.
-func (h *Harness) Decisions() []rule.Decision {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]rule.Decision(nil), h.decisions...)
+	return n
 }
 
 // DecisionsFor returns the decisions about userID and campaignID.

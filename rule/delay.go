@@ -165,7 +165,11 @@ func (d Delay) String() string {
 	case nextWeekday:
 		return fmt.Sprintf("next %s at %02d:%02d", strings.ToLower(d.weekday.String()), d.hour, d.minute)
 	case inDays:
-		return fmt.Sprintf("in %d days at %02d:%02d", d.days, d.hour, d.minute)
+		unit := "days"
+		if d.days == 1 {
+			unit = "day"
+		}
+		return fmt.Sprintf("in %d %s at %02d:%02d", d.days, unit, d.hour, d.minute)
 	default:
 		return "immediately"
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"hash/maphash"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,7 +24,6 @@ const shardCount = 64
 type Memory struct {
 	mu     sync.RWMutex
 	spaces map[string]*space
-	seed   maphash.Seed
 	rotate atomic.Uint32 // first shard of the next Claim, for fairness
 }
 
@@ -73,7 +71,7 @@ type memUser struct {
 
 // NewMemory returns an empty memory store.
 func NewMemory() *Memory {
-	return &Memory{spaces: make(map[string]*space), seed: maphash.MakeSeed()}
+	return &Memory{spaces: make(map[string]*space)}
 }
 
 func (m *Memory) space(ns string) *space {
@@ -95,8 +93,14 @@ func (m *Memory) space(ns string) *space {
 	return sp
 }
 
+// shard picks the user's shard with FNV-1a: deterministic from run to run,
+// so that simulations replay in the same order.
 func (m *Memory) shard(sp *space, userID string) *shard {
-	return &sp.shards[maphash.String(m.seed, userID)%shardCount]
+	h := uint32(2166136261)
+	for i := 0; i < len(userID); i++ {
+		h = (h ^ uint32(userID[i])) * 16777619
+	}
+	return &sp.shards[h%shardCount]
 }
 
 // Campaigns implements [Store.Campaigns].

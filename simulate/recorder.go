@@ -1,4 +1,4 @@
-package connectortest
+package simulate
 
 import (
 	"context"

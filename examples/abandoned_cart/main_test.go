@@ -1,0 +1,29 @@
+package main
+
+import "os"
+
+// The example's timeline is deterministic: it runs on a mock clock.
+func Example() {
+	run(os.Stdout)
+	// Output:
+	// Abandoned cart: remind after 24 h unless opened or bought
+	// Mon 05 Jan 09:00  publish cart_reminder, then abandoned_cart
+	// Mon 05 Jan 09:00  dan    purchase socks (happened Mon 05 Jan 08:00)
+	// Mon 05 Jan 09:00  dan    push_received abandoned_cart
+	// Mon 05 Jan 09:00      → cart_reminder scheduled for dan, due Tue 06 Jan 09:00
+	// Mon 05 Jan 09:00  eve    push_received abandoned_cart
+	// Mon 05 Jan 09:00      → cart_reminder scheduled for eve, due Tue 06 Jan 09:00
+	// Mon 05 Jan 09:00  fay    push_received abandoned_cart
+	// Mon 05 Jan 09:00      → cart_reminder scheduled for fay, due Tue 06 Jan 09:00
+	// Mon 05 Jan 09:00  gus    push_received abandoned_cart
+	// Mon 05 Jan 09:00      → cart_reminder scheduled for gus, due Tue 06 Jan 09:00
+	// Mon 05 Jan 12:00  eve    purchase shoes
+	// Mon 05 Jan 12:00      × cart_reminder cancelled for eve: exception (purchase)
+	// Mon 05 Jan 12:00  fay    push_opened abandoned_cart
+	// Mon 05 Jan 12:00      × cart_reminder cancelled for fay: exception (push_opened of "abandoned_cart")
+	// Tue 06 Jan 09:00      ← cart_reminder delivered to dan
+	// Tue 06 Jan 09:00      ← cart_reminder delivered to gus
+	// sent:
+	//   cart_reminder to dan at Tue 06 Jan 09:00 (message {"title":"Your cart misses you"})
+	//   cart_reminder to gus at Tue 06 Jan 09:00 (message {"title":"Your cart misses you"})
+}

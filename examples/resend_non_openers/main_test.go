@@ -1,0 +1,25 @@
+package main
+
+import "os"
+
+// The example's timeline is deterministic: it runs on a mock clock.
+func Example() {
+	run(os.Stdout)
+	// Output:
+	// Resend the newsletter to non-openers after 7 days
+	// Mon 05 Jan 09:00  publish resend, then newsletter
+	// Mon 05 Jan 09:00  ann    email_received newsletter
+	// Mon 05 Jan 09:00      → resend scheduled for ann, due Mon 12 Jan 09:00
+	// Mon 05 Jan 09:00  bob    email_received newsletter
+	// Mon 05 Jan 09:00      → resend scheduled for bob, due Mon 12 Jan 09:00
+	// Mon 05 Jan 09:00  cleo   email_received newsletter
+	// Mon 05 Jan 09:00      → resend scheduled for cleo, due Mon 12 Jan 09:00
+	// Wed 07 Jan 09:00  bob    email_opened newsletter
+	// Wed 07 Jan 09:00      × resend cancelled for bob: exception (email_opened of "newsletter")
+	// Mon 12 Jan 09:00      ← resend delivered to ann
+	// Mon 12 Jan 09:00      ← resend delivered to cleo
+	// Tue 13 Jan 09:00  cleo   email_opened newsletter
+	// sent:
+	//   resend to ann at Mon 12 Jan 09:00 (message {"subject":"In case you missed it"})
+	//   resend to cleo at Mon 12 Jan 09:00 (message {"subject":"In case you missed it"})
+}
