@@ -1,0 +1,73 @@
+// Package otelconnector reports what a campaignconnector engine does as
+// OpenTelemetry metrics and spans. It is a separate Go module so that the
+// core engine depends on no telemetry library: hosts that want OpenTelemetry
+// import this module, the others pay nothing.
+//
+// A [Telemetry] is both a [connector.Observer] (it counts the engine's
+// decisions) and a [connector.Instrumentation] (it opens a span around each
+// Track and each send, and times the sends). Build one with [New], hand its
+// [Telemetry.Options] to connector.New, and register the engine with
+// [Telemetry.ObservePending] to publish the number of pending deliveries:
+//
+//	tel, err := otelconnector.New(
+//		otelconnector.WithMeterProvider(mp),
+//		otelconnector.WithTracerProvider(tp),
+//	)
+//	…
+//	engine, err := connector.New(st, sender, tel.Options()...)
+//	…
+//	reg, err := tel.ObservePending(engine)
+//	…
+//	defer reg.Unregister()
+//
+// Without [WithMeterProvider] and [WithTracerProvider] the OpenTelemetry
+// global providers are used, so a host that installs its SDK with
+// otel.SetMeterProvider and otel.SetTracerProvider needs no option at all.
+//
+// # Metrics
+//
+// All names start with "campaignconnector."; durations are in seconds, as
+// the OpenTelemetry semantic conventions ask.
+//
+//   - [MetricDecisions] (Int64Counter, unit {decision}): every decision the
+//     engine takes, with attributes [AttrDecisionKind] and, when the
+//     decision has one, [AttrDecisionReason]. Both sets are closed (see
+//     rule.DecisionKind and rule.Reason), so the cardinality is bounded.
+//   - [MetricSendDuration] (Float64Histogram, unit s): how long each call
+//     of the host's sender took, with [AttrOutcome] "ok" or "error".
+//   - [MetricDeliveryLag] (Float64Histogram, unit s): for each delivered
+//     follow-up, how late it went out compared with its due time
+//     (Decision.At − Decision.DueAt, on the engine's clock: retries, a
+//     slow Tick and the send itself show up here).
+//   - [MetricPendingDeliveries] (Int64ObservableGauge, unit {delivery}):
+//     the pending deliveries the store holds for a registered source's
+//     namespace, read at each collection. It is a gauge rather than an
+//     up-down counter because the value is the store's, not the process's:
+//     every engine sharing a namespace reports the same number, and summing
+//     them would count each delivery once per engine.
+//
+// [WithCampaignAttribute] adds [AttrCampaignID] to the three synchronous
+// metrics. It is off by default: a host with many campaigns would multiply
+// its series by their number.
+//
+// # Spans
+//
+//   - [SpanTrack] around each Engine.Track, with [AttrEventKind] and, when
+//     the event names one, [AttrCampaignID].
+//   - [SpanSend] around each call of the sender, with [AttrDeliveryID],
+//     [AttrCampaignID] and [AttrDeliveryAttempt].
+//
+// A span whose operation fails records the error as an exception event and
+// has status Error with the error's text. The sender's context carries the
+// send span, so spans the sender starts (an HTTP client's, say) are its
+// children.
+//
+// # Personal data
+//
+// User IDs are often e-mail addresses or account numbers, and tracing
+// back ends are rarely held to the standards of a user database. Spans
+// therefore carry no user identifier unless the host asks: [WithUserID]
+// records the ID as is ("user.id"), [WithUserHash] records a keyed hash
+// of it ("user.hash") that correlates one user's spans without revealing
+// who the user is. Metrics never carry user IDs.
+package otelconnector

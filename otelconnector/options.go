@@ -1,0 +1,138 @@
+package otelconnector
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ErrInvalidOption reports an option given to [New] that cannot be used
+// (a nil provider, an empty hash key…).
+var ErrInvalidOption = errors.New("otelconnector: invalid option")
+
+// Option configures a [Telemetry]; pass options to [New].
+type Option func(*config) error
+
+// Clock is what a [Telemetry] needs of a clock to time sends. Both
+// clock.New() and clock.NewMock() from github.com/benbjohnson/clock
+// satisfy it.
+type Clock interface {
+	Now() time.Time
+}
+
+type config struct {
+	meterProvider  metric.MeterProvider
+	tracerProvider trace.TracerProvider
+	campaignAttr   bool
+	userID         bool
+	userHashKey    []byte
+	clock          Clock
+	handle         func(error)
+}
+
+func defaultConfig() config {
+	return config{clock: systemClock{}, handle: otel.Handle}
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+}
+
+// WithMeterProvider sets where metrics go. Defaults to the global provider
+// (otel.GetMeterProvider() at the time New is called; the global delegates
+// to an SDK installed later).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(cfg *config) error {
+		if mp == nil {
+			return errorf("nil meter provider")
+		}
+		cfg.meterProvider = mp
+		return nil
+	}
+}
+
+// WithTracerProvider sets where spans go. Defaults to the global provider
+// (otel.GetTracerProvider() at the time New is called; the global
+// delegates to an SDK installed later).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(cfg *config) error {
+		if tp == nil {
+			return errorf("nil tracer provider")
+		}
+		cfg.tracerProvider = tp
+		return nil
+	}
+}
+
+// WithCampaignAttribute adds the campaign ID ([AttrCampaignID]) to the
+// decision counter and to both histograms. Off by default: each campaign
+// then has its own series, which a host with many campaigns (or campaigns
+// created per customer) may not afford. Spans always carry the campaign.
+func WithCampaignAttribute() Option {
+	return func(cfg *config) error {
+		cfg.campaignAttr = true
+		return nil
+	}
+}
+
+// WithUserID records the user's ID as is, in the "user.id" attribute of
+// every span. Off by default: user IDs are personal data (see the package
+// documentation); prefer [WithUserHash] unless the tracing back end is
+// allowed to hold them.
+func WithUserID() Option {
+	return func(cfg *config) error {
+		cfg.userID = true
+		return nil
+	}
+}
+
+// WithUserHash records, in the "user.hash" attribute of every span, a
+// keyed hash of the user's ID: the first 16 bytes of HMAC-SHA256(key,
+// user ID), in hexadecimal. The same user always gets the same hash, so
+// one user's spans can be found together, but without the key the hash
+// cannot be turned back into the ID, not even by hashing a list of known
+// e-mail addresses. Keep the key secret and stable (rotating it breaks
+// correlation across the change). The key must not be empty.
+func WithUserHash(key []byte) Option {
+	return func(cfg *config) error {
+		if len(key) == 0 {
+			return errorf("empty user hash key")
+		}
+		cfg.userHashKey = append([]byte(nil), key...)
+		return nil
+	}
+}
+
+// WithClock sets the clock that times sends for [MetricSendDuration].
+// Defaults to the system clock. Spans keep the tracer's own timestamps.
+func WithClock(c Clock) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return errorf("nil clock")
+		}
+		cfg.clock = c
+		return nil
+	}
+}
+
+// WithErrorHandler sets what receives the errors a [Telemetry] meets but
+// cannot return, such as a failure to read the pending deliveries during a
+// collection. Defaults to otel.Handle, the OpenTelemetry global error
+// handler.
+func WithErrorHandler(h func(error)) Option {
+	return func(cfg *config) error {
+		if h == nil {
+			return errorf("nil error handler")
+		}
+		cfg.handle = h
+		return nil
+	}
+}

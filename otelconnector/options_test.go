@@ -1,0 +1,199 @@
+package otelconnector_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/otelconnector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for name, opt := range map[string]otelconnector.Option{
+		"nil option":          nil,
+		"nil meter provider":  otelconnector.WithMeterProvider(nil),
+		"nil tracer provider": otelconnector.WithTracerProvider(nil),
+		"empty hash key":      otelconnector.WithUserHash(nil),
+		"nil clock":           otelconnector.WithClock(nil),
+		"nil error handler":   otelconnector.WithErrorHandler(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			tel, err := otelconnector.New(opt)
+			require.ErrorIs(t, err, otelconnector.ErrInvalidOption)
+			require.Nil(t, tel)
+		})
+	}
+	t.Run("no option uses the global providers", func(t *testing.T) {
+		tel, err := otelconnector.New()
+		require.NoError(t, err)
+		_, err = connector.New(store.NewMemory(), nopSender, tel.Options()...)
+		require.NoError(t, err)
+	})
+}
+
+func TestUserAttributes(t *testing.T) {
+	key := []byte("k3y")
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("ann"))
+	annHash := hex.EncodeToString(mac.Sum(nil)[:16])
+	require.Equal(t, annHash, otelconnector.HashUserID(key, "ann"))
+	require.NotEqual(t, annHash, otelconnector.HashUserID([]byte("other"), "ann"), "the key matters")
+
+	for _, tc := range []struct {
+		name string
+		opts []otelconnector.Option
+		want map[string]any // user attributes on every span
+	}{
+		{"no user attribute by default", nil, map[string]any{}},
+		{"WithUserID records the ID", []otelconnector.Option{otelconnector.WithUserID()}, map[string]any{"user.id": "ann"}},
+		{"WithUserHash records a keyed hash", []otelconnector.Option{otelconnector.WithUserHash(key)}, map[string]any{"user.hash": annHash}},
+		{"both", []otelconnector.Option{otelconnector.WithUserHash(key), otelconnector.WithUserID()},
+			map[string]any{"user.id": "ann", "user.hash": annHash}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts...)
+			e.h.Save(resend())
+			e.h.Publish("resend", "newsletter")
+			e.h.Track(received("ann"))
+			require.Equal(t, 1, e.h.Advance(time.Hour))
+			spans := e.spans.Ended()
+			require.Len(t, spans, 2, "one Track, one send")
+			for _, s := range spans {
+				got := map[string]any{}
+				for k, v := range attrs(s) {
+					if k == "user.id" || k == "user.hash" {
+						got[k] = v
+					}
+				}
+				require.Equal(t, tc.want, got, s.Name())
+			}
+		})
+	}
+}
+
+func TestCampaignAttribute(t *testing.T) {
+	e := newEnv(t, otelconnector.WithCampaignAttribute())
+	e.h.Save(resend())
+	e.h.Publish("resend", "newsletter")
+	e.h.Track(received("ann"), received("ann"))
+	e.h.Sender.Fail = func(d connector.Delivery) error {
+		if d.Attempt == 1 {
+			return errMailboxFull
+		}
+		return nil
+	}
+	require.Equal(t, 1, e.h.Advance(2*time.Hour))
+
+	ms := e.collect()
+	require.Equal(t, map[string]int64{
+		"scheduled/resend":                  1,
+		"suppressed/already_pending/resend": 1,
+		"retried/send_error/resend":         1,
+		"delivered/resend":                  1,
+	}, e.decisionCounts(ms))
+	sends := e.histogram(ms, otelconnector.MetricSendDuration, otelconnector.AttrOutcome, otelconnector.AttrCampaignID)
+	require.Len(t, sends, 2)
+	require.Equal(t, uint64(1), sends["error/resend"].Count)
+	require.Equal(t, uint64(1), sends["ok/resend"].Count)
+	lag := e.histogram(ms, otelconnector.MetricDeliveryLag, otelconnector.AttrCampaignID)
+	require.Len(t, lag, 1)
+	require.Equal(t, uint64(1), lag["resend"].Count)
+	require.Equal(t, 60.0, lag["resend"].Sum)
+}
+
+// statsFunc adapts a function to [otelconnector.StatsSource].
+type statsFunc func(ctx context.Context) (store.Stats, error)
+
+func (f statsFunc) Stats(ctx context.Context) (store.Stats, error) { return f(ctx) }
+
+func TestPending(t *testing.T) {
+	t.Run("a failing source skips its observation only", func(t *testing.T) {
+		var (
+			mu      sync.Mutex
+			handled []error
+		)
+		e := newTelemetry(t, otelconnector.WithErrorHandler(func(err error) {
+			mu.Lock()
+			handled = append(handled, err)
+			mu.Unlock()
+		}))
+		errDown := errors.New("database down")
+		_, err := e.tel.ObservePending(statsFunc(func(context.Context) (store.Stats, error) {
+			return store.Stats{}, errDown
+		}))
+		require.NoError(t, err)
+		e.tel.Observe(rule.Decision{Kind: rule.Scheduled, CampaignID: "resend"})
+
+		ms := e.collect() // fails the test if Collect returns an error
+		require.Nil(t, e.pending(ms), "no observation")
+		require.Equal(t, map[string]int64{"scheduled": 1}, e.decisionCounts(ms), "the other metrics are still there")
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, handled, 1)
+		require.ErrorIs(t, handled[0], errDown)
+	})
+	t.Run("each namespace has its series", func(t *testing.T) {
+		e := newTelemetry(t)
+		engines := map[string]*connector.Engine{}
+		st := store.NewMemory()
+		for _, ns := range []string{"", "tenant-a", "tenant-b"} {
+			eng, err := connector.New(st, nopSender, append(e.tel.Options(), connector.WithNamespace(ns))...)
+			require.NoError(t, err)
+			reg, err := e.tel.ObservePending(eng)
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, reg.Unregister()) })
+			engines[ns] = eng
+		}
+		ctx := context.Background()
+		eng := engines["tenant-a"]
+		newsletter, followUp := resend()
+		require.NoError(t, eng.Save(ctx, newsletter))
+		require.NoError(t, eng.Save(ctx, followUp))
+		require.NoError(t, eng.Publish(ctx, "resend"))
+		require.NoError(t, eng.Publish(ctx, "newsletter"))
+		require.NoError(t, eng.Track(ctx, received("ann")))
+		require.NoError(t, eng.Track(ctx, received("bob")))
+		require.Equal(t, map[string]int64{"": 0, "tenant-a": 2, "tenant-b": 0}, e.pending(e.collect()))
+	})
+	t.Run("unregistering stops the observations", func(t *testing.T) {
+		e := newTelemetry(t)
+		reg, err := e.tel.ObservePending(statsFunc(func(context.Context) (store.Stats, error) {
+			return store.Stats{Pending: 7}, nil
+		}))
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"": 7}, e.pending(e.collect()))
+		require.NoError(t, reg.Unregister())
+		require.Nil(t, e.pending(e.collect()))
+	})
+	t.Run("nil source", func(t *testing.T) {
+		_, err := newTelemetry(t).tel.ObservePending(nil)
+		require.Error(t, err)
+	})
+}
+
+func TestObserveClampsEarlyDeliveries(t *testing.T) {
+	// Engines with skewed clocks can record a delivery before its due time.
+	e := newTelemetry(t)
+	due := connectortest.Start
+	e.tel.Observe(rule.Decision{Kind: rule.Delivered, DueAt: due, At: due.Add(-time.Second)})
+	e.tel.Observe(rule.Decision{Kind: rule.Delivered, DueAt: due, At: due.Add(90 * time.Second)})
+	e.tel.Observe(rule.Decision{Kind: rule.Retried, Reason: rule.ReasonSendError, DueAt: due, At: due.Add(time.Hour)})
+	lag := e.histogram(e.collect(), otelconnector.MetricDeliveryLag)
+	require.Equal(t, uint64(2), lag[""].Count, "only deliveries have a lag")
+	require.Equal(t, 90.0, lag[""].Sum)
+	lo, _ := lag[""].Min.Value()
+	require.Equal(t, 0.0, lo)
+}
+
+// nopSender accepts every delivery.
+var nopSender = connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })

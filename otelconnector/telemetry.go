@@ -1,0 +1,280 @@
+package otelconnector
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the meter and the tracer.
+const ScopeName = "github.com/campaignconnector/campaignconnector/otelconnector"
+
+// Metric names; the package documentation says what each measures.
+const (
+	// MetricDecisions counts decisions (Int64Counter, {decision}).
+	MetricDecisions = "campaignconnector.decisions"
+	// MetricSendDuration times sender calls (Float64Histogram, s).
+	MetricSendDuration = "campaignconnector.send.duration"
+	// MetricDeliveryLag measures how late deliveries went out
+	// (Float64Histogram, s).
+	MetricDeliveryLag = "campaignconnector.delivery.lag"
+	// MetricPendingDeliveries reports the store's pending deliveries
+	// (Int64ObservableGauge, {delivery}).
+	MetricPendingDeliveries = "campaignconnector.pending_deliveries"
+)
+
+// Span names.
+const (
+	// SpanTrack is the span around Engine.Track.
+	SpanTrack = "campaignconnector.track"
+	// SpanSend is the span around each call of the host's sender.
+	SpanSend = "campaignconnector.send"
+)
+
+// Attribute keys.
+const (
+	AttrDecisionKind    = attribute.Key("decision.kind")    // rule.DecisionKind
+	AttrDecisionReason  = attribute.Key("decision.reason")  // rule.Reason, absent when empty
+	AttrOutcome         = attribute.Key("outcome")          // "ok" or "error"
+	AttrCampaignID      = attribute.Key("campaign.id")      // spans; metrics with WithCampaignAttribute
+	AttrEventKind       = attribute.Key("event.kind")       // event.Kind of a tracked event
+	AttrDeliveryID      = attribute.Key("delivery.id")      // connector.Delivery.ID
+	AttrDeliveryAttempt = attribute.Key("delivery.attempt") // from 1
+	AttrUserID          = attribute.Key("user.id")          // only with WithUserID
+	AttrUserHash        = attribute.Key("user.hash")        // only with WithUserHash
+	// AttrNamespace is the engine's namespace on [MetricPendingDeliveries],
+	// when the registered source has a non-empty one.
+	AttrNamespace = attribute.Key("campaignconnector.namespace")
+)
+
+// Values of [AttrOutcome].
+const (
+	OutcomeOK    = "ok"    // the sender accepted the delivery
+	OutcomeError = "error" // the sender returned an error (or panicked)
+)
+
+// Bucket boundaries, in seconds. Sends are network calls (the HTTP
+// semantic conventions' buckets, stretched to a minute); lag ranges from
+// "on time" to "the engine was down for a day".
+var (
+	sendBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60}
+	lagBuckets  = []float64{0, 0.1, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400}
+)
+
+// maxAttrLen bounds string attributes taken from events: Track opens its
+// span before the engine validates the event, so the strings may be
+// anything a caller passed.
+const maxAttrLen = 256
+
+// Telemetry turns an engine's decisions, Track calls and sends into
+// OpenTelemetry metrics and spans. Build it with [New] and pass
+// [Telemetry.Options] to connector.New. It is safe for concurrent use, and
+// one Telemetry may serve several engines.
+type Telemetry struct {
+	cfg    config
+	tracer trace.Tracer
+	meter  metric.Meter
+
+	decisions    metric.Int64Counter
+	sendDuration metric.Float64Histogram
+	deliveryLag  metric.Float64Histogram
+	pending      metric.Int64ObservableGauge
+
+	okSet, errorSet attribute.Set // outcome-only attribute sets, built once
+}
+
+var (
+	_ connector.Observer        = (*Telemetry)(nil)
+	_ connector.Instrumentation = (*Telemetry)(nil)
+)
+
+// New creates the instruments on the configured providers (the global ones
+// by default). It fails with [ErrInvalidOption] for unusable options, or
+// with the meter's error if an instrument cannot be created.
+func New(opts ...Option) (*Telemetry, error) {
+	cfg := defaultConfig()
+	var errs []error
+	for _, o := range opts {
+		if o == nil {
+			errs = append(errs, errorf("nil option"))
+			continue
+		}
+		errs = append(errs, o(&cfg))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.meterProvider == nil {
+		cfg.meterProvider = otel.GetMeterProvider()
+	}
+	if cfg.tracerProvider == nil {
+		cfg.tracerProvider = otel.GetTracerProvider()
+	}
+	t := &Telemetry{
+		cfg:      cfg,
+		tracer:   cfg.tracerProvider.Tracer(ScopeName),
+		meter:    cfg.meterProvider.Meter(ScopeName),
+		okSet:    attribute.NewSet(AttrOutcome.String(OutcomeOK)),
+		errorSet: attribute.NewSet(AttrOutcome.String(OutcomeError)),
+	}
+	var err error
+	t.decisions, err = t.meter.Int64Counter(MetricDecisions,
+		metric.WithDescription("Decisions taken by the campaign connector engine, by kind and reason."),
+		metric.WithUnit("{decision}"))
+	errs = append(errs, err)
+	t.sendDuration, err = t.meter.Float64Histogram(MetricSendDuration,
+		metric.WithDescription("Duration of the host sender's calls."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(sendBuckets...))
+	errs = append(errs, err)
+	t.deliveryLag, err = t.meter.Float64Histogram(MetricDeliveryLag,
+		metric.WithDescription("Time between a delivery's due time and its successful send."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(lagBuckets...))
+	errs = append(errs, err)
+	t.pending, err = t.meter.Int64ObservableGauge(MetricPendingDeliveries,
+		metric.WithDescription("Pending deliveries held in the store for the engine's namespace."),
+		metric.WithUnit("{delivery}"))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("otelconnector: creating instruments: %w", err)
+	}
+	return t, nil
+}
+
+// Options returns the connector options that install t on an engine:
+// connector.WithObserver(t) and connector.WithInstrumentation(t). Pass
+// them to connector.New (with any others).
+func (t *Telemetry) Options() []connector.Option {
+	return []connector.Option{connector.WithObserver(t), connector.WithInstrumentation(t)}
+}
+
+// Observe implements [connector.Observer]: it counts d in
+// [MetricDecisions] and, for a delivered follow-up, records its lag in
+// [MetricDeliveryLag].
+func (t *Telemetry) Observe(d rule.Decision) {
+	// Observers get no context: the measurements cannot be linked to the
+	// span that led to the decision.
+	ctx := context.Background()
+	var buf [3]attribute.KeyValue
+	attrs := append(buf[:0], AttrDecisionKind.String(string(d.Kind)))
+	if d.Reason != "" {
+		attrs = append(attrs, AttrDecisionReason.String(string(d.Reason)))
+	}
+	if t.cfg.campaignAttr && d.CampaignID != "" {
+		attrs = append(attrs, AttrCampaignID.String(d.CampaignID))
+	}
+	t.decisions.Add(ctx, 1, metric.WithAttributes(attrs...))
+	if d.Kind == rule.Delivered && !d.DueAt.IsZero() && !d.At.IsZero() {
+		// Engines with skewed clocks may see a delivery before its due
+		// time; histograms take no negative values, and "early" is on time.
+		lag := max(d.At.Sub(d.DueAt), 0).Seconds()
+		if t.cfg.campaignAttr {
+			t.deliveryLag.Record(ctx, lag, metric.WithAttributes(AttrCampaignID.String(d.CampaignID)))
+		} else {
+			t.deliveryLag.Record(ctx, lag)
+		}
+	}
+}
+
+// StartTrack implements [connector.Instrumentation]: it starts a
+// [SpanTrack] span, ended with the Track's error.
+func (t *Telemetry) StartTrack(ctx context.Context, ev event.Event) (context.Context, func(err error)) {
+	attrs := make([]attribute.KeyValue, 0, 4)
+	attrs = append(attrs, AttrEventKind.String(clip(string(ev.Kind))))
+	if ev.CampaignID != "" {
+		attrs = append(attrs, AttrCampaignID.String(clip(ev.CampaignID)))
+	}
+	attrs = t.appendUser(attrs, ev.UserID)
+	ctx, span := t.tracer.Start(ctx, SpanTrack,
+		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	return ctx, func(err error) { endSpan(span, err) }
+}
+
+// StartSend implements [connector.Instrumentation]: it starts a [SpanSend]
+// span and a timer, both ended with the send's error. The returned context
+// (the one the sender gets) carries the span.
+func (t *Telemetry) StartSend(ctx context.Context, d connector.Delivery) (context.Context, func(err error)) {
+	attrs := make([]attribute.KeyValue, 0, 5)
+	attrs = append(attrs,
+		AttrDeliveryID.String(d.ID),
+		AttrCampaignID.String(d.CampaignID),
+		AttrDeliveryAttempt.Int(d.Attempt))
+	attrs = t.appendUser(attrs, d.UserID)
+	ctx, span := t.tracer.Start(ctx, SpanSend,
+		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	start := t.cfg.clock.Now()
+	return ctx, func(err error) {
+		elapsed := max(t.cfg.clock.Now().Sub(start), 0).Seconds()
+		// Recorded under the span's context so that exemplars point at it;
+		// a cancelled context still records.
+		t.sendDuration.Record(ctx, elapsed, t.outcome(err, d.CampaignID))
+		endSpan(span, err)
+	}
+}
+
+// outcome returns the attribute option of a send duration.
+func (t *Telemetry) outcome(err error, campaignID string) metric.RecordOption {
+	set, value := t.okSet, OutcomeOK
+	if err != nil {
+		set, value = t.errorSet, OutcomeError
+	}
+	if !t.cfg.campaignAttr {
+		return metric.WithAttributeSet(set)
+	}
+	return metric.WithAttributes(AttrOutcome.String(value), AttrCampaignID.String(campaignID))
+}
+
+// appendUser adds the user attributes the options allow.
+func (t *Telemetry) appendUser(attrs []attribute.KeyValue, userID string) []attribute.KeyValue {
+	if userID == "" {
+		return attrs
+	}
+	if t.cfg.userID {
+		attrs = append(attrs, AttrUserID.String(clip(userID)))
+	}
+	if t.cfg.userHashKey != nil {
+		attrs = append(attrs, AttrUserHash.String(HashUserID(t.cfg.userHashKey, userID)))
+	}
+	return attrs
+}
+
+// HashUserID returns the value [WithUserHash] records for userID: the
+// first 16 bytes of HMAC-SHA256(key, userID), in hexadecimal. Hosts use it
+// to find a known user's spans.
+func HashUserID(key []byte, userID string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(userID))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0])[:16])
+}
+
+// endSpan ends span, recording err and the Error status when err is set.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// clip bounds s to maxAttrLen bytes of valid UTF-8.
+func clip(s string) string {
+	if len(s) <= maxAttrLen {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxAttrLen], "")
+}
