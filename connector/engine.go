@@ -51,6 +51,8 @@ type Delivery struct {
 	ID         string
 	CampaignID string
 	UserID     string
+	// Channel is the follow-up's channel ([rule.Campaign.Channel]).
+	Channel event.Channel
 	// Trigger is the event that scheduled the delivery.
 	Trigger event.Event
 	// DueAt is when the delivery fell due.

@@ -14,13 +14,18 @@ import (
 // state and activation (SPEC.md R2: an edit applies to future decisions;
 // pending deliveries are sent with the message current at send time).
 //
-// c must be valid ([rule.Campaign.Validate]) and its triggers and
-// exceptions must name campaigns the engine knows ([ErrUnknownCampaign]);
-// an archived campaign cannot be edited ([ErrInvalidTransition]). On error
-// nothing is stored.
+// c must be valid ([rule.Campaign.Validate]), its triggers and exceptions
+// must name campaigns the engine knows ([ErrUnknownCampaign]), and an
+// audience needs the engine's [Directory] ([ErrNoDirectory]); an archived
+// campaign cannot be edited ([ErrInvalidTransition]). On error nothing is
+// stored.
 func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err := c.Validate(); err != nil {
 		return err
+	}
+	if c.Audience != "" && e.cfg.directory == nil {
+		return &rule.ValidationError{Object: "campaign", Field: "audience",
+			Reason: fmt.Sprintf("audience %q needs the engine's Directory", c.Audience), Err: ErrNoDirectory}
 	}
 	snap, err := e.current(ctx)
 	if err != nil {

@@ -40,6 +40,14 @@ type config struct {
 	acceptStopped bool
 	instrument    Instrumentation
 	logger        *slog.Logger
+
+	directory     Directory
+	quiet         *QuietHours
+	caps          []FrequencyCap
+	capHorizon    time.Duration
+	maxDeferral   time.Duration
+	lateness      time.Duration
+	maxTriggerAge time.Duration
 }
 
 func errorf(format string, args ...any) error {
@@ -56,6 +64,7 @@ func defaultConfig() config {
 		batch:       256,
 		retry:       DefaultRetryPolicy,
 		pruneEvery:  time.Minute,
+		maxDeferral: 72 * time.Hour,
 	}
 }
 

@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -22,7 +24,6 @@ type snapshot struct {
 
 type campaign struct {
 	store.CampaignRecord
-	hasAudience bool
 }
 
 type indexKey struct {
@@ -33,6 +34,8 @@ type indexKey struct {
 type listeners struct {
 	triggers   []triggerRef
 	exceptions []exceptionRef
+	opens      []*campaign  // receipts of these campaigns open their conversion windows
+	converts   []convertRef // events of these conversions (emit is nil in the index)
 }
 
 type triggerRef struct {
@@ -53,11 +56,16 @@ func newSnapshot(rev int64, recs []store.CampaignRecord) *snapshot {
 		campaigns: make(map[string]*campaign, len(recs)),
 		byKey:     make(map[indexKey]*listeners),
 	}
-	for _, rec := range recs {
-		c := &campaign{CampaignRecord: rec, hasAudience: rec.Campaign.Audience != ""}
+	// Index in ID order, so that decisions about several campaigns come in
+	// the same order in every engine and every run.
+	slices.SortFunc(recs, func(a, b store.CampaignRecord) int { return strings.Compare(a.Campaign.ID, b.Campaign.ID) })
+	ordered := make([]*campaign, len(recs))
+	for i, rec := range recs {
+		c := &campaign{CampaignRecord: rec}
 		s.campaigns[rec.Campaign.ID] = c
+		ordered[i] = c
 	}
-	for _, c := range s.campaigns {
+	for _, c := range ordered {
 		if c.State != rule.Active {
 			continue
 		}
@@ -70,6 +78,22 @@ func newSnapshot(rev int64, recs []store.CampaignRecord) *snapshot {
 			x := &c.Campaign.Exceptions[i]
 			l := s.listen(x.Kind, x.CampaignID)
 			l.exceptions = append(l.exceptions, exceptionRef{c, x, x.String()})
+		}
+	}
+	// Conversions: any campaign that can still be received (originals too);
+	// whether it counts is checked per event (the stopped-originals option).
+	for _, c := range ordered {
+		if len(c.Campaign.Conversions) == 0 || (c.State != rule.Active && c.State != rule.Stopped) {
+			continue
+		}
+		for _, k := range receiptKinds {
+			l := s.listen(k, c.Campaign.ID)
+			l.opens = append(l.opens, c)
+		}
+		for i := range c.Campaign.Conversions {
+			cv := &c.Campaign.Conversions[i]
+			l := s.listen(cv.Kind, cv.CampaignID)
+			l.converts = append(l.converts, convertRef{c: c, cv: cv})
 		}
 	}
 	return s

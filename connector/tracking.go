@@ -14,19 +14,22 @@ import (
 // Track evaluates one event (SPEC.md R11): it rejects bad input with a
 // typed error and no state change, ignores an event ID already processed
 // for this user, cancels the user's pending deliveries whose exceptions the
-// event matches (R6), then schedules the follow-ups it triggers (R3, R4,
-// R7, R8, R9), recording a decision for each. Nothing is sent inside Track:
-// deliveries due at once go out on the next Tick (within milliseconds under
-// Run).
+// event matches (R6), schedules the follow-ups it triggers (R3, R4, R7, R8,
+// R9), and opens or converts conversion windows, recording a decision for
+// each. Nothing is sent inside Track: deliveries due at once go out on the
+// next Tick (within milliseconds under Run).
 //
-// An event with a zero Time happened now. An event that no active
-// follow-up listens to costs a map look-up and leaves no trace (its ID is
-// not remembered either: processing it twice could change nothing).
+// An event with a zero Time happened now. An event that nothing listens to
+// costs a map look-up and leaves no trace (its ID is not remembered
+// either: processing it twice could change nothing).
+//
+// The host's [Directory] is asked, before any state changes, for the
+// user's zone and audience membership when a matching campaign needs them.
 //
 // Errors: a [*event.ValidationError] (joined with others) for invalid
 // events, wrapping [event.ErrUnknownKind] or [event.ErrTooLarge] where they
-// apply; the store's error, wrapped, when it fails (nothing changed: the
-// host may retry).
+// apply; the store's or the directory's error, wrapped, when they fail
+// (nothing changed: the host may retry).
 func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
 	if in := e.cfg.instrument; in != nil {
 		var end func(error)
@@ -47,16 +50,11 @@ func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
 	if err != nil {
 		return fmt.Errorf("connector: track: %w", err)
 	}
-	l := snap.byKey[indexKey{ev.Kind, ev.CampaignID}]
-	if l == nil {
-		return nil
+	t, err := e.prepare(ctx, snap, ev, now, false)
+	if t == nil || err != nil {
+		return err
 	}
-	t := trackers.Get().(*tracker)
 	defer t.release()
-	t.reset(e, snap, ev, now)
-	if !t.match(l) {
-		return nil
-	}
 	dedup := store.Dedup{}
 	if ev.ID != "" {
 		dedup = store.Dedup{EventID: ev.ID, KeepUntil: now.Add(e.cfg.dedupWindow)}
@@ -64,66 +62,128 @@ func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
 	if err := e.store.Update(ctx, e.cfg.namespace, ev.UserID, now, dedup, t.apply); err != nil {
 		return fmt.Errorf("connector: track: %w", err)
 	}
+	e.afterUpdate(t)
+	return nil
+}
+
+// afterUpdate hands a tracker's decisions to the observers and wakes Run if
+// it scheduled something earlier than Run's timer.
+func (e *Engine) afterUpdate(t *tracker) {
 	e.observeAll(t.decisions)
 	if t.scheduled && t.earliest < e.armed.Load() {
 		e.signal()
 	}
-	return nil
 }
 
-// tracker holds one Track call's work. Trackers are pooled: the hot path
+// tracker holds one event's evaluation. Trackers are pooled: the hot path
 // allocates only what it stores.
 type tracker struct {
 	e    *Engine
 	snap *snapshot
 	ev   *event.Event // points at event, below
 	now  time.Time
+	loc  *time.Location // the user's zone, fetched when a trigger needs it
 
 	event      event.Event
 	triggers   []triggerRef   // matching triggers, at most one per follow-up
+	audience   []bool         // per trigger: the user is in its audience
 	exceptions []exceptionRef // matching exceptions
-	decisions  []rule.Decision
-	scheduled  bool
-	earliest   int64 // smallest ReadyAt scheduled, Unix ns
-	apply      func(u *store.UserState, duplicate bool)
+	opens      []*campaign    // campaigns whose conversion windows this receipt opens
+	converts   []convertRef   // conversions this event may complete
+	nested     bool           // an event the engine emits (no conversions of its own)
+
+	decisions []rule.Decision
+	scheduled bool
+	earliest  int64 // smallest ReadyAt scheduled, Unix ns
+	apply     func(u *store.UserState, duplicate bool)
+}
+
+// convertRef is a conversion the event matches, with the prepared tracker
+// of the conversion_performed event it would emit (nil: nothing listens).
+type convertRef struct {
+	c      *campaign
+	cv     *rule.Conversion
+	emit   *tracker
+	emitEv event.Event
 }
 
 var trackers = sync.Pool{New: func() any {
 	t := &tracker{}
-	t.apply = t.update // bound once per pooled tracker, not per event
+	t.apply = t.applyTop // bound once per pooled tracker, not per event
 	return t
 }}
 
-func (t *tracker) reset(e *Engine, snap *snapshot, ev event.Event, now time.Time) {
-	t.e, t.snap, t.now = e, snap, now
+// prepare matches ev against the snapshot and asks the directory what the
+// matching campaigns need to know, outside any lock. It returns nil when
+// nothing listens to ev. nested trackers (for events the engine emits) do
+// not look at conversions.
+func (e *Engine) prepare(ctx context.Context, snap *snapshot, ev event.Event, now time.Time, nested bool) (*tracker, error) {
+	l := snap.byKey[indexKey{ev.Kind, ev.CampaignID}]
+	if l == nil {
+		return nil, nil
+	}
+	t := trackers.Get().(*tracker)
+	t.reset(e, snap, ev, now, nested)
+	if !t.match(l) {
+		t.release()
+		return nil, nil
+	}
+	if err := t.fetch(ctx); err != nil {
+		t.release()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *tracker) reset(e *Engine, snap *snapshot, ev event.Event, now time.Time, nested bool) {
+	t.e, t.snap, t.now, t.nested, t.loc = e, snap, now, nested, e.cfg.location
 	t.event = ev
 	t.ev = &t.event
-	t.triggers, t.exceptions, t.decisions = t.triggers[:0], t.exceptions[:0], t.decisions[:0]
+	t.triggers, t.audience, t.exceptions = t.triggers[:0], t.audience[:0], t.exceptions[:0]
+	t.opens, t.converts, t.decisions = t.opens[:0], t.converts[:0], t.decisions[:0]
 }
 
 func (t *tracker) release() {
+	for _, c := range t.converts {
+		if c.emit != nil {
+			c.emit.release()
+		}
+	}
 	clear(t.triggers[:cap(t.triggers)])
 	clear(t.exceptions[:cap(t.exceptions)])
+	clear(t.opens[:cap(t.opens)])
+	clear(t.converts[:cap(t.converts)])
 	clear(t.decisions[:cap(t.decisions)])
-	t.e, t.snap, t.ev, t.event = nil, nil, nil, event.Event{}
+	t.e, t.snap, t.ev, t.loc, t.event = nil, nil, nil, nil, event.Event{}
 	trackers.Put(t)
 }
 
-// match keeps the triggers and exceptions the event satisfies and reports
-// whether there is any.
+// match keeps the triggers, exceptions and conversions the event satisfies
+// and reports whether there is any.
 func (t *tracker) match(l *listeners) bool {
 	for _, r := range l.triggers {
-		if !r.t.Matches(t.ev) || t.hasTrigger(r.c) {
-			continue
+		if r.t.Matches(t.ev) && !t.hasTrigger(r.c) {
+			t.triggers = append(t.triggers, r)
 		}
-		t.triggers = append(t.triggers, r)
 	}
 	for _, r := range l.exceptions {
 		if r.x.Matches(t.ev) {
 			t.exceptions = append(t.exceptions, r)
 		}
 	}
-	return len(t.triggers) > 0 || len(t.exceptions) > 0
+	for _, c := range l.opens {
+		if t.e.originCounts(c) {
+			t.opens = append(t.opens, c)
+		}
+	}
+	if !t.nested {
+		for _, r := range l.converts {
+			if r.cv.Matches(t.ev) && t.e.originCounts(r.c) {
+				t.converts = append(t.converts, r)
+			}
+		}
+	}
+	return len(t.triggers) > 0 || len(t.exceptions) > 0 || len(t.opens) > 0 || len(t.converts) > 0
 }
 
 func (t *tracker) hasTrigger(c *campaign) bool {
@@ -135,21 +195,83 @@ func (t *tracker) hasTrigger(c *campaign) bool {
 	return false
 }
 
-// update is the atomic part of Track, run by the store under the user's
+// fetch asks the directory for the user's zone and audience membership
+// where matching triggers need them, and prepares the trackers of the
+// conversion events this event may emit.
+func (t *tracker) fetch(ctx context.Context) error {
+	e, user := t.e, t.ev.UserID
+	needLoc := false
+	for _, r := range t.triggers {
+		needLoc = needLoc || needsLocation(&r.c.Campaign)
+		in := true
+		if seg := r.c.Campaign.Audience; seg != "" {
+			var err error
+			if in, err = e.inSegment(ctx, user, seg); err != nil {
+				return err
+			}
+		}
+		t.audience = append(t.audience, in)
+	}
+	if needLoc {
+		loc, err := e.location(ctx, user)
+		if err != nil {
+			return err
+		}
+		t.loc = loc
+	}
+	for i := range t.converts {
+		r := &t.converts[i]
+		r.emitEv = event.Event{
+			ID:     "conversion:" + r.c.Campaign.ID + ":" + r.cv.ID + ":" + t.ev.ID + ":" + t.ev.Time.UTC().Format(time.RFC3339Nano),
+			UserID: user, Kind: event.ConversionPerformed, CampaignID: r.c.Campaign.ID, Target: r.cv.ID, Time: t.ev.Time,
+		}
+		emit, err := e.prepare(ctx, t.snap, r.emitEv, t.now, true)
+		if err != nil {
+			return err
+		}
+		r.emit = emit
+	}
+	return nil
+}
+
+// applyTop is the atomic part of Track, run by the store under the user's
 // lock. It must be deterministic: a SQL store may run it twice.
+func (t *tracker) applyTop(u *store.UserState, duplicate bool) {
+	t.update(u, duplicate)
+	t.e.appendLog(u, t.now, t.decisions...)
+}
+
+// update applies the event to the user's state, collecting decisions (its
+// own and those of the events it makes the engine emit).
 func (t *tracker) update(u *store.UserState, duplicate bool) {
 	t.decisions = t.decisions[:0]
 	t.scheduled, t.earliest = false, maxInt64
 	if duplicate {
 		t.duplicate()
-	} else {
-		t.dropStale(u)
-		t.cancelByExceptions(u)
-		for _, r := range t.triggers {
-			t.evaluate(u, r)
-		}
+		return
 	}
-	t.e.appendLog(u, t.now, t.decisions...)
+	if !t.nested {
+		t.dropStale(u)
+	}
+	t.cancelByExceptions(u)
+	for i, r := range t.triggers {
+		t.evaluate(u, r, t.audience[i])
+	}
+	for _, c := range t.opens {
+		openWindows(u, c, t.ev.Time)
+	}
+	for i := range t.converts {
+		t.convert(u, &t.converts[i])
+	}
+}
+
+// merge adds what a nested tracker decided to t's outcome.
+func (t *tracker) merge(n *tracker) {
+	t.decisions = append(t.decisions, n.decisions...)
+	if n.scheduled {
+		t.scheduled = true
+		t.earliest = min(t.earliest, n.earliest)
+	}
 }
 
 func (t *tracker) decision(kind rule.DecisionKind, reason rule.Reason, c *campaign) rule.Decision {
@@ -221,141 +343,4 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 			t.decisions = append(t.decisions, d)
 		}
 	}
-}
-
-// evaluate decides whether trigger r schedules its follow-up for this user,
-// checking in order: activation (R3), original active (R4), start (R9),
-// audience (R9), pending (R7), re-eligibility (R8), end (R9).
-func (t *tracker) evaluate(u *store.UserState, r triggerRef) {
-	c, ev := r.c, t.ev
-	camp := &c.Campaign
-	suppress := func(reason rule.Reason, detail string) {
-		d := t.decision(rule.Suppressed, reason, c)
-		d.Rule, d.Detail = r.desc, detail
-		t.decisions = append(t.decisions, d)
-	}
-	if ev.Time.Before(c.ActivatedAt) {
-		suppress(rule.ReasonBeforeActivation, "activated at "+c.ActivatedAt.UTC().Format(time.RFC3339))
-		return
-	}
-	if r.t.CampaignID != "" && !t.e.originCounts(t.snap.campaigns[r.t.CampaignID]) {
-		suppress(rule.ReasonOriginalNotActive, "")
-		return
-	}
-	if !camp.Start.IsZero() && ev.Time.Before(camp.Start) {
-		suppress(rule.ReasonOutsideDuration, "before start "+camp.Start.UTC().Format(time.RFC3339))
-		return
-	}
-	for _, p := range u.Pending {
-		if p.CampaignID == camp.ID {
-			suppress(rule.ReasonAlreadyPending, "delivery "+p.ID+" due "+p.DueAt.UTC().Format(time.RFC3339))
-			return
-		}
-	}
-	if rc, ok := u.Receipt(camp.ID); ok && !camp.Reeligibility.Allows(rc.At, ev.Time) {
-		suppress(rule.ReasonNotReeligible, "received at "+rc.At.UTC().Format(time.RFC3339)+", "+camp.Reeligibility.String())
-		return
-	}
-	due := camp.Delay.DueAt(ev.Time, t.e.cfg.location)
-	if !camp.End.IsZero() && !due.Before(camp.End) {
-		suppress(rule.ReasonOutsideDuration, "due "+due.UTC().Format(time.RFC3339)+", not before end "+camp.End.UTC().Format(time.RFC3339))
-		return
-	}
-	p := &store.Pending{
-		ID:         deliveryID(t.e.cfg.namespace, camp.ID, ev),
-		CampaignID: camp.ID,
-		Activation: c.Activation,
-		Trigger:    *ev,
-		DueAt:      due,
-		ReadyAt:    due,
-	}
-	if len(ev.Properties) > 0 {
-		p.Trigger.Properties = cloneProperties(ev.Properties)
-	}
-	for u.Find(p.ID) >= 0 { // the same trigger twice (no event ID, same time): keep IDs unique
-		p.ID += "+"
-	}
-	u.Pending = append(u.Pending, p)
-	d := pendingDecision(rule.Scheduled, "", p, t.now)
-	d.Rule = r.desc
-	if !camp.Delay.IsZero() && due.Before(t.now) {
-		d.Reason, d.Detail = rule.ReasonLate, "late by "+t.now.Sub(due).String()
-	}
-	t.decisions = append(t.decisions, d)
-	t.scheduled = true
-	t.earliest = min(t.earliest, due.UnixNano())
-}
-
-// originCounts reports whether interactions with original o count now
-// (SPEC.md R4): it must be active, or stopped when the engine accepts
-// stopped originals.
-func (e *Engine) originCounts(o *campaign) bool {
-	return o != nil && (o.State == rule.Active || (e.cfg.acceptStopped && o.State == rule.Stopped))
-}
-
-// cloneProperties deep-copies event properties so that the host may reuse
-// its maps after Track returns.
-func cloneProperties(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneValue(v)
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneProperties(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = cloneValue(e)
-		}
-		return out
-	}
-	return v
-}
-
-// signal wakes Run without blocking.
-func (e *Engine) signal() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
-// deliveryID derives a delivery's ID from what identifies its trigger, so
-// that it is the same wherever and however often it is computed: 128 bits
-// of FNV-1a over namespace, follow-up, user, event ID and event time, as 32
-// hex digits.
-func deliveryID(ns, campaignID string, ev *event.Event) string {
-	const prime = 1099511628211
-	h1, h2 := uint64(14695981039346656037), uint64(0x9ae16a3b2f90404f)
-	mix := func(s string) {
-		for i := 0; i < len(s); i++ {
-			h1 = (h1 ^ uint64(s[i])) * prime
-			h2 = (h2 ^ uint64(s[i])) * prime
-		}
-		h1 = (h1 ^ 0xff) * prime // field separator
-		h2 = (h2 ^ 0xfe) * prime
-	}
-	mix(ns)
-	mix(campaignID)
-	mix(ev.UserID)
-	mix(ev.ID)
-	ns64 := uint64(ev.Time.UnixNano())
-	for i := range 8 {
-		b := byte(ns64 >> (8 * i))
-		h1 = (h1 ^ uint64(b)) * prime
-		h2 = (h2 ^ uint64(b)) * prime
-	}
-	h2 ^= h1 >> 29 // decorrelate the halves
-	const digits = "0123456789abcdef"
-	var buf [32]byte
-	for i := range 16 {
-		buf[15-i] = digits[h1>>(4*i)&0xf]
-		buf[31-i] = digits[h2>>(4*i)&0xf]
-	}
-	return string(buf[:])
 }

@@ -10,6 +10,7 @@ package rule
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -49,6 +50,35 @@ type Campaign struct {
 	// Message is opaque to the engine and handed to the sender with each
 	// delivery, as it is at send time. It must be valid JSON when set.
 	Message json.RawMessage `json:"message,omitempty"`
+
+	// Channel is the channel the follow-up is sent on; frequency caps per
+	// channel and the deliveries' Channel use it. "" counts only for caps
+	// on any channel.
+	Channel event.Channel `json:"channel,omitempty"`
+	// ControlPercent, 0–100, is the share of triggered users held out as a
+	// control group: at the due time they get nothing, count as having
+	// received the follow-up, and the engine emits control_group_enrolled
+	// for it. Membership is a stable hash of user and campaign
+	// ([ControlBucket]).
+	ControlPercent int `json:"control_percent,omitempty"`
+	// RecheckAudience checks the audience again at send time (it is always
+	// checked when the trigger is processed).
+	RecheckAudience bool `json:"recheck_audience,omitempty"`
+	// SendWindow restricts deliveries to wall-clock hours of the user's
+	// zone; nil: any time.
+	SendWindow *SendWindow `json:"send_window,omitempty"`
+	// Conversions are up to 4 conversion events ([Conversion]).
+	Conversions []Conversion `json:"conversions,omitempty"`
+	// PendingPolicy says what a trigger does while the user already waits
+	// for this follow-up. Zero: keep the first.
+	PendingPolicy PendingPolicy `json:"pending_policy,omitempty"`
+	// RateLimit caps this follow-up's deliveries per minute, across every
+	// engine of the namespace; excess deliveries wait for the next minute.
+	// Zero: unlimited.
+	RateLimit int `json:"rate_limit,omitempty"`
+	// IgnoreFrequencyCaps exempts this follow-up from the engine's
+	// frequency caps: its deliveries are neither capped nor counted.
+	IgnoreFrequencyCaps bool `json:"ignore_frequency_caps,omitempty"`
 }
 
 // IsFollowUp reports whether c has triggers.
@@ -90,7 +120,42 @@ func (c Campaign) Validate() error {
 	if len(c.Message) > 0 && !json.Valid(c.Message) {
 		p.Add("message", "not valid JSON", nil)
 	}
+	c.validateControls(&p)
 	return p.Err()
+}
+
+func (c *Campaign) validateControls(p *event.Problems) {
+	if c.Channel != "" && !c.Channel.Valid() {
+		p.Add("channel", fmt.Sprintf("unknown channel %q", string(c.Channel)), event.ErrUnknownChannel)
+	}
+	if c.ControlPercent < 0 || c.ControlPercent > 100 {
+		p.Add("control_percent", fmt.Sprintf("%d is outside [0, 100]", c.ControlPercent), nil)
+	}
+	if c.ControlPercent > 0 && !c.IsFollowUp() {
+		p.Add("control_percent", "only follow-ups (with triggers) have control groups", nil)
+	}
+	if c.RecheckAudience && c.Audience == "" {
+		p.Add("recheck_audience", "needs an audience", nil)
+	}
+	p.AddErr("send_window", c.SendWindow.Validate())
+	if len(c.Conversions) > MaxConversions {
+		p.Add("conversions", fmt.Sprintf("%d conversion events, at most %d", len(c.Conversions), MaxConversions), nil)
+	}
+	seen := map[string]bool{}
+	for i, cv := range c.Conversions {
+		field := fmt.Sprintf("conversions[%d]", i)
+		p.AddErr(field, cv.Validate())
+		if seen[cv.ID] {
+			p.Add(field+".id", fmt.Sprintf("%q declared twice", cv.ID), nil)
+		}
+		seen[cv.ID] = true
+	}
+	if !c.PendingPolicy.Valid() {
+		p.Add("pending_policy", fmt.Sprintf("unknown policy %q", string(c.PendingPolicy)), nil)
+	}
+	if c.RateLimit < 0 {
+		p.Add("rate_limit", fmt.Sprintf("%d is negative", c.RateLimit), nil)
+	}
 }
 
 // Clone returns a deep copy of c, so a definition handed to the engine
@@ -114,6 +179,18 @@ func (c Campaign) Clone() Campaign {
 	}
 	if c.Message != nil {
 		out.Message = append(json.RawMessage(nil), c.Message...)
+	}
+	if c.SendWindow != nil {
+		w := *c.SendWindow
+		w.Days = slices.Clone(w.Days)
+		out.SendWindow = &w
+	}
+	if c.Conversions != nil {
+		out.Conversions = make([]Conversion, len(c.Conversions))
+		for i, cv := range c.Conversions {
+			cv.Where = cloneConditions(cv.Where)
+			out.Conversions[i] = cv
+		}
 	}
 	return out
 }

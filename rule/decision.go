@@ -32,6 +32,17 @@ const (
 	Failed DecisionKind = "failed"
 	// Warning: a hazard in the campaign definitions (no user concerned).
 	Warning DecisionKind = "warning"
+	// Deferred: a due delivery was moved later (send window, quiet hours,
+	// rate limit); Reason says why.
+	Deferred DecisionKind = "deferred"
+	// HeldOut: the user is in the follow-up's control group: nothing was
+	// sent, the user counts as having received it, and the engine emitted
+	// control_group_enrolled.
+	HeldOut DecisionKind = "held_out"
+	// Converted: the user performed a conversion event of a campaign they
+	// received; the engine emitted conversion_performed (Rule names the
+	// conversion).
+	Converted DecisionKind = "converted"
 )
 
 // Reason explains a suppression, cancellation, failure or warning. The set
@@ -79,6 +90,26 @@ const (
 	// ReasonDelayExceedsDuration: (on Warning) the delay can never fit
 	// inside the campaign's duration.
 	ReasonDelayExceedsDuration Reason = "delay_exceeds_duration"
+	// ReasonOutsideSendWindow: the delivery falls outside the follow-up's
+	// send window (suppressed when scheduling, suppressed or deferred when
+	// sending).
+	ReasonOutsideSendWindow Reason = "outside_send_window"
+	// ReasonQuietHours: the delivery falls in the engine's quiet hours
+	// (suppressed, or deferred to their end).
+	ReasonQuietHours Reason = "quiet_hours"
+	// ReasonFrequencyCapped: a frequency cap would be exceeded.
+	ReasonFrequencyCapped Reason = "frequency_capped"
+	// ReasonRateLimited: the follow-up's per-minute rate limit is reached
+	// (deferred to the next minute, suppressed once deferred too long).
+	ReasonRateLimited Reason = "rate_limited"
+	// ReasonControlGroup: (on HeldOut) the user is in the control group.
+	ReasonControlGroup Reason = "control_group"
+	// ReasonTriggerTooOld: the trigger happened longer ago than the
+	// engine's maximum trigger age.
+	ReasonTriggerTooOld Reason = "trigger_too_old"
+	// ReasonDirectoryError: the host's Directory failed at send time; the
+	// delivery is retried.
+	ReasonDirectoryError Reason = "directory_error"
 )
 
 // Decision is one thing the engine decided, as handed to observers and kept

@@ -1,0 +1,287 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// ErrNoDirectory: a campaign needs the host's [Directory] (it has an
+// audience) but the engine was built without [WithDirectory].
+var ErrNoDirectory = errors.New("connector: campaign needs a Directory (WithDirectory)")
+
+// Directory answers the engine's questions about users; the host implements
+// it with its own user database. Errors are returned to the caller of
+// Track (nothing changed: the host may retry) or, at send time, retry the
+// delivery later. Implementations must be safe for concurrent use; the
+// engine calls them outside its locks, only when a campaign needs them.
+type Directory interface {
+	// Location returns the user's time zone, or nil for the engine's
+	// default ([WithLocation]).
+	Location(ctx context.Context, userID string) (*time.Location, error)
+	// InSegment reports whether the user belongs to the named segment
+	// (a campaign's Audience).
+	InSegment(ctx context.Context, userID, segment string) (bool, error)
+}
+
+// WithDirectory sets the host's user directory: users' time zones (for
+// calendar delays, send windows, quiet hours and calendar-day caps) and
+// audience membership. Defaults to none: every user is in the engine's
+// default location, and campaigns with an audience are refused by Save.
+func WithDirectory(d Directory) Option {
+	return func(cfg *config) error {
+		if d == nil {
+			return errorf("nil directory")
+		}
+		cfg.directory = d
+		return nil
+	}
+}
+
+// QuietHours is an engine-wide period of the user's day, [From, To) in the
+// user's zone (To before From spans midnight), during which nothing is
+// sent. A delivery falling inside is aborted (suppressed, quiet_hours) or,
+// with Defer, moved to the end of the period.
+type QuietHours struct {
+	From, To rule.Clock
+	Defer    bool
+}
+
+// WithQuietHours sets quiet hours. Defaults to none.
+func WithQuietHours(q QuietHours) Option {
+	return func(cfg *config) error {
+		if !q.From.Valid() || !q.To.Valid() || q.From == q.To {
+			return errorf("quiet hours need two different times of day, got %s–%s", q.From, q.To)
+		}
+		cfg.quiet = &q
+		return nil
+	}
+}
+
+// FrequencyCap allows at most Max deliveries per window to a user, on
+// Channel ("" counts every channel). The window is either rolling (Window:
+// the last Window before the send; a delivery exactly Window ago no longer
+// counts) or calendar days of the user's zone (Days: today and the Days-1
+// days before, from local midnight). Caps are checked when a delivery is
+// about to be sent; a capped delivery is suppressed (frequency_capped),
+// does not count as received and does not count toward caps. Campaigns
+// with IgnoreFrequencyCaps are neither capped nor counted.
+type FrequencyCap struct {
+	Max     int
+	Channel event.Channel
+	Window  time.Duration
+	Days    int
+}
+
+func (c FrequencyCap) validate() error {
+	switch {
+	case c.Max < 1:
+		return errorf("frequency cap needs Max ≥ 1, got %d", c.Max)
+	case c.Channel != "" && !c.Channel.Valid():
+		return errorf("frequency cap: unknown channel %q", string(c.Channel))
+	case (c.Window > 0) == (c.Days > 0) || c.Window < 0 || c.Days < 0:
+		return errorf("frequency cap needs exactly one of a positive Window or Days, got %+v", c)
+	}
+	return nil
+}
+
+// horizon is how long a send can matter to the cap.
+func (c FrequencyCap) horizon() time.Duration {
+	if c.Days > 0 {
+		return time.Duration(c.Days)*24*time.Hour + 26*time.Hour // DST and zone slack
+	}
+	return c.Window
+}
+
+// String describes the cap: "3 per 7 days on email".
+func (c FrequencyCap) String() string {
+	s := fmt.Sprintf("%d per ", c.Max)
+	if c.Days > 0 {
+		s += fmt.Sprintf("%d calendar days", c.Days)
+	} else {
+		s += c.Window.String()
+	}
+	if c.Channel != "" {
+		s += " on " + string(c.Channel)
+	}
+	return s
+}
+
+// WithFrequencyCaps sets the engine's frequency caps; a delivery must pass
+// all of them (AND). Defaults to none.
+func WithFrequencyCaps(caps ...FrequencyCap) Option {
+	return func(cfg *config) error {
+		for _, c := range caps {
+			if err := c.validate(); err != nil {
+				return err
+			}
+			cfg.capHorizon = max(cfg.capHorizon, c.horizon())
+		}
+		cfg.caps = append(cfg.caps, caps...)
+		return nil
+	}
+}
+
+// WithMaxDeferral sets how long past its due time a delivery may be
+// deferred (by a send window, quiet hours or a rate limit) before it is
+// dropped. Defaults to 72 hours.
+func WithMaxDeferral(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return errorf("max deferral must be positive, got %v", d)
+		}
+		cfg.maxDeferral = d
+		return nil
+	}
+}
+
+// WithAllowedLateness holds every delivery for d after its due time, so
+// that an exception that happened before the due time but is reported up
+// to d late still cancels it. Defaults to 0.
+func WithAllowedLateness(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d < 0 {
+			return errorf("allowed lateness must not be negative, got %v", d)
+		}
+		cfg.lateness = d
+		return nil
+	}
+}
+
+// WithMaxTriggerAge ignores triggers that happened more than d before they
+// are tracked (suppressed, trigger_too_old): a replayed or long-delayed
+// webhook must not send stale follow-ups. Defaults to 0: no limit.
+func WithMaxTriggerAge(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return errorf("max trigger age must be positive, got %v", d)
+		}
+		cfg.maxTriggerAge = d
+		return nil
+	}
+}
+
+// needsLocation reports whether deciding about c needs the user's zone:
+// calendar delays and send windows at scheduling time.
+func needsLocation(c *rule.Campaign) bool {
+	return c.Delay.IsCalendar() || c.SendWindow != nil
+}
+
+// needsLocationAtSend reports whether the send-time checks of c need the
+// user's zone.
+func (e *Engine) needsLocationAtSend(c *rule.Campaign) bool {
+	if c.SendWindow != nil || e.cfg.quiet != nil {
+		return true
+	}
+	if c.IgnoreFrequencyCaps {
+		return false
+	}
+	for _, cap := range e.cfg.caps {
+		if cap.Days > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// location asks the directory for the user's zone, defaulting to the
+// engine's location.
+func (e *Engine) location(ctx context.Context, userID string) (*time.Location, error) {
+	if e.cfg.directory == nil {
+		return e.cfg.location, nil
+	}
+	loc, err := e.cfg.directory.Location(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("connector: directory: location of %q: %w", userID, err)
+	}
+	if loc == nil {
+		return e.cfg.location, nil
+	}
+	return loc, nil
+}
+
+// inSegment asks the directory whether the user is in segment.
+func (e *Engine) inSegment(ctx context.Context, userID, segment string) (bool, error) {
+	if e.cfg.directory == nil {
+		return false, fmt.Errorf("%w: audience %q", ErrNoDirectory, segment)
+	}
+	in, err := e.cfg.directory.InSegment(ctx, userID, segment)
+	if err != nil {
+		return false, fmt.Errorf("connector: directory: is %q in %q: %w", userID, segment, err)
+	}
+	return in, nil
+}
+
+// quietUntil returns the end of the quiet period containing now, or the
+// zero time when now is not quiet.
+func (q *QuietHours) quietUntil(now time.Time, loc *time.Location) time.Time {
+	if q == nil {
+		return time.Time{}
+	}
+	w := rule.SendWindow{From: q.From, To: q.To}
+	if !w.Contains(now, loc) {
+		return time.Time{}
+	}
+	local := now.In(loc)
+	y, m, d := local.Date()
+	end := rule.WallTime(y, m, d, int(q.To)/60, int(q.To)%60, loc)
+	if !end.After(now) {
+		end = rule.WallTime(y, m, d+1, int(q.To)/60, int(q.To)%60, loc)
+	}
+	return end
+}
+
+// capped returns the first cap that a delivery of campaign c at now would
+// exceed for user u, counting the user's recent sends and the deliveries
+// being sent right now (by this or another engine) except except.
+func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now time.Time, loc *time.Location) (FrequencyCap, bool) {
+	if c.IgnoreFrequencyCaps {
+		return FrequencyCap{}, false
+	}
+	for _, cap := range e.cfg.caps {
+		if cap.Channel != "" && cap.Channel != c.Channel {
+			continue
+		}
+		since := now.Add(-cap.Window)
+		if cap.Days > 0 {
+			local := now.In(loc)
+			y, m, d := local.Date()
+			since = rule.WallTime(y, m, d-(cap.Days-1), 0, 0, loc).Add(-time.Nanosecond)
+		}
+		n := 0
+		for _, s := range u.Sends {
+			if (cap.Channel == "" || s.Channel == cap.Channel) && s.At.After(since) {
+				n++
+			}
+		}
+		for _, p := range u.Pending {
+			if p.Sending && p.ID != except && (cap.Channel == "" || e.channelOf(p.CampaignID) == cap.Channel) {
+				n++
+			}
+		}
+		if n >= cap.Max {
+			return cap, true
+		}
+	}
+	return FrequencyCap{}, false
+}
+
+func (e *Engine) channelOf(campaignID string) event.Channel {
+	if c := e.snap.Load().campaigns[campaignID]; c != nil {
+		return c.Campaign.Channel
+	}
+	return ""
+}
+
+// recordSend adds a send to the user's history when caps could count it.
+func (e *Engine) recordSend(u *store.UserState, c *rule.Campaign, now time.Time) {
+	if len(e.cfg.caps) == 0 || c.IgnoreFrequencyCaps {
+		return
+	}
+	u.Sends = append(u.Sends, store.Send{CampaignID: c.ID, Channel: c.Channel, At: now, Expires: now.Add(e.cfg.capHorizon)})
+}

@@ -1,0 +1,255 @@
+package connector
+
+import (
+	"math/bits"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// evaluate decides whether trigger r schedules its follow-up for this user,
+// checking in order: activation (R3), original active (R4), trigger age,
+// start (R9), audience (R9), pending policy (R7), re-eligibility (R8), then
+// the due time against the send window and the end (R9).
+func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
+	c, ev := r.c, t.ev
+	camp := &c.Campaign
+	suppress := func(reason rule.Reason, detail string) {
+		d := t.decision(rule.Suppressed, reason, c)
+		d.Rule, d.Detail = r.desc, detail
+		t.decisions = append(t.decisions, d)
+	}
+	switch {
+	case ev.Time.Before(c.ActivatedAt):
+		suppress(rule.ReasonBeforeActivation, "activated at "+stamp(c.ActivatedAt))
+		return
+	case r.t.CampaignID != "" && !t.e.originCounts(t.snap.campaigns[r.t.CampaignID]):
+		suppress(rule.ReasonOriginalNotActive, "")
+		return
+	case t.e.cfg.maxTriggerAge > 0 && t.now.Sub(ev.Time) > t.e.cfg.maxTriggerAge:
+		suppress(rule.ReasonTriggerTooOld, "happened "+t.now.Sub(ev.Time).String()+" ago")
+		return
+	case !camp.Start.IsZero() && ev.Time.Before(camp.Start):
+		suppress(rule.ReasonOutsideDuration, "before start "+stamp(camp.Start))
+		return
+	case !inAudience:
+		suppress(rule.ReasonNotInAudience, "not in "+camp.Audience)
+		return
+	}
+	var replace []int // pending deliveries the latest trigger replaces
+	for i, p := range u.Pending {
+		if p.CampaignID != camp.ID || camp.PendingPolicy == rule.AllowParallel {
+			continue
+		}
+		if camp.PendingPolicy == rule.KeepFirst || p.Sending {
+			suppress(rule.ReasonAlreadyPending, "delivery "+p.ID+" due "+stamp(p.DueAt))
+			return
+		}
+		replace = append(replace, i)
+	}
+	if rc, ok := u.Receipt(camp.ID); ok && !camp.Reeligibility.Allows(rc.At, ev.Time) {
+		suppress(rule.ReasonNotReeligible, "received at "+stamp(rc.At)+", "+camp.Reeligibility.String())
+		return
+	}
+	due := camp.Delay.DueAt(ev.Time, t.loc)
+	if w := camp.SendWindow; w != nil && !w.Contains(due, t.loc) {
+		if !w.NextAvailable {
+			suppress(rule.ReasonOutsideSendWindow, "due "+stamp(due)+", window "+w.String())
+			return
+		}
+		due = w.Next(due, t.loc)
+	}
+	if !camp.End.IsZero() && !due.Before(camp.End) {
+		suppress(rule.ReasonOutsideDuration, "due "+stamp(due)+", not before end "+stamp(camp.End))
+		return
+	}
+	for k := len(replace) - 1; k >= 0; k-- {
+		old := u.Pending[replace[k]]
+		u.RemovePending(replace[k])
+		d := pendingDecision(rule.Cancelled, rule.ReasonReplaced, old, t.now)
+		d.Detail = "replaced by the trigger at " + stamp(ev.Time)
+		t.decisions = append(t.decisions, d)
+	}
+	t.schedule(u, r, due)
+}
+
+// schedule adds the pending delivery of r's follow-up due at due.
+func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
+	c, ev := r.c, t.ev
+	camp := &c.Campaign
+	p := &store.Pending{
+		ID:         deliveryID(t.e.cfg.namespace, camp.ID, ev),
+		CampaignID: camp.ID,
+		Activation: c.Activation,
+		Trigger:    *ev,
+		DueAt:      due,
+		ReadyAt:    due.Add(t.e.cfg.lateness),
+		Control:    camp.ControlPercent > 0 && rule.ControlBucket(ev.UserID, camp.ID) < camp.ControlPercent,
+	}
+	if len(ev.Properties) > 0 {
+		p.Trigger.Properties = cloneProperties(ev.Properties)
+	}
+	for u.Find(p.ID) >= 0 { // the same trigger twice (no event ID, same time): keep IDs unique
+		p.ID += "+"
+	}
+	u.Pending = append(u.Pending, p)
+	d := pendingDecision(rule.Scheduled, "", p, t.now)
+	d.Rule = r.desc
+	if !camp.Delay.IsZero() && due.Before(t.now) {
+		d.Reason, d.Detail = rule.ReasonLate, "late by "+t.now.Sub(due).String()
+	}
+	if p.Control {
+		d.Detail = joinDetail(d.Detail, "control group: nothing will be sent")
+	}
+	t.decisions = append(t.decisions, d)
+	t.scheduled = true
+	t.earliest = min(t.earliest, p.ReadyAt.UnixNano())
+}
+
+// receiptKinds open conversion windows: the host reports that the user
+// received (or saw) a campaign, or the user entered its control group.
+var receiptKinds = []event.Kind{
+	event.EmailReceived, event.SMSReceived, event.PushReceived, event.WebhookReceived,
+	event.InAppMessageViewed, event.ContentCardViewed, event.ControlGroupEnrolled,
+}
+
+// openWindows opens c's conversion windows for a receipt at `at`, unless
+// one is already open for the same conversion (the first receipt counts).
+func openWindows(u *store.UserState, c *campaign, at time.Time) {
+	for _, cv := range c.Campaign.Conversions {
+		open := false
+		for i := range u.Conversions {
+			w := &u.Conversions[i]
+			if w.CampaignID == c.Campaign.ID && w.ConversionID == cv.ID {
+				if w.Deadline.After(at) {
+					open = true
+				} else { // expired and not yet pruned: reopen
+					*w = store.Conversion{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
+					open = true
+				}
+				break
+			}
+		}
+		if !open {
+			u.Conversions = append(u.Conversions, store.Conversion{
+				CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window()),
+			})
+		}
+	}
+}
+
+// convert completes r's conversion window if the event falls inside it
+// ([opened, deadline)), records the decision and applies the emitted
+// conversion_performed event.
+func (t *tracker) convert(u *store.UserState, r *convertRef) {
+	at := t.ev.Time
+	for i, w := range u.Conversions {
+		if w.CampaignID != r.c.Campaign.ID || w.ConversionID != r.cv.ID || at.Before(w.Opened) || !at.Before(w.Deadline) {
+			continue
+		}
+		u.Conversions = append(u.Conversions[:i], u.Conversions[i+1:]...)
+		d := t.decision(rule.Converted, "", r.c)
+		d.Rule = "conversion " + r.cv.ID
+		d.Detail = "received at " + stamp(w.Opened)
+		t.decisions = append(t.decisions, d)
+		if r.emit != nil {
+			r.emit.update(u, false)
+			t.merge(r.emit)
+		}
+		return
+	}
+}
+
+// originCounts reports whether interactions with original o count now
+// (SPEC.md R4): it must be active, or stopped when the engine accepts
+// stopped originals.
+func (e *Engine) originCounts(o *campaign) bool {
+	return o != nil && (o.State == rule.Active || (e.cfg.acceptStopped && o.State == rule.Stopped))
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// cloneProperties deep-copies event properties so that the host may reuse
+// its maps after Track returns.
+func cloneProperties(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneProperties(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	}
+	return v
+}
+
+// signal wakes Run without blocking.
+func (e *Engine) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// deliveryID derives a delivery's ID from what identifies its trigger, so
+// that it is the same wherever and however often it is computed: FNV-1a
+// (128 bits) over namespace, follow-up, user, event ID and event time, as
+// 32 hex digits.
+func deliveryID(ns, campaignID string, ev *event.Event) string {
+	var h fnv128
+	h.init()
+	h.field(ns)
+	h.field(campaignID)
+	h.field(ev.UserID)
+	h.field(ev.ID)
+	t := uint64(ev.Time.UnixNano())
+	for i := range 8 {
+		h.byte(byte(t >> (8 * i)))
+	}
+	const digits = "0123456789abcdef"
+	var buf [32]byte
+	for i := range 16 {
+		buf[15-i] = digits[h.hi>>(4*i)&0xf]
+		buf[31-i] = digits[h.lo>>(4*i)&0xf]
+	}
+	return string(buf[:])
+}
+
+// fnv128 is FNV-1a with a 128-bit state (prime 2^88 + 0x13b).
+type fnv128 struct{ hi, lo uint64 }
+
+func (h *fnv128) init() { h.hi, h.lo = 0x6c62272e07bb0142, 0x62b821756295c58d }
+
+func (h *fnv128) byte(b byte) {
+	lo := h.lo ^ uint64(b)
+	hi, plo := bits.Mul64(lo, 0x13b)
+	h.hi, h.lo = hi+h.hi*0x13b+lo<<24, plo
+}
+
+// field hashes s and a 0xff separator (a byte UTF-8 never contains), so
+// ("ab","c") and ("a","bc") differ.
+func (h *fnv128) field(s string) {
+	for i := 0; i < len(s); i++ {
+		h.byte(s[i])
+	}
+	h.byte(0xff)
+}

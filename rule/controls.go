@@ -1,0 +1,295 @@
+package rule
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// PendingPolicy says what a trigger does while the user already waits for
+// the follow-up (SPEC.md R7).
+type PendingPolicy string
+
+// The pending policies. The zero value is KeepFirst.
+const (
+	// KeepFirst: further triggers are suppressed (already_pending).
+	KeepFirst PendingPolicy = ""
+	// ReplaceWithLatest: the waiting delivery is cancelled (replaced) and
+	// a new one scheduled from the latest trigger.
+	ReplaceWithLatest PendingPolicy = "replace_with_latest"
+	// AllowParallel: every trigger schedules its own delivery.
+	AllowParallel PendingPolicy = "allow_parallel"
+)
+
+// Valid reports whether p is one of the three policies.
+func (p PendingPolicy) Valid() bool {
+	return p == KeepFirst || p == ReplaceWithLatest || p == AllowParallel
+}
+
+// Clock is a wall-clock time of day, in minutes after midnight (0–1439).
+type Clock int
+
+// At returns the time of day hour:minute.
+func At(hour, minute int) Clock { return Clock(hour*60 + minute) }
+
+// Valid reports whether c is a time of day.
+func (c Clock) Valid() bool { return c >= 0 && c < 24*60 }
+
+// String formats c as "HH:MM".
+func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
+
+// MarshalText implements [encoding.TextMarshaler]: "HH:MM".
+func (c Clock) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler]: "HH:MM".
+func (c *Clock) UnmarshalText(b []byte) error {
+	h, m, err := parseClock(string(b))
+	if err != nil {
+		return err
+	}
+	*c = At(h, m)
+	return nil
+}
+
+// SendWindow restricts a follow-up's deliveries to wall-clock hours of the
+// user's time zone, optionally on given weekdays. The window is
+// [From, To): From inclusive, To exclusive; To before From spans midnight
+// (22:00–06:00), To equal to From is the whole day. Days, when set, are the
+// weekdays on which a window opens (an overnight window opened on Friday
+// ends on Saturday morning).
+//
+// When the trigger is processed, a due time outside the window is not
+// scheduled (suppressed, outside_send_window) unless NextAvailable is set:
+// then it moves to the next window opening. When the delivery is about to
+// be sent (retries and deferrals move it), a send time outside the window
+// drops it, or with NextAvailable defers it to the next opening. Missing a
+// window never counts as a receipt.
+type SendWindow struct {
+	From          Clock          `json:"from"`
+	To            Clock          `json:"to"`
+	Days          []time.Weekday `json:"-"`
+	NextAvailable bool           `json:"next_available,omitempty"`
+}
+
+// IsZero reports whether w is unset (no window).
+func (w *SendWindow) IsZero() bool { return w == nil }
+
+// Contains reports whether instant t falls inside the window, in loc.
+func (w *SendWindow) Contains(t time.Time, loc *time.Location) bool {
+	if w == nil {
+		return true
+	}
+	local := t.In(loc)
+	now := Clock(local.Hour()*60 + local.Minute())
+	switch {
+	case w.From == w.To:
+		return w.opensOn(local.Weekday())
+	case w.From < w.To:
+		return now >= w.From && now < w.To && w.opensOn(local.Weekday())
+	case now >= w.From: // overnight window, evening part
+		return w.opensOn(local.Weekday())
+	case now < w.To: // overnight window, morning part: opened the day before
+		return w.opensOn((local.Weekday() + 6) % 7)
+	}
+	return false
+}
+
+func (w *SendWindow) opensOn(d time.Weekday) bool {
+	return len(w.Days) == 0 || slices.Contains(w.Days, d)
+}
+
+// Next returns the first instant at or after t inside the window, in loc.
+// It looks ahead at most 8 days (any window with days opens within a week)
+// and returns t itself if t is inside.
+func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
+	if w == nil || w.Contains(t, loc) {
+		return t
+	}
+	local := t.In(loc)
+	y, m, d := local.Date()
+	for i := 0; i <= 8; i++ {
+		open := WallTime(y, m, d+i, int(w.From)/60, int(w.From)%60, loc)
+		if !open.Before(t) && w.Contains(open, loc) {
+			return open
+		}
+	}
+	return t // unreachable for a valid window
+}
+
+// Validate reports an invalid window.
+func (w *SendWindow) Validate() error {
+	if w == nil {
+		return nil
+	}
+	p := event.Problems{Object: "send_window"}
+	if !w.From.Valid() {
+		p.Add("from", fmt.Sprintf("%d is not a time of day", w.From), nil)
+	}
+	if !w.To.Valid() {
+		p.Add("to", fmt.Sprintf("%d is not a time of day", w.To), nil)
+	}
+	for i, d := range w.Days {
+		if d < time.Sunday || d > time.Saturday {
+			p.Add(fmt.Sprintf("days[%d]", i), fmt.Sprintf("%d is not a weekday", d), nil)
+		}
+	}
+	return p.Err()
+}
+
+// String describes the window: "09:00–17:00 on monday, friday".
+func (w *SendWindow) String() string {
+	if w == nil {
+		return "any time"
+	}
+	s := w.From.String() + "–" + w.To.String()
+	if len(w.Days) > 0 {
+		names := make([]string, len(w.Days))
+		for i, d := range w.Days {
+			names[i] = strings.ToLower(d.String())
+		}
+		s += " on " + strings.Join(names, ", ")
+	}
+	return s
+}
+
+type sendWindowJSON struct {
+	From          Clock    `json:"from"`
+	To            Clock    `json:"to"`
+	Days          []string `json:"days,omitempty"`
+	NextAvailable bool     `json:"next_available,omitempty"`
+}
+
+// MarshalJSON implements [json.Marshaler]:
+// {"from":"09:00","to":"17:00","days":["monday"],"next_available":true}.
+func (w SendWindow) MarshalJSON() ([]byte, error) {
+	j := sendWindowJSON{From: w.From, To: w.To, NextAvailable: w.NextAvailable}
+	for _, d := range w.Days {
+		j.Days = append(j.Days, strings.ToLower(d.String()))
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON implements [json.Unmarshaler].
+func (w *SendWindow) UnmarshalJSON(b []byte) error {
+	var j sendWindowJSON
+	if err := strictUnmarshal(b, &j); err != nil {
+		return fmt.Errorf("rule: send_window: %w", err)
+	}
+	out := SendWindow{From: j.From, To: j.To, NextAvailable: j.NextAvailable}
+	for _, s := range j.Days {
+		d, err := ParseWeekday(s)
+		if err != nil {
+			return &ValidationError{Object: "send_window", Field: "days", Reason: err.Error()}
+		}
+		out.Days = append(out.Days, d)
+	}
+	*w = out
+	return nil
+}
+
+// Conversion limits (issue "delivery controls" §8).
+const (
+	MaxConversions          = 4
+	DefaultConversionWindow = 3 * 24 * time.Hour
+	MaxConversionWindow     = 30 * 24 * time.Hour
+)
+
+// Conversion is a conversion event a campaign declares: after a user
+// receives the campaign (a host-reported *_received event, or
+// in_app_message_viewed / content_card_viewed) or enters its control group,
+// the first event matching the conversion within Deadline makes the engine
+// emit conversion_performed for the campaign with Target = ID, once per
+// receipt. The window is [receipt, receipt+Deadline): an event exactly at
+// the deadline is too late. Follow-ups can trigger on the emitted event.
+type Conversion struct {
+	ID         string        `json:"id"`
+	Kind       event.Kind    `json:"kind"`
+	CampaignID string        `json:"campaign_id,omitempty"`
+	Target     string        `json:"target,omitempty"`
+	Name       string        `json:"name,omitempty"`
+	Where      []Condition   `json:"where,omitempty"`
+	Deadline   time.Duration `json:"-"` // zero: DefaultConversionWindow
+}
+
+// Window returns the conversion's deadline, defaulted.
+func (c Conversion) Window() time.Duration {
+	if c.Deadline == 0 {
+		return DefaultConversionWindow
+	}
+	return c.Deadline
+}
+
+// Matches reports whether ev is a conversion event of c.
+func (c Conversion) Matches(ev *event.Event) bool {
+	return matches(c.Kind, c.CampaignID, c.Target, c.Name, c.Where, ev)
+}
+
+// Validate reports the conversion's problems.
+func (c Conversion) Validate() error {
+	p := event.Problems{Object: "conversion"}
+	if c.ID == "" {
+		p.Add("id", "required", nil)
+	}
+	p.AddErr("", validateMatcher(c.Kind, c.CampaignID, c.Target, c.Name, c.Where))
+	if c.Deadline < 0 || c.Deadline > MaxConversionWindow {
+		p.Add("deadline", fmt.Sprintf("%v is outside [0, %v]", c.Deadline, MaxConversionWindow), nil)
+	}
+	return p.Err()
+}
+
+type conversionJSON struct {
+	ID         string      `json:"id"`
+	Kind       event.Kind  `json:"kind"`
+	CampaignID string      `json:"campaign_id,omitempty"`
+	Target     string      `json:"target,omitempty"`
+	Name       string      `json:"name,omitempty"`
+	Where      []Condition `json:"where,omitempty"`
+	Deadline   string      `json:"deadline,omitempty"`
+}
+
+// MarshalJSON implements [json.Marshaler]; the deadline is a Go duration
+// string, omitted when zero (the default).
+func (c Conversion) MarshalJSON() ([]byte, error) {
+	j := conversionJSON{ID: c.ID, Kind: c.Kind, CampaignID: c.CampaignID, Target: c.Target, Name: c.Name, Where: c.Where}
+	if c.Deadline != 0 {
+		j.Deadline = c.Deadline.String()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON implements [json.Unmarshaler].
+func (c *Conversion) UnmarshalJSON(b []byte) error {
+	var j conversionJSON
+	if err := strictUnmarshal(b, &j); err != nil {
+		return fmt.Errorf("rule: conversion: %w", err)
+	}
+	out := Conversion{ID: j.ID, Kind: j.Kind, CampaignID: j.CampaignID, Target: j.Target, Name: j.Name, Where: j.Where}
+	if j.Deadline != "" {
+		d, err := time.ParseDuration(j.Deadline)
+		if err != nil {
+			return &ValidationError{Object: "conversion", Field: "deadline", Reason: err.Error()}
+		}
+		out.Deadline = d
+	}
+	*c = out
+	return nil
+}
+
+// ControlBucket returns the stable bucket, 0–99, of a user for a campaign:
+// users whose bucket is below the campaign's ControlPercent are held out.
+// The bucket depends only on the two IDs (FNV-1a), so it is the same in
+// every engine, process and version.
+func ControlBucket(userID, campaignID string) int {
+	h := uint64(14695981039346656037)
+	for _, s := range [...]string{userID, "\x00", campaignID} {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * 1099511628211
+		}
+	}
+	h ^= h >> 32 // fold the high bits in: FNV's low bits mix poorly
+	return int(h % 100)
+}
