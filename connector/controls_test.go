@@ -353,7 +353,7 @@ func TestControl5FrequencyCaps(t *testing.T) {
 		send(h, day.Add(9*time.Hour), event.EmailOpened)
 		send(h, day.Add(23*time.Hour+59*time.Minute), event.EmailOpened)
 		send(h, day.Add(23*time.Hour+59*time.Minute+59*time.Second), event.EmailOpened) // third today: capped
-		send(h, day.Add(24*time.Hour), event.EmailOpened)                                // local midnight: a new day
+		send(h, day.Add(24*time.Hour), event.EmailOpened)                               // local midnight: a new day
 		h.RequireSentTimes("u", "mail", 3)
 		d := h.RequireReason("u", "mail", rule.Suppressed, rule.ReasonFrequencyCapped)
 		require.Equal(t, "cap 2 per 1 calendar days on email", d.Detail)
