@@ -74,6 +74,20 @@
 // campaign, an invalid campaign — is rejected with a typed error naming the
 // field ([event.ValidationError]) and changes nothing.
 //
+// # Delivery controls
+//
+// Around each follow-up, opt-in: user time zones and audiences from the
+// host's [connector.Directory]; send windows ([rule.SendWindow]) and
+// engine-wide quiet hours ([connector.WithQuietHours]) that drop or defer
+// deliveries; frequency caps per channel over rolling windows or calendar
+// days ([connector.WithFrequencyCaps]); per-minute rate limits; control
+// groups (held-out users count as having received the follow-up and the
+// engine emits control_group_enrolled); conversion events with deadlines
+// (the engine emits conversion_performed); pending policies (keep first,
+// replace with latest, allow parallel), allowed lateness for late
+// exceptions and a maximum trigger age. Each leaves its own reason in the
+// decision log.
+//
 // # Stores
 //
 // A [store.Store] keeps campaigns, per-user state (pending deliveries,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+	_ "time/tzdata" // zones must not depend on the machine's tz database
 
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/stretchr/testify/require"

@@ -35,8 +35,8 @@ func New(out io.Writer, title string, opts ...connector.Option) *Demo {
 	return d
 }
 
-// Stamp formats a time the way the timelines show it.
-func Stamp(t time.Time) string { return t.Format("Mon 02 Jan 15:04") }
+// Stamp formats a time the way the timelines show it, in UTC.
+func Stamp(t time.Time) string { return t.UTC().Format("Mon 02 Jan 15:04") }
 
 // Say prints a line of narrative at the current time.
 func (d *Demo) Say(format string, args ...any) {
