@@ -388,6 +388,22 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 	return removed, nil
 }
 
+// SeenCount returns how many event IDs the namespace remembers for
+// deduplication (for tests and memory accounting).
+func (m *Memory) SeenCount(ns string) int64 {
+	sp := m.space(ns)
+	var n int64
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		for _, mu := range sh.users {
+			n += int64(len(mu.seen.list) + len(mu.seen.index))
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
 // Take implements [Store.Take].
 func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {

@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrSchemaOutdated reports, with [WithMigrate](false), a schema that
+// [Migrate] has not brought to the version this package needs.
+var ErrSchemaOutdated = errors.New("postgres: schema outdated, run Migrate")
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in version order. Their
+// names are NNNN_description.sql; their SQL is written with {table}
+// placeholders for the configured schema and prefix.
+func migrations() []migration {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // embedded: cannot fail
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			panic("postgres: migration file without a version: " + e.Name())
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	return out
+}
+
+// Migrate brings the schema of the store pool's database to the version
+// this package needs: it creates the schema (see [WithSchema]) and the
+// tables if missing and applies the migrations not yet recorded in the
+// table prefix+"migrations". It holds a transaction-scoped advisory lock
+// (one per schema and prefix) throughout, so any number of processes may
+// call it at once: the first applies what is missing in one transaction,
+// the others then find nothing to do. [Open] and [New] call it unless
+// [WithMigrate](false) is given; call it yourself from a deployment step
+// when the application's role may not change the schema.
+//
+// A schema newer than this package knows is left alone and accepted:
+// migrations only add, so that replicas of the previous version keep
+// working during a rolling upgrade.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...Option) error {
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return err
+	}
+	if err := resolveSchema(ctx, pool, &cfg); err != nil {
+		return err
+	}
+	return migrate(ctx, pool, cfg)
+}
+
+// resolveSchema fixes cfg.schema to the connection's current schema when
+// no WithSchema was given, so that every query names its tables fully
+// whatever the search_path of the pool's connections.
+func resolveSchema(ctx context.Context, pool *pgxpool.Pool, cfg *config) error {
+	if cfg.schema != "" {
+		return nil
+	}
+	var schema *string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return wrap("resolving the current schema", err)
+	}
+	if schema == nil {
+		return errors.New("postgres: the connection's search_path names no existing schema: use WithSchema")
+	}
+	cfg.schema = *schema
+	return nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
+	q := newQueries(cfg)
+	lock := int64(hashString(14695981039346656037, "campaignconnector/postgres migrate "+cfg.schema+"."+cfg.prefix))
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lock); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", cfg.schema).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{cfg.schema}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, q.r.Replace(`CREATE TABLE IF NOT EXISTS {migrations} (
+			version    integer     PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now())`)); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.QueryRow(ctx, q.r.Replace(`SELECT coalesce(max(version), 0) FROM {migrations}`)).Scan(&current); err != nil {
+			return err
+		}
+		for _, m := range migrations() {
+			if m.version <= current {
+				continue
+			}
+			// The simple protocol runs a file of several statements.
+			if _, err := tx.Conn().PgConn().Exec(ctx, q.r.Replace(m.sql)).ReadAll(); err != nil {
+				return fmt.Errorf("applying %s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, q.r.Replace(`INSERT INTO {migrations} (version, name) VALUES ($1, $2)`), m.version, m.name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("migrating", err)
+}
+
+// checkVersion fails unless Migrate has brought the schema to this
+// package's version (or a later one).
+func checkVersion(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
+	q := newQueries(cfg)
+	var current int
+	err := pool.QueryRow(ctx, q.r.Replace(`SELECT coalesce(max(version), 0) FROM {migrations}`)).Scan(&current)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") { // no table, no schema
+		current, err = 0, nil
+	}
+	if err != nil {
+		return wrap("checking the schema version", err)
+	}
+	ms := migrations()
+	if need := ms[len(ms)-1].version; current < need {
+		return fmt.Errorf("%w: %s.%smigrations is at version %d, this package needs %d", ErrSchemaOutdated, cfg.schema, cfg.prefix, current, need)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const (
+	// Batched deletes: at most $3 rows per statement, so no statement
+	// holds many locks or runs long.
+	sqlPruneSeen = `DELETE FROM {seen} WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM {seen} WHERE ns = $1 AND keep_until <= $2 LIMIT $3))`
+	sqlPruneInteractions = `DELETE FROM {interactions} WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM {interactions} WHERE ns = $1 AND keep_until <= $2 LIMIT $3))`
+	sqlPruneCounters = `DELETE FROM {counters} WHERE ns = $1 AND expires <= $2`
+	// Users with something to prune, found by the columns Update keeps
+	// (rounded down: the look-up may find a few with nothing to prune yet).
+	sqlPruneCandidates = `SELECT user_id FROM {users}
+		WHERE ns = $1 AND (expires_at <= $2 OR log_first <= $3) LIMIT $4`
+	sqlLockUsers   = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
+	sqlPruneSelect = `SELECT user_id, state FROM {users} WHERE ns = $1 AND user_id = ANY($2)`
+)
+
+const pruneBatch = 1000
+
+// Prune implements [store.Store.Prune]. Remembered event IDs, counters and
+// logged interactions go with batched DELETEs; users with expired state
+// are found by index, then pruned in Go with [store.UserState.Prune], in
+// batches, each under the users' locks.
+func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	removed := 0
+	floorNow := floorTime(now)
+	for _, sql := range []string{s.q.pruneSeen, s.q.pruneInteractions} {
+		for {
+			tag, err := s.pool.Exec(ctx, sql, ns, floorNow, pruneBatch)
+			if err != nil {
+				return removed, wrap("prune", err)
+			}
+			removed += int(tag.RowsAffected())
+			if tag.RowsAffected() < pruneBatch {
+				break
+			}
+		}
+	}
+	tag, err := s.pool.Exec(ctx, s.q.pruneCounters, ns, floorNow)
+	if err != nil {
+		return removed, wrap("prune", err)
+	}
+	removed += int(tag.RowsAffected())
+
+	done := map[string]bool{} // users pruned by this call: never twice
+	for {
+		rows, err := s.pool.Query(ctx, s.q.pruneCandidates, ns, floorNow, floorTime(logBefore), pruneBatch)
+		if err != nil {
+			return removed, wrap("prune", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return removed, wrap("prune", err)
+		}
+		todo := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return done[id] })
+		if len(todo) == 0 {
+			return removed, nil
+		}
+		n, err := s.pruneUsers(ctx, ns, todo, now, logBefore)
+		if err != nil {
+			return removed, wrap("prune", err)
+		}
+		removed += n
+		for _, id := range todo {
+			done[id] = true
+		}
+		if len(ids) < pruneBatch {
+			return removed, nil
+		}
+	}
+}
+
+// pruneUsers prunes the state of users in one transaction holding their
+// advisory locks, taken in key order so that two Prunes cannot deadlock
+// (an Update holds a single one).
+func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, logBefore time.Time) (int, error) {
+	keys := make([]int64, len(ids))
+	for i, id := range ids {
+		keys[i] = s.userLock(ns, id)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	for attempt := 1; ; attempt++ {
+		n, err := s.pruneUsersOnce(ctx, conn, ns, ids, keys, now, logBefore)
+		if err == nil {
+			return n, nil
+		}
+		rollback(conn)
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return 0, err
+		}
+	}
+}
+
+func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ids []string, keys []int64, now, logBefore time.Time) (int, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(s.q.lockUsers, keys)
+	b.Queue(s.q.pruneSelect, ns, ids)
+	br := conn.SendBatch(ctx, b)
+	type userRow struct {
+		id    string
+		state []byte
+	}
+	var users []userRow
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			users, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (userRow, error) {
+				var u userRow
+				return u, r.Scan(&u.id, &u.state)
+			})
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	w := &pgx.Batch{}
+	for _, row := range users {
+		var u store.UserState
+		if err := json.Unmarshal(row.state, &u); err != nil {
+			return 0, fmt.Errorf("decoding the state of user %q: %w", row.id, err)
+		}
+		n := u.Prune(now, logBefore)
+		if n == 0 {
+			continue
+		}
+		removed += n
+		if err := s.queueStateWrite(w, ns, row.id, now, row.state, &u); err != nil {
+			return 0, err
+		}
+	}
+	w.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, w).Close(); err != nil {
+		return 0, err
+	}
+	return removed, nil
+}

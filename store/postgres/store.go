@@ -1,0 +1,277 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is a [store.Store] in PostgreSQL, safe for concurrent use by any
+// number of engines, in one process or many. Create it with [Open] or
+// [New]; release it with [Store.Close].
+//
+// It also implements [store.Notifier], across processes, with
+// LISTEN/NOTIFY.
+type Store struct {
+	pool  *pgxpool.Pool
+	owned bool // Close closes pool
+	cfg   config
+	q     *queries
+	salt  uint64 // mixed into advisory lock keys: one lock space per table set
+
+	closed atomic.Bool
+	stop   context.CancelFunc // ends the background goroutines
+	wg     sync.WaitGroup
+	epoch  time.Time // origin of the monotonic clock the revision cache uses
+
+	revs     sync.Map // ns → *revEntry
+	listener *listener
+	waker    *waker
+}
+
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+)
+
+// Open connects to the database dsn names (a URL or key=value string, as
+// [pgxpool.ParseConfig] reads it, pool settings such as pool_max_conns
+// included), brings the schema up to date (see [WithMigrate]) and returns
+// a store that owns the pool: [Store.Close] closes it.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parsing the DSN: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: creating the pool: %w", err)
+	}
+	s, err := newStore(ctx, pool, true, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a store using pool, which stays the caller's: [Store.Close]
+// does not close it, and the caller must not close it before the store. It
+// brings the schema up to date (see [WithMigrate]).
+//
+// Besides the pool's connections the store keeps one connection of its
+// own, made with the pool's connection settings, to LISTEN for
+// notifications; New fails if it cannot make it.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: nil pool")
+	}
+	return newStore(ctx, pool, false, opts)
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (*Store, error) {
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveSchema(ctx, pool, &cfg); err != nil {
+		return nil, err
+	}
+	if cfg.migrate {
+		err = migrate(ctx, pool, cfg)
+	} else {
+		err = checkVersion(ctx, pool, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		pool:  pool,
+		owned: owned,
+		cfg:   cfg,
+		q:     newQueries(cfg),
+		salt:  hashString(14695981039346656037, cfg.schema+"."+cfg.prefix),
+		epoch: time.Now(),
+	}
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.listener = newListener(s, pool.Config().ConnConfig)
+	s.waker = newWaker(s)
+	ready := make(chan error, 1)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.listener.run(bg, ready) }()
+	go func() { defer s.wg.Done(); s.waker.run(bg) }()
+	select {
+	case err = <-ready:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		stop()
+		s.wg.Wait()
+		return nil, fmt.Errorf("postgres: listening for notifications: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops the store's background work (sending the wake-up
+// notifications still due first), closes its notification connection and,
+// if [Open] made the pool, the pool. Calls after Close return
+// [store.ErrClosed]; calls in progress finish first. Close is idempotent.
+func (s *Store) Close() {
+	if !s.closed.CompareAndSwap(false, true) {
+		return
+	}
+	s.stop()
+	s.wg.Wait()
+	if s.owned {
+		s.pool.Close()
+	}
+}
+
+// Pool returns the pool the store uses.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// begin checks what every method checks first: the store is open and ctx
+// is live.
+func (s *Store) begin(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return ctx.Err()
+}
+
+func (s *Store) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if s.cfg.logger != nil {
+		s.cfg.logger.LogAttrs(context.Background(), level, "campaignconnector/postgres: "+msg, attrs...)
+	}
+}
+
+// mono is the store's monotonic clock, for cache ages only: the store's
+// semantics use the now its callers pass.
+func (s *Store) mono() int64 { return int64(time.Since(s.epoch)) }
+
+// wrap adds the operation's name to a back-end error, keeping ctx's error
+// recognisable.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// retryable reports whether err aborted a transaction that may succeed if
+// run again: a serialization failure or a deadlock.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+const maxAttempts = 5
+
+// rollback ends a transaction a failed call left open on conn. It uses its
+// own short deadline: ctx may be what failed. If it cannot, the pool
+// destroys the connection on release (it is not idle).
+func rollback(conn *pgxpool.Conn) {
+	if conn.Conn().PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = conn.Exec(ctx, "ROLLBACK")
+}
+
+// Timestamps: PostgreSQL keeps microseconds. Times the queue compares
+// (ReadyAt, and the now of Claim) are rounded down, so a delivery is never
+// due later than asked; expiry times are rounded up, so nothing is
+// forgotten earlier than asked. Times kept inside JSON documents (DueAt,
+// event times, receipts…) keep their nanoseconds.
+const us = time.Microsecond
+
+func floorTime(t time.Time) time.Time { return t.Truncate(us).UTC() }
+
+func ceilTime(t time.Time) time.Time {
+	f := t.Truncate(us)
+	if !f.Equal(t) {
+		f = f.Add(us)
+	}
+	return f.UTC()
+}
+
+// hashString is FNV-1a over s, continuing from h.
+func hashString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// userLock is the advisory lock key serializing the updates of one user:
+// a 64-bit hash of the table set, namespace and user. Two users sharing a
+// key only wait for each other.
+func (s *Store) userLock(ns, userID string) int64 {
+	h := hashString(s.salt, ns)
+	h = (h ^ 0xff) * 1099511628211
+	h = hashString(h, userID)
+	h ^= h >> 31
+	return int64(h)
+}
+
+// queries holds the SQL of one table set, rendered once from the
+// templates next to the methods that run them.
+type queries struct {
+	r *strings.Replacer // renders {table} and {prefix} placeholders
+
+	lockUser, seenInsert, userSelect, userRead, pendingSelect string
+	pendingInsert, pendingUpdate, pendingDelete               string
+	userInsert, userUpdate, userDelete                        string
+
+	nsLock, nsSelect, nsBump, revision, notify      string
+	campaignSelect, campaignsSelect, campaignUpsert string
+	nextDue, claim, cancel                          string
+	take, stats, appendInteractions                 string
+	interactions, interactionsByKey                 string
+	pruneSeen, pruneInteractions, pruneCounters     string
+	pruneCandidates, lockUsers, pruneSelect         string
+}
+
+// table renders a qualified table name: "schema".prefixname (the prefix
+// is a validated lower-case identifier: no quoting needed).
+func table(cfg config, name string) string {
+	return pgx.Identifier{cfg.schema}.Sanitize() + "." + cfg.prefix + name
+}
+
+func newQueries(cfg config) *queries {
+	var pairs []string
+	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations"} {
+		pairs = append(pairs, "{"+t+"}", table(cfg, t))
+	}
+	pairs = append(pairs, "{prefix}", cfg.prefix)
+	r := strings.NewReplacer(pairs...)
+	return &queries{
+		r:        r,
+		lockUser: r.Replace(sqlLockUser), seenInsert: r.Replace(sqlSeenInsert),
+		userSelect: r.Replace(sqlUserSelect), userRead: r.Replace(sqlUserRead), pendingSelect: r.Replace(sqlPendingSelect),
+		pendingInsert: r.Replace(sqlPendingInsert), pendingUpdate: r.Replace(sqlPendingUpdate), pendingDelete: r.Replace(sqlPendingDelete),
+		userInsert: r.Replace(sqlUserInsert), userUpdate: r.Replace(sqlUserUpdate), userDelete: r.Replace(sqlUserDelete),
+
+		nsLock: r.Replace(sqlNSLock), nsSelect: r.Replace(sqlNSSelect), nsBump: r.Replace(sqlNSBump),
+		revision: r.Replace(sqlRevision), notify: sqlNotify,
+		campaignSelect: r.Replace(sqlCampaignSelect), campaignsSelect: r.Replace(sqlCampaigns), campaignUpsert: r.Replace(sqlCampaignUpsert),
+		nextDue: r.Replace(sqlNextDue), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel),
+		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
+		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
+		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
+		pruneCandidates: r.Replace(sqlPruneCandidates), lockUsers: sqlLockUsers, pruneSelect: r.Replace(sqlPruneSelect),
+	}
+}
