@@ -111,6 +111,13 @@
 //	h.Advance(7 * 24 * time.Hour)
 //	h.RequireSent("ann", "resend")
 //
+// # Receiving provider events
+//
+// Package webhook and its sub-packages (sendgrid, mailgun, postmark, ses,
+// twilio) verify providers' webhook signatures and turn their callbacks
+// into events; webhook.NewHandler serves them over net/http with the
+// status codes providers expect.
+//
 // # Observability
 //
 // [connector.WithObserver] receives every decision; [connector.WithLogger]

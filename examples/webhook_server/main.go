@@ -1,0 +1,153 @@
+// Command webhook_server receives SendGrid Event Webhook calls and runs
+// the "resend to non-openers" flow on them (SPEC.md S1): a week after the
+// newsletter is delivered, resend it to users who did not open it. It
+// prints what it sends instead of sending it.
+//
+//	go run ./examples/webhook_server -addr localhost:8080 -sendgrid-key MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…
+//
+// Without -sendgrid-key it makes up a key pair and prints a signed curl
+// command to try it with.
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+)
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	key := flag.String("sendgrid-key", "", "SendGrid Event Webhook verification key (base64 DER); empty: make up a demo key")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := serve(ctx, *addr, *key, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// serve runs the server on the wall clock until ctx ends.
+func serve(ctx context.Context, addr, key string, out io.Writer) error {
+	if key == "" {
+		var err error
+		if key, err = demoKey(addr, out); err != nil {
+			return err
+		}
+	}
+	engine, handler, err := newServer(ctx, clock.New(), key, out)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	go func() { _ = engine.Run(ctx) }() // sends deliveries as they fall due
+	fmt.Fprintf(out, "listening on http://%s/webhooks/sendgrid\n", addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newServer is the wiring: an engine on clk with the newsletter and its
+// resend published, a sender that prints to out, and the SendGrid webhook
+// handler feeding the engine, mounted at /webhooks/sendgrid.
+func newServer(ctx context.Context, clk connector.Clock, sendgridKey string, out io.Writer) (*connector.Engine, http.Handler, error) {
+	var mu sync.Mutex // Run's sends and the handler's logs share out
+	printf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, format, args...)
+	}
+	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		printf("send %s to %s: %s\n", d.CampaignID, d.UserID, d.Message)
+		return nil
+	})
+	engine, err := connector.New(store.NewMemory(), sender, connector.WithClock(clk))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range []rule.Campaign{
+		{ID: "newsletter"}, // the original: the host sends it through SendGrid
+		{
+			ID:         "resend",
+			Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			Delay:      rule.After(7 * 24 * time.Hour),
+			Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+			Message:    []byte(`{"subject":"In case you missed it"}`),
+		},
+	} {
+		if err := engine.Save(ctx, c); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, id := range []string{"resend", "newsletter"} { // the follow-up first
+		if err := engine.Publish(ctx, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	parser, err := sendgrid.New(sendgridKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	handler, err := webhook.NewHandler(parser, engine, webhook.WithErrorFunc(func(r *http.Request, err error) {
+		printf("webhook %s: %v\n", r.URL.Path, err)
+	}))
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/sendgrid", handler)
+	return engine, mux, nil
+}
+
+// demoKey makes up a key pair, prints a signed sample request for the
+// server at addr, and returns the public key.
+func demoKey(addr string, out io.Writer) (string, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		return "", err
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	body := `[{"event":"delivered","email":"ann@example.com","sg_event_id":"demo-1","timestamp":` + ts +
+		`,"campaign_id":"newsletter","user_id":"ann"}]`
+	sum := sha256.Sum256([]byte(ts + body))
+	sig, err := ecdsa.SignASN1(rand.Reader, priv, sum[:])
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "no -sendgrid-key: using a demo key; try\n  curl -si http://%s/webhooks/sendgrid -H '%s: %s' -H '%s: %s' -d '%s'\n",
+		addr, sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig), sendgrid.TimestampHeader, ts, body)
+	return base64.StdEncoding.EncodeToString(der), nil
+}

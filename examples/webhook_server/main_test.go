@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is the server's output, written by its goroutines and read by
+// the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// sendGrid plays SendGrid: it signs batches with its own key.
+type sendGrid struct {
+	t    *testing.T
+	priv *ecdsa.PrivateKey
+	url  string
+	clk  *clock.Mock
+	n    int
+}
+
+func (s *sendGrid) publicKey() string {
+	der, err := x509.MarshalPKIXPublicKey(&s.priv.PublicKey)
+	require.NoError(s.t, err)
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+// item is one event of a batch, at the clock's now.
+func (s *sendGrid) item(kind, user string) map[string]any {
+	s.n++
+	return map[string]any{
+		"email": user + "@example.com", "event": kind, "timestamp": s.clk.Now().Unix(),
+		"sg_event_id": fmt.Sprintf("sg-%d", s.n), "campaign_id": "newsletter", "user_id": user,
+	}
+}
+
+// post sends a signed batch and returns the status and decoded response.
+func (s *sendGrid) post(items []map[string]any, signWith *ecdsa.PrivateKey) (int, webhook.Response) {
+	s.t.Helper()
+	body, err := json.Marshal(items)
+	require.NoError(s.t, err)
+	ts := strconv.FormatInt(s.clk.Now().Unix(), 10)
+	sum := sha256.Sum256(append([]byte(ts), body...))
+	sig, err := ecdsa.SignASN1(rand.Reader, signWith, sum[:])
+	require.NoError(s.t, err)
+	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
+	req.Header.Set(sendgrid.TimestampHeader, ts)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	var r webhook.Response
+	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&r))
+	return resp.StatusCode, r
+}
+
+func TestResendToNonOpenersOverWebhooks(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC))
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	sg := &sendGrid{t: t, priv: priv, clk: clk}
+	out := &syncBuffer{}
+	engine, handler, err := newServer(ctx, clk, sg.publicKey(), out)
+	require.NoError(t, err)
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	sg.url = srv.URL + "/webhooks/sendgrid"
+
+	// SendGrid reports the newsletter delivered to ann and bob (and that it
+	// processed it, which is not an interaction).
+	delivered := []map[string]any{sg.item("processed", "ann"), sg.item("delivered", "ann"), sg.item("delivered", "bob")}
+	status, resp := sg.post(delivered, priv)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, webhook.Response{Tracked: 2}, resp)
+
+	// A forged batch is refused and changes nothing.
+	forger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	status, _ = sg.post([]map[string]any{sg.item("open", "ann")}, forger)
+	require.Equal(t, http.StatusUnauthorized, status)
+
+	// Bob opens it on day 2; SendGrid also retries the first batch.
+	clk.Add(24 * time.Hour)
+	status, _ = sg.post([]map[string]any{sg.item("open", "bob")}, priv)
+	require.Equal(t, http.StatusOK, status)
+	status, _ = sg.post(delivered, priv)
+	require.Equal(t, http.StatusOK, status, "a retried batch is accepted; the engine ignores what it has seen")
+
+	// An item without a user id is reported, not retried.
+	noUser := sg.item("delivered", "cleo")
+	delete(noUser, "user_id")
+	status, resp = sg.post([]map[string]any{noUser}, priv)
+	require.Equal(t, http.StatusOK, status)
+	require.Len(t, resp.Errors, 1)
+	require.Contains(t, resp.Errors[0].Error, `no "user_id"`)
+
+	// A week after delivery, the resend goes to the non-opener only.
+	clk.Add(6 * 24 * time.Hour)
+	sent, err := engine.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, sent)
+	require.Contains(t, out.String(), `send resend to ann: {"subject":"In case you missed it"}`)
+	require.NotContains(t, out.String(), "send resend to bob")
+	require.Contains(t, out.String(), "webhook /webhooks/sendgrid: sendgrid: webhook: signature check failed")
+}
+
+func TestServerRefusesWhatItShould(t *testing.T) {
+	clk := clock.NewMock()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	sg := &sendGrid{t: t, priv: priv, clk: clk}
+	_, handler, err := newServer(context.Background(), clk, sg.publicKey(), &syncBuffer{})
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		method string
+		body   string
+		status int
+	}{
+		{"GET", http.MethodGet, "", http.StatusMethodNotAllowed},
+		{"unsigned POST", http.MethodPost, "[]", http.StatusUnauthorized},
+		{"body over 1 MiB", http.MethodPost, "[" + strings.Repeat(" ", 1<<20) + "]", http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			handler.ServeHTTP(w, httptest.NewRequest(tc.method, "/webhooks/sendgrid", strings.NewReader(tc.body)))
+			require.Equal(t, tc.status, w.Code)
+		})
+	}
+	_, _, err = newServer(context.Background(), clk, "not a key", &syncBuffer{})
+	require.Error(t, err, "a bad verification key is caught at start")
+}

@@ -1,0 +1,197 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// DefaultMaxBodySize is the largest request body a [Handler] reads unless
+// configured otherwise: 1 MiB, well above the providers' batch sizes.
+const DefaultMaxBodySize = 1 << 20
+
+// Handler serves one provider's webhook endpoint: it reads the body,
+// has its [Parser] verify and translate it, and tracks every event. It is
+// safe for concurrent use.
+//
+// Status codes, chosen so that providers retry exactly what a retry can
+// fix:
+//
+//   - 405 for a method other than POST;
+//   - 413 for a body over the size limit ([WithMaxBodySize]);
+//   - 401 when the parser's error wraps [ErrSignature];
+//   - 400 when it wraps [ErrPayload], or the body cannot be read;
+//   - 500 for any other parser error (transient: a certificate that could
+//     not be fetched) and when Track failed for any event with an error
+//     that is not a [*event.ValidationError]. Every other event of the
+//     batch is still tracked: the retry sends them again, and the engine
+//     ignores the ones it has seen (the parsers give events the
+//     providers' ids);
+//   - 200 otherwise, including for control messages ([ErrControl]), for
+//     duplicates, and for items that could not become events (no campaign
+//     or user id) or that the engine rejected as invalid: retrying would
+//     not help, so they are listed in the [Response] instead.
+//
+// The body of every answer is a JSON [Response]. The error behind any
+// answer but a clean 200 or a 405 goes to the [WithErrorFunc] callback.
+type Handler struct {
+	parser  Parser
+	tracker Tracker
+	maxBody int64
+	onError func(r *http.Request, err error)
+}
+
+// Option configures a [Handler]; pass options to [NewHandler].
+type Option func(*Handler) error
+
+// WithMaxBodySize sets the largest body accepted, in bytes (n > 0); larger
+// bodies get 413. Defaults to [DefaultMaxBodySize].
+func WithMaxBodySize(n int64) Option {
+	return func(h *Handler) error {
+		if n <= 0 {
+			return fmt.Errorf("webhook: body size limit must be positive, got %d", n)
+		}
+		h.maxBody = n
+		return nil
+	}
+}
+
+// WithErrorFunc sets a callback told about every request that did not go
+// through cleanly: the parser's or the tracker's errors, item errors
+// joined, or the [ErrControl] error of a control message (an SNS
+// subscription confirmation the host may want to confirm). It is called
+// before the response is written, on the request's goroutine; it must not
+// write to the response. Defaults to none.
+func WithErrorFunc(f func(r *http.Request, err error)) Option {
+	return func(h *Handler) error {
+		h.onError = f
+		return nil
+	}
+}
+
+// NewHandler returns a handler that parses requests with p and tracks the
+// events with t (typically a *connector.Engine).
+func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
+	if p == nil {
+		return nil, errors.New("webhook: nil parser: pass one of the provider packages' parsers")
+	}
+	if t == nil {
+		return nil, errors.New("webhook: nil tracker: pass the engine")
+	}
+	h := &Handler{parser: p, tracker: t, maxBody: DefaultMaxBodySize}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("webhook: nil option")
+		}
+		if err := o(h); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Response is the JSON body of every answer of a [Handler].
+type Response struct {
+	// Tracked counts the events Track accepted (duplicates included).
+	Tracked int `json:"tracked"`
+	// Errors lists the items that could not become events or that the
+	// engine rejected.
+	Errors []ResponseError `json:"errors,omitempty"`
+	// Error says why the request as a whole failed.
+	Error string `json:"error,omitempty"`
+}
+
+// ResponseError is one item of [Response.Errors]: an [*ItemError].
+type ResponseError struct {
+	Index int    `json:"index"`        // [ItemError.Index]
+	ID    string `json:"id,omitempty"` // [ItemError.ProviderEventID]
+	Error string `json:"error"`        // what is wrong
+}
+
+// ServeHTTP implements [http.Handler].
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reply(w, r, http.StatusMethodNotAllowed, Response{Error: "method not allowed: use POST"}, nil)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.reply(w, r, http.StatusRequestEntityTooLarge,
+				Response{Error: fmt.Sprintf("body over %d bytes", h.maxBody)}, err)
+			return
+		}
+		h.reply(w, r, http.StatusBadRequest, Response{Error: "reading body failed"}, fmt.Errorf("webhook: reading body: %w", err))
+		return
+	}
+	events, err := h.parser.Parse(r, body)
+	items, rest := split(err)
+	switch {
+	case rest == nil:
+	case errors.Is(rest, ErrSignature):
+		h.reply(w, r, http.StatusUnauthorized, Response{Error: "signature check failed"}, rest)
+		return
+	case errors.Is(rest, ErrPayload):
+		h.reply(w, r, http.StatusBadRequest, Response{Error: rest.Error()}, rest)
+		return
+	case errors.Is(rest, ErrControl):
+		h.reply(w, r, http.StatusOK, Response{}, rest)
+		return
+	default:
+		h.reply(w, r, http.StatusInternalServerError, Response{Error: "internal error; retry later"}, rest)
+		return
+	}
+	resp, report, retry := h.track(r, events, items)
+	status := http.StatusOK
+	if retry {
+		status = http.StatusInternalServerError
+		resp.Error = "tracking failed; retry later"
+	}
+	h.reply(w, r, status, resp, report)
+}
+
+// track tracks every event. It returns the response listing the items that
+// did not make it, every error met (item errors included) joined, and
+// whether some failure deserves a retry.
+func (h *Handler) track(r *http.Request, events []event.Event, items []*ItemError) (resp Response, report error, retry bool) {
+	ctx := r.Context()
+	var failed []error
+	for _, ev := range events {
+		if err := ctx.Err(); err != nil {
+			failed = append(failed, fmt.Errorf("webhook: tracking: %w", err))
+			break
+		}
+		err := h.tracker.Track(ctx, ev)
+		switch {
+		case err == nil:
+			resp.Tracked++
+		case errors.As(err, new(*event.ValidationError)):
+			items = append(items, &ItemError{Index: -1, ProviderEventID: ev.ID, Err: err})
+		default:
+			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, err))
+		}
+	}
+	all := make([]error, 0, len(items)+len(failed))
+	for _, it := range items {
+		resp.Errors = append(resp.Errors, ResponseError{Index: it.Index, ID: it.ProviderEventID, Error: it.Error()})
+		all = append(all, it)
+	}
+	return resp, errors.Join(append(all, failed...)...), len(failed) > 0
+}
+
+// reply tells the error callback about err, if any, and writes resp.
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp Response, err error) {
+	if err != nil && h.onError != nil {
+		h.onError(r, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(resp) // the client may be gone: nothing to do about it
+}

@@ -1,0 +1,126 @@
+// Package wire holds the decoding helpers the provider parsers share:
+// lenient reading of JSON scalars and of Unix timestamps.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+)
+
+// ErrTime reports a timestamp that cannot be read or is out of range.
+var ErrTime = errors.New("unreadable timestamp")
+
+// Object decodes raw as a JSON object, keeping its values raw.
+func Object(raw []byte) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if m == nil { // the literal null
+		return nil, errors.New("null, not an object")
+	}
+	return m, nil
+}
+
+// Text returns the text of a JSON string, or the literal of a JSON number
+// or boolean; ok is false for anything else (absent, null, objects,
+// arrays, malformed).
+func Text(raw json.RawMessage) (s string, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", false
+	}
+	switch raw[0] {
+	case '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false
+		}
+		return s, true
+	case 't', 'f':
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return "", false
+		}
+		return strconv.FormatBool(b), true
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return "", false
+		}
+		return n.String(), true
+	}
+	return "", false
+}
+
+// String decodes a JSON string; ok is false for any other value.
+func String(raw json.RawMessage) (s string, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// maxUnix bounds accepted timestamps: the year 9999, past which time
+// formatting breaks and no provider's clock is.
+const maxUnix = 253402300799
+
+// Unix reads s, a decimal number of seconds since the Unix epoch that may
+// have a fractional part ("1767603600", "1767603600.329574"), as a UTC
+// time. Negative, non-finite and absurdly large values are errors.
+func Unix(s string) (time.Time, error) {
+	if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if sec < 0 || sec > maxUnix {
+			return time.Time{}, ErrTime
+		}
+		return time.Unix(sec, 0).UTC(), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxUnix {
+		return time.Time{}, ErrTime
+	}
+	sec, frac := math.Modf(f)
+	// Microseconds are all the precision a float64 keeps at this scale.
+	usec := math.Round(frac * 1e6)
+	return time.Unix(int64(sec), int64(usec)*1e3).UTC(), nil
+}
+
+// UnixJSON reads a JSON number (or a string holding one) with [Unix].
+func UnixJSON(raw json.RawMessage) (time.Time, error) {
+	s, ok := Text(raw)
+	if !ok {
+		return time.Time{}, ErrTime
+	}
+	return Unix(s)
+}
+
+// RFC3339 reads an RFC 3339 timestamp with any fractional precision
+// ("2019-11-05T16:33:54.9070259Z") as a UTC time.
+func RFC3339(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, ErrTime
+	}
+	return t.UTC(), nil
+}
+
+// MaxURLLength is the longest link kept as a "url" property: longer ones
+// are left out rather than have the engine reject the whole event for its
+// size (event.DefaultLimits allows 16 KiB of properties).
+const MaxURLLength = 2048
+
+// URLProperty returns the properties of a click on link: {"url": link}, or
+// nil when link is empty or over [MaxURLLength] bytes.
+func URLProperty(link string) map[string]any {
+	if link == "" || len(link) > MaxURLLength {
+		return nil
+	}
+	return map[string]any{"url": link}
+}

@@ -1,0 +1,209 @@
+package postmark_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/postmark"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	user, password = "postmark", "3b2f0c6e9a"
+	header, secret = "X-Webhook-Token", "d1f5a2b8c4e7"
+)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return b
+}
+
+// authed returns a request carrying body and the right basic auth.
+func authed(body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/postmark", bytes.NewReader(body))
+	r.SetBasicAuth(user, password)
+	return r
+}
+
+func newParser(t testing.TB, opts ...postmark.Option) *postmark.Parser {
+	t.Helper()
+	p, err := postmark.New(append([]postmark.Option{postmark.WithBasicAuth(user, password)}, opts...)...)
+	require.NoError(t, err)
+	return p
+}
+
+func TestParseFixtures(t *testing.T) {
+	const msg = "883953f4-6105-42a2-a16a-77a8eac79483"
+	tests := []struct {
+		name    string
+		file    string
+		opts    []postmark.Option
+		want    []event.Event
+		itemErr error
+		itemID  string
+	}{
+		{name: "Delivery is email_received at DeliveredAt", file: "delivery.json", want: []event.Event{{
+			ID: msg + "/delivery", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter",
+			Time: time.Date(2026, 1, 5, 9, 0, 0, 907025900, time.UTC),
+		}}},
+		{name: "Open is email_opened at ReceivedAt", file: "open.json", want: []event.Event{{
+			ID: msg + "/open/2026-01-07T09:00:00.1234567Z", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter",
+			Time: time.Date(2026, 1, 7, 9, 0, 0, 123456700, time.UTC),
+		}}},
+		{name: "Click is email_clicked, offset time normalized to UTC", file: "click.json", want: []event.Event{{
+			ID: msg + "/click/2026-01-07T14:01:00Z/2gf1vm3k48i7u", UserID: "ann", Kind: event.EmailClicked, CampaignID: "newsletter",
+			Time: time.Date(2026, 1, 7, 14, 1, 0, 0, time.UTC), Properties: map[string]any{"url": "https://shop.example.com/sale?utm_source=newsletter"},
+		}}},
+		{name: "Bounce is skipped", file: "bounce.json"},
+		{name: "custom mapping", file: "delivery.json",
+			opts:    []postmark.Option{postmark.WithMapping(webhook.Mapping{UserKey: "customer"})},
+			itemErr: webhook.ErrMissingID, itemID: msg},
+		{name: "no Metadata", file: "missing_metadata.json", itemErr: webhook.ErrMissingID, itemID: "5b3c2d9e-0000-4000-8000-000000000001"},
+		{name: "unreadable time", file: "bad_time.json", itemErr: webhook.ErrBadItem, itemID: "5b3c2d9e-0000-4000-8000-000000000002"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newParser(t, tc.opts...)
+			body := fixture(t, tc.file)
+			got, err := p.Parse(authed(body), body)
+			require.Equal(t, tc.want, got)
+			if tc.itemErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			items := webhook.ItemErrors(err)
+			require.Len(t, items, 1, "%v", err)
+			require.ErrorIs(t, items[0], tc.itemErr)
+			require.Equal(t, tc.itemID, items[0].ProviderEventID)
+		})
+	}
+}
+
+func TestIDsAreStableAndDistinct(t *testing.T) {
+	p := newParser(t)
+	parse := func(body []byte) string {
+		t.Helper()
+		evs, err := p.Parse(authed(body), body)
+		require.NoError(t, err)
+		require.Len(t, evs, 1)
+		return evs[0].ID
+	}
+	click := fixture(t, "click.json")
+	require.Equal(t, parse(click), parse(click), "a retried record keeps its id")
+	other := bytes.Replace(click, []byte("/sale?"), []byte("/cart?"), 1)
+	require.NotEqual(t, parse(click), parse(other), "two links clicked in the same second are two clicks")
+	open := fixture(t, "open.json")
+	later := bytes.Replace(open, []byte("09:00:00.1234567Z"), []byte("10:00:00Z"), 1)
+	require.NotEqual(t, parse(open), parse(later), "a second open is a second event")
+}
+
+func TestParseMalformed(t *testing.T) {
+	p := newParser(t)
+	for _, body := range [][]byte{fixture(t, "array.json"), []byte(`{"RecordType":`), []byte(`null`), nil} {
+		got, err := p.Parse(authed(body), body)
+		require.ErrorIs(t, err, webhook.ErrPayload, "%q", body)
+		require.Nil(t, got)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	body := fixture(t, "open.json")
+	withHeader := func(name, value string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set(name, value) }
+	}
+	basic := func(u, p string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(u, p) }
+	}
+	tests := []struct {
+		name  string
+		opts  []postmark.Option
+		setup []func(*http.Request)
+		ok    bool
+	}{
+		{"basic auth ok", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic(user, password)}, true},
+		{"basic auth wrong password", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic(user, "nope")}, false},
+		{"basic auth wrong user", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic("admin", password)}, false},
+		{"basic auth missing", []postmark.Option{postmark.WithBasicAuth(user, password)}, nil, false},
+		{"basic auth prefix of the password", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic(user, password[:4])}, false},
+		{"header ok", []postmark.Option{postmark.WithHeader(header, secret)}, []func(*http.Request){withHeader(header, secret)}, true},
+		{"header name is case-insensitive", []postmark.Option{postmark.WithHeader(strings.ToLower(header), secret)}, []func(*http.Request){withHeader(header, secret)}, true},
+		{"header wrong value", []postmark.Option{postmark.WithHeader(header, secret)}, []func(*http.Request){withHeader(header, secret+"x")}, false},
+		{"header missing", []postmark.Option{postmark.WithHeader(header, secret)}, []func(*http.Request){basic(user, password)}, false},
+		{"both required, both given", []postmark.Option{postmark.WithBasicAuth(user, password), postmark.WithHeader(header, secret)},
+			[]func(*http.Request){basic(user, password), withHeader(header, secret)}, true},
+		{"both required, header missing", []postmark.Option{postmark.WithBasicAuth(user, password), postmark.WithHeader(header, secret)},
+			[]func(*http.Request){basic(user, password)}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := postmark.New(tc.opts...)
+			require.NoError(t, err)
+			r := httptest.NewRequest(http.MethodPost, "/webhooks/postmark", bytes.NewReader(body))
+			for _, f := range tc.setup {
+				f(r)
+			}
+			got, err := p.Parse(r, body)
+			if tc.ok {
+				require.NoError(t, err)
+				require.Len(t, got, 1)
+				return
+			}
+			require.ErrorIs(t, err, webhook.ErrSignature)
+			require.Nil(t, got)
+		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	bad := [][]postmark.Option{
+		nil,
+		{postmark.WithMapping(webhook.Mapping{})},
+		{postmark.WithBasicAuth("", password)},
+		{postmark.WithBasicAuth(user, "")},
+		{postmark.WithHeader("", secret)},
+		{postmark.WithHeader(header, "")},
+		{nil},
+	}
+	for i, opts := range bad {
+		p, err := postmark.New(opts...)
+		require.Error(t, err, i)
+		require.Nil(t, p)
+		require.Contains(t, err.Error(), "postmark: ")
+	}
+}
+
+func FuzzParsePostmark(f *testing.F) {
+	for _, name := range []string{"delivery.json", "open.json", "click.json", "bounce.json", "missing_metadata.json", "bad_time.json", "array.json"} {
+		f.Add(fixture(f, name))
+	}
+	f.Add([]byte(`{"RecordType":"Click","MessageID":"m","ReceivedAt":"2026-01-07T09:01:00Z","Metadata":{"campaign_id":{},"user_id":"u"}}`))
+	f.Add([]byte(`{"RecordType":"Open","MessageID":"m","ReceivedAt":"9999-12-31T23:59:59+14:00","Metadata":{"campaign_id":1,"user_id":true}}`))
+	p := newParser(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		events, err := p.Parse(authed(body), body)
+		if items := webhook.ItemErrors(err); len(items) > 0 {
+			require.Len(t, items, 1)
+			if !errors.Is(items[0], webhook.ErrMissingID) && !errors.Is(items[0], webhook.ErrBadItem) {
+				t.Fatalf("untyped item error: %v", items[0])
+			}
+		} else if err != nil {
+			require.ErrorIs(t, err, webhook.ErrPayload)
+		}
+		require.LessOrEqual(t, len(events), 1)
+		for _, ev := range events {
+			require.NotEmpty(t, ev.ID)
+			require.NoError(t, ev.Validate(), "%+v", ev)
+		}
+	})
+}

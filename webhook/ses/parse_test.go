@@ -1,0 +1,335 @@
+package ses_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/ses"
+	"github.com/stretchr/testify/require"
+)
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}
+
+func TestParseFixtures(t *testing.T) {
+	aws := newFakeAWS(t)
+	const link = "https://shop.example.com/sale?utm_source=newsletter"
+	tests := []struct {
+		name    string
+		file    string
+		opts    []ses.Option
+		want    []event.Event
+		itemErr error
+	}{
+		{name: "Delivery is email_received at delivery.timestamp", file: "delivery.json", want: []event.Event{
+			{ID: msgID, UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: at("2026-01-05T09:00:04.133Z")},
+		}},
+		{name: "Open is email_opened at open.timestamp", file: "open.json", want: []event.Event{
+			{ID: msgID, UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: at("2026-01-07T09:00:19.652Z")},
+		}},
+		{name: "Click is email_clicked at click.timestamp", file: "click.json", want: []event.Event{
+			{ID: msgID, UserID: "ann", Kind: event.EmailClicked, CampaignID: "newsletter", Time: at("2026-01-07T09:01:25.570Z"),
+				Properties: map[string]any{"url": link}},
+		}},
+		{name: "Click on a tagged link is also email_alias_clicked", file: "click_alias.json", want: []event.Event{
+			{ID: msgID, UserID: "ann", Kind: event.EmailClicked, CampaignID: "newsletter", Time: at("2026-01-07T09:02:00.001Z"),
+				Properties: map[string]any{"url": "https://shop.example.com/cart"}},
+			{ID: msgID + "/alias", UserID: "ann", Kind: event.EmailAliasClicked, CampaignID: "newsletter", Target: "cta",
+				Time: at("2026-01-07T09:02:00.001Z"), Properties: map[string]any{"url": "https://shop.example.com/cart"}},
+		}},
+		{name: "alias tag configured", file: "click_alias.json", opts: []ses.Option{ses.WithAliasTag("button")}, want: []event.Event{
+			{ID: msgID, UserID: "ann", Kind: event.EmailClicked, CampaignID: "newsletter", Time: at("2026-01-07T09:02:00.001Z"),
+				Properties: map[string]any{"url": "https://shop.example.com/cart"}},
+			{ID: msgID + "/alias", UserID: "ann", Kind: event.EmailAliasClicked, CampaignID: "newsletter", Target: "hero",
+				Time: at("2026-01-07T09:02:00.001Z"), Properties: map[string]any{"url": "https://shop.example.com/cart"}},
+		}},
+		{name: "alias clicks off", file: "click_alias.json", opts: []ses.Option{ses.WithAliasTag("")}, want: []event.Event{
+			{ID: msgID, UserID: "ann", Kind: event.EmailClicked, CampaignID: "newsletter", Time: at("2026-01-07T09:02:00.001Z"),
+				Properties: map[string]any{"url": "https://shop.example.com/cart"}},
+		}},
+		{name: "Open without its timestamp falls back to mail.timestamp", file: "open_no_timestamp.json", want: []event.Event{
+			{ID: msgID, UserID: "cleo", Kind: event.EmailOpened, CampaignID: "newsletter", Time: at("2026-01-05T09:00:00.240Z")},
+		}},
+		{name: "Send is skipped", file: "send.json"},
+		{name: "Bounce is skipped", file: "bounce.json"},
+		{name: "SES's validation message is skipped", file: "validation_message.txt"},
+		{name: "custom mapping", file: "delivery.json", opts: []ses.Option{ses.WithMapping(webhook.Mapping{CampaignKey: "ses:configuration-set"})},
+			want: []event.Event{
+				{ID: msgID, UserID: "ann", Kind: event.EmailReceived, CampaignID: "engagement", Time: at("2026-01-05T09:00:04.133Z")},
+			}},
+		{name: "empty user tag", file: "delivery_no_user.json", itemErr: webhook.ErrMissingID},
+		{name: "tags that are not lists", file: "bad_tags.json", itemErr: webhook.ErrBadItem},
+	}
+	for _, tc := range tests {
+		for _, version := range []string{"1", "2"} {
+			t.Run(tc.name+"/SignatureVersion "+version, func(t *testing.T) {
+				p := newParser(t, aws, tc.opts...)
+				body := sign(t, keys()[0], notification(fixture(t, tc.file), version))
+				got, err := p.Parse(request(body), body)
+				require.Equal(t, tc.want, got)
+				if tc.itemErr == nil {
+					require.NoError(t, err)
+					return
+				}
+				items := webhook.ItemErrors(err)
+				require.Len(t, items, 1, "%v", err)
+				require.ErrorIs(t, items[0], tc.itemErr)
+				require.Equal(t, msgID, items[0].ProviderEventID)
+				require.Equal(t, "ses", items[0].Provider)
+			})
+		}
+	}
+}
+
+func TestSignature(t *testing.T) {
+	msg := fixture(t, "open.json")
+	tests := []struct {
+		name      string
+		opts      []ses.Option
+		certCode  int
+		body      func() []byte
+		ok        bool
+		transient bool // a plain error: worth a retry
+	}{
+		{name: "valid", body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }, ok: true},
+		{name: "valid with a Subject", body: func() []byte {
+			env := notification(msg, "1")
+			env["Subject"] = "Amazon SES Email Event Notification"
+			return sign(t, keys()[0], env)
+		}, ok: true},
+		{name: "tampered Message", body: func() []byte {
+			b := sign(t, keys()[0], notification(msg, "2"))
+			return []byte(strings.Replace(string(b), `\"ann\"`, `\"eve\"`, 1))
+		}},
+		{name: "Subject added after signing", body: func() []byte {
+			env := notification(msg, "2")
+			sign(t, keys()[0], env)
+			env["Subject"] = "hi"
+			return mustJSON(t, env)
+		}},
+		{name: "wrong key", body: func() []byte { return sign(t, keys()[1], notification(msg, "2")) }},
+		{name: "version 1 signature announced as version 2", body: func() []byte {
+			env := notification(msg, "1")
+			sign(t, keys()[0], env)
+			env["SignatureVersion"] = "2"
+			return mustJSON(t, env)
+		}},
+		{name: "unknown signature version", body: func() []byte { return sign(t, keys()[0], notification(msg, "3")) }},
+		{name: "no signature", body: func() []byte {
+			env := notification(msg, "2")
+			return mustJSON(t, env)
+		}},
+		{name: "signature not base64", body: func() []byte {
+			env := notification(msg, "2")
+			sign(t, keys()[0], env)
+			env["Signature"] = "***"
+			return mustJSON(t, env)
+		}},
+		{name: "certificate over http", body: withCertURL(t, msg, "http://sns.us-east-1.amazonaws.com/cert.pem")},
+		{name: "certificate on another host", body: withCertURL(t, msg, "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem")},
+		{name: "certificate host in the path", body: withCertURL(t, msg, "https://evil.example/sns.us-east-1.amazonaws.com/cert.pem")},
+		{name: "certificate with credentials", body: withCertURL(t, msg, "https://user@sns.us-east-1.amazonaws.com/cert.pem")},
+		{name: "certificate on another port", body: withCertURL(t, msg, "https://sns.us-east-1.amazonaws.com:8443/cert.pem")},
+		{name: "certificate on s3", body: withCertURL(t, msg, "https://s3.amazonaws.com/cert.pem")},
+		{name: "china region accepted", body: withCertURL(t, msg, "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-cn.pem"), ok: true},
+		{name: "certificate not found", certCode: 404, body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }},
+		{name: "certificate server down", certCode: 503, transient: true, body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }},
+		{name: "topic accepted", opts: []ses.Option{ses.WithTopics("arn:aws:sns:eu-west-1:123456789012:other", topic)},
+			body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }, ok: true},
+		{name: "topic not accepted", opts: []ses.Option{ses.WithTopics("arn:aws:sns:eu-west-1:123456789012:other")},
+			body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			aws := newFakeAWS(t)
+			aws.certStatus = tc.certCode
+			p := newParser(t, aws, tc.opts...)
+			body := tc.body()
+			got, err := p.Parse(request(body), body)
+			switch {
+			case tc.ok:
+				require.NoError(t, err)
+				require.Len(t, got, 1)
+			case tc.transient:
+				require.Error(t, err)
+				require.NotErrorIs(t, err, webhook.ErrSignature)
+				require.NotErrorIs(t, err, webhook.ErrPayload)
+				require.Nil(t, got)
+			default:
+				require.ErrorIs(t, err, webhook.ErrSignature)
+				require.Nil(t, got)
+			}
+		})
+	}
+}
+
+func withCertURL(t *testing.T, msg []byte, u string) func() []byte {
+	return func() []byte {
+		env := notification(msg, "2")
+		env["SigningCertURL"] = u
+		return sign(t, keys()[0], env)
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	aws := newFakeAWS(t)
+	p := newParser(t, aws)
+	for _, body := range []string{``, `[]`, `{"Type":"Notification"`, `{"Type":"Other"}`, `{"Type":7}`, `{}`} {
+		got, err := p.Parse(request([]byte(body)), []byte(body))
+		require.ErrorIs(t, err, webhook.ErrPayload, "%q", body)
+		require.Nil(t, got)
+	}
+	fetched, _ := aws.counts()
+	require.Zero(t, fetched, "malformed bodies cost no certificate fetch")
+}
+
+func TestCertificateCache(t *testing.T) {
+	aws := newFakeAWS(t)
+	p := newParser(t, aws)
+	post := func(u string) {
+		t.Helper()
+		env := notification(fixture(t, "open.json"), "2")
+		env["SigningCertURL"] = u
+		body := sign(t, keys()[0], env)
+		_, err := p.Parse(request(body), body)
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { post(certURL) })
+	}
+	wg.Wait()
+	fetched, _ := aws.counts()
+	require.LessOrEqual(t, fetched, 8)
+	post(certURL)
+	after, _ := aws.counts()
+	require.Equal(t, fetched, after, "a cached certificate is not fetched again")
+
+	// The cache is bounded: after enough other certificates, the first
+	// one has to be fetched again.
+	for i := range 20 {
+		post(fmt.Sprintf("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-%d.pem", i))
+	}
+	before, _ := aws.counts()
+	post(certURL)
+	after, _ = aws.counts()
+	require.Equal(t, before+1, after)
+}
+
+func TestSubscriptionConfirmation(t *testing.T) {
+	tests := []struct {
+		name          string
+		file          string
+		opts          []ses.Option
+		confirmStatus int
+		confirmed     bool // the parser confirmed it
+		transient     bool
+	}{
+		{name: "handed to the host by default", file: "subscription_confirmation.json"},
+		{name: "confirmed automatically for an accepted topic", file: "subscription_confirmation.json",
+			opts: []ses.Option{ses.WithTopics(topic), ses.WithAutoConfirm()}, confirmed: true},
+		{name: "failed automatic confirmation is transient", file: "subscription_confirmation.json",
+			opts: []ses.Option{ses.WithTopics(topic), ses.WithAutoConfirm()}, confirmStatus: 500, transient: true},
+		{name: "unsubscribe is never acted on", file: "unsubscribe_confirmation.json",
+			opts: []ses.Option{ses.WithTopics(topic), ses.WithAutoConfirm()}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			aws := newFakeAWS(t)
+			aws.confirmStatus = tc.confirmStatus
+			p := newParser(t, aws, tc.opts...)
+			env := envelopeFixture(t, tc.file)
+			body := sign(t, keys()[0], env)
+			got, err := p.Parse(request(body), body)
+			require.Nil(t, got)
+			_, confirms := aws.counts()
+			if tc.transient {
+				require.Error(t, err)
+				require.NotErrorIs(t, err, webhook.ErrControl)
+				require.Equal(t, 1, confirms)
+				return
+			}
+			require.ErrorIs(t, err, webhook.ErrControl)
+			var c *ses.Confirmation
+			require.ErrorAs(t, err, &c)
+			require.Equal(t, env["Type"], c.Type)
+			require.Equal(t, topic, c.TopicArn)
+			require.Equal(t, env["Token"], c.Token)
+			require.Equal(t, env["SubscribeURL"], c.SubscribeURL)
+			require.Equal(t, tc.confirmed, c.Confirmed)
+			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.confirmed], confirms)
+		})
+	}
+}
+
+func TestForgedConfirmationIsNotConfirmed(t *testing.T) {
+	aws := newFakeAWS(t)
+	p := newParser(t, aws, ses.WithTopics(topic), ses.WithAutoConfirm())
+	env := envelopeFixture(t, "subscription_confirmation.json")
+	sign(t, keys()[1], env)
+	body := mustJSON(t, env)
+	_, err := p.Parse(request(body), body)
+	require.ErrorIs(t, err, webhook.ErrSignature)
+	_, confirms := aws.counts()
+	require.Zero(t, confirms)
+}
+
+func TestConfirm(t *testing.T) {
+	aws := newFakeAWS(t)
+	c := &ses.Confirmation{Type: ses.TypeSubscriptionConfirmation, TopicArn: topic,
+		SubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=" + topic + "&Token=t"}
+	require.NoError(t, c.Confirm(context.Background(), aws.client()))
+	for _, u := range []string{"https://evil.example/?Action=ConfirmSubscription", "http://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription", ":"} {
+		c.SubscribeURL = u
+		require.Error(t, c.Confirm(context.Background(), aws.client()), u)
+	}
+	_, confirms := aws.counts()
+	require.Equal(t, 1, confirms)
+}
+
+func TestHandlerAnswersConfirmations(t *testing.T) {
+	aws := newFakeAWS(t)
+	p := newParser(t, aws)
+	var got *ses.Confirmation
+	h, err := webhook.NewHandler(p, webhook.TrackerFunc(func(context.Context, event.Event) error { return nil }),
+		webhook.WithErrorFunc(func(_ *http.Request, err error) { errors.As(err, &got) }))
+	require.NoError(t, err)
+	body := sign(t, keys()[0], envelopeFixture(t, "subscription_confirmation.json"))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, request(body))
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NotNil(t, got)
+	require.Equal(t, topic, got.TopicArn)
+}
+
+func TestNew(t *testing.T) {
+	bad := [][]ses.Option{
+		{ses.WithAutoConfirm()},
+		{ses.WithTopics()},
+		{ses.WithHTTPClient(nil)},
+		{nil},
+	}
+	for i, opts := range bad {
+		p, err := ses.New(opts...)
+		require.Error(t, err, i)
+		require.Nil(t, p)
+		require.Contains(t, err.Error(), "ses: ")
+	}
+	p, err := ses.New()
+	require.NoError(t, err)
+	require.NotNil(t, p)
+}

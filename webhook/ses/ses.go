@@ -1,0 +1,307 @@
+// Package ses reads Amazon SES event publishing delivered through Amazon
+// SNS to an HTTPS endpoint: it verifies the SNS signature and turns the SES
+// events inside into interactions.
+//
+// # Provider settings
+//
+// In AWS, the host must:
+//
+//   - create an SES configuration set with an event destination of type
+//     Amazon SNS, publishing at least the Delivery, Open and Click event
+//     types, and send every message with that configuration set;
+//   - enable open and click tracking (they are on for configuration sets
+//     with Open and Click events selected; a custom tracking domain is
+//     optional);
+//   - subscribe the endpoint to the SNS topic over HTTPS, with raw message
+//     delivery off (raw deliveries are not signed), and confirm the
+//     subscription ([Confirmation], [WithAutoConfirm]);
+//   - send every message with message tags naming the campaign and the
+//     user, by default campaign_id=newsletter and user_id=ann (the Tags
+//     of SendEmail, or the X-SES-MESSAGE-TAGS header); see
+//     [webhook.Mapping];
+//   - to report link aliases, tag links in the HTML with the alias tag, by
+//     default <a ses:tags="link_alias:cta;" href="…"> ([WithAliasTag]).
+//
+// # Mapping
+//
+//	SES event (SNS Message)   event.Event
+//	eventType "Delivery"      Kind email_received, Time delivery.timestamp
+//	eventType "Open"          Kind email_opened, Time open.timestamp
+//	eventType "Click"         Kind email_clicked, Time click.timestamp,
+//	                          Properties {"url": click.link}; and, when
+//	                          click.linkTags has the alias tag, a second
+//	                          event email_alias_clicked with Target = its
+//	                          value
+//	other event types         skipped (Send, Bounce, Complaint, Reject,
+//	                          DeliveryDelay, Rendering Failure, Subscription)
+//	SNS MessageId             ID (the alias event: MessageId + "/alias")
+//	mail.tags.campaign_id[0]  CampaignID
+//	mail.tags.user_id[0]      UserID
+//
+// Send is skipped on purpose: it means SES accepted the message, not that
+// the recipient's server did, which Delivery reports. The event's own
+// timestamp falls back to mail.timestamp when absent. An alias click is
+// reported both as email_clicked (a click on any link) and as
+// email_alias_clicked, so that triggers on either see it. Identity
+// notifications (notificationType instead of eventType) are read the same
+// way, but they carry no tags unless published by a configuration set.
+// SNS messages that are not SES events, such as the test message SES
+// publishes when the destination is created, are skipped.
+//
+// # Trust
+//
+// A message is accepted when its SNS signature verifies with the
+// certificate at SigningCertURL, which must be an https URL on
+// sns.<region>.amazonaws.com (or .amazonaws.com.cn) and is fetched through
+// the host's HTTP client ([WithHTTPClient]) and cached. Any AWS account can
+// subscribe an endpoint to its own topics: restrict the accepted topics
+// with [WithTopics]. SNS timestamps are not checked for age: SNS retries a
+// notification with its original signature, and the engine ignores events
+// it has already seen.
+package ses
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
+)
+
+// DefaultAliasTag is the link tag that names a link's alias unless
+// [WithAliasTag] says otherwise.
+const DefaultAliasTag = "link_alias"
+
+const (
+	provider       = "ses"
+	defaultTimeout = 10 * time.Second
+	maxCerts       = 16
+)
+
+// Parser verifies SNS messages and reads the SES events they carry. It is
+// safe for concurrent use.
+type Parser struct {
+	client      *http.Client
+	mapping     webhook.Mapping
+	aliasTag    string
+	topics      map[string]bool // nil: any topic
+	autoConfirm bool
+	certs       *certCache
+}
+
+var _ webhook.Parser = (*Parser)(nil)
+
+// Option configures a [Parser]; pass options to [New].
+type Option func(*Parser) error
+
+// WithHTTPClient sets the client that fetches SNS signing certificates and,
+// with [WithAutoConfirm], confirms subscriptions. Defaults to a client with
+// a 10 s timeout that follows no redirects.
+func WithHTTPClient(c *http.Client) Option {
+	return func(p *Parser) error {
+		if c == nil {
+			return errors.New("ses: nil HTTP client")
+		}
+		p.client = c
+		return nil
+	}
+}
+
+// WithMapping sets the message tag names that carry the campaign and user
+// ids. Defaults to the zero [webhook.Mapping]: "campaign_id", "user_id".
+func WithMapping(m webhook.Mapping) Option {
+	return func(p *Parser) error {
+		p.mapping = m
+		return nil
+	}
+}
+
+// WithAliasTag sets the link tag whose value is the link's alias, reported
+// as email_alias_clicked; "" turns alias clicks off. Defaults to
+// [DefaultAliasTag].
+func WithAliasTag(tag string) Option {
+	return func(p *Parser) error {
+		p.aliasTag = tag
+		return nil
+	}
+}
+
+// WithTopics accepts only messages from the given SNS topic ARNs; others
+// are rejected as [webhook.ErrSignature]. Defaults to any topic.
+func WithTopics(arns ...string) Option {
+	return func(p *Parser) error {
+		if len(arns) == 0 {
+			return errors.New("ses: WithTopics needs at least one topic ARN")
+		}
+		p.topics = make(map[string]bool, len(arns))
+		for _, a := range arns {
+			p.topics[a] = true
+		}
+		return nil
+	}
+}
+
+// WithAutoConfirm makes Parse confirm verified subscription confirmations
+// itself, by fetching their SubscribeURL with the HTTP client. It requires
+// [WithTopics], so that only the host's own topics get confirmed. A failed
+// confirmation is a transient error (the handler answers 500 and SNS sends
+// the confirmation again).
+func WithAutoConfirm() Option {
+	return func(p *Parser) error {
+		p.autoConfirm = true
+		return nil
+	}
+}
+
+// New returns a parser.
+func New(opts ...Option) (*Parser, error) {
+	p := &Parser{aliasTag: DefaultAliasTag, certs: newCertCache(maxCerts)}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("ses: nil option")
+		}
+		if err := o(p); err != nil {
+			return nil, err
+		}
+	}
+	if p.autoConfirm && p.topics == nil {
+		return nil, errors.New("ses: WithAutoConfirm requires WithTopics: any AWS account can subscribe the endpoint to its topics")
+	}
+	if p.client == nil {
+		p.client = defaultClient()
+	}
+	return p, nil
+}
+
+// Parse verifies the SNS message and returns the events of the SES event
+// it carries; see the package documentation for the mapping and
+// [webhook.Parser] for the errors. A verified (un)subscription
+// confirmation is returned as a [*Confirmation] error.
+func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("ses: %w: want an SNS JSON message: %w", webhook.ErrPayload, err)
+	}
+	switch env.Type {
+	case TypeNotification, TypeSubscriptionConfirmation, TypeUnsubscribeConfirmation:
+	default:
+		return nil, fmt.Errorf("ses: %w: unknown SNS message Type %q", webhook.ErrPayload, env.Type)
+	}
+	if err := p.verify(r.Context(), &env); err != nil {
+		return nil, err
+	}
+	if env.Type != TypeNotification {
+		c := &Confirmation{
+			Type: env.Type, MessageID: env.MessageID, TopicArn: env.TopicArn,
+			Token: env.Token, SubscribeURL: env.SubscribeURL, Message: env.Message,
+		}
+		if p.autoConfirm && env.Type == TypeSubscriptionConfirmation {
+			if err := c.Confirm(r.Context(), p.client); err != nil {
+				return nil, err
+			}
+			c.Confirmed = true
+		}
+		return nil, c
+	}
+	events, err := p.events(env.MessageID, []byte(env.Message))
+	if err != nil {
+		return nil, &webhook.ItemError{Provider: provider, Index: 0, ProviderEventID: env.MessageID, Err: err}
+	}
+	return events, nil
+}
+
+// sesEvent is the part of an SES event the parser reads.
+type sesEvent struct {
+	EventType        string `json:"eventType"`
+	NotificationType string `json:"notificationType"`
+	Mail             struct {
+		Timestamp string              `json:"timestamp"`
+		Tags      map[string][]string `json:"tags"`
+	} `json:"mail"`
+	Delivery *struct {
+		Timestamp string `json:"timestamp"`
+	} `json:"delivery"`
+	Open *struct {
+		Timestamp string `json:"timestamp"`
+	} `json:"open"`
+	Click *struct {
+		Timestamp string              `json:"timestamp"`
+		Link      string              `json:"link"`
+		LinkTags  map[string][]string `json:"linkTags"`
+	} `json:"click"`
+}
+
+// kinds maps the SES event types that are interactions.
+var kinds = map[string]event.Kind{
+	"Delivery": event.EmailReceived,
+	"Open":     event.EmailOpened,
+	"Click":    event.EmailClicked,
+}
+
+// events translates the SES event in msg.
+func (p *Parser) events(id string, msg []byte) ([]event.Event, error) {
+	if t := bytes.TrimSpace(msg); len(t) == 0 || t[0] != '{' {
+		return nil, nil // not an SES event: SES's own test message, say
+	}
+	var se sesEvent
+	if err := json.Unmarshal(msg, &se); err != nil {
+		return nil, fmt.Errorf("%w: SES event: %w", webhook.ErrBadItem, err)
+	}
+	typ := se.EventType
+	if typ == "" {
+		typ = se.NotificationType
+	}
+	kind, ok := kinds[typ]
+	if !ok {
+		return nil, nil
+	}
+	if id == "" {
+		return nil, fmt.Errorf("%w: SNS message without MessageId", webhook.ErrBadItem)
+	}
+	stamp := ""
+	switch {
+	case kind == event.EmailReceived && se.Delivery != nil:
+		stamp = se.Delivery.Timestamp
+	case kind == event.EmailOpened && se.Open != nil:
+		stamp = se.Open.Timestamp
+	case kind == event.EmailClicked && se.Click != nil:
+		stamp = se.Click.Timestamp
+	}
+	if stamp == "" {
+		stamp = se.Mail.Timestamp
+	}
+	at, err := wire.RFC3339(stamp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s timestamp %q: %w", webhook.ErrBadItem, typ, stamp, err)
+	}
+	campaignID, userID, err := p.mapping.Resolve(func(k string) string { return first(se.Mail.Tags[k]) })
+	if err != nil {
+		return nil, err
+	}
+	ev := event.Event{ID: id, UserID: userID, Kind: kind, CampaignID: campaignID, Time: at}
+	if kind != event.EmailClicked || se.Click == nil {
+		return []event.Event{ev}, nil
+	}
+	ev.Properties = wire.URLProperty(se.Click.Link)
+	events := []event.Event{ev}
+	if alias := first(se.Click.LinkTags[p.aliasTag]); p.aliasTag != "" && alias != "" {
+		a := ev
+		a.ID, a.Kind, a.Target = id+"/alias", event.EmailAliasClicked, alias
+		a.Properties = wire.URLProperty(se.Click.Link) // a map of its own
+		events = append(events, a)
+	}
+	return events, nil
+}
+
+// first returns the first value of an SES tag, "" when there is none.
+func first(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}

@@ -1,0 +1,283 @@
+package ses
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/campaignconnector/campaignconnector/webhook"
+)
+
+// SNS message types.
+const (
+	TypeNotification             = "Notification"
+	TypeSubscriptionConfirmation = "SubscriptionConfirmation"
+	TypeUnsubscribeConfirmation  = "UnsubscribeConfirmation"
+)
+
+// envelope is the JSON document SNS posts.
+type envelope struct {
+	Type             string `json:"Type"`
+	MessageID        string `json:"MessageId"`
+	Token            string `json:"Token"`
+	TopicArn         string `json:"TopicArn"`
+	Subject          string `json:"Subject"`
+	Message          string `json:"Message"`
+	SubscribeURL     string `json:"SubscribeURL"`
+	Timestamp        string `json:"Timestamp"`
+	SignatureVersion string `json:"SignatureVersion"`
+	Signature        string `json:"Signature"`
+	SigningCertURL   string `json:"SigningCertURL"`
+}
+
+// stringToSign builds the canonical text SNS signs: the listed fields as
+// "name\nvalue\n" in byte order, Subject only when present.
+func (e *envelope) stringToSign() string {
+	var b strings.Builder
+	add := func(k, v string) {
+		b.WriteString(k)
+		b.WriteByte('\n')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	add("Message", e.Message)
+	add("MessageId", e.MessageID)
+	if e.Type == TypeNotification {
+		if e.Subject != "" {
+			add("Subject", e.Subject)
+		}
+	} else {
+		add("SubscribeURL", e.SubscribeURL)
+	}
+	add("Timestamp", e.Timestamp)
+	if e.Type != TypeNotification {
+		add("Token", e.Token)
+	}
+	add("TopicArn", e.TopicArn)
+	add("Type", e.Type)
+	return b.String()
+}
+
+// snsHost matches the hosts SNS serves certificates and confirmation URLs
+// from: sns.<region>.amazonaws.com, or .amazonaws.com.cn in China.
+var snsHost = regexp.MustCompile(`^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+
+// snsURL parses raw and checks that it is an https URL on an SNS host, with
+// neither credentials nor an explicit port: the only URLs the parser will
+// fetch, so that a forged message cannot make the host call elsewhere.
+func snsURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "https" || u.User != nil || u.Port() != "" || !snsHost.MatchString(u.Hostname()) {
+		return nil, fmt.Errorf("%q is not an https URL on sns.<region>.amazonaws.com", raw)
+	}
+	return u, nil
+}
+
+// verify checks e's signature with the certificate at SigningCertURL.
+func (p *Parser) verify(ctx context.Context, e *envelope) error {
+	if e.Signature == "" || e.SigningCertURL == "" {
+		return fmt.Errorf("ses: %w: SNS message without Signature or SigningCertURL", webhook.ErrSignature)
+	}
+	if p.topics != nil && !p.topics[e.TopicArn] {
+		return fmt.Errorf("ses: %w: topic %q is not among the accepted topics", webhook.ErrSignature, e.TopicArn)
+	}
+	var h crypto.Hash
+	var digest []byte
+	switch e.SignatureVersion {
+	case "1":
+		sum := sha1.Sum([]byte(e.stringToSign()))
+		h, digest = crypto.SHA1, sum[:]
+	case "2":
+		sum := sha256.Sum256([]byte(e.stringToSign()))
+		h, digest = crypto.SHA256, sum[:]
+	default:
+		return fmt.Errorf("ses: %w: unknown SignatureVersion %q", webhook.ErrSignature, e.SignatureVersion)
+	}
+	sig, err := base64.StdEncoding.DecodeString(e.Signature)
+	if err != nil {
+		return fmt.Errorf("ses: %w: Signature is not base64: %w", webhook.ErrSignature, err)
+	}
+	u, err := snsURL(e.SigningCertURL)
+	if err != nil {
+		return fmt.Errorf("ses: %w: SigningCertURL: %w", webhook.ErrSignature, err)
+	}
+	key, err := p.certs.get(ctx, p.client, u.String())
+	if err != nil {
+		return err
+	}
+	if err := rsa.VerifyPKCS1v15(key, h, digest, sig); err != nil {
+		return fmt.Errorf("ses: %w: SNS signature does not match: %w", webhook.ErrSignature, err)
+	}
+	return nil
+}
+
+// maxCertSize bounds a certificate download; SNS's are about 2 KB.
+const maxCertSize = 64 << 10
+
+// certCache keeps the public keys of the signing certificates fetched, at
+// most max of them (SNS uses one certificate per region at a time, rotated
+// rarely); when full, the oldest is dropped.
+type certCache struct {
+	mu    sync.Mutex
+	max   int
+	keys  map[string]*rsa.PublicKey
+	order []string
+}
+
+func newCertCache(max int) *certCache {
+	return &certCache{max: max, keys: make(map[string]*rsa.PublicKey)}
+}
+
+// get returns the key of the certificate at u, fetching it with client on
+// a miss. A certificate that cannot be read or that SNS says does not exist
+// is an [webhook.ErrSignature]; a failed fetch is a plain (transient)
+// error.
+func (c *certCache) get(ctx context.Context, client *http.Client, u string) (*rsa.PublicKey, error) {
+	c.mu.Lock()
+	key, ok := c.keys[u]
+	c.mu.Unlock()
+	if ok {
+		return key, nil
+	}
+	key, err := fetchKey(ctx, client, u)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.keys[u]; !ok {
+		if len(c.order) >= c.max {
+			delete(c.keys, c.order[0])
+			c.order = append(c.order[:0], c.order[1:]...)
+		}
+		c.order = append(c.order, u)
+	}
+	c.keys[u] = key
+	return key, nil
+}
+
+func fetchKey(ctx context.Context, client *http.Client, u string) (*rsa.PublicKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ses: %w: SigningCertURL: %w", webhook.ErrSignature, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ses: fetching SNS signing certificate: %w", err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		return nil, fmt.Errorf("ses: %w: SNS signing certificate %s: %s", webhook.ErrSignature, u, resp.Status)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("ses: fetching SNS signing certificate %s: %s", u, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCertSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("ses: fetching SNS signing certificate: %w", err)
+	}
+	if len(body) > maxCertSize {
+		return nil, fmt.Errorf("ses: %w: SNS signing certificate over %d bytes", webhook.ErrSignature, maxCertSize)
+	}
+	block, _ := pem.Decode(body)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("ses: %w: SigningCertURL does not hold a PEM certificate", webhook.ErrSignature)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("ses: %w: SNS signing certificate: %w", webhook.ErrSignature, err)
+	}
+	key, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("ses: %w: SNS signing certificate holds a %T, want RSA", webhook.ErrSignature, cert.PublicKey)
+	}
+	return key, nil
+}
+
+// Confirmation is a verified SNS subscription or unsubscription
+// confirmation. [Parser.Parse] returns it as its error (it wraps
+// [webhook.ErrControl], so [webhook.Handler] answers 200 and passes it to
+// its error callback); get it with errors.As.
+//
+// To confirm a subscription, call [Confirmation.Confirm], or let the
+// parser do it ([WithAutoConfirm]), or call the SNS ConfirmSubscription
+// API with TopicArn and Token.
+type Confirmation struct {
+	Type         string // TypeSubscriptionConfirmation or TypeUnsubscribeConfirmation
+	MessageID    string
+	TopicArn     string
+	Token        string
+	SubscribeURL string
+	Message      string
+	// Confirmed reports that the parser confirmed the subscription itself
+	// ([WithAutoConfirm]).
+	Confirmed bool
+}
+
+// Error implements error.
+func (c *Confirmation) Error() string {
+	s := fmt.Sprintf("ses: SNS %s for topic %s", c.Type, c.TopicArn)
+	if c.Confirmed {
+		s += " (confirmed)"
+	}
+	return s
+}
+
+// Unwrap returns [webhook.ErrControl].
+func (c *Confirmation) Unwrap() error { return webhook.ErrControl }
+
+// Confirm confirms the subscription by fetching SubscribeURL with client
+// (http.DefaultClient when nil). The URL must be an https URL on an SNS
+// host. Confirming an UnsubscribeConfirmation re-subscribes the endpoint.
+func (c *Confirmation) Confirm(ctx context.Context, client *http.Client) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	u, err := snsURL(c.SubscribeURL)
+	if err != nil {
+		return fmt.Errorf("ses: SubscribeURL: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("ses: confirming subscription: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("ses: confirming subscription: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCertSize))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ses: confirming subscription to %s: %s", c.TopicArn, resp.Status)
+	}
+	return nil
+}
+
+var errNoRedirects = errors.New("ses: redirect refused")
+
+// defaultClient fetches certificates without following redirects, so that
+// only SNS hosts are ever contacted.
+func defaultClient() *http.Client {
+	return &http.Client{
+		Timeout: defaultTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return errNoRedirects
+		},
+	}
+}

@@ -1,0 +1,396 @@
+package twilio_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/twilio"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	token    = "test-auth-token-0123456789abcdef"
+	base     = "https://hooks.example.com"
+	callback = "/webhooks/twilio?campaign_id=promo&user_id=ann"
+	sid      = "SM4c5e8f2a9b1d3e6f7a8b9c0d1e2f3a4b"
+)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return b
+}
+
+// signature computes X-Twilio-Signature as Twilio's documentation
+// describes it, independently of the parser.
+func signature(key, fullURL string, form url.Values) string {
+	s := fullURL
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			s += k + v
+		}
+	}
+	mac := hmac.New(sha1.New, []byte(key))
+	mac.Write([]byte(s))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// formRequest is a status callback to path, signed with key.
+func formRequest(t testing.TB, key, path string, body []byte) *http.Request {
+	t.Helper()
+	form, err := url.ParseQuery(string(body))
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set(twilio.SignatureHeader, signature(key, base+path, form))
+	return r
+}
+
+// jsonRequest is a click event to path (to which bodySHA256 is added),
+// signed with key.
+func jsonRequest(t testing.TB, key, path string, body []byte) *http.Request {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	path += "&bodySHA256=" + hex.EncodeToString(sum[:])
+	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set(twilio.SignatureHeader, signature(key, base+path, nil))
+	return r
+}
+
+func newParser(t testing.TB, opts ...twilio.Option) *twilio.Parser {
+	t.Helper()
+	p, err := twilio.New(token, append([]twilio.Option{twilio.WithBaseURL(base)}, opts...)...)
+	require.NoError(t, err)
+	return p
+}
+
+func TestParseFixtures(t *testing.T) {
+	clickTime := time.Date(2026, 1, 5, 9, 10, 0, 130e6, time.UTC)
+	lookup := func(_ context.Context, s string) (string, string, error) {
+		if s == sid {
+			return "promo", "bob", nil
+		}
+		return "", "", nil
+	}
+	tests := []struct {
+		name    string
+		file    string
+		path    string
+		opts    []twilio.Option
+		want    []event.Event
+		itemErr error
+	}{
+		{name: "delivered is sms_received", file: "status_delivered.form", want: []event.Event{
+			{ID: sid + "/delivered", UserID: "ann", Kind: event.SMSReceived, CampaignID: "promo"},
+		}},
+		{name: "legacy SmsSid and SmsStatus", file: "status_legacy_sms.form", want: []event.Event{
+			{ID: "SM7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a/delivered", UserID: "ann", Kind: event.SMSReceived, CampaignID: "promo"},
+		}},
+		{name: "sent is skipped", file: "status_sent.form"},
+		{name: "undelivered is skipped", file: "status_undelivered.form"},
+		{name: "no status", file: "status_no_status.form", itemErr: webhook.ErrBadItem},
+		{name: "click is sms_link_clicked", file: "click.json", want: []event.Event{
+			{ID: sid + "/click/2026-01-05T09:10:00.13Z/e09jrizetrsa", UserID: "ann", Kind: event.SMSLinkClicked, CampaignID: "promo",
+				Time: clickTime, Properties: map[string]any{"url": "https://shop.example.com/sale?utm_source=sms"}},
+		}},
+		{name: "preview is skipped", file: "preview.json"},
+		{name: "unreadable click time", file: "click_bad_time.json", itemErr: webhook.ErrBadItem},
+		{name: "no ids in the URL", file: "status_delivered.form", path: "/webhooks/twilio?campaign_id=promo", itemErr: webhook.ErrMissingID},
+		{name: "ids from the lookup", file: "click.json", path: "/webhooks/twilio?source=ms",
+			opts: []twilio.Option{twilio.WithLookup(lookup)}, want: []event.Event{
+				{ID: sid + "/click/2026-01-05T09:10:00.13Z/e09jrizetrsa", UserID: "bob", Kind: event.SMSLinkClicked, CampaignID: "promo",
+					Time: clickTime, Properties: map[string]any{"url": "https://shop.example.com/sale?utm_source=sms"}},
+			}},
+		{name: "URL ids win over the lookup", file: "click.json", path: "/webhooks/twilio?user_id=cleo",
+			opts: []twilio.Option{twilio.WithLookup(lookup)}, want: []event.Event{
+				{ID: sid + "/click/2026-01-05T09:10:00.13Z/e09jrizetrsa", UserID: "cleo", Kind: event.SMSLinkClicked, CampaignID: "promo",
+					Time: clickTime, Properties: map[string]any{"url": "https://shop.example.com/sale?utm_source=sms"}},
+			}},
+		{name: "lookup finds nothing", file: "status_undelivered.form", path: "/webhooks/twilio?x=1",
+			opts: []twilio.Option{twilio.WithLookup(lookup)}},
+		{name: "custom mapping", file: "status_delivered.form", path: "/webhooks/twilio?c=promo&u=dan",
+			opts: []twilio.Option{twilio.WithMapping(webhook.Mapping{CampaignKey: "c", UserKey: "u"})}, want: []event.Event{
+				{ID: sid + "/delivered", UserID: "dan", Kind: event.SMSReceived, CampaignID: "promo"},
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newParser(t, tc.opts...)
+			path := tc.path
+			if path == "" {
+				path = callback
+			}
+			body := fixture(t, tc.file)
+			var r *http.Request
+			if strings.HasSuffix(tc.file, ".json") {
+				r = jsonRequest(t, token, path, body)
+			} else {
+				r = formRequest(t, token, path, body)
+			}
+			got, err := p.Parse(r, body)
+			require.Equal(t, tc.want, got)
+			if tc.itemErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			items := webhook.ItemErrors(err)
+			require.Len(t, items, 1, "%v", err)
+			require.ErrorIs(t, items[0], tc.itemErr)
+			require.Equal(t, "twilio", items[0].Provider)
+		})
+	}
+}
+
+func TestLookupFailureIsTransient(t *testing.T) {
+	down := errors.New("db down")
+	p := newParser(t, twilio.WithLookup(func(context.Context, string) (string, string, error) { return "", "", down }))
+	body := fixture(t, "click.json")
+	got, err := p.Parse(jsonRequest(t, token, "/webhooks/twilio?x=1", body), body)
+	require.Nil(t, got)
+	require.ErrorIs(t, err, down)
+	require.Empty(t, webhook.ItemErrors(err))
+	require.NotErrorIs(t, err, webhook.ErrSignature)
+	require.NotErrorIs(t, err, webhook.ErrPayload)
+}
+
+func TestSignature(t *testing.T) {
+	form, click := fixture(t, "status_delivered.form"), fixture(t, "click.json")
+	tests := []struct {
+		name string
+		opts []twilio.Option
+		req  func() (*http.Request, []byte)
+		ok   bool
+	}{
+		{name: "form valid", req: func() (*http.Request, []byte) { return formRequest(t, token, callback, form), form }, ok: true},
+		{name: "form tampered parameter", req: func() (*http.Request, []byte) {
+			return formRequest(t, token, callback, form), bytes.Replace(form, []byte("delivered"), []byte("delivereD"), 1)
+		}},
+		{name: "form extra parameter", req: func() (*http.Request, []byte) {
+			return formRequest(t, token, callback, form), append(append([]byte{}, form...), "&Extra=1"...)
+		}},
+		{name: "form tampered URL query", req: func() (*http.Request, []byte) {
+			r := formRequest(t, token, callback, form)
+			r.URL.RawQuery = "campaign_id=promo&user_id=eve"
+			return r, form
+		}},
+		{name: "form wrong token", req: func() (*http.Request, []byte) { return formRequest(t, "another-token", callback, form), form }},
+		{name: "no signature", req: func() (*http.Request, []byte) {
+			r := formRequest(t, token, callback, form)
+			r.Header.Del(twilio.SignatureHeader)
+			return r, form
+		}},
+		{name: "signature not base64", req: func() (*http.Request, []byte) {
+			r := formRequest(t, token, callback, form)
+			r.Header.Set(twilio.SignatureHeader, "!!")
+			return r, form
+		}},
+		{name: "json valid", req: func() (*http.Request, []byte) { return jsonRequest(t, token, callback, click), click }, ok: true},
+		{name: "json tampered body", req: func() (*http.Request, []byte) {
+			return jsonRequest(t, token, callback, click), bytes.Replace(click, []byte("sale"), []byte("scam"), 1)
+		}},
+		{name: "json wrong token", req: func() (*http.Request, []byte) { return jsonRequest(t, "another-token", callback, click), click }},
+		{name: "json without bodySHA256", req: func() (*http.Request, []byte) {
+			r := httptest.NewRequest(http.MethodPost, callback, bytes.NewReader(click))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set(twilio.SignatureHeader, signature(token, base+callback, nil))
+			return r, click
+		}},
+		{name: "signed for another public URL", opts: []twilio.Option{twilio.WithBaseURL("https://other.example.com")},
+			req: func() (*http.Request, []byte) { return formRequest(t, token, callback, form), form }},
+		{name: "base URL with a path prefix", opts: []twilio.Option{twilio.WithBaseURL("https://example.com/api/")},
+			req: func() (*http.Request, []byte) {
+				r := formRequest(t, token, callback, form)
+				r.Header.Set(twilio.SignatureHeader, signature(token, "https://example.com/api"+callback, mustQuery(t, form)))
+				return r, form
+			}, ok: true},
+		{name: "URL func", opts: []twilio.Option{twilio.WithURLFunc(func(r *http.Request) string {
+			return "https://" + r.Header.Get("X-Forwarded-Host") + r.URL.RequestURI()
+		})}, req: func() (*http.Request, []byte) {
+			r := formRequest(t, token, callback, form)
+			r.Header.Set("X-Forwarded-Host", "hooks.example.com")
+			return r, form
+		}, ok: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newParser(t, tc.opts...)
+			r, body := tc.req()
+			got, err := p.Parse(r, body)
+			if tc.ok {
+				require.NoError(t, err)
+				require.Len(t, got, 1)
+				return
+			}
+			require.ErrorIs(t, err, webhook.ErrSignature)
+			require.Nil(t, got)
+		})
+	}
+}
+
+func mustQuery(t testing.TB, body []byte) url.Values {
+	t.Helper()
+	v, err := url.ParseQuery(string(body))
+	require.NoError(t, err)
+	return v
+}
+
+// TestPublishedVectors checks the signature scheme against the examples
+// Twilio publishes with its helper libraries (auth token "12345").
+func TestPublishedVectors(t *testing.T) {
+	const vectorURL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+	params := "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212"
+	jsonBody := `{"property": "value", "boolean": true}`
+	tests := []struct {
+		name, url, body, sig string
+		json                 bool
+	}{
+		{name: "form", url: vectorURL, body: params, sig: "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+		{name: "repeated parameters", url: vectorURL, body: "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234", sig: "IK+Dwps556ElfBT0I3Rgjkr1wJU="},
+		{name: "JSON body", url: vectorURL + "&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620",
+			body: jsonBody, sig: "a9nBmqA0ju/hNViExpshrM61xv4=", json: true},
+		{name: "signed with :443, called without", url: vectorURL, body: params, sig: "kvajT1Ptam85bY51eRf/AJRuM3w="},
+		{name: "signed with :80, called without", url: strings.Replace(vectorURL, "https", "http", 1), body: params, sig: "0ZXoZLH/DfblKGATFgpif+LLRf4="},
+		{name: "signed without port, called with one", url: strings.Replace(vectorURL, ".com", ".com:1234", 1), body: params, sig: "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := twilio.New("12345", twilio.WithURLFunc(func(*http.Request) string { return tc.url }))
+			require.NoError(t, err)
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.json {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			r.Header.Set(twilio.SignatureHeader, tc.sig)
+			require.NoError(t, p.Verify(r, []byte(tc.body)))
+			r.Header.Set(twilio.SignatureHeader, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+			require.ErrorIs(t, p.Verify(r, []byte(tc.body)), webhook.ErrSignature)
+		})
+	}
+}
+
+func TestDefaultURLUsesTheRequest(t *testing.T) {
+	p, err := twilio.New(token)
+	require.NoError(t, err)
+	body := fixture(t, "status_delivered.form")
+	for _, scheme := range []string{"http", "https"} {
+		r := httptest.NewRequest(http.MethodPost, scheme+"://hooks.example.com"+callback, bytes.NewReader(body))
+		if scheme == "http" {
+			r.TLS = nil
+		} else {
+			r.TLS = &tls.ConnectionState{}
+		}
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set(twilio.SignatureHeader, signature(token, scheme+"://hooks.example.com"+callback, mustQuery(t, body)))
+		got, err := p.Parse(r, body)
+		require.NoError(t, err, scheme)
+		require.Len(t, got, 1)
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	p := newParser(t)
+	for _, name := range []string{"not_object.json"} {
+		body := fixture(t, name)
+		got, err := p.Parse(jsonRequest(t, token, callback, body), body)
+		require.ErrorIs(t, err, webhook.ErrPayload)
+		require.Nil(t, got)
+	}
+	bad := []byte("a=%zz")
+	r := formRequest(t, token, callback, []byte("a=1"))
+	got, err := p.Parse(r, bad)
+	require.ErrorIs(t, err, webhook.ErrPayload)
+	require.Nil(t, got)
+}
+
+func TestNew(t *testing.T) {
+	bad := []struct {
+		name  string
+		token string
+		opts  []twilio.Option
+	}{
+		{"empty token", "", nil},
+		{"relative base URL", token, []twilio.Option{twilio.WithBaseURL("/hooks")}},
+		{"base URL with query", token, []twilio.Option{twilio.WithBaseURL("https://example.com/?a=1")}},
+		{"ftp base URL", token, []twilio.Option{twilio.WithBaseURL("ftp://example.com")}},
+		{"nil URL func", token, []twilio.Option{twilio.WithURLFunc(nil)}},
+		{"nil option", token, []twilio.Option{nil}},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := twilio.New(tc.token, tc.opts...)
+			require.Error(t, err)
+			require.Nil(t, p)
+			require.Contains(t, err.Error(), "twilio: ")
+		})
+	}
+}
+
+// FuzzParseTwilio signs whatever body it is given, as a form post or as
+// JSON, so that the decoding past the signature check is what gets fuzzed.
+func FuzzParseTwilio(f *testing.F) {
+	for _, name := range []string{"status_delivered.form", "status_sent.form", "status_undelivered.form", "status_legacy_sms.form", "status_no_status.form"} {
+		f.Add(fixture(f, name), false)
+	}
+	for _, name := range []string{"click.json", "preview.json", "click_bad_time.json", "not_object.json"} {
+		f.Add(fixture(f, name), true)
+	}
+	f.Add([]byte("MessageStatus=delivered&MessageStatus=sent&MessageSid="), false)
+	f.Add([]byte(`{"event_type":"click","sms_sid":"SM1","click_time":"0000-01-01T00:00:00Z"}`), true)
+	p := newParser(f)
+	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
+		var r *http.Request
+		if isJSON {
+			r = jsonRequest(t, token, callback, body)
+		} else {
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				form = nil // the parser must reject the body as malformed
+			}
+			r = httptest.NewRequest(http.MethodPost, callback, bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set(twilio.SignatureHeader, signature(token, base+callback, form))
+		}
+		events, err := p.Parse(r, body)
+		switch items := webhook.ItemErrors(err); {
+		case len(items) > 0:
+			require.Len(t, items, 1)
+			if !errors.Is(items[0], webhook.ErrMissingID) && !errors.Is(items[0], webhook.ErrBadItem) {
+				t.Fatalf("untyped item error: %v", items[0])
+			}
+		case err != nil:
+			if !errors.Is(err, webhook.ErrPayload) && !errors.Is(err, webhook.ErrSignature) {
+				t.Fatalf("untyped error: %v", err)
+			}
+		}
+		require.LessOrEqual(t, len(events), 1)
+		for _, ev := range events {
+			require.NoError(t, ev.Validate(), "%+v", ev)
+		}
+	})
+}

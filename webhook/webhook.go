@@ -1,0 +1,214 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// Sentinel errors. Parsers wrap them with the provider's name and the
+// detail ("sendgrid: webhook: signature check failed: timestamp too old");
+// test them with errors.Is.
+var (
+	// ErrSignature: the request is not proven to come from the provider —
+	// the signature or secret is missing or wrong, was made with another
+	// key, or its timestamp is outside the accepted window, or the token was
+	// already used. [Handler] answers 401.
+	ErrSignature = errors.New("webhook: signature check failed")
+	// ErrPayload: the body (or a header the provider always sends) cannot
+	// be read as the provider's format. [Handler] answers 400.
+	ErrPayload = errors.New("webhook: malformed payload")
+	// ErrControl marks a verified request that carries no events by design
+	// but that the host may have to act on, such as an Amazon SNS
+	// subscription confirmation. [Handler] answers 200 and passes the error
+	// to the [WithErrorFunc] callback.
+	ErrControl = errors.New("webhook: provider control message")
+	// ErrMissingID: an item does not carry the campaign id or the user id
+	// under the names of the [Mapping]. It comes inside an [*ItemError].
+	ErrMissingID = errors.New("webhook: campaign or user id missing")
+	// ErrBadItem: one item of a batch is malformed (a field of the wrong
+	// type, an unreadable timestamp, no provider event id). It comes inside
+	// an [*ItemError]; the other items are not affected.
+	ErrBadItem = errors.New("webhook: malformed item")
+)
+
+// Parser verifies that a request comes from the provider and turns its body
+// into events. The sub-packages of webhook implement it, one per provider;
+// implementations are safe for concurrent use.
+//
+// body is the whole request body: Parse must not read r.Body, and uses r
+// only for its headers, URL and context.
+//
+// Parse returns either a request-level error, wrapping [ErrSignature] or
+// [ErrPayload] (events is then nil), or the events of the batch together
+// with nil or the errors.Join of one [*ItemError] per item that could not
+// become an event ([ItemErrors] extracts them). A verified control message
+// gets an error wrapping [ErrControl]. Any other error (a certificate that
+// could not be fetched, say) is transient: the request may succeed later.
+type Parser interface {
+	Parse(r *http.Request, body []byte) ([]event.Event, error)
+}
+
+// ParserFunc adapts a function to [Parser].
+type ParserFunc func(r *http.Request, body []byte) ([]event.Event, error)
+
+// Parse calls f(r, body).
+func (f ParserFunc) Parse(r *http.Request, body []byte) ([]event.Event, error) { return f(r, body) }
+
+// Tracker receives the events; *connector.Engine implements it. Track
+// returns nil for an event it has already seen (the ids the parsers give
+// events are the providers' own, stable across retries), a
+// [*event.ValidationError] for an event it rejects, and any other error
+// when it could not process the event (a store failure: worth a retry).
+type Tracker interface {
+	Track(ctx context.Context, ev event.Event) error
+}
+
+// TrackerFunc adapts a function to [Tracker].
+type TrackerFunc func(ctx context.Context, ev event.Event) error
+
+// Track calls f(ctx, ev).
+func (f TrackerFunc) Track(ctx context.Context, ev event.Event) error { return f(ctx, ev) }
+
+// Clock is what parsers need of a clock to judge a signature's age. Both
+// clock.New() and clock.NewMock() from github.com/benbjohnson/clock
+// satisfy it.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock, the parsers' default [Clock].
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Default metadata names of a [Mapping].
+const (
+	DefaultCampaignKey = "campaign_id"
+	DefaultUserKey     = "user_id"
+)
+
+// Mapping names the provider metadata fields that carry the campaign id and
+// the user id: the SendGrid custom args, Mailgun user variables, Postmark
+// Metadata keys, SES message tags or Twilio callback URL query parameters
+// the host sets on every message it sends. Empty fields take the defaults,
+// [DefaultCampaignKey] and [DefaultUserKey], so the zero Mapping is ready to
+// use.
+type Mapping struct {
+	CampaignKey string
+	UserKey     string
+}
+
+// Keys returns the campaign and user field names, defaults applied.
+func (m Mapping) Keys() (campaignKey, userKey string) {
+	campaignKey, userKey = m.CampaignKey, m.UserKey
+	if campaignKey == "" {
+		campaignKey = DefaultCampaignKey
+	}
+	if userKey == "" {
+		userKey = DefaultUserKey
+	}
+	return campaignKey, userKey
+}
+
+// Resolve looks the campaign and user ids up with get, which returns the
+// value of one metadata field ("" when absent). An absent or empty id is an
+// error wrapping [ErrMissingID] that names the field.
+func (m Mapping) Resolve(get func(key string) string) (campaignID, userID string, err error) {
+	ck, uk := m.Keys()
+	campaignID, userID = get(ck), get(uk)
+	switch {
+	case campaignID == "" && userID == "":
+		err = fmt.Errorf("%w: no %q nor %q", ErrMissingID, ck, uk)
+	case campaignID == "":
+		err = fmt.Errorf("%w: no %q", ErrMissingID, ck)
+	case userID == "":
+		err = fmt.Errorf("%w: no %q", ErrMissingID, uk)
+	}
+	return campaignID, userID, err
+}
+
+// ItemError reports one item of a provider's batch that could not become
+// an event. Err wraps [ErrMissingID] or [ErrBadItem] when the parser found
+// the problem, or the [Tracker]'s error (a [*event.ValidationError]) when
+// the engine rejected the event.
+type ItemError struct {
+	// Provider names the parser: "sendgrid", "ses"…
+	Provider string
+	// Index is the item's position in the provider's batch (0 for
+	// providers that send one item per request), or -1 when unknown.
+	Index int
+	// ProviderEventID is the provider's id of the item, when it has one.
+	ProviderEventID string
+	// Err is what is wrong.
+	Err error
+}
+
+// Error implements error: `sendgrid: item 2 (id "x"): webhook: campaign or
+// user id missing: no "user_id"`.
+func (e *ItemError) Error() string {
+	s := fmt.Sprintf("item %d", e.Index)
+	if e.Provider != "" {
+		s = e.Provider + ": " + s
+	}
+	if e.ProviderEventID != "" {
+		s += fmt.Sprintf(" (id %q)", e.ProviderEventID)
+	}
+	return s + ": " + fmt.Sprint(e.Err)
+}
+
+// Unwrap returns Err.
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// ItemErrors returns the [*ItemError]s joined in err (looking through
+// errors.Join trees, not into other wrappers), or nil.
+func ItemErrors(err error) []*ItemError {
+	items, _ := split(err)
+	return items
+}
+
+// split separates the item errors joined in err from the rest, which it
+// joins again (nil when there is none). It only takes apart multi-error
+// wrappers that hold item errors, so that fmt.Errorf("%w: %w", …) stays
+// whole.
+func split(err error) (items []*ItemError, rest error) {
+	var others []error
+	var walk func(error)
+	walk = func(err error) {
+		if ie, ok := err.(*ItemError); ok {
+			items = append(items, ie)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok && holdsItems(err) {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if err != nil {
+			others = append(others, err)
+		}
+	}
+	walk(err)
+	return items, errors.Join(others...)
+}
+
+// holdsItems reports whether err is, or joins, an item error.
+func holdsItems(err error) bool {
+	switch e := err.(type) {
+	case *ItemError:
+		return true
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			if holdsItems(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
