@@ -121,9 +121,7 @@ func (e *Engine) deliver(ctx context.Context, snap *snapshot, c *store.Claim, to
 	sendErr := e.callSender(ctx, d)
 	// The outcome is recorded even if ctx ended during the send: the
 	// message may be out, and forgetting that would send it again.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	return sendErr == nil, e.record(rctx, c, token, d, sendErr)
+	return sendErr == nil, e.record(context.WithoutCancel(ctx), c, token, d, sendErr)
 }
 
 // askDirectory fetches what the send-time checks of campaign c need to know

@@ -79,7 +79,8 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
 	c, ev := r.c, t.ev
 	camp := &c.Campaign
-	p := &store.Pending{
+	p := u.NewPending()
+	*p = store.Pending{
 		ID:         deliveryID(t.e.cfg.namespace, camp.ID, ev),
 		CampaignID: camp.ID,
 		Activation: c.Activation,

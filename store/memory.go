@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"hash/maphash"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,12 +21,17 @@ const shardCount = 64
 // the process ends. Use it for tests, simulations and hosts that can afford
 // to lose pending deliveries on restart.
 //
-// Users are spread over 64 shards, each with its own lock, user map and
-// due-time heap; campaigns have one lock per namespace.
+// Users are spread over 64 shards, each with its own lock, user table and
+// due-time heap; campaigns have one lock per namespace. Per-user state is
+// kept in a compact form (about 190 bytes for a user with one pending
+// delivery and one remembered event ID, plus the identifiers' bytes) and
+// turned into a [UserState] only for the duration of an Update. Event IDs
+// are remembered as 64-bit hashes. Times come back in UTC.
 type Memory struct {
-	mu     sync.RWMutex
-	spaces map[string]*space
-	rotate atomic.Uint32 // first shard of the next Claim, for fairness
+	mu     sync.Mutex                         // serializes namespace creation
+	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
+	rotate atomic.Uint32                      // first shard of the next Claim, for fairness
+	seed   maphash.Seed                       // hashes of remembered event IDs
 }
 
 var (
@@ -36,6 +43,7 @@ type space struct {
 	campMu    sync.Mutex
 	campaigns map[string]CampaignRecord
 	rev       atomic.Int64
+	names     interner
 	shards    [shardCount]shard
 
 	subMu   sync.Mutex
@@ -57,39 +65,35 @@ type loggedEvent struct {
 	keepUntil int64
 }
 
-type shard struct {
-	mu    sync.Mutex
-	users map[string]*memUser
-	due   dueHeap
-	_     [40]byte // keep hot shard locks on separate cache lines
-}
-
-type memUser struct {
-	state UserState
-	seen  seenSet
-}
-
 // NewMemory returns an empty memory store.
 func NewMemory() *Memory {
-	return &Memory{spaces: make(map[string]*space)}
+	m := &Memory{seed: maphash.MakeSeed()}
+	m.spaces.Store(&map[string]*space{})
+	return m
 }
 
+// space returns namespace ns, creating it on first use. Engines look their
+// namespace up on every call, from many goroutines: the map is replaced,
+// never changed, so lookups are a plain read.
 func (m *Memory) space(ns string) *space {
-	m.mu.RLock()
-	sp := m.spaces[ns]
-	m.mu.RUnlock()
-	if sp != nil {
+	if sp := (*m.spaces.Load())[ns]; sp != nil {
 		return sp
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if sp = m.spaces[ns]; sp == nil {
-		sp = &space{campaigns: make(map[string]CampaignRecord)}
-		for i := range sp.shards {
-			sp.shards[i].users = make(map[string]*memUser)
-		}
-		m.spaces[ns] = sp
+	old := *m.spaces.Load()
+	if sp := old[ns]; sp != nil {
+		return sp
 	}
+	sp := &space{campaigns: make(map[string]CampaignRecord)}
+	sp.names.init()
+	for i := range sp.shards {
+		sp.shards[i].sp = sp
+	}
+	next := make(map[string]*space, len(old)+1)
+	maps.Copy(next, old)
+	next[ns] = sp
+	m.spaces.Store(&next)
 	return sp
 }
 
@@ -147,103 +151,6 @@ func (m *Memory) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec 
 	return rec, nil
 }
 
-// CancelCampaign implements [Store.CancelCampaign]. It visits every user of
-// the namespace: stopping a campaign is rare, tracking events is not, and
-// this keeps the per-delivery memory down.
-func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]Claim, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	sp := m.space(ns)
-	var out []Claim
-	for i := range sp.shards {
-		sh := &sp.shards[i]
-		sh.mu.Lock()
-		for id, mu := range sh.users {
-			kept := mu.state.Pending[:0]
-			for _, p := range mu.state.Pending {
-				if p.CampaignID != campaignID {
-					kept = append(kept, p)
-					continue
-				}
-				sh.due.remove(p)
-				out = append(out, Claim{UserID: id, Pending: *p})
-			}
-			clear(mu.state.Pending[len(kept):])
-			mu.state.Pending = kept
-			if mu.state.IsEmpty() && mu.seen.empty() {
-				delete(sh.users, id)
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return out, nil
-}
-
-// Update implements [Store.Update]. fn runs under the user's shard lock and
-// works on the stored state directly: no copy is made.
-func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, dedup Dedup, fn func(u *UserState, duplicate bool)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sp := m.space(ns)
-	sh := m.shard(sp, userID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	mu := sh.users[userID]
-	if mu == nil {
-		mu = &memUser{}
-	}
-	nowNS := now.UnixNano()
-	mu.seen.expire(nowNS)
-	duplicate := false
-	if dedup.EventID != "" {
-		duplicate = mu.seen.has(dedup.EventID, nowNS)
-		if !duplicate {
-			mu.seen.add(dedup.EventID, dedup.KeepUntil.UnixNano())
-		}
-	}
-	var buf [4]*Pending
-	before := append(buf[:0], mu.state.Pending...)
-	fn(&mu.state, duplicate)
-	if sh.reconcile(before, mu.state.Pending) {
-		sp.notify()
-	}
-	if mu.state.IsEmpty() && mu.seen.empty() {
-		delete(sh.users, userID)
-	} else {
-		sh.users[userID] = mu
-	}
-	return nil
-}
-
-// reconcile makes the due heap reflect the user's pending deliveries after
-// an update: removed ones leave it, new ones join it, moved ones move. It
-// reports whether one of them became the shard's earliest.
-func (sh *shard) reconcile(before, after []*Pending) (earlier bool) {
-	for _, p := range before {
-		found := false
-		for _, q := range after {
-			if q == p {
-				found = true
-				break
-			}
-		}
-		if !found {
-			sh.due.remove(p)
-		}
-	}
-	for _, p := range after {
-		if p.queued == 0 {
-			sh.due.push(p)
-		} else {
-			sh.due.fix(p)
-		}
-		earlier = earlier || p.queued == 1
-	}
-	return earlier
-}
-
 // Notify implements [Notifier]: the channel receives a value whenever an
 // update makes a delivery the earliest of its shard.
 func (m *Memory) Notify(ns string) (<-chan struct{}, func()) {
@@ -276,132 +183,6 @@ func (sp *space) notify() {
 		}
 	}
 	sp.subMu.Unlock()
-}
-
-// User implements [Store.User].
-func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error) {
-	if err := ctx.Err(); err != nil {
-		return UserState{}, err
-	}
-	sh := m.shard(m.space(ns), userID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	mu := sh.users[userID]
-	if mu == nil || mu.state.IsEmpty() {
-		return UserState{}, ErrNotFound
-	}
-	return mu.state.Clone(), nil
-}
-
-// NextDue implements [Store.NextDue].
-func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return time.Time{}, false, err
-	}
-	sp := m.space(ns)
-	var best int64
-	found := false
-	for i := range sp.shards {
-		sh := &sp.shards[i]
-		sh.mu.Lock()
-		if len(sh.due) > 0 && (!found || sh.due[0].at < best) {
-			best, found = sh.due[0].at, true
-		}
-		sh.mu.Unlock()
-	}
-	if !found {
-		return time.Time{}, false, nil
-	}
-	return time.Unix(0, best).UTC(), true, nil
-}
-
-// Claim implements [Store.Claim]. Shards are visited round-robin from a
-// rotating start, each giving its earliest due deliveries.
-func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]Claim, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		return nil, nil
-	}
-	sp := m.space(ns)
-	nowNS, until := now.UnixNano(), now.Add(lease)
-	var out []Claim
-	start := m.rotate.Add(1)
-	for i := range uint32(shardCount) {
-		sh := &sp.shards[(start+i)%shardCount]
-		sh.mu.Lock()
-		for len(out) < limit && len(sh.due) > 0 && sh.due[0].at <= nowNS {
-			p := sh.due[0].p
-			p.Token = token
-			p.ReadyAt = until
-			sh.due.fix(p)
-			c := Claim{UserID: p.Trigger.UserID, Pending: *p}
-			c.Pending.queued = 0
-			out = append(out, c)
-		}
-		sh.mu.Unlock()
-		if len(out) >= limit {
-			break
-		}
-	}
-	return out, nil
-}
-
-// Prune implements [Store.Prune]: a sweep of every user of the namespace,
-// one shard at a time.
-func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	sp := m.space(ns)
-	nowNS := now.UnixNano()
-	removed := 0
-	for i := range sp.shards {
-		sh := &sp.shards[i]
-		sh.mu.Lock()
-		for id, mu := range sh.users {
-			removed += mu.seen.prune(nowNS) + mu.state.Prune(now, logBefore)
-			if mu.state.IsEmpty() && mu.seen.empty() {
-				delete(sh.users, id)
-			}
-		}
-		sh.mu.Unlock()
-	}
-	sp.miscMu.Lock()
-	for k, c := range sp.counters {
-		if c.expires <= nowNS {
-			delete(sp.counters, k)
-			removed++
-		}
-	}
-	kept := sp.interactions[:0]
-	for _, l := range sp.interactions {
-		if l.keepUntil > nowNS {
-			kept = append(kept, l)
-		}
-	}
-	removed += len(sp.interactions) - len(kept)
-	clear(sp.interactions[len(kept):])
-	sp.interactions = kept
-	sp.miscMu.Unlock()
-	return removed, nil
-}
-
-// SeenCount returns how many event IDs the namespace remembers for
-// deduplication (for tests and memory accounting).
-func (m *Memory) SeenCount(ns string) int64 {
-	sp := m.space(ns)
-	var n int64
-	for i := range sp.shards {
-		sh := &sp.shards[i]
-		sh.mu.Lock()
-		for _, mu := range sh.users {
-			n += int64(len(mu.seen.list) + len(mu.seen.index))
-		}
-		sh.mu.Unlock()
-	}
-	return n
 }
 
 // Take implements [Store.Take].
@@ -471,12 +252,13 @@ func (m *Memory) Stats(ctx context.Context, ns string) (Stats, error) {
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
-		for _, mu := range sh.users {
-			if !mu.state.IsEmpty() {
+		sh.users.each(func(u *memUser) {
+			n := u.pendingCount()
+			st.Pending += int64(n)
+			if n > 0 || (u.extra != nil && !u.extra.state.IsEmpty()) {
 				st.Users++
 			}
-			st.Pending += int64(len(mu.state.Pending))
-		}
+		})
 		sh.mu.Unlock()
 	}
 	sp.campMu.Lock()
@@ -486,4 +268,67 @@ func (m *Memory) Stats(ctx context.Context, ns string) (Stats, error) {
 	st.Interactions = int64(len(sp.interactions))
 	sp.miscMu.Unlock()
 	return st, nil
+}
+
+// SeenCount returns how many event IDs the namespace remembers for
+// deduplication (for tests and memory accounting).
+func (m *Memory) SeenCount(ns string) int64 {
+	sp := m.space(ns)
+	var n int64
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		sh.users.each(func(u *memUser) { n += int64(u.seenCount()) })
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Prune implements [Store.Prune]: a sweep of every user of the namespace,
+// one shard at a time.
+func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	sp := m.space(ns)
+	nowNS := now.UnixNano()
+	removed := 0
+	var empty []*memUser
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		empty = empty[:0]
+		sh.users.each(func(u *memUser) {
+			removed += u.expireSeen(nowNS, true)
+			if u.extra != nil {
+				removed += u.extra.state.Prune(now, logBefore)
+				u.trimExtra()
+			}
+			if u.empty() {
+				empty = append(empty, u)
+			}
+		})
+		for _, u := range empty {
+			sh.users.remove(u.id)
+		}
+		sh.mu.Unlock()
+	}
+	sp.miscMu.Lock()
+	for k, c := range sp.counters {
+		if c.expires <= nowNS {
+			delete(sp.counters, k)
+			removed++
+		}
+	}
+	kept := sp.interactions[:0]
+	for _, l := range sp.interactions {
+		if l.keepUntil > nowNS {
+			kept = append(kept, l)
+		}
+	}
+	removed += len(sp.interactions) - len(kept)
+	clear(sp.interactions[len(kept):])
+	sp.interactions = kept
+	sp.miscMu.Unlock()
+	return removed, nil
 }

@@ -1,24 +1,31 @@
 package store
 
-// dueHeap is a binary min-heap of pending deliveries ordered by ReadyAt,
-// one per shard. Each Pending knows its position (queued = index + 1), so
-// removal and re-keying are O(log n) without a search.
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// dueHeap is a binary min-heap of pending deliveries ordered by ready
+// time, one per shard. Each memPending knows its position (heap = index +
+// 1), so removal and re-keying are O(log n) without a search.
 type dueHeap []dueItem
 
 type dueItem struct {
-	at int64 // ReadyAt in Unix nanoseconds, cached for cheap comparisons
-	p  *Pending
+	at int64 // ready time in Unix nanoseconds, cached for cheap comparisons
+	p  *memPending
 }
 
-func (h *dueHeap) push(p *Pending) {
-	*h = append(*h, dueItem{at: p.ReadyAt.UnixNano(), p: p})
+func (h *dueHeap) push(p *memPending) {
+	*h = append(*h, dueItem{at: p.ready, p: p})
 	i := len(*h) - 1
-	p.queued = i + 1
+	p.heap = int32(i + 1)
 	h.up(i)
 }
 
-func (h *dueHeap) remove(p *Pending) {
-	i := p.queued - 1
+func (h *dueHeap) remove(p *memPending) {
+	i := int(p.heap) - 1
 	if i < 0 || i >= len(*h) || (*h)[i].p != p {
 		return
 	}
@@ -28,32 +35,31 @@ func (h *dueHeap) remove(p *Pending) {
 	}
 	(*h)[last] = dueItem{}
 	*h = (*h)[:last]
-	p.queued = 0
+	p.heap = 0
 	if i != last {
 		h.down(i)
 		h.up(i)
 	}
 }
 
-// fix re-positions p after its ReadyAt changed.
-func (h *dueHeap) fix(p *Pending) {
-	i := p.queued - 1
+// fix re-positions p after its ready time changed.
+func (h *dueHeap) fix(p *memPending) {
+	i := int(p.heap) - 1
 	if i < 0 || i >= len(*h) || (*h)[i].p != p {
 		return
 	}
-	at := p.ReadyAt.UnixNano()
-	if (*h)[i].at == at {
+	if (*h)[i].at == p.ready {
 		return
 	}
-	(*h)[i].at = at
+	(*h)[i].at = p.ready
 	h.down(i)
 	h.up(i)
 }
 
 func (h dueHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].p.queued = i + 1
-	h[j].p.queued = j + 1
+	h[i].p.heap = int32(i + 1)
+	h[j].p.heap = int32(j + 1)
 }
 
 func (h dueHeap) up(i int) {
@@ -86,56 +92,58 @@ func (h dueHeap) down(i int) {
 	}
 }
 
-// seenSet remembers a user's processed event IDs with their expiry. Most
-// users have a handful, kept in a slice in insertion order; past
-// seenListMax it becomes a map.
-type seenSet struct {
-	list  []seenEntry
-	index map[string]int64
+// seenEntry is a remembered event ID: its 64-bit hash (collisions between
+// two IDs of one user inside the window are negligible: about 2^-64 per
+// pair) and when to forget it.
+type seenEntry struct {
+	hash  uint64
+	until int64 // Unix nanoseconds
 }
 
-type seenEntry struct {
-	id    string
-	until int64 // Unix nanoseconds
+// seenSet remembers a user's further processed event IDs. A handful are
+// kept in a slice in insertion order; past seenListMax it becomes a map.
+type seenSet struct {
+	list  []seenEntry
+	index map[uint64]int64
 }
 
 const seenListMax = 16
 
 func (s *seenSet) empty() bool { return len(s.list) == 0 && len(s.index) == 0 }
 
-func (s *seenSet) has(id string, now int64) bool {
+func (s *seenSet) has(h uint64, now int64) bool {
 	if s.index != nil {
-		until, ok := s.index[id]
+		until, ok := s.index[h]
 		return ok && until > now
 	}
 	for _, e := range s.list {
-		if e.id == id {
+		if e.hash == h {
 			return e.until > now
 		}
 	}
 	return false
 }
 
-func (s *seenSet) add(id string, until int64) {
+func (s *seenSet) add(h uint64, until int64) {
 	if s.index != nil {
-		s.index[id] = until
+		s.index[h] = until
 		return
 	}
 	for i := range s.list {
-		if s.list[i].id == id { // an expired entry being renewed
+		if s.list[i].hash == h { // an expired entry being renewed
 			s.list[i].until = until
 			return
 		}
 	}
 	if len(s.list) < seenListMax {
-		s.list = append(s.list, seenEntry{id, until})
+		s.list = append(s.list, seenEntry{h, until})
 		return
 	}
-	s.index = make(map[string]int64, 2*seenListMax)
+	s.index = make(map[uint64]int64, 2*seenListMax)
 	for _, e := range s.list {
-		s.index[e.id] = e.until
+		s.index[e.hash] = e.until
 	}
-	s.index[id] = until
+	s.index[h] = until
 	s.list = nil
 }
 
@@ -151,9 +159,9 @@ func (s *seenSet) expire(now int64) {
 func (s *seenSet) prune(now int64) int {
 	n := 0
 	if s.index != nil {
-		for id, until := range s.index {
+		for h, until := range s.index {
 			if until <= now {
-				delete(s.index, id)
+				delete(s.index, h)
 				n++
 			}
 		}
@@ -170,10 +178,141 @@ func (s *seenSet) prune(now int64) int {
 			n++
 		}
 	}
-	clear(s.list[len(kept):])
 	s.list = kept
 	if len(s.list) == 0 {
 		s.list = nil
 	}
 	return n
+}
+
+// interner numbers the names pending deliveries repeat (campaign IDs, event
+// kinds), so that each delivery stores 4 bytes instead of a 16-byte string
+// header. Lookups take no lock: the tables are replaced, never changed.
+type interner struct {
+	mu    sync.Mutex
+	ids   atomic.Pointer[map[string]uint32]
+	names atomic.Pointer[[]string]
+}
+
+func (in *interner) init() {
+	ids, names := map[string]uint32{"": 0}, []string{""}
+	in.ids.Store(&ids)
+	in.names.Store(&names)
+}
+
+func (in *interner) lookup(s string) (uint32, bool) {
+	id, ok := (*in.ids.Load())[s]
+	return id, ok
+}
+
+func (in *interner) id(s string) uint32 {
+	if id, ok := in.lookup(s); ok {
+		return id
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	old := *in.ids.Load()
+	if id, ok := old[s]; ok {
+		return id
+	}
+	s = strings.Clone(s) // do not retain the buffer s may be a slice of
+	ids := make(map[string]uint32, len(old)+1)
+	for k, v := range old {
+		ids[k] = v
+	}
+	names := append(append([]string(nil), *in.names.Load()...), s)
+	id := uint32(len(names) - 1)
+	ids[s] = id
+	in.names.Store(&names)
+	in.ids.Store(&ids)
+	return id
+}
+
+func (in *interner) name(id uint32) string { return (*in.names.Load())[id] }
+
+// userTable is an open-addressing hash table of a shard's users, keyed by
+// their ID: 8 bytes a slot instead of a map entry's key and value.
+type userTable struct {
+	slots []*memUser
+	n     int
+}
+
+var tableSeed = maphash.MakeSeed()
+
+func slotOf(id string, mask int) int { return int(maphash.String(tableSeed, id)) & mask }
+
+func (t *userTable) get(id string) *memUser {
+	if t.n == 0 {
+		return nil
+	}
+	mask := len(t.slots) - 1
+	for i := slotOf(id, mask); ; i = (i + 1) & mask {
+		u := t.slots[i]
+		if u == nil || u.id == id {
+			return u
+		}
+	}
+}
+
+// put adds u, which must not be in the table.
+func (t *userTable) put(u *memUser) {
+	if (t.n+1)*4 > len(t.slots)*3 {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	i := slotOf(u.id, mask)
+	for t.slots[i] != nil {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = u
+	t.n++
+}
+
+// remove deletes the user with ID id, shifting back the entries that
+// probed past it so that look-ups never stop early.
+func (t *userTable) remove(id string) {
+	if t.n == 0 {
+		return
+	}
+	mask := len(t.slots) - 1
+	i := slotOf(id, mask)
+	for {
+		u := t.slots[i]
+		if u == nil {
+			return
+		}
+		if u.id == id {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; t.slots[j] != nil; j = (j + 1) & mask {
+		home := slotOf(t.slots[j].id, mask)
+		if (j-home)&mask >= (j-i)&mask { // its home is not between the hole and it
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = nil
+	t.n--
+}
+
+func (t *userTable) grow() {
+	old := t.slots
+	t.slots = make([]*memUser, max(16, 2*len(old)))
+	t.n = 0
+	for _, u := range old {
+		if u != nil {
+			t.put(u)
+		}
+	}
+}
+
+// each calls fn for every user; fn must not add or remove users.
+func (t *userTable) each(fn func(u *memUser)) {
+	for _, u := range t.slots {
+		if u != nil {
+			fn(u)
+		}
+	}
 }

@@ -28,6 +28,20 @@ type UserState struct {
 	// Log is the user's decision log, oldest first, when the engine keeps
 	// one (it bounds its length and age).
 	Log []rule.Decision `json:"log,omitempty"`
+
+	alloc func() *Pending // where NewPending takes its memory from, set by the store
+}
+
+// NewPending returns a zeroed Pending for a delivery about to be added to
+// u.Pending. Inside [Store.Update] it may come from the store's own
+// buffers (the memory store copies it into compact form afterwards), so
+// use it for deliveries added there and do not keep the pointer after the
+// update function returns.
+func (u *UserState) NewPending() *Pending {
+	if u.alloc != nil {
+		return u.alloc()
+	}
+	return new(Pending)
 }
 
 // Pending is a follow-up scheduled for one user, waiting for its due time or
@@ -67,7 +81,6 @@ type Pending struct {
 	// control_group_enrolled.
 	Control bool `json:"control,omitempty"`
 
-	queued int // Memory's due-heap position + 1; 0 when not queued
 }
 
 // Receipt records that the user received a follow-up (or was held out of it
@@ -172,7 +185,6 @@ func (u *UserState) Clone() UserState {
 		out.Pending = make([]*Pending, len(u.Pending))
 		for i, p := range u.Pending {
 			c := *p
-			c.queued = 0
 			out.Pending[i] = &c
 		}
 	}

@@ -1,0 +1,584 @@
+package store
+
+import (
+	"context"
+	"hash/maphash"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// shard is one lock's worth of users with their due-time heap, and the
+// buffers Update turns compact state into a UserState with.
+type shard struct {
+	mu      sync.Mutex
+	sp      *space
+	users   userTable
+	due     dueHeap
+	scratch scratch
+	alloc   func() *Pending // sh.newPending, bound once
+	_       [32]byte        // keep hot shard locks on separate cache lines
+}
+
+// memUser is one user's state in compact form. Most users have at most one
+// pending delivery and one remembered event ID, which live inline; the
+// rest is in extra.
+type memUser struct {
+	id    string
+	first memPending // valid when first.flags&live != 0
+	seen  seenEntry  // the first remembered event ID; until 0 when none
+	extra *userExtra
+}
+
+// userExtra holds what few users have.
+type userExtra struct {
+	state UserState     // Receipts, Sends, Conversions, Log (Pending unused)
+	more  []*memPending // pending deliveries after the first
+	seen  seenSet       // remembered event IDs after the first
+}
+
+// memPending is a Pending in compact form: identifiers interned, times in
+// Unix nanoseconds, rarely set trigger fields behind one pointer.
+type memPending struct {
+	user       *memUser
+	id         string
+	triggerID  string
+	trigTime   int64
+	due        int64
+	ready      int64
+	token      uint64
+	extra      *pendingExtra
+	campaign   uint32 // interned names
+	trigKind   uint32
+	trigCamp   uint32
+	activation uint32
+	heap       int32 // due-heap position + 1; 0 when not queued
+	attempt    uint16
+	flags      uint8
+}
+
+type pendingExtra struct {
+	target, name string
+	properties   map[string]any
+	activation   int64 // when it does not fit the compact field
+	attempt      int
+}
+
+const (
+	live uint8 = 1 << iota
+	sending
+	cancelOnFailure
+	backfilled
+	control
+	bigActivation // activation in extra
+	bigAttempt    // attempt in extra
+)
+
+func (u *memUser) pendingCount() int {
+	n := 0
+	if u.first.flags&live != 0 {
+		n = 1
+	}
+	if u.extra != nil {
+		n += len(u.extra.more)
+	}
+	return n
+}
+
+// pendingAt returns the i-th pending delivery (0: first).
+func (u *memUser) pendingAt(i int) *memPending {
+	if i == 0 {
+		return &u.first
+	}
+	return u.extra.more[i-1]
+}
+
+func (u *memUser) seenCount() int {
+	n := 0
+	if u.seen.until != 0 {
+		n = 1
+	}
+	if u.extra != nil {
+		n += len(u.extra.seen.list) + len(u.extra.seen.index)
+	}
+	return n
+}
+
+func (u *memUser) empty() bool {
+	return u.first.flags&live == 0 && u.seen.until == 0 && u.extra == nil
+}
+
+func (u *memUser) ensureExtra() *userExtra {
+	if u.extra == nil {
+		u.extra = &userExtra{}
+	}
+	return u.extra
+}
+
+// trimExtra drops extra when it holds nothing.
+func (u *memUser) trimExtra() {
+	if x := u.extra; x != nil && x.state.IsEmpty() && len(x.more) == 0 && x.seen.empty() {
+		u.extra = nil
+	}
+}
+
+// isDuplicate reports whether event ID hash h is remembered at now.
+func (u *memUser) isDuplicate(h uint64, now int64) bool {
+	if u.seen.until > now && u.seen.hash == h {
+		return true
+	}
+	return u.extra != nil && u.extra.seen.has(h, now)
+}
+
+func (u *memUser) remember(h uint64, until int64) {
+	if u.seen.until == 0 {
+		u.seen = seenEntry{h, until}
+		return
+	}
+	u.ensureExtra().seen.add(h, until)
+}
+
+// expireSeen forgets expired event IDs; all also sweeps a map-held set.
+func (u *memUser) expireSeen(now int64, all bool) int {
+	n := 0
+	if u.seen.until != 0 && u.seen.until <= now {
+		u.seen = seenEntry{}
+		n++
+	}
+	if u.extra != nil {
+		if all {
+			n += u.extra.seen.prune(now)
+		} else {
+			u.extra.seen.expire(now)
+		}
+		if u.seen.until == 0 && len(u.extra.seen.list) > 0 {
+			u.seen, u.extra.seen.list = u.extra.seen.list[0], u.extra.seen.list[1:]
+		}
+	}
+	return n
+}
+
+// scratch holds the UserState an Update hands to its function, built from
+// the compact state and reused from one Update to the next (under the
+// shard's lock).
+type scratch struct {
+	state UserState
+	pend  []Pending
+	ptrs  []*Pending
+	from  []*memPending
+	spare []Pending // for NewPending
+	final []*memPending
+}
+
+// load builds the UserState of u.
+func (sh *shard) load(u *memUser) *UserState {
+	s := &sh.scratch
+	n := u.pendingCount()
+	if cap(s.pend) < n {
+		s.pend = make([]Pending, n+4)
+		s.ptrs = make([]*Pending, 0, n+4)
+		s.from = make([]*memPending, 0, n+4)
+	}
+	s.ptrs, s.from = s.ptrs[:0], s.from[:0]
+	for i := range n {
+		mp := u.pendingAt(i)
+		sh.materialize(mp, u.id, &s.pend[i])
+		s.ptrs = append(s.ptrs, &s.pend[i])
+		s.from = append(s.from, mp)
+	}
+	s.state = UserState{Pending: s.ptrs}
+	if u.extra != nil {
+		x := &u.extra.state
+		s.state.Receipts, s.state.Sends, s.state.Conversions, s.state.Log = x.Receipts, x.Sends, x.Conversions, x.Log
+	}
+	if sh.alloc == nil {
+		sh.alloc = sh.newPending
+		s.spare = make([]Pending, 0, 8)
+	}
+	s.state.alloc = sh.alloc
+	s.spare = s.spare[:0]
+	return &s.state
+}
+
+// newPending hands out scratch space for a pending delivery the engine
+// schedules: its content is copied into compact form after the update.
+func (sh *shard) newPending() *Pending {
+	s := &sh.scratch
+	if len(s.spare) == cap(s.spare) {
+		return new(Pending) // do not move what was handed out
+	}
+	s.spare = s.spare[:len(s.spare)+1]
+	p := &s.spare[len(s.spare)-1]
+	*p = Pending{}
+	return p
+}
+
+// materialize fills p from mp.
+func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
+	names := &sh.sp.names
+	*p = Pending{
+		ID:         mp.id,
+		CampaignID: names.name(mp.campaign),
+		Activation: int64(mp.activation),
+		Trigger: event.Event{
+			ID: mp.triggerID, UserID: userID, Kind: event.Kind(names.name(mp.trigKind)),
+			CampaignID: names.name(mp.trigCamp), Time: unixTime(mp.trigTime),
+		},
+		DueAt:           unixTime(mp.due),
+		ReadyAt:         unixTime(mp.ready),
+		Attempt:         int(mp.attempt),
+		Token:           mp.token,
+		Sending:         mp.flags&sending != 0,
+		CancelOnFailure: mp.flags&cancelOnFailure != 0,
+		Backfilled:      mp.flags&backfilled != 0,
+		Control:         mp.flags&control != 0,
+	}
+	if x := mp.extra; x != nil {
+		p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = x.target, x.name, x.properties
+		if mp.flags&bigActivation != 0 {
+			p.Activation = x.activation
+		}
+		if mp.flags&bigAttempt != 0 {
+			p.Attempt = x.attempt
+		}
+	}
+}
+
+// compact fills mp from p, keeping mp's place in the heap.
+func (sh *shard) compact(p *Pending, u *memUser, mp *memPending) {
+	if mp.flags&live != 0 && sh.sameDelivery(p, mp) {
+		setMutable(p, mp) // the common case: a delivery the update only re-timed or marked
+		return
+	}
+	names := &sh.sp.names
+	*mp = memPending{
+		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
+		due: p.DueAt.UnixNano(), campaign: names.id(p.CampaignID), trigKind: names.id(string(p.Trigger.Kind)),
+		trigCamp: names.id(p.Trigger.CampaignID), heap: mp.heap,
+	}
+	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
+		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}
+	}
+	if p.Activation >= 0 && p.Activation <= 1<<32-1 {
+		mp.activation = uint32(p.Activation)
+	} else {
+		if mp.extra == nil {
+			mp.extra = &pendingExtra{}
+		}
+		mp.extra.activation, mp.flags = p.Activation, mp.flags|bigActivation
+	}
+	setMutable(p, mp)
+}
+
+// sameDelivery reports whether p still describes the delivery mp holds:
+// everything but the fields updates change is equal.
+func (sh *shard) sameDelivery(p *Pending, mp *memPending) bool {
+	names := &sh.sp.names
+	x := mp.extra
+	if x == nil {
+		x = &pendingExtra{}
+	}
+	activation := int64(mp.activation)
+	if mp.flags&bigActivation != 0 {
+		activation = x.activation
+	}
+	return p.ID == mp.id && p.Trigger.ID == mp.triggerID && p.Trigger.Time.UnixNano() == mp.trigTime &&
+		p.DueAt.UnixNano() == mp.due && p.Activation == activation &&
+		p.CampaignID == names.name(mp.campaign) && string(p.Trigger.Kind) == names.name(mp.trigKind) &&
+		p.Trigger.CampaignID == names.name(mp.trigCamp) &&
+		p.Trigger.Target == x.target && p.Trigger.Name == x.name && sameMap(p.Trigger.Properties, x.properties)
+}
+
+// sameMap reports whether two property maps are the same map (or both empty).
+func sameMap(a, b map[string]any) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// setMutable copies the fields updates change: timing, lease and flags.
+func setMutable(p *Pending, mp *memPending) {
+	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
+	mp.flags = live | mp.flags&bigActivation
+	for _, f := range [...]struct {
+		on  bool
+		bit uint8
+	}{{p.Sending, sending}, {p.CancelOnFailure, cancelOnFailure}, {p.Backfilled, backfilled}, {p.Control, control}} {
+		if f.on {
+			mp.flags |= f.bit
+		}
+	}
+	if p.Attempt >= 0 && p.Attempt <= 1<<16-1 {
+		mp.attempt = uint16(p.Attempt)
+		return
+	}
+	if mp.extra == nil {
+		mp.extra = &pendingExtra{}
+	}
+	mp.attempt, mp.extra.attempt, mp.flags = 0, p.Attempt, mp.flags|bigAttempt
+}
+
+// store writes the UserState an update left back into u, keeping the due
+// heap in step, and reports whether a delivery became the shard's earliest.
+func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
+	s := &sh.scratch
+	// Loaded deliveries the update removed leave the heap; from[j] stays
+	// set for the kept ones.
+	for j, q := range s.ptrs {
+		found := false
+		for _, p := range st.Pending {
+			if p == q {
+				found = true
+				break
+			}
+		}
+		if !found {
+			sh.due.remove(s.from[j])
+			s.from[j].flags = 0
+			s.from[j] = nil
+		}
+	}
+	s.final = s.final[:0]
+	for _, p := range st.Pending {
+		var mp *memPending
+		for j, q := range s.ptrs {
+			if q == p && s.from[j] != nil {
+				mp = s.from[j]
+				break
+			}
+		}
+		switch {
+		case mp != nil:
+		case len(s.final) == 0 && u.first.flags&live == 0:
+			mp = &u.first // the inline slot is free: no allocation
+		default:
+			mp = &memPending{}
+		}
+		sh.compact(p, u, mp)
+		s.final = append(s.final, mp)
+	}
+	sh.layout(u)
+	for _, mp := range s.final {
+		if mp.heap == 0 {
+			sh.due.push(mp)
+		} else {
+			sh.due.fix(mp)
+		}
+		earlier = earlier || mp.heap == 1
+	}
+	// Everything else is kept as the engine left it.
+	if st.Receipts != nil || st.Sends != nil || st.Conversions != nil || st.Log != nil || u.extra != nil {
+		x := u.ensureExtra()
+		x.state = UserState{Receipts: st.Receipts, Sends: st.Sends, Conversions: st.Conversions, Log: st.Log}
+		u.trimExtra()
+	}
+	clear(s.pend[:len(s.ptrs)])
+	clear(s.spare)
+	return earlier
+}
+
+// layout puts the final list of pending deliveries in place: the first
+// inline in u, the others behind u.extra.
+func (sh *shard) layout(u *memUser) {
+	final := sh.scratch.final
+	if len(final) == 0 {
+		u.first = memPending{}
+	} else if final[0] != &u.first {
+		for k := 1; k < len(final); k++ {
+			if final[k] == &u.first { // moved back in the list: give it a slot of its own
+				out := new(memPending)
+				*out = u.first
+				sh.relocate(out)
+				final[k] = out
+			}
+		}
+		u.first = *final[0]
+		sh.relocate(&u.first)
+		final[0] = &u.first
+	}
+	if len(final) > 1 {
+		x := u.ensureExtra()
+		x.more = append(x.more[:0], final[1:]...)
+	} else if u.extra != nil {
+		clear(u.extra.more)
+		u.extra.more = u.extra.more[:0]
+	}
+}
+
+// relocate points the heap at mp after it was copied to a new address.
+func (sh *shard) relocate(mp *memPending) {
+	if mp.heap != 0 {
+		sh.due[mp.heap-1].p = mp
+	}
+}
+
+// Update implements [Store.Update]. fn runs under the user's shard lock on
+// a UserState built from the compact state and written back after it.
+func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, dedup Dedup, fn func(u *UserState, duplicate bool)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sp := m.space(ns)
+	sh := m.shard(sp, userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	u := sh.users.get(userID)
+	fresh := u == nil
+	if fresh {
+		u = &memUser{id: userID}
+	}
+	nowNS := now.UnixNano()
+	u.expireSeen(nowNS, false)
+	duplicate := false
+	if dedup.EventID != "" {
+		h := maphash.String(m.seed, dedup.EventID)
+		if duplicate = u.isDuplicate(h, nowNS); !duplicate {
+			u.remember(h, dedup.KeepUntil.UnixNano())
+		}
+	}
+	st := sh.load(u)
+	fn(st, duplicate)
+	if sh.store(u, st) {
+		sp.notify()
+	}
+	switch {
+	case u.empty() && !fresh:
+		sh.users.remove(userID)
+	case !u.empty() && fresh:
+		sh.users.put(u)
+	}
+	return nil
+}
+
+// User implements [Store.User].
+func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error) {
+	if err := ctx.Err(); err != nil {
+		return UserState{}, err
+	}
+	sh := m.shard(m.space(ns), userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	u := sh.users.get(userID)
+	if u == nil || (u.pendingCount() == 0 && (u.extra == nil || u.extra.state.IsEmpty())) {
+		return UserState{}, ErrNotFound
+	}
+	out := UserState{}
+	for i := range u.pendingCount() {
+		p := new(Pending)
+		sh.materialize(u.pendingAt(i), u.id, p)
+		out.Pending = append(out.Pending, p)
+	}
+	if u.extra != nil {
+		c := u.extra.state.Clone()
+		out.Receipts, out.Sends, out.Conversions, out.Log = c.Receipts, c.Sends, c.Conversions, c.Log
+	}
+	return out, nil
+}
+
+// NextDue implements [Store.NextDue].
+func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, err
+	}
+	sp := m.space(ns)
+	var best int64
+	found := false
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		if len(sh.due) > 0 && (!found || sh.due[0].at < best) {
+			best, found = sh.due[0].at, true
+		}
+		sh.mu.Unlock()
+	}
+	if !found {
+		return time.Time{}, false, nil
+	}
+	return unixTime(best), true, nil
+}
+
+// Claim implements [Store.Claim]. Shards are visited round-robin from a
+// rotating start, each giving its earliest due deliveries.
+func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	sp := m.space(ns)
+	nowNS, until := now.UnixNano(), now.Add(lease).UnixNano()
+	var out []Claim
+	start := m.rotate.Add(1)
+	for i := range uint32(shardCount) {
+		sh := &sp.shards[(start+i)%shardCount]
+		sh.mu.Lock()
+		for len(out) < limit && len(sh.due) > 0 && sh.due[0].at <= nowNS {
+			mp := sh.due[0].p
+			mp.token, mp.ready = token, until
+			sh.due.fix(mp)
+			if out == nil {
+				out = make([]Claim, 0, min(limit, 256))
+			}
+			out = append(out, Claim{UserID: mp.user.id})
+			sh.materialize(mp, mp.user.id, &out[len(out)-1].Pending)
+		}
+		sh.mu.Unlock()
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// CancelCampaign implements [Store.CancelCampaign]. It visits every user of
+// the namespace: stopping a campaign is rare, tracking events is not, and
+// this keeps the per-delivery memory down.
+func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sp := m.space(ns)
+	id, known := sp.names.lookup(campaignID)
+	if !known {
+		return nil, nil
+	}
+	var out []Claim
+	var touched []*memUser
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		touched = touched[:0]
+		sh.users.each(func(u *memUser) {
+			for k := range u.pendingCount() {
+				if u.pendingAt(k).campaign == id {
+					touched = append(touched, u)
+					return
+				}
+			}
+		})
+		for _, u := range touched {
+			st := sh.load(u)
+			kept := st.Pending[:0]
+			for _, p := range st.Pending {
+				if p.CampaignID == campaignID {
+					out = append(out, Claim{UserID: u.id, Pending: *p})
+				} else {
+					kept = append(kept, p)
+				}
+			}
+			st.Pending = kept
+			sh.store(u, st)
+			if u.empty() {
+				sh.users.remove(u.id)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out, nil
+}
+
+func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
