@@ -28,10 +28,10 @@ const shardCount = 64
 // turned into a [UserState] only for the duration of an Update. Event IDs
 // are remembered as 64-bit hashes. Times come back in UTC.
 type Memory struct {
-	mu     sync.Mutex                         // serializes namespace creation
+	mu     sync.Mutex                        // serializes namespace creation
 	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
-	rotate atomic.Uint32                      // first shard of the next Claim, for fairness
-	seed   maphash.Seed                       // hashes of remembered event IDs
+	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
+	seed   maphash.Seed                      // hashes of remembered event IDs
 }
 
 var (

@@ -80,7 +80,6 @@ type Pending struct {
 	// sent, the user counts as having received it, and the engine emits
 	// control_group_enrolled.
 	Control bool `json:"control,omitempty"`
-
 }
 
 // Receipt records that the user received a follow-up (or was held out of it

@@ -114,7 +114,9 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 // UpdateCampaign implements [store.Store.UpdateCampaign] with one
 // transaction of two round trips, holding the namespace row's lock: the
 // change, the new revision and its notification commit together. The
-// record's times are stored to the microsecond (rounded down).
+// record's times are stored to the microsecond (rounded down). Like
+// Update, it runs fn again after a deadlock (which the namespace lock,
+// taken first, all but rules out).
 func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *store.CampaignRecord, exists bool) error) (store.CampaignRecord, error) {
 	if err := s.begin(ctx); err != nil {
 		return store.CampaignRecord{}, err

@@ -5,6 +5,7 @@ go 1.26
 replace github.com/campaignconnector/campaignconnector => ../..
 
 require (
+	github.com/benbjohnson/clock v1.3.5
 	github.com/campaignconnector/campaignconnector v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stretchr/testify v1.12.1

@@ -126,7 +126,9 @@ func (l *listener) connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	for _, ch := range []string{l.wakeChannel, l.revChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
-			_ = conn.Close(context.Background())
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = conn.Close(cctx)
+			cancel()
 			return nil, err
 		}
 	}
@@ -203,11 +205,12 @@ func (l *listener) wakeAll() {
 }
 
 // Notify implements [store.Notifier]: ch receives a value after any
-// store on the same tables (in any process) scheduled a delivery in ns or
-// made one ready earlier, and whenever the notification connection comes
-// back after a failure (what was notified meanwhile is lost). Notifications
-// arrive after the change committed, within a few milliseconds; several
-// changes may give one value.
+// store on the same tables (in any process) scheduled a delivery in ns, or
+// made one ready earlier, before every other delivery of ns (engines wait
+// for the earliest: a later one cannot make them wait too long), and
+// whenever the notification connection comes back after a failure (what
+// was notified meanwhile is lost). Notifications arrive after the change
+// committed, within milliseconds; several changes may give one value.
 func (s *Store) Notify(ns string) (<-chan struct{}, func()) {
 	l := s.listener
 	ch := make(chan struct{}, 1)

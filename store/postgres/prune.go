@@ -28,12 +28,20 @@ const (
 	sqlPruneSelect = `SELECT user_id, state FROM {users} WHERE ns = $1 AND user_id = ANY($2)`
 )
 
-const pruneBatch = 1000
+const (
+	pruneBatch = 1000
+	// pruneLockBatch bounds the users pruned in one transaction: each
+	// holds an advisory lock, and those live in PostgreSQL's shared lock
+	// table (max_locks_per_transaction × max_connections entries).
+	pruneLockBatch = 100
+)
 
 // Prune implements [store.Store.Prune]. Remembered event IDs, counters and
 // logged interactions go with batched DELETEs; users with expired state
 // are found by index, then pruned in Go with [store.UserState.Prune], in
-// batches, each under the users' locks.
+// batches, each under the users' locks. Each batch commits on its own: a
+// Prune that fails part way keeps what it removed, and the next one goes
+// on from there.
 func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
@@ -72,13 +80,15 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 		if len(todo) == 0 {
 			return removed, nil
 		}
-		n, err := s.pruneUsers(ctx, ns, todo, now, logBefore)
-		if err != nil {
-			return removed, wrap("prune", err)
-		}
-		removed += n
-		for _, id := range todo {
-			done[id] = true
+		for chunk := range slices.Chunk(todo, pruneLockBatch) {
+			n, err := s.pruneUsers(ctx, ns, chunk, now, logBefore)
+			if err != nil {
+				return removed, wrap("prune", err)
+			}
+			removed += n
+			for _, id := range chunk {
+				done[id] = true
+			}
 		}
 		if len(ids) < pruneBatch {
 			return removed, nil

@@ -125,9 +125,10 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 }
 
 // Close stops the store's background work (sending the wake-up
-// notifications still due first), closes its notification connection and,
-// if [Open] made the pool, the pool. Calls after Close return
-// [store.ErrClosed]; calls in progress finish first. Close is idempotent.
+// notifications still due first, for at most 5 seconds), closes its
+// notification connection and, if [Open] made the pool, the pool. Calls
+// after Close return [store.ErrClosed]; calls in progress finish first.
+// Close is idempotent.
 func (s *Store) Close() {
 	if !s.closed.CompareAndSwap(false, true) {
 		return

@@ -42,15 +42,15 @@ const (
 	sqlUserDelete = `DELETE FROM {users} WHERE ns = $1 AND user_id = $2`
 )
 
-// Update implements [store.Update] with one transaction of two round trips.
-// The first begins it, takes the user's advisory lock (every writer of a
-// user's state holds it), records the event ID (a duplicate is an ID whose
-// row exists and is still live), and reads the user's state and pending
-// rows, locking them FOR UPDATE so that a concurrent Claim (which skips
-// locked rows) or CancelCampaign serializes with it. fn runs between the
-// round trips; the second writes what changed and commits. A deadlock or
-// serialization failure rolls everything back and runs fn again, up to 5
-// times.
+// Update implements [store.Store.Update] with one transaction of two
+// round trips. The first begins it, takes the user's advisory lock (every
+// writer of a user's state holds it), records the event ID (a duplicate is
+// an ID whose row exists and is still live), and reads the user's state
+// and pending rows, locking them FOR UPDATE so that a concurrent Claim
+// (which skips locked rows) or CancelCampaign serializes with it. fn runs
+// between the round trips; the second writes what changed and commits. A
+// deadlock or serialization failure rolls everything back and runs fn
+// again, up to 5 times.
 func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(u *store.UserState, duplicate bool)) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -95,8 +95,9 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	}
 	b.Queue(q.userSelect, ns, userID)
 	b.Queue(q.pendingSelect, ns, userID)
+	b.Queue(q.nextDue, ns)
 	br := conn.SendBatch(ctx, b)
-	duplicate, state, old, err := readUser(br, dedup.EventID != "")
+	duplicate, state, old, next, err := readLocked(br, dedup.EventID != "")
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -110,18 +111,23 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 			return false, fmt.Errorf("decoding the state of user %q: %w", userID, err)
 		}
 	}
-	u.Pending = make([]*store.Pending, len(old))
-	for i := range old {
-		p := old[i].p
-		u.Pending[i] = &p
+	if len(old) > 0 {
+		u.Pending = make([]*store.Pending, len(old))
+		for i := range old {
+			p := old[i].p
+			u.Pending[i] = &p
+		}
 	}
 	fn(&u, duplicate)
 
 	w := &pgx.Batch{}
-	wake, err := s.queuePendingWrites(w, ns, userID, old, u.Pending)
+	earlier, changed, err := s.queuePendingWrites(w, ns, userID, old, u.Pending)
 	if err != nil {
 		return false, err
 	}
+	// Engines wait for the earliest delivery of the namespace or earlier:
+	// only a delivery before it needs them to look again.
+	wake := changed && (!next.Valid || earlier.Before(next.Time))
 	if err := s.queueStateWrite(w, ns, userID, now, state, &u); err != nil {
 		return false, err
 	}
@@ -129,9 +135,10 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	return wake, conn.SendBatch(ctx, w).Close()
 }
 
-// readUser reads the results of the first round trip of Update, after
-// BEGIN and the lock.
-func readUser(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, old []loaded, err error) {
+// readLocked reads the results of the first round trip of Update, after
+// BEGIN and the lock: whether the event is a duplicate, the user's state
+// and pending rows, and the namespace's earliest ReadyAt.
+func readLocked(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, old []loaded, next pgtype.Timestamptz, err error) {
 	if _, err = br.Exec(); err != nil { // BEGIN
 		return
 	}
@@ -157,7 +164,10 @@ func readUser(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, ol
 	if err != nil {
 		return
 	}
-	old, err = scanPending(rows)
+	if old, err = scanPending(rows); err != nil {
+		return
+	}
+	err = br.QueryRow().Scan(&next)
 	return
 }
 
@@ -182,12 +192,16 @@ func scanPending(rows pgx.Rows) ([]loaded, error) {
 }
 
 // queuePendingWrites queues the inserts, updates and deletes that make the
-// user's pending rows match after, and reports whether one of them is new
-// or became ready earlier (other engines should look). Rows keep their
-// seq unless the order changed; new ones go after the previous row.
-func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded, after []*store.Pending) (bool, error) {
+// user's pending rows match after, and returns the earliest ReadyAt among
+// the new rows and those made ready earlier, if any. Rows keep
+// their seq unless the order changed; new ones go after the previous row.
+func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded, after []*store.Pending) (earlier time.Time, changed bool, err error) {
 	q := s.q
-	wake := false
+	sooner := func(t time.Time) {
+		if !changed || t.Before(earlier) {
+			earlier, changed = t, true
+		}
+	}
 	var kept []bool
 	if len(old) > 0 {
 		kept = make([]bool, len(old))
@@ -196,14 +210,14 @@ func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded
 	for _, p := range after {
 		data, err := encodePending(p)
 		if err != nil {
-			return false, fmt.Errorf("encoding pending delivery %q: %w", p.ID, err)
+			return earlier, false, fmt.Errorf("encoding pending delivery %q: %w", p.ID, err)
 		}
 		ready, token := floorTime(p.ReadyAt), int64(p.Token)
 		i := findLoaded(old, p.ID)
 		if i < 0 || kept[i] {
 			prev++
 			b.Queue(q.pendingInsert, ns, userID, p.ID, p.CampaignID, prev, ready, token, data)
-			wake = true
+			sooner(ready)
 			continue
 		}
 		kept[i] = true
@@ -216,7 +230,9 @@ func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded
 		if seq != o.seq || !ready.Equal(o.readyAt) || token != o.token || p.CampaignID != o.p.CampaignID || !bytes.Equal(data, o.data) {
 			b.Queue(q.pendingUpdate, ns, userID, p.ID, p.CampaignID, seq, ready, token, data)
 		}
-		wake = wake || ready.Before(o.readyAt)
+		if ready.Before(o.readyAt) {
+			sooner(ready)
+		}
 	}
 	var gone []string
 	for i := range old {
@@ -227,7 +243,7 @@ func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded
 	if len(gone) > 0 {
 		b.Queue(q.pendingDelete, ns, userID, gone)
 	}
-	return wake, nil
+	return earlier, changed, nil
 }
 
 func findLoaded(old []loaded, id string) int {
