@@ -1,0 +1,102 @@
+// Package postgres is a [store.Store] in PostgreSQL, with pgx: campaigns,
+// per-user state and the queue of due deliveries survive restarts, and any
+// number of engines, in any number of processes, share them.
+//
+//	s, err := postgres.Open(ctx, "postgres://app@db/app?pool_max_conns=20")
+//	if err != nil { … }
+//	defer s.Close()
+//	engine, err := connector.New(s, sender)
+//
+// [New] takes a [pgxpool.Pool] the host already has instead. It is a
+// module of its own (like river's riverpgxv5), so that the root module
+// needs no database driver.
+//
+// # Migrations
+//
+// [Open] and [New] create or upgrade the tables before returning: the SQL
+// is embedded, versioned in the table prefix+"migrations" and applied in
+// one transaction under an advisory lock, so replicas starting together
+// are safe and a restart finds nothing to do. Where the application's
+// role may not change the schema, run [Migrate] from a deployment step and
+// open with [WithMigrate](false). A schema newer than the package is
+// accepted: migrations only add, so rolling upgrades work. The tables go
+// in the connection's current schema (usually public), named
+// "campaignconnector_…"; [WithSchema] and [WithTablePrefix] change that,
+// for instance to run several independent stores in one database.
+//
+// # Transactions
+//
+// [Store.Update], the engine's call for each tracked event and twice per
+// delivery, is one READ COMMITTED transaction of two round trips: the
+// first takes the user's advisory lock, records the event ID and reads
+// the user's rows (its pending deliveries FOR UPDATE); the engine's
+// function runs; the second writes what changed and commits. Updates of
+// different users do not wait for each other. A deadlock or serialization
+// failure runs the function again (it is deterministic), at most 5 times.
+//
+// [Store.Claim] is one UPDATE … FOR UPDATE SKIP LOCKED statement: engines
+// claiming at once get disjoint deliveries without waiting, and a
+// delivery an Update holds is left for the next Claim. A claim is a
+// lease: the delivery's ReadyAt moves to now+lease, so if its engine dies
+// it is claimed again when the lease ends, with the same ID. Choose the
+// engine's lease (connector.WithLease) longer than a send takes.
+//
+// # Several replicas
+//
+// Replicas share everything through the database; nothing is cached
+// between calls but the campaign revision. [Store.Revision], which the
+// engine calls on every event, is served from memory: every campaign
+// change notifies its new revision (NOTIFY, in its transaction) to a
+// connection each store keeps LISTENing, outside its pool. While that
+// connection is up and answered a ping within the revision max age (one
+// second; see [WithRevisionMaxAge]) the cached revision is current to
+// within the notification's delivery time, milliseconds; while it is not,
+// Revision queries at most once per max age per namespace, so the value
+// it serves is never older than that.
+//
+// The store implements [store.Notifier] the same way: an Update that
+// schedules a delivery earlier than every other of its namespace (or makes
+// one ready earlier) wakes the engines of all replicas, so their Run need
+// not poll. These notifications are sent after the commit, coalesced (at
+// most one round trip in flight per store): a NOTIFY in each Update's
+// transaction would serialize all their commits on PostgreSQL's
+// notification lock. When the notification connection comes back after a
+// failure, subscribers are woken (what was notified meanwhile is lost);
+// a process that dies between an Update's commit and its notification
+// leaves other engines to find that delivery at their next wake-up, which
+// connector.WithPollInterval bounds if needed.
+//
+// # Pool sizing
+//
+// An Update holds a connection for two round trips, a Claim for one: a
+// pool of as many connections as the host runs concurrent Track calls
+// plus one per engine's Tick is plenty; pgxpool's default is the larger of
+// 4 and the number of CPUs. Each store adds one connection of its own for
+// LISTEN. The store needs a session (LISTEN, advisory locks held across
+// the statements of a transaction): behind PgBouncer, use session pooling
+// or point the store at the server.
+//
+// # Pruning
+//
+// The engine calls [Store.Prune] every minute or so; it deletes expired
+// event IDs, counters and logged interactions in batches of 1000, and
+// finds users with expired receipts, sends, conversion windows or old
+// decisions through partial indexes, pruning them in batches under their
+// locks. Its cost follows what expired, not the size of the tables.
+//
+// # Times and values
+//
+// PostgreSQL keeps microseconds. ReadyAt, and the now of Claim, are
+// rounded down to the microsecond, so a delivery is never due later than
+// asked (at worst a microsecond early); expiry times (event IDs' KeepUntil,
+// counters, logged interactions) are rounded up, so nothing is forgotten
+// early; campaign records' times are rounded down. Times inside the JSON
+// documents the store keeps (a delivery's DueAt, events, receipts, sends,
+// decisions) keep their nanoseconds. Event properties round-trip as JSON:
+// numbers come back as json.Number. Namespaces, user IDs, event IDs and
+// campaign IDs are PostgreSQL text: they cannot contain NUL bytes.
+//
+// Nothing here reads the wall clock for semantics: every comparison uses
+// the now the engine passes. The store reads the monotonic clock only to
+// age its revision cache and pace its notification connection.
+package postgres
