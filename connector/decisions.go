@@ -91,15 +91,18 @@ func (s *snapshot) warningsFor(id string, now time.Time) []rule.Decision {
 			}
 		}
 	}
-	if detail := delayNeverFits(&c.Campaign, now); detail != "" {
+	if detail := delayNeverFits(&c.Campaign, now, s.loc); detail != "" {
 		warn(id, rule.ReasonDelayExceedsDuration, detail)
 	}
 	return out
 }
 
 // delayNeverFits explains why no trigger from now on can give a due time
-// inside c's duration, or returns "".
-func delayNeverFits(c *rule.Campaign, now time.Time) string {
+// inside c's duration, or returns "". A due time never decreases as the
+// trigger time increases, so the earliest possible one is that of a
+// trigger now (or at Start): if it is not before End, none is. Calendar
+// delays are computed in the engine's default location.
+func delayNeverFits(c *rule.Campaign, now time.Time, loc *time.Location) string {
 	if c.End.IsZero() || !c.IsFollowUp() {
 		return ""
 	}
@@ -107,12 +110,12 @@ func delayNeverFits(c *rule.Campaign, now time.Time) string {
 	if c.Start.After(from) {
 		from = c.Start
 	}
-	if d := c.Delay.Duration(); d > 0 && !from.Add(d).Before(c.End) {
-		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s (delay %s)",
-			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), c.Delay)
-	}
 	if !from.Before(c.End) {
 		return fmt.Sprintf("the campaign ended at %s", c.End.UTC().Format(time.RFC3339))
+	}
+	if due := c.Delay.DueAt(from, loc); !due.Before(c.End) {
+		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s (delay %s)",
+			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), c.Delay)
 	}
 	return ""
 }

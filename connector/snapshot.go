@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -15,6 +16,7 @@ import (
 // moves (once per campaign change, never per event).
 type snapshot struct {
 	rev       int64
+	loc       *time.Location // the engine's default location, for warnings
 	campaigns map[string]*campaign
 	// byKey maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
@@ -50,9 +52,10 @@ type exceptionRef struct {
 	desc string
 }
 
-func newSnapshot(rev int64, recs []store.CampaignRecord) *snapshot {
+func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *snapshot {
 	s := &snapshot{
 		rev:       rev,
+		loc:       loc,
 		campaigns: make(map[string]*campaign, len(recs)),
 		byKey:     make(map[indexKey]*listeners),
 	}
@@ -134,7 +137,7 @@ func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newSnapshot(rev, recs)
+	s := newSnapshot(rev, recs, e.cfg.location)
 	e.snap.Store(s)
 	return s, nil
 }
