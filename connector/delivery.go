@@ -2,11 +2,13 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -41,34 +43,88 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	if err := e.maybePrune(ctx, now); err != nil {
 		return 0, err
 	}
+	wctx := context.WithoutCancel(ctx)
+	if e.cfg.concurrency <= 1 {
+		return e.drain(ctx, wctx, snap, now, nil)
+	}
+	// Each worker claims its own batches: claims are disjoint (leased), so
+	// the workers share nothing but the store.
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+		sent   = make([]int, e.cfg.concurrency)
+		errs   = make([]error, e.cfg.concurrency)
+	)
+	for k := range e.cfg.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sent[k], errs[k] = e.drain(ctx, wctx, snap, now, &failed)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range sent {
+		total += n
+	}
+	return total, errors.Join(errs...)
+}
+
+// drain claims and delivers batches until none is full or, with several
+// workers, another worker failed. On an error, the claims not yet started
+// are released.
+func (e *Engine) drain(ctx, wctx context.Context, snap *snapshot, now time.Time, failed *atomic.Bool) (int, error) {
+	w := couriers.Get().(*courier)
+	defer w.release()
+	w.e, w.snap, w.ctx = e, snap, wctx
 	sent := 0
-	for {
-		token := newToken()
-		claims, err := e.store.Claim(ctx, e.cfg.namespace, now, e.cfg.lease, e.cfg.batch, token)
+	for failed == nil || !failed.Load() {
+		w.token = newToken()
+		claims, err := e.store.Claim(ctx, e.cfg.namespace, now, e.cfg.lease, e.cfg.batch, w.token)
 		if err != nil {
-			return sent, fmt.Errorf("connector: tick: claiming due deliveries: %w", err)
+			err = fmt.Errorf("connector: tick: claiming due deliveries: %w", err)
+		} else {
+			// In due order (then by user and ID): stores hand claims out
+			// roughly ordered, and a fixed order keeps simulations
+			// reproducible.
+			slices.SortFunc(claims, compareClaims)
+			var n int
+			n, err = w.deliverAll(ctx, claims, failed)
+			sent += n
 		}
-		// Send in due order (then by user and ID): stores hand claims out
-		// roughly ordered, and a fixed order keeps simulations reproducible.
-		slices.SortFunc(claims, compareClaims)
-		for i := range claims {
-			if err := ctx.Err(); err != nil {
-				e.release(ctx, claims[i:], token)
-				return sent, err
+		if err != nil {
+			if failed != nil {
+				failed.Store(true)
 			}
-			ok, err := e.deliver(ctx, snap, &claims[i], token)
-			if ok {
-				sent++
-			}
-			if err != nil {
-				e.release(ctx, claims[i+1:], token)
-				return sent, err
-			}
+			return sent, err
 		}
 		if len(claims) < e.cfg.batch {
-			return sent, nil
+			break
 		}
 	}
+	return sent, nil
+}
+
+// deliverAll delivers claims in order, releasing them instead once ctx
+// ends, a delivery fails on a store error, or another worker failed.
+func (w *courier) deliverAll(ctx context.Context, claims []store.Claim, failed *atomic.Bool) (int, error) {
+	sent := 0
+	var firstErr error
+	for i := range claims {
+		if firstErr != nil || ctx.Err() != nil || (failed != nil && failed.Load()) {
+			w.releaseAll(claims[i:])
+			break
+		}
+		ok, err := w.deliver(ctx, &claims[i])
+		if ok {
+			sent++
+		}
+		firstErr = err
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return sent, firstErr
 }
 
 func compareClaims(a, b store.Claim) int {
@@ -81,47 +137,306 @@ func compareClaims(a, b store.Claim) int {
 	return strings.Compare(a.Pending.ID, b.Pending.ID)
 }
 
+// courier takes one Tick's claims through their steps. Its update
+// function is bound once, so the steps allocate nothing of their own;
+// couriers are pooled.
+type courier struct {
+	e     *Engine
+	snap  *snapshot
+	ctx   context.Context // for store calls that must happen even if Tick's context ends
+	token uint64
+
+	// The step in progress and what it needs.
+	step    step
+	c       *store.Claim
+	camp    *campaign
+	now     time.Time
+	loc     *time.Location
+	reason  rule.Reason
+	until   time.Time
+	cause   error
+	sendErr error
+	enroll  *tracker
+
+	// Its outcome.
+	d   Delivery
+	ok  bool
+	dec []rule.Decision
+
+	apply func(u *store.UserState, duplicate bool)
+}
+
+type step uint8
+
+const (
+	stepConfirm  step = iota // check and mark as sending, or hold out
+	stepRecord               // the send's outcome
+	stepDefer                // move to c.until, or drop
+	stepPostpone             // the directory failed: retry later
+	stepRelease              // give the claim back
+	stepLater                // unknown campaign: wait for a refresh
+)
+
+var couriers = sync.Pool{New: func() any {
+	w := &courier{}
+	w.apply = w.update
+	return w
+}}
+
+func (w *courier) release() {
+	clear(w.dec[:cap(w.dec)])
+	*w = courier{dec: w.dec[:0], apply: w.apply}
+	couriers.Put(w)
+}
+
 // deliver takes one claimed delivery through the send-time checks, the
 // send and its record, and reports whether the sender accepted it.
-func (e *Engine) deliver(ctx context.Context, snap *snapshot, c *store.Claim, token uint64) (bool, error) {
-	now := e.cfg.clock.Now()
-	camp := snap.campaigns[c.Pending.CampaignID]
-	if camp == nil {
+func (w *courier) deliver(ctx context.Context, c *store.Claim) (bool, error) {
+	e := w.e
+	w.c, w.now = c, e.cfg.clock.Now()
+	w.camp = w.snap.campaigns[c.Pending.CampaignID]
+	if w.camp == nil {
 		// Scheduled by an engine that knows a newer campaign set: leave it
 		// to the next Tick, which refreshes.
-		return false, e.settle(ctx, c, token, func(_ *store.UserState, _ int, p *store.Pending) []rule.Decision {
-			p.Token, p.ReadyAt = 0, now.Add(time.Second)
-			return nil
-		})
+		return false, w.run(ctx, stepLater)
 	}
-	def := &camp.Campaign
+	def := &w.camp.Campaign
 	loc, inAudience, err := e.askDirectory(ctx, def, c.UserID)
 	if err != nil {
-		return false, e.postpone(ctx, c, token, now, err)
+		w.cause = err
+		return false, w.run(ctx, stepPostpone)
 	}
-	if reason, until := e.sendTimeCheck(def, loc, now, inAudience); reason != "" {
-		return false, e.deferOrDrop(ctx, c, token, now, reason, until)
+	w.loc = loc
+	if reason, until := e.sendTimeCheck(def, loc, w.now, inAudience); reason != "" {
+		w.reason, w.until = reason, until
+		return false, w.run(ctx, stepDefer)
 	}
 	if def.RateLimit > 0 && !c.Pending.Control {
-		minute := now.Truncate(time.Minute)
+		minute := w.now.Truncate(time.Minute)
 		key := "rate:" + def.ID + ":" + strconv.FormatInt(minute.Unix(), 10)
 		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), minute.Add(2*time.Minute))
 		if err != nil {
-			e.release(ctx, []store.Claim{*c}, token)
+			w.releaseAll([]store.Claim{*c})
 			return false, fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)
 		}
 		if !ok {
-			return false, e.deferOrDrop(ctx, c, token, now, rule.ReasonRateLimited, minute.Add(time.Minute))
+			w.reason, w.until = rule.ReasonRateLimited, minute.Add(time.Minute)
+			return false, w.run(ctx, stepDefer)
 		}
 	}
-	d, ok, err := e.confirm(ctx, snap, c, token, loc)
-	if err != nil || !ok {
+	if c.Pending.Control {
+		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
+			CampaignID: def.ID, Time: w.now}
+		if w.enroll, err = e.prepare(ctx, w.snap, ev, w.now, true); err != nil {
+			w.cause = err
+			return false, w.run(ctx, stepPostpone)
+		}
+		defer func() {
+			if w.enroll != nil {
+				w.enroll.release()
+				w.enroll = nil
+			}
+		}()
+	}
+	if err := w.run(ctx, stepConfirm); err != nil || !w.ok {
 		return false, err
 	}
-	sendErr := e.callSender(ctx, d)
+	if w.enroll != nil && w.enroll.scheduled && w.enroll.earliest < e.armed.Load() {
+		e.signal()
+	}
+	d := w.d
+	w.sendErr = e.callSender(ctx, d)
 	// The outcome is recorded even if ctx ended during the send: the
 	// message may be out, and forgetting that would send it again.
-	return sendErr == nil, e.record(context.WithoutCancel(ctx), c, token, d, sendErr)
+	w.now = e.cfg.clock.Now()
+	return w.sendErr == nil, w.run(w.ctx, stepRecord)
+}
+
+// run applies step to the claimed delivery under the user's lock and hands
+// the decisions it took to the observers.
+func (w *courier) run(ctx context.Context, s step) error {
+	w.step = s
+	if s != stepConfirm && s != stepRecord {
+		w.now = w.e.cfg.clock.Now()
+	}
+	err := w.e.store.Update(ctx, w.e.cfg.namespace, w.c.UserID, w.now, store.Dedup{}, w.apply)
+	if err != nil {
+		return fmt.Errorf("connector: tick: delivery %s: %w", w.c.Pending.ID, err)
+	}
+	w.e.observeAll(w.dec)
+	return nil
+}
+
+// update is the atomic part of each step. It must be deterministic: a SQL
+// store may run it twice.
+func (w *courier) update(u *store.UserState, _ bool) {
+	w.ok, w.dec = false, w.dec[:0]
+	i := u.Find(w.c.Pending.ID)
+	mine := i >= 0 && u.Pending[i].Token == w.token
+	switch {
+	case w.step == stepRecord:
+		w.record(u, i, mine)
+	case !mine: // cancelled meanwhile, or the lease went to another engine
+	case w.step == stepConfirm:
+		w.confirm(u, i)
+	case w.step == stepDefer:
+		w.deferOrDrop(u, i)
+	case w.step == stepPostpone:
+		w.postpone(u, i)
+	case w.step == stepRelease:
+		if p := u.Pending[i]; !p.Sending {
+			p.Token, p.ReadyAt = 0, w.now
+		}
+	case w.step == stepLater:
+		p := u.Pending[i]
+		p.Token, p.ReadyAt = 0, w.now.Add(time.Second)
+	}
+	w.e.appendLog(u, w.now, w.dec...)
+}
+
+// note records a decision about pending delivery p.
+func (w *courier) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, detail string) {
+	if !w.e.observed {
+		return
+	}
+	d := pendingDecision(kind, reason, p, w.now)
+	d.Detail = detail
+	w.dec = append(w.dec, d)
+}
+
+// confirm re-checks a claimed delivery right before the send and marks it
+// as sending: from then on an exception can no longer stop it. The
+// delivery is not sent when its follow-up is no longer active in this
+// activation (cancelled) or a frequency cap suppresses it; a control-group
+// member is held out: recorded as received, with control_group_enrolled
+// applied in the same update.
+func (w *courier) confirm(u *store.UserState, i int) {
+	p := u.Pending[i]
+	switch {
+	case w.snap.stale(p):
+		u.RemovePending(i)
+		w.note(rule.Cancelled, rule.ReasonCampaignStopped, p, "")
+		return
+	case p.Control:
+		u.RemovePending(i)
+		u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: w.now, Expires: receiptExpiry(&w.camp.Campaign, w.now)})
+		w.note(rule.HeldOut, rule.ReasonControlGroup, p, "")
+		if w.enroll != nil {
+			w.enroll.update(u, false)
+			w.dec = append(w.dec, w.enroll.decisions...)
+		}
+		return
+	}
+	if cap, capped := w.e.capped(u, &w.camp.Campaign, p.ID, w.now, w.loc); capped {
+		u.RemovePending(i)
+		w.note(rule.Suppressed, rule.ReasonFrequencyCapped, p, "cap "+cap.String())
+		return
+	}
+	p.Sending = true
+	p.Attempt++
+	w.d = Delivery{
+		ID:         p.ID,
+		CampaignID: p.CampaignID,
+		UserID:     w.c.UserID,
+		Channel:    w.camp.Campaign.Channel,
+		Trigger:    p.Trigger,
+		DueAt:      p.DueAt,
+		Attempt:    p.Attempt,
+		Message:    w.camp.Campaign.Message,
+	}
+	w.ok = true
+}
+
+// record stores the outcome of a send: received (even if the delivery was
+// cancelled during the send), or cancelled (an exception arrived during a
+// send that failed), failed (the last attempt), or retried with backoff.
+func (w *courier) record(u *store.UserState, i int, mine bool) {
+	if w.sendErr == nil {
+		if mine {
+			u.RemovePending(i)
+		}
+		camp := w.e.snap.Load().campaigns[w.d.CampaignID]
+		var def *rule.Campaign
+		if camp != nil {
+			def = &camp.Campaign
+			w.e.recordSend(u, def, w.now)
+		}
+		u.SetReceipt(store.Receipt{CampaignID: w.d.CampaignID, At: w.now, Expires: receiptExpiry(def, w.now)})
+		w.noteSent(rule.Delivered, "", "")
+		return
+	}
+	if !mine {
+		return
+	}
+	p := u.Pending[i]
+	switch {
+	case p.CancelOnFailure:
+		u.RemovePending(i)
+		w.noteSent(rule.Cancelled, rule.ReasonException, "an exception arrived during a send that failed: "+w.sendErr.Error())
+	case p.Attempt >= w.e.cfg.retry.MaxAttempts:
+		u.RemovePending(i)
+		w.noteSent(rule.Failed, rule.ReasonSendError, w.sendErr.Error())
+	default:
+		p.Sending, p.Token = false, 0
+		p.ReadyAt = w.now.Add(w.e.cfg.retry.backoff(p.Attempt))
+		w.noteSent(rule.Retried, rule.ReasonSendError, w.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
+	}
+}
+
+func (w *courier) noteSent(kind rule.DecisionKind, reason rule.Reason, detail string) {
+	if !w.e.observed {
+		return
+	}
+	d := w.d
+	w.dec = append(w.dec, rule.Decision{
+		Kind: kind, Reason: reason, CampaignID: d.CampaignID, UserID: d.UserID,
+		EventID: d.Trigger.ID, EventKind: d.Trigger.Kind, EventTime: d.Trigger.Time,
+		DeliveryID: d.ID, DueAt: d.DueAt, Attempt: d.Attempt, Detail: detail, At: w.now,
+	})
+}
+
+// deferOrDrop moves the delivery to w.until (a Deferred decision), or drops
+// it (Suppressed) when until is zero or further than the maximum deferral
+// past its due time. A dropped delivery does not count as received.
+func (w *courier) deferOrDrop(u *store.UserState, i int) {
+	p := u.Pending[i]
+	if !w.until.IsZero() && w.until.Sub(p.DueAt) <= w.e.cfg.maxDeferral {
+		p.Token, p.ReadyAt = 0, w.until
+		w.note(rule.Deferred, w.reason, p, "until "+stamp(w.until))
+		return
+	}
+	u.RemovePending(i)
+	detail := ""
+	if !w.until.IsZero() {
+		detail = "would wait past the maximum deferral of " + w.e.cfg.maxDeferral.String()
+	}
+	w.note(rule.Suppressed, w.reason, p, detail)
+}
+
+// postpone retries the delivery later because the directory failed; after
+// the maximum deferral it fails.
+func (w *courier) postpone(u *store.UserState, i int) {
+	p := u.Pending[i]
+	next := w.now.Add(w.e.cfg.retry.backoff(p.Attempt + 1))
+	if next.Sub(p.DueAt) > w.e.cfg.maxDeferral {
+		u.RemovePending(i)
+		w.note(rule.Failed, rule.ReasonDirectoryError, p, w.cause.Error())
+		return
+	}
+	p.Token, p.ReadyAt = 0, next
+	w.note(rule.Retried, rule.ReasonDirectoryError, p, w.cause.Error()+"; next attempt at "+stamp(next))
+}
+
+// releaseAll hands claimed deliveries back before their lease ends (Tick is
+// stopping early), so another Tick need not wait for the lease. Best
+// effort: if it fails, the lease runs out instead.
+func (w *courier) releaseAll(claims []store.Claim) {
+	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	defer cancel()
+	for i := range claims {
+		w.c = &claims[i]
+		_ = w.run(ctx, stepRelease)
+	}
 }
 
 // askDirectory fetches what the send-time checks of campaign c need to know
@@ -163,286 +478,4 @@ func (e *Engine) sendTimeCheck(c *rule.Campaign, loc *time.Location, now time.Ti
 		return rule.ReasonQuietHours, time.Time{}
 	}
 	return "", time.Time{}
-}
-
-// deferOrDrop moves a claimed delivery to until (a Deferred decision), or
-// drops it (Suppressed) when until is zero or further than the maximum
-// deferral past its due time. A dropped delivery does not count as received.
-func (e *Engine) deferOrDrop(ctx context.Context, c *store.Claim, token uint64, now time.Time, reason rule.Reason, until time.Time) error {
-	return e.settle(ctx, c, token, func(u *store.UserState, i int, p *store.Pending) []rule.Decision {
-		if !until.IsZero() && until.Sub(p.DueAt) <= e.cfg.maxDeferral {
-			p.Token, p.ReadyAt = 0, until
-			d := pendingDecision(rule.Deferred, reason, p, now)
-			d.Detail = "until " + stamp(until)
-			return []rule.Decision{d}
-		}
-		u.RemovePending(i)
-		d := pendingDecision(rule.Suppressed, reason, p, now)
-		if !until.IsZero() {
-			d.Detail = "would wait past the maximum deferral of " + e.cfg.maxDeferral.String()
-		}
-		return []rule.Decision{d}
-	})
-}
-
-// postpone retries a delivery later because the directory failed; after the
-// maximum deferral it fails.
-func (e *Engine) postpone(ctx context.Context, c *store.Claim, token uint64, now time.Time, cause error) error {
-	return e.settle(ctx, c, token, func(u *store.UserState, i int, p *store.Pending) []rule.Decision {
-		next := now.Add(e.cfg.retry.backoff(p.Attempt + 1))
-		if next.Sub(p.DueAt) > e.cfg.maxDeferral {
-			u.RemovePending(i)
-			d := pendingDecision(rule.Failed, rule.ReasonDirectoryError, p, now)
-			d.Detail = cause.Error()
-			return []rule.Decision{d}
-		}
-		p.Token, p.ReadyAt = 0, next
-		d := pendingDecision(rule.Retried, rule.ReasonDirectoryError, p, now)
-		d.Detail = cause.Error() + "; next attempt at " + stamp(next)
-		return []rule.Decision{d}
-	})
-}
-
-// settle runs fn on the claimed delivery, under the user's lock, if this
-// engine still holds its claim; fn returns the decisions to record.
-func (e *Engine) settle(ctx context.Context, c *store.Claim, token uint64, fn func(u *store.UserState, i int, p *store.Pending) []rule.Decision) error {
-	now := e.cfg.clock.Now()
-	var dec []rule.Decision
-	err := e.store.Update(ctx, e.cfg.namespace, c.UserID, now, store.Dedup{}, func(u *store.UserState, _ bool) {
-		dec = nil
-		if i := u.Find(c.Pending.ID); i >= 0 && u.Pending[i].Token == token {
-			dec = fn(u, i, u.Pending[i])
-			e.appendLog(u, now, dec...)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("connector: tick: delivery %s: %w", c.Pending.ID, err)
-	}
-	e.observeAll(dec)
-	return nil
-}
-
-// confirm re-checks a claimed delivery right before the send, under the
-// user's lock, and marks it as sending: from then on an exception can no
-// longer stop it. It reports false when the delivery must not be sent: it
-// was cancelled, its lease was lost to another engine, its follow-up is no
-// longer active in this activation (which cancels it), a frequency cap
-// suppresses it, or the user is in its control group (held out: recorded
-// as received, and control_group_enrolled emitted in the same update).
-func (e *Engine) confirm(ctx context.Context, snap *snapshot, c *store.Claim, token uint64, loc *time.Location) (Delivery, bool, error) {
-	now := e.cfg.clock.Now()
-	camp := snap.campaigns[c.Pending.CampaignID]
-	var enroll *tracker
-	if c.Pending.Control {
-		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
-			CampaignID: camp.Campaign.ID, Time: now}
-		var err error
-		if enroll, err = e.prepare(ctx, snap, ev, now, true); err != nil {
-			return Delivery{}, false, e.postpone(ctx, c, token, now, err)
-		}
-		if enroll != nil {
-			defer enroll.release()
-		}
-	}
-	var (
-		d  Delivery
-		ok bool
-	)
-	err := e.settle(ctx, c, token, func(u *store.UserState, i int, p *store.Pending) []rule.Decision {
-		ok = false
-		switch {
-		case snap.stale(p):
-			u.RemovePending(i)
-			return []rule.Decision{pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, p, now)}
-		case p.Control:
-			return e.holdOut(u, i, p, camp, enroll, now)
-		}
-		if cap, capped := e.capped(u, &camp.Campaign, p.ID, now, loc); capped {
-			u.RemovePending(i)
-			x := pendingDecision(rule.Suppressed, rule.ReasonFrequencyCapped, p, now)
-			x.Detail = "cap " + cap.String()
-			return []rule.Decision{x}
-		}
-		p.Sending = true
-		p.Attempt++
-		d = Delivery{
-			ID:         p.ID,
-			CampaignID: p.CampaignID,
-			UserID:     c.UserID,
-			Channel:    camp.Campaign.Channel,
-			Trigger:    p.Trigger,
-			DueAt:      p.DueAt,
-			Attempt:    p.Attempt,
-			Message:    camp.Campaign.Message,
-		}
-		ok = true
-		return nil
-	})
-	if err == nil && enroll != nil && enroll.scheduled && enroll.earliest < e.armed.Load() {
-		e.signal()
-	}
-	return d, ok, err
-}
-
-// holdOut records a control-group member's delivery: nothing is sent, the
-// user counts as having received the follow-up, and the engine's
-// control_group_enrolled event is applied in the same update.
-func (e *Engine) holdOut(u *store.UserState, i int, p *store.Pending, camp *campaign, enroll *tracker, now time.Time) []rule.Decision {
-	u.RemovePending(i)
-	u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: now, Expires: receiptExpiry(&camp.Campaign, now)})
-	dec := []rule.Decision{pendingDecision(rule.HeldOut, rule.ReasonControlGroup, p, now)}
-	if enroll != nil {
-		enroll.update(u, false)
-		dec = append(dec, enroll.decisions...)
-	}
-	return dec
-}
-
-// record stores the outcome of a send.
-func (e *Engine) record(ctx context.Context, c *store.Claim, token uint64, d Delivery, sendErr error) error {
-	now := e.cfg.clock.Now()
-	camp := e.snap.Load().campaigns[d.CampaignID]
-	var dec []rule.Decision
-	err := e.store.Update(ctx, e.cfg.namespace, c.UserID, now, store.Dedup{}, func(u *store.UserState, _ bool) {
-		dec = dec[:0]
-		i := u.Find(d.ID)
-		mine := i >= 0 && u.Pending[i].Token == token
-		if sendErr == nil {
-			if mine {
-				u.RemovePending(i)
-			}
-			// Received, even if the delivery was cancelled during the send.
-			var def *rule.Campaign
-			if camp != nil {
-				def = &camp.Campaign
-				e.recordSend(u, def, now)
-			}
-			u.SetReceipt(store.Receipt{CampaignID: d.CampaignID, At: now, Expires: receiptExpiry(def, now)})
-			dec = append(dec, deliveryDecision(rule.Delivered, "", d, now))
-		} else if mine {
-			dec = append(dec, e.failed(u, i, d, sendErr, now))
-		}
-		e.appendLog(u, now, dec...)
-	})
-	if err != nil {
-		return fmt.Errorf("connector: tick: recording delivery %s: %w", d.ID, err)
-	}
-	e.observeAll(dec)
-	return nil
-}
-
-// failed handles a send error: cancel (an exception arrived during the
-// send), give up (last attempt) or retry with backoff.
-func (e *Engine) failed(u *store.UserState, i int, d Delivery, sendErr error, now time.Time) rule.Decision {
-	p := u.Pending[i]
-	switch {
-	case p.CancelOnFailure:
-		u.RemovePending(i)
-		x := deliveryDecision(rule.Cancelled, rule.ReasonException, d, now)
-		x.Detail = "an exception arrived during a send that failed: " + sendErr.Error()
-		return x
-	case p.Attempt >= e.cfg.retry.MaxAttempts:
-		u.RemovePending(i)
-		x := deliveryDecision(rule.Failed, rule.ReasonSendError, d, now)
-		x.Detail = sendErr.Error()
-		return x
-	}
-	p.Sending, p.Token = false, 0
-	p.ReadyAt = now.Add(e.cfg.retry.backoff(p.Attempt))
-	x := deliveryDecision(rule.Retried, rule.ReasonSendError, d, now)
-	x.Detail = sendErr.Error() + "; next attempt at " + stamp(p.ReadyAt)
-	return x
-}
-
-// release hands claimed deliveries back before their lease ends (Tick is
-// stopping early), so another Tick need not wait for the lease.
-func (e *Engine) release(ctx context.Context, claims []store.Claim, token uint64) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	now := e.cfg.clock.Now()
-	for i := range claims {
-		_ = e.settle(rctx, &claims[i], token, func(_ *store.UserState, _ int, p *store.Pending) []rule.Decision {
-			if !p.Sending {
-				p.Token, p.ReadyAt = 0, now
-			}
-			return nil
-		}) // best effort: if it fails, the lease runs out instead
-	}
-}
-
-// callSender calls the sender, turning a panic into an error.
-func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
-	if in := e.cfg.instrument; in != nil {
-		var end func(error)
-		ctx, end = in.StartSend(ctx, d)
-		defer func() { end(err) }()
-	}
-	if e.cfg.sendTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.sendTimeout)
-		defer cancel()
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrSenderPanic, r)
-		}
-	}()
-	return e.sender.Send(ctx, d)
-}
-
-func deliveryDecision(kind rule.DecisionKind, reason rule.Reason, d Delivery, now time.Time) rule.Decision {
-	return rule.Decision{
-		Kind: kind, Reason: reason, CampaignID: d.CampaignID, UserID: d.UserID,
-		EventID: d.Trigger.ID, EventKind: d.Trigger.Kind, EventTime: d.Trigger.Time,
-		DeliveryID: d.ID, DueAt: d.DueAt, Attempt: d.Attempt, At: now,
-	}
-}
-
-// receiptExpiry is when a receipt stops mattering: after the
-// re-eligibility window, or never for once-only follow-ups (and unknown ones).
-func receiptExpiry(c *rule.Campaign, at time.Time) time.Time {
-	if c != nil {
-		if w, ok := c.Reeligibility.Window(); ok {
-			return at.Add(w)
-		}
-	}
-	return time.Time{}
-}
-
-// backoff returns the wait after failed attempt n (from 1).
-func (r RetryPolicy) backoff(n int) time.Duration {
-	d := r.Base
-	for i := 1; i < n && d < r.Max; i++ {
-		d *= 2
-	}
-	d = min(d, r.Max)
-	if r.Jitter > 0 {
-		d -= time.Duration(rand.Float64() * r.Jitter * float64(d))
-	}
-	return max(d, time.Millisecond)
-}
-
-// newToken returns a random non-zero claim token.
-func newToken() uint64 {
-	for {
-		if t := rand.Uint64(); t != 0 {
-			return t
-		}
-	}
-}
-
-// maybePrune sweeps expired state at most once per prune interval.
-func (e *Engine) maybePrune(ctx context.Context, now time.Time) error {
-	last := e.lastPrune.Load()
-	if now.UnixNano()-last < int64(e.cfg.pruneEvery) || !e.lastPrune.CompareAndSwap(last, now.UnixNano()) {
-		return nil
-	}
-	logBefore := now
-	if e.cfg.logMax > 0 {
-		logBefore = now.Add(-e.cfg.logRetention)
-	}
-	if _, err := e.store.Prune(ctx, e.cfg.namespace, now, logBefore); err != nil {
-		return fmt.Errorf("connector: tick: pruning: %w", err)
-	}
-	return nil
 }

@@ -91,6 +91,7 @@ type Engine struct {
 	snap   atomic.Pointer[snapshot]
 	snapMu sync.Mutex // serializes snapshot rebuilds
 
+	observed  bool          // someone wants decisions: observers or the decision log
 	wake      chan struct{} // Run's wake-up: something may be due earlier
 	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one
 	running   atomic.Bool
@@ -127,6 +128,7 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 		}
 	}
 	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1)}
+	e.observed = len(cfg.observers) > 0 || cfg.logMax > 0
 	e.armed.Store(maxInt64)
 	e.lastPrune.Store(cfg.clock.Now().UnixNano())
 	if _, err := e.refresh(context.Background(), -1); err != nil {

@@ -37,6 +37,7 @@ type config struct {
 	pruneEvery    time.Duration
 	pollInterval  time.Duration
 	sendTimeout   time.Duration
+	concurrency   int
 	acceptStopped bool
 	instrument    Instrumentation
 	logger        *slog.Logger
@@ -65,6 +66,7 @@ func defaultConfig() config {
 		retry:       DefaultRetryPolicy,
 		pruneEvery:  time.Minute,
 		maxDeferral: 72 * time.Hour,
+		concurrency: 4,
 	}
 }
 
@@ -211,6 +213,21 @@ func WithSendTimeout(d time.Duration) Option {
 			return fmt.Errorf("%w: send timeout must be positive, got %v", ErrInvalidOption, d)
 		}
 		cfg.sendTimeout = d
+		return nil
+	}
+}
+
+// WithSendConcurrency sets how many workers Tick runs, each claiming and
+// sending its own batches. Senders that wait on the network want more; 1
+// sends strictly in due order, which simulations and tests rely on (with
+// more, two deliveries due together may go out in either order). Defaults
+// to 4.
+func WithSendConcurrency(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 {
+			return errorf("send concurrency must be at least 1, got %d", n)
+		}
+		cfg.concurrency = n
 		return nil
 	}
 }

@@ -157,6 +157,7 @@ func TestRunLetsAnInFlightSendFinish(t *testing.T) {
 		return nil
 	})
 	h.engine.cfg.observers = append(h.engine.cfg.observers, ObserverFunc(func(d rule.Decision) { decisions = append(decisions, d) }))
+	h.engine.observed = true
 	h.start()
 	h.waitArmedAt(time.Time{})
 	h.track(event.EmailOpened)

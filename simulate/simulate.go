@@ -39,9 +39,9 @@ type Simulator struct {
 }
 
 // New returns a simulator whose clock is at start. opts are passed to
-// connector.New after the simulator's own (the mock clock and an observer
-// that records decisions), so they can add observers or change anything
-// else.
+// connector.New after the simulator's own (the mock clock, an observer
+// that records decisions, and sends one at a time so that timelines are
+// reproducible), so they can add observers or change anything else.
 func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
 	s := &Simulator{Clock: clock.NewMock(), Store: store.NewMemory()}
 	s.Clock.Set(start)
@@ -49,6 +49,7 @@ func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
 	base := []connector.Option{
 		connector.WithClock(s.Clock),
 		connector.WithObserver(connector.ObserverFunc(s.record)),
+		connector.WithSendConcurrency(1), // strictly in due order: reproducible timelines
 	}
 	e, err := connector.New(s.Store, s.Sender, append(base, opts...)...)
 	if err != nil {

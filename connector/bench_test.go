@@ -1,0 +1,268 @@
+package connector_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+var noop = connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+
+// benchEngine is an engine on a memory store with the abandoned-cart
+// campaigns (SPEC S6) and n extra unrelated follow-ups.
+func benchEngine(b *testing.B, unrelated int, opts ...connector.Option) (*connector.Engine, *clock.Mock, *store.Memory) {
+	b.Helper()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
+	e, mem := benchEngineOn(b, clk, unrelated, opts...)
+	return e, clk, mem
+}
+
+// benchEngineOn is benchEngine on any clock (the system clock for
+// benchmarks run from several goroutines: the mock's lock would be
+// measured), with an immediate follow-up, "coupon", on push_opened of
+// "abandoned_cart".
+func benchEngineOn(b *testing.B, clk connector.Clock, unrelated int, opts ...connector.Option) (*connector.Engine, *store.Memory) {
+	b.Helper()
+	mem := store.NewMemory()
+	e, err := connector.New(mem, noop, append([]connector.Option{connector.WithClock(clk)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	push, reminder := abandonedCart()
+	reminder.Reeligibility = rule.ReeligibleAfter(0)
+	coupon := rule.Campaign{ID: "coupon", Reeligibility: rule.ReeligibleAfter(0),
+		Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "abandoned_cart"}}}
+	for _, c := range []rule.Campaign{push, reminder, coupon} {
+		if err := e.Save(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range unrelated {
+		id := "other" + strconv.Itoa(i)
+		if err := e.Save(ctx, rule.Campaign{ID: id}); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Save(ctx, rule.Campaign{ID: id + "_f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: id}}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Publish(ctx, id+"_f"); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Publish(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, id := range []string{"cart_reminder", "coupon", "abandoned_cart"} {
+		if err := e.Publish(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e, mem
+}
+
+// userIDs are precomputed so that formatting them is not measured.
+func userIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "user-" + strconv.Itoa(i)
+	}
+	return ids
+}
+
+func BenchmarkTrack(b *testing.B) {
+	ctx := context.Background()
+	users := userIDs(1 << 16)
+	b.Run("no_listener", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		ev := event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "newsletter"}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			ev.UserID = users[i&(len(users)-1)]
+			if err := e.Track(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("trigger_schedules", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0, connector.WithDedupWindow(time.Hour))
+		ev := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			ev.UserID = users[i&(len(users)-1)]
+			if err := e.Track(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("exception_cancels", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		rcv := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+		buy := event.Event{Kind: event.Purchase}
+		for i := range users {
+			rcv.UserID = users[i]
+			_ = e.Track(ctx, rcv)
+		}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			u := users[i&(len(users)-1)]
+			b.StopTimer()
+			rcv.UserID = u
+			_ = e.Track(ctx, rcv) // re-arm (not measured)
+			b.StartTimer()
+			buy.UserID = u
+			buy.Time = time.Time{}
+			if err := e.Track(ctx, buy); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("duplicate", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		ev := event.Event{ID: "same", UserID: "u", Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+		_ = e.Track(ctx, ev)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := e.Track(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("no_listener_parallel", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ev := event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "newsletter"}
+			i := int(next.Add(1)) << 12
+			for pb.Next() {
+				i++
+				ev.UserID = users[i&(len(users)-1)]
+				_ = e.Track(ctx, ev)
+			}
+		})
+	})
+	b.Run("trigger_schedules_parallel", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ev := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+			i := int(next.Add(1)) << 12
+			for pb.Next() {
+				i++
+				ev.UserID = users[i&(len(users)-1)]
+				_ = e.Track(ctx, ev)
+			}
+		})
+	})
+}
+
+func BenchmarkTick(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1, 100, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("due=%d", n), func(b *testing.B) {
+			users := userIDs(n)
+			b.ReportAllocs()
+			sent := 0
+			for b.Loop() {
+				b.StopTimer()
+				e, clk, _ := benchEngine(b, 0)
+				for _, u := range users {
+					_ = e.Track(ctx, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+				}
+				clk.Add(25 * time.Hour)
+				runtime.GC()
+				b.StartTimer()
+				k, err := e.Tick(ctx)
+				if err != nil || k != n {
+					b.Fatal(k, err)
+				}
+				sent += k
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(sent), "ns/delivery")
+			b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}
+
+// BenchmarkTickPerDelivery sends b.N due deliveries with one Tick (claimed
+// in batches of the engine's batch size) with a no-op sender, on the
+// system clock, sequentially and with the default send concurrency.
+func BenchmarkTickPerDelivery(b *testing.B) {
+	for _, conc := range []int{1, 4} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			ctx := context.Background()
+			e, _ := benchEngineOn(b, clock.New(), 0, connector.WithSendConcurrency(conc))
+			users := userIDs(b.N)
+			for _, u := range users {
+				if err := e.Track(ctx, event.Event{UserID: u, Kind: event.PushOpened, CampaignID: "abandoned_cart"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			n, err := e.Tick(ctx)
+			if err != nil || n != b.N {
+				b.Fatal(n, err)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}
+
+// BenchmarkMemoryPerPending schedules 1,000,000 deliveries (one per user,
+// trigger events with an ID and no properties, the abandoned-cart shape)
+// and reports the heap they take per pending delivery.
+func BenchmarkMemoryPerPending(b *testing.B) {
+	n := memUsers
+	ctx := context.Background()
+	users := userIDs(n)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "evt-" + strconv.Itoa(i)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e, _, mem := benchEngine(b, 0)
+		b.StartTimer()
+		for i, u := range users {
+			if err := e.Track(ctx, event.Event{ID: ids[i], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		st, _ := mem.Stats(ctx, "")
+		if st.Pending != int64(n) {
+			b.Fatal(st.Pending)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "B/pending")
+		runtime.KeepAlive(e)
+		b.StartTimer()
+	}
+}
+
+var memUsers = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_PENDING")); err == nil {
+		return n
+	}
+	return 1_000_000
+}()
