@@ -24,7 +24,13 @@ func (e *Engine) observeAll(ds []rule.Decision) {
 	}
 }
 
-func (e *Engine) emitWarnings(ws []rule.Decision) { e.observeAll(ws) }
+// emitWarnings hands definition warnings to the observers as decisions of
+// kind [rule.Warning].
+func (e *Engine) emitWarnings(ws []Warning, now time.Time) {
+	for _, w := range ws {
+		e.observe(rule.Decision{Kind: rule.Warning, Reason: w.Reason, CampaignID: w.CampaignID, Detail: w.Detail, At: now})
+	}
+}
 
 // appendLog adds decisions to the user's decision log, when the engine keeps
 // one, dropping entries past the retention or beyond the per-user maximum.
@@ -62,39 +68,6 @@ func pendingDecision(kind rule.DecisionKind, reason rule.Reason, p *store.Pendin
 		Backfilled: p.Backfilled,
 		At:         now,
 	}
-}
-
-// warningsFor returns the hazards that involve campaign id (SPEC.md R12):
-// follow-ups still drafts while an original they target is active, and a
-// delay that can never fit in a follow-up's duration.
-func (s *snapshot) warningsFor(id string, now time.Time) []rule.Decision {
-	var out []rule.Decision
-	warn := func(campaignID string, reason rule.Reason, detail string) {
-		out = append(out, rule.Decision{Kind: rule.Warning, Reason: reason, CampaignID: campaignID, Detail: detail, At: now})
-	}
-	c := s.campaigns[id]
-	if c == nil {
-		return nil
-	}
-	if c.State == rule.Active {
-		for _, f := range s.campaigns {
-			if f.State != rule.Draft {
-				continue
-			}
-			for _, t := range f.Campaign.Triggers {
-				if t.CampaignID == id {
-					warn(f.Campaign.ID, rule.ReasonDraftFollowUp, fmt.Sprintf(
-						"original %q is active while follow-up %q is a draft: its interactions are lost for the follow-up until it is published",
-						id, f.Campaign.ID))
-					break
-				}
-			}
-		}
-	}
-	if detail := delayNeverFits(&c.Campaign, now, s.loc); detail != "" {
-		warn(id, rule.ReasonDelayExceedsDuration, detail)
-	}
-	return out
 }
 
 // delayNeverFits explains why no trigger from now on can give a due time

@@ -53,7 +53,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err != nil {
 		return fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	e.emitWarnings(snap.warningsFor(c.ID, now))
+	e.emitWarnings(snap.warningsFor(c.ID, now), now)
 	return nil
 }
 
@@ -79,10 +79,24 @@ func (s *snapshot) checkReferences(c *rule.Campaign) error {
 
 // Publish makes a draft or stopped campaign active and records its
 // activation time, the engine clock's now: a follow-up counts only
-// interactions at or after it (SPEC.md R3). Publishing an original while a
-// follow-up that targets it is still a draft is allowed but produces a
-// [rule.Warning] decision for the observers (SPEC.md R12).
-func (e *Engine) Publish(ctx context.Context, id string) error {
+// interactions at or after it (SPEC.md R3), unless a [Backfill] option
+// replays earlier ones from the interaction log. Publishing an original
+// while a follow-up that targets it is still a draft is allowed but
+// produces a [rule.Warning] decision for the observers (SPEC.md R12).
+//
+// A backfill runs after the activation is stored: if it fails, the
+// campaign is active and the error says so; publishing again is refused
+// (it is active), so stop, then publish with the backfill again.
+func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) error {
+	var pc publishConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&pc)
+		}
+	}
+	if !pc.backfillSince.IsZero() && e.cfg.interactionLog == 0 {
+		return fmt.Errorf("connector: publish %q with a backfill: %w", id, ErrNoInteractionLog)
+	}
 	now := e.cfg.clock.Now()
 	_, err := e.transition(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
 		rec.ActivatedAt = now
@@ -95,7 +109,12 @@ func (e *Engine) Publish(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("connector: publish %q: %w", id, err)
 	}
-	e.emitWarnings(snap.warningsFor(id, now))
+	e.emitWarnings(snap.warningsFor(id, now), now)
+	if !pc.backfillSince.IsZero() {
+		if err := e.backfill(ctx, id, pc.backfillSince); err != nil {
+			return fmt.Errorf("connector: publish %q: the campaign is active but its backfill failed: %w", id, err)
+		}
+	}
 	return nil
 }
 

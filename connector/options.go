@@ -49,6 +49,8 @@ type config struct {
 	maxDeferral   time.Duration
 	lateness      time.Duration
 	maxTriggerAge time.Duration
+
+	interactionLog time.Duration
 }
 
 func errorf(format string, args ...any) error {

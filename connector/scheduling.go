@@ -21,9 +21,13 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 		d.Rule, d.Detail = r.desc, detail
 		t.decisions = append(t.decisions, d)
 	}
+	activatedAt := c.ActivatedAt
+	if t.only != nil {
+		activatedAt = t.since // a backfill counts interactions from its start
+	}
 	switch {
-	case ev.Time.Before(c.ActivatedAt):
-		suppress(rule.ReasonBeforeActivation, "activated at "+stamp(c.ActivatedAt))
+	case ev.Time.Before(activatedAt):
+		suppress(rule.ReasonBeforeActivation, "activated at "+stamp(activatedAt))
 		return
 	case r.t.CampaignID != "" && !t.e.originCounts(t.snap.campaigns[r.t.CampaignID]):
 		suppress(rule.ReasonOriginalNotActive, "")
@@ -88,6 +92,7 @@ func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
 		DueAt:      due,
 		ReadyAt:    due.Add(t.e.cfg.lateness),
 		Control:    camp.ControlPercent > 0 && rule.ControlBucket(ev.UserID, camp.ID) < camp.ControlPercent,
+		Backfilled: t.only != nil,
 	}
 	if len(ev.Properties) > 0 {
 		p.Trigger.Properties = cloneProperties(ev.Properties)

@@ -46,6 +46,11 @@ func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
 	if ev.Time.IsZero() {
 		ev.Time = now
 	}
+	if e.cfg.interactionLog > 0 {
+		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, []event.Event{ev}, now.Add(e.cfg.interactionLog)); err != nil {
+			return fmt.Errorf("connector: track: logging the interaction: %w", err)
+		}
+	}
 	snap, err := e.current(ctx)
 	if err != nil {
 		return fmt.Errorf("connector: track: %w", err)
@@ -90,7 +95,9 @@ type tracker struct {
 	exceptions []exceptionRef // matching exceptions
 	opens      []*campaign    // campaigns whose conversion windows this receipt opens
 	converts   []convertRef   // conversions this event may complete
-	nested     bool           // an event the engine emits (no conversions of its own)
+	nested     bool           // an event the engine emits or replays (no conversions of its own)
+	only       *campaign      // a backfill: this follow-up alone
+	since      time.Time      // a backfill: interactions count from here instead of the activation
 
 	decisions []rule.Decision
 	scheduled bool
@@ -118,12 +125,19 @@ var trackers = sync.Pool{New: func() any {
 // nothing listens to ev. nested trackers (for events the engine emits) do
 // not look at conversions.
 func (e *Engine) prepare(ctx context.Context, snap *snapshot, ev event.Event, now time.Time, nested bool) (*tracker, error) {
+	return e.prepareFor(ctx, snap, ev, now, nested, nil, time.Time{})
+}
+
+// prepareFor is prepare, restricted to follow-up only (when not nil) with
+// interactions counting from since: a backfill.
+func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
 	l := snap.byKey[indexKey{ev.Kind, ev.CampaignID}]
 	if l == nil {
 		return nil, nil
 	}
 	t := trackers.Get().(*tracker)
 	t.reset(e, snap, ev, now, nested)
+	t.only, t.since = only, since
 	if !t.match(l) {
 		t.release()
 		return nil, nil
@@ -154,7 +168,7 @@ func (t *tracker) release() {
 	clear(t.opens[:cap(t.opens)])
 	clear(t.converts[:cap(t.converts)])
 	clear(t.decisions[:cap(t.decisions)])
-	t.e, t.snap, t.ev, t.loc, t.event = nil, nil, nil, nil, event.Event{}
+	t.e, t.snap, t.ev, t.loc, t.event, t.only = nil, nil, nil, nil, event.Event{}, nil
 	trackers.Put(t)
 }
 
@@ -162,17 +176,17 @@ func (t *tracker) release() {
 // and reports whether there is any.
 func (t *tracker) match(l *listeners) bool {
 	for _, r := range l.triggers {
-		if r.t.Matches(t.ev) && !t.hasTrigger(r.c) {
+		if (t.only == nil || r.c == t.only) && r.t.Matches(t.ev) && !t.hasTrigger(r.c) {
 			t.triggers = append(t.triggers, r)
 		}
 	}
 	for _, r := range l.exceptions {
-		if r.x.Matches(t.ev) {
+		if (t.only == nil || r.c == t.only) && r.x.Matches(t.ev) {
 			t.exceptions = append(t.exceptions, r)
 		}
 	}
 	for _, c := range l.opens {
-		if t.e.originCounts(c) {
+		if t.only == nil && t.e.originCounts(c) {
 			t.opens = append(t.opens, c)
 		}
 	}
@@ -238,6 +252,11 @@ func (t *tracker) fetch(ctx context.Context) error {
 // lock. It must be deterministic: a SQL store may run it twice.
 func (t *tracker) applyTop(u *store.UserState, duplicate bool) {
 	t.update(u, duplicate)
+	if t.only != nil {
+		for i := range t.decisions {
+			t.decisions[i].Backfilled = true
+		}
+	}
 	t.e.appendLog(u, t.now, t.decisions...)
 }
 

@@ -1,6 +1,9 @@
 package event
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors. Validation failures wrap them inside a [*ValidationError],
 // so both errors.Is (what went wrong) and errors.As (which field) work.
@@ -26,7 +29,10 @@ type ValidationError struct {
 	Err    error  // the sentinel error behind it, if any (errors.Is works through it)
 }
 
-// Error implements error: "event: user_id: required".
+// Error implements error: "event: user_id: required", with the sentinel
+// error's text in parentheses when there is one: "campaign:
+// triggers[0].campaign_id: "x" is this campaign (a campaign cannot trigger
+// on itself)".
 func (e *ValidationError) Error() string {
 	s := e.Object
 	if e.Field != "" {
@@ -38,7 +44,11 @@ func (e *ValidationError) Error() string {
 	if s != "" {
 		s += ": "
 	}
-	return s + e.Reason
+	s += e.Reason
+	if e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()) {
+		s += " (" + e.Err.Error() + ")"
+	}
+	return s
 }
 
 // Unwrap returns the sentinel error behind the problem, or nil.

@@ -166,3 +166,5 @@ func (s *Simulator) Decisions() []rule.Decision {
 	defer s.mu.Unlock()
 	return append([]rule.Decision(nil), s.decisions...)
 }
+
+var bgctx = context.Background()

@@ -1,0 +1,172 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// Warning is a hazard in the campaign definitions: nothing is wrong enough
+// to refuse, but a follow-up will not behave as its author likely expects.
+type Warning struct {
+	CampaignID string      // the campaign the warning is about
+	Reason     rule.Reason // one of the warning reasons below
+	Detail     string      // what, in words
+}
+
+// Warning reasons, besides [rule.ReasonDraftFollowUp] and
+// [rule.ReasonDelayExceedsDuration].
+const (
+	// ReasonUnknownReference: a trigger, exception or conversion names a
+	// campaign the engine does not know.
+	ReasonUnknownReference rule.Reason = "unknown_campaign"
+	// ReasonArchivedReference: a trigger or exception names an archived
+	// campaign: it will never match again.
+	ReasonArchivedReference rule.Reason = "archived_campaign"
+	// ReasonCycle: follow-ups trigger on each other in a cycle, so one
+	// interaction can keep a user receiving them.
+	ReasonCycle rule.Reason = "cycle"
+	// ReasonExceptionNeverWhileWaiting: an exception can never happen
+	// while a user waits (it is an interaction with the follow-up itself,
+	// which the user cannot have before receiving it).
+	ReasonExceptionNeverWhileWaiting rule.Reason = "exception_never_while_waiting"
+)
+
+// String renders the warning on one line.
+func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID, w.Reason, w.Detail) }
+
+// Check returns the hazards of the namespace's campaign definitions
+// (SPEC.md R12): an original active while a follow-up that targets it is a
+// draft, a delay that can never fit in a follow-up's duration, triggers or
+// exceptions on archived or unknown campaigns, cycles of follow-ups, and
+// exceptions that can never happen while a user waits. Archived campaigns
+// are not checked. Warnings come sorted by campaign.
+func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
+	snap, err := e.current(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connector: check: %w", err)
+	}
+	now := e.cfg.clock.Now()
+	var out []Warning
+	for _, id := range snap.ids() {
+		out = append(out, snap.warningsFor(id, now)...)
+	}
+	out = append(out, snap.cycles()...)
+	slices.SortStableFunc(out, func(a, b Warning) int { return strings.Compare(a.CampaignID, b.CampaignID) })
+	return slices.CompactFunc(out, func(a, b Warning) bool { return a == b }), nil
+}
+
+// ids returns the campaign IDs in order.
+func (s *snapshot) ids() []string {
+	ids := make([]string, 0, len(s.campaigns))
+	for id := range s.campaigns {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// warningsFor returns the hazards that involve campaign id: as an original
+// (active while a follow-up of it is a draft) and as a follow-up (its own
+// definition).
+func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
+	c := s.campaigns[id]
+	if c == nil || c.State == rule.Archived {
+		return nil
+	}
+	var out []Warning
+	warn := func(campaignID string, reason rule.Reason, format string, args ...any) {
+		out = append(out, Warning{CampaignID: campaignID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
+	}
+	if c.State == rule.Active {
+		for _, fid := range s.ids() {
+			f := s.campaigns[fid]
+			if f.State == rule.Draft && slices.ContainsFunc(f.Campaign.Triggers, func(t rule.Trigger) bool { return t.CampaignID == id }) {
+				warn(fid, rule.ReasonDraftFollowUp,
+					"original %q is active while follow-up %q is a draft: its interactions are lost for the follow-up until it is published", id, fid)
+			}
+		}
+	}
+	def := &c.Campaign
+	if detail := delayNeverFits(def, now, s.loc); detail != "" {
+		warn(id, rule.ReasonDelayExceedsDuration, "%s", detail)
+	}
+	refs := func(what, ref string) {
+		switch r := s.campaigns[ref]; {
+		case ref == "":
+		case r == nil:
+			warn(id, ReasonUnknownReference, "%s names campaign %q, which does not exist", what, ref)
+		case r.State == rule.Archived:
+			warn(id, ReasonArchivedReference, "%s names campaign %q, which is archived", what, ref)
+		}
+	}
+	for i, t := range def.Triggers {
+		refs(fmt.Sprintf("trigger %d (%s)", i, t), t.CampaignID)
+	}
+	for i, x := range def.Exceptions {
+		refs(fmt.Sprintf("exception %d (%s)", i, x), x.CampaignID)
+		if x.CampaignID == id {
+			warn(id, ReasonExceptionNeverWhileWaiting,
+				"exception %d (%s) is an interaction with this follow-up, which a user cannot have before receiving it", i, x)
+		}
+	}
+	for _, cv := range def.Conversions {
+		if cv.CampaignID != "" && s.campaigns[cv.CampaignID] == nil {
+			warn(id, ReasonUnknownReference, "conversion %q names campaign %q, which does not exist", cv.ID, cv.CampaignID)
+		}
+	}
+	return out
+}
+
+// cycles reports follow-ups that trigger on each other in a cycle: one
+// warning per campaign on a cycle, naming the cycle.
+func (s *snapshot) cycles() []Warning {
+	next := func(id string) []string { // the follow-ups triggered by interactions with id
+		var out []string
+		for _, fid := range s.ids() {
+			f := s.campaigns[fid]
+			if f.State != rule.Archived && slices.ContainsFunc(f.Campaign.Triggers, func(t rule.Trigger) bool { return t.CampaignID == id }) {
+				out = append(out, fid)
+			}
+		}
+		return out
+	}
+	var out []Warning
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(id string)
+	visit = func(id string) {
+		state[id] = onPath
+		path = append(path, id)
+		for _, n := range next(id) {
+			switch state[n] {
+			case onPath:
+				start := slices.Index(path, n)
+				loop := append(slices.Clone(path[start:]), n)
+				for _, member := range path[start:] {
+					out = append(out, Warning{CampaignID: member, Reason: ReasonCycle,
+						Detail: "follow-ups trigger on each other: " + strings.Join(loop, " → ")})
+				}
+			case unvisited:
+				visit(n)
+			}
+		}
+		path = path[:len(path)-1]
+		state[id] = done
+	}
+	for _, id := range s.ids() {
+		if state[id] == unvisited && s.campaigns[id].State != rule.Archived {
+			visit(id)
+		}
+	}
+	return out
+}

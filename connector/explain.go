@@ -1,0 +1,181 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// ErrNoDecisionLog: Explain needs the decision log, which is off unless
+// the engine is built with [WithDecisionLog].
+var ErrNoDecisionLog = errors.New("connector: no decision log (WithDecisionLog)")
+
+// Explanation is the history of one user and one follow-up: every decision
+// the engine recorded about them (oldest first, as far back as the
+// decision log keeps), what is pending now, and when the user last
+// received the follow-up.
+type Explanation struct {
+	UserID     string
+	CampaignID string
+	Decisions  []rule.Decision
+	Pending    []store.Pending // deliveries waiting or being sent now
+	Received   time.Time       // last receipt; zero if none is remembered
+}
+
+// Explain answers "why did (or didn't) this user get this follow-up?": the
+// decision history of the pair from the decision log kept in the store, and
+// the pair's current state. Its String method renders it as text. Explain
+// needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
+// knows nothing about has an empty explanation.
+func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {
+	if e.cfg.logMax == 0 {
+		return Explanation{}, ErrNoDecisionLog
+	}
+	x := Explanation{UserID: userID, CampaignID: campaignID}
+	u, err := e.store.User(ctx, e.cfg.namespace, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return x, nil
+	}
+	if err != nil {
+		return Explanation{}, fmt.Errorf("connector: explain: %w", err)
+	}
+	for _, d := range u.Log {
+		if d.CampaignID == campaignID {
+			x.Decisions = append(x.Decisions, d)
+		}
+	}
+	for _, p := range u.Pending {
+		if p.CampaignID == campaignID {
+			x.Pending = append(x.Pending, *p)
+		}
+	}
+	if r, ok := u.Receipt(campaignID); ok {
+		x.Received = r.At
+	}
+	return x, nil
+}
+
+// String renders the explanation, one line per decision, in words:
+//
+//	ann and "resend":
+//	  2026-01-05T00:00:00Z triggered by email_received of "newsletter" (event rcv-1): scheduled, due 2026-01-12T00:00:00Z
+//	  2026-01-07T00:00:00Z email_opened (event open-1): cancelled by the exception email_opened of "newsletter"
+func (x Explanation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s and %q:\n", x.UserID, x.CampaignID)
+	if len(x.Decisions) == 0 {
+		b.WriteString("  no decision recorded (nothing triggered this follow-up for this user, or the log no longer has it)\n")
+	}
+	for _, d := range x.Decisions {
+		fmt.Fprintf(&b, "  %s %s\n", stamp(d.At), describeDecision(d))
+	}
+	for _, p := range x.Pending {
+		state := "waiting"
+		if p.Sending {
+			state = "being sent"
+		}
+		fmt.Fprintf(&b, "  now: delivery %s %s, due %s (attempt %d)\n", p.ID, state, stamp(p.DueAt), p.Attempt)
+	}
+	if !x.Received.IsZero() {
+		fmt.Fprintf(&b, "  last received %s\n", stamp(x.Received))
+	}
+	return b.String()
+}
+
+// describeDecision says one decision in words.
+func describeDecision(d rule.Decision) string {
+	var cause string
+	if d.EventKind != "" {
+		cause = string(d.EventKind)
+		if d.EventID != "" {
+			cause += " (event " + d.EventID + ")"
+		}
+		if !d.EventTime.IsZero() && !d.EventTime.Equal(d.At) {
+			cause += " at " + stamp(d.EventTime)
+		}
+	}
+	var s string
+	switch d.Kind {
+	case rule.Scheduled:
+		s = "triggered by " + orDefault(d.Rule, cause) + ": scheduled, due " + stamp(d.DueAt)
+		if d.Rule != "" && cause != "" {
+			s = "triggered by " + d.Rule + ", on " + cause + ": scheduled, due " + stamp(d.DueAt)
+		}
+	case rule.Suppressed:
+		s = cause + ": not scheduled: " + reasonText(d.Reason)
+	case rule.Cancelled:
+		s = "cancelled: " + reasonText(d.Reason)
+		if d.Reason == rule.ReasonException {
+			s = cause + ": cancelled by the exception " + d.Rule
+		}
+	case rule.Duplicate:
+		s = cause + ": ignored, already processed"
+	case rule.Delivered:
+		s = fmt.Sprintf("delivered (delivery %s, attempt %d)", d.DeliveryID, d.Attempt)
+	case rule.Retried:
+		s = fmt.Sprintf("send failed (attempt %d), will retry", d.Attempt)
+	case rule.Failed:
+		s = fmt.Sprintf("send failed for good (attempt %d): %s", d.Attempt, reasonText(d.Reason))
+	case rule.Deferred:
+		s = "deferred: " + reasonText(d.Reason)
+	case rule.HeldOut:
+		s = "held out: in the control group, nothing sent (counts as received)"
+	case rule.Converted:
+		s = cause + ": converted (" + d.Rule + ")"
+	default:
+		s = string(d.Kind) + " " + reasonText(d.Reason)
+	}
+	if d.Reason == rule.ReasonLate {
+		s += " (late)"
+	}
+	if d.Detail != "" {
+		s += " — " + d.Detail
+	}
+	if d.Backfilled {
+		s += " [backfill]"
+	}
+	return strings.TrimPrefix(s, ": ")
+}
+
+func orDefault(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// reasonText says a reason in words.
+func reasonText(r rule.Reason) string {
+	if s, ok := reasonTexts[r]; ok {
+		return s
+	}
+	return string(r)
+}
+
+var reasonTexts = map[rule.Reason]string{
+	rule.ReasonBeforeActivation:     "it happened before the follow-up was published (or resumed)",
+	rule.ReasonOriginalNotActive:    "the original campaign was not active",
+	rule.ReasonOutsideDuration:      "outside the follow-up's start and end",
+	rule.ReasonNotInAudience:        "the user is not in the audience",
+	rule.ReasonAlreadyPending:       "the user already waits for this follow-up",
+	rule.ReasonNotReeligible:        "the user received it already and is not eligible again",
+	rule.ReasonDuplicateEvent:       "the event was already processed",
+	rule.ReasonException:            "an exception happened while the user waited",
+	rule.ReasonCampaignStopped:      "the follow-up was stopped or archived",
+	rule.ReasonReplaced:             "replaced by a newer trigger",
+	rule.ReasonSendError:            "the sender returned an error",
+	rule.ReasonOutsideSendWindow:    "outside the send window",
+	rule.ReasonQuietHours:           "in quiet hours",
+	rule.ReasonFrequencyCapped:      "a frequency cap was reached",
+	rule.ReasonRateLimited:          "the follow-up's rate limit was reached",
+	rule.ReasonControlGroup:         "the user is in the control group",
+	rule.ReasonTriggerTooOld:        "the trigger was too old when it arrived",
+	rule.ReasonDirectoryError:       "the user directory failed",
+	rule.ReasonDraftFollowUp:        "a follow-up of an active original is still a draft",
+	rule.ReasonDelayExceedsDuration: "the delay can never fit in the campaign's duration",
+}

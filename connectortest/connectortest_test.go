@@ -1,0 +1,120 @@
+package connectortest_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeTB records a helper's failure instead of failing the test: Fatalf
+// ends the helper's goroutine like the real one does.
+type fakeTB struct {
+	testing.TB
+	failed bool
+	msg    string
+}
+
+func (f *fakeTB) Helper() {}
+
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// outcome runs fn against a fresh harness on a fake TB, after setup ran on
+// it, and returns what the fake recorded.
+func outcome(setup func(h *connectortest.Harness), fn func(h *connectortest.Harness)) *fakeTB {
+	f := &fakeTB{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h := connectortest.New(f)
+		if setup != nil {
+			setup(h)
+		}
+		fn(h)
+	}()
+	<-done
+	return f
+}
+
+func resendScenario(h *connectortest.Harness) {
+	h.Save(rule.Campaign{ID: "newsletter"}, rule.Campaign{
+		ID:         "resend",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:      rule.After(24 * time.Hour),
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+	})
+	h.Publish("resend", "newsletter")
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"},
+		event.Event{UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Advance(time.Hour)
+	h.Track(event.Event{UserID: "bob", Kind: event.EmailOpened, CampaignID: "newsletter"})
+	h.Advance(24 * time.Hour)
+}
+
+func TestAssertionsPassAndFail(t *testing.T) {
+	cases := []struct {
+		name     string
+		fn       func(h *connectortest.Harness)
+		fails    bool
+		contains []string
+	}{
+		{"RequireSent passes", func(h *connectortest.Harness) { h.RequireSent("ann", "resend") }, false, nil},
+		{"RequireSent fails with the timeline", func(h *connectortest.Harness) { h.RequireSent("bob", "resend") }, true,
+			[]string{`want "resend" delivered to "bob" once, got 0 times`, "timeline:", "cancelled resend user=bob"}},
+		{"RequireSentAt passes", func(h *connectortest.Harness) {
+			h.RequireSentAt("ann", "resend", connectortest.Start.Add(24*time.Hour))
+		}, false, nil},
+		{"RequireSentAt fails on the time", func(h *connectortest.Harness) {
+			h.RequireSentAt("ann", "resend", connectortest.Start)
+		}, true, []string{"at 2026-01-05T00:00:00Z, got 2026-01-06T00:00:00Z"}},
+		{"RequireNotSent passes", func(h *connectortest.Harness) { h.RequireNotSent("bob", "resend") }, false, nil},
+		{"RequireNotSent fails", func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") }, true,
+			[]string{`want "resend" never delivered to "ann", got 1 deliveries`}},
+		{"RequireReason passes", func(h *connectortest.Harness) {
+			h.RequireReason("bob", "resend", rule.Cancelled, rule.ReasonException)
+		}, false, nil},
+		{"RequireReason fails", func(h *connectortest.Harness) {
+			h.RequireReason("ann", "resend", rule.Cancelled, rule.ReasonException)
+		}, true, []string{"want a cancelled (exception) decision"}},
+		{"RequireNoReason fails", func(h *connectortest.Harness) { h.RequireNoReason("bob", "resend", rule.Cancelled, "") }, true,
+			[]string{"want no cancelled  decision"}},
+		{"RequireKinds passes", func(h *connectortest.Harness) {
+			h.RequireKinds("bob", "resend", "scheduled", "cancelled/exception")
+		}, false, nil},
+		{"RequireKinds fails", func(h *connectortest.Harness) { h.RequireKinds("ann", "resend", "scheduled") }, true,
+			[]string{"want [scheduled]", "got [scheduled delivered]"}},
+		{"RequireSentTimes fails", func(h *connectortest.Harness) { h.RequireSentTimes("ann", "resend", 2) }, true,
+			[]string{"2 times, got 1"}},
+		{"RequireNothingSent fails", func(h *connectortest.Harness) { h.RequireNothingSent() }, true, []string{"want no delivery, got 1"}},
+		{"Advance refuses to go back", func(h *connectortest.Harness) { h.Advance(-time.Second) }, true, []string{"time cannot go back"}},
+		{"Save fails on an invalid campaign", func(h *connectortest.Harness) {
+			h.Save(rule.Campaign{ID: "x", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "x"}}})
+		}, true, []string{`Save("x")`, "cannot trigger on itself"}},
+		{"Track fails on an invalid event", func(h *connectortest.Harness) { h.Track(event.Event{Kind: event.EmailOpened}) }, true,
+			[]string{"user_id: required"}},
+		{"Publish fails on an unknown campaign", func(h *connectortest.Harness) { h.Publish("nope") }, true,
+			[]string{`Publish("nope")`, "unknown campaign"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(resendScenario, tc.fn)
+			require.Equal(t, tc.fails, f.failed, f.msg)
+			for _, s := range tc.contains {
+				require.Contains(t, f.msg, s)
+			}
+		})
+	}
+}
+
+func TestTimelineWithoutDecisions(t *testing.T) {
+	h := connectortest.New(t)
+	require.Equal(t, "timeline:\n  (no decisions)\n", h.Timeline())
+}

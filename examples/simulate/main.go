@@ -1,0 +1,81 @@
+// Command simulate replays an event log against campaign definitions on a
+// simulated clock (a dry run, SPEC.md R12) and prints the timeline of the
+// engine's decisions and deliveries.
+//
+//	go run ./examples/simulate -setup examples/simulate/testdata/resend.setup.json \
+//	    -events examples/simulate/testdata/resend.events.jsonl
+//
+// The setup file holds the start time, the campaigns and what is published
+// at the start; the event log holds one event per line (JSON, with its
+// time) or an operation ({"op":"publish","campaign":"resend","time":…}).
+// With -json the timeline is JSON lines (one decision each).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/simulate"
+)
+
+func main() {
+	setup := flag.String("setup", "", "campaign definitions and start (JSON)")
+	events := flag.String("events", "", "event log (JSON lines)")
+	asJSON := flag.Bool("json", false, "print the timeline as JSON lines")
+	until := flag.String("until", "", "run the clock to this time (RFC 3339); default: 30 days after the last line")
+	flag.Parse()
+	if err := run(os.Stdout, *setup, *events, *until, *asJSON); err != nil {
+		fmt.Fprintln(os.Stderr, "simulate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) error {
+	if setupPath == "" || eventsPath == "" {
+		return fmt.Errorf("give -setup and -events (see -h)")
+	}
+	sf, err := os.Open(setupPath)
+	if err != nil {
+		return err
+	}
+	defer sf.Close()
+	setup, err := simulate.ReadSetup(sf)
+	if err != nil {
+		return err
+	}
+	ef, err := os.Open(eventsPath)
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	log, err := simulate.ReadLog(ef)
+	if err != nil {
+		return err
+	}
+	var until time.Time
+	if untilText != "" {
+		if until, err = time.Parse(time.RFC3339, untilText); err != nil {
+			return fmt.Errorf("-until: %w", err)
+		}
+	}
+	sim, rejected, err := simulate.Replay(setup, log, until)
+	if sim != nil {
+		if asJSON {
+			if werr := sim.WriteJSON(w); werr != nil {
+				return werr
+			}
+		} else {
+			if werr := sim.WriteTimeline(w); werr != nil {
+				return werr
+			}
+			fmt.Fprintf(w, "%d deliveries sent\n", len(sim.Sent()))
+		}
+	}
+	for _, r := range rejected {
+		fmt.Fprintln(os.Stderr, "rejected:", r)
+	}
+	return err
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden timelines")
+
+// TestSamples replays every sample and compares the timeline with its
+// golden file (go test ./examples/simulate -update rewrites them).
+func TestSamples(t *testing.T) {
+	setups, err := filepath.Glob("testdata/*.setup.json")
+	require.NoError(t, err)
+	require.Len(t, setups, 5)
+	for _, setup := range setups {
+		name := filepath.Base(setup[:len(setup)-len(".setup.json")])
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			require.NoError(t, run(&out, setup, "testdata/"+name+".events.jsonl", "", false))
+			golden := "testdata/" + name + ".golden"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			require.Equal(t, string(want), out.String())
+		})
+	}
+}
+
+func TestJSONTimeline(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(&out, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2026-02-01T00:00:00Z", true))
+	kinds := map[rule.DecisionKind]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var d rule.Decision
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &d), sc.Text())
+		kinds[d.Kind]++
+	}
+	require.Equal(t, map[rule.DecisionKind]int{rule.Scheduled: 3, rule.Duplicate: 1, rule.Cancelled: 1, rule.Delivered: 2}, kinds)
+}
+
+func TestBadInput(t *testing.T) {
+	require.Error(t, run(&bytes.Buffer{}, "", "", "", false))
+	require.Error(t, run(&bytes.Buffer{}, "testdata/nope.json", "testdata/resend.events.jsonl", "", false))
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"op":"teleport","campaign":"x"}`+"\n"), 0o644))
+	require.ErrorContains(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", bad, "", false), "unknown op")
+	require.Error(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "tomorrow", false))
+}
