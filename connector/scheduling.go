@@ -16,10 +16,16 @@ import (
 func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 	c, ev := r.c, t.ev
 	camp := &c.Campaign
-	suppress := func(reason rule.Reason, detail string) {
-		d := t.decision(rule.Suppressed, reason, c)
-		d.Rule, d.Detail = r.desc, detail
-		t.decisions = append(t.decisions, d)
+	observed := t.e.observed
+	suppress := func(reason rule.Reason, detail func() string) {
+		if observed {
+			d := t.decision(rule.Suppressed, reason, c)
+			d.Rule = r.desc
+			if detail != nil {
+				d.Detail = detail()
+			}
+			t.decisions = append(t.decisions, d)
+		}
 	}
 	activatedAt := c.ActivatedAt
 	if t.only != nil {
@@ -27,19 +33,19 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 	}
 	switch {
 	case ev.Time.Before(activatedAt):
-		suppress(rule.ReasonBeforeActivation, "activated at "+stamp(activatedAt))
+		suppress(rule.ReasonBeforeActivation, func() string { return "activated at " + stamp(activatedAt) })
 		return
 	case r.t.CampaignID != "" && !t.e.originCounts(t.snap.campaigns[r.t.CampaignID]):
-		suppress(rule.ReasonOriginalNotActive, "")
+		suppress(rule.ReasonOriginalNotActive, nil)
 		return
 	case t.e.cfg.maxTriggerAge > 0 && t.now.Sub(ev.Time) > t.e.cfg.maxTriggerAge:
-		suppress(rule.ReasonTriggerTooOld, "happened "+t.now.Sub(ev.Time).String()+" ago")
+		suppress(rule.ReasonTriggerTooOld, func() string { return "happened " + t.now.Sub(ev.Time).String() + " ago" })
 		return
 	case !camp.Start.IsZero() && ev.Time.Before(camp.Start):
-		suppress(rule.ReasonOutsideDuration, "before start "+stamp(camp.Start))
+		suppress(rule.ReasonOutsideDuration, func() string { return "before start " + stamp(camp.Start) })
 		return
 	case !inAudience:
-		suppress(rule.ReasonNotInAudience, "not in "+camp.Audience)
+		suppress(rule.ReasonNotInAudience, func() string { return "not in " + camp.Audience })
 		return
 	}
 	var replace []int // pending deliveries the latest trigger replaces
@@ -48,33 +54,35 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 			continue
 		}
 		if camp.PendingPolicy == rule.KeepFirst || p.Sending {
-			suppress(rule.ReasonAlreadyPending, "delivery "+p.ID+" due "+stamp(p.DueAt))
+			suppress(rule.ReasonAlreadyPending, func() string { return "delivery " + p.ID + " due " + stamp(p.DueAt) })
 			return
 		}
 		replace = append(replace, i)
 	}
 	if rc, ok := u.Receipt(camp.ID); ok && !camp.Reeligibility.Allows(rc.At, ev.Time) {
-		suppress(rule.ReasonNotReeligible, "received at "+stamp(rc.At)+", "+camp.Reeligibility.String())
+		suppress(rule.ReasonNotReeligible, func() string { return "received at " + stamp(rc.At) + ", " + camp.Reeligibility.String() })
 		return
 	}
 	due := camp.Delay.DueAt(ev.Time, t.loc)
 	if w := camp.SendWindow; w != nil && !w.Contains(due, t.loc) {
 		if !w.NextAvailable {
-			suppress(rule.ReasonOutsideSendWindow, "due "+stamp(due)+", window "+w.String())
+			suppress(rule.ReasonOutsideSendWindow, func() string { return "due " + stamp(due) + ", window " + w.String() })
 			return
 		}
 		due = w.Next(due, t.loc)
 	}
 	if !camp.End.IsZero() && !due.Before(camp.End) {
-		suppress(rule.ReasonOutsideDuration, "due "+stamp(due)+", not before end "+stamp(camp.End))
+		suppress(rule.ReasonOutsideDuration, func() string { return "due " + stamp(due) + ", not before end " + stamp(camp.End) })
 		return
 	}
 	for k := len(replace) - 1; k >= 0; k-- {
 		old := u.Pending[replace[k]]
 		u.RemovePending(replace[k])
-		d := pendingDecision(rule.Cancelled, rule.ReasonReplaced, old, t.now)
-		d.Detail = "replaced by the trigger at " + stamp(ev.Time)
-		t.decisions = append(t.decisions, d)
+		if observed {
+			d := pendingDecision(rule.Cancelled, rule.ReasonReplaced, old, t.now)
+			d.Detail = "replaced by the trigger at " + stamp(ev.Time)
+			t.decisions = append(t.decisions, d)
+		}
 	}
 	t.schedule(u, r, due)
 }
@@ -101,15 +109,17 @@ func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
 		p.ID += "+"
 	}
 	u.Pending = append(u.Pending, p)
-	d := pendingDecision(rule.Scheduled, "", p, t.now)
-	d.Rule = r.desc
-	if !camp.Delay.IsZero() && due.Before(t.now) {
-		d.Reason, d.Detail = rule.ReasonLate, "late by "+t.now.Sub(due).String()
+	if t.e.observed {
+		d := pendingDecision(rule.Scheduled, "", p, t.now)
+		d.Rule = r.desc
+		if !camp.Delay.IsZero() && due.Before(t.now) {
+			d.Reason, d.Detail = rule.ReasonLate, "late by "+t.now.Sub(due).String()
+		}
+		if p.Control {
+			d.Detail = joinDetail(d.Detail, "control group: nothing will be sent")
+		}
+		t.decisions = append(t.decisions, d)
 	}
-	if p.Control {
-		d.Detail = joinDetail(d.Detail, "control group: nothing will be sent")
-	}
-	t.decisions = append(t.decisions, d)
 	t.scheduled = true
 	t.earliest = min(t.earliest, p.ReadyAt.UnixNano())
 }
@@ -156,10 +166,12 @@ func (t *tracker) convert(u *store.UserState, r *convertRef) {
 			continue
 		}
 		u.Conversions = append(u.Conversions[:i], u.Conversions[i+1:]...)
-		d := t.decision(rule.Converted, "", r.c)
-		d.Rule = "conversion " + r.cv.ID
-		d.Detail = "received at " + stamp(w.Opened)
-		t.decisions = append(t.decisions, d)
+		if t.e.observed {
+			d := t.decision(rule.Converted, "", r.c)
+			d.Rule = "conversion " + r.cv.ID
+			d.Detail = "received at " + stamp(w.Opened)
+			t.decisions = append(t.decisions, d)
+		}
 		if r.emit != nil {
 			r.emit.update(u, false)
 			t.merge(r.emit)

@@ -266,7 +266,9 @@ func (t *tracker) update(u *store.UserState, duplicate bool) {
 	t.decisions = t.decisions[:0]
 	t.scheduled, t.earliest = false, maxInt64
 	if duplicate {
-		t.duplicate()
+		if t.e.observed {
+			t.duplicate()
+		}
 		return
 	}
 	if !t.nested {
@@ -331,7 +333,9 @@ func (t *tracker) dropStale(u *store.UserState) {
 			continue
 		}
 		u.RemovePending(i)
-		t.decisions = append(t.decisions, pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, p, t.now))
+		if t.e.observed {
+			t.decisions = append(t.decisions, pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, p, t.now))
+		}
 	}
 }
 
@@ -355,11 +359,13 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 				continue
 			}
 			u.RemovePending(i)
-			d := pendingDecision(rule.Cancelled, rule.ReasonException, p, t.now)
-			d.EventID, d.EventKind, d.EventTime = t.ev.ID, t.ev.Kind, t.ev.Time
-			d.Rule = r.desc
-			d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
-			t.decisions = append(t.decisions, d)
+			if t.e.observed {
+				d := pendingDecision(rule.Cancelled, rule.ReasonException, p, t.now)
+				d.EventID, d.EventKind, d.EventTime = t.ev.ID, t.ev.Kind, t.ev.Time
+				d.Rule = r.desc
+				d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
+				t.decisions = append(t.decisions, d)
+			}
 		}
 	}
 }

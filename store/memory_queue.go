@@ -231,40 +231,55 @@ func (in *interner) id(s string) uint32 {
 func (in *interner) name(id uint32) string { return (*in.names.Load())[id] }
 
 // userTable is an open-addressing hash table of a shard's users, keyed by
-// their ID: 8 bytes a slot instead of a map entry's key and value.
+// their ID: a pointer and a one-byte tag a slot instead of a map entry's key
+// and value. The tag (7 bits of the hash, never 0) is checked before the
+// user's ID, so a look-up rarely touches a user that is not the one sought.
 type userTable struct {
 	slots []*memUser
+	tags  []uint8 // 0: empty
 	n     int
 }
 
 var tableSeed = maphash.MakeSeed()
 
-func slotOf(id string, mask int) int { return int(maphash.String(tableSeed, id)) & mask }
+func hashID(id string) uint64 { return maphash.String(tableSeed, id) }
+
+func tagOf(h uint64) uint8 { return uint8(h>>57) | 0x80 }
 
 func (t *userTable) get(id string) *memUser {
 	if t.n == 0 {
 		return nil
 	}
+	h := hashID(id)
 	mask := len(t.slots) - 1
-	for i := slotOf(id, mask); ; i = (i + 1) & mask {
-		u := t.slots[i]
-		if u == nil || u.id == id {
-			return u
+	tag := tagOf(h)
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		switch t.tags[i] {
+		case 0:
+			return nil
+		case tag:
+			if u := t.slots[i]; u.id == id {
+				return u
+			}
 		}
 	}
 }
 
 // put adds u, which must not be in the table.
 func (t *userTable) put(u *memUser) {
-	if (t.n+1)*4 > len(t.slots)*3 {
+	if (t.n+1)*8 > len(t.slots)*5 { // load at most 5/8
 		t.grow()
 	}
+	t.insert(u, hashID(u.id))
+}
+
+func (t *userTable) insert(u *memUser, h uint64) {
 	mask := len(t.slots) - 1
-	i := slotOf(u.id, mask)
-	for t.slots[i] != nil {
+	i := int(h) & mask
+	for t.tags[i] != 0 {
 		i = (i + 1) & mask
 	}
-	t.slots[i] = u
+	t.slots[i], t.tags[i] = u, tagOf(h)
 	t.n++
 }
 
@@ -274,36 +289,40 @@ func (t *userTable) remove(id string) {
 	if t.n == 0 {
 		return
 	}
+	h := hashID(id)
 	mask := len(t.slots) - 1
-	i := slotOf(id, mask)
+	tag := tagOf(h)
+	i := int(h) & mask
 	for {
-		u := t.slots[i]
-		if u == nil {
+		switch t.tags[i] {
+		case 0:
 			return
-		}
-		if u.id == id {
-			break
+		case tag:
+			if t.slots[i].id == id {
+				goto found
+			}
 		}
 		i = (i + 1) & mask
 	}
-	for j := (i + 1) & mask; t.slots[j] != nil; j = (j + 1) & mask {
-		home := slotOf(t.slots[j].id, mask)
+found:
+	for j := (i + 1) & mask; t.tags[j] != 0; j = (j + 1) & mask {
+		home := int(hashID(t.slots[j].id)) & mask
 		if (j-home)&mask >= (j-i)&mask { // its home is not between the hole and it
-			t.slots[i] = t.slots[j]
+			t.slots[i], t.tags[i] = t.slots[j], t.tags[j]
 			i = j
 		}
 	}
-	t.slots[i] = nil
+	t.slots[i], t.tags[i] = nil, 0
 	t.n--
 }
 
 func (t *userTable) grow() {
 	old := t.slots
-	t.slots = make([]*memUser, max(16, 2*len(old)))
-	t.n = 0
+	size := max(16, 2*len(old))
+	t.slots, t.tags, t.n = make([]*memUser, size), make([]uint8, size), 0
 	for _, u := range old {
 		if u != nil {
-			t.put(u)
+			t.insert(u, hashID(u.id))
 		}
 	}
 }

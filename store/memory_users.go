@@ -74,6 +74,7 @@ const (
 	control
 	bigActivation // activation in extra
 	bigAttempt    // attempt in extra
+	moved         // new or re-timed during a store: the heap must follow
 )
 
 func (u *memUser) pendingCount() int {
@@ -302,7 +303,7 @@ func sameMap(a, b map[string]any) bool {
 // setMutable copies the fields updates change: timing, lease and flags.
 func setMutable(p *Pending, mp *memPending) {
 	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
-	mp.flags = live | mp.flags&bigActivation
+	mp.flags = live | mp.flags&(bigActivation|moved)
 	for _, f := range [...]struct {
 		on  bool
 		bit uint8
@@ -357,11 +358,21 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		default:
 			mp = &memPending{}
 		}
+		ready := mp.ready
 		sh.compact(p, u, mp)
+		if mp.heap == 0 {
+			mp.flags |= moved
+		} else if mp.ready != ready {
+			mp.flags |= moved
+		}
 		s.final = append(s.final, mp)
 	}
 	sh.layout(u)
 	for _, mp := range s.final {
+		if mp.flags&moved == 0 {
+			continue // neither new nor re-timed: the heap is right
+		}
+		mp.flags &^= moved
 		if mp.heap == 0 {
 			sh.due.push(mp)
 		} else {

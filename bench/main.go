@@ -1,0 +1,108 @@
+// Command bench prints the performance table of BENCHMARKS.md: the engine
+// on the memory store against two baselines measured in the same run —
+// (a) the hand-written alternative (a mutex-protected map of
+// time.AfterFunc timers per user and follow-up, stopped on exception) and
+// (b) the floor (one map insert and one delete per event).
+//
+//	go run ./bench              # the full table (a few minutes)
+//	go run ./bench -users 100000  # a smaller abandoned-cart run
+//
+// The same cases run as go test benchmarks: go test ./bench -bench . -benchmem
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	users := flag.Int("users", 1_000_000, "users in the abandoned-cart workload and the memory case")
+	flag.Parse()
+	testing.Init()
+
+	fmt.Printf("campaignconnector benchmarks — %s, %s/%s, %d CPUs, %s\n\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(w, "case\tns/op\tallocs/op\tmetric\tratio\t")
+
+	floorNS := nsPerOp(testing.Benchmark(floorEvent))
+	row := func(name string, r testing.BenchmarkResult, metric string, ratio string) {
+		fmt.Fprintf(w, "%s\t%.0f\t%d\t%s\t%s\t\n", name, nsPerOp(r), r.AllocsPerOp(), metric, ratio)
+	}
+	row("floor (b): map insert+delete", benchResult(floorNS), "", "1.00x")
+
+	noListener := testing.Benchmark(trackNoListener)
+	row("Track, no listener", noListener, "", fmt.Sprintf("%.2fx floor", nsPerOp(noListener)/floorNS))
+	trigger := testing.Benchmark(trackTrigger)
+	row("Track, trigger schedules", trigger, "", "")
+	exception := testing.Benchmark(trackException)
+	row("Track, exception cancels", exception, "", "")
+	row("Track, duplicate event", testing.Benchmark(trackDuplicate), "", "")
+	for _, c := range []struct {
+		name   string
+		serial testing.BenchmarkResult
+		fn     func(*testing.B)
+	}{
+		{"Track, no listener, parallel", noListener, parallel("email_opened", "newsletter")},
+		{"Track, trigger, parallel", trigger, parallel("push_received", "abandoned_cart")},
+	} {
+		r := testing.Benchmark(c.fn)
+		row(c.name, r, "", fmt.Sprintf("%.2fx serial throughput", nsPerOp(c.serial)/nsPerOp(r)))
+	}
+	for _, due := range []int{1, 100, 10_000, 100_000} {
+		r := testing.Benchmark(tickDue(due, 1))
+		row(fmt.Sprintf("Tick, %d due, 1 worker", due), r, fmt.Sprintf("%.0f deliveries/s", r.Extra["deliveries/s"]), "")
+	}
+	r := testing.Benchmark(tickDue(100_000, 4))
+	row("Tick, 100000 due, 4 workers", r, fmt.Sprintf("%.0f deliveries/s", r.Extra["deliveries/s"]), "")
+
+	mem := testing.Benchmark(memoryPerPending(*users))
+	row(fmt.Sprintf("memory, %d pending", *users), mem,
+		fmt.Sprintf("%.0f B/pending (%.0f with IDs)", mem.Extra["B/pending"], mem.Extra["B/pending+ids"]), "")
+
+	small := testing.Benchmark(trackScaled(10, 0))
+	for _, c := range []struct {
+		name               string
+		unrelated, pending int
+	}{
+		{"Track, 1000 follow-ups", 1000, 0},
+		{"Track, 100000 follow-ups", 100_000, 0},
+		{"Track, 1000 pending", 0, 1000},
+		{"Track, 1000000 pending/users", 0, 1_000_000},
+	} {
+		r := testing.Benchmark(trackScaled(c.unrelated, c.pending))
+		row(c.name, r, "", fmt.Sprintf("%.2fx 10 follow-ups", nsPerOp(r)/nsPerOp(small)))
+	}
+	row("Track, 10 follow-ups", small, "", "1.00x")
+
+	engine := testing.Benchmark(abandonedCartEngine(*users))
+	timers := testing.Benchmark(abandonedCartTimers(*users))
+	for _, c := range []struct {
+		name string
+		r    testing.BenchmarkResult
+	}{{"abandoned cart, engine", engine}, {"abandoned cart, timers (a)", timers}} {
+		row(c.name, c.r, fmt.Sprintf("%.0f events/s, %.0f deliveries/s, %.0f B/pending",
+			c.r.Extra["events/s"], c.r.Extra["deliveries/s"], c.r.Extra["B/pending"]), "")
+	}
+	fmt.Fprintf(w, "engine / timers (a)\t\t\t%.2fx events/s, %.2fx deliveries/s, %.2fx memory\t\t\n",
+		engine.Extra["events/s"]/timers.Extra["events/s"], engine.Extra["deliveries/s"]/timers.Extra["deliveries/s"],
+		engine.Extra["B/pending"]/timers.Extra["B/pending"])
+	w.Flush()
+}
+
+func nsPerOp(r testing.BenchmarkResult) float64 {
+	if r.N == 0 {
+		return 0
+	}
+	return float64(r.T.Nanoseconds()) / float64(r.N)
+}
+
+// benchResult wraps a ns/op figure for the table.
+func benchResult(ns float64) testing.BenchmarkResult {
+	return testing.BenchmarkResult{N: 1, T: time.Duration(ns)}
+}
