@@ -86,10 +86,14 @@ func (e *Engine) drain(ctx, wctx context.Context, snap *snapshot, now time.Time,
 		} else {
 			// In due order (then by user and ID): stores hand claims out
 			// roughly ordered, and a fixed order keeps simulations
-			// reproducible.
-			slices.SortFunc(claims, compareClaims)
+			// reproducible. The order is sorted, not the (large) claims.
+			w.order = w.order[:0]
+			for i := range claims {
+				w.order = append(w.order, &claims[i])
+			}
+			slices.SortFunc(w.order, compareClaims)
 			var n int
-			n, err = w.deliverAll(ctx, claims, failed)
+			n, err = w.deliverAll(ctx, w.order, failed)
 			sent += n
 		}
 		if err != nil {
@@ -107,7 +111,7 @@ func (e *Engine) drain(ctx, wctx context.Context, snap *snapshot, now time.Time,
 
 // deliverAll delivers claims in order, releasing them instead once ctx
 // ends, a delivery fails on a store error, or another worker failed.
-func (w *courier) deliverAll(ctx context.Context, claims []store.Claim, failed *atomic.Bool) (int, error) {
+func (w *courier) deliverAll(ctx context.Context, claims []*store.Claim, failed *atomic.Bool) (int, error) {
 	sent := 0
 	var firstErr error
 	for i := range claims {
@@ -115,7 +119,7 @@ func (w *courier) deliverAll(ctx context.Context, claims []store.Claim, failed *
 			w.releaseAll(claims[i:])
 			break
 		}
-		ok, err := w.deliver(ctx, &claims[i])
+		ok, err := w.deliver(ctx, claims[i])
 		if ok {
 			sent++
 		}
@@ -127,7 +131,7 @@ func (w *courier) deliverAll(ctx context.Context, claims []store.Claim, failed *
 	return sent, firstErr
 }
 
-func compareClaims(a, b store.Claim) int {
+func compareClaims(a, b *store.Claim) int {
 	if c := a.Pending.DueAt.Compare(b.Pending.DueAt); c != 0 {
 		return c
 	}
@@ -163,6 +167,7 @@ type courier struct {
 	ok  bool
 	dec []rule.Decision
 
+	order []*store.Claim // the batch, in due order
 	apply func(u *store.UserState, duplicate bool)
 }
 
@@ -185,7 +190,8 @@ var couriers = sync.Pool{New: func() any {
 
 func (w *courier) release() {
 	clear(w.dec[:cap(w.dec)])
-	*w = courier{dec: w.dec[:0], apply: w.apply}
+	clear(w.order[:cap(w.order)])
+	*w = courier{dec: w.dec[:0], order: w.order[:0], apply: w.apply}
 	couriers.Put(w)
 }
 
@@ -216,7 +222,7 @@ func (w *courier) deliver(ctx context.Context, c *store.Claim) (bool, error) {
 		key := "rate:" + def.ID + ":" + strconv.FormatInt(minute.Unix(), 10)
 		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), minute.Add(2*time.Minute))
 		if err != nil {
-			w.releaseAll([]store.Claim{*c})
+			w.releaseAll([]*store.Claim{c})
 			return false, fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)
 		}
 		if !ok {
@@ -430,11 +436,11 @@ func (w *courier) postpone(u *store.UserState, i int) {
 // releaseAll hands claimed deliveries back before their lease ends (Tick is
 // stopping early), so another Tick need not wait for the lease. Best
 // effort: if it fails, the lease runs out instead.
-func (w *courier) releaseAll(claims []store.Claim) {
+func (w *courier) releaseAll(claims []*store.Claim) {
 	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
 	defer cancel()
-	for i := range claims {
-		w.c = &claims[i]
+	for _, c := range claims {
+		w.c = c
 		_ = w.run(ctx, stepRelease)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// dueHeap is a binary min-heap of pending deliveries ordered by ready
-// time, one per shard. Each memPending knows its position (heap = index +
+// dueHeap is a 4-ary min-heap of pending deliveries ordered by ready
+// time, one per shard: half the depth of a binary heap, so half the moved
+// entries (each move writes the position into the delivery, a cache miss
+// on large heaps). Each memPending knows its position (heap = index +
 // 1), so removal and re-keying are O(log n) without a search.
 type dueHeap []dueItem
 
@@ -64,7 +66,7 @@ func (h dueHeap) swap(i, j int) {
 
 func (h dueHeap) up(i int) {
 	for i > 0 {
-		parent := (i - 1) / 2
+		parent := (i - 1) / 4
 		if h[parent].at <= h[i].at {
 			return
 		}
@@ -76,13 +78,15 @@ func (h dueHeap) up(i int) {
 func (h dueHeap) down(i int) {
 	n := len(h)
 	for {
-		l := 2*i + 1
-		if l >= n {
+		first := 4*i + 1
+		if first >= n {
 			return
 		}
-		c := l
-		if r := l + 1; r < n && h[r].at < h[l].at {
-			c = r
+		c := first
+		for k := first + 1; k < first+4 && k < n; k++ {
+			if h[k].at < h[c].at {
+				c = k
+			}
 		}
 		if h[i].at <= h[c].at {
 			return

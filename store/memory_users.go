@@ -532,7 +532,7 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 			mp.token, mp.ready = token, until
 			sh.due.fix(mp)
 			if out == nil {
-				out = make([]Claim, 0, min(limit, 16))
+				out = make([]Claim, 0, min(limit, 1024)) // grown by copying would cost more
 			}
 			out = append(out, Claim{UserID: mp.user.id})
 			sh.materialize(mp, mp.user.id, &out[len(out)-1].Pending)
