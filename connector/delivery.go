@@ -220,7 +220,7 @@ func (w *courier) deliver(ctx context.Context, c *store.Claim) (bool, error) {
 	if def.RateLimit > 0 && !c.Pending.Control {
 		minute := w.now.Truncate(time.Minute)
 		key := "rate:" + def.ID + ":" + strconv.FormatInt(minute.Unix(), 10)
-		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), minute.Add(2*time.Minute))
+		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), w.now, minute.Add(2*time.Minute))
 		if err != nil {
 			w.releaseAll([]*store.Claim{c})
 			return false, fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)

@@ -186,7 +186,7 @@ func (sp *space) notify() {
 }
 
 // Take implements [Store.Take].
-func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, expires time.Time) (bool, error) {
+func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, now, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -197,6 +197,9 @@ func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, expires 
 		sp.counters = make(map[string]counter)
 	}
 	c := sp.counters[key]
+	if c.expires <= now.UnixNano() {
+		c = counter{} // expired: it starts over
+	}
 	if c.n >= limit {
 		return false, nil
 	}

@@ -88,10 +88,11 @@ type Store interface {
 
 	// Take atomically adds one to the counter key of ns and reports true,
 	// unless the counter already reached limit (then it reports false and
-	// changes nothing). A counter is created at zero and forgotten after
-	// expires. The engine uses counters for rate limits shared by all the
-	// engines of a namespace.
-	Take(ctx context.Context, ns, key string, limit int64, expires time.Time) (bool, error)
+	// changes nothing). A counter is created at zero, counts as zero again
+	// once expires is not after now, and is forgotten by Prune after that.
+	// The engine uses counters for rate limits shared by all the engines of
+	// a namespace.
+	Take(ctx context.Context, ns, key string, limit int64, now, expires time.Time) (bool, error)
 
 	// AppendInteractions adds events to the namespace's interaction log,
 	// kept until keepUntil (the engine keeps one only when backfill is

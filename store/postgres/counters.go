@@ -10,12 +10,13 @@ import (
 )
 
 const (
-	// A row comes back when the counter was created or incremented; none
-	// when it had reached the limit. Like the memory store, an expired
-	// counter counts until Prune forgets it (Take has no now to compare).
+	// A row comes back when the counter was created, restarted (it had
+	// expired at now, $5) or incremented; none when it had reached the limit.
 	sqlTake = `INSERT INTO {counters} AS c (ns, key, n, expires) VALUES ($1, $2, 1, $4)
-		ON CONFLICT (ns, key) DO UPDATE SET n = c.n + 1, expires = greatest(c.expires, EXCLUDED.expires)
-		WHERE c.n < $3
+		ON CONFLICT (ns, key) DO UPDATE SET
+			n = CASE WHEN c.expires <= $5 THEN 1 ELSE c.n + 1 END,
+			expires = CASE WHEN c.expires <= $5 THEN EXCLUDED.expires ELSE greatest(c.expires, EXCLUDED.expires) END
+		WHERE c.n < $3 OR c.expires <= $5
 		RETURNING n`
 	sqlStats = `SELECT
 		(SELECT count(*) FROM {campaigns} WHERE ns = $1),
@@ -26,7 +27,7 @@ const (
 
 // Take implements [store.Store.Take] with one upsert, atomic under any
 // concurrency. expires is rounded up to the microsecond.
-func (s *Store) Take(ctx context.Context, ns, key string, limit int64, expires time.Time) (bool, error) {
+func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expires time.Time) (bool, error) {
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
@@ -34,7 +35,7 @@ func (s *Store) Take(ctx context.Context, ns, key string, limit int64, expires t
 		return false, nil
 	}
 	var n int64
-	err := s.pool.QueryRow(ctx, s.q.take, ns, key, limit, ceilTime(expires)).Scan(&n)
+	err := s.pool.QueryRow(ctx, s.q.take, ns, key, limit, ceilTime(expires), floorTime(now)).Scan(&n)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return false, nil

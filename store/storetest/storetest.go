@@ -529,7 +529,7 @@ func testPrune(t *testing.T, s store.Store, ns string) {
 		u.Log = append(u.Log, rule.Decision{Kind: rule.Delivered, At: T0}, rule.Decision{Kind: rule.Delivered, At: T0.Add(2 * time.Hour)})
 		u.Pending = append(u.Pending, pending("kept", "f", "p", T0.Add(48*time.Hour)))
 	})
-	_, err := s.Take(ctx, ns, "rate", 10, T0.Add(time.Hour))
+	_, err := s.Take(ctx, ns, "rate", 10, T0, T0.Add(time.Hour))
 	require.NoError(t, err)
 
 	n, err := s.Prune(ctx, ns, T0.Add(59*time.Minute), T0)
@@ -551,7 +551,7 @@ func testPrune(t *testing.T, s store.Store, ns string) {
 	require.NoError(t, s.Update(ctx, ns, "gone", T0.Add(time.Hour), store.Dedup{EventID: "e", KeepUntil: T0.Add(2 * time.Hour)},
 		func(_ *store.UserState, dup bool) { require.False(t, dup) }))
 	for range 10 {
-		ok, err := s.Take(ctx, ns, "rate", 10, T0.Add(2*time.Hour))
+		ok, err := s.Take(ctx, ns, "rate", 10, T0.Add(time.Hour), T0.Add(2*time.Hour))
 		require.NoError(t, err)
 		require.True(t, ok)
 	}
@@ -560,14 +560,14 @@ func testPrune(t *testing.T, s store.Store, ns string) {
 func testTake(t *testing.T, s store.Store, ns string) {
 	ctx := context.Background()
 	for i := range 3 {
-		ok, err := s.Take(ctx, ns, "k", 3, T0.Add(time.Minute))
+		ok, err := s.Take(ctx, ns, "k", 3, T0, T0.Add(time.Minute))
 		require.NoError(t, err)
 		require.True(t, ok, "take %d", i+1)
 	}
-	ok, err := s.Take(ctx, ns, "k", 3, T0.Add(time.Minute))
+	ok, err := s.Take(ctx, ns, "k", 3, T0, T0.Add(time.Minute))
 	require.NoError(t, err)
 	require.False(t, ok, "limit reached")
-	ok, err = s.Take(ctx, ns, "other", 3, T0.Add(time.Minute))
+	ok, err = s.Take(ctx, ns, "other", 3, T0, T0.Add(time.Minute))
 	require.NoError(t, err)
 	require.True(t, ok, "counters are independent")
 
@@ -578,7 +578,7 @@ func testTake(t *testing.T, s store.Store, ns string) {
 		go func() {
 			defer wg.Done()
 			for range 10 {
-				ok, err := s.Take(context.Background(), ns, "race", 25, T0.Add(time.Minute))
+				ok, err := s.Take(context.Background(), ns, "race", 25, T0, T0.Add(time.Minute))
 				if err != nil {
 					t.Error(err)
 					return
@@ -591,6 +591,19 @@ func testTake(t *testing.T, s store.Store, ns string) {
 	}
 	wg.Wait()
 	require.Equal(t, int64(25), granted.Load(), "never more than the limit under concurrency")
+
+	// Once expired, a counter starts over, pruned or not.
+	ok, err = s.Take(ctx, ns, "k", 3, T0.Add(time.Minute), T0.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok, "expired at now: counts from zero")
+	for range 2 {
+		ok, err = s.Take(ctx, ns, "k", 3, T0.Add(time.Minute), T0.Add(2*time.Minute))
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	ok, err = s.Take(ctx, ns, "k", 3, T0.Add(time.Minute), T0.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.False(t, ok, "the new window's limit")
 }
 
 func testInteractions(t *testing.T, s store.Store, ns string) {
