@@ -3,7 +3,6 @@ package connector_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -170,34 +169,6 @@ func BenchmarkTrack(b *testing.B) {
 	})
 }
 
-func BenchmarkTick(b *testing.B) {
-	ctx := context.Background()
-	for _, n := range []int{1, 100, 10_000, 100_000} {
-		b.Run(fmt.Sprintf("due=%d", n), func(b *testing.B) {
-			users := userIDs(n)
-			b.ReportAllocs()
-			sent := 0
-			for b.Loop() {
-				b.StopTimer()
-				e, clk, _ := benchEngine(b, 0)
-				for _, u := range users {
-					_ = e.Track(ctx, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
-				}
-				clk.Add(25 * time.Hour)
-				runtime.GC()
-				b.StartTimer()
-				k, err := e.Tick(ctx)
-				if err != nil || k != n {
-					b.Fatal(k, err)
-				}
-				sent += k
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(sent), "ns/delivery")
-			b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "deliveries/s")
-		})
-	}
-}
-
 // BenchmarkTickPerDelivery sends b.N due deliveries with one Tick (claimed
 // in batches of the engine's batch size) with a no-op sender, on the
 // system clock, sequentially and with the default send concurrency.
@@ -223,46 +194,3 @@ func BenchmarkTickPerDelivery(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkMemoryPerPending schedules 1,000,000 deliveries (one per user,
-// trigger events with an ID and no properties, the abandoned-cart shape)
-// and reports the heap they take per pending delivery.
-func BenchmarkMemoryPerPending(b *testing.B) {
-	n := memUsers
-	ctx := context.Background()
-	users := userIDs(n)
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = "evt-" + strconv.Itoa(i)
-	}
-	for b.Loop() {
-		b.StopTimer()
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		e, _, mem := benchEngine(b, 0)
-		b.StartTimer()
-		for i, u := range users {
-			if err := e.Track(ctx, event.Event{ID: ids[i], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		st, _ := mem.Stats(ctx, "")
-		if st.Pending != int64(n) {
-			b.Fatal(st.Pending)
-		}
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "B/pending")
-		runtime.KeepAlive(e)
-		b.StartTimer()
-	}
-}
-
-var memUsers = func() int {
-	if n, err := strconv.Atoi(os.Getenv("BENCH_PENDING")); err == nil {
-		return n
-	}
-	return 1_000_000
-}()
