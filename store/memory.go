@@ -258,7 +258,7 @@ func (m *Memory) Stats(ctx context.Context, ns string) (Stats, error) {
 		sh.users.each(func(u *memUser) {
 			n := u.pendingCount()
 			st.Pending += int64(n)
-			if n > 0 || (u.extra != nil && !u.extra.state.IsEmpty()) {
+			if n > 0 || u.hasState() {
 				st.Users++
 			}
 		})
@@ -303,10 +303,7 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 		empty = empty[:0]
 		sh.users.each(func(u *memUser) {
 			removed += u.expireSeen(nowNS, true)
-			if u.extra != nil {
-				removed += u.extra.state.Prune(now, logBefore)
-				u.trimExtra()
-			}
+			removed += u.pruneState(now, logBefore)
 			if u.empty() {
 				empty = append(empty, u)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,11 +33,19 @@ type memUser struct {
 	extra *userExtra
 }
 
-// userExtra holds what few users have.
+// userExtra holds what fewer users have: receipts (compact), and behind
+// pointers what fewer still have.
 type userExtra struct {
-	state UserState     // Receipts, Sends, Conversions, Log (Pending unused)
-	more  []*memPending // pending deliveries after the first
-	seen  seenSet       // remembered event IDs after the first
+	receipts []memReceipt
+	rest     *UserState    // Sends, Conversions, Log (Pending and Receipts unused); nil when none
+	more     []*memPending // pending deliveries after the first
+	seen     *seenSet      // remembered event IDs after the first; nil when none
+}
+
+// memReceipt is a Receipt in compact form.
+type memReceipt struct {
+	campaign    uint32
+	at, expires int64 // Unix ns; expires 0: kept
 }
 
 // memPending is a Pending in compact form: identifiers interned, times in
@@ -101,10 +110,16 @@ func (u *memUser) seenCount() int {
 	if u.seen.until != 0 {
 		n = 1
 	}
-	if u.extra != nil {
+	if u.extra != nil && u.extra.seen != nil {
 		n += len(u.extra.seen.list) + len(u.extra.seen.index)
 	}
 	return n
+}
+
+// hasState reports whether u holds receipts, sends, conversion windows or
+// decisions (what a UserState has besides pending deliveries).
+func (u *memUser) hasState() bool {
+	return u.extra != nil && (len(u.extra.receipts) > 0 || u.extra.rest != nil)
 }
 
 func (u *memUser) empty() bool {
@@ -118,11 +133,63 @@ func (u *memUser) ensureExtra() *userExtra {
 	return u.extra
 }
 
-// trimExtra drops extra when it holds nothing.
+// trimExtra drops what holds nothing.
 func (u *memUser) trimExtra() {
-	if x := u.extra; x != nil && x.state.IsEmpty() && len(x.more) == 0 && x.seen.empty() {
+	x := u.extra
+	if x == nil {
+		return
+	}
+	if x.rest != nil && x.rest.IsEmpty() {
+		x.rest = nil
+	}
+	if x.seen != nil && x.seen.empty() {
+		x.seen = nil
+	}
+	if len(x.receipts) == 0 && x.rest == nil && len(x.more) == 0 && x.seen == nil {
 		u.extra = nil
 	}
+}
+
+// pruneState drops receipts, sends, conversion windows and log entries
+// expired at now, and returns how many.
+func (u *memUser) pruneState(now, logBefore time.Time) int {
+	x := u.extra
+	if x == nil {
+		return 0
+	}
+	n := len(x.receipts)
+	nowNS := now.UnixNano()
+	x.receipts = slices.DeleteFunc(x.receipts, func(r memReceipt) bool { return r.expires != 0 && r.expires <= nowNS })
+	n -= len(x.receipts)
+	if x.rest != nil {
+		n += x.rest.Prune(now, logBefore)
+	}
+	u.trimExtra()
+	return n
+}
+
+// state returns a copy of what a UserState holds besides pending
+// deliveries.
+func (sh *shard) state(u *memUser) UserState {
+	var out UserState
+	if x := u.extra; x != nil {
+		for _, r := range x.receipts {
+			out.Receipts = append(out.Receipts, sh.receipt(r))
+		}
+		if x.rest != nil {
+			c := x.rest.Clone()
+			out.Sends, out.Conversions, out.Log = c.Sends, c.Conversions, c.Log
+		}
+	}
+	return out
+}
+
+func (sh *shard) receipt(r memReceipt) Receipt {
+	out := Receipt{CampaignID: sh.sp.names.name(r.campaign), At: unixTime(r.at)}
+	if r.expires != 0 {
+		out.Expires = unixTime(r.expires)
+	}
+	return out
 }
 
 // isDuplicate reports whether event ID hash h is remembered at now.
@@ -130,7 +197,7 @@ func (u *memUser) isDuplicate(h uint64, now int64) bool {
 	if u.seen.until > now && u.seen.hash == h {
 		return true
 	}
-	return u.extra != nil && u.extra.seen.has(h, now)
+	return u.extra != nil && u.extra.seen != nil && u.extra.seen.has(h, now)
 }
 
 func (u *memUser) remember(h uint64, until int64) {
@@ -138,7 +205,11 @@ func (u *memUser) remember(h uint64, until int64) {
 		u.seen = seenEntry{h, until}
 		return
 	}
-	u.ensureExtra().seen.add(h, until)
+	x := u.ensureExtra()
+	if x.seen == nil {
+		x.seen = &seenSet{}
+	}
+	x.seen.add(h, until)
 }
 
 // expireSeen forgets expired event IDs; all also sweeps a map-held set.
@@ -148,14 +219,15 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 		u.seen = seenEntry{}
 		n++
 	}
-	if u.extra != nil {
+	if u.extra != nil && u.extra.seen != nil {
+		set := u.extra.seen
 		if all {
-			n += u.extra.seen.prune(now)
+			n += set.prune(now)
 		} else {
-			u.extra.seen.expire(now)
+			set.expire(now)
 		}
-		if u.seen.until == 0 && len(u.extra.seen.list) > 0 {
-			u.seen, u.extra.seen.list = u.extra.seen.list[0], u.extra.seen.list[1:]
+		if u.seen.until == 0 && len(set.list) > 0 {
+			u.seen, set.list = set.list[0], set.list[1:]
 		}
 	}
 	return n
@@ -165,7 +237,8 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 // the compact state and reused from one Update to the next (under the
 // shard's lock).
 type scratch struct {
-	state UserState
+	state    UserState
+	receipts []Receipt
 	pend  []Pending
 	ptrs  []*Pending
 	from  []*memPending
@@ -190,9 +263,17 @@ func (sh *shard) load(u *memUser) *UserState {
 		s.from = append(s.from, mp)
 	}
 	s.state = UserState{Pending: s.ptrs}
-	if u.extra != nil {
-		x := &u.extra.state
-		s.state.Receipts, s.state.Sends, s.state.Conversions, s.state.Log = x.Receipts, x.Sends, x.Conversions, x.Log
+	if x := u.extra; x != nil {
+		if len(x.receipts) > 0 {
+			s.receipts = s.receipts[:0]
+			for _, r := range x.receipts {
+				s.receipts = append(s.receipts, sh.receipt(r))
+			}
+			s.state.Receipts = s.receipts
+		}
+		if x.rest != nil {
+			s.state.Sends, s.state.Conversions, s.state.Log = x.rest.Sends, x.rest.Conversions, x.rest.Log
+		}
 	}
 	if sh.alloc == nil {
 		sh.alloc = sh.newPending
@@ -381,11 +462,28 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		earlier = earlier || mp.heap == 1
 	}
 	// Everything else is kept as the engine left it.
-	if st.Receipts != nil || st.Sends != nil || st.Conversions != nil || st.Log != nil || u.extra != nil {
+	if len(st.Receipts) > 0 || u.extra != nil {
 		x := u.ensureExtra()
-		x.state = UserState{Receipts: st.Receipts, Sends: st.Sends, Conversions: st.Conversions, Log: st.Log}
-		u.trimExtra()
+		x.receipts = x.receipts[:0]
+		for _, r := range st.Receipts {
+			mr := memReceipt{campaign: sh.sp.names.id(r.CampaignID), at: r.At.UnixNano()}
+			if !r.Expires.IsZero() {
+				mr.expires = r.Expires.UnixNano()
+			}
+			x.receipts = append(x.receipts, mr)
+		}
 	}
+	if len(st.Sends) > 0 || len(st.Conversions) > 0 || len(st.Log) > 0 {
+		x := u.ensureExtra()
+		if x.rest == nil {
+			x.rest = &UserState{}
+		}
+		x.rest.Sends, x.rest.Conversions, x.rest.Log = st.Sends, st.Conversions, st.Log
+	} else if u.extra != nil {
+		u.extra.rest = nil
+	}
+	u.trimExtra()
+	clear(s.receipts)
 	clear(s.pend[:len(s.ptrs)])
 	clear(s.spare)
 	return earlier
@@ -473,7 +571,7 @@ func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	u := sh.users.get(userID)
-	if u == nil || (u.pendingCount() == 0 && (u.extra == nil || u.extra.state.IsEmpty())) {
+	if u == nil || (u.pendingCount() == 0 && !u.hasState()) {
 		return UserState{}, ErrNotFound
 	}
 	out := UserState{}
@@ -482,10 +580,8 @@ func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error)
 		sh.materialize(u.pendingAt(i), u.id, p)
 		out.Pending = append(out.Pending, p)
 	}
-	if u.extra != nil {
-		c := u.extra.state.Clone()
-		out.Receipts, out.Sends, out.Conversions, out.Log = c.Receipts, c.Sends, c.Conversions, c.Log
-	}
+	st := sh.state(u)
+	out.Receipts, out.Sends, out.Conversions, out.Log = st.Receipts, st.Sends, st.Conversions, st.Log
 	return out, nil
 }
 
