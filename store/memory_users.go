@@ -239,11 +239,11 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 type scratch struct {
 	state    UserState
 	receipts []Receipt
-	pend  []Pending
-	ptrs  []*Pending
-	from  []*memPending
-	spare []Pending // for NewPending
-	final []*memPending
+	pend     []Pending
+	ptrs     []*Pending
+	from     []*memPending
+	spare    []Pending // for NewPending
+	final    []*memPending
 }
 
 // load builds the UserState of u.

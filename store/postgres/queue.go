@@ -11,6 +11,10 @@ import (
 
 const (
 	sqlNextDue = `SELECT min(ready_at) FROM {pending} WHERE ns = $1`
+	// Whether another user's delivery is due at $2 or before: Update's
+	// wake-up test (the user's own rows, which the update may have just
+	// written, do not count).
+	sqlEarlier = `SELECT EXISTS (SELECT 1 FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id <> $3)`
 	// One statement, so one implicit transaction: lock up to $3 due rows,
 	// skipping those another Claim, an Update or a CancelCampaign holds,
 	// and lease them. A row an Update changed since the snapshot is

@@ -95,9 +95,8 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	}
 	b.Queue(q.userSelect, ns, userID)
 	b.Queue(q.pendingSelect, ns, userID)
-	b.Queue(q.nextDue, ns)
 	br := conn.SendBatch(ctx, b)
-	duplicate, state, old, next, err := readLocked(br, dedup.EventID != "")
+	duplicate, state, old, err := readLocked(br, dedup.EventID != "")
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -125,20 +124,56 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	if err != nil {
 		return false, err
 	}
-	// Engines wait for the earliest delivery of the namespace or earlier:
-	// only a delivery before it needs them to look again.
-	wake := changed && (!next.Valid || earlier.Before(next.Time))
 	if err := s.queueStateWrite(w, ns, userID, now, state, &u); err != nil {
 		return false, err
 	}
 	w.Queue("COMMIT")
-	return wake, conn.SendBatch(ctx, w).Close()
+	// Engines wait for the earliest delivery of the namespace: only a
+	// delivery before every other needs them to look again. Asked after
+	// the commit, in the same round trip: an engine that claims the
+	// earlier delivery later looks for the next one after that, so it
+	// sees this update's. (Asked before, the earlier one could be claimed,
+	// and the claimer's look-up done, before this commit: no engine would
+	// look again.) The look-up walks the low end of the ready_at index,
+	// where a busy queue leaves dead entries: only updates that scheduled
+	// something earlier ask.
+	execs := w.Len()
+	if changed {
+		w.Queue(q.earlier, ns, earlier, userID)
+	}
+	br = conn.SendBatch(ctx, w)
+	wake, err := readWritten(br, execs, changed)
+	// Once COMMIT succeeded the update is done: an error closing the batch
+	// (the look-up's, or the connection's) changes nothing; before, the
+	// error was read already.
+	_ = br.Close()
+	return wake, err
+}
+
+// readWritten reads the results of the second round trip of Update: execs
+// writes ending with COMMIT, then, if asked, whether another user's
+// delivery is due no later than the earliest one the update scheduled. It
+// reports a wake-up as needed if not, or if the look-up failed.
+func readWritten(br pgx.BatchResults, execs int, asked bool) (wake bool, err error) {
+	for range execs {
+		if _, err := br.Exec(); err != nil {
+			return false, err
+		}
+	}
+	if !asked {
+		return false, nil
+	}
+	var before bool
+	if err := br.QueryRow().Scan(&before); err != nil {
+		return true, nil
+	}
+	return !before, nil
 }
 
 // readLocked reads the results of the first round trip of Update, after
-// BEGIN and the lock: whether the event is a duplicate, the user's state
-// and pending rows, and the namespace's earliest ReadyAt.
-func readLocked(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, old []loaded, next pgtype.Timestamptz, err error) {
+// BEGIN and the lock: whether the event is a duplicate, and the user's
+// state and pending rows.
+func readLocked(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, old []loaded, err error) {
 	if _, err = br.Exec(); err != nil { // BEGIN
 		return
 	}
@@ -164,10 +199,7 @@ func readLocked(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, 
 	if err != nil {
 		return
 	}
-	if old, err = scanPending(rows); err != nil {
-		return
-	}
-	err = br.QueryRow().Scan(&next)
+	old, err = scanPending(rows)
 	return
 }
 
