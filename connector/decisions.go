@@ -83,9 +83,9 @@ func delayNeverFits(c *rule.Campaign, now time.Time, loc *time.Location) string 
 	if c.Start.After(from) {
 		from = c.Start
 	}
-	if !from.Before(c.End) {
-		return fmt.Sprintf("the campaign ended at %s", c.End.UTC().Format(time.RFC3339))
-	}
+	// Not "from ≥ End: ended": a calendar delay can fall due before its
+	// trigger (in 0 days at 08:00, triggered at 14:00), so a trigger now
+	// may still be due before End.
 	if due := c.Delay.DueAt(from, loc); !due.Before(c.End) {
 		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s (delay %s)",
 			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), c.Delay)

@@ -39,6 +39,7 @@ type config struct {
 	sendTimeout   time.Duration
 	concurrency   int
 	acceptStopped bool
+	dedupAll      bool
 	instrument    Instrumentation
 	logger        *slog.Logger
 
@@ -155,6 +156,19 @@ func WithDedupWindow(d time.Duration) Option {
 			return fmt.Errorf("%w: dedup window must be positive, got %v", ErrInvalidOption, d)
 		}
 		cfg.dedupWindow = d
+		return nil
+	}
+}
+
+// WithDedupAll remembers the ID of every event, even those no follow-up
+// listens to, so that a provider's retry is ignored even if a follow-up it
+// would trigger was published between the first delivery and the retry
+// (SPEC.md R11 to the letter). Off by default: it costs a store write for
+// every event with an ID, where an event nothing listens to otherwise costs
+// a map look-up.
+func WithDedupAll() Option {
+	return func(cfg *config) error {
+		cfg.dedupAll = true
 		return nil
 	}
 }

@@ -359,3 +359,48 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	_, err = connector.New(h.Store, nil)
 	require.ErrorIs(t, err, connector.ErrInvalidOption)
 }
+
+func TestR11DedupAll(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		var opts []connector.Option
+		if all {
+			opts = append(opts, connector.WithDedupAll())
+		}
+		h := connectortest.New(t, opts...)
+		h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
+		h.Publish("o")
+		ev := event.Event{ID: "e1", UserID: "u", Kind: event.EmailOpened, CampaignID: "o"} // no Time: "now"
+		h.Track(ev)                                                                        // nothing listens yet
+		h.Advance(time.Hour)
+		h.Publish("f")
+		h.Advance(time.Hour)
+		h.Track(ev) // the provider's retry
+		h.Tick()
+		if all {
+			h.RequireNotSent("u", "f")
+			h.RequireKinds("u", "f", "duplicate/duplicate_event")
+		} else {
+			// Documented: without WithDedupAll the retry of an event nothing
+			// listened to is new, and without a Time it happens now.
+			h.RequireSent("u", "f")
+		}
+	}
+}
+
+func TestR8LateTriggerAfterPrune(t *testing.T) {
+	// The receipt outlives the re-eligibility window: a trigger stamped
+	// inside the window but reported after it (and after a prune) is
+	// still not re-eligible.
+	h := connectortest.New(t, connector.WithPruneInterval(time.Minute))
+	h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Reeligibility: rule.ReeligibleAfter(30 * time.Minute),
+		Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
+	h.Publish("f", "o")
+	h.Track(opened("u"))
+	h.Tick()
+	received := h.Now()
+	h.Advance(3 * time.Hour) // well past the window; Tick has pruned
+	h.TrackAt(received.Add(10*time.Minute), opened("u"))
+	h.Tick()
+	h.RequireSentTimes("u", "f", 1)
+	h.RequireReason("u", "f", rule.Suppressed, rule.ReasonNotReeligible)
+}

@@ -29,16 +29,12 @@ func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
 	return e.sender.Send(ctx, d)
 }
 
-// receiptExpiry is when a receipt stops mattering: after the
-// re-eligibility window, or never for once-only follow-ups (and unknown ones).
-func receiptExpiry(c *rule.Campaign, at time.Time) time.Time {
-	if c != nil {
-		if w, ok := c.Reeligibility.Window(); ok {
-			return at.Add(w)
-		}
-	}
-	return time.Time{}
-}
+// receiptExpiry is when a receipt stops mattering: never. Even past the
+// re-eligibility window, a trigger reported late but stamped inside it
+// must find the receipt (SPEC.md R8), and a provider's retry of an old
+// trigger, past the dedup window, must not send again. A user keeps one
+// receipt (24 bytes in memory) per follow-up received.
+func receiptExpiry(*rule.Campaign, time.Time) time.Time { return time.Time{} }
 
 // backoff returns the wait after failed attempt n (from 1).
 func (r RetryPolicy) backoff(n int) time.Duration {

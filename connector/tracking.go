@@ -20,8 +20,11 @@ import (
 // next Tick (within milliseconds under Run).
 //
 // An event with a zero Time happened now. An event that nothing listens to
-// costs a map look-up and leaves no trace (its ID is not remembered
-// either: processing it twice could change nothing).
+// costs a map look-up and leaves no trace: by default its ID is not
+// remembered. A retry of it is then processed again; that only matters if
+// a follow-up listening to it was published in between, and then only for
+// an event without a Time (one with a Time, stamped before the follow-up's
+// activation, is suppressed). [WithDedupAll] remembers every ID.
 //
 // The host's [Directory] is asked, before any state changes, for the
 // user's zone and audience membership when a matching campaign needs them.
@@ -56,20 +59,32 @@ func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
 		return fmt.Errorf("connector: track: %w", err)
 	}
 	t, err := e.prepare(ctx, snap, ev, now, false)
-	if t == nil || err != nil {
+	if err != nil {
 		return err
 	}
-	defer t.release()
 	dedup := store.Dedup{}
 	if ev.ID != "" {
 		dedup = store.Dedup{EventID: ev.ID, KeepUntil: now.Add(e.cfg.dedupWindow)}
 	}
+	if t == nil {
+		if e.cfg.dedupAll && ev.ID != "" {
+			// Remember the ID: a follow-up published before the
+			// provider's retry arrives must see the retry as a duplicate.
+			if err := e.store.Update(ctx, e.cfg.namespace, ev.UserID, now, dedup, ignoreUpdate); err != nil {
+				return fmt.Errorf("connector: track: %w", err)
+			}
+		}
+		return nil
+	}
+	defer t.release()
 	if err := e.store.Update(ctx, e.cfg.namespace, ev.UserID, now, dedup, t.apply); err != nil {
 		return fmt.Errorf("connector: track: %w", err)
 	}
 	e.afterUpdate(t)
 	return nil
 }
+
+func ignoreUpdate(*store.UserState, bool) {}
 
 // afterUpdate hands a tracker's decisions to the observers and wakes Run if
 // it scheduled something earlier than Run's timer.

@@ -120,7 +120,7 @@ type Decision struct {
 	CampaignID string       `json:"campaign_id,omitempty"` // the follow-up concerned
 	UserID     string       `json:"user_id,omitempty"`
 	// The event that caused the decision (trigger, exception, duplicate);
-	// empty for decisions taken when sending.
+	// for decisions taken when sending, the delivery's trigger.
 	EventID   string     `json:"event_id,omitempty"`
 	EventKind event.Kind `json:"event_kind,omitempty"`
 	EventTime time.Time  `json:"event_time,omitzero"`

@@ -238,6 +238,7 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 // shard's lock).
 type scratch struct {
 	state    UserState
+	list     []*Pending // the Pending list handed to fn: edited in place, so not ptrs
 	receipts []Receipt
 	pend     []Pending
 	ptrs     []*Pending
@@ -262,7 +263,8 @@ func (sh *shard) load(u *memUser) *UserState {
 		s.ptrs = append(s.ptrs, &s.pend[i])
 		s.from = append(s.from, mp)
 	}
-	s.state = UserState{Pending: s.ptrs}
+	s.list = append(s.list[:0], s.ptrs...)
+	s.state = UserState{Pending: s.list}
 	if x := u.extra; x != nil {
 		if len(x.receipts) > 0 {
 			s.receipts = s.receipts[:0]
@@ -484,6 +486,7 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	}
 	u.trimExtra()
 	clear(s.receipts)
+	clear(s.list[:cap(s.list)])
 	clear(s.pend[:len(s.ptrs)])
 	clear(s.spare)
 	return earlier

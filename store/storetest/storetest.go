@@ -513,6 +513,25 @@ func testCancelCampaign(t *testing.T, s store.Store, ns string) {
 	none, err := s.CancelCampaign(ctx, ns, "stopme")
 	require.NoError(t, err)
 	require.Empty(t, none)
+
+	// A user waiting for two follow-ups loses the first scheduled: the
+	// other stays queued, and leaves the queue when completed.
+	update(t, s, ns, "c", T0, func(u *store.UserState) {
+		u.Pending = append(u.Pending, pending("c", "first", "c1", T0.Add(2*time.Hour)), pending("c", "second", "c2", T0.Add(3*time.Hour)))
+	})
+	removed, err = s.CancelCampaign(ctx, ns, "first")
+	require.NoError(t, err)
+	require.Len(t, removed, 1)
+	update(t, s, ns, "c", T0, func(u *store.UserState) {
+		require.Len(t, u.Pending, 1)
+		require.Equal(t, "c2", u.Pending[0].ID)
+		u.RemovePending(0)
+	})
+	update(t, s, ns, "a", T0, func(u *store.UserState) { u.Pending = nil })
+	update(t, s, ns, "b", T0, func(u *store.UserState) { u.Pending = nil })
+	_, ok, err = s.NextDue(ctx, ns)
+	require.NoError(t, err)
+	require.False(t, ok, "nothing left in the queue")
 }
 
 func testPrune(t *testing.T, s store.Store, ns string) {
