@@ -10,6 +10,7 @@ import (
 
 // observe hands d to every observer. Callers hold no lock.
 func (e *Engine) observe(d rule.Decision) {
+	d.Namespace = e.cfg.namespace
 	for _, o := range e.cfg.observers {
 		o.Observe(d)
 	}

@@ -137,6 +137,9 @@ type Decision struct {
 	Backfilled bool `json:"backfilled,omitempty"`
 	// At is the engine clock's time when the decision was taken.
 	At time.Time `json:"at"`
+	// Namespace is the deciding engine's namespace, set on the decisions
+	// handed to observers (one observer may serve several engines).
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // String renders the decision on one line, for logs and explanations:
