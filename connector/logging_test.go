@@ -32,7 +32,7 @@ func TestLoggerLevelsAndAttributes(t *testing.T) {
 
 	type line struct {
 		Level, Msg, Decision, Campaign, User, Event, Delivery, Reason string
-		Attempt                                                      int
+		Attempt                                                       int
 	}
 	var lines []line
 	sc := bufio.NewScanner(&buf)
