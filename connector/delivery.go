@@ -80,6 +80,12 @@ func (e *Engine) drain(ctx, wctx context.Context, snap *snapshot, now time.Time,
 	sent := 0
 	for failed == nil || !failed.Load() {
 		w.token = newToken()
+		// Each batch is leased from the clock's time now, not the Tick's
+		// start: a Tick that drains a backlog for longer than the lease
+		// must not hand out leases that have already run out.
+		if later := e.cfg.clock.Now(); later.After(now) {
+			now = later
+		}
 		claims, err := e.store.Claim(ctx, e.cfg.namespace, now, e.cfg.lease, e.cfg.batch, w.token)
 		if err != nil {
 			err = fmt.Errorf("connector: tick: claiming due deliveries: %w", err)
@@ -340,6 +346,11 @@ func (w *courier) confirm(u *store.UserState, i int) {
 	}
 	p.Sending = true
 	p.Attempt++
+	if p.ReadyAt.Sub(w.now) < w.e.cfg.lease/2 {
+		// The batch took a while: renew the lease for the send, so that no
+		// other engine takes the delivery while it is being sent.
+		p.ReadyAt = w.now.Add(w.e.cfg.lease)
+	}
 	w.d = Delivery{
 		ID:         p.ID,
 		CampaignID: p.CampaignID,

@@ -526,3 +526,31 @@ func TestReliability9SendDeadline(t *testing.T) {
 	require.Len(t, u.Pending, 1)
 	require.Equal(t, 1, u.Pending[0].Attempt, "the hung send counted as a failed attempt and will be retried")
 }
+
+func TestReliability2LeaseRenewedForSlowBatches(t *testing.T) {
+	clk := clock.NewMock()
+	clk.Set(connectortest.Start)
+	mem := store.NewMemory()
+	var readyDuringSend []time.Time
+	send := connector.SenderFunc(func(ctx context.Context, d connector.Delivery) error {
+		u, err := mem.User(ctx, "", d.UserID)
+		require.NoError(t, err)
+		readyDuringSend = append(readyDuringSend, u.Pending[0].ReadyAt)
+		clk.Add(50 * time.Second) // a slow provider
+		return nil
+	})
+	e := newEngine(t, mem, send, clk, connector.WithLease(time.Minute), connector.WithSendConcurrency(1))
+	setupResend(t, e)
+	for _, u := range []string{"a", "b"} {
+		require.NoError(t, e.Track(context.Background(), event.Event{UserID: u, Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	}
+	clk.Add(7 * 24 * time.Hour)
+	claimed := clk.Now()
+	n, err := e.Tick(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, []time.Time{
+		claimed.Add(time.Minute),                  // fresh lease
+		claimed.Add(50*time.Second + time.Minute), // renewed: 10 s were left
+	}, readyDuringSend)
+}
