@@ -36,10 +36,13 @@
 //
 // [Store.Claim] is one UPDATE … FOR UPDATE SKIP LOCKED statement: engines
 // claiming at once get disjoint deliveries without waiting, and a
-// delivery an Update holds is left for the next Claim. A claim is a
-// lease: the delivery's ReadyAt moves to now+lease, so if its engine dies
-// it is claimed again when the lease ends, with the same ID. Choose the
-// engine's lease (connector.WithLease) longer than a send takes.
+// delivery an Update holds is left for the next Claim. It is planned for
+// its arguments on each call (a cached generic plan, blind to the batch
+// size, may scan the whole table). A claim is a lease: the delivery's
+// ReadyAt moves to now+lease, so if its engine dies it is claimed again
+// when the lease ends, with the same ID. Choose the engine's lease
+// (connector.WithLease) longer than an engine takes to work through a
+// claimed batch.
 //
 // # Several replicas
 //
@@ -55,13 +58,16 @@
 // it serves is never older than that.
 //
 // The store implements [store.Notifier] the same way: an Update that
-// schedules a delivery earlier than every other of its namespace (or makes
-// one ready earlier) wakes the engines of all replicas, so their Run need
-// not poll. These notifications are sent after the commit, coalesced (at
-// most one round trip in flight per store): a NOTIFY in each Update's
-// transaction would serialize all their commits on PostgreSQL's
-// notification lock. When the notification connection comes back after a
-// failure, subscribers are woken (what was notified meanwhile is lost);
+// schedules a delivery (or makes one ready earlier) due no later than
+// every other user's delivery of its namespace wakes the engines of all
+// replicas, so their Run need not poll. It looks for an earlier delivery
+// in the same round trip as its COMMIT, after it: an engine that claims
+// that earlier delivery then looks for the next one after this commit.
+// The notifications are sent after the commit, coalesced (at most one
+// round trip in flight per store): a NOTIFY in each Update's transaction
+// would serialize all their commits on PostgreSQL's notification lock.
+// When the notification connection comes back after a failure,
+// subscribers are woken (what was notified meanwhile is lost);
 // a process that dies between an Update's commit and its notification
 // leaves other engines to find that delivery at their next wake-up, which
 // connector.WithPollInterval bounds if needed.

@@ -206,10 +206,10 @@ func (l *listener) wakeAll() {
 
 // Notify implements [store.Notifier]: ch receives a value after any
 // store on the same tables (in any process) scheduled a delivery in ns, or
-// made one ready earlier, before every other delivery of ns (engines wait
-// for the earliest: a later one cannot make them wait too long), and
-// whenever the notification connection comes back after a failure (what
-// was notified meanwhile is lost). Notifications arrive after the change
+// made one ready earlier, due no later than every other user's delivery of
+// ns (engines wait for the earliest: a later one cannot make them wait too
+// long), and whenever the notification connection comes back after a
+// failure (what was notified meanwhile is lost). Notifications arrive after the change
 // committed, within milliseconds; several changes may give one value.
 func (s *Store) Notify(ns string) (<-chan struct{}, func()) {
 	l := s.listener

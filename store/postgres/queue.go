@@ -60,7 +60,10 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 		return nil, nil
 	}
 	until := floorTime(now.Add(lease))
-	rows, err := s.pool.Query(ctx, s.q.claim, ns, floorTime(now), limit, int64(token), until)
+	// Planned for its arguments each time (an unnamed statement, still one
+	// round trip): a cached generic plan, not knowing the LIMIT, may join
+	// the due rows by scanning the whole table.
+	rows, err := s.pool.Query(ctx, s.q.claim, pgx.QueryExecModeCacheDescribe, ns, floorTime(now), limit, int64(token), until)
 	if err != nil {
 		return nil, wrap("claim", err)
 	}

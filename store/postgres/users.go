@@ -129,7 +129,8 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	}
 	w.Queue("COMMIT")
 	// Engines wait for the earliest delivery of the namespace: only a
-	// delivery before every other needs them to look again. Asked after
+	// delivery due no later than every other user's needs them to look
+	// again (the user's own rows may be this update's). Asked after
 	// the commit, in the same round trip: an engine that claims the
 	// earlier delivery later looks for the next one after that, so it
 	// sees this update's. (Asked before, the earlier one could be claimed,
