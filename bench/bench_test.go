@@ -11,9 +11,11 @@ func BenchmarkTrackTrigger(b *testing.B)    { trackTrigger(b) }
 func BenchmarkTrackException(b *testing.B)  { trackException(b) }
 func BenchmarkTrackDuplicate(b *testing.B)  { trackDuplicate(b) }
 func BenchmarkTrackNoListenerParallel(b *testing.B) {
-	parallel("email_opened", "newsletter")(b)
+	parallel("email_opened", "newsletter", false)(b)
 }
-func BenchmarkTrackTriggerParallel(b *testing.B) { parallel("push_received", "abandoned_cart")(b) }
+func BenchmarkTrackTriggerParallel(b *testing.B) {
+	parallel("push_received", "abandoned_cart", true)(b)
+}
 
 func BenchmarkTick(b *testing.B) {
 	for _, due := range []int{1, 100, 10_000, 100_000} {
@@ -35,6 +37,7 @@ func BenchmarkTrackScaling(b *testing.B) {
 func BenchmarkAbandonedCart(b *testing.B) {
 	b.Run("engine", abandonedCartEngine(workloadUsers()))
 	b.Run("timers", abandonedCartTimers(workloadUsers()))
+	b.Run("timers_fired", abandonedCartTimersFired(workloadUsers()))
 }
 
 // TestWorkloadsAgree checks on a small run that the engine and baseline
@@ -42,7 +45,8 @@ func BenchmarkAbandonedCart(b *testing.B) {
 func TestWorkloadsAgree(t *testing.T) {
 	e := testing.Benchmark(abandonedCartEngine(1000))
 	a := testing.Benchmark(abandonedCartTimers(1000))
-	if e.N == 0 || a.N == 0 {
+	f := testing.Benchmark(abandonedCartTimersFired(1000))
+	if e.N == 0 || a.N == 0 || f.N == 0 {
 		t.Fatal("a workload failed")
 	}
 }

@@ -157,20 +157,34 @@ func trackDuplicate(b *testing.B) {
 	}
 }
 
-// parallel runs a Track benchmark from every P, each on its own users:
-// b.N distinct users in all, so that every trigger schedules.
-func parallel(kind event.Kind, campaignID string) func(b *testing.B) {
+// parallel runs a Track benchmark from every P, each on its own users.
+// With distinct set there are b.N distinct users in all, so that every
+// trigger schedules; otherwise the 65,536 users the serial case cycles
+// through (b.N user IDs would make the heap, and the collector's work
+// competing for the same cores, grow with b.N).
+func parallel(kind event.Kind, campaignID string, distinct bool) func(b *testing.B) {
 	return func(b *testing.B) {
 		e, _ := newEngine(b, clock.New(), 0)
-		users := ids("user-", b.N+1024)
+		users := users64k
+		if distinct {
+			users = ids("user-", b.N+1024)
+		}
 		var next atomic.Int64
 		runtime.GC()
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			ev := event.Event{Kind: kind, CampaignID: campaignID}
+			// Each goroutine takes its users in blocks of 256, so that the
+			// shared counter is not a contended cache line per event.
+			var i, end int
 			for pb.Next() {
-				ev.UserID = users[int(next.Add(1))%len(users)]
+				if i == end {
+					end = int(next.Add(256))
+					i = end - 256
+				}
+				ev.UserID = users[i%len(users)]
+				i++
 				ev.Time = time.Time{}
 				if err := e.Track(ctx, ev); err != nil {
 					b.Error(err)
@@ -390,6 +404,68 @@ func abandonedCartTimers(n int) func(b *testing.B) {
 			if want := n - n*6/10 + n*2/10; w.deliveries != want {
 				b.Fatalf("sent %d, want %d", w.deliveries, want)
 			}
+			w.report(b)
+		}
+	}
+}
+
+// abandonedCartTimersFired runs baseline (a) with its timers fired by the
+// Go runtime, as they would be in production: each time.AfterFunc fires on
+// its own goroutine when its time comes. Every reminder is armed for one
+// shared instant, far enough ahead for the tracking phase to end first;
+// the delivery phase runs from the first reminder fired to the last.
+// (abandonedCartTimers calls the timers' functions directly instead: a
+// lower bound on the baseline's cost per delivery.)
+func abandonedCartTimersFired(n int) func(b *testing.B) {
+	return func(b *testing.B) {
+		users := ids("user-", n)
+		want := n - n*6/10 + n*2/10
+		for b.Loop() {
+			var sent atomic.Int64
+			var first, last atomic.Int64 // UnixNano of the first and last timer fired
+			done := make(chan struct{})
+			send := func(string) {
+				now := time.Now().UnixNano()
+				first.CompareAndSwap(0, now)
+				last.Store(now)
+				if sent.Add(1) == int64(want) {
+					close(done)
+				}
+			}
+			var s *timerScheduler
+			w := workload{n: n}
+			lead := 2*time.Second + time.Duration(n)*5*time.Microsecond
+			fireAt := time.Now().Add(lead)
+			w.peakBytes = heapAfter(func() {
+				s = newTimerScheduler(send)
+				start := time.Now()
+				for _, u := range users {
+					s.schedule(u, "cart_reminder", time.Until(fireAt))
+				}
+				w.trackTime += time.Since(start)
+			})
+			start := time.Now()
+			for i, u := range users {
+				switch i % 10 {
+				case 0, 1, 2, 3:
+					s.cancel(u, "cart_reminder")
+				case 4, 5:
+					s.cancel(u, "cart_reminder")
+					sent.Add(1) // the coupon: sent at once, as the engine does
+				}
+			}
+			w.trackTime += time.Since(start)
+			if first.Load() != 0 {
+				b.Fatalf("a timer fired before the tracking phase ended (lead %v too short)", lead)
+			}
+			w.events = n + n*6/10
+			select {
+			case <-done:
+			case <-time.After(lead + time.Minute):
+				b.Fatalf("sent %d of %d a minute after the timers' time", sent.Load(), want)
+			}
+			w.deliverTime = time.Duration(last.Load() - first.Load())
+			w.deliveries = int(sent.Load())
 			w.report(b)
 		}
 	}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"time"
 
@@ -229,45 +230,53 @@ func (e *Engine) signal() {
 }
 
 // deliveryID derives a delivery's ID from what identifies its trigger, so
-// that it is the same wherever and however often it is computed: FNV-1a
-// (128 bits) over namespace, follow-up, user, event ID and event time, as
-// 32 hex digits.
+// that it is the same wherever and however often it is computed: a 128-bit
+// hash (two 64-bit lanes of folded multiplications, eight bytes at a time)
+// over namespace, follow-up, user, event ID and event time, as 32 hex
+// digits.
 func deliveryID(ns, campaignID string, ev *event.Event) string {
-	var h fnv128
-	h.init()
+	h := idHash{a: 0x243f6a8885a308d3, b: 0x13198a2e03707344}
 	h.field(ns)
 	h.field(campaignID)
 	h.field(ev.UserID)
 	h.field(ev.ID)
-	t := uint64(ev.Time.UnixNano())
-	for i := range 8 {
-		h.byte(byte(t >> (8 * i)))
-	}
+	h.word(uint64(ev.Time.UnixNano()))
+	a, b := fold(h.a, 0xa0761d6478bd642f), fold(h.b, 0xe7037ed1a0b428db)
 	const digits = "0123456789abcdef"
 	var buf [32]byte
 	for i := range 16 {
-		buf[15-i] = digits[h.hi>>(4*i)&0xf]
-		buf[31-i] = digits[h.lo>>(4*i)&0xf]
+		buf[15-i] = digits[a>>(4*i)&0xf]
+		buf[31-i] = digits[b>>(4*i)&0xf]
 	}
 	return string(buf[:])
 }
 
-// fnv128 is FNV-1a with a 128-bit state (prime 2^88 + 0x13b).
-type fnv128 struct{ hi, lo uint64 }
+// idHash is the state of deliveryID's hash: two lanes fed the same words,
+// each mixed with its own multiplier.
+type idHash struct{ a, b uint64 }
 
-func (h *fnv128) init() { h.hi, h.lo = 0x6c62272e07bb0142, 0x62b821756295c58d }
-
-func (h *fnv128) byte(b byte) {
-	lo := h.lo ^ uint64(b)
-	hi, plo := bits.Mul64(lo, 0x13b)
-	h.hi, h.lo = hi+h.hi*0x13b+lo<<24, plo
+// fold multiplies x by k as 128 bits and folds the halves together.
+func fold(x, k uint64) uint64 {
+	hi, lo := bits.Mul64(x, k)
+	return hi ^ lo
 }
 
-// field hashes s and a 0xff separator (a byte UTF-8 never contains), so
-// ("ab","c") and ("a","bc") differ.
-func (h *fnv128) field(s string) {
-	for i := 0; i < len(s); i++ {
-		h.byte(s[i])
+func (h *idHash) word(w uint64) {
+	h.a = fold(h.a^w, 0x8ebc6af09c88c6e3)
+	h.b = fold(h.b^w, 0x589965cc75374cc3)
+}
+
+// field hashes s's length, then s eight bytes at a time (the last word
+// zero-padded): the length keeps ("ab","c") and ("a","bc") apart.
+func (h *idHash) field(s string) {
+	h.word(uint64(len(s)) | 1<<63)
+	for ; len(s) >= 8; s = s[8:] {
+		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
 	}
-	h.byte(0xff)
+	if len(s) > 0 {
+		var tail [8]byte
+		copy(tail[:], s)
+		h.word(binary.LittleEndian.Uint64(tail[:]))
+	}
 }

@@ -1,0 +1,62 @@
+package connector
+
+import (
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+func TestDeliveryIDSeparatesFields(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	base := event.Event{ID: "evt-1", UserID: "user-1", Time: at}
+	id := deliveryID("ns", "follow_up", &base)
+	if len(id) != 32 {
+		t.Fatalf("ID %q: want 32 hex digits", id)
+	}
+	if again := deliveryID("ns", "follow_up", &base); again != id {
+		t.Fatalf("the same trigger gave %q, then %q", id, again)
+	}
+	seen := map[string]string{id: "base"}
+	variant := func(name, ns, campaign string, ev event.Event) {
+		t.Helper()
+		got := deliveryID(ns, campaign, &ev)
+		if prev, ok := seen[got]; ok {
+			t.Errorf("%s and %s share the ID %s", name, prev, got)
+		}
+		seen[got] = name
+	}
+	other := base
+	other.UserID = "user-2"
+	variant("another user", "ns", "follow_up", other)
+	other = base
+	other.ID = "evt-2"
+	variant("another event ID", "ns", "follow_up", other)
+	other = base
+	other.Time = at.Add(time.Nanosecond)
+	variant("a nanosecond later", "ns", "follow_up", other)
+	variant("another namespace", "ns2", "follow_up", base)
+	variant("another follow-up", "ns", "follow_up2", base)
+	// Moving bytes across field boundaries changes the ID.
+	variant("namespace's last byte moved to the follow-up", "n", "sfollow_up", base)
+	other = base
+	other.UserID, other.ID = "user-1evt-1", ""
+	variant("event ID moved into the user ID", "ns", "follow_up", other)
+	// Fields of eight bytes and more, differing in one byte of a full word
+	// or of the tail.
+	long := base
+	long.UserID = "0123456789abcdefXYZ"
+	variant("long user ID", "ns", "follow_up", long)
+	for _, u := range []string{"0123456789abcdeFXYZ", "0123456789abcdefXYz", "0123456789abcdefXYZ\x00"} {
+		long.UserID = u
+		variant("long user ID "+u, "ns", "follow_up", long)
+	}
+}
+
+func BenchmarkDeliveryID(b *testing.B) {
+	ev := event.Event{ID: "evt-123456", UserID: "user-123456", Time: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = deliveryID("", "cart_reminder", &ev)
+	}
+}
