@@ -369,35 +369,44 @@ func abandonedCartEngine(n int) func(b *testing.B) {
 	}
 }
 
+// trackTimers runs the tracking phase of the workload through baseline
+// (a): every user's reminder armed after delay(), then the exceptions
+// (coupons counted in sent, at no cost). It returns the workload with its
+// events, tracking time and peak heap filled in.
+func trackTimers(users []string, send func(string), sent *atomic.Int64, delay func() time.Duration) (*timerScheduler, workload) {
+	n := len(users)
+	var s *timerScheduler
+	w := workload{n: n, events: n + n*6/10}
+	w.peakBytes = heapAfter(func() {
+		s = newTimerScheduler(send)
+		start := time.Now()
+		for _, u := range users {
+			s.schedule(u, "cart_reminder", delay())
+		}
+		w.trackTime += time.Since(start)
+	})
+	start := time.Now()
+	for i, u := range users {
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			s.cancel(u, "cart_reminder")
+		case 4, 5:
+			s.cancel(u, "cart_reminder")
+			sent.Add(1) // the coupon: sent at once, as the engine does
+		}
+	}
+	w.trackTime += time.Since(start)
+	return s, w
+}
+
 // abandonedCartTimers runs the workload through baseline (a).
 func abandonedCartTimers(n int) func(b *testing.B) {
 	return func(b *testing.B) {
 		users := ids("user-", n)
 		for b.Loop() {
 			var sent atomic.Int64
-			var s *timerScheduler
-			w := workload{n: n}
-			w.peakBytes = heapAfter(func() {
-				s = newTimerScheduler(func(string) { sent.Add(1) })
-				start := time.Now()
-				for _, u := range users {
-					s.schedule(u, "cart_reminder", 24*time.Hour)
-				}
-				w.trackTime += time.Since(start)
-			})
+			s, w := trackTimers(users, func(string) { sent.Add(1) }, &sent, func() time.Duration { return 24 * time.Hour })
 			start := time.Now()
-			for i, u := range users {
-				switch i % 10 {
-				case 0, 1, 2, 3:
-					s.cancel(u, "cart_reminder")
-				case 4, 5:
-					s.cancel(u, "cart_reminder")
-					sent.Add(1) // the coupon: sent at once, as the engine does
-				}
-			}
-			w.trackTime += time.Since(start)
-			w.events = n + n*6/10
-			start = time.Now()
 			s.fireAll()
 			w.deliverTime = time.Since(start)
 			w.deliveries = int(sent.Load())
@@ -432,33 +441,12 @@ func abandonedCartTimersFired(n int) func(b *testing.B) {
 					close(done)
 				}
 			}
-			var s *timerScheduler
-			w := workload{n: n}
 			lead := 2*time.Second + time.Duration(n)*5*time.Microsecond
 			fireAt := time.Now().Add(lead)
-			w.peakBytes = heapAfter(func() {
-				s = newTimerScheduler(send)
-				start := time.Now()
-				for _, u := range users {
-					s.schedule(u, "cart_reminder", time.Until(fireAt))
-				}
-				w.trackTime += time.Since(start)
-			})
-			start := time.Now()
-			for i, u := range users {
-				switch i % 10 {
-				case 0, 1, 2, 3:
-					s.cancel(u, "cart_reminder")
-				case 4, 5:
-					s.cancel(u, "cart_reminder")
-					sent.Add(1) // the coupon: sent at once, as the engine does
-				}
-			}
-			w.trackTime += time.Since(start)
+			_, w := trackTimers(users, send, &sent, func() time.Duration { return time.Until(fireAt) })
 			if first.Load() != 0 {
 				b.Fatalf("a timer fired before the tracking phase ended (lead %v too short)", lead)
 			}
-			w.events = n + n*6/10
 			select {
 			case <-done:
 			case <-time.After(lead + time.Minute):
