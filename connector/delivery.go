@@ -331,7 +331,7 @@ func (w *courier) confirm(u *store.UserState, i int) {
 		return
 	case p.Control:
 		u.RemovePending(i)
-		u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: w.now, Expires: receiptExpiry(&w.camp.Campaign, w.now)})
+		u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: w.now, Expires: w.e.receiptExpiry(&w.camp.Campaign, w.now)})
 		w.note(rule.HeldOut, rule.ReasonControlGroup, p, "")
 		if w.enroll != nil {
 			w.enroll.update(u, false)
@@ -378,7 +378,7 @@ func (w *courier) record(u *store.UserState, i int, mine bool) {
 			def = &camp.Campaign
 			w.e.recordSend(u, def, w.now)
 		}
-		u.SetReceipt(store.Receipt{CampaignID: w.d.CampaignID, At: w.now, Expires: receiptExpiry(def, w.now)})
+		u.SetReceipt(store.Receipt{CampaignID: w.d.CampaignID, At: w.now, Expires: w.e.receiptExpiry(def, w.now)})
 		w.noteSent(rule.Delivered, "", "")
 		return
 	}

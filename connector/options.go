@@ -40,6 +40,7 @@ type config struct {
 	concurrency   int
 	acceptStopped bool
 	dedupAll      bool
+	receiptKeep   time.Duration // 0: receipts are kept
 	instrument    Instrumentation
 	logger        *slog.Logger
 
@@ -156,6 +157,25 @@ func WithDedupWindow(d time.Duration) Option {
 			return fmt.Errorf("%w: dedup window must be positive, got %v", ErrInvalidOption, d)
 		}
 		cfg.dedupWindow = d
+		return nil
+	}
+}
+
+// WithReceiptRetention makes the engine forget a receipt d after the send
+// it records, so that users who stop interacting leave nothing behind. A
+// receipt is never forgotten before its follow-up's re-eligibility window
+// plus the dedup window have passed (a trigger stamped inside the window
+// may be reported that late). The price: once forgotten, a receipt no
+// longer holds the user back — a once-only follow-up can reach them again
+// on a new trigger, and a trigger stamped before an old send is no longer
+// recognised as such. Off by default: one receipt per user and follow-up
+// received (24 bytes in memory) is kept for good. d must be positive.
+func WithReceiptRetention(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return errorf("receipt retention must be positive, got %v", d)
+		}
+		cfg.receiptKeep = d
 		return nil
 	}
 }

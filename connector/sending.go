@@ -29,12 +29,25 @@ func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
 	return e.sender.Send(ctx, d)
 }
 
-// receiptExpiry is when a receipt stops mattering: never. Even past the
-// re-eligibility window, a trigger reported late but stamped inside it
-// must find the receipt (SPEC.md R8), and a provider's retry of an old
-// trigger, past the dedup window, must not send again. A user keeps one
-// receipt (24 bytes in memory) per follow-up received.
-func receiptExpiry(*rule.Campaign, time.Time) time.Time { return time.Time{} }
+// receiptExpiry is when the receipt of c's send at `at` may be forgotten:
+// never by default. Even past the re-eligibility window, a trigger reported
+// late but stamped inside it must find the receipt (SPEC.md R8), and a
+// provider's retry of an old trigger, past the dedup window, must not send
+// again. A user keeps one receipt (24 bytes in memory) per follow-up
+// received, unless WithReceiptRetention bounds it.
+func (e *Engine) receiptExpiry(c *rule.Campaign, at time.Time) time.Time {
+	keep := e.cfg.receiptKeep
+	if keep == 0 {
+		return time.Time{}
+	}
+	if c == nil { // the campaign is gone from this engine's view: keep the receipt longer
+		return at.Add(keep + e.cfg.dedupWindow)
+	}
+	if w, ok := c.Reeligibility.Window(); ok {
+		keep = max(keep, w+e.cfg.dedupWindow)
+	}
+	return at.Add(keep)
+}
 
 // backoff returns the wait after failed attempt n (from 1).
 func (r RetryPolicy) backoff(n int) time.Duration {
