@@ -47,7 +47,7 @@ func Example() {
 	n, _ := engine.Tick(ctx)
 	fmt.Println("sent:", n)
 	// Output:
-	// Mar 9: send resend to ann (delivery f574df8c…)
+	// Mar 9: send resend to ann (delivery VWxRTy43…)
 	// sent: 1
 }
 

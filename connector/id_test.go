@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +12,8 @@ func TestDeliveryIDSeparatesFields(t *testing.T) {
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	base := event.Event{ID: "evt-1", UserID: "user-1", Time: at}
 	id := deliveryID("ns", "follow_up", &base)
-	if len(id) != 32 {
-		t.Fatalf("ID %q: want 32 hex digits", id)
+	if len(id) != 16 || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		t.Fatalf("ID %q: want 16 characters of URL-safe base64", id)
 	}
 	if again := deliveryID("ns", "follow_up", &base); again != id {
 		t.Fatalf("the same trigger gave %q, then %q", id, again)

@@ -230,10 +230,13 @@ func (e *Engine) signal() {
 }
 
 // deliveryID derives a delivery's ID from what identifies its trigger, so
-// that it is the same wherever and however often it is computed: a 128-bit
-// hash (two 64-bit lanes of folded multiplications, eight bytes at a time)
-// over namespace, follow-up, user, event ID and event time, as 32 hex
-// digits.
+// that it is the same wherever and however often it is computed: a hash
+// (two 64-bit lanes of folded multiplications, eight bytes at a time) over
+// namespace, follow-up, user, event ID and event time, of which 96 bits
+// are written as 16 characters of unpadded URL-safe base64. Sixteen bytes
+// are the smallest allocation that holds it, and 96 bits keep the chance
+// that two deliveries of a namespace share an ID under one in a billion
+// until some ten billion deliveries.
 func deliveryID(ns, campaignID string, ev *event.Event) string {
 	h := idHash{a: 0x243f6a8885a308d3, b: 0x13198a2e03707344}
 	h.field(ns)
@@ -242,11 +245,14 @@ func deliveryID(ns, campaignID string, ev *event.Event) string {
 	h.field(ev.ID)
 	h.word(uint64(ev.Time.UnixNano()))
 	a, b := fold(h.a, 0xa0761d6478bd642f), fold(h.b, 0xe7037ed1a0b428db)
-	const digits = "0123456789abcdef"
-	var buf [32]byte
-	for i := range 16 {
-		buf[15-i] = digits[a>>(4*i)&0xf]
-		buf[31-i] = digits[b>>(4*i)&0xf]
+	const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var buf [16]byte
+	for i := range 10 { // 60 bits of a
+		buf[i] = digits[a>>(6*i)&63]
+	}
+	b = b<<4 | a>>60 // a's last 4 bits, then 32 of b
+	for i := range 6 {
+		buf[10+i] = digits[b>>(6*i)&63]
 	}
 	return string(buf[:])
 }
