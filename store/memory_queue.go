@@ -236,13 +236,22 @@ func (in *interner) name(id uint32) string { return (*in.names.Load())[id] }
 
 // userTable is an open-addressing hash table of a shard's users, keyed by
 // their ID: a pointer and a one-byte tag a slot instead of a map entry's key
-// and value. The tag (7 bits of the hash, never 0) is checked before the
-// user's ID, so a look-up rarely touches a user that is not the one sought.
+// and value. The tag (7 bits of the hash, with the high bit set) is checked
+// before the user's ID, so a look-up rarely touches a user that is not the
+// one sought. A removed user leaves a tombstone, which look-ups probe past
+// and inserts reuse, so that removing needs no hashing; tombstones count
+// toward the load, and a rebuild clears them.
 type userTable struct {
 	slots []*memUser
-	tags  []uint8 // 0: empty
-	n     int
+	tags  []uint8 // empty, tombstone, or 0x80 | 7 bits of the hash
+	n     int     // users
+	dead  int     // tombstones
 }
+
+const (
+	empty     uint8 = 0
+	tombstone uint8 = 1
+)
 
 var tableSeed = maphash.MakeSeed()
 
@@ -259,7 +268,7 @@ func (t *userTable) get(id string) *memUser {
 	tag := tagOf(h)
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		switch t.tags[i] {
-		case 0:
+		case empty:
 			return nil
 		case tag:
 			if u := t.slots[i]; u.id == id {
@@ -271,24 +280,30 @@ func (t *userTable) get(id string) *memUser {
 
 // put adds u, which must not be in the table.
 func (t *userTable) put(u *memUser) {
-	if (t.n+1)*8 > len(t.slots)*5 { // load at most 5/8
-		t.grow()
+	if (t.n+t.dead+1)*8 > len(t.slots)*5 { // users and tombstones at most 5/8
+		t.rebuild()
 	}
 	t.insert(u, hashID(u.id))
 }
 
+// insert puts u in the first slot of its probe sequence that holds no user:
+// u is not in the table, so a tombstone before its end is as good as an
+// empty slot.
 func (t *userTable) insert(u *memUser, h uint64) {
 	mask := len(t.slots) - 1
 	i := int(h) & mask
-	for t.tags[i] != 0 {
+	for t.tags[i] > tombstone {
 		i = (i + 1) & mask
+	}
+	if t.tags[i] == tombstone {
+		t.dead--
 	}
 	t.slots[i], t.tags[i] = u, tagOf(h)
 	t.n++
 }
 
-// remove deletes the user with ID id, shifting back the entries that
-// probed past it so that look-ups never stop early.
+// remove deletes the user with ID id. Its slot becomes empty when the next
+// one is (no probe sequence runs through it), else a tombstone.
 func (t *userTable) remove(id string) {
 	if t.n == 0 {
 		return
@@ -299,31 +314,34 @@ func (t *userTable) remove(id string) {
 	i := int(h) & mask
 	for {
 		switch t.tags[i] {
-		case 0:
+		case empty:
 			return
 		case tag:
 			if t.slots[i].id == id {
-				goto found
+				t.slots[i] = nil
+				if t.tags[(i+1)&mask] == empty {
+					t.tags[i] = empty
+				} else {
+					t.tags[i] = tombstone
+					t.dead++
+				}
+				t.n--
+				return
 			}
 		}
 		i = (i + 1) & mask
 	}
-found:
-	for j := (i + 1) & mask; t.tags[j] != 0; j = (j + 1) & mask {
-		home := int(hashID(t.slots[j].id)) & mask
-		if (j-home)&mask >= (j-i)&mask { // its home is not between the hole and it
-			t.slots[i], t.tags[i] = t.slots[j], t.tags[j]
-			i = j
-		}
-	}
-	t.slots[i], t.tags[i] = nil, 0
-	t.n--
 }
 
-func (t *userTable) grow() {
+// rebuild rehashes the users into a table twice as large, or as large if
+// they fill at most half of the load it allows (tombstones made it full).
+func (t *userTable) rebuild() {
 	old := t.slots
-	size := max(16, 2*len(old))
-	t.slots, t.tags, t.n = make([]*memUser, size), make([]uint8, size), 0
+	size := max(16, len(old))
+	if (t.n+1)*16 > size*5 {
+		size *= 2
+	}
+	t.slots, t.tags, t.n, t.dead = make([]*memUser, size), make([]uint8, size), 0, 0
 	for _, u := range old {
 		if u != nil {
 			t.insert(u, hashID(u.id))
