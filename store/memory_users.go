@@ -451,6 +451,9 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		s.final = append(s.final, mp)
 	}
 	sh.layout(u)
+	if cap(st.Pending) > cap(s.list) {
+		s.list = st.Pending[:0] // fn grew the list: keep its array for the next load
+	}
 	for _, mp := range s.final {
 		if mp.flags&moved == 0 {
 			continue // neither new nor re-timed: the heap is right
