@@ -128,7 +128,14 @@ func (u *memUser) empty() bool {
 
 func (u *memUser) ensureExtra() *userExtra {
 	if u.extra == nil {
-		u.extra = &userExtra{}
+		// Most users get extra state for a first receipt: allocate its
+		// slot with it, one allocation instead of two.
+		x := &struct {
+			userExtra
+			first [1]memReceipt
+		}{}
+		x.receipts = x.first[:0:1]
+		u.extra = &x.userExtra
 	}
 	return u.extra
 }
@@ -264,15 +271,12 @@ func (sh *shard) load(u *memUser) *UserState {
 		s.from = append(s.from, mp)
 	}
 	s.list = append(s.list[:0], s.ptrs...)
-	s.state = UserState{Pending: s.list}
+	s.state = UserState{Pending: s.list, Receipts: s.receipts[:0]} // empty, not nil: a first SetReceipt reuses the array
 	if x := u.extra; x != nil {
-		if len(x.receipts) > 0 {
-			s.receipts = s.receipts[:0]
-			for _, r := range x.receipts {
-				s.receipts = append(s.receipts, sh.receipt(r))
-			}
-			s.state.Receipts = s.receipts
+		for _, r := range x.receipts {
+			s.state.Receipts = append(s.state.Receipts, sh.receipt(r))
 		}
+		s.receipts = s.state.Receipts[:0]
 		if x.rest != nil {
 			s.state.Sends, s.state.Conversions, s.state.Log = x.rest.Sends, x.rest.Conversions, x.rest.Log
 		}
@@ -488,7 +492,10 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		u.extra.rest = nil
 	}
 	u.trimExtra()
-	clear(s.receipts)
+	clear(st.Receipts)
+	if cap(st.Receipts) > cap(s.receipts) {
+		s.receipts = st.Receipts[:0] // fn grew the list: keep its array for the next load
+	}
 	clear(s.list[:cap(s.list)])
 	clear(s.pend[:len(s.ptrs)])
 	clear(s.spare)
