@@ -101,6 +101,10 @@ func (e *Engine) drain(ctx, wctx context.Context, snap *snapshot, now time.Time,
 			var n int
 			n, err = w.deliverAll(ctx, w.order, failed)
 			sent += n
+			clear(w.order)
+			if r, ok := e.store.(store.ClaimRecycler); ok {
+				r.RecycleClaims(claims)
+			}
 		}
 		if err != nil {
 			if failed != nil {

@@ -30,13 +30,16 @@ const shardCount = 64
 type Memory struct {
 	mu     sync.Mutex                        // serializes namespace creation
 	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
-	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
 	seed   maphash.Seed                      // hashes of remembered event IDs
+	_      [40]byte                          // every Track reads spaces; every Claim writes rotate
+	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
+	claims sync.Pool                         // of *[]Claim, handed back by RecycleClaims
 }
 
 var (
-	_ Store    = (*Memory)(nil)
-	_ Notifier = (*Memory)(nil)
+	_ Store         = (*Memory)(nil)
+	_ Notifier      = (*Memory)(nil)
+	_ ClaimRecycler = (*Memory)(nil)
 )
 
 type space struct {

@@ -641,7 +641,7 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 			mp.token, mp.ready = token, until
 			sh.due.fix(mp)
 			if out == nil {
-				out = make([]Claim, 0, min(limit, 1024)) // grown by copying would cost more
+				out = m.claimBuffer(min(limit, 1024)) // grown by copying would cost more
 			}
 			out = append(out, Claim{UserID: mp.user.id})
 			sh.materialize(mp, mp.user.id, &out[len(out)-1].Pending)
@@ -652,6 +652,26 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 		}
 	}
 	return out, nil
+}
+
+// claimBuffer returns an empty slice of capacity at least n, recycled if
+// one is at hand.
+func (m *Memory) claimBuffer(n int) []Claim {
+	if b, ok := m.claims.Get().(*[]Claim); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]Claim, 0, n)
+}
+
+// RecycleClaims implements [ClaimRecycler].
+func (m *Memory) RecycleClaims(claims []Claim) {
+	if cap(claims) == 0 {
+		return
+	}
+	claims = claims[:cap(claims)]
+	clear(claims) // keep nothing alive through the pool
+	claims = claims[:0]
+	m.claims.Put(&claims)
 }
 
 // CancelCampaign implements [Store.CancelCampaign]. It visits every user of

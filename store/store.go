@@ -201,3 +201,12 @@ func ValidateNamespace(ns string) error {
 type Notifier interface {
 	Notify(ns string) (ch <-chan struct{}, stop func())
 }
+
+// ClaimRecycler is implemented by stores that can reuse the slices Claim
+// returns. The engine hands each batch back once it is done with it, so a
+// store that drains a backlog does not allocate a new batch every time.
+type ClaimRecycler interface {
+	// RecycleClaims takes back a slice Claim returned. The caller must
+	// not use it, or anything it points into, afterwards.
+	RecycleClaims(claims []Claim)
+}
