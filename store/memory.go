@@ -33,7 +33,7 @@ type Memory struct {
 	seed   maphash.Seed                      // hashes of remembered event IDs
 	_      [40]byte                          // every Track reads spaces; every Claim writes rotate
 	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
-	claims sync.Pool                         // of *[]Claim, handed back by RecycleClaims
+	claims *sync.Pool                        // of *[]Claim, handed back by RecycleClaims; a pointer, for the runtime's list of pools must not keep the store alive
 }
 
 var (
@@ -70,7 +70,7 @@ type loggedEvent struct {
 
 // NewMemory returns an empty memory store.
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed()}
+	m := &Memory{seed: maphash.MakeSeed(), claims: new(sync.Pool)}
 	m.spaces.Store(&map[string]*space{})
 	return m
 }
