@@ -6,6 +6,7 @@
 //
 //	go run ./bench              # the full table (a few minutes)
 //	go run ./bench -users 100000  # a smaller abandoned-cart run
+//	go run ./bench -rounds 1      # each workload once (medians of three by default)
 //
 // The same cases run as go test benchmarks: go test ./bench -bench . -benchmem
 package main
@@ -24,6 +25,7 @@ import (
 
 func main() {
 	users := flag.Int("users", 1_000_000, "users in the abandoned-cart workload and the memory case")
+	rounds := flag.Int("rounds", 3, "runs of each abandoned-cart workload, taken in turn; the table shows medians")
 	flag.Parse()
 	testing.Init()
 
@@ -84,25 +86,35 @@ func main() {
 
 	// A first run in a fresh process pays for the heap the runtime maps
 	// from the kernel; the runs after it reuse that heap. A discarded
-	// warm-up puts every measured run on the same footing.
+	// warm-up puts every measured run on the same footing. Then the three
+	// workloads run in turn, three rounds, and each figure is the median
+	// of its three runs (the spread follows it in brackets): on a shared
+	// machine, two runs of the same code minutes apart can differ by half.
 	testing.Benchmark(abandonedCartEngine(*users))
-	engine := testing.Benchmark(abandonedCartEngine(*users))
-	timers := testing.Benchmark(abandonedCartTimers(*users))
-	fired := testing.Benchmark(abandonedCartTimersFired(*users))
-	for _, c := range []struct {
+	cases := []struct {
 		name string
-		r    testing.BenchmarkResult
-	}{{"abandoned cart, engine", engine}, {"abandoned cart, timers (a), called", timers}, {"abandoned cart, timers (a), fired", fired}} {
-		row(c.name, c.r, fmt.Sprintf("%.0f events/s, %.0f deliveries/s, %.0f B/pending",
-			c.r.Extra["events/s"], c.r.Extra["deliveries/s"], c.r.Extra["B/pending"]), "")
+		fn   func(*testing.B)
+		runs []testing.BenchmarkResult
+	}{
+		{name: "engine", fn: abandonedCartEngine(*users)},
+		{name: "timers (a), called", fn: abandonedCartTimers(*users)},
+		{name: "timers (a), fired", fn: abandonedCartTimersFired(*users)},
 	}
-	for _, c := range []struct {
-		name string
-		r    testing.BenchmarkResult
-	}{{"called", timers}, {"fired", fired}} {
-		fmt.Fprintf(w, "engine / timers (a), %s\t\t\t%.2fx events/s, %.2fx deliveries/s, %.2fx memory\t\t\n", c.name,
-			engine.Extra["events/s"]/c.r.Extra["events/s"], engine.Extra["deliveries/s"]/c.r.Extra["deliveries/s"],
-			engine.Extra["B/pending"]/c.r.Extra["B/pending"])
+	for range *rounds {
+		for i := range cases {
+			cases[i].runs = append(cases[i].runs, testing.Benchmark(cases[i].fn))
+		}
+	}
+	for _, c := range cases {
+		row("abandoned cart, "+c.name, medianOf(c.runs, func(r testing.BenchmarkResult) float64 { return nsPerOp(r) }),
+			fmt.Sprintf("%s events/s, %s deliveries/s, %s B/pending",
+				spread(c.runs, "events/s"), spread(c.runs, "deliveries/s"), spread(c.runs, "B/pending")), "")
+	}
+	engine := cases[0].runs
+	for _, c := range cases[1:] {
+		ratio := func(key string) float64 { return extra(engine, key) / extra(c.runs, key) }
+		fmt.Fprintf(w, "engine / %s\t\t\t%.2fx events/s, %.2fx deliveries/s, %.2fx memory\t\t\n", c.name,
+			ratio("events/s"), ratio("deliveries/s"), ratio("B/pending"))
 	}
 	w.Flush()
 }
@@ -113,6 +125,31 @@ func median(fn func(*testing.B)) testing.BenchmarkResult {
 	rs := []testing.BenchmarkResult{testing.Benchmark(fn), testing.Benchmark(fn), testing.Benchmark(fn)}
 	slices.SortFunc(rs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(nsPerOp(a), nsPerOp(b)) })
 	return rs[1]
+}
+
+// medianOf returns the run with the median value of key among runs.
+func medianOf(runs []testing.BenchmarkResult, key func(testing.BenchmarkResult) float64) testing.BenchmarkResult {
+	rs := slices.Clone(runs)
+	slices.SortFunc(rs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(key(a), key(b)) })
+	return rs[len(rs)/2]
+}
+
+// extra returns the median of a reported metric among runs.
+func extra(runs []testing.BenchmarkResult, metric string) float64 {
+	return medianOf(runs, func(r testing.BenchmarkResult) float64 { return r.Extra[metric] }).Extra[metric]
+}
+
+// spread formats a metric's median and, with several runs, its range.
+func spread(runs []testing.BenchmarkResult, metric string) string {
+	m := fmt.Sprintf("%.0f", extra(runs, metric))
+	if len(runs) < 2 {
+		return m
+	}
+	lo, hi := runs[0].Extra[metric], runs[0].Extra[metric]
+	for _, r := range runs[1:] {
+		lo, hi = min(lo, r.Extra[metric]), max(hi, r.Extra[metric])
+	}
+	return fmt.Sprintf("%s [%.0f–%.0f]", m, lo, hi)
 }
 
 func nsPerOp(r testing.BenchmarkResult) float64 {
