@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"queue/updates move and remove queued deliveries", testQueueFollowsUpdates},
 		{"queue/concurrent claimers never share a live lease", testConcurrentClaims},
 		{"queue/cancel by campaign", testCancelCampaign},
+		{"queue/recycled claim batches (ClaimRecycler)", testRecycleClaims},
 		{"prune/expired state goes, live state stays", testPrune},
 		{"counters/take up to the limit", testTake},
 		{"interactions/log, query and prune", testInteractions},
@@ -390,6 +391,49 @@ func testClaim(t *testing.T, s store.Store, ns string) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, next.Equal(T0), "the three unclaimed ones of e are due at T0")
+}
+
+// testRecycleClaims checks, for stores that implement store.ClaimRecycler,
+// that a batch handed back does not leak into the next: each claim carries
+// its own delivery, whatever the recycled slice held.
+func testRecycleClaims(t *testing.T, s store.Store, ns string) {
+	r, ok := s.(store.ClaimRecycler)
+	if !ok {
+		t.Skip("the store does not implement store.ClaimRecycler")
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		user := fmt.Sprint("u", i)
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			p := pending(user, "f", "d-"+user, T0.Add(time.Duration(i)*time.Minute))
+			p.Trigger.Properties = map[string]any{"n": i}
+			u.Pending = append(u.Pending, p)
+		})
+	}
+	now := T0.Add(time.Hour)
+	first, err := s.Claim(ctx, ns, now, time.Minute, 4, 1)
+	require.NoError(t, err)
+	require.Len(t, first, 4)
+	r.RecycleClaims(first)
+	r.RecycleClaims(nil) // nothing to take back: no panic
+	rest, err := s.Claim(ctx, ns, now, time.Minute, 4, 2)
+	require.NoError(t, err)
+	require.Len(t, rest, 2, "the two not claimed before")
+	for _, c := range rest {
+		require.Equal(t, "d-"+c.UserID, c.Pending.ID)
+		require.Equal(t, c.UserID, c.Pending.Trigger.UserID)
+		require.Equal(t, uint64(2), c.Pending.Token)
+		require.Equal(t, c.UserID[1:], fmt.Sprint(c.Pending.Trigger.Properties["n"]), "the claim's own trigger, nothing left from the recycled batch")
+	}
+	again, err := s.Claim(ctx, ns, now.Add(2*time.Minute), time.Minute, 10, 3)
+	require.NoError(t, err)
+	require.Len(t, again, 6, "every lease ran out")
+	seen := map[string]bool{}
+	for _, c := range again {
+		require.False(t, seen[c.Pending.ID], "%s twice in one batch", c.Pending.ID)
+		seen[c.Pending.ID] = true
+		require.Equal(t, "d-"+c.UserID, c.Pending.ID)
+	}
 }
 
 func testLease(t *testing.T, s store.Store, ns string) {
