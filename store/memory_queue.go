@@ -7,93 +7,127 @@ import (
 	"sync/atomic"
 )
 
-// dueHeap is a 4-ary min-heap of pending deliveries ordered by ready
-// time, one per shard: half the depth of a binary heap, so half the moved
-// entries (each move writes the position into the delivery, a cache miss
-// on large heaps). Each memPending knows its position (heap = index +
-// 1), so removal and re-keying are O(log n) without a search.
-type dueHeap []dueItem
+// dueHeap is a 4-ary min-heap of a shard's pending deliveries ordered by
+// ready time, with lazy deletion. An entry is valid while its delivery is
+// live and still ready at the entry's time: cancelling, delivering or
+// moving a delivery leaves its old entry behind (re-timing or moving one
+// pushes a new entry), and stale entries are dropped when they reach the
+// top, or all at once when they outnumber the live deliveries. Deliveries
+// do not know their place in the heap, so sifting touches only the heap's
+// array: no cache miss per level into the deliveries' records.
+type dueHeap struct {
+	items []dueItem
+	live  int // live deliveries in the shard; each has a valid entry
+}
+
+// heapSlack is how many stale entries a heap may hold beyond its live
+// deliveries before it is compacted (a variable for the tests).
+var heapSlack = 1024
 
 type dueItem struct {
 	at int64 // ready time in Unix nanoseconds, cached for cheap comparisons
 	p  *memPending
 }
 
+func (it dueItem) valid() bool { return it.p.flags&live != 0 && it.p.ready == it.at }
+
+// push adds an entry for p at its ready time.
 func (h *dueHeap) push(p *memPending) {
-	*h = append(*h, dueItem{at: p.ready, p: p})
-	i := len(*h) - 1
-	p.heap = int32(i + 1)
-	h.up(i)
+	h.items = append(h.items, dueItem{at: p.ready, p: p})
+	h.up(len(h.items) - 1)
 }
 
-func (h *dueHeap) remove(p *memPending) {
-	i := int(p.heap) - 1
-	if i < 0 || i >= len(*h) || (*h)[i].p != p {
+// top returns the earliest valid entry, first dropping the stale ones
+// above it.
+func (h *dueHeap) top() (dueItem, bool) {
+	for len(h.items) > 0 {
+		if it := h.items[0]; it.valid() {
+			return it, true
+		}
+		h.pop()
+	}
+	return dueItem{}, false
+}
+
+func (h *dueHeap) pop() {
+	last := len(h.items) - 1
+	h.items[0] = h.items[last]
+	h.items[last] = dueItem{}
+	h.items = h.items[:last]
+	if last > 0 {
+		h.down(0)
+	}
+}
+
+// replaceTop replaces the top entry, which is p's, with one at p's new
+// ready time.
+func (h *dueHeap) replaceTop(p *memPending) {
+	h.items[0] = dueItem{at: p.ready, p: p}
+	h.down(0)
+}
+
+// tidy compacts the heap when stale entries outnumber the live ones, so
+// that it stays within twice the live deliveries (plus some slack, so
+// that small heaps are not rebuilt often).
+func (h *dueHeap) tidy() {
+	if len(h.items) <= 2*h.live+heapSlack {
 		return
 	}
-	last := len(*h) - 1
-	if i != last {
-		h.swap(i, last)
+	// Keep one valid entry per delivery; moved marks the kept ones (no
+	// store is in progress, so the bit is free).
+	kept := h.items[:0]
+	for _, it := range h.items {
+		if it.valid() && it.p.flags&moved == 0 {
+			it.p.flags |= moved
+			kept = append(kept, it)
+		}
 	}
-	(*h)[last] = dueItem{}
-	*h = (*h)[:last]
-	p.heap = 0
-	if i != last {
+	for _, it := range kept {
+		it.p.flags &^= moved
+	}
+	clear(h.items[len(kept):])
+	h.items = kept
+	for i := (len(kept) - 2) / 4; i >= 0; i-- {
 		h.down(i)
-		h.up(i)
 	}
 }
 
-// fix re-positions p after its ready time changed.
-func (h *dueHeap) fix(p *memPending) {
-	i := int(p.heap) - 1
-	if i < 0 || i >= len(*h) || (*h)[i].p != p {
-		return
-	}
-	if (*h)[i].at == p.ready {
-		return
-	}
-	(*h)[i].at = p.ready
-	h.down(i)
-	h.up(i)
-}
-
-func (h dueHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].p.heap = int32(i + 1)
-	h[j].p.heap = int32(j + 1)
-}
-
-func (h dueHeap) up(i int) {
+func (h *dueHeap) up(i int) {
+	items := h.items
+	it := items[i]
 	for i > 0 {
 		parent := (i - 1) / 4
-		if h[parent].at <= h[i].at {
-			return
+		if items[parent].at <= it.at {
+			break
 		}
-		h.swap(i, parent)
+		items[i] = items[parent]
 		i = parent
 	}
+	items[i] = it
 }
 
-func (h dueHeap) down(i int) {
-	n := len(h)
+func (h *dueHeap) down(i int) {
+	items := h.items
+	n := len(items)
+	it := items[i]
 	for {
 		first := 4*i + 1
 		if first >= n {
-			return
+			break
 		}
 		c := first
 		for k := first + 1; k < first+4 && k < n; k++ {
-			if h[k].at < h[c].at {
+			if items[k].at < items[c].at {
 				c = k
 			}
 		}
-		if h[i].at <= h[c].at {
-			return
+		if it.at <= items[c].at {
+			break
 		}
-		h.swap(i, c)
+		items[i] = items[c]
 		i = c
 	}
+	items[i] = it
 }
 
 // seenEntry is a remembered event ID: its 64-bit hash (collisions between

@@ -63,7 +63,6 @@ type memPending struct {
 	trigKind   uint32
 	trigCamp   uint32
 	activation uint32
-	heap       int32 // due-heap position + 1; 0 when not queued
 	attempt    uint16
 	flags      uint8
 }
@@ -334,7 +333,7 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 	}
 }
 
-// compact fills mp from p, keeping mp's place in the heap.
+// compact fills mp from p.
 func (sh *shard) compact(p *Pending, u *memUser, mp *memPending) {
 	if mp.flags&live != 0 && sh.sameDelivery(p, mp) {
 		setMutable(p, mp) // the common case: a delivery the update only re-timed or marked
@@ -344,7 +343,7 @@ func (sh *shard) compact(p *Pending, u *memUser, mp *memPending) {
 	*mp = memPending{
 		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
 		due: p.DueAt.UnixNano(), campaign: names.id(p.CampaignID), trigKind: names.id(string(p.Trigger.Kind)),
-		trigCamp: names.id(p.Trigger.CampaignID), heap: mp.heap,
+		trigCamp: names.id(p.Trigger.CampaignID),
 	}
 	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
 		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}
@@ -424,9 +423,9 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 			}
 		}
 		if !found {
-			sh.due.remove(s.from[j])
-			s.from[j].flags = 0
+			s.from[j].flags = 0 // its heap entry goes stale
 			s.from[j] = nil
+			sh.due.live--
 		}
 	}
 	s.final = s.final[:0]
@@ -438,8 +437,9 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 				break
 			}
 		}
+		fresh := mp == nil
 		switch {
-		case mp != nil:
+		case !fresh:
 		case len(s.final) == 0 && u.first.flags&live == 0:
 			mp = &u.first // the inline slot is free: no allocation
 		default:
@@ -447,9 +447,10 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		}
 		ready := mp.ready
 		sh.compact(p, u, mp)
-		if mp.heap == 0 {
-			mp.flags |= moved
-		} else if mp.ready != ready {
+		if fresh {
+			sh.due.live++
+		}
+		if fresh || mp.ready != ready {
 			mp.flags |= moved
 		}
 		s.final = append(s.final, mp)
@@ -458,18 +459,20 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	if cap(st.Pending) > cap(s.list) {
 		s.list = st.Pending[:0] // fn grew the list: keep its array for the next load
 	}
+	prev, queued := sh.due.top() // the shard's earliest before this update's entries
+	pushed, earliest := false, int64(0)
 	for _, mp := range s.final {
 		if mp.flags&moved == 0 {
-			continue // neither new nor re-timed: the heap is right
+			continue // neither new, re-timed nor moved: its entry is right
 		}
 		mp.flags &^= moved
-		if mp.heap == 0 {
-			sh.due.push(mp)
-		} else {
-			sh.due.fix(mp)
+		sh.due.push(mp)
+		if !pushed || mp.ready < earliest {
+			pushed, earliest = true, mp.ready
 		}
-		earlier = earlier || mp.heap == 1
 	}
+	earlier = pushed && (!queued || earliest < prev.at)
+	sh.due.tidy()
 	// Everything else is kept as the engine left it.
 	if len(st.Receipts) > 0 || u.extra != nil {
 		x := u.ensureExtra()
@@ -503,7 +506,10 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 }
 
 // layout puts the final list of pending deliveries in place: the first
-// inline in u, the others behind u.extra.
+// inline in u, the others behind u.extra. A delivery copied to a new
+// address is marked moved, for a heap entry at its new address; the
+// address it leaves is either reused (u.first) or abandoned, and then
+// marked dead so that its old entry goes stale.
 func (sh *shard) layout(u *memUser) {
 	final := sh.scratch.final
 	if len(final) == 0 {
@@ -513,12 +519,14 @@ func (sh *shard) layout(u *memUser) {
 			if final[k] == &u.first { // moved back in the list: give it a slot of its own
 				out := new(memPending)
 				*out = u.first
-				sh.relocate(out)
+				out.flags |= moved
 				final[k] = out
 			}
 		}
-		u.first = *final[0]
-		sh.relocate(&u.first)
+		src := final[0]
+		u.first = *src
+		u.first.flags |= moved
+		src.flags = 0
 		final[0] = &u.first
 	}
 	if len(final) > 1 {
@@ -527,13 +535,6 @@ func (sh *shard) layout(u *memUser) {
 	} else if u.extra != nil {
 		clear(u.extra.more)
 		u.extra.more = u.extra.more[:0]
-	}
-}
-
-// relocate points the heap at mp after it was copied to a new address.
-func (sh *shard) relocate(mp *memPending) {
-	if mp.heap != 0 {
-		sh.due[mp.heap-1].p = mp
 	}
 }
 
@@ -609,8 +610,8 @@ func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
-		if len(sh.due) > 0 && (!found || sh.due[0].at < best) {
-			best, found = sh.due[0].at, true
+		if it, ok := sh.due.top(); ok && (!found || it.at < best) {
+			best, found = it.at, true
 		}
 		sh.mu.Unlock()
 	}
@@ -636,10 +637,17 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 	for i := range uint32(shardCount) {
 		sh := &sp.shards[(start+i)%shardCount]
 		sh.mu.Lock()
-		for len(out) < limit && len(sh.due) > 0 && sh.due[0].at <= nowNS {
-			mp := sh.due[0].p
+		for len(out) < limit {
+			it, ok := sh.due.top()
+			if !ok || it.at > nowNS {
+				break
+			}
+			mp := it.p
+			if mp.token == token && mp.ready == until {
+				break // claimed by this call already (a lease of zero): not twice in one batch
+			}
 			mp.token, mp.ready = token, until
-			sh.due.fix(mp)
+			sh.due.replaceTop(mp) // its entry moves to the end of the lease
 			if out == nil {
 				out = m.claimBuffer(min(limit, 1024)) // grown by copying would cost more
 			}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// TestDueQueueAgainstModel drives Memory's due queue (lazily deleted heap
+// entries, deliveries moving between a user's inline slot and the others)
+// with random updates — new deliveries, cancellations, re-timings,
+// reorderings — and claims, against a plain list of what is pending: every
+// claim must hand out exactly the deliveries due, NextDue must be the
+// earliest, and each shard's heap must stay within twice its live
+// deliveries plus the slack.
+func TestDueQueueAgainstModel(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	defer func(s int) { heapSlack = s }(heapSlack)
+	heapSlack = 2 // compact often
+	type model struct {
+		id    string
+		ready time.Time
+	}
+	for seed := range uint64(10) {
+		r := rand.New(rand.NewPCG(seed, 2))
+		m := NewMemory()
+		pending := map[string][]model{} // by user
+		now, next := t0, 0
+		users := make([]string, 40)
+		for i := range users {
+			users[i] = fmt.Sprint("u", i)
+		}
+		for step := range 6000 {
+			user := users[r.IntN(len(users))]
+			switch op := r.IntN(10); {
+			case op < 4: // schedule
+				next++
+				id := fmt.Sprint("d", next)
+				ready := now.Add(time.Duration(r.IntN(120)) * time.Minute)
+				pending[user] = append(pending[user], model{id, ready})
+				err := m.Update(ctx, "", user, now, Dedup{}, func(u *UserState, _ bool) {
+					p := u.NewPending()
+					*p = Pending{ID: id, CampaignID: "f", Trigger: event.Event{UserID: user, Kind: event.EmailOpened, Time: now}, DueAt: ready, ReadyAt: ready}
+					u.Pending = append(u.Pending, p)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			case op < 6: // cancel one
+				if len(pending[user]) == 0 {
+					continue
+				}
+				k := r.IntN(len(pending[user]))
+				id := pending[user][k].id
+				pending[user] = slices.Delete(pending[user], k, k+1)
+				_ = m.Update(ctx, "", user, now, Dedup{}, func(u *UserState, _ bool) { u.RemovePending(u.Find(id)) })
+			case op < 7: // re-time one
+				if len(pending[user]) == 0 {
+					continue
+				}
+				k := r.IntN(len(pending[user]))
+				ready := now.Add(time.Duration(r.IntN(120)) * time.Minute)
+				pending[user][k].ready = ready
+				id := pending[user][k].id
+				_ = m.Update(ctx, "", user, now, Dedup{}, func(u *UserState, _ bool) { u.Pending[u.Find(id)].ReadyAt = ready })
+			case op < 8: // reorder: the inline slot changes hands
+				_ = m.Update(ctx, "", user, now, Dedup{}, func(u *UserState, _ bool) { slices.Reverse(u.Pending) })
+			default: // time passes, and a claim takes what is due
+				now = now.Add(time.Duration(r.IntN(20)) * time.Minute)
+				var want []string
+				earliest := time.Time{}
+				for u, ps := range pending {
+					for k := range ps {
+						if !ps[k].ready.After(now) {
+							want = append(want, ps[k].id)
+							ps[k].ready = now.Add(time.Hour) // the lease
+						}
+						if earliest.IsZero() || ps[k].ready.Before(earliest) {
+							earliest = ps[k].ready
+						}
+					}
+					pending[u] = ps
+				}
+				claims, err := m.Claim(ctx, "", now, time.Hour, 1_000_000, uint64(step+1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, c := range claims {
+					got = append(got, c.Pending.ID)
+				}
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("seed %d step %d: claimed %v, want %v", seed, step, got, want)
+				}
+				due, ok, err := m.NextDue(ctx, "")
+				if err != nil || ok != !earliest.IsZero() || (ok && !due.Equal(earliest)) {
+					t.Fatalf("seed %d step %d: NextDue = %v, %v, %v; want %v", seed, step, due, ok, err, earliest)
+				}
+			}
+			sp := m.space("")
+			live := 0
+			for i := range sp.shards {
+				h := &sp.shards[i].due
+				if len(h.items) > 2*h.live+heapSlack {
+					t.Fatalf("seed %d step %d: shard %d holds %d entries for %d deliveries", seed, step, i, len(h.items), h.live)
+				}
+				live += h.live
+			}
+			total := 0
+			for _, ps := range pending {
+				total += len(ps)
+			}
+			if live != total {
+				t.Fatalf("seed %d step %d: the shards count %d live deliveries, want %d", seed, step, live, total)
+			}
+		}
+	}
+}
