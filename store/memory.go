@@ -23,10 +23,15 @@ const shardCount = 64
 //
 // Users are spread over 64 shards, each with its own lock, user table and
 // due-time heap; campaigns have one lock per namespace. Per-user state is
-// kept in a compact form (about 190 bytes for a user with one pending
+// kept in a compact form (about 200 bytes for a user with one pending
 // delivery and one remembered event ID, plus the identifiers' bytes) and
 // turned into a [UserState] only for the duration of an Update. Event IDs
 // are remembered as 64-bit hashes. Times come back in UTC.
+//
+// A shard's heap forgets cancelled and delivered deliveries lazily: their
+// entries (and the records they point to) stay until they reach the top
+// of the heap or until stale entries outnumber live ones, when the heap is
+// compacted; a heap holds at most twice its live deliveries plus 1,024.
 type Memory struct {
 	mu     sync.Mutex                        // serializes namespace creation
 	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
