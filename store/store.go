@@ -207,6 +207,8 @@ type Notifier interface {
 // store that drains a backlog does not allocate a new batch every time.
 type ClaimRecycler interface {
 	// RecycleClaims takes back a slice Claim returned. The caller must
-	// not use it, or anything it points into, afterwards.
+	// not use the slice or its elements afterwards; values copied out of
+	// it (a Delivery built from a claim, with its strings and property
+	// map) stay valid.
 	RecycleClaims(claims []Claim)
 }
