@@ -317,7 +317,7 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 			}
 		})
 		for _, u := range empty {
-			sh.users.remove(u.id)
+			sh.users.remove(u.id, hashID(u.id))
 		}
 		sh.mu.Unlock()
 	}

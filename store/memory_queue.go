@@ -87,8 +87,10 @@ func (h *dueHeap) tidy() {
 	}
 	clear(h.items[len(kept):])
 	h.items = kept
-	for i := (len(kept) - 2) / 4; i >= 0; i-- {
-		h.down(i)
+	if n := len(kept); n > 1 {
+		for i := (n - 2) / 4; i >= 0; i-- { // from the last parent up
+			h.down(i)
+		}
 	}
 }
 
@@ -293,11 +295,11 @@ func hashID(id string) uint64 { return maphash.String(tableSeed, id) }
 
 func tagOf(h uint64) uint8 { return uint8(h>>57) | 0x80 }
 
-func (t *userTable) get(id string) *memUser {
+// get returns the user with ID id, whose hashID is h, or nil.
+func (t *userTable) get(id string, h uint64) *memUser {
 	if t.n == 0 {
 		return nil
 	}
-	h := hashID(id)
 	mask := len(t.slots) - 1
 	tag := tagOf(h)
 	for i := int(h) & mask; ; i = (i + 1) & mask {
@@ -312,12 +314,12 @@ func (t *userTable) get(id string) *memUser {
 	}
 }
 
-// put adds u, which must not be in the table.
-func (t *userTable) put(u *memUser) {
+// put adds u, whose ID's hashID is h; u must not be in the table.
+func (t *userTable) put(u *memUser, h uint64) {
 	if (t.n+t.dead+1)*8 > len(t.slots)*5 { // users and tombstones at most 5/8
 		t.rebuild()
 	}
-	t.insert(u, hashID(u.id))
+	t.insert(u, h)
 }
 
 // insert puts u in the first slot of its probe sequence that holds no user:
@@ -338,11 +340,10 @@ func (t *userTable) insert(u *memUser, h uint64) {
 
 // remove deletes the user with ID id. Its slot becomes empty when the next
 // one is (no probe sequence runs through it), else a tombstone.
-func (t *userTable) remove(id string) {
+func (t *userTable) remove(id string, h uint64) {
 	if t.n == 0 {
 		return
 	}
-	h := hashID(id)
 	mask := len(t.slots) - 1
 	tag := tagOf(h)
 	i := int(h) & mask

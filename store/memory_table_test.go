@@ -24,14 +24,14 @@ func TestUserTableAgainstMap(t *testing.T) {
 			case 0:
 				if ref[id] == nil {
 					u := &memUser{id: id}
-					tab.put(u)
+					tab.put(u, hashID(id))
 					ref[id] = u
 				}
 			case 1:
-				tab.remove(id)
+				tab.remove(id, hashID(id))
 				delete(ref, id)
 			}
-			if got, want := tab.get(id), ref[id]; got != want {
+			if got, want := tab.get(id, hashID(id)), ref[id]; got != want {
 				t.Fatalf("seed %d step %d: get(%q) = %p, want %p", seed, step, id, got, want)
 			}
 			if tab.n != len(ref) {
@@ -42,7 +42,7 @@ func TestUserTableAgainstMap(t *testing.T) {
 			}
 		}
 		for _, id := range ids {
-			if got, want := tab.get(id), ref[id]; got != want {
+			if got, want := tab.get(id, hashID(id)), ref[id]; got != want {
 				t.Fatalf("seed %d: get(%q) = %p, want %p", seed, id, got, want)
 			}
 		}

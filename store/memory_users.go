@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -459,19 +460,19 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	if cap(st.Pending) > cap(s.list) {
 		s.list = st.Pending[:0] // fn grew the list: keep its array for the next load
 	}
-	prev, queued := sh.due.top() // the shard's earliest before this update's entries
-	pushed, earliest := false, int64(0)
-	for _, mp := range s.final {
-		if mp.flags&moved == 0 {
-			continue // neither new, re-timed nor moved: its entry is right
+	if slices.ContainsFunc(s.final, func(mp *memPending) bool { return mp.flags&moved != 0 }) {
+		prev, queued := sh.due.top() // the shard's earliest before this update's entries
+		earliest := int64(math.MaxInt64)
+		for _, mp := range s.final {
+			if mp.flags&moved == 0 {
+				continue // neither new, re-timed nor moved: its entry is right
+			}
+			mp.flags &^= moved
+			sh.due.push(mp)
+			earliest = min(earliest, mp.ready)
 		}
-		mp.flags &^= moved
-		sh.due.push(mp)
-		if !pushed || mp.ready < earliest {
-			pushed, earliest = true, mp.ready
-		}
+		earlier = !queued || earliest < prev.at
 	}
-	earlier = pushed && (!queued || earliest < prev.at)
 	sh.due.tidy()
 	// Everything else is kept as the engine left it.
 	if len(st.Receipts) > 0 || u.extra != nil {
@@ -545,10 +546,11 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 		return err
 	}
 	sp := m.space(ns)
+	h := hashID(userID)
 	sh := m.shard(sp, userID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	u := sh.users.get(userID)
+	u := sh.users.get(userID, h)
 	fresh := u == nil
 	if fresh {
 		u = &memUser{id: userID}
@@ -569,9 +571,9 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 	}
 	switch {
 	case u.empty() && !fresh:
-		sh.users.remove(userID)
+		sh.users.remove(userID, h)
 	case !u.empty() && fresh:
-		sh.users.put(u)
+		sh.users.put(u, h)
 	}
 	return nil
 }
@@ -581,10 +583,11 @@ func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error)
 	if err := ctx.Err(); err != nil {
 		return UserState{}, err
 	}
+	h := hashID(userID)
 	sh := m.shard(m.space(ns), userID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	u := sh.users.get(userID)
+	u := sh.users.get(userID, h)
 	if u == nil || (u.pendingCount() == 0 && !u.hasState()) {
 		return UserState{}, ErrNotFound
 	}
@@ -721,7 +724,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 			st.Pending = kept
 			sh.store(u, st)
 			if u.empty() {
-				sh.users.remove(u.id)
+				sh.users.remove(u.id, hashID(u.id))
 			}
 		}
 		sh.mu.Unlock()
