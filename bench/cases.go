@@ -114,18 +114,7 @@ func trackNoListener(b *testing.B) {
 
 // trackTrigger schedules a delivery for each of b.N users (each trigger
 // schedules: no user is already waiting).
-func trackTrigger(b *testing.B) {
-	e, _ := newEngine(b, clock.New(), 0)
-	users := ids("user-", b.N)
-	runtime.GC()
-	ev := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for _, u := range users {
-		ev.UserID = u
-		track(b, e, ev)
-	}
-}
+func trackTrigger(b *testing.B) { trackScaled(0, 0)(b) }
 
 // trackException cancels b.N pending deliveries, one per user, scheduled
 // before the timer starts.

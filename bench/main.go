@@ -106,7 +106,7 @@ func main() {
 		}
 	}
 	for _, c := range cases {
-		row("abandoned cart, "+c.name, medianOf(c.runs, func(r testing.BenchmarkResult) float64 { return nsPerOp(r) }),
+		row("abandoned cart, "+c.name, medianOf(c.runs, nsPerOp),
 			fmt.Sprintf("%s events/s, %s deliveries/s, %s B/pending",
 				spread(c.runs, "events/s"), spread(c.runs, "deliveries/s"), spread(c.runs, "B/pending")), "")
 	}
@@ -122,9 +122,7 @@ func main() {
 // median runs a benchmark three times and returns the run with the median
 // ns/op: a shared two-core machine now and then halves one run's speed.
 func median(fn func(*testing.B)) testing.BenchmarkResult {
-	rs := []testing.BenchmarkResult{testing.Benchmark(fn), testing.Benchmark(fn), testing.Benchmark(fn)}
-	slices.SortFunc(rs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(nsPerOp(a), nsPerOp(b)) })
-	return rs[1]
+	return medianOf([]testing.BenchmarkResult{testing.Benchmark(fn), testing.Benchmark(fn), testing.Benchmark(fn)}, nsPerOp)
 }
 
 // medianOf returns the run with the median value of key among runs.
