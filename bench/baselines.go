@@ -66,17 +66,3 @@ func (s *timerScheduler) fireAll() {
 		s.fire(k, k[:len(k)-len("|cart_reminder")])
 	}
 }
-
-// floor is baseline (b): one map insert and one delete per event, nothing
-// else — what no engine can beat.
-type floor struct {
-	mu sync.Mutex
-	m  map[string]struct{}
-}
-
-func (f *floor) event(user string) {
-	f.mu.Lock()
-	f.m[user] = struct{}{}
-	delete(f.m, user)
-	f.mu.Unlock()
-}

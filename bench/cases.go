@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -285,11 +284,6 @@ type workload struct {
 	events, deliveries     int
 	trackTime, deliverTime time.Duration
 	peakBytes              int64
-}
-
-func (w workload) String() string {
-	return fmt.Sprintf("%d users: %.0f events/s, %.0f deliveries/s, %.0f B/pending at peak",
-		w.n, float64(w.events)/w.trackTime.Seconds(), float64(w.deliveries)/w.deliverTime.Seconds(), float64(w.peakBytes)/float64(w.n))
 }
 
 func (w *workload) report(b *testing.B) {

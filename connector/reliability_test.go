@@ -35,11 +35,10 @@ func (s *hookStore) Claim(ctx context.Context, ns string, now time.Time, lease t
 
 // recorder is a thread-safe sender counting deliveries by ID.
 type recorder struct {
-	mu    sync.Mutex
-	byID  map[string]int
-	sent  []connector.Delivery
-	fail  func(connector.Delivery) error
-	clock clock.Clock
+	mu   sync.Mutex
+	byID map[string]int
+	sent []connector.Delivery
+	fail func(connector.Delivery) error
 }
 
 func (r *recorder) Send(_ context.Context, d connector.Delivery) error {

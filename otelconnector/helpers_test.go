@@ -102,7 +102,7 @@ func key(set attribute.Set, keys ...attribute.Key) string {
 	var parts []string
 	for _, k := range keys {
 		if v, ok := set.Value(k); ok {
-			parts = append(parts, v.Emit())
+			parts = append(parts, v.String())
 		}
 	}
 	return strings.Join(parts, "/")
