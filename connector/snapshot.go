@@ -20,17 +20,31 @@ type snapshot struct {
 	campaigns map[string]*campaign
 	// byKey maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
-	// An event with no entry costs one map look-up.
-	byKey map[indexKey]*listeners
+	// An event with no entry costs one map look-up. The key is
+	// indexKey's: a string hashes faster than a struct of two.
+	byKey map[string]*listeners
 }
 
 type campaign struct {
 	store.CampaignRecord
 }
 
-type indexKey struct {
-	kind     event.Kind
-	campaign string
+// indexKey returns the byKey key of (k, campaignID): the kind, a NUL
+// (which kinds never hold) and the campaign.
+func indexKey(k event.Kind, campaignID string) string {
+	return string(k) + "\x00" + campaignID
+}
+
+// lookup returns the listeners of (k, campaignID), or nil. The key is built
+// on the stack when it fits: indexing a map with a converted byte slice
+// does not allocate.
+func (s *snapshot) lookup(k event.Kind, campaignID string) *listeners {
+	var buf [96]byte
+	if len(k)+1+len(campaignID) > len(buf) {
+		return s.byKey[indexKey(k, campaignID)]
+	}
+	b := append(append(append(buf[:0], k...), 0), campaignID...)
+	return s.byKey[string(b)]
 }
 
 type listeners struct {
@@ -57,7 +71,7 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 		rev:       rev,
 		loc:       loc,
 		campaigns: make(map[string]*campaign, len(recs)),
-		byKey:     make(map[indexKey]*listeners),
+		byKey:     make(map[string]*listeners),
 	}
 	// Index in ID order, so that decisions about several campaigns come in
 	// the same order in every engine and every run.
@@ -103,7 +117,7 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 }
 
 func (s *snapshot) listen(k event.Kind, campaignID string) *listeners {
-	key := indexKey{k, campaignID}
+	key := indexKey(k, campaignID)
 	l := s.byKey[key]
 	if l == nil {
 		l = &listeners{}

@@ -33,12 +33,20 @@ import (
 // events, wrapping [event.ErrUnknownKind] or [event.ErrTooLarge] where they
 // apply; the store's or the directory's error, wrapped, when they fail
 // (nothing changed: the host may retry).
-func (e *Engine) Track(ctx context.Context, ev event.Event) (err error) {
+func (e *Engine) Track(ctx context.Context, ev event.Event) error {
 	if in := e.cfg.instrument; in != nil {
-		var end func(error)
-		ctx, end = in.StartTrack(ctx, ev)
-		defer func() { end(err) }()
+		ctx, end := in.StartTrack(ctx, ev)
+		err := e.track(ctx, ev)
+		end(err)
+		return err
 	}
+	return e.track(ctx, ev)
+}
+
+// track is Track without instrumentation. (Kept apart so that its one
+// defer is open-coded: a function with many returns and two defers pays
+// for a deferral record on every call.)
+func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
@@ -146,7 +154,7 @@ func (e *Engine) prepare(ctx context.Context, snap *snapshot, ev event.Event, no
 // prepareFor is prepare, restricted to follow-up only (when not nil) with
 // interactions counting from since: a backfill.
 func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
-	l := snap.byKey[indexKey{ev.Kind, ev.CampaignID}]
+	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil {
 		return nil, nil
 	}
@@ -178,11 +186,13 @@ func (t *tracker) release() {
 			c.emit.release()
 		}
 	}
-	clear(t.triggers[:cap(t.triggers)])
-	clear(t.exceptions[:cap(t.exceptions)])
-	clear(t.opens[:cap(t.opens)])
-	clear(t.converts[:cap(t.converts)])
-	clear(t.decisions[:cap(t.decisions)])
+	// Only the used part needs clearing: the lists are only ever cut back
+	// to empty, after a clear.
+	clear(t.triggers)
+	clear(t.exceptions)
+	clear(t.opens)
+	clear(t.converts)
+	clear(t.decisions)
 	t.e, t.snap, t.ev, t.loc, t.event, t.only = nil, nil, nil, nil, event.Event{}, nil
 	trackers.Put(t)
 }
@@ -278,6 +288,7 @@ func (t *tracker) applyTop(u *store.UserState, duplicate bool) {
 // update applies the event to the user's state, collecting decisions (its
 // own and those of the events it makes the engine emit).
 func (t *tracker) update(u *store.UserState, duplicate bool) {
+	clear(t.decisions) // an earlier attempt's (the store may run fn again)
 	t.decisions = t.decisions[:0]
 	t.scheduled, t.earliest = false, maxInt64
 	if duplicate {

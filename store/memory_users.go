@@ -21,6 +21,7 @@ type shard struct {
 	due     dueHeap
 	scratch scratch
 	alloc   func() *Pending // sh.newPending, bound once
+	names   nameCache
 	_       [32]byte        // keep hot shard locks on separate cache lines
 }
 
@@ -340,11 +341,10 @@ func (sh *shard) compact(p *Pending, u *memUser, mp *memPending) {
 		setMutable(p, mp) // the common case: a delivery the update only re-timed or marked
 		return
 	}
-	names := &sh.sp.names
 	*mp = memPending{
 		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
-		due: p.DueAt.UnixNano(), campaign: names.id(p.CampaignID), trigKind: names.id(string(p.Trigger.Kind)),
-		trigCamp: names.id(p.Trigger.CampaignID),
+		due: p.DueAt.UnixNano(), campaign: sh.nameID(p.CampaignID), trigKind: sh.nameID(string(p.Trigger.Kind)),
+		trigCamp: sh.nameID(p.Trigger.CampaignID),
 	}
 	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
 		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}
@@ -479,7 +479,7 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		x := u.ensureExtra()
 		x.receipts = x.receipts[:0]
 		for _, r := range st.Receipts {
-			mr := memReceipt{campaign: sh.sp.names.id(r.CampaignID), at: r.At.UnixNano()}
+			mr := memReceipt{campaign: sh.nameID(r.CampaignID), at: r.At.UnixNano()}
 			if !r.Expires.IsZero() {
 				mr.expires = r.Expires.UnixNano()
 			}
