@@ -323,7 +323,7 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 			}
 		})
 		for _, u := range empty {
-			sh.users.remove(u.id, hashID(u.id))
+			sh.users.remove(u.id(), u.hash)
 		}
 		sh.mu.Unlock()
 	}

@@ -315,12 +315,14 @@ const (
 
 var tableSeed = maphash.MakeSeed()
 
-func hashID(id string) uint64 { return maphash.String(tableSeed, id) }
+// hashID hashes a user ID for the user tables: 32 bits, which a memUser
+// keeps (a shard's table never needs more).
+func hashID(id string) uint32 { return uint32(maphash.String(tableSeed, id)) }
 
-func tagOf(h uint64) uint8 { return uint8(h>>57) | 0x80 }
+func tagOf(h uint32) uint8 { return uint8(h>>25) | 0x80 }
 
 // get returns the user with ID id, whose hashID is h, or nil.
-func (t *userTable) get(id string, h uint64) *memUser {
+func (t *userTable) get(id string, h uint32) *memUser {
 	if t.n == 0 {
 		return nil
 	}
@@ -331,7 +333,7 @@ func (t *userTable) get(id string, h uint64) *memUser {
 		case empty:
 			return nil
 		case tag:
-			if u := t.slots[i]; u.id == id {
+			if u := t.slots[i]; u.id() == id {
 				return u
 			}
 		}
@@ -339,7 +341,7 @@ func (t *userTable) get(id string, h uint64) *memUser {
 }
 
 // put adds u, whose ID's hashID is h; u must not be in the table.
-func (t *userTable) put(u *memUser, h uint64) {
+func (t *userTable) put(u *memUser, h uint32) {
 	if (t.n+t.dead+1)*8 > len(t.slots)*5 { // users and tombstones at most 5/8
 		t.rebuild()
 	}
@@ -349,7 +351,7 @@ func (t *userTable) put(u *memUser, h uint64) {
 // insert puts u in the first slot of its probe sequence that holds no user:
 // u is not in the table, so a tombstone before its end is as good as an
 // empty slot.
-func (t *userTable) insert(u *memUser, h uint64) {
+func (t *userTable) insert(u *memUser, h uint32) {
 	mask := len(t.slots) - 1
 	i := int(h) & mask
 	for t.tags[i] > tombstone {
@@ -364,7 +366,7 @@ func (t *userTable) insert(u *memUser, h uint64) {
 
 // remove deletes the user with ID id. Its slot becomes empty when the next
 // one is (no probe sequence runs through it), else a tombstone.
-func (t *userTable) remove(id string, h uint64) {
+func (t *userTable) remove(id string, h uint32) {
 	if t.n == 0 {
 		return
 	}
@@ -376,7 +378,7 @@ func (t *userTable) remove(id string, h uint64) {
 		case empty:
 			return
 		case tag:
-			if t.slots[i].id == id {
+			if t.slots[i].id() == id {
 				t.slots[i] = nil
 				if t.tags[(i+1)&mask] == empty {
 					t.tags[i] = empty
@@ -403,7 +405,7 @@ func (t *userTable) rebuild() {
 	t.slots, t.tags, t.n, t.dead = make([]*memUser, size), make([]uint8, size), 0, 0
 	for _, u := range old {
 		if u != nil {
-			t.insert(u, hashID(u.id))
+			t.insert(u, u.hash)
 		}
 	}
 }

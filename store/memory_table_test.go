@@ -23,7 +23,7 @@ func TestUserTableAgainstMap(t *testing.T) {
 			switch r.IntN(3) {
 			case 0:
 				if ref[id] == nil {
-					u := &memUser{id: id}
+					u := newMemUser(id, hashID(id))
 					tab.put(u, hashID(id))
 					ref[id] = u
 				}
@@ -48,8 +48,8 @@ func TestUserTableAgainstMap(t *testing.T) {
 		}
 		seen := 0
 		tab.each(func(u *memUser) {
-			if ref[u.id] != u {
-				t.Fatalf("seed %d: each visits %q, not in the map", seed, u.id)
+			if ref[u.id()] != u {
+				t.Fatalf("seed %d: each visits %q, not in the map", seed, u.id())
 			}
 			seen++
 		})

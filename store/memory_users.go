@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/campaignconnector/campaignconnector/event"
 )
@@ -29,8 +30,10 @@ type shard struct {
 // pending delivery and one remembered event ID, which live inline; the
 // rest is in extra.
 type memUser struct {
-	id    string
-	first memPending // valid when first.flags&live != 0
+	idData *byte      // the user ID's bytes (id returns it)
+	idLen  uint32     // its length
+	hash   uint32     // hashID(id()): the table grows without reading the ID
+	first  memPending // valid when first.flags&live != 0
 	seen  seenEntry  // the first remembered event ID; until 0 when none
 	extra *userExtra
 }
@@ -86,6 +89,17 @@ const (
 	bigAttempt    // attempt in extra
 	moved         // new or re-timed during a store: the heap must follow
 )
+
+// newMemUser returns the record of a user with ID id, whose hashID is h.
+// The ID is kept as a pointer and a 32-bit length, which leaves room for
+// the hash in the 16 bytes of a string header (user IDs are far shorter
+// than 4 GiB: the engine bounds them).
+func newMemUser(id string, h uint32) *memUser {
+	return &memUser{idData: unsafe.StringData(id), idLen: uint32(len(id)), hash: h}
+}
+
+// id returns the user's ID.
+func (u *memUser) id() string { return unsafe.String(u.idData, u.idLen) }
 
 func (u *memUser) pendingCount() int {
 	n := 0
@@ -267,7 +281,7 @@ func (sh *shard) load(u *memUser) *UserState {
 	s.ptrs, s.from = s.ptrs[:0], s.from[:0]
 	for i := range n {
 		mp := u.pendingAt(i)
-		sh.materialize(mp, u.id, &s.pend[i])
+		sh.materialize(mp, u.id(), &s.pend[i])
 		s.ptrs = append(s.ptrs, &s.pend[i])
 		s.from = append(s.from, mp)
 	}
@@ -553,7 +567,7 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 	u := sh.users.get(userID, h)
 	fresh := u == nil
 	if fresh {
-		u = &memUser{id: userID}
+		u = newMemUser(userID, h)
 	}
 	nowNS := now.UnixNano()
 	u.expireSeen(nowNS, false)
@@ -594,7 +608,7 @@ func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error)
 	out := UserState{}
 	for i := range u.pendingCount() {
 		p := new(Pending)
-		sh.materialize(u.pendingAt(i), u.id, p)
+		sh.materialize(u.pendingAt(i), u.id(), p)
 		out.Pending = append(out.Pending, p)
 	}
 	st := sh.state(u)
@@ -654,8 +668,8 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 			if out == nil {
 				out = m.claimBuffer(min(limit, 1024)) // grown by copying would cost more
 			}
-			out = append(out, Claim{UserID: mp.user.id})
-			sh.materialize(mp, mp.user.id, &out[len(out)-1].Pending)
+			out = append(out, Claim{UserID: mp.user.id()})
+			sh.materialize(mp, mp.user.id(), &out[len(out)-1].Pending)
 		}
 		sh.mu.Unlock()
 		if len(out) >= limit {
@@ -716,7 +730,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 			kept := st.Pending[:0]
 			for _, p := range st.Pending {
 				if p.CampaignID == campaignID {
-					out = append(out, Claim{UserID: u.id, Pending: *p})
+					out = append(out, Claim{UserID: u.id(), Pending: *p})
 				} else {
 					kept = append(kept, p)
 				}
@@ -724,7 +738,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 			st.Pending = kept
 			sh.store(u, st)
 			if u.empty() {
-				sh.users.remove(u.id, hashID(u.id))
+				sh.users.remove(u.id(), u.hash)
 			}
 		}
 		sh.mu.Unlock()
