@@ -23,7 +23,7 @@ type shard struct {
 	scratch scratch
 	alloc   func() *Pending // sh.newPending, bound once
 	names   nameCache
-	_       [32]byte        // keep hot shard locks on separate cache lines
+	_       [32]byte // keep hot shard locks on separate cache lines
 }
 
 // memUser is one user's state in compact form. Most users have at most one
@@ -34,8 +34,8 @@ type memUser struct {
 	idLen  uint32     // its length
 	hash   uint32     // hashID(id()): the table grows without reading the ID
 	first  memPending // valid when first.flags&live != 0
-	seen  seenEntry  // the first remembered event ID; until 0 when none
-	extra *userExtra
+	seen   seenEntry  // the first remembered event ID; until 0 when none
+	extra  *userExtra
 }
 
 // userExtra holds what fewer users have: receipts (compact), and behind
