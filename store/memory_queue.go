@@ -14,11 +14,26 @@ import (
 // pushes a new entry), and stale entries are dropped when they reach the
 // top, or all at once when they outnumber the live deliveries. Deliveries
 // do not know their place in the heap, so sifting touches only the heap's
-// array: no cache miss per level into the deliveries' records.
+// entries: no cache miss per level into the deliveries' records.
+//
+// Entries live in fixed chunks of 256 (4 KiB): a growing heap adds a chunk
+// and never copies its entries. (A slice would copy them all each time it
+// grew by a quarter, and copying pointers while the collector marks pays a
+// write barrier per entry: at a million deliveries that was a fifth of the
+// cost of an exception that scheduled a follow-up.)
 type dueHeap struct {
-	items []dueItem
-	live  int // live deliveries in the shard; each has a valid entry
+	chunks []*dueChunk // chunks[i>>chunkShift] holds entry i; chunks past n's are spare
+	n      int         // entries
+	live   int         // live deliveries in the shard; each has a valid entry
 }
+
+const (
+	chunkShift = 8
+	chunkSize  = 1 << chunkShift
+	chunkMask  = chunkSize - 1
+)
+
+type dueChunk [chunkSize]dueItem
 
 // heapSlack is how many stale entries a heap may hold beyond its live
 // deliveries before it is compacted (a variable for the tests).
@@ -31,17 +46,24 @@ type dueItem struct {
 
 func (it dueItem) valid() bool { return it.p.flags&live != 0 && it.p.ready == it.at }
 
+// at returns entry i.
+func (h *dueHeap) at(i int) *dueItem { return &h.chunks[i>>chunkShift][i&chunkMask] }
+
 // push adds an entry for p at its ready time.
 func (h *dueHeap) push(p *memPending) {
-	h.items = append(h.items, dueItem{at: p.ready, p: p})
-	h.up(len(h.items) - 1)
+	if h.n>>chunkShift == len(h.chunks) {
+		h.chunks = append(h.chunks, new(dueChunk))
+	}
+	*h.at(h.n) = dueItem{at: p.ready, p: p}
+	h.n++
+	h.up(h.n - 1)
 }
 
 // top returns the earliest valid entry, first dropping the stale ones
 // above it.
 func (h *dueHeap) top() (dueItem, bool) {
-	for len(h.items) > 0 {
-		if it := h.items[0]; it.valid() {
+	for h.n > 0 {
+		if it := *h.at(0); it.valid() {
 			return it, true
 		}
 		h.pop()
@@ -50,19 +72,28 @@ func (h *dueHeap) top() (dueItem, bool) {
 }
 
 func (h *dueHeap) pop() {
-	last := len(h.items) - 1
-	h.items[0] = h.items[last]
-	h.items[last] = dueItem{}
-	h.items = h.items[:last]
-	if last > 0 {
+	h.n--
+	last := h.at(h.n)
+	*h.at(0), *last = *last, dueItem{}
+	if h.n > 0 {
 		h.down(0)
+	}
+	h.release()
+}
+
+// release frees the chunks past the one after the last entry's: one spare
+// chunk absorbs a heap going up and down across a chunk's end.
+func (h *dueHeap) release() {
+	if keep := h.n>>chunkShift + 2; len(h.chunks) > keep {
+		clear(h.chunks[keep:])
+		h.chunks = h.chunks[:keep]
 	}
 }
 
 // replaceTop replaces the top entry, which is p's, with one at p's new
 // ready time.
 func (h *dueHeap) replaceTop(p *memPending) {
-	h.items[0] = dueItem{at: p.ready, p: p}
+	*h.at(0) = dueItem{at: p.ready, p: p}
 	h.down(0)
 }
 
@@ -70,66 +101,70 @@ func (h *dueHeap) replaceTop(p *memPending) {
 // that it stays within twice the live deliveries (plus some slack, so
 // that small heaps are not rebuilt often).
 func (h *dueHeap) tidy() {
-	if len(h.items) <= 2*h.live+heapSlack {
+	if h.n <= 2*h.live+heapSlack {
 		return
 	}
 	// Keep one valid entry per delivery; moved marks the kept ones (no
 	// store is in progress, so the bit is free).
-	kept := h.items[:0]
-	for _, it := range h.items {
+	kept := 0
+	for i := range h.n {
+		it := *h.at(i)
 		if it.valid() && it.p.flags&moved == 0 {
 			it.p.flags |= moved
-			kept = append(kept, it)
+			*h.at(kept) = it
+			kept++
 		}
 	}
-	for _, it := range kept {
-		it.p.flags &^= moved
+	for i := range kept {
+		h.at(i).p.flags &^= moved
 	}
-	clear(h.items[len(kept):])
-	h.items = kept
-	if n := len(kept); n > 1 {
-		for i := (n - 2) / 4; i >= 0; i-- { // from the last parent up
+	for i := kept; i < h.n; i++ {
+		*h.at(i) = dueItem{}
+	}
+	h.n = kept
+	h.release()
+	if kept > 1 {
+		for i := (kept - 2) / 4; i >= 0; i-- { // from the last parent up
 			h.down(i)
 		}
 	}
 }
 
 func (h *dueHeap) up(i int) {
-	items := h.items
-	it := items[i]
+	it := *h.at(i)
 	for i > 0 {
 		parent := (i - 1) / 4
-		if items[parent].at <= it.at {
+		pp := h.at(parent)
+		if pp.at <= it.at {
 			break
 		}
-		items[i] = items[parent]
+		*h.at(i) = *pp
 		i = parent
 	}
-	items[i] = it
+	*h.at(i) = it
 }
 
 func (h *dueHeap) down(i int) {
-	items := h.items
-	n := len(items)
-	it := items[i]
+	n := h.n
+	it := *h.at(i)
 	for {
 		first := 4*i + 1
 		if first >= n {
 			break
 		}
-		c := first
+		c, ca := first, h.at(first).at
 		for k := first + 1; k < first+4 && k < n; k++ {
-			if items[k].at < items[c].at {
-				c = k
+			if a := h.at(k).at; a < ca {
+				c, ca = k, a
 			}
 		}
-		if it.at <= items[c].at {
+		if it.at <= ca {
 			break
 		}
-		items[i] = items[c]
+		*h.at(i) = *h.at(c)
 		i = c
 	}
-	items[i] = it
+	*h.at(i) = it
 }
 
 // seenEntry is a remembered event ID: its 64-bit hash (collisions between

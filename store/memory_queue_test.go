@@ -109,8 +109,11 @@ func TestDueQueueAgainstModel(t *testing.T) {
 			live := 0
 			for i := range sp.shards {
 				h := &sp.shards[i].due
-				if len(h.items) > 2*h.live+heapSlack {
-					t.Fatalf("seed %d step %d: shard %d holds %d entries for %d deliveries", seed, step, i, len(h.items), h.live)
+				if h.n > 2*h.live+heapSlack {
+					t.Fatalf("seed %d step %d: shard %d holds %d entries for %d deliveries", seed, step, i, h.n, h.live)
+				}
+				if len(h.chunks) > h.n>>chunkShift+2 {
+					t.Fatalf("seed %d step %d: shard %d keeps %d chunks for %d entries", seed, step, i, len(h.chunks), h.n)
 				}
 				live += h.live
 			}
@@ -121,6 +124,73 @@ func TestDueQueueAgainstModel(t *testing.T) {
 			if live != total {
 				t.Fatalf("seed %d step %d: the shards count %d live deliveries, want %d", seed, step, live, total)
 			}
+		}
+	}
+}
+
+// TestDueHeapAcrossChunks drives one heap over many chunks: random pushes,
+// cancellations (entries gone stale), re-timings of the top (a claim) and
+// pops, checked against a sorted list of the live deliveries, with chunks
+// added as it grows and released as it shrinks.
+func TestDueHeapAcrossChunks(t *testing.T) {
+	for seed := range uint64(5) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		var h dueHeap
+		var pending []*memPending
+		for step := range 30_000 {
+			phase := step / 10_000 // grow, churn, drain
+			switch op := r.IntN(10); {
+			case phase == 0 && op < 8, phase == 1 && op < 5, phase == 2 && op < 1:
+				p := &memPending{flags: live, ready: int64(r.IntN(1 << 20))}
+				pending = append(pending, p)
+				h.push(p)
+				h.live++
+			case op < 7 && len(pending) > 0: // cancel one: its entry goes stale
+				k := r.IntN(len(pending))
+				pending[k].flags = 0
+				pending = slices.Delete(pending, k, k+1)
+				h.live--
+				h.tidy()
+			default: // claim the earliest: it moves later, or is delivered
+				it, ok := h.top()
+				if !ok {
+					if len(pending) != 0 {
+						t.Fatalf("seed %d step %d: empty heap, %d pending", seed, step, len(pending))
+					}
+					continue
+				}
+				earliest := slices.MinFunc(pending, func(a, b *memPending) int { return int(a.ready - b.ready) })
+				if it.at != earliest.ready {
+					t.Fatalf("seed %d step %d: top at %d, earliest pending at %d", seed, step, it.at, earliest.ready)
+				}
+				if r.IntN(2) == 0 {
+					it.p.ready += int64(r.IntN(1 << 16))
+					h.replaceTop(it.p)
+				} else {
+					it.p.flags = 0
+					pending = slices.DeleteFunc(pending, func(p *memPending) bool { return p == it.p })
+					h.live--
+					h.tidy()
+				}
+			}
+			if h.n > 2*h.live+heapSlack || len(h.chunks) > h.n>>chunkShift+2 || h.n > len(h.chunks)*chunkSize {
+				t.Fatalf("seed %d step %d: %d entries in %d chunks for %d pending", seed, step, h.n, len(h.chunks), h.live)
+			}
+		}
+		for len(pending) > 0 { // drain in order
+			it, ok := h.top()
+			if !ok {
+				t.Fatalf("seed %d: heap empty with %d pending", seed, len(pending))
+			}
+			earliest := slices.MinFunc(pending, func(a, b *memPending) int { return int(a.ready - b.ready) })
+			if it.at != earliest.ready {
+				t.Fatalf("seed %d: drained at %d, earliest pending at %d", seed, it.at, earliest.ready)
+			}
+			it.p.flags = 0
+			pending = slices.DeleteFunc(pending, func(p *memPending) bool { return p == it.p })
+		}
+		if _, ok := h.top(); ok || h.n != 0 || len(h.chunks) > 2 {
+			t.Fatalf("seed %d: drained heap holds %d entries in %d chunks", seed, h.n, len(h.chunks))
 		}
 	}
 }
