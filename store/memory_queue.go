@@ -341,6 +341,7 @@ type userTable struct {
 	tags  []uint8 // empty, tombstone, or 0x80 | 7 bits of the hash
 	n     int     // users
 	dead  int     // tombstones
+	warm  uint    // counts reads made to bring a cache line in early (see get)
 }
 
 const (
@@ -366,6 +367,12 @@ func (t *userTable) get(id string, h uint32) *memUser {
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		switch t.tags[i] {
 		case empty:
+			// A new user goes here, most likely, after the update: read
+			// the slot now, so that the cache line is on its way while
+			// the update runs (a store to it later would wait for it).
+			if t.slots[i] == nil {
+				t.warm++
+			}
 			return nil
 		case tag:
 			if u := t.slots[i]; u.id() == id {
