@@ -286,9 +286,13 @@ type workload struct {
 	peakBytes              int64
 }
 
+// report gives events/s (the tracking phase), deliveries/s (the sending
+// phase), end-to-end events/s (the events over both phases' time: what a
+// process doing both sees) and the peak memory.
 func (w *workload) report(b *testing.B) {
 	b.ReportMetric(float64(w.events)/w.trackTime.Seconds(), "events/s")
 	b.ReportMetric(float64(w.deliveries)/w.deliverTime.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(w.events)/(w.trackTime+w.deliverTime).Seconds(), "e2e-events/s")
 	b.ReportMetric(float64(w.peakBytes)/float64(w.n), "B/pending")
 }
 
