@@ -66,3 +66,13 @@ func (s *timerScheduler) fireAll() {
 		s.fire(k, k[:len(k)-len("|cart_reminder")])
 	}
 }
+
+// stopAll stops every armed timer (the benchmarks' clean-up).
+func (s *timerScheduler) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, t := range s.timers {
+		t.Stop()
+		delete(s.timers, k)
+	}
+}

@@ -34,6 +34,16 @@ func BenchmarkTrackScaling(b *testing.B) {
 	b.Run("pending=1000000", trackScaled(0, 1_000_000))
 }
 
+func BenchmarkTimersScaling(b *testing.B) {
+	b.Run("pending=1000", timersScaled(1000))
+	b.Run("pending=1000000", timersScaled(1_000_000))
+}
+
+func BenchmarkPairInCache(b *testing.B) {
+	b.Run("engine", pairInCache)
+	b.Run("timers", pairInCacheTimers)
+}
+
 func BenchmarkAbandonedCart(b *testing.B) {
 	b.Run("engine", abandonedCartEngine(workloadUsers()))
 	b.Run("timers", abandonedCartTimers(workloadUsers()))

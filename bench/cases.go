@@ -445,3 +445,50 @@ func abandonedCartTimersFired(n int) func(b *testing.B) {
 		}
 	}
 }
+
+// timersScaled is trackScaled for baseline (a): timers armed for b.N fresh
+// users with `pending` others already armed. Its ratio between sizes is
+// what the machine's caches alone cost a hand-written scheduler.
+func timersScaled(pending int) func(b *testing.B) {
+	return func(b *testing.B) {
+		s := newTimerScheduler(func(string) {})
+		for _, u := range ids("waiting-", pending) {
+			s.schedule(u, "cart_reminder", 24*time.Hour)
+		}
+		users := ids("user-", b.N)
+		runtime.GC()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for _, u := range users {
+			s.schedule(u, "cart_reminder", 24*time.Hour)
+		}
+		b.StopTimer()
+		s.stopAll()
+	}
+}
+
+// pairInCache tracks a trigger then an exception for users taken in turn
+// from 1,024, so that everything stays in the caches: the engine's own
+// work per event, without the cache misses of a large population.
+func pairInCache(b *testing.B) {
+	clk := newStepClock(t0)
+	e, _ := newEngine(b, clk, 0)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		u := users64k[i&1023]
+		track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		clk.ns.Add(1000) // an exception cancels only after the trigger
+		track(b, e, event.Event{UserID: u, Kind: event.Purchase})
+	}
+}
+
+// pairInCacheTimers is pairInCache for baseline (a): arm, then stop.
+func pairInCacheTimers(b *testing.B) {
+	s := newTimerScheduler(func(string) {})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		u := users64k[i&1023]
+		s.schedule(u, "cart_reminder", 24*time.Hour)
+		s.cancel(u, "cart_reminder")
+	}
+}

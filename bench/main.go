@@ -83,6 +83,16 @@ func main() {
 		row(c.name, r, "", fmt.Sprintf("%.2fx 10 follow-ups", nsPerOp(r)/nsPerOp(small)))
 	}
 	row("Track, 10 follow-ups", small, "", "1.00x")
+	timersSmall := median(timersScaled(1000))
+	timersLarge := median(timersScaled(1_000_000))
+	row("timers (a), 1000 pending", timersSmall, "", "1.00x")
+	row("timers (a), 1000000 pending", timersLarge, "", fmt.Sprintf("%.2fx 1000 pending", nsPerOp(timersLarge)/nsPerOp(timersSmall)))
+
+	// The engine's own work per event, everything in the caches, against
+	// baseline (a)'s: what the workload's ratio is made of besides misses.
+	pair, pairTimers := median(pairInCache), median(pairInCacheTimers)
+	row("trigger+exception, 1024 users, engine", pair, "", "")
+	row("trigger+exception, 1024 users, timers (a)", pairTimers, "", fmt.Sprintf("engine %.2fx slower", nsPerOp(pair)/nsPerOp(pairTimers)))
 
 	// A first run in a fresh process pays for the heap the runtime maps
 	// from the kernel; the runs after it reuse that heap. A discarded

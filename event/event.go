@@ -55,7 +55,7 @@ func (e Event) Validate() error {
 	if e.UserID == "" {
 		p.Add("user_id", "required", nil)
 	}
-	info, known := kinds[e.Kind]
+	info, known := lookupKind(e.Kind)
 	switch {
 	case e.Kind == "":
 		p.Add("kind", "required", ErrUnknownKind)
@@ -80,7 +80,7 @@ func (e Event) Validate() error {
 // kind k. The rule package uses it for triggers and exceptions, which select
 // events with the same fields.
 func CheckSelectors(p *Problems, k Kind, campaignID, target, name string) {
-	if info, ok := kinds[k]; ok {
+	if info, ok := lookupKind(k); ok {
 		checkSelectors(p, k, info, campaignID, target, name)
 	}
 }

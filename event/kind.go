@@ -90,6 +90,42 @@ var kinds = map[Kind]kindInfo{
 	SessionStart:              {},
 }
 
+// kindTable finds a kind's info faster than the map: an open-addressing
+// table indexed by the name's length and end bytes, which the 22 names
+// share rarely; built from kinds at init.
+var kindTable = func() (t [kindTableSize]struct {
+	kind Kind
+	info kindInfo
+}) {
+	for k, info := range kinds {
+		i := kindSlot(k)
+		for t[i].kind != "" {
+			i = (i + 1) % kindTableSize
+		}
+		t[i].kind, t[i].info = k, info
+	}
+	return t
+}()
+
+func kindSlot(k Kind) int {
+	return (len(k)*5 + int(k[0]) + int(k[len(k)-1])*3) % kindTableSize
+}
+
+const kindTableSize = 64
+
+// lookupKind returns what is known of k, and whether k is known.
+func lookupKind(k Kind) (kindInfo, bool) {
+	if k == "" {
+		return kindInfo{}, false
+	}
+	for i := kindSlot(k); kindTable[i].kind != ""; i = (i + 1) % kindTableSize {
+		if kindTable[i].kind == k {
+			return kindTable[i].info, true
+		}
+	}
+	return kindInfo{}, false
+}
+
 var interactions = []Kind{
 	InAppMessageViewed, InAppMessageClicked, InAppMessageButtonClicked,
 	EmailClicked, EmailAliasClicked, EmailOpened,
@@ -115,7 +151,7 @@ func Kinds() []Kind {
 // [ErrUnknownKind].
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)
-	if _, ok := kinds[k]; !ok {
+	if _, ok := lookupKind(k); !ok {
 		return "", fmt.Errorf("event: %w %q", ErrUnknownKind, s)
 	}
 	return k, nil
@@ -123,26 +159,26 @@ func ParseKind(s string) (Kind, error) {
 
 // Valid reports whether k is a kind this version knows.
 func (k Kind) Valid() bool {
-	_, ok := kinds[k]
+	_, ok := lookupKind(k)
 	return ok
 }
 
 // IsInteraction reports whether k is one of the 19 interactions, which are
 // about a campaign and must name it.
-func (k Kind) IsInteraction() bool { return kinds[k].interaction }
+func (k Kind) IsInteraction() bool { info, _ := lookupKind(k); return info.interaction }
 
 // HasTarget reports whether events of kind k carry a sub-selector in
 // [Event.Target] (a button id, link alias, story page or conversion id).
-func (k Kind) HasTarget() bool { return kinds[k].target != "" }
+func (k Kind) HasTarget() bool { info, _ := lookupKind(k); return info.target != "" }
 
 // HasName reports whether events of kind k carry [Event.Name] (custom
 // events and purchases).
-func (k Kind) HasName() bool { return kinds[k].name != "" }
+func (k Kind) HasName() bool { info, _ := lookupKind(k); return info.name != "" }
 
 // Channel returns the channel of an interaction per SPEC.md R1, or "" for
 // kinds that belong to no single channel (conversions, control groups,
 // non-campaign events).
-func (k Kind) Channel() Channel { return kinds[k].channel }
+func (k Kind) Channel() Channel { info, _ := lookupKind(k); return info.channel }
 
 // String returns the wire name.
 func (k Kind) String() string { return string(k) }
