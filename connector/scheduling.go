@@ -36,7 +36,7 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 	case ev.Time.Before(activatedAt):
 		suppress(rule.ReasonBeforeActivation, func() string { return "activated at " + stamp(activatedAt) })
 		return
-	case r.t.CampaignID != "" && !t.e.originCounts(t.snap.campaigns[r.t.CampaignID]):
+	case r.t.CampaignID != "" && !t.e.originCounts(r.origin):
 		suppress(rule.ReasonOriginalNotActive, nil)
 		return
 	case t.e.cfg.maxTriggerAge > 0 && t.now.Sub(ev.Time) > t.e.cfg.maxTriggerAge:

@@ -55,9 +55,10 @@ type listeners struct {
 }
 
 type triggerRef struct {
-	c    *campaign
-	t    *rule.Trigger
-	desc string // t.String(), for decisions, computed once per snapshot
+	c      *campaign
+	t      *rule.Trigger
+	desc   string    // t.String(), for decisions, computed once per snapshot
+	origin *campaign // the campaign t.CampaignID names, nil when none or unknown
 }
 
 type exceptionRef struct {
@@ -89,7 +90,7 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 		for i := range c.Campaign.Triggers {
 			t := &c.Campaign.Triggers[i]
 			l := s.listen(t.Kind, t.CampaignID)
-			l.triggers = append(l.triggers, triggerRef{c, t, t.String()})
+			l.triggers = append(l.triggers, triggerRef{c: c, t: t, desc: t.String(), origin: s.campaigns[t.CampaignID]})
 		}
 		for i := range c.Campaign.Exceptions {
 			x := &c.Campaign.Exceptions[i]
