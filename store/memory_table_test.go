@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -66,4 +67,36 @@ func TestUserTableAgainstMap(t *testing.T) {
 			t.Fatalf("seed %d: %d tombstones, counted %d", seed, dead, tab.dead)
 		}
 	}
+}
+
+// TestShardsBalanced checks that IDs differing only in a counter — the
+// usual shape of user IDs — spread evenly over the shards, and that the
+// same ID always lands on the same shard (from run to run: the hash has a
+// fixed seed).
+func TestShardsBalanced(t *testing.T) {
+	m := NewMemory()
+	sp := m.space("")
+	for _, prefix := range []string{"user-", "", "550e8400-e29b-41d4-a716-", "customer_000000"} {
+		var counts [shardCount]int
+		const n = 64_000
+		for i := range n {
+			counts[shardIndex(sp, m.shard(sp, fmt.Sprint(prefix, i)))]++
+		}
+		lo, hi := slices.Min(counts[:]), slices.Max(counts[:])
+		if mean := n / shardCount; lo < mean*8/10 || hi > mean*12/10 {
+			t.Errorf("prefix %q: shards hold %d to %d IDs, mean %d", prefix, lo, hi, mean)
+		}
+	}
+	if got, want := shardIndex(sp, m.shard(sp, "user-42")), 50; got != want {
+		t.Errorf("user-42 is in shard %d, want %d: the shard hash changed (simulations would replay in another order)", got, want)
+	}
+}
+
+func shardIndex(sp *space, sh *shard) int {
+	for i := range sp.shards {
+		if &sp.shards[i] == sh {
+			return i
+		}
+	}
+	return -1
 }
