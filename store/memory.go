@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"maps"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 )
+
+// pruneWalksAll makes Prune walk every shard, horizon or not (for the
+// tests, which compare both).
+var pruneWalksAll = false
 
 // shardCount spreads users over independently locked shards, so that
 // engines tracking events for different users rarely wait for each other.
@@ -33,6 +38,12 @@ const shardCount = 64
 // entries (and the records they point to) stay until they reach the top
 // of the heap or until stale entries outnumber live ones, when the heap is
 // compacted; a heap holds at most twice its live deliveries plus 1,024.
+//
+// Each shard keeps a horizon: the earliest time anything of its users
+// expires (remembered event IDs, receipts, sends, conversion windows) and
+// its oldest decision log entry. Prune walks only the shards whose horizon
+// it has reached, so the engine's periodic prune costs next to nothing
+// while nothing expires.
 type Memory struct {
 	mu     sync.Mutex                        // serializes namespace creation
 	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
@@ -318,30 +329,39 @@ func (m *Memory) SeenCount(ns string) int64 {
 	return n
 }
 
-// Prune implements [Store.Prune]: a sweep of every user of the namespace,
-// one shard at a time.
+// Prune implements [Store.Prune]: a sweep of the users of the namespace,
+// one shard at a time, skipping the shards whose horizon shows nothing to
+// forget.
 func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	sp := m.space(ns)
-	nowNS := now.UnixNano()
+	nowNS, logBeforeNS := unixNS(now), unixNS(logBefore)
 	removed := 0
 	var empty []*memUser
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
+		if sh.horizon.clear(nowNS, logBeforeNS) && !pruneWalksAll {
+			sh.mu.Unlock()
+			continue
+		}
 		empty = empty[:0]
+		left := horizon{known: true, expiry: math.MaxInt64, logAt: math.MaxInt64}
 		sh.users.each(func(u *memUser) {
 			removed += u.expireSeen(nowNS, true)
 			removed += u.pruneState(now, logBefore)
 			if u.empty() {
 				empty = append(empty, u)
+			} else {
+				u.bounds(&left)
 			}
 		})
 		for _, u := range empty {
 			sh.users.remove(u.id(), u.hash)
 		}
+		sh.horizon = left
 		sh.mu.Unlock()
 	}
 	sp.miscMu.Lock()
