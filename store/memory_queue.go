@@ -16,13 +16,15 @@ import (
 // do not know their place in the heap, so sifting touches only the heap's
 // entries: no cache miss per level into the deliveries' records.
 //
-// Entries live in fixed chunks of 256 (4 KiB): a growing heap adds a chunk
-// and never copies its entries. (A slice would copy them all each time it
+// Entries live in chunks of 256 (4 KiB): a growing heap adds a chunk and
+// never copies its entries. (A slice would copy them all each time it
 // grew by a quarter, and copying pointers while the collector marks pays a
 // write barrier per entry: at a million deliveries that was a fifth of the
-// cost of an exception that scheduled a follow-up.)
+// cost of an exception that scheduled a follow-up.) The first chunk starts
+// small and doubles up to the full size, so that a shard with a handful
+// of deliveries holds a handful of entries.
 type dueHeap struct {
-	chunks []*dueChunk // chunks[i>>chunkShift] holds entry i; chunks past n's are spare
+	chunks [][]dueItem // chunks[i>>chunkShift] holds entry i; chunks past n's are spare
 	n      int         // entries
 	live   int         // live deliveries in the shard; each has a valid entry
 }
@@ -32,8 +34,6 @@ const (
 	chunkSize  = 1 << chunkShift
 	chunkMask  = chunkSize - 1
 )
-
-type dueChunk [chunkSize]dueItem
 
 // heapSlack is how many stale entries a heap may hold beyond its live
 // deliveries before it is compacted (a variable for the tests).
@@ -51,8 +51,17 @@ func (h *dueHeap) at(i int) *dueItem { return &h.chunks[i>>chunkShift][i&chunkMa
 
 // push adds an entry for p at its ready time.
 func (h *dueHeap) push(p *memPending) {
-	if h.n>>chunkShift == len(h.chunks) {
-		h.chunks = append(h.chunks, new(dueChunk))
+	switch c := h.n >> chunkShift; {
+	case c == len(h.chunks):
+		size := chunkSize
+		if c == 0 {
+			size = 4
+		}
+		h.chunks = append(h.chunks, make([]dueItem, size))
+	case c == 0 && h.n == len(h.chunks[0]): // the first chunk, full below the full size
+		grown := make([]dueItem, min(2*h.n, chunkSize))
+		copy(grown, h.chunks[0])
+		h.chunks[0] = grown
 	}
 	*h.at(h.n) = dueItem{at: p.ready, p: p}
 	h.n++

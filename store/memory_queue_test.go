@@ -137,6 +137,7 @@ func TestDueHeapAcrossChunks(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		var h dueHeap
 		var pending []*memPending
+		peak := 0 // the most entries the heap held
 		for step := range 30_000 {
 			phase := step / 10_000 // grow, churn, drain
 			switch op := r.IntN(10); {
@@ -175,6 +176,10 @@ func TestDueHeapAcrossChunks(t *testing.T) {
 			}
 			if h.n > 2*h.live+heapSlack || len(h.chunks) > h.n>>chunkShift+2 || h.n > len(h.chunks)*chunkSize {
 				t.Fatalf("seed %d step %d: %d entries in %d chunks for %d pending", seed, step, h.n, len(h.chunks), h.live)
+			}
+			peak = max(peak, h.n)
+			if len(h.chunks) > 0 && len(h.chunks[0]) > min(max(4, 2*peak), chunkSize) {
+				t.Fatalf("seed %d step %d: the first chunk holds %d entries for at most %d", seed, step, len(h.chunks[0]), peak)
 			}
 		}
 		for len(pending) > 0 { // drain in order
