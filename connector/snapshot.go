@@ -18,33 +18,19 @@ type snapshot struct {
 	rev       int64
 	loc       *time.Location // the engine's default location, for warnings
 	campaigns map[string]*campaign
-	// byKey maps (kind, campaign) — campaign "" for non-campaign events —
+	// index maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
-	// An event with no entry costs one map look-up. The key is
-	// indexKey's: a string hashes faster than a struct of two.
-	byKey map[string]*listeners
+	// An event with no entry costs one look-up.
+	index listenerIndex
 }
 
 type campaign struct {
 	store.CampaignRecord
 }
 
-// indexKey returns the byKey key of (k, campaignID): the kind, a NUL
-// (which kinds never hold) and the campaign.
-func indexKey(k event.Kind, campaignID string) string {
-	return string(k) + "\x00" + campaignID
-}
-
-// lookup returns the listeners of (k, campaignID), or nil. The key is built
-// on the stack when it fits: indexing a map with a converted byte slice
-// does not allocate.
+// lookup returns the listeners of (k, campaignID), or nil.
 func (s *snapshot) lookup(k event.Kind, campaignID string) *listeners {
-	var buf [96]byte
-	if len(k)+1+len(campaignID) > len(buf) {
-		return s.byKey[indexKey(k, campaignID)]
-	}
-	b := append(append(append(buf[:0], k...), 0), campaignID...)
-	return s.byKey[string(b)]
+	return s.index.get(k, campaignID)
 }
 
 type listeners struct {
@@ -72,7 +58,6 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 		rev:       rev,
 		loc:       loc,
 		campaigns: make(map[string]*campaign, len(recs)),
-		byKey:     make(map[string]*listeners),
 	}
 	// Index in ID order, so that decisions about several campaigns come in
 	// the same order in every engine and every run.
@@ -83,18 +68,28 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 		s.campaigns[rec.Campaign.ID] = c
 		ordered[i] = c
 	}
+	byKey := make(map[[2]string]*listeners)
+	listen := func(k event.Kind, campaignID string) *listeners {
+		key := [2]string{string(k), campaignID}
+		l := byKey[key]
+		if l == nil {
+			l = &listeners{}
+			byKey[key] = l
+		}
+		return l
+	}
 	for _, c := range ordered {
 		if c.State != rule.Active {
 			continue
 		}
 		for i := range c.Campaign.Triggers {
 			t := &c.Campaign.Triggers[i]
-			l := s.listen(t.Kind, t.CampaignID)
+			l := listen(t.Kind, t.CampaignID)
 			l.triggers = append(l.triggers, triggerRef{c: c, t: t, desc: t.String(), origin: s.campaigns[t.CampaignID]})
 		}
 		for i := range c.Campaign.Exceptions {
 			x := &c.Campaign.Exceptions[i]
-			l := s.listen(x.Kind, x.CampaignID)
+			l := listen(x.Kind, x.CampaignID)
 			l.exceptions = append(l.exceptions, exceptionRef{c, x, x.String()})
 		}
 	}
@@ -105,26 +100,17 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 			continue
 		}
 		for _, k := range receiptKinds {
-			l := s.listen(k, c.Campaign.ID)
+			l := listen(k, c.Campaign.ID)
 			l.opens = append(l.opens, c)
 		}
 		for i := range c.Campaign.Conversions {
 			cv := &c.Campaign.Conversions[i]
-			l := s.listen(cv.Kind, cv.CampaignID)
+			l := listen(cv.Kind, cv.CampaignID)
 			l.converts = append(l.converts, convertRef{c: c, cv: cv})
 		}
 	}
+	s.index = newListenerIndex(byKey)
 	return s
-}
-
-func (s *snapshot) listen(k event.Kind, campaignID string) *listeners {
-	key := indexKey(k, campaignID)
-	l := s.byKey[key]
-	if l == nil {
-		l = &listeners{}
-		s.byKey[key] = l
-	}
-	return l
 }
 
 // current returns the engine's snapshot, first rebuilding it if the store's
