@@ -7,6 +7,7 @@
 //	go run ./bench              # the full table (a few minutes)
 //	go run ./bench -users 100000  # a smaller abandoned-cart run
 //	go run ./bench -rounds 1      # each workload once (medians of five by default)
+//	go run ./bench -workloads     # the abandoned-cart workloads only
 //
 // The same cases run as go test benchmarks: go test ./bench -bench . -benchmem
 package main
@@ -15,6 +16,7 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -26,6 +28,7 @@ import (
 func main() {
 	users := flag.Int("users", 1_000_000, "users in the abandoned-cart workload and the memory case")
 	rounds := flag.Int("rounds", 5, "runs of each abandoned-cart workload, taken in turn; the table shows medians")
+	workloadsOnly := flag.Bool("workloads", false, "run the abandoned-cart workloads only")
 	flag.Parse()
 	testing.Init()
 
@@ -34,10 +37,19 @@ func main() {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(w, "case\tns/op\tallocs/op\tmetric\tratio\t")
 
-	floorNS := nsPerOp(median(floorEvent))
 	row := func(name string, r testing.BenchmarkResult, metric string, ratio string) {
 		fmt.Fprintf(w, "%s\t%.0f\t%d\t%s\t%s\t\n", name, nsPerOp(r), r.AllocsPerOp(), metric, ratio)
 	}
+	if !*workloadsOnly {
+		micro(w, row, *users)
+	}
+	workloads(w, row, *users, *rounds)
+	w.Flush()
+}
+
+// micro prints the micro-benchmarks' rows.
+func micro(w io.Writer, row func(string, testing.BenchmarkResult, string, string), users int) {
+	floorNS := nsPerOp(median(floorEvent))
 	row("floor (b): map insert+delete", benchResult(floorNS), "", "1.00x")
 
 	noListener := median(trackNoListener)
@@ -65,8 +77,8 @@ func main() {
 	r := testing.Benchmark(tickDue(100_000, 4))
 	row("Tick, 100000 due, 4 workers", r, fmt.Sprintf("%.0f deliveries/s", r.Extra["deliveries/s"]), "")
 
-	mem := testing.Benchmark(memoryPerPending(*users))
-	row(fmt.Sprintf("memory, %d pending", *users), mem,
+	mem := testing.Benchmark(memoryPerPending(users))
+	row(fmt.Sprintf("memory, %d pending", users), mem,
 		fmt.Sprintf("%.0f B/pending (%.0f with IDs)", mem.Extra["B/pending"], mem.Extra["B/pending+ids"]), "")
 
 	small := median(trackScaled(10, 0))
@@ -94,23 +106,27 @@ func main() {
 	row("trigger+exception, 1024 users, engine", pair, "", "")
 	row("trigger+exception, 1024 users, timers (a)", pairTimers, "", fmt.Sprintf("engine %.2fx slower", nsPerOp(pair)/nsPerOp(pairTimers)))
 
+}
+
+// workloads prints the abandoned-cart rows and the ratios.
+func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, string), users, rounds int) {
 	// A first run in a fresh process pays for the heap the runtime maps
 	// from the kernel; the runs after it reuse that heap. A discarded
 	// warm-up puts every measured run on the same footing. Then the three
 	// workloads run in turn, five rounds, and each figure is the median
 	// of its five runs (the spread follows it in brackets): on a shared
 	// machine, two runs of the same code minutes apart can differ by half.
-	testing.Benchmark(abandonedCartEngine(*users))
+	testing.Benchmark(abandonedCartEngine(users))
 	cases := []struct {
 		name string
 		fn   func(*testing.B)
 		runs []testing.BenchmarkResult
 	}{
-		{name: "engine", fn: abandonedCartEngine(*users)},
-		{name: "timers (a), called", fn: abandonedCartTimers(*users)},
-		{name: "timers (a), fired", fn: abandonedCartTimersFired(*users)},
+		{name: "engine", fn: abandonedCartEngine(users)},
+		{name: "timers (a), called", fn: abandonedCartTimers(users)},
+		{name: "timers (a), fired", fn: abandonedCartTimersFired(users)},
 	}
-	for range *rounds {
+	for range rounds {
 		for i := range cases {
 			cases[i].runs = append(cases[i].runs, testing.Benchmark(cases[i].fn))
 		}
@@ -126,7 +142,6 @@ func main() {
 		fmt.Fprintf(w, "engine / %s\t\t\t%.2fx events/s, %.2fx deliveries/s, %.2fx end to end, %.2fx memory\t\t\n", c.name,
 			ratio("events/s"), ratio("deliveries/s"), ratio("e2e-events/s"), ratio("B/pending"))
 	}
-	w.Flush()
 }
 
 // median runs a benchmark three times and returns the run with the median
