@@ -1,9 +1,8 @@
 package connector
 
 import (
-	"math/bits"
-
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/wordhash"
 )
 
 // listenerIndex finds the listeners of (kind, campaign) for every tracked
@@ -59,23 +58,6 @@ func (x *listenerIndex) get(k event.Kind, campaignID string) *listeners {
 // pairHash hashes a and b (their lengths keep ("ab", "c") and ("a", "bc")
 // apart).
 func pairHash(a, b string) uint64 {
-	const k = 0x9e3779b97f4a7c15
-	h := uint64(len(a))<<32 | uint64(len(b))
-	for _, s := range [2]string{a, b} {
-		for ; len(s) >= 8; s = s[8:] {
-			h = foldMix(h^(uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
-				uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56), k)
-		}
-		var tail uint64
-		for i := len(s) - 1; i >= 0; i-- {
-			tail = tail<<8 | uint64(s[i])
-		}
-		h = foldMix(h^tail, k)
-	}
-	return foldMix(h, 0xbf58476d1ce4e5b9)
-}
-
-func foldMix(x, k uint64) uint64 {
-	hi, lo := bits.Mul64(x, k)
-	return hi ^ lo
+	h := wordhash.String(wordhash.String(uint64(len(a))<<32|uint64(len(b)), a), b)
+	return wordhash.Mix(h, 0xbf58476d1ce4e5b9)
 }

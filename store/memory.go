@@ -5,13 +5,13 @@ import (
 	"hash/maphash"
 	"maps"
 	"math"
-	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/wordhash"
 )
 
 // pruneWalksAll makes Prune walk every shard, horizon or not (for the
@@ -123,30 +123,13 @@ func (m *Memory) space(ns string) *space {
 	return sp
 }
 
-// shard picks the user's shard with a fixed hash, deterministic from run
-// to run so that simulations replay in the same order. It reads the ID
-// eight bytes at a time, each word mixed by a 64×64 → 128-bit multiply
-// (byte-wise FNV-1a cost a dependent multiply per byte).
+// shard picks the user's shard with a fixed hash (wordhash),
+// deterministic from run to run so that simulations replay in the same
+// order; it reads the ID eight bytes at a time (byte-wise FNV-1a cost a
+// dependent multiply per byte).
 func (m *Memory) shard(sp *space, userID string) *shard {
-	const k = 0x9e3779b97f4a7c15
-	h := uint64(len(userID)) * k
-	s := userID
-	for ; len(s) >= 8; s = s[8:] {
-		h = mix(h^(uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
-			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56), k)
-	}
-	var tail uint64
-	for i := len(s) - 1; i >= 0; i-- {
-		tail = tail<<8 | uint64(s[i])
-	}
-	h = mix(h^tail, 0xbf58476d1ce4e5b9)
+	h := wordhash.Mix(wordhash.String(uint64(len(userID)), userID), 0xbf58476d1ce4e5b9)
 	return &sp.shards[h%shardCount]
-}
-
-// mix multiplies x by k as 128 bits and folds the halves together.
-func mix(x, k uint64) uint64 {
-	hi, lo := bits.Mul64(x, k)
-	return hi ^ lo
 }
 
 // Campaigns implements [Store.Campaigns].
