@@ -19,13 +19,7 @@ var ErrNoInteractionLog = errors.New("connector: no interaction log (WithInterac
 // before it ([Backfill]). Off by default: it costs a store write per
 // event.
 func WithInteractionLog(retention time.Duration) Option {
-	return func(cfg *config) error {
-		if retention <= 0 {
-			return errorf("interaction log retention must be positive, got %v", retention)
-		}
-		cfg.interactionLog = retention
-		return nil
-	}
+	return positive("interaction log retention", retention, func(cfg *config) *time.Duration { return &cfg.interactionLog })
 }
 
 // PublishOption changes what [Engine.Publish] does.

@@ -131,13 +131,7 @@ func WithFrequencyCaps(caps ...FrequencyCap) Option {
 // deferred (by a send window, quiet hours or a rate limit) before it is
 // dropped. Defaults to 72 hours.
 func WithMaxDeferral(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return errorf("max deferral must be positive, got %v", d)
-		}
-		cfg.maxDeferral = d
-		return nil
-	}
+	return positive("max deferral", d, func(cfg *config) *time.Duration { return &cfg.maxDeferral })
 }
 
 // WithAllowedLateness holds every delivery for d after its due time, so
@@ -157,13 +151,7 @@ func WithAllowedLateness(d time.Duration) Option {
 // are tracked (suppressed, trigger_too_old): a replayed or long-delayed
 // webhook must not send stale follow-ups. Defaults to 0: no limit.
 func WithMaxTriggerAge(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return errorf("max trigger age must be positive, got %v", d)
-		}
-		cfg.maxTriggerAge = d
-		return nil
-	}
+	return positive("max trigger age", d, func(cfg *config) *time.Duration { return &cfg.maxTriggerAge })
 }
 
 // needsLocation reports whether deciding about c needs the user's zone:

@@ -55,6 +55,18 @@ type config struct {
 	interactionLog time.Duration
 }
 
+// positive is an option that sets the duration field returns to d,
+// rejecting d <= 0 as an invalid what.
+func positive(what string, d time.Duration, field func(*config) *time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return errorf("%s must be positive, got %v", what, d)
+		}
+		*field(cfg) = d
+		return nil
+	}
+}
+
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 }
@@ -152,13 +164,7 @@ func WithObserver(o Observer) Option {
 // user) to ignore provider retries. Defaults to 72 hours, the longest
 // retry period of common mail providers. Must be positive.
 func WithDedupWindow(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: dedup window must be positive, got %v", ErrInvalidOption, d)
-		}
-		cfg.dedupWindow = d
-		return nil
-	}
+	return positive("dedup window", d, func(cfg *config) *time.Duration { return &cfg.dedupWindow })
 }
 
 // WithReceiptRetention makes the engine forget a receipt d after the send
@@ -171,13 +177,7 @@ func WithDedupWindow(d time.Duration) Option {
 // recognised as such. Off by default: one receipt per user and follow-up
 // received (24 bytes in memory) is kept for good. d must be positive.
 func WithReceiptRetention(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return errorf("receipt retention must be positive, got %v", d)
-		}
-		cfg.receiptKeep = d
-		return nil
-	}
+	return positive("receipt retention", d, func(cfg *config) *time.Duration { return &cfg.receiptKeep })
 }
 
 // WithDedupAll remembers the ID of every event, even those no follow-up
@@ -209,13 +209,7 @@ func WithLimits(l event.Limits) Option {
 // before another engine may send it (the at-least-once window after a
 // crash). It must exceed the longest send. Defaults to 1 minute.
 func WithLease(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: lease must be positive, got %v", ErrInvalidOption, d)
-		}
-		cfg.lease = d
-		return nil
-	}
+	return positive("lease", d, func(cfg *config) *time.Duration { return &cfg.lease })
 }
 
 // WithBatchSize sets how many due deliveries one claim takes. Defaults to 256.
@@ -244,13 +238,7 @@ func WithRetryPolicy(r RetryPolicy) Option {
 // WithSendTimeout bounds each call of the sender: its context is cancelled
 // after d. Defaults to no bound beyond the context passed to Tick or Run.
 func WithSendTimeout(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: send timeout must be positive, got %v", ErrInvalidOption, d)
-		}
-		cfg.sendTimeout = d
-		return nil
-	}
+	return positive("send timeout", d, func(cfg *config) *time.Duration { return &cfg.sendTimeout })
 }
 
 // WithSendConcurrency sets how many workers Tick runs, each claiming and
@@ -285,13 +273,7 @@ func WithDecisionLog(max int, retention time.Duration) Option {
 // (remembered event IDs, receipts, decision log). Defaults to 1 minute of
 // the engine's clock.
 func WithPruneInterval(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: prune interval must be positive, got %v", ErrInvalidOption, d)
-		}
-		cfg.pruneEvery = d
-		return nil
-	}
+	return positive("prune interval", d, func(cfg *config) *time.Duration { return &cfg.pruneEvery })
 }
 
 // WithPollInterval makes Run look at the store at least every d, for
@@ -299,13 +281,7 @@ func WithPruneInterval(d time.Duration) Option {
 // [store.Notifier]). Defaults to 0 (no polling) on stores that notify, and
 // to 1 second on the others.
 func WithPollInterval(d time.Duration) Option {
-	return func(cfg *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: poll interval must be positive, got %v", ErrInvalidOption, d)
-		}
-		cfg.pollInterval = d
-		return nil
-	}
+	return positive("poll interval", d, func(cfg *config) *time.Duration { return &cfg.pollInterval })
 }
 
 // WithStoppedOriginals makes follow-ups accept interactions with originals
