@@ -1,11 +1,10 @@
 package connector
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/wordhash"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -244,7 +243,7 @@ func deliveryID(ns, campaignID string, ev *event.Event) string {
 	h.field(ev.UserID)
 	h.field(ev.ID)
 	h.word(uint64(ev.Time.UnixNano()))
-	a, b := fold(h.a, 0xa0761d6478bd642f), fold(h.b, 0xe7037ed1a0b428db)
+	a, b := wordhash.Mix(h.a, 0xa0761d6478bd642f), wordhash.Mix(h.b, 0xe7037ed1a0b428db)
 	const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	var buf [16]byte
 	for i := range 10 { // 60 bits of a
@@ -261,15 +260,9 @@ func deliveryID(ns, campaignID string, ev *event.Event) string {
 // each mixed with its own multiplier.
 type idHash struct{ a, b uint64 }
 
-// fold multiplies x by k as 128 bits and folds the halves together.
-func fold(x, k uint64) uint64 {
-	hi, lo := bits.Mul64(x, k)
-	return hi ^ lo
-}
-
 func (h *idHash) word(w uint64) {
-	h.a = fold(h.a^w, 0x8ebc6af09c88c6e3)
-	h.b = fold(h.b^w, 0x589965cc75374cc3)
+	h.a = wordhash.Mix(h.a^w, 0x8ebc6af09c88c6e3)
+	h.b = wordhash.Mix(h.b^w, 0x589965cc75374cc3)
 }
 
 // field hashes s's length, then s eight bytes at a time (the last word
@@ -277,12 +270,9 @@ func (h *idHash) word(w uint64) {
 func (h *idHash) field(s string) {
 	h.word(uint64(len(s)) | 1<<63)
 	for ; len(s) >= 8; s = s[8:] {
-		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
+		h.word(wordhash.Word(s))
 	}
 	if len(s) > 0 {
-		var tail [8]byte
-		copy(tail[:], s)
-		h.word(binary.LittleEndian.Uint64(tail[:]))
+		h.word(wordhash.Tail(s))
 	}
 }

@@ -326,7 +326,7 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
-		if sh.horizon.clear(nowNS, logBeforeNS) && !pruneWalksAll {
+		if sh.horizon.nothingDue(nowNS, logBeforeNS) && !pruneWalksAll {
 			sh.mu.Unlock()
 			continue
 		}

@@ -72,7 +72,7 @@ func pruneHistory(t *testing.T, seed uint64) (trace []string, skips int) {
 			sp := m.space("")
 			before := 0
 			for i := range sp.shards {
-				if sp.shards[i].horizon.clear(unixNS(now), unixNS(now.Add(-3*time.Hour))) {
+				if sp.shards[i].horizon.nothingDue(unixNS(now), unixNS(now.Add(-3*time.Hour))) {
 					before++
 				}
 			}

@@ -46,8 +46,8 @@ func (h *horizon) note(t int64) { h.expiry = min(h.expiry, t) }
 // noteLog lowers the log bound to t (Unix ns).
 func (h *horizon) noteLog(t int64) { h.logAt = min(h.logAt, t) }
 
-// clear reports whether a Prune with these cut-offs would find nothing.
-func (h *horizon) clear(nowNS, logBeforeNS int64) bool {
+// nothingDue reports whether a Prune with these cut-offs would find nothing.
+func (h *horizon) nothingDue(nowNS, logBeforeNS int64) bool {
 	return h.known && nowNS < h.expiry && logBeforeNS <= h.logAt
 }
 
@@ -65,7 +65,7 @@ func (h *horizon) noteState(sends []Send, conversions []Conversion, log []rule.D
 	}
 }
 
-// bounds lowers exp and logAt to the earliest expiry and log entry of u.
+// bounds lowers h to the earliest expiry and log entry of u.
 func (u *memUser) bounds(h *horizon) {
 	if u.seen.until != 0 {
 		h.note(u.seen.until)
