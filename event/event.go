@@ -51,11 +51,14 @@ type Event struct {
 // Validate reports every structural problem of e as [*ValidationError]s
 // joined together, or nil. It does not apply size limits (see [Limits]).
 func (e Event) Validate() error {
+	info, known := lookupKind(e.Kind)
+	if known && e.UserID != "" && len(e.Properties) == 0 && selectorsFit(info, e.CampaignID, e.Target, e.Name) {
+		return nil // the common case, decided without building a report
+	}
 	p := Problems{Object: "event"}
 	if e.UserID == "" {
 		p.Add("user_id", "required", nil)
 	}
-	info, known := lookupKind(e.Kind)
 	switch {
 	case e.Kind == "":
 		p.Add("kind", "required", ErrUnknownKind)
@@ -83,6 +86,12 @@ func CheckSelectors(p *Problems, k Kind, campaignID, target, name string) {
 	if info, ok := lookupKind(k); ok {
 		checkSelectors(p, k, info, campaignID, target, name)
 	}
+}
+
+// selectorsFit reports whether checkSelectors would find nothing wrong.
+func selectorsFit(info kindInfo, campaignID, target, name string) bool {
+	return info.interaction == (campaignID != "") && (target == "" || info.target != "") &&
+		(name != "" || !info.needsName) && (name == "" || info.name != "")
 }
 
 func checkSelectors(p *Problems, k Kind, info kindInfo, campaignID, target, name string) {

@@ -35,3 +35,57 @@ func TestLookupKindAgreesWithMap(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectorsFitAgreesWithCheck checks Validate's fast path against the
+// full report: for every kind and every shape of campaign, target and name
+// (empty or not), selectorsFit holds exactly when checkSelectors finds
+// nothing.
+func TestSelectorsFitAgreesWithCheck(t *testing.T) {
+	for k, info := range kinds {
+		for mask := range 8 {
+			campaign, target, name := "", "", ""
+			if mask&1 != 0 {
+				campaign = "c"
+			}
+			if mask&2 != 0 {
+				target = "t"
+			}
+			if mask&4 != 0 {
+				name = "n"
+			}
+			p := Problems{Object: "event"}
+			checkSelectors(&p, k, info, campaign, target, name)
+			if fit, clean := selectorsFit(info, campaign, target, name), p.Err() == nil; fit != clean {
+				t.Errorf("%s campaign=%q target=%q name=%q: selectorsFit %v, checkSelectors found problems: %v", k, campaign, target, name, fit, p.Err())
+			}
+		}
+	}
+}
+
+// TestValidateFastPathKeepsErrors checks that events the fast path could
+// mistake for valid are still reported: each differs from a valid event by
+// one field.
+func TestValidateFastPathKeepsErrors(t *testing.T) {
+	ok := Event{UserID: "u", Kind: PushOpened, CampaignID: "c"}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []Event{
+		{Kind: PushOpened, CampaignID: "c"},
+		{UserID: "u", Kind: "push_opene", CampaignID: "c"},
+		{UserID: "u", Kind: PushOpened},
+		{UserID: "u", Kind: Purchase, CampaignID: "c"},
+		{UserID: "u", Kind: PushOpened, CampaignID: "c", Properties: map[string]any{"": 1}},
+	} {
+		if ev.Validate() == nil {
+			t.Errorf("%+v: valid, want an error", ev)
+		}
+	}
+	limits := Limits{MaxIDLength: 3}
+	if err := limits.Check(Event{UserID: "abcd"}); err == nil {
+		t.Error("a 4-byte user ID passed a 3-byte limit")
+	}
+	if err := limits.Check(Event{UserID: "abc"}); err != nil {
+		t.Errorf("a 3-byte user ID failed a 3-byte limit: %v", err)
+	}
+}

@@ -29,6 +29,10 @@ var DefaultLimits = Limits{
 // Check reports every limit e exceeds as [*ValidationError]s wrapping
 // [ErrTooLarge], joined together, or nil.
 func (l Limits) Check(e Event) error {
+	if len(e.Properties) == 0 && (l.MaxIDLength <= 0 ||
+		max(len(e.ID), len(e.UserID), len(e.CampaignID), len(e.Target), len(e.Name)) <= l.MaxIDLength) {
+		return nil // the common case, decided without building a report
+	}
 	p := Problems{Object: "event"}
 	if l.MaxIDLength > 0 {
 		for _, f := range [...]struct{ name, v string }{
