@@ -75,7 +75,7 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 // replay applies one logged event to follow-up c alone.
 func (e *Engine) replay(ctx context.Context, snap *snapshot, c *campaign, ev event.Event, since time.Time) error {
 	now := e.cfg.clock.Now()
-	t, err := e.prepareFor(ctx, snap, ev, now, true, c, since)
+	t, err := e.prepareFor(ctx, snap, &ev, now, true, c, since)
 	if t == nil || err != nil {
 		return err
 	}

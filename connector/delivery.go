@@ -243,7 +243,7 @@ func (w *courier) deliver(ctx context.Context, c *store.Claim) (bool, error) {
 	if c.Pending.Control {
 		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
 			CampaignID: def.ID, Time: w.now}
-		if w.enroll, err = e.prepare(ctx, w.snap, ev, w.now, true); err != nil {
+		if w.enroll, err = e.prepare(ctx, w.snap, &ev, w.now, true); err != nil {
 			w.cause = err
 			return false, w.run(ctx, stepPostpone)
 		}

@@ -93,7 +93,7 @@ func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
 	camp := &c.Campaign
 	p := u.NewPending()
 	*p = store.Pending{
-		ID:         deliveryID(t.e.cfg.namespace, camp.ID, ev),
+		ID:         c.ids.delivery(ev), // deliveryID(namespace, camp.ID, ev)
 		CampaignID: camp.ID,
 		Activation: c.Activation,
 		Trigger:    *ev,
@@ -237,9 +237,22 @@ func (e *Engine) signal() {
 // that two deliveries of a namespace share an ID under one in a billion
 // until some ten billion deliveries.
 func deliveryID(ns, campaignID string, ev *event.Event) string {
+	h := idPrefix(ns, campaignID)
+	return h.delivery(ev)
+}
+
+// idPrefix is deliveryID's hash state after the namespace and the
+// follow-up's ID: each snapshot keeps it per follow-up, so that scheduling
+// hashes only the trigger's fields.
+func idPrefix(ns, campaignID string) idHash {
 	h := idHash{a: 0x243f6a8885a308d3, b: 0x13198a2e03707344}
 	h.field(ns)
 	h.field(campaignID)
+	return h
+}
+
+// delivery finishes deliveryID from its prefix h.
+func (h idHash) delivery(ev *event.Event) string {
 	h.field(ev.UserID)
 	h.field(ev.ID)
 	h.word(uint64(ev.Time.UnixNano()))

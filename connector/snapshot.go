@@ -26,6 +26,7 @@ type snapshot struct {
 
 type campaign struct {
 	store.CampaignRecord
+	ids idHash // deliveryID's hash state after the namespace and the follow-up's ID
 }
 
 // lookup returns the listeners of (k, campaignID), or nil.
@@ -53,7 +54,7 @@ type exceptionRef struct {
 	desc string
 }
 
-func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *snapshot {
+func newSnapshot(ns string, rev int64, recs []store.CampaignRecord, loc *time.Location) *snapshot {
 	s := &snapshot{
 		rev:       rev,
 		loc:       loc,
@@ -64,7 +65,7 @@ func newSnapshot(rev int64, recs []store.CampaignRecord, loc *time.Location) *sn
 	slices.SortFunc(recs, func(a, b store.CampaignRecord) int { return strings.Compare(a.Campaign.ID, b.Campaign.ID) })
 	ordered := make([]*campaign, len(recs))
 	for i, rec := range recs {
-		c := &campaign{CampaignRecord: rec}
+		c := &campaign{CampaignRecord: rec, ids: idPrefix(ns, rec.Campaign.ID)}
 		s.campaigns[rec.Campaign.ID] = c
 		ordered[i] = c
 	}
@@ -138,7 +139,7 @@ func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newSnapshot(rev, recs, e.cfg.location)
+	s := newSnapshot(e.cfg.namespace, rev, recs, e.cfg.location)
 	e.snap.Store(s)
 	return s, nil
 }
@@ -149,7 +150,11 @@ func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
 // at an older activation, was changed by another engine after this
 // snapshot was taken: the delivery is kept.
 func (s *snapshot) stale(p *store.Pending) bool {
-	c := s.campaigns[p.CampaignID]
+	return staleFor(s.campaigns[p.CampaignID], p)
+}
+
+// staleFor is stale, with p's follow-up c already looked up (nil: unknown).
+func staleFor(c *campaign, p *store.Pending) bool {
 	if c == nil {
 		return false
 	}

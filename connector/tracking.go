@@ -66,7 +66,7 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return fmt.Errorf("connector: track: %w", err)
 	}
-	t, err := e.prepare(ctx, snap, ev, now, false)
+	t, err := e.prepare(ctx, snap, &ev, now, false)
 	if err != nil {
 		return err
 	}
@@ -147,13 +147,13 @@ var trackers = sync.Pool{New: func() any {
 // matching campaigns need to know, outside any lock. It returns nil when
 // nothing listens to ev. nested trackers (for events the engine emits) do
 // not look at conversions.
-func (e *Engine) prepare(ctx context.Context, snap *snapshot, ev event.Event, now time.Time, nested bool) (*tracker, error) {
+func (e *Engine) prepare(ctx context.Context, snap *snapshot, ev *event.Event, now time.Time, nested bool) (*tracker, error) {
 	return e.prepareFor(ctx, snap, ev, now, nested, nil, time.Time{})
 }
 
 // prepareFor is prepare, restricted to follow-up only (when not nil) with
 // interactions counting from since: a backfill.
-func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
+func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev *event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil {
 		return nil, nil
@@ -172,9 +172,17 @@ func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev event.Event,
 	return t, nil
 }
 
-func (t *tracker) reset(e *Engine, snap *snapshot, ev event.Event, now time.Time, nested bool) {
+func (t *tracker) reset(e *Engine, snap *snapshot, ev *event.Event, now time.Time, nested bool) {
+	if t.snap != snap {
+		// Entries past the lists' ends are left from earlier events and
+		// point into the snapshot t last worked with: let it go.
+		clear(t.triggers[:cap(t.triggers)])
+		clear(t.exceptions[:cap(t.exceptions)])
+		clear(t.opens[:cap(t.opens)])
+		clear(t.converts[:cap(t.converts)])
+	}
 	t.e, t.snap, t.now, t.nested, t.loc = e, snap, now, nested, e.cfg.location
-	t.event = ev
+	t.event = *ev
 	t.ev = &t.event
 	t.triggers, t.audience, t.exceptions = t.triggers[:0], t.audience[:0], t.exceptions[:0]
 	t.opens, t.converts, t.decisions = t.opens[:0], t.converts[:0], t.decisions[:0]
@@ -186,14 +194,12 @@ func (t *tracker) release() {
 			c.emit.release()
 		}
 	}
-	// Only the used part needs clearing: the lists are only ever cut back
-	// to empty, after a clear.
-	clear(t.triggers)
-	clear(t.exceptions)
-	clear(t.opens)
-	clear(t.converts)
+	// What holds the user's data is cleared. The matching lists are not:
+	// they point into the snapshot, which the pooled tracker keeps until
+	// reset sees another one (or the pool drops it, after two collections
+	// without use). Clearing them cost more than the rest of release.
 	clear(t.decisions)
-	t.e, t.snap, t.ev, t.loc, t.event, t.only = nil, nil, nil, nil, event.Event{}, nil
+	t.e, t.ev, t.loc, t.event, t.only = nil, nil, nil, event.Event{}, nil
 	trackers.Put(t)
 }
 
@@ -264,7 +270,7 @@ func (t *tracker) fetch(ctx context.Context) error {
 			ID:     "conversion:" + r.c.Campaign.ID + ":" + r.cv.ID + ":" + t.ev.ID + ":" + t.ev.Time.UTC().Format(time.RFC3339Nano),
 			UserID: user, Kind: event.ConversionPerformed, CampaignID: r.c.Campaign.ID, Target: r.cv.ID, Time: t.ev.Time,
 		}
-		emit, err := e.prepare(ctx, t.snap, r.emitEv, t.now, true)
+		emit, err := e.prepare(ctx, t.snap, &r.emitEv, t.now, true)
 		if err != nil {
 			return err
 		}
@@ -354,7 +360,7 @@ func (t *tracker) duplicate() {
 func (t *tracker) dropStale(u *store.UserState) {
 	for i := 0; i < len(u.Pending); {
 		p := u.Pending[i]
-		if !t.snap.stale(p) {
+		if !staleFor(t.campaign(p.CampaignID), p) {
 			i++
 			continue
 		}
@@ -363,6 +369,24 @@ func (t *tracker) dropStale(u *store.UserState) {
 			t.decisions = append(t.decisions, pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, p, t.now))
 		}
 	}
+}
+
+// campaign returns the snapshot's follow-up with ID id, or nil. The
+// follow-ups the event matched are looked at first: a user's pending
+// deliveries are most often theirs, and comparing a few short strings
+// costs less than hashing one.
+func (t *tracker) campaign(id string) *campaign {
+	for _, r := range t.exceptions {
+		if r.c.Campaign.ID == id {
+			return r.c
+		}
+	}
+	for _, r := range t.triggers {
+		if r.c.Campaign.ID == id {
+			return r.c
+		}
+	}
+	return t.snap.campaigns[id]
 }
 
 // cancelByExceptions cancels the pending deliveries whose follow-up has an
