@@ -366,14 +366,16 @@ func (sh *shard) load(u *memUser) *UserState {
 		s.from = append(s.from, mp)
 	}
 	s.list = append(s.list[:0], s.ptrs...)
-	s.state = UserState{Pending: s.list, Receipts: s.receipts[:0]} // empty, not nil: a first SetReceipt reuses the array
+	st := &s.state
+	st.Pending, st.Receipts = s.list, s.receipts[:0] // empty, not nil: a first SetReceipt reuses the array
+	st.Sends, st.Conversions, st.Log = nil, nil, nil
 	if x := u.extra; x != nil {
 		for _, r := range x.receipts {
-			s.state.Receipts = append(s.state.Receipts, sh.receipt(r))
+			st.Receipts = append(st.Receipts, sh.receipt(r))
 		}
-		s.receipts = s.state.Receipts[:0]
+		s.receipts = st.Receipts[:0]
 		if x.rest != nil {
-			s.state.Sends, s.state.Conversions, s.state.Log = x.rest.Sends, x.rest.Conversions, x.rest.Log
+			st.Sends, st.Conversions, st.Log = x.rest.Sends, x.rest.Conversions, x.rest.Log
 		}
 	}
 	if sh.alloc == nil {
@@ -597,8 +599,16 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 		s.receipts = st.Receipts[:0] // fn grew the list: keep its array for the next load
 	}
 	clear(s.list[:cap(s.list)])
-	clear(s.pend[:len(s.ptrs)])
-	clear(s.spare)
+	// The scratch deliveries are overwritten by the next load or
+	// NewPending; until then they keep a few identifiers per shard alive,
+	// but not the trigger's properties, which may be large. (Clearing
+	// them whole cost more than the rest of a cancellation's store.)
+	for i := range s.ptrs {
+		s.pend[i].Trigger.Properties = nil
+	}
+	for i := range s.spare {
+		s.spare[i].Trigger.Properties = nil
+	}
 	return earlier
 }
 
