@@ -60,3 +60,23 @@ func TestWorkloadsAgree(t *testing.T) {
 		t.Fatal("a workload failed")
 	}
 }
+
+// TestPairedRatio checks the table's paired ratios: per-round ratios,
+// their median and range, and the rounds won, for a metric where more is
+// better and one where less is.
+func TestPairedRatio(t *testing.T) {
+	run := func(v float64) testing.BenchmarkResult {
+		return testing.BenchmarkResult{Extra: map[string]float64{"m": v}}
+	}
+	a := []testing.BenchmarkResult{run(10), run(30), run(9)}
+	b := []testing.BenchmarkResult{run(20), run(20), run(10)}
+	if got, want := pairedRatio(a, b, "m", false), "0.90x [0.50–1.50, 1/3]"; got != want {
+		t.Errorf("more is better: %q, want %q", got, want)
+	}
+	if got, want := pairedRatio(a, b, "m", true), "0.90x [0.50–1.50, 2/3]"; got != want {
+		t.Errorf("less is better: %q, want %q", got, want)
+	}
+	if got, want := pairedRatio(a[:1], b[:1], "m", false), "0.50x"; got != want {
+		t.Errorf("one round: %q, want %q", got, want)
+	}
+}

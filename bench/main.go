@@ -6,7 +6,7 @@
 //
 //	go run ./bench              # the full table (a few minutes)
 //	go run ./bench -users 100000  # a smaller abandoned-cart run
-//	go run ./bench -rounds 1      # each workload once (medians of five by default)
+//	go run ./bench -rounds 1      # each workload once (medians of seven by default)
 //	go run ./bench -workloads     # the abandoned-cart workloads only
 //
 // The same cases run as go test benchmarks: go test ./bench -bench . -benchmem
@@ -27,7 +27,7 @@ import (
 
 func main() {
 	users := flag.Int("users", 1_000_000, "users in the abandoned-cart workload and the memory case")
-	rounds := flag.Int("rounds", 5, "runs of each abandoned-cart workload, taken in turn; the table shows medians")
+	rounds := flag.Int("rounds", 7, "runs of each abandoned-cart workload, taken in turn; the table shows medians")
 	workloadsOnly := flag.Bool("workloads", false, "run the abandoned-cart workloads only")
 	flag.Parse()
 	testing.Init()
@@ -113,8 +113,8 @@ func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, st
 	// A first run in a fresh process pays for the heap the runtime maps
 	// from the kernel; the runs after it reuse that heap. A discarded
 	// warm-up puts every measured run on the same footing. Then the three
-	// workloads run in turn, five rounds, and each figure is the median
-	// of its five runs (the spread follows it in brackets): on a shared
+	// workloads run in turn, seven rounds (by default), and each figure is the median
+	// of its runs (the spread follows it in brackets): on a shared
 	// machine, two runs of the same code minutes apart can differ by half.
 	testing.Benchmark(abandonedCartEngine(users))
 	cases := []struct {
@@ -136,12 +136,40 @@ func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, st
 			fmt.Sprintf("%s events/s, %s deliveries/s, %s end to end, %s B/pending",
 				spread(c.runs, "events/s"), spread(c.runs, "deliveries/s"), spread(c.runs, "e2e-events/s"), spread(c.runs, "B/pending")), "")
 	}
+	// The ratios pair each engine run with the baseline's run of the same
+	// round (taken right after it), so that the machine's slow minutes
+	// weigh on both sides of each ratio; the median ratio of the rounds
+	// follows, with their range and how many rounds the engine won.
 	engine := cases[0].runs
 	for _, c := range cases[1:] {
-		ratio := func(key string) float64 { return extra(engine, key) / extra(c.runs, key) }
-		fmt.Fprintf(w, "engine / %s\t\t\t%.2fx events/s, %.2fx deliveries/s, %.2fx end to end, %.2fx memory\t\t\n", c.name,
-			ratio("events/s"), ratio("deliveries/s"), ratio("e2e-events/s"), ratio("B/pending"))
+		fmt.Fprintf(w, "engine / %s\t\t\t%s events/s, %s deliveries/s, %s end to end, %s memory\t\t\n", c.name,
+			pairedRatio(engine, c.runs, "events/s", false), pairedRatio(engine, c.runs, "deliveries/s", false),
+			pairedRatio(engine, c.runs, "e2e-events/s", false), pairedRatio(engine, c.runs, "B/pending", true))
 	}
+}
+
+// pairedRatio formats the median over rounds of a's metric over b's in
+// the same round, with the range and, for several rounds, how many of
+// them a won (lower is better when less is set).
+func pairedRatio(a, b []testing.BenchmarkResult, metric string, less bool) string {
+	var ratios []float64
+	won := 0
+	for i := range min(len(a), len(b)) {
+		r := a[i].Extra[metric] / b[i].Extra[metric]
+		ratios = append(ratios, r)
+		if (r >= 1) != less || r == 1 {
+			won++
+		}
+	}
+	if len(ratios) == 0 {
+		return "-"
+	}
+	slices.Sort(ratios)
+	m := fmt.Sprintf("%.2fx", ratios[len(ratios)/2])
+	if len(ratios) < 2 {
+		return m
+	}
+	return fmt.Sprintf("%s [%.2f–%.2f, %d/%d]", m, ratios[0], ratios[len(ratios)-1], won, len(ratios))
 }
 
 // median runs a benchmark three times and returns the run with the median
