@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,27 @@ func BenchmarkDeliveryID(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = deliveryID("", "cart_reminder", &ev)
+	}
+}
+
+// TestEncodeIDMatchesLoop checks the written-out encoder against the loop
+// it replaced (delivery IDs must not change between versions).
+func TestEncodeIDMatchesLoop(t *testing.T) {
+	loop := func(a, b uint64) [16]byte {
+		var buf [16]byte
+		for i := range 10 {
+			buf[i] = idDigits[a>>(6*i)&63]
+		}
+		for i := range 6 {
+			buf[10+i] = idDigits[b>>(6*i)&63]
+		}
+		return buf
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 10_000 {
+		a, b := r.Uint64(), r.Uint64()
+		if got, want := encodeID(a, b), loop(a, b); got != want {
+			t.Fatalf("encodeID(%#x, %#x) = %q, want %q", a, b, got[:], want[:])
+		}
 	}
 }
