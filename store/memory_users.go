@@ -400,26 +400,25 @@ func (sh *shard) newPending() *Pending {
 	return p
 }
 
-// materialize fills p from mp.
+// materialize fills p from mp. (Field by field: a composite literal is
+// built aside and copied, which cost a third of a cancellation's load.)
 func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 	names := &sh.sp.names
-	*p = Pending{
-		ID:         mp.id,
-		CampaignID: names.name(mp.campaign),
-		Activation: int64(mp.activation),
-		Trigger: event.Event{
-			ID: mp.triggerID, UserID: userID, Kind: event.Kind(names.name(mp.trigKind)),
-			CampaignID: names.name(mp.trigCamp), Time: unixTime(mp.trigTime),
-		},
-		DueAt:           unixTime(mp.due),
-		ReadyAt:         unixTime(mp.ready),
-		Attempt:         int(mp.attempt),
-		Token:           mp.token,
-		Sending:         mp.flags&sending != 0,
-		CancelOnFailure: mp.flags&cancelOnFailure != 0,
-		Backfilled:      mp.flags&backfilled != 0,
-		Control:         mp.flags&control != 0,
-	}
+	p.ID = mp.id
+	p.CampaignID = names.name(mp.campaign)
+	p.Activation = int64(mp.activation)
+	p.Trigger.ID, p.Trigger.UserID = mp.triggerID, userID
+	p.Trigger.Kind, p.Trigger.CampaignID = event.Kind(names.name(mp.trigKind)), names.name(mp.trigCamp)
+	p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = "", "", nil
+	p.Trigger.Time = unixTime(mp.trigTime)
+	p.DueAt = unixTime(mp.due)
+	p.ReadyAt = unixTime(mp.ready)
+	p.Attempt = int(mp.attempt)
+	p.Token = mp.token
+	p.Sending = mp.flags&sending != 0
+	p.CancelOnFailure = mp.flags&cancelOnFailure != 0
+	p.Backfilled = mp.flags&backfilled != 0
+	p.Control = mp.flags&control != 0
 	if x := mp.extra; x != nil {
 		p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = x.target, x.name, x.properties
 		if mp.flags&bigActivation != 0 {
