@@ -74,3 +74,33 @@ func TestMaterializeOverwritesEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestRemovePending checks that removing a delivery keeps the others in
+// order and leaves no pointer to it in the array's unused tail.
+func TestRemovePending(t *testing.T) {
+	for n := 1; n <= 4; n++ {
+		for i := range n {
+			var u UserState
+			for k := range n {
+				u.Pending = append(u.Pending, &Pending{ID: string(rune('a' + k))})
+			}
+			full := u.Pending[:n]
+			u.RemovePending(i)
+			var got, want []string
+			for _, p := range u.Pending {
+				got = append(got, p.ID)
+			}
+			for k := range n {
+				if k != i {
+					want = append(want, string(rune('a'+k)))
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("n=%d remove %d: %v, want %v", n, i, got, want)
+			}
+			if full[n-1] != nil {
+				t.Errorf("n=%d remove %d: the array still holds %s past the end", n, i, full[n-1].ID)
+			}
+		}
+	}
+}

@@ -340,12 +340,11 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 // shard's lock).
 type scratch struct {
 	state    UserState
-	list     []*Pending // the Pending list handed to fn: edited in place, so not ptrs
+	list     []*Pending // the Pending list handed to fn, edited in place
 	receipts []Receipt
-	pend     []Pending
-	ptrs     []*Pending
-	from     []*memPending
-	spare    []Pending // for NewPending
+	pend     []Pending     // the loaded deliveries: fn got &pend[j] for each
+	from     []*memPending // where pend[j] was loaded from (nil once removed)
+	spare    []Pending     // for NewPending
 	final    []*memPending
 }
 
@@ -355,17 +354,15 @@ func (sh *shard) load(u *memUser) *UserState {
 	n := u.pendingCount()
 	if cap(s.pend) < n {
 		s.pend = make([]Pending, n+4)
-		s.ptrs = make([]*Pending, 0, n+4)
 		s.from = make([]*memPending, 0, n+4)
 	}
-	s.ptrs, s.from = s.ptrs[:0], s.from[:0]
+	s.list, s.from = s.list[:0], s.from[:0]
 	for i := range n {
 		mp := u.pendingAt(i)
 		sh.materialize(mp, u.id(), &s.pend[i])
-		s.ptrs = append(s.ptrs, &s.pend[i])
+		s.list = append(s.list, &s.pend[i])
 		s.from = append(s.from, mp)
 	}
-	s.list = append(s.list[:0], s.ptrs...)
 	st := &s.state
 	st.Pending, st.Receipts = s.list, s.receipts[:0] // empty, not nil: a first SetReceipt reuses the array
 	st.Sends, st.Conversions, st.Log = nil, nil, nil
@@ -510,7 +507,8 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	s := &sh.scratch
 	// Loaded deliveries the update removed leave the heap; from[j] stays
 	// set for the kept ones.
-	for j, q := range s.ptrs {
+	for j := range s.from {
+		q := &s.pend[j]
 		found := false
 		for _, p := range st.Pending {
 			if p == q {
@@ -527,8 +525,8 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	s.final = s.final[:0]
 	for _, p := range st.Pending {
 		var mp *memPending
-		for j, q := range s.ptrs {
-			if q == p && s.from[j] != nil {
+		for j := range s.from {
+			if p == &s.pend[j] && s.from[j] != nil {
 				mp = s.from[j]
 				break
 			}
@@ -602,7 +600,7 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	// NewPending; until then they keep a few identifiers per shard alive,
 	// but not the trigger's properties, which may be large. (Clearing
 	// them whole cost more than the rest of a cancellation's store.)
-	for i := range s.ptrs {
+	for i := range s.from {
 		s.pend[i].Trigger.Properties = nil
 	}
 	for i := range s.spare {

@@ -123,7 +123,12 @@ func (u *UserState) Find(id string) int {
 
 // RemovePending removes the pending delivery at index i, keeping order.
 func (u *UserState) RemovePending(i int) {
-	u.Pending = slices.Delete(u.Pending, i, i+1)
+	last := len(u.Pending) - 1
+	if i < last {
+		copy(u.Pending[i:], u.Pending[i+1:])
+	}
+	u.Pending[last] = nil // the array must not keep it alive
+	u.Pending = u.Pending[:last]
 }
 
 // Receipt returns the receipt for campaignID.
