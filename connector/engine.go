@@ -93,7 +93,7 @@ type Engine struct {
 
 	observed  bool          // someone wants decisions: observers or the decision log
 	wake      chan struct{} // Run's wake-up: something may be due earlier
-	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one
+	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one; minInt64 when Run is not running (nobody to wake)
 	running   atomic.Bool
 	lastPrune atomic.Int64
 
@@ -129,7 +129,7 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1)}
 	e.observed = len(cfg.observers) > 0 || cfg.logMax > 0
-	e.armed.Store(maxInt64)
+	e.armed.Store(minInt64)
 	e.lastPrune.Store(cfg.clock.Now().UnixNano())
 	if _, err := e.refresh(context.Background(), -1); err != nil {
 		return nil, fmt.Errorf("connector: reading campaigns: %w", err)
@@ -137,7 +137,10 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-const maxInt64 = 1<<63 - 1
+const (
+	maxInt64 = 1<<63 - 1
+	minInt64 = -1 << 63
+)
 
 // Namespace returns the engine's namespace.
 func (e *Engine) Namespace() string { return e.cfg.namespace }

@@ -30,7 +30,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer stop()
 		notified = ch
 	}
-	defer e.armed.Store(maxInt64)
+	defer e.armed.Store(minInt64) // nobody to wake: scheduling Tracks need not signal
 	for {
 		if ctx.Err() != nil {
 			return nil

@@ -170,3 +170,24 @@ func TestRunLetsAnInFlightSendFinish(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, st.Pending)
 }
+
+// TestTrackWakesOnlyARunningRun checks that a scheduling Track signals Run
+// only while Run is running (before it starts and after it stops there is
+// nobody to wake), and that what was scheduled before Run started is sent
+// by it all the same.
+func TestTrackWakesOnlyARunningRun(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	h := newRunHarness(t, nil)
+	h.track(event.EmailOpened)
+	require.Empty(t, h.engine.wake, "signalled with no Run")
+	h.start()
+	d := h.waitSent()
+	require.Equal(t, "now", d.CampaignID)
+	h.waitArmedAt(time.Time{})
+	h.stop()
+	for len(h.engine.wake) > 0 { // a wake-up Run had no time to take
+		<-h.engine.wake
+	}
+	h.track(event.EmailClicked) // schedules "sooner"
+	require.Empty(t, h.engine.wake, "signalled after Run stopped")
+}
