@@ -482,15 +482,8 @@ func sameMap(a, b map[string]any) bool {
 // setMutable copies the fields updates change: timing, lease and flags.
 func setMutable(p *Pending, mp *memPending) {
 	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
-	mp.flags = live | mp.flags&(bigActivation|moved)
-	for _, f := range [...]struct {
-		on  bool
-		bit uint8
-	}{{p.Sending, sending}, {p.CancelOnFailure, cancelOnFailure}, {p.Backfilled, backfilled}, {p.Control, control}} {
-		if f.on {
-			mp.flags |= f.bit
-		}
-	}
+	mp.flags = live | mp.flags&(bigActivation|moved) | flag(p.Sending, sending) |
+		flag(p.CancelOnFailure, cancelOnFailure) | flag(p.Backfilled, backfilled) | flag(p.Control, control)
 	if p.Attempt >= 0 && p.Attempt <= 1<<16-1 {
 		mp.attempt = uint16(p.Attempt)
 		return
@@ -499,6 +492,14 @@ func setMutable(p *Pending, mp *memPending) {
 		mp.extra = &pendingExtra{}
 	}
 	mp.attempt, mp.extra.attempt, mp.flags = 0, p.Attempt, mp.flags|bigAttempt
+}
+
+// flag returns bit if on, else 0.
+func flag(on bool, bit uint8) uint8 {
+	if on {
+		return bit
+	}
+	return 0
 }
 
 // store writes the UserState an update left back into u, keeping the due
