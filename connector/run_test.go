@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,4 +191,45 @@ func TestTrackWakesOnlyARunningRun(t *testing.T) {
 	}
 	h.track(event.EmailClicked) // schedules "sooner"
 	require.Empty(t, h.engine.wake, "signalled after Run stopped")
+}
+
+// countingClock is a mock clock that counts its reads.
+type countingClock struct {
+	*clock.Mock
+	reads atomic.Int64
+}
+
+func (c *countingClock) Now() time.Time { c.reads.Add(1); return c.Mock.Now() }
+
+// TestTrackReadsTheClockOnlyWhenNeeded checks that an event nothing listens
+// to is answered without reading the clock (most of a host's events), and
+// that one with listeners, one logged for backfill and one remembered
+// with WithDedupAll still are stamped with it.
+func TestTrackReadsTheClockOnlyWhenNeeded(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		opts  []Option
+		ev    event.Event
+		reads bool
+	}{
+		{"nothing listens", nil, event.Event{UserID: "u", Kind: event.SessionStart}, false},
+		{"a trigger", nil, event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "o"}, true},
+		{"logged for backfill", []Option{WithInteractionLog(time.Hour)}, event.Event{UserID: "u", Kind: event.SessionStart}, true},
+		{"remembered", []Option{WithDedupAll()}, event.Event{ID: "e", UserID: "u", Kind: event.SessionStart}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &countingClock{Mock: clock.NewMock()}
+			clk.Set(t0)
+			e, err := New(store.NewMemory(), SenderFunc(func(context.Context, Delivery) error { return nil }), append(tc.opts, WithClock(clk))...)
+			require.NoError(t, err)
+			require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
+			require.NoError(t, e.Save(ctx, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}}))
+			require.NoError(t, e.Publish(ctx, "o"))
+			require.NoError(t, e.Publish(ctx, "f"))
+			before := clk.reads.Load()
+			require.NoError(t, e.Track(ctx, tc.ev))
+			require.Equal(t, tc.reads, clk.reads.Load() > before, "clock read")
+		})
+	}
 }

@@ -53,6 +53,14 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	if err := e.cfg.limits.Check(ev); err != nil {
 		return err
 	}
+	snap, err := e.current(ctx)
+	if err != nil {
+		return fmt.Errorf("connector: track: %w", err)
+	}
+	l := snap.lookup(ev.Kind, ev.CampaignID)
+	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
+		return nil // nothing listens, nothing is logged or remembered: not even the clock is read
+	}
 	now := e.cfg.clock.Now()
 	if ev.Time.IsZero() {
 		ev.Time = now
@@ -62,13 +70,11 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 			return fmt.Errorf("connector: track: logging the interaction: %w", err)
 		}
 	}
-	snap, err := e.current(ctx)
-	if err != nil {
-		return fmt.Errorf("connector: track: %w", err)
-	}
-	t, err := e.prepare(ctx, snap, &ev, now, false)
-	if err != nil {
-		return err
+	var t *tracker
+	if l != nil {
+		if t, err = e.prepareWith(ctx, snap, l, &ev, now, false, nil, time.Time{}); err != nil {
+			return err
+		}
 	}
 	dedup := store.Dedup{}
 	if ev.ID != "" {
@@ -158,6 +164,11 @@ func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev *event.Event
 	if l == nil {
 		return nil, nil
 	}
+	return e.prepareWith(ctx, snap, l, ev, now, nested, only, since)
+}
+
+// prepareWith is prepareFor with ev's listeners l already looked up.
+func (e *Engine) prepareWith(ctx context.Context, snap *snapshot, l *listeners, ev *event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
 	t := trackers.Get().(*tracker)
 	t.reset(e, snap, ev, now, nested)
 	t.only, t.since = only, since
