@@ -73,7 +73,7 @@ func errorf(format string, args ...any) error {
 
 func defaultConfig() config {
 	return config{
-		clock:       clock.New(),
+		clock:       SystemClock(),
 		location:    time.UTC,
 		dedupWindow: 72 * time.Hour,
 		limits:      event.DefaultLimits,
@@ -109,8 +109,8 @@ func (r RetryPolicy) validate() error {
 	return nil
 }
 
-// WithClock sets the engine's clock. Defaults to clock.New(), the system
-// clock; tests pass clock.NewMock().
+// WithClock sets the engine's clock. Defaults to [SystemClock]; tests pass
+// clock.NewMock(), and clock.New() reads time.Now for every reading.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
 		if c == nil {
