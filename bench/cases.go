@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -102,7 +101,7 @@ func floorEvent(b *testing.B) {
 }
 
 func trackNoListener(b *testing.B) {
-	e, _ := newEngine(b, clock.New(), 0)
+	e, _ := newEngine(b, connector.SystemClock(), 0)
 	ev := event.Event{Kind: event.EmailOpened, CampaignID: "newsletter"}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -118,7 +117,7 @@ func trackTrigger(b *testing.B) { trackScaled(0, 0)(b) }
 // trackException cancels b.N pending deliveries, one per user, scheduled
 // before the timer starts.
 func trackException(b *testing.B) {
-	e, _ := newEngine(b, clock.New(), 0)
+	e, _ := newEngine(b, connector.SystemClock(), 0)
 	users := ids("user-", b.N)
 	for _, u := range users {
 		track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
@@ -132,7 +131,7 @@ func trackException(b *testing.B) {
 }
 
 func trackDuplicate(b *testing.B) {
-	e, _ := newEngine(b, clock.New(), 0)
+	e, _ := newEngine(b, connector.SystemClock(), 0)
 	ev := event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"}
 	for _, u := range users64k[:1024] {
 		ev.UserID = u
@@ -152,7 +151,7 @@ func trackDuplicate(b *testing.B) {
 // competing for the same cores, grow with b.N).
 func parallel(kind event.Kind, campaignID string, distinct bool) func(b *testing.B) {
 	return func(b *testing.B) {
-		e, _ := newEngine(b, clock.New(), 0)
+		e, _ := newEngine(b, connector.SystemClock(), 0)
 		users := users64k
 		if distinct {
 			users = ids("user-", b.N+1024)
@@ -193,7 +192,7 @@ func tickDue(due, concurrency int) func(b *testing.B) {
 		var allocs uint64
 		for b.Loop() {
 			b.StopTimer()
-			e, _ := newEngine(b, clock.New(), 0, connector.WithSendConcurrency(concurrency))
+			e, _ := newEngine(b, connector.SystemClock(), 0, connector.WithSendConcurrency(concurrency))
 			for _, u := range users {
 				track(b, e, event.Event{UserID: u, Kind: event.PushOpened, CampaignID: "abandoned_cart"})
 			}
@@ -244,7 +243,7 @@ func memoryPerPending(n int) func(b *testing.B) {
 		for b.Loop() {
 			var e *connector.Engine
 			used := heapAfter(func() {
-				e, _ = newEngine(b, clock.New(), 0)
+				e, _ = newEngine(b, connector.SystemClock(), 0)
 				for i, u := range users {
 					track(b, e, event.Event{ID: events[i], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 				}
@@ -260,7 +259,7 @@ func memoryPerPending(n int) func(b *testing.B) {
 // unrelated follow-ups, and `pending` users each waiting for a delivery.
 func trackScaled(unrelated, pending int) func(b *testing.B) {
 	return func(b *testing.B) {
-		e, _ := newEngine(b, clock.New(), unrelated)
+		e, _ := newEngine(b, connector.SystemClock(), unrelated)
 		for _, u := range ids("waiting-", pending) {
 			track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}
