@@ -16,22 +16,24 @@ import (
 // resumed virtual machine) reaches the engine up to a second late. Its
 // timers are clock.New()'s. Safe for concurrent use.
 func SystemClock() Clock {
-	c := &systemClock{timers: clock.New(), rebase: time.Second}
+	c := &systemClock{timers: clock.New()}
 	now := time.Now()
 	c.base.Store(&now)
 	return c
 }
 
+// rebaseAfter is how old a systemClock's base may get.
+const rebaseAfter = time.Second
+
 type systemClock struct {
 	base   atomic.Pointer[time.Time] // a time.Now() reading, with its monotonic part
-	rebase time.Duration             // how old base may get
 	timers clock.Clock
 }
 
 // Now implements [Clock].
 func (c *systemClock) Now() time.Time {
 	b := c.base.Load()
-	if d := time.Since(*b); d < c.rebase {
+	if d := time.Since(*b); d < rebaseAfter {
 		return b.Add(d)
 	}
 	now := time.Now()

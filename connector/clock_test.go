@@ -23,7 +23,7 @@ func TestSystemClockFollowsTheSystemClock(t *testing.T) {
 		prev = got
 	}
 	// A base older than the interval is replaced by a fresh reading.
-	stale := time.Now().Add(-2 * c.rebase)
+	stale := time.Now().Add(-2 * rebaseAfter)
 	c.base.Store(&stale)
 	got := c.Now()
 	require.NotSame(t, &stale, c.base.Load(), "base not renewed")
