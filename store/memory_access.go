@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"hash/maphash"
+	"time"
+)
+
+// Update implements [Store.Update]. fn runs under the user's shard lock on
+// a UserState built from the compact state and written back after it.
+func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, dedup Dedup, fn func(u *UserState, duplicate bool)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sp := m.space(ns)
+	h := hashID(userID)
+	sh := m.shard(sp, userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	u := sh.users.get(userID, h)
+	fresh := u == nil
+	if fresh {
+		u = newMemUser(userID, h)
+	}
+	nowNS := now.UnixNano()
+	u.expireSeen(nowNS, false)
+	duplicate := false
+	if dedup.EventID != "" {
+		h := maphash.String(m.seed, dedup.EventID)
+		if duplicate = u.isDuplicate(h, nowNS); !duplicate {
+			until := dedup.KeepUntil.UnixNano()
+			u.remember(h, until)
+			sh.horizon.note(until)
+		}
+	}
+	st := sh.load(u)
+	fn(st, duplicate)
+	if sh.store(u, st) {
+		sp.notify()
+	}
+	switch {
+	case u.empty() && !fresh:
+		sh.users.remove(userID, h)
+	case !u.empty() && fresh:
+		sh.users.put(u, h)
+	}
+	return nil
+}
+
+// User implements [Store.User].
+func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error) {
+	if err := ctx.Err(); err != nil {
+		return UserState{}, err
+	}
+	h := hashID(userID)
+	sh := m.shard(m.space(ns), userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	u := sh.users.get(userID, h)
+	if u == nil || (u.pendingCount() == 0 && !u.hasState()) {
+		return UserState{}, ErrNotFound
+	}
+	out := UserState{}
+	for i := range u.pendingCount() {
+		p := new(Pending)
+		sh.materialize(u.pendingAt(i), u.id(), p)
+		out.Pending = append(out.Pending, p)
+	}
+	st := sh.state(u)
+	out.Receipts, out.Sends, out.Conversions, out.Log = st.Receipts, st.Sends, st.Conversions, st.Log
+	return out, nil
+}
+
+// NextDue implements [Store.NextDue].
+func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, err
+	}
+	sp := m.space(ns)
+	var best int64
+	found := false
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		if it, ok := sh.due.top(); ok && (!found || it.at < best) {
+			best, found = it.at, true
+		}
+		sh.mu.Unlock()
+	}
+	if !found {
+		return time.Time{}, false, nil
+	}
+	return unixTime(best), true, nil
+}
+
+// Claim implements [Store.Claim]. Shards are visited round-robin from a
+// rotating start, each giving its earliest due deliveries.
+func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	sp := m.space(ns)
+	nowNS, until := now.UnixNano(), now.Add(lease).UnixNano()
+	var out []Claim
+	start := m.rotate.Add(1)
+	for i := range uint32(shardCount) {
+		sh := &sp.shards[(start+i)%shardCount]
+		sh.mu.Lock()
+		for len(out) < limit {
+			it, ok := sh.due.top()
+			if !ok || it.at > nowNS {
+				break
+			}
+			mp := it.p
+			if mp.token == token && mp.ready == until {
+				break // claimed by this call already (a lease of zero): not twice in one batch
+			}
+			mp.token, mp.ready = token, until
+			sh.due.replaceTop(mp) // its entry moves to the end of the lease
+			if out == nil {
+				out = m.claimBuffer(min(limit, 1024)) // grown by copying would cost more
+			}
+			out = append(out, Claim{UserID: mp.user.id()})
+			sh.materialize(mp, mp.user.id(), &out[len(out)-1].Pending)
+		}
+		sh.mu.Unlock()
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// claimBuffer returns an empty slice of capacity at least n, recycled if
+// one is at hand.
+func (m *Memory) claimBuffer(n int) []Claim {
+	if b, ok := m.claims.Get().(*[]Claim); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]Claim, 0, n)
+}
+
+// RecycleClaims implements [ClaimRecycler].
+func (m *Memory) RecycleClaims(claims []Claim) {
+	if cap(claims) == 0 {
+		return
+	}
+	claims = claims[:cap(claims)]
+	clear(claims) // keep nothing alive through the pool
+	claims = claims[:0]
+	m.claims.Put(&claims)
+}
+
+// CancelCampaign implements [Store.CancelCampaign]. It visits every user of
+// the namespace: stopping a campaign is rare, tracking events is not, and
+// this keeps the per-delivery memory down.
+func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sp := m.space(ns)
+	id, known := sp.names.lookup(campaignID)
+	if !known {
+		return nil, nil
+	}
+	var out []Claim
+	var touched []*memUser
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		touched = touched[:0]
+		sh.users.each(func(u *memUser) {
+			for k := range u.pendingCount() {
+				if u.pendingAt(k).campaign == id {
+					touched = append(touched, u)
+					return
+				}
+			}
+		})
+		for _, u := range touched {
+			st := sh.load(u)
+			kept := st.Pending[:0]
+			for _, p := range st.Pending {
+				if p.CampaignID == campaignID {
+					out = append(out, Claim{UserID: u.id(), Pending: *p})
+				} else {
+					kept = append(kept, p)
+				}
+			}
+			st.Pending = kept
+			sh.store(u, st)
+			if u.empty() {
+				sh.users.remove(u.id(), u.hash)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out, nil
+}
+
+func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }

@@ -1,0 +1,317 @@
+package store
+
+import (
+	"math"
+	"reflect"
+	"slices"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// scratch holds the UserState an Update hands to its function, built from
+// the compact state and reused from one Update to the next (under the
+// shard's lock).
+type scratch struct {
+	state    UserState
+	list     []*Pending // the Pending list handed to fn, edited in place
+	receipts []Receipt
+	pend     []Pending     // the loaded deliveries: fn got &pend[j] for each
+	from     []*memPending // where pend[j] was loaded from (nil once removed)
+	spare    []Pending     // for NewPending
+	final    []*memPending
+}
+
+// load builds the UserState of u.
+func (sh *shard) load(u *memUser) *UserState {
+	s := &sh.scratch
+	n := u.pendingCount()
+	if cap(s.pend) < n {
+		s.pend = make([]Pending, n+4)
+		s.from = make([]*memPending, 0, n+4)
+	}
+	s.list, s.from = s.list[:0], s.from[:0]
+	for i := range n {
+		mp := u.pendingAt(i)
+		sh.materialize(mp, u.id(), &s.pend[i])
+		s.list = append(s.list, &s.pend[i])
+		s.from = append(s.from, mp)
+	}
+	st := &s.state
+	st.Pending, st.Receipts = s.list, s.receipts[:0] // empty, not nil: a first SetReceipt reuses the array
+	st.Sends, st.Conversions, st.Log = nil, nil, nil
+	if x := u.extra; x != nil {
+		for _, r := range x.receipts {
+			st.Receipts = append(st.Receipts, sh.receipt(r))
+		}
+		s.receipts = st.Receipts[:0]
+		if x.rest != nil {
+			st.Sends, st.Conversions, st.Log = x.rest.Sends, x.rest.Conversions, x.rest.Log
+		}
+	}
+	if sh.alloc == nil {
+		sh.alloc = sh.newPending
+		s.spare = make([]Pending, 0, 8)
+	}
+	s.state.alloc = sh.alloc
+	s.spare = s.spare[:0]
+	return &s.state
+}
+
+// newPending hands out scratch space for a pending delivery the engine
+// schedules: its content is copied into compact form after the update.
+func (sh *shard) newPending() *Pending {
+	s := &sh.scratch
+	if len(s.spare) == cap(s.spare) {
+		return new(Pending) // do not move what was handed out
+	}
+	s.spare = s.spare[:len(s.spare)+1]
+	p := &s.spare[len(s.spare)-1]
+	*p = Pending{}
+	return p
+}
+
+// materialize fills p from mp. (Field by field: a composite literal is
+// built aside and copied, which cost a third of a cancellation's load.)
+func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
+	names := &sh.sp.names
+	p.ID = mp.id
+	p.CampaignID = names.name(mp.campaign)
+	p.Activation = int64(mp.activation)
+	p.Trigger.ID, p.Trigger.UserID = mp.triggerID, userID
+	p.Trigger.Kind, p.Trigger.CampaignID = event.Kind(names.name(mp.trigKind)), names.name(mp.trigCamp)
+	p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = "", "", nil
+	p.Trigger.Time = unixTime(mp.trigTime)
+	p.DueAt = unixTime(mp.due)
+	p.ReadyAt = unixTime(mp.ready)
+	p.Attempt = int(mp.attempt)
+	p.Token = mp.token
+	p.Sending = mp.flags&sending != 0
+	p.CancelOnFailure = mp.flags&cancelOnFailure != 0
+	p.Backfilled = mp.flags&backfilled != 0
+	p.Control = mp.flags&control != 0
+	if x := mp.extra; x != nil {
+		p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = x.target, x.name, x.properties
+		if mp.flags&bigActivation != 0 {
+			p.Activation = x.activation
+		}
+		if mp.flags&bigAttempt != 0 {
+			p.Attempt = x.attempt
+		}
+	}
+}
+
+// compact fills mp from p.
+func (sh *shard) compact(p *Pending, u *memUser, mp *memPending) {
+	if mp.flags&live != 0 && sh.sameDelivery(p, mp) {
+		setMutable(p, mp) // the common case: a delivery the update only re-timed or marked
+		return
+	}
+	*mp = memPending{
+		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
+		due: p.DueAt.UnixNano(), campaign: sh.nameID(p.CampaignID), trigKind: sh.nameID(string(p.Trigger.Kind)),
+		trigCamp: sh.nameID(p.Trigger.CampaignID),
+	}
+	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
+		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}
+	}
+	if p.Activation >= 0 && p.Activation <= 1<<32-1 {
+		mp.activation = uint32(p.Activation)
+	} else {
+		if mp.extra == nil {
+			mp.extra = &pendingExtra{}
+		}
+		mp.extra.activation, mp.flags = p.Activation, mp.flags|bigActivation
+	}
+	setMutable(p, mp)
+}
+
+// sameDelivery reports whether p still describes the delivery mp holds:
+// everything but the fields updates change is equal.
+func (sh *shard) sameDelivery(p *Pending, mp *memPending) bool {
+	names := &sh.sp.names
+	x := mp.extra
+	if x == nil {
+		x = &pendingExtra{}
+	}
+	activation := int64(mp.activation)
+	if mp.flags&bigActivation != 0 {
+		activation = x.activation
+	}
+	return p.ID == mp.id && p.Trigger.ID == mp.triggerID && p.Trigger.Time.UnixNano() == mp.trigTime &&
+		p.DueAt.UnixNano() == mp.due && p.Activation == activation &&
+		p.CampaignID == names.name(mp.campaign) && string(p.Trigger.Kind) == names.name(mp.trigKind) &&
+		p.Trigger.CampaignID == names.name(mp.trigCamp) &&
+		p.Trigger.Target == x.target && p.Trigger.Name == x.name && sameMap(p.Trigger.Properties, x.properties)
+}
+
+// sameMap reports whether two property maps are the same map (or both empty).
+func sameMap(a, b map[string]any) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// setMutable copies the fields updates change: timing, lease and flags.
+func setMutable(p *Pending, mp *memPending) {
+	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
+	mp.flags = live | mp.flags&(bigActivation|moved) | flag(p.Sending, sending) |
+		flag(p.CancelOnFailure, cancelOnFailure) | flag(p.Backfilled, backfilled) | flag(p.Control, control)
+	if p.Attempt >= 0 && p.Attempt <= 1<<16-1 {
+		mp.attempt = uint16(p.Attempt)
+		return
+	}
+	if mp.extra == nil {
+		mp.extra = &pendingExtra{}
+	}
+	mp.attempt, mp.extra.attempt, mp.flags = 0, p.Attempt, mp.flags|bigAttempt
+}
+
+// flag returns bit if on, else 0.
+func flag(on bool, bit uint8) uint8 {
+	if on {
+		return bit
+	}
+	return 0
+}
+
+// store writes the UserState an update left back into u, keeping the due
+// heap in step, and reports whether a delivery became the shard's earliest.
+func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
+	s := &sh.scratch
+	// Loaded deliveries the update removed leave the heap; from[j] stays
+	// set for the kept ones.
+	for j := range s.from {
+		q := &s.pend[j]
+		found := false
+		for _, p := range st.Pending {
+			if p == q {
+				found = true
+				break
+			}
+		}
+		if !found {
+			s.from[j].flags = 0 // its heap entry goes stale
+			s.from[j] = nil
+			sh.due.live--
+		}
+	}
+	s.final = s.final[:0]
+	for _, p := range st.Pending {
+		var mp *memPending
+		for j := range s.from {
+			if p == &s.pend[j] && s.from[j] != nil {
+				mp = s.from[j]
+				break
+			}
+		}
+		fresh := mp == nil
+		switch {
+		case !fresh:
+		case len(s.final) == 0 && u.first.flags&live == 0:
+			mp = &u.first // the inline slot is free: no allocation
+		default:
+			mp = &memPending{}
+		}
+		ready := mp.ready
+		sh.compact(p, u, mp)
+		if fresh {
+			sh.due.live++
+		}
+		if fresh || mp.ready != ready {
+			mp.flags |= moved
+		}
+		s.final = append(s.final, mp)
+	}
+	sh.layout(u)
+	if cap(st.Pending) > cap(s.list) {
+		s.list = st.Pending[:0] // fn grew the list: keep its array for the next load
+	}
+	if slices.ContainsFunc(s.final, func(mp *memPending) bool { return mp.flags&moved != 0 }) {
+		prev, queued := sh.due.top() // the shard's earliest before this update's entries
+		earliest := int64(math.MaxInt64)
+		for _, mp := range s.final {
+			if mp.flags&moved == 0 {
+				continue // neither new, re-timed nor moved: its entry is right
+			}
+			mp.flags &^= moved
+			sh.due.push(mp)
+			earliest = min(earliest, mp.ready)
+		}
+		earlier = !queued || earliest < prev.at
+	}
+	sh.due.tidy()
+	// Everything else is kept as the engine left it.
+	if len(st.Receipts) > 0 || u.extra != nil {
+		x := u.ensureExtra()
+		x.receipts = x.receipts[:0]
+		for _, r := range st.Receipts {
+			mr := memReceipt{campaign: sh.nameID(r.CampaignID), at: r.At.UnixNano()}
+			if !r.Expires.IsZero() {
+				mr.expires = r.Expires.UnixNano()
+				sh.horizon.note(mr.expires)
+			}
+			x.receipts = append(x.receipts, mr)
+		}
+	}
+	if len(st.Sends) > 0 || len(st.Conversions) > 0 || len(st.Log) > 0 {
+		x := u.ensureExtra()
+		if x.rest == nil {
+			x.rest = &UserState{}
+		}
+		x.rest.Sends, x.rest.Conversions, x.rest.Log = st.Sends, st.Conversions, st.Log
+		sh.horizon.noteState(st.Sends, st.Conversions, st.Log)
+	} else if u.extra != nil {
+		u.extra.rest = nil
+	}
+	u.trimExtra()
+	clear(st.Receipts)
+	if cap(st.Receipts) > cap(s.receipts) {
+		s.receipts = st.Receipts[:0] // fn grew the list: keep its array for the next load
+	}
+	clear(s.list[:cap(s.list)])
+	// The scratch deliveries are overwritten by the next load or
+	// NewPending; until then they keep a few identifiers per shard alive,
+	// but not the trigger's properties, which may be large. (Clearing
+	// them whole cost more than the rest of a cancellation's store.)
+	for i := range s.from {
+		s.pend[i].Trigger.Properties = nil
+	}
+	for i := range s.spare {
+		s.spare[i].Trigger.Properties = nil
+	}
+	return earlier
+}
+
+// layout puts the final list of pending deliveries in place: the first
+// inline in u, the others behind u.extra. A delivery copied to a new
+// address is marked moved, for a heap entry at its new address; the
+// address it leaves is either reused (u.first) or abandoned, and then
+// marked dead so that its old entry goes stale.
+func (sh *shard) layout(u *memUser) {
+	final := sh.scratch.final
+	if len(final) == 0 {
+		u.first = memPending{}
+	} else if final[0] != &u.first {
+		for k := 1; k < len(final); k++ {
+			if final[k] == &u.first { // moved back in the list: give it a slot of its own
+				out := new(memPending)
+				*out = u.first
+				out.flags |= moved
+				final[k] = out
+			}
+		}
+		src := final[0]
+		u.first = *src
+		u.first.flags |= moved
+		src.flags = 0
+		final[0] = &u.first
+	}
+	if len(final) > 1 {
+		x := u.ensureExtra()
+		x.more = append(x.more[:0], final[1:]...)
+	} else if u.extra != nil {
+		clear(u.extra.more)
+		u.extra.more = u.extra.more[:0]
+	}
+}
