@@ -1,0 +1,127 @@
+package connector_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+func TestControl5FrequencyCaps(t *testing.T) {
+	paris := zone(t, "Europe/Paris")
+	dir := newDirectory()
+	dir.zones["u"] = paris
+	day := time.Date(2026, 1, 6, 0, 0, 0, 0, paris)
+
+	two := func(id string, ch event.Channel, kind event.Kind) rule.Campaign {
+		return rule.Campaign{ID: id, Channel: ch, Reeligibility: rule.ReeligibleAfter(0),
+			Triggers: []rule.Trigger{{Kind: kind, CampaignID: "o"}}}
+	}
+	setup := func(t *testing.T, caps ...connector.FrequencyCap) *connectortest.Harness {
+		h := connectortest.New(t, connector.WithDirectory(dir), connector.WithFrequencyCaps(caps...))
+		exempt := two("exempt", event.Email, event.EmailClicked)
+		exempt.IgnoreFrequencyCaps = true
+		h.Save(rule.Campaign{ID: "o"}, two("mail", event.Email, event.EmailOpened), two("push", event.Push, event.PushOpened), exempt)
+		h.Publish("mail", "push", "exempt", "o")
+		return h
+	}
+	send := func(h *connectortest.Harness, at time.Time, kind event.Kind) {
+		h.AdvanceTo(at)
+		h.Track(event.Event{UserID: "u", Kind: kind, CampaignID: "o"})
+		h.Tick()
+	}
+
+	t.Run("calendar days end at local midnight", func(t *testing.T) {
+		h := setup(t, connector.FrequencyCap{Max: 2, Channel: event.Email, Days: 1})
+		send(h, day.Add(9*time.Hour), event.EmailOpened)
+		send(h, day.Add(23*time.Hour+59*time.Minute), event.EmailOpened)
+		send(h, day.Add(23*time.Hour+59*time.Minute+59*time.Second), event.EmailOpened) // third today: capped
+		send(h, day.Add(24*time.Hour), event.EmailOpened)                               // local midnight: a new day
+		h.RequireSentTimes("u", "mail", 3)
+		d := h.RequireReason("u", "mail", rule.Suppressed, rule.ReasonFrequencyCapped)
+		require.Equal(t, "cap 2 per 1 calendar days on email", d.Detail)
+		// Other channels and exempt campaigns are neither capped nor counted.
+		send(h, day.Add(24*time.Hour+time.Minute), event.PushOpened)
+		send(h, day.Add(24*time.Hour+2*time.Minute), event.EmailClicked)
+		send(h, day.Add(24*time.Hour+3*time.Minute), event.EmailOpened)
+		h.RequireSentTimes("u", "push", 1)
+		h.RequireSentTimes("u", "exempt", 1)
+		h.RequireSentTimes("u", "mail", 4)
+		send(h, day.Add(24*time.Hour+4*time.Minute), event.EmailOpened)
+		h.RequireSentTimes("u", "mail", 4)
+	})
+
+	t.Run("rolling windows: exactly one window later counts no more", func(t *testing.T) {
+		h := setup(t, connector.FrequencyCap{Max: 1, Window: 24 * time.Hour})
+		send(h, day, event.EmailOpened)
+		send(h, day.Add(24*time.Hour-time.Nanosecond), event.PushOpened) // any channel: capped
+		send(h, day.Add(24*time.Hour), event.PushOpened)
+		h.RequireSentTimes("u", "mail", 1)
+		h.RequireSentTimes("u", "push", 1)
+		h.RequireKinds("u", "push", "scheduled", "suppressed/frequency_capped", "scheduled", "delivered")
+	})
+
+	t.Run("several caps combine with AND; capped sends do not count", func(t *testing.T) {
+		h := setup(t, connector.FrequencyCap{Max: 3, Window: 7 * 24 * time.Hour}, connector.FrequencyCap{Max: 1, Channel: event.Push, Days: 1})
+		send(h, day.Add(time.Hour), event.PushOpened)
+		send(h, day.Add(2*time.Hour), event.PushOpened) // push cap
+		send(h, day.Add(3*time.Hour), event.EmailOpened)
+		send(h, day.Add(4*time.Hour), event.EmailOpened) // 3 in 7 days: the capped push did not count
+		send(h, day.Add(5*time.Hour), event.EmailOpened) // weekly cap
+		h.RequireSentTimes("u", "push", 1)
+		h.RequireSentTimes("u", "mail", 2)
+		require.Len(t, h.Sent(), 3)
+	})
+
+	t.Run("a capped delivery does not count as received", func(t *testing.T) {
+		h := setup(t, connector.FrequencyCap{Max: 1, Days: 1})
+		once := rule.Campaign{ID: "once", Channel: event.Email, Triggers: []rule.Trigger{{Kind: event.EmailAliasClicked, CampaignID: "o"}}}
+		h.Save(once)
+		h.Publish("once")
+		send(h, day, event.EmailOpened)
+		alias := event.EmailAliasClicked
+		send(h, day.Add(time.Hour), alias) // capped
+		send(h, day.Add(24*time.Hour), alias)
+		h.RequireSentTimes("u", "once", 1)
+	})
+
+	t.Run("caps are validated", func(t *testing.T) {
+		for _, c := range []connector.FrequencyCap{{}, {Max: 1}, {Max: 1, Window: time.Hour, Days: 1}, {Max: 1, Days: 1, Channel: "fax"}} {
+			_, err := connector.New(store.NewMemory(), connector.SenderFunc(nil), connector.WithFrequencyCaps(c))
+			require.ErrorIs(t, err, connector.ErrInvalidOption, "%+v", c)
+		}
+	})
+}
+
+func TestControl6RateLimit(t *testing.T) {
+	h := connectortest.New(t)
+	followUp(h, func(c *rule.Campaign) { c.RateLimit = 2 })
+	for i := range 5 {
+		h.Track(opened(fmt.Sprintf("u%d", i)))
+	}
+	h.Tick()
+	require.Len(t, h.Sent(), 2, "two in the first minute")
+	h.Advance(time.Minute)
+	require.Len(t, h.Sent(), 4)
+	h.Advance(time.Minute)
+	require.Len(t, h.Sent(), 5)
+	h.RequireKinds("u4", "f", "scheduled", "deferred/rate_limited", "deferred/rate_limited", "delivered")
+	h.RequireSentAt("u4", "f", connectortest.Start.Add(2*time.Minute))
+
+	t.Run("aborted when deferred too long", func(t *testing.T) {
+		h := connectortest.New(t, connector.WithMaxDeferral(90*time.Second))
+		followUp(h, func(c *rule.Campaign) { c.RateLimit = 1 })
+		for i := range 3 {
+			h.Track(opened(fmt.Sprintf("u%d", i)))
+		}
+		h.Advance(5 * time.Minute)
+		require.Len(t, h.Sent(), 2)
+		h.RequireKinds("u2", "f", "scheduled", "deferred/rate_limited", "suppressed/rate_limited")
+	})
+}
