@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -78,4 +79,40 @@ func ExampleWithObserver() {
 	// scheduled coupon ann
 	// suppressed coupon ann (already_pending)
 	// delivered coupon ann
+}
+
+// A batch of events, as a provider's webhook posts them: TrackAll tracks
+// the valid ones and reports the others by index.
+func ExampleEngine_TrackAll() {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	engine, err := connector.New(store.NewMemory(), connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }),
+		connector.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	_ = engine.Save(ctx, rule.Campaign{ID: "newsletter"})
+	_ = engine.Save(ctx, rule.Campaign{
+		ID:       "resend",
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:    rule.After(7 * 24 * time.Hour),
+	})
+	_ = engine.Publish(ctx, "resend")
+	_ = engine.Publish(ctx, "newsletter")
+
+	err = engine.TrackAll(ctx, []event.Event{
+		{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"},
+		{UserID: "bob", Kind: "email_recieved", CampaignID: "newsletter"}, // a typo
+		{UserID: "cid", Kind: event.EmailReceived, CampaignID: "newsletter"},
+	})
+	var te *connector.TrackError
+	if errors.As(err, &te) {
+		fmt.Println("event", te.Index, "not tracked:", errors.Is(err, event.ErrUnknownKind))
+	}
+	stats, _ := engine.Stats(ctx)
+	fmt.Println("pending:", stats.Pending)
+	// Output:
+	// event 1 not tracked: true
+	// pending: 2
 }

@@ -92,6 +92,7 @@ type scenario struct {
 	Start   time.Time
 	FailPct int  // share of send attempts the sender refuses
 	NoPrune bool // the engine never prunes (see genRestrictions)
+	Batched bool // the engine gets each run of consecutive events in one TrackAll
 	Ops     []genOp
 }
 
@@ -210,6 +211,9 @@ func (sc scenario) describe() string {
 		sc.Seed, sc.Start.Format(time.RFC3339), sc.Start.Weekday(), sc.FailPct)
 	if sc.NoPrune {
 		b.WriteString(", engine never prunes")
+	}
+	if sc.Batched {
+		b.WriteString(", consecutive events tracked together (TrackAll)")
 	}
 	b.WriteByte('\n')
 	now := sc.Start

@@ -48,10 +48,21 @@ import (
 // The generator hides the shapes of scenarios that reveal known engine
 // disagreements with SPEC.md (see genRestrictions and knownDisagreements);
 // -model.unrestricted=all (or a list of their names) generates them too.
-func TestModel(t *testing.T) {
+func TestModel(t *testing.T) { testModel(t, *modelBatched, *modelN) }
+
+// TestModelTrackAll is TestModel with every run of consecutive events
+// handed to the engine in one TrackAll (the model takes them one by one).
+func TestModelTrackAll(t *testing.T) { testModel(t, true, max(*modelN/4, 1)) }
+
+func testModel(t *testing.T, batched bool, n int) {
 	restrict, err := knownDisagreements.lift(*modelUnrestricted)
 	if err != nil {
 		t.Fatal(err)
+	}
+	generate := func(seed int64, r genRestrictions) scenario {
+		sc := generate(seed, r)
+		sc.Batched = batched
+		return sc
 	}
 	if *modelSeed != 0 {
 		sc := generate(*modelSeed, restrict)
@@ -64,7 +75,6 @@ func TestModel(t *testing.T) {
 		}
 		return
 	}
-	n := *modelN
 	results := make([]*divergence, n)
 	var stats modelStats
 	var wg sync.WaitGroup
@@ -96,8 +106,8 @@ func TestModel(t *testing.T) {
 		sc := generate(*modelFirst+int64(i), restrict)
 		failed = append(failed, sc.Seed)
 		if len(failed) <= 3 {
-			t.Errorf("seed %d diverged: replay with go test ./connector -run TestModel -model.seed=%d -v\n%s",
-				sc.Seed, sc.Seed, d.report(&sc))
+			t.Errorf("seed %d diverged: replay with go test ./connector -run 'TestModel$' -model.seed=%d -model.batched=%v -v\n%s",
+				sc.Seed, sc.Seed, batched, d.report(&sc))
 		}
 		if smallest == nil || len(sc.Ops) < len(smallest.Ops) {
 			smallest = &sc
@@ -118,7 +128,8 @@ func TestModel(t *testing.T) {
 
 var (
 	modelSeed         = flag.Int64("model.seed", 0, "TestModel: run only the scenario of this seed, and log it")
-	modelN            = flag.Int("model.n", modelScenarios, "TestModel: how many scenarios to run")
+	modelN            = flag.Int("model.n", modelScenarios, "TestModel: how many scenarios to run (TestModelTrackAll: a quarter)")
+	modelBatched      = flag.Bool("model.batched", false, "TestModel: hand runs of consecutive events to the engine in one TrackAll")
 	modelFirst        = flag.Int64("model.first", 1, "TestModel: seed of the first scenario")
 	modelUnrestricted = flag.String("model.unrestricted", "", "TestModel: lift generator restrictions that hide known engine disagreements: "+
 		"\"all\" or a comma-separated list of retries, prune, stop, sameday")
@@ -366,16 +377,61 @@ func (r *engineRun) apply(op genOp) observed {
 	case opAdvance:
 		_, err = r.sim.Advance(op.Advance)
 	}
-	out := observed{attempts: slices.Clone(r.attempts[na:])}
+	return r.observe(nd, na, errText(err))
+}
+
+// applyBatch tracks the events of ops (all opTrack) with one TrackAll;
+// its error says which failed, each as Track would have.
+func (r *engineRun) applyBatch(ops []genOp) observed {
+	nd, na := len(r.decisions), len(r.attempts)
+	events := make([]event.Event, len(ops))
+	for k, op := range ops {
+		events[k] = op.Event.event()
+	}
+	errs := make([]string, len(ops))
+	if err := r.sim.Engine.TrackAll(context.Background(), events); err != nil {
+		for _, x := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var te *connector.TrackError
+			if !errors.As(x, &te) {
+				return r.observe(nd, na, "TrackAll: not a TrackError: "+x.Error())
+			}
+			errs[te.Index] = errText(te.Err)
+		}
+	}
+	return r.observe(nd, na, batchErr(errs))
+}
+
+// batchErr is the observed error of a batch whose operations failed with
+// errs ("" for those that did not).
+func batchErr(errs []string) string {
+	var out []string
+	for k, e := range errs {
+		if e != "" {
+			out = append(out, fmt.Sprintf("[%d] %s", k, e))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// errText is how an engine error is observed.
+func errText(err error) string {
 	switch {
 	case err == nil:
+		return ""
 	case errors.Is(err, connector.ErrUnknownCampaign):
-		out.err = errUnknown
+		return errUnknown
 	case errors.Is(err, connector.ErrInvalidTransition):
-		out.err = errTransition
+		return errTransition
 	default:
-		out.err = "error: " + err.Error()
+		return "error: " + err.Error()
 	}
+}
+
+// observe returns what the engine did since it had nd decisions and na
+// attempts, with err.
+func (r *engineRun) observe(nd, na int, err string) observed {
+	ctx := context.Background()
+	out := observed{attempts: slices.Clone(r.attempts[na:]), err: err}
 	if next, ok, err := r.sim.Store.NextDue(ctx, ""); err != nil {
 		out.err += "; NextDue: " + err.Error()
 	} else if ok {
@@ -388,6 +444,22 @@ func (r *engineRun) apply(op genOp) observed {
 		out.decisions = append(out.decisions, obsDecision{User: d.UserID, Kind: d.Kind, Reason: d.Reason,
 			Campaign: d.CampaignID, EventID: d.EventID, At: d.At, DueAt: d.DueAt, Attempt: d.Attempt})
 	}
+	return out
+}
+
+// applyModelBatch applies ops to the model one by one and merges what it
+// observed as applyBatch does.
+func applyModelBatch(model *refModel, ops []genOp) observed {
+	var out observed
+	errs := make([]string, len(ops))
+	for k, op := range ops {
+		o := model.apply(op)
+		errs[k] = o.err
+		out.decisions = append(out.decisions, o.decisions...)
+		out.attempts = append(out.attempts, o.attempts...)
+		out.nextDue = o.nextDue
+	}
+	out.err = batchErr(errs)
 	return out
 }
 
@@ -406,11 +478,22 @@ func runScenario(sc *scenario, onOp func(i int, got observed)) (div *divergence)
 		return &divergence{op: -1, diff: []string{"+ simulate.New: " + err.Error()}}
 	}
 	model := newRefModel(sc)
-	for i, op := range sc.Ops {
-		if op.Kind == opTrack {
-			timeline = append(timeline, fmt.Sprintf("#%d %s", i, op.Event.describe(sc.Start)))
+	for i := 0; i < len(sc.Ops); {
+		op, j := sc.Ops[i], i+1 // ops i..j-1 go together
+		for sc.Batched && op.Kind == opTrack && j < len(sc.Ops) && sc.Ops[j].Kind == opTrack {
+			j++
 		}
-		got, want := eng.apply(op), model.apply(op)
+		for k := i; k < j; k++ {
+			if sc.Ops[k].Kind == opTrack {
+				timeline = append(timeline, fmt.Sprintf("#%d %s", k, sc.Ops[k].Event.describe(sc.Start)))
+			}
+		}
+		var got, want observed
+		if j-i > 1 {
+			got, want = eng.applyBatch(sc.Ops[i:j]), applyModelBatch(model, sc.Ops[i:j])
+		} else {
+			got, want = eng.apply(op), model.apply(op)
+		}
 		gl, wl := got.lines(sc.Start), want.lines(sc.Start)
 		if onOp != nil {
 			onOp(i, got)
@@ -425,6 +508,7 @@ func runScenario(sc *scenario, onOp func(i int, got observed)) (div *divergence)
 			timeline = append(timeline, fmt.Sprintf("#%d %s", i, l))
 		}
 		lastDue = gl[len(gl)-1]
+		i = j
 	}
 	return nil
 }

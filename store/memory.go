@@ -127,9 +127,11 @@ func (m *Memory) space(ns string) *space {
 // deterministic from run to run so that simulations replay in the same
 // order; it reads the ID eight bytes at a time (byte-wise FNV-1a cost a
 // dependent multiply per byte).
-func (m *Memory) shard(sp *space, userID string) *shard {
-	h := wordhash.Mix(wordhash.String(uint64(len(userID)), userID), 0xbf58476d1ce4e5b9)
-	return &sp.shards[h%shardCount]
+func (m *Memory) shard(sp *space, userID string) *shard { return &sp.shards[shardOf(userID)] }
+
+// shardOf returns the index of the shard of user userID.
+func shardOf(userID string) uint64 {
+	return wordhash.Mix(wordhash.String(uint64(len(userID)), userID), 0xbf58476d1ce4e5b9) % shardCount
 }
 
 // Campaigns implements [Store.Campaigns].

@@ -13,10 +13,15 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 		return err
 	}
 	sp := m.space(ns)
-	h := hashID(userID)
-	sh := m.shard(sp, userID)
+	sh := &sp.shards[shardOf(userID)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	m.apply(sp, sh, userID, hashID(userID), now, dedup, fn)
+	return nil
+}
+
+// apply is Update on a shard whose lock the caller holds; h is hashID(userID).
+func (m *Memory) apply(sp *space, sh *shard, userID string, h uint32, now time.Time, dedup Dedup, fn func(u *UserState, duplicate bool)) {
 	u := sh.users.get(userID, h)
 	fresh := u == nil
 	if fresh {
@@ -44,7 +49,6 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 	case !u.empty() && fresh:
 		sh.users.put(u, h)
 	}
-	return nil
 }
 
 // User implements [Store.User].

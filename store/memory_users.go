@@ -21,7 +21,8 @@ type shard struct {
 	alloc   func() *Pending // sh.newPending, bound once
 	names   nameCache
 	horizon horizon
-	_       [32]byte // keep hot shard locks on separate cache lines
+	sink    uint     // what UpdateBatch's look-ahead read (unused)
+	_       [24]byte // keep hot shard locks on separate cache lines
 }
 
 // horizon bounds what a Prune of the shard can find: nothing expires

@@ -212,3 +212,24 @@ type ClaimRecycler interface {
 	// map) stay valid.
 	RecycleClaims(claims []Claim)
 }
+
+// BatchUpdater is implemented by stores that apply many updates in one call
+// for less than the calls one by one would cost (the engine's TrackAll uses
+// it; without it, it calls Update for each).
+type BatchUpdater interface {
+	// UpdateBatch applies each op as Update(ctx, ns, op.UserID, op.Now,
+	// op.Dedup, op.Fn) would: atomically per op, the ops of one user in
+	// slice order, the ops of different users in any order. It sets each
+	// op's Err (nil once applied) and returns the first error it met, or
+	// nil when every op was applied.
+	UpdateBatch(ctx context.Context, ns string, ops []Op) error
+}
+
+// Op is one update of a batch (see [BatchUpdater]).
+type Op struct {
+	UserID string
+	Now    time.Time
+	Dedup  Dedup
+	Fn     func(u *UserState, duplicate bool)
+	Err    error // set by UpdateBatch: nil once the op is applied
+}

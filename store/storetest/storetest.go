@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"users/update and read", testUsers},
 		{"users/dedup window", testDedup},
 		{"users/concurrent updates lose nothing", testConcurrentUpdates},
+		{"users/batched updates (BatchUpdater)", testBatch},
 		{"queue/next due and claim order", testClaim},
 		{"queue/lease expiry makes a claim claimable again", testLease},
 		{"queue/updates move and remove queued deliveries", testQueueFollowsUpdates},

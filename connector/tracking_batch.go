@@ -1,0 +1,209 @@
+package connector
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// TrackError reports an event [Engine.TrackAll] did not track.
+type TrackError struct {
+	Index int   // the event's index in the slice given to TrackAll
+	Err   error // what Track would have returned for it
+}
+
+// Error returns the event's index and its error.
+func (e *TrackError) Error() string { return fmt.Sprintf("connector: event %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the event's error.
+func (e *TrackError) Unwrap() error { return e.Err }
+
+// trackChunk is how many events TrackAll hands the store at once: enough
+// for a batch to overlap its users' cache misses (the memory store groups
+// them by shard: about 16 users a lock), few enough for their trackers to
+// stay in cache.
+const trackChunk = 1024
+
+// TrackAll tracks events as Track would track each of them in turn, for
+// less: a host that receives events in batches (a provider's webhook
+// posting several, a queue consumer) should hand them over together. It
+// checks the campaigns' revision once per call (per 1,024 events), logs
+// the interactions of a batch with one store call, and, with a store that
+// implements [store.BatchUpdater] (the memory store does), applies the
+// updates in one call too. Each event is validated, stamped with the
+// clock when it has no time, deduplicated and evaluated as Track does; the
+// events of one user are applied in slice order, those of different users
+// in any order. events is not modified.
+//
+// It returns nil when every event was tracked; otherwise the events that
+// could be were, and the error joins a [*TrackError] for each that was not,
+// in index order (errors.As finds the first; each wraps what Track would
+// have returned). With [WithInstrumentation] set, TrackAll calls Track for
+// each event, so that each has its own span.
+func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
+	var errs []error
+	if e.cfg.instrument != nil {
+		for i := range events {
+			if err := e.Track(ctx, events[i]); err != nil {
+				errs = append(errs, &TrackError{Index: i, Err: err})
+			}
+		}
+		return errors.Join(errs...)
+	}
+	b := trackBatches.Get().(*trackBatch)
+	for start := 0; start < len(events); start += trackChunk {
+		errs = e.trackBatch(ctx, b, events[start:min(len(events), start+trackChunk)], start, errs)
+	}
+	b.release()
+	return errors.Join(errs...)
+}
+
+// trackBatch is TrackAll for at most trackChunk events, the first of which
+// has index base; it appends what failed to errs.
+func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.Event, base int, errs []error) []error {
+	fail := func(i int, err error) { errs = append(errs, &TrackError{Index: base + i, Err: err}) }
+	from := len(errs)
+	defer func() { sortErrors(errs[from:]) }()
+	b.reset()
+	for i := range events {
+		ev := &events[i]
+		if err := ev.Validate(); err != nil {
+			fail(i, err)
+			continue
+		}
+		if err := e.cfg.limits.Check(*ev); err != nil {
+			fail(i, err)
+			continue
+		}
+		b.valid = append(b.valid, i)
+	}
+	if len(b.valid) == 0 {
+		return errs
+	}
+	snap, err := e.current(ctx)
+	if err != nil {
+		for _, i := range b.valid {
+			fail(i, fmt.Errorf("connector: track: %w", err))
+		}
+		return errs
+	}
+	logged := e.cfg.interactionLog > 0
+	for _, i := range b.valid {
+		ev := events[i]
+		l := snap.lookup(ev.Kind, ev.CampaignID)
+		if l == nil && !logged && (!e.cfg.dedupAll || ev.ID == "") {
+			continue // as in Track: nothing to do, not even read the clock
+		}
+		now := e.cfg.clock.Now()
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		if logged {
+			b.logged = append(b.logged, ev)
+			b.logUntil = now.Add(e.cfg.interactionLog)
+		}
+		var t *tracker
+		if l != nil {
+			if t, err = e.prepareWith(ctx, snap, l, &ev, now, false, nil, time.Time{}); err != nil {
+				fail(i, err)
+				continue
+			}
+		}
+		op := store.Op{UserID: ev.UserID, Now: now, Fn: ignoreUpdate}
+		if ev.ID != "" {
+			op.Dedup = store.Dedup{EventID: ev.ID, KeepUntil: now.Add(e.cfg.dedupWindow)}
+		}
+		switch {
+		case t != nil:
+			op.Fn = t.apply
+		case !e.cfg.dedupAll || ev.ID == "":
+			b.logOnly = append(b.logOnly, i) // logged, nothing to store
+			continue
+		}
+		b.ops, b.index, b.trackers = append(b.ops, op), append(b.index, i), append(b.trackers, t)
+	}
+	if logged && len(b.logged) > 0 {
+		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, b.logged, b.logUntil); err != nil {
+			// Nothing was stored: every event that got this far fails.
+			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
+			for _, i := range b.logOnly {
+				fail(i, err)
+			}
+			for _, i := range b.index {
+				fail(i, err)
+			}
+			return errs
+		}
+	}
+	e.applyOps(ctx, b.ops)
+	for k := range b.ops {
+		if err := b.ops[k].Err; err != nil {
+			fail(b.index[k], fmt.Errorf("connector: track: %w", err))
+		} else if t := b.trackers[k]; t != nil {
+			e.afterUpdate(t)
+		}
+	}
+	return errs
+}
+
+// sortErrors puts TrackErrors in index order (validation failures come
+// first, store failures last).
+func sortErrors(errs []error) {
+	slices.SortStableFunc(errs, func(a, b error) int {
+		return cmp.Compare(a.(*TrackError).Index, b.(*TrackError).Index)
+	})
+}
+
+// applyOps applies ops with the store, in one call if it takes batches.
+func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
+	if len(ops) == 0 {
+		return
+	}
+	if bu, ok := e.store.(store.BatchUpdater); ok {
+		_ = bu.UpdateBatch(ctx, e.cfg.namespace, ops) // each op's Err says
+		return
+	}
+	for k := range ops {
+		op := &ops[k]
+		op.Err = e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+	}
+}
+
+// trackBatch is TrackAll's scratch, reused from call to call.
+type trackBatch struct {
+	valid    []int         // indexes of the valid events
+	logged   []event.Event // the interactions to log
+	logUntil time.Time
+	logOnly  []int // indexes of the events that are only logged
+	ops      []store.Op
+	index    []int      // ops[k] is for event index[k]
+	trackers []*tracker // and applies trackers[k] (nil: only remembers the ID)
+}
+
+var trackBatches = sync.Pool{New: func() any { return new(trackBatch) }}
+
+// reset releases the trackers of the last chunk and empties the lists.
+func (b *trackBatch) reset() {
+	for k, t := range b.trackers {
+		if t != nil {
+			t.release()
+		}
+		b.trackers[k] = nil
+	}
+	clear(b.logged)
+	clear(b.ops)
+	b.logOnly = b.logOnly[:0]
+	b.valid, b.logged, b.ops, b.index, b.trackers = b.valid[:0], b.logged[:0], b.ops[:0], b.index[:0], b.trackers[:0]
+}
+
+func (b *trackBatch) release() {
+	b.reset()
+	trackBatches.Put(b)
+}

@@ -1,0 +1,165 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// plainStore hides the memory store's UpdateBatch: TrackAll falls back to
+// one Update per event. fail makes Update fail for one user.
+type plainStore struct {
+	store.Store
+	fail string
+}
+
+func (s *plainStore) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	if userID == s.fail {
+		return errBroken
+	}
+	return s.Store.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+var errBroken = errors.New("broken store")
+
+// batchEvents is a mix of receipts, opens, retries and invalid events for
+// 40 users, with the opens an hour after the receipts.
+func batchEvents(t0 time.Time) []event.Event {
+	var evs []event.Event
+	for i := range 120 {
+		user := fmt.Sprint("u", i%40)
+		switch i % 6 {
+		case 0, 1, 2:
+			evs = append(evs, event.Event{ID: fmt.Sprint("r", i%40), UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0})
+		case 3:
+			evs = append(evs, event.Event{UserID: user, Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Hour)})
+		case 4:
+			evs = append(evs, event.Event{UserID: user, Kind: "no_such_kind"}) // invalid
+		case 5:
+			evs = append(evs, event.Event{UserID: user, Kind: event.EmailClicked, CampaignID: "newsletter", Time: t0})
+		}
+	}
+	return evs
+}
+
+// TestTrackAllAsTrack checks that TrackAll leaves what Track leaves, event
+// by event, with and without a store that takes batches, and reports the
+// invalid events by index.
+func TestTrackAllAsTrack(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	evs := batchEvents(t0)
+	run := func(s store.Store, batch bool) (map[string][]string, error) {
+		clk := clock.NewMock()
+		clk.Set(t0.Add(2 * time.Hour))
+		var decisions []string
+		e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk,
+			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+				decisions = append(decisions, fmt.Sprint(d.UserID, " ", d.Kind, " ", d.Reason, " ", d.CampaignID))
+			})))
+		setupResend(t, e)
+		var err error
+		if batch {
+			err = e.TrackAll(ctx, evs)
+		} else {
+			var errs []error
+			for i, ev := range evs {
+				if err := e.Track(ctx, ev); err != nil {
+					errs = append(errs, &connector.TrackError{Index: i, Err: err})
+				}
+			}
+			err = errors.Join(errs...)
+		}
+		out := map[string][]string{"decisions": decisions}
+		for i := range 40 {
+			user := fmt.Sprint("u", i)
+			st, uerr := s.User(ctx, "", user)
+			if errors.Is(uerr, store.ErrNotFound) {
+				continue
+			}
+			require.NoError(t, uerr)
+			for _, p := range st.Pending {
+				out[user] = append(out[user], p.ID+" "+p.CampaignID+" "+p.DueAt.String())
+			}
+		}
+		return out, err
+	}
+	want, wantErr := run(store.NewMemory(), false)
+	require.NotEmpty(t, want["decisions"])
+	for _, s := range []store.Store{store.NewMemory(), &plainStore{Store: store.NewMemory()}} {
+		got, err := run(s, true)
+		require.Equal(t, want, got, "%T", s)
+		require.Equal(t, wantErr.Error(), err.Error())
+		var te *connector.TrackError
+		require.ErrorAs(t, err, &te)
+		require.Equal(t, 4, te.Index, "the first invalid event")
+		require.ErrorIs(t, err, event.ErrUnknownKind)
+		require.Len(t, err.(interface{ Unwrap() []error }).Unwrap(), 20, "one error per invalid event")
+	}
+}
+
+// TestTrackAllStoreFailure checks that an event the store fails on is
+// reported, and that the others are tracked.
+func TestTrackAllStoreFailure(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	s := &plainStore{Store: store.NewMemory(), fail: "bad"}
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk)
+	setupResend(t, e)
+	evs := []event.Event{
+		{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"},
+		{UserID: "bad", Kind: event.EmailReceived, CampaignID: "newsletter"},
+		{UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter"},
+	}
+	err := e.TrackAll(ctx, evs)
+	var te *connector.TrackError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 1, te.Index)
+	require.ErrorIs(t, err, errBroken)
+	require.Contains(t, err.Error(), "connector: event 1: connector: track: broken store")
+	for _, user := range []string{"ann", "bob"} {
+		st, err := s.User(ctx, "", user)
+		require.NoError(t, err, user)
+		require.Len(t, st.Pending, 1, user)
+	}
+	require.NoError(t, e.TrackAll(ctx, nil), "an empty batch")
+}
+
+// TestTrackAllLogsInteractions checks that TrackAll logs every valid event
+// as Track does (WithInteractionLog), in one store call, and that the
+// events the caller handed over are left as they were.
+func TestTrackAllLogsInteractions(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s := store.NewMemory()
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk,
+		connector.WithInteractionLog(24*time.Hour))
+	setupResend(t, e)
+	evs := []event.Event{
+		{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"},
+		{UserID: "ann", Kind: event.PushOpened, CampaignID: "other"}, // nothing listens: logged all the same
+		{UserID: "", Kind: event.EmailOpened},                        // invalid: not logged
+	}
+	err := e.TrackAll(ctx, evs)
+	var te *connector.TrackError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 2, te.Index)
+	require.True(t, evs[0].Time.IsZero(), "the caller's events are not modified")
+	var logged []string
+	require.NoError(t, s.Interactions(ctx, "", store.InteractionQuery{}, func(ev event.Event) bool {
+		logged = append(logged, string(ev.Kind)+" "+ev.Time.Format(time.RFC3339))
+		return true
+	}))
+	require.ElementsMatch(t, []string{"email_received 2026-03-02T09:00:00Z", "push_opened 2026-03-02T09:00:00Z"}, logged)
+}
