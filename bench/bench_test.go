@@ -45,7 +45,8 @@ func BenchmarkPairInCache(b *testing.B) {
 }
 
 func BenchmarkAbandonedCart(b *testing.B) {
-	b.Run("engine", abandonedCartEngine(workloadUsers()))
+	b.Run("engine", abandonedCartEngine(workloadUsers(), 0))
+	b.Run("engine_trackall", abandonedCartEngine(workloadUsers(), trackAllBatch))
 	b.Run("timers", abandonedCartTimers(workloadUsers()))
 	b.Run("timers_fired", abandonedCartTimersFired(workloadUsers()))
 }
@@ -53,7 +54,7 @@ func BenchmarkAbandonedCart(b *testing.B) {
 // TestWorkloadsAgree checks on a small run that the engine and baseline
 // (a) send the same number of messages: the comparison is like for like.
 func TestWorkloadsAgree(t *testing.T) {
-	e := testing.Benchmark(abandonedCartEngine(1000))
+	e := testing.Benchmark(abandonedCartEngine(1000, 0))
 	a := testing.Benchmark(abandonedCartTimers(1000))
 	f := testing.Benchmark(abandonedCartTimersFired(1000))
 	if e.N == 0 || a.N == 0 || f.N == 0 {

@@ -116,13 +116,14 @@ func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, st
 	// workloads run in turn, seven rounds (by default), and each figure is the median
 	// of its runs (the spread follows it in brackets): on a shared
 	// machine, two runs of the same code minutes apart can differ by half.
-	testing.Benchmark(abandonedCartEngine(users))
+	testing.Benchmark(abandonedCartEngine(users, 0))
 	cases := []struct {
 		name string
 		fn   func(*testing.B)
 		runs []testing.BenchmarkResult
 	}{
-		{name: "engine", fn: abandonedCartEngine(users)},
+		{name: "engine", fn: abandonedCartEngine(users, 0)},
+		{name: "engine, TrackAll", fn: abandonedCartEngine(users, trackAllBatch)},
 		{name: "timers (a), called", fn: abandonedCartTimers(users)},
 		{name: "timers (a), fired", fn: abandonedCartTimersFired(users)},
 	}
@@ -140,11 +141,12 @@ func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, st
 	// round (taken right after it), so that the machine's slow minutes
 	// weigh on both sides of each ratio; the median ratio of the rounds
 	// follows, with their range and how many rounds the engine won.
-	engine := cases[0].runs
-	for _, c := range cases[1:] {
-		fmt.Fprintf(w, "engine / %s\t\t\t%s events/s, %s deliveries/s, %s end to end, %s memory\t\t\n", c.name,
-			pairedRatio(engine, c.runs, "events/s", false), pairedRatio(engine, c.runs, "deliveries/s", false),
-			pairedRatio(engine, c.runs, "e2e-events/s", false), pairedRatio(engine, c.runs, "B/pending", true))
+	for _, e := range cases[:2] {
+		for _, c := range cases[2:] {
+			fmt.Fprintf(w, "%s / %s\t\t\t%s events/s, %s deliveries/s, %s end to end, %s memory\t\t\n", e.name, c.name,
+				pairedRatio(e.runs, c.runs, "events/s", false), pairedRatio(e.runs, c.runs, "deliveries/s", false),
+				pairedRatio(e.runs, c.runs, "e2e-events/s", false), pairedRatio(e.runs, c.runs, "B/pending", true))
+		}
 	}
 }
 

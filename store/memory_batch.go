@@ -67,10 +67,10 @@ func (t *userTable) touch(idx []int32, hashes []uint32) uint {
 	mask := len(t.slots) - 1
 	var sum uint
 	for _, i := range idx {
+		// The slot's line even when the tag says empty: a new user is
+		// stored there, and a store waits for its line too.
 		j := int(hashes[i]) & mask
-		if t.tags[j] != empty && t.slots[j] != nil {
-			sum++
-		}
+		sum += uint(t.tags[j]) + uint(uintptr(unsafe.Pointer(t.slots[j])))
 	}
 	for _, i := range idx {
 		if u := t.slots[int(hashes[i])&mask]; u != nil {
