@@ -32,6 +32,8 @@ func BenchmarkTrackScaling(b *testing.B) {
 	b.Run("followups=100000", trackScaled(100_000, 0))
 	b.Run("pending=1000", trackScaled(0, 1000))
 	b.Run("pending=1000000", trackScaled(0, 1_000_000))
+	b.Run("trackall_pending=1000", trackScaledBatch(0, 1000, trackAllBatch))
+	b.Run("trackall_pending=1000000", trackScaledBatch(0, 1_000_000, trackAllBatch))
 }
 
 func BenchmarkTimersScaling(b *testing.B) {

@@ -258,6 +258,12 @@ func memoryPerPending(n int) func(b *testing.B) {
 // trackScaled measures a scheduling Track with the engine loaded: extra
 // unrelated follow-ups, and `pending` users each waiting for a delivery.
 func trackScaled(unrelated, pending int) func(b *testing.B) {
+	return trackScaledBatch(unrelated, pending, 0)
+}
+
+// trackScaledBatch is trackScaled with the events handed to TrackAll in
+// slices of batch (0: Track, one by one).
+func trackScaledBatch(unrelated, pending, batch int) func(b *testing.B) {
 	return func(b *testing.B) {
 		e, _ := newEngine(b, connector.SystemClock(), unrelated)
 		for _, u := range ids("waiting-", pending) {
@@ -265,13 +271,13 @@ func trackScaled(unrelated, pending int) func(b *testing.B) {
 		}
 		users := ids("user-", b.N)
 		runtime.GC()
-		ev := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+		feed := feeder{e: e, batch: batch}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for _, u := range users {
-			ev.UserID = u
-			track(b, e, ev)
+			feed.track(b, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}
+		feed.flush(b)
 	}
 }
 

@@ -82,6 +82,7 @@ func micro(w io.Writer, row func(string, testing.BenchmarkResult, string, string
 		fmt.Sprintf("%.0f B/pending (%.0f with IDs)", mem.Extra["B/pending"], mem.Extra["B/pending+ids"]), "")
 
 	small := median(trackScaled(10, 0))
+	var pendingSmall testing.BenchmarkResult
 	for _, c := range []struct {
 		name               string
 		unrelated, pending int
@@ -93,8 +94,16 @@ func micro(w io.Writer, row func(string, testing.BenchmarkResult, string, string
 	} {
 		r := median(trackScaled(c.unrelated, c.pending))
 		row(c.name, r, "", fmt.Sprintf("%.2fx 10 follow-ups", nsPerOp(r)/nsPerOp(small)))
+		if c.pending == 1000 {
+			pendingSmall = r
+		}
 	}
 	row("Track, 10 follow-ups", small, "", "1.00x")
+	// The same axis with the events handed over in batches (TrackAll).
+	batchSmall := median(trackScaledBatch(0, 1000, trackAllBatch))
+	batchLarge := median(trackScaledBatch(0, 1_000_000, trackAllBatch))
+	row("TrackAll, 1000 pending", batchSmall, "", fmt.Sprintf("%.2fx Track, 1000 pending", nsPerOp(batchSmall)/nsPerOp(pendingSmall)))
+	row("TrackAll, 1000000 pending/users", batchLarge, "", fmt.Sprintf("%.2fx TrackAll, 1000 pending", nsPerOp(batchLarge)/nsPerOp(batchSmall)))
 	timersSmall := median(timersScaled(1000))
 	timersLarge := median(timersScaled(1_000_000))
 	row("timers (a), 1000 pending", timersSmall, "", "1.00x")
