@@ -16,18 +16,19 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 	sh := &sp.shards[shardOf(userID)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	m.apply(sp, sh, userID, hashID(userID), now, dedup, fn)
+	m.apply(sp, sh, userID, hashID(userID), now.UnixNano(), &dedup, fn)
 	return nil
 }
 
-// apply is Update on a shard whose lock the caller holds; h is hashID(userID).
-func (m *Memory) apply(sp *space, sh *shard, userID string, h uint32, now time.Time, dedup Dedup, fn func(u *UserState, duplicate bool)) {
+// apply is Update on a shard whose lock the caller holds; h is
+// hashID(userID), nowNS the time in Unix nanoseconds. (Its arguments fit
+// in registers: a time.Time and a Dedup by value did not.)
+func (m *Memory) apply(sp *space, sh *shard, userID string, h uint32, nowNS int64, dedup *Dedup, fn func(u *UserState, duplicate bool)) {
 	u := sh.users.get(userID, h)
 	fresh := u == nil
 	if fresh {
 		u = newMemUser(userID, h)
 	}
-	nowNS := now.UnixNano()
 	u.expireSeen(nowNS, false)
 	duplicate := false
 	if dedup.EventID != "" {

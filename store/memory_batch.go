@@ -51,7 +51,7 @@ func (m *Memory) applyGroup(sp *space, sh *shard, ops []Op, idx []int32, hashes 
 	}
 	for _, i := range idx {
 		op := &ops[i]
-		m.apply(sp, sh, op.UserID, hashes[i], op.Now, op.Dedup, op.Fn)
+		m.apply(sp, sh, op.UserID, hashes[i], op.Now.UnixNano(), &op.Dedup, op.Fn)
 	}
 }
 

@@ -1,12 +1,14 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 )
 
@@ -162,6 +164,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) track(r *http.Request, events []event.Event, items []*ItemError) (resp Response, report error, retry bool) {
 	ctx := r.Context()
 	var failed []error
+	if bt, ok := h.tracker.(BatchTracker); ok && len(events) > 1 {
+		resp.Tracked, items, failed = trackAll(ctx, bt, events, items)
+		events = nil
+	}
 	for _, ev := range events {
 		if err := ctx.Err(); err != nil {
 			failed = append(failed, fmt.Errorf("webhook: tracking: %w", err))
@@ -184,6 +190,43 @@ func (h *Handler) track(r *http.Request, events []event.Event, items []*ItemErro
 	}
 	return resp, errors.Join(append(all, failed...)...), len(failed) > 0
 }
+
+// trackAll hands events to bt at once and sorts its errors as track does:
+// events it rejected become items, the others failures. It returns how
+// many events were tracked.
+func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, items []*ItemError) (int, []*ItemError, []error) {
+	err := bt.TrackAll(ctx, events)
+	if err == nil {
+		return len(events), items, nil
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		joined = joinedErrors{err}
+	}
+	var failed []error
+	tracked := len(events)
+	for _, x := range joined.Unwrap() {
+		var te *connector.TrackError
+		if !errors.As(x, &te) || te.Index < 0 || te.Index >= len(events) {
+			// Not about one event: none can be counted as tracked.
+			return 0, items, []error{fmt.Errorf("webhook: tracking %d events: %w", len(events), err)}
+		}
+		ev := events[te.Index]
+		if errors.As(te.Err, new(*event.ValidationError)) {
+			items = append(items, &ItemError{Index: -1, ProviderEventID: ev.ID, Err: te.Err})
+		} else {
+			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, te.Err))
+		}
+		tracked--
+	}
+	return tracked, items, failed
+}
+
+// joinedErrors is one error seen as a joined list.
+type joinedErrors []error
+
+func (j joinedErrors) Error() string   { return errors.Join(j...).Error() }
+func (j joinedErrors) Unwrap() []error { return j }
 
 // reply tells the error callback about err, if any, and writes resp.
 func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp Response, err error) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/stretchr/testify/require"
@@ -34,6 +35,20 @@ func (r *recorder) Track(_ context.Context, ev event.Event) error {
 	}
 	r.got = append(r.got, ev)
 	return nil
+}
+
+// batchRecorder is a recorder that takes batches too, as the engine does:
+// each event tracked in turn, the failures joined as TrackErrors.
+type batchRecorder struct{ *recorder }
+
+func (r batchRecorder) TrackAll(ctx context.Context, evs []event.Event) error {
+	var errs []error
+	for i, ev := range evs {
+		if err := r.Track(ctx, ev); err != nil {
+			errs = append(errs, &connector.TrackError{Index: i, Err: err})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func ids(evs []event.Event) []string {
@@ -101,46 +116,78 @@ func TestHandlerStatus(t *testing.T) {
 			opts: []webhook.Option{webhook.WithMaxBodySize(100)}, status: 200, tracked: []string{"a"}, wantTracked: 1},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{failOn: tc.failOn}
-			var reported error
-			called := false
-			opts := append([]webhook.Option{webhook.WithErrorFunc(func(_ *http.Request, err error) {
-				called, reported = true, err
-			})}, tc.opts...)
-			h, err := webhook.NewHandler(tc.parser, rec, opts...)
-			require.NoError(t, err)
-			method := tc.method
-			if method == "" {
-				method = http.MethodPost
+		for _, batch := range []bool{false, true} {
+			name := tc.name
+			if batch {
+				name += " (TrackAll)"
 			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(method, "/hook", strings.NewReader(tc.body)))
+			t.Run(name, func(t *testing.T) {
+				rec := &recorder{failOn: tc.failOn}
+				var tracker webhook.Tracker = rec
+				if batch {
+					tracker = batchRecorder{rec}
+				}
+				var reported error
+				called := false
+				opts := append([]webhook.Option{webhook.WithErrorFunc(func(_ *http.Request, err error) {
+					called, reported = true, err
+				})}, tc.opts...)
+				h, err := webhook.NewHandler(tc.parser, tracker, opts...)
+				require.NoError(t, err)
+				method := tc.method
+				if method == "" {
+					method = http.MethodPost
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(method, "/hook", strings.NewReader(tc.body)))
 
-			require.Equal(t, tc.status, w.Code, w.Body.String())
-			require.Equal(t, "application/json", w.Header().Get("Content-Type"))
-			if tc.status == 405 {
-				require.Equal(t, "POST", w.Header().Get("Allow"))
-			}
-			var resp webhook.Response
-			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
-			require.Equal(t, tc.wantTracked, resp.Tracked)
-			require.Len(t, resp.Errors, tc.respErrors)
-			require.Equal(t, tc.tracked, ids(rec.got))
-			require.Equal(t, tc.status >= 400, resp.Error != "", resp)
-			require.Equal(t, tc.errorFunc, called, "%v", reported)
-			switch target := tc.errorIs.(type) {
-			case nil:
-			case **event.ValidationError:
-				require.ErrorAs(t, reported, target)
-			case error:
-				require.ErrorIs(t, reported, target)
-			default:
-				t.Fatalf("bad errorIs %T", target)
-			}
-		})
+				require.Equal(t, tc.status, w.Code, w.Body.String())
+				require.Equal(t, "application/json", w.Header().Get("Content-Type"))
+				if tc.status == 405 {
+					require.Equal(t, "POST", w.Header().Get("Allow"))
+				}
+				var resp webhook.Response
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+				require.Equal(t, tc.wantTracked, resp.Tracked)
+				require.Len(t, resp.Errors, tc.respErrors)
+				require.Equal(t, tc.tracked, ids(rec.got))
+				require.Equal(t, tc.status >= 400, resp.Error != "", resp)
+				require.Equal(t, tc.errorFunc, called, "%v", reported)
+				switch target := tc.errorIs.(type) {
+				case nil:
+				case **event.ValidationError:
+					require.ErrorAs(t, reported, target)
+				case error:
+					require.ErrorIs(t, reported, target)
+				default:
+					t.Fatalf("bad errorIs %T", target)
+				}
+			})
+		}
 	}
 }
+
+// TestHandlerTrackAllNotPerEvent checks that a TrackAll error that is not
+// about one event fails the whole payload.
+func TestHandlerTrackAllNotPerEvent(t *testing.T) {
+	down := errors.New("store: connection refused")
+	bt := batchFunc(func(context.Context, []event.Event) error { return down })
+	h, err := webhook.NewHandler(returns([]event.Event{evA, evB}, nil), bt)
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader("{}")))
+	require.Equal(t, 500, w.Code)
+	var resp webhook.Response
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+	require.Zero(t, resp.Tracked)
+}
+
+// batchFunc is a BatchTracker whose TrackAll is the function (Track is never
+// called by the handler for payloads of several events).
+type batchFunc func(context.Context, []event.Event) error
+
+func (f batchFunc) Track(ctx context.Context, ev event.Event) error       { return f(ctx, []event.Event{ev}) }
+func (f batchFunc) TrackAll(ctx context.Context, evs []event.Event) error { return f(ctx, evs) }
 
 func TestHandlerResponseBody(t *testing.T) {
 	missing := &webhook.ItemError{Provider: "sendgrid", Index: 3, ProviderEventID: "sg-3", Err: fmt.Errorf("%w: no %q", webhook.ErrMissingID, "user_id")}

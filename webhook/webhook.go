@@ -68,6 +68,17 @@ type Tracker interface {
 	Track(ctx context.Context, ev event.Event) error
 }
 
+// BatchTracker is a [Tracker] that also takes a payload's events in one
+// call; *connector.Engine implements it with TrackAll, which costs less
+// than one Track per event (with PostgreSQL, two round trips per 1,024
+// events instead of two per event). The handler uses TrackAll when its
+// tracker has it: its error must join a [*connector.TrackError] for each
+// event it did not track, an error of any other kind failing them all.
+type BatchTracker interface {
+	Tracker
+	TrackAll(ctx context.Context, events []event.Event) error
+}
+
 // TrackerFunc adapts a function to [Tracker].
 type TrackerFunc func(ctx context.Context, ev event.Event) error
 

@@ -236,6 +236,7 @@ type queries struct {
 	lockUser, seenInsert, userSelect, userRead, pendingSelect string
 	pendingInsert, pendingUpdate, pendingDelete               string
 	userInsert, userUpdate, userDelete                        string
+	userSelectMany, pendingSelectMany, earlierMany            string
 
 	nsLock, nsSelect, nsBump, revision, notify      string
 	campaignSelect, campaignsSelect, campaignUpsert string
@@ -265,6 +266,7 @@ func newQueries(cfg config) *queries {
 		userSelect: r.Replace(sqlUserSelect), userRead: r.Replace(sqlUserRead), pendingSelect: r.Replace(sqlPendingSelect),
 		pendingInsert: r.Replace(sqlPendingInsert), pendingUpdate: r.Replace(sqlPendingUpdate), pendingDelete: r.Replace(sqlPendingDelete),
 		userInsert: r.Replace(sqlUserInsert), userUpdate: r.Replace(sqlUserUpdate), userDelete: r.Replace(sqlUserDelete),
+		userSelectMany: r.Replace(sqlUserSelectMany), pendingSelectMany: r.Replace(sqlPendingSelectMany), earlierMany: r.Replace(sqlEarlierMany),
 
 		nsLock: r.Replace(sqlNSLock), nsSelect: r.Replace(sqlNSSelect), nsBump: r.Replace(sqlNSBump),
 		revision: r.Replace(sqlRevision), notify: sqlNotify,

@@ -60,9 +60,17 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 		return wrap("update", err)
 	}
 	defer conn.Release()
+	return wrap("update", s.retried(ctx, conn, ns, func() (bool, error) {
+		return s.updateOnce(ctx, conn, ns, userID, now, dedup, fn)
+	}))
+}
+
+// retried runs once, a transaction on conn, until it succeeds: after a
+// deadlock or a serialization failure it rolls back and runs it again, up
+// to maxAttempts times. A wake-up once reports is sent to ns's engines.
+func (s *Store) retried(ctx context.Context, conn *pgxpool.Conn, ns string, once func() (wake bool, err error)) error {
 	for attempt := 1; ; attempt++ {
-		var wake bool
-		wake, err = s.updateOnce(ctx, conn, ns, userID, now, dedup, fn)
+		wake, err := once()
 		if err == nil {
 			if wake {
 				s.waker.mark(ns)
@@ -71,7 +79,7 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 		}
 		rollback(conn)
 		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
-			return wrap("update", err)
+			return err
 		}
 	}
 }
@@ -83,6 +91,17 @@ type loaded struct {
 	token   int64
 	data    []byte
 	p       store.Pending // a copy: fn changes the one it is given
+}
+
+// decode fills l.p from its data and columns (ID and CampaignID are
+// scanned into it directly).
+func (l *loaded) decode() error {
+	if err := decodePending(&l.p, l.data); err != nil {
+		return err
+	}
+	l.readyAt = l.readyAt.UTC()
+	l.p.ReadyAt, l.p.Token = l.readyAt, uint64(l.token)
+	return nil
 }
 
 func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID string, now time.Time, dedup store.Dedup, fn func(u *store.UserState, duplicate bool)) (bool, error) {
@@ -214,11 +233,9 @@ func scanPending(rows pgx.Rows) ([]loaded, error) {
 		if err := rows.Scan(&l.p.ID, &l.p.CampaignID, &l.seq, &l.readyAt, &l.token, &l.data); err != nil {
 			return nil, err
 		}
-		if err := decodePending(&l.p, l.data); err != nil {
+		if err := l.decode(); err != nil {
 			return nil, err
 		}
-		l.readyAt = l.readyAt.UTC()
-		l.p.ReadyAt, l.p.Token = l.readyAt, uint64(l.token)
 		out = append(out, l)
 	}
 	return out, rows.Err()
