@@ -28,6 +28,15 @@ func (m *Memory) UpdateBatch(ctx context.Context, ns string, ops []Op) error {
 		return nil
 	}
 	sp := m.space(ns)
+	if len(ops) <= smallBatch {
+		// Few users a shard at most: grouping would cost more than the
+		// misses it overlaps.
+		for i := range ops {
+			op := &ops[i]
+			m.applyOne(sp, op)
+		}
+		return nil
+	}
 	b := batches.Get().(*batch)
 	b.group(ops)
 	for s := range shardCount {
@@ -40,6 +49,18 @@ func (m *Memory) UpdateBatch(ctx context.Context, ns string, ops []Op) error {
 	}
 	b.release()
 	return nil
+}
+
+// smallBatch is the size up to which UpdateBatch applies ops one by one.
+const smallBatch = 64
+
+// applyOne applies op under its shard's lock and clears its Err.
+func (m *Memory) applyOne(sp *space, op *Op) {
+	sh := &sp.shards[shardOf(op.UserID)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	m.apply(sp, sh, op.UserID, hashID(op.UserID), op.Now.UnixNano(), &op.Dedup, op.Fn)
+	op.Err = nil
 }
 
 // applyGroup applies ops[i] for each i of idx, all of them users of sh.

@@ -1,0 +1,195 @@
+package connector
+
+import (
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// update is the atomic part of each step. It must be deterministic: a SQL
+// store may run it twice.
+func (j *job) update(u *store.UserState, _ bool) {
+	j.ok, j.dec = false, j.dec[:0]
+	i := u.Find(j.c.Pending.ID)
+	mine := i >= 0 && u.Pending[i].Token == j.w.token
+	switch {
+	case j.step == stepRecord:
+		j.record(u, i, mine)
+	case !mine: // cancelled meanwhile, or the lease went to another engine
+	case j.step == stepConfirm:
+		j.confirm(u, i)
+	case j.step == stepDefer:
+		j.deferOrDrop(u, i)
+	case j.step == stepPostpone:
+		j.postpone(u, i)
+	case j.step == stepRelease:
+		if p := u.Pending[i]; !p.Sending {
+			p.Token, p.ReadyAt = 0, j.now
+		}
+	case j.step == stepLater:
+		p := u.Pending[i]
+		p.Token, p.ReadyAt = 0, j.now.Add(time.Second)
+	}
+	j.w.e.appendLog(u, j.now, j.dec...)
+}
+
+// note records a decision about pending delivery p.
+func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, detail string) {
+	if !j.w.e.observed {
+		return
+	}
+	d := pendingDecision(kind, reason, p, j.now)
+	d.Detail = detail
+	j.dec = append(j.dec, d)
+}
+
+// confirm re-checks a claimed delivery right before the send and marks it
+// as sending: from then on an exception can no longer stop it. The
+// delivery is not sent when its follow-up is no longer active in this
+// activation (cancelled) or a frequency cap suppresses it; a control-group
+// member is held out: recorded as received, with control_group_enrolled
+// applied in the same update.
+func (j *job) confirm(u *store.UserState, i int) {
+	p := u.Pending[i]
+	switch {
+	case j.w.snap.stale(p):
+		u.RemovePending(i)
+		j.note(rule.Cancelled, rule.ReasonCampaignStopped, p, "")
+		return
+	case p.Control:
+		u.RemovePending(i)
+		u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: j.now, Expires: j.w.e.receiptExpiry(&j.camp.Campaign, j.now)})
+		j.note(rule.HeldOut, rule.ReasonControlGroup, p, "")
+		if j.enroll != nil {
+			j.enroll.update(u, false)
+			j.dec = append(j.dec, j.enroll.decisions...)
+		}
+		return
+	}
+	if cap, capped := j.w.e.capped(u, &j.camp.Campaign, p.ID, j.now, j.loc); capped {
+		u.RemovePending(i)
+		j.note(rule.Suppressed, rule.ReasonFrequencyCapped, p, "cap "+cap.String())
+		return
+	}
+	p.Sending = true
+	p.Attempt++
+	if p.ReadyAt.Sub(j.now) < j.w.e.cfg.lease/2 {
+		// The batch took a while: renew the lease for the send, so that no
+		// other engine takes the delivery while it is being sent.
+		p.ReadyAt = j.now.Add(j.w.e.cfg.lease)
+	}
+	j.d = Delivery{
+		ID:         p.ID,
+		CampaignID: p.CampaignID,
+		UserID:     j.c.UserID,
+		Channel:    j.camp.Campaign.Channel,
+		Trigger:    p.Trigger,
+		DueAt:      p.DueAt,
+		Attempt:    p.Attempt,
+		Message:    j.camp.Campaign.Message,
+	}
+	j.ok = true
+}
+
+// record stores the outcome of a send: received (even if the delivery was
+// cancelled during the send), or cancelled (an exception arrived during a
+// send that failed), failed (the last attempt), or retried with backoff.
+func (j *job) record(u *store.UserState, i int, mine bool) {
+	if j.sendErr == errNotSent {
+		j.unconfirm(u, i, mine)
+		return
+	}
+	if j.sendErr == nil {
+		if mine {
+			u.RemovePending(i)
+		}
+		camp := j.w.e.snap.Load().campaigns[j.d.CampaignID]
+		var def *rule.Campaign
+		if camp != nil {
+			def = &camp.Campaign
+			j.w.e.recordSend(u, def, j.now)
+		}
+		u.SetReceipt(store.Receipt{CampaignID: j.d.CampaignID, At: j.now, Expires: j.w.e.receiptExpiry(def, j.now)})
+		j.noteSent(rule.Delivered, "", "")
+		return
+	}
+	if !mine {
+		return
+	}
+	p := u.Pending[i]
+	switch {
+	case p.CancelOnFailure:
+		u.RemovePending(i)
+		j.noteSent(rule.Cancelled, rule.ReasonException, "an exception arrived during a send that failed: "+j.sendErr.Error())
+	case p.Attempt >= j.w.e.cfg.retry.MaxAttempts:
+		u.RemovePending(i)
+		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error())
+	default:
+		p.Sending, p.Token = false, 0
+		p.ReadyAt = j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))
+		j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
+	}
+}
+
+// unconfirm undoes the confirmation of a delivery that was not sent (Tick
+// stopped first): the delivery is released for the next Tick, or, if an
+// exception arrived meanwhile, cancelled as it would have been before the
+// confirmation.
+func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
+	if !mine {
+		return
+	}
+	p := u.Pending[i]
+	if p.CancelOnFailure {
+		u.RemovePending(i)
+		j.note(rule.Cancelled, rule.ReasonException, p, "an exception arrived after the last check, before the send")
+		return
+	}
+	p.Sending, p.CancelOnFailure, p.Token, p.ReadyAt = false, false, 0, j.now
+	p.Attempt--
+}
+
+func (j *job) noteSent(kind rule.DecisionKind, reason rule.Reason, detail string) {
+	if !j.w.e.observed {
+		return
+	}
+	d := j.d
+	j.dec = append(j.dec, rule.Decision{
+		Kind: kind, Reason: reason, CampaignID: d.CampaignID, UserID: d.UserID,
+		EventID: d.Trigger.ID, EventKind: d.Trigger.Kind, EventTime: d.Trigger.Time,
+		DeliveryID: d.ID, DueAt: d.DueAt, Attempt: d.Attempt, Detail: detail, At: j.now,
+	})
+}
+
+// deferOrDrop moves the delivery to j.until (a Deferred decision), or drops
+// it (Suppressed) when until is zero or further than the maximum deferral
+// past its due time. A dropped delivery does not count as received.
+func (j *job) deferOrDrop(u *store.UserState, i int) {
+	p := u.Pending[i]
+	if !j.until.IsZero() && j.until.Sub(p.DueAt) <= j.w.e.cfg.maxDeferral {
+		p.Token, p.ReadyAt = 0, j.until
+		j.note(rule.Deferred, j.reason, p, "until "+stamp(j.until))
+		return
+	}
+	u.RemovePending(i)
+	detail := ""
+	if !j.until.IsZero() {
+		detail = "would wait past the maximum deferral of " + j.w.e.cfg.maxDeferral.String()
+	}
+	j.note(rule.Suppressed, j.reason, p, detail)
+}
+
+// postpone retries the delivery later because the directory failed; after
+// the maximum deferral it fails.
+func (j *job) postpone(u *store.UserState, i int) {
+	p := u.Pending[i]
+	next := j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt + 1))
+	if next.Sub(p.DueAt) > j.w.e.cfg.maxDeferral {
+		u.RemovePending(i)
+		j.note(rule.Failed, rule.ReasonDirectoryError, p, j.cause.Error())
+		return
+	}
+	p.Token, p.ReadyAt = 0, next
+	j.note(rule.Retried, rule.ReasonDirectoryError, p, j.cause.Error()+"; next attempt at "+stamp(next))
+}
