@@ -42,6 +42,9 @@ import (
 //   - allocs/event, B/event, allocs/delivery, B/delivery: the process's
 //     allocations in each phase.
 //
+// The batched variants hand events over 1,000 at a time: TrackAll for
+// the engine, InsertMany for River's inserts.
+//
 // BENCH_USERS sets the number of users (20,000 by default);
 // BENCH_SEND_CONCURRENCY the engine's send workers (4 by default).
 func BenchmarkAbandonedCart(b *testing.B) {
@@ -52,6 +55,11 @@ func BenchmarkAbandonedCart(b *testing.B) {
 		b.Run(fmt.Sprintf("campaignconnector/trackers=%d", trackers), func(b *testing.B) { run(b, w, pool, connectorSide) })
 		b.Run(fmt.Sprintf("river/trackers=%d", trackers), func(b *testing.B) { run(b, w, pool, riverSide) })
 	}
+	// Events handed over in batches: TrackAll for the engine, InsertMany
+	// for River's inserts.
+	w.trackers = 1
+	b.Run("campaignconnector-trackall/trackers=1", func(b *testing.B) { run(b, w, pool, connectorSideBatch(batchSize)) })
+	b.Run("river-insertmany/trackers=1", func(b *testing.B) { run(b, w, pool, riverSideBatch(batchSize)) })
 }
 
 // workload is the abandoned-cart workload: users each receive the
@@ -185,6 +193,16 @@ func campaigns() []rule.Campaign {
 // moves. Events carry no ID (no deduplication), as River's jobs have no
 // uniqueness.
 func connectorSide(b *testing.B, w workload, pool *pgxpool.Pool) phases {
+	return connectorSideBatch(0)(b, w, pool)
+}
+
+// connectorSideBatch is connectorSide with each tracker handing its events
+// to TrackAll in slices of batch (0: Track, one by one).
+func connectorSideBatch(batch int) func(*testing.B, workload, *pgxpool.Pool) phases {
+	return func(b *testing.B, w workload, pool *pgxpool.Pool) phases { return connectorRun(b, w, pool, batch) }
+}
+
+func connectorRun(b *testing.B, w workload, pool *pgxpool.Pool, batch int) phases {
 	b.StopTimer()
 	s, err := postgres.New(ctx, pool, postgres.WithSchema(newSchema(b, pool)))
 	if err != nil {
@@ -222,21 +240,21 @@ func connectorSide(b *testing.B, w workload, pool *pgxpool.Pool) phases {
 	b.StartTimer()
 
 	p.track.begin()
-	err = inParallel(w.users, w.trackers, func(i int) error {
-		return e.Track(ctx, event.Event{UserID: users[i], Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+	err = trackEach(e, w, batch, func(i int) (event.Event, bool) {
+		return event.Event{UserID: users[i], Kind: event.PushReceived, CampaignID: "abandoned_cart"}, true
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	clk.Add(30 * time.Minute)
-	err = inParallel(w.users, w.trackers, func(i int) error {
+	err = trackEach(e, w, batch, func(i int) (event.Event, bool) {
 		switch exception(i) {
 		case event.Purchase:
-			return e.Track(ctx, event.Event{UserID: users[i], Kind: event.Purchase, Name: "sku-1"})
+			return event.Event{UserID: users[i], Kind: event.Purchase, Name: "sku-1"}, true
 		case event.PushOpened:
-			return e.Track(ctx, event.Event{UserID: users[i], Kind: event.PushOpened, CampaignID: "abandoned_cart"})
+			return event.Event{UserID: users[i], Kind: event.PushOpened, CampaignID: "abandoned_cart"}, true
 		}
-		return nil
+		return event.Event{}, false
 	})
 	p.track.end()
 	if err != nil {
@@ -298,6 +316,17 @@ func (reminderWorker) Work(context.Context, *river.Job[reminderArgs]) error { re
 // the hour has passed (it runs every 5 seconds): one UPDATE making the
 // scheduled jobs available; then it waits for the last completion event.
 func riverSide(b *testing.B, w workload, pool *pgxpool.Pool) phases {
+	return riverRun(b, w, pool, 0)
+}
+
+// riverSideBatch is riverSide with each tracker inserting its jobs with
+// InsertMany, batch at a time (River has no batch cancel: cancellations
+// stay one JobCancel each).
+func riverSideBatch(batch int) func(*testing.B, workload, *pgxpool.Pool) phases {
+	return func(b *testing.B, w workload, pool *pgxpool.Pool) phases { return riverRun(b, w, pool, batch) }
+}
+
+func riverRun(b *testing.B, w workload, pool *pgxpool.Pool, batch int) phases {
 	b.StopTimer()
 	schema := newSchema(b, pool)
 	driver := riverpgxv5.New(pool)
@@ -331,13 +360,7 @@ func riverSide(b *testing.B, w workload, pool *pgxpool.Pool) phases {
 	b.StartTimer()
 
 	p.track.begin()
-	err = inParallel(w.users, w.trackers, func(i int) error {
-		res, err := client.Insert(ctx, reminderArgs{UserID: users[i]}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
-		if err == nil {
-			jobs[i] = res.Job.ID
-		}
-		return err
-	})
+	err = insertJobs(client, w, batch, users, jobs)
 	if err != nil {
 		b.Fatal(err)
 	}
