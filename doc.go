@@ -49,8 +49,9 @@
 // [connector.Engine.Track] evaluates one event: exceptions first, then
 // triggers, each outcome recorded as a [rule.Decision] (scheduled,
 // suppressed and why, cancelled by which exception, duplicate). Nothing is
-// sent inside Track; [connector.Engine.Run] keeps one timer armed for the
-// earliest due delivery and sends it then, or call
+// sent inside Track; [connector.Engine.TrackAll] takes a batch of events
+// for less than Track per event. [connector.Engine.Run] keeps one timer
+// armed for the earliest due delivery and sends it then, or call
 // [connector.Engine.Tick] on your own schedule. Every delivery has an ID
 // that is stable across retries and restarts: delivery is at least once,
 // so deduplicate on it.

@@ -4,7 +4,7 @@
 //
 // A host builds one [Engine] per process (or several on one store), saves
 // and publishes campaigns, calls [Engine.Track] for every event its
-// providers report, and runs [Engine.Run] (or calls [Engine.Tick] on its own
+// providers report ([Engine.TrackAll] for a batch of them), and runs [Engine.Run] (or calls [Engine.Tick] on its own
 // schedule) to send what falls due. See the module documentation for the
 // whole story.
 package connector

@@ -26,13 +26,19 @@
 //
 // # Transactions
 //
-// [Store.Update], the engine's call for each tracked event and twice per
-// delivery, is one READ COMMITTED transaction of two round trips: the
-// first takes the user's advisory lock, records the event ID and reads
-// the user's rows (its pending deliveries FOR UPDATE); the engine's
-// function runs; the second writes what changed and commits. Updates of
-// different users do not wait for each other. A deadlock or serialization
-// failure runs the function again (it is deterministic), at most 5 times.
+// [Store.Update], the engine's call for each event Track tracks, is one
+// READ COMMITTED transaction of two round trips: the first takes the
+// user's advisory lock, records the event ID and reads the user's rows
+// (its pending deliveries FOR UPDATE); the engine's function runs; the
+// second writes what changed and commits. Updates of different users do
+// not wait for each other. A deadlock or serialization failure runs the
+// function again (it is deterministic), at most 5 times.
+//
+// [Store.UpdateBatch] does the same for many users in one transaction of
+// two round trips per 1,024 updates (the advisory locks taken in key
+// order): the engine's TrackAll uses it for a batch of events, and Tick
+// for each group of deliveries it checks before sending, then records
+// (up to 32 a group). A failure rolls back, and fails, the whole chunk.
 //
 // [Store.Claim] is one UPDATE … FOR UPDATE SKIP LOCKED statement: engines
 // claiming at once get disjoint deliveries without waiting, and a
@@ -74,9 +80,10 @@
 //
 // # Pool sizing
 //
-// An Update holds a connection for two round trips, a Claim for one: a
-// pool of as many connections as the host runs concurrent Track calls
-// plus one per engine's Tick is plenty; pgxpool's default is the larger of
+// An Update or UpdateBatch holds a connection for two round trips, a
+// Claim for one: a pool of as many connections as the host runs
+// concurrent Track and TrackAll calls plus one per engine's send worker
+// is plenty; pgxpool's default is the larger of
 // 4 and the number of CPUs. Each store adds one connection of its own for
 // LISTEN. The store needs a session (LISTEN, advisory locks held across
 // the statements of a transaction): behind PgBouncer, use session pooling
