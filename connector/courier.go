@@ -64,9 +64,10 @@ type job struct {
 	enroll  *tracker
 
 	// Its outcome.
-	d   Delivery
-	ok  bool
-	dec []rule.Decision
+	d      Delivery
+	ok     bool // confirmed: to send
+	failed bool // the store failed the last step
+	dec    []rule.Decision
 
 	apply func(u *store.UserState, duplicate bool)
 }
@@ -113,7 +114,7 @@ func (w *courier) job(k int, c *store.Claim) *job {
 	j.finish()
 	// The fields the steps read before they set them; the others (the
 	// Delivery, a deferral's reason) are set by the step that uses them.
-	j.c, j.now, j.camp, j.loc, j.cause, j.sendErr, j.ok, j.dec = c, w.e.cfg.clock.Now(), nil, nil, nil, nil, false, j.dec[:0]
+	j.c, j.now, j.camp, j.loc, j.cause, j.sendErr, j.ok, j.failed, j.dec = c, w.e.cfg.clock.Now(), nil, nil, nil, nil, false, false, j.dec[:0]
 	return j
 }
 
@@ -174,6 +175,16 @@ func (w *courier) deliverGroup(ctx context.Context, claims []*store.Claim, faile
 	}
 	start := w.ready[0].now
 	firstErr := w.runAll(ctx, w.ready, stepConfirm)
+	if firstErr != nil {
+		// Deliveries whose check failed on a store error are given back.
+		var back []*store.Claim
+		for _, j := range w.ready {
+			if j.failed {
+				back = append(back, j.c)
+			}
+		}
+		w.releaseAll(back)
+	}
 	w.sending = w.sending[:0]
 	for _, j := range w.ready {
 		if j.ok {
@@ -287,7 +298,12 @@ func (j *job) run(ctx context.Context, s step) error {
 // order. It returns the first error; the jobs without one are applied.
 func (w *courier) runAll(ctx context.Context, jobs []*job, s step) error {
 	if len(jobs) == 1 {
-		return jobs[0].run(ctx, s)
+		j := jobs[0]
+		err := j.run(ctx, s)
+		if err != nil {
+			j.ok, j.failed = false, true // the step may have run and not been stored
+		}
+		return err
 	}
 	e := w.e
 	w.ops = w.ops[:0]
@@ -299,7 +315,7 @@ func (w *courier) runAll(ctx context.Context, jobs []*job, s step) error {
 	var firstErr error
 	for k, j := range jobs {
 		if err := w.ops[k].Err; err != nil {
-			j.ok = false
+			j.ok, j.failed = false, true
 			if firstErr == nil {
 				firstErr = fmt.Errorf("connector: tick: delivery %s: %w", j.c.Pending.ID, err)
 			}

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -176,4 +177,66 @@ func TestTickStoppedMidGroup(t *testing.T) {
 	st, err := e.Stats(bg)
 	require.NoError(t, err)
 	require.Zero(t, st.Pending)
+}
+
+// commitFails is a memory store whose next update (single or batched) runs
+// its function on a copy of the user's state and fails, as a SQL store
+// whose commit fails after the function ran.
+type commitFails struct {
+	*store.Memory
+	armed bool
+}
+
+var errCommit = errors.New("commit failed")
+
+func (s *commitFails) fail(ctx context.Context, ns, userID string, fn func(*store.UserState, bool)) error {
+	s.armed = false
+	st, err := s.Memory.User(ctx, ns, userID)
+	if err != nil {
+		return err
+	}
+	c := st.Clone()
+	fn(&c, false)
+	return errCommit
+}
+
+func (s *commitFails) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	if s.armed {
+		return s.fail(ctx, ns, userID, fn)
+	}
+	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+func (s *commitFails) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if s.armed {
+		for i := range ops {
+			ops[i].Err = s.fail(ctx, ns, ops[i].UserID, ops[i].Fn)
+		}
+		return errCommit
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
+// TestTickConfirmNotStored checks that a delivery whose check ran but was
+// not stored (the store failed after running it) is not sent, and is given
+// back at once rather than when its lease ends.
+func TestTickConfirmNotStored(t *testing.T) {
+	clk := clock.NewMock()
+	s := &commitFails{Memory: store.NewMemory()}
+	var sent []string
+	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		sent = append(sent, d.UserID)
+		return nil
+	})
+	e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(1))
+	require.NoError(t, err)
+	dueFor(t, e, "u0", "u1", "u2")
+	s.armed = true
+	n, err := e.Tick(context.Background())
+	require.ErrorIs(t, err, errCommit)
+	require.Zero(t, n)
+	require.Empty(t, sent, "nothing whose check was not stored is sent")
+	n, err = e.Tick(context.Background()) // same instant: only a released claim can go
+	require.NoError(t, err)
+	require.Equal(t, 6, n, "%v", sent)
 }
