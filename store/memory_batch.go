@@ -16,7 +16,8 @@ var _ BatchUpdater = (*Memory)(nil)
 // user's record); one after the other, each op waits for its own misses,
 // while the first step's short, independent loads let the processor have
 // the whole group's misses in flight at once, and the ops then find their
-// users in cache.
+// users in cache. Batches of up to 64 ops (a user or so a shard) are
+// applied one by one, each under its shard's lock.
 func (m *Memory) UpdateBatch(ctx context.Context, ns string, ops []Op) error {
 	if err := ctx.Err(); err != nil {
 		for i := range ops {
