@@ -122,7 +122,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 		return false, err
 	}
 
-	w := &pgx.Batch{}
+	rows := &rowSink{q: q}
 	var earliest time.Time
 	var changedUsers []string
 	for k, user := range ub.users {
@@ -149,11 +149,11 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 			ops[i].Fn(&u, duplicate[i])
 			now = ops[i].Now
 		}
-		earlier, changed, err := s.queuePendingWrites(w, ns, user, old, u.Pending)
+		earlier, changed, err := s.queuePendingWrites(rows, ns, user, old, u.Pending)
 		if err != nil {
 			return false, err
 		}
-		if err := s.queueStateWrite(w, ns, user, now, states[user], &u); err != nil {
+		if err := s.queueStateWrite(rows, ns, user, now, states[user], &u); err != nil {
 			return false, err
 		}
 		if changed {
@@ -163,6 +163,8 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 			changedUsers = append(changedUsers, user)
 		}
 	}
+	w := &pgx.Batch{}
+	rows.flush(w, ns)
 	w.Queue("COMMIT")
 	// As in Update: engines look again only if nothing outside the batch
 	// is due by the earliest delivery it scheduled.

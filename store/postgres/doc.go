@@ -36,7 +36,8 @@
 //
 // [Store.UpdateBatch] does the same for many users in one transaction of
 // two round trips per 1,024 updates (the advisory locks taken in key
-// order): the engine's TrackAll uses it for a batch of events, and Tick
+// order; the writes one statement per table and kind, the rows as arrays):
+// the engine's TrackAll uses it for a batch of events, and Tick
 // for each group of deliveries it checks before sending, then records
 // (up to 32 a group). A failure rolls back, and fails, the whole chunk.
 //

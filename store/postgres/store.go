@@ -237,6 +237,8 @@ type queries struct {
 	pendingInsert, pendingUpdate, pendingDelete               string
 	userInsert, userUpdate, userDelete                        string
 	userSelectMany, pendingSelectMany, earlierMany            string
+	pendingInsertRows, pendingUpdateRows, pendingDeleteRows   string
+	userInsertRows, userUpdateRows, userDeleteRows            string
 
 	nsLock, nsSelect, nsBump, revision, notify      string
 	campaignSelect, campaignsSelect, campaignUpsert string
@@ -267,6 +269,8 @@ func newQueries(cfg config) *queries {
 		pendingInsert: r.Replace(sqlPendingInsert), pendingUpdate: r.Replace(sqlPendingUpdate), pendingDelete: r.Replace(sqlPendingDelete),
 		userInsert: r.Replace(sqlUserInsert), userUpdate: r.Replace(sqlUserUpdate), userDelete: r.Replace(sqlUserDelete),
 		userSelectMany: r.Replace(sqlUserSelectMany), pendingSelectMany: r.Replace(sqlPendingSelectMany), earlierMany: r.Replace(sqlEarlierMany),
+		pendingInsertRows: r.Replace(sqlPendingInsertRows), pendingUpdateRows: r.Replace(sqlPendingUpdateRows), pendingDeleteRows: r.Replace(sqlPendingDeleteRows),
+		userInsertRows: r.Replace(sqlUserInsertRows), userUpdateRows: r.Replace(sqlUserUpdateRows), userDeleteRows: r.Replace(sqlUserDeleteRows),
 
 		nsLock: r.Replace(sqlNSLock), nsSelect: r.Replace(sqlNSSelect), nsBump: r.Replace(sqlNSBump),
 		revision: r.Replace(sqlRevision), notify: sqlNotify,

@@ -139,11 +139,11 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	fn(&u, duplicate)
 
 	w := &pgx.Batch{}
-	earlier, changed, err := s.queuePendingWrites(w, ns, userID, old, u.Pending)
+	earlier, changed, err := s.queuePendingWrites(batchSink{w}, ns, userID, old, u.Pending)
 	if err != nil {
 		return false, err
 	}
-	if err := s.queueStateWrite(w, ns, userID, now, state, &u); err != nil {
+	if err := s.queueStateWrite(batchSink{w}, ns, userID, now, state, &u); err != nil {
 		return false, err
 	}
 	w.Queue("COMMIT")
@@ -245,7 +245,7 @@ func scanPending(rows pgx.Rows) ([]loaded, error) {
 // user's pending rows match after, and returns the earliest ReadyAt among
 // the new rows and those made ready earlier, if any. Rows keep
 // their seq unless the order changed; new ones go after the previous row.
-func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded, after []*store.Pending) (earlier time.Time, changed bool, err error) {
+func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, after []*store.Pending) (earlier time.Time, changed bool, err error) {
 	q := s.q
 	sooner := func(t time.Time) {
 		if !changed || t.Before(earlier) {
@@ -266,7 +266,7 @@ func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded
 		i := findLoaded(old, p.ID)
 		if i < 0 || kept[i] {
 			prev++
-			b.Queue(q.pendingInsert, ns, userID, p.ID, p.CampaignID, prev, ready, token, data)
+			b.add(q.pendingInsert, ns, userID, p.ID, p.CampaignID, prev, ready, token, data)
 			sooner(ready)
 			continue
 		}
@@ -278,7 +278,7 @@ func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded
 		}
 		prev = seq
 		if seq != o.seq || !ready.Equal(o.readyAt) || token != o.token || p.CampaignID != o.p.CampaignID || !bytes.Equal(data, o.data) {
-			b.Queue(q.pendingUpdate, ns, userID, p.ID, p.CampaignID, seq, ready, token, data)
+			b.add(q.pendingUpdate, ns, userID, p.ID, p.CampaignID, seq, ready, token, data)
 		}
 		if ready.Before(o.readyAt) {
 			sooner(ready)
@@ -291,7 +291,7 @@ func (s *Store) queuePendingWrites(b *pgx.Batch, ns, userID string, old []loaded
 		}
 	}
 	if len(gone) > 0 {
-		b.Queue(q.pendingDelete, ns, userID, gone)
+		b.add(q.pendingDelete, ns, userID, gone)
 	}
 	return earlier, changed, nil
 }
@@ -308,11 +308,11 @@ func findLoaded(old []loaded, id string) int {
 // queueStateWrite queues the write of the user's row (state without the
 // pending deliveries, which have rows of their own) if it changed: the row
 // exists exactly when that state is not empty.
-func (s *Store) queueStateWrite(b *pgx.Batch, ns, userID string, now time.Time, before []byte, u *store.UserState) error {
+func (s *Store) queueStateWrite(b sink, ns, userID string, now time.Time, before []byte, u *store.UserState) error {
 	rest := store.UserState{Receipts: u.Receipts, Sends: u.Sends, Conversions: u.Conversions, Log: u.Log}
 	if rest.IsEmpty() {
 		if before != nil {
-			b.Queue(s.q.userDelete, ns, userID)
+			b.add(s.q.userDelete, ns, userID)
 		}
 		return nil
 	}
@@ -328,7 +328,7 @@ func (s *Store) queueStateWrite(b *pgx.Batch, ns, userID string, now time.Time, 
 	if before == nil {
 		sql = s.q.userInsert
 	}
-	b.Queue(sql, ns, userID, state, expires, logFirst, floorTime(now))
+	b.add(sql, ns, userID, state, expires, logFirst, floorTime(now))
 	return nil
 }
 
