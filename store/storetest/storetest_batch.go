@@ -48,6 +48,7 @@ func testBatch(t *testing.T, s store.Store, ns string) {
 	}
 	// What the ops leave, computed one user at a time in slice order.
 	want := map[string][]string{}
+	wantPending := want
 	seen := map[string]bool{}
 	var wantDups []string
 	for i := range 200 {
@@ -83,6 +84,59 @@ func testBatch(t *testing.T, s store.Store, ns string) {
 	claims, err := s.Claim(ctx, ns, T0.Add(1000*time.Minute), time.Minute, 1000, 1)
 	require.NoError(t, err)
 	require.Len(t, claims, total)
+
+	// State besides pending deliveries, written, changed and removed in
+	// batches, with deliveries re-timed: every kind of write a batch makes.
+	step := func(fn func(i int, u *store.UserState)) {
+		var ops []store.Op
+		for i := range 70 {
+			ops = append(ops, store.Op{UserID: fmt.Sprint("b", i), Now: T0, Fn: func(u *store.UserState, _ bool) { fn(i, u) }})
+		}
+		require.NoError(t, bu.UpdateBatch(ctx, ns, ops))
+	}
+	step(func(i int, u *store.UserState) {
+		u.SetReceipt(store.Receipt{CampaignID: "f", At: T0.Add(time.Duration(i) * time.Second)})
+		for _, p := range u.Pending {
+			p.ReadyAt = p.ReadyAt.Add(time.Hour)
+		}
+	})
+	step(func(i int, u *store.UserState) {
+		if i%2 == 0 {
+			u.SetReceipt(store.Receipt{CampaignID: "g", At: T0})
+		}
+	})
+	step(func(i int, u *store.UserState) {
+		if i%3 == 0 {
+			u.Receipts = nil
+		}
+	})
+	for i := range 70 {
+		user := fmt.Sprint("b", i)
+		st, err := s.User(ctx, ns, user)
+		var receipts []string
+		for _, r := range st.Receipts {
+			receipts = append(receipts, r.CampaignID+"@"+r.At.Format(time.TimeOnly))
+		}
+		var want []string
+		if i%3 != 0 {
+			want = append(want, "f@"+T0.Add(time.Duration(i)*time.Second).Format(time.TimeOnly))
+			if i%2 == 0 {
+				want = append(want, "g@"+T0.Format(time.TimeOnly))
+			}
+		}
+		if len(want) == 0 && len(wantPending[user]) == 0 {
+			require.ErrorIs(t, err, store.ErrNotFound, user)
+			continue
+		}
+		require.NoError(t, err, user)
+		require.ElementsMatch(t, want, receipts, user)
+		require.Len(t, st.Pending, len(wantPending[user]), user)
+		for k, p := range st.Pending {
+			require.Equal(t, wantPending[user][k], p.ID, user)
+			// Claimed above until T0+1001m, then re-timed an hour later.
+			require.True(t, p.ReadyAt.Equal(T0.Add(1001*time.Minute+time.Hour)), "re-timed: %s %v", user, p.ReadyAt)
+		}
+	}
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
