@@ -19,6 +19,16 @@ type Instrumentation interface {
 	StartSend(ctx context.Context, d Delivery) (context.Context, func(err error))
 }
 
+// BatchInstrumentation is an [Instrumentation] that also wraps TrackAll as
+// a whole: with it, [Engine.TrackAll] keeps handing its events to the store
+// together and calls StartTrackAll once per call, ended with TrackAll's
+// error; without it, TrackAll calls Track for each event, so that each has
+// its StartTrack. (otelconnector's Telemetry implements it.)
+type BatchInstrumentation interface {
+	Instrumentation
+	StartTrackAll(ctx context.Context, events []event.Event) (context.Context, func(err error))
+}
+
 // WithInstrumentation installs i around Track and each send. Defaults to none.
 func WithInstrumentation(i Instrumentation) Option {
 	return func(cfg *config) error {

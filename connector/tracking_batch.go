@@ -46,8 +46,15 @@ const trackChunk = 1024
 // could be were, and the error joins a [*TrackError] for each that was not,
 // in index order (errors.As finds the first; each wraps what Track would
 // have returned). With [WithInstrumentation] set, TrackAll calls Track for
-// each event, so that each has its own span.
+// each event, so that each has its own span, unless the instrumentation is
+// a [BatchInstrumentation].
 func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
+	if bi, ok := e.cfg.instrument.(BatchInstrumentation); ok {
+		ctx, end := bi.StartTrackAll(ctx, events)
+		err := e.trackAll(ctx, events)
+		end(err)
+		return err
+	}
 	var errs []error
 	if e.cfg.instrument != nil {
 		for i := range events {
@@ -57,6 +64,12 @@ func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
 		}
 		return errors.Join(errs...)
 	}
+	return e.trackAll(ctx, events)
+}
+
+// trackAll is TrackAll without instrumentation.
+func (e *Engine) trackAll(ctx context.Context, events []event.Event) error {
+	var errs []error
 	b := trackBatches.Get().(*trackBatch)
 	for start := 0; start < len(events); start += trackChunk {
 		errs = e.trackBatch(ctx, b, events[start:min(len(events), start+trackChunk)], start, errs)

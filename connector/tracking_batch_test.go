@@ -163,3 +163,59 @@ func TestTrackAllLogsInteractions(t *testing.T) {
 	}))
 	require.ElementsMatch(t, []string{"email_received 2026-03-02T09:00:00Z", "push_opened 2026-03-02T09:00:00Z"}, logged)
 }
+
+// spans counts the instrumentation's calls; batch adds StartTrackAll.
+type spans struct {
+	track, trackAll int
+	ended           []error
+}
+
+func (s *spans) StartTrack(ctx context.Context, _ event.Event) (context.Context, func(error)) {
+	s.track++
+	return ctx, func(err error) { s.ended = append(s.ended, err) }
+}
+
+func (s *spans) StartSend(ctx context.Context, _ connector.Delivery) (context.Context, func(error)) {
+	return ctx, func(error) {}
+}
+
+type batchSpans struct{ *spans }
+
+func (s batchSpans) StartTrackAll(ctx context.Context, _ []event.Event) (context.Context, func(error)) {
+	s.trackAll++
+	return ctx, func(err error) { s.ended = append(s.ended, err) }
+}
+
+// TestTrackAllInstrumentation checks that TrackAll wraps each event in its
+// own StartTrack with a plain Instrumentation, and the whole call in one
+// StartTrackAll with a BatchInstrumentation.
+func TestTrackAllInstrumentation(t *testing.T) {
+	evs := []event.Event{
+		{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"},
+		{UserID: "bob", Kind: "not_a_kind"},
+	}
+	for _, batch := range []bool{false, true} {
+		s := &spans{}
+		var in connector.Instrumentation = s
+		if batch {
+			in = batchSpans{s}
+		}
+		e := newEngine(t, store.NewMemory(), connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }),
+			clock.NewMock(), connector.WithInstrumentation(in))
+		setupResend(t, e)
+		err := e.TrackAll(context.Background(), evs)
+		require.ErrorIs(t, err, event.ErrUnknownKind)
+		if batch {
+			require.Equal(t, [2]int{0, 1}, [2]int{s.track, s.trackAll})
+			require.Equal(t, []error{err}, s.ended)
+		} else {
+			require.Equal(t, [2]int{2, 0}, [2]int{s.track, s.trackAll})
+			require.Len(t, s.ended, 2)
+			require.NoError(t, s.ended[0])
+			require.ErrorIs(t, s.ended[1], event.ErrUnknownKind)
+		}
+		st, serr := e.Stats(context.Background())
+		require.NoError(t, serr)
+		require.Equal(t, int64(1), st.Pending, "ann's resend is scheduled either way")
+	}
+}

@@ -54,6 +54,7 @@
 //
 //   - [SpanTrack] around each Engine.Track, with [AttrEventKind] and, when
 //     the event names one, [AttrCampaignID].
+//   - [SpanTrackAll] around each Engine.TrackAll, with [AttrEventCount].
 //   - [SpanSend] around each call of the sender, with [AttrDeliveryID],
 //     [AttrCampaignID] and [AttrDeliveryAttempt].
 //

@@ -40,6 +40,8 @@ const (
 const (
 	// SpanTrack is the span around Engine.Track.
 	SpanTrack = "campaignconnector.track"
+	// SpanTrackAll is the span around Engine.TrackAll.
+	SpanTrackAll = "campaignconnector.track_all"
 	// SpanSend is the span around each call of the host's sender.
 	SpanSend = "campaignconnector.send"
 )
@@ -55,6 +57,7 @@ const (
 	AttrDeliveryAttempt = attribute.Key("delivery.attempt") // from 1
 	AttrUserID          = attribute.Key("user.id")          // only with WithUserID
 	AttrUserHash        = attribute.Key("user.hash")        // only with WithUserHash
+	AttrEventCount      = attribute.Key("event.count")      // events handed to TrackAll
 	// AttrNamespace is the engine's namespace on [MetricPendingDeliveries],
 	// when the registered source has a non-empty one.
 	AttrNamespace = attribute.Key("campaignconnector.namespace")
@@ -190,6 +193,8 @@ func (t *Telemetry) Observe(d rule.Decision) {
 	}
 }
 
+var _ connector.BatchInstrumentation = (*Telemetry)(nil)
+
 // StartTrack implements [connector.Instrumentation]: it starts a
 // [SpanTrack] span, ended with the Track's error.
 func (t *Telemetry) StartTrack(ctx context.Context, ev event.Event) (context.Context, func(err error)) {
@@ -201,6 +206,15 @@ func (t *Telemetry) StartTrack(ctx context.Context, ev event.Event) (context.Con
 	attrs = t.appendUser(attrs, ev.UserID)
 	ctx, span := t.tracer.Start(ctx, SpanTrack,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	return ctx, func(err error) { endSpan(span, err) }
+}
+
+// StartTrackAll implements [connector.BatchInstrumentation]: it starts a
+// [SpanTrackAll] span with [AttrEventCount], ended with TrackAll's error
+// (which joins those of the events not tracked).
+func (t *Telemetry) StartTrackAll(ctx context.Context, events []event.Event) (context.Context, func(err error)) {
+	ctx, span := t.tracer.Start(ctx, SpanTrackAll,
+		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(AttrEventCount.Int(len(events))))
 	return ctx, func(err error) { endSpan(span, err) }
 }
 

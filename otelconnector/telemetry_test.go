@@ -185,6 +185,21 @@ func TestTrackSpan(t *testing.T) {
 	})
 }
 
+func TestTrackAllSpan(t *testing.T) {
+	e := newEnv(t)
+	err := e.h.Engine.TrackAll(context.Background(), []event.Event{
+		{UserID: "ann", Kind: event.Purchase},
+		{UserID: "bob", Kind: "smoke_signal"},
+		{UserID: "cid", Kind: event.Purchase},
+	})
+	require.ErrorIs(t, err, event.ErrUnknownKind)
+	spans := e.ended(otelconnector.SpanTrackAll)
+	require.Len(t, spans, 1)
+	require.Equal(t, map[string]any{"event.count": int64(3)}, attrs(spans[0]))
+	require.Equal(t, sdktrace.Status{Code: codes.Error, Description: err.Error()}, spans[0].Status())
+	require.Empty(t, e.ended(otelconnector.SpanTrack), "one span for the batch, none per event")
+}
+
 func TestSendSpanIsTheSendersParent(t *testing.T) {
 	e := newTelemetry(t)
 	var inSender trace.SpanContext
