@@ -36,11 +36,11 @@ const trackChunk = 1024
 // posting several, a queue consumer) should hand them over together. It
 // checks the campaigns' revision once per call (per 1,024 events), logs
 // the interactions of a batch with one store call, and, with a store that
-// implements [store.BatchUpdater] (the memory store does), applies the
-// updates in one call too. Each event is validated, stamped with the
-// clock when it has no time, deduplicated and evaluated as Track does; the
-// events of one user are applied in slice order, those of different users
-// in any order. events is not modified.
+// implements [store.BatchUpdater] (the memory and PostgreSQL stores do),
+// applies the updates in one call too. Each event is validated, stamped
+// with the clock when it has no time, deduplicated and evaluated as Track
+// does; the events of one user are applied in slice order, those of
+// different users in any order. events is not modified.
 //
 // It returns nil when every event was tracked; otherwise the events that
 // could be were, and the error joins a [*TrackError] for each that was not,

@@ -214,8 +214,10 @@ type ClaimRecycler interface {
 }
 
 // BatchUpdater is implemented by stores that apply many updates in one call
-// for less than the calls one by one would cost (the engine's TrackAll uses
-// it; without it, it calls Update for each).
+// for less than the calls one by one would cost: Memory (one lock per shard
+// and batch, the users read ahead) and the PostgreSQL store (one
+// transaction). The engine's TrackAll and Tick use it; without it, they
+// call Update for each op.
 type BatchUpdater interface {
 	// UpdateBatch applies each op as Update(ctx, ns, op.UserID, op.Now,
 	// op.Dedup, op.Fn) would: atomically per op, the ops of one user in
