@@ -57,45 +57,66 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return fmt.Errorf("connector: track: %w", err)
 	}
+	var op store.Op
+	t, ok, err := e.stage(ctx, snap, &ev, &op)
+	if !ok {
+		return nil
+	}
+	if t != nil {
+		defer t.release()
+	}
+	if e.cfg.interactionLog > 0 {
+		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, []event.Event{ev}, op.Now.Add(e.cfg.interactionLog)); err != nil {
+			return fmt.Errorf("connector: track: logging the interaction: %w", err)
+		}
+	}
+	if err != nil || op.Fn == nil {
+		return err
+	}
+	if err := e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn); err != nil {
+		return fmt.Errorf("connector: track: %w", err)
+	}
+	if t != nil {
+		e.afterUpdate(t)
+	}
+	return nil
+}
+
+// stage readies a valid event for the store, with snap's campaigns. ok is
+// false when there is nothing to do: nothing listens to ev, logs or
+// remembers it (the clock is not even read). Otherwise ev is stamped with
+// the clock's now when it has no time; t is its prepared tracker (nil when
+// it matches nothing) and op the update to make, whose Fn is nil when ev is
+// only to be logged. err is the directory's when preparing failed (ev is
+// stamped all the same: it is still logged). op is written in place (a
+// returned Op cost a Track 90 instructions).
+func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, ok bool, err error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
-		return nil // nothing listens, nothing is logged or remembered: not even the clock is read
+		return nil, false, nil
 	}
 	now := e.cfg.clock.Now()
 	if ev.Time.IsZero() {
 		ev.Time = now
 	}
-	if e.cfg.interactionLog > 0 {
-		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, []event.Event{ev}, now.Add(e.cfg.interactionLog)); err != nil {
-			return fmt.Errorf("connector: track: logging the interaction: %w", err)
-		}
-	}
-	var t *tracker
+	op.UserID, op.Now = ev.UserID, now
 	if l != nil {
-		if t, err = e.prepareWith(ctx, snap, l, &ev, now, false, nil, time.Time{}); err != nil {
-			return err
+		if t, err = e.prepareWith(ctx, snap, l, ev, now, false, nil, time.Time{}); err != nil {
+			return nil, true, err
 		}
 	}
-	dedup := store.Dedup{}
 	if ev.ID != "" {
-		dedup = store.Dedup{EventID: ev.ID, KeepUntil: now.Add(e.cfg.dedupWindow)}
+		op.Dedup = store.Dedup{EventID: ev.ID, KeepUntil: now.Add(e.cfg.dedupWindow)}
 	}
-	if t == nil {
-		if e.cfg.dedupAll && ev.ID != "" {
-			// Remember the ID: a follow-up published before the
-			// provider's retry arrives must see the retry as a duplicate.
-			if err := e.store.Update(ctx, e.cfg.namespace, ev.UserID, now, dedup, ignoreUpdate); err != nil {
-				return fmt.Errorf("connector: track: %w", err)
-			}
-		}
-		return nil
+	switch {
+	case t != nil:
+		op.Fn = t.apply
+	case e.cfg.dedupAll && ev.ID != "":
+		// Remember the ID: a follow-up published before the provider's
+		// retry arrives must see the retry as a duplicate.
+		op.Fn = ignoreUpdate
 	}
-	defer t.release()
-	if err := e.store.Update(ctx, e.cfg.namespace, ev.UserID, now, dedup, t.apply); err != nil {
-		return fmt.Errorf("connector: track: %w", err)
-	}
-	e.afterUpdate(t)
-	return nil
+	return t, true, nil
 }
 
 func ignoreUpdate(*store.UserState, bool) {}

@@ -86,12 +86,11 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	defer func() { sortErrors(errs[from:]) }()
 	b.reset()
 	for i := range events {
-		ev := &events[i]
-		if err := ev.Validate(); err != nil {
+		if err := events[i].Validate(); err != nil {
 			fail(i, err)
 			continue
 		}
-		if err := e.cfg.limits.Check(*ev); err != nil {
+		if err := e.cfg.limits.Check(events[i]); err != nil {
 			fail(i, err)
 			continue
 		}
@@ -110,37 +109,23 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	logged := e.cfg.interactionLog > 0
 	for _, i := range b.valid {
 		ev := events[i]
-		l := snap.lookup(ev.Kind, ev.CampaignID)
-		if l == nil && !logged && (!e.cfg.dedupAll || ev.ID == "") {
-			continue // as in Track: nothing to do, not even read the clock
-		}
-		now := e.cfg.clock.Now()
-		if ev.Time.IsZero() {
-			ev.Time = now
+		var op store.Op
+		t, ok, err := e.stage(ctx, snap, &ev, &op)
+		if !ok {
+			continue
 		}
 		if logged {
 			b.logged = append(b.logged, ev)
-			b.logUntil = now.Add(e.cfg.interactionLog)
-		}
-		var t *tracker
-		if l != nil {
-			if t, err = e.prepareWith(ctx, snap, l, &ev, now, false, nil, time.Time{}); err != nil {
-				fail(i, err)
-				continue
-			}
-		}
-		op := store.Op{UserID: ev.UserID, Now: now, Fn: ignoreUpdate}
-		if ev.ID != "" {
-			op.Dedup = store.Dedup{EventID: ev.ID, KeepUntil: now.Add(e.cfg.dedupWindow)}
+			b.logUntil = op.Now.Add(e.cfg.interactionLog)
 		}
 		switch {
-		case t != nil:
-			op.Fn = t.apply
-		case !e.cfg.dedupAll || ev.ID == "":
+		case err != nil:
+			fail(i, err)
+		case op.Fn == nil:
 			b.logOnly = append(b.logOnly, i) // logged, nothing to store
-			continue
+		default:
+			b.ops, b.index, b.trackers = append(b.ops, op), append(b.index, i), append(b.trackers, t)
 		}
-		b.ops, b.index, b.trackers = append(b.ops, op), append(b.index, i), append(b.trackers, t)
 	}
 	if logged && len(b.logged) > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, b.logged, b.logUntil); err != nil {
