@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -193,11 +192,7 @@ func readLockedMany(br pgx.BatchResults, ops []store.Op) (duplicate []bool, stat
 		if ops[i].Dedup.EventID == "" {
 			continue
 		}
-		var one int
-		switch err = br.QueryRow().Scan(&one); {
-		case errors.Is(err, pgx.ErrNoRows):
-			duplicate[i], err = true, nil
-		case err != nil:
+		if duplicate[i], err = readSeen(br); err != nil {
 			return
 		}
 	}

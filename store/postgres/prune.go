@@ -165,7 +165,7 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 			continue
 		}
 		removed += n
-		if err := s.queueStateWrite(batchSink{w}, ns, row.id, now, row.state, &u); err != nil {
+		if err := s.queueStateWrite(batchSink{w, s.q}, ns, row.id, now, row.state, &u); err != nil {
 			return 0, err
 		}
 	}

@@ -7,16 +7,51 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// sink receives the writes of one user's update, as the statement of
-// queries it would run and its arguments.
+// sink receives the writes of one user's update: queuePendingWrites and
+// queueStateWrite describe them, batchSink queues them as statements,
+// rowSink gathers many users' into a few.
 type sink interface {
-	add(sql string, args ...any)
+	pending(w write, ns, userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte)
+	pendingDelete(ns, userID string, ids []string)
+	user(w write, ns, userID string, state []byte, expires, logFirst pgtype.Timestamptz, at time.Time)
+	userDelete(ns, userID string)
 }
 
-// batchSink queues each write as its statement.
-type batchSink struct{ b *pgx.Batch }
+// write tells an insert from an update.
+type write uint8
 
-func (s batchSink) add(sql string, args ...any) { s.b.Queue(sql, args...) }
+const (
+	insertRow write = iota
+	updateRow
+)
+
+// batchSink queues each write as its statement.
+type batchSink struct {
+	b *pgx.Batch
+	q *queries
+}
+
+func (s batchSink) pending(w write, ns, userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte) {
+	sql := s.q.pendingInsert
+	if w == updateRow {
+		sql = s.q.pendingUpdate
+	}
+	s.b.Queue(sql, ns, userID, id, campaignID, seq, ready, token, data)
+}
+
+func (s batchSink) pendingDelete(ns, userID string, ids []string) {
+	s.b.Queue(s.q.pendingDelete, ns, userID, ids)
+}
+
+func (s batchSink) user(w write, ns, userID string, state []byte, expires, logFirst pgtype.Timestamptz, at time.Time) {
+	sql := s.q.userInsert
+	if w == updateRow {
+		sql = s.q.userUpdate
+	}
+	s.b.Queue(sql, ns, userID, state, expires, logFirst, at)
+}
+
+func (s batchSink) userDelete(ns, userID string) { s.b.Queue(s.q.userDelete, ns, userID) }
 
 const (
 	sqlPendingInsertRows = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, data)
@@ -65,46 +100,42 @@ type userRows struct {
 	at                []time.Time
 }
 
-func (r *pendingRows) add(args []any) {
-	r.users = append(r.users, args[1].(string))
-	r.ids = append(r.ids, args[2].(string))
-	r.campaigns = append(r.campaigns, args[3].(string))
-	r.seqs = append(r.seqs, args[4].(int32))
-	r.ready = append(r.ready, args[5].(time.Time))
-	r.tokens = append(r.tokens, args[6].(int64))
-	r.data = append(r.data, string(args[7].([]byte)))
+func (r *pendingRows) add(userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte) {
+	r.users, r.ids, r.campaigns = append(r.users, userID), append(r.ids, id), append(r.campaigns, campaignID)
+	r.seqs, r.ready, r.tokens = append(r.seqs, seq), append(r.ready, ready), append(r.tokens, token)
+	r.data = append(r.data, string(data))
 }
 
-func (r *userRows) add(args []any) {
-	r.users = append(r.users, args[1].(string))
-	r.states = append(r.states, string(args[2].([]byte)))
-	r.expires = append(r.expires, args[3].(pgtype.Timestamptz))
-	r.logFirst = append(r.logFirst, args[4].(pgtype.Timestamptz))
-	r.at = append(r.at, args[5].(time.Time))
+func (r *userRows) add(userID string, state []byte, expires, logFirst pgtype.Timestamptz, at time.Time) {
+	r.users, r.states = append(r.users, userID), append(r.states, string(state))
+	r.expires, r.logFirst, r.at = append(r.expires, expires), append(r.logFirst, logFirst), append(r.at, at)
 }
 
-// add takes the write sql of queries would make with args (ns first).
-func (s *rowSink) add(sql string, args ...any) {
-	switch sql {
-	case s.q.pendingInsert:
-		s.pendingIns.add(args)
-	case s.q.pendingUpdate:
-		s.pendingUpd.add(args)
-	case s.q.pendingDelete:
-		for _, id := range args[2].([]string) {
-			s.pendingDel.users = append(s.pendingDel.users, args[1].(string))
-			s.pendingDel.ids = append(s.pendingDel.ids, id)
-		}
-	case s.q.userInsert:
-		s.userIns.add(args)
-	case s.q.userUpdate:
-		s.userUpd.add(args)
-	case s.q.userDelete:
-		s.userDel = append(s.userDel, args[1].(string))
-	default:
-		panic("postgres: rowSink: unknown write " + sql)
+// The rows are all of the batch's namespace: ns is the one flush is given.
+
+func (s *rowSink) pending(w write, _, userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte) {
+	rows := &s.pendingIns
+	if w == updateRow {
+		rows = &s.pendingUpd
+	}
+	rows.add(userID, id, campaignID, seq, ready, token, data)
+}
+
+func (s *rowSink) pendingDelete(_, userID string, ids []string) {
+	for _, id := range ids {
+		s.pendingDel.users, s.pendingDel.ids = append(s.pendingDel.users, userID), append(s.pendingDel.ids, id)
 	}
 }
+
+func (s *rowSink) user(w write, _, userID string, state []byte, expires, logFirst pgtype.Timestamptz, at time.Time) {
+	rows := &s.userIns
+	if w == updateRow {
+		rows = &s.userUpd
+	}
+	rows.add(userID, state, expires, logFirst, at)
+}
+
+func (s *rowSink) userDelete(_, userID string) { s.userDel = append(s.userDel, userID) }
 
 // flush queues one statement per kind of write gathered.
 func (s *rowSink) flush(b *pgx.Batch, ns string) {

@@ -139,11 +139,11 @@ func (s *Store) updateOnce(ctx context.Context, conn *pgxpool.Conn, ns, userID s
 	fn(&u, duplicate)
 
 	w := &pgx.Batch{}
-	earlier, changed, err := s.queuePendingWrites(batchSink{w}, ns, userID, old, u.Pending)
+	earlier, changed, err := s.queuePendingWrites(batchSink{w, s.q}, ns, userID, old, u.Pending)
 	if err != nil {
 		return false, err
 	}
-	if err := s.queueStateWrite(batchSink{w}, ns, userID, now, state, &u); err != nil {
+	if err := s.queueStateWrite(batchSink{w, s.q}, ns, userID, now, state, &u); err != nil {
 		return false, err
 	}
 	w.Queue("COMMIT")
@@ -201,11 +201,7 @@ func readLocked(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, 
 		return
 	}
 	if dedup {
-		var one int
-		switch err = br.QueryRow().Scan(&one); {
-		case errors.Is(err, pgx.ErrNoRows):
-			duplicate, err = true, nil
-		case err != nil:
+		if duplicate, err = readSeen(br); err != nil {
 			return
 		}
 	}
@@ -221,6 +217,19 @@ func readLocked(br pgx.BatchResults, dedup bool) (duplicate bool, state []byte, 
 	}
 	old, err = scanPending(rows)
 	return
+}
+
+// readSeen reads the result of an event ID's insert: no row back means the
+// ID is remembered and live, a duplicate.
+func readSeen(br pgx.BatchResults) (duplicate bool, err error) {
+	var one int
+	switch err = br.QueryRow().Scan(&one); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
 }
 
 // scanPending reads pending rows: id, campaign_id, seq, ready_at, token,
@@ -246,7 +255,6 @@ func scanPending(rows pgx.Rows) ([]loaded, error) {
 // the new rows and those made ready earlier, if any. Rows keep
 // their seq unless the order changed; new ones go after the previous row.
 func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, after []*store.Pending) (earlier time.Time, changed bool, err error) {
-	q := s.q
 	sooner := func(t time.Time) {
 		if !changed || t.Before(earlier) {
 			earlier, changed = t, true
@@ -266,7 +274,7 @@ func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, afte
 		i := findLoaded(old, p.ID)
 		if i < 0 || kept[i] {
 			prev++
-			b.add(q.pendingInsert, ns, userID, p.ID, p.CampaignID, prev, ready, token, data)
+			b.pending(insertRow, ns, userID, p.ID, p.CampaignID, prev, ready, token, data)
 			sooner(ready)
 			continue
 		}
@@ -278,7 +286,7 @@ func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, afte
 		}
 		prev = seq
 		if seq != o.seq || !ready.Equal(o.readyAt) || token != o.token || p.CampaignID != o.p.CampaignID || !bytes.Equal(data, o.data) {
-			b.add(q.pendingUpdate, ns, userID, p.ID, p.CampaignID, seq, ready, token, data)
+			b.pending(updateRow, ns, userID, p.ID, p.CampaignID, seq, ready, token, data)
 		}
 		if ready.Before(o.readyAt) {
 			sooner(ready)
@@ -291,7 +299,7 @@ func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, afte
 		}
 	}
 	if len(gone) > 0 {
-		b.add(q.pendingDelete, ns, userID, gone)
+		b.pendingDelete(ns, userID, gone)
 	}
 	return earlier, changed, nil
 }
@@ -312,7 +320,7 @@ func (s *Store) queueStateWrite(b sink, ns, userID string, now time.Time, before
 	rest := store.UserState{Receipts: u.Receipts, Sends: u.Sends, Conversions: u.Conversions, Log: u.Log}
 	if rest.IsEmpty() {
 		if before != nil {
-			b.add(s.q.userDelete, ns, userID)
+			b.userDelete(ns, userID)
 		}
 		return nil
 	}
@@ -324,11 +332,11 @@ func (s *Store) queueStateWrite(b sink, ns, userID string, now time.Time, before
 		return nil
 	}
 	expires, logFirst := pruneKeys(&rest)
-	sql := s.q.userUpdate
+	w := updateRow
 	if before == nil {
-		sql = s.q.userInsert
+		w = insertRow
 	}
-	b.add(sql, ns, userID, state, expires, logFirst, floorTime(now))
+	b.user(w, ns, userID, state, expires, logFirst, floorTime(now))
 	return nil
 }
 
