@@ -199,13 +199,13 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, items 
 	if err == nil {
 		return len(events), items, nil
 	}
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		joined = joinedErrors{err}
+	list := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		list = joined.Unwrap()
 	}
 	var failed []error
 	tracked := len(events)
-	for _, x := range joined.Unwrap() {
+	for _, x := range list {
 		var te *connector.TrackError
 		if !errors.As(x, &te) || te.Index < 0 || te.Index >= len(events) {
 			// Not about one event: none can be counted as tracked.
@@ -221,12 +221,6 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, items 
 	}
 	return tracked, items, failed
 }
-
-// joinedErrors is one error seen as a joined list.
-type joinedErrors []error
-
-func (j joinedErrors) Error() string   { return errors.Join(j...).Error() }
-func (j joinedErrors) Unwrap() []error { return j }
 
 // reply tells the error callback about err, if any, and writes resp.
 func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp Response, err error) {
