@@ -144,24 +144,34 @@ func trackDuplicate(b *testing.B) {
 	}
 }
 
-// parallel runs a Track benchmark from every P, each on its own users.
-// With distinct set there are b.N distinct users in all, so that every
-// trigger schedules; otherwise the 65,536 users the serial case cycles
-// through (b.N user IDs would make the heap, and the collector's work
-// competing for the same cores, grow with b.N).
-func parallel(kind event.Kind, campaignID string, distinct bool) func(b *testing.B) {
+// parallel runs a Track benchmark of events like ev from every P, each on
+// its own users: those of pool, as the serial case cycles through them, or,
+// with pool nil, b.N distinct users in all (each trigger schedules, each
+// exception finds a delivery to cancel). (b.N user IDs where the serial
+// case needs none would make the heap, and the collector's work competing
+// for the same cores, grow with b.N.) With arm set, every user first
+// tracks arm, untimed: the trigger an exception cancels, the event a
+// duplicate repeats.
+func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B) {
 	return func(b *testing.B) {
 		e, _ := newEngine(b, connector.SystemClock(), 0)
-		users := users64k
-		if distinct {
+		users := pool
+		if users == nil {
 			users = ids("user-", b.N+1024)
+		}
+		if arm != nil {
+			a := *arm
+			for _, u := range users {
+				a.UserID = u
+				track(b, e, a)
+			}
 		}
 		var next atomic.Int64
 		runtime.GC()
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
-			ev := event.Event{Kind: kind, CampaignID: campaignID}
+			ev := ev
 			// Each goroutine takes its users in blocks of 256, so that the
 			// shared counter is not a contended cache line per event.
 			var i, end int
@@ -181,6 +191,16 @@ func parallel(kind event.Kind, campaignID string, distinct bool) func(b *testing
 		})
 	}
 }
+
+// The parallel cases: the serial cases' events, from every P.
+var (
+	noListenerParallel = parallel(event.Event{Kind: event.EmailOpened, CampaignID: "newsletter"}, users64k, nil)
+	triggerParallel    = parallel(event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}, nil, nil)
+	exceptionParallel  = parallel(event.Event{Kind: event.Purchase}, nil,
+		&event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+	duplicateParallel = parallel(event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"}, users64k[:1024],
+		&event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+)
 
 // tickDue sends batches of `due` immediate deliveries with a no-op sender,
 // reporting ns and allocations per delivery.

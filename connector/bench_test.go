@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -107,9 +108,10 @@ func BenchmarkTrack(b *testing.B) {
 		}
 	})
 	b.Run("exception_cancels", func(b *testing.B) {
-		e, _, _ := benchEngine(b, 0)
+		e, clk, mem := benchEngine(b, 0)
 		rcv := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
 		buy := event.Event{Kind: event.Purchase}
+		at := clk.Now().Add(time.Microsecond) // the mock clock stays put: triggers are at Now
 		for i := range users {
 			rcv.UserID = users[i]
 			_ = e.Track(ctx, rcv)
@@ -122,10 +124,14 @@ func BenchmarkTrack(b *testing.B) {
 			_ = e.Track(ctx, rcv) // re-arm (not measured)
 			b.StartTimer()
 			buy.UserID = u
-			buy.Time = time.Time{}
+			buy.Time = at // an exception cancels only strictly after the trigger
 			if err := e.Track(ctx, buy); err != nil {
 				b.Fatal(err)
 			}
+		}
+		b.StopTimer()
+		if _, err := mem.User(ctx, "", buy.UserID); !errors.Is(err, store.ErrNotFound) {
+			b.Fatalf("the last exception cancelled nothing (%v)", err)
 		}
 	})
 	b.Run("duplicate", func(b *testing.B) {
@@ -164,6 +170,49 @@ func BenchmarkTrack(b *testing.B) {
 				i++
 				ev.UserID = users[i&(len(users)-1)]
 				_ = e.Track(ctx, ev)
+			}
+		})
+	})
+	// Every user's delivery armed, then each goroutine cancels and re-arms
+	// the deliveries of its own users: one op is a cancellation plus a
+	// trigger (RunParallel cannot stop the timer per goroutine).
+	b.Run("exception_then_trigger_parallel", func(b *testing.B) {
+		e, _ := benchEngineOn(b, connector.SystemClock(), 0) // events after the trigger: exceptions cancel
+		for _, u := range users {
+			_ = e.Track(ctx, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		}
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			rcv := event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+			buy := event.Event{Kind: event.Purchase}
+			g := int(next.Add(1)) // goroutines start 1,024 users apart
+			for i := g << 10; pb.Next(); i++ {
+				u := users[i&(len(users)-1)]
+				buy.UserID, buy.Time = u, time.Time{}
+				if err := e.Track(ctx, buy); err != nil {
+					b.Error(err)
+					return
+				}
+				rcv.UserID, rcv.Time = u, time.Time{}
+				_ = e.Track(ctx, rcv)
+			}
+		})
+	})
+	b.Run("duplicate_parallel", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			// Each goroutine repeats an event of its own user.
+			ev := event.Event{ID: "same", UserID: fmt.Sprint("dup-", next.Add(1)), Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+			_ = e.Track(ctx, ev)
+			for pb.Next() {
+				if err := e.Track(ctx, ev); err != nil {
+					b.Error(err)
+					return
+				}
 			}
 		})
 	})
