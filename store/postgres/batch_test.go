@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +46,10 @@ func TestTrackAllOnPostgres(t *testing.T) {
 	run := func(s store.Store, batch bool) (pending []string, sent []string, err error) {
 		clk := clock.NewMock()
 		clk.Set(start.Add(-time.Minute)) // published before the events
+		var mu sync.Mutex                // Tick's send workers call it at once
 		send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+			mu.Lock()
+			defer mu.Unlock()
 			sent = append(sent, d.UserID+" "+d.ID)
 			return nil
 		})
