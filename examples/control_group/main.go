@@ -1,48 +1,145 @@
-// Command control_group is the seed's control-group case (SPEC.md S3):
-// users held out of the promo's control group get a survey an hour later.
-// The follow-up is published before the original, because enrollment
-// starts the moment the original goes live; publishing in the other order
-// loses the first enrollments, and the engine warns about it.
+// Command control_group sends a survey, an hour later, to the users the
+// promo campaign held out in its control group.
+//
+// The follow-up triggers on control_group_enrolled, which the host reports
+// the moment the promo goes live and holds users out. So the follow-up is
+// published before the promo. The second half publishes a promo before its
+// survey: the engine warns, and the first enrollment is lost.
 //
 //	go run ./examples/control_group
+//
+// The engine runs on a mock clock that the program moves by hand, so the
+// timeline it prints is the same on every run. In production, leave out
+// WithClock (the engine reads the system clock) and call engine.Run, which
+// sends each delivery when it falls due.
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"log"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/examples/internal/demo"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 func main() { run(os.Stdout) }
 
 func run(w io.Writer) {
-	d := demo.New(w, "Control group of the promo → survey")
-	d.Save(
-		rule.Campaign{ID: "promo"},
-		rule.Campaign{ID: "spring_promo"},
-		rule.Campaign{
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)) // a Monday
+
+	// The sender hands each delivery to the host's messaging; here it
+	// writes it down. A nil error means it was accepted.
+	var sent []string
+	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		sent = append(sent, fmt.Sprintf("%s to %s at %s (message %s)", d.CampaignID, d.UserID, stamp(clk.Now()), d.Message))
+		return nil
+	})
+	// The observer prints every decision the engine takes, with its reason;
+	// warnings about the definitions come the same way.
+	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	mem := store.NewMemory()
+	engine, err := connector.New(mem, sender,
+		connector.WithClock(clk),
+		connector.WithObserver(observer),
+		connector.WithSendConcurrency(1), // one send worker: deliveries go out in due order
+	)
+	must(err)
+
+	fmt.Fprintln(w, "Control group of the promo → survey")
+	for _, c := range []rule.Campaign{
+		{ID: "promo"}, // originals: the host sends them and reports who it held out
+		{ID: "spring_promo"},
+		{
 			ID:       "holdout_survey",
 			Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "promo"}},
 			Delay:    rule.After(time.Hour),
 			Message:  []byte(`{"survey":"what would make you buy?"}`),
 		},
-		rule.Campaign{
+		{
 			ID:       "spring_survey",
 			Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "spring_promo"}},
 			Delay:    rule.After(time.Hour),
 		},
-	)
-	d.Publish("holdout_survey", "promo") // the safe order
-	d.Track(event.Event{UserID: "mia", Kind: event.ControlGroupEnrolled, CampaignID: "promo"})
+	} {
+		must(engine.Save(ctx, c))
+	}
+	publish := func(ids ...string) {
+		fmt.Fprintf(w, "%s  publish %s\n", stamp(clk.Now()), strings.Join(ids, ", then "))
+		for _, id := range ids {
+			must(engine.Publish(ctx, id))
+		}
+	}
+	enroll := func(user, promo string) {
+		fmt.Fprintf(w, "%s  %-6s %s %s\n", stamp(clk.Now()), user, event.ControlGroupEnrolled, promo)
+		must(engine.Track(ctx, event.Event{UserID: user, Kind: event.ControlGroupEnrolled, CampaignID: promo}))
+	}
+	// advance moves the clock forward by d as Run would wait on a real
+	// clock: it stops at each due time on the way and sends what is due.
+	advance := func(d time.Duration) {
+		end := clk.Now().Add(d)
+		for {
+			_, err := engine.Tick(ctx)
+			must(err)
+			next, ok, err := mem.NextDue(ctx, engine.Namespace())
+			must(err)
+			if !ok || next.After(end) || !next.After(clk.Now()) {
+				break
+			}
+			clk.Set(next)
+		}
+		clk.Set(end)
+		_, err := engine.Tick(ctx)
+		must(err)
+	}
 
-	d.Publish("spring_promo") // the unsafe order: the engine warns
-	d.Track(event.Event{UserID: "ned", Kind: event.ControlGroupEnrolled, CampaignID: "spring_promo"})
-	d.Advance(time.Minute)
-	d.Publish("spring_survey")
-	d.Advance(2 * time.Hour)
-	d.Summary()
+	publish("holdout_survey", "promo") // the safe order
+	enroll("mia", "promo")
+
+	publish("spring_promo")       // the unsafe order: spring_survey is still a draft, and the engine warns
+	enroll("ned", "spring_promo") // no active follow-up listens: lost, no decision
+	advance(time.Minute)
+	publish("spring_survey") // counts only enrollments from now on
+	advance(2 * time.Hour)
+
+	fmt.Fprintln(w, "sent:")
+	for _, s := range sent {
+		fmt.Fprintln(w, " ", s)
+	}
+}
+
+// describe renders a decision as a line of the timeline.
+func describe(d rule.Decision) string {
+	var line string
+	switch d.Kind {
+	case rule.Scheduled:
+		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
+	case rule.Delivered:
+		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
+	case rule.Warning:
+		line = fmt.Sprintf("! warning about %s: %s", d.CampaignID, d.Reason)
+	default: // cancelled, suppressed…: the reason says why
+		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		if d.Rule != "" {
+			line += " (" + d.Rule + ")"
+		}
+	}
+	return stamp(d.At) + "      " + line
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("Mon 02 Jan 15:04") }
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
 }

@@ -1,77 +1,164 @@
 // Command delivery_controls shows the controls around a follow-up: user
 // time zones, a send window and a frequency cap. A "tips" email goes out
 // the day after a user opens the welcome email, at 08:00 their time, but
-// only between 09:00 and 18:00 (so it moves to 09:00), and at most one
-// email per calendar day per user.
+// only between 09:00 and 18:00 (so it moves to 09:00), and a user gets at
+// most one email per calendar day.
 //
 //	go run ./examples/delivery_controls
+//
+// The engine runs on a mock clock that the program moves by hand, so the
+// timeline it prints is the same on every run. In production, leave out
+// WithClock (the engine reads the system clock) and call engine.Run, which
+// sends each delivery when it falls due.
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"os"
+	"strings"
 	"time"
-	_ "time/tzdata" // zones must not depend on the machine's tz database
+	_ "time/tzdata" // the zones must not depend on the machine's tz database
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/examples/internal/demo"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 func main() { run(os.Stdout) }
 
-// zones is the host's user directory.
+// zones is the host's user directory: it knows each user's time zone.
 type zones map[string]*time.Location
 
+// Location implements connector.Directory.
 func (z zones) Location(_ context.Context, user string) (*time.Location, error) { return z[user], nil }
-func (z zones) InSegment(context.Context, string, string) (bool, error)         { return true, nil }
 
-func load(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+// InSegment implements connector.Directory; these campaigns have no audience.
+func (z zones) InSegment(context.Context, string, string) (bool, error) { return true, nil }
 
 func run(w io.Writer) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)) // a Monday
 	users := zones{"ana": load("America/New_York"), "ben": load("Europe/Paris"), "chi": load("Asia/Tokyo")}
-	d := demo.New(w, "Time zones, a send window and a frequency cap (timeline in UTC)",
+
+	// The sender hands each delivery to the host's mail provider; here it
+	// writes it down, in the user's time. A nil error means it was accepted.
+	var sent []string
+	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		at := clk.Now().In(users[d.UserID])
+		sent = append(sent, fmt.Sprintf("%-6s to %s at %s %s", d.CampaignID, d.UserID, at.Format("Mon 02 Jan 15:04"), at.Location()))
+		return nil
+	})
+	// The observer prints every decision the engine takes, with its reason.
+	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	mem := store.NewMemory()
+	engine, err := connector.New(mem, sender,
+		connector.WithClock(clk),
+		connector.WithObserver(observer),
+		connector.WithSendConcurrency(1), // one send worker: deliveries go out in due order
 		connector.WithDirectory(users),
+		// At most one email per user and calendar day of the user's zone.
 		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Channel: event.Email, Days: 1}),
 	)
-	d.Save(
-		rule.Campaign{ID: "welcome"},
-		rule.Campaign{
+	must(err)
+
+	fmt.Fprintln(w, "Time zones, a send window and a frequency cap (timeline in UTC)")
+	for _, c := range []rule.Campaign{
+		{ID: "welcome"}, // the original: the host sends it
+		{
 			ID:       "tips",
-			Channel:  event.Email,
+			Channel:  event.Email, // what frequency caps count
 			Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "welcome"}},
-			Delay:    rule.InDaysAt(1, 8, 0), // tomorrow 08:00, user's time
-			SendWindow: &rule.SendWindow{
-				From: rule.At(9, 0), To: rule.At(18, 0), NextAvailable: true,
+			Delay:    rule.InDaysAt(1, 8, 0), // tomorrow at 08:00, the user's time
+			SendWindow: &rule.SendWindow{ // 09:00 to 18:00, the user's time
+				From: rule.At(9, 0), To: rule.At(18, 0),
+				NextAvailable: true, // outside the window: wait for its next opening
 			},
 		},
-		rule.Campaign{
+		{
 			ID:       "survey",
 			Channel:  event.Email,
 			Triggers: []rule.Trigger{{Kind: event.EmailClicked, CampaignID: "welcome"}},
 			Delay:    rule.After(20 * time.Hour),
 		},
-	)
-	d.Publish("tips", "survey", "welcome")
-	for _, u := range []string{"ana", "ben", "chi"} {
-		d.Track(event.Event{UserID: u, Kind: event.EmailOpened, CampaignID: "welcome"})
+	} {
+		must(engine.Save(ctx, c))
 	}
-	// ben also clicks: the survey falls due the same Paris day as the
-	// tips, and the cap allows one email a day.
-	d.Track(event.Event{UserID: "ben", Kind: event.EmailClicked, CampaignID: "welcome"})
-	d.Advance(3 * 24 * time.Hour)
+	order := []string{"tips", "survey", "welcome"} // the follow-ups first
+	fmt.Fprintf(w, "%s  publish %s\n", stamp(clk.Now()), strings.Join(order, ", then "))
+	for _, id := range order {
+		must(engine.Publish(ctx, id))
+	}
+
+	track := func(user string, kind event.Kind) {
+		fmt.Fprintf(w, "%s  %-6s %s welcome\n", stamp(clk.Now()), user, kind)
+		must(engine.Track(ctx, event.Event{UserID: user, Kind: kind, CampaignID: "welcome"}))
+	}
+	// advance moves the clock forward by d as Run would wait on a real
+	// clock: it stops at each due time on the way and sends what is due.
+	advance := func(d time.Duration) {
+		end := clk.Now().Add(d)
+		for {
+			_, err := engine.Tick(ctx)
+			must(err)
+			next, ok, err := mem.NextDue(ctx, engine.Namespace())
+			must(err)
+			if !ok || next.After(end) || !next.After(clk.Now()) {
+				break
+			}
+			clk.Set(next)
+		}
+		clk.Set(end)
+		_, err := engine.Tick(ctx)
+		must(err)
+	}
+
+	for _, u := range []string{"ana", "ben", "chi"} {
+		track(u, event.EmailOpened)
+	}
+	// ben also clicks: the survey falls due the same Paris day as his tips,
+	// and the cap allows one email a day, so the tips are suppressed.
+	track("ben", event.EmailClicked)
+	advance(3 * 24 * time.Hour)
+
 	fmt.Fprintln(w, "sent, in each user's time:")
-	for _, s := range d.Sent() {
-		at := d.Sender.SentAt(s.ID).In(users[s.UserID])
-		fmt.Fprintf(w, "  %-6s to %s at %s %s\n", s.CampaignID, s.UserID, at.Format("Mon 02 Jan 15:04"), at.Location())
+	for _, s := range sent {
+		fmt.Fprintln(w, " ", s)
+	}
+}
+
+// describe renders a decision as a line of the timeline.
+func describe(d rule.Decision) string {
+	var line string
+	switch d.Kind {
+	case rule.Scheduled:
+		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
+	case rule.Delivered:
+		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
+	default: // cancelled, suppressed, deferred…: the reason says why
+		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		if d.Rule != "" {
+			line += " (" + d.Rule + ")"
+		}
+	}
+	return stamp(d.At) + "      " + line
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("Mon 02 Jan 15:04") }
+
+func load(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	must(err)
+	return loc
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
 	}
 }

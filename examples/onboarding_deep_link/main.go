@@ -1,40 +1,126 @@
-// Command onboarding_deep_link is the seed's second use case (SPEC.md S5):
-// users who tap the deep-link button of the onboarding in-app message get a
-// feature tour; users who tap another button do not.
+// Command onboarding_deep_link sends a feature tour ten minutes after a user
+// taps the deep-link button of the onboarding in-app message; taps on its
+// other buttons do nothing.
 //
 //	go run ./examples/onboarding_deep_link
+//
+// The engine runs on a mock clock that the program moves by hand, so the
+// timeline it prints is the same on every run. In production, leave out
+// WithClock (the engine reads the system clock) and call engine.Run, which
+// sends each delivery when it falls due.
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"log"
 	"os"
 	"time"
 
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/examples/internal/demo"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 func main() { run(os.Stdout) }
 
 func run(w io.Writer) {
-	d := demo.New(w, "Onboarding deep link → feature tour")
-	d.Save(
-		rule.Campaign{ID: "onboarding"},
-		rule.Campaign{
-			ID: "feature_tour",
-			Triggers: []rule.Trigger{{
-				Kind:       event.InAppMessageButtonClicked,
-				CampaignID: "onboarding",
-				Target:     "deep_link", // only this button
-			}},
-			Delay:   rule.After(10 * time.Minute),
-			Message: []byte(`{"screen":"tour"}`),
-		},
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)) // a Monday
+
+	// The sender hands each delivery to the host's in-app messaging; here it
+	// writes it down. A nil error means it was accepted.
+	var sent []string
+	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		sent = append(sent, fmt.Sprintf("%s to %s at %s (message %s)", d.CampaignID, d.UserID, stamp(clk.Now()), d.Message))
+		return nil
+	})
+	// The observer prints every decision the engine takes, with its reason.
+	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	mem := store.NewMemory()
+	engine, err := connector.New(mem, sender,
+		connector.WithClock(clk),
+		connector.WithObserver(observer),
+		connector.WithSendConcurrency(1), // one send worker: deliveries go out in due order
 	)
-	d.Publish("feature_tour", "onboarding")
-	d.Track(event.Event{UserID: "kim", Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding", Target: "deep_link"})
-	d.Track(event.Event{UserID: "lea", Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding", Target: "close"})
-	d.Advance(time.Hour)
-	d.Summary()
+	must(err)
+
+	fmt.Fprintln(w, "Onboarding deep link → feature tour")
+	must(engine.Save(ctx, rule.Campaign{ID: "onboarding"})) // the original: the host shows it
+	must(engine.Save(ctx, rule.Campaign{
+		ID: "feature_tour",
+		Triggers: []rule.Trigger{{
+			Kind:       event.InAppMessageButtonClicked,
+			CampaignID: "onboarding",
+			Target:     "deep_link", // this button only; "" would match any button
+		}},
+		Delay:   rule.After(10 * time.Minute),
+		Message: []byte(`{"screen":"tour"}`),
+	}))
+	fmt.Fprintf(w, "%s  publish feature_tour, then onboarding\n", stamp(clk.Now()))
+	must(engine.Publish(ctx, "feature_tour")) // the follow-up first
+	must(engine.Publish(ctx, "onboarding"))
+
+	tap := func(user, button string) {
+		fmt.Fprintf(w, "%s  %-6s %s onboarding [%s]\n", stamp(clk.Now()), user, event.InAppMessageButtonClicked, button)
+		must(engine.Track(ctx, event.Event{
+			UserID: user, Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding", Target: button,
+		}))
+	}
+	// advance moves the clock forward by d as Run would wait on a real
+	// clock: it stops at each due time on the way and sends what is due.
+	advance := func(d time.Duration) {
+		end := clk.Now().Add(d)
+		for {
+			_, err := engine.Tick(ctx)
+			must(err)
+			next, ok, err := mem.NextDue(ctx, engine.Namespace())
+			must(err)
+			if !ok || next.After(end) || !next.After(clk.Now()) {
+				break
+			}
+			clk.Set(next)
+		}
+		clk.Set(end)
+		_, err := engine.Tick(ctx)
+		must(err)
+	}
+
+	tap("kim", "deep_link")
+	tap("lea", "close") // matches no trigger: no decision
+	advance(time.Hour)
+
+	fmt.Fprintln(w, "sent:")
+	for _, s := range sent {
+		fmt.Fprintln(w, " ", s)
+	}
+}
+
+// describe renders a decision as a line of the timeline.
+func describe(d rule.Decision) string {
+	var line string
+	switch d.Kind {
+	case rule.Scheduled:
+		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
+	case rule.Delivered:
+		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
+	default: // cancelled, suppressed…: the reason says why
+		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		if d.Rule != "" {
+			line += " (" + d.Rule + ")"
+		}
+	}
+	return stamp(d.At) + "      " + line
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("Mon 02 Jan 15:04") }
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
 }

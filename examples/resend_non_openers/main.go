@@ -1,44 +1,130 @@
-// Command resend_non_openers is the seed's example (SPEC.md S1): resend the
-// newsletter a week after receipt to users who did not open it.
+// Command resend_non_openers resends a newsletter a week after receipt to
+// the users who did not open it.
 //
 //	go run ./examples/resend_non_openers
+//
+// The engine runs on a mock clock that the program moves by hand, so the
+// timeline it prints is the same on every run. In production, leave out
+// WithClock (the engine reads the system clock) and call engine.Run, which
+// sends each delivery when it falls due.
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"log"
 	"os"
 	"time"
 
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/examples/internal/demo"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 func main() { run(os.Stdout) }
 
 func run(w io.Writer) {
-	d := demo.New(w, "Resend the newsletter to non-openers after 7 days")
-	d.Save(
-		rule.Campaign{ID: "newsletter"}, // the original: the host sends it
-		rule.Campaign{
-			ID:         "resend",
-			Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-			Delay:      rule.After(7 * 24 * time.Hour),
-			Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
-			Message:    []byte(`{"subject":"In case you missed it"}`),
-		},
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)) // a Monday
+
+	// The sender hands each delivery to the host's mail provider; here it
+	// writes it down. A nil error means the provider accepted it.
+	var sent []string
+	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		sent = append(sent, fmt.Sprintf("%s to %s at %s (message %s)", d.CampaignID, d.UserID, stamp(clk.Now()), d.Message))
+		return nil
+	})
+	// The observer prints every decision the engine takes, with its reason.
+	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	mem := store.NewMemory()
+	engine, err := connector.New(mem, sender,
+		connector.WithClock(clk),
+		connector.WithObserver(observer),
+		connector.WithSendConcurrency(1), // one send worker: deliveries go out in due order
 	)
-	// The safe order: follow-up first, then the original.
-	d.Publish("resend", "newsletter")
+	must(err)
+
+	fmt.Fprintln(w, "Resend the newsletter to non-openers after 7 days")
+	// The original: the host sends it; registering it lets follow-ups name it.
+	must(engine.Save(ctx, rule.Campaign{ID: "newsletter"}))
+	// The follow-up: a week after receipt, unless the user opened the newsletter.
+	must(engine.Save(ctx, rule.Campaign{
+		ID:         "resend",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:      rule.After(7 * 24 * time.Hour),
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+		Message:    []byte(`{"subject":"In case you missed it"}`),
+	}))
+	// The safe order: the follow-up first, so that it sees the original's
+	// first receipts.
+	fmt.Fprintf(w, "%s  publish resend, then newsletter\n", stamp(clk.Now()))
+	must(engine.Publish(ctx, "resend"))
+	must(engine.Publish(ctx, "newsletter"))
+
+	track := func(user string, kind event.Kind) {
+		fmt.Fprintf(w, "%s  %-6s %s newsletter\n", stamp(clk.Now()), user, kind)
+		must(engine.Track(ctx, event.Event{UserID: user, Kind: kind, CampaignID: "newsletter"}))
+	}
+	// advance moves the clock forward by d as Run would wait on a real
+	// clock: it stops at each due time on the way and sends what is due.
+	advance := func(d time.Duration) {
+		end := clk.Now().Add(d)
+		for {
+			_, err := engine.Tick(ctx)
+			must(err)
+			next, ok, err := mem.NextDue(ctx, engine.Namespace())
+			must(err)
+			if !ok || next.After(end) || !next.After(clk.Now()) {
+				break
+			}
+			clk.Set(next)
+		}
+		clk.Set(end)
+		_, err := engine.Tick(ctx)
+		must(err)
+	}
 
 	// The host sends the newsletter; its mail provider reports receipts.
 	for _, user := range []string{"ann", "bob", "cleo"} {
-		d.Track(event.Event{UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"})
+		track(user, event.EmailReceived)
 	}
-	d.Advance(2 * 24 * time.Hour)
-	d.Track(event.Event{UserID: "bob", Kind: event.EmailOpened, CampaignID: "newsletter"})
-	d.Advance(6 * 24 * time.Hour)
-	// Opened after the resend was due: too late to cancel it.
-	d.Track(event.Event{UserID: "cleo", Kind: event.EmailOpened, CampaignID: "newsletter"})
-	d.Summary()
+	advance(2 * 24 * time.Hour)
+	track("bob", event.EmailOpened) // while bob waits: cancels his resend
+	advance(6 * 24 * time.Hour)
+	// Opened after the resend went out: there is nothing left to cancel.
+	track("cleo", event.EmailOpened)
+
+	fmt.Fprintln(w, "sent:")
+	for _, s := range sent {
+		fmt.Fprintln(w, " ", s)
+	}
+}
+
+// describe renders a decision as a line of the timeline.
+func describe(d rule.Decision) string {
+	var line string
+	switch d.Kind {
+	case rule.Scheduled:
+		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
+	case rule.Delivered:
+		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
+	default: // cancelled, suppressed…: the reason says why
+		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		if d.Rule != "" {
+			line += " (" + d.Rule + ")"
+		}
+	}
+	return stamp(d.At) + "      " + line
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("Mon 02 Jan 15:04") }
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
 }

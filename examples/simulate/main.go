@@ -1,6 +1,6 @@
 // Command simulate replays an event log against campaign definitions on a
-// simulated clock (a dry run, SPEC.md R12) and prints the timeline of the
-// engine's decisions and deliveries.
+// simulated clock (a dry run) and prints the timeline of the engine's
+// decisions and deliveries.
 //
 //	go run ./examples/simulate -setup examples/simulate/testdata/resend.setup.json \
 //	    -events examples/simulate/testdata/resend.events.jsonl
