@@ -71,11 +71,18 @@ func newToken() uint64 {
 	}
 }
 
-// maybePrune sweeps expired state at most once per prune interval.
+// maybePrune sweeps expired state once a prune interval has passed since
+// the last sweep, or at once if the clock went back (a step of the system
+// clock): measured from a sweep stamped later than now, the interval
+// would not pass until the clock caught up again, and what expires in the
+// meantime would be kept.
 func (e *Engine) maybePrune(ctx context.Context, now time.Time) error {
 	last := e.lastPrune.Load()
-	if now.UnixNano()-last < int64(e.cfg.pruneEvery) || !e.lastPrune.CompareAndSwap(last, now.UnixNano()) {
+	if since := now.UnixNano() - last; since >= 0 && since < int64(e.cfg.pruneEvery) {
 		return nil
+	}
+	if !e.lastPrune.CompareAndSwap(last, now.UnixNano()) {
+		return nil // another Tick sweeps
 	}
 	logBefore := now
 	if e.cfg.logMax > 0 {
