@@ -96,8 +96,6 @@ type Engine struct {
 	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one; minInt64 when Run is not running (nobody to wake)
 	running   atomic.Bool
 	lastPrune atomic.Int64
-
-	armedHook func(at time.Time) // tests: told when Run arms its timer
 }
 
 // New returns an engine on store s that hands due deliveries to send.

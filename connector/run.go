@@ -14,10 +14,16 @@ import (
 // does; on other stores it also looks every poll interval
 // ([WithPollInterval]).
 //
-// A send in progress when ctx ends finishes (bound it with
-// [WithSendTimeout]) and its outcome is recorded; Run leaves no goroutine
-// behind. Store errors do not stop Run: it waits for the retry policy's
-// base delay and tries again. Only one Run per engine may be active
+// Store errors do not stop Run: it logs them ([WithLogger]) and tries
+// again after 100 ms, then after twice as long each time the store fails
+// again, up to 2 s (each wait shortened by up to a fifth, at random, so
+// that engines sharing a store do not retry in step); the first success
+// resets the wait. An outage of the store therefore delays deliveries by
+// its length plus at most about 2 s.
+//
+// When ctx ends, the send in progress finishes (bounded by
+// [WithSendTimeout]) and its outcome is recorded before Run returns; Run
+// leaves no goroutine behind. Only one Run per engine may be active
 // ([ErrAlreadyRunning]).
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
@@ -31,6 +37,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		notified = ch
 	}
 	defer e.armed.Store(minInt64) // nobody to wake: scheduling Tracks need not signal
+
+	failures := 0 // store errors in a row
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -40,17 +48,33 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
+			// Wake-ups neither cut the wait short nor outlive it: the
+			// retry looks at everything they announce.
 			e.logError("run", err)
-			wait = e.cfg.retry.Base
+			failures++
+			if !e.sleep(ctx, storeRetry.backoff(failures), nil, nil) {
+				return nil
+			}
+			drain(e.wake)
+			drain(notified)
+			continue
 		}
+		failures = 0
 		if wait == 0 {
 			continue
 		}
-		if !e.sleep(ctx, wait, notified) {
+		if !e.sleep(ctx, wait, e.wake, notified) {
 			return nil
 		}
 	}
 }
+
+// storeRetry paces Run after store errors: the first retry comes soon,
+// as one failure is often a single dropped connection; the waits double
+// while the store keeps failing, so that an outage is not met with a
+// stream of calls, up to a cap that bounds how long after the store's
+// return Run resumes. The jitter spreads engines that failed together.
+var storeRetry = RetryPolicy{MaxAttempts: 1, Base: 100 * time.Millisecond, Max: 2 * time.Second, Jitter: 0.2}
 
 // runOnce ticks and returns how long Run may sleep: until the next due
 // delivery, at most the poll interval, -1 meaning "until woken".
@@ -75,31 +99,32 @@ func (e *Engine) runOnce(ctx context.Context) (time.Duration, error) {
 	return wait, nil
 }
 
-// sleep waits for d (forever when d < 0), a wake-up, or the end of ctx,
-// which it reports as false.
-func (e *Engine) sleep(ctx context.Context, d time.Duration, notified <-chan struct{}) bool {
+// sleep waits for d (forever when d < 0), a value on wake or notified
+// (nil: none), or the end of ctx, which it reports as false.
+func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-chan struct{}) bool {
 	var timerC <-chan time.Time
 	if d > 0 {
 		t := e.cfg.clock.Timer(d)
 		defer t.Stop()
 		timerC = t.C
-		at := e.cfg.clock.Now().Add(d)
-		e.armed.Store(at.UnixNano())
-		if e.armedHook != nil {
-			e.armedHook(at)
-		}
+		e.armed.Store(e.cfg.clock.Now().Add(d).UnixNano())
 	} else {
 		e.armed.Store(maxInt64)
-		if e.armedHook != nil {
-			e.armedHook(time.Time{})
-		}
 	}
 	select {
 	case <-ctx.Done():
 		return false
 	case <-timerC:
-	case <-e.wake:
+	case <-wake:
 	case <-notified:
 	}
 	return true
+}
+
+// drain takes the value waiting in ch, if any.
+func drain(ch <-chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
 }

@@ -2,8 +2,11 @@ package connector
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -11,33 +14,78 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
-// runHarness is an engine driven by Run on a mock clock, with channels that
-// say when Run arms its timer and when the sender is called.
+// The tests of Run run in a synctest bubble: the engine's clock is the
+// bubble's fake time, which moves only when every goroutine of the test
+// waits, so what Run does at each instant is exact and nothing depends on
+// how fast the machine is.
+
+// runStore is a memory store that records when Run looks for due
+// deliveries (each Claim) and fails the Claims its plan says to.
+type runStore struct {
+	*store.Memory
+	mu     sync.Mutex
+	claims []time.Time
+	fail   func(call int) bool // nil: never
+}
+
+var errStoreDown = errors.New("test: store down")
+
+func (s *runStore) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	s.mu.Lock()
+	call := len(s.claims)
+	s.claims = append(s.claims, time.Now())
+	fail := s.fail != nil && s.fail(call)
+	s.mu.Unlock()
+	if fail {
+		return nil, errStoreDown
+	}
+	return s.Memory.Claim(ctx, ns, now, lease, limit, token)
+}
+
+// claimTimes returns when each Claim was made.
+func (s *runStore) claimTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims
+}
+
+// runHarness is an engine on the bubble's clock, with follow-ups of "o"
+// due at once ("now", on an open), in ten minutes ("sooner", on a click)
+// and in an hour ("later", on a receipt), and Run in a goroutine of the
+// bubble. It has one send worker: each Tick makes one Claim.
 type runHarness struct {
 	t      *testing.T
-	clock  *clock.Mock
+	store  *runStore
 	engine *Engine
-	armed  chan time.Time
-	sent   chan Delivery
-	errc   chan error
+	start  time.Time
+	mu     sync.Mutex
+	sent   []sentAt
+	done   chan error
 	cancel context.CancelFunc
 }
 
-var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+type sentAt struct {
+	campaign string
+	at       time.Time
+}
 
-func newRunHarness(t *testing.T, send SenderFunc) *runHarness {
+// newRunHarness returns a harness whose sender is send, or one that
+// records what it is handed when send is nil. Call it inside the bubble.
+func newRunHarness(t *testing.T, send SenderFunc, opts ...Option) *runHarness {
 	t.Helper()
-	h := &runHarness{t: t, clock: clock.NewMock(), armed: make(chan time.Time, 100), sent: make(chan Delivery, 100), errc: make(chan error, 1)}
-	h.clock.Set(t0)
+	h := &runHarness{t: t, store: &runStore{Memory: store.NewMemory()}, start: time.Now(), done: make(chan error, 1)}
 	if send == nil {
-		send = func(_ context.Context, d Delivery) error { h.sent <- d; return nil }
+		send = func(_ context.Context, d Delivery) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.sent = append(h.sent, sentAt{d.CampaignID, time.Now()})
+			return nil
+		}
 	}
-	e, err := New(store.NewMemory(), send, WithClock(h.clock))
+	e, err := New(h.store, send, append([]Option{WithClock(clock.New()), WithSendConcurrency(1)}, opts...)...)
 	require.NoError(t, err)
-	e.armedHook = func(at time.Time) { h.armed <- at }
 	h.engine = e
 	ctx := context.Background()
 	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
@@ -52,55 +100,26 @@ func newRunHarness(t *testing.T, send SenderFunc) *runHarness {
 	return h
 }
 
-func (h *runHarness) start() {
+// run starts Run and waits until it sleeps.
+func (h *runHarness) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.errc <- h.engine.Run(ctx)
-	}()
-	h.t.Cleanup(func() { cancel(); <-done }) // even when the test fails early
+	go func() { h.done <- h.engine.Run(ctx) }()
+	h.t.Cleanup(cancel) // Run must end for the bubble to end, even when the test fails early
+	synctest.Wait()
 }
 
+// stop ends Run's context and checks that Run returned nil at once.
 func (h *runHarness) stop() {
+	h.t.Helper()
 	h.cancel()
+	synctest.Wait()
 	select {
-	case err := <-h.errc:
+	case err := <-h.done:
 		require.NoError(h.t, err)
-	case <-time.After(10 * time.Second):
-		h.t.Fatal("Run did not return after its context ended")
+	default:
+		h.t.Fatal("Run did not return when its context ended")
 	}
-}
-
-// waitArmedAt waits until Run arms its timer for want (zero: sleeps without
-// a timer). Run may arm more than once for one change (its own wake-up and
-// the store's notification both wake it): the arms in between must be for
-// times other than want.
-func (h *runHarness) waitArmedAt(want time.Time) {
-	h.t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case at := <-h.armed:
-			if at.Equal(want) {
-				return
-			}
-		case <-deadline:
-			h.t.Fatalf("Run did not arm for %s", want)
-		}
-	}
-}
-
-func (h *runHarness) waitSent() Delivery {
-	h.t.Helper()
-	select {
-	case d := <-h.sent:
-		return d
-	case <-time.After(10 * time.Second):
-		h.t.Fatal("nothing sent")
-	}
-	return Delivery{}
 }
 
 func (h *runHarness) track(kind event.Kind) {
@@ -108,68 +127,128 @@ func (h *runHarness) track(kind event.Kind) {
 	require.NoError(h.t, h.engine.Track(context.Background(), event.Event{UserID: "u", Kind: kind, CampaignID: "o"}))
 }
 
-func TestRunSendsImmediateDeliveriesWhenWoken(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	h := newRunHarness(t, nil)
-	h.start()
-	h.waitArmedAt(time.Time{}) // nothing due: Run sleeps without a timer
-	h.track(event.EmailOpened)
-	d := h.waitSent()
-	require.Equal(t, "now", d.CampaignID)
-	require.Equal(t, t0, h.clock.Now(), "sent without the clock moving")
-	h.stop()
+// sleep lets d of the bubble's time pass (Run's timers fire on the way)
+// and waits until Run sleeps again.
+func (h *runHarness) sleep(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
 }
 
-func TestRunArmsOneTimerForTheEarliestDueTime(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	h := newRunHarness(t, nil)
-	h.start()
-	h.waitArmedAt(time.Time{})
-	h.track(event.EmailReceived) // due in an hour
-	h.waitArmedAt(t0.Add(time.Hour))
-	h.track(event.EmailClicked) // due in ten minutes: Run re-arms earlier
-	h.waitArmedAt(t0.Add(10 * time.Minute))
+// sentSince returns what was sent, each with its time after h.start.
+func (h *runHarness) sentSince() map[string]time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	got := make(map[string]time.Duration)
+	for _, s := range h.sent {
+		got[s.campaign] = s.at.Sub(h.start)
+	}
+	return got
+}
 
-	h.clock.Add(10 * time.Minute)
-	require.Equal(t, "sooner", h.waitSent().CampaignID)
-	h.waitArmedAt(t0.Add(time.Hour))
-	h.clock.Add(50 * time.Minute)
-	require.Equal(t, "later", h.waitSent().CampaignID)
-	h.waitArmedAt(time.Time{})
-	h.stop()
+func TestRunSendsImmediateDeliveriesWhenWoken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newRunHarness(t, nil)
+		h.run()
+		h.track(event.EmailOpened)
+		synctest.Wait()
+		require.Equal(t, map[string]time.Duration{"now": 0}, h.sentSince(), "sent without waiting")
+		h.stop()
+	})
+}
+
+// TestRunWakesOnlyWhenSomethingFallsDue checks that Run sends each
+// delivery at its due time to the nanosecond, also when Track schedules
+// one earlier than the one it waits for, and looks at the store at no
+// other time than those and the Tracks' (one timer for the earliest due
+// time, no polling on a store that notifies).
+func TestRunWakesOnlyWhenSomethingFallsDue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newRunHarness(t, nil)
+		h.run()
+		h.track(event.EmailReceived) // "later": due in an hour
+		synctest.Wait()
+		h.track(event.EmailClicked) // "sooner": due in ten minutes, before "later"
+		synctest.Wait()
+
+		h.sleep(10*time.Minute - time.Nanosecond)
+		require.Empty(t, h.sentSince(), "nothing sent early")
+		h.sleep(time.Nanosecond)
+		require.Equal(t, map[string]time.Duration{"sooner": 10 * time.Minute}, h.sentSince())
+		h.sleep(50*time.Minute - time.Nanosecond)
+		require.Len(t, h.sentSince(), 1, "nothing sent early")
+		h.sleep(time.Nanosecond)
+		require.Equal(t, map[string]time.Duration{"sooner": 10 * time.Minute, "later": time.Hour}, h.sentSince())
+		h.sleep(24 * time.Hour) // nothing due: Run sleeps through
+		h.stop()
+
+		for _, at := range h.store.claimTimes() {
+			require.Contains(t, []time.Duration{0, 10 * time.Minute, time.Hour}, at.Sub(h.start), "Run looked at the store at %v", at.Sub(h.start))
+		}
+	})
 }
 
 func TestRunRefusesASecondRun(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	h := newRunHarness(t, nil)
-	h.start()
-	h.waitArmedAt(time.Time{})
-	require.ErrorIs(t, h.engine.Run(context.Background()), ErrAlreadyRunning)
-	h.stop()
+	synctest.Test(t, func(t *testing.T) {
+		h := newRunHarness(t, nil)
+		h.run()
+		require.ErrorIs(t, h.engine.Run(context.Background()), ErrAlreadyRunning)
+		h.stop()
+	})
 }
 
 func TestRunLetsAnInFlightSendFinish(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	started, release := make(chan struct{}), make(chan struct{})
-	var decisions []rule.Decision
-	h := newRunHarness(t, func(ctx context.Context, d Delivery) error {
-		close(started)
-		<-release
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var decisions []rule.Decision
+		h := newRunHarness(t, func(ctx context.Context, d Delivery) error {
+			<-release
+			return nil
+		}, WithObserver(ObserverFunc(func(d rule.Decision) { decisions = append(decisions, d) })))
+		h.run()
+		h.track(event.EmailOpened)
+		synctest.Wait() // the sender waits for release
+		h.cancel()
+		synctest.Wait()
+		require.Empty(t, h.done, "Run returned during a send")
+		close(release)
+		synctest.Wait()
+		require.NoError(t, <-h.done)
+		require.Equal(t, rule.Delivered, decisions[len(decisions)-1].Kind, "the outcome of the send is recorded")
+		st, err := h.engine.Stats(context.Background())
+		require.NoError(t, err)
+		require.Zero(t, st.Pending)
 	})
-	h.engine.cfg.observers = append(h.engine.cfg.observers, ObserverFunc(func(d rule.Decision) { decisions = append(decisions, d) }))
-	h.engine.observed = true
-	h.start()
-	h.waitArmedAt(time.Time{})
-	h.track(event.EmailOpened)
-	<-started
-	h.cancel()
-	close(release)
-	require.NoError(t, <-h.errc)
-	require.Equal(t, rule.Delivered, decisions[len(decisions)-1].Kind, "the outcome of the send is recorded")
-	st, err := h.engine.Stats(context.Background())
-	require.NoError(t, err)
-	require.Zero(t, st.Pending)
+}
+
+// TestRunRetriesStoreErrorsSoonWithGrowingWaits checks that after a store
+// error Run tries again within 100 ms, waits twice as long after each
+// further error up to 2 s (less up to a fifth, for jitter), and starts
+// over at 100 ms once a call has succeeded.
+func TestRunRetriesStoreErrorsSoonWithGrowingWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newRunHarness(t, nil)
+		// Claims 0 to 6 fail, 7 succeeds; after the Track below, 8 fails
+		// and 9 succeeds.
+		h.store.fail = func(call int) bool { return call <= 6 || call == 8 }
+		h.run()
+		h.sleep(time.Minute)
+		require.Len(t, h.store.claimTimes(), 8, "Run sleeps once the store answers")
+		h.track(event.EmailOpened)
+		synctest.Wait()
+		h.sleep(time.Minute)
+		h.stop()
+
+		calls := h.store.claimTimes()
+		require.Len(t, calls, 10)
+		ms := time.Millisecond
+		for i, max := range []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1600 * ms, 2000 * ms, 2000 * ms} {
+			wait := calls[i+1].Sub(calls[i])
+			require.True(t, wait >= max*4/5 && wait <= max, "wait %d after a store error: %v, want %v less up to a fifth", i+1, wait, max)
+		}
+		wait := calls[9].Sub(calls[8])
+		require.True(t, wait >= 80*ms && wait <= 100*ms, "after a success, the first wait starts over: %v", wait)
+		require.Equal(t, calls[9].Sub(h.start), h.sentSince()["now"], "sent by the Claim that succeeded")
+	})
 }
 
 // TestTrackWakesOnlyARunningRun checks that a scheduling Track signals Run
@@ -177,20 +256,19 @@ func TestRunLetsAnInFlightSendFinish(t *testing.T) {
 // nobody to wake), and that what was scheduled before Run started is sent
 // by it all the same.
 func TestTrackWakesOnlyARunningRun(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	h := newRunHarness(t, nil)
-	h.track(event.EmailOpened)
-	require.Empty(t, h.engine.wake, "signalled with no Run")
-	h.start()
-	d := h.waitSent()
-	require.Equal(t, "now", d.CampaignID)
-	h.waitArmedAt(time.Time{})
-	h.stop()
-	for len(h.engine.wake) > 0 { // a wake-up Run had no time to take
-		<-h.engine.wake
-	}
-	h.track(event.EmailClicked) // schedules "sooner"
-	require.Empty(t, h.engine.wake, "signalled after Run stopped")
+	synctest.Test(t, func(t *testing.T) {
+		h := newRunHarness(t, nil)
+		h.track(event.EmailOpened)
+		require.Empty(t, h.engine.wake, "signalled with no Run")
+		h.run()
+		require.Equal(t, map[string]time.Duration{"now": 0}, h.sentSince())
+		h.stop()
+		for len(h.engine.wake) > 0 { // a wake-up Run had no time to take
+			<-h.engine.wake
+		}
+		h.track(event.EmailClicked) // schedules "sooner"
+		require.Empty(t, h.engine.wake, "signalled after Run stopped")
+	})
 }
 
 // countingClock is a mock clock that counts its reads.
@@ -220,7 +298,7 @@ func TestTrackReadsTheClockOnlyWhenNeeded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &countingClock{Mock: clock.NewMock()}
-			clk.Set(t0)
+			clk.Set(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
 			e, err := New(store.NewMemory(), SenderFunc(func(context.Context, Delivery) error { return nil }), append(tc.opts, WithClock(clk))...)
 			require.NoError(t, err)
 			require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
