@@ -90,6 +90,27 @@
 // the statements of a transaction): behind PgBouncer, use session pooling
 // or point the store at the server.
 //
+// # Outages
+//
+// While the server is away (a restart, a failover), the store's calls
+// fail with its errors: Track returns them to the host, whose provider
+// retries the webhook; the engine's Run logs them and tries again after
+// 100 ms, then after twice as long each time, up to 2 s. When the server
+// is back, the first call succeeds: the pool's connections to the old
+// server are dropped before use, not one failed call each, because [Open]
+// configures its pool with [ShouldPing], which looks at each connection's
+// socket (no round trip) before handing it out and pings it if the server
+// has closed it — give a pool of your own the same check before passing
+// it to [New]. The notification connection reconnects by itself (backoff
+// from 100 ms to 5 s) and wakes the engines when it is back. An outage
+// thus delays deliveries by its length plus at most about 2 s and the
+// time to connect.
+//
+// A server that does not answer at all (a host gone from the network,
+// rather than a refused connection) holds each attempt to connect until
+// the call's context ends or the operating system gives up, minutes
+// later: put connect_timeout (in seconds) in the DSN to bound it.
+//
 // # Pruning
 //
 // The engine calls [Store.Prune] every minute or so; it deletes expired

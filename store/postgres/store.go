@@ -47,12 +47,14 @@ var (
 // Open connects to the database dsn names (a URL or key=value string, as
 // [pgxpool.ParseConfig] reads it, pool settings such as pool_max_conns
 // included), brings the schema up to date (see [WithMigrate]) and returns
-// a store that owns the pool: [Store.Close] closes it.
+// a store that owns the pool: [Store.Close] closes it. The pool checks
+// each connection before use with [ShouldPing].
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing the DSN: %w", err)
 	}
+	pcfg.ShouldPing = ShouldPing
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: creating the pool: %w", err)
@@ -67,7 +69,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a store using pool, which stays the caller's: [Store.Close]
 // does not close it, and the caller must not close it before the store. It
-// brings the schema up to date (see [WithMigrate]).
+// brings the schema up to date (see [WithMigrate]). Configure the pool
+// with [ShouldPing], as [Open] does, so that connections the server
+// closed are dropped before use rather than failing a call each.
 //
 // Besides the pool's connections the store keeps one connection of its
 // own, made with the pool's connection settings, to LISTEN for
