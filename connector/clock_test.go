@@ -2,35 +2,33 @@ package connector
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
-// TestSystemClockFollowsTheSystemClock checks that SystemClock reads the
-// system's time (within the slack a loaded machine needs between two
-// reads), never goes back, and reads the wall clock afresh once its base
-// is older than the rebase interval.
-func TestSystemClockFollowsTheSystemClock(t *testing.T) {
-	c := SystemClock().(*systemClock)
-	prev := c.Now()
-	for range 1000 {
-		before := time.Now()
-		got := c.Now()
-		after := time.Now()
-		require.False(t, got.Before(prev), "went back from %v to %v", prev, got)
-		require.WithinRange(t, got.Round(0), before.Round(0).Add(-50*time.Millisecond), after.Round(0).Add(50*time.Millisecond))
-		prev = got
-	}
-	// A base older than the interval is replaced by a fresh reading.
-	stale := time.Now().Add(-2 * rebaseAfter)
-	c.base.Store(&stale)
-	got := c.Now()
-	require.NotSame(t, &stale, c.base.Load(), "base not renewed")
-	require.WithinDuration(t, time.Now(), got, 50*time.Millisecond)
-	require.WithinDuration(t, time.Now(), *c.base.Load(), 50*time.Millisecond)
-	// Within the interval the base stays.
-	b := c.base.Load()
-	c.Now()
-	require.Same(t, b, c.base.Load())
+// TestSystemClockIsTheSystemsTime checks, in a synctest bubble (whose
+// fake time is the time package's), that SystemClock reads the time
+// package's time and that its timers fire after their duration of it, to
+// the nanosecond.
+func TestSystemClockIsTheSystemsTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := SystemClock()
+		require.True(t, c.Now().Equal(time.Now()))
+		start := time.Now()
+		timer := c.Timer(time.Hour)
+		time.Sleep(time.Hour - time.Nanosecond)
+		require.True(t, c.Now().Equal(start.Add(time.Hour-time.Nanosecond)))
+		synctest.Wait()
+		require.Empty(t, timer.C, "fired early")
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		select {
+		case at := <-timer.C:
+			require.True(t, at.Equal(start.Add(time.Hour)), "fired at %v", at.Sub(start))
+		default:
+			t.Fatal("did not fire after its duration")
+		}
+	})
 }

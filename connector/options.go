@@ -109,8 +109,8 @@ func (r RetryPolicy) validate() error {
 	return nil
 }
 
-// WithClock sets the engine's clock. Defaults to [SystemClock]; tests pass
-// clock.NewMock(), and clock.New() reads time.Now for every reading.
+// WithClock sets the engine's clock. Defaults to [SystemClock] (clock.New());
+// tests pass clock.NewMock().
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
 		if c == nil {
