@@ -8,8 +8,11 @@ package event
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,7 +21,9 @@ import (
 //
 // Interactions name the campaign they are about; custom events and
 // purchases carry a Name instead. Which fields a kind accepts is checked by
-// [Event.Validate].
+// [Event.Validate], as is what every store must keep: its text fields (ID,
+// UserID, CampaignID, Target, Name) are valid UTF-8 without NUL bytes and
+// at most [MaxIDBytes] long.
 type Event struct {
 	// ID identifies the event for deduplication: an ID already processed
 	// for the same user inside the engine's dedup window is ignored.
@@ -39,20 +44,30 @@ type Event struct {
 	// purchased product's id (optional for [Purchase]).
 	Name string `json:"name,omitempty"`
 	// Properties are free-form attributes that conditions can test. Values
-	// must be what JSON can carry: nil, bool, string, any Go number type
-	// (finite), json.Number, []any and map[string]any. Decoded from JSON,
-	// numbers arrive as json.Number so that they round-trip exactly.
+	// must be what JSON can carry and every store keeps exactly: nil,
+	// bool, string (valid UTF-8 without NUL bytes, as keys must be), any Go
+	// number type (finite), json.Number (a JSON number, see [CheckValue]),
+	// []any and map[string]any. Decoded from JSON, numbers arrive as
+	// json.Number so that they round-trip exactly.
 	Properties map[string]any `json:"properties,omitempty"`
 	// Time is when the event happened. Rules use it, not the arrival time
-	// (SPEC.md R3, R5). Zero means "now" on the engine's clock.
+	// (SPEC.md R3, R5). Zero means "now" on the engine's clock; otherwise
+	// it must be before [MaxTime], in a zone [CheckTime] accepts.
 	Time time.Time `json:"time,omitzero"`
 }
 
-// Validate reports every structural problem of e as [*ValidationError]s
-// joined together, or nil. It does not apply size limits (see [Limits]).
+// Validate reports every problem of e as [*ValidationError]s joined
+// together, or nil: missing or misplaced fields, and values that some
+// store cannot keep exactly (wrapping [ErrUnstorable]: text that is not
+// valid UTF-8 or holds NUL bytes, numbers without a JSON form, times
+// [CheckTime] refuses or from [MaxTime] on) or identifiers over
+// [MaxIDBytes] (wrapping [ErrTooLarge]). One rule serves every store, so
+// an event the memory store takes is one PostgreSQL takes too. It does not
+// apply the configurable size limits (see [Limits]).
 func (e Event) Validate() error {
 	info, known := lookupKind(e.Kind)
-	if known && e.UserID != "" && len(e.Properties) == 0 && selectorsFit(info, e.CampaignID, e.Target, e.Name) {
+	if known && e.UserID != "" && len(e.Properties) == 0 && selectorsFit(info, e.CampaignID, e.Target, e.Name) &&
+		idFits(e.ID) && idFits(e.UserID) && idFits(e.CampaignID) && idFits(e.Target) && idFits(e.Name) && timeFits(e.Time) {
 		return nil // the common case, decided without building a report
 	}
 	p := Problems{Object: "event"}
@@ -68,15 +83,43 @@ func (e Event) Validate() error {
 	if known {
 		checkSelectors(&p, e.Kind, info, e.CampaignID, e.Target, e.Name)
 	}
-	for k, v := range e.Properties {
-		if k == "" {
-			p.Add("properties", "empty property name", nil)
+	for _, f := range [...]struct{ name, v string }{
+		{"id", e.ID}, {"user_id", e.UserID}, {"campaign_id", e.CampaignID}, {"target", e.Target}, {"name", e.Name},
+	} {
+		if reason, sentinel := checkID(f.v); reason != "" {
+			p.Add(f.name, reason, sentinel)
 		}
-		if err := CheckValue(v); err != nil {
-			p.Add("properties."+k, err.Error(), nil)
+	}
+	if err := CheckTime(e.Time); err != nil {
+		p.Add("time", err.Error(), ErrUnstorable)
+	} else if !e.Time.IsZero() && !eventTimeFits(e.Time) {
+		p.Add("time", fmt.Sprintf("%s is outside 0001-01-01 to %s, UTC", e.Time.UTC().Format(time.RFC3339), MaxTime.Format(time.RFC3339)), ErrUnstorable)
+	}
+	for k, v := range e.Properties {
+		switch err := CheckText(k); {
+		case k == "":
+			p.Add("properties", "empty property name", nil)
+		case err != nil:
+			p.Add("properties", fmt.Sprintf("property name %q %v", k, err), ErrUnstorable)
+		default:
+			addValueProblem(&p, "properties."+k, v)
 		}
 	}
 	return p.Err()
+}
+
+// addValueProblem records, under field, what CheckValue finds wrong with v.
+func addValueProblem(p *Problems, field string, v any) {
+	err := CheckValue(v)
+	if err == nil {
+		return
+	}
+	var ve *valueError
+	if errors.As(err, &ve) {
+		p.Add(field+ve.path, ve.reason, ve.sentinel)
+		return
+	}
+	p.Add(field, err.Error(), nil)
 }
 
 // CheckSelectors reports, into p, whether campaignID, target and name suit
@@ -113,44 +156,85 @@ func checkSelectors(p *Problems, k Kind, info kindInfo, campaignID, target, name
 }
 
 // CheckValue reports whether v is a value a property may hold (see
-// [Event.Properties]); nested lists and objects are checked recursively up
-// to a depth of 32.
-func CheckValue(v any) error { return checkValue(v, 0) }
+// [Event.Properties]) and every store keeps exactly: strings and object
+// keys valid UTF-8 without NUL bytes, finite numbers, json.Number values
+// that are JSON numbers within PostgreSQL's numeric range (see
+// [CheckJSON]); nested lists and objects are checked recursively up to a
+// depth of 32. The error names the path of the faulty part ("[2].price:
+// …") and wraps [ErrUnstorable] when the value has the right type but no
+// store can keep it.
+func CheckValue(v any) error {
+	if ve := checkValue(v, 0); ve != nil {
+		return ve
+	}
+	return nil
+}
 
-func checkValue(v any, depth int) error {
+// valueError is CheckValue's report: where in the value, and what.
+type valueError struct {
+	path     string // "[2].price", or "" for the value itself
+	reason   string
+	sentinel error
+}
+
+func (e *valueError) Error() string {
+	if e.path == "" {
+		return e.reason
+	}
+	return strings.TrimPrefix(e.path, ".") + ": " + e.reason
+}
+
+func (e *valueError) Unwrap() error { return e.sentinel }
+
+func checkValue(v any, depth int) *valueError {
 	if depth > 32 {
-		return fmt.Errorf("nested deeper than 32 levels")
+		return &valueError{reason: "nested deeper than 32 levels"}
 	}
 	switch x := v.(type) {
-	case nil, bool, string, json.Number,
+	case nil, bool,
 		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr:
+		return nil
+	case string:
+		if err := CheckText(x); err != nil {
+			return &valueError{reason: err.Error(), sentinel: ErrUnstorable}
+		}
+		return nil
+	case json.Number:
+		if err := checkNumber(string(x)); err != nil {
+			return &valueError{reason: err.Error(), sentinel: ErrUnstorable}
+		}
 		return nil
 	case float64:
 		return checkFloat(x)
 	case float32:
 		return checkFloat(float64(x))
 	case []any:
-		for _, e := range x {
-			if err := checkValue(e, depth+1); err != nil {
-				return err
+		for i, e := range x {
+			if ve := checkValue(e, depth+1); ve != nil {
+				ve.path = "[" + strconv.Itoa(i) + "]" + ve.path
+				return ve
 			}
 		}
 		return nil
 	case map[string]any:
-		for _, e := range x {
-			if err := checkValue(e, depth+1); err != nil {
-				return err
+		for k, e := range x {
+			if err := CheckText(k); err != nil {
+				return &valueError{reason: fmt.Sprintf("key %q %v", k, err), sentinel: ErrUnstorable}
+			}
+			if ve := checkValue(e, depth+1); ve != nil {
+				ve.path = "." + k + ve.path
+				return ve
 			}
 		}
 		return nil
 	default:
-		return fmt.Errorf("unsupported value type %T", v)
+		return &valueError{reason: fmt.Sprintf("unsupported value type %T", v)}
 	}
 }
 
-func checkFloat(f float64) error {
+func checkFloat(f float64) *valueError {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return fmt.Errorf("number %v has no JSON form", f)
+		return &valueError{reason: fmt.Sprintf("number %v has no JSON form", f), sentinel: ErrUnstorable}
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func TestValidate(t *testing.T) {
 		{event.Event{UserID: "u", Kind: event.CustomEvent}, []string{"name"}},
 		{event.Event{UserID: "u", Kind: event.SessionStart, Properties: map[string]any{"": 1}}, []string{"properties"}},
 		{event.Event{UserID: "u", Kind: event.SessionStart, Properties: map[string]any{"c": make(chan int)}}, []string{"properties.c"}},
-		{event.Event{UserID: "u", Kind: event.SessionStart, Properties: map[string]any{"f": []any{3.0, fmt.Sprint}}}, []string{"properties.f"}},
+		{event.Event{UserID: "u", Kind: event.SessionStart, Properties: map[string]any{"f": []any{3.0, fmt.Sprint}}}, []string{"properties.f[1]"}},
 		{event.Event{Kind: event.EmailOpened}, []string{"user_id", "campaign_id"}},
 	}
 	for _, tc := range bad {

@@ -9,7 +9,8 @@ import (
 // Limits bounds the size of accepted events, so that one hostile or broken
 // producer cannot make the engine hold arbitrary amounts of memory. A zero
 // field means "no limit" for that field; [DefaultLimits] is what the engine
-// applies unless configured otherwise.
+// applies unless configured otherwise. Whatever the limits, [Event.Validate]
+// caps identifiers at [MaxIDBytes], what every store holds.
 type Limits struct {
 	MaxIDLength      int // longest ID, UserID, CampaignID, Target or Name, in bytes
 	MaxProperties    int // most top-level properties

@@ -48,7 +48,8 @@ type Campaign struct {
 	// when the trigger is processed. "" means all users.
 	Audience string `json:"audience,omitempty"`
 	// Message is opaque to the engine and handed to the sender with each
-	// delivery, as it is at send time. It must be valid JSON when set.
+	// delivery, as it is at send time. It must be valid JSON when set, and
+	// JSON every store keeps ([event.CheckJSON]).
 	Message json.RawMessage `json:"message,omitempty"`
 
 	// Channel is the channel the follow-up is sent on; frequency caps per
@@ -87,7 +88,12 @@ func (c *Campaign) IsFollowUp() bool { return len(c.Triggers) > 0 }
 // Validate reports every problem of c as [*ValidationError]s joined with
 // errors.Join, or nil. Field paths follow the JSON form
 // ("triggers[1].campaign_id"). It checks c alone: whether the campaigns its
-// triggers name exist is the engine's check.
+// triggers name exist is the engine's check. Like [event.Event.Validate],
+// it rejects what some store cannot keep exactly, wrapping
+// [event.ErrUnstorable]: text (IDs, names, targets, audience, condition
+// properties and values) that is not valid UTF-8 or holds NUL bytes,
+// numbers without a JSON form, a Message [event.CheckJSON] refuses, and
+// Start or End times [event.CheckTime] refuses.
 func (c Campaign) Validate() error {
 	p := event.Problems{Object: "campaign"}
 	switch {
@@ -96,6 +102,8 @@ func (c Campaign) Validate() error {
 	case len(c.ID) > MaxIDLength:
 		p.Add("id", fmt.Sprintf("%d bytes, limit %d", len(c.ID), MaxIDLength), nil)
 	}
+	addText(&p, "id", c.ID)
+	addText(&p, "audience", c.Audience)
 	for i, t := range c.Triggers {
 		field := fmt.Sprintf("triggers[%d]", i)
 		p.AddErr(field, t.Validate())
@@ -117,8 +125,22 @@ func (c Campaign) Validate() error {
 	if !c.Start.IsZero() && !c.End.IsZero() && !c.End.After(c.Start) {
 		p.Add("end", fmt.Sprintf("%s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339)), nil)
 	}
-	if len(c.Message) > 0 && !json.Valid(c.Message) {
-		p.Add("message", "not valid JSON", nil)
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"start", c.Start}, {"end", c.End}} {
+		if err := event.CheckTime(f.t); err != nil {
+			p.Add(f.name, err.Error(), event.ErrUnstorable)
+		}
+	}
+	if len(c.Message) > 0 {
+		switch err := event.CheckJSON(c.Message); {
+		case err == nil:
+		case !json.Valid(c.Message):
+			p.Add("message", "not valid JSON", nil)
+		default:
+			p.Add("message", err.Error(), event.ErrUnstorable)
+		}
 	}
 	c.validateControls(&p)
 	return p.Err()
@@ -221,4 +243,11 @@ func (c *Campaign) UnmarshalJSON(b []byte) error {
 	}
 	*c = Campaign(p)
 	return nil
+}
+
+// addText records that field's value s is text no store keeps exactly.
+func addText(p *event.Problems, field, s string) {
+	if err := event.CheckText(s); err != nil {
+		p.Add(field, err.Error(), event.ErrUnstorable)
+	}
 }

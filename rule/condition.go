@@ -2,6 +2,7 @@ package rule
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -83,6 +84,12 @@ func (c Condition) Validate() error {
 	p := event.Problems{Object: "condition"}
 	if c.Property == "" {
 		p.Add("property", "required", ErrInvalidCondition)
+	}
+	addText(&p, "property", c.Property)
+	if err := event.CheckValue(c.Value); errors.Is(err, event.ErrUnstorable) {
+		// A value of the right type that no store keeps: a json.Number
+		// that is not a JSON number, a string with a NUL byte…
+		p.Add("value", err.Error(), event.ErrUnstorable)
 	}
 	switch c.Op {
 	case Eq, Ne:

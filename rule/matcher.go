@@ -84,6 +84,9 @@ func validateMatcher(kind event.Kind, campaignID, target, name string, where []C
 	default:
 		event.CheckSelectors(&p, kind, campaignID, target, name)
 	}
+	addText(&p, "campaign_id", campaignID)
+	addText(&p, "target", target)
+	addText(&p, "name", name)
 	for i, c := range where {
 		p.AddErr(fmt.Sprintf("where[%d]", i), c.Validate())
 	}

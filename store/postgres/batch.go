@@ -1,14 +1,17 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -33,15 +36,16 @@ var _ store.BatchUpdater = (*Store)(nil)
 // event IDs in slice order, and reads the users' state and pending rows;
 // each user's ops then run in slice order, each seeing the state the one
 // before left as the store would have stored it; the second round trip
-// writes what changed and commits. The ops of a transaction share its
-// fate: a failure (after the retries Update makes too) sets the same
-// error on each, and the ops of later chunks are not tried.
+// writes what changed and commits.
+//
+// One op's data cannot fail the others: when a transaction fails on a
+// data error (a value PostgreSQL refuses, such as text with a NUL byte, or
+// a state that does not encode), each half of its ops is applied again in
+// a transaction of its own, down to the op at fault, which alone gets the
+// error. Any other failure (after the retries Update makes too) sets the
+// same error on every op of its transaction, and the ops of later chunks
+// are not tried.
 func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	setErr := func(ops []store.Op, err error) {
-		for i := range ops {
-			ops[i].Err = err
-		}
-	}
 	if err := s.begin(ctx); err != nil {
 		setErr(ops, err)
 		return err
@@ -56,16 +60,80 @@ func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) erro
 		return err
 	}
 	defer conn.Release()
+	var first error
 	for start := 0; start < len(ops); start += batchChunk {
-		chunk := ops[start:min(len(ops), start+batchChunk)]
-		if err := s.updateChunk(ctx, conn, ns, chunk); err != nil {
-			err = wrap("update batch", err)
-			setErr(ops[start:], err)
-			return err
+		end := min(len(ops), start+batchChunk)
+		stop, err := s.applyChunk(ctx, conn, ns, ops[start:end])
+		if first == nil {
+			first = err
 		}
-		setErr(chunk, nil)
+		if stop {
+			setErr(ops[end:], err)
+			break
+		}
 	}
-	return nil
+	return first
+}
+
+// setErr sets the Err of every op.
+func setErr(ops []store.Op, err error) {
+	for i := range ops {
+		ops[i].Err = err
+	}
+}
+
+// applyChunk applies ops in one transaction and sets each op's Err. After
+// a data error it applies each half of ops the same way, so that the error
+// ends with the ops that cause it. It returns the first error met, and
+// whether it was not a data error: the connection or the server failed,
+// and later ops should not be tried.
+func (s *Store) applyChunk(ctx context.Context, conn *pgxpool.Conn, ns string, ops []store.Op) (stop bool, err error) {
+	err = s.updateChunk(ctx, conn, ns, ops)
+	switch {
+	case err == nil:
+		setErr(ops, nil)
+		return false, nil
+	case len(ops) == 1 || !isDataError(err) || ctx.Err() != nil:
+		stop = !isDataError(err) || ctx.Err() != nil
+		err = wrap("update batch", err)
+		setErr(ops, err)
+		return stop, err
+	}
+	mid := len(ops) / 2
+	stop, err = s.applyChunk(ctx, conn, ns, ops[:mid])
+	if stop {
+		setErr(ops[mid:], err)
+		return true, err
+	}
+	stop, err2 := s.applyChunk(ctx, conn, ns, ops[mid:])
+	return stop, cmp.Or(err, err2)
+}
+
+// dataError marks an error about the data of a batch's ops (a state or a
+// delivery that does not encode or decode) rather than about the
+// connection or the transaction.
+type dataError struct{ err error }
+
+func (e *dataError) Error() string { return e.err.Error() }
+func (e *dataError) Unwrap() error { return e.err }
+
+// isDataError reports whether err comes from the data of the ops that
+// caused it, so that running them again fails the same way while the
+// other ops of their batch need not fail: a value PostgreSQL refuses
+// (SQLSTATE class 22, data exception, as text with a NUL byte or invalid
+// UTF-8; 23, integrity constraint violation; 54, program limit exceeded,
+// as an index entry too large) or a [dataError].
+func isDataError(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code[:min(2, len(pe.Code))] {
+		case "22", "23", "54":
+			return true
+		}
+		return false
+	}
+	var de *dataError
+	return errors.As(err, &de)
 }
 
 // updateChunk applies ops in one transaction, retried as Update's is.
@@ -128,7 +196,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 		var u store.UserState
 		if state := states[user]; state != nil {
 			if err := json.Unmarshal(state, &u); err != nil {
-				return false, fmt.Errorf("decoding the state of user %q: %w", user, err)
+				return false, &dataError{fmt.Errorf("decoding the state of user %q: %w", user, err)}
 			}
 		}
 		old := olds[user]
@@ -142,7 +210,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 				// What the op before left, as the store would have
 				// stored it and the next Update read it back.
 				if err := reload(&u); err != nil {
-					return false, err
+					return false, &dataError{err}
 				}
 			}
 			ops[i].Fn(&u, duplicate[i])
@@ -150,10 +218,10 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 		}
 		earlier, changed, err := s.queuePendingWrites(rows, ns, user, old, u.Pending)
 		if err != nil {
-			return false, err
+			return false, &dataError{err}
 		}
 		if err := s.queueStateWrite(rows, ns, user, now, states[user], &u); err != nil {
-			return false, err
+			return false, &dataError{err}
 		}
 		if changed {
 			if len(changedUsers) == 0 || earlier.Before(earliest) {
@@ -226,6 +294,7 @@ func readLockedMany(br pgx.BatchResults, ops []store.Op) (duplicate []bool, stat
 			return
 		}
 		if err = l.decode(); err != nil {
+			err = &dataError{err}
 			return
 		}
 		olds[user] = append(olds[user], l)

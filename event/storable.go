@@ -1,0 +1,305 @@
+package event
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// What every store holds. The memory store keeps Go values as they are,
+// but a SQL store keeps identifiers as text and documents as JSON: a value
+// one of them refuses would make an update fail on every retry, and a
+// value one of them changes (invalid UTF-8 becomes U+FFFD in JSON) would
+// make stores disagree. Validation therefore rejects, for every store
+// alike, what any shipped store cannot keep exactly:
+//
+//   - text (identifiers, names, property keys and string values, campaign
+//     fields) that is not valid UTF-8 or holds a NUL byte, which
+//     PostgreSQL's text and jsonb refuse;
+//   - numbers without a JSON form (NaN, ±Inf) or, as [json.Number],
+//     without JSON's syntax ("0x10", "1_000", "NaN"), or beyond the range
+//     of PostgreSQL's numeric (131072 digits before the decimal point,
+//     16383 after);
+//   - identifiers longer than [MaxIDBytes];
+//   - times that RFC 3339 cannot write exactly (see [CheckTime]), and
+//     event times from [MaxTime] on.
+
+// ErrUnstorable reports a value that some store cannot keep exactly. The
+// [*ValidationError]s that report such values wrap it.
+var ErrUnstorable = errors.New("no store can hold this value")
+
+// MaxIDBytes is the longest identifier (event ID, user ID, campaign ID,
+// target or name) any store holds, whatever the [Limits]: PostgreSQL
+// indexes a user's event IDs by namespace, user and ID, and an index entry
+// holds at most about 2.7 KB.
+const MaxIDBytes = 1024
+
+// MaxTime bounds event times: an event at or after it, or before the zero
+// time (the first instant of the year 1, UTC), is rejected. The engine
+// adds delays and windows (each a time.Duration, under 300 years) to event
+// times, and stores keep times up to the year 9999 only, so event times
+// stop well before.
+var MaxTime = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// CheckText reports whether every store keeps s exactly: valid UTF-8
+// without NUL bytes. The error says what is wrong without quoting s.
+func CheckText(s string) error {
+	if textOK(s) {
+		return nil
+	}
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return fmt.Errorf("holds a NUL byte at byte %d", i)
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return fmt.Errorf("is not valid UTF-8 at byte %d", i)
+		}
+		i += n
+	}
+	return nil
+}
+
+// textOK is CheckText's verdict in one pass for ASCII text.
+func textOK(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			rest := s[i:]
+			return utf8.ValidString(rest) && strings.IndexByte(rest, 0) < 0
+		}
+	}
+	return true
+}
+
+// checkID reports an identifier that is not text every store keeps, or
+// longer than MaxIDBytes.
+func checkID(s string) (reason string, sentinel error) {
+	if len(s) > MaxIDBytes {
+		return fmt.Sprintf("%d bytes, at most %d", len(s), MaxIDBytes), ErrTooLarge
+	}
+	if err := CheckText(s); err != nil {
+		return err.Error(), ErrUnstorable
+	}
+	return "", nil
+}
+
+// idFits reports whether checkID finds nothing wrong with s.
+func idFits(s string) bool { return len(s) <= MaxIDBytes && textOK(s) }
+
+// CheckTime reports whether every store keeps t exactly: the zero time,
+// or a time whose year, in its own zone, is 0 to 9999, in a zone whose
+// offset from UTC is a whole number of minutes under 24 hours. RFC 3339,
+// which JSON documents use, writes nothing else, and drops an offset's
+// seconds.
+func CheckTime(t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	if y := t.Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("year %d is outside 0 to 9999", y)
+	}
+	if _, off := t.Zone(); off%60 != 0 || off <= -24*60*60 || off >= 24*60*60 {
+		return fmt.Errorf("zone offset of %d seconds is not whole minutes under 24 hours", off)
+	}
+	return nil
+}
+
+// eventTimeFits reports whether t, not zero, lies between the zero time
+// and MaxTime, the range of event times.
+func eventTimeFits(t time.Time) bool { return t.After(time.Time{}) && t.Before(MaxTime) }
+
+// timeFits reports whether t is an event time Validate accepts.
+func timeFits(t time.Time) bool {
+	if t.IsZero() {
+		return true
+	}
+	_, off := t.Zone()
+	return eventTimeFits(t) && off%60 == 0 && off > -24*60*60 && off < 24*60*60
+}
+
+// The range of PostgreSQL's numeric, which jsonb stores numbers in.
+const (
+	maxLeadExponent = 131071    // the leading digit's power of ten: 131072 digits before the point
+	maxScale        = 16383     // digits after the decimal point
+	maxExponent     = 1<<30 - 2 // written exponents PostgreSQL reads at all: under INT_MAX/2
+)
+
+// checkNumber reports whether s is a JSON number that PostgreSQL's
+// numeric holds.
+func checkNumber(s string) error {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	start := i
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	default:
+		return badNumber(s)
+	}
+	whole := s[start:i]
+	var frac string
+	if i < len(s) && s[i] == '.' {
+		i++
+		start = i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == start {
+			return badNumber(s)
+		}
+		frac = s[start:i]
+	}
+	var exp int64
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		neg := i < len(s) && s[i] == '-'
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		start = i
+		for ; i < len(s) && isDigit(s[i]); i++ {
+			if exp <= maxExponent {
+				exp = exp*10 + int64(s[i]-'0')
+			}
+		}
+		if i == start {
+			return badNumber(s)
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	if i != len(s) {
+		return badNumber(s)
+	}
+	if exp > maxExponent || exp < -maxExponent || int64(len(frac))-exp > maxScale {
+		return outOfRange(s)
+	}
+	lead, nonzero := int64(0), false
+	if k := strings.IndexFunc(whole, func(r rune) bool { return r != '0' }); k >= 0 {
+		lead, nonzero = int64(len(whole)-1-k), true
+	} else if k := strings.IndexFunc(frac, func(r rune) bool { return r != '0' }); k >= 0 {
+		lead, nonzero = int64(-1-k), true
+	}
+	if nonzero && lead+exp > maxLeadExponent {
+		return outOfRange(s)
+	}
+	return nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func badNumber(s string) error {
+	if len(s) > 32 {
+		s = s[:32] + "…"
+	}
+	return fmt.Errorf("%q is not a JSON number", s)
+}
+
+func outOfRange(s string) error {
+	if len(s) > 32 {
+		s = s[:32] + "…"
+	}
+	return fmt.Errorf("%s is beyond 131072 digits before the decimal point or 16383 after", s)
+}
+
+// CheckJSON reports whether raw is a JSON document every store keeps
+// exactly: valid JSON whose strings (keys included) are valid UTF-8 and
+// hold no NUL character, not even escaped as \u0000, nor an unpaired
+// surrogate escape, and whose numbers pass the same checks as a
+// [json.Number] property.
+func CheckJSON(raw []byte) error {
+	if !json.Valid(raw) {
+		return errors.New("not valid JSON")
+	}
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
+		case c == '"':
+			n, err := checkJSONString(raw[i:])
+			if err != nil {
+				return fmt.Errorf("string at byte %d %w", i, err)
+			}
+			i += n
+		case c == '-' || isDigit(c):
+			j := i
+			for j < len(raw) && strings.IndexByte("+-.eE0123456789", raw[j]) >= 0 {
+				j++
+			}
+			if err := checkNumber(string(raw[i:j])); err != nil {
+				return fmt.Errorf("number at byte %d: %w", i, err)
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return nil
+}
+
+// checkJSONString checks the JSON string (valid JSON) b starts with and
+// returns its length, quotes included.
+func checkJSONString(b []byte) (int, error) {
+	for i := 1; i < len(b); {
+		switch b[i] {
+		case '"':
+			return i + 1, nil
+		case '\\':
+			if b[i+1] != 'u' {
+				i += 2
+				continue
+			}
+			r := hex4(b[i+2 : i+6])
+			i += 6
+			switch {
+			case r == 0:
+				return 0, errors.New(`holds \u0000`)
+			case 0xdc00 <= r && r <= 0xdfff:
+				return 0, errors.New("holds an unpaired surrogate escape")
+			case 0xd800 <= r && r <= 0xdbff:
+				if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+					return 0, errors.New("holds an unpaired surrogate escape")
+				}
+				if low := hex4(b[i+2 : i+6]); low < 0xdc00 || low > 0xdfff {
+					return 0, errors.New("holds an unpaired surrogate escape")
+				}
+				i += 6
+			}
+		default:
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return 0, errors.New("is not valid UTF-8")
+			}
+			i += n
+		}
+	}
+	return len(b), nil // unreachable for valid JSON
+}
+
+// hex4 reads four hexadecimal digits (valid JSON guarantees them).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case isDigit(c):
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
