@@ -1,12 +1,22 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"math/rand/v2"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +27,8 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -166,7 +178,7 @@ func TestPoisonEventsRejectedBeforePostgreSQL(t *testing.T) {
 // compression cannot shrink, the same on every run.
 func incompressible(n int) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	r := rand.New(rand.NewPCG(1, 2))
+	r := mrand.New(mrand.NewPCG(1, 2))
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = alphabet[r.IntN(len(alphabet))]
@@ -275,4 +287,68 @@ func TestUpdateBatchDataErrorsAcrossChunks(t *testing.T) {
 	st, err := s.Stats(ctx, "")
 	require.NoError(t, err)
 	require.Equal(t, int64(n-len(bad)), st.Pending)
+}
+
+// TestWebhookBatchWithABadUserOnPostgreSQL: a signed SendGrid batch with
+// one user ID PostgreSQL cannot keep gets 200 with that item listed, and
+// its other events are tracked, with TrackAll and with Track.
+func TestWebhookBatchWithABadUserOnPostgreSQL(t *testing.T) {
+	ctx := context.Background()
+	pg := openStore(t, postgres.WithSchema(testSchema(t)))
+	body := []byte(`[
+		{"event":"delivered","sg_event_id":"sg-ann","timestamp":1772366460,"campaign_id":"newsletter","user_id":"ann"},
+		{"event":"delivered","sg_event_id":"sg-bad","timestamp":1772366460,"campaign_id":"newsletter","user_id":"b\u0000b"},
+		{"event":"delivered","sg_event_id":"sg-cleo","timestamp":1772366460,"campaign_id":"newsletter","user_id":"cleo"}]`)
+	for _, batch := range []bool{true, false} {
+		ns, name := "webhook-batch", "TrackAll"
+		if !batch {
+			ns, name = "webhook-each", "Track"
+		}
+		t.Run(name, func(t *testing.T) {
+			e, _ := poisonEngine(t, pg, ns)
+			var tracker webhook.Tracker = e
+			if !batch {
+				tracker = webhook.TrackerFunc(e.Track)
+			}
+			p, r := signedSendGrid(t, body)
+			h, err := webhook.NewHandler(p, tracker)
+			require.NoError(t, err)
+			for range 2 { // the provider's retry gets the same answer
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r.Clone(ctx))
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+				var resp webhook.Response
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+				require.Equal(t, 2, resp.Tracked)
+				require.Len(t, resp.Errors, 1)
+				require.Equal(t, "sg-bad", resp.Errors[0].ID)
+			}
+			for _, user := range []string{"ann", "cleo"} {
+				u, err := pg.User(ctx, ns, user)
+				require.NoError(t, err, user)
+				require.Len(t, u.Pending, 1, "%s waits for the resend", user)
+			}
+		})
+	}
+}
+
+// signedSendGrid signs body as SendGrid does and returns the parser that
+// verifies it and the request.
+func signedSendGrid(t *testing.T, body []byte) (*sendgrid.Parser, *http.Request) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	require.NoError(t, err)
+	p, err := sendgrid.New(base64.StdEncoding.EncodeToString(der))
+	require.NoError(t, err)
+	const ts = "1772366465"
+	sum := sha256.Sum256(append([]byte(ts), body...))
+	sig, err := ecdsa.SignASN1(rand.Reader, priv, sum[:])
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", bytes.NewReader(body))
+	r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
+	r.Header.Set(sendgrid.TimestampHeader, ts)
+	return p, r
 }
