@@ -51,17 +51,24 @@
 // # Trust
 //
 // A message is accepted when its SNS signature verifies with the
-// certificate at SigningCertURL, which must be an https URL on
-// sns.<region>.amazonaws.com (or .amazonaws.com.cn) and is fetched through
-// the host's HTTP client ([WithHTTPClient]) and cached. Any AWS account can
-// subscribe an endpoint to its own topics: restrict the accepted topics
-// with [WithTopics]. SNS timestamps are not checked for age: SNS retries a
+// certificate at SigningCertURL, which must be an https URL on SNS's own
+// host, sns.<region>.amazonaws.com (sns.cn-<…>.amazonaws.com.cn in China),
+// and is fetched through the host's HTTP client ([WithHTTPClient]). The
+// certificate must name SNS (sns.amazonaws.com, or sns.<region>,
+// sns-<region> or sns-signing.<region> under amazonaws.com or
+// amazonaws.com.cn) and chain to the system's roots ([WithRoots]): SNS
+// serves it without its issuer, which the parser fetches from the address
+// the certificate names. Its key is cached until it expires.
+//
+// Any AWS account can subscribe an endpoint to its own topics: restrict
+// the accepted topics with [WithTopics]. SNS timestamps are not checked for age: SNS retries a
 // notification with its original signature, and the engine ignores events
 // it has already seen.
 package ses
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +94,7 @@ const (
 // safe for concurrent use.
 type Parser struct {
 	client      *http.Client
+	roots       *x509.CertPool // nil: the system's
 	mapping     webhook.Mapping
 	aliasTag    string
 	topics      map[string]bool // nil: any topic
@@ -108,6 +116,18 @@ func WithHTTPClient(c *http.Client) Option {
 			return errors.New("ses: nil HTTP client")
 		}
 		p.client = c
+		return nil
+	}
+}
+
+// WithRoots sets the certificate authorities an SNS signing certificate
+// must chain to. Defaults to the system's roots, which hold Amazon's.
+func WithRoots(pool *x509.CertPool) Option {
+	return func(p *Parser) error {
+		if pool == nil {
+			return errors.New("ses: nil root pool")
+		}
+		p.roots = pool
 		return nil
 	}
 }

@@ -3,6 +3,8 @@ package ses_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -46,31 +48,87 @@ var keys = sync.OnceValue(func() [2]*rsa.PrivateKey {
 	return ks
 })
 
+// issuerURL is where the fake CA serves the intermediate certificate that
+// issued the signing certificates, as the leaf's authority information
+// access says.
+const issuerURL = "http://crt.ca.example/intermediate.cer"
+
+// testCA is a root, an intermediate it signed, and signing certificates
+// the intermediate issues, as Amazon's CA does for SNS.
+type testCA struct {
+	roots        *x509.CertPool
+	intermediate *x509.Certificate
+	interKey     *ecdsa.PrivateKey
+}
+
+// newTestCA makes a root and an intermediate, valid for a day around now.
+func newTestCA(t testing.TB) *testCA {
+	t.Helper()
+	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	interKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	now := time.Now()
+	rootTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test Root CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
+	require.NoError(t, err)
+	root, err := x509.ParseCertificate(rootDER)
+	require.NoError(t, err)
+	interTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Test RSA 2048 M01"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, &interKey.PublicKey, rootKey)
+	require.NoError(t, err)
+	inter, err := x509.ParseCertificate(interDER)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	return &testCA{roots: roots, intermediate: inter, interKey: interKey}
+}
+
+// leafPEM issues a signing certificate for key with the given DNS names,
+// valid from notBefore to notAfter, naming the intermediate's address.
+func (ca *testCA) leafPEM(t testing.TB, key *rsa.PrivateKey, names []string, notBefore, notAfter time.Time) []byte {
+	t.Helper()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "sns.amazonaws.com"},
+		DNSNames: names, NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IssuingCertificateURL: []string{issuerURL},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.intermediate, &key.PublicKey, ca.interKey)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
 // fakeAWS is the part of AWS the parser talks to, as an http.RoundTripper:
-// it serves a self-signed signing certificate at every .pem URL of an SNS
-// host and records subscription confirmations.
+// it serves a signing certificate, issued by its test CA for
+// sns.amazonaws.com, at every .pem URL, the CA's intermediate at
+// issuerURL, and records subscription confirmations.
 type fakeAWS struct {
+	ca      *testCA
 	certPEM []byte
 
 	mu            sync.Mutex
 	fetched       []string
+	issuerFetches int
 	confirmed     []string
 	certStatus    int // 0: 200
+	issuerStatus  int // 0: 200
 	confirmStatus int // 0: 200
 }
 
 func newFakeAWS(t testing.TB) *fakeAWS {
 	t.Helper()
-	key := keys()[0]
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sns.amazonaws.com"},
-		NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	return &fakeAWS{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	ca := newTestCA(t)
+	now := time.Now()
+	return &fakeAWS{ca: ca, certPEM: ca.leafPEM(t, keys()[0], []string{"sns.amazonaws.com"}, now.Add(-time.Hour), now.Add(time.Hour))}
 }
 
 func (a *fakeAWS) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -80,6 +138,12 @@ func (a *fakeAWS) RoundTrip(req *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: status, Status: http.StatusText(status), Body: io.NopCloser(bytes.NewReader(body)), Request: req}, nil
 	}
 	switch {
+	case req.URL.String() == issuerURL:
+		a.issuerFetches++
+		if a.issuerStatus != 0 {
+			return reply(a.issuerStatus, nil)
+		}
+		return reply(200, a.ca.intermediate.Raw)
 	case strings.HasSuffix(req.URL.Path, ".pem"):
 		a.fetched = append(a.fetched, req.URL.String())
 		if a.certStatus != 0 {
@@ -171,7 +235,7 @@ func request(body []byte) *http.Request {
 
 func newParser(t testing.TB, aws *fakeAWS, opts ...ses.Option) *ses.Parser {
 	t.Helper()
-	p, err := ses.New(append([]ses.Option{ses.WithHTTPClient(aws.client())}, opts...)...)
+	p, err := ses.New(append([]ses.Option{ses.WithHTTPClient(aws.client()), ses.WithRoots(aws.ca.roots)}, opts...)...)
 	require.NoError(t, err)
 	return p
 }

@@ -6,9 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/campaignconnector/campaignconnector/webhook"
 )
@@ -71,9 +68,28 @@ func (e *envelope) stringToSign() string {
 	return b.String()
 }
 
-// snsHost matches the hosts SNS serves certificates and confirmation URLs
-// from: sns.<region>.amazonaws.com, or .amazonaws.com.cn in China.
-var snsHost = regexp.MustCompile(`^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+// snsHost reports whether host is one SNS serves signing certificates
+// and confirmation URLs from: sns.<region>.amazonaws.com, or, in the China
+// partition, sns.cn-<…>.amazonaws.com.cn. A region is two letters, words
+// and a number ("us-east-1", "us-gov-west-1", "cn-north-1"), which neither
+// "s3" nor "s3-us-west-2" are: sns.s3.amazonaws.com is an S3 bucket named
+// sns, not SNS.
+func snsHost(host string) bool {
+	rest, ok := strings.CutPrefix(host, "sns.")
+	if !ok {
+		return false
+	}
+	if r, ok := strings.CutSuffix(rest, ".amazonaws.com.cn"); ok {
+		return strings.HasPrefix(r, "cn-") && awsRegion.MatchString(r)
+	}
+	if r, ok := strings.CutSuffix(rest, ".amazonaws.com"); ok {
+		return !strings.HasPrefix(r, "cn-") && awsRegion.MatchString(r)
+	}
+	return false
+}
+
+// awsRegion matches an AWS region name.
+var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 // snsURL parses raw and checks that it is an https URL on an SNS host, with
 // neither credentials nor an explicit port: the only URLs the parser will
@@ -83,7 +99,7 @@ func snsURL(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "https" || u.User != nil || u.Port() != "" || !snsHost.MatchString(u.Hostname()) {
+	if u.Scheme != "https" || u.User != nil || u.Port() != "" || !snsHost(u.Hostname()) {
 		return nil, fmt.Errorf("%q is not an https URL on sns.<region>.amazonaws.com", raw)
 	}
 	return u, nil
@@ -117,7 +133,7 @@ func (p *Parser) verify(ctx context.Context, e *envelope) error {
 	if err != nil {
 		return fmt.Errorf("ses: %w: SigningCertURL: %w", webhook.ErrSignature, err)
 	}
-	key, err := p.certs.get(ctx, p.client, u.String())
+	key, err := p.signingKey(ctx, u.String())
 	if err != nil {
 		return err
 	}
@@ -125,89 +141,6 @@ func (p *Parser) verify(ctx context.Context, e *envelope) error {
 		return fmt.Errorf("ses: %w: SNS signature does not match: %w", webhook.ErrSignature, err)
 	}
 	return nil
-}
-
-// maxCertSize bounds a certificate download; SNS's are about 2 KB.
-const maxCertSize = 64 << 10
-
-// certCache keeps the public keys of the signing certificates fetched, at
-// most max of them (SNS uses one certificate per region at a time, rotated
-// rarely); when full, the oldest is dropped.
-type certCache struct {
-	mu    sync.Mutex
-	max   int
-	keys  map[string]*rsa.PublicKey
-	order []string
-}
-
-func newCertCache(max int) *certCache {
-	return &certCache{max: max, keys: make(map[string]*rsa.PublicKey)}
-}
-
-// get returns the key of the certificate at u, fetching it with client on
-// a miss. A certificate that cannot be read or that SNS says does not exist
-// is an [webhook.ErrSignature]; a failed fetch is a plain (transient)
-// error.
-func (c *certCache) get(ctx context.Context, client *http.Client, u string) (*rsa.PublicKey, error) {
-	c.mu.Lock()
-	key, ok := c.keys[u]
-	c.mu.Unlock()
-	if ok {
-		return key, nil
-	}
-	key, err := fetchKey(ctx, client, u)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.keys[u]; !ok {
-		if len(c.order) >= c.max {
-			delete(c.keys, c.order[0])
-			c.order = append(c.order[:0], c.order[1:]...)
-		}
-		c.order = append(c.order, u)
-	}
-	c.keys[u] = key
-	return key, nil
-}
-
-func fetchKey(ctx context.Context, client *http.Client, u string) (*rsa.PublicKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("ses: %w: SigningCertURL: %w", webhook.ErrSignature, err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ses: fetching SNS signing certificate: %w", err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		return nil, fmt.Errorf("ses: %w: SNS signing certificate %s: %s", webhook.ErrSignature, u, resp.Status)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("ses: fetching SNS signing certificate %s: %s", u, resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCertSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("ses: fetching SNS signing certificate: %w", err)
-	}
-	if len(body) > maxCertSize {
-		return nil, fmt.Errorf("ses: %w: SNS signing certificate over %d bytes", webhook.ErrSignature, maxCertSize)
-	}
-	block, _ := pem.Decode(body)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("ses: %w: SigningCertURL does not hold a PEM certificate", webhook.ErrSignature)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("ses: %w: SNS signing certificate: %w", webhook.ErrSignature, err)
-	}
-	key, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("ses: %w: SNS signing certificate holds a %T, want RSA", webhook.ErrSignature, cert.PublicKey)
-	}
-	return key, nil
 }
 
 // Confirmation is a verified SNS subscription or unsubscription
@@ -272,7 +205,8 @@ func (c *Confirmation) Confirm(ctx context.Context, client *http.Client) error {
 var errNoRedirects = errors.New("ses: redirect refused")
 
 // defaultClient fetches certificates without following redirects, so that
-// only SNS hosts are ever contacted.
+// only the hosts the parser checked are contacted: SNS's, and the issuer's
+// address in a signing certificate that names SNS.
 func defaultClient() *http.Client {
 	return &http.Client{
 		Timeout: defaultTimeout,
