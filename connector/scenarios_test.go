@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,7 +305,7 @@ func TestS8DuplicatesAndBadInput(t *testing.T) {
 			{"custom event without name", event.Event{UserID: "u", Kind: event.CustomEvent}, "name", nil},
 			{"target on a kind without sub-selector", event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "newsletter", Target: "x"}, "target", nil},
 			{"unsupported property", event.Event{UserID: "u", Kind: event.EmailReceived, CampaignID: "newsletter", Properties: map[string]any{"f": func() {}}}, "properties.f", nil},
-			{"oversized id", event.Event{ID: string(make([]byte, 300)), UserID: "u", Kind: event.EmailReceived, CampaignID: "newsletter"}, "id", event.ErrTooLarge},
+			{"oversized id", event.Event{ID: strings.Repeat("x", 300), UserID: "u", Kind: event.EmailReceived, CampaignID: "newsletter"}, "id", event.ErrTooLarge},
 		}
 		for _, tc := range cases {
 			err := h.Engine.Track(context.Background(), tc.ev)

@@ -306,7 +306,11 @@ func FuzzParseSendGrid(f *testing.F) {
 		}
 		for _, ev := range events {
 			require.NotEmpty(t, ev.ID)
-			require.NoError(t, ev.Validate(), "%+v", ev)
+			// A value no store keeps (a NUL byte in an id…) is the
+			// engine's to reject; the handler then lists the item.
+			if err := ev.Validate(); err != nil {
+				require.True(t, errors.Is(err, event.ErrUnstorable) || errors.Is(err, event.ErrTooLarge), "%+v: %v", ev, err)
+			}
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 )
 
@@ -64,7 +65,9 @@ func FuzzParseSES(f *testing.F) {
 			t.Fatalf("%d events from one SES event", len(events))
 		}
 		for _, ev := range events {
-			if err := ev.Validate(); err != nil {
+			// A value no store keeps (a NUL byte in an id…) is the
+			// engine's to reject; the handler then lists the item.
+			if err := ev.Validate(); err != nil && !errors.Is(err, event.ErrUnstorable) && !errors.Is(err, event.ErrTooLarge) {
 				t.Fatalf("invalid event %+v: %v", ev, err)
 			}
 		}

@@ -390,7 +390,11 @@ func FuzzParseTwilio(f *testing.F) {
 		}
 		require.LessOrEqual(t, len(events), 1)
 		for _, ev := range events {
-			require.NoError(t, ev.Validate(), "%+v", ev)
+			// A value no store keeps (a NUL byte in an id…) is the
+			// engine's to reject; the handler then lists the item.
+			if err := ev.Validate(); err != nil {
+				require.True(t, errors.Is(err, event.ErrUnstorable) || errors.Is(err, event.ErrTooLarge), "%+v: %v", ev, err)
+			}
 		}
 	})
 }

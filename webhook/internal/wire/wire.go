@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
 )
 
 // ErrTime reports a timestamp that cannot be read or is out of range.
@@ -68,13 +70,15 @@ func String(raw json.RawMessage) (s string, ok bool) {
 	return s, true
 }
 
-// maxUnix bounds accepted timestamps: the year 9999, past which time
-// formatting breaks and no provider's clock is.
-const maxUnix = 253402300799
+// maxUnix bounds accepted timestamps: the last second before
+// event.MaxTime, past which the engine rejects events (and no provider's
+// clock is).
+var maxUnix = event.MaxTime.Unix() - 1
 
 // Unix reads s, a decimal number of seconds since the Unix epoch that may
 // have a fractional part ("1767603600", "1767603600.329574"), as a UTC
-// time. Negative, non-finite and absurdly large values are errors.
+// time. Negative, non-finite and absurdly large values (from
+// event.MaxTime on) are errors.
 func Unix(s string) (time.Time, error) {
 	if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if sec < 0 || sec > maxUnix {
@@ -83,13 +87,17 @@ func Unix(s string) (time.Time, error) {
 		return time.Unix(sec, 0).UTC(), nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxUnix {
+	if err != nil || math.IsNaN(f) || f < 0 || f > float64(maxUnix+1) {
 		return time.Time{}, ErrTime
 	}
 	sec, frac := math.Modf(f)
 	// Microseconds are all the precision a float64 keeps at this scale.
 	usec := math.Round(frac * 1e6)
-	return time.Unix(int64(sec), int64(usec)*1e3).UTC(), nil
+	t := time.Unix(int64(sec), int64(usec)*1e3).UTC()
+	if !t.Before(event.MaxTime) { // rounded up to it
+		return time.Time{}, ErrTime
+	}
+	return t, nil
 }
 
 // UnixJSON reads a JSON number (or a string holding one) with [Unix].
@@ -102,10 +110,12 @@ func UnixJSON(raw json.RawMessage) (time.Time, error) {
 }
 
 // RFC3339 reads an RFC 3339 timestamp with any fractional precision
-// ("2019-11-05T16:33:54.9070259Z") as a UTC time.
+// ("2019-11-05T16:33:54.9070259Z") as a UTC time. Times outside the
+// range of event times (after the zero time, before event.MaxTime) are
+// errors.
 func RFC3339(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if err != nil || !t.After(time.Time{}) || !t.Before(event.MaxTime) {
 		return time.Time{}, ErrTime
 	}
 	return t.UTC(), nil
@@ -117,9 +127,11 @@ func RFC3339(s string) (time.Time, error) {
 const MaxURLLength = 2048
 
 // URLProperty returns the properties of a click on link: {"url": link}, or
-// nil when link is empty or over [MaxURLLength] bytes.
+// nil when link is empty, over [MaxURLLength] bytes or not text every
+// store keeps (a NUL byte, invalid UTF-8): left out rather than have the
+// engine reject the whole event.
 func URLProperty(link string) map[string]any {
-	if link == "" || len(link) > MaxURLLength {
+	if link == "" || len(link) > MaxURLLength || event.CheckText(link) != nil {
 		return nil
 	}
 	return map[string]any{"url": link}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,11 @@ func TestUnix(t *testing.T) {
 		{in: "NaN", err: true},
 		{in: "Inf", err: true},
 		{in: "253402300800", err: true},
+		{in: "32503679999", want: time.Date(2999, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{in: "221845392000", err: true}, // event.MaxTime, the year 9000
+		{in: "221845391999.5", want: time.Date(8999, 12, 31, 23, 59, 59, 500000000, time.UTC)},
+		{in: "221845391999.9999999", err: true}, // rounds to event.MaxTime
+		{in: "221845391999.99999", err: true},   // rounds up to it
 		{in: "soon", err: true},
 		{in: "", err: true},
 	}
@@ -85,7 +91,8 @@ func TestRFC3339(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, time.UTC, got.Location())
 	require.Equal(t, 14, got.Hour())
-	for _, bad := range []string{"", "07/01/2026", "2026-01-07"} {
+	for _, bad := range []string{"", "07/01/2026", "2026-01-07", "9000-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00",
+		"0000-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00"} {
 		_, err := RFC3339(bad)
 		require.ErrorIs(t, err, ErrTime, bad)
 	}
@@ -94,9 +101,12 @@ func TestRFC3339(t *testing.T) {
 func TestURLProperty(t *testing.T) {
 	require.Equal(t, map[string]any{"url": "https://x.example/"}, URLProperty("https://x.example/"))
 	require.Nil(t, URLProperty(""))
-	long := "https://x.example/?q=" + string(make([]byte, MaxURLLength))
+	long := "https://x.example/?q=" + strings.Repeat("x", MaxURLLength)
 	require.Nil(t, URLProperty(long), "over the limit: left out")
 	require.NotNil(t, URLProperty(long[:MaxURLLength]))
+	require.Nil(t, URLProperty("https://x.example/?q=\x00"), "a NUL byte: left out")
+	require.Nil(t, URLProperty("https://x.example/?q=\xff"), "invalid UTF-8: left out")
+	require.NotNil(t, URLProperty("https://x.example/?q=ünï"))
 }
 
 func TestObject(t *testing.T) {
