@@ -12,8 +12,12 @@ var (
 	ErrUnknownKind = errors.New("unknown event kind")
 	// ErrUnknownChannel reports a channel name this version does not know.
 	ErrUnknownChannel = errors.New("unknown channel")
-	// ErrTooLarge reports an event over the configured [Limits].
+	// ErrTooLarge reports an event over the configured [Limits], or an
+	// identifier over [MaxIDBytes].
 	ErrTooLarge = errors.New("over the size limit")
+	// ErrUnstorable reports a value that some store cannot keep exactly
+	// (see the package documentation).
+	ErrUnstorable = errors.New("no store can hold this value")
 )
 
 // ValidationError says which field of an object is wrong and why. Validate

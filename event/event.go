@@ -2,6 +2,27 @@
 // can have with a campaign (SPEC.md R1), plus custom events, purchases and
 // session starts, with their validation, size limits and JSON form.
 //
+// # Values every store keeps
+//
+// The memory store keeps Go values as they are, but a SQL store keeps
+// identifiers as text and documents as JSON: a value one of them refuses
+// would make an update fail on every retry, and a value one of them
+// changes (invalid UTF-8 becomes U+FFFD in JSON) would make stores
+// disagree. [Event.Validate] (and the rule package's Campaign.Validate)
+// therefore reject, for every store alike, what any shipped store cannot
+// keep exactly, with a [*ValidationError] wrapping [ErrUnstorable]:
+//
+//   - text (identifiers, names, property keys and string values, campaign
+//     fields) that is not valid UTF-8 or holds a NUL byte, which
+//     PostgreSQL's text and jsonb refuse ([CheckText]);
+//   - numbers without a JSON form (NaN, ±Inf) or, as [json.Number],
+//     without JSON's syntax ("0x10", "1_000", "NaN"), or beyond the range
+//     of PostgreSQL's numeric (131072 digits before the decimal point,
+//     16383 after) ([CheckValue], [CheckJSON]);
+//   - times that RFC 3339 cannot write exactly ([CheckTime]), and event
+//     times from [MaxTime] on;
+//   - and, wrapping [ErrTooLarge], identifiers longer than [MaxIDBytes].
+//
 // The package imports nothing else of this module; every other package
 // builds on it.
 package event

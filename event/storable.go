@@ -9,28 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-// What every store holds. The memory store keeps Go values as they are,
-// but a SQL store keeps identifiers as text and documents as JSON: a value
-// one of them refuses would make an update fail on every retry, and a
-// value one of them changes (invalid UTF-8 becomes U+FFFD in JSON) would
-// make stores disagree. Validation therefore rejects, for every store
-// alike, what any shipped store cannot keep exactly:
-//
-//   - text (identifiers, names, property keys and string values, campaign
-//     fields) that is not valid UTF-8 or holds a NUL byte, which
-//     PostgreSQL's text and jsonb refuse;
-//   - numbers without a JSON form (NaN, ±Inf) or, as [json.Number],
-//     without JSON's syntax ("0x10", "1_000", "NaN"), or beyond the range
-//     of PostgreSQL's numeric (131072 digits before the decimal point,
-//     16383 after);
-//   - identifiers longer than [MaxIDBytes];
-//   - times that RFC 3339 cannot write exactly (see [CheckTime]), and
-//     event times from [MaxTime] on.
-
-// ErrUnstorable reports a value that some store cannot keep exactly. The
-// [*ValidationError]s that report such values wrap it.
-var ErrUnstorable = errors.New("no store can hold this value")
-
 // MaxIDBytes is the longest identifier (event ID, user ID, campaign ID,
 // target or name) any store holds, whatever the [Limits]: PostgreSQL
 // indexes a user's event IDs by namespace, user and ID, and an index entry

@@ -18,6 +18,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -186,10 +187,14 @@ type Claim struct {
 }
 
 // ValidateNamespace reports whether ns can name a namespace: at most 128
-// bytes. The empty namespace is the default.
+// bytes of text every store keeps ([event.CheckText]: valid UTF-8 without
+// NUL bytes). The empty namespace is the default.
 func ValidateNamespace(ns string) error {
 	if len(ns) > 128 {
 		return errors.New("store: namespace longer than 128 bytes")
+	}
+	if err := event.CheckText(ns); err != nil {
+		return fmt.Errorf("store: namespace %w", err)
 	}
 	return nil
 }

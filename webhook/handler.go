@@ -35,8 +35,11 @@ const DefaultMaxBodySize = 1 << 20
 //     providers' ids);
 //   - 200 otherwise, including for control messages ([ErrControl]), for
 //     duplicates, and for items that could not become events (no campaign
-//     or user id) or that the engine rejected as invalid: retrying would
-//     not help, so they are listed in the [Response] instead.
+//     or user id) or that the engine rejected as invalid (a
+//     [*event.ValidationError]: a missing field, or a value no store can
+//     keep, such as a NUL byte in a user id): retrying would not help, so
+//     they are listed in the [Response] instead, and the batch's other
+//     events are tracked.
 //
 // The body of every answer is a JSON [Response]. The error behind any
 // answer but a clean 200 or a 405 goes to the [WithErrorFunc] callback.
