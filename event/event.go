@@ -29,7 +29,6 @@ package event
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -123,24 +122,12 @@ func (e Event) Validate() error {
 		case err != nil:
 			p.Add("properties", fmt.Sprintf("property name %q %v", k, err), ErrUnstorable)
 		default:
-			addValueProblem(&p, "properties."+k, v)
+			if ve := checkValue(v, 0); ve != nil {
+				p.Add("properties."+k+ve.path, ve.reason, ve.sentinel)
+			}
 		}
 	}
 	return p.Err()
-}
-
-// addValueProblem records, under field, what CheckValue finds wrong with v.
-func addValueProblem(p *Problems, field string, v any) {
-	err := CheckValue(v)
-	if err == nil {
-		return
-	}
-	var ve *valueError
-	if errors.As(err, &ve) {
-		p.Add(field+ve.path, ve.reason, ve.sentinel)
-		return
-	}
-	p.Add(field, err.Error(), nil)
 }
 
 // CheckSelectors reports, into p, whether campaignID, target and name suit

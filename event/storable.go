@@ -41,19 +41,29 @@ func CheckText(s string) error {
 	return nil
 }
 
-// textOK is CheckText's verdict in one pass for ASCII text.
+// textOK is CheckText's verdict, eight bytes at a time while they are
+// ASCII without NUL (identifiers nearly always are).
 func textOK(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == 0:
-			return false
-		case c >= utf8.RuneSelf:
-			rest := s[i:]
-			return utf8.ValidString(rest) && strings.IndexByte(rest, 0) < 0
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// A byte's high bit is set in (x-ones)|x when it is 0 or ≥ 0x80.
+		if ((x-ones)|x)&highs != 0 {
+			return slowTextOK(s[i:])
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return slowTextOK(s[i:])
 		}
 	}
 	return true
 }
+
+func slowTextOK(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
 // checkID reports an identifier that is not text every store keeps, or
 // longer than MaxIDBytes.
@@ -97,8 +107,12 @@ func timeFits(t time.Time) bool {
 	if t.IsZero() {
 		return true
 	}
-	_, off := t.Zone()
-	return eventTimeFits(t) && off%60 == 0 && off > -24*60*60 && off < 24*60*60
+	if t.Location() != time.UTC { // UTC, the usual zone, has no offset to check
+		if _, off := t.Zone(); off%60 != 0 || off <= -24*60*60 || off >= 24*60*60 {
+			return false
+		}
+	}
+	return eventTimeFits(t)
 }
 
 // The range of PostgreSQL's numeric, which jsonb stores numbers in.

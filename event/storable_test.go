@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/stretchr/testify/require"
@@ -140,4 +141,22 @@ func TestValidateAcceptsWhatStoresHold(t *testing.T) {
 	require.NoError(t, ev.Validate())
 	ev.Time = time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)
 	require.NoError(t, ev.Validate(), "just after the zero time")
+}
+
+// TestCheckTextWordAtATime: the eight-byte scan finds a NUL byte or a
+// non-ASCII byte at every position, and agrees with a byte-by-byte check.
+func TestCheckTextWordAtATime(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, bad := range []byte{0x00, 0x80, 0xff, 0xc3} {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = bad
+				s := string(b)
+				want := !strings.Contains(s, "\x00") && utf8.ValidString(s)
+				require.Equal(t, want, event.CheckText(s) == nil, "%q", s)
+			}
+		}
+		require.NoError(t, event.CheckText(strings.Repeat("\x01\x7f", n)))
+		require.NoError(t, event.CheckText(strings.Repeat("a", n)+"é"))
+	}
 }
