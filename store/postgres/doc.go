@@ -39,7 +39,10 @@
 // order; the writes one statement per table and kind, the rows as arrays):
 // the engine's TrackAll uses it for a batch of events, and Tick
 // for each group of deliveries it checks before sending, then records
-// (up to 32 a group). A failure rolls back, and fails, the whole chunk.
+// (up to 32 a group). A failure on one update's data (a value PostgreSQL
+// refuses, which validation keeps out) fails that update alone: the rest
+// of its chunk is applied again without it. Any other failure rolls back,
+// and fails, the whole chunk.
 //
 // [Store.Claim] is one UPDATE … FOR UPDATE SKIP LOCKED statement: engines
 // claiming at once get disjoint deliveries without waiting, and a
@@ -129,7 +132,9 @@
 // documents the store keeps (a delivery's DueAt, events, receipts, sends,
 // decisions) keep their nanoseconds. Event properties round-trip as JSON:
 // numbers come back as json.Number. Namespaces, user IDs, event IDs and
-// campaign IDs are PostgreSQL text: they cannot contain NUL bytes.
+// campaign IDs are PostgreSQL text: they cannot contain NUL bytes or
+// invalid UTF-8, which validation rejects for every store (see the event
+// package), along with the rest of what this store could not keep.
 //
 // Nothing here reads the wall clock for semantics: every comparison uses
 // the now the engine passes. The store reads the monotonic clock only to
