@@ -18,6 +18,8 @@ func FuzzCampaignJSON(f *testing.F) {
 		`{"id":"c","triggers":[{"kind":"purchase","where":[{"property":"p","op":"gt","value":1.5},{"property":"c","op":"in","value":["a",1]}]}],"delay":{"weekday":"monday","at":"09:00"},"reeligibility":{"after":"0s"}}`,
 		`{"id":"w","triggers":[{"kind":"custom_event","name":"x"}],"delay":{"days":2,"at":"23:59"},"send_window":{"from":"22:00","to":"06:00","days":["friday"],"next_available":true},"conversions":[{"id":"b","kind":"purchase","deadline":"72h"}],"control_percent":50,"pending_policy":"allow_parallel","rate_limit":5}`,
 		`{"id":"x","delay":{"after":"-1h"}}`, `{"id":"x","triggers":[{"kind":"nope"}]}`, `{"id":"x","message":{"a":[1,2]}}`, `null`,
+		`{"id":"x\u0000","audience":"\ud800"}`, `{"id":"x","message":{"a":"\u0000","b":["\udc00"],"n":1e131072}}`,
+		`{"id":"c","triggers":[{"kind":"purchase","where":[{"property":"p\u0000","op":"eq","value":"\u0000"}]}],"end":"9999-12-31T23:59:59-23:59"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -38,6 +40,9 @@ func FuzzCampaignJSON(f *testing.F) {
 		out, err := json.Marshal(c)
 		if err != nil {
 			t.Fatalf("a valid campaign does not marshal: %v", err)
+		}
+		if err := event.CheckJSON(out); err != nil {
+			t.Fatalf("a valid campaign's JSON is not one every store keeps: %v\n%s", err, out)
 		}
 		var back rule.Campaign
 		if err := json.Unmarshal(out, &back); err != nil {
