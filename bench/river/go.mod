@@ -2,15 +2,10 @@ module github.com/campaignconnector/campaignconnector/bench/river
 
 go 1.26.0
 
-replace (
-	github.com/campaignconnector/campaignconnector => ../..
-	github.com/campaignconnector/campaignconnector/store/postgres => ../../store/postgres
-)
-
 require (
 	github.com/benbjohnson/clock v1.3.5
-	github.com/campaignconnector/campaignconnector v0.0.0-00010101000000-000000000000
-	github.com/campaignconnector/campaignconnector/store/postgres v0.0.0-00010101000000-000000000000
+	github.com/campaignconnector/campaignconnector v0.1.0
+	github.com/campaignconnector/campaignconnector/store/postgres v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2

@@ -2,11 +2,9 @@ module github.com/campaignconnector/campaignconnector/store/postgres
 
 go 1.26
 
-replace github.com/campaignconnector/campaignconnector => ../..
-
 require (
 	github.com/benbjohnson/clock v1.3.5
-	github.com/campaignconnector/campaignconnector v0.0.0-00010101000000-000000000000
+	github.com/campaignconnector/campaignconnector v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
