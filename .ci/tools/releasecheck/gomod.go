@@ -108,7 +108,7 @@ func checkWorkspace(root string, mods []repo.Module) []error {
 	}
 	for _, m := range mods {
 		if _, ok := used[m.Path]; !ok {
-			problems = append(problems, fmt.Errorf("go.work does not use ./%s; add it with: go work use ./%s", m.Dir, m.Dir))
+			problems = append(problems, fmt.Errorf("go.work does not use %s; add it with: go work use %s", dotSlash(m.Dir), dotSlash(m.Dir)))
 		}
 	}
 	replaced := map[module.Version]string{}
@@ -136,9 +136,18 @@ func checkWorkspace(root string, mods []repo.Module) []error {
 				continue
 			}
 			if got, ok := replaced[r.Mod]; !ok || got != target {
-				problems = append(problems, fmt.Errorf("%s requires %s %s: go.work must serve that version from the work tree: go work edit -replace %s@%s=./%s", modPath, r.Mod.Path, r.Mod.Version, r.Mod.Path, r.Mod.Version, target))
+				problems = append(problems, fmt.Errorf("%s requires %s %s: go.work must serve that version from the work tree: go work edit -replace %s@%s=%s", modPath, r.Mod.Path, r.Mod.Version, r.Mod.Path, r.Mod.Version, dotSlash(target)))
 			}
 		}
 	}
 	return problems
+}
+
+// dotSlash writes a directory relative to the repository root as go.work
+// names it: "./" for the root, "./store/postgres" for store/postgres.
+func dotSlash(dir string) string {
+	if dir == "." {
+		return "./"
+	}
+	return "./" + dir
 }
