@@ -1,12 +1,17 @@
 package connector
 
 import (
+	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDeliveryIDSeparatesFields(t *testing.T) {
@@ -82,5 +87,99 @@ func TestEncodeIDMatchesLoop(t *testing.T) {
 		if got, want := encodeID(a, b), loop(a, b); got != want {
 			t.Fatalf("encodeID(%#x, %#x) = %q, want %q", a, b, got[:], want[:])
 		}
+	}
+}
+
+// goldenTrigger is a trigger whose delivery ID is written out below: IDs
+// are promised stable across versions (hosts deduplicate sends on them and
+// stores keep them), so any change to their derivation fails here.
+type goldenTrigger struct {
+	name      string
+	namespace string
+	followUp  string
+	ev        event.Event
+	want      string
+}
+
+func goldenTriggers(t *testing.T) []goldenTrigger {
+	t.Helper()
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	nanos := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.UTC)
+	ev := func(user, id string, t time.Time) event.Event {
+		return event.Event{ID: id, UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter", Time: t}
+	}
+	return []goldenTrigger{
+		{"default namespace", "", "resend", ev("ann", "rcv-ann", at), "VWxRTy430VP3Yko1"},
+		{"a namespace", "tenant-a", "resend", ev("ann", "rcv-ann", at), "V96jC3cwX_tUXcaC"},
+		{"another follow-up", "", "resend-sms", ev("ann", "rcv-ann", at), "kQaU2Wo1YMvBgrEs"},
+		{"another user", "", "resend", ev("bob", "rcv-ann", at), "nnx2psNm410B5YnD"},
+		{"an event without ID", "", "resend", ev("ann", "", at), "TQxyQPMo_H6J-HSH"},
+		{"a time with nanoseconds", "", "resend", ev("ann", "rcv-ann", nanos), "_Y1BnmhUIdjID8yY"},
+		// The ID hashes the instant, not its zone: the same instant read in
+		// New York gives the UTC case's ID, and so does a fixed offset.
+		{"the same instant in New York", "", "resend", ev("ann", "rcv-ann", at.In(newYork)), "VWxRTy430VP3Yko1"},
+		{"the same instant at +05:30", "", "resend", ev("ann", "rcv-ann", at.In(time.FixedZone("IST", 5*3600+1800))), "VWxRTy430VP3Yko1"},
+		{"a time before 1970", "", "resend", ev("ann", "rcv-ann", time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC)), "688XO2j4wqMSVuIX"},
+		{"IDs longer than a word", "tenant-with-a-long-name", "resend-after-a-week", ev("user-0123456789abcdef", "evt-0123456789abcdefXYZ", nanos), "VBD8ENFai6--_n9u"},
+		{"non-ASCII IDs", "", "relance", ev("zoë@example.com", "réception-1", at), "Mi28TMrhMf99e4mT"},
+	}
+}
+
+func TestDeliveryIDsDoNotChangeBetweenVersions(t *testing.T) {
+	for _, g := range goldenTriggers(t) {
+		t.Run(g.name, func(t *testing.T) {
+			if got := deliveryID(g.namespace, g.followUp, &g.ev); got != g.want {
+				t.Errorf("deliveryID(%q, %q, %+v) = %q, want %q", g.namespace, g.followUp, g.ev, got, g.want)
+			}
+			// The engine hashes from a prefix it keeps per follow-up.
+			if got := idPrefix(g.namespace, g.followUp).delivery(&g.ev); got != g.want {
+				t.Errorf("from the follow-up's prefix: %q, want %q", got, g.want)
+			}
+		})
+	}
+}
+
+// TestSenderSeesTheGoldenDeliveryIDs tracks the golden triggers through an
+// engine and checks the ID its sender receives, and that an event without a
+// time takes the clock's.
+func TestSenderSeesTheGoldenDeliveryIDs(t *testing.T) {
+	ctx := context.Background()
+	cases := goldenTriggers(t)
+	stamped := cases[0] // the default namespace's trigger, tracked without a time
+	stamped.name, stamped.ev.Time = "an event stamped by the clock", time.Time{}
+	cases = append(cases, stamped)
+	for _, g := range cases {
+		t.Run(g.name, func(t *testing.T) {
+			// The follow-up is published at the trigger's instant: a trigger
+			// before it would be history, not a trigger.
+			clk := clock.NewMock()
+			if g.ev.Time.IsZero() {
+				clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+			} else {
+				clk.Set(g.ev.Time)
+			}
+			var got []string
+			send := SenderFunc(func(_ context.Context, d Delivery) error {
+				got = append(got, d.ID)
+				return nil
+			})
+			engine, err := New(store.NewMemory(), send, WithClock(clk), WithNamespace(g.namespace))
+			require.NoError(t, err)
+			require.NoError(t, engine.Save(ctx, rule.Campaign{ID: "newsletter"}))
+			require.NoError(t, engine.Save(ctx, rule.Campaign{
+				ID:       g.followUp,
+				Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			}))
+			require.NoError(t, engine.Publish(ctx, g.followUp))
+			require.NoError(t, engine.Publish(ctx, "newsletter"))
+			require.NoError(t, engine.Track(ctx, g.ev))
+			_, err = engine.Tick(ctx)
+			require.NoError(t, err)
+			require.Equal(t, []string{g.want}, got)
+		})
 	}
 }
