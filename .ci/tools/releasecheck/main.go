@@ -83,6 +83,9 @@ func run(version string, tidy, keep bool) (err error) {
 	for _, m := range mods {
 		fmt.Printf("module %s (tag %s%s)\n", m.Path, m.TagPrefix(), version)
 	}
+	if _, err := os.Stat(filepath.Join(root, "LICENSE")); err != nil {
+		fmt.Println("warning: no LICENSE at the repository root: pkg.go.dev shows no documentation of a module without a license it recognises")
+	}
 
 	tmp, err := os.MkdirTemp("", "releasecheck-")
 	if err != nil {
