@@ -19,9 +19,14 @@ const (
 	// skipping those another Claim, an Update or a CancelCampaign holds,
 	// and lease them. A row an Update changed since the snapshot is
 	// re-checked against ready_at <= $2 once locked.
-	sqlClaim = `UPDATE {pending} p SET token = $4, ready_at = $5
-		FROM (SELECT user_id, id FROM {pending} WHERE ns = $1 AND ready_at <= $2
-			ORDER BY ready_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+	// The rows to claim are picked once, in a materialized CTE: a LIMIT
+	// subquery joined in the UPDATE may be rescanned for each row the
+	// join visits, and each rescan skips the rows this statement already
+	// updated and locks LIMIT more.
+	sqlClaim = `WITH due AS MATERIALIZED (SELECT user_id, id FROM {pending} WHERE ns = $1 AND ready_at <= $2
+			ORDER BY ready_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+		UPDATE {pending} p SET token = $4, ready_at = $5
+		FROM due
 		WHERE p.ns = $1 AND p.user_id = due.user_id AND p.id = due.id
 		RETURNING p.user_id, p.id, p.campaign_id, p.data`
 	// Rows are locked in (user, seq) order, the order Update locks a
