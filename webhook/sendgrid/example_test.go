@@ -1,46 +1,35 @@
 package sendgrid_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
+	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid/sendgridtest"
 )
 
-// A SendGrid batch through the handler. In a real host the tracker is the
-// engine (*connector.Engine); here it prints what it gets.
+// A SendGrid batch through the handler: "processed" is not an interaction
+// and is skipped. In a real host the tracker is the engine
+// (*connector.Engine); here it prints what it gets.
 func Example() {
-	// SendGrid's side: a key pair, whose public half the console shows as
-	// the verification key, and a signed batch.
-	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	verificationKey := base64.StdEncoding.EncodeToString(der)
+	// SendGrid's side, played by sendgridtest: a key pair, whose public
+	// half the console shows as the verification key, and a signed batch.
+	t := &testing.T{} // needed only in an example: in a test, the test's *testing.T
+	sg := sendgridtest.NewSigner(t)
 	body := []byte(`[
 		{"event":"processed","sg_event_id":"sg-0","timestamp":1767603590,"campaign_id":"newsletter","user_id":"ann"},
 		{"event":"delivered","sg_event_id":"sg-1","timestamp":1767603600,"campaign_id":"newsletter","user_id":"ann"},
 		{"event":"open","sg_event_id":"sg-2","timestamp":1767690000,"campaign_id":"newsletter","user_id":"ann"}
 	]`)
-	ts := "1767690005"
-	sum := sha256.Sum256(append([]byte(ts), body...))
-	sig, _ := ecdsa.SignASN1(rand.Reader, priv, sum[:])
-	req := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", bytes.NewReader(body))
-	req.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
-	req.Header.Set(sendgrid.TimestampHeader, ts)
+	req := sg.Request(t, "/webhooks/sendgrid", body, time.Unix(1767690005, 0))
 
 	// The host's side.
-	parser, err := sendgrid.New(verificationKey)
+	parser, err := sendgrid.New(sg.VerificationKey())
 	if err != nil {
 		panic(err)
 	}

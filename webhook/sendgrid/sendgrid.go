@@ -38,6 +38,12 @@
 // wrong type, is an [*webhook.ItemError] wrapping [webhook.ErrBadItem]; an
 // item without the campaign or user custom arg is one wrapping
 // [webhook.ErrMissingID]. The other items of the batch still become events.
+//
+// # Testing
+//
+// [github.com/campaignconnector/campaignconnector/webhook/sendgrid/sendgridtest]
+// plays SendGrid in a host's tests: it makes a key pair, gives the
+// verification key for New, and signs requests for the host's endpoint.
 package sendgrid
 
 import (
@@ -133,7 +139,8 @@ func WithoutMachineOpens() Option {
 
 // New returns a parser that checks signatures with verificationKey, the
 // base64 DER (PKIX) ECDSA P-256 public key SendGrid shows when the signed
-// Event Webhook is enabled; a PEM "PUBLIC KEY" block is accepted too.
+// Event Webhook is enabled; a PEM "PUBLIC KEY" block is accepted too. An
+// empty or malformed key is an error that says which shape is expected.
 func New(verificationKey string, opts ...Option) (*Parser, error) {
 	key, err := ParsePublicKey(verificationKey)
 	if err != nil {
@@ -151,25 +158,40 @@ func New(verificationKey string, opts ...Option) (*Parser, error) {
 	return p, nil
 }
 
+// keyShape ends every error about a malformed verification key.
+const keyShape = `want the base64 DER public key SendGrid shows ("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…") or a PEM "PUBLIC KEY" block`
+
 // ParsePublicKey decodes a verification key as [New] accepts it.
 func ParsePublicKey(s string) (*ecdsa.PublicKey, error) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("sendgrid: empty verification key: pass the key SendGrid shows when Signature Verification is enabled")
+	}
 	var der []byte
 	if block, _ := pem.Decode([]byte(s)); block != nil {
+		if block.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("sendgrid: verification key is a PEM %q block; %s", block.Type, keyShape)
+		}
 		der = block.Bytes
 	} else {
+		if strings.HasPrefix(s, "-----BEGIN") {
+			return nil, fmt.Errorf("sendgrid: verification key is an incomplete PEM block; %s", keyShape)
+		}
 		var err error
 		if der, err = base64.StdEncoding.DecodeString(s); err != nil {
-			return nil, fmt.Errorf("sendgrid: verification key is neither PEM nor base64: %w", err)
+			return nil, fmt.Errorf("sendgrid: verification key is not base64 (%w); %s", err, keyShape)
 		}
 	}
 	pub, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("sendgrid: verification key: %w", err)
+		return nil, fmt.Errorf("sendgrid: verification key is not a DER public key (%w); %s", err, keyShape)
 	}
 	key, ok := pub.(*ecdsa.PublicKey)
-	if !ok || key.Curve != elliptic.P256() {
+	if !ok {
 		return nil, fmt.Errorf("sendgrid: verification key is a %T, want an ECDSA P-256 key", pub)
+	}
+	if key.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("sendgrid: verification key is on curve %s, want an ECDSA P-256 key", key.Curve.Params().Name)
 	}
 	return key, nil
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -15,41 +14,24 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid/sendgridtest"
 	"github.com/stretchr/testify/require"
 )
 
-// signer plays SendGrid: a key pair made for the test run.
-type signer struct {
-	priv *ecdsa.PrivateKey
-	pub  string // base64 DER, as SendGrid shows it
-}
+// signedAt is when the requests of the tests are signed.
+var signedAt = time.Unix(1767603605, 0)
 
-func newSigner(t testing.TB) signer {
+// request returns a POST carrying body, signed by s at signedAt.
+func request(t testing.TB, s *sendgridtest.Signer, body []byte) *http.Request {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	require.NoError(t, err)
-	return signer{priv: priv, pub: base64.StdEncoding.EncodeToString(der)}
-}
-
-// request returns a POST carrying body, signed at ts.
-func (s signer) request(t testing.TB, body []byte, ts string) *http.Request {
-	t.Helper()
-	h := sha256.Sum256(append([]byte(ts), body...))
-	sig, err := ecdsa.SignASN1(rand.Reader, s.priv, h[:])
-	require.NoError(t, err)
-	r := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", bytes.NewReader(body))
-	r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
-	r.Header.Set(sendgrid.TimestampHeader, ts)
-	return r
+	return s.Request(t, "/webhooks/sendgrid", body, signedAt)
 }
 
 type clockAt time.Time
@@ -63,14 +45,12 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-func newParser(t testing.TB, s signer, opts ...sendgrid.Option) *sendgrid.Parser {
+func newParser(t testing.TB, s *sendgridtest.Signer, opts ...sendgrid.Option) *sendgrid.Parser {
 	t.Helper()
-	p, err := sendgrid.New(s.pub, opts...)
+	p, err := sendgrid.New(s.VerificationKey(), opts...)
 	require.NoError(t, err)
 	return p
 }
-
-const ts = "1767603605"
 
 type itemWant struct {
 	index int
@@ -79,7 +59,7 @@ type itemWant struct {
 }
 
 func TestParseFixtures(t *testing.T) {
-	s := newSigner(t)
+	s := sendgridtest.NewSigner(t)
 	unix := func(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 	tests := []struct {
 		name  string
@@ -124,7 +104,7 @@ func TestParseFixtures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newParser(t, s, tc.opts...)
 			body := fixture(t, tc.file)
-			got, err := p.Parse(s.request(t, body, ts), body)
+			got, err := p.Parse(request(t, s, body), body)
 			require.Equal(t, tc.want, got)
 			items := webhook.ItemErrors(err)
 			require.Len(t, items, len(tc.items), "%v", err)
@@ -144,12 +124,12 @@ func TestParseFixtures(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	s := newSigner(t)
+	s := sendgridtest.NewSigner(t)
 	p := newParser(t, s)
 	for _, file := range []string{"not_array.json", "truncated.json"} {
 		t.Run(file, func(t *testing.T) {
 			body := fixture(t, file)
-			got, err := p.Parse(s.request(t, body, ts), body)
+			got, err := p.Parse(request(t, s, body), body)
 			require.ErrorIs(t, err, webhook.ErrPayload)
 			require.Nil(t, got)
 		})
@@ -157,7 +137,7 @@ func TestParseMalformed(t *testing.T) {
 }
 
 func TestSignature(t *testing.T) {
-	s, other := newSigner(t), newSigner(t)
+	s, other := sendgridtest.NewSigner(t), sendgridtest.NewSigner(t)
 	body := fixture(t, "delivered.json")
 	now := time.Unix(1767603605, 0)
 	tests := []struct {
@@ -167,45 +147,50 @@ func TestSignature(t *testing.T) {
 		body    []byte
 		ok      bool
 	}{
-		{name: "valid", request: func() *http.Request { return s.request(t, body, ts) }, ok: true},
-		{name: "tampered body", request: func() *http.Request { return s.request(t, body, ts) },
+		{name: "valid", request: func() *http.Request { return request(t, s, body) }, ok: true},
+		{name: "tampered body", request: func() *http.Request { return request(t, s, body) },
 			body: bytes.Replace(body, []byte(`"ann"`), []byte(`"eve"`), 1)},
 		{name: "tampered timestamp", request: func() *http.Request {
-			r := s.request(t, body, ts)
+			r := request(t, s, body)
 			r.Header.Set(sendgrid.TimestampHeader, "1767603606")
 			return r
 		}},
-		{name: "wrong key", request: func() *http.Request { return other.request(t, body, ts) }},
+		{name: "wrong key", request: func() *http.Request { return request(t, other, body) }},
 		{name: "missing signature", request: func() *http.Request {
-			r := s.request(t, body, ts)
+			r := request(t, s, body)
 			r.Header.Del(sendgrid.SignatureHeader)
 			return r
 		}},
 		{name: "missing timestamp", request: func() *http.Request {
-			r := s.request(t, body, ts)
+			r := request(t, s, body)
 			r.Header.Del(sendgrid.TimestampHeader)
 			return r
 		}},
 		{name: "signature not base64", request: func() *http.Request {
-			r := s.request(t, body, ts)
+			r := request(t, s, body)
 			r.Header.Set(sendgrid.SignatureHeader, "%%%")
 			return r
 		}},
 		{name: "signature garbage", request: func() *http.Request {
-			r := s.request(t, body, ts)
+			r := request(t, s, body)
 			r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString([]byte("garbage")))
 			return r
 		}},
 		{name: "fresh within max age", opts: []sendgrid.Option{sendgrid.WithMaxAge(5 * time.Minute), sendgrid.WithClock(clockAt(now))},
-			request: func() *http.Request { return s.request(t, body, ts) }, ok: true},
+			request: func() *http.Request { return request(t, s, body) }, ok: true},
 		{name: "stale timestamp", opts: []sendgrid.Option{sendgrid.WithMaxAge(5 * time.Minute), sendgrid.WithClock(clockAt(now.Add(time.Hour)))},
-			request: func() *http.Request { return s.request(t, body, ts) }},
+			request: func() *http.Request { return request(t, s, body) }},
 		{name: "timestamp from the future", opts: []sendgrid.Option{sendgrid.WithMaxAge(5 * time.Minute), sendgrid.WithClock(clockAt(now.Add(-time.Hour)))},
-			request: func() *http.Request { return s.request(t, body, ts) }},
+			request: func() *http.Request { return request(t, s, body) }},
 		{name: "stale ignored without max age", opts: []sendgrid.Option{sendgrid.WithClock(clockAt(now.Add(48 * time.Hour)))},
-			request: func() *http.Request { return s.request(t, body, ts) }, ok: true},
+			request: func() *http.Request { return request(t, s, body) }, ok: true},
 		{name: "signed timestamp not a number", opts: []sendgrid.Option{sendgrid.WithMaxAge(5 * time.Minute), sendgrid.WithClock(clockAt(now))},
-			request: func() *http.Request { return s.request(t, body, "soon") }},
+			request: func() *http.Request {
+				r := request(t, s, body)
+				r.Header.Set(sendgrid.TimestampHeader, "soon")
+				r.Header.Set(sendgrid.SignatureHeader, s.Sign(t, "soon", body))
+				return r
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,11 +211,29 @@ func TestSignature(t *testing.T) {
 	}
 }
 
-func TestNew(t *testing.T) {
-	s := newSigner(t)
-	der, err := base64.StdEncoding.DecodeString(s.pub)
+func TestNewAcceptsTheKeyShapesSendGridShows(t *testing.T) {
+	s := sendgridtest.NewSigner(t)
+	der, err := base64.StdEncoding.DecodeString(s.VerificationKey())
 	require.NoError(t, err)
 	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	for _, tc := range []struct{ name, key string }{
+		{"base64 DER", s.VerificationKey()},
+		{"base64 DER with newline", s.VerificationKey() + "\n"},
+		{"PEM", pemKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := sendgrid.New(tc.key)
+			require.NoError(t, err)
+			body := fixture(t, "open.json")
+			_, err = p.Parse(request(t, s, body), body)
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestNewSaysWhatIsWrongWithTheKey: an empty key is named as such, and a
+// malformed one gets an error that shows the shape SendGrid's key has.
+func TestNewSaysWhatIsWrongWithTheKey(t *testing.T) {
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
 	p384DER, err := x509.MarshalPKIXPublicKey(&p384.PublicKey)
@@ -239,46 +242,81 @@ func TestNew(t *testing.T) {
 	require.NoError(t, err)
 	rsaDER, err := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
 	require.NoError(t, err)
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	privDER, err := x509.MarshalECPrivateKey(p256)
+	require.NoError(t, err)
+	privPEM := string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: privDER}))
 
-	good := []struct {
-		name string
-		key  string
+	const shape = `want the base64 DER public key SendGrid shows ("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…") or a PEM "PUBLIC KEY" block`
+	tests := []struct {
+		name, key, want string
 	}{
-		{"base64 DER", s.pub},
-		{"base64 DER with newline", s.pub + "\n"},
-		{"PEM", pemKey},
+		{"empty", "", "sendgrid: empty verification key: pass the key SendGrid shows when Signature Verification is enabled"},
+		{"only white space", " \n\t", "sendgrid: empty verification key: pass the key SendGrid shows when Signature Verification is enabled"},
+		{"not base64", "not a key!",
+			"sendgrid: verification key is not base64 (illegal base64 data at input byte 3); " + shape},
+		{"a private key", privPEM, `sendgrid: verification key is a PEM "EC PRIVATE KEY" block; ` + shape},
+		{"an incomplete PEM block", "-----BEGIN PUBLIC KEY-----\n" + base64.StdEncoding.EncodeToString(p384DER),
+			"sendgrid: verification key is an incomplete PEM block; " + shape},
+		{"a P-384 key", base64.StdEncoding.EncodeToString(p384DER), "sendgrid: verification key is on curve P-384, want an ECDSA P-256 key"},
+		{"an RSA key", base64.StdEncoding.EncodeToString(rsaDER), "sendgrid: verification key is a *rsa.PublicKey, want an ECDSA P-256 key"},
 	}
-	for _, tc := range good {
-		t.Run("accepts "+tc.name, func(t *testing.T) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			p, err := sendgrid.New(tc.key)
-			require.NoError(t, err)
-			body := fixture(t, "open.json")
-			_, err = p.Parse(s.request(t, body, ts), body)
-			require.NoError(t, err)
-		})
-	}
-	bad := []struct {
-		name string
-		key  string
-		opts []sendgrid.Option
-	}{
-		{name: "empty key", key: ""},
-		{name: "not base64", key: "not a key!"},
-		{name: "base64 of garbage", key: base64.StdEncoding.EncodeToString([]byte("garbage"))},
-		{name: "P-384 key", key: base64.StdEncoding.EncodeToString(p384DER)},
-		{name: "RSA key", key: base64.StdEncoding.EncodeToString(rsaDER)},
-		{name: "zero max age", key: s.pub, opts: []sendgrid.Option{sendgrid.WithMaxAge(0)}},
-		{name: "nil clock", key: s.pub, opts: []sendgrid.Option{sendgrid.WithClock(nil)}},
-		{name: "nil option", key: s.pub, opts: []sendgrid.Option{nil}},
-	}
-	for _, tc := range bad {
-		t.Run("rejects "+tc.name, func(t *testing.T) {
-			p, err := sendgrid.New(tc.key, tc.opts...)
-			require.Error(t, err)
+			require.EqualError(t, err, tc.want)
 			require.Nil(t, p)
-			require.Contains(t, err.Error(), "sendgrid: ")
 		})
 	}
+	t.Run("base64 of something else", func(t *testing.T) {
+		// The middle of the message is encoding/asn1's own.
+		p, err := sendgrid.New(base64.StdEncoding.EncodeToString([]byte("garbage")))
+		require.Nil(t, p)
+		require.ErrorContains(t, err, "sendgrid: verification key is not a DER public key (asn1: ")
+		require.True(t, strings.HasSuffix(err.Error(), "); "+shape), err.Error())
+	})
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	key := sendgridtest.NewSigner(t).VerificationKey()
+	tests := []struct {
+		name string
+		opts []sendgrid.Option
+		want string
+	}{
+		{"zero max age", []sendgrid.Option{sendgrid.WithMaxAge(0)}, "sendgrid: max age must be positive, got 0s"},
+		{"nil clock", []sendgrid.Option{sendgrid.WithClock(nil)}, "sendgrid: nil clock"},
+		{"nil option", []sendgrid.Option{nil}, "sendgrid: nil option"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := sendgrid.New(key, tc.opts...)
+			require.EqualError(t, err, tc.want)
+			require.Nil(t, p)
+		})
+	}
+}
+
+// TestPublishedVector checks the signature scheme against the example
+// SendGrid publishes with its Go helper library, so that the parser and
+// sendgridtest cannot agree on a scheme SendGrid does not use.
+func TestPublishedVector(t *testing.T) {
+	const (
+		key       = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+		timestamp = "1588788367"
+		signature = "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0="
+		payload   = `{"category":"example_payload","event":"test_event","message_id":"message_id"}`
+	)
+	p, err := sendgrid.New(key)
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", strings.NewReader(payload))
+	r.Header.Set(sendgrid.SignatureHeader, signature)
+	r.Header.Set(sendgrid.TimestampHeader, timestamp)
+	require.NoError(t, p.Verify(r, []byte(payload)))
+	require.ErrorIs(t, p.Verify(r, []byte(payload+" ")), webhook.ErrSignature)
+	r.Header.Set(sendgrid.TimestampHeader, "1588788368")
+	require.ErrorIs(t, p.Verify(r, []byte(payload)), webhook.ErrSignature)
 }
 
 // FuzzParseSendGrid signs whatever body it is given, so that the decoding
@@ -290,10 +328,10 @@ func FuzzParseSendGrid(f *testing.F) {
 	f.Add([]byte(`[{"event":"open","sg_event_id":"x","timestamp":1e308,"campaign_id":"c","user_id":"u"}]`))
 	f.Add([]byte(`[{"event":"click","sg_event_id":"x","timestamp":-1,"campaign_id":"c","user_id":"u"}]`))
 	f.Add([]byte(`[null, 1, [], {"event":null}]`))
-	s := newSigner(f)
+	s := sendgridtest.NewSigner(f)
 	p := newParser(f, s, sendgrid.WithoutMachineOpens())
 	f.Fuzz(func(t *testing.T, body []byte) {
-		events, err := p.Parse(s.request(t, body, strconv.Itoa(1767603605)), body)
+		events, err := p.Parse(request(t, s, body), body)
 		items := webhook.ItemErrors(err)
 		for _, it := range items {
 			if !errors.Is(it, webhook.ErrMissingID) && !errors.Is(it, webhook.ErrBadItem) {

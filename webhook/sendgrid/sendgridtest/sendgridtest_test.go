@@ -1,0 +1,57 @@
+package sendgridtest_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid/sendgridtest"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSignatureFollowsSendGridsScheme checks the signer against the scheme
+// as SendGrid documents it, with the standard library alone: an ASN.1
+// ECDSA signature of the SHA-256 of the timestamp followed by the body,
+// base64-encoded, verifiable with the base64 DER verification key.
+func TestSignatureFollowsSendGridsScheme(t *testing.T) {
+	s := sendgridtest.NewSigner(t)
+	der, err := base64.StdEncoding.DecodeString(s.VerificationKey())
+	require.NoError(t, err)
+	pub, err := x509.ParsePKIXPublicKey(der)
+	require.NoError(t, err)
+	key := pub.(*ecdsa.PublicKey)
+
+	body := []byte(`[{"event":"open"}]`)
+	r := s.Request(t, "https://hooks.example.com/webhooks/sendgrid", body, time.Unix(1767603605, 0))
+	require.Equal(t, http.MethodPost, r.Method)
+	require.Equal(t, "/webhooks/sendgrid", r.URL.Path)
+	require.Equal(t, "application/json", r.Header.Get("Content-Type"))
+	require.Equal(t, "1767603605", r.Header.Get(sendgrid.TimestampHeader))
+	got, err := io.ReadAll(r.Body)
+	require.NoError(t, err)
+	require.Equal(t, body, got)
+
+	sig, err := base64.StdEncoding.DecodeString(r.Header.Get(sendgrid.SignatureHeader))
+	require.NoError(t, err)
+	sum := sha256.Sum256([]byte("1767603605" + string(body)))
+	require.True(t, ecdsa.VerifyASN1(key, sum[:], sig), "the signature verifies over timestamp and body")
+	other := sha256.Sum256([]byte("1767603606" + string(body)))
+	require.False(t, ecdsa.VerifyASN1(key, other[:], sig), "the signature covers the timestamp")
+}
+
+func TestSignersHaveTheirOwnKeys(t *testing.T) {
+	a, b := sendgridtest.NewSigner(t), sendgridtest.NewSigner(t)
+	require.NotEqual(t, a.VerificationKey(), b.VerificationKey())
+	p, err := sendgrid.New(a.VerificationKey())
+	require.NoError(t, err)
+	body := []byte(`[]`)
+	at := time.Unix(1767603605, 0)
+	require.NoError(t, p.Verify(a.Request(t, "/", body, at), body))
+	require.Error(t, p.Verify(b.Request(t, "/", body, at), body))
+}
