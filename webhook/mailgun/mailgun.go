@@ -46,6 +46,12 @@
 // check keeps a captured signature from being used twice, but only HTTPS
 // keeps the body itself from being altered in transit. Serve the endpoint
 // over HTTPS.
+//
+// # Testing
+//
+// [github.com/campaignconnector/campaignconnector/webhook/mailgun/mailguntest]
+// plays Mailgun in a host's tests: it holds a signing key for New and
+// signs webhook bodies for the host's endpoint.
 package mailgun
 
 import (
@@ -56,6 +62,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -134,10 +141,16 @@ func WithTokenCache(n int) Option {
 }
 
 // New returns a parser that checks signatures with signingKey, the
-// account's HTTP webhook signing key.
+// account's HTTP webhook signing key. An empty key, or one with white space
+// around it, is an error that names it.
 func New(signingKey string, opts ...Option) (*Parser, error) {
-	if signingKey == "" {
-		return nil, errors.New("mailgun: empty signing key: pass the HTTP webhook signing key")
+	switch {
+	case strings.TrimSpace(signingKey) == "":
+		return nil, errors.New("mailgun: empty signing key: pass the HTTP webhook signing key (Settings → API Security)")
+	case strings.TrimSpace(signingKey) != signingKey:
+		// The key is an HMAC secret: trimming it would change it, and
+		// every signature would then fail.
+		return nil, errors.New("mailgun: signing key has white space at its start or end (a newline read from a file?): pass the key exactly as Mailgun shows it")
 	}
 	p := &Parser{key: []byte(signingKey), clock: webhook.SystemClock{}, window: DefaultWindow}
 	for _, o := range opts {

@@ -2,48 +2,31 @@ package mailgun_test
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/mailgun"
+	"github.com/campaignconnector/campaignconnector/webhook/mailgun/mailguntest"
 	"github.com/stretchr/testify/require"
 )
 
-const key = "test-webhook-signing-key"
+// signer plays Mailgun for every test.
+var signer = mailguntest.NewSigner()
 
 var now = time.Date(2026, time.January, 7, 9, 0, 0, 0, time.UTC)
 
 type clockAt time.Time
 
 func (c clockAt) Now() time.Time { return time.Time(c) }
-
-var tokens atomic.Int64
-
-// sign fills a fixture's signature placeholders as Mailgun would: a fresh
-// token, the timestamp at, and the HMAC of both under k.
-func sign(t testing.TB, body []byte, k string, at time.Time) []byte {
-	t.Helper()
-	ts := strconv.FormatInt(at.Unix(), 10)
-	token := fmt.Sprintf("%050d", tokens.Add(1))
-	mac := hmac.New(sha256.New, []byte(k))
-	mac.Write([]byte(ts + token))
-	body = bytes.Replace(body, []byte("SIGNED_AT"), []byte(ts), 1)
-	body = bytes.Replace(body, []byte(`"TOKEN"`), []byte(`"`+token+`"`), 1)
-	return bytes.Replace(body, []byte("SIGNATURE"), []byte(hex.EncodeToString(mac.Sum(nil))), 1)
-}
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -56,9 +39,18 @@ func request(body []byte) *http.Request {
 	return httptest.NewRequest(http.MethodPost, "/webhooks/mailgun", bytes.NewReader(body))
 }
 
+// envelope builds a webhook body from a signature object and event data,
+// for the tests that tamper with the signature.
+func envelope(t testing.TB, sig any, data string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"signature": sig, "event-data": json.RawMessage(data)})
+	require.NoError(t, err)
+	return b
+}
+
 func newParser(t testing.TB, opts ...mailgun.Option) *mailgun.Parser {
 	t.Helper()
-	p, err := mailgun.New(key, append([]mailgun.Option{mailgun.WithClock(clockAt(now))}, opts...)...)
+	p, err := mailgun.New(signer.Key, append([]mailgun.Option{mailgun.WithClock(clockAt(now))}, opts...)...)
 	require.NoError(t, err)
 	return p
 }
@@ -94,7 +86,7 @@ func TestParseFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newParser(t, tc.opts...)
-			body := sign(t, fixture(t, tc.file), key, now)
+			body := signer.Body(fixture(t, tc.file), now)
 			got, err := p.Parse(request(body), body)
 			require.Equal(t, tc.want, got)
 			if tc.itemErr == nil {
@@ -112,42 +104,44 @@ func TestParseFixtures(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	p := newParser(t)
-	for _, name := range []string{"no_event_data.json", "form.txt"} {
+	for name, body := range map[string][]byte{
+		"no event-data":            signer.Body(nil, now),
+		"event-data not an object": signer.Body([]byte(`[]`), now),
+		"form-encoded":             fixture(t, "form.txt"),
+	} {
 		t.Run(name, func(t *testing.T) {
-			body := sign(t, fixture(t, name), key, now)
 			got, err := p.Parse(request(body), body)
 			require.Nil(t, got)
-			if name == "form.txt" {
-				require.ErrorIs(t, err, webhook.ErrPayload)
-				return
-			}
 			require.ErrorIs(t, err, webhook.ErrPayload)
 		})
 	}
 }
 
 func TestSignature(t *testing.T) {
-	tmpl := fixture(t, "opened.json")
+	data := fixture(t, "opened.json")
+	ts := strconv.FormatInt(now.Unix(), 10)
 	tests := []struct {
 		name string
 		body func() []byte
 		ok   bool
 	}{
-		{name: "valid", body: func() []byte { return sign(t, tmpl, key, now) }, ok: true},
-		{name: "just inside the window", body: func() []byte { return sign(t, tmpl, key, now.Add(-5*time.Minute)) }, ok: true},
-		{name: "stale timestamp", body: func() []byte { return sign(t, tmpl, key, now.Add(-5*time.Minute-time.Second)) }},
-		{name: "timestamp from the future", body: func() []byte { return sign(t, tmpl, key, now.Add(6*time.Minute)) }},
-		{name: "wrong key", body: func() []byte { return sign(t, tmpl, "another-key", now) }},
+		{name: "valid", body: func() []byte { return signer.Body(data, now) }, ok: true},
+		{name: "just inside the window", body: func() []byte { return signer.Body(data, now.Add(-5*time.Minute)) }, ok: true},
+		{name: "stale timestamp", body: func() []byte { return signer.Body(data, now.Add(-5*time.Minute-time.Second)) }},
+		{name: "timestamp from the future", body: func() []byte { return signer.Body(data, now.Add(6*time.Minute)) }},
+		{name: "wrong key", body: func() []byte { return mailguntest.NewSigner().Body(data, now) }},
 		{name: "tampered timestamp", body: func() []byte {
-			b := sign(t, tmpl, key, now)
-			ts := strconv.FormatInt(now.Unix(), 10)
-			return bytes.Replace(b, []byte(`"`+ts+`"`), []byte(`"`+strconv.FormatInt(now.Unix()+1, 10)+`"`), 1)
+			sig := signer.Signature(now)
+			sig.Timestamp = strconv.FormatInt(now.Unix()+1, 10)
+			return envelope(t, sig, string(data))
 		}},
 		{name: "tampered token", body: func() []byte {
-			return bytes.Replace(sign(t, tmpl, key, now), []byte(`"token": "0`), []byte(`"token": "1`), 1)
+			sig := signer.Signature(now)
+			sig.Token = "x" + sig.Token[1:]
+			return envelope(t, sig, string(data))
 		}},
 		{name: "signature not hex", body: func() []byte {
-			return bytes.Replace(tmpl, []byte("SIGNED_AT"), []byte(strconv.FormatInt(now.Unix(), 10)), 1)
+			return envelope(t, mailguntest.Signature{Timestamp: ts, Token: "t", Signature: "SIGNATURE"}, string(data))
 		}},
 		{name: "no signature object", body: func() []byte { return []byte(`{"event-data":{"event":"opened"}}`) }},
 		{name: "signature fields missing", body: func() []byte { return []byte(`{"signature":{"timestamp":"1"},"event-data":{}}`) }},
@@ -170,7 +164,7 @@ func TestSignature(t *testing.T) {
 
 func TestReplayedTokenIsRejected(t *testing.T) {
 	p := newParser(t)
-	body := sign(t, fixture(t, "opened.json"), key, now)
+	body := signer.Body(fixture(t, "opened.json"), now)
 	_, err := p.Parse(request(body), body)
 	require.NoError(t, err)
 	_, err = p.Parse(request(body), body)
@@ -178,52 +172,69 @@ func TestReplayedTokenIsRejected(t *testing.T) {
 	require.Contains(t, err.Error(), "token already used")
 
 	// A request that failed its signature check does not burn its token.
-	fresh := sign(t, fixture(t, "clicked.json"), key, now)
-	forged := bytes.Replace(fresh, []byte(`"signature": "`), []byte(`"signature": "00`), 1)
+	sig := signer.Signature(now)
+	fresh := envelope(t, sig, string(fixture(t, "clicked.json")))
+	sig.Signature = "00" + sig.Signature
+	forged := envelope(t, sig, string(fixture(t, "clicked.json")))
 	_, err = p.Parse(request(forged), forged)
 	require.ErrorIs(t, err, webhook.ErrSignature)
 	_, err = p.Parse(request(fresh), fresh)
 	require.NoError(t, err)
 }
 
-func TestNew(t *testing.T) {
+// TestNewSaysWhatIsWrong: each setting New rejects is named in the error.
+func TestNewSaysWhatIsWrong(t *testing.T) {
 	bad := []struct {
 		name string
 		key  string
 		opts []mailgun.Option
+		want string
 	}{
-		{"empty key", "", nil},
-		{"zero window", key, []mailgun.Option{mailgun.WithWindow(0)}},
-		{"zero cache", key, []mailgun.Option{mailgun.WithTokenCache(0)}},
-		{"nil clock", key, []mailgun.Option{mailgun.WithClock(nil)}},
-		{"nil option", key, []mailgun.Option{nil}},
+		{"empty key", "", nil, "mailgun: empty signing key: pass the HTTP webhook signing key (Settings → API Security)"},
+		{"key of white space", " \n", nil, "mailgun: empty signing key: pass the HTTP webhook signing key (Settings → API Security)"},
+		{"key with a trailing newline", signer.Key + "\n", nil,
+			"mailgun: signing key has white space at its start or end (a newline read from a file?): pass the key exactly as Mailgun shows it"},
+		{"zero window", signer.Key, []mailgun.Option{mailgun.WithWindow(0)}, "mailgun: replay window must be positive, got 0s"},
+		{"zero cache", signer.Key, []mailgun.Option{mailgun.WithTokenCache(0)}, "mailgun: token cache size must be positive, got 0"},
+		{"nil clock", signer.Key, []mailgun.Option{mailgun.WithClock(nil)}, "mailgun: nil clock"},
+		{"nil option", signer.Key, []mailgun.Option{nil}, "mailgun: nil option"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := mailgun.New(tc.key, tc.opts...)
-			require.Error(t, err)
+			require.EqualError(t, err, tc.want)
 			require.Nil(t, p)
-			require.Contains(t, err.Error(), "mailgun: ")
 		})
 	}
-	p := newParser(t, mailgun.WithWindow(time.Hour))
-	body := sign(t, fixture(t, "opened.json"), key, now.Add(-30*time.Minute))
-	_, err := p.Parse(request(body), body)
-	require.NoError(t, err, "a wider window accepts older requests")
 }
 
-// FuzzParseMailgun signs whatever event-data it is given, so that the
-// decoding past the signature check is what gets fuzzed.
+func TestWiderWindowAcceptsOlderRequests(t *testing.T) {
+	p := newParser(t, mailgun.WithWindow(time.Hour))
+	body := signer.Body(fixture(t, "opened.json"), now.Add(-30*time.Minute))
+	_, err := p.Parse(request(body), body)
+	require.NoError(t, err)
+}
+
+// FuzzParseMailgun fuzzes both halves of Parse: the body as a whole,
+// unsigned (the envelope and signature checks must refuse it), and the
+// input as event-data signed by the test's signer, so that the decoding
+// past the signature check is fuzzed too.
 func FuzzParseMailgun(f *testing.F) {
-	for _, name := range []string{"delivered.json", "opened.json", "clicked.json", "failed.json", "missing_user.json", "bad_timestamp.json", "no_event_data.json", "form.txt"} {
+	for _, name := range []string{"delivered.json", "opened.json", "clicked.json", "failed.json", "missing_user.json", "bad_timestamp.json", "form.txt"} {
 		f.Add(fixture(f, name))
 	}
-	f.Add([]byte(`{"signature":{"timestamp":"SIGNED_AT","token":"TOKEN","signature":"SIGNATURE"},"event-data":{"event":"opened","id":"x","timestamp":1e400,"user-variables":null}}`))
-	f.Add([]byte(`{"signature":{"timestamp":"SIGNED_AT","token":"TOKEN","signature":"SIGNATURE"},"event-data":{"event":"clicked","id":7,"timestamp":"NaN","user-variables":[]}}`))
+	f.Add([]byte(`{"event":"opened","id":"x","timestamp":1e400,"user-variables":null}`))
+	f.Add([]byte(`{"event":"clicked","id":7,"timestamp":"NaN","user-variables":[]}`))
+	f.Add([]byte(`{"signature":{"timestamp":"1767776400","token":"t","signature":"00"},"event-data":{"event":"opened"}}`))
 	p := newParser(f, mailgun.WithTokenCache(64))
-	f.Fuzz(func(t *testing.T, tmpl []byte) {
-		body := sign(t, tmpl, key, now)
-		events, err := p.Parse(request(body), body)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		events, err := p.Parse(request(in), in)
+		if events != nil || !errors.Is(err, webhook.ErrPayload) && !errors.Is(err, webhook.ErrSignature) {
+			t.Fatalf("an unsigned body got %v, %v", events, err)
+		}
+
+		body := signer.Body(in, now)
+		events, err = p.Parse(request(body), body)
 		if items := webhook.ItemErrors(err); len(items) > 0 {
 			require.Len(t, items, 1)
 			if !errors.Is(items[0], webhook.ErrMissingID) && !errors.Is(items[0], webhook.ErrBadItem) {
