@@ -36,6 +36,12 @@
 // times), and "<MessageID>/click/<ReceivedAt>/<hash of OriginalLink>" for a
 // click. Postmark's retries of a record carry the same fields, hence the
 // same id.
+//
+// # Testing
+//
+// [github.com/campaignconnector/campaignconnector/webhook/postmark/postmarktest]
+// plays Postmark in a host's tests: it makes credentials, gives the options
+// that require them, and sets them on requests for the host's endpoint.
 package postmark
 
 import (
@@ -47,6 +53,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -71,11 +78,17 @@ var _ webhook.Parser = (*Parser)(nil)
 type Option func(*Parser) error
 
 // WithBasicAuth requires HTTP basic auth with user and password, the
-// credentials set on the Postmark webhook.
+// credentials set on the Postmark webhook. Both must be non-empty, and the
+// user name cannot hold a colon (basic auth separates the two with one).
 func WithBasicAuth(user, password string) Option {
 	return func(p *Parser) error {
-		if user == "" || password == "" {
-			return errors.New("postmark: basic auth needs a user name and a password")
+		switch {
+		case user == "":
+			return errors.New("postmark: WithBasicAuth: empty user name")
+		case password == "":
+			return errors.New("postmark: WithBasicAuth: empty password")
+		case strings.Contains(user, ":"):
+			return errors.New("postmark: WithBasicAuth: user name contains ':', which basic auth cannot carry")
 		}
 		p.basic = &[2][32]byte{sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))}
 		return nil
@@ -83,15 +96,37 @@ func WithBasicAuth(user, password string) Option {
 }
 
 // WithHeader requires the header name to carry value, a custom header set
-// on the Postmark webhook. Use a long random value.
+// on the Postmark webhook. Use a long random value; it cannot start or end
+// with white space, which HTTP drops, nor hold control characters.
 func WithHeader(name, value string) Option {
 	return func(p *Parser) error {
-		if name == "" || value == "" {
-			return errors.New("postmark: a shared header needs a name and a value")
+		switch {
+		case name == "":
+			return errors.New("postmark: WithHeader: empty header name")
+		case !validHeaderName(name):
+			return fmt.Errorf("postmark: WithHeader: %q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~ only)", name)
+		case value == "":
+			return fmt.Errorf("postmark: WithHeader: empty value for header %s", name)
+		case strings.TrimSpace(value) != value:
+			return fmt.Errorf("postmark: WithHeader: value of header %s has white space at its start or end, which HTTP drops", name)
+		case strings.ContainsFunc(value, func(r rune) bool { return r < ' ' || r == 0x7f }):
+			return fmt.Errorf("postmark: WithHeader: value of header %s holds a control character", name)
 		}
 		p.header, p.value = http.CanonicalHeaderKey(name), sha256.Sum256([]byte(value))
 		return nil
 	}
+}
+
+// validHeaderName reports whether name is an HTTP token (RFC 9110,
+// section 5.1), the only names a header can have.
+func validHeaderName(name string) bool {
+	for _, c := range []byte(name) {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // WithMapping sets the Metadata keys that carry the campaign and user ids.

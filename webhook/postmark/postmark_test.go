@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +13,12 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/postmark"
+	"github.com/campaignconnector/campaignconnector/webhook/postmark/postmarktest"
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	user, password = "postmark", "3b2f0c6e9a"
-	header, secret = "X-Webhook-Token", "d1f5a2b8c4e7"
-)
+// creds are the credentials set on the tests' Postmark webhook.
+var creds = postmarktest.NewCredentials()
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -29,16 +27,14 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// authed returns a request carrying body and the right basic auth.
+// authed returns a request carrying body and the right credentials.
 func authed(body []byte) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/webhooks/postmark", bytes.NewReader(body))
-	r.SetBasicAuth(user, password)
-	return r
+	return creds.Request("/webhooks/postmark", body)
 }
 
 func newParser(t testing.TB, opts ...postmark.Option) *postmark.Parser {
 	t.Helper()
-	p, err := postmark.New(append([]postmark.Option{postmark.WithBasicAuth(user, password)}, opts...)...)
+	p, err := postmark.New(append(creds.Options(), opts...)...)
 	require.NoError(t, err)
 	return p
 }
@@ -119,41 +115,35 @@ func TestParseMalformed(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	body := fixture(t, "open.json")
-	withHeader := func(name, value string) func(*http.Request) {
-		return func(r *http.Request) { r.Header.Set(name, value) }
-	}
-	basic := func(u, p string) func(*http.Request) {
-		return func(r *http.Request) { r.SetBasicAuth(u, p) }
+	basic := postmarktest.Credentials{User: creds.User, Password: creds.Password}
+	header := postmarktest.Credentials{HeaderName: creds.HeaderName, HeaderValue: creds.HeaderValue}
+	with := func(c postmarktest.Credentials, edit func(*postmarktest.Credentials)) postmarktest.Credentials {
+		edit(&c)
+		return c
 	}
 	tests := []struct {
-		name  string
-		opts  []postmark.Option
-		setup []func(*http.Request)
-		ok    bool
+		name       string
+		want, sent postmarktest.Credentials
+		ok         bool
 	}{
-		{"basic auth ok", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic(user, password)}, true},
-		{"basic auth wrong password", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic(user, "nope")}, false},
-		{"basic auth wrong user", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic("admin", password)}, false},
-		{"basic auth missing", []postmark.Option{postmark.WithBasicAuth(user, password)}, nil, false},
-		{"basic auth prefix of the password", []postmark.Option{postmark.WithBasicAuth(user, password)}, []func(*http.Request){basic(user, password[:4])}, false},
-		{"header ok", []postmark.Option{postmark.WithHeader(header, secret)}, []func(*http.Request){withHeader(header, secret)}, true},
-		{"header name is case-insensitive", []postmark.Option{postmark.WithHeader(strings.ToLower(header), secret)}, []func(*http.Request){withHeader(header, secret)}, true},
-		{"header wrong value", []postmark.Option{postmark.WithHeader(header, secret)}, []func(*http.Request){withHeader(header, secret+"x")}, false},
-		{"header missing", []postmark.Option{postmark.WithHeader(header, secret)}, []func(*http.Request){basic(user, password)}, false},
-		{"both required, both given", []postmark.Option{postmark.WithBasicAuth(user, password), postmark.WithHeader(header, secret)},
-			[]func(*http.Request){basic(user, password), withHeader(header, secret)}, true},
-		{"both required, header missing", []postmark.Option{postmark.WithBasicAuth(user, password), postmark.WithHeader(header, secret)},
-			[]func(*http.Request){basic(user, password)}, false},
+		{"basic auth ok", basic, basic, true},
+		{"basic auth wrong password", basic, with(basic, func(c *postmarktest.Credentials) { c.Password = "nope" }), false},
+		{"basic auth wrong user", basic, with(basic, func(c *postmarktest.Credentials) { c.User = "admin" }), false},
+		{"basic auth missing", basic, postmarktest.Credentials{}, false},
+		{"basic auth prefix of the password", basic, with(basic, func(c *postmarktest.Credentials) { c.Password = c.Password[:4] }), false},
+		{"header ok", header, header, true},
+		{"header name is case-insensitive", with(header, func(c *postmarktest.Credentials) { c.HeaderName = strings.ToLower(c.HeaderName) }), header, true},
+		{"header wrong value", header, with(header, func(c *postmarktest.Credentials) { c.HeaderValue += "x" }), false},
+		{"header missing", header, basic, false},
+		{"both required, both given", creds, creds, true},
+		{"both required, header missing", creds, basic, false},
+		{"both required, basic auth missing", creds, header, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := postmark.New(tc.opts...)
+			p, err := postmark.New(tc.want.Options()...)
 			require.NoError(t, err)
-			r := httptest.NewRequest(http.MethodPost, "/webhooks/postmark", bytes.NewReader(body))
-			for _, f := range tc.setup {
-				f(r)
-			}
-			got, err := p.Parse(r, body)
+			got, err := p.Parse(tc.sent.Request("/webhooks/postmark", body), body)
 			if tc.ok {
 				require.NoError(t, err)
 				require.Len(t, got, 1)
@@ -165,21 +155,39 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-func TestNew(t *testing.T) {
-	bad := [][]postmark.Option{
-		nil,
-		{postmark.WithMapping(webhook.Mapping{})},
-		{postmark.WithBasicAuth("", password)},
-		{postmark.WithBasicAuth(user, "")},
-		{postmark.WithHeader("", secret)},
-		{postmark.WithHeader(header, "")},
-		{nil},
+// TestNewSaysWhatIsWrong: each setting New rejects is named in the error.
+func TestNewSaysWhatIsWrong(t *testing.T) {
+	const user, password, header, secret = "postmark", "3b2f0c6e9a", "X-Webhook-Token", "d1f5a2b8c4e7"
+	bad := []struct {
+		name string
+		opts []postmark.Option
+		want string
+	}{
+		{"no option", nil, "postmark: no authentication: pass WithBasicAuth or WithHeader (Postmark does not sign webhooks)"},
+		{"a mapping alone", []postmark.Option{postmark.WithMapping(webhook.Mapping{})},
+			"postmark: no authentication: pass WithBasicAuth or WithHeader (Postmark does not sign webhooks)"},
+		{"empty user name", []postmark.Option{postmark.WithBasicAuth("", password)}, "postmark: WithBasicAuth: empty user name"},
+		{"empty password", []postmark.Option{postmark.WithBasicAuth(user, "")}, "postmark: WithBasicAuth: empty password"},
+		{"colon in the user name", []postmark.Option{postmark.WithBasicAuth("post:mark", password)},
+			"postmark: WithBasicAuth: user name contains ':', which basic auth cannot carry"},
+		{"empty header name", []postmark.Option{postmark.WithHeader("", secret)}, "postmark: WithHeader: empty header name"},
+		{"header name with a space", []postmark.Option{postmark.WithHeader("X Webhook Token", secret)},
+			`postmark: WithHeader: "X Webhook Token" is not an HTTP header name (letters, digits and !#$%&'*+-.^_` + "`|~ only)"},
+		{"header name with a colon", []postmark.Option{postmark.WithHeader("X-Token:", secret)},
+			`postmark: WithHeader: "X-Token:" is not an HTTP header name (letters, digits and !#$%&'*+-.^_` + "`|~ only)"},
+		{"empty header value", []postmark.Option{postmark.WithHeader(header, "")}, "postmark: WithHeader: empty value for header X-Webhook-Token"},
+		{"header value with a trailing newline", []postmark.Option{postmark.WithHeader(header, secret+"\n")},
+			"postmark: WithHeader: value of header X-Webhook-Token has white space at its start or end, which HTTP drops"},
+		{"header value with a control character", []postmark.Option{postmark.WithHeader(header, "d1f5\x00a2b8")},
+			"postmark: WithHeader: value of header X-Webhook-Token holds a control character"},
+		{"nil option", []postmark.Option{nil}, "postmark: nil option"},
 	}
-	for i, opts := range bad {
-		p, err := postmark.New(opts...)
-		require.Error(t, err, i)
-		require.Nil(t, p)
-		require.Contains(t, err.Error(), "postmark: ")
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := postmark.New(tc.opts...)
+			require.EqualError(t, err, tc.want)
+			require.Nil(t, p)
+		})
 	}
 }
 
