@@ -43,6 +43,12 @@
 // signs the URL alone; the parser checks both. Signatures carry no
 // timestamp, so there is no replay window: the engine ignores events it
 // has already seen.
+//
+// # Testing
+//
+// [github.com/campaignconnector/campaignconnector/webhook/twilio/twiliotest]
+// plays Twilio in a host's tests: it holds an auth token for New and signs
+// status callbacks and click events for the host's endpoint.
 package twilio
 
 import (
@@ -125,16 +131,25 @@ func WithURLFunc(f func(r *http.Request) string) Option {
 // URL is per Messaging Service). Defaults to none.
 func WithLookup(f LookupFunc) Option {
 	return func(p *Parser) error {
+		if f == nil {
+			return errors.New("twilio: nil lookup function")
+		}
 		p.lookup = f
 		return nil
 	}
 }
 
 // New returns a parser that checks signatures with authToken, the Twilio
-// account's auth token.
+// account's auth token. An empty token, or one with white space around
+// it, is an error that names it.
 func New(authToken string, opts ...Option) (*Parser, error) {
-	if authToken == "" {
-		return nil, errors.New("twilio: empty auth token: pass the account's auth token")
+	switch {
+	case strings.TrimSpace(authToken) == "":
+		return nil, errors.New("twilio: empty auth token: pass the account's auth token (Console → Account Info)")
+	case strings.TrimSpace(authToken) != authToken:
+		// The token is an HMAC secret: trimming it would change it, and
+		// every signature would then fail.
+		return nil, errors.New("twilio: auth token has white space at its start or end (a newline read from a file?): pass the token exactly as Twilio shows it")
 	}
 	p := &Parser{token: []byte(authToken)}
 	for _, o := range opts {

@@ -3,19 +3,13 @@ package twilio_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +17,23 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/twilio"
+	"github.com/campaignconnector/campaignconnector/webhook/twilio/twiliotest"
 	"github.com/stretchr/testify/require"
 )
 
 const (
-	token    = "test-auth-token-0123456789abcdef"
 	base     = "https://hooks.example.com"
 	callback = "/webhooks/twilio?campaign_id=promo&user_id=ann"
 	sid      = "SM4c5e8f2a9b1d3e6f7a8b9c0d1e2f3a4b"
 )
+
+// signer plays Twilio for the tests' parsers, which have base as their
+// base URL.
+var signer = func() *twiliotest.Signer {
+	s := twiliotest.NewSigner()
+	s.BaseURL = base
+	return s
+}()
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -40,51 +42,30 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// signature computes X-Twilio-Signature as Twilio's documentation
-// describes it, independently of the parser.
-func signature(key, fullURL string, form url.Values) string {
-	s := fullURL
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			s += k + v
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(key))
-	mac.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// formRequest is a status callback to path, signed with key.
-func formRequest(t testing.TB, key, path string, body []byte) *http.Request {
+func mustQuery(t testing.TB, body []byte) url.Values {
 	t.Helper()
-	form, err := url.ParseQuery(string(body))
+	v, err := url.ParseQuery(string(body))
 	require.NoError(t, err)
-	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set(twilio.SignatureHeader, signature(key, base+path, form))
-	return r
+	return v
 }
 
-// jsonRequest is a click event to path (to which bodySHA256 is added),
-// signed with key.
-func jsonRequest(t testing.TB, key, path string, body []byte) *http.Request {
+// formRequest is a status callback carrying the form body to path,
+// signed by s.
+func formRequest(t testing.TB, s *twiliotest.Signer, path string, body []byte) *http.Request {
 	t.Helper()
-	sum := sha256.Sum256(body)
-	path += "&bodySHA256=" + hex.EncodeToString(sum[:])
-	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set(twilio.SignatureHeader, signature(key, base+path, nil))
-	return r
+	return s.FormRequest(path, mustQuery(t, body))
+}
+
+// otherSigner signs with another auth token.
+func otherSigner() *twiliotest.Signer {
+	s := twiliotest.NewSigner()
+	s.BaseURL = base
+	return s
 }
 
 func newParser(t testing.TB, opts ...twilio.Option) *twilio.Parser {
 	t.Helper()
-	p, err := twilio.New(token, append([]twilio.Option{twilio.WithBaseURL(base)}, opts...)...)
+	p, err := twilio.New(signer.AuthToken, append([]twilio.Option{twilio.WithBaseURL(base)}, opts...)...)
 	require.NoError(t, err)
 	return p
 }
@@ -148,9 +129,9 @@ func TestParseFixtures(t *testing.T) {
 			body := fixture(t, tc.file)
 			var r *http.Request
 			if strings.HasSuffix(tc.file, ".json") {
-				r = jsonRequest(t, token, path, body)
+				r = signer.JSONRequest(path, body)
 			} else {
-				r = formRequest(t, token, path, body)
+				r = formRequest(t, signer, path, body)
 			}
 			got, err := p.Parse(r, body)
 			require.Equal(t, tc.want, got)
@@ -170,7 +151,7 @@ func TestLookupFailureIsTransient(t *testing.T) {
 	down := errors.New("db down")
 	p := newParser(t, twilio.WithLookup(func(context.Context, string) (string, string, error) { return "", "", down }))
 	body := fixture(t, "click.json")
-	got, err := p.Parse(jsonRequest(t, token, "/webhooks/twilio?x=1", body), body)
+	got, err := p.Parse(signer.JSONRequest("/webhooks/twilio?x=1", body), body)
 	require.Nil(t, got)
 	require.ErrorIs(t, err, down)
 	require.Empty(t, webhook.ItemErrors(err))
@@ -186,52 +167,51 @@ func TestSignature(t *testing.T) {
 		req  func() (*http.Request, []byte)
 		ok   bool
 	}{
-		{name: "form valid", req: func() (*http.Request, []byte) { return formRequest(t, token, callback, form), form }, ok: true},
+		{name: "form valid", req: func() (*http.Request, []byte) { return formRequest(t, signer, callback, form), form }, ok: true},
 		{name: "form tampered parameter", req: func() (*http.Request, []byte) {
-			return formRequest(t, token, callback, form), bytes.Replace(form, []byte("delivered"), []byte("delivereD"), 1)
+			return formRequest(t, signer, callback, form), bytes.Replace(form, []byte("delivered"), []byte("delivereD"), 1)
 		}},
 		{name: "form extra parameter", req: func() (*http.Request, []byte) {
-			return formRequest(t, token, callback, form), append(append([]byte{}, form...), "&Extra=1"...)
+			return formRequest(t, signer, callback, form), append(append([]byte{}, form...), "&Extra=1"...)
 		}},
 		{name: "form tampered URL query", req: func() (*http.Request, []byte) {
-			r := formRequest(t, token, callback, form)
+			r := formRequest(t, signer, callback, form)
 			r.URL.RawQuery = "campaign_id=promo&user_id=eve"
 			return r, form
 		}},
-		{name: "form wrong token", req: func() (*http.Request, []byte) { return formRequest(t, "another-token", callback, form), form }},
+		{name: "form wrong token", req: func() (*http.Request, []byte) { return formRequest(t, otherSigner(), callback, form), form }},
 		{name: "no signature", req: func() (*http.Request, []byte) {
-			r := formRequest(t, token, callback, form)
+			r := formRequest(t, signer, callback, form)
 			r.Header.Del(twilio.SignatureHeader)
 			return r, form
 		}},
 		{name: "signature not base64", req: func() (*http.Request, []byte) {
-			r := formRequest(t, token, callback, form)
+			r := formRequest(t, signer, callback, form)
 			r.Header.Set(twilio.SignatureHeader, "!!")
 			return r, form
 		}},
-		{name: "json valid", req: func() (*http.Request, []byte) { return jsonRequest(t, token, callback, click), click }, ok: true},
+		{name: "json valid", req: func() (*http.Request, []byte) { return signer.JSONRequest(callback, click), click }, ok: true},
 		{name: "json tampered body", req: func() (*http.Request, []byte) {
-			return jsonRequest(t, token, callback, click), bytes.Replace(click, []byte("sale"), []byte("scam"), 1)
+			return signer.JSONRequest(callback, click), bytes.Replace(click, []byte("sale"), []byte("scam"), 1)
 		}},
-		{name: "json wrong token", req: func() (*http.Request, []byte) { return jsonRequest(t, "another-token", callback, click), click }},
+		{name: "json wrong token", req: func() (*http.Request, []byte) { return otherSigner().JSONRequest(callback, click), click }},
 		{name: "json without bodySHA256", req: func() (*http.Request, []byte) {
 			r := httptest.NewRequest(http.MethodPost, callback, bytes.NewReader(click))
 			r.Header.Set("Content-Type", "application/json")
-			r.Header.Set(twilio.SignatureHeader, signature(token, base+callback, nil))
+			r.Header.Set(twilio.SignatureHeader, signer.Sign(base+callback, nil))
 			return r, click
 		}},
 		{name: "signed for another public URL", opts: []twilio.Option{twilio.WithBaseURL("https://other.example.com")},
-			req: func() (*http.Request, []byte) { return formRequest(t, token, callback, form), form }},
+			req: func() (*http.Request, []byte) { return formRequest(t, signer, callback, form), form }},
 		{name: "base URL with a path prefix", opts: []twilio.Option{twilio.WithBaseURL("https://example.com/api/")},
 			req: func() (*http.Request, []byte) {
-				r := formRequest(t, token, callback, form)
-				r.Header.Set(twilio.SignatureHeader, signature(token, "https://example.com/api"+callback, mustQuery(t, form)))
-				return r, form
+				s := &twiliotest.Signer{AuthToken: signer.AuthToken, BaseURL: "https://example.com/api/"}
+				return formRequest(t, s, callback, form), form
 			}, ok: true},
 		{name: "URL func", opts: []twilio.Option{twilio.WithURLFunc(func(r *http.Request) string {
 			return "https://" + r.Header.Get("X-Forwarded-Host") + r.URL.RequestURI()
 		})}, req: func() (*http.Request, []byte) {
-			r := formRequest(t, token, callback, form)
+			r := formRequest(t, signer, callback, form)
 			r.Header.Set("X-Forwarded-Host", "hooks.example.com")
 			return r, form
 		}, ok: true},
@@ -250,13 +230,6 @@ func TestSignature(t *testing.T) {
 			require.Nil(t, got)
 		})
 	}
-}
-
-func mustQuery(t testing.TB, body []byte) url.Values {
-	t.Helper()
-	v, err := url.ParseQuery(string(body))
-	require.NoError(t, err)
-	return v
 }
 
 // TestPublishedVectors checks the signature scheme against the examples
@@ -295,7 +268,7 @@ func TestPublishedVectors(t *testing.T) {
 }
 
 func TestDefaultURLUsesTheRequest(t *testing.T) {
-	p, err := twilio.New(token)
+	p, err := twilio.New(signer.AuthToken)
 	require.NoError(t, err)
 	body := fixture(t, "status_delivered.form")
 	for _, scheme := range []string{"http", "https"} {
@@ -306,7 +279,7 @@ func TestDefaultURLUsesTheRequest(t *testing.T) {
 			r.TLS = &tls.ConnectionState{}
 		}
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set(twilio.SignatureHeader, signature(token, scheme+"://hooks.example.com"+callback, mustQuery(t, body)))
+		r.Header.Set(twilio.SignatureHeader, signer.Sign(scheme+"://hooks.example.com"+callback, mustQuery(t, body)))
 		got, err := p.Parse(r, body)
 		require.NoError(t, err, scheme)
 		require.Len(t, got, 1)
@@ -317,36 +290,45 @@ func TestParseMalformed(t *testing.T) {
 	p := newParser(t)
 	for _, name := range []string{"not_object.json"} {
 		body := fixture(t, name)
-		got, err := p.Parse(jsonRequest(t, token, callback, body), body)
+		got, err := p.Parse(signer.JSONRequest(callback, body), body)
 		require.ErrorIs(t, err, webhook.ErrPayload)
 		require.Nil(t, got)
 	}
 	bad := []byte("a=%zz")
-	r := formRequest(t, token, callback, []byte("a=1"))
+	r := formRequest(t, signer, callback, []byte("a=1"))
 	got, err := p.Parse(r, bad)
 	require.ErrorIs(t, err, webhook.ErrPayload)
 	require.Nil(t, got)
 }
 
-func TestNew(t *testing.T) {
+// TestNewSaysWhatIsWrong: each setting New rejects is named in the error.
+func TestNewSaysWhatIsWrong(t *testing.T) {
+	token := signer.AuthToken
 	bad := []struct {
 		name  string
 		token string
 		opts  []twilio.Option
+		want  string
 	}{
-		{"empty token", "", nil},
-		{"relative base URL", token, []twilio.Option{twilio.WithBaseURL("/hooks")}},
-		{"base URL with query", token, []twilio.Option{twilio.WithBaseURL("https://example.com/?a=1")}},
-		{"ftp base URL", token, []twilio.Option{twilio.WithBaseURL("ftp://example.com")}},
-		{"nil URL func", token, []twilio.Option{twilio.WithURLFunc(nil)}},
-		{"nil option", token, []twilio.Option{nil}},
+		{"empty token", "", nil, "twilio: empty auth token: pass the account's auth token (Console → Account Info)"},
+		{"token of white space", " \t", nil, "twilio: empty auth token: pass the account's auth token (Console → Account Info)"},
+		{"token with a trailing newline", token + "\n", nil,
+			"twilio: auth token has white space at its start or end (a newline read from a file?): pass the token exactly as Twilio shows it"},
+		{"relative base URL", token, []twilio.Option{twilio.WithBaseURL("/hooks")},
+			`twilio: base URL "/hooks" must be http(s)://host[/prefix], without query`},
+		{"base URL with query", token, []twilio.Option{twilio.WithBaseURL("https://example.com/?a=1")},
+			`twilio: base URL "https://example.com/?a=1" must be http(s)://host[/prefix], without query`},
+		{"ftp base URL", token, []twilio.Option{twilio.WithBaseURL("ftp://example.com")},
+			`twilio: base URL "ftp://example.com" must be http(s)://host[/prefix], without query`},
+		{"nil URL func", token, []twilio.Option{twilio.WithURLFunc(nil)}, "twilio: nil URL function"},
+		{"nil lookup", token, []twilio.Option{twilio.WithLookup(nil)}, "twilio: nil lookup function"},
+		{"nil option", token, []twilio.Option{nil}, "twilio: nil option"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := twilio.New(tc.token, tc.opts...)
-			require.Error(t, err)
+			require.EqualError(t, err, tc.want)
 			require.Nil(t, p)
-			require.Contains(t, err.Error(), "twilio: ")
 		})
 	}
 }
@@ -366,15 +348,17 @@ func FuzzParseTwilio(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
 		var r *http.Request
 		if isJSON {
-			r = jsonRequest(t, token, callback, body)
+			r = signer.JSONRequest(callback, body)
 		} else {
+			// The body is sent as the fuzzer made it, malformed or not,
+			// signed with the parameters it holds.
 			form, err := url.ParseQuery(string(body))
 			if err != nil {
 				form = nil // the parser must reject the body as malformed
 			}
 			r = httptest.NewRequest(http.MethodPost, callback, bytes.NewReader(body))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.Header.Set(twilio.SignatureHeader, signature(token, base+callback, form))
+			r.Header.Set(twilio.SignatureHeader, signer.Sign(base+callback, form))
 		}
 		events, err := p.Parse(r, body)
 		switch items := webhook.ItemErrors(err); {
