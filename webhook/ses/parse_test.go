@@ -14,6 +14,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/ses"
+	"github.com/campaignconnector/campaignconnector/webhook/ses/sestest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -78,7 +79,7 @@ func TestParseFixtures(t *testing.T) {
 		for _, version := range []string{"1", "2"} {
 			t.Run(tc.name+"/SignatureVersion "+version, func(t *testing.T) {
 				p := newParser(t, aws, tc.opts...)
-				body := sign(t, keys()[0], notification(fixture(t, tc.file), version))
+				body := aws.sns.Body(t, aws.notification(fixture(t, tc.file), version))
 				got, err := p.Parse(request(body), body)
 				require.Equal(t, tc.want, got)
 				if tc.itemErr == nil {
@@ -97,47 +98,45 @@ func TestParseFixtures(t *testing.T) {
 
 func TestSignature(t *testing.T) {
 	msg := fixture(t, "open.json")
+	signed := func(a *fakeAWS) sestest.Message { return a.sns.Sign(t, a.notification(msg, "2")) }
 	tests := []struct {
 		name      string
 		opts      []ses.Option
 		certCode  int
-		body      func() []byte
+		body      func(a *fakeAWS) []byte
 		ok        bool
 		transient bool // a plain error: worth a retry
 	}{
-		{name: "valid", body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }, ok: true},
-		{name: "valid with a Subject", body: func() []byte {
-			env := notification(msg, "1")
-			env["Subject"] = "Amazon SES Email Event Notification"
-			return sign(t, keys()[0], env)
+		{name: "valid", body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
+		{name: "valid with a Subject", body: func(a *fakeAWS) []byte {
+			m := a.notification(msg, "1")
+			m.Subject = "Amazon SES Email Event Notification"
+			return a.sns.Body(t, m)
 		}, ok: true},
-		{name: "tampered Message", body: func() []byte {
-			b := sign(t, keys()[0], notification(msg, "2"))
-			return []byte(strings.Replace(string(b), `\"ann\"`, `\"eve\"`, 1))
+		{name: "tampered Message", body: func(a *fakeAWS) []byte {
+			m := signed(a)
+			m.Message = strings.Replace(m.Message, `"ann"`, `"eve"`, 1)
+			return mustJSON(t, m)
 		}},
-		{name: "Subject added after signing", body: func() []byte {
-			env := notification(msg, "2")
-			sign(t, keys()[0], env)
-			env["Subject"] = "hi"
-			return mustJSON(t, env)
+		{name: "Subject added after signing", body: func(a *fakeAWS) []byte {
+			m := signed(a)
+			m.Subject = "hi"
+			return mustJSON(t, m)
 		}},
-		{name: "wrong key", body: func() []byte { return sign(t, keys()[1], notification(msg, "2")) }},
-		{name: "version 1 signature announced as version 2", body: func() []byte {
-			env := notification(msg, "1")
-			sign(t, keys()[0], env)
-			env["SignatureVersion"] = "2"
-			return mustJSON(t, env)
+		{name: "wrong key", body: func(a *fakeAWS) []byte {
+			return sestest.New(t).Body(t, a.notification(msg, "2")) // another SNS, pointing at this one's certificate
 		}},
-		{name: "unknown signature version", body: func() []byte { return sign(t, keys()[0], notification(msg, "3")) }},
-		{name: "no signature", body: func() []byte {
-			env := notification(msg, "2")
-			return mustJSON(t, env)
+		{name: "version 1 signature announced as version 2", body: func(a *fakeAWS) []byte {
+			m := a.sns.Sign(t, a.notification(msg, "1"))
+			m.SignatureVersion = "2"
+			return mustJSON(t, m)
 		}},
-		{name: "signature not base64", body: func() []byte {
-			env := notification(msg, "2")
-			sign(t, keys()[0], env)
-			env["Signature"] = "***"
-			return mustJSON(t, env)
+		{name: "unknown signature version", body: func(a *fakeAWS) []byte { return a.sns.Body(t, a.notification(msg, "3")) }},
+		{name: "no signature", body: func(a *fakeAWS) []byte { return mustJSON(t, a.notification(msg, "2")) }},
+		{name: "signature not base64", body: func(a *fakeAWS) []byte {
+			m := signed(a)
+			m.Signature = "***"
+			return mustJSON(t, m)
 		}},
 		{name: "certificate over http", body: withCertURL(t, msg, "http://sns.us-east-1.amazonaws.com/cert.pem")},
 		{name: "certificate on another host", body: withCertURL(t, msg, "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem")},
@@ -146,19 +145,19 @@ func TestSignature(t *testing.T) {
 		{name: "certificate on another port", body: withCertURL(t, msg, "https://sns.us-east-1.amazonaws.com:8443/cert.pem")},
 		{name: "certificate on s3", body: withCertURL(t, msg, "https://s3.amazonaws.com/cert.pem")},
 		{name: "china region accepted", body: withCertURL(t, msg, "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-cn.pem"), ok: true},
-		{name: "certificate not found", certCode: 404, body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }},
-		{name: "certificate server down", certCode: 503, transient: true, body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }},
+		{name: "certificate not found", certCode: 404, body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
+		{name: "certificate server down", certCode: 503, transient: true, body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
 		{name: "topic accepted", opts: []ses.Option{ses.WithTopics("arn:aws:sns:eu-west-1:123456789012:other", topic)},
-			body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }, ok: true},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
 		{name: "topic not accepted", opts: []ses.Option{ses.WithTopics("arn:aws:sns:eu-west-1:123456789012:other")},
-			body: func() []byte { return sign(t, keys()[0], notification(msg, "2")) }},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			aws := newFakeAWS(t)
 			aws.certStatus = tc.certCode
 			p := newParser(t, aws, tc.opts...)
-			body := tc.body()
+			body := tc.body(aws)
 			got, err := p.Parse(request(body), body)
 			switch {
 			case tc.ok:
@@ -177,11 +176,13 @@ func TestSignature(t *testing.T) {
 	}
 }
 
-func withCertURL(t *testing.T, msg []byte, u string) func() []byte {
-	return func() []byte {
-		env := notification(msg, "2")
-		env["SigningCertURL"] = u
-		return sign(t, keys()[0], env)
+// withCertURL returns the body of a notification signed by the SNS and
+// naming u (which the signature does not cover) as its SigningCertURL.
+func withCertURL(t *testing.T, msg []byte, u string) func(a *fakeAWS) []byte {
+	return func(a *fakeAWS) []byte {
+		m := a.sns.Sign(t, a.notification(msg, "2"))
+		m.SigningCertURL = u
+		return mustJSON(t, m)
 	}
 }
 
@@ -202,9 +203,9 @@ func TestCertificateCache(t *testing.T) {
 	p := newParser(t, aws)
 	post := func(u string) {
 		t.Helper()
-		env := notification(fixture(t, "open.json"), "2")
-		env["SigningCertURL"] = u
-		body := sign(t, keys()[0], env)
+		m := aws.notification(fixture(t, "open.json"), "2")
+		m.SigningCertURL = u
+		body := aws.sns.Body(t, m)
 		_, err := p.Parse(request(body), body)
 		require.NoError(t, err)
 	}
@@ -253,7 +254,7 @@ func TestSubscriptionConfirmation(t *testing.T) {
 			aws.confirmStatus = tc.confirmStatus
 			p := newParser(t, aws, tc.opts...)
 			env := envelopeFixture(t, tc.file)
-			body := sign(t, keys()[0], env)
+			body := aws.sns.Body(t, env)
 			got, err := p.Parse(request(body), body)
 			require.Nil(t, got)
 			_, confirms := aws.counts()
@@ -266,10 +267,10 @@ func TestSubscriptionConfirmation(t *testing.T) {
 			require.ErrorIs(t, err, webhook.ErrControl)
 			var c *ses.Confirmation
 			require.ErrorAs(t, err, &c)
-			require.Equal(t, env["Type"], c.Type)
+			require.Equal(t, env.Type, c.Type)
 			require.Equal(t, topic, c.TopicArn)
-			require.Equal(t, env["Token"], c.Token)
-			require.Equal(t, env["SubscribeURL"], c.SubscribeURL)
+			require.Equal(t, env.Token, c.Token)
+			require.Equal(t, env.SubscribeURL, c.SubscribeURL)
 			require.Equal(t, tc.confirmed, c.Confirmed)
 			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.confirmed], confirms)
 		})
@@ -279,9 +280,7 @@ func TestSubscriptionConfirmation(t *testing.T) {
 func TestForgedConfirmationIsNotConfirmed(t *testing.T) {
 	aws := newFakeAWS(t)
 	p := newParser(t, aws, ses.WithTopics(topic), ses.WithAutoConfirm())
-	env := envelopeFixture(t, "subscription_confirmation.json")
-	sign(t, keys()[1], env)
-	body := mustJSON(t, env)
+	body := sestest.New(t).Body(t, envelopeFixture(t, "subscription_confirmation.json")) // another SNS's signature
 	_, err := p.Parse(request(body), body)
 	require.ErrorIs(t, err, webhook.ErrSignature)
 	_, confirms := aws.counts()
@@ -308,7 +307,7 @@ func TestHandlerAnswersConfirmations(t *testing.T) {
 	h, err := webhook.NewHandler(p, webhook.TrackerFunc(func(context.Context, event.Event) error { return nil }),
 		webhook.WithErrorFunc(func(_ *http.Request, err error) { errors.As(err, &got) }))
 	require.NoError(t, err)
-	body := sign(t, keys()[0], envelopeFixture(t, "subscription_confirmation.json"))
+	body := aws.sns.Body(t, envelopeFixture(t, "subscription_confirmation.json"))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, request(body))
 	require.Equal(t, http.StatusOK, w.Code)
@@ -316,18 +315,53 @@ func TestHandlerAnswersConfirmations(t *testing.T) {
 	require.Equal(t, topic, got.TopicArn)
 }
 
-func TestNew(t *testing.T) {
-	bad := [][]ses.Option{
-		{ses.WithAutoConfirm()},
-		{ses.WithTopics()},
-		{ses.WithHTTPClient(nil)},
-		{nil},
+// TestNewSaysWhatIsWrong: each setting New rejects is named in the error.
+func TestNewSaysWhatIsWrong(t *testing.T) {
+	notARN := func(arn string) string {
+		return fmt.Sprintf("ses: WithTopics: %q is not an SNS topic ARN: want arn:aws:sns:<region>:<12-digit account>:<topic name>", arn)
 	}
-	for i, opts := range bad {
-		p, err := ses.New(opts...)
-		require.Error(t, err, i)
-		require.Nil(t, p)
-		require.Contains(t, err.Error(), "ses: ")
+	bad := []struct {
+		name string
+		opts []ses.Option
+		want string
+	}{
+		{"auto-confirm without topics", []ses.Option{ses.WithAutoConfirm()},
+			"ses: WithAutoConfirm requires WithTopics: any AWS account can subscribe the endpoint to its topics"},
+		{"no topic", []ses.Option{ses.WithTopics()}, "ses: WithTopics needs at least one topic ARN"},
+		{"empty topic ARN", []ses.Option{ses.WithTopics(topic, "")}, "ses: WithTopics: empty topic ARN"},
+		{"topic name alone", []ses.Option{ses.WithTopics("ses-engagement")}, notARN("ses-engagement")},
+		{"ARN with a trailing newline", []ses.Option{ses.WithTopics(topic + "\n")}, notARN(topic + "\n")},
+		{"ARN of a queue", []ses.Option{ses.WithTopics("arn:aws:sqs:us-east-1:123456789012:ses-engagement")},
+			notARN("arn:aws:sqs:us-east-1:123456789012:ses-engagement")},
+		{"ARN without its account", []ses.Option{ses.WithTopics("arn:aws:sns:us-east-1::ses-engagement")},
+			notARN("arn:aws:sns:us-east-1::ses-engagement")},
+		{"ARN without its region", []ses.Option{ses.WithTopics("arn:aws:sns::123456789012:ses-engagement")},
+			notARN("arn:aws:sns::123456789012:ses-engagement")},
+		{"ARN of a subscription", []ses.Option{ses.WithTopics(topic + ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55")},
+			notARN(topic + ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55")},
+		{"nil HTTP client", []ses.Option{ses.WithHTTPClient(nil)}, "ses: nil HTTP client"},
+		{"nil root pool", []ses.Option{ses.WithRoots(nil)}, "ses: nil root pool"},
+		{"nil option", []ses.Option{nil}, "ses: nil option"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ses.New(tc.opts...)
+			require.EqualError(t, err, tc.want)
+			require.Nil(t, p)
+		})
+	}
+}
+
+func TestNewAcceptsTopicsOfEveryPartition(t *testing.T) {
+	for _, arn := range []string{
+		topic,
+		"arn:aws:sns:eu-west-3:123456789012:events.fifo",
+		"arn:aws-cn:sns:cn-north-1:123456789012:ses_events",
+		"arn:aws-us-gov:sns:us-gov-west-1:123456789012:SES-Events-1",
+	} {
+		p, err := ses.New(ses.WithTopics(arn), ses.WithAutoConfirm())
+		require.NoError(t, err, arn)
+		require.NotNil(t, p)
 	}
 	p, err := ses.New()
 	require.NoError(t, err)

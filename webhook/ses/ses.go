@@ -64,6 +64,13 @@
 // the accepted topics with [WithTopics]. SNS timestamps are not checked for age: SNS retries a
 // notification with its original signature, and the engine ignores events
 // it has already seen.
+//
+// # Testing
+//
+// [github.com/campaignconnector/campaignconnector/webhook/ses/sestest]
+// plays SNS in a host's tests: a certificate authority and a signing
+// certificate of its own, an HTTP client that serves them to the parser
+// (the options for New), and signed messages for the host's endpoint.
 package ses
 
 import (
@@ -73,6 +80,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -151,8 +159,9 @@ func WithAliasTag(tag string) Option {
 	}
 }
 
-// WithTopics accepts only messages from the given SNS topic ARNs; others
-// are rejected as [webhook.ErrSignature]. Defaults to any topic.
+// WithTopics accepts only messages from the given SNS topic ARNs
+// (arn:aws:sns:<region>:<account>:<topic>); others are rejected as
+// [webhook.ErrSignature]. Defaults to any topic.
 func WithTopics(arns ...string) Option {
 	return func(p *Parser) error {
 		if len(arns) == 0 {
@@ -160,10 +169,45 @@ func WithTopics(arns ...string) Option {
 		}
 		p.topics = make(map[string]bool, len(arns))
 		for _, a := range arns {
+			if err := checkTopicARN(a); err != nil {
+				return err
+			}
 			p.topics[a] = true
 		}
 		return nil
 	}
+}
+
+// checkTopicARN reports an ARN that no SNS message can carry: the parser
+// compares TopicArn byte for byte, so such an ARN would reject every
+// message.
+func checkTopicARN(arn string) error {
+	if arn == "" {
+		return errors.New("ses: WithTopics: empty topic ARN")
+	}
+	parts := strings.Split(arn, ":")
+	ok := len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && parts[2] == "sns" &&
+		awsRegion.MatchString(parts[3]) && len(parts[4]) == 12 && strings.Trim(parts[4], "0123456789") == "" && validTopicName(parts[5])
+	if !ok {
+		return fmt.Errorf("ses: WithTopics: %q is not an SNS topic ARN: want arn:aws:sns:<region>:<12-digit account>:<topic name>", arn)
+	}
+	return nil
+}
+
+// validTopicName reports whether name can name an SNS topic: 1 to 256
+// letters, digits, hyphens and underscores, with ".fifo" at the end of a
+// FIFO topic's.
+func validTopicName(name string) bool {
+	name = strings.TrimSuffix(name, ".fifo")
+	if name == "" || len(name) > 256 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // WithAutoConfirm makes Parse confirm verified subscription confirmations

@@ -12,6 +12,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/ses"
+	"github.com/campaignconnector/campaignconnector/webhook/ses/sestest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -71,7 +72,7 @@ func TestSigningCertHost(t *testing.T) {
 		t.Run(u, func(t *testing.T) {
 			aws := newFakeAWS(t)
 			p := newParser(t, aws)
-			body := withCertURL(t, msg, u)()
+			body := withCertURL(t, msg, u)(aws)
 			got, err := p.Parse(request(body), body)
 			require.NoError(t, err)
 			require.Len(t, got, 1)
@@ -84,7 +85,7 @@ func TestSigningCertHost(t *testing.T) {
 		t.Run(u, func(t *testing.T) {
 			aws := newFakeAWS(t)
 			p := newParser(t, aws)
-			body := withCertURL(t, msg, u)()
+			body := withCertURL(t, msg, u)(aws)
 			got, err := p.Parse(request(body), body)
 			require.ErrorIs(t, err, webhook.ErrSignature)
 			require.Nil(t, got)
@@ -102,10 +103,9 @@ func TestSigningCertHost(t *testing.T) {
 // the certificate names when it is not served with it.
 func TestSigningCertChain(t *testing.T) {
 	now := time.Now()
-	key := keys()[0]
 	valid := func(names ...string) func(*fakeAWS, testing.TB) []byte {
 		return func(a *fakeAWS, t testing.TB) []byte {
-			return a.ca.leafPEM(t, key, names, now.Add(-time.Hour), now.Add(time.Hour))
+			return a.sns.Issue(t, &a.sns.Key().PublicKey, names, now.Add(-time.Hour), now.Add(time.Hour))
 		}
 	}
 	tests := []struct {
@@ -124,21 +124,21 @@ func TestSigningCertChain(t *testing.T) {
 		{name: "issued for the regional host", cert: valid("www.example.com", "sns.us-east-1.amazonaws.com"), ok: true, issuerFetch: true},
 		{name: "served with its issuer", ok: true, cert: func(a *fakeAWS, t testing.TB) []byte {
 			leaf := valid("sns.amazonaws.com")(a, t)
-			return append(leaf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.ca.intermediate.Raw})...)
+			return append(leaf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.sns.Intermediate().Raw})...)
 		}},
-		{name: "self-signed", cert: func(_ *fakeAWS, t testing.TB) []byte { return selfSigned(t, key, "sns.amazonaws.com") }},
-		{name: "issued by another CA", cert: func(_ *fakeAWS, t testing.TB) []byte {
-			return newTestCA(t).leafPEM(t, key, []string{"sns.amazonaws.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+		{name: "self-signed", cert: func(a *fakeAWS, t testing.TB) []byte { return selfSigned(t, a.sns.Key(), "sns.amazonaws.com") }},
+		{name: "issued by another CA", cert: func(a *fakeAWS, t testing.TB) []byte {
+			return sestest.New(t).Issue(t, &a.sns.Key().PublicKey, []string{"sns.amazonaws.com"}, now.Add(-time.Hour), now.Add(time.Hour))
 		}, issuerFetch: true},
 		{name: "issued for an S3 bucket named sns", cert: valid("sns.s3.amazonaws.com")},
 		{name: "issued for a wildcard", cert: valid("*.amazonaws.com")},
 		{name: "issued for another host", cert: valid("www.example.com")},
 		{name: "issued for a look-alike domain", cert: valid("sns.amazonaws.com.evil.com")},
 		{name: "expired", cert: func(a *fakeAWS, t testing.TB) []byte {
-			return a.ca.leafPEM(t, key, []string{"sns.amazonaws.com"}, now.Add(-2*time.Hour), now.Add(-time.Hour))
+			return a.sns.Issue(t, &a.sns.Key().PublicKey, []string{"sns.amazonaws.com"}, now.Add(-2*time.Hour), now.Add(-time.Hour))
 		}},
 		{name: "valid only later", cert: func(a *fakeAWS, t testing.TB) []byte {
-			return a.ca.leafPEM(t, key, []string{"sns.amazonaws.com"}, now.Add(time.Hour), now.Add(2*time.Hour))
+			return a.sns.Issue(t, &a.sns.Key().PublicKey, []string{"sns.amazonaws.com"}, now.Add(time.Hour), now.Add(2*time.Hour))
 		}},
 		{name: "issuer not found", cert: valid("sns.amazonaws.com"), issuerStatus: 404, issuerFetch: true},
 		{name: "issuer's server down", cert: valid("sns.amazonaws.com"), issuerStatus: 503, transient: true, issuerFetch: true},
@@ -148,7 +148,7 @@ func TestSigningCertChain(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			aws := newFakeAWS(t)
-			aws.certPEM = tc.cert(aws, t)
+			aws.sns.SetCertificate(tc.cert(aws, t))
 			aws.issuerStatus = tc.issuerStatus
 			var p *ses.Parser
 			if tc.systemRoots {
@@ -158,7 +158,7 @@ func TestSigningCertChain(t *testing.T) {
 			} else {
 				p = newParser(t, aws)
 			}
-			body := sign(t, key, notification(msg, "2"))
+			body := aws.sns.Body(t, aws.notification(msg, "2"))
 			got, err := p.Parse(request(body), body)
 			switch {
 			case tc.systemRoots:
