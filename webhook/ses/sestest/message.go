@@ -24,18 +24,18 @@ import (
 // Message is an SNS message as SNS posts it to an HTTPS subscriber; the
 // JSON field names are SNS's.
 type Message struct {
-	Type             string `json:"Type"`
-	MessageID        string `json:"MessageId"`
-	Token            string `json:"Token,omitempty"`
-	TopicArn         string `json:"TopicArn"`
-	Subject          string `json:"Subject,omitempty"`
-	Message          string `json:"Message"`
-	SubscribeURL     string `json:"SubscribeURL,omitempty"`
-	UnsubscribeURL   string `json:"UnsubscribeURL,omitempty"`
-	Timestamp        string `json:"Timestamp"`
-	SignatureVersion string `json:"SignatureVersion"`
-	Signature        string `json:"Signature"`
-	SigningCertURL   string `json:"SigningCertURL"`
+	Type             string `json:"Type"`                     // ses.TypeNotification, ses.TypeSubscriptionConfirmation…
+	MessageID        string `json:"MessageId"`                // the parser's event ID for a notification
+	Token            string `json:"Token,omitempty"`          // confirmations only
+	TopicArn         string `json:"TopicArn"`                 // the topic SES publishes to
+	Subject          string `json:"Subject,omitempty"`        // notifications only, when set
+	Message          string `json:"Message"`                  // the SES event's JSON, for a notification
+	SubscribeURL     string `json:"SubscribeURL,omitempty"`   // confirmations only
+	UnsubscribeURL   string `json:"UnsubscribeURL,omitempty"` // notifications only
+	Timestamp        string `json:"Timestamp"`                // when SNS published it, RFC 3339 in milliseconds
+	SignatureVersion string `json:"SignatureVersion"`         // "1" (SHA-1) or "2" (SHA-256)
+	Signature        string `json:"Signature"`                // base64 RSA signature, set by Sign
+	SigningCertURL   string `json:"SigningCertURL"`           // where the parser fetches the certificate
 }
 
 // Notification returns the notification SNS posts for an SES event
