@@ -47,7 +47,7 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	if err != nil {
 		return err
 	}
-	c := snap.campaigns[id]
+	c := snap.campaign(id)
 	if c == nil {
 		return fmt.Errorf("%w %q", ErrUnknownCampaign, id)
 	}

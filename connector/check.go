@@ -62,8 +62,8 @@ func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
 
 // ids returns the campaign IDs in order.
 func (s *snapshot) ids() []string {
-	ids := make([]string, 0, len(s.campaigns))
-	for id := range s.campaigns {
+	ids := make([]string, 0, s.campaigns.len())
+	for id := range s.campaigns.all() {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
@@ -74,7 +74,7 @@ func (s *snapshot) ids() []string {
 // (active while a follow-up of it is a draft) and as a follow-up (its own
 // definition).
 func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
-	c := s.campaigns[id]
+	c := s.campaign(id)
 	if c == nil || c.State == rule.Archived {
 		return nil
 	}
@@ -83,9 +83,9 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 		out = append(out, Warning{CampaignID: campaignID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
 	}
 	if c.State == rule.Active {
-		for _, fid := range s.ids() {
-			f := s.campaigns[fid]
-			if f.State == rule.Draft && slices.ContainsFunc(f.Campaign.Triggers, func(t rule.Trigger) bool { return t.CampaignID == id }) {
+		followUps, _ := s.followUps.get(id)
+		for fid := range followUps.all() {
+			if s.campaign(fid).State == rule.Draft {
 				warn(fid, rule.ReasonDraftFollowUp,
 					"original %q is active while follow-up %q is a draft: its interactions are lost for the follow-up until it is published", id, fid)
 			}
@@ -96,7 +96,7 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 		warn(id, rule.ReasonDelayExceedsDuration, "%s", detail)
 	}
 	refs := func(what, ref string) {
-		switch r := s.campaigns[ref]; {
+		switch r := s.campaign(ref); {
 		case ref == "":
 		case r == nil:
 			warn(id, ReasonUnknownReference, "%s names campaign %q, which does not exist", what, ref)
@@ -115,7 +115,7 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 		}
 	}
 	for _, cv := range def.Conversions {
-		if cv.CampaignID != "" && s.campaigns[cv.CampaignID] == nil {
+		if cv.CampaignID != "" && s.campaign(cv.CampaignID) == nil {
 			warn(id, ReasonUnknownReference, "conversion %q names campaign %q, which does not exist", cv.ID, cv.CampaignID)
 		}
 	}
@@ -126,10 +126,10 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 // warning per campaign on a cycle, naming the cycle.
 func (s *snapshot) cycles() []Warning {
 	next := func(id string) []string { // the follow-ups triggered by interactions with id
+		followUps, _ := s.followUps.get(id)
 		var out []string
-		for _, fid := range s.ids() {
-			f := s.campaigns[fid]
-			if f.State != rule.Archived && slices.ContainsFunc(f.Campaign.Triggers, func(t rule.Trigger) bool { return t.CampaignID == id }) {
+		for fid := range followUps.all() {
+			if s.campaign(fid).State != rule.Archived {
 				out = append(out, fid)
 			}
 		}
@@ -164,7 +164,7 @@ func (s *snapshot) cycles() []Warning {
 		state[id] = done
 	}
 	for _, id := range s.ids() {
-		if state[id] == unvisited && s.campaigns[id].State != rule.Archived {
+		if state[id] == unvisited && s.campaign(id).State != rule.Archived {
 			visit(id)
 		}
 	}

@@ -260,7 +260,7 @@ func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now
 }
 
 func (e *Engine) channelOf(campaignID string) event.Channel {
-	if c := e.snap.Load().campaigns[campaignID]; c != nil {
+	if c := e.snap.Load().campaign(campaignID); c != nil {
 		return c.Campaign.Channel
 	}
 	return ""

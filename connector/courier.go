@@ -237,7 +237,7 @@ func (w *courier) claimsOf(jobs []*job) []*store.Claim {
 // deferral, a postponement…) has run. An error is a store error.
 func (j *job) check(ctx context.Context) (bool, error) {
 	e, c := j.w.e, j.c
-	j.camp = j.w.snap.campaigns[c.Pending.CampaignID]
+	j.camp = j.w.snap.campaign(c.Pending.CampaignID)
 	if j.camp == nil {
 		// Scheduled by an engine that knows a newer campaign set: leave it
 		// to the next Tick, which refreshes.

@@ -104,7 +104,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		if mine {
 			u.RemovePending(i)
 		}
-		camp := j.w.e.snap.Load().campaigns[j.d.CampaignID]
+		camp := j.w.e.snap.Load().campaign(j.d.CampaignID)
 		var def *rule.Campaign
 		if camp != nil {
 			def = &camp.Campaign

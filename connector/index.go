@@ -1,58 +1,160 @@
 package connector
 
 import (
+	"math/bits"
+
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/wordhash"
 )
 
-// listenerIndex finds the listeners of (kind, campaign) for every tracked
-// event, so it is built for look-ups: an open-addressing table at most
-// half full, keyed by a hash that reads the two strings eight bytes at a
-// time (a Go map keyed by the pair, or by the two joined, spent more on
-// hashing than on everything else Track does before taking a lock). The
-// table is built once per snapshot and only read after, from any number
-// of goroutines. Its hash has a fixed seed: its keys are the campaigns'
-// own selectors, so events crafted to collide can only probe runs of
-// those.
+// listenerIndex finds the key entry — the listeners — of (kind, campaign)
+// for every tracked event, so it is built for look-ups: open-addressing tables at most half
+// full, keyed by a hash that reads the two strings eight bytes at a time
+// (a Go map keyed by the pair, or by the two joined, spent more on hashing
+// than on everything else Track does before taking a lock). The hash's
+// top bits pick one of several tables, its low bits the slot: a snapshot
+// derived from another for one changed campaign rebuilds only the tables
+// of the keys that changed, and shares the others. An index is only read
+// once built, from any number of goroutines. Its hash has a fixed seed:
+// its keys are the campaigns' own selectors, so events crafted to collide
+// can only probe runs of those.
 type listenerIndex struct {
-	slots []indexSlot // a power of two long; l nil: empty
+	tables []indexTable // a power of two long
+	shift  uint8        // 64 - log2(len(tables)): h>>shift picks the table
+	keys   int
+}
+
+type indexTable struct {
+	slots []indexSlot // a power of two long, at most half full; e nil: empty
 }
 
 type indexSlot struct {
 	kind     event.Kind
 	campaign string
-	l        *listeners
+	e        *keyEntry
 }
 
+// indexTableKeys is the mean number of keys per table an index is built
+// for; with rebuilds the whole index with more tables once the mean passes
+// twice that.
+const indexTableKeys = 32
+
 // newListenerIndex indexes m, keyed by (kind, campaign).
-func newListenerIndex(m map[[2]string]*listeners) listenerIndex {
-	size := 8
-	for size < 2*len(m) {
-		size *= 2
+func newListenerIndex(m map[[2]string]*keyEntry) listenerIndex {
+	n := 1
+	for n*indexTableKeys < len(m) {
+		n *= 2
 	}
-	x := listenerIndex{slots: make([]indexSlot, size)}
-	for key, l := range m {
-		i := pairHash(key[0], key[1]) & uint64(size-1)
-		for x.slots[i].l != nil {
-			i = (i + 1) & uint64(size-1)
-		}
-		x.slots[i] = indexSlot{kind: event.Kind(key[0]), campaign: key[1], l: l}
+	x := listenerIndex{tables: make([]indexTable, n), shift: uint8(64 - bits.TrailingZeros(uint(n))), keys: len(m)}
+	groups := make([][]indexSlot, n)
+	for key, e := range m {
+		j := x.table(pairHash(key[0], key[1]))
+		groups[j] = append(groups[j], indexSlot{kind: event.Kind(key[0]), campaign: key[1], e: e})
+	}
+	for j, g := range groups {
+		x.tables[j] = newIndexTable(g)
 	}
 	return x
 }
 
-// get returns the listeners of (k, campaignID), or nil.
-func (x *listenerIndex) get(k event.Kind, campaignID string) *listeners {
-	mask := uint64(len(x.slots) - 1)
-	for i := pairHash(string(k), campaignID) & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.l == nil {
+// newIndexTable returns a table holding entries.
+func newIndexTable(entries []indexSlot) indexTable {
+	size := 8
+	for size < 2*len(entries) {
+		size *= 2
+	}
+	t := indexTable{slots: make([]indexSlot, size)}
+	mask := uint64(size - 1)
+	for _, s := range entries {
+		i := pairHash(string(s.kind), s.campaign) & mask
+		for t.slots[i].e != nil {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+	return t
+}
+
+// table returns the index of the table of the key that hashes to h (a
+// shift of 64 leaves 0: one table).
+func (x *listenerIndex) table(h uint64) int { return int(h >> x.shift) }
+
+// get returns the entry of (k, campaignID), or nil.
+func (x *listenerIndex) get(k event.Kind, campaignID string) *keyEntry {
+	h := pairHash(string(k), campaignID)
+	slots := x.tables[h>>x.shift].slots
+	mask := uint64(len(slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &slots[i]
+		if s.e == nil {
 			return nil
 		}
 		if s.kind == k && s.campaign == campaignID {
-			return s.l
+			return s.e
 		}
 	}
+}
+
+// with returns the index with the entry of each key of changes replaced
+// (nil: the key removed). x is left as it is.
+func (x listenerIndex) with(changes map[[2]string]*keyEntry) listenerIndex {
+	keys := x.keys
+	byTable := map[int][]indexSlot{}
+	for key, e := range changes {
+		had := x.get(event.Kind(key[0]), key[1]) != nil
+		switch {
+		case had && e == nil:
+			keys--
+		case !had && e != nil:
+			keys++
+		}
+		j := x.table(pairHash(key[0], key[1]))
+		byTable[j] = append(byTable[j], indexSlot{kind: event.Kind(key[0]), campaign: key[1], e: e})
+	}
+	if keys > 2*indexTableKeys*len(x.tables) {
+		m := make(map[[2]string]*keyEntry, keys)
+		for _, t := range x.tables {
+			for _, s := range t.slots {
+				if s.e != nil {
+					m[[2]string{string(s.kind), s.campaign}] = s.e
+				}
+			}
+		}
+		for key, e := range changes {
+			if e == nil {
+				delete(m, key)
+			} else {
+				m[key] = e
+			}
+		}
+		return newListenerIndex(m)
+	}
+	y := listenerIndex{tables: append([]indexTable(nil), x.tables...), shift: x.shift, keys: keys}
+	for j, changed := range byTable {
+		var entries []indexSlot
+		for _, s := range x.tables[j].slots {
+			if s.e != nil && !changedKey(changed, &s) {
+				entries = append(entries, s)
+			}
+		}
+		for _, s := range changed {
+			if s.e != nil {
+				entries = append(entries, s)
+			}
+		}
+		y.tables[j] = newIndexTable(entries)
+	}
+	return y
+}
+
+// changedKey reports whether s's key is among changed.
+func changedKey(changed []indexSlot, s *indexSlot) bool {
+	for i := range changed {
+		if changed[i].kind == s.kind && changed[i].campaign == s.campaign {
+			return true
+		}
+	}
+	return false
 }
 
 // pairHash hashes a and b (their lengths keep ("ab", "c") and ("a", "bc")

@@ -36,7 +36,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	}
 	now := e.cfg.clock.Now()
 	def := c.Clone()
-	_, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, c.ID, func(rec *store.CampaignRecord, exists bool) error {
+	rec, err := e.store.UpdateCampaign(ctx, e.cfg.namespace, c.ID, func(rec *store.CampaignRecord, exists bool) error {
 		if !exists {
 			*rec = store.CampaignRecord{State: rule.Draft, CreatedAt: now}
 		} else if rec.State == rule.Archived {
@@ -49,7 +49,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err != nil {
 		return wrapStore("save", c.ID, err)
 	}
-	snap, err = e.refresh(ctx, -1)
+	snap, err = e.adopt(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
@@ -63,7 +63,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 func (s *snapshot) checkReferences(c *rule.Campaign) error {
 	var errs []error
 	check := func(field, id string) {
-		if id != "" && id != c.ID && s.campaigns[id] == nil {
+		if id != "" && id != c.ID && s.campaign(id) == nil {
 			errs = append(errs, &rule.ValidationError{Object: "campaign", Field: field,
 				Reason: fmt.Sprintf("campaign %q is not known", id), Err: ErrUnknownCampaign})
 		}
@@ -98,14 +98,14 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 		return fmt.Errorf("connector: publish %q with a backfill: %w", id, ErrNoInteractionLog)
 	}
 	now := e.cfg.clock.Now()
-	_, err := e.transition(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
+	rec, err := e.transition(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
 		rec.ActivatedAt = now
 		rec.Activation++
 	})
 	if err != nil {
 		return err
 	}
-	snap, err := e.refresh(ctx, -1)
+	snap, err := e.adopt(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("connector: publish %q: %w", id, err)
 	}
@@ -123,20 +123,22 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 // it is stopped are lost for it (SPEC.md R2). Publish resumes it with a new
 // activation time.
 func (e *Engine) Stop(ctx context.Context, id string) error {
-	if _, err := e.transition(ctx, "stop", id, rule.Stopped, nil); err != nil {
+	rec, err := e.transition(ctx, "stop", id, rule.Stopped, nil)
+	if err != nil {
 		return err
 	}
-	return e.cancelAll(ctx, "stop", id)
+	return e.cancelAll(ctx, "stop", rec)
 }
 
 // Archive makes a campaign archived, which is final: its pending
 // deliveries are cancelled and it can no longer be edited or published.
 // Follow-ups that trigger on it stop receiving its interactions.
 func (e *Engine) Archive(ctx context.Context, id string) error {
-	if _, err := e.transition(ctx, "archive", id, rule.Archived, nil); err != nil {
+	rec, err := e.transition(ctx, "archive", id, rule.Archived, nil)
+	if err != nil {
 		return err
 	}
-	return e.cancelAll(ctx, "archive", id)
+	return e.cancelAll(ctx, "archive", rec)
 }
 
 // Campaign returns the stored record of campaign id, or an error wrapping
@@ -146,7 +148,7 @@ func (e *Engine) Campaign(ctx context.Context, id string) (store.CampaignRecord,
 	if err != nil {
 		return store.CampaignRecord{}, fmt.Errorf("connector: campaign %q: %w", id, err)
 	}
-	c := snap.campaigns[id]
+	c := snap.campaign(id)
 	if c == nil {
 		return store.CampaignRecord{}, fmt.Errorf("%w %q", ErrUnknownCampaign, id)
 	}
@@ -162,8 +164,8 @@ func (e *Engine) Campaigns(ctx context.Context) ([]store.CampaignRecord, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connector: campaigns: %w", err)
 	}
-	out := make([]store.CampaignRecord, 0, len(snap.campaigns))
-	for _, c := range snap.campaigns {
+	out := make([]store.CampaignRecord, 0, snap.campaigns.len())
+	for _, c := range snap.campaigns.all() {
 		rec := c.CampaignRecord
 		rec.Campaign = rec.Campaign.Clone()
 		out = append(out, rec)
@@ -204,10 +206,11 @@ func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, a
 	return rec, nil
 }
 
-// cancelAll cancels every pending delivery of follow-up id after a stop or
-// an archive, recording one decision per delivery.
-func (e *Engine) cancelAll(ctx context.Context, op, id string) error {
-	if _, err := e.refresh(ctx, -1); err != nil {
+// cancelAll cancels every pending delivery of follow-up rec after a stop
+// or an archive stored it, recording one decision per delivery.
+func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRecord) error {
+	id := rec.Campaign.ID
+	if _, err := e.adopt(ctx, rec); err != nil {
 		return fmt.Errorf("connector: %s %q: %w", op, id, err)
 	}
 	removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -12,12 +13,19 @@ import (
 )
 
 // snapshot is an immutable view of the namespace's campaigns at one store
-// revision, with the index Track uses. It is rebuilt when the revision
-// moves (once per campaign change, never per event).
+// revision, with the index Track uses. An engine builds it in full from
+// the store when another engine changed a campaign, and derives it from
+// the one before when the change is its own (see [snapshot.with]): a
+// campaign change costs what involves that campaign, never the whole set,
+// and no event costs a rebuild.
 type snapshot struct {
 	rev       int64
 	loc       *time.Location // the engine's default location, for warnings
-	campaigns map[string]*campaign
+	campaigns idTable[*campaign]
+	// followUps maps a campaign ID to the campaigns, in any state, whose
+	// triggers name it: the warnings about an original and the search for
+	// cycles read it.
+	followUps idTable[idList]
 	// index maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
 	// An event with no entry costs one look-up.
@@ -27,11 +35,72 @@ type snapshot struct {
 type campaign struct {
 	store.CampaignRecord
 	ids idHash // deliveryID's hash state after the namespace and the follow-up's ID
+	// triggerDescs and exceptionDescs are the String of each trigger and
+	// exception of an active campaign, for decisions.
+	triggerDescs, exceptionDescs []string
+}
+
+// newCampaign returns the snapshot's campaign of record rec.
+func newCampaign(ns string, rec store.CampaignRecord) *campaign {
+	c := &campaign{CampaignRecord: rec, ids: idPrefix(ns, rec.Campaign.ID)}
+	if rec.State == rule.Active {
+		for _, t := range rec.Campaign.Triggers {
+			c.triggerDescs = append(c.triggerDescs, t.String())
+		}
+		for _, x := range rec.Campaign.Exceptions {
+			c.exceptionDescs = append(c.exceptionDescs, x.String())
+		}
+	}
+	return c
+}
+
+// campaign returns campaign id, or nil when the snapshot does not know it.
+func (s *snapshot) campaign(id string) *campaign {
+	c, _ := s.campaigns.get(id)
+	return c
+}
+
+// keyEntry is what the index holds for one key: the campaigns listening on
+// it and, built from them, their listeners. A snapshot built in full
+// builds every key's listeners; a derived one builds those of the keys the
+// change touched when Track first looks them up (at a cost in proportion
+// to the listeners, which Track then goes through anyway), so that
+// changes in a row to the follow-ups of one original cost no more than
+// the chunk of the list that changed.
+type keyEntry struct {
+	members idList                    // IDs of the campaigns with entries under the key
+	l       atomic.Pointer[listeners] // nil until built
 }
 
 // lookup returns the listeners of (k, campaignID), or nil.
 func (s *snapshot) lookup(k event.Kind, campaignID string) *listeners {
-	return s.index.get(k, campaignID)
+	e := s.index.get(k, campaignID)
+	if e == nil {
+		return nil
+	}
+	if l := e.l.Load(); l != nil {
+		return l
+	}
+	l := s.listenersOf(k, campaignID, e)
+	if !e.l.CompareAndSwap(nil, l) {
+		return e.l.Load() // another look-up built the same listeners first
+	}
+	return l
+}
+
+// listenersOf builds the listeners of key (k, campaignID) from its members.
+func (s *snapshot) listenersOf(k event.Kind, campaignID string, e *keyEntry) *listeners {
+	l := &listeners{}
+	at := func(kind event.Kind, id string) *listeners {
+		if kind == k && id == campaignID {
+			return l
+		}
+		return nil
+	}
+	for id := range e.members.all() {
+		s.campaign(id).listen(at, s.campaign)
+	}
+	return l
 }
 
 type listeners struct {
@@ -44,7 +113,7 @@ type listeners struct {
 type triggerRef struct {
 	c      *campaign
 	t      *rule.Trigger
-	desc   string    // t.String(), for decisions, computed once per snapshot
+	desc   string    // t.String(), for decisions, computed once per record
 	origin *campaign // the campaign t.CampaignID names, nil when none or unknown
 }
 
@@ -55,22 +124,30 @@ type exceptionRef struct {
 }
 
 func newSnapshot(ns string, rev int64, recs []store.CampaignRecord, loc *time.Location) *snapshot {
-	s := &snapshot{
-		rev:       rev,
-		loc:       loc,
-		campaigns: make(map[string]*campaign, len(recs)),
-	}
+	s := &snapshot{rev: rev, loc: loc}
 	// Index in ID order, so that decisions about several campaigns come in
 	// the same order in every engine and every run.
 	slices.SortFunc(recs, func(a, b store.CampaignRecord) int { return strings.Compare(a.Campaign.ID, b.Campaign.ID) })
 	ordered := make([]*campaign, len(recs))
+	byID := make(map[string]*campaign, len(recs))
+	followUps := map[string][]string{}
 	for i, rec := range recs {
-		c := &campaign{CampaignRecord: rec, ids: idPrefix(ns, rec.Campaign.ID)}
-		s.campaigns[rec.Campaign.ID] = c
+		c := newCampaign(ns, rec)
+		byID[rec.Campaign.ID] = c
 		ordered[i] = c
+		for _, o := range c.origins() {
+			followUps[o] = append(followUps[o], rec.Campaign.ID)
+		}
 	}
+	s.campaigns = newIDTable(byID)
+	lists := make(map[string]idList, len(followUps))
+	for o, ids := range followUps {
+		lists[o] = newIDList(ids)
+	}
+	s.followUps = newIDTable(lists)
 	byKey := make(map[[2]string]*listeners)
-	listen := func(k event.Kind, campaignID string) *listeners {
+	members := make(map[[2]string][]string)
+	at := func(k event.Kind, campaignID string) *listeners {
 		key := [2]string{string(k), campaignID}
 		l := byKey[key]
 		if l == nil {
@@ -80,38 +157,83 @@ func newSnapshot(ns string, rev int64, recs []store.CampaignRecord, loc *time.Lo
 		return l
 	}
 	for _, c := range ordered {
-		if c.State != rule.Active {
-			continue
+		for _, key := range c.keys() {
+			members[key] = append(members[key], c.Campaign.ID)
 		}
-		for i := range c.Campaign.Triggers {
-			t := &c.Campaign.Triggers[i]
-			l := listen(t.Kind, t.CampaignID)
-			l.triggers = append(l.triggers, triggerRef{c: c, t: t, desc: t.String(), origin: s.campaigns[t.CampaignID]})
+		c.listen(at, s.campaign)
+	}
+	entries := make(map[[2]string]*keyEntry, len(byKey))
+	for key, l := range byKey {
+		e := &keyEntry{members: newIDList(members[key])}
+		e.l.Store(l)
+		entries[key] = e
+	}
+	s.index = newListenerIndex(entries)
+	return s
+}
+
+// listen adds c's entries to the listeners at returns for each key c
+// listens on (at returns nil for keys to skip): the triggers and
+// exceptions of an active follow-up, with origin resolving the campaigns
+// its triggers name; and, for a campaign with conversions that can still
+// be received (originals too), its receipts and its conversion events.
+// Whether a conversion counts is checked per event (the stopped-originals
+// option).
+func (c *campaign) listen(at func(k event.Kind, campaignID string) *listeners, origin func(id string) *campaign) {
+	def := &c.Campaign
+	if c.State == rule.Active {
+		for i := range def.Triggers {
+			t := &def.Triggers[i]
+			if l := at(t.Kind, t.CampaignID); l != nil {
+				l.triggers = append(l.triggers, triggerRef{c: c, t: t, desc: c.triggerDescs[i], origin: origin(t.CampaignID)})
+			}
 		}
-		for i := range c.Campaign.Exceptions {
-			x := &c.Campaign.Exceptions[i]
-			l := listen(x.Kind, x.CampaignID)
-			l.exceptions = append(l.exceptions, exceptionRef{c, x, x.String()})
+		for i := range def.Exceptions {
+			x := &def.Exceptions[i]
+			if l := at(x.Kind, x.CampaignID); l != nil {
+				l.exceptions = append(l.exceptions, exceptionRef{c, x, c.exceptionDescs[i]})
+			}
 		}
 	}
-	// Conversions: any campaign that can still be received (originals too);
-	// whether it counts is checked per event (the stopped-originals option).
-	for _, c := range ordered {
-		if len(c.Campaign.Conversions) == 0 || (c.State != rule.Active && c.State != rule.Stopped) {
-			continue
-		}
-		for _, k := range receiptKinds {
-			l := listen(k, c.Campaign.ID)
+	if len(def.Conversions) == 0 || (c.State != rule.Active && c.State != rule.Stopped) {
+		return
+	}
+	for _, k := range receiptKinds {
+		if l := at(k, def.ID); l != nil {
 			l.opens = append(l.opens, c)
 		}
-		for i := range c.Campaign.Conversions {
-			cv := &c.Campaign.Conversions[i]
-			l := listen(cv.Kind, cv.CampaignID)
+	}
+	for i := range def.Conversions {
+		cv := &def.Conversions[i]
+		if l := at(cv.Kind, cv.CampaignID); l != nil {
 			l.converts = append(l.converts, convertRef{c: c, cv: cv})
 		}
 	}
-	s.index = newListenerIndex(byKey)
-	return s
+}
+
+// keys returns the index keys c listens on, each once.
+func (c *campaign) keys() [][2]string {
+	var out [][2]string
+	var sink listeners
+	c.listen(func(k event.Kind, campaignID string) *listeners {
+		if key := [2]string{string(k), campaignID}; !slices.Contains(out, key) {
+			out = append(out, key)
+		}
+		return &sink
+	}, func(string) *campaign { return nil })
+	return out
+}
+
+// origins returns the campaigns c's triggers name, each once, in trigger
+// order.
+func (c *campaign) origins() []string {
+	var out []string
+	for _, t := range c.Campaign.Triggers {
+		if t.CampaignID != "" && !slices.Contains(out, t.CampaignID) {
+			out = append(out, t.CampaignID)
+		}
+	}
+	return out
 }
 
 // current returns the engine's snapshot, first rebuilding it if the store's
@@ -127,14 +249,19 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 	return e.refresh(ctx, rev)
 }
 
-// refresh rebuilds the snapshot unless one at least as new as minRev is
-// already there.
+// refresh rebuilds the snapshot from the store unless one at least as new
+// as minRev is already there.
 func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
 	e.snapMu.Lock()
 	defer e.snapMu.Unlock()
 	if s := e.snap.Load(); s != nil && minRev >= 0 && s.rev >= minRev {
 		return s, nil
 	}
+	return e.rebuild(ctx)
+}
+
+// rebuild builds the snapshot in full from the store; e.snapMu is held.
+func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 	rev, recs, err := e.store.Campaigns(ctx, e.cfg.namespace)
 	if err != nil {
 		return nil, err
@@ -144,13 +271,35 @@ func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
 	return s, nil
 }
 
+// adopt brings the snapshot up to rec, a record one of the engine's own
+// campaign updates stored. When rec's revision follows the snapshot's
+// directly, nobody else changed a campaign in between, and the new
+// snapshot is derived from the old one and rec alone; after a gap (another
+// engine's change, or a concurrent update of this engine adopted out of
+// order) it is rebuilt from the store. A snapshot already at or past rec
+// is kept: it holds rec's change.
+func (e *Engine) adopt(ctx context.Context, rec store.CampaignRecord) (*snapshot, error) {
+	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
+	s := e.snap.Load()
+	switch {
+	case s != nil && s.rev >= rec.Revision:
+		return s, nil
+	case s != nil && s.rev == rec.Revision-1:
+		s = s.with(e.cfg.namespace, rec)
+		e.snap.Store(s)
+		return s, nil
+	}
+	return e.rebuild(ctx)
+}
+
 // stale reports whether pending delivery p belongs to an earlier activation
 // of its follow-up, or to one since stopped or archived: such a delivery is
 // never sent (SPEC.md R2). A follow-up the snapshot does not know, or knows
 // at an older activation, was changed by another engine after this
 // snapshot was taken: the delivery is kept.
 func (s *snapshot) stale(p *store.Pending) bool {
-	return staleFor(s.campaigns[p.CampaignID], p)
+	return staleFor(s.campaign(p.CampaignID), p)
 }
 
 // staleFor is stale, with p's follow-up c already looked up (nil: unknown).

@@ -418,7 +418,7 @@ func (t *tracker) campaign(id string) *campaign {
 			return r.c
 		}
 	}
-	return t.snap.campaigns[id]
+	return t.snap.campaign(id)
 }
 
 // cancelByExceptions cancels the pending deliveries whose follow-up has an
