@@ -14,10 +14,16 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// countingStore counts the reads of every campaign record.
+// countingStore counts the reads of every campaign record, and the
+// campaign updates.
 type countingStore struct {
 	store.Store
-	reads atomic.Int64
+	reads, updates atomic.Int64
+}
+
+func (s *countingStore) UpdateCampaign(ctx context.Context, ns, id string, fn func(*store.CampaignRecord, bool) error) (store.CampaignRecord, error) {
+	s.updates.Add(1)
+	return s.Store.UpdateCampaign(ctx, ns, id, fn)
 }
 
 func (s *countingStore) Campaigns(ctx context.Context, ns string) (int64, []store.CampaignRecord, error) {
@@ -222,5 +228,41 @@ func loadTrack(tb testing.TB, s store.Store, set []rule.Campaign) {
 	ev := event.Event{ID: "ev", UserID: "u", Kind: event.EmailClicked, CampaignID: set[1].Triggers[0].CampaignID, Time: time.Now()}
 	if err := e.Track(context.Background(), ev); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// BenchmarkApply applies n campaigns ("pairs", as BenchmarkSaveAndPublish)
+// to an empty memory store, then applies them again from a second engine,
+// as a restart does: ns/campaign and restart-ns/campaign.
+func BenchmarkApply(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		set := loadSet(n, false)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := context.Background()
+			var first, again time.Duration
+			for b.Loop() {
+				s := store.NewMemory()
+				e, err := connector.New(s, noop)
+				if err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				if err := e.Apply(ctx, set); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				e2, err := connector.New(s, noop)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := e2.Apply(ctx, set); err != nil {
+					b.Fatal(err)
+				}
+				first, again = first+t1.Sub(t0), again+time.Since(t1)
+			}
+			b.ReportMetric(float64(first.Nanoseconds())/float64(b.N*n), "ns/campaign")
+			b.ReportMetric(float64(again.Nanoseconds())/float64(b.N*n), "restart-ns/campaign")
+		})
 	}
 }

@@ -3,7 +3,8 @@
 // deliveries to the host's [Sender].
 //
 // A host builds one [Engine] per process (or several on one store), saves
-// and publishes campaigns, calls [Engine.Track] for every event its
+// and publishes campaigns (or applies the set it defines in code with
+// [Engine.Apply] at every start), calls [Engine.Track] for every event its
 // providers report ([Engine.TrackAll] for a batch of them), and runs [Engine.Run] (or calls [Engine.Tick] on its own
 // schedule) to send what falls due. See the module documentation for the
 // whole story.

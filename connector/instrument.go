@@ -42,9 +42,10 @@ func WithInstrumentation(i Instrumentation) Option {
 
 // WithLogger logs the engine's decisions and errors to l with structured
 // attributes (campaign, user, event, delivery, reason): scheduled,
-// suppressed, cancelled and duplicate decisions at Debug, deliveries at
-// Info, retries and definition warnings at Warn, failures and store errors
-// met by Run at Error. Defaults to no logging.
+// suppressed, cancelled and duplicate decisions at Debug, deliveries and
+// what [Engine.Apply] changed (each change, then a summary) at Info,
+// retries and definition warnings at Warn, failures and store errors met
+// by Run at Error. Defaults to no logging.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) error {
 		if l == nil {
@@ -61,7 +62,7 @@ type logObserver struct{ l *slog.Logger }
 func (o logObserver) Observe(d rule.Decision) {
 	level := slog.LevelDebug
 	switch d.Kind {
-	case rule.Delivered:
+	case rule.Delivered, rule.Applied:
 		level = slog.LevelInfo
 	case rule.Retried, rule.Warning:
 		level = slog.LevelWarn

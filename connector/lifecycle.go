@@ -20,6 +20,24 @@ import (
 // campaign cannot be edited ([ErrInvalidTransition]). On error nothing is
 // stored.
 func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
+	if err := e.checkDefinition(&c); err != nil {
+		return err
+	}
+	snap, err := e.current(ctx)
+	if err != nil {
+		return fmt.Errorf("connector: save %q: %w", c.ID, err)
+	}
+	if err := checkReferences(&c, snap.knows); err != nil {
+		return err
+	}
+	_, _, err = e.save(ctx, c, false)
+	return err
+}
+
+// checkDefinition reports what is wrong with c on its own: what
+// [rule.Campaign.Validate] finds, and an audience without the engine's
+// [Directory].
+func (e *Engine) checkDefinition(c *rule.Campaign) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -27,43 +45,55 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 		return &rule.ValidationError{Object: "campaign", Field: "audience",
 			Reason: fmt.Sprintf("audience %q needs the engine's Directory", c.Audience), Err: ErrNoDirectory}
 	}
-	snap, err := e.current(ctx)
-	if err != nil {
-		return fmt.Errorf("connector: save %q: %w", c.ID, err)
-	}
-	if err := snap.checkReferences(&c); err != nil {
-		return err
-	}
+	return nil
+}
+
+// errUnchanged, returned by an update function, leaves the stored record
+// as it is: there was nothing to change.
+var errUnchanged = errors.New("connector: unchanged")
+
+// save stores definition c (checked): a new campaign as a draft, an
+// existing one keeping its state and activation. With unlessSame, a stored
+// definition equal to c is left as it is, and saved is false. created
+// reports a new campaign.
+func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (created, saved bool, err error) {
 	now := e.cfg.clock.Now()
 	def := c.Clone()
 	rec, err := e.store.UpdateCampaign(ctx, e.cfg.namespace, c.ID, func(rec *store.CampaignRecord, exists bool) error {
-		if !exists {
+		created = !exists
+		switch {
+		case !exists:
 			*rec = store.CampaignRecord{State: rule.Draft, CreatedAt: now}
-		} else if rec.State == rule.Archived {
+		case rec.State == rule.Archived:
 			return fmt.Errorf("connector: save %q: %w: the campaign is archived", c.ID, ErrInvalidTransition)
+		case unlessSame && sameDefinition(&rec.Campaign, &def):
+			return errUnchanged
 		}
 		rec.Campaign = def
 		rec.UpdatedAt = now
 		return nil
 	})
-	if err != nil {
-		return wrapStore("save", c.ID, err)
+	if errors.Is(err, errUnchanged) {
+		return false, false, nil
 	}
-	snap, err = e.adopt(ctx, rec)
 	if err != nil {
-		return fmt.Errorf("connector: save %q: %w", c.ID, err)
+		return false, false, wrapStore("save", c.ID, err)
+	}
+	snap, err := e.adopt(ctx, rec)
+	if err != nil {
+		return created, true, fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
 	e.emitWarnings(snap.warningsFor(c.ID, now), now)
-	return nil
+	return created, true, nil
 }
 
-// checkReferences reports triggers and exceptions of c that name campaigns
-// the snapshot does not know, as [*rule.ValidationError]s wrapping
+// checkReferences reports triggers and exceptions of c that name
+// campaigns known does not know, as [*rule.ValidationError]s wrapping
 // [ErrUnknownCampaign].
-func (s *snapshot) checkReferences(c *rule.Campaign) error {
+func checkReferences(c *rule.Campaign, known func(id string) bool) error {
 	var errs []error
 	check := func(field, id string) {
-		if id != "" && id != c.ID && s.campaign(id) == nil {
+		if id != "" && id != c.ID && !known(id) {
 			errs = append(errs, &rule.ValidationError{Object: "campaign", Field: field,
 				Reason: fmt.Sprintf("campaign %q is not known", id), Err: ErrUnknownCampaign})
 		}
@@ -76,6 +106,9 @@ func (s *snapshot) checkReferences(c *rule.Campaign) error {
 	}
 	return errors.Join(errs...)
 }
+
+// knows reports whether the snapshot holds campaign id.
+func (s *snapshot) knows(id string) bool { return s.campaign(id) != nil }
 
 // Publish makes a draft or stopped campaign active and records its
 // activation time, the engine clock's now: a follow-up counts only
@@ -97,25 +130,36 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 	if !pc.backfillSince.IsZero() && e.cfg.interactionLog == 0 {
 		return fmt.Errorf("connector: publish %q with a backfill: %w", id, ErrNoInteractionLog)
 	}
-	now := e.cfg.clock.Now()
-	rec, err := e.transition(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
-		rec.ActivatedAt = now
-		rec.Activation++
-	})
-	if err != nil {
+	if _, _, err := e.activate(ctx, id, false); err != nil {
 		return err
 	}
-	snap, err := e.adopt(ctx, rec)
-	if err != nil {
-		return fmt.Errorf("connector: publish %q: %w", id, err)
-	}
-	e.emitWarnings(snap.warningsFor(id, now), now)
 	if !pc.backfillSince.IsZero() {
 		if err := e.backfill(ctx, id, pc.backfillSince); err != nil {
 			return fmt.Errorf("connector: publish %q: the campaign is active but its backfill failed: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// activate makes campaign id active with a new activation at the engine
+// clock's now, and hands the observers the warnings that follow. With
+// idempotent, an active campaign is left as it is and changed is false.
+// from is the state it left.
+func (e *Engine) activate(ctx context.Context, id string, idempotent bool) (from rule.State, changed bool, err error) {
+	now := e.cfg.clock.Now()
+	rec, from, changed, err := e.transitionTo(ctx, "publish", id, rule.Active, idempotent, func(rec *store.CampaignRecord) {
+		rec.ActivatedAt = now
+		rec.Activation++
+	})
+	if err != nil || !changed {
+		return from, changed, err
+	}
+	snap, err := e.adopt(ctx, rec)
+	if err != nil {
+		return from, true, fmt.Errorf("connector: publish %q: %w", id, err)
+	}
+	e.emitWarnings(snap.warningsFor(id, now), now)
+	return from, true, nil
 }
 
 // Stop makes an active campaign stopped. Its pending deliveries are
@@ -185,10 +229,22 @@ func (e *Engine) Campaigns(ctx context.Context) ([]store.CampaignRecord, error) 
 // transition moves campaign id to state to, if its lifecycle allows it,
 // applying also (when not nil) to the record inside the same atomic update.
 func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord)) (store.CampaignRecord, error) {
+	rec, _, _, err := e.transitionTo(ctx, op, id, to, false, also)
+	return rec, err
+}
+
+// transitionTo is transition that also returns the state the campaign
+// left; with idempotent, a campaign already in state to is left as it is
+// and changed is false.
+func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State, idempotent bool, also func(*store.CampaignRecord)) (rec store.CampaignRecord, from rule.State, changed bool, err error) {
 	now := e.cfg.clock.Now()
-	rec, err := e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
+	rec, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
 		if !exists {
 			return fmt.Errorf("connector: %s: %w %q", op, ErrUnknownCampaign, id)
+		}
+		from = rec.State
+		if idempotent && rec.State == to {
+			return errUnchanged
 		}
 		if err := rec.State.Transition(to); err != nil {
 			return fmt.Errorf("connector: %s %q: %w", op, id, err)
@@ -200,10 +256,13 @@ func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, a
 		}
 		return nil
 	})
-	if err != nil {
-		return rec, wrapStore(op, id, err)
+	if errors.Is(err, errUnchanged) {
+		return rec, from, false, nil
 	}
-	return rec, nil
+	if err != nil {
+		return rec, from, false, wrapStore(op, id, err)
+	}
+	return rec, from, true, nil
 }
 
 // cancelAll cancels every pending delivery of follow-up rec after a stop

@@ -43,6 +43,10 @@ const (
 	// received; the engine emitted conversion_performed (Rule names the
 	// conversion).
 	Converted DecisionKind = "converted"
+	// Applied: the engine's Apply changed a campaign (no user concerned);
+	// Reason says how: created, edited, published, or campaign_stopped
+	// for an active campaign absent from the set, stopped on request.
+	Applied DecisionKind = "applied"
 )
 
 // Reason explains a suppression, cancellation, failure or warning. The set
@@ -73,7 +77,8 @@ const (
 	// ReasonException: an exception event happened while the user waited.
 	ReasonException Reason = "exception"
 	// ReasonCampaignStopped: the follow-up was stopped or archived, or
-	// stopped and resumed since the delivery was scheduled (SPEC.md R2).
+	// stopped and resumed since the delivery was scheduled (SPEC.md R2);
+	// on Applied, Apply stopped the campaign.
 	ReasonCampaignStopped Reason = "campaign_stopped"
 	// ReasonReplaced: a newer trigger replaced the pending delivery
 	// (replace-with-latest pending policy).
@@ -110,6 +115,15 @@ const (
 	// ReasonDirectoryError: the host's Directory failed at send time; the
 	// delivery is retried.
 	ReasonDirectoryError Reason = "directory_error"
+	// ReasonCreated: (on Applied) the campaign was not in the store; it is
+	// saved, as a draft until Apply publishes it.
+	ReasonCreated Reason = "created"
+	// ReasonEdited: (on Applied) the stored definition differed from the
+	// one given; the new one is saved and applies to future decisions.
+	ReasonEdited Reason = "edited"
+	// ReasonPublished: (on Applied) a draft or stopped campaign was
+	// published (Detail says which: a stopped one is resumed).
+	ReasonPublished Reason = "published"
 )
 
 // Decision is one thing the engine decided, as handed to observers and kept

@@ -15,10 +15,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// countingStore counts the reads of every campaign record.
+// countingStore counts the reads of every campaign record, and the
+// campaign updates.
 type countingStore struct {
 	store.Store
-	reads atomic.Int64
+	reads, updates atomic.Int64
+}
+
+func (s *countingStore) UpdateCampaign(ctx context.Context, ns, id string, fn func(*store.CampaignRecord, bool) error) (store.CampaignRecord, error) {
+	s.updates.Add(1)
+	return s.Store.UpdateCampaign(ctx, ns, id, fn)
 }
 
 func (s *countingStore) Campaigns(ctx context.Context, ns string) (int64, []store.CampaignRecord, error) {

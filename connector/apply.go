@@ -1,0 +1,177 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// ErrCycle: follow-ups of a set given to [Engine.Apply] trigger on each
+// other in a cycle (through the set or the stored campaigns), so no order
+// publishes each follow-up before the campaigns it triggers on.
+var ErrCycle = errors.New("connector: follow-ups trigger on each other in a cycle")
+
+// CampaignError is one problem [Engine.Apply] found with one campaign of
+// its set. Err is a [*rule.ValidationError] naming the field (its Field is
+// the JSON path, "triggers[0].campaign_id") for a definition or a
+// reference, or the error of the step that failed; errors.Is and
+// errors.As see through it.
+type CampaignError struct {
+	CampaignID string
+	Err        error
+}
+
+// Error implements error: "connector: campaign "resend": campaign:
+// delay: …".
+func (e *CampaignError) Error() string {
+	return fmt.Sprintf("connector: campaign %q: %v", e.CampaignID, e.Err)
+}
+
+// Unwrap returns the problem.
+func (e *CampaignError) Unwrap() error { return e.Err }
+
+// ApplyOption configures one call of [Engine.Apply].
+type ApplyOption func(*applyConfig)
+
+type applyConfig struct {
+	stopOthers bool
+}
+
+// StopOthers makes [Engine.Apply] stop the active campaigns of the
+// namespace that are not in the set, as [Engine.Stop] does (their pending
+// deliveries are cancelled), after the set is published. A follow-up of
+// the set may then not trigger on an active campaign outside it: the
+// campaign it counts on would stop. Without it, campaigns absent from the
+// set keep their state.
+func StopOthers() ApplyOption {
+	return func(c *applyConfig) { c.stopOthers = true }
+}
+
+// Apply brings the namespace's campaigns to the definitions of campaigns
+// and makes each of them active: the way to start an engine whose
+// campaigns are defined in code or files.
+//
+// The set is checked as a whole first: each definition (as [Engine.Save]
+// checks it), each trigger and exception naming a campaign of the set or
+// one already stored, no campaign twice, none archived (an archived
+// campaign cannot be published again), and no cycle of follow-ups
+// triggering on each other. If anything is wrong, nothing changes and the
+// error joins a [*CampaignError] for every problem of every campaign.
+//
+// Then, for each campaign of the set: an unknown one is saved; one whose
+// stored definition differs is saved as an edit (it applies to future
+// decisions, as [Engine.Save]); one that is a draft or stopped is
+// published ([Engine.Publish]: a stopped one resumes with a new
+// activation). A campaign already active with the same definition is left
+// exactly as it is: its activation time, pending deliveries and receipts
+// are untouched, so applying the same set at every start changes nothing
+// after the first. Campaigns are saved originals first and published
+// follow-ups first, chains in dependency order, so that no interaction
+// with an original is lost for its follow-ups. Campaigns absent from the
+// set keep their state, unless [StopOthers] is given.
+//
+// Each step is one atomic update that does nothing if another engine
+// already did it, so many replicas may apply the same set at once: none
+// gets an error, and the store ends in one state (each campaign published
+// once). Each change goes to the observers as a decision of kind
+// [rule.Applied], and the logger ([WithLogger]) gets a summary at Info:
+// "apply: created 2, edited 1, published 2, resumed 0, stopped 0,
+// unchanged 5".
+//
+// A store error stops Apply where it is: what was done stays done, and
+// applying the set again finishes the work.
+func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...ApplyOption) error {
+	var cfg applyConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	snap, err := e.current(ctx)
+	if err != nil {
+		return fmt.Errorf("connector: apply: %w", err)
+	}
+	p, err := e.planApply(snap, campaigns, cfg)
+	if err != nil {
+		return err
+	}
+	sum := applySummary{set: len(campaigns), changed: map[string]bool{}}
+	defer e.logApply(&sum)
+	note := func(id string, count *int, reason rule.Reason, detail string) {
+		*count++
+		if count != &sum.stopped { // a stopped campaign is not in the set
+			sum.changed[id] = true
+		}
+		e.observe(rule.Decision{Kind: rule.Applied, Reason: reason, CampaignID: id, Detail: detail, At: e.cfg.clock.Now()})
+	}
+	for _, i := range p.order { // originals first
+		c := campaigns[i]
+		if p.saved[i] {
+			continue
+		}
+		created, saved, err := e.save(ctx, c, true)
+		if err != nil {
+			return &CampaignError{CampaignID: c.ID, Err: err}
+		}
+		switch {
+		case created:
+			note(c.ID, &sum.created, rule.ReasonCreated, "saved as a draft")
+		case saved:
+			note(c.ID, &sum.edited, rule.ReasonEdited, "definition saved")
+		}
+	}
+	for k := len(p.order) - 1; k >= 0; k-- { // follow-ups first
+		if p.active[p.order[k]] {
+			continue
+		}
+		id := campaigns[p.order[k]].ID
+		from, changed, err := e.activate(ctx, id, true)
+		if err != nil {
+			return &CampaignError{CampaignID: id, Err: err}
+		}
+		switch {
+		case changed && from == rule.Stopped:
+			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
+		case changed:
+			note(id, &sum.published, rule.ReasonPublished, string(from)+" → active")
+		}
+	}
+	for _, id := range p.others {
+		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, true, nil)
+		if err != nil {
+			return &CampaignError{CampaignID: id, Err: err}
+		}
+		if !changed {
+			continue // stopped meanwhile, by someone else
+		}
+		note(id, &sum.stopped, rule.ReasonCampaignStopped, "active → stopped: not in the set")
+		if err := e.cancelAll(ctx, "stop", rec); err != nil {
+			return &CampaignError{CampaignID: id, Err: err}
+		}
+	}
+	return nil
+}
+
+// applySummary counts what one Apply changed.
+type applySummary struct {
+	set                                          int             // campaigns in the set
+	created, edited, published, resumed, stopped int             // steps that changed something
+	changed                                      map[string]bool // campaigns of the set a step changed
+}
+
+// logApply writes the summary of an Apply at Info: unchanged counts the
+// campaigns of the set no step changed.
+func (e *Engine) logApply(s *applySummary) {
+	if e.cfg.logger == nil {
+		return
+	}
+	unchanged := s.set - len(s.changed)
+	msg := fmt.Sprintf("campaignconnector: apply: created %d, edited %d, published %d, resumed %d, stopped %d, unchanged %d",
+		s.created, s.edited, s.published, s.resumed, s.stopped, unchanged)
+	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("namespace", e.cfg.namespace),
+		slog.Int("created", s.created), slog.Int("edited", s.edited), slog.Int("published", s.published),
+		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped), slog.Int("unchanged", unchanged))
+}
