@@ -20,12 +20,13 @@ type idList struct {
 // idChunkMax bounds a chunk; a chunk that outgrows it is split in two.
 const idChunkMax = 64
 
-// newIDList returns the list of sorted, distinct ids (ids is not kept).
+// newIDList returns the list of sorted, distinct ids, which it keeps: the
+// caller must not change them after.
 func newIDList(ids []string) idList {
 	l := idList{n: len(ids)}
 	for len(ids) > 0 {
 		k := min(len(ids), idChunkMax/2)
-		l.chunks = append(l.chunks, slices.Clone(ids[:k]))
+		l.chunks = append(l.chunks, ids[:k:k])
 		ids = ids[k:]
 	}
 	return l

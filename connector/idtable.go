@@ -23,16 +23,19 @@ type idTable[V any] struct {
 const idBucketSize = 32
 
 // newIDTable returns a table holding m's entries (m is not kept).
-func newIDTable[V any](m map[string]V) idTable[V] {
+func newIDTable[V any](m map[string]V) idTable[V] { return newIDTableOf(len(m), maps.All(m)) }
+
+// newIDTableOf returns a table holding the n distinct entries of all.
+func newIDTableOf[V any](n int, all iter.Seq2[string, V]) idTable[V] {
 	nb := 1
-	for nb*idBucketSize < len(m) {
+	for nb*idBucketSize < n {
 		nb *= 2
 	}
-	t := idTable[V]{buckets: make([]map[string]V, nb), n: len(m)}
+	t := idTable[V]{buckets: make([]map[string]V, nb), n: n}
 	for i := range t.buckets {
-		t.buckets[i] = make(map[string]V, 2*len(m)/nb)
+		t.buckets[i] = make(map[string]V, n/nb+1)
 	}
-	for id, v := range m {
+	for id, v := range all {
 		t.buckets[t.bucket(id)][id] = v
 	}
 	return t

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"math/bits"
+	"slices"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/wordhash"
@@ -41,18 +42,43 @@ const indexTableKeys = 32
 
 // newListenerIndex indexes m, keyed by (kind, campaign).
 func newListenerIndex(m map[[2]string]*keyEntry) listenerIndex {
+	entries := make([]indexSlot, 0, len(m))
+	for key, e := range m {
+		entries = append(entries, indexSlot{kind: event.Kind(key[0]), campaign: key[1], e: e})
+	}
+	return newListenerIndexOf(entries)
+}
+
+// newListenerIndexOf indexes entries, whose keys are distinct.
+func newListenerIndexOf(entries []indexSlot) listenerIndex {
 	n := 1
-	for n*indexTableKeys < len(m) {
+	for n*indexTableKeys < len(entries) {
 		n *= 2
 	}
-	x := listenerIndex{tables: make([]indexTable, n), shift: uint8(64 - bits.TrailingZeros(uint(n))), keys: len(m)}
-	groups := make([][]indexSlot, n)
-	for key, e := range m {
-		j := x.table(pairHash(key[0], key[1]))
-		groups[j] = append(groups[j], indexSlot{kind: event.Kind(key[0]), campaign: key[1], e: e})
+	x := listenerIndex{tables: make([]indexTable, n), shift: uint8(64 - bits.TrailingZeros(uint(n))), keys: len(entries)}
+	if n == 1 {
+		x.tables[0] = newIndexTable(entries)
+		return x
 	}
-	for j, g := range groups {
-		x.tables[j] = newIndexTable(g)
+	// Group the entries by table with a counting sort: one slice for all.
+	hashes := make([]uint64, len(entries))
+	start := make([]int, n+1)
+	for i, s := range entries {
+		hashes[i] = pairHash(string(s.kind), s.campaign)
+		start[x.table(hashes[i])+1]++
+	}
+	for j := range n {
+		start[j+1] += start[j]
+	}
+	grouped := make([]indexSlot, len(entries))
+	next := slices.Clone(start[:n])
+	for i, s := range entries {
+		j := x.table(hashes[i])
+		grouped[next[j]] = s
+		next[j]++
+	}
+	for j := range n {
+		x.tables[j] = newIndexTable(grouped[start[j]:start[j+1]])
 	}
 	return x
 }

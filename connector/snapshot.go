@@ -129,46 +129,74 @@ func newSnapshot(ns string, rev int64, recs []store.CampaignRecord, loc *time.Lo
 	// the same order in every engine and every run.
 	slices.SortFunc(recs, func(a, b store.CampaignRecord) int { return strings.Compare(a.Campaign.ID, b.Campaign.ID) })
 	ordered := make([]*campaign, len(recs))
-	byID := make(map[string]*campaign, len(recs))
 	followUps := map[string][]string{}
 	for i, rec := range recs {
 		c := newCampaign(ns, rec)
-		byID[rec.Campaign.ID] = c
 		ordered[i] = c
 		for _, o := range c.origins() {
 			followUps[o] = append(followUps[o], rec.Campaign.ID)
 		}
 	}
-	s.campaigns = newIDTable(byID)
-	lists := make(map[string]idList, len(followUps))
-	for o, ids := range followUps {
-		lists[o] = newIDList(ids)
+	s.campaigns = newIDTableOf(len(ordered), func(yield func(string, *campaign) bool) {
+		for _, c := range ordered {
+			if !yield(c.Campaign.ID, c) {
+				return
+			}
+		}
+	})
+	s.followUps = newIDTableOf(len(followUps), func(yield func(string, idList) bool) {
+		for o, ids := range followUps {
+			if !yield(o, newIDList(ids)) {
+				return
+			}
+		}
+	})
+	// Each key's listeners and members, built in one pass: campaigns come
+	// in ID order, so a key's members are sorted and a campaign listening
+	// twice on a key is its last member. Keys are allocated in blocks:
+	// there are about as many as campaigns.
+	type building struct {
+		key     indexSlot
+		l       listeners
+		members []string
 	}
-	s.followUps = newIDTable(lists)
-	byKey := make(map[[2]string]*listeners)
-	members := make(map[[2]string][]string)
+	byKey := make(map[[2]string]*building, len(recs))
+	var (
+		block []building
+		built []*building
+		cur   string
+	)
 	at := func(k event.Kind, campaignID string) *listeners {
 		key := [2]string{string(k), campaignID}
-		l := byKey[key]
-		if l == nil {
-			l = &listeners{}
-			byKey[key] = l
+		b := byKey[key]
+		if b == nil {
+			if len(block) == cap(block) {
+				block = make([]building, 0, 256)
+			}
+			block = append(block, building{key: indexSlot{kind: k, campaign: campaignID}})
+			b = &block[len(block)-1]
+			byKey[key] = b
+			built = append(built, b)
 		}
-		return l
+		if n := len(b.members); n == 0 || b.members[n-1] != cur {
+			b.members = append(b.members, cur)
+		}
+		return &b.l
 	}
 	for _, c := range ordered {
-		for _, key := range c.keys() {
-			members[key] = append(members[key], c.Campaign.ID)
-		}
+		cur = c.Campaign.ID
 		c.listen(at, s.campaign)
 	}
-	entries := make(map[[2]string]*keyEntry, len(byKey))
-	for key, l := range byKey {
-		e := &keyEntry{members: newIDList(members[key])}
-		e.l.Store(l)
-		entries[key] = e
+	entries := make([]indexSlot, len(built))
+	keyEntries := make([]keyEntry, len(built))
+	for i, b := range built {
+		e := &keyEntries[i]
+		e.members = newIDList(b.members)
+		e.l.Store(&b.l)
+		entries[i] = b.key
+		entries[i].e = e
 	}
-	s.index = newListenerIndex(entries)
+	s.index = newListenerIndexOf(entries)
 	return s
 }
 
