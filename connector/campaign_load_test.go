@@ -266,3 +266,28 @@ func BenchmarkApply(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEngineStart starts an engine on a memory store that holds n
+// active campaigns ("pairs", written to the store directly): New, which
+// reads and indexes them, and the first Track.
+func BenchmarkEngineStart(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		set := loadSet(n, false)
+		s := store.NewMemory()
+		for _, c := range set {
+			_, err := s.UpdateCampaign(context.Background(), "", c.ID, func(rec *store.CampaignRecord, _ bool) error {
+				*rec = store.CampaignRecord{Campaign: c.Clone(), State: rule.Active, Activation: 1}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				loadTrack(b, s, set)
+			}
+		})
+	}
+}
