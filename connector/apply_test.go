@@ -34,6 +34,13 @@ func (a *applied) Observe(d rule.Decision) {
 	a.ds = append(a.ds, d)
 }
 
+// reset forgets the decisions collected so far.
+func (a *applied) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ds = nil
+}
+
 // lines returns "reason campaign" for each decision, in order.
 func (a *applied) lines() []string {
 	a.mu.Lock()
@@ -319,7 +326,7 @@ func TestApplyEditAppliesToNewTriggersOnly(t *testing.T) {
 	require.NoError(t, err)
 
 	clk.Add(time.Minute)
-	seen.ds = nil
+	seen.reset()
 	require.NoError(t, e.Apply(ctx, chain(48*time.Hour)))
 	require.Equal(t, []string{"edited resend"}, seen.lines())
 	after, err := e.Campaign(ctx, "resend")
@@ -354,7 +361,7 @@ func TestApplyResumesAndStopsOthersOnRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, u.Pending, 1)
 
-	seen.ds = nil
+	seen.reset()
 	require.NoError(t, e.Apply(ctx, chain(24*time.Hour)))
 	require.Equal(t, []string{"published thanks"}, seen.lines())
 	thanks, err := e.Campaign(ctx, "thanks")
@@ -366,7 +373,7 @@ func TestApplyResumesAndStopsOthersOnRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rule.Active, rec.State, "a campaign absent from the set was changed")
 
-	seen.ds = nil
+	seen.reset()
 	require.NoError(t, e.Apply(ctx, chain(24*time.Hour), connector.StopOthers()))
 	require.Equal(t, []string{"campaign_stopped old"}, seen.lines())
 	rec, err = e.Campaign(ctx, "old")
