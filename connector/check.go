@@ -13,7 +13,7 @@ import (
 // Warning is a hazard in the campaign definitions: nothing is wrong enough
 // to refuse, but a follow-up will not behave as its author likely expects.
 type Warning struct {
-	CampaignID string      // the campaign the warning is about
+	CampaignID string      // the campaign the warning is about; "" for overdue deliveries
 	Reason     rule.Reason // one of the warning reasons below
 	Detail     string      // what, in words
 }
@@ -21,9 +21,9 @@ type Warning struct {
 // Warning reasons, besides [rule.ReasonDraftFollowUp] and
 // [rule.ReasonDelayExceedsDuration].
 const (
-	// ReasonUnknownReference: a trigger, exception or conversion names a
-	// campaign the engine does not know.
-	ReasonUnknownReference rule.Reason = "unknown_campaign"
+	// ReasonUnknownReference is [rule.ReasonUnknownCampaign]: a trigger,
+	// exception or conversion names a campaign the engine does not know.
+	ReasonUnknownReference = rule.ReasonUnknownCampaign
 	// ReasonArchivedReference: a trigger or exception names an archived
 	// campaign: it will never match again.
 	ReasonArchivedReference rule.Reason = "archived_campaign"
@@ -39,12 +39,17 @@ const (
 // String renders the warning on one line.
 func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID, w.Reason, w.Detail) }
 
-// Check returns the hazards of the namespace's campaign definitions
-// (SPEC.md R12): an original active while a follow-up that targets it is a
-// draft, a delay that can never fit in a follow-up's duration, triggers or
-// exceptions on archived or unknown campaigns, cycles of follow-ups, and
-// exceptions that can never happen while a user waits. Archived campaigns
-// are not checked. Warnings come sorted by campaign.
+// Check returns the hazards of the namespace's campaign definitions: an
+// original active while a follow-up that targets it is a draft, an active
+// follow-up whose original is a draft or stopped
+// ([rule.ReasonOriginalNotActive]), a delay that can never fit in a
+// follow-up's duration, triggers or exceptions on archived or unknown
+// campaigns, interactions of a channel their campaign is not sent on
+// ([ReasonChannelMismatch]), cycles of follow-ups, and exceptions that can
+// never happen while a user waits; and, concerning no campaign, deliveries
+// overdue by more than a minute: nothing sends them
+// ([ReasonOverdueDeliveries]). Archived campaigns are not checked.
+// Warnings come sorted by campaign.
 func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
 	snap, err := e.current(ctx)
 	if err != nil {
@@ -54,8 +59,16 @@ func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
 	var out []Warning
 	for _, id := range snap.ids() {
 		out = append(out, snap.warningsFor(id, now)...)
+		out = append(out, snap.inactiveOriginals(id)...)
 	}
 	out = append(out, snap.cycles()...)
+	w, err := e.overdue(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("connector: check: %w", err)
+	}
+	if w != nil {
+		out = append(out, *w)
+	}
 	slices.SortStableFunc(out, func(a, b Warning) int { return strings.Compare(a.CampaignID, b.CampaignID) })
 	return slices.CompactFunc(out, func(a, b Warning) bool { return a == b }), nil
 }
@@ -119,6 +132,7 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 			warn(id, ReasonUnknownReference, "conversion %q names campaign %q, which does not exist", cv.ID, cv.CampaignID)
 		}
 	}
+	s.channelMismatches(c, func(reason rule.Reason, detail string) { warn(id, reason, "%s", detail) })
 	return out
 }
 

@@ -44,6 +44,8 @@ import (
 // claimed but not sent are released for the next Tick.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.cfg.clock.Now()
+	e.lastTick.Store(now.UnixNano())
+	e.overdueLogged.Store(false)
 	snap, err := e.current(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("connector: tick: %w", err)

@@ -97,6 +97,13 @@ type Engine struct {
 	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one; minInt64 when Run is not running (nobody to wake)
 	running   atomic.Bool
 	lastPrune atomic.Int64
+	counts    eventCounters
+
+	// For watchTicks: when a Tick last started, and when a Track last
+	// looked for overdue deliveries (Unix ns), and whether it logged them.
+	lastTick      atomic.Int64
+	tickWatch     atomic.Int64
+	overdueLogged atomic.Bool
 }
 
 // New returns an engine on store s that hands due deliveries to send.
@@ -129,7 +136,10 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1)}
 	e.observed = len(cfg.observers) > 0 || cfg.logMax > 0
 	e.armed.Store(minInt64)
-	e.lastPrune.Store(cfg.clock.Now().UnixNano())
+	born := cfg.clock.Now().UnixNano()
+	e.lastPrune.Store(born)
+	e.lastTick.Store(born)
+	e.tickWatch.Store(born)
 	if _, err := e.refresh(context.Background(), -1); err != nil {
 		return nil, fmt.Errorf("connector: reading campaigns: %w", err)
 	}

@@ -115,6 +115,11 @@ func describeDecision(d rule.Decision) string {
 		}
 	case rule.Duplicate:
 		s = cause + ": ignored, already processed"
+	case rule.Ignored:
+		s = cause + ": ignored: " + reasonText(d.Reason)
+		if d.Rule != "" {
+			s = cause + ": the exception " + d.Rule + " did not cancel: " + reasonText(d.Reason)
+		}
 	case rule.Delivered:
 		s = fmt.Sprintf("delivered (delivery %s, attempt %d)", d.DeliveryID, d.Attempt)
 	case rule.Retried:
@@ -166,6 +171,9 @@ var reasonTexts = map[rule.Reason]string{
 	rule.ReasonNotReeligible:        "the user received it already and is not eligible again",
 	rule.ReasonDuplicateEvent:       "the event was already processed",
 	rule.ReasonException:            "an exception happened while the user waited",
+	rule.ReasonUnknownCampaign:      "it names a campaign the engine does not know",
+	rule.ReasonBeforeTrigger:        "it happened before the trigger, before the user waited",
+	rule.ReasonAfterDue:             "it happened at or after the due time, when the wait was over",
 	rule.ReasonCampaignStopped:      "the follow-up was stopped or archived",
 	rule.ReasonReplaced:             "replaced by a newer trigger",
 	rule.ReasonSendError:            "the sender returned an error",

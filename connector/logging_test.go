@@ -3,15 +3,20 @@ package connector_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -63,4 +68,164 @@ func TestLoggerLevelsAndAttributes(t *testing.T) {
 		h.Advance(8 * 24 * time.Hour)
 		require.Contains(t, buf.String(), "level=INFO msg=\"campaignconnector delivered\"")
 	})
+}
+
+// capture is a slog.Handler that keeps the records it is handed.
+type capture struct {
+	level   slog.Level
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (c *capture) Enabled(_ context.Context, l slog.Level) bool { return l >= c.level }
+func (c *capture) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.records = append(c.records, r.Clone())
+	return nil
+}
+func (c *capture) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *capture) WithGroup(string) slog.Handler      { return c }
+
+// lines renders the records as "LEVEL decision/reason campaign", with
+// "skipped=n" when set, or "LEVEL message" for records that are not
+// decisions.
+func (c *capture) lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, r := range c.records {
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+		s := r.Level.String() + " "
+		if d := attrs["decision"]; d != "" {
+			s += d
+			if attrs["reason"] != "" {
+				s += "/" + attrs["reason"]
+			}
+			s += " " + attrs["campaign"]
+		} else {
+			s += r.Message
+		}
+		if n := attrs["skipped"]; n != "" {
+			s += " skipped=" + n
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestLoggerAtInfoShowsWhatWasLost(t *testing.T) {
+	logs := &capture{level: slog.LevelInfo}
+	h := connectortest.New(t, connector.WithLogger(slog.New(logs)))
+	h.Save(resendCampaigns...)
+	h.Publish("resend", "newsletter")
+	before := h.Now().Add(-time.Hour)
+	h.TrackAt(before, event.Event{UserID: "old", Kind: event.EmailReceived, CampaignID: "newsletter"}) // before the activation: Info
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})           // scheduled: Debug
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})           // already pending: Debug
+	h.TrackAt(before, event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter"})   // before the trigger: Info
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsleter"})              // unknown: Warn
+	h.Advance(8 * day)                                                                                 // delivered: Info
+	require.Equal(t, []string{
+		"INFO suppressed/before_activation resend",
+		"INFO ignored/before_trigger resend",
+		"WARN ignored/unknown_campaign newsleter",
+		"INFO delivered resend",
+	}, logs.lines())
+}
+
+func TestLoggerReportsAnUnknownCampaignOnceAMinute(t *testing.T) {
+	logs := &capture{level: slog.LevelWarn}
+	h := connectortest.New(t, connector.WithLogger(slog.New(logs)))
+	typo := func(campaign string) event.Event {
+		return event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: campaign}
+	}
+	h.Track(typo("nope"), typo("nope"), typo("nope"), typo("other"))
+	h.Clock.Add(59 * time.Second)
+	h.Track(typo("nope"))
+	h.Clock.Add(time.Second)
+	h.Track(typo("nope"), typo("nope"))
+	require.Equal(t, []string{
+		"WARN ignored/unknown_campaign nope",
+		"WARN ignored/unknown_campaign other",
+		"WARN ignored/unknown_campaign nope skipped=3",
+	}, logs.lines())
+	require.Len(t, h.Decisions(), 7, "observers get every one")
+	require.Equal(t, int64(7), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
+}
+
+func TestLoggerWarnsOnceWhenDeliveriesAreOverdueAndNothingTicks(t *testing.T) {
+	logs := &capture{level: slog.LevelWarn}
+	h := connectortest.New(t, connector.WithLogger(slog.New(logs)))
+	h.Save(resendCampaigns...)
+	h.Publish("resend", "newsletter")
+	rcv := func(user string) event.Event {
+		return event.Event{UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"}
+	}
+	h.Track(rcv("ann"))
+	h.Clock.Add(7*day + time.Minute) // due a minute ago, and nothing ticked
+	h.Track(rcv("bob"))
+	require.Empty(t, logs.lines(), "a minute late is not yet overdue")
+	h.Clock.Add(time.Second)
+	h.Track(rcv("cid"))
+	require.Empty(t, logs.lines(), "the last look was less than a minute ago")
+	h.Clock.Add(time.Minute)
+	h.Track(rcv("dan"))
+	require.Equal(t, []string{"WARN campaignconnector: deliveries are overdue and nothing sends them"}, logs.lines())
+	require.Equal(t, "overdue_deliveries", attr(logs.records[0], "reason"))
+	require.Contains(t, attr(logs.records[0], "detail"), "due at 2026-01-12T00:00:00Z")
+	h.Clock.Add(10 * time.Minute)
+	h.Track(rcv("eve"))
+	require.Len(t, logs.lines(), 1, "once")
+
+	h.Tick() // something ticks again: ann's delivery goes
+	h.Clock.Add(7*day + 5*time.Minute)
+	h.Track(rcv("fay"))
+	require.Len(t, logs.lines(), 2, "overdue again after a Tick: logged again")
+}
+
+func TestNoOverdueWarningWhileRunRuns(t *testing.T) {
+	logs := &capture{level: slog.LevelWarn}
+	clk := clock.NewMock()
+	clk.Set(connectortest.Start)
+	// A sender that never returns before the test ends: Run is busy, and
+	// the delivery stays claimed past its due time.
+	release := make(chan struct{})
+	var once sync.Once
+	sent := make(chan struct{})
+	send := connector.SenderFunc(func(ctx context.Context, d connector.Delivery) error {
+		once.Do(func() { close(sent) })
+		<-release
+		return nil
+	})
+	e, err := connector.New(store.NewMemory(), send, connector.WithClock(clk), connector.WithLogger(slog.New(logs)))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, e.Save(ctx, resendCampaigns[0]))
+	require.NoError(t, e.Save(ctx, resendCampaigns[1]))
+	require.NoError(t, e.Publish(ctx, "resend"))
+	require.NoError(t, e.Publish(ctx, "newsletter"))
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	require.NoError(t, e.Track(ctx, event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	clk.Add(7 * day)
+	<-sent
+	clk.Add(time.Hour) // the lease ran out long ago: overdue, but Run is running
+	require.NoError(t, e.Track(ctx, event.Event{UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	require.Empty(t, logs.lines())
+	close(release)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func attr(r slog.Record, key string) string {
+	var v string
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			v = a.Value.String()
+		}
+		return true
+	})
+	return v
 }

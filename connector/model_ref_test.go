@@ -196,12 +196,16 @@ func (m *refModel) activeFollowUps() []*refCampaign {
 	return out
 }
 
-// track: a duplicate ID is ignored (R11), exceptions cancel waits (R6),
-// then triggers schedule (R3, R4, R5, R7, R8, R9).
+// track: an event naming an unknown campaign is reported as ignored
+// (each time it arrives); a duplicate ID is ignored (R11), exceptions
+// cancel waits (R6), then triggers schedule (R3, R4, R5, R7, R8, R9).
 func (m *refModel) track(ev genEvent) {
 	at := ev.Time
 	if at.IsZero() {
 		at = m.now
+	}
+	if ev.Campaign != "" && m.find(ev.Campaign) == nil {
+		m.decide(ev.User, rule.Ignored, rule.ReasonUnknownCampaign, ev.Campaign, ev.ID, time.Time{}, 0)
 	}
 	var concerned []*refCampaign // the follow-ups the event is about
 	for _, f := range m.activeFollowUps() {
@@ -223,11 +227,24 @@ func (m *refModel) track(ev genEvent) {
 			continue
 		}
 		for _, p := range slices.Clone(m.pending) {
-			// Only while the user waits: strictly after the trigger and
-			// strictly before the due time.
-			if p.user == ev.User && p.campaign == f.def.ID && at.After(p.triggerTime) && at.Before(p.due) {
+			if p.user != ev.User || p.campaign != f.def.ID {
+				continue
+			}
+			// Only while the user waits: at or after the trigger (this
+			// delivery exists, so its trigger was processed first) and
+			// strictly before the due time. Outside, the exception is
+			// recorded as ignored.
+			switch {
+			case at.Before(p.triggerTime):
+				m.decide(ev.User, rule.Ignored, rule.ReasonBeforeTrigger, f.def.ID, ev.ID, p.due, p.attempts)
+			case !at.Before(p.due):
+				m.decide(ev.User, rule.Ignored, rule.ReasonAfterDue, f.def.ID, ev.ID, p.due, p.attempts)
+			default:
 				m.remove(p)
 				m.decide(ev.User, rule.Cancelled, rule.ReasonException, f.def.ID, ev.ID, p.due, p.attempts)
+				if at.Equal(p.triggerTime) {
+					m.out.covered = append(m.out.covered, coverSameInstant)
+				}
 			}
 		}
 	}

@@ -428,6 +428,9 @@ func (s *modelStats) add(_ int, o observed) {
 		}
 		s.counts[k]++
 	}
+	for _, c := range o.covered {
+		s.counts[c]++
+	}
 	for _, a := range o.attempts {
 		if a.Refused {
 			s.counts["send/refused"]++
@@ -457,6 +460,7 @@ func (s *modelStats) requireCoverage(t *testing.T) {
 		"scheduled", "scheduled/late", "suppressed/before_activation", "suppressed/original_not_active",
 		"suppressed/outside_duration", "suppressed/already_pending", "suppressed/not_reeligible",
 		"cancelled/exception", "cancelled/replaced", "cancelled/campaign_stopped", "duplicate/duplicate_event",
+		coverSameInstant, "ignored/unknown_campaign", "ignored/before_trigger", "ignored/after_due",
 		"delivered", "retried/send_error", "failed/send_error", "warning/draft_follow_up",
 		"warning/delay_exceeds_duration", "send/accepted", "send/refused",
 		"error " + errUnknown, "error " + errTransition,

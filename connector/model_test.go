@@ -280,7 +280,14 @@ type observed struct {
 	decisions []obsDecision
 	attempts  []obsAttempt
 	nextDue   time.Time // afterwards, the earliest time a delivery may go; zero if none is pending
+	// covered names outcomes that only the model tells apart, for the
+	// coverage statistics (not compared).
+	covered []string
 }
+
+// coverSameInstant: an exception stamped at its trigger's instant,
+// processed after it, cancelled the delivery.
+const coverSameInstant = "cancelled/exception at the trigger's instant"
 
 const (
 	errUnknown    = "unknown_campaign"
@@ -457,6 +464,7 @@ func applyModelBatch(model *refModel, ops []genOp) observed {
 		errs[k] = o.err
 		out.decisions = append(out.decisions, o.decisions...)
 		out.attempts = append(out.attempts, o.attempts...)
+		out.covered = append(out.covered, o.covered...)
 		out.nextDue = o.nextDue
 	}
 	out.err = batchErr(errs)
@@ -496,6 +504,7 @@ func runScenario(sc *scenario, onOp func(i int, got observed)) (div *divergence)
 		}
 		gl, wl := got.lines(sc.Start), want.lines(sc.Start)
 		if onOp != nil {
+			got.covered = want.covered
 			onOp(i, got)
 		}
 		if d := multisetDiff(wl, gl); d != nil {

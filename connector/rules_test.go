@@ -36,17 +36,20 @@ func started(t *testing.T, mod func(*rule.Campaign), opts ...connector.Option) *
 	return h
 }
 
-func TestR6ExceptionBoundaries(t *testing.T) {
+func TestExceptionBoundaries(t *testing.T) {
 	cases := []struct {
 		name    string
 		at      time.Duration // exception time after the trigger
 		cancels bool
+		ignored rule.Reason // the reason of the ignored decision when it does not cancel
 	}{
-		{"R6/exception exactly at the trigger time cancels nothing", 0, false},
-		{"R6/exception just after the trigger cancels", time.Nanosecond, true},
-		{"R6/exception just before the due time cancels", time.Hour - time.Nanosecond, true},
-		{"R6/exception exactly at the due time cancels nothing", time.Hour, false},
-		{"R6/exception before the trigger cancels nothing", -time.Minute, false},
+		{"exception at the trigger's instant, processed after it, cancels", 0, true, ""},
+		{"exception just after the trigger cancels", time.Nanosecond, true, ""},
+		{"exception just before the due time cancels", time.Hour - time.Nanosecond, true, ""},
+		{"exception exactly at the due time cancels nothing", time.Hour, false, rule.ReasonAfterDue},
+		{"exception after the due time cancels nothing", time.Hour + time.Minute, false, rule.ReasonAfterDue},
+		{"exception before the trigger cancels nothing", -time.Minute, false, rule.ReasonBeforeTrigger},
+		{"exception a nanosecond before the trigger cancels nothing", -time.Nanosecond, false, rule.ReasonBeforeTrigger},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,11 +64,53 @@ func TestR6ExceptionBoundaries(t *testing.T) {
 			if tc.cancels {
 				h.RequireNotSent("u", "f")
 				h.RequireReason("u", "f", rule.Cancelled, rule.ReasonException)
-			} else {
-				h.RequireSentAt("u", "f", t0.Add(time.Hour))
+				h.RequireNoReason("u", "f", rule.Ignored, "")
+				return
 			}
+			h.RequireSentAt("u", "f", t0.Add(time.Hour))
+			d := h.RequireReason("u", "f", rule.Ignored, tc.ignored)
+			require.Equal(t, event.EmailOpened, d.EventKind, "the decision names the exception's event")
+			require.Equal(t, t0.Add(tc.at), d.EventTime)
+			require.Equal(t, t0.Add(time.Hour), d.DueAt, "and the delivery it did not cancel")
+			require.Equal(t, `email_opened of "newsletter"`, d.Rule)
+			h.RequireKinds("u", "f", "scheduled", "ignored/"+string(tc.ignored), "delivered")
 		})
 	}
+}
+
+func TestExceptionAtTheTriggersInstantProcessedFirstCancelsNothing(t *testing.T) {
+	// Providers stamp to the second: the open and the receipt share an
+	// instant. Handed over in this order, the open finds nothing to cancel.
+	h := started(t, nil)
+	t0 := h.Now()
+	open := interaction("u", event.EmailOpened, "newsletter")
+	rcv := interaction("u", event.EmailReceived, "newsletter")
+	open.Time, rcv.Time = t0, t0
+	require.NoError(t, h.Engine.TrackAll(context.Background(), []event.Event{open, rcv}))
+	h.Advance(2 * time.Hour)
+	h.RequireSentAt("u", "f", t0.Add(time.Hour))
+	h.RequireKinds("u", "f", "scheduled", "delivered")
+
+	// In the other order, the same two events cancel.
+	h2 := started(t, nil)
+	require.NoError(t, h2.Engine.TrackAll(context.Background(), []event.Event{rcv, open}))
+	h2.Advance(2 * time.Hour)
+	h2.RequireNotSent("u", "f")
+	h2.RequireKinds("u", "f", "scheduled", "cancelled/exception")
+}
+
+func TestAnExceptionLateAfterTheDueTimeIsIgnoredWhileTheDeliveryWaitsForATick(t *testing.T) {
+	// The delivery is due but no Tick ran: the exception arrives stamped
+	// after the due time, finds the delivery pending, and cancels nothing.
+	h := started(t, nil)
+	t0 := h.Now()
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Clock.Add(2 * time.Hour) // no Tick
+	h.Track(interaction("u", event.EmailOpened, "newsletter"))
+	d := h.RequireReason("u", "f", rule.Ignored, rule.ReasonAfterDue)
+	require.Equal(t, t0.Add(2*time.Hour), d.EventTime)
+	h.Tick()
+	h.RequireSent("u", "f")
 }
 
 func TestR6SameKindTriggerAndException(t *testing.T) {

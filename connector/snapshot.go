@@ -26,6 +26,9 @@ type snapshot struct {
 	// triggers name it: the warnings about an original and the search for
 	// cycles read it.
 	followUps idTable[idList]
+	// acceptStopped: interactions with stopped originals count
+	// (WithStoppedOriginals), for warnings.
+	acceptStopped bool
 	// index maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
 	// An event with no entry costs one look-up.
@@ -295,6 +298,7 @@ func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	s := newSnapshot(e.cfg.namespace, rev, recs, e.cfg.location)
+	s.acceptStopped = e.cfg.acceptStopped
 	e.snap.Store(s)
 	return s, nil
 }

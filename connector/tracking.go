@@ -11,20 +11,24 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// Track evaluates one event (SPEC.md R11): it rejects bad input with a
-// typed error and no state change, ignores an event ID already processed
-// for this user, cancels the user's pending deliveries whose exceptions the
-// event matches (R6), schedules the follow-ups it triggers (R3, R4, R7, R8,
-// R9), and opens or converts conversion windows, recording a decision for
-// each. Nothing is sent inside Track: deliveries due at once go out on the
-// next Tick (within milliseconds under Run).
+// Track evaluates one event: it rejects bad input with a typed error and
+// no state change, ignores an event ID already processed for this user,
+// cancels the user's pending deliveries whose exceptions the event matches
+// while the user waits, schedules the follow-ups it triggers, and opens or
+// converts conversion windows, recording a decision for each. Nothing is
+// sent inside Track: deliveries due at once go out on the next Tick
+// (within milliseconds under Run).
 //
 // An event with a zero Time happened now. An event that nothing listens to
-// costs a map look-up and leaves no trace: by default its ID is not
-// remembered. A retry of it is then processed again; that only matters if
-// a follow-up listening to it was published in between, and then only for
-// an event without a Time (one with a Time, stamped before the follow-up's
-// activation, is suppressed). [WithDedupAll] remembers every ID.
+// costs a map look-up and leaves no trace but a count ([Engine.EventCounts]):
+// by default its ID is not remembered. A retry of it is then processed
+// again; that only matters if a follow-up listening to it was published in
+// between, and then only for an event without a Time (one with a Time,
+// stamped before the follow-up's activation, is suppressed).
+// [WithDedupAll] remembers every ID. An event naming a campaign the engine
+// does not know is well formed (Track returns nil) but most likely a typo:
+// it is handed to the observers as a [rule.Ignored] decision with reason
+// [rule.ReasonUnknownCampaign].
 //
 // The host's [Directory] is asked, before any state changes, for the
 // user's zone and audience membership when a matching campaign needs them.
@@ -60,6 +64,7 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	var op store.Op
 	t, ok, err := e.stage(ctx, snap, &ev, &op)
 	if !ok {
+		e.countTracked(ev.UserID)
 		return nil
 	}
 	if t != nil {
@@ -70,16 +75,65 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 			return fmt.Errorf("connector: track: logging the interaction: %w", err)
 		}
 	}
-	if err != nil || op.Fn == nil {
+	if err != nil {
 		return err
 	}
-	if err := e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn); err != nil {
-		return fmt.Errorf("connector: track: %w", err)
+	if op.Fn != nil {
+		if err := e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn); err != nil {
+			return fmt.Errorf("connector: track: %w", err)
+		}
 	}
-	if t != nil {
-		e.afterUpdate(t)
-	}
+	e.tracked(snap, &ev, t, op.Now)
+	e.watchTicks(ctx, op.Now)
 	return nil
+}
+
+// tracked completes an event that staging did not finish with, once the
+// store has it: it counts the event, hands the decisions of its tracker t
+// (nil: it reached no follow-up) to the observers, and reports it when it
+// names an unknown campaign.
+func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, now time.Time) {
+	e.countTracked(ev.UserID)
+	if t != nil {
+		e.counts.listened.Add(1)
+		e.afterUpdate(t)
+		return
+	}
+	if snap.unknownCampaign(ev) {
+		e.ignoreUnknown(ev, now)
+	}
+}
+
+// unknownCampaign reports whether ev names a campaign s does not know, in
+// any state.
+func (s *snapshot) unknownCampaign(ev *event.Event) bool {
+	if ev.CampaignID == "" {
+		return false
+	}
+	return s.campaign(ev.CampaignID) == nil
+}
+
+// ignoreUnknown counts ev, which names an unknown campaign, and hands the
+// observers an ignored decision about it. The user's decision log does not
+// keep it: writing it would cost a store write for an event the engine
+// cannot use, and state for users it has no business with.
+func (e *Engine) ignoreUnknown(ev *event.Event, now time.Time) {
+	e.counts.ignored[ignoredUnknownCampaign].Add(1)
+	if len(e.cfg.observers) == 0 {
+		return
+	}
+	if now.IsZero() {
+		now = e.cfg.clock.Now()
+	}
+	at := ev.Time
+	if at.IsZero() {
+		at = now
+	}
+	e.observe(rule.Decision{
+		Kind: rule.Ignored, Reason: rule.ReasonUnknownCampaign, CampaignID: ev.CampaignID,
+		UserID: ev.UserID, EventID: ev.ID, EventKind: ev.Kind, EventTime: at, At: now,
+		Detail: fmt.Sprintf("no campaign %q in namespace %q: a typo, or a campaign to save", ev.CampaignID, e.cfg.namespace),
+	})
 }
 
 // stage readies a valid event for the store, with snap's campaigns. ok is
@@ -93,6 +147,9 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, ok bool, err error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
+		if snap.unknownCampaign(ev) {
+			e.ignoreUnknown(ev, time.Time{})
+		}
 		return nil, false, nil
 	}
 	now := e.cfg.clock.Now()
@@ -121,9 +178,18 @@ func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op 
 
 func ignoreUpdate(*store.UserState, bool) {}
 
-// afterUpdate hands a tracker's decisions to the observers and wakes Run if
-// it scheduled something earlier than Run's timer.
+// afterUpdate counts what a tracker's update ignored, hands its decisions
+// to the observers and wakes Run if it scheduled something earlier than
+// Run's timer.
 func (e *Engine) afterUpdate(t *tracker) {
+	if t.duplicate {
+		e.counts.duplicates.Add(1)
+	}
+	for i, n := range t.ignored {
+		if n > 0 {
+			e.counts.ignored[i].Add(int64(n))
+		}
+	}
 	e.observeAll(t.decisions)
 	if t.scheduled && t.earliest < e.armed.Load() {
 		e.signal()
@@ -152,7 +218,11 @@ type tracker struct {
 	decisions []rule.Decision
 	scheduled bool
 	earliest  int64 // smallest ReadyAt scheduled, Unix ns
-	apply     func(u *store.UserState, duplicate bool)
+	duplicate bool  // the store had the event's ID already
+	// ignored counts the ignored decisions (taken whether or not someone
+	// observes them), indexed like eventCounters.ignored.
+	ignored [len(ignoredReasons)]int32
+	apply   func(u *store.UserState, duplicate bool)
 }
 
 // convertRef is a conversion the event matches, with the prepared tracker
@@ -328,10 +398,10 @@ func (t *tracker) applyTop(u *store.UserState, duplicate bool) {
 func (t *tracker) update(u *store.UserState, duplicate bool) {
 	clear(t.decisions) // an earlier attempt's (the store may run fn again)
 	t.decisions = t.decisions[:0]
-	t.scheduled, t.earliest = false, maxInt64
+	t.scheduled, t.earliest, t.duplicate, t.ignored = false, maxInt64, duplicate, [len(ignoredReasons)]int32{}
 	if duplicate {
 		if t.e.observed {
-			t.duplicate()
+			t.duplicates()
 		}
 		return
 	}
@@ -353,6 +423,9 @@ func (t *tracker) update(u *store.UserState, duplicate bool) {
 // merge adds what a nested tracker decided to t's outcome.
 func (t *tracker) merge(n *tracker) {
 	t.decisions = append(t.decisions, n.decisions...)
+	for i, k := range n.ignored {
+		t.ignored[i] += k
+	}
 	if n.scheduled {
 		t.scheduled = true
 		t.earliest = min(t.earliest, n.earliest)
@@ -366,8 +439,8 @@ func (t *tracker) decision(kind rule.DecisionKind, reason rule.Reason, c *campai
 	}
 }
 
-// duplicate records one decision per follow-up the event concerns.
-func (t *tracker) duplicate() {
+// duplicates records one decision per follow-up the event concerns.
+func (t *tracker) duplicates() {
 	seen := func(c *campaign) bool {
 		for _, d := range t.decisions {
 			if d.CampaignID == c.Campaign.ID {
@@ -423,31 +496,77 @@ func (t *tracker) campaign(id string) *campaign {
 
 // cancelByExceptions cancels the pending deliveries whose follow-up has an
 // exception the event matches, if the event happened while the user was
-// waiting: strictly after the trigger and strictly before the due time
-// (SPEC.md R6). A delivery whose send has started cannot be stopped; it is
-// marked so that a failed send is cancelled instead of retried.
+// waiting: at or after the trigger's time and strictly before the due
+// time. An exception stamped in the same instant as its trigger cancels
+// when it is processed after the trigger (it finds the delivery); one
+// processed before found nothing to cancel. A delivery whose send has
+// started cannot be stopped; it is marked so that a failed send is
+// cancelled instead of retried. An exception outside the wait of a
+// pending delivery is recorded as ignored (before_trigger, after_due), so
+// that the user's history says why it did not cancel.
 func (t *tracker) cancelByExceptions(u *store.UserState) {
 	at := t.ev.Time
-	for _, r := range t.exceptions {
+	for k, r := range t.exceptions {
+		if t.exceptionSeen(k) {
+			continue // another exception of the follow-up matched: it decides
+		}
 		for i := 0; i < len(u.Pending); {
 			p := u.Pending[i]
-			if p.CampaignID != r.c.Campaign.ID || !at.After(p.Trigger.Time) || !at.Before(p.DueAt) {
+			if p.CampaignID != r.c.Campaign.ID {
 				i++
 				continue
 			}
-			if p.Sending {
+			switch {
+			case at.Before(p.Trigger.Time):
+				t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
+				i++
+				continue
+			case !at.Before(p.DueAt):
+				t.ignore(ignoredAfterDue, r, p, "the wait ended at the due time; the delivery goes out")
+				i++
+				continue
+			case p.Sending:
 				p.CancelOnFailure = true
 				i++
 				continue
 			}
 			u.RemovePending(i)
 			if t.e.observed {
-				d := pendingDecision(rule.Cancelled, rule.ReasonException, p, t.now)
-				d.EventID, d.EventKind, d.EventTime = t.ev.ID, t.ev.Kind, t.ev.Time
-				d.Rule = r.desc
+				d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
 				d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
 				t.decisions = append(t.decisions, d)
 			}
 		}
 	}
+}
+
+// exceptionSeen reports whether an exception before t.exceptions[k]
+// belongs to the same follow-up.
+func (t *tracker) exceptionSeen(k int) bool {
+	for _, r := range t.exceptions[:k] {
+		if r.c == t.exceptions[k].c {
+			return true
+		}
+	}
+	return false
+}
+
+// ignore records that exception r did not cancel pending delivery p, for
+// reason ignoredReasons[reason].
+func (t *tracker) ignore(reason int, r exceptionRef, p *store.Pending, detail string) {
+	t.ignored[reason]++
+	if t.e.observed {
+		d := t.exceptionDecision(rule.Ignored, ignoredReasons[reason], r, p)
+		d.Detail = detail
+		t.decisions = append(t.decisions, d)
+	}
+}
+
+// exceptionDecision describes a decision exception r (the tracked event)
+// took about pending delivery p.
+func (t *tracker) exceptionDecision(kind rule.DecisionKind, reason rule.Reason, r exceptionRef, p *store.Pending) rule.Decision {
+	d := pendingDecision(kind, reason, p, t.now)
+	d.EventID, d.EventKind, d.EventTime = t.ev.ID, t.ev.Kind, t.ev.Time
+	d.Rule = r.desc
+	return d
 }

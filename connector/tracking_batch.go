@@ -107,11 +107,13 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		return errs
 	}
 	logged := e.cfg.interactionLog > 0
+	free := 0 // events staging finished with
 	for _, i := range b.valid {
 		ev := events[i]
 		var op store.Op
 		t, ok, err := e.stage(ctx, snap, &ev, &op)
 		if !ok {
+			free++
 			continue
 		}
 		if logged {
@@ -122,17 +124,20 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		case err != nil:
 			fail(i, err)
 		case op.Fn == nil:
-			b.logOnly = append(b.logOnly, i) // logged, nothing to store
+			b.logOnly = append(b.logOnly, staged{i, op.Now}) // logged, nothing to store
 		default:
 			b.ops, b.index, b.trackers = append(b.ops, op), append(b.index, i), append(b.trackers, t)
 		}
+	}
+	if free > 0 {
+		e.counts.tracked.add(byte(base), int64(free))
 	}
 	if logged && len(b.logged) > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, b.logged, b.logUntil); err != nil {
 			// Nothing was stored: every event that got this far fails.
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
-			for _, i := range b.logOnly {
-				fail(i, err)
+			for _, l := range b.logOnly {
+				fail(l.index, err)
 			}
 			for _, i := range b.index {
 				fail(i, err)
@@ -140,15 +145,43 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			return errs
 		}
 	}
+	for _, l := range b.logOnly {
+		ev := stamped(events, l)
+		e.tracked(snap, &ev, nil, l.now)
+	}
 	e.applyOps(ctx, b.ops)
 	for k := range b.ops {
 		if err := b.ops[k].Err; err != nil {
 			fail(b.index[k], fmt.Errorf("connector: track: %w", err))
-		} else if t := b.trackers[k]; t != nil {
-			e.afterUpdate(t)
+			continue
 		}
+		t := b.trackers[k]
+		if t != nil {
+			e.tracked(snap, t.ev, t, b.ops[k].Now)
+			continue
+		}
+		ev := stamped(events, staged{b.index[k], b.ops[k].Now})
+		e.tracked(snap, &ev, nil, b.ops[k].Now)
+	}
+	if n := len(b.ops); n > 0 {
+		e.watchTicks(ctx, b.ops[n-1].Now)
 	}
 	return errs
+}
+
+// staged is an event of a batch that staging stamped with now.
+type staged struct {
+	index int
+	now   time.Time
+}
+
+// stamped returns the event of l as staging stamped it.
+func stamped(events []event.Event, l staged) event.Event {
+	ev := events[l.index]
+	if ev.Time.IsZero() {
+		ev.Time = l.now
+	}
+	return ev
 }
 
 // sortErrors puts TrackErrors in index order (validation failures come
@@ -179,7 +212,7 @@ type trackBatch struct {
 	valid    []int         // indexes of the valid events
 	logged   []event.Event // the interactions to log
 	logUntil time.Time
-	logOnly  []int // indexes of the events that are only logged
+	logOnly  []staged // the events that are only logged
 	ops      []store.Op
 	index    []int      // ops[k] is for event index[k]
 	trackers []*tracker // and applies trackers[k] (nil: only remembers the ID)

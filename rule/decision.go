@@ -11,7 +11,7 @@ import (
 // DecisionKind is what the engine decided about a user and a follow-up.
 type DecisionKind string
 
-// The decision kinds (SPEC.md R11).
+// The decision kinds.
 const (
 	// Scheduled: a trigger created a pending delivery.
 	Scheduled DecisionKind = "scheduled"
@@ -23,6 +23,11 @@ const (
 	Cancelled DecisionKind = "cancelled"
 	// Duplicate: an event whose ID was already processed was ignored.
 	Duplicate DecisionKind = "duplicate"
+	// Ignored: the engine could not use an event that a host would expect
+	// to do something; Reason says why ([ReasonUnknownCampaign],
+	// [ReasonBeforeTrigger], [ReasonAfterDue]). The decision carries the
+	// event's user, ID, kind and time.
+	Ignored DecisionKind = "ignored"
 	// Delivered: the sender accepted the delivery; the user has received it.
 	Delivered DecisionKind = "delivered"
 	// Retried: the sender failed; the delivery will be tried again.
@@ -49,36 +54,80 @@ const (
 	Applied DecisionKind = "applied"
 )
 
-// Reason explains a suppression, cancellation, failure or warning. The set
-// is closed and documented here; hosts can switch on it.
+// Reason explains a suppression, cancellation, ignored event, failure or
+// warning. The set is closed and documented here; hosts can switch on it.
+//
+// # Why did nothing happen?
+//
+// An event that no active follow-up's trigger, exception or conversion can
+// match leaves no decision: it is the common case, and it costs no store
+// write (the engine counts these events: store.EventCounts). Every other
+// event that changes nothing leaves a decision that says why:
+//
+//   - it names a campaign the engine does not know (a typo in the
+//     metadata a host attaches to its messages): Ignored with
+//     ReasonUnknownCampaign;
+//   - it matched a trigger that did not schedule: Suppressed, with the
+//     first check that failed (ReasonBeforeActivation,
+//     ReasonOriginalNotActive for an interaction with an original that is
+//     a draft, stopped or archived, ReasonTriggerTooOld,
+//     ReasonOutsideDuration, ReasonNotInAudience, ReasonAlreadyPending,
+//     ReasonNotReeligible, ReasonOutsideSendWindow);
+//   - it matched an exception of a follow-up the user waits for, but
+//     happened outside the wait: Ignored with ReasonBeforeTrigger or
+//     ReasonAfterDue (an exception that finds no pending delivery has
+//     nothing to cancel and leaves no decision);
+//   - its ID was already processed: Duplicate.
 type Reason string
 
 // Reasons.
 const (
 	// ReasonBeforeActivation: the trigger happened before the follow-up's
-	// current activation time (SPEC.md R3).
+	// current activation time.
 	ReasonBeforeActivation Reason = "before_activation"
-	// ReasonOriginalNotActive: the original campaign was not active when
-	// the interaction was processed (SPEC.md R4).
+	// ReasonOriginalNotActive: the original campaign was not active (a
+	// draft, stopped or archived) when the interaction was processed. An
+	// interaction with an inactive original is still evaluated, so this is
+	// a suppression of the follow-up's trigger, not an ignored event. (On
+	// Warning) an active follow-up triggers on an original that is a draft
+	// or stopped: it gets nothing from it until the original is published.
 	ReasonOriginalNotActive Reason = "original_not_active"
 	// ReasonOutsideDuration: the trigger is before Start, or the due time
-	// is not before End (SPEC.md R9).
+	// is not before End.
 	ReasonOutsideDuration Reason = "outside_duration"
 	// ReasonNotInAudience: the user is not in the audience segment.
 	ReasonNotInAudience Reason = "not_in_audience"
 	// ReasonAlreadyPending: the user already waits for this follow-up
-	// (SPEC.md R7, default policy).
+	// (the default pending policy).
 	ReasonAlreadyPending Reason = "already_pending"
 	// ReasonNotReeligible: the user received the follow-up and is not
-	// eligible again (SPEC.md R8).
+	// eligible again.
 	ReasonNotReeligible Reason = "not_reeligible"
 	// ReasonDuplicateEvent: the event's ID was already processed.
 	ReasonDuplicateEvent Reason = "duplicate_event"
-	// ReasonException: an exception event happened while the user waited.
+	// ReasonException: an exception event happened while the user waited:
+	// at or after the trigger's time (processed after the trigger) and
+	// before the due time.
 	ReasonException Reason = "exception"
+	// ReasonUnknownCampaign: (on Ignored) the event names a campaign the
+	// engine does not know, in any state; (on Warning) a trigger, exception
+	// or conversion names one. An ignored event of this reason is handed
+	// to observers and the logger (at Warn, at most one line per campaign
+	// ID a minute) but not kept in the user's decision log: the engine
+	// writes nothing for an event it cannot use.
+	ReasonUnknownCampaign Reason = "unknown_campaign"
+	// ReasonBeforeTrigger: (on Ignored) an exception happened before the
+	// trigger of the pending delivery it would cancel: the user did it
+	// before waiting for the follow-up. The decision names the delivery;
+	// Detail gives the trigger's time.
+	ReasonBeforeTrigger Reason = "before_trigger"
+	// ReasonAfterDue: (on Ignored) an exception happened at or after the
+	// due time of a delivery still pending (not yet sent: no Tick since,
+	// a deferral, a retry): the wait was over, the delivery goes out.
+	ReasonAfterDue Reason = "after_due"
 	// ReasonCampaignStopped: the follow-up was stopped or archived, or
-	// stopped and resumed since the delivery was scheduled (SPEC.md R2);
-	// on Applied, Apply stopped the campaign.
+	// stopped and resumed since the delivery was scheduled; on Applied,
+	// Apply stopped the campaign.
 	ReasonCampaignStopped Reason = "campaign_stopped"
 	// ReasonReplaced: a newer trigger replaced the pending delivery
 	// (replace-with-latest pending policy).
@@ -90,7 +139,7 @@ const (
 	ReasonSendError Reason = "send_error"
 	// ReasonDraftFollowUp: (on Warning) an original was published while a
 	// follow-up that targets it is still a draft: its interactions will be
-	// lost for that follow-up (SPEC.md R3, R12).
+	// lost for that follow-up.
 	ReasonDraftFollowUp Reason = "draft_follow_up"
 	// ReasonDelayExceedsDuration: (on Warning) the delay can never fit
 	// inside the campaign's duration.

@@ -152,6 +152,29 @@ type Stats struct {
 	Users        int64 // users with some state
 	Pending      int64 // pending deliveries, claimed or not
 	Interactions int64 // events in the interaction log
+	// Events is what one engine did with the events handed to it. A Store
+	// leaves it zero; the engine's Stats fills it from counters of its own
+	// process, since the engine was built (engines sharing a store each
+	// count their own).
+	Events EventCounts
+}
+
+// EventCounts counts events by what an engine did with them.
+type EventCounts struct {
+	// Tracked counts the events Track and TrackAll took: valid, and
+	// stored when there was something to store (an event refused, or
+	// whose store write failed, is not counted).
+	Tracked int64
+	// Unheard counts the tracked events that no active follow-up could
+	// use: no decision, no store write. Events naming an unknown campaign
+	// are counted in Ignored instead.
+	Unheard int64
+	// Duplicates counts the tracked events whose ID was already processed
+	// for their user.
+	Duplicates int64
+	// Ignored counts ignored decisions by reason (one event can be
+	// ignored by several pending deliveries); nil when there is none.
+	Ignored map[rule.Reason]int64
 }
 
 // Dedup asks [Store.Update] to deduplicate by event ID.

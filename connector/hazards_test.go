@@ -1,0 +1,114 @@
+package connector_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// reasons returns Check's warnings as campaign → reasons.
+func reasons(t *testing.T, h *connectortest.Harness) map[string][]rule.Reason {
+	t.Helper()
+	ws, err := h.Engine.Check(context.Background())
+	require.NoError(t, err)
+	got := map[string][]rule.Reason{}
+	for _, w := range ws {
+		got[w.CampaignID] = append(got[w.CampaignID], w.Reason)
+	}
+	return got
+}
+
+func TestCheckFindsAnActiveFollowUpOfAnInactiveOriginal(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(h *connectortest.Harness)
+		opts  []connector.Option
+		want  map[string][]rule.Reason
+	}{
+		{"original still a draft", func(h *connectortest.Harness) { h.Publish("resend") }, nil,
+			map[string][]rule.Reason{"resend": {rule.ReasonOriginalNotActive}}},
+		{"original stopped", func(h *connectortest.Harness) { h.Publish("resend", "newsletter"); h.Stop("newsletter") }, nil,
+			map[string][]rule.Reason{"resend": {rule.ReasonOriginalNotActive}}},
+		{"original stopped, stopped originals count", func(h *connectortest.Harness) {
+			h.Publish("resend", "newsletter")
+			h.Stop("newsletter")
+		}, []connector.Option{connector.WithStoppedOriginals()}, map[string][]rule.Reason{}},
+		{"original archived: the archived warning says it", func(h *connectortest.Harness) {
+			h.Publish("resend", "newsletter")
+			h.Archive("newsletter")
+		}, nil, map[string][]rule.Reason{"resend": {connector.ReasonArchivedReference, connector.ReasonArchivedReference}}},
+		{"follow-up a draft: nothing to get", func(h *connectortest.Harness) {}, nil, map[string][]rule.Reason{}},
+		{"both active", func(h *connectortest.Harness) { h.Publish("resend", "newsletter") }, nil, map[string][]rule.Reason{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := connectortest.New(t, tc.opts...)
+			h.Save(resendCampaigns...)
+			tc.setup(h)
+			require.Equal(t, tc.want, reasons(t, h))
+		})
+	}
+	t.Run("the warning says which original", func(t *testing.T) {
+		h := connectortest.New(t)
+		h.Save(resendCampaigns...)
+		h.Publish("resend")
+		ws, err := h.Engine.Check(context.Background())
+		require.NoError(t, err)
+		require.Len(t, ws, 1)
+		require.Contains(t, ws[0].Detail, `the original "newsletter" of trigger 0 (email_received of "newsletter") is draft`)
+	})
+}
+
+func TestCheckFindsAnInteractionOfAChannelTheOriginalIsNotSentOn(t *testing.T) {
+	h := connectortest.New(t)
+	var warned []rule.Decision
+	h.Save(rule.Campaign{ID: "newsletter", Channel: event.Email}, rule.Campaign{ID: "app_news"})
+	mismatch := rule.Campaign{ID: "resend",
+		Triggers:    []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}, {Kind: event.PushOpened, CampaignID: "app_news"}},
+		Delay:       rule.After(day),
+		Exceptions:  []rule.Exception{{Kind: event.PushOpened, CampaignID: "newsletter"}},
+		Conversions: []rule.Conversion{{ID: "clicked", Kind: event.SMSLinkClicked, CampaignID: "newsletter"}},
+	}
+	h.Save(mismatch)
+	for _, d := range h.Decisions() {
+		if d.Kind == rule.Warning {
+			warned = append(warned, d)
+		}
+	}
+	h.Publish("resend", "newsletter", "app_news")
+	ws, err := h.Engine.Check(context.Background())
+	require.NoError(t, err)
+	var details []string
+	for _, w := range ws {
+		require.Equal(t, connector.ReasonChannelMismatch, w.Reason)
+		require.Equal(t, "resend", w.CampaignID)
+		details = append(details, w.Detail)
+	}
+	require.Equal(t, []string{
+		`exception 0 (push_opened of "newsletter") is a push interaction, but campaign "newsletter" is sent on email: it can never happen`,
+		`conversion "clicked" is a sms interaction, but campaign "newsletter" is sent on email: it can never happen`,
+	}, details, "app_news has no channel: nothing to compare")
+	require.Len(t, warned, 2, "Save hands them to the observers too")
+}
+
+func TestCheckFindsOverdueDeliveriesWhileNothingTicks(t *testing.T) {
+	h := connectortest.New(t)
+	h.Save(resendCampaigns...)
+	h.Publish("resend", "newsletter")
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Clock.Add(7*day + time.Minute) // due a minute ago: not yet overdue
+	require.Equal(t, map[string][]rule.Reason{}, reasons(t, h))
+	h.Clock.Add(time.Second)
+	ws, err := h.Engine.Check(context.Background())
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	require.Equal(t, connector.Warning{Reason: connector.ReasonOverdueDeliveries, Detail: "the earliest pending delivery was due at 2026-01-12T00:00:00Z, " +
+		"1m1s ago, and nothing sent it: run Engine.Run (or call Engine.Tick on a schedule) in one process at least"}, ws[0])
+	h.Tick()
+	require.Equal(t, map[string][]rule.Reason{}, reasons(t, h))
+}

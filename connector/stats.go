@@ -1,0 +1,94 @@
+package connector
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Stats counts what the engine's namespace holds in the store (campaigns,
+// users, pending deliveries, logged interactions), for gauges and tests,
+// and, in Events, what this engine did with the events handed to it since
+// it was built ([Engine.EventCounts]).
+func (e *Engine) Stats(ctx context.Context) (store.Stats, error) {
+	s, err := e.store.Stats(ctx, e.cfg.namespace)
+	if err != nil {
+		return s, err
+	}
+	s.Events = e.EventCounts()
+	return s, nil
+}
+
+// EventCounts returns what this engine did with the events handed to
+// Track and TrackAll since it was built: how many it took, how many no
+// follow-up could use, the duplicates, and the ignored decisions by
+// reason. The counts are this process's (each engine sharing a store
+// counts its own) and cost no store call.
+func (e *Engine) EventCounts() store.EventCounts {
+	c := &e.counts
+	// Loaded before tracked, which an event is counted in first (or in
+	// the same Track), so that unheard is not made negative by events
+	// being tracked meanwhile.
+	listened := c.listened.Load()
+	var out store.EventCounts
+	for i, r := range ignoredReasons {
+		if n := c.ignored[i].Load(); n > 0 {
+			if out.Ignored == nil {
+				out.Ignored = make(map[rule.Reason]int64, len(ignoredReasons))
+			}
+			out.Ignored[r] = n
+		}
+	}
+	unknown := c.ignored[ignoredUnknownCampaign].Load()
+	out.Duplicates = c.duplicates.Load()
+	out.Tracked = c.tracked.load()
+	out.Unheard = max(out.Tracked-listened-unknown, 0)
+	return out
+}
+
+// eventCounters are the engine's event counts. Only tracked is touched by
+// an event nothing listens to: its cells keep Tracks on several cores off
+// one cache line; the others move with a store write, which costs far more
+// than an atomic add.
+type eventCounters struct {
+	tracked    stripedCounter
+	listened   atomic.Int64 // tracked events that reached a follow-up
+	duplicates atomic.Int64
+	ignored    [len(ignoredReasons)]atomic.Int64
+}
+
+// ignoredReasons index eventCounters.ignored.
+var ignoredReasons = [...]rule.Reason{rule.ReasonUnknownCampaign, rule.ReasonBeforeTrigger, rule.ReasonAfterDue}
+
+const (
+	ignoredUnknownCampaign = iota
+	ignoredBeforeTrigger
+	ignoredAfterDue
+)
+
+// stripedCounter is a counter spread over cache lines, chosen by a hint
+// the caller has at hand (a byte of the user ID): Tracks of different
+// users on different cores mostly add to different lines.
+type stripedCounter struct {
+	cells [8]struct {
+		n atomic.Int64
+		_ [56]byte // one cell per 64-byte line
+	}
+}
+
+func (c *stripedCounter) add(hint byte, n int64) { c.cells[hint&7].n.Add(n) }
+
+func (c *stripedCounter) load() int64 {
+	var sum int64
+	for i := range c.cells {
+		sum += c.cells[i].n.Load()
+	}
+	return sum
+}
+
+// countTracked counts one tracked event of userID (not empty: validated).
+func (e *Engine) countTracked(userID string) {
+	e.counts.tracked.add(userID[len(userID)-1], 1)
+}
