@@ -11,12 +11,14 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// ErrNoDirectory: a campaign needs the host's [Directory] (it has an
-// audience) but the engine was built without [WithDirectory].
+// ErrNoDirectory: a campaign needs the host's [Directory] to resolve its
+// audience, but the engine was built without [WithDirectory], or with a
+// [LocationFunc], which knows only time zones.
 var ErrNoDirectory = errors.New("connector: campaign needs a Directory (WithDirectory)")
 
 // Directory answers the engine's questions about users; the host implements
-// it with its own user database. Errors are returned to the caller of
+// it with its own user database ([LocationFunc] and [SegmentFunc] adapt a
+// function when it knows only one of the two). Errors are returned to the caller of
 // Track (nothing changed: the host may retry) or, at send time, retry the
 // delivery later. Implementations must be safe for concurrent use; the
 // engine calls them outside its locks, only when a campaign needs them.

@@ -16,19 +16,21 @@ import (
 //
 // c must be valid ([rule.Campaign.Validate]), its triggers and exceptions
 // must name campaigns the engine knows ([ErrUnknownCampaign]), and an
-// audience needs the engine's [Directory] ([ErrNoDirectory]); an archived
-// campaign cannot be edited ([ErrInvalidTransition]). On error nothing is
-// stored.
+// audience needs a [Directory] that resolves segments ([ErrNoDirectory]);
+// an archived campaign cannot be edited ([ErrInvalidTransition]). Every
+// error names the campaign; each problem of the definition is a
+// [*rule.ValidationError] with its field path, and there may be several
+// (errors.Join). On error nothing is stored.
 func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err := e.checkDefinition(&c); err != nil {
-		return err
+		return campaignError("save", c.ID, err)
 	}
 	snap, err := e.current(ctx)
 	if err != nil {
 		return fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
 	if err := checkReferences(&c, snap.knows); err != nil {
-		return err
+		return campaignError("save", c.ID, err)
 	}
 	_, _, err = e.save(ctx, c, false)
 	return err
@@ -41,9 +43,8 @@ func (e *Engine) checkDefinition(c *rule.Campaign) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if c.Audience != "" && e.cfg.directory == nil {
-		return &rule.ValidationError{Object: "campaign", Field: "audience",
-			Reason: fmt.Sprintf("audience %q needs the engine's Directory", c.Audience), Err: ErrNoDirectory}
+	if err := e.checkAudience(c); err != nil {
+		return err
 	}
 	return nil
 }
@@ -293,6 +294,26 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 		e.observe(d)
 	}
 	return firstErr
+}
+
+// campaignError names operation op and campaign id in each of err's
+// problems (err may join several), keeping them as they are for errors.Is
+// and errors.As.
+func campaignError(op, id string, err error) error {
+	var errs []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = fmt.Errorf("connector: %s %q: %w", op, id, e)
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return errors.Join(out...)
 }
 
 // wrapStore passes through the engine's own errors (made inside an update
