@@ -71,9 +71,9 @@ func TestSaveErrorsNameTheCampaignAndTheField(t *testing.T) {
 	ctx := context.Background()
 
 	err := h.Engine.Save(ctx, rule.Campaign{ID: "resend",
-		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-		Delay:      rule.After(-time.Hour),
-		Channel:    "fax",
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:    rule.After(-time.Hour),
+		Channel:  "fax",
 	})
 	require.Error(t, err)
 	lines := splitLines(err.Error())
