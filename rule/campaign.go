@@ -9,6 +9,7 @@ package rule
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -238,11 +239,36 @@ func cloneConditions(cs []Condition) []Condition {
 func (c *Campaign) UnmarshalJSON(b []byte) error {
 	type plain Campaign
 	var p plain
-	if err := strictUnmarshal(b, &p); err != nil {
-		return fmt.Errorf("rule: campaign: %w", err)
+	if err := decode(b, &p, "campaign", campaignShapes, nil); err != nil {
+		var de *decodeError
+		if errors.As(err, &de) && de.path == "campaign" { // no field named: a time's own error?
+			return badTime(b, err)
+		}
+		return err
 	}
 	*c = Campaign(p)
 	return nil
+}
+
+// badTime returns the error of campaign b's start or end time, naming
+// its field, if one is malformed; else err. (encoding/json does not say
+// which field a time's own error is about.)
+func badTime(b []byte, err error) error {
+	var times struct {
+		Start json.RawMessage `json:"start"`
+		End   json.RawMessage `json:"end"`
+	}
+	if json.Unmarshal(b, &times) == nil {
+		for _, f := range []struct {
+			name string
+			raw  json.RawMessage
+		}{{"start", times.Start}, {"end", times.End}} {
+			if err := decodeTime(f.raw, "campaign: "+f.name); err != nil {
+				return err
+			}
+		}
+	}
+	return err
 }
 
 // addText records that field's value s is text no store keeps exactly.

@@ -176,8 +176,10 @@ func (w SendWindow) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON implements [json.Unmarshaler].
 func (w *SendWindow) UnmarshalJSON(b []byte) error {
 	var j sendWindowJSON
-	if err := strictUnmarshal(b, &j); err != nil {
-		return fmt.Errorf("rule: send_window: %w", err)
+	if err := decode(b, &j, "send_window", sendWindowShapes, map[string]string{
+		"days": `an array of weekdays such as ["monday","friday"]`,
+	}); err != nil {
+		return err
 	}
 	out := SendWindow{From: j.From, To: j.To, NextAvailable: j.NextAvailable}
 	for _, s := range j.Days {
@@ -265,8 +267,8 @@ func (c Conversion) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON implements [json.Unmarshaler].
 func (c *Conversion) UnmarshalJSON(b []byte) error {
 	var j conversionJSON
-	if err := strictUnmarshal(b, &j); err != nil {
-		return fmt.Errorf("rule: conversion: %w", err)
+	if err := decode(b, &j, "conversion", conversionShapes, map[string]string{"deadline": durationShape}); err != nil {
+		return err
 	}
 	out := Conversion{ID: j.ID, Kind: j.Kind, CampaignID: j.CampaignID, Target: j.Target, Name: j.Name, Where: j.Where}
 	if j.Deadline != "" {

@@ -184,6 +184,14 @@ type delayJSON struct {
 	At      string `json:"at,omitempty"`
 }
 
+// delayFields say what delayJSON's fields want.
+var delayFields = map[string]string{
+	"after":   durationShape,
+	"weekday": `a weekday such as "monday"`,
+	"days":    "a whole number of days such as 2",
+	"at":      clockShape,
+}
+
 // MarshalJSON implements [json.Marshaler]. The zero Delay encodes as null.
 func (d Delay) MarshalJSON() ([]byte, error) {
 	var w delayJSON
@@ -208,8 +216,8 @@ func (d Delay) MarshalJSON() ([]byte, error) {
 // at ("HH:MM"). The result is not range-checked: call [Delay.Validate].
 func (d *Delay) UnmarshalJSON(b []byte) error {
 	var w delayJSON
-	if err := strictUnmarshal(b, &w); err != nil {
-		return fmt.Errorf("rule: delay: %w", err)
+	if err := decode(b, &w, "delay", delayShapes, delayFields); err != nil {
+		return err
 	}
 	set := 0
 	for _, given := range []bool{w.After != "", w.Weekday != "", w.Days != nil} {
@@ -224,7 +232,7 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 	case w.After != "":
 		dur, err := time.ParseDuration(w.After)
 		if err != nil {
-			return &ValidationError{Object: "delay", Field: "after", Reason: err.Error(), Err: ErrInvalidDelay}
+			return &ValidationError{Object: "delay", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"168h" is a week)`, Err: ErrInvalidDelay}
 		}
 		*d = After(dur)
 	case w.Weekday != "" || w.Days != nil:

@@ -69,8 +69,8 @@ func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	var w struct {
 		After *string `json:"after"`
 	}
-	if err := strictUnmarshal(b, &w); err != nil {
-		return fmt.Errorf("rule: reeligibility: %w", err)
+	if err := decode(b, &w, "reeligibility", reeligibilityShapes, map[string]string{"after": durationShape}); err != nil {
+		return err
 	}
 	if w.After == nil {
 		*r = Reeligibility{}
@@ -78,7 +78,7 @@ func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	}
 	d, err := time.ParseDuration(*w.After)
 	if err != nil {
-		return &ValidationError{Object: "reeligibility", Field: "after", Reason: err.Error()}
+		return &ValidationError{Object: "reeligibility", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"720h" is 30 days)`}
 	}
 	*r = ReeligibleAfter(d)
 	return nil

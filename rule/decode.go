@@ -1,0 +1,190 @@
+package rule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// The JSON shapes each rule type accepts, as its decoding errors show them.
+const (
+	delayShapes = `{"after":"72h"}, {"weekday":"monday","at":"10:00"}, {"days":2,"at":"09:00"} ` +
+		`or null (immediately)`
+	reeligibilityShapes = `{"after":"720h"} or null (once only)`
+	sendWindowShapes    = `{"from":"09:00","to":"17:00"}, with "days":["monday",…] and "next_available":true optional`
+	conversionShapes    = `{"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and ` +
+		`"deadline":"72h" optional`
+	campaignShapes = `an object such as {"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],` +
+		`"delay":{"after":"168h"}}`
+	durationShape = `a duration such as "72h" or "90m"`
+	clockShape    = `a time of day such as "09:00"`
+	timeShape     = `an RFC 3339 time such as "2026-03-01T09:00:00Z"`
+)
+
+// decodeError is a JSON decoding error of a rule type, said in terms of the
+// JSON it accepts: where (the type, then the field) and what was wanted,
+// never a Go type. It wraps encoding/json's error.
+type decodeError struct {
+	path string // "delay", "campaign: delay", "campaign: triggers.kind"
+	msg  string
+	err  error
+}
+
+func (e *decodeError) Error() string { return "rule: " + e.path + ": " + e.msg }
+func (e *decodeError) Unwrap() error { return e.err }
+
+// decode decodes b into v strictly (see strictUnmarshal), v being the wire
+// form of the rule type named what, which accepts shapes; fields gives
+// what some of v's fields want, by JSON name, when their Go type does not
+// say it. Errors come as decodeError, the path of a nested rule type's
+// error prefixed with what; the errors of the values' own checks (an
+// unknown kind, a malformed time) keep their text.
+func decode(b []byte, v any, what, shapes string, fields map[string]string) error {
+	err := strictUnmarshal(b, v)
+	if err == nil {
+		return nil
+	}
+	var (
+		te *json.UnmarshalTypeError
+		se *json.SyntaxError
+		de *decodeError
+	)
+	switch {
+	case errors.As(err, &de):
+		return &decodeError{path: what + ": " + de.path, msg: de.msg, err: de.err}
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return &decodeError{path: what, msg: "want " + shapes + ", got " + jsonKind(te.Value), err: err}
+		}
+		want, ok := fields[te.Field]
+		if !ok {
+			want = describeType(te.Type)
+		}
+		return &decodeError{path: what + ": " + te.Field, msg: "want " + want + ", got " + jsonKind(te.Value), err: err}
+	case errors.As(err, &se):
+		return &decodeError{path: what, msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), err: err}
+	}
+	if field, ok := unknownField(b, v); ok {
+		return &decodeError{path: what, msg: fmt.Sprintf("unknown field %q; want %s", field, shapes), err: err}
+	}
+	return &decodeError{path: what, msg: err.Error(), err: err}
+}
+
+// unknownField returns a key of the JSON object b that no field of struct
+// *v takes, if b is an object with one.
+func unknownField(b []byte, v any) (string, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(b, &obj) != nil {
+		return "", false
+	}
+	known := map[string]bool{}
+	jsonNames(reflect.TypeOf(v).Elem(), known)
+	for k := range obj {
+		if !known[strings.ToLower(k)] {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// jsonNames adds the JSON names of struct t's fields, lower-cased
+// (encoding/json matches keys without regard to case), embedded structs'
+// included.
+func jsonNames(t reflect.Type, into map[string]bool) {
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "":
+			jsonNames(f.Type, into)
+		case name != "":
+			into[strings.ToLower(name)] = true
+		case f.IsExported():
+			into[strings.ToLower(f.Name)] = true
+		}
+	}
+}
+
+// jsonKind says what kind of JSON value encoding/json found ("string",
+// "number"…), with an article.
+func jsonKind(v string) string {
+	switch {
+	case v == "object", v == "array":
+		return "an " + v
+	case v == "bool":
+		return "true or false"
+	case v == "string", v == "number", strings.HasPrefix(v, "number "):
+		return "a " + v
+	}
+	return v
+}
+
+// describeType says what JSON a Go type of the wire forms takes.
+func describeType(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[event.Kind]():
+		return `an event kind such as "email_opened"`
+	case reflect.TypeFor[event.Channel]():
+		return `a channel such as "email"`
+	case reflect.TypeFor[PendingPolicy]():
+		return `"replace_with_latest" or "allow_parallel" (none: keep the first)`
+	case reflect.TypeFor[Op]():
+		return `an operator such as "gt" or "in"`
+	case reflect.TypeFor[Clock]():
+		return clockShape
+	case reflect.TypeFor[time.Time]():
+		return timeShape
+	case reflect.TypeFor[time.Duration]():
+		return durationShape
+	case reflect.TypeFor[json.RawMessage]():
+		return "any JSON value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "an object"
+	}
+	return "another JSON value"
+}
+
+// decodeTime reports a time of field what (an RFC 3339 string) that raw
+// does not hold.
+func decodeTime(raw json.RawMessage, what string) error {
+	var t time.Time
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return &decodeError{path: what, msg: "want " + timeShape + ", got " + clipJSON(raw), err: err}
+	}
+	return nil
+}
+
+// clipJSON returns a JSON value for an error message, cut to 64 bytes.
+func clipJSON(raw json.RawMessage) string {
+	const max = 64
+	if len(raw) <= max {
+		return string(raw)
+	}
+	return strings.ToValidUTF8(string(raw[:max]), "") + "…"
+}

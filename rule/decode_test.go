@@ -1,0 +1,111 @@
+package rule_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+const delayWant = `want {"after":"72h"}, {"weekday":"monday","at":"10:00"}, {"days":2,"at":"09:00"} or null (immediately)`
+
+func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
+	cases := []struct {
+		name string
+		into any
+		json string
+		want string
+	}{
+		{"a delay written as a string", new(rule.Delay), `"72h"`,
+			`rule: delay: ` + delayWant + `, got a string`},
+		{"a delay written as a number", new(rule.Delay), `72`,
+			`rule: delay: ` + delayWant + `, got a number`},
+		{"a delay's duration written as a number", new(rule.Delay), `{"after":72}`,
+			`rule: delay: after: want a duration such as "72h" or "90m", got a number`},
+		{"a delay's days written as a string", new(rule.Delay), `{"days":"2","at":"09:00"}`,
+			`rule: delay: days: want a whole number of days such as 2, got a string`},
+		{"a misspelt delay field", new(rule.Delay), `{"afterr":"72h"}`,
+			`rule: delay: unknown field "afterr"; ` + delayWant},
+		{"a duration in days", new(rule.Delay), `{"after":"7d"}`,
+			`delay: after: time: unknown unit "d" in duration "7d"; want a duration such as "72h" or "90m" (no days: "168h" is a week) (invalid delay)`},
+		{"a re-eligibility written as a string", new(rule.Reeligibility), `"720h"`,
+			`rule: reeligibility: want {"after":"720h"} or null (once only), got a string`},
+		{"a send window written as a string", new(rule.SendWindow), `"09:00-17:00"`,
+			`rule: send_window: want {"from":"09:00","to":"17:00"}, with "days":["monday",…] and "next_available":true optional, got a string`},
+		{"a send window's time written as a number", new(rule.SendWindow), `{"from":9,"to":"17:00"}`,
+			`rule: send_window: from: want a time of day such as "09:00", got a number`},
+		{"a send window's days written as a string", new(rule.SendWindow), `{"from":"09:00","to":"17:00","days":"monday"}`,
+			`rule: send_window: days: want an array of weekdays such as ["monday","friday"], got a string`},
+		{"a conversion written as a string", new(rule.Conversion), `"bought"`,
+			`rule: conversion: want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional, got a string`},
+		{"a conversion's deadline written as a number", new(rule.Conversion), `{"id":"x","kind":"purchase","deadline":72}`,
+			`rule: conversion: deadline: want a duration such as "72h" or "90m", got a number`},
+		{"a campaign written as a string", new(rule.Campaign), `"resend"`,
+			`rule: campaign: want an object such as {"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],"delay":{"after":"168h"}}, got a string`},
+		{"a campaign's delay written as a string", new(rule.Campaign), `{"id":"resend","delay":"72h"}`,
+			`rule: campaign: delay: ` + delayWant + `, got a string`},
+		{"a campaign's send window's time malformed", new(rule.Campaign), `{"id":"resend","send_window":{"from":"9h","to":"17:00"}}`,
+			`rule: campaign: send_window: "9h" is not HH:MM`},
+		{"a campaign's conversion's field misspelt", new(rule.Campaign), `{"id":"c","conversions":[{"id":"x","kind":"purchase","deadlin":"1h"}]}`,
+			`rule: campaign: conversion: unknown field "deadlin"; want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
+		{"a campaign's triggers written as an object", new(rule.Campaign), `{"id":"resend","triggers":{"kind":"email_received"}}`,
+			`rule: campaign: triggers: want an array, got an object`},
+		{"a trigger's kind written as a number", new(rule.Campaign), `{"id":"resend","triggers":[{"kind":5}]}`,
+			`rule: campaign: triggers.kind: want an event kind such as "email_opened", got a number`},
+		{"a campaign's pending policy written as a number", new(rule.Campaign), `{"id":"resend","pending_policy":1}`,
+			`rule: campaign: pending_policy: want "replace_with_latest" or "allow_parallel" (none: keep the first), got a number`},
+		{"a campaign's ID written as a number", new(rule.Campaign), `{"id":5}`,
+			`rule: campaign: id: want a string, got a number`},
+		{"a campaign's start malformed", new(rule.Campaign), `{"id":"resend","start":"yesterday"}`,
+			`rule: campaign: start: want an RFC 3339 time such as "2026-03-01T09:00:00Z", got "yesterday"`},
+		{"a campaign's end written as a number", new(rule.Campaign), `{"id":"resend","end":5}`,
+			`rule: campaign: end: want an RFC 3339 time such as "2026-03-01T09:00:00Z", got 5`},
+		{"a misspelt campaign field", new(rule.Campaign), `{"id":"resend","delays":{"after":"72h"}}`,
+			`rule: campaign: unknown field "delays"; want an object such as {"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],"delay":{"after":"168h"}}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := json.Unmarshal([]byte(tc.json), tc.into)
+			require.EqualError(t, err, tc.want)
+			for _, leak := range []string{"Go value", "Go struct", "delayJSON", "plain", "sendWindowJSON", "conversionJSON"} {
+				require.NotContains(t, err.Error(), leak)
+			}
+		})
+	}
+}
+
+func TestDecodingErrorsKeepEncodingJSONsError(t *testing.T) {
+	var d rule.Delay
+	err := json.Unmarshal([]byte(`"72h"`), &d)
+	var te *json.UnmarshalTypeError
+	require.True(t, errors.As(err, &te), "%T", err)
+	require.Equal(t, "string", te.Value)
+
+	var c rule.Campaign
+	err = json.Unmarshal([]byte(`{"id":"x","delay":{"after":"7d"}}`), &c)
+	require.ErrorIs(t, err, rule.ErrInvalidDelay)
+	var ve *rule.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "after", ve.Field)
+}
+
+func TestDecodingAcceptsWhatItEncodes(t *testing.T) {
+	// The shapes the errors show are accepted.
+	for _, s := range []string{`{"after":"72h"}`, `{"weekday":"monday","at":"10:00"}`, `{"days":2,"at":"09:00"}`, `null`} {
+		var d rule.Delay
+		require.NoError(t, json.Unmarshal([]byte(s), &d), s)
+	}
+	var r rule.Reeligibility
+	require.NoError(t, json.Unmarshal([]byte(`{"after":"720h"}`), &r))
+	var w rule.SendWindow
+	require.NoError(t, json.Unmarshal([]byte(`{"from":"09:00","to":"17:00","days":["monday"],"next_available":true}`), &w))
+	var cv rule.Conversion
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"bought","kind":"purchase","deadline":"72h"}`), &cv))
+	var c rule.Campaign
+	example := `{"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],"delay":{"after":"168h"}}`
+	require.NoError(t, json.Unmarshal([]byte(example), &c))
+	require.True(t, strings.HasPrefix(c.Delay.String(), "after 168h"))
+}
