@@ -171,12 +171,16 @@ func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
 }
 
 // RequireSent asserts that campaignID was delivered to userID exactly once
-// and returns that delivery.
+// and returns that delivery. Like every assertion that expects something
+// to have happened, its failure names the user's deliveries of campaignID
+// that are due but were never ticked (the clock moved by h.Clock, or an
+// immediate follow-up tracked, without h.Tick or h.Advance after).
 func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
 	h.T.Helper()
 	got := h.SentTo(userID, campaignID)
 	if len(got) != 1 {
-		h.T.Fatalf("connectortest: want %q delivered to %q once, got %d times\n%s", campaignID, userID, len(got), h.Timeline())
+		h.T.Fatalf("connectortest: want %q delivered to %q once, got %d times\n%s%s", campaignID, userID, len(got),
+			h.unticked(userID, campaignID), h.Timeline())
 		return connector.Delivery{}
 	}
 	return got[0]
@@ -198,7 +202,8 @@ func (h *Harness) RequireSentAt(userID, campaignID string, at time.Time) connect
 func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
 	h.T.Helper()
 	if got := len(h.SentTo(userID, campaignID)); got != n {
-		h.T.Fatalf("connectortest: want %q delivered to %q %d times, got %d\n%s", campaignID, userID, n, got, h.Timeline())
+		h.T.Fatalf("connectortest: want %q delivered to %q %d times, got %d\n%s%s", campaignID, userID, n, got,
+			h.unticked(userID, campaignID), h.Timeline())
 	}
 }
 
@@ -234,7 +239,8 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 		if reason != "" {
 			want += " (" + string(reason) + ")"
 		}
-		h.T.Fatalf("connectortest: want a %s decision about %q for %q\n%s", want, campaignID, userID, h.Timeline())
+		h.T.Fatalf("connectortest: want a %s decision about %q for %q\n%s%s", want, campaignID, userID,
+			h.unticked(userID, campaignID), h.Timeline())
 		return rule.Decision{}
 	}
 	return *found
@@ -265,8 +271,30 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 		got = append(got, s)
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s", campaignID, userID, want, got, h.Timeline())
+		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s%s", campaignID, userID, want, got,
+			h.unticked(userID, campaignID), h.Timeline())
 	}
+}
+
+// unticked says which of userID's deliveries of campaignID are due (ready
+// to go) at the harness clock's now but were never ticked, one line each,
+// or "": the usual reason a delivery a test expects is missing is a clock
+// moved with h.Clock, or an event tracked, without a Tick after it.
+func (h *Harness) unticked(userID, campaignID string) string {
+	u, err := h.Store.User(context.Background(), h.Engine.Namespace(), userID)
+	if err != nil {
+		return "" // no state, or none readable: nothing to say
+	}
+	var b strings.Builder
+	now := h.Now()
+	for _, p := range u.Pending {
+		if p.CampaignID != campaignID || p.Sending || p.ReadyAt.After(now) {
+			continue
+		}
+		fmt.Fprintf(&b, "delivery %s was due at %s but nothing ticked: call h.Advance or h.Tick\n",
+			p.ID, p.DueAt.UTC().Format(time.RFC3339))
+	}
+	return b.String()
 }
 
 // Timeline renders every decision observed so far, one per line.

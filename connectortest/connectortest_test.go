@@ -118,3 +118,61 @@ func TestTimelineWithoutDecisions(t *testing.T) {
 	h := connectortest.New(t)
 	require.Equal(t, "timeline:\n  (no decisions)\n", h.Timeline())
 }
+
+func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
+	coupon := func(h *connectortest.Harness) {
+		h.Save(rule.Campaign{ID: "cart"}, rule.Campaign{ID: "coupon", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "cart"}}})
+		h.Publish("coupon", "cart")
+		h.Track(event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "cart"}) // due at once: no Tick yet
+	}
+	const hint = "but nothing ticked: call h.Advance or h.Tick"
+	for _, tc := range []struct {
+		name string
+		fn   func(h *connectortest.Harness)
+	}{
+		{"RequireSent", func(h *connectortest.Harness) { h.RequireSent("ann", "coupon") }},
+		{"RequireSentAt", func(h *connectortest.Harness) { h.RequireSentAt("ann", "coupon", connectortest.Start) }},
+		{"RequireSentTimes", func(h *connectortest.Harness) { h.RequireSentTimes("ann", "coupon", 1) }},
+		{"RequireReason", func(h *connectortest.Harness) { h.RequireReason("ann", "coupon", rule.Delivered, "") }},
+		{"RequireKinds", func(h *connectortest.Harness) { h.RequireKinds("ann", "coupon", "scheduled", "delivered") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(coupon, tc.fn)
+			require.True(t, f.failed)
+			require.Regexp(t, `delivery \S+ was due at 2026-01-05T00:00:00Z `+hint, f.msg)
+		})
+	}
+	t.Run("a delivery whose time has not come is not named", func(t *testing.T) {
+		f := outcome(func(h *connectortest.Harness) {
+			h.Save(resendCampaignsForTest()...)
+			h.Publish("resend", "newsletter")
+			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+			h.Clock.Add(time.Hour)
+		}, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
+		require.True(t, f.failed)
+		require.NotContains(t, f.msg, hint)
+	})
+	t.Run("a clock moved by hand past the due time", func(t *testing.T) {
+		f := outcome(func(h *connectortest.Harness) {
+			h.Save(resendCampaignsForTest()...)
+			h.Publish("resend", "newsletter")
+			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+			h.Clock.Add(25 * time.Hour)
+		}, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
+		require.True(t, f.failed)
+		require.Contains(t, f.msg, "was due at 2026-01-06T00:00:00Z "+hint)
+	})
+	t.Run("ticked: passes", func(t *testing.T) {
+		f := outcome(coupon, func(h *connectortest.Harness) { h.Tick(); h.RequireSent("ann", "coupon") })
+		require.False(t, f.failed, f.msg)
+	})
+}
+
+func resendCampaignsForTest() []rule.Campaign {
+	return []rule.Campaign{{ID: "newsletter"}, {
+		ID:         "resend",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:      rule.After(24 * time.Hour),
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+	}}
+}
