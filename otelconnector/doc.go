@@ -7,7 +7,8 @@
 // decisions) and a [connector.Instrumentation] (it opens a span around each
 // Track and each send, and times the sends). Build one with [New], hand its
 // [Telemetry.Options] to connector.New, and register the engine with
-// [Telemetry.ObservePending] to publish the number of pending deliveries:
+// [Telemetry.ObservePending] to publish the number of pending deliveries
+// and with [Telemetry.ObserveEvents] to publish its event counts:
 //
 //	tel, err := otelconnector.New(
 //		otelconnector.WithMeterProvider(mp),
@@ -19,6 +20,9 @@
 //	reg, err := tel.ObservePending(engine)
 //	…
 //	defer reg.Unregister()
+//	events, err := tel.ObserveEvents(engine)
+//	…
+//	defer events.Unregister()
 //
 // Without [WithMeterProvider] and [WithTracerProvider] the OpenTelemetry
 // global providers are used, so a host that installs its SDK with
@@ -45,6 +49,14 @@
 //     up-down counter because the value is the store's, not the process's:
 //     every engine sharing a namespace reports the same number, and summing
 //     them would count each delivery once per engine.
+//   - [MetricEventsTracked], [MetricEventsUnheard] and
+//     [MetricEventsDuplicate] (Int64ObservableCounter, unit {event}): the
+//     events a registered engine took, those no follow-up could use (they
+//     cost no store write and leave no decision), and those whose ID was
+//     already processed, counted by the engine since it started, with
+//     [AttrNamespace] when it has one. An event that names an unknown
+//     campaign, or an exception outside the wait of a pending delivery, is
+//     a decision of kind "ignored", with its reason, in [MetricDecisions].
 //
 // [WithCampaignAttribute] adds [AttrCampaignID] to the three synchronous
 // metrics. It is off by default: a host with many campaigns would multiply

@@ -96,6 +96,8 @@ type Telemetry struct {
 	deliveryLag  metric.Float64Histogram
 	pending      metric.Int64ObservableGauge
 
+	tracked, unheard, duplicates metric.Int64ObservableCounter
+
 	okSet, errorSet attribute.Set // outcome-only attribute sets, built once
 }
 
@@ -151,7 +153,7 @@ func New(opts ...Option) (*Telemetry, error) {
 	t.pending, err = t.meter.Int64ObservableGauge(MetricPendingDeliveries,
 		metric.WithDescription("Pending deliveries held in the store for the engine's namespace."),
 		metric.WithUnit("{delivery}"))
-	errs = append(errs, err)
+	errs = append(errs, err, t.newEventCounters())
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("otelconnector: creating instruments: %w", err)
 	}

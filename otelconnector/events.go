@@ -1,0 +1,81 @@
+package otelconnector
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Event metric names; the package documentation says what each counts.
+const (
+	// MetricEventsTracked counts the events an engine took
+	// (Int64ObservableCounter, {event}).
+	MetricEventsTracked = "campaignconnector.events.tracked"
+	// MetricEventsUnheard counts the tracked events no follow-up could use
+	// (Int64ObservableCounter, {event}).
+	MetricEventsUnheard = "campaignconnector.events.unheard"
+	// MetricEventsDuplicate counts the tracked events whose ID was already
+	// processed (Int64ObservableCounter, {event}).
+	MetricEventsDuplicate = "campaignconnector.events.duplicate"
+)
+
+// EventCountsSource is what [Telemetry.ObserveEvents] reads:
+// *connector.Engine satisfies it (its counts cost no store call). A source
+// that also has a Namespace() string method gets its namespace as the
+// [AttrNamespace] attribute when it is not empty.
+type EventCountsSource interface {
+	EventCounts() store.EventCounts
+}
+
+// ObserveEvents registers src with the event counters: at each
+// collection, [MetricEventsTracked], [MetricEventsUnheard] and
+// [MetricEventsDuplicate] report src's EventCounts. (Ignored events, by
+// reason, are the decisions of kind "ignored" that [MetricDecisions]
+// counts.) The counts are the engine's own, since it was built: call
+// ObserveEvents once per engine (the counts of engines of one namespace
+// in one process add up); unregister with the returned registration when
+// the engine goes away.
+func (t *Telemetry) ObserveEvents(src EventCountsSource) (metric.Registration, error) {
+	if src == nil {
+		return nil, fmt.Errorf("otelconnector: ObserveEvents: nil source")
+	}
+	attrs := attribute.NewSet()
+	if n, ok := src.(interface{ Namespace() string }); ok && n.Namespace() != "" {
+		attrs = attribute.NewSet(AttrNamespace.String(n.Namespace()))
+	}
+	opt := metric.WithAttributeSet(attrs)
+	reg, err := t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		c := src.EventCounts()
+		o.ObserveInt64(t.tracked, c.Tracked, opt)
+		o.ObserveInt64(t.unheard, c.Unheard, opt)
+		o.ObserveInt64(t.duplicates, c.Duplicates, opt)
+		return nil
+	}, t.tracked, t.unheard, t.duplicates)
+	if err != nil {
+		return nil, fmt.Errorf("otelconnector: ObserveEvents: %w", err)
+	}
+	return reg, nil
+}
+
+// newEventCounters creates the event counters.
+func (t *Telemetry) newEventCounters() error {
+	var errs [3]error
+	t.tracked, errs[0] = t.meter.Int64ObservableCounter(MetricEventsTracked,
+		metric.WithDescription("Events the campaign connector engine took, since it started."),
+		metric.WithUnit("{event}"))
+	t.unheard, errs[1] = t.meter.Int64ObservableCounter(MetricEventsUnheard,
+		metric.WithDescription("Tracked events no follow-up could use (no decision, no store write)."),
+		metric.WithUnit("{event}"))
+	t.duplicates, errs[2] = t.meter.Int64ObservableCounter(MetricEventsDuplicate,
+		metric.WithDescription("Tracked events whose ID was already processed for their user."),
+		metric.WithUnit("{event}"))
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

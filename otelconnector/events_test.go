@@ -1,0 +1,71 @@
+package otelconnector_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/otelconnector"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// counter returns observable counter name's points by namespace ("" for
+// none), checking its unit.
+func (e *env) counter(ms map[string]metricdata.Metrics, name, unit string) map[string]int64 {
+	e.t.Helper()
+	m, ok := ms[name]
+	if !ok {
+		return nil
+	}
+	require.Equal(e.t, unit, m.Unit)
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(e.t, ok, "%s is a %T", m.Name, m.Data)
+	require.True(e.t, sum.IsMonotonic)
+	out := make(map[string]int64)
+	for _, dp := range sum.DataPoints {
+		out[key(dp.Attributes, otelconnector.AttrNamespace)] = dp.Value
+	}
+	return out
+}
+
+func TestEventCounters(t *testing.T) {
+	e := newEnv(t)
+	reg, err := e.tel.ObserveEvents(e.h.Engine)
+	require.NoError(t, err)
+	newsletter, followUp := resend()
+	e.h.Save(newsletter, followUp)
+	e.h.Publish("resend", "newsletter")
+	rcv := event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}
+	e.h.Track(rcv, rcv,
+		event.Event{UserID: "ann", Kind: event.Purchase},
+		event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsleter"})
+
+	ms := e.collect()
+	require.Equal(t, map[string]int64{"": 4}, e.counter(ms, otelconnector.MetricEventsTracked, "{event}"))
+	require.Equal(t, map[string]int64{"": 1}, e.counter(ms, otelconnector.MetricEventsUnheard, "{event}"))
+	require.Equal(t, map[string]int64{"": 1}, e.counter(ms, otelconnector.MetricEventsDuplicate, "{event}"))
+	require.Equal(t, int64(1), e.decisionCounts(ms)["ignored/unknown_campaign"], "ignored events are decisions")
+
+	require.NoError(t, reg.Unregister())
+	require.Nil(t, e.counter(e.collect(), otelconnector.MetricEventsTracked, "{event}"))
+}
+
+func TestEventCountersOfSeveralEngines(t *testing.T) {
+	e := newTelemetry(t)
+	st := store.NewMemory()
+	ctx := context.Background()
+	for _, ns := range []string{"", "tenant-a", "tenant-a"} { // two engines of tenant-a add up
+		eng, err := connector.New(st, nopSender, append(e.tel.Options(), connector.WithNamespace(ns))...)
+		require.NoError(t, err)
+		reg, err := e.tel.ObserveEvents(eng)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, reg.Unregister()) })
+		require.NoError(t, eng.Track(ctx, event.Event{UserID: "ann", Kind: event.Purchase}))
+	}
+	require.Equal(t, map[string]int64{"": 1, "tenant-a": 2}, e.counter(e.collect(), otelconnector.MetricEventsTracked, "{event}"))
+	_, err := e.tel.ObserveEvents(nil)
+	require.Error(t, err)
+}
