@@ -47,7 +47,7 @@ func TestJSONTimeline(t *testing.T) {
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &d), sc.Text())
 		kinds[d.Kind]++
 	}
-	require.Equal(t, map[rule.DecisionKind]int{rule.Scheduled: 3, rule.Duplicate: 1, rule.Cancelled: 1, rule.Delivered: 2}, kinds)
+	require.Equal(t, map[rule.DecisionKind]int{rule.Scheduled: 3, rule.Ignored: 1, rule.Duplicate: 1, rule.Cancelled: 1, rule.Delivered: 2}, kinds)
 }
 
 func TestBadInput(t *testing.T) {
