@@ -20,10 +20,13 @@ var (
 	t0   = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 )
 
-// campaigns are the abandoned-cart flow (SPEC S6) and an immediate
-// follow-up, "coupon", on push_opened.
+// campaigns are the abandoned-cart flow, an immediate follow-up, "coupon",
+// on push_opened, and an original nothing listens to, "newsletter" (the
+// events of the no-listener cases name it: a campaign the engine does not
+// know would be reported).
 func campaigns() []rule.Campaign {
 	return []rule.Campaign{
+		{ID: "newsletter"},
 		{ID: "abandoned_cart"},
 		{ID: "cart_reminder", Reeligibility: rule.ReeligibleAfter(0),
 			Triggers:   []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},

@@ -20,7 +20,8 @@ import (
 var noop = connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
 
 // benchEngine is an engine on a memory store with the abandoned-cart
-// campaigns (SPEC S6) and n extra unrelated follow-ups.
+// campaigns, an original "newsletter" nothing listens to, and n extra
+// unrelated follow-ups.
 func benchEngine(b *testing.B, unrelated int, opts ...connector.Option) (*connector.Engine, *clock.Mock, *store.Memory) {
 	b.Helper()
 	clk := clock.NewMock()
@@ -45,7 +46,7 @@ func benchEngineOn(b *testing.B, clk connector.Clock, unrelated int, opts ...con
 	reminder.Reeligibility = rule.ReeligibleAfter(0)
 	coupon := rule.Campaign{ID: "coupon", Reeligibility: rule.ReeligibleAfter(0),
 		Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "abandoned_cart"}}}
-	for _, c := range []rule.Campaign{push, reminder, coupon} {
+	for _, c := range []rule.Campaign{push, reminder, coupon, {ID: "newsletter"}} {
 		if err := e.Save(ctx, c); err != nil {
 			b.Fatal(err)
 		}
@@ -124,7 +125,7 @@ func BenchmarkTrack(b *testing.B) {
 			_ = e.Track(ctx, rcv) // re-arm (not measured)
 			b.StartTimer()
 			buy.UserID = u
-			buy.Time = at // an exception cancels only strictly after the trigger
+			buy.Time = at // after the trigger, before the due time
 			if err := e.Track(ctx, buy); err != nil {
 				b.Fatal(err)
 			}
@@ -132,6 +133,17 @@ func BenchmarkTrack(b *testing.B) {
 		b.StopTimer()
 		if _, err := mem.User(ctx, "", buy.UserID); !errors.Is(err, store.ErrNotFound) {
 			b.Fatalf("the last exception cancelled nothing (%v)", err)
+		}
+	})
+	b.Run("unknown_campaign", func(b *testing.B) {
+		e, _, _ := benchEngine(b, 0)
+		ev := event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "newsleter"}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			ev.UserID = users[i&(len(users)-1)]
+			if err := e.Track(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("duplicate", func(b *testing.B) {
