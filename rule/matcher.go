@@ -21,8 +21,10 @@ type Trigger struct {
 }
 
 // Exception selects the events that cancel a pending delivery while the
-// user waits for it (SPEC.md R6). It matches events exactly like a
-// [Trigger] with the same fields.
+// user waits for it: from the trigger's time (an exception stamped in the
+// same instant cancels when it is processed after the trigger) to before
+// the due time. It matches events exactly like a [Trigger] with the same
+// fields.
 type Exception struct {
 	Kind       event.Kind  `json:"kind"`
 	CampaignID string      `json:"campaign_id,omitempty"`
