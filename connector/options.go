@@ -182,10 +182,9 @@ func WithReceiptRetention(d time.Duration) Option {
 
 // WithDedupAll remembers the ID of every event, even those no follow-up
 // listens to, so that a provider's retry is ignored even if a follow-up it
-// would trigger was published between the first delivery and the retry
-// (SPEC.md R11 to the letter). Off by default: it costs a store write for
-// every event with an ID, where an event nothing listens to otherwise costs
-// a map look-up.
+// would trigger was published between the first delivery and the retry.
+// Off by default: it costs a store write for every event with an ID, where
+// an event nothing listens to otherwise costs a table look-up or two.
 func WithDedupAll() Option {
 	return func(cfg *config) error {
 		cfg.dedupAll = true

@@ -20,7 +20,8 @@ import (
 // (within milliseconds under Run).
 //
 // An event with a zero Time happened now. An event that nothing listens to
-// costs a map look-up and leaves no trace but a count ([Engine.EventCounts]):
+// costs a table look-up or two and leaves no trace but a count
+// ([Engine.EventCounts]):
 // by default its ID is not remembered. A retry of it is then processed
 // again; that only matters if a follow-up listening to it was published in
 // between, and then only for an event without a Time (one with a Time,
