@@ -1,0 +1,85 @@
+package connector
+
+import (
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// cancelByExceptions cancels the pending deliveries whose follow-up has an
+// exception the event matches, if the event happened while the user was
+// waiting: at or after the trigger's time and strictly before the due
+// time. An exception stamped in the same instant as its trigger cancels
+// when it is processed after the trigger (it finds the delivery); one
+// processed before found nothing to cancel. A delivery whose send has
+// started cannot be stopped; it is marked so that a failed send is
+// cancelled instead of retried. An exception outside the wait of a
+// pending delivery is recorded as ignored (before_trigger, after_due), so
+// that the user's history says why it did not cancel.
+func (t *tracker) cancelByExceptions(u *store.UserState) {
+	at := t.ev.Time
+	for k, r := range t.exceptions {
+		if t.exceptionSeen(k) {
+			continue // another exception of the follow-up matched: it decides
+		}
+		for i := 0; i < len(u.Pending); {
+			p := u.Pending[i]
+			if p.CampaignID != r.c.Campaign.ID {
+				i++
+				continue
+			}
+			switch {
+			case at.Before(p.Trigger.Time):
+				t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
+				i++
+				continue
+			case !at.Before(p.DueAt):
+				t.ignore(ignoredAfterDue, r, p, "the wait ended at the due time; the delivery goes out")
+				i++
+				continue
+			case p.Sending:
+				p.CancelOnFailure = true
+				i++
+				continue
+			}
+			u.RemovePending(i)
+			if t.e.observed {
+				d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
+				d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
+				t.decisions = append(t.decisions, d)
+			}
+		}
+	}
+}
+
+// exceptionSeen reports whether an exception before t.exceptions[k]
+// belongs to the same follow-up.
+func (t *tracker) exceptionSeen(k int) bool {
+	for _, r := range t.exceptions[:k] {
+		if r.c == t.exceptions[k].c {
+			return true
+		}
+	}
+	return false
+}
+
+// ignore records that exception r did not cancel pending delivery p, for
+// reason ignoredReasons[reason].
+func (t *tracker) ignore(reason int, r exceptionRef, p *store.Pending, detail string) {
+	t.ignored[reason]++
+	if t.e.observed {
+		d := t.exceptionDecision(rule.Ignored, ignoredReasons[reason], r, p)
+		d.Detail = detail
+		t.decisions = append(t.decisions, d)
+	}
+}
+
+// exceptionDecision describes a decision exception r (the tracked event)
+// took about pending delivery p.
+func (t *tracker) exceptionDecision(kind rule.DecisionKind, reason rule.Reason, r exceptionRef, p *store.Pending) rule.Decision {
+	d := pendingDecision(kind, reason, p, t.now)
+	d.EventID, d.EventKind, d.EventTime = t.ev.ID, t.ev.Kind, t.ev.Time
+	d.Rule = r.desc
+	return d
+}
