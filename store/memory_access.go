@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"hash/maphash"
 	"time"
 )
@@ -120,10 +121,10 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 				break
 			}
 			mp := it.p
-			if mp.token == token && mp.ready == until {
+			if mp.leased(token, until) {
 				break // claimed by this call already (a lease of zero): not twice in one batch
 			}
-			mp.token, mp.ready = token, until
+			mp.lease(token, until)
 			sh.due.replaceTop(mp) // its entry moves to the end of the lease
 			if out == nil {
 				out = m.claimBuffer(min(limit, 1024)) // grown by copying would cost more
@@ -169,7 +170,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 	sp := m.space(ns)
 	id, known := sp.names.lookup(campaignID)
 	if !known {
-		return nil, nil
+		id = math.MaxUint32 // no compact delivery names it; whole ones may
 	}
 	var out []Claim
 	var touched []*memUser
@@ -179,7 +180,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 		touched = touched[:0]
 		sh.users.each(func(u *memUser) {
 			for k := range u.pendingCount() {
-				if u.pendingAt(k).campaign == id {
+				if u.pendingAt(k).of(id, campaignID) {
 					touched = append(touched, u)
 					return
 				}

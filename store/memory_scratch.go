@@ -12,48 +12,63 @@ import (
 // the compact state and reused from one Update to the next (under the
 // shard's lock).
 type scratch struct {
-	state    UserState
-	list     []*Pending // the Pending list handed to fn, edited in place
-	receipts []Receipt
-	pend     []Pending     // the loaded deliveries: fn got &pend[j] for each
-	from     []*memPending // where pend[j] was loaded from (nil once removed)
-	spare    []Pending     // for NewPending
-	final    []*memPending
+	state  UserState
+	list   []*Pending    // the Pending list handed to fn, edited in place
+	given  []*Pending    // what list held when it was handed to fn
+	from   []*memPending // where given[j] was loaded from
+	kept   []bool        // given[j] is still in the list fn left
+	match  []int32       // per delivery of the list fn left: its index in given, or -1 when new
+	pend   []Pending     // the compact deliveries, materialized: given points into it
+	loaded int           // how many of pend the last load used
+	spare  []Pending     // for NewPending
+	handed []*Pending    // what NewPending handed out, in order
+	final  []*memPending
 }
 
-// load builds the UserState of u.
+// manyPending is the number of pending deliveries past which a user's are
+// kept whole (see pendingExtra.full).
+const manyPending = 16
+
+// load builds the UserState of u: the compact deliveries are materialized
+// into scratch, the whole ones handed out as they are, and the rest of the
+// state is handed out as stored (fn edits it in place).
 func (sh *shard) load(u *memUser) *UserState {
 	s := &sh.scratch
 	n := u.pendingCount()
-	if cap(s.pend) < n {
-		s.pend = make([]Pending, n+4)
-		s.from = make([]*memPending, 0, n+4)
+	compact := 0
+	for i := range n {
+		if u.pendingAt(i).full() == nil {
+			compact++
+		}
 	}
-	s.list, s.from = s.list[:0], s.from[:0]
+	if cap(s.pend) < compact {
+		s.pend = make([]Pending, compact+4)
+	}
+	s.list, s.given, s.from, s.loaded = s.list[:0], s.given[:0], s.from[:0], compact
+	compact = 0
 	for i := range n {
 		mp := u.pendingAt(i)
-		sh.materialize(mp, u.id(), &s.pend[i])
-		s.list = append(s.list, &s.pend[i])
+		p := mp.full()
+		if p == nil {
+			p = &s.pend[compact]
+			compact++
+			sh.materialize(mp, u.id(), p)
+		}
+		s.list = append(s.list, p)
 		s.from = append(s.from, mp)
 	}
+	s.given = append(s.given, s.list...)
 	st := &s.state
-	st.Pending, st.Receipts = s.list, s.receipts[:0] // empty, not nil: a first SetReceipt reuses the array
-	st.Sends, st.Conversions, st.Log = nil, nil, nil
-	if x := u.extra; x != nil {
-		for _, r := range x.receipts {
-			st.Receipts = append(st.Receipts, sh.receipt(r))
-		}
-		s.receipts = st.Receipts[:0]
-		if x.rest != nil {
-			st.Sends, st.Conversions, st.Log = x.rest.Sends, x.rest.Conversions, x.rest.Log
-		}
+	st.Pending, st.Receipts, st.Sends, st.Conversions, st.Log = s.list, nil, nil, nil, nil
+	if x := u.extra; x != nil && x.rest != nil {
+		st.Receipts, st.Sends, st.Conversions, st.Log = x.rest.Receipts, x.rest.Sends, x.rest.Conversions, x.rest.Log
 	}
 	if sh.alloc == nil {
 		sh.alloc = sh.newPending
 		s.spare = make([]Pending, 0, 8)
 	}
 	s.state.alloc = sh.alloc
-	s.spare = s.spare[:0]
+	s.spare, s.handed = s.spare[:0], s.handed[:0]
 	return &s.state
 }
 
@@ -61,18 +76,76 @@ func (sh *shard) load(u *memUser) *UserState {
 // schedules: its content is copied into compact form after the update.
 func (sh *shard) newPending() *Pending {
 	s := &sh.scratch
+	var p *Pending
 	if len(s.spare) == cap(s.spare) {
-		return new(Pending) // do not move what was handed out
+		p = new(Pending) // do not move what was handed out
+	} else {
+		s.spare = s.spare[:len(s.spare)+1]
+		p = &s.spare[len(s.spare)-1]
+		*p = Pending{}
 	}
-	s.spare = s.spare[:len(s.spare)+1]
-	p := &s.spare[len(s.spare)-1]
-	*p = Pending{}
+	s.handed = append(s.handed, p)
 	return p
+}
+
+// pair matches the deliveries fn left, list, with those it was given: it
+// sets s.match and s.kept. The engine only removes deliveries (keeping
+// the others' order), edits them in place and appends new ones from
+// NewPending: one walk along given and handed pairs such a list. Any
+// other list (reordered, or with deliveries fn made itself) is paired
+// through a map. Either way the cost is linear in the user's deliveries.
+func (s *scratch) pair(list []*Pending) {
+	s.match = slices.Grow(s.match[:0], len(list))[:len(list)]
+	s.kept = slices.Grow(s.kept[:0], len(s.given))[:len(s.given)]
+	clear(s.kept)
+	i, h, added := 0, 0, false
+	for k, p := range list {
+		if !added {
+			j := i
+			for j < len(s.given) && s.given[j] != p {
+				j++
+			}
+			if j < len(s.given) {
+				s.match[k], s.kept[j], i = int32(j), true, j+1
+				continue
+			}
+			added = true // from here on, only new deliveries
+		}
+		for h < len(s.handed) && s.handed[h] != p {
+			h++
+		}
+		if h == len(s.handed) {
+			s.pairAny(list)
+			return
+		}
+		s.match[k] = -1
+		h++
+	}
+}
+
+// pairAny is pair for any list.
+func (s *scratch) pairAny(list []*Pending) {
+	clear(s.kept)
+	index := make(map[*Pending]int32, len(s.given))
+	for j, p := range s.given {
+		index[p] = int32(j)
+	}
+	for k, p := range list {
+		if j, ok := index[p]; ok && !s.kept[j] {
+			s.match[k], s.kept[j] = j, true
+		} else {
+			s.match[k] = -1 // new, or the same delivery twice: stored as a copy
+		}
+	}
 }
 
 // materialize fills p from mp. (Field by field: a composite literal is
 // built aside and copied, which cost a third of a cancellation's load.)
 func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
+	if f := mp.full(); f != nil {
+		*p = *f
+		return
+	}
 	names := &sh.sp.names
 	p.ID = mp.id
 	p.CampaignID = names.name(mp.campaign)
@@ -100,10 +173,22 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 	}
 }
 
-// compact fills mp from p.
-func (sh *shard) compact(p *Pending, u *memUser, mp *memPending) {
-	if mp.flags&live != 0 && sh.sameDelivery(p, mp) {
-		setMutable(p, mp) // the common case: a delivery the update only re-timed or marked
+// compact fills mp from p, whole if whole is set.
+func (sh *shard) compact(p *Pending, u *memUser, mp *memPending, whole bool) {
+	if mp.flags&live != 0 {
+		if f := mp.full(); f != nil && f == p {
+			mp.ready = p.ReadyAt.UnixNano() // a whole delivery is edited in place
+			return
+		}
+		if !whole && mp.full() == nil && sh.sameDelivery(p, mp) {
+			setMutable(p, mp) // the common case: a delivery the update only re-timed or marked
+			return
+		}
+	}
+	if whole {
+		f := new(Pending) // p is the scratch's or the caller's
+		*f = *p
+		*mp = memPending{user: u, ready: f.ReadyAt.UnixNano(), flags: live, extra: &pendingExtra{full: f}}
 		return
 	}
 	*mp = memPending{
@@ -179,31 +264,19 @@ func flag(on bool, bit uint8) uint8 {
 // heap in step, and reports whether a delivery became the shard's earliest.
 func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	s := &sh.scratch
-	// Loaded deliveries the update removed leave the heap; from[j] stays
-	// set for the kept ones.
-	for j := range s.from {
-		q := &s.pend[j]
-		found := false
-		for _, p := range st.Pending {
-			if p == q {
-				found = true
-				break
-			}
-		}
-		if !found {
-			s.from[j].flags = 0 // its heap entry goes stale
-			s.from[j] = nil
+	s.pair(st.Pending)
+	for j, mp := range s.from {
+		if !s.kept[j] {
+			mp.flags = 0 // removed: its heap entry goes stale
 			sh.due.live--
 		}
 	}
+	whole := len(st.Pending) > manyPending
 	s.final = s.final[:0]
-	for _, p := range st.Pending {
+	for k, p := range st.Pending {
 		var mp *memPending
-		for j := range s.from {
-			if p == &s.pend[j] && s.from[j] != nil {
-				mp = s.from[j]
-				break
-			}
+		if j := s.match[k]; j >= 0 {
+			mp = s.from[j]
 		}
 		fresh := mp == nil
 		switch {
@@ -214,7 +287,7 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 			mp = &memPending{}
 		}
 		ready := mp.ready
-		sh.compact(p, u, mp)
+		sh.compact(p, u, mp, whole)
 		if fresh {
 			sh.due.live++
 		}
@@ -242,39 +315,24 @@ func (sh *shard) store(u *memUser, st *UserState) (earlier bool) {
 	}
 	sh.due.tidy()
 	// Everything else is kept as the engine left it.
-	if len(st.Receipts) > 0 || u.extra != nil {
-		x := u.ensureExtra()
-		x.receipts = x.receipts[:0]
-		for _, r := range st.Receipts {
-			mr := memReceipt{campaign: sh.nameID(r.CampaignID), at: r.At.UnixNano()}
-			if !r.Expires.IsZero() {
-				mr.expires = r.Expires.UnixNano()
-				sh.horizon.note(mr.expires)
-			}
-			x.receipts = append(x.receipts, mr)
-		}
-	}
-	if len(st.Sends) > 0 || len(st.Conversions) > 0 || len(st.Log) > 0 {
+	if len(st.Receipts) > 0 || len(st.Sends) > 0 || len(st.Conversions) > 0 || len(st.Log) > 0 {
 		x := u.ensureExtra()
 		if x.rest == nil {
 			x.rest = &UserState{}
 		}
-		x.rest.Sends, x.rest.Conversions, x.rest.Log = st.Sends, st.Conversions, st.Log
-		sh.horizon.noteState(st.Sends, st.Conversions, st.Log)
+		x.rest.Receipts, x.rest.Sends, x.rest.Conversions, x.rest.Log = st.Receipts, st.Sends, st.Conversions, st.Log
+		sh.horizon.noteState(st)
 	} else if u.extra != nil {
 		u.extra.rest = nil
 	}
 	u.trimExtra()
-	clear(st.Receipts)
-	if cap(st.Receipts) > cap(s.receipts) {
-		s.receipts = st.Receipts[:0] // fn grew the list: keep its array for the next load
-	}
 	clear(s.list[:cap(s.list)])
+	clear(s.given)
+	clear(s.handed)
 	// The scratch deliveries are overwritten by the next load or
 	// NewPending; until then they keep a few identifiers per shard alive,
-	// but not the trigger's properties, which may be large. (Clearing
-	// them whole cost more than the rest of a cancellation's store.)
-	for i := range s.from {
+	// but not the trigger's properties, which may be large.
+	for i := range s.loaded {
 		s.pend[i].Trigger.Properties = nil
 	}
 	for i := range s.spare {

@@ -2,12 +2,10 @@ package store
 
 import (
 	"math"
-	"slices"
 	"sync"
 	"time"
 	"unsafe"
 
-	"github.com/campaignconnector/campaignconnector/rule"
 )
 
 // shard is one lock's worth of users with their due-time heap, and the
@@ -48,17 +46,22 @@ func (h *horizon) nothingDue(nowNS, logBeforeNS int64) bool {
 	return h.known && nowNS < h.expiry && logBeforeNS <= h.logAt
 }
 
-// noteState lowers the bounds to the expiries of st's sends, conversion
-// windows and log entries.
-func (h *horizon) noteState(sends []Send, conversions []Conversion, log []rule.Decision) {
-	for _, s := range sends {
+// noteState lowers the bounds to the expiries of st's receipts, sends,
+// conversion windows and log entries.
+func (h *horizon) noteState(st *UserState) {
+	for _, r := range st.Receipts {
+		if !r.Expires.IsZero() {
+			h.note(unixNS(r.Expires))
+		}
+	}
+	for _, s := range st.Sends {
 		h.note(unixNS(s.Expires))
 	}
-	for _, c := range conversions {
+	for _, c := range st.Conversions {
 		h.note(unixNS(c.Deadline))
 	}
-	if len(log) > 0 {
-		h.noteLog(unixNS(log[0].At)) // oldest first
+	if len(st.Log) > 0 {
+		h.noteLog(unixNS(st.Log[0].At)) // oldest first
 	}
 }
 
@@ -71,11 +74,6 @@ func (u *memUser) bounds(h *horizon) {
 	if x == nil {
 		return
 	}
-	for _, r := range x.receipts {
-		if r.expires != 0 {
-			h.note(r.expires)
-		}
-	}
 	if x.seen != nil {
 		for _, e := range x.seen.list {
 			h.note(e.until)
@@ -85,7 +83,7 @@ func (u *memUser) bounds(h *horizon) {
 		}
 	}
 	if x.rest != nil {
-		h.noteState(x.rest.Sends, x.rest.Conversions, x.rest.Log)
+		h.noteState(x.rest)
 	}
 }
 
@@ -115,19 +113,11 @@ type memUser struct {
 	extra  *userExtra
 }
 
-// userExtra holds what fewer users have: receipts (compact), and behind
-// pointers what fewer still have.
+// userExtra holds what fewer users have.
 type userExtra struct {
-	receipts []memReceipt
-	rest     *UserState    // Sends, Conversions, Log (Pending and Receipts unused); nil when none
-	more     []*memPending // pending deliveries after the first
-	seen     *seenSet      // remembered event IDs after the first; nil when none
-}
-
-// memReceipt is a Receipt in compact form.
-type memReceipt struct {
-	campaign    uint32
-	at, expires int64 // Unix ns; expires 0: kept
+	rest *UserState    // Receipts, Sends, Conversions, Log (Pending unused); nil when none
+	more []*memPending // pending deliveries after the first
+	seen *seenSet      // remembered event IDs after the first; nil when none
 }
 
 // memPending is a Pending in compact form: identifiers interned, times in
@@ -154,6 +144,44 @@ type pendingExtra struct {
 	properties   map[string]any
 	activation   int64 // when it does not fit the compact field
 	attempt      int
+	// full, when set, holds the whole delivery, and the compact fields
+	// but ready (kept equal to full.ReadyAt for the heap) are unused: the
+	// deliveries of a user who holds many are kept this way, so that an
+	// update hands them to its function as they are instead of converting
+	// every one of them both ways.
+	full *Pending
+}
+
+// full returns the whole delivery mp holds, or nil when it is compact.
+func (mp *memPending) full() *Pending {
+	if mp.extra != nil {
+		return mp.extra.full
+	}
+	return nil
+}
+
+// lease sets the delivery's claim token and ready time.
+func (mp *memPending) lease(token uint64, until int64) {
+	mp.token, mp.ready = token, until
+	if f := mp.full(); f != nil {
+		f.Token, f.ReadyAt = token, unixTime(until)
+	}
+}
+
+// leased reports whether the delivery is leased with token until until.
+func (mp *memPending) leased(token uint64, until int64) bool {
+	if f := mp.full(); f != nil {
+		return f.Token == token && mp.ready == until
+	}
+	return mp.token == token && mp.ready == until
+}
+
+// of reports whether the delivery is of campaign campaignID, interned as id.
+func (mp *memPending) of(id uint32, campaignID string) bool {
+	if f := mp.full(); f != nil {
+		return f.CampaignID == campaignID
+	}
+	return mp.campaign == id
 }
 
 const (
@@ -211,7 +239,7 @@ func (u *memUser) seenCount() int {
 // hasState reports whether u holds receipts, sends, conversion windows or
 // decisions (what a UserState has besides pending deliveries).
 func (u *memUser) hasState() bool {
-	return u.extra != nil && (len(u.extra.receipts) > 0 || u.extra.rest != nil)
+	return u.extra != nil && u.extra.rest != nil
 }
 
 func (u *memUser) empty() bool {
@@ -220,14 +248,7 @@ func (u *memUser) empty() bool {
 
 func (u *memUser) ensureExtra() *userExtra {
 	if u.extra == nil {
-		// Most users get extra state for a first receipt: allocate its
-		// slot with it, one allocation instead of two.
-		x := &struct {
-			userExtra
-			first [1]memReceipt
-		}{}
-		x.receipts = x.first[:0:1]
-		u.extra = &x.userExtra
+		u.extra = &userExtra{}
 	}
 	return u.extra
 }
@@ -244,7 +265,7 @@ func (u *memUser) trimExtra() {
 	if x.seen != nil && x.seen.empty() {
 		x.seen = nil
 	}
-	if len(x.receipts) == 0 && x.rest == nil && len(x.more) == 0 && x.seen == nil {
+	if x.rest == nil && len(x.more) == 0 && x.seen == nil {
 		u.extra = nil
 	}
 }
@@ -253,16 +274,10 @@ func (u *memUser) trimExtra() {
 // expired at now, and returns how many.
 func (u *memUser) pruneState(now, logBefore time.Time) int {
 	x := u.extra
-	if x == nil {
+	if x == nil || x.rest == nil {
 		return 0
 	}
-	n := len(x.receipts)
-	nowNS := now.UnixNano()
-	x.receipts = slices.DeleteFunc(x.receipts, func(r memReceipt) bool { return r.expires != 0 && r.expires <= nowNS })
-	n -= len(x.receipts)
-	if x.rest != nil {
-		n += x.rest.Prune(now, logBefore)
-	}
+	n := x.rest.Prune(now, logBefore)
 	u.trimExtra()
 	return n
 }
@@ -270,25 +285,10 @@ func (u *memUser) pruneState(now, logBefore time.Time) int {
 // state returns a copy of what a UserState holds besides pending
 // deliveries.
 func (sh *shard) state(u *memUser) UserState {
-	var out UserState
-	if x := u.extra; x != nil {
-		for _, r := range x.receipts {
-			out.Receipts = append(out.Receipts, sh.receipt(r))
-		}
-		if x.rest != nil {
-			c := x.rest.Clone()
-			out.Sends, out.Conversions, out.Log = c.Sends, c.Conversions, c.Log
-		}
+	if x := u.extra; x != nil && x.rest != nil {
+		return x.rest.Clone()
 	}
-	return out
-}
-
-func (sh *shard) receipt(r memReceipt) Receipt {
-	out := Receipt{CampaignID: sh.sp.names.name(r.campaign), At: unixTime(r.at)}
-	if r.expires != 0 {
-		out.Expires = unixTime(r.expires)
-	}
-	return out
+	return UserState{}
 }
 
 // isDuplicate reports whether event ID hash h is remembered at now.
