@@ -45,16 +45,18 @@ func BenchmarkPairInCache(b *testing.B) {
 }
 
 func BenchmarkAbandonedCart(b *testing.B) {
-	b.Run("engine", abandonedCartEngine(workloadUsers(), 0))
-	b.Run("engine_trackall", abandonedCartEngine(workloadUsers(), trackAllBatch))
+	b.Run("engine", abandonedCartEngine(workloadUsers(), 0, true))
+	b.Run("engine_trackall", abandonedCartEngine(workloadUsers(), trackAllBatch, true))
+	b.Run("engine_no_ids", abandonedCartEngine(workloadUsers(), 0, false))
 	b.Run("timers", abandonedCartTimers(workloadUsers()))
 	b.Run("timers_fired", abandonedCartTimersFired(workloadUsers()))
+	b.Run("events_built", buildEvents(workloadUsers()))
 }
 
 // TestWorkloadsAgree checks on a small run that the engine and baseline
 // (a) send the same number of messages: the comparison is like for like.
 func TestWorkloadsAgree(t *testing.T) {
-	e := testing.Benchmark(abandonedCartEngine(1000, 0))
+	e := testing.Benchmark(abandonedCartEngine(1000, 0, true))
 	a := testing.Benchmark(abandonedCartTimers(1000))
 	f := testing.Benchmark(abandonedCartTimersFired(1000))
 	if e.N == 0 || a.N == 0 || f.N == 0 {

@@ -20,21 +20,30 @@ var (
 	t0   = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 )
 
-// campaigns are the abandoned-cart flow, an immediate follow-up, "coupon",
-// on push_opened, and an original nothing listens to, "newsletter" (the
-// events of the no-listener cases name it: a campaign the engine does not
-// know would be reported).
-func campaigns() []rule.Campaign {
+// cartFlow is the abandoned-cart flow: the original push, and one
+// follow-up 4 hours after it unless the user buys or opens the push; and
+// an original nothing listens to, "newsletter" (the events of the
+// no-listener cases name it: a campaign the engine does not know would
+// be reported as ignored).
+func cartFlow() []rule.Campaign {
 	return []rule.Campaign{
 		{ID: "newsletter"},
 		{ID: "abandoned_cart"},
 		{ID: "cart_reminder", Reeligibility: rule.ReeligibleAfter(0),
 			Triggers:   []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},
-			Delay:      rule.After(24 * time.Hour),
+			Delay:      rule.After(cartDelay),
 			Exceptions: []rule.Exception{{Kind: event.Purchase}, {Kind: event.PushOpened, CampaignID: "abandoned_cart"}}},
-		{ID: "coupon", Reeligibility: rule.ReeligibleAfter(0),
-			Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "abandoned_cart"}}},
 	}
+}
+
+// cartDelay is the reminder's delay.
+const cartDelay = 4 * time.Hour
+
+// campaigns are the abandoned-cart flow and an immediate follow-up,
+// "coupon", on push_opened, which the Tick cases send.
+func campaigns() []rule.Campaign {
+	return append(cartFlow(), rule.Campaign{ID: "coupon", Reeligibility: rule.ReeligibleAfter(0),
+		Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "abandoned_cart"}}})
 }
 
 // newEngine builds an engine on a fresh memory store holding the flow's
@@ -46,6 +55,12 @@ func newEngine(tb testing.TB, clk connector.Clock, unrelated int, opts ...connec
 }
 
 func newEngineSending(tb testing.TB, clk connector.Clock, unrelated int, send connector.Sender, opts ...connector.Option) (*connector.Engine, *store.Memory) {
+	return newEngineWith(tb, clk, campaigns(), unrelated, send, opts...)
+}
+
+// newEngineWith builds an engine on a fresh memory store with flow's
+// campaigns saved and published, and unrelated follow-ups as newEngine.
+func newEngineWith(tb testing.TB, clk connector.Clock, flow []rule.Campaign, unrelated int, send connector.Sender, opts ...connector.Option) (*connector.Engine, *store.Memory) {
 	mem := store.NewMemory()
 	for i := range unrelated {
 		id := "other" + strconv.Itoa(i)
@@ -63,28 +78,37 @@ func newEngineSending(tb testing.TB, clk connector.Clock, unrelated int, send co
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, c := range campaigns() {
+	for _, c := range flow {
 		if err := e.Save(ctx, c); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	for _, id := range []string{"cart_reminder", "coupon", "abandoned_cart"} {
-		if err := e.Publish(ctx, id); err != nil {
+	for i := len(flow) - 1; i >= 0; i-- { // the follow-ups first, then their original
+		if err := e.Publish(ctx, flow[i].ID); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	return e, mem
 }
 
-func ids(prefix string, n int) []string {
+var (
+	users64k  = ids("user-", 1<<16)
+	events64k = eventIDs(1 << 16)
+)
+
+// eventIDs returns n distinct provider event IDs.
+func eventIDs(n int) []string {
+	src := source{ids: true}
 	out := make([]string, n)
 	for i := range out {
-		out[i] = prefix + strconv.Itoa(i)
+		out[i] = src.event("", event.SessionStart, "").ID
 	}
 	return out
 }
 
-var users64k = ids("user-", 1<<16)
+// purchase is the properties of the cases' purchases, shared: the engine
+// keeps none of an exception's.
+var purchase = map[string]any{"price": "59.90", "currency": "EUR", "quantity": 1}
 
 func track(b *testing.B, e *connector.Engine, ev event.Event) {
 	if err := e.Track(ctx, ev); err != nil {
@@ -108,7 +132,7 @@ func trackNoListener(b *testing.B) {
 	ev := event.Event{Kind: event.EmailOpened, CampaignID: "newsletter"}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		ev.UserID = users64k[i&(1<<16-1)]
+		ev.UserID, ev.ID = users64k[i&(1<<16-1)], events64k[i&(1<<16-1)]
 		track(b, e, ev)
 	}
 }
@@ -122,20 +146,20 @@ func trackTrigger(b *testing.B) { trackScaled(0, 0)(b) }
 func trackException(b *testing.B) {
 	e, _ := newEngine(b, connector.SystemClock(), 0)
 	users := ids("user-", b.N)
-	for _, u := range users {
-		track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+	for i, u := range users {
+		track(b, e, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 	}
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
-	for _, u := range users {
-		track(b, e, event.Event{UserID: u, Kind: event.Purchase})
+	for i, u := range users {
+		track(b, e, event.Event{ID: events64k[(i+1<<15)&(1<<16-1)], UserID: u, Kind: event.Purchase, Name: "sku_48213", Properties: purchase})
 	}
 }
 
 func trackDuplicate(b *testing.B) {
 	e, _ := newEngine(b, connector.SystemClock(), 0)
-	ev := event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+	ev := event.Event{ID: events64k[0], Kind: event.PushReceived, CampaignID: "abandoned_cart"}
 	for _, u := range users64k[:1024] {
 		ev.UserID = u
 		track(b, e, ev)
@@ -156,6 +180,7 @@ func trackDuplicate(b *testing.B) {
 // tracks arm, untimed: the trigger an exception cancels, the event a
 // duplicate repeats.
 func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B) {
+	fixedID := ev.ID != "" // the duplicate case repeats its event's ID; the others carry their own
 	return func(b *testing.B) {
 		e, _ := newEngine(b, connector.SystemClock(), 0)
 		users := pool
@@ -164,9 +189,13 @@ func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B
 		}
 		if arm != nil {
 			a := *arm
-			for _, u := range users {
+			for i, u := range users {
 				a.UserID = u
+				if a.ID == "" {
+					a.ID = events64k[(i+1<<15)&(1<<16-1)] // not the ID of the event the case tracks
+				}
 				track(b, e, a)
+				a.ID = arm.ID
 			}
 		}
 		var next atomic.Int64
@@ -184,6 +213,9 @@ func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B
 					i = end - 256
 				}
 				ev.UserID = users[i%len(users)]
+				if !fixedID {
+					ev.ID = events64k[i&(1<<16-1)]
+				}
 				i++
 				ev.Time = time.Time{}
 				if err := e.Track(ctx, ev); err != nil {
@@ -199,10 +231,10 @@ func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B
 var (
 	noListenerParallel = parallel(event.Event{Kind: event.EmailOpened, CampaignID: "newsletter"}, users64k, nil)
 	triggerParallel    = parallel(event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"}, nil, nil)
-	exceptionParallel  = parallel(event.Event{Kind: event.Purchase}, nil,
+	exceptionParallel  = parallel(event.Event{Kind: event.Purchase, Name: "sku_48213", Properties: purchase}, nil,
 		&event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart"})
-	duplicateParallel = parallel(event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"}, users64k[:1024],
-		&event.Event{ID: "same-id", Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+	duplicateParallel = parallel(event.Event{ID: events64k[0], Kind: event.PushReceived, CampaignID: "abandoned_cart"}, users64k[:1024],
+		&event.Event{ID: events64k[0], Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 )
 
 // tickDue sends batches of `due` immediate deliveries with a no-op sender,
@@ -216,8 +248,9 @@ func tickDue(due, concurrency int) func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			e, _ := newEngine(b, connector.SystemClock(), 0, connector.WithSendConcurrency(concurrency))
+			src := source{ids: true}
 			for _, u := range users {
-				track(b, e, event.Event{UserID: u, Kind: event.PushOpened, CampaignID: "abandoned_cart"})
+				track(b, e, src.event(u, event.PushOpened, "abandoned_cart"))
 			}
 			runtime.GC()
 			var m0, m1 runtime.MemStats
@@ -259,7 +292,7 @@ func heapAfter(fn func()) int64 {
 func memoryPerPending(n int) func(b *testing.B) {
 	return func(b *testing.B) {
 		var idBytes int64
-		users, events := ids("user-", n), ids("evt-", n)
+		users, events := ids("user-", n), eventIDs(n)
 		for i := range users {
 			idBytes += int64(len(users[i]) + len(events[i]))
 		}
@@ -289,16 +322,16 @@ func trackScaled(unrelated, pending int) func(b *testing.B) {
 func trackScaledBatch(unrelated, pending, batch int) func(b *testing.B) {
 	return func(b *testing.B) {
 		e, _ := newEngine(b, connector.SystemClock(), unrelated)
-		for _, u := range ids("waiting-", pending) {
-			track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		for i, u := range ids("waiting-", pending) {
+			track(b, e, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}
 		users := ids("user-", b.N)
 		runtime.GC()
 		feed := feeder{e: e, batch: batch}
 		b.ReportAllocs()
 		b.ResetTimer()
-		for _, u := range users {
-			feed.track(b, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		for i, u := range users {
+			feed.track(b, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}
 		feed.flush(b)
 	}
@@ -311,14 +344,14 @@ func timersScaled(pending int) func(b *testing.B) {
 	return func(b *testing.B) {
 		s := newTimerScheduler(func(string) {})
 		for _, u := range ids("waiting-", pending) {
-			s.schedule(u, "cart_reminder", 24*time.Hour)
+			s.schedule(u, "cart_reminder", cartDelay)
 		}
 		users := ids("user-", b.N)
 		runtime.GC()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for _, u := range users {
-			s.schedule(u, "cart_reminder", 24*time.Hour)
+			s.schedule(u, "cart_reminder", cartDelay)
 		}
 		b.StopTimer()
 		s.stopAll()
@@ -331,22 +364,24 @@ func timersScaled(pending int) func(b *testing.B) {
 func pairInCache(b *testing.B) {
 	clk := newStepClock(t0)
 	e, _ := newEngine(b, clk, 0)
+	src := source{ids: true}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		u := users64k[i&1023]
-		track(b, e, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		track(b, e, src.event(u, event.PushReceived, "abandoned_cart"))
 		clk.add(time.Microsecond) // an exception cancels only after the trigger
-		track(b, e, event.Event{UserID: u, Kind: event.Purchase})
+		track(b, e, src.event(u, event.Purchase, ""))
 	}
 }
 
 // pairInCacheTimers is pairInCache for baseline (a): arm, then stop.
 func pairInCacheTimers(b *testing.B) {
 	s := newTimerScheduler(func(string) {})
+	src := source{ids: true}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		u := users64k[i&1023]
-		s.schedule(u, "cart_reminder", 24*time.Hour)
-		s.cancel(u, "cart_reminder")
+		s.schedule(src.event(u, event.PushReceived, "abandoned_cart").UserID, "cart_reminder", cartDelay)
+		s.cancel(src.event(u, event.Purchase, "").UserID, "cart_reminder")
 	}
 }

@@ -4,10 +4,10 @@
 // time.AfterFunc timers per user and follow-up, stopped on exception) and
 // (b) the floor (one map insert and one delete per event).
 //
-//	go run ./bench              # the full table (a few minutes)
-//	go run ./bench -users 100000  # a smaller abandoned-cart run
-//	go run ./bench -rounds 1      # each workload once (medians of seven by default)
-//	go run ./bench -workloads     # the abandoned-cart workloads only
+//	go run ./bench                 # the full table (several minutes)
+//	go run ./bench -sizes 100000     # a smaller abandoned-cart run
+//	go run ./bench -rounds 1         # each workload once (medians of five by default)
+//	go run ./bench -workloads        # the abandoned-cart workloads only
 //
 // The same cases run as go test benchmarks: go test ./bench -bench . -benchmem
 package main
@@ -20,14 +20,17 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"text/tabwriter"
 	"time"
 )
 
 func main() {
-	users := flag.Int("users", 1_000_000, "users in the abandoned-cart workload and the memory case")
-	rounds := flag.Int("rounds", 7, "runs of each abandoned-cart workload, taken in turn; the table shows medians")
+	users := flag.Int("users", 1_000_000, "users in the memory case")
+	sizes := flag.String("sizes", "200000,1000000", "users in the abandoned-cart workloads, comma-separated")
+	rounds := flag.Int("rounds", 5, "runs of each abandoned-cart workload, taken in turn; the table shows medians")
 	workloadsOnly := flag.Bool("workloads", false, "run the abandoned-cart workloads only")
 	flag.Parse()
 	testing.Init()
@@ -43,7 +46,16 @@ func main() {
 	if !*workloadsOnly {
 		micro(w, row, *users)
 	}
-	workloads(w, row, *users, *rounds)
+	var ns []int
+	for _, f := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 10 {
+			fmt.Fprintf(os.Stderr, "bench: -sizes: %q is not a number of users (at least 10)\n", f)
+			os.Exit(2)
+		}
+		ns = append(ns, n)
+	}
+	workloads(w, row, ns, *rounds)
 	w.Flush()
 }
 
@@ -120,46 +132,83 @@ func micro(w io.Writer, row func(string, testing.BenchmarkResult, string, string
 
 }
 
-// workloads prints the abandoned-cart rows and the ratios.
-func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, string), users, rounds int) {
+// workloads prints the abandoned-cart rows and the ratios, for each size.
+func workloads(w io.Writer, row func(string, testing.BenchmarkResult, string, string), sizes []int, rounds int) {
+	for _, n := range sizes {
+		fmt.Fprintf(w, "abandoned cart, %d users\t\t\t\t\t\n", n)
+		workloadsAt(w, row, n, rounds)
+	}
+}
+
+// workloadsAt prints the abandoned-cart rows and ratios for n users.
+func workloadsAt(w io.Writer, row func(string, testing.BenchmarkResult, string, string), n, rounds int) {
 	// A first run in a fresh process pays for the heap the runtime maps
 	// from the kernel; the runs after it reuse that heap. A discarded
-	// warm-up puts every measured run on the same footing. Then the three
-	// workloads run in turn, seven rounds (by default), and each figure is the median
-	// of its runs (the spread follows it in brackets): on a shared
+	// warm-up puts every measured run on the same footing. Then the
+	// workloads run in turn, round after round, and each figure is the
+	// median of its runs (the spread follows it in brackets): on a shared
 	// machine, two runs of the same code minutes apart can differ by half.
-	testing.Benchmark(abandonedCartEngine(users, 0))
+	testing.Benchmark(abandonedCartEngine(n, 0, true))
 	cases := []struct {
 		name string
 		fn   func(*testing.B)
 		runs []testing.BenchmarkResult
 	}{
-		{name: "engine", fn: abandonedCartEngine(users, 0)},
-		{name: "engine, TrackAll", fn: abandonedCartEngine(users, trackAllBatch)},
-		{name: "timers (a), called", fn: abandonedCartTimers(users)},
-		{name: "timers (a), fired", fn: abandonedCartTimersFired(users)},
+		{name: "engine", fn: abandonedCartEngine(n, 0, true)},
+		{name: "engine, TrackAll", fn: abandonedCartEngine(n, trackAllBatch, true)},
+		{name: "timers (a), called", fn: abandonedCartTimers(n)},
+		{name: "timers (a), fired", fn: abandonedCartTimersFired(n)},
+		{name: "engine, no event IDs", fn: abandonedCartEngine(n, 0, false)},
+		{name: "events built, not tracked", fn: buildEvents(n)},
+		{name: "noise: fixed loop", fn: calibrate},
 	}
 	for range rounds {
 		for i := range cases {
 			cases[i].runs = append(cases[i].runs, testing.Benchmark(cases[i].fn))
 		}
 	}
-	for _, c := range cases {
+	for _, c := range cases[:len(cases)-2] {
 		row("abandoned cart, "+c.name, medianOf(c.runs, nsPerOp),
 			fmt.Sprintf("%s events/s, %s deliveries/s, %s end to end, %s B/pending",
 				spread(c.runs, "events/s"), spread(c.runs, "deliveries/s"), spread(c.runs, "e2e-events/s"), spread(c.runs, "B/pending")), "")
 	}
+	built := cases[len(cases)-2]
+	row("abandoned cart, "+built.name, medianOf(built.runs, nsPerOp), spread(built.runs, "events/s")+" events/s", "")
+	noise := cases[len(cases)-1]
+	row(noise.name, medianOf(noise.runs, nsPerOp), "ns/op "+spreadNS(noise.runs)+" over the rounds", "")
 	// The ratios pair each engine run with the baseline's run of the same
 	// round (taken right after it), so that the machine's slow minutes
 	// weigh on both sides of each ratio; the median ratio of the rounds
 	// follows, with their range and how many rounds the engine won.
-	for _, e := range cases[:2] {
-		for _, c := range cases[2:] {
-			fmt.Fprintf(w, "%s / %s\t\t\t%s events/s, %s deliveries/s, %s end to end, %s memory\t\t\n", e.name, c.name,
-				pairedRatio(e.runs, c.runs, "events/s", false), pairedRatio(e.runs, c.runs, "deliveries/s", false),
-				pairedRatio(e.runs, c.runs, "e2e-events/s", false), pairedRatio(e.runs, c.runs, "B/pending", true))
+	for _, e := range []int{0, 1, 4} {
+		for _, c := range cases[2:4] {
+			fmt.Fprintf(w, "%s / %s\t\t\t%s events/s, %s deliveries/s, %s end to end, %s memory\t\t\n", cases[e].name, c.name,
+				pairedRatio(cases[e].runs, c.runs, "events/s", false), pairedRatio(cases[e].runs, c.runs, "deliveries/s", false),
+				pairedRatio(cases[e].runs, c.runs, "e2e-events/s", false), pairedRatio(cases[e].runs, c.runs, "B/pending", true))
 		}
 	}
+}
+
+// calibrate is a fixed amount of work (hashing in a loop, nothing
+// allocated): its spread over the rounds is the machine's noise.
+func calibrate(b *testing.B) {
+	var h uint64
+	for b.Loop() {
+		for i := range uint64(1 << 20) {
+			h = (h ^ i) * 0x9e3779b97f4a7c15
+		}
+	}
+	runtime.KeepAlive(h)
+}
+
+// spreadNS formats the median ns/op among runs and its range.
+func spreadNS(runs []testing.BenchmarkResult) string {
+	ns := make([]float64, len(runs))
+	for i, r := range runs {
+		ns[i] = nsPerOp(r)
+	}
+	slices.Sort(ns)
+	return fmt.Sprintf("%.0f [%.0f–%.0f, %+.0f %%]", ns[len(ns)/2], ns[0], ns[len(ns)-1], 100*(ns[len(ns)-1]-ns[0])/ns[len(ns)/2])
 }
 
 // pairedRatio formats the median over rounds of a's metric over b's in

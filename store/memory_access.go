@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"math"
 	"hash/maphash"
+	"math"
 	"time"
 )
 

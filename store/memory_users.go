@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 	"unsafe"
-
 )
 
 // shard is one lock's worth of users with their due-time heap, and the
