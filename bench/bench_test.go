@@ -83,3 +83,16 @@ func TestPairedRatio(t *testing.T) {
 		t.Errorf("one round: %q, want %q", got, want)
 	}
 }
+
+// BenchmarkOneUser: one user holding 100, 1,000 or 10,000 pending
+// deliveries; per-update cost linear in the user's state shows as ns/op
+// growing tenfold per step (Track) and ns/delivery likewise (Send: each
+// delivery is two updates of that user).
+func BenchmarkOneUser(b *testing.B) {
+	for _, n := range []int{100, 1000, 10_000} {
+		b.Run("track/pending="+itoa(n), oneUserTrack(n))
+	}
+	for _, n := range []int{100, 1000, 10_000} {
+		b.Run("send/pending="+itoa(n), oneUserSend(n))
+	}
+}

@@ -124,6 +124,27 @@ func micro(w io.Writer, row func(string, testing.BenchmarkResult, string, string
 	row("timers (a), 1000 pending", timersSmall, "", "1.00x")
 	row("timers (a), 1000000 pending", timersLarge, "", fmt.Sprintf("%.2fx 1000 pending", nsPerOp(timersLarge)/nsPerOp(timersSmall)))
 
+	// One user holding many pending deliveries: the cost of one of that
+	// user's updates must grow with the user's state, no faster.
+	for _, c := range []struct {
+		name string
+		fn   func(int) func(*testing.B)
+		unit string
+	}{{"Track", oneUserTrack, ""}, {"send all", oneUserSend, "ns/delivery"}} {
+		var base float64
+		for _, n := range []int{100, 1000, 10_000} {
+			r := median(c.fn(n))
+			v := nsPerOp(r)
+			if c.unit != "" {
+				v = r.Extra[c.unit]
+			}
+			if n == 100 {
+				base = v
+			}
+			row(fmt.Sprintf("one user, %d pending, %s", n, c.name), r, fmt.Sprintf("%.0f ns per event or delivery", v), fmt.Sprintf("%.1fx 100 pending", v/base))
+		}
+	}
+
 	// The engine's own work per event, everything in the caches, against
 	// baseline (a)'s: what the workload's ratio is made of besides misses.
 	pair, pairTimers := median(pairInCache), median(pairInCacheTimers)
