@@ -137,3 +137,85 @@ func BenchmarkOneUserUpdate(b *testing.B) {
 		})
 	}
 }
+
+// TestManyDeliveriesOfOneUserKeepEverything checks a user holding more
+// deliveries than the compact form is kept for: claims are stored, copies
+// handed out do not alias the store, a campaign whose name only such
+// deliveries carry is cancelled, and the user's deliveries go back to
+// few and many again without losing one.
+func TestManyDeliveriesOfOneUserKeepEverything(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	m := NewMemory()
+	add := func(campaign string, from, n int) {
+		t.Helper()
+		err := m.Update(ctx, "", oneUser, t0, Dedup{}, func(u *UserState, _ bool) {
+			for i := from; i < from+n; i++ {
+				p := u.NewPending()
+				*p = Pending{ID: fmt.Sprintf("%s-%03d", campaign, i), CampaignID: campaign, Activation: 1,
+					Trigger: event.Event{UserID: oneUser, Kind: event.CustomEvent, Name: "n", Properties: map[string]any{"i": i}, Time: t0},
+					DueAt:   t0.Add(time.Duration(i) * time.Minute), ReadyAt: t0.Add(time.Duration(i) * time.Minute)}
+				u.Pending = append(u.Pending, p)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func() []string {
+		t.Helper()
+		u, err := m.User(ctx, "", oneUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range u.Pending {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	add("only_many_a", 0, 20)
+	add("only_many_b", 0, 20)
+	claims, err := m.Claim(ctx, "", t0.Add(5*time.Minute), time.Hour, 100, 7)
+	if err != nil || len(claims) != 12 { // 0 to 5 minutes, of both campaigns
+		t.Fatalf("claimed %d (%v), want 12", len(claims), err)
+	}
+	u, _ := m.User(ctx, "", oneUser)
+	leased := 0
+	for _, p := range u.Pending {
+		if p.Token == 7 {
+			leased++
+			if !p.ReadyAt.Equal(t0.Add(5*time.Minute + time.Hour)) {
+				t.Fatalf("%s leased until %v", p.ID, p.ReadyAt)
+			}
+		}
+		p.Attempt = 99 // a copy: the store must not see it
+	}
+	if leased != 12 {
+		t.Fatalf("%d deliveries hold the lease, want 12", leased)
+	}
+	again, _ := m.User(ctx, "", oneUser)
+	for _, p := range again.Pending {
+		if p.Attempt != 0 {
+			t.Fatalf("%s: a change to a copy reached the store", p.ID)
+		}
+	}
+	cancelled, err := m.CancelCampaign(ctx, "", "only_many_b")
+	if err != nil || len(cancelled) != 20 {
+		t.Fatalf("cancelled %d (%v), want 20", len(cancelled), err)
+	}
+	// Down to two, then many again: every delivery is kept, in order.
+	err = m.Update(ctx, "", oneUser, t0, Dedup{}, func(u *UserState, _ bool) { u.Pending = u.Pending[18:] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("only_many_a", 100, 30)
+	got := ids()
+	if len(got) != 32 || got[0] != "only_many_a-018" || got[2] != "only_many_a-100" || got[31] != "only_many_a-129" {
+		t.Fatalf("deliveries %v", got)
+	}
+	next, ok, err := m.NextDue(ctx, "")
+	if err != nil || !ok || !next.Equal(t0.Add(18*time.Minute)) {
+		t.Fatalf("NextDue = %v, %v, %v; want minute 18", next, ok, err)
+	}
+}
