@@ -28,11 +28,13 @@ const shardCount = 64
 // to lose pending deliveries on restart.
 //
 // Users are spread over 64 shards, each with its own lock, user table and
-// due-time heap; campaigns have one lock per namespace. Per-user state is
-// kept in a compact form (about 200 bytes for a user with one pending
+// due-time heap; campaigns have one lock per namespace. Pending deliveries
+// are kept in a compact form (about 200 bytes for a user with one pending
 // delivery and one remembered event ID, plus the identifiers' bytes) and
-// turned into a [UserState] only for the duration of an Update. Event IDs
-// are remembered as 64-bit hashes. Times come back in UTC.
+// turned into a [UserState] only for the duration of an Update; a user
+// holding more than 16 keeps them whole instead, handed to the update as
+// they are. Either way an update costs time linear in the user's state.
+// Event IDs are remembered as 64-bit hashes. Times come back in UTC.
 //
 // A shard's heap forgets cancelled and delivered deliveries lazily: their
 // entries (and the records they point to) stay until they reach the top
