@@ -194,7 +194,7 @@ func workloadsAt(w io.Writer, row func(string, testing.BenchmarkResult, string, 
 				spread(c.runs, "events/s"), spread(c.runs, "deliveries/s"), spread(c.runs, "e2e-events/s"), spread(c.runs, "B/pending")), "")
 	}
 	built := cases[len(cases)-2]
-	row("abandoned cart, "+built.name, medianOf(built.runs, nsPerOp), spread(built.runs, "events/s")+" events/s", "")
+	row("abandoned cart, "+built.name, medianOf(built.runs, nsPerOp), spread(built.runs, "events/s")+" events/s, "+spread(built.runs, "events/cpu-s")+" per CPU second", "")
 	noise := cases[len(cases)-1]
 	row(noise.name, medianOf(noise.runs, nsPerOp), "ns/op "+spreadNS(noise.runs)+" over the rounds", "")
 	// The ratios pair each engine run with the baseline's run of the same
@@ -206,6 +206,9 @@ func workloadsAt(w io.Writer, row func(string, testing.BenchmarkResult, string, 
 			fmt.Fprintf(w, "%s / %s\t\t\t%s events/s, %s deliveries/s, %s end to end, %s memory\t\t\n", cases[e].name, c.name,
 				pairedRatio(cases[e].runs, c.runs, "events/s", false), pairedRatio(cases[e].runs, c.runs, "deliveries/s", false),
 				pairedRatio(cases[e].runs, c.runs, "e2e-events/s", false), pairedRatio(cases[e].runs, c.runs, "B/pending", true))
+			fmt.Fprintf(w, "%s / %s, per CPU second\t\t\t%s events, %s deliveries, %s end to end\t\t\n", cases[e].name, c.name,
+				pairedRatio(cases[e].runs, c.runs, "events/cpu-s", false), pairedRatio(cases[e].runs, c.runs, "deliveries/cpu-s", false),
+				pairedRatio(cases[e].runs, c.runs, "e2e-events/cpu-s", false))
 		}
 	}
 	// Both sides' tracking time includes building the events (the host's
@@ -213,19 +216,21 @@ func workloadsAt(w io.Writer, row func(string, testing.BenchmarkResult, string, 
 	// own work.
 	for _, e := range []int{0, 1} {
 		for _, c := range cases[2:4] {
-			fmt.Fprintf(w, "%s / %s, net of building the events\t\t\t%s events/s\t\t\n", cases[e].name, c.name,
-				pairedRatio(net(cases[e].runs, built.runs), net(c.runs, built.runs), "events/s", false))
+			fmt.Fprintf(w, "%s / %s, net of building the events\t\t\t%s events/s, %s events per CPU second\t\t\n", cases[e].name, c.name,
+				pairedRatio(net(cases[e].runs, built.runs, "events/s"), net(c.runs, built.runs, "events/s"), "events/s", false),
+				pairedRatio(net(cases[e].runs, built.runs, "events/cpu-s"), net(c.runs, built.runs, "events/cpu-s"), "events/cpu-s", false))
 		}
 	}
 }
 
-// net returns runs with their events/s recomputed without the time
-// building the events took in the same round (built's events/s).
-func net(runs, built []testing.BenchmarkResult) []testing.BenchmarkResult {
+// net returns runs with their metric (events per second or per CPU
+// second) recomputed without the time building the events took in the
+// same round (built's metric).
+func net(runs, built []testing.BenchmarkResult, metric string) []testing.BenchmarkResult {
 	out := make([]testing.BenchmarkResult, min(len(runs), len(built)))
 	for i := range out {
-		perEvent := 1/runs[i].Extra["events/s"] - 1/built[i].Extra["events/s"]
-		out[i] = testing.BenchmarkResult{Extra: map[string]float64{"events/s": 1 / perEvent}}
+		perEvent := 1/runs[i].Extra[metric] - 1/built[i].Extra[metric]
+		out[i] = testing.BenchmarkResult{Extra: map[string]float64{metric: 1 / perEvent}}
 	}
 	return out
 }
