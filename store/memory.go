@@ -49,7 +49,6 @@ const shardCount = 64
 type Memory struct {
 	mu     sync.Mutex                        // serializes namespace creation
 	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
-	first  atomic.Pointer[space]             // the first namespace used: most hosts have one, found without hashing its name
 	seed   maphash.Seed                      // hashes of remembered event IDs
 	_      [40]byte                          // every Track reads spaces; every Claim writes rotate
 	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
@@ -100,9 +99,6 @@ func NewMemory() *Memory {
 // namespace up on every call, from many goroutines: the map is replaced,
 // never changed, so lookups are a plain read.
 func (m *Memory) space(ns string) *space {
-	if sp := m.first.Load(); sp != nil && sp.name == ns {
-		return sp
-	}
 	if sp := (*m.spaces.Load())[ns]; sp != nil {
 		return sp
 	}
@@ -121,7 +117,6 @@ func (m *Memory) space(ns string) *space {
 	maps.Copy(next, old)
 	next[ns] = sp
 	m.spaces.Store(&next)
-	m.first.CompareAndSwap(nil, sp)
 	return sp
 }
 

@@ -314,30 +314,6 @@ func (in *interner) id(s string) uint32 {
 
 func (in *interner) name(id uint32) string { return (*in.names.Load())[id] }
 
-// nameCache holds the interned IDs of names a shard saw lately (campaign
-// IDs, event kinds): the engine passes the same few over and over, and
-// comparing two short strings costs less than hashing one. It holds the
-// interned copies, never the caller's strings (which may be slices of
-// large buffers). Used under the shard's lock.
-type nameCache [8]struct {
-	name string
-	id   uint32
-}
-
-// nameID returns the interned ID of s.
-func (sh *shard) nameID(s string) uint32 {
-	if s == "" {
-		return 0
-	}
-	e := &sh.names[(len(s)+int(s[len(s)-1]))&(len(sh.names)-1)]
-	if e.name == s {
-		return e.id
-	}
-	id := sh.sp.names.id(s)
-	e.name, e.id = sh.sp.names.name(id), id
-	return id
-}
-
 // userTable is an open-addressing hash table of a shard's users, keyed by
 // their ID: a pointer and a one-byte tag a slot instead of a map entry's key
 // and value. The tag (7 bits of the hash, with the high bit set) is checked
@@ -350,7 +326,6 @@ type userTable struct {
 	tags  []uint8 // empty, tombstone, or 0x80 | 7 bits of the hash
 	n     int     // users
 	dead  int     // tombstones
-	warm  uint    // counts reads made to bring a cache line in early (see get)
 }
 
 const (
@@ -376,12 +351,6 @@ func (t *userTable) get(id string, h uint32) *memUser {
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		switch t.tags[i] {
 		case empty:
-			// A new user goes here, most likely, after the update: read
-			// the slot now, so that the cache line is on its way while
-			// the update runs (a store to it later would wait for it).
-			if t.slots[i] == nil {
-				t.warm++
-			}
 			return nil
 		case tag:
 			if u := t.slots[i]; u.id() == id {

@@ -193,8 +193,8 @@ func (sh *shard) compact(p *Pending, u *memUser, mp *memPending, whole bool) {
 	}
 	*mp = memPending{
 		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
-		due: p.DueAt.UnixNano(), campaign: sh.nameID(p.CampaignID), trigKind: sh.nameID(string(p.Trigger.Kind)),
-		trigCamp: sh.nameID(p.Trigger.CampaignID),
+		due: p.DueAt.UnixNano(), campaign: sh.sp.names.id(p.CampaignID), trigKind: sh.sp.names.id(string(p.Trigger.Kind)),
+		trigCamp: sh.sp.names.id(p.Trigger.CampaignID),
 	}
 	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
 		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}

@@ -16,7 +16,6 @@ type shard struct {
 	due     dueHeap
 	scratch scratch
 	alloc   func() *Pending // sh.newPending, bound once
-	names   nameCache
 	horizon horizon
 	sink    uint     // what UpdateBatch's look-ahead read (unused)
 	_       [24]byte // keep hot shard locks on separate cache lines
