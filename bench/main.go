@@ -130,18 +130,15 @@ func micro(w io.Writer, row func(string, testing.BenchmarkResult, string, string
 		name string
 		fn   func(int) func(*testing.B)
 		unit string
-	}{{"Track", oneUserTrack, ""}, {"send all", oneUserSend, "ns/delivery"}} {
+	}{{"Track", oneUserTrack, "cpu-ns/op"}, {"send all", oneUserSend, "cpu-ns/delivery"}} {
 		var base float64
 		for _, n := range []int{100, 1000, 10_000} {
 			r := median(c.fn(n))
-			v := nsPerOp(r)
-			if c.unit != "" {
-				v = r.Extra[c.unit]
-			}
+			v := r.Extra[c.unit]
 			if n == 100 {
 				base = v
 			}
-			row(fmt.Sprintf("one user, %d pending, %s", n, c.name), r, fmt.Sprintf("%.0f ns per event or delivery", v), fmt.Sprintf("%.1fx 100 pending", v/base))
+			row(fmt.Sprintf("one user, %d pending, %s", n, c.name), r, fmt.Sprintf("%.0f CPU ns per event or delivery", v), fmt.Sprintf("%.1fx 100 pending", v/base))
 		}
 	}
 
