@@ -72,13 +72,11 @@ func (u *memUser) bounds(h *horizon) {
 	if x == nil {
 		return
 	}
-	if x.seen != nil {
-		for _, e := range x.seen.list {
-			h.note(e.until)
-		}
-		for _, until := range x.seen.index {
-			h.note(until)
-		}
+	for _, e := range x.seen.list {
+		h.note(e.until)
+	}
+	for _, until := range x.seen.index {
+		h.note(until)
 	}
 	if x.rest != nil {
 		h.noteState(x.rest)
@@ -115,7 +113,7 @@ type memUser struct {
 type userExtra struct {
 	rest *UserState    // Receipts, Sends, Conversions, Log (Pending unused); nil when none
 	more []*memPending // pending deliveries after the first
-	seen *seenSet      // remembered event IDs after the first; nil when none
+	seen seenSet       // remembered event IDs after the first
 }
 
 // memPending is a Pending in compact form: identifiers interned, times in
@@ -228,7 +226,7 @@ func (u *memUser) seenCount() int {
 	if u.seen.until != 0 {
 		n = 1
 	}
-	if u.extra != nil && u.extra.seen != nil {
+	if u.extra != nil {
 		n += len(u.extra.seen.list) + len(u.extra.seen.index)
 	}
 	return n
@@ -260,10 +258,7 @@ func (u *memUser) trimExtra() {
 	if x.rest != nil && x.rest.IsEmpty() {
 		x.rest = nil
 	}
-	if x.seen != nil && x.seen.empty() {
-		x.seen = nil
-	}
-	if x.rest == nil && len(x.more) == 0 && x.seen == nil {
+	if x.rest == nil && len(x.more) == 0 && x.seen.empty() {
 		u.extra = nil
 	}
 }
@@ -294,7 +289,7 @@ func (u *memUser) isDuplicate(h uint64, now int64) bool {
 	if u.seen.until > now && u.seen.hash == h {
 		return true
 	}
-	return u.extra != nil && u.extra.seen != nil && u.extra.seen.has(h, now)
+	return u.extra != nil && u.extra.seen.has(h, now)
 }
 
 func (u *memUser) remember(h uint64, until int64) {
@@ -302,11 +297,7 @@ func (u *memUser) remember(h uint64, until int64) {
 		u.seen = seenEntry{h, until}
 		return
 	}
-	x := u.ensureExtra()
-	if x.seen == nil {
-		x.seen = &seenSet{}
-	}
-	x.seen.add(h, until)
+	u.ensureExtra().seen.add(h, until)
 }
 
 // expireSeen forgets expired event IDs; all also sweeps a map-held set.
@@ -316,8 +307,8 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 		u.seen = seenEntry{}
 		n++
 	}
-	if u.extra != nil && u.extra.seen != nil {
-		set := u.extra.seen
+	if u.extra != nil {
+		set := &u.extra.seen
 		if all {
 			n += set.prune(now)
 		} else {
