@@ -180,10 +180,27 @@ func workloadsAt(w io.Writer, row func(string, testing.BenchmarkResult, string, 
 		{name: "events built, not tracked", fn: buildEvents(n)},
 		{name: "noise: fixed loop", fn: calibrate},
 	}
+	failed := 0
 	for range rounds {
+		var round []testing.BenchmarkResult
 		for i := range cases {
-			cases[i].runs = append(cases[i].runs, testing.Benchmark(cases[i].fn))
+			round = append(round, testing.Benchmark(cases[i].fn))
 		}
+		// A run that failed (a benchmark's Fatal: N is 0) drops its round
+		// from every case, so that each ratio still pairs runs of one round.
+		if slices.ContainsFunc(round, func(r testing.BenchmarkResult) bool { return r.N == 0 }) {
+			failed++
+			continue
+		}
+		for i := range cases {
+			cases[i].runs = append(cases[i].runs, round[i])
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "%d of %d rounds dropped: a run failed\t\t\t\t\t\n", failed, rounds)
+	}
+	if failed == rounds {
+		return
 	}
 	for _, c := range cases[:len(cases)-2] {
 		row("abandoned cart, "+c.name, medianOf(c.runs, nsPerOp),
