@@ -111,7 +111,10 @@ func (m *Memory) space(ns string) *space {
 	sp := &space{name: ns, campaigns: make(map[string]CampaignRecord)}
 	sp.names.init()
 	for i := range sp.shards {
-		sp.shards[i].sp = sp
+		// An empty shard has nothing to forget: every write that keeps
+		// something with an expiry lowers the horizon, so the first Prune
+		// need not walk the shard.
+		sp.shards[i].sp, sp.shards[i].horizon = sp, horizon{expiry: math.MaxInt64, logAt: math.MaxInt64}
 	}
 	next := make(map[string]*space, len(old)+1)
 	maps.Copy(next, old)
@@ -330,7 +333,7 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 			continue
 		}
 		empty = empty[:0]
-		left := horizon{known: true, expiry: math.MaxInt64, logAt: math.MaxInt64}
+		left := horizon{expiry: math.MaxInt64, logAt: math.MaxInt64}
 		sh.users.each(func(u *memUser) {
 			removed += u.expireSeen(nowNS, true)
 			removed += u.pruneState(now, logBefore)

@@ -29,7 +29,6 @@ type shard struct {
 // users (a walk reads every user's record: a cache miss each, once a
 // minute, for usually nothing).
 type horizon struct {
-	known         bool // false until the first walk: everything may expire
 	expiry, logAt int64
 }
 
@@ -41,7 +40,7 @@ func (h *horizon) noteLog(t int64) { h.logAt = min(h.logAt, t) }
 
 // nothingDue reports whether a Prune with these cut-offs would find nothing.
 func (h *horizon) nothingDue(nowNS, logBeforeNS int64) bool {
-	return h.known && nowNS < h.expiry && logBeforeNS <= h.logAt
+	return nowNS < h.expiry && logBeforeNS <= h.logAt
 }
 
 // noteState lowers the bounds to the expiries of st's receipts, sends,
