@@ -1,0 +1,2 @@
+// Package sqlite is a [store.Store] in one SQLite file.
+package sqlite

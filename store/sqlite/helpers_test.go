@@ -1,0 +1,61 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+	"github.com/stretchr/testify/require"
+)
+
+// testPath returns the path of a database file in the test's own
+// directory.
+func testPath(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(tb.TempDir(), "cc.db")
+}
+
+// openStore opens a store on path, closed when the test ends.
+func openStore(tb testing.TB, path string, opts ...sqlite.Option) *sqlite.Store {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := sqlite.Open(ctx, path, opts...)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
+	return s
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newPending(user, campaignID, id string, due time.Time) *store.Pending {
+	return &store.Pending{
+		ID: id, CampaignID: campaignID, Activation: 1,
+		Trigger: event.Event{ID: "ev-" + id, UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter",
+			Time: due.Add(-time.Hour)},
+		DueAt: due, ReadyAt: due,
+	}
+}
+
+// schedule adds a pending delivery to user's state.
+func schedule(tb testing.TB, s store.Store, ns, user, id string, due time.Time) {
+	tb.Helper()
+	err := s.Update(context.Background(), ns, user, t0, store.Dedup{}, func(u *store.UserState, _ bool) {
+		u.Pending = append(u.Pending, newPending(user, "f", id, due))
+	})
+	require.NoError(tb, err)
+}
+
+// waitFor fails the test unless ch receives within d.
+func waitFor(tb testing.TB, ch <-chan struct{}, d time.Duration, what string) {
+	tb.Helper()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		tb.Fatalf("no notification within %v: %s", d, what)
+	}
+}

@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+const (
+	// Batched deletes: at most ?3 rows per transaction, so that no
+	// transaction holds the write lock long.
+	sqlPruneSeen = `DELETE FROM campaignconnector_seen WHERE (ns, user_id, event_id) IN (
+		SELECT ns, user_id, event_id FROM campaignconnector_seen WHERE ns = ?1 AND keep_until <= ?2 LIMIT ?3)`
+	sqlPruneInteractions = `DELETE FROM campaignconnector_interactions WHERE seq IN (
+		SELECT seq FROM campaignconnector_interactions WHERE ns = ?1 AND keep_until <= ?2 LIMIT ?3)`
+	sqlPruneCounters = `DELETE FROM campaignconnector_counters WHERE ns = ? AND expires <= ?`
+	// Users with something to prune, found by the columns Update keeps.
+	sqlPruneCandidates = `SELECT user_id, state FROM campaignconnector_users
+		WHERE ns = ?1 AND (expires_at <= ?2 OR log_first < ?3) LIMIT ?4`
+	sqlFreePages = `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`
+)
+
+const (
+	pruneBatch = 1000
+	// Freed pages are given back to the file system when they are more
+	// than a quarter of the file, at most this many per Prune.
+	vacuumPages = 10000
+)
+
+// Prune implements [store.Store.Prune]. Remembered event IDs, counters and
+// logged interactions go with batched DELETEs; users with expired state
+// are found by index and pruned with [store.UserState.Prune], in batches.
+// Each batch is a write transaction of its own: a Prune that fails part
+// way keeps what it removed, the next one goes on from there, and writes
+// of the engines interleave with the batches. Finally, if more than a
+// quarter of the file's pages are free, it gives up to 10,000 of them
+// (40 MB with the default page size) back to the file system.
+func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	removed := 0
+	at := nanos(now)
+	for _, q := range []string{sqlPruneSeen, sqlPruneInteractions} {
+		for {
+			var n int64
+			err := s.write(ctx, func(t *tx) error {
+				res, err := t.exec(q, ns, at, pruneBatch)
+				if err == nil {
+					n, err = res.RowsAffected()
+				}
+				return err
+			})
+			if err != nil {
+				return removed, wrap("prune", err)
+			}
+			removed += int(n)
+			if n < pruneBatch {
+				break
+			}
+		}
+	}
+	err := s.write(ctx, func(t *tx) error {
+		res, err := t.exec(sqlPruneCounters, ns, at)
+		if err == nil {
+			var n int64
+			n, err = res.RowsAffected()
+			removed += int(n)
+		}
+		return err
+	})
+	if err != nil {
+		return removed, wrap("prune", err)
+	}
+	for {
+		var n, found int
+		err := s.write(ctx, func(t *tx) (err error) {
+			n, found, err = pruneUsers(t, ns, now, logBefore)
+			return err
+		})
+		if err != nil {
+			return removed, wrap("prune", err)
+		}
+		removed += n
+		if found < pruneBatch || n == 0 {
+			break
+		}
+	}
+	if err := s.vacuum(ctx); err != nil {
+		return removed, wrap("prune", err)
+	}
+	return removed, nil
+}
+
+// pruneUsers prunes up to a batch of users with something expired, and
+// returns how many items it removed and how many users it found. Every
+// user found has something to prune (the look-up keys are exact), so the
+// next batch finds others.
+func pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found int, err error) {
+	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch)
+	if err != nil {
+		return 0, 0, err
+	}
+	type userRow struct {
+		id    string
+		state []byte
+	}
+	var users []userRow
+	for rows.Next() {
+		var u userRow
+		if err := rows.Scan(&u.id, &u.state); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		users = append(users, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	for _, row := range users {
+		var u store.UserState
+		if err := json.Unmarshal(row.state, &u); err != nil {
+			return 0, 0, fmt.Errorf("decoding the state of user %q: %w", row.id, err)
+		}
+		removed += u.Prune(now, logBefore)
+		if err := writeState(t, ns, row.id, row.state, &u); err != nil {
+			return 0, 0, err
+		}
+	}
+	return removed, len(users), nil
+}
+
+// vacuum gives free pages back to the file system when they are more
+// than a quarter of the file (the file was set to incremental vacuum when
+// created; on a file that was not, it does nothing).
+func (s *Store) vacuum(ctx context.Context) error {
+	var free, pages int64
+	if _, err := s.queryRow(ctx, sqlFreePages, nil, &free, &pages); err != nil {
+		return err
+	}
+	if free == 0 || free*4 < pages {
+		return nil
+	}
+	return s.write(ctx, func(t *tx) error {
+		_, err := t.exec(fmt.Sprintf("PRAGMA incremental_vacuum(%d)", min(free, vacuumPages)))
+		return err
+	})
+}

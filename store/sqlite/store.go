@@ -1,0 +1,231 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Store is a [store.Store] in one SQLite file, safe for concurrent use by
+// any number of engines; several stores, in one process or several, may
+// open the same file and share its work. Create it with [Open]; release
+// it with [Store.Close].
+//
+// It also implements [store.BatchUpdater] (one transaction per batch) and
+// [store.Notifier] (at once within the store, within the notify interval
+// across stores and processes).
+type Store struct {
+	path string
+	cfg  config
+
+	w     writer  // the one writing connection
+	rdb   *sql.DB // the reading connections
+	reads sync.Map
+
+	closed  atomic.Bool
+	closing chan struct{} // closed by Close: ends the watcher
+	wg      sync.WaitGroup
+	epoch   time.Time // origin of the monotonic clock the revision cache uses
+
+	revs sync.Map // ns → *revEntry
+	subs notifier
+}
+
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.BatchUpdater = (*Store)(nil)
+	_ store.Notifier     = (*Store)(nil)
+)
+
+// ErrInvalidPath reports a path [Open] cannot use: empty, or an in-memory
+// database, which each connection would see empty.
+var ErrInvalidPath = errors.New("sqlite: invalid path")
+
+// Open opens the SQLite database file at path, creating it (not its
+// directory) if it does not exist, brings its tables up to date and
+// returns a store on it. path is a file system path, not a URI. The file
+// is put in write-ahead-log mode, which it keeps; SQLite keeps two files
+// beside it, path+"-wal" and path+"-shm", while it is open.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("%w: %q: give the path of a file", ErrInvalidPath, path)
+	}
+	s := &Store{path: path, cfg: cfg, closing: make(chan struct{}), epoch: time.Now()}
+	s.subs.init()
+	wdb, err := sql.Open("sqlite", dsn(path, cfg, cfg.cacheBytes))
+	if err != nil {
+		return nil, wrap("opening", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	if err := s.w.open(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, wrap("opening", err)
+	}
+	if err := s.setUp(ctx); err != nil {
+		s.w.close()
+		return nil, err
+	}
+	s.rdb, err = sql.Open("sqlite", dsn(path, cfg, cfg.cacheBytes/4))
+	if err != nil {
+		s.w.close()
+		return nil, wrap("opening", err)
+	}
+	s.rdb.SetMaxOpenConns(cfg.readers)
+	s.rdb.SetMaxIdleConns(cfg.readers)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.watch() }()
+	return s, nil
+}
+
+// dsn is the URI modernc.org/sqlite opens: the file, and the settings
+// each connection applies (busy timeout first).
+func dsn(path string, cfg config, cacheBytes int64) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
+	q.Add("_pragma", "synchronous("+string(cfg.synchronous)+")")
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheBytes/1024))
+	q.Add("_pragma", "foreign_keys(0)")
+	q.Add("_pragma", "temp_store(memory)")
+	// The write-ahead log is truncated to this after a checkpoint that
+	// emptied it, so that a burst does not leave a large file behind.
+	q.Add("_pragma", "journal_size_limit(67108864)")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close stops the store's background work and closes its connections.
+// Calls after Close return [store.ErrClosed]; calls in progress finish
+// first. Close is idempotent: calls after the first return nil.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.closing)
+	s.wg.Wait()
+	err := s.rdb.Close()
+	s.w.sem <- struct{}{} // the write in progress, if any, ends first
+	err = errors.Join(err, s.w.close())
+	<-s.w.sem
+	return wrap("closing", err)
+}
+
+// Path returns the path of the store's database file.
+func (s *Store) Path() string { return s.path }
+
+// begin checks what every method checks first: the store is open and ctx
+// is live.
+func (s *Store) begin(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return ctx.Err()
+}
+
+func (s *Store) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if s.cfg.logger != nil {
+		s.cfg.logger.LogAttrs(context.Background(), level, "campaignconnector/sqlite: "+msg, attrs...)
+	}
+}
+
+// mono is the store's monotonic clock, for cache ages only: the store's
+// semantics use the now its callers pass.
+func (s *Store) mono() int64 { return int64(time.Since(s.epoch)) }
+
+// wrap adds the operation's name to a back-end error, keeping ctx's error
+// and store.ErrClosed recognisable.
+func wrap(op string, err error) error {
+	if err == nil || errors.Is(err, store.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// maxAttempts bounds the attempts of a call that finds the database
+// locked by another connection after waiting the busy timeout.
+const maxAttempts = 5
+
+// busy reports whether err is SQLite's "database is locked" (or "table is
+// locked"): another connection held a lock for longer than the busy
+// timeout, or held one SQLite does not wait for. Trying again may work.
+func busy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	code := e.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
+// retried runs fn until it succeeds, up to maxAttempts times while it
+// fails with busy.
+func retried(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !busy(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// readStmt returns the statement q prepared on the reading connections.
+func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if v, ok := s.reads.Load(q); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := s.reads.LoadOrStore(q, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// query runs q on a reading connection, retried while the database is
+// busy, and hands its rows to fn.
+func (s *Store) query(ctx context.Context, q string, fn func(*sql.Rows) error, args ...any) error {
+	st, err := s.readStmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	return retried(ctx, func() error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if err := fn(rows); err != nil {
+			return err
+		}
+		return rows.Err()
+	})
+}
+
+// queryRow runs q on a reading connection and scans its one row into
+// dest; ok is false when there is none.
+func (s *Store) queryRow(ctx context.Context, q string, args []any, dest ...any) (ok bool, err error) {
+	err = s.query(ctx, q, func(rows *sql.Rows) error {
+		if !rows.Next() {
+			return nil
+		}
+		ok = true
+		return rows.Scan(dest...)
+	}, args...)
+	return ok, err
+}

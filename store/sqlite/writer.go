@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// writer is the store's one writing connection. SQLite lets one
+// connection write at a time: the store's writes take turns on this one
+// (a semaphore, which a caller's context can give up waiting for) rather
+// than have several connections of one process wait for each other's
+// file locks. Every write is a transaction begun with BEGIN IMMEDIATE,
+// which takes the file's write lock first: its statements never find the
+// file locked half way (another store's writes wait at BEGIN, the busy
+// timeout long, then try again).
+type writer struct {
+	db    *sql.DB
+	sem   chan struct{}
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt // prepared on conn; used under sem
+}
+
+func (w *writer) open(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	w.db, w.conn = db, conn
+	w.sem = make(chan struct{}, 1)
+	w.stmts = make(map[string]*sql.Stmt)
+	return nil
+}
+
+func (w *writer) close() error {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	err := w.conn.Close()
+	if cerr := w.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// tx is a write transaction in progress: the writing connection, held.
+type tx struct {
+	ctx context.Context
+	w   *writer
+}
+
+func (t *tx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := t.w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := t.w.conn.PrepareContext(t.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	t.w.stmts[q] = st
+	return st, nil
+}
+
+func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
+}
+
+// queryRow scans q's first row into dest; ok is false when it has none.
+func (t *tx) queryRow(q string, args []any, dest ...any) (ok bool, err error) {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return false, err
+		}
+		ok = true
+	}
+	return ok, rows.Err()
+}
+
+// write runs fn in a write transaction and commits it. If fn fails, or
+// the commit does, it rolls back; if that was because the database was
+// locked past the busy timeout, it runs fn again in a new transaction,
+// up to maxAttempts times (fn must be repeatable).
+func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
+	select {
+	case s.w.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.w.sem }()
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	t := &tx{ctx: ctx, w: &s.w}
+	return retried(ctx, func() error {
+		if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		err := fn(t)
+		if err == nil {
+			_, err = t.exec("COMMIT")
+		}
+		if err != nil {
+			// Without ctx, which may be what failed; an error means no
+			// transaction is open any more.
+			_, _ = s.w.conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+		return err
+	})
+}
