@@ -22,6 +22,10 @@ import (
 
 // runChild is the child's side: 2 engines running until stdin closes.
 func runChild(t *testing.T) {
+	if spec := os.Getenv(envTrack); spec != "" {
+		runTracker(t, spec)
+		return
+	}
 	var (
 		cfg childConfig
 		err error

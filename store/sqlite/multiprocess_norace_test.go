@@ -2,6 +2,10 @@
 
 package sqlite_test
 
-// mpDeliveries is how many deliveries the multi-process tests schedule: the
-// issue's 50,000 (the race detector's build schedules fewer).
-const mpDeliveries = 50_000
+// mpDeliveries is how many deliveries the multi-process tests schedule,
+// crashUsers how many users the crash tests track (the race detector's
+// build takes fewer).
+const (
+	mpDeliveries = 20_000
+	crashUsers   = 20_000
+)

@@ -211,6 +211,7 @@ type childConfig struct {
 	batch      int           // 0: the engine's default
 	blockAfter int
 	announce   bool
+	track      string // "from to batch": track users [from, to) with TrackAll, batch events a call, and send nothing
 }
 
 // child is a running child process, seen from the parent.
@@ -241,7 +242,8 @@ func (h *multiProcess) start(cfg childConfig) *child {
 	cmd.Env = append(os.Environ(),
 		envRole+"=child", envPath+"="+h.path, envNamespace+"="+h.ns, envSends+"="+c.sends,
 		envLease+"="+cfg.lease.String(), envBatch+"="+strconv.Itoa(cfg.batch),
-		envBlockAfter+"="+strconv.Itoa(cfg.blockAfter), envAnnounce+"="+map[bool]string{true: "1"}[cfg.announce])
+		envBlockAfter+"="+strconv.Itoa(cfg.blockAfter), envAnnounce+"="+map[bool]string{true: "1"}[cfg.announce],
+		envTrack+"="+cfg.track)
 	cmd.Stdout, cmd.Stderr = w, stderr
 	c.stdin, err = cmd.StdinPipe()
 	require.NoError(t, err)
@@ -341,7 +343,7 @@ func (c *child) readLines(t *testing.T) [][]string {
 		if len(f) == 0 {
 			continue
 		}
-		want := map[string]int{"claim": 3, "sent": 5, "done": 2}[f[0]]
+		want := map[string]int{"claim": 3, "sent": 5, "done": 2, "acked": 4}[f[0]]
 		require.NotZero(t, want, "line %q", line)
 		require.Len(t, f, want, "line %q", line)
 		out = append(out, f)

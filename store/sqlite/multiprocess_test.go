@@ -36,6 +36,7 @@ const (
 	envBatch      = "CCMP_BATCH"
 	envBlockAfter = "CCMP_BLOCK_AFTER" // > 0: every send after that many hangs
 	envAnnounce   = "CCMP_ANNOUNCE"    // "1": announce each send on stdout
+	envTrack      = "CCMP_TRACK"       // set: the child tracks instead (see childConfig.track)
 
 	linePrefix = "ccmp:"
 

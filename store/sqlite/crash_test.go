@@ -1,0 +1,225 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+	"github.com/stretchr/testify/require"
+)
+
+// The crash tests SIGKILL a child process in the middle of its work on
+// the file, reopen the file as a restarted process would, and check what
+// the file kept. They use the multi-process tests' children.
+
+// A child tracks batches of triggers with TrackAll, noting each batch the
+// call acknowledged, and is killed during a later call. Reopened, the file
+// holds a delivery for every user of every acknowledged batch; the batch
+// in progress is all there or not at all (one transaction); nothing of
+// the later ones. Then every delivery the file holds is sent, once.
+func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
+	const batch = 500
+	h := newMultiProcess(t)
+	c := h.start(childConfig{name: "tracker", track: fmt.Sprintf("0 %d %d", crashUsers, batch)})
+	c.waitLine(t, "ready", time.Minute)
+	killAt := 2 + rand.IntN(crashUsers/batch-3)
+	for {
+		var k int
+		var took int64 // µs
+		_, err := fmt.Sscan(c.waitLine(t, "begin", time.Minute), &k, &took)
+		require.NoError(t, err)
+		if k >= killAt {
+			// Somewhere in the call, if it takes as long as the one before.
+			time.Sleep(time.Duration(rand.Int64N(took)) * time.Microsecond)
+			break
+		}
+	}
+	c.kill()
+
+	acked := map[int]bool{}
+	for _, f := range c.readLines(t) {
+		if f[0] == "acked" {
+			k, err := strconv.Atoi(f[1])
+			require.NoError(t, err)
+			acked[k] = true
+		}
+	}
+	require.NotEmpty(t, acked, "the tracker acknowledged batches before it was killed")
+
+	ctx := context.Background()
+	s := openStore(t, h.path) // a restarted process
+	has := make([]bool, crashUsers)
+	for i := range crashUsers {
+		u, err := s.User(ctx, h.ns, mpUser(i))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		require.NoError(t, err)
+		require.Len(t, u.Pending, 1, "user %d", i)
+		has[i] = true
+	}
+	inFlight := "after the call returned"
+	for k := range crashUsers / batch {
+		n := 0
+		for i := k * batch; i < (k+1)*batch; i++ {
+			if has[i] {
+				n++
+			}
+		}
+		switch {
+		case acked[k]:
+			require.Equal(t, batch, n, "batch %d was acknowledged: each of its events scheduled a delivery", k)
+		case k == killAt:
+			require.Contains(t, []int{0, batch}, n, "the batch in progress is all there or not at all, got %d of %d", n, batch)
+			inFlight = map[bool]string{true: "during the call, committed", false: "during the call, rolled back"}[n == batch]
+		default:
+			require.Zero(t, n, "batch %d was never tracked", k)
+		}
+	}
+
+	// Every delivery the file holds is sent, once.
+	sent := map[string]int{}
+	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		sent[d.UserID]++
+		return nil
+	})
+	e, err := connector.New(s, send, connector.WithNamespace(h.ns), connector.WithSendConcurrency(1))
+	require.NoError(t, err)
+	for {
+		n, err := e.Tick(ctx)
+		require.NoError(t, err)
+		if n == 0 {
+			break
+		}
+	}
+	for i := range crashUsers {
+		if has[i] {
+			require.Equal(t, 1, sent[mpUser(i)], "user %d", i)
+		} else {
+			require.Zero(t, sent[mpUser(i)], "user %d", i)
+		}
+	}
+	t.Logf("killed at batch %d, %s; %d batches acknowledged", killAt, inFlight, len(acked))
+}
+
+// A child sends a backlog with Run and is killed while it sends, at a
+// random moment: claimed batches, sends under way and their records
+// lost. A second process, started on the reopened file, sends the rest
+// once the killed process's leases end. Every delivery is sent; the only
+// ones sent twice are those the killed process had sent without recording
+// it (at least once, with the same ID, the second send as the next
+// attempt).
+func TestCrashDuringTickSendsEveryDelivery(t *testing.T) {
+	const lease = 3 * time.Second
+	h := newMultiProcess(t)
+	require.NoError(t, h.trackAll(context.Background(), 0, crashUsers))
+	victim := h.start(childConfig{name: "victim", lease: lease})
+	victim.waitLine(t, "ready", time.Minute)
+	killAfter := crashUsers/4 + rand.IntN(crashUsers/2)
+	deadline := time.Now().Add(2 * time.Minute)
+	for countLines(t, victim.sends, "sent ") < killAfter {
+		require.True(t, time.Now().Before(deadline), "the victim did not send %d deliveries in time", killAfter)
+		time.Sleep(time.Millisecond)
+	}
+	victim.kill()
+
+	survivor := h.start(childConfig{name: "survivor", lease: lease})
+	survivor.waitLine(t, "ready", time.Minute)
+	h.waitAllSent(2 * time.Minute)
+	survivor.stop(t)
+
+	sends := h.readSends(survivor, victim)
+	counts := sendCounts(sends)
+	require.Len(t, counts, crashUsers, "every delivery sent, and nothing else")
+	_, inFlight := heldAtDeath(t, victim)
+	twice := 0
+	for id, n := range counts {
+		switch {
+		case n == 1:
+		case n == 2 && inFlight[id]:
+			twice++
+			again := findSend(sends, "survivor", id)
+			require.NotNil(t, again, "the second send of %s is the survivor's", id)
+			require.Equal(t, findSend(sends, "victim", id).attempt+1, again.attempt, "the second send of %s is the next attempt", id)
+		default:
+			require.Failf(t, "sent more than once, not in flight in the killed process", "delivery %s sent %d times: %+v", id, n, sendsOf(sends, id))
+		}
+	}
+	t.Logf("killed after %d sends, %d of them in flight (not recorded); %d sent twice", killAfter, len(inFlight), twice)
+}
+
+// trackAll schedules the deliveries of users [from, to) with TrackAll, in
+// batches of 1,000.
+func (h *multiProcess) trackAll(ctx context.Context, from, to int) error {
+	for i := from; i < to; i += 1000 {
+		var evs []event.Event
+		for j := i; j < min(to, i+1000); j++ {
+			evs = append(evs, event.Event{ID: fmt.Sprint("rcv-", j), UserID: mpUser(j), Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		}
+		if err := h.engine.TrackAll(ctx, evs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countLines counts the lines of file starting with prefix.
+func countLines(t *testing.T, file, prefix string) int {
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(line, prefix) && strings.HasSuffix(line, "\n") {
+			n++
+		}
+	}
+	return n
+}
+
+// runTracker is the child's side of the TrackAll crash test: it tracks
+// the users of spec ("from to batch") with TrackAll, saying "begin k d"
+// before the k-th call (d: how long the call before took, in µs) and appending
+// "acked k from to" to its file once the call returned, then waits for
+// its stdin to close.
+func runTracker(t *testing.T, spec string) {
+	var from, to, batch int
+	_, err := fmt.Sscan(spec, &from, &to, &batch)
+	require.NoError(t, err)
+	ctx := context.Background()
+	f, err := os.OpenFile(os.Getenv(envSends), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	require.NoError(t, err)
+	defer f.Close()
+	s, err := sqlite.Open(ctx, os.Getenv(envPath))
+	require.NoError(t, err)
+	defer s.Close()
+	never := connector.SenderFunc(func(context.Context, connector.Delivery) error { return errors.New("the tracker does not send") })
+	e, err := connector.New(s, never, connector.WithNamespace(os.Getenv(envNamespace)))
+	require.NoError(t, err)
+	say("ready")
+	took := time.Millisecond
+	for k, i := 0, from; i < to; k, i = k+1, i+batch {
+		var evs []event.Event
+		for j := i; j < min(to, i+batch); j++ {
+			evs = append(evs, event.Event{ID: fmt.Sprint("rcv-", j), UserID: mpUser(j), Kind: event.PushReceived, CampaignID: "abandoned_cart"})
+		}
+		say("begin", strconv.Itoa(k), strconv.FormatInt(took.Microseconds()+1, 10))
+		start := time.Now()
+		require.NoError(t, e.TrackAll(ctx, evs))
+		took = time.Since(start)
+		_, err := fmt.Fprintf(f, "acked %d %d %d\n", k, i, i+len(evs))
+		require.NoError(t, err)
+	}
+	say("done")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
