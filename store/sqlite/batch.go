@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -53,38 +54,51 @@ func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) erro
 }
 
 // batch applies the ops of one namespace in a write transaction, and
-// tells whether they must wake the namespace's engines.
+// tells whether they must wake the namespace's engines. Its slices are
+// reused from chunk to chunk.
 type batch struct {
-	dup   []bool
-	users []string // in order of first appearance
-	byOps [][]int  // byOps[k]: the indexes of users[k]'s ops, in order
+	dup    []bool
+	users  []string // in order of first appearance
+	byOps  [][]int  // byOps[k]: the indexes of users[k]'s ops, in order
+	states [][]byte // states[k]: users[k]'s state row, nil if none
+	olds   [][]loaded
+	rows   rowWriter
+	seen   []any
+	cache  *pendingCache // the writing connection's
 	// wake is the namespace's wake-up counter after the batch bumped it;
 	// 0 when it did not.
 	wake int64
 }
 
+const (
+	sqlSeenHead = `INSERT INTO campaignconnector_seen (ns, user_id, event_id, keep_until) VALUES `
+	// A row comes back for each ID that is new or whose remembered window
+	// ended (?2 is now): not a duplicate. The rows of one statement are
+	// inserted in order, so an ID twice in it is new the first time only.
+	sqlSeenTail = ` ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = excluded.keep_until WHERE keep_until <= ?2
+		RETURNING user_id, event_id`
+	sqlUsersMany = `SELECT user_id, state FROM campaignconnector_users
+		WHERE ns = ?1 AND user_id IN (SELECT value FROM json_each(?2))`
+	sqlPendingMany = `SELECT user_id, rowid, id, campaign_id, seq, ready_at, token, data FROM campaignconnector_pending
+		WHERE ns = ?1 AND user_id IN (SELECT value FROM json_each(?2)) ORDER BY user_id, seq`
+)
+
 func (b *batch) apply(t *tx, ns string, ops []store.Op) error {
-	b.wake = 0
-	b.dup = append(b.dup[:0], make([]bool, len(ops))...)
-	for i := range ops {
-		d := ops[i].Dedup
-		if d.EventID == "" {
-			continue
-		}
-		var one int
-		fresh, err := t.queryRow(sqlSeenInsert, []any{ns, ops[i].UserID, d.EventID, nanos(d.KeepUntil), nanos(ops[i].Now)}, &one)
-		if err != nil {
-			return err
-		}
-		b.dup[i] = !fresh
+	b.wake, b.cache = 0, &t.w.cache
+	if err := b.dedup(t, ns, ops); err != nil {
+		return err
 	}
 	b.group(ops)
+	if err := b.read(t, ns); err != nil {
+		return err
+	}
+	b.rows.reset(ns)
 	var (
 		earliest int64
 		changed  []string
 	)
 	for k, user := range b.users {
-		earlier, ch, err := b.applyUser(t, ns, user, ops, b.byOps[k])
+		earlier, ch, err := b.applyUser(k, user, ops)
 		if err != nil {
 			return err
 		}
@@ -95,10 +109,104 @@ func (b *batch) apply(t *tx, ns string, ops []store.Op) error {
 			changed = append(changed, user)
 		}
 	}
+	if err := b.rows.flush(t); err != nil {
+		return err
+	}
 	if len(changed) == 0 {
 		return nil
 	}
 	return b.checkWake(t, ns, earliest, changed)
+}
+
+// dedup records the ops' event IDs, in slice order, and sets b.dup. Ops
+// with the same now share statements; a change of now starts new ones.
+func (b *batch) dedup(t *tx, ns string, ops []store.Op) error {
+	b.dup = append(b.dup[:0], make([]bool, len(ops))...)
+	for i := 0; i < len(ops); {
+		now := ops[i].Now
+		j := i
+		b.seen = b.seen[:0]
+		for ; j < len(ops) && ops[j].Now.Equal(now); j++ {
+			if d := ops[j].Dedup; d.EventID != "" {
+				b.seen = append(b.seen, ops[j].UserID, d.EventID, nanos(d.KeepUntil))
+			}
+		}
+		if len(b.seen) > 0 {
+			fresh := map[[2]string]bool{}
+			err := writeRows(t, sqlSeenHead, sqlSeenTail, []any{ns, nanos(now)}, true, 3, b.seen, func(rows *sql.Rows) error {
+				var key [2]string
+				if err := rows.Scan(&key[0], &key[1]); err != nil {
+					return err
+				}
+				fresh[key] = true
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for k := i; k < j; k++ {
+				if id := ops[k].Dedup.EventID; id != "" {
+					key := [2]string{ops[k].UserID, id}
+					b.dup[k] = !fresh[key]
+					delete(fresh, key) // the first of the IDs is the new one
+				}
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// read reads the batch's users: their state rows and pending rows.
+func (b *batch) read(t *tx, ns string) error {
+	n := len(b.users)
+	b.states = append(b.states[:0], make([][]byte, n)...)
+	for k := range b.olds {
+		b.olds[k] = nil
+	}
+	b.olds = append(b.olds[:0], make([][]loaded, n)...)
+	if n == 1 {
+		rows, err := t.query(sqlUserRead, ns, b.users[0])
+		if err != nil {
+			return err
+		}
+		b.states[0], b.olds[0], err = readUserRows(rows, b.cache)
+		rows.Close()
+		return err
+	}
+	index := make(map[string]int, n)
+	for k, u := range b.users {
+		index[u] = k
+	}
+	ids, err := json.Marshal(b.users)
+	if err != nil {
+		return err
+	}
+	err = t.rows(sqlUsersMany, func(rows *sql.Rows) error {
+		var user string
+		var state []byte
+		if err := rows.Scan(&user, &state); err != nil {
+			return err
+		}
+		b.states[index[user]] = state
+		return nil
+	}, ns, string(ids))
+	if err != nil {
+		return err
+	}
+	return t.rows(sqlPendingMany, func(rows *sql.Rows) error {
+		var user string
+		var l loaded
+		if err := rows.Scan(&user, &l.rowid, &l.p.ID, &l.p.CampaignID, &l.seq, &l.readyAt, &l.token, &l.data); err != nil {
+			return err
+		}
+		if err := l.decode(b.cache); err != nil {
+			return err
+		}
+		k := index[user]
+		b.olds[k] = append(b.olds[k], l)
+		return nil
+	}, ns, string(ids))
 }
 
 // group lists the batch's users with their ops.
@@ -120,24 +228,15 @@ func (b *batch) group(ops []store.Op) {
 	}
 }
 
-// applyUser reads one user, runs their ops in order and writes what they
-// left. It returns the earliest ReadyAt among the deliveries they
-// scheduled or made ready earlier, if any.
-func (b *batch) applyUser(t *tx, ns, user string, ops []store.Op, idx []int) (earlier int64, changed bool, err error) {
-	rows, err := t.query(sqlUserRead, ns, user)
+// applyUser runs the ops of the batch's k-th user in order and gathers
+// the writes of what they left. It returns the earliest ReadyAt among the
+// deliveries they scheduled or made ready earlier, if any.
+func (b *batch) applyUser(k int, user string, ops []store.Op) (earlier int64, changed bool, err error) {
+	u, err := decodeUser(user, b.states[k], b.olds[k])
 	if err != nil {
 		return 0, false, err
 	}
-	state, old, err := readUserRows(rows)
-	rows.Close()
-	if err != nil {
-		return 0, false, err
-	}
-	u, err := decodeUser(user, state, old)
-	if err != nil {
-		return 0, false, err
-	}
-	for n, i := range idx {
+	for n, i := range b.byOps[k] {
 		if n > 0 {
 			// What the op before left, as the store would have stored
 			// it and the next Update read it back.
@@ -147,11 +246,11 @@ func (b *batch) applyUser(t *tx, ns, user string, ops []store.Op, idx []int) (ea
 		}
 		ops[i].Fn(&u, b.dup[i])
 	}
-	earlier, changed, err = writePending(t, ns, user, old, u.Pending)
+	earlier, changed, err = writePending(&b.rows, user, b.olds[k], u.Pending)
 	if err != nil {
 		return 0, false, err
 	}
-	return earlier, changed, writeState(t, ns, user, state, &u)
+	return earlier, changed, writeState(&b.rows, user, b.states[k], &u)
 }
 
 // checkWake bumps the namespace's wake-up counter unless another user's
@@ -201,7 +300,7 @@ func reload(u *store.UserState) error {
 		}
 		l := loaded{readyAt: nanos(p.ReadyAt), token: int64(p.Token), data: data}
 		l.p.ID, l.p.CampaignID = p.ID, p.CampaignID
-		if err := l.decode(); err != nil {
+		if err := l.decode(nil); err != nil {
 			return err
 		}
 		u.Pending[i] = &l.p

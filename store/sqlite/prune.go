@@ -121,17 +121,19 @@ func pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found int,
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
+	var w rowWriter
+	w.reset(ns)
 	for _, row := range users {
 		var u store.UserState
 		if err := json.Unmarshal(row.state, &u); err != nil {
 			return 0, 0, fmt.Errorf("decoding the state of user %q: %w", row.id, err)
 		}
 		removed += u.Prune(now, logBefore)
-		if err := writeState(t, ns, row.id, row.state, &u); err != nil {
+		if err := writeState(&w, row.id, row.state, &u); err != nil {
 			return 0, 0, err
 		}
 	}
-	return removed, len(users), nil
+	return removed, len(users), w.flush(t)
 }
 
 // vacuum gives free pages back to the file system when they are more

@@ -58,7 +58,7 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 			if err := rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &data); err != nil {
 				return err
 			}
-			if err := decodePending(&c.Pending, data); err != nil {
+			if err := t.w.cache.decode(&c.Pending, data); err != nil {
 				return err
 			}
 			out = append(out, c)
@@ -95,7 +95,7 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 				return err
 			}
 			c.Pending.ReadyAt, c.Pending.Token = timeOf(ready), uint64(token)
-			if err := decodePending(&c.Pending, data); err != nil {
+			if err := t.w.cache.decode(&c.Pending, data); err != nil {
 				return err
 			}
 			out = append(out, c)

@@ -13,24 +13,12 @@ import (
 )
 
 const (
-	// A row comes back when the ID is new or its remembered window ended:
-	// not a duplicate.
-	sqlSeenInsert = `INSERT INTO campaignconnector_seen (ns, user_id, event_id, keep_until) VALUES (?1, ?2, ?3, ?4)
-		ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = excluded.keep_until WHERE keep_until <= ?5
-		RETURNING 1`
 	// The user's state and pending rows in one statement, so in one
 	// snapshot: the state on every row, and one row of NULLs when there is
 	// no pending row.
 	sqlUserRead = `SELECT (SELECT state FROM campaignconnector_users WHERE ns = ?1 AND user_id = ?2),
 			p.rowid, p.id, p.campaign_id, p.seq, p.ready_at, p.token, p.data
 		FROM (SELECT 1) LEFT JOIN campaignconnector_pending p ON p.ns = ?1 AND p.user_id = ?2 ORDER BY p.seq`
-	sqlPendingInsert = `INSERT INTO campaignconnector_pending (ns, user_id, id, campaign_id, seq, ready_at, token, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlPendingUpdate = `UPDATE campaignconnector_pending SET campaign_id = ?, seq = ?, ready_at = ?, token = ?, data = ? WHERE rowid = ?`
-	sqlPendingDelete = `DELETE FROM campaignconnector_pending WHERE rowid = ?`
-	sqlUserInsert    = `INSERT INTO campaignconnector_users (ns, user_id, state, expires_at, log_first) VALUES (?, ?, ?, ?, ?)`
-	sqlUserUpdate    = `UPDATE campaignconnector_users SET state = ?3, expires_at = ?4, log_first = ?5 WHERE ns = ?1 AND user_id = ?2`
-	sqlUserDelete    = `DELETE FROM campaignconnector_users WHERE ns = ? AND user_id = ?`
 )
 
 // Update implements [store.Store.Update] with one write transaction: it
@@ -65,8 +53,8 @@ type loaded struct {
 
 // decode fills l.p from its data and columns (ID and CampaignID are
 // scanned into it directly).
-func (l *loaded) decode() error {
-	if err := decodePending(&l.p, l.data); err != nil {
+func (l *loaded) decode(c *pendingCache) error {
+	if err := c.decode(&l.p, l.data); err != nil {
 		return err
 	}
 	l.p.ReadyAt, l.p.Token = timeOf(l.readyAt), uint64(l.token)
@@ -75,7 +63,7 @@ func (l *loaded) decode() error {
 
 // readUserRows reads sqlUserRead's rows: the state (nil when the user has
 // no row) and the pending rows in seq order.
-func readUserRows(rows *sql.Rows) (state []byte, old []loaded, err error) {
+func readUserRows(rows *sql.Rows, c *pendingCache) (state []byte, old []loaded, err error) {
 	for rows.Next() {
 		var (
 			rowid, seq, ready, token sql.NullInt64
@@ -90,7 +78,7 @@ func readUserRows(rows *sql.Rows) (state []byte, old []loaded, err error) {
 		}
 		l := loaded{rowid: rowid.Int64, seq: seq.Int64, readyAt: ready.Int64, token: token.Int64, data: data}
 		l.p.ID, l.p.CampaignID = id.String, campaignID.String
-		if err := l.decode(); err != nil {
+		if err := l.decode(c); err != nil {
 			return nil, nil, err
 		}
 		old = append(old, l)
@@ -120,7 +108,7 @@ func decodeUser(userID string, state []byte, old []loaded) (store.UserState, err
 // earliest ReadyAt among the new rows and those made ready earlier, if
 // any. Rows keep their seq unless the order changed; new ones go after
 // the previous row.
-func writePending(t *tx, ns, userID string, old []loaded, after []*store.Pending) (earlier int64, changed bool, err error) {
+func writePending(w *rowWriter, userID string, old []loaded, after []*store.Pending) (earlier int64, changed bool, err error) {
 	sooner := func(at int64) {
 		if !changed || at < earlier {
 			earlier, changed = at, true
@@ -140,9 +128,7 @@ func writePending(t *tx, ns, userID string, old []loaded, after []*store.Pending
 		i := findLoaded(old, p.ID)
 		if i < 0 || kept[i] {
 			prev++
-			if _, err := t.exec(sqlPendingInsert, ns, userID, p.ID, p.CampaignID, prev, ready, token, data); err != nil {
-				return 0, false, err
-			}
+			w.insertPending(userID, p.ID, p.CampaignID, prev, ready, token, data)
 			sooner(ready)
 			continue
 		}
@@ -154,9 +140,7 @@ func writePending(t *tx, ns, userID string, old []loaded, after []*store.Pending
 		}
 		prev = seq
 		if seq != o.seq || ready != o.readyAt || token != o.token || p.CampaignID != o.p.CampaignID || !bytes.Equal(data, o.data) {
-			if _, err := t.exec(sqlPendingUpdate, p.CampaignID, seq, ready, token, data, o.rowid); err != nil {
-				return 0, false, err
-			}
+			w.updatePending(o.rowid, p.CampaignID, seq, ready, token, data)
 		}
 		if ready < o.readyAt {
 			sooner(ready)
@@ -164,9 +148,7 @@ func writePending(t *tx, ns, userID string, old []loaded, after []*store.Pending
 	}
 	for i := range old {
 		if !kept[i] {
-			if _, err := t.exec(sqlPendingDelete, old[i].rowid); err != nil {
-				return 0, false, err
-			}
+			w.deletePending(old[i].rowid)
 		}
 	}
 	return earlier, changed, nil
@@ -184,12 +166,11 @@ func findLoaded(old []loaded, id string) int {
 // writeState writes the user's row (state without the pending
 // deliveries, which have rows of their own) if it changed: the row exists
 // exactly when that state is not empty.
-func writeState(t *tx, ns, userID string, before []byte, u *store.UserState) error {
+func writeState(w *rowWriter, userID string, before []byte, u *store.UserState) error {
 	rest := store.UserState{Receipts: u.Receipts, Sends: u.Sends, Conversions: u.Conversions, Log: u.Log}
 	if rest.IsEmpty() {
 		if before != nil {
-			_, err := t.exec(sqlUserDelete, ns, userID)
-			return err
+			w.deleteUser(userID)
 		}
 		return nil
 	}
@@ -201,12 +182,8 @@ func writeState(t *tx, ns, userID string, before []byte, u *store.UserState) err
 		return nil
 	}
 	expires, logFirst := pruneKeys(&rest)
-	q := sqlUserUpdate
-	if before == nil {
-		q = sqlUserInsert
-	}
-	_, err = t.exec(q, ns, userID, state, expires, logFirst)
-	return err
+	w.writeUser(before == nil, userID, state, expires, logFirst)
+	return nil
 }
 
 // pruneKeys returns what Prune looks users up by: the earliest expiry
@@ -253,21 +230,61 @@ type pendingData struct {
 	Control         bool        `json:"control,omitempty"`
 }
 
-func encodePending(p *store.Pending) ([]byte, error) {
-	return json.Marshal(&pendingData{
+func dataOf(p *store.Pending) pendingData {
+	return pendingData{
 		Activation: p.Activation, Trigger: p.Trigger, DueAt: p.DueAt, Attempt: p.Attempt,
 		Sending: p.Sending, CancelOnFailure: p.CancelOnFailure, Backfilled: p.Backfilled, Control: p.Control,
-	})
+	}
 }
 
-func decodePending(p *store.Pending, data []byte) error {
+func (d *pendingData) apply(p *store.Pending) {
+	p.Activation, p.Trigger, p.DueAt, p.Attempt = d.Activation, d.Trigger, d.DueAt, d.Attempt
+	p.Sending, p.CancelOnFailure, p.Backfilled, p.Control = d.Sending, d.CancelOnFailure, d.Backfilled, d.Control
+}
+
+// pendingCache memoizes the decoding of pending deliveries' data on the
+// writing connection, where it is used under the write turn only: a
+// delivery's data is decoded by the Claim that hands it out, then again,
+// unchanged, by the update that checks it before its send. The same bytes
+// decode to the same values. The decoded trigger's properties are shared between the
+// copies handed out, as store.UserState.Clone shares them: the engine
+// never changes them. A nil cache decodes every time.
+type pendingCache struct {
+	m map[string]pendingData
+}
+
+// maxCached bounds the cache; it is emptied when full.
+const maxCached = 8192
+
+func (c *pendingCache) decode(p *store.Pending, data []byte) error {
+	if c != nil {
+		if d, ok := c.m[string(data)]; ok {
+			d.apply(p)
+			return nil
+		}
+	}
 	var d pendingData
 	if err := json.Unmarshal(data, &d); err != nil {
 		return fmt.Errorf("decoding pending delivery %q: %w", p.ID, err)
 	}
-	p.Activation, p.Trigger, p.DueAt, p.Attempt = d.Activation, d.Trigger, d.DueAt, d.Attempt
-	p.Sending, p.CancelOnFailure, p.Backfilled, p.Control = d.Sending, d.CancelOnFailure, d.Backfilled, d.Control
+	d.apply(p)
+	c.put(data, d)
 	return nil
+}
+
+func encodePending(p *store.Pending) ([]byte, error) {
+	d := dataOf(p)
+	return json.Marshal(&d)
+}
+
+func (c *pendingCache) put(data []byte, d pendingData) {
+	if c == nil {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = make(map[string]pendingData, 256)
+	}
+	c.m[string(data)] = d
 }
 
 // User implements [store.Store.User]: the state row and the pending rows,
@@ -281,7 +298,7 @@ func (s *Store) User(ctx context.Context, ns, userID string) (store.UserState, e
 		old   []loaded
 	)
 	err := s.query(ctx, sqlUserRead, func(rows *sql.Rows) (err error) {
-		state, old, err = readUserRows(rows)
+		state, old, err = readUserRows(rows, nil)
 		return err
 	}, ns, userID)
 	if err != nil {

@@ -20,6 +20,7 @@ type writer struct {
 	sem   chan struct{}
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // prepared on conn; used under sem
+	cache pendingCache         // used under sem
 }
 
 func (w *writer) open(ctx context.Context, db *sql.DB) error {
@@ -76,6 +77,21 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 		return nil, err
 	}
 	return st.QueryContext(t.ctx, args...)
+}
+
+// rows runs q and hands its rows to each, one at a time.
+func (t *tx) rows(q string, each func(*sql.Rows) error, args ...any) error {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // queryRow scans q's first row into dest; ok is false when it has none.

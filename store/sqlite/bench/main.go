@@ -1,0 +1,205 @@
+// Command bench measures the engine on the SQLite store against the
+// memory store and the PostgreSQL store, in one run: Track and TrackAll
+// events/s, deliveries/s and bytes per pending delivery, with 10,000 and
+// 1,000,000 deliveries pending. It is a module of its own, so that the
+// SQLite module needs no PostgreSQL driver.
+//
+//	source .ci/postgres.sh start                # from the repository root
+//	go run ./store/sqlite/bench                 # the table (about 10 minutes)
+//	go run ./store/sqlite/bench -sizes 10000 -rounds 1
+//	go run ./store/sqlite/bench -prune          # the file's size under steady traffic
+//
+// Without CAMPAIGNCONNECTOR_POSTGRES_DSN (or -dsn) the PostgreSQL column
+// is left out.
+//
+// For each size, every store is opened fresh and preloaded with that many
+// pending deliveries (due in a month, each from an event with an ID);
+// then rounds run in turn on each store: a few thousand triggers tracked
+// one by one with Track, then more with TrackAll (1,000 a call), each
+// scheduling a reminder an hour later; then the clock moves past the hour
+// and Tick sends every reminder (the engine's defaults: 4 workers,
+// batches of 256, a no-op sender). Figures are medians of the rounds with
+// their range; ratios are taken round by round.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+)
+
+func main() {
+	sizes := flag.String("sizes", "10000,1000000", "pending deliveries preloaded, comma-separated")
+	rounds := flag.Int("rounds", 3, "measured rounds per store and size")
+	nTrack := flag.Int("track", 3000, "events tracked with Track per round")
+	nAll := flag.Int("trackall", 20000, "events tracked with TrackAll per round")
+	dsn := flag.String("dsn", os.Getenv("CAMPAIGNCONNECTOR_POSTGRES_DSN"), "PostgreSQL DSN; empty: leave PostgreSQL out")
+	full := flag.Bool("full", false, "also measure SQLite with synchronous FULL")
+	prune := flag.Bool("prune", false, "measure the SQLite file under steady traffic instead")
+	events := flag.Int("events", 1_000_000, "with -prune: unique events tracked")
+	dir := flag.String("dir", os.TempDir(), "where the SQLite files go")
+	flag.Parse()
+	ctx := context.Background()
+	fmt.Printf("campaignconnector store benchmarks — %s, %s/%s, %d CPUs, %s\n\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
+	if *prune {
+		if err := measurePrune(ctx, *dir, *events); err != nil {
+			fail(err)
+		}
+		return
+	}
+	subjects := []subject{memorySubject(), sqliteSubject(*dir, sqlite.SynchronousNormal)}
+	if *full {
+		subjects = append(subjects, sqliteSubject(*dir, sqlite.SynchronousFull))
+	}
+	if *dsn != "" {
+		subjects = append(subjects, postgresSubject(*dsn))
+	}
+	perEvent := map[string][]float64{} // "sqlite Track" → µs per event at each size
+	for _, field := range strings.Split(*sizes, ",") {
+		size, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil {
+			fail(fmt.Errorf("-sizes: %w", err))
+		}
+		results, err := measureSize(ctx, subjects, size, *rounds, *nTrack, *nAll)
+		if err != nil {
+			fail(err)
+		}
+		for _, r := range results {
+			perEvent[r.name+" Track"] = append(perEvent[r.name+" Track"], 1e6/median(r.track()))
+			perEvent[r.name+" TrackAll"] = append(perEvent[r.name+" TrackAll"], 1e6/median(r.trackAll()))
+			perEvent[r.name+" deliveries"] = append(perEvent[r.name+" deliveries"], 1e6/median(r.deliveries()))
+		}
+	}
+	if strings.Contains(*sizes, ",") {
+		fmt.Println("Per event (or delivery), largest size against smallest (medians):")
+		keys := make([]string, 0, len(perEvent))
+		for k := range perEvent {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			v := perEvent[k]
+			fmt.Printf("  %-40s %6.1f µs → %6.1f µs  %.2fx\n", k, v[0], v[len(v)-1], v[len(v)-1]/v[0])
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// result is one store's rounds at one size.
+type result struct {
+	name        string
+	preload     float64 // events/s
+	bytesPerPen float64
+	samples     []sample
+}
+
+func (r result) track() []float64      { return r.pick(func(s sample) float64 { return s.track }) }
+func (r result) trackAll() []float64   { return r.pick(func(s sample) float64 { return s.trackAll }) }
+func (r result) deliveries() []float64 { return r.pick(func(s sample) float64 { return s.deliveries }) }
+
+func (r result) pick(f func(sample) float64) []float64 {
+	out := make([]float64, len(r.samples))
+	for i, s := range r.samples {
+		out[i] = f(s)
+	}
+	return out
+}
+
+// measureSize preloads every subject with size pending deliveries, then
+// runs the rounds, taking the subjects in turn, and prints the table.
+func measureSize(ctx context.Context, subjects []subject, size, rounds, nTrack, nAll int) ([]result, error) {
+	runs := make([]*run, len(subjects))
+	results := make([]result, len(subjects))
+	defer func() {
+		for _, r := range runs {
+			if r != nil {
+				if err := r.close(); err != nil {
+					fmt.Fprintln(os.Stderr, "bench: closing:", err)
+				}
+			}
+		}
+	}()
+	for i, s := range subjects {
+		r, err := newRun(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		runs[i] = r
+		took, err := r.preload(ctx, size)
+		if err != nil {
+			return nil, fmt.Errorf("%s: preloading: %w", s.name, err)
+		}
+		bytes, err := r.footprint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: footprint: %w", s.name, err)
+		}
+		results[i] = result{name: s.name, preload: float64(size) / took.Seconds(), bytesPerPen: float64(bytes) / float64(size)}
+		fmt.Fprintf(os.Stderr, "%s: %d pending preloaded in %v\n", s.name, size, took.Round(time.Millisecond))
+	}
+	for round := range rounds {
+		for i, r := range runs {
+			smp, err := r.measure(ctx, nTrack, nAll)
+			if err != nil {
+				return nil, fmt.Errorf("%s: round %d: %w", r.subject, round+1, err)
+			}
+			results[i].samples = append(results[i].samples, smp)
+			fmt.Fprintf(os.Stderr, "%s, round %d: %+v\n", r.subject, round+1, smp)
+		}
+	}
+	fmt.Printf("%d pending (%d rounds; each: %d Track, %d TrackAll events, their %d deliveries)\n\n",
+		size, rounds, nTrack, nAll, nTrack+nAll)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(w, "store\tTrack events/s\tTrackAll events/s\tdeliveries/s\tbytes/pending\tpreload (TrackAll) events/s\t")
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.0f\t%.0f\t\n", r.name, spread(r.track()), spread(r.trackAll()), spread(r.deliveries()), r.bytesPerPen, r.preload)
+	}
+	sq := results[1]
+	for _, base := range results {
+		if base.name == sq.name {
+			continue
+		}
+		fmt.Fprintf(w, "%s / %s\t%s\t%s\t%s\t%.2fx\t%.2fx\t\n", sq.name, base.name,
+			ratio(sq.track(), base.track()), ratio(sq.trackAll(), base.trackAll()), ratio(sq.deliveries(), base.deliveries()),
+			sq.bytesPerPen/base.bytesPerPen, sq.preload/base.preload)
+	}
+	w.Flush()
+	fmt.Println()
+	return results, nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread renders the median and range of xs.
+func spread(xs []float64) string {
+	return fmt.Sprintf("%.0f [%.0f–%.0f]", median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// ratio renders the median and range of a/b, round by round.
+func ratio(a, b []float64) string {
+	r := make([]float64, len(a))
+	for i := range a {
+		r[i] = a[i] / b[i]
+	}
+	return fmt.Sprintf("%.2fx [%.2f–%.2f]", median(r), slices.Min(r), slices.Max(r))
+}
