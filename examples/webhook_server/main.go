@@ -6,7 +6,13 @@
 //	go run ./examples/webhook_server -addr localhost:8080 -sendgrid-key MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…
 //
 // Without -sendgrid-key it makes up a key pair and prints a signed curl
-// command to try it with.
+// command to try it with. With -db it keeps campaigns, users and pending
+// resends in a SQLite file, so that a restart loses nothing:
+//
+//	go run ./examples/webhook_server -db campaigns.db
+//
+// It is a module of its own, so that the root module needs no SQLite
+// driver.
 package main
 
 import (
@@ -34,6 +40,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
 )
@@ -41,23 +48,34 @@ import (
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
 	key := flag.String("sendgrid-key", "", "SendGrid Event Webhook verification key (base64 DER); empty: make up a demo key")
+	db := flag.String("db", "", "SQLite database file, created if missing, that keeps pending resends across restarts; empty: in memory")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := serve(ctx, *addr, *key, os.Stdout); err != nil {
+	if err := serve(ctx, *addr, *key, *db, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// serve runs the server on the wall clock until ctx ends.
-func serve(ctx context.Context, addr, key string, out io.Writer) error {
+// serve runs the server on the wall clock until ctx ends, on the SQLite
+// file db, or in memory when db is empty.
+func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error) {
 	if key == "" {
-		var err error
 		if key, err = demoKey(addr, out); err != nil {
 			return err
 		}
 	}
-	engine, handler, err := newServer(ctx, clock.New(), key, out)
+	var st store.Store = store.NewMemory()
+	if db != "" {
+		s, err := sqlite.Open(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, s.Close()) }()
+		st = s
+		fmt.Fprintf(out, "keeping state in %s\n", db)
+	}
+	engine, handler, err := newServer(ctx, clock.New(), st, key, out)
 	if err != nil {
 		return err
 	}
@@ -68,7 +86,12 @@ func serve(ctx context.Context, addr, key string, out io.Writer) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	go func() { _ = engine.Run(ctx) }() // sends deliveries as they fall due
+	ran := make(chan struct{})
+	go func() { // sends deliveries as they fall due
+		defer close(ran)
+		_ = engine.Run(ctx)
+	}()
+	defer func() { <-ran }() // the store closes after Run returned
 	fmt.Fprintf(out, "listening on http://%s/webhooks/sendgrid\n", addr)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -76,10 +99,10 @@ func serve(ctx context.Context, addr, key string, out io.Writer) error {
 	return nil
 }
 
-// newServer is the wiring: an engine on clk with the newsletter and its
-// resend published, a sender that prints to out, and the SendGrid webhook
-// handler feeding the engine, mounted at /webhooks/sendgrid.
-func newServer(ctx context.Context, clk connector.Clock, sendgridKey string, out io.Writer) (*connector.Engine, http.Handler, error) {
+// newServer is the wiring: an engine on st and clk with the newsletter and
+// its resend published, a sender that prints to out, and the SendGrid
+// webhook handler feeding the engine, mounted at /webhooks/sendgrid.
+func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgridKey string, out io.Writer) (*connector.Engine, http.Handler, error) {
 	var mu sync.Mutex // Run's sends and the handler's logs share out
 	printf := func(format string, args ...any) {
 		mu.Lock()
@@ -90,7 +113,7 @@ func newServer(ctx context.Context, clk connector.Clock, sendgridKey string, out
 		printf("send %s to %s: %s\n", d.CampaignID, d.UserID, d.Message)
 		return nil
 	})
-	engine, err := connector.New(store.NewMemory(), sender, connector.WithClock(clk))
+	engine, err := connector.New(st, sender, connector.WithClock(clk))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,6 +132,14 @@ func newServer(ctx context.Context, clk connector.Clock, sendgridKey string, out
 		}
 	}
 	for _, id := range []string{"resend", "newsletter"} { // the follow-up first
+		// A restart on a file finds them active: publishing again would
+		// start a new activation, which drops the pending resends.
+		if rec, err := engine.Campaign(ctx, id); err != nil || rec.State == rule.Active {
+			if err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if err := engine.Publish(ctx, id); err != nil {
 			return nil, nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
 	"github.com/stretchr/testify/require"
@@ -98,7 +101,7 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 	require.NoError(t, err)
 	sg := &sendGrid{t: t, priv: priv, clk: clk}
 	out := &syncBuffer{}
-	engine, handler, err := newServer(ctx, clk, sg.publicKey(), out)
+	engine, handler, err := newServer(ctx, clk, store.NewMemory(), sg.publicKey(), out)
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
@@ -147,7 +150,7 @@ func TestServerRefusesWhatItShould(t *testing.T) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	sg := &sendGrid{t: t, priv: priv, clk: clk}
-	_, handler, err := newServer(context.Background(), clk, sg.publicKey(), &syncBuffer{})
+	_, handler, err := newServer(context.Background(), clk, store.NewMemory(), sg.publicKey(), &syncBuffer{})
 	require.NoError(t, err)
 	tests := []struct {
 		name   string
@@ -166,6 +169,47 @@ func TestServerRefusesWhatItShould(t *testing.T) {
 			require.Equal(t, tc.status, w.Code)
 		})
 	}
-	_, _, err = newServer(context.Background(), clk, "not a key", &syncBuffer{})
+	_, _, err = newServer(context.Background(), clk, store.NewMemory(), "not a key", &syncBuffer{})
 	require.Error(t, err, "a bad verification key is caught at start")
+}
+
+// With -db the pending resends survive a restart: the server is stopped
+// (its store closed) after the newsletter's delivery and started again on
+// the same file; the resend goes out a week later all the same, once.
+func TestResendSurvivesARestartWithDB(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC))
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	sg := &sendGrid{t: t, priv: priv, clk: clk}
+	path := filepath.Join(t.TempDir(), "campaigns.db")
+	start := func() (*sqlite.Store, *syncBuffer, func() (int, error)) {
+		s, err := sqlite.Open(ctx, path)
+		require.NoError(t, err)
+		out := &syncBuffer{}
+		engine, handler, err := newServer(ctx, clk, s, sg.publicKey(), out)
+		require.NoError(t, err)
+		srv := httptest.NewServer(handler)
+		t.Cleanup(srv.Close)
+		sg.url = srv.URL + "/webhooks/sendgrid"
+		return s, out, func() (int, error) { return engine.Tick(ctx) }
+	}
+
+	first, _, _ := start()
+	status, resp := sg.post([]map[string]any{sg.item("delivered", "ann")}, priv)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, webhook.Response{Tracked: 1}, resp)
+	require.NoError(t, first.Close())
+
+	clk.Add(7 * 24 * time.Hour)
+	second, out, tick := start()
+	defer second.Close()
+	sent, err := tick()
+	require.NoError(t, err)
+	require.Equal(t, 1, sent)
+	require.Contains(t, out.String(), "send resend to ann")
+	sent, err = tick()
+	require.NoError(t, err)
+	require.Zero(t, sent)
 }
