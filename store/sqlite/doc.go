@@ -1,2 +1,147 @@
-// Package sqlite is a [store.Store] in one SQLite file.
+// Package sqlite is a [store.Store] in one SQLite file: campaigns,
+// per-user state and the queue of due deliveries survive restarts, with
+// no database server to run. It is the way to run the engine in
+// production on one host; for several hosts, use store/postgres.
+//
+//	s, err := sqlite.Open(ctx, "/var/lib/myapp/campaigns.db")
+//	if err != nil { … }
+//	defer s.Close()
+//	engine, err := connector.New(s, sender)
+//
+// It is a module of its own (go get
+// github.com/campaignconnector/campaignconnector/store/sqlite), so that the
+// root module needs no database driver, and it is pure Go
+// (modernc.org/sqlite): CGO_ENABLED=0 builds and cross-compiling work.
+//
+// # Files
+//
+// The database is the file [Open] is given, created if missing (its
+// directory must exist), with two files beside it while it is open:
+// path+"-wal", the write-ahead log, and path+"-shm", the index of the log
+// that the processes using the file share. Keep all three on a local file
+// system: write-ahead logging needs shared memory between the processes,
+// which network file systems do not give. The store's tables are named
+// "campaignconnector_…"; the file may hold other tables of the host's, which
+// then share the one writer at a time described below.
+//
+// [Open] creates or upgrades the tables before it returns: the
+// migrations are embedded, versioned in the table
+// campaignconnector_migrations and applied in one transaction holding the
+// file's write lock, so stores opening a file together, in any number of
+// processes, are safe, and a restart finds nothing to do. A file migrated
+// by a newer version of this package is accepted (migrations only add).
+//
+// # Durability
+//
+// The file is in write-ahead-log mode with synchronous NORMAL (see
+// [WithSynchronous]). A transaction is committed when its pages are in the
+// log, and a call (an Update, a TrackAll's batch, a delivery's record)
+// returns once it committed: it survives the process crashing or being
+// killed at any point, and a restarted process finds every acknowledged
+// event's effect (a transaction cut short is rolled back whole). The log
+// is synced to the disk when it is checkpointed into the database
+// (about every 4 MB of changes), not at each commit: a power loss, or the
+// operating system crashing, may lose the transactions committed since
+// the last sync. The file stays consistent; what is lost is the last
+// events' effects (their deliveries not scheduled, or scheduled twice if
+// the provider retries) and the last sends' records (those deliveries
+// are sent again, with the same ID: hosts deduplicate by ID).
+// [SynchronousFull] syncs the log at each commit instead, so that nothing
+// acknowledged is lost even then, for one sync per commit (a Track is one
+// commit; a TrackAll one per 1,024 events).
+//
+// # Writers, readers and locking
+//
+// SQLite lets one connection write at a time, and the store is built for
+// it. Each store has one writing connection, which its writes take in
+// turn, and a few reading connections ([WithReaders]), which never wait
+// for the writer: they read the last committed state. The stores of one
+// process opened on the same path share the turn (a Go semaphore per
+// file, which a call's context can give up waiting for), so that they
+// queue in order instead of polling each other's file locks. Every write is one
+// transaction begun with BEGIN IMMEDIATE, which takes the file's write
+// lock first, so that its statements never find the file locked half
+// way. Other stores on the file (in this process or others) wait for the
+// lock at BEGIN, up to the busy timeout ([WithBusyTimeout], 5 seconds),
+// and try again, up to 5 times: under normal contention a locked file
+// never surfaces as an error. Calls fail with "database is locked" only
+// if another connection holds the write lock for about 25 seconds (a
+// host's own long transaction on the same file, say).
+//
+// [Store.Update], the engine's call for each event Track tracks, is one
+// transaction: it records the event ID, reads the user's state and
+// pending deliveries, runs the engine's function and writes what
+// changed. [Store.UpdateBatch] does the same for up to 1,024 updates in
+// one transaction, with multi-row statements: the engine's TrackAll uses
+// it for a batch of events, and Tick for each group of deliveries it
+// checks before sending, then records. [Store.Claim] is one UPDATE of up
+// to a batch of due deliveries, earliest first; as writes take turns,
+// claimers in any number of processes get disjoint deliveries. A claim is
+// a lease: the delivery's ReadyAt moves to now+lease, so if its engine
+// dies it is claimed again when the lease ends, with the same ID. A
+// delivery sent but not yet recorded when its process died is sent again
+// then: at least once, twice only for the sends in flight at the crash.
+//
+// # Several engines, several processes
+//
+// Any number of engines may use one store, and any number of stores (in
+// one process or several) may open one file: they share the queue and
+// its work, as the replicas of the PostgreSQL store do. Two things are
+// not instantaneous between stores:
+//
+//   - [Store.Revision], which the engine reads on every event, is kept in
+//     memory: campaign changes made through this store are seen at once,
+//     those made through another store within the revision max age
+//     ([WithRevisionMaxAge], one second).
+//   - [Store.Notify] (the store implements [store.Notifier], so engines'
+//     Run does not poll): an update that schedules a delivery due before
+//     every other one wakes this store's subscribers at once and bumps a
+//     wake-up counter in the file, in its transaction; each store looks
+//     at the counter every notify interval ([WithNotifyInterval], 100
+//     milliseconds) while it has subscribers, so engines in other
+//     processes wake within that interval.
+//
+// So hosts running several processes on one file need not set
+// connector.WithPollInterval. A process killed between its commit and the
+// others' next look loses nothing: the counter is in the file.
+//
+// # Backups
+//
+// [Store.Backup] writes a consistent copy of the database to a new file
+// (VACUUM INTO) while the engines run: it reads a snapshot, so writes go
+// on meanwhile. The copy is compact and synced; restore it by stopping
+// the processes, removing the file with its -wal and -shm files, and
+// putting the copy in its place. Copying the file with cp while a store
+// has it open may give a torn copy (the recent changes are in the -wal
+// file): use Backup, or stop the processes first.
+//
+// # Pruning and file size
+//
+// The engine calls [Store.Prune] every minute or so: it deletes expired
+// event IDs, counters and logged interactions, and prunes users with
+// expired receipts, sends, conversion windows or old decisions (found by
+// index), in transactions of up to 1,000 rows, so that the engines'
+// writes interleave. Freed pages are reused by later writes, so under
+// steady traffic the file levels off at what the retention windows hold
+// (the dedup window, 72 hours by default, is usually the largest); when
+// more than a quarter of the file is free (after a burst), Prune gives up
+// to 10,000 pages (40 MB) back to the file system per call.
+//
+// # Limits
+//
+// One machine: the processes must share the file system and its locks.
+// Writes are serialized, so throughput is that of one writer: a few
+// thousand Track calls per second (each a transaction), tens of thousands
+// of events per second with TrackAll, thousands of deliveries per second
+// (BENCHMARKS.md has the figures); reads scale with the readers.
+// A delivery's row holds its trigger event, properties included, as
+// JSON: a few hundred bytes each. Times are kept as integer nanoseconds
+// since 1970, exact from 1677 to 2262 (the zero time is kept as such;
+// others outside that span are clamped). Event properties round-trip as
+// JSON: numbers come back as json.Number. Strings are kept whole, NUL
+// bytes included.
+//
+// Nothing here reads the wall clock for semantics: every comparison uses
+// the now the engine passes. The store reads the monotonic clock only to
+// age its revision cache and pace its look at the wake-up counter.
 package sqlite

@@ -141,15 +141,42 @@ func TestStoresShareData(t *testing.T) {
 	require.Empty(t, none, "a sees b's lease")
 }
 
-// Claimers and updaters on four stores on one file, with a busy timeout
-// short enough that the file is often found locked past it: no call
-// fails (a locked file is tried again), and no delivery is claimed twice
-// while leased.
-func TestBusyFileIsRetriedNotSurfaced(t *testing.T) {
+// Another connection (another process, say) holds the file's write lock
+// for longer than the busy timeout: the store's calls wait, try again,
+// and succeed once the lock is released; none fails.
+func TestLockedFileIsRetriedNotSurfaced(t *testing.T) {
+	path := testPath(t)
+	const timeout = 100 * time.Millisecond
+	s := openStore(t, path, sqlite.WithBusyTimeout(timeout))
+	ctx := context.Background()
+	other, err := rawDB(t, path).Conn(ctx)
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.ExecContext(ctx, "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+
+	start := time.Now()
+	done := make(chan error, 2)
+	go func() { done <- s.Update(ctx, "ns", "u", t0, store.Dedup{}, func(u *store.UserState, _ bool) {}) }()
+	go func() { _, err := s.Take(ctx, "ns", "k", 1, t0, t0.Add(time.Minute)); done <- err }()
+	// Release the lock after two busy timeouts: the first attempts of
+	// the calls have failed, the later ones succeed.
+	time.Sleep(2 * timeout)
+	_, err = other.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
+	for range 2 {
+		require.NoError(t, <-done)
+	}
+	require.GreaterOrEqual(t, time.Since(start), 2*timeout, "the calls waited for the lock")
+}
+
+// Claimers and updaters on four stores on one file: no call fails, and no
+// delivery is claimed twice while leased.
+func TestStoresOnOneFileShareTheQueue(t *testing.T) {
 	path := testPath(t)
 	var stores []*sqlite.Store
 	for range 4 {
-		stores = append(stores, openStore(t, path, sqlite.WithBusyTimeout(20*time.Millisecond)))
+		stores = append(stores, openStore(t, path))
 	}
 	ctx := context.Background()
 	const ns, deliveries = "race", 400

@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, wrap("opening", err)
 	}
 	wdb.SetMaxOpenConns(1)
-	if err := s.w.open(ctx, wdb); err != nil {
+	if err := s.w.open(ctx, wdb, path); err != nil {
 		wdb.Close()
 		return nil, wrap("opening", err)
 	}

@@ -3,33 +3,38 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
+	"sync"
 
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // writer is the store's one writing connection. SQLite lets one
-// connection write at a time: the store's writes take turns on this one
-// (a semaphore, which a caller's context can give up waiting for) rather
-// than have several connections of one process wait for each other's
-// file locks. Every write is a transaction begun with BEGIN IMMEDIATE,
-// which takes the file's write lock first: its statements never find the
-// file locked half way (another store's writes wait at BEGIN, the busy
-// timeout long, then try again).
+// connection write at a time: the store's writes take turns on this one,
+// and the stores of a process on the same file take turns with each
+// other (a semaphore per file, which a caller's context can give up
+// waiting for), rather than have their connections wait for each other's
+// file locks, sleeping and retrying. Every write is a transaction begun
+// with BEGIN IMMEDIATE, which takes the file's write lock first: its
+// statements never find the file locked half way (other processes'
+// writes wait at BEGIN, the busy timeout long, then try again).
 type writer struct {
 	db    *sql.DB
-	sem   chan struct{}
+	turn  *fileTurn
+	sem   chan struct{} // turn.sem
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // prepared on conn; used under sem
 	cache pendingCache         // used under sem
 }
 
-func (w *writer) open(ctx context.Context, db *sql.DB) error {
+func (w *writer) open(ctx context.Context, db *sql.DB, path string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	w.db, w.conn = db, conn
-	w.sem = make(chan struct{}, 1)
+	w.turn = takeTurns(path)
+	w.sem = w.turn.sem
 	w.stmts = make(map[string]*sql.Stmt)
 	return nil
 }
@@ -38,6 +43,7 @@ func (w *writer) close() error {
 	for _, st := range w.stmts {
 		st.Close()
 	}
+	w.turn.release()
 	err := w.conn.Close()
 	if cerr := w.db.Close(); err == nil {
 		err = cerr
@@ -140,4 +146,47 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 		}
 		return err
 	})
+}
+
+// fileTurn is the write turn the stores of this process share on one
+// file.
+type fileTurn struct {
+	key  string
+	sem  chan struct{}
+	refs int // guarded by turnsMu
+}
+
+var (
+	turnsMu sync.Mutex
+	turns   = map[string]*fileTurn{}
+)
+
+// takeTurns returns the write turn of the file at path, shared with the
+// other stores of the process opened on the same path (made absolute,
+// symbolic links resolved).
+func takeTurns(path string) *fileTurn {
+	key := path
+	if abs, err := filepath.Abs(path); err == nil {
+		key = abs
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			key = real
+		}
+	}
+	turnsMu.Lock()
+	defer turnsMu.Unlock()
+	t := turns[key]
+	if t == nil {
+		t = &fileTurn{key: key, sem: make(chan struct{}, 1)}
+		turns[key] = t
+	}
+	t.refs++
+	return t
+}
+
+func (t *fileTurn) release() {
+	turnsMu.Lock()
+	defer turnsMu.Unlock()
+	if t.refs--; t.refs == 0 {
+		delete(turns, t.key)
+	}
 }
