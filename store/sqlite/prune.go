@@ -63,18 +63,18 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 			}
 		}
 	}
+	var counters int64
 	err := s.write(ctx, func(t *tx) error {
 		res, err := t.exec(sqlPruneCounters, ns, at)
 		if err == nil {
-			var n int64
-			n, err = res.RowsAffected()
-			removed += int(n)
+			counters, err = res.RowsAffected()
 		}
 		return err
 	})
 	if err != nil {
 		return removed, wrap("prune", err)
 	}
+	removed += int(counters)
 	for {
 		var n, found int
 		err := s.write(ctx, func(t *tx) (err error) {
