@@ -31,7 +31,7 @@ import (
 // follow-up, attempt, time) after every step, and the same state at the
 // end.
 func TestEngineOnSQLiteDecidesAsOnMemory(t *testing.T) {
-	seeds := 40
+	seeds := diffSeeds
 	if testing.Short() {
 		seeds = 8
 	}

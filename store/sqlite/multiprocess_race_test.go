@@ -2,9 +2,11 @@
 
 package sqlite_test
 
-// mpDeliveries and crashUsers are smaller under the race detector, which
-// slows the child processes (the same binary) about tenfold.
+// mpDeliveries, crashUsers and diffSeeds are smaller under the race
+// detector, which slows the child processes (the same binary) about
+// tenfold.
 const (
-	mpDeliveries = 4_000
-	crashUsers   = 4_000
+	mpDeliveries = 2_000
+	crashUsers   = 2_000
+	diffSeeds    = 8
 )
