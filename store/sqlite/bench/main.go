@@ -7,6 +7,7 @@
 //	source .ci/postgres.sh start                # from the repository root
 //	go run ./store/sqlite/bench                 # the table (about 10 minutes)
 //	go run ./store/sqlite/bench -sizes 10000 -rounds 1
+//	go run ./store/sqlite/bench -pgdata /tmp/pg/data   # count the server's CPU time too
 //	go run ./store/sqlite/bench -prune          # the file's size under steady traffic
 //
 // Without CAMPAIGNCONNECTOR_POSTGRES_DSN (or -dsn) the PostgreSQL column
@@ -47,6 +48,7 @@ func main() {
 	prune := flag.Bool("prune", false, "measure the SQLite file under steady traffic instead")
 	events := flag.Int("events", 1_000_000, "with -prune: unique events tracked")
 	dir := flag.String("dir", os.TempDir(), "where the SQLite files go")
+	pgData := flag.String("pgdata", "", "the PostgreSQL server's data directory, to count its CPU time (a server of the benchmark's own)")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("campaignconnector store benchmarks — %s, %s/%s, %d CPUs, %s\n\n",
@@ -62,7 +64,7 @@ func main() {
 		subjects = append(subjects, sqliteSubject(*dir, sqlite.SynchronousFull))
 	}
 	if *dsn != "" {
-		subjects = append(subjects, postgresSubject(*dsn))
+		subjects = append(subjects, postgresSubject(*dsn, *pgData))
 	}
 	perEvent := map[string][]float64{} // "sqlite Track" → µs per event at each size
 	for _, field := range strings.Split(*sizes, ",") {
@@ -110,6 +112,13 @@ type result struct {
 func (r result) track() []float64      { return r.pick(func(s sample) float64 { return s.track }) }
 func (r result) trackAll() []float64   { return r.pick(func(s sample) float64 { return s.trackAll }) }
 func (r result) deliveries() []float64 { return r.pick(func(s sample) float64 { return s.deliveries }) }
+func (r result) trackCPU() []float64   { return r.pick(func(s sample) float64 { return s.trackCPU }) }
+func (r result) trackAllCPU() []float64 {
+	return r.pick(func(s sample) float64 { return s.trackAllCPU })
+}
+func (r result) deliveriesCPU() []float64 {
+	return r.pick(func(s sample) float64 { return s.deliveriesCPU })
+}
 
 func (r result) pick(f func(sample) float64) []float64 {
 	out := make([]float64, len(r.samples))
@@ -178,6 +187,22 @@ func measureSize(ctx context.Context, subjects []subject, size, rounds, nTrack, 
 	}
 	w.Flush()
 	fmt.Println()
+	fmt.Println("CPU time per event or delivery, µs (this process, and the PostgreSQL server's processes when -pgdata names them):")
+	fmt.Println()
+	w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(w, "store\tTrack\tTrackAll\tdelivery\t")
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t\n", r.name, spread1(r.trackCPU()), spread1(r.trackAllCPU()), spread1(r.deliveriesCPU()))
+	}
+	for _, base := range results {
+		if base.name == sq.name {
+			continue
+		}
+		fmt.Fprintf(w, "%s / %s\t%s\t%s\t%s\t\n", sq.name, base.name,
+			ratio(sq.trackCPU(), base.trackCPU()), ratio(sq.trackAllCPU(), base.trackAllCPU()), ratio(sq.deliveriesCPU(), base.deliveriesCPU()))
+	}
+	w.Flush()
+	fmt.Println()
 	return results, nil
 }
 
@@ -193,6 +218,11 @@ func median(xs []float64) float64 {
 // spread renders the median and range of xs.
 func spread(xs []float64) string {
 	return fmt.Sprintf("%.0f [%.0f–%.0f]", median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// spread1 renders the median and range of xs to a tenth.
+func spread1(xs []float64) string {
+	return fmt.Sprintf("%.1f [%.1f–%.1f]", median(xs), slices.Min(xs), slices.Max(xs))
 }
 
 // ratio renders the median and range of a/b, round by round.

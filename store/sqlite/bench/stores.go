@@ -28,7 +28,10 @@ type opened struct {
 	// footprint returns the bytes the store's data takes: the database
 	// files or tables, or the Go heap for the memory store.
 	footprint func(ctx context.Context) (int64, error)
-	close     func() error
+	// cpu returns the CPU time the store's own processes (a database
+	// server) have used, besides this one's.
+	cpu   func() time.Duration
+	close func() error
 }
 
 func memorySubject() subject {
@@ -98,7 +101,7 @@ func fileBytes(ctx context.Context, path string) (int64, error) {
 	return (pages - free) * size, err
 }
 
-func postgresSubject(dsn string) subject {
+func postgresSubject(dsn, dataDir string) subject {
 	n := 0
 	return subject{name: "postgres", open: func(ctx context.Context) (opened, error) {
 		n++
@@ -111,6 +114,7 @@ func postgresSubject(dsn string) subject {
 		return opened{
 			store:     s,
 			footprint: func(ctx context.Context) (int64, error) { return schemaBytes(ctx, pool, schema) },
+			cpu:       func() time.Duration { return serverCPU(dataDir) },
 			close: func() error {
 				s.Close()
 				conn, err := pgx.Connect(context.Background(), dsn)

@@ -82,10 +82,26 @@ func (r *run) preload(ctx context.Context, n int) (time.Duration, error) {
 	return time.Since(began), nil
 }
 
-// sample is one round's figures on one store.
+// sample is one round's figures on one store: per second of elapsed
+// time, and CPU microseconds per event or delivery (this process's and,
+// for PostgreSQL, the server's: on a shared machine the elapsed time also
+// counts the time others had the CPUs).
 type sample struct {
-	track, trackAll, deliveries float64 // per second
+	track, trackAll, deliveries          float64 // per second
+	trackCPU, trackAllCPU, deliveriesCPU float64 // µs each
 }
+
+// cpuNow returns the CPU time used so far by this process and the store's
+// server, if any.
+func (r *run) cpuNow() time.Duration {
+	d := selfCPU()
+	if r.cpu != nil {
+		d += r.cpu()
+	}
+	return d
+}
+
+func perItem(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) }
 
 // measure runs one round: nTrack triggers with Track, nAll with TrackAll
 // (1,000 a call), each scheduling a reminder an hour later, then moves
@@ -98,15 +114,15 @@ func (r *run) measure(ctx context.Context, nTrack, nAll int) (sample, error) {
 			Properties: map[string]any{"cart": 3}}
 	}
 	var out sample
-	began := time.Now()
+	began, cpu := time.Now(), r.cpuNow()
 	for i := range nTrack {
 		if err := r.engine.Track(ctx, ev(i)); err != nil {
 			return out, err
 		}
 	}
-	out.track = float64(nTrack) / time.Since(began).Seconds()
+	out.track, out.trackCPU = float64(nTrack)/time.Since(began).Seconds(), perItem(r.cpuNow()-cpu, nTrack)
 
-	began = time.Now()
+	began, cpu = time.Now(), r.cpuNow()
 	for i := 0; i < nAll; i += 1000 {
 		evs := make([]event.Event, 0, 1000)
 		for j := i; j < min(nAll, i+1000); j++ {
@@ -116,11 +132,11 @@ func (r *run) measure(ctx context.Context, nTrack, nAll int) (sample, error) {
 			return out, err
 		}
 	}
-	out.trackAll = float64(nAll) / time.Since(began).Seconds()
+	out.trackAll, out.trackAllCPU = float64(nAll)/time.Since(began).Seconds(), perItem(r.cpuNow()-cpu, nAll)
 
 	r.clk.Add(time.Hour + time.Second)
 	want := r.sent.Load() + int64(nTrack+nAll)
-	began = time.Now()
+	began, cpu = time.Now(), r.cpuNow()
 	for r.sent.Load() < want {
 		n, err := r.engine.Tick(ctx)
 		if err != nil {
@@ -130,6 +146,6 @@ func (r *run) measure(ctx context.Context, nTrack, nAll int) (sample, error) {
 			return out, fmt.Errorf("%s: a tick sent nothing with %d reminders left", r.subject, want-r.sent.Load())
 		}
 	}
-	out.deliveries = float64(nTrack+nAll) / time.Since(began).Seconds()
+	out.deliveries, out.deliveriesCPU = float64(nTrack+nAll)/time.Since(began).Seconds(), perItem(r.cpuNow()-cpu, nTrack+nAll)
 	return out, nil
 }
