@@ -1,11 +1,11 @@
-module github.com/campaignconnector/campaignconnector/store/sqlite/bench
+module github.com/campaignconnector/campaignconnector/bench/sqlite
 
 go 1.26.0
 
 replace (
-	github.com/campaignconnector/campaignconnector => ../../..
-	github.com/campaignconnector/campaignconnector/store/postgres => ../../postgres
-	github.com/campaignconnector/campaignconnector/store/sqlite => ..
+	github.com/campaignconnector/campaignconnector => ../..
+	github.com/campaignconnector/campaignconnector/store/postgres => ../../store/postgres
+	github.com/campaignconnector/campaignconnector/store/sqlite => ../../store/sqlite
 )
 
 require (

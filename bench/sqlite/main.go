@@ -1,14 +1,15 @@
 // Command bench measures the engine on the SQLite store against the
 // memory store and the PostgreSQL store, in one run: Track and TrackAll
 // events/s, deliveries/s and bytes per pending delivery, with 10,000 and
-// 1,000,000 deliveries pending. It is a module of its own, so that the
-// SQLite module needs no PostgreSQL driver.
+// 1,000,000 deliveries pending. It is a module of its own (like
+// bench/river, never published), so that the SQLite module needs no
+// PostgreSQL driver.
 //
-//	source .ci/postgres.sh start                # from the repository root
-//	go run ./store/sqlite/bench                 # the table (about 10 minutes)
-//	go run ./store/sqlite/bench -sizes 10000 -rounds 1
-//	go run ./store/sqlite/bench -pgdata /tmp/pg/data   # count the server's CPU time too
-//	go run ./store/sqlite/bench -prune          # the file's size under steady traffic
+//	source .ci/postgres.sh start                 # from the repository root
+//	go run ./bench/sqlite                        # the table (about 15 minutes)
+//	go run ./bench/sqlite -sizes 10000 -rounds 1
+//	go run ./bench/sqlite -pgdata /tmp/pg/data   # count the server's CPU time too
+//	go run ./bench/sqlite -prune                 # the file's size under steady traffic
 //
 // Without CAMPAIGNCONNECTOR_POSTGRES_DSN (or -dsn) the PostgreSQL column
 // is left out.
