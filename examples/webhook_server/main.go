@@ -132,8 +132,8 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 		}
 	}
 	for _, id := range []string{"resend", "newsletter"} { // the follow-up first
-		// A restart on a file finds them active: publishing again would
-		// start a new activation, which drops the pending resends.
+		// A restart on a file finds them active already (and an active
+		// campaign cannot be published).
 		if rec, err := engine.Campaign(ctx, id); err != nil || rec.State == rule.Active {
 			if err != nil {
 				return nil, nil, err
