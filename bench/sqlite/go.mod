@@ -2,17 +2,11 @@ module github.com/campaignconnector/campaignconnector/bench/sqlite
 
 go 1.26.0
 
-replace (
-	github.com/campaignconnector/campaignconnector => ../..
-	github.com/campaignconnector/campaignconnector/store/postgres => ../../store/postgres
-	github.com/campaignconnector/campaignconnector/store/sqlite => ../../store/sqlite
-)
-
 require (
 	github.com/benbjohnson/clock v1.3.5
-	github.com/campaignconnector/campaignconnector v0.0.0-00010101000000-000000000000
-	github.com/campaignconnector/campaignconnector/store/postgres v0.0.0-00010101000000-000000000000
-	github.com/campaignconnector/campaignconnector/store/sqlite v0.0.0-00010101000000-000000000000
+	github.com/campaignconnector/campaignconnector v0.1.0
+	github.com/campaignconnector/campaignconnector/store/postgres v0.1.0
+	github.com/campaignconnector/campaignconnector/store/sqlite v0.1.0
 	github.com/jackc/pgx/v5 v5.13.0
 )
 

@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/benbjohnson/clock v1.3.5
-	github.com/campaignconnector/campaignconnector v0.0.0-00010101000000-000000000000
-	github.com/campaignconnector/campaignconnector/store/sqlite v0.0.0-00010101000000-000000000000
+	github.com/campaignconnector/campaignconnector v0.1.0
+	github.com/campaignconnector/campaignconnector/store/sqlite v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 

@@ -22,8 +22,9 @@ import (
 )
 
 // Unpublished lists the directories (relative to the repository root) whose
-// modules are never tagged: benchmarks against other libraries.
-var Unpublished = []string{"bench"}
+// modules are never tagged: benchmarks against other libraries, and
+// example programs that need a module of their own for their dependencies.
+var Unpublished = []string{"bench", "examples"}
 
 // Module is one published module of the repository.
 type Module struct {
