@@ -14,60 +14,343 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// A courier takes one worker's claims through their steps, a group at a
-// time: the checks that need no lock, one claim after the other; one store
-// call confirming every delivery of the group that passed them (with a
-// store that takes batches, a transaction or a lock per shard for the
-// group instead of one per delivery); the sends, one after the other; one
-// store call recording them.
+// A courier sends what one Tick claims. Each of its send slots (the
+// engine's send concurrency) takes one claimed delivery at a time through
+// its steps: the checks that need no lock; the last check under the user's
+// lock, which marks the delivery as sending and renews its lease (the
+// confirmation); the send; the record of its outcome. A slot stores the
+// record of one send together with the confirmation of its next delivery,
+// so it holds at most one delivery sent and not recorded: a crash repeats
+// at most one send per slot.
 //
-// (A user's deliveries may share a group: a frequency cap counts the sends
-// in progress with those recorded.) A group's size adapts to the sender:
-// it doubles, up to maxGroup, while a group's sends take less than half of
-// groupWindow, and halves, down to one, when they take longer. So a delivery is confirmed
-// at most about groupWindow before its send, and recorded at most about
-// that long after it, whatever the sender's latency.
+// The slots' store calls are grouped: what slots submit while a call is in
+// progress goes into the next one (a group commit: one transaction, or one
+// lock per shard, for all of them), so store calls are shared by the
+// deliveries in flight at the same time rather than spread over a
+// sequence of sends. While a send lasts, a keeper renews its lease, so no
+// other engine takes a delivery this one still works on.
 type courier struct {
 	e     *Engine
 	snap  *snapshot
-	ctx   context.Context // for store calls that must happen even if Tick's context ends
-	token uint64
-	size  int // deliveries in the next group
+	ctx   context.Context // Tick's: no claim, confirmation or send starts once it ends
+	wctx  context.Context // Tick's without its end: the sender's, and for store calls that must happen
+	feed  feed
+	group group
+	keep  keeper
+	slots []*slot
 
-	jobs    []*job // the group's, reused from group to group
-	ready   []*job // passed the checks: to confirm
-	sending []*job // confirmed: sent (or not, if Tick stopped), to record
-	ops     []store.Op
-	order   []*store.Claim // the batch, in due order
+	failed atomic.Bool // a store error: no new send starts
+	sent   atomic.Int64
+	errMu  sync.Mutex
+	err    error // the first error
 }
 
+var couriers = sync.Pool{New: func() any { return &courier{} }}
+
+// newCourier returns a courier with n slots for one Tick.
+func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, n int) *courier {
+	w := couriers.Get().(*courier)
+	w.e, w.snap, w.ctx, w.wctx = e, snap, ctx, context.WithoutCancel(ctx)
+	w.feed.reset(w, now)
+	w.group.reset(e, w.wctx)
+	w.keep.reset()
+	for len(w.slots) < n {
+		s := &slot{w: w}
+		s.req = newRequest()
+		for k := range s.jobs {
+			j := &s.jobs[k]
+			j.w, j.apply = w, j.update
+		}
+		w.slots = append(w.slots, s)
+	}
+	w.slots = w.slots[:n]
+	return w
+}
+
+func (w *courier) release() {
+	w.feed.reset(nil, time.Time{})
+	w.group.reset(nil, nil)
+	for _, s := range w.slots {
+		for k := range s.jobs {
+			s.jobs[k].clear()
+		}
+		s.held = [2]lease{}
+	}
+	w.e, w.snap, w.ctx, w.wctx, w.err = nil, nil, nil, nil, nil
+	w.failed.Store(false)
+	w.sent.Store(0)
+	couriers.Put(w)
+}
+
+// run sends until nothing is due or the Tick stops, and returns how many
+// sends the sender accepted and the first error.
+func (w *courier) run() (int, error) {
+	if len(w.slots) == 1 {
+		w.slots[0].run()
+	} else {
+		var wg sync.WaitGroup
+		for _, s := range w.slots {
+			wg.Go(s.run)
+		}
+		wg.Wait()
+	}
+	w.keep.halt()
+	w.feed.close()
+	err := w.err
+	if err == nil {
+		err = w.ctx.Err()
+	}
+	return int(w.sent.Load()), err
+}
+
+// stopping reports whether no new send may start: Tick's context ended or
+// a store call failed.
+func (w *courier) stopping() bool { return w.ctx.Err() != nil || w.failed.Load() }
+
+// fail stops new sends and keeps err if it is the first.
+func (w *courier) fail(err error) {
+	w.errMu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.errMu.Unlock()
+	w.failed.Store(true)
+}
+
+// slot takes deliveries through their steps one at a time.
+type slot struct {
+	w    *courier
+	jobs [2]job // the delivery on its way, and the one before it
+	ops  []store.Op
+	req  request
+
+	mu   sync.Mutex // guards held, which the keeper reads
+	held [2]lease   // deliveries confirmed and not recorded
+}
+
+// run delivers claims until the feed is empty or the Tick stops.
+func (s *slot) run() {
+	w := s.w
+	var prev *job // confirmed: its outcome to record
+	k := 0
+	for {
+		var next *job
+		if !w.stopping() {
+			j := &s.jobs[k]
+			got, wait := w.feed.poll(j)
+			if !got && wait {
+				// The feed must claim or wait for a claim: record prev
+				// first rather than keep it unrecorded meanwhile.
+				if prev != nil {
+					s.commit(prev, nil)
+					prev = nil
+				}
+				got = w.feed.take(j)
+			}
+			if got {
+				next = j
+				k ^= 1
+				next.reset()
+				next.check()
+			}
+		}
+		if prev == nil && next == nil {
+			return
+		}
+		s.commit(prev, next)
+		prev = nil
+		if next != nil && next.ok {
+			s.send(next)
+			prev = next
+		}
+	}
+}
+
+// commit stores the outcome of prev's send and next's step (either may be
+// nil) in one group commit, then hands their decisions to the observers.
+func (s *slot) commit(prev, next *job) {
+	w := s.w
+	e := w.e
+	now := e.cfg.clock.Now()
+	ops := s.ops[:0]
+	if prev != nil {
+		prev.step = stepRecord
+		ops = append(ops, store.Op{UserID: prev.c.UserID, Now: prev.now, Fn: prev.apply})
+	}
+	if next != nil {
+		next.now = now
+		ops = append(ops, store.Op{UserID: next.c.UserID, Now: now, Fn: next.apply})
+	}
+	s.req.ops = ops
+	w.group.commit(&s.req)
+	var nextErr error
+	if next != nil {
+		// Held before prev's record is retried, if it must be: the keeper
+		// renews the lease of both meanwhile.
+		if nextErr = ops[len(ops)-1].Err; nextErr == nil && next.ok {
+			s.hold(next, now.Add(e.cfg.lease))
+		}
+	}
+	if prev != nil {
+		if err := ops[0].Err; err != nil {
+			s.retryRecord(prev, err)
+		} else {
+			e.observeAll(prev.dec)
+		}
+		s.unhold(prev)
+		prev.finish()
+	}
+	if next != nil {
+		s.settle(next, nextErr)
+	}
+	clear(ops)
+	s.ops, s.req.ops = ops[:0], nil
+}
+
+// settle handles the result of j's step: its decisions go to the
+// observers; if the step failed, the delivery is not sent and is given
+// back.
+func (s *slot) settle(j *job, err error) {
+	e := s.w.e
+	if err != nil {
+		// The step may have run and not been stored: nothing is sent.
+		j.ok = false
+		j.finish()
+		if j.step != stepRelease {
+			j.release(s.w.wctx)
+		}
+		s.w.fail(fmt.Errorf("connector: tick: delivery %s: %w", j.c.Pending.ID, err))
+		return
+	}
+	e.observeAll(j.dec)
+	if j.ok {
+		if j.enroll != nil && j.enroll.scheduled && j.enroll.earliest < e.armed.Load() {
+			e.signal()
+		}
+	}
+	j.finish()
+	if j.err != nil {
+		s.w.fail(j.err)
+	}
+}
+
+// send calls the sender with j's delivery, unless the Tick stopped since
+// the confirmation: then the delivery is given back as it was.
+func (s *slot) send(j *job) {
+	w := s.w
+	e := w.e
+	if w.stopping() {
+		j.sendErr = errNotSent
+		return
+	}
+	w.keep.start(w)
+	d := j.d
+	// The sender may keep and change what it gets: the trigger's
+	// properties are the stored delivery's, and the message the
+	// campaign's.
+	if len(d.Trigger.Properties) > 0 {
+		d.Trigger.Properties = cloneProperties(d.Trigger.Properties)
+	}
+	if d.Message != nil {
+		d.Message = append(d.Message[:0:0], d.Message...)
+	}
+	// The sender's context does not end with Tick's: a send that has
+	// started finishes (bounded by the send timeout) and is recorded.
+	j.sendErr = e.callSender(w.wctx, d)
+	j.now = e.cfg.clock.Now()
+	if j.sendErr == nil {
+		w.sent.Add(1)
+	}
+}
+
+// Record retries start at recordRetry and double up to recordRetryMax,
+// while the delivery's lease lives.
 const (
-	maxGroup    = 32
-	groupWindow = 100 * time.Millisecond
+	recordRetry    = 10 * time.Millisecond
+	recordRetryMax = time.Second
 )
+
+// retryRecord stores the outcome of j's send after err, with a short
+// backoff, until the delivery's lease ends; then the Tick fails with the
+// last error, and the delivery is sent again after its lease.
+func (s *slot) retryRecord(j *job, err error) {
+	e := s.w.e
+	until := s.leaseEnd(j)
+	for wait := recordRetry; ; wait = min(2*wait, recordRetryMax) {
+		now := e.cfg.clock.Now()
+		if !now.Add(wait).Before(until) {
+			s.w.fail(fmt.Errorf("connector: tick: recording delivery %s: %w", j.c.Pending.ID, err))
+			return
+		}
+		t := e.cfg.clock.Timer(wait)
+		<-t.C
+		j.step = stepRecord
+		if err = e.store.Update(s.w.wctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply); err == nil {
+			e.observeAll(j.dec)
+			return
+		}
+	}
+}
+
+// lease is a delivery a slot holds: confirmed, not yet recorded.
+type lease struct {
+	j      *job
+	userID string
+	id     string
+	token  uint64
+	end    time.Time
+}
+
+// heldAt is where the slot keeps the lease of its job j: a slot's two jobs
+// have a place each.
+func (s *slot) heldAt(j *job) *lease {
+	if j == &s.jobs[0] {
+		return &s.held[0]
+	}
+	return &s.held[1]
+}
+
+func (s *slot) hold(j *job, end time.Time) {
+	s.mu.Lock()
+	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, token: j.token, end: end}
+	s.mu.Unlock()
+}
+
+func (s *slot) unhold(j *job) {
+	s.mu.Lock()
+	*s.heldAt(j) = lease{}
+	s.mu.Unlock()
+}
+
+func (s *slot) leaseEnd(j *job) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heldAt(j).end
+}
 
 // job is one claimed delivery on its way through the steps. Its update
 // function is bound once (jobs are reused), so the steps allocate nothing
 // of their own.
 type job struct {
-	w    *courier
-	step step
-	c    *store.Claim
-	camp *campaign
-	now  time.Time
-	loc  *time.Location
+	w     *courier
+	step  step
+	c     store.Claim
+	token uint64 // the claim's: the delivery is still ours while it holds it
+	camp  *campaign
+	now   time.Time
+	loc   *time.Location
 
 	reason  rule.Reason // stepDefer: why, and until when
 	until   time.Time
 	cause   error // stepPostpone: the directory's error
 	sendErr error // stepRecord: the sender's answer
+	err     error // the check's own error (a rate limit's store call), for the Tick
 	enroll  *tracker
 
 	// Its outcome.
-	d      Delivery
-	ok     bool // confirmed: to send
-	failed bool // the store failed the last step
-	dec    []rule.Decision
+	d   Delivery
+	ok  bool // confirmed: to send
+	dec []rule.Decision
 
 	apply func(u *store.UserState, duplicate bool)
 }
@@ -87,35 +370,18 @@ const (
 // start: Tick stopped first.
 var errNotSent = errors.New("connector: not sent: the tick stopped")
 
-var couriers = sync.Pool{New: func() any { return &courier{} }}
-
-func (w *courier) release() {
-	for _, j := range w.jobs {
-		j.finish()
-		clear(j.dec[:cap(j.dec)])
-		*j = job{w: w, dec: j.dec[:0], apply: j.apply}
-	}
-	clear(w.ready[:cap(w.ready)])
-	clear(w.sending[:cap(w.sending)])
-	clear(w.ops[:cap(w.ops)])
-	clear(w.order[:cap(w.order)])
-	*w = courier{jobs: w.jobs, ready: w.ready[:0], sending: w.sending[:0], ops: w.ops[:0], order: w.order[:0]}
-	couriers.Put(w)
+// reset readies the job for its claim (the feed set c and token).
+func (j *job) reset() {
+	j.finish()
+	j.step, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.dec = stepConfirm, nil, nil, nil, nil, nil, false, j.dec[:0]
+	j.now = j.w.e.cfg.clock.Now()
 }
 
-// job returns the courier's k-th job, reset for claim c.
-func (w *courier) job(k int, c *store.Claim) *job {
-	for len(w.jobs) <= k {
-		j := &job{w: w}
-		j.apply = j.update
-		w.jobs = append(w.jobs, j)
-	}
-	j := w.jobs[k]
+// clear drops what the job refers to, for the pool.
+func (j *job) clear() {
 	j.finish()
-	// The fields the steps read before they set them; the others (the
-	// Delivery, a deferral's reason) are set by the step that uses them.
-	j.c, j.now, j.camp, j.loc, j.cause, j.sendErr, j.ok, j.failed, j.dec = c, w.e.cfg.clock.Now(), nil, nil, nil, nil, false, false, j.dec[:0]
-	return j
+	clear(j.dec[:cap(j.dec)])
+	*j = job{w: j.w, dec: j.dec[:0], apply: j.apply}
 }
 
 // finish releases what the job holds beyond its step.
@@ -126,220 +392,69 @@ func (j *job) finish() {
 	}
 }
 
-// deliverAll delivers claims in order, in groups, releasing them instead
-// once ctx ends, a delivery fails on a store error, or another worker
-// failed.
-func (w *courier) deliverAll(ctx context.Context, claims []*store.Claim, failed *atomic.Bool) (int, error) {
-	sent := 0
-	var firstErr error
-	for len(claims) > 0 {
-		if firstErr != nil || ctx.Err() != nil || (failed != nil && failed.Load()) {
-			w.releaseAll(claims)
-			break
-		}
-		n := min(len(claims), w.size)
-		k, err := w.deliverGroup(ctx, claims[:n], failed)
-		sent += k
-		firstErr = err
-		claims = claims[n:]
+// check applies the checks that need no lock and sets the step that
+// follows: the confirmation, or a deferral, a postponement… A store error
+// (a rate limit's counter) gives the claim back and is kept for the Tick.
+func (j *job) check() {
+	e, c, ctx := j.w.e, &j.c, j.w.ctx
+	if j.w.stopping() {
+		j.step = stepRelease
+		return
 	}
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	return sent, firstErr
-}
-
-// deliverGroup delivers a group of claims and returns
-// how many the sender accepted, and the first error.
-func (w *courier) deliverGroup(ctx context.Context, claims []*store.Claim, failed *atomic.Bool) (int, error) {
-	e := w.e
-	w.ready = w.ready[:0]
-	for k, c := range claims {
-		j := w.job(k, c)
-		ok, err := j.check(ctx)
-		if err != nil {
-			// A store error: nothing else of the group is tried.
-			for _, r := range w.ready {
-				r.finish()
-			}
-			w.releaseAll(w.claimsOf(w.ready))
-			w.releaseAll(claims[k+1:])
-			return 0, err
-		}
-		if ok {
-			w.ready = append(w.ready, j)
-		}
-	}
-	if len(w.ready) == 0 {
-		return 0, nil
-	}
-	start := w.ready[0].now
-	firstErr := w.runAll(ctx, w.ready, stepConfirm)
-	if firstErr != nil {
-		// Deliveries whose check failed on a store error are given back.
-		var back []*store.Claim
-		for _, j := range w.ready {
-			if j.failed {
-				back = append(back, j.c)
-			}
-		}
-		w.releaseAll(back)
-	}
-	w.sending = w.sending[:0]
-	for _, j := range w.ready {
-		if j.ok {
-			if j.enroll != nil && j.enroll.scheduled && j.enroll.earliest < e.armed.Load() {
-				e.signal()
-			}
-			w.sending = append(w.sending, j)
-		}
-		j.finish()
-	}
-	sent := 0
-	for _, j := range w.sending {
-		if ctx.Err() != nil || (failed != nil && failed.Load()) {
-			j.sendErr = errNotSent
-		} else {
-			j.sendErr = e.callSender(ctx, j.d)
-		}
-		// The outcome is recorded even if ctx ended during the send: the
-		// message may be out, and forgetting that would send it again.
-		j.now = e.cfg.clock.Now()
-		if j.sendErr == nil {
-			sent++
-		}
-	}
-	if len(w.sending) == 0 {
-		return 0, firstErr
-	}
-	if err := w.runAll(w.ctx, w.sending, stepRecord); firstErr == nil {
-		firstErr = err
-	}
-	switch took := w.sending[len(w.sending)-1].now.Sub(start); {
-	case took > groupWindow && w.size > 1:
-		w.size /= 2
-	case took <= groupWindow/2 && w.size < maxGroup:
-		w.size *= 2
-	}
-	return sent, firstErr
-}
-
-func (w *courier) claimsOf(jobs []*job) []*store.Claim {
-	out := make([]*store.Claim, len(jobs))
-	for k, j := range jobs {
-		out[k] = j.c
-	}
-	return out
-}
-
-// check applies the checks that need no lock. It reports whether the
-// delivery goes on to be confirmed; if not, the step that took it (a
-// deferral, a postponement…) has run. An error is a store error.
-func (j *job) check(ctx context.Context) (bool, error) {
-	e, c := j.w.e, j.c
 	j.camp = j.w.snap.campaign(c.Pending.CampaignID)
 	if j.camp == nil {
 		// Scheduled by an engine that knows a newer campaign set: leave it
 		// to the next Tick, which refreshes.
-		return false, j.run(ctx, stepLater)
+		j.step = stepLater
+		return
 	}
 	def := &j.camp.Campaign
 	loc, inAudience, err := e.askDirectory(ctx, def, c.UserID)
 	if err != nil {
-		j.cause = err
-		return false, j.run(ctx, stepPostpone)
+		j.step, j.cause = stepPostpone, err
+		if ctx.Err() != nil { // the Tick stopped, the directory did not fail
+			j.step = stepRelease
+		}
+		return
 	}
 	j.loc = loc
 	if reason, until := e.sendTimeCheck(def, loc, j.now, inAudience); reason != "" {
-		j.reason, j.until = reason, until
-		return false, j.run(ctx, stepDefer)
+		j.step, j.reason, j.until = stepDefer, reason, until
+		return
 	}
 	if def.RateLimit > 0 && !c.Pending.Control {
 		minute := j.now.Truncate(time.Minute)
 		key := "rate:" + def.ID + ":" + strconv.FormatInt(minute.Unix(), 10)
 		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), j.now, minute.Add(2*time.Minute))
 		if err != nil {
-			j.w.releaseAll([]*store.Claim{c})
-			return false, fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)
+			j.step = stepRelease
+			j.err = fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)
+			return
 		}
 		if !ok {
-			j.reason, j.until = rule.ReasonRateLimited, minute.Add(time.Minute)
-			return false, j.run(ctx, stepDefer)
+			j.step, j.reason, j.until = stepDefer, rule.ReasonRateLimited, minute.Add(time.Minute)
+			return
 		}
 	}
 	if c.Pending.Control {
 		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
 			CampaignID: def.ID, Time: j.now}
 		if j.enroll, err = e.prepare(ctx, j.w.snap, &ev, j.now, true); err != nil {
-			j.cause = err
-			return false, j.run(ctx, stepPostpone)
+			j.step, j.cause = stepPostpone, err
+			return
 		}
 	}
-	return true, nil
+	j.step = stepConfirm
 }
 
-// run applies step to the job's delivery under the user's lock and hands
-// the decisions it took to the observers.
-func (j *job) run(ctx context.Context, s step) error {
-	j.step = s
-	if s != stepConfirm && s != stepRecord {
-		j.now = j.w.e.cfg.clock.Now()
-	}
-	e := j.w.e
-	if err := e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply); err != nil {
-		return fmt.Errorf("connector: tick: delivery %s: %w", j.c.Pending.ID, err)
-	}
-	e.observeAll(j.dec)
-	return nil
-}
-
-// runAll applies step to every job's delivery, in one store call when the
-// store takes batches, and hands their decisions to the observers in
-// order. It returns the first error; the jobs without one are applied.
-func (w *courier) runAll(ctx context.Context, jobs []*job, s step) error {
-	if len(jobs) == 1 {
-		j := jobs[0]
-		err := j.run(ctx, s)
-		if err != nil {
-			j.ok, j.failed = false, true // the step may have run and not been stored
-		}
-		return err
-	}
-	e := w.e
-	w.ops = w.ops[:0]
-	for _, j := range jobs {
-		j.step = s
-		w.ops = append(w.ops, store.Op{UserID: j.c.UserID, Now: j.now, Fn: j.apply})
-	}
-	e.applyOps(ctx, w.ops)
-	var firstErr error
-	for k, j := range jobs {
-		if err := w.ops[k].Err; err != nil {
-			j.ok, j.failed = false, true
-			if firstErr == nil {
-				firstErr = fmt.Errorf("connector: tick: delivery %s: %w", j.c.Pending.ID, err)
-			}
-			continue
-		}
-		e.observeAll(j.dec)
-	}
-	clear(w.ops)
-	return firstErr
-}
-
-// releaseAll hands claimed deliveries back before their lease ends (Tick is
-// stopping early), so another Tick need not wait for the lease. Best
-// effort: if it fails, the lease runs out instead.
-func (w *courier) releaseAll(claims []*store.Claim) {
-	if len(claims) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+// release gives the job's claim back before its lease ends (its step was
+// not stored, or the Tick is stopping), so another Tick need not wait for
+// the lease. Best effort: if it fails, the lease runs out instead.
+func (j *job) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	j := &job{w: w}
-	j.apply = j.update
-	for _, c := range claims {
-		j.c = c
-		_ = j.run(ctx, stepRelease)
-	}
+	e := j.w.e
+	j.step, j.now = stepRelease, e.cfg.clock.Now()
+	_ = e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply)
 }
+

@@ -12,7 +12,7 @@ import (
 func (j *job) update(u *store.UserState, _ bool) {
 	j.ok, j.dec = false, j.dec[:0]
 	i := u.Find(j.c.Pending.ID)
-	mine := i >= 0 && u.Pending[i].Token == j.w.token
+	mine := i >= 0 && u.Pending[i].Token == j.token
 	switch {
 	case j.step == stepRecord:
 		j.record(u, i, mine)
@@ -24,9 +24,7 @@ func (j *job) update(u *store.UserState, _ bool) {
 	case j.step == stepPostpone:
 		j.postpone(u, i)
 	case j.step == stepRelease:
-		if p := u.Pending[i]; !p.Sending {
-			p.Token, p.ReadyAt = 0, j.now
-		}
+		releasePending(u.Pending[i], j.token, j.now)
 	case j.step == stepLater:
 		p := u.Pending[i]
 		p.Token, p.ReadyAt = 0, j.now.Add(time.Second)
@@ -44,8 +42,9 @@ func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending,
 	j.dec = append(j.dec, d)
 }
 
-// confirm re-checks a claimed delivery right before the send and marks it
-// as sending: from then on an exception can no longer stop it. The
+// confirm re-checks a claimed delivery right before its send, marks it as
+// sending (from then on an exception can no longer stop it) and renews its
+// lease for the send. The
 // delivery is not sent when its follow-up is no longer active in this
 // activation (cancelled) or a frequency cap suppresses it; a control-group
 // member is held out: recorded as received, with control_group_enrolled
@@ -74,11 +73,7 @@ func (j *job) confirm(u *store.UserState, i int) {
 	}
 	p.Sending = true
 	p.Attempt++
-	if p.ReadyAt.Sub(j.now) < j.w.e.cfg.lease/2 {
-		// The batch took a while: renew the lease for the send, so that no
-		// other engine takes the delivery while it is being sent.
-		p.ReadyAt = j.now.Add(j.w.e.cfg.lease)
-	}
+	p.ReadyAt = j.now.Add(j.w.e.cfg.lease)
 	j.d = Delivery{
 		ID:         p.ID,
 		CampaignID: p.CampaignID,

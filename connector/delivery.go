@@ -2,12 +2,8 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -15,33 +11,41 @@ import (
 )
 
 // Tick sends every delivery due at the clock's now and returns how many the
-// sender accepted (SPEC.md R10).
+// sender accepted.
 //
 // Each due delivery is claimed with a lease, checked once more right
 // before the sender is called, sent outside any lock, and then recorded:
 // delivered (the user has received it, at the clock's time after the
 // send), retried later with backoff, or failed after the last attempt. The
-// last check, under the user's lock, honours what happened since the claim:
-// an exception cancels it, a stopped follow-up cancels it, a frequency cap
-// suppresses it; before it, outside the lock, send windows, quiet hours and
-// rate limits defer or drop it, and an audience re-check may suppress it.
-// A control-group delivery is recorded as held out instead of being sent.
+// last check, under the user's lock right before the delivery's own send,
+// honours what happened since the claim: an exception cancels it, a
+// stopped follow-up cancels it, a frequency cap suppresses it, and a
+// delivery another engine has claimed since (its lease ran out while it
+// waited) is left to that engine; before it, outside the lock, send
+// windows, quiet hours and rate limits defer or drop it, and an audience
+// re-check may suppress it. A control-group delivery is recorded as held
+// out instead of being sent.
 //
-// Each send worker takes its claims in groups: the last
-// checks of a group are one store call, its sends follow one after the
-// other, and their records are one store call (with a store that takes
-// batches, [store.BatchUpdater], that is one transaction or one lock per
-// shard for the group instead of two per delivery). A group holds up to 32
-// deliveries while the sender answers fast, fewer as it slows down, so
-// that a group's sends take about 100 ms at most: a delivery is checked
-// that long before its send at most, and recorded that long after it. If
-// the process dies between the claim and the record, the delivery is sent
-// again after its lease, with the same ID — up to a group's sends per
-// worker.
+// Up to the send concurrency ([WithSendConcurrency]) sends are in progress
+// at once. The last check renews the delivery's lease, and while the send
+// lasts the lease is renewed again before it runs out, so no other engine
+// takes a delivery this one is still sending. Each send slot records the
+// outcome of a send in the same store call as the last check of its next
+// delivery, and the calls of the slots in flight together are one (one
+// transaction, or one lock per shard, with a store that takes batches:
+// [store.BatchUpdater]). If the process dies, the deliveries whose send
+// had started and whose outcome was not recorded — at most one per slot —
+// are sent again after their lease, with the same ID. A store error while
+// recording an outcome is retried with a short backoff while the lease
+// lasts; an update the store fails within a shared call is applied again
+// on its own, so it fails only its own delivery.
 //
-// Tick also prunes expired state from the store, at most once per prune
-// interval. It returns the first store error it meets; deliveries it had
-// claimed but not sent are released for the next Tick.
+// A send that has started when ctx ends finishes (the sender's context
+// does not end with ctx; [WithSendTimeout] bounds it) and is recorded; no
+// new send starts after ctx ends. Tick also prunes expired state from the
+// store, at most once per prune interval. It returns the first store error
+// it meets, after which it starts no new send; deliveries it had claimed
+// but not sent are released for the next Tick.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.cfg.clock.Now()
 	e.lastTick.Store(now.UnixNano())
@@ -53,80 +57,9 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	if err := e.maybePrune(ctx, now); err != nil {
 		return 0, err
 	}
-	wctx := context.WithoutCancel(ctx)
-	if e.cfg.concurrency <= 1 {
-		return e.drain(ctx, wctx, snap, now, nil)
-	}
-	// Each worker claims its own batches: claims are disjoint (leased), so
-	// the workers share nothing but the store.
-	var (
-		wg     sync.WaitGroup
-		failed atomic.Bool
-		sent   = make([]int, e.cfg.concurrency)
-		errs   = make([]error, e.cfg.concurrency)
-	)
-	for k := range e.cfg.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sent[k], errs[k] = e.drain(ctx, wctx, snap, now, &failed)
-		}()
-	}
-	wg.Wait()
-	total := 0
-	for _, n := range sent {
-		total += n
-	}
-	return total, errors.Join(errs...)
-}
-
-// drain claims and delivers batches until none is full or, with several
-// workers, another worker failed. On an error, the claims not yet started
-// are released.
-func (e *Engine) drain(ctx, wctx context.Context, snap *snapshot, now time.Time, failed *atomic.Bool) (int, error) {
-	w := couriers.Get().(*courier)
+	w := e.newCourier(ctx, snap, now, e.cfg.concurrency)
 	defer w.release()
-	w.e, w.snap, w.ctx, w.size = e, snap, wctx, 1
-	sent := 0
-	for failed == nil || !failed.Load() {
-		w.token = newToken()
-		// Each batch is leased from the clock's time now, not the Tick's
-		// start: a Tick that drains a backlog for longer than the lease
-		// must not hand out leases that have already run out.
-		if later := e.cfg.clock.Now(); later.After(now) {
-			now = later
-		}
-		claims, err := e.store.Claim(ctx, e.cfg.namespace, now, e.cfg.lease, e.cfg.batch, w.token)
-		if err != nil {
-			err = fmt.Errorf("connector: tick: claiming due deliveries: %w", err)
-		} else {
-			// In due order (then by user and ID): stores hand claims out
-			// roughly ordered, and a fixed order keeps simulations
-			// reproducible. The order is sorted, not the (large) claims.
-			w.order = w.order[:0]
-			for i := range claims {
-				w.order = append(w.order, &claims[i])
-			}
-			slices.SortFunc(w.order, compareClaims)
-			var n int
-			n, err = w.deliverAll(ctx, w.order, failed)
-			sent += n
-			clear(w.order)
-			if r, ok := e.store.(store.ClaimRecycler); ok {
-				r.RecycleClaims(claims)
-			}
-		}
-		if err != nil {
-			if failed != nil {
-				failed.Store(true)
-			}
-			return sent, err
-		}
-		if len(claims) < e.cfg.batch {
-			break
-		}
-	}
-	return sent, nil
+	return w.run()
 }
 
 func compareClaims(a, b *store.Claim) int {

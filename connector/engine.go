@@ -45,7 +45,10 @@ var (
 )
 
 // Delivery is the engine's instruction to the host: send follow-up
-// CampaignID to UserID now.
+// CampaignID to UserID now. Each Send gets a Delivery of its own: the
+// sender may keep it and change it (its Trigger's properties and its
+// Message included) without changing what the engine stores or sends
+// later.
 type Delivery struct {
 	// ID is stable across retries and restarts: hosts deduplicate on it
 	// (delivery is at least once).
@@ -68,8 +71,12 @@ type Delivery struct {
 // Sender sends deliveries; the host implements it with its mail, push or
 // SMS transport. A nil error means the provider accepted the message: the
 // user has received it. An error is retried per the engine's
-// [RetryPolicy]. Send may be called again with the same Delivery.ID (after a
-// crash or a lost lease), so implementations should deduplicate on it.
+// [RetryPolicy]. Send may be called again with the same Delivery.ID after
+// the process died during the send or before its outcome was recorded
+// (the sends in progress then, at most the send concurrency), so
+// implementations should deduplicate on it. ctx does not end with the
+// context given to Tick or Run; [WithSendTimeout] bounds it. Send is called
+// from several goroutines at once unless the send concurrency is 1.
 type Sender interface {
 	Send(ctx context.Context, d Delivery) error
 }
@@ -126,6 +133,9 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 		errs = append(errs, o(&cfg))
 	}
 	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	if cfg.pollInterval == 0 {

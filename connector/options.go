@@ -82,8 +82,16 @@ func defaultConfig() config {
 		retry:       DefaultRetryPolicy,
 		pruneEvery:  time.Minute,
 		maxDeferral: 72 * time.Hour,
-		concurrency: 4,
+		concurrency: 32,
 	}
+}
+
+// validate checks the options that depend on each other.
+func (cfg *config) validate() error {
+	if cfg.sendTimeout > 0 && cfg.lease <= cfg.sendTimeout {
+		return errorf("lease (%v) must be longer than the send timeout (%v): a send would outlast the lease that keeps other engines from it; lengthen it with WithLease", cfg.lease, cfg.sendTimeout)
+	}
+	return nil
 }
 
 // RetryPolicy says how a failed send is retried (SPEC.md R10): attempt n
@@ -205,13 +213,20 @@ func WithLimits(l event.Limits) Option {
 }
 
 // WithLease sets how long a claimed delivery is reserved for this engine
-// before another engine may send it (the at-least-once window after a
-// crash). It must exceed the longest send. Defaults to 1 minute.
+// before another engine may claim it: after a crash, a delivery whose send
+// had started waits that long to be sent again. The last check before a
+// send renews the lease, and while the send and the record of its outcome
+// last, the engine renews it every quarter of its length: a live engine
+// keeps the deliveries it is sending, however long a send takes. A claimed
+// delivery still waiting for a free send slot when its lease ends may be
+// claimed by another engine; this one then skips it. The lease must be
+// longer than the send timeout ([WithSendTimeout]). Defaults to 1 minute.
 func WithLease(d time.Duration) Option {
 	return positive("lease", d, func(cfg *config) *time.Duration { return &cfg.lease })
 }
 
-// WithBatchSize sets how many due deliveries one claim takes. Defaults to 256.
+// WithBatchSize sets how many due deliveries one claim takes; the send
+// slots share them. Defaults to 256.
 func WithBatchSize(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
@@ -235,16 +250,24 @@ func WithRetryPolicy(r RetryPolicy) Option {
 }
 
 // WithSendTimeout bounds each call of the sender: its context is cancelled
-// after d. Defaults to no bound beyond the context passed to Tick or Run.
+// after d. The sender's context does not end with the context given to
+// Tick or Run: a send in progress when they end finishes, bounded by d
+// alone, and its outcome is recorded. d must be shorter than the lease
+// ([WithLease]). Defaults to no bound.
 func WithSendTimeout(d time.Duration) Option {
 	return positive("send timeout", d, func(cfg *config) *time.Duration { return &cfg.sendTimeout })
 }
 
-// WithSendConcurrency sets how many workers Tick runs, each claiming and
-// sending its own batches. Senders that wait on the network want more; 1
+// WithSendConcurrency sets how many sends may be in progress at once.
+// Each of Tick's n send slots takes one delivery at a time through its
+// last check, its send and the record of its outcome; a slot records a
+// send in the same store call as the last check of its next delivery, and
+// the store calls of the slots in flight together are one. So at most n
+// sends are repeated if the process dies, and the more slots, the fewer
+// store calls per delivery. Senders that wait on the network want more. 1
 // sends strictly in due order, which simulations and tests rely on (with
 // more, two deliveries due together may go out in either order). Defaults
-// to 4.
+// to 32.
 func WithSendConcurrency(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {

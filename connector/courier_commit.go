@@ -1,0 +1,119 @@
+package connector
+
+import (
+	"context"
+	"sync"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// group applies the ops of a courier's slots and keeper in shared store
+// calls (a group commit). A caller whose ops arrive while fewer than
+// groupCalls calls are in progress makes a call with them, and with any
+// others waiting; ops that arrive while that many are in progress wait,
+// and when a call ends, the first of the waiting callers makes the next
+// call for all of them. So the slots' confirmations and records share a
+// call whenever they are in flight together, with no timer: a call grows
+// with the store's latency and the number of slots, and a lone slot's ops
+// go at once. A few calls at once keep both the store and the engine busy
+// while the other waits for a round trip.
+type group struct {
+	e   *Engine
+	ctx context.Context
+
+	mu      sync.Mutex
+	waiting []*request
+	spares  [][]*request // empty waiting lists, for reuse
+	calls   int          // calls in progress, or handed to a caller
+}
+
+// groupCalls bounds a courier's store calls in progress at once.
+const groupCalls = 4
+
+// request is one caller's ops. wake receives nil once they are applied,
+// or the batch the caller is to apply, its own ops among them.
+type request struct {
+	ops     []store.Op
+	wake    chan []*request
+	scratch []store.Op // the batch's ops, when the caller makes the call
+}
+
+func newRequest() request { return request{wake: make(chan []*request, 1)} }
+
+func (g *group) reset(e *Engine, ctx context.Context) {
+	g.e, g.ctx = e, ctx
+}
+
+// commit applies r's ops, each op's Err telling its fate, together with
+// the ops of the other callers waiting at the same time.
+func (g *group) commit(r *request) {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, r)
+	var batch []*request
+	if g.calls < groupCalls {
+		g.calls++
+		batch = g.takeWaiting()
+		g.mu.Unlock()
+	} else {
+		g.mu.Unlock()
+		if batch = <-r.wake; batch == nil {
+			return // applied in another caller's call
+		}
+	}
+	g.apply(r, batch)
+	for _, b := range batch {
+		if b != r {
+			b.wake <- nil
+		}
+	}
+	clear(batch)
+	g.mu.Lock()
+	g.spares = append(g.spares, batch[:0])
+	if len(g.waiting) > 0 {
+		next := g.takeWaiting()
+		next[0].wake <- next
+	} else {
+		g.calls--
+	}
+	g.mu.Unlock()
+}
+
+// takeWaiting returns the waiting callers and empties the list. g.mu is
+// held.
+func (g *group) takeWaiting() []*request {
+	batch := g.waiting
+	g.waiting = nil
+	if n := len(g.spares); n > 0 {
+		g.waiting, g.spares = g.spares[n-1], g.spares[:n-1]
+	}
+	return batch
+}
+
+// apply applies the ops of batch in one store call when the store takes
+// batches, with r's scratch. Ops that fail in a call with others are
+// applied again alone, so that an op the store cannot apply fails only
+// itself (a SQL store rolls back the whole transaction).
+func (g *group) apply(r *request, batch []*request) {
+	e := g.e
+	ops := r.scratch[:0]
+	for _, b := range batch {
+		ops = append(ops, b.ops...)
+	}
+	e.applyOps(g.ctx, ops)
+	if len(ops) > 1 {
+		for k := range ops {
+			if op := &ops[k]; op.Err != nil {
+				op.Err = e.store.Update(g.ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+			}
+		}
+	}
+	k := 0
+	for _, b := range batch {
+		for i := range b.ops {
+			b.ops[i].Err = ops[k].Err
+			k++
+		}
+	}
+	clear(ops)
+	r.scratch = ops[:0]
+}

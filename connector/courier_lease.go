@@ -1,0 +1,112 @@
+package connector
+
+import (
+	"sync"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// keeper renews the leases of a courier's deliveries that are being sent
+// (or whose outcome is being recorded), so that no other engine takes a
+// delivery while this one still works on it, however long the send takes.
+// Every quarter of the lease, it renews each lease with at most half of it
+// left: a renewal happens with more than a quarter of the lease to spare.
+// It runs from a courier's first send to the end of its Tick, on one timer
+// of the engine's clock.
+type keeper struct {
+	once sync.Once
+	stop chan struct{}
+	done chan struct{}
+	req  request
+}
+
+func (k *keeper) reset() {
+	k.once = sync.Once{}
+	k.stop, k.done = nil, nil
+	if k.req.wake == nil {
+		k.req = newRequest()
+	}
+}
+
+// start starts the keeper of w if it is not running.
+func (k *keeper) start(w *courier) {
+	k.once.Do(func() {
+		k.stop, k.done = make(chan struct{}), make(chan struct{})
+		go k.run(w)
+	})
+}
+
+// halt stops the keeper, if it runs, and waits for it.
+func (k *keeper) halt() {
+	k.once.Do(func() {}) // a keeper that has not started never will
+	if k.stop != nil {
+		close(k.stop)
+		<-k.done
+	}
+}
+
+func (k *keeper) run(w *courier) {
+	defer close(k.done)
+	for {
+		t := w.e.cfg.clock.Timer(w.e.cfg.lease / 4)
+		select {
+		case <-k.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		k.renew(w)
+	}
+}
+
+// renewal is one lease to renew: where the slot holds it, what it holds
+// then, and whether the store renewed it.
+type renewal struct {
+	s       *slot
+	l       lease
+	renewed bool
+}
+
+// renew extends the leases that have at most half of their length left.
+func (k *keeper) renew(w *courier) {
+	e := w.e
+	now := e.cfg.clock.Now()
+	end := now.Add(e.cfg.lease)
+	var due []*renewal
+	for _, s := range w.slots {
+		s.mu.Lock()
+		for _, l := range s.held {
+			if l.j != nil && l.end.Sub(now) <= e.cfg.lease/2 {
+				due = append(due, &renewal{s: s, l: l})
+			}
+		}
+		s.mu.Unlock()
+	}
+	if len(due) == 0 {
+		return
+	}
+	ops := make([]store.Op, len(due))
+	for i, r := range due {
+		ops[i] = store.Op{UserID: r.l.userID, Now: now, Fn: func(u *store.UserState, _ bool) {
+			r.renewed = false
+			if i := u.Find(r.l.id); i >= 0 {
+				if p := u.Pending[i]; p.Token == r.l.token && p.Sending {
+					p.ReadyAt, r.renewed = end, true
+				}
+			}
+		}}
+	}
+	k.req.ops = ops
+	w.group.commit(&k.req)
+	k.req.ops = nil
+	for i, r := range due {
+		if ops[i].Err != nil || !r.renewed {
+			continue // tried again at the next round, while the lease lasts
+		}
+		r.s.mu.Lock()
+		if h := r.s.heldAt(r.l.j); h.j == r.l.j && h.id == r.l.id && h.token == r.l.token {
+			h.end = end
+		}
+		r.s.mu.Unlock()
+	}
+}
