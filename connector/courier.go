@@ -47,16 +47,16 @@ type courier struct {
 
 var couriers = sync.Pool{New: func() any { return &courier{} }}
 
-// newCourier returns a courier with n slots for one Tick.
+// newCourier returns a courier with up to n slots for one Tick.
 func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, n int) *courier {
 	w := couriers.Get().(*courier)
 	w.e, w.snap, w.ctx, w.wctx = e, snap, ctx, context.WithoutCancel(ctx)
 	w.feed.reset(w, now)
 	w.group.reset(e, w.wctx)
 	w.keep.reset()
+	w.slots = w.slots[:cap(w.slots)]
 	for len(w.slots) < n {
 		s := &slot{w: w}
-		s.req = newRequest()
 		for k := range s.jobs {
 			j := &s.jobs[k]
 			j.w, j.apply = w, j.update
@@ -75,6 +75,7 @@ func (w *courier) release() {
 			s.jobs[k].clear()
 		}
 		s.held = [2]lease{}
+		s.req.wake = nil
 	}
 	w.e, w.snap, w.ctx, w.wctx, w.err = nil, nil, nil, nil, nil
 	w.failed.Store(false)
@@ -83,13 +84,22 @@ func (w *courier) release() {
 }
 
 // run sends until nothing is due or the Tick stops, and returns how many
-// sends the sender accepted and the first error.
+// sends the sender accepted and the first error. It claims the first
+// batch before it starts the slots, so that a Tick that finds few
+// deliveries starts no more slots than it has deliveries (a batch short of
+// full is the last).
 func (w *courier) run() (int, error) {
-	if len(w.slots) == 1 {
-		w.slots[0].run()
-	} else {
+	slots := w.slots[:min(len(w.slots), w.feed.fill())]
+	// Channels are made for each Tick, never reused: a Tick may run in a
+	// synctest bubble, whose channels no other may use.
+	for _, s := range slots {
+		s.req.wake = make(chan []*request, 1)
+	}
+	if len(slots) == 1 {
+		slots[0].run()
+	} else if len(slots) > 1 {
 		var wg sync.WaitGroup
-		for _, s := range w.slots {
+		for _, s := range slots {
 			wg.Go(s.run)
 		}
 		wg.Wait()
@@ -457,4 +467,3 @@ func (j *job) release(ctx context.Context) {
 	j.step, j.now = stepRelease, e.cfg.clock.Now()
 	_ = e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply)
 }
-

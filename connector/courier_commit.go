@@ -38,8 +38,6 @@ type request struct {
 	scratch []store.Op // the batch's ops, when the caller makes the call
 }
 
-func newRequest() request { return request{wake: make(chan []*request, 1)} }
-
 func (g *group) reset(e *Engine, ctx context.Context) {
 	g.e, g.ctx = e, ctx
 }

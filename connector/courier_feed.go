@@ -46,6 +46,16 @@ func (f *feed) handOut(j *job) {
 	f.next++
 }
 
+// fill claims the first batch and returns how many deliveries it holds.
+func (f *feed) fill() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.w.stopping() {
+		f.claimLocked()
+	}
+	return len(f.order)
+}
+
 // poll hands the next claim to j if one is waiting. If none is, it reports
 // whether take would claim, or wait for another slot's claim: more may
 // come.
@@ -73,28 +83,34 @@ func (f *feed) take(j *job) bool {
 			return false
 		case f.claiming:
 			f.cond.Wait()
-			continue
+		default:
+			f.claimLocked()
 		}
-		f.claiming = true
-		old, order := f.claims, f.order[:0]
-		f.claims, f.order, f.next = nil, order, 0
-		f.mu.Unlock()
-		claims, token, err := f.claim(old)
-		for i := range claims {
-			order = append(order, &claims[i])
-		}
-		// In due order (then by user and ID): stores hand claims out
-		// roughly ordered, and a fixed order keeps simulations
-		// reproducible. The order is sorted, not the (large) claims.
-		slices.SortFunc(order, compareClaims)
-		f.mu.Lock()
-		f.claiming = false
-		f.claims, f.order, f.token = claims, order, token
-		f.done = err != nil || len(claims) < f.w.e.cfg.batch
-		f.cond.Broadcast()
-		if err != nil {
-			f.w.fail(err)
-		}
+	}
+}
+
+// claimLocked claims the next batch, with f.mu held except during the
+// store call: the other slots wait for it meanwhile.
+func (f *feed) claimLocked() {
+	f.claiming = true
+	old, order := f.claims, f.order[:0]
+	f.claims, f.order, f.next = nil, order, 0
+	f.mu.Unlock()
+	claims, token, err := f.claim(old)
+	for i := range claims {
+		order = append(order, &claims[i])
+	}
+	// In due order (then by user and ID): stores hand claims out roughly
+	// ordered, and a fixed order keeps simulations reproducible. The order
+	// is sorted, not the (large) claims.
+	slices.SortFunc(order, compareClaims)
+	f.mu.Lock()
+	f.claiming = false
+	f.claims, f.order, f.token = claims, order, token
+	f.done = err != nil || len(claims) < f.w.e.cfg.batch
+	f.cond.Broadcast()
+	if err != nil {
+		f.w.fail(err)
 	}
 }
 

@@ -22,16 +22,14 @@ type keeper struct {
 
 func (k *keeper) reset() {
 	k.once = sync.Once{}
-	k.stop, k.done = nil, nil
-	if k.req.wake == nil {
-		k.req = newRequest()
-	}
+	k.stop, k.done, k.req.wake = nil, nil, nil
 }
 
 // start starts the keeper of w if it is not running.
 func (k *keeper) start(w *courier) {
 	k.once.Do(func() {
 		k.stop, k.done = make(chan struct{}), make(chan struct{})
+		k.req.wake = make(chan []*request, 1)
 		go k.run(w)
 	})
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -18,15 +20,17 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// batchSizes is a memory store that remembers the size of each batch of
-// updates it gets.
-type batchSizes struct {
+// gatedCalls is a memory store that remembers the size of each batch of
+// updates it gets, and holds every call until gate is closed.
+type gatedCalls struct {
 	*store.Memory
+	gate  chan struct{}
 	mu    sync.Mutex
 	sizes []int
 }
 
-func (s *batchSizes) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+func (s *gatedCalls) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	<-s.gate
 	s.mu.Lock()
 	s.sizes = append(s.sizes, len(ops))
 	s.mu.Unlock()
@@ -53,78 +57,80 @@ func dueFor(t *testing.T, e *connector.Engine, users ...string) {
 	}
 }
 
-// TestTickGroupsFollowTheSender checks that a worker confirms and records
-// its deliveries in groups that grow while the sender is fast, up to 32,
-// and shrink when a group's sends take longer than 100 ms.
-func TestTickGroupsFollowTheSender(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		perSend     time.Duration
-		least, most int // the largest group
-	}{
-		{"instant sends", 0, 32, 32},
-		{"30 ms sends", 30 * time.Millisecond, 2, 4},   // 2 (60 ms) stays; 4 (120 ms) halves
-		{"120 ms sends", 120 * time.Millisecond, 1, 1}, // one at a time
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+// TestTickSendSlotsShareStoreCalls checks that the store calls of send
+// slots in flight together are shared: while as many calls as a courier
+// makes at once are in progress, the ops of the other slots wait, and go
+// together in the next call.
+func TestTickSendSlotsShareStoreCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		s := &gatedCalls{Memory: store.NewMemory(), gate: make(chan struct{})}
+		close(s.gate) // for the setup
+		var sent atomic.Int64
+		send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+			sent.Add(1)
+			return nil
+		})
+		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(16))
+		require.NoError(t, err)
+		var users []string
+		for i := range 150 {
+			users = append(users, fmt.Sprint("u", i))
+		}
+		dueFor(t, e, users...)
+		s.gate, s.sizes = make(chan struct{}), nil
+		done := make(chan struct{})
+		var n int
+		go func() {
+			defer close(done)
+			n, err = e.Tick(context.Background())
+		}()
+		synctest.Wait() // the first calls wait at the gate, the other slots for them
+		close(s.gate)
+		<-done
+		require.NoError(t, err)
+		require.Equal(t, 300, n)
+		require.EqualValues(t, 300, sent.Load())
+		require.GreaterOrEqual(t, slices.Max(s.sizes), 12, "16 slots, at most 4 calls at once: %v", s.sizes)
+	})
+}
+
+// TestTickFrequencyCapCountsSendsInProgress checks that a user's two
+// deliveries due together pass a frequency cap of one a day only once,
+// whether they go one after the other or are checked at the same time by
+// two send slots: the cap counts the sends in progress.
+func TestTickFrequencyCapCountsSendsInProgress(t *testing.T) {
+	for _, conc := range []int{1, 8} {
+		t.Run(fmt.Sprintf("send concurrency %d", conc), func(t *testing.T) {
 			clk := clock.NewMock()
-			s := &batchSizes{Memory: store.NewMemory()}
-			sent := 0
-			send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
-				sent++
-				clk.Add(tc.perSend)
+			var mu sync.Mutex
+			var got []string
+			send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+				mu.Lock()
+				got = append(got, d.UserID+" "+d.CampaignID)
+				mu.Unlock()
 				return nil
 			})
-			e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(1))
+			e, err := connector.New(store.NewMemory(), send, connector.WithClock(clk), connector.WithSendConcurrency(conc),
+				connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: 1}))
 			require.NoError(t, err)
 			var users []string
-			for i := range 150 {
+			for i := range 40 {
 				users = append(users, fmt.Sprint("u", i))
 			}
-			dueFor(t, e, users...)
-			s.sizes = nil
+			dueFor(t, e, users...) // every user has "now" and "also" due
 			n, err := e.Tick(context.Background())
 			require.NoError(t, err)
-			require.Equal(t, 300, n)
-			require.Equal(t, 300, sent)
-			largest := 1 // a group of one is an Update
-			if len(s.sizes) > 0 {
-				largest = slices.Max(s.sizes)
-			}
-			require.GreaterOrEqual(t, largest, tc.least, "%v", s.sizes)
-			require.LessOrEqual(t, largest, tc.most, "%v", s.sizes)
+			require.Equal(t, 40, n, "one per user: %v", got)
 		})
 	}
 }
 
-// TestTickGroupFrequencyCap checks that a user's two deliveries due
-// together, confirmed in the same group, pass a frequency cap of one a day
-// only once: the cap counts the sends in progress.
-func TestTickGroupFrequencyCap(t *testing.T) {
-	clk := clock.NewMock()
-	var got []string
-	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
-		got = append(got, d.UserID+" "+d.CampaignID)
-		return nil
-	})
-	e, err := connector.New(store.NewMemory(), send, connector.WithClock(clk), connector.WithSendConcurrency(1),
-		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: 1}))
-	require.NoError(t, err)
-	var users []string
-	for i := range 40 {
-		users = append(users, fmt.Sprint("u", i))
-	}
-	dueFor(t, e, users...) // every user has "now" and "also" due
-	n, err := e.Tick(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, 40, n, "one per user: %v", got)
-}
-
-// TestTickStoppedMidGroup checks that the deliveries of a group confirmed
-// but not sent when Tick's context ends are given back as they were (same
-// attempt, sent by the next Tick), or cancelled if an exception arrived
-// meanwhile.
-func TestTickStoppedMidGroup(t *testing.T) {
+// TestTickStoppedDuringASend checks that when Tick's context ends during
+// a send, no other send starts: a delivery whose exception arrived
+// meanwhile is cancelled, and the rest are given back as they were (same
+// attempt, sent by the next Tick).
+func TestTickStoppedDuringASend(t *testing.T) {
 	clk := clock.NewMock()
 	ctx, cancel := context.WithCancel(context.Background())
 	var e *connector.Engine
@@ -132,7 +138,7 @@ func TestTickStoppedMidGroup(t *testing.T) {
 	var decisions []rule.Decision
 	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
 		attempts = append(attempts, fmt.Sprint(d.UserID, "/", d.CampaignID, "#", d.Attempt))
-		if len(attempts) == 2 { // the first of the second group (groups of 1, then 2)
+		if len(attempts) == 2 {
 			cancel()
 			// An exception for the user of the group's other delivery,
 			// reported late: it happened before the delivery's due time.
@@ -159,8 +165,7 @@ func TestTickStoppedMidGroup(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, 2, n)
 	require.Len(t, attempts, 2)
-	// The group's second delivery was confirmed, then not sent: the
-	// exception that came meanwhile cancels it.
+	// The exception that came during the send cancels the next delivery.
 	i := slices.IndexFunc(decisions, func(d rule.Decision) bool { return d.Kind == rule.Cancelled })
 	require.GreaterOrEqual(t, i, 0, "a cancellation: %v", decisions)
 	require.Equal(t, rule.ReasonException, decisions[i].Reason)
@@ -174,6 +179,95 @@ func TestTickStoppedMidGroup(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Len(t, attempts, 3)
 	require.Equal(t, "u3/later#1", attempts[2], "released as it was: a first attempt")
+	st, err := e.Stats(bg)
+	require.NoError(t, err)
+	require.Zero(t, st.Pending)
+}
+
+// afterCalls is a memory store that calls hook after each update call,
+// single or batched, with the users it touched.
+type afterCalls struct {
+	*store.Memory
+	hook func(users []string)
+}
+
+func (s *afterCalls) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	err := s.Memory.Update(ctx, ns, userID, now, dedup, fn)
+	if s.hook != nil {
+		s.hook([]string{userID})
+	}
+	return err
+}
+
+func (s *afterCalls) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	err := s.Memory.UpdateBatch(ctx, ns, ops)
+	if s.hook != nil {
+		users := make([]string, len(ops))
+		for i, op := range ops {
+			users[i] = op.UserID
+		}
+		s.hook(users)
+	}
+	return err
+}
+
+// TestTickStoppedAfterTheLastCheck checks that a delivery whose last check
+// was stored but whose send had not started when Tick's context ended is
+// not sent: it is cancelled if an exception arrived since the check, and
+// the others are given back as they were.
+func TestTickStoppedAfterTheLastCheck(t *testing.T) {
+	clk := clock.NewMock()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &afterCalls{Memory: store.NewMemory()}
+	var attempts []string
+	var decisions []rule.Decision
+	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		attempts = append(attempts, fmt.Sprint(d.UserID, "/", d.CampaignID, "#", d.Attempt))
+		return nil
+	})
+	e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(1),
+		connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) { decisions = append(decisions, d) })))
+	require.NoError(t, err)
+	bg := context.Background()
+	require.NoError(t, e.Save(bg, rule.Campaign{ID: "o"}))
+	require.NoError(t, e.Save(bg, rule.Campaign{ID: "later", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}},
+		Delay: rule.After(time.Hour), Exceptions: []rule.Exception{{Kind: event.Purchase}}}))
+	require.NoError(t, e.Publish(bg, "later"))
+	require.NoError(t, e.Publish(bg, "o"))
+	for _, u := range []string{"u0", "u1", "u2", "u3"} {
+		require.NoError(t, e.Track(bg, event.Event{UserID: u, Kind: event.PushOpened, CampaignID: "o"}))
+		clk.Add(time.Millisecond) // due in this order
+	}
+	clk.Add(time.Hour)
+	fired := false
+	s.hook = func(users []string) {
+		if fired || !slices.Contains(users, "u2") {
+			return
+		}
+		st, err := s.Memory.User(bg, "", "u2")
+		require.NoError(t, err)
+		if len(st.Pending) == 1 && st.Pending[0].Sending {
+			// Right after u2's last check: the host shuts down, and a
+			// purchase u2 made during the wait is reported.
+			fired = true
+			cancel()
+			require.NoError(t, e.Track(bg, event.Event{UserID: "u2", Kind: event.Purchase, Time: clk.Now().Add(-time.Second)}))
+		}
+	}
+	n, err := e.Tick(ctx)
+	require.True(t, fired)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 2, n)
+	require.Equal(t, []string{"u0/later#1", "u1/later#1"}, attempts)
+	i := slices.IndexFunc(decisions, func(d rule.Decision) bool { return d.Kind == rule.Cancelled })
+	require.GreaterOrEqual(t, i, 0, "a cancellation: %v", decisions)
+	require.Equal(t, rule.ReasonException, decisions[i].Reason)
+	require.Equal(t, "u2", decisions[i].UserID)
+	s.hook = nil
+	n, err = e.Tick(bg)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, "u3/later#1", attempts[2], "given back as it was: a first attempt")
 	st, err := e.Stats(bg)
 	require.NoError(t, err)
 	require.Zero(t, st.Pending)
