@@ -51,8 +51,7 @@ var couriers = sync.Pool{New: func() any { return &courier{} }}
 func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, n int) *courier {
 	w := couriers.Get().(*courier)
 	w.e, w.snap, w.ctx, w.wctx = e, snap, ctx, context.WithoutCancel(ctx)
-	w.feed.reset(w, now)
-	w.group.reset(e, w.wctx)
+	w.feed.reset(w, now, 0)
 	w.keep.reset()
 	w.slots = w.slots[:cap(w.slots)]
 	for len(w.slots) < n {
@@ -68,8 +67,8 @@ func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, 
 }
 
 func (w *courier) release() {
-	w.feed.reset(nil, time.Time{})
-	w.group.reset(nil, nil)
+	w.feed.reset(nil, time.Time{}, 0)
+	w.group.reset(nil, nil, 0)
 	for _, s := range w.slots {
 		for k := range s.jobs {
 			s.jobs[k].clear()
@@ -90,6 +89,10 @@ func (w *courier) release() {
 // full is the last).
 func (w *courier) run() (int, error) {
 	slots := w.slots[:min(len(w.slots), w.feed.fill())]
+	w.group.reset(w.e, w.wctx, len(slots)+1)
+	if len(slots) > 1 {
+		w.feed.ahead = len(slots)
+	}
 	// Channels are made for each Tick, never reused: a Tick may run in a
 	// synctest bubble, whose channels no other may use.
 	for _, s := range slots {
@@ -198,7 +201,7 @@ func (s *slot) commit(prev, next *job) {
 		// Held before prev's record is retried, if it must be: the keeper
 		// renews the lease of both meanwhile.
 		if nextErr = ops[len(ops)-1].Err; nextErr == nil && next.ok {
-			s.hold(next, now.Add(e.cfg.lease))
+			s.hold(next, next.leaseEnd)
 		}
 	}
 	if prev != nil {
@@ -349,6 +352,8 @@ type job struct {
 	camp  *campaign
 	now   time.Time
 	loc   *time.Location
+
+	leaseEnd time.Time // stepConfirm: when the confirmed delivery's lease ends
 
 	reason  rule.Reason // stepDefer: why, and until when
 	until   time.Time

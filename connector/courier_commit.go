@@ -8,15 +8,16 @@ import (
 )
 
 // group applies the ops of a courier's slots and keeper in shared store
-// calls (a group commit). A caller whose ops arrive while fewer than
-// groupCalls calls are in progress makes a call with them, and with any
-// others waiting; ops that arrive while that many are in progress wait,
-// and when a call ends, the first of the waiting callers makes the next
-// call for all of them. So the slots' confirmations and records share a
-// call whenever they are in flight together, with no timer: a call grows
-// with the store's latency and the number of slots, and a lone slot's ops
-// go at once. A few calls at once keep both the store and the engine busy
-// while the other waits for a round trip.
+// calls (a group commit). A caller whose ops arrive while no call is in
+// progress makes a call with them at once. Ops that arrive during a call
+// wait: when a call ends, the first of the waiting callers makes the next
+// call for all of them, and while fewer than groupCalls calls are in
+// progress, another starts as soon as a share of the callers (their
+// number over groupCalls) is waiting. So the slots' confirmations and
+// records share a call whenever they are in flight together, with no
+// timer: a lone slot's ops go at once, and with a fast sender a call holds
+// about a groupCalls-th of the slots; a few calls at once keep both the
+// store and the engine busy while the other waits for a round trip.
 type group struct {
 	e   *Engine
 	ctx context.Context
@@ -25,6 +26,7 @@ type group struct {
 	waiting []*request
 	spares  [][]*request // empty waiting lists, for reuse
 	calls   int          // calls in progress, or handed to a caller
+	least   int          // the callers a call waits for when others are in progress
 }
 
 // groupCalls bounds a courier's store calls in progress at once.
@@ -38,8 +40,10 @@ type request struct {
 	scratch []store.Op // the batch's ops, when the caller makes the call
 }
 
-func (g *group) reset(e *Engine, ctx context.Context) {
+// reset readies the group for callers callers (the slots and the keeper).
+func (g *group) reset(e *Engine, ctx context.Context, callers int) {
 	g.e, g.ctx = e, ctx
+	g.least = max(1, callers/groupCalls)
 }
 
 // commit applies r's ops, each op's Err telling its fate, together with
@@ -48,7 +52,7 @@ func (g *group) commit(r *request) {
 	g.mu.Lock()
 	g.waiting = append(g.waiting, r)
 	var batch []*request
-	if g.calls < groupCalls {
+	if g.calls == 0 || (g.calls < groupCalls && len(g.waiting) >= g.least) {
 		g.calls++
 		batch = g.takeWaiting()
 		g.mu.Unlock()

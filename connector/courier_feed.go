@@ -10,40 +10,51 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// feed hands a Tick's claimed deliveries to its send slots in due order,
-// claiming the next batch once the last is handed out, until a claim
-// comes back short of a full batch.
+// feed hands a Tick's claimed deliveries to its send slots in due order
+// (within each batch), until a claim comes back short of a full batch.
+// With several slots, it claims the next batch while the slots work
+// through the last of the one before (when no more are left than there
+// are slots), so that they need not wait for the claim; with one, it
+// claims when the last is handed out, so that the sends go strictly in
+// due order.
 //
 // A claimed delivery may wait in the feed past its lease while slow sends
 // go before it; another engine may claim it then. The confirmation checks
 // the claim's token under the user's lock, so such a delivery is skipped,
 // never sent by both.
 type feed struct {
-	w   *courier
-	now time.Time // the lease start of the last claim; only the claimer uses it
+	w     *courier
+	now   time.Time // the lease start of the last claim; only the claimer uses it
+	ahead int       // claim the next batch once no more than this many are left (0: none)
 
 	mu       sync.Mutex
 	cond     sync.Cond // a claim ended
-	claims   []store.Claim
-	order    []*store.Claim // claims, in due order
-	next     int            // order[next:] are not handed out yet
-	token    uint64         // the claims' lease token
+	queue    []queued  // queue[next:] are not handed out yet
+	next     int
+	batches  []claimed // the claimed batches not all handed out, oldest first
 	claiming bool
-	done     bool // nothing more to claim
+	done     bool           // nothing more to claim
+	order    []*store.Claim // the claimer's, to sort a batch
 }
 
-func (f *feed) reset(w *courier, now time.Time) {
-	f.w, f.now = w, now
+// queued is a claim waiting in the feed, with its lease token.
+type queued struct {
+	c     *store.Claim
+	token uint64
+}
+
+// claimed is a batch a Claim returned; its last claim is queue[end-1].
+type claimed struct {
+	claims []store.Claim
+	end    int
+}
+
+func (f *feed) reset(w *courier, now time.Time, ahead int) {
+	f.w, f.now, f.ahead = w, now, ahead
 	f.cond.L = &f.mu
-	clear(f.order)
-	f.claims, f.order, f.next, f.token, f.claiming, f.done = nil, f.order[:0], 0, 0, false, false
-}
-
-// handOut copies the next claim into j. f.mu is held.
-func (f *feed) handOut(j *job) {
-	j.c, j.token = *f.order[f.next], f.token
-	f.order[f.next] = nil
-	f.next++
+	clear(f.queue)
+	clear(f.batches)
+	f.queue, f.next, f.batches, f.claiming, f.done = f.queue[:0], 0, f.batches[:0], false, false
 }
 
 // fill claims the first batch and returns how many deliveries it holds.
@@ -51,18 +62,18 @@ func (f *feed) fill() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.w.stopping() {
-		f.claimLocked()
+		f.claiming = true
+		f.claim()
 	}
-	return len(f.order)
+	return len(f.queue)
 }
 
 // poll hands the next claim to j if one is waiting. If none is, it reports
-// whether take would claim, or wait for another slot's claim: more may
-// come.
+// whether take would claim, or wait for a claim: more may come.
 func (f *feed) poll(j *job) (got, wait bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.next < len(f.order) {
+	if f.next < len(f.queue) {
 		f.handOut(j)
 		return true, false
 	}
@@ -76,7 +87,7 @@ func (f *feed) take(j *job) bool {
 	defer f.mu.Unlock()
 	for {
 		switch {
-		case f.next < len(f.order):
+		case f.next < len(f.queue):
 			f.handOut(j)
 			return true
 		case f.done || f.w.stopping():
@@ -84,19 +95,40 @@ func (f *feed) take(j *job) bool {
 		case f.claiming:
 			f.cond.Wait()
 		default:
-			f.claimLocked()
+			f.claiming = true
+			f.claim()
 		}
 	}
 }
 
-// claimLocked claims the next batch, with f.mu held except during the
-// store call: the other slots wait for it meanwhile.
-func (f *feed) claimLocked() {
-	f.claiming = true
-	old, order := f.claims, f.order[:0]
-	f.claims, f.order, f.next = nil, order, 0
+// handOut copies the next claim into j, recycles the batches all handed
+// out, and starts claiming the next batch if few are left. f.mu is held.
+func (f *feed) handOut(j *job) {
+	q := f.queue[f.next]
+	j.c, j.token = *q.c, q.token
+	f.queue[f.next] = queued{}
+	f.next++
+	for len(f.batches) > 0 && f.batches[0].end <= f.next {
+		f.recycle(f.batches[0].claims)
+		f.batches = append(f.batches[:0], f.batches[1:]...)
+	}
+	if f.ahead > 0 && !f.claiming && !f.done && len(f.queue)-f.next <= f.ahead && !f.w.stopping() {
+		f.claiming = true
+		go func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.claim()
+		}()
+	}
+}
+
+// claim claims the next batch and queues it, with f.mu held except during
+// the store call; f.claiming is set. Slots that need a claim meanwhile
+// wait for it.
+func (f *feed) claim() {
 	f.mu.Unlock()
-	claims, token, err := f.claim(old)
+	claims, token, err := f.claimBatch()
+	order := f.order[:0]
 	for i := range claims {
 		order = append(order, &claims[i])
 	}
@@ -105,8 +137,24 @@ func (f *feed) claimLocked() {
 	// is sorted, not the (large) claims.
 	slices.SortFunc(order, compareClaims)
 	f.mu.Lock()
+	if f.next > 0 { // make room at the front
+		n := copy(f.queue, f.queue[f.next:])
+		clear(f.queue[n:])
+		f.queue = f.queue[:n]
+		for k := range f.batches {
+			f.batches[k].end -= f.next
+		}
+		f.next = 0
+	}
+	for _, c := range order {
+		f.queue = append(f.queue, queued{c: c, token: token})
+	}
+	clear(order)
+	f.order = order[:0]
+	if len(claims) > 0 {
+		f.batches = append(f.batches, claimed{claims: claims, end: len(f.queue)})
+	}
 	f.claiming = false
-	f.claims, f.order, f.token = claims, order, token
 	f.done = err != nil || len(claims) < f.w.e.cfg.batch
 	f.cond.Broadcast()
 	if err != nil {
@@ -114,12 +162,9 @@ func (f *feed) claimLocked() {
 	}
 }
 
-// claim recycles the batch handed out before and claims the next one.
-func (f *feed) claim(old []store.Claim) ([]store.Claim, uint64, error) {
+// claimBatch claims a batch with a new token.
+func (f *feed) claimBatch() ([]store.Claim, uint64, error) {
 	e := f.w.e
-	if r, ok := e.store.(store.ClaimRecycler); ok && old != nil {
-		r.RecycleClaims(old)
-	}
 	// Each batch is leased from the clock's time now, not the Tick's
 	// start: a Tick that drains a backlog for longer than the lease must
 	// not hand out leases that have already run out.
@@ -137,26 +182,41 @@ func (f *feed) claim(old []store.Claim) ([]store.Claim, uint64, error) {
 	return claims, token, nil
 }
 
-// close gives back the claims not handed out (the Tick stopped early), so
-// that another Tick need not wait for their lease, and recycles the batch.
-// Best effort: if the store fails, the leases run out instead.
+// recycle hands a batch all handed out back to the store, if it takes
+// them back.
+func (f *feed) recycle(claims []store.Claim) {
+	if r, ok := f.w.e.store.(store.ClaimRecycler); ok {
+		r.RecycleClaims(claims)
+	}
+}
+
+// close waits for a claim in progress, gives back the claims not handed
+// out (the Tick stopped early), so that another Tick need not wait for
+// their lease, and recycles the batches. Giving back is best effort: if
+// the store fails, the leases run out instead.
 func (f *feed) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.claiming {
+		f.cond.Wait()
+	}
 	e := f.w.e
-	if rest := f.order[f.next:]; len(rest) > 0 {
+	if rest := f.queue[f.next:]; len(rest) > 0 {
 		ctx, cancel := context.WithTimeout(f.w.wctx, 5*time.Second)
 		now := e.cfg.clock.Now()
 		ops := make([]store.Op, len(rest))
-		for k, c := range rest {
-			ops[k] = store.Op{UserID: c.UserID, Now: now, Fn: releaser(c.Pending.ID, f.token, now)}
+		for k, q := range rest {
+			ops[k] = store.Op{UserID: q.c.UserID, Now: now, Fn: releaser(q.c.Pending.ID, q.token, now)}
 		}
 		e.applyOps(ctx, ops)
 		cancel()
 	}
-	if r, ok := e.store.(store.ClaimRecycler); ok && f.claims != nil {
-		r.RecycleClaims(f.claims)
+	for _, b := range f.batches {
+		f.recycle(b.claims)
 	}
-	clear(f.order)
-	f.claims, f.order = nil, f.order[:0]
+	clear(f.queue)
+	clear(f.batches)
+	f.queue, f.next, f.batches = f.queue[:0], 0, f.batches[:0]
 }
 
 // releaser returns an update that gives delivery id back if it is still

@@ -43,8 +43,8 @@ func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending,
 }
 
 // confirm re-checks a claimed delivery right before its send, marks it as
-// sending (from then on an exception can no longer stop it) and renews its
-// lease for the send. The
+// sending (from then on an exception can no longer stop it) and makes sure
+// its lease has at least half its length left. The
 // delivery is not sent when its follow-up is no longer active in this
 // activation (cancelled) or a frequency cap suppresses it; a control-group
 // member is held out: recorded as received, with control_group_enrolled
@@ -73,7 +73,14 @@ func (j *job) confirm(u *store.UserState, i int) {
 	}
 	p.Sending = true
 	p.Attempt++
-	p.ReadyAt = j.now.Add(j.w.e.cfg.lease)
+	if p.ReadyAt.Sub(j.now) < j.w.e.cfg.lease/2 {
+		// The delivery waited for a send slot: renew its lease for the
+		// send. A lease with more than half left is kept as it is (on
+		// PostgreSQL the update then leaves the due index alone), and the
+		// keeper renews it if the send lasts.
+		p.ReadyAt = j.now.Add(j.w.e.cfg.lease)
+	}
+	j.leaseEnd = p.ReadyAt
 	j.d = Delivery{
 		ID:         p.ID,
 		CampaignID: p.CampaignID,

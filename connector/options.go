@@ -82,7 +82,7 @@ func defaultConfig() config {
 		retry:       DefaultRetryPolicy,
 		pruneEvery:  time.Minute,
 		maxDeferral: 72 * time.Hour,
-		concurrency: 32,
+		concurrency: 128,
 	}
 }
 
@@ -267,7 +267,7 @@ func WithSendTimeout(d time.Duration) Option {
 // store calls per delivery. Senders that wait on the network want more. 1
 // sends strictly in due order, which simulations and tests rely on (with
 // more, two deliveries due together may go out in either order). Defaults
-// to 32.
+// to 128.
 func WithSendConcurrency(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
