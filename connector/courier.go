@@ -17,18 +17,17 @@ import (
 // A courier sends what one Tick claims. Each of its send slots (the
 // engine's send concurrency) takes one claimed delivery at a time through
 // its steps: the checks that need no lock; the last check under the user's
-// lock, which marks the delivery as sending and renews its lease (the
-// confirmation); the send; the record of its outcome. A slot stores the
-// record of one send together with the confirmation of its next delivery,
-// so it holds at most one delivery sent and not recorded: a crash repeats
-// at most one send per slot.
+// lock, which marks the delivery as sending (the confirmation); the send;
+// the record of its outcome. A slot stores the record of one send together
+// with the confirmation of its next delivery, so it holds at most one
+// delivery sent and not recorded: a crash repeats at most one send per
+// slot.
 //
-// The slots' store calls are grouped: what slots submit while a call is in
-// progress goes into the next one (a group commit: one transaction, or one
-// lock per shard, for all of them), so store calls are shared by the
-// deliveries in flight at the same time rather than spread over a
-// sequence of sends. While a send lasts, a keeper renews its lease, so no
-// other engine takes a delivery this one still works on.
+// The slots' store calls are grouped (see group): the slots in flight at
+// the same time share calls (one transaction, or one lock per shard, for
+// all of them), rather than one slot's sequence of sends sharing them. A
+// keeper renews the leases of the deliveries being sent, so no other
+// engine takes a delivery this one still works on.
 type courier struct {
 	e     *Engine
 	snap  *snapshot

@@ -27,18 +27,19 @@ import (
 // out instead of being sent.
 //
 // Up to the send concurrency ([WithSendConcurrency]) sends are in progress
-// at once. The last check renews the delivery's lease, and while the send
-// lasts the lease is renewed again before it runs out, so no other engine
-// takes a delivery this one is still sending. Each send slot records the
-// outcome of a send in the same store call as the last check of its next
-// delivery, and the calls of the slots in flight together are one (one
-// transaction, or one lock per shard, with a store that takes batches:
-// [store.BatchUpdater]). If the process dies, the deliveries whose send
-// had started and whose outcome was not recorded — at most one per slot —
-// are sent again after their lease, with the same ID. A store error while
-// recording an outcome is retried with a short backoff while the lease
-// lasts; an update the store fails within a shared call is applied again
-// on its own, so it fails only its own delivery.
+// at once. The last check leaves the delivery's lease at least half its
+// length ([WithLease]), and while the send lasts the lease is renewed
+// before it runs out, so no other engine takes a delivery this one is
+// still sending. Each send slot records the outcome of a send in the same
+// store call as the last check of its next delivery, and the slots in
+// flight at the same time share their store calls (one transaction, or one
+// lock per shard, with a store that takes batches: [store.BatchUpdater]).
+// If the process dies, the deliveries whose send had started and whose
+// outcome was not recorded — at most one per slot — are sent again after
+// their lease, with the same ID. A store error while recording an outcome
+// is retried with a short backoff while the lease lasts; an update the
+// store fails within a shared call is applied again on its own, so it
+// fails only its own delivery.
 //
 // A send that has started when ctx ends finishes (the sender's context
 // does not end with ctx; [WithSendTimeout] bounds it) and is recorded; no

@@ -214,9 +214,10 @@ func WithLimits(l event.Limits) Option {
 
 // WithLease sets how long a claimed delivery is reserved for this engine
 // before another engine may claim it: after a crash, a delivery whose send
-// had started waits that long to be sent again. The last check before a
-// send renews the lease, and while the send and the record of its outcome
-// last, the engine renews it every quarter of its length: a live engine
+// had started waits at most that long to be sent again. The last check
+// before a send leaves the lease at least half its length, and while the
+// send and the record of its outcome last, the engine renews any lease
+// with half its length or less left, every quarter of it: a live engine
 // keeps the deliveries it is sending, however long a send takes. A claimed
 // delivery still waiting for a free send slot when its lease ends may be
 // claimed by another engine; this one then skips it. The lease must be
@@ -262,9 +263,11 @@ func WithSendTimeout(d time.Duration) Option {
 // Each of Tick's n send slots takes one delivery at a time through its
 // last check, its send and the record of its outcome; a slot records a
 // send in the same store call as the last check of its next delivery, and
-// the store calls of the slots in flight together are one. So at most n
-// sends are repeated if the process dies, and the more slots, the fewer
-// store calls per delivery. Senders that wait on the network want more. 1
+// the slots in flight at the same time share their store calls. So at
+// most n sends are repeated if the process dies, and the more slots, the
+// fewer store calls per delivery when the sender is fast. Senders that
+// wait on the network want more; providers that limit concurrent requests,
+// fewer. 1
 // sends strictly in due order, which simulations and tests rely on (with
 // more, two deliveries due together may go out in either order). Defaults
 // to 128.
