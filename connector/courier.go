@@ -195,6 +195,18 @@ func (s *slot) commit(prev, next *job) {
 	}
 	s.req.ops = ops
 	w.group.commit(&s.req)
+	if s.req.shared {
+		// A store that applies a batch as one transaction fails all of it
+		// for one op's fault: each op that failed in a call with other ops
+		// is tried once more on its own, at once. Each slot tries its
+		// own, so a store that is down gets one call per slot, at once,
+		// rather than one per op in a row.
+		for i := range ops {
+			if op := &ops[i]; op.Err != nil {
+				op.Err = e.store.Update(w.wctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+			}
+		}
+	}
 	var nextErr error
 	if next != nil {
 		// Held before prev's record is retried, if it must be: the keeper

@@ -36,6 +36,7 @@ const groupCalls = 4
 // or the batch the caller is to apply, its own ops among them.
 type request struct {
 	ops     []store.Op
+	shared  bool // the call held more than one op
 	wake    chan []*request
 	scratch []store.Op // the batch's ops, when the caller makes the call
 }
@@ -92,25 +93,17 @@ func (g *group) takeWaiting() []*request {
 }
 
 // apply applies the ops of batch in one store call when the store takes
-// batches, with r's scratch. Ops that fail in a call with others are
-// applied again alone, so that an op the store cannot apply fails only
-// itself (a SQL store rolls back the whole transaction).
+// batches, with r's scratch, and tells each caller whether the call held
+// other ops than each of its own.
 func (g *group) apply(r *request, batch []*request) {
-	e := g.e
 	ops := r.scratch[:0]
 	for _, b := range batch {
 		ops = append(ops, b.ops...)
 	}
-	e.applyOps(g.ctx, ops)
-	if len(ops) > 1 {
-		for k := range ops {
-			if op := &ops[k]; op.Err != nil {
-				op.Err = e.store.Update(g.ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
-			}
-		}
-	}
+	g.e.applyOps(g.ctx, ops)
 	k := 0
 	for _, b := range batch {
+		b.shared = len(ops) > 1
 		for i := range b.ops {
 			b.ops[i].Err = ops[k].Err
 			k++
