@@ -8,16 +8,16 @@ import (
 )
 
 // group applies the ops of a courier's slots and keeper in shared store
-// calls (a group commit). A caller whose ops arrive while no call is in
-// progress makes a call with them at once. Ops that arrive during a call
-// wait: when a call ends, the first of the waiting callers makes the next
-// call for all of them, and while fewer than groupCalls calls are in
-// progress, another starts as soon as a share of the callers (their
-// number over groupCalls) is waiting. So the slots' confirmations and
-// records share a call whenever they are in flight together, with no
-// timer: a lone slot's ops go at once, and with a fast sender a call holds
-// about a groupCalls-th of the slots; a few calls at once keep both the
-// store and the engine busy while the other waits for a round trip.
+// calls (a group commit), with no timer. A caller whose ops arrive while no
+// call is in progress makes a call with them at once: a lone slot's ops go
+// without delay. Ops that arrive during a call wait; a call is made for
+// all the waiting callers (by the first of them) once a share of the
+// callers — their number over groupCalls — is waiting and fewer than
+// groupCalls calls are in progress, or when the last call in progress
+// ends. So with a fast sender a call holds about a groupCalls-th of the
+// slots' ops (on PostgreSQL, larger calls cost less per op), and a few
+// calls at once keep both the store and the engine busy while the other
+// waits for a round trip.
 type group struct {
 	e   *Engine
 	ctx context.Context
@@ -26,7 +26,7 @@ type group struct {
 	waiting []*request
 	spares  [][]*request // empty waiting lists, for reuse
 	calls   int          // calls in progress, or handed to a caller
-	least   int          // the callers a call waits for when others are in progress
+	least   int          // the waiting callers worth a call while others are in progress
 }
 
 // groupCalls bounds a courier's store calls in progress at once.
@@ -72,10 +72,12 @@ func (g *group) commit(r *request) {
 	clear(batch)
 	g.mu.Lock()
 	g.spares = append(g.spares, batch[:0])
-	if len(g.waiting) > 0 {
+	if len(g.waiting) > 0 && (g.calls == 1 || len(g.waiting) >= g.least) {
 		next := g.takeWaiting()
 		next[0].wake <- next
 	} else {
+		// Too few are waiting to be worth a call while others are in
+		// progress: they wait for more, or for the last call to end.
 		g.calls--
 	}
 	g.mu.Unlock()

@@ -94,8 +94,9 @@ func TestStopDuringSlowSends(t *testing.T) {
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
-					_, err := e.Tick(context.Background())
-					require.NoError(t, err)
+					if _, err := e.Tick(context.Background()); err != nil {
+						t.Error(err)
+					}
 				}()
 				for range 4 { // some sends complete, the provider being slow
 					synctest.Wait()

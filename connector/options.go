@@ -82,7 +82,7 @@ func defaultConfig() config {
 		retry:       DefaultRetryPolicy,
 		pruneEvery:  time.Minute,
 		maxDeferral: 72 * time.Hour,
-		concurrency: 128,
+		concurrency: 256,
 	}
 }
 
@@ -270,7 +270,7 @@ func WithSendTimeout(d time.Duration) Option {
 // fewer. 1
 // sends strictly in due order, which simulations and tests rely on (with
 // more, two deliveries due together may go out in either order). Defaults
-// to 128.
+// to 256.
 func WithSendConcurrency(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {

@@ -40,7 +40,7 @@ const (
 	linePrefix = "ccmp:"
 
 	childEngines     = 2
-	childConcurrency = 128 // the engine's default send concurrency: its sends in progress at most
+	childConcurrency = 256 // the engine's default send concurrency: its sends in progress at most
 )
 
 // TestHelperProcess is the child process of the multi-process tests; run
