@@ -33,7 +33,7 @@ type courier struct {
 	snap  *snapshot
 	ctx   context.Context // Tick's: no claim, confirmation or send starts once it ends
 	wctx  context.Context // Tick's without its end: the sender's, and for store calls that must happen
-	feed  feed
+	feeds []*feed         // one per lane
 	group group
 	keep  keeper
 	slots []*slot
@@ -50,7 +50,12 @@ var couriers = sync.Pool{New: func() any { return &courier{} }}
 func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, n int) *courier {
 	w := couriers.Get().(*courier)
 	w.e, w.snap, w.ctx, w.wctx = e, snap, ctx, context.WithoutCancel(ctx)
-	w.feed.reset(w, now, 0)
+	for len(w.feeds) < lanes {
+		w.feeds = append(w.feeds, &feed{})
+	}
+	for _, f := range w.feeds {
+		f.reset(w, now, 0)
+	}
 	w.keep.reset()
 	w.slots = w.slots[:cap(w.slots)]
 	for len(w.slots) < n {
@@ -66,14 +71,16 @@ func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, 
 }
 
 func (w *courier) release() {
-	w.feed.reset(nil, time.Time{}, 0)
+	for _, f := range w.feeds {
+		f.reset(nil, time.Time{}, 0)
+	}
 	w.group.reset(nil, nil, 0)
 	for _, s := range w.slots {
 		for k := range s.jobs {
 			s.jobs[k].clear()
 		}
 		s.held = [2]lease{}
-		s.req.wake = nil
+		s.req.wake, s.feed = nil, nil
 	}
 	w.e, w.snap, w.ctx, w.wctx, w.err = nil, nil, nil, nil, nil
 	w.failed.Store(false)
@@ -81,16 +88,33 @@ func (w *courier) release() {
 	couriers.Put(w)
 }
 
+// lanes is how many feeds a courier's slots share at most. Each feed
+// claims batches of its own, so that slots in different lanes work on
+// deliveries of different claims: the memory store hands a batch out of
+// one or two of its shards, whose locks the slots of one lane share.
+const lanes = 4
+
 // run sends until nothing is due or the Tick stops, and returns how many
 // sends the sender accepted and the first error. It claims the first
 // batch before it starts the slots, so that a Tick that finds few
 // deliveries starts no more slots than it has deliveries (a batch short of
-// full is the last).
+// full is the last); the other lanes claim theirs when their slots start.
 func (w *courier) run() (int, error) {
-	slots := w.slots[:min(len(w.slots), w.feed.fill())]
+	slots := w.slots[:min(len(w.slots), w.feeds[0].fill())]
 	w.group.reset(w.e, w.wctx, len(slots)+1)
+	feeds := w.feeds[:max(1, min(lanes, len(slots)))]
+	for k, s := range slots {
+		s.feed = feeds[k%len(feeds)]
+	}
 	if len(slots) > 1 {
-		w.feed.ahead = len(slots)
+		for k, f := range feeds {
+			// A lane's slots: len(slots)/len(feeds), one more for the
+			// first len(slots)%len(feeds) lanes.
+			f.ahead = len(slots) / len(feeds)
+			if k < len(slots)%len(feeds) {
+				f.ahead++
+			}
+		}
 	}
 	// Channels are made for each Tick, never reused: a Tick may run in a
 	// synctest bubble, whose channels no other may use.
@@ -107,7 +131,9 @@ func (w *courier) run() (int, error) {
 		wg.Wait()
 	}
 	w.keep.halt()
-	w.feed.close()
+	for _, f := range w.feeds {
+		f.close()
+	}
 	err := w.err
 	if err == nil {
 		err = w.ctx.Err()
@@ -132,6 +158,7 @@ func (w *courier) fail(err error) {
 // slot takes deliveries through their steps one at a time.
 type slot struct {
 	w    *courier
+	feed *feed  // its lane's
 	jobs [2]job // the delivery on its way, and the one before it
 	ops  []store.Op
 	req  request
@@ -140,16 +167,16 @@ type slot struct {
 	held [2]lease   // deliveries confirmed and not recorded
 }
 
-// run delivers claims until the feed is empty or the Tick stops.
+// run delivers claims until its feed is empty or the Tick stops.
 func (s *slot) run() {
-	w := s.w
+	w, f := s.w, s.feed
 	var prev *job // confirmed: its outcome to record
 	k := 0
 	for {
 		var next *job
 		if !w.stopping() {
 			j := &s.jobs[k]
-			got, wait := w.feed.poll(j)
+			got, wait := f.poll(j)
 			if !got && wait {
 				// The feed must claim or wait for a claim: record prev
 				// first rather than keep it unrecorded meanwhile.
@@ -157,7 +184,7 @@ func (s *slot) run() {
 					s.commit(prev, nil)
 					prev = nil
 				}
-				got = w.feed.take(j)
+				got = f.take(j)
 			}
 			if got {
 				next = j
@@ -183,15 +210,18 @@ func (s *slot) run() {
 func (s *slot) commit(prev, next *job) {
 	w := s.w
 	e := w.e
-	now := e.cfg.clock.Now()
 	ops := s.ops[:0]
 	if prev != nil {
 		prev.step = stepRecord
 		ops = append(ops, store.Op{UserID: prev.c.UserID, Now: prev.now, Fn: prev.apply})
 	}
 	if next != nil {
-		next.now = now
-		ops = append(ops, store.Op{UserID: next.c.UserID, Now: now, Fn: next.apply})
+		if next.step != stepConfirm {
+			// The confirmation keeps the time its checks ran at; the other
+			// steps are stamped when they are stored.
+			next.now = e.cfg.clock.Now()
+		}
+		ops = append(ops, store.Op{UserID: next.c.UserID, Now: next.now, Fn: next.apply})
 	}
 	s.req.ops = ops
 	w.group.commit(&s.req)

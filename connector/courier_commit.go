@@ -98,6 +98,11 @@ func (g *group) takeWaiting() []*request {
 // batches, with r's scratch, and tells each caller whether the call held
 // other ops than each of its own.
 func (g *group) apply(r *request, batch []*request) {
+	if len(batch) == 1 { // r's own ops alone
+		g.e.applyOps(g.ctx, r.ops)
+		r.shared = len(r.ops) > 1
+		return
+	}
 	ops := r.scratch[:0]
 	for _, b := range batch {
 		ops = append(ops, b.ops...)

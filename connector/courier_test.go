@@ -75,7 +75,8 @@ func TestTickSendSlotsShareStoreCalls(t *testing.T) {
 		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(16))
 		require.NoError(t, err)
 		var users []string
-		for i := range 150 {
+		for i := range 600 { // enough for each lane of slots
+
 			users = append(users, fmt.Sprint("u", i))
 		}
 		dueFor(t, e, users...)
@@ -90,8 +91,8 @@ func TestTickSendSlotsShareStoreCalls(t *testing.T) {
 		close(s.gate)
 		<-done
 		require.NoError(t, err)
-		require.Equal(t, 300, n)
-		require.EqualValues(t, 300, sent.Load())
+		require.Equal(t, 1200, n)
+		require.EqualValues(t, 1200, sent.Load())
 		// The first call holds one slot's ops; the other slots' wait for it,
 		// and go four at a time (16 slots and the keeper over 4 calls).
 		require.Equal(t, []int{1, 4, 4, 4}, slices.Sorted(slices.Values(s.sizes[:4])), "%v", s.sizes)
