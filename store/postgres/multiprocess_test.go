@@ -54,10 +54,10 @@ func TestHelperProcess(t *testing.T) {
 
 // Two processes with two engines each, on one database: each of the
 // deliveries one more process scheduled is sent exactly once. The children
-// start once all are due, so that the 16 send workers claim from the same
-// backlog at once; the lease outlasts the test, so that only a delivery
-// claimed twice while leased could be sent twice. (The other tests track
-// while the children send.)
+// start once all are due, so that the engines of both processes claim from
+// the same backlog at once; the lease outlasts the test, so that only a
+// delivery claimed twice while leased could be sent twice. (The other
+// tests track while the children send.)
 func TestMultiProcessEachDeliverySentOnce(t *testing.T) {
 	h := newMultiProcess(t)
 	start := time.Now()

@@ -41,8 +41,7 @@ const (
 	linePrefix = "ccmp:"
 
 	childEngines     = 2
-	childConcurrency = 4  // the engine's default send concurrency
-	sendGroup        = 32 // the most deliveries a send worker confirms and records at once (connector's maxGroup)
+	childConcurrency = 256 // the engine's default send concurrency: its sends in progress at most
 )
 
 // TestHelperProcess is the child process of the multi-process tests; run
@@ -56,10 +55,10 @@ func TestHelperProcess(t *testing.T) {
 
 // Two processes with two engines each, on one database: each of the
 // deliveries one more process scheduled is sent exactly once. The children
-// start once all are due, so that the 16 send workers claim from the same
-// backlog at once; the lease outlasts the test, so that only a delivery
-// claimed twice while leased could be sent twice. (The other tests track
-// while the children send.)
+// start once all are due, so that the engines of both processes claim from
+// the same backlog at once; the lease outlasts the test, so that only a
+// delivery claimed twice while leased could be sent twice. (The other
+// tests track while the children send.)
 func TestMultiProcessEachDeliverySentOnce(t *testing.T) {
 	h := newMultiProcess(t)
 	start := time.Now()
@@ -100,12 +99,11 @@ func TestMultiProcessEachDeliverySentOnce(t *testing.T) {
 // the killed process had sent without recording it (at least once, same
 // ID).
 //
-// The lease is short for the test's sake, but longer than an engine takes
-// to work through a batch, and than its Ticks last, here (a lease counts
-// from the start of the Tick that claims): a lease that ends while its
-// engine still works on the delivery lets another engine send it too,
-// without any crash (at least once too), which this test would count as
-// a failure.
+// The lease is short for the test's sake. The engines renew the lease of
+// each delivery at its last check and while it is being sent; a claimed
+// delivery that waits for a free send slot past its lease may go to the
+// other process, and is then skipped by the first. So a delivery is sent
+// twice only if the process that sent it died before recording it.
 func TestMultiProcessKilledEngineLeasesExpire(t *testing.T) {
 	const lease = 15 * time.Second
 	h := newMultiProcess(t)
@@ -143,9 +141,9 @@ func TestMultiProcessKilledEngineLeasesExpire(t *testing.T) {
 	counts := sendCounts(sends)
 	require.Len(t, counts, mpDeliveries, "nothing but the scheduled deliveries was sent")
 	held, inFlight := heldAtDeath(t, victim)
-	// A worker records its sends a group at a time (up to 32 deliveries,
-	// fewer when sends are slow): at most a group sent and not recorded.
-	require.LessOrEqual(t, len(inFlight), childEngines*childConcurrency*sendGroup, "at most a group of sends in flight per worker: %v", inFlight)
+	// A send slot records each send before it starts the next: at most one
+	// send per slot was in flight, or sent and not recorded.
+	require.LessOrEqual(t, len(inFlight), childEngines*childConcurrency, "at most one send in flight per send slot: %v", inFlight)
 	for _, id := range blocked {
 		require.Contains(t, inFlight, id, "a blocked send is in flight")
 	}
