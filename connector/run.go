@@ -21,10 +21,13 @@ import (
 // resets the wait. An outage of the store therefore delays deliveries by
 // its length plus at most about 2 s.
 //
-// When ctx ends, the send in progress finishes (bounded by
-// [WithSendTimeout]) and its outcome is recorded before Run returns; Run
-// leaves no goroutine behind. Only one Run per engine may be active
-// ([ErrAlreadyRunning]).
+// When ctx ends, Run claims, checks and starts no more sends. Each send in
+// progress finishes — the sender's context does not end with ctx, only
+// with [WithSendTimeout] — and its outcome is recorded before Run returns
+// (a store error while recording is retried until the delivery's lease
+// ends). Deliveries claimed but not started are released for the next
+// engine. Run leaves no goroutine behind. Only one Run per engine may be
+// active ([ErrAlreadyRunning]).
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
