@@ -1,0 +1,82 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// The actions a campaign page offers, as their form values.
+const (
+	opPublish = "publish"
+	opStop    = "stop"
+	opArchive = "archive"
+)
+
+// doneWords confirm an action on the page the browser is sent to after it.
+var doneWords = map[string]string{
+	opPublish: "Published: the campaign is active.",
+	opStop:    "Stopped: its pending deliveries are cancelled.",
+	opArchive: "Archived.",
+}
+
+// maxActionForm bounds the body of an action's form.
+const maxActionForm = 64 << 10
+
+// action carries out a POSTed publish, stop or archive, then sends the
+// browser to the campaign's page (303, so a reload does not post again).
+func (h *handler) action(w http.ResponseWriter, r *http.Request) {
+	if h.csrf == nil {
+		h.problem(w, r, http.StatusForbidden, "This dashboard is read-only: the host has not enabled actions.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxActionForm)
+	if err := r.ParseForm(); err != nil {
+		h.problem(w, r, http.StatusBadRequest, "Unreadable form: "+err.Error())
+		return
+	}
+	if err := h.csrf.check(r); err != nil {
+		h.problem(w, r, http.StatusForbidden, err.Error())
+		return
+	}
+	op, id := r.PostForm.Get("op"), r.PostForm.Get("id")
+	if id == "" {
+		h.problem(w, r, http.StatusBadRequest, "Which campaign? The form has no id.")
+		return
+	}
+	var err error
+	ctx := r.Context()
+	switch op {
+	case opPublish:
+		err = h.src.Publish(ctx, id)
+	case opStop:
+		err = h.src.Stop(ctx, id)
+	case opArchive:
+		if r.PostForm.Get("confirm") != opArchive {
+			h.problem(w, r, http.StatusBadRequest, "Archiving is final: tick the box that says so.")
+			return
+		}
+		err = h.src.Archive(ctx, id)
+	default:
+		h.problem(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown action %q: publish, stop or archive.", op))
+		return
+	}
+	switch {
+	case errors.Is(err, connector.ErrUnknownCampaign):
+		h.problem(w, r, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, rule.ErrInvalidTransition):
+		h.problem(w, r, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	}
+	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, "campaign", id)
+	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
+	w.WriteHeader(http.StatusSeeOther)
+}

@@ -1,0 +1,247 @@
+package dashboard
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// The charts are SVG written here, inline in the pages: no script draws
+// them and no file is fetched for them. Every text in them is escaped;
+// their colours come from classes styled by the embedded stylesheet (the
+// Content-Security-Policy allows no inline style).
+
+// svg accumulates an SVG document.
+type svg struct{ b strings.Builder }
+
+func (s *svg) printf(format string, args ...any) { fmt.Fprintf(&s.b, format, args...) }
+
+// text writes a text element whose content is escaped.
+func (s *svg) text(x, y float64, anchor, class, content string) {
+	s.printf(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s">%s</text>`, x, y, anchor, class, esc(content))
+}
+
+func (s *svg) html() template.HTML { return template.HTML(s.b.String()) } //nolint:gosec // every text is escaped
+
+func esc(s string) string { return template.HTMLEscapeString(s) }
+
+// open starts an SVG of the given size, labelled for screen readers.
+func (s *svg) open(w, h int, class, label string) {
+	s.printf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" class="%s" role="img" aria-label="%s"><title>%s</title>`,
+		w, h, class, esc(label), esc(label))
+}
+
+// sparkline draws a small bar chart of s: a bar per bucket, the y axis
+// from 0 to the largest bucket, the x axis labelled with the first and
+// last bucket's start. title names what it counts.
+func sparkline(s series, title, unit string, loc *time.Location) template.HTML {
+	const (
+		w, h                     = 220, 58
+		left, right, top, bottom = 34.0, 214.0, 6.0, 40.0
+	)
+	var g svg
+	g.open(w, h, "spark", fmt.Sprintf("%s %s, %s: %d in all", title, unit, spanLabel(s, loc), s.Total()))
+	top2 := s.Max()
+	g.text(left-4, top+7, "end", "tick", compact(top2))
+	g.text(left-4, bottom, "end", "tick", "0")
+	g.printf(`<path class="axis" d="M%.1f %.1fV%.1fH%.1f"/>`, left, top, bottom, right)
+	bars(&g, s, left, right, top, bottom, float64(max(top2, 1)), "bar", loc)
+	n := len(s.Counts)
+	g.text(left, h-4, "start", "tick", axisTime(s.Start, s.Bucket*time.Duration(n), loc))
+	g.text(right, h-4, "end", "tick", axisTime(s.Start.Add(s.Bucket*time.Duration(n-1)), s.Bucket*time.Duration(n), loc))
+	g.printf(`</svg>`)
+	return g.html()
+}
+
+// bars draws one bar per bucket of s between the plot's edges, scaled to
+// scale, each with a tooltip.
+func bars(g *svg, s series, left, right, top, bottom, scale float64, class string, loc *time.Location) {
+	step := (right - left) / float64(len(s.Counts))
+	gap := min(1, step/4)
+	for i, c := range s.Counts {
+		if c == 0 {
+			continue
+		}
+		hgt := (bottom - top) * float64(c) / scale
+		x := left + float64(i)*step
+		g.printf(`<rect class="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s</title></rect>`,
+			class, x+gap/2, bottom-hgt, step-gap, hgt, esc(fmt.Sprintf("%d, %s", c, bucketLabel(s, i, loc))))
+	}
+}
+
+// stackedChart draws the decisions of a window by kind: a stacked bar per
+// bucket, y axis ticks in round numbers and time labels along the x axis.
+// The page shows the legend (see swatch), where it can wrap.
+func stackedChart(ks []kindSeries, w window, loc *time.Location) template.HTML {
+	const (
+		width, height            = 760, 250
+		left, right, top, bottom = 58.0, 724.0, 14.0, 214.0
+	)
+	var g svg
+	g.open(width, height, "chart", "Decisions by kind "+w.Unit()+", "+w.Label)
+	if len(ks) == 0 {
+		g.text((left+right)/2, (top+bottom)/2, "middle", "empty", "No decision in this window.")
+		g.printf(`</svg>`)
+		return g.html()
+	}
+	n := len(ks[0].Series.Counts)
+	totals := make([]int64, n)
+	for _, k := range ks {
+		for i, c := range k.Series.Counts {
+			totals[i] += c
+		}
+	}
+	var peak int64
+	for _, t := range totals {
+		peak = max(peak, t)
+	}
+	tick, scale := niceScale(peak)
+	for v := int64(0); v <= int64(scale); v += tick {
+		y := bottom - (bottom-top)*float64(v)/scale
+		g.printf(`<path class="grid" d="M%.1f %.1fH%.1f"/>`, left, y, right)
+		g.text(left-6, y+4, "end", "tick", compact(v))
+	}
+	g.printf(`<text class="unit" transform="translate(14 %.1f) rotate(-90)" text-anchor="middle">%s</text>`,
+		(top+bottom)/2, esc("decisions "+w.Unit()))
+	step := (right - left) / float64(n)
+	base := make([]float64, n)
+	for _, k := range ks {
+		for i, c := range k.Series.Counts {
+			if c == 0 {
+				continue
+			}
+			hgt := (bottom - top) * float64(c) / scale
+			base[i] += hgt
+			g.printf(`<rect class="k-%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s</title></rect>`,
+				kindClass(k.Kind), left+float64(i)*step+0.5, bottom-base[i], max(step-1, 0.5), hgt,
+				esc(fmt.Sprintf("%s: %d, %s", k.Kind, c, bucketLabel(k.Series, i, loc))))
+		}
+	}
+	g.printf(`<path class="axis" d="M%.1f %.1fV%.1fH%.1f"/>`, left, top, bottom, right)
+	s := ks[0].Series
+	every := (n + 7) / 8
+	for i := 0; i <= n; i += every {
+		x := left + float64(i)*step
+		g.printf(`<path class="axis" d="M%.1f %.1fv4"/>`, x, bottom)
+		g.text(x, bottom+16, "middle", "tick", axisTime(s.Start.Add(s.Bucket*time.Duration(i)), w.Span, loc))
+	}
+	g.text(right, bottom+32, "end", "unit", "time ("+zoneName(s.Start, loc)+")")
+	g.printf(`</svg>`)
+	return g.html()
+}
+
+// funnelChart draws the funnel's steps as horizontal bars scaled to the
+// first step, with each step's count and share of the previous step.
+func funnelChart(steps []funnelStep) template.HTML {
+	const (
+		width, row        = 760, 34
+		barLeft, barRight = 120.0, 560.0
+	)
+	var g svg
+	g.open(width, row*len(steps)+4, "funnel", "Funnel: triggered, scheduled, sent, converted")
+	first := float64(max(steps[0].Count, 1))
+	for i, s := range steps {
+		y := float64(i*row) + 4
+		g.text(barLeft-8, y+20, "end", "label", s.Label)
+		wd := (barRight - barLeft) * float64(s.Count) / first
+		if s.Count > 0 {
+			wd = max(wd, 2)
+		}
+		g.printf(`<rect class="step-%s" x="%.1f" y="%.1f" width="%.2f" height="%d"/>`, s.Key, barLeft, y, min(wd, barRight-barLeft), row-8)
+		label := fmt.Sprintf("%d", s.Count)
+		if i > 0 && s.OfPrevious >= 0 {
+			label += fmt.Sprintf("  (%.1f %% of %s)", s.OfPrevious, strings.ToLower(steps[i-1].Label))
+		}
+		g.text(barRight+8, y+20, "start", "label", label)
+	}
+	g.printf(`</svg>`)
+	return g.html()
+}
+
+// swatch is the legend mark of a decision kind, coloured as its bars.
+func swatch(k rule.DecisionKind) template.HTML {
+	return template.HTML(`<svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect class="k-` + //nolint:gosec // a class of [a-z0-9_]
+		kindClass(k) + `" width="10" height="10"/></svg>`)
+}
+
+// niceScale returns a round tick step and the top of a y axis that holds
+// peak in at most five ticks.
+func niceScale(peak int64) (tick int64, top float64) {
+	if peak <= 0 {
+		return 1, 1
+	}
+	raw := float64(peak) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	tick = int64(mag)
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			tick = int64(m * mag)
+			break
+		}
+	}
+	tick = max(tick, 1)
+	steps := (peak + tick - 1) / tick
+	return tick, float64(steps * tick)
+}
+
+// compact writes a count for an axis: 950, 12k, 3.4M.
+func compact(n int64) string {
+	switch {
+	case n >= 10_000_000:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 10_000:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+// axisTime labels an instant on an axis spanning span: the time of day
+// for a day, the weekday and time for a week, the date beyond.
+func axisTime(t time.Time, span time.Duration, loc *time.Location) string {
+	t = t.In(loc)
+	switch {
+	case span <= 36*time.Hour:
+		return t.Format("15:04")
+	case span <= 8*24*time.Hour:
+		return t.Format("Mon 15:04")
+	}
+	return t.Format("02 Jan")
+}
+
+// bucketLabel says which time bucket i of s covers.
+func bucketLabel(s series, i int, loc *time.Location) string {
+	from := s.Start.Add(s.Bucket * time.Duration(i)).In(loc)
+	to := from.Add(s.Bucket)
+	layout := "15:04 MST"
+	if to.Sub(from) >= 24*time.Hour || to.Day() != from.Day() {
+		layout = "Mon 02 Jan 15:04 MST"
+	}
+	return from.Format("Mon 02 Jan 15:04") + "–" + to.Format(layout)
+}
+
+// spanLabel says the whole span of s.
+func spanLabel(s series, loc *time.Location) string {
+	return bucketLabel(series{Start: s.Start, Bucket: s.Bucket * time.Duration(len(s.Counts))}, 0, loc)
+}
+
+func zoneName(t time.Time, loc *time.Location) string {
+	name, _ := t.In(loc).Zone()
+	return name
+}
+
+// kindClass turns a decision kind into a class name: letters, digits and
+// underscores only.
+func kindClass(k rule.DecisionKind) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, string(k))
+}

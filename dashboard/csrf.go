@@ -1,0 +1,114 @@
+package dashboard
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Names of the session cookie and of the form field that carries the token.
+const (
+	sessionCookie = "campaignconnector_dashboard"
+	csrfField     = "csrf"
+)
+
+// sessionBytes is the size of a session identifier.
+const sessionBytes = 32
+
+// Reasons an action is refused.
+var (
+	errCrossOrigin = errors.New("dashboard: cross-origin request refused")
+	errNoSession   = errors.New("dashboard: no session cookie: load the page again and repeat the action")
+	errBadToken    = errors.New("dashboard: the form's token does not match the session: load the page again and repeat the action")
+)
+
+// csrf protects the action forms twice over. Each browser session gets a
+// random identifier in an HttpOnly, SameSite=Strict cookie, and each form
+// carries an HMAC of that identifier under a server key: a page on
+// another site can make the browser send the cookie with a POST, but it
+// cannot read the token, and it cannot forge one without the key (nor
+// plant a cookie whose token it knows). On top of that, requests that the
+// browser marks as cross-origin (Sec-Fetch-Site, Origin) are refused
+// before the token is looked at.
+type csrf struct {
+	key     []byte
+	origins *http.CrossOriginProtection
+}
+
+func newCSRF(key []byte) (*csrf, error) {
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("dashboard: CSRF key: %w", err)
+		}
+	}
+	return &csrf{key: key, origins: http.NewCrossOriginProtection()}, nil
+}
+
+// token returns the form token of r's session, starting a session (a
+// cookie set on w) when r has none. The cookie has no Path: the browser
+// scopes it to the directory of the page, which is where the dashboard is
+// mounted, since every page sits at that one level.
+func (c *csrf) token(w http.ResponseWriter, r *http.Request) (string, error) {
+	if sid, ok := session(r); ok {
+		return c.sign(sid), nil
+	}
+	raw := make([]byte, sessionBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("dashboard: session: %w", err)
+	}
+	sid := base64.RawURLEncoding.EncodeToString(raw)
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    sid,
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return c.sign(sid), nil
+}
+
+// check reports why the POST r must be refused, or nil. It reads r's form.
+func (c *csrf) check(r *http.Request) error {
+	if err := c.origins.Check(r); err != nil {
+		return fmt.Errorf("%w: %w", errCrossOrigin, err)
+	}
+	sid, ok := session(r)
+	if !ok {
+		return errNoSession
+	}
+	got, err := base64.RawURLEncoding.DecodeString(r.PostFormValue(csrfField))
+	if err != nil {
+		return errBadToken
+	}
+	want, _ := base64.RawURLEncoding.DecodeString(c.sign(sid))
+	if !hmac.Equal(got, want) {
+		return errBadToken
+	}
+	return nil
+}
+
+// sign returns the token of session sid.
+func (c *csrf) sign(sid string) string {
+	mac := hmac.New(sha256.New, c.key)
+	mac.Write([]byte("campaignconnector dashboard action\x00"))
+	mac.Write([]byte(sid))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// session returns r's session identifier, if it has a well-formed one.
+func session(r *http.Request) (string, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(raw) != sessionBytes {
+		return "", false
+	}
+	return ck.Value, true
+}

@@ -1,0 +1,152 @@
+package dashboard
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// fakeSource is a source held in memory, for testing the pages without an
+// engine. Its Tallies and Pending follow the store contracts: hours in
+// [Since, Until), pending in (DueAt, ID) order after the cursor.
+type fakeSource struct {
+	mu        sync.Mutex
+	now       time.Time
+	campaigns map[string]store.CampaignRecord
+	warnings  []connector.Warning
+	stats     store.Stats
+	tallies   []tally
+	pending   []store.Claim
+	explain   map[[2]string]connector.Explanation
+	noLog     bool
+	noTallies bool
+	ops       []string // actions carried out, "op id"
+}
+
+func newFake(now time.Time) *fakeSource {
+	return &fakeSource{now: now, campaigns: map[string]store.CampaignRecord{}, explain: map[[2]string]connector.Explanation{}}
+}
+
+func (f *fakeSource) add(c rule.Campaign, s rule.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec := store.CampaignRecord{Campaign: c, State: s, CreatedAt: f.now.Add(-30 * 24 * time.Hour)}
+	if s != rule.Draft {
+		rec.Activation, rec.ActivatedAt = 1, f.now.Add(-20*24*time.Hour)
+	}
+	f.campaigns[c.ID] = rec
+}
+
+func (f *fakeSource) Now() time.Time { return f.now }
+
+func (f *fakeSource) Campaigns(context.Context) ([]store.CampaignRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.CampaignRecord
+	for _, r := range f.campaigns {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b store.CampaignRecord) int { return cmp.Compare(a.Campaign.ID, b.Campaign.ID) })
+	return out, nil
+}
+
+func (f *fakeSource) Campaign(_ context.Context, id string) (store.CampaignRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.campaigns[id]
+	if !ok {
+		return r, fmt.Errorf("%w %q", connector.ErrUnknownCampaign, id)
+	}
+	return r, nil
+}
+
+func (f *fakeSource) Stats(context.Context) (store.Stats, error) { return f.stats, nil }
+
+func (f *fakeSource) Check(context.Context) ([]connector.Warning, error) { return f.warnings, nil }
+
+func (f *fakeSource) Explain(_ context.Context, userID, campaignID string) (connector.Explanation, error) {
+	if f.noLog {
+		return connector.Explanation{}, connector.ErrNoDecisionLog
+	}
+	x, ok := f.explain[[2]string{userID, campaignID}]
+	if !ok {
+		x = connector.Explanation{UserID: userID, CampaignID: campaignID}
+	}
+	return x, nil
+}
+
+func (f *fakeSource) Tallies(_ context.Context, q tallyQuery) ([]tally, error) {
+	if f.noTallies {
+		return nil, fmt.Errorf("%w (fake)", errNoTallies)
+	}
+	var out []tally
+	for _, t := range f.tallies {
+		if !t.Hour.Before(q.Since) && t.Hour.Before(q.Until) && (q.CampaignID == "" || q.CampaignID == t.CampaignID) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSource) Pending(_ context.Context, q pendingQuery) ([]store.Claim, error) {
+	all := slices.Clone(f.pending)
+	slices.SortFunc(all, func(a, b store.Claim) int {
+		return cmp.Or(a.Pending.DueAt.Compare(b.Pending.DueAt), cmp.Compare(a.Pending.ID, b.Pending.ID))
+	})
+	var out []store.Claim
+	for _, c := range all {
+		p := c.Pending
+		if q.CampaignID != "" && p.CampaignID != q.CampaignID {
+			continue
+		}
+		if q.AfterID != "" && (p.DueAt.Before(q.AfterDue) || p.DueAt.Equal(q.AfterDue) && p.ID <= q.AfterID) {
+			continue
+		}
+		out = append(out, c)
+		if len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSource) transition(op, id string, to rule.State) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.campaigns[id]
+	if !ok {
+		return fmt.Errorf("%w %q", connector.ErrUnknownCampaign, id)
+	}
+	if err := r.State.Transition(to); err != nil {
+		return err
+	}
+	r.State = to
+	f.campaigns[id] = r
+	f.ops = append(f.ops, op+" "+id)
+	return nil
+}
+
+func (f *fakeSource) Publish(_ context.Context, id string) error {
+	return f.transition("publish", id, rule.Active)
+}
+
+func (f *fakeSource) Stop(_ context.Context, id string) error {
+	return f.transition("stop", id, rule.Stopped)
+}
+
+func (f *fakeSource) Archive(_ context.Context, id string) error {
+	return f.transition("archive", id, rule.Archived)
+}
+
+func (f *fakeSource) actions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ops)
+}

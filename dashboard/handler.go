@@ -1,0 +1,163 @@
+package dashboard
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+)
+
+// New returns the dashboard of engine e as an http.Handler: server-rendered
+// pages of its campaigns, a campaign's funnel and pending deliveries, a
+// user's timeline and the engine's health. It is read-only unless
+// [WithActions] is given. Mount it in the host's server:
+//
+//	h, err := dashboard.New(engine, dashboard.WithPrefix("/ops/campaigns"))
+//	…
+//	mux.Handle("/ops/campaigns/", h)
+//
+// The handler is safe for concurrent use. The counts it shows come from
+// the store's decision tallies, shared by every engine of the namespace,
+// so any replica serves the same figures.
+func New(e *connector.Engine, opts ...Option) (http.Handler, error) {
+	if e == nil {
+		return nil, errors.New("dashboard: nil engine")
+	}
+	return newHandler(engineSource{e}, opts...)
+}
+
+// handler serves the dashboard of one source.
+type handler struct {
+	src   source
+	cfg   config
+	csrf  *csrf // nil when actions are off
+	pages *pages
+	mux   http.Handler
+}
+
+func newHandler(src source, opts ...Option) (*handler, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, optionError("nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	pg, err := parsePages(cfg.location)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{src: src, cfg: cfg, pages: pg}
+	if cfg.actions {
+		if h.csrf, err = newCSRF(cfg.csrfKey); err != nil {
+			return nil, err
+		}
+	}
+	h.mux = h.routes()
+	return h, nil
+}
+
+// contentSecurityPolicy lets a page load its own scripts, styles and
+// images from where the dashboard is served and nothing from anywhere else,
+// run no inline script, be framed by no one and post forms only to itself.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// ServeHTTP implements http.Handler.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if h.cfg.auth != nil && !h.cfg.auth.allows(r) {
+		h.cfg.auth.challenge(w)
+		return
+	}
+	if p := h.cfg.prefix; p != "" && r.URL.Path == p {
+		// The pages link to each other relative to the prefix's directory.
+		target := path.Base(p) + "/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		hd.Set("Location", target)
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// page is what every template receives: the frame's data and the page's own.
+type page struct {
+	Title   string
+	Nav     string // the navigation entry to mark as current
+	Refresh int    // seconds between live refreshes; 0: none
+	Now     string
+	CSRF    string // the action forms' token; "" when actions are off
+	Body    any
+}
+
+// render writes page name with status, or an error page if it fails.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	if h.csrf != nil {
+		tok, err := h.csrf.token(w, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p.CSRF = tok
+	}
+	if p.Refresh == 0 && status == http.StatusOK {
+		p.Refresh = int(h.cfg.refresh.Seconds())
+	}
+	p.Now = h.src.Now().In(h.cfg.location).Format(timeLayout)
+	var buf bytes.Buffer
+	if err := h.pages.execute(&buf, name, p); err != nil {
+		h.fail(w, r, fmt.Errorf("dashboard: rendering %s: %w", name, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// errorBody is the body of the error page.
+type errorBody struct {
+	Status  int
+	Message string
+}
+
+// fail answers r with a 500 page for err and logs it.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "campaignconnector dashboard: "+r.Method+" "+r.URL.Path,
+		slog.String("error", err.Error()))
+	h.problem(w, r, http.StatusInternalServerError, err.Error())
+}
+
+// problem answers r with an error page of status saying msg.
+func (h *handler) problem(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	var buf bytes.Buffer
+	p := page{Title: http.StatusText(status), Now: h.src.Now().In(h.cfg.location).Format(timeLayout),
+		Body: errorBody{status, msg}}
+	if err := h.pages.execute(&buf, "error", p); err != nil {
+		http.Error(w, strings.TrimSpace(fmt.Sprintf("%d %s: %s", status, http.StatusText(status), msg)), status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

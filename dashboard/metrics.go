@@ -1,0 +1,261 @@
+package dashboard
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// metric is one figure the campaign pages show, counted from the tallies
+// of some decision kinds.
+type metric struct {
+	Key   string // stable name, used in the page's data attributes
+	Label string
+	Kinds []rule.DecisionKind
+}
+
+// Triggered counts every trigger that matched: it either scheduled a
+// delivery or was suppressed for a reason.
+var (
+	mTriggered  = metric{"triggered", "Triggered", []rule.DecisionKind{rule.Scheduled, rule.Suppressed}}
+	mScheduled  = metric{"scheduled", "Scheduled", []rule.DecisionKind{rule.Scheduled}}
+	mCancelled  = metric{"cancelled", "Cancelled", []rule.DecisionKind{rule.Cancelled}}
+	mSuppressed = metric{"suppressed", "Suppressed", []rule.DecisionKind{rule.Suppressed}}
+	mSent       = metric{"sent", "Sent", []rule.DecisionKind{rule.Delivered}}
+	mFailed     = metric{"failed", "Failed", []rule.DecisionKind{rule.Failed}}
+	mHeldOut    = metric{"held_out", "Held out", []rule.DecisionKind{rule.HeldOut}}
+	mConverted  = metric{"converted", "Converted", []rule.DecisionKind{rule.Converted}}
+	mRetried    = metric{"retried", "Retried", []rule.DecisionKind{rule.Retried}}
+)
+
+// campaignMetrics are the figures of each follow-up, in the order shown.
+var campaignMetrics = []metric{mTriggered, mScheduled, mCancelled, mSuppressed, mSent, mFailed, mHeldOut, mConverted}
+
+// window is a span of recent time the pages count over, cut into buckets
+// for its charts.
+type window struct {
+	Key    string // the value of the range parameter
+	Label  string
+	Span   time.Duration
+	Bucket time.Duration
+}
+
+var (
+	lastDay   = window{"24h", "last 24 h", 24 * time.Hour, time.Hour}
+	lastWeek  = window{"7d", "last 7 days", 7 * 24 * time.Hour, 6 * time.Hour}
+	lastMonth = window{"30d", "last 30 days", 30 * 24 * time.Hour, 24 * time.Hour}
+)
+
+// windows are the spans the campaign page offers; the campaigns page
+// shows the first two.
+var windows = []window{lastDay, lastWeek, lastMonth}
+
+func windowByKey(key string) (window, bool) {
+	for _, w := range windows {
+		if w.Key == key {
+			return w, true
+		}
+	}
+	return window{}, false
+}
+
+// bounds returns the hours w covers at now: it ends with the hour now is
+// in, so the latest decisions count.
+func (w window) bounds(now time.Time) (since, until time.Time) {
+	until = now.UTC().Truncate(time.Hour).Add(time.Hour)
+	return until.Add(-w.Span), until
+}
+
+// Unit says what one bar of w's charts counts.
+func (w window) Unit() string {
+	switch w.Bucket {
+	case time.Hour:
+		return "per hour"
+	case 24 * time.Hour:
+		return "per day"
+	}
+	return fmt.Sprintf("per %d hours", int(w.Bucket.Hours()))
+}
+
+// series is a count per bucket of equal length from Start.
+type series struct {
+	Start  time.Time
+	Bucket time.Duration
+	Counts []int64
+}
+
+func newSeries(w window, since time.Time) series {
+	return series{Start: since, Bucket: w.Bucket, Counts: make([]int64, int(w.Span/w.Bucket))}
+}
+
+// add counts n at time t, if t falls in the series.
+func (s *series) add(t time.Time, n int64) {
+	if t.Before(s.Start) {
+		return
+	}
+	if i := int(t.Sub(s.Start) / s.Bucket); i < len(s.Counts) {
+		s.Counts[i] += n
+	}
+}
+
+// Total sums the series.
+func (s series) Total() int64 {
+	var n int64
+	for _, c := range s.Counts {
+		n += c
+	}
+	return n
+}
+
+// Max is the largest bucket.
+func (s series) Max() int64 {
+	var m int64
+	for _, c := range s.Counts {
+		m = max(m, c)
+	}
+	return m
+}
+
+// part is one line of a breakdown: why a number of decisions fell out.
+type part struct {
+	Label string
+	Count int64
+}
+
+// figure is one metric of one campaign over one window.
+type figure struct {
+	Metric    metric
+	Series    series
+	Breakdown []part // largest first; empty for metrics without reasons
+}
+
+// Total is the figure's count over its window.
+func (f figure) Total() int64 { return f.Series.Total() }
+
+// summary is every metric of one campaign over one window.
+type summary struct {
+	Window  window
+	Figures []figure
+}
+
+// Figure returns the figure of the metric named key.
+func (s summary) Figure(key string) figure {
+	for _, f := range s.Figures {
+		if f.Metric.Key == key {
+			return f
+		}
+	}
+	return figure{}
+}
+
+// summarize counts ts (one campaign's tallies) per metric over w at now.
+func summarize(ts []tally, metrics []metric, w window, now time.Time) summary {
+	since, until := w.bounds(now)
+	s := summary{Window: w, Figures: make([]figure, len(metrics))}
+	for i, m := range metrics {
+		f := figure{Metric: m, Series: newSeries(w, since)}
+		parts := map[string]int64{}
+		for _, t := range ts {
+			if t.Hour.Before(since) || !t.Hour.Before(until) || !slices.Contains(m.Kinds, t.Kind) {
+				continue
+			}
+			f.Series.add(t.Hour, t.Count)
+			if label := why(t); label != "" && len(m.Kinds) == 1 {
+				parts[label] += t.Count
+			}
+		}
+		f.Breakdown = sortedParts(parts)
+		s.Figures[i] = f
+	}
+	return s
+}
+
+// why says in words why decisions of t's kind were taken, or "" when the
+// kind needs no reason (a scheduling, a send).
+func why(t tally) string {
+	switch {
+	case t.Kind == rule.Cancelled && t.Reason == rule.ReasonException && t.Rule != "":
+		return "exception " + t.Rule
+	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered:
+		return ""
+	}
+	return reasonWords(t.Reason)
+}
+
+func sortedParts(m map[string]int64) []part {
+	out := make([]part, 0, len(m))
+	for label, n := range m {
+		out = append(out, part{label, n})
+	}
+	slices.SortFunc(out, func(a, b part) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Label, b.Label))
+	})
+	return out
+}
+
+// byCampaign groups tallies by campaign.
+func byCampaign(ts []tally) map[string][]tally {
+	out := map[string][]tally{}
+	for _, t := range ts {
+		out[t.CampaignID] = append(out[t.CampaignID], t)
+	}
+	return out
+}
+
+// kindSeries is one decision kind's counts over a window.
+type kindSeries struct {
+	Kind   rule.DecisionKind
+	Series series
+}
+
+// decisionsOverTime returns one series per decision kind present in ts,
+// in the order of decisionKinds, for the stacked chart of a campaign.
+func decisionsOverTime(ts []tally, w window, now time.Time) []kindSeries {
+	since, until := w.bounds(now)
+	byKind := map[rule.DecisionKind]*series{}
+	for _, t := range ts {
+		if t.Hour.Before(since) || !t.Hour.Before(until) {
+			continue
+		}
+		s := byKind[t.Kind]
+		if s == nil {
+			ns := newSeries(w, since)
+			s = &ns
+			byKind[t.Kind] = s
+		}
+		s.add(t.Hour, t.Count)
+	}
+	var out []kindSeries
+	for _, k := range kindOrder(byKind) {
+		out = append(out, kindSeries{k, *byKind[k]})
+	}
+	return out
+}
+
+// decisionKinds orders the kinds in charts and legends: the way through a
+// follow-up first, then what falls out of it.
+var decisionKinds = []rule.DecisionKind{
+	rule.Scheduled, rule.Delivered, rule.Converted, rule.HeldOut, rule.Deferred,
+	rule.Retried, rule.Suppressed, rule.Cancelled, rule.Failed, rule.Duplicate, rule.Warning,
+}
+
+func kindOrder[V any](m map[rule.DecisionKind]V) []rule.DecisionKind {
+	var out []rule.DecisionKind
+	for _, k := range decisionKinds {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	var rest []rule.DecisionKind
+	for k := range m {
+		if !slices.Contains(decisionKinds, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}

@@ -1,0 +1,142 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// ErrInvalidOption reports an option [New] cannot use; the error wrapping it
+// says which and why.
+var ErrInvalidOption = errors.New("dashboard: invalid option")
+
+// Option configures the handler [New] returns.
+type Option func(*config) error
+
+type config struct {
+	prefix   string
+	logger   *slog.Logger
+	auth     *basicAuth
+	actions  bool
+	csrfKey  []byte
+	location *time.Location
+	refresh  time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		logger:   slog.Default(),
+		location: time.UTC,
+		refresh:  10 * time.Second,
+	}
+}
+
+// validate checks the options that depend on each other.
+func (c *config) validate() error {
+	if c.csrfKey != nil && !c.actions {
+		return optionError("WithCSRFKey needs WithActions: without actions there is no form to protect")
+	}
+	return nil
+}
+
+func optionError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+}
+
+// WithPrefix serves the dashboard under path prefix, such as "/ops/campaigns":
+// the handler answers requests whose path starts with it and strips it,
+// so a host mounts it with mux.Handle(prefix+"/", h) and needs no
+// http.StripPrefix. The prefix starts with "/" and does not end with one.
+// Defaults to none: the handler serves from "/", as it also does behind a
+// host's own http.StripPrefix. Links and forms in the pages are relative,
+// so they work under any prefix either way.
+func WithPrefix(prefix string) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
+			return optionError("prefix %q must start with \"/\" and not end with one (\"/ops/campaigns\")", prefix)
+		}
+		c.prefix = prefix
+		return nil
+	}
+}
+
+// WithLogger sets where the handler logs the errors it answers with a 500
+// page. Defaults to slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return optionError("nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithBasicAuth asks every request for HTTP basic authentication with this
+// user name and password, compared in constant time. Without it the
+// dashboard is open to whoever reaches it: put it behind the host's own
+// authentication then. Use it over HTTPS only: basic authentication sends
+// the password with every request.
+func WithBasicAuth(user, password string) Option {
+	return func(c *config) error {
+		if user == "" || password == "" {
+			return optionError("basic auth needs a user name and a password")
+		}
+		c.auth = newBasicAuth(user, password)
+		return nil
+	}
+}
+
+// WithActions lets the dashboard's users publish, stop and archive
+// campaigns. Each action is a POST form with a CSRF token bound to a
+// session cookie (SameSite=Strict) and is refused from other origins; a
+// GET never changes anything. Defaults to read-only: no action is shown
+// and every POST is refused.
+func WithActions() Option {
+	return func(c *config) error {
+		c.actions = true
+		return nil
+	}
+}
+
+// WithCSRFKey sets the secret that signs the CSRF tokens of the action
+// forms, at least 32 bytes. Give every replica behind one load balancer the
+// same key, so a form served by one is accepted by another. Defaults to a
+// random key made by [New]. Needs [WithActions].
+func WithCSRFKey(key []byte) Option {
+	return func(c *config) error {
+		if len(key) < 32 {
+			return optionError("CSRF key of %d bytes, need at least 32", len(key))
+		}
+		c.csrfKey = append([]byte(nil), key...)
+		return nil
+	}
+}
+
+// WithLocation sets the time zone of the times and chart labels the pages
+// show. Defaults to UTC.
+func WithLocation(loc *time.Location) Option {
+	return func(c *config) error {
+		if loc == nil {
+			return optionError("nil location")
+		}
+		c.location = loc
+		return nil
+	}
+}
+
+// WithRefresh sets how often a page with JavaScript enabled reloads its
+// figures in place while it is visible; zero turns live refresh off.
+// Defaults to 10 seconds. Pages work without JavaScript: reloading the
+// page shows the same figures.
+func WithRefresh(every time.Duration) Option {
+	return func(c *config) error {
+		if every < 0 || (every > 0 && every < time.Second) {
+			return optionError("refresh every %v: zero (off) or at least a second", every)
+		}
+		c.refresh = every
+		return nil
+	}
+}

@@ -1,0 +1,139 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// campaignBody is the page of one campaign.
+type campaignBody struct {
+	Rec      store.CampaignRecord
+	FollowUp bool
+	Words    []string
+	Window   window
+	Windows  []window
+	Done     string // the action just carried out, if any
+	Ops      []string
+	Warnings []connector.Warning
+	JSON     string
+
+	// Figures, when the store keeps tallies.
+	TalliesNote string
+	Funnel      []funnelStep
+	FunnelChart template.HTML
+	Kinds       []kindSeries
+	KindsChart  template.HTML
+
+	PendingNote string
+	Pending     pendingSlice
+}
+
+func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	id := q.Get("id")
+	if id == "" {
+		h.problem(w, r, http.StatusBadRequest, "Which campaign? The address needs ?id=.")
+		return
+	}
+	win := lastWeek
+	if k := q.Get("range"); k != "" {
+		var ok bool
+		if win, ok = windowByKey(k); !ok {
+			h.problem(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown range %q: use 24h, 7d or 30d.", k))
+			return
+		}
+	}
+	from, err := parseCursor(q.Get("after_due"), q.Get("after_id"))
+	if err != nil {
+		h.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	rec, err := h.src.Campaign(ctx, id)
+	if errors.Is(err, connector.ErrUnknownCampaign) {
+		h.problem(w, r, http.StatusNotFound, fmt.Sprintf("No campaign %q.", id))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	warnings, err := h.src.Check(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	def, err := json.MarshalIndent(rec.Campaign, "", "  ")
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("dashboard: campaign %q as JSON: %w", id, err))
+		return
+	}
+	body := campaignBody{
+		Rec: rec, FollowUp: rec.Campaign.IsFollowUp(), Words: rulesInWords(&rec.Campaign), Window: win, Windows: windows,
+		Done: doneWords[q.Get("done")], JSON: string(def),
+	}
+	if h.csrf != nil {
+		body.Ops = allowedOps(rec.State)
+	}
+	for _, wg := range warnings {
+		if wg.CampaignID == id {
+			body.Warnings = append(body.Warnings, wg)
+		}
+	}
+	if body.FollowUp {
+		now := h.src.Now()
+		since, until := win.bounds(now)
+		tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, CampaignID: id})
+		if err != nil {
+			body.TalliesNote = h.note(r, err, errNoTallies)
+		} else {
+			body.Funnel = funnel(summarize(tallies, campaignMetrics, win, now))
+			body.FunnelChart = funnelChart(body.Funnel)
+			body.Kinds = decisionsOverTime(tallies, win, now)
+			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
+		}
+		if body.Pending, err = pendingPageAt(ctx, h.src, id, from); err != nil {
+			body.PendingNote = h.note(r, err, errNoPendingList)
+		}
+	}
+	h.render(w, r, http.StatusOK, "campaign", page{Title: "Campaign " + id, Nav: "campaigns", Body: body})
+}
+
+// parseCursor reads the start of a page of pending deliveries from the
+// query: after_due (RFC 3339) and after_id, both or neither.
+func parseCursor(due, id string) (cursor, error) {
+	if due == "" && id == "" {
+		return cursor{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, due)
+	if err != nil || id == "" {
+		return cursor{}, fmt.Errorf("bad page of pending deliveries: after_due must be an RFC 3339 time and after_id set (got %q, %q)", due, id)
+	}
+	return cursor{Due: t, ID: id}, nil
+}
+
+// DueParam writes the cursor's time for the next page's address.
+func (c cursor) DueParam() string { return c.Due.UTC().Format(time.RFC3339Nano) }
+
+// allowedOps are the actions the lifecycle allows from state s.
+func allowedOps(s rule.State) []string {
+	var ops []string
+	if s.CanBecome(rule.Active) {
+		ops = append(ops, opPublish)
+	}
+	if s.CanBecome(rule.Stopped) {
+		ops = append(ops, opStop)
+	}
+	if s.CanBecome(rule.Archived) {
+		ops = append(ops, opArchive)
+	}
+	return ops
+}

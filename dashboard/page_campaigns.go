@@ -1,0 +1,114 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// campaignsBody is the campaigns page: every follow-up with its figures
+// over the last day and week, then the originals.
+type campaignsBody struct {
+	FollowUps []followUpRow
+	Originals []originalRow
+	Windows   []window
+	Longest   window // the last of Windows
+	Metrics   []metric
+	// TalliesNote and PendingNote say why figures are missing, if they are.
+	TalliesNote string
+	PendingNote string
+	// PendingComplete is false when there were too many pending
+	// deliveries to count them all: the counts are lower bounds.
+	PendingComplete bool
+	PendingTotal    int64
+}
+
+// followUpRow is one follow-up of the campaigns page.
+type followUpRow struct {
+	Rec       store.CampaignRecord
+	Words     []string
+	Pending   int64
+	Warnings  int
+	Summaries []summary // one per window of the page
+	// Quiet is set when the campaign took no decision in any window: the
+	// page says so instead of a table of zeros.
+	Quiet bool
+}
+
+// originalRow is one original campaign and the follow-ups that name it.
+type originalRow struct {
+	Rec       store.CampaignRecord
+	FollowUps []string
+}
+
+func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	recs, err := h.src.Campaigns(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	warnings, err := h.src.Check(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.src.Now()
+	body := campaignsBody{Windows: []window{lastDay, lastWeek}, Longest: lastWeek, Metrics: campaignMetrics}
+	since, until := lastWeek.bounds(now)
+	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
+	if err != nil {
+		body.TalliesNote = h.note(r, err, errNoTallies)
+	}
+	grouped := byCampaign(tallies)
+	counts, complete, err := pendingCounts(ctx, h.src)
+	if err != nil {
+		body.PendingNote = h.note(r, err, errNoPendingList)
+	}
+	body.PendingComplete = complete
+	named := map[string][]string{}
+	for _, rec := range recs {
+		c := &rec.Campaign
+		if !c.IsFollowUp() {
+			body.Originals = append(body.Originals, originalRow{Rec: rec})
+			continue
+		}
+		row := followUpRow{Rec: rec, Words: rulesInWords(c), Pending: counts[c.ID]}
+		body.PendingTotal += counts[c.ID]
+		row.Quiet = true
+		for _, wn := range body.Windows {
+			s := summarize(grouped[c.ID], campaignMetrics, wn, now)
+			row.Summaries = append(row.Summaries, s)
+			for _, f := range s.Figures {
+				row.Quiet = row.Quiet && f.Total() == 0
+			}
+		}
+		for _, wg := range warnings {
+			if wg.CampaignID == c.ID {
+				row.Warnings++
+			}
+		}
+		for _, t := range c.Triggers {
+			if t.CampaignID != "" && !slices.Contains(named[t.CampaignID], c.ID) {
+				named[t.CampaignID] = append(named[t.CampaignID], c.ID)
+			}
+		}
+		body.FollowUps = append(body.FollowUps, row)
+	}
+	for i := range body.Originals {
+		body.Originals[i].FollowUps = named[body.Originals[i].Rec.Campaign.ID]
+	}
+	h.render(w, r, http.StatusOK, "campaigns", page{Title: "Campaigns", Nav: "campaigns", Body: body})
+}
+
+// note turns the error of an optional part of a page into the notice shown
+// in its place: the store lacking the feature is said plainly, any other
+// failure is logged too.
+func (h *handler) note(r *http.Request, err, missing error) string {
+	if !errors.Is(err, missing) {
+		h.cfg.logger.ErrorContext(r.Context(), "campaignconnector dashboard: "+r.URL.Path, "error", err)
+	}
+	return err.Error()
+}

@@ -1,0 +1,154 @@
+package dashboard
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// healthBody is the health page: what the store holds, recent send
+// failures and retries, and the definitions' warnings.
+type healthBody struct {
+	Stats    []statRow
+	Warnings []connector.Warning
+
+	TalliesNote string
+	Window      window
+	Trouble     []kindSeries
+	Chart       template.HTML
+	ByCampaign  []troubleRow
+}
+
+// statRow is one figure of store.Stats, named in words. Figures that hold
+// several (a count per reason) have Parts.
+type statRow struct {
+	Key   string // the field's Go name
+	Label string
+	Value string
+	Parts []statRow
+}
+
+// troubleRow counts one follow-up's failed and retried sends, by reason.
+type troubleRow struct {
+	CampaignID string
+	Figures    []figure
+}
+
+// troubleKinds are the decisions that say delivery is in trouble.
+var troubleMetrics = []metric{mFailed, mRetried, {"deferred", "Deferred", []rule.DecisionKind{rule.Deferred}}}
+
+func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	stats, err := h.src.Stats(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	warnings, err := h.src.Check(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body := healthBody{Stats: statRows(stats), Warnings: warnings, Window: lastDay}
+	now := h.src.Now()
+	since, until := lastDay.bounds(now)
+	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
+	if err != nil {
+		body.TalliesNote = h.note(r, err, errNoTallies)
+	} else {
+		var trouble []tally
+		for _, t := range tallies {
+			if slices.ContainsFunc(troubleMetrics, func(m metric) bool { return slices.Contains(m.Kinds, t.Kind) }) {
+				trouble = append(trouble, t)
+			}
+		}
+		body.Trouble = decisionsOverTime(trouble, lastDay, now)
+		body.Chart = stackedChart(body.Trouble, lastDay, h.cfg.location)
+		grouped := byCampaign(trouble)
+		ids := make([]string, 0, len(grouped))
+		for id := range grouped {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			s := summarize(grouped[id], troubleMetrics, lastDay, now)
+			body.ByCampaign = append(body.ByCampaign, troubleRow{CampaignID: id, Figures: s.Figures})
+		}
+	}
+	h.render(w, r, http.StatusOK, "health", page{Title: "Health", Nav: "health", Body: body})
+}
+
+// statRows lists the exported fields of s, whatever they are, so that
+// figures added to store.Stats show up without a change here: numbers as
+// they are, maps as one part per key (sorted), nested structs as parts.
+func statRows(s store.Stats) []statRow {
+	return structRows(reflect.ValueOf(s))
+}
+
+func structRows(v reflect.Value) []statRow {
+	var out []statRow
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		out = append(out, valueRow(f.Name, v.Field(i)))
+	}
+	return out
+}
+
+func valueRow(key string, v reflect.Value) statRow {
+	row := statRow{Key: key, Label: fieldWords(key)}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		row.Value = thousands(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		row.Value = thousands(int64(min(v.Uint(), 1<<63-1)))
+	case reflect.Map:
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		var total int64
+		for _, k := range keys {
+			part := valueRow(fmt.Sprint(k), v.MapIndex(k))
+			part.Label = strings.ReplaceAll(fmt.Sprint(k), "_", " ")
+			row.Parts = append(row.Parts, part)
+			if n := v.MapIndex(k); n.CanInt() {
+				total += n.Int()
+			}
+		}
+		row.Value = thousands(total)
+	case reflect.Struct:
+		row.Parts = structRows(v)
+	default:
+		row.Value = fmt.Sprint(v.Interface())
+	}
+	return row
+}
+
+// fieldWords turns a Go field name into words: "IgnoredByReason" →
+// "Ignored by reason", "UserIDs" → "User ids".
+func fieldWords(name string) string {
+	rs := []rune(name)
+	var b strings.Builder
+	for i, r := range rs {
+		lowerBefore := i > 0 && unicode.IsLower(rs[i-1])
+		acronymEnds := i > 0 && unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
+		if unicode.IsUpper(r) && (lowerBefore || acronymEnds) {
+			b.WriteByte(' ')
+		}
+		if i > 0 {
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,74 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// source is everything the dashboard reads from and does to an engine. The
+// pages call nothing else, so a test can serve them from a fake.
+type source interface {
+	Now() time.Time
+	Campaigns(ctx context.Context) ([]store.CampaignRecord, error)
+	Campaign(ctx context.Context, id string) (store.CampaignRecord, error)
+	Stats(ctx context.Context) (store.Stats, error)
+	Check(ctx context.Context) ([]connector.Warning, error)
+	Explain(ctx context.Context, userID, campaignID string) (connector.Explanation, error)
+	// Tallies returns the namespace's per-hour decision counts, or an error
+	// wrapping errNoTallies when the store keeps none.
+	Tallies(ctx context.Context, q tallyQuery) ([]tally, error)
+	// Pending pages through pending deliveries, or returns an error
+	// wrapping errNoPendingList when the store cannot list them.
+	Pending(ctx context.Context, q pendingQuery) ([]store.Claim, error)
+	Publish(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string) error
+	Archive(ctx context.Context, id string) error
+}
+
+// errNoTallies and errNoPendingList say that the engine's store lacks what
+// a part of a page needs: the page shows a notice there instead of failing.
+var (
+	errNoTallies     = errors.New("dashboard: the store keeps no decision tallies")
+	errNoPendingList = errors.New("dashboard: the store cannot list pending deliveries")
+)
+
+// tally counts decisions of one kind and reason about one campaign in one
+// hour, as the store keeps them.
+type tally struct {
+	Hour       time.Time
+	CampaignID string
+	Kind       rule.DecisionKind
+	Reason     rule.Reason
+	Rule       string // for cancellations by an exception: the exception
+	Count      int64
+}
+
+// tallyQuery selects tallies: hours in [Since, Until), one campaign or all ("").
+type tallyQuery struct {
+	Since, Until time.Time
+	CampaignID   string
+}
+
+// pendingQuery pages through pending deliveries in (DueAt, ID) order,
+// strictly after (AfterDue, AfterID) when AfterID is set.
+type pendingQuery struct {
+	CampaignID string
+	AfterDue   time.Time
+	AfterID    string
+	Limit      int
+}
+
+// engineSource is the source of a real engine.
+type engineSource struct {
+	*connector.Engine
+}
+
+// Publish implements source, without a backfill.
+func (s engineSource) Publish(ctx context.Context, id string) error {
+	return s.Engine.Publish(ctx, id)
+}

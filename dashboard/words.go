@@ -1,0 +1,162 @@
+package dashboard
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// rulesInWords describes what makes a follow-up due, when and what stops
+// it, one sentence per line; an original has a single line.
+func rulesInWords(c *rule.Campaign) []string {
+	if !c.IsFollowUp() {
+		return []string{"An original: the host sends it; follow-ups can name it."}
+	}
+	var out []string
+	trig := make([]string, len(c.Triggers))
+	for i, t := range c.Triggers {
+		trig[i] = t.String()
+	}
+	out = append(out, "When "+strings.Join(trig, ", or ")+": send "+delayWords(c.Delay)+".")
+	if len(c.Exceptions) > 0 {
+		exc := make([]string, len(c.Exceptions))
+		for i, x := range c.Exceptions {
+			exc[i] = x.String()
+		}
+		out = append(out, "Unless, while the user waits: "+strings.Join(exc, ", or ")+".")
+	}
+	out = append(out, upper(reeligibilityWords(c.Reeligibility))+".")
+	if c.ControlPercent > 0 {
+		out = append(out, fmt.Sprintf("%d %% of the triggered users are held out as a control group.", c.ControlPercent))
+	}
+	for _, cv := range c.Conversions {
+		m := rule.Trigger{Kind: cv.Kind, CampaignID: cv.CampaignID, Target: cv.Target, Name: cv.Name, Where: cv.Where}
+		out = append(out, fmt.Sprintf("Converts (%s) on %s within %s.", cv.ID, m, durationWords(cv.Window())))
+	}
+	if c.Audience != "" {
+		out = append(out, fmt.Sprintf("Only for the audience %q.", c.Audience))
+	}
+	if c.SendWindow != nil {
+		out = append(out, "Sent "+c.SendWindow.String()+".")
+	}
+	if !c.Start.IsZero() || !c.End.IsZero() {
+		out = append(out, "Runs "+spanWords(c.Start, c.End)+".")
+	}
+	return out
+}
+
+// delayWords says a delay with readable durations: "after 7 days".
+func delayWords(d rule.Delay) string {
+	s := d.String()
+	if rest, ok := strings.CutPrefix(s, "after "); ok {
+		if dur, err := time.ParseDuration(rest); err == nil {
+			return "after " + durationWords(dur)
+		}
+	}
+	return s
+}
+
+func reeligibilityWords(r rule.Reeligibility) string {
+	if w, ok := r.Window(); ok {
+		return "re-eligible " + durationWords(w) + " after receiving it"
+	}
+	return "once only per user"
+}
+
+func spanWords(start, end time.Time) string {
+	switch {
+	case start.IsZero():
+		return "until " + end.UTC().Format(time.RFC3339)
+	case end.IsZero():
+		return "from " + start.UTC().Format(time.RFC3339)
+	}
+	return "from " + start.UTC().Format(time.RFC3339) + " until " + end.UTC().Format(time.RFC3339)
+}
+
+// durationWords says d in the largest whole units that fit: "7 days",
+// "1 day 12 hours", "90 minutes" stays "1 hour 30 minutes".
+func durationWords(d time.Duration) string {
+	if d <= 0 {
+		return "no time"
+	}
+	units := []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
+	var parts []string
+	for _, u := range units {
+		if n := d / u.size; n > 0 && len(parts) < 2 {
+			parts = append(parts, plural(int64(n), u.name))
+			d -= n * u.size
+		}
+	}
+	if len(parts) == 0 {
+		return d.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// reasonWords says a reason code in words: "not_in_audience" → "not in
+// audience". The codes are documented in package rule.
+func reasonWords(r rule.Reason) string { return strings.ReplaceAll(string(r), "_", " ") }
+
+// decisionWords says what one decision of a user's timeline means.
+func decisionWords(d rule.Decision) string {
+	var s string
+	switch d.Kind {
+	case rule.Scheduled:
+		s = "scheduled"
+		if d.Rule != "" {
+			s += " by the trigger " + d.Rule
+		}
+	case rule.Cancelled:
+		s = "cancelled: " + reasonWords(d.Reason)
+		if d.Rule != "" {
+			s = "cancelled by the exception " + d.Rule
+		}
+	case rule.Delivered:
+		s = "sent"
+	case rule.Retried:
+		s = "send failed, will retry"
+	case rule.Failed:
+		s = "send failed for good"
+	case rule.HeldOut:
+		s = "held out in the control group (nothing sent, counts as received)"
+	case rule.Converted:
+		s = "converted"
+		if d.Rule != "" {
+			s += " (" + d.Rule + ")"
+		}
+	default:
+		s = string(d.Kind)
+		if d.Reason != "" {
+			s += ": " + reasonWords(d.Reason)
+		}
+	}
+	if d.Reason != "" && (d.Kind == rule.Failed || d.Kind == rule.Retried) {
+		s += ": " + reasonWords(d.Reason)
+	}
+	if d.Detail != "" {
+		s += " — " + d.Detail
+	}
+	if d.Backfilled {
+		s += " [backfill]"
+	}
+	return s
+}
