@@ -151,7 +151,7 @@ func funnelChart(steps []funnelStep) template.HTML {
 		if s.Count > 0 {
 			wd = max(wd, 2)
 		}
-		g.printf(`<rect class="step-%s" x="%.1f" y="%.1f" width="%.2f" height="%d"/>`, s.Key, barLeft, y, min(wd, barRight-barLeft), row-8)
+		g.printf(`<rect class="step-%s" x="%.1f" y="%.1f" width="%.2f" height="%d"/>`, className(s.Key), barLeft, y, min(wd, barRight-barLeft), row-8)
 		label := fmt.Sprintf("%d", s.Count)
 		if i > 0 && s.OfPrevious >= 0 {
 			label += fmt.Sprintf("  (%.1f %% of %s)", s.OfPrevious, strings.ToLower(steps[i-1].Label))
@@ -235,13 +235,16 @@ func zoneName(t time.Time, loc *time.Location) string {
 	return name
 }
 
-// kindClass turns a decision kind into a class name: letters, digits and
-// underscores only.
-func kindClass(k rule.DecisionKind) string {
+// kindClass turns a decision kind into a class name.
+func kindClass(k rule.DecisionKind) string { return className(string(k)) }
+
+// className keeps a class name to lower-case letters, digits and
+// underscores, so that no value can leave the attribute.
+func className(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
 			return r
 		}
 		return '_'
-	}, string(k))
+	}, s)
 }

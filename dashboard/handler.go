@@ -96,6 +96,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
+	if p := h.cfg.prefix; p != "" && !strings.HasPrefix(r.URL.Path, p+"/") {
+		http.NotFound(w, r) // "/ops/ccx" is not under "/ops/cc"
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

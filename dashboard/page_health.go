@@ -89,9 +89,10 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 // statRows lists the exported fields of s, whatever they are, so that
 // figures added to store.Stats show up without a change here: numbers as
 // they are, maps as one part per key (sorted), nested structs as parts.
-func statRows(s store.Stats) []statRow {
-	return structRows(reflect.ValueOf(s))
-}
+func statRows(s store.Stats) []statRow { return structRowsOf(s) }
+
+// structRowsOf lists the exported fields of the struct v.
+func structRowsOf(v any) []statRow { return structRows(reflect.ValueOf(v)) }
 
 func structRows(v reflect.Value) []statRow {
 	var out []statRow
@@ -141,7 +142,10 @@ func fieldWords(name string) string {
 	var b strings.Builder
 	for i, r := range rs {
 		lowerBefore := i > 0 && unicode.IsLower(rs[i-1])
-		acronymEnds := i > 0 && unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
+		// "HTTPErrors": the last capital of a run begins the next word,
+		// unless only a plural s follows ("UserIDs").
+		acronymEnds := i > 0 && unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) &&
+			(rs[i+1] != 's' || i+2 < len(rs))
 		if unicode.IsUpper(r) && (lowerBefore || acronymEnds) {
 			b.WriteByte(' ')
 		}

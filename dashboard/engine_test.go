@@ -1,0 +1,98 @@
+package dashboard
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// resendEngine runs the resend-to-non-openers flow on a memory store: ann
+// and bob receive the newsletter, bob opens it, and a week later ann gets
+// the resend.
+func resendEngine(t *testing.T) (*connector.Engine, *clock.Mock) {
+	t.Helper()
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(fixtureNow.Add(-8 * 24 * time.Hour))
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+	e, err := connector.New(store.NewMemory(), send, connector.WithClock(clk), connector.WithDecisionLog(100, 30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.Save(ctx, rule.Campaign{ID: "newsletter"}))
+	must(e.Save(ctx, rule.Campaign{
+		ID:         "resend",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:      rule.After(7 * 24 * time.Hour),
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+	}))
+	must(e.Publish(ctx, "resend"))
+	must(e.Publish(ctx, "newsletter"))
+	for _, u := range []string{"ann", "bob"} {
+		must(e.Track(ctx, event.Event{ID: "rcv-" + u, UserID: u, Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	}
+	clk.Add(time.Hour)
+	must(e.Track(ctx, event.Event{ID: "open-bob", UserID: "bob", Kind: event.EmailOpened, CampaignID: "newsletter"}))
+	clk.Add(7 * 24 * time.Hour)
+	if _, err := e.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e, clk
+}
+
+func TestTheEnginesOwnDataIsShown(t *testing.T) {
+	e, _ := resendEngine(t)
+	h, err := New(e, WithActions(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, get(t, h, "/"), http.StatusOK)
+	if !strings.Contains(section(t, page, `data-campaign="resend"`, "</header>"), "state-active") {
+		t.Error("resend is not shown active")
+	}
+	page = body(t, get(t, h, "/user?id=bob"), http.StatusOK)
+	tl := section(t, page, `id="timeline"`, "</section>")
+	for _, want := range []string{`data-decision="scheduled"`, `data-decision="cancelled"`, "open-bob", esc(`email_opened of "newsletter"`)} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("bob's timeline lacks %q", want)
+		}
+	}
+	if got := number(t, body(t, get(t, h, "/user?id=ann"), http.StatusOK), "data-sent"); got != 1 {
+		t.Errorf("ann was sent the resend %d times, want 1", got)
+	}
+	stats, err := e.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = body(t, get(t, h, "/health"), http.StatusOK)
+	for key, want := range map[string]int64{"Campaigns": stats.Campaigns, "Users": stats.Users, "Pending": stats.Pending} {
+		if got := number(t, page, `data-stat="`+key+`"`); got != want {
+			t.Errorf("%s: page shows %d, Stats says %d", key, got, want)
+		}
+	}
+
+	// An action goes through to the engine.
+	ck, token := startSession(t, h)
+	rec := post(h, url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}, ck, nil)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("stop: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec, _ := e.Campaign(context.Background(), "resend"); rec.State != rule.Stopped {
+		t.Errorf("after the stop the engine has resend %s", rec.State)
+	}
+}

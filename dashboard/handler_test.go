@@ -1,0 +1,252 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pagePaths are the pages of the populated fake, one of each kind.
+var pagePaths = []string{"/", "/campaign?id=resend", "/campaign?id=newsletter", "/campaign?id=cart_reminder",
+	"/campaign?id=resend&range=24h", "/campaign?id=resend&range=30d", "/user", "/user?id=ann", "/user?id=nobody", "/health"}
+
+func TestEveryPageRendersWithSecurityHeaders(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	for _, p := range append(pagePaths, "/campaign?id=missing", "/static/app.css") {
+		t.Run(p, func(t *testing.T) {
+			rec := get(t, h, p)
+			if rec.Code != http.StatusOK && rec.Code != http.StatusNotFound {
+				t.Fatalf("status %d", rec.Code)
+			}
+			hd := rec.Header()
+			csp := hd.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+				}
+			}
+			for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+				if hd.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, hd.Get(k), v)
+				}
+			}
+		})
+	}
+}
+
+func TestPagesLoadNothingFromOutside(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	for _, p := range pagePaths {
+		page := body(t, get(t, h, p), http.StatusOK)
+		for _, l := range links(page) {
+			u, err := url.Parse(l)
+			if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(l, "/") {
+				t.Errorf("%s links to %q: every link must be relative to the mount point", p, l)
+			}
+		}
+		for _, bad := range []string{"<style", "style=", "<script>", "onclick", "@import", "url("} {
+			if strings.Contains(page, bad) {
+				t.Errorf("%s contains %q: the policy allows no inline style or script", p, bad)
+			}
+		}
+	}
+}
+
+// crawl follows every link and GET form (submitted empty) from the start
+// addresses through h and returns the status of each address it reached.
+func crawl(t *testing.T, h http.Handler, limit int, start ...string) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	queue := start
+	for len(queue) > 0 && len(seen) < limit {
+		next := queue[0]
+		queue = queue[1:]
+		if _, ok := seen[next]; ok {
+			continue
+		}
+		rec := get(t, h, next)
+		seen[next] = rec.Code
+		if !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+			continue
+		}
+		base, _ := url.Parse(next)
+		for _, l := range links(rec.Body.String()) {
+			if strings.HasPrefix(l, "#") || l == "action" { // a POST form
+				continue
+			}
+			ref, err := url.Parse(l)
+			if err != nil {
+				t.Fatalf("%s: bad link %q", next, l)
+			}
+			u := base.ResolveReference(ref)
+			u.Fragment = ""
+			queue = append(queue, u.RequestURI())
+		}
+	}
+	return seen
+}
+
+func TestEveryLinkUnderAPrefixStaysUnderItAndWorks(t *testing.T) {
+	h := mustHandler(t, populatedFake(), WithPrefix("/ops/cc"))
+	seen := crawl(t, h, 400, "/ops/cc/", "/ops/cc/user?id=ann") // a user, as the lookup form asks
+	for addr, code := range seen {
+		if !strings.HasPrefix(addr, "/ops/cc/") {
+			t.Errorf("a link leads out of the mount point: %s", addr)
+		}
+		if code != http.StatusOK {
+			t.Errorf("GET %s: %d", addr, code)
+		}
+	}
+	for _, want := range []string{"/ops/cc/health", "/ops/cc/campaign?id=resend", "/ops/cc/user?id=u000", "/ops/cc/campaign?id=resend&range=24h"} {
+		if _, ok := seen[want]; !ok {
+			t.Errorf("no link reaches %s (reached %d addresses)", want, len(seen))
+		}
+	}
+	if len(seen) < 20 {
+		t.Errorf("reached only %d addresses", len(seen))
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	h := mustHandler(t, populatedFake(), WithPrefix("/ops/cc"))
+	for _, tc := range []struct {
+		name, target string
+		status       int
+		location     string
+	}{
+		{"the prefix itself goes to its directory", "/ops/cc", http.StatusMovedPermanently, "cc/"},
+		{"the query goes along", "/ops/cc?x=1", http.StatusMovedPermanently, "cc/?x=1"},
+		{"the pages are under it", "/ops/cc/health", http.StatusOK, ""},
+		{"nothing outside it", "/health", http.StatusNotFound, ""},
+		{"nor beside it", "/ops/ccx/health", http.StatusNotFound, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(t, h, tc.target)
+			if rec.Code != tc.status || rec.Header().Get("Location") != tc.location {
+				t.Errorf("GET %s: %d Location %q, want %d %q", tc.target, rec.Code, rec.Header().Get("Location"), tc.status, tc.location)
+			}
+		})
+	}
+}
+
+func TestBadAddressesAreRefusedWithTheirReason(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	for _, tc := range []struct {
+		target string
+		status int
+		says   string
+	}{
+		{"/campaign", http.StatusBadRequest, "needs ?id="},
+		{"/campaign?id=missing", http.StatusNotFound, "No campaign"},
+		{"/campaign?id=resend&range=1y", http.StatusBadRequest, "Unknown range"},
+		{"/campaign?id=resend&after_due=yesterday&after_id=d1", http.StatusBadRequest, "RFC 3339"},
+		{"/campaign?id=resend&after_due=2026-03-04T15:00:00Z", http.StatusBadRequest, "after_id"},
+		{"/user?id=" + strings.Repeat("u", maxUserID+1), http.StatusBadRequest, "longer"},
+		{"/nothing-here", http.StatusNotFound, ""},
+		{"/static/missing.css", http.StatusNotFound, ""},
+	} {
+		rec := get(t, h, tc.target)
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.says) {
+			t.Errorf("GET %.60s: %d %.200q, want %d saying %q", tc.target, rec.Code, rec.Body.String(), tc.status, tc.says)
+		}
+	}
+}
+
+func TestPendingDeliveriesArePagedInDueOrder(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, f)
+	target := "/campaign?id=resend"
+	var ids []string
+	for pages := 0; target != ""; pages++ {
+		if pages > 5 {
+			t.Fatal("the pages never end")
+		}
+		page := body(t, get(t, h, target), http.StatusOK)
+		pending := section(t, page, `id="pending"`, "</section>")
+		for _, m := range regexpDelivery.FindAllStringSubmatch(pending, -1) {
+			ids = append(ids, m[1])
+		}
+		target = ""
+		for _, l := range links(pending) {
+			if strings.Contains(l, "after_id=") {
+				target = "/" + strings.TrimSuffix(l, "#pending")
+			}
+		}
+	}
+	if len(ids) != len(f.pending) {
+		t.Fatalf("listed %d deliveries over the pages, the fake holds %d", len(ids), len(f.pending))
+	}
+	for i, id := range ids {
+		if want := f.pending[i].Pending.ID; id != want { // the fixture is in (due, ID) order
+			t.Fatalf("delivery %d is %s, want %s", i, id, want)
+		}
+	}
+}
+
+func TestTimesAreShownInTheChosenZone(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	h := mustHandler(t, populatedFake(), WithLocation(paris))
+	page := body(t, get(t, h, "/campaign?id=resend"), http.StatusOK)
+	if !strings.Contains(page, fixtureNow.In(paris).Format(timeLayout)) {
+		t.Errorf("the page does not show the clock %s in Paris time", fixtureNow.In(paris).Format(timeLayout))
+	}
+}
+
+func TestOptionsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"a prefix without a leading slash", []Option{WithPrefix("ops")}},
+		{"a prefix with a trailing slash", []Option{WithPrefix("/ops/")}},
+		{"basic auth without a password", []Option{WithBasicAuth("admin", "")}},
+		{"a short CSRF key", []Option{WithActions(), WithCSRFKey([]byte("short"))}},
+		{"a CSRF key without actions", []Option{WithCSRFKey(make([]byte, 32))}},
+		{"a nil logger", []Option{WithLogger(nil)}},
+		{"a nil location", []Option{WithLocation(nil)}},
+		{"a refresh under a second", []Option{WithRefresh(time.Millisecond)}},
+		{"a nil option", []Option{nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := newHandler(populatedFake(), tc.opts...); !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("error %v, want ErrInvalidOption", err)
+			}
+		})
+	}
+	if _, err := New(nil); err == nil {
+		t.Error("New(nil) returned no error")
+	}
+}
+
+func TestStaticFilesAreVersionedByContent(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	page := body(t, get(t, h, "/"), http.StatusOK)
+	u := assetURL("app.css")
+	if !strings.Contains(page, `href="`+u+`"`) {
+		t.Fatalf("the page does not link %s", u)
+	}
+	rec := get(t, h, "/"+u)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") ||
+		!strings.HasPrefix(rec.Header().Get("Content-Type"), "text/css") {
+		t.Errorf("GET %s: %d %v", u, rec.Code, rec.Header())
+	}
+	if rec := get(t, h, "/static/app.css?v=old"); rec.Header().Get("Cache-Control") != "no-cache" {
+		t.Errorf("an old version may be cached: %q", rec.Header().Get("Cache-Control"))
+	}
+	req := httptest.NewRequest(http.MethodGet, "/static/app.css", nil)
+	req.Header.Set("If-None-Match", rec.Header().Get("ETag"))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotModified {
+		t.Errorf("revalidation: %d, want 304", rec.Code)
+	}
+}
+
+var regexpDelivery = regexpMust(`data-delivery="([^"]+)"`)

@@ -1,0 +1,180 @@
+package dashboard
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// fixtureSum adds up, straight from the fixture's tallies, the counts of
+// campaign id and the given kinds in the hours [now's hour − hours + 1,
+// now's hour].
+func fixtureSum(f *fakeSource, id string, hours int, kinds ...rule.DecisionKind) int64 {
+	last := f.now.Truncate(time.Hour)
+	first := last.Add(-time.Duration(hours-1) * time.Hour)
+	var n int64
+	for _, t := range f.tallies {
+		for _, k := range kinds {
+			if t.CampaignID == id && t.Kind == k && !t.Hour.Before(first) && !t.Hour.After(last) {
+				n += t.Count
+			}
+		}
+	}
+	return n
+}
+
+func TestCampaignsPageShowsEachWindowsCounts(t *testing.T) {
+	f := populatedFake()
+	page := body(t, get(t, mustHandler(t, f), "/"), http.StatusOK)
+	resend := section(t, page, `data-campaign="resend"`, "</article>")
+	for _, w := range []struct {
+		key   string
+		hours int
+	}{{"24h", 24}, {"7d", 7 * 24}} {
+		for _, m := range []struct {
+			key   string
+			kinds []rule.DecisionKind
+		}{
+			{"triggered", []rule.DecisionKind{rule.Scheduled, rule.Suppressed}},
+			{"scheduled", []rule.DecisionKind{rule.Scheduled}},
+			{"cancelled", []rule.DecisionKind{rule.Cancelled}},
+			{"suppressed", []rule.DecisionKind{rule.Suppressed}},
+			{"sent", []rule.DecisionKind{rule.Delivered}},
+			{"failed", []rule.DecisionKind{rule.Failed}},
+			{"held_out", []rule.DecisionKind{rule.HeldOut}},
+			{"converted", []rule.DecisionKind{rule.Converted}},
+		} {
+			got := number(t, resend, `data-metric="`+m.key+`" data-window="`+w.key+`"`)
+			if want := fixtureSum(f, "resend", w.hours, m.kinds...); got != want {
+				t.Errorf("%s over %s: page shows %d, the tallies hold %d", m.key, w.key, got, want)
+			}
+		}
+	}
+	cancelled := fixtureSum(f, "resend", 24, rule.Cancelled)
+	if want := "exception " + resendException; !strings.Contains(resend, esc(want)+": "+thousands(cancelled)) {
+		t.Errorf("the cancellations are not broken down by exception (%q: %d)", want, cancelled)
+	}
+	if got := number(t, resend, "data-pending"); got != int64(len(f.pending)) {
+		t.Errorf("pending: page shows %d, the store holds %d", got, len(f.pending))
+	}
+	if !strings.Contains(section(t, page, `data-campaign="cart_reminder"`, "</article>"), "data-quiet") {
+		t.Error("a follow-up without decisions shows a table of zeros")
+	}
+	if !strings.Contains(section(t, page, "<h2>Originals", "</table>"), `data-original="newsletter"`) {
+		t.Error("the original newsletter is not listed")
+	}
+}
+
+func TestCampaignPageShowsTheFunnelOfItsWindow(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, f)
+	for _, w := range []struct {
+		key   string
+		hours int
+	}{{"24h", 24}, {"7d", 7 * 24}, {"30d", 30 * 24}} {
+		page := body(t, get(t, h, "/campaign?id=resend&range="+w.key), http.StatusOK)
+		for step, kinds := range map[string][]rule.DecisionKind{
+			"triggered": {rule.Scheduled, rule.Suppressed},
+			"scheduled": {rule.Scheduled},
+			"sent":      {rule.Delivered},
+			"converted": {rule.Converted},
+		} {
+			if got, want := number(t, page, `data-step="`+step+`"`), fixtureSum(f, "resend", w.hours, kinds...); got != want {
+				t.Errorf("%s, step %s: page shows %d, the tallies hold %d", w.key, step, got, want)
+			}
+		}
+		for _, k := range []rule.DecisionKind{rule.Scheduled, rule.Retried, rule.Failed, rule.Cancelled} {
+			if got, want := number(t, page, `data-kind="`+string(k)+`"`), fixtureSum(f, "resend", w.hours, k); got != want {
+				t.Errorf("%s, %s over time: page shows %d, the tallies hold %d", w.key, k, got, want)
+			}
+		}
+	}
+	page := body(t, get(t, h, "/campaign?id=cart_reminder"), http.StatusOK)
+	if !strings.Contains(section(t, page, `id="warnings"`, "</section>"), `data-warning="unknown_campaign"`) {
+		t.Error("the warning about cart_reminder is not on its page")
+	}
+	if !strings.Contains(page, `&#34;control_percent&#34;: 10`) {
+		t.Error("the definition is not shown as JSON")
+	}
+}
+
+func TestUserPageShowsTheTimeline(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, f)
+	page := body(t, get(t, h, "/user?id=ann"), http.StatusOK)
+	tl := section(t, page, `id="timeline"`, "</section>")
+	if strings.Index(tl, `data-decision="scheduled"`) > strings.Index(tl, `data-decision="delivered"`) ||
+		!strings.Contains(tl, `data-decision="delivered"`) {
+		t.Error("the timeline does not show scheduled, then delivered")
+	}
+	if !strings.Contains(tl, "rcv-1") || !strings.Contains(tl, "d-ann") {
+		t.Error("the timeline lacks the trigger event or the delivery")
+	}
+	if got := number(t, page, "data-sent"); got != 1 {
+		t.Errorf("sent %d times, want 1", got)
+	}
+	if !strings.Contains(body(t, get(t, h, "/user?id=nobody"), http.StatusOK), "data-empty") {
+		t.Error("an unknown user is not said to have no history")
+	}
+	f.noLog = true
+	if !strings.Contains(body(t, get(t, h, "/user?id=ann"), http.StatusOK), `data-note="log"`) {
+		t.Error("an engine without a decision log is not said to have none")
+	}
+}
+
+func TestHealthPageShowsStatsFailuresAndWarnings(t *testing.T) {
+	f := populatedFake()
+	page := body(t, get(t, mustHandler(t, f), "/health"), http.StatusOK)
+	for key, want := range map[string]int64{"Campaigns": f.stats.Campaigns, "Users": f.stats.Users, "Pending": f.stats.Pending, "Interactions": f.stats.Interactions} {
+		if got := number(t, page, `data-stat="`+key+`"`); got != want {
+			t.Errorf("%s: page shows %d, Stats says %d", key, got, want)
+		}
+	}
+	trouble := section(t, page, `data-trouble="resend"`, "</tr>")
+	for key, k := range map[string]rule.DecisionKind{"failed": rule.Failed, "retried": rule.Retried} {
+		if got, want := number(t, trouble, `data-metric="`+key+`"`), fixtureSum(f, "resend", 24, k); got != want {
+			t.Errorf("%s: page shows %d, the tallies hold %d", key, got, want)
+		}
+	}
+	if !strings.Contains(page, `data-warning="unknown_campaign"`) {
+		t.Error("the warning is not listed")
+	}
+}
+
+func TestPagesSayWhenTheStoreKeepsNoTallies(t *testing.T) {
+	f := populatedFake()
+	f.noTallies = true
+	h := mustHandler(t, f)
+	for _, p := range []string{"/", "/campaign?id=resend", "/health"} {
+		page := body(t, get(t, h, p), http.StatusOK)
+		if !strings.Contains(page, `data-note="tallies"`) || strings.Contains(page, "data-metric=") {
+			t.Errorf("%s: no notice, or figures shown without tallies", p)
+		}
+	}
+}
+
+func TestStatsOfAnyShapeAreListed(t *testing.T) {
+	type nested struct{ Kept, Dropped int64 }
+	v := struct {
+		Tracked   int64
+		IgnoredBy map[string]int64
+		Queue     nested
+		Label     string
+		unseen    int
+	}{7, map[string]int64{"too_old": 2, "duplicate": 3}, nested{4, 5}, "x", 9}
+	_ = v.unseen
+	var got []string
+	for _, r := range structRowsOf(v) {
+		got = append(got, r.Label+"="+r.Value)
+		for _, p := range r.Parts {
+			got = append(got, "  "+p.Label+"="+p.Value)
+		}
+	}
+	want := []string{"Tracked=7", "Ignored by=5", "  duplicate=3", "  too old=2", "Queue=", "  Kept=4", "  Dropped=5", "Label=x"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
