@@ -24,7 +24,9 @@
     if (!fresh || !current) {
       return;
     }
-    var nodes = Array.prototype.map.call(fresh.childNodes, function (n) {
+    // Copy the list first: adopting a node removes it from fresh's
+    // live childNodes.
+    var nodes = Array.prototype.slice.call(fresh.childNodes).map(function (n) {
       return document.adoptNode(n);
     });
     current.replaceChildren.apply(current, nodes);

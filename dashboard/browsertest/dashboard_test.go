@@ -1,0 +1,270 @@
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/dashboard"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/chromedp/chromedp"
+)
+
+func TestDashboardOnMemory(t *testing.T) { checkDashboard(t, "memory", store.NewMemory()) }
+
+// prefix is where the test mounts the dashboard: every link must stay
+// under it.
+const prefix = "/ops/campaigns"
+
+// checkDashboard runs the scenario on s, serves its dashboard under a
+// prefix and goes through every page in Chromium, comparing what they
+// show with the engine's own answers.
+func checkDashboard(t *testing.T, name string, s store.Store) {
+	b := newBrowser(t) // first: without a browser, skip before the scenario runs
+	sc := newScenario(t, s)
+	h, err := dashboard.New(sc.engine, dashboard.WithPrefix(prefix), dashboard.WithActions(),
+		dashboard.WithRefresh(time.Second), dashboard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	base := srv.URL + prefix + "/"
+	shot := func(page string) { b.screenshot(name + "-" + page) }
+
+	t.Run("campaigns page shows the decision log's counts", func(t *testing.T) {
+		b.t = t
+		b.navigate(base)
+		b.clean("campaigns page")
+		shot("campaigns")
+		shown := eval[map[string]float64](b, `(() => {
+			const out = {};
+			for (const e of document.querySelectorAll('article[data-campaign] [data-metric]')) {
+				out[e.closest('article').dataset.campaign + ' ' + e.dataset.metric + ' ' + e.dataset.window] = Number(e.textContent.replace(/\s/g, ''));
+			}
+			for (const e of document.querySelectorAll('article[data-campaign] [data-pending]')) {
+				out[e.closest('article').dataset.campaign + ' pending'] = Number(e.textContent.replace(/\s/g, ''));
+			}
+			return out;
+		})()`)
+		now := sc.engine.Now()
+		for _, id := range []string{"resend", "cart_reminder"} {
+			for _, w := range []struct {
+				key  string
+				span time.Duration
+			}{{"24h", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}} {
+				until := now.Truncate(time.Hour).Add(time.Hour)
+				got := sc.decided(t, id, until.Add(-w.span), until)
+				for metric, want := range map[string]int64{
+					"triggered":  got[rule.Scheduled] + got[rule.Suppressed],
+					"scheduled":  got[rule.Scheduled],
+					"cancelled":  got[rule.Cancelled],
+					"suppressed": got[rule.Suppressed],
+					"sent":       got[rule.Delivered],
+					"failed":     got[rule.Failed],
+					"held_out":   got[rule.HeldOut],
+					"converted":  got[rule.Converted],
+				} {
+					key := id + " " + metric + " " + w.key
+					if v, ok := shown[key]; !ok || int64(v) != want {
+						t.Errorf("%s: the page shows %v (present %t), the decision log holds %d", key, v, ok, want)
+					}
+				}
+			}
+			if got, want := shown[id+" pending"], len(sc.pending(t, id)); int(got) != want {
+				t.Errorf("%s pending: the page shows %v, the engine has %d", id, got, want)
+			}
+		}
+		// The scenario must have exercised what the page counts.
+		week := sc.decided(t, "cart_reminder", now.Add(-7*24*time.Hour), now.Add(time.Hour))
+		for _, k := range []rule.DecisionKind{rule.Delivered, rule.HeldOut, rule.Converted, rule.Failed, rule.Cancelled} {
+			if week[k] == 0 {
+				t.Errorf("the scenario produced no %s decision for cart_reminder", k)
+			}
+		}
+	})
+
+	t.Run("campaign page shows the funnel and pages through pending deliveries", func(t *testing.T) {
+		b.t = t
+		b.navigate(base)
+		b.click(`article[data-campaign="resend"] h3 a`)
+		if loc := b.location(); loc != base+"campaign?id=resend" {
+			t.Fatalf("the campaign link led to %s", loc)
+		}
+		b.clean("campaign page")
+		shot("campaign")
+		now := sc.engine.Now()
+		until := now.Truncate(time.Hour).Add(time.Hour)
+		got := sc.decided(t, "resend", until.Add(-7*24*time.Hour), until)
+		steps := eval[map[string]float64](b, `Object.fromEntries([...document.querySelectorAll('[data-step]')].map(e => [e.dataset.step, Number(e.textContent.replace(/\s/g, ''))]))`)
+		for step, want := range map[string]int64{
+			"triggered": got[rule.Scheduled] + got[rule.Suppressed], "scheduled": got[rule.Scheduled],
+			"sent": got[rule.Delivered], "converted": got[rule.Converted],
+		} {
+			if int64(steps[step]) != want {
+				t.Errorf("funnel step %s: the page shows %v, the decision log holds %d", step, steps[step], want)
+			}
+		}
+		var listed []string
+		for page := 1; ; page++ {
+			ids := eval[[]string](b, `[...document.querySelectorAll('#pending tr[data-delivery]')].map(e => e.dataset.delivery)`)
+			listed = append(listed, ids...)
+			if page == 2 {
+				shot("campaign-pending-2")
+			}
+			if !eval[bool](b, `!!document.querySelector('#pending a[rel=next]')`) {
+				break
+			}
+			if page > 5 {
+				t.Fatal("the pages of pending deliveries never end")
+			}
+			b.click(`#pending a[rel=next]`)
+			b.clean("pending deliveries, page " + fmt.Sprint(page+1))
+		}
+		want := sc.pending(t, "resend")
+		slices.Sort(want)
+		sorted := slices.Sorted(slices.Values(listed))
+		if len(want) <= 50 {
+			t.Fatalf("only %d pending resends: the scenario must fill more than one page", len(want))
+		}
+		if !slices.Equal(sorted, want) {
+			t.Errorf("the pages list %d deliveries (%d distinct of the engine's %d)", len(listed), len(slices.Compact(sorted)), len(want))
+		}
+	})
+
+	t.Run("user page shows the timeline of a user from the pending list", func(t *testing.T) {
+		b.t = t
+		b.navigate(base + "campaign?id=cart_reminder")
+		user := eval[string](b, `(() => { const a = document.querySelector('#pending td a'); return a ? a.textContent : ''; })()`)
+		if user == "" {
+			b.navigate(base + "campaign?id=resend")
+			user = eval[string](b, `document.querySelector('#pending td a').textContent`)
+		}
+		b.click(`#pending td a`)
+		if loc := b.location(); !strings.HasPrefix(loc, base+"user?id=") {
+			t.Fatalf("the user link led to %s", loc)
+		}
+		b.clean("user page")
+		var want int
+		for _, id := range []string{"resend", "cart_reminder"} {
+			x, err := sc.engine.Explain(context.Background(), user, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want += len(x.Decisions)
+		}
+		if got := eval[int](b, `document.querySelectorAll('#timeline tr[data-decision]').length`); got != want || want == 0 {
+			t.Errorf("%s: the timeline shows %d decisions, Explain has %d", user, got, want)
+		}
+		b.navigate(base + "user?id=" + failingUser)
+		shot("user")
+		if !eval[bool](b, `!!document.querySelector('#timeline tr[data-decision="failed"]')`) {
+			t.Errorf("%s's timeline does not show the failed reminder", failingUser)
+		}
+		b.clean("failing user's page")
+	})
+
+	t.Run("hostile values are shown as text and run nothing", func(t *testing.T) {
+		b.t = t
+		b.navigate(base)
+		b.do("looking up the hostile user", chromedp.SendKeys(chromedp.CSS(`header .lookup input[name=id]`), hostileUser))
+		b.click(`header .lookup button`)
+		if got := eval[string](b, `document.querySelector('h1 code').textContent`); got != hostileUser {
+			t.Errorf("the page shows the user as %q", got)
+		}
+		if n := eval[int](b, `document.querySelectorAll('img, script:not([src])').length`); n != 0 {
+			t.Errorf("the hostile values made %d elements", n)
+		}
+		shot("hostile-user")
+		b.clean("hostile user's page") // an alert would be reported here
+	})
+
+	t.Run("health page shows Stats and the warnings", func(t *testing.T) {
+		b.t = t
+		b.navigate(base)
+		b.click(`nav a[href="health"]`)
+		b.clean("health page")
+		shot("health")
+		stats, err := sc.engine.Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown := eval[map[string]float64](b, `Object.fromEntries([...document.querySelectorAll('[data-stat]')].map(e => [e.dataset.stat, Number(e.textContent.replace(/\s/g, ''))]))`)
+		for key, want := range map[string]int64{"Campaigns": stats.Campaigns, "Users": stats.Users, "Pending": stats.Pending, "Interactions": stats.Interactions} {
+			if int64(shown[key]) != want {
+				t.Errorf("%s: the page shows %v, Stats says %d", key, shown[key], want)
+			}
+		}
+		if !eval[bool](b, `!!document.querySelector('[data-warning="draft_follow_up"]')`) {
+			t.Error("the warning about the draft spring_survey is not shown")
+		}
+	})
+
+	t.Run("live refresh updates the figures in place", func(t *testing.T) {
+		b.t = t
+		b.navigate(base + "health")
+		eval[bool](b, `window.notReloaded = true`)
+		for i := range 3 {
+			if err := sc.engine.Track(context.Background(), event.Event{UserID: fmt.Sprintf("late-%d", i), Kind: event.EmailReceived, CampaignID: "newsletter"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stats, err := sc.engine.Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+		defer cancel()
+		expr := fmt.Sprintf(`window.notReloaded === true && document.querySelector('[data-stat="Pending"]').textContent.replace(/\s/g, '') === '%d'`, stats.Pending)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			t.Errorf("the page did not show the new pending count %d in place: %v", stats.Pending, err)
+		}
+		b.clean("live refresh")
+	})
+
+	t.Run("actions stop, publish and archive through their forms", func(t *testing.T) {
+		b.t = t
+		state := func(id string) rule.State {
+			rec, err := sc.engine.Campaign(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rec.State
+		}
+		b.navigate(base + "campaign?id=cart_reminder")
+		b.click(`button[value="stop"]`)
+		if got := eval[string](b, `document.querySelector('[data-state]').textContent`); got != "stopped" || state("cart_reminder") != rule.Stopped {
+			t.Errorf("after Stop the page says %q and the engine %s", got, state("cart_reminder"))
+		}
+		if !eval[bool](b, `!!document.querySelector('.flash')`) {
+			t.Error("no confirmation after Stop")
+		}
+		b.click(`button[value="publish"]`)
+		if state("cart_reminder") != rule.Active {
+			t.Errorf("after Publish the engine has cart_reminder %s", state("cart_reminder"))
+		}
+		b.navigate(base + "campaign?id=spring_survey")
+		b.do("clicking Archive without the confirmation", chromedp.Click(chromedp.CSS(`button[value="archive"]`)))
+		if state("spring_survey") != rule.Draft || b.location() != base+"campaign?id=spring_survey" {
+			t.Errorf("Archive went through without its confirmation: %s at %s", state("spring_survey"), b.location())
+		}
+		b.do("ticking the confirmation", chromedp.Click(chromedp.CSS(`input[name="confirm"]`)))
+		b.click(`button[value="archive"]`)
+		if state("spring_survey") != rule.Archived {
+			t.Errorf("after a confirmed Archive the engine has spring_survey %s", state("spring_survey"))
+		}
+		shot("after-archive")
+		b.clean("actions")
+	})
+}
