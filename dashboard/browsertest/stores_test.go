@@ -1,0 +1,45 @@
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/jackc/pgx/v5"
+)
+
+const dsnVar = "CAMPAIGNCONNECTOR_POSTGRES_DSN"
+
+func TestDashboardOnPostgres(t *testing.T) {
+	dsn := os.Getenv(dsnVar)
+	if dsn == "" {
+		const how = "start a throwaway server with `source .ci/postgres.sh start` (from the repository root)"
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set and CI=true: the PostgreSQL case must run on CI; %s", dsnVar, how)
+		}
+		t.Skipf("%s is not set: %s", dsnVar, how)
+	}
+	chromiumPath(t) // skip before touching the database when there is no browser
+	schema := fmt.Sprintf("ccdash_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	ctx := context.Background()
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	s, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	checkDashboard(t, "postgres", s)
+}
