@@ -25,7 +25,9 @@ func (s *svg) text(x, y float64, anchor, class, content string) {
 	s.printf(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s">%s</text>`, x, y, anchor, class, esc(content))
 }
 
-func (s *svg) html() template.HTML { return template.HTML(s.b.String()) } //nolint:gosec // every text is escaped
+// html marks the drawing safe to insert: every text in it went through esc
+// and every class through className.
+func (s *svg) html() template.HTML { return template.HTML(s.b.String()) }
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
@@ -164,7 +166,7 @@ func funnelChart(steps []funnelStep) template.HTML {
 
 // swatch is the legend mark of a decision kind, coloured as its bars.
 func swatch(k rule.DecisionKind) template.HTML {
-	return template.HTML(`<svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect class="k-` + //nolint:gosec // a class of [a-z0-9_]
+	return template.HTML(`<svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect class="k-` +
 		kindClass(k) + `" width="10" height="10"/></svg>`)
 }
 
