@@ -44,7 +44,8 @@ func hostileFake() (*fakeSource, []string) {
 		f.tallies = append(f.tallies, tally{Hour: hour, CampaignID: fu, Kind: k, Reason: rule.Reason(hostile), Rule: hostile, Count: 3})
 	}
 	p := store.Pending{ID: hostile, CampaignID: fu, DueAt: fixtureNow, ReadyAt: fixtureNow,
-		Trigger: event.Event{ID: hostile, UserID: hostile, Kind: event.EmailReceived, CampaignID: orig}}
+		Trigger: event.Event{ID: hostile, UserID: hostile, Kind: event.EmailReceived, CampaignID: orig,
+			Properties: map[string]any{hostile: hostile, "long": long}}}
 	f.pending = []store.Claim{{UserID: hostile, Pending: p}, {UserID: long, Pending: store.Pending{ID: long, CampaignID: fu, DueAt: fixtureNow}}}
 	f.explain[[2]string{hostile, fu}] = connector.Explanation{
 		UserID: hostile, CampaignID: fu, Pending: []store.Pending{p},
@@ -86,6 +87,9 @@ func TestHostileValuesAreEscapedEverywhere(t *testing.T) {
 	page := body(t, get(t, h, "/user?id="+url.QueryEscape(hostile)), http.StatusOK)
 	if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Error("the user page does not show the hostile user ID as text")
+	}
+	if !strings.Contains(page, `class="props"`) {
+		t.Error("the user page does not show the trigger's properties")
 	}
 }
 

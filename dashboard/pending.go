@@ -13,8 +13,8 @@ const pendingPage = 50
 // countLimit bounds how many pending deliveries the campaigns page counts
 // per load; beyond it the counts are shown as lower bounds.
 const (
-	countLimit = 50_000
-	countBatch = 2_000
+	countLimit = 10_000
+	countBatch = 1_000
 )
 
 // pendingCounts counts the pending deliveries of every campaign, paging

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -43,6 +44,7 @@ func parsePages(loc *time.Location) (*pages, error) {
 		"spark":  func(s series, title, unit string) template.HTML { return sparkline(s, title, unit, loc) },
 		"human":  durationWords,
 		"swatch": swatch,
+		"props":  properties,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -65,6 +67,19 @@ func (p *pages) execute(w io.Writer, name string, data page) error {
 		return fmt.Errorf("dashboard: no page %q", name)
 	}
 	return t.ExecuteTemplate(w, "layout.html", data)
+}
+
+// properties writes event properties as compact JSON, keys sorted; "" for
+// none.
+func properties(p map[string]any) string {
+	if len(p) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Sprintf("%v", p)
+	}
+	return string(b)
 }
 
 func formatTime(t time.Time, loc *time.Location) string {
