@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,6 +65,20 @@ func TestTheEnginesOwnDataIsShown(t *testing.T) {
 	page := body(t, get(t, h, "/"), http.StatusOK)
 	if !strings.Contains(section(t, page, `data-campaign="resend"`, "</header>"), "state-active") {
 		t.Error("resend is not shown active")
+	}
+	// The resend was scheduled over a week ago: the 30-day range counts it.
+	page = body(t, get(t, h, "/campaign?id=resend&range=30d"), http.StatusOK)
+	if _, err := (engineSource{e}).Tallies(context.Background(), tallyQuery{}); errors.Is(err, errNoTallies) {
+		if !strings.Contains(page, `data-note="tallies"`) || strings.Contains(page, "data-kind=") {
+			t.Error("an engine without tallies: no notice, or figures")
+		}
+	} else {
+		// ann was sent the resend, bob's was cancelled by his open.
+		for kind, want := range map[string]int64{"scheduled": 2, "delivered": 1, "cancelled": 1} {
+			if got := number(t, page, `data-kind="`+kind+`"`); got != want {
+				t.Errorf("%s: the page shows %d, want %d", kind, got, want)
+			}
+		}
 	}
 	page = body(t, get(t, h, "/user?id=bob"), http.StatusOK)
 	tl := section(t, page, `id="timeline"`, "</section>")

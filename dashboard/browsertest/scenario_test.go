@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -170,6 +171,14 @@ func (sc *scenario) advance(t *testing.T, d time.Duration) {
 	if _, err := sc.engine.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// engineHas reports whether the scenario's engine has the method name.
+// The dashboard shows the store's tallies and lists pending deliveries
+// through Engine.Tallies and Engine.PendingDeliveries where the engine has
+// them, and says in their place that it cannot where it has not.
+func engineHas(sc *scenario, name string) bool {
+	return reflect.ValueOf(sc.engine).MethodByName(name).IsValid()
 }
 
 // decided counts, from the engine's decision log (Explain), the decisions
