@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 //go:embed templates/*.html
@@ -69,17 +70,30 @@ func (p *pages) execute(w io.Writer, name string, data page) error {
 	return t.ExecuteTemplate(w, "layout.html", data)
 }
 
-// properties writes event properties as compact JSON, keys sorted; "" for
-// none.
+// maxProperties bounds how much of a trigger's properties a table shows.
+const maxProperties = 240
+
+// properties writes event properties as compact JSON, keys sorted, cut
+// after maxProperties bytes; "" for none.
 func properties(p map[string]any) string {
 	if len(p) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the template escapes; \u003c would only be noise
+	if err := enc.Encode(p); err != nil {
 		return fmt.Sprintf("%v", p)
 	}
-	return string(b)
+	s := strings.TrimSpace(b.String())
+	if len(s) > maxProperties {
+		cut := maxProperties
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 func formatTime(t time.Time, loc *time.Location) string {
