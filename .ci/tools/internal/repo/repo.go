@@ -22,9 +22,11 @@ import (
 )
 
 // Unpublished lists the directories (relative to the repository root) whose
-// modules are never tagged: benchmarks against other libraries, and
-// example programs that need a module of their own for their dependencies.
-var Unpublished = []string{"bench", "examples"}
+// modules are never tagged: benchmarks against other libraries, example
+// programs that need a module of their own for their dependencies, and the
+// dashboard's browser tests (a module only so that the browser driver stays
+// out of the library's requirements).
+var Unpublished = []string{"bench", "examples", "dashboard/browsertest"}
 
 // Module is one published module of the repository.
 type Module struct {
@@ -121,10 +123,17 @@ func Published(root string) ([]Module, error) {
 		}
 		mods = append(mods, Module{Path: mf.Module.Mod.Path, Dir: dir, GoMod: data, File: mf})
 	}
+	// The root first ("dashboard/…/go.mod" sorts before "go.mod"), then by
+	// directory.
+	sort.SliceStable(mods, func(i, j int) bool {
+		if (mods[i].Dir == ".") != (mods[j].Dir == ".") {
+			return mods[i].Dir == "."
+		}
+		return mods[i].Dir < mods[j].Dir
+	})
 	if len(mods) == 0 || mods[0].Dir != "." {
 		return nil, errors.New("no go.mod at the repository root")
 	}
-	sort.SliceStable(mods[1:], func(i, j int) bool { return mods[1+i].Dir < mods[1+j].Dir })
 	return mods, nil
 }
 
