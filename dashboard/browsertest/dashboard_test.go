@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -188,8 +189,12 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		}
 		b.clean("user page")
 		var want int
-		for _, id := range []string{"resend", "cart_reminder"} {
-			x, err := sc.engine.Explain(context.Background(), user, id)
+		recs, err := sc.engine.Campaigns(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			x, err := sc.engine.Explain(context.Background(), user, rec.Campaign.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,6 +224,27 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		}
 		shot("hostile-user")
 		b.clean("hostile user's page") // an alert would be reported here
+
+		b.navigate(base)
+		id, _ := json.Marshal(hostileCampaign)
+		ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+		defer cancel()
+		_, err := chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('article[data-campaign]')]
+			.find(a => a.dataset.campaign === `+string(id)+`).querySelector('h3 a').click()`))
+		if err != nil {
+			t.Fatalf("following the hostile campaign's link: %v", err)
+		}
+		if got := eval[string](b, `document.querySelector('h1 code').textContent`); got != hostileCampaign {
+			t.Errorf("the campaign page shows the campaign as %q", got)
+		}
+		if !strings.Contains(eval[string](b, `document.querySelector('pre.json').textContent`), `alert(5)`) {
+			t.Error("the definition's hostile message is not shown as text")
+		}
+		if n := eval[int](b, `document.querySelectorAll('img, script:not([src]), svg[onload]').length`); n != 0 {
+			t.Errorf("the hostile campaign made %d elements", n)
+		}
+		shot("hostile-campaign")
+		b.clean("hostile campaign's page")
 	})
 
 	t.Run("health page shows Stats and the warnings", func(t *testing.T) {

@@ -17,8 +17,12 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// hostileUser is a user ID that runs a script if a page writes it as HTML.
-const hostileUser = `<img src=x onerror=alert(1)>"'<script>alert(2)</script>`
+// hostileUser and hostileCampaign are IDs that run a script if a page
+// writes them as HTML.
+const (
+	hostileUser     = `<img src=x onerror=alert(1)>"'<script>alert(2)</script>`
+	hostileCampaign = `"><script>alert("campaign")</script><svg onload=alert(4)>`
+)
 
 // start is when the scenario begins: a Monday morning.
 var start = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
@@ -94,6 +98,12 @@ func newScenario(t *testing.T, s store.Store) *scenario {
 			ControlPercent: 50,
 			Conversions:    []rule.Conversion{{ID: "purchase", Kind: event.Purchase}},
 		},
+		{ // a follow-up whose ID is hostile, on the same newsletter
+			ID:       hostileCampaign,
+			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			Delay:    rule.After(24 * time.Hour),
+			Message:  []byte(`{"subject":"</script><script>alert(5)</script>"}`),
+		},
 		{ // a draft, for the archive action
 			ID:       "spring_survey",
 			Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "newsletter"}},
@@ -102,7 +112,7 @@ func newScenario(t *testing.T, s store.Store) *scenario {
 	} {
 		must(e.Save(ctx, c))
 	}
-	for _, id := range []string{"resend", "cart_reminder", "newsletter", "abandoned_cart"} {
+	for _, id := range []string{"resend", "cart_reminder", hostileCampaign, "newsletter", "abandoned_cart"} {
 		must(e.Publish(ctx, id))
 	}
 	track := func(user string, kind event.Kind, campaign string) {
