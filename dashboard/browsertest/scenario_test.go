@@ -187,12 +187,18 @@ func (sc *scenario) advance(t *testing.T, d time.Duration) {
 	}
 }
 
-// engineHas reports whether the scenario's engine has the method name.
-// The dashboard shows the store's tallies and lists pending deliveries
-// through Engine.Tallies and Engine.PendingDeliveries where the engine has
-// them, and says in their place that it cannot where it has not.
+// engineHas reports whether the scenario's engine answers the method
+// name (Tallies or PendingDeliveries) without an error. The dashboard
+// shows the store's tallies and lists pending deliveries through them
+// where it can, and says in their place that it cannot where it cannot:
+// the engine lacks the method, or its store what the method needs.
 func engineHas(sc *scenario, name string) bool {
-	return reflect.ValueOf(sc.engine).MethodByName(name).IsValid()
+	m := reflect.ValueOf(sc.engine).MethodByName(name)
+	if !m.IsValid() || m.Type().NumIn() != 2 {
+		return false
+	}
+	out := m.Call([]reflect.Value{reflect.ValueOf(context.Background()), reflect.New(m.Type().In(1)).Elem()})
+	return out[len(out)-1].IsNil()
 }
 
 // decided counts, from the engine's decision log (Explain), the decisions
