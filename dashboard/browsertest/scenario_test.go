@@ -197,7 +197,14 @@ func engineHas(sc *scenario, name string) bool {
 	if !m.IsValid() || m.Type().NumIn() != 2 {
 		return false
 	}
-	out := m.Call([]reflect.Value{reflect.ValueOf(context.Background()), reflect.New(m.Type().In(1)).Elem()})
+	q := reflect.New(m.Type().In(1)).Elem() // a query of one delivery, or of every hour
+	if f := q.FieldByName("Limit"); f.IsValid() {
+		f.SetInt(1)
+	}
+	if f := q.FieldByName("Until"); f.IsValid() {
+		f.Set(reflect.ValueOf(sc.clock.Now().Add(time.Hour)))
+	}
+	out := m.Call([]reflect.Value{reflect.ValueOf(context.Background()), q})
 	return out[len(out)-1].IsNil()
 }
 
