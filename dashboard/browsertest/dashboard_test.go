@@ -214,8 +214,10 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 	t.Run("hostile values are shown as text and run nothing", func(t *testing.T) {
 		b.t = t
 		b.navigate(base)
-		b.do("looking up the hostile user", chromedp.SendKeys(chromedp.CSS(`header .lookup input[name=id]`), hostileUser))
-		b.click(`header .lookup button`)
+		b.click(`nav a[href="user"]`)
+		b.clean("users page")
+		b.do("looking up the hostile user", chromedp.SendKeys(chromedp.CSS(`main form input[name=id]`), hostileUser))
+		b.click(`main form button`)
 		if got := eval[string](b, `document.querySelector('h1 code').textContent`); got != hostileUser {
 			t.Errorf("the page shows the user as %q", got)
 		}
