@@ -76,7 +76,12 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, "campaign", id)
+	// The log is the actions' audit trail: who (when signed in) did what.
+	attrs := []any{"campaign", id}
+	if user, _, ok := r.BasicAuth(); ok && h.cfg.auth != nil {
+		attrs = append(attrs, "user", user)
+	}
+	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, attrs...)
 	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
 	w.WriteHeader(http.StatusSeeOther)
 }
