@@ -1,7 +1,10 @@
 package dashboard
 
 import (
+	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -51,5 +54,30 @@ func TestBasicAuthGuardsEveryAddress(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/action", strings.NewReader("op=stop&id=resend")))
 	if rec.Code != http.StatusUnauthorized || len(f.actions()) != 0 {
 		t.Errorf("POST without credentials: %d, actions %v", rec.Code, f.actions())
+	}
+}
+
+func TestActionsAreLoggedWithTheSignedInUser(t *testing.T) {
+	var logs strings.Builder
+	f := populatedFake()
+	h := mustHandler(t, f, WithBasicAuth("admin", "s3cret"), WithActions(),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	req := httptest.NewRequest(http.MethodGet, "/campaign?id=resend", nil)
+	req.SetBasicAuth("admin", "s3cret")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	ck := rec.Result().Cookies()[0]
+	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())[1]
+	req = httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("admin", "s3cret")
+	req.AddCookie(ck)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("stop: %d", rec.Code)
+	}
+	if !strings.Contains(logs.String(), "campaign=resend user=admin") {
+		t.Errorf("the log does not say who stopped what: %s", logs.String())
 	}
 }
