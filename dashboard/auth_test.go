@@ -3,9 +3,9 @@ package dashboard
 import (
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
