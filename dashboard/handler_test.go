@@ -12,7 +12,7 @@ import (
 
 // pagePaths are the pages of the populated fake, one of each kind.
 var pagePaths = []string{"/", "/campaign?id=resend", "/campaign?id=newsletter", "/campaign?id=cart_reminder",
-	"/campaign?id=resend&range=24h", "/campaign?id=resend&range=30d", "/user", "/user?id=ann", "/user?id=nobody", "/health"}
+	"/campaign?id=resend&range=24h", "/campaign?id=resend&range=30d", "/user", "/user?id=ann", "/user?id=nobody", "/health", "/health?range=30d"}
 
 func TestEveryPageRendersWithSecurityHeaders(t *testing.T) {
 	h := mustHandler(t, populatedFake())
@@ -142,7 +142,8 @@ func TestBadAddressesAreRefusedWithTheirReason(t *testing.T) {
 	}{
 		{"/campaign", http.StatusBadRequest, "needs ?id="},
 		{"/campaign?id=missing", http.StatusNotFound, "No campaign"},
-		{"/campaign?id=resend&range=1y", http.StatusBadRequest, "Unknown range"},
+		{"/campaign?id=resend&range=1y", http.StatusBadRequest, "unknown range"},
+		{"/health?range=1y", http.StatusBadRequest, "unknown range"},
 		{"/campaign?id=resend&after_due=yesterday&after_id=d1", http.StatusBadRequest, "RFC 3339"},
 		{"/campaign?id=resend&after_due=2026-03-04T15:00:00Z", http.StatusBadRequest, "after_id"},
 		{"/user?id=" + strings.Repeat("u", maxUserID+1), http.StatusBadRequest, "longer"},

@@ -44,13 +44,10 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, "Which campaign? The address needs ?id=.")
 		return
 	}
-	win := lastWeek
-	if k := q.Get("range"); k != "" {
-		var ok bool
-		if win, ok = windowByKey(k); !ok {
-			h.problem(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown range %q: use 24h, 7d or 30d.", k))
-			return
-		}
+	win, err := rangeParam(r, lastWeek)
+	if err != nil {
+		h.problem(w, r, http.StatusBadRequest, err.Error())
+		return
 	}
 	from, err := parseCursor(q.Get("after_due"), q.Get("after_id"))
 	if err != nil {
@@ -105,6 +102,19 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.render(w, r, http.StatusOK, "campaign", page{Title: "Campaign " + id, Nav: "campaigns", Body: body})
+}
+
+// rangeParam reads the window a page counts over from its range
+// parameter, def when it has none.
+func rangeParam(r *http.Request, def window) (window, error) {
+	k := r.URL.Query().Get("range")
+	if k == "" {
+		return def, nil
+	}
+	if w, ok := windowByKey(k); ok {
+		return w, nil
+	}
+	return window{}, fmt.Errorf("unknown range %q: use 24h, 7d or 30d", k)
 }
 
 // parseCursor reads the start of a page of pending deliveries from the

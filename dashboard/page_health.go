@@ -22,6 +22,7 @@ type healthBody struct {
 
 	TalliesNote string
 	Window      window
+	Windows     []window
 	Trouble     []kindSeries
 	Chart       template.HTML
 	ByCampaign  []troubleRow
@@ -47,6 +48,11 @@ var troubleMetrics = []metric{mFailed, mRetried, {"deferred", "Deferred", []rule
 
 func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	win, err := rangeParam(r, lastDay)
+	if err != nil {
+		h.problem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	stats, err := h.src.Stats(ctx)
 	if err != nil {
 		h.fail(w, r, err)
@@ -57,9 +63,9 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	body := healthBody{Stats: statRows(stats), Warnings: warnings, Window: lastDay}
+	body := healthBody{Stats: statRows(stats), Warnings: warnings, Window: win, Windows: windows}
 	now := h.src.Now()
-	since, until := lastDay.bounds(now)
+	since, until := win.bounds(now)
 	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
 	if err != nil {
 		body.TalliesNote = h.note(r, err, errNoTallies)
@@ -70,8 +76,8 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 				trouble = append(trouble, t)
 			}
 		}
-		body.Trouble = decisionsOverTime(trouble, lastDay, now)
-		body.Chart = stackedChart(body.Trouble, lastDay, h.cfg.location)
+		body.Trouble = decisionsOverTime(trouble, win, now)
+		body.Chart = stackedChart(body.Trouble, win, h.cfg.location)
 		grouped := byCampaign(trouble)
 		ids := make([]string, 0, len(grouped))
 		for id := range grouped {
@@ -79,7 +85,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.Sort(ids)
 		for _, id := range ids {
-			s := summarize(grouped[id], troubleMetrics, lastDay, now)
+			s := summarize(grouped[id], troubleMetrics, win, now)
 			body.ByCampaign = append(body.ByCampaign, troubleRow{CampaignID: id, Figures: s.Figures})
 		}
 	}

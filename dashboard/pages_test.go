@@ -133,10 +133,16 @@ func TestHealthPageShowsStatsFailuresAndWarnings(t *testing.T) {
 			t.Errorf("%s: page shows %d, Stats says %d", key, got, want)
 		}
 	}
-	trouble := section(t, page, `data-trouble="resend"`, "</tr>")
-	for key, k := range map[string]rule.DecisionKind{"failed": rule.Failed, "retried": rule.Retried} {
-		if got, want := number(t, trouble, `data-metric="`+key+`"`), fixtureSum(f, "resend", 24, k); got != want {
-			t.Errorf("%s: page shows %d, the tallies hold %d", key, got, want)
+	for _, w := range []struct {
+		query string
+		hours int
+	}{{"", 24}, {"?range=7d", 7 * 24}} {
+		page := body(t, get(t, mustHandler(t, f), "/health"+w.query), http.StatusOK)
+		trouble := section(t, page, `data-trouble="resend"`, "</tr>")
+		for key, k := range map[string]rule.DecisionKind{"failed": rule.Failed, "retried": rule.Retried} {
+			if got, want := number(t, trouble, `data-metric="`+key+`"`), fixtureSum(f, "resend", w.hours, k); got != want {
+				t.Errorf("%s over %d hours: page shows %d, the tallies hold %d", key, w.hours, got, want)
+			}
 		}
 	}
 	if !strings.Contains(page, `data-warning="unknown_campaign"`) {
