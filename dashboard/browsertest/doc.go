@@ -1,6 +1,6 @@
 // Package browsertest checks the campaignconnector dashboard in a real
 // browser: headless Chromium loads every page of a dashboard served over
-// engines on the memory and PostgreSQL stores, finds no console error,
+// engines on the memory, PostgreSQL and SQLite stores, finds no console error,
 // compares the numbers shown with the engine's own, follows links, submits
 // forms and saves screenshots.
 //

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -42,4 +44,18 @@ func TestDashboardOnPostgres(t *testing.T) {
 	}
 	t.Cleanup(s.Close)
 	checkDashboard(t, "postgres", s)
+}
+
+func TestDashboardOnSQLite(t *testing.T) {
+	chromiumPath(t) // skip before opening the database when there is no browser
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "campaigns.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	checkDashboard(t, "sqlite", s)
 }
