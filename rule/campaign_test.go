@@ -83,16 +83,16 @@ func TestConditionValidate(t *testing.T) {
 		c     rule.Condition
 		field string
 	}{
-		{rule.Condition{Op: rule.Eq, Value: 1}, "property"},
+		{rule.Condition{Op: rule.OpEqual, Value: 1}, "property"},
 		{rule.Condition{Property: "a"}, "op"},
 		{rule.Condition{Property: "a", Op: "like"}, "op"},
 		{rule.Greater("a", "x"), "value"},
 		{rule.Greater("a", math.Inf(1)), "value"},
 		{rule.Equal("a", []any{1}), "value"},
-		{rule.Condition{Property: "a", Op: rule.In, Value: 1}, "value"},
-		{rule.Condition{Property: "a", Op: rule.In, Value: []any{}}, "value"},
+		{rule.Condition{Property: "a", Op: rule.OpOneOf, Value: 1}, "value"},
+		{rule.Condition{Property: "a", Op: rule.OpOneOf, Value: []any{}}, "value"},
 		{rule.OneOf("a", map[string]any{}), "value[0]"},
-		{rule.Condition{Property: "a", Op: rule.Exists, Value: 1}, "value"},
+		{rule.Condition{Property: "a", Op: rule.OpPresent, Value: 1}, "value"},
 		{rule.HasPrefix("a", ""), "value"},
 	}
 	for _, tc := range bad {

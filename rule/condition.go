@@ -11,72 +11,130 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 )
 
-// Op is a property condition's operator. Its value is the wire name.
-type Op string
+// Operator is a property condition's operator. Its value is the wire name
+// ("eq", "ne"…). Each operator has a constructor of the same name that
+// builds a [Condition]: [OpEqual] and [Equal], [OpOneOf] and [OneOf]…
+type Operator string
 
 // The operators. A property the event does not have fails every condition
-// except [Ne], which it satisfies (the property does not equal the value).
+// except [OpNotEqual], which it satisfies (the property does not equal the
+// value).
 const (
-	// Eq: equal. Numbers compare by value whatever their Go type
-	// (int64(3), 3.0 and json.Number("3") are equal); strings, booleans and
-	// null compare as such; lists and objects are never equal.
-	Eq Op = "eq"
-	// Ne: not [Eq].
-	Ne Op = "ne"
-	// Lt, Le, Gt, Ge: numeric comparisons; false when either side is not a number.
-	Lt Op = "lt"
-	Le Op = "le"
-	Gt Op = "gt"
-	Ge Op = "ge"
-	// In: equal ([Eq]) to one of the values of a list.
-	In Op = "in"
-	// Exists: the property is present (even if null).
-	Exists Op = "exists"
-	// Prefix: the property is a string that starts with the value.
-	Prefix Op = "prefix"
-	// Contains: the property is a string that contains the value.
-	Contains Op = "contains"
+	// OpEqual ("eq"): equal. Numbers compare by value whatever their Go
+	// type (int64(3), 3.0 and json.Number("3") are equal); strings,
+	// booleans and null compare as such; lists and objects are never equal.
+	OpEqual Operator = "eq"
+	// OpNotEqual ("ne"): not [OpEqual].
+	OpNotEqual Operator = "ne"
+	// OpLess ("lt"), OpLessOrEqual ("le"), OpGreater ("gt") and
+	// OpGreaterOrEqual ("ge"): numeric comparisons; false when either side
+	// is not a number.
+	OpLess           Operator = "lt"
+	OpLessOrEqual    Operator = "le"
+	OpGreater        Operator = "gt"
+	OpGreaterOrEqual Operator = "ge"
+	// OpOneOf ("in"): equal ([OpEqual]) to one of the values of a list.
+	OpOneOf Operator = "in"
+	// OpPresent ("exists"): the property is present (even if null).
+	OpPresent Operator = "exists"
+	// OpHasPrefix ("prefix"): the property is a string that starts with
+	// the value.
+	OpHasPrefix Operator = "prefix"
+	// OpHasSubstring ("contains"): the property is a string that contains
+	// the value.
+	OpHasSubstring Operator = "contains"
+)
+
+// Op is the former name of [Operator].
+//
+// Deprecated: use Operator.
+type Op = Operator
+
+// The former names of the operators, kept so that existing code compiles.
+const (
+	// Eq is [OpEqual].
+	//
+	// Deprecated: use OpEqual.
+	Eq = OpEqual
+	// Ne is [OpNotEqual].
+	//
+	// Deprecated: use OpNotEqual.
+	Ne = OpNotEqual
+	// Lt is [OpLess].
+	//
+	// Deprecated: use OpLess.
+	Lt = OpLess
+	// Le is [OpLessOrEqual].
+	//
+	// Deprecated: use OpLessOrEqual.
+	Le = OpLessOrEqual
+	// Gt is [OpGreater].
+	//
+	// Deprecated: use OpGreater.
+	Gt = OpGreater
+	// Ge is [OpGreaterOrEqual].
+	//
+	// Deprecated: use OpGreaterOrEqual.
+	Ge = OpGreaterOrEqual
+	// In is [OpOneOf].
+	//
+	// Deprecated: use OpOneOf.
+	In = OpOneOf
+	// Exists is [OpPresent].
+	//
+	// Deprecated: use OpPresent.
+	Exists = OpPresent
+	// Prefix is [OpHasPrefix].
+	//
+	// Deprecated: use OpHasPrefix.
+	Prefix = OpHasPrefix
+	// Contains is [OpHasSubstring].
+	//
+	// Deprecated: use OpHasSubstring.
+	Contains = OpHasSubstring
 )
 
 // Condition tests one property of an event. Triggers and exceptions hold a
 // list of them in Where; all must hold (AND).
 type Condition struct {
-	Property string `json:"property"`        // top-level key of [event.Event.Properties]
-	Op       Op     `json:"op"`              // the operator
-	Value    any    `json:"value,omitempty"` // the operand: a number, string or bool; a list for In; nothing for Exists
+	Property string   `json:"property"`        // top-level key of [event.Event.Properties]
+	Op       Operator `json:"op"`              // the operator
+	Value    any      `json:"value,omitempty"` // the operand: a number, string or bool; a list for OpOneOf; nothing for OpPresent
 }
 
 // Equal returns the condition "property equals v".
-func Equal(property string, v any) Condition { return Condition{property, Eq, v} }
+func Equal(property string, v any) Condition { return Condition{property, OpEqual, v} }
 
 // NotEqual returns the condition "property does not equal v".
-func NotEqual(property string, v any) Condition { return Condition{property, Ne, v} }
+func NotEqual(property string, v any) Condition { return Condition{property, OpNotEqual, v} }
 
 // Less returns the condition "property < v" (numbers).
-func Less(property string, v any) Condition { return Condition{property, Lt, v} }
+func Less(property string, v any) Condition { return Condition{property, OpLess, v} }
 
 // LessOrEqual returns the condition "property ≤ v" (numbers).
-func LessOrEqual(property string, v any) Condition { return Condition{property, Le, v} }
+func LessOrEqual(property string, v any) Condition { return Condition{property, OpLessOrEqual, v} }
 
 // Greater returns the condition "property > v" (numbers).
-func Greater(property string, v any) Condition { return Condition{property, Gt, v} }
+func Greater(property string, v any) Condition { return Condition{property, OpGreater, v} }
 
 // GreaterOrEqual returns the condition "property ≥ v" (numbers).
-func GreaterOrEqual(property string, v any) Condition { return Condition{property, Ge, v} }
+func GreaterOrEqual(property string, v any) Condition {
+	return Condition{property, OpGreaterOrEqual, v}
+}
 
 // OneOf returns the condition "property equals one of values".
 func OneOf(property string, values ...any) Condition {
-	return Condition{property, In, append([]any(nil), values...)}
+	return Condition{property, OpOneOf, append([]any(nil), values...)}
 }
 
 // Present returns the condition "the event has property".
-func Present(property string) Condition { return Condition{Property: property, Op: Exists} }
+func Present(property string) Condition { return Condition{Property: property, Op: OpPresent} }
 
 // HasPrefix returns the condition "property is a string starting with s".
-func HasPrefix(property, s string) Condition { return Condition{property, Prefix, s} }
+func HasPrefix(property, s string) Condition { return Condition{property, OpHasPrefix, s} }
 
 // HasSubstring returns the condition "property is a string containing s".
-func HasSubstring(property, s string) Condition { return Condition{property, Contains, s} }
+func HasSubstring(property, s string) Condition { return Condition{property, OpHasSubstring, s} }
 
 // Validate reports a condition that cannot be evaluated as a
 // [*ValidationError] wrapping [ErrInvalidCondition].
@@ -92,15 +150,15 @@ func (c Condition) Validate() error {
 		p.Add("value", err.Error(), event.ErrUnstorable)
 	}
 	switch c.Op {
-	case Eq, Ne:
+	case OpEqual, OpNotEqual:
 		if !isScalar(c.Value) {
 			p.Add("value", fmt.Sprintf("%s needs a number, string, bool or null, not %T", c.Op, c.Value), ErrInvalidCondition)
 		}
-	case Lt, Le, Gt, Ge:
+	case OpLess, OpLessOrEqual, OpGreater, OpGreaterOrEqual:
 		if _, ok := toNumber(c.Value); !ok {
 			p.Add("value", fmt.Sprintf("%s needs a finite number, not %T", c.Op, c.Value), ErrInvalidCondition)
 		}
-	case In:
+	case OpOneOf:
 		list, ok := c.Value.([]any)
 		if !ok || len(list) == 0 {
 			p.Add("value", "in needs a non-empty list", ErrInvalidCondition)
@@ -110,11 +168,11 @@ func (c Condition) Validate() error {
 				p.Add(fmt.Sprintf("value[%d]", i), fmt.Sprintf("in needs numbers, strings, bools or null, not %T", v), ErrInvalidCondition)
 			}
 		}
-	case Exists:
+	case OpPresent:
 		if c.Value != nil {
 			p.Add("value", "exists takes no value", ErrInvalidCondition)
 		}
-	case Prefix, Contains:
+	case OpHasPrefix, OpHasSubstring:
 		if s, ok := c.Value.(string); !ok || s == "" {
 			p.Add("value", fmt.Sprintf("%s needs a non-empty string", c.Op), ErrInvalidCondition)
 		}
@@ -130,18 +188,18 @@ func (c Condition) Validate() error {
 func (c Condition) Eval(props map[string]any) bool {
 	v, present := props[c.Property]
 	switch c.Op {
-	case Exists:
+	case OpPresent:
 		return present
-	case Ne:
+	case OpNotEqual:
 		return !present || !valuesEqual(v, c.Value)
 	}
 	if !present {
 		return false
 	}
 	switch c.Op {
-	case Eq:
+	case OpEqual:
 		return valuesEqual(v, c.Value)
-	case Lt, Le, Gt, Ge:
+	case OpLess, OpLessOrEqual, OpGreater, OpGreaterOrEqual:
 		a, ok1 := toNumber(v)
 		b, ok2 := toNumber(c.Value)
 		if !ok1 || !ok2 {
@@ -149,16 +207,16 @@ func (c Condition) Eval(props map[string]any) bool {
 		}
 		cmp := a.cmp(b)
 		switch c.Op {
-		case Lt:
+		case OpLess:
 			return cmp < 0
-		case Le:
+		case OpLessOrEqual:
 			return cmp <= 0
-		case Gt:
+		case OpGreater:
 			return cmp > 0
 		default:
 			return cmp >= 0
 		}
-	case In:
+	case OpOneOf:
 		list, _ := c.Value.([]any)
 		for _, want := range list {
 			if valuesEqual(v, want) {
@@ -166,13 +224,13 @@ func (c Condition) Eval(props map[string]any) bool {
 			}
 		}
 		return false
-	case Prefix, Contains:
+	case OpHasPrefix, OpHasSubstring:
 		s, ok1 := v.(string)
 		sub, ok2 := c.Value.(string)
 		if !ok1 || !ok2 {
 			return false
 		}
-		if c.Op == Prefix {
+		if c.Op == OpHasPrefix {
 			return strings.HasPrefix(s, sub)
 		}
 		return strings.Contains(s, sub)
@@ -182,8 +240,8 @@ func (c Condition) Eval(props map[string]any) bool {
 
 // String renders the condition for explanations: `price > 50`.
 func (c Condition) String() string {
-	sym := map[Op]string{Eq: "=", Ne: "≠", Lt: "<", Le: "≤", Gt: ">", Ge: "≥", In: "in", Prefix: "starts with", Contains: "contains"}[c.Op]
-	if c.Op == Exists {
+	sym := map[Operator]string{OpEqual: "=", OpNotEqual: "≠", OpLess: "<", OpLessOrEqual: "≤", OpGreater: ">", OpGreaterOrEqual: "≥", OpOneOf: "in", OpHasPrefix: "starts with", OpHasSubstring: "contains"}[c.Op]
+	if c.Op == OpPresent {
 		return c.Property + " exists"
 	}
 	if sym == "" {
@@ -203,7 +261,7 @@ func isScalar(v any) bool {
 	return ok
 }
 
-// valuesEqual implements Eq: numbers by value, other scalars by ==.
+// valuesEqual implements OpEqual: numbers by value, other scalars by ==.
 func valuesEqual(a, b any) bool {
 	na, okA := toNumber(a)
 	nb, okB := toNumber(b)

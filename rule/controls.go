@@ -30,28 +30,34 @@ func (p PendingPolicy) Valid() bool {
 	return p == KeepFirst || p == ReplaceWithLatest || p == AllowParallel
 }
 
-// Clock is a wall-clock time of day, in minutes after midnight (0–1439).
-type Clock int
+// TimeOfDay is a wall-clock time of day, in minutes after midnight
+// (0–1439). [At] builds one.
+type TimeOfDay int
+
+// Clock is the former name of [TimeOfDay].
+//
+// Deprecated: use TimeOfDay.
+type Clock = TimeOfDay
 
 // At returns the time of day hour:minute.
-func At(hour, minute int) Clock { return Clock(hour*60 + minute) }
+func At(hour, minute int) TimeOfDay { return TimeOfDay(hour*60 + minute) }
 
-// Valid reports whether c is a time of day.
-func (c Clock) Valid() bool { return c >= 0 && c < 24*60 }
+// Valid reports whether t is a time of day.
+func (t TimeOfDay) Valid() bool { return t >= 0 && t < 24*60 }
 
-// String formats c as "HH:MM".
-func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
+// String formats t as "HH:MM".
+func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", int(t)/60, int(t)%60) }
 
 // MarshalText implements [encoding.TextMarshaler]: "HH:MM".
-func (c Clock) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+func (t TimeOfDay) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
 // UnmarshalText implements [encoding.TextUnmarshaler]: "HH:MM".
-func (c *Clock) UnmarshalText(b []byte) error {
-	h, m, err := parseClock(string(b))
+func (t *TimeOfDay) UnmarshalText(b []byte) error {
+	h, m, err := parseTimeOfDay(string(b))
 	if err != nil {
 		return err
 	}
-	*c = At(h, m)
+	*t = At(h, m)
 	return nil
 }
 
@@ -69,8 +75,8 @@ func (c *Clock) UnmarshalText(b []byte) error {
 // drops it, or with NextAvailable defers it to the next opening. Missing a
 // window never counts as a receipt.
 type SendWindow struct {
-	From          Clock          `json:"from"`
-	To            Clock          `json:"to"`
+	From          TimeOfDay      `json:"from"`
+	To            TimeOfDay      `json:"to"`
 	Days          []time.Weekday `json:"-"`
 	NextAvailable bool           `json:"next_available,omitempty"`
 }
@@ -84,7 +90,7 @@ func (w *SendWindow) Contains(t time.Time, loc *time.Location) bool {
 		return true
 	}
 	local := t.In(loc)
-	now := Clock(local.Hour()*60 + local.Minute())
+	now := TimeOfDay(local.Hour()*60 + local.Minute())
 	switch {
 	case w.From == w.To:
 		return w.opensOn(local.Weekday())
@@ -157,10 +163,10 @@ func (w *SendWindow) String() string {
 }
 
 type sendWindowJSON struct {
-	From          Clock    `json:"from"`
-	To            Clock    `json:"to"`
-	Days          []string `json:"days,omitempty"`
-	NextAvailable bool     `json:"next_available,omitempty"`
+	From          TimeOfDay `json:"from"`
+	To            TimeOfDay `json:"to"`
+	Days          []string  `json:"days,omitempty"`
+	NextAvailable bool      `json:"next_available,omitempty"`
 }
 
 // MarshalJSON implements [json.Marshaler]:

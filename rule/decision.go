@@ -35,8 +35,9 @@ const (
 	// Failed: the sender failed on the last allowed attempt; the delivery
 	// is dropped and does not count as received.
 	Failed DecisionKind = "failed"
-	// Warning: a hazard in the campaign definitions (no user concerned).
-	Warning DecisionKind = "warning"
+	// Warned: a hazard in the campaign definitions (no user concerned);
+	// Reason says which. The wire name is "warning".
+	Warned DecisionKind = "warning"
 	// Deferred: a due delivery was moved later (send window, quiet hours,
 	// rate limit); Reason says why.
 	Deferred DecisionKind = "deferred"
@@ -53,6 +54,11 @@ const (
 	// for an active campaign absent from the set, stopped on request.
 	Applied DecisionKind = "applied"
 )
+
+// Warning is the former name of [Warned].
+//
+// Deprecated: use Warned.
+const Warning = Warned
 
 // Reason explains a suppression, cancellation, ignored event, failure or
 // warning. The set is closed and documented here; hosts can switch on it.
@@ -89,7 +95,7 @@ const (
 	// draft, stopped or archived) when the interaction was processed. An
 	// interaction with an inactive original is still evaluated, so this is
 	// a suppression of the follow-up's trigger, not an ignored event. (On
-	// Warning) an active follow-up triggers on an original that is a draft
+	// Warned) an active follow-up triggers on an original that is a draft
 	// or stopped: it gets nothing from it until the original is published.
 	ReasonOriginalNotActive Reason = "original_not_active"
 	// ReasonOutsideDuration: the trigger is before Start, or the due time
@@ -110,7 +116,7 @@ const (
 	// before the due time.
 	ReasonException Reason = "exception"
 	// ReasonUnknownCampaign: (on Ignored) the event names a campaign the
-	// engine does not know, in any state; (on Warning) a trigger, exception
+	// engine does not know, in any state; (on Warned) a trigger, exception
 	// or conversion names one. An ignored event of this reason is handed
 	// to observers and the logger (at Warn, at most one line per campaign
 	// ID a minute) but not kept in the user's decision log: the engine
@@ -137,11 +143,11 @@ const (
 	ReasonLate Reason = "late"
 	// ReasonSendError: the sender returned an error (on Retried and Failed).
 	ReasonSendError Reason = "send_error"
-	// ReasonDraftFollowUp: (on Warning) an original was published while a
+	// ReasonDraftFollowUp: (on Warned) an original was published while a
 	// follow-up that targets it is still a draft: its interactions will be
 	// lost for that follow-up.
 	ReasonDraftFollowUp Reason = "draft_follow_up"
-	// ReasonDelayExceedsDuration: (on Warning) the delay can never fit
+	// ReasonDelayExceedsDuration: (on Warned) the delay can never fit
 	// inside the campaign's duration.
 	ReasonDelayExceedsDuration Reason = "delay_exceeds_duration"
 	// ReasonOutsideSendWindow: the delivery falls outside the follow-up's

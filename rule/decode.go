@@ -22,9 +22,9 @@ const (
 		`"deadline":"72h" optional`
 	campaignShapes = `an object such as {"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],` +
 		`"delay":{"after":"168h"}}`
-	durationShape = `a duration such as "72h" or "90m"`
-	clockShape    = `a time of day such as "09:00"`
-	timeShape     = `an RFC 3339 time such as "2026-03-01T09:00:00Z"`
+	durationShape  = `a duration such as "72h" or "90m"`
+	timeOfDayShape = `a time of day such as "09:00"`
+	timeShape      = `an RFC 3339 time such as "2026-03-01T09:00:00Z"`
 )
 
 // decodeError is a JSON decoding error of a rule type, said in terms of the
@@ -138,10 +138,10 @@ func describeType(t reflect.Type) string {
 		return `a channel such as "email"`
 	case reflect.TypeFor[PendingPolicy]():
 		return `"replace_with_latest" or "allow_parallel" (none: keep the first)`
-	case reflect.TypeFor[Op]():
+	case reflect.TypeFor[Operator]():
 		return `an operator such as "gt" or "in"`
-	case reflect.TypeFor[Clock]():
-		return clockShape
+	case reflect.TypeFor[TimeOfDay]():
+		return timeOfDayShape
 	case reflect.TypeFor[time.Time]():
 		return timeShape
 	case reflect.TypeFor[time.Duration]():

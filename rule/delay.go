@@ -189,7 +189,7 @@ var delayFields = map[string]string{
 	"after":   durationShape,
 	"weekday": `a weekday such as "monday"`,
 	"days":    "a whole number of days such as 2",
-	"at":      clockShape,
+	"at":      timeOfDayShape,
 }
 
 // MarshalJSON implements [json.Marshaler]. The zero Delay encodes as null.
@@ -236,7 +236,7 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 		}
 		*d = After(dur)
 	case w.Weekday != "" || w.Days != nil:
-		h, m, err := parseClock(w.At)
+		h, m, err := parseTimeOfDay(w.At)
 		if err != nil {
 			return &ValidationError{Object: "delay", Field: "at", Reason: err.Error(), Err: ErrInvalidDelay}
 		}
@@ -270,8 +270,8 @@ func ParseWeekday(s string) (time.Weekday, error) {
 	return 0, fmt.Errorf("%q is not a weekday", s)
 }
 
-// parseClock parses "HH:MM" (24-hour clock).
-func parseClock(s string) (hour, minute int, err error) {
+// parseTimeOfDay parses "HH:MM" (24-hour clock).
+func parseTimeOfDay(s string) (hour, minute int, err error) {
 	if len(s) != 5 || s[2] != ':' {
 		return 0, 0, fmt.Errorf("%q is not HH:MM", s)
 	}

@@ -87,7 +87,7 @@ func FuzzConditionEval(f *testing.F) {
 			return
 		}
 		m, _ := properties.(map[string]any)
-		c := rule.Condition{Property: "p", Op: rule.Op(op), Value: value}
+		c := rule.Condition{Property: "p", Op: rule.Operator(op), Value: value}
 		err := c.Validate()
 		if err != nil {
 			var ve *rule.ValidationError
@@ -97,9 +97,9 @@ func FuzzConditionEval(f *testing.F) {
 		}
 		got := c.Eval(m)
 		_ = c.String()
-		if err == nil && (c.Op == rule.Eq || c.Op == rule.Ne) {
+		if err == nil && (c.Op == rule.OpEqual || c.Op == rule.OpNotEqual) {
 			other := c
-			other.Op = map[rule.Op]rule.Op{rule.Eq: rule.Ne, rule.Ne: rule.Eq}[c.Op]
+			other.Op = map[rule.Operator]rule.Operator{rule.OpEqual: rule.OpNotEqual, rule.OpNotEqual: rule.OpEqual}[c.Op]
 			if _, present := m["p"]; present && got == other.Eval(m) {
 				t.Fatalf("eq and ne agree (%v) on %s with %s", got, operand, props)
 			}

@@ -59,7 +59,7 @@ func pruneHistory(t *testing.T, seed uint64) (trace []string, skips int) {
 				case 1:
 					u.Sends = append(u.Sends, Send{CampaignID: "c", At: now, Expires: later()})
 				case 2:
-					u.Conversions = append(u.Conversions, Conversion{CampaignID: "c", ConversionID: "v", Opened: now, Deadline: later()})
+					u.Conversions = append(u.Conversions, ConversionWindow{CampaignID: "c", ConversionID: "v", Opened: now, Deadline: later()})
 				case 3:
 					u.Log = append(u.Log, rule.Decision{Kind: rule.Scheduled, At: now})
 				}

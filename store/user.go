@@ -24,7 +24,7 @@ type UserState struct {
 	// Sends holds the user's recent deliveries, for frequency caps.
 	Sends []Send `json:"sends,omitempty"`
 	// Conversions holds the conversion windows open for the user.
-	Conversions []Conversion `json:"conversions,omitempty"`
+	Conversions []ConversionWindow `json:"conversions,omitempty"`
 	// Log is the user's decision log, oldest first, when the engine keeps
 	// one (it bounds its length and age).
 	Log []rule.Decision `json:"log,omitempty"`
@@ -101,15 +101,21 @@ type Send struct {
 	Expires    time.Time     `json:"expires"` // when no cap window can count it any more
 }
 
-// Conversion is an open conversion window: the user received campaign
-// CampaignID (or entered its control group) at Opened, and the first event
-// matching conversion ConversionID before Deadline converts.
-type Conversion struct {
+// ConversionWindow is an open conversion window: the user received
+// campaign CampaignID (or entered its control group) at Opened, and the
+// first event matching the campaign's [rule.Conversion] ConversionID
+// before Deadline converts.
+type ConversionWindow struct {
 	CampaignID   string    `json:"campaign_id"`
 	ConversionID string    `json:"conversion_id"`
 	Opened       time.Time `json:"opened"`
 	Deadline     time.Time `json:"deadline"`
 }
+
+// Conversion is the former name of [ConversionWindow].
+//
+// Deprecated: use ConversionWindow.
+type Conversion = ConversionWindow
 
 // Find returns the index of the pending delivery with ID id, or -1.
 func (u *UserState) Find(id string) int {
@@ -160,7 +166,7 @@ func (u *UserState) Prune(now, logBefore time.Time) int {
 		return !r.Expires.IsZero() && !r.Expires.After(now)
 	})
 	u.Sends = slices.DeleteFunc(u.Sends, func(s Send) bool { return !s.Expires.After(now) })
-	u.Conversions = slices.DeleteFunc(u.Conversions, func(c Conversion) bool { return !c.Deadline.After(now) })
+	u.Conversions = slices.DeleteFunc(u.Conversions, func(c ConversionWindow) bool { return !c.Deadline.After(now) })
 	if i := slices.IndexFunc(u.Log, func(d rule.Decision) bool { return !d.At.Before(logBefore) }); i != 0 {
 		if i < 0 {
 			i = len(u.Log)

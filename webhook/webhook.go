@@ -92,7 +92,9 @@ type Clock interface {
 	Now() time.Time
 }
 
-// SystemClock is the wall clock, the parsers' default [Clock].
+// SystemClock is the default [Clock] of the webhook packages' parsers:
+// the system's wall clock, read with time.Now. Tests pass a mock clock
+// instead, through the parsers' WithClock options.
 type SystemClock struct{}
 
 // Now returns time.Now().

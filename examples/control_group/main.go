@@ -125,7 +125,7 @@ func describe(d rule.Decision) string {
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:
 		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
-	case rule.Warning:
+	case rule.Warned:
 		line = fmt.Sprintf("! warning about %s: %s", d.CampaignID, d.Reason)
 	default: // cancelled, suppressed…: the reason says why
 		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)

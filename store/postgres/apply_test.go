@@ -49,7 +49,7 @@ func applySet(resendDelay time.Duration) []rule.Campaign {
 		{ID: "news"},
 		{ID: "resend", Delay: rule.After(resendDelay), Message: json.RawMessage(`{"subject": "In case you missed it",  "n": 1}`),
 			Start:      time.Date(2026, 1, 1, 10, 0, 0, 0, time.FixedZone("CET", 3600)),
-			Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news", Where: []rule.Condition{{Property: "score", Op: rule.Ge, Value: 2.5}}}},
+			Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news", Where: []rule.Condition{{Property: "score", Op: rule.OpGreaterOrEqual, Value: 2.5}}}},
 			Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "news"}}},
 		{ID: "thanks", Delay: rule.After(time.Hour), Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "resend"}}},
 	}

@@ -137,7 +137,7 @@ func testUsers(t *testing.T, s store.Store, ns string) {
 		u.Pending = append(u.Pending, pending("ann", "resend", "d1", T0.Add(time.Hour)))
 		u.SetReceipt(store.Receipt{CampaignID: "thanks", At: T0})
 		u.Sends = append(u.Sends, store.Send{CampaignID: "thanks", Channel: event.Email, At: T0, Expires: T0.Add(48 * time.Hour)})
-		u.Conversions = append(u.Conversions, store.Conversion{CampaignID: "thanks", ConversionID: "buy", Opened: T0, Deadline: T0.Add(72 * time.Hour)})
+		u.Conversions = append(u.Conversions, store.ConversionWindow{CampaignID: "thanks", ConversionID: "buy", Opened: T0, Deadline: T0.Add(72 * time.Hour)})
 		u.Log = append(u.Log, rule.Decision{Kind: rule.Scheduled, CampaignID: "resend", UserID: "ann", DeliveryID: "d1", At: T0})
 	})
 	got, err := s.User(ctx, ns, "ann")
@@ -249,7 +249,7 @@ func testPrune(t *testing.T, s store.Store, ns string) {
 	require.NoError(t, s.Update(ctx, ns, "gone", T0, store.Dedup{EventID: "e", KeepUntil: T0.Add(time.Hour)}, func(u *store.UserState, _ bool) {
 		u.SetReceipt(store.Receipt{CampaignID: "f", At: T0, Expires: T0.Add(time.Hour)})
 		u.Sends = append(u.Sends, store.Send{CampaignID: "f", At: T0, Expires: T0.Add(time.Hour)})
-		u.Conversions = append(u.Conversions, store.Conversion{CampaignID: "f", ConversionID: "c", Opened: T0, Deadline: T0.Add(time.Hour)})
+		u.Conversions = append(u.Conversions, store.ConversionWindow{CampaignID: "f", ConversionID: "c", Opened: T0, Deadline: T0.Add(time.Hour)})
 		u.Log = append(u.Log, rule.Decision{Kind: rule.Delivered, At: T0})
 	}))
 	update(t, s, ns, "kept", T0, func(u *store.UserState) {
