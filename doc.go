@@ -8,8 +8,8 @@
 // rule by rule, whom to message with which follow-up and when, and asks
 // your [connector.Sender] to send it. Transport stays in your application.
 // The behaviour follows the Campaign Connector feature of hosted engagement
-// platforms, with the points they leave open settled (see SPEC.md in the
-// repository).
+// platforms, with the points they leave open settled; the manual, docs/ in
+// the repository, describes it rule by rule.
 //
 // This root package holds only documentation. The code lives in:
 //

@@ -1,6 +1,6 @@
 // Package event defines what the engine consumes: the 19 interactions a user
-// can have with a campaign (SPEC.md R1), plus custom events, purchases and
-// session starts, with their validation, size limits and JSON form.
+// can have with a campaign, plus custom events, purchases and session
+// starts, with their validation, size limits and JSON form.
 //
 // # Values every store keeps
 //
@@ -70,9 +70,11 @@ type Event struct {
 	// []any and map[string]any. Decoded from JSON, numbers arrive as
 	// json.Number so that they round-trip exactly.
 	Properties map[string]any `json:"properties,omitempty"`
-	// Time is when the event happened. Rules use it, not the arrival time
-	// (SPEC.md R3, R5). Zero means "now" on the engine's clock; otherwise
-	// it must be before [MaxTime], in a zone [CheckTime] accepts.
+	// Time is when the event happened. Rules use it, not the arrival time:
+	// it is compared with a follow-up's activation time, delays count from
+	// it, and exceptions are placed by it. Zero means "now" on the
+	// engine's clock; otherwise it must be before [MaxTime], in a zone
+	// [CheckTime] accepts.
 	Time time.Time `json:"time,omitzero"`
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestR1Interactions(t *testing.T) {
+func TestTheNineteenInteractions(t *testing.T) {
 	want := []struct {
 		kind    event.Kind
 		wire    string
@@ -43,7 +43,7 @@ func TestR1Interactions(t *testing.T) {
 	require.Len(t, got, 19)
 	for i, w := range want {
 		t.Run(w.wire, func(t *testing.T) {
-			require.Equal(t, w.kind, got[i], "R1 order")
+			require.Equal(t, w.kind, got[i], "documented order")
 			require.Equal(t, w.wire, string(w.kind))
 			require.Equal(t, w.channel, w.kind.Channel())
 			require.Equal(t, w.target, w.kind.HasTarget())

@@ -6,12 +6,13 @@ import (
 )
 
 // Kind names what happened. Its value is the stable wire name used in JSON,
-// logs and stores (SPEC.md R1), so a Kind stored today still reads back when
+// logs and stores, so a Kind stored today still reads back when
 // later versions add kinds: only unknown names are rejected, never renumbered.
 type Kind string
 
-// The 19 interactions a user can have with a campaign, in the order of
-// SPEC.md R1. Each names the campaign it is about in [Event.CampaignID].
+// The 19 interactions a user can have with a campaign, in their documented
+// order (the order [Interactions] returns). Each names the campaign it is
+// about in [Event.CampaignID].
 const (
 	InAppMessageViewed        Kind = "in_app_message_viewed"
 	InAppMessageClicked       Kind = "in_app_message_clicked"
@@ -46,7 +47,7 @@ const (
 // follow-up is sent on. Its value is a stable wire name.
 type Channel string
 
-// The channels of SPEC.md R1.
+// The channels interactions belong to and follow-ups are sent on.
 const (
 	Email       Channel = "email"
 	Push        Channel = "push"
@@ -137,7 +138,7 @@ var interactions = []Kind{
 
 var channels = []Channel{Email, Push, SMS, InApp, ContentCard, Webhook}
 
-// Interactions returns the 19 interaction kinds in the order of SPEC.md R1.
+// Interactions returns the 19 interaction kinds in their documented order.
 // The slice is a fresh copy.
 func Interactions() []Kind { return slices.Clone(interactions) }
 
@@ -175,7 +176,7 @@ func (k Kind) HasTarget() bool { info, _ := lookupKind(k); return info.target !=
 // events and purchases).
 func (k Kind) HasName() bool { info, _ := lookupKind(k); return info.name != "" }
 
-// Channel returns the channel of an interaction per SPEC.md R1, or "" for
+// Channel returns the channel an interaction belongs to, or "" for
 // kinds that belong to no single channel (conversions, control groups,
 // non-campaign events).
 func (k Kind) Channel() Channel { info, _ := lookupKind(k); return info.channel }

@@ -24,8 +24,8 @@ const MaxIDLength = 256
 // host itself and registered so follow-ups can name it; a follow-up has
 // triggers, and the engine decides when it is due for whom.
 //
-// The zero values of Delay (send immediately) and Reeligibility (once only)
-// are the defaults of SPEC.md. Campaigns are validated by [Campaign.Validate];
+// The zero values are the defaults: a zero Delay sends immediately, a zero
+// Reeligibility sends once only. Campaigns are validated by [Campaign.Validate];
 // the engine also checks that triggers name campaigns it knows.
 type Campaign struct {
 	// ID identifies the campaign; required, at most MaxIDLength bytes.

@@ -104,7 +104,7 @@ func TestConditionValidate(t *testing.T) {
 	}
 }
 
-func TestR4TriggerMatches(t *testing.T) {
+func TestTriggersAndExceptionsSelectEvents(t *testing.T) {
 	click := event.Event{UserID: "u", Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding", Target: "deep_link"}
 	buy := event.Event{UserID: "u", Kind: event.Purchase, Name: "sku-1", Properties: map[string]any{"price": 80}}
 	custom := event.Event{UserID: "u", Kind: event.CustomEvent, Name: "signed_up", Properties: map[string]any{"plan": "pro"}}
@@ -114,18 +114,18 @@ func TestR4TriggerMatches(t *testing.T) {
 		ev   event.Event
 		want bool
 	}{
-		{"R4/kind and campaign", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding"}, click, true},
-		{"R1/empty target matches any sub-selector", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding"}, click, true},
-		{"R4/target must match when set", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding", Target: "close"}, click, false},
-		{"R4/other campaign", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "promo"}, click, false},
-		{"R4/other kind", rule.Trigger{Kind: event.InAppMessageClicked, CampaignID: "onboarding"}, click, false},
-		{"R4/any purchase", rule.Trigger{Kind: event.Purchase}, buy, true},
-		{"R4/purchase of a product", rule.Trigger{Kind: event.Purchase, Name: "sku-1"}, buy, true},
-		{"R4/purchase of another product", rule.Trigger{Kind: event.Purchase, Name: "sku-2"}, buy, false},
-		{"R4/purchase with a property condition", rule.Trigger{Kind: event.Purchase, Where: []rule.Condition{rule.Greater("price", 50)}}, buy, true},
-		{"R4/purchase failing a condition", rule.Trigger{Kind: event.Purchase, Where: []rule.Condition{rule.Greater("price", 100)}}, buy, false},
-		{"R4/custom event by name and property", rule.Trigger{Kind: event.CustomEvent, Name: "signed_up", Where: []rule.Condition{rule.Equal("plan", "pro")}}, custom, true},
-		{"R4/custom event by another name", rule.Trigger{Kind: event.CustomEvent, Name: "logged_in"}, custom, false},
+		{"kind and campaign", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding"}, click, true},
+		{"empty target matches any sub-selector", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding"}, click, true},
+		{"target must match when set", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "onboarding", Target: "close"}, click, false},
+		{"other campaign", rule.Trigger{Kind: event.InAppMessageButtonClicked, CampaignID: "promo"}, click, false},
+		{"other kind", rule.Trigger{Kind: event.InAppMessageClicked, CampaignID: "onboarding"}, click, false},
+		{"any purchase", rule.Trigger{Kind: event.Purchase}, buy, true},
+		{"purchase of a product", rule.Trigger{Kind: event.Purchase, Name: "sku-1"}, buy, true},
+		{"purchase of another product", rule.Trigger{Kind: event.Purchase, Name: "sku-2"}, buy, false},
+		{"purchase with a property condition", rule.Trigger{Kind: event.Purchase, Where: []rule.Condition{rule.Greater("price", 50)}}, buy, true},
+		{"purchase failing a condition", rule.Trigger{Kind: event.Purchase, Where: []rule.Condition{rule.Greater("price", 100)}}, buy, false},
+		{"custom event by name and property", rule.Trigger{Kind: event.CustomEvent, Name: "signed_up", Where: []rule.Condition{rule.Equal("plan", "pro")}}, custom, true},
+		{"custom event by another name", rule.Trigger{Kind: event.CustomEvent, Name: "logged_in"}, custom, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

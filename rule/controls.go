@@ -11,7 +11,8 @@ import (
 )
 
 // PendingPolicy says what a trigger does while the user already waits for
-// the follow-up (SPEC.md R7).
+// the follow-up. By default a user waits for at most one delivery of a
+// follow-up at a time.
 type PendingPolicy string
 
 // The pending policies. The zero value is KeepFirst.
@@ -199,11 +200,15 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Conversion limits (issue "delivery controls" §8).
+// Conversion limits.
 const (
-	MaxConversions          = 4
+	// MaxConversions is the most conversions a campaign may declare.
+	MaxConversions = 4
+	// DefaultConversionWindow is a conversion's window when its Deadline
+	// is zero.
 	DefaultConversionWindow = 3 * 24 * time.Hour
-	MaxConversionWindow     = 30 * 24 * time.Hour
+	// MaxConversionWindow is the longest Deadline accepted.
+	MaxConversionWindow = 30 * 24 * time.Hour
 )
 
 // Conversion is a conversion event a campaign declares: after a user

@@ -25,8 +25,8 @@ const (
 	inDays
 )
 
-// Delay is a follow-up's schedule delay (SPEC.md R5): how its due time
-// follows from the trigger event's time. The zero value sends immediately.
+// Delay is a follow-up's schedule delay: how its due time follows from the
+// trigger event's time (not its arrival time). The zero value sends immediately.
 //
 // Calendar delays ([NextWeekdayAt], [InDaysAt]) work on wall-clock dates in
 // a location (the user's, else the engine's default). On daylight-saving

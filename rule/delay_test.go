@@ -17,7 +17,7 @@ func mustLoad(t *testing.T, name string) *time.Location {
 	return loc
 }
 
-func TestR5DelayDueAt(t *testing.T) {
+func TestDelaysCountFromTheTriggerTime(t *testing.T) {
 	utc := time.UTC
 	// Wednesday 4 March 2026, 15:30 UTC.
 	trigger := time.Date(2026, 3, 4, 15, 30, 0, 0, utc)
@@ -26,17 +26,17 @@ func TestR5DelayDueAt(t *testing.T) {
 		delay rule.Delay
 		want  time.Time
 	}{
-		{"R5/immediately is the trigger time", rule.Immediately(), trigger},
-		{"R5/zero value is immediate", rule.Delay{}, trigger},
-		{"R5/after a duration is exact elapsed time", rule.After(90 * time.Minute), trigger.Add(90 * time.Minute)},
-		{"R5/after weeks", rule.After(2 * 7 * 24 * time.Hour), trigger.Add(14 * 24 * time.Hour)},
-		{"R5/next weekday later this week", rule.NextWeekdayAt(time.Friday, 9, 0), time.Date(2026, 3, 6, 9, 0, 0, 0, utc)},
-		{"R5/next weekday on the same weekday goes to the following week", rule.NextWeekdayAt(time.Wednesday, 18, 0), time.Date(2026, 3, 11, 18, 0, 0, 0, utc)},
-		{"R5/next weekday earlier in the week", rule.NextWeekdayAt(time.Monday, 8, 15), time.Date(2026, 3, 9, 8, 15, 0, 0, utc)},
-		{"R5/in N days at a clock time", rule.InDaysAt(2, 9, 0), time.Date(2026, 3, 6, 9, 0, 0, 0, utc)},
-		{"R5/in 0 days later today", rule.InDaysAt(0, 20, 0), time.Date(2026, 3, 4, 20, 0, 0, 0, utc)},
-		{"R5/in 0 days earlier today is already past", rule.InDaysAt(0, 8, 0), time.Date(2026, 3, 4, 8, 0, 0, 0, utc)},
-		{"R5/in days across a month end", rule.InDaysAt(30, 0, 0), time.Date(2026, 4, 3, 0, 0, 0, 0, utc)},
+		{"immediately is the trigger time", rule.Immediately(), trigger},
+		{"zero value is immediate", rule.Delay{}, trigger},
+		{"after a duration is exact elapsed time", rule.After(90 * time.Minute), trigger.Add(90 * time.Minute)},
+		{"after weeks", rule.After(2 * 7 * 24 * time.Hour), trigger.Add(14 * 24 * time.Hour)},
+		{"next weekday later this week", rule.NextWeekdayAt(time.Friday, 9, 0), time.Date(2026, 3, 6, 9, 0, 0, 0, utc)},
+		{"next weekday on the same weekday goes to the following week", rule.NextWeekdayAt(time.Wednesday, 18, 0), time.Date(2026, 3, 11, 18, 0, 0, 0, utc)},
+		{"next weekday earlier in the week", rule.NextWeekdayAt(time.Monday, 8, 15), time.Date(2026, 3, 9, 8, 15, 0, 0, utc)},
+		{"in N days at a clock time", rule.InDaysAt(2, 9, 0), time.Date(2026, 3, 6, 9, 0, 0, 0, utc)},
+		{"in 0 days later today", rule.InDaysAt(0, 20, 0), time.Date(2026, 3, 4, 20, 0, 0, 0, utc)},
+		{"in 0 days earlier today is already past", rule.InDaysAt(0, 8, 0), time.Date(2026, 3, 4, 8, 0, 0, 0, utc)},
+		{"in days across a month end", rule.InDaysAt(30, 0, 0), time.Date(2026, 4, 3, 0, 0, 0, 0, utc)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestR5DelayDueAt(t *testing.T) {
 	}
 }
 
-func TestR5CalendarDelaysUseTheLocation(t *testing.T) {
+func TestCalendarDelaysUseTheLocation(t *testing.T) {
 	paris := mustLoad(t, "Europe/Paris")
 	// 23:30 UTC on Wednesday is already Thursday 00:30 in Paris.
 	trigger := time.Date(2026, 3, 4, 23, 30, 0, 0, time.UTC)
@@ -60,7 +60,7 @@ func TestR5CalendarDelaysUseTheLocation(t *testing.T) {
 	require.True(t, trigger.Add(24*time.Hour).Equal(rule.After(24*time.Hour).DueAt(trigger.In(paris), paris)))
 }
 
-func TestR5DaylightSaving(t *testing.T) {
+func TestCalendarDelaysAcrossDaylightSaving(t *testing.T) {
 	ny := mustLoad(t, "America/New_York")
 	paris := mustLoad(t, "Europe/Paris")
 	lordHowe := mustLoad(t, "Australia/Lord_Howe")
@@ -155,14 +155,14 @@ func TestDelayJSON(t *testing.T) {
 	}
 }
 
-func TestReeligibility(t *testing.T) {
+func TestReeligibilityWindow(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	once := rule.OnceOnly()
 	require.True(t, once.IsZero())
 	require.False(t, once.Allows(t0, t0.Add(1000*time.Hour)))
 	w := rule.ReeligibleAfter(time.Hour)
 	require.False(t, w.Allows(t0, t0.Add(time.Hour-time.Nanosecond)))
-	require.True(t, w.Allows(t0, t0.Add(time.Hour)), "R8/the window's end is inclusive")
+	require.True(t, w.Allows(t0, t0.Add(time.Hour)), "the window's end is inclusive")
 	require.False(t, w.Allows(t0, t0.Add(-time.Minute)), "a trigger before the receipt")
 	zero := rule.ReeligibleAfter(0)
 	require.True(t, zero.Allows(t0, t0))

@@ -18,14 +18,12 @@ type ValidationError = event.ValidationError
 // return, so callers can test them with errors.Is.
 var (
 	// ErrExceptionWithoutDelay: exceptions only make sense while a user
-	// waits, so a campaign with exceptions needs a non-immediate delay
-	// (SPEC.md R6).
+	// waits, so a campaign with exceptions needs a non-immediate delay.
 	ErrExceptionWithoutDelay = errors.New("exceptions need a non-immediate delay")
-	// ErrSelfTrigger: a follow-up cannot trigger on its own interactions
-	// (SPEC.md R4).
+	// ErrSelfTrigger: a follow-up cannot trigger on its own interactions.
 	ErrSelfTrigger = errors.New("a campaign cannot trigger on itself")
 	// ErrInvalidTransition: the lifecycle does not allow this change of
-	// state (SPEC.md R2).
+	// state (see [State]).
 	ErrInvalidTransition = errors.New("invalid lifecycle transition")
 	// ErrInvalidDelay: a delay out of range or malformed.
 	ErrInvalidDelay = errors.New("invalid delay")

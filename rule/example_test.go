@@ -10,7 +10,9 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
-// The abandoned-cart follow-up of the seed, as Go and as JSON.
+// An abandoned-cart follow-up, as Go and as JSON: a day after the
+// abandoned-cart push is received, remind the user, unless they buy
+// something or open the push meanwhile.
 func ExampleCampaign() {
 	c := rule.Campaign{
 		ID:       "cart_reminder",

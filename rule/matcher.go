@@ -7,10 +7,10 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 )
 
-// Trigger selects the events that make a follow-up due (SPEC.md R4): an
-// interaction of kind Kind with campaign CampaignID (and, when Target is
-// set, that sub-selector), or a non-campaign event (a custom event by Name,
-// a purchase of any product or of product Name, a session start). Every
+// Trigger selects the events that make a follow-up due: an interaction of
+// kind Kind with campaign CampaignID (and, when Target is set, that
+// sub-selector), or a non-campaign event (a custom event by Name, a
+// purchase of any product or of product Name, a session start). Every
 // condition in Where must hold on the event's properties.
 type Trigger struct {
 	Kind       event.Kind  `json:"kind"`

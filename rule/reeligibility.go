@@ -7,7 +7,7 @@ import (
 )
 
 // Reeligibility says whether a user who received a follow-up may receive it
-// again (SPEC.md R8). The zero value means once only.
+// again. The zero value means once only.
 type Reeligibility struct {
 	set    bool
 	window time.Duration

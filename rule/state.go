@@ -2,8 +2,8 @@ package rule
 
 import "fmt"
 
-// State is a campaign's place in its lifecycle (SPEC.md R2):
-// draft → active ⇄ stopped, and any state → archived, which is final.
+// State is a campaign's place in its lifecycle: draft → active ⇄ stopped,
+// and any state → archived, which is final.
 type State string
 
 // The lifecycle states. New campaigns are drafts.

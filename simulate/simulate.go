@@ -5,7 +5,7 @@
 //
 // It is what the runnable examples, the simulate command
 // (examples/simulate) and the test harness connectortest are built on, and
-// it is the dry run of SPEC.md R12: replay an event log against campaign
+// it is the engine's dry run: replay an event log against campaign
 // definitions and see every decision the engine would take.
 package simulate
 

@@ -189,11 +189,12 @@ type CampaignRecord struct {
 	State    rule.State
 	// ActivatedAt is the current activation time: set by each publish or
 	// resume to the engine clock's now. Follow-ups only count interactions
-	// at or after it (SPEC.md R3).
+	// at or after it.
 	ActivatedAt time.Time
 	// Activation counts activations: 1 after the first publish, 2 after a
 	// stop and resume… Pending deliveries remember it, so a delivery from an
-	// earlier activation is never sent (SPEC.md R2).
+	// earlier activation is never sent (stopping a follow-up cancels its
+	// pending deliveries, and resuming it does not bring them back).
 	Activation int64
 	// CreatedAt and UpdatedAt are engine clock times.
 	CreatedAt time.Time

@@ -18,8 +18,8 @@ import (
 type UserState struct {
 	// Pending holds the user's pending deliveries, in scheduling order.
 	Pending []*Pending `json:"pending,omitempty"`
-	// Receipts holds, per follow-up, the last time the user received it
-	// (SPEC.md R8).
+	// Receipts holds, per follow-up, the last time the user received it:
+	// re-eligibility is judged from it.
 	Receipts []Receipt `json:"receipts,omitempty"`
 	// Sends holds the user's recent deliveries, for frequency caps.
 	Sends []Send `json:"sends,omitempty"`

@@ -1,6 +1,6 @@
 // Package riverbench compares campaignconnector on its PostgreSQL store
 // with github.com/riverqueue/river on the same database, in one
-// `go test -bench` run, on the abandoned-cart workload (SPEC.md S6): a
+// `go test -bench` run, on the abandoned-cart flow (examples/abandoned_cart): a
 // follow-up scheduled by push_received of "abandoned_cart", delayed, and
 // cancelled by a purchase or a push_opened during the wait.
 //

@@ -1,5 +1,5 @@
 // Command webhook_server receives SendGrid Event Webhook calls and runs
-// the "resend to non-openers" flow on them (SPEC.md S1): a week after the
+// the "resend to non-openers" flow on them: a week after the
 // newsletter is delivered, resend it to users who did not open it. It
 // prints what it sends instead of sending it.
 //
