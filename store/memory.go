@@ -125,7 +125,7 @@ func (m *Memory) space(ns string) *space {
 
 // shard picks the user's shard with a fixed hash (wordhash),
 // deterministic from run to run so that simulations replay in the same
-// order; it reads the ID eight bytes at a time (byte-wise FNV-1a cost a
+// order; it reads the ID eight bytes at a time (byte-wise FNV-1a costs a
 // dependent multiply per byte).
 func (m *Memory) shard(sp *space, userID string) *shard { return &sp.shards[shardOf(userID)] }
 

@@ -22,8 +22,9 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 }
 
 // apply is Update on a shard whose lock the caller holds; h is
-// hashID(userID), nowNS the time in Unix nanoseconds. (Its arguments fit
-// in registers: a time.Time and a Dedup by value did not.)
+// hashID(userID), nowNS the time in Unix nanoseconds. It takes the time
+// as nanoseconds and the Dedup by pointer so that its arguments fit in
+// registers.
 func (m *Memory) apply(sp *space, sh *shard, userID string, h uint32, nowNS int64, dedup *Dedup, fn func(u *UserState, duplicate bool)) {
 	u := sh.users.get(userID, h)
 	fresh := u == nil

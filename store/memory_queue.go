@@ -17,12 +17,11 @@ import (
 // entries: no cache miss per level into the deliveries' records.
 //
 // Entries live in chunks of 256 (4 KiB): a growing heap adds a chunk and
-// never copies its entries. (A slice would copy them all each time it
-// grew by a quarter, and copying pointers while the collector marks pays a
-// write barrier per entry: at a million deliveries that was a fifth of the
-// cost of an exception that scheduled a follow-up.) The first chunk starts
-// small and doubles up to the full size, so that a shard with a handful
-// of deliveries holds a handful of entries.
+// never copies its entries. (A slice copies them all each time it grows,
+// and copying pointers while the collector marks pays a write barrier per
+// entry, on the path of the event that makes the heap grow.) The first
+// chunk starts small and doubles up to the full size, so that a shard with
+// a handful of deliveries holds a handful of entries.
 type dueHeap struct {
 	chunks [][]dueItem // chunks[i>>chunkShift] holds entry i; chunks past n's are spare
 	n      int         // entries

@@ -139,8 +139,9 @@ func (s *scratch) pairAny(list []*Pending) {
 	}
 }
 
-// materialize fills p from mp. (Field by field: a composite literal is
-// built aside and copied, which cost a third of a cancellation's load.)
+// materialize fills p from mp, field by field: a composite literal would
+// be built aside and then copied, a second pass over the Pending on every
+// load.
 func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 	if f := mp.full(); f != nil {
 		*p = *f
