@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -128,7 +129,7 @@ func floorEvent(b *testing.B) {
 }
 
 func trackNoListener(b *testing.B) {
-	e, _ := newEngine(b, connector.SystemClock(), 0)
+	e, _ := newEngine(b, clock.New(), 0)
 	ev := event.Event{Kind: event.EmailOpened, CampaignID: "newsletter"}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -144,7 +145,7 @@ func trackTrigger(b *testing.B) { trackScaled(0, 0)(b) }
 // trackException cancels b.N pending deliveries, one per user, scheduled
 // before the timer starts.
 func trackException(b *testing.B) {
-	e, _ := newEngine(b, connector.SystemClock(), 0)
+	e, _ := newEngine(b, clock.New(), 0)
 	users := ids("user-", b.N)
 	for i, u := range users {
 		track(b, e, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
@@ -158,7 +159,7 @@ func trackException(b *testing.B) {
 }
 
 func trackDuplicate(b *testing.B) {
-	e, _ := newEngine(b, connector.SystemClock(), 0)
+	e, _ := newEngine(b, clock.New(), 0)
 	ev := event.Event{ID: events64k[0], Kind: event.PushReceived, CampaignID: "abandoned_cart"}
 	for _, u := range users64k[:1024] {
 		ev.UserID = u
@@ -182,7 +183,7 @@ func trackDuplicate(b *testing.B) {
 func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B) {
 	fixedID := ev.ID != "" // the duplicate case repeats its event's ID; the others carry their own
 	return func(b *testing.B) {
-		e, _ := newEngine(b, connector.SystemClock(), 0)
+		e, _ := newEngine(b, clock.New(), 0)
 		users := pool
 		if users == nil {
 			users = ids("user-", b.N+1024)
@@ -247,7 +248,7 @@ func tickDue(due, concurrency int) func(b *testing.B) {
 		var allocs uint64
 		for b.Loop() {
 			b.StopTimer()
-			e, _ := newEngine(b, connector.SystemClock(), 0, connector.WithSendConcurrency(concurrency))
+			e, _ := newEngine(b, clock.New(), 0, connector.WithSendConcurrency(concurrency))
 			src := source{ids: true}
 			for _, u := range users {
 				track(b, e, src.event(u, event.PushOpened, "abandoned_cart"))
@@ -299,7 +300,7 @@ func memoryPerPending(n int) func(b *testing.B) {
 		for b.Loop() {
 			var e *connector.Engine
 			used := heapAfter(func() {
-				e, _ = newEngine(b, connector.SystemClock(), 0)
+				e, _ = newEngine(b, clock.New(), 0)
 				for i, u := range users {
 					track(b, e, event.Event{ID: events[i], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 				}
@@ -321,7 +322,7 @@ func trackScaled(unrelated, pending int) func(b *testing.B) {
 // slices of batch (0: Track, one by one).
 func trackScaledBatch(unrelated, pending, batch int) func(b *testing.B) {
 	return func(b *testing.B) {
-		e, _ := newEngine(b, connector.SystemClock(), unrelated)
+		e, _ := newEngine(b, clock.New(), unrelated)
 		for i, u := range ids("waiting-", pending) {
 			track(b, e, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -42,7 +43,7 @@ func pileUp(b *testing.B, e *connector.Engine, src *source, n int) {
 // of them (it cancels none) under the user's lock.
 func oneUserTrack(n int) func(b *testing.B) {
 	return func(b *testing.B) {
-		e, _ := newEngineWith(b, connector.SystemClock(), oneUserFlow(4*time.Hour), 0, noop)
+		e, _ := newEngineWith(b, clock.New(), oneUserFlow(4*time.Hour), 0, noop)
 		src := &source{ids: true}
 		pileUp(b, e, src, n)
 		b.ReportAllocs()
@@ -64,7 +65,7 @@ func oneUserSend(n int) func(b *testing.B) {
 		sent := 0
 		for b.Loop() {
 			b.StopTimer()
-			e, _ := newEngineWith(b, connector.SystemClock(), oneUserFlow(0), 0, noop)
+			e, _ := newEngineWith(b, clock.New(), oneUserFlow(0), 0, noop)
 			pileUp(b, e, &source{ids: true}, n)
 			b.StartTimer()
 			timed(&elapsed, &cpu, func() {

@@ -21,10 +21,10 @@ func workloadUsers() int {
 }
 
 // stepClock is the workloads' clock: the engine's default clock
-// (connector.SystemClock) shifted by an offset the benchmark moves (set,
+// (clock.New()) shifted by an offset the benchmark moves (set,
 // add), so that reading it costs what reading the default clock costs (the
 // engine reads it once per tracked event, twice per delivery), and read
-// without a lock, so that the engine's send workers do not queue on
+// without a lock, so that the engine's send slots do not queue on
 // clock.Mock's mutex, which a real clock does not have. Its timers are the
 // mock's; the workloads do not use them.
 type stepClock struct {
@@ -34,7 +34,7 @@ type stepClock struct {
 }
 
 func newStepClock(t time.Time) *stepClock {
-	c := &stepClock{sys: connector.SystemClock(), mock: clock.NewMock()}
+	c := &stepClock{sys: clock.New(), mock: clock.NewMock()}
 	c.set(t)
 	return c
 }

@@ -35,7 +35,8 @@ type publishConfig struct {
 // with times in [since, activation) are replayed in time order, for this
 // follow-up only. Due times already past are due at once (decisions say
 // late); every decision it takes is marked Backfilled. Counting earlier
-// interactions is never the default (SPEC.md R3). It needs
+// interactions is never the default: a follow-up counts only interactions
+// at or after its activation unless asked. It needs
 // [WithInteractionLog] ([ErrNoInteractionLog]).
 func Backfill(since time.Time) PublishOption {
 	return func(c *publishConfig) { c.backfillSince = since }

@@ -189,7 +189,7 @@ func BenchmarkTrack(b *testing.B) {
 	// the deliveries of its own users: one op is a cancellation plus a
 	// trigger (RunParallel cannot stop the timer per goroutine).
 	b.Run("exception_then_trigger_parallel", func(b *testing.B) {
-		e, _ := benchEngineOn(b, connector.SystemClock(), 0) // events after the trigger: exceptions cancel
+		e, _ := benchEngineOn(b, clock.New(), 0) // events after the trigger: exceptions cancel
 		for _, u := range users {
 			_ = e.Track(ctx, event.Event{UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}

@@ -11,7 +11,7 @@ import (
 // listenerIndex finds the key entry — the listeners — of (kind, campaign)
 // for every tracked event, so it is built for look-ups: open-addressing tables at most half
 // full, keyed by a hash that reads the two strings eight bytes at a time
-// (a Go map keyed by the pair, or by the two joined, spent more on hashing
+// (a Go map keyed by the pair, or by the two joined, spends more on hashing
 // than on everything else Track does before taking a lock). The hash's
 // top bits pick one of several tables, its low bits the slot: a snapshot
 // derived from another for one changed campaign rebuilds only the tables

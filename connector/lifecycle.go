@@ -11,8 +11,8 @@ import (
 )
 
 // Save creates campaign c as a draft, or updates its definition keeping its
-// state and activation (SPEC.md R2: an edit applies to future decisions;
-// pending deliveries are sent with the message current at send time).
+// state and activation: an edit applies to decisions taken after it, and
+// pending deliveries are sent with the message current at send time.
 //
 // c must be valid ([rule.Campaign.Validate]), its triggers and exceptions
 // must name campaigns the engine knows ([ErrUnknownCampaign]), and an
@@ -113,10 +113,11 @@ func (s *snapshot) knows(id string) bool { return s.campaign(id) != nil }
 
 // Publish makes a draft or stopped campaign active and records its
 // activation time, the engine clock's now: a follow-up counts only
-// interactions at or after it (SPEC.md R3), unless a [Backfill] option
+// interactions at or after it, unless a [Backfill] option
 // replays earlier ones from the interaction log. Publishing an original
 // while a follow-up that targets it is still a draft is allowed but
-// produces a [rule.Warning] decision for the observers (SPEC.md R12).
+// produces a [rule.Warning] decision for the observers: the follow-up
+// misses the interactions that happen before it is published.
 //
 // A backfill runs after the activation is stored: if it fails, the
 // campaign is active and the error says so; publishing again is refused
@@ -165,7 +166,7 @@ func (e *Engine) activate(ctx context.Context, id string, idempotent bool) (from
 
 // Stop makes an active campaign stopped. Its pending deliveries are
 // cancelled and will not be sent on resume; interactions that happen while
-// it is stopped are lost for it (SPEC.md R2). Publish resumes it with a new
+// it is stopped are lost for it. Publish resumes it with a new
 // activation time.
 func (e *Engine) Stop(ctx context.Context, id string) error {
 	rec, err := e.transition(ctx, "stop", id, rule.Stopped, nil)

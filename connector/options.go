@@ -73,7 +73,7 @@ func errorf(format string, args ...any) error {
 
 func defaultConfig() config {
 	return config{
-		clock:       SystemClock(),
+		clock:       clock.New(),
 		location:    time.UTC,
 		dedupWindow: 72 * time.Hour,
 		limits:      event.DefaultLimits,
@@ -94,7 +94,8 @@ func (cfg *config) validate() error {
 	return nil
 }
 
-// RetryPolicy says how a failed send is retried (SPEC.md R10): attempt n
+// RetryPolicy says how a failed send is retried, with the same delivery
+// ID each time: attempt n
 // (counting from 1) that fails is tried again after
 // min(Base·2^(n-1), Max), randomly shortened by up to Jitter (a fraction
 // in [0, 1]) so that retries of many deliveries spread out; after
@@ -117,8 +118,10 @@ func (r RetryPolicy) validate() error {
 	return nil
 }
 
-// WithClock sets the engine's clock. Defaults to [SystemClock] (clock.New());
-// tests pass clock.NewMock().
+// WithClock sets the engine's clock: every time the engine reads (event
+// stamps, due times, leases) and every timer of Run comes from it.
+// Defaults to clock.New() from github.com/benbjohnson/clock, the system's
+// time; tests pass clock.NewMock() and move it by hand.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
 		if c == nil {
@@ -311,7 +314,7 @@ func WithPollInterval(d time.Duration) Option {
 
 // WithStoppedOriginals makes follow-ups accept interactions with originals
 // that are stopped (opens of mail sent before the stop keep coming). By
-// default the original must be active (SPEC.md R4). Drafts and archived
+// default the original must be active. Drafts and archived
 // originals never count.
 func WithStoppedOriginals() Option {
 	return func(cfg *config) error {

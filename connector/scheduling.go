@@ -10,9 +10,10 @@ import (
 )
 
 // evaluate decides whether trigger r schedules its follow-up for this user,
-// checking in order: activation (R3), original active (R4), trigger age,
-// start (R9), audience (R9), pending policy (R7), re-eligibility (R8), then
-// the due time against the send window and the end (R9).
+// checking in order: the trigger at or after the follow-up's activation,
+// the original active, the trigger's age, the start, the audience, the
+// pending policy, re-eligibility, then the due time against the send
+// window and the end.
 func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 	c, ev := r.c, t.ev
 	camp := &c.Campaign
@@ -181,7 +182,7 @@ func (t *tracker) convert(u *store.UserState, r *convertRef) {
 }
 
 // originCounts reports whether interactions with original o count now
-// (SPEC.md R4): it must be active, or stopped when the engine accepts
+// for its follow-ups: it must be active, or stopped when the engine accepts
 // stopped originals.
 func (e *Engine) originCounts(o *campaign) bool {
 	return o != nil && (o.State == rule.Active || (e.cfg.acceptStopped && o.State == rule.Stopped))
@@ -265,8 +266,8 @@ func (h idHash) delivery(ev *event.Event) string {
 const idDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // encodeID writes the low 60 bits of a then the low 36 bits of b, six bits
-// a character, least significant first. (Written out: the loop this
-// replaces spent more on its shifts than the hash did.)
+// a character, least significant first. It is written out, not a loop: a
+// loop spends more on its shifts than the hash does.
 func encodeID(a, b uint64) [16]byte {
 	const d = idDigits
 	return [16]byte{

@@ -31,7 +31,8 @@ func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
 
 // receiptExpiry is when the receipt of c's send at `at` may be forgotten:
 // never by default. Even past the re-eligibility window, a trigger reported
-// late but stamped inside it must find the receipt (SPEC.md R8), and a
+// late but stamped inside it must find the receipt (the user received the
+// follow-up within the window before that trigger), and a
 // provider's retry of an old trigger, past the dedup window, must not send
 // again. A user keeps one receipt (24 bytes in memory) per follow-up
 // received, unless WithReceiptRetention bounds it.

@@ -327,7 +327,8 @@ func (e *Engine) adopt(ctx context.Context, rec store.CampaignRecord) (*snapshot
 
 // stale reports whether pending delivery p belongs to an earlier activation
 // of its follow-up, or to one since stopped or archived: such a delivery is
-// never sent (SPEC.md R2). A follow-up the snapshot does not know, or knows
+// never sent: a stop cancels what is pending, and a resume does not bring
+// it back. A follow-up the snapshot does not know, or knows
 // at an older activation, was changed by another engine after this
 // snapshot was taken: the delivery is kept.
 func (s *snapshot) stale(p *store.Pending) bool {

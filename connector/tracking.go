@@ -143,8 +143,9 @@ func (e *Engine) ignoreUnknown(ev *event.Event, now time.Time) {
 // the clock's now when it has no time; t is its prepared tracker (nil when
 // it matches nothing) and op the update to make, whose Fn is nil when ev is
 // only to be logged. err is the directory's when preparing failed (ev is
-// stamped all the same: it is still logged). op is written in place (a
-// returned Op cost a Track 90 instructions).
+// stamped all the same: it is still logged). op is written in place rather
+// than returned: returning an Op (over a hundred bytes) would copy it on
+// every Track.
 func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, ok bool, err error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
@@ -300,7 +301,7 @@ func (t *tracker) release() {
 	// What holds the user's data is cleared. The matching lists are not:
 	// they point into the snapshot, which the pooled tracker keeps until
 	// reset sees another one (or the pool drops it, after two collections
-	// without use). Clearing them cost more than the rest of release.
+	// without use): clearing them costs more than the rest of release.
 	clear(t.decisions)
 	t.e, t.ev, t.loc, t.event, t.only = nil, nil, nil, event.Event{}, nil
 	trackers.Put(t)
