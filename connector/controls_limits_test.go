@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestControl5FrequencyCaps(t *testing.T) {
+func TestFrequencyCaps(t *testing.T) {
 	paris := zone(t, "Europe/Paris")
 	dir := newDirectory()
 	dir.zones["u"] = paris
@@ -99,7 +99,7 @@ func TestControl5FrequencyCaps(t *testing.T) {
 	})
 }
 
-func TestControl6RateLimit(t *testing.T) {
+func TestRateLimit(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, func(c *rule.Campaign) { c.RateLimit = 2 })
 	for i := range 5 {

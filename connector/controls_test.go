@@ -84,7 +84,7 @@ func opened(user string) event.Event {
 	return event.Event{UserID: user, Kind: event.EmailOpened, CampaignID: "o"}
 }
 
-func TestControl2Audience(t *testing.T) {
+func TestAudience(t *testing.T) {
 	dir := newDirectory()
 	dir.set("vip", "vips", true)
 	dir.set("leaver", "vips", true)
@@ -146,7 +146,7 @@ func TestControl2Audience(t *testing.T) {
 	})
 }
 
-func TestControl7ControlGroups(t *testing.T) {
+func TestControlGroups(t *testing.T) {
 	t.Run("0 % holds out nobody", func(t *testing.T) {
 		h := connectortest.New(t)
 		followUp(h, func(c *rule.Campaign) { c.ControlPercent = 0 })
@@ -194,7 +194,7 @@ func TestControl7ControlGroups(t *testing.T) {
 	})
 }
 
-func TestControl8Conversions(t *testing.T) {
+func TestConversions(t *testing.T) {
 	newsletter := rule.Campaign{ID: "newsletter", Conversions: []rule.Conversion{
 		{ID: "bought", Kind: event.Purchase, Deadline: 72 * time.Hour},
 		{ID: "signed_up", Kind: event.CustomEvent, Name: "sign_up"}, // default deadline: 3 days
@@ -269,7 +269,7 @@ func TestControl8Conversions(t *testing.T) {
 	})
 }
 
-func TestControl9PropertyConditions(t *testing.T) {
+func TestPropertyConditions(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "o"}, rule.Campaign{
 		ID:       "big_spender",
@@ -297,7 +297,7 @@ func TestControl9PropertyConditions(t *testing.T) {
 	h.RequireReason("refunded", "big_spender", rule.Cancelled, rule.ReasonException)
 }
 
-func TestControl10Policies(t *testing.T) {
+func TestPendingPolicies(t *testing.T) {
 	t.Run("replace with latest", func(t *testing.T) {
 		h := connectortest.New(t)
 		followUp(h, func(c *rule.Campaign) { c.Delay, c.PendingPolicy = rule.After(time.Hour), rule.ReplaceWithLatest })

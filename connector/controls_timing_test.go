@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestControl1UserTimeZones(t *testing.T) {
+func TestUserTimeZones(t *testing.T) {
 	dir := newDirectory()
 	ny, paris, lordHowe := zone(t, "America/New_York"), zone(t, "Europe/Paris"), zone(t, "Australia/Lord_Howe")
 	dir.zones["nyc"], dir.zones["par"], dir.zones["lhi"] = ny, paris, lordHowe
@@ -70,7 +70,7 @@ func TestControl1UserTimeZones(t *testing.T) {
 	})
 }
 
-func TestControl3SendWindow(t *testing.T) {
+func TestSendWindow(t *testing.T) {
 	paris := zone(t, "Europe/Paris")
 	dir := newDirectory()
 	day := time.Date(2026, 1, 6, 0, 0, 0, 0, paris) // a Tuesday, midnight in Paris
@@ -159,7 +159,7 @@ func TestControl3SendWindow(t *testing.T) {
 	})
 }
 
-func TestControl4QuietHours(t *testing.T) {
+func TestQuietHours(t *testing.T) {
 	ny := zone(t, "America/New_York")
 	dir := newDirectory()
 	dir.zones["u"], dir.zones["v"], dir.zones["w"] = ny, ny, ny

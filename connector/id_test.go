@@ -68,8 +68,8 @@ func BenchmarkDeliveryID(b *testing.B) {
 	}
 }
 
-// TestEncodeIDMatchesLoop checks the written-out encoder against the loop
-// it replaced (delivery IDs must not change between versions).
+// TestEncodeIDMatchesLoop checks the written-out encoder against the
+// plain loop it unrolls (delivery IDs must not change between versions).
 func TestEncodeIDMatchesLoop(t *testing.T) {
 	loop := func(a, b uint64) [16]byte {
 		var buf [16]byte

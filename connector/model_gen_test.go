@@ -13,7 +13,7 @@ import (
 // The scenario generator of TestModel: generate builds a scenario (see
 // model_scenario_test.go) from a seed.
 
-// Kinds with a sub-selector (SPEC.md R1).
+// Kinds with a sub-selector (event.Event's Target).
 var genTargetKinds = map[event.Kind]bool{
 	event.InAppMessageButtonClicked: true, event.EmailAliasClicked: true,
 	event.PushButtonClicked: true, event.PushStoryPageClicked: true, event.ConversionPerformed: true,

@@ -8,12 +8,13 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
-// refModel is TestModel's reference: SPEC.md written out as directly as
-// possible, with plain slices and loops, no index and no shared code with
-// the engine (it reads the generator's definitions, never rule's logic).
-// Each method says which rule it follows.
+// refModel is TestModel's reference: the behaviour the manual (docs/)
+// describes, written out as directly as possible, with plain slices and
+// loops, no index and no shared code with the engine (it reads the
+// generator's definitions, never rule's logic). Each method says the rule
+// it follows.
 //
-// Where SPEC.md leaves a point open, the model follows the engine's
+// Where the manual leaves a point open, the model follows the engine's
 // documentation: the order of the checks of a trigger (connector's
 // evaluate), the 72-hour dedup window (WithDedupWindow), "late" only for
 // non-immediate delays, receipt time = the clock at the accepted send, the
@@ -97,8 +98,8 @@ func (m *refModel) find(id string) *refCampaign {
 }
 
 // save: triggers and exceptions must name known campaigns; a new campaign
-// is a draft; an edit keeps state and activation and applies to future
-// decisions (R2); an archived campaign cannot be edited.
+// is a draft; an edit keeps state and activation and applies to the
+// decisions after it; an archived campaign cannot be edited.
 func (m *refModel) save(def genCampaign) string {
 	for _, x := range append(slices.Clone(def.Triggers), def.Exceptions...) {
 		if x.Campaign != "" && x.Campaign != def.ID && m.find(x.Campaign) == nil {
@@ -118,7 +119,7 @@ func (m *refModel) save(def genCampaign) string {
 	return ""
 }
 
-// publish: draft or stopped → active, with a new activation time (R2).
+// publish: draft or stopped → active, with a new activation time.
 func (m *refModel) publish(id string) string {
 	c := m.find(id)
 	switch {
@@ -133,7 +134,7 @@ func (m *refModel) publish(id string) string {
 	return ""
 }
 
-// stop stops or archives id: its pending deliveries are cancelled (R2).
+// stop stops or archives id: its pending deliveries are cancelled.
 func (m *refModel) stop(id string, to rule.State) string {
 	c := m.find(id)
 	switch {
@@ -153,9 +154,9 @@ func (m *refModel) stop(id string, to rule.State) string {
 	return ""
 }
 
-// warn emits the warnings of R12 about campaign id, after it was saved or
-// published: follow-ups still drafts that target it while it is active,
-// and a delay that no trigger from now on can fit before the end. Due
+// warn emits the warnings the engine gives about campaign id after it was
+// saved or published: follow-ups still drafts that target it while it is
+// active, and a delay that no trigger from now on can fit before the end. Due
 // times only grow with the trigger time, so the earliest possible trigger
 // (now, or the start) tells.
 func (m *refModel) warn(id string) {
@@ -197,8 +198,9 @@ func (m *refModel) activeFollowUps() []*refCampaign {
 }
 
 // track: an event naming an unknown campaign is reported as ignored
-// (each time it arrives); a duplicate ID is ignored (R11), exceptions
-// cancel waits (R6), then triggers schedule (R3, R4, R5, R7, R8, R9).
+// (each time it arrives); an event ID seen within the dedup window is a
+// duplicate, exceptions cancel the waits they fall in, then triggers
+// schedule (see trigger).
 func (m *refModel) track(ev genEvent) {
 	at := ev.Time
 	if at.IsZero() {
@@ -271,21 +273,21 @@ func (m *refModel) processed(user, id string) bool {
 func (m *refModel) trigger(f *refCampaign, t genMatcher, ev genEvent, at time.Time) {
 	def := f.def
 	suppress := func(r rule.Reason) { m.decide(ev.User, rule.Suppressed, r, def.ID, ev.ID, time.Time{}, 0) }
-	if at.Before(f.activatedAt) { // R3
+	if at.Before(f.activatedAt) { // only interactions from the activation on count
 		suppress(rule.ReasonBeforeActivation)
 		return
 	}
-	if t.Campaign != "" { // R4
+	if t.Campaign != "" { // the original must be active
 		if o := m.find(t.Campaign); o == nil || o.state != rule.Active {
 			suppress(rule.ReasonOriginalNotActive)
 			return
 		}
 	}
-	if !def.Start.IsZero() && at.Before(def.Start) { // R9
+	if !def.Start.IsZero() && at.Before(def.Start) { // the trigger from the start on
 		suppress(rule.ReasonOutsideDuration)
 		return
 	}
-	var waiting []*refPending // R7
+	var waiting []*refPending // the pending policy
 	for _, p := range m.pending {
 		if p.user == ev.User && p.campaign == def.ID {
 			waiting = append(waiting, p)
@@ -295,13 +297,13 @@ func (m *refModel) trigger(f *refCampaign, t genMatcher, ev genEvent, at time.Ti
 		suppress(rule.ReasonAlreadyPending)
 		return
 	}
-	for _, rc := range m.receipts { // R8
+	for _, rc := range m.receipts { // re-eligibility
 		if rc.user == ev.User && rc.campaign == def.ID && (def.Once || at.Before(rc.at.Add(def.Window))) {
 			suppress(rule.ReasonNotReeligible)
 			return
 		}
 	}
-	due := dueAt(def.Delay, at) // R5
+	due := dueAt(def.Delay, at) // from the trigger's time
 	if !def.End.IsZero() && !due.Before(def.End) {
 		suppress(rule.ReasonOutsideDuration)
 		return
@@ -350,10 +352,10 @@ func (m *refModel) nextDue() time.Time {
 	return next
 }
 
-// tick sends every delivery whose time has come (R10): the follow-up must
-// still be active in the activation that scheduled it; a refused send is
-// retried with backoff, and fails after the last attempt; an accepted one
-// is a receipt at the clock's time (R8), with the current message (R2).
+// tick sends every delivery whose time has come: the follow-up must still
+// be active in the activation that scheduled it; a refused send is retried
+// with backoff, and fails after the last attempt; an accepted one is a
+// receipt at the clock's time, with the message current at send time.
 func (m *refModel) tick() {
 	for _, p := range slices.Clone(m.pending) {
 		if p.ready.After(m.now) {
@@ -431,7 +433,7 @@ func firstMatch(ms []genMatcher, ev genEvent) int {
 	return -1
 }
 
-// dueAt computes a due time from the trigger's time (R5), on the UTC
+// dueAt computes a due time from the trigger's time, on the UTC
 // calendar (the engine's default location; users have no zone here).
 func dueAt(d genDelay, at time.Time) time.Time {
 	y, mo, day := at.UTC().Date()

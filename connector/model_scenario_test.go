@@ -18,7 +18,7 @@ import (
 // its text form; and the reports: outcomes as text, the divergence,
 // shrinking, and the statistics of what the scenarios covered.
 
-// genMatcher is a trigger or an exception: the fields of SPEC.md R4 and R6.
+// genMatcher is a trigger or an exception: the fields that select events.
 type genMatcher struct {
 	Kind     event.Kind
 	Campaign string // interactions only
@@ -33,7 +33,7 @@ type genCond struct {
 	Value int
 }
 
-// genDelay is one of the delays of SPEC.md R5.
+// genDelay is one of the delays of rule.Delay.
 type genDelay struct {
 	Kind         string // "now", "after", "days", "weekday"
 	After        time.Duration

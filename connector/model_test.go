@@ -22,7 +22,7 @@ import (
 // TestModel is a model-based randomized test (bbolt's simulation_test.go
 // style): each scenario, generated from a seed (model_gen_test.go), runs
 // both on the engine, through the simulate package, and on a deliberately
-// simple reference model of SPEC.md (model_ref_test.go). After every
+// simple reference model of the manual (model_ref_test.go). After every
 // operation the two must agree on
 //
 //   - the error, if any (unknown campaign, invalid lifecycle transition);
@@ -30,15 +30,16 @@ import (
 //     ID, due time, attempt), per operation as a multiset: the clock time
 //     orders the ticks of one Advance, and within one Track or one tick the
 //     order of several decisions is not part of the contract (warnings are
-//     compared for the two hazards SPEC.md R12 names, draft follow-up and
+//     compared for the two hazards the reference models, draft follow-up and
 //     delay that never fits; the engine's other hazards are ignored);
 //   - every send attempt, as (user, follow-up, clock time, attempt,
 //     message, due time, trigger event ID and time, refused or accepted);
 //   - afterwards, the store's next due time (store.Store.NextDue: the
 //     earliest ReadyAt of a pending delivery, if any).
 //
-// A failure prints the seed, the scenario, the operation where the two
-// diverged with the difference, and a shrunk scenario that still fails.
+// A failure prints the scenario's seed, the scenario, the operation where
+// the two diverged with the difference, and a shrunk scenario that still
+// fails.
 // Replay one scenario with
 //
 //	go test ./connector -run TestModel -model.seed=12345 -v
@@ -46,7 +47,8 @@ import (
 // and change the number of scenarios with -model.n.
 //
 // The generator hides the shapes of scenarios that reveal known engine
-// disagreements with SPEC.md (see genRestrictions and knownDisagreements);
+// disagreements with the reference (see genRestrictions and
+// knownDisagreements);
 // -model.unrestricted=all (or a list of their names) generates them too.
 func TestModel(t *testing.T) { testModel(t, *modelBatched, *modelN) }
 
@@ -136,8 +138,8 @@ var (
 )
 
 // knownDisagreements lists the generator restrictions in force; each
-// field of genRestrictions says which engine behaviour, at odds with
-// SPEC.md, it hides. Lift one when the engine is fixed.
+// field of genRestrictions says which engine behaviour, at odds with the
+// manual, it hides. Lift one when the engine is fixed.
 var knownDisagreements = genRestrictions{}
 
 // lift returns r without the restrictions named in list (see the
@@ -170,12 +172,13 @@ type genRestrictions struct {
 	// provider retry (the same event) with no Publish between the two.
 	// The engine does not remember the ID of an event nothing listened
 	// to, so a retry after a follow-up was published, or another event
-	// with the same ID, is processed as new (SPEC.md R11: ignored).
+	// with the same ID, is processed as new (the manual: a duplicate ID is
+	// ignored).
 	retriesBeforePublish bool
 	// noPrune: the engine never prunes its store during a scenario. Tick
 	// prunes a receipt once its re-eligibility window has passed, and a
 	// backdated trigger stamped inside the window then schedules again
-	// (SPEC.md R8: not re-eligible).
+	// (the manual: a trigger inside the window is not re-eligible).
 	noPrune bool
 	// stopLoneFollowUp: follow-ups are stopped or archived only in
 	// scenarios with a single follow-up. store.Memory's CancelCampaign
@@ -187,8 +190,8 @@ type genRestrictions struct {
 	// day (InDaysAt(0, …)) has no End. Saved or published at or after its
 	// End, the engine warns that it ended (delay_exceeds_duration),
 	// although a trigger later in the day is due earlier that day, before
-	// the End, and is scheduled (SPEC.md R9, R12: the warning is for a
-	// delay that can never fit).
+	// the End, and is scheduled (the manual: the warning is for a delay
+	// that can never fit).
 	noSameDayEnd bool
 }
 
@@ -317,8 +320,8 @@ type obsAttempt struct {
 }
 
 // senderRefuses is the sender's behaviour in a scenario: a deterministic
-// function of the seed, the delivery (user, follow-up, trigger) and the
-// attempt, known to both sides.
+// function of the scenario's seed, the delivery (user, follow-up,
+// trigger) and the attempt, known to both sides.
 func senderRefuses(sc *scenario, user, campaign, triggerID string, triggerTime time.Time, attempt int) bool {
 	if sc.FailPct == 0 {
 		return false
@@ -343,7 +346,7 @@ func newEngineRun(sc *scenario) (*engineRun, error) {
 	opts := []connector.Option{
 		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: refMaxAttempts, Base: refRetryBase, Max: refRetryMax}),
 		connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) { r.decisions = append(r.decisions, d) })),
-		connector.WithDedupAll(), // SPEC.md R11 to the letter: the model ignores every retry
+		connector.WithDedupAll(), // the model ignores every repeated event ID
 	}
 	if sc.NoPrune {
 		opts = append(opts, connector.WithPruneInterval(100*365*24*time.Hour))
@@ -446,7 +449,7 @@ func (r *engineRun) observe(nd, na int, err string) observed {
 	}
 	for _, d := range r.decisions[nd:] {
 		if d.Kind == rule.Warning && d.Reason != rule.ReasonDraftFollowUp && d.Reason != rule.ReasonDelayExceedsDuration {
-			continue // hazards beyond the two of SPEC.md R12 are not modelled
+			continue // hazards beyond the two of the reference are not modelled
 		}
 		out.decisions = append(out.decisions, obsDecision{User: d.UserID, Kind: d.Kind, Reason: d.Reason,
 			Campaign: d.CampaignID, EventID: d.EventID, At: d.At, DueAt: d.DueAt, Attempt: d.Attempt})

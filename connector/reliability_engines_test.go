@@ -17,11 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReliability4ConcurrentEngines is the acceptance test of the
-// reliability issue: 4 engines on one memory store, 8 goroutines tracking
-// 100,000 events with duplicates and exceptions; every expected delivery is
-// sent exactly once.
-func TestReliability4ConcurrentEngines(t *testing.T) {
+// TestConcurrentEnginesSendEachDeliveryOnce runs 4 engines on one memory
+// store, with 8 goroutines tracking 100,000 events with duplicates and
+// exceptions: every expected delivery is sent exactly once.
+func TestConcurrentEnginesSendEachDeliveryOnce(t *testing.T) {
 	const users, goroutines = 20000, 8
 	clk := clock.NewMock()
 	clk.Set(connectortest.Start)
@@ -124,7 +123,7 @@ func TestReliability4ConcurrentEngines(t *testing.T) {
 	require.Zero(t, st.Pending)
 }
 
-func TestReliability4CampaignChangesAreSeenByOtherEngines(t *testing.T) {
+func TestCampaignChangesAreSeenByOtherEngines(t *testing.T) {
 	clk := clock.NewMock()
 	mem := store.NewMemory()
 	rec := &recorder{}
@@ -147,7 +146,7 @@ func TestReliability4CampaignChangesAreSeenByOtherEngines(t *testing.T) {
 	require.Equal(t, rule.Stopped, recd.State)
 }
 
-func TestReliability4ConcurrentLifecycleAndTracking(t *testing.T) {
+func TestConcurrentLifecycleAndTracking(t *testing.T) {
 	clk := clock.NewMock()
 	mem := store.NewMemory()
 	rec := &recorder{}
@@ -185,7 +184,7 @@ func TestReliability4ConcurrentLifecycleAndTracking(t *testing.T) {
 	require.NoError(t, <-runDone)
 }
 
-func TestReliability8Namespaces(t *testing.T) {
+func TestNamespacesShareTheStoreAndNothingElse(t *testing.T) {
 	clk := clock.NewMock()
 	mem := store.NewMemory()
 	recA, recB := &recorder{}, &recorder{}

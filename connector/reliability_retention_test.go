@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestReliability7MemoryStaysFlat(t *testing.T) {
+func TestRememberedEventIDsStayWithinTheDedupWindow(t *testing.T) {
 	// Millions of unique event IDs flow through a one-hour dedup window:
 	// the store holds about one window's worth, not all of them.
 	h := connectortest.New(t, connector.WithDedupWindow(time.Hour), connector.WithPruneInterval(time.Minute))
@@ -48,7 +48,7 @@ func TestReliability7MemoryStaysFlat(t *testing.T) {
 	require.Greater(t, peak, int64(50000), "the window is full at its peak")
 }
 
-func TestReliability7ReceiptRetention(t *testing.T) {
+func TestReceiptRetention(t *testing.T) {
 	ctx := context.Background()
 	receipt := func(t *testing.T, h *connectortest.Harness, user, campaign string) (store.Receipt, bool) {
 		t.Helper()

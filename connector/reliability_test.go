@@ -82,7 +82,7 @@ func setupResend(t *testing.T, e *connector.Engine) {
 	require.NoError(t, e.Publish(ctx, "newsletter"))
 }
 
-func TestReliability1AtLeastOnceWithStableIDs(t *testing.T) {
+func TestFailedSendsAreRetriedWithTheSameID(t *testing.T) {
 	h := connectortest.New(t, connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Minute, Max: 4 * time.Minute}))
 	h.Save(resendCampaigns...)
 	h.Publish("resend", "newsletter")
@@ -119,7 +119,7 @@ func TestReliability1AtLeastOnceWithStableIDs(t *testing.T) {
 	require.Equal(t, 3, retried)
 }
 
-func TestReliability2ClaimsAndLeases(t *testing.T) {
+func TestClaimsAndLeases(t *testing.T) {
 	t.Run("a claim never completed is sent again after its lease, with the same ID", func(t *testing.T) {
 		clk := clock.NewMock()
 		clk.Set(connectortest.Start)
@@ -225,7 +225,7 @@ func TestReliability2ClaimsAndLeases(t *testing.T) {
 	})
 }
 
-func TestReliability3Restart(t *testing.T) {
+func TestANewEngineResumesFromTheStore(t *testing.T) {
 	clk := clock.NewMock()
 	clk.Set(connectortest.Start)
 	mem := store.NewMemory()
@@ -263,7 +263,7 @@ func TestReliability3Restart(t *testing.T) {
 	require.Equal(t, "u", second.sent[0].UserID)
 }
 
-func TestReliability9SendDeadline(t *testing.T) {
+func TestSendTimeoutEndsAHungSendAsAFailedAttempt(t *testing.T) {
 	h := connectortest.New(t, connector.WithSendTimeout(20*time.Millisecond))
 	h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
 	h.Publish("f", "o")
@@ -289,7 +289,7 @@ func TestReliability9SendDeadline(t *testing.T) {
 	require.Equal(t, 1, u.Pending[0].Attempt, "the hung send counted as a failed attempt and will be retried")
 }
 
-func TestReliability2LeaseRenewedForSlowBatches(t *testing.T) {
+func TestLastCheckRenewsTheLeaseOfADeliveryThatWaited(t *testing.T) {
 	clk := clock.NewMock()
 	clk.Set(connectortest.Start)
 	mem := store.NewMemory()

@@ -113,7 +113,7 @@ func TestAnExceptionLateAfterTheDueTimeIsIgnoredWhileTheDeliveryWaitsForATick(t 
 	h.RequireSent("u", "f")
 }
 
-func TestR6SameKindTriggerAndException(t *testing.T) {
+func TestTriggerThatIsAlsoAnExceptionReschedules(t *testing.T) {
 	// "Send 1 h after the last visit": a repeat cancels and reschedules.
 	h := started(t, func(c *rule.Campaign) {
 		c.Exceptions = []rule.Exception{{Kind: event.EmailReceived, CampaignID: "newsletter"}}
@@ -127,8 +127,8 @@ func TestR6SameKindTriggerAndException(t *testing.T) {
 	h.RequireKinds("u", "f", "scheduled", "cancelled/exception", "scheduled", "delivered")
 }
 
-func TestR9Duration(t *testing.T) {
-	t.Run("R9/trigger before start is outside, at start is inside", func(t *testing.T) {
+func TestStartAndEnd(t *testing.T) {
+	t.Run("trigger before start is outside, at start is inside", func(t *testing.T) {
 		h := started(t, func(c *rule.Campaign) { c.Start = connectortest.Start.Add(time.Hour) })
 		h.Track(interaction("early", event.EmailReceived, "newsletter"))
 		h.Advance(time.Hour)
@@ -137,7 +137,7 @@ func TestR9Duration(t *testing.T) {
 		h.RequireReason("early", "f", rule.Suppressed, rule.ReasonOutsideDuration)
 		h.RequireSent("on_time", "f")
 	})
-	t.Run("R9/due exactly at the end is outside, a nanosecond before is inside", func(t *testing.T) {
+	t.Run("due exactly at the end is outside, a nanosecond before is inside", func(t *testing.T) {
 		end := connectortest.Start.Add(2 * time.Hour)
 		h := started(t, func(c *rule.Campaign) { c.End = end })
 		h.TrackAt(end.Add(-time.Hour-time.Nanosecond), interaction("inside", event.EmailReceived, "newsletter"))
@@ -147,7 +147,7 @@ func TestR9Duration(t *testing.T) {
 		d := h.RequireReason("at_end", "f", rule.Suppressed, rule.ReasonOutsideDuration)
 		require.Contains(t, d.Detail, "not before end")
 	})
-	t.Run("R12/a delay that can never fit is warned about", func(t *testing.T) {
+	t.Run("a delay that can never fit is warned about", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(waitCampaign(func(c *rule.Campaign) {
 			c.Start, c.End = connectortest.Start, connectortest.Start.Add(30*time.Minute)
@@ -160,7 +160,7 @@ func TestR9Duration(t *testing.T) {
 	})
 }
 
-func TestR5BackdatedTrigger(t *testing.T) {
+func TestBackdatedTriggerPastItsDueTimeIsDueAtOnce(t *testing.T) {
 	h := started(t, nil)
 	h.Advance(10 * time.Hour)
 	// Reported now, happened 3 hours ago: due 2 hours ago.
@@ -173,7 +173,7 @@ func TestR5BackdatedTrigger(t *testing.T) {
 	h.RequireSentTimes("u", "f", 1)
 }
 
-func TestR5NextWeekdayFromTheEngine(t *testing.T) {
+func TestNextWeekdayOnThatWeekdayIsAWeekLater(t *testing.T) {
 	// connectortest.Start is a Monday.
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
@@ -185,7 +185,7 @@ func TestR5NextWeekdayFromTheEngine(t *testing.T) {
 	h.RequireSentAt("u", "f", connectortest.Start.Add(7*24*time.Hour+9*time.Hour))
 }
 
-func TestR5DefaultLocation(t *testing.T) {
+func TestCalendarDelaysUseTheEngineLocationByDefault(t *testing.T) {
 	paris, err := time.LoadLocation("Europe/Paris")
 	require.NoError(t, err)
 	h := connectortest.New(t, connector.WithLocation(paris))
@@ -197,8 +197,8 @@ func TestR5DefaultLocation(t *testing.T) {
 	h.RequireSentAt("u", "f", time.Date(2026, 1, 6, 9, 0, 0, 0, paris))
 }
 
-func TestR4Originals(t *testing.T) {
-	t.Run("R4/interactions with a draft or stopped original do not count", func(t *testing.T) {
+func TestOriginalsMustBeActive(t *testing.T) {
+	t.Run("interactions with a draft or stopped original do not count", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
 		h.Publish("f")
@@ -211,7 +211,7 @@ func TestR4Originals(t *testing.T) {
 		h.RequireReason("stopped", "f", rule.Suppressed, rule.ReasonOriginalNotActive)
 		h.RequireNothingSent()
 	})
-	t.Run("R4/an option accepts stopped originals (opens keep coming)", func(t *testing.T) {
+	t.Run("an option accepts stopped originals (opens keep coming)", func(t *testing.T) {
 		h := connectortest.New(t, connector.WithStoppedOriginals())
 		h.Save(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
 		h.Publish("f")
@@ -223,7 +223,7 @@ func TestR4Originals(t *testing.T) {
 		h.RequireReason("draft", "f", rule.Suppressed, rule.ReasonOriginalNotActive)
 		h.RequireSent("stopped", "f")
 	})
-	t.Run("R4/non-campaign triggers need no original", func(t *testing.T) {
+	t.Run("non-campaign triggers need no original", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "vip_welcome", Triggers: []rule.Trigger{{Kind: event.Purchase,
 			Where: []rule.Condition{rule.GreaterOrEqual("total", 100)}}}})
@@ -236,8 +236,8 @@ func TestR4Originals(t *testing.T) {
 	})
 }
 
-func TestR2Edits(t *testing.T) {
-	t.Run("R2/a pending delivery is sent with the message current at send time", func(t *testing.T) {
+func TestEditsAndArchiving(t *testing.T) {
+	t.Run("a pending delivery is sent with the message current at send time", func(t *testing.T) {
 		h := started(t, func(c *rule.Campaign) { c.Message = []byte(`{"v":1}`) })
 		h.Track(interaction("u", event.EmailReceived, "newsletter"))
 		h.Save(waitCampaign(func(c *rule.Campaign) { c.Message = []byte(`{"v":2}`) })[1])
@@ -247,7 +247,7 @@ func TestR2Edits(t *testing.T) {
 		h.Advance(time.Hour)
 		require.JSONEq(t, `{"v":2}`, string(h.RequireSent("u", "f").Message))
 	})
-	t.Run("R2/archiving cancels pending deliveries", func(t *testing.T) {
+	t.Run("archiving cancels pending deliveries", func(t *testing.T) {
 		h := started(t, nil)
 		h.Track(interaction("u", event.EmailReceived, "newsletter"))
 		h.Archive("f")
@@ -256,7 +256,7 @@ func TestR2Edits(t *testing.T) {
 		d := h.RequireReason("u", "f", rule.Cancelled, rule.ReasonCampaignStopped)
 		require.Equal(t, "archive", d.Detail)
 	})
-	t.Run("R2/archiving an original ends its follow-ups' triggers", func(t *testing.T) {
+	t.Run("archiving an original ends its follow-ups' triggers", func(t *testing.T) {
 		h := started(t, nil)
 		h.Archive("newsletter")
 		h.Track(interaction("u", event.EmailReceived, "newsletter"))
@@ -264,7 +264,7 @@ func TestR2Edits(t *testing.T) {
 	})
 }
 
-func TestR7OnePendingPerUser(t *testing.T) {
+func TestOnePendingDeliveryPerUserByDefault(t *testing.T) {
 	h := started(t, nil)
 	h.Track(interaction("u", event.EmailReceived, "newsletter"))
 	h.Advance(10 * time.Minute)
@@ -276,8 +276,8 @@ func TestR7OnePendingPerUser(t *testing.T) {
 	h.RequireSent("v", "f")
 }
 
-func TestR10SendingAndRetries(t *testing.T) {
-	t.Run("R10/errors retry with the same ID, then succeed", func(t *testing.T) {
+func TestSendRetries(t *testing.T) {
+	t.Run("errors retry with the same ID, then succeed", func(t *testing.T) {
 		h := started(t, nil)
 		fails := 2
 		h.Sender.Fail = func(connector.Delivery) error {
@@ -301,7 +301,7 @@ func TestR10SendingAndRetries(t *testing.T) {
 		require.Equal(t, connectortest.Start.Add(time.Hour+3*time.Minute), h.Sender.SentAt(d.ID), "1 min then 2 min of backoff")
 		h.RequireKinds("u", "f", "scheduled", "retried/send_error", "retried/send_error", "delivered")
 	})
-	t.Run("R10/after the last attempt the delivery fails and does not count as received", func(t *testing.T) {
+	t.Run("after the last attempt the delivery fails and does not count as received", func(t *testing.T) {
 		h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.OnceOnly() })
 		h.Sender.Fail = func(connector.Delivery) error { return errors.New("down") }
 		h.Track(interaction("u", event.EmailReceived, "newsletter"))
@@ -316,7 +316,7 @@ func TestR10SendingAndRetries(t *testing.T) {
 		h.Advance(time.Hour)
 		h.RequireSent("u", "f")
 	})
-	t.Run("R8/receipt time is when the sender accepted it", func(t *testing.T) {
+	t.Run("receipt time is when the sender accepted it", func(t *testing.T) {
 		h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(24 * time.Hour) })
 		h.Sender.Fail = func(d connector.Delivery) error {
 			if d.Attempt == 1 {
@@ -337,7 +337,7 @@ func TestR10SendingAndRetries(t *testing.T) {
 	})
 }
 
-func TestR11Dedup(t *testing.T) {
+func TestEventIDsAreRememberedForTheDedupWindow(t *testing.T) {
 	h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(0); c.Delay = rule.After(time.Minute) },
 		connector.WithDedupWindow(time.Hour))
 	ev := event.Event{ID: "e1", UserID: "u", Kind: event.EmailReceived, CampaignID: "newsletter"}
@@ -405,7 +405,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	require.ErrorIs(t, err, connector.ErrInvalidOption)
 }
 
-func TestR11DedupAll(t *testing.T) {
+func TestDedupAllRemembersEventsNothingListensTo(t *testing.T) {
 	for _, all := range []bool{false, true} {
 		var opts []connector.Option
 		if all {
@@ -432,7 +432,7 @@ func TestR11DedupAll(t *testing.T) {
 	}
 }
 
-func TestR8LateTriggerAfterPrune(t *testing.T) {
+func TestLateTriggerInsideTheReeligibilityWindowIsSuppressedAfterAPrune(t *testing.T) {
 	// The receipt outlives the re-eligibility window: a trigger stamped
 	// inside the window but reported after it (and after a prune) is
 	// still not re-eligible.

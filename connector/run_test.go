@@ -54,7 +54,7 @@ func (s *runStore) claimTimes() []time.Time {
 // runHarness is an engine on the bubble's clock, with follow-ups of "o"
 // due at once ("now", on an open), in ten minutes ("sooner", on a click)
 // and in an hour ("later", on a receipt), and Run in a goroutine of the
-// bubble. It has one send worker: each Tick makes one Claim.
+// bubble. It has one send slot: each Tick makes one Claim.
 type runHarness struct {
 	t      *testing.T
 	store  *runStore

@@ -17,8 +17,8 @@ import (
 
 const day = 24 * time.Hour
 
-// resendToNonOpeners is the seed's example: resend the newsletter a week
-// after receipt to users who did not open it.
+// resendToNonOpeners resends the newsletter a week after receipt to users
+// who did not open it.
 func resendToNonOpeners() (newsletter, resend rule.Campaign) {
 	return rule.Campaign{ID: "newsletter"}, rule.Campaign{
 		ID:         "resend",
@@ -33,7 +33,7 @@ func interaction(user string, kind event.Kind, campaign string) event.Event {
 	return event.Event{UserID: user, Kind: kind, CampaignID: campaign}
 }
 
-func TestS1ResendToNonOpeners(t *testing.T) {
+func TestResendToNonOpeners(t *testing.T) {
 	h := connectortest.New(t)
 	newsletter, resend := resendToNonOpeners()
 	h.Save(newsletter, resend)
@@ -67,7 +67,7 @@ func TestS1ResendToNonOpeners(t *testing.T) {
 	h.RequireNoReason("c", "resend", rule.Cancelled, "")
 }
 
-func TestS2PublishOrder(t *testing.T) {
+func TestFollowUpPublishedAfterItsOriginalMissesEarlierInteractions(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "newsletter"}, rule.Campaign{
 		ID:       "follow_up",
@@ -104,7 +104,7 @@ func TestS2PublishOrder(t *testing.T) {
 	require.True(t, warned, h.Timeline())
 }
 
-func TestS3ControlGroup(t *testing.T) {
+func TestFollowUpOfAControlGroup(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "promo"}, rule.Campaign{
 		ID:       "promo_control_follow_up",
@@ -123,7 +123,7 @@ func TestS3ControlGroup(t *testing.T) {
 	}
 }
 
-func TestS4FreeShippingCoupon(t *testing.T) {
+func TestOneCouponForAPushOpenOrButtonClick(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "free_shipping"}, rule.Campaign{
 		ID: "coupon_15",
@@ -151,7 +151,7 @@ func TestS4FreeShippingCoupon(t *testing.T) {
 	h.RequireReason("both", "coupon_15", rule.Suppressed, rule.ReasonNotReeligible)
 }
 
-func TestS5OnboardingDeepLink(t *testing.T) {
+func TestTriggerOnOneInAppMessageButton(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "onboarding"}, rule.Campaign{
 		ID:       "feature_tour",
@@ -180,7 +180,7 @@ func abandonedCart() (push, reminder rule.Campaign) {
 	}
 }
 
-func TestS6AbandonedCart(t *testing.T) {
+func TestAbandonedCartReminderCancelledByAPurchaseOrAnOpen(t *testing.T) {
 	h := connectortest.New(t)
 	push, reminder := abandonedCart()
 	h.Save(push, reminder)
@@ -209,10 +209,10 @@ func TestS6AbandonedCart(t *testing.T) {
 	h.RequireNoReason("ignores", "cart_reminder", rule.Cancelled, "")
 }
 
-func TestS7Reeligibility(t *testing.T) {
+func TestReeligibility(t *testing.T) {
 	trigger := []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "newsletter"}}
 
-	t.Run("R8/once only by default", func(t *testing.T) {
+	t.Run("once only by default", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "newsletter"}, rule.Campaign{ID: "thanks", Triggers: trigger})
 		h.Publish("thanks", "newsletter")
@@ -224,7 +224,7 @@ func TestS7Reeligibility(t *testing.T) {
 		h.RequireReason("u", "thanks", rule.Suppressed, rule.ReasonNotReeligible)
 	})
 
-	t.Run("R8/window: inside suppressed, at the boundary scheduled", func(t *testing.T) {
+	t.Run("window: inside suppressed, at the boundary scheduled", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "newsletter"}, rule.Campaign{
 			ID: "thanks", Triggers: trigger, Reeligibility: rule.ReeligibleAfter(30 * day),
@@ -246,7 +246,7 @@ func TestS7Reeligibility(t *testing.T) {
 			"suppressed/not_reeligible", "suppressed/not_reeligible", "scheduled", "delivered")
 	})
 
-	t.Run("R8/window zero: every trigger sends", func(t *testing.T) {
+	t.Run("window zero: every trigger sends", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "newsletter"}, rule.Campaign{ID: "thanks", Triggers: trigger, Reeligibility: rule.ReeligibleAfter(0)})
 		h.Publish("thanks", "newsletter")
@@ -257,7 +257,7 @@ func TestS7Reeligibility(t *testing.T) {
 		h.RequireSentTimes("u", "thanks", 3)
 	})
 
-	t.Run("R6/a cancelled wait never blocks the next trigger", func(t *testing.T) {
+	t.Run("a cancelled wait never blocks the next trigger", func(t *testing.T) {
 		h := connectortest.New(t)
 		newsletter, resend := resendToNonOpeners()
 		h.Save(newsletter, resend)
@@ -273,8 +273,8 @@ func TestS7Reeligibility(t *testing.T) {
 	})
 }
 
-func TestS8DuplicatesAndBadInput(t *testing.T) {
-	t.Run("R11/the same event ID twice sends once", func(t *testing.T) {
+func TestDuplicatesAndInvalidInput(t *testing.T) {
+	t.Run("the same event ID twice sends once", func(t *testing.T) {
 		h := connectortest.New(t)
 		newsletter, resend := resendToNonOpeners()
 		h.Save(newsletter, resend)
@@ -288,7 +288,7 @@ func TestS8DuplicatesAndBadInput(t *testing.T) {
 		h.RequireKinds("u", "resend", "scheduled", "duplicate/duplicate_event", "delivered")
 	})
 
-	t.Run("R11/invalid events are typed errors and change nothing", func(t *testing.T) {
+	t.Run("invalid events are typed errors and change nothing", func(t *testing.T) {
 		h := connectortest.New(t)
 		newsletter, resend := resendToNonOpeners()
 		h.Save(newsletter, resend)
@@ -321,7 +321,7 @@ func TestS8DuplicatesAndBadInput(t *testing.T) {
 		require.Empty(t, h.Decisions())
 	})
 
-	t.Run("R11/invalid campaigns are typed errors and change nothing", func(t *testing.T) {
+	t.Run("invalid campaigns are typed errors and change nothing", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "newsletter"})
 		before, err := h.Engine.Campaigns(context.Background())
@@ -363,7 +363,7 @@ func TestS8DuplicatesAndBadInput(t *testing.T) {
 		require.Equal(t, before, after)
 	})
 
-	t.Run("R2/invalid transitions are typed errors", func(t *testing.T) {
+	t.Run("invalid transitions are typed errors", func(t *testing.T) {
 		h := connectortest.New(t)
 		h.Save(rule.Campaign{ID: "c"})
 		ctx := context.Background()
@@ -381,7 +381,7 @@ func TestS8DuplicatesAndBadInput(t *testing.T) {
 	})
 }
 
-func TestS9Stop(t *testing.T) {
+func TestStopCancelsAndResumeStartsANewActivation(t *testing.T) {
 	h := connectortest.New(t)
 	newsletter, resend := resendToNonOpeners()
 	h.Save(newsletter, resend)
@@ -408,7 +408,7 @@ func TestS9Stop(t *testing.T) {
 	require.Equal(t, connectortest.Start.Add(2*day), rec.ActivatedAt, "resume starts a new activation time")
 }
 
-func TestS10Chain(t *testing.T) {
+func TestFollowUpOfAFollowUp(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "newsletter"})
 	h.Save(rule.Campaign{ID: "a", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "newsletter"}}})
