@@ -45,7 +45,7 @@ func run(w io.Writer) {
 	engine, err := connector.New(mem, sender,
 		connector.WithClock(clk),
 		connector.WithObserver(observer),
-		connector.WithSendConcurrency(1), // one send worker: deliveries go out in due order
+		connector.WithSendConcurrency(1), // one send slot: deliveries go out in due order
 	)
 	must(err)
 

@@ -60,7 +60,7 @@ func run(w io.Writer) {
 	engine, err := connector.New(mem, sender,
 		connector.WithClock(clk),
 		connector.WithObserver(observer),
-		connector.WithSendConcurrency(1), // one send worker: deliveries go out in due order
+		connector.WithSendConcurrency(1), // one send slot: deliveries go out in due order
 		connector.WithDirectory(users),
 		// At most one email per user and calendar day of the user's zone.
 		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Channel: event.Email, Days: 1}),

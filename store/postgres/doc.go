@@ -37,12 +37,12 @@
 // [Store.UpdateBatch] does the same for many users in one transaction of
 // two round trips per 1,024 updates (the advisory locks taken in key
 // order; the writes one statement per table and kind, the rows as arrays):
-// the engine's TrackAll uses it for a batch of events, and Tick
-// for each group of deliveries it checks before sending, then records
-// (up to 32 a group). A failure on one update's data (a value PostgreSQL
-// refuses, which validation keeps out) fails that update alone: the rest
-// of its chunk is applied again without it. Any other failure rolls back,
-// and fails, the whole chunk.
+// the engine's TrackAll uses it for a batch of events, and Tick for the
+// calls its send slots share: one call records the sends of many slots
+// and confirms each slot's next delivery. A failure on one update's data
+// (a value PostgreSQL refuses, which validation keeps out) fails that
+// update alone: the rest of its chunk is applied again without it. Any
+// other failure rolls back, and fails, the whole chunk.
 //
 // [Store.Claim] is one UPDATE … FOR UPDATE SKIP LOCKED statement: engines
 // claiming at once get disjoint deliveries without waiting, and a
@@ -50,9 +50,14 @@
 // its arguments on each call (a cached generic plan, blind to the batch
 // size, may scan the whole table). A claim is a lease: the delivery's
 // ReadyAt moves to now+lease, so if its engine dies it is claimed again
-// when the lease ends, with the same ID. Choose the engine's lease
-// (connector.WithLease) longer than an engine takes to work through a
-// claimed batch.
+// when the lease ends, with the same ID. While an engine sends a
+// delivery, it keeps the lease: the last check before the send leaves it
+// at least half its length, and the engine renews it while the send
+// lasts. connector.New rejects a lease (connector.WithLease) that is not
+// longer than the send timeout; within that, the lease is how long a
+// delivery whose send was in flight when its engine died waits to be sent
+// again. A delivery that waits in a claimed batch past its lease may be
+// claimed by another engine, which then sends it: the first skips it.
 //
 // # Several replicas
 //
@@ -84,12 +89,20 @@
 //
 // # Pool sizing
 //
-// An Update or UpdateBatch holds a connection for two round trips, a
-// Claim for one: a pool of as many connections as the host runs
-// concurrent Track and TrackAll calls plus one per engine's send worker
-// is plenty; pgxpool's default is the larger of
-// 4 and the number of CPUs. Each store adds one connection of its own for
-// LISTEN. The store needs a session (LISTEN, advisory locks held across
+// An Update or UpdateBatch holds a connection for two round trips per
+// 1,024 updates, a Claim for one. While it sends, each engine makes at
+// most four UpdateBatch calls at once (the store calls its send slots
+// share, each recording and confirming the deliveries of many slots) and
+// up to four Claims (one per feed of claimed deliveries); a slot checking
+// a delivery of a rate-limited follow-up makes one short counter upsert
+// of its own, and while the server fails, each slot may briefly hold a
+// connection for an Update of its own delivery (a record retried, a claim
+// given back). So a pool of as many connections as the host runs
+// concurrent Track and TrackAll calls, plus about eight per sending
+// engine, is plenty; pgxpool's default is the larger of 4 and the number
+// of CPUs. A call that finds every connection busy waits for one (until
+// its context ends) rather than fail. Each store adds one connection of
+// its own for LISTEN. The store needs a session (LISTEN, advisory locks held across
 // the statements of a transaction): behind PgBouncer, use session pooling
 // or point the store at the server.
 //
