@@ -5,9 +5,15 @@
 // A host builds one [Engine] per process (or several on one store), saves
 // and publishes campaigns (or applies the set it defines in code with
 // [Engine.Apply] at every start), calls [Engine.Track] for every event its
-// providers report ([Engine.TrackAll] for a batch of them), and runs [Engine.Run] (or calls [Engine.Tick] on its own
-// schedule) to send what falls due. See the module documentation for the
-// whole story.
+// providers report ([Engine.TrackAll] for a batch of them), and runs
+// [Engine.Run] (or calls [Engine.Tick] on its own schedule) to send what
+// falls due. See the module documentation for the whole story.
+//
+// Sends go through send slots ([WithSendConcurrency], 256 by default):
+// each takes one delivery at a time, checks it once more under the user's
+// lock right before the send, and records the outcome right after. So a
+// delivery is sent at least once, and a crash repeats at most the sends in
+// flight, one per slot, with the same [Delivery.ID]; see [Engine.Tick].
 package connector
 
 import (

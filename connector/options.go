@@ -270,10 +270,9 @@ func WithSendTimeout(d time.Duration) Option {
 // most n sends are repeated if the process dies, and the more slots, the
 // fewer store calls per delivery when the sender is fast. Senders that
 // wait on the network want more; providers that limit concurrent requests,
-// fewer. 1
-// sends strictly in due order, which simulations and tests rely on (with
-// more, two deliveries due together may go out in either order). Defaults
-// to 256.
+// fewer. 1 sends strictly in due order, which simulations and tests rely
+// on (with more, two deliveries due together may go out in either order).
+// Defaults to 256.
 func WithSendConcurrency(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
