@@ -17,7 +17,7 @@ import (
 // schedule, and the users react to them and to the follow-ups they get
 // (open, click, buy) after random delays. Reactions wait in a queue by
 // time until the clock reaches them. Safe for concurrent use: the sender
-// adds reactions from the engine's send workers.
+// adds reactions from the engine's send slots.
 type workload struct {
 	users int
 	now   func() time.Time // the engine's clock
