@@ -50,7 +50,7 @@ func WithDirectory(d Directory) Option {
 // sent. A delivery falling inside is aborted (suppressed, quiet_hours) or,
 // with Defer, moved to the end of the period.
 type QuietHours struct {
-	From, To rule.Clock
+	From, To rule.TimeOfDay
 	Defer    bool
 }
 

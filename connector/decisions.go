@@ -26,10 +26,10 @@ func (e *Engine) observeAll(ds []rule.Decision) {
 }
 
 // emitWarnings hands definition warnings to the observers as decisions of
-// kind [rule.Warning].
+// kind [rule.Warned].
 func (e *Engine) emitWarnings(ws []Warning, now time.Time) {
 	for _, w := range ws {
-		e.observe(rule.Decision{Kind: rule.Warning, Reason: w.Reason, CampaignID: w.CampaignID, Detail: w.Detail, At: now})
+		e.observe(rule.Decision{Kind: rule.Warned, Reason: w.Reason, CampaignID: w.CampaignID, Detail: w.Detail, At: now})
 	}
 }
 

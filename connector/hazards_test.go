@@ -76,7 +76,7 @@ func TestCheckFindsAnInteractionOfAChannelTheOriginalIsNotSentOn(t *testing.T) {
 	}
 	h.Save(mismatch)
 	for _, d := range h.Decisions() {
-		if d.Kind == rule.Warning {
+		if d.Kind == rule.Warned {
 			warned = append(warned, d)
 		}
 	}

@@ -116,7 +116,7 @@ func (s *snapshot) knows(id string) bool { return s.campaign(id) != nil }
 // interactions at or after it, unless a [Backfill] option
 // replays earlier ones from the interaction log. Publishing an original
 // while a follow-up that targets it is still a draft is allowed but
-// produces a [rule.Warning] decision for the observers: the follow-up
+// produces a [rule.Warned] decision for the observers: the follow-up
 // misses the interactions that happen before it is published.
 //
 // A backfill runs after the activation is stored: if it fails, the

@@ -56,7 +56,7 @@ func logLevel(d *rule.Decision) slog.Level {
 	switch d.Kind {
 	case rule.Failed:
 		return slog.LevelError
-	case rule.Retried, rule.Warning:
+	case rule.Retried, rule.Warned:
 		return slog.LevelWarn
 	case rule.Ignored:
 		if d.Reason == rule.ReasonUnknownCampaign {

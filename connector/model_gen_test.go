@@ -205,13 +205,13 @@ func (g *generator) matcher(known []string) genMatcher {
 			m.Name = pick(r, "sku1", "sku2")
 		}
 		if r.IntN(2) == 0 {
-			m.Cond = &genCond{Op: pick(r, rule.Gt, rule.Ge, rule.Lt, rule.Le, rule.Eq), Value: pick(r, 20, 42, 50, 80)}
+			m.Cond = &genCond{Op: pick(r, rule.OpGreater, rule.OpGreaterOrEqual, rule.OpLess, rule.OpLessOrEqual, rule.OpEqual), Value: pick(r, 20, 42, 50, 80)}
 		}
 		return m
 	default:
 		m := genMatcher{Kind: event.CustomEvent, Name: pick(r, "visit", "signup")}
 		if r.IntN(3) == 0 {
-			m.Cond = &genCond{Op: pick(r, rule.Gt, rule.Ge, rule.Lt, rule.Le, rule.Eq), Value: pick(r, 20, 42, 50, 80)}
+			m.Cond = &genCond{Op: pick(r, rule.OpGreater, rule.OpGreaterOrEqual, rule.OpLess, rule.OpLessOrEqual, rule.OpEqual), Value: pick(r, 20, 42, 50, 80)}
 		}
 		return m
 	}

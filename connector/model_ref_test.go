@@ -168,7 +168,7 @@ func (m *refModel) warn(id string) {
 			}
 			for _, t := range f.def.Triggers {
 				if t.Campaign == id {
-					m.decide("", rule.Warning, rule.ReasonDraftFollowUp, f.def.ID, "", time.Time{}, 0)
+					m.decide("", rule.Warned, rule.ReasonDraftFollowUp, f.def.ID, "", time.Time{}, 0)
 					break
 				}
 			}
@@ -180,7 +180,7 @@ func (m *refModel) warn(id string) {
 			from = c.def.Start
 		}
 		if !dueAt(c.def.Delay, from).Before(c.def.End) {
-			m.decide("", rule.Warning, rule.ReasonDelayExceedsDuration, id, "", time.Time{}, 0)
+			m.decide("", rule.Warned, rule.ReasonDelayExceedsDuration, id, "", time.Time{}, 0)
 		}
 	}
 }
@@ -423,7 +423,7 @@ func firstMatch(ms []genMatcher, ev genEvent) int {
 				continue
 			}
 			p, v := ev.Price, float64(x.Cond.Value)
-			ok := map[rule.Op]bool{rule.Gt: p > v, rule.Ge: p >= v, rule.Lt: p < v, rule.Le: p <= v, rule.Eq: p == v}[x.Cond.Op]
+			ok := map[rule.Operator]bool{rule.OpGreater: p > v, rule.OpGreaterOrEqual: p >= v, rule.OpLess: p < v, rule.OpLessOrEqual: p <= v, rule.OpEqual: p == v}[x.Cond.Op]
 			if !ok {
 				continue
 			}

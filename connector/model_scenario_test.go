@@ -29,7 +29,7 @@ type genMatcher struct {
 
 // genCond is a numeric condition on the "price" property.
 type genCond struct {
-	Op    rule.Op // Gt, Ge, Lt, Le or Eq
+	Op    rule.Operator // OpGreater, OpGreaterOrEqual, OpLess, OpLessOrEqual or OpEqual
 	Value int
 }
 

@@ -448,7 +448,7 @@ func (r *engineRun) observe(nd, na int, err string) observed {
 		out.nextDue = next
 	}
 	for _, d := range r.decisions[nd:] {
-		if d.Kind == rule.Warning && d.Reason != rule.ReasonDraftFollowUp && d.Reason != rule.ReasonDelayExceedsDuration {
+		if d.Kind == rule.Warned && d.Reason != rule.ReasonDraftFollowUp && d.Reason != rule.ReasonDelayExceedsDuration {
 			continue // hazards beyond the two of the reference are not modelled
 		}
 		out.decisions = append(out.decisions, obsDecision{User: d.UserID, Kind: d.Kind, Reason: d.Reason,

@@ -154,7 +154,7 @@ func TestStartAndEnd(t *testing.T) {
 		})...)
 		var warned bool
 		for _, d := range h.Decisions() {
-			warned = warned || (d.Kind == rule.Warning && d.Reason == rule.ReasonDelayExceedsDuration && d.CampaignID == "f")
+			warned = warned || (d.Kind == rule.Warned && d.Reason == rule.ReasonDelayExceedsDuration && d.CampaignID == "f")
 		}
 		require.True(t, warned, h.Timeline())
 	})

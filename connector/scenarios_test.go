@@ -99,7 +99,7 @@ func TestFollowUpPublishedAfterItsOriginalMissesEarlierInteractions(t *testing.T
 	// Publishing the original while the follow-up was a draft was warned about.
 	var warned bool
 	for _, d := range h.Decisions() {
-		warned = warned || (d.Kind == rule.Warning && d.Reason == rule.ReasonDraftFollowUp && d.CampaignID == "follow_up")
+		warned = warned || (d.Kind == rule.Warned && d.Reason == rule.ReasonDraftFollowUp && d.CampaignID == "follow_up")
 	}
 	require.True(t, warned, h.Timeline())
 }
@@ -119,7 +119,7 @@ func TestFollowUpOfAControlGroup(t *testing.T) {
 	h.RequireSentAt("held_out_1", "promo_control_follow_up", connectortest.Start.Add(time.Hour))
 	h.RequireSent("held_out_2", "promo_control_follow_up")
 	for _, d := range h.Decisions() {
-		require.NotEqual(t, rule.Warning, d.Kind, "no warning in the safe order: %s", d)
+		require.NotEqual(t, rule.Warned, d.Kind, "no warning in the safe order: %s", d)
 	}
 }
 
@@ -344,7 +344,7 @@ func TestDuplicatesAndInvalidInput(t *testing.T) {
 				"triggers[0].kind", event.ErrUnknownKind},
 			{"missing id", rule.Campaign{}, "id", nil},
 			{"bad condition", rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.Purchase,
-				Where: []rule.Condition{{Property: "price", Op: rule.Gt, Value: "cheap"}}}}},
+				Where: []rule.Condition{{Property: "price", Op: rule.OpGreater, Value: "cheap"}}}}},
 				"triggers[0].where[0].value", rule.ErrInvalidCondition},
 			{"end before start", rule.Campaign{ID: "f", Start: connectortest.Start, End: connectortest.Start}, "end", nil},
 			{"message not JSON", rule.Campaign{ID: "f", Message: []byte("{")}, "message", nil},
