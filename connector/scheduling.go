@@ -143,14 +143,14 @@ func openWindows(u *store.UserState, c *campaign, at time.Time) {
 				if w.Deadline.After(at) {
 					open = true
 				} else { // expired and not yet pruned: reopen
-					*w = store.Conversion{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
+					*w = store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
 					open = true
 				}
 				break
 			}
 		}
 		if !open {
-			u.Conversions = append(u.Conversions, store.Conversion{
+			u.Conversions = append(u.Conversions, store.ConversionWindow{
 				CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window()),
 			})
 		}
