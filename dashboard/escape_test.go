@@ -31,7 +31,7 @@ func hostileFake() (*fakeSource, []string) {
 	f.add(rule.Campaign{
 		ID: fu,
 		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: orig, Target: hostile,
-			Where: []rule.Condition{{Property: hostile, Op: rule.Eq, Value: hostile}}}},
+			Where: []rule.Condition{{Property: hostile, Op: rule.OpEqual, Value: hostile}}}},
 		Delay:       rule.After(time.Hour),
 		Exceptions:  []rule.Exception{{Kind: event.CustomEvent, Name: hostile}},
 		Audience:    hostile,

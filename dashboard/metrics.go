@@ -240,7 +240,7 @@ func decisionsOverTime(ts []tally, w window, now time.Time) []kindSeries {
 // follow-up first, then what falls out of it.
 var decisionKinds = []rule.DecisionKind{
 	rule.Scheduled, rule.Delivered, rule.Converted, rule.HeldOut, rule.Deferred,
-	rule.Retried, rule.Suppressed, rule.Cancelled, rule.Failed, rule.Duplicate, rule.Warning,
+	rule.Retried, rule.Suppressed, rule.Cancelled, rule.Failed, rule.Duplicate, rule.Warned,
 }
 
 func kindOrder[V any](m map[rule.DecisionKind]V) []rule.DecisionKind {
