@@ -131,21 +131,39 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 		return store.ErrClosed
 	}
 	t := &tx{ctx: ctx, w: &s.w}
-	return retried(ctx, func() error {
-		if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
-			return err
+	return retried(ctx, func() error { return t.attempt(fn) })
+}
+
+// attempt runs fn in one transaction. Whatever ends it but a commit (an
+// error, a panic in fn) rolls it back, without ctx, which may be what
+// failed: the driver reports ctx's error for a statement during which
+// ctx ended even if the statement ran, so a BEGIN that reported an error
+// may have opened the transaction, and a transaction left open would hold
+// the file's write lock for good. ROLLBACK with no transaction open fails
+// harmlessly. The COMMIT is not cancelled: once it runs, the call's
+// change is stored, and reporting ctx's error would say it was not.
+func (t *tx) attempt(fn func(t *tx) error) (err error) {
+	committed := false
+	defer func() {
+		if !committed {
+			_, _ = t.w.conn.ExecContext(context.Background(), "ROLLBACK")
 		}
-		err := fn(t)
-		if err == nil {
-			_, err = t.exec("COMMIT")
-		}
-		if err != nil {
-			// Without ctx, which may be what failed; an error means no
-			// transaction is open any more.
-			_, _ = s.w.conn.ExecContext(context.Background(), "ROLLBACK")
-		}
+	}()
+	if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
 		return err
-	})
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	st, err := t.stmt("COMMIT")
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(context.WithoutCancel(t.ctx)); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // fileTurn is the write turn the stores of this process share on one
