@@ -66,7 +66,10 @@
 // and try again, up to 5 times: under normal contention a locked file
 // never surfaces as an error. Calls fail with "database is locked" only
 // if another connection holds the write lock for about 25 seconds (a
-// host's own long transaction on the same file, say).
+// host's own long transaction on the same file, say). A call whose
+// context ends gives up, waiting or not: it returns the context's error
+// and changes nothing, unless its commit had begun, in which case it
+// completes and returns nil.
 //
 // [Store.Update], the engine's call for each event Track tracks, is one
 // transaction: it records the event ID, reads the user's state and
