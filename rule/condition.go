@@ -21,8 +21,10 @@ type Operator string
 // value).
 const (
 	// OpEqual ("eq"): equal. Numbers compare by value whatever their Go
-	// type (int64(3), 3.0 and json.Number("3") are equal); strings,
-	// booleans and null compare as such; lists and objects are never equal.
+	// type (int64(3), 3.0 and json.Number("3") are equal; a float32 is the
+	// decimal its JSON form writes, float32(9.99) is 9.99, as stores that
+	// keep it as JSON read it back); strings, booleans and null compare
+	// as such; lists and objects are never equal.
 	OpEqual Operator = "eq"
 	// OpNotEqual ("ne"): not [OpEqual].
 	OpNotEqual Operator = "ne"
@@ -315,7 +317,11 @@ func toNumber(v any) (number, bool) {
 	case uintptr:
 		return fromUint(uint64(x)), true
 	case float32:
-		return fromFloat(float64(x))
+		// As the decimal its JSON form writes (the shortest that reads
+		// back as x), which is what a store keeping the value as JSON
+		// reads back: float32(9.99) is 9.99, not 9.98999977111816.
+		f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+		return fromFloat(f)
 	case float64:
 		return fromFloat(x)
 	case json.Number:
