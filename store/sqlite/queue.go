@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -36,6 +37,12 @@ func (s *Store) NextDue(ctx context.Context, ns string) (time.Time, bool, error)
 // Claim implements [store.Store.Claim] with one UPDATE in a write
 // transaction, earliest ReadyAt first. Writes take turns, so concurrent
 // claimers, in any process, get disjoint deliveries.
+//
+// A delivery it cannot decode (written by a newer version of this
+// package during a rolling upgrade, with an event kind this one does not
+// know, say) is leased like the others but not handed out, and logged at
+// Warn: it waits for a process that can read it, and the deliveries
+// claimed with it go out.
 func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -44,9 +51,12 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 		return nil, nil
 	}
 	until := now.Add(lease)
-	var out []store.Claim
+	var (
+		out        []store.Claim
+		unreadable []unreadableClaim
+	)
 	err := s.write(ctx, func(t *tx) error {
-		out = out[:0]
+		out, unreadable = out[:0], unreadable[:0]
 		rows, err := t.query(sqlClaim, ns, nanos(now), limit, int64(token), nanos(until))
 		if err != nil {
 			return err
@@ -59,7 +69,8 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 				return err
 			}
 			if err := t.w.cache.decode(&c.Pending, data); err != nil {
-				return err
+				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, err})
+				continue
 			}
 			out = append(out, c)
 		}
@@ -68,7 +79,18 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 	if err != nil {
 		return nil, wrap("claim", err)
 	}
+	for _, u := range unreadable {
+		s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others until its lease ends",
+			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id),
+			slog.Time("lease_until", until), slog.Any("error", u.err))
+	}
 	return out, nil
+}
+
+// unreadableClaim is a delivery Claim leased but could not decode.
+type unreadableClaim struct {
+	userID, id string
+	err        error
 }
 
 // CancelCampaign implements [store.Store.CancelCampaign] with one DELETE
