@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -24,11 +25,14 @@ const (
 const batchChunk = 1024
 
 // UpdateBatch implements [store.BatchUpdater] with one write transaction
-// per 1,024 ops: the ops' event IDs are recorded in slice order, then
-// each user's ops run in slice order, each seeing the state the one
-// before left as the store would have stored it, and the users' rows are
-// written. The ops of a transaction share its fate: a failure sets the
-// same error on each, and the ops of later chunks are not tried.
+// per 1,024 ops: the ops' users are read, their event IDs recorded in
+// slice order, then each user's ops run in slice order, each seeing the
+// state the one before left as the store would have stored it, and the
+// users' rows are written. The ops of a transaction share its fate: a
+// failure sets the same error on each, and the ops of later chunks are
+// not tried. Only a user whose stored state this version cannot decode
+// (written by a newer one) fails alone: its ops get the error, their
+// event IDs are not recorded, and the other ops are applied.
 func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
 	setErr := func(ops []store.Op, err error) {
 		for i := range ops {
@@ -39,7 +43,10 @@ func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) erro
 		setErr(ops, err)
 		return err
 	}
-	var b batch
+	var (
+		b     batch
+		first error
+	)
 	for start := 0; start < len(ops); start += batchChunk {
 		chunk := ops[start:min(len(ops), start+batchChunk)]
 		if err := s.write(ctx, func(t *tx) error { return b.apply(t, ns, chunk) }); err != nil {
@@ -47,10 +54,17 @@ func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) erro
 			setErr(ops[start:], err)
 			return err
 		}
-		setErr(chunk, nil)
+		for i := range chunk {
+			if chunk[i].Err != nil {
+				chunk[i].Err = wrap("update batch", chunk[i].Err)
+				if first == nil {
+					first = chunk[i].Err
+				}
+			}
+		}
 		s.woke(ns, b.wake)
 	}
-	return nil
+	return first
 }
 
 // batch applies the ops of one namespace in a write transaction, and
@@ -60,11 +74,16 @@ type batch struct {
 	dup    []bool
 	users  []string // in order of first appearance
 	byOps  [][]int  // byOps[k]: the indexes of users[k]'s ops, in order
+	userOf []int    // userOf[i]: the index in users of op i's user
 	states [][]byte // states[k]: users[k]'s state row, nil if none
 	olds   [][]loaded
-	rows   rowWriter
-	seen   []any
-	cache  *pendingCache // the writing connection's
+	// decoded[k] is users[k]'s state as read; bad[k] the error decoding
+	// it, which fails users[k]'s ops alone.
+	decoded []store.UserState
+	bad     []error
+	rows    rowWriter
+	seen    []any
+	cache   *pendingCache // the writing connection's
 	// wake is the namespace's wake-up counter after the batch bumped it;
 	// 0 when it did not.
 	wake int64
@@ -83,13 +102,18 @@ const (
 		WHERE ns = ?1 AND user_id IN (SELECT value FROM json_each(?2)) ORDER BY user_id, seq`
 )
 
+// apply runs ops in transaction t. It sets each op's Err: nil, or the
+// error decoding its user's rows, when only that user failed.
 func (b *batch) apply(t *tx, ns string, ops []store.Op) error {
 	b.wake, b.cache = 0, &t.w.cache
-	if err := b.dedup(t, ns, ops); err != nil {
-		return err
-	}
 	b.group(ops)
 	if err := b.read(t, ns); err != nil {
+		return err
+	}
+	for i := range ops {
+		ops[i].Err = b.bad[b.userOf[i]]
+	}
+	if err := b.dedup(t, ns, ops); err != nil {
 		return err
 	}
 	b.rows.reset(ns)
@@ -98,6 +122,9 @@ func (b *batch) apply(t *tx, ns string, ops []store.Op) error {
 		changed  []string
 	)
 	for k, user := range b.users {
+		if b.bad[k] != nil {
+			continue
+		}
 		earlier, ch, err := b.applyUser(k, user, ops)
 		if err != nil {
 			return err
@@ -127,7 +154,7 @@ func (b *batch) dedup(t *tx, ns string, ops []store.Op) error {
 		j := i
 		b.seen = b.seen[:0]
 		for ; j < len(ops) && ops[j].Now.Equal(now); j++ {
-			if d := ops[j].Dedup; d.EventID != "" {
+			if d := ops[j].Dedup; d.EventID != "" && ops[j].Err == nil {
 				b.seen = append(b.seen, ops[j].UserID, d.EventID, nanos(d.KeepUntil))
 			}
 		}
@@ -145,7 +172,7 @@ func (b *batch) dedup(t *tx, ns string, ops []store.Op) error {
 				return err
 			}
 			for k := i; k < j; k++ {
-				if id := ops[k].Dedup.EventID; id != "" {
+				if id := ops[k].Dedup.EventID; id != "" && ops[k].Err == nil {
 					key := [2]string{ops[k].UserID, id}
 					b.dup[k] = !fresh[key]
 					delete(fresh, key) // the first of the IDs is the new one
@@ -157,7 +184,8 @@ func (b *batch) dedup(t *tx, ns string, ops []store.Op) error {
 	return nil
 }
 
-// read reads the batch's users: their state rows and pending rows.
+// read reads the batch's users: their state rows and pending rows, and
+// sets b.bad for those whose rows do not decode.
 func (b *batch) read(t *tx, ns string) error {
 	n := len(b.users)
 	b.states = append(b.states[:0], make([][]byte, n)...)
@@ -165,6 +193,8 @@ func (b *batch) read(t *tx, ns string) error {
 		b.olds[k] = nil
 	}
 	b.olds = append(b.olds[:0], make([][]loaded, n)...)
+	b.bad = append(b.bad[:0], make([]error, n)...)
+	defer b.decode()
 	if n == 1 {
 		rows, err := t.query(sqlUserRead, ns, b.users[0])
 		if err != nil {
@@ -172,6 +202,10 @@ func (b *batch) read(t *tx, ns string) error {
 		}
 		b.states[0], b.olds[0], err = readUserRows(rows, b.cache)
 		rows.Close()
+		var u *unreadable
+		if errors.As(err, &u) {
+			b.bad[0], err = u.err, nil
+		}
 		return err
 	}
 	index := make(map[string]int, n)
@@ -200,20 +234,35 @@ func (b *batch) read(t *tx, ns string) error {
 		if err := rows.Scan(&user, &l.rowid, &l.p.ID, &l.p.CampaignID, &l.seq, &l.readyAt, &l.token, &l.data); err != nil {
 			return err
 		}
-		if err := l.decode(b.cache); err != nil {
-			return err
-		}
 		k := index[user]
+		if err := l.decode(b.cache); err != nil {
+			if b.bad[k] == nil {
+				b.bad[k] = err
+			}
+			return nil
+		}
 		b.olds[k] = append(b.olds[k], l)
 		return nil
 	}, ns, string(ids))
 }
 
+// decode builds each user's state from what read read, and sets b.bad
+// for the users whose state row does not decode.
+func (b *batch) decode() {
+	clear(b.decoded)
+	b.decoded = append(b.decoded[:0], make([]store.UserState, len(b.users))...)
+	for k, user := range b.users {
+		if b.bad[k] == nil {
+			b.decoded[k], b.bad[k] = decodeUser(user, b.states[k], b.olds[k])
+		}
+	}
+}
+
 // group lists the batch's users with their ops.
 func (b *batch) group(ops []store.Op) {
-	b.users, b.byOps = b.users[:0], b.byOps[:0]
+	b.users, b.byOps, b.userOf = b.users[:0], b.byOps[:0], b.userOf[:0]
 	if len(ops) == 1 {
-		b.users, b.byOps = append(b.users, ops[0].UserID), append(b.byOps, []int{0})
+		b.users, b.byOps, b.userOf = append(b.users, ops[0].UserID), append(b.byOps, []int{0}), append(b.userOf, 0)
 		return
 	}
 	index := make(map[string]int, len(ops))
@@ -225,6 +274,7 @@ func (b *batch) group(ops []store.Op) {
 			b.users, b.byOps = append(b.users, ops[i].UserID), append(b.byOps, nil)
 		}
 		b.byOps[k] = append(b.byOps[k], i)
+		b.userOf = append(b.userOf, k)
 	}
 }
 
@@ -232,10 +282,7 @@ func (b *batch) group(ops []store.Op) {
 // the writes of what they left. It returns the earliest ReadyAt among the
 // deliveries they scheduled or made ready earlier, if any.
 func (b *batch) applyUser(k int, user string, ops []store.Op) (earlier int64, changed bool, err error) {
-	u, err := decodeUser(user, b.states[k], b.olds[k])
-	if err != nil {
-		return 0, false, err
-	}
+	u := b.decoded[k]
 	for n, i := range b.byOps[k] {
 		if n > 0 {
 			// What the op before left, as the store would have stored

@@ -34,6 +34,9 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 	ops := [1]store.Op{{UserID: userID, Now: now, Dedup: dedup, Fn: fn}}
 	var b batch
 	err := s.write(ctx, func(t *tx) error { return b.apply(t, ns, ops[:]) })
+	if err == nil {
+		err = ops[0].Err // the user's rows do not decode: nothing changed
+	}
 	if err != nil {
 		return wrap("update", err)
 	}
@@ -79,12 +82,19 @@ func readUserRows(rows *sql.Rows, c *pendingCache) (state []byte, old []loaded, 
 		l := loaded{rowid: rowid.Int64, seq: seq.Int64, readyAt: ready.Int64, token: token.Int64, data: data}
 		l.p.ID, l.p.CampaignID = id.String, campaignID.String
 		if err := l.decode(c); err != nil {
-			return nil, nil, err
+			return nil, nil, &unreadable{err}
 		}
 		old = append(old, l)
 	}
 	return state, old, rows.Err()
 }
+
+// unreadable is an error decoding a pending row: what a newer version
+// wrote, say. A batch fails the ops of that row's user alone.
+type unreadable struct{ err error }
+
+func (e *unreadable) Error() string { return e.err.Error() }
+func (e *unreadable) Unwrap() error { return e.err }
 
 // decodeUser builds the state fn sees from what was read.
 func decodeUser(userID string, state []byte, old []loaded) (store.UserState, error) {
