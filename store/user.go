@@ -137,6 +137,24 @@ func (u *UserState) RemovePending(i int) {
 	u.Pending = u.Pending[:last]
 }
 
+// RemovePendingFunc removes, in one pass, the pending deliveries for which
+// drop returns true, keeps the order of the others and returns how many it
+// removed. drop is called once for each delivery, in order, so it may
+// record what it removes; removing k of n deliveries costs O(n), where k
+// calls of [UserState.RemovePending] cost O(k·n).
+func (u *UserState) RemovePendingFunc(drop func(p *Pending) bool) int {
+	n := len(u.Pending)
+	kept := u.Pending[:0]
+	for _, p := range u.Pending {
+		if !drop(p) {
+			kept = append(kept, p)
+		}
+	}
+	clear(u.Pending[len(kept):n]) // the array must not keep them alive
+	u.Pending = kept
+	return n - len(kept)
+}
+
 // Receipt returns the receipt for campaignID.
 func (u *UserState) Receipt(campaignID string) (Receipt, bool) {
 	for _, r := range u.Receipts {
