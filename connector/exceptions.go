@@ -18,50 +18,34 @@ import (
 // pending delivery is recorded as ignored (before_trigger, after_due), so
 // that the user's history says why it did not cancel.
 func (t *tracker) cancelByExceptions(u *store.UserState) {
+	if len(t.exceptions) == 0 {
+		return
+	}
 	at := t.ev.Time
-	for k, r := range t.exceptions {
-		if t.exceptionSeen(k) {
-			continue // another exception of the follow-up matched: it decides
+	u.RemovePendingFunc(func(p *store.Pending) bool { // one pass, however many follow-ups the event concerns
+		k := t.exceptionOf(p.CampaignID)
+		if k < 0 {
+			return false
 		}
-		for i := 0; i < len(u.Pending); {
-			p := u.Pending[i]
-			if p.CampaignID != r.c.Campaign.ID {
-				i++
-				continue
-			}
-			switch {
-			case at.Before(p.Trigger.Time):
-				t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
-				i++
-				continue
-			case !at.Before(p.DueAt):
-				t.ignore(ignoredAfterDue, r, p, "the wait ended at the due time; the delivery goes out")
-				i++
-				continue
-			case p.Sending:
-				p.CancelOnFailure = true
-				i++
-				continue
-			}
-			u.RemovePending(i)
-			if t.e.observed {
-				d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
-				d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
-				t.decisions = append(t.decisions, d)
-			}
+		r := t.exceptions[k]
+		switch {
+		case at.Before(p.Trigger.Time):
+			t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
+			return false
+		case !at.Before(p.DueAt):
+			t.ignore(ignoredAfterDue, r, p, "the wait ended at the due time; the delivery goes out")
+			return false
+		case p.Sending:
+			p.CancelOnFailure = true
+			return false
 		}
-	}
-}
-
-// exceptionSeen reports whether an exception before t.exceptions[k]
-// belongs to the same follow-up.
-func (t *tracker) exceptionSeen(k int) bool {
-	for _, r := range t.exceptions[:k] {
-		if r.c == t.exceptions[k].c {
-			return true
+		if t.e.observed {
+			d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
+			d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
+			t.decisions = append(t.decisions, d)
 		}
-	}
-	return false
+		return true
+	})
 }
 
 // ignore records that exception r did not cancel pending delivery p, for

@@ -9,12 +9,14 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// evaluate decides whether trigger r schedules its follow-up for this user,
-// checking in order: the trigger at or after the follow-up's activation,
-// the original active, the trigger's age, the start, the audience, the
-// pending policy, re-eligibility, then the due time against the send
-// window and the end.
-func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
+// evaluate decides whether trigger r, t.triggers[i], schedules its
+// follow-up for this user, checking in order: the trigger at or after the
+// follow-up's activation, the original active, the trigger's age, the
+// start, the audience, the pending policy, re-eligibility, then the due
+// time against the send window and the end. The user's deliveries and
+// receipts are grouped by trigger (groupPending): evaluating costs what
+// concerns r's follow-up.
+func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience bool) {
 	c, ev := r.c, t.ev
 	camp := &c.Campaign
 	observed := t.e.observed
@@ -49,20 +51,19 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 		suppress(rule.ReasonNotInAudience, func() string { return "not in " + camp.Audience })
 		return
 	}
-	var replace []int // pending deliveries the latest trigger replaces
-	for i, p := range u.Pending {
-		if p.CampaignID != camp.ID || camp.PendingPolicy == rule.AllowParallel {
-			continue
-		}
-		if camp.PendingPolicy == rule.KeepFirst || p.Sending {
+	g := &t.groups
+	parallel := camp.PendingPolicy == rule.AllowParallel
+	for j := g.head[i]; j >= 0 && !parallel; j = g.next[j] {
+		if p := u.Pending[j]; camp.PendingPolicy == rule.KeepFirst || p.Sending {
 			suppress(rule.ReasonAlreadyPending, func() string { return "delivery " + p.ID + " due " + stamp(p.DueAt) })
 			return
 		}
-		replace = append(replace, i)
 	}
-	if rc, ok := u.Receipt(camp.ID); ok && !camp.Reeligibility.Allows(rc.At, ev.Time) {
-		suppress(rule.ReasonNotReeligible, func() string { return "received at " + stamp(rc.At) + ", " + camp.Reeligibility.String() })
-		return
+	if k := g.receipt[i]; k >= 0 {
+		if rc := u.Receipts[k]; !camp.Reeligibility.Allows(rc.At, ev.Time) {
+			suppress(rule.ReasonNotReeligible, func() string { return "received at " + stamp(rc.At) + ", " + camp.Reeligibility.String() })
+			return
+		}
 	}
 	due := camp.Delay.DueAt(ev.Time, t.loc)
 	if w := camp.SendWindow; w != nil && !w.Contains(due, t.loc) {
@@ -76,20 +77,21 @@ func (t *tracker) evaluate(u *store.UserState, r triggerRef, inAudience bool) {
 		suppress(rule.ReasonOutsideDuration, func() string { return "due " + stamp(due) + ", not before end " + stamp(camp.End) })
 		return
 	}
-	for k := len(replace) - 1; k >= 0; k-- {
-		old := u.Pending[replace[k]]
-		u.RemovePending(replace[k])
-		if observed {
-			d := pendingDecision(rule.Cancelled, rule.ReasonReplaced, old, t.now)
-			d.Detail = "replaced by the trigger at " + stamp(ev.Time)
-			t.decisions = append(t.decisions, d)
-		}
+	if !parallel { // replace the waiting deliveries, removed after the last trigger
+		g.replace(u, i, func(old *store.Pending) {
+			if observed {
+				d := pendingDecision(rule.Cancelled, rule.ReasonReplaced, old, t.now)
+				d.Detail = "replaced by the trigger at " + stamp(ev.Time)
+				t.decisions = append(t.decisions, d)
+			}
+		})
 	}
-	t.schedule(u, r, due)
+	t.schedule(u, i, r, due)
 }
 
-// schedule adds the pending delivery of r's follow-up due at due.
-func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
+// schedule adds the pending delivery of r's follow-up, t.triggers[i], due
+// at due.
+func (t *tracker) schedule(u *store.UserState, i int, r triggerRef, due time.Time) {
 	c, ev := r.c, t.ev
 	camp := &c.Campaign
 	p := u.NewPending()
@@ -106,9 +108,7 @@ func (t *tracker) schedule(u *store.UserState, r triggerRef, due time.Time) {
 	if len(ev.Properties) > 0 {
 		p.Trigger.Properties = cloneProperties(ev.Properties)
 	}
-	for u.Find(p.ID) >= 0 { // the same trigger twice (no event ID, same time): keep IDs unique
-		p.ID += "+"
-	}
+	p.ID = t.groups.uniqueID(u, i, p.ID) // the same trigger twice (no event ID, same time): keep IDs unique
 	u.Pending = append(u.Pending, p)
 	if t.e.observed {
 		d := pendingDecision(rule.Scheduled, "", p, t.now)
@@ -157,27 +157,61 @@ func openWindows(u *store.UserState, c *campaign, at time.Time) {
 	}
 }
 
-// convert completes r's conversion window if the event falls inside it
-// ([opened, deadline)), records the decision and applies the emitted
-// conversion_performed event.
-func (t *tracker) convert(u *store.UserState, r *convertRef) {
+// convertAll completes the conversion windows the event converts, in one
+// pass over them: each conversion completes the first of its windows that
+// holds the event's time.
+func (t *tracker) convertAll(u *store.UserState) {
 	at := t.ev.Time
-	for i, w := range u.Conversions {
-		if w.CampaignID != r.c.Campaign.ID || w.ConversionID != r.cv.ID || at.Before(w.Opened) || !at.Before(w.Deadline) {
+	t.converted = resize(t.converted, len(t.converts))
+	for i := range t.converted {
+		t.converted[i] = -1
+	}
+	found := false
+	for k, w := range u.Conversions {
+		if at.Before(w.Opened) || !at.Before(w.Deadline) {
 			continue
 		}
-		u.Conversions = append(u.Conversions[:i], u.Conversions[i+1:]...)
-		if t.e.observed {
-			d := t.decision(rule.Converted, "", r.c)
-			d.Rule = "conversion " + r.cv.ID
-			d.Detail = "received at " + stamp(w.Opened)
-			t.decisions = append(t.decisions, d)
+		// A campaign's conversions are next to each other in t.converts.
+		for i := t.convertOf(w.CampaignID); i >= 0 && i < len(t.converts) && t.converts[i].c.Campaign.ID == w.CampaignID; i++ {
+			if t.converted[i] < 0 && t.converts[i].cv.ID == w.ConversionID {
+				t.converted[i], found = int32(k), true
+				break
+			}
 		}
-		if r.emit != nil {
-			r.emit.update(u, false)
-			t.merge(r.emit)
-		}
+	}
+	if !found {
 		return
+	}
+	t.closed = resize(t.closed, len(u.Conversions))
+	clear(t.closed)
+	for i, k := range t.converted {
+		if k >= 0 {
+			t.closed[k] = true
+			t.convert(u, &t.converts[i], u.Conversions[k])
+		}
+	}
+	kept := u.Conversions[:0]
+	for k, w := range u.Conversions {
+		if k >= len(t.closed) || !t.closed[k] {
+			kept = append(kept, w)
+		}
+	}
+	clear(u.Conversions[len(kept):])
+	u.Conversions = kept
+}
+
+// convert records that the event completed r's conversion window w
+// ([opened, deadline)) and applies the emitted conversion_performed event.
+func (t *tracker) convert(u *store.UserState, r *convertRef, w store.Conversion) {
+	if t.e.observed {
+		d := t.decision(rule.Converted, "", r.c)
+		d.Rule = "conversion " + r.cv.ID
+		d.Detail = "received at " + stamp(w.Opened)
+		t.decisions = append(t.decisions, d)
+	}
+	if r.emit != nil {
+		r.emit.update(u, false)
+		t.merge(r.emit)
 	}
 }
 

@@ -225,6 +225,13 @@ type tracker struct {
 	// observes them), indexed like eventCounters.ignored.
 	ignored [len(ignoredReasons)]int32
 	apply   func(u *store.UserState, duplicate bool)
+
+	// triggerAt, exceptionAt and convertAt map a campaign ID to its first
+	// matched ref when the lists are long (nil: they are scanned).
+	triggerAt, exceptionAt, convertAt map[string]int32
+	groups                            pendingGroups // the user's deliveries and receipts by trigger
+	converted                         []int32       // per conversion: the index in u.Conversions of the window it completes, -1 when none
+	closed                            []bool        // per conversion window: completed by this event
 }
 
 // convertRef is a conversion the event matches, with the prepared tracker
@@ -290,6 +297,7 @@ func (t *tracker) reset(e *Engine, snap *snapshot, ev *event.Event, now time.Tim
 	t.ev = &t.event
 	t.triggers, t.audience, t.exceptions = t.triggers[:0], t.audience[:0], t.exceptions[:0]
 	t.opens, t.converts, t.decisions = t.opens[:0], t.converts[:0], t.decisions[:0]
+	t.triggerAt, t.exceptionAt, t.convertAt = nil, nil, nil
 }
 
 func (t *tracker) release() {
@@ -304,19 +312,24 @@ func (t *tracker) release() {
 	// without use): clearing them costs more than the rest of release.
 	clear(t.decisions)
 	t.e, t.ev, t.loc, t.event, t.only = nil, nil, nil, event.Event{}, nil
+	t.triggerAt, t.exceptionAt, t.convertAt = nil, nil, nil
 	trackers.Put(t)
 }
 
 // match keeps the triggers, exceptions and conversions the event satisfies
-// and reports whether there is any.
+// and reports whether there is any. It keeps one trigger and one
+// exception per follow-up, the first that matches: [campaign.listen] adds
+// a campaign's entries under a key one after the other, so those of one
+// follow-up are next to each other in the listeners, and in what match
+// keeps.
 func (t *tracker) match(l *listeners) bool {
 	for _, r := range l.triggers {
-		if (t.only == nil || r.c == t.only) && r.t.Matches(t.ev) && !t.hasTrigger(r.c) {
+		if (t.only == nil || r.c == t.only) && r.t.Matches(t.ev) && !t.lastTrigger(r.c) {
 			t.triggers = append(t.triggers, r)
 		}
 	}
 	for _, r := range l.exceptions {
-		if (t.only == nil || r.c == t.only) && r.x.Matches(t.ev) {
+		if (t.only == nil || r.c == t.only) && r.x.Matches(t.ev) && !t.lastException(r.c) {
 			t.exceptions = append(t.exceptions, r)
 		}
 	}
@@ -332,16 +345,21 @@ func (t *tracker) match(l *listeners) bool {
 			}
 		}
 	}
-	return len(t.triggers) > 0 || len(t.exceptions) > 0 || len(t.opens) > 0 || len(t.converts) > 0
+	if len(t.triggers) == 0 && len(t.exceptions) == 0 && len(t.opens) == 0 && len(t.converts) == 0 {
+		return false
+	}
+	t.indexRefs()
+	return true
 }
 
-func (t *tracker) hasTrigger(c *campaign) bool {
-	for _, r := range t.triggers {
-		if r.c == c {
-			return true
-		}
-	}
-	return false
+// lastTrigger reports whether the trigger match kept last is c's.
+func (t *tracker) lastTrigger(c *campaign) bool {
+	return len(t.triggers) > 0 && t.triggers[len(t.triggers)-1].c == c
+}
+
+// lastException reports whether the exception match kept last is c's.
+func (t *tracker) lastException(c *campaign) bool {
+	return len(t.exceptions) > 0 && t.exceptions[len(t.exceptions)-1].c == c
 }
 
 // fetch asks the directory for the user's zone and audience membership
@@ -411,14 +429,18 @@ func (t *tracker) update(u *store.UserState, duplicate bool) {
 		t.dropStale(u)
 	}
 	t.cancelByExceptions(u)
-	for i, r := range t.triggers {
-		t.evaluate(u, r, t.audience[i])
+	if len(t.triggers) > 0 {
+		t.groupPending(u)
+		for i, r := range t.triggers {
+			t.evaluate(u, i, r, t.audience[i])
+		}
+		t.groups.removeReplaced(u)
 	}
 	for _, c := range t.opens {
 		openWindows(u, c, t.ev.Time)
 	}
-	for i := range t.converts {
-		t.convert(u, &t.converts[i])
+	if len(t.converts) > 0 {
+		t.convertAll(u)
 	}
 }
 
@@ -443,19 +465,11 @@ func (t *tracker) decision(kind rule.DecisionKind, reason rule.Reason, c *campai
 
 // duplicates records one decision per follow-up the event concerns.
 func (t *tracker) duplicates() {
-	seen := func(c *campaign) bool {
-		for _, d := range t.decisions {
-			if d.CampaignID == c.Campaign.ID {
-				return true
-			}
-		}
-		return false
-	}
 	for _, r := range t.triggers {
 		t.decisions = append(t.decisions, t.decision(rule.Duplicate, rule.ReasonDuplicateEvent, r.c))
 	}
 	for _, r := range t.exceptions {
-		if !seen(r.c) {
+		if t.triggerOf(r.c.Campaign.ID) < 0 {
 			t.decisions = append(t.decisions, t.decision(rule.Duplicate, rule.ReasonDuplicateEvent, r.c))
 		}
 	}
@@ -463,34 +477,36 @@ func (t *tracker) duplicates() {
 
 // dropStale cancels deliveries left from an earlier activation of their
 // follow-up (another engine stopped it and CancelCampaign has not reached
-// them yet, or it was resumed since).
+// them yet, or it was resumed since), in one pass.
 func (t *tracker) dropStale(u *store.UserState) {
-	for i := 0; i < len(u.Pending); {
-		p := u.Pending[i]
+	u.RemovePendingFunc(func(p *store.Pending) bool {
 		if !staleFor(t.campaign(p.CampaignID), p) {
-			i++
-			continue
+			return false
 		}
-		u.RemovePending(i)
 		if t.e.observed {
 			t.decisions = append(t.decisions, pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, p, t.now))
 		}
-	}
+		return true
+	})
 }
 
 // campaign returns the snapshot's follow-up with ID id, or nil. The
-// follow-ups the event matched are looked at first: a user's pending
-// deliveries are most often theirs, and comparing a few short strings
-// costs less than hashing one.
+// follow-ups the event matched are looked at first when they are few: a
+// user's pending deliveries are most often theirs, and comparing a few
+// short strings costs less than hashing one.
 func (t *tracker) campaign(id string) *campaign {
-	for _, r := range t.exceptions {
-		if r.c.Campaign.ID == id {
-			return r.c
+	if len(t.exceptions) <= fewRefs {
+		for _, r := range t.exceptions {
+			if r.c.Campaign.ID == id {
+				return r.c
+			}
 		}
 	}
-	for _, r := range t.triggers {
-		if r.c.Campaign.ID == id {
-			return r.c
+	if len(t.triggers) <= fewRefs {
+		for _, r := range t.triggers {
+			if r.c.Campaign.ID == id {
+				return r.c
+			}
 		}
 	}
 	return t.snap.campaign(id)
