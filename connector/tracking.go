@@ -477,10 +477,17 @@ func (t *tracker) duplicates() {
 
 // dropStale cancels deliveries left from an earlier activation of their
 // follow-up (another engine stopped it and CancelCampaign has not reached
-// them yet, or it was resumed since), in one pass.
+// them yet, or it was resumed since), in one pass. A user's deliveries
+// often come in runs of one follow-up: each run looks it up once.
 func (t *tracker) dropStale(u *store.UserState) {
+	var last *campaign
 	u.RemovePendingFunc(func(p *store.Pending) bool {
-		if !staleFor(t.campaign(p.CampaignID), p) {
+		if last == nil || last.Campaign.ID != p.CampaignID {
+			if last = t.campaign(p.CampaignID); last == nil {
+				return false
+			}
+		}
+		if !staleFor(last, p) {
 			return false
 		}
 		if t.e.observed {

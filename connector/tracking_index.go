@@ -33,50 +33,61 @@ func indexRefs[R any](refs []R, id func(*R) string) map[string]int32 {
 	return m
 }
 
-// findRef returns the index of the first of refs with campaign ID want, or
-// -1, using m when indexRefs built one.
-func findRef[R any](refs []R, m map[string]int32, want string, id func(*R) string) int {
-	if m != nil {
-		if i, ok := m[want]; ok {
-			return int(i)
-		}
-		return -1
+// indexRefs readies the look-ups of the matched refs by campaign ID.
+func (t *tracker) indexRefs() {
+	t.triggerAt = indexRefs(t.triggers, func(r *triggerRef) string { return r.c.Campaign.ID })
+	t.exceptionAt = indexRefs(t.exceptions, func(r *exceptionRef) string { return r.c.Campaign.ID })
+	t.convertAt = indexRefs(t.converts, func(r *convertRef) string { return r.c.Campaign.ID })
+}
+
+// lookUp returns m's index of id, or -1.
+func lookUp(m map[string]int32, id string) int {
+	if i, ok := m[id]; ok {
+		return int(i)
 	}
-	for i := range refs {
-		if id(&refs[i]) == want {
+	return -1
+}
+
+// triggerOf returns the index in t.triggers of follow-up id's trigger (at
+// most one per follow-up), or -1.
+func (t *tracker) triggerOf(id string) int {
+	if t.triggerAt != nil {
+		return lookUp(t.triggerAt, id)
+	}
+	for i := range t.triggers {
+		if t.triggers[i].c.Campaign.ID == id {
 			return i
 		}
 	}
 	return -1
 }
 
-func triggerCampaign(r *triggerRef) string     { return r.c.Campaign.ID }
-func exceptionCampaign(r *exceptionRef) string { return r.c.Campaign.ID }
-func convertCampaign(r *convertRef) string     { return r.c.Campaign.ID }
-
-// indexRefs readies the look-ups of the matched refs by campaign ID.
-func (t *tracker) indexRefs() {
-	t.triggerAt = indexRefs(t.triggers, triggerCampaign)
-	t.exceptionAt = indexRefs(t.exceptions, exceptionCampaign)
-	t.convertAt = indexRefs(t.converts, convertCampaign)
-}
-
-// triggerOf returns the index in t.triggers of follow-up id's trigger (at
-// most one per follow-up), or -1.
-func (t *tracker) triggerOf(id string) int {
-	return findRef(t.triggers, t.triggerAt, id, triggerCampaign)
-}
-
 // exceptionOf returns the index in t.exceptions of follow-up id's
 // exception (the first that matched decides), or -1.
 func (t *tracker) exceptionOf(id string) int {
-	return findRef(t.exceptions, t.exceptionAt, id, exceptionCampaign)
+	if t.exceptionAt != nil {
+		return lookUp(t.exceptionAt, id)
+	}
+	for i := range t.exceptions {
+		if t.exceptions[i].c.Campaign.ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // convertOf returns the index in t.converts of campaign id's first
 // conversion (its others follow it), or -1.
 func (t *tracker) convertOf(id string) int {
-	return findRef(t.converts, t.convertAt, id, convertCampaign)
+	if t.convertAt != nil {
+		return lookUp(t.convertAt, id)
+	}
+	for i := range t.converts {
+		if t.converts[i].c.Campaign.ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // pendingGroups groups, for one update, the user's pending deliveries and

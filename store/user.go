@@ -144,8 +144,15 @@ func (u *UserState) RemovePending(i int) {
 // calls of [UserState.RemovePending] cost O(k·n).
 func (u *UserState) RemovePendingFunc(drop func(p *Pending) bool) int {
 	n := len(u.Pending)
-	kept := u.Pending[:0]
-	for _, p := range u.Pending {
+	i := 0
+	for i < n && !drop(u.Pending[i]) { // nothing is written until the first removal
+		i++
+	}
+	if i == n {
+		return 0
+	}
+	kept := u.Pending[:i]
+	for _, p := range u.Pending[i+1:] {
 		if !drop(p) {
 			kept = append(kept, p)
 		}
