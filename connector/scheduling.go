@@ -53,10 +53,12 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 	}
 	g := &t.groups
 	parallel := camp.PendingPolicy == rule.AllowParallel
-	for j := g.head[i]; j >= 0 && !parallel; j = g.next[j] {
-		if p := u.Pending[j]; camp.PendingPolicy == rule.KeepFirst || p.Sending {
-			suppress(rule.ReasonAlreadyPending, func() string { return "delivery " + p.ID + " due " + stamp(p.DueAt) })
-			return
+	if !parallel {
+		for j := g.head[i]; j >= 0; j = g.next[j] { // the follow-up's deliveries
+			if p := u.Pending[j]; camp.PendingPolicy == rule.KeepFirst || p.Sending {
+				suppress(rule.ReasonAlreadyPending, func() string { return "delivery " + p.ID + " due " + stamp(p.DueAt) })
+				return
+			}
 		}
 	}
 	if k := g.receipt[i]; k >= 0 {

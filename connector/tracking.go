@@ -229,9 +229,13 @@ type tracker struct {
 	// triggerAt, exceptionAt and convertAt map a campaign ID to its first
 	// matched ref when the lists are long (nil: they are scanned).
 	triggerAt, exceptionAt, convertAt map[string]int32
-	groups                            pendingGroups // the user's deliveries and receipts by trigger
-	converted                         []int32       // per conversion: the index in u.Conversions of the window it completes, -1 when none
-	closed                            []bool        // per conversion window: completed by this event
+	// groups holds the user's deliveries and receipts by trigger.
+	groups pendingGroups
+	// converted holds, per conversion, the index in u.Conversions of the
+	// window it completes (-1: none); closed, per window, whether this
+	// event completes it.
+	converted []int32
+	closed    []bool
 }
 
 // convertRef is a conversion the event matches, with the prepared tracker
