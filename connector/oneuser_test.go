@@ -300,7 +300,7 @@ func TestOnePurchaseConvertsEveryOpenWindow(t *testing.T) {
 		for i := range n {
 			c := fmt.Sprintf("c%02d", i)
 			window := func(cv string, opened, deadline time.Time) {
-				u.Conversions = append(u.Conversions, store.Conversion{CampaignID: c, ConversionID: cv, Opened: opened, Deadline: deadline})
+				u.Conversions = append(u.Conversions, store.ConversionWindow{CampaignID: c, ConversionID: cv, Opened: opened, Deadline: deadline})
 			}
 			window("visit", crowdT0.Add(-time.Hour), crowdT0.Add(time.Hour))
 			wantLeft = append(wantLeft, c+" visit")

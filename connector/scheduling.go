@@ -204,7 +204,7 @@ func (t *tracker) convertAll(u *store.UserState) {
 
 // convert records that the event completed r's conversion window w
 // ([opened, deadline)) and applies the emitted conversion_performed event.
-func (t *tracker) convert(u *store.UserState, r *convertRef, w store.Conversion) {
+func (t *tracker) convert(u *store.UserState, r *convertRef, w store.ConversionWindow) {
 	if t.e.observed {
 		d := t.decision(rule.Converted, "", r.c)
 		d.Rule = "conversion " + r.cv.ID
