@@ -57,14 +57,22 @@ func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, 
 		f.reset(w, now, 0)
 	}
 	w.keep.reset()
+	// A pooled courier keeps the slots it built, up to its slice's
+	// capacity, whatever the engine it served last; the places past
+	// those it built are nil (append grew the capacity past them).
 	w.slots = w.slots[:cap(w.slots)]
-	for len(w.slots) < n {
-		s := &slot{w: w}
-		for k := range s.jobs {
-			j := &s.jobs[k]
-			j.w, j.apply = w, j.update
+	for k := range n {
+		if k == len(w.slots) {
+			w.slots = append(w.slots, nil)
 		}
-		w.slots = append(w.slots, s)
+		if w.slots[k] == nil {
+			s := &slot{w: w}
+			for i := range s.jobs {
+				j := &s.jobs[i]
+				j.w, j.apply = w, j.update
+			}
+			w.slots[k] = s
+		}
 	}
 	w.slots = w.slots[:n]
 	return w
