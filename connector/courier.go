@@ -408,6 +408,7 @@ type job struct {
 	until   time.Time
 	cause   error // stepPostpone: the directory's error
 	sendErr error // stepRecord: the sender's answer
+	stored  bool  // stepRecord: the store already held the record, from a call reported as failed
 	err     error // the check's own error (a rate limit's store call), for the Tick
 	enroll  *tracker
 

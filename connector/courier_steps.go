@@ -10,7 +10,7 @@ import (
 // update is the atomic part of each step. It must be deterministic: a SQL
 // store may run it twice.
 func (j *job) update(u *store.UserState, _ bool) {
-	j.ok, j.dec = false, j.dec[:0]
+	j.ok, j.dec, j.stored = false, j.dec[:0], false
 	i := u.Find(j.c.Pending.ID)
 	mine := i >= 0 && u.Pending[i].Token == j.token
 	switch {
@@ -29,7 +29,9 @@ func (j *job) update(u *store.UserState, _ bool) {
 		p := u.Pending[i]
 		p.Token, p.ReadyAt = 0, j.now.Add(time.Second)
 	}
-	j.w.e.appendLog(u, j.now, j.dec...)
+	if !j.stored {
+		j.w.e.appendLog(u, j.now, j.dec...)
+	}
 }
 
 // note records a decision about pending delivery p.
@@ -105,6 +107,13 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 	if j.sendErr == nil {
 		if mine {
 			u.RemovePending(i)
+		} else if j.recorded(u) {
+			// A call that failed stored this record all the same (its
+			// reply was lost): the receipt, the cap history and the log
+			// have the send. The observers have not seen it.
+			j.stored = true
+			j.noteSent(rule.Delivered, "", "")
+			return
 		}
 		camp := j.w.e.snap.Load().campaign(j.d.CampaignID)
 		var def *rule.Campaign
@@ -132,6 +141,18 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		p.ReadyAt = j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))
 		j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
 	}
+}
+
+// recorded reports whether u holds the receipt of j's send: its record is
+// stored. The receipt's time is the clock's when the send returned, the
+// same in every try of the record.
+func (j *job) recorded(u *store.UserState) bool {
+	for _, r := range u.Receipts {
+		if r.CampaignID == j.d.CampaignID && r.At.Equal(j.now) {
+			return true
+		}
+	}
+	return false
 }
 
 // unconfirm undoes the confirmation of a delivery that was not sent (Tick
