@@ -30,7 +30,6 @@ import (
 // engine takes a delivery this one still works on.
 type courier struct {
 	e     *Engine
-	snap  *snapshot
 	ctx   context.Context // Tick's: no claim, confirmation or send starts once it ends
 	wctx  context.Context // Tick's without its end: the sender's, and for store calls that must happen
 	feeds []*feed         // one per lane
@@ -47,9 +46,9 @@ type courier struct {
 var couriers = sync.Pool{New: func() any { return &courier{} }}
 
 // newCourier returns a courier with up to n slots for one Tick.
-func (e *Engine) newCourier(ctx context.Context, snap *snapshot, now time.Time, n int) *courier {
+func (e *Engine) newCourier(ctx context.Context, now time.Time, n int) *courier {
 	w := couriers.Get().(*courier)
-	w.e, w.snap, w.ctx, w.wctx = e, snap, ctx, context.WithoutCancel(ctx)
+	w.e, w.ctx, w.wctx = e, ctx, context.WithoutCancel(ctx)
 	for len(w.feeds) < lanes {
 		w.feeds = append(w.feeds, &feed{})
 	}
@@ -90,7 +89,7 @@ func (w *courier) release() {
 		s.held = [2]lease{}
 		s.req.wake, s.feed = nil, nil
 	}
-	w.e, w.snap, w.ctx, w.wctx, w.err = nil, nil, nil, nil, nil
+	w.e, w.ctx, w.wctx, w.err = nil, nil, nil, nil
 	w.failed.Store(false)
 	w.sent.Store(0)
 	couriers.Put(w)
@@ -397,7 +396,8 @@ type job struct {
 	w     *courier
 	step  step
 	c     store.Claim
-	token uint64 // the claim's: the delivery is still ours while it holds it
+	token uint64    // the claim's: the delivery is still ours while it holds it
+	snap  *snapshot // the engine's campaigns when the checks ran
 	camp  *campaign
 	now   time.Time
 	loc   *time.Location
@@ -438,7 +438,7 @@ var errNotSent = errors.New("connector: not sent: the tick stopped")
 // reset readies the job for its claim (the feed set c and token).
 func (j *job) reset() {
 	j.finish()
-	j.step, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.dec = stepConfirm, nil, nil, nil, nil, nil, false, j.dec[:0]
+	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, j.dec[:0]
 	j.now = j.w.e.cfg.clock.Now()
 }
 
@@ -466,7 +466,11 @@ func (j *job) check() {
 		j.step = stepRelease
 		return
 	}
-	j.camp = j.w.snap.campaign(c.Pending.CampaignID)
+	// The engine's latest campaigns, not the Tick's: a Tick may send for
+	// long, and a campaign changed meanwhile (edited, stopped) is sent as
+	// it is now. The feed refreshes them at each claim.
+	j.snap = e.snap.Load()
+	j.camp = j.snap.campaign(c.Pending.CampaignID)
 	if j.camp == nil {
 		// Scheduled by an engine that knows a newer campaign set: leave it
 		// to the next Tick, which refreshes.
@@ -504,7 +508,7 @@ func (j *job) check() {
 	if c.Pending.Control {
 		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
 			CampaignID: def.ID, Time: j.now}
-		if j.enroll, err = e.prepare(ctx, j.w.snap, &ev, j.now, true); err != nil {
+		if j.enroll, err = e.prepare(ctx, j.snap, &ev, j.now, true); err != nil {
 			j.step, j.cause = stepPostpone, err
 			return
 		}

@@ -171,6 +171,14 @@ func (f *feed) claimBatch() ([]store.Claim, uint64, error) {
 	if later := e.cfg.clock.Now(); later.After(f.now) {
 		f.now = later
 	}
+	// Campaign changes made through other engines since the last claim
+	// apply to this batch's checks.
+	if _, err := e.current(f.w.ctx); err != nil {
+		if f.w.ctx.Err() != nil {
+			err = f.w.ctx.Err()
+		}
+		return nil, 0, fmt.Errorf("connector: tick: reading campaigns: %w", err)
+	}
 	token := newToken()
 	claims, err := e.store.Claim(f.w.ctx, e.cfg.namespace, f.now, e.cfg.lease, e.cfg.batch, token)
 	if err != nil {

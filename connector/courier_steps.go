@@ -54,7 +54,7 @@ func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending,
 func (j *job) confirm(u *store.UserState, i int) {
 	p := u.Pending[i]
 	switch {
-	case j.w.snap.stale(p):
+	case j.snap.stale(p):
 		u.RemovePending(i)
 		j.note(rule.Cancelled, rule.ReasonCampaignStopped, p, "")
 		return

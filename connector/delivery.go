@@ -51,14 +51,13 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.cfg.clock.Now()
 	e.lastTick.Store(now.UnixNano())
 	e.overdueLogged.Store(false)
-	snap, err := e.current(ctx)
-	if err != nil {
+	if _, err := e.current(ctx); err != nil {
 		return 0, fmt.Errorf("connector: tick: %w", err)
 	}
 	if err := e.maybePrune(ctx, now); err != nil {
 		return 0, err
 	}
-	w := e.newCourier(ctx, snap, now, e.cfg.concurrency)
+	w := e.newCourier(ctx, now, e.cfg.concurrency)
 	defer w.release()
 	return w.run()
 }
