@@ -228,6 +228,11 @@ func (s *slot) commit(prev, next *job) {
 			// steps are stamped when they are stored.
 			next.now = e.cfg.clock.Now()
 		}
+		// The lease a confirmation renews counts from now, not from the
+		// checks' start: the checks may have waited for the directory,
+		// a rate limit or a slot's last record for a good part of the
+		// lease.
+		next.leaseFrom = e.cfg.clock.Now()
 		ops = append(ops, store.Op{UserID: next.c.UserID, Now: next.now, Fn: next.apply})
 	}
 	s.req.ops = ops
@@ -402,7 +407,8 @@ type job struct {
 	now   time.Time
 	loc   *time.Location
 
-	leaseEnd time.Time // stepConfirm: when the confirmed delivery's lease ends
+	leaseFrom time.Time // stepConfirm: the time the renewed lease counts from
+	leaseEnd  time.Time // stepConfirm: when the confirmed delivery's lease ends
 
 	reason  rule.Reason // stepDefer: why, and until when
 	until   time.Time

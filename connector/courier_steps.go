@@ -75,12 +75,12 @@ func (j *job) confirm(u *store.UserState, i int) {
 	}
 	p.Sending = true
 	p.Attempt++
-	if p.ReadyAt.Sub(j.now) < j.w.e.cfg.lease/2 {
+	if p.ReadyAt.Sub(j.leaseFrom) < j.w.e.cfg.lease/2 {
 		// The delivery waited for a send slot: renew its lease for the
 		// send. A lease with more than half left is kept as it is (on
 		// PostgreSQL the update then leaves the due index alone), and the
 		// keeper renews it if the send lasts.
-		p.ReadyAt = j.now.Add(j.w.e.cfg.lease)
+		p.ReadyAt = j.leaseFrom.Add(j.w.e.cfg.lease)
 	}
 	j.leaseEnd = p.ReadyAt
 	j.d = Delivery{
@@ -105,9 +105,10 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		return
 	}
 	if j.sendErr == nil {
-		if mine {
+		switch {
+		case mine:
 			u.RemovePending(i)
-		} else if j.recorded(u) {
+		case j.recorded(u):
 			// A call that failed stored this record all the same (its
 			// reply was lost): the receipt, the cap history and the log
 			// have the send. The observers have not seen it.
