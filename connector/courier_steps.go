@@ -115,6 +115,12 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 			j.stored = true
 			j.noteSent(rule.Delivered, "", "")
 			return
+		case i >= 0:
+			// The lease ran out during the send (the store failed its
+			// renewals) and another engine claimed the delivery: it is
+			// delivered all the same, and that engine's last check finds
+			// it gone rather than send it again.
+			u.RemovePending(i)
 		}
 		camp := j.w.e.snap.Load().campaign(j.d.CampaignID)
 		var def *rule.Campaign
