@@ -33,6 +33,7 @@ type courier struct {
 	ctx   context.Context // Tick's: no claim, confirmation or send starts once it ends
 	wctx  context.Context // Tick's without its end: the sender's, and for store calls that must happen
 	feeds []*feed         // one per lane
+	lanes int             // the feeds in use: feeds[:lanes]
 	group group
 	keep  keeper
 	slots []*slot
@@ -109,7 +110,8 @@ const lanes = 4
 func (w *courier) run() (int, error) {
 	slots := w.slots[:min(len(w.slots), w.feeds[0].fill())]
 	w.group.reset(w.e, w.wctx, len(slots)+1)
-	feeds := w.feeds[:max(1, min(lanes, len(slots)))]
+	w.lanes = max(1, min(lanes, len(slots)))
+	feeds := w.feeds[:w.lanes]
 	for k, s := range slots {
 		s.feed = feeds[k%len(feeds)]
 	}
@@ -146,6 +148,19 @@ func (w *courier) run() (int, error) {
 		err = w.ctx.Err()
 	}
 	return int(w.sent.Load()), err
+}
+
+// waitingFeed returns the feed in use with the most claims waiting to be
+// handed out, or nil when none has any.
+func (w *courier) waitingFeed() *feed {
+	var best *feed
+	most := 0
+	for _, f := range w.feeds[:w.lanes] {
+		if n := f.waiting(); n > most {
+			best, most = f, n
+		}
+	}
+	return best
 }
 
 // stopping reports whether no new send may start: Tick's context ended or
@@ -192,6 +207,15 @@ func (s *slot) run() {
 					prev = nil
 				}
 				got = f.take(j)
+			}
+			if !got {
+				// Its lane has nothing more: help a lane that still has
+				// claims waiting (the first claim may have taken all that
+				// was due, leaving the other lanes nothing to claim).
+				if g := w.waitingFeed(); g != nil {
+					f, s.feed = g, g
+					got, _ = f.poll(j)
+				}
 			}
 			if got {
 				next = j

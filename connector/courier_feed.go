@@ -80,6 +80,13 @@ func (f *feed) poll(j *job) (got, wait bool) {
 	return false, !f.done
 }
 
+// waiting returns how many claims wait to be handed out.
+func (f *feed) waiting() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.queue) - f.next
+}
+
 // take hands the next claim to j, claiming a batch if none is waiting. It
 // reports false when nothing more is due or the Tick is stopping.
 func (f *feed) take(j *job) bool {
