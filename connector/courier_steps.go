@@ -58,6 +58,14 @@ func (j *job) confirm(u *store.UserState, i int) {
 		u.RemovePending(i)
 		j.note(rule.Cancelled, rule.ReasonCampaignStopped, p, "")
 		return
+	case p.Sending && p.CancelOnFailure:
+		// An earlier attempt was confirmed and never recorded (its engine
+		// died, or lost the lease), and an exception arrived during it:
+		// the send may not have gone out, and the user stopped waiting
+		// before this one would, so the exception wins.
+		u.RemovePending(i)
+		j.note(rule.Cancelled, rule.ReasonException, p, "an exception arrived during an earlier attempt whose outcome was never recorded")
+		return
 	case p.Control:
 		u.RemovePending(i)
 		u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: j.now, Expires: j.w.e.receiptExpiry(&j.camp.Campaign, j.now)})

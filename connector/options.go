@@ -257,7 +257,8 @@ func WithRetryPolicy(r RetryPolicy) Option {
 // after d. The sender's context does not end with the context given to
 // Tick or Run: a send in progress when they end finishes, bounded by d
 // alone, and its outcome is recorded. d must be shorter than the lease
-// ([WithLease]). Defaults to no bound.
+// ([WithLease]). Defaults to no bound: a sender that never returns then
+// holds its send slot, and Run's return at shutdown, for ever.
 func WithSendTimeout(d time.Duration) Option {
 	return positive("send timeout", d, func(cfg *config) *time.Duration { return &cfg.sendTimeout })
 }
@@ -269,10 +270,12 @@ func WithSendTimeout(d time.Duration) Option {
 // the slots in flight at the same time share their store calls. So at
 // most n sends are repeated if the process dies, and the more slots, the
 // fewer store calls per delivery when the sender is fast. Senders that
-// wait on the network want more; providers that limit concurrent requests,
-// fewer. 1 sends strictly in due order, which simulations and tests rely
-// on (with more, two deliveries due together may go out in either order).
-// Defaults to 256.
+// wait on the network want more; providers that limit concurrent
+// requests, fewer. With 1, each claimed batch ([WithBatchSize]) is sent in
+// due order, which simulations and tests rely on; a store hands out
+// batches roughly earliest first (the memory store visits its shards in
+// turn), so a backlog larger than a batch may interleave. With more, two
+// deliveries due together may go out in either order. Defaults to 256.
 func WithSendConcurrency(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
