@@ -14,26 +14,38 @@ import (
 // to refuse, but a follow-up will not behave as its author likely expects.
 type Warning struct {
 	CampaignID string      // the campaign the warning is about; "" for overdue deliveries
-	Reason     rule.Reason // one of the warning reasons below
+	Reason     rule.Reason // one of the warning reasons of [rule.Reason]
 	Detail     string      // what, in words
 }
 
-// Warning reasons, besides [rule.ReasonDraftFollowUp] and
-// [rule.ReasonDelayExceedsDuration].
+// Former names of warning reasons, which rule defines with every other
+// reason.
 const (
-	// ReasonUnknownReference is [rule.ReasonUnknownCampaign]: a trigger,
-	// exception or conversion names a campaign the engine does not know.
+	// ReasonUnknownReference is [rule.ReasonUnknownCampaign].
+	//
+	// Deprecated: use rule.ReasonUnknownCampaign.
 	ReasonUnknownReference = rule.ReasonUnknownCampaign
-	// ReasonArchivedReference: a trigger or exception names an archived
-	// campaign: it will never match again.
-	ReasonArchivedReference rule.Reason = "archived_campaign"
-	// ReasonCycle: follow-ups trigger on each other in a cycle, so one
-	// interaction can keep a user receiving them.
-	ReasonCycle rule.Reason = "cycle"
-	// ReasonExceptionNeverWhileWaiting: an exception can never happen
-	// while a user waits (it is an interaction with the follow-up itself,
-	// which the user cannot have before receiving it).
-	ReasonExceptionNeverWhileWaiting rule.Reason = "exception_never_while_waiting"
+	// ReasonArchivedReference is [rule.ReasonArchivedCampaign].
+	//
+	// Deprecated: use rule.ReasonArchivedCampaign.
+	ReasonArchivedReference = rule.ReasonArchivedCampaign
+	// ReasonCycle is [rule.ReasonCycle].
+	//
+	// Deprecated: use rule.ReasonCycle.
+	ReasonCycle = rule.ReasonCycle
+	// ReasonExceptionNeverWhileWaiting is
+	// [rule.ReasonExceptionNeverWhileWaiting].
+	//
+	// Deprecated: use rule.ReasonExceptionNeverWhileWaiting.
+	ReasonExceptionNeverWhileWaiting = rule.ReasonExceptionNeverWhileWaiting
+	// ReasonChannelMismatch is [rule.ReasonChannelMismatch].
+	//
+	// Deprecated: use rule.ReasonChannelMismatch.
+	ReasonChannelMismatch = rule.ReasonChannelMismatch
+	// ReasonOverdueDeliveries is [rule.ReasonOverdueDeliveries].
+	//
+	// Deprecated: use rule.ReasonOverdueDeliveries.
+	ReasonOverdueDeliveries = rule.ReasonOverdueDeliveries
 )
 
 // String renders the warning on one line.
@@ -45,10 +57,10 @@ func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID
 // ([rule.ReasonOriginalNotActive]), a delay that can never fit in a
 // follow-up's duration, triggers or exceptions on archived or unknown
 // campaigns, interactions of a channel their campaign is not sent on
-// ([ReasonChannelMismatch]), cycles of follow-ups, and exceptions that can
+// ([rule.ReasonChannelMismatch]), cycles of follow-ups, and exceptions that can
 // never happen while a user waits; and, concerning no campaign, deliveries
 // overdue by more than a minute: nothing sends them
-// ([ReasonOverdueDeliveries]). Archived campaigns are not checked.
+// ([rule.ReasonOverdueDeliveries]). Archived campaigns are not checked.
 // Warnings come sorted by campaign.
 func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
 	snap, err := e.current(ctx)
@@ -112,9 +124,9 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 		switch r := s.campaign(ref); {
 		case ref == "":
 		case r == nil:
-			warn(id, ReasonUnknownReference, "%s names campaign %q, which does not exist", what, ref)
+			warn(id, rule.ReasonUnknownCampaign, "%s names campaign %q, which does not exist", what, ref)
 		case r.State == rule.Archived:
-			warn(id, ReasonArchivedReference, "%s names campaign %q, which is archived", what, ref)
+			warn(id, rule.ReasonArchivedCampaign, "%s names campaign %q, which is archived", what, ref)
 		}
 	}
 	for i, t := range def.Triggers {
@@ -123,13 +135,13 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 	for i, x := range def.Exceptions {
 		refs(fmt.Sprintf("exception %d (%s)", i, x), x.CampaignID)
 		if x.CampaignID == id {
-			warn(id, ReasonExceptionNeverWhileWaiting,
+			warn(id, rule.ReasonExceptionNeverWhileWaiting,
 				"exception %d (%s) is an interaction with this follow-up, which a user cannot have before receiving it", i, x)
 		}
 	}
 	for _, cv := range def.Conversions {
 		if cv.CampaignID != "" && s.campaign(cv.CampaignID) == nil {
-			warn(id, ReasonUnknownReference, "conversion %q names campaign %q, which does not exist", cv.ID, cv.CampaignID)
+			warn(id, rule.ReasonUnknownCampaign, "conversion %q names campaign %q, which does not exist", cv.ID, cv.CampaignID)
 		}
 	}
 	s.channelMismatches(c, func(reason rule.Reason, detail string) { warn(id, reason, "%s", detail) })
@@ -167,7 +179,7 @@ func (s *snapshot) cycles() []Warning {
 				start := slices.Index(path, n)
 				loop := append(slices.Clone(path[start:]), n)
 				for _, member := range path[start:] {
-					out = append(out, Warning{CampaignID: member, Reason: ReasonCycle,
+					out = append(out, Warning{CampaignID: member, Reason: rule.ReasonCycle,
 						Detail: "follow-ups trigger on each other: " + strings.Join(loop, " → ")})
 				}
 			case unvisited:

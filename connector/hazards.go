@@ -7,12 +7,6 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
-// ReasonChannelMismatch: (on a [Warning]) a trigger, exception or
-// conversion selects an interaction of a channel its campaign is not sent
-// on (a push interaction of an email campaign): it can never happen. Only
-// reported when the campaign's Channel is set.
-const ReasonChannelMismatch rule.Reason = "channel_mismatch"
-
 // inactiveOriginals warns about the triggers of follow-up id, when it is
 // active, on originals that are drafts, or stopped when stopped originals
 // do not count: the follow-up gets nothing from them until they are
@@ -45,7 +39,7 @@ func (s *snapshot) channelMismatches(c *campaign, warn func(rule.Reason, string)
 		if o == nil || o.Campaign.Channel == "" || k.Channel() == "" || k.Channel() == o.Campaign.Channel {
 			return
 		}
-		warn(ReasonChannelMismatch, fmt.Sprintf("%s is a %s interaction, but campaign %q is sent on %s: it can never happen",
+		warn(rule.ReasonChannelMismatch, fmt.Sprintf("%s is a %s interaction, but campaign %q is sent on %s: it can never happen",
 			what, k.Channel(), ref, o.Campaign.Channel))
 	}
 	def := &c.Campaign

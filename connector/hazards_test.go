@@ -42,7 +42,7 @@ func TestCheckFindsAnActiveFollowUpOfAnInactiveOriginal(t *testing.T) {
 		{"original archived: the archived warning says it", func(h *connectortest.Harness) {
 			h.Publish("resend", "newsletter")
 			h.Archive("newsletter")
-		}, nil, map[string][]rule.Reason{"resend": {connector.ReasonArchivedReference, connector.ReasonArchivedReference}}},
+		}, nil, map[string][]rule.Reason{"resend": {rule.ReasonArchivedCampaign, rule.ReasonArchivedCampaign}}},
 		{"follow-up a draft: nothing to get", func(h *connectortest.Harness) {}, nil, map[string][]rule.Reason{}},
 		{"both active", func(h *connectortest.Harness) { h.Publish("resend", "newsletter") }, nil, map[string][]rule.Reason{}},
 	} {
@@ -85,7 +85,7 @@ func TestCheckFindsAnInteractionOfAChannelTheOriginalIsNotSentOn(t *testing.T) {
 	require.NoError(t, err)
 	var details []string
 	for _, w := range ws {
-		require.Equal(t, connector.ReasonChannelMismatch, w.Reason)
+		require.Equal(t, rule.ReasonChannelMismatch, w.Reason)
 		require.Equal(t, "resend", w.CampaignID)
 		details = append(details, w.Detail)
 	}
@@ -107,7 +107,7 @@ func TestCheckFindsOverdueDeliveriesWhileNothingTicks(t *testing.T) {
 	ws, err := h.Engine.Check(context.Background())
 	require.NoError(t, err)
 	require.Len(t, ws, 1)
-	require.Equal(t, connector.Warning{Reason: connector.ReasonOverdueDeliveries, Detail: "the earliest pending delivery was due at 2026-01-12T00:00:00Z, " +
+	require.Equal(t, connector.Warning{Reason: rule.ReasonOverdueDeliveries, Detail: "the earliest pending delivery was due at 2026-01-12T00:00:00Z, " +
 		"1m1s ago, and nothing sent it: run Engine.Run (or call Engine.Tick on a schedule) in one process at least"}, ws[0])
 	h.Tick()
 	require.Equal(t, map[string][]rule.Reason{}, reasons(t, h))

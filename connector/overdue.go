@@ -14,12 +14,6 @@ import (
 // or a store outage of a few seconds ever delays one.
 const overdueAfter = time.Minute
 
-// ReasonOverdueDeliveries: (on a [Warning] of Check) pending deliveries
-// are overdue by more than a minute: nothing runs [Engine.Run] or
-// [Engine.Tick] on the namespace (a forgotten Run), or it cannot keep up.
-// The warning concerns no campaign.
-const ReasonOverdueDeliveries rule.Reason = "overdue_deliveries"
-
 // overdue returns the warning of deliveries overdue at now, if any: the
 // store's earliest ready time, whichever engine scheduled it, is what
 // tells, as the engines of several processes may share the namespace and
@@ -29,7 +23,7 @@ func (e *Engine) overdue(ctx context.Context, now time.Time) (*Warning, error) {
 	if err != nil || !ok || now.Sub(next) <= overdueAfter {
 		return nil, err
 	}
-	return &Warning{Reason: ReasonOverdueDeliveries, Detail: fmt.Sprintf(
+	return &Warning{Reason: rule.ReasonOverdueDeliveries, Detail: fmt.Sprintf(
 		"the earliest pending delivery was due at %s, %s ago, and nothing sent it: run Engine.Run (or call Engine.Tick on a schedule) in one process at least",
 		stamp(next), now.Sub(next).Truncate(time.Second))}, nil
 }
@@ -63,5 +57,5 @@ func (e *Engine) watchTicks(ctx context.Context, now time.Time) {
 		return
 	}
 	e.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "campaignconnector: deliveries are overdue and nothing sends them",
-		slog.String("namespace", e.cfg.namespace), slog.String("reason", string(ReasonOverdueDeliveries)), slog.String("detail", w.Detail))
+		slog.String("namespace", e.cfg.namespace), slog.String("reason", string(rule.ReasonOverdueDeliveries)), slog.String("detail", w.Detail))
 }

@@ -99,13 +99,13 @@ func TestCheck(t *testing.T) {
 	require.Equal(t, map[string][]rule.Reason{
 		"draft_follow":   {rule.ReasonDraftFollowUp},
 		"too_long":       {rule.ReasonDelayExceedsDuration},
-		"on_old":         {connector.ReasonArchivedReference},
-		"self_exception": {connector.ReasonExceptionNeverWhileWaiting},
-		"ping":           {connector.ReasonCycle},
-		"pong":           {connector.ReasonCycle},
+		"on_old":         {rule.ReasonArchivedCampaign},
+		"self_exception": {rule.ReasonExceptionNeverWhileWaiting},
+		"ping":           {rule.ReasonCycle},
+		"pong":           {rule.ReasonCycle},
 	}, got, "%v", ws)
 	for _, w := range ws {
-		if w.Reason == connector.ReasonCycle {
+		if w.Reason == rule.ReasonCycle {
 			require.Contains(t, w.Detail, "→")
 		}
 		require.NotEmpty(t, w.String())

@@ -35,7 +35,7 @@ func populatedFake() *fakeSource {
 		ControlPercent: 10,
 		Conversions:    []rule.Conversion{{ID: "bought", Kind: event.Purchase}},
 	}, rule.Draft)
-	f.warnings = []connector.Warning{{CampaignID: "cart_reminder", Reason: connector.ReasonUnknownReference,
+	f.warnings = []connector.Warning{{CampaignID: "cart_reminder", Reason: rule.ReasonUnknownCampaign,
 		Detail: `trigger 0 (push_received of "abandoned_cart") names campaign "abandoned_cart", which does not exist`}}
 	f.stats = store.Stats{Campaigns: 3, Users: 420, Pending: 0, Interactions: 0}
 	// Tallies: every hour of the last 8 days, so that the oldest fall

@@ -84,6 +84,16 @@ const Warning = Warned
 //     ReasonAfterDue (an exception that finds no pending delivery has
 //     nothing to cancel and leaves no decision);
 //   - its ID was already processed: Duplicate.
+//
+// # Warnings
+//
+// Hazards in the campaign definitions carry ReasonDraftFollowUp,
+// ReasonOriginalNotActive, ReasonDelayExceedsDuration,
+// ReasonUnknownCampaign, ReasonArchivedCampaign, ReasonCycle,
+// ReasonExceptionNeverWhileWaiting or ReasonChannelMismatch. The engine's
+// Check reports them all, and ReasonOverdueDeliveries about no campaign;
+// saving or publishing a campaign hands the observers those about it as
+// Warned decisions.
 type Reason string
 
 // Reasons.
@@ -150,6 +160,26 @@ const (
 	// ReasonDelayExceedsDuration: (on Warned) the delay can never fit
 	// inside the campaign's duration.
 	ReasonDelayExceedsDuration Reason = "delay_exceeds_duration"
+	// ReasonArchivedCampaign: (on Warned) a trigger or exception names an
+	// archived campaign: it will never match again.
+	ReasonArchivedCampaign Reason = "archived_campaign"
+	// ReasonCycle: (on Warned) follow-ups trigger on each other in a
+	// cycle, so one interaction can keep a user receiving them.
+	ReasonCycle Reason = "cycle"
+	// ReasonExceptionNeverWhileWaiting: (on Warned) an exception can never
+	// happen while a user waits: it is an interaction with the follow-up
+	// itself, which the user cannot have before receiving it.
+	ReasonExceptionNeverWhileWaiting Reason = "exception_never_while_waiting"
+	// ReasonChannelMismatch: (on Warned) a trigger, exception or
+	// conversion selects an interaction of a channel its campaign is not
+	// sent on (a push interaction of an email campaign): it can never
+	// happen. Only reported when the campaign's Channel is set.
+	ReasonChannelMismatch Reason = "channel_mismatch"
+	// ReasonOverdueDeliveries: (on a warning of the engine's Check, about
+	// no campaign) pending deliveries are overdue by more than a minute:
+	// nothing runs the engine's Run or Tick on the namespace (a forgotten
+	// Run), or it cannot keep up.
+	ReasonOverdueDeliveries Reason = "overdue_deliveries"
 	// ReasonOutsideSendWindow: the delivery falls outside the follow-up's
 	// send window (suppressed when scheduling, suppressed or deferred when
 	// sending).
