@@ -37,10 +37,35 @@ func (s State) CanBecome(to State) bool {
 }
 
 // Transition returns nil if s → to is allowed, else an error wrapping
-// [ErrInvalidTransition] that names both states.
+// [ErrInvalidTransition] that says why in words: "rule: the campaign is
+// already active", "rule: the campaign is archived, which is final".
 func (s State) Transition(to State) error {
 	if s.CanBecome(to) {
 		return nil
 	}
-	return fmt.Errorf("rule: %w: %s → %s", ErrInvalidTransition, s, to)
+	return &transitionError{from: s, to: to}
 }
+
+// transitionError is a change of state the lifecycle does not allow.
+type transitionError struct{ from, to State }
+
+func (e *transitionError) Error() string {
+	switch {
+	case !e.from.Valid() || !e.to.Valid():
+		return fmt.Sprintf("rule: %v: %s → %s", ErrInvalidTransition, e.from, e.to)
+	case e.from == e.to && e.to == Draft:
+		return "rule: the campaign is already a draft"
+	case e.from == e.to:
+		return "rule: the campaign is already " + string(e.to)
+	case e.from == Archived:
+		return "rule: the campaign is archived, which is final"
+	case e.to == Draft:
+		return "rule: a campaign cannot go back to draft"
+	case e.from == Draft && e.to == Stopped:
+		return "rule: a draft cannot be stopped: it was never published"
+	}
+	return fmt.Sprintf("rule: %v: %s → %s", ErrInvalidTransition, e.from, e.to)
+}
+
+// Unwrap returns [ErrInvalidTransition], for errors.Is.
+func (e *transitionError) Unwrap() error { return ErrInvalidTransition }
