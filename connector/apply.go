@@ -24,10 +24,11 @@ type CampaignError struct {
 	Err        error
 }
 
-// Error implements error: "connector: campaign "resend": campaign:
-// delay: …".
+// Error implements error: `connector: campaign "resend":
+// triggers[0].campaign_id: campaign "newsleter" is not known (connector:
+// unknown campaign)`.
 func (e *CampaignError) Error() string {
-	return fmt.Sprintf("connector: campaign %q: %v", e.CampaignID, e.Err)
+	return fmt.Sprintf("connector: campaign %q: %s", e.CampaignID, problemText(e.Err))
 }
 
 // Unwrap returns the problem.

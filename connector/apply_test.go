@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,6 +308,30 @@ func TestApplyInvalidSetChangesNothing(t *testing.T) {
 			require.Equal(t, rev, after, "an invalid set changed the store")
 		})
 	}
+}
+
+// TestApplyErrorsNameTheCampaignOnce: each problem of a refused set names
+// its campaign once, then the field and what is wrong.
+func TestApplyErrorsNameTheCampaignOnce(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, store.NewMemory(), noop, applyClock())
+	err := e.Apply(ctx, []rule.Campaign{
+		{ID: "news"},
+		{ID: "news"},
+		{ID: "lost", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "nowhere"}}},
+		{ID: "ping", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "pong"}}},
+		{ID: "pong", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "ping"}}},
+		{ID: "slow", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "news"}}, Delay: rule.After(-time.Hour)},
+	})
+	require.EqualError(t, err, strings.Join([]string{
+		`connector: campaign "news": id: the set holds it more than once`,
+		`connector: campaign "lost": triggers[0].campaign_id: campaign "nowhere" is not known (connector: unknown campaign)`,
+		`connector: campaign "slow": delay.after: -1h0m0s is outside (0, 87600h0m0s] (invalid delay)`,
+		`connector: campaign "ping": triggers[0].campaign_id: campaigns ping, pong trigger on each other ` +
+			`(connector: follow-ups trigger on each other in a cycle)`,
+		`connector: campaign "pong": triggers[0].campaign_id: campaigns ping, pong trigger on each other ` +
+			`(connector: follow-ups trigger on each other in a cycle)`,
+	}, "\n"))
 }
 
 // TestApplyEditAppliesToNewTriggersOnly applies a follow-up, tracks a

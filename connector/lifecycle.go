@@ -309,12 +309,37 @@ func campaignError(op, id string, err error) error {
 	}
 	out := make([]error, len(errs))
 	for i, e := range errs {
-		out[i] = fmt.Errorf("connector: %s %q: %w", op, id, e)
+		out[i] = &opError{op: op, id: id, err: e}
 	}
 	if len(out) == 1 {
 		return out[0]
 	}
 	return errors.Join(out...)
+}
+
+// opError is a problem of campaign id that operation op met:
+// `connector: save "resend": delay.after: …`.
+type opError struct {
+	op, id string
+	err    error
+}
+
+func (e *opError) Error() string {
+	return fmt.Sprintf("connector: %s %q: %s", e.op, e.id, problemText(e.err))
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// problemText renders err, a problem of a campaign, for a message that
+// already names the campaign: a validation error of the campaign itself
+// leaves out its Object ("campaign"), which would only repeat it.
+func problemText(err error) string {
+	if ve, ok := err.(*rule.ValidationError); ok && ve.Object == "campaign" {
+		c := *ve
+		c.Object = ""
+		return c.Error()
+	}
+	return err.Error()
 }
 
 // wrapStore passes through the engine's own errors (made inside an update
