@@ -25,6 +25,31 @@ func (e *TrackError) Error() string { return fmt.Sprintf("connector: event %d: %
 // Unwrap returns the event's error.
 func (e *TrackError) Unwrap() error { return e.Err }
 
+// TrackErrors returns the [*TrackError]s that err holds, in order: err is
+// what [Engine.TrackAll] returned, or an error wrapping it (with %w or
+// errors.Join). For TrackAll's own error that is one per event not
+// tracked, by increasing index. It returns nil when err is nil or holds
+// none.
+func TrackErrors(err error) []*TrackError {
+	var out []*TrackError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *TrackError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
 // trackChunk is how many events TrackAll hands the store at once: enough
 // for a batch to overlap its users' cache misses (the memory store groups
 // them by shard: about 16 users a lock), few enough for their trackers to
@@ -44,8 +69,8 @@ const trackChunk = 1024
 //
 // It returns nil when every event was tracked; otherwise the events that
 // could be were, and the error joins a [*TrackError] for each that was not,
-// in index order (errors.As finds the first; each wraps what Track would
-// have returned). With [WithInstrumentation] set, TrackAll calls Track for
+// in index order ([TrackErrors] lists them, errors.As finds the first;
+// each wraps what Track would have returned). With [WithInstrumentation] set, TrackAll calls Track for
 // each event, so that each has its own span, unless the instrumentation is
 // a [BatchInstrumentation].
 func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {

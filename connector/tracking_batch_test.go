@@ -219,3 +219,36 @@ func TestTrackAllInstrumentation(t *testing.T) {
 		require.Equal(t, int64(1), st.Pending, "ann's resend is scheduled either way")
 	}
 }
+
+// TestTrackErrorsListsTheEventsNotTracked: TrackErrors finds every
+// *TrackError of TrackAll's error, in index order, also once a host
+// wrapped or joined it, and none in an error about no event.
+func TestTrackErrorsListsTheEventsNotTracked(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, store.NewMemory(), connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clock.NewMock())
+	setupResend(t, e)
+	evs := make([]event.Event, 2500) // three chunks of the batch
+	for i := range evs {
+		evs[i] = event.Event{UserID: fmt.Sprint("u", i), Kind: event.EmailReceived, CampaignID: "newsletter"}
+	}
+	bad := []int{3, 1024, 1030, 2499}
+	for _, i := range bad {
+		evs[i].UserID = ""
+	}
+	err := e.TrackAll(ctx, evs)
+	indexes := func(err error) []int {
+		var out []int
+		for _, te := range connector.TrackErrors(err) {
+			var ve *event.ValidationError
+			require.ErrorAs(t, te, &ve)
+			require.Equal(t, "user_id", ve.Field)
+			out = append(out, te.Index)
+		}
+		return out
+	}
+	require.Equal(t, bad, indexes(err))
+	require.Equal(t, bad, indexes(fmt.Errorf("consumer: page 7: %w", err)), "wrapped")
+	require.Equal(t, bad, indexes(errors.Join(errors.New("acknowledging the page failed"), err)), "joined with another error")
+	require.Nil(t, connector.TrackErrors(nil))
+	require.Nil(t, connector.TrackErrors(errBroken), "an error about no event")
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -202,18 +203,18 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, items 
 	if err == nil {
 		return len(events), items, nil
 	}
-	list := []error{err}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		list = joined.Unwrap()
+	tes := connector.TrackErrors(err)
+	joined := 1
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		joined = len(j.Unwrap())
+	}
+	if len(tes) != joined || slices.ContainsFunc(tes, func(te *connector.TrackError) bool { return te.Index < 0 || te.Index >= len(events) }) {
+		// Not all about single events: none can be counted as tracked.
+		return 0, items, []error{fmt.Errorf("webhook: tracking %d events: %w", len(events), err)}
 	}
 	var failed []error
 	tracked := len(events)
-	for _, x := range list {
-		var te *connector.TrackError
-		if !errors.As(x, &te) || te.Index < 0 || te.Index >= len(events) {
-			// Not about one event: none can be counted as tracked.
-			return 0, items, []error{fmt.Errorf("webhook: tracking %d events: %w", len(events), err)}
-		}
+	for _, te := range tes {
 		ev := events[te.Index]
 		if errors.As(te.Err, new(*event.ValidationError)) {
 			items = append(items, &ItemError{Index: -1, ProviderEventID: ev.ID, Err: te.Err})

@@ -168,18 +168,32 @@ func TestHandlerStatus(t *testing.T) {
 }
 
 // TestHandlerTrackAllNotPerEvent checks that a TrackAll error that is not
-// about one event fails the whole payload.
+// all about single events fails the whole payload.
 func TestHandlerTrackAllNotPerEvent(t *testing.T) {
 	down := errors.New("store: connection refused")
-	bt := batchFunc(func(context.Context, []event.Event) error { return down })
-	h, err := webhook.NewHandler(returns([]event.Event{evA, evB}, nil), bt)
-	require.NoError(t, err)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader("{}")))
-	require.Equal(t, 500, w.Code)
-	var resp webhook.Response
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
-	require.Zero(t, resp.Tracked)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"an error about no event", down},
+		{"an event's error joined with another", errors.Join(&connector.TrackError{Index: 1, Err: down}, down)},
+		{"an index outside the payload", errors.Join(&connector.TrackError{Index: 2, Err: down})},
+		{"a wrapped join", fmt.Errorf("tracker: %w", errors.Join(&connector.TrackError{Index: 0, Err: down},
+			&connector.TrackError{Index: 1, Err: down}))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bt := batchFunc(func(context.Context, []event.Event) error { return tc.err })
+			h, err := webhook.NewHandler(returns([]event.Event{evA, evB}, nil), bt)
+			require.NoError(t, err)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader("{}")))
+			require.Equal(t, 500, w.Code)
+			var resp webhook.Response
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+			require.Zero(t, resp.Tracked)
+			require.Empty(t, resp.Errors)
+		})
+	}
 }
 
 // batchFunc is a BatchTracker whose TrackAll is the function (Track is never
