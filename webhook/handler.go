@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,7 +137,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, r, http.StatusBadRequest, Response{Error: "reading body failed"}, fmt.Errorf("webhook: reading body: %w", err))
 		return
 	}
-	events, err := h.parser.Parse(r, body)
+	events, index, err := h.parse(r, body)
 	items, rest := split(err)
 	switch {
 	case rest == nil:
@@ -153,7 +154,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, r, http.StatusInternalServerError, Response{Error: "internal error; retry later"}, rest)
 		return
 	}
-	resp, report, retry := h.track(r, events, items)
+	resp, report, retry := h.track(r, events, index, items)
 	status := http.StatusOK
 	if retry {
 		status = http.StatusInternalServerError
@@ -162,17 +163,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, r, status, resp, report)
 }
 
+// parse has the parser verify and translate body; index gives the
+// position of each event's item in the request, or is nil when the parser
+// does not say (or says something that does not fit the events).
+func (h *Handler) parse(r *http.Request, body []byte) (events []event.Event, index []int, err error) {
+	ip, ok := h.parser.(IndexedParser)
+	if !ok {
+		events, err = h.parser.Parse(r, body)
+		return events, nil, err
+	}
+	events, index, err = ip.ParseIndexed(r, body)
+	if len(index) != len(events) {
+		index = nil
+	}
+	return events, index, err
+}
+
+// itemIndex is the position in the request of the item event i comes from,
+// or -1 when unknown.
+func itemIndex(index []int, i int) int {
+	if index == nil {
+		return -1
+	}
+	return index[i]
+}
+
 // track tracks every event. It returns the response listing the items that
 // did not make it, every error met (item errors included) joined, and
 // whether some failure deserves a retry.
-func (h *Handler) track(r *http.Request, events []event.Event, items []*ItemError) (resp Response, report error, retry bool) {
+func (h *Handler) track(r *http.Request, events []event.Event, index []int, items []*ItemError) (resp Response, report error, retry bool) {
 	ctx := r.Context()
 	var failed []error
 	if bt, ok := h.tracker.(BatchTracker); ok && len(events) > 1 {
-		resp.Tracked, items, failed = trackAll(ctx, bt, events, items)
+		resp.Tracked, items, failed = trackAll(ctx, bt, events, index, items)
 		events = nil
 	}
-	for _, ev := range events {
+	for i, ev := range events {
 		if err := ctx.Err(); err != nil {
 			failed = append(failed, fmt.Errorf("webhook: tracking: %w", err))
 			break
@@ -182,11 +208,12 @@ func (h *Handler) track(r *http.Request, events []event.Event, items []*ItemErro
 		case err == nil:
 			resp.Tracked++
 		case errors.As(err, new(*event.ValidationError)):
-			items = append(items, &ItemError{Index: -1, ProviderEventID: ev.ID, Err: err})
+			items = append(items, &ItemError{Index: itemIndex(index, i), ProviderEventID: ev.ID, Err: err})
 		default:
 			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, err))
 		}
 	}
+	slices.SortStableFunc(items, func(a, b *ItemError) int { return cmp.Compare(a.Index, b.Index) }) // in the request's order
 	all := make([]error, 0, len(items)+len(failed))
 	for _, it := range items {
 		resp.Errors = append(resp.Errors, ResponseError{Index: it.Index, ID: it.ProviderEventID, Error: it.Error()})
@@ -198,7 +225,7 @@ func (h *Handler) track(r *http.Request, events []event.Event, items []*ItemErro
 // trackAll hands events to bt at once and sorts its errors as track does:
 // events it rejected become items, the others failures. It returns how
 // many events were tracked.
-func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, items []*ItemError) (int, []*ItemError, []error) {
+func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index []int, items []*ItemError) (int, []*ItemError, []error) {
 	err := bt.TrackAll(ctx, events)
 	if err == nil {
 		return len(events), items, nil
@@ -217,7 +244,7 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, items 
 	for _, te := range tes {
 		ev := events[te.Index]
 		if errors.As(te.Err, new(*event.ValidationError)) {
-			items = append(items, &ItemError{Index: -1, ProviderEventID: ev.ID, Err: te.Err})
+			items = append(items, &ItemError{Index: itemIndex(index, te.Index), ProviderEventID: ev.ID, Err: te.Err})
 		} else {
 			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, te.Err))
 		}

@@ -1,14 +1,7 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -23,42 +16,26 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid/sendgridtest"
 	"github.com/stretchr/testify/require"
 )
 
-// A SendGrid batch, signed, whose second item names a user no store can
-// keep (a NUL byte, which JSON writes as \u0000) and whose third item has
-// a property number no store can keep.
+// A SendGrid batch whose first item is skipped (not an interaction), whose
+// third cannot become an event (no user ID), and whose fourth names a
+// user no store can keep (a NUL byte, which JSON writes as \u0000).
 const poisonBatch = `[
+	{"event":"processed","sg_event_id":"sg-processed","timestamp":1767603600,"campaign_id":"newsletter","user_id":"ann"},
 	{"event":"delivered","sg_event_id":"sg-ann","timestamp":1767603600,"campaign_id":"newsletter","user_id":"ann"},
+	{"event":"delivered","sg_event_id":"sg-nouser","timestamp":1767603600,"campaign_id":"newsletter"},
 	{"event":"delivered","sg_event_id":"sg-bad","timestamp":1767603600,"campaign_id":"newsletter","user_id":"b\u0000b"},
 	{"event":"delivered","sg_event_id":"sg-cleo","timestamp":1767603600,"campaign_id":"newsletter","user_id":"cleo"}
 ]`
 
-// signedRequest signs body as SendGrid does and returns the parser that
-// verifies it and the request.
-func signedRequest(t *testing.T, body []byte) (*sendgrid.Parser, *http.Request) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	require.NoError(t, err)
-	p, err := sendgrid.New(base64.StdEncoding.EncodeToString(der))
-	require.NoError(t, err)
-	const ts = "1767603605"
-	sum := sha256.Sum256(append([]byte(ts), body...))
-	sig, err := ecdsa.SignASN1(rand.Reader, priv, sum[:])
-	require.NoError(t, err)
-	r := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", bytes.NewReader(body))
-	r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
-	r.Header.Set(sendgrid.TimestampHeader, ts)
-	return p, r
-}
-
 // TestHandlerListsEventsTheEngineRejects: a signed batch with one event
 // the engine rejects (a user ID no store can keep) gets 200, lists that
-// event among the items that could not become events, and tracks the
-// others, whether the handler hands the engine the batch or each event.
+// event among the items that could not become events, under its item's
+// position in the batch, and tracks the others, whether the handler hands
+// the engine the batch or each event.
 func TestHandlerListsEventsTheEngineRejects(t *testing.T) {
 	ctx := context.Background()
 	for _, batch := range []bool{true, false} {
@@ -85,7 +62,10 @@ func TestHandlerListsEventsTheEngineRejects(t *testing.T) {
 				tracker = webhook.TrackerFunc(e.Track)
 			}
 			var reported error
-			p, r := signedRequest(t, []byte(poisonBatch))
+			signer := sendgridtest.NewSigner(t)
+			p, err := sendgrid.New(signer.VerificationKey())
+			require.NoError(t, err)
+			r := signer.Request(t, "/webhooks/sendgrid", []byte(poisonBatch), clk.Now())
 			h, err := webhook.NewHandler(p, tracker, webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }))
 			require.NoError(t, err)
 			w := httptest.NewRecorder()
@@ -95,13 +75,17 @@ func TestHandlerListsEventsTheEngineRejects(t *testing.T) {
 			var resp webhook.Response
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
 			require.Equal(t, 2, resp.Tracked)
-			require.Len(t, resp.Errors, 1)
-			require.Equal(t, "sg-bad", resp.Errors[0].ID)
-			require.Contains(t, resp.Errors[0].Error, "user_id")
+			require.Len(t, resp.Errors, 2)
+			require.Equal(t, webhook.ResponseError{Index: 2, ID: "sg-nouser",
+				Error: `sendgrid: item 2 (id "sg-nouser"): webhook: campaign or user id missing: no "user_id"`}, resp.Errors[0])
+			require.Equal(t, 3, resp.Errors[1].Index, "the rejected event's position in the batch")
+			require.Equal(t, "sg-bad", resp.Errors[1].ID)
+			require.Contains(t, resp.Errors[1].Error, "user_id")
 			require.ErrorIs(t, reported, event.ErrUnstorable)
 			items := webhook.ItemErrors(reported)
-			require.Len(t, items, 1)
-			require.Equal(t, "sg-bad", items[0].ProviderEventID)
+			require.Len(t, items, 2)
+			require.Equal(t, 3, items[1].Index)
+			require.Equal(t, "sg-bad", items[1].ProviderEventID)
 			for _, user := range []string{"ann", "cleo"} {
 				u, err := s.User(ctx, "", user)
 				require.NoError(t, err, user)

@@ -265,3 +265,74 @@ func TestNewHandlerRejects(t *testing.T) {
 		})
 	}
 }
+
+// indexed is an IndexedParser returning events with the given item
+// positions.
+type indexed struct {
+	events []event.Event
+	items  []int
+	err    error
+}
+
+func (p indexed) Parse(r *http.Request, body []byte) ([]event.Event, error) { return p.events, p.err }
+func (p indexed) ParseIndexed(*http.Request, []byte) ([]event.Event, []int, error) {
+	return p.events, p.items, p.err
+}
+
+// TestHandlerIndexesRejectedEvents: an event the engine rejects is listed
+// under its item's position when the parser says it, and under -1 when it
+// does not (a plain Parser, or positions that do not fit the events).
+func TestHandlerIndexesRejectedEvents(t *testing.T) {
+	bad := event.Event{ID: "bad", Kind: event.EmailOpened, CampaignID: "n"} // no user
+	evs := []event.Event{evA, bad, evB}
+	for _, tc := range []struct {
+		name   string
+		parser webhook.Parser
+		want   int
+	}{
+		{"an IndexedParser", indexed{evs, []int{0, 4, 7}, nil}, 4},
+		{"a plain Parser", returns(evs, nil), -1},
+		{"positions that do not fit the events", indexed{evs, []int{0, 4}, nil}, -1},
+	} {
+		for _, batch := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, batch %v", tc.name, batch), func(t *testing.T) {
+				rec := &recorder{}
+				var tracker webhook.Tracker = rec
+				if batch {
+					tracker = batchRecorder{rec}
+				}
+				h, err := webhook.NewHandler(tc.parser, tracker)
+				require.NoError(t, err)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader("{}")))
+				require.Equal(t, 200, w.Code)
+				var resp webhook.Response
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+				require.Equal(t, 2, resp.Tracked)
+				require.Len(t, resp.Errors, 1)
+				require.Equal(t, "bad", resp.Errors[0].ID)
+				require.Equal(t, tc.want, resp.Errors[0].Index)
+			})
+		}
+	}
+}
+
+// TestHandlerListsItemsInTheRequestsOrder: the items the parser could not
+// turn into events and the events the engine rejected come in one list,
+// by position in the request.
+func TestHandlerListsItemsInTheRequestsOrder(t *testing.T) {
+	bad := event.Event{ID: "bad", Kind: event.EmailOpened, CampaignID: "n"} // no user
+	missing := &webhook.ItemError{Provider: "test", Index: 9, ProviderEventID: "x", Err: fmt.Errorf("%w: no %q", webhook.ErrMissingID, "user_id")}
+	p := indexed{[]event.Event{evA, bad, evB}, []int{0, 4, 7}, errors.Join(missing)}
+	h, err := webhook.NewHandler(p, batchRecorder{&recorder{}})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader("{}")))
+	var resp webhook.Response
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+	var got []int
+	for _, e := range resp.Errors {
+		got = append(got, e.Index)
+	}
+	require.Equal(t, []int{4, 9}, got)
+}

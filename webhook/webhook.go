@@ -53,6 +53,20 @@ type Parser interface {
 	Parse(r *http.Request, body []byte) ([]event.Event, error)
 }
 
+// IndexedParser is a [Parser] that also says which item of the provider's
+// request each event comes from. The parsers of the provider sub-packages
+// implement it. The [Handler] uses it to report an event the engine
+// rejects under its item's index, the index the parser's own
+// [*ItemError]s carry; with a plain Parser, the index of such an event is
+// unknown (-1).
+type IndexedParser interface {
+	Parser
+	// ParseIndexed is Parse that also returns, for each event, the
+	// position of its item in the request: items[i] for events[i], as
+	// [ItemError.Index] counts.
+	ParseIndexed(r *http.Request, body []byte) (events []event.Event, items []int, err error)
+}
+
 // ParserFunc adapts a function to [Parser].
 type ParserFunc func(r *http.Request, body []byte) ([]event.Event, error)
 
@@ -154,7 +168,9 @@ type ItemError struct {
 	// Provider names the parser: "sendgrid", "ses"…
 	Provider string
 	// Index is the item's position in the provider's batch (0 for
-	// providers that send one item per request), or -1 when unknown.
+	// providers that send one item per request), or -1 when unknown: for
+	// an event the engine rejected, when the parser is not an
+	// [IndexedParser].
 	Index int
 	// ProviderEventID is the provider's id of the item, when it has one.
 	ProviderEventID string

@@ -88,7 +88,7 @@ type Parser struct {
 	tokens  *tokenCache
 }
 
-var _ webhook.Parser = (*Parser)(nil)
+var _ webhook.IndexedParser = (*Parser)(nil)
 
 // Option configures a [Parser]; pass options to [New].
 type Option func(*Parser) error
@@ -191,6 +191,14 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, nil
 	}
 	return []event.Event{ev}, nil
+}
+
+// ParseIndexed is [Parser.Parse] for the [webhook.Handler]
+// ([webhook.IndexedParser]): Mailgun posts one item per request, so each
+// event comes from item 0.
+func (p *Parser) ParseIndexed(r *http.Request, body []byte) ([]event.Event, []int, error) {
+	events, err := p.Parse(r, body)
+	return events, make([]int, len(events)), err
 }
 
 // verify checks the signature object, its timestamp and its token.

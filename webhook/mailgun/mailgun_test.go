@@ -89,6 +89,10 @@ func TestParseFixtures(t *testing.T) {
 			body := signer.Body(fixture(t, tc.file), now)
 			got, err := p.Parse(request(body), body)
 			require.Equal(t, tc.want, got)
+			indexed, positions, ierr := newParser(t, tc.opts...).ParseIndexed(request(body), body)
+			require.Equal(t, tc.want, indexed)
+			require.Equal(t, make([]int, len(got)), positions, "one item per request")
+			require.Equal(t, err, ierr)
 			if tc.itemErr == nil {
 				require.NoError(t, err)
 				return

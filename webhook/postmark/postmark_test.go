@@ -74,6 +74,10 @@ func TestParseFixtures(t *testing.T) {
 			body := fixture(t, tc.file)
 			got, err := p.Parse(authed(body), body)
 			require.Equal(t, tc.want, got)
+			indexed, positions, ierr := p.ParseIndexed(authed(body), body)
+			require.Equal(t, tc.want, indexed)
+			require.Equal(t, make([]int, len(got)), positions, "one item per request")
+			require.Equal(t, err, ierr)
 			if tc.itemErr == nil {
 				require.NoError(t, err)
 				return

@@ -87,7 +87,7 @@ type Parser struct {
 	machineOpens bool
 }
 
-var _ webhook.Parser = (*Parser)(nil)
+var _ webhook.IndexedParser = (*Parser)(nil)
 
 // Option configures a [Parser]; pass options to [New].
 type Option func(*Parser) error
@@ -230,14 +230,23 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 // and click item of the batch, in order; see the package documentation for
 // the mapping and [webhook.Parser] for the errors.
 func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
+	events, _, err := p.ParseIndexed(r, body)
+	return events, err
+}
+
+// ParseIndexed is [Parser.Parse] that also returns the position in the
+// batch of each event's item ([webhook.IndexedParser]): items that are
+// skipped or cannot become events leave gaps.
+func (p *Parser) ParseIndexed(r *http.Request, body []byte) ([]event.Event, []int, error) {
 	if err := p.Verify(r, body); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, fmt.Errorf("sendgrid: %w: want a JSON array of events: %w", webhook.ErrPayload, err)
+		return nil, nil, fmt.Errorf("sendgrid: %w: want a JSON array of events: %w", webhook.ErrPayload, err)
 	}
 	var events []event.Event
+	var index []int
 	var errs []error
 	for i, raw := range items {
 		ev, ok, err := p.item(raw)
@@ -251,9 +260,10 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		}
 		if ok {
 			events = append(events, ev)
+			index = append(index, i)
 		}
 	}
-	return events, errors.Join(errs...)
+	return events, index, errors.Join(errs...)
 }
 
 // kinds maps the SendGrid event types that are interactions.

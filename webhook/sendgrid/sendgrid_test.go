@@ -123,6 +123,20 @@ func TestParseFixtures(t *testing.T) {
 	}
 }
 
+// TestParseIndexedGivesEachEventsItem: ParseIndexed returns Parse's
+// events and errors, with the position of each event's item in the batch,
+// skipped items and item errors leaving gaps.
+func TestParseIndexedGivesEachEventsItem(t *testing.T) {
+	s := sendgridtest.NewSigner(t)
+	p := newParser(t, s)
+	body := fixture(t, "batch.json")
+	want, wantErr := p.Parse(request(t, s, body), body)
+	got, items, err := p.ParseIndexed(request(t, s, body), body)
+	require.Equal(t, want, got)
+	require.Equal(t, wantErr, err)
+	require.Equal(t, []int{1, 5}, items)
+}
+
 func TestParseMalformed(t *testing.T) {
 	s := sendgridtest.NewSigner(t)
 	p := newParser(t, s)

@@ -82,6 +82,10 @@ func TestParseFixtures(t *testing.T) {
 				body := aws.sns.Body(t, aws.notification(fixture(t, tc.file), version))
 				got, err := p.Parse(request(body), body)
 				require.Equal(t, tc.want, got)
+				indexed, positions, ierr := p.ParseIndexed(request(body), body)
+				require.Equal(t, tc.want, indexed)
+				require.Equal(t, make([]int, len(got)), positions, "one item per request, even for two events")
+				require.Equal(t, err, ierr)
 				if tc.itemErr == nil {
 					require.NoError(t, err)
 					return

@@ -110,7 +110,7 @@ type Parser struct {
 	certs       *certCache
 }
 
-var _ webhook.Parser = (*Parser)(nil)
+var _ webhook.IndexedParser = (*Parser)(nil)
 
 // Option configures a [Parser]; pass options to [New].
 type Option func(*Parser) error
@@ -277,6 +277,14 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, &webhook.ItemError{Provider: provider, Index: 0, ProviderEventID: env.MessageID, Err: err}
 	}
 	return events, nil
+}
+
+// ParseIndexed is [Parser.Parse] for the [webhook.Handler]
+// ([webhook.IndexedParser]): Amazon SNS posts one item per request, so each
+// event comes from item 0.
+func (p *Parser) ParseIndexed(r *http.Request, body []byte) ([]event.Event, []int, error) {
+	events, err := p.Parse(r, body)
+	return events, make([]int, len(events)), err
 }
 
 // sesEvent is the part of an SES event the parser reads.

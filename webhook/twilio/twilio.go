@@ -84,7 +84,7 @@ type Parser struct {
 	lookup  LookupFunc
 }
 
-var _ webhook.Parser = (*Parser)(nil)
+var _ webhook.IndexedParser = (*Parser)(nil)
 
 // Option configures a [Parser]; pass options to [New].
 type Option func(*Parser) error
@@ -193,6 +193,14 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, err
 	}
 	return []event.Event{ev}, nil
+}
+
+// ParseIndexed is [Parser.Parse] for the [webhook.Handler]
+// ([webhook.IndexedParser]): Twilio posts one item per request, so each
+// event comes from item 0.
+func (p *Parser) ParseIndexed(r *http.Request, body []byte) ([]event.Event, []int, error) {
+	events, err := p.Parse(r, body)
+	return events, make([]int, len(events)), err
 }
 
 // ids finds the campaign and user ids in the query of the public URL (the

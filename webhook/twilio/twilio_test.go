@@ -135,6 +135,10 @@ func TestParseFixtures(t *testing.T) {
 			}
 			got, err := p.Parse(r, body)
 			require.Equal(t, tc.want, got)
+			indexed, positions, ierr := p.ParseIndexed(r, body)
+			require.Equal(t, tc.want, indexed)
+			require.Equal(t, make([]int, len(got)), positions, "one item per request")
+			require.Equal(t, err, ierr)
 			if tc.itemErr == nil {
 				require.NoError(t, err)
 				return
