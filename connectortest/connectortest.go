@@ -1,14 +1,13 @@
 // Package connectortest helps hosts unit-test their campaign logic, the way
 // rivertest helps test river jobs: [New] returns a [Harness] with a mock
 // clock, a memory store, a recording sender and a decision log, plus
-// helpers to save and publish campaigns, track events, move time (running
-// the deliveries that fall due on the way), and assertions that fail with a
-// readable timeline of what happened.
+// helpers to apply (or save and publish) campaigns, track events, move
+// time (running the deliveries that fall due on the way), and assertions
+// that fail with a readable timeline of what happened.
 //
 //	h := connectortest.New(t)
-//	h.Save(rule.Campaign{ID: "newsletter"})
-//	h.Save(rule.Campaign{ID: "resend", Triggers: …, Delay: rule.After(7 * 24 * time.Hour), …})
-//	h.Publish("resend", "newsletter")
+//	h.Apply(rule.Campaign{ID: "newsletter"},
+//		rule.Campaign{ID: "resend", Triggers: …, Delay: rule.After(7 * 24 * time.Hour), …})
 //	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
 //	h.Advance(7 * 24 * time.Hour)
 //	h.RequireSent("ann", "resend")
@@ -20,6 +19,7 @@ package connectortest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +68,16 @@ func (h *Harness) Save(campaigns ...rule.Campaign) {
 		if err := h.Simulator.Save(c); err != nil {
 			h.T.Fatalf("connectortest: Save(%q): %v", c.ID, err)
 		}
+	}
+}
+
+// Apply brings the engine's campaigns to the set given and publishes them,
+// as [connector.Engine.Apply] does at a host's start, failing the test on
+// error: the way to test campaigns a host defines in code or files.
+func (h *Harness) Apply(campaigns ...rule.Campaign) {
+	h.T.Helper()
+	if err := h.Engine.Apply(context.Background(), campaigns); err != nil {
+		h.T.Fatalf("connectortest: Apply: %v", err)
 	}
 }
 
@@ -297,7 +307,9 @@ func (h *Harness) unticked(userID, campaignID string) string {
 	return b.String()
 }
 
-// Timeline renders every decision observed so far, one per line.
+// Timeline renders every decision observed so far, one per line, except
+// the [rule.Applied] decisions of [Harness.Apply], which concern no user:
+// each run of them is one line that counts them by reason.
 func (h *Harness) Timeline() string {
 	var b strings.Builder
 	b.WriteString("timeline:\n")
@@ -305,8 +317,53 @@ func (h *Harness) Timeline() string {
 	if len(ds) == 0 {
 		b.WriteString("  (no decisions)\n")
 	}
-	for _, d := range ds {
-		fmt.Fprintf(&b, "  %s\n", d)
+	for i := 0; i < len(ds); i++ {
+		if ds[i].Kind != rule.Applied {
+			fmt.Fprintf(&b, "  %s\n", ds[i])
+			continue
+		}
+		j := i
+		for j < len(ds) && ds[j].Kind == rule.Applied {
+			j++
+		}
+		fmt.Fprintf(&b, "  %s\n", appliedLine(ds[i:j]))
+		i = j - 1
 	}
 	return b.String()
+}
+
+// appliedLine sums up a run of applied decisions: "2026-01-05T00:00:00Z
+// applied: created 2, published 2 (newsletter, resend)".
+func appliedLine(ds []rule.Decision) string {
+	var reasons []rule.Reason
+	count := map[rule.Reason]int{}
+	var ids []string
+	for _, d := range ds {
+		if count[d.Reason] == 0 {
+			reasons = append(reasons, d.Reason)
+		}
+		count[d.Reason]++
+		if !slices.Contains(ids, d.CampaignID) {
+			ids = append(ids, d.CampaignID)
+		}
+	}
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		verb, ok := appliedVerbs[r]
+		if !ok {
+			verb = string(r)
+		}
+		parts[i] = fmt.Sprintf("%s %d", verb, count[r])
+	}
+	slices.Sort(ids)
+	return fmt.Sprintf("%s applied: %s (%s)", ds[0].At.UTC().Format(time.RFC3339), strings.Join(parts, ", "), strings.Join(ids, ", "))
+}
+
+// appliedVerbs names the reasons of applied decisions as Apply's log
+// summary does.
+var appliedVerbs = map[rule.Reason]string{
+	rule.ReasonCreated:         "created",
+	rule.ReasonEdited:          "edited",
+	rule.ReasonPublished:       "published",
+	rule.ReasonCampaignStopped: "stopped",
 }

@@ -176,3 +176,39 @@ func resendCampaignsForTest() []rule.Campaign {
 		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
 	}}
 }
+
+func TestApplyPublishesTheSet(t *testing.T) {
+	h := connectortest.New(t)
+	h.Apply(resendCampaignsForTest()...)
+	h.Apply(resendCampaignsForTest()...) // again, as at every start: changes nothing
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Advance(24 * time.Hour)
+	h.RequireSent("ann", "resend")
+}
+
+func TestApplyFailsTheTestOnABadSet(t *testing.T) {
+	f := outcome(nil, func(h *connectortest.Harness) {
+		h.Apply(rule.Campaign{ID: "resend", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsleter"}}})
+	})
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, `connectortest: Apply: connector: campaign "resend": triggers[0].campaign_id: campaign "newsleter" is not known`)
+}
+
+// TestTimelineSumsUpApply: Apply's decisions, about campaigns and no
+// user, take one line per run in the timeline a failing assertion prints;
+// the decisions about users keep a line each.
+func TestTimelineSumsUpApply(t *testing.T) {
+	h := connectortest.New(t)
+	h.Apply(resendCampaignsForTest()...)
+	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Advance(time.Hour)
+	h.Apply(resendCampaignsForTest()[0]) // resend and newsletter unchanged: no decision
+	edited := resendCampaignsForTest()
+	edited[1].Delay = rule.After(48 * time.Hour)
+	h.Apply(edited...)
+	require.Equal(t, "timeline:\n"+
+		"  2026-01-05T00:00:00Z applied: created 2, published 2 (newsletter, resend)\n"+
+		"  2026-01-05T00:00:00Z scheduled resend user=ann due=2026-01-06T00:00:00Z (email_received of \"newsletter\")\n"+
+		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n",
+		h.Timeline())
+}

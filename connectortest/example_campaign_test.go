@@ -43,3 +43,29 @@ func ExampleNew() {
 	//   2026-01-06T00:00:00Z cancelled resend user=bob due=2026-01-12T00:00:00Z (exception: email_opened of "newsletter": waiting since 2026-01-05T00:00:00Z)
 	//   2026-01-12T00:00:00Z delivered resend user=ann due=2026-01-12T00:00:00Z attempt=1
 }
+
+// Campaigns defined in code, applied as the host applies them at start:
+// Apply saves and publishes the set in the order that loses nothing, and
+// the timeline sums its decisions up on one line.
+func ExampleHarness_Apply() {
+	// Needed only in an example: in a test, t is the test's *testing.T.
+	t := &testing.T{}
+
+	h := connectortest.New(t)
+	h.Apply(rule.Campaign{ID: "cart"}, rule.Campaign{
+		ID:       "coupon",
+		Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "cart"}},
+		Delay:    rule.After(time.Hour),
+	})
+	h.Track(event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "cart"})
+	h.Advance(time.Hour)
+
+	h.RequireSent("ann", "coupon")
+	fmt.Print(h.Timeline())
+
+	// Output:
+	// timeline:
+	//   2026-01-05T00:00:00Z applied: created 2, published 2 (cart, coupon)
+	//   2026-01-05T00:00:00Z scheduled coupon user=ann due=2026-01-05T01:00:00Z (push_opened of "cart")
+	//   2026-01-05T01:00:00Z delivered coupon user=ann due=2026-01-05T01:00:00Z attempt=1
+}
