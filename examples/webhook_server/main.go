@@ -117,7 +117,9 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, c := range []rule.Campaign{
+	// Apply saves and publishes the campaigns the first time; a restart on
+	// a file finds them as they are and changes nothing.
+	err = engine.Apply(ctx, []rule.Campaign{
 		{ID: "newsletter"}, // the original: the host sends it through SendGrid
 		{
 			ID:         "resend",
@@ -126,23 +128,9 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 			Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
 			Message:    []byte(`{"subject":"In case you missed it"}`),
 		},
-	} {
-		if err := engine.Save(ctx, c); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, id := range []string{"resend", "newsletter"} { // the follow-up first
-		// A restart on a file finds them active already (and an active
-		// campaign cannot be published).
-		if rec, err := engine.Campaign(ctx, id); err != nil || rec.State == rule.Active {
-			if err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		if err := engine.Publish(ctx, id); err != nil {
-			return nil, nil, err
-		}
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	parser, err := sendgrid.New(sendgridKey)
 	if err != nil {

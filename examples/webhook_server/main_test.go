@@ -3,18 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +17,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/campaignconnector/campaignconnector/webhook"
-	"github.com/campaignconnector/campaignconnector/webhook/sendgrid"
+	"github.com/campaignconnector/campaignconnector/webhook/sendgrid/sendgridtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -47,19 +40,13 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// sendGrid plays SendGrid: it signs batches with its own key.
+// sendGrid plays SendGrid: it posts batches to the server, signed.
 type sendGrid struct {
-	t    *testing.T
-	priv *ecdsa.PrivateKey
-	url  string
-	clk  *clock.Mock
-	n    int
-}
-
-func (s *sendGrid) publicKey() string {
-	der, err := x509.MarshalPKIXPublicKey(&s.priv.PublicKey)
-	require.NoError(s.t, err)
-	return base64.StdEncoding.EncodeToString(der)
+	t      *testing.T
+	signer *sendgridtest.Signer
+	url    string
+	clk    *clock.Mock
+	n      int
 }
 
 // item is one event of a batch, at the clock's now.
@@ -71,20 +58,15 @@ func (s *sendGrid) item(kind, user string) map[string]any {
 	}
 }
 
-// post sends a signed batch and returns the status and decoded response.
-func (s *sendGrid) post(items []map[string]any, signWith *ecdsa.PrivateKey) (int, webhook.Response) {
+// post sends a batch signed by signer (SendGrid's own or a forger's) and
+// returns the status and decoded response.
+func (s *sendGrid) post(items []map[string]any, signer *sendgridtest.Signer) (int, webhook.Response) {
 	s.t.Helper()
 	body, err := json.Marshal(items)
 	require.NoError(s.t, err)
-	ts := strconv.FormatInt(s.clk.Now().Unix(), 10)
-	sum := sha256.Sum256(append([]byte(ts), body...))
-	sig, err := ecdsa.SignASN1(rand.Reader, signWith, sum[:])
-	require.NoError(s.t, err)
 	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
 	require.NoError(s.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
-	req.Header.Set(sendgrid.TimestampHeader, ts)
+	req.Header = signer.Header(s.t, body, s.clk.Now())
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
@@ -97,11 +79,9 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC))
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	sg := &sendGrid{t: t, priv: priv, clk: clk}
+	sg := &sendGrid{t: t, signer: sendgridtest.NewSigner(t), clk: clk}
 	out := &syncBuffer{}
-	engine, handler, err := newServer(ctx, clk, store.NewMemory(), sg.publicKey(), out)
+	engine, handler, err := newServer(ctx, clk, store.NewMemory(), sg.signer.VerificationKey(), out)
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
@@ -110,27 +90,25 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 	// SendGrid reports the newsletter delivered to ann and bob (and that it
 	// processed it, which is not an interaction).
 	delivered := []map[string]any{sg.item("processed", "ann"), sg.item("delivered", "ann"), sg.item("delivered", "bob")}
-	status, resp := sg.post(delivered, priv)
+	status, resp := sg.post(delivered, sg.signer)
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, webhook.Response{Tracked: 2}, resp)
 
 	// A forged batch is refused and changes nothing.
-	forger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	status, _ = sg.post([]map[string]any{sg.item("open", "ann")}, forger)
+	status, _ = sg.post([]map[string]any{sg.item("open", "ann")}, sendgridtest.NewSigner(t))
 	require.Equal(t, http.StatusUnauthorized, status)
 
 	// Bob opens it on day 2; SendGrid also retries the first batch.
 	clk.Add(24 * time.Hour)
-	status, _ = sg.post([]map[string]any{sg.item("open", "bob")}, priv)
+	status, _ = sg.post([]map[string]any{sg.item("open", "bob")}, sg.signer)
 	require.Equal(t, http.StatusOK, status)
-	status, _ = sg.post(delivered, priv)
+	status, _ = sg.post(delivered, sg.signer)
 	require.Equal(t, http.StatusOK, status, "a retried batch is accepted; the engine ignores what it has seen")
 
 	// An item without a user id is reported, not retried.
 	noUser := sg.item("delivered", "cleo")
 	delete(noUser, "user_id")
-	status, resp = sg.post([]map[string]any{noUser}, priv)
+	status, resp = sg.post([]map[string]any{noUser}, sg.signer)
 	require.Equal(t, http.StatusOK, status)
 	require.Len(t, resp.Errors, 1)
 	require.Contains(t, resp.Errors[0].Error, `no "user_id"`)
@@ -147,10 +125,8 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 
 func TestServerRefusesWhatItShould(t *testing.T) {
 	clk := clock.NewMock()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	sg := &sendGrid{t: t, priv: priv, clk: clk}
-	_, handler, err := newServer(context.Background(), clk, store.NewMemory(), sg.publicKey(), &syncBuffer{})
+	sg := &sendGrid{t: t, signer: sendgridtest.NewSigner(t), clk: clk}
+	_, handler, err := newServer(context.Background(), clk, store.NewMemory(), sg.signer.VerificationKey(), &syncBuffer{})
 	require.NoError(t, err)
 	tests := []struct {
 		name   string
@@ -180,15 +156,13 @@ func TestResendSurvivesARestartWithDB(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC))
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	sg := &sendGrid{t: t, priv: priv, clk: clk}
+	sg := &sendGrid{t: t, signer: sendgridtest.NewSigner(t), clk: clk}
 	path := filepath.Join(t.TempDir(), "campaigns.db")
 	start := func() (*sqlite.Store, *syncBuffer, func() (int, error)) {
 		s, err := sqlite.Open(ctx, path)
 		require.NoError(t, err)
 		out := &syncBuffer{}
-		engine, handler, err := newServer(ctx, clk, s, sg.publicKey(), out)
+		engine, handler, err := newServer(ctx, clk, s, sg.signer.VerificationKey(), out)
 		require.NoError(t, err)
 		srv := httptest.NewServer(handler)
 		t.Cleanup(srv.Close)
@@ -197,7 +171,7 @@ func TestResendSurvivesARestartWithDB(t *testing.T) {
 	}
 
 	first, _, _ := start()
-	status, resp := sg.post([]map[string]any{sg.item("delivered", "ann")}, priv)
+	status, resp := sg.post([]map[string]any{sg.item("delivered", "ann")}, sg.signer)
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, webhook.Response{Tracked: 1}, resp)
 	require.NoError(t, first.Close())
