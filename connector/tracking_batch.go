@@ -61,8 +61,7 @@ const trackChunk = 1024
 // posting several, a queue consumer) should hand them over together. It
 // checks the campaigns' revision once per call (per 1,024 events), logs
 // the interactions of a batch with one store call, and, with a store that
-// implements [store.BatchUpdater] (the memory and PostgreSQL stores do),
-// applies the updates in one call too. Each event is validated, stamped
+// implements [store.BatchUpdater], applies the updates in one call too. Each event is validated, stamped
 // with the clock when it has no time, deduplicated and evaluated as Track
 // does; the events of one user are applied in slice order, those of
 // different users in any order. events is not modified.

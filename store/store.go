@@ -243,10 +243,10 @@ type ClaimRecycler interface {
 }
 
 // BatchUpdater is implemented by stores that apply many updates in one call
-// for less than the calls one by one would cost: Memory (one lock per shard
-// and batch, the users read ahead) and the PostgreSQL store (one
-// transaction). The engine's TrackAll and Tick use it; without it, they
-// call Update for each op.
+// for less than the calls one by one would cost (one transaction, one lock
+// per shard and batch), as every store of this repository does. The
+// engine's TrackAll and Tick use it; without it, they call Update for each
+// op.
 type BatchUpdater interface {
 	// UpdateBatch applies each op as Update(ctx, ns, op.UserID, op.Now,
 	// op.Dedup, op.Fn) would: atomically per op, the ops of one user in
