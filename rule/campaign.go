@@ -235,7 +235,9 @@ func cloneConditions(cs []Condition) []Condition {
 // UnmarshalJSON implements [json.Unmarshaler] strictly: unknown fields and
 // unknown kinds are errors (a misspelt field in a hand-written definition
 // must not be ignored), and numbers in conditions decode as json.Number.
-// Decoding does not validate: call [Campaign.Validate].
+// Decoding does not validate: call [Campaign.Validate]. What a store
+// wrote, which a newer version may have written, decodes with
+// [DecodeStoredCampaign].
 func (c *Campaign) UnmarshalJSON(b []byte) error {
 	type plain Campaign
 	var p plain

@@ -83,36 +83,13 @@ func unknownField(b []byte, v any) (string, bool) {
 	if json.Unmarshal(b, &obj) != nil {
 		return "", false
 	}
-	known := map[string]bool{}
-	jsonNames(reflect.TypeOf(v).Elem(), known)
+	fields := jsonFields(reflect.TypeOf(v).Elem())
 	for k := range obj {
-		if !known[strings.ToLower(k)] {
+		if _, ok := fieldType(fields, k); !ok {
 			return k, true
 		}
 	}
 	return "", false
-}
-
-// jsonNames adds the JSON names of struct t's fields, lower-cased
-// (encoding/json matches keys without regard to case), embedded structs'
-// included.
-func jsonNames(t reflect.Type, into map[string]bool) {
-	if t.Kind() != reflect.Struct {
-		return
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case name == "-":
-		case f.Anonymous && name == "":
-			jsonNames(f.Type, into)
-		case name != "":
-			into[strings.ToLower(name)] = true
-		case f.IsExported():
-			into[strings.ToLower(f.Name)] = true
-		}
-	}
 }
 
 // jsonKind says what kind of JSON value encoding/json found ("string",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -54,6 +55,31 @@ func FuzzCampaignJSON(f *testing.F) {
 		}
 		_ = c.Clone()
 		_ = c.Delay.String()
+	})
+}
+
+// FuzzStoredCampaign: the stored decoding never panics, and what the
+// strict decoding accepts it decodes to the same campaign.
+func FuzzStoredCampaign(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"resend","triggers":[{"kind":"email_received","campaign_id":"n","later":1}],"delay":{"after":"168h"}}`,
+		`{"id":"w","ID":"v","send_window":{"from":"22:00","to":"06:00","days":["friday"],"x":{}},"conversions":[{"id":"b","kind":"purchase","deadline":"72h"}]}`,
+		`{"id":"x","delay":{"later":[1]}}`, `{"id":"x","message":{"a":[1,2]},"later":null}`, `null`, `[{"id":"x"}]`, `{"id":"x",}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := rule.DecodeStoredCampaign(data)
+		var strict rule.Campaign
+		if strict.UnmarshalJSON(data) != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("the strict decoding reads %s, the stored one fails: %v", data, err)
+		}
+		if !reflect.DeepEqual(strict, got) {
+			t.Fatalf("the decodings of %s differ:\n%#v\n%#v", data, strict, got)
+		}
 	})
 }
 

@@ -64,11 +64,14 @@ func (r Reeligibility) MarshalJSON() ([]byte, error) {
 	}{r.window.String()})
 }
 
+// reeligibilityJSON is the wire form: {"after":"720h0m0s"}.
+type reeligibilityJSON struct {
+	After *string `json:"after"`
+}
+
 // UnmarshalJSON implements [json.Unmarshaler].
 func (r *Reeligibility) UnmarshalJSON(b []byte) error {
-	var w struct {
-		After *string `json:"after"`
-	}
+	var w reeligibilityJSON
 	if err := decode(b, &w, "reeligibility", reeligibilityShapes, map[string]string{"after": durationShape}); err != nil {
 		return err
 	}

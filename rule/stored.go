@@ -1,0 +1,186 @@
+package rule
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// DecodeStoredCampaign decodes a definition a store wrote, which a newer
+// version of this package may have written: fields this version does not
+// know, at any depth, are ignored, and everything else is decoded as
+// [Campaign.UnmarshalJSON] decodes it, with the same errors (an unknown
+// event kind, a malformed delay). Stores use it so that, during a rolling
+// upgrade, older engines keep running campaigns a newer one saved; host
+// files keep the strict decoding, which catches a misspelt field.
+//
+// An object whose fields are all unknown (a delay of a kind this version
+// does not have, say) is an error rather than its zero value: an empty
+// delay would send at once, not when the newer version meant. Decoding
+// does not validate: call [Campaign.Validate].
+func DecodeStoredCampaign(data []byte) (Campaign, error) {
+	known, err := dropUnknown(data, reflect.TypeFor[Campaign](), "campaign")
+	if err != nil {
+		return Campaign{}, err
+	}
+	var c Campaign
+	if err := c.UnmarshalJSON(known); err != nil {
+		return Campaign{}, err
+	}
+	return c, nil
+}
+
+// wireTypes maps each rule type that decodes itself to the struct whose
+// fields its JSON object holds.
+var wireTypes = map[reflect.Type]reflect.Type{
+	reflect.TypeFor[Campaign]():      reflect.TypeFor[Campaign](),
+	reflect.TypeFor[Delay]():         reflect.TypeFor[delayJSON](),
+	reflect.TypeFor[Reeligibility](): reflect.TypeFor[reeligibilityJSON](),
+	reflect.TypeFor[SendWindow]():    reflect.TypeFor[sendWindowJSON](),
+	reflect.TypeFor[Conversion]():    reflect.TypeFor[conversionJSON](),
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// dropUnknown returns JSON value b, to be decoded as a t, without the
+// object keys no field of t (or of its parts) takes. Values it cannot
+// walk (malformed JSON, an array where t wants an object) come back as
+// they are, for the decoding to report. The keys kept keep their order and
+// their values their bytes. what names b in errors.
+func dropUnknown(b []byte, t reflect.Type, what string) ([]byte, error) {
+	t = indirect(t)
+	if wire, ok := wireTypes[t]; ok {
+		t = wire
+	} else if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return b, nil // a value with its own decoding: a time, an event kind
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return dropUnknownKeys(b, t, what)
+	case reflect.Slice, reflect.Array:
+		return dropInElements(b, t.Elem(), what)
+	}
+	return b, nil
+}
+
+// dropUnknownKeys is dropUnknown for a struct t.
+func dropUnknownKeys(b []byte, t reflect.Type, what string) ([]byte, error) {
+	if v := bytes.TrimLeft(b, " \t\r\n"); len(v) == 0 || v[0] != '{' {
+		return b, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		return b, nil
+	}
+	fields := jsonFields(t)
+	var (
+		out     = []byte{'{'}
+		dropped []string
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return b, nil
+		}
+		key, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return b, nil
+		}
+		ft, ok := fieldType(fields, key)
+		if !ok {
+			dropped = append(dropped, key)
+			continue
+		}
+		if value, err = dropUnknown(value, ft, what+": "+key); err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		name, _ := json.Marshal(key)
+		out = append(append(append(out, name...), ':'), value...)
+	}
+	if len(out) == 1 && len(dropped) > 0 {
+		return nil, &decodeError{path: what, msg: fmt.Sprintf("no field this version knows (%s); written by a newer version?",
+			strings.Join(dropped, ", "))}
+	}
+	return append(out, '}'), nil
+}
+
+// dropInElements is dropUnknown for the elements, of type t, of an array.
+func dropInElements(b []byte, t reflect.Type, what string) ([]byte, error) {
+	var elems []json.RawMessage
+	if v := bytes.TrimLeft(b, " \t\r\n"); len(v) == 0 || v[0] != '[' || json.Unmarshal(b, &elems) != nil {
+		return b, nil
+	}
+	out := []byte{'['}
+	for i, e := range elems {
+		e, err := dropUnknown(e, t, fmt.Sprintf("%s[%d]", what, i))
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, e...)
+	}
+	return append(out, ']'), nil
+}
+
+// jsonField is a field of a struct as encoding/json decodes it.
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields returns the fields of struct t that encoding/json decodes
+// into, embedded structs' included, by JSON name.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "" && indirect(f.Type).Kind() == reflect.Struct:
+			out = append(out, jsonFields(indirect(f.Type))...)
+		case name != "":
+			out = append(out, jsonField{name, f.Type})
+		case f.IsExported():
+			out = append(out, jsonField{f.Name, f.Type})
+		}
+	}
+	return out
+}
+
+func indirect(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// fieldType returns the type of the field key names. encoding/json
+// prefers an exact match and else ignores case; strings.EqualFold folds
+// at least the cases encoding/json does, so no key it would decode is
+// dropped.
+func fieldType(fields []jsonField, key string) (reflect.Type, bool) {
+	for _, f := range fields {
+		if f.name == key {
+			return f.typ, true
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(f.name, key) {
+			return f.typ, true
+		}
+	}
+	return nil, false
+}
