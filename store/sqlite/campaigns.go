@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -29,7 +30,8 @@ const (
 		ON CONFLICT (ns) DO UPDATE SET revision = revision + 1 RETURNING revision`
 )
 
-// Campaigns implements [store.Store.Campaigns].
+// Campaigns implements [store.Store.Campaigns]. Definitions decode with
+// [rule.DecodeStoredCampaign]: fields a newer version stored are ignored.
 func (s *Store) Campaigns(ctx context.Context, ns string) (int64, []store.CampaignRecord, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, nil, err
@@ -79,14 +81,19 @@ func (r *campaignRow) record() (store.CampaignRecord, error) {
 		UpdatedAt:   nullTime(r.updatedAt),
 		Revision:    r.revision.Int64,
 	}
-	if err := json.Unmarshal(r.definition, &rec.Campaign); err != nil {
+	c, err := rule.DecodeStoredCampaign(r.definition)
+	if err != nil {
 		return rec, fmt.Errorf("decoding a campaign definition: %w", err)
 	}
+	rec.Campaign = c
 	return rec, nil
 }
 
 // UpdateCampaign implements [store.Store.UpdateCampaign] with one write
-// transaction: the change and the new revision commit together.
+// transaction: the change and the new revision commit together. A change
+// that leaves the definition as this version reads it (a change of state)
+// keeps the stored definition as it is, with the fields of a newer
+// version this one ignores.
 func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *store.CampaignRecord, exists bool) error) (store.CampaignRecord, error) {
 	if err := s.begin(ctx); err != nil {
 		return store.CampaignRecord{}, err
@@ -102,11 +109,15 @@ func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *
 		if err != nil {
 			return err
 		}
-		var rec store.CampaignRecord
+		var (
+			rec  store.CampaignRecord
+			read []byte // the definition as this version reads it
+		)
 		if exists {
 			if rec, err = row.record(); err != nil {
 				return err
 			}
+			read, _ = json.Marshal(rec.Campaign) // nil if it fails: then no definition equals it
 		}
 		if fnErr = fn(&rec, exists); fnErr != nil {
 			return fnErr
@@ -114,6 +125,11 @@ func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *
 		def, err := json.Marshal(rec.Campaign)
 		if err != nil {
 			return fmt.Errorf("encoding campaign %q: %w", id, err)
+		}
+		if exists && bytes.Equal(def, read) {
+			// A change of state alone keeps the definition as stored,
+			// with the fields of a newer version this one ignored.
+			def = row.definition
 		}
 		if _, err := t.queryRow(sqlRevisionBump, []any{ns}, &rec.Revision); err != nil {
 			return err
@@ -125,8 +141,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *
 		// What is returned reads as what Campaigns will: decoded from the
 		// stored JSON (no alias into fn's values).
 		out = rec
-		out.Campaign = rule.Campaign{}
-		if err := json.Unmarshal(def, &out.Campaign); err != nil {
+		if out.Campaign, err = rule.DecodeStoredCampaign(def); err != nil {
 			return fmt.Errorf("decoding campaign %q: %w", id, err)
 		}
 		out.ActivatedAt, out.CreatedAt, out.UpdatedAt = stored(rec.ActivatedAt), stored(rec.CreatedAt), stored(rec.UpdatedAt)
