@@ -29,10 +29,12 @@
 // campaignconnector_migrations and applied in one transaction holding the
 // file's write lock, so stores opening a file together, in any number of
 // processes, are safe, and a restart finds nothing to do. A file migrated
-// by a newer version of this package is accepted (migrations only add),
-// and a pending delivery such a version wrote that this one cannot read
-// (an event kind it does not know) is left to the processes that can
-// ([Store.Claim]).
+// by a newer version of this package is accepted (migrations only add).
+// The campaign definitions such a version stored are read without the
+// fields this version does not know ([rule.DecodeStoredCampaign]), and a
+// pending delivery it wrote that this one cannot read (an event kind it
+// does not know) is left to the processes that can ([Store.Claim],
+// [Store.CancelCampaign]).
 //
 // # Durability
 //

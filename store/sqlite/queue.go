@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -15,8 +16,8 @@ const (
 	sqlClaim = `UPDATE campaignconnector_pending SET token = ?4, ready_at = ?5
 		WHERE rowid IN (SELECT rowid FROM campaignconnector_pending WHERE ns = ?1 AND ready_at <= ?2 ORDER BY ready_at LIMIT ?3)
 		RETURNING user_id, id, campaign_id, data`
-	sqlCancel = `DELETE FROM campaignconnector_pending WHERE ns = ? AND campaign_id = ?
-		RETURNING user_id, id, campaign_id, ready_at, token, data`
+	sqlCancelSelect = `SELECT rowid, user_id, id, campaign_id, ready_at, token, data FROM campaignconnector_pending
+		WHERE ns = ? AND campaign_id = ?`
 )
 
 // NextDue implements [store.Store.NextDue] with an index look-up.
@@ -93,39 +94,61 @@ type unreadableClaim struct {
 	err        error
 }
 
-// CancelCampaign implements [store.Store.CancelCampaign] with one DELETE
-// in a write transaction.
+// CancelCampaign implements [store.Store.CancelCampaign] in one write
+// transaction: it reads the campaign's pending rows, then deletes those it
+// decoded.
+//
+// A delivery it cannot decode (a newer version's, as for Claim) is left in
+// the queue and logged at Warn, so that a stop does not fail while an
+// upgrade is under way: the process that claims it when it is due can read
+// it, and the engine there cancels it rather than send it, as it does
+// every delivery of a campaign stopped after it was scheduled.
 func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]store.Claim, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	var out []store.Claim
+	var (
+		out        []store.Claim
+		unreadable []unreadableClaim
+	)
 	err := s.write(ctx, func(t *tx) error {
-		out = out[:0]
-		rows, err := t.query(sqlCancel, ns, campaignID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		out, unreadable = out[:0], unreadable[:0]
+		var rowids []int64
+		err := t.rows(sqlCancelSelect, func(rows *sql.Rows) error {
 			var (
-				c            store.Claim
-				ready, token int64
-				data         []byte
+				c                   store.Claim
+				rowid, ready, token int64
+				data                []byte
 			)
-			if err := rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
+			if err := rows.Scan(&rowid, &c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
 				return err
 			}
 			c.Pending.ReadyAt, c.Pending.Token = timeOf(ready), uint64(token)
 			if err := t.w.cache.decode(&c.Pending, data); err != nil {
-				return err
+				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, err})
+				return nil
 			}
 			out = append(out, c)
+			rowids = append(rowids, rowid)
+			return nil
+		}, ns, campaignID)
+		if err != nil || len(rowids) == 0 {
+			return err
 		}
-		return rows.Err()
+		ids, err := json.Marshal(rowids)
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(sqlPendingDeleteRows, string(ids))
+		return err
 	})
 	if err != nil {
 		return nil, wrap("cancel campaign", err)
+	}
+	for _, u := range unreadable {
+		s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others to cancel",
+			slog.String("namespace", ns), slog.String("campaign", campaignID), slog.String("user", u.userID),
+			slog.String("delivery", u.id), slog.Any("error", u.err))
 	}
 	return out, nil
 }

@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/stretchr/testify/require"
@@ -104,4 +108,74 @@ func TestUpdateOfAUserItCannotReadChangesNothing(t *testing.T) {
 	var n int
 	require.NoError(t, rawDB(t, path).QueryRow(`SELECT count(*) FROM campaignconnector_seen`).Scan(&n))
 	require.Zero(t, n, "the failed update remembered its event ID")
+}
+
+// CancelCampaign removes the deliveries it can read and leaves one it
+// cannot (a newer version's) in the queue, logged: a stop does not fail
+// while an upgrade is under way.
+func TestCancelCampaignLeavesADeliveryItCannotReadToOthers(t *testing.T) {
+	path := testPath(t)
+	var log strings.Builder
+	s := openStore(t, path, sqlite.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	ctx := context.Background()
+	schedule(t, s, "ns", "ann", "d-ann", t0)
+	schedule(t, s, "ns", "bob", "d-bob", t0.Add(time.Second))
+	schedule(t, s, "ns", "cat", "d-cat", t0.Add(2*time.Second))
+	_, err := rawDB(t, path).Exec(`UPDATE campaignconnector_pending SET data = replace(data, '"email_received"', '"whatsapp_read"') WHERE id = 'd-bob'`)
+	require.NoError(t, err)
+
+	removed, err := s.CancelCampaign(ctx, "ns", "f")
+	require.NoError(t, err, "one unreadable delivery fails the stop of its campaign")
+	var ids []string
+	for _, c := range removed {
+		ids = append(ids, c.Pending.ID)
+		require.Equal(t, event.EmailReceived, c.Pending.Trigger.Kind, "a removed delivery is returned whole")
+	}
+	require.ElementsMatch(t, []string{"d-ann", "d-cat"}, ids)
+	require.Contains(t, log.String(), "d-bob")
+	for _, user := range []string{"ann", "cat"} {
+		_, err := s.User(ctx, "ns", user)
+		require.ErrorIs(t, err, store.ErrNotFound, "%s's delivery, all the store held of %[1]s, is removed", user)
+	}
+	st, err := s.Stats(ctx, "ns")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.Pending, "the unreadable delivery stays in the queue")
+}
+
+// A stop while a delivery of the campaign is one this version cannot read
+// succeeds; the delivery, once a version that reads it claims it, is
+// cancelled, not sent.
+func TestStopWithADeliveryThisVersionCannotRead(t *testing.T) {
+	path := testPath(t)
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(t0)
+	sent := &sentIDs{}
+	e, err := connector.New(openStore(t, path), sent, connector.WithClock(clk), connector.WithNamespace("ns"))
+	require.NoError(t, err)
+	require.NoError(t, e.Apply(ctx, []rule.Campaign{{ID: "news"}, {ID: "f",
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}}, Delay: rule.After(time.Hour)}}))
+	for _, user := range []string{"ann", "bob"} {
+		require.NoError(t, e.Track(ctx, event.Event{ID: "r-" + user, UserID: user, Kind: event.EmailReceived, CampaignID: "news", Time: t0}))
+	}
+	db := rawDB(t, path)
+	_, err = db.Exec(`UPDATE campaignconnector_pending SET data = replace(data, '"email_received"', '"whatsapp_read"') WHERE user_id = 'ann'`)
+	require.NoError(t, err)
+
+	require.NoError(t, e.Stop(ctx, "f"), "a delivery of a newer version fails the stop")
+	st, err := e.Stats(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.Pending, "ann's delivery waits for a version that reads it")
+
+	// The newer version, which reads it, claims it when it is due.
+	_, err = db.Exec(`UPDATE campaignconnector_pending SET data = replace(data, '"whatsapp_read"', '"email_received"') WHERE user_id = 'ann'`)
+	require.NoError(t, err)
+	clk.Add(time.Hour)
+	n, err := e.Tick(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Empty(t, sent.ids, "a delivery of a stopped campaign was sent")
+	st, err = e.Stats(ctx)
+	require.NoError(t, err)
+	require.Zero(t, st.Pending)
 }
