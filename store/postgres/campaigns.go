@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,7 +39,8 @@ const (
 	sqlNotify = `SELECT pg_notify($1, $2)`
 )
 
-// Campaigns implements [store.Store.Campaigns].
+// Campaigns implements [store.Store.Campaigns]. Definitions decode with
+// [rule.DecodeStoredCampaign]: fields a newer version stored are ignored.
 func (s *Store) Campaigns(ctx context.Context, ns string) (int64, []store.CampaignRecord, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, nil, err
@@ -89,9 +91,11 @@ func (r *campaignRow) record() (store.CampaignRecord, error) {
 		UpdatedAt:   timeOf(r.updatedAt),
 		Revision:    r.revision.Int64,
 	}
-	if err := json.Unmarshal(r.definition, &rec.Campaign); err != nil {
+	c, err := rule.DecodeStoredCampaign(r.definition)
+	if err != nil {
 		return rec, fmt.Errorf("decoding a campaign definition: %w", err)
 	}
+	rec.Campaign = c
 	return rec, nil
 }
 
@@ -116,7 +120,9 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 // change, the new revision and its notification commit together. The
 // record's times are stored to the microsecond (rounded down). Like
 // Update, it runs fn again after a deadlock (which the namespace lock,
-// taken first, all but rules out).
+// taken first, all but rules out). A change that leaves the definition as
+// this version reads it (a change of state) keeps the stored definition as
+// it is, with the fields of a newer version this one ignores.
 func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *store.CampaignRecord, exists bool) error) (store.CampaignRecord, error) {
 	if err := s.begin(ctx); err != nil {
 		return store.CampaignRecord{}, err
@@ -174,10 +180,12 @@ func (s *Store) updateCampaignOnce(ctx context.Context, conn *pgxpool.Conn, ns, 
 	if err != nil {
 		return rec, nil, err
 	}
+	var read []byte // the definition as this version reads it
 	if exists {
 		if rec, err = row.record(); err != nil {
 			return rec, nil, err
 		}
+		read, _ = json.Marshal(rec.Campaign) // nil if it fails: then no definition equals it
 	}
 	if fnErr = fn(&rec, exists); fnErr != nil {
 		return rec, fnErr, nil
@@ -185,6 +193,11 @@ func (s *Store) updateCampaignOnce(ctx context.Context, conn *pgxpool.Conn, ns, 
 	def, err := json.Marshal(rec.Campaign)
 	if err != nil {
 		return rec, nil, fmt.Errorf("encoding campaign %q: %w", id, err)
+	}
+	if exists && bytes.Equal(def, read) {
+		// A change of state alone keeps the definition as stored, with
+		// the fields of a newer version this one ignored.
+		def = row.definition
 	}
 	rec.Revision = rev + 1
 	w := &pgx.Batch{}
@@ -199,8 +212,7 @@ func (s *Store) updateCampaignOnce(ctx context.Context, conn *pgxpool.Conn, ns, 
 	// What is returned reads as what Campaigns will: decoded from the
 	// stored JSON (no alias into fn's values), times to the microsecond.
 	out := rec
-	out.Campaign = rule.Campaign{}
-	if err := json.Unmarshal(def, &out.Campaign); err != nil {
+	if out.Campaign, err = rule.DecodeStoredCampaign(def); err != nil {
 		return rec, nil, fmt.Errorf("decoding campaign %q: %w", id, err)
 	}
 	out.ActivatedAt = timeOf(nullTime(rec.ActivatedAt))
