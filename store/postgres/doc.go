@@ -19,10 +19,15 @@
 // are safe and a restart finds nothing to do. Where the application's
 // role may not change the schema, run [Migrate] from a deployment step and
 // open with [WithMigrate](false). A schema newer than the package is
-// accepted: migrations only add, so rolling upgrades work. The tables go
-// in the connection's current schema (usually public), named
-// "campaignconnector_…"; [WithSchema] and [WithTablePrefix] change that,
-// for instance to run several independent stores in one database.
+// accepted: migrations only add, so rolling upgrades work. The campaign
+// definitions a newer version stored are read without the fields this
+// version does not know ([rule.DecodeStoredCampaign]), and a pending
+// delivery it wrote that this one cannot read (an event kind it does not
+// know) is left to the processes that can ([Store.Claim],
+// [Store.CancelCampaign]). The tables go in the connection's current
+// schema (usually public), named "campaignconnector_…"; [WithSchema] and
+// [WithTablePrefix] change that, for instance to run several independent
+// stores in one database.
 //
 // # Transactions
 //

@@ -79,8 +79,9 @@ func WithMigrate(migrate bool) Option {
 
 // WithLogger reports what the store does in the background and cannot
 // return as an error: its notification connection failing and
-// reconnecting, a wake-up notification it could not send. Defaults to no
-// logging.
+// reconnecting, a wake-up notification it could not send, and a pending
+// delivery [Store.Claim] or [Store.CancelCampaign] cannot read (written by
+// a newer version), which they leave to others. Defaults to no logging.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

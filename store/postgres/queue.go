@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 const (
@@ -32,10 +34,10 @@ const (
 	// Rows are locked in (user, seq) order, the order Update locks a
 	// user's rows in, which keeps the two from deadlocking in most cases
 	// (Update retries the others).
-	sqlCancel = `DELETE FROM {pending} p USING (SELECT user_id, id FROM {pending} WHERE ns = $1 AND campaign_id = $2
-			ORDER BY user_id, seq FOR UPDATE) c
-		WHERE p.ns = $1 AND p.user_id = c.user_id AND p.id = c.id
-		RETURNING p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.data`
+	sqlCancel = `SELECT user_id, id, campaign_id, ready_at, token, data FROM {pending} WHERE ns = $1 AND campaign_id = $2
+		ORDER BY user_id, seq FOR UPDATE`
+	sqlCancelDelete = `DELETE FROM {pending} p USING unnest($2::text[], $3::text[]) AS x(u, i)
+		WHERE p.ns = $1 AND p.user_id = x.u AND p.id = x.i`
 )
 
 // NextDue implements [store.Store.NextDue] with an index look-up.
@@ -57,6 +59,12 @@ func (s *Store) NextDue(ctx context.Context, ns string) (time.Time, bool, error)
 // LOCKED statement, earliest ReadyAt first: concurrent claimers take
 // disjoint rows without waiting for each other. now is rounded down to the
 // microsecond, and so is the lease's end.
+//
+// A delivery it cannot decode (written by a newer version of this package
+// during a rolling upgrade, with an event kind this one does not know,
+// say) is leased like the others but not handed out, and logged at Warn:
+// it waits for a process that can read it, and the deliveries claimed
+// with it go out.
 func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -72,48 +80,125 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 	if err != nil {
 		return nil, wrap("claim", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Claim, error) {
+	var (
+		out        []store.Claim
+		unreadable []unreadableClaim
+	)
+	for rows.Next() {
 		c := store.Claim{Pending: store.Pending{ReadyAt: until, Token: token}}
 		var data []byte
-		if err := row.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &data); err != nil {
-			return c, err
+		if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &data); err != nil {
+			break
 		}
-		return c, decodePending(&c.Pending, data)
-	})
+		if derr := decodePending(&c.Pending, data); derr != nil {
+			unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
+			continue
+		}
+		out = append(out, c)
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
 	if err != nil {
 		return nil, wrap("claim", err)
+	}
+	for _, u := range unreadable {
+		s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others until its lease ends",
+			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id),
+			slog.Time("lease_until", until), slog.Any("error", u.err))
 	}
 	return out, nil
 }
 
-// CancelCampaign implements [store.Store.CancelCampaign] with one DELETE.
+// CancelCampaign implements [store.Store.CancelCampaign] with one
+// transaction of two round trips: it locks the campaign's pending rows,
+// then deletes those it decoded. Like Update, it runs again after a
+// deadlock.
+//
+// A delivery it cannot decode (a newer version's, as for Claim) is left in
+// the queue and logged at Warn, so that a stop does not fail while an
+// upgrade is under way: the process that claims it when it is due can read
+// it, and the engine there cancels it rather than send it, as it does
+// every delivery of a campaign stopped after it was scheduled.
 func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]store.Claim, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	var out []store.Claim
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, wrap("cancel campaign", err)
+	}
+	defer conn.Release()
 	for attempt := 1; ; attempt++ {
-		rows, err := s.pool.Query(ctx, s.q.cancel, ns, campaignID)
+		out, unreadable, err := s.cancelOnce(ctx, conn, ns, campaignID)
 		if err == nil {
-			out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Claim, error) {
+			for _, u := range unreadable {
+				s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others to cancel",
+					slog.String("namespace", ns), slog.String("campaign", campaignID), slog.String("user", u.userID),
+					slog.String("delivery", u.id), slog.Any("error", u.err))
+			}
+			return out, nil
+		}
+		rollback(conn)
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return nil, wrap("cancel campaign", err)
+		}
+	}
+}
+
+func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaignID string) (out []store.Claim, unreadable []unreadableClaim, err error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(s.q.cancel, ns, campaignID)
+	br := conn.SendBatch(ctx, b)
+	var users, ids []string
+	if _, err = br.Exec(); err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			for rows.Next() {
 				var (
 					c     store.Claim
 					ready time.Time
 					token int64
 					data  []byte
 				)
-				if err := row.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
-					return c, err
+				if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
+					break
 				}
 				c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
-				return c, decodePending(&c.Pending, data)
-			})
-		}
-		if err == nil {
-			return out, nil
-		}
-		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
-			return nil, wrap("cancel campaign", err)
+				if derr := decodePending(&c.Pending, data); derr != nil {
+					unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
+					continue
+				}
+				out = append(out, c)
+				users, ids = append(users, c.UserID), append(ids, c.Pending.ID)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
 		}
 	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &pgx.Batch{}
+	if len(ids) > 0 {
+		w.Queue(s.q.cancelDelete, ns, users, ids)
+	}
+	w.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, w).Close(); err != nil {
+		return nil, nil, err
+	}
+	return out, unreadable, nil
+}
+
+// unreadableClaim is a delivery Claim or CancelCampaign could not decode.
+type unreadableClaim struct {
+	userID, id string
+	err        error
 }

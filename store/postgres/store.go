@@ -246,7 +246,7 @@ type queries struct {
 
 	nsLock, nsSelect, nsBump, revision, notify      string
 	campaignSelect, campaignsSelect, campaignUpsert string
-	nextDue, earlier, claim, cancel                 string
+	nextDue, earlier, claim, cancel, cancelDelete   string
 	take, stats, appendInteractions                 string
 	interactions, interactionsByKey                 string
 	pruneSeen, pruneInteractions, pruneCounters     string
@@ -279,7 +279,7 @@ func newQueries(cfg config) *queries {
 		nsLock: r.Replace(sqlNSLock), nsSelect: r.Replace(sqlNSSelect), nsBump: r.Replace(sqlNSBump),
 		revision: r.Replace(sqlRevision), notify: sqlNotify,
 		campaignSelect: r.Replace(sqlCampaignSelect), campaignsSelect: r.Replace(sqlCampaigns), campaignUpsert: r.Replace(sqlCampaignUpsert),
-		nextDue: r.Replace(sqlNextDue), earlier: r.Replace(sqlEarlier), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel),
+		nextDue: r.Replace(sqlNextDue), earlier: r.Replace(sqlEarlier), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel), cancelDelete: r.Replace(sqlCancelDelete),
 		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
