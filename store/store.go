@@ -57,7 +57,10 @@ type Store interface {
 	UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *CampaignRecord, exists bool) error) (CampaignRecord, error)
 
 	// CancelCampaign removes every pending delivery of campaign campaignID
-	// in ns, whoever holds its lease, and returns what it removed.
+	// in ns, whoever holds its lease, and returns what it removed. A
+	// delivery the store cannot decode (a newer version's) may be left for
+	// a version that can: the engine never sends a delivery of a campaign
+	// stopped after it was scheduled.
 	CancelCampaign(ctx context.Context, ns, campaignID string) ([]Claim, error)
 
 	// Update runs fn on the state of one user, atomically with respect to
