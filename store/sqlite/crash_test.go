@@ -136,7 +136,7 @@ func TestCrashDuringTickSendsEveryDelivery(t *testing.T) {
 
 	survivor := h.start(childConfig{name: "survivor", lease: lease})
 	survivor.waitLine(t, "ready", time.Minute)
-	h.waitAllSent(2 * time.Minute)
+	h.waitAllSent()
 	survivor.stop(t)
 
 	sends := h.readSends(survivor, victim)
