@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -35,10 +36,19 @@ func runChild(t *testing.T) {
 	cfg.blockAfter, err = strconv.Atoi(os.Getenv(envBlockAfter))
 	require.NoError(t, err)
 	cfg.announce = os.Getenv(envAnnounce) == "1"
+	cfg.hold = os.Getenv(envHold) == "1"
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	released := make(chan struct{})
 	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if sc.Text() == "go" {
+				close(released)
+				break
+			}
+		}
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		cancel()
 	}()
@@ -55,20 +65,30 @@ func runChild(t *testing.T) {
 	if cfg.batch > 0 {
 		opts = append(opts, connector.WithBatchSize(cfg.batch))
 	}
-	var wg sync.WaitGroup
+	var engines []*connector.Engine
 	for range childEngines {
 		s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(os.Getenv(envSchema)), postgres.WithLogger(logger))
 		require.NoError(t, err)
 		defer s.Close() // after the engines stopped: defers run after wg.Wait
 		e, err := connector.New(claimTap{s, rec}, rec, opts...)
 		require.NoError(t, err)
+		engines = append(engines, e)
+	}
+	say("ready")
+	if cfg.hold {
+		select {
+		case <-released:
+		case <-ctx.Done():
+		}
+	}
+	var wg sync.WaitGroup
+	for _, e := range engines {
 		wg.Go(func() {
 			if err := e.Run(ctx); err != nil {
 				t.Error(err)
 			}
 		})
 	}
-	say("ready")
 	wg.Wait()
 }
 

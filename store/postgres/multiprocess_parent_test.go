@@ -97,25 +97,33 @@ func (h *multiProcess) track(ctx context.Context, from, to int) error {
 	return errors.Join(errs...)
 }
 
+// mpStall is how long the multi-process tests wait for something that
+// should happen (a child starting, a delivery being sent) before they call
+// it a hang. It bounds a wait for progress, never the time the work takes:
+// a loaded machine makes the tests slower, not failed.
+const mpStall = 3 * time.Minute
+
 // waitAllSent polls the store until no delivery is pending: all were
-// recorded as sent.
-func (h *multiProcess) waitAllSent(timeout time.Duration) {
+// recorded as sent. It fails if the number pending stops going down for
+// mpStall.
+func (h *multiProcess) waitAllSent() {
 	h.t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+	last, moved := int64(-1), time.Now()
 	for {
 		st, err := h.engine.Stats(context.Background())
 		require.NoError(h.t, err)
 		if st.Pending == 0 {
 			return
 		}
-		select {
-		case <-deadline.C:
-			h.t.Fatalf("%d deliveries still pending after %v", st.Pending, timeout)
-		case <-tick.C:
+		if st.Pending != last {
+			last, moved = st.Pending, time.Now()
 		}
+		if time.Since(moved) > mpStall {
+			h.t.Fatalf("%d deliveries still pending, none sent for %v", st.Pending, mpStall)
+		}
+		<-tick.C
 	}
 }
 
@@ -212,6 +220,7 @@ type childConfig struct {
 	batch      int           // 0: the engine's default
 	blockAfter int
 	announce   bool
+	hold       bool // the engines run once released ([child.release]), not once ready
 }
 
 // child is a running child process, seen from the parent.
@@ -242,7 +251,8 @@ func (h *multiProcess) start(cfg childConfig) *child {
 	cmd.Env = append(os.Environ(),
 		envRole+"=child", envSchema+"="+h.schema, envNamespace+"="+h.ns, envSends+"="+c.sends,
 		envLease+"="+cfg.lease.String(), envBatch+"="+strconv.Itoa(cfg.batch),
-		envBlockAfter+"="+strconv.Itoa(cfg.blockAfter), envAnnounce+"="+map[bool]string{true: "1"}[cfg.announce])
+		envBlockAfter+"="+strconv.Itoa(cfg.blockAfter), envAnnounce+"="+map[bool]string{true: "1"}[cfg.announce],
+		envHold+"="+map[bool]string{true: "1"}[cfg.hold])
 	cmd.Stdout, cmd.Stderr = w, stderr
 	c.stdin, err = cmd.StdinPipe()
 	require.NoError(t, err)
@@ -302,6 +312,13 @@ func (c *child) waitLine(t *testing.T, kind string, timeout time.Duration) strin
 	}
 }
 
+// release starts the engines of a child started with hold.
+func (c *child) release(t *testing.T) {
+	t.Helper()
+	_, err := io.WriteString(c.stdin, "go\n")
+	require.NoError(t, err, "child %s", c.name)
+}
+
 // stop closes the child's stdin, which ends its engines, and waits for it
 // to exit cleanly.
 func (c *child) stop(t *testing.T) {
@@ -309,9 +326,9 @@ func (c *child) stop(t *testing.T) {
 	require.NoError(t, c.stdin.Close())
 	select {
 	case <-c.exited:
-	case <-time.After(30 * time.Second):
+	case <-time.After(mpStall):
 		c.kill()
-		t.Fatalf("child %s did not stop within 30s", c.name)
+		t.Fatalf("child %s did not stop within %v", c.name, mpStall)
 	}
 	require.NoError(t, c.err, "child %s", c.name)
 }
