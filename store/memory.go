@@ -76,6 +76,8 @@ type space struct {
 	miscMu       sync.Mutex
 	counters     map[string]counter
 	interactions []loggedEvent
+
+	tallies memTallies // memory_tallies.go
 }
 
 type counter struct {

@@ -58,6 +58,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"namespaces/isolated", testNamespaces},
 		{"context/cancelled context is an error", testContext},
 		{"notifier/earlier delivery notifies", testNotifier},
+		{"tallies/counts add up per key (Tallier)", testTallies},
+		{"tallies/selected by hour and campaign (Tallier)", testTallyQuery},
+		{"tallies/a bad tally adds nothing (Tallier)", testTallyValidation},
+		{"tallies/concurrent adds lose nothing (Tallier)", testConcurrentTallies},
+		{"tallies/prune removes older hours (Tallier)", testPruneTallies},
+		{"pending/listed in due order, page by page (PendingLister)", testListPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

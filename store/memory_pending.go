@@ -1,0 +1,110 @@
+package store
+
+import (
+	"container/heap"
+	"context"
+	"slices"
+	"strings"
+)
+
+var _ PendingLister = (*Memory)(nil)
+
+// ListPending implements [PendingLister.ListPending]. It walks every
+// user of the namespace, one shard at a time under the shard's lock, and
+// keeps the first q.Limit deliveries after the cursor in a bounded heap:
+// a page costs a pass over the namespace's deliveries, for a dashboard's
+// occasional look, and copies at most q.Limit of them per shard.
+func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	sp := m.space(ns)
+	var campaign uint32
+	if q.CampaignID != "" {
+		id, ok := sp.names.lookup(q.CampaignID)
+		if !ok {
+			return nil, nil // no delivery ever named it
+		}
+		campaign = id
+	}
+	after := pendingKey{due: unixNS(q.AfterDue), id: q.AfterID}
+	page := &pendingPage{limit: q.Limit}
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		sh.users.each(func(u *memUser) {
+			for k := range u.pendingCount() {
+				mp := u.pendingAt(k)
+				key := pendingKey{due: mp.due, id: mp.id}
+				if (q.CampaignID != "" && mp.campaign != campaign) || (q.AfterID != "" && key.compare(after) <= 0) || !page.wants(key) {
+					continue
+				}
+				c := Claim{UserID: u.id()}
+				sh.materialize(mp, c.UserID, &c.Pending)
+				page.add(key, c)
+			}
+		})
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(page.items, func(a, b pageItem) int { return a.key.compare(b.key) })
+	out := make([]Claim, len(page.items))
+	for i, it := range page.items {
+		out[i] = it.claim
+	}
+	return out, nil
+}
+
+// pendingKey is where a delivery stands in the listing order.
+type pendingKey struct {
+	due int64 // DueAt, Unix ns (as the shard keeps it)
+	id  string
+}
+
+func (k pendingKey) compare(o pendingKey) int {
+	switch {
+	case k.due < o.due:
+		return -1
+	case k.due > o.due:
+		return 1
+	}
+	return strings.Compare(k.id, o.id)
+}
+
+// pendingPage keeps the limit smallest deliveries it is given: a max-heap
+// on the key, whose top is the first to go.
+type pendingPage struct {
+	limit int
+	items []pageItem
+}
+
+type pageItem struct {
+	key   pendingKey
+	claim Claim
+}
+
+// wants reports whether a delivery of key k would enter the page.
+func (p *pendingPage) wants(k pendingKey) bool {
+	return len(p.items) < p.limit || k.compare(p.items[0].key) < 0
+}
+
+func (p *pendingPage) add(k pendingKey, c Claim) {
+	heap.Push(p, pageItem{k, c})
+	if len(p.items) > p.limit {
+		heap.Pop(p)
+	}
+}
+
+func (p *pendingPage) Len() int           { return len(p.items) }
+func (p *pendingPage) Less(i, j int) bool { return p.items[i].key.compare(p.items[j].key) > 0 }
+func (p *pendingPage) Swap(i, j int)      { p.items[i], p.items[j] = p.items[j], p.items[i] }
+func (p *pendingPage) Push(x any)         { p.items = append(p.items, x.(pageItem)) }
+func (p *pendingPage) Pop() any {
+	n := len(p.items) - 1
+	it := p.items[n]
+	p.items[n] = pageItem{}
+	p.items = p.items[:n]
+	return it
+}

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// MaxPendingPage is the largest page [PendingLister.ListPending] returns.
+const MaxPendingPage = 1000
+
+// PendingQuery pages through pending deliveries of one campaign (or all:
+// ""), in (DueAt, ID) order, starting strictly after the cursor (AfterDue,
+// AfterID) when AfterID is set: pass the last delivery of a page to get the
+// next. Limit, from 1 to [MaxPendingPage], bounds the page.
+type PendingQuery struct {
+	CampaignID string
+	AfterDue   time.Time
+	AfterID    string
+	Limit      int
+}
+
+// Validate reports a Limit out of range ([ErrInvalidQuery]).
+func (q *PendingQuery) Validate() error {
+	if q.Limit < 1 || q.Limit > MaxPendingPage {
+		return fmt.Errorf("%w: pending page of %d deliveries: the limit goes from 1 to %d", ErrInvalidQuery, q.Limit, MaxPendingPage)
+	}
+	return nil
+}
+
+// PendingLister is implemented by stores that can list pending deliveries
+// (memory, PostgreSQL), for dashboards and support tools: the engine never
+// calls it on its hot paths.
+type PendingLister interface {
+	// ListPending returns up to q.Limit pending deliveries of namespace ns
+	// (claimed or not) with their users, ordered by DueAt then ID
+	// (byte-wise), those of q.CampaignID only when it is set, and only
+	// those after the cursor when q.AfterID is set. A page shorter than
+	// q.Limit is the last. A store that keeps times at a coarser
+	// precision orders and compares by DueAt at that precision (PostgreSQL:
+	// microseconds). Delivery IDs are unique in a namespace (the engine's
+	// are), so the cursor is exact. The claims are copies (event
+	// properties are shared: treat them as read-only). An invalid q
+	// ([PendingQuery.Validate]) is an error wrapping [ErrInvalidQuery].
+	ListPending(ctx context.Context, ns string, q PendingQuery) ([]Claim, error)
+}

@@ -1,0 +1,246 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// tallier returns s as a store.Tallier, or skips the test.
+func tallier(t *testing.T, s store.Store) store.Tallier {
+	ts, ok := s.(store.Tallier)
+	if !ok {
+		t.Skip("the store does not implement store.Tallier")
+	}
+	return ts
+}
+
+// hour returns the start of the n-th hour after T0.
+func hour(n int) time.Time { return T0.Add(time.Duration(n) * time.Hour) }
+
+func tally(h int, campaign string, kind rule.DecisionKind, reason rule.Reason, rl string, n int64) store.Tally {
+	return store.Tally{Hour: hour(h), CampaignID: campaign, Kind: kind, Reason: reason, Rule: rl, Count: n}
+}
+
+// readTallies returns every tally of ns matching q.
+func readTallies(t *testing.T, ts store.Tallier, ns string, q store.TallyQuery) []store.Tally {
+	t.Helper()
+	got, err := ts.Tallies(context.Background(), ns, q)
+	require.NoError(t, err)
+	for _, g := range got {
+		require.Equal(t, time.UTC, g.Hour.Location(), "hours come back in UTC")
+	}
+	return got
+}
+
+// requireTallies compares tallies by value (hours with Equal).
+func requireTallies(t *testing.T, want, got []store.Tally, msgAndArgs ...any) {
+	t.Helper()
+	norm := func(ts []store.Tally) []string {
+		out := make([]string, len(ts))
+		for i, x := range ts {
+			out[i] = fmt.Sprintf("%s|%s|%s|%s|%s|%d", x.Hour.UTC().Format(time.RFC3339Nano), x.CampaignID, x.Kind, x.Reason, x.Rule, x.Count)
+		}
+		return out
+	}
+	require.Equal(t, norm(want), norm(got), msgAndArgs...)
+}
+
+// testTallies checks that AddTallies adds up counts per key, within a call
+// and across calls, and that Tallies returns one count per key in order.
+func testTallies(t *testing.T, s store.Store, ns string) {
+	ts := tallier(t, s)
+	ctx := context.Background()
+	require.Empty(t, readTallies(t, ts, ns, store.TallyQuery{}), "a new namespace has no tallies")
+	paris := time.FixedZone("Paris", 3600)
+	exception := `email_opened of "newsletter"`
+	require.NoError(t, ts.AddTallies(ctx, ns, []store.Tally{
+		tally(1, "resend", rule.Cancelled, rule.ReasonException, exception, 2),
+		tally(0, "resend", rule.Scheduled, "", "", 5),
+		tally(0, "coupon", rule.Delivered, "", "", 1),
+		tally(1, "resend", rule.Cancelled, rule.ReasonException, exception, 3), // the same key: adds up
+		{Hour: hour(0).In(paris), CampaignID: "resend", Kind: rule.Scheduled, Count: 1},
+		tally(0, "", rule.Duplicate, rule.ReasonDuplicateEvent, "", 4),
+		tally(0, "resend", rule.Suppressed, rule.ReasonAlreadyPending, "", 0), // zero: nothing to add
+	}))
+	require.NoError(t, ts.AddTallies(ctx, ns, nil), "nothing to add")
+	require.NoError(t, ts.AddTallies(ctx, ns, []store.Tally{
+		tally(0, "resend", rule.Scheduled, "", "", 10),
+		tally(1, "resend", rule.Cancelled, rule.ReasonException, `push_opened of "cart"`, 1), // another exception: its own count
+		tally(1, "resend", rule.Cancelled, rule.ReasonCampaignStopped, "", 7),
+	}))
+	requireTallies(t, []store.Tally{
+		tally(0, "", rule.Duplicate, rule.ReasonDuplicateEvent, "", 4),
+		tally(0, "coupon", rule.Delivered, "", "", 1),
+		tally(0, "resend", rule.Scheduled, "", "", 16),
+		tally(1, "resend", rule.Cancelled, rule.ReasonCampaignStopped, "", 7),
+		tally(1, "resend", rule.Cancelled, rule.ReasonException, exception, 5),
+		tally(1, "resend", rule.Cancelled, rule.ReasonException, `push_opened of "cart"`, 1),
+	}, readTallies(t, ts, ns, store.TallyQuery{}))
+	require.Empty(t, readTallies(t, ts, ns+"-other", store.TallyQuery{}), "namespaces keep their own tallies")
+}
+
+// testTallyQuery checks the selection by hour ([Since, Until), an hour by
+// its start) and by campaign, and the refusal of an empty range.
+func testTallyQuery(t *testing.T, s store.Store, ns string) {
+	ts := tallier(t, s)
+	ctx := context.Background()
+	var all []store.Tally
+	for h := range 5 {
+		for _, c := range []string{"a", "b"} {
+			all = append(all, tally(h, c, rule.Delivered, "", "", int64(10*h+len(c))))
+		}
+	}
+	require.NoError(t, ts.AddTallies(ctx, ns, all))
+	pick := func(keep func(store.Tally) bool) []store.Tally {
+		var out []store.Tally
+		for _, x := range all {
+			if keep(x) {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.TallyQuery
+		want []store.Tally
+	}{
+		{"everything", store.TallyQuery{}, all},
+		{"hours 1 to 3", store.TallyQuery{Since: hour(1), Until: hour(3)},
+			pick(func(x store.Tally) bool { return !x.Hour.Before(hour(1)) && x.Hour.Before(hour(3)) })},
+		{"an hour is selected by its start", store.TallyQuery{Since: hour(1).Add(time.Minute), Until: hour(3).Add(time.Nanosecond)},
+			pick(func(x store.Tally) bool { return x.Hour.After(hour(1)) && !x.Hour.After(hour(3)) })},
+		{"no upper bound", store.TallyQuery{Since: hour(3)}, pick(func(x store.Tally) bool { return !x.Hour.Before(hour(3)) })},
+		{"one campaign", store.TallyQuery{CampaignID: "b", Until: hour(2)},
+			pick(func(x store.Tally) bool { return x.CampaignID == "b" && x.Hour.Before(hour(2)) })},
+		{"a campaign without tallies", store.TallyQuery{CampaignID: "c"}, nil},
+		{"before every hour", store.TallyQuery{Since: hour(-3), Until: hour(0)}, nil},
+	} {
+		requireTallies(t, tc.want, readTallies(t, ts, ns, tc.q), tc.name)
+	}
+	for _, q := range []store.TallyQuery{{Since: hour(2), Until: hour(2)}, {Since: hour(2), Until: hour(1)}} {
+		_, err := ts.Tallies(ctx, ns, q)
+		require.ErrorIs(t, err, store.ErrInvalidQuery, "until %s, since %s", q.Until, q.Since)
+	}
+}
+
+// testTallyValidation checks that a call with one bad tally adds nothing
+// and names what is wrong.
+func testTallyValidation(t *testing.T, s store.Store, ns string) {
+	ts := tallier(t, s)
+	ctx := context.Background()
+	good := tally(0, "a", rule.Delivered, "", "", 1)
+	for _, tc := range []struct {
+		name  string
+		bad   store.Tally
+		field string
+	}{
+		{"an hour that is not the start of one", store.Tally{Hour: hour(0).Add(time.Minute), CampaignID: "a", Kind: rule.Delivered, Count: 1}, "tallies[1].hour"},
+		{"a negative count", tally(0, "a", rule.Delivered, "", "", -1), "tallies[1].count"},
+		{"no kind", tally(0, "a", "", "", "", 1), "tallies[1].kind"},
+		{"a NUL byte", tally(0, "a\x00b", rule.Delivered, "", "", 1), "tallies[1].campaign_id"},
+		{"invalid UTF-8", tally(0, "a", rule.Cancelled, rule.ReasonException, "\xff", 1), "tallies[1].rule"},
+	} {
+		err := ts.AddTallies(ctx, ns, []store.Tally{good, tc.bad})
+		require.ErrorIs(t, err, store.ErrInvalidTally, tc.name)
+		var ve *rule.ValidationError
+		require.ErrorAs(t, err, &ve, tc.name)
+		require.Equal(t, tc.field, ve.Field, tc.name)
+	}
+	require.Empty(t, readTallies(t, ts, ns, store.TallyQuery{}), "a refused call adds nothing, not even its good tallies")
+}
+
+// testConcurrentTallies checks that engines adding the same keys at once,
+// in different orders, lose nothing.
+func testConcurrentTallies(t *testing.T, s store.Store, ns string) {
+	ts := tallier(t, s)
+	ctx := context.Background()
+	var keys []store.Tally
+	for h := range 3 {
+		for _, c := range []string{"a", "b", "c"} {
+			for _, k := range []rule.DecisionKind{rule.Scheduled, rule.Delivered} {
+				keys = append(keys, tally(h, c, k, "", "", 0))
+			}
+		}
+	}
+	const workers, rounds = 6, 15
+	want := make([]int64, len(keys))
+	batches := make([][][]store.Tally, workers)
+	for w := range workers {
+		r := rand.New(rand.NewPCG(uint64(w), 1))
+		for range rounds {
+			var batch []store.Tally
+			for _, i := range r.Perm(len(keys))[:1+r.IntN(len(keys))] {
+				x := keys[i]
+				x.Count = int64(1 + r.IntN(3))
+				want[i] += x.Count
+				batch = append(batch, x)
+			}
+			batches[w] = append(batches[w], batch)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, b := range batches[w] {
+				errs <- ts.AddTallies(ctx, ns, b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	var expect []store.Tally
+	for i, x := range keys {
+		x.Count = want[i]
+		expect = append(expect, x)
+	}
+	slices.SortFunc(expect, func(a, b store.Tally) int { ka, kb := a.Key(), b.Key(); return ka.Compare(kb) })
+	requireTallies(t, expect, readTallies(t, ts, ns, store.TallyQuery{}))
+}
+
+// testPruneTallies checks that PruneTallies removes the hours that start
+// before its cut-off, and only those.
+func testPruneTallies(t *testing.T, s store.Store, ns string) {
+	ts := tallier(t, s)
+	ctx := context.Background()
+	var all []store.Tally
+	for h := range 4 {
+		all = append(all, tally(h, "a", rule.Delivered, "", "", 1), tally(h, "b", rule.Scheduled, "", "", 2))
+	}
+	require.NoError(t, ts.AddTallies(ctx, ns, all))
+	n, err := ts.PruneTallies(ctx, ns, hour(0))
+	require.NoError(t, err)
+	require.Zero(t, n, "no hour starts before the first")
+	n, err = ts.PruneTallies(ctx, ns, hour(1).Add(time.Second))
+	require.NoError(t, err)
+	require.Equal(t, 4, n, "hours 0 and 1 start before the cut-off")
+	requireTallies(t, all[4:], readTallies(t, ts, ns, store.TallyQuery{}))
+	n, err = ts.PruneTallies(ctx, ns+"-other", hour(10))
+	require.NoError(t, err)
+	require.Zero(t, n, "another namespace has nothing to prune")
+	requireTallies(t, all[4:], readTallies(t, ts, ns, store.TallyQuery{}))
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, ts.AddTallies(cancelled, ns, all), context.Canceled)
+	_, err = ts.Tallies(cancelled, ns, store.TallyQuery{})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = ts.PruneTallies(cancelled, ns, hour(10))
+	require.ErrorIs(t, err, context.Canceled)
+	requireTallies(t, all[4:], readTallies(t, ts, ns, store.TallyQuery{}), "calls on a cancelled context change nothing")
+}

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// ErrInvalidTally reports a tally [Tallier.AddTallies] cannot store: its
+// hour is not the start of an hour, its count is negative, its kind is
+// empty, or a text field is not text every store keeps
+// ([event.CheckText]). It comes wrapped in a [*rule.ValidationError]
+// that names the tally and the field.
+var ErrInvalidTally = errors.New("store: invalid tally")
+
+// ErrInvalidQuery reports a [TallyQuery] or [PendingQuery] out of range.
+var ErrInvalidQuery = errors.New("store: invalid query")
+
+// Tally counts decisions of one kind and reason about one campaign in one
+// hour.
+type Tally struct {
+	Hour       time.Time         // start of the hour, UTC
+	CampaignID string            // the follow-up concerned ("" for decisions about no campaign)
+	Kind       rule.DecisionKind // scheduled, suppressed, cancelled, delivered, failed, held_out, converted…
+	Reason     rule.Reason       // "" when the decision has none
+	Rule       string            // for cancelled: the exception that matched (its String form); else ""
+	Count      int64
+}
+
+// TallyKey is what identifies a stored count: a [Tally] without its Count,
+// its Hour in Unix seconds. Stores may key their tables with it.
+type TallyKey struct {
+	Hour       int64
+	CampaignID string
+	Kind       rule.DecisionKind
+	Reason     rule.Reason
+	Rule       string
+}
+
+// Key returns t's key.
+func (t *Tally) Key() TallyKey {
+	return TallyKey{Hour: t.Hour.Unix(), CampaignID: t.CampaignID, Kind: t.Kind, Reason: t.Reason, Rule: t.Rule}
+}
+
+// Tally returns the tally of key k with count n.
+func (k TallyKey) Tally(n int64) Tally {
+	return Tally{Hour: time.Unix(k.Hour, 0).UTC(), CampaignID: k.CampaignID, Kind: k.Kind, Reason: k.Reason, Rule: k.Rule, Count: n}
+}
+
+// Compare orders keys by Hour, then CampaignID, Kind, Reason and Rule
+// (byte-wise): the order [Tallier.Tallies] returns them in.
+func (k TallyKey) Compare(o TallyKey) int {
+	switch {
+	case k.Hour != o.Hour:
+		if k.Hour < o.Hour {
+			return -1
+		}
+		return 1
+	case k.CampaignID != o.CampaignID:
+		return compareStrings(k.CampaignID, o.CampaignID)
+	case k.Kind != o.Kind:
+		return compareStrings(string(k.Kind), string(o.Kind))
+	case k.Reason != o.Reason:
+		return compareStrings(string(k.Reason), string(o.Reason))
+	}
+	return compareStrings(k.Rule, o.Rule)
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ValidateTallies reports the tallies [Tallier.AddTallies] must refuse,
+// each as a [*rule.ValidationError] wrapping [ErrInvalidTally], joined.
+func ValidateTallies(tallies []Tally) error {
+	var errs []error
+	bad := func(i int, field, reason string) {
+		errs = append(errs, &rule.ValidationError{Object: "tally", Field: fmt.Sprintf("tallies[%d].%s", i, field), Reason: reason, Err: ErrInvalidTally})
+	}
+	for i := range tallies {
+		t := &tallies[i]
+		if !t.Hour.Equal(t.Hour.Truncate(time.Hour)) {
+			bad(i, "hour", t.Hour.UTC().Format(time.RFC3339Nano)+" is not the start of an hour")
+		}
+		if t.Count < 0 {
+			bad(i, "count", fmt.Sprintf("%d is negative", t.Count))
+		}
+		if t.Kind == "" {
+			bad(i, "kind", "required")
+		}
+		for _, f := range [...]struct{ name, text string }{
+			{"campaign_id", t.CampaignID}, {"kind", string(t.Kind)}, {"reason", string(t.Reason)}, {"rule", t.Rule},
+		} {
+			if err := event.CheckText(f.text); err != nil {
+				bad(i, f.name, err.Error())
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TallyQuery selects tallies: hours in [Since, Until) (a zero Until means
+// no upper bound), one campaign or all (""). An hour is selected by its
+// start.
+type TallyQuery struct {
+	Since, Until time.Time
+	CampaignID   string
+}
+
+// Validate reports a query that selects nothing by construction: Until
+// set and not after Since ([ErrInvalidQuery]).
+func (q *TallyQuery) Validate() error {
+	if !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return fmt.Errorf("%w: tallies until %s, not after since %s", ErrInvalidQuery,
+			q.Until.UTC().Format(time.RFC3339), q.Since.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Matches reports whether q selects the tally of key k.
+func (q *TallyQuery) Matches(k *TallyKey) bool {
+	if k.Hour < ceilUnix(q.Since) || (!q.Until.IsZero() && k.Hour >= ceilUnix(q.Until)) {
+		return false
+	}
+	return q.CampaignID == "" || q.CampaignID == k.CampaignID
+}
+
+// ceilUnix is t in Unix seconds, rounded up: an hour starting at Unix
+// second h is at or after t exactly when h >= ceilUnix(t).
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// Tallier is implemented by stores that keep per-campaign, per-hour
+// decision tallies shared by every engine of a namespace (memory,
+// PostgreSQL, SQLite). Engines add their counts in batches; hosts (the
+// dashboard) read them through the engine (connector's Engine.Tallies).
+// Every implementation must pass the tallies part of store/storetest.
+//
+// Errors: as [Store]'s.
+type Tallier interface {
+	// AddTallies adds each tally's Count to the stored count of its (Hour,
+	// CampaignID, Kind, Reason, Rule), creating it at zero when missing,
+	// atomically: on error nothing is added. Tallies of the same key in
+	// one call add up. A tally that [ValidateTallies] refuses fails the
+	// whole call with its error.
+	AddTallies(ctx context.Context, ns string, tallies []Tally) error
+	// Tallies returns the stored counts matching q, one per (Hour,
+	// CampaignID, Kind, Reason, Rule), ordered by Hour then CampaignID,
+	// Kind, Reason, Rule (byte-wise, [TallyKey.Compare]), Hours in UTC. An
+	// invalid q ([TallyQuery.Validate]) is an error wrapping
+	// [ErrInvalidQuery].
+	Tallies(ctx context.Context, ns string, q TallyQuery) ([]Tally, error)
+	// PruneTallies removes the counts of the hours that start before
+	// before and returns how many it removed. The engine calls it with its
+	// prune, keeping its tally retention.
+	PruneTallies(ctx context.Context, ns string, before time.Time) (int, error)
+}
