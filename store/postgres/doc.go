@@ -140,6 +140,18 @@
 // decisions through partial indexes, pruning them in batches under their
 // locks. Its cost follows what expired, not the size of the tables.
 //
+// # Dashboards
+//
+// The store implements [store.Tallier]: the engines of a namespace add
+// their decision counts, per follow-up and hour, to one table with an
+// upsert every few seconds, and [Store.PruneTallies] deletes the hours
+// past the engine's retention in batches. It implements
+// [store.PendingLister] with an index on (namespace, follow-up, due time,
+// ID): a page of a follow-up's pending deliveries is an index range scan,
+// and a page of all of them one look-up per follow-up with deliveries
+// more. The due time of a pending delivery is kept in a column of its
+// own, rounded down to the microsecond; the listing orders by it.
+//
 // # Times and values
 //
 // PostgreSQL keeps microseconds. ReadyAt, and the now of Claim, are

@@ -11,7 +11,7 @@ import (
 // queueStateWrite describe them, batchSink queues them as statements,
 // rowSink gathers many users' into a few.
 type sink interface {
-	pending(w write, ns, userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte)
+	pending(w write, ns, userID, id, campaignID string, seq int32, ready, due time.Time, token int64, data []byte)
 	pendingDelete(ns, userID string, ids []string)
 	user(w write, ns, userID string, state []byte, expires, logFirst pgtype.Timestamptz, at time.Time)
 	userDelete(ns, userID string)
@@ -31,12 +31,12 @@ type batchSink struct {
 	q *queries
 }
 
-func (s batchSink) pending(w write, ns, userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte) {
+func (s batchSink) pending(w write, ns, userID, id, campaignID string, seq int32, ready, due time.Time, token int64, data []byte) {
 	sql := s.q.pendingInsert
 	if w == updateRow {
 		sql = s.q.pendingUpdate
 	}
-	s.b.Queue(sql, ns, userID, id, campaignID, seq, ready, token, data)
+	s.b.Queue(sql, ns, userID, id, campaignID, seq, ready, token, data, due)
 }
 
 func (s batchSink) pendingDelete(ns, userID string, ids []string) {
@@ -54,11 +54,11 @@ func (s batchSink) user(w write, ns, userID string, state []byte, expires, logFi
 func (s batchSink) userDelete(ns, userID string) { s.b.Queue(s.q.userDelete, ns, userID) }
 
 const (
-	sqlPendingInsertRows = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, data)
-		SELECT $1, x.u, x.i, x.c, x.s, x.r, x.t, x.d::json
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[], $7::int8[], $8::text[]) AS x(u, i, c, s, r, t, d)`
-	sqlPendingUpdateRows = `UPDATE {pending} p SET campaign_id = x.c, seq = x.s, ready_at = x.r, token = x.t, data = x.d::json
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[], $7::int8[], $8::text[]) AS x(u, i, c, s, r, t, d)
+	sqlPendingInsertRows = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, data, due_at)
+		SELECT $1, x.u, x.i, x.c, x.s, x.r, x.t, x.d::json, x.due
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[], $7::int8[], $8::text[], $9::timestamptz[]) AS x(u, i, c, s, r, t, d, due)`
+	sqlPendingUpdateRows = `UPDATE {pending} p SET campaign_id = x.c, seq = x.s, ready_at = x.r, token = x.t, data = x.d::json, due_at = x.due
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[], $7::int8[], $8::text[], $9::timestamptz[]) AS x(u, i, c, s, r, t, d, due)
 		WHERE p.ns = $1 AND p.user_id = x.u AND p.id = x.i`
 	sqlPendingDeleteRows = `DELETE FROM {pending} p USING unnest($2::text[], $3::text[]) AS x(u, i)
 		WHERE p.ns = $1 AND p.user_id = x.u AND p.id = x.i`
@@ -87,7 +87,7 @@ type rowSink struct {
 type pendingRows struct {
 	users, ids, campaigns []string
 	seqs                  []int32
-	ready                 []time.Time
+	ready, due            []time.Time
 	tokens                []int64
 	data                  []string
 }
@@ -100,9 +100,9 @@ type userRows struct {
 	at                []time.Time
 }
 
-func (r *pendingRows) add(userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte) {
+func (r *pendingRows) add(userID, id, campaignID string, seq int32, ready, due time.Time, token int64, data []byte) {
 	r.users, r.ids, r.campaigns = append(r.users, userID), append(r.ids, id), append(r.campaigns, campaignID)
-	r.seqs, r.ready, r.tokens = append(r.seqs, seq), append(r.ready, ready), append(r.tokens, token)
+	r.seqs, r.ready, r.due, r.tokens = append(r.seqs, seq), append(r.ready, ready), append(r.due, due), append(r.tokens, token)
 	r.data = append(r.data, string(data))
 }
 
@@ -113,12 +113,12 @@ func (r *userRows) add(userID string, state []byte, expires, logFirst pgtype.Tim
 
 // The rows are all of the batch's namespace: ns is the one flush is given.
 
-func (s *rowSink) pending(w write, _, userID, id, campaignID string, seq int32, ready time.Time, token int64, data []byte) {
+func (s *rowSink) pending(w write, _, userID, id, campaignID string, seq int32, ready, due time.Time, token int64, data []byte) {
 	rows := &s.pendingIns
 	if w == updateRow {
 		rows = &s.pendingUpd
 	}
-	rows.add(userID, id, campaignID, seq, ready, token, data)
+	rows.add(userID, id, campaignID, seq, ready, due, token, data)
 }
 
 func (s *rowSink) pendingDelete(_, userID string, ids []string) {
@@ -148,7 +148,7 @@ func (s *rowSink) flush(b *pgx.Batch, ns string) {
 		r   *pendingRows
 	}{{q.pendingUpdateRows, &s.pendingUpd}, {q.pendingInsertRows, &s.pendingIns}} {
 		if r := w.r; len(r.users) > 0 {
-			b.Queue(w.sql, ns, r.users, r.ids, r.campaigns, r.seqs, r.ready, r.tokens, r.data)
+			b.Queue(w.sql, ns, r.users, r.ids, r.campaigns, r.seqs, r.ready, r.tokens, r.data, r.due)
 		}
 	}
 	if len(s.userDel) > 0 {

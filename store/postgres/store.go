@@ -251,6 +251,8 @@ type queries struct {
 	interactions, interactionsByKey                 string
 	pruneSeen, pruneInteractions, pruneCounters     string
 	pruneCandidates, lockUsers, pruneSelect         string
+	addTallies, tallies, pruneTallies               string
+	listPending, listPendingAll, listUndated        string
 }
 
 // table renders a qualified table name: "schema".prefixname (the prefix
@@ -261,10 +263,10 @@ func table(cfg config, name string) string {
 
 func newQueries(cfg config) *queries {
 	var pairs []string
-	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations"} {
+	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations", "tallies"} {
 		pairs = append(pairs, "{"+t+"}", table(cfg, t))
 	}
-	pairs = append(pairs, "{prefix}", cfg.prefix)
+	pairs = append(pairs, "{prefix}", cfg.prefix, "{schema}", pgx.Identifier{cfg.schema}.Sanitize())
 	r := strings.NewReplacer(pairs...)
 	return &queries{
 		r:        r,
@@ -284,5 +286,7 @@ func newQueries(cfg config) *queries {
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
 		pruneCandidates: r.Replace(sqlPruneCandidates), lockUsers: sqlLockUsers, pruneSelect: r.Replace(sqlPruneSelect),
+		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
+		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll), listUndated: r.Replace(sqlListUndated),
 	}
 }

@@ -30,9 +30,9 @@ const (
 	// no pending row.
 	sqlUserRead = `SELECT (SELECT state FROM {users} WHERE ns = $1 AND user_id = $2), p.id, p.campaign_id, p.seq, p.ready_at, p.token, p.data
 		FROM (SELECT 1) one LEFT JOIN {pending} p ON p.ns = $1 AND p.user_id = $2 ORDER BY p.seq`
-	sqlPendingInsert = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
-	sqlPendingUpdate = `UPDATE {pending} SET campaign_id = $4, seq = $5, ready_at = $6, token = $7, data = $8
+	sqlPendingInsert = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, data, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	sqlPendingUpdate = `UPDATE {pending} SET campaign_id = $4, seq = $5, ready_at = $6, token = $7, data = $8, due_at = $9
 		WHERE ns = $1 AND user_id = $2 AND id = $3`
 	sqlPendingDelete = `DELETE FROM {pending} WHERE ns = $1 AND user_id = $2 AND id = ANY($3)`
 	sqlUserInsert    = `INSERT INTO {users} (ns, user_id, state, expires_at, log_first, updated_at)
@@ -270,11 +270,11 @@ func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, afte
 		if err != nil {
 			return earlier, false, fmt.Errorf("encoding pending delivery %q: %w", p.ID, err)
 		}
-		ready, token := floorTime(p.ReadyAt), int64(p.Token)
+		ready, due, token := floorTime(p.ReadyAt), floorTime(p.DueAt), int64(p.Token)
 		i := findLoaded(old, p.ID)
 		if i < 0 || kept[i] {
 			prev++
-			b.pending(insertRow, ns, userID, p.ID, p.CampaignID, prev, ready, token, data)
+			b.pending(insertRow, ns, userID, p.ID, p.CampaignID, prev, ready, due, token, data)
 			sooner(ready)
 			continue
 		}
@@ -286,7 +286,7 @@ func (s *Store) queuePendingWrites(b sink, ns, userID string, old []loaded, afte
 		}
 		prev = seq
 		if seq != o.seq || !ready.Equal(o.readyAt) || token != o.token || p.CampaignID != o.p.CampaignID || !bytes.Equal(data, o.data) {
-			b.pending(updateRow, ns, userID, p.ID, p.CampaignID, seq, ready, token, data)
+			b.pending(updateRow, ns, userID, p.ID, p.CampaignID, seq, ready, due, token, data)
 		}
 		if ready.Before(o.readyAt) {
 			sooner(ready)

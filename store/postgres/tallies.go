@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+var _ store.Tallier = (*Store)(nil)
+
+const (
+	// One statement, so one implicit transaction: every count is added or
+	// none. The rows come in key order, so that engines adding the same
+	// keys lock them in the same order (a deadlock is retried all the same).
+	sqlAddTallies = `INSERT INTO {tallies} AS t (ns, hour, campaign_id, kind, reason, rule, n)
+		SELECT $1, x.h, x.c, x.k, x.r, x.l, x.n
+		FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[]) WITH ORDINALITY AS x(h, c, k, r, l, n, o)
+		ORDER BY x.o
+		ON CONFLICT (ns, hour, campaign_id, kind, reason, rule) DO UPDATE SET n = t.n + EXCLUDED.n`
+	sqlTallies = `SELECT hour, campaign_id, kind, reason, rule, n FROM {tallies}
+		WHERE ns = $1 AND hour >= $2 AND hour < $3 AND ($4 = '' OR campaign_id = $4)
+		ORDER BY hour, campaign_id COLLATE "C", kind COLLATE "C", reason COLLATE "C", rule COLLATE "C"`
+	sqlPruneTallies = `DELETE FROM {tallies} WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM {tallies} WHERE ns = $1 AND hour < $2 LIMIT $3))`
+)
+
+// AddTallies implements [store.Tallier.AddTallies] with one upsert of the
+// tallies, summed by key first.
+func (s *Store) AddTallies(ctx context.Context, ns string, tallies []store.Tally) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if err := store.ValidateTallies(tallies); err != nil {
+		return err
+	}
+	sums := make(map[store.TallyKey]int64, len(tallies))
+	for i := range tallies {
+		if t := &tallies[i]; t.Count > 0 {
+			sums[t.Key()] += t.Count
+		}
+	}
+	if len(sums) == 0 {
+		return nil
+	}
+	keys := slices.SortedFunc(maps.Keys(sums), store.TallyKey.Compare)
+	var (
+		hours            = make([]time.Time, len(keys))
+		campaigns, kinds = make([]string, len(keys)), make([]string, len(keys))
+		reasons, rules   = make([]string, len(keys)), make([]string, len(keys))
+		counts           = make([]int64, len(keys))
+	)
+	for i, k := range keys {
+		hours[i], campaigns[i], kinds[i] = time.Unix(k.Hour, 0).UTC(), k.CampaignID, string(k.Kind)
+		reasons[i], rules[i], counts[i] = string(k.Reason), k.Rule, sums[k]
+	}
+	for attempt := 1; ; attempt++ {
+		_, err := s.pool.Exec(ctx, s.q.addTallies, ns, hours, campaigns, kinds, reasons, rules, counts)
+		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return wrap("add tallies", err)
+		}
+	}
+}
+
+// Tallies implements [store.Tallier.Tallies] with a range scan of the
+// primary key.
+func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]store.Tally, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	// Rounded up: hours start on whole seconds, so an hour starts at or
+	// after a time exactly when it does at or after the time rounded up.
+	until := pgtype.Timestamptz{Time: ceilTime(q.Until), Valid: true}
+	if q.Until.IsZero() {
+		until = pgtype.Timestamptz{InfinityModifier: pgtype.Infinity, Valid: true}
+	}
+	rows, err := s.pool.Query(ctx, s.q.tallies, ns, ceilTime(q.Since), until, q.CampaignID)
+	if err != nil {
+		return nil, wrap("tallies", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Tally, error) {
+		var (
+			t            store.Tally
+			kind, reason string
+		)
+		err := row.Scan(&t.Hour, &t.CampaignID, &kind, &reason, &t.Rule, &t.Count)
+		t.Hour, t.Kind, t.Reason = t.Hour.UTC(), rule.DecisionKind(kind), rule.Reason(reason)
+		return t, err
+	})
+	return out, wrap("tallies", err)
+}
+
+// PruneTallies implements [store.Tallier.PruneTallies] with batched
+// DELETEs, as Prune does.
+func (s *Store) PruneTallies(ctx context.Context, ns string, before time.Time) (int, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	removed := 0
+	for {
+		tag, err := s.pool.Exec(ctx, s.q.pruneTallies, ns, ceilTime(before), pruneBatch)
+		if err != nil {
+			return removed, wrap("prune tallies", err)
+		}
+		removed += int(tag.RowsAffected())
+		if tag.RowsAffected() < pruneBatch {
+			return removed, nil
+		}
+	}
+}
