@@ -285,6 +285,7 @@ func (s *slot) commit(prev, next *job) {
 		if err := ops[0].Err; err != nil {
 			s.retryRecord(prev, err)
 		} else {
+			e.tally(prev.marks, prev.now, prev.c.UserID)
 			e.observeAll(prev.dec)
 		}
 		s.unhold(prev)
@@ -312,6 +313,7 @@ func (s *slot) settle(j *job, err error) {
 		s.w.fail(fmt.Errorf("connector: tick: delivery %s: %w", j.c.Pending.ID, err))
 		return
 	}
+	e.tally(j.marks, j.now, j.c.UserID)
 	e.observeAll(j.dec)
 	if j.ok {
 		if j.enroll != nil && j.enroll.scheduled && j.enroll.earliest < e.armed.Load() {
@@ -376,6 +378,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		<-t.C
 		j.step = stepRecord
 		if err = e.store.Update(s.w.wctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply); err == nil {
+			e.tally(j.marks, j.now, j.c.UserID)
 			e.observeAll(j.dec)
 			return
 		}
@@ -443,9 +446,10 @@ type job struct {
 	enroll  *tracker
 
 	// Its outcome.
-	d   Delivery
-	ok  bool // confirmed: to send
-	dec []rule.Decision
+	d     Delivery
+	ok    bool // confirmed: to send
+	dec   []rule.Decision
+	marks tallyMarks // the decisions to count (tallies.go)
 
 	apply func(u *store.UserState, duplicate bool)
 }
@@ -476,7 +480,7 @@ func (j *job) reset() {
 func (j *job) clear() {
 	j.finish()
 	clear(j.dec[:cap(j.dec)])
-	*j = job{w: j.w, dec: j.dec[:0], apply: j.apply}
+	*j = job{w: j.w, dec: j.dec[:0], marks: j.marks[:0], apply: j.apply}
 }
 
 // finish releases what the job holds beyond its step.

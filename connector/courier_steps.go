@@ -11,6 +11,7 @@ import (
 // store may run it twice.
 func (j *job) update(u *store.UserState, _ bool) {
 	j.ok, j.dec, j.stored = false, j.dec[:0], false
+	j.marks.reset()
 	i := u.Find(j.c.Pending.ID)
 	mine := i >= 0 && u.Pending[i].Token == j.token
 	switch {
@@ -36,6 +37,7 @@ func (j *job) update(u *store.UserState, _ bool) {
 
 // note records a decision about pending delivery p.
 func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, detail string) {
+	j.marks.addPair(j.w.e, j.camp, p.CampaignID, kind, reason)
 	if !j.w.e.observed {
 		return
 	}
@@ -73,6 +75,7 @@ func (j *job) confirm(u *store.UserState, i int) {
 		if j.enroll != nil {
 			j.enroll.update(u, false)
 			j.dec = append(j.dec, j.enroll.decisions...)
+			j.marks = append(j.marks, j.enroll.marks...)
 		}
 		return
 	}
@@ -189,6 +192,7 @@ func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 }
 
 func (j *job) noteSent(kind rule.DecisionKind, reason rule.Reason, detail string) {
+	j.marks.addPair(j.w.e, j.camp, j.d.CampaignID, kind, reason)
 	if !j.w.e.observed {
 		return
 	}

@@ -54,6 +54,7 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	if _, err := e.current(ctx); err != nil {
 		return 0, fmt.Errorf("connector: tick: %w", err)
 	}
+	e.maybeFlushTallies(ctx, now)
 	if err := e.maybePrune(ctx, now); err != nil {
 		return 0, err
 	}

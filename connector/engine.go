@@ -106,6 +106,7 @@ type Engine struct {
 	snapMu sync.Mutex // serializes snapshot rebuilds
 
 	observed  bool          // someone wants decisions: observers or the decision log
+	tallies   *tallyBook    // nil: the engine counts no decisions (tallies.go)
 	wake      chan struct{} // Run's wake-up: something may be due earlier
 	armed     atomic.Int64  // Unix ns Run's timer fires at; maxInt64 when Run sleeps without one; minInt64 when Run is not running (nobody to wake)
 	running   atomic.Bool
@@ -150,6 +151,11 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 		}
 	}
 	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1)}
+	tallies, err := newTallyBook(s, &e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.tallies = tallies
 	e.observed = len(cfg.observers) > 0 || cfg.logMax > 0
 	e.armed.Store(minInt64)
 	born := cfg.clock.Now().UnixNano()

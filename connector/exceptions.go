@@ -39,6 +39,7 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 			p.CancelOnFailure = true
 			return false
 		}
+		t.marks.add(t.e, r.c, p.CampaignID, tcCancelledException, r.desc)
 		if t.e.observed {
 			d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
 			d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
@@ -52,6 +53,7 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 // reason ignoredReasons[reason].
 func (t *tracker) ignore(reason int, r exceptionRef, p *store.Pending, detail string) {
 	t.ignored[reason]++
+	t.marks.add(t.e, r.c, p.CampaignID, tcIgnored[reason], "")
 	if t.e.observed {
 		d := t.exceptionDecision(rule.Ignored, ignoredReasons[reason], r, p)
 		d.Detail = detail

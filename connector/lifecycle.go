@@ -279,6 +279,7 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 		return fmt.Errorf("connector: %s %q: cancelling pending deliveries: %w", op, id, err)
 	}
 	now := e.cfg.clock.Now()
+	e.tallyN(id, tcCancelledStopped, now, len(removed))
 	var firstErr error
 	for _, c := range removed {
 		d := pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, &c.Pending, now)

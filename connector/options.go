@@ -53,6 +53,9 @@ type config struct {
 	maxTriggerAge time.Duration
 
 	interactionLog time.Duration
+
+	tallyRetention time.Duration // tallies.go
+	noTallies      bool
 }
 
 // positive is an option that sets the duration field returns to d,

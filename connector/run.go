@@ -33,6 +33,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer e.running.Store(false)
+	stopFlusher := e.startTallyFlusher(ctx)
+	defer stopFlusher()
 	var notified <-chan struct{}
 	if n, ok := e.store.(store.Notifier); ok {
 		ch, stop := n.Notify(e.cfg.namespace)

@@ -21,6 +21,7 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 	camp := &c.Campaign
 	observed := t.e.observed
 	suppress := func(reason rule.Reason, detail func() string) {
+		t.marks.addPair(t.e, c, camp.ID, rule.Suppressed, reason)
 		if observed {
 			d := t.decision(rule.Suppressed, reason, c)
 			d.Rule = r.desc
@@ -81,6 +82,7 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 	}
 	if !parallel { // replace the waiting deliveries, removed after the last trigger
 		g.replace(u, i, func(old *store.Pending) {
+			t.marks.add(t.e, c, camp.ID, tcReplaced, "")
 			if observed {
 				d := pendingDecision(rule.Cancelled, rule.ReasonReplaced, old, t.now)
 				d.Detail = "replaced by the trigger at " + stamp(ev.Time)
@@ -112,10 +114,12 @@ func (t *tracker) schedule(u *store.UserState, i int, r triggerRef, due time.Tim
 	}
 	p.ID = t.groups.uniqueID(u, i, p.ID) // the same trigger twice (no event ID, same time): keep IDs unique
 	u.Pending = append(u.Pending, p)
+	late := !camp.Delay.IsZero() && due.Before(t.now)
+	t.marks.add(t.e, c, camp.ID, scheduledCode(late), "")
 	if t.e.observed {
 		d := pendingDecision(rule.Scheduled, "", p, t.now)
 		d.Rule = r.desc
-		if !camp.Delay.IsZero() && due.Before(t.now) {
+		if late {
 			d.Reason, d.Detail = rule.ReasonLate, "late by "+t.now.Sub(due).String()
 		}
 		if p.Control {
@@ -205,6 +209,7 @@ func (t *tracker) convertAll(u *store.UserState) {
 // convert records that the event completed r's conversion window w
 // ([opened, deadline)) and applies the emitted conversion_performed event.
 func (t *tracker) convert(u *store.UserState, r *convertRef, w store.ConversionWindow) {
+	t.marks.add(t.e, r.c, r.c.Campaign.ID, tcConverted, "")
 	if t.e.observed {
 		d := t.decision(rule.Converted, "", r.c)
 		d.Rule = "conversion " + r.cv.ID

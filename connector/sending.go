@@ -92,5 +92,5 @@ func (e *Engine) maybePrune(ctx context.Context, now time.Time) error {
 	if _, err := e.store.Prune(ctx, e.cfg.namespace, now, logBefore); err != nil {
 		return fmt.Errorf("connector: tick: pruning: %w", err)
 	}
-	return nil
+	return e.pruneTallies(ctx, now)
 }

@@ -41,6 +41,9 @@ type campaign struct {
 	// triggerDescs and exceptionDescs are the String of each trigger and
 	// exception of an active campaign, for decisions.
 	triggerDescs, exceptionDescs []string
+	// tally is the engine's counters of its decisions, set on first use
+	// (tally_book.go).
+	tally atomic.Pointer[tallyCell]
 }
 
 // newCampaign returns the snapshot's campaign of record rec.

@@ -120,6 +120,7 @@ func (s *snapshot) unknownCampaign(ev *event.Event) bool {
 // cannot use, and state for users it has no business with.
 func (e *Engine) ignoreUnknown(ev *event.Event, now time.Time) {
 	e.counts.ignored[ignoredUnknownCampaign].Add(1)
+	e.tallyUnknownCampaign(now)
 	if len(e.cfg.observers) == 0 {
 		return
 	}
@@ -184,6 +185,7 @@ func ignoreUpdate(*store.UserState, bool) {}
 // to the observers and wakes Run if it scheduled something earlier than
 // Run's timer.
 func (e *Engine) afterUpdate(t *tracker) {
+	e.tally(t.marks, t.now, t.ev.UserID)
 	if t.duplicate {
 		e.counts.duplicates.Add(1)
 	}
@@ -218,6 +220,7 @@ type tracker struct {
 	since      time.Time      // a backfill: interactions count from here instead of the activation
 
 	decisions []rule.Decision
+	marks     tallyMarks // the decisions to count (tallies.go)
 	scheduled bool
 	earliest  int64 // smallest ReadyAt scheduled, Unix ns
 	duplicate bool  // the store had the event's ID already
@@ -422,8 +425,10 @@ func (t *tracker) applyTop(u *store.UserState, duplicate bool) {
 func (t *tracker) update(u *store.UserState, duplicate bool) {
 	clear(t.decisions) // an earlier attempt's (the store may run fn again)
 	t.decisions = t.decisions[:0]
+	t.marks.reset()
 	t.scheduled, t.earliest, t.duplicate, t.ignored = false, maxInt64, duplicate, [len(ignoredReasons)]int32{}
 	if duplicate {
+		t.markDuplicates()
 		if t.e.observed {
 			t.duplicates()
 		}
@@ -451,6 +456,7 @@ func (t *tracker) update(u *store.UserState, duplicate bool) {
 // merge adds what a nested tracker decided to t's outcome.
 func (t *tracker) merge(n *tracker) {
 	t.decisions = append(t.decisions, n.decisions...)
+	t.marks = append(t.marks, n.marks...)
 	for i, k := range n.ignored {
 		t.ignored[i] += k
 	}
@@ -494,6 +500,7 @@ func (t *tracker) dropStale(u *store.UserState) {
 		if !staleFor(last, p) {
 			return false
 		}
+		t.marks.add(t.e, last, p.CampaignID, tcCancelledStopped, "")
 		if t.e.observed {
 			t.decisions = append(t.decisions, pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, p, t.now))
 		}

@@ -1,0 +1,78 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// ErrNotSupported: the engine's store does not implement what the call
+// needs ([store.Tallier] for [Engine.Tallies], [store.PendingLister] for
+// [Engine.PendingDeliveries]).
+var ErrNotSupported = errors.New("connector: not supported by the store")
+
+// DefaultPendingPage is the page [Engine.PendingDeliveries] returns when
+// the query sets no Limit.
+const DefaultPendingPage = 100
+
+// Tallies returns the namespace's decision tallies matching q: per
+// follow-up and hour, how many decisions of each kind and reason the
+// engines sharing the store took (a cancellation by an exception counted
+// per exception). It first flushes this engine's own counts, so that they
+// are exact for this engine; other engines' counts reach the store within
+// seconds ([Engine.Tick] flushes them every 5 s, [Engine.Run] at least
+// that often while it has counts, and when it returns).
+//
+// Every decision about a user is counted (every kind but [rule.Warning]
+// and [rule.Applied], which are about campaigns), whether or not the
+// engine has observers; ignored events naming an unknown campaign are
+// counted under CampaignID "" (the ID is whatever the host received).
+// The store keeps the tallies for [WithTallyRetention].
+//
+// Errors: [ErrNotSupported] when the store keeps no tallies; an error
+// wrapping [store.ErrInvalidQuery] for an empty range; the store's error,
+// wrapped.
+func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally, error) {
+	ts, ok := e.store.(store.Tallier)
+	if !ok {
+		return nil, fmt.Errorf("%w: the store (%T) keeps no decision tallies", ErrNotSupported, e.store)
+	}
+	if e.tallies != nil {
+		if err := e.tallies.flush(ctx); err != nil {
+			return nil, fmt.Errorf("connector: tallies: %w", err)
+		}
+	}
+	out, err := ts.Tallies(ctx, e.cfg.namespace, q)
+	if err != nil {
+		return nil, fmt.Errorf("connector: tallies: %w", err)
+	}
+	return out, nil
+}
+
+// PendingDeliveries pages through the namespace's pending deliveries
+// (claimed or not) in (DueAt, ID) order, of one follow-up when
+// q.CampaignID is set: pass the last one's DueAt and ID as q.AfterDue and
+// q.AfterID for the next page; a page shorter than q.Limit is the last. A
+// zero Limit means [DefaultPendingPage]; at most [store.MaxPendingPage].
+// For dashboards and support tools: the store reads its pending deliveries
+// (the memory store all of them) for each page.
+//
+// Errors: [ErrNotSupported] when the store cannot list pending deliveries
+// ([store.PendingLister]); an error wrapping [store.ErrInvalidQuery] for a
+// Limit out of range; the store's error, wrapped.
+func (e *Engine) PendingDeliveries(ctx context.Context, q store.PendingQuery) ([]store.Claim, error) {
+	pl, ok := e.store.(store.PendingLister)
+	if !ok {
+		return nil, fmt.Errorf("%w: the store (%T) cannot list pending deliveries", ErrNotSupported, e.store)
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPendingPage
+	}
+	out, err := pl.ListPending(ctx, e.cfg.namespace, q)
+	if err != nil {
+		return nil, fmt.Errorf("connector: pending deliveries: %w", err)
+	}
+	return out, nil
+}

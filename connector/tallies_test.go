@@ -1,0 +1,401 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+var nopSender = connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+
+// tallyEngine returns an engine on s with a follow-up "resend", due an
+// hour after the user receives "news" and cancelled if they open it.
+func tallyEngine(t *testing.T, s store.Store, opts ...connector.Option) *connector.Engine {
+	t.Helper()
+	e, err := connector.New(s, nopSender, append([]connector.Option{connector.WithSendConcurrency(1)}, opts...)...)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "news"}))
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "resend", Delay: rule.After(time.Hour),
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}},
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "news"}}}))
+	require.NoError(t, e.Publish(ctx, "resend"))
+	require.NoError(t, e.Publish(ctx, "news"))
+	return e
+}
+
+func received(user string) event.Event {
+	return event.Event{UserID: user, Kind: event.EmailReceived, CampaignID: "news"}
+}
+
+// scheduledCount returns the count of scheduled resends a tally list holds.
+func scheduledCount(ts []store.Tally) int64 {
+	var n int64
+	for _, x := range ts {
+		if x.CampaignID == "resend" && x.Kind == rule.Scheduled {
+			n += x.Count
+		}
+	}
+	return n
+}
+
+// storedTallies reads the store's tallies directly: what the engine
+// flushed, not what it holds.
+func storedTallies(t *testing.T, s store.Tallier) []store.Tally {
+	t.Helper()
+	got, err := s.Tallies(context.Background(), "", store.TallyQuery{})
+	require.NoError(t, err)
+	return got
+}
+
+func TestTalliesCountPerHour(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	e := tallyEngine(t, store.NewMemory(), connector.WithClock(clk))
+	clk.Set(time.Date(2026, 3, 2, 10, 59, 59, 0, time.UTC))
+	require.NoError(t, e.Track(ctx, received("a1")))
+	clk.Add(time.Second)
+	require.NoError(t, e.Track(ctx, received("b1")))
+	require.NoError(t, e.Track(ctx, event.Event{UserID: "a1", Kind: event.EmailOpened, CampaignID: "news"}))
+	clk.Set(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)) // the clock steps back: a decision of an earlier hour, counted after
+	require.NoError(t, e.Track(ctx, received("c1")))
+	got, err := e.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	at := func(h int) time.Time { return time.Date(2026, 3, 2, h, 0, 0, 0, time.UTC) }
+	require.Equal(t, []store.Tally{
+		{Hour: at(10), CampaignID: "resend", Kind: rule.Scheduled, Count: 2},
+		{Hour: at(11), CampaignID: "resend", Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: `email_opened of "news"`, Count: 1},
+		{Hour: at(11), CampaignID: "resend", Kind: rule.Scheduled, Count: 1},
+	}, got)
+	got, err = e.Tallies(ctx, store.TallyQuery{Since: at(11), CampaignID: "resend"})
+	require.NoError(t, err)
+	require.Len(t, got, 2, "the query is the store's")
+}
+
+// TestTalliesAreFlushedWhenRunReturns checks that the counts Run's engine
+// holds reach the store when Run returns, before its flusher's first turn.
+func TestTalliesAreFlushedWhenRunReturns(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	clk := clock.NewMock()
+	s := store.NewMemory()
+	e := tallyEngine(t, s, connector.WithClock(clk))
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	require.NoError(t, e.Track(ctx, received("u1")))
+	require.NoError(t, e.Track(ctx, received("u2")))
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, int64(2), scheduledCount(storedTallies(t, s)), "flushed as Run returned, the clock still at the first Track")
+}
+
+// TestRunFlushesTalliesWithinSecondsWhileItSleeps checks that while Run
+// sleeps (nothing is due for an hour) the counts reach the store: at once
+// after a quiet spell, then at most every 5 s, in batches; and that there
+// is no store call while there is nothing to flush.
+func TestRunFlushesTalliesWithinSecondsWhileItSleeps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := &countingTallier{Memory: store.NewMemory()}
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.Zero(t, s.adds.Load(), "nothing to flush")
+
+		require.NoError(t, e.Track(ctx, received("u1")))
+		synctest.Wait()
+		require.Equal(t, int64(1), scheduledCount(storedTallies(t, s)), "the first count after a quiet spell goes at once")
+		time.Sleep(time.Second)
+		require.NoError(t, e.Track(ctx, received("u2")))
+		require.NoError(t, e.Track(ctx, received("u3")))
+		synctest.Wait()
+		require.Equal(t, int64(1), scheduledCount(storedTallies(t, s)), "a second later, the next counts gather")
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		require.Equal(t, int64(3), scheduledCount(storedTallies(t, s)), "flushed 5 s after the last flush")
+		require.Equal(t, int64(2), s.adds.Load(), "in one batch")
+
+		time.Sleep(time.Hour - 6*time.Second) // the deliveries fall due: Run ticks, and flushes what they decided
+		synctest.Wait()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		require.NoError(t, <-done)
+		got := storedTallies(t, s)
+		require.Equal(t, []string{"resend scheduled ×3", "resend delivered ×3"}, []string{
+			fmt.Sprintf("%s %s ×%d", got[0].CampaignID, got[0].Kind, got[0].Count),
+			fmt.Sprintf("%s %s ×%d", got[1].CampaignID, got[1].Kind, got[1].Count),
+		})
+		require.Equal(t, int64(3), s.adds.Load(), "the deliveries' counts in one batch, nothing left when Run returns")
+	})
+}
+
+// countingTallier is a memory store that counts its AddTallies calls and
+// fails them while fail is set.
+type countingTallier struct {
+	*store.Memory
+	adds atomic.Int64
+	fail atomic.Bool
+}
+
+var errTallyStore = errors.New("tally table unavailable")
+
+func (s *countingTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	if s.fail.Load() {
+		return errTallyStore
+	}
+	s.adds.Add(1)
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+// TestTickFlushesTalliesEveryFewSeconds checks that a host that calls Tick
+// itself gets its counts flushed, at most once per 5 s.
+func TestTickFlushesTalliesEveryFewSeconds(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	s := &countingTallier{Memory: store.NewMemory()}
+	e := tallyEngine(t, s, connector.WithClock(clk))
+	require.NoError(t, e.Track(ctx, received("u1")))
+	_, err := e.Tick(ctx)
+	require.NoError(t, err)
+	require.Empty(t, storedTallies(t, s), "the engine was made less than 5 s ago")
+	clk.Add(5 * time.Second)
+	_, err = e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), scheduledCount(storedTallies(t, s)))
+	require.NoError(t, e.Track(ctx, received("u2")))
+	clk.Add(4 * time.Second)
+	_, err = e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), scheduledCount(storedTallies(t, s)), "4 s after the last flush")
+	clk.Add(time.Second)
+	_, err = e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), scheduledCount(storedTallies(t, s)))
+}
+
+// TestAFailedFlushKeepsItsCounts checks that counts a flush could not
+// store are neither lost nor added twice.
+func TestAFailedFlushKeepsItsCounts(t *testing.T) {
+	ctx := context.Background()
+	s := &countingTallier{Memory: store.NewMemory()}
+	e := tallyEngine(t, s)
+	for _, u := range []string{"u1", "u2", "u3"} {
+		require.NoError(t, e.Track(ctx, received(u)))
+	}
+	s.fail.Store(true)
+	_, err := e.Tallies(ctx, store.TallyQuery{})
+	require.ErrorIs(t, err, errTallyStore)
+	require.NoError(t, e.Track(ctx, received("u4")))
+	s.fail.Store(false)
+	got, err := e.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Equal(t, int64(4), scheduledCount(got))
+	got, err = e.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Equal(t, int64(4), scheduledCount(got), "flushed once")
+}
+
+// TestTallyRetentionPrunesHoursPastIt checks that the engine's prune
+// removes the hours that ended longer than the retention ago, and keeps
+// the hour that started before it but ended within it.
+func TestTallyRetentionPrunesHoursPastIt(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
+	e := tallyEngine(t, store.NewMemory(), connector.WithClock(clk), connector.WithTallyRetention(2*time.Hour))
+	hours := func() []int {
+		got, err := e.Tallies(ctx, store.TallyQuery{})
+		require.NoError(t, err)
+		var out []int
+		for _, x := range got {
+			if x.Kind == rule.Scheduled {
+				out = append(out, x.Hour.Hour())
+			}
+		}
+		return out
+	}
+	for i, u := range []string{"u1", "u2", "u3"} { // at 09:30, 10:30, 11:30
+		require.NoError(t, e.Track(ctx, received(u)))
+		require.Equal(t, []int{9, 10, 11}[:i+1], hours())
+		clk.Add(time.Hour)
+	}
+	clk.Set(time.Date(2026, 3, 2, 11, 59, 0, 0, time.UTC))
+	_, err := e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int{9, 10, 11}, hours(), "hour 9 ended 1 h 59 min ago")
+	clk.Set(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))
+	_, err = e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int{10, 11}, hours(), "hour 9 ended 2 h ago")
+	clk.Set(time.Date(2026, 3, 2, 13, 30, 0, 0, time.UTC))
+	_, err = e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int{11}, hours())
+
+	_, err = connector.New(store.NewMemory(), nopSender, connector.WithTallyRetention(0))
+	require.ErrorIs(t, err, connector.ErrInvalidOption)
+	_, err = connector.New(store.NewMemory(), nopSender, connector.WithTallyRetention(time.Hour), connector.WithoutTallies())
+	require.ErrorIs(t, err, connector.ErrInvalidOption, "a retention for tallies that are off")
+}
+
+// TestWithoutTalliesTheEngineCountsNothing checks that an engine with
+// tallies off counts nothing but reads what other engines count.
+func TestWithoutTalliesTheEngineCountsNothing(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMemory()
+	off := tallyEngine(t, s, connector.WithoutTallies())
+	require.NoError(t, off.Track(ctx, received("u1")))
+	got, err := off.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+	on, err := connector.New(s, nopSender)
+	require.NoError(t, err)
+	require.NoError(t, on.Track(ctx, received("u2")))
+	_, err = on.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	got, err = off.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), scheduledCount(got), "the other engine's count, from the store")
+}
+
+func TestReadsTheStoreCannotServeAreNotSupported(t *testing.T) {
+	ctx := context.Background()
+	e := tallyEngine(t, &plainStore{Store: store.NewMemory()}) // hides what the store implements beyond store.Store
+	require.NoError(t, e.Track(ctx, received("u1")), "tracking needs no tallies")
+	_, err := e.Tallies(ctx, store.TallyQuery{})
+	require.ErrorIs(t, err, connector.ErrNotSupported)
+	_, err = e.PendingDeliveries(ctx, store.PendingQuery{})
+	require.ErrorIs(t, err, connector.ErrNotSupported)
+}
+
+// TestConcurrentTracksAreCountedExactly tracks from several goroutines
+// while another flushes over and over: every decision is counted once.
+func TestConcurrentTracksAreCountedExactly(t *testing.T) {
+	ctx := context.Background()
+	e := tallyEngine(t, store.NewMemory())
+	const workers, each = 6, 150
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	flushed := make(chan error, 1)
+	go func() {
+		var err error
+		for {
+			select {
+			case <-stop:
+				flushed <- err
+				return
+			default:
+			}
+			if _, e := e.Tallies(ctx, store.TallyQuery{}); e != nil {
+				err = e
+			}
+		}
+	}()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := e.Track(ctx, received(fmt.Sprintf("u%d-%d", w, i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	require.NoError(t, <-flushed)
+	got, err := e.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Equal(t, int64(workers*each), scheduledCount(got))
+}
+
+func TestPendingDeliveriesPageInDueOrder(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	e := tallyEngine(t, store.NewMemory(), connector.WithClock(clk))
+	for _, u := range []string{"u3", "u1", "u2"} {
+		require.NoError(t, e.Track(ctx, received(u)))
+		clk.Add(time.Minute)
+	}
+	users := func(cs []store.Claim) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.UserID)
+		}
+		return out
+	}
+	all, err := e.PendingDeliveries(ctx, store.PendingQuery{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"u3", "u1", "u2"}, users(all), "a zero limit takes the default page")
+	first, err := e.PendingDeliveries(ctx, store.PendingQuery{CampaignID: "resend", Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, []string{"u3", "u1"}, users(first))
+	last := first[1].Pending
+	next, err := e.PendingDeliveries(ctx, store.PendingQuery{CampaignID: "resend", AfterDue: last.DueAt, AfterID: last.ID, Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, []string{"u2"}, users(next))
+	_, err = e.PendingDeliveries(ctx, store.PendingQuery{Limit: -1})
+	require.ErrorIs(t, err, store.ErrInvalidQuery)
+}
+
+// TestARecordRetriedAfterAStoreErrorIsCountedOnce checks that a send whose
+// record failed and was stored on a retry (at once, alone, or after a
+// backoff) is counted once, as the observers see it.
+func TestARecordRetriedAfterAStoreErrorIsCountedOnce(t *testing.T) {
+	for _, times := range []int{1, 3} {
+		t.Run(fmt.Sprintf("failing %d times", times), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				clk := clock.NewMock()
+				s := &recordFails{Memory: store.NewMemory(), who: "u3", times: times}
+				e, err := connector.New(s, &recorder{}, connector.WithClock(clk), connector.WithSendConcurrency(1))
+				require.NoError(t, err)
+				dueFor(t, e, "u1", "u2", "u3", "u4")
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					_, err = e.Tick(ctx)
+				}()
+				for settled := false; !settled; {
+					synctest.Wait()
+					select {
+					case <-done:
+						settled = true
+					default:
+						clk.Add(10 * time.Millisecond) // the retry's backoff
+					}
+				}
+				require.NoError(t, err)
+				require.Zero(t, s.times, "the record failed as often as planned")
+				got, err := e.Tallies(ctx, store.TallyQuery{})
+				require.NoError(t, err)
+				delivered := map[string]int64{}
+				for _, x := range got {
+					if x.Kind == rule.Delivered {
+						delivered[x.CampaignID] += x.Count
+					}
+				}
+				require.Equal(t, map[string]int64{"now": 4, "also": 4}, delivered)
+			})
+		})
+	}
+}

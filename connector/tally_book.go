@@ -1,0 +1,315 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// tallyBook holds an engine's counts until they are flushed: one cell of
+// counters per follow-up, found through the follow-up's snapshot entry
+// without a map look-up.
+type tallyBook struct {
+	store store.Tallier
+	ns    string
+
+	mu    sync.Mutex // guards cells
+	cells map[string]*tallyCell
+
+	dirty     atomic.Bool   // counts were added since the last flush began
+	dirtied   chan struct{} // receives a value when dirty is set (Run's flusher waits on it)
+	lastFlush atomic.Int64  // Unix ns of the clock at the last flush of Tick or Run
+
+	flushMu sync.Mutex               // one flush at a time
+	unsent  map[store.TallyKey]int64 // counts a failed flush keeps for the next
+}
+
+// tallyCell is one follow-up's counters: one set per hour, the latest in
+// cur, which counting finds with two loads and adds to with one atomic
+// add. A decision of another hour (taken just before the hour turned,
+// counted just after) takes the cell's lock to find its hour's set.
+type tallyCell struct {
+	id  string
+	cur atomic.Pointer[tallyHour]
+
+	mu    sync.Mutex // guards hours, and what is counted under it
+	hours map[int64]*tallyHour
+}
+
+// tallyMaxCodes bounds the codes counted with atomic adds; the sets of
+// kinds and reasons give a few dozen (tally_codes.go). Others are counted
+// under the cell's lock.
+const tallyMaxCodes = 48
+
+// tallyHour is a follow-up's counters of one hour. They only grow: a
+// flush takes what they gained since the last one, so that counting and
+// flushing never wait for each other and nothing counted meanwhile is
+// lost. They are in stripes chosen by a byte of the user ID, so that
+// goroutines counting decisions of one follow-up on several cores rarely
+// add to the same cache line.
+type tallyHour struct {
+	hour   int64 // Unix second the hour starts at
+	counts [tallyStripes][tallyMaxCodes]atomic.Int64
+	rules  atomic.Pointer[[]*tallyRule] // cancellations by an exception, per exception; replaced under the cell's lock
+	more   map[tallyCode]int64          // codes from tallyMaxCodes on, under the cell's lock
+
+	// The flush's, under the cell's lock.
+	flushed [tallyMaxCodes]int64 // the counts the last flush took, summed over the stripes
+	idle    int                  // flushes in a row that found nothing new
+}
+
+// tallyRule counts the cancellations by one exception.
+type tallyRule struct {
+	rule    string
+	n       atomic.Int64
+	flushed int64
+}
+
+func (b *tallyBook) count(marks tallyMarks, now time.Time, userID string) {
+	var hint byte
+	if userID != "" {
+		hint = userID[len(userID)-1]
+	}
+	hour := hourOf(now)
+	for i := range marks {
+		m := &marks[i]
+		h := m.cell.cur.Load()
+		if h == nil || h.hour != hour {
+			h = m.cell.at(hour)
+		}
+		switch {
+		case m.code == tcCancelledException:
+			// Most follow-ups have one exception: its counter comes first.
+			if p := h.rules.Load(); p != nil && same((*p)[0].rule, m.rule) {
+				(*p)[0].n.Add(1)
+			} else {
+				m.cell.addSlow(h, m.code, m.rule, 1)
+			}
+		case m.code < tallyMaxCodes:
+			h.counts[hint%tallyStripes][m.code].Add(1)
+		default:
+			m.cell.addSlow(h, m.code, m.rule, 1)
+		}
+	}
+	b.markDirty()
+}
+
+func (b *tallyBook) countN(id string, code tallyCode, now time.Time, n int64) {
+	cell := b.cell(id)
+	h := cell.at(hourOf(now))
+	if code < tallyMaxCodes && code != tcCancelledException {
+		h.counts[0][code].Add(n)
+	} else {
+		cell.addSlow(h, code, "", n)
+	}
+	b.markDirty()
+}
+
+// markDirty notes that counts wait for a flush.
+func (b *tallyBook) markDirty() {
+	if !b.dirty.Load() && b.dirty.CompareAndSwap(false, true) {
+		select {
+		case b.dirtied <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hourOf returns the Unix second the hour of t starts at.
+func hourOf(t time.Time) int64 {
+	s := t.Unix()
+	if s >= 0 {
+		return int64(uint64(s) / 3600 * 3600) // unsigned: cheaper than a signed division
+	}
+	return (s - 3599) / 3600 * 3600
+}
+
+// cellFor returns the cell of follow-up id, and remembers it in the
+// follow-up's snapshot entry c when there is one.
+func (b *tallyBook) cellFor(c *campaign, id string) *tallyCell {
+	cell := b.cell(id)
+	if c != nil {
+		c.tally.Store(cell)
+	}
+	return cell
+}
+
+// cell returns the cell of follow-up id, creating it on first use. Cells
+// are never removed: an engine has one per follow-up it decided about.
+func (b *tallyBook) cell(id string) *tallyCell {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.cells[id]
+	if c == nil {
+		c = &tallyCell{id: id, hours: map[int64]*tallyHour{}}
+		b.cells[id] = c
+	}
+	return c
+}
+
+// at returns the cell's counters of hour, created if need be; they become
+// the cell's current ones unless it has a later hour's.
+func (c *tallyCell) at(hour int64) *tallyHour {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hours[hour]
+	if h == nil {
+		h = &tallyHour{hour: hour}
+		c.hours[hour] = h
+	}
+	if cur := c.cur.Load(); cur == nil || cur.hour < hour {
+		c.cur.Store(h)
+	}
+	return h
+}
+
+// addSlow counts n decisions of code in h, for the codes counted another
+// way: cancellations by an exception (rl), per exception, and codes past
+// tallyMaxCodes.
+func (c *tallyCell) addSlow(h *tallyHour, code tallyCode, rl string, n int64) {
+	if code != tcCancelledException {
+		c.mu.Lock()
+		if h.more == nil {
+			h.more = map[tallyCode]int64{}
+		}
+		h.more[code] += n
+		c.mu.Unlock()
+		return
+	}
+	if r := h.rule(rl); r != nil {
+		r.n.Add(n)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := h.rule(rl)
+	if r == nil {
+		r = &tallyRule{rule: rl}
+		var rules []*tallyRule
+		if p := h.rules.Load(); p != nil {
+			rules = *p
+		}
+		rules = append(rules[:len(rules):len(rules)], r)
+		h.rules.Store(&rules)
+	}
+	r.n.Add(n)
+}
+
+// rule returns h's counter of the cancellations by exception rl, or nil.
+func (h *tallyHour) rule(rl string) *tallyRule {
+	if p := h.rules.Load(); p != nil {
+		for _, r := range *p {
+			if same(r.rule, rl) {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// same reports whether a and b are the same bytes in memory. Rules are
+// the snapshot's strings: the same exception comes with the same bytes,
+// and comparing two pointers costs less than comparing two strings. Equal
+// strings elsewhere in memory (empty ones too) get counters of their own,
+// which the flush adds up.
+func same(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// tallyForget is how many flushes in a row must find nothing new in an
+// hour's counters, at least two hours behind the cell's latest, before
+// they are dropped: a decision is counted within microseconds of its
+// hour's set being looked up, and a late one looks its hour up again.
+const tallyForget = 3
+
+// drain adds to acc what the cell's counters gained since the last
+// flush, and drops the counters of hours long past that gain nothing.
+func (c *tallyCell) drain(acc map[store.TallyKey]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	latest := c.cur.Load()
+	for hour, h := range c.hours {
+		gained := false
+		key := func(code tallyCode) store.TallyKey {
+			p := pairOf(code)
+			return store.TallyKey{Hour: hour, CampaignID: c.id, Kind: p.kind, Reason: p.reason}
+		}
+		for code := range tallyCode(tallyMaxCodes) {
+			var total int64
+			for s := range h.counts {
+				total += h.counts[s][code].Load()
+			}
+			if d := total - h.flushed[code]; d != 0 {
+				acc[key(code)] += d
+				h.flushed[code], gained = total, true
+			}
+		}
+		if p := h.rules.Load(); p != nil {
+			for _, r := range *p {
+				if n := r.n.Load(); n != r.flushed {
+					k := key(tcCancelledException)
+					k.Rule = r.rule
+					acc[k] += n - r.flushed
+					r.flushed, gained = n, true
+				}
+			}
+		}
+		for code, n := range h.more {
+			acc[key(code)] += n
+			gained = true
+		}
+		clear(h.more)
+		if gained {
+			h.idle = 0
+		} else if h.idle++; h.idle >= tallyForget && h != latest && hour <= latest.hour-2*3600 {
+			delete(c.hours, hour)
+		}
+	}
+}
+
+// flush adds every count the engine holds to the store. If the store
+// fails, the counts are kept for the next flush (should the failure hide
+// a commit, they are added twice).
+func (b *tallyBook) flush(ctx context.Context) error {
+	b.flushMu.Lock()
+	defer b.flushMu.Unlock()
+	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
+	acc := b.unsent
+	if acc == nil {
+		acc = map[store.TallyKey]int64{}
+	}
+	b.mu.Lock()
+	cells := make([]*tallyCell, 0, len(b.cells))
+	for _, c := range b.cells {
+		cells = append(cells, c)
+	}
+	b.mu.Unlock()
+	for _, c := range cells {
+		c.drain(acc)
+	}
+	if len(acc) == 0 {
+		return nil
+	}
+	keys := make([]store.TallyKey, 0, len(acc))
+	for k := range acc {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, store.TallyKey.Compare)
+	tallies := make([]store.Tally, len(keys))
+	for i, k := range keys {
+		tallies[i] = k.Tally(acc[k])
+	}
+	if err := b.store.AddTallies(ctx, b.ns, tallies); err != nil {
+		b.unsent = acc
+		b.markDirty()
+		return fmt.Errorf("connector: flushing decision tallies: %w", err)
+	}
+	b.unsent = nil
+	return nil
+}
