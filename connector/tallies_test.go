@@ -399,3 +399,36 @@ func TestARecordRetriedAfterAStoreErrorIsCountedOnce(t *testing.T) {
 		})
 	}
 }
+
+// lateCancels is a memory store whose CancelCampaign has not reached the
+// deliveries yet: they stay, from an earlier activation.
+type lateCancels struct{ *store.Memory }
+
+func (lateCancels) CancelCampaign(context.Context, string, string) ([]store.Claim, error) {
+	return nil, nil
+}
+
+// TestStaleDeliveriesDroppedLaterAreCounted checks the cancellations of
+// deliveries left from an earlier activation: dropped by the user's next
+// event, or at their send.
+func TestStaleDeliveriesDroppedLaterAreCounted(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	var seen []rule.Decision
+	e := tallyEngine(t, lateCancels{store.NewMemory()}, connector.WithClock(clk),
+		connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) { seen = append(seen, d) })))
+	require.NoError(t, e.Track(ctx, received("u1")))
+	require.NoError(t, e.Track(ctx, received("u2")))
+	require.NoError(t, e.Stop(ctx, "resend"))
+	require.NoError(t, e.Publish(ctx, "resend"))
+	require.NoError(t, e.Track(ctx, received("u1"))) // drops u1's delivery of the first activation
+	clk.Add(2 * time.Hour)
+	_, err := e.Tick(ctx) // drops u2's at its send, sends u1's new one
+	require.NoError(t, err)
+	got, err := e.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Equal(t, tallyOf(seen), tallyLines(got))
+	require.Contains(t, tallyLines(got), `Mar 2 11h resend cancelled/campaign_stopped "" ×1`, "at the send")
+	require.Contains(t, tallyLines(got), `Mar 2 09h resend cancelled/campaign_stopped "" ×1`, "by the event")
+}
