@@ -14,7 +14,7 @@ const pendingPage = 50
 // per load; beyond it the counts are shown as lower bounds.
 const (
 	countLimit = 10_000
-	countBatch = 1_000
+	countBatch = store.MaxPendingPage
 )
 
 // pendingCounts counts the pending deliveries of every campaign, paging

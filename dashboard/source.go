@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -37,31 +36,12 @@ var (
 	errNoPendingList = errors.New("dashboard: the store cannot list pending deliveries")
 )
 
-// tally counts decisions of one kind and reason about one campaign in one
-// hour, as the store keeps them.
-type tally struct {
-	Hour       time.Time
-	CampaignID string
-	Kind       rule.DecisionKind
-	Reason     rule.Reason
-	Rule       string // for cancellations by an exception: the exception
-	Count      int64
-}
-
-// tallyQuery selects tallies: hours in [Since, Until), one campaign or all ("").
-type tallyQuery struct {
-	Since, Until time.Time
-	CampaignID   string
-}
-
-// pendingQuery pages through pending deliveries in (DueAt, ID) order,
-// strictly after (AfterDue, AfterID) when AfterID is set.
-type pendingQuery struct {
-	CampaignID string
-	AfterDue   time.Time
-	AfterID    string
-	Limit      int
-}
+// The store's types, under the names the pages use.
+type (
+	tally        = store.Tally
+	tallyQuery   = store.TallyQuery
+	pendingQuery = store.PendingQuery
+)
 
 // engineSource is the source of a real engine.
 type engineSource struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -187,25 +186,42 @@ func (sc *scenario) advance(t *testing.T, d time.Duration) {
 	}
 }
 
-// engineHas reports whether the scenario's engine answers the method
-// name (Tallies or PendingDeliveries) without an error. The dashboard
-// shows the store's tallies and lists pending deliveries through them
-// where it can, and says in their place that it cannot where it cannot:
-// the engine lacks the method, or its store what the method needs.
-func engineHas(sc *scenario, name string) bool {
-	m := reflect.ValueOf(sc.engine).MethodByName(name)
-	if !m.IsValid() || m.Type().NumIn() != 2 {
-		return false
+// canTally and canListPending report whether the scenario's engine
+// answers Tallies and PendingDeliveries, which need a store that keeps
+// tallies and can list pending deliveries; where it cannot, the dashboard
+// says so in place of those figures.
+func (sc *scenario) canTally(t *testing.T) bool {
+	t.Helper()
+	_, err := sc.engine.Tallies(context.Background(), store.TallyQuery{Until: sc.clock.Now().Add(time.Hour)})
+	return sc.supported(t, err)
+}
+
+func (sc *scenario) canListPending(t *testing.T) bool {
+	t.Helper()
+	_, err := sc.engine.PendingDeliveries(context.Background(), store.PendingQuery{Limit: 1})
+	return sc.supported(t, err)
+}
+
+func (sc *scenario) supported(t *testing.T, err error) bool {
+	t.Helper()
+	if err != nil && !errors.Is(err, connector.ErrNotSupported) {
+		t.Fatal(err)
 	}
-	q := reflect.New(m.Type().In(1)).Elem() // a query of one delivery, or of every hour
-	if f := q.FieldByName("Limit"); f.IsValid() {
-		f.SetInt(1)
+	return err == nil
+}
+
+// tallied sums the engine's tallies of campaign id in [since, until) by kind.
+func (sc *scenario) tallied(t *testing.T, id string, since, until time.Time) map[rule.DecisionKind]int64 {
+	t.Helper()
+	ts, err := sc.engine.Tallies(context.Background(), store.TallyQuery{Since: since, Until: until, CampaignID: id})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if f := q.FieldByName("Until"); f.IsValid() {
-		f.Set(reflect.ValueOf(sc.clock.Now().Add(time.Hour)))
+	out := map[rule.DecisionKind]int64{}
+	for _, x := range ts {
+		out[x.Kind] += x.Count
 	}
-	out := m.Call([]reflect.Value{reflect.ValueOf(context.Background()), q})
-	return out[len(out)-1].IsNil()
+	return out
 }
 
 // decided counts, from the engine's decision log (Explain), the decisions
