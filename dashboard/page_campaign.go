@@ -90,7 +90,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		since, until := win.bounds(now)
 		tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, CampaignID: id})
 		if err != nil {
-			body.TalliesNote = h.note(r, err, errNoTallies)
+			body.TalliesNote = h.note(r, err)
 		} else {
 			body.Funnel = funnel(summarize(tallies, campaignMetrics, win, now))
 			body.FunnelChart = funnelChart(body.Funnel)
@@ -98,7 +98,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
 		}
 		if body.Pending, err = pendingPageAt(ctx, h.src, id, from); err != nil {
-			body.PendingNote = h.note(r, err, errNoPendingList)
+			body.PendingNote = h.note(r, err)
 		}
 	}
 	h.render(w, r, http.StatusOK, "campaign", page{Title: "Campaign " + id, Nav: "campaigns", Body: body})

@@ -60,12 +60,12 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	since, until := lastWeek.bounds(now)
 	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
 	if err != nil {
-		body.TalliesNote = h.note(r, err, errNoTallies)
+		body.TalliesNote = h.note(r, err)
 	}
 	grouped := byCampaign(tallies)
 	counts, complete, err := pendingCounts(ctx, h.src)
 	if err != nil {
-		body.PendingNote = h.note(r, err, errNoPendingList)
+		body.PendingNote = h.note(r, err)
 	}
 	body.PendingComplete = complete
 	named := map[string][]string{}
@@ -106,9 +106,13 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 // note turns the error of an optional part of a page into the notice shown
 // in its place: the store lacking the feature is said plainly, any other
 // failure is logged too.
-func (h *handler) note(r *http.Request, err, missing error) string {
-	if !errors.Is(err, missing) {
-		h.cfg.logger.ErrorContext(r.Context(), "campaignconnector dashboard: "+r.URL.Path, "error", err)
+func (h *handler) note(r *http.Request, err error) string {
+	switch {
+	case errors.Is(err, errNoTallies):
+		return "the engine's store keeps no decision tallies (it does not implement store.Tallier, as the memory, SQLite and PostgreSQL stores do)."
+	case errors.Is(err, errNoPendingList):
+		return "the engine's store cannot list pending deliveries (it does not implement store.PendingLister, as the memory, SQLite and PostgreSQL stores do)."
 	}
+	h.cfg.logger.ErrorContext(r.Context(), "campaignconnector dashboard: "+r.URL.Path, "error", err)
 	return err.Error()
 }

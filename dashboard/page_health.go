@@ -68,7 +68,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	since, until := win.bounds(now)
 	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
 	if err != nil {
-		body.TalliesNote = h.note(r, err, errNoTallies)
+		body.TalliesNote = h.note(r, err)
 	} else {
 		var trouble []tally
 		for _, t := range tallies {
