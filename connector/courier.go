@@ -2,15 +2,11 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -419,144 +415,4 @@ func (s *slot) leaseEnd(j *job) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.heldAt(j).end
-}
-
-// job is one claimed delivery on its way through the steps. Its update
-// function is bound once (jobs are reused), so the steps allocate nothing
-// of their own.
-type job struct {
-	w     *courier
-	step  step
-	c     store.Claim
-	token uint64    // the claim's: the delivery is still ours while it holds it
-	snap  *snapshot // the engine's campaigns when the checks ran
-	camp  *campaign
-	now   time.Time
-	loc   *time.Location
-
-	leaseFrom time.Time // stepConfirm: the time the renewed lease counts from
-	leaseEnd  time.Time // stepConfirm: when the confirmed delivery's lease ends
-
-	reason  rule.Reason // stepDefer: why, and until when
-	until   time.Time
-	cause   error // stepPostpone: the directory's error
-	sendErr error // stepRecord: the sender's answer
-	stored  bool  // stepRecord: the store already held the record, from a call reported as failed
-	err     error // the check's own error (a rate limit's store call), for the Tick
-	enroll  *tracker
-
-	// Its outcome.
-	d     Delivery
-	ok    bool // confirmed: to send
-	dec   []rule.Decision
-	marks tallyMarks // the decisions to count (tallies.go)
-
-	apply func(u *store.UserState, duplicate bool)
-}
-
-type step uint8
-
-const (
-	stepConfirm  step = iota // check and mark as sending, or hold out
-	stepRecord               // the send's outcome
-	stepDefer                // move to until, or drop
-	stepPostpone             // the directory failed: retry later
-	stepRelease              // give the claim back
-	stepLater                // unknown campaign: wait for a refresh
-)
-
-// errNotSent is the outcome of a confirmed delivery whose send did not
-// start: Tick stopped first.
-var errNotSent = errors.New("connector: not sent: the tick stopped")
-
-// reset readies the job for its claim (the feed set c and token).
-func (j *job) reset() {
-	j.finish()
-	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, j.dec[:0]
-	j.now = j.w.e.cfg.clock.Now()
-}
-
-// clear drops what the job refers to, for the pool.
-func (j *job) clear() {
-	j.finish()
-	clear(j.dec[:cap(j.dec)])
-	*j = job{w: j.w, dec: j.dec[:0], marks: j.marks[:0], apply: j.apply}
-}
-
-// finish releases what the job holds beyond its step.
-func (j *job) finish() {
-	if j.enroll != nil {
-		j.enroll.release()
-		j.enroll = nil
-	}
-}
-
-// check applies the checks that need no lock and sets the step that
-// follows: the confirmation, or a deferral, a postponement… A store error
-// (a rate limit's counter) gives the claim back and is kept for the Tick.
-func (j *job) check() {
-	e, c, ctx := j.w.e, &j.c, j.w.ctx
-	if j.w.stopping() {
-		j.step = stepRelease
-		return
-	}
-	// The engine's latest campaigns, not the Tick's: a Tick may send for
-	// long, and a campaign changed meanwhile (edited, stopped) is sent as
-	// it is now. The feed refreshes them at each claim.
-	j.snap = e.snap.Load()
-	j.camp = j.snap.campaign(c.Pending.CampaignID)
-	if j.camp == nil {
-		// Scheduled by an engine that knows a newer campaign set: leave it
-		// to the next Tick, which refreshes.
-		j.step = stepLater
-		return
-	}
-	def := &j.camp.Campaign
-	loc, inAudience, err := e.askDirectory(ctx, def, c.UserID)
-	if err != nil {
-		j.step, j.cause = stepPostpone, err
-		if ctx.Err() != nil { // the Tick stopped, the directory did not fail
-			j.step = stepRelease
-		}
-		return
-	}
-	j.loc = loc
-	if reason, until := e.sendTimeCheck(def, loc, j.now, inAudience); reason != "" {
-		j.step, j.reason, j.until = stepDefer, reason, until
-		return
-	}
-	if def.RateLimit > 0 && !c.Pending.Control {
-		minute := j.now.Truncate(time.Minute)
-		key := "rate:" + def.ID + ":" + strconv.FormatInt(minute.Unix(), 10)
-		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), j.now, minute.Add(2*time.Minute))
-		if err != nil {
-			j.step = stepRelease
-			j.err = fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)
-			return
-		}
-		if !ok {
-			j.step, j.reason, j.until = stepDefer, rule.ReasonRateLimited, minute.Add(time.Minute)
-			return
-		}
-	}
-	if c.Pending.Control {
-		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
-			CampaignID: def.ID, Time: j.now}
-		if j.enroll, err = e.prepare(ctx, j.snap, &ev, j.now, true); err != nil {
-			j.step, j.cause = stepPostpone, err
-			return
-		}
-	}
-	j.step = stepConfirm
-}
-
-// release gives the job's claim back before its lease ends (its step was
-// not stored, or the Tick is stopping), so another Tick need not wait for
-// the lease. Best effort: if it fails, the lease runs out instead.
-func (j *job) release(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	e := j.w.e
-	j.step, j.now = stepRelease, e.cfg.clock.Now()
-	_ = e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply)
 }
