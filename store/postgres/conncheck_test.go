@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
@@ -102,23 +103,29 @@ func warm(t *testing.T, pool *pgxpool.Pool, n int) {
 
 // terminate ends the sessions of every connection named name (the
 // store's listener included) and waits until the server has closed them.
+// It waits for those sessions by process ID, not for the name to vanish:
+// the listener reconnects under the same name a moment later.
 func terminate(t *testing.T, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hung server fails the test
 	defer cancel()
 	admin := newPool(t)
-	tag, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, name)
+	rows, err := admin.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, name)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, tag.RowsAffected(), int64(1))
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	require.NoError(t, err)
+	require.NotEmpty(t, pids)
+	_, err = admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, pids)
+	require.NoError(t, err)
 	for {
 		var left int
-		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&left))
+		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, pids).Scan(&left))
 		if left == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%d sessions named %s still open", left, name)
+			t.Fatalf("%d of the %d sessions named %s still open", left, len(pids), name)
 		case <-time.After(time.Millisecond):
 		}
 	}
