@@ -29,8 +29,8 @@ func (q *PendingQuery) Validate() error {
 }
 
 // PendingLister is implemented by stores that can list pending deliveries
-// (memory, PostgreSQL), for dashboards and support tools: the engine never
-// calls it on its hot paths.
+// (memory, PostgreSQL, SQLite), for dashboards and support tools: the
+// engine never calls it on its hot paths.
 type PendingLister interface {
 	// ListPending returns up to q.Limit pending deliveries of namespace ns
 	// (claimed or not) with their users, ordered by DueAt then ID

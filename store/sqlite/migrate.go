@@ -2,12 +2,15 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations/*.sql
@@ -17,6 +20,14 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// fill, if set, runs after sql in the same transaction: the part of
+	// the migration that needs Go (decoding documents).
+	fill func(ctx context.Context, conn *sql.Conn) error
+}
+
+// fills are the Go parts of migrations, by version.
+var fills = map[int]func(ctx context.Context, conn *sql.Conn) error{
+	2: datePending,
 }
 
 // migrations returns the embedded migrations in version order. Their
@@ -37,7 +48,7 @@ func migrations() []migration {
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b), fill: fills[v]})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
 	return out
@@ -90,6 +101,11 @@ func (s *Store) setUp(ctx context.Context) error {
 			if _, err := conn.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("applying %s: %w", m.name, err)
 			}
+			if m.fill != nil {
+				if err := m.fill(ctx, conn); err != nil {
+					return fmt.Errorf("applying %s: %w", m.name, err)
+				}
+			}
 			if _, err := conn.ExecContext(ctx, `INSERT INTO campaignconnector_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
 				return err
 			}
@@ -97,4 +113,65 @@ func (s *Store) setUp(ctx context.Context) error {
 		return nil
 	})
 	return wrap("migrating", err)
+}
+
+const (
+	sqlUndatedChunk = `SELECT rowid, data FROM campaignconnector_pending WHERE rowid > ? AND due_at IS NULL ORDER BY rowid LIMIT 1000`
+	sqlDateRow      = `UPDATE campaignconnector_pending SET due_at = ? WHERE rowid = ?`
+)
+
+// datePending fills the due_at column of the pending rows written before
+// it existed with their DueAt, decoded from their data as the store
+// decodes it (so exactly, whatever the zone it was written in), a
+// thousand rows at a time. A row whose data does not decode keeps no
+// due_at: the listing reads such rows apart (as it does the rows of a
+// process of an earlier version).
+func datePending(ctx context.Context, conn *sql.Conn) error {
+	upd, err := conn.PrepareContext(ctx, sqlDateRow)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	type row struct {
+		rowid int64
+		data  []byte
+	}
+	var (
+		chunk []row
+		after int64 = -1 << 63
+	)
+	for {
+		chunk = chunk[:0]
+		rows, err := conn.QueryContext(ctx, sqlUndatedChunk, after)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.rowid, &r.data); err != nil {
+				rows.Close()
+				return err
+			}
+			chunk = append(chunk, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			var d struct {
+				DueAt time.Time `json:"due_at"`
+			}
+			if json.Unmarshal(r.data, &d) != nil {
+				continue
+			}
+			if _, err := upd.ExecContext(ctx, nanos(d.DueAt), r.rowid); err != nil {
+				return err
+			}
+		}
+		if len(chunk) < 1000 {
+			return nil
+		}
+		after = chunk[len(chunk)-1].rowid
+	}
 }

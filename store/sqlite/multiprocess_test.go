@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -90,6 +92,15 @@ func TestMultiProcessEachDeliverySentOnce(t *testing.T) {
 		require.Equal(t, 1, counts[id], "delivery %s sent %d times", id, counts[id])
 	}
 	require.Len(t, counts, mpDeliveries, "nothing but the scheduled deliveries was sent")
+	// The decision tallies of the four engines in two processes, added to
+	// the same keys at once, and the parent's, add up.
+	tallies, err := h.engine.Tallies(context.Background(), store.TallyQuery{CampaignID: "cart_reminder"})
+	require.NoError(t, err)
+	byKind := map[rule.DecisionKind]int64{}
+	for _, x := range tallies {
+		byKind[x.Kind] += x.Count
+	}
+	require.Equal(t, map[rule.DecisionKind]int64{rule.Scheduled: mpDeliveries, rule.Delivered: mpDeliveries}, byKind)
 	byProc := map[string]int{}
 	for _, s := range sends {
 		byProc[s.proc]++

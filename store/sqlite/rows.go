@@ -23,16 +23,18 @@ type rowWriter struct {
 }
 
 const (
-	colsPendingIns = 7 // user_id, id, campaign_id, seq, ready_at, token, data
-	colsPendingUpd = 6 // rowid, campaign_id, seq, ready_at, token, data
+	colsPendingIns = 8 // user_id, id, campaign_id, seq, ready_at, token, data, due_at
+	colsPendingUpd = 7 // rowid, campaign_id, seq, ready_at, token, data, due_at
 	colsUser       = 4 // user_id, state, expires_at, log_first
 	maxRows        = 64
 )
 
 const (
-	sqlPendingInsertRows = `INSERT INTO campaignconnector_pending (ns, user_id, id, campaign_id, seq, ready_at, token, data) VALUES `
+	sqlPendingInsertRows = `INSERT INTO campaignconnector_pending (ns, user_id, id, campaign_id, seq, ready_at, token, data, due_at) VALUES `
+	// due_at does not change while a delivery waits: it is written again
+	// so that an update dates a row a process of an earlier version wrote.
 	sqlPendingUpdateHead = `UPDATE campaignconnector_pending AS p SET campaign_id = v.column2, seq = v.column3, ready_at = v.column4,
-		token = v.column5, data = v.column6 FROM (VALUES `
+		token = v.column5, data = v.column6, due_at = v.column7 FROM (VALUES `
 	sqlPendingUpdateTail = `) AS v WHERE p.rowid = v.column1`
 	sqlPendingDeleteRows = `DELETE FROM campaignconnector_pending WHERE rowid IN (SELECT value FROM json_each(?))`
 	sqlUserInsertRows    = `INSERT INTO campaignconnector_users (ns, user_id, state, expires_at, log_first) VALUES `
@@ -51,12 +53,12 @@ func (w *rowWriter) reset(ns string) {
 	w.userIns, w.userUpd, w.userDel = w.userIns[:0], w.userUpd[:0], w.userDel[:0]
 }
 
-func (w *rowWriter) insertPending(userID, id, campaignID string, seq, ready, token int64, data []byte) {
-	w.pendingIns = append(w.pendingIns, userID, id, campaignID, seq, ready, token, string(data))
+func (w *rowWriter) insertPending(userID, id, campaignID string, seq, ready, token int64, data []byte, due int64) {
+	w.pendingIns = append(w.pendingIns, userID, id, campaignID, seq, ready, token, string(data), due)
 }
 
-func (w *rowWriter) updatePending(rowid int64, campaignID string, seq, ready, token int64, data []byte) {
-	w.pendingUpd = append(w.pendingUpd, rowid, campaignID, seq, ready, token, string(data))
+func (w *rowWriter) updatePending(rowid int64, campaignID string, seq, ready, token int64, data []byte, due int64) {
+	w.pendingUpd = append(w.pendingUpd, rowid, campaignID, seq, ready, token, string(data), due)
 }
 
 func (w *rowWriter) deletePending(rowid int64) { w.pendingDel = append(w.pendingDel, rowid) }

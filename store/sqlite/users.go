@@ -138,7 +138,7 @@ func writePending(w *rowWriter, userID string, old []loaded, after []*store.Pend
 		i := findLoaded(old, p.ID)
 		if i < 0 || kept[i] {
 			prev++
-			w.insertPending(userID, p.ID, p.CampaignID, prev, ready, token, data)
+			w.insertPending(userID, p.ID, p.CampaignID, prev, ready, token, data, nanos(p.DueAt))
 			sooner(ready)
 			continue
 		}
@@ -150,7 +150,7 @@ func writePending(w *rowWriter, userID string, old []loaded, after []*store.Pend
 		}
 		prev = seq
 		if seq != o.seq || ready != o.readyAt || token != o.token || p.CampaignID != o.p.CampaignID || !bytes.Equal(data, o.data) {
-			w.updatePending(o.rowid, p.CampaignID, seq, ready, token, data)
+			w.updatePending(o.rowid, p.CampaignID, seq, ready, token, data, nanos(p.DueAt))
 		}
 		if ready < o.readyAt {
 			sooner(ready)
