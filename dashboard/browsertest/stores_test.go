@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,13 @@ func TestDashboardOnPostgres(t *testing.T) {
 	t.Cleanup(s.Close)
 	checkDashboard(t, "postgres", s)
 }
+
+// The SQLite store keeps tallies and lists pending deliveries: its
+// dashboard shows the figures, not the notices.
+var (
+	_ store.Tallier       = (*sqlite.Store)(nil)
+	_ store.PendingLister = (*sqlite.Store)(nil)
+)
 
 func TestDashboardOnSQLite(t *testing.T) {
 	chromiumPath(t) // skip before opening the database when there is no browser
