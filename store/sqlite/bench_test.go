@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -121,5 +122,63 @@ func BenchmarkRevision(b *testing.B) {
 		if _, err := s.Revision(ctx, "bench"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// An engine's flush of its decision tallies in steady state: 50 counts
+// (10 follow-ups, 5 kinds each) added to keys the hour already holds.
+func BenchmarkAddTallies(b *testing.B) {
+	s := openStore(b, testPath(b))
+	ctx := context.Background()
+	var flush []store.Tally
+	for c := range 10 {
+		for _, k := range []rule.DecisionKind{rule.Scheduled, rule.Suppressed, rule.Cancelled, rule.Delivered, rule.Converted} {
+			flush = append(flush, store.Tally{Hour: t0, CampaignID: fmt.Sprint("follow-up-", c), Kind: k, Count: 3})
+		}
+	}
+	if err := s.AddTallies(ctx, "bench", flush); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.AddTallies(ctx, "bench", flush); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A dashboard's page of 50 pending deliveries among 100,000 of 20
+// follow-ups: the first page of all of them, and of one follow-up.
+func BenchmarkListPending(b *testing.B) {
+	s := openStore(b, testPath(b))
+	ctx := context.Background()
+	const pending, followUps = 100_000, 20
+	ops := make([]store.Op, 0, 1000)
+	for start := 0; start < pending; start += cap(ops) {
+		ops = ops[:0]
+		for i := start; i < start+cap(ops); i++ {
+			user := fmt.Sprint("user-", i)
+			due := t0.Add(time.Duration(i*7919%pending) * time.Second)
+			p := newPending(user, fmt.Sprint("follow-up-", i%followUps), fmt.Sprint("d-", i), due)
+			ops = append(ops, store.Op{UserID: user, Now: t0, Fn: func(u *store.UserState, _ bool) { u.Pending = append(u.Pending, p) }})
+		}
+		if err := s.UpdateBatch(ctx, "bench", ops); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name     string
+		campaign string
+	}{{"all", ""}, {"one_follow_up", "follow-up-7"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				page, err := s.ListPending(ctx, "bench", store.PendingQuery{CampaignID: bc.campaign, Limit: 50})
+				if err != nil || len(page) != 50 {
+					b.Fatal(len(page), err)
+				}
+			}
+		})
 	}
 }

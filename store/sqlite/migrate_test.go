@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 // createVersionOne makes the file at path hold the tables of the first
 // migration alone, as the first release's Open left them: its SQL, run
 // as Open ran it, recorded as version 1.
-func createVersionOne(t *testing.T, path string) *sql.DB {
+func createVersionOne(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	initial, err := os.ReadFile("migrations/0001_initial.sql")
 	require.NoError(t, err)
@@ -44,7 +45,9 @@ func createVersionOne(t *testing.T, path string) *sql.DB {
 // insertOldRow writes a pending row as the first release's store wrote
 // it: no due_at column, the due time in the document only, spelled as
 // given.
-func insertOldRow(t *testing.T, db *sql.DB, user, id, campaign, due string) {
+func insertOldRow(t testing.TB, db interface {
+	Exec(string, ...any) (sql.Result, error)
+}, user, id, campaign, due string) {
 	t.Helper()
 	at, err := time.Parse(time.RFC3339Nano, due)
 	require.NoError(t, err)
@@ -148,4 +151,29 @@ func TestOpenUpgradesAFirstVersionFile(t *testing.T) {
 	require.NoError(t, db.QueryRow(`SELECT max(version), count(*) FROM campaignconnector_migrations`).Scan(&version, &applied))
 	require.Equal(t, 2, version)
 	require.Equal(t, 2, applied)
+}
+
+// The upgrade of a first-version file holding 10,000 pending deliveries,
+// per row: their due times decoded and written, the index built.
+func BenchmarkUpgradePendingRows(b *testing.B) {
+	const rows = 10_000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), fmt.Sprint("v1-", i, ".db"))
+		db := createVersionOne(b, path)
+		tx, err := db.Begin()
+		require.NoError(b, err)
+		for r := range rows {
+			due := t0.Add(time.Duration(r) * time.Second)
+			insertOldRow(b, tx, fmt.Sprint("u", r), fmt.Sprint("d-", r), fmt.Sprint("follow-up-", r%20), due.Format(time.RFC3339Nano))
+		}
+		require.NoError(b, tx.Commit())
+		b.StartTimer()
+		s, err := sqlite.Open(context.Background(), path)
+		require.NoError(b, err)
+		b.StopTimer()
+		require.NoError(b, s.Close())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 }

@@ -57,7 +57,7 @@ func TestMigrateConcurrentlyAndAgain(t *testing.T) {
 }
 
 // rawDB opens the store's file directly, closed when the test ends.
-func rawDB(t *testing.T, path string) *sql.DB {
+func rawDB(t testing.TB, path string) *sql.DB {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
