@@ -22,9 +22,10 @@ import (
 // open the same file and share its work. Create it with [Open]; release
 // it with [Store.Close].
 //
-// It also implements [store.BatchUpdater] (one transaction per batch) and
+// It also implements [store.BatchUpdater] (one transaction per batch),
 // [store.Notifier] (at once within the store, within the notify interval
-// across stores and processes).
+// across stores and processes), [store.Tallier] and [store.PendingLister]
+// (see the package documentation).
 type Store struct {
 	path string
 	cfg  config
