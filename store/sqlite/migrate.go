@@ -116,14 +116,15 @@ func (s *Store) setUp(ctx context.Context) error {
 }
 
 const (
-	sqlUndatedChunk = `SELECT rowid, data FROM campaignconnector_pending WHERE rowid > ? AND due_at IS NULL ORDER BY rowid LIMIT 1000`
+	sqlUndatedChunk = `SELECT rowid, data FROM campaignconnector_pending WHERE rowid > ? AND due_at IS NULL ORDER BY rowid LIMIT ?`
 	sqlDateRow      = `UPDATE campaignconnector_pending SET due_at = ? WHERE rowid = ?`
+	dateChunk       = 1000
 )
 
 // datePending fills the due_at column of the pending rows written before
 // it existed with their DueAt, decoded from their data as the store
 // decodes it (so exactly, whatever the zone it was written in), a
-// thousand rows at a time. A row whose data does not decode keeps no
+// thousand rows at a time (dateChunk). A row whose data does not decode keeps no
 // due_at: the listing reads such rows apart (as it does the rows of a
 // process of an earlier version).
 func datePending(ctx context.Context, conn *sql.Conn) error {
@@ -142,7 +143,7 @@ func datePending(ctx context.Context, conn *sql.Conn) error {
 	)
 	for {
 		chunk = chunk[:0]
-		rows, err := conn.QueryContext(ctx, sqlUndatedChunk, after)
+		rows, err := conn.QueryContext(ctx, sqlUndatedChunk, after, dateChunk)
 		if err != nil {
 			return err
 		}
@@ -169,7 +170,7 @@ func datePending(ctx context.Context, conn *sql.Conn) error {
 				return err
 			}
 		}
-		if len(chunk) < 1000 {
+		if len(chunk) < dateChunk {
 			return nil
 		}
 		after = chunk[len(chunk)-1].rowid

@@ -177,3 +177,21 @@ func BenchmarkUpgradePendingRows(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 }
+
+// A pending row whose document does not decode (damaged, say) does not
+// stop the upgrade: it stays undated, the listing of its follow-up fails
+// naming it, and the other follow-ups' are listed.
+func TestAnUndecodableRowDoesNotStopTheUpgrade(t *testing.T) {
+	path := testPath(t)
+	db := createVersionOne(t, path)
+	insertOldRow(t, db, "u1", "d-ok", "f", "2026-03-01T13:00:00Z")
+	_, err := db.Exec(`INSERT INTO campaignconnector_pending (ns, user_id, id, campaign_id, seq, ready_at, token, data) VALUES ('ns', 'u2', 'd-bad', 'g', 0, 0, 0, '{"due_at":')`)
+	require.NoError(t, err)
+	s := openStore(t, path)
+	var undated int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM campaignconnector_pending WHERE due_at IS NULL`).Scan(&undated))
+	require.Equal(t, 1, undated)
+	require.Equal(t, []string{"d-ok"}, listedIDs(t, s, store.PendingQuery{CampaignID: "f", Limit: 10}))
+	_, err = s.ListPending(context.Background(), "ns", store.PendingQuery{CampaignID: "g", Limit: 10})
+	require.ErrorContains(t, err, `"d-bad"`)
+}
