@@ -39,7 +39,7 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 			p.CancelOnFailure = true
 			return false
 		}
-		t.marks.add(t.e, r.c, p.CampaignID, tcCancelledException, r.desc)
+		t.marks.add(t.e, r.c, p.CampaignID, tcCancelledException, r.tally)
 		if t.e.observed {
 			d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
 			d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)

@@ -39,8 +39,9 @@ type campaign struct {
 	store.CampaignRecord
 	ids idHash // deliveryID's hash state after the namespace and the follow-up's ID
 	// triggerDescs and exceptionDescs are the String of each trigger and
-	// exception of an active campaign, for decisions.
-	triggerDescs, exceptionDescs []string
+	// exception of an active campaign, for decisions; exceptionTallies
+	// name the exceptions in the tallies (tallyRuleName).
+	triggerDescs, exceptionDescs, exceptionTallies []string
 	// tally is the engine's counters of its decisions, set on first use
 	// (tally_book.go).
 	tally atomic.Pointer[tallyCell]
@@ -54,7 +55,9 @@ func newCampaign(ns string, rec store.CampaignRecord) *campaign {
 			c.triggerDescs = append(c.triggerDescs, t.String())
 		}
 		for _, x := range rec.Campaign.Exceptions {
-			c.exceptionDescs = append(c.exceptionDescs, x.String())
+			desc := x.String()
+			c.exceptionDescs = append(c.exceptionDescs, desc)
+			c.exceptionTallies = append(c.exceptionTallies, tallyRuleName(desc))
 		}
 	}
 	return c
@@ -124,9 +127,10 @@ type triggerRef struct {
 }
 
 type exceptionRef struct {
-	c    *campaign
-	x    *rule.Exception
-	desc string
+	c     *campaign
+	x     *rule.Exception
+	desc  string
+	tally string // the exception's name in the tallies
 }
 
 func newSnapshot(ns string, rev int64, recs []store.CampaignRecord, loc *time.Location) *snapshot {
@@ -225,7 +229,7 @@ func (c *campaign) listen(at func(k event.Kind, campaignID string) *listeners, o
 		for i := range def.Exceptions {
 			x := &def.Exceptions[i]
 			if l := at(x.Kind, x.CampaignID); l != nil {
-				l.exceptions = append(l.exceptions, exceptionRef{c, x, c.exceptionDescs[i]})
+				l.exceptions = append(l.exceptions, exceptionRef{c, x, c.exceptionDescs[i], c.exceptionTallies[i]})
 			}
 		}
 	}

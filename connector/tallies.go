@@ -2,8 +2,11 @@ package connector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
@@ -33,6 +36,10 @@ const (
 	// by a byte of the user ID, so that goroutines counting decisions of
 	// one follow-up on several cores rarely add to the same line.
 	tallyStripes = 8
+	// tallyRuleMax bounds the bytes of an exception's name in the tallies
+	// (store.Tally.Rule), so that a tally's key stays within what every
+	// store can index, long conditions included.
+	tallyRuleMax = 512
 )
 
 // WithTallyRetention sets how long the store keeps decision tallies:
@@ -246,4 +253,21 @@ func (e *Engine) tallyUnknownCampaign(now time.Time) {
 		now = e.cfg.clock.Now()
 	}
 	e.tallies.countN("", tcIgnored[ignoredUnknownCampaign], now, 1)
+}
+
+// tallyRuleName returns the name of exception desc (its String form) in the
+// tallies: desc itself when it fits in tallyRuleMax bytes, else its start,
+// cut at a character boundary, then "…" and a digest of the whole, so that
+// two long exceptions with the same start keep counts of their own.
+func tallyRuleName(desc string) string {
+	if len(desc) <= tallyRuleMax {
+		return desc
+	}
+	sum := sha256.Sum256([]byte(desc))
+	tail := "… #" + hex.EncodeToString(sum[:8])
+	cut := tallyRuleMax - len(tail)
+	for cut > 0 && !utf8.RuneStart(desc[cut]) {
+		cut--
+	}
+	return desc[:cut] + tail
 }
