@@ -174,7 +174,9 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 				return
 			case <-b.dirtied:
 			}
-			if wait := time.Duration(b.lastFlush.Load() + int64(tallyFlushEvery) - e.cfg.clock.Now().UnixNano()); wait > 0 {
+			// A wait longer than tallyFlushEvery means the clock went
+			// back since the last flush: flush at once, as Tick does.
+			if wait := time.Duration(b.lastFlush.Load() + int64(tallyFlushEvery) - e.cfg.clock.Now().UnixNano()); wait > 0 && wait <= tallyFlushEvery {
 				t := e.cfg.clock.Timer(wait)
 				select {
 				case <-fctx.Done():
