@@ -207,7 +207,11 @@ func TestOptionsAreChecked(t *testing.T) {
 	}{
 		{"a prefix without a leading slash", []Option{WithPrefix("ops")}},
 		{"a prefix with a trailing slash", []Option{WithPrefix("/ops/")}},
+		{"a prefix that is not a clean path (dot-dot)", []Option{WithPrefix("/ops/../cc")}},
+		{"a prefix that is not a clean path (double slash)", []Option{WithPrefix("/ops//cc")}},
+		{"a prefix with a query", []Option{WithPrefix("/ops?cc")}},
 		{"basic auth without a password", []Option{WithBasicAuth("admin", "")}},
+		{"basic auth with a colon in the user name", []Option{WithBasicAuth("ops:team", "s3cret")}},
 		{"a short CSRF key", []Option{WithActions(), WithCSRFKey([]byte("short"))}},
 		{"a CSRF key without actions", []Option{WithCSRFKey(make([]byte, 32))}},
 		{"a nil logger", []Option{WithLogger(nil)}},

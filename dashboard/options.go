@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"strings"
 	"time"
 )
@@ -48,7 +49,8 @@ func optionError(format string, args ...any) error {
 // WithPrefix serves the dashboard under path prefix, such as "/ops/campaigns":
 // the handler answers requests whose path starts with it and strips it,
 // so a host mounts it with mux.Handle(prefix+"/", h) and needs no
-// http.StripPrefix. The prefix starts with "/" and does not end with one.
+// http.StripPrefix. The prefix is a clean path ("." and ".." free, no
+// "//"), starts with "/" and does not end with one.
 // Defaults to none: the handler serves from "/", as it also does behind a
 // host's own http.StripPrefix. Links and forms in the pages are relative,
 // so they work under any prefix either way.
@@ -56,6 +58,12 @@ func WithPrefix(prefix string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
 			return optionError("prefix %q must start with \"/\" and not end with one (\"/ops/campaigns\")", prefix)
+		}
+		// Browsers and ServeMux clean the paths they request, and a query
+		// or fragment is never part of one: such a prefix would match no
+		// request.
+		if path.Clean(prefix) != prefix || strings.ContainsAny(prefix, "?#") {
+			return optionError("prefix %q must be a clean path, without \".\", \"..\", \"//\", \"?\" or \"#\"", prefix)
 		}
 		c.prefix = prefix
 		return nil
@@ -75,7 +83,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithBasicAuth asks every request for HTTP basic authentication with this
-// user name and password, compared in constant time. Without it the
+// user name (without a colon) and password, compared in constant time. Without it the
 // dashboard is open to whoever reaches it: put it behind the host's own
 // authentication then. Use it over HTTPS only: basic authentication sends
 // the password with every request.
@@ -83,6 +91,11 @@ func WithBasicAuth(user, password string) Option {
 	return func(c *config) error {
 		if user == "" || password == "" {
 			return optionError("basic auth needs a user name and a password")
+		}
+		if strings.Contains(user, ":") {
+			// Basic credentials are "user:password": a colon in the user
+			// name splits it, so no request could ever match.
+			return optionError("basic auth user name %q holds a colon, which basic authentication cannot carry", user)
 		}
 		c.auth = newBasicAuth(user, password)
 		return nil
