@@ -135,7 +135,7 @@ func (e *Engine) tallyN(id string, code tallyCode, now time.Time, n int) {
 
 // maybeFlushTallies flushes the engine's counts once tallyFlushEvery has
 // passed since the last flush (or at once if the clock went back), for
-// hosts that call Tick without Run. A failure is logged: the counts wait
+// hosts that call Tick without Run, unless a flush is under way. A failure is logged: the counts wait
 // for the next flush.
 func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 	b := e.tallies
@@ -149,7 +149,7 @@ func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 	if !b.lastFlush.CompareAndSwap(last, now.UnixNano()) {
 		return // another Tick flushes
 	}
-	if err := b.flush(ctx); err != nil {
+	if err := b.flushUnlessBusy(ctx); err != nil {
 		e.logError("tick", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -117,4 +118,62 @@ func tallyWords(ts []store.Tally) []string {
 		out[i] = strings.ReplaceAll(out[i], "  ", " ") + fmt.Sprintf(" ×%d", x.Count)
 	}
 	return out
+}
+
+// stallingTallier is a memory store whose AddTallies, once armed, waits
+// until release is closed.
+type stallingTallier struct {
+	*store.Memory
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *stallingTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	if s.armed.Load() {
+		close(s.entered)
+		<-s.release
+	}
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+// TestTickDoesNotWaitForASlowTallyFlush checks that Tick sends what is
+// due while another flush of the tallies (a dashboard's read, Run's
+// flusher) waits on a slow store: the tallies are no reason to hold back
+// a delivery.
+func TestTickDoesNotWaitForASlowTallyFlush(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	s := &stallingTallier{Memory: store.NewMemory(), entered: make(chan struct{}), release: make(chan struct{})}
+	sent := make(chan struct{})
+	e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error {
+		close(sent)
+		// The flush may go on once the delivery is out: should Tick wait
+		// for it, both wait for each other and the test hangs.
+		close(s.release)
+		return nil
+	}), connector.WithClock(clk), connector.WithSendConcurrency(1))
+	require.NoError(t, err)
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "news"}))
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "resend", Delay: rule.After(time.Hour),
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}}}))
+	require.NoError(t, e.Publish(ctx, "resend"))
+	require.NoError(t, e.Publish(ctx, "news"))
+	require.NoError(t, e.Track(ctx, received("u1")))
+	clk.Add(time.Hour)
+
+	s.armed.Store(true)
+	read := make(chan error, 1)
+	go func() {
+		_, err := e.Tallies(ctx, store.TallyQuery{})
+		read <- err
+	}()
+	<-s.entered // the read's flush waits on the store
+	n, err := e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	<-sent
+	require.NoError(t, <-read)
+	got := storedTallies(t, s)
+	require.Equal(t, []string{"resend scheduled ×1"}, tallyWords(got[:1]))
 }

@@ -279,6 +279,24 @@ func (c *tallyCell) drain(acc map[store.TallyKey]int64) {
 func (b *tallyBook) flush(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
+	return b.flushLocked(ctx)
+}
+
+// flushUnlessBusy flushes as flush does, unless another flush is under
+// way: Tick must not wait for a flush that waits on the store (a
+// dashboard's read, Run's flusher) before it sends what is due. The counts
+// that flush did not take are marked dirty by whoever counted them, and
+// go with the next flush.
+func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
+	if !b.flushMu.TryLock() {
+		return nil
+	}
+	defer b.flushMu.Unlock()
+	return b.flushLocked(ctx)
+}
+
+// flushLocked is flush, under flushMu.
+func (b *tallyBook) flushLocked(ctx context.Context) error {
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
 	acc := b.unsent
 	if acc == nil {
