@@ -32,6 +32,9 @@ const (
 	DefaultTallyRetention = 30 * 24 * time.Hour
 	// tallyFlushEvery spaces the flushes of Tick and of Run's flusher.
 	tallyFlushEvery = 5 * time.Second
+	// tallyFlushTimeout bounds a flush's store call, which does not end
+	// with its caller's context.
+	tallyFlushTimeout = 5 * time.Second
 	// tallyStripes spreads a follow-up's counters over cache lines, chosen
 	// by a byte of the user ID, so that goroutines counting decisions of
 	// one follow-up on several cores rarely add to the same line.

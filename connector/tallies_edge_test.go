@@ -177,3 +177,77 @@ func TestTickDoesNotWaitForASlowTallyFlush(t *testing.T) {
 	got := storedTallies(t, s)
 	require.Equal(t, []string{"resend scheduled ×1"}, tallyWords(got[:1]))
 }
+
+// lateReplyTallier is a memory store whose AddTallies, once armed, adds
+// the counts, then waits for the reply to be let through (reply closed),
+// and fails with the caller's context error should that end first: a
+// store that committed while its caller gave up.
+type lateReplyTallier struct {
+	*store.Memory
+	armed   atomic.Bool
+	entered chan struct{}
+	reply   chan struct{}
+}
+
+func newLateReplyTallier() *lateReplyTallier {
+	return &lateReplyTallier{Memory: store.NewMemory(), entered: make(chan struct{}), reply: make(chan struct{})}
+}
+
+func (s *lateReplyTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	if err := s.Memory.AddTallies(ctx, ns, ts); err != nil || !s.armed.CompareAndSwap(true, false) {
+		return err
+	}
+	close(s.entered)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.reply:
+		return nil
+	}
+}
+
+// TestADashboardLeavingMidFlushDoesNotCountTwice checks that a read of
+// the tallies whose caller gives up (a browser leaving the page) while
+// the store adds the engine's counts does not leave those counts to be
+// added again.
+func TestADashboardLeavingMidFlushDoesNotCountTwice(t *testing.T) {
+	s := newLateReplyTallier()
+	e := tallyEngine(t, s)
+	ctx := context.Background()
+	require.NoError(t, e.Track(ctx, received("u1")))
+	s.armed.Store(true)
+	req, leave := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = e.Tallies(req, store.TallyQuery{}) // the reader is gone: what it gets does not matter
+	}()
+	<-s.entered
+	leave()
+	close(s.reply)
+	<-done
+	got, err := e.Tallies(ctx, store.TallyQuery{})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), scheduledCount(got))
+}
+
+// TestRunStoppingMidFlushDoesNotCountTwice checks that counts the store
+// added while Run's context ended are not added again as Run returns.
+func TestRunStoppingMidFlushDoesNotCountTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLateReplyTallier()
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		ctx, stop := context.WithCancel(context.Background())
+		s.armed.Store(true)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		require.NoError(t, e.Track(context.Background(), received("u1")))
+		time.Sleep(5 * time.Second) // Run's flusher flushes within 5 s
+		<-s.entered
+		stop()
+		close(s.reply)
+		require.NoError(t, <-done)
+		require.Equal(t, int64(1), scheduledCount(storedTallies(t, s)))
+	})
+}

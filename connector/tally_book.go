@@ -275,7 +275,8 @@ func (c *tallyCell) drain(acc map[store.TallyKey]int64) {
 
 // flush adds every count the engine holds to the store. If the store
 // fails, the counts are kept for the next flush (should the failure hide
-// a commit, they are added twice).
+// a commit, they are added twice: the store call is therefore not cut
+// short by the caller's context, only by tallyFlushTimeout).
 func (b *tallyBook) flush(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
@@ -323,7 +324,14 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 	for i, k := range keys {
 		tallies[i] = k.Tally(acc[k])
 	}
-	if err := b.store.AddTallies(ctx, b.ns, tallies); err != nil {
+	// The store call does not end with ctx: a caller giving up (a
+	// dashboard's reader leaving, Run stopping) after the store added the
+	// counts but before it answered would leave them to be added again.
+	// It has tallyFlushTimeout instead, which only a store that takes
+	// that long to answer meets.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tallyFlushTimeout)
+	defer cancel()
+	if err := b.store.AddTallies(sctx, b.ns, tallies); err != nil {
 		b.unsent = acc
 		b.markDirty()
 		return fmt.Errorf("connector: flushing decision tallies: %w", err)
