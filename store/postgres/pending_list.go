@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ var _ store.PendingLister = (*Store)(nil)
 const (
 	// A follow-up's deliveries after the cursor, read in order from the
 	// index on (ns, campaign_id, due_at, id).
-	sqlListPending = `SELECT user_id, id, campaign_id, ready_at, token, data FROM {pending}
+	sqlListPending = `SELECT user_id, id, campaign_id, ready_at, token, due_at, data FROM {pending}
 		WHERE ns = $1 AND campaign_id = $2 AND (due_at, id COLLATE "C") > ($3, $4)
 		ORDER BY due_at, id COLLATE "C" LIMIT $5`
 	// Every follow-up's: the follow-ups with deliveries are found by
@@ -30,14 +31,14 @@ const (
 			SELECT (SELECT campaign_id FROM {pending} WHERE ns = $1 AND campaign_id > c.id ORDER BY campaign_id LIMIT 1)
 			FROM c WHERE c.id IS NOT NULL
 		)
-		SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.data FROM c CROSS JOIN LATERAL (
+		SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.due_at, p.data FROM c CROSS JOIN LATERAL (
 			SELECT user_id, id, campaign_id, ready_at, token, data, due_at FROM {pending}
 			WHERE ns = $1 AND campaign_id = c.id AND (due_at, id COLLATE "C") > ($2, $3)
 			ORDER BY due_at, id COLLATE "C" LIMIT $4) p
 		ORDER BY p.due_at, p.id COLLATE "C" LIMIT $4`
 	// Rows without due_at (written by a replica of an earlier version
 	// during a rolling upgrade), from their partial index: few or none.
-	sqlListUndated = `SELECT user_id, id, campaign_id, ready_at, token, data FROM {pending}
+	sqlListUndated = `SELECT user_id, id, campaign_id, ready_at, token, due_at, data FROM {pending}
 		WHERE ns = $1 AND due_at IS NULL AND ($2 = '' OR campaign_id = $2)`
 )
 
@@ -45,6 +46,11 @@ const (
 // range scans: a page costs about its rows (and, for every follow-up at
 // once, one index look-up per follow-up with deliveries). DueAt is
 // compared at the microsecond.
+//
+// A delivery it cannot decode (a newer version's, as for Claim) is listed
+// in its place with what its columns hold (user, ID, follow-up, DueAt to
+// the microsecond, ReadyAt, Token; the rest zero) and logged at Warn, so
+// that the listing and its pages go on during a rolling upgrade.
 func (s *Store) ListPending(ctx context.Context, ns string, q store.PendingQuery) ([]store.Claim, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -66,7 +72,7 @@ func (s *Store) ListPending(ctx context.Context, ns string, q store.PendingQuery
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
-	out, err := pgx.CollectRows(rows, scanListed)
+	out, err := s.collectListed(ns, rows)
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
@@ -74,7 +80,7 @@ func (s *Store) ListPending(ctx context.Context, ns string, q store.PendingQuery
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
-	undated, err := pgx.CollectRows(rows, scanListed)
+	undated, err := s.collectListed(ns, rows)
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
@@ -97,16 +103,40 @@ func listedOrder(a, b store.Claim) int {
 	return cmp.Or(floorTime(a.Pending.DueAt).Compare(floorTime(b.Pending.DueAt)), strings.Compare(a.Pending.ID, b.Pending.ID))
 }
 
-func scanListed(row pgx.CollectableRow) (store.Claim, error) {
+// collectListed reads the listed rows, those it cannot decode with what
+// their columns hold, logged.
+func (s *Store) collectListed(ns string, rows pgx.Rows) ([]store.Claim, error) {
+	var unreadable []unreadableClaim
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Claim, error) {
+		c, derr, err := scanListed(row)
+		if derr != nil {
+			unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
+		}
+		return c, err
+	})
+	for _, u := range unreadable {
+		s.log(slog.LevelWarn, "a pending delivery this version cannot read is listed without its contents",
+			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id), slog.Any("error", u.err))
+	}
+	return out, err
+}
+
+// scanListed reads a listed row; derr says why its data could not be
+// decoded, in which case the claim holds only what the columns do.
+func scanListed(row pgx.CollectableRow) (c store.Claim, derr, err error) {
 	var (
-		c     store.Claim
 		ready time.Time
+		due   pgtype.Timestamptz
 		token int64
 		data  []byte
 	)
-	if err := row.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
-		return c, err
+	if err := row.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &due, &data); err != nil {
+		return c, nil, err
 	}
 	c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
-	return c, decodePending(&c.Pending, data)
+	if derr = decodePending(&c.Pending, data); derr != nil {
+		c.Pending = store.Pending{ID: c.Pending.ID, CampaignID: c.Pending.CampaignID, ReadyAt: c.Pending.ReadyAt,
+			Token: c.Pending.Token, DueAt: due.Time.UTC()}
+	}
+	return c, derr, nil
 }

@@ -104,7 +104,7 @@ func TestTwoEnginesCountExactlyThroughFailedFlushes(t *testing.T) {
 		counts[fmt.Sprintf("%s %s %s", x.CampaignID, x.Kind, x.Reason)] += x.Count
 	}
 	require.Equal(t, map[string]int64{
-		"resend scheduled ":           users,
+		"resend scheduled ":          users,
 		"resend cancelled exception": users / 3,
 	}, counts)
 }

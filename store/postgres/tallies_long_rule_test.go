@@ -32,7 +32,7 @@ func TestTallyOfLongExceptionIsStored(t *testing.T) {
 	}
 	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "news"}))
 	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "resend", Delay: rule.After(time.Hour),
-		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}},
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}},
 		Exceptions: []rule.Exception{{Kind: event.Purchase, Where: []rule.Condition{{Property: "sku", Op: rule.OpOneOf, Value: skus}}}}}))
 	require.NoError(t, e.Publish(ctx, "resend"))
 	require.NoError(t, e.Publish(ctx, "news"))
