@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -88,11 +89,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := h.cfg.prefix; p != "" && r.URL.Path == p {
 		// The pages link to each other relative to the prefix's directory.
-		target := path.Base(p) + "/"
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		hd.Set("Location", target)
+		// URL.String escapes the segment and writes "./" before it when a
+		// colon in it would read as a scheme.
+		target := url.URL{Path: path.Base(p) + "/", RawQuery: r.URL.RawQuery}
+		hd.Set("Location", target.String())
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}

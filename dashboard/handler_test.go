@@ -255,3 +255,21 @@ func TestStaticFilesAreVersionedByContent(t *testing.T) {
 }
 
 var regexpDelivery = regexpMust(`data-delivery="([^"]+)"`)
+
+// TestThePrefixRedirectResolvesUnderIt checks that the redirect from the
+// prefix to its directory leads there whatever the prefix's last segment
+// holds: a colon must not read as a URL scheme.
+func TestThePrefixRedirectResolvesUnderIt(t *testing.T) {
+	for _, p := range []string{"/ops/cc", "/ops/v1:cc", "/mailto:x"} {
+		h := mustHandler(t, populatedFake(), WithPrefix(p))
+		rec := get(t, h, p+"?x=1")
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if err != nil {
+			t.Fatalf("%s: Location %q: %v", p, rec.Header().Get("Location"), err)
+		}
+		base, _ := url.Parse("http://host" + p + "?x=1")
+		if got := base.ResolveReference(loc); rec.Code != http.StatusMovedPermanently || got.Host != "host" || got.RequestURI() != p+"/?x=1" {
+			t.Errorf("GET %s: %d to %q, resolving to %s; want %s/?x=1", p, rec.Code, loc, got, p)
+		}
+	}
+}
