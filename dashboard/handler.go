@@ -87,6 +87,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.auth.challenge(w)
 		return
 	}
+	if p := r.URL.Path; p != "" && path.Clean(p) != p && path.Clean(p)+"/" != p {
+		// Browsers clean paths before they ask: one with "..", "." or
+		// "//" comes from elsewhere. The ServeMux would redirect it to its
+		// clean form from the root of the host, outside the mount point,
+		// which the dashboard does not know when the host strips it.
+		http.NotFound(w, r)
+		return
+	}
 	if p := h.cfg.prefix; p != "" && r.URL.Path == p {
 		// The pages link to each other relative to the prefix's directory.
 		// URL.String escapes the segment and writes "./" before it when a

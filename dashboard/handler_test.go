@@ -273,3 +273,29 @@ func TestThePrefixRedirectResolvesUnderIt(t *testing.T) {
 		}
 	}
 }
+
+// TestAnUncleanPathDoesNotLeadOutOfTheMountPoint checks that a path with
+// "..", "." or "//" segments, which browsers clean before they ask but a
+// host's router may pass on, is not redirected to an address outside the
+// dashboard, whether WithPrefix or the host's http.StripPrefix strips the
+// mount point.
+func TestAnUncleanPathDoesNotLeadOutOfTheMountPoint(t *testing.T) {
+	withPrefix := mustHandler(t, populatedFake(), WithPrefix("/ops/cc"))
+	stripped := http.StripPrefix("/ops/cc", mustHandler(t, populatedFake()))
+	for name, h := range map[string]http.Handler{"WithPrefix": withPrefix, "http.StripPrefix": stripped} {
+		for _, target := range []string{"/ops/cc/x/../health", "/ops/cc/./health", "/ops/cc//health", "/ops/cc/static/../../admin"} {
+			rec := get(t, h, target)
+			if rec.Header().Get("Location") == "" {
+				continue // answered, not sent elsewhere
+			}
+			loc, err := url.Parse(rec.Header().Get("Location"))
+			if err != nil {
+				t.Fatalf("%s: GET %s: Location %q: %v", name, target, rec.Header().Get("Location"), err)
+			}
+			base, _ := url.Parse("http://host" + target)
+			if got := base.ResolveReference(loc); !strings.HasPrefix(got.Path, "/ops/cc/") {
+				t.Errorf("%s: GET %s: %d to %q, outside the mount point", name, target, rec.Code, got.Path)
+			}
+		}
+	}
+}
