@@ -126,6 +126,7 @@ func (m *tallyMarks) reset() { *m = (*m)[:0] }
 func (e *Engine) tally(marks tallyMarks, now time.Time, userID string) {
 	if len(marks) > 0 {
 		e.tallies.count(marks, now, userID)
+		e.flushWithoutRun(now)
 	}
 }
 
@@ -133,7 +134,35 @@ func (e *Engine) tally(marks tallyMarks, now time.Time, userID string) {
 func (e *Engine) tallyN(id string, code tallyCode, now time.Time, n int) {
 	if e.tallies != nil && n > 0 {
 		e.tallies.countN(id, code, now, int64(n))
+		e.flushWithoutRun(now)
 	}
+}
+
+// flushWithoutRun flushes the engine's counts in the background, once
+// tallyFlushEvery has passed since the last flush (or at once if the clock
+// went back), when Run is not running: an engine that only tracks (a
+// replica that receives webhooks while others send) gets its counts to
+// the store within seconds of its next decision, as one running Run does.
+// The goroutine ends with the flush.
+func (e *Engine) flushWithoutRun(now time.Time) {
+	b := e.tallies
+	if e.running.Load() {
+		return
+	}
+	last := b.lastFlush.Load()
+	if since := now.UnixNano() - last; since >= 0 && since < int64(tallyFlushEvery) {
+		return
+	}
+	if !b.lastFlush.CompareAndSwap(last, now.UnixNano()) {
+		return // another decision's flush is starting
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), tallyFlushTimeout)
+		defer cancel()
+		if err := b.flushUnlessBusy(ctx); err != nil {
+			e.logError("track", err)
+		}
+	}()
 }
 
 // maybeFlushTallies flushes the engine's counts once tallyFlushEvery has
@@ -258,6 +287,7 @@ func (e *Engine) tallyUnknownCampaign(now time.Time) {
 		now = e.cfg.clock.Now()
 	}
 	e.tallies.countN("", tcIgnored[ignoredUnknownCampaign], now, 1)
+	e.flushWithoutRun(now)
 }
 
 // tallyRuleName returns the name of exception desc (its String form) in the

@@ -189,6 +189,30 @@ func TestTickFlushesTalliesEveryFewSeconds(t *testing.T) {
 	require.Equal(t, int64(2), scheduledCount(storedTallies(t, s)))
 }
 
+// TestAnEngineThatOnlyTracksFlushesItsTallies checks that an engine whose
+// host never calls Run or Tick (a replica receiving webhooks while others
+// send) still gets its counts to the store: the first decision 5 s or
+// more after the last flush flushes them in the background.
+func TestAnEngineThatOnlyTracksFlushesItsTallies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		clk := clock.NewMock()
+		s := store.NewMemory()
+		e := tallyEngine(t, s, connector.WithClock(clk))
+		require.NoError(t, e.Track(ctx, received("u1")))
+		synctest.Wait()
+		require.Empty(t, storedTallies(t, s), "the engine was made less than 5 s ago")
+		clk.Add(5 * time.Second)
+		require.NoError(t, e.Track(ctx, received("u2")))
+		synctest.Wait()
+		require.Equal(t, int64(2), scheduledCount(storedTallies(t, s)))
+		clk.Add(time.Second)
+		require.NoError(t, e.Track(ctx, received("u3")))
+		synctest.Wait()
+		require.Equal(t, int64(2), scheduledCount(storedTallies(t, s)), "1 s after the last flush")
+	})
+}
+
 // TestAFailedFlushKeepsItsCounts checks that counts a flush could not
 // store are neither lost nor added twice.
 func TestAFailedFlushKeepsItsCounts(t *testing.T) {
