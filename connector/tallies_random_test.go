@@ -329,7 +329,7 @@ func tallyAdvance(t *testing.T, clk *clock.Mock, worlds []tallyWorld, d time.Dur
 func tallyOf(ds []rule.Decision) []string {
 	counts := map[store.TallyKey]int64{}
 	for _, d := range ds {
-		if d.Kind == rule.Warning {
+		if d.Kind == rule.Warned {
 			continue
 		}
 		k := store.TallyKey{Hour: d.At.Truncate(time.Hour).Unix(), CampaignID: d.CampaignID, Kind: d.Kind, Reason: d.Reason}
