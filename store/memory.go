@@ -66,7 +66,7 @@ type space struct {
 	campMu    sync.Mutex
 	campaigns map[string]CampaignRecord
 	rev       atomic.Int64
-	names     interner
+	shapes    shapes
 	shards    [shardCount]shard
 
 	subMu   sync.Mutex
@@ -111,7 +111,7 @@ func (m *Memory) space(ns string) *space {
 		return sp
 	}
 	sp := &space{name: ns, campaigns: make(map[string]CampaignRecord)}
-	sp.names.init()
+	sp.shapes.init()
 	for i := range sp.shards {
 		// An empty shard has nothing to forget: every write that keeps
 		// something with an expiry lowers the horizon, so the first Prune

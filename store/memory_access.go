@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"hash/maphash"
-	"math"
 	"time"
 )
 
@@ -169,10 +168,8 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 		return nil, err
 	}
 	sp := m.space(ns)
-	id, known := sp.names.lookup(campaignID)
-	if !known {
-		id = math.MaxUint32 // no compact delivery names it; whole ones may
-	}
+	var ofShape []bool // per shape: its follow-up is campaignID
+	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
 	var out []Claim
 	var touched []*memUser
 	for i := range sp.shards {
@@ -181,7 +178,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 		touched = touched[:0]
 		sh.users.each(func(u *memUser) {
 			for k := range u.pendingCount() {
-				if u.pendingAt(k).of(id, campaignID) {
+				if u.pendingAt(k).of(ofShape, campaignID) {
 					touched = append(touched, u)
 					return
 				}

@@ -22,13 +22,9 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 		return nil, err
 	}
 	sp := m.space(ns)
-	var campaign uint32
+	var ofShape []bool // per shape: its follow-up is q.CampaignID
 	if q.CampaignID != "" {
-		id, ok := sp.names.lookup(q.CampaignID)
-		if !ok {
-			return nil, nil // no delivery ever named it
-		}
-		campaign = id
+		sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == q.CampaignID) })
 	}
 	after := pendingKey{due: unixNS(q.AfterDue), id: q.AfterID}
 	page := &pendingPage{limit: q.Limit}
@@ -39,7 +35,7 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 			for k := range u.pendingCount() {
 				mp := u.pendingAt(k)
 				key := pendingKey{due: mp.due, id: mp.id}
-				if (q.CampaignID != "" && mp.campaign != campaign) || (q.AfterID != "" && key.compare(after) <= 0) || !page.wants(key) {
+				if (q.CampaignID != "" && !mp.of(ofShape, q.CampaignID)) || (q.AfterID != "" && key.compare(after) <= 0) || !page.wants(key) {
 					continue
 				}
 				c := Claim{UserID: u.id()}

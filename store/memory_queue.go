@@ -2,9 +2,13 @@ package store
 
 import (
 	"hash/maphash"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/campaignconnector/campaignconnector/event"
 )
 
 // dueHeap is a 4-ary min-heap of a shard's pending deliveries ordered by
@@ -268,28 +272,35 @@ func (s *seenSet) prune(now int64) int {
 	return n
 }
 
-// interner numbers the names pending deliveries repeat (campaign IDs, event
-// kinds), so that each delivery stores 4 bytes instead of a 16-byte string
-// header. Lookups take no lock: the tables are replaced, never changed.
-type interner struct {
-	mu    sync.Mutex
-	ids   atomic.Pointer[map[string]uint32]
-	names atomic.Pointer[[]string]
+// shape is what the deliveries of one follow-up scheduled by one kind of
+// trigger have in common: the follow-up, its activation, and the trigger's
+// kind and campaign. A shard's deliveries repeat a handful of shapes.
+type shape struct {
+	campaign   string
+	trigKind   event.Kind
+	trigCamp   string
+	activation int64
 }
 
-func (in *interner) init() {
-	ids, names := map[string]uint32{"": 0}, []string{""}
+// shapes numbers the shapes of a namespace's deliveries, so that each
+// delivery stores 4 bytes instead of three string headers and a count.
+// Look-ups take no lock: the tables are replaced, never changed. The
+// numbering only grows (a follow-up's activations are few).
+type shapes struct {
+	mu   sync.Mutex
+	ids  atomic.Pointer[map[shape]uint32]
+	list atomic.Pointer[[]shape]
+}
+
+func (in *shapes) init() {
+	ids, list := map[shape]uint32{}, []shape{}
 	in.ids.Store(&ids)
-	in.names.Store(&names)
+	in.list.Store(&list)
 }
 
-func (in *interner) lookup(s string) (uint32, bool) {
-	id, ok := (*in.ids.Load())[s]
-	return id, ok
-}
-
-func (in *interner) id(s string) uint32 {
-	if id, ok := in.lookup(s); ok {
+// id returns the number of s, numbering it if it is new.
+func (in *shapes) id(s shape) uint32 {
+	if id, ok := (*in.ids.Load())[s]; ok {
 		return id
 	}
 	in.mu.Lock()
@@ -298,20 +309,28 @@ func (in *interner) id(s string) uint32 {
 	if id, ok := old[s]; ok {
 		return id
 	}
-	s = strings.Clone(s) // do not retain the buffer s may be a slice of
-	ids := make(map[string]uint32, len(old)+1)
-	for k, v := range old {
-		ids[k] = v
-	}
-	names := append(append([]string(nil), *in.names.Load()...), s)
-	id := uint32(len(names) - 1)
+	// Keep no buffer s's strings may be slices of.
+	s.campaign, s.trigKind, s.trigCamp = strings.Clone(s.campaign), event.Kind(strings.Clone(string(s.trigKind))), strings.Clone(s.trigCamp)
+	ids := make(map[shape]uint32, len(old)+1)
+	maps.Copy(ids, old)
+	list := append(slices.Clip(*in.list.Load()), s)
+	id := uint32(len(list) - 1)
 	ids[s] = id
-	in.names.Store(&names)
+	in.list.Store(&list)
 	in.ids.Store(&ids)
 	return id
 }
 
-func (in *interner) name(id uint32) string { return (*in.names.Load())[id] }
+// of returns shape number id.
+func (in *shapes) of(id uint32) *shape { return &(*in.list.Load())[id] }
+
+// each calls fn with the number of every shape so far.
+func (in *shapes) each(fn func(id uint32, s *shape)) {
+	list := *in.list.Load()
+	for i := range list {
+		fn(uint32(i), &list[i])
+	}
+}
 
 // userTable is an open-addressing hash table of a shard's users, keyed by
 // their ID: a pointer and a one-byte tag a slot instead of a map entry's key

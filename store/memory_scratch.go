@@ -4,8 +4,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-
-	"github.com/campaignconnector/campaignconnector/event"
 )
 
 // scratch holds the UserState an Update hands to its function, built from
@@ -147,12 +145,12 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 		*p = *f
 		return
 	}
-	names := &sh.sp.names
+	s := sh.sp.shapes.of(mp.shape)
 	p.ID = mp.id
-	p.CampaignID = names.name(mp.campaign)
-	p.Activation = int64(mp.activation)
+	p.CampaignID = s.campaign
+	p.Activation = s.activation
 	p.Trigger.ID, p.Trigger.UserID = mp.triggerID, userID
-	p.Trigger.Kind, p.Trigger.CampaignID = event.Kind(names.name(mp.trigKind)), names.name(mp.trigCamp)
+	p.Trigger.Kind, p.Trigger.CampaignID = s.trigKind, s.trigCamp
 	p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = "", "", nil
 	p.Trigger.Time = unixTime(mp.trigTime)
 	p.DueAt = unixTime(mp.due)
@@ -165,9 +163,6 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 	p.Control = mp.flags&control != 0
 	if x := mp.extra; x != nil {
 		p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = x.target, x.name, x.properties
-		if mp.flags&bigActivation != 0 {
-			p.Activation = x.activation
-		}
 		if mp.flags&bigAttempt != 0 {
 			p.Attempt = x.attempt
 		}
@@ -194,39 +189,40 @@ func (sh *shard) compact(p *Pending, u *memUser, mp *memPending, whole bool) {
 	}
 	*mp = memPending{
 		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
-		due: p.DueAt.UnixNano(), campaign: sh.sp.names.id(p.CampaignID), trigKind: sh.sp.names.id(string(p.Trigger.Kind)),
-		trigCamp: sh.sp.names.id(p.Trigger.CampaignID),
+		due: p.DueAt.UnixNano(), shape: sh.shapeOf(p),
 	}
 	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
 		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}
 	}
-	if p.Activation >= 0 && p.Activation <= 1<<32-1 {
-		mp.activation = uint32(p.Activation)
-	} else {
-		if mp.extra == nil {
-			mp.extra = &pendingExtra{}
-		}
-		mp.extra.activation, mp.flags = p.Activation, mp.flags|bigActivation
-	}
 	setMutable(p, mp)
+}
+
+// shapeOf returns the number of p's shape. The shard remembers the last
+// one: a shard's deliveries mostly share a few, and comparing four fields
+// costs less than hashing three strings.
+func (sh *shard) shapeOf(p *Pending) uint32 {
+	if r := &sh.recent; r.known && sameShape(p, &r.shape) {
+		return r.id
+	}
+	id := sh.sp.shapes.id(shape{campaign: p.CampaignID, trigKind: p.Trigger.Kind, trigCamp: p.Trigger.CampaignID, activation: p.Activation})
+	sh.recent = recentShape{shape: *sh.sp.shapes.of(id), id: id, known: true} // the numbered copy: it holds none of p's strings
+	return id
+}
+
+// sameShape reports whether p has shape s.
+func sameShape(p *Pending, s *shape) bool {
+	return p.CampaignID == s.campaign && p.Activation == s.activation && p.Trigger.Kind == s.trigKind && p.Trigger.CampaignID == s.trigCamp
 }
 
 // sameDelivery reports whether p still describes the delivery mp holds:
 // everything but the fields updates change is equal.
 func (sh *shard) sameDelivery(p *Pending, mp *memPending) bool {
-	names := &sh.sp.names
 	x := mp.extra
 	if x == nil {
 		x = &pendingExtra{}
 	}
-	activation := int64(mp.activation)
-	if mp.flags&bigActivation != 0 {
-		activation = x.activation
-	}
 	return p.ID == mp.id && p.Trigger.ID == mp.triggerID && p.Trigger.Time.UnixNano() == mp.trigTime &&
-		p.DueAt.UnixNano() == mp.due && p.Activation == activation &&
-		p.CampaignID == names.name(mp.campaign) && string(p.Trigger.Kind) == names.name(mp.trigKind) &&
-		p.Trigger.CampaignID == names.name(mp.trigCamp) &&
+		p.DueAt.UnixNano() == mp.due && sameShape(p, sh.sp.shapes.of(mp.shape)) &&
 		p.Trigger.Target == x.target && p.Trigger.Name == x.name && sameMap(p.Trigger.Properties, x.properties)
 }
 
@@ -241,7 +237,7 @@ func sameMap(a, b map[string]any) bool {
 // setMutable copies the fields updates change: timing, lease and flags.
 func setMutable(p *Pending, mp *memPending) {
 	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
-	mp.flags = live | mp.flags&(bigActivation|moved) | flag(p.Sending, sending) |
+	mp.flags = live | mp.flags&moved | flag(p.Sending, sending) |
 		flag(p.CancelOnFailure, cancelOnFailure) | flag(p.Backfilled, backfilled) | flag(p.Control, control)
 	if p.Attempt >= 0 && p.Attempt <= 1<<16-1 {
 		mp.attempt = uint16(p.Attempt)

@@ -17,8 +17,16 @@ type shard struct {
 	scratch scratch
 	alloc   func() *Pending // sh.newPending, bound once
 	horizon horizon
-	sink    uint     // what UpdateBatch's look-ahead read (unused)
-	_       [24]byte // keep hot shard locks on separate cache lines
+	recent  recentShape
+	sink    uint    // what UpdateBatch's look-ahead read (unused)
+	_       [8]byte // keep hot shard locks on separate cache lines
+}
+
+// recentShape is the shape a shard numbered last.
+type recentShape struct {
+	shape shape
+	id    uint32
+	known bool
 }
 
 // horizon bounds what a Prune of the shard can find: nothing expires
@@ -115,29 +123,26 @@ type userExtra struct {
 	seen seenSet       // remembered event IDs after the first
 }
 
-// memPending is a Pending in compact form: identifiers interned, times in
-// Unix nanoseconds, rarely set trigger fields behind one pointer.
+// memPending is a Pending in compact form: follow-up, activation and
+// trigger kind and campaign numbered together (a shape), times in Unix
+// nanoseconds, rarely set trigger fields behind one pointer.
 type memPending struct {
-	user       *memUser
-	id         string
-	triggerID  string
-	trigTime   int64
-	due        int64
-	ready      int64
-	token      uint64
-	extra      *pendingExtra
-	campaign   uint32 // interned names
-	trigKind   uint32
-	trigCamp   uint32
-	activation uint32
-	attempt    uint16
-	flags      uint8
+	user      *memUser
+	id        string
+	triggerID string
+	trigTime  int64
+	due       int64
+	ready     int64
+	token     uint64
+	extra     *pendingExtra
+	shape     uint32 // numbered by the namespace's shapes
+	attempt   uint16
+	flags     uint8
 }
 
 type pendingExtra struct {
 	target, name string
 	properties   map[string]any
-	activation   int64 // when it does not fit the compact field
 	attempt      int
 	// full, when set, holds the whole delivery, and the compact fields
 	// but ready (kept equal to full.ReadyAt for the heap) are unused: the
@@ -171,12 +176,13 @@ func (mp *memPending) leased(token uint64, until int64) bool {
 	return mp.token == token && mp.ready == until
 }
 
-// of reports whether the delivery is of campaign campaignID, interned as id.
-func (mp *memPending) of(id uint32, campaignID string) bool {
+// of reports whether the delivery is of campaign campaignID; ofShape[i]
+// tells whether shape i is.
+func (mp *memPending) of(ofShape []bool, campaignID string) bool {
 	if f := mp.full(); f != nil {
 		return f.CampaignID == campaignID
 	}
-	return mp.campaign == id
+	return int(mp.shape) < len(ofShape) && ofShape[mp.shape]
 }
 
 const (
@@ -185,9 +191,8 @@ const (
 	cancelOnFailure
 	backfilled
 	control
-	bigActivation // activation in extra
-	bigAttempt    // attempt in extra
-	moved         // new or re-timed during a store: the heap must follow
+	bigAttempt // attempt in extra
+	moved      // new or re-timed during a store: the heap must follow
 )
 
 // newMemUser returns the record of a user with ID id, whose hashID is h.
