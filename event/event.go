@@ -30,7 +30,9 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +87,9 @@ type Event struct {
 // [CheckTime] refuses or from [MaxTime] on) or identifiers over
 // [MaxIDBytes] (wrapping [ErrTooLarge]). One rule serves every store, so
 // an event the memory store takes is one PostgreSQL takes too. It does not
-// apply the configurable size limits (see [Limits]).
+// apply the configurable size limits (see [Limits]). Properties are
+// reported in the order of their names, so that the report of an event is
+// the same every time.
 func (e Event) Validate() error {
 	info, known := lookupKind(e.Kind)
 	if known && e.UserID != "" && len(e.Properties) == 0 && selectorsFit(info, e.CampaignID, e.Target, e.Name) &&
@@ -117,19 +121,34 @@ func (e Event) Validate() error {
 	} else if !e.Time.IsZero() && !eventTimeFits(e.Time) {
 		p.Add("time", fmt.Sprintf("%s is outside 0001-01-01 to %s, UTC", e.Time.UTC().Format(time.RFC3339), MaxTime.Format(time.RFC3339)), ErrUnstorable)
 	}
-	for k, v := range e.Properties {
-		switch err := CheckText(k); {
-		case k == "":
-			p.Add("properties", "empty property name", nil)
-		case err != nil:
-			p.Add("properties", fmt.Sprintf("property name %q %v", k, err), ErrUnstorable)
-		default:
-			if ve := checkValue(v, 0); ve != nil {
-				p.Add("properties."+k+ve.path, ve.reason, ve.sentinel)
+	if !propertiesOK(e.Properties) {
+		// The report walks the properties again, by name: the same event
+		// gets the same report every time.
+		for _, k := range slices.Sorted(maps.Keys(e.Properties)) {
+			switch err := CheckText(k); {
+			case k == "":
+				p.Add("properties", "empty property name", nil)
+			case err != nil:
+				p.Add("properties", fmt.Sprintf("property name %q %v", k, err), ErrUnstorable)
+			default:
+				if ve := checkValue(e.Properties[k], 0, true); ve != nil {
+					p.Add("properties."+k+ve.path, ve.reason, ve.sentinel)
+				}
 			}
 		}
 	}
 	return p.Err()
+}
+
+// propertiesOK reports whether Validate finds nothing wrong with props,
+// walking them in map order (no sorting, nothing allocated).
+func propertiesOK(props map[string]any) bool {
+	for k, v := range props {
+		if k == "" || !textOK(k) || checkValue(v, 0, false) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckSelectors reports, into p, whether campaignID, target and name suit
@@ -171,13 +190,14 @@ func checkSelectors(p *Problems, k Kind, info kindInfo, campaignID, target, name
 // that are JSON numbers within PostgreSQL's numeric range (see
 // [CheckJSON]); nested lists and objects are checked recursively up to a
 // depth of 32. The error names the path of the faulty part ("[2].price:
-// …") and wraps [ErrUnstorable] when the value has the right type but no
-// store can keep it.
+// …"), the first in order (list elements by index, object keys by name),
+// and wraps [ErrUnstorable] when the value has the right type but no store
+// can keep it.
 func CheckValue(v any) error {
-	if ve := checkValue(v, 0); ve != nil {
-		return ve
+	if checkValue(v, 0, false) == nil {
+		return nil
 	}
-	return nil
+	return checkValue(v, 0, true)
 }
 
 // valueError is CheckValue's report: where in the value, and what.
@@ -196,7 +216,10 @@ func (e *valueError) Error() string {
 
 func (e *valueError) Unwrap() error { return e.sentinel }
 
-func checkValue(v any, depth int) *valueError {
+// checkValue returns a problem of v, nested at depth, or nil: with ordered
+// set, the first one taking object keys by name, otherwise whichever the
+// walk in map order meets first.
+func checkValue(v any, depth int, ordered bool) *valueError {
 	if depth > 32 {
 		return &valueError{reason: "nested deeper than 32 levels"}
 	}
@@ -220,19 +243,23 @@ func checkValue(v any, depth int) *valueError {
 		return checkFloat(float64(x))
 	case []any:
 		for i, e := range x {
-			if ve := checkValue(e, depth+1); ve != nil {
+			if ve := checkValue(e, depth+1, ordered); ve != nil {
 				ve.path = "[" + strconv.Itoa(i) + "]" + ve.path
 				return ve
 			}
 		}
 		return nil
 	case map[string]any:
-		for k, e := range x {
-			if err := CheckText(k); err != nil {
-				return &valueError{reason: fmt.Sprintf("key %q %v", k, err), sentinel: ErrUnstorable}
+		if ordered {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if ve := checkEntry(k, x[k], depth, true); ve != nil {
+					return ve
+				}
 			}
-			if ve := checkValue(e, depth+1); ve != nil {
-				ve.path = "." + k + ve.path
+			return nil
+		}
+		for k, e := range x {
+			if ve := checkEntry(k, e, depth, false); ve != nil {
 				return ve
 			}
 		}
@@ -240,6 +267,18 @@ func checkValue(v any, depth int) *valueError {
 	default:
 		return &valueError{reason: fmt.Sprintf("unsupported value type %T", v)}
 	}
+}
+
+// checkEntry is checkValue for the entry k: e of an object nested at depth.
+func checkEntry(k string, e any, depth int, ordered bool) *valueError {
+	if err := CheckText(k); err != nil {
+		return &valueError{reason: fmt.Sprintf("key %q %v", k, err), sentinel: ErrUnstorable}
+	}
+	if ve := checkValue(e, depth+1, ordered); ve != nil {
+		ve.path = "." + k + ve.path
+		return ve
+	}
+	return nil
 }
 
 func checkFloat(f float64) *valueError {

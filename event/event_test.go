@@ -213,3 +213,28 @@ func TestTimeZeroMeansNow(t *testing.T) {
 	require.True(t, event.Event{}.Time.IsZero())
 	require.NoError(t, event.Event{UserID: "u", Kind: event.SessionStart, Time: time.Unix(0, 0)}.Validate())
 }
+
+// TestValidateReportsPropertiesInNameOrder: an event with several faulty
+// properties, some of them inside objects, gets the same report every time,
+// its properties (and the keys of nested objects) taken by name.
+func TestValidateReportsPropertiesInNameOrder(t *testing.T) {
+	ev := event.Event{UserID: "u", Kind: event.SessionStart, Properties: map[string]any{
+		"d": "bad\x00", "b": json.Number("0x10"), "a": "ok", "e": []any{1, "\xff"}, "c": 1.0,
+		"f": map[string]any{"z": "\x00", "y": json.Number("NaN"), "x": 1, "w": "\xfe"},
+	}}
+	want := ev.Validate()
+	require.Error(t, want)
+	for range 50 {
+		require.Equal(t, want.Error(), ev.Validate().Error())
+	}
+	var paths []string
+	for _, line := range strings.Split(want.Error(), "\n") {
+		_, rest, _ := strings.Cut(line, "properties.")
+		path, _, _ := strings.Cut(rest, ":")
+		paths = append(paths, path)
+	}
+	require.Equal(t, []string{"b", "d", "e[1]", "f.w"}, paths)
+	for range 50 {
+		require.ErrorContains(t, event.CheckValue(ev.Properties["f"]), "w: is not valid UTF-8")
+	}
+}
