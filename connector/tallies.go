@@ -167,11 +167,13 @@ func (e *Engine) flushWithoutRun(now time.Time) {
 
 // maybeFlushTallies flushes the engine's counts once tallyFlushEvery has
 // passed since the last flush (or at once if the clock went back), for
-// hosts that call Tick without Run, unless a flush is under way. A failure is logged: the counts wait
-// for the next flush.
+// hosts that call Tick without Run, unless a flush is under way. With no
+// counts waiting it does nothing, and in particular does not restart the
+// interval: the next decision's counts go out as promptly as after any
+// quiet spell. A failure is logged: the counts wait for the next flush.
 func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 	b := e.tallies
-	if b == nil {
+	if b == nil || !b.dirty.Load() {
 		return
 	}
 	last := b.lastFlush.Load()

@@ -120,8 +120,8 @@ func tallyWords(ts []store.Tally) []string {
 	return out
 }
 
-// stallingTallier is a memory store whose AddTallies, once armed, waits
-// until release is closed.
+// stallingTallier is a memory store whose first AddTallies once armed
+// waits until release is closed.
 type stallingTallier struct {
 	*store.Memory
 	armed   atomic.Bool
@@ -130,7 +130,7 @@ type stallingTallier struct {
 }
 
 func (s *stallingTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
-	if s.armed.Load() {
+	if s.armed.CompareAndSwap(true, false) {
 		close(s.entered)
 		<-s.release
 	}
