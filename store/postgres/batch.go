@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,15 +11,46 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 const (
-	sqlUserSelectMany    = `SELECT user_id, state FROM {users} WHERE ns = $1 AND user_id = ANY($2)`
-	sqlPendingSelectMany = `SELECT user_id, id, campaign_id, seq, ready_at, token, data FROM {pending}
-		WHERE ns = $1 AND user_id = ANY($2) ORDER BY user_id, seq FOR UPDATE`
-	// sqlEarlier for a batch: another user is one outside it.
-	sqlEarlierMany = `SELECT EXISTS (SELECT 1 FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id <> ALL($3))`
+	// Every statement of a transaction looks rows up by key: the planner
+	// is told to use indexes (and TID scans) and nested loops, so that a
+	// plan cached while a table was small, a sequential scan or a hash
+	// join, does not stay once the table has grown (a cached plan is made
+	// again only when the table is analyzed).
+	sqlPlanByIndex = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+		set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+	sqlLockUsers = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
+	// A row comes back for each event ID that is new or whose remembered
+	// window ended at $5: not a duplicate.
+	sqlSeenInsertRows = `INSERT INTO {seen} AS s (ns, user_id, event_id, keep_until)
+		SELECT $1, x.u, x.e, x.k FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS x(u, e, k)
+		ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = EXCLUDED.keep_until WHERE s.keep_until <= $5
+		RETURNING s.user_id, s.event_id`
+	// The users' rows, and their pending rows in seq order, looked up user
+	// by user (the LATERAL subquery is planned for one user ID: an index
+	// look-up on the whole key, which a plan for the whole array need not
+	// be); each row comes with its user's index in the array, from 1.
+	sqlUserSelectRows = `SELECT k.n, u.ctid, u.body FROM unnest($2::text[]) WITH ORDINALITY AS k(id, n)
+		CROSS JOIN LATERAL (SELECT ctid, body FROM {users} WHERE ns = $1 AND user_id = k.id OFFSET 0) u`
+	sqlPendingSelectRows = `SELECT k.n, p.ctid, p.id, p.campaign_id, p.seq, p.ready_at, p.token, p.body FROM unnest($2::text[]) WITH ORDINALITY AS k(id, n)
+		CROSS JOIN LATERAL (SELECT ctid, id, campaign_id, seq, ready_at, token, body FROM {pending}
+			WHERE ns = $1 AND user_id = k.id ORDER BY seq FOR UPDATE) p`
+	// Whether a delivery of another user than those of the transaction is
+	// due at $2 or before: the wake-up test.
+	sqlEarlierRows = `SELECT EXISTS (SELECT 1 FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id <> ALL($3))`
+
+	// The same for one user or event ID.
+	sqlSeenInsert = `INSERT INTO {seen} AS s (ns, user_id, event_id, keep_until) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = EXCLUDED.keep_until WHERE s.keep_until <= $5
+		RETURNING s.user_id, s.event_id`
+	sqlUserSelect    = `SELECT 1::int8, ctid, body FROM {users} WHERE ns = $1 AND user_id = $2`
+	sqlPendingSelect = `SELECT 1::int8, ctid, id, campaign_id, seq, ready_at, token, body FROM {pending}
+		WHERE ns = $1 AND user_id = $2 ORDER BY seq FOR UPDATE`
+	sqlEarlier = `SELECT EXISTS (SELECT 1 FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id <> $3)`
 )
 
 // batchChunk bounds the users of one UpdateBatch transaction: a failure
@@ -29,22 +59,39 @@ const batchChunk = 1024
 
 var _ store.BatchUpdater = (*Store)(nil)
 
+// Update implements [store.Store.Update]: UpdateBatch's transaction for
+// one op.
+func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(u *store.UserState, duplicate bool)) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return wrap("update", err)
+	}
+	defer conn.Release()
+	ops := [1]store.Op{{UserID: userID, Now: now, Dedup: dedup, Fn: fn}}
+	return wrap("update", s.updateChunk(ctx, conn, ns, ops[:]))
+}
+
 // UpdateBatch implements [store.BatchUpdater] with one transaction of two
-// round trips per 1,024 ops, as Update does for one: the first takes the
-// advisory locks of every user of the batch (in key order, so that two
-// batches, or a batch and a Prune, cannot deadlock), records the ops'
-// event IDs in slice order, and reads the users' state and pending rows;
-// each user's ops then run in slice order, each seeing the state the one
-// before left as the store would have stored it; the second round trip
-// writes what changed and commits.
+// round trips per 1,024 ops. The first takes the advisory locks of every
+// user of the batch (in key order, so that two batches, or a batch and a
+// Prune, cannot deadlock), records the ops' event IDs, and reads the
+// users' state and pending rows, locking the pending rows FOR UPDATE so
+// that a concurrent Claim (which skips locked rows) or CancelCampaign
+// serializes with it; each user's ops then run in slice order, each seeing
+// the state the one before left as the store would have stored it; the
+// second round trip writes what changed and commits. A deadlock or
+// serialization failure rolls everything back and runs the ops again, up
+// to 5 times.
 //
 // One op's data cannot fail the others: when a transaction fails on a
 // data error (a value PostgreSQL refuses, such as text with a NUL byte, or
 // a state that does not encode), each half of its ops is applied again in
 // a transaction of its own, down to the op at fault, which alone gets the
-// error. Any other failure (after the retries Update makes too) sets the
-// same error on every op of its transaction, and the ops of later chunks
-// are not tried.
+// error. Any other failure (after the retries) sets the same error on
+// every op of its transaction, and the ops of later chunks are not tried.
 func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
 	if err := s.begin(ctx); err != nil {
 		setErr(ops, err)
@@ -136,52 +183,151 @@ func isDataError(err error) bool {
 	return errors.As(err, &de)
 }
 
-// updateChunk applies ops in one transaction, retried as Update's is.
+// updateChunk applies ops in one transaction, run again after a deadlock,
+// a serialization failure or a conflict, up to maxAttempts times. A
+// transaction that scheduled a delivery due no later than every other
+// user's wakes ns's engines.
 func (s *Store) updateChunk(ctx context.Context, conn *pgxpool.Conn, ns string, ops []store.Op) error {
 	ub := s.groupUsers(ns, ops)
-	return s.retried(ctx, conn, ns, func() (bool, error) { return s.updateChunkOnce(ctx, conn, ns, ops, ub) })
+	for attempt := 1; ; attempt++ {
+		wake, err := s.updateChunkOnce(ctx, conn, ns, ops, &ub)
+		if err == nil {
+			if wake {
+				s.waker.mark(ns)
+			}
+			return nil
+		}
+		rollback(conn)
+		if !retryable(err) && !errors.Is(err, errConflict) || attempt == maxAttempts || ctx.Err() != nil {
+			return err
+		}
+	}
 }
 
-// userOps is a batch's users, each with the indexes of its ops in order.
+// userOps is a batch's users, each with the indexes of its ops in order,
+// and its event IDs.
 type userOps struct {
-	users []string // in order of first appearance
-	ops   [][]int  // ops[k]: the ops of users[k]
-	keys  []int64  // their advisory lock keys, sorted, without repeats
+	users []string       // in order of first appearance
+	index map[string]int // users[index[u]] == u
+	ops   [][]int        // ops[k]: the ops of users[k]
+	keys  []int64        // their advisory lock keys, sorted, without repeats
+	seen  []seenGroup
+	first []bool // first[i]: op i is the first of the batch with its user and event ID
 }
+
+// seenGroup is the event IDs of a batch's ops with one now, each user and
+// ID once.
+type seenGroup struct {
+	now        time.Time
+	users, ids []string
+	keepUntil  []time.Time
+	new        map[seenKey]bool // filled by the read: IDs not remembered, or no longer
+}
+
+type seenKey struct{ user, id string }
 
 func (s *Store) groupUsers(ns string, ops []store.Op) userOps {
-	var ub userOps
-	index := make(map[string]int, len(ops))
+	ub := userOps{index: make(map[string]int, len(ops))}
+	var firsts map[seenKey]bool
 	for i := range ops {
-		k, ok := index[ops[i].UserID]
+		op := &ops[i]
+		k, ok := ub.index[op.UserID]
 		if !ok {
 			k = len(ub.users)
-			index[ops[i].UserID] = k
-			ub.users = append(ub.users, ops[i].UserID)
+			ub.index[op.UserID] = k
+			ub.users = append(ub.users, op.UserID)
 			ub.ops = append(ub.ops, nil)
-			ub.keys = append(ub.keys, s.userLock(ns, ops[i].UserID))
+			ub.keys = append(ub.keys, s.userLock(ns, op.UserID))
 		}
 		ub.ops[k] = append(ub.ops[k], i)
+		if op.Dedup.EventID == "" {
+			continue
+		}
+		if ub.first == nil {
+			ub.first, firsts = make([]bool, len(ops)), map[seenKey]bool{}
+		}
+		key := seenKey{op.UserID, op.Dedup.EventID}
+		if firsts[key] {
+			continue // a later op with the same ID: a duplicate whatever the first is
+		}
+		firsts[key], ub.first[i] = true, true
+		now := floorTime(op.Now)
+		g := len(ub.seen) - 1
+		if g < 0 || !ub.seen[g].now.Equal(now) {
+			g = slices.IndexFunc(ub.seen, func(g seenGroup) bool { return g.now.Equal(now) })
+			if g < 0 {
+				ub.seen = append(ub.seen, seenGroup{now: now})
+				g = len(ub.seen) - 1
+			}
+		}
+		sg := &ub.seen[g]
+		sg.users, sg.ids, sg.keepUntil = append(sg.users, op.UserID), append(sg.ids, op.Dedup.EventID), append(sg.keepUntil, ceilTime(op.Dedup.KeepUntil))
 	}
 	slices.Sort(ub.keys)
 	ub.keys = slices.Compact(ub.keys)
 	return ub
 }
 
-func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ops []store.Op, ub userOps) (bool, error) {
+// duplicate reports whether op i's event ID was processed before: it is
+// not the first op of the batch with it, or the store remembers it.
+func (ub *userOps) duplicate(ops []store.Op, i int) bool {
+	op := &ops[i]
+	if op.Dedup.EventID == "" {
+		return false
+	}
+	if !ub.first[i] {
+		return true
+	}
+	key := seenKey{op.UserID, op.Dedup.EventID}
+	for g := range ub.seen {
+		if ub.seen[g].new[key] {
+			return false
+		}
+	}
+	return true
+}
+
+// userRead is what the first round trip read of one user.
+type userRead struct {
+	found   bool // the user has a state row
+	tid     pgtype.TID
+	body    []byte
+	pending []loaded
+}
+
+// loaded is a pending row as read, to tell what fn changed.
+type loaded struct {
+	tid     pgtype.TID
+	seq     int32
+	readyAt time.Time
+	token   int64
+	body    []byte
+	p       store.Pending // a copy: fn changes the one it is given
+}
+
+func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ops []store.Op, ub *userOps) (bool, error) {
 	q := s.q
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	b.Queue(sqlPlanByIndex)
 	b.Queue(q.lockUsers, ub.keys)
-	for i := range ops {
-		if d := ops[i].Dedup; d.EventID != "" {
-			b.Queue(q.seenInsert, ns, ops[i].UserID, d.EventID, ceilTime(d.KeepUntil), floorTime(ops[i].Now))
+	for g := range ub.seen {
+		sg := &ub.seen[g]
+		if len(sg.ids) == 1 {
+			b.Queue(q.seenInsert, ns, sg.users[0], sg.ids[0], sg.keepUntil[0], sg.now)
+		} else {
+			b.Queue(q.seenInsertRows, ns, sg.users, sg.ids, sg.keepUntil, sg.now)
 		}
 	}
-	b.Queue(q.userSelectMany, ns, ub.users)
-	b.Queue(q.pendingSelectMany, ns, ub.users)
+	if len(ub.users) == 1 {
+		b.Queue(q.userSelect, ns, ub.users[0])
+		b.Queue(q.pendingSelect, ns, ub.users[0])
+	} else {
+		b.Queue(q.userSelectRows, ns, ub.users)
+		b.Queue(q.pendingSelectRows, ns, ub.users)
+	}
 	br := conn.SendBatch(ctx, b)
-	duplicate, states, olds, err := readLockedMany(br, ops)
+	reads, err := readChunk(br, ub)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -189,40 +335,44 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 		return false, err
 	}
 
-	rows := &rowSink{q: q}
-	var earliest time.Time
-	var changedUsers []string
+	var (
+		w            writes
+		arena        []byte
+		earliest     time.Time
+		changedUsers []string
+	)
 	for k, user := range ub.users {
+		r := &reads[k]
 		var u store.UserState
-		if state := states[user]; state != nil {
-			if err := json.Unmarshal(state, &u); err != nil {
+		if r.found {
+			if err := decodeState(&u, r.body); err != nil {
 				return false, &dataError{fmt.Errorf("decoding the state of user %q: %w", user, err)}
 			}
 		}
-		old := olds[user]
-		for j := range old {
-			p := old[j].p
-			u.Pending = append(u.Pending, &p)
+		if len(r.pending) > 0 {
+			u.Pending = make([]*store.Pending, len(r.pending))
+			for j := range r.pending {
+				p := r.pending[j].p
+				u.Pending[j] = &p
+			}
 		}
 		var now time.Time
 		for n, i := range ub.ops[k] {
 			if n > 0 {
 				// What the op before left, as the store would have
 				// stored it and the next Update read it back.
-				if err := reload(&u); err != nil {
+				if err := reload(user, &u); err != nil {
 					return false, &dataError{err}
 				}
 			}
-			ops[i].Fn(&u, duplicate[i])
+			ops[i].Fn(&u, ub.duplicate(ops, i))
 			now = ops[i].Now
 		}
-		earlier, changed, err := s.queuePendingWrites(rows, ns, user, old, u.Pending)
+		earlier, changed, err := queuePendingWrites(&w, &arena, user, r.pending, u.Pending)
 		if err != nil {
 			return false, &dataError{err}
 		}
-		if err := s.queueStateWrite(rows, ns, user, now, states[user], &u); err != nil {
-			return false, &dataError{err}
-		}
+		queueStateWrite(&w, &arena, user, now, r, &u)
 		if changed {
 			if len(changedUsers) == 0 || earlier.Before(earliest) {
 				earliest = earlier
@@ -230,106 +380,148 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 			changedUsers = append(changedUsers, user)
 		}
 	}
-	w := &pgx.Batch{}
-	rows.flush(w, ns)
-	w.Queue("COMMIT")
-	// As in Update: engines look again only if nothing outside the batch
-	// is due by the earliest delivery it scheduled.
-	execs := w.Len()
-	if len(changedUsers) > 0 {
-		w.Queue(q.earlierMany, ns, earliest, changedUsers)
+	wb := &pgx.Batch{}
+	w.queue(wb, q, ns)
+	wb.Queue("COMMIT")
+	// Engines wait for the earliest delivery of the namespace: only a
+	// delivery due no later than every other user's needs them to look
+	// again (the transaction's own users' rows may be its own). Asked
+	// after the commit, in the same round trip: an engine that claims the
+	// earlier delivery later looks for the next one after that, so it
+	// sees this transaction's. (Asked before, the earlier one could be
+	// claimed, and the claimer's look-up done, before this commit: no
+	// engine would look again.)
+	switch len(changedUsers) {
+	case 0:
+	case 1:
+		wb.Queue(q.earlier, ns, earliest, changedUsers[0])
+	default:
+		wb.Queue(q.earlierRows, ns, earliest, changedUsers)
 	}
-	br = conn.SendBatch(ctx, w)
-	wake, err := readWritten(br, execs, len(changedUsers) > 0)
+	br = conn.SendBatch(ctx, wb)
+	wake, err := readWritten(br, &w, len(changedUsers) > 0)
+	// Once COMMIT succeeded the transaction is done: an error closing the
+	// batch (the look-up's, or the connection's) changes nothing; before,
+	// the error was read already.
 	_ = br.Close()
 	return wake, err
 }
 
-// readLockedMany reads the first round trip of a batch: BEGIN, the locks,
-// each op's event ID (duplicate[i] for op i), the users' state rows and
-// their pending rows.
-func readLockedMany(br pgx.BatchResults, ops []store.Op) (duplicate []bool, states map[string][]byte, olds map[string][]loaded, err error) {
-	if _, err = br.Exec(); err != nil { // BEGIN
-		return
-	}
-	if _, err = br.Exec(); err != nil { // locks
-		return
-	}
-	duplicate = make([]bool, len(ops))
-	for i := range ops {
-		if ops[i].Dedup.EventID == "" {
-			continue
-		}
-		if duplicate[i], err = readSeen(br); err != nil {
-			return
+// readChunk reads the results of the first round trip: BEGIN, the
+// planner's settings, the locks, each group's new event IDs, the users'
+// state rows and their pending rows, in (user, seq) order.
+func readChunk(br pgx.BatchResults, ub *userOps) ([]userRead, error) {
+	for range 3 { // BEGIN, settings, locks
+		if _, err := br.Exec(); err != nil {
+			return nil, err
 		}
 	}
+	for g := range ub.seen {
+		sg := &ub.seen[g]
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		sg.new = make(map[seenKey]bool, len(sg.ids))
+		var key seenKey
+		_, err = pgx.ForEachRow(rows, []any{&key.user, &key.id}, func() error {
+			sg.new[key] = true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	reads := make([]userRead, len(ub.users))
 	rows, err := br.Query()
 	if err != nil {
-		return
+		return nil, err
 	}
-	states = map[string][]byte{}
-	for rows.Next() {
-		var user string
-		var state []byte
-		if err = rows.Scan(&user, &state); err != nil {
-			rows.Close()
-			return
+	var (
+		n    int64
+		tid  pgtype.TID
+		body []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&n, &tid, &body}, func() error {
+		if n < 1 || n > int64(len(reads)) {
+			return fmt.Errorf("user number %d out of range", n)
 		}
-		states[user] = state
+		r := &reads[n-1]
+		r.found, r.tid, r.body = true, tid, body
+		body = nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err = rows.Err(); err != nil {
-		return
+	rows, err = br.Query()
+	if err != nil {
+		return nil, err
 	}
-	if rows, err = br.Query(); err != nil {
-		return
-	}
-	defer rows.Close()
-	olds = map[string][]loaded{}
-	for rows.Next() {
-		var user string
-		var l loaded
-		if err = rows.Scan(&user, &l.p.ID, &l.p.CampaignID, &l.seq, &l.readyAt, &l.token, &l.data); err != nil {
-			return
+	var l loaded
+	_, err = pgx.ForEachRow(rows, []any{&n, &l.tid, &l.p.ID, &l.p.CampaignID, &l.seq, &l.readyAt, &l.token, &l.body}, func() error {
+		if n < 1 || n > int64(len(reads)) {
+			return fmt.Errorf("user number %d out of range", n)
 		}
-		if err = l.decode(); err != nil {
-			err = &dataError{err}
-			return
+		if err := l.decode(ub.users[n-1]); err != nil {
+			return &dataError{err}
 		}
-		olds[user] = append(olds[user], l)
+		r := &reads[n-1]
+		r.pending = append(r.pending, l)
+		l = loaded{}
+		return nil
+	})
+	return reads, err
+}
+
+// decode fills l.p from its body and columns (ID and CampaignID are
+// scanned into it directly).
+func (l *loaded) decode(userID string) error {
+	if err := decodePending(&l.p, userID, l.body); err != nil {
+		return err
 	}
-	err = rows.Err()
-	return
+	l.readyAt = l.readyAt.UTC()
+	l.p.ReadyAt, l.p.Token = l.readyAt, uint64(l.token)
+	return nil
+}
+
+// readWritten reads the results of the second round trip: the writes,
+// COMMIT, then, if asked, whether another user's delivery is due no later
+// than the earliest one the transaction scheduled. It reports a wake-up
+// as needed if not, or if the look-up failed.
+func readWritten(br pgx.BatchResults, w *writes, asked bool) (wake bool, err error) {
+	if err := w.checkWrites(br); err != nil {
+		return false, err
+	}
+	if _, err := br.Exec(); err != nil { // COMMIT
+		return false, err
+	}
+	if !asked {
+		return false, nil
+	}
+	var before bool
+	if err := br.QueryRow().Scan(&before); err != nil {
+		return true, nil
+	}
+	return !before, nil
 }
 
 // reload replaces u by what reading it back from the store would give:
 // pending deliveries and state through their encodings, ready times
 // rounded down to the microsecond.
-func reload(u *store.UserState) error {
+func reload(userID string, u *store.UserState) error {
+	var buf []byte
 	for i, p := range u.Pending {
-		data, err := encodePending(p)
-		if err != nil {
+		var err error
+		if buf, err = appendPending(buf[:0], userID, p); err != nil {
 			return fmt.Errorf("encoding pending delivery %q: %w", p.ID, err)
 		}
-		l := loaded{readyAt: floorTime(p.ReadyAt), token: int64(p.Token), data: data}
+		l := loaded{readyAt: floorTime(p.ReadyAt), token: int64(p.Token), body: buf}
 		l.p.ID, l.p.CampaignID = p.ID, p.CampaignID
-		if err := l.decode(); err != nil {
+		if err := l.decode(userID); err != nil {
 			return err
 		}
 		u.Pending[i] = &l.p
 	}
-	rest := store.UserState{Receipts: u.Receipts, Sends: u.Sends, Conversions: u.Conversions, Log: u.Log}
-	var back store.UserState
-	if !rest.IsEmpty() {
-		state, err := json.Marshal(&rest)
-		if err != nil {
-			return fmt.Errorf("encoding a user's state: %w", err)
-		}
-		if err := json.Unmarshal(state, &back); err != nil {
-			return fmt.Errorf("decoding a user's state: %w", err)
-		}
-	}
-	u.Receipts, u.Sends, u.Conversions, u.Log = back.Receipts, back.Sends, back.Conversions, back.Log
-	return nil
+	return decodeState(u, appendState(buf[:0], u))
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,3 +104,87 @@ func TestTrackAllOnPostgres(t *testing.T) {
 	require.Error(t, wantErr)
 	require.Equal(t, wantErr.Error(), gotErr.Error())
 }
+
+// Each op of a batch is deduplicated at its own time: an ID whose window
+// ended between two ops' times is a duplicate for the earlier op only.
+func TestUpdateBatchDedupsEachOpAtItsOwnTime(t *testing.T) {
+	s := openStore(t, postgres.WithSchema(testSchema(t)))
+	ctx := context.Background()
+	remember := func(user, id string) {
+		require.NoError(t, s.Update(ctx, "ns", user, t0, store.Dedup{EventID: id, KeepUntil: t0.Add(time.Hour)},
+			func(*store.UserState, bool) {}))
+	}
+	remember("a", "x")
+	remember("b", "x")
+	dups := map[string]bool{}
+	op := func(user, id string, now time.Time) store.Op {
+		return store.Op{UserID: user, Now: now, Dedup: store.Dedup{EventID: id, KeepUntil: now.Add(time.Hour)},
+			Fn: func(_ *store.UserState, dup bool) { dups[user+"/"+id+"@"+now.Format(time.TimeOnly)] = dup }}
+	}
+	ops := []store.Op{
+		op("a", "x", t0.Add(time.Hour-time.Microsecond)), // still remembered
+		op("b", "x", t0.Add(time.Hour)),                  // forgotten at its time
+		op("c", "y", t0.Add(time.Hour)),
+		op("c", "y", t0.Add(2*time.Hour)), // the op before remembered it
+	}
+	require.NoError(t, s.UpdateBatch(ctx, "ns", ops))
+	require.Equal(t, map[string]bool{"a/x@12:59:59": true, "b/x@13:00:00": false, "c/y@13:00:00": false, "c/y@14:00:00": true}, dups)
+}
+
+// A batch's event IDs are recorded and checked in one statement per time
+// of its ops, not one per op.
+func TestUpdateBatchStatementsDoNotGrowWithEvents(t *testing.T) {
+	ctx := context.Background()
+	var tr statementCounter
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.Tracer = &tr
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(testSchema(t)))
+	require.NoError(t, err)
+	defer s.Close()
+	statements := func(n int) int64 {
+		var ops []store.Op
+		for i := range n {
+			user, id := fmt.Sprint("u", n, "-", i), fmt.Sprint("e", i)
+			ops = append(ops, store.Op{UserID: user, Now: t0, Dedup: store.Dedup{EventID: id, KeepUntil: t0.Add(time.Hour)},
+				Fn: func(u *store.UserState, dup bool) {
+					require.False(t, dup)
+					u.Pending = append(u.Pending, newPending(user, "f", id, t0.Add(time.Hour)))
+				}})
+		}
+		before := tr.statements.Load()
+		require.NoError(t, s.UpdateBatch(ctx, "ns", ops))
+		return tr.statements.Load() - before
+	}
+	require.Equal(t, int64(1), statements(500), "statements on the remembered event IDs")
+}
+
+// statementCounter counts the statements sent through a pool that name
+// the table of remembered event IDs.
+type statementCounter struct{ statements atomic.Int64 }
+
+func (c *statementCounter) count(sql string) {
+	if strings.Contains(sql, "campaignconnector_seen") {
+		c.statements.Add(1)
+	}
+}
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.count(d.SQL)
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (c *statementCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.count(d.SQL)
+}
+
+func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

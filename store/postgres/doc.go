@@ -19,7 +19,12 @@
 // are safe and a restart finds nothing to do. Where the application's
 // role may not change the schema, run [Migrate] from a deployment step and
 // open with [WithMigrate](false). A schema newer than the package is
-// accepted: migrations only add, so rolling upgrades work. The campaign
+// accepted: migrations add, so rolling upgrades work, with one exception.
+// Version 3 keeps pending deliveries and user states in a binary encoding
+// of the store's instead of JSON, converting every row in its
+// transaction, and version 4 drops the JSON columns: processes of a
+// release that wrote JSON cannot run against the upgraded schema, so stop
+// them before the upgrade (nothing else changes for the host). The campaign
 // definitions a newer version stored are read without the fields this
 // version does not know ([rule.DecodeStoredCampaign]), and a pending
 // delivery it wrote that this one cannot read (an event kind it does not
@@ -33,11 +38,12 @@
 //
 // [Store.Update], the engine's call for each event Track tracks, is one
 // READ COMMITTED transaction of two round trips: the first takes the
-// user's advisory lock, records the event ID and reads the user's rows
+// user's advisory lock, looks the event ID up and reads the user's rows
 // (its pending deliveries FOR UPDATE); the engine's function runs; the
-// second writes what changed and commits. Updates of different users do
-// not wait for each other. A deadlock or serialization failure runs the
-// function again (it is deterministic), at most 5 times.
+// second writes what changed (the event ID among it) and commits.
+// Updates of different users do not wait for each other. A deadlock or
+// serialization failure runs the function again (it is deterministic),
+// at most 5 times.
 //
 // [Store.UpdateBatch] does the same for many users in one transaction of
 // two round trips per 1,024 updates (the advisory locks taken in key
@@ -158,13 +164,14 @@
 // rounded down to the microsecond, so a delivery is never due later than
 // asked (at worst a microsecond early); expiry times (event IDs' KeepUntil,
 // counters, logged interactions) are rounded up, so nothing is forgotten
-// early; campaign records' times are rounded down. Times inside the JSON
+// early; campaign records' times are rounded down. Times inside the
 // documents the store keeps (a delivery's DueAt, events, receipts, sends,
-// decisions) keep their nanoseconds. Event properties round-trip as JSON:
-// numbers come back as json.Number. Namespaces, user IDs, event IDs and
-// campaign IDs are PostgreSQL text: they cannot contain NUL bytes or
-// invalid UTF-8, which validation rejects for every store (see the event
-// package), along with the rest of what this store could not keep.
+// decisions) keep their nanoseconds and zone offset. Event properties
+// round-trip as JSON would: numbers come back as json.Number. Namespaces,
+// user IDs, event IDs and campaign IDs are PostgreSQL text: they cannot
+// contain NUL bytes or invalid UTF-8, which validation rejects for every
+// store (see the event package), along with the rest of what this store
+// could not keep.
 //
 // Nothing here reads the wall clock for semantics: every comparison uses
 // the now the engine passes. The store reads the monotonic clock only to

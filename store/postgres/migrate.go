@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,12 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+}
+
+// migrationSteps are work in Go that a migration needs after its SQL, in
+// the same transaction: converting data SQL cannot.
+var migrationSteps = map[int]func(ctx context.Context, tx pgx.Tx, q *queries) error{
+	3: convertDocuments,
 }
 
 // migrations returns the embedded migrations in version order. Their
@@ -96,6 +103,11 @@ func resolveSchema(ctx context.Context, pool *pgxpool.Pool, cfg *config) error {
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
+	return migrateTo(ctx, pool, cfg, math.MaxInt)
+}
+
+// migrateTo applies the migrations up to version last.
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, cfg config, last int) error {
 	q := newQueries(cfg)
 	lock := int64(hashString(14695981039346656037, "campaignconnector/postgres migrate "+cfg.schema+"."+cfg.prefix))
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -122,12 +134,17 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
 			return err
 		}
 		for _, m := range migrations() {
-			if m.version <= current {
+			if m.version <= current || m.version > last {
 				continue
 			}
 			// The simple protocol runs a file of several statements.
 			if _, err := tx.Conn().PgConn().Exec(ctx, q.r.Replace(m.sql)).ReadAll(); err != nil {
 				return fmt.Errorf("applying %s: %w", m.name, err)
+			}
+			if step := migrationSteps[m.version]; step != nil {
+				if err := step(ctx, tx, q); err != nil {
+					return fmt.Errorf("applying %s: %w", m.name, err)
+				}
 			}
 			if _, err := tx.Exec(ctx, q.r.Replace(`INSERT INTO {migrations} (version, name) VALUES ($1, $2)`), m.version, m.name); err != nil {
 				return err

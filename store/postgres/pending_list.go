@@ -18,7 +18,7 @@ var _ store.PendingLister = (*Store)(nil)
 const (
 	// A follow-up's deliveries after the cursor, read in order from the
 	// index on (ns, campaign_id, due_at, id).
-	sqlListPending = `SELECT user_id, id, campaign_id, ready_at, token, due_at, data FROM {pending}
+	sqlListPending = `SELECT user_id, id, campaign_id, ready_at, token, due_at, body FROM {pending}
 		WHERE ns = $1 AND campaign_id = $2 AND (due_at, id COLLATE "C") > ($3, $4)
 		ORDER BY due_at, id COLLATE "C" LIMIT $5`
 	// Every follow-up's: the follow-ups with deliveries are found by
@@ -31,14 +31,14 @@ const (
 			SELECT (SELECT campaign_id FROM {pending} WHERE ns = $1 AND campaign_id > c.id ORDER BY campaign_id LIMIT 1)
 			FROM c WHERE c.id IS NOT NULL
 		)
-		SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.due_at, p.data FROM c CROSS JOIN LATERAL (
-			SELECT user_id, id, campaign_id, ready_at, token, data, due_at FROM {pending}
+		SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.due_at, p.body FROM c CROSS JOIN LATERAL (
+			SELECT user_id, id, campaign_id, ready_at, token, body, due_at FROM {pending}
 			WHERE ns = $1 AND campaign_id = c.id AND (due_at, id COLLATE "C") > ($2, $3)
 			ORDER BY due_at, id COLLATE "C" LIMIT $4) p
 		ORDER BY p.due_at, p.id COLLATE "C" LIMIT $4`
 	// Rows without due_at (written by a replica of an earlier version
 	// during a rolling upgrade), from their partial index: few or none.
-	sqlListUndated = `SELECT user_id, id, campaign_id, ready_at, token, due_at, data FROM {pending}
+	sqlListUndated = `SELECT user_id, id, campaign_id, ready_at, token, due_at, body FROM {pending}
 		WHERE ns = $1 AND due_at IS NULL AND ($2 = '' OR campaign_id = $2)`
 )
 
@@ -128,13 +128,13 @@ func scanListed(row pgx.CollectableRow) (c store.Claim, derr, err error) {
 		ready time.Time
 		due   pgtype.Timestamptz
 		token int64
-		data  []byte
+		body  []byte
 	)
-	if err := row.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &due, &data); err != nil {
+	if err := row.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &due, &body); err != nil {
 		return c, nil, err
 	}
 	c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
-	if derr = decodePending(&c.Pending, data); derr != nil {
+	if derr = decodePending(&c.Pending, c.UserID, body); derr != nil {
 		c.Pending = store.Pending{ID: c.Pending.ID, CampaignID: c.Pending.CampaignID, ReadyAt: c.Pending.ReadyAt,
 			Token: c.Pending.Token, DueAt: due.Time.UTC()}
 	}

@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,8 +24,6 @@ const (
 	// (rounded down: the look-up may find a few with nothing to prune yet).
 	sqlPruneCandidates = `SELECT user_id FROM {users}
 		WHERE ns = $1 AND (expires_at <= $2 OR log_first <= $3) LIMIT $4`
-	sqlLockUsers   = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
-	sqlPruneSelect = `SELECT user_id, state FROM {users} WHERE ns = $1 AND user_id = ANY($2)`
 )
 
 const (
@@ -117,7 +115,7 @@ func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, lo
 			return n, nil
 		}
 		rollback(conn)
-		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+		if !retryable(err) && !errors.Is(err, errConflict) || attempt == maxAttempts || ctx.Err() != nil {
 			return 0, err
 		}
 	}
@@ -126,24 +124,35 @@ func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, lo
 func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ids []string, keys []int64, now, logBefore time.Time) (int, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	b.Queue(sqlPlanByIndex)
 	b.Queue(s.q.lockUsers, keys)
-	b.Queue(s.q.pruneSelect, ns, ids)
+	b.Queue(s.q.userSelectRows, ns, ids)
 	br := conn.SendBatch(ctx, b)
 	type userRow struct {
-		id    string
-		state []byte
+		user string
+		r    userRead
 	}
 	var users []userRow
-	_, err := br.Exec()
-	if err == nil {
-		_, err = br.Exec()
+	var err error
+	for range 3 { // BEGIN, settings, locks
+		if _, err = br.Exec(); err != nil {
+			break
+		}
 	}
 	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
 			users, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (userRow, error) {
-				var u userRow
-				return u, r.Scan(&u.id, &u.state)
+				u := userRow{r: userRead{found: true}}
+				var n int64
+				err := r.Scan(&n, &u.r.tid, &u.r.body)
+				if err == nil && (n < 1 || n > int64(len(ids))) {
+					err = fmt.Errorf("user number %d out of range", n)
+				}
+				if err == nil {
+					u.user = ids[n-1]
+				}
+				return u, err
 			})
 		}
 	}
@@ -154,23 +163,34 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 		return 0, err
 	}
 	removed := 0
-	w := &pgx.Batch{}
+	var (
+		w     writes
+		arena []byte
+	)
 	for _, row := range users {
 		var u store.UserState
-		if err := json.Unmarshal(row.state, &u); err != nil {
-			return 0, fmt.Errorf("decoding the state of user %q: %w", row.id, err)
+		if err := decodeState(&u, row.r.body); err != nil {
+			return 0, fmt.Errorf("decoding the state of user %q: %w", row.user, err)
 		}
 		n := u.Prune(now, logBefore)
 		if n == 0 {
 			continue
 		}
 		removed += n
-		if err := s.queueStateWrite(batchSink{w, s.q}, ns, row.id, now, row.state, &u); err != nil {
-			return 0, err
-		}
+		queueStateWrite(&w, &arena, row.user, now, &row.r, &u)
 	}
-	w.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, w).Close(); err != nil {
+	wb := &pgx.Batch{}
+	w.queue(wb, s.q, ns)
+	wb.Queue("COMMIT")
+	br = conn.SendBatch(ctx, wb)
+	err = w.checkWrites(br)
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return 0, err
 	}
 	return removed, nil

@@ -13,28 +13,26 @@ import (
 
 const (
 	sqlNextDue = `SELECT min(ready_at) FROM {pending} WHERE ns = $1`
-	// Whether another user's delivery is due at $2 or before: Update's
-	// wake-up test (the user's own rows, which the update may have just
-	// written, do not count).
-	sqlEarlier = `SELECT EXISTS (SELECT 1 FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id <> $3)`
 	// One statement, so one implicit transaction: lock up to $3 due rows,
 	// skipping those another Claim, an Update or a CancelCampaign holds,
-	// and lease them. A row an Update changed since the snapshot is
-	// re-checked against ready_at <= $2 once locked.
-	// The rows to claim are picked once, in a materialized CTE: a LIMIT
-	// subquery joined in the UPDATE may be rescanned for each row the
-	// join visits, and each rescan skips the rows this statement already
-	// updated and locks LIMIT more.
-	sqlClaim = `WITH due AS MATERIALIZED (SELECT user_id, id FROM {pending} WHERE ns = $1 AND ready_at <= $2
+	// and lease them. The rows to claim are picked once, in a materialized
+	// CTE, then updated by their ctids (a TID scan, whatever the planner
+	// thinks of the table); a row another transaction changed since the
+	// statement began is left for the next Claim. The due time is an
+	// InitPlan's value, which the planner cannot estimate: it assumes a
+	// third of the rows due and reads the index in order up to the limit,
+	// rather than trusting statistics that, on a queue, lag behind the
+	// rows that fell due since the table was last analyzed (and would have
+	// it read every due row, then sort them).
+	sqlClaim = `WITH due AS MATERIALIZED (SELECT ctid FROM {pending} WHERE ns = $1 AND ready_at <= (SELECT $2::timestamptz)
 			ORDER BY ready_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-		UPDATE {pending} p SET token = $4, ready_at = $5
-		FROM due
-		WHERE p.ns = $1 AND p.user_id = due.user_id AND p.id = due.id
-		RETURNING p.user_id, p.id, p.campaign_id, p.data`
+		UPDATE {pending} SET token = $4, ready_at = $5
+		WHERE ctid = ANY (ARRAY(SELECT ctid FROM due))
+		RETURNING user_id, id, campaign_id, body`
 	// Rows are locked in (user, seq) order, the order Update locks a
 	// user's rows in, which keeps the two from deadlocking in most cases
 	// (Update retries the others).
-	sqlCancel = `SELECT user_id, id, campaign_id, ready_at, token, data FROM {pending} WHERE ns = $1 AND campaign_id = $2
+	sqlCancel = `SELECT user_id, id, campaign_id, ready_at, token, body FROM {pending} WHERE ns = $1 AND campaign_id = $2
 		ORDER BY user_id, seq FOR UPDATE`
 	sqlCancelDelete = `DELETE FROM {pending} p USING unnest($2::text[], $3::text[]) AS x(u, i)
 		WHERE p.ns = $1 AND p.user_id = x.u AND p.id = x.i`
@@ -86,11 +84,11 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 	)
 	for rows.Next() {
 		c := store.Claim{Pending: store.Pending{ReadyAt: until, Token: token}}
-		var data []byte
-		if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &data); err != nil {
+		var body []byte
+		if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &body); err != nil {
 			break
 		}
-		if derr := decodePending(&c.Pending, data); derr != nil {
+		if derr := decodePending(&c.Pending, c.UserID, body); derr != nil {
 			unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
 			continue
 		}
@@ -161,13 +159,13 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 					c     store.Claim
 					ready time.Time
 					token int64
-					data  []byte
+					body  []byte
 				)
-				if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
+				if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &body); err != nil {
 					break
 				}
 				c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
-				if derr := decodePending(&c.Pending, data); derr != nil {
+				if derr := decodePending(&c.Pending, c.UserID, body); derr != nil {
 					unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
 					continue
 				}

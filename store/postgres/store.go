@@ -237,20 +237,20 @@ func (s *Store) userLock(ns, userID string) int64 {
 type queries struct {
 	r *strings.Replacer // renders {table} and {prefix} placeholders
 
-	lockUser, seenInsert, userSelect, userRead, pendingSelect string
-	pendingInsert, pendingUpdate, pendingDelete               string
-	userInsert, userUpdate, userDelete                        string
-	userSelectMany, pendingSelectMany, earlierMany            string
-	pendingInsertRows, pendingUpdateRows, pendingDeleteRows   string
-	userInsertRows, userUpdateRows, userDeleteRows            string
+	lockUsers, seenInsertRows, userSelectRows, pendingSelectRows, earlierRows string
+	pendingInsertRows, pendingUpdateRows, pendingDeleteRows                   string
+	userInsertRows, userUpdateRows, userDeleteRows, userRead                  string
+	seenInsert, userSelect, pendingSelect, earlier                            string
+	pendingInsert, pendingUpdate, pendingDelete                               string
+	userInsert, userUpdate, userDelete                                        string
 
 	nsLock, nsSelect, nsBump, revision, notify      string
 	campaignSelect, campaignsSelect, campaignUpsert string
-	nextDue, earlier, claim, cancel, cancelDelete   string
+	nextDue, claim, cancel, cancelDelete            string
 	take, stats, appendInteractions                 string
 	interactions, interactionsByKey                 string
 	pruneSeen, pruneInteractions, pruneCounters     string
-	pruneCandidates, lockUsers, pruneSelect         string
+	pruneCandidates                                 string
 	addTallies, tallies, pruneTallies               string
 	listPending, listPendingAll, listUndated        string
 }
@@ -269,24 +269,25 @@ func newQueries(cfg config) *queries {
 	pairs = append(pairs, "{prefix}", cfg.prefix, "{schema}", pgx.Identifier{cfg.schema}.Sanitize())
 	r := strings.NewReplacer(pairs...)
 	return &queries{
-		r:        r,
-		lockUser: r.Replace(sqlLockUser), seenInsert: r.Replace(sqlSeenInsert),
-		userSelect: r.Replace(sqlUserSelect), userRead: r.Replace(sqlUserRead), pendingSelect: r.Replace(sqlPendingSelect),
-		pendingInsert: r.Replace(sqlPendingInsert), pendingUpdate: r.Replace(sqlPendingUpdate), pendingDelete: r.Replace(sqlPendingDelete),
-		userInsert: r.Replace(sqlUserInsert), userUpdate: r.Replace(sqlUserUpdate), userDelete: r.Replace(sqlUserDelete),
-		userSelectMany: r.Replace(sqlUserSelectMany), pendingSelectMany: r.Replace(sqlPendingSelectMany), earlierMany: r.Replace(sqlEarlierMany),
+		r:         r,
+		lockUsers: sqlLockUsers, seenInsertRows: r.Replace(sqlSeenInsertRows),
+		userSelectRows: r.Replace(sqlUserSelectRows), pendingSelectRows: r.Replace(sqlPendingSelectRows), earlierRows: r.Replace(sqlEarlierRows),
 		pendingInsertRows: r.Replace(sqlPendingInsertRows), pendingUpdateRows: r.Replace(sqlPendingUpdateRows), pendingDeleteRows: r.Replace(sqlPendingDeleteRows),
 		userInsertRows: r.Replace(sqlUserInsertRows), userUpdateRows: r.Replace(sqlUserUpdateRows), userDeleteRows: r.Replace(sqlUserDeleteRows),
+		userRead:   r.Replace(sqlUserRead),
+		seenInsert: r.Replace(sqlSeenInsert), userSelect: r.Replace(sqlUserSelect), pendingSelect: r.Replace(sqlPendingSelect), earlier: r.Replace(sqlEarlier),
+		pendingInsert: r.Replace(sqlPendingInsert), pendingUpdate: r.Replace(sqlPendingUpdate), pendingDelete: r.Replace(sqlPendingDelete),
+		userInsert: r.Replace(sqlUserInsert), userUpdate: r.Replace(sqlUserUpdate), userDelete: r.Replace(sqlUserDelete),
 
 		nsLock: r.Replace(sqlNSLock), nsSelect: r.Replace(sqlNSSelect), nsBump: r.Replace(sqlNSBump),
 		revision: r.Replace(sqlRevision), notify: sqlNotify,
 		campaignSelect: r.Replace(sqlCampaignSelect), campaignsSelect: r.Replace(sqlCampaigns), campaignUpsert: r.Replace(sqlCampaignUpsert),
-		nextDue: r.Replace(sqlNextDue), earlier: r.Replace(sqlEarlier), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel), cancelDelete: r.Replace(sqlCancelDelete),
+		nextDue: r.Replace(sqlNextDue), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel), cancelDelete: r.Replace(sqlCancelDelete),
 		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
-		pruneCandidates: r.Replace(sqlPruneCandidates), lockUsers: sqlLockUsers, pruneSelect: r.Replace(sqlPruneSelect),
-		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
+		pruneCandidates: r.Replace(sqlPruneCandidates),
+		addTallies:      r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll), listUndated: r.Replace(sqlListUndated),
 	}
 }

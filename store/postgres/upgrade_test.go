@@ -64,10 +64,11 @@ func listedIDs(t *testing.T, s *postgres.Store, q store.PendingQuery) []string {
 }
 
 // TestMigrateUpgradesAFirstReleaseDatabase opens a store on a database
-// the first release made, with pending deliveries in it: the migration
-// dates them from their documents (to the microsecond, whatever their
-// zone), adds the tallies, and the rows an earlier replica writes during
-// a rolling upgrade are listed too, in order, until an update dates them.
+// the first release made, with pending deliveries in it, upgraded first to
+// the version that dates them (to the microsecond, whatever their zone),
+// while a replica of the first release went on writing undated rows:
+// this version's migrations date those from their documents too, add the
+// tallies, and every delivery is listed in order.
 func TestMigrateUpgradesAFirstReleaseDatabase(t *testing.T) {
 	schema := testSchema(t)
 	pool := newPool(t)
@@ -80,32 +81,41 @@ func TestMigrateUpgradesAFirstReleaseDatabase(t *testing.T) {
 	insertOldRow(t, pool, schema, "u3", "d-c", "g", "2026-03-01T08:00:00.123456-05:00")
 	insertOldRow(t, pool, schema, "u4", "d-0", "f", "2026-03-01T13:00:00.123457Z")
 	insertOldRow(t, pool, schema, "u5", "d-z", "g", "2026-03-01T12:00:00Z")
-
-	s := openStore(t, postgres.WithSchema(schema))
-	var version int
-	require.NoError(t, pool.QueryRow(ctx, "SELECT max(version) FROM "+schema+".campaignconnector_migrations").Scan(&version))
-	require.Equal(t, 2, version)
+	require.NoError(t, postgres.MigrateTo(ctx, pool, 2, postgres.WithSchema(schema)))
 	var dated int
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".campaignconnector_pending WHERE due_at = '2026-03-01T13:00:00.123456Z'").Scan(&dated))
 	require.Equal(t, 3, dated, "the three spellings of 13:00:00.123456789 are dated to the microsecond, rounded down")
+	// A replica of the first release schedules during that upgrade.
+	insertOldRow(t, pool, schema, "u6", "d-old", "f", "2026-03-01T12:30:00.0000009Z")
 
-	require.Equal(t, []string{"d-z", "d-a", "d-b", "d-c", "d-0"}, listedIDs(t, s, store.PendingQuery{Limit: 10}),
+	s := openStore(t, postgres.WithSchema(schema))
+	migrations, err := os.ReadDir("migrations")
+	require.NoError(t, err)
+	var version int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT max(version) FROM "+schema+".campaignconnector_migrations").Scan(&version))
+	require.Equal(t, len(migrations), version)
+	var undated int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".campaignconnector_pending WHERE due_at IS NULL").Scan(&undated))
+	require.Zero(t, undated, "the rows the earlier replica wrote are dated from their documents")
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".campaignconnector_pending WHERE due_at = '2026-03-01T13:00:00.123456Z'").Scan(&dated))
+	require.Equal(t, 3, dated, "the dated rows keep their due_at")
+
+	require.Equal(t, []string{"d-z", "d-old", "d-a", "d-b", "d-c", "d-0"}, listedIDs(t, s, store.PendingQuery{Limit: 10}),
 		"in DueAt order at the microsecond, then by ID")
 	require.Equal(t, []string{"d-b", "d-c"}, listedIDs(t, s, store.PendingQuery{AfterDue: time.Date(2026, 3, 1, 13, 0, 0, 123456789, time.UTC), AfterID: "d-a", Limit: 2}))
-	require.Equal(t, []string{"d-a", "d-b", "d-0"}, listedIDs(t, s, store.PendingQuery{CampaignID: "f", Limit: 10}))
-	page, err := s.ListPending(ctx, "ns", store.PendingQuery{Limit: 1, AfterDue: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), AfterID: "d-z"})
+	require.Equal(t, []string{"d-old", "d-a", "d-b", "d-0"}, listedIDs(t, s, store.PendingQuery{CampaignID: "f", Limit: 10}))
+	require.Equal(t, []string{"d-a", "d-b"}, listedIDs(t, s, store.PendingQuery{AfterDue: time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC), AfterID: "d-old", Limit: 2}))
+	require.Empty(t, listedIDs(t, s, store.PendingQuery{CampaignID: "g", AfterDue: time.Date(2026, 3, 1, 13, 0, 1, 0, time.UTC), AfterID: "x", Limit: 2}))
+	page, err := s.ListPending(ctx, "ns", store.PendingQuery{Limit: 1, AfterDue: time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC), AfterID: "d-old"})
 	require.NoError(t, err)
 	require.True(t, page[0].Pending.DueAt.Equal(time.Date(2026, 3, 1, 13, 0, 0, 123456900, time.UTC)), "the document keeps the exact time: %s", page[0].Pending.DueAt)
 	require.Equal(t, "u2", page[0].UserID)
+	u6, err := s.User(ctx, "ns", "u6")
+	require.NoError(t, err)
+	require.True(t, u6.Pending[0].DueAt.Equal(time.Date(2026, 3, 1, 12, 30, 0, 900, time.UTC)), "the document keeps the exact time: %s", u6.Pending[0].DueAt)
 
-	// A replica of the first release schedules during the upgrade.
-	insertOldRow(t, pool, schema, "u6", "d-old", "f", "2026-03-01T12:30:00Z")
-	require.Equal(t, []string{"d-z", "d-old", "d-a", "d-b"}, listedIDs(t, s, store.PendingQuery{Limit: 4}), "an undated row is listed in its place")
-	require.Equal(t, []string{"d-old", "d-a"}, listedIDs(t, s, store.PendingQuery{CampaignID: "f", Limit: 2}))
-	require.Equal(t, []string{"d-a", "d-b"}, listedIDs(t, s, store.PendingQuery{AfterDue: time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC), AfterID: "d-old", Limit: 2}))
-	require.Empty(t, listedIDs(t, s, store.PendingQuery{CampaignID: "g", AfterDue: time.Date(2026, 3, 1, 13, 0, 1, 0, time.UTC), AfterID: "x", Limit: 2}))
 	// This version's writes date their rows: an insert by Update, an
-	// insert and an update (of the undated row) by UpdateBatch.
+	// insert and an update (of the row the earlier replica wrote) by UpdateBatch.
 	due := time.Date(2026, 3, 1, 14, 0, 0, 999, time.UTC)
 	err = s.Update(ctx, "ns", "u7", t0, store.Dedup{}, func(u *store.UserState, _ bool) {
 		u.Pending = append(u.Pending, newPending("u7", "f", "d-new1", due))
@@ -115,7 +125,7 @@ func TestMigrateUpgradesAFirstReleaseDatabase(t *testing.T) {
 		{UserID: "u6", Now: t0, Fn: func(u *store.UserState, _ bool) { u.Pending[0].Attempt = 1 }},
 		{UserID: "u8", Now: t0, Fn: func(u *store.UserState, _ bool) { u.Pending = append(u.Pending, newPending("u8", "f", "d-new2", due)) }},
 	}))
-	var undated, exact int
+	var exact int
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE due_at IS NULL), count(*) FILTER (WHERE due_at = '2026-03-01T14:00:00Z') FROM "+schema+".campaignconnector_pending").Scan(&undated, &exact))
 	require.Zero(t, undated, "an update by this version dates the row")
 	require.Equal(t, 2, exact, "new rows are dated, rounded down to the microsecond")

@@ -1,0 +1,395 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// filler sets every exported field of a value, recursively, to something
+// other than its zero value, so that a field the encoding forgets shows.
+type filler struct{ r *rand.Rand }
+
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	propsType   = reflect.TypeOf(map[string]any(nil))
+	kindType    = reflect.TypeOf(event.Kind(""))
+	channelType = reflect.TypeOf(event.Channel(""))
+)
+
+func (f filler) fill(v reflect.Value) {
+	switch {
+	case v.Type() == timeType:
+		v.Set(reflect.ValueOf(f.time()))
+		return
+	case v.Type() == propsType:
+		v.Set(reflect.ValueOf(f.props(0)))
+		return
+	case v.Type() == kindType: // JSON takes known kinds only
+		kinds := event.Kinds()
+		v.SetString(string(kinds[f.r.IntN(len(kinds))]))
+		return
+	case v.Type() == channelType:
+		channels := event.Channels()
+		v.SetString(string(channels[f.r.IntN(len(channels))]))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				f.fill(v.Field(i))
+			}
+		}
+	case reflect.String:
+		v.SetString(f.text())
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(1 + f.r.Int64N(1<<40) - 1<<39)
+	case reflect.Uint64:
+		v.SetUint(1 + f.r.Uint64N(1<<62))
+	case reflect.Slice:
+		n := 1 + f.r.IntN(3)
+		s := reflect.MakeSlice(v.Type(), n, n)
+		for i := range s.Len() {
+			e := s.Index(i)
+			if e.Kind() == reflect.Pointer {
+				e.Set(reflect.New(e.Type().Elem()))
+				e = e.Elem()
+			}
+			f.fill(e)
+		}
+		v.Set(s)
+	default:
+		panic(fmt.Sprintf("filler: no value for %s", v.Type()))
+	}
+}
+
+var texts = []string{"a", "newsletter", "ünïcødé", "🙂", "a\x00b", "\u2028", "user-" + string(rune(0x10FFFF)), "x y\tz\n"}
+
+func (f filler) text() string {
+	if f.r.IntN(2) == 0 {
+		return texts[f.r.IntN(len(texts))]
+	}
+	return fmt.Sprint("t", f.r.Uint64())
+}
+
+func (f filler) time() time.Time {
+	t := time.Unix(f.r.Int64N(315_000_000_000)-62_000_000_000, f.r.Int64N(1e9)) // years 1 to 9950
+	switch f.r.IntN(4) {
+	case 0:
+		return t.UTC()
+	case 1:
+		return t.In(time.FixedZone("CET", 3600))
+	case 2:
+		return t.In(time.FixedZone("", (f.r.IntN(2*1439+1)-1439)*60))
+	}
+	return t.In(time.FixedZone("odd", 0))
+}
+
+func (f filler) props(depth int) map[string]any {
+	m := map[string]any{}
+	for range 1 + f.r.IntN(4) {
+		m[f.text()] = f.value(depth)
+	}
+	return m
+}
+
+func (f filler) value(depth int) any {
+	switch f.r.IntN(14) {
+	case 0:
+		return nil
+	case 1:
+		return f.r.IntN(2) == 0
+	case 2:
+		return f.text()
+	case 3:
+		return json.Number([]string{"0", "-12.50", "1e400", "12345678901234567890", "-0.0", ""}[f.r.IntN(6)])
+	case 4:
+		return math.Float64frombits(f.r.Uint64()&^(0x7ff<<52) | uint64(f.r.IntN(0x7ff))<<52) // finite
+	case 5:
+		return float32(f.r.NormFloat64() * math.Pow(10, float64(f.r.IntN(60)-30)))
+	case 6:
+		return f.r.Int64() - math.MaxInt64/2
+	case 7:
+		return f.r.Uint64()
+	case 8:
+		return int8(f.r.IntN(256) - 128)
+	case 9:
+		return []string{"a", "b"} // no tag of its own: kept as JSON
+	case 10:
+		if depth < 4 {
+			l := make([]any, f.r.IntN(3))
+			for i := range l {
+				l[i] = f.value(depth + 1)
+			}
+			return l
+		}
+	case 11:
+		if depth < 4 {
+			return f.props(depth + 1)
+		}
+	case 12:
+		return []any(nil)
+	case 13:
+		return map[string]any{}
+	}
+	return 1.5
+}
+
+// viaJSON is what a value read back after a JSON round trip looks like, as
+// the store kept documents before its binary encoding: numbers as
+// json.Number.
+func viaJSON[T any](tb testing.TB, v T) T {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(tb, err)
+	var out T
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	require.NoError(tb, d.Decode(&out))
+	return out
+}
+
+// sameTimes replaces each time in v by one in a zone of its offset alone
+// (UTC at offset 0), as both encodings read times back.
+func sameTimes(v reflect.Value) {
+	switch {
+	case v.Type() == timeType:
+		if !v.CanSet() {
+			return
+		}
+		t := v.Interface().(time.Time)
+		if t.IsZero() {
+			v.Set(reflect.ValueOf(time.Time{}))
+		} else if _, off := t.Zone(); off == 0 {
+			v.Set(reflect.ValueOf(t.UTC()))
+		} else {
+			v.Set(reflect.ValueOf(t.In(time.FixedZone("", off))))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			sameTimes(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				sameTimes(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			sameTimes(v.Index(i))
+		}
+	}
+}
+
+func normalized[T any](v T) T {
+	sameTimes(reflect.ValueOf(&v).Elem())
+	return v
+}
+
+// The body of a pending row keeps every field of a delivery that is not a
+// column, as the JSON document kept it.
+func TestPendingBodyKeepsEveryField(t *testing.T) {
+	for seed := range uint64(300) {
+		f := filler{rand.New(rand.NewPCG(seed, 1))}
+		var p store.Pending
+		f.fill(reflect.ValueOf(&p).Elem())
+		user := p.Trigger.UserID
+		if seed%2 == 0 {
+			user = "another user" // the trigger's user is kept when it is not the row's
+		}
+		body, err := appendPending(nil, user, &p)
+		require.NoError(t, err)
+		got := store.Pending{ID: p.ID, CampaignID: p.CampaignID, ReadyAt: p.ReadyAt, Token: p.Token}
+		require.NoError(t, decodePending(&got, user, body))
+		want := p
+		want.Trigger = viaJSON(t, p.Trigger)
+		require.Equal(t, normalized(want), normalized(got), "seed %d", seed)
+
+		legacy := store.Pending{ID: p.ID, CampaignID: p.CampaignID, ReadyAt: p.ReadyAt, Token: p.Token}
+		require.NoError(t, decodeLegacyPending(&legacy, mustJSON(t, legacyOf(&p))))
+		require.Equal(t, normalized(legacy), normalized(got), "seed %d: as the JSON document", seed)
+	}
+}
+
+// A user's body keeps every field of its receipts, sends, conversion
+// windows and decisions, as the JSON document kept them.
+func TestStateBodyKeepsEveryField(t *testing.T) {
+	for seed := range uint64(300) {
+		f := filler{rand.New(rand.NewPCG(seed, 2))}
+		var u store.UserState
+		for _, v := range []any{&u.Receipts, &u.Sends, &u.Conversions, &u.Log} {
+			f.fill(reflect.ValueOf(v).Elem())
+		}
+		var got store.UserState
+		require.NoError(t, decodeState(&got, appendState(nil, &u)))
+		require.Equal(t, normalized(u), normalized(got), "seed %d", seed)
+		require.Equal(t, normalized(viaJSON(t, u)), normalized(got), "seed %d: as the JSON document", seed)
+	}
+}
+
+// Deliveries and states with nothing in them read back as such: no empty
+// slices or maps where JSON left none.
+func TestBodiesOfEmptyValues(t *testing.T) {
+	p := store.Pending{ID: "d", Trigger: event.Event{UserID: "u", Properties: map[string]any{}}}
+	body, err := appendPending(nil, "u", &p)
+	require.NoError(t, err)
+	var got store.Pending
+	got.ID = "d"
+	require.NoError(t, decodePending(&got, "u", body))
+	require.Nil(t, got.Trigger.Properties)
+	require.Equal(t, p.Trigger.UserID, got.Trigger.UserID)
+
+	var u store.UserState
+	require.NoError(t, decodeState(&u, appendState(nil, &store.UserState{})))
+	require.Equal(t, store.UserState{}, u)
+}
+
+// Equal maps encode alike whatever their iteration order: the store
+// compares bodies to tell what changed.
+func TestBodiesAreDeterministic(t *testing.T) {
+	f := filler{rand.New(rand.NewPCG(7, 7))}
+	p := store.Pending{Trigger: event.Event{UserID: "u", Properties: f.props(0)}}
+	first, err := appendPending(nil, "u", &p)
+	require.NoError(t, err)
+	for range 50 {
+		again, err := appendPending(nil, "u", &p)
+		require.NoError(t, err)
+		require.Equal(t, first, again)
+	}
+}
+
+// Values no store keeps fail to encode with an error, as JSON does.
+func TestBodiesRefuseWhatJSONRefuses(t *testing.T) {
+	for _, v := range []any{math.NaN(), math.Inf(1), float32(math.Inf(-1)), json.Number("0x10"), json.Number("1_000"), func() {}} {
+		p := store.Pending{Trigger: event.Event{Kind: event.Purchase, Properties: map[string]any{"v": v}}}
+		_, err := appendPending(nil, "u", &p)
+		require.Error(t, err, "%#v", v)
+		_, jerr := json.Marshal(p.Trigger)
+		require.Error(t, jerr, "%#v", v)
+	}
+}
+
+// A document with an event kind this version does not know (a newer
+// version's) fails to decode with an error naming the kind, as JSON does:
+// the store leaves such a delivery to a process that reads it.
+func TestBodiesWithAnUnknownEventKindDoNotDecode(t *testing.T) {
+	p := store.Pending{ID: "d", Trigger: event.Event{UserID: "u", Kind: event.EmailReceived}}
+	body, err := appendPending(nil, "u", &p)
+	require.NoError(t, err)
+	body = bytes.Replace(body, []byte("email_received"), []byte("whatsapp_read_"), 1)
+	err = decodePending(&store.Pending{ID: "d"}, "u", body)
+	require.ErrorIs(t, err, event.ErrUnknownKind)
+	require.ErrorContains(t, err, "whatsapp_read_")
+
+	u := store.UserState{Log: []rule.Decision{{Kind: rule.Scheduled, EventKind: event.EmailReceived}}}
+	body = bytes.Replace(appendState(nil, &u), []byte("email_received"), []byte("whatsapp_read_"), 1)
+	require.ErrorIs(t, decodeState(&store.UserState{}, body), event.ErrUnknownKind)
+}
+
+// Numbers are written as encoding/json writes them.
+func FuzzNumberText(f *testing.F) {
+	for _, x := range []float64{0, -0.0, 1, 1e20, 1e21, 1e-6, 1e-7, 123.456, math.MaxFloat64, math.SmallestNonzeroFloat64, 5e-324, -1.5e300} {
+		f.Add(x, false)
+		f.Add(x, true)
+	}
+	f.Fuzz(func(t *testing.T, x float64, single bool) {
+		var v any = x
+		if single {
+			v = float32(x)
+		}
+		want, jerr := json.Marshal(v)
+		b, err := appendValue(nil, v, 0)
+		if jerr != nil {
+			require.Error(t, err)
+			return
+		}
+		require.NoError(t, err)
+		r := reader{b: b}
+		require.Equal(t, json.Number(want), r.value(0))
+	})
+}
+
+// Properties read back as from their JSON.
+func FuzzPropertiesAsJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"price":10.50,"big":12345678901234567890,"l":["a",1,true,null,{"x":{}},[]]}`,
+		`{"e":1e400,"s":"\u0000é"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		var props map[string]any
+		d := json.NewDecoder(bytes.NewReader([]byte(doc)))
+		d.UseNumber()
+		if d.Decode(&props) != nil {
+			return
+		}
+		p := store.Pending{Trigger: event.Event{UserID: "u", Kind: event.Purchase, Properties: props}}
+		body, err := appendPending(nil, "u", &p)
+		require.NoError(t, err)
+		var got store.Pending
+		require.NoError(t, decodePending(&got, "u", body))
+		require.Equal(t, viaJSON(t, p.Trigger).Properties, got.Trigger.Properties)
+	})
+}
+
+// Whatever the bytes, decoding returns an error or a value that encodes
+// and decodes to itself; it never panics.
+func FuzzDecodeBodies(f *testing.F) {
+	fl := filler{rand.New(rand.NewPCG(3, 3))}
+	for range 5 {
+		var p store.Pending
+		fl.fill(reflect.ValueOf(&p).Elem())
+		body, err := appendPending(nil, "u", &p)
+		require.NoError(f, err)
+		f.Add(body)
+		var u store.UserState
+		for _, v := range []any{&u.Receipts, &u.Sends, &u.Conversions, &u.Log} {
+			fl.fill(reflect.ValueOf(v).Elem())
+		}
+		f.Add(appendState(nil, &u))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var p store.Pending
+		if decodePending(&p, "u", body) == nil {
+			again, err := appendPending(nil, "u", &p)
+			require.NoError(t, err)
+			var back store.Pending
+			require.NoError(t, decodePending(&back, "u", again))
+			require.Equal(t, normalized(p), normalized(back))
+		}
+		var u store.UserState
+		if decodeState(&u, body) == nil {
+			var back store.UserState
+			require.NoError(t, decodeState(&back, appendState(nil, &u)))
+			require.Equal(t, normalized(u), normalized(back))
+		}
+	})
+}
+
+func legacyOf(p *store.Pending) *legacyPending {
+	return &legacyPending{Activation: p.Activation, Trigger: p.Trigger, DueAt: p.DueAt, Attempt: p.Attempt,
+		Sending: p.Sending, CancelOnFailure: p.CancelOnFailure, Backfilled: p.Backfilled, Control: p.Control}
+}
+
+func mustJSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(tb, err)
+	return b
+}

@@ -1,0 +1,119 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// The plans PostgreSQL caches for the statements of Update and
+// UpdateBatch look rows up by index (or by ctid) even when they are made
+// while the tables are tiny and analyzed as such, as they are when a
+// store starts: a cached plan is made again only when the table is
+// analyzed, and a sequential scan or a filter on the user ID chosen for
+// three rows would read the whole table once it holds millions.
+func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
+	ctx := context.Background()
+	pool := internalPool(t)
+	schema := internalSchema(t, pool)
+	s, err := New(ctx, pool, WithSchema(schema))
+	require.NoError(t, err)
+	defer s.Close()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	q := s.q
+	for _, sql := range []string{
+		`INSERT INTO {users} (ns, user_id, body, updated_at) SELECT '', 'u' || i, '\x01', now() FROM generate_series(1, 3) i`,
+		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
+			SELECT '', 'u' || i, 'd', 'c', 0, now(), 0, '\x01' FROM generate_series(1, 3) i`,
+		`ANALYZE {users}`, `ANALYZE {pending}`,
+	} {
+		_, err := conn.Exec(ctx, q.r.Replace(sql))
+		require.NoError(t, err)
+	}
+
+	// The arguments as SQL literals: EXPLAIN EXECUTE takes no parameters.
+	const (
+		tids  = `'{"(0,1)","(0,2)"}'`
+		times = `'{"2026-03-01 12:00:00+00","2026-03-01 12:00:00+00"}'`
+		nulls = `'{NULL,NULL}'`
+		blobs = `'{"\\x01","\\x01"}'`
+		users = `'{u1,u2}'`
+	)
+	for _, c := range []struct {
+		name, sql, args string
+		want            []string // in the plan
+	}{
+		{"users of a batch", q.userSelectRows, "'', " + users, []string{"Index Cond: ((ns = $1) AND (user_id = k.id))"}},
+		{"pending rows of a batch", q.pendingSelectRows, "'', " + users, []string{"Index Cond: ((ns = $1) AND (user_id = k.id))"}},
+		{"a user", q.userSelect, "'', 'u1'", []string{"Index Cond: ((ns = $1) AND (user_id = $2))"}},
+		{"a user's pending rows", q.pendingSelect, "'', 'u1'", []string{"Index Cond: ((ns = $1) AND (user_id = $2))"}},
+		{"pending updates", q.pendingUpdateRows, tids + `, '{c,c}', '{0,0}', ` + times + ", " + times + `, '{0,0}', ` + blobs,
+			[]string{"Tid Scan", "TID Cond: (ctid = x.tid)"}},
+		{"pending deletes", q.pendingDeleteRows, tids, []string{"Tid Scan"}},
+		{"user updates", q.userUpdateRows, tids + ", " + blobs + ", " + nulls + ", " + nulls + ", " + times,
+			[]string{"Tid Scan", "TID Cond: (ctid = x.tid)"}},
+		{"user deletes", q.userDeleteRows, tids, []string{"Tid Scan"}},
+		{"a pending update", q.pendingUpdate, `'(0,1)', 'c', 0, '2026-03-01 12:00:00+00', '2026-03-01 12:00:00+00', 0, '\\x01'`, []string{"Tid Scan"}},
+		{"the wake-up test of a batch", q.earlierRows, "'', '2026-03-01 12:00:00+00', " + users, []string{"Index Cond: ((ns = $1) AND (ready_at <= $2))"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan := explainCached(t, conn.Conn(), c.sql, c.args)
+			for _, w := range c.want {
+				require.Contains(t, plan, w)
+			}
+			for _, bad := range []string{"Seq Scan", "Bitmap", "Hash Join", "Merge Join", "Filter: (user_id = "} {
+				require.NotContains(t, plan, bad)
+			}
+		})
+	}
+
+	// Claim is planned for its arguments, with statistics that, on a
+	// queue, lag behind: thousands of rows fell due since the table was
+	// analyzed with three. It reads the due rows in index order, up to
+	// its limit, rather than all of them and sorting them.
+	_, err = conn.Exec(ctx, q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
+		SELECT '', 'v' || i, 'd', 'c', 0, now() - interval '1 minute', 0, '\x01' FROM generate_series(1, 5000) i`))
+	require.NoError(t, err)
+	var lines []string
+	at := time.Now()
+	rows, err := conn.Query(ctx, "EXPLAIN "+q.claim, pgx.QueryExecModeExec, "", at, 10, int64(1), at.Add(time.Minute))
+	require.NoError(t, err)
+	lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	plan := strings.Join(lines, "\n")
+	require.Contains(t, plan, "Index Scan using campaignconnector_pending_ready")
+	require.Contains(t, plan, "Tid Scan")
+	for _, bad := range []string{"Sort", "Bitmap", "Seq Scan"} {
+		require.NotContains(t, plan, bad, plan)
+	}
+}
+
+// explainCached prepares sql in a transaction with the store's planner
+// settings and a generic plan forced (the plan a connection caches after
+// a few executions), and returns that plan for args (SQL literals) as
+// EXPLAIN shows it.
+func explainCached(tb testing.TB, conn *pgx.Conn, sql string, args string) string {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	require.NoError(tb, err)
+	defer tx.Rollback(ctx)
+	for _, s := range []string{sqlPlanByIndex, "SET LOCAL plan_cache_mode = force_generic_plan"} {
+		_, err := tx.Exec(ctx, s)
+		require.NoError(tb, err)
+	}
+	sd, err := tx.Prepare(ctx, "explained", sql)
+	require.NoError(tb, err)
+	defer tx.Conn().Deallocate(ctx, sd.Name)
+	rows, err := tx.Query(ctx, "EXPLAIN EXECUTE explained("+args+")")
+	require.NoError(tb, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(tb, err)
+	return strings.Join(lines, "\n")
+}
