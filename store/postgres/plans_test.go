@@ -60,7 +60,10 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 			[]string{"Tid Scan", "TID Cond: (ctid = x.tid)"}},
 		{"user deletes", q.userDeleteRows, tids, []string{"Tid Scan"}},
 		{"a pending update", q.pendingUpdate, `'(0,1)', 'c', 0, '2026-03-01 12:00:00+00', '2026-03-01 12:00:00+00', 0, '\\x01'`, []string{"Tid Scan"}},
-		{"the wake-up test of a batch", q.earlierRows, "'', '2026-03-01 12:00:00+00', " + users, []string{"Index Cond: ((ns = $1) AND (ready_at <= $2))"}},
+		{"the wake-up test of a batch", q.earlierRows, "'', '2026-03-01 12:00:00+00', " + users,
+			[]string{"Index Scan Backward using campaignconnector_pending_ready", "Index Cond: ((ns = $1) AND (ready_at <= $2))"}},
+		{"the wake-up test", q.earlier, "'', '2026-03-01 12:00:00+00', 'u1'",
+			[]string{"Index Scan Backward using campaignconnector_pending_ready", "Index Cond: ((ns = $1) AND (ready_at <= $2))"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			plan := explainCached(t, conn.Conn(), c.sql, c.args)
@@ -116,4 +119,64 @@ func explainCached(tb testing.TB, conn *pgx.Conn, sql string, args string) strin
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(tb, err)
 	return strings.Join(lines, "\n")
+}
+
+// The wake-up test of an update that schedules a delivery reads few pages
+// when thousands of delivered rows wait for vacuum below it, even while
+// an old snapshot keeps them from being marked dead in the index (a long
+// report, a backup, an ANALYZE of a large table): it reads the ready
+// index down from the new delivery's time, where the deliveries scheduled
+// just before wait.
+func TestWakeUpTestSkipsDeliveredRows(t *testing.T) {
+	ctx := context.Background()
+	pool := internalPool(t)
+	schema := internalSchema(t, pool)
+	s, err := New(ctx, pool, WithSchema(schema))
+	require.NoError(t, err)
+	defer s.Close()
+
+	old, err := pool.Begin(ctx) // holds a snapshot from before the deliveries
+	require.NoError(t, err)
+	defer old.Rollback(ctx)
+	_, err = old.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+	require.NoError(t, err)
+	_, err = old.Exec(ctx, "SELECT 1")
+	require.NoError(t, err)
+
+	due := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	_, err = pool.Exec(ctx, s.q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
+		SELECT '', 'u' || i, 'd', 'c', 0, $1, 0, '\x01' FROM generate_series(1, 3000) i`), due)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, s.q.r.Replace(`DELETE FROM {pending}`)) // delivered
+	require.NoError(t, err)
+	for _, r := range []struct {
+		user string
+		at   time.Time
+	}{{"waiting", due.Add(30 * time.Minute)}, {"new", due.Add(time.Hour)}} {
+		_, err = pool.Exec(ctx, s.q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
+			VALUES ('', $1, 'd', 'c', 0, $2, 0, '\x01')`), r.user, r.at)
+		require.NoError(t, err)
+	}
+
+	for _, c := range []struct {
+		sql  string
+		args []any
+	}{
+		{s.q.earlier, []any{"", due.Add(time.Hour), "new"}},
+		{s.q.earlierRows, []any{"", due.Add(time.Hour), []string{"new"}}},
+	} {
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, sqlPlanByIndex)
+		require.NoError(t, err)
+		var earlier bool
+		require.NoError(t, tx.QueryRow(ctx, c.sql, c.args...).Scan(&earlier))
+		require.True(t, earlier, "another user's delivery is due earlier")
+		var plan []map[string]any
+		require.NoError(t, tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+c.sql, c.args...).Scan(&plan))
+		require.NoError(t, tx.Rollback(ctx))
+		top := plan[0]["Plan"].(map[string]any)
+		pages := top["Shared Hit Blocks"].(float64) + top["Shared Read Blocks"].(float64)
+		require.Less(t, pages, 10.0, "pages read: %v", plan)
+	}
 }
