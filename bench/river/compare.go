@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// batchSize is how many events the batched cases hand over at once.
+const batchSize = 1000
+
+// side is one way of running the workload.
+type side struct {
+	name string
+	run  func(ctx context.Context, pool *pgxpool.Pool, w workload) (phases, error)
+	// samples: one per round
+	track, deliver []per
+}
+
+// pair is River's case and the engine's cases it is compared with.
+type pair struct {
+	trackers int
+	ours     []*side
+	theirs   *side
+}
+
+// sides returns the pair's cases, River's last.
+func (p pair) sides() []*side {
+	out := slices.Clone(p.ours)
+	if p.theirs != nil {
+		out = append(out, p.theirs)
+	}
+	return out
+}
+
+func cases(trackers []int, noIDs bool) []pair {
+	ours := func(name string, batch int, src source) *side {
+		return &side{name: name, run: func(ctx context.Context, pool *pgxpool.Pool, w workload) (phases, error) {
+			return connectorRun(ctx, pool, w, batch, src)
+		}}
+	}
+	theirs := func(name string, batch int) *side {
+		return &side{name: name, run: func(ctx context.Context, pool *pgxpool.Pool, w workload) (phases, error) {
+			return riverRun(ctx, pool, w, batch)
+		}}
+	}
+	var out []pair
+	add := func(t int, name string, batch int, riverName string) {
+		p := pair{trackers: t, ours: []*side{ours("campaignconnector, "+name, batch, source{})}, theirs: theirs("River, "+riverName, batch)}
+		if noIDs {
+			p.ours = append(p.ours, ours("campaignconnector, "+name+", no event IDs", batch, source{noIDs: true}))
+		}
+		out = append(out, p)
+	}
+	for _, t := range trackers {
+		add(t, "Track", 0, "Insert")
+	}
+	add(1, "TrackAll (1,000 a call)", batchSize, "InsertMany (1,000 a call)")
+	return out
+}
+
+// compare runs a warm-up round at a tenth of the users, then rounds of
+// every case in turn (River's case first in every other round), and
+// prints the table.
+func compare(ctx context.Context, pool *pgxpool.Pool, users int, trackers []int, rounds int, noIDs bool, only string) error {
+	pairs := cases(trackers, noIDs)
+	if only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			return fmt.Errorf("-cases: %w", err)
+		}
+		pairs = filterCases(pairs, re)
+	}
+	runOne := func(s *side, w workload, keep bool, round int) error {
+		p, err := s.run(ctx, pool, w)
+		if err != nil {
+			return fmt.Errorf("%s, %d trackers: %w", s.name, w.trackers, err)
+		}
+		if p.events != w.events() || p.delivers != w.deliveries() {
+			return fmt.Errorf("%s: %d events, %d deliveries; want %d, %d", s.name, p.events, p.delivers, w.events(), w.deliveries())
+		}
+		t, d := p.track.per(p.events), p.deliver.per(p.delivers)
+		fmt.Fprintf(os.Stderr, "round %d, %s, %d trackers: %.0f events/s (%.0f µs CPU), %.0f deliveries/s (%.0f µs CPU)\n",
+			round, s.name, w.trackers, t.rate, t.cpuUS(), d.rate, d.cpuUS())
+		if keep {
+			s.track, s.deliver = append(s.track, t), append(s.deliver, d)
+		}
+		return nil
+	}
+	for round := 0; round <= rounds; round++ {
+		n := users
+		if round == 0 {
+			n = max(100, users/10) // warm-up
+		}
+		for _, p := range pairs {
+			w := workload{users: n, trackers: p.trackers}
+			order := p.sides()
+			if round%2 == 0 {
+				order = append(order[len(p.ours):], order[:len(p.ours)]...)
+			}
+			for _, s := range order {
+				if err := runOne(s, w, round > 0, round); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	printCompare(pairs, users, rounds)
+	return nil
+}
+
+// filterCases keeps the sides whose name re matches, and the pairs with
+// any left.
+func filterCases(pairs []pair, re *regexp.Regexp) []pair {
+	var out []pair
+	for _, p := range pairs {
+		p.ours = slices.DeleteFunc(p.ours, func(s *side) bool { return !re.MatchString(s.name) })
+		if !re.MatchString(p.theirs.name) {
+			p.theirs = nil
+		}
+		if len(p.ours) > 0 || p.theirs != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func printCompare(pairs []pair, users, rounds int) {
+	w := workload{users: users}
+	fmt.Printf("Abandoned cart, %d users: %d events, %d deliveries; %d rounds (medians [range])\n\n", users, w.events(), w.deliveries(), rounds)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(tw, "trackers\tcase\tevents/s\tdeliveries/s\tCPU µs/event\tCPU µs/delivery\tround trips/event\tstatements/event\tround trips/delivery\tstatements/delivery\tallocs/event\tallocs/delivery\t")
+	for _, p := range pairs {
+		for _, s := range p.sides() {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.2f\t%.3f\t%.2f\t%.0f\t%.0f\t\n", p.trackers, s.name,
+				spread(pick(s.track, rate)), spread(pick(s.deliver, rate)),
+				cpuSpread(s.track), cpuSpread(s.deliver),
+				median(pick(s.track, func(x per) float64 { return x.roundTrips })), median(pick(s.track, func(x per) float64 { return x.statements })),
+				median(pick(s.deliver, func(x per) float64 { return x.roundTrips })), median(pick(s.deliver, func(x per) float64 { return x.statements })),
+				median(pick(s.track, func(x per) float64 { return x.allocs })), median(pick(s.deliver, func(x per) float64 { return x.allocs })))
+		}
+		for _, s := range p.ours {
+			if p.theirs == nil {
+				break
+			}
+			fmt.Fprintf(tw, "%d\t%s / %s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\n", p.trackers, short(s.name), short(p.theirs.name),
+				ratio(pick(s.track, rate), pick(p.theirs.track, rate)), ratio(pick(s.deliver, rate), pick(p.theirs.deliver, rate)),
+				ratio(pick(p.theirs.track, cpu), pick(s.track, cpu)), ratio(pick(p.theirs.deliver, cpu), pick(s.deliver, cpu)))
+		}
+	}
+	tw.Flush()
+	fmt.Println()
+	fmt.Println("CPU µs: this process's + the server's (the latter 0 without -pgdata). CPU ratios are River's CPU over the engine's: above 1, the engine spends less.")
+	fmt.Println()
+}
+
+// short drops the side's leading name: "Track" for "campaignconnector, Track".
+func short(name string) string {
+	for i := range len(name) - 1 {
+		if name[i] == ',' && name[i+1] == ' ' {
+			return name[i+2:]
+		}
+	}
+	return name
+}
+
+func rate(x per) float64 { return x.rate }
+func cpu(x per) float64  { return x.cpuUS() }
+
+func pick(xs []per, f func(per) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+func cpuSpread(xs []per) string {
+	return fmt.Sprintf("%s (%.0f+%.0f)", spread1(pick(xs, cpu)),
+		median(pick(xs, func(x per) float64 { return x.selfUS })), median(pick(xs, func(x per) float64 { return x.serverUS })))
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread renders the median and range of xs.
+func spread(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f [%.0f–%.0f]", median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// spread1 renders the median and range of xs to a tenth.
+func spread1(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f [%.1f–%.1f]", median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// ratio renders the median and range of a/b, round by round.
+func ratio(a, b []float64) string {
+	if len(a) == 0 || len(a) != len(b) {
+		return "-"
+	}
+	r := make([]float64, len(a))
+	for i := range a {
+		r[i] = a[i] / b[i]
+	}
+	return fmt.Sprintf("%.2fx [%.2f–%.2f]", median(r), slices.Min(r), slices.Max(r))
+}
