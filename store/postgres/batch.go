@@ -24,21 +24,16 @@ const (
 	sqlPlanByIndex = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
 		set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
 	sqlLockUsers = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
-	// A row comes back for each event ID that is new or whose remembered
-	// window ended at $5: not a duplicate.
-	sqlSeenInsertRows = `INSERT INTO {seen} AS s (ns, user_id, event_id, keep_until)
-		SELECT $1, x.u, x.e, x.k FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS x(u, e, k)
-		ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = EXCLUDED.keep_until WHERE s.keep_until <= $5
-		RETURNING s.user_id, s.event_id`
-	// The users' rows, and their pending rows in seq order, looked up user
-	// by user (the LATERAL subquery is planned for one user ID: an index
-	// look-up on the whole key, which a plan for the whole array need not
-	// be); each row comes with its user's index in the array, from 1.
+	// The users' rows, and their pending rows, looked up user by user (the
+	// LATERAL subquery is planned for one user ID: an index look-up on the
+	// whole key, which a plan for the whole array need not be); each row
+	// comes with its user's index in the array, from 1. The pending rows
+	// of a user come together, in no order: readChunk sorts them by seq.
 	sqlUserSelectRows = `SELECT k.n, u.ctid, u.body FROM unnest($2::text[]) WITH ORDINALITY AS k(id, n)
 		CROSS JOIN LATERAL (SELECT ctid, body FROM {users} WHERE ns = $1 AND user_id = k.id OFFSET 0) u`
 	sqlPendingSelectRows = `SELECT k.n, p.ctid, p.id, p.campaign_id, p.seq, p.ready_at, p.token, p.body FROM unnest($2::text[]) WITH ORDINALITY AS k(id, n)
 		CROSS JOIN LATERAL (SELECT ctid, id, campaign_id, seq, ready_at, token, body FROM {pending}
-			WHERE ns = $1 AND user_id = k.id ORDER BY seq FOR UPDATE) p`
+			WHERE ns = $1 AND user_id = k.id FOR UPDATE) p`
 	// Whether a delivery of another user than those of the transaction is
 	// due at $2 or before: the wake-up test. It reads the ready index down
 	// from $2, where, under steady traffic, the deliveries scheduled just
@@ -46,14 +41,12 @@ const (
 	// dead entries until vacuum (and, while any transaction's snapshot is
 	// older than them, entries that every scan must check in the table),
 	// is reached only when nothing is due earlier, when a wake-up is
-	// needed anyway.
-	sqlEarlierRows = `SELECT (SELECT ready_at FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id <> ALL($3)
+	// needed anyway. The transaction's users are looked up in a hash (a
+	// hashed subplan): the rows it just wrote, next to $2, are many.
+	sqlEarlierRows = `SELECT (SELECT ready_at FROM {pending} WHERE ns = $1 AND ready_at <= $2 AND user_id NOT IN (SELECT unnest($3::text[]))
 		ORDER BY ready_at DESC LIMIT 1) IS NOT NULL`
 
-	// The same for one user or event ID.
-	sqlSeenInsert = `INSERT INTO {seen} AS s (ns, user_id, event_id, keep_until) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = EXCLUDED.keep_until WHERE s.keep_until <= $5
-		RETURNING s.user_id, s.event_id`
+	// The same for one user.
 	sqlUserSelect    = `SELECT 1::int8, ctid, body FROM {users} WHERE ns = $1 AND user_id = $2`
 	sqlPendingSelect = `SELECT 1::int8, ctid, id, campaign_id, seq, ready_at, token, body FROM {pending}
 		WHERE ns = $1 AND user_id = $2 ORDER BY seq FOR UPDATE`
@@ -90,7 +83,8 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 // that a concurrent Claim (which skips locked rows) or CancelCampaign
 // serializes with it; each user's ops then run in slice order, each seeing
 // the state the one before left as the store would have stored it; the
-// second round trip writes what changed and commits. A deadlock or
+// second round trip writes what changed (the new event IDs among it) and
+// commits. A deadlock or
 // serialization failure rolls everything back and runs the ops again, up
 // to 5 times.
 //
@@ -219,24 +213,11 @@ type userOps struct {
 	index map[string]int // users[index[u]] == u
 	ops   [][]int        // ops[k]: the ops of users[k]
 	keys  []int64        // their advisory lock keys, sorted, without repeats
-	seen  []seenGroup
-	first []bool // first[i]: op i is the first of the batch with its user and event ID
+	ids   eventIDs
 }
-
-// seenGroup is the event IDs of a batch's ops with one now, each user and
-// ID once.
-type seenGroup struct {
-	now        time.Time
-	users, ids []string
-	keepUntil  []time.Time
-	new        map[seenKey]bool // filled by the read: IDs not remembered, or no longer
-}
-
-type seenKey struct{ user, id string }
 
 func (s *Store) groupUsers(ns string, ops []store.Op) userOps {
-	ub := userOps{index: make(map[string]int, len(ops))}
-	var firsts map[seenKey]bool
+	ub := userOps{index: make(map[string]int, len(ops)), ids: newEventIDs(ops)}
 	for i := range ops {
 		op := &ops[i]
 		k, ok := ub.index[op.UserID]
@@ -248,51 +229,10 @@ func (s *Store) groupUsers(ns string, ops []store.Op) userOps {
 			ub.keys = append(ub.keys, s.userLock(ns, op.UserID))
 		}
 		ub.ops[k] = append(ub.ops[k], i)
-		if op.Dedup.EventID == "" {
-			continue
-		}
-		if ub.first == nil {
-			ub.first, firsts = make([]bool, len(ops)), map[seenKey]bool{}
-		}
-		key := seenKey{op.UserID, op.Dedup.EventID}
-		if firsts[key] {
-			continue // a later op with the same ID: a duplicate whatever the first is
-		}
-		firsts[key], ub.first[i] = true, true
-		now := floorTime(op.Now)
-		g := len(ub.seen) - 1
-		if g < 0 || !ub.seen[g].now.Equal(now) {
-			g = slices.IndexFunc(ub.seen, func(g seenGroup) bool { return g.now.Equal(now) })
-			if g < 0 {
-				ub.seen = append(ub.seen, seenGroup{now: now})
-				g = len(ub.seen) - 1
-			}
-		}
-		sg := &ub.seen[g]
-		sg.users, sg.ids, sg.keepUntil = append(sg.users, op.UserID), append(sg.ids, op.Dedup.EventID), append(sg.keepUntil, ceilTime(op.Dedup.KeepUntil))
 	}
 	slices.Sort(ub.keys)
 	ub.keys = slices.Compact(ub.keys)
 	return ub
-}
-
-// duplicate reports whether op i's event ID was processed before: it is
-// not the first op of the batch with it, or the store remembers it.
-func (ub *userOps) duplicate(ops []store.Op, i int) bool {
-	op := &ops[i]
-	if op.Dedup.EventID == "" {
-		return false
-	}
-	if !ub.first[i] {
-		return true
-	}
-	key := seenKey{op.UserID, op.Dedup.EventID}
-	for g := range ub.seen {
-		if ub.seen[g].new[key] {
-			return false
-		}
-	}
-	return true
 }
 
 // userRead is what the first round trip read of one user.
@@ -319,14 +259,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 	b.Queue("BEGIN")
 	b.Queue(sqlPlanByIndex)
 	b.Queue(q.lockUsers, ub.keys)
-	for g := range ub.seen {
-		sg := &ub.seen[g]
-		if len(sg.ids) == 1 {
-			b.Queue(q.seenInsert, ns, sg.users[0], sg.ids[0], sg.keepUntil[0], sg.now)
-		} else {
-			b.Queue(q.seenInsertRows, ns, sg.users, sg.ids, sg.keepUntil, sg.now)
-		}
-	}
+	ub.ids.queueRead(b, q, ns)
 	if len(ub.users) == 1 {
 		b.Queue(q.userSelect, ns, ub.users[0])
 		b.Queue(q.pendingSelect, ns, ub.users[0])
@@ -373,7 +306,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 					return false, &dataError{err}
 				}
 			}
-			ops[i].Fn(&u, ub.duplicate(ops, i))
+			ops[i].Fn(&u, ub.ids.duplicate(ops, i))
 			now = ops[i].Now
 		}
 		earlier, changed, err := queuePendingWrites(&w, &arena, user, r.pending, u.Pending)
@@ -388,6 +321,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 			changedUsers = append(changedUsers, user)
 		}
 	}
+	ub.ids.queueWrites(&w, ops)
 	wb := &pgx.Batch{}
 	w.queue(wb, q, ns)
 	wb.Queue("COMMIT")
@@ -416,7 +350,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 }
 
 // readChunk reads the results of the first round trip: BEGIN, the
-// planner's settings, the locks, each group's new event IDs, the users'
+// planner's settings, the locks, the remembered event IDs, the users'
 // state rows and their pending rows, in (user, seq) order.
 func readChunk(br pgx.BatchResults, ub *userOps) ([]userRead, error) {
 	for range 3 { // BEGIN, settings, locks
@@ -424,21 +358,8 @@ func readChunk(br pgx.BatchResults, ub *userOps) ([]userRead, error) {
 			return nil, err
 		}
 	}
-	for g := range ub.seen {
-		sg := &ub.seen[g]
-		rows, err := br.Query()
-		if err != nil {
-			return nil, err
-		}
-		sg.new = make(map[seenKey]bool, len(sg.ids))
-		var key seenKey
-		_, err = pgx.ForEachRow(rows, []any{&key.user, &key.id}, func() error {
-			sg.new[key] = true
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	if err := ub.ids.read(br); err != nil {
+		return nil, err
 	}
 	reads := make([]userRead, len(ub.users))
 	rows, err := br.Query()
@@ -479,6 +400,11 @@ func readChunk(br pgx.BatchResults, ub *userOps) ([]userRead, error) {
 		l = loaded{}
 		return nil
 	})
+	for k := range reads {
+		if p := reads[k].pending; len(p) > 1 {
+			slices.SortFunc(p, func(a, b loaded) int { return cmp.Compare(a.seq, b.seq) })
+		}
+	}
 	return reads, err
 }
 

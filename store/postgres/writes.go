@@ -50,6 +50,8 @@ var errConflict = errors.New("postgres: a row changed during the transaction")
 // statement. The users are distinct, so the rows never meet: the order of
 // the statements does not matter.
 type writes struct {
+	seenIns             seenInserts
+	seenUpd             seenUpdates
 	pendingIns          pendingInserts
 	pendingUpd          pendingUpdates
 	pendingDel, userDel []pgtype.TID
@@ -126,6 +128,24 @@ func (w *writes) deleteUser(tid pgtype.TID) { w.userDel = append(w.userDel, tid)
 func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 	w.checks = w.checks[:0]
 	check := func(n int) { w.checks = append(w.checks, int64(n)) }
+	switch r := &w.seenIns; len(r.ids) {
+	case 0:
+	case 1:
+		b.Queue(q.seenInsert, ns, r.users[0], r.ids[0], r.keep[0])
+		check(-1)
+	default:
+		b.Queue(q.seenInsertRows, ns, r.users, r.ids, r.keep)
+		check(-1)
+	}
+	switch r := &w.seenUpd; len(r.tids) {
+	case 0:
+	case 1:
+		b.Queue(q.seenUpdate, r.tids[0], r.keep[0])
+		check(1)
+	default:
+		b.Queue(q.seenUpdateRows, r.tids, r.keep)
+		check(len(r.tids))
+	}
 	switch d := w.pendingDel; len(d) {
 	case 0:
 	case 1:

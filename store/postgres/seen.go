@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// A transaction reads the remembered event IDs of its ops in its first
+// round trip and writes the new ones (and the renewed ones) with its other
+// writes: plain INSERTs rather than INSERT … ON CONFLICT, whose
+// speculative insertion costs more. No other transaction writes an ID of
+// the transaction's users meanwhile (writers hold the user's advisory
+// lock); Prune deletes expired IDs without it, which a renewal then finds
+// gone (errConflict: the transaction runs again and inserts it).
+const (
+	sqlSeenSelectRows = `SELECT k.n, s.ctid, s.keep_until FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(u, e, n)
+		CROSS JOIN LATERAL (SELECT ctid, keep_until FROM {seen} WHERE ns = $1 AND user_id = k.u AND event_id = k.e OFFSET 0) s`
+	sqlSeenSelect     = `SELECT 1::int8, ctid, keep_until FROM {seen} WHERE ns = $1 AND user_id = $2 AND event_id = $3`
+	sqlSeenInsertRows = `INSERT INTO {seen} (ns, user_id, event_id, keep_until)
+		SELECT $1, x.u, x.e, x.k FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS x(u, e, k)`
+	sqlSeenInsert     = `INSERT INTO {seen} (ns, user_id, event_id, keep_until) VALUES ($1, $2, $3, $4)`
+	sqlSeenUpdateRows = `UPDATE {seen} s SET keep_until = x.k FROM unnest($1::tid[], $2::timestamptz[]) AS x(t, k) WHERE s.ctid = x.t`
+	sqlSeenUpdate     = `UPDATE {seen} SET keep_until = $2 WHERE ctid = $1`
+)
+
+// eventIDs is the event IDs of a batch's ops, each user's ID once, with
+// the first op that carries it.
+type eventIDs struct {
+	users, ids []string
+	op         []int     // op[j]: the first op with users[j] and ids[j]
+	of         []int     // of[i]: op i's j when it is the first with its ID, -1 when it is a later one
+	rows       []seenRow // rows[j], read
+}
+
+// seenRow is what the store remembers of an ID.
+type seenRow struct {
+	found     bool
+	tid       pgtype.TID
+	keepUntil time.Time
+}
+
+type seenKey struct{ user, id string }
+
+func newEventIDs(ops []store.Op) eventIDs {
+	var e eventIDs
+	var first map[seenKey]int
+	for i := range ops {
+		op := &ops[i]
+		if op.Dedup.EventID == "" {
+			continue
+		}
+		if e.of == nil {
+			e.of, first = make([]int, len(ops)), map[seenKey]int{}
+		}
+		key := seenKey{op.UserID, op.Dedup.EventID}
+		if _, ok := first[key]; ok {
+			e.of[i] = -1 // a duplicate whatever the first is
+			continue
+		}
+		j := len(e.ids)
+		first[key], e.of[i] = j, j
+		e.users, e.ids, e.op = append(e.users, op.UserID), append(e.ids, op.Dedup.EventID), append(e.op, i)
+	}
+	return e
+}
+
+// queueRead queues the look-up of the IDs, if any.
+func (e *eventIDs) queueRead(b *pgx.Batch, q *queries, ns string) {
+	switch len(e.ids) {
+	case 0:
+	case 1:
+		b.Queue(q.seenSelect, ns, e.users[0], e.ids[0])
+	default:
+		b.Queue(q.seenSelectRows, ns, e.users, e.ids)
+	}
+}
+
+// read reads the result of the look-up queueRead queued.
+func (e *eventIDs) read(br pgx.BatchResults) error {
+	if len(e.ids) == 0 {
+		return nil
+	}
+	e.rows = make([]seenRow, len(e.ids))
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	var (
+		n   int64
+		tid pgtype.TID
+		at  time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&n, &tid, &at}, func() error {
+		if n < 1 || n > int64(len(e.rows)) {
+			return fmt.Errorf("event ID number %d out of range", n)
+		}
+		e.rows[n-1] = seenRow{found: true, tid: tid, keepUntil: at}
+		return nil
+	})
+	return err
+}
+
+// duplicate reports whether op i's event ID was processed before: an op
+// before it in the batch has it, or the store remembers it past the op's
+// now.
+func (e *eventIDs) duplicate(ops []store.Op, i int) bool {
+	if ops[i].Dedup.EventID == "" {
+		return false
+	}
+	j := e.of[i]
+	if j < 0 {
+		return true
+	}
+	r := &e.rows[j]
+	return r.found && r.keepUntil.After(floorTime(ops[i].Now))
+}
+
+// queueWrites adds to w the IDs to remember: the new ones, and those whose
+// window ended (remembered again, until the op's KeepUntil).
+func (e *eventIDs) queueWrites(w *writes, ops []store.Op) {
+	for j := range e.ids {
+		op := &ops[e.op[j]]
+		keep := ceilTime(op.Dedup.KeepUntil)
+		switch r := &e.rows[j]; {
+		case !r.found:
+			w.seenIns.users, w.seenIns.ids, w.seenIns.keep = append(w.seenIns.users, e.users[j]), append(w.seenIns.ids, e.ids[j]), append(w.seenIns.keep, keep)
+		case !r.keepUntil.After(floorTime(op.Now)):
+			w.seenUpd.tids, w.seenUpd.keep = append(w.seenUpd.tids, r.tid), append(w.seenUpd.keep, keep)
+		}
+	}
+}
+
+type seenInserts struct {
+	users, ids []string
+	keep       []time.Time
+}
+
+type seenUpdates struct {
+	tids []pgtype.TID
+	keep []time.Time
+}
