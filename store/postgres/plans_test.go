@@ -31,7 +31,8 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 		`INSERT INTO {users} (ns, user_id, body, updated_at) SELECT '', 'u' || i, '\x01', now() FROM generate_series(1, 3) i`,
 		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
 			SELECT '', 'u' || i, 'd', 'c', 0, now(), 0, '\x01' FROM generate_series(1, 3) i`,
-		`ANALYZE {users}`, `ANALYZE {pending}`,
+		`INSERT INTO {seen} (ns, user_id, event_id, keep_until) SELECT '', 'u' || i, 'e', now() FROM generate_series(1, 3) i`,
+		`ANALYZE {users}`, `ANALYZE {pending}`, `ANALYZE {seen}`,
 	} {
 		_, err := conn.Exec(ctx, q.r.Replace(sql))
 		require.NoError(t, err)
@@ -59,6 +60,10 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 		{"user updates", q.userUpdateRows, tids + ", " + blobs + ", " + nulls + ", " + nulls + ", " + times,
 			[]string{"Tid Scan", "TID Cond: (ctid = x.tid)"}},
 		{"user deletes", q.userDeleteRows, tids, []string{"Tid Scan"}},
+		{"event IDs of a batch", q.seenSelectRows, "'', " + users + ", '{e1,e2}'",
+			[]string{"Index Cond: ((ns = $1) AND (user_id = k.u) AND (event_id = k.e))"}},
+		{"an event ID", q.seenSelect, "'', 'u1', 'e1'", []string{"Index Cond: ((ns = $1) AND (user_id = $2) AND (event_id = $3))"}},
+		{"event ID renewals", q.seenUpdateRows, tids + ", " + times, []string{"Tid Scan", "TID Cond: (ctid = x.t)"}},
 		{"a pending update", q.pendingUpdate, `'(0,1)', 'c', 0, '2026-03-01 12:00:00+00', '2026-03-01 12:00:00+00', 0, '\\x01'`, []string{"Tid Scan"}},
 		{"the wake-up test of a batch", q.earlierRows, "'', '2026-03-01 12:00:00+00', " + users,
 			[]string{"Index Scan Backward using campaignconnector_pending_ready", "Index Cond: ((ns = $1) AND (ready_at <= $2))"}},
