@@ -102,17 +102,71 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 	}
 }
 
+// Prune's statements, prepared like every statement of the pool, read the
+// expired rows from their indexes in a generic plan too, whatever the
+// table size: a sequential scan stopping after a batch of rows reads the
+// whole table when fewer have expired.
+func TestCachedPlansOfPruneReadIndexes(t *testing.T) {
+	ctx := context.Background()
+	pool := internalPool(t)
+	schema := internalSchema(t, pool)
+	s, err := New(ctx, pool, WithSchema(schema))
+	require.NoError(t, err)
+	defer s.Close()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	q := s.q
+	for _, sql := range []string{
+		`INSERT INTO {users} (ns, user_id, body, expires_at, log_first, updated_at)
+			SELECT '', 'u' || i, '\x01', now() + i * interval '1 minute', now() + i * interval '1 minute', now() FROM generate_series(1, 20000) i`,
+		`INSERT INTO {seen} (ns, user_id, event_id, keep_until) SELECT '', 'u' || i, 'e', now() + i * interval '1 minute' FROM generate_series(1, 20000) i`,
+		`ANALYZE {users}`, `ANALYZE {seen}`,
+	} {
+		_, err := conn.Exec(ctx, q.r.Replace(sql))
+		require.NoError(t, err)
+	}
+	const now = "'2026-03-01 12:00:00+00'"
+	for _, c := range []struct {
+		name, sql, args string
+		want            []string
+	}{
+		{"expired event IDs", q.pruneSeen, "'', " + now + ", 1000", []string{"Index Scan using campaignconnector_seen_keep_until"}},
+		{"users to prune", q.pruneCandidates, "'', " + now + ", " + now + ", 1000",
+			[]string{"Index Scan using campaignconnector_users_expires", "Index Scan using campaignconnector_users_log"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan := explainGeneric(t, conn.Conn(), c.sql, c.args, "")
+			for _, w := range c.want {
+				require.Contains(t, plan, w, plan)
+			}
+			require.NotContains(t, plan, "Seq Scan", plan)
+		})
+	}
+}
+
 // explainCached prepares sql in a transaction with the store's planner
 // settings and a generic plan forced (the plan a connection caches after
 // a few executions), and returns that plan for args (SQL literals) as
 // EXPLAIN shows it.
 func explainCached(tb testing.TB, conn *pgx.Conn, sql string, args string) string {
 	tb.Helper()
+	return explainGeneric(tb, conn, sql, args, sqlPlanByIndex)
+}
+
+// explainGeneric returns the generic plan of sql for args (SQL literals)
+// as EXPLAIN shows it, prepared in a transaction that runs settings first
+// (if not empty).
+func explainGeneric(tb testing.TB, conn *pgx.Conn, sql, args, settings string) string {
+	tb.Helper()
 	ctx := context.Background()
 	tx, err := conn.Begin(ctx)
 	require.NoError(tb, err)
 	defer tx.Rollback(ctx)
-	for _, s := range []string{sqlPlanByIndex, "SET LOCAL plan_cache_mode = force_generic_plan"} {
+	for _, s := range []string{settings, "SET LOCAL plan_cache_mode = force_generic_plan"} {
+		if s == "" {
+			continue
+		}
 		_, err := tx.Exec(ctx, s)
 		require.NoError(tb, err)
 	}

@@ -14,16 +14,22 @@ import (
 
 const (
 	// Batched deletes: at most $3 rows per statement, so no statement
-	// holds many locks or runs long.
+	// holds many locks or runs long. Each reads the expired rows in the
+	// order of its index on (ns, expiry): the statements are prepared, and
+	// a generic plan, blind to $2, would otherwise pick a sequential scan
+	// that stops after $3 rows, which reads the whole table when fewer
+	// have expired (as on every call's last statement).
 	sqlPruneSeen = `DELETE FROM {seen} WHERE ctid = ANY(ARRAY(
-		SELECT ctid FROM {seen} WHERE ns = $1 AND keep_until <= $2 LIMIT $3))`
+		SELECT ctid FROM {seen} WHERE ns = $1 AND keep_until <= $2 ORDER BY keep_until LIMIT $3))`
 	sqlPruneInteractions = `DELETE FROM {interactions} WHERE ctid = ANY(ARRAY(
-		SELECT ctid FROM {interactions} WHERE ns = $1 AND keep_until <= $2 LIMIT $3))`
+		SELECT ctid FROM {interactions} WHERE ns = $1 AND keep_until <= $2 ORDER BY keep_until LIMIT $3))`
 	sqlPruneCounters = `DELETE FROM {counters} WHERE ns = $1 AND expires <= $2`
 	// Users with something to prune, found by the columns Update keeps
-	// (rounded down: the look-up may find a few with nothing to prune yet).
-	sqlPruneCandidates = `SELECT user_id FROM {users}
-		WHERE ns = $1 AND (expires_at <= $2 OR log_first <= $3) LIMIT $4`
+	// (rounded down: the look-up may find a few with nothing to prune yet),
+	// each read in the order of its partial index, for the same reason.
+	sqlPruneCandidates = `(SELECT user_id FROM {users} WHERE ns = $1 AND expires_at <= $2 ORDER BY expires_at LIMIT $4)
+		UNION (SELECT user_id FROM {users} WHERE ns = $1 AND log_first <= $3 ORDER BY log_first LIMIT $4)
+		LIMIT $4`
 )
 
 const (
