@@ -70,6 +70,18 @@
 // again. A delivery that waits in a claimed batch past its lease may be
 // claimed by another engine, which then sends it: the first skips it.
 //
+// # Query plans
+//
+// Every statement on the hot paths (Update, UpdateBatch, Claim, NextDue,
+// Prune) reads an index or goes by ctid, in the plan a connection caches
+// as well as in a fresh one: docs/postgres-plans.md in the repository
+// shows their EXPLAIN on a namespace of a million users, pending
+// deliveries and remembered event IDs. Update and UpdateBatch run with
+// sequential scans, bitmap scans, hash and merge joins disabled in their
+// transactions, so that a plan cached while a table was small keeps
+// looking rows up by key once it is large; Prune reads expired rows in
+// the order of their indexes.
+//
 // # Several replicas
 //
 // Replicas share everything through the database; nothing is cached
