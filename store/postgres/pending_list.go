@@ -1,11 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -36,10 +33,6 @@ const (
 			WHERE ns = $1 AND campaign_id = c.id AND (due_at, id COLLATE "C") > ($2, $3)
 			ORDER BY due_at, id COLLATE "C" LIMIT $4) p
 		ORDER BY p.due_at, p.id COLLATE "C" LIMIT $4`
-	// Rows without due_at (written by a replica of an earlier version
-	// during a rolling upgrade), from their partial index: few or none.
-	sqlListUndated = `SELECT user_id, id, campaign_id, ready_at, token, due_at, body FROM {pending}
-		WHERE ns = $1 AND due_at IS NULL AND ($2 = '' OR campaign_id = $2)`
 )
 
 // ListPending implements [store.PendingLister.ListPending] with index
@@ -76,31 +69,7 @@ func (s *Store) ListPending(ctx context.Context, ns string, q store.PendingQuery
 	if err != nil {
 		return nil, wrap("list pending", err)
 	}
-	rows, err = s.pool.Query(ctx, s.q.listUndated, ns, q.CampaignID)
-	if err != nil {
-		return nil, wrap("list pending", err)
-	}
-	undated, err := s.collectListed(ns, rows)
-	if err != nil {
-		return nil, wrap("list pending", err)
-	}
-	if len(undated) == 0 {
-		return out, nil
-	}
-	// Merged in the order the index gives the others.
-	cursor := store.Claim{Pending: store.Pending{DueAt: q.AfterDue, ID: q.AfterID}}
-	for _, c := range undated {
-		if q.AfterID == "" || listedOrder(c, cursor) > 0 {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, listedOrder)
-	return out[:min(len(out), q.Limit)], nil
-}
-
-// listedOrder orders claims by DueAt, at the microsecond, then ID.
-func listedOrder(a, b store.Claim) int {
-	return cmp.Or(floorTime(a.Pending.DueAt).Compare(floorTime(b.Pending.DueAt)), strings.Compare(a.Pending.ID, b.Pending.ID))
+	return out, nil
 }
 
 // collectListed reads the listed rows, those it cannot decode with what
@@ -126,7 +95,7 @@ func (s *Store) collectListed(ns string, rows pgx.Rows) ([]store.Claim, error) {
 func scanListed(row pgx.CollectableRow) (c store.Claim, derr, err error) {
 	var (
 		ready time.Time
-		due   pgtype.Timestamptz
+		due   time.Time
 		token int64
 		body  []byte
 	)
@@ -136,7 +105,7 @@ func scanListed(row pgx.CollectableRow) (c store.Claim, derr, err error) {
 	c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
 	if derr = decodePending(&c.Pending, c.UserID, body); derr != nil {
 		c.Pending = store.Pending{ID: c.Pending.ID, CampaignID: c.Pending.CampaignID, ReadyAt: c.Pending.ReadyAt,
-			Token: c.Pending.Token, DueAt: due.Time.UTC()}
+			Token: c.Pending.Token, DueAt: due.UTC()}
 	}
 	return c, derr, nil
 }

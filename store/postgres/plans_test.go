@@ -29,8 +29,8 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 	q := s.q
 	for _, sql := range []string{
 		`INSERT INTO {users} (ns, user_id, body, updated_at) SELECT '', 'u' || i, '\x01', now() FROM generate_series(1, 3) i`,
-		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
-			SELECT '', 'u' || i, 'd', 'c', 0, now(), 0, '\x01' FROM generate_series(1, 3) i`,
+		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+			SELECT '', 'u' || i, 'd', 'c', 0, now(), now(), 0, '\x01' FROM generate_series(1, 3) i`,
 		`INSERT INTO {seen} (ns, user_id, event_id, keep_until) SELECT '', 'u' || i, 'e', now() FROM generate_series(1, 3) i`,
 		`ANALYZE {users}`, `ANALYZE {pending}`, `ANALYZE {seen}`,
 	} {
@@ -85,8 +85,8 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 	// queue, lag behind: thousands of rows fell due since the table was
 	// analyzed with three. It reads the due rows in index order, up to
 	// its limit, rather than all of them and sorting them.
-	_, err = conn.Exec(ctx, q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
-		SELECT '', 'v' || i, 'd', 'c', 0, now() - interval '1 minute', 0, '\x01' FROM generate_series(1, 5000) i`))
+	_, err = conn.Exec(ctx, q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+		SELECT '', 'v' || i, 'd', 'c', 0, now() - interval '1 minute', now(), 0, '\x01' FROM generate_series(1, 5000) i`))
 	require.NoError(t, err)
 	var lines []string
 	at := time.Now()
@@ -203,8 +203,8 @@ func TestWakeUpTestSkipsDeliveredRows(t *testing.T) {
 	require.NoError(t, err)
 
 	due := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	_, err = pool.Exec(ctx, s.q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
-		SELECT '', 'u' || i, 'd', 'c', 0, $1, 0, '\x01' FROM generate_series(1, 3000) i`), due)
+	_, err = pool.Exec(ctx, s.q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+		SELECT '', 'u' || i, 'd', 'c', 0, $1, $1, 0, '\x01' FROM generate_series(1, 3000) i`), due)
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, s.q.r.Replace(`DELETE FROM {pending}`)) // delivered
 	require.NoError(t, err)
@@ -212,8 +212,8 @@ func TestWakeUpTestSkipsDeliveredRows(t *testing.T) {
 		user string
 		at   time.Time
 	}{{"waiting", due.Add(30 * time.Minute)}, {"new", due.Add(time.Hour)}} {
-		_, err = pool.Exec(ctx, s.q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, token, body)
-			VALUES ('', $1, 'd', 'c', 0, $2, 0, '\x01')`), r.user, r.at)
+		_, err = pool.Exec(ctx, s.q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+			VALUES ('', $1, 'd', 'c', 0, $2, $2, 0, '\x01')`), r.user, r.at)
 		require.NoError(t, err)
 	}
 

@@ -199,7 +199,7 @@ func rollback(conn *pgxpool.Conn) {
 // Timestamps: PostgreSQL keeps microseconds. Times the queue compares
 // (ReadyAt, and the now of Claim) are rounded down, so a delivery is never
 // due later than asked; expiry times are rounded up, so nothing is
-// forgotten earlier than asked. Times kept inside JSON documents (DueAt,
+// forgotten earlier than asked. Times kept inside the documents (DueAt,
 // event times, receipts…) keep their nanoseconds.
 const us = time.Microsecond
 
@@ -253,7 +253,7 @@ type queries struct {
 	pruneSeen, pruneInteractions, pruneCounters     string
 	pruneCandidates                                 string
 	addTallies, tallies, pruneTallies               string
-	listPending, listPendingAll, listUndated        string
+	listPending, listPendingAll                     string
 }
 
 // table renders a qualified table name: "schema".prefixname (the prefix
@@ -291,6 +291,6 @@ func newQueries(cfg config) *queries {
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
 		pruneCandidates: r.Replace(sqlPruneCandidates),
 		addTallies:      r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
-		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll), listUndated: r.Replace(sqlListUndated),
+		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 	}
 }
