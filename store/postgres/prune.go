@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -176,7 +177,12 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	for _, row := range users {
 		var u store.UserState
 		if err := decodeState(&u, row.r.body); err != nil {
-			return 0, fmt.Errorf("decoding the state of user %q: %w", row.user, err)
+			// A state this version cannot read (damaged, or written by a
+			// newer version) is left as it is: it must not keep every
+			// other user of the namespace from being pruned.
+			s.log(slog.LevelWarn, "prune skips a user whose state this version cannot read",
+				slog.String("namespace", ns), slog.String("user", row.user), slog.Any("error", err))
+			continue
 		}
 		n := u.Prune(now, logBefore)
 		if n == 0 {

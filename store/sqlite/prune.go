@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -78,7 +79,7 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	for {
 		var n, found int
 		err := s.write(ctx, func(t *tx) (err error) {
-			n, found, err = pruneUsers(t, ns, now, logBefore)
+			n, found, err = s.pruneUsers(t, ns, now, logBefore)
 			return err
 		})
 		if err != nil {
@@ -98,8 +99,10 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 // pruneUsers prunes up to a batch of users with something expired, and
 // returns how many items it removed and how many users it found. Every
 // user found has something to prune (the look-up keys are exact), so the
-// next batch finds others.
-func pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found int, err error) {
+// next batch finds others. A user whose state this version cannot read
+// (damaged, or written by a newer version) is left as it is and logged:
+// it must not keep every other user of the namespace from being pruned.
+func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found int, err error) {
 	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch)
 	if err != nil {
 		return 0, 0, err
@@ -126,7 +129,9 @@ func pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found int,
 	for _, row := range users {
 		var u store.UserState
 		if err := json.Unmarshal(row.state, &u); err != nil {
-			return 0, 0, fmt.Errorf("decoding the state of user %q: %w", row.id, err)
+			s.log(slog.LevelWarn, "prune skips a user whose state this version cannot read",
+				slog.String("namespace", ns), slog.String("user", row.id), slog.Any("error", err))
+			continue
 		}
 		removed += u.Prune(now, logBefore)
 		if err := writeState(&w, row.id, row.state, &u); err != nil {

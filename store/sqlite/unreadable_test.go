@@ -179,3 +179,32 @@ func TestStopWithADeliveryThisVersionCannotRead(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, st.Pending)
 }
+
+// A user whose state this version cannot read (damaged here; a newer
+// version's state reads the same) is left as it is by Prune and logged,
+// while every other user of the namespace is pruned, call after call.
+func TestPruneSkipsAUserItCannotRead(t *testing.T) {
+	path := testPath(t)
+	var log strings.Builder
+	s := openStore(t, path, sqlite.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	ctx := context.Background()
+	for _, user := range []string{"a-damaged", "b-ok", "c-ok"} {
+		require.NoError(t, s.Update(ctx, "ns", user, t0, store.Dedup{}, func(u *store.UserState, _ bool) {
+			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "c", At: t0, Expires: t0.Add(time.Hour)})
+		}))
+	}
+	_, err := rawDB(t, path).Exec(`UPDATE campaignconnector_users SET state = '{"receipts":[' WHERE user_id = 'a-damaged'`)
+	require.NoError(t, err)
+
+	for range 2 {
+		_, err := s.Prune(ctx, "ns", t0.Add(2*time.Hour), t0)
+		require.NoError(t, err)
+	}
+	for _, user := range []string{"b-ok", "c-ok"} {
+		_, err := s.User(ctx, "ns", user)
+		require.ErrorIs(t, err, store.ErrNotFound, "%s, whose only receipt expired, is pruned", user)
+	}
+	_, err = s.User(ctx, "ns", "a-damaged")
+	require.Error(t, err, "the damaged row is left")
+	require.Contains(t, log.String(), "a-damaged")
+}
