@@ -180,10 +180,13 @@
 //
 // One machine: the processes must share the file system and its locks.
 // Writes are serialized, so throughput is that of one writer, bound by
-// its CPU: a Track costs about 0.1 ms (a transaction each), an event
-// handed over with TrackAll about 20 µs, a delivery (claimed, checked,
-// recorded) about 70–100 µs, whatever the number of pending deliveries
-// (BENCHMARKS.md has the figures); reads scale with the readers.
+// its CPU: on a current x86 core a Track costs about 0.12–0.16 ms of CPU
+// (a transaction each), an event handed over with TrackAll about 25 µs, a
+// delivery (claimed, checked, recorded) about 80–110 µs, each 1.25–1.4
+// times as much with a million deliveries pending as with ten thousand
+// (BENCHMARKS.md has the figures). PostgreSQL spends about as much CPU
+// per item, but on every core of its server; reads scale with the
+// readers.
 // A delivery's row holds its trigger event, properties included, as
 // JSON: a few hundred bytes each. Times are kept as integer nanoseconds
 // since 1970, exact from 1677 to 2262 (the zero time is kept as such;
