@@ -3,9 +3,10 @@
 // measures the store at scale. It is a module of its own (never
 // published), so that the library never depends on River.
 //
-//	source .ci/postgres.sh start                      # from the repository root
+//	source .ci/postgres.sh start                      # from the repository root (bash)
+//	PGDIR=${CAMPAIGNCONNECTOR_PG_DIR:-${TMPDIR:-/tmp}/campaignconnector-pg}/data
 //	go run ./bench/river                              # against River, 5 rounds
-//	go run ./bench/river -pgdata "$DIR/data"          # count the server's CPU time too
+//	go run ./bench/river -pgdata "$PGDIR"             # count the server's CPU time too (Linux)
 //	go run ./bench/river -scale                       # 10,000 against 1,000,000 pending
 //	go run ./bench/river -prune                       # table sizes under steady traffic
 //
@@ -57,6 +58,13 @@ func main() {
 	flag.Parse()
 	if *dsn == "" {
 		fail(fmt.Errorf("no database: set CAMPAIGNCONNECTOR_POSTGRES_DSN or -dsn (source .ci/postgres.sh start)"))
+	}
+	if pgData != "" {
+		// A wrong directory would leave the server's CPU time out of
+		// every figure without a word.
+		if _, err := os.Stat(pgData + "/postmaster.pid"); err != nil {
+			fail(fmt.Errorf("-pgdata: no running server's data directory (Linux only): %w", err))
+		}
 	}
 	ctx := context.Background()
 	pool, err := newPool(ctx, *dsn)

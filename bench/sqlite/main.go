@@ -1,4 +1,4 @@
-// Command bench measures the engine on the SQLite store against the
+// Command sqlitebench measures the engine on the SQLite store against the
 // memory store and the PostgreSQL store, in one run: Track and TrackAll
 // events/s, deliveries/s and bytes per pending delivery, with 10,000 and
 // 1,000,000 deliveries pending. It is a module of its own (like
@@ -8,7 +8,7 @@
 //	source .ci/postgres.sh start                 # from the repository root
 //	go run ./bench/sqlite                        # the table (about 15 minutes)
 //	go run ./bench/sqlite -sizes 10000 -rounds 1
-//	go run ./bench/sqlite -pgdata /tmp/pg/data   # count the server's CPU time too
+//	go run ./bench/sqlite -pgdata "$PGDIR"       # count the server's CPU time too (Linux; PGDIR as in BENCHMARKS.md)
 //	go run ./bench/sqlite -prune                 # the file's size under steady traffic
 //
 // Without CAMPAIGNCONNECTOR_POSTGRES_DSN (or -dsn) the PostgreSQL column
@@ -51,6 +51,16 @@ func main() {
 	dir := flag.String("dir", os.TempDir(), "where the SQLite files go")
 	pgData := flag.String("pgdata", "", "the PostgreSQL server's data directory, to count its CPU time (a server of the benchmark's own)")
 	flag.Parse()
+	if *pgData != "" {
+		// A wrong directory would leave the server's CPU time out of
+		// every figure without a word.
+		if *dsn == "" {
+			fail(fmt.Errorf("-pgdata without a database: set CAMPAIGNCONNECTOR_POSTGRES_DSN or -dsn"))
+		}
+		if _, err := os.Stat(*pgData + "/postmaster.pid"); err != nil {
+			fail(fmt.Errorf("-pgdata: no running server's data directory (Linux only): %w", err))
+		}
+	}
 	ctx := context.Background()
 	fmt.Printf("campaignconnector store benchmarks — %s, %s/%s, %d CPUs, %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))

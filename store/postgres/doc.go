@@ -19,12 +19,14 @@
 // are safe and a restart finds nothing to do. Where the application's
 // role may not change the schema, run [Migrate] from a deployment step and
 // open with [WithMigrate](false). A schema newer than the package is
-// accepted: migrations add, so rolling upgrades work, with one exception.
-// Version 3 keeps pending deliveries and user states in a binary encoding
-// of the store's instead of JSON, converting every row in its
-// transaction, and version 4 drops the JSON columns: processes of a
-// release that wrote JSON cannot run against the upgraded schema, so stop
-// them before the upgrade (nothing else changes for the host). The campaign
+// accepted: migrations keep the previous version working, so rolling
+// upgrades work, with one exception. Version 3 keeps pending deliveries
+// and user states in a binary encoding of the store's instead of JSON,
+// converting every row in its transaction, and version 4 drops the JSON
+// columns: processes that wrote JSON (builds from before the first
+// release, v0.1.0) cannot run against the upgraded schema, so stop them
+// before the upgrade (nothing else changes for the host); see [Migrate]
+// for how long it holds the tables. The campaign
 // definitions a newer version stored are read without the fields this
 // version does not know ([rule.DecodeStoredCampaign]), and a pending
 // delivery it wrote that this one cannot read (an event kind it does not

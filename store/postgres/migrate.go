@@ -71,17 +71,18 @@ func migrations() []migration {
 // when the application's role may not change the schema.
 //
 // A schema newer than this package knows is left alone and accepted:
-// migrations add, so that replicas of the previous version keep working
-// during a rolling upgrade. The exception is schema version 3, which
-// converts every user state and pending delivery from JSON to the store's
-// binary encoding (builds from before the first release wrote JSON; every
-// release writes the binary encoding): processes that wrote JSON fail
-// every operation on the converted schema, so stop them first. The
-// conversion holds the tables locked for about 2–3 minutes per million
-// users and deliveries on a 2-vCPU machine: run Migrate as a deployment
-// step of its own, with no deadline and no statement_timeout, rather than
-// from an Open whose context may end first (it would roll back, and every
-// restart would start over).
+// migrations keep replicas of the previous version working during a
+// rolling upgrade. The exception is schema versions 3 and 4, which convert
+// every user state and pending delivery from JSON to the store's binary
+// encoding and drop the JSON columns (builds from before the first
+// release, v0.1.0, wrote JSON; every release writes the binary encoding):
+// processes that wrote JSON fail every operation on the converted schema,
+// so stop them first. The conversion holds the tables locked for about
+// 2–3 minutes per million users and deliveries on a 2-vCPU machine (other
+// migrations' lock times are in docs/stores.md): run Migrate as a
+// deployment step of its own, with no deadline and no statement_timeout,
+// rather than from an Open whose context may end first (it would roll
+// back, and every restart would start over).
 func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...Option) error {
 	cfg, err := applyOptions(opts)
 	if err != nil {

@@ -182,11 +182,12 @@
 // Writes are serialized, so throughput is that of one writer, bound by
 // its CPU: on a current x86 core a Track costs about 0.12–0.16 ms of CPU
 // (a transaction each), an event handed over with TrackAll about 25 µs, a
-// delivery (claimed, checked, recorded) about 80–110 µs, each 1.25–1.4
-// times as much with a million deliveries pending as with ten thousand
-// (BENCHMARKS.md has the figures). PostgreSQL spends about as much CPU
-// per item, but on every core of its server; reads scale with the
-// readers.
+// delivery (claimed, checked, recorded) about 80–110 µs; with a million
+// deliveries pending rather than ten thousand, a Track and a delivery
+// cost about 1.3 times as much, a TrackAll event 1.1 times (BENCHMARKS.md
+// has the figures). PostgreSQL with its server spends about as much per
+// TrackAll event and per delivery and twice as much per Track, but on
+// every core; reads scale with the readers.
 // A delivery's row holds its trigger event, properties included, as
 // JSON: a few hundred bytes each. Times are kept as integer nanoseconds
 // since 1970, exact from 1677 to 2262 (the zero time is kept as such;
