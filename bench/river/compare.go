@@ -85,8 +85,12 @@ func compare(ctx context.Context, pool *pgxpool.Pool, users int, trackers []int,
 			return fmt.Errorf("%s: %d events, %d deliveries; want %d, %d", s.name, p.events, p.delivers, w.events(), w.deliveries())
 		}
 		t, d := p.track.per(p.events), p.deliver.per(p.delivers)
-		fmt.Fprintf(os.Stderr, "round %d, %s, %d trackers: %.0f events/s (%.0f µs CPU), %.0f deliveries/s (%.0f µs CPU)\n",
-			round, s.name, w.trackers, t.rate, t.cpuUS(), d.rate, d.cpuUS())
+		label := fmt.Sprint("round ", round)
+		if !keep {
+			label = "warm-up (not counted)"
+		}
+		fmt.Fprintf(os.Stderr, "%s, %s, %d trackers: %.0f events/s (%.0f µs CPU), %.0f deliveries/s (%.0f µs CPU)\n",
+			label, s.name, w.trackers, t.rate, t.cpuUS(), d.rate, d.cpuUS())
 		if keep {
 			s.track, s.deliver = append(s.track, t), append(s.deliver, d)
 		}

@@ -43,8 +43,8 @@ import (
 func main() {
 	dsn := flag.String("dsn", os.Getenv("CAMPAIGNCONNECTOR_POSTGRES_DSN"), "PostgreSQL DSN")
 	flag.StringVar(&pgData, "pgdata", "", "the server's data directory, to count its CPU time (a server of the benchmark's own)")
-	rounds := flag.Int("rounds", 5, "measured rounds")
-	users := flag.Int("users", 20_000, "users of the abandoned-cart workload")
+	rounds := flag.Int("rounds", 5, "measured rounds (against River: after a warm-up round at a tenth of the users)")
+	users := flag.Int("users", 20_000, "users of the abandoned-cart workload (not with -scale or -prune)")
 	trackers := flag.String("trackers", "1,8", "goroutines calling Track and Insert, comma-separated")
 	noIDs := flag.Bool("noids", false, "also run the engine's cases with events without IDs")
 	only := flag.String("cases", "", "run only the cases whose name matches this regular expression")

@@ -32,7 +32,7 @@ func measurePrune(ctx context.Context, dir string, n int) error {
 	}()
 	s, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening %s: %w", path, err)
 	}
 	defer s.Close()
 	clk := clock.NewMock()
