@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -149,13 +150,27 @@ func (b *browser) navigate(url string) {
 	b.do("loading "+url, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("main")))
 }
 
-// click clicks the element of sel and waits for the page it loads.
+// click clicks the element of sel and waits for the page it loads. The
+// element is found and clicked in one step in the page: the live refresh
+// may replace the page's contents at any moment, and a node found in one
+// step would be gone by the next.
 func (b *browser) click(sel string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
 	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		b.t.Fatalf("clicking %s: %v", sel, err)
+	q, err := json.Marshal(sel)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var found bool
+	clickIt := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (e) { e.click(); } return !!e; })()`, q))
+	step := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		found, err = clickIt(ctx, t)
+		return chromedp.Void{}, err
+	}
+	if _, err := chromedp.RunResponse(ctx, step); err != nil || !found {
+		b.t.Fatalf("clicking %s: found %v, %v", sel, found, err)
 	}
 	b.do("waiting for the page after clicking "+sel, chromedp.WaitReady(chromedp.CSS("main")))
 }
