@@ -175,6 +175,19 @@ func (b *browser) click(sel string) {
 	b.do("waiting for the page after clicking "+sel, chromedp.WaitReady(chromedp.CSS("main")))
 }
 
+// act runs script on the element of sel (as e) in one step in the page,
+// for the reason click does, failing the test if there is none.
+func (b *browser) act(what, sel, script string) {
+	b.t.Helper()
+	q, err := json.Marshal(sel)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if !eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) { return false; } %s; return true; })()`, q, script)) {
+		b.t.Fatalf("%s: no %s", what, sel)
+	}
+}
+
 // eval evaluates a JavaScript expression in the page.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
