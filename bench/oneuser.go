@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -47,11 +48,11 @@ func oneUserTrack(n int) func(b *testing.B) {
 		src := &source{ids: true}
 		pileUp(b, e, src, n)
 		b.ReportAllocs()
-		c := cpuTime()
+		c := cputime.Self()
 		for b.Loop() {
 			track(b, e, src.event(oneUser, event.SessionStart, ""))
 		}
-		b.ReportMetric(float64((cpuTime()-c).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64((cputime.Self()-c).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 

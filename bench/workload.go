@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 )
@@ -25,9 +26,9 @@ type workload struct {
 // timed runs fn and adds the wall-clock and CPU time it took to wall and
 // cpu.
 func timed(wall, cpu *time.Duration, fn func()) {
-	start, c := time.Now(), cpuTime()
+	start, c := time.Now(), cputime.Self()
 	fn()
-	*cpu += cpuTime() - c
+	*cpu += cputime.Self() - c
 	*wall += time.Since(start)
 }
 

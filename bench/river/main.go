@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -60,10 +61,8 @@ func main() {
 		fail(fmt.Errorf("no database: set CAMPAIGNCONNECTOR_POSTGRES_DSN or -dsn (source .ci/postgres.sh start)"))
 	}
 	if pgData != "" {
-		// A wrong directory would leave the server's CPU time out of
-		// every figure without a word.
-		if _, err := os.Stat(pgData + "/postmaster.pid"); err != nil {
-			fail(fmt.Errorf("-pgdata: no running server's data directory (Linux only): %w", err))
+		if err := cputime.CheckServer(pgData); err != nil {
+			fail(err)
 		}
 	}
 	ctx := context.Background()

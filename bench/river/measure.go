@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -34,13 +31,13 @@ var pgData string
 func (c *cost) begin() {
 	runtime.ReadMemStats(&c.m0)
 	c.rt0, c.st0 = counter.roundTrips.Load(), counter.statements.Load()
-	c.self0, c.sv0 = selfCPU(), serverCPU(pgData)
+	c.self0, c.sv0 = cputime.Self(), cputime.Server(pgData)
 	c.start = time.Now()
 }
 
 func (c *cost) end() {
 	c.elapsed = time.Since(c.start)
-	c.selfCPU, c.serverCPU = selfCPU()-c.self0, serverCPU(pgData)-c.sv0
+	c.selfCPU, c.serverCPU = cputime.Self()-c.self0, cputime.Server(pgData)-c.sv0
 	var m1 runtime.MemStats
 	runtime.ReadMemStats(&m1)
 	c.allocs, c.bytes = m1.Mallocs-c.m0.Mallocs, m1.TotalAlloc-c.m0.TotalAlloc
@@ -67,63 +64,6 @@ func (c *cost) per(n int) per {
 
 // cpuUS is the CPU time of both processes per item.
 func (p per) cpuUS() float64 { return p.selfUS + p.serverUS }
-
-// selfCPU returns the CPU time this process has used, user and system.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// serverCPU returns the CPU time used by the PostgreSQL server whose data
-// directory is dataDir (its postmaster and the processes it started, as
-// /proc shows them), or 0 when it cannot be read. Processes that exited
-// are not counted: the benchmark's pool keeps its connections, but an
-// autovacuum worker that ran and exited during a phase is missed.
-func serverCPU(dataDir string) time.Duration {
-	if dataDir == "" {
-		return 0
-	}
-	b, err := os.ReadFile(dataDir + "/postmaster.pid")
-	if err != nil {
-		return 0
-	}
-	root, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
-	if err != nil {
-		return 0
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	var ticks int64
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid … utime stime: fields after the comm.
-		s := string(stat)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 13 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		if pid != root && ppid != root {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
-	}
-	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
-}
 
 // queryCounter counts round trips (queries, and batches as one) and
 // statements sent through the benchmark's pools.

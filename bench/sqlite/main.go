@@ -36,6 +36,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 )
 
@@ -52,13 +53,11 @@ func main() {
 	pgData := flag.String("pgdata", "", "the PostgreSQL server's data directory, to count its CPU time (a server of the benchmark's own)")
 	flag.Parse()
 	if *pgData != "" {
-		// A wrong directory would leave the server's CPU time out of
-		// every figure without a word.
 		if *dsn == "" {
 			fail(fmt.Errorf("-pgdata without a database: set CAMPAIGNCONNECTOR_POSTGRES_DSN or -dsn"))
 		}
-		if _, err := os.Stat(*pgData + "/postmaster.pid"); err != nil {
-			fail(fmt.Errorf("-pgdata: no running server's data directory (Linux only): %w", err))
+		if err := cputime.CheckServer(*pgData); err != nil {
+			fail(err)
 		}
 	}
 	ctx := context.Background()

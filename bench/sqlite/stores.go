@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
@@ -114,7 +115,7 @@ func postgresSubject(dsn, dataDir string) subject {
 		return opened{
 			store:     s,
 			footprint: func(ctx context.Context) (int64, error) { return schemaBytes(ctx, pool, schema) },
-			cpu:       func() time.Duration { return serverCPU(dataDir) },
+			cpu:       func() time.Duration { return cputime.Server(dataDir) },
 			close: func() error {
 				s.Close()
 				conn, err := pgx.Connect(context.Background(), dsn)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -94,7 +95,7 @@ type sample struct {
 // cpuNow returns the CPU time used so far by this process and the store's
 // server, if any.
 func (r *run) cpuNow() time.Duration {
-	d := selfCPU()
+	d := cputime.Self()
 	if r.cpu != nil {
 		d += r.cpu()
 	}

@@ -1,27 +1,31 @@
-package main
+// Package cputime reads the CPU time the benchmark programs compare:
+// their own process's and a PostgreSQL server's.
+package cputime
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
-// selfCPU returns the CPU time this process has used, user and system.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// CheckServer reports an error unless dataDir holds a running
+// PostgreSQL server's postmaster.pid: a wrong directory would leave the
+// server's CPU time out of every figure without a word.
+func CheckServer(dataDir string) error {
+	if _, err := os.Stat(dataDir + "/postmaster.pid"); err != nil {
+		return fmt.Errorf("-pgdata: no running server's data directory (Linux only): %w", err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return nil
 }
 
-// serverCPU returns the CPU time used by the PostgreSQL server whose data
+// Server returns the CPU time used by the PostgreSQL server whose data
 // directory is dataDir (its postmaster and the processes it started, as
-// /proc shows them), or 0 when it cannot be read. Processes that exited
-// are not counted: the benchmark's pool keeps its connections.
-func serverCPU(dataDir string) time.Duration {
+// Linux's /proc shows them), or 0 when it cannot be read. Processes that
+// exited are not counted: a pool keeps its connections, but an autovacuum
+// worker that ran and exited during a phase is missed.
+func Server(dataDir string) time.Duration {
 	if dataDir == "" {
 		return 0
 	}
