@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -93,7 +94,7 @@ func newEngineWith(tb testing.TB, clk connector.Clock, flow []rule.Campaign, unr
 }
 
 var (
-	users64k  = ids("user-", 1<<16)
+	users64k  = ids.Users("user-", 1<<16)
 	events64k = eventIDs(1 << 16)
 )
 
@@ -146,7 +147,7 @@ func trackTrigger(b *testing.B) { trackScaled(0, 0)(b) }
 // before the timer starts.
 func trackException(b *testing.B) {
 	e, _ := newEngine(b, clock.New(), 0)
-	users := ids("user-", b.N)
+	users := ids.Users("user-", b.N)
 	for i, u := range users {
 		track(b, e, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 	}
@@ -186,7 +187,7 @@ func parallel(ev event.Event, pool []string, arm *event.Event) func(b *testing.B
 		e, _ := newEngine(b, clock.New(), 0)
 		users := pool
 		if users == nil {
-			users = ids("user-", b.N+1024)
+			users = ids.Users("user-", b.N+1024)
 		}
 		if arm != nil {
 			a := *arm
@@ -242,7 +243,7 @@ var (
 // reporting ns and allocations per delivery.
 func tickDue(due, concurrency int) func(b *testing.B) {
 	return func(b *testing.B) {
-		users := ids("user-", due)
+		users := ids.Users("user-", due)
 		var elapsed time.Duration
 		sent := 0
 		var allocs uint64
@@ -293,7 +294,7 @@ func heapAfter(fn func()) int64 {
 func memoryPerPending(n int) func(b *testing.B) {
 	return func(b *testing.B) {
 		var idBytes int64
-		users, events := ids("user-", n), eventIDs(n)
+		users, events := ids.Users("user-", n), eventIDs(n)
 		for i := range users {
 			idBytes += int64(len(users[i]) + len(events[i]))
 		}
@@ -323,10 +324,10 @@ func trackScaled(unrelated, pending int) func(b *testing.B) {
 func trackScaledBatch(unrelated, pending, batch int) func(b *testing.B) {
 	return func(b *testing.B) {
 		e, _ := newEngine(b, clock.New(), unrelated)
-		for i, u := range ids("waiting-", pending) {
+		for i, u := range ids.Users("waiting-", pending) {
 			track(b, e, event.Event{ID: events64k[i&(1<<16-1)], UserID: u, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 		}
-		users := ids("user-", b.N)
+		users := ids.Users("user-", b.N)
 		runtime.GC()
 		feed := feeder{e: e, batch: batch}
 		b.ReportAllocs()
@@ -344,10 +345,10 @@ func trackScaledBatch(unrelated, pending, batch int) func(b *testing.B) {
 func timersScaled(pending int) func(b *testing.B) {
 	return func(b *testing.B) {
 		s := newTimerScheduler(func(string) {})
-		for _, u := range ids("waiting-", pending) {
+		for _, u := range ids.Users("waiting-", pending) {
 			s.schedule(u, "cart_reminder", cartDelay)
 		}
-		users := ids("user-", b.N)
+		users := ids.Users("user-", b.N)
 		runtime.GC()
 		b.ReportAllocs()
 		b.ResetTimer()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
+	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 )
@@ -80,7 +81,7 @@ func cartExceptions(users []string, src *source, fn func(event.Event)) {
 // webhook posting several, a queue consumer) would hand them over.
 func abandonedCartEngine(n, batch int, withIDs bool) func(b *testing.B) {
 	return func(b *testing.B) {
-		users := ids("user-", n)
+		users := ids.Users("user-", n)
 		for b.Loop() {
 			b.StopTimer()
 			clk := newStepClock(t0)
@@ -193,7 +194,7 @@ func trackTimers(users []string, send func(string), delay func() time.Duration) 
 // abandonedCartTimers runs the workload through baseline (a).
 func abandonedCartTimers(n int) func(b *testing.B) {
 	return func(b *testing.B) {
-		users := ids("user-", n)
+		users := ids.Users("user-", n)
 		for b.Loop() {
 			var sent atomic.Int64
 			s, w := trackTimers(users, func(string) { sent.Add(1) }, func() time.Duration { return cartDelay })
@@ -216,7 +217,7 @@ func abandonedCartTimers(n int) func(b *testing.B) {
 // lower bound on the baseline's cost per delivery.)
 func abandonedCartTimersFired(n int) func(b *testing.B) {
 	return func(b *testing.B) {
-		users := ids("user-", n)
+		users := ids.Users("user-", n)
 		want := cartReminders(n)
 		for b.Loop() {
 			var sent atomic.Int64
@@ -258,7 +259,7 @@ func abandonedCartTimersFired(n int) func(b *testing.B) {
 // above include it in their tracking time).
 func buildEvents(n int) func(b *testing.B) {
 	return func(b *testing.B) {
-		users := ids("user-", n)
+		users := ids.Users("user-", n)
 		var sink int
 		for b.Loop() {
 			src := &source{ids: true}

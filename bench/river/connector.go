@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
@@ -88,7 +89,7 @@ func connectorRun(ctx context.Context, pool *pgxpool.Pool, w workload, batch int
 		return phases{}, err
 	}
 	defer e.store.Close()
-	users := ids(fmt.Sprint("cart-", w.users), w.users)
+	users := ids.Users(fmt.Sprint("cart-", w.users), w.users)
 	p := phases{events: w.events()}
 	runtime.GC()
 

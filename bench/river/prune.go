@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,7 +40,7 @@ func measurePrune(ctx context.Context, pool *pgxpool.Pool, n, days int) error {
 		return err
 	}
 	defer e.store.Close()
-	users := ids("steady", steadyUsers)
+	users := ids.Users("steady", steadyUsers)
 	steps := max(10, int(time.Duration(days)*24*time.Hour/steadyStep))
 	perStep := max(1, n/steps)
 	r := rand.New(rand.NewPCG(1, 2))

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -74,7 +75,7 @@ func riverRun(ctx context.Context, pool *pgxpool.Pool, w workload, batch int) (p
 	completed, unsubscribe := client.SubscribeConfig(&river.SubscribeConfig{
 		ChanSize: w.deliveries() + 1000, Kinds: []river.EventKind{river.EventKindJobCompleted}})
 	defer unsubscribe()
-	users := ids(fmt.Sprint("cart-", w.users), w.users)
+	users := ids.Users(fmt.Sprint("cart-", w.users), w.users)
 	jobs := make([]int64, w.users)
 	p := phases{events: w.events()}
 	runtime.GC()

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -94,7 +95,7 @@ func measureScale(ctx context.Context, pool *pgxpool.Pool, sizes []int, rounds, 
 // load schedules r.size deliveries due in a month with TrackAll, each from
 // an event with an ID, for as many users.
 func (r *scaleRun) load(ctx context.Context) error {
-	users := ids(fmt.Sprint("newsletter-", r.size), r.size)
+	users := ids.Users(fmt.Sprint("newsletter-", r.size), r.size)
 	src := source{}
 	for i := 0; i < r.size; i += batchSize {
 		evs := make([]event.Event, 0, batchSize)
@@ -115,7 +116,7 @@ func (r *scaleRun) load(ctx context.Context) error {
 // moves the clock past the hour and ticks until every reminder is sent.
 func (r *scaleRun) measure(ctx context.Context, nTrack, nAll int) error {
 	r.round++
-	users := ids(fmt.Sprint("cart-", r.size, "-", r.round), nTrack+nAll)
+	users := ids.Users(fmt.Sprint("cart-", r.size, "-", r.round), nTrack+nAll)
 	src := source{}
 	runtime.GC()
 	var c cost
