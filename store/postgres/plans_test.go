@@ -17,26 +17,13 @@ import (
 // analyzed, and a sequential scan or a filter on the user ID chosen for
 // three rows would read the whole table once it holds millions.
 func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
-	ctx := context.Background()
-	pool := internalPool(t)
-	schema := internalSchema(t, pool)
-	s, err := New(ctx, pool, WithSchema(schema))
-	require.NoError(t, err)
-	defer s.Close()
-	conn, err := pool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	q := s.q
-	for _, sql := range []string{
+	q, conn := planTables(t,
 		`INSERT INTO {users} (ns, user_id, body, updated_at) SELECT '', 'u' || i, '\x01', now() FROM generate_series(1, 3) i`,
 		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
 			SELECT '', 'u' || i, 'd', 'c', 0, now(), now(), 0, '\x01' FROM generate_series(1, 3) i`,
 		`INSERT INTO {seen} (ns, user_id, event_id, keep_until) SELECT '', 'u' || i, 'e', now() FROM generate_series(1, 3) i`,
 		`ANALYZE {users}`, `ANALYZE {pending}`, `ANALYZE {seen}`,
-	} {
-		_, err := conn.Exec(ctx, q.r.Replace(sql))
-		require.NoError(t, err)
-	}
+	)
 
 	// The arguments as SQL literals: EXPLAIN EXECUTE takes no parameters.
 	const (
@@ -71,7 +58,7 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 			[]string{"Index Scan Backward using campaignconnector_pending_ready", "Index Cond: ((ns = $1) AND (ready_at <= $2))"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			plan := explainCached(t, conn.Conn(), c.sql, c.args)
+			plan := explainCached(t, conn, c.sql, c.args)
 			for _, w := range c.want {
 				require.Contains(t, plan, w)
 			}
@@ -85,7 +72,8 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 	// queue, lag behind: thousands of rows fell due since the table was
 	// analyzed with three. It reads the due rows in index order, up to
 	// its limit, rather than all of them and sorting them.
-	_, err = conn.Exec(ctx, q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
 		SELECT '', 'v' || i, 'd', 'c', 0, now() - interval '1 minute', now(), 0, '\x01' FROM generate_series(1, 5000) i`))
 	require.NoError(t, err)
 	var lines []string
@@ -107,25 +95,12 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 // table size: a sequential scan stopping after a batch of rows reads the
 // whole table when fewer have expired.
 func TestCachedPlansOfPruneReadIndexes(t *testing.T) {
-	ctx := context.Background()
-	pool := internalPool(t)
-	schema := internalSchema(t, pool)
-	s, err := New(ctx, pool, WithSchema(schema))
-	require.NoError(t, err)
-	defer s.Close()
-	conn, err := pool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	q := s.q
-	for _, sql := range []string{
+	q, conn := planTables(t,
 		`INSERT INTO {users} (ns, user_id, body, expires_at, log_first, updated_at)
 			SELECT '', 'u' || i, '\x01', now() + i * interval '1 minute', now() + i * interval '1 minute', now() FROM generate_series(1, 20000) i`,
 		`INSERT INTO {seen} (ns, user_id, event_id, keep_until) SELECT '', 'u' || i, 'e', now() + i * interval '1 minute' FROM generate_series(1, 20000) i`,
 		`ANALYZE {users}`, `ANALYZE {seen}`,
-	} {
-		_, err := conn.Exec(ctx, q.r.Replace(sql))
-		require.NoError(t, err)
-	}
+	)
 	const now = "'2026-03-01 12:00:00+00'"
 	for _, c := range []struct {
 		name, sql, args string
@@ -136,13 +111,33 @@ func TestCachedPlansOfPruneReadIndexes(t *testing.T) {
 			[]string{"Index Scan using campaignconnector_users_expires", "Index Scan using campaignconnector_users_log"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			plan := explainGeneric(t, conn.Conn(), c.sql, c.args, "")
+			plan := explainGeneric(t, conn, c.sql, c.args, "")
 			for _, w := range c.want {
 				require.Contains(t, plan, w, plan)
 			}
 			require.NotContains(t, plan, "Seq Scan", plan)
 		})
 	}
+}
+
+// planTables opens a store in a schema of its own, runs setup (its table
+// names in braces) on a connection of the store's pool, and returns the
+// store's statements and that connection, for EXPLAIN.
+func planTables(t *testing.T, setup ...string) (*queries, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	pool := internalPool(t)
+	s, err := New(ctx, pool, WithSchema(internalSchema(t, pool)))
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	t.Cleanup(conn.Release)
+	for _, sql := range setup {
+		_, err := conn.Exec(ctx, s.q.r.Replace(sql))
+		require.NoError(t, err)
+	}
+	return s.q, conn.Conn()
 }
 
 // explainCached prepares sql in a transaction with the store's planner
