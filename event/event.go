@@ -92,8 +92,9 @@ type Event struct {
 // the same every time.
 func (e Event) Validate() error {
 	info, known := lookupKind(e.Kind)
-	if known && e.UserID != "" && len(e.Properties) == 0 && selectorsFit(info, e.CampaignID, e.Target, e.Name) &&
-		idFits(e.ID) && idFits(e.UserID) && idFits(e.CampaignID) && idFits(e.Target) && idFits(e.Name) && timeFits(e.Time) {
+	if known && e.UserID != "" && selectorsFit(info, e.CampaignID, e.Target, e.Name) &&
+		idFits(e.ID) && idFits(e.UserID) && idFits(e.CampaignID) && idFits(e.Target) && idFits(e.Name) && timeFits(e.Time) &&
+		(len(e.Properties) == 0 || propertiesOK(e.Properties)) {
 		return nil // the common case, decided without building a report
 	}
 	p := Problems{Object: "event"}
