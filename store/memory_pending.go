@@ -34,7 +34,7 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 		sh.users.each(func(u *memUser) {
 			for k := range u.pendingCount() {
 				mp := u.pendingAt(k)
-				key := pendingKey{due: mp.due, id: mp.id}
+				key := mp.pageKey()
 				if (q.CampaignID != "" && !mp.of(ofShape, q.CampaignID)) || (q.AfterID != "" && key.compare(after) <= 0) || !page.wants(key) {
 					continue
 				}
@@ -103,4 +103,12 @@ func (p *pendingPage) Pop() any {
 	p.items[n] = pageItem{}
 	p.items = p.items[:n]
 	return it
+}
+
+// pageKey returns the delivery's place in ListPending's order.
+func (mp *memPending) pageKey() pendingKey {
+	if f := mp.full(); f != nil {
+		return pendingKey{due: unixNS(f.DueAt), id: f.ID}
+	}
+	return pendingKey{due: mp.due, id: mp.deliveryID()}
 }

@@ -146,10 +146,10 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 		return
 	}
 	s := sh.sp.shapes.of(mp.shape)
-	p.ID = mp.id
+	p.ID = mp.deliveryID()
 	p.CampaignID = s.campaign
 	p.Activation = s.activation
-	p.Trigger.ID, p.Trigger.UserID = mp.triggerID, userID
+	p.Trigger.ID, p.Trigger.UserID = mp.triggerID(), userID
 	p.Trigger.Kind, p.Trigger.CampaignID = s.trigKind, s.trigCamp
 	p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = "", "", nil
 	p.Trigger.Time = unixTime(mp.trigTime)
@@ -181,16 +181,16 @@ func (sh *shard) compact(p *Pending, u *memUser, mp *memPending, whole bool) {
 			return
 		}
 	}
-	if whole {
+	if whole || len(p.ID) > maxKeyID {
 		f := new(Pending) // p is the scratch's or the caller's
 		*f = *p
 		*mp = memPending{user: u, ready: f.ReadyAt.UnixNano(), flags: live, extra: &pendingExtra{full: f}}
 		return
 	}
 	*mp = memPending{
-		user: u, id: p.ID, triggerID: p.Trigger.ID, trigTime: p.Trigger.Time.UnixNano(),
-		due: p.DueAt.UnixNano(), shape: sh.shapeOf(p),
+		user: u, trigTime: p.Trigger.Time.UnixNano(), due: p.DueAt.UnixNano(), shape: sh.shapeOf(p),
 	}
+	mp.setKeys(p.ID, p.Trigger.ID)
 	if p.Trigger.Target != "" || p.Trigger.Name != "" || len(p.Trigger.Properties) > 0 {
 		mp.extra = &pendingExtra{target: p.Trigger.Target, name: p.Trigger.Name, properties: p.Trigger.Properties}
 	}
@@ -221,7 +221,7 @@ func (sh *shard) sameDelivery(p *Pending, mp *memPending) bool {
 	if x == nil {
 		x = &pendingExtra{}
 	}
-	return p.ID == mp.id && p.Trigger.ID == mp.triggerID && p.Trigger.Time.UnixNano() == mp.trigTime &&
+	return mp.sameKeys(p.ID, p.Trigger.ID) && p.Trigger.Time.UnixNano() == mp.trigTime &&
 		p.DueAt.UnixNano() == mp.due && sameShape(p, sh.sp.shapes.of(mp.shape)) &&
 		p.Trigger.Target == x.target && p.Trigger.Name == x.name && sameMap(p.Trigger.Properties, x.properties)
 }
@@ -239,8 +239,8 @@ func setMutable(p *Pending, mp *memPending) {
 	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
 	mp.flags = live | mp.flags&moved | flag(p.Sending, sending) |
 		flag(p.CancelOnFailure, cancelOnFailure) | flag(p.Backfilled, backfilled) | flag(p.Control, control)
-	if p.Attempt >= 0 && p.Attempt <= 1<<16-1 {
-		mp.attempt = uint16(p.Attempt)
+	if p.Attempt >= 0 && p.Attempt <= 1<<8-1 {
+		mp.attempt = uint8(p.Attempt)
 		return
 	}
 	if mp.extra == nil {

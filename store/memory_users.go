@@ -123,21 +123,24 @@ type userExtra struct {
 	seen seenSet       // remembered event IDs after the first
 }
 
-// memPending is a Pending in compact form: follow-up, activation and
-// trigger kind and campaign numbered together (a shape), times in Unix
-// nanoseconds, rarely set trigger fields behind one pointer.
+// memPending is a Pending in compact form: its ID and its trigger's event
+// ID as setKeys keeps them, follow-up, activation and trigger kind
+// and campaign numbered together (a shape), times in Unix nanoseconds,
+// rarely set trigger fields behind one pointer.
 type memPending struct {
-	user      *memUser
-	id        string
-	triggerID string
-	trigTime  int64
-	due       int64
-	ready     int64
-	token     uint64
-	extra     *pendingExtra
-	shape     uint32 // numbered by the namespace's shapes
-	attempt   uint16
-	flags     uint8
+	user     *memUser
+	keys     string   // the delivery's ID, then its trigger's event ID when keyForm is keyInKeys
+	trig     [16]byte // the trigger's event ID otherwise
+	trigTime int64
+	due      int64
+	ready    int64
+	token    uint64
+	extra    *pendingExtra
+	shape    uint32 // numbered by the namespace's shapes
+	attempt  uint8
+	flags    uint8
+	idLen    uint8 // the delivery ID's length in keys
+	keyForm  uint8 // where the event ID is, and in what form: see setKeys
 }
 
 type pendingExtra struct {

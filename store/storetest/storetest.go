@@ -64,6 +64,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"tallies/concurrent adds lose nothing (Tallier)", testConcurrentTallies},
 		{"tallies/prune removes older hours (Tallier)", testPruneTallies},
 		{"pending/listed in due order, page by page (PendingLister)", testListPending},
+		{"pending/listed in due order when one user holds many (PendingLister)", testListPendingMany},
+		{"pending/trigger event IDs come back as stored", testTriggerIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,3 +143,84 @@ func testListPending(t *testing.T, s store.Store, ns string) {
 	_, err = pl.ListPending(cancelled, ns, store.PendingQuery{Limit: 10})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// testListPendingMany checks the order of a listing in which one user
+// holds many deliveries (more than a store may keep inline), interleaved
+// in due time with other users'.
+func testListPendingMany(t *testing.T, s store.Store, ns string) {
+	pl := lister(t, s)
+	var want []store.Claim
+	add := func(user string, i int) {
+		due := T0.Add(time.Duration((i*7)%25) * time.Minute)
+		p := pending(user, "resend", fmt.Sprintf("%s-%02d", user, i), due)
+		update(t, s, ns, user, T0, func(u *store.UserState) { u.Pending = append(u.Pending, p) })
+		want = append(want, store.Claim{UserID: user, Pending: *p})
+	}
+	for i := range 24 {
+		add("many", i)
+		if i%4 == 0 {
+			add("few", i)
+		}
+	}
+	slices.SortFunc(want, func(a, b store.Claim) int {
+		return cmp.Or(a.Pending.DueAt.Compare(b.Pending.DueAt), strings.Compare(a.Pending.ID, b.Pending.ID))
+	})
+	got, _ := listAll(t, pl, ns, store.PendingQuery{Limit: 4})
+	require.Equal(t, claimKeys(want), claimKeys(got), "every delivery, in (DueAt, ID) order")
+}
+
+// testTriggerIDs checks that a delivery's trigger event ID comes back as
+// it was stored, whatever its shape: UUIDs in every case, strings that
+// nearly are UUIDs, long and empty IDs. It reads them back from an update,
+// after an update that changed other state, from a claim and from a
+// listing.
+func testTriggerIDs(t *testing.T, s store.Store, ns string) {
+	ids := []string{
+		"6f1c2a3e-9b4d-4c8e-a1f2-3b4c5d6e7f80",  // lower case
+		"6F1C2A3E-9B4D-4C8E-A1F2-3B4C5D6E7F80",  // upper case
+		"6f1C2a3e-9b4d-4c8e-a1f2-3b4c5d6e7f80",  // mixed case
+		"00000000-0000-0000-0000-000000000000",  // digits only
+		"ffffffff-ffff-ffff-ffff-ffffffffffff",  // all letters
+		"6f1c2a3e-9b4d-4c8e-a1f2-3b4c5d6e7f8g",  // not hex
+		"6f1c2a3e+9b4d-4c8e-a1f2-3b4c5d6e7f80",  // a sign for a dash
+		"6f1c2a3e9b4d4c8ea1f23b4c5d6e7f80abcd",  // 36 digits, no dashes
+		"{6f1c2a3e-9b4d-4c8e-a1f2-3b4c5d6e7f8}", // braces
+		"sg_event_id-ZGVmYXVsdC1ldmVudA",
+		strings.Repeat("x", 300),
+		"",
+	}
+	pl, listable := s.(store.PendingLister)
+	for i, id := range ids {
+		user := fmt.Sprint("trigger-", i)
+		p := pending(user, "resend", fmt.Sprint("d-", i), T0.Add(time.Duration(i)*time.Second))
+		p.Trigger.ID = id
+		update(t, s, ns, user, T0, func(u *store.UserState) { u.Pending = append(u.Pending, p) })
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			require.Len(t, u.Pending, 1)
+			require.Equal(t, id, u.Pending[0].Trigger.ID, "read back")
+			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "other", At: T0})
+		})
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			require.Len(t, u.Pending, 1)
+			require.Equal(t, id, u.Pending[0].Trigger.ID, "after an update of other state")
+			require.Equal(t, p.ID, u.Pending[0].ID)
+		})
+	}
+	if listable {
+		listed, _ := listAll(t, pl, ns, store.PendingQuery{Limit: 5})
+		require.Len(t, listed, len(ids))
+		for i, c := range listed {
+			require.Equal(t, ids[i], c.Pending.Trigger.ID, "listed %s", c.Pending.ID)
+		}
+	}
+	claimed, err := s.Claim(context.Background(), ns, T0.Add(time.Hour), time.Minute, len(ids), 7)
+	require.NoError(t, err)
+	require.Len(t, claimed, len(ids))
+	got := map[string]string{}
+	for _, c := range claimed {
+		got[c.Pending.ID] = c.Pending.Trigger.ID
+	}
+	for i, id := range ids {
+		require.Equal(t, id, got[fmt.Sprint("d-", i)], "claimed")
+	}
+}
