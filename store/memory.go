@@ -29,11 +29,12 @@ const shardCount = 64
 //
 // Users are spread over 64 shards, each with its own lock, user table and
 // due-time heap; campaigns have one lock per namespace. Pending deliveries
-// are kept in a compact form (about 200 bytes for a user with one pending
-// delivery and one remembered event ID, plus the identifiers' bytes) and
-// turned into a [UserState] only for the duration of an Update; a user
-// holding more than 16 keeps them whole instead, handed to the update as
-// they are. Either way an update costs time linear in the user's state.
+// are kept in a compact form (about 160 bytes for a user with one pending
+// delivery and one remembered event ID, plus the user ID's bytes; the
+// trigger's event ID is kept inline when it is a UUID or at most 16 bytes
+// long) and turned into a [UserState] only for the duration of an Update;
+// a user holding more than 16 keeps them whole instead, handed to the
+// update as they are. Either way an update costs time linear in the user's state.
 // Event IDs are remembered as 64-bit hashes. Times come back in UTC.
 //
 // A shard's heap forgets cancelled and delivered deliveries lazily: their

@@ -224,3 +224,33 @@ func testTriggerIDs(t *testing.T, s store.Store, ns string) {
 		require.Equal(t, id, got[fmt.Sprint("d-", i)], "claimed")
 	}
 }
+
+// testAttempts checks that a delivery's attempt count comes back as it was
+// stored, small or large, through an update, a later update of other
+// state and a claim.
+func testAttempts(t *testing.T, s store.Store, ns string) {
+	counts := []int{0, 1, 254, 255, 256, 65535, 65536, 1<<31 + 5}
+	for i, n := range counts {
+		user := fmt.Sprint("attempts-", i)
+		p := pending(user, "resend", fmt.Sprint("a-", i), T0)
+		p.Attempt = n
+		update(t, s, ns, user, T0, func(u *store.UserState) { u.Pending = append(u.Pending, p) })
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			require.Equal(t, n, u.Pending[0].Attempt, "read back")
+			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "other", At: T0})
+		})
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			require.Equal(t, n, u.Pending[0].Attempt, "after an update of other state")
+			u.Pending[0].Attempt++
+		})
+	}
+	claimed, err := s.Claim(context.Background(), ns, T0, time.Minute, len(counts), 9)
+	require.NoError(t, err)
+	require.Len(t, claimed, len(counts))
+	for _, c := range claimed {
+		var i int
+		_, err := fmt.Sscan(strings.TrimPrefix(c.Pending.ID, "a-"), &i)
+		require.NoError(t, err)
+		require.Equal(t, counts[i]+1, c.Pending.Attempt, "claimed %s", c.Pending.ID)
+	}
+}
