@@ -107,7 +107,7 @@ func TestCachedPlansOfPruneReadIndexes(t *testing.T) {
 		want            []string
 	}{
 		{"expired event IDs", q.pruneSeen, "'', " + now + ", 1000", []string{"Index Scan using campaignconnector_seen_keep_until"}},
-		{"users to prune", q.pruneCandidates, "'', " + now + ", " + now + ", 1000",
+		{"users to prune", q.pruneCandidates, "'', " + now + ", " + now + ", 1000, '{u1,u2}'",
 			[]string{"Index Scan using campaignconnector_users_expires", "Index Scan using campaignconnector_users_log"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

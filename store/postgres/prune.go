@@ -28,8 +28,10 @@ const (
 	// Users with something to prune, found by the columns Update keeps
 	// (rounded down: the look-up may find a few with nothing to prune yet),
 	// each read in the order of its partial index, for the same reason.
-	sqlPruneCandidates = `(SELECT user_id FROM {users} WHERE ns = $1 AND expires_at <= $2 ORDER BY expires_at LIMIT $4)
-		UNION (SELECT user_id FROM {users} WHERE ns = $1 AND log_first <= $3 ORDER BY log_first LIMIT $4)
+	// $5 lists the users this Prune has read and left as they are, so
+	// that the next batch reads past them.
+	sqlPruneCandidates = `(SELECT user_id FROM {users} WHERE ns = $1 AND expires_at <= $2 AND user_id <> ALL($5::text[]) ORDER BY expires_at LIMIT $4)
+		UNION (SELECT user_id FROM {users} WHERE ns = $1 AND log_first <= $3 AND user_id <> ALL($5::text[]) ORDER BY log_first LIMIT $4)
 		LIMIT $4`
 )
 
@@ -71,9 +73,14 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	}
 	removed += int(tag.RowsAffected())
 
-	done := map[string]bool{} // users pruned by this call: never twice
+	// left lists the users this call read and left as they are (a state
+	// this version cannot read, or nothing to prune yet): the look-up skips
+	// them, so that however many there are, the users after them are
+	// pruned. A pruned user no longer matches the look-up, so every batch
+	// finds others and the loop ends.
+	left := []string{}
 	for {
-		rows, err := s.pool.Query(ctx, s.q.pruneCandidates, ns, floorNow, floorTime(logBefore), pruneBatch)
+		rows, err := s.pool.Query(ctx, s.q.pruneCandidates, ns, floorNow, floorTime(logBefore), pruneBatch, left)
 		if err != nil {
 			return removed, wrap("prune", err)
 		}
@@ -81,19 +88,13 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 		if err != nil {
 			return removed, wrap("prune", err)
 		}
-		todo := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return done[id] })
-		if len(todo) == 0 {
-			return removed, nil
-		}
-		for chunk := range slices.Chunk(todo, pruneLockBatch) {
-			n, err := s.pruneUsers(ctx, ns, chunk, now, logBefore)
+		for chunk := range slices.Chunk(ids, pruneLockBatch) {
+			n, kept, err := s.pruneUsers(ctx, ns, chunk, now, logBefore)
 			if err != nil {
 				return removed, wrap("prune", err)
 			}
 			removed += n
-			for _, id := range chunk {
-				done[id] = true
-			}
+			left = append(left, kept...)
 		}
 		if len(ids) < pruneBatch {
 			return removed, nil
@@ -103,8 +104,9 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 
 // pruneUsers prunes the state of users in one transaction holding their
 // advisory locks, taken in key order so that two Prunes cannot deadlock
-// (an Update holds a single one).
-func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, logBefore time.Time) (int, error) {
+// (an Update holds a single one). It returns how many items it removed and
+// the users it left as they are.
+func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, logBefore time.Time) (int, []string, error) {
 	keys := make([]int64, len(ids))
 	for i, id := range ids {
 		keys[i] = s.userLock(ns, id)
@@ -113,22 +115,22 @@ func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, lo
 	keys = slices.Compact(keys)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer conn.Release()
 	for attempt := 1; ; attempt++ {
-		n, err := s.pruneUsersOnce(ctx, conn, ns, ids, keys, now, logBefore)
+		n, kept, err := s.pruneUsersOnce(ctx, conn, ns, ids, keys, now, logBefore)
 		if err == nil {
-			return n, nil
+			return n, kept, nil
 		}
 		rollback(conn)
 		if !retryable(err) && !errors.Is(err, errConflict) || attempt == maxAttempts || ctx.Err() != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 }
 
-func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ids []string, keys []int64, now, logBefore time.Time) (int, error) {
+func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ids []string, keys []int64, now, logBefore time.Time) (int, []string, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(sqlPlanByIndex)
@@ -167,12 +169,13 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 		err = cerr
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	removed := 0
 	var (
 		w     writes
 		arena []byte
+		kept  []string
 	)
 	for _, row := range users {
 		var u store.UserState
@@ -182,10 +185,12 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 			// other user of the namespace from being pruned.
 			s.log(slog.LevelWarn, "prune skips a user whose state this version cannot read",
 				slog.String("namespace", ns), slog.String("user", row.user), slog.Any("error", err))
+			kept = append(kept, row.user)
 			continue
 		}
 		n := u.Prune(now, logBefore)
 		if n == 0 {
+			kept = append(kept, row.user)
 			continue
 		}
 		removed += n
@@ -203,7 +208,7 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 		err = cerr
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return removed, nil
+	return removed, kept, nil
 }

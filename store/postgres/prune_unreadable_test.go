@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,21 +12,31 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestPruneSkipsAUserItCannotRead checks that one user whose state this
-// version cannot read (here a damaged row; a newer version's state reads
-// the same) is left as it is, while every other user of the namespace is
-// pruned: Prune does not fail on it, call after call.
+// TestPruneSkipsAUserItCannotRead checks that users whose state this
+// version cannot read (here damaged rows; a newer version's state reads
+// the same) are left as they are, while every other user of the namespace
+// is pruned: Prune does not fail on them, call after call, and reads past
+// them when they are more than a batch of candidates (1,000) and come
+// first in expiry order.
 func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	ctx := context.Background()
 	schema := testSchema(t)
 	s := openStore(t, postgres.WithSchema(schema))
 	const ns = "prune-unreadable"
-	for _, user := range []string{"a-damaged", "b-ok", "c-ok"} {
+	users := []string{"b-ok", "c-ok"}
+	for i := range 1001 {
+		users = append(users, fmt.Sprintf("a-damaged-%04d", i))
+	}
+	for _, user := range users {
+		expires := t0.Add(time.Hour)
+		if strings.HasPrefix(user, "a-damaged") {
+			expires = t0.Add(time.Minute) // first in expiry order
+		}
 		require.NoError(t, s.Update(ctx, ns, user, t0, store.Dedup{}, func(u *store.UserState, _ bool) {
-			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "c", At: t0, Expires: t0.Add(time.Hour)})
+			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "c", At: t0, Expires: expires})
 		}))
 	}
-	_, err := s.Pool().Exec(ctx, `UPDATE `+tableIn(schema, "users")+` SET body = substring(body from 1 for 3) WHERE user_id = 'a-damaged'`)
+	_, err := s.Pool().Exec(ctx, `UPDATE `+tableIn(schema, "users")+` SET body = substring(body from 1 for 3) WHERE user_id LIKE 'a-damaged%'`)
 	require.NoError(t, err)
 
 	for range 2 {
@@ -35,6 +47,6 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 		_, err := s.User(ctx, ns, user)
 		require.ErrorIs(t, err, store.ErrNotFound, "%s, whose only receipt expired, is pruned", user)
 	}
-	_, err = s.User(ctx, ns, "a-damaged")
-	require.ErrorContains(t, err, "a-damaged", "the damaged row is left, and named when read")
+	_, err = s.User(ctx, ns, "a-damaged-0000")
+	require.ErrorContains(t, err, "a-damaged-0000", "the damaged row is left, and named when read")
 }

@@ -18,9 +18,12 @@ const (
 	sqlPruneInteractions = `DELETE FROM campaignconnector_interactions WHERE seq IN (
 		SELECT seq FROM campaignconnector_interactions WHERE ns = ?1 AND keep_until <= ?2 LIMIT ?3)`
 	sqlPruneCounters = `DELETE FROM campaignconnector_counters WHERE ns = ? AND expires <= ?`
-	// Users with something to prune, found by the columns Update keeps.
+	// Users with something to prune, found by the columns Update keeps,
+	// but those ?5 lists (a JSON array): the users this Prune has read and
+	// left as they are.
 	sqlPruneCandidates = `SELECT user_id, state FROM campaignconnector_users
-		WHERE ns = ?1 AND (expires_at <= ?2 OR log_first < ?3) LIMIT ?4`
+		WHERE ns = ?1 AND (expires_at <= ?2 OR log_first < ?3)
+		AND user_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4`
 	sqlFreePages = `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`
 )
 
@@ -76,17 +79,23 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 		return removed, wrap("prune", err)
 	}
 	removed += int(counters)
+	// left lists the users this call read and left as they are (a state
+	// this version cannot read): the look-up skips them, so that however
+	// many there are, the users after them are pruned.
+	var left []string
 	for {
 		var n, found int
+		var kept []string
 		err := s.write(ctx, func(t *tx) (err error) {
-			n, found, err = s.pruneUsers(t, ns, now, logBefore)
+			n, found, kept, err = s.pruneUsers(t, ns, now, logBefore, left)
 			return err
 		})
 		if err != nil {
 			return removed, wrap("prune", err)
 		}
 		removed += n
-		if found < pruneBatch || n == 0 {
+		left = append(left, kept...)
+		if found < pruneBatch {
 			break
 		}
 	}
@@ -96,16 +105,24 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	return removed, nil
 }
 
-// pruneUsers prunes up to a batch of users with something expired, and
-// returns how many items it removed and how many users it found. Every
-// user found has something to prune (the look-up keys are exact), so the
-// next batch finds others. A user whose state this version cannot read
-// (damaged, or written by a newer version) is left as it is and logged:
-// it must not keep every other user of the namespace from being pruned.
-func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found int, err error) {
-	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch)
+// pruneUsers prunes up to a batch of users with something expired, other
+// than those in left, and returns how many items it removed, how many
+// users it found and those it left as they are. Every user found has
+// something to prune (the look-up keys are exact), so the next batch finds
+// others. A user whose state this version cannot read (damaged, or written
+// by a newer version) is left as it is and logged: it must not keep every
+// other user of the namespace from being pruned.
+func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time, left []string) (removed, found int, kept []string, err error) {
+	skip, err := json.Marshal(left)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
+	}
+	if left == nil {
+		skip = []byte("[]")
+	}
+	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch, string(skip))
+	if err != nil {
+		return 0, 0, nil, err
 	}
 	type userRow struct {
 		id    string
@@ -116,13 +133,13 @@ func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed,
 		var u userRow
 		if err := rows.Scan(&u.id, &u.state); err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		users = append(users, u)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	var w rowWriter
 	w.reset(ns)
@@ -131,14 +148,19 @@ func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed,
 		if err := json.Unmarshal(row.state, &u); err != nil {
 			s.log(slog.LevelWarn, "prune skips a user whose state this version cannot read",
 				slog.String("namespace", ns), slog.String("user", row.id), slog.Any("error", err))
+			kept = append(kept, row.id)
 			continue
 		}
-		removed += u.Prune(now, logBefore)
+		n := u.Prune(now, logBefore)
+		if n == 0 {
+			kept = append(kept, row.id) // nothing expired after all: its keys are rewritten, and this call reads past it
+		}
+		removed += n
 		if err := writeState(&w, row.id, row.state, &u); err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 	}
-	return removed, len(users), w.flush(t)
+	return removed, len(users), kept, w.flush(t)
 }
 
 // vacuum gives free pages back to the file system when they are more

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -180,20 +181,27 @@ func TestStopWithADeliveryThisVersionCannotRead(t *testing.T) {
 	require.Zero(t, st.Pending)
 }
 
-// A user whose state this version cannot read (damaged here; a newer
-// version's state reads the same) is left as it is by Prune and logged,
-// while every other user of the namespace is pruned, call after call.
+// TestPruneSkipsAUserItCannotRead checks that users whose state this
+// version cannot read (damaged rows; a newer version's state reads the
+// same) are left as they are by Prune and logged, while every other user
+// of the namespace is pruned, call after call, even when they are more
+// than a batch of candidates (1,000) and come first in the table.
 func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	path := testPath(t)
 	var log strings.Builder
 	s := openStore(t, path, sqlite.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	ctx := context.Background()
-	for _, user := range []string{"a-damaged", "b-ok", "c-ok"} {
+	var users []string
+	for i := range 1001 {
+		users = append(users, fmt.Sprintf("a-damaged-%04d", i))
+	}
+	users = append(users, "b-ok", "c-ok")
+	for _, user := range users {
 		require.NoError(t, s.Update(ctx, "ns", user, t0, store.Dedup{}, func(u *store.UserState, _ bool) {
 			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "c", At: t0, Expires: t0.Add(time.Hour)})
 		}))
 	}
-	_, err := rawDB(t, path).Exec(`UPDATE campaignconnector_users SET state = '{"receipts":[' WHERE user_id = 'a-damaged'`)
+	_, err := rawDB(t, path).Exec(`UPDATE campaignconnector_users SET state = '{"receipts":[' WHERE user_id LIKE 'a-damaged%'`)
 	require.NoError(t, err)
 
 	for range 2 {
@@ -204,7 +212,7 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 		_, err := s.User(ctx, "ns", user)
 		require.ErrorIs(t, err, store.ErrNotFound, "%s, whose only receipt expired, is pruned", user)
 	}
-	_, err = s.User(ctx, "ns", "a-damaged")
+	_, err = s.User(ctx, "ns", "a-damaged-0000")
 	require.Error(t, err, "the damaged row is left")
-	require.Contains(t, log.String(), "a-damaged")
+	require.Contains(t, log.String(), "a-damaged-1000")
 }
