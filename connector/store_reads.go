@@ -32,8 +32,9 @@ const DefaultPendingPage = 100
 // The store keeps the tallies for [WithTallyRetention].
 //
 // Errors: [ErrNotSupported] when the store keeps no tallies; an error
-// wrapping [store.ErrInvalidQuery] for an empty range; the store's error,
-// wrapped.
+// wrapping [store.ErrInvalidQuery] for an empty range; ctx's error when it
+// ends while the engine waits for another flush of its counts; the store's
+// error, wrapped.
 func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally, error) {
 	ts, ok := e.store.(store.Tallier)
 	if !ok {

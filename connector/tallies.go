@@ -75,7 +75,7 @@ func newTallyBook(s store.Store, cfg *config) (*tallyBook, error) {
 	if !ok || cfg.noTallies {
 		return nil, nil
 	}
-	b := &tallyBook{store: ts, ns: cfg.namespace, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1)}
+	b := &tallyBook{store: ts, ns: cfg.namespace, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1)}
 	b.lastFlush.Store(cfg.clock.Now().UnixNano())
 	return b, nil
 }

@@ -482,3 +482,44 @@ func TestStaleDeliveriesDroppedLaterAreCounted(t *testing.T) {
 	require.Contains(t, tallyLines(got), `Mar 2 11h resend cancelled/campaign_stopped "" ×1`, "at the send")
 	require.Contains(t, tallyLines(got), `Mar 2 09h resend cancelled/campaign_stopped "" ×1`, "by the event")
 }
+
+// blockingTallier is a memory store whose AddTallies waits for release.
+type blockingTallier struct {
+	*store.Memory
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+// TestTalliesStopsWaitingForAFlushWhenCtxEnds checks that a reader of the
+// tallies waiting behind a flush stuck on a slow store gives up when its
+// context ends, and that the stuck flush's counts still arrive.
+func TestTalliesStopsWaitingForAFlushWhenCtxEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &blockingTallier{Memory: store.NewMemory(), entered: make(chan struct{}), release: make(chan struct{})}
+		e := tallyEngine(t, s, connector.WithClock(clock.NewMock()))
+		require.NoError(t, e.Track(context.Background(), received("u1")))
+		first := make(chan error, 1)
+		go func() {
+			_, err := e.Tallies(context.Background(), store.TallyQuery{})
+			first <- err
+		}()
+		<-s.entered // the first reader's flush is in the store
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := e.Tallies(ctx, store.TallyQuery{})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+
+		close(s.release)
+		require.NoError(t, <-first)
+		got, err := s.Memory.Tallies(context.Background(), "", store.TallyQuery{})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), scheduledCount(got))
+	})
+}

@@ -26,8 +26,8 @@ type tallyBook struct {
 	dirtied   chan struct{} // receives a value when dirty is set (Run's flusher waits on it)
 	lastFlush atomic.Int64  // Unix ns of the clock at the last flush of Tick or Run
 
-	flushMu sync.Mutex               // one flush at a time
-	unsent  map[store.TallyKey]int64 // counts a failed flush keeps for the next
+	flushing chan struct{}            // holds a value while a flush is under way: one at a time
+	unsent   map[store.TallyKey]int64 // counts a failed flush keeps for the next
 }
 
 // tallyCell is one follow-up's counters: one set per hour, the latest in
@@ -277,9 +277,16 @@ func (c *tallyCell) drain(acc map[store.TallyKey]int64) {
 // fails, the counts are kept for the next flush (should the failure hide
 // a commit, they are added twice: the store call is therefore not cut
 // short by the caller's context, only by tallyFlushTimeout).
+//
+// Waiting for a flush under way ends with ctx: a reader gives up then,
+// with ctx's error, and the counts go with a later flush.
 func (b *tallyBook) flush(ctx context.Context) error {
-	b.flushMu.Lock()
-	defer b.flushMu.Unlock()
+	select {
+	case b.flushing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-b.flushing }()
 	return b.flushLocked(ctx)
 }
 
@@ -289,14 +296,16 @@ func (b *tallyBook) flush(ctx context.Context) error {
 // that flush did not take are marked dirty by whoever counted them, and
 // go with the next flush.
 func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
-	if !b.flushMu.TryLock() {
+	select {
+	case b.flushing <- struct{}{}:
+	default:
 		return nil
 	}
-	defer b.flushMu.Unlock()
+	defer func() { <-b.flushing }()
 	return b.flushLocked(ctx)
 }
 
-// flushLocked is flush, under flushMu.
+// flushLocked is flush, with b.flushing held.
 func (b *tallyBook) flushLocked(ctx context.Context) error {
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
 	acc := b.unsent

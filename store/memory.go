@@ -29,13 +29,15 @@ const shardCount = 64
 //
 // Users are spread over 64 shards, each with its own lock, user table and
 // due-time heap; campaigns have one lock per namespace. Pending deliveries
-// are kept in a compact form (about 160 bytes for a user with one pending
-// delivery and one remembered event ID, plus the user ID's bytes; the
-// trigger's event ID is kept inline when it is a UUID or at most 16 bytes
-// long) and turned into a [UserState] only for the duration of an Update;
+// are kept in a compact form (about 160 to 190 bytes for a user with one
+// pending delivery and one remembered event ID, plus the user ID's bytes;
+// the trigger's event ID is kept inline when it is at most 16 bytes long
+// or a canonical UUID, all lower or all upper case, and comes back exactly
+// as given) and turned into a [UserState] only for the duration of an Update;
 // a user holding more than 16 keeps them whole instead, handed to the
-// update as they are. Either way an update costs time linear in the user's state.
-// Event IDs are remembered as 64-bit hashes. Times come back in UTC.
+// update as they are. Either way an update costs time linear in the
+// user's state. Event IDs remembered for deduplication are kept as 64-bit
+// hashes with their expiry (16 bytes each). Times come back in UTC.
 //
 // A shard's heap forgets cancelled and delivered deliveries lazily: their
 // entries (and the records they point to) stay until they reach the top
