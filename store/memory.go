@@ -235,7 +235,7 @@ func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, now, exp
 	if c.n >= limit {
 		return false, nil
 	}
-	sp.counters[key] = counter{n: c.n + 1, expires: max(c.expires, expires.UnixNano())}
+	sp.counters[key] = counter{n: c.n + 1, expires: max(c.expires, unixNS(expires))}
 	return true, nil
 }
 
@@ -248,7 +248,7 @@ func (m *Memory) AppendInteractions(ctx context.Context, ns string, events []eve
 	sp.miscMu.Lock()
 	defer sp.miscMu.Unlock()
 	for _, ev := range events {
-		sp.interactions = append(sp.interactions, loggedEvent{ev: ev, keepUntil: keepUntil.UnixNano()})
+		sp.interactions = append(sp.interactions, loggedEvent{ev: ev, keepUntil: unixNS(keepUntil)})
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (m *Memory) apply(sp *space, sh *shard, userID string, h uint32, nowNS int6
 	if dedup.EventID != "" {
 		h := maphash.String(m.seed, dedup.EventID)
 		if duplicate = u.isDuplicate(h, nowNS); !duplicate {
-			until := dedup.KeepUntil.UnixNano()
+			until := unixNS(dedup.KeepUntil)
 			u.remember(h, until)
 			sh.horizon.note(until)
 		}
@@ -109,7 +109,7 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 		return nil, nil
 	}
 	sp := m.space(ns)
-	nowNS, until := now.UnixNano(), now.Add(lease).UnixNano()
+	nowNS, until := unixNS(now), unixNS(now.Add(lease))
 	var out []Claim
 	start := m.rotate.Add(1)
 	for i := range uint32(shardCount) {

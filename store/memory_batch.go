@@ -96,9 +96,10 @@ func (t *userTable) touch(idx []int32, hashes []uint32) uint {
 	}
 	for _, i := range idx {
 		if u := t.slots[int(hashes[i])&mask]; u != nil {
-			// The record's three cache lines (it is 144 bytes, 16-byte
-			// aligned), and the first byte of the user's ID.
-			sum += uint(u.hash) + uint(u.first.ready) + uint(uintptr(unsafe.Pointer(u.extra)))
+			// The record's two cache lines (it is 128 bytes, and objects of
+			// that size class are 128-byte aligned), and the first byte of
+			// the user's ID.
+			sum += uint(u.hash) + uint(u.first.ready)
 			if u.idLen > 0 {
 				sum += uint(*u.idData)
 			}

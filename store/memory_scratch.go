@@ -170,10 +170,15 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 }
 
 // compact fills mp from p, whole if whole is set.
+//
+// A delivery whose ID is longer than maxKeyID, or with a time outside the
+// range of Unix nanoseconds (years 1678 to 2262), is kept whole: its times
+// as they are, its place in the heap at the range's end.
 func (sh *shard) compact(p *Pending, u *memUser, mp *memPending, whole bool) {
+	whole = whole || len(p.ID) > maxKeyID || !inUnixNS(p.Trigger.Time) || !inUnixNS(p.DueAt) || !inUnixNS(p.ReadyAt)
 	if mp.flags&live != 0 {
 		if f := mp.full(); f != nil && f == p {
-			mp.ready = p.ReadyAt.UnixNano() // a whole delivery is edited in place
+			mp.ready = unixNS(p.ReadyAt) // a whole delivery is edited in place
 			return
 		}
 		if !whole && mp.full() == nil && sh.sameDelivery(p, mp) {
@@ -181,10 +186,10 @@ func (sh *shard) compact(p *Pending, u *memUser, mp *memPending, whole bool) {
 			return
 		}
 	}
-	if whole || len(p.ID) > maxKeyID {
+	if whole {
 		f := new(Pending) // p is the scratch's or the caller's
 		*f = *p
-		*mp = memPending{user: u, ready: f.ReadyAt.UnixNano(), flags: live, extra: &pendingExtra{full: f}}
+		*mp = memPending{user: u, ready: unixNS(f.ReadyAt), flags: live, extra: &pendingExtra{full: f}}
 		return
 	}
 	*mp = memPending{

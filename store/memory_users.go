@@ -104,6 +104,9 @@ func unixNS(t time.Time) int64 {
 
 var minUnixNS, maxUnixNS = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
+// inUnixNS reports whether t has a Unix nanosecond count.
+func inUnixNS(t time.Time) bool { return !t.Before(minUnixNS) && !t.After(maxUnixNS) }
+
 // memUser is one user's state in compact form. Most users have at most one
 // pending delivery and one remembered event ID, which live inline; the
 // rest is in extra.

@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"pending/listed in due order when one user holds many (PendingLister)", testListPendingMany},
 		{"pending/trigger event IDs come back as stored", testTriggerIDs},
 		{"pending/attempt counts of any size come back as stored", testAttempts},
+		{"pending/times far from now come back as stored", testFarTimes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -254,3 +254,40 @@ func testAttempts(t *testing.T, s store.Store, ns string) {
 		require.Equal(t, counts[i]+1, c.Pending.Attempt, "claimed %s", c.Pending.ID)
 	}
 }
+
+// testFarTimes checks that a delivery's times come back as stored when
+// they lie far from now, its trigger's before 1678 (beyond int64
+// nanoseconds before 1970), and that such a delivery is claimed when due
+// and listed.
+func testFarTimes(t *testing.T, s store.Store, ns string) {
+	ctx := context.Background()
+	trig := time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)
+	due := time.Date(2261, 12, 31, 23, 59, 59, 999_999_000, time.UTC)
+	p := pending("far", "resend", "d-far", due)
+	p.Trigger.Time = trig
+	update(t, s, ns, "far", T0, func(u *store.UserState) { u.Pending = append(u.Pending, p) })
+	check := func(got store.Pending, how string) {
+		t.Helper()
+		require.True(t, got.DueAt.Equal(due), "%s: due %v", how, got.DueAt)
+		require.True(t, got.ReadyAt.Equal(due), "%s: ready %v", how, got.ReadyAt)
+		require.True(t, got.Trigger.Time.Equal(trig), "%s: trigger time %v", how, got.Trigger.Time)
+	}
+	update(t, s, ns, "far", T0, func(u *store.UserState) {
+		require.Len(t, u.Pending, 1)
+		check(*u.Pending[0], "read back")
+	})
+	if pl, ok := s.(store.PendingLister); ok {
+		listed, err := pl.ListPending(ctx, ns, store.PendingQuery{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, listed, 1)
+		check(listed[0].Pending, "listed")
+	}
+	none, err := s.Claim(ctx, ns, T0, time.Minute, 10, 1)
+	require.NoError(t, err)
+	require.Empty(t, none, "not due yet")
+	claimed, err := s.Claim(ctx, ns, due, time.Minute, 10, 2)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	require.True(t, claimed[0].Pending.DueAt.Equal(due))
+	require.True(t, claimed[0].Pending.Trigger.Time.Equal(trig))
+}
