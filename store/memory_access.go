@@ -129,6 +129,7 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 			if out == nil {
 				out = m.claimBuffer(min(limit, 1024)) // grown by copying would cost more
 			}
+			mp.spellKeys() // the send's updates read it again: write the event ID out once
 			out = append(out, Claim{UserID: mp.user.id()})
 			sh.materialize(mp, mp.user.id(), &out[len(out)-1].Pending)
 		}

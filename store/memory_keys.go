@@ -79,16 +79,23 @@ func packUUID(s string) (b [16]byte, form uint8) {
 
 // unpackUUID writes the 16 bytes of b as a canonical UUID in form.
 func unpackUUID(b *[16]byte, form uint8) string {
+	buf := make([]byte, 36)
+	writeUUID(buf, b, form)
+	return unsafe.String(unsafe.SliceData(buf), len(buf))
+}
+
+// writeUUID writes the 16 bytes of b into dst[:36] as a canonical UUID in
+// form.
+func writeUUID(dst []byte, b *[16]byte, form uint8) {
 	digits := lowerDigits
 	if form == keyUUIDUpper {
 		digits = upperDigits
 	}
-	buf := make([]byte, 36)
-	buf[8], buf[13], buf[18], buf[23] = '-', '-', '-', '-'
+	dst = dst[:36]
+	dst[8], dst[13], dst[18], dst[23] = '-', '-', '-', '-'
 	for i, at := range uuidDigits {
-		buf[at], buf[at+1] = digits[b[i]>>4], digits[b[i]&15]
+		dst[at], dst[at+1] = digits[b[i]>>4], digits[b[i]&15]
 	}
-	return unsafe.String(unsafe.SliceData(buf), len(buf))
 }
 
 // isUUID reports whether s is the UUID whose 16 bytes are b, written in
@@ -122,6 +129,30 @@ func (mp *memPending) setKeys(id, trigger string) {
 	}
 	buf := make([]byte, len(id)+len(trigger))
 	copy(buf[copy(buf, id):], trigger)
+	mp.keys, mp.keyForm = unsafe.String(unsafe.SliceData(buf), len(buf)), keyInKeys
+}
+
+// spellKeys writes an inline event ID out after the delivery ID in keys,
+// once: a claimed delivery is loaded again by each update of its send (the
+// check before it and the outcome), which then read the event ID without
+// writing it out each time. The delivery goes when it is sent, so the
+// longer form lasts as long as the send.
+func (mp *memPending) spellKeys() {
+	f := mp.keyForm
+	if f == keyInKeys || f == keyShort {
+		return // in keys already, or no event ID
+	}
+	n := 36
+	if f > keyShort {
+		n = int(f - keyShort)
+	}
+	buf := make([]byte, int(mp.idLen)+n)
+	at := copy(buf, mp.deliveryID())
+	if f > keyShort {
+		copy(buf[at:], mp.trig[:n])
+	} else {
+		writeUUID(buf[at:], &mp.trig, f)
+	}
 	mp.keys, mp.keyForm = unsafe.String(unsafe.SliceData(buf), len(buf)), keyInKeys
 }
 

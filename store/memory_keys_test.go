@@ -29,6 +29,12 @@ func FuzzKeys(f *testing.F) {
 		require.True(t, mp.sameKeys(id, trigger))
 		require.Equal(t, other == trigger, mp.sameKeys(id, other), "event ID %q against %q", trigger, other)
 		require.False(t, mp.sameKeys(id+"x", trigger))
+		spelled := mp
+		spelled.spellKeys()
+		require.Equal(t, id, spelled.deliveryID(), "spelled out")
+		require.Equal(t, trigger, spelled.triggerID(), "spelled out")
+		require.True(t, spelled.sameKeys(id, trigger), "spelled out")
+		require.Equal(t, other == trigger, spelled.sameKeys(id, other), "spelled out")
 		if _, form := packUUID(trigger); form != keyInKeys || len(trigger) <= 16 {
 			require.Equal(t, id, mp.keys, "a UUID or a short event ID is kept inline")
 		}
