@@ -37,7 +37,10 @@ const shardCount = 64
 // a user holding more than 16 keeps them whole instead, handed to the
 // update as they are. Either way an update costs time linear in the
 // user's state. Event IDs remembered for deduplication are kept as 64-bit
-// hashes with their expiry (16 bytes each). Times come back in UTC.
+// hashes with their expiry (16 bytes each). Times come back in UTC. The
+// store's clock runs in Unix nanoseconds: an operation at a time before
+// 1678 or after 2262 fails with [ErrTimeRange], while a delivery due after
+// 2262 is kept exactly and listed in its place.
 //
 // A shard's heap forgets cancelled and delivered deliveries lazily: their
 // entries (and the records they point to) stay until they reach the top
@@ -222,6 +225,9 @@ func (m *Memory) Take(ctx context.Context, ns, key string, limit int64, now, exp
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	if err := checkNow(now); err != nil {
+		return false, err
+	}
 	sp := m.space(ns)
 	sp.miscMu.Lock()
 	defer sp.miscMu.Unlock()
@@ -326,8 +332,11 @@ func (m *Memory) Prune(ctx context.Context, ns string, now, logBefore time.Time)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if err := checkNow(now); err != nil {
+		return 0, err
+	}
 	sp := m.space(ns)
-	nowNS, logBeforeNS := unixNS(now), unixNS(logBefore)
+	nowNS, logBeforeNS := now.UnixNano(), unixNS(logBefore)
 	removed := 0
 	var empty []*memUser
 	for i := range sp.shards {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"time"
 )
@@ -12,12 +14,31 @@ func (m *Memory) Update(ctx context.Context, ns, userID string, now time.Time, d
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := checkNow(now); err != nil {
+		return err
+	}
 	sp := m.space(ns)
 	sh := &sp.shards[shardOf(userID)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	m.apply(sp, sh, userID, hashID(userID), now.UnixNano(), &dedup, fn)
 	return nil
+}
+
+// ErrTimeRange reports a time the memory store cannot work at: it keeps
+// its clock in Unix nanoseconds, which span the years 1678 to 2262. An
+// Update, UpdateBatch op, Claim, Take or Prune whose now lies outside
+// them fails with it, wrapped. Deliveries due later are kept exactly,
+// and wait until the clock can reach them.
+var ErrTimeRange = errors.New("store: time outside the memory store's range (1678 to 2262)")
+
+// checkNow returns ErrTimeRange, wrapped with now, when now lies outside
+// the memory store's range.
+func checkNow(now time.Time) error {
+	if inUnixNS(now) {
+		return nil
+	}
+	return fmt.Errorf("%w: now is %s", ErrTimeRange, now.UTC().Format(time.RFC3339Nano))
 }
 
 // apply is Update on a shard whose lock the caller holds; h is
@@ -83,20 +104,26 @@ func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error
 		return time.Time{}, false, err
 	}
 	sp := m.space(ns)
-	var best int64
+	var best dueItem
+	var bestTime time.Time
 	found := false
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
-		if it, ok := sh.due.top(); ok && (!found || it.at < best) {
-			best, found = it.at, true
+		if it, ok := sh.due.top(); ok && (!found || it.at < best.at) {
+			best, found = it, true
+			if f := it.p.full(); f != nil {
+				bestTime = f.ReadyAt // exact where it.at is clamped
+			} else {
+				bestTime = unixTime(it.at)
+			}
 		}
 		sh.mu.Unlock()
 	}
 	if !found {
 		return time.Time{}, false, nil
 	}
-	return unixTime(best), true, nil
+	return bestTime, true, nil
 }
 
 // Claim implements [Store.Claim]. Shards are visited round-robin from a
@@ -105,11 +132,14 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := checkNow(now); err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		return nil, nil
 	}
 	sp := m.space(ns)
-	nowNS, until := unixNS(now), unixNS(now.Add(lease))
+	nowNS, until := now.UnixNano(), unixNS(now.Add(lease))
 	var out []Claim
 	start := m.rotate.Add(1)
 	for i := range uint32(shardCount) {

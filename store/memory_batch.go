@@ -28,6 +28,11 @@ func (m *Memory) UpdateBatch(ctx context.Context, ns string, ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
+	for i := range ops {
+		if err := checkNow(ops[i].Now); err != nil {
+			return m.updateEach(ctx, ns, ops)
+		}
+	}
 	sp := m.space(ns)
 	if len(ops) <= smallBatch {
 		// Few users a shard at most: grouping would cost more than the
@@ -50,6 +55,21 @@ func (m *Memory) UpdateBatch(ctx context.Context, ns string, ops []Op) error {
 	}
 	b.release()
 	return nil
+}
+
+// updateEach is UpdateBatch applying each op through Update: for a batch
+// in which some op fails (its time is out of range), so that it fails
+// alone.
+func (m *Memory) updateEach(ctx context.Context, ns string, ops []Op) error {
+	var first error
+	for i := range ops {
+		op := &ops[i]
+		op.Err = m.Update(ctx, ns, op.UserID, op.Now, op.Dedup, op.Fn)
+		if first == nil {
+			first = op.Err
+		}
+	}
+	return first
 }
 
 // smallBatch is the size up to which UpdateBatch applies ops one by one.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 var _ PendingLister = (*Memory)(nil)
@@ -26,7 +27,7 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 	if q.CampaignID != "" {
 		sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == q.CampaignID) })
 	}
-	after := pendingKey{due: unixNS(q.AfterDue), id: q.AfterID}
+	after := keyAt(q.AfterDue, q.AfterID)
 	page := &pendingPage{limit: q.Limit}
 	for i := range sp.shards {
 		sh := &sp.shards[i]
@@ -55,8 +56,18 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 
 // pendingKey is where a delivery stands in the listing order.
 type pendingKey struct {
-	due int64 // DueAt, Unix ns (as the shard keeps it)
+	due int64     // DueAt, Unix ns (as the shard keeps it), clamped to the int64 range
+	far time.Time // DueAt when clamped, which orders such deliveries among themselves
 	id  string
+}
+
+// keyAt returns the key of a delivery due at due with ID id.
+func keyAt(due time.Time, id string) pendingKey {
+	k := pendingKey{due: unixNS(due), id: id}
+	if !inUnixNS(due) {
+		k.far = due
+	}
+	return k
 }
 
 func (k pendingKey) compare(o pendingKey) int {
@@ -65,6 +76,9 @@ func (k pendingKey) compare(o pendingKey) int {
 		return -1
 	case k.due > o.due:
 		return 1
+	}
+	if c := k.far.Compare(o.far); c != 0 {
+		return c
 	}
 	return strings.Compare(k.id, o.id)
 }
@@ -108,7 +122,7 @@ func (p *pendingPage) Pop() any {
 // pageKey returns the delivery's place in ListPending's order.
 func (mp *memPending) pageKey() pendingKey {
 	if f := mp.full(); f != nil {
-		return pendingKey{due: unixNS(f.DueAt), id: f.ID}
+		return keyAt(f.DueAt, f.ID)
 	}
 	return pendingKey{due: mp.due, id: mp.deliveryID()}
 }
