@@ -25,11 +25,18 @@ const (
 	sqlPruneInteractions = `DELETE FROM {interactions} WHERE ctid = ANY(ARRAY(
 		SELECT ctid FROM {interactions} WHERE ns = $1 AND keep_until <= $2 ORDER BY keep_until LIMIT $3))`
 	sqlPruneCounters = `DELETE FROM {counters} WHERE ns = $1 AND expires <= $2`
+	// A user whose state this version cannot read has its look-up keys
+	// moved past $2 and $3 (by pruneRetry), body untouched: the look-up
+	// finds it again only then.
+	sqlPrunePostpone = `UPDATE {users} SET
+		expires_at = CASE WHEN expires_at <= $2 THEN $4 ELSE expires_at END,
+		log_first = CASE WHEN log_first <= $3 THEN $5 ELSE log_first END
+		WHERE ns = $1 AND user_id = ANY($6::text[])`
 	// Users with something to prune, found by the columns Update keeps
 	// (rounded down: the look-up may find a few with nothing to prune yet),
 	// each read in the order of its partial index, for the same reason.
-	// $5 lists the users this Prune has read and left as they are, so
-	// that the next batch reads past them.
+	// $5 lists the users this Prune has read and found nothing to prune
+	// in yet, so that the next batch reads past them.
 	sqlPruneCandidates = `(SELECT user_id FROM {users} WHERE ns = $1 AND expires_at <= $2 AND user_id <> ALL($5::text[]) ORDER BY expires_at LIMIT $4)
 		UNION (SELECT user_id FROM {users} WHERE ns = $1 AND log_first <= $3 AND user_id <> ALL($5::text[]) ORDER BY log_first LIMIT $4)
 		LIMIT $4`
@@ -41,6 +48,11 @@ const (
 	// holds an advisory lock, and those live in PostgreSQL's shared lock
 	// table (max_locks_per_transaction × max_connections entries).
 	pruneLockBatch = 100
+	// pruneRetry is how long Prune leaves a user whose state this version
+	// cannot read (damaged, or written by a newer version) before it reads
+	// it again: it is logged once per retry, not at every call, and
+	// however many such users there are, the look-up reads past them.
+	pruneRetry = time.Hour
 )
 
 // Prune implements [store.Store.Prune]. Remembered event IDs, counters and
@@ -73,11 +85,11 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	}
 	removed += int(tag.RowsAffected())
 
-	// left lists the users this call read and left as they are (a state
-	// this version cannot read, or nothing to prune yet): the look-up skips
-	// them, so that however many there are, the users after them are
-	// pruned. A pruned user no longer matches the look-up, so every batch
-	// finds others and the loop ends.
+	// left lists the users this call read and found nothing to prune in
+	// yet (their look-up keys are rounded down to the microsecond): the
+	// look-up skips them. A pruned user no longer matches the look-up, nor
+	// does one this version cannot read (its keys are postponed), so every
+	// batch finds others and the loop ends.
 	left := []string{}
 	for {
 		rows, err := s.pool.Query(ctx, s.q.pruneCandidates, ns, floorNow, floorTime(logBefore), pruneBatch, left)
@@ -105,7 +117,7 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 // pruneUsers prunes the state of users in one transaction holding their
 // advisory locks, taken in key order so that two Prunes cannot deadlock
 // (an Update holds a single one). It returns how many items it removed and
-// the users it left as they are.
+// the users it found nothing to prune in.
 func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, logBefore time.Time) (int, []string, error) {
 	keys := make([]int64, len(ids))
 	for i, id := range ids {
@@ -173,9 +185,10 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	}
 	removed := 0
 	var (
-		w     writes
-		arena []byte
-		kept  []string
+		w          writes
+		arena      []byte
+		kept       []string // found nothing to prune in
+		unreadable []string
 	)
 	for _, row := range users {
 		var u store.UserState
@@ -184,8 +197,9 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 			// newer version) is left as it is: it must not keep every
 			// other user of the namespace from being pruned.
 			s.log(slog.LevelWarn, "prune skips a user whose state this version cannot read",
-				slog.String("namespace", ns), slog.String("user", row.user), slog.Any("error", err))
-			kept = append(kept, row.user)
+				slog.String("namespace", ns), slog.String("user", row.user), slog.Any("error", err),
+				slog.Duration("retry_in", pruneRetry))
+			unreadable = append(unreadable, row.user)
 			continue
 		}
 		n := u.Prune(now, logBefore)
@@ -198,9 +212,16 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	}
 	wb := &pgx.Batch{}
 	w.queue(wb, s.q, ns)
+	if len(unreadable) > 0 {
+		floorNow, floorLog := floorTime(now), floorTime(logBefore)
+		wb.Queue(s.q.prunePostpone, ns, floorNow, floorLog, floorNow.Add(pruneRetry), floorLog.Add(pruneRetry), unreadable)
+	}
 	wb.Queue("COMMIT")
 	br = conn.SendBatch(ctx, wb)
 	err = w.checkWrites(br)
+	if err == nil && len(unreadable) > 0 {
+		_, err = br.Exec()
+	}
 	if err == nil {
 		_, err = br.Exec()
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +16,14 @@ import (
 // TestPruneSkipsAUserItCannotRead checks that users whose state this
 // version cannot read (here damaged rows; a newer version's state reads
 // the same) are left as they are, while every other user of the namespace
-// is pruned: Prune does not fail on them, call after call, and reads past
-// them when they are more than a batch of candidates (1,000) and come
-// first in expiry order.
+// is pruned: Prune does not fail on them, call after call, reads past them
+// when they are more than a batch of candidates (1,000) and come first in
+// expiry order, and reads (and logs) each again only an hour later.
 func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	ctx := context.Background()
 	schema := testSchema(t)
-	s := openStore(t, postgres.WithSchema(schema))
+	var log strings.Builder
+	s := openStore(t, postgres.WithSchema(schema), postgres.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	const ns = "prune-unreadable"
 	users := []string{"b-ok", "c-ok"}
 	for i := range 1001 {
@@ -39,10 +41,16 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	_, err := s.Pool().Exec(ctx, `UPDATE `+tableIn(schema, "users")+` SET body = substring(body from 1 for 3) WHERE user_id LIKE 'a-damaged%'`)
 	require.NoError(t, err)
 
+	logged := func() int { return strings.Count(log.String(), "user=a-damaged-0000 ") }
 	for range 2 {
 		_, err := s.Prune(ctx, ns, t0.Add(2*time.Hour), t0)
 		require.NoError(t, err)
 	}
+	require.Equal(t, 1, logged(), "read once, then left for an hour")
+	require.Equal(t, 1001, strings.Count(log.String(), "prune skips a user"))
+	_, err = s.Prune(ctx, ns, t0.Add(3*time.Hour+time.Second), t0)
+	require.NoError(t, err)
+	require.Equal(t, 2, logged(), "read again an hour later")
 	for _, user := range []string{"b-ok", "c-ok"} {
 		_, err := s.User(ctx, ns, user)
 		require.ErrorIs(t, err, store.ErrNotFound, "%s, whose only receipt expired, is pruned", user)

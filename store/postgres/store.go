@@ -251,7 +251,7 @@ type queries struct {
 	take, stats, appendInteractions                 string
 	interactions, interactionsByKey                 string
 	pruneSeen, pruneInteractions, pruneCounters     string
-	pruneCandidates                                 string
+	pruneCandidates, prunePostpone                  string
 	addTallies, tallies, pruneTallies               string
 	listPending, listPendingAll                     string
 }
@@ -289,8 +289,8 @@ func newQueries(cfg config) *queries {
 		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
-		pruneCandidates: r.Replace(sqlPruneCandidates),
-		addTallies:      r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
+		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone),
+		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 	}
 }

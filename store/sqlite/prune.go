@@ -18,12 +18,16 @@ const (
 	sqlPruneInteractions = `DELETE FROM campaignconnector_interactions WHERE seq IN (
 		SELECT seq FROM campaignconnector_interactions WHERE ns = ?1 AND keep_until <= ?2 LIMIT ?3)`
 	sqlPruneCounters = `DELETE FROM campaignconnector_counters WHERE ns = ? AND expires <= ?`
-	// Users with something to prune, found by the columns Update keeps,
-	// but those ?5 lists (a JSON array): the users this Prune has read and
-	// left as they are.
+	// Users with something to prune, found by the columns Update keeps.
 	sqlPruneCandidates = `SELECT user_id, state FROM campaignconnector_users
-		WHERE ns = ?1 AND (expires_at <= ?2 OR log_first < ?3)
-		AND user_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4`
+		WHERE ns = ?1 AND (expires_at <= ?2 OR log_first < ?3) LIMIT ?4`
+	// A user whose state this version cannot read has its look-up keys
+	// moved past ?2 and ?3 (by pruneRetry), state untouched: the look-up
+	// finds it again only then.
+	sqlPrunePostpone = `UPDATE campaignconnector_users SET
+		expires_at = CASE WHEN expires_at <= ?2 THEN ?4 ELSE expires_at END,
+		log_first = CASE WHEN log_first < ?3 THEN ?5 ELSE log_first END
+		WHERE ns = ?1 AND user_id = ?6`
 	sqlFreePages = `SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`
 )
 
@@ -32,6 +36,11 @@ const (
 	// Freed pages are given back to the file system when they are more
 	// than a quarter of the file, at most this many per Prune.
 	vacuumPages = 10000
+	// pruneRetry is how long Prune leaves a user whose state this version
+	// cannot read (damaged, or written by a newer version) before it reads
+	// it again: it is logged once per retry, not at every call, and
+	// however many such users there are, the look-up reads past them.
+	pruneRetry = time.Hour
 )
 
 // Prune implements [store.Store.Prune]. Remembered event IDs, counters and
@@ -79,24 +88,18 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 		return removed, wrap("prune", err)
 	}
 	removed += int(counters)
-	// left lists the users this call read and left as they are (a state
-	// this version cannot read): the look-up skips them, so that however
-	// many there are, the users after them are pruned.
-	var left []string
 	for {
-		var n, found int
-		var kept []string
+		var n, found, postponed int
 		err := s.write(ctx, func(t *tx) (err error) {
-			n, found, kept, err = s.pruneUsers(t, ns, now, logBefore, left)
+			n, found, postponed, err = s.pruneUsers(t, ns, now, logBefore)
 			return err
 		})
 		if err != nil {
 			return removed, wrap("prune", err)
 		}
 		removed += n
-		left = append(left, kept...)
-		if found < pruneBatch {
-			break
+		if found < pruneBatch || n == 0 && postponed == 0 {
+			break // the last batch, or one that changed nothing: the next would find the same users
 		}
 	}
 	if err := s.vacuum(ctx); err != nil {
@@ -105,24 +108,17 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	return removed, nil
 }
 
-// pruneUsers prunes up to a batch of users with something expired, other
-// than those in left, and returns how many items it removed, how many
-// users it found and those it left as they are. Every user found has
-// something to prune (the look-up keys are exact), so the next batch finds
-// others. A user whose state this version cannot read (damaged, or written
-// by a newer version) is left as it is and logged: it must not keep every
-// other user of the namespace from being pruned.
-func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time, left []string) (removed, found int, kept []string, err error) {
-	skip, err := json.Marshal(left)
+// pruneUsers prunes up to a batch of users with something expired, and
+// returns how many items it removed, how many users it found and how many
+// it postponed. Every user found has something to prune (the look-up keys
+// are exact), so the next batch finds others. A user whose state this
+// version cannot read (damaged, or written by a newer version) is left as
+// it is and logged, and its look-up keys are postponed by pruneRetry: it
+// must not keep every other user of the namespace from being pruned.
+func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found, postponed int, err error) {
+	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch)
 	if err != nil {
-		return 0, 0, nil, err
-	}
-	if left == nil {
-		skip = []byte("[]")
-	}
-	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch, string(skip))
-	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, err
 	}
 	type userRow struct {
 		id    string
@@ -133,13 +129,13 @@ func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time, left []st
 		var u userRow
 		if err := rows.Scan(&u.id, &u.state); err != nil {
 			rows.Close()
-			return 0, 0, nil, err
+			return 0, 0, 0, err
 		}
 		users = append(users, u)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, err
 	}
 	var w rowWriter
 	w.reset(ns)
@@ -147,20 +143,21 @@ func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time, left []st
 		var u store.UserState
 		if err := json.Unmarshal(row.state, &u); err != nil {
 			s.log(slog.LevelWarn, "prune skips a user whose state this version cannot read",
-				slog.String("namespace", ns), slog.String("user", row.id), slog.Any("error", err))
-			kept = append(kept, row.id)
+				slog.String("namespace", ns), slog.String("user", row.id), slog.Any("error", err),
+				slog.Duration("retry_in", pruneRetry))
+			if _, err := t.exec(sqlPrunePostpone, ns, nanos(now), nanos(logBefore),
+				nanos(now.Add(pruneRetry)), nanos(logBefore.Add(pruneRetry)), row.id); err != nil {
+				return 0, 0, 0, err
+			}
+			postponed++
 			continue
 		}
-		n := u.Prune(now, logBefore)
-		if n == 0 {
-			kept = append(kept, row.id) // nothing expired after all: its keys are rewritten, and this call reads past it
-		}
-		removed += n
+		removed += u.Prune(now, logBefore)
 		if err := writeState(&w, row.id, row.state, &u); err != nil {
-			return 0, 0, nil, err
+			return 0, 0, 0, err
 		}
 	}
-	return removed, len(users), kept, w.flush(t)
+	return removed, len(users), postponed, w.flush(t)
 }
 
 // vacuum gives free pages back to the file system when they are more

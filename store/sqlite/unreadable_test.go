@@ -185,7 +185,8 @@ func TestStopWithADeliveryThisVersionCannotRead(t *testing.T) {
 // version cannot read (damaged rows; a newer version's state reads the
 // same) are left as they are by Prune and logged, while every other user
 // of the namespace is pruned, call after call, even when they are more
-// than a batch of candidates (1,000) and come first in the table.
+// than a batch of candidates (1,000) and come first in the table; each is
+// read (and logged) again only an hour later.
 func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	path := testPath(t)
 	var log strings.Builder
@@ -204,6 +205,7 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	_, err := rawDB(t, path).Exec(`UPDATE campaignconnector_users SET state = '{"receipts":[' WHERE user_id LIKE 'a-damaged%'`)
 	require.NoError(t, err)
 
+	logged := func() int { return strings.Count(log.String(), "user=a-damaged-0000 ") }
 	for range 2 {
 		_, err := s.Prune(ctx, "ns", t0.Add(2*time.Hour), t0)
 		require.NoError(t, err)
@@ -215,4 +217,9 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	_, err = s.User(ctx, "ns", "a-damaged-0000")
 	require.Error(t, err, "the damaged row is left")
 	require.Contains(t, log.String(), "a-damaged-1000")
+	require.Equal(t, 1, logged(), "read once, then left for an hour")
+	require.Equal(t, 1001, strings.Count(log.String(), "prune skips a user"))
+	_, err = s.Prune(ctx, "ns", t0.Add(3*time.Hour+time.Second), t0)
+	require.NoError(t, err)
+	require.Equal(t, 2, logged(), "read again an hour later")
 }
