@@ -191,7 +191,9 @@ func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 // startTallyFlusher starts Run's flusher, which flushes the engine's
 // counts tallyFlushEvery after the last flush whenever there are some, so
 // that they reach the store within seconds even while Run sleeps for
-// hours. stop ends it and flushes what is left, for at most 5 seconds.
+// hours. stop ends it and flushes what is left, after any flush under
+// way: for as long as the store takes, bounded by tallyFlushTimeout for a
+// store that honours its context, twice over when a flush is under way.
 // A failure is logged: the counts wait for the next flush.
 func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	b := e.tallies
@@ -228,9 +230,11 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	return func() {
 		cancel()
 		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := b.flush(ctx); err != nil {
+		// The last flush waits for one under way (a dashboard's read),
+		// which its own store call's timeout ends, so that nothing counted
+		// before Run returns is left behind; its store call has
+		// tallyFlushTimeout too.
+		if err := b.flush(context.Background()); err != nil {
 			e.logError("run", err)
 		}
 	}

@@ -523,3 +523,49 @@ func TestTalliesStopsWaitingForAFlushWhenCtxEnds(t *testing.T) {
 		require.Equal(t, int64(1), scheduledCount(got))
 	})
 }
+
+// slowSecondTallier is a memory store whose second AddTallies takes 6 s
+// (a slow database that ignores ctx) and then commits.
+type slowSecondTallier struct {
+	*store.Memory
+	calls atomic.Int64
+}
+
+func (s *slowSecondTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	if s.calls.Add(1) == 2 {
+		time.Sleep(6 * time.Second)
+		return s.Memory.AddTallies(context.Background(), ns, ts)
+	}
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+// TestRunsLastFlushWaitsForAReadersFlush checks that when Run stops while a
+// dashboard's read is flushing to a slow store, Run's last flush waits for
+// it and then stores what was counted since: every count tracked before
+// Run returned reaches the store.
+func TestRunsLastFlushWaitsForAReadersFlush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := &slowSecondTallier{Memory: store.NewMemory()}
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		time.Sleep(time.Minute) // a quiet spell: the next count goes at once
+		synctest.Wait()
+		require.NoError(t, e.Track(ctx, received("u1")))
+		synctest.Wait() // Run's flusher stores u1's count
+		require.Equal(t, int64(1), s.calls.Load())
+		require.NoError(t, e.Track(ctx, received("u2")))
+		read := make(chan error, 1)
+		go func() { _, err := e.Tallies(context.Background(), store.TallyQuery{}); read <- err }()
+		synctest.Wait() // the reader's flush takes u2's count and waits on the store
+		require.NoError(t, e.Track(ctx, received("u3")))
+		cancel()
+		require.NoError(t, <-done)
+		require.NoError(t, <-read)
+		got, err := s.Memory.Tallies(context.Background(), "", store.TallyQuery{})
+		require.NoError(t, err)
+		require.Equal(t, int64(3), scheduledCount(got), "every count tracked before Run returned is stored")
+	})
+}
