@@ -35,6 +35,9 @@ const (
 	// tallyFlushTimeout bounds a flush's store call, which does not end
 	// with its caller's context.
 	tallyFlushTimeout = 5 * time.Second
+	// tallyLastFlushWait bounds how long Run's last flush waits for a
+	// flush under way: twice what that one's store call may take.
+	tallyLastFlushWait = 2 * tallyFlushTimeout
 	// tallyStripes spreads a follow-up's counters over cache lines, chosen
 	// by a byte of the user ID, so that goroutines counting decisions of
 	// one follow-up on several cores rarely add to the same line.
@@ -192,8 +195,8 @@ func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 // counts tallyFlushEvery after the last flush whenever there are some, so
 // that they reach the store within seconds even while Run sleeps for
 // hours. stop ends it and flushes what is left, after any flush under
-// way: for as long as the store takes, bounded by tallyFlushTimeout for a
-// store that honours its context, twice over when a flush is under way.
+// way: it waits for that one at most tallyLastFlushWait, then its own
+// store call takes at most tallyFlushTimeout.
 // A failure is logged: the counts wait for the next flush.
 func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	b := e.tallies
@@ -232,9 +235,12 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 		<-done
 		// The last flush waits for one under way (a dashboard's read),
 		// which its own store call's timeout ends, so that nothing counted
-		// before Run returns is left behind; its store call has
-		// tallyFlushTimeout too.
-		if err := b.flush(context.Background()); err != nil {
+		// before Run returns is left behind; but not forever, for a store
+		// that ignores its context. Its own store call has
+		// tallyFlushTimeout.
+		ctx, cancel := context.WithTimeout(context.Background(), tallyLastFlushWait)
+		defer cancel()
+		if err := b.flush(ctx); err != nil {
 			e.logError("run", err)
 		}
 	}

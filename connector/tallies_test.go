@@ -569,3 +569,49 @@ func TestRunsLastFlushWaitsForAReadersFlush(t *testing.T) {
 		require.Equal(t, int64(3), scheduledCount(got), "every count tracked before Run returned is stored")
 	})
 }
+
+// stuckTallier is a memory store whose first AddTallies after stuck is
+// closed hangs until release is closed, ignoring ctx (a store that never
+// answers).
+type stuckTallier struct {
+	*store.Memory
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *stuckTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.entered)
+		<-s.release
+	}
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+// TestRunReturnsWhileAReadersFlushHangs checks that Run returns when its
+// context ends even while a dashboard's read is stuck in a store that
+// never answers: its last flush waits for that read's flush for a bounded
+// time, then gives up.
+func TestRunReturnsWhileAReadersFlushHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &stuckTallier{Memory: store.NewMemory(), entered: make(chan struct{}), release: make(chan struct{})}
+		defer close(s.release)
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		require.NoError(t, e.Track(ctx, received("u1")))
+		synctest.Wait()
+		s.armed.Store(true)
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
+		defer rcancel()
+		go func() { _, _ = e.Tallies(rctx, store.TallyQuery{}) }()
+		<-s.entered // the reader's flush is stuck in the store
+		require.NoError(t, e.Track(ctx, received("u2")))
+		start := time.Now()
+		cancel()
+		require.NoError(t, <-done)
+		require.LessOrEqual(t, time.Since(start), 11*time.Second, "Run returned (fake time)")
+	})
+}
