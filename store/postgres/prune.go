@@ -10,6 +10,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -25,6 +26,9 @@ const (
 	sqlPruneInteractions = `DELETE FROM {interactions} WHERE ctid = ANY(ARRAY(
 		SELECT ctid FROM {interactions} WHERE ns = $1 AND keep_until <= $2 ORDER BY keep_until LIMIT $3))`
 	sqlPruneCounters = `DELETE FROM {counters} WHERE ns = $1 AND expires <= $2`
+	// A user found with nothing to prune has keys earlier than its
+	// state: they are set from the state.
+	sqlPruneRekey = `UPDATE {users} SET expires_at = $2, log_first = $3 WHERE ctid = $1`
 	// A user whose state this version cannot read has its look-up keys
 	// moved past $2 and $3 (by pruneRetry), body untouched: the look-up
 	// finds it again only then.
@@ -114,6 +118,12 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	}
 }
 
+// rekeyRow is a user row whose look-up keys Prune sets from its state.
+type rekeyRow struct {
+	tid               pgtype.TID
+	expires, logFirst pgtype.Timestamptz
+}
+
 // pruneUsers prunes the state of users in one transaction holding their
 // advisory locks, taken in key order so that two Prunes cannot deadlock
 // (an Update holds a single one). It returns how many items it removed and
@@ -187,8 +197,11 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	var (
 		w          writes
 		arena      []byte
-		kept       []string // found nothing to prune in
+		kept       []string // found nothing to prune in, keys rounded down to now
 		unreadable []string
+		rekey      []rekeyRow
+		floorNow   = floorTime(now)
+		floorLog   = floorTime(logBefore)
 	)
 	for _, row := range users {
 		var u store.UserState
@@ -204,7 +217,16 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 		}
 		n := u.Prune(now, logBefore)
 		if n == 0 {
-			kept = append(kept, row.user)
+			// Nothing expired: its keys are earlier than its state. Set
+			// from the state, they leave the look-up, unless rounding
+			// down to the microsecond keeps them in it: this call then
+			// reads past the user.
+			expires, logFirst := pruneKeys(&u)
+			if expires.Valid && !expires.Time.After(floorNow) || logFirst.Valid && !logFirst.Time.After(floorLog) {
+				kept = append(kept, row.user)
+			} else {
+				rekey = append(rekey, rekeyRow{row.r.tid, expires, logFirst})
+			}
 			continue
 		}
 		removed += n
@@ -213,14 +235,21 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	wb := &pgx.Batch{}
 	w.queue(wb, s.q, ns)
 	if len(unreadable) > 0 {
-		floorNow, floorLog := floorTime(now), floorTime(logBefore)
 		wb.Queue(s.q.prunePostpone, ns, floorNow, floorLog, floorNow.Add(pruneRetry), floorLog.Add(pruneRetry), unreadable)
+	}
+	for _, r := range rekey {
+		wb.Queue(s.q.pruneRekey, r.tid, r.expires, r.logFirst)
 	}
 	wb.Queue("COMMIT")
 	br = conn.SendBatch(ctx, wb)
 	err = w.checkWrites(br)
 	if err == nil && len(unreadable) > 0 {
 		_, err = br.Exec()
+	}
+	for range rekey {
+		if err == nil {
+			_, err = br.Exec()
+		}
 	}
 	if err == nil {
 		_, err = br.Exec()

@@ -58,3 +58,39 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	_, err = s.User(ctx, ns, "a-damaged-0000")
 	require.ErrorContains(t, err, "a-damaged-0000", "the damaged row is left, and named when read")
 }
+
+// TestPruneReadsPastUsersWithNothingToPrune checks that a batch of users
+// whose look-up keys are earlier than their state (as an older writer or
+// a hand edit may leave them) does not hold Prune back: their keys are set
+// from their state, and a user after them in expiry order has its expired
+// send removed by the same call.
+func TestPruneReadsPastUsersWithNothingToPrune(t *testing.T) {
+	ctx := context.Background()
+	schema := testSchema(t)
+	s := openStore(t, postgres.WithSchema(schema))
+	const ns = "prune-stale-keys"
+	send := func(user string, expires time.Time) {
+		require.NoError(t, s.Update(ctx, ns, user, t0, store.Dedup{}, func(u *store.UserState, _ bool) {
+			u.Sends = append(u.Sends, store.Send{CampaignID: "c", At: t0, Expires: expires})
+		}))
+	}
+	for i := range 1001 { // more than a batch of candidates
+		send(fmt.Sprintf("a%04d", i), t0.Add(time.Hour))
+	}
+	send("zz", t0)
+	users := tableIn(schema, "users")
+	_, err := s.Pool().Exec(ctx, `UPDATE `+users+` SET expires_at = $1 WHERE user_id <> 'zz'`, t0.Add(-time.Hour))
+	require.NoError(t, err)
+
+	n, err := s.Prune(ctx, ns, t0.Add(time.Minute), t0)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "zz's send")
+	_, err = s.User(ctx, ns, "zz")
+	require.ErrorIs(t, err, store.ErrNotFound, "zz held only the expired send")
+	var stale int
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM `+users+` WHERE expires_at <= $1`, t0.Add(time.Minute)).Scan(&stale))
+	require.Zero(t, stale, "every key is set from its state")
+	u, err := s.User(ctx, ns, "a0000")
+	require.NoError(t, err)
+	require.Len(t, u.Sends, 1, "a send not yet expired is kept")
+}

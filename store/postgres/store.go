@@ -251,7 +251,7 @@ type queries struct {
 	take, stats, appendInteractions                 string
 	interactions, interactionsByKey                 string
 	pruneSeen, pruneInteractions, pruneCounters     string
-	pruneCandidates, prunePostpone                  string
+	pruneCandidates, prunePostpone, pruneRekey      string
 	addTallies, tallies, pruneTallies               string
 	listPending, listPendingAll                     string
 }
@@ -289,7 +289,7 @@ func newQueries(cfg config) *queries {
 		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
-		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone),
+		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone), pruneRekey: r.Replace(sqlPruneRekey),
 		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 	}

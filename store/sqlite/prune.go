@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -19,8 +20,12 @@ const (
 		SELECT seq FROM campaignconnector_interactions WHERE ns = ?1 AND keep_until <= ?2 LIMIT ?3)`
 	sqlPruneCounters = `DELETE FROM campaignconnector_counters WHERE ns = ? AND expires <= ?`
 	// Users with something to prune, found by the columns Update keeps.
-	sqlPruneCandidates = `SELECT user_id, state FROM campaignconnector_users
+	sqlPruneCandidates = `SELECT user_id, state, expires_at, log_first FROM campaignconnector_users
 		WHERE ns = ?1 AND (expires_at <= ?2 OR log_first < ?3) LIMIT ?4`
+	// A user found with nothing to prune has keys earlier than its state:
+	// they are set from the state, so that the look-up does not find it
+	// again.
+	sqlPruneRekey = `UPDATE campaignconnector_users SET expires_at = ?3, log_first = ?4 WHERE ns = ?1 AND user_id = ?2`
 	// A user whose state this version cannot read has its look-up keys
 	// moved past ?2 and ?3 (by pruneRetry), state untouched: the look-up
 	// finds it again only then.
@@ -89,16 +94,16 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	}
 	removed += int(counters)
 	for {
-		var n, found, postponed int
+		var b pruned
 		err := s.write(ctx, func(t *tx) (err error) {
-			n, found, postponed, err = s.pruneUsers(t, ns, now, logBefore)
+			b, err = s.pruneUsers(t, ns, now, logBefore)
 			return err
 		})
 		if err != nil {
 			return removed, wrap("prune", err)
 		}
-		removed += n
-		if found < pruneBatch || n == 0 && postponed == 0 {
+		removed += b.removed
+		if b.found < pruneBatch || b.removed == 0 && b.moved == 0 {
 			break // the last batch, or one that changed nothing: the next would find the same users
 		}
 	}
@@ -108,35 +113,41 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	return removed, nil
 }
 
-// pruneUsers prunes up to a batch of users with something expired, and
-// returns how many items it removed, how many users it found and how many
-// it postponed. Every user found has something to prune (the look-up keys
-// are exact), so the next batch finds others. A user whose state this
-// version cannot read (damaged, or written by a newer version) is left as
-// it is and logged, and its look-up keys are postponed by pruneRetry: it
-// must not keep every other user of the namespace from being pruned.
-func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed, found, postponed int, err error) {
+// pruned is what a batch of pruneUsers did: items removed, users found,
+// and users it moved out of the look-up without removing anything
+// (postponed, or keys set from their state).
+type pruned struct{ removed, found, moved int }
+
+// pruneUsers prunes up to a batch of users with something expired. Every
+// user found leaves the look-up: pruned, its keys set from its state when
+// they were earlier than it, or, when this version cannot read its state
+// (damaged, or written by a newer version), left as it is and logged, its
+// keys postponed by pruneRetry: it must not keep every other user of the
+// namespace from being pruned.
+func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (pruned, error) {
 	rows, err := t.query(sqlPruneCandidates, ns, nanos(now), nanos(logBefore), pruneBatch)
 	if err != nil {
-		return 0, 0, 0, err
+		return pruned{}, err
 	}
 	type userRow struct {
-		id    string
-		state []byte
+		id                string
+		state             []byte
+		expires, logFirst sql.NullInt64
 	}
 	var users []userRow
 	for rows.Next() {
 		var u userRow
-		if err := rows.Scan(&u.id, &u.state); err != nil {
+		if err := rows.Scan(&u.id, &u.state, &u.expires, &u.logFirst); err != nil {
 			rows.Close()
-			return 0, 0, 0, err
+			return pruned{}, err
 		}
 		users = append(users, u)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, 0, err
+		return pruned{}, err
 	}
+	b := pruned{found: len(users)}
 	var w rowWriter
 	w.reset(ns)
 	for _, row := range users {
@@ -147,17 +158,35 @@ func (s *Store) pruneUsers(t *tx, ns string, now, logBefore time.Time) (removed,
 				slog.Duration("retry_in", pruneRetry))
 			if _, err := t.exec(sqlPrunePostpone, ns, nanos(now), nanos(logBefore),
 				nanos(now.Add(pruneRetry)), nanos(logBefore.Add(pruneRetry)), row.id); err != nil {
-				return 0, 0, 0, err
+				return pruned{}, err
 			}
-			postponed++
+			b.moved++
 			continue
 		}
-		removed += u.Prune(now, logBefore)
+		n := u.Prune(now, logBefore)
+		b.removed += n
+		if n == 0 {
+			expires, logFirst := pruneKeys(&u)
+			if !sameKey(row.expires, expires) || !sameKey(row.logFirst, logFirst) {
+				if _, err := t.exec(sqlPruneRekey, ns, row.id, expires, logFirst); err != nil {
+					return pruned{}, err
+				}
+				b.moved++
+			}
+			continue
+		}
 		if err := writeState(&w, row.id, row.state, &u); err != nil {
-			return 0, 0, 0, err
+			return pruned{}, err
 		}
 	}
-	return removed, len(users), postponed, w.flush(t)
+	return b, w.flush(t)
+}
+
+// sameKey reports whether a stored look-up key is k (nil or an int64, as
+// pruneKeys returns them).
+func sameKey(stored sql.NullInt64, k any) bool {
+	n, ok := k.(int64)
+	return stored.Valid == ok && (!ok || stored.Int64 == n)
 }
 
 // vacuum gives free pages back to the file system when they are more
