@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"time"
 )
 
@@ -104,18 +105,18 @@ func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error
 		return time.Time{}, false, err
 	}
 	sp := m.space(ns)
-	var best dueItem
-	var bestTime time.Time
+	var best time.Time
 	found := false
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
-		if it, ok := sh.due.top(); ok && (!found || it.at < best.at) {
-			best, found = it, true
-			if f := it.p.full(); f != nil {
-				bestTime = f.ReadyAt // exact where it.at is clamped
-			} else {
-				bestTime = unixTime(it.at)
+		if it, ok := sh.due.top(); ok {
+			at := unixTime(it.at)
+			if it.at == math.MaxInt64 {
+				at = sh.due.earliestFar() // the heap orders them all as one time
+			}
+			if !found || at.Before(best) {
+				best, found = at, true
 			}
 		}
 		sh.mu.Unlock()
@@ -123,7 +124,7 @@ func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error
 	if !found {
 		return time.Time{}, false, nil
 	}
-	return bestTime, true, nil
+	return best, true, nil
 }
 
 // Claim implements [Store.Claim]. Shards are visited round-robin from a
@@ -147,8 +148,8 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 		sh.mu.Lock()
 		for len(out) < limit {
 			it, ok := sh.due.top()
-			if !ok || it.at > nowNS {
-				break
+			if !ok || it.at > nowNS || it.at == math.MaxInt64 && it.p.full() != nil && it.p.full().ReadyAt.After(now) {
+				break // the last case: due after the clock's range ends, not at its last instant
 			}
 			mp := it.p
 			if mp.leased(token, until) {

@@ -3,6 +3,7 @@ package store
 import (
 	"container/heap"
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -57,14 +58,14 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 // pendingKey is where a delivery stands in the listing order.
 type pendingKey struct {
 	due int64     // DueAt, Unix ns (as the shard keeps it), clamped to the int64 range
-	far time.Time // DueAt when clamped, which orders such deliveries among themselves
+	far time.Time // DueAt when due is at either end of the range, which orders such keys among themselves
 	id  string
 }
 
 // keyAt returns the key of a delivery due at due with ID id.
 func keyAt(due time.Time, id string) pendingKey {
 	k := pendingKey{due: unixNS(due), id: id}
-	if !inUnixNS(due) {
+	if k.due == math.MinInt64 || k.due == math.MaxInt64 {
 		k.far = due
 	}
 	return k
@@ -124,5 +125,9 @@ func (mp *memPending) pageKey() pendingKey {
 	if f := mp.full(); f != nil {
 		return keyAt(f.DueAt, f.ID)
 	}
-	return pendingKey{due: mp.due, id: mp.deliveryID()}
+	k := pendingKey{due: mp.due, id: mp.deliveryID()}
+	if k.due == math.MinInt64 || k.due == math.MaxInt64 {
+		k.far = unixTime(k.due)
+	}
+	return k
 }
