@@ -35,8 +35,8 @@ const (
 	// tallyFlushTimeout bounds a flush's store call, which does not end
 	// with its caller's context.
 	tallyFlushTimeout = 5 * time.Second
-	// tallyLastFlushWait bounds how long Run's last flush waits for a
-	// flush under way: twice what that one's store call may take.
+	// tallyLastFlushWait bounds how long Run's last flush waits for one
+	// flush under way to end: twice what that one's store call may take.
 	tallyLastFlushWait = 2 * tallyFlushTimeout
 	// tallyStripes spreads a follow-up's counters over cache lines, chosen
 	// by a byte of the user ID, so that goroutines counting decisions of
@@ -194,9 +194,9 @@ func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 // startTallyFlusher starts Run's flusher, which flushes the engine's
 // counts tallyFlushEvery after the last flush whenever there are some, so
 // that they reach the store within seconds even while Run sleeps for
-// hours. stop ends it and flushes what is left, after any flush under
-// way: it waits for that one at most tallyLastFlushWait, then its own
-// store call takes at most tallyFlushTimeout.
+// hours. stop ends it and flushes what is left, after the flushes under
+// way (see flushLast); a flush that has not ended in tallyLastFlushWait
+// is given up on.
 // A failure is logged: the counts wait for the next flush.
 func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	b := e.tallies
@@ -232,15 +232,19 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	}()
 	return func() {
 		cancel()
-		<-done
-		// The last flush waits for one under way (a dashboard's read),
-		// which its own store call's timeout ends, so that nothing counted
-		// before Run returns is left behind; but not forever, for a store
-		// that ignores its context. Its own store call has
-		// tallyFlushTimeout.
-		ctx, cancel := context.WithTimeout(context.Background(), tallyLastFlushWait)
-		defer cancel()
-		if err := b.flush(ctx); err != nil {
+		// The flusher ends with fctx, unless it is in a store that does
+		// not answer: Run does not wait for it longer than for another
+		// flush (its counts then go with a later flush, if the store
+		// ever fails the call, or are lost with the process).
+		t := time.NewTimer(tallyLastFlushWait)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			e.logError("run", fmt.Errorf("connector: flushing decision tallies: the last flush has not ended in %v", tallyLastFlushWait))
+			return
+		}
+		if err := b.flushLast(tallyLastFlushWait); err != nil {
 			e.logError("run", err)
 		}
 	}

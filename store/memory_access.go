@@ -99,7 +99,9 @@ func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error)
 	return out, nil
 }
 
-// NextDue implements [Store.NextDue].
+// NextDue implements [Store.NextDue]. Deliveries ready after 2262, where
+// the store's clock cannot go, are ordered among themselves by shard: of
+// several, NextDue may give a later one than the earliest.
 func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, false, err
@@ -112,8 +114,8 @@ func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error
 		sh.mu.Lock()
 		if it, ok := sh.due.top(); ok {
 			at := unixTime(it.at)
-			if it.at == math.MaxInt64 {
-				at = sh.due.earliestFar() // the heap orders them all as one time
+			if f := it.p.full(); f != nil {
+				at = f.ReadyAt // exact where it.at is clamped
 			}
 			if !found || at.Before(best) {
 				best, found = at, true

@@ -3,12 +3,10 @@ package store
 import (
 	"hash/maphash"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 )
@@ -83,30 +81,6 @@ func (h *dueHeap) top() (dueItem, bool) {
 		h.pop()
 	}
 	return dueItem{}, false
-}
-
-// earliestFar returns the earliest ready time among the valid entries at
-// the end of the Unix nanosecond range, which the heap orders as one time:
-// deliveries ready after 2262, kept whole with their exact times. It reads
-// every entry; NextDue calls it only when such a delivery is a shard's
-// earliest.
-func (h *dueHeap) earliestFar() time.Time {
-	var best time.Time
-	found := false
-	for i := range h.n {
-		it := *h.at(i)
-		if it.at != math.MaxInt64 || !it.valid() {
-			continue
-		}
-		at := unixTime(it.at)
-		if f := it.p.full(); f != nil {
-			at = f.ReadyAt
-		}
-		if !found || at.Before(best) {
-			best, found = at, true
-		}
-	}
-	return best
 }
 
 func (h *dueHeap) pop() {

@@ -1,0 +1,102 @@
+package connector_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRunReturnsWhileItsOwnFlushHangs checks that Run returns when its
+// context ends even while its own flusher is stuck in a store that never
+// answers.
+func TestRunReturnsWhileItsOwnFlushHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &stuckTallier{Memory: store.NewMemory(), entered: make(chan struct{}), release: make(chan struct{})}
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		time.Sleep(time.Minute) // a quiet spell: the next count goes at once
+		s.armed.Store(true)
+		require.NoError(t, e.Track(ctx, received("u1")))
+		<-s.entered // Run's flusher is stuck in the store
+		cancel()
+		var returned bool
+		select {
+		case <-done:
+			returned = true
+		case <-time.After(time.Minute):
+		}
+		close(s.release)
+		if !returned {
+			<-done
+		}
+		require.True(t, returned, "Run had not returned 1 min (fake) after its context ended")
+	})
+}
+
+// honestSlowTallier is a memory store whose AddTallies, once slow is set,
+// take 4.9 s (within tallyFlushTimeout, honouring ctx) and then commit.
+type honestSlowTallier struct {
+	*store.Memory
+	slow atomic.Bool
+}
+
+func (s *honestSlowTallier) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	if s.slow.Load() {
+		select {
+		case <-time.After(4900 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+// TestRunsLastFlushWaitsForQueuedReaders checks that with dashboard reads
+// queued behind each other on a slow store that honours its context (each
+// flush takes 4.9 s), Run's last flush waits for them all as long as they
+// keep ending, so that every count tracked before Run returns is stored.
+func TestRunsLastFlushWaitsForQueuedReaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &honestSlowTallier{Memory: store.NewMemory()}
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		time.Sleep(time.Minute)
+		require.NoError(t, e.Track(ctx, received("u0")))
+		synctest.Wait() // Run's flusher stores u0 at once
+		s.slow.Store(true)
+		require.NoError(t, e.Track(ctx, received("u1")))
+		var readers sync.WaitGroup
+		read := func() { _, _ = e.Tallies(context.Background(), store.TallyQuery{}) }
+		readers.Go(read)
+		synctest.Wait() // R1 flushes u1, 4.9 s
+		require.NoError(t, e.Track(ctx, received("u2")))
+		readers.Go(read)
+		synctest.Wait() // R2 waits for the slot
+		readers.Go(read)
+		synctest.Wait() // R3 waits for the slot
+		start := time.Now()
+		cancel()
+		time.Sleep(5 * time.Second)
+		require.NoError(t, e.Track(context.Background(), received("u3"))) // after R2 drained, before Run returns
+		require.NoError(t, <-done)
+		took := time.Since(start)
+		got, err := s.Memory.Tallies(context.Background(), "", store.TallyQuery{})
+		readers.Wait() // R3 still writes after Run returned
+		require.NoError(t, err)
+		require.Equal(t, int64(4), scheduledCount(got), "every count tracked before Run returned (after %v) is stored", took)
+	})
+}
