@@ -35,9 +35,6 @@ const (
 	// tallyFlushTimeout bounds a flush's store call, which does not end
 	// with its caller's context.
 	tallyFlushTimeout = 5 * time.Second
-	// tallyLastFlushWait bounds how long Run's last flush waits for one
-	// flush under way to end: twice what that one's store call may take.
-	tallyLastFlushWait = 2 * tallyFlushTimeout
 	// tallyStripes spreads a follow-up's counters over cache lines, chosen
 	// by a byte of the user ID, so that goroutines counting decisions of
 	// one follow-up on several cores rarely add to the same line.
@@ -195,8 +192,9 @@ func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 // counts tallyFlushEvery after the last flush whenever there are some, so
 // that they reach the store within seconds even while Run sleeps for
 // hours. stop ends it and flushes what is left, after the flushes under
-// way (see flushLast); a flush that has not ended in tallyLastFlushWait
-// is given up on.
+// way (a dashboard's reads, served in turn): each store call is bounded by
+// tallyFlushTimeout for a store that honours its context. A store that
+// ignores it holds Run's return, as any of its calls would.
 // A failure is logged: the counts wait for the next flush.
 func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	b := e.tallies
@@ -232,19 +230,12 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	}()
 	return func() {
 		cancel()
-		// The flusher ends with fctx, unless it is in a store that does
-		// not answer: Run does not wait for it longer than for another
-		// flush (its counts then go with a later flush, if the store
-		// ever fails the call, or are lost with the process).
-		t := time.NewTimer(tallyLastFlushWait)
-		defer t.Stop()
-		select {
-		case <-done:
-		case <-t.C:
-			e.logError("run", fmt.Errorf("connector: flushing decision tallies: the last flush has not ended in %v", tallyLastFlushWait))
-			return
-		}
-		if err := b.flushLast(tallyLastFlushWait); err != nil {
+		<-done
+		// The last flush waits for one under way (a dashboard's read),
+		// which its own store call's timeout ends, so that nothing counted
+		// before Run returns is left behind; its store call has
+		// tallyFlushTimeout too.
+		if err := b.flush(context.Background()); err != nil {
 			e.logError("run", err)
 		}
 	}

@@ -14,36 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRunReturnsWhileItsOwnFlushHangs checks that Run returns when its
-// context ends even while its own flusher is stuck in a store that never
-// answers.
-func TestRunReturnsWhileItsOwnFlushHangs(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := &stuckTallier{Memory: store.NewMemory(), entered: make(chan struct{}), release: make(chan struct{})}
-		e := tallyEngine(t, s, connector.WithClock(clock.New()))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- e.Run(ctx) }()
-		synctest.Wait()
-		time.Sleep(time.Minute) // a quiet spell: the next count goes at once
-		s.armed.Store(true)
-		require.NoError(t, e.Track(ctx, received("u1")))
-		<-s.entered // Run's flusher is stuck in the store
-		cancel()
-		var returned bool
-		select {
-		case <-done:
-			returned = true
-		case <-time.After(time.Minute):
-		}
-		close(s.release)
-		if !returned {
-			<-done
-		}
-		require.True(t, returned, "Run had not returned 1 min (fake) after its context ended")
-	})
-}
-
 // honestSlowTallier is a memory store whose AddTallies, once slow is set,
 // take 4.9 s (within tallyFlushTimeout, honouring ctx) and then commit.
 type honestSlowTallier struct {

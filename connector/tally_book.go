@@ -27,7 +27,6 @@ type tallyBook struct {
 	lastFlush atomic.Int64  // Unix ns of the clock at the last flush of Tick or Run
 
 	flushing chan struct{}            // holds a value while a flush is under way: one at a time
-	flushes  atomic.Int64             // flushes that ended, stored or failed: progress, for flushLast
 	unsent   map[store.TallyKey]int64 // counts a failed flush keeps for the next
 }
 
@@ -306,31 +305,8 @@ func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
 	return b.flushLocked(ctx)
 }
 
-// flushLast is Run's last flush. It waits for the flushes under way (a
-// dashboard's reads) for as long as they keep ending, so that nothing
-// counted before Run returns is left behind, but gives up when one has not
-// ended within wait: a store that never answers must not keep Run from
-// returning.
-func (b *tallyBook) flushLast(wait time.Duration) error {
-	for {
-		seen := b.flushes.Load()
-		timer := time.NewTimer(wait)
-		select {
-		case b.flushing <- struct{}{}:
-			timer.Stop()
-			defer func() { <-b.flushing }()
-			return b.flushLocked(context.Background())
-		case <-timer.C:
-			if b.flushes.Load() == seen {
-				return fmt.Errorf("connector: flushing decision tallies: a flush under way has not ended in %v", wait)
-			}
-		}
-	}
-}
-
 // flushLocked is flush, with b.flushing held.
 func (b *tallyBook) flushLocked(ctx context.Context) error {
-	defer b.flushes.Add(1)
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
 	acc := b.unsent
 	if acc == nil {
