@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,8 +35,8 @@ func (s *honestSlowTallier) AddTallies(ctx context.Context, ns string, ts []stor
 
 // TestRunsLastFlushWaitsForQueuedReaders checks that with dashboard reads
 // queued behind each other on a slow store that honours its context (each
-// flush takes 4.9 s), Run's last flush waits for them all as long as they
-// keep ending, so that every count tracked before Run returns is stored.
+// flush takes 4.9 s), Run's last flush waits for them, so that every count
+// tracked before Run returns is stored.
 func TestRunsLastFlushWaitsForQueuedReaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &honestSlowTallier{Memory: store.NewMemory()}
@@ -68,5 +69,64 @@ func TestRunsLastFlushWaitsForQueuedReaders(t *testing.T) {
 		readers.Wait() // R3 still writes after Run returned
 		require.NoError(t, err)
 		require.Equal(t, int64(4), scheduledCount(got), "every count tracked before Run returned (after %v) is stored", took)
+	})
+}
+
+// TestRunReturnsUnderASteadyStreamOfReads checks that Run's last flush
+// gets its turn under a steady load of dashboard reads on a slow store
+// (one every 4.9 s, each flush taking 4.9 s, three in line, a decision
+// every second): reads that come after it wait for it.
+func TestRunReturnsUnderASteadyStreamOfReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &honestSlowTallier{Memory: store.NewMemory()}
+		s.slow.Store(true)
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		quit := make(chan struct{})
+		var wg sync.WaitGroup
+		read := func() { _, _ = e.Tallies(context.Background(), store.TallyQuery{}) }
+		wg.Go(func() { // tracker
+			for i := 0; ; i++ {
+				_ = e.Track(context.Background(), received(fmt.Sprint("u", i)))
+				select {
+				case <-quit:
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		})
+		time.Sleep(10 * time.Second)
+		for range 3 {
+			wg.Go(read)
+			synctest.Wait()
+		}
+		wg.Go(func() { // one new reader every 4.9 s
+			for {
+				select {
+				case <-quit:
+					return
+				case <-time.After(4900 * time.Millisecond):
+					wg.Go(read)
+				}
+			}
+		})
+		start := time.Now()
+		cancel()
+		took := time.Duration(-1)
+		select {
+		case <-done:
+			took = time.Since(start)
+		case <-time.After(30 * time.Minute):
+		}
+		close(quit)
+		if took < 0 {
+			<-done
+			t.Logf("Run returned %v after cancel, only once the readers stopped", time.Since(start))
+		}
+		wg.Wait()
+		require.True(t, took >= 0, "Run had not returned 30 min (fake) after its ctx ended")
 	})
 }
