@@ -8,6 +8,8 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/summary"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -142,19 +144,19 @@ func printCompare(pairs []pair, users, rounds int) {
 	for _, p := range pairs {
 		for _, s := range p.sides() {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.2f\t%.3f\t%.2f\t%.0f\t%.0f\t\n", p.trackers, s.name,
-				spread(pick(s.track, rate)), spread(pick(s.deliver, rate)),
+				summary.Spread(pick(s.track, rate)), summary.Spread(pick(s.deliver, rate)),
 				cpuSpread(s.track), cpuSpread(s.deliver),
-				median(pick(s.track, func(x per) float64 { return x.roundTrips })), median(pick(s.track, func(x per) float64 { return x.statements })),
-				median(pick(s.deliver, func(x per) float64 { return x.roundTrips })), median(pick(s.deliver, func(x per) float64 { return x.statements })),
-				median(pick(s.track, func(x per) float64 { return x.allocs })), median(pick(s.deliver, func(x per) float64 { return x.allocs })))
+				summary.Median(pick(s.track, func(x per) float64 { return x.roundTrips })), summary.Median(pick(s.track, func(x per) float64 { return x.statements })),
+				summary.Median(pick(s.deliver, func(x per) float64 { return x.roundTrips })), summary.Median(pick(s.deliver, func(x per) float64 { return x.statements })),
+				summary.Median(pick(s.track, func(x per) float64 { return x.allocs })), summary.Median(pick(s.deliver, func(x per) float64 { return x.allocs })))
 		}
 		for _, s := range p.ours {
 			if p.theirs == nil {
 				break
 			}
 			fmt.Fprintf(tw, "%d\t%s / %s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\n", p.trackers, short(s.name), short(p.theirs.name),
-				ratio(pick(s.track, rate), pick(p.theirs.track, rate)), ratio(pick(s.deliver, rate), pick(p.theirs.deliver, rate)),
-				ratio(pick(p.theirs.track, cpu), pick(s.track, cpu)), ratio(pick(p.theirs.deliver, cpu), pick(s.deliver, cpu)))
+				summary.Ratio(pick(s.track, rate), pick(p.theirs.track, rate)), summary.Ratio(pick(s.deliver, rate), pick(p.theirs.deliver, rate)),
+				summary.Ratio(pick(p.theirs.track, cpu), pick(s.track, cpu)), summary.Ratio(pick(p.theirs.deliver, cpu), pick(s.deliver, cpu)))
 		}
 	}
 	tw.Flush()
@@ -185,46 +187,6 @@ func pick(xs []per, f func(per) float64) []float64 {
 }
 
 func cpuSpread(xs []per) string {
-	return fmt.Sprintf("%s (%.0f+%.0f)", spread1(pick(xs, cpu)),
-		median(pick(xs, func(x per) float64 { return x.selfUS })), median(pick(xs, func(x per) float64 { return x.serverUS })))
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// spread renders the median and range of xs.
-func spread(xs []float64) string {
-	if len(xs) == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.0f [%.0f–%.0f]", median(xs), slices.Min(xs), slices.Max(xs))
-}
-
-// spread1 renders the median and range of xs to a tenth.
-func spread1(xs []float64) string {
-	if len(xs) == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f [%.1f–%.1f]", median(xs), slices.Min(xs), slices.Max(xs))
-}
-
-// ratio renders the median and range of a/b, round by round.
-func ratio(a, b []float64) string {
-	if len(a) == 0 || len(a) != len(b) {
-		return "-"
-	}
-	r := make([]float64, len(a))
-	for i := range a {
-		r[i] = a[i] / b[i]
-	}
-	return fmt.Sprintf("%.2fx [%.2f–%.2f]", median(r), slices.Min(r), slices.Max(r))
+	return fmt.Sprintf("%s (%.0f+%.0f)", summary.Spread1(pick(xs, cpu)),
+		summary.Median(pick(xs, func(x per) float64 { return x.selfUS })), summary.Median(pick(xs, func(x per) float64 { return x.serverUS })))
 }

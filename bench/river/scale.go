@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/summary"
+
 	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -75,15 +77,15 @@ func measureScale(ctx context.Context, pool *pgxpool.Pool, sizes []int, rounds, 
 	fmt.Fprintln(tw, "pending\tTrack µs/event\tTrack CPU µs/event\tTrackAll events/s\tTick deliveries/s\tTick CPU µs/delivery\tpreload events/s\t")
 	latency := func(xs []per) []float64 { return pick(xs, func(x per) float64 { return 1e6 / x.rate }) }
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", r.size, spread(latency(r.track)), spread1(pick(r.track, cpu)),
-			spread(pick(r.all, rate)), spread(pick(r.deliver, rate)), spread1(pick(r.deliver, cpu)), float64(r.size)/r.preload.Seconds())
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", r.size, summary.Spread(latency(r.track)), summary.Spread1(pick(r.track, cpu)),
+			summary.Spread(pick(r.all, rate)), summary.Spread(pick(r.deliver, rate)), summary.Spread1(pick(r.deliver, cpu)), float64(r.size)/r.preload.Seconds())
 	}
 	if len(runs) > 1 {
 		small, large := runs[0], runs[len(runs)-1]
 		fmt.Fprintf(tw, "%d / %d\t%s\t%s\t%s\t%s\t%s\t\t\n", large.size, small.size,
-			ratio(latency(large.track), latency(small.track)), ratio(pick(large.track, cpu), pick(small.track, cpu)),
-			ratio(pick(small.all, rate), pick(large.all, rate)), ratio(pick(small.deliver, rate), pick(large.deliver, rate)),
-			ratio(pick(large.deliver, cpu), pick(small.deliver, cpu)))
+			summary.Ratio(latency(large.track), latency(small.track)), summary.Ratio(pick(large.track, cpu), pick(small.track, cpu)),
+			summary.Ratio(pick(small.all, rate), pick(large.all, rate)), summary.Ratio(pick(small.deliver, rate), pick(large.deliver, rate)),
+			summary.Ratio(pick(large.deliver, cpu), pick(small.deliver, cpu)))
 	}
 	tw.Flush()
 	fmt.Println()

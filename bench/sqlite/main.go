@@ -36,6 +36,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/bench/internal/summary"
+
 	"github.com/campaignconnector/campaignconnector/bench/internal/cputime"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 )
@@ -87,9 +89,9 @@ func main() {
 			fail(err)
 		}
 		for _, r := range results {
-			perEvent[r.name+" Track"] = append(perEvent[r.name+" Track"], 1e6/median(r.track()))
-			perEvent[r.name+" TrackAll"] = append(perEvent[r.name+" TrackAll"], 1e6/median(r.trackAll()))
-			perEvent[r.name+" deliveries"] = append(perEvent[r.name+" deliveries"], 1e6/median(r.deliveries()))
+			perEvent[r.name+" Track"] = append(perEvent[r.name+" Track"], 1e6/summary.Median(r.track()))
+			perEvent[r.name+" TrackAll"] = append(perEvent[r.name+" TrackAll"], 1e6/summary.Median(r.trackAll()))
+			perEvent[r.name+" deliveries"] = append(perEvent[r.name+" deliveries"], 1e6/summary.Median(r.deliveries()))
 		}
 	}
 	if strings.Contains(*sizes, ",") {
@@ -184,7 +186,7 @@ func measureSize(ctx context.Context, subjects []subject, size, rounds, nTrack, 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(w, "store\tTrack events/s\tTrackAll events/s\tdeliveries/s\tbytes/pending\tpreload (TrackAll) events/s\t")
 	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.0f\t%.0f\t\n", r.name, spread(r.track()), spread(r.trackAll()), spread(r.deliveries()), r.bytesPerPen, r.preload)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.0f\t%.0f\t\n", r.name, summary.Spread(r.track()), summary.Spread(r.trackAll()), summary.Spread(r.deliveries()), r.bytesPerPen, r.preload)
 	}
 	sq := results[1]
 	for _, base := range results {
@@ -192,7 +194,7 @@ func measureSize(ctx context.Context, subjects []subject, size, rounds, nTrack, 
 			continue
 		}
 		fmt.Fprintf(w, "%s / %s\t%s\t%s\t%s\t%.2fx\t%.2fx\t\n", sq.name, base.name,
-			ratio(sq.track(), base.track()), ratio(sq.trackAll(), base.trackAll()), ratio(sq.deliveries(), base.deliveries()),
+			summary.Ratio(sq.track(), base.track()), summary.Ratio(sq.trackAll(), base.trackAll()), summary.Ratio(sq.deliveries(), base.deliveries()),
 			sq.bytesPerPen/base.bytesPerPen, sq.preload/base.preload)
 	}
 	w.Flush()
@@ -202,44 +204,16 @@ func measureSize(ctx context.Context, subjects []subject, size, rounds, nTrack, 
 	w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(w, "store\tTrack\tTrackAll\tdelivery\t")
 	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t\n", r.name, spread1(r.trackCPU()), spread1(r.trackAllCPU()), spread1(r.deliveriesCPU()))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t\n", r.name, summary.Spread1(r.trackCPU()), summary.Spread1(r.trackAllCPU()), summary.Spread1(r.deliveriesCPU()))
 	}
 	for _, base := range results {
 		if base.name == sq.name {
 			continue
 		}
 		fmt.Fprintf(w, "%s / %s\t%s\t%s\t%s\t\n", sq.name, base.name,
-			ratio(sq.trackCPU(), base.trackCPU()), ratio(sq.trackAllCPU(), base.trackAllCPU()), ratio(sq.deliveriesCPU(), base.deliveriesCPU()))
+			summary.Ratio(sq.trackCPU(), base.trackCPU()), summary.Ratio(sq.trackAllCPU(), base.trackAllCPU()), summary.Ratio(sq.deliveriesCPU(), base.deliveriesCPU()))
 	}
 	w.Flush()
 	fmt.Println()
 	return results, nil
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// spread renders the median and range of xs.
-func spread(xs []float64) string {
-	return fmt.Sprintf("%.0f [%.0f–%.0f]", median(xs), slices.Min(xs), slices.Max(xs))
-}
-
-// spread1 renders the median and range of xs to a tenth.
-func spread1(xs []float64) string {
-	return fmt.Sprintf("%.1f [%.1f–%.1f]", median(xs), slices.Min(xs), slices.Max(xs))
-}
-
-// ratio renders the median and range of a/b, round by round.
-func ratio(a, b []float64) string {
-	r := make([]float64, len(a))
-	for i := range a {
-		r[i] = a[i] / b[i]
-	}
-	return fmt.Sprintf("%.2fx [%.2f–%.2f]", median(r), slices.Min(r), slices.Max(r))
 }
