@@ -1,10 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/bench/internal/cart"
 
 	"github.com/campaignconnector/campaignconnector/bench/internal/ids"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -75,19 +76,12 @@ type source struct{ noIDs bool }
 var eventSeq atomic.Uint64
 
 func (s *source) event(user string, kind event.Kind, campaignID string) event.Event {
-	ev := event.Event{UserID: user, Kind: kind, CampaignID: campaignID}
+	id := ""
 	if !s.noIDs {
 		n := eventSeq.Add(1)
-		ev.ID = ids.UUID(n*0x9e3779b97f4a7c15, n) // unique: b is the sequence number
+		id = ids.UUID(n*0x9e3779b97f4a7c15, n) // unique: b is the sequence number
 	}
-	switch kind {
-	case event.Purchase:
-		ev.Name = "sku_48213"
-		ev.Properties = map[string]any{"price": json.Number("59.90"), "currency": "EUR", "quantity": json.Number("1")}
-	case event.PushOpened:
-		ev.Properties = map[string]any{"button": "view_cart", "platform": "ios"}
-	}
-	return ev
+	return cart.Event(user, kind, campaignID, id)
 }
 
 // trigger returns the trigger of user.
