@@ -55,6 +55,14 @@ const (
 	upperDigits = "0123456789ABCDEF"
 )
 
+// digitsOf returns the hex digits a UUID of form is written with.
+func digitsOf(form uint8) string {
+	if form == keyUUIDUpper {
+		return upperDigits
+	}
+	return lowerDigits
+}
+
 // packUUID returns the 16 bytes of s if s is a UUID in canonical form, all
 // lower or all upper case, and the form it is in; form keyInKeys otherwise.
 // Digits alone count as lower case.
@@ -87,10 +95,7 @@ func unpackUUID(b *[16]byte, form uint8) string {
 // writeUUID writes the 16 bytes of b into dst[:36] as a canonical UUID in
 // form.
 func writeUUID(dst []byte, b *[16]byte, form uint8) {
-	digits := lowerDigits
-	if form == keyUUIDUpper {
-		digits = upperDigits
-	}
+	digits := digitsOf(form)
 	dst = dst[:36]
 	dst[8], dst[13], dst[18], dst[23] = '-', '-', '-', '-'
 	for i, at := range uuidDigits {
@@ -101,10 +106,7 @@ func writeUUID(dst []byte, b *[16]byte, form uint8) {
 // isUUID reports whether s is the UUID whose 16 bytes are b, written in
 // form.
 func isUUID(s string, b *[16]byte, form uint8) bool {
-	digits := lowerDigits
-	if form == keyUUIDUpper {
-		digits = upperDigits
-	}
+	digits := digitsOf(form)
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
