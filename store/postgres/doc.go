@@ -59,15 +59,16 @@
 //
 // [Store.Claim] is one UPDATE … FOR UPDATE SKIP LOCKED statement: engines
 // claiming at once get disjoint deliveries without waiting, and a
-// delivery an Update holds is left for the next Claim. It is planned for
-// its arguments on each call (a cached generic plan, blind to the batch
-// size, may scan the whole table). A claim is a lease: the delivery's
-// ReadyAt moves to now+lease, so if its engine dies it is claimed again
-// when the lease ends, with the same ID. While an engine sends a
-// delivery, it keeps the lease: the last check before the send leaves it
-// at least half its length, and the engine renews it while the send
-// lasts. connector.New rejects a lease (connector.WithLease) that is not
-// longer than the send timeout; within that, the lease is how long a
+// delivery an Update holds is left for the next Claim. It runs in a
+// transaction of its own, with Update's planner settings, sent in one
+// round trip: it reads the due rows from the ready index in order, up to
+// its limit, however stale the table's statistics. A claim is a lease:
+// the delivery's ReadyAt moves to now+lease, so if its engine dies it is
+// claimed again when the lease ends, with the same ID. While an engine
+// sends a delivery, it keeps the lease: the last check before the send
+// leaves it at least half its length, and the engine renews it while the
+// send lasts. connector.New rejects a lease (connector.WithLease) that is
+// not longer than the send timeout; within that, the lease is how long a
 // delivery whose send was in flight when its engine died waits to be sent
 // again. A delivery that waits in a claimed batch past its lease may be
 // claimed by another engine, which then sends it: the first skips it.
@@ -78,11 +79,11 @@
 // Prune) reads an index or goes by ctid, in the plan a connection caches
 // as well as in a fresh one: docs/postgres-plans.md in the repository
 // shows their EXPLAIN on a namespace of a million users, pending
-// deliveries and remembered event IDs. Update and UpdateBatch run with
-// sequential scans, bitmap scans, hash and merge joins disabled in their
-// transactions, so that a plan cached while a table was small keeps
-// looking rows up by key once it is large; Prune reads expired rows in
-// the order of their indexes.
+// deliveries and remembered event IDs. Update, UpdateBatch and Claim run
+// with sequential scans, bitmap scans, hash and merge joins disabled in
+// their transactions, so that a plan made while a table was small, or
+// before it was ever analyzed, keeps looking rows up by key once it is
+// large; Prune reads expired rows in the order of their indexes.
 //
 // # Several replicas
 //

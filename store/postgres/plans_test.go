@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,27 +68,104 @@ func TestCachedPlansLookUpByKeyWhateverTheTableSize(t *testing.T) {
 			}
 		})
 	}
+}
 
-	// Claim is planned for its arguments, with statistics that, on a
-	// queue, lag behind: thousands of rows fell due since the table was
-	// analyzed with three. It reads the due rows in index order, up to
-	// its limit, rather than all of them and sorting them.
+// Claim reads the due rows in index order, up to its limit, rather than
+// all of them and sorting them, whatever the statistics say: on a table
+// never analyzed (a new store, in its first minute), on one analyzed
+// while it held three rows, and in the generic plan a connection caches.
+// The statements explained are the ones Claim sends.
+func TestClaimReadsTheReadyIndexInOrder(t *testing.T) {
 	ctx := context.Background()
-	_, err := conn.Exec(ctx, q.r.Replace(`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
-		SELECT '', 'v' || i, 'd', 'c', 0, now() - interval '1 minute', now(), 0, '\x01' FROM generate_series(1, 5000) i`))
-	require.NoError(t, err)
-	var lines []string
-	at := time.Now()
-	rows, err := conn.Query(ctx, "EXPLAIN "+q.claim, pgx.QueryExecModeExec, "", at, 10, int64(1), at.Add(time.Minute))
-	require.NoError(t, err)
-	lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	plan := strings.Join(lines, "\n")
-	require.Contains(t, plan, "Index Scan using campaignconnector_pending_ready")
-	require.Contains(t, plan, "Tid Scan")
-	for _, bad := range []string{"Sort", "Bitmap", "Seq Scan"} {
-		require.NotContains(t, plan, bad, plan)
+	fill := `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+		SELECT '', $1 || i, 'd', 'c', 0, now() - interval '1 minute', now(), 0, '\x01' FROM generate_series(1, 5000) i`
+	for _, c := range []struct {
+		name  string
+		setup []string
+	}{
+		{"never analyzed", nil},
+		{"analyzed when small", []string{
+			`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+				SELECT '', 'u' || i, 'd', 'c', 0, now() + interval '1 hour', now(), 0, '\x01' FROM generate_series(1, 3) i`,
+			`ANALYZE {pending}`,
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q, conn := planTables(t, c.setup...)
+			_, err := conn.Exec(ctx, q.r.Replace(fill), "v")
+			require.NoError(t, err)
+			s := &Store{q: q}
+			at := time.Now()
+			b := s.claimBatch("", at, 10, 1, at.Add(time.Minute))
+			for _, generic := range []bool{false, true} {
+				plan := explainBatch(t, conn, b, q.claim, generic)
+				require.Contains(t, plan, "Index Scan using campaignconnector_pending_ready", plan)
+				require.Contains(t, plan, "Tid Scan", plan)
+				for _, bad := range []string{"Sort", "Bitmap", "Seq Scan"} {
+					require.NotContains(t, plan, bad, plan)
+				}
+			}
+		})
 	}
+}
+
+// literals writes args as SQL literals, for EXPLAIN EXECUTE.
+func literals(t *testing.T, args []any) string {
+	t.Helper()
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		case time.Time:
+			out[i] = "'" + v.Format(time.RFC3339Nano) + "'"
+		case int, int64:
+			out[i] = fmt.Sprint(v)
+		default:
+			t.Fatalf("no literal for %T", a)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// explainBatch runs the statements of b in a transaction, but for the one
+// whose SQL is explained, which it explains instead (with a generic plan
+// forced if generic is set), and returns that plan.
+func explainBatch(t *testing.T, conn *pgx.Conn, b *pgx.Batch, explained string, generic bool) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	var plan []string
+	for _, qq := range b.QueuedQueries {
+		switch qq.SQL {
+		case "BEGIN", "COMMIT":
+		case explained:
+			sql := "EXPLAIN " + qq.SQL
+			if generic {
+				_, err = tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan")
+				require.NoError(t, err)
+				sd, err := tx.Prepare(ctx, "explained", qq.SQL)
+				require.NoError(t, err)
+				defer tx.Conn().Deallocate(ctx, sd.Name)
+				sql = "EXPLAIN EXECUTE explained(" + literals(t, qq.Arguments) + ")"
+			}
+			args := qq.Arguments
+			if generic {
+				args = nil // EXECUTE takes literals
+			}
+			rows, err := tx.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+			require.NoError(t, err)
+			plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+		default:
+			_, err := tx.Exec(ctx, qq.SQL, qq.Arguments...)
+			require.NoError(t, err)
+		}
+	}
+	require.NotEmpty(t, plan, "the batch has no %q", explained)
+	return strings.Join(plan, "\n")
 }
 
 // Prune's statements, prepared like every statement of the pool, read the

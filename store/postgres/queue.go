@@ -13,17 +13,19 @@ import (
 
 const (
 	sqlNextDue = `SELECT min(ready_at) FROM {pending} WHERE ns = $1`
-	// One statement, so one implicit transaction: lock up to $3 due rows,
-	// skipping those another Claim, an Update or a CancelCampaign holds,
-	// and lease them. The rows to claim are picked once, in a materialized
-	// CTE, then updated by their ctids (a TID scan, whatever the planner
-	// thinks of the table); a row another transaction changed since the
-	// statement began is left for the next Claim. The due time is an
-	// InitPlan's value, which the planner cannot estimate: it assumes a
-	// third of the rows due and reads the index in order up to the limit,
-	// rather than trusting statistics that, on a queue, lag behind the
-	// rows that fell due since the table was last analyzed (and would have
-	// it read every due row, then sort them).
+	// Lock up to $3 due rows, skipping those another Claim, an Update or a
+	// CancelCampaign holds, and lease them. The rows to claim are picked
+	// once, in a materialized CTE, then updated by their ctids (a TID
+	// scan); a row another transaction changed since the statement began
+	// is left for the next Claim. The due rows are read from the ready
+	// index in order, up to the limit: the statement runs with the
+	// planner settings of Update (sqlPlanByIndex), because statistics
+	// lag behind a queue. A table never analyzed (a new one, in its first
+	// minute) looks nearly empty, and one analyzed an hour ago knows none
+	// of the rows that fell due since; either way the planner would
+	// rather read every due row in a bitmap scan and sort them, at each
+	// Claim. The due time is an InitPlan's value for the same reason: a
+	// plan made for one time must not depend on how many rows it finds.
 	sqlClaim = `WITH due AS MATERIALIZED (SELECT ctid FROM {pending} WHERE ns = $1 AND ready_at <= (SELECT $2::timestamptz)
 			ORDER BY ready_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 		UPDATE {pending} SET token = $4, ready_at = $5
@@ -54,9 +56,10 @@ func (s *Store) NextDue(ctx context.Context, ns string) (time.Time, bool, error)
 }
 
 // Claim implements [store.Store.Claim] with one UPDATE … FOR UPDATE SKIP
-// LOCKED statement, earliest ReadyAt first: concurrent claimers take
-// disjoint rows without waiting for each other. now is rounded down to the
-// microsecond, and so is the lease's end.
+// LOCKED statement, earliest ReadyAt first, in a transaction with the
+// planner settings of Update, all in one round trip: concurrent claimers
+// take disjoint rows without waiting for each other. now is rounded down
+// to the microsecond, and so is the lease's end.
 //
 // A delivery it cannot decode (written by a newer version of this package
 // during a rolling upgrade, with an event kind this one does not know,
@@ -71,12 +74,50 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 		return nil, nil
 	}
 	until := floorTime(now.Add(lease))
-	// Planned for its arguments each time (an unnamed statement, still one
-	// round trip): a cached generic plan, not knowing the LIMIT, may join
-	// the due rows by scanning the whole table.
-	rows, err := s.pool.Query(ctx, s.q.claim, pgx.QueryExecModeCacheDescribe, ns, floorTime(now), limit, int64(token), until)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, wrap("claim", err)
+	}
+	defer conn.Release()
+	br := conn.SendBatch(ctx, s.claimBatch(ns, floorTime(now), limit, token, until))
+	out, unreadable, err := readClaims(br, until, token)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rollback(conn)
+		return nil, wrap("claim", err)
+	}
+	for _, u := range unreadable {
+		s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others until its lease ends",
+			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id),
+			slog.Time("lease_until", until), slog.Any("error", u.err))
+	}
+	return out, nil
+}
+
+// claimBatch is Claim's one round trip: the transaction, its planner
+// settings, the claim and the commit.
+func (s *Store) claimBatch(ns string, now time.Time, limit int, token uint64, until time.Time) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(sqlPlanByIndex)
+	b.Queue(s.q.claim, ns, now, limit, int64(token), until)
+	b.Queue("COMMIT")
+	return b
+}
+
+// readClaims reads the results of Claim's batch: the deliveries claimed
+// with lease until and token, and those this version cannot read.
+func readClaims(br pgx.BatchResults, until time.Time, token uint64) ([]store.Claim, []unreadableClaim, error) {
+	for range 2 { // BEGIN, settings
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, err
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, err
 	}
 	var (
 		out        []store.Claim
@@ -98,15 +139,13 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 	if err == nil {
 		err = rows.Err()
 	}
+	if err == nil {
+		_, err = br.Exec() // COMMIT
+	}
 	if err != nil {
-		return nil, wrap("claim", err)
+		return nil, nil, err
 	}
-	for _, u := range unreadable {
-		s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others until its lease ends",
-			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id),
-			slog.Time("lease_until", until), slog.Any("error", u.err))
-	}
-	return out, nil
+	return out, unreadable, nil
 }
 
 // CancelCampaign implements [store.Store.CancelCampaign] with one
