@@ -82,6 +82,13 @@ func TestPairedRatio(t *testing.T) {
 	if got, want := pairedRatio(a[:1], b[:1], "m", false), "0.50x"; got != want {
 		t.Errorf("one round: %q, want %q", got, want)
 	}
+	shrank := []testing.BenchmarkResult{run(-5), run(20), run(0)}
+	if got, want := pairedRatio(a, shrank, "m", true), "1.50x"; got != want {
+		t.Errorf("rounds not measured: %q, want %q", got, want)
+	}
+	if got, want := pairedRatio(a[:1], shrank[:1], "m", true), "-"; got != want {
+		t.Errorf("no round measured: %q, want %q", got, want)
+	}
 }
 
 // BenchmarkOneUser: one user holding 100, 1,000 or 10,000 pending

@@ -273,12 +273,18 @@ func spreadNS(runs []testing.BenchmarkResult) string {
 
 // pairedRatio formats the median over rounds of a's metric over b's in
 // the same round, with the range and, for several rounds, how many of
-// them a won (lower is better when less is set).
+// them a won (lower is better when less is set). A round whose metric is
+// not positive on either side (a heap that shrank over a small run) is
+// left out; with none left it gives "-".
 func pairedRatio(a, b []testing.BenchmarkResult, metric string, less bool) string {
 	var ratios []float64
 	won := 0
 	for i := range min(len(a), len(b)) {
-		r := a[i].Extra[metric] / b[i].Extra[metric]
+		x, y := a[i].Extra[metric], b[i].Extra[metric]
+		if x <= 0 || y <= 0 {
+			continue // not measured: a heap that shrank over a small run
+		}
+		r := x / y
 		ratios = append(ratios, r)
 		if (r >= 1) != less || r == 1 {
 			won++

@@ -22,9 +22,12 @@ func CheckServer(dataDir string) error {
 
 // Server returns the CPU time used by the PostgreSQL server whose data
 // directory is dataDir (its postmaster and the processes it started, as
-// Linux's /proc shows them), or 0 when it cannot be read. Processes that
-// exited are not counted: a pool keeps its connections, but an autovacuum
-// worker that ran and exited during a phase is missed.
+// Linux's /proc shows them), or 0 when it cannot be read. A process that
+// exited is counted in its parent's: the postmaster's children's time,
+// which the kernel adds when the postmaster reaps them, so the figure
+// never goes back when a connection or an autovacuum worker ends during a
+// phase. It counts every process of the server, whoever's work they do:
+// measure on a server of the benchmark's own.
 func Server(dataDir string) time.Duration {
 	if dataDir == "" {
 		return 0
@@ -37,7 +40,14 @@ func Server(dataDir string) time.Duration {
 	if err != nil {
 		return 0
 	}
-	entries, err := os.ReadDir("/proc")
+	return time.Duration(ticksUnder("/proc", root)) * (time.Second / 100) // USER_HZ
+}
+
+// ticksUnder sums, in clock ticks, the CPU time of process root and of
+// its children as the proc file system at proc shows them, root's reaped
+// children included.
+func ticksUnder(proc string, root int) int64 {
+	entries, err := os.ReadDir(proc)
 	if err != nil {
 		return 0
 	}
@@ -47,23 +57,28 @@ func Server(dataDir string) time.Duration {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		stat, err := os.ReadFile(proc + "/" + e.Name() + "/stat")
 		if err != nil {
 			continue
 		}
 		// pid (comm) state ppid … utime stime: fields after the comm.
 		s := string(stat)
 		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
 		if pid != root && ppid != root {
 			continue
 		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
+		fields := f[11:13] // utime, stime
+		if pid == root {
+			fields = f[11:15] // and cutime, cstime: the children it reaped
+		}
+		for _, v := range fields {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
 	}
-	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
+	return ticks
 }
