@@ -16,6 +16,12 @@ import (
 )
 
 const (
+	// Every transaction of the store runs at READ COMMITTED, the level its
+	// locking is built for (advisory locks per user, FOR UPDATE SKIP
+	// LOCKED), whatever default_transaction_isolation the host's pool
+	// sets: at REPEATABLE READ or SERIALIZABLE, concurrent claims and
+	// updates would fail with serialization errors.
+	sqlBegin = `BEGIN ISOLATION LEVEL READ COMMITTED`
 	// Every statement of a transaction looks rows up by key: the planner
 	// is told to use indexes (and TID scans) and nested loops, so that a
 	// plan cached while a table was small, a sequential scan or a hash
@@ -256,7 +262,7 @@ type loaded struct {
 func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ops []store.Op, ub *userOps) (bool, error) {
 	q := s.q
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	b.Queue(sqlBegin)
 	b.Queue(sqlPlanByIndex)
 	b.Queue(q.lockUsers, ub.keys)
 	ub.ids.queueRead(b, q, ns)

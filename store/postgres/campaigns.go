@@ -152,7 +152,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *
 
 func (s *Store) updateCampaignOnce(ctx context.Context, conn *pgxpool.Conn, ns, id string, fn func(rec *store.CampaignRecord, exists bool) error) (rec store.CampaignRecord, fnErr, err error) {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	b.Queue(sqlBegin)
 	b.Queue(s.q.nsLock, ns)
 	b.Queue(s.q.nsSelect, ns)
 	b.Queue(s.q.campaignSelect, ns, id)

@@ -26,7 +26,10 @@ const (
 )
 
 // Take implements [store.Store.Take] with one upsert, atomic under any
-// concurrency. expires is rounded up to the microsecond.
+// concurrency, in a READ COMMITTED transaction sent in one round trip:
+// at the REPEATABLE READ or SERIALIZABLE a host's pool may set by default,
+// takes colliding on one key would fail with serialization errors.
+// expires is rounded up to the microsecond.
 func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expires time.Time) (bool, error) {
 	if err := s.begin(ctx); err != nil {
 		return false, err
@@ -34,15 +37,36 @@ func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expi
 	if limit <= 0 {
 		return false, nil
 	}
-	var n int64
-	err := s.pool.QueryRow(ctx, s.q.take, ns, key, limit, ceilTime(expires), floorTime(now)).Scan(&n)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, nil
-	case err != nil:
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
 		return false, wrap("take", err)
 	}
-	return true, nil
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(s.q.take, ns, key, limit, ceilTime(expires), floorTime(now))
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	var n int64
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&n)
+	}
+	taken := err == nil
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = nil
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rollback(conn)
+		return false, wrap("take", err)
+	}
+	return taken, nil
 }
 
 // Stats implements [store.Store.Stats] with counts in one snapshot: a

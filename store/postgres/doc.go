@@ -47,6 +47,13 @@
 // serialization failure runs the function again (it is deterministic),
 // at most 5 times.
 //
+// Every transaction of the store, and its counter upsert (Take), runs at
+// READ COMMITTED, the level its locking is built for, whatever
+// default_transaction_isolation the pool's connections set: the host may
+// run its own queries at REPEATABLE READ or SERIALIZABLE on the same pool.
+// Round trips are counted once a connection has prepared the store's
+// statements: the first use of a statement on a connection adds one.
+//
 // [Store.UpdateBatch] does the same for many users in one transaction of
 // two round trips per 1,024 updates (the advisory locks taken in key
 // order; the writes one statement per table and kind, the rows as arrays):
@@ -115,22 +122,22 @@
 //
 // # Pool sizing
 //
-// An Update or UpdateBatch holds a connection for two round trips per
-// 1,024 updates, a Claim for one. While it sends, each engine makes at
-// most four UpdateBatch calls at once (the store calls its send slots
-// share, each recording and confirming the deliveries of many slots) and
-// up to four Claims (one per feed of claimed deliveries); a slot checking
-// a delivery of a rate-limited follow-up makes one short counter upsert
-// of its own, and while the server fails, each slot may briefly hold a
-// connection for an Update of its own delivery (a record retried, a claim
-// given back). So a pool of as many connections as the host runs
-// concurrent Track and TrackAll calls, plus about eight per sending
-// engine, is plenty; pgxpool's default is the larger of 4 and the number
-// of CPUs. A call that finds every connection busy waits for one (until
-// its context ends) rather than fail. Each store adds one connection of
-// its own for LISTEN. The store needs a session (LISTEN, advisory locks held across
-// the statements of a transaction): behind PgBouncer, use session pooling
-// or point the store at the server.
+// An Update or UpdateBatch holds a connection for two round trips per 1,024
+// updates, a Claim for one. While it sends, each engine makes at most four
+// UpdateBatch calls at once (the store calls its send slots share, each
+// recording and confirming the deliveries of many slots) and up to four
+// Claims (one per feed of claimed deliveries); a slot checking a delivery
+// of a rate-limited follow-up makes one short counter upsert (a transaction
+// of one round trip) of its own, and while the server fails, each slot may
+// briefly hold a connection for an Update of its own delivery (a record
+// retried, a claim given back). So a pool of as many connections as the
+// host runs concurrent Track and TrackAll calls, plus about eight per
+// sending engine, is plenty; pgxpool's default is the larger of 4 and the
+// number of CPUs. A call that finds every connection busy waits for one
+// (until its context ends) rather than fail. Each store adds one connection
+// of its own for LISTEN. The store needs a session (LISTEN, advisory locks
+// held across the statements of a transaction): behind PgBouncer, use
+// session pooling or point the store at the server.
 //
 // # Outages
 //

@@ -96,13 +96,20 @@ func TestClaimReadsTheReadyIndexInOrder(t *testing.T) {
 			require.NoError(t, err)
 			s := &Store{q: q}
 			at := time.Now()
-			b := s.claimBatch("", at, 10, 1, at.Add(time.Minute))
-			for _, generic := range []bool{false, true} {
-				plan := explainBatch(t, conn, b, q.claim, generic)
-				require.Contains(t, plan, "Index Scan using campaignconnector_pending_ready", plan)
-				require.Contains(t, plan, "Tid Scan", plan)
-				for _, bad := range []string{"Sort", "Bitmap", "Seq Scan"} {
-					require.NotContains(t, plan, bad, plan)
+			for _, limit := range []int{10, 256} { // 256: the engine's batch
+				b := s.claimBatch("", at, limit, 1, at.Add(time.Minute))
+				var sqls []string
+				for _, qq := range b.QueuedQueries {
+					sqls = append(sqls, qq.SQL)
+				}
+				require.Equal(t, []string{sqlBegin, sqlPlanByIndex, q.claim, "COMMIT"}, sqls)
+				for _, generic := range []bool{false, true} {
+					plan := explainBatch(t, conn, b, q.claim, generic)
+					require.Contains(t, plan, "Index Scan using campaignconnector_pending_ready", plan)
+					require.Contains(t, plan, "Tid Scan", plan)
+					for _, bad := range []string{"Sort", "Bitmap", "Seq Scan"} {
+						require.NotContains(t, plan, bad, plan)
+					}
 				}
 			}
 		})
@@ -140,7 +147,7 @@ func explainBatch(t *testing.T, conn *pgx.Conn, b *pgx.Batch, explained string, 
 	var plan []string
 	for _, qq := range b.QueuedQueries {
 		switch qq.SQL {
-		case "BEGIN", "COMMIT":
+		case sqlBegin, "COMMIT":
 		case explained:
 			sql := "EXPLAIN " + qq.SQL
 			if generic {

@@ -154,7 +154,7 @@ func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, lo
 
 func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns string, ids []string, keys []int64, now, logBefore time.Time) (int, []string, error) {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	b.Queue(sqlBegin)
 	b.Queue(sqlPlanByIndex)
 	b.Queue(s.q.lockUsers, keys)
 	b.Queue(s.q.userSelectRows, ns, ids)

@@ -20,12 +20,14 @@ const (
 	// is left for the next Claim. The due rows are read from the ready
 	// index in order, up to the limit: the statement runs with the
 	// planner settings of Update (sqlPlanByIndex), because statistics
-	// lag behind a queue. A table never analyzed (a new one, in its first
-	// minute) looks nearly empty, and one analyzed an hour ago knows none
-	// of the rows that fell due since; either way the planner would
-	// rather read every due row in a bitmap scan and sort them, at each
-	// Claim. The due time is an InitPlan's value for the same reason: a
-	// plan made for one time must not depend on how many rows it finds.
+	// lag behind a queue. On a table never analyzed (a new one, in its
+	// first minute) the planner guesses with default selectivities (half
+	// a percent of the rows for the namespace, whatever their number), and
+	// one analyzed an hour ago knows none of the rows that fell due since;
+	// either way it would rather read every due row in a bitmap scan and
+	// sort them, at each Claim. The due time is an InitPlan's value for
+	// the same reason: a plan made for one time must not depend on how
+	// many rows it finds.
 	sqlClaim = `WITH due AS MATERIALIZED (SELECT ctid FROM {pending} WHERE ns = $1 AND ready_at <= (SELECT $2::timestamptz)
 			ORDER BY ready_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 		UPDATE {pending} SET token = $4, ready_at = $5
@@ -100,7 +102,7 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 // settings, the claim and the commit.
 func (s *Store) claimBatch(ns string, now time.Time, limit int, token uint64, until time.Time) *pgx.Batch {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	b.Queue(sqlBegin)
 	b.Queue(sqlPlanByIndex)
 	b.Queue(s.q.claim, ns, now, limit, int64(token), until)
 	b.Queue("COMMIT")
@@ -186,7 +188,7 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 
 func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaignID string) (out []store.Claim, unreadable []unreadableClaim, err error) {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	b.Queue(sqlBegin)
 	b.Queue(s.q.cancel, ns, campaignID)
 	br := conn.SendBatch(ctx, b)
 	var users, ids []string
