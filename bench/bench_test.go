@@ -83,7 +83,7 @@ func TestPairedRatio(t *testing.T) {
 		t.Errorf("one round: %q, want %q", got, want)
 	}
 	shrank := []testing.BenchmarkResult{run(-5), run(20), run(0)}
-	if got, want := pairedRatio(a, shrank, "m", true), "1.50x"; got != want {
+	if got, want := pairedRatio(a, shrank, "m", true), "1.50x (1 of 3 rounds measured)"; got != want {
 		t.Errorf("rounds not measured: %q, want %q", got, want)
 	}
 	if got, want := pairedRatio(a[:1], shrank[:1], "m", true), "-"; got != want {

@@ -275,11 +275,12 @@ func spreadNS(runs []testing.BenchmarkResult) string {
 // the same round, with the range and, for several rounds, how many of
 // them a won (lower is better when less is set). A round whose metric is
 // not positive on either side (a heap that shrank over a small run) is
-// left out; with none left it gives "-".
+// left out, and the output says how many were measured; with none left
+// it gives "-".
 func pairedRatio(a, b []testing.BenchmarkResult, metric string, less bool) string {
 	var ratios []float64
-	won := 0
-	for i := range min(len(a), len(b)) {
+	won, rounds := 0, min(len(a), len(b))
+	for i := range rounds {
 		x, y := a[i].Extra[metric], b[i].Extra[metric]
 		if x <= 0 || y <= 0 {
 			continue // not measured: a heap that shrank over a small run
@@ -295,10 +296,13 @@ func pairedRatio(a, b []testing.BenchmarkResult, metric string, less bool) strin
 	}
 	slices.Sort(ratios)
 	m := fmt.Sprintf("%.2fx", ratios[len(ratios)/2])
-	if len(ratios) < 2 {
-		return m
+	if len(ratios) >= 2 {
+		m = fmt.Sprintf("%s [%.2f–%.2f, %d/%d]", m, ratios[0], ratios[len(ratios)-1], won, len(ratios))
 	}
-	return fmt.Sprintf("%s [%.2f–%.2f, %d/%d]", m, ratios[0], ratios[len(ratios)-1], won, len(ratios))
+	if len(ratios) < rounds {
+		m += fmt.Sprintf(" (%d of %d rounds measured)", len(ratios), rounds)
+	}
+	return m
 }
 
 // median runs a benchmark three times and returns the run with the median

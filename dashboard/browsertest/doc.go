@@ -14,6 +14,7 @@
 // naming another binary) and, for the PostgreSQL case,
 // CAMPAIGNCONNECTOR_POSTGRES_DSN; without them the tests are skipped, except
 // with CI=true, where they fail. Screenshots go to the directory named by
-// CAMPAIGNCONNECTOR_SCREENSHOTS, or to a temporary one whose path the test
-// prints.
+// CAMPAIGNCONNECTOR_SCREENSHOTS, which is kept, or to a temporary one
+// whose path the test prints, removed after a run in which every test
+// passed.
 package browsertest

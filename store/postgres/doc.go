@@ -47,10 +47,13 @@
 // serialization failure runs the function again (it is deterministic),
 // at most 5 times.
 //
-// Every transaction of the store, and its counter upsert (Take), runs at
-// READ COMMITTED, the level its locking is built for, whatever
-// default_transaction_isolation the pool's connections set: the host may
-// run its own queries at REPEATABLE READ or SERIALIZABLE on the same pool.
+// Every write of the store that another replica may race (its
+// transactions, Take's counter upsert, Prune's deletes, AddTallies) runs
+// in a READ COMMITTED transaction, the level its locking is built for,
+// whatever default_transaction_isolation the pool's connections set: the
+// host may run its own queries at REPEATABLE READ or SERIALIZABLE on the
+// same pool. The reads of one statement, and AppendInteractions' INSERT
+// of new rows, run at the pool's level, which they do not depend on.
 // Round trips are counted once a connection has prepared the store's
 // statements: the first use of a statement on a connection adds one.
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -164,6 +165,87 @@ func TestTakeUnderTheDefaultIsolationLevel(t *testing.T) {
 			wg.Wait()
 			require.Empty(t, errs)
 			require.Equal(t, limit, granted)
+		})
+	}
+}
+
+// replicasAt opens two stores on one schema, each with a pool whose
+// transactions default to isolation level.
+func replicasAt(t *testing.T, level string) [2]*Store {
+	t.Helper()
+	p1, p2 := poolAt(t, level), poolAt(t, level)
+	schema := internalSchema(t, p1)
+	var replicas [2]*Store
+	for i, p := range []*pgxpool.Pool{p1, p2} {
+		s, err := New(context.Background(), p, WithSchema(schema))
+		require.NoError(t, err)
+		t.Cleanup(s.Close)
+		replicas[i] = s
+	}
+	return replicas
+}
+
+// Two replicas pruning the same expired event IDs, interactions and
+// counters at once, and adding to the same tally, under REPEATABLE READ
+// or SERIALIZABLE by default: no call fails, and every count arrives.
+func TestPruneAndTalliesUnderTheDefaultIsolationLevel(t *testing.T) {
+	for _, level := range []string{"repeatable read", "serializable"} {
+		t.Run(level, func(t *testing.T) {
+			ctx := context.Background()
+			r := replicasAt(t, level)
+			t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			var (
+				mu   sync.Mutex
+				errs []error
+				wg   sync.WaitGroup
+			)
+			fail := func(err error) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			for round := range 4 {
+				ops := make([]store.Op, 2000)
+				for i := range ops {
+					ops[i] = store.Op{UserID: fmt.Sprintf("u%d", i), Now: t0,
+						Dedup: store.Dedup{EventID: fmt.Sprintf("e%d-%d", round, i), KeepUntil: t0.Add(time.Minute)},
+						Fn:    func(*store.UserState, bool) {}}
+				}
+				require.NoError(t, r[0].UpdateBatch(ctx, "ns", ops))
+				evs := make([]event.Event, 2000)
+				for i := range evs {
+					evs[i] = event.Event{ID: fmt.Sprint("x", i), UserID: "u", Kind: event.EmailOpened, Time: t0}
+				}
+				require.NoError(t, r[0].AppendInteractions(ctx, "ns", evs, t0.Add(time.Minute)))
+				for i := range 200 {
+					_, err := r[0].Take(ctx, "ns", fmt.Sprint("k", i), 5, t0, t0.Add(time.Minute))
+					require.NoError(t, err)
+				}
+				for i := range 2 {
+					wg.Go(func() {
+						if _, err := r[i].Prune(ctx, "ns", t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
+							fail(err)
+						}
+					})
+				}
+				wg.Wait()
+			}
+			hour := t0.Truncate(time.Hour)
+			for w := range 8 {
+				wg.Go(func() {
+					for range 30 {
+						if err := r[w%2].AddTallies(ctx, "ns", []store.Tally{{Hour: hour, CampaignID: "c", Kind: rule.Delivered, Count: 1}}); err != nil {
+							fail(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			require.Empty(t, errs)
+			got, err := r[1].Tallies(ctx, "ns", store.TallyQuery{Since: hour})
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			require.Equal(t, int64(8*30), got[0].Count)
 		})
 	}
 }

@@ -73,7 +73,7 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	floorNow := floorTime(now)
 	for _, sql := range []string{s.q.pruneSeen, s.q.pruneInteractions} {
 		for {
-			tag, err := s.pool.Exec(ctx, sql, ns, floorNow, pruneBatch)
+			tag, err := s.execCommitted(ctx, sql, ns, floorNow, pruneBatch)
 			if err != nil {
 				return removed, wrap("prune", err)
 			}
@@ -83,7 +83,7 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 			}
 		}
 	}
-	tag, err := s.pool.Exec(ctx, s.q.pruneCounters, ns, floorNow)
+	tag, err := s.execCommitted(ctx, s.q.pruneCounters, ns, floorNow)
 	if err != nil {
 		return removed, wrap("prune", err)
 	}

@@ -184,6 +184,40 @@ func retryable(err error) bool {
 
 const maxAttempts = 5
 
+// execCommitted runs one statement in a READ COMMITTED transaction of its
+// own (sqlBegin), sent in one round trip, and returns its command tag: the
+// store's one-statement writes, which would otherwise run at the pool's
+// default isolation level and, at REPEATABLE READ or SERIALIZABLE, fail
+// with serialization errors when two replicas touch the same rows.
+func (s *Store) execCommitted(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sql, args...)
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	_, err = br.Exec()
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rollback(conn)
+		return pgconn.CommandTag{}, err
+	}
+	return tag, nil
+}
+
 // rollback ends a transaction a failed call left open on conn. It uses its
 // own short deadline: ctx may be what failed. If it cannot, the pool
 // destroys the connection on release (it is not idle).

@@ -60,7 +60,7 @@ func (s *Store) AddTallies(ctx context.Context, ns string, tallies []store.Tally
 		reasons[i], rules[i], counts[i] = string(k.Reason), k.Rule, sums[k]
 	}
 	for attempt := 1; ; attempt++ {
-		_, err := s.pool.Exec(ctx, s.q.addTallies, ns, hours, campaigns, kinds, reasons, rules, counts)
+		_, err := s.execCommitted(ctx, s.q.addTallies, ns, hours, campaigns, kinds, reasons, rules, counts)
 		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return wrap("add tallies", err)
 		}
@@ -106,7 +106,7 @@ func (s *Store) PruneTallies(ctx context.Context, ns string, before time.Time) (
 	}
 	removed := 0
 	for {
-		tag, err := s.pool.Exec(ctx, s.q.pruneTallies, ns, ceilTime(before), pruneBatch)
+		tag, err := s.execCommitted(ctx, s.q.pruneTallies, ns, ceilTime(before), pruneBatch)
 		if err != nil {
 			return removed, wrap("prune tallies", err)
 		}

@@ -24,10 +24,10 @@ func CheckServer(dataDir string) error {
 // directory is dataDir (its postmaster and the processes it started, as
 // Linux's /proc shows them), or 0 when it cannot be read. A process that
 // exited is counted in its parent's: the postmaster's children's time,
-// which the kernel adds when the postmaster reaps them, so the figure
-// never goes back when a connection or an autovacuum worker ends during a
-// phase. It counts every process of the server, whoever's work they do:
-// measure on a server of the benchmark's own.
+// which the kernel adds when the postmaster reaps them, so a connection
+// or an autovacuum worker that ends during a phase stays counted. It
+// counts every process of the server, whoever's work they do: measure on
+// a server of the benchmark's own.
 func Server(dataDir string) time.Duration {
 	if dataDir == "" {
 		return 0
@@ -45,8 +45,24 @@ func Server(dataDir string) time.Duration {
 
 // ticksUnder sums, in clock ticks, the CPU time of process root and of
 // its children as the proc file system at proc shows them, root's reaped
-// children included.
+// children included. The scan is not atomic: a child reaped while it runs
+// is counted twice or not at all. So it reads root's reaped children's
+// time before and after, and scans again (up to three times) when that
+// changed.
 func ticksUnder(proc string, root int) int64 {
+	var ticks int64
+	for range 3 {
+		before := reaped(proc, root)
+		ticks = scanTicks(proc, root)
+		if reaped(proc, root) == before {
+			break
+		}
+	}
+	return ticks
+}
+
+// scanTicks is one pass of ticksUnder.
+func scanTicks(proc string, root int) int64 {
 	entries, err := os.ReadDir(proc)
 	if err != nil {
 		return 0
@@ -57,14 +73,8 @@ func ticksUnder(proc string, root int) int64 {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(proc + "/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid … utime stime: fields after the comm.
-		s := string(stat)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 15 {
+		f := statFields(proc, e.Name())
+		if f == nil {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
@@ -75,10 +85,42 @@ func ticksUnder(proc string, root int) int64 {
 		if pid == root {
 			fields = f[11:15] // and cutime, cstime: the children it reaped
 		}
-		for _, v := range fields {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			ticks += n
-		}
+		ticks += sum(fields)
 	}
 	return ticks
+}
+
+// reaped returns the CPU time, in clock ticks, of the children root
+// reaped (its cutime and cstime), or -1 when it cannot be read.
+func reaped(proc string, root int) int64 {
+	f := statFields(proc, strconv.Itoa(root))
+	if f == nil {
+		return -1
+	}
+	return sum(f[13:15])
+}
+
+// statFields returns the fields of /proc/pid/stat after the command name
+// (state, ppid, … utime stime cutime cstime at 11 to 14), or nil.
+func statFields(proc, pid string) []string {
+	stat, err := os.ReadFile(proc + "/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 15 {
+		return nil
+	}
+	return f
+}
+
+// sum adds decimal numbers, skipping what does not parse.
+func sum(fields []string) int64 {
+	var n int64
+	for _, v := range fields {
+		x, _ := strconv.ParseInt(v, 10, 64)
+		n += x
+	}
+	return n
 }
