@@ -108,13 +108,12 @@ func tickAll(t *testing.T, clk *clock.Mock, engines []*connector.Engine, step, l
 // connection of their pools already made, so that neither their
 // background goroutines nor the pools' connection makers are part of it;
 // the engines run inside it, on a mock clock the test moves once they
-// settle.
+// settle. The pools queue their writes (bubblePool says why).
 func TestEnginesNeverShareASlowSendOnPostgres(t *testing.T) {
 	schema := testSchema(t)
 	var stores []*postgres.Store
 	for range 3 {
-		pool := newPool(t)
-		warm(t, pool, int(pool.Config().MaxConns))
+		pool := bubblePool(t)
 		s, err := postgres.New(context.Background(), pool, postgres.WithSchema(schema))
 		require.NoError(t, err)
 		t.Cleanup(s.Close)
