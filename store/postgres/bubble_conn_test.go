@@ -12,15 +12,21 @@ import (
 
 // A test that drives engines inside a synctest bubble uses stores and
 // pools made outside it (their background goroutines must stay out), so
-// their connections are made outside it too. pgx arms a timer on each
-// connection around every write, and when a write takes longer than
-// 15 ms of real time (a loaded machine descheduling the writer) the
-// timer, made outside the bubble, starts a background reader there, which
-// then wakes the bubble's reading goroutine: synctest forbids that, and
-// the test binary dies. bubblePool's connections hand their writes to a
-// goroutine of their own, started outside the bubble with the
-// connection, so that a write returns as soon as it is queued and the
-// timer has no time to fire.
+// their connections are made outside it too, and some of them are also
+// used outside it: by New and its migrations before the bubble, and by
+// each store's waker (its NOTIFYs) during it. pgx arms a timer around
+// every write; when a write made outside the bubble takes longer than
+// 15 ms of real time (a loaded machine descheduling the writer), the
+// timer starts a background reader, which can stay parked in a read
+// after the query ends. A later query inside the bubble on that pooled
+// connection then waits on the reader's condition variable, the reader
+// wakes it from outside, which synctest forbids, and the test binary
+// dies. (Inside the bubble the timer runs on the bubble's clock and does
+// not fire.) bubblePool's connections hand their writes to a goroutine of
+// their own, started with the connection, so that a write returns as
+// soon as it is queued: the timer then spans a channel send rather than a
+// network write, and a stall long enough to fire it has to fall in that
+// instant. That narrows the window; it does not close it.
 
 // queuedConn is a net.Conn whose writes go to the network from a
 // goroutine of its own, in order; a write that failed fails the next ones.

@@ -48,7 +48,8 @@
 // at most 5 times.
 //
 // Every write of the store that another replica may race (its
-// transactions, Take's counter upsert, Prune's deletes, AddTallies) runs
+// transactions, Take's counter upsert, Prune's deletes, AddTallies, the
+// migrations New applies) runs
 // in a READ COMMITTED transaction, the level its locking is built for,
 // whatever default_transaction_isolation the pool's connections set: the
 // host may run its own queries at REPEATABLE READ or SERIALIZABLE on the

@@ -249,3 +249,34 @@ func TestPruneAndTalliesUnderTheDefaultIsolationLevel(t *testing.T) {
 		})
 	}
 }
+
+// Replicas opening a new store at once, under REPEATABLE READ or
+// SERIALIZABLE by default, apply its migrations once: the one that waited
+// for the other's sees them.
+func TestOpenUnderTheDefaultIsolationLevel(t *testing.T) {
+	for _, level := range []string{"repeatable read", "serializable"} {
+		t.Run(level, func(t *testing.T) {
+			ctx := context.Background()
+			pools := [2]*pgxpool.Pool{poolAt(t, level), poolAt(t, level)}
+			for range 4 {
+				schema := internalSchema(t, pools[0])
+				var (
+					wg   sync.WaitGroup
+					errs [2]error
+				)
+				for i, p := range pools {
+					wg.Go(func() {
+						s, err := New(ctx, p, WithSchema(schema))
+						if err == nil {
+							s.Close()
+						}
+						errs[i] = err
+					})
+				}
+				wg.Wait()
+				require.NoError(t, errs[0])
+				require.NoError(t, errs[1])
+			}
+		})
+	}
+}

@@ -120,7 +120,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
 func migrateTo(ctx context.Context, pool *pgxpool.Pool, cfg config, last int) error {
 	q := newQueries(cfg)
 	lock := int64(hashString(14695981039346656037, "campaignconnector/postgres migrate "+cfg.schema+"."+cfg.prefix))
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	// READ COMMITTED whatever the pool's default: at REPEATABLE READ the
+	// snapshot would be taken before the lock is granted, and a replica
+	// that waited for another's migrations would not see them, and apply
+	// them again.
+	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lock); err != nil {
 			return err
 		}

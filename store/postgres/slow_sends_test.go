@@ -108,7 +108,8 @@ func tickAll(t *testing.T, clk *clock.Mock, engines []*connector.Engine, step, l
 // connection of their pools already made, so that neither their
 // background goroutines nor the pools' connection makers are part of it;
 // the engines run inside it, on a mock clock the test moves once they
-// settle. The pools queue their writes (bubblePool says why).
+// settle. The pools queue their writes (bubblePool says why, and what
+// that leaves).
 func TestEnginesNeverShareASlowSendOnPostgres(t *testing.T) {
 	schema := testSchema(t)
 	var stores []*postgres.Store
