@@ -37,33 +37,17 @@ func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expi
 	if limit <= 0 {
 		return false, nil
 	}
-	conn, err := s.pool.Acquire(ctx)
+	taken := false
+	err := s.committed(ctx, func(br pgx.BatchResults) error {
+		var n int64
+		err := br.QueryRow().Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // at the limit
+		}
+		taken = err == nil
+		return err
+	}, s.q.take, ns, key, limit, ceilTime(expires), floorTime(now))
 	if err != nil {
-		return false, wrap("take", err)
-	}
-	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(s.q.take, ns, key, limit, ceilTime(expires), floorTime(now))
-	b.Queue("COMMIT")
-	br := conn.SendBatch(ctx, b)
-	var n int64
-	_, err = br.Exec()
-	if err == nil {
-		err = br.QueryRow().Scan(&n)
-	}
-	taken := err == nil
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = nil
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		rollback(conn)
 		return false, wrap("take", err)
 	}
 	return taken, nil

@@ -39,15 +39,7 @@ func TestTransactionsIgnoreTheDefaultIsolationLevel(t *testing.T) {
 		t.Run(level, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			p1, p2 := poolAt(t, level), poolAt(t, level)
-			schema := internalSchema(t, p1)
-			var replicas [2]*Store
-			for i, p := range []*pgxpool.Pool{p1, p2} {
-				s, err := New(ctx, p, WithSchema(schema))
-				require.NoError(t, err)
-				t.Cleanup(s.Close)
-				replicas[i] = s
-			}
+			replicas := replicasAt(t, level)
 
 			const users = 300
 			t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -131,15 +123,7 @@ func TestTakeUnderTheDefaultIsolationLevel(t *testing.T) {
 	for _, level := range []string{"repeatable read", "serializable"} {
 		t.Run(level, func(t *testing.T) {
 			ctx := context.Background()
-			p1, p2 := poolAt(t, level), poolAt(t, level)
-			schema := internalSchema(t, p1)
-			var replicas [2]*Store
-			for i, p := range []*pgxpool.Pool{p1, p2} {
-				s, err := New(ctx, p, WithSchema(schema))
-				require.NoError(t, err)
-				t.Cleanup(s.Close)
-				replicas[i] = s
-			}
+			replicas := replicasAt(t, level)
 			const limit, tries = 100, 240
 			t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 			var (

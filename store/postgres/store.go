@@ -184,15 +184,15 @@ func retryable(err error) bool {
 
 const maxAttempts = 5
 
-// execCommitted runs one statement in a READ COMMITTED transaction of its
-// own (sqlBegin), sent in one round trip, and returns its command tag: the
-// store's one-statement writes, which would otherwise run at the pool's
-// default isolation level and, at REPEATABLE READ or SERIALIZABLE, fail
-// with serialization errors when two replicas touch the same rows.
-func (s *Store) execCommitted(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+// committed runs sql with args in a READ COMMITTED transaction of its own
+// (sqlBegin), sent in one round trip, and hands the statement's result to
+// read: the store's one-statement writes, which would otherwise run at the
+// pool's default isolation level and, at REPEATABLE READ or SERIALIZABLE,
+// fail with serialization errors when two replicas touch the same rows.
+func (s *Store) committed(ctx context.Context, read func(pgx.BatchResults) error, sql string, args ...any) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return pgconn.CommandTag{}, err
+		return err
 	}
 	defer conn.Release()
 	b := &pgx.Batch{}
@@ -200,10 +200,9 @@ func (s *Store) execCommitted(ctx context.Context, sql string, args ...any) (pgc
 	b.Queue(sql, args...)
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
-	var tag pgconn.CommandTag
 	_, err = br.Exec()
 	if err == nil {
-		tag, err = br.Exec()
+		err = read(br)
 	}
 	if err == nil {
 		_, err = br.Exec()
@@ -213,9 +212,19 @@ func (s *Store) execCommitted(ctx context.Context, sql string, args ...any) (pgc
 	}
 	if err != nil {
 		rollback(conn)
-		return pgconn.CommandTag{}, err
 	}
-	return tag, nil
+	return err
+}
+
+// execCommitted is committed for a statement that returns no rows: it
+// returns the statement's command tag.
+func (s *Store) execCommitted(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := s.committed(ctx, func(br pgx.BatchResults) (err error) {
+		tag, err = br.Exec()
+		return err
+	}, sql, args...)
+	return tag, err
 }
 
 // rollback ends a transaction a failed call left open on conn. It uses its
