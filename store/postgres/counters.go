@@ -38,7 +38,8 @@ func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expi
 		return false, nil
 	}
 	taken := false
-	err := s.committed(ctx, func(br pgx.BatchResults) error {
+	b := committedBatch(func(b *pgx.Batch) { b.Queue(s.q.take, ns, key, limit, ceilTime(expires), floorTime(now)) })
+	err := s.committed(ctx, b, func(br pgx.BatchResults) error {
 		var n int64
 		err := br.QueryRow().Scan(&n)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -46,7 +47,7 @@ func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expi
 		}
 		taken = err == nil
 		return err
-	}, s.q.take, ns, key, limit, ceilTime(expires), floorTime(now))
+	})
 	if err != nil {
 		return false, wrap("take", err)
 	}

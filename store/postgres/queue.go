@@ -76,18 +76,15 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 		return nil, nil
 	}
 	until := floorTime(now.Add(lease))
-	conn, err := s.pool.Acquire(ctx)
+	var (
+		out        []store.Claim
+		unreadable []unreadableClaim
+	)
+	err := s.committed(ctx, s.claimBatch(ns, floorTime(now), limit, token, until), func(br pgx.BatchResults) (err error) {
+		out, unreadable, err = readClaims(br, until, token)
+		return err
+	})
 	if err != nil {
-		return nil, wrap("claim", err)
-	}
-	defer conn.Release()
-	br := conn.SendBatch(ctx, s.claimBatch(ns, floorTime(now), limit, token, until))
-	out, unreadable, err := readClaims(br, until, token)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		rollback(conn)
 		return nil, wrap("claim", err)
 	}
 	for _, u := range unreadable {
@@ -101,21 +98,18 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 // claimBatch is Claim's one round trip: the transaction, its planner
 // settings, the claim and the commit.
 func (s *Store) claimBatch(ns string, now time.Time, limit int, token uint64, until time.Time) *pgx.Batch {
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(sqlPlanByIndex)
-	b.Queue(s.q.claim, ns, now, limit, int64(token), until)
-	b.Queue("COMMIT")
-	return b
+	return committedBatch(func(b *pgx.Batch) {
+		b.Queue(sqlPlanByIndex)
+		b.Queue(s.q.claim, ns, now, limit, int64(token), until)
+	})
 }
 
-// readClaims reads the results of Claim's batch: the deliveries claimed
-// with lease until and token, and those this version cannot read.
+// readClaims reads the results of Claim's batch after BEGIN: the
+// deliveries claimed with lease until and token, and those this version
+// cannot read.
 func readClaims(br pgx.BatchResults, until time.Time, token uint64) ([]store.Claim, []unreadableClaim, error) {
-	for range 2 { // BEGIN, settings
-		if _, err := br.Exec(); err != nil {
-			return nil, nil, err
-		}
+	if _, err := br.Exec(); err != nil { // the settings
+		return nil, nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -140,9 +134,6 @@ func readClaims(br pgx.BatchResults, until time.Time, token uint64) ([]store.Cla
 	rows.Close()
 	if err == nil {
 		err = rows.Err()
-	}
-	if err == nil {
-		_, err = br.Exec() // COMMIT
 	}
 	if err != nil {
 		return nil, nil, err

@@ -184,21 +184,28 @@ func retryable(err error) bool {
 
 const maxAttempts = 5
 
-// committed runs sql with args in a READ COMMITTED transaction of its own
-// (sqlBegin), sent in one round trip, and hands the statement's result to
-// read: the store's one-statement writes, which would otherwise run at the
+// committedBatch is a batch of the statements queue adds, in a READ
+// COMMITTED transaction of their own (sqlBegin … COMMIT): the store's
+// writes outside Update's transactions, which would otherwise run at the
 // pool's default isolation level and, at REPEATABLE READ or SERIALIZABLE,
 // fail with serialization errors when two replicas touch the same rows.
-func (s *Store) committed(ctx context.Context, read func(pgx.BatchResults) error, sql string, args ...any) error {
+func committedBatch(queue func(b *pgx.Batch)) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	queue(b)
+	b.Queue("COMMIT")
+	return b
+}
+
+// committed sends b, made by committedBatch, in one round trip; read
+// reads the results of the statements between BEGIN and COMMIT. On
+// failure the transaction is rolled back.
+func (s *Store) committed(ctx context.Context, b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(sql, args...)
-	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
@@ -216,14 +223,15 @@ func (s *Store) committed(ctx context.Context, read func(pgx.BatchResults) error
 	return err
 }
 
-// execCommitted is committed for a statement that returns no rows: it
-// returns the statement's command tag.
+// execCommitted runs one statement that returns no rows in a transaction
+// of its own (committedBatch), and returns its command tag.
 func (s *Store) execCommitted(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
-	err := s.committed(ctx, func(br pgx.BatchResults) (err error) {
+	b := committedBatch(func(b *pgx.Batch) { b.Queue(sql, args...) })
+	err := s.committed(ctx, b, func(br pgx.BatchResults) (err error) {
 		tag, err = br.Exec()
 		return err
-	}, sql, args...)
+	})
 	return tag, err
 }
 
