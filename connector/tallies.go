@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -76,6 +77,9 @@ func newTallyBook(s store.Store, cfg *config) (*tallyBook, error) {
 		return nil, nil
 	}
 	b := &tallyBook{store: ts, ns: cfg.namespace, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1)}
+	if once, ok := ts.(store.OnceTallier); ok {
+		b.once, b.writer = once, rand.Text()
+	}
 	b.lastFlush.Store(cfg.clock.Now().UnixNano())
 	return b, nil
 }

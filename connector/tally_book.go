@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -27,7 +28,15 @@ type tallyBook struct {
 	lastFlush atomic.Int64  // Unix ns of the clock at the last flush of Tick or Run
 
 	flushing chan struct{}            // holds a value while a flush is under way: one at a time
-	unsent   map[store.TallyKey]int64 // counts a failed flush keeps for the next
+	unsent   map[store.TallyKey]int64 // counts a failed flush keeps for the next (store without once)
+
+	// With a store that adds a batch at most once: the engine's name as
+	// its writer, the number of the last batch sent, and that batch while
+	// it waits to be sent again (nil once a call added it).
+	once   store.OnceTallier
+	writer string
+	seq    int64
+	held   []store.Tally
 }
 
 // tallyCell is one follow-up's counters: one set per hour, the latest in
@@ -274,9 +283,10 @@ func (c *tallyCell) drain(acc map[store.TallyKey]int64) {
 }
 
 // flush adds every count the engine holds to the store. If the store
-// fails, the counts are kept for the next flush (should the failure hide
-// a commit, they are added twice: the store call is therefore not cut
-// short by the caller's context, only by tallyFlushTimeout).
+// fails, the counts are kept for the next flush. Should the failure hide
+// a commit, a store that adds a batch at most once ([store.OnceTallier])
+// adds them once; another adds them twice, so the store call is not cut
+// short by the caller's context, only by tallyFlushTimeout.
 //
 // Waiting for a flush under way ends with ctx: a reader gives up then,
 // with ctx's error, and the counts go with a later flush.
@@ -306,8 +316,30 @@ func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
 }
 
 // flushLocked is flush, with b.flushing held.
+//
+// With a store that adds a batch at most once ([store.OnceTallier]), a
+// batch that failed is sent again as it was, under its number, before
+// the counts added since are taken: should the failed call have added it
+// (its reply lost), the store adds it only once. Otherwise the counts of
+// a failed flush go with the next one's. Either way, a batch the store
+// refuses as invalid ([store.ErrInvalidTally]) would be refused again on
+// every flush, holding every later count back: it is dropped, and the
+// error says how many counts went with it.
 func (b *tallyBook) flushLocked(ctx context.Context) error {
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
+	// The store call does not end with ctx: a caller giving up (a
+	// dashboard's reader leaving, Run stopping) after the store added the
+	// counts but before it answered would leave them to be added again.
+	// It has tallyFlushTimeout instead, which only a store that takes
+	// that long to answer meets.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tallyFlushTimeout)
+	defer cancel()
+	if b.once != nil && b.held != nil {
+		if err := b.send(sctx, b.held); err != nil {
+			return b.failed(err, b.held, nil)
+		}
+		b.held = nil
+	}
 	acc := b.unsent
 	if acc == nil {
 		acc = map[store.TallyKey]int64{}
@@ -333,18 +365,44 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 	for i, k := range keys {
 		tallies[i] = k.Tally(acc[k])
 	}
-	// The store call does not end with ctx: a caller giving up (a
-	// dashboard's reader leaving, Run stopping) after the store added the
-	// counts but before it answered would leave them to be added again.
-	// It has tallyFlushTimeout instead, which only a store that takes
-	// that long to answer meets.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tallyFlushTimeout)
-	defer cancel()
-	if err := b.store.AddTallies(sctx, b.ns, tallies); err != nil {
-		b.unsent = acc
-		b.markDirty()
-		return fmt.Errorf("connector: flushing decision tallies: %w", err)
-	}
 	b.unsent = nil
+	if b.once != nil {
+		b.seq++
+	}
+	if err := b.send(sctx, tallies); err != nil {
+		return b.failed(err, tallies, acc)
+	}
 	return nil
+}
+
+// send adds tallies to the store: as batch b.seq when the store adds a
+// batch at most once.
+func (b *tallyBook) send(ctx context.Context, tallies []store.Tally) error {
+	if b.once != nil {
+		return b.once.AddTalliesOnce(ctx, b.ns, b.writer, b.seq, tallies)
+	}
+	return b.store.AddTallies(ctx, b.ns, tallies)
+}
+
+// failed keeps the counts of a batch the store did not add for the next
+// flush (tallies as the batch to send again with a store that adds a
+// batch at most once, acc to add the next counts to otherwise), unless
+// the store refused them as invalid, and returns the flush's error. The
+// book is marked dirty: the next flush takes what this one did not.
+func (b *tallyBook) failed(err error, tallies []store.Tally, acc map[store.TallyKey]int64) error {
+	b.markDirty()
+	if errors.Is(err, store.ErrInvalidTally) {
+		b.held, b.unsent = nil, nil
+		var n int64
+		for i := range tallies {
+			n += tallies[i].Count
+		}
+		return fmt.Errorf("connector: flushing decision tallies: the store refuses them, %d counts dropped: %w", n, err)
+	}
+	if b.once != nil {
+		b.held = tallies
+	} else {
+		b.unsent = acc
+	}
+	return fmt.Errorf("connector: flushing decision tallies: %w", err)
 }

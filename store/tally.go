@@ -170,3 +170,52 @@ type Tallier interface {
 	// prune, keeping its tally retention.
 	PruneTallies(ctx context.Context, ns string, before time.Time) (int, error)
 }
+
+// OnceTallier is a [Tallier] that adds each batch of tallies at most once.
+// A store whose AddTallies can add the tallies and still return an error
+// implements it: a networked store, whose reply can be lost after its
+// commit. The engine, which sends such a batch again, would otherwise
+// count it twice; it calls AddTalliesOnce instead of AddTallies when the
+// store has it. A store in the host's process (memory, SQLite) need not.
+//
+// Every implementation must pass the tallies part of store/storetest.
+type OnceTallier interface {
+	Tallier
+	// AddTalliesOnce adds tallies as AddTallies does, unless the store has
+	// added a batch of writer numbered seq or higher: it then adds nothing
+	// and returns nil. A writer (an engine, for as long as it runs) numbers
+	// its batches from 1 up, and sends a batch that failed again, with
+	// its number and tallies, until a call succeeds, before its next one.
+	// The store keeps a writer's number as long as the tallies of the
+	// latest hour the writer added: [Tallier.PruneTallies] removes it with
+	// them. A writer that is empty, not text ([event.CheckText]) or over
+	// [TallyWriterMax] bytes, or a seq below 1, fails the call with an
+	// error wrapping [ErrInvalidTally] ([ValidateTallyBatch]), as a tally
+	// that [ValidateTallies] refuses does.
+	AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, tallies []Tally) error
+}
+
+// TallyWriterMax bounds the bytes of an [OnceTallier]'s writer, so that
+// every store can index it.
+const TallyWriterMax = 256
+
+// ValidateTallyBatch reports what [OnceTallier.AddTalliesOnce] must refuse
+// in its writer, its seq and its tallies, each as a [*rule.ValidationError]
+// wrapping [ErrInvalidTally], joined.
+func ValidateTallyBatch(writer string, seq int64, tallies []Tally) error {
+	var errs []error
+	bad := func(field, reason string) {
+		errs = append(errs, &rule.ValidationError{Object: "tally batch", Field: field, Reason: reason, Err: ErrInvalidTally})
+	}
+	if writer == "" {
+		bad("writer", "required")
+	} else if err := event.CheckText(writer); err != nil {
+		bad("writer", err.Error())
+	} else if len(writer) > TallyWriterMax {
+		bad("writer", fmt.Sprintf("%d bytes, over %d", len(writer), TallyWriterMax))
+	}
+	if seq < 1 {
+		bad("seq", fmt.Sprintf("%d is below 1", seq))
+	}
+	return errors.Join(append(errs, ValidateTallies(tallies))...)
+}

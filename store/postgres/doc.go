@@ -178,6 +178,13 @@
 // their decision counts, per follow-up and hour, to one table with an
 // upsert every few seconds, and [Store.PruneTallies] deletes the hours
 // past the engine's retention in batches. It implements
+// [store.OnceTallier], so that counts are added once even when the reply
+// to their upsert is lost after its commit: each engine numbers its
+// batches, and one statement upserts the engine's row in a table of
+// writers (its latest number and hour) and, only when that row takes the
+// batch's number, the counts; the engine sends a failed batch again
+// under its number. A writer's row goes with the tallies of its latest
+// hour. It implements
 // [store.PendingLister] with an index on (namespace, follow-up, due time,
 // ID): a page of a follow-up's pending deliveries is an index range scan,
 // and a page of all of them one look-up per follow-up with deliveries

@@ -304,6 +304,7 @@ type queries struct {
 	pruneSeen, pruneInteractions, pruneCounters     string
 	pruneCandidates, prunePostpone, pruneRekey      string
 	addTallies, tallies, pruneTallies               string
+	addTalliesOnce, pruneTallyWriters               string
 	listPending, listPendingAll                     string
 }
 
@@ -315,7 +316,7 @@ func table(cfg config, name string) string {
 
 func newQueries(cfg config) *queries {
 	var pairs []string
-	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations", "tallies"} {
+	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations", "tallies", "tally_writers"} {
 		pairs = append(pairs, "{"+t+"}", table(cfg, t))
 	}
 	pairs = append(pairs, "{prefix}", cfg.prefix, "{schema}", pgx.Identifier{cfg.schema}.Sanitize())
@@ -342,6 +343,7 @@ func newQueries(cfg config) *queries {
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
 		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone), pruneRekey: r.Replace(sqlPruneRekey),
 		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
+		addTalliesOnce: r.Replace(sqlAddTalliesOnce), pruneTallyWriters: r.Replace(sqlPruneTallyWriters),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-var _ store.Tallier = (*Store)(nil)
+var _ store.OnceTallier = (*Store)(nil)
 
 const (
 	// One statement, so one implicit transaction: every count is added or
@@ -23,11 +23,28 @@ const (
 		FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[]) WITH ORDINALITY AS x(h, c, k, r, l, n, o)
 		ORDER BY x.o
 		ON CONFLICT (ns, hour, campaign_id, kind, reason, rule) DO UPDATE SET n = t.n + EXCLUDED.n`
+	// AddTallies' upsert, run only when the writer's row takes seq: a row
+	// with seq or higher means the batch was added (its reply lost) or
+	// overtaken. One statement, so the row and the counts commit together;
+	// the CTE runs once whether or not the counts are added.
+	sqlAddTalliesOnce = `WITH w AS (
+			INSERT INTO {tally_writers} AS w (ns, writer, seq, hour) VALUES ($1, $8, $9, $10)
+			ON CONFLICT (ns, writer) DO UPDATE SET seq = EXCLUDED.seq, hour = GREATEST(w.hour, EXCLUDED.hour)
+			WHERE w.seq < EXCLUDED.seq
+			RETURNING 1)
+		INSERT INTO {tallies} AS t (ns, hour, campaign_id, kind, reason, rule, n)
+		SELECT $1, x.h, x.c, x.k, x.r, x.l, x.n
+		FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[]) WITH ORDINALITY AS x(h, c, k, r, l, n, o)
+		WHERE EXISTS (SELECT FROM w)
+		ORDER BY x.o
+		ON CONFLICT (ns, hour, campaign_id, kind, reason, rule) DO UPDATE SET n = t.n + EXCLUDED.n`
 	sqlTallies = `SELECT hour, campaign_id, kind, reason, rule, n FROM {tallies}
 		WHERE ns = $1 AND hour >= $2 AND hour < $3 AND ($4 = '' OR campaign_id = $4)
 		ORDER BY hour, campaign_id COLLATE "C", kind COLLATE "C", reason COLLATE "C", rule COLLATE "C"`
 	sqlPruneTallies = `DELETE FROM {tallies} WHERE ctid = ANY(ARRAY(
 		SELECT ctid FROM {tallies} WHERE ns = $1 AND hour < $2 LIMIT $3))`
+	sqlPruneTallyWriters = `DELETE FROM {tally_writers} WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM {tally_writers} WHERE ns = $1 AND hour < $2 LIMIT $3))`
 )
 
 // AddTallies implements [store.Tallier.AddTallies] with one upsert of the
@@ -39,6 +56,26 @@ func (s *Store) AddTallies(ctx context.Context, ns string, tallies []store.Tally
 	if err := store.ValidateTallies(tallies); err != nil {
 		return err
 	}
+	return s.addTallies(ctx, "add tallies", s.q.addTallies, ns, tallies)
+}
+
+// AddTalliesOnce implements [store.OnceTallier.AddTalliesOnce]: the
+// writer's row in the tally_writers table and AddTallies' upsert in one
+// statement, which adds the counts only when the row takes seq.
+func (s *Store) AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, tallies []store.Tally) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if err := store.ValidateTallyBatch(writer, seq, tallies); err != nil {
+		return err
+	}
+	return s.addTallies(ctx, "add tallies once", s.q.addTalliesOnce, ns, tallies, writer, seq)
+}
+
+// addTallies runs sql, AddTallies' upsert or AddTalliesOnce's, with
+// tallies summed by key and sorted, then more as its parameters from $8
+// on, followed by the latest hour of the tallies.
+func (s *Store) addTallies(ctx context.Context, op, sql, ns string, tallies []store.Tally, more ...any) error {
 	sums := make(map[store.TallyKey]int64, len(tallies))
 	for i := range tallies {
 		if t := &tallies[i]; t.Count > 0 {
@@ -59,10 +96,14 @@ func (s *Store) AddTallies(ctx context.Context, ns string, tallies []store.Tally
 		hours[i], campaigns[i], kinds[i] = time.Unix(k.Hour, 0).UTC(), k.CampaignID, string(k.Kind)
 		reasons[i], rules[i], counts[i] = string(k.Reason), k.Rule, sums[k]
 	}
+	args := []any{ns, hours, campaigns, kinds, reasons, rules, counts}
+	if len(more) > 0 {
+		args = append(append(args, more...), hours[len(hours)-1]) // keys sort by hour first
+	}
 	for attempt := 1; ; attempt++ {
-		_, err := s.execCommitted(ctx, s.q.addTallies, ns, hours, campaigns, kinds, reasons, rules, counts)
+		_, err := s.execCommitted(ctx, sql, args...)
 		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
-			return wrap("add tallies", err)
+			return wrap(op, err)
 		}
 	}
 }
@@ -99,20 +140,26 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 }
 
 // PruneTallies implements [store.Tallier.PruneTallies] with batched
-// DELETEs, as Prune does.
+// DELETEs, as Prune does, of the tallies, then of the rows of the writers
+// whose latest hour they were ([Store.AddTalliesOnce]).
 func (s *Store) PruneTallies(ctx context.Context, ns string, before time.Time) (int, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
 	removed := 0
-	for {
-		tag, err := s.execCommitted(ctx, s.q.pruneTallies, ns, ceilTime(before), pruneBatch)
-		if err != nil {
-			return removed, wrap("prune tallies", err)
-		}
-		removed += int(tag.RowsAffected())
-		if tag.RowsAffected() < pruneBatch {
-			return removed, nil
+	for _, sql := range []string{s.q.pruneTallies, s.q.pruneTallyWriters} {
+		for {
+			tag, err := s.execCommitted(ctx, sql, ns, ceilTime(before), pruneBatch)
+			if err != nil {
+				return removed, wrap("prune tallies", err)
+			}
+			if sql == s.q.pruneTallies {
+				removed += int(tag.RowsAffected())
+			}
+			if tag.RowsAffected() < pruneBatch {
+				break
+			}
 		}
 	}
+	return removed, nil
 }

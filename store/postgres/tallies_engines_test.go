@@ -18,26 +18,43 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// flakyTallies is a PostgreSQL store whose every third AddTallies fails
-// before it reaches the server.
+// flakyTallies is a PostgreSQL store whose every third tally call fails:
+// every sixth before it reaches the server, the others after the server
+// added the counts (the reply is lost).
 type flakyTallies struct {
 	*postgres.Store
 	calls atomic.Int64
 }
 
-var errFlaky = errors.New("tallies: connection refused")
+var errFlaky = errors.New("tallies: connection reset")
 
-func (s *flakyTallies) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
-	if s.calls.Add(1)%3 == 0 {
+func (s *flakyTallies) flaky(add func() error) error {
+	n := s.calls.Add(1)
+	if n%3 != 0 {
+		return add()
+	}
+	if n%6 == 0 {
 		return errFlaky
 	}
-	return s.Store.AddTallies(ctx, ns, ts)
+	if err := add(); err != nil {
+		return err
+	}
+	return errFlaky
+}
+
+func (s *flakyTallies) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	return s.flaky(func() error { return s.Store.AddTallies(ctx, ns, ts) })
+}
+
+func (s *flakyTallies) AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, ts []store.Tally) error {
+	return s.flaky(func() error { return s.Store.AddTalliesOnce(ctx, ns, writer, seq, ts) })
 }
 
 // Two engines on one schema track users at once while both read the
-// tallies (their dashboards) and their flushes fail now and then: once
-// each engine has flushed, the stored counts are exactly the decisions
-// taken, none lost to a failed flush and none added twice.
+// tallies (their dashboards) and their flushes fail now and then, some
+// after the server added the counts: once each engine has flushed, the
+// stored counts are exactly the decisions taken, none lost to a failed
+// flush and none added twice.
 func TestTwoEnginesCountExactlyThroughFailedFlushes(t *testing.T) {
 	schema := testSchema(t)
 	clk := clock.NewMock()

@@ -63,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"tallies/a bad tally adds nothing (Tallier)", testTallyValidation},
 		{"tallies/concurrent adds lose nothing (Tallier)", testConcurrentTallies},
 		{"tallies/prune removes older hours (Tallier)", testPruneTallies},
+		{"tallies/a batch is added at most once (OnceTallier)", testTalliesOnce},
+		{"tallies/a batch sent at once by several calls is added once (OnceTallier)", testConcurrentTalliesOnce},
 		{"pending/listed in due order, page by page (PendingLister)", testListPending},
 		{"pending/listed in due order when one user holds many (PendingLister)", testListPendingMany},
 		{"pending/trigger event IDs come back as stored", testTriggerIDs},

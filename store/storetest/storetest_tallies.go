@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,4 +244,119 @@ func testPruneTallies(t *testing.T, s store.Store, ns string) {
 	_, err = ts.PruneTallies(cancelled, ns, hour(10))
 	require.ErrorIs(t, err, context.Canceled)
 	requireTallies(t, all[4:], readTallies(t, ts, ns, store.TallyQuery{}), "calls on a cancelled context change nothing")
+}
+
+// onceTallier returns s as a store.OnceTallier, or skips the test.
+func onceTallier(t *testing.T, s store.Store) store.OnceTallier {
+	ts, ok := s.(store.OnceTallier)
+	if !ok {
+		t.Skip("the store does not implement store.OnceTallier (a store in the host's process need not)")
+	}
+	return ts
+}
+
+// testTalliesOnce checks that AddTalliesOnce adds a writer's batch once,
+// skips a batch numbered no higher than the writer's latest, keeps
+// writers and namespaces apart, takes no number when it refuses a batch,
+// and forgets a writer with the tallies of its latest hour.
+func testTalliesOnce(t *testing.T, s store.Store, ns string) {
+	ts := onceTallier(t, s)
+	ctx := context.Background()
+	a := []store.Tally{tally(0, "resend", rule.Scheduled, "", "", 3)}
+	b := []store.Tally{tally(1, "resend", rule.Scheduled, "", "", 5)}
+	count := func(ns string) int64 {
+		var n int64
+		for _, x := range readTallies(t, ts, ns, store.TallyQuery{}) {
+			n += x.Count
+		}
+		return n
+	}
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 1, a))
+	require.Equal(t, int64(3), count(ns))
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 1, a), "sent again: its reply was lost")
+	require.Equal(t, int64(3), count(ns), "added once")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 2, b))
+	require.Equal(t, int64(8), count(ns), "the next batch")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 1, a))
+	require.Equal(t, int64(8), count(ns), "an older batch")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w2", 1, a))
+	require.Equal(t, int64(11), count(ns), "another writer numbers its own batches")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns+"-other", "w1", 1, a))
+	require.Equal(t, int64(3), count(ns+"-other"), "another namespace")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 3, nil), "nothing to add")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 3, a), "an empty batch takes no number")
+	require.Equal(t, int64(14), count(ns))
+
+	for _, bad := range []struct {
+		name    string
+		writer  string
+		seq     int64
+		tallies []store.Tally
+	}{
+		{"no writer", "", 4, a},
+		{"a writer with a NUL byte", "w\x00", 4, a},
+		{"a writer too long", strings.Repeat("w", store.TallyWriterMax+1), 4, a},
+		{"seq 0", "w1", 0, a},
+		{"a bad tally", "w1", 4, []store.Tally{tally(2, "resend", rule.Scheduled, "", "", 1), tally(2, "resend", "", "", "", 1)}},
+	} {
+		require.ErrorIs(t, ts.AddTalliesOnce(ctx, ns, bad.writer, bad.seq, bad.tallies), store.ErrInvalidTally, bad.name)
+	}
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, strings.Repeat("w", store.TallyWriterMax), 1, a), "a writer of the longest length")
+	require.Equal(t, int64(17), count(ns))
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 4, b), "a refused batch took no number")
+	require.Equal(t, int64(22), count(ns))
+
+	// w3's latest hour is 0, w1's 1 (its last batch counts hour 0 only:
+	// decisions counted late): pruning hour 0 forgets w3 only.
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w3", 1, a))
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 5, a))
+	require.Equal(t, int64(28), count(ns))
+	_, err := ts.PruneTallies(ctx, ns, hour(1))
+	require.NoError(t, err)
+	require.Equal(t, int64(10), count(ns), "hour 1's counts stay")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w3", 1, a))
+	require.Equal(t, int64(13), count(ns), "w3 is forgotten with its hour: its batch 1 is new again")
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 5, a))
+	require.Equal(t, int64(13), count(ns), "w1 is remembered with hour 1, the latest it counted")
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, ts.AddTalliesOnce(cancelled, ns, "w1", 6, b), context.Canceled)
+	require.NoError(t, ts.AddTalliesOnce(ctx, ns, "w1", 6, b), "a cancelled call took no number")
+	require.Equal(t, int64(18), count(ns))
+}
+
+// testConcurrentTalliesOnce checks that calls sending one batch at once
+// (a writer's retry racing its first try, still running) add it once,
+// while the batches of other writers all go in.
+func testConcurrentTalliesOnce(t *testing.T, s store.Store, ns string) {
+	ts := onceTallier(t, s)
+	ctx := context.Background()
+	const writers, tries = 6, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*tries)
+	for w := range writers {
+		for range tries {
+			wg.Go(func() {
+				errs <- ts.AddTalliesOnce(ctx, ns, fmt.Sprintf("w%d", w), 1, []store.Tally{
+					tally(0, "resend", rule.Scheduled, "", "", 1),
+					tally(0, fmt.Sprintf("f%d", w), rule.Delivered, "", "", 1),
+				})
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	got := readTallies(t, ts, ns, store.TallyQuery{})
+	require.Len(t, got, writers+1)
+	for _, x := range got {
+		want := int64(1)
+		if x.CampaignID == "resend" {
+			want = writers
+		}
+		require.Equal(t, want, x.Count, "%s %s", x.CampaignID, x.Kind)
+	}
 }
