@@ -22,8 +22,12 @@ const DefaultPendingPage = 100
 // engines sharing the store took (a cancellation by an exception counted
 // per exception). It first flushes this engine's own counts, so that they
 // are exact for this engine; other engines' counts reach the store within
-// seconds ([Engine.Tick] flushes them every 5 s, [Engine.Run] at least
-// that often while it has counts, and when it returns).
+// seconds: [Engine.Run] flushes them 5 s after its last flush at the
+// latest while it has counts, and when it returns; without Run, an
+// engine flushes them at its first decision (or [Engine.Tick] with counts
+// waiting) 5 s or more after its last flush. A flush that fails keeps
+// its counts for the next; with a [store.OnceTallier] (PostgreSQL), a
+// batch added although its reply was lost is added once.
 //
 // Every decision about a user is counted (every kind but [rule.Warning]
 // and [rule.Applied], which are about campaigns), whether or not the

@@ -149,7 +149,8 @@ func ceilUnix(t time.Time) int64 {
 // decision tallies shared by every engine of a namespace (memory,
 // PostgreSQL, SQLite). Engines add their counts in batches; hosts (the
 // dashboard) read them through the engine (connector's Engine.Tallies).
-// Every implementation must pass the tallies part of store/storetest.
+// Every implementation must pass the tallies part of store/storetest,
+// which its Run runs when the store implements Tallier.
 //
 // Errors: as [Store]'s.
 type Tallier interface {
@@ -178,20 +179,29 @@ type Tallier interface {
 // count it twice; it calls AddTalliesOnce instead of AddTallies when the
 // store has it. A store in the host's process (memory, SQLite) need not.
 //
-// Every implementation must pass the tallies part of store/storetest.
+// The Run of store/storetest checks it when the store implements it.
 type OnceTallier interface {
 	Tallier
-	// AddTalliesOnce adds tallies as AddTallies does, unless the store has
-	// added a batch of writer numbered seq or higher: it then adds nothing
-	// and returns nil. A writer (an engine, for as long as it runs) numbers
-	// its batches from 1 up, and sends a batch that failed again, with
-	// its number and tallies, until a call succeeds, before its next one.
-	// The store keeps a writer's number as long as the tallies of the
-	// latest hour the writer added: [Tallier.PruneTallies] removes it with
-	// them. A writer that is empty, not text ([event.CheckText]) or over
+	// AddTalliesOnce adds tallies as AddTallies does, unless the store
+	// holds a number of writer in ns at or above seq: it then adds nothing
+	// and returns nil. Otherwise it records seq as writer's number, and
+	// the highest Hour among the tallies as writer's latest hour unless
+	// the one it holds is later, atomically with the counts: both or
+	// neither. A call with nothing to add (no tallies, or only zero
+	// counts) adds and records nothing. [Tallier.PruneTallies](ns, before)
+	// forgets writer, with its tallies, exactly when writer's latest hour
+	// starts before before: a batch of writer sent after that is added.
+	//
+	// A writer (an engine, for as long as it runs) numbers its batches
+	// from 1 up and sends a batch that failed again, with its number and
+	// tallies, before its next one, so that a batch the store added
+	// although the call failed (its reply lost) is added once. Numbers can
+	// have gaps: the engine drops a batch the store refuses as invalid.
+	//
+	// A writer that is empty, not text ([event.CheckText]) or over
 	// [TallyWriterMax] bytes, or a seq below 1, fails the call with an
 	// error wrapping [ErrInvalidTally] ([ValidateTallyBatch]), as a tally
-	// that [ValidateTallies] refuses does.
+	// that [ValidateTallies] refuses does; nothing is added or recorded.
 	AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, tallies []Tally) error
 }
 

@@ -21,7 +21,9 @@ import (
 // [New]; release it with [Store.Close].
 //
 // It also implements [store.Notifier], across processes, with
-// LISTEN/NOTIFY.
+// LISTEN/NOTIFY; [store.BatchUpdater], [store.Tallier],
+// [store.OnceTallier] and [store.PendingLister] (see the
+// package documentation).
 type Store struct {
 	pool  *pgxpool.Pool
 	owned bool // Close closes pool

@@ -32,7 +32,11 @@ func namespace(t *testing.T) string {
 	return fmt.Sprintf("storetest-%d-%d", time.Now().UnixNano(), nsCounter.Add(1))
 }
 
-// Run runs the whole suite against the stores newStore returns.
+// Run runs the whole suite against the stores newStore returns. The
+// tests of an optional interface ([store.BatchUpdater],
+// [store.ClaimRecycler], [store.Notifier], [store.Tallier],
+// [store.OnceTallier], [store.PendingLister]) run when the store
+// implements it, and are skipped, saying so, when it does not.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
