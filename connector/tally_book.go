@@ -28,7 +28,7 @@ type tallyBook struct {
 	lastFlush atomic.Int64  // Unix ns of the clock at the last flush of Tick or Run
 
 	flushing chan struct{}            // holds a value while a flush is under way: one at a time
-	unsent   map[store.TallyKey]int64 // counts a failed flush keeps for the next (store without once)
+	unsent   map[store.TallyKey]int64 // counts taken from the counters, not yet sent
 
 	// With a store that adds a batch at most once: the engine's name as
 	// its writer, the number of the last batch sent, and that batch while
@@ -317,32 +317,17 @@ func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
 
 // flushLocked is flush, with b.flushing held.
 //
-// With a store that adds a batch at most once ([store.OnceTallier]), a
-// batch that failed is sent again as it was, under its number, before
-// the counts added since are taken: should the failed call have added it
-// (its reply lost), the store adds it only once. Otherwise the counts of
-// a failed flush go with the next one's. Either way, a batch the store
-// refuses as invalid ([store.ErrInvalidTally]) would be refused again on
-// every flush, holding every later count back: it is dropped, and the
-// error says how many counts went with it.
+// Every flush takes what the counters gained into b.unsent, so that the
+// counters of past hours are dropped even while the store fails: what
+// waits for the store is one count per key. With a store that adds a
+// batch at most once ([store.OnceTallier]), a batch that failed is sent
+// again as it was, under its number, before b.unsent goes as the next
+// batch: should the failed call have added it (its reply lost), the store
+// adds it once. Otherwise b.unsent is the batch, failed counts included.
 func (b *tallyBook) flushLocked(ctx context.Context) error {
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
-	// The store call does not end with ctx: a caller giving up (a
-	// dashboard's reader leaving, Run stopping) after the store added the
-	// counts but before it answered would leave them to be added again.
-	// It has tallyFlushTimeout instead, which only a store that takes
-	// that long to answer meets.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tallyFlushTimeout)
-	defer cancel()
-	if b.once != nil && b.held != nil {
-		if err := b.send(sctx, b.held); err != nil {
-			return b.failed(err, b.held, nil)
-		}
-		b.held = nil
-	}
-	acc := b.unsent
-	if acc == nil {
-		acc = map[store.TallyKey]int64{}
+	if b.unsent == nil {
+		b.unsent = map[store.TallyKey]int64{}
 	}
 	b.mu.Lock()
 	cells := make([]*tallyCell, 0, len(b.cells))
@@ -351,58 +336,87 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	for _, c := range cells {
-		c.drain(acc)
+		c.drain(b.unsent)
 	}
-	if len(acc) == 0 {
+	if b.held != nil {
+		if err := b.send(ctx, b.held); err != nil {
+			b.held, err = b.failed(err, b.held)
+			return err
+		}
+		b.held = nil
+	}
+	if len(b.unsent) == 0 {
 		return nil
 	}
-	keys := make([]store.TallyKey, 0, len(acc))
-	for k := range acc {
+	keys := make([]store.TallyKey, 0, len(b.unsent))
+	for k := range b.unsent {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, store.TallyKey.Compare)
 	tallies := make([]store.Tally, len(keys))
 	for i, k := range keys {
-		tallies[i] = k.Tally(acc[k])
+		tallies[i] = k.Tally(b.unsent[k])
 	}
-	b.unsent = nil
+	clear(b.unsent)
 	if b.once != nil {
 		b.seq++
 	}
-	if err := b.send(sctx, tallies); err != nil {
-		return b.failed(err, tallies, acc)
+	if err := b.send(ctx, tallies); err != nil {
+		kept, err := b.failed(err, tallies)
+		if b.once != nil {
+			b.held = kept // under its number: the store added none of it, or all
+		} else {
+			for i := range kept {
+				b.unsent[kept[i].Key()] += kept[i].Count
+			}
+		}
+		return err
 	}
 	return nil
 }
 
-// send adds tallies to the store: as batch b.seq when the store adds a
-// batch at most once.
+// send adds tallies to the store, as batch b.seq when the store adds a
+// batch at most once. The call does not end with ctx: a caller giving up
+// (a dashboard's reader leaving, Run stopping) after the store added the
+// counts but before it answered would leave them to be added again. It
+// has tallyFlushTimeout instead, which only a store that takes that long
+// to answer meets; each call has the whole of it.
 func (b *tallyBook) send(ctx context.Context, tallies []store.Tally) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tallyFlushTimeout)
+	defer cancel()
 	if b.once != nil {
 		return b.once.AddTalliesOnce(ctx, b.ns, b.writer, b.seq, tallies)
 	}
 	return b.store.AddTallies(ctx, b.ns, tallies)
 }
 
-// failed keeps the counts of a batch the store did not add for the next
-// flush (tallies as the batch to send again with a store that adds a
-// batch at most once, acc to add the next counts to otherwise), unless
-// the store refused them as invalid, and returns the flush's error. The
-// book is marked dirty: the next flush takes what this one did not.
-func (b *tallyBook) failed(err error, tallies []store.Tally, acc map[store.TallyKey]int64) error {
+// failed returns what of a batch the store did not add, failing with err,
+// goes again with the next flush, and the flush's error: all of it, unless
+// the store refused it as invalid ([store.ErrInvalidTally]). A batch
+// refused so would be refused at every flush, holding every later count
+// back: only its tallies that [store.ValidateTallies] accepts go again,
+// and none if it accepts them all (the store refuses what the engine
+// cannot tell); the error says how many counts were dropped. The book is
+// marked dirty, so that Run's flusher tries again.
+func (b *tallyBook) failed(err error, tallies []store.Tally) ([]store.Tally, error) {
 	b.markDirty()
-	if errors.Is(err, store.ErrInvalidTally) {
-		b.held, b.unsent = nil, nil
-		var n int64
-		for i := range tallies {
-			n += tallies[i].Count
+	if !errors.Is(err, store.ErrInvalidTally) {
+		return tallies, fmt.Errorf("connector: flushing decision tallies: %w", err)
+	}
+	var (
+		kept          []store.Tally
+		dropped, left int64
+	)
+	for _, t := range tallies {
+		if store.ValidateTallies([]store.Tally{t}) == nil {
+			kept = append(kept, t)
+			left += t.Count
+		} else {
+			dropped += t.Count
 		}
-		return fmt.Errorf("connector: flushing decision tallies: the store refuses them, %d counts dropped: %w", n, err)
 	}
-	if b.once != nil {
-		b.held = tallies
-	} else {
-		b.unsent = acc
+	if len(kept) == len(tallies) {
+		kept, dropped, left = nil, dropped+left, 0
 	}
-	return fmt.Errorf("connector: flushing decision tallies: %w", err)
+	return kept, fmt.Errorf("connector: flushing decision tallies: the store refuses them: %d counts dropped, %d kept for the next flush: %w", dropped, left, err)
 }

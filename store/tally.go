@@ -178,6 +178,9 @@ type Tallier interface {
 // commit. The engine, which sends such a batch again, would otherwise
 // count it twice; it calls AddTalliesOnce instead of AddTallies when the
 // store has it. A store in the host's process (memory, SQLite) need not.
+// A wrapper of such a store that overrides AddTallies (to measure or to
+// inject faults) overrides AddTalliesOnce as well: the engine calls it
+// instead.
 //
 // The Run of store/storetest checks it when the store implements it.
 type OnceTallier interface {

@@ -169,6 +169,51 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, cfg config, last int) er
 	return wrap("migrating", err)
 }
 
+// ErrMissingPrivileges reports a table of the store that the pool's role
+// may not read or write: [Open] and [New] check, so that a role a
+// migration's new table was not granted to fails at start rather than at
+// every use of the table.
+var ErrMissingPrivileges = errors.New("postgres: missing table privileges")
+
+// privilegesNeeded are what the store does with each of its tables.
+var privilegesNeeded = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
+
+// checkPrivileges fails, naming what is missing, unless the role of the
+// pool's connections may read and write every table of the store.
+func checkPrivileges(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
+	tables := make([]string, len(dataTables))
+	for i, t := range dataTables {
+		tables[i] = table(cfg, t)
+	}
+	// has_table_privilege holds for a list when any privilege of it is
+	// held: each is asked for on its own.
+	rows, err := pool.Query(ctx, `SELECT current_user, t, p FROM unnest($1::text[]) AS t, unnest($2::text[]) AS p
+		WHERE NOT has_table_privilege(t, p) ORDER BY t, array_position($2::text[], p)`, tables, privilegesNeeded)
+	if err != nil {
+		return wrap("checking the role's privileges", err)
+	}
+	var (
+		role    string
+		missing []string
+	)
+	for rows.Next() {
+		var t, p string
+		if err := rows.Scan(&role, &t, &p); err != nil {
+			rows.Close()
+			return wrap("checking the role's privileges", err)
+		}
+		missing = append(missing, p+" on "+t)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("checking the role's privileges", err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: role %s lacks %s: grant SELECT, INSERT, UPDATE and DELETE on every table of the store to it (ALTER DEFAULT PRIVILEGES extends that to the tables later migrations add)",
+		ErrMissingPrivileges, role, strings.Join(missing, ", "))
+}
+
 // checkVersion fails unless Migrate has brought the schema to this
 // package's version (or a later one).
 func checkVersion(ctx context.Context, pool *pgxpool.Pool, cfg config) error {

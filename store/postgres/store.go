@@ -101,6 +101,9 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPrivileges(ctx, pool, cfg); err != nil {
+		return nil, err
+	}
 	s := &Store{
 		pool:  pool,
 		owned: owned,
@@ -316,9 +319,13 @@ func table(cfg config, name string) string {
 	return pgx.Identifier{cfg.schema}.Sanitize() + "." + cfg.prefix + name
 }
 
+// dataTables are the tables the store reads and writes, without the
+// record of migrations.
+var dataTables = []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "tallies", "tally_writers"}
+
 func newQueries(cfg config) *queries {
 	var pairs []string
-	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations", "tallies", "tally_writers"} {
+	for _, t := range append(dataTables, "migrations") {
 		pairs = append(pairs, "{"+t+"}", table(cfg, t))
 	}
 	pairs = append(pairs, "{prefix}", cfg.prefix, "{schema}", pgx.Identifier{cfg.schema}.Sanitize())

@@ -1,0 +1,176 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// bookStore is a memory store whose tally calls fail while down is set,
+// take delay each (a timer: run it in a synctest bubble), and refuse a
+// batch holding a tally that ValidateTallies refuses, as every store must.
+// With once, the book sees it as a store.OnceTallier.
+type bookStore struct {
+	*store.Memory
+	mu    sync.Mutex
+	down  bool
+	delay time.Duration
+	last  map[string]int64
+}
+
+var errBookStoreDown = errors.New("tally store down")
+
+func (s *bookStore) add(ctx context.Context, ns string, ts []store.Tally) error {
+	s.mu.Lock()
+	down, delay := s.down, s.delay
+	s.mu.Unlock()
+	if down {
+		return errBookStoreDown
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return s.Memory.AddTallies(ctx, ns, ts)
+}
+
+func (s *bookStore) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
+	return s.add(ctx, ns, ts)
+}
+
+type onceBookStore struct{ *bookStore }
+
+func (s onceBookStore) AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, ts []store.Tally) error {
+	if err := store.ValidateTallyBatch(writer, seq, ts); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	done := s.last[writer] >= seq
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := s.add(ctx, ns, ts); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.last[writer] = seq
+	s.mu.Unlock()
+	return nil
+}
+
+// newBook returns a tally book on a bookStore, adding batches at most
+// once when once is set.
+func newBook(once bool) (*tallyBook, *bookStore) {
+	s := &bookStore{Memory: store.NewMemory(), last: map[string]int64{}}
+	b := &tallyBook{store: s, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1)}
+	if once {
+		b.once, b.writer = onceBookStore{s}, "engine-1"
+		b.store = b.once
+	}
+	return b, s
+}
+
+func (s *bookStore) scheduled(t *testing.T) int64 {
+	t.Helper()
+	got, err := s.Tallies(context.Background(), "", store.TallyQuery{})
+	require.NoError(t, err)
+	var n int64
+	for _, x := range got {
+		if x.Kind == rule.Scheduled {
+			n += x.Count
+		}
+	}
+	return n
+}
+
+// TestCountsWaitingForTheStoreTakeOneEntryPerKey checks that while the
+// store is down the book keeps one count per key, not the counters of
+// every hour the outage lasts: each flush takes them, whether or not a
+// batch waits to be sent again.
+func TestCountsWaitingForTheStoreTakeOneEntryPerKey(t *testing.T) {
+	for _, once := range []bool{false, true} {
+		b, s := newBook(once)
+		ctx := context.Background()
+		t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+		b.countN("resend", tcScheduled, t0, 1)
+		s.down = true
+		const hours = 48
+		for h := range hours {
+			at := t0.Add(time.Duration(h) * time.Hour)
+			for _, id := range []string{"resend", "coupon"} {
+				b.countN(id, tcScheduled, at, 1)
+			}
+			require.ErrorIs(t, b.flush(ctx), errBookStoreDown)
+		}
+		for _, id := range []string{"resend", "coupon"} {
+			c := b.cell(id)
+			c.mu.Lock()
+			n := len(c.hours)
+			c.mu.Unlock()
+			require.LessOrEqual(t, n, tallyForget+3, "once=%v: hours of %s held as counters", once, id)
+		}
+		waiting := len(b.unsent) + len(b.held)
+		require.LessOrEqual(t, waiting, 2*hours+1, "once=%v: one count per key", once)
+		s.down = false
+		require.NoError(t, b.flush(ctx))
+		if once {
+			require.NoError(t, b.flush(ctx), "the held batch, then what waited")
+		}
+		require.Equal(t, int64(2*hours+1), s.scheduled(t), "once=%v: every count, once", once)
+	}
+}
+
+// TestEachTallyCallHasTheWholeTimeout checks that the batch sent again
+// and the next one each have tallyFlushTimeout: a store answering in 3 s
+// takes both in one flush.
+func TestEachTallyCallHasTheWholeTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, s := newBook(true)
+		ctx := context.Background()
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		b.countN("resend", tcScheduled, now, 2)
+		s.down = true
+		require.Error(t, b.flush(ctx))
+		s.down, s.delay = false, 3*time.Second
+		b.countN("resend", tcScheduled, now, 3)
+		require.NoError(t, b.flush(ctx))
+		require.Nil(t, b.held)
+		require.Empty(t, b.unsent)
+		require.Equal(t, int64(5), s.scheduled(t))
+	})
+}
+
+// TestARefusedBatchKeepsWhatTheStoreCanTake checks that of a batch the
+// store refuses as invalid, the tallies ValidateTallies accepts go with
+// the next flush, under the same number, and the others are dropped, with
+// an error that says how many counts went.
+func TestARefusedBatchKeepsWhatTheStoreCanTake(t *testing.T) {
+	for _, once := range []bool{false, true} {
+		b, s := newBook(once)
+		ctx := context.Background()
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		b.countN("resend", tcScheduled, now, 4)
+		b.unsent = map[store.TallyKey]int64{{Hour: hourOf(now), CampaignID: "resend\x00"}: 7} // no kind, and a NUL byte
+		err := b.flush(ctx)
+		require.ErrorIs(t, err, store.ErrInvalidTally, "once=%v", once)
+		require.ErrorContains(t, err, "7 counts dropped, 4 kept", "once=%v", once)
+		require.NoError(t, b.flush(ctx), "once=%v", once)
+		require.Equal(t, int64(4), s.scheduled(t), "once=%v", once)
+		if once {
+			require.Equal(t, int64(1), b.seq, "the kept tallies went under the refused batch's number")
+		}
+	}
+}
