@@ -36,6 +36,10 @@ const (
 	// tallyFlushTimeout bounds a flush's store call, which does not end
 	// with its caller's context.
 	tallyFlushTimeout = 5 * time.Second
+	// tallyBatchMax bounds the keys of one batch of counts: a backlog goes
+	// in store calls of that many, each well within tallyFlushTimeout
+	// (about 50 ms for PostgreSQL on a 2-vCPU machine).
+	tallyBatchMax = 4096
 	// tallyStripes spreads a follow-up's counters over cache lines, chosen
 	// by a byte of the user ID, so that goroutines counting decisions of
 	// one follow-up on several cores rarely add to the same line.
@@ -76,7 +80,8 @@ func newTallyBook(s store.Store, cfg *config) (*tallyBook, error) {
 	if !ok || cfg.noTallies {
 		return nil, nil
 	}
-	b := &tallyBook{store: ts, ns: cfg.namespace, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1)}
+	b := &tallyBook{store: ts, ns: cfg.namespace, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1),
+		clock: cfg.clock, retention: cfg.tallyRetention}
 	if once, ok := ts.(store.OnceTallier); ok {
 		b.once, b.writer = once, rand.Text()
 	}

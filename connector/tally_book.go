@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,9 @@ type tallyBook struct {
 	writer string
 	seq    int64
 	held   []store.Tally
+
+	clock     Clock         // the engine's
+	retention time.Duration // the engine's tally retention: older hours are not kept for the store (0: all are)
 }
 
 // tallyCell is one follow-up's counters: one set per hour, the latest in
@@ -319,11 +323,16 @@ func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
 //
 // Every flush takes what the counters gained into b.unsent, so that the
 // counters of past hours are dropped even while the store fails: what
-// waits for the store is one count per key. With a store that adds a
-// batch at most once ([store.OnceTallier]), a batch that failed is sent
-// again as it was, under its number, before b.unsent goes as the next
-// batch: should the failed call have added it (its reply lost), the store
-// adds it once. Otherwise b.unsent is the batch, failed counts included.
+// waits for the store is one count per key (follow-up, hour, kind, reason
+// and rule), and none of the hours the engine's prune removes from the
+// store (those that ended longer than the tally retention ago), in the
+// batch held to be sent again as elsewhere. The counts go in batches of at most tallyBatchMax keys, each a store call
+// of its own, so that a backlog of any size reaches a store that takes a
+// batch within tallyFlushTimeout. With a store that adds a batch at most
+// once ([store.OnceTallier]), a batch that failed is sent again as it
+// was, under its number, before the next: should the failed call have
+// added it (its reply lost), the store adds it once. Otherwise its counts
+// go back to b.unsent.
 func (b *tallyBook) flushLocked(ctx context.Context) error {
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
 	if b.unsent == nil {
@@ -338,6 +347,16 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 	for _, c := range cells {
 		c.drain(b.unsent)
 	}
+	if b.retention > 0 {
+		// The held batch loses them too, and goes under its number all the
+		// same: had the store added it, it would skip it whole.
+		before := hourOf(b.clock.Now().Add(-b.retention))
+		maps.DeleteFunc(b.unsent, func(k store.TallyKey, _ int64) bool { return k.Hour < before })
+		b.held = slices.DeleteFunc(b.held, func(t store.Tally) bool { return t.Hour.Unix() < before })
+		if len(b.held) == 0 {
+			b.held = nil
+		}
+	}
 	if b.held != nil {
 		if err := b.send(ctx, b.held); err != nil {
 			b.held, err = b.failed(err, b.held)
@@ -345,34 +364,43 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 		}
 		b.held = nil
 	}
-	if len(b.unsent) == 0 {
-		return nil
+	for len(b.unsent) > 0 {
+		tallies := b.take(tallyBatchMax)
+		if b.once != nil {
+			b.seq++
+		}
+		if err := b.send(ctx, tallies); err != nil {
+			kept, err := b.failed(err, tallies)
+			if b.once != nil {
+				b.held = kept // under its number: the store added none of it, or all
+			} else {
+				for i := range kept {
+					b.unsent[kept[i].Key()] += kept[i].Count
+				}
+			}
+			return err
+		}
 	}
-	keys := make([]store.TallyKey, 0, len(b.unsent))
+	return nil
+}
+
+// take removes up to n keys from b.unsent and returns their tallies in
+// key order, the order in which stores lock them.
+func (b *tallyBook) take(n int) []store.Tally {
+	keys := make([]store.TallyKey, 0, min(n, len(b.unsent)))
 	for k := range b.unsent {
+		if len(keys) == n {
+			break
+		}
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, store.TallyKey.Compare)
 	tallies := make([]store.Tally, len(keys))
 	for i, k := range keys {
 		tallies[i] = k.Tally(b.unsent[k])
+		delete(b.unsent, k)
 	}
-	clear(b.unsent)
-	if b.once != nil {
-		b.seq++
-	}
-	if err := b.send(ctx, tallies); err != nil {
-		kept, err := b.failed(err, tallies)
-		if b.once != nil {
-			b.held = kept // under its number: the store added none of it, or all
-		} else {
-			for i := range kept {
-				b.unsent[kept[i].Key()] += kept[i].Count
-			}
-		}
-		return err
-	}
-	return nil
+	return tallies
 }
 
 // send adds tallies to the store, as batch b.seq when the store adds a

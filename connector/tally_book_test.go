@@ -3,33 +3,38 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
 )
 
 // bookStore is a memory store whose tally calls fail while down is set,
-// take delay each (a timer: run it in a synctest bubble), and refuse a
-// batch holding a tally that ValidateTallies refuses, as every store must.
-// With once, the book sees it as a store.OnceTallier.
+// take delay plus perKey for each tally (a timer: run it in a synctest
+// bubble), and refuse a batch holding a tally that ValidateTallies
+// refuses, as every store must. It records the size of each call that
+// added its tallies. With once, the book sees it as a store.OnceTallier.
 type bookStore struct {
 	*store.Memory
-	mu    sync.Mutex
-	down  bool
-	delay time.Duration
-	last  map[string]int64
+	mu            sync.Mutex
+	down          bool
+	delay, perKey time.Duration
+	last          map[string]int64
+	added         []int
+	seqs          []int64
 }
 
 var errBookStoreDown = errors.New("tally store down")
 
 func (s *bookStore) add(ctx context.Context, ns string, ts []store.Tally) error {
 	s.mu.Lock()
-	down, delay := s.down, s.delay
+	down, delay := s.down, s.delay+time.Duration(len(ts))*s.perKey
 	s.mu.Unlock()
 	if down {
 		return errBookStoreDown
@@ -43,7 +48,13 @@ func (s *bookStore) add(ctx context.Context, ns string, ts []store.Tally) error 
 		case <-t.C:
 		}
 	}
-	return s.Memory.AddTallies(ctx, ns, ts)
+	if err := s.Memory.AddTallies(ctx, ns, ts); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.added = append(s.added, len(ts))
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *bookStore) AddTallies(ctx context.Context, ns string, ts []store.Tally) error {
@@ -67,6 +78,7 @@ func (s onceBookStore) AddTalliesOnce(ctx context.Context, ns, writer string, se
 	}
 	s.mu.Lock()
 	s.last[writer] = seq
+	s.seqs = append(s.seqs, seq)
 	s.mu.Unlock()
 	return nil
 }
@@ -97,21 +109,25 @@ func (s *bookStore) scheduled(t *testing.T) int64 {
 }
 
 // TestCountsWaitingForTheStoreTakeOneEntryPerKey checks that while the
-// store is down the book keeps one count per key, not the counters of
-// every hour the outage lasts: each flush takes them, whether or not a
-// batch waits to be sent again.
+// store is down the book keeps one count per key and hour within the
+// tally retention, not the counters of every hour the outage lasts nor
+// the hours the prune would remove: each flush takes them, whether or not
+// a batch waits to be sent again.
 func TestCountsWaitingForTheStoreTakeOneEntryPerKey(t *testing.T) {
 	for _, once := range []bool{false, true} {
 		b, s := newBook(once)
-		ctx := context.Background()
+		clk := clock.NewMock()
 		t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+		clk.Set(t0)
+		b.clock, b.retention = clk, 24*time.Hour
+		ctx := context.Background()
 		b.countN("resend", tcScheduled, t0, 1)
 		s.down = true
 		const hours = 48
 		for h := range hours {
-			at := t0.Add(time.Duration(h) * time.Hour)
+			clk.Set(t0.Add(time.Duration(h) * time.Hour))
 			for _, id := range []string{"resend", "coupon"} {
-				b.countN(id, tcScheduled, at, 1)
+				b.countN(id, tcScheduled, clk.Now(), 1)
 			}
 			require.ErrorIs(t, b.flush(ctx), errBookStoreDown)
 		}
@@ -122,14 +138,40 @@ func TestCountsWaitingForTheStoreTakeOneEntryPerKey(t *testing.T) {
 			c.mu.Unlock()
 			require.LessOrEqual(t, n, tallyForget+3, "once=%v: hours of %s held as counters", once, id)
 		}
-		waiting := len(b.unsent) + len(b.held)
-		require.LessOrEqual(t, waiting, 2*hours+1, "once=%v: one count per key", once)
+		require.LessOrEqual(t, len(b.unsent)+len(b.held), 2*25+1, "once=%v: one count per key and hour, within the retention", once)
 		s.down = false
 		require.NoError(t, b.flush(ctx))
-		if once {
-			require.NoError(t, b.flush(ctx), "the held batch, then what waited")
-		}
-		require.Equal(t, int64(2*hours+1), s.scheduled(t), "once=%v: every count, once", once)
+		// The hours from 23 (the last hour ended at 47:00, one day ago) on.
+		require.Equal(t, int64(2*25), s.scheduled(t), "once=%v: every count within the retention, once", once)
+	}
+}
+
+// TestABacklogGoesInBatchesTheStoreCanTake checks that counts that piled
+// up go in store calls of at most tallyBatchMax keys, each with its own
+// timeout and number: a store taking 1 ms per key takes a backlog that,
+// sent at once, would not fit in tallyFlushTimeout. When a call fails,
+// its batch is sent again first, and the rest follows.
+func TestABacklogGoesInBatchesTheStoreCanTake(t *testing.T) {
+	for _, once := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			b, s := newBook(once)
+			ctx := context.Background()
+			now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			const keys = 10_000
+			for i := range keys {
+				b.countN(fmt.Sprint("f", i), tcScheduled, now, 1)
+			}
+			s.perKey = time.Millisecond
+			s.down = true
+			require.Error(t, b.flush(ctx))
+			s.down = false
+			require.NoError(t, b.flush(ctx))
+			require.Equal(t, int64(keys), s.scheduled(t), "once=%v", once)
+			require.Equal(t, []int{tallyBatchMax, tallyBatchMax, keys - 2*tallyBatchMax}, s.added, "once=%v", once)
+			if once {
+				require.Equal(t, []int64{1, 2, 3}, s.seqs, "the batch that failed went first, under its number")
+			}
+		})
 	}
 }
 

@@ -196,10 +196,13 @@ type OnceTallier interface {
 	// starts before before: a batch of writer sent after that is added.
 	//
 	// A writer (an engine, for as long as it runs) numbers its batches
-	// from 1 up and sends a batch that failed again, with its number and
-	// tallies, before its next one, so that a batch the store added
-	// although the call failed (its reply lost) is added once. Numbers can
-	// have gaps: the engine drops a batch the store refuses as invalid.
+	// from 1 up and sends a batch that failed again, under its number,
+	// before its next one, so that a batch the store added although the
+	// call failed (its reply lost) is added once. It sends it with its
+	// tallies or fewer: the engine leaves out the hours past its tally
+	// retention, and after the store refused the batch as invalid, the
+	// tallies [ValidateTallies] refuses. Numbers can have gaps: a batch
+	// left with no tally is not sent.
 	//
 	// A writer that is empty, not text ([event.CheckText]) or over
 	// [TallyWriterMax] bytes, or a seq below 1, fails the call with an

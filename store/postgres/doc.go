@@ -18,11 +18,14 @@
 // one transaction under an advisory lock, so replicas starting together
 // are safe and a restart finds nothing to do. Where the application's
 // role may not change the schema, run [Migrate] from a deployment step and
-// open with [WithMigrate](false); the application's role needs SELECT,
-// INSERT, UPDATE and DELETE on every table of the store, including those
-// a later migration adds (ALTER DEFAULT PRIVILEGES FOR ROLE the migrating
-// role grants them as they are made), and [Open] and [New] fail with
-// [ErrMissingPrivileges], naming what is missing, when it lacks any. A schema newer than the package is
+// open with [WithMigrate](false). The application's role then needs USAGE
+// on the schema and SELECT, INSERT, UPDATE and DELETE on every table of
+// the store, including those a later migration adds: ALTER DEFAULT
+// PRIVILEGES FOR ROLE (the migrating role) grants them as they are made.
+// A role with USAGE and SELECT only opens the store and reads (an engine's
+// Tallies and PendingDeliveries, as a dashboard that changes nothing
+// does); its writes fail. A missing privilege fails the calls that need
+// it, with PostgreSQL's error naming the table. A schema newer than the package is
 // accepted: migrations keep the previous version working, so rolling
 // upgrades work, with one exception. Version 3 keeps pending deliveries
 // and user states in a binary encoding of the store's instead of JSON,

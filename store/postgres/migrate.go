@@ -106,7 +106,7 @@ func resolveSchema(ctx context.Context, pool *pgxpool.Pool, cfg *config) error {
 		return wrap("resolving the current schema", err)
 	}
 	if schema == nil {
-		return errors.New("postgres: the connection's search_path names no existing schema: use WithSchema")
+		return errors.New("postgres: the connection's search_path names no schema that exists and the role may use (USAGE): use WithSchema, or grant USAGE on the schema")
 	}
 	cfg.schema = *schema
 	return nil
@@ -167,51 +167,6 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, cfg config, last int) er
 		return nil
 	})
 	return wrap("migrating", err)
-}
-
-// ErrMissingPrivileges reports a table of the store that the pool's role
-// may not read or write: [Open] and [New] check, so that a role a
-// migration's new table was not granted to fails at start rather than at
-// every use of the table.
-var ErrMissingPrivileges = errors.New("postgres: missing table privileges")
-
-// privilegesNeeded are what the store does with each of its tables.
-var privilegesNeeded = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
-
-// checkPrivileges fails, naming what is missing, unless the role of the
-// pool's connections may read and write every table of the store.
-func checkPrivileges(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
-	tables := make([]string, len(dataTables))
-	for i, t := range dataTables {
-		tables[i] = table(cfg, t)
-	}
-	// has_table_privilege holds for a list when any privilege of it is
-	// held: each is asked for on its own.
-	rows, err := pool.Query(ctx, `SELECT current_user, t, p FROM unnest($1::text[]) AS t, unnest($2::text[]) AS p
-		WHERE NOT has_table_privilege(t, p) ORDER BY t, array_position($2::text[], p)`, tables, privilegesNeeded)
-	if err != nil {
-		return wrap("checking the role's privileges", err)
-	}
-	var (
-		role    string
-		missing []string
-	)
-	for rows.Next() {
-		var t, p string
-		if err := rows.Scan(&role, &t, &p); err != nil {
-			rows.Close()
-			return wrap("checking the role's privileges", err)
-		}
-		missing = append(missing, p+" on "+t)
-	}
-	if err := rows.Err(); err != nil {
-		return wrap("checking the role's privileges", err)
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: role %s lacks %s: grant SELECT, INSERT, UPDATE and DELETE on every table of the store to it (ALTER DEFAULT PRIVILEGES extends that to the tables later migrations add)",
-		ErrMissingPrivileges, role, strings.Join(missing, ", "))
 }
 
 // checkVersion fails unless Migrate has brought the schema to this

@@ -101,9 +101,6 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPrivileges(ctx, pool, cfg); err != nil {
-		return nil, err
-	}
 	s := &Store{
 		pool:  pool,
 		owned: owned,
@@ -319,13 +316,9 @@ func table(cfg config, name string) string {
 	return pgx.Identifier{cfg.schema}.Sanitize() + "." + cfg.prefix + name
 }
 
-// dataTables are the tables the store reads and writes, without the
-// record of migrations.
-var dataTables = []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "tallies", "tally_writers"}
-
 func newQueries(cfg config) *queries {
 	var pairs []string
-	for _, t := range append(dataTables, "migrations") {
+	for _, t := range []string{"namespaces", "campaigns", "users", "seen", "pending", "counters", "interactions", "migrations", "tallies", "tally_writers"} {
 		pairs = append(pairs, "{"+t+"}", table(cfg, t))
 	}
 	pairs = append(pairs, "{prefix}", cfg.prefix, "{schema}", pgx.Identifier{cfg.schema}.Sanitize())
