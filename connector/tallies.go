@@ -201,10 +201,13 @@ func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 // counts tallyFlushEvery after the last flush whenever there are some, so
 // that they reach the store within seconds even while Run sleeps for
 // hours. stop ends it and flushes what is left, after the flushes under
-// way (a dashboard's reads, served in turn): each store call is bounded by
-// tallyFlushTimeout for a store that honours its context. A store that
-// ignores it holds Run's return, as any of its calls would.
-// A failure is logged: the counts wait for the next flush.
+// way (a dashboard's reads, served in turn): each flush ends within twice
+// tallyFlushTimeout for a store that honours its context (a flush under
+// way stops sending batches once the flusher's context ends). A store
+// that ignores it holds Run's return, as any of its calls would.
+// A failure is logged: the counts wait for the next flush. What the last
+// flush leaves (a backlog larger than one flush sends, or a store that
+// fails) is logged with its number of counts.
 func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 	b := e.tallies
 	if b == nil {
@@ -246,6 +249,9 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 		// tallyFlushTimeout too.
 		if err := b.flush(context.Background()); err != nil {
 			e.logError("run", err)
+		}
+		if n := b.waiting(); n > 0 {
+			e.logError("run", fmt.Errorf("connector: %d decision counts not flushed as Run returns: a later flush of this engine takes them, the end of the process loses them", n))
 		}
 	}
 }

@@ -1,13 +1,17 @@
 package connector_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
@@ -239,4 +243,26 @@ func TestABatchTheStoreRefusesIsDropped(t *testing.T) {
 			require.Equal(t, int64(1), scheduledCount(storedTallies(t, l.Memory)))
 		})
 	}
+}
+
+// TestRunSaysWhatItsLastFlushLeft checks that counts Run's last flush
+// could not add (the store failing) are logged with their number as Run
+// returns: they are lost if the process ends.
+func TestRunSaysWhatItsLastFlushLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, l := newLossyTallier(true)
+		var logs bytes.Buffer
+		e := tallyEngine(t, s, connector.WithClock(clock.New()), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		l.set(true, false)
+		for _, u := range []string{"u1", "u2", "u3"} {
+			require.NoError(t, e.Track(context.Background(), received(u)))
+		}
+		stop()
+		require.NoError(t, <-done)
+		require.Contains(t, logs.String(), "3 decision counts not flushed as Run returns")
+	})
 }

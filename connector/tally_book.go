@@ -328,7 +328,10 @@ func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
 // store (those that ended longer than the tally retention ago), in the
 // batch held to be sent again as elsewhere. The counts go in batches of at most tallyBatchMax keys, each a store call
 // of its own, so that a backlog of any size reaches a store that takes a
-// batch within tallyFlushTimeout. With a store that adds a batch at most
+// batch within tallyFlushTimeout. A flush sends one batch, then more while
+// ctx lasts and tallyFlushTimeout has not passed since it began: it takes
+// at most twice that, and what it leaves goes with the next flush (the
+// book stays dirty). With a store that adds a batch at most
 // once ([store.OnceTallier]), a batch that failed is sent again as it
 // was, under its number, before the next: should the failed call have
 // added it (its reply lost), the store adds it once. Otherwise its counts
@@ -357,14 +360,20 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 			b.held = nil
 		}
 	}
+	deadline, sent := time.Now().Add(tallyFlushTimeout), false
 	if b.held != nil {
 		if err := b.send(ctx, b.held); err != nil {
 			b.held, err = b.failed(err, b.held)
 			return err
 		}
-		b.held = nil
+		b.held, sent = nil, true
 	}
 	for len(b.unsent) > 0 {
+		if sent && (ctx.Err() != nil || !time.Now().Before(deadline)) {
+			b.markDirty()
+			return nil
+		}
+		sent = true
 		tallies := b.take(tallyBatchMax)
 		if b.once != nil {
 			b.seq++
@@ -382,6 +391,21 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// waiting returns how many counts a flush took from the counters and did
+// not add to the store, after the flush under way.
+func (b *tallyBook) waiting() int64 {
+	b.flushing <- struct{}{}
+	defer func() { <-b.flushing }()
+	var n int64
+	for _, c := range b.unsent {
+		n += c
+	}
+	for i := range b.held {
+		n += b.held[i].Count
+	}
+	return n
 }
 
 // take removes up to n keys from b.unsent and returns their tallies in

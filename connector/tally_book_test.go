@@ -150,7 +150,8 @@ func TestCountsWaitingForTheStoreTakeOneEntryPerKey(t *testing.T) {
 // up go in store calls of at most tallyBatchMax keys, each with its own
 // timeout and number: a store taking 1 ms per key takes a backlog that,
 // sent at once, would not fit in tallyFlushTimeout. When a call fails,
-// its batch is sent again first, and the rest follows.
+// its batch is sent again first, and the rest follows. A flush stops
+// sending once tallyFlushTimeout has passed, leaving the rest to the next.
 func TestABacklogGoesInBatchesTheStoreCanTake(t *testing.T) {
 	for _, once := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
@@ -165,6 +166,12 @@ func TestABacklogGoesInBatchesTheStoreCanTake(t *testing.T) {
 			s.down = true
 			require.Error(t, b.flush(ctx))
 			s.down = false
+			start := time.Now()
+			require.NoError(t, b.flush(ctx))
+			require.Equal(t, 2*tallyBatchMax*time.Millisecond, time.Since(start), "once=%v: two batches, then the flush's time is up", once)
+			require.Equal(t, int64(2*tallyBatchMax), s.scheduled(t), "once=%v", once)
+			require.Equal(t, int64(keys-2*tallyBatchMax), b.waiting(), "once=%v", once)
+			require.True(t, b.dirty.Load(), "once=%v: the next flush takes the rest", once)
 			require.NoError(t, b.flush(ctx))
 			require.Equal(t, int64(keys), s.scheduled(t), "once=%v", once)
 			require.Equal(t, []int{tallyBatchMax, tallyBatchMax, keys - 2*tallyBatchMax}, s.added, "once=%v", once)
@@ -173,6 +180,28 @@ func TestABacklogGoesInBatchesTheStoreCanTake(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAFlushStopsSendingWhenItsCallerLeaves checks that a flush whose
+// context ends (a dashboard's reader leaving, Run stopping) finishes the
+// store call under way, and sends no more: the rest waits for the next.
+func TestAFlushStopsSendingWhenItsCallerLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, s := newBook(true)
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		for i := range 3 * tallyBatchMax {
+			b.countN(fmt.Sprint("f", i), tcScheduled, now, 1)
+		}
+		s.delay = 2 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		require.NoError(t, b.flush(ctx))
+		require.Equal(t, 2*time.Second, time.Since(start), "the call under way ends; none follows")
+		require.Equal(t, int64(tallyBatchMax), s.scheduled(t))
+		require.Equal(t, int64(2*tallyBatchMax), b.waiting())
+		require.True(t, b.dirty.Load())
+	})
 }
 
 // TestEachTallyCallHasTheWholeTimeout checks that the batch sent again
