@@ -21,8 +21,9 @@ const DefaultPendingPage = 100
 // follow-up and hour, how many decisions of each kind and reason the
 // engines sharing the store took (a cancellation by an exception counted
 // per exception). It first flushes this engine's own counts, so that they
-// are exact for this engine; other engines' counts reach the store within
-// seconds: [Engine.Run] flushes them 5 s after its last flush at the
+// are exact for this engine, unless it is catching up after the store
+// failed (a flush sends for about 5 s, and leaves the rest to the next);
+// other engines' counts reach the store within seconds: [Engine.Run] flushes them 5 s after its last flush at the
 // latest while it has counts, and when it returns; without Run, an
 // engine flushes them at its first decision (or [Engine.Tick] with counts
 // waiting) 5 s or more after its last flush. A flush that fails keeps

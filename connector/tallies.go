@@ -182,8 +182,8 @@ func (e *Engine) flushWithoutRun(now time.Time) {
 // quiet spell. A failure is logged: the counts wait for the next flush.
 func (e *Engine) maybeFlushTallies(ctx context.Context, now time.Time) {
 	b := e.tallies
-	if b == nil || !b.dirty.Load() {
-		return
+	if b == nil || !b.dirty.Load() || e.running.Load() {
+		return // Run's flusher flushes, beside the sending
 	}
 	last := b.lastFlush.Load()
 	if since := now.UnixNano() - last; since >= 0 && since < int64(tallyFlushEvery) {
@@ -235,8 +235,8 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 				}
 			}
 			b.lastFlush.Store(e.cfg.clock.Now().UnixNano())
-			if err := b.flush(fctx); err != nil {
-				e.logError("run", err)
+			if err := b.flush(fctx); err != nil && fctx.Err() == nil {
+				e.logError("run", err) // else Run stops: the last flush follows
 			}
 		}
 	}()
@@ -244,14 +244,15 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 		cancel()
 		<-done
 		// The last flush waits for one under way (a dashboard's read),
-		// which its own store call's timeout ends, so that nothing counted
-		// before Run returns is left behind; its store call has
-		// tallyFlushTimeout too.
-		if err := b.flush(context.Background()); err != nil {
+		// which its own time bound ends, so that nothing counted before
+		// Run returns is left behind; what it cannot add is counted before
+		// another flush takes its place.
+		left, err := b.finalFlush(context.Background())
+		if err != nil {
 			e.logError("run", err)
 		}
-		if n := b.waiting(); n > 0 {
-			e.logError("run", fmt.Errorf("connector: %d decision counts not flushed as Run returns: a later flush of this engine takes them, the end of the process loses them", n))
+		if left > 0 {
+			e.logError("run", fmt.Errorf("connector: %d decision counts not flushed as Run returns: a later flush of this engine takes them, the end of the process loses them", left))
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -264,5 +265,56 @@ func TestRunSaysWhatItsLastFlushLeft(t *testing.T) {
 		stop()
 		require.NoError(t, <-done)
 		require.Contains(t, logs.String(), "3 decision counts not flushed as Run returns")
+	})
+}
+
+// gatedTallier is a onceTallier whose calls wait, once armed, until the
+// gate opens.
+type gatedTallier struct {
+	onceTallier
+	armed   atomic.Bool
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (s *gatedTallier) AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, ts []store.Tally) error {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.entered)
+		<-s.gate
+	}
+	return s.onceTallier.AddTalliesOnce(ctx, ns, writer, seq, ts)
+}
+
+// TestRunStoppingBehindAReadersFlushLogsNoError checks that Run's flusher,
+// waiting for a dashboard's flush when Run is stopped, gives up without
+// logging an error: the last flush follows, and adds the counts.
+func TestRunStoppingBehindAReadersFlushLogsNoError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner, _ := newLossyTallier(true)
+		s := &gatedTallier{onceTallier: inner.(onceTallier), entered: make(chan struct{}), gate: make(chan struct{})}
+		var logs bytes.Buffer
+		e := tallyEngine(t, s, connector.WithClock(clock.New()), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		require.NoError(t, e.Track(context.Background(), received("u1")))
+		time.Sleep(4900 * time.Millisecond) // Run's flusher flushes 5 s after the engine began
+		s.armed.Store(true)
+		read := make(chan error, 1)
+		go func() {
+			_, err := e.Tallies(context.Background(), store.TallyQuery{})
+			read <- err
+		}()
+		<-s.entered
+		time.Sleep(600 * time.Millisecond) // Run's flusher waits for the reader's flush
+		synctest.Wait()
+		stop()
+		synctest.Wait()
+		close(s.gate)
+		require.NoError(t, <-read)
+		require.NoError(t, <-done)
+		require.NotContains(t, logs.String(), "level=ERROR")
+		require.Equal(t, int64(1), scheduledCount(storedTallies(t, inner.(onceTallier).Memory)))
 	})
 }

@@ -393,11 +393,18 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-// waiting returns how many counts a flush took from the counters and did
-// not add to the store, after the flush under way.
-func (b *tallyBook) waiting() int64 {
+// finalFlush flushes as flush does and returns how many counts it took
+// from the counters and did not add to the store: Run's last flush.
+func (b *tallyBook) finalFlush(ctx context.Context) (left int64, err error) {
 	b.flushing <- struct{}{}
 	defer func() { <-b.flushing }()
+	err = b.flushLocked(ctx)
+	return b.waitingLocked(), err
+}
+
+// waitingLocked returns how many counts a flush took from the counters
+// and did not add to the store, with b.flushing held.
+func (b *tallyBook) waitingLocked() int64 {
 	var n int64
 	for _, c := range b.unsent {
 		n += c

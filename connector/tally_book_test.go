@@ -170,7 +170,7 @@ func TestABacklogGoesInBatchesTheStoreCanTake(t *testing.T) {
 			require.NoError(t, b.flush(ctx))
 			require.Equal(t, 2*tallyBatchMax*time.Millisecond, time.Since(start), "once=%v: two batches, then the flush's time is up", once)
 			require.Equal(t, int64(2*tallyBatchMax), s.scheduled(t), "once=%v", once)
-			require.Equal(t, int64(keys-2*tallyBatchMax), b.waiting(), "once=%v", once)
+			require.Equal(t, int64(keys-2*tallyBatchMax), b.waitingLocked(), "once=%v", once)
 			require.True(t, b.dirty.Load(), "once=%v: the next flush takes the rest", once)
 			require.NoError(t, b.flush(ctx))
 			require.Equal(t, int64(keys), s.scheduled(t), "once=%v", once)
@@ -199,7 +199,7 @@ func TestAFlushStopsSendingWhenItsCallerLeaves(t *testing.T) {
 		require.NoError(t, b.flush(ctx))
 		require.Equal(t, 2*time.Second, time.Since(start), "the call under way ends; none follows")
 		require.Equal(t, int64(tallyBatchMax), s.scheduled(t))
-		require.Equal(t, int64(2*tallyBatchMax), b.waiting())
+		require.Equal(t, int64(2*tallyBatchMax), b.waitingLocked())
 		require.True(t, b.dirty.Load())
 	})
 }
@@ -244,4 +244,28 @@ func TestARefusedBatchKeepsWhatTheStoreCanTake(t *testing.T) {
 			require.Equal(t, int64(1), b.seq, "the kept tallies went under the refused batch's number")
 		}
 	}
+}
+
+// TestTickLeavesTalliesToRunsFlusher checks that a Tick made while Run
+// runs (Run's own) does not flush the tallies in line with its sending:
+// Run's flusher does, beside it. Without Run, Tick flushes.
+func TestTickLeavesTalliesToRunsFlusher(t *testing.T) {
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s := store.NewMemory()
+	e, err := New(s, SenderFunc(func(context.Context, Delivery) error { return nil }), WithClock(clk))
+	require.NoError(t, err)
+	ctx := context.Background()
+	e.tallies.countN("resend", tcScheduled, clk.Now(), 1)
+	stored := func() int {
+		got, err := s.Tallies(ctx, "", store.TallyQuery{})
+		require.NoError(t, err)
+		return len(got)
+	}
+	e.running.Store(true)
+	e.maybeFlushTallies(ctx, clk.Now().Add(time.Minute))
+	require.Zero(t, stored(), "while Run runs")
+	e.running.Store(false)
+	e.maybeFlushTallies(ctx, clk.Now().Add(time.Minute))
+	require.Equal(t, 1, stored(), "without Run")
 }
