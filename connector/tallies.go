@@ -235,8 +235,11 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 				}
 			}
 			b.lastFlush.Store(e.cfg.clock.Now().UnixNano())
-			if err := b.flush(fctx); err != nil && fctx.Err() == nil {
-				e.logError("run", err) // else Run stops: the last flush follows
+			// A flush that gave up waiting for another because Run stops
+			// (flush returns the context's own error) is not an error: the
+			// last flush follows. Any other error, the store's, is logged.
+			if err := b.flush(fctx); err != nil && err != fctx.Err() {
+				e.logError("run", err)
 			}
 		}
 	}()

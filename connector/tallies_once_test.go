@@ -307,7 +307,8 @@ func TestRunStoppingBehindAReadersFlushLogsNoError(t *testing.T) {
 			read <- err
 		}()
 		<-s.entered
-		time.Sleep(600 * time.Millisecond) // Run's flusher waits for the reader's flush
+		require.NoError(t, e.Track(context.Background(), received("u2"))) // for the last flush
+		time.Sleep(600 * time.Millisecond)                                // Run's flusher waits for the reader's flush
 		synctest.Wait()
 		stop()
 		synctest.Wait()
@@ -315,6 +316,78 @@ func TestRunStoppingBehindAReadersFlushLogsNoError(t *testing.T) {
 		require.NoError(t, <-read)
 		require.NoError(t, <-done)
 		require.NotContains(t, logs.String(), "level=ERROR")
-		require.Equal(t, int64(1), scheduledCount(storedTallies(t, inner.(onceTallier).Memory)))
+		require.Equal(t, int64(2), scheduledCount(storedTallies(t, inner.(onceTallier).Memory)), "the reader's count, then the last flush's")
+	})
+}
+
+// slowTallier is a onceTallier whose calls take delay (a timer: run it in
+// a synctest bubble), and fail with err when it is set.
+type slowTallier struct {
+	onceTallier
+	delay time.Duration
+	mu    sync.Mutex
+	err   error
+}
+
+func (s *slowTallier) AddTalliesOnce(ctx context.Context, ns, writer string, seq int64, ts []store.Tally) error {
+	time.Sleep(s.delay)
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.onceTallier.AddTalliesOnce(ctx, ns, writer, seq, ts)
+}
+
+// TestRunsLastFlushDoesNotWaitForTheNextReader checks that Run returns
+// once its last flush is done, without waiting for a dashboard's read
+// that queued behind it: what the last flush left is counted before the
+// read's flush takes the slot.
+func TestRunsLastFlushDoesNotWaitForTheNextReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner, _ := newLossyTallier(true)
+		s := &slowTallier{onceTallier: inner.(onceTallier), delay: 2 * time.Second}
+		e := tallyEngine(t, s, connector.WithClock(clock.New()))
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		require.NoError(t, e.Track(context.Background(), received("u1")))
+		time.Sleep(time.Second)
+		stop() // the last flush sends u1's count, for 2 s
+		stopped := time.Now()
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, e.Track(context.Background(), received("u2")))
+		read := make(chan error, 1)
+		go func() {
+			_, err := e.Tallies(context.Background(), store.TallyQuery{}) // waits, then sends u2's, for 2 s
+			read <- err
+		}()
+		require.NoError(t, <-done)
+		require.Equal(t, 2*time.Second, time.Since(stopped), "Run returns with its last flush")
+		require.NoError(t, <-read)
+	})
+}
+
+// TestRunLogsWhatItsFlusherDroppedAsItStops checks that an error of the
+// store's in the flush under way as Run stops is logged, here a batch
+// refused as invalid, whose counts are dropped: only the flusher giving
+// up its wait for another flush goes unlogged.
+func TestRunLogsWhatItsFlusherDroppedAsItStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner, _ := newLossyTallier(true)
+		s := &slowTallier{onceTallier: inner.(onceTallier), delay: 2 * time.Second, err: fmt.Errorf("a rule it cannot index: %w", store.ErrInvalidTally)}
+		var logs bytes.Buffer
+		e := tallyEngine(t, s, connector.WithClock(clock.New()), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		synctest.Wait()
+		require.NoError(t, e.Track(context.Background(), received("u1")))
+		time.Sleep(6 * time.Second) // Run's flusher is in its store call
+		stop()
+		require.NoError(t, <-done)
+		require.Contains(t, logs.String(), "1 counts dropped")
 	})
 }
