@@ -81,7 +81,7 @@ func newTallyBook(s store.Store, cfg *config) (*tallyBook, error) {
 		return nil, nil
 	}
 	b := &tallyBook{store: ts, ns: cfg.namespace, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1),
-		clock: cfg.clock, retention: cfg.tallyRetention}
+		unsent: map[store.TallyKey]int64{}, clock: cfg.clock, retention: cfg.tallyRetention}
 	if once, ok := ts.(store.OnceTallier); ok {
 		b.once, b.writer = once, rand.Text()
 	}

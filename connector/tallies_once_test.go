@@ -253,11 +253,8 @@ func TestRunSaysWhatItsLastFlushLeft(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, l := newLossyTallier(true)
 		var logs bytes.Buffer
-		e := tallyEngine(t, s, connector.WithClock(clock.New()), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- e.Run(ctx) }()
-		synctest.Wait()
+		e := tallyEngine(t, s, connector.WithClock(clock.New()), logTo(&logs))
+		stop, done := runInBubble(e)
 		l.set(true, false)
 		for _, u := range []string{"u1", "u2", "u3"} {
 			require.NoError(t, e.Track(context.Background(), received(u)))
@@ -293,11 +290,8 @@ func TestRunStoppingBehindAReadersFlushLogsNoError(t *testing.T) {
 		inner, _ := newLossyTallier(true)
 		s := &gatedTallier{onceTallier: inner.(onceTallier), entered: make(chan struct{}), gate: make(chan struct{})}
 		var logs bytes.Buffer
-		e := tallyEngine(t, s, connector.WithClock(clock.New()), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- e.Run(ctx) }()
-		synctest.Wait()
+		e := tallyEngine(t, s, connector.WithClock(clock.New()), logTo(&logs))
+		stop, done := runInBubble(e)
 		require.NoError(t, e.Track(context.Background(), received("u1")))
 		time.Sleep(4900 * time.Millisecond) // Run's flusher flushes 5 s after the engine began
 		s.armed.Store(true)
@@ -349,10 +343,7 @@ func TestRunsLastFlushDoesNotWaitForTheNextReader(t *testing.T) {
 		inner, _ := newLossyTallier(true)
 		s := &slowTallier{onceTallier: inner.(onceTallier), delay: 2 * time.Second}
 		e := tallyEngine(t, s, connector.WithClock(clock.New()))
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- e.Run(ctx) }()
-		synctest.Wait()
+		stop, done := runInBubble(e)
 		require.NoError(t, e.Track(context.Background(), received("u1")))
 		time.Sleep(time.Second)
 		stop() // the last flush sends u1's count, for 2 s
@@ -379,15 +370,27 @@ func TestRunLogsWhatItsFlusherDroppedAsItStops(t *testing.T) {
 		inner, _ := newLossyTallier(true)
 		s := &slowTallier{onceTallier: inner.(onceTallier), delay: 2 * time.Second, err: fmt.Errorf("a rule it cannot index: %w", store.ErrInvalidTally)}
 		var logs bytes.Buffer
-		e := tallyEngine(t, s, connector.WithClock(clock.New()), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- e.Run(ctx) }()
-		synctest.Wait()
+		e := tallyEngine(t, s, connector.WithClock(clock.New()), logTo(&logs))
+		stop, done := runInBubble(e)
 		require.NoError(t, e.Track(context.Background(), received("u1")))
 		time.Sleep(6 * time.Second) // Run's flusher is in its store call
 		stop()
 		require.NoError(t, <-done)
 		require.Contains(t, logs.String(), "1 counts dropped")
 	})
+}
+
+// runInBubble starts e.Run in the test's synctest bubble and waits until
+// it sleeps; stop ends it, and done receives what Run returns.
+func runInBubble(e *connector.Engine) (stop func(), done <-chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- e.Run(ctx) }()
+	synctest.Wait()
+	return cancel, ch
+}
+
+// logTo is the option of an engine that logs to buf.
+func logTo(buf *bytes.Buffer) connector.Option {
+	return connector.WithLogger(slog.New(slog.NewTextHandler(buf, nil)))
 }

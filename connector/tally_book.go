@@ -31,13 +31,13 @@ type tallyBook struct {
 	flushing chan struct{}            // holds a value while a flush is under way: one at a time
 	unsent   map[store.TallyKey]int64 // counts taken from the counters, not yet sent
 
-	// With a store that adds a batch at most once: the engine's name as
-	// its writer, the number of the last batch sent, and that batch while
-	// it waits to be sent again (nil once a call added it).
+	// The batch a failed call did not add, to be sent again first, and
+	// its number (the last sent); with a store that adds a batch at most
+	// once, the engine's name as its writer.
+	held   []store.Tally
+	seq    int64
 	once   store.OnceTallier
 	writer string
-	seq    int64
-	held   []store.Tally
 
 	clock     Clock         // the engine's
 	retention time.Duration // the engine's tally retention: older hours are not kept for the store (0: all are)
@@ -326,21 +326,17 @@ func (b *tallyBook) flushUnlessBusy(ctx context.Context) error {
 // waits for the store is one count per key (follow-up, hour, kind, reason
 // and rule), and none of the hours the engine's prune removes from the
 // store (those that ended longer than the tally retention ago), in the
-// batch held to be sent again as elsewhere. The counts go in batches of at most tallyBatchMax keys, each a store call
-// of its own, so that a backlog of any size reaches a store that takes a
-// batch within tallyFlushTimeout. A flush sends one batch, then more while
-// ctx lasts and tallyFlushTimeout has not passed since it began: it takes
-// at most twice that, and what it leaves goes with the next flush (the
-// book stays dirty). With a store that adds a batch at most
-// once ([store.OnceTallier]), a batch that failed is sent again as it
-// was, under its number, before the next: should the failed call have
-// added it (its reply lost), the store adds it once. Otherwise its counts
-// go back to b.unsent.
+// held batch as elsewhere. The counts go in batches of at most
+// tallyBatchMax keys, each a store call of its own, so that a backlog of
+// any size reaches a store that takes a batch within tallyFlushTimeout. A
+// flush sends one batch, then more while ctx lasts and tallyFlushTimeout
+// has not passed since it began: it takes at most twice that, and what it
+// leaves goes with the next flush (the book stays dirty). A batch that
+// failed is held and sent again as it was, under its number, before the
+// next: should the failed call have added it (its reply lost), a store
+// that adds a batch at most once ([store.OnceTallier]) adds it once.
 func (b *tallyBook) flushLocked(ctx context.Context) error {
 	b.dirty.Store(false) // before draining: a count added meanwhile sets it again
-	if b.unsent == nil {
-		b.unsent = map[store.TallyKey]int64{}
-	}
 	b.mu.Lock()
 	cells := make([]*tallyCell, 0, len(b.cells))
 	for _, c := range b.cells {
@@ -356,39 +352,23 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 		before := hourOf(b.clock.Now().Add(-b.retention))
 		maps.DeleteFunc(b.unsent, func(k store.TallyKey, _ int64) bool { return k.Hour < before })
 		b.held = slices.DeleteFunc(b.held, func(t store.Tally) bool { return t.Hour.Unix() < before })
-		if len(b.held) == 0 {
-			b.held = nil
-		}
 	}
-	deadline, sent := time.Now().Add(tallyFlushTimeout), false
-	if b.held != nil {
-		if err := b.send(ctx, b.held); err != nil {
-			b.held, err = b.failed(err, b.held)
-			return err
-		}
-		b.held, sent = nil, true
-	}
-	for len(b.unsent) > 0 {
+	deadline := time.Now().Add(tallyFlushTimeout)
+	for sent := false; len(b.held) > 0 || len(b.unsent) > 0; sent = true {
 		if sent && (ctx.Err() != nil || !time.Now().Before(deadline)) {
 			b.markDirty()
 			return nil
 		}
-		sent = true
-		tallies := b.take(tallyBatchMax)
-		if b.once != nil {
+		if len(b.held) == 0 {
+			b.held = b.take(tallyBatchMax)
 			b.seq++
 		}
-		if err := b.send(ctx, tallies); err != nil {
-			kept, err := b.failed(err, tallies)
-			if b.once != nil {
-				b.held = kept // under its number: the store added none of it, or all
-			} else {
-				for i := range kept {
-					b.unsent[kept[i].Key()] += kept[i].Count
-				}
-			}
+		if err := b.send(ctx, b.held); err != nil {
+			// Under its number still: the store added none of it, or all.
+			b.held, err = b.failed(err, b.held)
 			return err
 		}
+		b.held = nil
 	}
 	return nil
 }
@@ -434,8 +414,8 @@ func (b *tallyBook) take(n int) []store.Tally {
 	return tallies
 }
 
-// send adds tallies to the store, as batch b.seq when the store adds a
-// batch at most once. The call does not end with ctx: a caller giving up
+// send adds tallies to the store, as batch b.seq of b.writer when the
+// store adds a batch at most once. The call does not end with ctx: a caller giving up
 // (a dashboard's reader leaving, Run stopping) after the store added the
 // counts but before it answered would leave them to be added again. It
 // has tallyFlushTimeout instead, which only a store that takes that long

@@ -87,7 +87,7 @@ func (s onceBookStore) AddTalliesOnce(ctx context.Context, ns, writer string, se
 // once when once is set.
 func newBook(once bool) (*tallyBook, *bookStore) {
 	s := &bookStore{Memory: store.NewMemory(), last: map[string]int64{}}
-	b := &tallyBook{store: s, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1)}
+	b := &tallyBook{store: s, cells: map[string]*tallyCell{}, dirtied: make(chan struct{}, 1), flushing: make(chan struct{}, 1), unsent: map[store.TallyKey]int64{}}
 	if once {
 		b.once, b.writer = onceBookStore{s}, "engine-1"
 		b.store = b.once

@@ -28,7 +28,8 @@ const (
 	// overtaken. One statement, so the row and the counts commit together;
 	// the CTE runs once whether or not the counts are added.
 	sqlAddTalliesOnce = `WITH w AS (
-			INSERT INTO {tally_writers} AS w (ns, writer, seq, hour) VALUES ($1, $8, $9, $10)
+			INSERT INTO {tally_writers} AS w (ns, writer, seq, hour)
+			VALUES ($1, $8, $9, (SELECT max(h) FROM unnest($2::timestamptz[]) AS h))
 			ON CONFLICT (ns, writer) DO UPDATE SET seq = EXCLUDED.seq, hour = GREATEST(w.hour, EXCLUDED.hour)
 			WHERE w.seq < EXCLUDED.seq
 			RETURNING 1)
@@ -74,7 +75,7 @@ func (s *Store) AddTalliesOnce(ctx context.Context, ns, writer string, seq int64
 
 // addTallies runs sql, AddTallies' upsert or AddTalliesOnce's, with
 // tallies summed by key and sorted, then more as its parameters from $8
-// on, followed by the latest hour of the tallies.
+// on.
 func (s *Store) addTallies(ctx context.Context, op, sql, ns string, tallies []store.Tally, more ...any) error {
 	sums := make(map[store.TallyKey]int64, len(tallies))
 	for i := range tallies {
@@ -96,10 +97,7 @@ func (s *Store) addTallies(ctx context.Context, op, sql, ns string, tallies []st
 		hours[i], campaigns[i], kinds[i] = time.Unix(k.Hour, 0).UTC(), k.CampaignID, string(k.Kind)
 		reasons[i], rules[i], counts[i] = string(k.Reason), k.Rule, sums[k]
 	}
-	args := []any{ns, hours, campaigns, kinds, reasons, rules, counts}
-	if len(more) > 0 {
-		args = append(append(args, more...), hours[len(hours)-1]) // keys sort by hour first
-	}
+	args := append([]any{ns, hours, campaigns, kinds, reasons, rules, counts}, more...)
 	for attempt := 1; ; attempt++ {
 		_, err := s.execCommitted(ctx, sql, args...)
 		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
