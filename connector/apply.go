@@ -38,7 +38,7 @@ func (e *CampaignError) Unwrap() error { return e.Err }
 type ApplyOption func(*applyConfig)
 
 type applyConfig struct {
-	stopOthers bool
+	stopOthers, keepStopped bool
 }
 
 // StopOthers makes [Engine.Apply] stop the active campaigns of the
@@ -49,6 +49,16 @@ type applyConfig struct {
 // set keep their state.
 func StopOthers() ApplyOption {
 	return func(c *applyConfig) { c.stopOthers = true }
+}
+
+// KeepStopped makes [Engine.Apply] leave stopped the campaigns of the set
+// that are stopped, rather than resume them: a stop made by an operator
+// (from a dashboard, or [Engine.Stop]) then survives the Apply that every
+// start of every replica runs. Their definitions are still saved when they
+// differ, and drafts are still published. Resume such a campaign with
+// [Engine.Publish]. Without it, Apply resumes them, and logs each at Warn.
+func KeepStopped() ApplyOption {
+	return func(c *applyConfig) { c.keepStopped = true }
 }
 
 // Apply brings the namespace's campaigns to the definitions of campaigns
@@ -66,7 +76,8 @@ func StopOthers() ApplyOption {
 // stored definition differs is saved as an edit (it applies to future
 // decisions, as [Engine.Save]); one that is a draft or stopped is
 // published ([Engine.Publish]: a stopped one resumes with a new
-// activation). A campaign already active with the same definition is left
+// activation, unless [KeepStopped] is given; each resume is logged at
+// Warn, since it undoes a stop an operator may have made). A campaign already active with the same definition is left
 // exactly as it is: its activation time, pending deliveries and receipts
 // are untouched, so applying the same set at every start changes nothing
 // after the first. Campaigns are saved originals first and published
@@ -129,19 +140,26 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 			continue
 		}
 		id := campaigns[p.order[k]].ID
-		from, changed, err := e.activate(ctx, id, true)
+		leave := []rule.State{rule.Active}
+		if cfg.keepStopped {
+			leave = append(leave, rule.Stopped)
+		}
+		from, changed, err := e.activate(ctx, id, leave...)
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
 		}
 		switch {
+		case !changed && from == rule.Stopped:
+			sum.keptStopped++
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
+			e.logResumed(id)
 		case changed:
 			note(id, &sum.published, rule.ReasonPublished, string(from)+" → active")
 		}
 	}
 	for _, id := range p.others {
-		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, true, nil)
+		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped)
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
 		}
@@ -160,7 +178,18 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 type applySummary struct {
 	set                                          int             // campaigns in the set
 	created, edited, published, resumed, stopped int             // steps that changed something
+	keptStopped                                  int             // stopped campaigns of the set KeepStopped left stopped
 	changed                                      map[string]bool // campaigns of the set a step changed
+}
+
+// logResumed warns that Apply resumed campaign id, which was stopped.
+func (e *Engine) logResumed(id string) {
+	if e.cfg.logger == nil {
+		return
+	}
+	e.cfg.logger.LogAttrs(context.Background(), slog.LevelWarn,
+		"campaignconnector: apply resumed a stopped campaign; pass connector.KeepStopped() to Apply to leave stopped campaigns stopped",
+		slog.String("namespace", e.cfg.namespace), slog.String("campaign", id))
 }
 
 // logApply writes the summary of an Apply at Info: unchanged counts the
@@ -174,5 +203,6 @@ func (e *Engine) logApply(s *applySummary) {
 		s.created, s.edited, s.published, s.resumed, s.stopped, unchanged)
 	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("namespace", e.cfg.namespace),
 		slog.Int("created", s.created), slog.Int("edited", s.edited), slog.Int("published", s.published),
-		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped), slog.Int("unchanged", unchanged))
+		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped), slog.Int("kept_stopped", s.keptStopped),
+		slog.Int("unchanged", unchanged))
 }

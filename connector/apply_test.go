@@ -409,3 +409,46 @@ func TestApplyResumesAndStopsOthersOnRequest(t *testing.T) {
 		require.Empty(t, u.Pending, "the stopped campaign's pending delivery was kept")
 	}
 }
+
+// An operator stops a campaign; the next start applies the set again.
+// Without KeepStopped the campaign resumes and the logger warns, naming
+// it; with KeepStopped it stays stopped, its edited definition is saved,
+// a new draft of the set is still published, and a trigger schedules
+// nothing for it.
+func TestApplyKeepStoppedLeavesAnOperatorsStop(t *testing.T) {
+	ctx := context.Background()
+	clk := applyClock()
+	mem := store.NewMemory()
+	seen := &applied{}
+	var log bytes.Buffer
+	e := newEngine(t, mem, noop, clk, connector.WithObserver(seen),
+		connector.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	require.NoError(t, e.Apply(ctx, chain(24*time.Hour)))
+	require.NoError(t, e.Stop(ctx, "resend"))
+
+	seen.reset()
+	edited := chain(48 * time.Hour)
+	extra := rule.Campaign{ID: "extra", Delay: rule.After(time.Hour), Triggers: []rule.Trigger{{Kind: event.Purchase}}}
+	require.NoError(t, e.Apply(ctx, append(edited, extra), connector.KeepStopped()))
+	require.Equal(t, []string{"created extra", "edited resend", "published extra"}, seen.lines())
+	rec, err := e.Campaign(ctx, "resend")
+	require.NoError(t, err)
+	require.Equal(t, rule.Stopped, rec.State, "KeepStopped resumed the campaign")
+	require.Equal(t, rule.After(48*time.Hour), rec.Campaign.Delay, "the edit was not saved")
+	require.EqualValues(t, 1, rec.Activation)
+	require.Contains(t, log.String(), "kept_stopped=1")
+	require.NotContains(t, log.String(), "level=WARN")
+	require.NoError(t, e.Track(ctx, event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "news", Time: clk.Now()}))
+	_, err = mem.User(ctx, "", "ann")
+	require.ErrorIs(t, err, store.ErrNotFound, "a stopped follow-up scheduled a delivery")
+
+	seen.reset()
+	log.Reset()
+	require.NoError(t, e.Apply(ctx, append(edited, extra)))
+	require.Equal(t, []string{"published resend"}, seen.lines())
+	rec, err = e.Campaign(ctx, "resend")
+	require.NoError(t, err)
+	require.Equal(t, rule.Active, rec.State)
+	require.Contains(t, log.String(), `level=WARN msg="campaignconnector: apply resumed a stopped campaign; pass connector.KeepStopped() to Apply to leave stopped campaigns stopped" namespace="" campaign=resend`)
+	require.Contains(t, log.String(), "resumed 1")
+}

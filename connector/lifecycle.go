@@ -132,7 +132,7 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 	if !pc.backfillSince.IsZero() && e.cfg.interactionLog == 0 {
 		return fmt.Errorf("connector: publish %q with a backfill: %w", id, ErrNoInteractionLog)
 	}
-	if _, _, err := e.activate(ctx, id, false); err != nil {
+	if _, _, err := e.activate(ctx, id); err != nil {
 		return err
 	}
 	if !pc.backfillSince.IsZero() {
@@ -144,15 +144,15 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 }
 
 // activate makes campaign id active with a new activation at the engine
-// clock's now, and hands the observers the warnings that follow. With
-// idempotent, an active campaign is left as it is and changed is false.
-// from is the state it left.
-func (e *Engine) activate(ctx context.Context, id string, idempotent bool) (from rule.State, changed bool, err error) {
+// clock's now, and hands the observers the warnings that follow. A
+// campaign in one of the states leave is left as it is and changed is
+// false. from is the state it was in.
+func (e *Engine) activate(ctx context.Context, id string, leave ...rule.State) (from rule.State, changed bool, err error) {
 	now := e.cfg.clock.Now()
-	rec, from, changed, err := e.transitionTo(ctx, "publish", id, rule.Active, idempotent, func(rec *store.CampaignRecord) {
+	rec, from, changed, err := e.transitionTo(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
 		rec.ActivatedAt = now
 		rec.Activation++
-	})
+	}, leave...)
 	if err != nil || !changed {
 		return from, changed, err
 	}
@@ -231,21 +231,21 @@ func (e *Engine) Campaigns(ctx context.Context) ([]store.CampaignRecord, error) 
 // transition moves campaign id to state to, if its lifecycle allows it,
 // applying also (when not nil) to the record inside the same atomic update.
 func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord)) (store.CampaignRecord, error) {
-	rec, _, _, err := e.transitionTo(ctx, op, id, to, false, also)
+	rec, _, _, err := e.transitionTo(ctx, op, id, to, also)
 	return rec, err
 }
 
-// transitionTo is transition that also returns the state the campaign
-// left; with idempotent, a campaign already in state to is left as it is
-// and changed is false.
-func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State, idempotent bool, also func(*store.CampaignRecord)) (rec store.CampaignRecord, from rule.State, changed bool, err error) {
+// transitionTo is transition that also returns the state the campaign was
+// in; a campaign in one of the states leave is left as it is and changed
+// is false.
+func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord), leave ...rule.State) (rec store.CampaignRecord, from rule.State, changed bool, err error) {
 	now := e.cfg.clock.Now()
 	rec, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
 		if !exists {
 			return fmt.Errorf("connector: %s: %w %q", op, ErrUnknownCampaign, id)
 		}
 		from = rec.State
-		if idempotent && rec.State == to {
+		if slices.Contains(leave, rec.State) {
 			return errUnchanged
 		}
 		if err := rec.State.Transition(to); err != nil {
