@@ -217,13 +217,11 @@ func (q *QuietHours) quietUntil(now time.Time, loc *time.Location) time.Time {
 	if !w.Contains(now, loc) {
 		return time.Time{}
 	}
-	local := now.In(loc)
-	y, m, d := local.Date()
-	end := rule.WallTime(y, m, d, int(q.To)/60, int(q.To)%60, loc)
-	if !end.After(now) {
-		end = rule.WallTime(y, m, d+1, int(q.To)/60, int(q.To)%60, loc)
-	}
-	return end
+	// The period ends where the rest of the day begins (From != To): the
+	// next opening of that window, which on a night the clocks go back may
+	// be the second To of the repeated hour.
+	rest := rule.SendWindow{From: q.To, To: q.From}
+	return rest.Next(now, loc)
 }
 
 // capped returns the first cap that a delivery of campaign c at now would

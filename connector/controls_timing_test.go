@@ -193,3 +193,24 @@ func TestQuietHours(t *testing.T) {
 	}
 	require.Error(t, connector.WithQuietHours(connector.QuietHours{From: rule.At(7, 0), To: rule.At(7, 0)})(nil) /* validated before use */)
 }
+
+// On the night New York's clocks go back (1 November 2026, 01:00–02:00
+// twice), quiet hours ending at 01:30 end twice: a delivery due at 01:15
+// of the second pass (06:15 UTC) waits until 01:30 of that pass (06:30
+// UTC), not until the next night; one due at 01:15 of the first pass
+// (05:15 UTC) until 01:30 of the first (05:30 UTC).
+func TestQuietHoursEndInTheRepeatedHour(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	dir := newDirectory()
+	dir.zones["first"], dir.zones["second"] = ny, ny
+	h := connectortest.New(t, connector.WithDirectory(dir),
+		connector.WithQuietHours(connector.QuietHours{From: rule.At(22, 0), To: rule.At(1, 30), Defer: true}))
+	followUp(h, nil)
+	h.AdvanceTo(time.Date(2026, 11, 1, 5, 15, 0, 0, time.UTC))
+	h.Track(opened("first"))
+	h.AdvanceTo(time.Date(2026, 11, 1, 6, 15, 0, 0, time.UTC))
+	h.Track(opened("second"))
+	h.Advance(2 * time.Hour)
+	h.RequireSentAt("first", "f", time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC))
+	h.RequireSentAt("second", "f", time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC))
+}

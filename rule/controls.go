@@ -111,7 +111,9 @@ func (w *SendWindow) opensOn(d time.Weekday) bool {
 
 // Next returns the first instant at or after t inside the window, in loc.
 // It looks ahead at most 8 days (any window with days opens within a week)
-// and returns t itself if t is inside.
+// and returns t itself if t is inside. On a night the clocks go back, an
+// opening in the repeated hour comes twice: asked between the two, Next
+// returns the second.
 func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	if w == nil || w.Contains(t, loc) {
 		return t
@@ -119,9 +121,10 @@ func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	local := t.In(loc)
 	y, m, d := local.Date()
 	for i := 0; i <= 8; i++ {
-		open := WallTime(y, m, d+i, int(w.From)/60, int(w.From)%60, loc)
-		if !open.Before(t) && w.Contains(open, loc) {
-			return open
+		for _, open := range wallTimes(y, m, d+i, int(w.From)/60, int(w.From)%60, loc) {
+			if !open.Before(t) && w.Contains(open, loc) {
+				return open
+			}
 		}
 	}
 	return t // unreachable for a valid window

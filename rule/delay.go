@@ -156,6 +156,23 @@ func WallTime(y int, m time.Month, d, h, min int, loc *time.Location) time.Time 
 	return start
 }
 
+// wallTimes returns the instants wall-clock time y-m-d h:min has in loc,
+// earliest first: both occurrences of a repeated wall time, otherwise the
+// one [WallTime] returns.
+func wallTimes(y int, m time.Month, d, h, min int, loc *time.Location) []time.Time {
+	first := WallTime(y, m, d, h, min, loc)
+	naive := time.Date(y, m, d, h, min, 0, 0, time.UTC)
+	_, offBefore := naive.Add(-26 * time.Hour).In(loc).Zone()
+	_, offAfter := naive.Add(26 * time.Hour).In(loc).Zone()
+	for _, off := range [2]int{offBefore, offAfter} {
+		t := time.Unix(naive.Unix()-int64(off), 0).In(loc)
+		if _, o := t.Zone(); o == off && t.After(first) {
+			return []time.Time{first, t}
+		}
+	}
+	return []time.Time{first}
+}
+
 // String describes the delay: "immediately", "after 168h0m0s",
 // "next monday at 09:00", "in 2 days at 09:00".
 func (d Delay) String() string {

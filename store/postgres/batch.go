@@ -64,6 +64,26 @@ const (
 // rolls back no more than this many ops.
 const batchChunk = 1024
 
+// commitTimeout bounds the last round trip of a transaction (its writes
+// and COMMIT), which the caller's context does not end: about 50 ms for a
+// full UpdateBatch chunk here.
+const commitTimeout = 30 * time.Second
+
+// commitContext returns the context for the last round trip of a
+// transaction: ctx's values, not its end, and commitTimeout. Cancelled
+// while the server commits, ctx would have the reply dropped unread, and
+// the caller told that nothing changed of a transaction that committed;
+// only a connection lost (or a commit that slow) leaves the outcome
+// unknown. If ctx has ended already, the transaction is not committed:
+// the error is ctx's.
+func commitContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	return wctx, cancel, nil
+}
+
 var _ store.BatchUpdater = (*Store)(nil)
 
 // Update implements [store.Store.Update]: UpdateBatch's transaction for
@@ -100,6 +120,12 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 // a transaction of its own, down to the op at fault, which alone gets the
 // error. Any other failure (after the retries) sets the same error on
 // every op of its transaction, and the ops of later chunks are not tried.
+//
+// ctx ending stops a transaction before its second round trip, never
+// during it: the writes and COMMIT, once sent, are waited for (up to 30
+// s), so that an op reported done is stored and one reported failed is
+// not. A connection lost during that round trip, or a commit slower than
+// 30 s, is the exception: the ops get the error, and may have been stored.
 func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
 	if err := s.begin(ctx); err != nil {
 		setErr(ops, err)
@@ -346,7 +372,13 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 	default:
 		wb.Queue(q.earlierRows, ns, earliest, changedUsers)
 	}
-	br = conn.SendBatch(ctx, wb)
+	// Once sent, the writes and COMMIT are waited for (commitContext).
+	wctx, cancel, err := commitContext(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	br = conn.SendBatch(wctx, wb)
 	wake, err := readWritten(br, &w, len(changedUsers) > 0)
 	// Once COMMIT succeeded the transaction is done: an error closing the
 	// batch (the look-up's, or the connection's) changes nothing; before,

@@ -221,7 +221,12 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 		w.Queue(s.q.cancelDelete, ns, users, ids)
 	}
 	w.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, w).Close(); err != nil {
+	wctx, cancel, err := commitContext(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer cancel()
+	if err := conn.SendBatch(wctx, w).Close(); err != nil {
 		return nil, nil, err
 	}
 	return out, unreadable, nil

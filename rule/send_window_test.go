@@ -1,0 +1,49 @@
+package rule
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A window opening at 01:30 opens twice on the night New York's clocks go
+// back (1 November 2026): Next asked in the first pass's 01:15 returns the
+// first 01:30, asked in the second pass's 01:15 the second, which
+// Contains agrees is inside; asked after both, the next day's.
+func TestSendWindowNextInTheRepeatedHour(t *testing.T) {
+	ny := loadZone(t, "America/New_York")
+	w := &SendWindow{From: At(1, 30), To: At(9, 0)}
+	utc := func(h, m int) time.Time { return time.Date(2026, 11, 1, h, m, 0, 0, time.UTC) }
+	require.Equal(t, utc(5, 30), w.Next(utc(5, 15), ny).UTC(), "first pass")
+	require.Equal(t, utc(6, 30), w.Next(utc(6, 15), ny).UTC(), "second pass")
+	require.True(t, w.Contains(utc(6, 30), ny))
+	require.Equal(t, utc(6, 45), w.Next(utc(6, 45), ny).UTC(), "inside: itself")
+	// 09:00 EST is 14:00 UTC; the next opening is 2 November 01:30 EST.
+	require.Equal(t, time.Date(2026, 11, 2, 6, 30, 0, 0, time.UTC), w.Next(utc(14, 0), ny).UTC(), "after both")
+}
+
+// wallTimes gives both instants of a repeated wall time, one otherwise
+// (a skipped one: the instant of the change, as WallTime).
+func TestWallTimes(t *testing.T) {
+	ny := loadZone(t, "America/New_York")
+	require.Equal(t, []time.Time{time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC)},
+		utcAll(wallTimes(2026, 11, 1, 1, 30, ny)))
+	require.Equal(t, []time.Time{time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)}, utcAll(wallTimes(2026, 3, 8, 2, 30, ny)))
+	require.Equal(t, []time.Time{time.Date(2026, 6, 1, 13, 0, 0, 0, time.UTC)}, utcAll(wallTimes(2026, 6, 1, 9, 0, ny)))
+}
+
+func utcAll(ts []time.Time) []time.Time {
+	out := make([]time.Time, len(ts))
+	for i, t := range ts {
+		out[i] = t.UTC()
+	}
+	return out
+}
+
+func loadZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	require.NoError(t, err)
+	return loc
+}
