@@ -9,10 +9,12 @@ import (
 
 // Run sends deliveries as they fall due until ctx ends, then returns nil.
 // It keeps a single timer armed for the earliest due time (never one timer
-// per delivery), is woken at once when Track schedules something earlier,
-// and, on stores that implement [store.Notifier], when another engine
-// does; on other stores it also looks every poll interval
-// ([WithPollInterval]).
+// per delivery), at most a minute ahead, so that a step of the wall clock
+// delays nothing by more than a minute; it is woken at once when Track
+// schedules something earlier, and, on stores that implement
+// [store.Notifier], when another engine does; on other stores it also
+// looks every poll interval ([WithPollInterval]). With nothing pending it
+// sleeps until woken.
 //
 // Store errors do not stop Run: it logs them ([WithLogger]) and tries
 // again after 100 ms, then after twice as long each time the store fails
@@ -101,8 +103,15 @@ func (e *Engine) runOnce(ctx context.Context) (time.Duration, error) {
 	if p := e.cfg.pollInterval; p > 0 && (wait < 0 || wait > p) {
 		wait = p
 	}
-	return wait, nil
+	return min(wait, runMaxSleep), nil
 }
+
+// runMaxSleep bounds Run's wait for a due delivery. Its timer runs on the
+// monotonic clock, which a step of the wall clock (an NTP correction, a
+// machine suspended and resumed) does not move: without a bound, a
+// delivery due hours later would go as late as the step. Waking every
+// minute also lets Tick prune on time while nothing is due.
+const runMaxSleep = time.Minute
 
 // sleep waits for d (forever when d < 0), a value on wake or notified
 // (nil: none), or the end of ctx, which it reports as false.

@@ -159,8 +159,9 @@ func TestRunSendsImmediateDeliveriesWhenWoken(t *testing.T) {
 // TestRunWakesOnlyWhenSomethingFallsDue checks that Run sends each
 // delivery at its due time to the nanosecond, also when Track schedules
 // one earlier than the one it waits for, and looks at the store at no
-// other time than those and the Tracks' (one timer for the earliest due
-// time, no polling on a store that notifies).
+// other time than those, the Tracks' and once a minute while it waits
+// (one timer for the earliest due time, no polling on a store that
+// notifies once nothing is pending).
 func TestRunWakesOnlyWhenSomethingFallsDue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newRunHarness(t, nil)
@@ -181,8 +182,11 @@ func TestRunWakesOnlyWhenSomethingFallsDue(t *testing.T) {
 		h.sleep(24 * time.Hour) // nothing due: Run sleeps through
 		h.stop()
 
+		// It looked at the store at the due times, and once a minute while
+		// it waited (runMaxSleep); not after the last send.
 		for _, at := range h.store.claimTimes() {
-			require.Contains(t, []time.Duration{0, 10 * time.Minute, time.Hour}, at.Sub(h.start), "Run looked at the store at %v", at.Sub(h.start))
+			d := at.Sub(h.start)
+			require.True(t, d <= time.Hour && d%time.Minute == 0, "Run looked at the store at %v", d)
 		}
 	})
 }
@@ -310,4 +314,36 @@ func TestTrackReadsTheClockOnlyWhenNeeded(t *testing.T) {
 			require.Equal(t, tc.reads, clk.reads.Load() > before, "clock read")
 		})
 	}
+}
+
+// steppedClock is the bubble's clock with its wall time moved by step: a
+// machine whose clock an NTP correction stepped, or that was suspended.
+type steppedClock struct {
+	clock.Clock
+	step atomic.Int64
+}
+
+func (c *steppedClock) Now() time.Time                  { return c.Clock.Now().Add(time.Duration(c.step.Load())) }
+func (c *steppedClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *steppedClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
+
+// The wall clock steps 40 minutes forward while Run waits for a delivery
+// due in an hour: Run's timer, on the monotonic clock, would fire 40
+// minutes late; Run sends it within a minute of its due time.
+func TestRunNoticesAWallClockStepWithinAMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := &steppedClock{Clock: clock.New()}
+		h := newRunHarness(t, nil, WithClock(clk))
+		h.run()
+		h.track(event.EmailReceived) // "later": due in an hour of the engine's clock
+		synctest.Wait()
+		h.sleep(10 * time.Minute)
+		clk.step.Store(int64(40 * time.Minute)) // due 10 minutes from now
+		h.sleep(11 * time.Minute)
+		h.stop()
+		sent := h.sentSince()
+		require.Contains(t, sent, "later", "not sent a minute after its due time")
+		require.LessOrEqual(t, sent["later"], 21*time.Minute)
+		require.GreaterOrEqual(t, sent["later"], 20*time.Minute, "sent before its due time")
+	})
 }
