@@ -96,7 +96,8 @@ func (f SenderFunc) Send(ctx context.Context, d Delivery) error { return f(ctx, 
 // Engine evaluates events against campaigns and sends due deliveries. It is
 // safe for concurrent use: Track, Tick, Save and the lifecycle methods may
 // be called from many goroutines, and several engines (in one process or
-// many) may share one store.
+// many) may share one store. Make one with [New]: the zero Engine has no
+// store or sender, and its methods panic.
 type Engine struct {
 	cfg    config
 	store  store.Store

@@ -58,7 +58,7 @@ type Memory struct {
 	seed   maphash.Seed                      // hashes of remembered event IDs
 	_      [40]byte                          // every Track reads spaces; every Claim writes rotate
 	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
-	claims *sync.Pool                        // of *[]Claim, handed back by RecycleClaims; a pointer, for the runtime's list of pools must not keep the store alive
+	claims atomic.Pointer[sync.Pool]         // of *[]Claim, handed back by RecycleClaims; a pointer, for the runtime's list of pools must not keep the store alive
 }
 
 var (
@@ -96,22 +96,39 @@ type loggedEvent struct {
 	keepUntil int64
 }
 
-// NewMemory returns an empty memory store.
+// NewMemory returns an empty memory store. The zero Memory is one too:
+// new(store.Memory) and NewMemory() are the same.
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed(), claims: new(sync.Pool)}
-	m.spaces.Store(&map[string]*space{})
+	m := new(Memory)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.initLocked()
 	return m
+}
+
+// initLocked readies a zero Memory, under m.mu. Every call reaches the
+// seed and the pool after space, whose load of m.spaces sees them set.
+func (m *Memory) initLocked() {
+	if m.spaces.Load() != nil {
+		return
+	}
+	m.seed = maphash.MakeSeed()
+	m.claims.Store(new(sync.Pool))
+	m.spaces.Store(&map[string]*space{})
 }
 
 // space returns namespace ns, creating it on first use. Engines look their
 // namespace up on every call, from many goroutines: the map is replaced,
 // never changed, so lookups are a plain read.
 func (m *Memory) space(ns string) *space {
-	if sp := (*m.spaces.Load())[ns]; sp != nil {
-		return sp
+	if p := m.spaces.Load(); p != nil {
+		if sp := (*p)[ns]; sp != nil {
+			return sp
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.initLocked()
 	old := *m.spaces.Load()
 	if sp := old[ns]; sp != nil {
 		return sp

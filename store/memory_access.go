@@ -177,21 +177,24 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 // claimBuffer returns an empty slice of capacity at least n, recycled if
 // one is at hand.
 func (m *Memory) claimBuffer(n int) []Claim {
-	if b, ok := m.claims.Get().(*[]Claim); ok && cap(*b) >= n {
-		return (*b)[:0]
+	if p := m.claims.Load(); p != nil {
+		if b, ok := p.Get().(*[]Claim); ok && cap(*b) >= n {
+			return (*b)[:0]
+		}
 	}
 	return make([]Claim, 0, n)
 }
 
 // RecycleClaims implements [ClaimRecycler].
 func (m *Memory) RecycleClaims(claims []Claim) {
-	if cap(claims) == 0 {
+	p := m.claims.Load()
+	if cap(claims) == 0 || p == nil { // nil: a zero store that never claimed
 		return
 	}
 	claims = claims[:cap(claims)]
 	clear(claims) // keep nothing alive through the pool
 	claims = claims[:0]
-	m.claims.Put(&claims)
+	p.Put(&claims)
 }
 
 // CancelCampaign implements [Store.CancelCampaign]. It visits every user of
