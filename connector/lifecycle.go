@@ -242,7 +242,7 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 	now := e.cfg.clock.Now()
 	rec, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
 		if !exists {
-			return fmt.Errorf("connector: %s: %w %q", op, ErrUnknownCampaign, id)
+			return fmt.Errorf("%w %q (%s)", ErrUnknownCampaign, id, op)
 		}
 		from = rec.State
 		if slices.Contains(leave, rec.State) {

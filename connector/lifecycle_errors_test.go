@@ -47,3 +47,19 @@ func TestRefusedLifecycleChangesSayWhy(t *testing.T) {
 		})
 	}
 }
+
+// A lifecycle change of a campaign the store does not have names the
+// campaign and the operation once, without repeating the package prefix.
+func TestLifecycleChangeOfAnUnknownCampaign(t *testing.T) {
+	ctx := context.Background()
+	h := connectortest.New(t)
+	for op, do := range map[string]func(string) error{
+		"stop":    func(id string) error { return h.Engine.Stop(ctx, id) },
+		"publish": func(id string) error { return h.Engine.Publish(ctx, id) },
+		"archive": func(id string) error { return h.Engine.Archive(ctx, id) },
+	} {
+		err := do("nope")
+		require.EqualError(t, err, `connector: unknown campaign "nope" (`+op+`)`)
+		require.ErrorIs(t, err, connector.ErrUnknownCampaign)
+	}
+}

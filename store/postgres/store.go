@@ -90,6 +90,11 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 	if err != nil {
 		return nil, err
 	}
+	// A server that cannot be reached fails here, with an error saying
+	// so, rather than in whichever query comes first.
+	if err := pool.Ping(ctx); err != nil {
+		return nil, wrap("connecting", err)
+	}
 	if err := resolveSchema(ctx, pool, &cfg); err != nil {
 		return nil, err
 	}
