@@ -144,3 +144,24 @@ func TestTheEnginesOwnDataIsShown(t *testing.T) {
 		t.Errorf("after the stop the engine has resend %s", rec.State)
 	}
 }
+
+// The health page counts the events this engine took, each ignored one
+// under its reason: an event naming a campaign no one defined shows as
+// "Ignored: unknown campaign".
+func TestHealthShowsIgnoredEventsByReason(t *testing.T) {
+	e, _ := resendEngine(t)
+	if err := e.Track(context.Background(), event.Event{ID: "typo", UserID: "dan", Kind: event.EmailReceived, CampaignID: "newsleter"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(e, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, get(t, h, "/health"), http.StatusOK)
+	if got := number(t, page, `data-stat-part="Ignored.unknown_campaign"`); got != 1 {
+		t.Errorf("ignored as unknown campaign: %d, want 1", got)
+	}
+	if !strings.Contains(page, "Ignored: unknown campaign") || !strings.Contains(page, "Events this engine took, since it started") {
+		t.Error("the page does not name the ignored events' reason or whose events it counts")
+	}
+}

@@ -92,6 +92,11 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "health", page{Title: "Health", Nav: "health", Body: body})
 }
 
+// statLabels names the figures whose field name alone would mislead.
+var statLabels = map[string]string{
+	"Events": "Events this engine took, since it started",
+}
+
 // statRows lists the exported fields of s, whatever they are, so that
 // figures added to store.Stats show up without a change here: numbers as
 // they are, maps as one part per key (sorted), nested structs as parts.
@@ -115,6 +120,9 @@ func structRows(v reflect.Value) []statRow {
 
 func valueRow(key string, v reflect.Value) statRow {
 	row := statRow{Key: key, Label: fieldWords(key)}
+	if l, ok := statLabels[key]; ok {
+		row.Label = l
+	}
 	switch v.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		row.Value = thousands(v.Int())
@@ -134,7 +142,17 @@ func valueRow(key string, v reflect.Value) statRow {
 		}
 		row.Value = thousands(total)
 	case reflect.Struct:
-		row.Parts = structRows(v)
+		// The page shows one level of parts: a part's own parts follow it,
+		// named after it ("Ignored: unknown campaign").
+		for _, sub := range structRows(v) {
+			parts := sub.Parts
+			sub.Parts = nil
+			row.Parts = append(row.Parts, sub)
+			for _, p := range parts {
+				p.Key, p.Label = sub.Key+"."+p.Key, sub.Label+": "+p.Label
+				row.Parts = append(row.Parts, p)
+			}
+		}
 	default:
 		row.Value = fmt.Sprint(v.Interface())
 	}

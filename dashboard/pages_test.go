@@ -163,14 +163,17 @@ func TestPagesSayWhenTheStoreKeepsNoTallies(t *testing.T) {
 }
 
 func TestStatsOfAnyShapeAreListed(t *testing.T) {
-	type nested struct{ Kept, Dropped int64 }
+	type nested struct {
+		Kept, Dropped int64
+		By            map[string]int64
+	}
 	v := struct {
 		Tracked   int64
 		IgnoredBy map[string]int64
 		Queue     nested
 		Label     string
 		unseen    int
-	}{7, map[string]int64{"too_old": 2, "duplicate": 3}, nested{4, 5}, "x", 9}
+	}{7, map[string]int64{"too_old": 2, "duplicate": 3}, nested{4, 5, map[string]int64{"unknown_campaign": 1}}, "x", 9}
 	_ = v.unseen
 	var got []string
 	for _, r := range structRowsOf(v) {
@@ -179,7 +182,7 @@ func TestStatsOfAnyShapeAreListed(t *testing.T) {
 			got = append(got, "  "+p.Label+"="+p.Value)
 		}
 	}
-	want := []string{"Tracked=7", "Ignored by=5", "  duplicate=3", "  too old=2", "Queue=", "  Kept=4", "  Dropped=5", "Label=x"}
+	want := []string{"Tracked=7", "Ignored by=5", "  duplicate=3", "  too old=2", "Queue=", "  Kept=4", "  Dropped=5", "  By=1", "  By: unknown campaign=1", "Label=x"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
