@@ -13,6 +13,11 @@ import (
 // target or name) any store holds, whatever the [Limits]: PostgreSQL
 // indexes a user's event IDs by namespace, user and ID, and an index entry
 // holds at most about 2.7 KB.
+//
+// Three bounds apply to identifiers, the tightest first: an engine checks
+// events against its [Limits] (MaxIDLength, 256 bytes in [DefaultLimits]);
+// every event, whatever the Limits, against MaxIDBytes; and a campaign's
+// own ID, in its definition, against rule.MaxIDLength (256 bytes).
 const MaxIDBytes = 1024
 
 // MaxTime bounds event times: an event at or after it, or before the zero
