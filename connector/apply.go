@@ -91,7 +91,9 @@ func KeepStopped() ApplyOption {
 // once). Each change goes to the observers as a decision of kind
 // [rule.Applied], and the logger ([WithLogger]) gets a summary at Info:
 // "apply: created 2, edited 1, published 2, resumed 0, stopped 0,
-// unchanged 5".
+// unchanged 5" (followed by ", kept stopped 1" when [KeepStopped] left
+// campaigns stopped; the same figures are its attributes, kept_stopped
+// among them).
 //
 // A store error stops Apply where it is: what was done stays done, and
 // applying the set again finishes the work.
@@ -151,6 +153,10 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		switch {
 		case !changed && from == rule.Stopped:
 			sum.keptStopped++
+			if !sum.changed[id] {
+				sum.keptUnchanged++
+			}
+			e.logKept(id)
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
 			e.logResumed(id)
@@ -179,7 +185,17 @@ type applySummary struct {
 	set                                          int             // campaigns in the set
 	created, edited, published, resumed, stopped int             // steps that changed something
 	keptStopped                                  int             // stopped campaigns of the set KeepStopped left stopped
+	keptUnchanged                                int             // those of them no step changed
 	changed                                      map[string]bool // campaigns of the set a step changed
+}
+
+// logKept says at Info that Apply left campaign id stopped (KeepStopped).
+func (e *Engine) logKept(id string) {
+	if e.cfg.logger == nil {
+		return
+	}
+	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, "campaignconnector: apply left a stopped campaign stopped (KeepStopped)",
+		slog.String("namespace", e.cfg.namespace), slog.String("campaign", id))
 }
 
 // logResumed warns that Apply resumed campaign id, which was stopped.
@@ -193,14 +209,18 @@ func (e *Engine) logResumed(id string) {
 }
 
 // logApply writes the summary of an Apply at Info: unchanged counts the
-// campaigns of the set no step changed.
+// campaigns of the set no step changed and KeepStopped did not leave
+// stopped; "kept stopped" (when not 0) counts those it left stopped.
 func (e *Engine) logApply(s *applySummary) {
 	if e.cfg.logger == nil {
 		return
 	}
-	unchanged := s.set - len(s.changed)
+	unchanged := s.set - len(s.changed) - s.keptUnchanged
 	msg := fmt.Sprintf("campaignconnector: apply: created %d, edited %d, published %d, resumed %d, stopped %d, unchanged %d",
 		s.created, s.edited, s.published, s.resumed, s.stopped, unchanged)
+	if s.keptStopped > 0 {
+		msg += fmt.Sprintf(", kept stopped %d", s.keptStopped)
+	}
 	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("namespace", e.cfg.namespace),
 		slog.Int("created", s.created), slog.Int("edited", s.edited), slog.Int("published", s.published),
 		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped), slog.Int("kept_stopped", s.keptStopped),

@@ -437,6 +437,8 @@ func TestApplyKeepStoppedLeavesAnOperatorsStop(t *testing.T) {
 	require.Equal(t, rule.After(48*time.Hour), rec.Campaign.Delay, "the edit was not saved")
 	require.EqualValues(t, 1, rec.Activation)
 	require.Contains(t, log.String(), "kept_stopped=1")
+	require.Contains(t, log.String(), "apply: created 1, edited 1, published 1, resumed 0, stopped 0, unchanged 2, kept stopped 1")
+	require.Contains(t, log.String(), `msg="campaignconnector: apply left a stopped campaign stopped (KeepStopped)" namespace="" campaign=resend`)
 	require.NotContains(t, log.String(), "level=WARN")
 	require.NoError(t, e.Track(ctx, event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "news", Time: clk.Now()}))
 	_, err = mem.User(ctx, "", "ann")

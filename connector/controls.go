@@ -46,9 +46,12 @@ func WithDirectory(d Directory) Option {
 }
 
 // QuietHours is an engine-wide period of the user's day, [From, To) in the
-// user's zone (To before From spans midnight), during which nothing is
-// sent. A delivery falling inside is aborted (suppressed, quiet_hours) or,
-// with Defer, moved to the end of the period.
+// user's zone (To before From spans midnight; From and To must differ),
+// during which nothing is sent. A delivery falling inside is aborted
+// (suppressed, quiet_hours) or, with Defer, moved to the end of the
+// period. The wall clock is read to the minute; on the days clocks change,
+// the period ends as a send window opening at To would open
+// ([rule.SendWindow.Next]).
 type QuietHours struct {
 	From, To rule.TimeOfDay
 	Defer    bool

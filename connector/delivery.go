@@ -47,6 +47,10 @@ import (
 // store, at most once per prune interval. It returns the first store error
 // it meets, after which it starts no new send; deliveries it had claimed
 // but not sent are released for the next Tick.
+//
+// Call Tick from a scheduler of your own, or let [Engine.Run] call it, not
+// both: a Tick while Run runs is safe (its claims exclude Run's, as two
+// engines' do), but its sends come on top of Run's send concurrency.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.cfg.clock.Now()
 	e.lastTick.Store(now.UnixNano())

@@ -167,7 +167,8 @@ func (e *Engine) activate(ctx context.Context, id string, leave ...rule.State) (
 // Stop makes an active campaign stopped. Its pending deliveries are
 // cancelled and will not be sent on resume; interactions that happen while
 // it is stopped are lost for it. Publish resumes it with a new
-// activation time.
+// activation time, and so does [Engine.Apply] of a set that holds it,
+// unless given [KeepStopped].
 func (e *Engine) Stop(ctx context.Context, id string) error {
 	rec, err := e.transition(ctx, "stop", id, rule.Stopped, nil)
 	if err != nil {

@@ -148,8 +148,9 @@ func WithNamespace(ns string) Option {
 	}
 }
 
-// WithLocation sets the time zone calendar delays use when the user has
-// none. Defaults to UTC.
+// WithLocation sets the time zone used for a user the directory gives
+// none (or with no directory): for calendar delays, send windows, quiet
+// hours and calendar-day frequency caps. Defaults to UTC.
 func WithLocation(loc *time.Location) Option {
 	return func(cfg *config) error {
 		if loc == nil {

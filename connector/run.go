@@ -29,7 +29,7 @@ import (
 // (a store error while recording is retried until the delivery's lease
 // ends). Deliveries claimed but not started are released for the next
 // engine. Run leaves no goroutine behind. Only one Run per engine may be
-// active ([ErrAlreadyRunning]).
+// active: a second returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning

@@ -107,6 +107,10 @@ func WithBasicAuth(user, password string) Option {
 // session cookie (SameSite=Strict) and is refused from other origins; a
 // GET never changes anything. Defaults to read-only: no action is shown
 // and every POST is refused.
+//
+// A host that applies its campaigns at every start ([connector.Engine.Apply])
+// resumes a campaign stopped here at its next restart, unless it passes
+// [connector.KeepStopped] to Apply.
 func WithActions() Option {
 	return func(c *config) error {
 		c.actions = true

@@ -17,7 +17,8 @@ import (
 // healthBody is the health page: what the store holds, recent send
 // failures and retries, and the definitions' warnings.
 type healthBody struct {
-	Stats    []statRow
+	Stats    []statRow // what the store holds
+	Events   []statRow // what this engine did with the events it took
 	Warnings []connector.Warning
 
 	TalliesNote string
@@ -63,7 +64,10 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	body := healthBody{Stats: statRows(stats), Warnings: warnings, Window: win, Windows: windows}
+	events := stats.Events
+	stats.Events = store.EventCounts{}
+	body := healthBody{Stats: statRows(stats), Events: keyed("Events.", structRowsOf(events)),
+		Warnings: warnings, Window: win, Windows: windows}
 	now := h.src.Now()
 	since, until := win.bounds(now)
 	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
@@ -92,15 +96,26 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "health", page{Title: "Health", Nav: "health", Body: body})
 }
 
-// statLabels names the figures whose field name alone would mislead.
-var statLabels = map[string]string{
-	"Events": "Events this engine took, since it started",
+// statRows lists the exported fields of s but Events (shown apart),
+// whatever they are, so that figures added to store.Stats show up without
+// a change here: numbers as they are, maps as one part per key (sorted),
+// nested structs as parts.
+func statRows(s store.Stats) []statRow {
+	rows := structRowsOf(s)
+	return slices.DeleteFunc(rows, func(r statRow) bool { return r.Key == "Events" })
 }
 
-// statRows lists the exported fields of s, whatever they are, so that
-// figures added to store.Stats show up without a change here: numbers as
-// they are, maps as one part per key (sorted), nested structs as parts.
-func statRows(s store.Stats) []statRow { return structRowsOf(s) }
+// keyed prefixes the keys of rows with prefix, and those of their parts
+// with their row's key: keys stay unique across the page's tables.
+func keyed(prefix string, rows []statRow) []statRow {
+	for i := range rows {
+		rows[i].Key = prefix + rows[i].Key
+		for j := range rows[i].Parts {
+			rows[i].Parts[j].Key = rows[i].Key + "." + rows[i].Parts[j].Key
+		}
+	}
+	return rows
+}
 
 // structRowsOf lists the exported fields of the struct v.
 func structRowsOf(v any) []statRow { return structRows(reflect.ValueOf(v)) }
@@ -120,9 +135,6 @@ func structRows(v reflect.Value) []statRow {
 
 func valueRow(key string, v reflect.Value) statRow {
 	row := statRow{Key: key, Label: fieldWords(key)}
-	if l, ok := statLabels[key]; ok {
-		row.Label = l
-	}
 	switch v.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		row.Value = thousands(v.Int())

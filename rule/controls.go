@@ -111,9 +111,10 @@ func (w *SendWindow) opensOn(d time.Weekday) bool {
 
 // Next returns the first instant at or after t inside the window, in loc.
 // It looks ahead at most 8 days (any window with days opens within a week)
-// and returns t itself if t is inside. On a night the clocks go back, an
-// opening in the repeated hour comes twice: asked between the two, Next
-// returns the second.
+// and returns t itself if t is inside. An opening the clocks skip moves
+// forward to the instant of the change (as [WallTime]); on a night the
+// clocks go back, an opening in the repeated hour comes twice: asked
+// between the two, Next returns the second.
 func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	if w == nil || w.Contains(t, loc) {
 		return t

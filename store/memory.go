@@ -25,7 +25,8 @@ const shardCount = 64
 // Memory is a [Store] that keeps everything in process memory: fast, safe
 // for concurrent use by any number of engines in the process, and gone when
 // the process ends. Use it for tests, simulations and hosts that can afford
-// to lose pending deliveries on restart.
+// to lose pending deliveries on restart. The zero Memory is an empty store,
+// ready to use, as [NewMemory]'s is.
 //
 // Users are spread over 64 shards, each with its own lock, user table and
 // due-time heap; campaigns have one lock per namespace. Pending deliveries
