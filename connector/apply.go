@@ -57,18 +57,29 @@ func StopOthers() ApplyOption {
 // start of every replica runs. Their definitions are still saved when they
 // differ, and drafts are still published. Resume such a campaign with
 // [Engine.Publish]. Without it, Apply resumes them, and logs each at Warn.
+//
+// It also leaves archived the campaigns of the set an operator archived,
+// where Apply without it refuses the set (an archived campaign cannot be
+// published again). Each campaign left stopped or archived is logged at
+// Info.
+//
+// KeepStopped cannot tell who stopped a campaign: one that [StopOthers]
+// stopped when it left the set stays stopped when it comes back into the
+// set. Publish it, or apply once without KeepStopped.
 func KeepStopped() ApplyOption {
 	return func(c *applyConfig) { c.keepStopped = true }
 }
 
 // Apply brings the namespace's campaigns to the definitions of campaigns
-// and makes each of them active: the way to start an engine whose
-// campaigns are defined in code or files.
+// and makes each of them active (those stopped or archived excepted, with
+// [KeepStopped]): the way to start an engine whose campaigns are defined
+// in code or files.
 //
 // The set is checked as a whole first: each definition (as [Engine.Save]
 // checks it), each trigger and exception naming a campaign of the set or
 // one already stored, no campaign twice, none archived (an archived
-// campaign cannot be published again), and no cycle of follow-ups
+// campaign cannot be published again; with [KeepStopped] it is left
+// archived instead), and no cycle of follow-ups
 // triggering on each other. If anything is wrong, nothing changes and the
 // error joins a [*CampaignError] for every problem of every campaign.
 //
@@ -156,13 +167,18 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 			if !sum.changed[id] {
 				sum.keptUnchanged++
 			}
-			e.logKept(id)
+			e.logKept(id, rule.Stopped)
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
 			e.logResumed(id)
 		case changed:
 			note(id, &sum.published, rule.ReasonPublished, string(from)+" → active")
 		}
+	}
+	for _, id := range p.archived {
+		sum.keptArchived++
+		sum.keptUnchanged++
+		e.logKept(id, rule.Archived)
 	}
 	for _, id := range p.others {
 		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped)
@@ -184,17 +200,22 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 type applySummary struct {
 	set                                          int             // campaigns in the set
 	created, edited, published, resumed, stopped int             // steps that changed something
-	keptStopped                                  int             // stopped campaigns of the set KeepStopped left stopped
+	keptStopped, keptArchived                    int             // campaigns of the set KeepStopped left stopped, archived
 	keptUnchanged                                int             // those of them no step changed
 	changed                                      map[string]bool // campaigns of the set a step changed
 }
 
-// logKept says at Info that Apply left campaign id stopped (KeepStopped).
-func (e *Engine) logKept(id string) {
+// logKept says at Info that Apply left campaign id in state (stopped or
+// archived), as KeepStopped asks.
+func (e *Engine) logKept(id string, state rule.State) {
 	if e.cfg.logger == nil {
 		return
 	}
-	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, "campaignconnector: apply left a stopped campaign stopped (KeepStopped)",
+	msg := "campaignconnector: apply left a stopped campaign stopped (KeepStopped)"
+	if state == rule.Archived {
+		msg = "campaignconnector: apply left an archived campaign archived (KeepStopped)"
+	}
+	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg,
 		slog.String("namespace", e.cfg.namespace), slog.String("campaign", id))
 }
 
@@ -221,8 +242,12 @@ func (e *Engine) logApply(s *applySummary) {
 	if s.keptStopped > 0 {
 		msg += fmt.Sprintf(", kept stopped %d", s.keptStopped)
 	}
+	if s.keptArchived > 0 {
+		msg += fmt.Sprintf(", kept archived %d", s.keptArchived)
+	}
 	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("namespace", e.cfg.namespace),
 		slog.Int("created", s.created), slog.Int("edited", s.edited), slog.Int("published", s.published),
-		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped), slog.Int("kept_stopped", s.keptStopped),
+		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped),
+		slog.Int("kept_stopped", s.keptStopped), slog.Int("kept_archived", s.keptArchived),
 		slog.Int("unchanged", unchanged))
 }

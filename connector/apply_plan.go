@@ -26,6 +26,9 @@ type applyPlan struct {
 	saved, active []bool
 	// others are the active campaigns absent from the set (StopOthers).
 	others []string
+	// archived are the archived campaigns of the set, which KeepStopped
+	// leaves archived (without it the set is refused).
+	archived []string
 }
 
 // planApply checks the set against the snapshot and orders it; the error
@@ -54,7 +57,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		}
 		fail(c.ID, e.checkDefinition(c))
 		fail(c.ID, checkReferences(c, func(id string) bool { return inSet(id) || s.knows(id) }))
-		if r := s.campaign(c.ID); r != nil && r.State == rule.Archived {
+		if r := s.campaign(c.ID); r != nil && r.State == rule.Archived && !cfg.keepStopped {
 			fail(c.ID, &rule.ValidationError{Object: "campaign", Field: "id",
 				Reason: "the campaign is archived: it cannot be published again", Err: ErrInvalidTransition})
 		}
@@ -87,6 +90,10 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		if r := s.campaign(set[i].ID); r != nil && byID[set[i].ID] == i {
 			p.saved[i] = sameDefinition(&r.Campaign, &set[i])
 			p.active[i] = r.State == rule.Active
+			if r.State == rule.Archived { // KeepStopped: left as it is
+				p.saved[i], p.active[i] = true, true
+				p.archived = append(p.archived, r.Campaign.ID)
+			}
 		}
 	}
 	visited := make([]bool, len(set))

@@ -454,3 +454,33 @@ func TestApplyKeepStoppedLeavesAnOperatorsStop(t *testing.T) {
 	require.Contains(t, log.String(), `level=WARN msg="campaignconnector: apply resumed a stopped campaign; pass connector.KeepStopped() to Apply to leave stopped campaigns stopped" namespace="" campaign=resend`)
 	require.Contains(t, log.String(), "resumed 1")
 }
+
+// An operator archives a campaign of the set: Apply refuses the set (an
+// archived campaign cannot be published again), which would stop every
+// replica's start; with KeepStopped it leaves the campaign archived, says
+// so, and applies the rest.
+func TestApplyKeepStoppedLeavesAnArchivedCampaign(t *testing.T) {
+	ctx := context.Background()
+	clk := applyClock()
+	mem := store.NewMemory()
+	var log bytes.Buffer
+	e := newEngine(t, mem, noop, clk,
+		connector.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	require.NoError(t, e.Apply(ctx, chain(24*time.Hour)))
+	require.NoError(t, e.Archive(ctx, "thanks"))
+
+	err := e.Apply(ctx, chain(24*time.Hour))
+	require.ErrorIs(t, err, connector.ErrInvalidTransition)
+
+	edited := chain(48 * time.Hour)
+	log.Reset()
+	require.NoError(t, e.Apply(ctx, edited, connector.KeepStopped()))
+	rec, err := e.Campaign(ctx, "thanks")
+	require.NoError(t, err)
+	require.Equal(t, rule.Archived, rec.State)
+	rec, err = e.Campaign(ctx, "resend")
+	require.NoError(t, err)
+	require.Equal(t, rule.After(48*time.Hour), rec.Campaign.Delay, "the rest of the set was not applied")
+	require.Contains(t, log.String(), "apply: created 0, edited 1, published 0, resumed 0, stopped 0, unchanged 1, kept archived 1")
+	require.Contains(t, log.String(), `msg="campaignconnector: apply left an archived campaign archived (KeepStopped)" namespace="" campaign=thanks`)
+}

@@ -98,15 +98,15 @@ func (e *Engine) runOnce(ctx context.Context) (time.Duration, error) {
 	}
 	wait := time.Duration(-1)
 	if ok {
-		wait = max(next.Sub(e.cfg.clock.Now()), 0)
+		wait = min(max(next.Sub(e.cfg.clock.Now()), 0), runMaxSleep)
 	}
 	if p := e.cfg.pollInterval; p > 0 && (wait < 0 || wait > p) {
 		wait = p
 	}
-	return min(wait, runMaxSleep), nil
+	return wait, nil
 }
 
-// runMaxSleep bounds Run's wait for a due delivery. Its timer runs on the
+// runMaxSleep bounds Run's wait for a pending delivery. Its timer runs on the
 // monotonic clock, which a step of the wall clock (an NTP correction, a
 // machine suspended and resumed) does not move: without a bound, a
 // delivery due hours later would go as late as the step. Waking every

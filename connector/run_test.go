@@ -347,3 +347,19 @@ func TestRunNoticesAWallClockStepWithinAMinute(t *testing.T) {
 		require.GreaterOrEqual(t, sent["later"], 20*time.Minute, "sent before its due time")
 	})
 }
+
+// With nothing pending, Run looks at the store every poll interval, even
+// one longer than the minute it waits at most for a pending delivery.
+func TestRunPollsAtItsIntervalWhileNothingIsPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newRunHarness(t, nil, WithPollInterval(5*time.Minute))
+		h.run()
+		h.sleep(30 * time.Minute)
+		h.stop()
+		claims := h.store.claimTimes()
+		require.Len(t, claims, 7, "claims at 0, 5, … 30 minutes")
+		for i, at := range claims {
+			require.Equal(t, time.Duration(i)*5*time.Minute, at.Sub(h.start))
+		}
+	})
+}

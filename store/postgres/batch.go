@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -64,24 +65,46 @@ const (
 // rolls back no more than this many ops.
 const batchChunk = 1024
 
-// commitTimeout bounds the last round trip of a transaction (its writes
-// and COMMIT), which the caller's context does not end: about 50 ms for a
-// full UpdateBatch chunk here.
-const commitTimeout = 30 * time.Second
+// commitGrace is how long the last round trip of a transaction (its
+// writes and COMMIT) may go on after the caller's context has ended: about
+// 50 ms for a full UpdateBatch chunk here.
+const commitGrace = 30 * time.Second
 
 // commitContext returns the context for the last round trip of a
-// transaction: ctx's values, not its end, and commitTimeout. Cancelled
+// transaction: ctx's values, and an end commitGrace after ctx's. Ended
 // while the server commits, ctx would have the reply dropped unread, and
 // the caller told that nothing changed of a transaction that committed;
-// only a connection lost (or a commit that slow) leaves the outcome
-// unknown. If ctx has ended already, the transaction is not committed:
-// the error is ctx's.
-func commitContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+// only a connection lost (or a commit going on past the grace) leaves the
+// outcome unknown. A ctx that never ends gives a context that never ends,
+// as before. If ctx has ended already, the transaction is not committed:
+// the error is ctx's. The returned func releases the context's resources.
+func commitContext(ctx context.Context) (context.Context, func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	return wctx, cancel, nil
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		done  bool
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			timer = time.AfterFunc(commitGrace, cancel)
+		}
+	})
+	return wctx, func() {
+		stop()
+		mu.Lock()
+		done = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}, nil
 }
 
 var _ store.BatchUpdater = (*Store)(nil)
@@ -122,10 +145,11 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 // every op of its transaction, and the ops of later chunks are not tried.
 //
 // ctx ending stops a transaction before its second round trip, never
-// during it: the writes and COMMIT, once sent, are waited for (up to 30
-// s), so that an op reported done is stored and one reported failed is
-// not. A connection lost during that round trip, or a commit slower than
-// 30 s, is the exception: the ops get the error, and may have been stored.
+// during it: the writes and COMMIT, once sent, are waited for (up to 30 s
+// after ctx ends), so that an op reported done is stored and one reported
+// failed is not. A connection lost during that round trip, or a commit
+// going on 30 s after ctx ended, is the exception: the ops get the error,
+// and may have been stored.
 func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
 	if err := s.begin(ctx); err != nil {
 		setErr(ops, err)

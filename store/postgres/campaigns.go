@@ -122,7 +122,9 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 // Update, it runs fn again after a deadlock (which the namespace lock,
 // taken first, all but rules out). A change that leaves the definition as
 // this version reads it (a change of state) keeps the stored definition as
-// it is, with the fields of a newer version this one ignores.
+// it is, with the fields of a newer version this one ignores. As in
+// UpdateBatch, ctx ending during the second round trip does not stop it:
+// it is waited for, up to 30 s after ctx ends.
 func (s *Store) UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *store.CampaignRecord, exists bool) error) (store.CampaignRecord, error) {
 	if err := s.begin(ctx); err != nil {
 		return store.CampaignRecord{}, err

@@ -144,7 +144,8 @@ func readClaims(br pgx.BatchResults, until time.Time, token uint64) ([]store.Cla
 // CancelCampaign implements [store.Store.CancelCampaign] with one
 // transaction of two round trips: it locks the campaign's pending rows,
 // then deletes those it decoded. Like Update, it runs again after a
-// deadlock.
+// deadlock, and ctx ending during the second round trip does not stop it:
+// it is waited for, up to 30 s after ctx ends.
 //
 // A delivery it cannot decode (a newer version's, as for Claim) is left in
 // the queue and logged at Warn, so that a stop does not fail while an
