@@ -214,3 +214,20 @@ func TestQuietHoursEndInTheRepeatedHour(t *testing.T) {
 	h.RequireSentAt("first", "f", time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC))
 	h.RequireSentAt("second", "f", time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC))
 }
+
+// When Santiago's clocks go back (5 April 2026 at 03:00 UTC, midnight
+// -03 → 23:00 -04), quiet hours from 23:30 end at the change: the wall
+// clock reads 23:00 again. A delivery held at 23:45 -03 goes then, not at
+// 07:00.
+func TestQuietHoursEndWhenTheClocksGoBackOutOfThem(t *testing.T) {
+	santiago := zone(t, "America/Santiago")
+	dir := newDirectory()
+	dir.zones["u"] = santiago
+	h := connectortest.New(t, connector.WithDirectory(dir),
+		connector.WithQuietHours(connector.QuietHours{From: rule.At(23, 30), To: rule.At(7, 0), Defer: true}))
+	followUp(h, nil)
+	h.AdvanceTo(time.Date(2026, 4, 5, 2, 45, 0, 0, time.UTC)) // 23:45 -03
+	h.Track(opened("u"))
+	h.Advance(time.Hour)
+	h.RequireSentAt("u", "f", time.Date(2026, 4, 5, 3, 0, 0, 0, time.UTC))
+}

@@ -110,19 +110,29 @@ func (w *SendWindow) opensOn(d time.Weekday) bool {
 }
 
 // Next returns the first instant at or after t inside the window, in loc.
-// It looks ahead at most 8 days (any window with days opens within a week)
-// and returns t itself if t is inside. An opening the clocks skip moves
+// It looks ahead at most 15 days (any window with days opens within a
+// week, or the week after when the clocks skip its opening) and returns t
+// itself if t is inside. An opening the clocks skip moves
 // forward to the instant of the change (as [WallTime]); on a night the
 // clocks go back, an opening in the repeated hour comes twice: asked
-// between the two, Next returns the second.
+// between the two, Next returns the second; and a change that sets the
+// clocks back into the window opens it at the change.
 func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	if w == nil || w.Contains(t, loc) {
 		return t
 	}
 	local := t.In(loc)
 	y, m, d := local.Date()
-	for i := 0; i <= 8; i++ {
-		for _, open := range wallTimes(y, m, d+i, int(w.From)/60, int(w.From)%60, loc) {
+	// Two weeks: a weekly opening the clocks skip comes back the week after.
+	for i := 0; i <= 15; i++ {
+		opens := wallTimes(y, m, d+i, int(w.From)/60, int(w.From)%60, loc)
+		// A change of the clocks that sets them back into the window opens
+		// it without the wall clock reading From.
+		if _, change := WallTime(y, m, d+i, 0, 0, loc).ZoneBounds(); !change.IsZero() && change.Before(WallTime(y, m, d+i+1, 0, 0, loc)) {
+			opens = append(opens, change)
+			slices.SortFunc(opens, time.Time.Compare)
+		}
+		for _, open := range opens {
 			if !open.Before(t) && w.Contains(open, loc) {
 				return open
 			}

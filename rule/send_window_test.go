@@ -47,3 +47,24 @@ func loadZone(t *testing.T, name string) *time.Location {
 	require.NoError(t, err)
 	return loc
 }
+
+// When Paris's clocks go back (25 October 2026, 03:00 CEST → 02:00 CET,
+// at 01:00 UTC), a window [01:00, 02:30) asked at 02:45 CEST opens at the
+// change, where the wall clock reads 02:00, not the next night.
+func TestSendWindowOpensWhenTheClocksGoBackIntoIt(t *testing.T) {
+	paris := loadZone(t, "Europe/Paris")
+	w := &SendWindow{From: At(1, 0), To: At(2, 30)}
+	asked := time.Date(2026, 10, 25, 0, 45, 0, 0, time.UTC) // 02:45 CEST
+	require.False(t, w.Contains(asked, paris))
+	require.Equal(t, time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC), w.Next(asked, paris).UTC())
+}
+
+// A window on Sundays only, 02:00–02:30 in Paris, does not exist on the
+// Sunday the clocks skip 02:00–03:00 (29 March 2026): asked the Friday
+// before, Next finds the Sunday after, rather than giving up.
+func TestSendWindowAWeeklyOpeningTheClocksSkip(t *testing.T) {
+	paris := loadZone(t, "Europe/Paris")
+	w := &SendWindow{From: At(2, 0), To: At(2, 30), Days: []time.Weekday{time.Sunday}}
+	friday := time.Date(2026, 3, 27, 12, 0, 0, 0, paris)
+	require.Equal(t, time.Date(2026, 4, 5, 2, 0, 0, 0, paris), w.Next(friday, paris))
+}
