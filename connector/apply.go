@@ -102,9 +102,10 @@ func KeepStopped() ApplyOption {
 // once). Each change goes to the observers as a decision of kind
 // [rule.Applied], and the logger ([WithLogger]) gets a summary at Info:
 // "apply: created 2, edited 1, published 2, resumed 0, stopped 0,
-// unchanged 5" (followed by ", kept stopped 1" when [KeepStopped] left
-// campaigns stopped; the same figures are its attributes, kept_stopped
-// among them).
+// unchanged 5" (followed by ", kept stopped 1" and ", kept archived 1"
+// when [KeepStopped] left campaigns stopped or archived, each of which
+// also gets a line of its own; the same figures are the summary's
+// attributes, kept_stopped and kept_archived among them).
 //
 // A store error stops Apply where it is: what was done stays done, and
 // applying the set again finishes the work.
@@ -231,7 +232,8 @@ func (e *Engine) logResumed(id string) {
 
 // logApply writes the summary of an Apply at Info: unchanged counts the
 // campaigns of the set no step changed and KeepStopped did not leave
-// stopped; "kept stopped" (when not 0) counts those it left stopped.
+// stopped or archived; "kept stopped" and "kept archived" (when not 0)
+// count those it left so.
 func (e *Engine) logApply(s *applySummary) {
 	if e.cfg.logger == nil {
 		return

@@ -70,7 +70,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 			}
 		}
 	}
-	for _, cycle := range triggerCycles(s, set, byID) {
+	for _, cycle := range triggerCycles(s, set, byID, cfg.keepStopped) {
 		for _, id := range cycle {
 			i, ok := byID[id]
 			if !ok {
@@ -147,10 +147,14 @@ func leaves(err error) []error {
 // that involve the set: each as the sorted IDs of a strongly connected
 // component of the graph whose edges go from a campaign to those its
 // triggers name, over the set's definitions and the stored campaigns not
-// in it (archived ones left out: they trigger nothing).
-func triggerCycles(s *snapshot, set []rule.Campaign, byID map[string]int) [][]string {
+// in it (archived ones left out: they trigger nothing; with keepArchived,
+// the set's campaigns stored as archived, which Apply leaves so, too).
+func triggerCycles(s *snapshot, set []rule.Campaign, byID map[string]int, keepArchived bool) [][]string {
 	triggers := func(id string) []rule.Trigger {
 		if i, ok := byID[id]; ok {
+			if c := s.campaign(id); keepArchived && c != nil && c.State == rule.Archived {
+				return nil // left archived: it triggers nothing
+			}
 			return set[i].Triggers
 		}
 		if c := s.campaign(id); c != nil && c.State != rule.Archived {

@@ -484,3 +484,20 @@ func TestApplyKeepStoppedLeavesAnArchivedCampaign(t *testing.T) {
 	require.Contains(t, log.String(), "apply: created 0, edited 1, published 0, resumed 0, stopped 0, unchanged 1, kept archived 1")
 	require.Contains(t, log.String(), `msg="campaignconnector: apply left an archived campaign archived (KeepStopped)" namespace="" campaign=thanks`)
 }
+
+// A set whose only cycle goes through a campaign KeepStopped leaves
+// archived is applied: the archived campaign triggers nothing.
+func TestApplyKeepStoppedNoCycleThroughAnArchivedCampaign(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, store.NewMemory(), noop, applyClock())
+	require.NoError(t, e.Apply(ctx, chain(24*time.Hour)))
+	require.NoError(t, e.Archive(ctx, "thanks"))
+	set := chain(24 * time.Hour)
+	// resend now also triggers on thanks, which triggers on resend.
+	set[1].Triggers = append(set[1].Triggers, rule.Trigger{Kind: event.EmailOpened, CampaignID: "thanks"})
+	require.ErrorIs(t, e.Apply(ctx, set), connector.ErrInvalidTransition)
+	require.NoError(t, e.Apply(ctx, set, connector.KeepStopped()))
+	rec, err := e.Campaign(ctx, "resend")
+	require.NoError(t, err)
+	require.Len(t, rec.Campaign.Triggers, 2)
+}

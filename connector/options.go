@@ -305,7 +305,10 @@ func WithDecisionLog(max int, retention time.Duration) Option {
 
 // WithPruneInterval sets how often Tick sweeps the store for expired state
 // (remembered event IDs, receipts, decision log). Defaults to 1 minute of
-// the engine's clock.
+// the engine's clock. Under [Engine.Run], Tick runs when something falls
+// due or is tracked, at least once a minute while a delivery is pending,
+// and every poll interval: an engine with nothing pending and no polling
+// prunes at its next Tick.
 func WithPruneInterval(d time.Duration) Option {
 	return positive("prune interval", d, func(cfg *config) *time.Duration { return &cfg.pruneEvery })
 }

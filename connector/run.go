@@ -110,7 +110,7 @@ func (e *Engine) runOnce(ctx context.Context) (time.Duration, error) {
 // monotonic clock, which a step of the wall clock (an NTP correction, a
 // machine suspended and resumed) does not move: without a bound, a
 // delivery due hours later would go as late as the step. Waking every
-// minute also lets Tick prune on time while nothing is due.
+// minute also lets Tick prune on time while a delivery is pending.
 const runMaxSleep = time.Minute
 
 // sleep waits for d (forever when d < 0), a value on wake or notified

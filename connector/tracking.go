@@ -36,8 +36,10 @@ import (
 //
 // Errors: a [*event.ValidationError] (joined with others) for invalid
 // events, wrapping [event.ErrUnknownKind] or [event.ErrTooLarge] where they
-// apply; the store's or the directory's error, wrapped, when they fail
-// (nothing changed: the host may retry).
+// apply; the store's or the directory's error, wrapped, when they fail.
+// After a failure the host may retry: nothing changed, or, when the
+// store lost its connection while committing (see the store's
+// documentation), the event was stored and its retry is a duplicate.
 func (e *Engine) Track(ctx context.Context, ev event.Event) error {
 	if in := e.cfg.instrument; in != nil {
 		ctx, end := in.StartTrack(ctx, ev)

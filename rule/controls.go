@@ -126,6 +126,10 @@ func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	// Two weeks: a weekly opening the clocks skip comes back the week after.
 	for i := 0; i <= 15; i++ {
 		opens := wallTimes(y, m, d+i, int(w.From)/60, int(w.From)%60, loc)
+		if w.From == w.To { // the whole day, on its days: it opens at midnight
+			opens = append(opens, WallTime(y, m, d+i, 0, 0, loc))
+			slices.SortFunc(opens, time.Time.Compare)
+		}
 		// A change of the clocks that sets them back into the window opens
 		// it without the wall clock reading From.
 		if _, change := WallTime(y, m, d+i, 0, 0, loc).ZoneBounds(); !change.IsZero() && change.Before(WallTime(y, m, d+i+1, 0, 0, loc)) {

@@ -68,3 +68,13 @@ func TestSendWindowAWeeklyOpeningTheClocksSkip(t *testing.T) {
 	friday := time.Date(2026, 3, 27, 12, 0, 0, 0, paris)
 	require.Equal(t, time.Date(2026, 4, 5, 2, 0, 0, 0, paris), w.Next(friday, paris))
 }
+
+// A whole-day window on Mondays ([09:00, 09:00) with Days) holds all of
+// Monday: asked on Sunday, it opens at Monday's midnight.
+func TestSendWindowWholeDayOpensAtMidnight(t *testing.T) {
+	paris := loadZone(t, "Europe/Paris")
+	w := &SendWindow{From: At(9, 0), To: At(9, 0), Days: []time.Weekday{time.Monday}}
+	sunday := time.Date(2026, 6, 7, 12, 0, 0, 0, paris)
+	require.Equal(t, time.Date(2026, 6, 8, 0, 0, 0, 0, paris), w.Next(sunday, paris))
+	require.True(t, w.Contains(time.Date(2026, 6, 8, 0, 0, 0, 0, paris), paris))
+}

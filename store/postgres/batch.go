@@ -66,44 +66,67 @@ const (
 const batchChunk = 1024
 
 // commitGrace is how long the last round trip of a transaction (its
-// writes and COMMIT) may go on after the caller's context has ended: about
-// 50 ms for a full UpdateBatch chunk here.
-const commitGrace = 30 * time.Second
+// writes and COMMIT) may go on after the caller's context has ended, and
+// commitCeiling how long it may take at most under a context without a
+// deadline, which a server gone from the network would otherwise hold for
+// as long as the operating system keeps the connection. A full
+// UpdateBatch chunk's takes about 50 ms here.
+const (
+	commitGrace   = 30 * time.Second
+	commitCeiling = 5 * time.Minute
+)
 
 // commitContext returns the context for the last round trip of a
-// transaction: ctx's values, and an end commitGrace after ctx's. Ended
-// while the server commits, ctx would have the reply dropped unread, and
-// the caller told that nothing changed of a transaction that committed;
-// only a connection lost (or a commit going on past the grace) leaves the
-// outcome unknown. A ctx that never ends gives a context that never ends,
-// as before. If ctx has ended already, the transaction is not committed:
-// the error is ctx's. The returned func releases the context's resources.
-func commitContext(ctx context.Context) (context.Context, func(), error) {
+// transaction: ctx's values, and an end commitGrace after ctx's (or
+// commitCeiling after the call, if ctx has no deadline and has not ended
+// by then). Ended while the server commits, ctx would have the reply
+// dropped unread, and the caller told that nothing changed of a
+// transaction that committed; only a connection lost (or a commit going
+// on past those bounds) leaves the outcome unknown. If ctx has ended
+// already, the transaction is not committed: the error is ctx's.
+//
+// finish releases the context and returns the round trip's error err,
+// saying why the context ended if it did.
+func commitContext(ctx context.Context) (wctx context.Context, finish func(err error) error, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	wctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	var (
-		mu    sync.Mutex
-		timer *time.Timer
-		done  bool
+		mu     sync.Mutex
+		timers []*time.Timer
+		done   bool
 	)
-	stop := context.AfterFunc(ctx, func() {
+	after := func(d time.Duration, cause func() error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !done {
-			timer = time.AfterFunc(commitGrace, cancel)
+			timers = append(timers, time.AfterFunc(d, func() { cancel(cause()) }))
 		}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		after(commitGrace, func() error {
+			return fmt.Errorf("no answer %v after the call's context ended: %w", commitGrace, ctx.Err())
+		})
 	})
-	return wctx, func() {
+	if _, ok := ctx.Deadline(); !ok {
+		after(commitCeiling, func() error {
+			return fmt.Errorf("no answer in %v: %w", commitCeiling, context.DeadlineExceeded)
+		})
+	}
+	return wctx, func(err error) error {
 		stop()
 		mu.Lock()
 		done = true
-		if timer != nil {
-			timer.Stop()
+		for _, t := range timers {
+			t.Stop()
 		}
 		mu.Unlock()
-		cancel()
+		if err != nil && wctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", context.Cause(wctx), err)
+		}
+		cancel(nil)
+		return err
 	}, nil
 }
 
@@ -146,10 +169,11 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 //
 // ctx ending stops a transaction before its second round trip, never
 // during it: the writes and COMMIT, once sent, are waited for (up to 30 s
-// after ctx ends), so that an op reported done is stored and one reported
-// failed is not. A connection lost during that round trip, or a commit
-// going on 30 s after ctx ended, is the exception: the ops get the error,
-// and may have been stored.
+// after ctx ends; 5 minutes at most under a ctx without a deadline), so
+// that an op reported done is stored and one reported failed is not. A
+// connection lost during that round trip, or a commit going on past those
+// bounds, is the exception: the ops get the error, and may have been
+// stored.
 func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
 	if err := s.begin(ctx); err != nil {
 		setErr(ops, err)
@@ -397,18 +421,17 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 		wb.Queue(q.earlierRows, ns, earliest, changedUsers)
 	}
 	// Once sent, the writes and COMMIT are waited for (commitContext).
-	wctx, cancel, err := commitContext(ctx)
+	wctx, finish, err := commitContext(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer cancel()
 	br = conn.SendBatch(wctx, wb)
 	wake, err := readWritten(br, &w, len(changedUsers) > 0)
 	// Once COMMIT succeeded the transaction is done: an error closing the
 	// batch (the look-up's, or the connection's) changes nothing; before,
 	// the error was read already.
 	_ = br.Close()
-	return wake, err
+	return wake, finish(err)
 }
 
 // readChunk reads the results of the first round trip: BEGIN, the

@@ -208,12 +208,11 @@ func (s *Store) updateCampaignOnce(ctx context.Context, conn *pgxpool.Conn, ns, 
 	w.Queue(s.q.nsBump, ns, rec.Revision)
 	w.Queue(s.q.notify, s.listener.revChannel, strconv.FormatInt(rec.Revision, 10)+" "+ns)
 	w.Queue("COMMIT")
-	wctx, cancel, err := commitContext(ctx)
+	wctx, finish, err := commitContext(ctx)
 	if err != nil {
 		return rec, nil, err
 	}
-	defer cancel()
-	if err := conn.SendBatch(wctx, w).Close(); err != nil {
+	if err := finish(conn.SendBatch(wctx, w).Close()); err != nil {
 		return rec, nil, err
 	}
 	// What is returned reads as what Campaigns will: decoded from the

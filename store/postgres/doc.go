@@ -174,11 +174,13 @@
 // A call's context ending stops its transaction before the round trip
 // that commits it, never during it: once the writes and COMMIT are sent,
 // the call waits for the server's answer, up to 30 s after the context
-// ended, so that what it reports is what the database holds. A Track, a
-// Stop or a Publish whose context ends at the wrong moment can therefore
-// return that much later than its deadline. Only a connection lost during
-// that round trip (or a commit going on past the 30 s) leaves the outcome
-// unknown: the call fails, and its changes may have been stored.
+// ended, so that what it reports is what the database holds (under a
+// context without a deadline, 5 minutes at most). A Track, a Stop or a
+// Publish whose context ends at the wrong moment can therefore return
+// that much later than its deadline. Only a connection lost during that
+// round trip (or a commit going on past those bounds) leaves the outcome
+// unknown: the call fails, saying why, and its changes may have been
+// stored.
 //
 // # Pruning
 //

@@ -222,12 +222,11 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 		w.Queue(s.q.cancelDelete, ns, users, ids)
 	}
 	w.Queue("COMMIT")
-	wctx, cancel, err := commitContext(ctx)
+	wctx, finish, err := commitContext(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer cancel()
-	if err := conn.SendBatch(wctx, w).Close(); err != nil {
+	if err := finish(conn.SendBatch(wctx, w).Close()); err != nil {
 		return nil, nil, err
 	}
 	return out, unreadable, nil
