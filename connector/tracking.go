@@ -39,7 +39,8 @@ import (
 // apply; the store's or the directory's error, wrapped, when they fail.
 // After a failure the host may retry: nothing changed, or, when the
 // store lost its connection while committing (see the store's
-// documentation), the event was stored and its retry is a duplicate.
+// documentation), the event may have been stored, and its retry, by its
+// event ID, is then a duplicate (within the dedup window).
 func (e *Engine) Track(ctx context.Context, ev event.Event) error {
 	if in := e.cfg.instrument; in != nil {
 		ctx, end := in.StartTrack(ctx, ev)

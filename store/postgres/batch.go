@@ -85,47 +85,63 @@ const (
 // on past those bounds) leaves the outcome unknown. If ctx has ended
 // already, the transaction is not committed: the error is ctx's.
 //
-// finish releases the context and returns the round trip's error err,
-// saying why the context ended if it did.
+// A bound that passes ends the context with context.DeadlineExceeded (so
+// that the driver reports a timeout), a cancelled ctx's grace with
+// context.Canceled. finish releases the context and returns the round
+// trip's error err, saying why the context ended if it did; it may be
+// called again (a deferred backstop), which changes nothing.
 func commitContext(ctx context.Context) (wctx context.Context, finish func(err error) error, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	wctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	var (
-		mu     sync.Mutex
-		timers []*time.Timer
-		done   bool
+		bounded   context.Context
+		stopBound context.CancelFunc
 	)
-	after := func(d time.Duration, cause func() error) {
+	if d, ok := ctx.Deadline(); ok {
+		bounded, stopBound = context.WithDeadlineCause(context.WithoutCancel(ctx), d.Add(commitGrace),
+			fmt.Errorf("no answer %v after the call's deadline: %w", commitGrace, context.DeadlineExceeded))
+	} else {
+		bounded, stopBound = context.WithTimeoutCause(context.WithoutCancel(ctx), commitCeiling,
+			fmt.Errorf("no answer in %v: %w", commitCeiling, context.DeadlineExceeded))
+	}
+	wctx, cancel := context.WithCancelCause(bounded)
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		done  bool
+	)
+	// A caller that cancels, rather than reach its deadline, gets its
+	// grace from the cancel.
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			return // its deadline: bounded ends commitGrace after it
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if !done {
-			timers = append(timers, time.AfterFunc(d, func() { cancel(cause()) }))
+			timer = time.AfterFunc(commitGrace, func() {
+				cancel(fmt.Errorf("no answer %v after the call's context was cancelled: %w", commitGrace, context.Canceled))
+			})
 		}
-	}
-	stop := context.AfterFunc(ctx, func() {
-		after(commitGrace, func() error {
-			return fmt.Errorf("no answer %v after the call's context ended: %w", commitGrace, ctx.Err())
-		})
 	})
-	if _, ok := ctx.Deadline(); !ok {
-		after(commitCeiling, func() error {
-			return fmt.Errorf("no answer in %v: %w", commitCeiling, context.DeadlineExceeded)
-		})
-	}
 	return wctx, func(err error) error {
-		stop()
 		mu.Lock()
+		again := done
 		done = true
-		for _, t := range timers {
-			t.Stop()
+		if timer != nil {
+			timer.Stop()
 		}
 		mu.Unlock()
+		if again {
+			return err
+		}
+		stop()
 		if err != nil && wctx.Err() != nil {
-			err = fmt.Errorf("%w: %w", context.Cause(wctx), err)
+			err = fmt.Errorf("%w (round trip: %w)", context.Cause(wctx), err)
 		}
 		cancel(nil)
+		stopBound()
 		return err
 	}, nil
 }
@@ -425,6 +441,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 	if err != nil {
 		return false, err
 	}
+	defer finish(nil) // a backstop: the return below finishes first
 	br = conn.SendBatch(wctx, wb)
 	wake, err := readWritten(br, &w, len(changedUsers) > 0)
 	// Once COMMIT succeeded the transaction is done: an error closing the

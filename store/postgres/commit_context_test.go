@@ -37,7 +37,7 @@ func TestCommitContext(t *testing.T) {
 				t.Fatal("still going the grace after the caller's context ended")
 			}
 			err = finish(errRoundTrip)
-			if !errors.Is(err, errRoundTrip) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "no answer 30s after the call's context ended") {
+			if !errors.Is(err, errRoundTrip) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "no answer 30s after the call's context was cancelled") {
 				t.Fatalf("finish: %v", err)
 			}
 		})
@@ -54,7 +54,12 @@ func TestCommitContext(t *testing.T) {
 			}
 			time.Sleep(time.Nanosecond)
 			synctest.Wait()
-			if err := finish(errRoundTrip); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, errRoundTrip) {
+			// The driver reports the context's own error: a timeout, not
+			// a cancel the caller never made.
+			if !errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				t.Fatalf("the context ended with %v", wctx.Err())
+			}
+			if err := finish(wctx.Err()); !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				t.Fatalf("finish: %v", err)
 			}
 		})
@@ -73,8 +78,15 @@ func TestCommitContext(t *testing.T) {
 			}
 			time.Sleep(time.Nanosecond)
 			synctest.Wait()
-			if err := finish(errRoundTrip); !errors.Is(err, context.DeadlineExceeded) {
+			if !errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				t.Fatalf("the context ended with %v", wctx.Err())
+			}
+			err = finish(wctx.Err())
+			if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "no answer 30s after the call's deadline") {
 				t.Fatalf("finish: %v", err)
+			}
+			if again := finish(errRoundTrip); again != errRoundTrip {
+				t.Fatalf("a second finish: %v", again)
 			}
 		})
 	})

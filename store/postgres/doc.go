@@ -171,8 +171,10 @@
 // the call's context ends or the operating system gives up, minutes
 // later: put connect_timeout (in seconds) in the DSN to bound it.
 //
-// A call's context ending stops its transaction before the round trip
-// that commits it, never during it: once the writes and COMMIT are sent,
+// For Update, UpdateBatch, UpdateCampaign and CancelCampaign (what Track,
+// TrackAll, Tick's records and the lifecycle changes use), a call's
+// context ending stops its transaction before the round trip that commits
+// it, never during it: once the writes and COMMIT are sent,
 // the call waits for the server's answer, up to 30 s after the context
 // ended, so that what it reports is what the database holds (under a
 // context without a deadline, 5 minutes at most). A Track, a Stop or a
