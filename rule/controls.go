@@ -123,24 +123,27 @@ func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	}
 	local := t.In(loc)
 	y, m, d := local.Date()
+	midnight := WallTime(y, m, d, 0, 0, loc)
+	var buf [4]time.Time
 	// Two weeks: a weekly opening the clocks skip comes back the week after.
 	for i := 0; i <= 15; i++ {
-		opens := wallTimes(y, m, d+i, int(w.From)/60, int(w.From)%60, loc)
+		next := WallTime(y, m, d+i+1, 0, 0, loc)
+		opens := appendWallTimes(buf[:0], y, m, d+i, int(w.From)/60, int(w.From)%60, loc)
 		if w.From == w.To { // the whole day, on its days: it opens at midnight
-			opens = append(opens, WallTime(y, m, d+i, 0, 0, loc))
-			slices.SortFunc(opens, time.Time.Compare)
+			opens = append(opens, midnight)
 		}
 		// A change of the clocks that sets them back into the window opens
 		// it without the wall clock reading From.
-		if _, change := WallTime(y, m, d+i, 0, 0, loc).ZoneBounds(); !change.IsZero() && change.Before(WallTime(y, m, d+i+1, 0, 0, loc)) {
+		if _, change := midnight.ZoneBounds(); !change.IsZero() && change.Before(next) {
 			opens = append(opens, change)
-			slices.SortFunc(opens, time.Time.Compare)
 		}
+		slices.SortFunc(opens, time.Time.Compare)
 		for _, open := range opens {
 			if !open.Before(t) && w.Contains(open, loc) {
 				return open
 			}
 		}
+		midnight = next
 	}
 	return t // unreachable for a valid window
 }

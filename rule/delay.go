@@ -132,45 +132,42 @@ func (d Delay) DueAt(trigger time.Time, loc *time.Location) time.Time {
 // time moves forward to the instant of the change, a repeated one takes its
 // first occurrence. Out-of-range days normalize as in [time.Date].
 func WallTime(y int, m time.Month, d, h, min int, loc *time.Location) time.Time {
+	var buf [2]time.Time
+	return appendWallTimes(buf[:0], y, m, d, h, min, loc)[0]
+}
+
+// appendWallTimes appends to dst the instants wall-clock time y-m-d h:min
+// has in loc, earliest first: both occurrences of a repeated wall time,
+// the instant of the change for a skipped one, otherwise the one.
+func appendWallTimes(dst []time.Time, y int, m time.Month, d, h, min int, loc *time.Location) []time.Time {
 	naive := time.Date(y, m, d, h, min, 0, 0, time.UTC)
 	want := naive.Unix() // seconds of the wall time read as UTC
 	// The offsets in force a day before and after cover any single change.
 	_, offBefore := naive.Add(-26 * time.Hour).In(loc).Zone()
 	_, offAfter := naive.Add(26 * time.Hour).In(loc).Zone()
-	var found time.Time
+	n := len(dst)
 	for _, off := range [2]int{offBefore, offAfter} {
 		t := time.Unix(want-int64(off), 0).In(loc)
-		if _, o := t.Zone(); o == off && (found.IsZero() || t.Before(found)) {
-			found = t
+		if _, o := t.Zone(); o == off && (len(dst) == n || !t.Equal(dst[n])) {
+			dst = append(dst, t)
 		}
 	}
-	if !found.IsZero() {
-		return found
-	}
-	// The wall time falls in a gap: the instant read with the earlier offset
-	// lies after the change; the zone that begins there begins at the change.
-	start, _ := time.Unix(want-int64(offBefore), 0).In(loc).ZoneBounds()
-	if start.IsZero() {
-		return time.Unix(want-int64(offBefore), 0).In(loc)
-	}
-	return start
-}
-
-// wallTimes returns the instants wall-clock time y-m-d h:min has in loc,
-// earliest first: both occurrences of a repeated wall time, otherwise the
-// one [WallTime] returns.
-func wallTimes(y int, m time.Month, d, h, min int, loc *time.Location) []time.Time {
-	first := WallTime(y, m, d, h, min, loc)
-	naive := time.Date(y, m, d, h, min, 0, 0, time.UTC)
-	_, offBefore := naive.Add(-26 * time.Hour).In(loc).Zone()
-	_, offAfter := naive.Add(26 * time.Hour).In(loc).Zone()
-	for _, off := range [2]int{offBefore, offAfter} {
-		t := time.Unix(naive.Unix()-int64(off), 0).In(loc)
-		if _, o := t.Zone(); o == off && t.After(first) {
-			return []time.Time{first, t}
+	switch len(dst) - n {
+	case 2:
+		if dst[n+1].Before(dst[n]) {
+			dst[n], dst[n+1] = dst[n+1], dst[n]
 		}
+	case 0:
+		// The wall time falls in a gap: the instant read with the earlier
+		// offset lies after the change; the zone that begins there begins
+		// at the change.
+		t := time.Unix(want-int64(offBefore), 0).In(loc)
+		if start, _ := t.ZoneBounds(); !start.IsZero() {
+			t = start
+		}
+		dst = append(dst, t)
 	}
-	return []time.Time{first}
+	return dst
 }
 
 // String describes the delay: "immediately", "after 168h0m0s",

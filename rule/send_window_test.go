@@ -23,14 +23,14 @@ func TestSendWindowNextInTheRepeatedHour(t *testing.T) {
 	require.Equal(t, time.Date(2026, 11, 2, 6, 30, 0, 0, time.UTC), w.Next(utc(14, 0), ny).UTC(), "after both")
 }
 
-// wallTimes gives both instants of a repeated wall time, one otherwise
-// (a skipped one: the instant of the change, as WallTime).
+// appendWallTimes gives both instants of a repeated wall time, one
+// otherwise (a skipped one: the instant of the change, as WallTime).
 func TestWallTimes(t *testing.T) {
 	ny := loadZone(t, "America/New_York")
 	require.Equal(t, []time.Time{time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC)},
-		utcAll(wallTimes(2026, 11, 1, 1, 30, ny)))
-	require.Equal(t, []time.Time{time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)}, utcAll(wallTimes(2026, 3, 8, 2, 30, ny)))
-	require.Equal(t, []time.Time{time.Date(2026, 6, 1, 13, 0, 0, 0, time.UTC)}, utcAll(wallTimes(2026, 6, 1, 9, 0, ny)))
+		utcAll(appendWallTimes(nil, 2026, 11, 1, 1, 30, ny)))
+	require.Equal(t, []time.Time{time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)}, utcAll(appendWallTimes(nil, 2026, 3, 8, 2, 30, ny)))
+	require.Equal(t, []time.Time{time.Date(2026, 6, 1, 13, 0, 0, 0, time.UTC)}, utcAll(appendWallTimes(nil, 2026, 6, 1, 9, 0, ny)))
 }
 
 func utcAll(ts []time.Time) []time.Time {
@@ -77,4 +77,17 @@ func TestSendWindowWholeDayOpensAtMidnight(t *testing.T) {
 	sunday := time.Date(2026, 6, 7, 12, 0, 0, 0, paris)
 	require.Equal(t, time.Date(2026, 6, 8, 0, 0, 0, 0, paris), w.Next(sunday, paris))
 	require.True(t, w.Contains(time.Date(2026, 6, 8, 0, 0, 0, 0, paris), paris))
+}
+
+// Next for a window that opens tomorrow, as a send-time deferral asks it.
+func BenchmarkSendWindowNext(b *testing.B) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		b.Skip(err)
+	}
+	w := &SendWindow{From: At(9, 0), To: At(17, 0)}
+	t := time.Date(2026, 6, 1, 20, 0, 0, 0, paris)
+	for b.Loop() {
+		_ = w.Next(t, paris)
+	}
 }
