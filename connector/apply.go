@@ -88,10 +88,10 @@ func KeepStopped() ApplyOption {
 // decisions, as [Engine.Save]); one that is a draft or stopped is
 // published ([Engine.Publish]: a stopped one resumes with a new
 // activation, unless [KeepStopped] is given; each resume is logged at
-// Warn, since it undoes a stop an operator may have made). A campaign already active with the same definition is left
-// exactly as it is: its activation time, pending deliveries and receipts
-// are untouched, so applying the same set at every start changes nothing
-// after the first. Campaigns are saved originals first and published
+// Warn, since it undoes a stop an operator may have made). A campaign
+// already active with the same definition is left exactly as it is: its
+// activation time, pending deliveries and receipts are untouched, so
+// applying the same set at every start changes nothing after the first. Campaigns are saved originals first and published
 // follow-ups first, chains in dependency order, so that no interaction
 // with an original is lost for its follow-ups. Campaigns absent from the
 // set keep their state, unless [StopOthers] is given.
@@ -124,12 +124,12 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 	if err != nil {
 		return err
 	}
-	sum := applySummary{set: len(campaigns), changed: map[string]bool{}}
+	sum := applySummary{set: len(campaigns), counted: map[string]bool{}}
 	defer e.logApply(&sum)
 	note := func(id string, count *int, reason rule.Reason, detail string) {
 		*count++
 		if count != &sum.stopped { // a stopped campaign is not in the set
-			sum.changed[id] = true
+			sum.counted[id] = true
 		}
 		e.observe(rule.Decision{Kind: rule.Applied, Reason: reason, CampaignID: id, Detail: detail, At: e.cfg.clock.Now()})
 	}
@@ -165,9 +165,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		switch {
 		case !changed && from == rule.Stopped:
 			sum.keptStopped++
-			if !sum.changed[id] {
-				sum.keptUnchanged++
-			}
+			sum.counted[id] = true
 			e.logKept(id, rule.Stopped)
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
@@ -178,7 +176,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 	}
 	for _, id := range p.archived {
 		sum.keptArchived++
-		sum.keptUnchanged++
+		sum.counted[id] = true
 		e.logKept(id, rule.Archived)
 	}
 	for _, id := range p.others {
@@ -202,8 +200,7 @@ type applySummary struct {
 	set                                          int             // campaigns in the set
 	created, edited, published, resumed, stopped int             // steps that changed something
 	keptStopped, keptArchived                    int             // campaigns of the set KeepStopped left stopped, archived
-	keptUnchanged                                int             // those of them no step changed
-	changed                                      map[string]bool // campaigns of the set a step changed
+	counted                                      map[string]bool // campaigns of the set a step changed or KeepStopped kept
 }
 
 // logKept says at Info that Apply left campaign id in state (stopped or
@@ -238,7 +235,7 @@ func (e *Engine) logApply(s *applySummary) {
 	if e.cfg.logger == nil {
 		return
 	}
-	unchanged := s.set - len(s.changed) - s.keptUnchanged
+	unchanged := s.set - len(s.counted)
 	msg := fmt.Sprintf("campaignconnector: apply: created %d, edited %d, published %d, resumed %d, stopped %d, unchanged %d",
 		s.created, s.edited, s.published, s.resumed, s.stopped, unchanged)
 	if s.keptStopped > 0 {

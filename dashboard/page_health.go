@@ -64,9 +64,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	events := stats.Events
-	stats.Events = store.EventCounts{}
-	body := healthBody{Stats: statRows(stats), Events: keyed("Events.", structRowsOf(events)),
+	body := healthBody{Stats: statRows(stats), Events: keyed("Events.", structRowsOf(stats.Events)),
 		Warnings: warnings, Window: win, Windows: windows}
 	now := h.src.Now()
 	since, until := win.bounds(now)

@@ -76,6 +76,28 @@ const (
 	commitCeiling = 5 * time.Minute
 )
 
+// sendCommit sends b, the last round trip of a transaction on conn (its
+// writes and COMMIT), under commitContext, and reads its results with read
+// (nil: Close's error is the outcome; otherwise read's, the batch closed
+// after it).
+func sendCommit(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, read func(pgx.BatchResults) error) (err error) {
+	wctx, finish, err := commitContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = finish(err) }()
+	br := conn.SendBatch(wctx, b)
+	if read == nil {
+		return br.Close()
+	}
+	err = read(br)
+	// Once COMMIT succeeded the transaction is done: an error closing the
+	// batch (a look-up's after it, or the connection's) changes nothing;
+	// before, read saw the error already.
+	_ = br.Close()
+	return err
+}
+
 // commitContext returns the context for the last round trip of a
 // transaction: ctx's values, and an end commitGrace after ctx's (or
 // commitCeiling after the call, if ctx has no deadline and has not ended
@@ -88,8 +110,8 @@ const (
 // A bound that passes ends the context with context.DeadlineExceeded (so
 // that the driver reports a timeout), a cancelled ctx's grace with
 // context.Canceled. finish releases the context and returns the round
-// trip's error err, saying why the context ended if it did; it may be
-// called again (a deferred backstop), which changes nothing.
+// trip's error err, saying why the context ended if it did; called again,
+// it returns err as it is.
 func commitContext(ctx context.Context) (wctx context.Context, finish func(err error) error, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -112,7 +134,8 @@ func commitContext(ctx context.Context) (wctx context.Context, finish func(err e
 		done  bool
 	)
 	// A caller that cancels, rather than reach its deadline, gets its
-	// grace from the cancel.
+	// grace from the cancel. The callback may run after finish (it had
+	// started): done keeps it from arming a timer then.
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.Canceled) {
 			return // its deadline: bounded ends commitGrace after it
@@ -437,18 +460,12 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 		wb.Queue(q.earlierRows, ns, earliest, changedUsers)
 	}
 	// Once sent, the writes and COMMIT are waited for (commitContext).
-	wctx, finish, err := commitContext(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer finish(nil) // a backstop: the return below finishes first
-	br = conn.SendBatch(wctx, wb)
-	wake, err := readWritten(br, &w, len(changedUsers) > 0)
-	// Once COMMIT succeeded the transaction is done: an error closing the
-	// batch (the look-up's, or the connection's) changes nothing; before,
-	// the error was read already.
-	_ = br.Close()
-	return wake, finish(err)
+	var wake bool
+	err = sendCommit(ctx, conn, wb, func(br pgx.BatchResults) (err error) {
+		wake, err = readWritten(br, &w, len(changedUsers) > 0)
+		return err
+	})
+	return wake, err
 }
 
 // readChunk reads the results of the first round trip: BEGIN, the

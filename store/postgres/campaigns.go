@@ -208,11 +208,7 @@ func (s *Store) updateCampaignOnce(ctx context.Context, conn *pgxpool.Conn, ns, 
 	w.Queue(s.q.nsBump, ns, rec.Revision)
 	w.Queue(s.q.notify, s.listener.revChannel, strconv.FormatInt(rec.Revision, 10)+" "+ns)
 	w.Queue("COMMIT")
-	wctx, finish, err := commitContext(ctx)
-	if err != nil {
-		return rec, nil, err
-	}
-	if err := finish(conn.SendBatch(wctx, w).Close()); err != nil {
+	if err := sendCommit(ctx, conn, w, nil); err != nil {
 		return rec, nil, err
 	}
 	// What is returned reads as what Campaigns will: decoded from the

@@ -222,11 +222,7 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 		w.Queue(s.q.cancelDelete, ns, users, ids)
 	}
 	w.Queue("COMMIT")
-	wctx, finish, err := commitContext(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := finish(conn.SendBatch(wctx, w).Close()); err != nil {
+	if err := sendCommit(ctx, conn, w, nil); err != nil {
 		return nil, nil, err
 	}
 	return out, unreadable, nil
