@@ -187,6 +187,6 @@ func pick(xs []per, f func(per) float64) []float64 {
 }
 
 func cpuSpread(xs []per) string {
-	return fmt.Sprintf("%s (%.0f+%.0f)", summary.Spread1(pick(xs, cpu)),
+	return fmt.Sprintf("%s (%.1f+%.1f)", summary.Spread1(pick(xs, cpu)),
 		summary.Median(pick(xs, func(x per) float64 { return x.selfUS })), summary.Median(pick(xs, func(x per) float64 { return x.serverUS })))
 }

@@ -56,7 +56,18 @@ func main() {
 	prune := flag.Bool("prune", false, "measure table sizes under steady traffic instead")
 	nEvents := flag.Int("events", 1_000_000, "with -prune: unique events tracked")
 	days := flag.Int("days", 30, "with -prune: days of the mock clock the events are spread over")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write this process's allocation profile of the whole run to this file")
 	flag.Parse()
+	stop, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		fail(err)
+	}
+	defer func() {
+		if err := stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "riverbench: profiles:", err)
+		}
+	}()
 	if *dsn == "" {
 		fail(fmt.Errorf("no database: set CAMPAIGNCONNECTOR_POSTGRES_DSN or -dsn (source .ci/postgres.sh start)"))
 	}

@@ -377,14 +377,14 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlPlanByIndex)
-	b.Queue(q.lockUsers, ub.keys)
+	b.Queue(q.lockUsers, int64Array(ub.keys))
 	ub.ids.queueRead(b, q, ns)
 	if len(ub.users) == 1 {
 		b.Queue(q.userSelect, ns, ub.users[0])
 		b.Queue(q.pendingSelect, ns, ub.users[0])
 	} else {
-		b.Queue(q.userSelectRows, ns, ub.users)
-		b.Queue(q.pendingSelectRows, ns, ub.users)
+		b.Queue(q.userSelectRows, ns, textArray(ub.users))
+		b.Queue(q.pendingSelectRows, ns, textArray(ub.users))
 	}
 	br := conn.SendBatch(ctx, b)
 	reads, err := readChunk(br, ub)
@@ -457,7 +457,7 @@ func (s *Store) updateChunkOnce(ctx context.Context, conn *pgxpool.Conn, ns stri
 	case 1:
 		wb.Queue(q.earlier, ns, earliest, changedUsers[0])
 	default:
-		wb.Queue(q.earlierRows, ns, earliest, changedUsers)
+		wb.Queue(q.earlierRows, ns, earliest, textArray(changedUsers))
 	}
 	// Once sent, the writes and COMMIT are waited for (commitContext).
 	var wake bool

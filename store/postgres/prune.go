@@ -156,8 +156,8 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlPlanByIndex)
-	b.Queue(s.q.lockUsers, keys)
-	b.Queue(s.q.userSelectRows, ns, ids)
+	b.Queue(s.q.lockUsers, int64Array(keys))
+	b.Queue(s.q.userSelectRows, ns, textArray(ids))
 	br := conn.SendBatch(ctx, b)
 	type userRow struct {
 		user string
@@ -235,7 +235,7 @@ func (s *Store) pruneUsersOnce(ctx context.Context, conn *pgxpool.Conn, ns strin
 	wb := &pgx.Batch{}
 	w.queue(wb, s.q, ns)
 	if len(unreadable) > 0 {
-		wb.Queue(s.q.prunePostpone, ns, floorNow, floorLog, floorNow.Add(pruneRetry), floorLog.Add(pruneRetry), unreadable)
+		wb.Queue(s.q.prunePostpone, ns, floorNow, floorLog, floorNow.Add(pruneRetry), floorLog.Add(pruneRetry), textArray(unreadable))
 	}
 	for _, r := range rekey {
 		wb.Queue(s.q.pruneRekey, r.tid, r.expires, r.logFirst)

@@ -219,7 +219,7 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 	}
 	w := &pgx.Batch{}
 	if len(ids) > 0 {
-		w.Queue(s.q.cancelDelete, ns, users, ids)
+		w.Queue(s.q.cancelDelete, ns, textArray(users), textArray(ids))
 	}
 	w.Queue("COMMIT")
 	if err := sendCommit(ctx, conn, w, nil); err != nil {

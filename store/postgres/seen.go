@@ -75,7 +75,7 @@ func (e *eventIDs) queueRead(b *pgx.Batch, q *queries, ns string) {
 	case 1:
 		b.Queue(q.seenSelect, ns, e.users[0], e.ids[0])
 	default:
-		b.Queue(q.seenSelectRows, ns, e.users, e.ids)
+		b.Queue(q.seenSelectRows, ns, textArray(e.users), textArray(e.ids))
 	}
 }
 

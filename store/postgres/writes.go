@@ -134,7 +134,7 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.seenInsert, ns, r.users[0], r.ids[0], r.keep[0])
 		check(-1)
 	default:
-		b.Queue(q.seenInsertRows, ns, r.users, r.ids, r.keep)
+		b.Queue(q.seenInsertRows, ns, textArray(r.users), textArray(r.ids), timeArray(r.keep))
 		check(-1)
 	}
 	switch r := &w.seenUpd; len(r.tids) {
@@ -143,7 +143,7 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.seenUpdate, r.tids[0], r.keep[0])
 		check(1)
 	default:
-		b.Queue(q.seenUpdateRows, r.tids, r.keep)
+		b.Queue(q.seenUpdateRows, tidArray(r.tids), timeArray(r.keep))
 		check(len(r.tids))
 	}
 	switch d := w.pendingDel; len(d) {
@@ -152,7 +152,7 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.pendingDelete, d[0])
 		check(1)
 	default:
-		b.Queue(q.pendingDeleteRows, d)
+		b.Queue(q.pendingDeleteRows, tidArray(d))
 		check(len(d))
 	}
 	switch r := &w.pendingUpd; len(r.tids) {
@@ -161,7 +161,8 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.pendingUpdate, r.tids[0], r.campaigns[0], r.seqs[0], r.ready[0], r.due[0], r.tokens[0], r.bodies[0])
 		check(1)
 	default:
-		b.Queue(q.pendingUpdateRows, r.tids, r.campaigns, r.seqs, r.ready, r.due, r.tokens, r.bodies)
+		b.Queue(q.pendingUpdateRows, tidArray(r.tids), textArray(r.campaigns), int32Array(r.seqs), timeArray(r.ready), timeArray(r.due),
+			int64Array(r.tokens), bytesArray(r.bodies))
 		check(len(r.tids))
 	}
 	switch r := &w.pendingIns; len(r.users) {
@@ -170,7 +171,8 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.pendingInsert, ns, r.users[0], r.ids[0], r.campaigns[0], r.seqs[0], r.ready[0], r.due[0], r.tokens[0], r.bodies[0])
 		check(-1)
 	default:
-		b.Queue(q.pendingInsertRows, ns, r.users, r.ids, r.campaigns, r.seqs, r.ready, r.due, r.tokens, r.bodies)
+		b.Queue(q.pendingInsertRows, ns, textArray(r.users), textArray(r.ids), textArray(r.campaigns), int32Array(r.seqs),
+			timeArray(r.ready), timeArray(r.due), int64Array(r.tokens), bytesArray(r.bodies))
 		check(-1)
 	}
 	switch d := w.userDel; len(d) {
@@ -179,7 +181,7 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.userDelete, d[0])
 		check(1)
 	default:
-		b.Queue(q.userDeleteRows, d)
+		b.Queue(q.userDeleteRows, tidArray(d))
 		check(len(d))
 	}
 	switch r := &w.userUpd; len(r.tids) {
@@ -188,7 +190,7 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.userUpdate, r.tids[0], r.bodies[0], r.expires[0], r.logFirst[0], r.at[0])
 		check(1)
 	default:
-		b.Queue(q.userUpdateRows, r.tids, r.bodies, r.expires, r.logFirst, r.at)
+		b.Queue(q.userUpdateRows, tidArray(r.tids), bytesArray(r.bodies), tzArray(r.expires), tzArray(r.logFirst), timeArray(r.at))
 		check(len(r.tids))
 	}
 	switch r := &w.userIns; len(r.users) {
@@ -197,7 +199,7 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.userInsert, ns, r.users[0], r.bodies[0], r.expires[0], r.logFirst[0], r.at[0])
 		check(-1)
 	default:
-		b.Queue(q.userInsertRows, ns, r.users, r.bodies, r.expires, r.logFirst, r.at)
+		b.Queue(q.userInsertRows, ns, textArray(r.users), bytesArray(r.bodies), tzArray(r.expires), tzArray(r.logFirst), timeArray(r.at))
 		check(-1)
 	}
 	return len(w.checks)
