@@ -113,6 +113,7 @@ type Engine struct {
 	running   atomic.Bool
 	lastPrune atomic.Int64
 	counts    eventCounters
+	unknown   recentUnknown // the campaign IDs unknown campaigns were named by
 
 	// For watchTicks: when a Tick last started, and when a Track last
 	// looked for overdue deliveries (Unix ns), and whether it logged them.

@@ -122,13 +122,14 @@ func (s *snapshot) unknownCampaign(ev *event.Event) bool {
 // keep it: writing it would cost a store write for an event the engine
 // cannot use, and state for users it has no business with.
 func (e *Engine) ignoreUnknown(ev *event.Event, now time.Time) {
+	if now.IsZero() {
+		now = e.cfg.clock.Now()
+	}
 	e.counts.ignored[ignoredUnknownCampaign].Add(1)
+	e.unknown.note(ev.CampaignID, now)
 	e.tallyUnknownCampaign(now)
 	if len(e.cfg.observers) == 0 {
 		return
-	}
-	if now.IsZero() {
-		now = e.cfg.clock.Now()
 	}
 	at := ev.Time
 	if at.IsZero() {

@@ -167,4 +167,7 @@ func TestHealthShowsIgnoredEventsByReason(t *testing.T) {
 	if !strings.Contains(page, "Events this engine took, since it started") {
 		t.Error("the page does not say whose events it counts")
 	}
+	if got := number(t, page, `data-unknown-events="newsleter"`); got != 1 {
+		t.Errorf("events naming newsleter: %d, want 1", got)
+	}
 }

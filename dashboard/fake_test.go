@@ -22,6 +22,7 @@ type fakeSource struct {
 	campaigns map[string]store.CampaignRecord
 	warnings  []connector.Warning
 	stats     store.Stats
+	unknown   []connector.UnknownCampaign
 	tallies   []tally
 	pending   []store.Claim
 	explain   map[[2]string]connector.Explanation
@@ -68,6 +69,8 @@ func (f *fakeSource) Campaign(_ context.Context, id string) (store.CampaignRecor
 }
 
 func (f *fakeSource) Stats(context.Context) (store.Stats, error) { return f.stats, nil }
+
+func (f *fakeSource) UnknownCampaigns() []connector.UnknownCampaign { return f.unknown }
 
 func (f *fakeSource) Check(context.Context) ([]connector.Warning, error) { return f.warnings, nil }
 

@@ -19,6 +19,7 @@ import (
 type healthBody struct {
 	Stats    []statRow // what the store holds
 	Events   []statRow // what this engine did with the events it took
+	Unknown  []connector.UnknownCampaign
 	Warnings []connector.Warning
 
 	TalliesNote string
@@ -65,7 +66,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := healthBody{Stats: statRows(stats), Events: keyed("Events.", structRowsOf(stats.Events)),
-		Warnings: warnings, Window: win, Windows: windows}
+		Unknown: h.src.UnknownCampaigns(), Warnings: warnings, Window: win, Windows: windows}
 	now := h.src.Now()
 	since, until := win.bounds(now)
 	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})

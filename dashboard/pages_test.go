@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -147,6 +148,36 @@ func TestHealthPageShowsStatsFailuresAndWarnings(t *testing.T) {
 	}
 	if !strings.Contains(page, `data-warning="unknown_campaign"`) {
 		t.Error("the warning is not listed")
+	}
+}
+
+// The unknown campaign IDs are whatever the host received: the page lists
+// them escaped, the latest first, and says nothing when there are none.
+func TestHealthPageListsUnknownCampaignIDs(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, f)
+	if page := body(t, get(t, h, "/health"), http.StatusOK); strings.Contains(page, "unknown-campaigns") {
+		t.Error("an empty list is shown")
+	}
+	hostile := `"><script>alert(1)</script>`
+	f.unknown = []connector.UnknownCampaign{
+		{ID: hostile, Events: 3, Last: f.now},
+		{ID: "newsleter", Events: 1200, Last: f.now.Add(-time.Hour)},
+	}
+	page := body(t, get(t, h, "/health"), http.StatusOK)
+	if strings.Contains(page, "<script>alert") {
+		t.Fatal("an unknown campaign ID is not escaped")
+	}
+	list := section(t, page, `id="unknown-campaigns"`, "</table>")
+	first, second := strings.Index(list, "&lt;script&gt;"), strings.Index(list, "newsleter")
+	if first < 0 || second < 0 || first > second {
+		t.Errorf("the IDs are not listed in the source's order:\n%s", list)
+	}
+	if !strings.Contains(list, `<code class="id">&#34;newsleter&#34;</code>`) {
+		t.Errorf("newsleter is not shown quoted:\n%s", list)
+	}
+	if got := number(t, list, `data-unknown-events="newsleter"`); got != 1200 {
+		t.Errorf("events naming newsleter: %d, want 1200", got)
 	}
 }
 

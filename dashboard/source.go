@@ -16,6 +16,7 @@ type source interface {
 	Campaigns(ctx context.Context) ([]store.CampaignRecord, error)
 	Campaign(ctx context.Context, id string) (store.CampaignRecord, error)
 	Stats(ctx context.Context) (store.Stats, error)
+	UnknownCampaigns() []connector.UnknownCampaign
 	Check(ctx context.Context) ([]connector.Warning, error)
 	Explain(ctx context.Context, userID, campaignID string) (connector.Explanation, error)
 	// Tallies returns the namespace's per-hour decision counts, or an error

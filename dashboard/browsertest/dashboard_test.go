@@ -257,6 +257,12 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 
 	t.Run("health page shows Stats and the warnings", func(t *testing.T) {
 		b.t = t
+		// An event naming no campaign, by a long ID (the default limit is
+		// 256 bytes).
+		typo := strings.Repeat("newsleter-", 25)
+		if err := sc.engine.Track(context.Background(), event.Event{UserID: "typo-user", Kind: event.EmailOpened, CampaignID: typo}); err != nil {
+			t.Fatal(err)
+		}
 		b.navigate(base)
 		b.click(`nav a[href="health"]`)
 		b.clean("health page")
@@ -273,6 +279,12 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		}
 		if !eval[bool](b, `!!document.querySelector('[data-warning="draft_follow_up"]')`) {
 			t.Error("the warning about the draft spring_survey is not shown")
+		}
+		if !eval[bool](b, fmt.Sprintf(`!!document.querySelector('#unknown-campaigns [data-unknown-events="%s"]')`, typo)) {
+			t.Error("the unknown campaign ID is not listed")
+		}
+		if w := eval[[]int](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+			t.Errorf("the page is %d px wide in a window of %d: the long ID does not wrap", w[0], w[1])
 		}
 	})
 

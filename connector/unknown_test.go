@@ -1,0 +1,99 @@
+package connector_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+func openedIn(user, campaign string) event.Event {
+	return event.Event{UserID: user, Kind: event.EmailOpened, CampaignID: campaign}
+}
+
+func TestUnknownCampaignsNamesTheLatestFirst(t *testing.T) {
+	h := connectortest.New(t)
+	h.Save(resendCampaigns...) // drafts: known, in any state
+	h.Publish("resend", "newsletter")
+	require.Empty(t, h.Engine.UnknownCampaigns(), "none yet")
+
+	h.Track(openedIn("ann", "newsleter"), openedIn("ann", "newsletter"), event.Event{UserID: "ann", Kind: event.Purchase})
+	h.Clock.Add(time.Minute)
+	require.NoError(t, h.Engine.TrackAll(context.Background(), []event.Event{openedIn("bob", "promo"), openedIn("cy", "newsleter")}))
+	h.Clock.Add(time.Minute)
+	h.Track(openedIn("dee", "promo"))
+
+	start := connectortest.Start
+	require.Equal(t, []connector.UnknownCampaign{
+		{ID: "promo", Events: 2, Last: start.Add(2 * time.Minute)},
+		{ID: "newsleter", Events: 2, Last: start.Add(time.Minute)},
+	}, h.Engine.UnknownCampaigns())
+	require.Equal(t, int64(4), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
+
+	got := h.Engine.UnknownCampaigns()
+	got[0].ID, got[0].Events = "changed", 99
+	require.Equal(t, "promo", h.Engine.UnknownCampaigns()[0].ID, "the list returned is a copy")
+}
+
+func TestUnknownCampaignsKeepsEightAndDropsTheOneNamedLongestAgo(t *testing.T) {
+	h := connectortest.New(t)
+	for i := range 8 {
+		h.Track(openedIn("ann", fmt.Sprint("typo-", i)))
+		h.Clock.Add(time.Second)
+	}
+	h.Track(openedIn("ann", "typo-0")) // named again: now the latest
+	h.Clock.Add(time.Second)
+	h.Track(openedIn("ann", "typo-8")) // takes typo-1's place, named longest ago
+
+	list := h.Engine.UnknownCampaigns()
+	require.Len(t, list, 8)
+	var ids []string
+	for _, u := range list {
+		ids = append(ids, u.ID)
+	}
+	require.Equal(t, []string{"typo-8", "typo-0", "typo-7", "typo-6", "typo-5", "typo-4", "typo-3", "typo-2"}, ids)
+	require.Equal(t, int64(2), list[1].Events)
+}
+
+func TestUnknownCampaignsUnderAFloodOfMadeUpIDs(t *testing.T) {
+	h := connectortest.New(t)
+	const n = 5000
+	events := make([]event.Event, n)
+	for i := range events {
+		events[i] = openedIn(fmt.Sprint("user-", i%97), fmt.Sprint("made-up-", i))
+	}
+	require.NoError(t, h.Engine.TrackAll(context.Background(), events))
+	require.Len(t, h.Engine.UnknownCampaigns(), 8, "bounded")
+	require.Equal(t, int64(n), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign], "the count stays exact")
+}
+
+func TestUnknownCampaignsCountsEveryEventUnderConcurrency(t *testing.T) {
+	h := connectortest.New(t)
+	const workers, each = 8, 200
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				ev := openedIn(fmt.Sprint("user-", w), fmt.Sprint("typo-", (w+i)%5))
+				if err := h.Engine.Track(context.Background(), ev); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var total int64
+	for _, u := range h.Engine.UnknownCampaigns() {
+		total += u.Events
+	}
+	require.Equal(t, int64(workers*each), total, "five IDs fit: every event is in the list's counts")
+	require.Len(t, h.Engine.UnknownCampaigns(), 5)
+}
