@@ -144,7 +144,8 @@ func (e *Engine) ignoreUnknown(ev *event.Event, now time.Time) {
 
 // stage readies a valid event for the store, with snap's campaigns. ok is
 // false when there is nothing to do: nothing listens to ev, logs or
-// remembers it (the clock is not even read). Otherwise ev is stamped with
+// remembers it (the clock is not even read, unless ev names an unknown
+// campaign: ignoreUnknown notes when). Otherwise ev is stamped with
 // the clock's now when it has no time; t is its prepared tracker (nil when
 // it matches nothing) and op the update to make, whose Fn is nil when ev is
 // only to be logged. err is the directory's when preparing failed (ev is

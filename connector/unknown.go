@@ -21,59 +21,73 @@ type UnknownCampaign struct {
 const unknownMax = 8
 
 // UnknownCampaigns returns the campaign IDs most recently named by events
-// this engine ignored because it knows no campaign by them (those counted
+// this engine ignored because it knew no campaign by them (those counted
 // in [store.EventCounts].Ignored under [rule.ReasonUnknownCampaign]), the
-// latest first. It keeps at most eight: a new ID takes the place of the one
-// named longest ago, so events naming many made-up IDs turn the list over
-// while the count in Ignored stays exact. Like [Engine.EventCounts], it is
-// this process's since the engine was built, and costs no store call.
-func (e *Engine) UnknownCampaigns() []UnknownCampaign { return e.unknown.list() }
+// latest first. It keeps at most eight: a new ID takes the place of the
+// one named longest ago, so events naming many made-up IDs turn the list
+// over while the count in Ignored stays exact. An ID leaves the list once
+// the engine knows a campaign by it, in any state (saved through this
+// engine, or seen by its next Track or Tick when another one saved it).
+// Like [Engine.EventCounts], the list is this process's since the engine
+// was built, and costs no store call.
+func (e *Engine) UnknownCampaigns() []UnknownCampaign {
+	snap := e.snap.Load()
+	return e.unknown.list(func(id string) bool { return snap != nil && snap.campaign(id) != nil })
+}
 
 // recentUnknown is the list behind Engine.UnknownCampaigns. Only events
 // naming an unknown campaign take its lock.
 type recentUnknown struct {
 	mu  sync.Mutex
-	ids []UnknownCampaign // unordered, at most unknownMax
+	ids []unknownEntry // unordered, at most unknownMax
+	seq uint64         // the number of the latest note
+}
+
+// unknownEntry is an ID of the list, with the number of its latest note:
+// the order of the notes decides which is latest, whatever the clock says.
+type unknownEntry struct {
+	UnknownCampaign
+	seq uint64
 }
 
 // note counts an event naming the unknown campaign id, tracked at now.
 func (r *recentUnknown) note(id string, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.seq++
 	for i := range r.ids {
 		if u := &r.ids[i]; u.ID == id {
 			u.Events++
-			if now.After(u.Last) {
-				u.Last = now
-			}
+			u.Last, u.seq = now, r.seq
 			return
 		}
 	}
 	// A copy: id may share the memory of a larger buffer of the host's.
-	u := UnknownCampaign{ID: strings.Clone(id), Events: 1, Last: now}
+	u := unknownEntry{UnknownCampaign{ID: strings.Clone(id), Events: 1, Last: now}, r.seq}
 	if len(r.ids) < unknownMax {
 		r.ids = append(r.ids, u)
 		return
 	}
 	oldest := 0
 	for i := range r.ids {
-		if r.ids[i].Last.Before(r.ids[oldest].Last) {
+		if r.ids[i].seq < r.ids[oldest].seq {
 			oldest = i
 		}
 	}
 	r.ids[oldest] = u
 }
 
-// list returns a copy of the IDs, the latest first (by ID when tied).
-func (r *recentUnknown) list() []UnknownCampaign {
+// list drops the IDs known now reports as known, and returns a copy of the
+// others, the latest first.
+func (r *recentUnknown) list(known func(id string) bool) []UnknownCampaign {
 	r.mu.Lock()
-	out := slices.Clone(r.ids)
+	r.ids = slices.DeleteFunc(r.ids, func(u unknownEntry) bool { return known(u.ID) })
+	entries := slices.Clone(r.ids)
 	r.mu.Unlock()
-	slices.SortFunc(out, func(a, b UnknownCampaign) int {
-		if c := b.Last.Compare(a.Last); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(entries, func(a, b unknownEntry) int { return cmp.Compare(b.seq, a.seq) })
+	out := make([]UnknownCampaign, len(entries))
+	for i := range entries {
+		out[i] = entries[i].UnknownCampaign
+	}
 	return out
 }

@@ -97,3 +97,32 @@ func TestUnknownCampaignsCountsEveryEventUnderConcurrency(t *testing.T) {
 	require.Equal(t, int64(workers*each), total, "five IDs fit: every event is in the list's counts")
 	require.Len(t, h.Engine.UnknownCampaigns(), 5)
 }
+
+func TestUnknownCampaignsGoByArrivalWhateverTheClockSays(t *testing.T) {
+	h := connectortest.New(t) // a mock clock that does not move by itself
+	for i := range 8 {
+		h.Track(openedIn("ann", fmt.Sprint("old-", i)))
+	}
+	h.Track(openedIn("ann", "new-a"))
+	h.Clock.Set(connectortest.Start.Add(-time.Hour)) // the clock goes back
+	h.Track(openedIn("ann", "new-b"))
+
+	var ids []string
+	for _, u := range h.Engine.UnknownCampaigns() {
+		ids = append(ids, u.ID)
+	}
+	require.Equal(t, []string{"new-b", "new-a", "old-7", "old-6", "old-5", "old-4", "old-3", "old-2"}, ids)
+	require.Equal(t, connectortest.Start.Add(-time.Hour), h.Engine.UnknownCampaigns()[0].Last, "the time of the latest, as the clock gave it")
+}
+
+func TestUnknownCampaignsDropsACampaignOnceSaved(t *testing.T) {
+	h := connectortest.New(t)
+	h.Track(openedIn("ann", "promo"), openedIn("ann", "newsleter"))
+	h.Save(rule.Campaign{ID: "promo"}) // a draft is known
+	var ids []string
+	for _, u := range h.Engine.UnknownCampaigns() {
+		ids = append(ids, u.ID)
+	}
+	require.Equal(t, []string{"newsleter"}, ids)
+	require.Equal(t, int64(2), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign], "the count keeps what was ignored")
+}

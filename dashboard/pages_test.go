@@ -176,6 +176,14 @@ func TestHealthPageListsUnknownCampaignIDs(t *testing.T) {
 	if !strings.Contains(list, `<code class="id">&#34;newsleter&#34;</code>`) {
 		t.Errorf("newsleter is not shown quoted:\n%s", list)
 	}
+	if strings.Contains(list, "ASCII:") {
+		t.Error("an ASCII ID is shown twice")
+	}
+	f.unknown = []connector.UnknownCampaign{{ID: "n\u0435wsletter", Events: 1, Last: f.now}} // a Cyrillic e
+	if list := section(t, body(t, get(t, h, "/health"), http.StatusOK), `id="unknown-campaigns"`, "</table>"); !strings.Contains(list, `ASCII: <code class="id">&#34;n\u0435wsletter&#34;</code>`) {
+		t.Errorf("the look-alike is not shown in ASCII:\n%s", list)
+	}
+	f.unknown = f.unknown[:0]
 	if got := number(t, list, `data-unknown-events="newsleter"`); got != 1200 {
 		t.Errorf("events naming newsleter: %d, want 1200", got)
 	}
