@@ -57,6 +57,30 @@ func TestArraysEncodeAsFlatArray(t *testing.T) {
 	}
 }
 
+// TestArraysOfNilSlicesAreNull checks Dimensions directly: pgx's Encode
+// sends a nil slice as NULL before asking, so the cases above cannot tell.
+func TestArraysOfNilSlicesAreNull(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		nil, none pgtype.ArrayGetter
+	}{
+		{"text", textArray(nil), textArray{}},
+		{"int4", int32Array(nil), int32Array{}},
+		{"int8", int64Array(nil), int64Array{}},
+		{"timestamptz", timeArray(nil), timeArray{}},
+		{"timestamptz nullable", tzArray(nil), tzArray{}},
+		{"tid", tidArray(nil), tidArray{}},
+		{"bytea", bytesArray(nil), bytesArray{}},
+	} {
+		if d := c.nil.Dimensions(); d != nil {
+			t.Errorf("%s: a nil slice has dimensions %v, want none (NULL)", c.name, d)
+		}
+		if d := c.none.Dimensions(); len(d) != 1 || d[0].Length != 0 {
+			t.Errorf("%s: an empty slice has dimensions %v, want one of length 0", c.name, d)
+		}
+	}
+}
+
 // TestArraysEncodeWithoutAllocatingPerElement checks what the types are
 // for: encoding an array allocates a fixed number of times, not once per
 // element as the plain slice does.

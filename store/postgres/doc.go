@@ -148,7 +148,9 @@
 // (until its context ends) rather than fail. Each store adds one connection
 // of its own for LISTEN. The store needs a session (LISTEN, advisory locks
 // held across the statements of a transaction): behind PgBouncer, use
-// session pooling or point the store at the server.
+// session pooling or point the store at the server. It also needs
+// statements the server describes: a pool whose default query exec mode
+// is exec or simple_protocol is refused ([ErrUnsupportedExecMode]).
 //
 // # Outages
 //

@@ -50,7 +50,9 @@ var (
 // [pgxpool.ParseConfig] reads it, pool settings such as pool_max_conns
 // included), brings the schema up to date (see [WithMigrate]) and returns
 // a store that owns the pool: [Store.Close] closes it. The pool checks
-// each connection before use with [ShouldPing].
+// each connection before use with [ShouldPing]. A DSN setting
+// default_query_exec_mode to exec or simple_protocol fails with
+// [ErrUnsupportedExecMode].
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -73,7 +75,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // does not close it, and the caller must not close it before the store. It
 // brings the schema up to date (see [WithMigrate]). Configure the pool
 // with [ShouldPing], as [Open] does, so that connections the server
-// closed are dropped before use rather than failing a call each.
+// closed are dropped before use rather than failing a call each. A pool
+// whose default query exec mode is exec or simple_protocol fails with
+// [ErrUnsupportedExecMode].
 //
 // Besides the pool's connections the store keeps one connection of its
 // own, made with the pool's connection settings, to LISTEN for
@@ -85,9 +89,28 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	return newStore(ctx, pool, false, opts)
 }
 
+// ErrUnsupportedExecMode reports a pool whose default query exec mode
+// (pgx's DefaultQueryExecMode, default_query_exec_mode in a DSN) the store
+// cannot work with: exec and simple_protocol, which send arguments typed
+// by their Go types alone, where the store's arrays and documents take
+// the types the server describes. The others work; pgx's default,
+// cache_statement, costs the fewest round trips.
+var ErrUnsupportedExecMode = errors.New("postgres: unsupported query exec mode")
+
+func checkExecMode(m pgx.QueryExecMode) error {
+	switch m {
+	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+		return fmt.Errorf("%w %q: use cache_statement (the default), cache_describe or describe_exec", ErrUnsupportedExecMode, m)
+	}
+	return nil
+}
+
 func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option) (*Store, error) {
 	cfg, err := applyOptions(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkExecMode(pool.Config().ConnConfig.DefaultQueryExecMode); err != nil {
 		return nil, err
 	}
 	// A server that cannot be reached fails here, with an error saying
