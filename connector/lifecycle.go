@@ -108,8 +108,9 @@ func checkReferences(c *rule.Campaign, known func(id string) bool) error {
 	return errors.Join(errs...)
 }
 
-// knows reports whether the snapshot holds campaign id.
-func (s *snapshot) knows(id string) bool { return s.campaign(id) != nil }
+// knows reports whether the snapshot holds campaign id, in any state; a
+// nil snapshot (an Engine not made by New) knows none.
+func (s *snapshot) knows(id string) bool { return s != nil && s.campaign(id) != nil }
 
 // Publish makes a draft or stopped campaign active and records its
 // activation time, the engine clock's now: a follow-up counts only

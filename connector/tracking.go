@@ -104,7 +104,7 @@ func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, now time.T
 		return
 	}
 	if snap.unknownCampaign(ev) {
-		e.ignoreUnknown(ev, now)
+		e.ignoreUnknown(snap, ev, now)
 	}
 }
 
@@ -117,16 +117,17 @@ func (s *snapshot) unknownCampaign(ev *event.Event) bool {
 	return s.campaign(ev.CampaignID) == nil
 }
 
-// ignoreUnknown counts ev, which names an unknown campaign, and hands the
+// ignoreUnknown counts ev, which names a campaign snap does not know, notes
+// the ID among the unknown ones, and hands the
 // observers an ignored decision about it. The user's decision log does not
 // keep it: writing it would cost a store write for an event the engine
 // cannot use, and state for users it has no business with.
-func (e *Engine) ignoreUnknown(ev *event.Event, now time.Time) {
+func (e *Engine) ignoreUnknown(snap *snapshot, ev *event.Event, now time.Time) {
 	if now.IsZero() {
 		now = e.cfg.clock.Now()
 	}
 	e.counts.ignored[ignoredUnknownCampaign].Add(1)
-	e.unknown.note(ev.CampaignID, now)
+	e.unknown.note(ev.CampaignID, now, snap.knows)
 	e.tallyUnknownCampaign(now)
 	if len(e.cfg.observers) == 0 {
 		return
@@ -156,7 +157,7 @@ func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op 
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
 		if snap.unknownCampaign(ev) {
-			e.ignoreUnknown(ev, time.Time{})
+			e.ignoreUnknown(snap, ev, time.Time{})
 		}
 		return nil, false, nil
 	}

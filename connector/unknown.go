@@ -26,13 +26,15 @@ const unknownMax = 8
 // latest first. It keeps at most eight: a new ID takes the place of the
 // one named longest ago, so events naming many made-up IDs turn the list
 // over while the count in Ignored stays exact. An ID leaves the list once
-// the engine knows a campaign by it, in any state (saved through this
-// engine, or seen by its next Track or Tick when another one saved it).
+// the engine knows a campaign by it, in any state: at once when saved
+// through this engine; when another engine saved it, once this one has
+// read the store's campaigns again, which any call looking at them does
+// (Track, TrackAll, Tick, Campaigns, Check… the dashboard's health page
+// among them).
 // Like [Engine.EventCounts], the list is this process's since the engine
 // was built, and costs no store call.
 func (e *Engine) UnknownCampaigns() []UnknownCampaign {
-	snap := e.snap.Load()
-	return e.unknown.list(func(id string) bool { return snap != nil && snap.campaign(id) != nil })
+	return e.unknown.list(e.snap.Load().knows)
 }
 
 // recentUnknown is the list behind Engine.UnknownCampaigns. Only events
@@ -51,7 +53,9 @@ type unknownEntry struct {
 }
 
 // note counts an event naming the unknown campaign id, tracked at now.
-func (r *recentUnknown) note(id string, now time.Time) {
+// When a new ID finds the list full, IDs known reports as known leave
+// first, then the one named longest ago.
+func (r *recentUnknown) note(id string, now time.Time, known func(id string) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
@@ -64,6 +68,9 @@ func (r *recentUnknown) note(id string, now time.Time) {
 	}
 	// A copy: id may share the memory of a larger buffer of the host's.
 	u := unknownEntry{UnknownCampaign{ID: strings.Clone(id), Events: 1, Last: now}, r.seq}
+	if len(r.ids) == unknownMax {
+		r.ids = slices.DeleteFunc(r.ids, func(u unknownEntry) bool { return known(u.ID) })
+	}
 	if len(r.ids) < unknownMax {
 		r.ids = append(r.ids, u)
 		return

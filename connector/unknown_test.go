@@ -126,3 +126,17 @@ func TestUnknownCampaignsDropsACampaignOnceSaved(t *testing.T) {
 	require.Equal(t, []string{"newsleter"}, ids)
 	require.Equal(t, int64(2), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign], "the count keeps what was ignored")
 }
+
+func TestUnknownCampaignsMakesRoomWithKnownIDsFirst(t *testing.T) {
+	h := connectortest.New(t)
+	for i := range 8 {
+		h.Track(openedIn("ann", fmt.Sprint("t", i)))
+	}
+	h.Save(rule.Campaign{ID: "t7"})
+	h.Track(openedIn("ann", "t8")) // the list is full: t7, now known, leaves rather than t0
+	var ids []string
+	for _, u := range h.Engine.UnknownCampaigns() {
+		ids = append(ids, u.ID)
+	}
+	require.Equal(t, []string{"t8", "t6", "t5", "t4", "t3", "t2", "t1", "t0"}, ids)
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -36,5 +37,30 @@ func TestExecModesThatCannotEncodeTheStoresArgumentsAreRefused(t *testing.T) {
 		if got := errors.Is(err, postgres.ErrUnsupportedExecMode); got != refused {
 			t.Errorf("New, %s: %v; refused as unsupported: %v, want %v", mode, err, got, refused)
 		}
+	}
+}
+
+// A BeforeConnect hook can set the mode per connection, past the pool's
+// configuration: the store checks a connection too.
+func TestExecModeSetByAConnectHookIsRefused(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+		cc.DefaultQueryExecMode = pgx.QueryExecModeExec
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := postgres.New(ctx, pool); !errors.Is(err, postgres.ErrUnsupportedExecMode) {
+		t.Fatalf("New: %v, want ErrUnsupportedExecMode", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		t.Errorf("the caller's pool no longer works: %v", err)
 	}
 }

@@ -93,8 +93,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 // (pgx's DefaultQueryExecMode, default_query_exec_mode in a DSN) the store
 // cannot work with: exec and simple_protocol, which send arguments typed
 // by their Go types alone, where the store's arrays and documents take
-// the types the server describes. The others work; pgx's default,
-// cache_statement, costs the fewest round trips.
+// the types the server describes. The others work, with their caches
+// enabled as pgx's defaults have them; pgx's default, cache_statement,
+// costs the fewest round trips. The mode is checked in the pool's
+// configuration and on a connection of the pool, which a BeforeConnect
+// hook may have set otherwise.
 var ErrUnsupportedExecMode = errors.New("postgres: unsupported query exec mode")
 
 func checkExecMode(m pgx.QueryExecMode) error {
@@ -115,8 +118,16 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 	}
 	// A server that cannot be reached fails here, with an error saying
 	// so, rather than in whichever query comes first.
-	if err := pool.Ping(ctx); err != nil {
+	var connMode pgx.QueryExecMode
+	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
+		connMode = c.Conn().Config().DefaultQueryExecMode
+		return c.Ping(ctx)
+	})
+	if err != nil {
 		return nil, wrap("connecting", err)
+	}
+	if err := checkExecMode(connMode); err != nil {
+		return nil, err
 	}
 	if err := resolveSchema(ctx, pool, &cfg); err != nil {
 		return nil, err
