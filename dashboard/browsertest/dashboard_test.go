@@ -280,6 +280,9 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		if !eval[bool](b, `!!document.querySelector('[data-warning="draft_follow_up"]')`) {
 			t.Error("the warning about the draft spring_survey is not shown")
 		}
+		if lines := eval[int](b, `document.querySelector('[data-warning="draft_follow_up"] a').getClientRects().length`); lines != 1 {
+			t.Errorf("the warning's campaign ID spring_survey takes %d lines, want 1", lines)
+		}
 		if !eval[bool](b, fmt.Sprintf(`!!document.querySelector('#unknown-campaigns [data-unknown-events="%s"]')`, typo)) {
 			t.Error("the unknown campaign ID is not listed")
 		}
