@@ -91,8 +91,9 @@ func KeepStopped() ApplyOption {
 // Warn, since it undoes a stop an operator may have made). A campaign
 // already active with the same definition is left exactly as it is: its
 // activation time, pending deliveries and receipts are untouched, so
-// applying the same set at every start changes nothing after the first. Campaigns are saved originals first and published
-// follow-ups first, chains in dependency order, so that no interaction
+// applying the same set at every start changes nothing after the first.
+// Campaigns are saved originals first and published follow-ups first,
+// chains in dependency order, so that no interaction
 // with an original is lost for its follow-ups. Campaigns absent from the
 // set keep their state, unless [StopOthers] is given.
 //
@@ -164,9 +165,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		}
 		switch {
 		case !changed && from == rule.Stopped:
-			sum.keptStopped++
-			sum.counted[id] = true
-			e.logKept(id, rule.Stopped)
+			e.kept(&sum, id, rule.Stopped)
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
 			e.logResumed(id)
@@ -175,9 +174,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		}
 	}
 	for _, id := range p.archived {
-		sum.keptArchived++
-		sum.counted[id] = true
-		e.logKept(id, rule.Archived)
+		e.kept(&sum, id, rule.Archived)
 	}
 	for _, id := range p.others {
 		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped)
@@ -203,15 +200,19 @@ type applySummary struct {
 	counted                                      map[string]bool // campaigns of the set a step changed or KeepStopped kept
 }
 
-// logKept says at Info that Apply left campaign id in state (stopped or
-// archived), as KeepStopped asks.
-func (e *Engine) logKept(id string, state rule.State) {
-	if e.cfg.logger == nil {
-		return
-	}
+// kept counts in s that Apply left campaign id in state (stopped or
+// archived), as KeepStopped asks, and says so at Info.
+func (e *Engine) kept(s *applySummary, id string, state rule.State) {
+	s.counted[id] = true
 	msg := "campaignconnector: apply left a stopped campaign stopped (KeepStopped)"
 	if state == rule.Archived {
+		s.keptArchived++
 		msg = "campaignconnector: apply left an archived campaign archived (KeepStopped)"
+	} else {
+		s.keptStopped++
+	}
+	if e.cfg.logger == nil {
+		return
 	}
 	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg,
 		slog.String("namespace", e.cfg.namespace), slog.String("campaign", id))

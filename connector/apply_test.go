@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -83,7 +84,7 @@ func TestApplyTwiceChangesNothingAcrossRestarts(t *testing.T) {
 	first := &applied{}
 	var log1 bytes.Buffer
 	e1 := newEngine(t, mem, noop, clk, connector.WithObserver(first),
-		connector.WithLogger(slog.New(slog.NewTextHandler(&log1, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+		infoLogger(&log1))
 	require.NoError(t, e1.Apply(ctx, chain(24*time.Hour)))
 	require.Equal(t, []string{"created news", "created resend", "created thanks",
 		"published thanks", "published resend", "published news"}, first.lines())
@@ -103,7 +104,7 @@ func TestApplyTwiceChangesNothingAcrossRestarts(t *testing.T) {
 	second := &applied{}
 	counted := &countingStore{Store: mem}
 	e2 := newEngine(t, counted, noop, clk, connector.WithObserver(second),
-		connector.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+		infoLogger(&log))
 	require.NoError(t, e2.Apply(ctx, chain(24*time.Hour)))
 	require.Empty(t, second.lines(), "the second Apply changed something")
 	require.Zero(t, counted.updates.Load(), "the second Apply called the store to change nothing")
@@ -422,7 +423,7 @@ func TestApplyKeepStoppedLeavesAnOperatorsStop(t *testing.T) {
 	seen := &applied{}
 	var log bytes.Buffer
 	e := newEngine(t, mem, noop, clk, connector.WithObserver(seen),
-		connector.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+		infoLogger(&log))
 	require.NoError(t, e.Apply(ctx, chain(24*time.Hour)))
 	require.NoError(t, e.Stop(ctx, "resend"))
 
@@ -465,7 +466,7 @@ func TestApplyKeepStoppedLeavesAnArchivedCampaign(t *testing.T) {
 	mem := store.NewMemory()
 	var log bytes.Buffer
 	e := newEngine(t, mem, noop, clk,
-		connector.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+		infoLogger(&log))
 	require.NoError(t, e.Apply(ctx, chain(24*time.Hour)))
 	require.NoError(t, e.Archive(ctx, "thanks"))
 
@@ -500,4 +501,9 @@ func TestApplyKeepStoppedNoCycleThroughAnArchivedCampaign(t *testing.T) {
 	rec, err := e.Campaign(ctx, "resend")
 	require.NoError(t, err)
 	require.Len(t, rec.Campaign.Triggers, 2)
+}
+
+// infoLogger logs the engine's Info lines and above to w, as text.
+func infoLogger(w io.Writer) connector.Option {
+	return connector.WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})))
 }

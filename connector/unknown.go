@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -37,64 +36,45 @@ func (e *Engine) UnknownCampaigns() []UnknownCampaign {
 	return e.unknown.list(e.snap.Load().knows)
 }
 
-// recentUnknown is the list behind Engine.UnknownCampaigns. Only events
-// naming an unknown campaign take its lock.
+// recentUnknown is the list behind Engine.UnknownCampaigns, the latest
+// first. Only events naming an unknown campaign take its lock.
 type recentUnknown struct {
 	mu  sync.Mutex
-	ids []unknownEntry // unordered, at most unknownMax
-	seq uint64         // the number of the latest note
+	ids []UnknownCampaign // at most unknownMax, the latest first
 }
 
-// unknownEntry is an ID of the list, with the number of its latest note:
-// the order of the notes decides which is latest, whatever the clock says.
-type unknownEntry struct {
-	UnknownCampaign
-	seq uint64
-}
-
-// note counts an event naming the unknown campaign id, tracked at now.
-// When a new ID finds the list full, IDs known reports as known leave
-// first, then the one named longest ago.
+// note counts an event naming the unknown campaign id, tracked at now, and
+// puts id first. When a new ID finds the list full, IDs known reports as
+// known leave first, then the one named longest ago.
 func (r *recentUnknown) note(id string, now time.Time, known func(id string) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.seq++
-	for i := range r.ids {
-		if u := &r.ids[i]; u.ID == id {
-			u.Events++
-			u.Last, u.seq = now, r.seq
-			return
+	u := UnknownCampaign{ID: id, Events: 1, Last: now}
+	if i := slices.IndexFunc(r.ids, func(u UnknownCampaign) bool { return u.ID == id }); i >= 0 {
+		u.ID, u.Events = r.ids[i].ID, r.ids[i].Events+1
+		r.ids = slices.Delete(r.ids, i, i+1)
+	} else {
+		// A copy: id may share the memory of a larger buffer of the host's.
+		u.ID = strings.Clone(id)
+		if len(r.ids) == unknownMax {
+			r.dropKnown(known)
+		}
+		if len(r.ids) == unknownMax {
+			r.ids = r.ids[:unknownMax-1]
 		}
 	}
-	// A copy: id may share the memory of a larger buffer of the host's.
-	u := unknownEntry{UnknownCampaign{ID: strings.Clone(id), Events: 1, Last: now}, r.seq}
-	if len(r.ids) == unknownMax {
-		r.ids = slices.DeleteFunc(r.ids, func(u unknownEntry) bool { return known(u.ID) })
-	}
-	if len(r.ids) < unknownMax {
-		r.ids = append(r.ids, u)
-		return
-	}
-	oldest := 0
-	for i := range r.ids {
-		if r.ids[i].seq < r.ids[oldest].seq {
-			oldest = i
-		}
-	}
-	r.ids[oldest] = u
+	r.ids = slices.Insert(r.ids, 0, u)
 }
 
-// list drops the IDs known now reports as known, and returns a copy of the
+// list drops the IDs known reports as known, and returns a copy of the
 // others, the latest first.
 func (r *recentUnknown) list(known func(id string) bool) []UnknownCampaign {
 	r.mu.Lock()
-	r.ids = slices.DeleteFunc(r.ids, func(u unknownEntry) bool { return known(u.ID) })
-	entries := slices.Clone(r.ids)
-	r.mu.Unlock()
-	slices.SortFunc(entries, func(a, b unknownEntry) int { return cmp.Compare(b.seq, a.seq) })
-	out := make([]UnknownCampaign, len(entries))
-	for i := range entries {
-		out[i] = entries[i].UnknownCampaign
-	}
-	return out
+	defer r.mu.Unlock()
+	r.dropKnown(known)
+	return slices.Clone(r.ids)
+}
+
+func (r *recentUnknown) dropKnown(known func(id string) bool) {
+	r.ids = slices.DeleteFunc(r.ids, func(u UnknownCampaign) bool { return known(u.ID) })
 }

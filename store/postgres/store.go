@@ -113,6 +113,8 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 	if err != nil {
 		return nil, err
 	}
+	// The mode is checked in the configuration first, so that it is
+	// reported even with the server down, then on a connection below.
 	if err := checkExecMode(pool.Config().ConnConfig.DefaultQueryExecMode); err != nil {
 		return nil, err
 	}
