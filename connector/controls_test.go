@@ -241,6 +241,41 @@ func TestConversions(t *testing.T) {
 		h.RequireSent("justintime", "thanks")
 	})
 
+	t.Run("the first receipt by time counts, whatever the order they are reported in", func(t *testing.T) {
+		h := setup(t)
+		start := connectortest.Start
+		at := func(user string, d time.Duration, ev event.Event) { h.TrackAt(start.Add(d), ev) }
+		h.AdvanceTo(start.Add(80 * time.Hour))
+		// moved: r2 (10 h) then r1 (1 h), reported late; the window is
+		// [1 h, 73 h): a purchase at 72 h converts...
+		at("moved", 10*time.Hour, received("moved"))
+		at("moved", time.Hour, received("moved"))
+		at("moved", 72*time.Hour, buy("moved"))
+		// ...and one at 73 h, inside the later receipt's window only, does
+		// not.
+		at("shortened", 10*time.Hour, received("shortened"))
+		at("shortened", time.Hour, received("shortened"))
+		at("shortened", 73*time.Hour, buy("shortened"))
+		// apart: r2 (76 h) reported before r1 (1 h), whose window ends
+		// before r2: each opens its own; a purchase at 2 h converts.
+		at("apart", 76*time.Hour, received("apart"))
+		at("apart", time.Hour, received("apart"))
+		at("apart", 2*time.Hour, buy("apart"))
+		h.Tick()
+		h.RequireSent("moved", "thanks")
+		h.RequireNotSent("shortened", "thanks")
+		h.RequireSent("apart", "thanks")
+		// The later window of "apart" is still open.
+		h.TrackAt(start.Add(79*time.Hour), buy("apart"))
+		converted := 0
+		for _, d := range h.DecisionsFor("apart", "newsletter") {
+			if d.Kind == rule.Converted {
+				converted++
+			}
+		}
+		require.Equal(t, 2, converted, "one conversion per receipt's window")
+	})
+
 	t.Run("a control group entry opens the windows too", func(t *testing.T) {
 		h := connectortest.New(t)
 		f := rule.Campaign{ID: "f", ControlPercent: 100, Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
@@ -307,6 +342,17 @@ func TestPendingPolicies(t *testing.T) {
 		h.Advance(2 * time.Hour)
 		h.RequireSentAt("u", "f", connectortest.Start.Add(90*time.Minute))
 		h.RequireKinds("u", "f", "scheduled", "cancelled/replaced", "scheduled", "delivered")
+	})
+	t.Run("replace with latest keeps the later trigger's delivery", func(t *testing.T) {
+		h := connectortest.New(t)
+		followUp(h, func(c *rule.Campaign) { c.Delay, c.PendingPolicy = rule.After(time.Hour), rule.ReplaceWithLatest })
+		h.Advance(30 * time.Minute)
+		h.Track(opened("u"))                                            // at 30 min: due at 90 min
+		h.TrackAt(connectortest.Start.Add(10*time.Minute), opened("u")) // happened before it, reported late
+		h.TrackAt(connectortest.Start.Add(30*time.Minute), opened("u")) // the same time: tracked later, replaces
+		h.Advance(2 * time.Hour)
+		h.RequireSentAt("u", "f", connectortest.Start.Add(90*time.Minute))
+		h.RequireKinds("u", "f", "scheduled", "suppressed/already_pending", "cancelled/replaced", "scheduled", "delivered")
 	})
 	t.Run("allow parallel", func(t *testing.T) {
 		h := connectortest.New(t)

@@ -297,6 +297,12 @@ func (m *refModel) trigger(f *refCampaign, t genMatcher, ev genEvent, at time.Ti
 		suppress(rule.ReasonAlreadyPending)
 		return
 	}
+	for _, p := range waiting { // the latest trigger by time is kept
+		if def.Policy == rule.ReplaceWithLatest && p.triggerTime.After(at) {
+			suppress(rule.ReasonAlreadyPending)
+			return
+		}
+	}
 	for _, rc := range m.receipts { // re-eligibility
 		if rc.user == ev.User && rc.campaign == def.ID && (def.Once || at.Before(rc.at.Add(def.Window))) {
 			suppress(rule.ReasonNotReeligible)

@@ -237,7 +237,8 @@ func TestOneSessionStartCancelsAcrossManyFollowUps(t *testing.T) {
 
 // TestTheSameTriggerAgainTakesTheFirstFreeDeliveryID tracks the same
 // trigger (no event ID, the same time) several times: each delivery gets
-// the trigger's ID followed by the fewest "+" no waiting delivery has.
+// the trigger's ID or the first of its variants no waiting delivery has,
+// all of them IDs of the documented form.
 func TestTheSameTriggerAgainTakesTheFirstFreeDeliveryID(t *testing.T) {
 	e, mem, _ := crowdEngine(t, fanOut(20)) // "reminder" lets deliveries pile up
 	push := event.Event{UserID: crowdUser, Kind: event.PushReceived, CampaignID: "cart", Time: crowdT0}
@@ -261,17 +262,24 @@ func TestTheSameTriggerAgainTakesTheFirstFreeDeliveryID(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("deliveries %v, want 3", got)
 	}
-	base := got[0]
-	if want := []string{base, base + "+", base + "++"}; !slices.Equal(got, want) {
-		t.Fatalf("deliveries %v, want %v", got, want)
+	for _, id := range got {
+		if len(id) != 16 || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			t.Errorf("delivery ID %q: want 16 characters of URL-safe base64", id)
+		}
 	}
+	if got[0] == got[1] || got[0] == got[2] || got[1] == got[2] {
+		t.Fatalf("deliveries %v: want three IDs", got)
+	}
+	// The second's ID, freed, is the first variant no delivery has: the
+	// next trigger takes it again, and the one after takes a new one.
 	fill(t, mem, func(u *store.UserState) {
-		u.RemovePendingFunc(func(p *store.Pending) bool { return p.ID == base+"+" })
+		u.RemovePendingFunc(func(p *store.Pending) bool { return p.ID == got[1] })
 	})
 	track()
 	track()
-	if got, want := ids(), []string{base, base + "++", base + "+", base + "+++"}; !slices.Equal(got, want) {
-		t.Fatalf("deliveries %v, want %v", got, want)
+	after := ids()
+	if len(after) != 4 || !slices.Equal(after[:3], []string{got[0], got[2], got[1]}) || slices.Contains(got, after[3]) {
+		t.Fatalf("deliveries %v, want %v then a fourth ID", after, []string{got[0], got[2], got[1]})
 	}
 }
 

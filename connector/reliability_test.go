@@ -119,6 +119,39 @@ func TestFailedSendsAreRetriedWithTheSameID(t *testing.T) {
 	require.Equal(t, 3, retried)
 }
 
+// TestEveryTriggerHasItsOwnDeliveryID: events without an ID at the same
+// time are told apart by what they say, whether the first one's delivery
+// is still waiting or already sent, and every ID has the documented form.
+func TestEveryTriggerHasItsOwnDeliveryID(t *testing.T) {
+	for _, parallel := range []bool{false, true} {
+		h := connectortest.New(t)
+		thanks := rule.Campaign{ID: "thanks", Reeligibility: rule.ReeligibleAfter(0),
+			Triggers: []rule.Trigger{{Kind: event.Purchase}}}
+		if parallel {
+			thanks.PendingPolicy = rule.AllowParallel
+		}
+		h.Save(thanks)
+		h.Publish("thanks")
+		h.Advance(time.Hour)
+		at := h.Now()
+		buy := func(product string) event.Event {
+			return event.Event{UserID: "u", Kind: event.Purchase, Name: product, Time: at}
+		}
+		h.Track(buy("sku-1"))
+		if !parallel {
+			h.Tick() // sent before the next purchase is tracked
+		}
+		h.Track(buy("sku-2"))
+		h.Tick()
+		sent := h.SentTo("u", "thanks")
+		require.Len(t, sent, 2, "parallel %v", parallel)
+		require.NotEqual(t, sent[0].ID, sent[1].ID, "parallel %v", parallel)
+		for _, d := range sent {
+			require.Regexp(t, "^[A-Za-z0-9_-]{16}$", d.ID)
+		}
+	}
+}
+
 func TestClaimsAndLeases(t *testing.T) {
 	t.Run("a claim never completed is sent again after its lease, with the same ID", func(t *testing.T) {
 		clk := clock.NewMock()

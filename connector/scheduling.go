@@ -56,8 +56,16 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 	parallel := camp.PendingPolicy == rule.AllowParallel
 	if !parallel {
 		for j := g.head[i]; j >= 0; j = g.next[j] { // the follow-up's deliveries
-			if p := u.Pending[j]; camp.PendingPolicy == rule.KeepFirst || p.Sending {
-				suppress(rule.ReasonAlreadyPending, func() string { return "delivery " + p.ID + " due " + stamp(p.DueAt) })
+			// A waiting delivery stays under KeepFirst, while being sent,
+			// and under ReplaceWithLatest when its trigger is the later
+			// one (this trigger was reported late).
+			if p := u.Pending[j]; camp.PendingPolicy == rule.KeepFirst || p.Sending || p.Trigger.Time.After(ev.Time) {
+				suppress(rule.ReasonAlreadyPending, func() string {
+					if camp.PendingPolicy == rule.ReplaceWithLatest && !p.Sending {
+						return "delivery " + p.ID + " due " + stamp(p.DueAt) + " has the later trigger, at " + stamp(p.Trigger.Time)
+					}
+					return "delivery " + p.ID + " due " + stamp(p.DueAt)
+				})
 				return
 			}
 		}
@@ -139,26 +147,38 @@ var receiptKinds = []event.Kind{
 }
 
 // openWindows opens c's conversion windows for a receipt at `at`, unless
-// one is already open for the same conversion (the first receipt counts).
+// one of the same conversion holds that time (the first receipt counts).
+// Receipts can be reported out of order, so the windows follow their
+// times, not their arrival: a receipt that happened before a window it
+// overlaps opened moves that window back to it (the later receipt came
+// inside its window and opened nothing); one whose window ends before an
+// existing window opens gets a window of its own; an expired window is
+// reused.
 func openWindows(u *store.UserState, c *campaign, at time.Time) {
 	for _, cv := range c.Campaign.Conversions {
-		open := false
-		for i := range u.Conversions {
-			w := &u.Conversions[i]
-			if w.CampaignID == c.Campaign.ID && w.ConversionID == cv.ID {
-				if w.Deadline.After(at) {
-					open = true
-				} else { // expired and not yet pruned: reopen
-					*w = store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
-					open = true
-				}
-				break
+		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
+		held, later, expired := false, -1, -1
+		for i, w := range u.Conversions {
+			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
+				continue
+			}
+			switch {
+			case !at.Before(w.Opened) && at.Before(w.Deadline):
+				held = true
+			case at.Before(w.Opened) && w.Opened.Before(window.Deadline):
+				later = i
+			case !w.Deadline.After(at):
+				expired = i
 			}
 		}
-		if !open {
-			u.Conversions = append(u.Conversions, store.ConversionWindow{
-				CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window()),
-			})
+		switch {
+		case held:
+		case later >= 0:
+			u.Conversions[later] = window
+		case expired >= 0: // not yet pruned
+			u.Conversions[expired] = window
+		default:
+			u.Conversions = append(u.Conversions, window)
 		}
 	}
 }
@@ -273,7 +293,8 @@ func (e *Engine) signal() {
 // deliveryID derives a delivery's ID from what identifies its trigger, so
 // that it is the same wherever and however often it is computed: a hash
 // (two 64-bit lanes of folded multiplications, eight bytes at a time) over
-// namespace, follow-up, user, event ID and event time, of which 96 bits
+// namespace, follow-up, user, event ID and event time (and, for an event
+// without ID, its kind, campaign, target and name), of which 96 bits
 // are written as 16 characters of unpadded URL-safe base64. Sixteen bytes
 // are the smallest allocation that holds it, and 96 bits keep the chance
 // that two deliveries of a namespace share an ID under one in a billion
@@ -293,11 +314,37 @@ func idPrefix(ns, campaignID string) idHash {
 	return h
 }
 
-// delivery finishes deliveryID from its prefix h.
+// delivery finishes deliveryID from its prefix h. An event without ID
+// is told apart by what it says too (kind, campaign, target, name), so
+// that two such events at the same time, a purchase and a custom event,
+// say, give two IDs.
 func (h idHash) delivery(ev *event.Event) string {
 	h.field(ev.UserID)
 	h.field(ev.ID)
 	h.word(uint64(ev.Time.UnixNano()))
+	if ev.ID == "" {
+		h.field(string(ev.Kind))
+		h.field(ev.CampaignID)
+		h.field(ev.Target)
+		h.field(ev.Name)
+	}
+	return h.encode()
+}
+
+// variant returns the k-th (k ≥ 1) alternative to delivery ID id, for a
+// trigger whose ID a waiting delivery of the same follow-up already has:
+// the same trigger tracked twice without an event ID. Variants are IDs of
+// the same form, derived from id alone, so the k-th is the same on every
+// engine.
+func variant(id string, k int) string {
+	h := idHash{a: 0x452821e638d01377, b: 0xbe5466cf34e90c6c}
+	h.field(id)
+	h.word(uint64(k))
+	return h.encode()
+}
+
+// encode finishes the hash and writes 96 of its bits as an ID.
+func (h idHash) encode() string {
 	a, b := wordhash.Mix(h.a, 0xa0761d6478bd642f), wordhash.Mix(h.b, 0xe7037ed1a0b428db)
 	buf := encodeID(a, b<<4|a>>60) // 60 bits of a, then its last 4 and 32 of b
 	return string(buf[:])

@@ -1,10 +1,6 @@
 package connector
 
-import (
-	"strings"
-
-	"github.com/campaignconnector/campaignconnector/store"
-)
+import "github.com/campaignconnector/campaignconnector/store"
 
 // One event can match the triggers, exceptions and conversions of
 // thousands of follow-ups (one receipt of an original with many
@@ -164,11 +160,11 @@ func (g *pendingGroups) removeReplaced(u *store.UserState) {
 	g.dropped = 0
 }
 
-// uniqueID returns id, unless a delivery of trigger i's follow-up has it:
-// then id followed by the fewest "+" that none has (the same trigger
-// scheduled twice, an event without ID at the same time). A delivery ID
-// hashes the follow-up's ID, so only that follow-up's deliveries can share
-// it, short of a 96-bit hash collision.
+// uniqueID returns id, unless a delivery of trigger i's follow-up has it
+// (the same trigger tracked twice without an event ID): then the first of
+// its variants that none has. A delivery ID hashes the follow-up's ID, so
+// only that follow-up's deliveries can share it, short of a 96-bit hash
+// collision.
 func (g *pendingGroups) uniqueID(u *store.UserState, i int, id string) string {
 	taken := false
 	for j := g.head[i]; j >= 0 && !taken; j = g.next[j] {
@@ -177,21 +173,13 @@ func (g *pendingGroups) uniqueID(u *store.UserState, i int, id string) string {
 	if !taken {
 		return id
 	}
-	// used[k]: id followed by k "+" is taken. The engine's IDs are the
-	// hash, then "+"s: one that starts with id takes the length it has.
-	var used []bool
+	have := make(map[string]bool)
 	for j := g.head[i]; j >= 0; j = g.next[j] {
-		if s := u.Pending[j].ID; strings.HasPrefix(s, id) {
-			k := len(s) - len(id)
-			for len(used) <= k {
-				used = append(used, false)
-			}
-			used[k] = true
+		have[u.Pending[j].ID] = true
+	}
+	for k := 1; ; k++ {
+		if v := variant(id, k); !have[v] {
+			return v
 		}
 	}
-	k := 0
-	for k < len(used) && used[k] {
-		k++
-	}
-	return id + strings.Repeat("+", k)
 }

@@ -20,7 +20,9 @@ const (
 	// KeepFirst: further triggers are suppressed (already_pending).
 	KeepFirst PendingPolicy = ""
 	// ReplaceWithLatest: the waiting delivery is cancelled (replaced) and
-	// a new one scheduled from the latest trigger.
+	// a new one scheduled from the latest trigger, by event time: a
+	// trigger older than the waiting delivery's, reported late, is
+	// suppressed (already_pending).
 	ReplaceWithLatest PendingPolicy = "replace_with_latest"
 	// AllowParallel: every trigger schedules its own delivery.
 	AllowParallel PendingPolicy = "allow_parallel"
