@@ -60,8 +60,9 @@ var errUnchanged = errors.New("connector: unchanged")
 func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (created, saved bool, err error) {
 	now := e.cfg.clock.Now()
 	def := c.Clone()
+	var seen int64 // the stored record's revision
 	rec, err := e.store.UpdateCampaign(ctx, e.cfg.namespace, c.ID, func(rec *store.CampaignRecord, exists bool) error {
-		created = !exists
+		created, seen = !exists, rec.Revision
 		switch {
 		case !exists:
 			*rec = store.CampaignRecord{State: rule.Draft, CreatedAt: now}
@@ -75,6 +76,9 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
+		if err := e.catchUp(ctx, seen); err != nil {
+			return false, false, fmt.Errorf("connector: save %q: %w", c.ID, err)
+		}
 		return false, false, nil
 	}
 	if err != nil {
@@ -242,11 +246,12 @@ func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, a
 // is false.
 func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord), leave ...rule.State) (rec store.CampaignRecord, from rule.State, changed bool, err error) {
 	now := e.cfg.clock.Now()
+	var seen int64 // the stored record's revision
 	rec, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
 		if !exists {
 			return fmt.Errorf("%w %q (%s)", ErrUnknownCampaign, id, op)
 		}
-		from = rec.State
+		from, seen = rec.State, rec.Revision
 		if slices.Contains(leave, rec.State) {
 			return errUnchanged
 		}
@@ -261,9 +266,17 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
+		if err := e.catchUp(ctx, seen); err != nil {
+			return rec, from, false, fmt.Errorf("connector: %s %q: %w", op, id, err)
+		}
 		return rec, from, false, nil
 	}
 	if err != nil {
+		if seen > 0 { // refused (an invalid transition): still, the engine now knows the record
+			if cerr := e.catchUp(ctx, seen); cerr != nil {
+				e.cfg.logger.Debug("campaignconnector: reading the campaigns again", "err", cerr)
+			}
+		}
 		return rec, from, false, wrapStore(op, id, err)
 	}
 	return rec, from, true, nil

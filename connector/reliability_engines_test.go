@@ -146,6 +146,49 @@ func TestCampaignChangesAreSeenByOtherEngines(t *testing.T) {
 	require.Equal(t, rule.Stopped, recd.State)
 }
 
+// laggingRevision is a store whose Revision answers from a copy refreshed
+// only on demand, as the SQLite store's does for up to a second.
+type laggingRevision struct {
+	*store.Memory
+	rev atomic.Int64
+}
+
+func (s *laggingRevision) Revision(context.Context, string) (int64, error) { return s.rev.Load(), nil }
+
+// TestApplyFoundDoneSeesTheSet: an engine whose Apply finds every step
+// already done by another replica tracks with the set at once, even while
+// its store's revision still says nothing changed; and so does one whose
+// Publish is refused because another replica published first.
+func TestApplyFoundDoneSeesTheSet(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(connectortest.Start)
+	mem := store.NewMemory()
+	lagging := &laggingRevision{Memory: mem}
+	rec := &recorder{}
+	a, b := newEngine(t, mem, rec, clk), newEngine(t, lagging, rec, clk)
+	received := func(user string) event.Event {
+		return event.Event{ID: "r-" + user, UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"}
+	}
+	require.NoError(t, b.Track(ctx, received("early"))) // b reads the empty set
+	require.NoError(t, a.Apply(ctx, resendCampaigns))
+	require.NoError(t, b.Apply(ctx, resendCampaigns)) // nothing left to do
+	require.NoError(t, b.Track(ctx, received("ann")))
+	require.Empty(t, b.UnknownCampaigns(), "b knows the set")
+	st, err := b.Stats(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), st.Pending, "ann's resend is scheduled")
+
+	c := newEngine(t, &laggingRevision{Memory: mem}, rec, clk)
+	require.NoError(t, c.Track(ctx, received("early2")))
+	require.NoError(t, a.Save(ctx, rule.Campaign{ID: "other"}))
+	require.NoError(t, a.Publish(ctx, "other"))
+	require.ErrorIs(t, c.Publish(ctx, "other"), connector.ErrInvalidTransition)
+	recd, err := c.Campaign(ctx, "other")
+	require.NoError(t, err, "c read the record its Publish was refused on")
+	require.Equal(t, rule.Active, recd.State)
+}
+
 func TestConcurrentLifecycleAndTracking(t *testing.T) {
 	clk := clock.NewMock()
 	mem := store.NewMemory()

@@ -332,6 +332,21 @@ func (e *Engine) adopt(ctx context.Context, rec store.CampaignRecord) (*snapshot
 	return e.rebuild(ctx)
 }
 
+// catchUp brings the snapshot up to revision rev, that of a stored record
+// one of the engine's campaign updates read and left as it was: another
+// engine made that change, and the store's revision, which a store may
+// cache for a while, need not show it yet. Without it an Apply that
+// finds its set already applied by another replica would leave this
+// engine ignoring the set's campaigns until the store read its revision
+// again.
+func (e *Engine) catchUp(ctx context.Context, rev int64) error {
+	if s := e.snap.Load(); s != nil && s.rev >= rev {
+		return nil
+	}
+	_, err := e.refresh(ctx, rev)
+	return err
+}
+
 // stale reports whether pending delivery p belongs to an earlier activation
 // of its follow-up, or to one since stopped or archived: such a delivery is
 // never sent: a stop cancels what is pending, and a resume does not bring
