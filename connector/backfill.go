@@ -33,7 +33,8 @@ type publishConfig struct {
 // time as if the follow-up had been active then: after the activation,
 // the follow-up's triggers and exceptions found in the interaction log
 // with times in [since, activation) are replayed in time order, for this
-// follow-up only. Due times already past are due at once (decisions say
+// follow-up only, each event ID once per user (the log keeps a
+// provider's retries as they were tracked). Due times already past are due at once (decisions say
 // late); every decision it takes is marked Backfilled. Counting earlier
 // interactions is never the default: a follow-up counts only interactions
 // at or after its activation unless asked. It needs
@@ -62,8 +63,19 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	if len(q.Keys) == 0 {
 		return nil
 	}
+	// The log keeps every event tracked, a provider's retries included:
+	// an event ID is replayed once per user, as tracking takes it once.
+	type logged struct{ user, id string }
+	replayed := make(map[logged]struct{})
 	var replayErr error
 	err = e.store.Interactions(ctx, e.cfg.namespace, q, func(ev event.Event) bool {
+		if ev.ID != "" {
+			k := logged{ev.UserID, ev.ID}
+			if _, ok := replayed[k]; ok {
+				return true
+			}
+			replayed[k] = struct{}{}
+		}
 		replayErr = e.replay(ctx, snap, c, ev, since)
 		return replayErr == nil
 	})

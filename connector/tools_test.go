@@ -158,6 +158,28 @@ func TestBackfill(t *testing.T) {
 		require.Equal(t, rule.Draft, rec.State, "nothing changed")
 	})
 
+	t.Run("an event tracked twice is replayed once", func(t *testing.T) {
+		h := connectortest.New(t, connector.WithInteractionLog(30*day))
+		_, resend := resendToNonOpeners()
+		resend.PendingPolicy, resend.Reeligibility = rule.AllowParallel, rule.ReeligibleAfter(0)
+		h.Save(rule.Campaign{ID: "newsletter"}, resend)
+		h.Publish("newsletter")
+		t0 := h.Now()
+		r := event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}
+		h.Track(r)
+		h.Advance(time.Minute)
+		h.Track(r) // the provider's retry: logged again
+		other := r
+		other.UserID = "bob" // the same ID for another user is another event
+		h.Track(other)
+		h.Advance(time.Minute)
+		require.NoError(t, h.Engine.Publish(context.Background(), "resend", connector.Backfill(t0)))
+		h.Advance(8 * day)
+		h.RequireSentTimes("ann", "resend", 1)
+		h.RequireSentTimes("bob", "resend", 1)
+		h.RequireKinds("ann", "resend", "scheduled", "delivered")
+	})
+
 	t.Run("late due times are due at once", func(t *testing.T) {
 		h := connectortest.New(t, connector.WithInteractionLog(30*day))
 		h.Save(resendCampaigns...)
