@@ -203,7 +203,7 @@ func (h *Harness) RequireSentAt(userID, campaignID string, at time.Time) connect
 	d := h.RequireSent(userID, campaignID)
 	if sentAt := h.Sender.SentAt(d.ID); !sentAt.Equal(at) {
 		h.T.Fatalf("connectortest: want %q delivered to %q at %s, got %s\n%s", campaignID, userID,
-			at.UTC().Format(time.RFC3339), sentAt.UTC().Format(time.RFC3339), h.Timeline())
+			at.UTC().Format(time.RFC3339Nano), sentAt.UTC().Format(time.RFC3339Nano), h.Timeline())
 	}
 	return d
 }

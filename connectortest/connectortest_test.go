@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -211,4 +212,31 @@ func TestTimelineSumsUpApply(t *testing.T) {
 		"  2026-01-05T00:00:00Z scheduled resend user=ann due=2026-01-06T00:00:00Z (email_received of \"newsletter\")\n"+
 		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n",
 		h.Timeline())
+}
+
+// TestAdvanceSendsEachAtItsDueTime: a delivery suppressed at send time does
+// not move the clock past the next one, due half a millisecond later; and
+// a failure shows times to the nanosecond.
+func TestAdvanceSendsEachAtItsDueTime(t *testing.T) {
+	h := connectortest.New(t, connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Window: 24 * time.Hour}))
+	after := func(id string, d time.Duration) rule.Campaign {
+		return rule.Campaign{ID: id, Delay: rule.After(d), Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "o"}}}
+	}
+	first, capped, next := after("first", time.Hour), after("capped", 2*time.Hour), after("next", 2*time.Hour+500*time.Microsecond)
+	next.IgnoreFrequencyCaps = true
+	h.Apply(rule.Campaign{ID: "o"}, first, capped, next)
+	h.Track(event.Event{UserID: "u", Kind: event.EmailReceived, CampaignID: "o"})
+	h.Advance(24 * time.Hour)
+	h.RequireReason("u", "capped", rule.Suppressed, rule.ReasonFrequencyCapped)
+	h.RequireSentAt("u", "next", connectortest.Start.Add(2*time.Hour+500*time.Microsecond))
+
+	f := outcome(func(h *connectortest.Harness) {
+		h.Apply(rule.Campaign{ID: "o"}, after("f", time.Hour))
+		h.Track(event.Event{UserID: "u", Kind: event.EmailReceived, CampaignID: "o"})
+		h.Advance(2 * time.Hour)
+	}, func(h *connectortest.Harness) {
+		h.RequireSentAt("u", "f", connectortest.Start.Add(time.Hour+time.Nanosecond))
+	})
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, "01:00:00.000000001Z, got")
 }
