@@ -30,7 +30,7 @@ const DefaultPendingPage = 100
 // its counts for the next; with a [store.OnceTallier] (PostgreSQL), a
 // batch added although its reply was lost is added once.
 //
-// Every decision about a user is counted (every kind but [rule.Warning]
+// Every decision about a user is counted (every kind but [rule.Warned]
 // and [rule.Applied], which are about campaigns), whether or not the
 // engine has observers; ignored events naming an unknown campaign are
 // counted under CampaignID "" (the ID is whatever the host received).

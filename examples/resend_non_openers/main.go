@@ -1,5 +1,5 @@
 // Command resend_non_openers resends a newsletter a week after receipt to
-// the users who did not open it.
+// the users who did not open it, unless they bought something.
 //
 //	go run ./examples/resend_non_openers
 //
@@ -48,16 +48,20 @@ func run(w io.Writer) {
 	)
 	must(err)
 
-	fmt.Fprintln(w, "Resend the newsletter to non-openers after 7 days")
+	fmt.Fprintln(w, "Resend the newsletter to non-openers after 7 days, unless they bought something")
 	// The original: the host sends it; registering it lets follow-ups name it.
 	must(engine.Save(ctx, rule.Campaign{ID: "newsletter"}))
-	// The follow-up: a week after receipt, unless the user opened the newsletter.
+	// The follow-up: a week after receipt, unless the user opened the
+	// newsletter or bought something.
 	must(engine.Save(ctx, rule.Campaign{
-		ID:         "resend",
-		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-		Delay:      rule.After(7 * 24 * time.Hour),
-		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
-		Message:    []byte(`{"subject":"In case you missed it"}`),
+		ID:       "resend",
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:    rule.After(7 * 24 * time.Hour),
+		Exceptions: []rule.Exception{
+			{Kind: event.EmailOpened, CampaignID: "newsletter"},
+			{Kind: event.Purchase}, // any purchase
+		},
+		Message: []byte(`{"subject":"In case you missed it"}`),
 	}))
 	// The safe order: the follow-up first, so that it sees the original's
 	// first receipts.
@@ -68,6 +72,10 @@ func run(w io.Writer) {
 	track := func(user string, kind event.Kind) {
 		fmt.Fprintf(w, "%s  %-6s %s newsletter\n", stamp(clk.Now()), user, kind)
 		must(engine.Track(ctx, event.Event{UserID: user, Kind: kind, CampaignID: "newsletter"}))
+	}
+	purchase := func(user, product string) {
+		fmt.Fprintf(w, "%s  %-6s %s %s\n", stamp(clk.Now()), user, event.Purchase, product)
+		must(engine.Track(ctx, event.Event{UserID: user, Kind: event.Purchase, Name: product}))
 	}
 	// advance moves the clock forward by d as Run would wait on a real
 	// clock: it stops at each due time on the way and sends what is due.
@@ -89,12 +97,14 @@ func run(w io.Writer) {
 	}
 
 	// The host sends the newsletter; its mail provider reports receipts.
-	for _, user := range []string{"ann", "bob", "cleo"} {
+	for _, user := range []string{"ann", "bob", "cleo", "dan"} {
 		track(user, event.EmailReceived)
 	}
 	advance(2 * 24 * time.Hour)
 	track("bob", event.EmailOpened) // while bob waits: cancels his resend
-	advance(6 * 24 * time.Hour)
+	advance(24 * time.Hour)
+	purchase("dan", "sku-42") // dan bought something: no resend for him either
+	advance(5 * 24 * time.Hour)
 	// Opened after the resend went out: there is nothing left to cancel.
 	track("cleo", event.EmailOpened)
 

@@ -6,7 +6,7 @@ import "os"
 func Example() {
 	run(os.Stdout)
 	// Output:
-	// Resend the newsletter to non-openers after 7 days
+	// Resend the newsletter to non-openers after 7 days, unless they bought something
 	// Mon 05 Jan 09:00  publish resend, then newsletter
 	// Mon 05 Jan 09:00  ann    email_received newsletter
 	// Mon 05 Jan 09:00      → resend scheduled for ann, due Mon 12 Jan 09:00
@@ -14,8 +14,12 @@ func Example() {
 	// Mon 05 Jan 09:00      → resend scheduled for bob, due Mon 12 Jan 09:00
 	// Mon 05 Jan 09:00  cleo   email_received newsletter
 	// Mon 05 Jan 09:00      → resend scheduled for cleo, due Mon 12 Jan 09:00
+	// Mon 05 Jan 09:00  dan    email_received newsletter
+	// Mon 05 Jan 09:00      → resend scheduled for dan, due Mon 12 Jan 09:00
 	// Wed 07 Jan 09:00  bob    email_opened newsletter
 	// Wed 07 Jan 09:00      × resend cancelled for bob: exception (email_opened of "newsletter")
+	// Thu 08 Jan 09:00  dan    purchase sku-42
+	// Thu 08 Jan 09:00      × resend cancelled for dan: exception (purchase)
 	// Mon 12 Jan 09:00      ← resend delivered to ann
 	// Mon 12 Jan 09:00      ← resend delivered to cleo
 	// Tue 13 Jan 09:00  cleo   email_opened newsletter

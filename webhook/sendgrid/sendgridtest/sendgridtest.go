@@ -12,6 +12,12 @@
 //	handler.ServeHTTP(w, s.Request(t, "/webhooks/sendgrid", body, time.Now()))
 //	// w.Code is 200, and the engine tracked ann's open.
 //
+// Rules use the event's own time, the body's timestamp: the example's date
+// suits an engine on a mock clock set before it (connectortest's starts on
+// 2026-01-05). With an engine on the system clock, stamp the body at
+// time.Now(), or a follow-up published today takes the event as history
+// (suppressed, before_activation).
+//
 // To post to a running server instead, send the body with the headers of
 // [Signer.Header]. The signature covers the signing time and the body as
 // given: the body may be any bytes, malformed JSON included, so that tests

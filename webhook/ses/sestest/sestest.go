@@ -19,6 +19,12 @@
 //	handler.ServeHTTP(w, sns.Request(t, "/webhooks/ses", sns.Notification(topicArn, open)))
 //	// w.Code is 200, and the engine tracked ann's open.
 //
+// Rules use the event's own time, the body's timestamp: the example's date
+// suits an engine on a mock clock set before it (connectortest's starts on
+// 2026-01-05). With an engine on the system clock, stamp the body at
+// time.Now(), or a follow-up published today takes the event as history
+// (suppressed, before_activation).
+//
 // Nothing leaves the process: the parser's client goes through the SNS's
 // transport. To test how the endpoint copes with AWS failing, wrap
 // [SNS.RoundTrip] in a transport of the test's own that answers some
