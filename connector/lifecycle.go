@@ -272,10 +272,12 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 		return rec, from, false, nil
 	}
 	if err != nil {
-		if seen > 0 { // refused (an invalid transition): still, the engine now knows the record
-			if cerr := e.catchUp(ctx, seen); cerr != nil {
-				e.cfg.logger.Debug("campaignconnector: reading the campaigns again", "err", cerr)
-			}
+		if seen > 0 {
+			// Refused (an invalid transition): the engine still catches
+			// up with the record it read. Should that read fail, the
+			// refusal is the error to report, and the next call reads
+			// the campaigns again anyway.
+			_ = e.catchUp(ctx, seen)
 		}
 		return rec, from, false, wrapStore(op, id, err)
 	}

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -150,10 +151,18 @@ func TestCampaignChangesAreSeenByOtherEngines(t *testing.T) {
 // only on demand, as the SQLite store's does for up to a second.
 type laggingRevision struct {
 	*store.Memory
-	rev atomic.Int64
+	rev         atomic.Int64
+	failReading atomic.Bool // Campaigns fails
 }
 
 func (s *laggingRevision) Revision(context.Context, string) (int64, error) { return s.rev.Load(), nil }
+
+func (s *laggingRevision) Campaigns(ctx context.Context, ns string) (int64, []store.CampaignRecord, error) {
+	if s.failReading.Load() {
+		return 0, nil, errors.New("campaigns unreadable")
+	}
+	return s.Memory.Campaigns(ctx, ns)
+}
 
 // TestApplyFoundDoneSeesTheSet: an engine whose Apply finds every step
 // already done by another replica tracks with the set at once, even while
@@ -171,6 +180,9 @@ func TestApplyFoundDoneSeesTheSet(t *testing.T) {
 		return event.Event{ID: "r-" + user, UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"}
 	}
 	require.NoError(t, b.Track(ctx, received("early"))) // b reads the empty set
+	d := &laggingRevision{Memory: mem}
+	dEngine := newEngine(t, d, rec, clk)
+	require.NoError(t, dEngine.Track(ctx, received("early3"))) // and so does dEngine
 	require.NoError(t, a.Apply(ctx, resendCampaigns))
 	require.NoError(t, b.Apply(ctx, resendCampaigns)) // nothing left to do
 	require.NoError(t, b.Track(ctx, received("ann")))
@@ -187,6 +199,12 @@ func TestApplyFoundDoneSeesTheSet(t *testing.T) {
 	recd, err := c.Campaign(ctx, "other")
 	require.NoError(t, err, "c read the record its Publish was refused on")
 	require.Equal(t, rule.Active, recd.State)
+
+	// When catching up fails, a refusal is still reported as such, and an
+	// Apply that found nothing to do reports the failure.
+	d.failReading.Store(true)
+	require.ErrorIs(t, dEngine.Publish(ctx, "other"), connector.ErrInvalidTransition)
+	require.ErrorContains(t, dEngine.Apply(ctx, resendCampaigns), "campaigns unreadable")
 }
 
 func TestConcurrentLifecycleAndTracking(t *testing.T) {
