@@ -276,6 +276,23 @@ func TestConversions(t *testing.T) {
 		require.Equal(t, 2, converted, "one conversion per receipt's window")
 	})
 
+	t.Run("receipts dated apart keep at most two windows", func(t *testing.T) {
+		h := setup(t)
+		start := connectortest.Start
+		// Receipts reported latest first, each 4 days before the last (the
+		// windows last 3): each is earlier than every window.
+		for i := 50; i > 0; i-- {
+			h.TrackAt(start.Add(time.Duration(i)*4*24*time.Hour), received("u"))
+		}
+		u, err := h.Store.User(context.Background(), "", "u")
+		require.NoError(t, err)
+		require.Len(t, u.Conversions, 4, "two per conversion") // bought and signed_up
+		// The earliest receipt's window is one of them: a purchase in it
+		// converts.
+		h.TrackAt(start.Add(4*24*time.Hour+time.Hour), buy("u"))
+		h.RequireReason("u", "newsletter", rule.Converted, "")
+	})
+
 	t.Run("a control group entry opens the windows too", func(t *testing.T) {
 		h := connectortest.New(t)
 		f := rule.Campaign{ID: "f", ControlPercent: 100, Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},

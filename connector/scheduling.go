@@ -146,21 +146,31 @@ var receiptKinds = []event.Kind{
 	event.InAppMessageViewed, event.ContentCardViewed, event.ControlGroupEnrolled,
 }
 
+// maxWindows bounds the windows of one conversion for one user: the one
+// open now, and one for a receipt reported out of order. Receipts' times
+// come from providers and devices, so the bound keeps a stream of receipts
+// dated apart from making the user's state grow.
+const maxWindows = 2
+
 // openWindows opens c's conversion windows for a receipt at `at`, unless
 // one of the same conversion holds that time (the first receipt counts).
 // Receipts can be reported out of order, so the windows follow their
 // times, not their arrival: a receipt that happened before a window it
 // overlaps opened moves that window back to it (the later receipt came
 // inside its window and opened nothing); one whose window ends before an
-// existing window opens gets a window of its own; an expired window is
-// reused.
+// existing window opens gets a window of its own, up to maxWindows (then
+// it takes the place of the latest); an expired window is reused.
 func openWindows(u *store.UserState, c *campaign, at time.Time) {
 	for _, cv := range c.Campaign.Conversions {
 		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
-		held, later, expired := false, -1, -1
+		held, later, expired, latest, n := false, -1, -1, -1, 0
 		for i, w := range u.Conversions {
 			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
 				continue
+			}
+			n++
+			if latest < 0 || w.Opened.After(u.Conversions[latest].Opened) {
+				latest = i
 			}
 			switch {
 			case !at.Before(w.Opened) && at.Before(w.Deadline):
@@ -177,8 +187,10 @@ func openWindows(u *store.UserState, c *campaign, at time.Time) {
 			u.Conversions[later] = window
 		case expired >= 0: // not yet pruned
 			u.Conversions[expired] = window
-		default:
+		case n < maxWindows:
 			u.Conversions = append(u.Conversions, window)
+		case at.Before(u.Conversions[latest].Opened):
+			u.Conversions[latest] = window
 		}
 	}
 }
@@ -249,7 +261,10 @@ func (e *Engine) originCounts(o *campaign) bool {
 	return o != nil && (o.State == rule.Active || (e.cfg.acceptStopped && o.State == rule.Stopped))
 }
 
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// stamp writes t in a decision's detail, with its fraction of a second
+// when it has one: an event stamped 09:00:00 is before an activation at
+// 09:00:00.25, and the detail has to show it.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func joinDetail(a, b string) string {
 	if a == "" {
