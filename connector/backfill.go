@@ -33,8 +33,8 @@ type publishConfig struct {
 // time as if the follow-up had been active then: after the activation,
 // the follow-up's triggers and exceptions found in the interaction log
 // with times in [since, activation) are replayed in time order, for this
-// follow-up only, each event ID once per user (the log keeps a
-// provider's retries as they were tracked). Due times already past are due at once (decisions say
+// follow-up only, skipping a provider's retries as tracking does: an
+// event ID is replayed once per user and dedup window. Due times already past are due at once (decisions say
 // late); every decision it takes is marked Backfilled. Counting earlier
 // interactions is never the default: a follow-up counts only interactions
 // at or after its activation unless asked. It needs
@@ -63,18 +63,31 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	if len(q.Keys) == 0 {
 		return nil
 	}
-	// The log keeps every event tracked, a provider's retries included:
-	// an event ID is replayed once per user, as tracking takes it once.
+	// The log keeps every event tracked, a provider's retries included. A
+	// retry repeats its event, time and all: an event ID replayed for the
+	// same user less than the dedup window after the copy replayed first is
+	// skipped, as tracking skipped it. The log comes in time order, so the
+	// IDs are forgotten once no later event can repeat them.
 	type logged struct{ user, id string }
-	replayed := make(map[logged]struct{})
+	replayed := make(map[logged]time.Time)
+	window := e.cfg.dedupWindow
+	var swept time.Time
 	var replayErr error
 	err = e.store.Interactions(ctx, e.cfg.namespace, q, func(ev event.Event) bool {
 		if ev.ID != "" {
 			k := logged{ev.UserID, ev.ID}
-			if _, ok := replayed[k]; ok {
+			if at, ok := replayed[k]; ok && ev.Time.Sub(at) < window {
 				return true
 			}
-			replayed[k] = struct{}{}
+			replayed[k] = ev.Time
+			if ev.Time.Sub(swept) >= window {
+				for k, at := range replayed {
+					if ev.Time.Sub(at) >= window {
+						delete(replayed, k)
+					}
+				}
+				swept = ev.Time
+			}
 		}
 		replayErr = e.replay(ctx, snap, c, ev, since)
 		return replayErr == nil

@@ -167,16 +167,23 @@ func TestBackfill(t *testing.T) {
 		t0 := h.Now()
 		r := event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}
 		h.Track(r)
+		reused := r
+		reused.UserID = "cid"
+		h.Track(reused)
 		h.Advance(time.Minute)
 		h.Track(r) // the provider's retry: logged again
 		other := r
 		other.UserID = "bob" // the same ID for another user is another event
 		h.Track(other)
+		h.AdvanceTo(t0.Add(4 * day))
+		reused.Time = h.Now() // the same ID after the dedup window (72 h): another event
+		h.Track(reused)
 		h.Advance(time.Minute)
 		require.NoError(t, h.Engine.Publish(context.Background(), "resend", connector.Backfill(t0)))
-		h.Advance(8 * day)
+		h.Advance(12 * day)
 		h.RequireSentTimes("ann", "resend", 1)
 		h.RequireSentTimes("bob", "resend", 1)
+		h.RequireSentTimes("cid", "resend", 2)
 		h.RequireKinds("ann", "resend", "scheduled", "delivered")
 	})
 
