@@ -64,7 +64,7 @@ func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explan
 //
 //	ann and "resend":
 //	  2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-1): scheduled, due 2026-01-12T00:00:00Z
-//	  2026-01-07T00:00:00Z email_opened (event open-1): cancelled by the exception email_opened of "newsletter"
+//	  2026-01-07T00:00:00Z email_opened (event open-1): cancelled by the exception email_opened of "newsletter" — waiting since 2026-01-05T00:00:00Z
 func (x Explanation) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s and %q:\n", x.UserID, x.CampaignID)

@@ -198,3 +198,32 @@ func TestSenderSeesTheGoldenDeliveryIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestATriggerAgainTakesTheFirstVariant: the same trigger tracked twice
+// while its first delivery waits (no event ID, the same time) gives the
+// golden ID, then its first variant.
+func TestATriggerAgainTakesTheFirstVariant(t *testing.T) {
+	ctx := context.Background()
+	var g goldenTrigger
+	for _, c := range goldenTriggers(t) {
+		if c.name == "an event without ID" {
+			g = c
+		}
+	}
+	clk := clock.NewMock()
+	clk.Set(g.ev.Time)
+	var got []string
+	send := SenderFunc(func(_ context.Context, d Delivery) error {
+		got = append(got, d.ID)
+		return nil
+	})
+	engine, err := New(store.NewMemory(), send, WithClock(clk))
+	require.NoError(t, err)
+	require.NoError(t, engine.Apply(ctx, []rule.Campaign{{ID: "newsletter"}, {ID: g.followUp,
+		PendingPolicy: rule.AllowParallel, Triggers: []rule.Trigger{{Kind: g.ev.Kind, CampaignID: g.ev.CampaignID}}}}))
+	require.NoError(t, engine.Track(ctx, g.ev))
+	require.NoError(t, engine.Track(ctx, g.ev))
+	_, err = engine.Tick(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{g.want, variant(g.want, 1)}, got)
+}

@@ -13,11 +13,12 @@
 //	handler.ServeHTTP(w, s.Request("/webhooks/mailgun", data, time.Now()))
 //	// w.Code is 200, and the engine tracked ann's open.
 //
-// Rules use the event's own time, the body's timestamp: the example's date
-// suits an engine on a mock clock set before it (connectortest's starts on
-// 2026-01-05). With an engine on the system clock, stamp the body at
-// time.Now(), or a follow-up published today takes the event as history
-// (suppressed, before_activation).
+// Rules use the event's own time, its "timestamp" in the event data (not
+// the signature's, below): the example's date suits an engine on a mock
+// clock set before it (connectortest's starts on 2026-01-05). With an
+// engine on the system clock, stamp it a second after the follow-up's
+// publication, or the event happened before it (suppressed,
+// before_activation).
 //
 // Mailgun signs a timestamp and a random token, not the event: every
 // signature made here carries a fresh token, so that the parser's replay

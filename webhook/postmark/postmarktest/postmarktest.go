@@ -15,11 +15,11 @@
 //	handler.ServeHTTP(w, creds.Request("/webhooks/postmark", body))
 //	// w.Code is 200, and the engine tracked ann's open.
 //
-// Rules use the event's own time, the body's timestamp: the example's date
-// suits an engine on a mock clock set before it (connectortest's starts on
-// 2026-01-05). With an engine on the system clock, stamp the body at
-// time.Now(), or a follow-up published today takes the event as history
-// (suppressed, before_activation).
+// Rules use the event's own time, its "ReceivedAt" ("DeliveredAt" for a
+// delivery): the example's date suits an engine on a mock clock set before
+// it (connectortest's starts on 2026-01-05). With an engine on the system
+// clock, stamp it a second after the follow-up's publication, or the event
+// happened before it (suppressed, before_activation).
 //
 // A host whose parser takes its credentials from its own configuration
 // sets the fields of a [Credentials] to them instead.

@@ -12,10 +12,11 @@
 //	handler.ServeHTTP(w, s.Request(t, "/webhooks/sendgrid", body, time.Now()))
 //	// w.Code is 200, and the engine tracked ann's open.
 //
-// Rules use the event's own time, the body's timestamp: the example's date
-// suits an engine on a mock clock set before it (connectortest's starts on
-// 2026-01-05). With an engine on the system clock, stamp the body at
-// time.Now(), or a follow-up published today takes the event as history
+// Rules use the event's own time, its "timestamp" (whole seconds): the
+// example's date suits an engine on a mock clock set before it
+// (connectortest's starts on 2026-01-05). With an engine on the system
+// clock, stamp it a second after the follow-up's publication
+// (time.Now().Add(time.Second).Unix()), or the event happened before it
 // (suppressed, before_activation).
 //
 // To post to a running server instead, send the body with the headers of

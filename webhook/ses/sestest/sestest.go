@@ -19,10 +19,11 @@
 //	handler.ServeHTTP(w, sns.Request(t, "/webhooks/ses", sns.Notification(topicArn, open)))
 //	// w.Code is 200, and the engine tracked ann's open.
 //
-// Rules use the event's own time, the body's timestamp: the example's date
-// suits an engine on a mock clock set before it (connectortest's starts on
-// 2026-01-05). With an engine on the system clock, stamp the body at
-// time.Now(), or a follow-up published today takes the event as history
+// Rules use the event's own time ("open.timestamp" here; the event type's
+// own object, or "mail.timestamp" without one): the example's date suits
+// an engine on a mock clock set before it (connectortest's starts on
+// 2026-01-05). With an engine on the system clock, stamp it a second after
+// the follow-up's publication, or the event happened before it
 // (suppressed, before_activation).
 //
 // Nothing leaves the process: the parser's client goes through the SNS's
