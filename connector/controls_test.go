@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -291,6 +292,52 @@ func TestConversions(t *testing.T) {
 		// converts.
 		h.TrackAt(start.Add(4*24*time.Hour+time.Hour), buy("u"))
 		h.RequireReason("u", "newsletter", rule.Converted, "")
+	})
+
+	t.Run("the window open now stays", func(t *testing.T) {
+		countConverted := func(h *connectortest.Harness, user string) int {
+			n := 0
+			for _, d := range h.DecisionsFor(user, "newsletter") {
+				if d.Kind == rule.Converted && d.Rule == "conversion bought" {
+					n++
+				}
+			}
+			return n
+		}
+		start := connectortest.Start
+		// Late receipts dated days ago fill the second place, then give
+		// way to each other: the window opened today stays.
+		h := setup(t)
+		h.AdvanceTo(start.Add(10 * day))
+		h.Track(received("late"))
+		h.TrackAt(start.Add(5*day), received("late"))
+		h.TrackAt(start.Add(day), received("late"))
+		h.Advance(time.Hour)
+		h.Track(buy("late"))
+		require.Equal(t, 1, countConverted(h, "late"))
+		// A receipt dated a year ahead (a device's clock) does not take
+		// the place of today's window.
+		h.Track(received("future"))
+		h.TrackAt(h.Now().Add(365*day), received("future"))
+		h.Advance(time.Hour)
+		h.Track(buy("future"))
+		require.Equal(t, 1, countConverted(h, "future"))
+		// A deadline lengthened by an edit: an earlier receipt reaching both
+		// windows leaves one, and converts once.
+		h = setup(t)
+		h.AdvanceTo(start.Add(10 * day))
+		h.Track(received("edited"))
+		h.TrackAt(start.Add(5*day), received("edited"))
+		longer := newsletter
+		longer.Conversions = slices.Clone(newsletter.Conversions)
+		longer.Conversions[0].Deadline = 10 * day
+		h.Save(longer)
+		h.TrackAt(start.Add(day), received("edited"))
+		h.Advance(time.Hour)
+		h.Track(buy("edited"))
+		h.Advance(time.Hour)
+		h.Track(buy("edited"))
+		require.Equal(t, 1, countConverted(h, "edited"))
 	})
 
 	t.Run("a control group entry opens the windows too", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -152,47 +153,76 @@ var receiptKinds = []event.Kind{
 // dated apart from making the user's state grow.
 const maxWindows = 2
 
-// openWindows opens c's conversion windows for a receipt at `at`, unless
-// one of the same conversion holds that time (the first receipt counts).
-// Receipts can be reported out of order, so the windows follow their
-// times, not their arrival: a receipt that happened before a window it
-// overlaps opened moves that window back to it (the later receipt came
-// inside its window and opened nothing); one whose window ends before an
-// existing window opens gets a window of its own, up to maxWindows (then
-// it takes the place of the latest); an expired window is reused.
-func openWindows(u *store.UserState, c *campaign, at time.Time) {
+// openWindows opens c's conversion windows for a receipt at `at`, tracked
+// at now, unless one of the same conversion holds that time (the first
+// receipt counts). Receipts can be reported out of order, so the windows
+// follow their times, not their arrival:
+//   - a receipt that happened before the windows it overlaps opened takes
+//     their place (their receipts came inside its window and open
+//     nothing);
+//   - otherwise it takes the place of a window that has ended by now, or
+//     gets a window of its own, up to maxWindows;
+//   - past that, of the windows and the new one, the one farthest from now
+//     goes: it is the least likely to see a conversion.
+func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 	for _, cv := range c.Campaign.Conversions {
 		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
-		held, later, expired, latest, n := false, -1, -1, -1, 0
-		for i, w := range u.Conversions {
+		held, overlapped, ended, farthest, n := false, false, -1, -1, 0
+		for i := range u.Conversions {
+			w := &u.Conversions[i]
 			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
 				continue
 			}
 			n++
-			if latest < 0 || w.Opened.After(u.Conversions[latest].Opened) {
-				latest = i
-			}
 			switch {
 			case !at.Before(w.Opened) && at.Before(w.Deadline):
 				held = true
 			case at.Before(w.Opened) && w.Opened.Before(window.Deadline):
-				later = i
-			case !w.Deadline.After(at):
-				expired = i
+				*w, overlapped = window, true // duplicates, if several, go below
+			case !w.Deadline.After(now):
+				ended = i
+			}
+			if farthest < 0 || fromNow(*w, now) > fromNow(u.Conversions[farthest], now) {
+				farthest = i
 			}
 		}
 		switch {
 		case held:
-		case later >= 0:
-			u.Conversions[later] = window
-		case expired >= 0: // not yet pruned
-			u.Conversions[expired] = window
+		case overlapped:
+			u.Conversions = dropRepeats(u.Conversions, window)
+		case ended >= 0: // not yet pruned
+			u.Conversions[ended] = window
 		case n < maxWindows:
 			u.Conversions = append(u.Conversions, window)
-		case at.Before(u.Conversions[latest].Opened):
-			u.Conversions[latest] = window
+		case fromNow(window, now) < fromNow(u.Conversions[farthest], now):
+			u.Conversions[farthest] = window
 		}
 	}
+}
+
+// fromNow is how far window w is from now: 0 when it holds now.
+func fromNow(w store.ConversionWindow, now time.Time) time.Duration {
+	switch {
+	case now.Before(w.Opened):
+		return w.Opened.Sub(now)
+	case !now.Before(w.Deadline):
+		return now.Sub(w.Deadline) + time.Nanosecond
+	}
+	return 0
+}
+
+// dropRepeats keeps the first of the windows that are w, for when a
+// receipt replaced more than one (after an edit lengthened the window).
+func dropRepeats(ws []store.ConversionWindow, w store.ConversionWindow) []store.ConversionWindow {
+	seen := false
+	return slices.DeleteFunc(ws, func(x store.ConversionWindow) bool {
+		if x.CampaignID != w.CampaignID || x.ConversionID != w.ConversionID || !x.Opened.Equal(w.Opened) || !x.Deadline.Equal(w.Deadline) {
+			return false
+		}
+		dup := seen
+		seen = true
+		return dup
+	})
 }
 
 // convertAll completes the conversion windows the event converts, in one

@@ -452,7 +452,7 @@ func (t *tracker) update(u *store.UserState, duplicate bool) {
 		t.groups.removeReplaced(u)
 	}
 	for _, c := range t.opens {
-		openWindows(u, c, t.ev.Time)
+		openWindows(u, c, t.ev.Time, t.now)
 	}
 	if len(t.converts) > 0 {
 		t.convertAll(u)
