@@ -65,9 +65,10 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	}
 	// The log keeps every event tracked, a provider's retries included. A
 	// retry repeats its event, time and all: an event ID replayed for the
-	// same user less than the dedup window after the copy replayed first is
-	// skipped, as tracking skipped it. The log comes in time order, so the
-	// IDs are forgotten once no later event can repeat them.
+	// same user less than the dedup window after the copy replayed first,
+	// by the events' times (the log keeps no arrival times, which tracking
+	// measures the window from), is skipped. The log comes in time order,
+	// so the IDs are forgotten once no later event can repeat them.
 	type logged struct{ user, id string }
 	replayed := make(map[logged]time.Time)
 	window := e.cfg.dedupWindow

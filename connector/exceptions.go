@@ -1,8 +1,6 @@
 package connector
 
 import (
-	"time"
-
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -42,7 +40,7 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 		t.marks.add(t.e, r.c, p.CampaignID, tcCancelledException, r.tally)
 		if t.e.observed {
 			d := t.exceptionDecision(rule.Cancelled, rule.ReasonException, r, p)
-			d.Detail = "waiting since " + p.Trigger.Time.UTC().Format(time.RFC3339)
+			d.Detail = "waiting since " + stamp(p.Trigger.Time)
 			t.decisions = append(t.decisions, d)
 		}
 		return true

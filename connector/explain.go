@@ -72,7 +72,7 @@ func (x Explanation) String() string {
 		b.WriteString("  no decision recorded (nothing triggered this follow-up for this user, or the log no longer has it)\n")
 	}
 	for _, d := range x.Decisions {
-		fmt.Fprintf(&b, "  %s %s\n", stamp(d.At), describeDecision(d))
+		fmt.Fprintf(&b, "  %s %s\n", d.At.UTC().Format(time.RFC3339), describeDecision(d)) // to the second: the lines align
 	}
 	for _, p := range x.Pending {
 		state := "waiting"

@@ -275,8 +275,9 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 		if seen > 0 {
 			// Refused (an invalid transition): the engine still catches
 			// up with the record it read. Should that read fail, the
-			// refusal is the error to report, and the next call reads
-			// the campaigns again anyway.
+			// refusal is the error to report; the engine reads the
+			// campaigns at its next lifecycle call, or once the store's
+			// revision shows the change.
 			_ = e.catchUp(ctx, seen)
 		}
 		return rec, from, false, wrapStore(op, id, err)

@@ -104,6 +104,19 @@ func TestFollowUpPublishedAfterItsOriginalMissesEarlierInteractions(t *testing.T
 	require.True(t, warned, h.Timeline())
 }
 
+// TestBeforeActivationShowsTheFraction: an event stamped to the second
+// (as many providers stamp them) in the second of the publication is
+// before it, and the decision's detail shows the activation's fraction.
+func TestBeforeActivationShowsTheFraction(t *testing.T) {
+	h := connectortest.New(t)
+	h.Advance(250 * time.Millisecond)
+	h.Apply(rule.Campaign{ID: "newsletter"}, rule.Campaign{ID: "follow_up",
+		Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "newsletter"}}})
+	h.TrackAt(connectortest.Start, interaction("u", event.EmailOpened, "newsletter"))
+	d := h.RequireReason("u", "follow_up", rule.Suppressed, rule.ReasonBeforeActivation)
+	require.Equal(t, "activated at 2026-01-05T00:00:00.25Z", d.Detail)
+}
+
 func TestFollowUpOfAControlGroup(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "promo"}, rule.Campaign{

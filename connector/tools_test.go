@@ -167,14 +167,22 @@ func TestBackfill(t *testing.T) {
 		t0 := h.Now()
 		r := event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}
 		h.Track(r)
-		reused := r
-		reused.UserID = "cid"
-		h.Track(reused)
+		reused, edge, stamped := r, r, r
+		reused.UserID, edge.UserID, stamped.UserID = "cid", "dan", "eve"
+		h.Track(reused, edge)
 		h.Advance(time.Minute)
 		h.Track(r) // the provider's retry: logged again
 		other := r
 		other.UserID = "bob" // the same ID for another user is another event
 		h.Track(other)
+		h.AdvanceTo(t0.Add(71 * time.Hour))
+		stamped.Time = time.Time{} // stamped on arrival
+		h.Track(stamped)
+		h.AdvanceTo(t0.Add(72 * time.Hour))
+		edge.Time = h.Now() // exactly the dedup window later: tracking takes it again
+		h.Track(edge)
+		h.AdvanceTo(t0.Add(73 * time.Hour))
+		h.Track(stamped) // its retry, stamped on arrival, within the window
 		h.AdvanceTo(t0.Add(4 * day))
 		reused.Time = h.Now() // the same ID after the dedup window (72 h): another event
 		h.Track(reused)
@@ -184,6 +192,8 @@ func TestBackfill(t *testing.T) {
 		h.RequireSentTimes("ann", "resend", 1)
 		h.RequireSentTimes("bob", "resend", 1)
 		h.RequireSentTimes("cid", "resend", 2)
+		h.RequireSentTimes("dan", "resend", 2)
+		h.RequireSentTimes("eve", "resend", 1)
 		h.RequireKinds("ann", "resend", "scheduled", "delivered")
 	})
 
