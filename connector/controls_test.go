@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -240,104 +239,6 @@ func TestConversions(t *testing.T) {
 		h.RequireNotSent("early", "thanks")
 		h.RequireNotSent("late", "thanks")
 		h.RequireSent("justintime", "thanks")
-	})
-
-	t.Run("the first receipt by time counts, whatever the order they are reported in", func(t *testing.T) {
-		h := setup(t)
-		start := connectortest.Start
-		at := func(user string, d time.Duration, ev event.Event) { h.TrackAt(start.Add(d), ev) }
-		h.AdvanceTo(start.Add(80 * time.Hour))
-		// moved: r2 (10 h) then r1 (1 h), reported late; the window is
-		// [1 h, 73 h): a purchase at 72 h converts...
-		at("moved", 10*time.Hour, received("moved"))
-		at("moved", time.Hour, received("moved"))
-		at("moved", 72*time.Hour, buy("moved"))
-		// ...and one at 73 h, inside the later receipt's window only, does
-		// not.
-		at("shortened", 10*time.Hour, received("shortened"))
-		at("shortened", time.Hour, received("shortened"))
-		at("shortened", 73*time.Hour, buy("shortened"))
-		// apart: r2 (76 h) reported before r1 (1 h), whose window ends
-		// before r2: each opens its own; a purchase at 2 h converts.
-		at("apart", 76*time.Hour, received("apart"))
-		at("apart", time.Hour, received("apart"))
-		at("apart", 2*time.Hour, buy("apart"))
-		h.Tick()
-		h.RequireSent("moved", "thanks")
-		h.RequireNotSent("shortened", "thanks")
-		h.RequireSent("apart", "thanks")
-		// The later window of "apart" is still open.
-		h.TrackAt(start.Add(79*time.Hour), buy("apart"))
-		converted := 0
-		for _, d := range h.DecisionsFor("apart", "newsletter") {
-			if d.Kind == rule.Converted {
-				converted++
-			}
-		}
-		require.Equal(t, 2, converted, "one conversion per receipt's window")
-	})
-
-	t.Run("receipts dated apart keep at most two windows", func(t *testing.T) {
-		h := setup(t)
-		start := connectortest.Start
-		// Receipts reported latest first, each 4 days before the last (the
-		// windows last 3): each is earlier than every window.
-		for i := 50; i > 0; i-- {
-			h.TrackAt(start.Add(time.Duration(i)*4*24*time.Hour), received("u"))
-		}
-		u, err := h.Store.User(context.Background(), "", "u")
-		require.NoError(t, err)
-		require.Len(t, u.Conversions, 4, "two per conversion") // bought and signed_up
-		// The earliest receipt's window is one of them: a purchase in it
-		// converts.
-		h.TrackAt(start.Add(4*24*time.Hour+time.Hour), buy("u"))
-		h.RequireReason("u", "newsletter", rule.Converted, "")
-	})
-
-	t.Run("the window open now stays", func(t *testing.T) {
-		countConverted := func(h *connectortest.Harness, user string) int {
-			n := 0
-			for _, d := range h.DecisionsFor(user, "newsletter") {
-				if d.Kind == rule.Converted && d.Rule == "conversion bought" {
-					n++
-				}
-			}
-			return n
-		}
-		start := connectortest.Start
-		// Late receipts dated days ago fill the second place, then give
-		// way to each other: the window opened today stays.
-		h := setup(t)
-		h.AdvanceTo(start.Add(10 * day))
-		h.Track(received("late"))
-		h.TrackAt(start.Add(5*day), received("late"))
-		h.TrackAt(start.Add(day), received("late"))
-		h.Advance(time.Hour)
-		h.Track(buy("late"))
-		require.Equal(t, 1, countConverted(h, "late"))
-		// A receipt dated a year ahead (a device's clock) does not take
-		// the place of today's window.
-		h.Track(received("future"))
-		h.TrackAt(h.Now().Add(365*day), received("future"))
-		h.Advance(time.Hour)
-		h.Track(buy("future"))
-		require.Equal(t, 1, countConverted(h, "future"))
-		// A deadline lengthened by an edit: an earlier receipt reaching both
-		// windows leaves one, and converts once.
-		h = setup(t)
-		h.AdvanceTo(start.Add(10 * day))
-		h.Track(received("edited"))
-		h.TrackAt(start.Add(5*day), received("edited"))
-		longer := newsletter
-		longer.Conversions = slices.Clone(newsletter.Conversions)
-		longer.Conversions[0].Deadline = 10 * day
-		h.Save(longer)
-		h.TrackAt(start.Add(day), received("edited"))
-		h.Advance(time.Hour)
-		h.Track(buy("edited"))
-		h.Advance(time.Hour)
-		h.Track(buy("edited"))
-		require.Equal(t, 1, countConverted(h, "edited"))
 	})
 
 	t.Run("a control group entry opens the windows too", func(t *testing.T) {

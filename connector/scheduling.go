@@ -1,7 +1,7 @@
 package connector
 
 import (
-	"slices"
+	"math"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -167,9 +167,8 @@ const maxWindows = 2
 func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 	for _, cv := range c.Campaign.Conversions {
 		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
-		held, overlapped, ended, farthest, n := false, false, -1, -1, 0
-		for i := range u.Conversions {
-			w := &u.Conversions[i]
+		held, overlapped, ended, farthest, n := false, -1, -1, -1, 0
+		for i, w := range u.Conversions {
 			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
 				continue
 			}
@@ -178,18 +177,18 @@ func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 			case !at.Before(w.Opened) && at.Before(w.Deadline):
 				held = true
 			case at.Before(w.Opened) && w.Opened.Before(window.Deadline):
-				*w, overlapped = window, true // duplicates, if several, go below
+				overlapped = i
 			case !w.Deadline.After(now):
 				ended = i
 			}
-			if farthest < 0 || fromNow(*w, now) > fromNow(u.Conversions[farthest], now) {
+			if farthest < 0 || fromNow(w, now) > fromNow(u.Conversions[farthest], now) {
 				farthest = i
 			}
 		}
 		switch {
 		case held:
-		case overlapped:
-			u.Conversions = dropRepeats(u.Conversions, window)
+		case overlapped >= 0:
+			u.Conversions = replaceOverlapped(u.Conversions, window)
 		case ended >= 0: // not yet pruned
 			u.Conversions[ended] = window
 		case n < maxWindows:
@@ -200,29 +199,39 @@ func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 	}
 }
 
-// fromNow is how far window w is from now: 0 when it holds now.
+// fromNow is how far window w is from now: 0 when it holds now. (Sub
+// saturates, centuries away; the nanosecond is not added then.)
 func fromNow(w store.ConversionWindow, now time.Time) time.Duration {
 	switch {
 	case now.Before(w.Opened):
 		return w.Opened.Sub(now)
 	case !now.Before(w.Deadline):
-		return now.Sub(w.Deadline) + time.Nanosecond
+		if d := now.Sub(w.Deadline); d < math.MaxInt64 {
+			return d + time.Nanosecond // an ended window is farther than one opening now
+		}
+		return math.MaxInt64
 	}
 	return 0
 }
 
-// dropRepeats keeps the first of the windows that are w, for when a
-// receipt replaced more than one (after an edit lengthened the window).
-func dropRepeats(ws []store.ConversionWindow, w store.ConversionWindow) []store.ConversionWindow {
-	seen := false
-	return slices.DeleteFunc(ws, func(x store.ConversionWindow) bool {
-		if x.CampaignID != w.CampaignID || x.ConversionID != w.ConversionID || !x.Opened.Equal(w.Opened) || !x.Deadline.Equal(w.Deadline) {
-			return false
+// replaceOverlapped puts w, a window opened by a receipt no window holds,
+// in the place of the windows of its conversion that open after it and
+// before its deadline: their receipts came inside w, and open nothing.
+// (There is one, unless an edit lengthened the window.)
+func replaceOverlapped(ws []store.ConversionWindow, w store.ConversionWindow) []store.ConversionWindow {
+	kept, placed := ws[:0], false
+	for _, x := range ws {
+		if x.CampaignID == w.CampaignID && x.ConversionID == w.ConversionID &&
+			w.Opened.Before(x.Opened) && x.Opened.Before(w.Deadline) {
+			if placed {
+				continue
+			}
+			x, placed = w, true
 		}
-		dup := seen
-		seen = true
-		return dup
-	})
+		kept = append(kept, x)
+	}
+	clear(ws[len(kept):])
+	return kept
 }
 
 // convertAll completes the conversion windows the event converts, in one
