@@ -175,7 +175,7 @@ func (e *Engine) needsLocationAtSend(c *rule.Campaign) bool {
 		return false
 	}
 	for _, cap := range e.cfg.caps {
-		if cap.Days > 0 {
+		if cap.Days > 0 && (cap.Channel == "" || cap.Channel == c.Channel) {
 			return true
 		}
 	}
@@ -250,8 +250,11 @@ func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now
 				n++
 			}
 		}
-		for _, p := range u.Pending {
-			if p.Sending && p.ID != except && (cap.Channel == "" || e.channelOf(p.CampaignID) == cap.Channel) {
+		for _, p := range u.Pending { // being sent, by another slot or engine
+			if !p.Sending || p.ID == except || p.Control {
+				continue
+			}
+			if ch, counted := e.capsCount(p.CampaignID); counted && (cap.Channel == "" || ch == cap.Channel) {
 				n++
 			}
 		}
@@ -262,11 +265,14 @@ func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now
 	return FrequencyCap{}, false
 }
 
-func (e *Engine) channelOf(campaignID string) event.Channel {
+// capsCount returns the channel of follow-up campaignID and whether caps
+// count its deliveries (not when it ignores them). A follow-up the
+// snapshot does not know counts, on no channel.
+func (e *Engine) capsCount(campaignID string) (event.Channel, bool) {
 	if c := e.snap.Load().campaign(campaignID); c != nil {
-		return c.Campaign.Channel
+		return c.Campaign.Channel, !c.Campaign.IgnoreFrequencyCaps
 	}
-	return ""
+	return "", true
 }
 
 // recordSend adds a send to the user's history when caps could count it.

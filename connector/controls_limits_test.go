@@ -1,10 +1,14 @@
 package connector_test
 
 import (
+	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -124,4 +128,70 @@ func TestRateLimit(t *testing.T) {
 		require.Len(t, h.Sent(), 2)
 		h.RequireKinds("u2", "f", "scheduled", "deferred/rate_limited", "suppressed/rate_limited")
 	})
+}
+
+// TestAnExemptSendInFlightIsNotCounted: while engine a sends a follow-up
+// that ignores the caps, engine b's last check of another follow-up for
+// the same user does not count it.
+func TestAnExemptSendInFlightIsNotCounted(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(connectortest.Start)
+	mem := store.NewMemory()
+	inSend, released := make(chan struct{}), make(chan struct{})
+	var sent []string
+	var mu sync.Mutex
+	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		if d.CampaignID == "exempt" {
+			close(inSend)
+			<-released
+		}
+		mu.Lock()
+		sent = append(sent, d.CampaignID)
+		mu.Unlock()
+		return nil
+	})
+	caps := connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Window: 24 * time.Hour})
+	release := connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+		if d.CampaignID == "mail" && (d.Kind == rule.Delivered || d.Kind == rule.Suppressed) {
+			close(released)
+		}
+	}))
+	a := newEngine(t, mem, sender, clk, caps)
+	b := newEngine(t, mem, sender, clk, caps, release)
+	opened := []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}
+	require.NoError(t, a.Apply(ctx, []rule.Campaign{{ID: "o"},
+		{ID: "exempt", IgnoreFrequencyCaps: true, Triggers: opened},
+		{ID: "mail", Delay: rule.After(time.Second), Triggers: opened}}))
+	require.NoError(t, a.Track(ctx, event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "o"}))
+	done := make(chan error)
+	go func() {
+		_, err := a.Tick(ctx) // sends "exempt", and waits in the sender
+		done <- err
+	}()
+	<-inSend
+	clk.Add(time.Second)
+	_, err := b.Tick(ctx) // "mail"'s last check, while "exempt" is in flight
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	require.ElementsMatch(t, []string{"mail", "exempt"}, sent)
+}
+
+// TestADayCapOnAnotherChannelNeedsNoZone: a calendar-day cap on email
+// does not make a push follow-up ask for the user's zone, so a directory
+// that fails does not hold the push back.
+func TestADayCapOnAnotherChannelNeedsNoZone(t *testing.T) {
+	var asked atomic.Int64
+	dir := connector.LocationFunc(func(context.Context, string) (*time.Location, error) {
+		asked.Add(1)
+		return nil, fmt.Errorf("directory down")
+	})
+	h := connectortest.New(t, connector.WithDirectory(dir),
+		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Channel: event.Email, Days: 1}))
+	h.Apply(rule.Campaign{ID: "o"}, rule.Campaign{ID: "push", Channel: event.Push,
+		Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}})
+	h.Track(event.Event{UserID: "u", Kind: event.PushOpened, CampaignID: "o"})
+	h.Tick()
+	h.RequireSent("u", "push")
+	require.Zero(t, asked.Load(), "the zone was asked for")
 }
