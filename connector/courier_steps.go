@@ -223,14 +223,10 @@ func (j *job) deferOrDrop(u *store.UserState, i int) {
 }
 
 // postpone retries the delivery later because the directory failed; after
-// the maximum deferral it fails. The wait is as long as the delivery has
-// waited since it was due, at least the retry policy's next wait and at
-// most its longest: the retries of a long outage double apart, as they
-// would with a count of failures, which a delivery does not keep.
+// the maximum deferral it fails.
 func (j *job) postpone(u *store.UserState, i int) {
 	p := u.Pending[i]
-	r := j.w.e.cfg.retry
-	next := j.now.Add(max(r.backoff(p.Attempt+1), min(j.now.Sub(p.DueAt), r.Max)))
+	next := j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt + 1))
 	if next.Sub(p.DueAt) > j.w.e.cfg.maxDeferral {
 		u.RemovePending(i)
 		j.note(rule.Failed, rule.ReasonDirectoryError, p, j.cause.Error())

@@ -3,7 +3,6 @@ package connector_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,38 +110,4 @@ func splitLines(s string) []string {
 		}
 	}
 	return append(out, s[start:])
-}
-
-// TestDirectoryOutageRetriesDoubleApart: through a directory outage, a
-// delivery is retried after waits that double (30 s, 30 s, 1 min, 2 min…
-// with the default policy) up to the policy's Max, and goes out at the
-// first retry once the directory is back.
-func TestDirectoryOutageRetriesDoubleApart(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	dir := connector.LocationFunc(func(context.Context, string) (*time.Location, error) {
-		if down.Load() {
-			return nil, errors.New("directory down")
-		}
-		return nil, nil
-	})
-	h := connectortest.New(t, connector.WithDirectory(dir),
-		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 6, Base: 30 * time.Second, Max: time.Hour}),
-		connector.WithQuietHours(connector.QuietHours{From: rule.At(23, 0), To: rule.At(23, 30)})) // the zone is needed
-	h.Apply(rule.Campaign{ID: "o"}, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}})
-	h.Track(event.Event{UserID: "u", Kind: event.EmailOpened, CampaignID: "o"})
-	h.Advance(6 * time.Hour)
-	var at []time.Duration
-	for _, d := range h.DecisionsFor("u", "f") {
-		if d.Kind == rule.Retried && d.Reason == rule.ReasonDirectoryError {
-			at = append(at, d.At.Sub(connectortest.Start))
-		}
-	}
-	s := time.Second
-	want := []time.Duration{0, 30 * s, 60 * s, 120 * s, 240 * s, 480 * s, 960 * s, 1920 * s, 3840 * s,
-		7440 * s, 11040 * s, 14640 * s, 18240 * s}
-	require.Equal(t, want, at)
-	down.Store(false)
-	h.Advance(time.Hour)
-	h.RequireSentAt("u", "f", connectortest.Start.Add(21840*s))
 }
