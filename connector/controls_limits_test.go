@@ -139,6 +139,8 @@ func TestAnExemptSendInFlightIsNotCounted(t *testing.T) {
 	clk.Set(connectortest.Start)
 	mem := store.NewMemory()
 	inSend, released := make(chan struct{}), make(chan struct{})
+	var release sync.Once // once "mail" is decided, or b's Tick is over
+	releaseExempt := func() { release.Do(func() { close(released) }) }
 	var sent []string
 	var mu sync.Mutex
 	sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
@@ -152,13 +154,13 @@ func TestAnExemptSendInFlightIsNotCounted(t *testing.T) {
 		return nil
 	})
 	caps := connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Window: 24 * time.Hour})
-	release := connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+	onMail := connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
 		if d.CampaignID == "mail" && (d.Kind == rule.Delivered || d.Kind == rule.Suppressed) {
-			close(released)
+			releaseExempt()
 		}
 	}))
 	a := newEngine(t, mem, sender, clk, caps)
-	b := newEngine(t, mem, sender, clk, caps, release)
+	b := newEngine(t, mem, sender, clk, caps, onMail)
 	opened := []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}
 	require.NoError(t, a.Apply(ctx, []rule.Campaign{{ID: "o"},
 		{ID: "exempt", IgnoreFrequencyCaps: true, Triggers: opened},
@@ -169,9 +171,14 @@ func TestAnExemptSendInFlightIsNotCounted(t *testing.T) {
 		_, err := a.Tick(ctx) // sends "exempt", and waits in the sender
 		done <- err
 	}()
-	<-inSend
+	select {
+	case <-inSend:
+	case err := <-done:
+		t.Fatalf("a's Tick ended (%v) without sending \"exempt\"", err)
+	}
 	clk.Add(time.Second)
 	_, err := b.Tick(ctx) // "mail"'s last check, while "exempt" is in flight
+	releaseExempt()
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	require.ElementsMatch(t, []string{"mail", "exempt"}, sent)
