@@ -33,12 +33,13 @@ type publishConfig struct {
 // time as if the follow-up had been active then: after the activation,
 // the follow-up's triggers and exceptions found in the interaction log
 // with times in [since, activation) are replayed in time order, for this
-// follow-up only, skipping a provider's retries as tracking does: an
-// event ID is replayed once per user and dedup window. Due times already past are due at once (decisions say
-// late); every decision it takes is marked Backfilled. Counting earlier
-// interactions is never the default: a follow-up counts only interactions
-// at or after its activation unless asked. It needs
-// [WithInteractionLog] ([ErrNoInteractionLog]).
+// follow-up only, skipping a provider's retries: an event ID is replayed
+// once per user and dedup window, measured between the events' times.
+// Due times already past are due at once (decisions say late); every
+// decision it takes is marked Backfilled. Counting earlier interactions is
+// never the default: a follow-up counts only interactions at or after its
+// activation unless asked. It needs [WithInteractionLog]
+// ([ErrNoInteractionLog]).
 func Backfill(since time.Time) PublishOption {
 	return func(c *publishConfig) { c.backfillSince = since }
 }

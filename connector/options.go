@@ -261,9 +261,10 @@ func WithRetryPolicy(r RetryPolicy) Option {
 // after d. The sender's context does not end with the context given to
 // Tick or Run: a send in progress when they end finishes, bounded by d
 // alone (for a sender that returns once its context ends: the engine
-// cannot stop one that ignores it), and its outcome is recorded. d must be shorter than the lease
-// ([WithLease]). Defaults to no bound: a sender that never returns then
-// holds its send slot, and Run's return at shutdown, for ever.
+// cannot stop one that ignores it), and its outcome is recorded. d must
+// be shorter than the lease ([WithLease]). Defaults to no bound: a sender
+// that never returns then holds its send slot, and Run's return at
+// shutdown, for ever.
 func WithSendTimeout(d time.Duration) Option {
 	return positive("send timeout", d, func(cfg *config) *time.Duration { return &cfg.sendTimeout })
 }
