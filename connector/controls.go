@@ -251,7 +251,7 @@ func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now
 			}
 		}
 		for _, p := range u.Pending { // being sent, by another slot or engine
-			if !p.Sending || p.ID == except || p.Control {
+			if !p.Sending || p.ID == except {
 				continue
 			}
 			if ch, counted := e.capsCount(p.CampaignID); counted && (cap.Channel == "" || ch == cap.Channel) {

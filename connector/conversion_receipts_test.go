@@ -15,15 +15,12 @@ import (
 
 // windowsCase is a harness with campaign "nl", whose conversion "bought"
 // (any purchase) has the given deadline, and helpers to read its windows.
-type windowsCase struct {
-	*connectortest.Harness
-	t *testing.T
-}
+type windowsCase struct{ *connectortest.Harness }
 
 func newWindowsCase(t *testing.T, deadline time.Duration) windowsCase {
 	h := connectortest.New(t)
 	h.Apply(rule.Campaign{ID: "nl", Conversions: []rule.Conversion{{ID: "bought", Kind: event.Purchase, Deadline: deadline}}})
-	return windowsCase{h, t}
+	return windowsCase{h}
 }
 
 // at returns connectortest.Start + d.
@@ -51,7 +48,7 @@ func (c windowsCase) converted() int {
 // windows lists the user's windows as [opened, deadline) after Start.
 func (c windowsCase) windows() string {
 	u, err := c.Store.User(context.Background(), "", "u")
-	require.NoError(c.t, err)
+	require.NoError(c.T, err)
 	out := ""
 	for _, w := range u.Conversions {
 		out += fmt.Sprintf("%s/%s[%v,%v) ", w.CampaignID, w.ConversionID, w.Opened.Sub(connectortest.Start), w.Deadline.Sub(connectortest.Start))
@@ -64,21 +61,17 @@ func (c windowsCase) windows() string {
 // windows per conversion, the one open now kept.
 func TestConversionWindowsFollowReceiptTimes(t *testing.T) {
 	const hour = time.Hour
-	t.Run("a receipt reported late moves the window back", func(t *testing.T) {
-		c := newWindowsCase(t, 72*hour)
-		c.AdvanceTo(at(80 * hour))
-		c.received(at(10 * hour))
-		c.received(at(hour)) // [1h, 73h): r2 came inside it
-		c.bought(at(72 * hour))
-		require.Equal(t, 1, c.converted(), c.windows())
-	})
-	t.Run("and the deadline with it", func(t *testing.T) {
-		c := newWindowsCase(t, 72*hour)
-		c.AdvanceTo(at(80 * hour))
-		c.received(at(10 * hour))
-		c.received(at(hour))
-		c.bought(at(73 * hour)) // inside the later receipt's window only
-		require.Equal(t, 0, c.converted(), c.windows())
+	t.Run("a receipt reported late moves the window back, and the deadline with it", func(t *testing.T) {
+		// A purchase at 72 h is in [1h, 73h); one at 73 h only in the
+		// later receipt's window.
+		for bought, want := range map[time.Duration]int{72 * hour: 1, 73 * hour: 0} {
+			c := newWindowsCase(t, 72*hour)
+			c.AdvanceTo(at(80 * hour))
+			c.received(at(10 * hour))
+			c.received(at(hour)) // [1h, 73h): r2 came inside it
+			c.bought(at(bought))
+			require.Equal(t, want, c.converted(), "bought at %v: %s", bought, c.windows())
+		}
 	})
 	t.Run("one ending before gets a window of its own", func(t *testing.T) {
 		c := newWindowsCase(t, 72*hour)
@@ -203,7 +196,7 @@ func TestConversionWindowsFollowReceiptTimes(t *testing.T) {
 		r("B", 8*hour)
 		h.Save(mk("A", 10*hour))
 		r("A", hour)
-		c := windowsCase{h, t}
+		c := windowsCase{h}
 		require.Equal(t, "A/bought[1h0m0s,11h0m0s) A/signed[1h0m0s,11h0m0s) B/bought[5h0m0s,6h0m0s) B/signed[5h0m0s,6h0m0s) B/bought[8h0m0s,9h0m0s) B/signed[8h0m0s,9h0m0s) ", c.windows())
 	})
 }

@@ -167,7 +167,7 @@ const maxWindows = 2
 func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 	for _, cv := range c.Campaign.Conversions {
 		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
-		held, overlapped, ended, farthest, n := false, -1, -1, -1, 0
+		held, overlaps, ended, farthest, n := false, false, -1, -1, 0
 		for i, w := range u.Conversions {
 			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
 				continue
@@ -177,7 +177,7 @@ func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 			case !at.Before(w.Opened) && at.Before(w.Deadline):
 				held = true
 			case at.Before(w.Opened) && w.Opened.Before(window.Deadline):
-				overlapped = i
+				overlaps = true
 			case !w.Deadline.After(now):
 				ended = i
 			}
@@ -187,7 +187,7 @@ func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
 		}
 		switch {
 		case held:
-		case overlapped >= 0:
+		case overlaps:
 			u.Conversions = replaceOverlapped(u.Conversions, window)
 		case ended >= 0: // not yet pruned
 			u.Conversions[ended] = window
