@@ -37,7 +37,11 @@ func (j *job) update(u *store.UserState, _ bool) {
 
 // note records a decision about pending delivery p.
 func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, detail string) {
-	j.marks.addPair(j.w.e, j.camp, p.CampaignID, kind, reason)
+	if kind == rule.Suppressed {
+		j.marks.add(j.w.e, j.camp, p.CampaignID, codeWhenDue(reason), "")
+	} else {
+		j.marks.addPair(j.w.e, j.camp, p.CampaignID, kind, reason)
+	}
 	if !j.w.e.observed {
 		return
 	}

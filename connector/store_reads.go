@@ -34,7 +34,10 @@ const DefaultPendingPage = 100
 // and [rule.Applied], which are about campaigns), whether or not the
 // engine has observers; ignored events naming an unknown campaign are
 // counted under CampaignID "" (the ID is whatever the host received).
-// The store keeps the tallies for [WithTallyRetention].
+// A delivery suppressed when it came due, after it counted as scheduled,
+// is counted under the rule [store.RuleWhenDue], apart from triggers
+// suppressed on arrival. The store keeps the tallies for
+// [WithTallyRetention].
 //
 // Errors: [ErrNotSupported] when the store keeps no tallies; an error
 // wrapping [store.ErrInvalidQuery] for an empty range; ctx's error when it

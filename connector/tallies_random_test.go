@@ -339,6 +339,9 @@ func tallyOf(ds []rule.Decision) []string {
 		if d.Kind == rule.Cancelled && d.Reason == rule.ReasonException {
 			k.Rule = d.Rule
 		}
+		if d.Kind == rule.Suppressed && d.DeliveryID != "" { // a delivery's, when it came due
+			k.Rule = store.RuleWhenDue
+		}
 		counts[k]++
 	}
 	var out []store.Tally

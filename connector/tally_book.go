@@ -251,7 +251,11 @@ func (c *tallyCell) drain(acc map[store.TallyKey]int64) {
 		gained := false
 		key := func(code tallyCode) store.TallyKey {
 			p := pairOf(code)
-			return store.TallyKey{Hour: hour, CampaignID: c.id, Kind: p.kind, Reason: p.reason}
+			k := store.TallyKey{Hour: hour, CampaignID: c.id, Kind: p.kind, Reason: p.reason}
+			if p.whenDue {
+				k.Rule = store.RuleWhenDue
+			}
+			return k
 		}
 		for code := range tallyCode(tallyMaxCodes) {
 			var total int64

@@ -14,10 +14,14 @@ import (
 // package variables.
 type tallyCode uint16
 
-// tallyPair is what a code stands for.
+// tallyPair is what a code stands for. whenDue marks a suppression of a
+// scheduled delivery when it came due (counted with
+// [store.RuleWhenDue]), apart from a trigger's suppression on arrival
+// of the same reason.
 type tallyPair struct {
-	kind   rule.DecisionKind
-	reason rule.Reason
+	kind    rule.DecisionKind
+	reason  rule.Reason
+	whenDue bool
 }
 
 // tallyCodes holds the registered pairs: both tables are replaced, never
@@ -62,7 +66,17 @@ func codeOf(kind rule.DecisionKind, reason rule.Reason) tallyCode {
 	if tcDelivered != 0 && kind == rule.Delivered && reason == "" {
 		return tcDelivered // the one Tick asks for most, without a map look-up
 	}
-	p := tallyPair{kind, reason}
+	return codeOfPair(tallyPair{kind: kind, reason: reason})
+}
+
+// codeWhenDue returns the code of a delivery's suppression for reason
+// when it came due.
+func codeWhenDue(reason rule.Reason) tallyCode {
+	return codeOfPair(tallyPair{kind: rule.Suppressed, reason: reason, whenDue: true})
+}
+
+// codeOfPair returns the code of p, registering it on its first use.
+func codeOfPair(p tallyPair) tallyCode {
 	if m := tallyCodes.byPair.Load(); m != nil {
 		if c, ok := (*m)[p]; ok {
 			return c

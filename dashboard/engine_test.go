@@ -171,3 +171,68 @@ func TestHealthShowsIgnoredEventsByReason(t *testing.T) {
 		t.Errorf("events naming newsleter: %d, want 1", got)
 	}
 }
+
+// A delivery suppressed when it came due (here by a frequency cap) was
+// scheduled first: the funnel counts it as scheduled and shows it falling
+// out after Scheduled, and only a trigger suppressed on arrival falls out
+// before.
+func TestFunnelPutsSuppressionsWhenDueAfterScheduled(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(fixtureNow.Add(-3 * time.Hour))
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+	e, err := connector.New(store.NewMemory(), send, connector.WithClock(clk),
+		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Window: 24 * time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.Save(ctx, rule.Campaign{ID: "newsletter"}))
+	for id, d := range map[string]time.Duration{"resend": time.Hour, "nudge": 2 * time.Hour} {
+		must(e.Save(ctx, rule.Campaign{ID: id, Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}, Delay: rule.After(d)}))
+		must(e.Publish(ctx, id))
+	}
+	must(e.Publish(ctx, "newsletter"))
+	clk.Add(time.Second)
+	for _, id := range []string{"ann-1", "bob-1", "bob-2"} { // bob's second is suppressed on arrival: already pending
+		must(e.Track(ctx, event.Event{ID: id, UserID: id[:3], Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	}
+	for range 2 { // the resends go out; the nudges an hour later meet the cap
+		clk.Add(time.Hour)
+		if _, err := e.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := New(e, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, get(t, h, "/campaign?id=nudge"), http.StatusOK)
+	for step, want := range map[string]int64{"triggered": 3, "scheduled": 2, "sent": 0} {
+		if got := number(t, page, `data-step="`+step+`"`); got != want {
+			t.Errorf("%s: the funnel shows %d, want %d", step, got, want)
+		}
+	}
+	funnel := section(t, page, `id="funnel"`, "</section>")
+	rows := strings.Split(funnel, "<tr>")
+	var scheduled, triggered string
+	for _, r := range rows {
+		switch {
+		case strings.Contains(r, `data-step="triggered"`):
+			triggered = r
+		case strings.Contains(r, `data-step="scheduled"`):
+			scheduled = r
+		}
+	}
+	if !strings.Contains(scheduled, "suppressed: frequency capped when due") {
+		t.Errorf("the cap's suppressions do not fall out after Scheduled: %s", scheduled)
+	}
+	if !strings.Contains(triggered, "suppressed: already pending") || strings.Contains(triggered, "frequency capped") {
+		t.Errorf("before Scheduled, want the trigger suppressed on arrival only: %s", triggered)
+	}
+}

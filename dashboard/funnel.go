@@ -13,9 +13,12 @@ type funnelStep struct {
 }
 
 // funnel returns the steps triggered → scheduled → sent → converted of
-// summary s. Counts are of decisions taken in the window, so a step can
-// hold users who entered the previous one before the window began;
-// conversions count those of users held out in a control group too.
+// summary s (of funnelMetrics). Counts are of decisions taken in the
+// window, so a step can hold users who entered the previous one before
+// the window began; conversions count those of users held out in a
+// control group too. A trigger suppressed on arrival falls out before
+// Scheduled; a delivery suppressed when it came due (quiet hours, a cap,
+// an audience re-check) falls out after it.
 func funnel(s summary) []funnelStep {
 	prefixed := func(prefix string, ps []part) []part {
 		out := make([]part, len(ps))
@@ -29,9 +32,10 @@ func funnel(s summary) []funnelStep {
 	if n := s.Figure(mHeldOut.Key).Total(); n > 0 {
 		afterScheduled = append(afterScheduled, part{"held out in the control group", n})
 	}
+	afterScheduled = append(afterScheduled, prefixed("suppressed: ", s.Figure(mSuppressedWhenDue.Key).Breakdown)...)
 	afterScheduled = append(afterScheduled, prefixed("failed: ", s.Figure(mFailed.Key).Breakdown)...)
 	steps := []funnelStep{
-		{Key: mTriggered.Key, Label: "Triggered", Lost: prefixed("suppressed: ", s.Figure(mSuppressed.Key).Breakdown)},
+		{Key: mTriggered.Key, Label: "Triggered", Lost: prefixed("suppressed: ", s.Figure(mSuppressedOnArrival.Key).Breakdown)},
 		{Key: mScheduled.Key, Label: "Scheduled", Lost: afterScheduled},
 		{Key: mSent.Key, Label: "Sent"},
 		{Key: mConverted.Key, Label: "Converted"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // metric is one figure the campaign pages show, counted from the tallies
@@ -16,24 +17,56 @@ type metric struct {
 	Key   string // stable name, used in the page's data attributes
 	Label string
 	Kinds []rule.DecisionKind
+	// Stage narrows the suppressions counted: all of them (stageAny), a
+	// trigger's on arrival, or a scheduled delivery's when it came due.
+	Stage stage
+}
+
+// stage is where a suppression happened: on a trigger's arrival (nothing
+// was scheduled) or when a scheduled delivery came due.
+type stage int
+
+const (
+	stageAny stage = iota
+	stageArrival
+	stageDue
+)
+
+// counts reports whether m counts the decisions of tally t.
+func (m metric) counts(t tally) bool {
+	if !slices.Contains(m.Kinds, t.Kind) {
+		return false
+	}
+	if t.Kind != rule.Suppressed || m.Stage == stageAny {
+		return true
+	}
+	return (t.Rule == store.RuleWhenDue) == (m.Stage == stageDue)
 }
 
 // Triggered counts every trigger that matched: it either scheduled a
-// delivery or was suppressed for a reason.
+// delivery or was suppressed on arrival. A delivery suppressed when it
+// came due counted as scheduled already: it falls out after Scheduled.
 var (
-	mTriggered  = metric{"triggered", "Triggered", []rule.DecisionKind{rule.Scheduled, rule.Suppressed}}
-	mScheduled  = metric{"scheduled", "Scheduled", []rule.DecisionKind{rule.Scheduled}}
-	mCancelled  = metric{"cancelled", "Cancelled", []rule.DecisionKind{rule.Cancelled}}
-	mSuppressed = metric{"suppressed", "Suppressed", []rule.DecisionKind{rule.Suppressed}}
-	mSent       = metric{"sent", "Sent", []rule.DecisionKind{rule.Delivered}}
-	mFailed     = metric{"failed", "Failed", []rule.DecisionKind{rule.Failed}}
-	mHeldOut    = metric{"held_out", "Held out", []rule.DecisionKind{rule.HeldOut}}
-	mConverted  = metric{"converted", "Converted", []rule.DecisionKind{rule.Converted}}
-	mRetried    = metric{"retried", "Retried", []rule.DecisionKind{rule.Retried}}
+	mTriggered  = metric{Key: "triggered", Label: "Triggered", Kinds: []rule.DecisionKind{rule.Scheduled, rule.Suppressed}, Stage: stageArrival}
+	mScheduled  = metric{Key: "scheduled", Label: "Scheduled", Kinds: []rule.DecisionKind{rule.Scheduled}}
+	mCancelled  = metric{Key: "cancelled", Label: "Cancelled", Kinds: []rule.DecisionKind{rule.Cancelled}}
+	mSuppressed = metric{Key: "suppressed", Label: "Suppressed", Kinds: []rule.DecisionKind{rule.Suppressed}}
+	mSent       = metric{Key: "sent", Label: "Sent", Kinds: []rule.DecisionKind{rule.Delivered}}
+	mFailed     = metric{Key: "failed", Label: "Failed", Kinds: []rule.DecisionKind{rule.Failed}}
+	mHeldOut    = metric{Key: "held_out", Label: "Held out", Kinds: []rule.DecisionKind{rule.HeldOut}}
+	mConverted  = metric{Key: "converted", Label: "Converted", Kinds: []rule.DecisionKind{rule.Converted}}
+	mRetried    = metric{Key: "retried", Label: "Retried", Kinds: []rule.DecisionKind{rule.Retried}}
+
+	// The funnel's: suppressions apart by stage.
+	mSuppressedOnArrival = metric{Key: "suppressed_on_arrival", Label: "Suppressed on arrival", Kinds: []rule.DecisionKind{rule.Suppressed}, Stage: stageArrival}
+	mSuppressedWhenDue   = metric{Key: "suppressed_when_due", Label: "Suppressed when due", Kinds: []rule.DecisionKind{rule.Suppressed}, Stage: stageDue}
 )
 
 // campaignMetrics are the figures of each follow-up, in the order shown.
 var campaignMetrics = []metric{mTriggered, mScheduled, mCancelled, mSuppressed, mSent, mFailed, mHeldOut, mConverted}
+
+// funnelMetrics are what a follow-up's funnel reads.
+var funnelMetrics = append(slices.Clip(campaignMetrics), mSuppressedOnArrival, mSuppressedWhenDue)
 
 // window is a span of recent time the pages count over, cut into buckets
 // for its charts.
@@ -160,7 +193,7 @@ func summarize(ts []tally, metrics []metric, w window, now time.Time) summary {
 		f := figure{Metric: m, Series: newSeries(w, since)}
 		parts := map[string]int64{}
 		for _, t := range ts {
-			if t.Hour.Before(since) || !t.Hour.Before(until) || !slices.Contains(m.Kinds, t.Kind) {
+			if t.Hour.Before(since) || !t.Hour.Before(until) || !m.counts(t) {
 				continue
 			}
 			f.Series.add(t.Hour, t.Count)
@@ -182,6 +215,8 @@ func why(t tally) string {
 		return "exception " + t.Rule
 	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered:
 		return ""
+	case t.Kind == rule.Suppressed && t.Rule == store.RuleWhenDue:
+		return reasonWords(t.Reason) + " when due"
 	}
 	return reasonWords(t.Reason)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 func TestWindowsEndWithTheCurrentHour(t *testing.T) {
@@ -36,6 +37,7 @@ func TestSummarizeCountsOnlyTheWindowsHours(t *testing.T) {
 		{Hour: since, Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: `push_opened of "cart"`, Count: 4},
 		{Hour: since, Kind: rule.Cancelled, Reason: rule.ReasonCampaignStopped, Count: 3},
 		{Hour: since, Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Count: 5},
+		{Hour: since, Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Rule: store.RuleWhenDue, Count: 6},
 	}
 	s := summarize(ts, campaignMetrics, lastDay, now)
 	sent := s.Figure("sent")
@@ -47,7 +49,11 @@ func TestSummarizeCountsOnlyTheWindowsHours(t *testing.T) {
 		t.Errorf("cancelled by %v, want %v", got, want)
 	}
 	if got := s.Figure("triggered").Total(); got != 5 {
-		t.Errorf("triggered %d, want the 5 suppressed", got)
+		t.Errorf("triggered %d, want the 5 suppressed on arrival (not the 6 when due: they were scheduled)", got)
+	}
+	want = []part{{"not in audience when due", 6}, {"not in audience", 5}}
+	if got := s.Figure("suppressed").Breakdown; !slices.Equal(got, want) {
+		t.Errorf("suppressed for %v, want %v", got, want)
 	}
 	if got := s.Figure("triggered").Breakdown; len(got) != 0 {
 		t.Errorf("triggered has a breakdown %v: it sums two kinds", got)
@@ -59,14 +65,17 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	h := now.Truncate(time.Hour)
 	ts := []tally{
 		{Hour: h, Kind: rule.Scheduled, Count: 80},
-		{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonAlreadyPending, Count: 20},
-		{Hour: h, Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: "purchase", Count: 30},
+		{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonAlreadyPending, Count: 15},
+		{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Count: 5},
+		{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonQuietHours, Rule: store.RuleWhenDue, Count: 4},
+		{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Rule: store.RuleWhenDue, Count: 2},
+		{Hour: h, Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: "purchase", Count: 24},
 		{Hour: h, Kind: rule.HeldOut, Reason: rule.ReasonControlGroup, Count: 8},
 		{Hour: h, Kind: rule.Failed, Reason: rule.ReasonSendError, Count: 2},
 		{Hour: h, Kind: rule.Delivered, Count: 40},
 		{Hour: h, Kind: rule.Converted, Count: 10},
 	}
-	steps := funnel(summarize(ts, campaignMetrics, lastDay, now))
+	steps := funnel(summarize(ts, funnelMetrics, lastDay, now))
 	var counts []int64
 	for _, s := range steps {
 		counts = append(counts, s.Count)
@@ -77,14 +86,15 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	if steps[0].OfPrevious != -1 || steps[1].OfPrevious != 80 || steps[2].OfPrevious != 50 || steps[3].OfFirst != 10 {
 		t.Errorf("percentages %+v", steps)
 	}
-	if want := []part{{"suppressed: already pending", 20}}; !slices.Equal(steps[0].Lost, want) {
+	if want := []part{{"suppressed: already pending", 15}, {"suppressed: not in audience", 5}}; !slices.Equal(steps[0].Lost, want) {
 		t.Errorf("lost before scheduling %v, want %v", steps[0].Lost, want)
 	}
-	want := []part{{"cancelled: exception purchase", 30}, {"held out in the control group", 8}, {"failed: send error", 2}}
+	want := []part{{"cancelled: exception purchase", 24}, {"held out in the control group", 8},
+		{"suppressed: quiet hours when due", 4}, {"suppressed: not in audience when due", 2}, {"failed: send error", 2}}
 	if !slices.Equal(steps[1].Lost, want) {
 		t.Errorf("lost before sending %v, want %v", steps[1].Lost, want)
 	}
-	if empty := funnel(summarize(nil, campaignMetrics, lastDay, now)); empty[1].OfPrevious != -1 {
+	if empty := funnel(summarize(nil, funnelMetrics, lastDay, now)); empty[1].OfPrevious != -1 {
 		t.Errorf("a step after an empty one has a percentage: %v", empty[1].OfPrevious)
 	}
 }

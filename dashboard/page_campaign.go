@@ -92,7 +92,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			body.TalliesNote = h.note(r, err)
 		} else {
-			body.Funnel = funnel(summarize(tallies, campaignMetrics, win, now))
+			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now))
 			body.FunnelChart = funnelChart(body.Funnel)
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)

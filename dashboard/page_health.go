@@ -45,8 +45,8 @@ type troubleRow struct {
 	Figures    []figure
 }
 
-// troubleKinds are the decisions that say delivery is in trouble.
-var troubleMetrics = []metric{mFailed, mRetried, {"deferred", "Deferred", []rule.DecisionKind{rule.Deferred}}}
+// troubleMetrics are the decisions that say delivery is in trouble.
+var troubleMetrics = []metric{mFailed, mRetried, {Key: "deferred", Label: "Deferred", Kinds: []rule.DecisionKind{rule.Deferred}}}
 
 func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -75,7 +75,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		var trouble []tally
 		for _, t := range tallies {
-			if slices.ContainsFunc(troubleMetrics, func(m metric) bool { return slices.Contains(m.Kinds, t.Kind) }) {
+			if slices.ContainsFunc(troubleMetrics, func(m metric) bool { return m.counts(t) }) {
 				trouble = append(trouble, t)
 			}
 		}

@@ -27,9 +27,18 @@ type Tally struct {
 	CampaignID string            // the follow-up concerned ("" for decisions about no campaign)
 	Kind       rule.DecisionKind // scheduled, suppressed, cancelled, delivered, failed, held_out, converted…
 	Reason     rule.Reason       // "" when the decision has none
-	Rule       string            // for cancelled: the exception that matched (its String form); else ""
+	Rule       string            // for cancelled: the exception that matched (its String form); for suppressed: RuleWhenDue or ""; else ""
 	Count      int64
 }
+
+// RuleWhenDue is the Rule of the tallies of deliveries suppressed when
+// they came due: by a check at send time (an audience re-check, a send
+// window or quiet hours without deferral, a frequency cap, a deferral past
+// the maximum), after they were counted as scheduled. The tallies of
+// triggers suppressed on arrival, which scheduled nothing, have no Rule.
+// A reason such as not_in_audience or outside_send_window occurs at both
+// points: the Rule tells them apart.
+const RuleWhenDue = "when_due"
 
 // TallyKey is what identifies a stored count: a [Tally] without its Count,
 // its Hour in Unix seconds. Stores may key their tables with it.

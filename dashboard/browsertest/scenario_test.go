@@ -220,8 +220,22 @@ func (sc *scenario) tallied(t *testing.T, id string, since, until time.Time) map
 	out := map[rule.DecisionKind]int64{}
 	for _, x := range ts {
 		out[x.Kind] += x.Count
+		if x.Kind == rule.Suppressed && x.Rule == store.RuleWhenDue {
+			out[suppressedWhenDue] += x.Count
+		}
 	}
 	return out
+}
+
+// suppressedWhenDue keys, in the counts of tallied and decided, the
+// suppressions of scheduled deliveries when they came due (counted among
+// rule.Suppressed too), which the funnel puts after Scheduled.
+const suppressedWhenDue rule.DecisionKind = "suppressed when due"
+
+// triggered is the funnel's first step of counts: every scheduling and
+// every trigger suppressed on arrival.
+func triggered(counts map[rule.DecisionKind]int64) int64 {
+	return counts[rule.Scheduled] + counts[rule.Suppressed] - counts[suppressedWhenDue]
 }
 
 // decided counts, from the engine's decision log (Explain), the decisions
@@ -237,6 +251,9 @@ func (sc *scenario) decided(t *testing.T, id string, since, until time.Time) map
 		for _, d := range x.Decisions {
 			if !d.At.Before(since) && d.At.Before(until) {
 				out[d.Kind]++
+				if d.Kind == rule.Suppressed && d.DeliveryID != "" { // a scheduled delivery's
+					out[suppressedWhenDue]++
+				}
 			}
 		}
 	}
