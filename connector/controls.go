@@ -134,7 +134,8 @@ func WithFrequencyCaps(caps ...FrequencyCap) Option {
 
 // WithMaxDeferral sets how long past its due time a delivery may be
 // deferred (by a send window, quiet hours or a rate limit) before it is
-// dropped. Defaults to 72 hours.
+// dropped, and held back by a failing directory before it fails.
+// Defaults to 72 hours.
 func WithMaxDeferral(d time.Duration) Option {
 	return positive("max deferral", d, func(cfg *config) *time.Duration { return &cfg.maxDeferral })
 }

@@ -90,6 +90,7 @@ func (j *job) confirm(u *store.UserState, i int) {
 	}
 	p.Sending = true
 	p.Attempt++
+	p.DirectoryErrors = 0 // the directory answered: a later outage starts its waits afresh
 	if p.ReadyAt.Sub(j.leaseFrom) < j.w.e.cfg.lease/2 {
 		// The delivery waited for a send slot: renew its lease for the
 		// send. A lease with more than half left is kept as it is (on
@@ -226,15 +227,23 @@ func (j *job) deferOrDrop(u *store.UserState, i int) {
 	j.note(rule.Suppressed, j.reason, p, detail)
 }
 
-// postpone retries the delivery later because the directory failed; after
-// the maximum deferral it fails.
+// postpone retries the delivery later because the directory failed, after
+// the retry policy's wait for its sends and directory errors so far (so
+// that an outage is retried ever less often, as failing sends are), and
+// at the latest at the end of the maximum deferral. Once that has come, it
+// fails.
 func (j *job) postpone(u *store.UserState, i int) {
 	p := u.Pending[i]
-	next := j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt + 1))
-	if next.Sub(p.DueAt) > j.w.e.cfg.maxDeferral {
+	deadline := p.DueAt.Add(j.w.e.cfg.maxDeferral)
+	if !j.now.Before(deadline) {
 		u.RemovePending(i)
 		j.note(rule.Failed, rule.ReasonDirectoryError, p, j.cause.Error())
 		return
+	}
+	p.DirectoryErrors++
+	next := j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt + p.DirectoryErrors))
+	if next.After(deadline) {
+		next = deadline
 	}
 	p.Token, p.ReadyAt = 0, next
 	j.note(rule.Retried, rule.ReasonDirectoryError, p, j.cause.Error()+"; next attempt at "+stamp(next))

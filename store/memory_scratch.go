@@ -161,11 +161,13 @@ func (sh *shard) materialize(mp *memPending, userID string, p *Pending) {
 	p.CancelOnFailure = mp.flags&cancelOnFailure != 0
 	p.Backfilled = mp.flags&backfilled != 0
 	p.Control = mp.flags&control != 0
+	p.DirectoryErrors = 0
 	if x := mp.extra; x != nil {
 		p.Trigger.Target, p.Trigger.Name, p.Trigger.Properties = x.target, x.name, x.properties
 		if mp.flags&bigAttempt != 0 {
 			p.Attempt = x.attempt
 		}
+		p.DirectoryErrors = x.dirErrors
 	}
 }
 
@@ -244,6 +246,12 @@ func setMutable(p *Pending, mp *memPending) {
 	mp.ready, mp.token = p.ReadyAt.UnixNano(), p.Token
 	mp.flags = live | mp.flags&moved | flag(p.Sending, sending) |
 		flag(p.CancelOnFailure, cancelOnFailure) | flag(p.Backfilled, backfilled) | flag(p.Control, control)
+	if p.DirectoryErrors != 0 && mp.extra == nil {
+		mp.extra = &pendingExtra{}
+	}
+	if mp.extra != nil {
+		mp.extra.dirErrors = p.DirectoryErrors
+	}
 	if p.Attempt >= 0 && p.Attempt <= 1<<8-1 {
 		mp.attempt = uint8(p.Attempt)
 		return

@@ -150,6 +150,7 @@ type pendingExtra struct {
 	target, name string
 	properties   map[string]any
 	attempt      int
+	dirErrors    int // Pending.DirectoryErrors: rare, so kept here
 	// full, when set, holds the whole delivery, and the compact fields
 	// but ready (kept equal to full.ReadyAt for the heap) are unused: the
 	// deliveries of a user who holds many are kept this way, so that an

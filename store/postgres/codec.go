@@ -46,7 +46,10 @@ const (
 	flagCancelOnFailure
 	flagBackfilled
 	flagControl
-	flagForeignUser // the trigger's user is not the row's: its ID follows
+	flagForeignUser     // the trigger's user is not the row's: its ID follows
+	flagDirectoryErrors // a count of directory errors follows the attempt count
+
+	knownPendingFlags = flagDirectoryErrors<<1 - 1
 )
 
 // Forms of a time.
@@ -73,7 +76,7 @@ const (
 // when it is the row's userID.
 func appendPending(b []byte, userID string, p *store.Pending) ([]byte, error) {
 	var flags byte
-	for i, f := range [...]bool{p.Sending, p.CancelOnFailure, p.Backfilled, p.Control, p.Trigger.UserID != userID} {
+	for i, f := range [...]bool{p.Sending, p.CancelOnFailure, p.Backfilled, p.Control, p.Trigger.UserID != userID, p.DirectoryErrors != 0} {
 		if f {
 			flags |= 1 << i
 		}
@@ -82,6 +85,9 @@ func appendPending(b []byte, userID string, p *store.Pending) ([]byte, error) {
 	b = appendVarint(b, p.Activation)
 	b = appendTime(b, p.DueAt)
 	b = appendVarint(b, int64(p.Attempt))
+	if flags&flagDirectoryErrors != 0 {
+		b = appendVarint(b, int64(p.DirectoryErrors))
+	}
 	if flags&flagForeignUser != 0 {
 		b = appendString(b, p.Trigger.UserID)
 	}
@@ -96,11 +102,18 @@ func decodePending(p *store.Pending, userID string, body []byte) error {
 		return fmt.Errorf("decoding pending delivery %q: %w", p.ID, errCorrupt)
 	}
 	flags := r.byte()
+	if flags&^knownPendingFlags != 0 {
+		return fmt.Errorf("decoding pending delivery %q: flags %#x: %w", p.ID, flags, errCorrupt)
+	}
 	p.Sending, p.CancelOnFailure = flags&flagSending != 0, flags&flagCancelOnFailure != 0
 	p.Backfilled, p.Control = flags&flagBackfilled != 0, flags&flagControl != 0
 	p.Activation = r.varint()
 	p.DueAt = r.time()
 	p.Attempt = int(r.varint())
+	p.DirectoryErrors = 0
+	if flags&flagDirectoryErrors != 0 {
+		p.DirectoryErrors = int(r.varint())
+	}
 	user := userID
 	if flags&flagForeignUser != 0 {
 		user = r.string()

@@ -224,8 +224,23 @@ func TestPendingBodyKeepsEveryField(t *testing.T) {
 
 		legacy := store.Pending{ID: p.ID, CampaignID: p.CampaignID, ReadyAt: p.ReadyAt, Token: p.Token}
 		require.NoError(t, decodeLegacyPending(&legacy, mustJSON(t, legacyOf(&p))))
-		require.Equal(t, normalized(legacy), normalized(got), "seed %d: as the JSON document", seed)
+		fromLegacy := got
+		fromLegacy.DirectoryErrors = 0 // the JSON documents predate the count
+		require.Equal(t, normalized(fromLegacy), normalized(legacy), "seed %d: as the JSON document", seed)
 	}
+}
+
+// A pending row's body with a flag this build does not know is refused as
+// corrupt, not read as if the flag's data were the next field.
+func TestPendingBodyRefusesUnknownFlags(t *testing.T) {
+	p := store.Pending{ID: "d", DirectoryErrors: 3, Trigger: event.Event{UserID: "u", Kind: event.EmailOpened}}
+	body, err := appendPending(nil, "u", &p)
+	require.NoError(t, err)
+	var got store.Pending
+	require.NoError(t, decodePending(&got, "u", body))
+	require.Equal(t, 3, got.DirectoryErrors)
+	body[1] |= knownPendingFlags + 1
+	require.ErrorIs(t, decodePending(&got, "u", body), errCorrupt)
 }
 
 // A user's body keeps every field of its receipts, sends, conversion

@@ -234,6 +234,7 @@ type pendingData struct {
 	Trigger         event.Event `json:"trigger"`
 	DueAt           time.Time   `json:"due_at"`
 	Attempt         int         `json:"attempt,omitempty"`
+	DirectoryErrors int         `json:"directory_errors,omitempty"`
 	Sending         bool        `json:"sending,omitempty"`
 	CancelOnFailure bool        `json:"cancel_on_failure,omitempty"`
 	Backfilled      bool        `json:"backfilled,omitempty"`
@@ -242,13 +243,13 @@ type pendingData struct {
 
 func dataOf(p *store.Pending) pendingData {
 	return pendingData{
-		Activation: p.Activation, Trigger: p.Trigger, DueAt: p.DueAt, Attempt: p.Attempt,
+		Activation: p.Activation, Trigger: p.Trigger, DueAt: p.DueAt, Attempt: p.Attempt, DirectoryErrors: p.DirectoryErrors,
 		Sending: p.Sending, CancelOnFailure: p.CancelOnFailure, Backfilled: p.Backfilled, Control: p.Control,
 	}
 }
 
 func (d *pendingData) apply(p *store.Pending) {
-	p.Activation, p.Trigger, p.DueAt, p.Attempt = d.Activation, d.Trigger, d.DueAt, d.Attempt
+	p.Activation, p.Trigger, p.DueAt, p.Attempt, p.DirectoryErrors = d.Activation, d.Trigger, d.DueAt, d.Attempt, d.DirectoryErrors
 	p.Sending, p.CancelOnFailure, p.Backfilled, p.Control = d.Sending, d.CancelOnFailure, d.Backfilled, d.Control
 }
 

@@ -225,23 +225,28 @@ func testTriggerIDs(t *testing.T, s store.Store, ns string) {
 	}
 }
 
-// testAttempts checks that a delivery's attempt count comes back as it was
-// stored, small or large, through an update, a later update of other
-// state and a claim.
+// testAttempts checks that a delivery's attempt count and directory error
+// count come back as they were stored, small or large, through an
+// update, a later update of other state and a claim, and that a count set
+// back to 0 reads 0.
 func testAttempts(t *testing.T, s store.Store, ns string) {
 	counts := []int{0, 1, 254, 255, 256, 65535, 65536, 1<<31 + 5}
+	dirErrors := func(i int) int { return counts[len(counts)-1-i] }
 	for i, n := range counts {
 		user := fmt.Sprint("attempts-", i)
 		p := pending(user, "resend", fmt.Sprint("a-", i), T0)
-		p.Attempt = n
+		p.Attempt, p.DirectoryErrors = n, dirErrors(i)
 		update(t, s, ns, user, T0, func(u *store.UserState) { u.Pending = append(u.Pending, p) })
 		update(t, s, ns, user, T0, func(u *store.UserState) {
 			require.Equal(t, n, u.Pending[0].Attempt, "read back")
+			require.Equal(t, dirErrors(i), u.Pending[0].DirectoryErrors, "directory errors read back")
 			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: "other", At: T0})
 		})
 		update(t, s, ns, user, T0, func(u *store.UserState) {
 			require.Equal(t, n, u.Pending[0].Attempt, "after an update of other state")
+			require.Equal(t, dirErrors(i), u.Pending[0].DirectoryErrors, "directory errors after an update of other state")
 			u.Pending[0].Attempt++
+			u.Pending[0].DirectoryErrors = i % 2 * (dirErrors(i) + 1) // even: back to 0
 		})
 	}
 	claimed, err := s.Claim(context.Background(), ns, T0, time.Minute, len(counts), 9)
@@ -252,6 +257,7 @@ func testAttempts(t *testing.T, s store.Store, ns string) {
 		_, err := fmt.Sscan(strings.TrimPrefix(c.Pending.ID, "a-"), &i)
 		require.NoError(t, err)
 		require.Equal(t, counts[i]+1, c.Pending.Attempt, "claimed %s", c.Pending.ID)
+		require.Equal(t, i%2*(dirErrors(i)+1), c.Pending.DirectoryErrors, "directory errors of claimed %s", c.Pending.ID)
 	}
 }
 

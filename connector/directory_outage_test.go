@@ -1,0 +1,101 @@
+package connector_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// A directory that fails at send time holds deliveries back; the retries
+// wait as a failing send's do, doubling, so that an outage of hours costs
+// a few dozen tries per delivery rather than one every Base.
+func TestDirectoryOutageBacksOff(t *testing.T) {
+	policy := connector.RetryPolicy{MaxAttempts: 6, Base: 30 * time.Second, Max: time.Hour}
+	wait := func(n int) time.Duration { // the policy's wait before try n+1
+		d := policy.Base
+		for i := 1; i < n && d < policy.Max; i++ {
+			d *= 2
+		}
+		return min(d, policy.Max)
+	}
+	setup := func(t *testing.T, maxDeferral time.Duration) (*connectortest.Harness, *directory, time.Time) {
+		dir := newDirectory()
+		dir.set("u", "vips", true)
+		h := connectortest.New(t, connector.WithDirectory(dir), connector.WithRetryPolicy(policy), connector.WithMaxDeferral(maxDeferral))
+		followUp(h, func(c *rule.Campaign) { c.Audience, c.RecheckAudience, c.Delay = "vips", true, rule.After(time.Hour) })
+		h.Track(opened("u"))
+		return h, dir, h.Clock.Now().Add(time.Hour)
+	}
+	retries := func(h *connectortest.Harness) (at []time.Time, failed time.Time) {
+		for _, d := range h.DecisionsFor("u", "f") {
+			switch {
+			case d.Kind == rule.Retried && d.Reason == rule.ReasonDirectoryError:
+				at = append(at, d.At)
+			case d.Kind == rule.Failed:
+				require.Equal(t, rule.ReasonDirectoryError, d.Reason)
+				failed = d.At
+			}
+		}
+		return at, failed
+	}
+
+	t.Run("ever less often, then failed at the maximum deferral", func(t *testing.T) {
+		h, dir, due := setup(t, 6*time.Hour)
+		dir.failWith(errors.New("timeout"))
+		h.AdvanceTo(due.Add(8 * time.Hour))
+
+		deadline := due.Add(6 * time.Hour)
+		var want []time.Time
+		for at, n := due, 1; at.Before(deadline); n++ {
+			want = append(want, at)
+			if at = at.Add(wait(n)); at.After(deadline) {
+				at = deadline
+			}
+		}
+		at, failed := retries(h)
+		require.Equal(t, want, at, "the tries held back, each after the policy's wait: %s", h.Timeline())
+		require.Len(t, at, 12, "at the due time, then 30 s, 1, 2, 4, 8, 16, 32 min later, then hourly until the deadline")
+		require.Equal(t, deadline, failed, "failed with the last try, at the end of the maximum deferral")
+		h.RequireNotSent("u", "f")
+	})
+
+	t.Run("sent once the directory answers", func(t *testing.T) {
+		h, dir, due := setup(t, 72*time.Hour)
+		dir.failWith(errors.New("timeout"))
+		h.AdvanceTo(due.Add(3 * time.Minute)) // tries at +0, +30 s, +1.5 min; the next at +3.5 min
+		dir.failWith(nil)
+		h.AdvanceTo(due.Add(time.Hour))
+		at, _ := retries(h)
+		require.Equal(t, []time.Time{due, due.Add(30 * time.Second), due.Add(90 * time.Second)}, at)
+		h.RequireSentAt("u", "f", due.Add(210*time.Second))
+	})
+
+	t.Run("an answer starts the next outage's waits afresh", func(t *testing.T) {
+		h, dir, due := setup(t, 72*time.Hour)
+		sendErr := errors.New("smtp: 451")
+		h.Sender.Fail = func(connector.Delivery) error { return sendErr }
+		dir.failWith(errors.New("timeout"))
+		h.AdvanceTo(due.Add(3 * time.Minute)) // three directory errors: +0, +30 s, +1.5 min
+		dir.failWith(nil)
+		h.AdvanceTo(due.Add(210 * time.Second)) // the directory answers; the send fails (attempt 1)
+		h.RequireReason("u", "f", rule.Retried, rule.ReasonSendError)
+		dir.failWith(errors.New("timeout"))
+		h.Sender.Fail = nil
+		retry := due.Add(210*time.Second + wait(1)) // the send's retry, after one failed attempt
+		h.AdvanceTo(retry)
+		dir.failWith(nil)
+		h.AdvanceTo(due.Add(time.Hour))
+		at, _ := retries(h)
+		require.Len(t, at, 4, h.Timeline())
+		require.Equal(t, retry, at[3])
+		// One send tried and one directory error since: the wait of a
+		// second try, not of a fifth.
+		h.RequireSentAt("u", "f", retry.Add(wait(2)))
+	})
+}
