@@ -192,6 +192,23 @@ func TestControlGroups(t *testing.T) {
 		require.InDelta(t, 300, held, 60, "about 30 %% held out")
 		require.Equal(t, rule.ControlBucket("user-1", "f"), rule.ControlBucket("user-1", "f"))
 	})
+
+	t.Run("the side is settled when the delivery is scheduled", func(t *testing.T) {
+		h := connectortest.New(t)
+		f := rule.Campaign{ID: "f", ControlPercent: 100, Delay: rule.After(time.Hour),
+			Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}}
+		h.Save(rule.Campaign{ID: "o"}, f)
+		h.Publish("f", "o")
+		h.Track(opened("held"))
+		f.ControlPercent = 0
+		h.Save(f) // an edit while held's delivery waits
+		h.Track(opened("sent"))
+		f.ControlPercent = 100
+		h.Save(f)
+		h.Advance(time.Hour)
+		h.RequireKinds("held", "f", "scheduled", "held_out/control_group")
+		h.RequireSent("sent", "f")
+	})
 }
 
 func TestConversions(t *testing.T) {

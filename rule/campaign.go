@@ -61,7 +61,8 @@ type Campaign struct {
 	// control group: at the due time they get nothing, count as having
 	// received the follow-up, and the engine emits control_group_enrolled
 	// for it. Membership is a stable hash of user and campaign
-	// ([ControlBucket]).
+	// ([ControlBucket]), settled when a delivery is scheduled: an edit
+	// applies to deliveries scheduled after it.
 	ControlPercent int `json:"control_percent,omitempty"`
 	// RecheckAudience checks the audience again at send time (it is always
 	// checked when the trigger is processed).
