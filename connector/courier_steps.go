@@ -38,7 +38,9 @@ func (j *job) update(u *store.UserState, _ bool) {
 // note records a decision about pending delivery p.
 func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, detail string) {
 	if kind == rule.Suppressed {
-		j.marks.add(j.w.e, j.camp, p.CampaignID, codeWhenDue(reason), "")
+		if j.w.e.tallies != nil {
+			j.marks.add(j.w.e, j.camp, p.CampaignID, codeWhenDue(reason), "")
+		}
 	} else {
 		j.marks.addPair(j.w.e, j.camp, p.CampaignID, kind, reason)
 	}
@@ -216,6 +218,7 @@ func (j *job) deferOrDrop(u *store.UserState, i int) {
 	p := u.Pending[i]
 	if !j.until.IsZero() && j.until.Sub(p.DueAt) <= j.w.e.cfg.maxDeferral {
 		p.Token, p.ReadyAt = 0, j.until
+		p.DirectoryErrors = 0 // the directory answered: a later outage starts its waits afresh
 		j.note(rule.Deferred, j.reason, p, "until "+stamp(j.until))
 		return
 	}

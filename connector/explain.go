@@ -108,6 +108,9 @@ func describeDecision(d rule.Decision) string {
 		}
 	case rule.Suppressed:
 		s = cause + ": not scheduled: " + reasonText(d.Reason)
+		if d.DeliveryID != "" { // a scheduled delivery's, when it came due
+			s = "dropped when due: " + reasonText(d.Reason)
+		}
 	case rule.Cancelled:
 		s = "cancelled: " + reasonText(d.Reason)
 		if d.Reason == rule.ReasonException {
@@ -124,8 +127,14 @@ func describeDecision(d rule.Decision) string {
 		s = fmt.Sprintf("delivered (delivery %s, attempt %d)", d.DeliveryID, d.Attempt)
 	case rule.Retried:
 		s = fmt.Sprintf("send failed (attempt %d), will retry", d.Attempt)
+		if d.Reason == rule.ReasonDirectoryError {
+			s = "held back: " + reasonText(d.Reason) + ", will retry"
+		}
 	case rule.Failed:
 		s = fmt.Sprintf("send failed for good (attempt %d): %s", d.Attempt, reasonText(d.Reason))
+		if d.Reason == rule.ReasonDirectoryError {
+			s = "failed for good: " + reasonText(d.Reason)
+		}
 	case rule.Deferred:
 		s = "deferred: " + reasonText(d.Reason)
 	case rule.HeldOut:

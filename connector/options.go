@@ -98,11 +98,15 @@ func (cfg *config) validate() error {
 }
 
 // RetryPolicy says how a failed send is retried, with the same delivery
-// ID each time: attempt n
-// (counting from 1) that fails is tried again after
-// min(Base·2^(n-1), Max), randomly shortened by up to Jitter (a fraction
-// in [0, 1]) so that retries of many deliveries spread out; after
-// MaxAttempts attempts the delivery is recorded as failed.
+// ID each time: attempt n (counting from 1) that fails is tried again
+// after min(Base·2^(n-1), Max), randomly shortened by up to Jitter (a
+// fraction in [0, 1]) so that retries of many deliveries spread out;
+// after MaxAttempts attempts the delivery is recorded as failed.
+//
+// A delivery held back at send time by a failing [Directory] waits the
+// same way, n counting its sends tried and its directory errors since
+// the directory last answered; MaxAttempts does not bound these: they go
+// on until the maximum deferral past the due time ([WithMaxDeferral]).
 type RetryPolicy struct {
 	MaxAttempts int
 	Base        time.Duration

@@ -51,6 +51,10 @@ func populatedFake() *fakeSource {
 			tally{Hour: hour, CampaignID: "resend", Kind: rule.Delivered, Count: 2 * n},
 			tally{Hour: hour, CampaignID: "resend", Kind: rule.Converted, Count: n / 2},
 		)
+		if h%3 == 0 { // a scheduled delivery dropped when due: counted as scheduled too
+			f.tallies = append(f.tallies,
+				tally{Hour: hour, CampaignID: "resend", Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Rule: store.RuleWhenDue, Count: 2})
+		}
 		if h%7 == 0 {
 			f.tallies = append(f.tallies,
 				tally{Hour: hour, CampaignID: "resend", Kind: rule.Retried, Reason: rule.ReasonSendError, Count: 2},

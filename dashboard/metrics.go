@@ -40,7 +40,22 @@ func (m metric) counts(t tally) bool {
 	if t.Kind != rule.Suppressed || m.Stage == stageAny {
 		return true
 	}
-	return (t.Rule == store.RuleWhenDue) == (m.Stage == stageDue)
+	return whenDue(t) == (m.Stage == stageDue)
+}
+
+// whenDue reports whether t counts suppressions of scheduled deliveries
+// when they came due: its rule says so, or its reason occurs at no other
+// point (so that a tally without the rule, from a store written before
+// engines marked it, still falls in the right place).
+func whenDue(t tally) bool {
+	if t.Kind != rule.Suppressed {
+		return false
+	}
+	switch t.Reason {
+	case rule.ReasonQuietHours, rule.ReasonFrequencyCapped, rule.ReasonRateLimited:
+		return true
+	}
+	return t.Rule == store.RuleWhenDue
 }
 
 // Triggered counts every trigger that matched: it either scheduled a
@@ -215,7 +230,7 @@ func why(t tally) string {
 		return "exception " + t.Rule
 	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered:
 		return ""
-	case t.Kind == rule.Suppressed && t.Rule == store.RuleWhenDue:
+	case whenDue(t):
 		return reasonWords(t.Reason) + " when due"
 	}
 	return reasonWords(t.Reason)

@@ -94,6 +94,14 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	if !slices.Equal(steps[1].Lost, want) {
 		t.Errorf("lost before sending %v, want %v", steps[1].Lost, want)
 	}
+	// A tally without the rule whose reason occurs only when a delivery
+	// comes due (from a store written before engines marked the stage)
+	// falls out after Scheduled all the same.
+	ts = append(ts, tally{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonFrequencyCapped, Count: 5})
+	steps = funnel(summarize(ts, funnelMetrics, lastDay, now))
+	if steps[0].Count != 100 || !slices.Contains(steps[1].Lost, part{"suppressed: frequency capped when due", 5}) {
+		t.Errorf("a frequency cap's tally without the rule: triggered %d, lost after scheduling %v", steps[0].Count, steps[1].Lost)
+	}
 	if empty := funnel(summarize(nil, funnelMetrics, lastDay, now)); empty[1].OfPrevious != -1 {
 		t.Errorf("a step after an empty one has a percentage: %v", empty[1].OfPrevious)
 	}

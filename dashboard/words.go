@@ -134,8 +134,19 @@ func decisionWords(d rule.Decision) string {
 		s = "sent"
 	case rule.Retried:
 		s = "send failed, will retry"
+		if d.Reason == rule.ReasonDirectoryError {
+			s = "held back, will retry"
+		}
 	case rule.Failed:
 		s = "send failed for good"
+		if d.Reason == rule.ReasonDirectoryError {
+			s = "failed for good"
+		}
+	case rule.Suppressed:
+		s = "suppressed: " + reasonWords(d.Reason)
+		if d.DeliveryID != "" { // a scheduled delivery's, when it came due
+			s = "dropped when due: " + reasonWords(d.Reason)
+		}
 	case rule.HeldOut:
 		s = "held out in the control group (nothing sent, counts as received)"
 	case rule.Converted:

@@ -37,6 +37,9 @@
 //     engine takes, with attributes [AttrDecisionKind] and, when the
 //     decision has one, [AttrDecisionReason]. Both sets are closed (see
 //     rule.DecisionKind and rule.Reason), so the cardinality is bounded.
+//     A suppression of a scheduled delivery when it came due (an audience
+//     re-check, a cap, quiet hours) has [AttrDecisionStage] "when_due" too,
+//     apart from a trigger suppressed on arrival of the same reason.
 //   - [MetricSendDuration] (Float64Histogram, unit s): how long each call
 //     of the host's sender took, with [AttrOutcome] "ok" or "error".
 //   - [MetricDeliveryLag] (Float64Histogram, unit s): for each delivered

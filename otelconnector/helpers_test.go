@@ -122,7 +122,7 @@ func (e *env) decisionCounts(ms map[string]metricdata.Metrics) map[string]int64 
 	require.Equal(e.t, metricdata.CumulativeTemporality, sum.Temporality)
 	out := make(map[string]int64)
 	for _, dp := range sum.DataPoints {
-		k := key(dp.Attributes, otelconnector.AttrDecisionKind, otelconnector.AttrDecisionReason, otelconnector.AttrCampaignID)
+		k := key(dp.Attributes, otelconnector.AttrDecisionKind, otelconnector.AttrDecisionReason, otelconnector.AttrDecisionStage, otelconnector.AttrCampaignID)
 		require.Equal(e.t, len(strings.Split(k, "/")), dp.Attributes.Len(), "unexpected attributes %v", dp.Attributes.ToSlice())
 		out[k] = dp.Value
 	}

@@ -195,5 +195,20 @@ func TestObserveClampsEarlyDeliveries(t *testing.T) {
 	require.Equal(t, 0.0, lo)
 }
 
+// A suppression of a scheduled delivery when it came due is counted apart
+// from a trigger's suppression on arrival of the same reason.
+func TestDecisionsTellSuppressionsWhenDue(t *testing.T) {
+	e := newTelemetry(t)
+	e.tel.Observe(rule.Decision{Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, UserID: "u"})
+	e.tel.Observe(rule.Decision{Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, UserID: "u", DeliveryID: "d1"})
+	e.tel.Observe(rule.Decision{Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, UserID: "v", DeliveryID: "d2"})
+	e.tel.Observe(rule.Decision{Kind: rule.Delivered, UserID: "u", DeliveryID: "d3"})
+	require.Equal(t, map[string]int64{
+		"suppressed/not_in_audience":          1,
+		"suppressed/not_in_audience/when_due": 2,
+		"delivered":                           1,
+	}, e.decisionCounts(e.collect()))
+}
+
 // nopSender accepts every delivery.
 var nopSender = connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })

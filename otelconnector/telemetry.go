@@ -12,6 +12,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -50,6 +51,7 @@ const (
 const (
 	AttrDecisionKind    = attribute.Key("decision.kind")    // rule.DecisionKind
 	AttrDecisionReason  = attribute.Key("decision.reason")  // rule.Reason, absent when empty
+	AttrDecisionStage   = attribute.Key("decision.stage")   // "when_due" for a suppression of a scheduled delivery when it came due; else absent
 	AttrOutcome         = attribute.Key("outcome")          // "ok" or "error"
 	AttrCampaignID      = attribute.Key("campaign.id")      // spans; metrics with WithCampaignAttribute
 	AttrEventKind       = attribute.Key("event.kind")       // event.Kind of a tracked event
@@ -174,10 +176,13 @@ func (t *Telemetry) Observe(d rule.Decision) {
 	// Observers get no context: the measurements cannot be linked to the
 	// span that led to the decision.
 	ctx := context.Background()
-	var buf [3]attribute.KeyValue
+	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], AttrDecisionKind.String(string(d.Kind)))
 	if d.Reason != "" {
 		attrs = append(attrs, AttrDecisionReason.String(string(d.Reason)))
+	}
+	if d.Kind == rule.Suppressed && d.DeliveryID != "" {
+		attrs = append(attrs, AttrDecisionStage.String(store.RuleWhenDue))
 	}
 	if t.cfg.campaignAttr && d.CampaignID != "" {
 		attrs = append(attrs, AttrCampaignID.String(d.CampaignID))

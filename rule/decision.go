@@ -223,7 +223,9 @@ type Decision struct {
 	EventID   string     `json:"event_id,omitempty"`
 	EventKind event.Kind `json:"event_kind,omitempty"`
 	EventTime time.Time  `json:"event_time,omitzero"`
-	// The delivery concerned, when there is one.
+	// The delivery concerned, when there is one: a Suppressed decision
+	// with a DeliveryID dropped a scheduled delivery when it came due; one
+	// without stopped a trigger on arrival.
 	DeliveryID string    `json:"delivery_id,omitempty"`
 	DueAt      time.Time `json:"due_at,omitzero"`
 	Attempt    int       `json:"attempt,omitempty"`

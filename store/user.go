@@ -68,7 +68,8 @@ type Pending struct {
 	Attempt int `json:"attempt,omitempty"`
 	// DirectoryErrors counts the times the send was held back because the
 	// directory failed (a send-time check needed the user's zone or
-	// segment): the waits before the next try grow with it.
+	// segment) since it last answered: the waits before the next try grow
+	// with it.
 	DirectoryErrors int `json:"directory_errors,omitempty"`
 	// Token is the claim token of the current lease, 0 when unclaimed.
 	Token uint64 `json:"token,omitempty"`

@@ -116,6 +116,9 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 				t.Errorf("the scenario produced no %s decision for cart_reminder", k)
 			}
 		}
+		if resends := sc.decided(t, "resend", now.Add(-7*24*time.Hour), now.Add(time.Hour)); resends[suppressedWhenDue] == 0 {
+			t.Error("the scenario dropped no resend when due")
+		}
 	})
 
 	t.Run("campaign page shows the funnel and pages through pending deliveries", func(t *testing.T) {

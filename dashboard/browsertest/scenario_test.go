@@ -67,7 +67,11 @@ func newScenario(t *testing.T, s store.Store) *scenario {
 	})
 	e, err := connector.New(s, send, connector.WithClock(sc.clock), connector.WithSendConcurrency(1),
 		connector.WithDecisionLog(200, 30*24*time.Hour),
-		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Minute, Max: 4 * time.Minute}))
+		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Minute, Max: 4 * time.Minute}),
+		// A resend comes two days after the hostile follow-up on the same
+		// newsletter: the cap drops it when due, after it counted as
+		// scheduled, as the funnel must show.
+		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Window: 3 * 24 * time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}

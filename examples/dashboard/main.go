@@ -10,9 +10,10 @@
 // that runs faster than real time. It first simulates a week of history,
 // then prints the dashboard's address and keeps the simulation going
 // (by default, six simulated minutes per second) so the live pages move.
-// A draft follow-up of an active original makes the engine warn, and a
-// few users' addresses always bounce, so that every page has something to
-// show. Actions are enabled: publish, stop and archive from the campaign
+// A draft follow-up of an active original makes the engine warn, a few
+// users' addresses always bounce, and a frequency cap of one push in 12
+// hours drops some deliveries when they come due, so that every page has
+// something to show. Actions are enabled: publish, stop and archive from the campaign
 // pages.
 package main
 
@@ -31,6 +32,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/dashboard"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -124,6 +126,9 @@ func newSimulation(ctx context.Context, s settings) (*simulation, error) {
 		connector.WithClock(clk),
 		connector.WithDecisionLog(50, 30*24*time.Hour),
 		connector.WithSendConcurrency(1), // the simulated users react in a repeatable order
+		// At most one push in 12 hours: a cart reminder and a coupon close
+		// together drop the later when it comes due.
+		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Window: 12 * time.Hour, Channel: event.Push}),
 	)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,9 @@ func TestTheWorkloadExercisesEveryFlow(t *testing.T) {
 				if d.Reason == rule.ReasonException {
 					key += " by an exception"
 				}
+				if d.Kind == rule.Suppressed && d.DeliveryID != "" {
+					key = "a push suppressed when due"
+				}
 				seen[key]++
 			}
 		}
@@ -96,7 +99,7 @@ func TestTheWorkloadExercisesEveryFlow(t *testing.T) {
 		"resend delivered", "resend cancelled by an exception", "resend retried", "resend failed",
 		"cart_reminder delivered", "cart_reminder cancelled by an exception", "cart_reminder held_out", "cart_reminder converted",
 		"coupon_15 delivered", "coupon_15 converted",
-		"holdout_survey delivered",
+		"holdout_survey delivered", "a push suppressed when due",
 	} {
 		if seen[want] == 0 {
 			t.Errorf("no %s in five days (saw %v)", want, seen)
