@@ -230,11 +230,17 @@ func (j *job) deferOrDrop(u *store.UserState, i int) {
 	j.note(rule.Suppressed, j.reason, p, detail)
 }
 
+// directoryRetryMax bounds the wait between two tries of a delivery the
+// directory held back (the retry policy's Max when shorter): a directory
+// is shared, and once it is back every delivery it held should go out
+// soon, before a send window closes or quiet hours begin.
+const directoryRetryMax = 5 * time.Minute
+
 // postpone retries the delivery later because the directory failed, after
-// the retry policy's wait for its sends and directory errors so far (so
-// that an outage is retried ever less often, as failing sends are), and
-// at the latest at the end of the maximum deferral. Once that has come, it
-// fails.
+// the retry policy's wait for its sends and directory errors so far, at
+// most directoryRetryMax (so that an outage is retried ever less often,
+// as failing sends are), and at the latest at the end of the maximum
+// deferral. Once that has come, it fails.
 func (j *job) postpone(u *store.UserState, i int) {
 	p := u.Pending[i]
 	deadline := p.DueAt.Add(j.w.e.cfg.maxDeferral)
@@ -244,7 +250,10 @@ func (j *job) postpone(u *store.UserState, i int) {
 		return
 	}
 	p.DirectoryErrors++
-	next := j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt + p.DirectoryErrors))
+	policy := j.w.e.cfg.retry
+	policy.Max = min(policy.Max, directoryRetryMax)
+	policy.Base = min(policy.Base, policy.Max)
+	next := j.now.Add(policy.backoff(p.Attempt + p.DirectoryErrors))
 	if next.After(deadline) {
 		next = deadline
 	}

@@ -13,17 +13,20 @@ import (
 )
 
 // A directory that fails at send time holds deliveries back; the retries
-// wait as a failing send's do, doubling, so that an outage of hours costs
-// a few dozen tries per delivery rather than one every Base.
+// wait as a failing send's do, doubling, but at most 5 minutes: an outage
+// of hours costs a delivery a try every 5 minutes rather than one every
+// Base, and a delivery goes out within 5 minutes of the directory's
+// return.
 func TestDirectoryOutageBacksOff(t *testing.T) {
 	policy := connector.RetryPolicy{MaxAttempts: 6, Base: 30 * time.Second, Max: time.Hour}
-	wait := func(n int) time.Duration { // the policy's wait before try n+1
+	wait := func(n int) time.Duration { // the policy's wait before send n+1
 		d := policy.Base
 		for i := 1; i < n && d < policy.Max; i++ {
 			d *= 2
 		}
 		return min(d, policy.Max)
 	}
+	held := func(n int) time.Duration { return min(wait(n), 5*time.Minute) } // a directory error's
 	setup := func(t *testing.T, maxDeferral time.Duration) (*connectortest.Harness, *directory, time.Time) {
 		dir := newDirectory()
 		dir.set("u", "vips", true)
@@ -54,13 +57,13 @@ func TestDirectoryOutageBacksOff(t *testing.T) {
 		var want []time.Time
 		for at, n := due, 1; at.Before(deadline); n++ {
 			want = append(want, at)
-			if at = at.Add(wait(n)); at.After(deadline) {
+			if at = at.Add(held(n)); at.After(deadline) {
 				at = deadline
 			}
 		}
 		at, failed := retries(h)
 		require.Equal(t, want, at, "the tries held back, each after the policy's wait: %s", h.Timeline())
-		require.Len(t, at, 12, "at the due time, then 30 s, 1, 2, 4, 8, 16, 32 min later, then hourly until the deadline")
+		require.Len(t, at, 75, "at the due time, then 30 s, 1, 2, 4 min later, then every 5 min until the deadline")
 		require.Equal(t, deadline, failed, "failed with the last try, at the end of the maximum deferral")
 		h.RequireNotSent("u", "f")
 	})
@@ -74,6 +77,46 @@ func TestDirectoryOutageBacksOff(t *testing.T) {
 		at, _ := retries(h)
 		require.Equal(t, []time.Time{due, due.Add(30 * time.Second), due.Add(90 * time.Second)}, at)
 		h.RequireSentAt("u", "f", due.Add(210*time.Second))
+	})
+
+	t.Run("sent before its send window closes when the directory is back in time", func(t *testing.T) {
+		dir := newDirectory()
+		dir.set("u", "vips", true)
+		h := connectortest.New(t, connector.WithDirectory(dir), connector.WithRetryPolicy(policy))
+		followUp(h, func(c *rule.Campaign) {
+			c.Audience, c.RecheckAudience, c.Delay = "vips", true, rule.After(16*time.Hour)
+			c.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(17, 0)}
+		})
+		h.Track(opened("u"))
+		due := connectortest.Start.Add(16 * time.Hour)
+		dir.failWith(errors.New("timeout"))
+		h.AdvanceTo(due.Add(32 * time.Minute)) // the outage ends at 16:32, the window at 17:00
+		dir.failWith(nil)
+		h.AdvanceTo(due.Add(2 * time.Hour))
+		h.RequireSentAt("u", "f", due.Add(32*time.Minute+30*time.Second))
+	})
+
+	t.Run("a deferral after an answer starts the next outage's waits afresh", func(t *testing.T) {
+		dir := newDirectory()
+		dir.set("u", "vips", true)
+		h := connectortest.New(t, connector.WithDirectory(dir), connector.WithRetryPolicy(policy))
+		followUp(h, func(c *rule.Campaign) {
+			c.Audience, c.RecheckAudience, c.Delay = "vips", true, rule.After(16*time.Hour+50*time.Minute)
+			c.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(17, 0), NextAvailable: true}
+		})
+		h.Track(opened("u"))
+		due := connectortest.Start.Add(16*time.Hour + 50*time.Minute)
+		dir.failWith(errors.New("timeout"))
+		h.AdvanceTo(due.Add(8 * time.Minute)) // five errors, the next try at 17:02:30
+		dir.failWith(nil)
+		h.AdvanceTo(due.Add(time.Hour)) // the directory answers: deferred to 9:00
+		h.RequireReason("u", "f", rule.Deferred, rule.ReasonOutsideSendWindow)
+		nine := connectortest.Start.Add(33 * time.Hour)
+		dir.failWith(errors.New("timeout"))
+		h.AdvanceTo(nine.Add(10 * time.Second))
+		dir.failWith(nil)
+		h.AdvanceTo(nine.Add(time.Hour))
+		h.RequireSentAt("u", "f", nine.Add(held(1)))
 	})
 
 	t.Run("an answer starts the next outage's waits afresh", func(t *testing.T) {
@@ -96,6 +139,6 @@ func TestDirectoryOutageBacksOff(t *testing.T) {
 		require.Equal(t, retry, at[3])
 		// One send tried and one directory error since: the wait of a
 		// second try, not of a fifth.
-		h.RequireSentAt("u", "f", retry.Add(wait(2)))
+		h.RequireSentAt("u", "f", retry.Add(held(2)))
 	})
 }

@@ -105,8 +105,10 @@ func (cfg *config) validate() error {
 //
 // A delivery held back at send time by a failing [Directory] waits the
 // same way, n counting its sends tried and its directory errors since
-// the directory last answered; MaxAttempts does not bound these: they go
-// on until the maximum deferral past the due time ([WithMaxDeferral]).
+// the directory last answered, but at most 5 minutes, so that it goes out
+// soon once the directory is back. MaxAttempts does not bound these
+// retries: they go on until the maximum deferral past the due time
+// ([WithMaxDeferral]).
 type RetryPolicy struct {
 	MaxAttempts int
 	Base        time.Duration

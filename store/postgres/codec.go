@@ -46,10 +46,22 @@ const (
 	flagCancelOnFailure
 	flagBackfilled
 	flagControl
-	flagForeignUser     // the trigger's user is not the row's: its ID follows
-	flagDirectoryErrors // a count of directory errors follows the attempt count
+	flagForeignUser // the trigger's user is not the row's: its ID follows
 
-	knownPendingFlags = flagDirectoryErrors<<1 - 1
+	knownPendingFlags = flagForeignUser<<1 - 1
+)
+
+// A pending delivery's body ends, after the trigger, with the fields added
+// since the format began, each as its tag, its length and its bytes, and
+// only when it differs from its zero value. A decoder skips the tags it
+// does not know: a later version can add a field without its bodies
+// becoming unreadable to processes of this one during a rolling upgrade
+// (their rewrites of a row drop the field they do not know, so a field
+// added this way must be one whose loss does no harm, as a count of
+// errors that paces retries). A boolean goes there too: the flags byte
+// admits no new flag, and a body with a flag it does not know is refused.
+const (
+	tailDirectoryErrors = 1 // Pending.DirectoryErrors, a varint
 )
 
 // Forms of a time.
@@ -76,7 +88,7 @@ const (
 // when it is the row's userID.
 func appendPending(b []byte, userID string, p *store.Pending) ([]byte, error) {
 	var flags byte
-	for i, f := range [...]bool{p.Sending, p.CancelOnFailure, p.Backfilled, p.Control, p.Trigger.UserID != userID, p.DirectoryErrors != 0} {
+	for i, f := range [...]bool{p.Sending, p.CancelOnFailure, p.Backfilled, p.Control, p.Trigger.UserID != userID} {
 		if f {
 			flags |= 1 << i
 		}
@@ -85,13 +97,17 @@ func appendPending(b []byte, userID string, p *store.Pending) ([]byte, error) {
 	b = appendVarint(b, p.Activation)
 	b = appendTime(b, p.DueAt)
 	b = appendVarint(b, int64(p.Attempt))
-	if flags&flagDirectoryErrors != 0 {
-		b = appendVarint(b, int64(p.DirectoryErrors))
-	}
 	if flags&flagForeignUser != 0 {
 		b = appendString(b, p.Trigger.UserID)
 	}
-	return appendEvent(b, &p.Trigger)
+	b, err := appendEvent(b, &p.Trigger)
+	if err == nil && p.DirectoryErrors != 0 {
+		var v [binary.MaxVarintLen64]byte
+		n := binary.PutVarint(v[:], int64(p.DirectoryErrors))
+		b = binary.AppendUvarint(b, tailDirectoryErrors)
+		b = appendString(b, string(v[:n])) // no allocation: the conversion does not escape
+	}
+	return b, err
 }
 
 // decodePending fills p from the body of a row of userID; p's ID,
@@ -110,15 +126,25 @@ func decodePending(p *store.Pending, userID string, body []byte) error {
 	p.Activation = r.varint()
 	p.DueAt = r.time()
 	p.Attempt = int(r.varint())
-	p.DirectoryErrors = 0
-	if flags&flagDirectoryErrors != 0 {
-		p.DirectoryErrors = int(r.varint())
-	}
 	user := userID
 	if flags&flagForeignUser != 0 {
 		user = r.string()
 	}
 	r.event(&p.Trigger, user)
+	p.DirectoryErrors = 0
+	for len(r.b) > 0 && r.err == nil {
+		tag := r.uvarint()
+		field := reader{b: r.bytes()}
+		switch tag {
+		case tailDirectoryErrors:
+			p.DirectoryErrors = int(field.varint())
+		default:
+			continue // a later version's field
+		}
+		if field.err != nil || len(field.b) != 0 {
+			r.fail()
+		}
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return fmt.Errorf("decoding pending delivery %q: %w", p.ID, cmpErr(r.err))
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -230,17 +231,52 @@ func TestPendingBodyKeepsEveryField(t *testing.T) {
 	}
 }
 
-// A pending row's body with a flag this build does not know is refused as
-// corrupt, not read as if the flag's data were the next field.
-func TestPendingBodyRefusesUnknownFlags(t *testing.T) {
+// A pending row's body ends with the fields added since the format began,
+// which a decoder of an earlier version skips: a field of a later version
+// is skipped here, a cut or malformed one is corrupt, and so is a flag
+// this build does not know.
+func TestPendingBodyTail(t *testing.T) {
 	p := store.Pending{ID: "d", DirectoryErrors: 3, Trigger: event.Event{UserID: "u", Kind: event.EmailOpened}}
 	body, err := appendPending(nil, "u", &p)
 	require.NoError(t, err)
-	var got store.Pending
-	require.NoError(t, decodePending(&got, "u", body))
+	plain, err := appendPending(nil, "u", &store.Pending{ID: "d", Trigger: p.Trigger})
+	require.NoError(t, err)
+	require.Equal(t, plain, body[:len(plain)], "the count comes after the trigger")
+
+	decode := func(b []byte) (store.Pending, error) {
+		got := store.Pending{DirectoryErrors: 99} // a reused value: the count must be overwritten
+		return got, decodePending(&got, "u", b)
+	}
+	got, err := decode(body)
+	require.NoError(t, err)
 	require.Equal(t, 3, got.DirectoryErrors)
-	body[1] |= knownPendingFlags + 1
-	require.ErrorIs(t, decodePending(&got, "u", body), errCorrupt)
+	got, err = decode(plain)
+	require.NoError(t, err)
+	require.Zero(t, got.DirectoryErrors, "a body without the field")
+
+	later := append(slices.Clone(body), 7, 3, 'a', 'b', 'c') // tag 7, three bytes
+	got, err = decode(later)
+	require.NoError(t, err, "a later version's field is skipped")
+	require.Equal(t, 3, got.DirectoryErrors)
+	earlier := append(slices.Clone(plain), 7, 3, 'a', 'b', 'c')
+	got, err = decode(earlier)
+	require.NoError(t, err)
+	require.Zero(t, got.DirectoryErrors)
+
+	for name, bad := range map[string][]byte{
+		"cut":               body[:len(body)-1],
+		"length past end":   append(slices.Clone(plain), 7, 4, 'a'),
+		"count with excess": append(slices.Clone(plain), tailDirectoryErrors, 2, 6, 0),
+		"empty count":       append(slices.Clone(plain), tailDirectoryErrors, 0),
+		"tag alone":         append(slices.Clone(plain), 7),
+	} {
+		_, err := decode(bad)
+		require.ErrorIs(t, err, errCorrupt, name)
+	}
+	flagged := slices.Clone(body)
+	flagged[1] |= knownPendingFlags + 1
+	_, err = decode(flagged)
+	require.ErrorIs(t, err, errCorrupt, "an unknown flag")
 }
 
 // A user's body keeps every field of its receipts, sends, conversion
