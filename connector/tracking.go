@@ -68,6 +68,9 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	var op store.Op
 	t, ok, err := e.stage(ctx, snap, &ev, &op)
 	if !ok {
+		if snap.unknownCampaign(&ev) {
+			e.ignoreUnknown(snap, &ev, time.Time{})
+		}
 		e.countTracked(ev.UserID)
 		return nil
 	}
@@ -145,8 +148,8 @@ func (e *Engine) ignoreUnknown(snap *snapshot, ev *event.Event, now time.Time) {
 
 // stage readies a valid event for the store, with snap's campaigns. ok is
 // false when there is nothing to do: nothing listens to ev, logs or
-// remembers it (the clock is not even read, unless ev names an unknown
-// campaign: ignoreUnknown notes when). Otherwise ev is stamped with
+// remembers it (the clock is not even read; the caller reports an event
+// naming an unknown campaign, with ignoreUnknown). Otherwise ev is stamped with
 // the clock's now when it has no time; t is its prepared tracker (nil when
 // it matches nothing) and op the update to make, whose Fn is nil when ev is
 // only to be logged. err is the directory's when preparing failed (ev is
@@ -156,9 +159,6 @@ func (e *Engine) ignoreUnknown(snap *snapshot, ev *event.Event, now time.Time) {
 func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, ok bool, err error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
-		if snap.unknownCampaign(ev) {
-			e.ignoreUnknown(snap, ev, time.Time{})
-		}
 		return nil, false, nil
 	}
 	now := e.cfg.clock.Now()

@@ -138,6 +138,9 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		t, ok, err := e.stage(ctx, snap, &ev, &op)
 		if !ok {
 			free++
+			if snap.unknownCampaign(&ev) {
+				b.done = append(b.done, batchDone{index: i, k: doneUnknown})
+			}
 			continue
 		}
 		if logged {
@@ -148,9 +151,10 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		case err != nil:
 			fail(i, err)
 		case op.Fn == nil:
-			b.logOnly = append(b.logOnly, staged{i, op.Now}) // logged, nothing to store
+			b.done = append(b.done, batchDone{index: i, k: doneLogged, now: op.Now}) // logged, nothing to store
 		default:
-			b.ops, b.index, b.trackers = append(b.ops, op), append(b.index, i), append(b.trackers, t)
+			b.done = append(b.done, batchDone{index: i, k: len(b.ops)})
+			b.ops, b.trackers = append(b.ops, op), append(b.trackers, t)
 		}
 	}
 	if free > 0 {
@@ -160,32 +164,41 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, b.logged, b.logUntil); err != nil {
 			// Nothing was stored: every event that got this far fails.
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
-			for _, l := range b.logOnly {
-				fail(l.index, err)
-			}
-			for _, i := range b.index {
-				fail(i, err)
+			for _, d := range b.done {
+				if d.k == doneUnknown {
+					ev := events[d.index]
+					e.ignoreUnknown(snap, &ev, time.Time{})
+				} else {
+					fail(d.index, err)
+				}
 			}
 			return errs
 		}
 	}
-	for _, l := range b.logOnly {
-		ev := stamped(events, l)
-		e.tracked(snap, &ev, nil, l.now)
-	}
 	e.applyOps(ctx, b.ops)
-	for k := range b.ops {
-		if err := b.ops[k].Err; err != nil {
-			fail(b.index[k], fmt.Errorf("connector: track: %w", err))
-			continue
+	// The observers get the decisions in the batch's order (one user's in
+	// the order of their events), the store's work done.
+	for _, d := range b.done {
+		switch d.k {
+		case doneUnknown:
+			ev := events[d.index]
+			e.ignoreUnknown(snap, &ev, time.Time{})
+		case doneLogged:
+			ev := stamped(events, staged{d.index, d.now})
+			e.tracked(snap, &ev, nil, d.now)
+		default:
+			op := &b.ops[d.k]
+			if op.Err != nil {
+				fail(d.index, fmt.Errorf("connector: track: %w", op.Err))
+				continue
+			}
+			if t := b.trackers[d.k]; t != nil {
+				e.tracked(snap, t.ev, t, op.Now)
+				continue
+			}
+			ev := stamped(events, staged{d.index, op.Now})
+			e.tracked(snap, &ev, nil, op.Now)
 		}
-		t := b.trackers[k]
-		if t != nil {
-			e.tracked(snap, t.ev, t, b.ops[k].Now)
-			continue
-		}
-		ev := stamped(events, staged{b.index[k], b.ops[k].Now})
-		e.tracked(snap, &ev, nil, b.ops[k].Now)
 	}
 	if n := len(b.ops); n > 0 {
 		e.watchTicks(ctx, b.ops[n-1].Now)
@@ -231,15 +244,29 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 	}
 }
 
+// batchDone is what remains to do for an event of a batch once the store
+// has the batch: report it as naming an unknown campaign (k doneUnknown),
+// complete it as only logged (doneLogged, stamped with now), or complete
+// ops[k].
+type batchDone struct {
+	index int // the event's
+	k     int
+	now   time.Time
+}
+
+const (
+	doneUnknown = -1
+	doneLogged  = -2
+)
+
 // trackBatch is TrackAll's scratch, reused from call to call.
 type trackBatch struct {
 	valid    []int         // indexes of the valid events
 	logged   []event.Event // the interactions to log
 	logUntil time.Time
-	logOnly  []staged // the events that are only logged
+	done     []batchDone // in the events' order
 	ops      []store.Op
-	index    []int      // ops[k] is for event index[k]
-	trackers []*tracker // and applies trackers[k] (nil: only remembers the ID)
+	trackers []*tracker // ops[k] applies trackers[k] (nil: only remembers the ID)
 }
 
 var trackBatches = sync.Pool{New: func() any { return new(trackBatch) }}
@@ -254,8 +281,7 @@ func (b *trackBatch) reset() {
 	}
 	clear(b.logged)
 	clear(b.ops)
-	b.logOnly = b.logOnly[:0]
-	b.valid, b.logged, b.ops, b.index, b.trackers = b.valid[:0], b.logged[:0], b.ops[:0], b.index[:0], b.trackers[:0]
+	b.valid, b.logged, b.done, b.ops, b.trackers = b.valid[:0], b.logged[:0], b.done[:0], b.ops[:0], b.trackers[:0]
 }
 
 func (b *trackBatch) release() {

@@ -252,3 +252,51 @@ func TestTrackErrorsListsTheEventsNotTracked(t *testing.T) {
 	require.Nil(t, connector.TrackErrors(nil))
 	require.Nil(t, connector.TrackErrors(errBroken), "an error about no event")
 }
+
+// TestTrackAllHandsDecisionsInOrder checks that observers get a batch's
+// decisions in the order of its events, as from Track on each in turn:
+// an event naming an unknown campaign, which the store never sees, is
+// reported after the decisions of the events before it.
+func TestTrackAllHandsDecisionsInOrder(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // the follow-up's activation
+	t1 := t0.Add(time.Second)
+	events := []event.Event{
+		{ID: "a", UserID: "u1", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t1},
+		{ID: "b", UserID: "u1", Kind: event.EmailOpened, CampaignID: "nwsletter", Time: t1}, // a typo
+		{ID: "c", UserID: "u2", Kind: event.EmailOpened, CampaignID: "nwsletter", Time: t1},
+		{ID: "d", UserID: "u2", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t1},
+		{ID: "e", UserID: "u1", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t1.Add(time.Minute)},
+	}
+	for _, logged := range []bool{false, true} {
+		t.Run(fmt.Sprint("interaction log ", logged), func(t *testing.T) {
+			run := func(batch bool) []string {
+				clk := clock.NewMock()
+				clk.Set(t0)
+				var seen []string
+				opts := []connector.Option{connector.WithClock(clk), connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+					seen = append(seen, fmt.Sprintf("%s %s %s/%s", d.UserID, d.EventID, d.Kind, d.Reason))
+				}))}
+				if logged {
+					opts = append(opts, connector.WithInteractionLog(24*time.Hour))
+				}
+				e, err := connector.New(store.NewMemory(), connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), opts...)
+				require.NoError(t, err)
+				require.NoError(t, e.Apply(ctx, resendCampaigns))
+				clk.Add(time.Hour)
+				seen = nil
+				if batch {
+					require.NoError(t, e.TrackAll(ctx, events))
+				} else {
+					for _, ev := range events {
+						require.NoError(t, e.Track(ctx, ev))
+					}
+				}
+				return seen
+			}
+			want := run(false)
+			require.Len(t, want, 5, "one decision per event: %v", want)
+			require.Equal(t, want, run(true))
+		})
+	}
+}
