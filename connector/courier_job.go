@@ -135,6 +135,9 @@ func (j *job) check() {
 			CampaignID: def.ID, Time: j.now}
 		if j.enroll, err = e.prepare(ctx, j.snap, &ev, j.now, true); err != nil {
 			j.step, j.cause = stepPostpone, err
+			if ctx.Err() != nil { // the Tick stopped, the directory did not fail
+				j.step = stepRelease
+			}
 			return
 		}
 	}

@@ -1,6 +1,8 @@
 package connector
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -258,5 +260,12 @@ func (j *job) postpone(u *store.UserState, i int) {
 		next = deadline
 	}
 	p.Token, p.ReadyAt = 0, next
-	j.note(rule.Retried, rule.ReasonDirectoryError, p, j.cause.Error()+"; next attempt at "+stamp(next))
+	// The user's decision log keeps the latest of an outage's retries, so
+	// that an outage of hours does not push the rest of the log out.
+	if j.w.e.cfg.logMax > 0 {
+		u.Log = slices.DeleteFunc(u.Log, func(d rule.Decision) bool {
+			return d.Kind == rule.Retried && d.Reason == rule.ReasonDirectoryError && d.DeliveryID == p.ID
+		})
+	}
+	j.note(rule.Retried, rule.ReasonDirectoryError, p, fmt.Sprintf("%v (%d in a row); next attempt at %s", j.cause, p.DirectoryErrors, stamp(next)))
 }

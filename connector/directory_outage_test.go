@@ -1,7 +1,9 @@
 package connector_test
 
 import (
+	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -66,6 +69,17 @@ func TestDirectoryOutageBacksOff(t *testing.T) {
 		require.Len(t, at, 75, "at the due time, then 30 s, 1, 2, 4 min later, then every 5 min until the deadline")
 		require.Equal(t, deadline, failed, "failed with the last try, at the end of the maximum deferral")
 		h.RequireNotSent("u", "f")
+
+		// The decision log keeps the outage's latest retry only: the
+		// rest of the user's history stays.
+		x, err := h.Engine.Explain(context.Background(), "u", "f")
+		require.NoError(t, err)
+		var kinds []string
+		for _, d := range x.Decisions {
+			kinds = append(kinds, string(d.Kind))
+		}
+		require.Equal(t, []string{"scheduled", "retried", "failed"}, kinds)
+		require.Contains(t, x.Decisions[1].Detail, "(75 in a row)")
 	})
 
 	t.Run("sent once the directory answers", func(t *testing.T) {
@@ -119,6 +133,27 @@ func TestDirectoryOutageBacksOff(t *testing.T) {
 		h.RequireSentAt("u", "f", nine.Add(held(1)))
 	})
 
+	t.Run("a Tick stopped while asking is no directory error", func(t *testing.T) {
+		// The hold-out's enrollment asks the directory for the survey's
+		// audience; the Tick's context ends while it asks.
+		ctx, cancel := context.WithCancel(context.Background())
+		dir := &cancelling{cancel: cancel}
+		h := connectortest.New(t, connector.WithDirectory(dir), connector.WithRetryPolicy(policy))
+		h.Save(rule.Campaign{ID: "o"},
+			rule.Campaign{ID: "f", ControlPercent: 100, Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}},
+			rule.Campaign{ID: "survey", Audience: "vips", Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "f"}}})
+		h.Publish("survey", "f", "o")
+		h.Track(opened("u"))
+		_, err := h.Engine.Tick(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		require.True(t, dir.asked.Load(), "the enrollment asked the directory")
+		h.RequireNoReason("u", "f", rule.Retried, rule.ReasonDirectoryError)
+		st, err := h.Store.User(context.Background(), "", "u")
+		require.NoError(t, err)
+		require.Len(t, st.Pending, 1)
+		require.Zero(t, st.Pending[0].DirectoryErrors)
+	})
+
 	t.Run("an answer starts the next outage's waits afresh", func(t *testing.T) {
 		h, dir, due := setup(t, 72*time.Hour)
 		sendErr := errors.New("smtp: 451")
@@ -141,4 +176,19 @@ func TestDirectoryOutageBacksOff(t *testing.T) {
 		// second try, not of a fifth.
 		h.RequireSentAt("u", "f", retry.Add(held(2)))
 	})
+}
+
+// cancelling is a directory that ends its caller's context when asked for
+// a segment, as a Tick stopped during the call would see it.
+type cancelling struct {
+	cancel context.CancelFunc
+	asked  atomic.Bool
+}
+
+func (d *cancelling) Location(context.Context, string) (*time.Location, error) { return nil, nil }
+
+func (d *cancelling) InSegment(ctx context.Context, _, _ string) (bool, error) {
+	d.asked.Store(true)
+	d.cancel()
+	return false, ctx.Err()
 }

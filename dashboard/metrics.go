@@ -45,8 +45,10 @@ func (m metric) counts(t tally) bool {
 
 // whenDue reports whether t counts suppressions of scheduled deliveries
 // when they came due: its rule says so, or its reason occurs at no other
-// point (so that a tally without the rule, from a store written before
-// engines marked it, still falls in the right place).
+// point (a tally without the rule, from an engine that did not mark the
+// stage, then falls in the right place all the same; for not_in_audience
+// and outside_send_window, which occur at both points, only the rule
+// tells).
 func whenDue(t tally) bool {
 	if t.Kind != rule.Suppressed {
 		return false

@@ -53,8 +53,8 @@ const (
 
 // A pending delivery's body ends, after the trigger, with the fields added
 // since the format began, each as its tag, its length and its bytes, and
-// only when it differs from its zero value. A decoder skips the tags it
-// does not know: a later version can add a field without its bodies
+// only when it differs from its zero value, in increasing order of tags
+// (from 1). A decoder skips the tags it does not know: a later version can add a field without its bodies
 // becoming unreadable to processes of this one during a rolling upgrade
 // (their rewrites of a row drop the field they do not know, so a field
 // added this way must be one whose loss does no harm, as a count of
@@ -132,12 +132,21 @@ func decodePending(p *store.Pending, userID string, body []byte) error {
 	}
 	r.event(&p.Trigger, user)
 	p.DirectoryErrors = 0
-	for len(r.b) > 0 && r.err == nil {
+	for last := uint64(0); len(r.b) > 0 && r.err == nil; {
 		tag := r.uvarint()
 		field := reader{b: r.bytes()}
+		if tag <= last {
+			r.fail()
+			break
+		}
+		last = tag
 		switch tag {
 		case tailDirectoryErrors:
-			p.DirectoryErrors = int(field.varint())
+			n := field.varint()
+			if n == 0 || int64(int(n)) != n { // 0 is never written
+				field.fail()
+			}
+			p.DirectoryErrors = int(n)
 		default:
 			continue // a later version's field
 		}

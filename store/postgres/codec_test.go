@@ -268,7 +268,11 @@ func TestPendingBodyTail(t *testing.T) {
 		"length past end":   append(slices.Clone(plain), 7, 4, 'a'),
 		"count with excess": append(slices.Clone(plain), tailDirectoryErrors, 2, 6, 0),
 		"empty count":       append(slices.Clone(plain), tailDirectoryErrors, 0),
+		"zero count":        append(slices.Clone(plain), tailDirectoryErrors, 1, 0),
 		"tag alone":         append(slices.Clone(plain), 7),
+		"tag 0":             append(slices.Clone(plain), 0, 0),
+		"tags out of order": append(slices.Clone(body), 7, 0, 2, 0),
+		"a tag twice":       append(slices.Clone(body), tailDirectoryErrors, 1, 6),
 	} {
 		_, err := decode(bad)
 		require.ErrorIs(t, err, errCorrupt, name)
