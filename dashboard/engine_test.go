@@ -28,12 +28,7 @@ func resendEngine(t *testing.T) (*connector.Engine, *clock.Mock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := noError(t)
 	must(e.Save(ctx, rule.Campaign{ID: "newsletter"}))
 	must(e.Save(ctx, rule.Campaign{
 		ID:         "resend",
@@ -186,12 +181,7 @@ func TestFunnelPutsSuppressionsWhenDueAfterScheduled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := noError(t)
 	must(e.Save(ctx, rule.Campaign{ID: "newsletter"}))
 	for id, d := range map[string]time.Duration{"resend": time.Hour, "nudge": 2 * time.Hour} {
 		must(e.Save(ctx, rule.Campaign{ID: id, Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}, Delay: rule.After(d)}))

@@ -86,3 +86,13 @@ func links(page string) []string {
 }
 
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// noError returns a function that fails t on a non-nil error.
+func noError(t *testing.T) func(error) {
+	return func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
