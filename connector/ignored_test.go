@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -56,6 +57,30 @@ func TestEventNamingAnUnknownCampaignIsReportedAndWritesNothing(t *testing.T) {
 		h.RequireReason("bob", "nope", rule.Ignored, rule.ReasonUnknownCampaign)
 		require.Equal(t, int64(2), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
 	})
+	// With every ID remembered, a provider's retry of an event nothing
+	// hears is a duplicate, and counted so; one naming an unknown
+	// campaign is reported each time it arrives, as without.
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprint("a retry with every ID remembered, batch ", batch), func(t *testing.T) {
+			h := connectortest.New(t, connector.WithDedupAll())
+			h.Save(resendCampaigns...)
+			h.Publish("resend", "newsletter")
+			typo := event.Event{ID: "x", UserID: "ann", Kind: event.EmailOpened, CampaignID: "nope"}
+			unheard := event.Event{ID: "y", UserID: "ann", Kind: event.Purchase}
+			for range 2 {
+				if batch {
+					require.NoError(t, h.Engine.TrackAll(context.Background(), []event.Event{typo, unheard}))
+				} else {
+					h.Track(typo, unheard)
+				}
+			}
+			require.Len(t, h.DecisionsFor("ann", "nope"), 2, "the typo is reported on each arrival")
+			counts := h.Engine.EventCounts()
+			require.Equal(t, int64(4), counts.Tracked)
+			require.Equal(t, int64(2), counts.Duplicates, "both retries")
+			require.Equal(t, int64(2), counts.Ignored[rule.ReasonUnknownCampaign])
+		})
+	}
 }
 
 func TestEventCounts(t *testing.T) {

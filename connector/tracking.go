@@ -66,7 +66,7 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 		return fmt.Errorf("connector: track: %w", err)
 	}
 	var op store.Op
-	t, ok, err := e.stage(ctx, snap, &ev, &op)
+	t, seen, ok, err := e.stage(ctx, snap, &ev, &op)
 	if !ok {
 		if snap.unknownCampaign(&ev) {
 			e.ignoreUnknown(snap, &ev, time.Time{})
@@ -90,7 +90,7 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 			return fmt.Errorf("connector: track: %w", err)
 		}
 	}
-	e.tracked(snap, &ev, t, op.Now)
+	e.tracked(snap, &ev, t, seen, op.Now)
 	e.watchTicks(ctx, op.Now)
 	return nil
 }
@@ -98,13 +98,18 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 // tracked completes an event that staging did not finish with, once the
 // store has it: it counts the event, hands the decisions of its tracker t
 // (nil: it reached no follow-up) to the observers, and reports it when it
-// names an unknown campaign.
-func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, now time.Time) {
+// names an unknown campaign (each time it arrives, as a typo in the host's
+// metadata is). seen, set when only its ID was to be remembered, says
+// whether the store had the ID already: a retry, counted as a duplicate.
+func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, seen *seenID, now time.Time) {
 	e.countTracked(ev.UserID)
 	if t != nil {
 		e.counts.listened.Add(1)
 		e.afterUpdate(t)
 		return
+	}
+	if seen != nil && seen.dup {
+		e.counts.duplicates.Add(1)
 	}
 	if snap.unknownCampaign(ev) {
 		e.ignoreUnknown(snap, ev, now)
@@ -152,14 +157,15 @@ func (e *Engine) ignoreUnknown(snap *snapshot, ev *event.Event, now time.Time) {
 // naming an unknown campaign, with ignoreUnknown). Otherwise ev is stamped with
 // the clock's now when it has no time; t is its prepared tracker (nil when
 // it matches nothing) and op the update to make, whose Fn is nil when ev is
-// only to be logged. err is the directory's when preparing failed (ev is
+// only to be logged; seen, when the update only remembers ev's ID
+// (WithDedupAll), says after it whether the store had the ID already. err is the directory's when preparing failed (ev is
 // stamped all the same: it is still logged). op is written in place rather
 // than returned: returning an Op (over a hundred bytes) would copy it on
 // every Track.
-func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, ok bool, err error) {
+func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, seen *seenID, ok bool, err error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	now := e.cfg.clock.Now()
 	if ev.Time.IsZero() {
@@ -168,7 +174,7 @@ func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op 
 	op.UserID, op.Now = ev.UserID, now
 	if l != nil {
 		if t, err = e.prepareWith(ctx, snap, l, ev, now, false, nil, time.Time{}); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
 	if ev.ID != "" {
@@ -180,12 +186,17 @@ func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op 
 	case e.cfg.dedupAll && ev.ID != "":
 		// Remember the ID: a follow-up published before the provider's
 		// retry arrives must see the retry as a duplicate.
-		op.Fn = ignoreUpdate
+		seen = new(seenID)
+		op.Fn = seen.update
 	}
-	return t, true, nil
+	return t, seen, true, nil
 }
 
-func ignoreUpdate(*store.UserState, bool) {}
+// seenID is the update of an event whose ID is only remembered: it notes
+// whether the store had the ID already.
+type seenID struct{ dup bool }
+
+func (s *seenID) update(_ *store.UserState, duplicate bool) { s.dup = duplicate }
 
 // afterUpdate counts what a tracker's update ignored, hands its decisions
 // to the observers and wakes Run if it scheduled something earlier than

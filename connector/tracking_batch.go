@@ -135,7 +135,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	for _, i := range b.valid {
 		ev := events[i]
 		var op store.Op
-		t, ok, err := e.stage(ctx, snap, &ev, &op)
+		t, seen, ok, err := e.stage(ctx, snap, &ev, &op)
 		if !ok {
 			free++
 			if snap.unknownCampaign(&ev) {
@@ -154,7 +154,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			b.done = append(b.done, batchDone{index: i, k: doneLogged, now: op.Now}) // logged, nothing to store
 		default:
 			b.done = append(b.done, batchDone{index: i, k: len(b.ops)})
-			b.ops, b.trackers = append(b.ops, op), append(b.trackers, t)
+			b.ops, b.trackers, b.seen = append(b.ops, op), append(b.trackers, t), append(b.seen, seen)
 		}
 	}
 	if free > 0 {
@@ -185,7 +185,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			e.ignoreUnknown(snap, &ev, time.Time{})
 		case doneLogged:
 			ev := stamped(events, staged{d.index, d.now})
-			e.tracked(snap, &ev, nil, d.now)
+			e.tracked(snap, &ev, nil, nil, d.now)
 		default:
 			op := &b.ops[d.k]
 			if op.Err != nil {
@@ -193,11 +193,11 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 				continue
 			}
 			if t := b.trackers[d.k]; t != nil {
-				e.tracked(snap, t.ev, t, op.Now)
+				e.tracked(snap, t.ev, t, nil, op.Now)
 				continue
 			}
 			ev := stamped(events, staged{d.index, op.Now})
-			e.tracked(snap, &ev, nil, op.Now)
+			e.tracked(snap, &ev, nil, b.seen[d.k], op.Now)
 		}
 	}
 	if n := len(b.ops); n > 0 {
@@ -267,6 +267,7 @@ type trackBatch struct {
 	done     []batchDone // in the events' order
 	ops      []store.Op
 	trackers []*tracker // ops[k] applies trackers[k] (nil: only remembers the ID)
+	seen     []*seenID  // or, with WithDedupAll, seen[k] (nil: only logs)
 }
 
 var trackBatches = sync.Pool{New: func() any { return new(trackBatch) }}
@@ -281,7 +282,8 @@ func (b *trackBatch) reset() {
 	}
 	clear(b.logged)
 	clear(b.ops)
-	b.valid, b.logged, b.done, b.ops, b.trackers = b.valid[:0], b.logged[:0], b.done[:0], b.ops[:0], b.trackers[:0]
+	clear(b.seen)
+	b.valid, b.logged, b.done, b.ops, b.trackers, b.seen = b.valid[:0], b.logged[:0], b.done[:0], b.ops[:0], b.trackers[:0], b.seen[:0]
 }
 
 func (b *trackBatch) release() {
