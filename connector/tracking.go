@@ -74,8 +74,8 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 		e.countTracked(ev.UserID)
 		return nil
 	}
-	if t != nil {
-		defer t.release()
+	if t != nil || seen != nil {
+		defer releaseStaged(t, seen)
 	}
 	if e.cfg.interactionLog > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, []event.Event{ev}, op.Now.Add(e.cfg.interactionLog)); err != nil {
@@ -186,17 +186,44 @@ func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op 
 	case e.cfg.dedupAll && ev.ID != "":
 		// Remember the ID: a follow-up published before the provider's
 		// retry arrives must see the retry as a duplicate.
-		seen = new(seenID)
-		op.Fn = seen.update
+		seen = seenIDs.Get().(*seenID)
+		op.Fn = seen.fn
 	}
 	return t, seen, true, nil
 }
 
+// releaseStaged returns what staging took from the pools (t or seen may
+// be nil).
+func releaseStaged(t *tracker, seen *seenID) {
+	if t != nil {
+		t.release()
+	}
+	seen.release()
+}
+
 // seenID is the update of an event whose ID is only remembered: it notes
-// whether the store had the ID already.
-type seenID struct{ dup bool }
+// whether the store had the ID already. Pooled, with its update bound
+// once, so that remembering an ID allocates nothing.
+type seenID struct {
+	dup bool
+	fn  func(*store.UserState, bool)
+}
+
+var seenIDs = sync.Pool{New: func() any {
+	s := &seenID{}
+	s.fn = s.update
+	return s
+}}
 
 func (s *seenID) update(_ *store.UserState, duplicate bool) { s.dup = duplicate }
+
+// release returns s to the pool; nil is a no-op.
+func (s *seenID) release() {
+	if s != nil {
+		s.dup = false
+		seenIDs.Put(s)
+	}
+}
 
 // afterUpdate counts what a tracker's update ignored, hands its decisions
 // to the observers and wakes Run if it scheduled something earlier than

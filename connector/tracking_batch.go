@@ -149,7 +149,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		}
 		switch {
 		case err != nil:
-			fail(i, err)
+			b.done = append(b.done, batchDone{index: i, k: doneFailed, err: err})
 		case op.Fn == nil:
 			b.done = append(b.done, batchDone{index: i, k: doneLogged, now: op.Now}) // logged, nothing to store
 		default:
@@ -163,14 +163,11 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	if logged && len(b.logged) > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, b.logged, b.logUntil); err != nil {
 			// Nothing was stored: every event that got this far fails.
+			// (No event is doneUnknown here: with the log, staging
+			// finishes with no event.)
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
 			for _, d := range b.done {
-				if d.k == doneUnknown {
-					ev := events[d.index]
-					e.ignoreUnknown(snap, &ev, time.Time{})
-				} else {
-					fail(d.index, err)
-				}
+				fail(d.index, err)
 			}
 			return errs
 		}
@@ -180,6 +177,8 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	// the order of their events), the store's work done.
 	for _, d := range b.done {
 		switch d.k {
+		case doneFailed:
+			fail(d.index, d.err)
 		case doneUnknown:
 			ev := events[d.index]
 			e.ignoreUnknown(snap, &ev, time.Time{})
@@ -246,17 +245,20 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 
 // batchDone is what remains to do for an event of a batch once the store
 // has the batch: report it as naming an unknown campaign (k doneUnknown),
-// complete it as only logged (doneLogged, stamped with now), or complete
-// ops[k].
+// complete it as only logged (doneLogged, stamped with now), fail it with
+// err (doneFailed: staging failed, but the event is logged, and a failure
+// to log it is its error, as with Track), or complete ops[k].
 type batchDone struct {
 	index int // the event's
 	k     int
 	now   time.Time
+	err   error
 }
 
 const (
 	doneUnknown = -1
 	doneLogged  = -2
+	doneFailed  = -3
 )
 
 // trackBatch is TrackAll's scratch, reused from call to call.
@@ -282,6 +284,10 @@ func (b *trackBatch) reset() {
 	}
 	clear(b.logged)
 	clear(b.ops)
+	clear(b.done)
+	for _, s := range b.seen {
+		s.release()
+	}
 	clear(b.seen)
 	b.valid, b.logged, b.done, b.ops, b.trackers, b.seen = b.valid[:0], b.logged[:0], b.done[:0], b.ops[:0], b.trackers[:0], b.seen[:0]
 }

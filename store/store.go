@@ -169,13 +169,15 @@ type EventCounts struct {
 	// whose store write failed, is not counted).
 	Tracked int64
 	// Unheard counts the tracked events that no active follow-up could
-	// use: no decision, and no store write but the remembering of their ID
-	// when the engine remembers every ID (connector.WithDedupAll). Events
-	// naming an unknown campaign are counted in Ignored instead.
+	// use: no decision, and no store write but the interaction log's and,
+	// when the engine remembers every ID (connector.WithDedupAll), their
+	// ID's. Events naming an unknown campaign are counted in Ignored
+	// instead.
 	Unheard int64
 	// Duplicates counts the tracked events whose ID was already processed
-	// for their user (also counted as Unheard when nothing could use
-	// them).
+	// for their user; with connector.WithDedupAll, those no follow-up could
+	// use too (also counted in Unheard or, naming an unknown campaign, in
+	// Ignored).
 	Duplicates int64
 	// Ignored counts ignored decisions by reason (one event can be
 	// ignored by several pending deliveries); nil when there is none.
