@@ -14,6 +14,12 @@ import (
 // publishes each follow-up before the campaigns it triggers on.
 var ErrCycle = errors.New("connector: follow-ups trigger on each other in a cycle")
 
+// ErrEmptySet: [Engine.Apply] with [StopOthers] was given no campaign.
+// It would stop every campaign of the namespace and cancel their pending
+// deliveries for good; an empty set is far more often definitions that
+// failed to load. Stop campaigns with [Engine.Stop] instead.
+var ErrEmptySet = errors.New("connector: apply: StopOthers with an empty set would stop every campaign")
+
 // CampaignError is one problem [Engine.Apply] found with one campaign of
 // its set. Err is a [*rule.ValidationError] naming the field (its Field is
 // the JSON path, "triggers[0].campaign_id") for a definition or a
@@ -46,7 +52,14 @@ type applyConfig struct {
 // deliveries are cancelled), after the set is published. A follow-up of
 // the set may then not trigger on an active campaign outside it: the
 // campaign it counts on would stop. Without it, campaigns absent from the
-// set keep their state.
+// set keep their state. An empty set is refused ([ErrEmptySet]).
+//
+// Replicas that apply different sets (during a rolling deploy that
+// changes the set) undo each other at each start: the last Apply's
+// definitions win, and a campaign only one set holds is stopped and
+// resumed in turn, its pending deliveries cancelled at each stop. Apply
+// a changed set without StopOthers until every replica runs it, then
+// with.
 func StopOthers() ApplyOption {
 	return func(c *applyConfig) { c.stopOthers = true }
 }
@@ -117,7 +130,13 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 			o(&cfg)
 		}
 	}
-	snap, err := e.current(ctx)
+	if cfg.stopOthers && len(campaigns) == 0 {
+		return ErrEmptySet
+	}
+	// The campaigns as stored now, not as a snapshot the store's cached
+	// revision may keep: another engine's stop or edit a moment ago must
+	// be seen, or the plan would leave it in place.
+	snap, err := e.refresh(ctx, -1)
 	if err != nil {
 		return fmt.Errorf("connector: apply: %w", err)
 	}
