@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,17 +34,66 @@ type Explanation struct {
 // needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
 // knows nothing about has an empty explanation.
 func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {
-	if e.cfg.logMax == 0 {
-		return Explanation{}, ErrNoDecisionLog
+	u, err := e.explainRead(ctx, userID)
+	switch {
+	case err != nil:
+		return Explanation{}, err
+	case u == nil:
+		return Explanation{UserID: userID, CampaignID: campaignID}, nil
 	}
-	x := Explanation{UserID: userID, CampaignID: campaignID}
+	return explainOne(u, userID, campaignID), nil
+}
+
+// ExplainUser is [Engine.Explain] for every follow-up at once, from one
+// read of the user's state: an explanation for each campaign the user has
+// a decision, a pending delivery or a receipt of, sorted by campaign ID
+// (none for a user the store knows nothing about). It needs
+// [WithDecisionLog] too.
+func (e *Engine) ExplainUser(ctx context.Context, userID string) ([]Explanation, error) {
+	u, err := e.explainRead(ctx, userID)
+	if err != nil || u == nil {
+		return nil, err
+	}
+	var ids []string
+	for _, d := range u.Log {
+		ids = append(ids, d.CampaignID)
+	}
+	for _, p := range u.Pending {
+		ids = append(ids, p.CampaignID)
+	}
+	for _, r := range u.Receipts {
+		ids = append(ids, r.CampaignID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]Explanation, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, explainOne(u, userID, id))
+		}
+	}
+	return out, nil
+}
+
+// explainRead reads userID's state for an explanation: nil (and no error)
+// when the store knows nothing of the user.
+func (e *Engine) explainRead(ctx context.Context, userID string) (*store.UserState, error) {
+	if e.cfg.logMax == 0 {
+		return nil, ErrNoDecisionLog
+	}
 	u, err := e.store.User(ctx, e.cfg.namespace, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return x, nil
+		return nil, nil
 	}
 	if err != nil {
-		return Explanation{}, fmt.Errorf("connector: explain: %w", err)
+		return nil, fmt.Errorf("connector: explain: %w", err)
 	}
+	return &u, nil
+}
+
+// explainOne is the explanation of u and campaignID.
+func explainOne(u *store.UserState, userID, campaignID string) Explanation {
+	x := Explanation{UserID: userID, CampaignID: campaignID}
 	for _, d := range u.Log {
 		if d.CampaignID == campaignID {
 			x.Decisions = append(x.Decisions, d)
@@ -57,7 +107,7 @@ func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explan
 	if r, ok := u.Receipt(campaignID); ok {
 		x.Received = r.At
 	}
-	return x, nil
+	return x
 }
 
 // String renders the explanation, one line per decision, in words:

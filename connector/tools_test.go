@@ -63,7 +63,31 @@ func TestExplain(t *testing.T) {
 		require.NoError(t, err)
 		_, err = e.Explain(ctx, "ann", "resend")
 		require.ErrorIs(t, err, connector.ErrNoDecisionLog)
+		_, err = e.ExplainUser(ctx, "ann")
+		require.ErrorIs(t, err, connector.ErrNoDecisionLog)
 	})
+
+	// ExplainUser gives, from one read, what Explain gives for each
+	// campaign the user has anything of.
+	h.Track(event.Event{ID: "rcv-a2", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	for _, user := range []string{"ann", "bob", "nobody"} {
+		xs, err := h.Engine.ExplainUser(ctx, user)
+		require.NoError(t, err)
+		var want []connector.Explanation
+		for _, id := range []string{"newsletter", "resend"} {
+			x, err := h.Engine.Explain(ctx, user, id)
+			require.NoError(t, err)
+			if len(x.Decisions) > 0 || len(x.Pending) > 0 || !x.Received.IsZero() {
+				want = append(want, x)
+			}
+		}
+		require.Equal(t, want, xs, user)
+	}
+	xs, err := h.Engine.ExplainUser(ctx, "ann")
+	require.NoError(t, err)
+	require.Len(t, xs, 1, "ann's resend only: the newsletter is the host's")
+	require.Len(t, xs[0].Decisions, 3, "scheduled, delivered, not re-eligible")
+	require.False(t, xs[0].Received.IsZero())
 }
 
 func TestCheck(t *testing.T) {

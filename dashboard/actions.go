@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -40,6 +41,12 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.csrf.check(r); err != nil {
+		// Logged: a refused action is part of the audit trail too.
+		attrs := []any{"error", err.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr}
+		if user, _, ok := r.BasicAuth(); ok && h.cfg.auth != nil {
+			attrs = append(attrs, "user", user)
+		}
+		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", attrs...)
 		h.problem(w, r, http.StatusForbidden, err.Error())
 		return
 	}
@@ -84,4 +91,13 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, attrs...)
 	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// clipText quotes s for a log line, cut to 100 bytes: a refused form's
+// fields are whatever its sender put there.
+func clipText(s string) string {
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return strconv.Quote(s)
 }

@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -92,6 +94,27 @@ func TestActionsNeedTheSessionsToken(t *testing.T) {
 	}
 	if page := body(t, get(t, h, "/campaign?done=stop&id=resend"), http.StatusOK); !strings.Contains(page, doneWords["stop"]) {
 		t.Error("the page after the action does not confirm it")
+	}
+}
+
+// TestARefusedActionIsLogged checks that the audit trail has the actions
+// refused, with what they asked for.
+func TestARefusedActionIsLogged(t *testing.T) {
+	var logged bytes.Buffer
+	h := mustHandler(t, populatedFake(), WithActions(), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	ck, _ := startSession(t, h)
+	form := url.Values{"op": {"archive"}, "id": {"resend\n" + strings.Repeat("x", 500)}, "csrf": {"forged"}}
+	if rec := post(h, form, ck, nil); rec.Code != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", rec.Code)
+	}
+	line := logged.String()
+	for _, want := range []string{"level=WARN", "action refused", `op="\"archive\""`, `resend\\n`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the log lacks %s: %s", want, line)
+		}
+	}
+	if strings.Count(line, "\n") > 1 || strings.Contains(line, strings.Repeat("x", 101)) {
+		t.Errorf("the refused form's fields are not quoted and clipped: %s", line)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,15 +75,18 @@ func (f *fakeSource) UnknownCampaigns() []connector.UnknownCampaign { return f.u
 
 func (f *fakeSource) Check(context.Context) ([]connector.Warning, error) { return f.warnings, nil }
 
-func (f *fakeSource) Explain(_ context.Context, userID, campaignID string) (connector.Explanation, error) {
+func (f *fakeSource) ExplainUser(_ context.Context, userID string) ([]connector.Explanation, error) {
 	if f.noLog {
-		return connector.Explanation{}, connector.ErrNoDecisionLog
+		return nil, connector.ErrNoDecisionLog
 	}
-	x, ok := f.explain[[2]string{userID, campaignID}]
-	if !ok {
-		x = connector.Explanation{UserID: userID, CampaignID: campaignID}
+	var out []connector.Explanation
+	for k, x := range f.explain {
+		if k[0] == userID {
+			out = append(out, x)
+		}
 	}
-	return x, nil
+	slices.SortFunc(out, func(a, b connector.Explanation) int { return strings.Compare(a.CampaignID, b.CampaignID) })
+	return out, nil
 }
 
 func (f *fakeSource) Tallies(_ context.Context, q tallyQuery) ([]tally, error) {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,12 +81,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the action forms' POSTs, which the cross-origin
+	// check must refuse when the dashboard is served over plain HTTP (no
+	// Sec-Fetch-Site then).
+	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	if h.cfg.auth != nil && !h.cfg.auth.allows(r) {
 		h.cfg.auth.challenge(w)
 		return
+	}
+	if h.cfg.prefix == "" && !strings.HasPrefix(r.URL.Path, "/") {
+		// Mounted with http.StripPrefix("/ops/", h): the prefix took the
+		// path's leading slash (and the whole path at the mount point).
+		r = withLeadingSlash(r)
 	}
 	if p := r.URL.Path; p != "" && path.Clean(p) != p && path.Clean(p)+"/" != p {
 		// Browsers clean paths before they ask: one with "..", "." or
@@ -109,6 +119,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// withLeadingSlash returns a shallow copy of r whose URL's path starts
+// with a slash.
+func withLeadingSlash(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = "/" + u.Path
+	if u.RawPath != "" {
+		u.RawPath = "/" + u.RawPath
+	}
+	r2.URL = &u
+	return r2
 }
 
 // page is what every template receives: the frame's data and the page's own.
@@ -154,9 +178,17 @@ type errorBody struct {
 
 // fail answers r with a 500 page for err and logs it.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.problem(w, r, http.StatusInternalServerError, h.logFailure(r, err))
+}
+
+// logFailure logs err at Error with a reference, and returns what the page
+// says in its place: the reference, not the error, whose text may tell
+// the store's internals to whoever reaches the page.
+func (h *handler) logFailure(r *http.Request, err error) string {
+	ref := rand.Text()[:10]
 	h.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "campaignconnector dashboard: "+r.Method+" "+r.URL.Path,
-		slog.String("error", err.Error()))
-	h.problem(w, r, http.StatusInternalServerError, err.Error())
+		slog.String("error", err.Error()), slog.String("ref", ref))
+	return "The engine failed to answer (reference " + ref + "): the server's log has the error under that reference."
 }
 
 // problem answers r with an error page of status saying msg.

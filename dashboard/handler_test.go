@@ -1,13 +1,19 @@
 package dashboard
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // pagePaths are the pages of the populated fake, one of each kind.
@@ -29,7 +35,7 @@ func TestEveryPageRendersWithSecurityHeaders(t *testing.T) {
 					t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
 				}
 			}
-			for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+			for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
 				if hd.Get(k) != v {
 					t.Errorf("%s = %q, want %q", k, hd.Get(k), v)
 				}
@@ -297,5 +303,64 @@ func TestAnUncleanPathDoesNotLeadOutOfTheMountPoint(t *testing.T) {
 				t.Errorf("%s: GET %s: %d to %q, outside the mount point", name, target, rec.Code, got.Path)
 			}
 		}
+	}
+}
+
+// TestEitherStripPrefixSpellingWorks checks both ways a host may strip
+// the mount point, with and without its trailing slash: the pages answer,
+// the root included, and a relative link leads to a page.
+func TestEitherStripPrefixSpellingWorks(t *testing.T) {
+	for _, prefix := range []string{"/ops/cc", "/ops/cc/"} {
+		mux := http.NewServeMux()
+		mux.Handle("/ops/cc/", http.StripPrefix(prefix, mustHandler(t, populatedFake())))
+		for _, target := range []string{"/ops/cc/", "/ops/cc/campaign?id=resend", "/ops/cc/health", "/ops/cc/user?id=ann"} {
+			if rec := get(t, mux, target); rec.Code != http.StatusOK {
+				t.Errorf("StripPrefix(%q): GET %s: %d (Location %q)", prefix, target, rec.Code, rec.Header().Get("Location"))
+			}
+		}
+	}
+}
+
+// TestIDsNoStoreKeepsAreRefused checks that a user ID or a page cursor no
+// store keeps (not UTF-8, a NUL byte) is refused before any store read,
+// rather than failing the store.
+func TestIDsNoStoreKeepsAreRefused(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	for _, target := range []string{"/user?id=a%00b", "/user?id=%ff", "/user?id=%ed%a0%80",
+		"/campaign?id=resend&after_due=2026-03-04T15:00:00Z&after_id=%00", "/campaign?id=resend&after_due=2026-03-04T15:00:00Z&after_id=%ff"} {
+		if rec := get(t, h, target); rec.Code != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", target, rec.Code)
+		}
+	}
+}
+
+// failingSource fails every read of the campaigns with an error whose
+// text the page must not show.
+type failingSource struct{ *fakeSource }
+
+func (failingSource) Campaigns(context.Context) ([]store.CampaignRecord, error) {
+	return nil, errors.New(`dial tcp 10.0.0.7:5432: password authentication failed for user "cc_app"`)
+}
+
+// TestAFailurePageShowsAReferenceNotTheError checks that a failure of the
+// engine is logged with a reference and the page shows the reference
+// only.
+func TestAFailurePageShowsAReferenceNotTheError(t *testing.T) {
+	var logged bytes.Buffer
+	h := mustHandler(t, failingSource{populatedFake()}, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	rec := get(t, h, "/")
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("GET /: %d, want 500", rec.Code)
+	}
+	page := rec.Body.String()
+	if strings.Contains(page, "cc_app") || strings.Contains(page, "10.0.0.7") {
+		t.Error("the page shows the error's text")
+	}
+	m := regexp.MustCompile(`reference ([A-Z2-7]{10})`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no reference on the page: %s", page)
+	}
+	if line := logged.String(); !strings.Contains(line, "ref="+m[1]) || !strings.Contains(line, "cc_app") {
+		t.Errorf("the log lacks the error under reference %s: %s", m[1], line)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -126,6 +127,12 @@ func parseCursor(due, id string) (cursor, error) {
 	t, err := time.Parse(time.RFC3339Nano, due)
 	if err != nil || id == "" {
 		return cursor{}, fmt.Errorf("bad page of pending deliveries: after_due must be an RFC 3339 time and after_id set (got %q, %q)", due, id)
+	}
+	if len(id) > maxUserID {
+		return cursor{}, errors.New("bad page of pending deliveries: after_id is longer than any delivery ID")
+	}
+	if err := event.CheckText(id); err != nil {
+		return cursor{}, fmt.Errorf("bad page of pending deliveries: after_id %v", err)
 	}
 	return cursor{Due: t, ID: id}, nil
 }

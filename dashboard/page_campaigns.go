@@ -113,6 +113,5 @@ func (h *handler) note(r *http.Request, err error) string {
 	case errors.Is(err, errNoPendingList):
 		return "the engine's store cannot list pending deliveries (it does not implement store.PendingLister, as the memory, SQLite and PostgreSQL stores do)."
 	}
-	h.cfg.logger.ErrorContext(r.Context(), "campaignconnector dashboard: "+r.URL.Path, "error", err)
-	return err.Error()
+	return h.logFailure(r, err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -50,24 +51,33 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, "That user ID is longer than any the engine accepts.")
 		return
 	}
+	if err := event.CheckText(id); err != nil {
+		h.problem(w, r, http.StatusBadRequest, "That user ID "+err.Error()+": the engine accepts no such ID.")
+		return
+	}
 	ctx := r.Context()
 	recs, err := h.src.Campaigns(ctx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	xs, err := h.src.ExplainUser(ctx, id)
+	if errors.Is(err, connector.ErrNoDecisionLog) {
+		body.NoLog = true
+		xs, err = nil, nil
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	byCampaign := make(map[string]connector.Explanation, len(xs))
+	for _, x := range xs {
+		byCampaign[x.CampaignID] = x
+	}
 	for _, rec := range recs {
-		if !rec.Campaign.IsFollowUp() {
+		x, ok := byCampaign[rec.Campaign.ID]
+		if !rec.Campaign.IsFollowUp() || !ok {
 			continue
-		}
-		x, err := h.src.Explain(ctx, id, rec.Campaign.ID)
-		if errors.Is(err, connector.ErrNoDecisionLog) {
-			body.NoLog = true
-			break
-		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
 		}
 		if len(x.Decisions) == 0 && len(x.Pending) == 0 && x.Received.IsZero() {
 			continue

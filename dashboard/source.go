@@ -18,7 +18,9 @@ type source interface {
 	Stats(ctx context.Context) (store.Stats, error)
 	UnknownCampaigns() []connector.UnknownCampaign
 	Check(ctx context.Context) ([]connector.Warning, error)
-	Explain(ctx context.Context, userID, campaignID string) (connector.Explanation, error)
+	// ExplainUser returns what the engine recorded about the user, one
+	// explanation per campaign, from one read of the user's state.
+	ExplainUser(ctx context.Context, userID string) ([]connector.Explanation, error)
 	// Tallies returns the namespace's per-hour decision counts, or an error
 	// wrapping errNoTallies when the store keeps none.
 	Tallies(ctx context.Context, q tallyQuery) ([]tally, error)
