@@ -51,8 +51,10 @@ type applyConfig struct {
 // namespace that are not in the set, as [Engine.Stop] does (their pending
 // deliveries are cancelled), after the set is published. A follow-up of
 // the set may then not trigger on an active campaign outside it: the
-// campaign it counts on would stop. Without it, campaigns absent from the
-// set keep their state. An empty set is refused ([ErrEmptySet]).
+// campaign it counts on would stop. A campaign stopped or archived by
+// someone else while Apply runs is left so. Without StopOthers, campaigns
+// absent from the set keep their state. An empty set is refused
+// ([ErrEmptySet]).
 //
 // Replicas that apply different sets (during a rolling deploy that
 // changes the set) undo each other at each start: the last Apply's
@@ -71,10 +73,10 @@ func StopOthers() ApplyOption {
 // differ, and drafts are still published. Resume such a campaign with
 // [Engine.Publish]. Without it, Apply resumes them, and logs each at Warn.
 //
-// It also leaves archived the campaigns of the set an operator archived,
-// where Apply without it refuses the set (an archived campaign cannot be
-// published again). Each campaign left stopped or archived is logged at
-// Info.
+// It also leaves archived the campaigns of the set an operator archived
+// (before Apply or while it runs), where Apply without it refuses the set
+// (an archived campaign cannot be published again). Each campaign left
+// stopped or archived is logged at Info.
 //
 // KeepStopped cannot tell who stopped a campaign: one that [StopOthers]
 // stopped when it left the set stays stopped when it comes back into the
@@ -159,6 +161,9 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 			continue
 		}
 		created, saved, err := e.save(ctx, c, true)
+		if err != nil && cfg.keepStopped && e.archivedNow(ctx, c.ID, err) {
+			continue // archived since the plan: KeepStopped leaves it (counted below)
+		}
 		if err != nil {
 			return &CampaignError{CampaignID: c.ID, Err: err}
 		}
@@ -176,15 +181,15 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		id := campaigns[p.order[k]].ID
 		leave := []rule.State{rule.Active}
 		if cfg.keepStopped {
-			leave = append(leave, rule.Stopped)
+			leave = append(leave, rule.Stopped, rule.Archived) // archived: since the plan
 		}
 		from, changed, err := e.activate(ctx, id, leave...)
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
 		}
 		switch {
-		case !changed && from == rule.Stopped:
-			e.kept(&sum, id, rule.Stopped)
+		case !changed && (from == rule.Stopped || from == rule.Archived):
+			e.kept(&sum, id, from)
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
 			e.logResumed(id)
@@ -196,12 +201,12 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		e.kept(&sum, id, rule.Archived)
 	}
 	for _, id := range p.others {
-		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped)
+		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped, rule.Archived)
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
 		}
 		if !changed {
-			continue // stopped meanwhile, by someone else
+			continue // stopped or archived meanwhile, by someone else
 		}
 		note(id, &sum.stopped, rule.ReasonCampaignStopped, "active → stopped: not in the set")
 		if err := e.cancelAll(ctx, "stop", rec); err != nil {
@@ -209,6 +214,17 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		}
 	}
 	return nil
+}
+
+// archivedNow reports whether err, from saving campaign id, is the refusal
+// of a campaign archived (since Apply's plan, by another engine or an
+// operator).
+func (e *Engine) archivedNow(ctx context.Context, id string, err error) bool {
+	if !errors.Is(err, rule.ErrInvalidTransition) {
+		return false
+	}
+	rec, rerr := e.Campaign(ctx, id)
+	return rerr == nil && rec.State == rule.Archived
 }
 
 // applySummary counts what one Apply changed.

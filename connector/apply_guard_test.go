@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/benbjohnson/clock"
@@ -71,4 +72,48 @@ func mustRevision(t *testing.T, s store.Store) int64 {
 	rev, err := s.Revision(context.Background(), "")
 	require.NoError(t, err)
 	return rev
+}
+
+// An operator's archive landing while Apply runs, after its plan, is what
+// KeepStopped and StopOthers ask for: Apply leaves the campaign archived
+// and succeeds, rather than failing the start of a replica.
+func TestApplyTakesAnArchiveMadeMeanwhile(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		archive  string
+		set      func() []rule.Campaign
+		opt      connector.ApplyOption
+		archived string
+	}{
+		{"KeepStopped, a campaign of the set", "resend", func() []rule.Campaign {
+			edited := resendCampaigns[1].Clone()
+			edited.Message = []byte(`{"edited":true}`)
+			return []rule.Campaign{resendCampaigns[0], edited, {ID: "other"}}
+		}, connector.KeepStopped(), "resend"},
+		{"StopOthers, a campaign out of the set", "legacy", func() []rule.Campaign {
+			return append(slices.Clone(resendCampaigns), rule.Campaign{ID: "other"})
+		}, connector.StopOthers(), "legacy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := clock.NewMock()
+			clk.Set(connectortest.Start)
+			mem := store.NewMemory()
+			rec := &recorder{}
+			b := newEngine(t, mem, rec, clk)
+			require.NoError(t, b.Apply(ctx, append(slices.Clone(resendCampaigns), rule.Campaign{ID: "legacy"})))
+			archived := false
+			a := newEngine(t, mem, rec, clk, connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+				if d.Kind == rule.Applied && !archived { // Apply's first step: its plan is made
+					archived = true
+					require.NoError(t, b.Archive(ctx, tc.archive))
+				}
+			})))
+			require.NoError(t, a.Apply(ctx, tc.set(), tc.opt))
+			require.True(t, archived, "the archive landed during Apply")
+			got, err := a.Campaign(ctx, tc.archived)
+			require.NoError(t, err)
+			require.Equal(t, rule.Archived, got.State)
+		})
+	}
 }
