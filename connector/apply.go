@@ -90,6 +90,11 @@ func KeepStopped() ApplyOption {
 // [KeepStopped]): the way to start an engine whose campaigns are defined
 // in code or files.
 //
+// Apply plans from the campaigns as stored when it starts (not from the
+// engine's snapshot, which may lag another engine's change by up to the
+// store's revision check). With [StopOthers], an empty set is refused
+// ([ErrEmptySet]).
+//
 // The set is checked as a whole first: each definition (as [Engine.Save]
 // checks it), each trigger and exception naming a campaign of the set or
 // one already stored, no campaign twice, none archived (an archived

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -93,11 +93,16 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// clipText quotes s for a log line, cut to 100 bytes: a refused form's
-// fields are whatever its sender put there.
+// clipText cuts s to at most 100 bytes, at a character's start, for a
+// log line: a refused form's fields are whatever its sender put there
+// (the logger escapes what they hold).
 func clipText(s string) string {
-	if len(s) > 100 {
-		s = s[:100]
+	if len(s) <= 100 {
+		return s
 	}
-	return strconv.Quote(s)
+	n := 100
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

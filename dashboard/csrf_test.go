@@ -108,7 +108,7 @@ func TestARefusedActionIsLogged(t *testing.T) {
 		t.Fatalf("status %d, want 403", rec.Code)
 	}
 	line := logged.String()
-	for _, want := range []string{"level=WARN", "action refused", `op="\"archive\""`, `resend\\n`} {
+	for _, want := range []string{"level=WARN", "action refused", "op=archive", `campaign="resend\nxxx`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("the log lacks %s: %s", want, line)
 		}

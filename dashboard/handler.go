@@ -93,9 +93,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.prefix == "" && !strings.HasPrefix(r.URL.Path, "/") {
-		// Mounted with http.StripPrefix("/ops/", h): the prefix took the
-		// path's leading slash (and the whole path at the mount point).
-		r = withLeadingSlash(r)
+		// Behind http.StripPrefix, which took the path's leading slash.
+		// The path asked for tells where the mount point ended.
+		asked, _, _ := strings.Cut(r.RequestURI, "?")
+		switch {
+		case r.URL.Path == "" && asked != "" && !strings.HasSuffix(asked, "/"):
+			// "/ops/cc" under StripPrefix("/ops/cc"): the pages link
+			// relative to the mount point's directory.
+			target := url.URL{Path: path.Base(asked) + "/", RawQuery: r.URL.RawQuery}
+			hd.Set("Location", target.String())
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		case asked == "" || strings.HasSuffix(asked, "/"+r.URL.EscapedPath()):
+			// StripPrefix("/ops/cc/"): "/ops/cc/health" came as "health".
+			r = withLeadingSlash(r)
+		default:
+			// "/ops/cchealth" under StripPrefix("/ops/cc"): not under the
+			// mount point.
+			http.NotFound(w, r)
+			return
+		}
 	}
 	if p := r.URL.Path; p != "" && path.Clean(p) != p && path.Clean(p)+"/" != p {
 		// Browsers clean paths before they ask: one with "..", "." or

@@ -311,12 +311,23 @@ func TestAnUncleanPathDoesNotLeadOutOfTheMountPoint(t *testing.T) {
 // the root included, and a relative link leads to a page.
 func TestEitherStripPrefixSpellingWorks(t *testing.T) {
 	for _, prefix := range []string{"/ops/cc", "/ops/cc/"} {
+		// Mounted under "/ops/": the host's mux passes on paths beside the
+		// mount point too.
 		mux := http.NewServeMux()
-		mux.Handle("/ops/cc/", http.StripPrefix(prefix, mustHandler(t, populatedFake())))
+		mux.Handle("/ops/", http.StripPrefix(prefix, mustHandler(t, populatedFake())))
 		for _, target := range []string{"/ops/cc/", "/ops/cc/campaign?id=resend", "/ops/cc/health", "/ops/cc/user?id=ann"} {
 			if rec := get(t, mux, target); rec.Code != http.StatusOK {
 				t.Errorf("StripPrefix(%q): GET %s: %d (Location %q)", prefix, target, rec.Code, rec.Header().Get("Location"))
 			}
+		}
+		for _, target := range []string{"/ops/cchealth", "/ops/ccuser?id=ann", "/ops/cccampaign?id=resend"} {
+			if rec := get(t, mux, target); rec.Code != http.StatusNotFound {
+				t.Errorf("StripPrefix(%q): GET %s, beside the mount point: %d, want 404", prefix, target, rec.Code)
+			}
+		}
+		rec := get(t, mux, "/ops/cc")
+		if prefix == "/ops/cc" && (rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "cc/") {
+			t.Errorf("StripPrefix(%q): GET /ops/cc: %d to %q, want 301 to cc/", prefix, rec.Code, rec.Header().Get("Location"))
 		}
 	}
 }
