@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Names of the session cookie and of the form field that carries the token.
@@ -66,10 +67,27 @@ func (c *csrf) token(w http.ResponseWriter, r *http.Request) (string, error) {
 		Name:     sessionCookie,
 		Value:    sid,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   overTLS(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 	return c.sign(sid), nil
+}
+
+// overTLS reports whether r came over TLS, to this server or to a proxy
+// in front of it that says so (X-Forwarded-Proto or Forwarded). Trusting
+// the headers is safe here: a Secure cookie is only a stricter one, and a
+// client that lies about them restricts its own session.
+func overTLS(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	pairs := strings.FieldsFunc(strings.ToLower(r.Header.Get("Forwarded")), func(c rune) bool { return c == ';' || c == ',' })
+	for _, p := range pairs {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(p), "proto="); ok && strings.Trim(v, `"`) == "https" {
+			return true
+		}
+	}
+	return false
 }
 
 // check reports why the POST r must be refused, or nil. It reads r's form.

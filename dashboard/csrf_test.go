@@ -97,6 +97,35 @@ func TestActionsNeedTheSessionsToken(t *testing.T) {
 	}
 }
 
+// TestTheSessionCookieIsSecureOverTLS checks that the session cookie is
+// Secure when the request came over TLS, to the server or to a proxy in
+// front that says so, and not over plain HTTP.
+func TestTheSessionCookieIsSecureOverTLS(t *testing.T) {
+	h := mustHandler(t, populatedFake(), WithActions())
+	for _, tc := range []struct {
+		header, value string
+		secure        bool
+	}{
+		{"", "", false},
+		{"X-Forwarded-Proto", "https", true},
+		{"X-Forwarded-Proto", "http", false},
+		{"Forwarded", `for=192.0.2.60;proto=https;by=203.0.113.43`, true},
+		{"Forwarded", `for=192.0.2.43, for=198.51.100.17;proto="HTTPS"`, true},
+		{"Forwarded", `for=192.0.2.60;proto=http`, false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/campaign?id=resend", nil)
+		if tc.header != "" {
+			req.Header.Set(tc.header, tc.value)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cks := rec.Result().Cookies()
+		if len(cks) != 1 || cks[0].Secure != tc.secure {
+			t.Errorf("%s: %q: cookies %v, want one, Secure %t", tc.header, tc.value, cks, tc.secure)
+		}
+	}
+}
+
 // TestARefusedActionIsLogged checks that the audit trail has the actions
 // refused, with what they asked for.
 func TestARefusedActionIsLogged(t *testing.T) {
