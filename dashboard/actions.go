@@ -101,8 +101,8 @@ func clipText(s string) string {
 		return s
 	}
 	n := 100
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(s[n]); k++ {
+		n-- // a character's start is at most three bytes back, in valid UTF-8
 	}
 	return s[:n]
 }

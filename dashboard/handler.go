@@ -94,17 +94,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.cfg.prefix == "" && !strings.HasPrefix(r.URL.Path, "/") {
 		// Behind http.StripPrefix, which took the path's leading slash.
-		// The path asked for tells where the mount point ended.
-		asked, _, _ := strings.Cut(r.RequestURI, "?")
-		switch {
-		case r.URL.Path == "" && asked != "" && !strings.HasSuffix(asked, "/"):
+		// The path asked for tells where the mount point ended; without
+		// it (a request built by the host's router), nothing does.
+		asked, err := url.ParseRequestURI(r.RequestURI)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		switch esc := asked.EscapedPath(); {
+		case r.URL.Path == "" && esc != "" && !strings.HasSuffix(esc, "/"):
 			// "/ops/cc" under StripPrefix("/ops/cc"): the pages link
 			// relative to the mount point's directory.
-			target := url.URL{Path: path.Base(asked) + "/", RawQuery: r.URL.RawQuery}
+			target := url.URL{Path: path.Base(asked.Path) + "/", RawQuery: r.URL.RawQuery}
 			hd.Set("Location", target.String())
 			w.WriteHeader(http.StatusMovedPermanently)
 			return
-		case asked == "" || strings.HasSuffix(asked, "/"+r.URL.EscapedPath()):
+		case strings.HasSuffix(esc, "/"+r.URL.EscapedPath()) || esc == "" && r.URL.Path == "":
 			// StripPrefix("/ops/cc/"): "/ops/cc/health" came as "health".
 			r = withLeadingSlash(r)
 		default:
@@ -113,6 +118,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
+	}
+	if !strings.HasPrefix(r.URL.EscapedPath(), "/") {
+		// "/ops/cc%2Fhealth" under StripPrefix("/ops/cc"): the slash after
+		// the mount point was part of a name.
+		http.NotFound(w, r)
+		return
 	}
 	if p := r.URL.Path; p != "" && path.Clean(p) != p && path.Clean(p)+"/" != p {
 		// Browsers clean paths before they ask: one with "..", "." or

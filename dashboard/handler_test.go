@@ -329,6 +329,39 @@ func TestEitherStripPrefixSpellingWorks(t *testing.T) {
 		if prefix == "/ops/cc" && (rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "cc/") {
 			t.Errorf("StripPrefix(%q): GET /ops/cc: %d to %q, want 301 to cc/", prefix, rec.Code, rec.Header().Get("Location"))
 		}
+		// A slash after the mount point that was part of a name.
+		if rec := get(t, mux, "/ops/cc%2Fhealth"); rec.Code != http.StatusNotFound {
+			t.Errorf("StripPrefix(%q): GET /ops/cc%%2Fhealth: %d (Location %q), want 404", prefix, rec.Code, rec.Header().Get("Location"))
+		}
+		// A request the host's router built, without the path asked for:
+		// nothing tells where the mount point ended.
+		req := httptest.NewRequest(http.MethodGet, "/ops/cchealth", nil)
+		req.RequestURI = ""
+		rec = httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("StripPrefix(%q): a built request for /ops/cchealth: %d, want 404", prefix, rec.Code)
+		}
+	}
+	// A mount point whose name is escaped redirects to its directory by
+	// name, escaped once.
+	mux := http.NewServeMux()
+	mux.Handle("/ops/", http.StripPrefix("/ops/c c", mustHandler(t, populatedFake())))
+	if rec := get(t, mux, "/ops/c%20c"); rec.Header().Get("Location") != "c%20c/" {
+		t.Errorf("GET /ops/c%%20c: %d to %q, want c%%20c/", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+func TestClipTextCutsAtACharacter(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                            "",
+		strings.Repeat("a", 100):      strings.Repeat("a", 100),
+		strings.Repeat("a", 99) + "é": strings.Repeat("a", 99),
+		strings.Repeat("\x80", 200):   strings.Repeat("\x80", 97), // not UTF-8: cut near 100, not emptied
+	} {
+		if got := clipText(in); got != want {
+			t.Errorf("clipText(%d bytes): %d bytes %q, want %d", len(in), len(got), got, len(want))
+		}
 	}
 }
 
