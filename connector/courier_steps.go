@@ -39,12 +39,12 @@ func (j *job) update(u *store.UserState, _ bool) {
 
 // note records a decision about pending delivery p.
 func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending, detail string) {
-	if kind == rule.Suppressed {
-		if j.w.e.tallies != nil {
-			j.marks.add(j.w.e, j.camp, p.CampaignID, codeWhenDue(reason), "")
-		}
-	} else {
-		j.marks.addPair(j.w.e, j.camp, p.CampaignID, kind, reason)
+	switch {
+	case j.w.e.tallies == nil:
+	case kind == rule.Suppressed: // a scheduled delivery's: counted apart from triggers'
+		j.marks.add(j.w.e, j.camp, p.CampaignID, codeWhenDue(reason), "")
+	default:
+		j.marks.add(j.w.e, j.camp, p.CampaignID, codeOf(kind, reason), "")
 	}
 	if !j.w.e.observed {
 		return

@@ -154,14 +154,15 @@ func (e *Engine) ignoreUnknown(snap *snapshot, ev *event.Event, now time.Time) {
 // stage readies a valid event for the store, with snap's campaigns. ok is
 // false when there is nothing to do: nothing listens to ev, logs or
 // remembers it (the clock is not even read; the caller reports an event
-// naming an unknown campaign, with ignoreUnknown). Otherwise ev is stamped with
-// the clock's now when it has no time; t is its prepared tracker (nil when
-// it matches nothing) and op the update to make, whose Fn is nil when ev is
-// only to be logged; seen, when the update only remembers ev's ID
-// (WithDedupAll), says after it whether the store had the ID already. err is the directory's when preparing failed (ev is
-// stamped all the same: it is still logged). op is written in place rather
-// than returned: returning an Op (over a hundred bytes) would copy it on
-// every Track.
+// naming an unknown campaign, with ignoreUnknown). Otherwise ev is
+// stamped with the clock's now when it has no time; t is its prepared
+// tracker (nil when it matches nothing) and op the update to make, whose
+// Fn is nil when ev is only to be logged; seen, when the update only
+// remembers ev's ID (WithDedupAll), says after it whether the store had
+// the ID already. err is the directory's when preparing failed (ev is
+// stamped all the same: it is still logged). op is written in place
+// rather than returned: returning an Op (over a hundred bytes) would copy
+// it on every Track.
 func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op *store.Op) (t *tracker, seen *seenID, ok bool, err error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil && e.cfg.interactionLog == 0 && (!e.cfg.dedupAll || ev.ID == "") {

@@ -183,7 +183,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			ev := events[d.index]
 			e.ignoreUnknown(snap, &ev, time.Time{})
 		case doneLogged:
-			ev := stamped(events, staged{d.index, d.now})
+			ev := stamped(events[d.index], d.now)
 			e.tracked(snap, &ev, nil, nil, d.now)
 		default:
 			op := &b.ops[d.k]
@@ -195,7 +195,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 				e.tracked(snap, t.ev, t, nil, op.Now)
 				continue
 			}
-			ev := stamped(events, staged{d.index, op.Now})
+			ev := stamped(events[d.index], op.Now)
 			e.tracked(snap, &ev, nil, b.seen[d.k], op.Now)
 		}
 	}
@@ -205,17 +205,10 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	return errs
 }
 
-// staged is an event of a batch that staging stamped with now.
-type staged struct {
-	index int
-	now   time.Time
-}
-
-// stamped returns the event of l as staging stamped it.
-func stamped(events []event.Event, l staged) event.Event {
-	ev := events[l.index]
+// stamped returns ev as staging stamped it, at now.
+func stamped(ev event.Event, now time.Time) event.Event {
 	if ev.Time.IsZero() {
-		ev.Time = l.now
+		ev.Time = now
 	}
 	return ev
 }
@@ -269,7 +262,7 @@ type trackBatch struct {
 	done     []batchDone // in the events' order
 	ops      []store.Op
 	trackers []*tracker // ops[k] applies trackers[k] (nil: only remembers the ID)
-	seen     []*seenID  // or, with WithDedupAll, seen[k] (nil: only logs)
+	seen     []*seenID  // or seen[k], which only remembers the ID (WithDedupAll)
 }
 
 var trackBatches = sync.Pool{New: func() any { return new(trackBatch) }}

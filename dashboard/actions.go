@@ -42,11 +42,8 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.csrf.check(r); err != nil {
 		// Logged: a refused action is part of the audit trail too.
-		attrs := []any{"error", err.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr}
-		if user, _, ok := r.BasicAuth(); ok && h.cfg.auth != nil {
-			attrs = append(attrs, "user", user)
-		}
-		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", attrs...)
+		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", h.auditAttrs(r,
+			"error", err.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr)...)
 		h.problem(w, r, http.StatusForbidden, err.Error())
 		return
 	}
@@ -84,13 +81,18 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The log is the actions' audit trail: who (when signed in) did what.
-	attrs := []any{"campaign", id}
+	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, h.auditAttrs(r, "campaign", id)...)
+	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// auditAttrs returns attrs for an action's log line, with the user name
+// when the dashboard's basic auth signed r in.
+func (h *handler) auditAttrs(r *http.Request, attrs ...any) []any {
 	if user, _, ok := r.BasicAuth(); ok && h.cfg.auth != nil {
 		attrs = append(attrs, "user", user)
 	}
-	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, attrs...)
-	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
-	w.WriteHeader(http.StatusSeeOther)
+	return attrs
 }
 
 // clipText cuts s to at most 100 bytes, at a character's start, for a

@@ -75,11 +75,8 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 		byCampaign[x.CampaignID] = x
 	}
 	for _, rec := range recs {
-		x, ok := byCampaign[rec.Campaign.ID]
+		x, ok := byCampaign[rec.Campaign.ID] // only campaigns the user has anything of
 		if !rec.Campaign.IsFollowUp() || !ok {
-			continue
-		}
-		if len(x.Decisions) == 0 && len(x.Pending) == 0 && x.Received.IsZero() {
 			continue
 		}
 		f := userFollowUp{CampaignID: rec.Campaign.ID, Explanation: x}

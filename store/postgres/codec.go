@@ -54,12 +54,13 @@ const (
 // A pending delivery's body ends, after the trigger, with the fields added
 // since the format began, each as its tag, its length and its bytes, and
 // only when it differs from its zero value, in increasing order of tags
-// (from 1). A decoder skips the tags it does not know: a later version can add a field without its bodies
-// becoming unreadable to processes of this one during a rolling upgrade
-// (their rewrites of a row drop the field they do not know, so a field
-// added this way must be one whose loss does no harm, as a count of
-// errors that paces retries). A boolean goes there too: the flags byte
-// admits no new flag, and a body with a flag it does not know is refused.
+// (from 1). A decoder skips the tags it does not know: a later version
+// can add a field without its bodies becoming unreadable to processes of
+// this one during a rolling upgrade (their rewrites of a row drop the
+// field they do not know, so a field added this way must be one whose
+// loss does no harm, as a count of errors that paces retries). A boolean
+// goes there too: the flags byte admits no new flag, and a body with a
+// flag it does not know is refused.
 const (
 	tailDirectoryErrors = 1 // Pending.DirectoryErrors, a varint
 )
@@ -105,7 +106,8 @@ func appendPending(b []byte, userID string, p *store.Pending) ([]byte, error) {
 		var v [binary.MaxVarintLen64]byte
 		n := binary.PutVarint(v[:], int64(p.DirectoryErrors))
 		b = binary.AppendUvarint(b, tailDirectoryErrors)
-		b = appendString(b, string(v[:n])) // no allocation: the conversion does not escape
+		b = binary.AppendUvarint(b, uint64(n))
+		b = append(b, v[:n]...)
 	}
 	return b, err
 }
