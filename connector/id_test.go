@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,8 +213,11 @@ func TestATriggerAgainTakesTheFirstVariant(t *testing.T) {
 	}
 	clk := clock.NewMock()
 	clk.Set(g.ev.Time)
+	var mu sync.Mutex // Tick sends the two deliveries at once
 	var got []string
 	send := SenderFunc(func(_ context.Context, d Delivery) error {
+		mu.Lock()
+		defer mu.Unlock()
 		got = append(got, d.ID)
 		return nil
 	})
