@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/campaignconnector/campaignconnector/rule"
 )
@@ -32,9 +34,25 @@ type CampaignError struct {
 
 // Error implements error: `connector: campaign "resend":
 // triggers[0].campaign_id: campaign "newsleter" is not known (connector:
-// unknown campaign)`.
+// unknown campaign)`. A step that failed already names the campaign and
+// itself, and is given as it is: `connector: save "resend": …`.
 func (e *CampaignError) Error() string {
-	return fmt.Sprintf("connector: campaign %q: %s", e.CampaignID, problemText(e.Err))
+	text := problemText(e.Err)
+	if namesCampaign(text, e.CampaignID) {
+		return text
+	}
+	return fmt.Sprintf("connector: campaign %q: %s", e.CampaignID, text)
+}
+
+// namesCampaign reports whether text is an engine error about campaign
+// id: `connector: <step> "<id>": …`, the step being words without a colon.
+func namesCampaign(text, id string) bool {
+	rest, ok := strings.CutPrefix(text, "connector: ")
+	if !ok {
+		return false
+	}
+	step, _, ok := strings.Cut(rest, " "+strconv.Quote(id)+":")
+	return ok && step != "" && !strings.ContainsAny(step, ":\"")
 }
 
 // Unwrap returns the problem.

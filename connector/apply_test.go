@@ -3,6 +3,7 @@ package connector_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -333,6 +334,54 @@ func TestApplyErrorsNameTheCampaignOnce(t *testing.T) {
 		`connector: campaign "pong": triggers[0].campaign_id: campaigns ping, pong trigger on each other ` +
 			`(connector: follow-ups trigger on each other in a cycle)`,
 	}, "\n"))
+}
+
+// stepFails is a memory store whose campaign writes (failUpdate) or
+// cancellations (failCancel) fail with errStep.
+type stepFails struct {
+	*store.Memory
+	failUpdate, failCancel bool
+}
+
+var errStep = errors.New("store down")
+
+func (s *stepFails) UpdateCampaign(ctx context.Context, ns, id string, fn func(*store.CampaignRecord, bool) error) (store.CampaignRecord, error) {
+	if s.failUpdate {
+		return store.CampaignRecord{}, errStep
+	}
+	return s.Memory.UpdateCampaign(ctx, ns, id, fn)
+}
+
+func (s *stepFails) CancelCampaign(ctx context.Context, ns, id string) ([]store.Claim, error) {
+	if s.failCancel {
+		return nil, errStep
+	}
+	return s.Memory.CancelCampaign(ctx, ns, id)
+}
+
+// TestApplyStepErrorsNameTheCampaignOnce: a step of Apply that fails in
+// the store names its campaign once, says which step, and keeps the
+// store's error and the campaign for errors.Is and errors.As.
+func TestApplyStepErrorsNameTheCampaignOnce(t *testing.T) {
+	ctx := context.Background()
+	s := &stepFails{Memory: store.NewMemory()}
+	e := newEngine(t, s, noop, applyClock())
+	require.NoError(t, e.Apply(ctx, []rule.Campaign{{ID: "news"}, {ID: "promo"}}))
+
+	s.failUpdate = true
+	err := e.Apply(ctx, []rule.Campaign{{ID: "news", Message: json.RawMessage(`{"subject":"Hi"}`)}})
+	require.EqualError(t, err, `connector: save "news": store down`)
+	var ce *connector.CampaignError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "news", ce.CampaignID)
+	require.ErrorIs(t, err, errStep)
+
+	s.failUpdate, s.failCancel = false, true
+	err = e.Apply(ctx, []rule.Campaign{{ID: "news"}}, connector.StopOthers())
+	require.EqualError(t, err, `connector: stop "promo": cancelling pending deliveries: store down`)
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "promo", ce.CampaignID)
+	require.ErrorIs(t, err, errStep)
 }
 
 // TestApplyEditAppliesToNewTriggersOnly applies a follow-up, tracks a
