@@ -10,8 +10,9 @@
 //
 // # Pages
 //
-//   - Campaigns: every follow-up with its state, activation, rules in
-//     words and pending count, and for the last 24 hours and 7 days the
+//   - Campaigns: the follow-ups, 20 a page in ID order, each with its
+//     state, activation, rules in words and pending count, and for the
+//     last 24 hours and 7 days the
 //     users it triggered, scheduled, cancelled (by which exception),
 //     suppressed (by reason), sent, failed, held out and converted, each
 //     with a chart over time; then the originals and the follow-ups that

@@ -4,25 +4,40 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// campaignsBody is the campaigns page: every follow-up with its figures
-// over the last day and week, then the originals.
+// followUpsPage is how many follow-ups the campaigns page shows at once:
+// each comes with a table of sparklines (about 40 KB of HTML when every
+// figure moves), and the page reloads itself every few seconds.
+const followUpsPage = 20
+
+// campaignsBody is the campaigns page: the follow-ups with their figures
+// over the last day and week, a page of them at a time in ID order, then
+// every original.
 type campaignsBody struct {
 	FollowUps []followUpRow
 	Originals []originalRow
-	Windows   []window
-	Longest   window // the last of Windows
-	Metrics   []metric
+	// Page says which follow-ups FollowUps holds.
+	Page    followUpPaging
+	Windows []window
+	Longest window // the last of Windows
+	Metrics []metric
 	// TalliesNote and PendingNote say why figures are missing, if they are.
 	TalliesNote string
 	PendingNote string
 	// PendingComplete is false when there were too many pending
 	// deliveries to count them all: the counts are lower bounds.
 	PendingComplete bool
-	PendingTotal    int64
+}
+
+// followUpPaging places a page of follow-ups among all of them.
+type followUpPaging struct {
+	First, Last, Total int64  // 1-based positions of the page's first and last; Total of them all
+	After              string // the cursor the page was asked with ("": the first page)
+	Next               string // the cursor of the next page; "" on the last
 }
 
 // followUpRow is one follow-up of the campaigns page.
@@ -69,14 +84,25 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	body.PendingComplete = complete
 	named := map[string][]string{}
+	var followUps []store.CampaignRecord
 	for _, rec := range recs {
 		c := &rec.Campaign
 		if !c.IsFollowUp() {
 			body.Originals = append(body.Originals, originalRow{Rec: rec})
 			continue
 		}
+		followUps = append(followUps, rec)
+		for _, t := range c.Triggers {
+			if t.CampaignID != "" && !slices.Contains(named[t.CampaignID], c.ID) {
+				named[t.CampaignID] = append(named[t.CampaignID], c.ID)
+			}
+		}
+	}
+	var shown []store.CampaignRecord
+	shown, body.Page = pageOfFollowUps(followUps, r.URL.Query().Get("after"))
+	for _, rec := range shown {
+		c := &rec.Campaign
 		row := followUpRow{Rec: rec, Words: rulesInWords(c), Pending: counts[c.ID]}
-		body.PendingTotal += counts[c.ID]
 		row.Quiet = true
 		for _, wn := range body.Windows {
 			s := summarize(grouped[c.ID], campaignMetrics, wn, now)
@@ -90,17 +116,36 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 				row.Warnings++
 			}
 		}
-		for _, t := range c.Triggers {
-			if t.CampaignID != "" && !slices.Contains(named[t.CampaignID], c.ID) {
-				named[t.CampaignID] = append(named[t.CampaignID], c.ID)
-			}
-		}
 		body.FollowUps = append(body.FollowUps, row)
 	}
 	for i := range body.Originals {
 		body.Originals[i].FollowUps = named[body.Originals[i].Rec.Campaign.ID]
 	}
 	h.render(w, r, http.StatusOK, "campaigns", page{Title: "Campaigns", Nav: "campaigns", Body: body})
+}
+
+// pageOfFollowUps returns the follow-ups (of all, in any order) that come
+// after ID after in ID order, up to followUpsPage of them, and where they
+// stand among all. A cursor naming no follow-up (one deleted since the
+// link was made) still starts the page at the next ID.
+func pageOfFollowUps(all []store.CampaignRecord, after string) ([]store.CampaignRecord, followUpPaging) {
+	all = slices.Clone(all)
+	slices.SortFunc(all, func(a, b store.CampaignRecord) int { return strings.Compare(a.Campaign.ID, b.Campaign.ID) })
+	start := 0
+	if after != "" {
+		start, _ = slices.BinarySearchFunc(all, after, func(r store.CampaignRecord, id string) int {
+			return strings.Compare(r.Campaign.ID, id)
+		})
+		if start < len(all) && all[start].Campaign.ID == after {
+			start++
+		}
+	}
+	end := min(start+followUpsPage, len(all))
+	p := followUpPaging{First: int64(start) + 1, Last: int64(end), Total: int64(len(all)), After: after}
+	if end < len(all) {
+		p.Next = all[end-1].Campaign.ID
+	}
+	return all[start:end], p
 }
 
 // note turns the error of an optional part of a page into the notice shown

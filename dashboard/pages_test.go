@@ -1,14 +1,21 @@
 package dashboard
 
 import (
+	"fmt"
+	"html"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
 )
 
 // fixtureSum adds up, straight from the fixture's tallies, the counts of
@@ -248,4 +255,69 @@ func TestStatsOfAnyShapeAreListed(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestCampaignsPageListsFollowUpsAPageAtATime: with more follow-ups than
+// a page holds, following the "Next page" links from the first page shows
+// each follow-up once, in ID order, with its own figures, and every page
+// lists every original.
+func TestCampaignsPageListsFollowUpsAPageAtATime(t *testing.T) {
+	f := newFake(fixtureNow)
+	f.add(rule.Campaign{ID: "newsletter"}, rule.Active)
+	f.add(rule.Campaign{ID: "promo"}, rule.Stopped)
+	var want []string
+	const n = 2*followUpsPage + 3
+	for i := range n {
+		// IDs that need escaping in a query, in an order unlike insertion.
+		id := fmt.Sprintf("f/%02d &é?x=%d", (i*7)%n, i)
+		want = append(want, id)
+		f.add(rule.Campaign{ID: id, Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			Delay: rule.After(time.Hour)}, rule.Active)
+		f.tallies = append(f.tallies, tally{Hour: fixtureNow.Truncate(time.Hour), CampaignID: id, Kind: rule.Scheduled, Count: int64(i + 1)})
+	}
+	slices.Sort(want)
+	h := mustHandler(t, f)
+	var got []string
+	target := "/"
+	for pages := 0; target != ""; pages++ {
+		require.Less(t, pages, 3, "more pages than %d follow-ups need", n)
+		page := body(t, get(t, h, target), http.StatusOK)
+		require.Contains(t, page, `data-original="newsletter"`)
+		require.Contains(t, page, `data-original="promo"`)
+		ids := regexpMust(`data-campaign="([^"]*)"`).FindAllStringSubmatch(page, -1)
+		require.LessOrEqual(t, len(ids), followUpsPage)
+		first := len(got) + 1
+		for _, m := range ids {
+			id := html.UnescapeString(m[1])
+			got = append(got, id)
+			i, err := strconv.Atoi(id[strings.LastIndexByte(id, '=')+1:])
+			require.NoError(t, err)
+			art := section(t, page, `data-campaign="`+m[1]+`"`, "</article>")
+			require.Equal(t, int64(i+1), number(t, art, `data-metric="scheduled" data-window="24h"`), "figures of %q", id)
+		}
+		require.Contains(t, page, fmt.Sprintf("Follow-ups %d–%d of %d.", first, len(got), n))
+		require.Equal(t, target != "/", strings.Contains(page, `rel="first"`), "a First page link on every page but the first")
+		target = ""
+		if next := regexpMust(`rel="next" href="([^"]*)"`).FindStringSubmatch(page); next != nil {
+			target = "/" + html.UnescapeString(next[1])
+		}
+	}
+	require.Equal(t, want, got)
+
+	// A cursor naming no follow-up (deleted since) starts at the next ID;
+	// one past the last says there is nothing after it.
+	page := body(t, get(t, h, "/?after="+url.QueryEscape(want[followUpsPage-1]+"!")), http.StatusOK)
+	require.Contains(t, page, `data-campaign="`+html.EscapeString(want[followUpsPage])+`"`)
+	page = body(t, get(t, h, "/?after=~"), http.StatusOK)
+	require.NotContains(t, page, "data-campaign=")
+	require.Contains(t, page, "No follow-up after this point.")
+	require.Contains(t, page, `rel="first"`)
+}
+
+// TestCampaignsPageWithOnePageHasNoPager: follow-ups that fit on one
+// page come without page links.
+func TestCampaignsPageWithOnePageHasNoPager(t *testing.T) {
+	page := body(t, get(t, mustHandler(t, populatedFake()), "/"), http.StatusOK)
+	require.Contains(t, page, `data-campaign="resend"`)
+	require.NotContains(t, page, "data-pager")
 }
