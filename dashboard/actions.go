@@ -86,10 +86,16 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// auditAttrs returns attrs for an action's log line, with the user name
-// when the dashboard's basic auth signed r in.
+// auditAttrs returns attrs for an action's log line, with who made it:
+// the host's WithActor, else the user name when the dashboard's basic
+// auth signed r in.
 func (h *handler) auditAttrs(r *http.Request, attrs ...any) []any {
-	if user, _, ok := r.BasicAuth(); ok && h.cfg.auth != nil {
+	switch user, _, ok := r.BasicAuth(); {
+	case h.cfg.actor != nil:
+		if actor := h.cfg.actor(r); actor != "" {
+			attrs = append(attrs, "user", actor)
+		}
+	case ok && h.cfg.auth != nil:
 		attrs = append(attrs, "user", user)
 	}
 	return attrs

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -79,5 +80,63 @@ func TestActionsAreLoggedWithTheSignedInUser(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "campaign=resend user=admin") {
 		t.Errorf("the log does not say who stopped what: %s", logs.String())
+	}
+}
+
+// TestActionsAreLoggedWithTheHostsActor: under the host's own
+// authentication, WithActor names who made each action, carried out or
+// refused, and takes precedence over the basic auth user name.
+func TestActionsAreLoggedWithTheHostsActor(t *testing.T) {
+	var logs strings.Builder
+	f := populatedFake()
+	h := mustHandler(t, f, WithActions(), WithBasicAuth("admin", "s3cret"),
+		WithActor(func(r *http.Request) string { return r.Header.Get("X-Auth-Email") }),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	get := func(target string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.SetBasicAuth("admin", "s3cret")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := get("/campaign?id=resend")
+	ck := rec.Result().Cookies()[0]
+	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())[1]
+	act := func(csrf, who string) int {
+		req := httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("admin", "s3cret")
+		if who != "" {
+			req.Header.Set("X-Auth-Email", who)
+		}
+		req.AddCookie(ck)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := act("forged", "mallory@example.com"); code != http.StatusForbidden {
+		t.Fatalf("forged token: %d", code)
+	}
+	if code := act(token, "ann@example.com"); code != http.StatusSeeOther {
+		t.Fatalf("stop: %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "action refused") || !strings.Contains(lines[0], "user=mallory@example.com") ||
+		!strings.Contains(lines[1], "campaign=resend user=ann@example.com") || strings.Contains(logs.String(), "user=admin") {
+		t.Errorf("the log does not say who did what: %s", logs.String())
+	}
+	if got := f.actions(); len(got) != 1 || got[0] != "stop resend" {
+		t.Errorf("actions %v, want the stop", got)
+	}
+}
+
+func TestWithActorNeedsActions(t *testing.T) {
+	for _, opts := range [][]Option{
+		{WithActor(func(*http.Request) string { return "x" })},
+		{WithActions(), WithActor(nil)},
+	} {
+		if _, err := newHandler(populatedFake(), opts...); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("New: %v, want ErrInvalidOption", err)
+		}
 	}
 }

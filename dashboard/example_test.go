@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/dashboard"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -56,4 +60,45 @@ func ExampleWithActions() {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil)) // no credentials
 	fmt.Println(rec.Code)
 	// Output: 401
+}
+
+// Behind the host's own sign-in (here, a proxy that authenticates and
+// passes the address on), name who made each action in the audit log.
+func ExampleWithActor() {
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+	engine, err := connector.New(store.NewMemory(), send)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := engine.Apply(context.Background(), []rule.Campaign{{ID: "newsletter"}}); err != nil {
+		log.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // a stable output for the example
+			}
+			return a
+		},
+	}))
+	h, err := dashboard.New(engine,
+		dashboard.WithActions(),
+		dashboard.WithActor(func(r *http.Request) string { return r.Header.Get("X-Forwarded-Email") }),
+		dashboard.WithLogger(logger),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A form posted without the page's token is refused, and logged with
+	// who sent it.
+	req := httptest.NewRequest(http.MethodPost, "/action", strings.NewReader("op=stop&id=newsletter"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Email", "ann@example.com")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code)
+	// Output:
+	// level=WARN msg="campaignconnector dashboard: action refused" error="dashboard: no session cookie: load the page again and repeat the action" op=stop campaign=newsletter remote=192.0.2.1:1234 user=ann@example.com
+	// 403
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type config struct {
 	csrfKey  []byte
 	location *time.Location
 	refresh  time.Duration
+	actor    func(*http.Request) string
 }
 
 func defaultConfig() config {
@@ -38,6 +40,9 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	if c.csrfKey != nil && !c.actions {
 		return optionError("WithCSRFKey needs WithActions: without actions there is no form to protect")
+	}
+	if c.actor != nil && !c.actions {
+		return optionError("WithActor needs WithActions: without actions there is nothing to attribute")
 	}
 	return nil
 }
@@ -114,6 +119,22 @@ func WithBasicAuth(user, password string) Option {
 func WithActions() Option {
 	return func(c *config) error {
 		c.actions = true
+		return nil
+	}
+}
+
+// WithActor names who makes each action, for the audit trail: actor
+// returns the identity the host's own authentication gave the request (a
+// value its middleware put in the request's context, a header its
+// authenticating proxy set), or "" when it has none. Each action, carried
+// out or refused, is then logged with "user" set to it. Defaults to the
+// user name of [WithBasicAuth], when that is on.
+func WithActor(actor func(r *http.Request) string) Option {
+	return func(c *config) error {
+		if actor == nil {
+			return optionError("nil actor function")
+		}
+		c.actor = actor
 		return nil
 	}
 }
