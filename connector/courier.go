@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/internal/props"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -337,7 +338,7 @@ func (s *slot) send(j *job) {
 	// properties are the stored delivery's, and the message the
 	// campaign's.
 	if len(d.Trigger.Properties) > 0 {
-		d.Trigger.Properties = cloneProperties(d.Trigger.Properties)
+		d.Trigger.Properties = props.Clone(d.Trigger.Properties)
 	}
 	if d.Message != nil {
 		d.Message = append(d.Message[:0:0], d.Message...)

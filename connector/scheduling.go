@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/props"
 	"github.com/campaignconnector/campaignconnector/internal/wordhash"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
@@ -119,7 +120,7 @@ func (t *tracker) schedule(u *store.UserState, i int, r triggerRef, due time.Tim
 		Backfilled: t.only != nil,
 	}
 	if len(ev.Properties) > 0 {
-		p.Trigger.Properties = cloneProperties(ev.Properties)
+		p.Trigger.Properties = props.Clone(ev.Properties) // the host may reuse its maps after Track
 	}
 	p.ID = t.groups.uniqueID(u, i, p.ID) // the same trigger twice (no event ID, same time): keep IDs unique
 	u.Pending = append(u.Pending, p)
@@ -310,30 +311,6 @@ func joinDetail(a, b string) string {
 		return b
 	}
 	return a + "; " + b
-}
-
-// cloneProperties deep-copies event properties so that the host may reuse
-// its maps after Track returns.
-func cloneProperties(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneValue(v)
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneProperties(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = cloneValue(e)
-		}
-		return out
-	}
-	return v
 }
 
 // signal wakes Run without blocking.

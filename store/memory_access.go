@@ -7,6 +7,8 @@ import (
 	"hash/maphash"
 	"math"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/internal/props"
 )
 
 // Update implements [Store.Update]. fn runs under the user's shard lock on
@@ -92,6 +94,7 @@ func (m *Memory) User(ctx context.Context, ns, userID string) (UserState, error)
 	for i := range u.pendingCount() {
 		p := new(Pending)
 		sh.materialize(u.pendingAt(i), u.id(), p)
+		p.Trigger.Properties = props.Clone(p.Trigger.Properties) // a copy: the caller may change it
 		out.Pending = append(out.Pending, p)
 	}
 	st := sh.state(u)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/internal/props"
 )
 
 var _ PendingLister = (*Memory)(nil)
@@ -51,6 +53,7 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 	out := make([]Claim, len(page.items))
 	for i, it := range page.items {
 		out[i] = it.claim
+		out[i].Pending.Trigger.Properties = props.Clone(it.claim.Pending.Trigger.Properties) // a copy: the caller may change it
 	}
 	return out, nil
 }

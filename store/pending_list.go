@@ -39,8 +39,8 @@ type PendingLister interface {
 	// q.Limit is the last. A store that keeps times at a coarser
 	// precision orders and compares by DueAt at that precision (PostgreSQL:
 	// microseconds). Delivery IDs are unique in a namespace (the engine's
-	// are), so the cursor is exact. The claims are copies (event
-	// properties are shared: treat them as read-only). An invalid q
+	// are), so the cursor is exact. The claims are copies, event
+	// properties included: the caller may change them. An invalid q
 	// ([PendingQuery.Validate]) is an error wrapping [ErrInvalidQuery].
 	ListPending(ctx context.Context, ns string, q PendingQuery) ([]Claim, error)
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"pending/trigger event IDs come back as stored", testTriggerIDs},
 		{"pending/attempt counts of any size come back as stored", testAttempts},
 		{"pending/times far from now come back as stored", testFarTimes},
+		{"pending/trigger properties read are copies", testPropertyCopies},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -297,3 +297,43 @@ func testFarTimes(t *testing.T, s store.Store, ns string) {
 	require.True(t, claimed[0].Pending.DueAt.Equal(due))
 	require.True(t, claimed[0].Pending.Trigger.Time.Equal(trig))
 }
+
+// testPropertyCopies checks that the trigger properties User and
+// ListPending return are the caller's to change, nested values included:
+// a host that redacts an explanation or a listing before logging it must
+// not change what is stored, and so sent.
+func testPropertyCopies(t *testing.T, s store.Store, ns string) {
+	ctx := context.Background()
+	stored := func() map[string]any {
+		return map[string]any{"plan": "pro", "cart": map[string]any{"sku": "A1", "tags": []any{"x", "y"}}}
+	}
+	update(t, s, ns, "ann", T0, func(u *store.UserState) {
+		p := pending("ann", "f", "d1", T0.Add(time.Hour))
+		p.Trigger.Properties = stored()
+		u.Pending = append(u.Pending, p)
+	})
+	redact := func(m map[string]any) {
+		m["plan"] = "***"
+		cart := m["cart"].(map[string]any)
+		cart["sku"] = "***"
+		cart["tags"].([]any)[0] = "***"
+	}
+	u, err := s.User(ctx, ns, "ann")
+	require.NoError(t, err)
+	require.Len(t, u.Pending, 1)
+	redact(u.Pending[0].Trigger.Properties)
+	if pl, ok := s.(store.PendingLister); ok {
+		page, err := pl.ListPending(ctx, ns, store.PendingQuery{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, page, 1)
+		require.Equal(t, stored(), page[0].Pending.Trigger.Properties, "User handed out the stored properties")
+		redact(page[0].Pending.Trigger.Properties)
+	}
+	u, err = s.User(ctx, ns, "ann")
+	require.NoError(t, err)
+	require.Equal(t, stored(), u.Pending[0].Trigger.Properties, "a caller's change reached the store")
+	claims, err := s.Claim(ctx, ns, T0.Add(2*time.Hour), time.Minute, 10, 7)
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	require.Equal(t, stored(), claims[0].Pending.Trigger.Properties, "a caller's change reached the claimed delivery")
+}
