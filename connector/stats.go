@@ -28,10 +28,6 @@ func (e *Engine) Stats(ctx context.Context) (store.Stats, error) {
 // counts its own) and cost no store call.
 func (e *Engine) EventCounts() store.EventCounts {
 	c := &e.counts
-	// Loaded before tracked, which an event is counted in first (or in
-	// the same Track), so that unheard is not made negative by events
-	// being tracked meanwhile.
-	listened := c.listened.Load()
 	var out store.EventCounts
 	for i, r := range ignoredReasons {
 		if n := c.ignored[i].Load(); n > 0 {
@@ -41,20 +37,24 @@ func (e *Engine) EventCounts() store.EventCounts {
 			out.Ignored[r] = n
 		}
 	}
-	unknown := c.ignored[ignoredUnknownCampaign].Load()
 	out.Duplicates = c.duplicates.Load()
-	out.Tracked = c.tracked.load()
-	out.Unheard = max(out.Tracked-listened-unknown, 0)
+	out.Unheard = c.unheard.load()
+	// Every tracked event is counted once, in one of three counters: the
+	// sum of three counters that only grow never goes down from one call
+	// to the next, nor does any part of it, while Tracks run.
+	out.Tracked = out.Unheard + c.listened.Load() + out.Ignored[rule.ReasonUnknownCampaign]
 	return out
 }
 
-// eventCounters are the engine's event counts. Only tracked is touched by
-// an event nothing listens to: its cells keep Tracks on several cores off
-// one cache line; the others move with a store write, which costs far more
-// than an atomic add.
+// eventCounters are the engine's event counts. A tracked event is counted
+// once, where it ends: it reached a follow-up (listened), named an
+// unknown campaign (ignored), or neither (unheard). Only unheard is
+// touched by an event nothing listens to: its cells keep Tracks on
+// several cores off one cache line; the others move with a store write
+// or an observer's decision, which cost far more than an atomic add.
 type eventCounters struct {
-	tracked    stripedCounter
-	listened   atomic.Int64 // tracked events that reached a follow-up
+	unheard    stripedCounter
+	listened   atomic.Int64
 	duplicates atomic.Int64
 	ignored    [len(ignoredReasons)]atomic.Int64
 }
@@ -88,7 +88,8 @@ func (c *stripedCounter) load() int64 {
 	return sum
 }
 
-// countTracked counts one tracked event of userID (not empty: validated).
-func (e *Engine) countTracked(userID string) {
-	e.counts.tracked.add(userID[len(userID)-1], 1)
+// countUnheard counts one tracked event of userID (not empty: validated)
+// that reached no follow-up and names no unknown campaign.
+func (e *Engine) countUnheard(userID string) {
+	e.counts.unheard.add(userID[len(userID)-1], 1)
 }

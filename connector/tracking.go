@@ -70,8 +70,9 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	if !ok {
 		if snap.unknownCampaign(&ev) {
 			e.ignoreUnknown(snap, &ev, time.Time{})
+		} else {
+			e.countUnheard(ev.UserID)
 		}
-		e.countTracked(ev.UserID)
 		return nil
 	}
 	if t != nil || seen != nil {
@@ -102,7 +103,6 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 // metadata is). seen, set when only its ID was to be remembered, says
 // whether the store had the ID already: a retry, counted as a duplicate.
 func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, seen *seenID, now time.Time) {
-	e.countTracked(ev.UserID)
 	if t != nil {
 		e.counts.listened.Add(1)
 		e.afterUpdate(t)
@@ -113,6 +113,8 @@ func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, seen *seen
 	}
 	if snap.unknownCampaign(ev) {
 		e.ignoreUnknown(snap, ev, now)
+	} else {
+		e.countUnheard(ev.UserID)
 	}
 }
 

@@ -131,15 +131,16 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		return errs
 	}
 	logged := e.cfg.interactionLog > 0
-	free := 0 // events staging finished with
+	unheard := 0 // events staging finished with, naming no unknown campaign
 	for _, i := range b.valid {
 		ev := events[i]
 		var op store.Op
 		t, seen, ok, err := e.stage(ctx, snap, &ev, &op)
 		if !ok {
-			free++
 			if snap.unknownCampaign(&ev) {
-				b.done = append(b.done, batchDone{index: i, k: doneUnknown})
+				b.done = append(b.done, batchDone{index: i, k: doneUnknown}) // counted when completed
+			} else {
+				unheard++
 			}
 			continue
 		}
@@ -157,8 +158,8 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			b.ops, b.trackers, b.seen = append(b.ops, op), append(b.trackers, t), append(b.seen, seen)
 		}
 	}
-	if free > 0 {
-		e.counts.tracked.add(byte(base), int64(free))
+	if unheard > 0 {
+		e.counts.unheard.add(byte(base), int64(unheard))
 	}
 	if logged && len(b.logged) > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, b.logged, b.logUntil); err != nil {
