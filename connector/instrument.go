@@ -9,7 +9,10 @@ import (
 // Instrumentation is called around each Track and each send, for tracing
 // (the nested module otelconnector implements it with OpenTelemetry spans).
 // Each Start method returns the context to use for the operation and a
-// function the engine calls with the operation's error when it ends.
+// function the engine calls with the operation's error when it ends, once:
+// also when a callback panics during a Track or TrackAll (an observer, the
+// directory, the store), with an error saying so, before the panic goes
+// on to the caller.
 // Implementations must be safe for concurrent use and quick.
 type Instrumentation interface {
 	StartTrack(ctx context.Context, ev event.Event) (context.Context, func(err error))

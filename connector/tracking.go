@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -44,12 +45,23 @@ import (
 func (e *Engine) Track(ctx context.Context, ev event.Event) error {
 	if in := e.cfg.instrument; in != nil {
 		ctx, end := in.StartTrack(ctx, ev)
+		ended := false
+		defer func() {
+			if !ended { // a panic (an observer's, the directory's, the store's) goes on
+				end(errPanicked)
+			}
+		}()
 		err := e.track(ctx, ev)
+		ended = true
 		end(err)
 		return err
 	}
 	return e.track(ctx, ev)
 }
+
+// errPanicked ends the instrumentation of a Track or TrackAll that
+// panicked, before the panic goes on to the caller.
+var errPanicked = errors.New("connector: panicked (in an observer, the directory or the store)")
 
 // track is Track without instrumentation. (Kept apart so that its one
 // defer is open-coded: a function with many returns and two defers pays

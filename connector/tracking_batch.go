@@ -75,7 +75,14 @@ const trackChunk = 1024
 func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
 	if bi, ok := e.cfg.instrument.(BatchInstrumentation); ok {
 		ctx, end := bi.StartTrackAll(ctx, events)
+		ended := false
+		defer func() {
+			if !ended { // a panic goes on
+				end(errPanicked)
+			}
+		}()
 		err := e.trackAll(ctx, events)
+		ended = true
 		end(err)
 		return err
 	}

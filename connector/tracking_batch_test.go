@@ -220,6 +220,37 @@ func TestTrackAllInstrumentation(t *testing.T) {
 	}
 }
 
+// TestInstrumentationEndsWhenTrackPanics: an observer that panics during
+// Track or TrackAll reaches the caller, and the operation's
+// instrumentation is ended once, with an error, before it does.
+func TestInstrumentationEndsWhenTrackPanics(t *testing.T) {
+	ev := event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}
+	for _, batch := range []bool{false, true} {
+		s := &spans{}
+		var in connector.Instrumentation = s
+		if batch {
+			in = batchSpans{s}
+		}
+		boom := connector.ObserverFunc(func(d rule.Decision) {
+			if d.Kind == rule.Scheduled {
+				panic("observer bug")
+			}
+		})
+		e := newEngine(t, store.NewMemory(), noop, clock.NewMock(), connector.WithInstrumentation(in), connector.WithObserver(boom))
+		setupResend(t, e)
+		require.PanicsWithValue(t, "observer bug", func() {
+			if batch {
+				_ = e.TrackAll(context.Background(), []event.Event{ev})
+			} else {
+				_ = e.Track(context.Background(), ev)
+			}
+		})
+		require.Equal(t, 1, s.track+s.trackAll, "batch %v: one operation started", batch)
+		require.Len(t, s.ended, 1, "batch %v: the operation is ended once", batch)
+		require.ErrorContains(t, s.ended[0], "panicked")
+	}
+}
+
 // TestTrackErrorsListsTheEventsNotTracked: TrackErrors finds every
 // *TrackError of TrackAll's error, in index order, also once a host
 // wrapped or joined it, and none in an error about no event.
