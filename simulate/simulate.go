@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -25,6 +26,14 @@ import (
 
 // ErrTimeTravel reports an attempt to move the simulated clock backwards.
 var ErrTimeTravel = errors.New("simulate: time cannot go back")
+
+// minClock and maxClock bound the simulated clock: the memory store keeps
+// its clock in Unix nanoseconds (the years 1678 to 2262) and fails with
+// store.ErrTimeRange outside them.
+var minClock, maxClock = time.Unix(0, math.MinInt64).UTC(), time.Unix(0, math.MaxInt64).UTC()
+
+// inClock reports whether the simulated clock can be at t.
+func inClock(t time.Time) bool { return !t.Before(minClock) && !t.After(maxClock) }
 
 // Simulator is an engine on a mock clock. Its fields are ready to use
 // directly; the methods cover the common moves.
@@ -103,6 +112,7 @@ func (s *Simulator) Track(events ...event.Event) error {
 func (s *Simulator) Tick() (int, error) { return s.Engine.Tick(context.Background()) }
 
 // Advance moves the clock forward by d; see [Simulator.AdvanceTo].
+// A negative d fails with [ErrTimeTravel], and the clock does not move.
 func (s *Simulator) Advance(d time.Duration) (int, error) {
 	if d < 0 {
 		return 0, fmt.Errorf("%w: Advance(%v)", ErrTimeTravel, d)
@@ -114,10 +124,19 @@ func (s *Simulator) Advance(d time.Duration) (int, error) {
 // deliveries were accepted on the way. The clock stops at each due time up
 // to target and ticks there, so deliveries are sent (and received) at their
 // due times.
+//
+// A target before the clock fails with [ErrTimeTravel], and one outside the
+// memory store's range (1678 to 2262) with [store.ErrTimeRange], wrapped:
+// both are checked before anything happens, so the failed call leaves the
+// simulator as it was. An error of the engine or the store on the way
+// stops the clock where it is.
 func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 	if target.Before(s.Now()) {
 		return 0, fmt.Errorf("%w: AdvanceTo(%s) with the clock at %s", ErrTimeTravel,
 			target.Format(time.RFC3339), s.Now().Format(time.RFC3339))
+	}
+	if !inClock(target) {
+		return 0, fmt.Errorf("simulate: AdvanceTo(%s): %w", target.Format(time.RFC3339Nano), store.ErrTimeRange)
 	}
 	ctx := context.Background()
 	sent, err := s.Tick()
