@@ -1,8 +1,6 @@
 package simulate
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // Setup is what a replay starts from: the clock, the default time zone, the
@@ -27,17 +26,6 @@ type Setup struct {
 	Location  string          `json:"location,omitempty"`
 	Campaigns []rule.Campaign `json:"campaigns"`
 	Publish   []string        `json:"publish,omitempty"`
-}
-
-// Line is one line of an event log: an event, or an operation when Op is
-// set ("publish", "stop" or "archive" a Campaign, or "advance" the clock).
-// Lines are applied in order; the clock moves forward to each line's Time
-// first (an event stamped before the clock is a late event, tracked now).
-type Line struct {
-	Op       string    `json:"op,omitempty"`
-	Campaign string    `json:"campaign,omitempty"`
-	Time     time.Time `json:"time,omitzero"`
-	Event    event.Event
 }
 
 // ErrScript reports a malformed setup or event log, with its line.
@@ -57,51 +45,34 @@ func ReadSetup(r io.Reader) (Setup, error) {
 	return s, nil
 }
 
-// ReadLog decodes an event log in JSON lines (blank lines and lines
-// starting with # are skipped).
-func ReadLog(r io.Reader) ([]Line, error) {
-	var out []Line
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 || text[0] == '#' {
-			continue
-		}
-		var op struct {
-			Op       string    `json:"op"`
-			Campaign string    `json:"campaign"`
-			Time     time.Time `json:"time"`
-		}
-		if err := json.Unmarshal(text, &op); err != nil {
-			return nil, fmt.Errorf("%w: line %d: %w", ErrScript, n, err)
-		}
-		if op.Op != "" {
-			switch op.Op {
-			case "publish", "stop", "archive", "advance":
-			default:
-				return nil, fmt.Errorf("%w: line %d: unknown op %q", ErrScript, n, op.Op)
-			}
-			out = append(out, Line{Op: op.Op, Campaign: op.Campaign, Time: op.Time})
-			continue
-		}
-		var ev event.Event
-		if err := json.Unmarshal(text, &ev); err != nil {
-			return nil, fmt.Errorf("%w: line %d: %w", ErrScript, n, err)
-		}
-		out = append(out, Line{Time: ev.Time, Event: ev})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrScript, err)
-	}
-	return out, nil
-}
-
 // Replay builds a simulator from setup, applies the log and moves the
-// clock on to until (or, when zero, 30 days past the last line), sending
-// what falls due on the way. Invalid events are reported as errors of
-// their line, not applied; the replay stops at the first other error.
+// clock on to until (or, when zero, 30 days past the last line, at most to
+// the end of the simulated clock's range in 2262), sending what falls due
+// on the way. How lines move the clock is described at [Line].
+//
+// Before anything runs it checks setup.Start (required, and within the
+// simulated clock's range, 1678 to 2262), until (zero or within that
+// range) and every line (a known op with what it needs, a time the clock
+// can reach), and refuses them with a nil simulator: a problem of the
+// setup or of a line wraps [ErrScript] (and a [*LineError] for a line), a
+// time out of range [store.ErrTimeRange]. Invalid events are then
+// reported as errors of their line (each a [*LineError]), not applied;
+// the replay stops at the first other error, wrapping a [*LineError] when
+// a line caused it.
 func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) (*Simulator, []error, error) {
+	switch {
+	case setup.Start.IsZero():
+		return nil, nil, fmt.Errorf("%w: setup: start is required", ErrScript)
+	case !inClock(setup.Start):
+		return nil, nil, fmt.Errorf("%w: setup: start %s: %w", ErrScript, setup.Start.Format(time.RFC3339Nano), store.ErrTimeRange)
+	case !until.IsZero() && !inClock(until):
+		return nil, nil, fmt.Errorf("simulate: until %s: %w", until.Format(time.RFC3339Nano), store.ErrTimeRange)
+	}
+	for i, l := range log {
+		if err := l.check(); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrScript, lineError(i, l, err))
+		}
+	}
 	if setup.Location != "" {
 		loc, err := time.LoadLocation(setup.Location)
 		if err != nil {
@@ -124,7 +95,7 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 	for i, l := range log {
 		if l.Time.After(sim.Now()) {
 			if _, err := sim.AdvanceTo(l.Time); err != nil {
-				return sim, rejected, err
+				return sim, rejected, fmt.Errorf("simulate: %w", lineError(i, l, err))
 			}
 		}
 		last = sim.Now()
@@ -133,7 +104,7 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 			err = sim.Track(l.Event)
 			var ve *event.ValidationError
 			if errors.As(err, &ve) {
-				rejected = append(rejected, fmt.Errorf("line %d: %w", i+1, err))
+				rejected = append(rejected, lineError(i, l, err))
 				err = nil
 			}
 		case "publish":
@@ -144,11 +115,14 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 			err = sim.Engine.Archive(bgctx, l.Campaign)
 		}
 		if err != nil {
-			return sim, rejected, fmt.Errorf("simulate: line %d: %w", i+1, err)
+			return sim, rejected, fmt.Errorf("simulate: %w", lineError(i, l, err))
 		}
 	}
 	if until.IsZero() {
 		until = last.Add(30 * 24 * time.Hour)
+		if until.After(maxClock) {
+			until = maxClock
+		}
 	}
 	if until.After(sim.Now()) {
 		if _, err := sim.AdvanceTo(until); err != nil {

@@ -1,0 +1,225 @@
+package simulate
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Line is one line of an event log: an event, or an operation when Op is
+// set ("publish", "stop" or "archive" a Campaign, or "advance" the clock
+// to Time).
+//
+// Lines are applied in order, and Time is the line's arrival: the clock
+// moves forward to it first, then the line applies. A line stamped before
+// the clock applies at the clock's time: an event is then a late event
+// (tracked now, with its own time), an operation happens now, and an
+// advance does nothing. The clock therefore follows the latest time seen,
+// and one line stamped far ahead (a skewed provider clock) moves it there
+// for good: every later line is late. A zero Time applies the line at the
+// clock's time. Times after the simulated clock's range (the memory
+// store's, which ends in 2262) cannot be replayed and are refused.
+type Line struct {
+	Op       string    `json:"op,omitempty"`
+	Campaign string    `json:"campaign,omitempty"`
+	Time     time.Time `json:"time,omitzero"`
+	Event    event.Event
+	// Num is the line's number in the log file, from 1, counting blank
+	// and comment lines; [ReadLog] sets it. Errors about a line with no
+	// Num (built in Go) name its position in the list, from 1, instead.
+	Num int `json:"-"`
+}
+
+// LineError reports what is wrong with one line of an event log. Errors
+// of [ReadLog] and [Replay] about a line wrap one.
+type LineError struct {
+	// Line is the line's number: [Line.Num], or its position in the list
+	// (from 1) when Num is zero.
+	Line int
+	// Err is what is wrong.
+	Err error
+}
+
+// Error returns "line N: " and what is wrong.
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns e.Err.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// lineError wraps err in a LineError naming l, the i-th line of a list.
+func lineError(i int, l Line, err error) *LineError {
+	n := l.Num
+	if n <= 0 {
+		n = i + 1
+	}
+	return &LineError{Line: n, Err: err}
+}
+
+// ReadLog decodes an event log in JSON lines (blank lines and lines
+// starting with # are skipped). An event line holds the fields of an
+// [event.Event]; an operation line holds "op", "campaign" (for publish,
+// stop and archive) and "time" (required for advance). Other fields are
+// refused, so that a misspelt "time" is not taken for "now", and so are
+// times the simulated clock cannot reach (see [Line]). Lines may be of any
+// length: bound r (io.LimitReader) to bound what is read. Errors wrap
+// [ErrScript] and a [*LineError] naming the line in the file.
+func ReadLog(r io.Reader) ([]Line, error) {
+	var out []Line
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		raw, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			return nil, fmt.Errorf("%w: %w", ErrScript, &LineError{Line: n, Err: fmt.Errorf("reading: %w", rerr)})
+		}
+		if text := bytes.TrimSpace(raw); len(text) > 0 && text[0] != '#' {
+			l, err := parseLine(text)
+			if err == nil {
+				err = l.check()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrScript, &LineError{Line: n, Err: err})
+			}
+			l.Num = n
+			out = append(out, l)
+		}
+		if rerr == io.EOF {
+			return out, nil
+		}
+	}
+}
+
+// opFields are the fields an operation line may hold; eventFields those of
+// an event line, read from event.Event's JSON tags so that a field added to
+// events is accepted here too.
+var (
+	opFields      = []string{"op", "campaign", "time"}
+	advanceFields = []string{"op", "time"}
+	eventFields   = jsonNames(reflect.TypeFor[event.Event]())
+)
+
+// jsonNames returns the names encoding/json gives t's exported fields.
+func jsonNames(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case !f.IsExported() || name == "-":
+		case name == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// parseLine decodes one line of a log: an operation when it has an "op"
+// field, an event otherwise.
+func parseLine(text []byte) (Line, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(text, &fields); err != nil {
+		return Line{}, err
+	}
+	if fields == nil {
+		return Line{}, errors.New("not a JSON object")
+	}
+	if !hasField(fields, "op") {
+		if err := onlyFields(fields, eventFields, ""); err != nil {
+			return Line{}, err
+		}
+		var ev event.Event
+		if err := json.Unmarshal(text, &ev); err != nil {
+			return Line{}, err
+		}
+		return Line{Time: ev.Time, Event: ev}, nil
+	}
+	var op struct {
+		Op       string    `json:"op"`
+		Campaign string    `json:"campaign"`
+		Time     time.Time `json:"time"`
+	}
+	if err := json.Unmarshal(text, &op); err != nil {
+		return Line{}, err
+	}
+	allowed := opFields
+	switch op.Op {
+	case "publish", "stop", "archive":
+	case "advance":
+		allowed = advanceFields
+	default:
+		return Line{}, fmt.Errorf("unknown op %q", op.Op)
+	}
+	if err := onlyFields(fields, allowed, op.Op); err != nil {
+		return Line{}, err
+	}
+	return Line{Op: op.Op, Campaign: op.Campaign, Time: op.Time}, nil
+}
+
+// hasField reports whether fields holds name, matched without regard to
+// case as encoding/json matches it.
+func hasField(fields map[string]json.RawMessage, name string) bool {
+	for k := range fields {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyFields reports the fields not in allowed (matched without regard to
+// case, as encoding/json matches them), in order, for an operation line
+// when op is set.
+func onlyFields(fields map[string]json.RawMessage, allowed []string, op string) error {
+	var unknown []string
+	for k := range fields {
+		if !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, k) }) {
+			unknown = append(unknown, fmt.Sprintf("%q", k))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	what := "unknown field"
+	if len(unknown) > 1 {
+		what += "s"
+	}
+	if op != "" {
+		return fmt.Errorf("%s %s for op %q (it takes %s)", what, strings.Join(unknown, ", "), op, strings.Join(allowed[1:], " and "))
+	}
+	return fmt.Errorf("%s %s for an event", what, strings.Join(unknown, ", "))
+}
+
+// check reports what makes l impossible to replay: an unknown op, an
+// operation without what it needs, or a time the simulated clock cannot
+// reach.
+func (l Line) check() error {
+	switch l.Op {
+	case "":
+	case "publish", "stop", "archive":
+		if l.Campaign == "" {
+			return fmt.Errorf("op %q needs a campaign", l.Op)
+		}
+	case "advance":
+		if l.Time.IsZero() {
+			return errors.New(`op "advance" needs a time`)
+		}
+	default:
+		return fmt.Errorf("unknown op %q", l.Op)
+	}
+	if l.Time.After(maxClock) {
+		return fmt.Errorf("time %s is after %s: %w",
+			l.Time.Format(time.RFC3339Nano), maxClock.Format(time.RFC3339), store.ErrTimeRange)
+	}
+	return nil
+}

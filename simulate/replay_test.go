@@ -1,0 +1,204 @@
+package simulate_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/simulate"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// received is an event line: user received the newsletter at at.
+func received(user, at string) string {
+	return fmt.Sprintf(`{"user_id":%q,"kind":"email_received","campaign_id":"newsletter","time":%q}`, user, at)
+}
+
+// requireLine requires err to wrap a *simulate.LineError for line n whose
+// message holds each of want.
+func requireLine(t *testing.T, err error, n int, want ...string) {
+	t.Helper()
+	var le *simulate.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, n, le.Line, "%v", err)
+	require.ErrorContains(t, err, fmt.Sprintf("line %d: ", n))
+	for _, w := range want {
+		require.ErrorContains(t, err, w)
+	}
+}
+
+func TestReplayNamesFileLines(t *testing.T) {
+	src := "# comments and blank lines count\n# as lines of the file\n\n" +
+		received("ann", "2026-01-05T09:00:00Z") + "\n" + // line 4
+		received("", "2026-01-05T10:00:00Z") + "\n" + // line 5: no user
+		`{"op":"publish","campaign":"nope","time":"2026-01-05T11:00:00Z"}` + "\n" // line 6
+	log, err := simulate.ReadLog(strings.NewReader(src))
+	require.NoError(t, err)
+	require.Equal(t, []int{4, 5, 6}, []int{log[0].Num, log[1].Num, log[2].Num})
+
+	sim, rejected, err := simulate.Replay(resendSetup(), log, time.Time{})
+	require.NotNil(t, sim)
+	require.Len(t, rejected, 1)
+	requireLine(t, rejected[0], 5, "user_id")
+	requireLine(t, err, 6, `unknown campaign "nope"`)
+
+	// Lines built in Go are named by their place in the list.
+	log = []simulate.Line{{Event: event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}}, {Op: "stop", Campaign: "nope"}}
+	_, _, err = simulate.Replay(resendSetup(), log, time.Time{})
+	requireLine(t, err, 2, `"nope"`)
+}
+
+func TestReadLogReadsLongLines(t *testing.T) {
+	var b strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&b, "%s\n", received(fmt.Sprint("u", i), "2026-01-05T09:00:00Z"))
+	}
+	// Line 6 holds 2 MiB of properties, more than the engine's 16 KiB: it
+	// is read, and the engine rejects it.
+	fmt.Fprintf(&b, `{"user_id":"big","kind":"purchase","properties":{"blob":%q},"time":"2026-01-05T10:00:00Z"}`+"\n", strings.Repeat("a", 2<<20))
+	b.WriteString(received("last", "2026-01-05T11:00:00Z")) // no final newline
+	log, err := simulate.ReadLog(strings.NewReader(b.String()))
+	require.NoError(t, err)
+	require.Len(t, log, 7)
+	require.Equal(t, 6, log[5].Num)
+	require.Equal(t, "last", log[6].Event.UserID)
+
+	_, rejected, err := simulate.Replay(resendSetup(), log, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, rejected, 1)
+	requireLine(t, rejected[0], 6, "properties")
+	require.ErrorIs(t, rejected[0], event.ErrTooLarge)
+}
+
+func TestReadLogNamesTheLineOfAReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	r := io.MultiReader(strings.NewReader(received("ann", "2026-01-05T09:00:00Z")+"\n"+`{"user_id":`), iotest.ErrReader(boom))
+	_, err := simulate.ReadLog(r)
+	require.ErrorIs(t, err, boom)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	requireLine(t, err, 2, "reading")
+}
+
+func TestReadLogRefusesWhatItWouldNotApply(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{`{"user_id":"ann","kind":"purchase","tmie":"2026-01-01T09:00:00Z"}`, `unknown field "tmie" for an event`},
+		{`{"user_id":"ann","kind":"purchase","extra":1,"Zone":"x"}`, `unknown fields "Zone", "extra"`},
+		{`{"user_id":"ann","kind":"purchase","campaign":"resend"}`, `unknown field "campaign"`},
+		{`{"op":"advance"}`, `op "advance" needs a time`},
+		{`{"op":"advance","tiem":"2026-02-01T00:00:00Z"}`, `unknown field "tiem" for op "advance" (it takes time)`},
+		{`{"op":"advance","campaign":"resend","time":"2026-02-01T00:00:00Z"}`, `unknown field "campaign" for op "advance"`},
+		{`{"op":"publish","campaign":"resend","user_id":"bob"}`, `unknown field "user_id" for op "publish" (it takes campaign and time)`},
+		{`{"op":"stop"}`, `op "stop" needs a campaign`},
+		{`{"op":""}`, `unknown op ""`},
+		{`{"op":"teleport","campaign":"x"}`, `unknown op "teleport"`},
+		{`null`, "not a JSON object"},
+		{`[1]`, "cannot unmarshal array"},
+		{`{"user_id":"ann","kind":"purchase","time":"2026-01-05"}`, "parsing time"},
+	} {
+		_, err := simulate.ReadLog(strings.NewReader("# one\n" + c.line + "\n"))
+		require.ErrorIs(t, err, simulate.ErrScript, c.line)
+		requireLine(t, err, 2, c.want)
+	}
+	// Field names match without regard to case, as encoding/json has them.
+	log, err := simulate.ReadLog(strings.NewReader(`{"User_ID":"ann","Kind":"purchase","TIME":"2026-01-06T09:00:00Z"}` + "\n" +
+		`{"OP":"advance","Time":"2026-01-07T09:00:00Z"}` + "\n"))
+	require.NoError(t, err)
+	require.Equal(t, "ann", log[0].Event.UserID)
+	require.Equal(t, t0.Add(24*time.Hour), log[0].Time)
+	require.Equal(t, "advance", log[1].Op)
+	require.Equal(t, t0.Add(48*time.Hour), log[1].Time)
+
+	// Replay checks lines built in Go the same way, before running any.
+	for _, c := range []struct {
+		line simulate.Line
+		want string
+	}{
+		{simulate.Line{Op: "teleport"}, `unknown op "teleport"`},
+		{simulate.Line{Op: "advance"}, `op "advance" needs a time`},
+		{simulate.Line{Op: "archive"}, `op "archive" needs a campaign`},
+	} {
+		sim, _, err := simulate.Replay(resendSetup(), []simulate.Line{{Op: "advance", Time: t0}, c.line}, time.Time{})
+		require.Nil(t, sim)
+		require.ErrorIs(t, err, simulate.ErrScript)
+		requireLine(t, err, 2, c.want)
+	}
+}
+
+func TestReplayRefusesTimesTheClockCannotReach(t *testing.T) {
+	src := received("ann", "2026-01-05T09:00:00Z") + "\n" + received("bob", "2262-06-01T00:00:00Z") + "\n"
+	_, err := simulate.ReadLog(strings.NewReader(src))
+	require.ErrorIs(t, err, store.ErrTimeRange)
+	requireLine(t, err, 2, "2262-06-01T00:00:00Z is after 2262-04-11T23:47:16Z")
+
+	far := time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+	log := []simulate.Line{{Op: "advance", Time: t0.Add(time.Hour)}, {Op: "advance", Time: far}}
+	sim, _, err := simulate.Replay(resendSetup(), log, time.Time{})
+	require.Nil(t, sim)
+	require.ErrorIs(t, err, store.ErrTimeRange)
+	requireLine(t, err, 2, "9000-01-01T00:00:00Z")
+
+	sim, _, err = simulate.Replay(resendSetup(), nil, far)
+	require.Nil(t, sim)
+	require.ErrorIs(t, err, store.ErrTimeRange)
+	require.ErrorContains(t, err, "until 9000-01-01T00:00:00Z")
+
+	// Near the end of the range, the default until stops at its end, and
+	// what falls due on the way is sent.
+	late := time.Date(2262, 3, 30, 9, 0, 0, 0, time.UTC)
+	log = []simulate.Line{{Time: late, Event: event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: late}}}
+	sim, rejected, err := simulate.Replay(resendSetup(), log, time.Time{})
+	require.NoError(t, err)
+	require.Empty(t, rejected)
+	require.Len(t, sim.Sent(), 1)
+	require.Equal(t, time.Unix(0, 1<<63-1).UTC(), sim.Now())
+}
+
+func TestReplayRequiresAStart(t *testing.T) {
+	setup := resendSetup()
+	setup.Start = time.Time{}
+	log := []simulate.Line{{Event: event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}}}
+	sim, _, err := simulate.Replay(setup, log, time.Time{})
+	require.Nil(t, sim)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.ErrorContains(t, err, "setup: start is required")
+
+	setup.Start = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+	sim, _, err = simulate.Replay(setup, log, time.Time{})
+	require.Nil(t, sim)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.ErrorIs(t, err, store.ErrTimeRange)
+	require.ErrorContains(t, err, "setup: start 1600-01-01T00:00:00Z")
+}
+
+// Late lines are part of the format: an event stamped before the clock is
+// tracked late, an operation happens now, and an advance does nothing.
+func TestReplayAppliesLateLinesNow(t *testing.T) {
+	src := received("ann", "2026-01-05T12:00:00Z") + "\n" +
+		`{"user_id":"ann","kind":"email_opened","campaign_id":"newsletter","time":"2026-01-05T10:00:00Z"}` + "\n" +
+		`{"op":"advance","time":"2026-01-05T11:00:00Z"}` + "\n" +
+		`{"op":"stop","campaign":"resend","time":"2026-01-05T08:00:00Z"}` + "\n" +
+		received("bob", "2026-01-05T11:30:00Z") + "\n"
+	log, err := simulate.ReadLog(strings.NewReader(src))
+	require.NoError(t, err)
+	sim, rejected, err := simulate.Replay(resendSetup(), log, t0.Add(7*24*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, rejected)
+	require.Empty(t, sim.Sent())
+	var kinds []string
+	for _, d := range sim.Decisions() {
+		if d.Kind != rule.Applied {
+			kinds = append(kinds, fmt.Sprint(d.At.Format("15:04"), " ", d.Kind, " ", d.UserID))
+		}
+	}
+	// ann's open, stamped before her receipt, cancels the resend at once;
+	// the stop at 12:00 leaves bob's receipt nothing to schedule.
+	require.Contains(t, kinds, "12:00 cancelled ann")
+	require.NotContains(t, strings.Join(kinds, "\n"), "bob")
+}
