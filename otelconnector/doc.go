@@ -62,8 +62,16 @@
 //     a decision of kind "ignored", with its reason, in [MetricDecisions].
 //
 // [WithCampaignAttribute] adds [AttrCampaignID] to the three synchronous
-// metrics. It is off by default: a host with many campaigns would multiply
-// its series by their number.
+// metrics. It is off by default: each campaign the host defines then has
+// its own series of each, which a host with many campaigns may not
+// afford. Only campaigns the engine knows are counted apart: a decision
+// of kind "ignored" with reason "unknown_campaign" has no [AttrCampaignID],
+// since its campaign ID is the event's, chosen by whoever writes events (a
+// webhook's metadata, say). Counted apart, each invented ID would add a
+// series, and past the SDK's cardinality limit (2,000 series per metric by
+// default) new series, the real campaigns' included, would be folded into
+// one overflow series. [Telemetry.StartTrack]'s span names the unknown
+// campaign, and [connector.Engine.UnknownCampaigns] lists the latest IDs.
 //
 // # Spans
 //

@@ -76,6 +76,12 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // decision counter and to both histograms. Off by default: each campaign
 // then has its own series, which a host with many campaigns (or campaigns
 // created per customer) may not afford. Spans always carry the campaign.
+//
+// Only the campaigns the engine knows get series: the decisions about
+// events naming an unknown campaign (kind "ignored", reason
+// "unknown_campaign") are counted without [AttrCampaignID], as their
+// campaign ID is whatever the event's author wrote (see the package
+// documentation).
 func WithCampaignAttribute() Option {
 	return func(cfg *config) error {
 		cfg.campaignAttr = true

@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/otelconnector"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
@@ -109,6 +111,34 @@ func TestCampaignAttribute(t *testing.T) {
 	require.Len(t, lag, 1)
 	require.Equal(t, uint64(1), lag["resend"].Count)
 	require.Equal(t, 60.0, lag["resend"].Sum)
+}
+
+// The campaign ID of an event naming an unknown campaign is whatever the
+// event's author wrote: with WithCampaignAttribute, it must not become a
+// series, or invented IDs would push the real campaigns' series past the
+// SDK's cardinality limit (2,000 by default) into the overflow series.
+func TestCampaignAttributeLeavesOutUnknownCampaigns(t *testing.T) {
+	e := newEnv(t, otelconnector.WithCampaignAttribute())
+	e.h.Save(resend())
+	e.h.Publish("resend", "newsletter")
+	const invented = 2100
+	for i := range invented {
+		e.h.Track(event.Event{UserID: "mallory", Kind: event.EmailOpened, CampaignID: fmt.Sprintf("invented-%d", i)})
+	}
+	e.h.Track(received("ann"))
+	require.Equal(t, 1, e.h.Advance(time.Hour))
+	// A warning of reason unknown_campaign is about a campaign the engine
+	// knows (one naming a missing campaign): it keeps its campaign.id.
+	e.tel.Observe(rule.Decision{Kind: rule.Warned, Reason: rule.ReasonUnknownCampaign, CampaignID: "resend"})
+
+	counts := e.decisionCounts(e.collect())
+	require.LessOrEqual(t, len(counts), 4, "a series per invented ID")
+	require.Equal(t, map[string]int64{
+		"ignored/unknown_campaign":        invented,
+		"warning/unknown_campaign/resend": 1,
+		"scheduled/resend":                1,
+		"delivered/resend":                1,
+	}, counts, "the real campaign's series are not in the overflow series")
 }
 
 // statsFunc adapts a function to [otelconnector.StatsSource].

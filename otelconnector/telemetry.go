@@ -53,7 +53,7 @@ const (
 	AttrDecisionReason  = attribute.Key("decision.reason")  // rule.Reason, absent when empty
 	AttrDecisionStage   = attribute.Key("decision.stage")   // "when_due" for a suppression of a scheduled delivery when it came due; else absent
 	AttrOutcome         = attribute.Key("outcome")          // "ok" or "error"
-	AttrCampaignID      = attribute.Key("campaign.id")      // spans; metrics with WithCampaignAttribute
+	AttrCampaignID      = attribute.Key("campaign.id")      // spans; metrics with WithCampaignAttribute, for known campaigns
 	AttrEventKind       = attribute.Key("event.kind")       // event.Kind of a tracked event
 	AttrDeliveryID      = attribute.Key("delivery.id")      // connector.Delivery.ID
 	AttrDeliveryAttempt = attribute.Key("delivery.attempt") // from 1
@@ -184,7 +184,7 @@ func (t *Telemetry) Observe(d rule.Decision) {
 	if d.Kind == rule.Suppressed && d.DeliveryID != "" {
 		attrs = append(attrs, AttrDecisionStage.String(store.RuleWhenDue))
 	}
-	if t.cfg.campaignAttr && d.CampaignID != "" {
+	if t.cfg.campaignAttr && d.CampaignID != "" && !unknownCampaign(d) {
 		attrs = append(attrs, AttrCampaignID.String(d.CampaignID))
 	}
 	t.decisions.Add(ctx, 1, metric.WithAttributes(attrs...))
@@ -198,6 +198,18 @@ func (t *Telemetry) Observe(d rule.Decision) {
 			t.deliveryLag.Record(ctx, lag)
 		}
 	}
+}
+
+// unknownCampaign tells whether d is about an event naming a campaign the
+// engine does not know. Its CampaignID is then the event's, which whoever
+// writes events chooses (a webhook's metadata, say): as a metric
+// attribute, each invented ID would make a series, and past the SDK's
+// cardinality limit the real campaigns' new series would be folded into
+// one overflow series. (A warning of reason unknown_campaign is about a
+// known campaign that names a missing one: its CampaignID is the known
+// one's.)
+func unknownCampaign(d rule.Decision) bool {
+	return d.Kind == rule.Ignored && d.Reason == rule.ReasonUnknownCampaign
 }
 
 var _ connector.BatchInstrumentation = (*Telemetry)(nil)
