@@ -86,6 +86,15 @@
 // send span, so spans the sender starts (an HTTP client's, say) are its
 // children.
 //
+// Strings from input are made safe to export: Track's span starts before
+// the engine validates the event, and a sender's error may quote a
+// provider's reply. OTLP refuses strings that are not valid UTF-8, and one
+// such attribute fails the export of its whole batch, so each byte that
+// is not part of valid UTF-8, and each NUL byte, becomes U+FFFD in every
+// string attribute (spans' and metrics'), in a span's status and in its
+// exception event. String attributes are also clipped to 256 bytes, at a
+// rune boundary; errors' texts are not.
+//
 // # Personal data
 //
 // User IDs are often e-mail addresses or account numbers, and tracing

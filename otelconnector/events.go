@@ -44,7 +44,7 @@ func (t *Telemetry) ObserveEvents(src EventCountsSource) (metric.Registration, e
 	}
 	attrs := attribute.NewSet()
 	if n, ok := src.(interface{ Namespace() string }); ok && n.Namespace() != "" {
-		attrs = attribute.NewSet(AttrNamespace.String(n.Namespace()))
+		attrs = attribute.NewSet(AttrNamespace.String(clip(n.Namespace())))
 	}
 	opt := metric.WithAttributeSet(attrs)
 	reg, err := t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {

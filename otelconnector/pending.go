@@ -34,7 +34,7 @@ func (t *Telemetry) ObservePending(src StatsSource) (metric.Registration, error)
 	}
 	attrs := attribute.NewSet()
 	if n, ok := src.(interface{ Namespace() string }); ok && n.Namespace() != "" {
-		attrs = attribute.NewSet(AttrNamespace.String(n.Namespace()))
+		attrs = attribute.NewSet(AttrNamespace.String(clip(n.Namespace())))
 	}
 	opt := metric.WithAttributeSet(attrs)
 	reg, err := t.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {

@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -17,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -79,9 +83,10 @@ var (
 	lagBuckets  = []float64{0, 0.1, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400}
 )
 
-// maxAttrLen bounds string attributes taken from events: Track opens its
+// maxAttrLen bounds string attributes taken from input: Track opens its
 // span before the engine validates the event, so the strings may be
-// anything a caller passed.
+// anything a caller passed. Campaign IDs are at most rule.MaxIDLength,
+// 256 bytes too, so clipping never merges two campaigns' series.
 const maxAttrLen = 256
 
 // Telemetry turns an engine's decisions, Track calls and sends into
@@ -177,15 +182,15 @@ func (t *Telemetry) Observe(d rule.Decision) {
 	// span that led to the decision.
 	ctx := context.Background()
 	var buf [4]attribute.KeyValue
-	attrs := append(buf[:0], AttrDecisionKind.String(string(d.Kind)))
+	attrs := append(buf[:0], AttrDecisionKind.String(clip(string(d.Kind))))
 	if d.Reason != "" {
-		attrs = append(attrs, AttrDecisionReason.String(string(d.Reason)))
+		attrs = append(attrs, AttrDecisionReason.String(clip(string(d.Reason))))
 	}
 	if d.Kind == rule.Suppressed && d.DeliveryID != "" {
 		attrs = append(attrs, AttrDecisionStage.String(store.RuleWhenDue))
 	}
 	if t.cfg.campaignAttr && d.CampaignID != "" && !unknownCampaign(d) {
-		attrs = append(attrs, AttrCampaignID.String(d.CampaignID))
+		attrs = append(attrs, AttrCampaignID.String(clip(d.CampaignID)))
 	}
 	t.decisions.Add(ctx, 1, metric.WithAttributes(attrs...))
 	if d.Kind == rule.Delivered && !d.DueAt.IsZero() && !d.At.IsZero() {
@@ -193,7 +198,7 @@ func (t *Telemetry) Observe(d rule.Decision) {
 		// time; histograms take no negative values, and "early" is on time.
 		lag := max(d.At.Sub(d.DueAt), 0).Seconds()
 		if t.cfg.campaignAttr {
-			t.deliveryLag.Record(ctx, lag, metric.WithAttributes(AttrCampaignID.String(d.CampaignID)))
+			t.deliveryLag.Record(ctx, lag, metric.WithAttributes(AttrCampaignID.String(clip(d.CampaignID))))
 		} else {
 			t.deliveryLag.Record(ctx, lag)
 		}
@@ -243,8 +248,8 @@ func (t *Telemetry) StartTrackAll(ctx context.Context, events []event.Event) (co
 func (t *Telemetry) StartSend(ctx context.Context, d connector.Delivery) (context.Context, func(err error)) {
 	attrs := make([]attribute.KeyValue, 0, 5)
 	attrs = append(attrs,
-		AttrDeliveryID.String(d.ID),
-		AttrCampaignID.String(d.CampaignID),
+		AttrDeliveryID.String(clip(d.ID)),
+		AttrCampaignID.String(clip(d.CampaignID)),
 		AttrDeliveryAttempt.Int(d.Attempt))
 	attrs = t.appendUser(attrs, d.UserID)
 	ctx, span := t.tracer.Start(ctx, SpanSend,
@@ -268,7 +273,7 @@ func (t *Telemetry) outcome(err error, campaignID string) metric.RecordOption {
 	if !t.cfg.campaignAttr {
 		return metric.WithAttributeSet(set)
 	}
-	return metric.WithAttributes(AttrOutcome.String(value), AttrCampaignID.String(campaignID))
+	return metric.WithAttributes(AttrOutcome.String(value), AttrCampaignID.String(clip(campaignID)))
 }
 
 // appendUser adds the user attributes the options allow.
@@ -296,18 +301,71 @@ func HashUserID(key []byte, userID string) string {
 }
 
 // endSpan ends span, recording err and the Error status when err is set.
+// The error's text may quote input (an invalid event's, a provider's
+// reply): what is not valid UTF-8 in it is replaced, as in attributes
+// (see sanitize), but it is not clipped.
 func endSpan(span trace.Span, err error) {
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+		msg := err.Error()
+		if textOK(msg) {
+			span.RecordError(err)
+		} else {
+			// What RecordError records, with the text made valid.
+			msg = sanitize(msg, -1)
+			span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
+				semconv.ExceptionType(errorType(err)),
+				semconv.ExceptionMessage(msg)))
+		}
+		span.SetStatus(codes.Error, msg)
 	}
 	span.End()
 }
 
-// clip bounds s to maxAttrLen bytes of valid UTF-8.
-func clip(s string) string {
-	if len(s) <= maxAttrLen {
+// errorType names err's type as the SDK's RecordError does in the
+// exception.type attribute: "*errors.errorString", "example.com/pkg.Error".
+func errorType(err error) string {
+	t := reflect.TypeOf(err)
+	if t.PkgPath() == "" && t.Name() == "" {
+		return t.String()
+	}
+	return t.PkgPath() + "." + t.Name()
+}
+
+// clip returns s as a string attribute: at most maxAttrLen bytes of valid
+// UTF-8 without NUL bytes (see sanitize).
+func clip(s string) string { return sanitize(s, maxAttrLen) }
+
+// sanitize returns s as valid UTF-8 without NUL bytes, in at most limit
+// bytes (any number when limit is negative). Each byte of s that is not
+// part of valid UTF-8, and each NUL byte, becomes U+FFFD; a clipped string
+// ends at a rune boundary. OTLP carries strings as protobuf strings, which
+// must be valid UTF-8: one invalid attribute fails the export of its whole
+// batch (opentelemetry-go issue #3021). NUL bytes are valid UTF-8, but
+// text stores such as PostgreSQL refuse them, and the engine's own checks
+// of events refuse them too. A valid string within the limit, the common
+// case, is returned as is, without allocating.
+func sanitize(s string, limit int) string {
+	if (limit < 0 || len(s) <= limit) && textOK(s) {
 		return s
 	}
-	return strings.ToValidUTF8(s[:maxAttrLen], "")
+	if limit < 0 {
+		limit = math.MaxInt
+	}
+	var b strings.Builder
+	b.Grow(min(len(s), limit))
+	for _, r := range s { // an invalid byte reads as one utf8.RuneError
+		if r == 0 {
+			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > limit {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// textOK tells whether s is valid UTF-8 without NUL bytes.
+func textOK(s string) bool {
+	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
 }

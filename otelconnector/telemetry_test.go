@@ -3,16 +3,21 @@ package otelconnector_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/otelconnector"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -176,12 +181,18 @@ func TestTrackSpan(t *testing.T) {
 	})
 	t.Run("oversized strings are clipped", func(t *testing.T) {
 		e := newEnv(t, otelconnector.WithUserID())
-		long := string(make([]byte, 1000))
+		long := strings.Repeat("x", 1000)
 		_ = e.h.Engine.Track(context.Background(), event.Event{UserID: long, Kind: event.Kind(long), CampaignID: long})
 		a := attrs(e.ended(otelconnector.SpanTrack)[0])
 		for _, k := range []string{"event.kind", "campaign.id", "user.id"} {
-			require.Len(t, a[k], 256, k)
+			require.Equal(t, long[:256], a[k], k)
 		}
+	})
+	t.Run("a clipped string ends at a rune boundary", func(t *testing.T) {
+		e := newEnv(t)
+		euros := strings.Repeat("€", 100) // 3 bytes each: 256 bytes split the 86th
+		_ = e.h.Engine.Track(context.Background(), event.Event{UserID: "ann", Kind: event.Kind(euros)})
+		require.Equal(t, euros[:255], attrs(e.ended(otelconnector.SpanTrack)[0])["event.kind"])
 	})
 }
 
@@ -247,4 +258,120 @@ func immediateEngine(t *testing.T, e *env, sender connector.Sender) *connector.E
 	require.NoError(t, eng.Publish(ctx, "newsletter"))
 	require.NoError(t, eng.Track(ctx, received("ann")))
 	return eng
+}
+
+// hostile is text that no span or metric may carry as is: a Latin-1 "é",
+// a NUL byte, a lone continuation byte and a truncated rune. OTLP refuses
+// strings that are not valid UTF-8, failing the export of a whole batch.
+const hostile = "caf\xe9\x00\x80\xe2\x82"
+
+// hostileSafe is what the attributes carry instead: U+FFFD for each
+// invalid byte and for the NUL byte.
+const hostileSafe = "caf\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD"
+
+// hostileSource is a source of the pending gauge and of the event
+// counters whose namespace is hostile.
+type hostileSource struct{}
+
+func (hostileSource) Namespace() string { return hostile }
+
+func (hostileSource) Stats(context.Context) (store.Stats, error) {
+	return store.Stats{Pending: 1}, nil
+}
+
+func (hostileSource) EventCounts() store.EventCounts { return store.EventCounts{Tracked: 1} }
+
+// requireText fails unless s is valid UTF-8 without NUL bytes.
+func requireText(t *testing.T, where, s string) {
+	t.Helper()
+	require.True(t, utf8.ValidString(s), "%s: %q is not valid UTF-8", where, s)
+	require.NotContains(t, s, "\x00", "%s: %q holds a NUL byte", where, s)
+}
+
+// requireSetText checks every string value of set.
+func requireSetText(t *testing.T, where string, set attribute.Set) {
+	t.Helper()
+	for _, kv := range set.ToSlice() {
+		if kv.Value.Type() == attribute.STRING {
+			requireText(t, where+" "+string(kv.Key), kv.Value.AsString())
+		}
+	}
+}
+
+// Every string that reaches a span or a metric from input (an event, a
+// delivery read from the store, an error's text, a decision, a source's
+// namespace) is valid UTF-8 without NUL bytes.
+func TestHostileTextIsMadeValid(t *testing.T) {
+	e := newEnv(t, otelconnector.WithUserID(), otelconnector.WithCampaignAttribute())
+	ctx := context.Background()
+	ev := event.Event{ID: hostile, UserID: hostile, Kind: event.Kind(hostile), CampaignID: hostile}
+	require.Error(t, e.h.Engine.Track(ctx, ev), "Track's span starts before validation")
+	require.Error(t, e.h.Engine.TrackAll(ctx, []event.Event{ev, {ID: hostile, UserID: "ann", Kind: event.Purchase, Name: hostile}}))
+	_, end := e.tel.StartSend(ctx, connector.Delivery{ID: hostile, CampaignID: hostile, UserID: hostile, Attempt: 1})
+	end(errors.New("provider: unknown mailbox " + hostile))
+	due := connectortest.Start
+	e.tel.Observe(rule.Decision{Kind: rule.DecisionKind(hostile), Reason: rule.Reason(hostile), CampaignID: hostile})
+	e.tel.Observe(rule.Decision{Kind: rule.Delivered, CampaignID: hostile, DueAt: due, At: due.Add(time.Second)})
+	reg, err := e.tel.ObservePending(hostileSource{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Unregister()) })
+	reg, err = e.tel.ObserveEvents(hostileSource{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Unregister()) })
+
+	track := e.ended(otelconnector.SpanTrack)
+	require.Len(t, track, 1)
+	require.Equal(t, map[string]any{"event.kind": hostileSafe, "campaign.id": hostileSafe, "user.id": hostileSafe}, attrs(track[0]))
+	send := e.ended(otelconnector.SpanSend)
+	require.Len(t, send, 1)
+	require.Equal(t, map[string]any{"delivery.id": hostileSafe, "campaign.id": hostileSafe, "user.id": hostileSafe, "delivery.attempt": int64(1)}, attrs(send[0]))
+	require.Equal(t, "provider: unknown mailbox "+hostileSafe, send[0].Status().Description)
+	exc := send[0].Events()
+	require.Len(t, exc, 1)
+	require.Equal(t, "exception", exc[0].Name)
+	got := map[string]any{}
+	for _, kv := range exc[0].Attributes {
+		got[string(kv.Key)] = kv.Value.AsInterface()
+	}
+	require.Equal(t, map[string]any{
+		"exception.type":    "*errors.errorString",
+		"exception.message": "provider: unknown mailbox " + hostileSafe,
+	}, got, "what RecordError records, valid")
+	spans := e.spans.Ended()
+	require.Len(t, spans, 3, "Track, TrackAll, send")
+	for _, s := range spans {
+		requireSetText(t, s.Name(), attribute.NewSet(s.Attributes()...))
+		requireText(t, s.Name()+" status", s.Status().Description)
+		for _, ev := range s.Events() {
+			requireSetText(t, s.Name()+" "+ev.Name, attribute.NewSet(ev.Attributes...))
+		}
+	}
+
+	ms := e.collect()
+	require.Equal(t, map[string]int64{hostileSafe + "/" + hostileSafe + "/" + hostileSafe: 1, "delivered/" + hostileSafe: 1},
+		e.decisionCounts(ms))
+	require.Equal(t, map[string]int64{"": 0, hostileSafe: 1}, e.pending(ms), "the harness engine's, hostileSource's")
+	require.Equal(t, map[string]int64{hostileSafe: 1}, e.counter(ms, otelconnector.MetricEventsTracked, "{event}"))
+	lag := e.histogram(ms, otelconnector.MetricDeliveryLag, otelconnector.AttrCampaignID)
+	require.Contains(t, lag, hostileSafe)
+	sends := e.histogram(ms, otelconnector.MetricSendDuration, otelconnector.AttrOutcome, otelconnector.AttrCampaignID)
+	require.Contains(t, sends, "error/"+hostileSafe)
+	for name, m := range ms {
+		switch data := m.Data.(type) {
+		case metricdata.Sum[int64]:
+			for _, dp := range data.DataPoints {
+				requireSetText(t, name, dp.Attributes)
+			}
+		case metricdata.Gauge[int64]:
+			for _, dp := range data.DataPoints {
+				requireSetText(t, name, dp.Attributes)
+			}
+		case metricdata.Histogram[float64]:
+			for _, dp := range data.DataPoints {
+				requireSetText(t, name, dp.Attributes)
+			}
+		default:
+			t.Fatalf("%s: unexpected %T", name, m.Data)
+		}
+	}
 }
