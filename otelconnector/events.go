@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/campaignconnector/campaignconnector/store"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -38,17 +37,24 @@ type EventCountsSource interface {
 // ObserveEvents once per engine (the counts of engines of one namespace
 // in one process add up); unregister with the returned registration when
 // the engine goes away.
+//
+// It fails with [ErrNilSource] when src is nil or a nil *connector.Engine.
+// A nil pointer of another type is not caught here: when its Namespace
+// method panics, ObserveEvents returns the panic as an error; otherwise
+// each collection hands the panic of its EventCounts to the error handler
+// (see [WithErrorHandler]) and skips the observations.
 func (t *Telemetry) ObserveEvents(src EventCountsSource) (metric.Registration, error) {
-	if src == nil {
-		return nil, fmt.Errorf("otelconnector: ObserveEvents: nil source")
-	}
-	attrs := attribute.NewSet()
-	if n, ok := src.(interface{ Namespace() string }); ok && n.Namespace() != "" {
-		attrs = attribute.NewSet(AttrNamespace.String(clip(n.Namespace())))
+	attrs, err := sourceAttrs("ObserveEvents", src)
+	if err != nil {
+		return nil, err
 	}
 	opt := metric.WithAttributeSet(attrs)
 	reg, err := t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		c := src.EventCounts()
+		c, err := protect(func() (store.EventCounts, error) { return src.EventCounts(), nil })
+		if err != nil {
+			t.cfg.handle(fmt.Errorf("otelconnector: reading event counts: %w", err))
+			return nil
+		}
 		o.ObserveInt64(t.tracked, c.Tracked, opt)
 		o.ObserveInt64(t.unheard, c.Unheard, opt)
 		o.ObserveInt64(t.duplicates, c.Duplicates, opt)

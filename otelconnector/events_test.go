@@ -67,5 +67,5 @@ func TestEventCountersOfSeveralEngines(t *testing.T) {
 	}
 	require.Equal(t, map[string]int64{"": 1, "tenant-a": 2}, e.counter(e.collect(), otelconnector.MetricEventsTracked, "{event}"))
 	_, err := e.tel.ObserveEvents(nil)
-	require.Error(t, err)
+	require.ErrorIs(t, err, otelconnector.ErrNilSource)
 }

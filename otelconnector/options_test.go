@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -207,8 +209,94 @@ func TestPending(t *testing.T) {
 	})
 	t.Run("nil source", func(t *testing.T) {
 		_, err := newTelemetry(t).tel.ObservePending(nil)
-		require.Error(t, err)
+		require.ErrorIs(t, err, otelconnector.ErrNilSource)
 	})
+}
+
+// countsFunc adapts a function to [otelconnector.EventCountsSource].
+type countsFunc func() store.EventCounts
+
+func (f countsFunc) EventCounts() store.EventCounts { return f() }
+
+// hostSource is a host's source type, whose methods need a non-nil
+// receiver.
+type hostSource struct{ ns string }
+
+func (s *hostSource) Namespace() string { return s.ns }
+
+func (s *hostSource) Stats(context.Context) (store.Stats, error) { return store.Stats{}, nil }
+
+func (s *hostSource) EventCounts() store.EventCounts { return store.EventCounts{} }
+
+// A nil source, even a nil *connector.Engine in a non-nil interface, is an
+// error of registration, not a panic.
+func TestObserveRejectsNilSources(t *testing.T) {
+	tel := newTelemetry(t).tel
+	var engine *connector.Engine
+	for _, tc := range []struct {
+		name    string
+		observe func() error
+		want    string
+	}{
+		{"ObservePending(nil)", func() error { _, err := tel.ObservePending(nil); return err },
+			"otelconnector: nil source: ObservePending got nil"},
+		{"ObservePending(nil *connector.Engine)", func() error { _, err := tel.ObservePending(engine); return err },
+			"otelconnector: nil source: ObservePending got a nil *connector.Engine"},
+		{"ObserveEvents(nil)", func() error { _, err := tel.ObserveEvents(nil); return err },
+			"otelconnector: nil source: ObserveEvents got nil"},
+		{"ObserveEvents(nil *connector.Engine)", func() error { _, err := tel.ObserveEvents(engine); return err },
+			"otelconnector: nil source: ObserveEvents got a nil *connector.Engine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = tc.observe() })
+			require.ErrorIs(t, err, otelconnector.ErrNilSource)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+	t.Run("a nil pointer of the host's type", func(t *testing.T) {
+		var src *hostSource
+		var errPending, errEvents error
+		require.NotPanics(t, func() {
+			_, errPending = tel.ObservePending(src)
+			_, errEvents = tel.ObserveEvents(src)
+		})
+		require.ErrorContains(t, errPending, "otelconnector: ObservePending: reading the source's namespace: panic: runtime error: invalid memory address")
+		require.ErrorContains(t, errEvents, "otelconnector: ObserveEvents: reading the source's namespace: panic: runtime error: invalid memory address")
+	})
+}
+
+// A source that panics during a collection costs its own observations
+// only: the collection runs in the metric reader, whose periodic
+// goroutine would otherwise crash the process.
+func TestSourcePanicsGoToTheErrorHandler(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		handled []string
+	)
+	e := newTelemetry(t, otelconnector.WithErrorHandler(func(err error) {
+		mu.Lock()
+		handled = append(handled, err.Error())
+		mu.Unlock()
+	}))
+	_, err := e.tel.ObservePending(statsFunc(func(context.Context) (store.Stats, error) { panic("store gone") }))
+	require.NoError(t, err)
+	_, err = e.tel.ObserveEvents(countsFunc(func() store.EventCounts { panic("counts gone") }))
+	require.NoError(t, err)
+	e.tel.Observe(rule.Decision{Kind: rule.Scheduled, CampaignID: "resend"})
+
+	var ms map[string]metricdata.Metrics
+	require.NotPanics(t, func() { ms = e.collect() })
+	require.Nil(t, e.pending(ms), "no observation")
+	require.Nil(t, e.counter(ms, otelconnector.MetricEventsTracked, "{event}"), "no observation")
+	require.Equal(t, map[string]int64{"scheduled": 1}, e.decisionCounts(ms), "the other metrics are still there")
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Strings(handled)
+	require.Equal(t, []string{
+		"otelconnector: reading event counts: panic: counts gone",
+		"otelconnector: reading pending deliveries: panic: store gone",
+	}, handled)
 }
 
 func TestObserveClampsEarlyDeliveries(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/campaignconnector/campaignconnector/store"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -27,18 +26,20 @@ type StatsSource interface {
 // When it fails, the observation is skipped for that collection and the
 // error goes to the error handler (see [WithErrorHandler]): the other
 // metrics are still exported, which they would not be if the callback
-// returned the error to the SDK.
+// returned the error to the SDK. A panic of src's Stats is such an error.
+//
+// It fails with [ErrNilSource] when src is nil or a nil *connector.Engine.
+// A nil pointer of another type is not caught here: when its Namespace
+// method panics, ObservePending returns the panic as an error; otherwise
+// each collection hands the panic of its Stats to the error handler.
 func (t *Telemetry) ObservePending(src StatsSource) (metric.Registration, error) {
-	if src == nil {
-		return nil, fmt.Errorf("otelconnector: ObservePending: nil source")
-	}
-	attrs := attribute.NewSet()
-	if n, ok := src.(interface{ Namespace() string }); ok && n.Namespace() != "" {
-		attrs = attribute.NewSet(AttrNamespace.String(clip(n.Namespace())))
+	attrs, err := sourceAttrs("ObservePending", src)
+	if err != nil {
+		return nil, err
 	}
 	opt := metric.WithAttributeSet(attrs)
 	reg, err := t.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		s, err := src.Stats(ctx)
+		s, err := protect(func() (store.Stats, error) { return src.Stats(ctx) })
 		if err != nil {
 			t.cfg.handle(fmt.Errorf("otelconnector: reading pending deliveries: %w", err))
 			return nil
