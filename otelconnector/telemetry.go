@@ -252,15 +252,17 @@ func (t *Telemetry) StartSend(ctx context.Context, d connector.Delivery) (contex
 		AttrCampaignID.String(clip(d.CampaignID)),
 		AttrDeliveryAttempt.Int(d.Attempt))
 	attrs = t.appendUser(attrs, d.UserID)
+	// The host's clock and meter run before and after the span, which
+	// ends even when they panic.
+	start := t.cfg.clock.Now()
 	ctx, span := t.tracer.Start(ctx, SpanSend,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	start := t.cfg.clock.Now()
 	return ctx, func(err error) {
+		defer endSpan(span, err)
 		elapsed := max(t.cfg.clock.Now().Sub(start), 0).Seconds()
 		// Recorded under the span's context so that exemplars point at it;
 		// a cancelled context still records.
 		t.sendDuration.Record(ctx, elapsed, t.outcome(err, d.CampaignID))
-		endSpan(span, err)
 	}
 }
 

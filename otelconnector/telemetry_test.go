@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -374,4 +375,40 @@ func TestHostileTextIsMadeValid(t *testing.T) {
 			t.Fatalf("%s: unexpected %T", name, m.Data)
 		}
 	}
+}
+
+// panicClock panics from its reading number panicAt on (counted from 1).
+type panicClock struct {
+	mu       sync.Mutex
+	readings int
+	panicAt  int
+}
+
+func (c *panicClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readings++
+	if c.readings >= c.panicAt {
+		panic("clock broken")
+	}
+	return connectortest.Start
+}
+
+// A panic of the host's clock (WithClock) leaves no send span open.
+func TestSendSpanEndsWhenTheClockPanics(t *testing.T) {
+	ctx := context.Background()
+	d := connector.Delivery{ID: "d1", CampaignID: "resend", UserID: "ann", Attempt: 1}
+	t.Run("when the send ends", func(t *testing.T) {
+		e := newTelemetry(t, otelconnector.WithClock(&panicClock{panicAt: 2}))
+		_, end := e.tel.StartSend(ctx, d)
+		require.PanicsWithValue(t, "clock broken", func() { end(errMailboxFull) })
+		spans := e.ended(otelconnector.SpanSend)
+		require.Len(t, spans, 1)
+		require.Equal(t, sdktrace.Status{Code: codes.Error, Description: errMailboxFull.Error()}, spans[0].Status())
+	})
+	t.Run("when it starts", func(t *testing.T) {
+		e := newTelemetry(t, otelconnector.WithClock(&panicClock{panicAt: 1}))
+		require.PanicsWithValue(t, "clock broken", func() { e.tel.StartSend(ctx, d) })
+		require.Empty(t, e.spans.Started(), "no span to end")
+	})
 }
