@@ -240,3 +240,24 @@ func TestAdvanceSendsEachAtItsDueTime(t *testing.T) {
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, "01:00:00.000000001Z, got")
 }
+
+// TestABacklogIsSentInDueOrder: more deliveries due at once than one claim
+// takes (700 receipts reported two days late, a minute apart) are still
+// sent in due order, as the harness promises.
+func TestABacklogIsSentInDueOrder(t *testing.T) {
+	h := connectortest.New(t)
+	h.Apply(rule.Campaign{ID: "newsletter"}, rule.Campaign{ID: "resend",
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}, Delay: rule.After(24 * time.Hour)})
+	h.Clock.Set(connectortest.Start.Add(72 * time.Hour))
+	for i := range 700 {
+		h.TrackAt(connectortest.Start.Add(time.Duration(i)*time.Minute),
+			event.Event{UserID: fmt.Sprintf("user-%03d", (i*37)%700), Kind: event.EmailReceived, CampaignID: "newsletter"})
+	}
+	h.Advance(time.Minute)
+	sent := h.Sent()
+	require.Len(t, sent, 700)
+	for i := 1; i < len(sent); i++ {
+		require.False(t, sent[i].DueAt.Before(sent[i-1].DueAt), "delivery %d (%s, due %s) sent after %d (%s, due %s)",
+			i, sent[i].UserID, sent[i].DueAt, i-1, sent[i-1].UserID, sent[i-1].DueAt)
+	}
+}

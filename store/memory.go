@@ -57,8 +57,6 @@ type Memory struct {
 	mu     sync.Mutex                        // serializes namespace creation
 	spaces atomic.Pointer[map[string]*space] // copy on write: lookups take no lock
 	seed   maphash.Seed                      // hashes of remembered event IDs
-	_      [40]byte                          // every Track reads spaces; every Claim writes rotate
-	rotate atomic.Uint32                     // first shard of the next Claim, for fairness
 	claims atomic.Pointer[sync.Pool]         // of *[]Claim, handed back by RecycleClaims; a pointer, for the runtime's list of pools must not keep the store alive
 }
 

@@ -132,8 +132,11 @@ func (m *Memory) NextDue(ctx context.Context, ns string) (time.Time, bool, error
 	return best, true, nil
 }
 
-// Claim implements [Store.Claim]. Shards are visited round-robin from a
-// rotating start, each giving its earliest due deliveries.
+// Claim implements [Store.Claim]. It hands out the earliest due
+// deliveries of all the shards: each shard's earliest due one is noted,
+// then the shards are merged by it, each giving deliveries while its next
+// is not later than another shard's. A backlog larger than a batch is so
+// handed out in due order across batches, not shard by shard.
 func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]Claim, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -146,20 +149,31 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 	}
 	sp := m.space(ns)
 	nowNS, until := now.UnixNano(), unixNS(now.Add(lease))
+	var tops shardTops
+	for i := range shardCount {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		it, ok := sh.claimable(now, nowNS, token, until)
+		sh.mu.Unlock()
+		if ok {
+			tops.push(shardTop{at: it.at, shard: uint8(i)})
+		}
+	}
 	var out []Claim
-	start := m.rotate.Add(1)
-	for i := range uint32(shardCount) {
-		sh := &sp.shards[(start+i)%shardCount]
+	for len(out) < limit && tops.n > 0 {
+		t := tops.pop()
+		next := int64(math.MaxInt64) // the next shard's earliest: this one gives until it passes that
+		if tops.n > 0 {
+			next = tops.h[0].at
+		}
+		sh := &sp.shards[t.shard]
 		sh.mu.Lock()
 		for len(out) < limit {
-			it, ok := sh.due.top()
-			if !ok || it.at > nowNS || it.at == math.MaxInt64 && it.p.full() != nil && it.p.full().ReadyAt.After(now) {
-				break // the last case: due after the clock's range ends, not at its last instant
+			it, ok := sh.claimable(now, nowNS, token, until)
+			if !ok || it.at > next {
+				break
 			}
 			mp := it.p
-			if mp.leased(token, until) {
-				break // claimed by this call already (a lease of zero): not twice in one batch
-			}
 			mp.lease(token, until)
 			sh.due.replaceTop(mp) // its entry moves to the end of the lease
 			if out == nil {
@@ -169,12 +183,83 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 			out = append(out, Claim{UserID: mp.user.id()})
 			sh.materialize(mp, mp.user.id(), &out[len(out)-1].Pending)
 		}
+		it, ok := sh.claimable(now, nowNS, token, until)
 		sh.mu.Unlock()
-		if len(out) >= limit {
-			break
+		if ok {
+			tops.push(shardTop{at: it.at, shard: t.shard})
 		}
 	}
 	return out, nil
+}
+
+// claimable returns the shard's earliest delivery's entry, if it is due
+// at now and not claimed by this call (token, until) already: a lease of
+// zero leaves a claimed delivery due, and it is not handed out twice in
+// one batch. sh.mu is held.
+func (sh *shard) claimable(now time.Time, nowNS int64, token uint64, until int64) (dueItem, bool) {
+	it, ok := sh.due.top()
+	switch {
+	case !ok || it.at > nowNS:
+		return dueItem{}, false
+	case it.at == math.MaxInt64 && it.p.full() != nil && it.p.full().ReadyAt.After(now):
+		return dueItem{}, false // due after the clock's range ends, not at its last instant
+	case it.p.leased(token, until):
+		return dueItem{}, false
+	}
+	return it, true
+}
+
+// shardTop is a shard's earliest due delivery, for Claim's merge.
+type shardTop struct {
+	at    int64
+	shard uint8
+}
+
+// shardTops is a binary min-heap of shardTop by at (then shard), in a
+// fixed array: Claim's merge allocates nothing.
+type shardTops struct {
+	h [shardCount]shardTop
+	n int
+}
+
+func (t *shardTops) less(i, j int) bool {
+	a, b := &t.h[i], &t.h[j]
+	return a.at < b.at || a.at == b.at && a.shard < b.shard
+}
+
+func (t *shardTops) push(x shardTop) {
+	i := t.n
+	t.h[i] = x
+	t.n++
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(i, p) {
+			break
+		}
+		t.h[i], t.h[p] = t.h[p], t.h[i]
+		i = p
+	}
+}
+
+func (t *shardTops) pop() shardTop {
+	top := t.h[0]
+	t.n--
+	t.h[0] = t.h[t.n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < t.n && t.less(l, m) {
+			m = l
+		}
+		if r < t.n && t.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		t.h[i], t.h[m] = t.h[m], t.h[i]
+		i = m
+	}
+	return top
 }
 
 // claimBuffer returns an empty slice of capacity at least n, recycled if

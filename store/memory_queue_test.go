@@ -199,3 +199,60 @@ func TestDueHeapAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimHandsOutABacklogInDueOrder: with more deliveries due than a
+// claim takes, each claim hands out the earliest due of all the shards,
+// so that batch after batch the deliveries come in due order, lease of
+// zero included (a delivery claimed is not handed out twice in a batch).
+func TestClaimHandsOutABacklogInDueOrder(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, lease := range []time.Duration{time.Minute, 0} {
+		m := NewMemory()
+		rng := rand.New(rand.NewPCG(1, uint64(lease)))
+		const n = 700
+		for i := range n {
+			user := fmt.Sprintf("user-%04d", i)
+			due := t0.Add(time.Duration(rng.IntN(5000)) * time.Second) // ties too
+			err := m.Update(ctx, "", user, t0, Dedup{}, func(u *UserState, _ bool) {
+				u.Pending = append(u.Pending, &Pending{ID: "d-" + user, CampaignID: "f", Activation: 1,
+					Trigger: event.Event{UserID: user, Kind: event.EmailReceived, Time: t0}, DueAt: due, ReadyAt: due})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := t0.Add(2 * time.Hour)
+		var got []time.Time
+		seen := map[string]bool{}
+		for token := uint64(1); ; token++ {
+			claims, err := m.Claim(ctx, "", now, lease, 256, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range claims {
+				if seen[c.Pending.ID] && lease > 0 {
+					t.Fatalf("lease %v: %s claimed twice", lease, c.Pending.ID)
+				}
+				seen[c.Pending.ID] = true
+				got = append(got, c.Pending.DueAt)
+			}
+			if len(claims) < 256 || lease == 0 && token == 3 {
+				break
+			}
+		}
+		if lease > 0 && len(got) != n {
+			t.Fatalf("lease %v: %d claimed, want %d", lease, len(got), n)
+		}
+		if lease == 0 {
+			got = got[:256] // a lease of zero leaves the first batch due: the next claim may take it again
+		}
+		if !slices.IsSortedFunc(got, func(a, b time.Time) int { return a.Compare(b) }) {
+			for i := 1; i < len(got); i++ {
+				if got[i].Before(got[i-1]) {
+					t.Fatalf("lease %v: claim %d due %s after claim %d due %s", lease, i, got[i].Format(time.TimeOnly), i-1, got[i-1].Format(time.TimeOnly))
+				}
+			}
+		}
+	}
+}
