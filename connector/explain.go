@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -117,19 +118,19 @@ func explainOne(u *store.UserState, userID, campaignID string) Explanation {
 //	  2026-01-07T00:00:00Z email_opened (event open-1): cancelled by the exception email_opened of "newsletter" — waiting since 2026-01-05T00:00:00Z
 func (x Explanation) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s and %q:\n", x.UserID, x.CampaignID)
+	fmt.Fprintf(&b, "%s and %q:\n", linetext.Field(x.UserID), x.CampaignID)
 	if len(x.Decisions) == 0 {
 		b.WriteString("  no decision recorded (nothing triggered this follow-up for this user, or the log no longer has it)\n")
 	}
 	for _, d := range x.Decisions {
-		fmt.Fprintf(&b, "  %s %s\n", d.At.UTC().Format(time.RFC3339), describeDecision(d)) // to the second: the lines align
+		fmt.Fprintf(&b, "  %s %s\n", d.At.UTC().Format(time.RFC3339), linetext.Prose(describeDecision(d))) // to the second: the lines align
 	}
 	for _, p := range x.Pending {
 		state := "waiting"
 		if p.Sending {
 			state = "being sent"
 		}
-		fmt.Fprintf(&b, "  now: delivery %s %s, due %s (attempt %d)\n", p.ID, state, stamp(p.DueAt), p.Attempt)
+		fmt.Fprintf(&b, "  now: delivery %s %s, due %s (attempt %d)\n", linetext.Field(p.ID), state, stamp(p.DueAt), p.Attempt)
 	}
 	if !x.Received.IsZero() {
 		fmt.Fprintf(&b, "  last received %s\n", stamp(x.Received))
@@ -143,7 +144,7 @@ func describeDecision(d rule.Decision) string {
 	if d.EventKind != "" {
 		cause = string(d.EventKind)
 		if d.EventID != "" {
-			cause += " (event " + d.EventID + ")"
+			cause += " (event " + linetext.Field(d.EventID) + ")"
 		}
 		if !d.EventTime.IsZero() && !d.EventTime.Equal(d.At) {
 			cause += " at " + stamp(d.EventTime)

@@ -233,3 +233,22 @@ func TestBackfill(t *testing.T) {
 		require.True(t, strings.HasPrefix(h.RequireSent("ann", "resend").ID, ""), "sent")
 	})
 }
+
+// TestExplanationStringStaysOnItsLines: a user ID and event ID holding
+// line breaks and spaces are quoted in an explanation, which keeps one
+// line per decision.
+func TestExplanationStringStaysOnItsLines(t *testing.T) {
+	h := connectortest.New(t)
+	h.Save(resendCampaigns...)
+	h.Publish("resend", "newsletter")
+	user := "ann\n  2026-01-05T00:00:00Z forged line"
+	h.Track(event.Event{ID: "rcv a\nb", UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"})
+	x, err := h.Engine.Explain(context.Background(), user, "resend")
+	require.NoError(t, err)
+	require.Len(t, x.Decisions, 1)
+	require.Equal(t, `"ann\n  2026-01-05T00:00:00Z forged line" and "resend":
+  2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event "rcv a\nb"): scheduled, due 2026-01-12T00:00:00Z
+  now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z (attempt 0)
+`, x.String())
+	require.Contains(t, h.Timeline(), `user="ann\n  2026-01-05T00:00:00Z forged line" event="rcv a\nb"`)
+}

@@ -239,3 +239,16 @@ func TestDecisionString(t *testing.T) {
 		At: time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)}
 	require.Equal(t, `2026-01-07T00:00:00Z cancelled resend user=b event=e2 due=2026-01-12T00:00:00Z (exception: email_opened of "newsletter")`, d.String())
 }
+
+// TestDecisionStringStaysOneLine: IDs an event brought (a user ID, an
+// event ID, an unknown campaign's ID) and details quoting them cannot
+// end the line or pass for other fields.
+func TestDecisionStringStaysOneLine(t *testing.T) {
+	at := time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)
+	d := rule.Decision{Kind: rule.Ignored, Reason: rule.ReasonUnknownCampaign, CampaignID: "news\u202eletter",
+		UserID: "mallory\n2026-01-06T09:00:00Z delivered resend user=bob", EventID: "e 1",
+		Detail: "campaign \"x\ny\" is not known", At: at}
+	require.Equal(t, `2026-01-07T00:00:00Z ignored "news\u202eletter" user="mallory\n2026-01-06T09:00:00Z delivered resend user=bob" `+
+		`event="e 1" (unknown_campaign: campaign "x\ny" is not known)`, d.String())
+	require.NotContains(t, d.String(), "\n")
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 )
 
 // DecisionKind is what the engine decided about a user and a follow-up.
@@ -245,6 +246,9 @@ type Decision struct {
 
 // String renders the decision on one line, for logs and explanations:
 // "2026-03-01T09:00:00Z cancelled resend user=a (exception: email_opened of "newsletter")".
+// An ID holding spaces, quotes or control characters is quoted with Go's
+// escapes, and control characters in the reason's words are escaped, so
+// that the line is one line whatever the IDs an event brought hold.
 func (d Decision) String() string {
 	var b strings.Builder
 	b.WriteString(d.At.UTC().Format(time.RFC3339))
@@ -252,13 +256,13 @@ func (d Decision) String() string {
 	b.WriteString(string(d.Kind))
 	if d.CampaignID != "" {
 		b.WriteByte(' ')
-		b.WriteString(d.CampaignID)
+		b.WriteString(linetext.Field(d.CampaignID)) // an unknown campaign's is an event's
 	}
 	if d.UserID != "" {
-		fmt.Fprintf(&b, " user=%s", d.UserID)
+		fmt.Fprintf(&b, " user=%s", linetext.Field(d.UserID))
 	}
 	if d.EventID != "" {
-		fmt.Fprintf(&b, " event=%s", d.EventID)
+		fmt.Fprintf(&b, " event=%s", linetext.Field(d.EventID))
 	}
 	if !d.DueAt.IsZero() {
 		fmt.Fprintf(&b, " due=%s", d.DueAt.UTC().Format(time.RFC3339))
@@ -280,7 +284,7 @@ func (d Decision) String() string {
 		why = append(why, "backfilled")
 	}
 	if len(why) > 0 {
-		b.WriteString(" (" + strings.Join(why, ": ") + ")")
+		b.WriteString(" (" + linetext.Prose(strings.Join(why, ": ")) + ")")
 	}
 	return b.String()
 }

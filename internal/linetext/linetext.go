@@ -1,0 +1,51 @@
+// Package linetext renders text from events (IDs, details quoting them)
+// on lines of human-readable output, such as decision timelines, so that
+// whatever the text holds, a line reads as what it is: the text cannot
+// end the line, pass for another field, or turn the line around.
+package linetext
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Field renders s, an identifier that may come from events (a user ID,
+// an event ID, a campaign ID an event names), as one field of a line: as
+// it is when it holds only visible characters other than quotes and
+// backslashes, else quoted with Go's escapes ("ann\nbob", "two words",
+// "" for the empty string).
+func Field(s string) string {
+	if s == "" {
+		return `""`
+	}
+	for _, r := range s {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == '"' || r == '\\' || unicode.Is(unicode.Bidi_Control, r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// Prose returns s with its control, line-breaking and bidirectional
+// characters escaped as in Go ("\n", "\u202e") and the rest as it is:
+// prose that quotes event data (a decision's detail) stays on its line.
+func Prose(s string) string {
+	if strings.IndexFunc(s, escaped) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if escaped(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func escaped(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+}
