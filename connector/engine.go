@@ -126,7 +126,7 @@ type Engine struct {
 // It reads the store's campaigns at once, so an engine started on a store
 // another engine filled resumes exactly where that one stopped.
 func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
-	if s == nil {
+	if m, ok := s.(*store.Memory); s == nil || ok && m == nil {
 		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
 	}
 	if send == nil {

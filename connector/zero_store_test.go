@@ -36,3 +36,13 @@ func TestEngineOnAZeroMemoryStore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rule.Active, rec.State)
 }
+
+// TestNewRefusesANilStore: a nil store, untyped or a nil *store.Memory,
+// is an invalid option rather than a panic later.
+func TestNewRefusesANilStore(t *testing.T) {
+	for _, s := range []store.Store{nil, (*store.Memory)(nil)} {
+		_, err := connector.New(s, noop)
+		require.ErrorIs(t, err, connector.ErrInvalidOption)
+		require.ErrorContains(t, err, "nil store")
+	}
+}
