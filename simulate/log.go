@@ -139,7 +139,7 @@ func parseLine(text []byte) (Line, error) {
 		}
 		var ev event.Event
 		if err := json.Unmarshal(text, &ev); err != nil {
-			return Line{}, err
+			return Line{}, timeHint(err)
 		}
 		return Line{Time: ev.Time, Event: ev}, nil
 	}
@@ -149,7 +149,7 @@ func parseLine(text []byte) (Line, error) {
 		Time     time.Time `json:"time"`
 	}
 	if err := json.Unmarshal(text, &op); err != nil {
-		return Line{}, err
+		return Line{}, timeHint(err)
 	}
 	allowed := opFields
 	switch op.Op {
@@ -157,12 +157,26 @@ func parseLine(text []byte) (Line, error) {
 	case "advance":
 		allowed = advanceFields
 	default:
-		return Line{}, fmt.Errorf("unknown op %q", op.Op)
+		return Line{}, errUnknownOp(op.Op)
 	}
 	if err := onlyFields(fields, allowed, op.Op); err != nil {
 		return Line{}, err
 	}
 	return Line{Op: op.Op, Campaign: op.Campaign, Time: op.Time}, nil
+}
+
+// errUnknownOp says that op is none of the operations, and which are.
+func errUnknownOp(op string) error {
+	return fmt.Errorf("unknown op %q (publish, stop, archive or advance; a line without \"op\" is an event)", op)
+}
+
+// timeHint adds to a time that does not parse the form it must have.
+func timeHint(err error) error {
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("time %q is not in RFC 3339 form, such as \"2026-01-05T10:00:00Z\": %w", pe.Value, err)
+	}
+	return err
 }
 
 // hasField reports whether fields holds name, matched without regard to
@@ -215,7 +229,7 @@ func (l Line) check() error {
 			return errors.New(`op "advance" needs a time`)
 		}
 	default:
-		return fmt.Errorf("unknown op %q", l.Op)
+		return errUnknownOp(l.Op)
 	}
 	if l.Time.After(maxClock) {
 		return fmt.Errorf("time %s is after %s: %w",

@@ -54,8 +54,9 @@ func ReadSetup(r io.Reader) (Setup, error) {
 // simulated clock's range, 1678 to 2262), until (zero or within that
 // range) and every line (a known op with what it needs, a time the clock
 // can reach), and refuses them with a nil simulator: a problem of the
-// setup or of a line wraps [ErrScript] (and a [*LineError] for a line), a
-// time out of range [store.ErrTimeRange]. Invalid events are then
+// setup or of a line wraps [ErrScript] (and a [*LineError] for a line: an
+// operation on a campaign the setup does not define is one), a time out
+// of range [store.ErrTimeRange]. Invalid events are then
 // reported as errors of their line (each a [*LineError]), not applied;
 // the replay stops at the first other error, wrapping a [*LineError] when
 // a line caused it.
@@ -68,8 +69,16 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 	case !until.IsZero() && !inClock(until):
 		return nil, nil, fmt.Errorf("simulate: until %s: %w", until.Format(time.RFC3339Nano), store.ErrTimeRange)
 	}
+	defined := make(map[string]bool, len(setup.Campaigns))
+	for _, c := range setup.Campaigns {
+		defined[c.ID] = true
+	}
 	for i, l := range log {
-		if err := l.check(); err != nil {
+		err := l.check()
+		if err == nil && l.Op != "" && l.Op != "advance" && !defined[l.Campaign] {
+			err = fmt.Errorf("op %q names campaign %q, which the setup does not define", l.Op, l.Campaign)
+		}
+		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrScript, lineError(i, l, err))
 		}
 	}

@@ -38,21 +38,41 @@ func TestReplayNamesFileLines(t *testing.T) {
 	src := "# comments and blank lines count\n# as lines of the file\n\n" +
 		received("ann", "2026-01-05T09:00:00Z") + "\n" + // line 4
 		received("", "2026-01-05T10:00:00Z") + "\n" + // line 5: no user
-		`{"op":"publish","campaign":"nope","time":"2026-01-05T11:00:00Z"}` + "\n" // line 6
+		`{"op":"archive","campaign":"resend","time":"2026-01-05T11:00:00Z"}` + "\n" + // line 6
+		`{"op":"publish","campaign":"resend","time":"2026-01-05T12:00:00Z"}` + "\n" // line 7: archived
 	log, err := simulate.ReadLog(strings.NewReader(src))
 	require.NoError(t, err)
-	require.Equal(t, []int{4, 5, 6}, []int{log[0].Num, log[1].Num, log[2].Num})
+	require.Equal(t, []int{4, 5, 6, 7}, []int{log[0].Num, log[1].Num, log[2].Num, log[3].Num})
 
 	sim, rejected, err := simulate.Replay(resendSetup(), log, time.Time{})
 	require.NotNil(t, sim)
 	require.Len(t, rejected, 1)
 	requireLine(t, rejected[0], 5, "user_id")
-	requireLine(t, err, 6, `unknown campaign "nope"`)
+	requireLine(t, err, 7, `archived`)
+
+	// An operation on a campaign the setup does not define is refused
+	// before anything runs.
+	log = append(log[:2:2], simulate.Line{Op: "stop", Campaign: "nope", Num: 9})
+	sim, _, err = simulate.Replay(resendSetup(), log, time.Time{})
+	require.Nil(t, sim)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	requireLine(t, err, 9, `op "stop" names campaign "nope", which the setup does not define`)
 
 	// Lines built in Go are named by their place in the list.
 	log = []simulate.Line{{Event: event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}}, {Op: "stop", Campaign: "nope"}}
 	_, _, err = simulate.Replay(resendSetup(), log, time.Time{})
 	requireLine(t, err, 2, `"nope"`)
+}
+
+// TestReadLogSaysWhatAnOpOrATimeMustBe: an unknown op lists the ops, and
+// a time that does not parse names the form it must have.
+func TestReadLogSaysWhatAnOpOrATimeMustBe(t *testing.T) {
+	_, err := simulate.ReadLog(strings.NewReader(`{"op":"pubish","campaign":"resend"}`))
+	requireLine(t, err, 1, `unknown op "pubish" (publish, stop, archive or advance`)
+	_, err = simulate.ReadLog(strings.NewReader(`{"user_id":"ann","kind":"purchase","time":"2026-01-05 10:00:00"}`))
+	requireLine(t, err, 1, `time "2026-01-05 10:00:00" is not in RFC 3339 form, such as "2026-01-05T10:00:00Z"`)
+	_, err = simulate.ReadLog(strings.NewReader(`{"op":"advance","time":"tomorrow"}`))
+	requireLine(t, err, 1, `time "tomorrow" is not in RFC 3339 form`)
 }
 
 func TestReadLogReadsLongLines(t *testing.T) {

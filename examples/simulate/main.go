@@ -12,10 +12,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/simulate"
@@ -28,7 +30,7 @@ func main() {
 	until := flag.String("until", "", "run the clock to this time (RFC 3339); default: 30 days after the last line")
 	flag.Parse()
 	if err := run(os.Stdout, *setup, *events, *until, *asJSON); err != nil {
-		fmt.Fprintln(os.Stderr, "simulate:", err)
+		fmt.Fprintln(os.Stderr, "simulate:", strings.TrimPrefix(err.Error(), "simulate: ")) // once, though the package's errors say it too
 		os.Exit(1)
 	}
 }
@@ -44,7 +46,7 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	defer sf.Close()
 	setup, err := simulate.ReadSetup(sf)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %s", setupPath, strings.TrimPrefix(err.Error(), "simulate: "))
 	}
 	ef, err := os.Open(eventsPath)
 	if err != nil {
@@ -53,7 +55,7 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	defer ef.Close()
 	log, err := simulate.ReadLog(ef)
 	if err != nil {
-		return err
+		return inFile(eventsPath, err)
 	}
 	var until time.Time
 	if untilText != "" {
@@ -75,7 +77,17 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		}
 	}
 	for _, r := range rejected {
-		fmt.Fprintln(os.Stderr, "rejected:", r)
+		fmt.Fprintln(os.Stderr, "rejected:", inFile(eventsPath, r))
 	}
-	return err
+	return inFile(eventsPath, err)
+}
+
+// inFile names the event log's line an error is about as file:line, the
+// form editors jump to; other errors are returned as they are.
+func inFile(path string, err error) error {
+	var le *simulate.LineError
+	if err == nil || !errors.As(err, &le) {
+		return err
+	}
+	return fmt.Errorf("%s:%d: %w", path, le.Line, le.Err)
 }

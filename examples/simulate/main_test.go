@@ -56,6 +56,6 @@ func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"op":"teleport","campaign":"x"}`+"\n"), 0o644))
-	require.ErrorContains(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", bad, "", false), "unknown op")
+	require.ErrorContains(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", bad, "", false), bad+`:1: unknown op "teleport"`)
 	require.Error(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "tomorrow", false))
 }
