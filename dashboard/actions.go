@@ -48,8 +48,15 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, id := r.PostForm.Get("op"), r.PostForm.Get("id")
+	// refuse answers an action the dashboard or the engine refuses, and
+	// logs it at Info with who asked: the audit trail has every attempt.
+	refuse := func(status int, msg string) {
+		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", h.auditAttrs(r,
+			"status", status, "reason", clipText(msg), "op", clipText(op), "campaign", clipText(id), "remote", r.RemoteAddr)...)
+		h.problem(w, r, status, msg)
+	}
 	if id == "" {
-		h.problem(w, r, http.StatusBadRequest, "Which campaign? The form has no id.")
+		refuse(http.StatusBadRequest, "Which campaign? The form has no id.")
 		return
 	}
 	var err error
@@ -61,20 +68,20 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		err = h.src.Stop(ctx, id)
 	case opArchive:
 		if r.PostForm.Get("confirm") != opArchive {
-			h.problem(w, r, http.StatusBadRequest, "Archiving is final: tick the box that says so.")
+			refuse(http.StatusBadRequest, "Archiving is final: tick the box that says so.")
 			return
 		}
 		err = h.src.Archive(ctx, id)
 	default:
-		h.problem(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown action %q: publish, stop or archive.", op))
+		refuse(http.StatusBadRequest, fmt.Sprintf("Unknown action %q: publish, stop or archive.", op))
 		return
 	}
 	switch {
 	case errors.Is(err, connector.ErrUnknownCampaign):
-		h.problem(w, r, http.StatusNotFound, err.Error())
+		refuse(http.StatusNotFound, err.Error())
 		return
 	case errors.Is(err, rule.ErrInvalidTransition):
-		h.problem(w, r, http.StatusConflict, err.Error())
+		refuse(http.StatusConflict, err.Error())
 		return
 	case err != nil:
 		h.fail(w, r, err)

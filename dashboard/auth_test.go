@@ -140,3 +140,43 @@ func TestWithActorNeedsActions(t *testing.T) {
 		}
 	}
 }
+
+// TestActionsRefusedByTheEngineAreLogged: an action the lifecycle or the
+// form refuses (a conflict, an unknown campaign, a missing confirmation)
+// is in the audit trail too, with who asked and why it was refused.
+func TestActionsRefusedByTheEngineAreLogged(t *testing.T) {
+	var logs strings.Builder
+	f := populatedFake()
+	h := mustHandler(t, f, WithActions(), WithActor(func(r *http.Request) string { return r.Header.Get("X-Auth-Email") }),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ck, token := startSession(t, h)
+	who := map[string]string{"X-Auth-Email": "ann@example.com"}
+	for _, tc := range []struct {
+		form   url.Values
+		status int
+	}{
+		{url.Values{"op": {"publish"}, "id": {"resend"}}, http.StatusConflict},
+		{url.Values{"op": {"stop"}, "id": {"nope"}}, http.StatusNotFound},
+		{url.Values{"op": {"archive"}, "id": {"resend"}}, http.StatusBadRequest},
+		{url.Values{"op": {"delete"}, "id": {"resend"}}, http.StatusBadRequest},
+	} {
+		tc.form.Set("csrf", token)
+		if rec := post(h, tc.form, ck, who); rec.Code != tc.status {
+			t.Fatalf("%v: status %d, want %d", tc.form, rec.Code, tc.status)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d log lines, want one per refused action:\n%s", len(lines), logs.String())
+	}
+	for i, want := range []string{"status=409", "status=404", "status=400", "status=400"} {
+		for _, w := range []string{"level=INFO", "action refused", want, "user=ann@example.com", "reason="} {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("log line %d lacks %s: %s", i, w, lines[i])
+			}
+		}
+	}
+	if len(f.actions()) != 0 {
+		t.Errorf("actions %v carried out", f.actions())
+	}
+}
