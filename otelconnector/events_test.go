@@ -2,11 +2,15 @@ package otelconnector_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/otelconnector"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -68,4 +72,39 @@ func TestEventCountersOfSeveralEngines(t *testing.T) {
 	require.Equal(t, map[string]int64{"": 1, "tenant-a": 2}, e.counter(e.collect(), otelconnector.MetricEventsTracked, "{event}"))
 	_, err := e.tel.ObserveEvents(nil)
 	require.ErrorIs(t, err, otelconnector.ErrNilSource)
+}
+
+// TestDecisionsOfSeveralNamespaces: engines of several namespaces sharing
+// one Telemetry count their decisions and delivery lags apart; the
+// default namespace's carry no namespace attribute.
+func TestDecisionsOfSeveralNamespaces(t *testing.T) {
+	e := newTelemetry(t)
+	st := store.NewMemory()
+	ctx := context.Background()
+	clk := clock.NewMock()
+	for i, ns := range []string{"", "tenant-a", "tenant-b", "tenant-b"} { // two engines of tenant-b add up
+		eng, err := connector.New(st, nopSender, append(e.tel.Options(), connector.WithNamespace(ns), connector.WithClock(clk))...)
+		require.NoError(t, err)
+		require.NoError(t, eng.Apply(ctx, []rule.Campaign{{ID: "news"}, {ID: "resend",
+			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}}, Delay: rule.After(time.Minute)}}))
+		require.NoError(t, eng.Track(ctx, event.Event{UserID: fmt.Sprint("user-", i), Kind: event.EmailReceived, CampaignID: "news"}))
+		clk.Add(2 * time.Minute)
+		_, err = eng.Tick(ctx)
+		require.NoError(t, err)
+	}
+	ms := e.collect()
+	scheduled := map[string]int64{}
+	for _, dp := range ms[otelconnector.MetricDecisions].Data.(metricdata.Sum[int64]).DataPoints {
+		if k, _ := dp.Attributes.Value(otelconnector.AttrDecisionKind); k.AsString() == string(rule.Scheduled) {
+			ns, _ := dp.Attributes.Value(otelconnector.AttrNamespace)
+			scheduled[ns.AsString()] = dp.Value
+		}
+	}
+	require.Equal(t, map[string]int64{"": 1, "tenant-a": 1, "tenant-b": 2}, scheduled)
+	lags := map[string]uint64{}
+	for _, dp := range ms[otelconnector.MetricDeliveryLag].Data.(metricdata.Histogram[float64]).DataPoints {
+		ns, _ := dp.Attributes.Value(otelconnector.AttrNamespace)
+		lags[ns.AsString()] = dp.Count
+	}
+	require.Equal(t, map[string]uint64{"": 1, "tenant-a": 1, "tenant-b": 2}, lags)
 }

@@ -64,8 +64,12 @@ const (
 	AttrUserID          = attribute.Key("user.id")          // only with WithUserID
 	AttrUserHash        = attribute.Key("user.hash")        // only with WithUserHash
 	AttrEventCount      = attribute.Key("event.count")      // events handed to TrackAll
-	// AttrNamespace is the engine's namespace on [MetricPendingDeliveries],
-	// when the registered source has a non-empty one.
+	// AttrNamespace is the engine's namespace, when it is not the default
+	// (""): on [MetricPendingDeliveries] and the event counters (from the
+	// registered source), and on [MetricDecisions] and
+	// [MetricDeliveryLag] (from each decision), so that engines of
+	// several namespaces can share one Telemetry. [MetricSendDuration]
+	// does not carry it: a send does not know its engine's namespace.
 	AttrNamespace = attribute.Key("campaignconnector.namespace")
 )
 
@@ -181,8 +185,11 @@ func (t *Telemetry) Observe(d rule.Decision) {
 	// Observers get no context: the measurements cannot be linked to the
 	// span that led to the decision.
 	ctx := context.Background()
-	var buf [4]attribute.KeyValue
+	var buf [5]attribute.KeyValue
 	attrs := append(buf[:0], AttrDecisionKind.String(clip(string(d.Kind))))
+	if d.Namespace != "" { // engines of several namespaces may share one Telemetry
+		attrs = append(attrs, AttrNamespace.String(clip(d.Namespace)))
+	}
 	if d.Reason != "" {
 		attrs = append(attrs, AttrDecisionReason.String(clip(string(d.Reason))))
 	}
@@ -197,11 +204,14 @@ func (t *Telemetry) Observe(d rule.Decision) {
 		// Engines with skewed clocks may see a delivery before its due
 		// time; histograms take no negative values, and "early" is on time.
 		lag := max(d.At.Sub(d.DueAt), 0).Seconds()
-		if t.cfg.campaignAttr {
-			t.deliveryLag.Record(ctx, lag, metric.WithAttributes(AttrCampaignID.String(clip(d.CampaignID))))
-		} else {
-			t.deliveryLag.Record(ctx, lag)
+		lagAttrs := buf[:0]
+		if d.Namespace != "" {
+			lagAttrs = append(lagAttrs, AttrNamespace.String(clip(d.Namespace)))
 		}
+		if t.cfg.campaignAttr {
+			lagAttrs = append(lagAttrs, AttrCampaignID.String(clip(d.CampaignID)))
+		}
+		t.deliveryLag.Record(ctx, lag, metric.WithAttributes(lagAttrs...))
 	}
 }
 
