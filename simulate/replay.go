@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,18 +32,109 @@ type Setup struct {
 // ErrScript reports a malformed setup or event log, with its line.
 var ErrScript = errors.New("simulate: bad script")
 
-// ReadSetup decodes a [Setup].
+// ReadSetup decodes a [Setup]. Unknown fields are refused. An error wraps
+// [ErrScript] and says where the problem is: the line and column of a
+// syntax error, the campaign (its place in the list and its ID) whose
+// definition is wrong.
 func ReadSetup(r io.Reader) (Setup, error) {
-	var s Setup
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, err)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Setup{}, fmt.Errorf("%w: setup: reading: %w", ErrScript, err)
+	}
+	var raw struct {
+		Start     time.Time         `json:"start"`
+		Location  string            `json:"location,omitempty"`
+		Campaigns []json.RawMessage `json:"campaigns"`
+		Publish   []string          `json:"publish,omitempty"`
+	}
+	if err := decodeStrict(data, &raw); err != nil {
+		return Setup{}, fmt.Errorf("%w: setup: %s%w", ErrScript, position(data, err), err)
+	}
+	s := Setup{Start: raw.Start, Location: raw.Location, Publish: raw.Publish}
+	for i, c := range raw.Campaigns {
+		var camp rule.Campaign
+		if err := decodeStrict(c, &camp); err != nil {
+			var id struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(c, &id) // best effort, to name the campaign
+			at := position(data, offsetIn(data, c, err))
+			return Setup{}, fmt.Errorf("%w: setup: %scampaigns[%d] (id %q): %w", ErrScript, at, i, id.ID, err)
+		}
+		s.Campaigns = append(s.Campaigns, camp)
 	}
 	if s.Start.IsZero() {
 		return Setup{}, fmt.Errorf("%w: setup: start is required", ErrScript)
 	}
 	return s, nil
+}
+
+// decodeStrict decodes data into v, refusing unknown fields and anything
+// after the value.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
+// offsetError is a JSON error at an offset into a document.
+type offsetError struct {
+	offset int64
+	err    error
+}
+
+func (e *offsetError) Error() string { return e.err.Error() }
+func (e *offsetError) Unwrap() error { return e.err }
+
+// offsetIn moves the offset of err, a JSON error about part (a copy of
+// some of data's bytes, as json.RawMessage holds them), to data's, so
+// that position can name its line.
+func offsetIn(data, part []byte, err error) error {
+	off, ok := jsonOffset(err)
+	base := bytes.Index(data, part)
+	if !ok || len(part) == 0 || base < 0 {
+		return err
+	}
+	return &offsetError{offset: int64(base) + off, err: err}
+}
+
+// jsonOffset returns the offset a JSON error knows, if any.
+func jsonOffset(err error) (int64, bool) {
+	var (
+		oe *offsetError
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &oe):
+		return oe.offset, true
+	case errors.As(err, &se):
+		return se.Offset, true
+	case errors.As(err, &te):
+		return te.Offset, true
+	}
+	return 0, false
+}
+
+// position returns "line L, column C: " for the offset of err into data,
+// or "" when err has none.
+func position(data []byte, err error) string {
+	off, ok := jsonOffset(err)
+	if !ok || off < 0 || off > int64(len(data)) {
+		return ""
+	}
+	// The offset counts the bytes read up to the error, the faulty one
+	// included: the column is the last of them.
+	before := data[:off]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := max(int(off)-(bytes.LastIndexByte(before, '\n')+1), 1)
+	return fmt.Sprintf("line %d, column %d: ", line, col)
 }
 
 // Replay builds a simulator from setup, applies the log and moves the

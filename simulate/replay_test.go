@@ -222,3 +222,31 @@ func TestReplayAppliesLateLinesNow(t *testing.T) {
 	require.Contains(t, kinds, "12:00 cancelled ann")
 	require.NotContains(t, strings.Join(kinds, "\n"), "bob")
 }
+
+// TestReadSetupSaysWhere: a setup error names the campaign whose
+// definition is wrong (its place and ID), and the line and column of a
+// syntax error.
+func TestReadSetupSaysWhere(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`{"start": "2026-01-05T00:00:00Z",
+ "campaigns": [
+   {"id": "newsletter"},
+   {"id": "resend", "trigers": []}
+ ]}`, `setup: campaigns[1] (id "resend"): rule: campaign: unknown field "trigers"`},
+		{`{"start": "2026-01-05T00:00:00Z",
+ "campaigns": [
+   {"id": "newsletter",}
+ ]}`, `setup: line 3, column 24: invalid character '}'`},
+		{`{"start": "2026-01-05T00:00:00Z", "campains": []}`, `setup: json: unknown field "campains"`},
+		{`{"campaigns": []}`, `setup: start is required`},
+		{`{"start": "2026-01-05T00:00:00Z"} {}`, `more than one JSON value`},
+	} {
+		_, err := simulate.ReadSetup(strings.NewReader(tc.src))
+		require.ErrorIs(t, err, simulate.ErrScript)
+		require.ErrorContains(t, err, tc.want)
+	}
+	s, err := simulate.ReadSetup(strings.NewReader(`{"start": "2026-01-05T00:00:00Z", "campaigns": [{"id": "a"}, {"id": "b"}], "publish": ["a"]}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b"}, []string{s.Campaigns[0].ID, s.Campaigns[1].ID})
+	require.Equal(t, []string{"a"}, s.Publish)
+}
