@@ -42,6 +42,6 @@ func ExampleTrackErrors() {
 		fmt.Printf("event %d: %v\n", te.Index, te.Err)
 	}
 	// Output:
-	// event 1: event: kind: unknown kind "email_recieved" (unknown event kind)
+	// event 1: event: kind: unknown kind "email_recieved" (did you mean "email_received"?) (unknown event kind)
 	// event 2: event: user_id: required
 }

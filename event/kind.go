@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Kind names what happened. Its value is the stable wire name used in JSON,
@@ -153,6 +154,9 @@ func Kinds() []Kind {
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)
 	if _, ok := lookupKind(k); !ok {
+		if near := closestKind(s); near != "" {
+			return "", fmt.Errorf("event: %w %q (did you mean %q?)", ErrUnknownKind, s, string(near))
+		}
 		return "", fmt.Errorf("event: %w %q", ErrUnknownKind, s)
 	}
 	return k, nil
@@ -232,4 +236,58 @@ func (c *Channel) UnmarshalText(b []byte) error {
 	}
 	*c = parsed
 	return nil
+}
+
+// closestKind returns the known kind nearest to s, a name that is not
+// one, when s looks like a misspelling of it (at most two letters added,
+// dropped, changed or swapped, or a different case), else "".
+func closestKind(s string) Kind {
+	if len(s) > 64 {
+		return ""
+	}
+	best, bestD := Kind(""), 3
+	for _, k := range Kinds() {
+		if strings.EqualFold(s, string(k)) {
+			return k
+		}
+		if d := editDistance(s, string(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// kindProblem says that kind s is not one, suggesting the nearest when s
+// looks like a misspelling of it.
+func kindProblem(s string) string {
+	if k := closestKind(s); k != "" {
+		return fmt.Sprintf("unknown kind %q (did you mean %q?)", s, string(k))
+	}
+	return fmt.Sprintf("unknown kind %q", s)
+}
+
+// editDistance is the optimal string alignment distance of a and b, in
+// bytes: insertions, deletions, substitutions and swaps of neighbours.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

@@ -1,7 +1,10 @@
 package event
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +90,34 @@ func TestValidateFastPathKeepsErrors(t *testing.T) {
 	}
 	if err := limits.Check(Event{UserID: "abc"}); err != nil {
 		t.Errorf("a 3-byte user ID failed a 3-byte limit: %v", err)
+	}
+}
+
+// TestUnknownKindSuggestsTheNearest: a misspelt kind (a letter added,
+// dropped, changed or two swapped, or another case) names the kind it
+// most likely meant; a name far from every kind suggests nothing.
+func TestUnknownKindSuggestsTheNearest(t *testing.T) {
+	for in, want := range map[string]string{
+		"email_recieved":         "email_received",
+		"push_button_clickd":     "push_button_clicked",
+		"Purchase":               "purchase",
+		"EMAIL_OPENED":           "email_opened",
+		"sesion_start":           "session_start",
+		"emailopened":            "email_opened",
+		"fax_received":           "",
+		"teleport":               "",
+		strings.Repeat("x", 100): "",
+	} {
+		_, err := ParseKind(in)
+		if !errors.Is(err, ErrUnknownKind) {
+			t.Fatalf("ParseKind(%q): %v", in, err)
+		}
+		verr := Event{UserID: "u", Kind: Kind(in)}.Validate()
+		for _, err := range []error{err, verr} {
+			hint := fmt.Sprintf("(did you mean %q?)", want)
+			if want == "" && strings.Contains(err.Error(), "did you mean") || want != "" && !strings.Contains(err.Error(), hint) {
+				t.Errorf("%q: %v, want the hint %s", in, err, hint)
+			}
+		}
 	}
 }
