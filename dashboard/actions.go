@@ -40,9 +40,23 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, "Unreadable form: "+err.Error())
 		return
 	}
+	// Who asks is settled before anything is done, so that every line of
+	// the audit trail names them, and an action is never carried out
+	// without its line.
+	who, err := h.actor(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	audit := func(attrs ...any) []any {
+		if who != "" {
+			attrs = append(attrs, "user", who)
+		}
+		return attrs
+	}
 	if err := h.csrf.check(r); err != nil {
 		// Logged: a refused action is part of the audit trail too.
-		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", h.auditAttrs(r,
+		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", audit(
 			"error", err.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr)...)
 		h.problem(w, r, http.StatusForbidden, err.Error())
 		return
@@ -51,7 +65,7 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	// refuse answers an action the dashboard or the engine refuses, and
 	// logs it at Info with who asked: the audit trail has every attempt.
 	refuse := func(status int, msg string) {
-		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", h.auditAttrs(r,
+		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", audit(
 			"status", status, "reason", clipText(msg), "op", clipText(op), "campaign", clipText(id), "remote", r.RemoteAddr)...)
 		h.problem(w, r, status, msg)
 	}
@@ -59,7 +73,6 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "Which campaign? The form has no id.")
 		return
 	}
-	var err error
 	ctx := r.Context()
 	switch op {
 	case opPublish:
@@ -88,24 +101,31 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The log is the actions' audit trail: who (when signed in) did what.
-	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, h.auditAttrs(r, "campaign", id)...)
+	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, audit("campaign", id)...)
 	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// auditAttrs returns attrs for an action's log line, with who made it:
-// the host's WithActor, else the user name when the dashboard's basic
-// auth signed r in.
-func (h *handler) auditAttrs(r *http.Request, attrs ...any) []any {
-	switch user, _, ok := r.BasicAuth(); {
-	case h.cfg.actor != nil:
-		if actor := h.cfg.actor(r); actor != "" {
-			attrs = append(attrs, "user", actor)
+// actor returns who makes the action r asks for, clipped for the log:
+// the host's WithActor, or, when it has no answer or is not set, the user
+// name the dashboard's basic auth signed r in with; "" when neither
+// knows. A WithActor that panics is an error: the action is refused
+// rather than carried out unattributed.
+func (h *handler) actor(r *http.Request) (who string, err error) {
+	if h.cfg.actor != nil {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("dashboard: the WithActor function panicked: %v", p)
+			}
+		}()
+		if who = h.cfg.actor(r); who != "" {
+			return clipText(who), nil
 		}
-	case ok && h.cfg.auth != nil:
-		attrs = append(attrs, "user", user)
 	}
-	return attrs
+	if user, _, ok := r.BasicAuth(); ok && h.cfg.auth != nil {
+		return user, nil
+	}
+	return "", nil
 }
 
 // clipText cuts s to at most 100 bytes, at a character's start, for a

@@ -180,3 +180,48 @@ func TestActionsRefusedByTheEngineAreLogged(t *testing.T) {
 		t.Errorf("actions %v carried out", f.actions())
 	}
 }
+
+// TestActorIsSettledBeforeTheAction: a WithActor that panics refuses the
+// action (nothing done, the failure logged); one with no answer leaves
+// the basic auth user name; a long answer is clipped in the log.
+func TestActorIsSettledBeforeTheAction(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		actor  func(*http.Request) string
+		status int
+		logged string
+		acted  bool
+	}{
+		{"panics", func(*http.Request) string { panic("no identity in the context") }, http.StatusInternalServerError, "WithActor function panicked", false},
+		{"no answer", func(*http.Request) string { return "" }, http.StatusSeeOther, "user=admin", true},
+		{"long answer", func(*http.Request) string { return strings.Repeat("é", 300) }, http.StatusSeeOther, "user=" + strings.Repeat("é", 50) + "\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			f := populatedFake()
+			h := mustHandler(t, f, WithActions(), WithBasicAuth("admin", "s3cret"), WithActor(tc.actor),
+				WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			req := httptest.NewRequest(http.MethodGet, "/campaign?id=resend", nil)
+			req.SetBasicAuth("admin", "s3cret")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			ck := rec.Result().Cookies()[0]
+			token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())[1]
+			req = httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("admin", "s3cret")
+			req.AddCookie(ck)
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d", rec.Code, tc.status)
+			}
+			if acted := len(f.actions()) == 1; acted != tc.acted {
+				t.Errorf("actions %v", f.actions())
+			}
+			if !strings.Contains(logs.String(), tc.logged) || strings.Contains(logs.String(), strings.Repeat("é", 51)) {
+				t.Errorf("the log lacks %q, or holds the whole answer: %s", tc.logged, logs.String())
+			}
+		})
+	}
+}

@@ -126,9 +126,12 @@ func WithActions() Option {
 // WithActor names who makes each action, for the audit trail: actor
 // returns the identity the host's own authentication gave the request (a
 // value its middleware put in the request's context, a header its
-// authenticating proxy set), or "" when it has none. Each action, carried
-// out or refused, is then logged with "user" set to it. Defaults to the
-// user name of [WithBasicAuth], when that is on.
+// authenticating proxy set), or "" when it has none (the user name of
+// [WithBasicAuth], when that is on, is then used). It is called once per
+// action, before anything is done, and each action, carried out or
+// refused, is logged with "user" set to its answer (clipped to 100
+// bytes). An actor that panics fails the action with a 500 page: nothing
+// is done unattributed. Defaults to the user name of [WithBasicAuth].
 func WithActor(actor func(r *http.Request) string) Option {
 	return func(c *config) error {
 		if actor == nil {
