@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/campaignconnector/campaignconnector/internal/editdist"
 )
 
 // Kind names what happened. Its value is the stable wire name used in JSON,
@@ -250,7 +252,7 @@ func closestKind(s string) Kind {
 		if strings.EqualFold(s, string(k)) {
 			return k
 		}
-		if d := editDistance(s, string(k)); d < bestD {
+		if d := editdist.Distance(s, string(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -264,30 +266,4 @@ func kindProblem(s string) string {
 		return fmt.Sprintf("unknown kind %q (did you mean %q?)", s, string(k))
 	}
 	return fmt.Sprintf("unknown kind %q", s)
-}
-
-// editDistance is the optimal string alignment distance of a and b, in
-// bytes: insertions, deletions, substitutions and swaps of neighbours.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

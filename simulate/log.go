@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/editdist"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -67,10 +68,14 @@ func lineError(i int, l Line, err error) *LineError {
 
 // ReadLog decodes an event log in JSON lines (blank lines and lines
 // starting with # are skipped). An event line holds the fields of an
-// [event.Event]; an operation line holds "op", "campaign" (for publish,
-// stop and archive) and "time" (required for advance). Other fields are
-// refused, so that a misspelt "time" is not taken for "now", and so are
-// times the simulated clock cannot reach (see [Line]). Lines may be of any
+// [event.Event] (and may hold an empty or null "op"); an operation line
+// holds "op", "campaign" (for publish, stop and archive) and "time"
+// (required for advance). An event line's other fields are ignored, as
+// [event.Event]'s JSON form ignores them (logs written by later versions
+// still read), except those a letter or two away from a field of events,
+// refused as misspellings, so that a misspelt "time" is not taken for
+// "now". An operation line's other fields are refused, and so are times
+// the simulated clock cannot reach (see [Line]). Lines may be of any
 // length: bound r (io.LimitReader) to bound what is read. Errors wrap
 // [ErrScript] and a [*LineError] naming the line in the file.
 func ReadLog(r io.Reader) ([]Line, error) {
@@ -133,8 +138,8 @@ func parseLine(text []byte) (Line, error) {
 	if fields == nil {
 		return Line{}, errors.New("not a JSON object")
 	}
-	if !hasField(fields, "op") {
-		if err := onlyFields(fields, eventFields, ""); err != nil {
+	if op, ok := field(fields, "op"); !ok || string(op) == "null" || string(op) == `""` {
+		if err := noMisspelt(fields, append(eventFields, "op")); err != nil {
 			return Line{}, err
 		}
 		var ev event.Event
@@ -179,15 +184,48 @@ func timeHint(err error) error {
 	return err
 }
 
-// hasField reports whether fields holds name, matched without regard to
-// case as encoding/json matches it.
-func hasField(fields map[string]json.RawMessage, name string) bool {
-	for k := range fields {
+// field returns the value of field name, matched without regard to case
+// as encoding/json matches it.
+func field(fields map[string]json.RawMessage, name string) (json.RawMessage, bool) {
+	for k, v := range fields {
 		if strings.EqualFold(k, name) {
-			return true
+			return bytes.TrimSpace(v), true
 		}
 	}
-	return false
+	return nil, false
+}
+
+// noMisspelt reports the fields that are not in known but a letter or two
+// away from one (one for names under six bytes, none under four), or the
+// start of one ("campaign" for "campaign_id"): most likely misspellings,
+// where other unknown fields may be a later version's.
+func noMisspelt(fields map[string]json.RawMessage, known []string) error {
+	var bad []string
+	for k := range fields {
+		if len(k) < 4 || len(k) > 64 || slices.ContainsFunc(known, func(a string) bool { return strings.EqualFold(a, k) }) {
+			continue
+		}
+		limit := 2
+		if len(k) < 6 {
+			limit = 1
+		}
+		lower := strings.ToLower(k)
+		for _, a := range known {
+			if editdist.Distance(lower, a) <= limit || strings.HasPrefix(a, lower) {
+				bad = append(bad, fmt.Sprintf("%q (did you mean %q?)", k, a))
+				break
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	what := "unknown field"
+	if len(bad) > 1 {
+		what += "s"
+	}
+	return fmt.Errorf("%s %s for an event", what, strings.Join(bad, ", "))
 }
 
 // onlyFields reports the fields not in allowed (matched without regard to
