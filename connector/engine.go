@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,7 +127,7 @@ type Engine struct {
 // It reads the store's campaigns at once, so an engine started on a store
 // another engine filled resumes exactly where that one stopped.
 func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
-	if m, ok := s.(*store.Memory); s == nil || ok && m == nil {
+	if s == nil || isNilPointer(s) {
 		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
 	}
 	if send == nil {
@@ -180,3 +181,10 @@ func (e *Engine) Namespace() string { return e.cfg.namespace }
 
 // Now returns the engine clock's current time.
 func (e *Engine) Now() time.Time { return e.cfg.clock.Now() }
+
+// isNilPointer reports whether v holds a nil pointer (a nil *sqlite.Store
+// passed as a store.Store), which no method of a store can work on.
+func isNilPointer(v any) bool {
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Pointer && r.IsNil()
+}

@@ -37,10 +37,13 @@ func TestEngineOnAZeroMemoryStore(t *testing.T) {
 	require.Equal(t, rule.Active, rec.State)
 }
 
-// TestNewRefusesANilStore: a nil store, untyped or a nil *store.Memory,
-// is an invalid option rather than a panic later.
+// pointerStore is a store of the host's, for TestNewRefusesANilStore.
+type pointerStore struct{ store.Store }
+
+// TestNewRefusesANilStore: a nil store, untyped or a nil pointer of any
+// store type, is an invalid option rather than a panic later.
 func TestNewRefusesANilStore(t *testing.T) {
-	for _, s := range []store.Store{nil, (*store.Memory)(nil)} {
+	for _, s := range []store.Store{nil, (*store.Memory)(nil), (*pointerStore)(nil)} {
 		_, err := connector.New(s, noop)
 		require.ErrorIs(t, err, connector.ErrInvalidOption)
 		require.ErrorContains(t, err, "nil store")

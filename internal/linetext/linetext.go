@@ -5,9 +5,11 @@
 package linetext
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Field renders s, an identifier that may come from events (a user ID,
@@ -16,8 +18,8 @@ import (
 // backslashes, else quoted with Go's escapes ("ann\nbob", "two words",
 // "" for the empty string).
 func Field(s string) string {
-	if s == "" {
-		return `""`
+	if s == "" || !utf8.ValidString(s) {
+		return strconv.Quote(s) // invalid bytes as \xNN
 	}
 	for _, r := range s {
 		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == '"' || r == '\\' || unicode.Is(unicode.Bidi_Control, r) {
@@ -28,20 +30,26 @@ func Field(s string) string {
 }
 
 // Prose returns s with its control, line-breaking and bidirectional
-// characters escaped as in Go ("\n", "\u202e") and the rest as it is:
+// characters and its invalid bytes escaped as in Go ("\n", "\u202e",
+// "\xff") and the rest as it is:
 // prose that quotes event data (a decision's detail) stays on its line.
 func Prose(s string) string {
-	if strings.IndexFunc(s, escaped) < 0 {
+	if utf8.ValidString(s) && strings.IndexFunc(s, escaped) < 0 {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
-		if escaped(r) {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1: // an invalid byte
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case escaped(r):
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
-			continue
+		default:
+			b.WriteString(s[i : i+n])
 		}
-		b.WriteRune(r)
+		i += n
 	}
 	return b.String()
 }

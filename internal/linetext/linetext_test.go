@@ -1,6 +1,12 @@
 package linetext
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestField(t *testing.T) {
 	for in, want := range map[string]string{
@@ -18,6 +24,8 @@ func TestField(t *testing.T) {
 		"line\u2028separator":  `"line\u2028separator"`,
 		"zero\u200bwidth":      `"zero\u200bwidth"`,
 		"dollar$and=equals(1)": "dollar$and=equals(1)",
+		"\x85":                 `"\x85"`,
+		"e\xff":                `"e\xff"`,
 	} {
 		if got := Field(in); got != want {
 			t.Errorf("Field(%q) = %s, want %s", in, got, want)
@@ -32,9 +40,35 @@ func TestProse(t *testing.T) {
 		"turn\u202earound":             `turn\u202earound`,
 		"bell\a":                       `bell\a`,
 		"tab\tkept escaped":            `tab\tkept escaped`,
+		"\"\xff":                       `"\xff`,
+		"x\x9by \u00e9":                `x\x9by é`,
 	} {
 		if got := Prose(in); got != want {
 			t.Errorf("Prose(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestAnyStringStaysOnOneLine: for random bytes, Field and Prose give one
+// line of valid UTF-8, and a quoted Field reads back as the input.
+func TestAnyStringStaysOnOneLine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", " ", "\n", "\r", "\"", "\\", "\x85", "\xff", "\u202e", "\u2028", "é", "\x1b", "\t", "=", "\u200b"}
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		for _, out := range []string{Field(s), Prose(s)} {
+			if strings.ContainsAny(out, "\n\r\u2028\u2029\x85") || !utf8.ValidString(out) || strings.ContainsRune(out, '\u202e') {
+				t.Fatalf("%q gives %q: not one plain line", s, out)
+			}
+		}
+		if f := Field(s); f != s {
+			if back, err := strconv.Unquote(f); err != nil || back != s {
+				t.Fatalf("Field(%q) = %s reads back as %q (%v)", s, f, back, err)
+			}
 		}
 	}
 }
