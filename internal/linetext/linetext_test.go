@@ -61,7 +61,7 @@ func TestAnyStringStaysOnOneLine(t *testing.T) {
 		}
 		s := b.String()
 		for _, out := range []string{Field(s), Prose(s)} {
-			if strings.ContainsAny(out, "\n\r\u2028\u2029\x85") || !utf8.ValidString(out) || strings.ContainsRune(out, '\u202e') {
+			if strings.ContainsAny(out, "\n\r\u2028\u2029\u0085") || !utf8.ValidString(out) || strings.ContainsRune(out, '\u202e') {
 				t.Fatalf("%q gives %q: not one plain line", s, out)
 			}
 		}
