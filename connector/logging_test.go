@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -185,38 +186,40 @@ func TestLoggerWarnsOnceWhenDeliveriesAreOverdueAndNothingTicks(t *testing.T) {
 	require.Len(t, logs.lines(), 2, "overdue again after a Tick: logged again")
 }
 
+// TestNoOverdueWarningWhileRunRuns runs in a synctest bubble: Run sleeps
+// on the bubble's clock until the delivery is due, whatever the machine's
+// speed.
 func TestNoOverdueWarningWhileRunRuns(t *testing.T) {
-	logs := &capture{level: slog.LevelWarn}
-	clk := clock.NewMock()
-	clk.Set(connectortest.Start)
-	// A sender that never returns before the test ends: Run is busy, and
-	// the delivery stays claimed past its due time.
-	release := make(chan struct{})
-	var once sync.Once
-	sent := make(chan struct{})
-	send := connector.SenderFunc(func(ctx context.Context, d connector.Delivery) error {
-		once.Do(func() { close(sent) })
-		<-release
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		logs := &capture{level: slog.LevelWarn}
+		// A sender that never returns before the test ends: Run is busy,
+		// and the delivery stays claimed past its due time.
+		release := make(chan struct{})
+		var once sync.Once
+		sent := make(chan struct{})
+		send := connector.SenderFunc(func(ctx context.Context, d connector.Delivery) error {
+			once.Do(func() { close(sent) })
+			<-release
+			return nil
+		})
+		e, err := connector.New(store.NewMemory(), send, connector.WithClock(clock.New()), connector.WithLogger(slog.New(logs)))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		require.NoError(t, e.Save(ctx, resendCampaigns[0]))
+		require.NoError(t, e.Save(ctx, resendCampaigns[1]))
+		require.NoError(t, e.Publish(ctx, "resend"))
+		require.NoError(t, e.Publish(ctx, "newsletter"))
+		done := make(chan error)
+		go func() { done <- e.Run(ctx) }()
+		require.NoError(t, e.Track(ctx, event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}))
+		<-sent                // seven days later, on the bubble's clock
+		time.Sleep(time.Hour) // the lease ran out long ago: overdue, but Run is running
+		require.NoError(t, e.Track(ctx, event.Event{UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter"}))
+		require.Empty(t, logs.lines())
+		close(release)
+		cancel()
+		require.NoError(t, <-done)
 	})
-	e, err := connector.New(store.NewMemory(), send, connector.WithClock(clk), connector.WithLogger(slog.New(logs)))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, e.Save(ctx, resendCampaigns[0]))
-	require.NoError(t, e.Save(ctx, resendCampaigns[1]))
-	require.NoError(t, e.Publish(ctx, "resend"))
-	require.NoError(t, e.Publish(ctx, "newsletter"))
-	done := make(chan error)
-	go func() { done <- e.Run(ctx) }()
-	require.NoError(t, e.Track(ctx, event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}))
-	clk.Add(7 * day)
-	<-sent
-	clk.Add(time.Hour) // the lease ran out long ago: overdue, but Run is running
-	require.NoError(t, e.Track(ctx, event.Event{UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter"}))
-	require.Empty(t, logs.lines())
-	close(release)
-	cancel()
-	require.NoError(t, <-done)
 }
 
 func attr(r slog.Record, key string) string {

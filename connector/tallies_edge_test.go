@@ -212,7 +212,7 @@ func (s *lateReplyTallier) AddTallies(ctx context.Context, ns string, ts []store
 // added again.
 func TestADashboardLeavingMidFlushDoesNotCountTwice(t *testing.T) {
 	s := newLateReplyTallier()
-	e := tallyEngine(t, s)
+	e := tallyEngine(t, s, mockClock())
 	ctx := context.Background()
 	require.NoError(t, e.Track(ctx, received("u1")))
 	s.armed.Store(true)

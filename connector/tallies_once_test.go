@@ -111,7 +111,7 @@ func TestALostFlushReplyIsCountedOnce(t *testing.T) {
 	}{{"the reply is lost", false, true}, {"the store is down", true, false}} {
 		t.Run(fail.name, func(t *testing.T) {
 			s, l := newLossyTallier(true)
-			e := tallyEngine(t, s)
+			e := tallyEngine(t, s, mockClock())
 			for _, u := range []string{"u1", "u2", "u3"} {
 				require.NoError(t, e.Track(ctx, received(u)))
 			}
@@ -152,7 +152,7 @@ func TestALostFlushReplyIsCountedOnce(t *testing.T) {
 func TestEnginesAreTallyWritersOfTheirOwn(t *testing.T) {
 	ctx := context.Background()
 	s, l := newLossyTallier(true)
-	a := tallyEngine(t, s)
+	a := tallyEngine(t, s, mockClock())
 	b, err := connector.New(s, nopSender)
 	require.NoError(t, err)
 	require.NoError(t, a.Track(ctx, received("u1")))
@@ -224,7 +224,7 @@ func TestABatchTheStoreRefusesIsDropped(t *testing.T) {
 			if once {
 				s = refusingOnceTallier{r}
 			}
-			e := tallyEngine(t, s)
+			e := tallyEngine(t, s, mockClock())
 			for _, u := range []string{"u1", "u2"} {
 				require.NoError(t, e.Track(ctx, received(u)))
 			}

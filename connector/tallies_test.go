@@ -36,6 +36,15 @@ func tallyEngine(t *testing.T, s store.Store, opts ...connector.Option) *connect
 	return e
 }
 
+// mockClock is an engine clock that moves only when told, set to a
+// Monday morning: tests that count a store's calls get no flush on a
+// timer of the real clock's.
+func mockClock() connector.Option {
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	return connector.WithClock(clk)
+}
+
 func received(user string) event.Event {
 	return event.Event{UserID: user, Kind: event.EmailReceived, CampaignID: "news"}
 }

@@ -150,11 +150,13 @@ func (b *browser) navigate(url string) {
 	b.do("loading "+url, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("main")))
 }
 
-// click clicks the element of sel and waits for the page it loads. The
-// element is found and clicked in one step in the page: the live refresh
-// may replace the page's contents at any moment, and a node found in one
-// step would be gone by the next.
-func (b *browser) click(sel string) {
+// click clicks the element of sel, after running prep on it (as e), and
+// waits for the page it loads. The element is found, prepared and clicked
+// in one step in the page: the live refresh may replace the page's
+// contents at any moment, and a node found in one step would be gone by
+// the next, a field filled in one step emptied by the next (a refresh
+// already under way when the field took the focus still lands).
+func (b *browser) click(sel string, prep ...string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
 	defer cancel()
@@ -163,7 +165,7 @@ func (b *browser) click(sel string) {
 		b.t.Fatal(err)
 	}
 	var found bool
-	clickIt := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (e) { e.click(); } return !!e; })()`, q))
+	clickIt := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (e) { %s; e.click(); } return !!e; })()`, q, strings.Join(prep, "; ")))
 	step := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		var err error
 		found, err = clickIt(ctx, t)

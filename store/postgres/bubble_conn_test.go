@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
@@ -24,9 +26,11 @@ import (
 // dies. (Inside the bubble the timer runs on the bubble's clock and does
 // not fire.) bubblePool's connections hand their writes to a goroutine of
 // their own, started with the connection, so that a write returns as
-// soon as it is queued: the timer then spans a channel send rather than a
-// network write, and a stall long enough to fire it has to fall in that
-// instant. That narrows the window; it does not close it.
+// soon as it is queued and never waits for the server to read: the
+// background reader is never needed. Their frontends read the socket
+// themselves, not through that reader, which, should a writer outside the
+// bubble stall past the timer all the same (descheduled on a loaded
+// machine), starts but reads nothing and wakes nobody.
 
 // queuedConn is a net.Conn whose writes go to the network from a
 // goroutine of its own, in order; a write that failed fails the next ones.
@@ -39,6 +43,7 @@ type queuedConn struct {
 	done   chan struct{}
 	err    atomic.Pointer[error]
 	closed atomic.Bool
+	direct atomic.Bool // the frontend reads Conn itself: Read is pgconn's background reader's
 }
 
 func newQueuedConn(c net.Conn) *queuedConn {
@@ -72,6 +77,17 @@ func (q *queuedConn) Write(b []byte) (int, error) {
 	}
 }
 
+// Read reads the network until the frontend reads it directly
+// (bubblePool); after that, only pgconn's background reader calls it, and
+// waits here until the connection closes.
+func (q *queuedConn) Read(b []byte) (int, error) {
+	if !q.direct.Load() {
+		return q.Conn.Read(b)
+	}
+	<-q.done
+	return 0, net.ErrClosed
+}
+
 func (q *queuedConn) Close() error {
 	if q.closed.CompareAndSwap(false, true) {
 		close(q.done)
@@ -92,6 +108,13 @@ func bubblePool(t *testing.T) *pgxpool.Pool {
 			return nil, err
 		}
 		return newQueuedConn(c), nil
+	}
+	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		if q, ok := w.(*queuedConn); ok { // no TLS: read the socket, not through the background reader
+			q.direct.Store(true)
+			r = q.Conn
+		}
+		return pgproto3.NewFrontend(r, w)
 	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)

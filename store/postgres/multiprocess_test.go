@@ -210,11 +210,13 @@ func TestMultiProcessWakeUpAcrossProcesses(t *testing.T) {
 		line := far.waitLine(t, "sent", 10*time.Second)
 		d := time.Since(start)
 		require.Equal(t, user, strings.Fields(line)[1])
-		require.Less(t, d, time.Second, "round %d: sent %v after Track began", i, d)
 		lat = append(lat, d)
 	}
 	far.stop(t)
 	slices.Sort(lat)
+	// The latencies are logged, not asserted: on a loaded machine either
+	// process may be descheduled for a second. A lost wake-up is a send
+	// that never comes (the child does not poll), which waitLine fails.
 	t.Logf("tracked in this process, sent by the other: median %v, max %v over %d rounds",
 		lat[rounds/2].Round(time.Microsecond), lat[rounds-1].Round(time.Microsecond), rounds)
 }
