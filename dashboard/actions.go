@@ -97,6 +97,10 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusConflict, err.Error())
 		return
 	case err != nil:
+		// The audit trail names who asked; fail logs the error under the
+		// reference the page shows.
+		h.cfg.logger.WarnContext(ctx, "campaignconnector dashboard: action failed", audit(
+			"op", op, "campaign", clipText(id), "remote", r.RemoteAddr)...)
 		h.fail(w, r, err)
 		return
 	}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -223,5 +224,28 @@ func TestActorIsSettledBeforeTheAction(t *testing.T) {
 				t.Errorf("the log lacks %q, or holds the whole answer: %s", tc.logged, logs.String())
 			}
 		})
+	}
+}
+
+// failingStop is a source whose Stop fails in the engine.
+type failingStop struct{ *fakeSource }
+
+func (failingStop) Stop(context.Context, string) error { return errors.New("store down") }
+
+// TestAFailedActionIsInTheAuditTrail: an action the engine fails to carry
+// out is logged with who asked, beside the error under its reference.
+func TestAFailedActionIsInTheAuditTrail(t *testing.T) {
+	var logs strings.Builder
+	h := mustHandler(t, failingStop{populatedFake()}, WithActions(),
+		WithActor(func(r *http.Request) string { return "ann@example.com" }),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ck, token := startSession(t, h)
+	if rec := post(h, url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}, ck, nil); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", rec.Code)
+	}
+	for _, want := range []string{`msg="campaignconnector dashboard: action failed" op=stop campaign=resend`, "user=ann@example.com", "error=\"store down\""} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %s: %s", want, logs.String())
+		}
 	}
 }

@@ -244,20 +244,29 @@ func (c *Channel) UnmarshalText(b []byte) error {
 // one, when s looks like a misspelling of it (at most two letters added,
 // dropped, changed or swapped, or a different case), else "".
 func closestKind(s string) Kind {
-	if len(s) > 64 {
-		return ""
+	if len(s) > maxKindLen+2 {
+		return "" // more than two edits from every kind
 	}
 	best, bestD := Kind(""), 3
-	for _, k := range Kinds() {
+	for _, k := range allKinds {
+		if len(s) > len(k)+2 || len(k) > len(s)+2 {
+			continue // the length alone takes more than two edits
+		}
 		if strings.EqualFold(s, string(k)) {
 			return k
 		}
-		if d := editdist.Distance(s, string(k)); d < bestD {
+		if d := editdist.AtMost(s, string(k), 2); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
 }
+
+// allKinds and maxKindLen serve closestKind without a copy per call.
+var (
+	allKinds   = Kinds()
+	maxKindLen = len(slices.MaxFunc(allKinds, func(a, b Kind) int { return len(a) - len(b) }))
+)
 
 // kindProblem says that kind s is not one, suggesting the nearest when s
 // looks like a misspelling of it.

@@ -110,6 +110,8 @@ var (
 	opFields      = []string{"op", "campaign", "time"}
 	advanceFields = []string{"op", "time"}
 	eventFields   = jsonNames(reflect.TypeFor[event.Event]())
+	// eventLineFields are an event line's: an event's, and an empty op.
+	eventLineFields = slices.Concat(eventFields, []string{"op"})
 )
 
 // jsonNames returns the names encoding/json gives t's exported fields.
@@ -138,8 +140,11 @@ func parseLine(text []byte) (Line, error) {
 	if fields == nil {
 		return Line{}, errors.New("not a JSON object")
 	}
+	if err := noTwice(fields); err != nil {
+		return Line{}, err
+	}
 	if op, ok := field(fields, "op"); !ok || string(op) == "null" || string(op) == `""` {
-		if err := noMisspelt(fields, append(eventFields, "op")); err != nil {
+		if err := noMisspelt(fields, eventLineFields); err != nil {
 			return Line{}, err
 		}
 		var ev event.Event
@@ -184,6 +189,22 @@ func timeHint(err error) error {
 	return err
 }
 
+// noTwice refuses a line naming a field twice, its names matched without
+// regard to case as encoding/json matches them ("op" and "OP"), which
+// would leave which one counts to the order of decoding.
+func noTwice(fields map[string]json.RawMessage) error {
+	seen := make(map[string]string, len(fields))
+	for k := range fields {
+		lower := strings.ToLower(k)
+		if other, ok := seen[lower]; ok {
+			a, b := min(k, other), max(k, other)
+			return fmt.Errorf("fields %q and %q are the same field (names match without regard to case)", a, b)
+		}
+		seen[lower] = k
+	}
+	return nil
+}
+
 // field returns the value of field name, matched without regard to case
 // as encoding/json matches it.
 func field(fields map[string]json.RawMessage, name string) (json.RawMessage, bool) {
@@ -195,23 +216,28 @@ func field(fields map[string]json.RawMessage, name string) (json.RawMessage, boo
 	return nil, false
 }
 
-// noMisspelt reports the fields that are not in known but a letter or two
-// away from one (one for names under six bytes, none under four), or the
-// start of one ("campaign" for "campaign_id"): most likely misspellings,
-// where other unknown fields may be a later version's.
+// noMisspelt reports the fields that are not in known but most likely
+// misspell one, where other unknown fields may be a later version's: both
+// names of four bytes or more, and one edit apart (two when both have six
+// or more: "tmie", "usr_id"), or the field the start of a known one
+// holding at least 70 % of it ("campaign" for "campaign_id", not "user"
+// for "user_id").
 func noMisspelt(fields map[string]json.RawMessage, known []string) error {
 	var bad []string
 	for k := range fields {
 		if len(k) < 4 || len(k) > 64 || slices.ContainsFunc(known, func(a string) bool { return strings.EqualFold(a, k) }) {
 			continue
 		}
-		limit := 2
-		if len(k) < 6 {
-			limit = 1
-		}
 		lower := strings.ToLower(k)
 		for _, a := range known {
-			if editdist.Distance(lower, a) <= limit || strings.HasPrefix(a, lower) {
+			if len(a) < 4 {
+				continue
+			}
+			limit := 1
+			if len(k) >= 6 && len(a) >= 6 {
+				limit = 2
+			}
+			if editdist.AtMost(lower, a, limit) <= limit || strings.HasPrefix(a, lower) && 10*len(lower) >= 7*len(a) {
 				bad = append(bad, fmt.Sprintf("%q (did you mean %q?)", k, a))
 				break
 			}

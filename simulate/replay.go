@@ -58,8 +58,9 @@ func ReadSetup(r io.Reader) (Setup, error) {
 				ID string `json:"id"`
 			}
 			_ = json.Unmarshal(c, &id) // best effort, to name the campaign
-			at := position(data, offsetIn(data, c, err))
-			return Setup{}, fmt.Errorf("%w: setup: %scampaigns[%d] (id %q): %w", ErrScript, at, i, id.ID, err)
+			// No line: the offsets of a definition's own decoding count
+			// from wherever in it the faulty part starts.
+			return Setup{}, fmt.Errorf("%w: setup: campaigns[%d] (id %q): %w", ErrScript, i, id.ID, err)
 		}
 		s.Campaigns = append(s.Campaigns, camp)
 	}
@@ -70,50 +71,35 @@ func ReadSetup(r io.Reader) (Setup, error) {
 }
 
 // decodeStrict decodes data into v, refusing unknown fields and anything
-// after the value.
+// but white space after the value.
 func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
-		return errors.New("more than one JSON value")
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
+		return &trailingError{offset: int64(len(data) - len(rest) + 1)}
 	}
 	return nil
 }
 
-// offsetError is a JSON error at an offset into a document.
-type offsetError struct {
-	offset int64
-	err    error
-}
+// trailingError is text after a JSON value, at offset (counted as
+// json.SyntaxError counts: the first byte of the text included).
+type trailingError struct{ offset int64 }
 
-func (e *offsetError) Error() string { return e.err.Error() }
-func (e *offsetError) Unwrap() error { return e.err }
-
-// offsetIn moves the offset of err, a JSON error about part (a copy of
-// some of data's bytes, as json.RawMessage holds them), to data's, so
-// that position can name its line.
-func offsetIn(data, part []byte, err error) error {
-	off, ok := jsonOffset(err)
-	base := bytes.Index(data, part)
-	if !ok || len(part) == 0 || base < 0 {
-		return err
-	}
-	return &offsetError{offset: int64(base) + off, err: err}
-}
+func (e *trailingError) Error() string { return "text after the JSON value" }
 
 // jsonOffset returns the offset a JSON error knows, if any.
 func jsonOffset(err error) (int64, bool) {
 	var (
-		oe *offsetError
 		se *json.SyntaxError
 		te *json.UnmarshalTypeError
+		tr *trailingError
 	)
 	switch {
-	case errors.As(err, &oe):
-		return oe.offset, true
+	case errors.As(err, &tr):
+		return tr.offset, true
 	case errors.As(err, &se):
 		return se.Offset, true
 	case errors.As(err, &te):

@@ -125,10 +125,17 @@ func TestReadLogRefusesWhatItWouldNotApply(t *testing.T) {
 		require.ErrorIs(t, err, simulate.ErrScript, c.line)
 		requireLine(t, err, 2, c.want)
 	}
+	// A field named twice, in two cases, is refused: which one counts
+	// would depend on the order of decoding.
+	_, err := simulate.ReadLog(strings.NewReader(`{"op":"publish","OP":"","campaign":"resend"}`))
+	requireLine(t, err, 1, `fields "OP" and "op" are the same field`)
+
 	// Other fields of an event line are ignored, as event.Event's JSON
-	// form ignores them: a later version's, or the host's own. An empty or
-	// null op is an event line.
-	log, err := simulate.ReadLog(strings.NewReader(`{"user_id":"ann","kind":"purchase","source":"sendgrid","id":"e1","ip":"10.0.0.1"}` + "\n" +
+	// form ignores them: a later version's, or the host's own (common
+	// ones of providers' payloads included). An empty or null op is an
+	// event line.
+	log, err := simulate.ReadLog(strings.NewReader(`{"user_id":"ann","kind":"purchase","source":"sendgrid","id":"e1","ip":"10.0.0.1",` +
+		`"user":"x","prop":1,"timestamp":1,"event":"open","email":"a@b","campaign_name":"n","sg_event_id":"s","type":"t"}` + "\n" +
 		`{"op":"","user_id":"bob","kind":"purchase"}` + "\n" + `{"op":null,"user_id":"cid","kind":"purchase"}` + "\n"))
 	require.NoError(t, err)
 	require.Equal(t, []string{"ann", "bob", "cid"}, []string{log[0].Event.UserID, log[1].Event.UserID, log[2].Event.UserID})
@@ -247,7 +254,9 @@ func TestReadSetupSaysWhere(t *testing.T) {
  ]}`, `setup: line 3, column 24: invalid character '}'`},
 		{`{"start": "2026-01-05T00:00:00Z", "campains": []}`, `setup: json: unknown field "campains"`},
 		{`{"campaigns": []}`, `setup: start is required`},
-		{`{"start": "2026-01-05T00:00:00Z"} {}`, `more than one JSON value`},
+		{`{"start": "2026-01-05T00:00:00Z"} {}`, `setup: line 1, column 35: text after the JSON value`},
+		{"{\"start\": \"2026-01-05T00:00:00Z\"}\n}", `setup: line 2, column 1: text after the JSON value`},
+		{`{"start": "2026-01-05T00:00:00Z", "campaigns": [{"id": "a", "delay": {"after": 5}}]}`, `setup: campaigns[0] (id "a"): rule: campaign: delay`},
 	} {
 		_, err := simulate.ReadSetup(strings.NewReader(tc.src))
 		require.ErrorIs(t, err, simulate.ErrScript)

@@ -20,3 +20,20 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestAtMostAgreesWithDistance: the bounded distance is the distance when
+// within the limit, limit+1 otherwise.
+func TestAtMostAgreesWithDistance(t *testing.T) {
+	words := []string{"", "a", "ab", "ba", "abc", "time", "tmie", "tim", "email_received", "email_recieved", "push_button_clicked", "xyzzy", "kitten", "sitting"}
+	for _, a := range words {
+		for _, b := range words {
+			d := Distance(a, b)
+			for limit := range 4 {
+				want := min(d, limit+1)
+				if got := AtMost(a, b, limit); got != want {
+					t.Errorf("AtMost(%q, %q, %d) = %d, want %d (distance %d)", a, b, limit, got, want, d)
+				}
+			}
+		}
+	}
+}
