@@ -169,6 +169,18 @@ func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
 	return out
 }
 
+// Explain returns why userID got, or did not get, campaignID, as
+// [connector.Engine.Explain] says it from the harness's decision log; an
+// error fails the test. Its String is the explanation in words.
+func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
+	h.T.Helper()
+	x, err := h.Engine.Explain(context.Background(), userID, campaignID)
+	if err != nil {
+		h.T.Fatalf("connectortest: Explain(%q, %q): %v", userID, campaignID, err)
+	}
+	return x
+}
+
 // SentTo returns the accepted deliveries of campaignID to userID.
 func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
 	var out []connector.Delivery

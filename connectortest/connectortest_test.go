@@ -261,3 +261,17 @@ func TestABacklogIsSentInDueOrder(t *testing.T) {
 			i, sent[i].UserID, sent[i].DueAt, i-1, sent[i-1].UserID, sent[i-1].DueAt)
 	}
 }
+
+// TestExplainSaysWhy: the harness's Explain gives the engine's
+// explanation from its decision log.
+func TestExplainSaysWhy(t *testing.T) {
+	h := connectortest.New(t)
+	resendScenario(h)
+	x := h.Explain("bob", "resend")
+	require.Len(t, x.Decisions, 2, x.String())
+	require.Equal(t, rule.Scheduled, x.Decisions[0].Kind)
+	require.Equal(t, rule.Cancelled, x.Decisions[1].Kind)
+	require.Contains(t, x.String(), "cancelled by the exception email_opened")
+	require.Empty(t, x.Pending)
+	require.Equal(t, rule.Delivered, h.Explain("ann", "resend").Decisions[1].Kind)
+}
