@@ -2,12 +2,13 @@ package dashboard
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -64,19 +65,8 @@ func TestActionsAreLoggedWithTheSignedInUser(t *testing.T) {
 	f := populatedFake()
 	h := mustHandler(t, f, WithBasicAuth("admin", "s3cret"), WithActions(),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	req := httptest.NewRequest(http.MethodGet, "/campaign?id=resend", nil)
-	req.SetBasicAuth("admin", "s3cret")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	ck := rec.Result().Cookies()[0]
-	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())[1]
-	req = httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("admin", "s3cret")
-	req.AddCookie(ck)
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusSeeOther {
+	ck, token := startSession(t, h, asAdmin)
+	if rec := post(h, url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}, ck, asAdmin); rec.Code != http.StatusSeeOther {
 		t.Fatalf("stop: %d", rec.Code)
 	}
 	if !strings.Contains(logs.String(), "campaign=resend user=admin") {
@@ -93,27 +83,11 @@ func TestActionsAreLoggedWithTheHostsActor(t *testing.T) {
 	h := mustHandler(t, f, WithActions(), WithBasicAuth("admin", "s3cret"),
 		WithActor(func(r *http.Request) string { return r.Header.Get("X-Auth-Email") }),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	get := func(target string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, target, nil)
-		req.SetBasicAuth("admin", "s3cret")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
-	}
-	rec := get("/campaign?id=resend")
-	ck := rec.Result().Cookies()[0]
-	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())[1]
+	ck, token := startSession(t, h, asAdmin)
 	act := func(csrf, who string) int {
-		req := httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {csrf}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("admin", "s3cret")
-		if who != "" {
-			req.Header.Set("X-Auth-Email", who)
-		}
-		req.AddCookie(ck)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec.Code
+		headers := map[string]string{"X-Auth-Email": who}
+		maps.Copy(headers, asAdmin)
+		return post(h, url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {csrf}}, ck, headers).Code
 	}
 	if code := act("forged", "mallory@example.com"); code != http.StatusForbidden {
 		t.Fatalf("forged token: %d", code)
@@ -202,18 +176,8 @@ func TestActorIsSettledBeforeTheAction(t *testing.T) {
 			f := populatedFake()
 			h := mustHandler(t, f, WithActions(), WithBasicAuth("admin", "s3cret"), WithActor(tc.actor),
 				WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-			req := httptest.NewRequest(http.MethodGet, "/campaign?id=resend", nil)
-			req.SetBasicAuth("admin", "s3cret")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			ck := rec.Result().Cookies()[0]
-			token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())[1]
-			req = httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("admin", "s3cret")
-			req.AddCookie(ck)
-			rec = httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			ck, token := startSession(t, h, asAdmin)
+			rec := post(h, url.Values{"op": {"stop"}, "id": {"resend"}, "csrf": {token}}, ck, asAdmin)
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d", rec.Code, tc.status)
 			}
@@ -249,3 +213,6 @@ func TestAFailedActionIsInTheAuditTrail(t *testing.T) {
 		}
 	}
 }
+
+// asAdmin signs a request in as user admin, password s3cret.
+var asAdmin = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:s3cret"))}

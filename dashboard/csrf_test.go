@@ -14,11 +14,19 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
-// session loads a campaign page with actions on and returns the session
-// cookie the handler set and the token of its forms.
-func startSession(t *testing.T, h http.Handler) (*http.Cookie, string) {
+// session loads a campaign page with actions on, with the headers given
+// (basic auth, say), and returns the session cookie the handler set and
+// the token of its forms.
+func startSession(t *testing.T, h http.Handler, headers ...map[string]string) (*http.Cookie, string) {
 	t.Helper()
-	rec := get(t, h, "/campaign?id=resend")
+	req := httptest.NewRequest(http.MethodGet, "/campaign?id=resend", nil)
+	for _, hs := range headers {
+		for k, v := range hs {
+			req.Header.Set(k, v)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
 	page := body(t, rec, http.StatusOK)
 	var ck *http.Cookie
 	for _, c := range rec.Result().Cookies() {

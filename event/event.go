@@ -105,7 +105,7 @@ func (e Event) Validate() error {
 	case e.Kind == "":
 		p.Add("kind", "required", ErrUnknownKind)
 	case !known:
-		p.Add("kind", kindProblem(string(e.Kind)), ErrUnknownKind)
+		p.Add("kind", fmt.Sprintf("unknown kind %q%s", string(e.Kind), suggestion(string(e.Kind))), ErrUnknownKind)
 	}
 	if known {
 		checkSelectors(&p, e.Kind, info, e.CampaignID, e.Target, e.Name)

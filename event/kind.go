@@ -156,10 +156,7 @@ func Kinds() []Kind {
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)
 	if _, ok := lookupKind(k); !ok {
-		if near := closestKind(s); near != "" {
-			return "", fmt.Errorf("event: %w %q (did you mean %q?)", ErrUnknownKind, s, string(near))
-		}
-		return "", fmt.Errorf("event: %w %q", ErrUnknownKind, s)
+		return "", fmt.Errorf("event: %w %q%s", ErrUnknownKind, s, suggestion(s))
 	}
 	return k, nil
 }
@@ -268,11 +265,11 @@ var (
 	maxKindLen = len(slices.MaxFunc(allKinds, func(a, b Kind) int { return len(a) - len(b) }))
 )
 
-// kindProblem says that kind s is not one, suggesting the nearest when s
-// looks like a misspelling of it.
-func kindProblem(s string) string {
+// suggestion is ` (did you mean "k"?)` when kind name s looks like a
+// misspelling of kind k, else "".
+func suggestion(s string) string {
 	if k := closestKind(s); k != "" {
-		return fmt.Sprintf("unknown kind %q (did you mean %q?)", s, string(k))
+		return fmt.Sprintf(" (did you mean %q?)", string(k))
 	}
-	return fmt.Sprintf("unknown kind %q", s)
+	return ""
 }

@@ -243,20 +243,11 @@ func noMisspelt(fields map[string]json.RawMessage, known []string) error {
 			}
 		}
 	}
-	if len(bad) == 0 {
-		return nil
-	}
-	slices.Sort(bad)
-	what := "unknown field"
-	if len(bad) > 1 {
-		what += "s"
-	}
-	return fmt.Errorf("%s %s for an event", what, strings.Join(bad, ", "))
+	return unknownFields(bad, "for an event")
 }
 
-// onlyFields reports the fields not in allowed (matched without regard to
-// case, as encoding/json matches them), in order, for an operation line
-// when op is set.
+// onlyFields reports the fields of operation op's line not in allowed
+// (matched without regard to case, as encoding/json matches them).
 func onlyFields(fields map[string]json.RawMessage, allowed []string, op string) error {
 	var unknown []string
 	for k := range fields {
@@ -264,18 +255,21 @@ func onlyFields(fields map[string]json.RawMessage, allowed []string, op string) 
 			unknown = append(unknown, fmt.Sprintf("%q", k))
 		}
 	}
-	if len(unknown) == 0 {
+	return unknownFields(unknown, fmt.Sprintf("for op %q (it takes %s)", op, strings.Join(allowed[1:], " and ")))
+}
+
+// unknownFields says which fields (quoted, in any order) a line may not
+// hold, and why; nil when there is none.
+func unknownFields(quoted []string, why string) error {
+	if len(quoted) == 0 {
 		return nil
 	}
-	slices.Sort(unknown)
+	slices.Sort(quoted)
 	what := "unknown field"
-	if len(unknown) > 1 {
+	if len(quoted) > 1 {
 		what += "s"
 	}
-	if op != "" {
-		return fmt.Errorf("%s %s for op %q (it takes %s)", what, strings.Join(unknown, ", "), op, strings.Join(allowed[1:], " and "))
-	}
-	return fmt.Errorf("%s %s for an event", what, strings.Join(unknown, ", "))
+	return fmt.Errorf("%s %s %s", what, strings.Join(quoted, ", "), why)
 }
 
 // check reports what makes l impossible to replay: an unknown op, an

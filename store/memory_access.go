@@ -168,9 +168,12 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 		}
 		sh := &sp.shards[t.shard]
 		sh.mu.Lock()
-		for len(out) < limit {
+		for {
 			it, ok := sh.claimable(now, nowNS, token, until)
-			if !ok || it.at > next {
+			if !ok || it.at > next || len(out) == limit {
+				if ok { // the shard's next, for the merge
+					tops.push(shardTop{at: it.at, shard: t.shard})
+				}
 				break
 			}
 			mp := it.p
@@ -183,11 +186,7 @@ func (m *Memory) Claim(ctx context.Context, ns string, now time.Time, lease time
 			out = append(out, Claim{UserID: mp.user.id()})
 			sh.materialize(mp, mp.user.id(), &out[len(out)-1].Pending)
 		}
-		it, ok := sh.claimable(now, nowNS, token, until)
 		sh.mu.Unlock()
-		if ok {
-			tops.push(shardTop{at: it.at, shard: t.shard})
-		}
 	}
 	return out, nil
 }
