@@ -80,11 +80,7 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	var op store.Op
 	t, seen, ok, err := e.stage(ctx, snap, &ev, &op)
 	if !ok {
-		if snap.unknownCampaign(&ev) {
-			e.ignoreUnknown(snap, &ev, time.Time{})
-		} else {
-			e.countUnheard(ev.UserID)
-		}
+		e.heardByNone(snap, &ev, time.Time{})
 		return nil
 	}
 	if t != nil || seen != nil {
@@ -123,6 +119,12 @@ func (e *Engine) tracked(snap *snapshot, ev *event.Event, t *tracker, seen *seen
 	if seen != nil && seen.dup {
 		e.counts.duplicates.Add(1)
 	}
+	e.heardByNone(snap, ev, now)
+}
+
+// heardByNone counts ev, tracked and heard by no follow-up, where it
+// ends: as naming an unknown campaign (reported), or as unheard.
+func (e *Engine) heardByNone(snap *snapshot, ev *event.Event, now time.Time) {
 	if snap.unknownCampaign(ev) {
 		e.ignoreUnknown(snap, ev, now)
 	} else {
