@@ -37,8 +37,8 @@ type Directory interface {
 // default location, and campaigns with an audience are refused by Save.
 func WithDirectory(d Directory) Option {
 	return func(cfg *config) error {
-		if d == nil {
-			return errorf("nil directory")
+		if isNil(d) {
+			return errorf("nil directory%s", nilType(d))
 		}
 		cfg.directory = d
 		return nil

@@ -127,11 +127,11 @@ type Engine struct {
 // It reads the store's campaigns at once, so an engine started on a store
 // another engine filled resumes exactly where that one stopped.
 func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
-	if s == nil || isNilPointer(s) {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+	if isNil(s) {
+		return nil, errorf("nil store%s", nilType(s))
 	}
-	if send == nil {
-		return nil, fmt.Errorf("%w: nil sender", ErrInvalidOption)
+	if isNil(send) {
+		return nil, errorf("nil sender%s", nilType(send))
 	}
 	cfg := defaultConfig()
 	var errs []error
@@ -182,9 +182,27 @@ func (e *Engine) Namespace() string { return e.cfg.namespace }
 // Now returns the engine clock's current time.
 func (e *Engine) Now() time.Time { return e.cfg.clock.Now() }
 
-// isNilPointer reports whether v holds a nil pointer (a nil *sqlite.Store
-// passed as a store.Store), which no method of a store can work on.
-func isNilPointer(v any) bool {
-	r := reflect.ValueOf(v)
-	return r.Kind() == reflect.Pointer && r.IsNil()
+// isNil reports whether v, a value the host hands in as an interface
+// (store, sender, clock, observer…), is nil or holds a nil pointer or a
+// nil function: a nil *sqlite.Store passed as a store.Store, a
+// SenderFunc(nil). Calling such a value panics at its first use, often
+// much later (a send, hours after the trigger), so it is refused at once.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Func:
+		return r.IsNil()
+	}
+	return false
+}
+
+// nilType names the type of the nil value v holds, for the error that
+// refuses it: " (a nil connector.SenderFunc)", or "" for a nil interface.
+func nilType(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (a nil %T)", v)
 }

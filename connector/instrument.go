@@ -32,8 +32,8 @@ type BatchInstrumentation interface {
 // WithInstrumentation installs i around Track and each send. Defaults to none.
 func WithInstrumentation(i Instrumentation) Option {
 	return func(cfg *config) error {
-		if i == nil {
-			return errorf("nil instrumentation")
+		if isNil(i) {
+			return errorf("nil instrumentation%s", nilType(i))
 		}
 		cfg.instrument = i
 		return nil

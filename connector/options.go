@@ -133,8 +133,8 @@ func (r RetryPolicy) validate() error {
 // time; tests pass clock.NewMock() and move it by hand.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
-		if c == nil {
-			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
+		if isNil(c) {
+			return errorf("nil clock%s", nilType(c))
 		}
 		cfg.clock = c
 		return nil
@@ -173,8 +173,8 @@ func WithLocation(loc *time.Location) Option {
 // they must be quick. The option may be given several times.
 func WithObserver(o Observer) Option {
 	return func(cfg *config) error {
-		if o == nil {
-			return fmt.Errorf("%w: nil observer", ErrInvalidOption)
+		if isNil(o) {
+			return errorf("nil observer%s", nilType(o))
 		}
 		cfg.observers = append(cfg.observers, o)
 		return nil

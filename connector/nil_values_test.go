@@ -1,0 +1,91 @@
+package connector_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// Host types for TestNewRefusesNilValues, each with a pointer receiver
+// that a nil pointer would reach.
+type (
+	pointerSender    struct{}
+	pointerDirectory struct{}
+	pointerInstr     struct{}
+)
+
+func (*pointerSender) Send(context.Context, connector.Delivery) error { return nil }
+func (*pointerDirectory) Location(context.Context, string) (*time.Location, error) {
+	return nil, nil
+}
+func (*pointerDirectory) InSegment(context.Context, string, string) (bool, error) { return false, nil }
+func (*pointerInstr) StartTrack(ctx context.Context, _ event.Event) (context.Context, func(error)) {
+	return ctx, func(error) {}
+}
+func (*pointerInstr) StartSend(ctx context.Context, _ connector.Delivery) (context.Context, func(error)) {
+	return ctx, func(error) {}
+}
+
+// TestNewRefusesNilValues: a sender, clock, observer, directory or
+// instrumentation that is nil, a nil pointer or a nil function is refused
+// by New as an invalid option naming it and its type, instead of
+// panicking at its first call, which may come hours later (a send).
+func TestNewRefusesNilValues(t *testing.T) {
+	cases := []struct {
+		name string
+		send connector.Sender
+		opt  connector.Option
+		want string
+	}{
+		{"nil SenderFunc", connector.SenderFunc(nil), nil, "nil sender (a nil connector.SenderFunc)"},
+		{"nil sender pointer", (*pointerSender)(nil), nil, "nil sender (a nil *connector_test.pointerSender)"},
+		{"nil interface sender", nil, nil, "nil sender"},
+		{"nil mock clock", noop, connector.WithClock((*clock.Mock)(nil)), "nil clock (a nil *clock.Mock)"},
+		{"nil ObserverFunc", noop, connector.WithObserver(connector.ObserverFunc(nil)), "nil observer (a nil connector.ObserverFunc)"},
+		{"nil LocationFunc", noop, connector.WithDirectory(connector.LocationFunc(nil)), "nil directory (a nil connector.LocationFunc)"},
+		{"nil directory pointer", noop, connector.WithDirectory((*pointerDirectory)(nil)), "nil directory (a nil *connector_test.pointerDirectory)"},
+		{"nil instrumentation pointer", noop, connector.WithInstrumentation((*pointerInstr)(nil)), "nil instrumentation (a nil *connector_test.pointerInstr)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var opts []connector.Option
+			if c.opt != nil {
+				opts = append(opts, c.opt)
+			}
+			e, err := connector.New(store.NewMemory(), c.send, opts...)
+			require.ErrorIs(t, err, connector.ErrInvalidOption)
+			require.ErrorContains(t, err, c.want)
+			require.Nil(t, e)
+		})
+	}
+}
+
+// TestNewKeepsNonNilValues: values of the same kinds that are not nil
+// (a function, a pointer to a zero struct) are accepted, and the engine
+// sends through them.
+func TestNewKeepsNonNilValues(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	var decisions int
+	e, err := connector.New(store.NewMemory(), &pointerSender{},
+		connector.WithClock(clk),
+		connector.WithObserver(connector.ObserverFunc(func(rule.Decision) { decisions++ })),
+		connector.WithDirectory(&pointerDirectory{}),
+		connector.WithInstrumentation(&pointerInstr{}))
+	require.NoError(t, err)
+	require.NoError(t, e.Apply(ctx, chain(time.Hour)))
+	require.NoError(t, e.Track(ctx, event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "news", Time: clk.Now()}))
+	clk.Add(time.Hour)
+	n, err := e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Positive(t, decisions)
+}
