@@ -44,6 +44,7 @@ type EventCountsSource interface {
 // each collection hands the panic of its EventCounts to the error handler
 // (see [WithErrorHandler]) and skips the observations.
 func (t *Telemetry) ObserveEvents(src EventCountsSource) (metric.Registration, error) {
+	t.ready()
 	attrs, err := sourceAttrs("ObserveEvents", src)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ type StatsSource interface {
 // method panics, ObservePending returns the panic as an error; otherwise
 // each collection hands the panic of its Stats to the error handler.
 func (t *Telemetry) ObservePending(src StatsSource) (metric.Registration, error) {
+	t.ready()
 	attrs, err := sourceAttrs("ObservePending", src)
 	if err != nil {
 		return nil, err

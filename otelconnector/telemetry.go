@@ -10,6 +10,7 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -20,8 +21,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // ScopeName is the instrumentation scope of the meter and the tracer.
@@ -96,8 +99,11 @@ const maxAttrLen = 256
 // Telemetry turns an engine's decisions, Track calls and sends into
 // OpenTelemetry metrics and spans. Build it with [New] and pass
 // [Telemetry.Options] to connector.New. It is safe for concurrent use, and
-// one Telemetry may serve several engines.
+// one Telemetry may serve several engines. A zero Telemetry works as one
+// from New() with no options: it creates its instruments on the global
+// providers at its first use.
 type Telemetry struct {
+	once   sync.Once // a zero Telemetry's instruments, created at its first use
 	cfg    config
 	tracer trace.Tracer
 	meter  metric.Meter
@@ -133,20 +139,49 @@ func New(opts ...Option) (*Telemetry, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	t := new(Telemetry)
+	if err := t.build(cfg); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ready makes sure t has its instruments: one from New has them; a zero
+// Telemetry creates them now, as New() would. Should that fail (a meter
+// that refuses an instrument), the error goes to otel.Handle and t
+// measures nothing rather than panic in the engine's calls.
+func (t *Telemetry) ready() {
+	t.once.Do(func() {
+		if t.meter != nil {
+			return
+		}
+		if err := t.build(defaultConfig()); err != nil {
+			otel.Handle(err)
+			cfg := defaultConfig()
+			cfg.meterProvider, cfg.tracerProvider = metricnoop.NewMeterProvider(), tracenoop.NewTracerProvider()
+			_ = t.build(cfg) // the no-op providers never fail
+		}
+	})
+}
+
+// build creates t's instruments on cfg's providers (the global ones when
+// cfg names none).
+func (t *Telemetry) build(cfg config) error {
 	if cfg.meterProvider == nil {
 		cfg.meterProvider = otel.GetMeterProvider()
 	}
 	if cfg.tracerProvider == nil {
 		cfg.tracerProvider = otel.GetTracerProvider()
 	}
-	t := &Telemetry{
-		cfg:      cfg,
-		tracer:   cfg.tracerProvider.Tracer(ScopeName),
-		meter:    cfg.meterProvider.Meter(ScopeName),
-		okSet:    attribute.NewSet(AttrOutcome.String(OutcomeOK)),
-		errorSet: attribute.NewSet(AttrOutcome.String(OutcomeError)),
-	}
-	var err error
+	t.cfg = cfg
+	t.tracer = cfg.tracerProvider.Tracer(ScopeName)
+	t.meter = cfg.meterProvider.Meter(ScopeName)
+	t.okSet = attribute.NewSet(AttrOutcome.String(OutcomeOK))
+	t.errorSet = attribute.NewSet(AttrOutcome.String(OutcomeError))
+	var (
+		errs []error
+		err  error
+	)
 	t.decisions, err = t.meter.Int64Counter(MetricDecisions,
 		metric.WithDescription("Decisions taken by the campaign connector engine, by kind and reason."),
 		metric.WithUnit("{decision}"))
@@ -166,9 +201,9 @@ func New(opts ...Option) (*Telemetry, error) {
 		metric.WithUnit("{delivery}"))
 	errs = append(errs, err, t.newEventCounters())
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("otelconnector: creating instruments: %w", err)
+		return fmt.Errorf("otelconnector: creating instruments: %w", err)
 	}
-	return t, nil
+	return nil
 }
 
 // Options returns the connector options that install t on an engine:
@@ -182,6 +217,7 @@ func (t *Telemetry) Options() []connector.Option {
 // [MetricDecisions] and, for a delivered follow-up, records its lag in
 // [MetricDeliveryLag].
 func (t *Telemetry) Observe(d rule.Decision) {
+	t.ready()
 	// Observers get no context: the measurements cannot be linked to the
 	// span that led to the decision.
 	ctx := context.Background()
@@ -232,6 +268,7 @@ var _ connector.BatchInstrumentation = (*Telemetry)(nil)
 // StartTrack implements [connector.Instrumentation]: it starts a
 // [SpanTrack] span, ended with the Track's error.
 func (t *Telemetry) StartTrack(ctx context.Context, ev event.Event) (context.Context, func(err error)) {
+	t.ready()
 	attrs := make([]attribute.KeyValue, 0, 4)
 	attrs = append(attrs, AttrEventKind.String(clip(string(ev.Kind))))
 	if ev.CampaignID != "" {
@@ -247,6 +284,7 @@ func (t *Telemetry) StartTrack(ctx context.Context, ev event.Event) (context.Con
 // [SpanTrackAll] span with [AttrEventCount], ended with TrackAll's error
 // (which joins those of the events not tracked).
 func (t *Telemetry) StartTrackAll(ctx context.Context, events []event.Event) (context.Context, func(err error)) {
+	t.ready()
 	ctx, span := t.tracer.Start(ctx, SpanTrackAll,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(AttrEventCount.Int(len(events))))
 	return ctx, func(err error) { endSpan(span, err) }
@@ -256,6 +294,7 @@ func (t *Telemetry) StartTrackAll(ctx context.Context, events []event.Event) (co
 // span and a timer, both ended with the send's error. The returned context
 // (the one the sender gets) carries the span.
 func (t *Telemetry) StartSend(ctx context.Context, d connector.Delivery) (context.Context, func(err error)) {
+	t.ready()
 	attrs := make([]attribute.KeyValue, 0, 5)
 	attrs = append(attrs,
 		AttrDeliveryID.String(clip(d.ID)),
