@@ -36,10 +36,6 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxActionForm)
-	if err := r.ParseForm(); err != nil {
-		h.problem(w, r, http.StatusBadRequest, "Unreadable form: "+err.Error())
-		return
-	}
 	// Who asks is settled before anything is done, so that every line of
 	// the audit trail names them, and an action is never carried out
 	// without its line.
@@ -53,6 +49,13 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, "user", who)
 		}
 		return attrs
+	}
+	if err := r.ParseForm(); err != nil {
+		msg := "Unreadable form: " + err.Error()
+		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", audit(
+			"status", http.StatusBadRequest, "reason", clipText(msg), "remote", r.RemoteAddr)...)
+		h.problem(w, r, http.StatusBadRequest, msg)
+		return
 	}
 	if err := h.csrf.check(r); err != nil {
 		// Logged: a refused action is part of the audit trail too.

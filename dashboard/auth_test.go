@@ -156,6 +156,45 @@ func TestActionsRefusedByTheEngineAreLogged(t *testing.T) {
 	}
 }
 
+// TestAnUnreadableFormIsLogged: a form that cannot be parsed (a bad
+// escape, a body over the limit) is refused with 400 and is in the audit
+// trail, with who sent it and why.
+func TestAnUnreadableFormIsLogged(t *testing.T) {
+	var logs strings.Builder
+	f := populatedFake()
+	h := mustHandler(t, f, WithActions(), WithActor(func(r *http.Request) string { return r.Header.Get("X-Auth-Email") }),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ck, token := startSession(t, h)
+	for _, body := range []string{
+		"op=stop&id=resend&csrf=" + token + "&x=%zz",
+		"op=stop&id=resend&csrf=" + token + "&pad=" + strings.Repeat("a", maxActionForm),
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Auth-Email", "ann@example.com")
+		req.AddCookie(ck)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400", rec.Code)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want one per unreadable form:\n%s", len(lines), logs.String())
+	}
+	for i, line := range lines {
+		for _, w := range []string{"level=INFO", "action refused", "status=400", "user=ann@example.com", "Unreadable form"} {
+			if !strings.Contains(line, w) {
+				t.Errorf("log line %d lacks %s: %s", i, w, line)
+			}
+		}
+	}
+	if len(f.actions()) != 0 {
+		t.Errorf("actions %v carried out", f.actions())
+	}
+}
+
 // TestActorIsSettledBeforeTheAction: a WithActor that panics refuses the
 // action (nothing done, the failure logged); one with no answer leaves
 // the basic auth user name; a long answer is clipped in the log.
