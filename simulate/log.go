@@ -41,18 +41,27 @@ type Line struct {
 	Num int `json:"-"`
 }
 
-// LineError reports what is wrong with one line of an event log. Errors
-// of [ReadLog] and [Replay] about a line wrap one.
+// LineError reports what is wrong with one line of an event log, or at
+// one place of a setup. Errors of [ReadLog] and [Replay] about a line wrap
+// one, and so do those of [ReadSetup] about a syntax or type error.
 type LineError struct {
 	// Line is the line's number: [Line.Num], or its position in the list
-	// (from 1) when Num is zero.
+	// (from 1) when Num is zero; a setup's line, from 1.
 	Line int
+	// Column is the column in the line, from 1, when known (a setup's
+	// syntax and type errors); 0 otherwise.
+	Column int
 	// Err is what is wrong.
 	Err error
 }
 
-// Error returns "line N: " and what is wrong.
-func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+// Error returns "line N: " (or "line N, column C: ") and what is wrong.
+func (e *LineError) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("line %d, column %d: %v", e.Line, e.Column, e.Err)
+	}
+	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+}
 
 // Unwrap returns e.Err.
 func (e *LineError) Unwrap() error { return e.Err }

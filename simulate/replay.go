@@ -34,8 +34,8 @@ var ErrScript = errors.New("simulate: bad script")
 
 // ReadSetup decodes a [Setup]. Unknown fields are refused. An error wraps
 // [ErrScript] and says where the problem is: the line and column of a
-// syntax error, the campaign (its place in the list and its ID) whose
-// definition is wrong.
+// syntax or type error (in a [LineError]), the campaign (its place in the
+// list and its ID) whose definition is wrong.
 func ReadSetup(r io.Reader) (Setup, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -48,7 +48,10 @@ func ReadSetup(r io.Reader) (Setup, error) {
 		Publish   []string          `json:"publish,omitempty"`
 	}
 	if err := decodeStrict(data, &raw); err != nil {
-		return Setup{}, fmt.Errorf("%w: setup: %s%w", ErrScript, position(data, err), err)
+		if le := position(data, err); le != nil {
+			return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, le)
+		}
+		return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, err)
 	}
 	s := Setup{Start: raw.Start, Location: raw.Location, Publish: raw.Publish}
 	for i, c := range raw.Campaigns {
@@ -108,19 +111,19 @@ func jsonOffset(err error) (int64, bool) {
 	return 0, false
 }
 
-// position returns "line L, column C: " for the offset of err into data,
-// or "" when err has none.
-func position(data []byte, err error) string {
+// position returns err in a [LineError] holding the line and column of
+// its offset into data, or nil when err has none.
+func position(data []byte, err error) *LineError {
 	off, ok := jsonOffset(err)
 	if !ok || off < 0 || off > int64(len(data)) {
-		return ""
+		return nil
 	}
 	// The offset counts the bytes read up to the error, the faulty one
 	// included: the column is the last of them.
 	before := data[:off]
 	line := bytes.Count(before, []byte{'\n'}) + 1
 	col := max(int(off)-(bytes.LastIndexByte(before, '\n')+1), 1)
-	return fmt.Sprintf("line %d, column %d: ", line, col)
+	return &LineError{Line: line, Column: col, Err: err}
 }
 
 // Replay builds a simulator from setup, applies the log and moves the

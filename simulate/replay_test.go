@@ -262,6 +262,10 @@ func TestReadSetupSaysWhere(t *testing.T) {
 		require.ErrorIs(t, err, simulate.ErrScript)
 		require.ErrorContains(t, err, tc.want)
 	}
+	_, err := simulate.ReadSetup(strings.NewReader("{\"start\": \"2026-01-05T00:00:00Z\",\n \"publish\": 5}"))
+	var le *simulate.LineError
+	require.ErrorAs(t, err, &le, "a type error's place is a LineError")
+	require.Equal(t, [2]int{2, 13}, [2]int{le.Line, le.Column})
 	s, err := simulate.ReadSetup(strings.NewReader(`{"start": "2026-01-05T00:00:00Z", "campaigns": [{"id": "a"}, {"id": "b"}], "publish": ["a"]}`))
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b"}, []string{s.Campaigns[0].ID, s.Campaigns[1].ID})

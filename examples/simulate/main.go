@@ -46,6 +46,10 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	defer sf.Close()
 	setup, err := simulate.ReadSetup(sf)
 	if err != nil {
+		var le *simulate.LineError
+		if errors.As(err, &le) {
+			return inFile(setupPath, err)
+		}
 		return fmt.Errorf("%s: %s", setupPath, strings.TrimPrefix(err.Error(), "simulate: "))
 	}
 	ef, err := os.Open(eventsPath)
@@ -82,12 +86,16 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	return inFile(eventsPath, err)
 }
 
-// inFile names the event log's line an error is about as file:line, the
-// form editors jump to; other errors are returned as they are.
+// inFile names the line (and column, when known) of file path an error is
+// about as file:line or file:line:column, the forms editors jump to; other
+// errors are returned as they are.
 func inFile(path string, err error) error {
 	var le *simulate.LineError
 	if err == nil || !errors.As(err, &le) {
 		return err
+	}
+	if le.Column > 0 {
+		return fmt.Errorf("%s:%d:%d: %w", path, le.Line, le.Column, le.Err)
 	}
 	return fmt.Errorf("%s:%d: %w", path, le.Line, le.Err)
 }

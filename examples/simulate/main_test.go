@@ -58,4 +58,11 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte(`{"op":"teleport","campaign":"x"}`+"\n"), 0o644))
 	require.ErrorContains(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", bad, "", false), bad+`:1: unknown op "teleport"`)
 	require.Error(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "tomorrow", false))
+	// A setup's syntax error is named file:line:column; a campaign's
+	// definition error names the campaign.
+	badSetup := filepath.Join(dir, "bad.setup.json")
+	require.NoError(t, os.WriteFile(badSetup, []byte("{\"start\": \"2026-01-05T00:00:00Z\",\n \"campaigns\": [{\"id\": \"a\",}]}\n"), 0o644))
+	require.ErrorContains(t, run(&bytes.Buffer{}, badSetup, "testdata/resend.events.jsonl", "", false), badSetup+`:2:27: invalid character '}'`)
+	require.NoError(t, os.WriteFile(badSetup, []byte(`{"start": "2026-01-05T00:00:00Z", "campaigns": [{"id": "a", "trigers": []}]}`), 0o644))
+	require.ErrorContains(t, run(&bytes.Buffer{}, badSetup, "testdata/resend.events.jsonl", "", false), badSetup+`: bad script: setup: campaigns[0] (id "a")`)
 }
