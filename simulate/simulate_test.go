@@ -51,3 +51,27 @@ func TestAdvanceRefusesBeforeMoving(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, t0.Add(24*time.Hour), sim.Sender.SentAt(sim.Sent()[0].ID))
 }
+
+// A hold-out emits control_group_enrolled, and a follow-up of it due at
+// once is sent at that instant, as a running engine woken by it would:
+// on the way to the target, and at the target itself.
+func TestAdvanceSendsWhatAHoldOutTriggersAtOnce(t *testing.T) {
+	for _, past := range []time.Duration{time.Minute, 0} {
+		sim, err := simulate.New(t0)
+		require.NoError(t, err)
+		require.NoError(t, sim.Save(rule.Campaign{ID: "o"},
+			rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
+				Delay: rule.After(time.Hour), ControlPercent: 100},
+			rule.Campaign{ID: "survey", Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "f"}}}))
+		require.NoError(t, sim.Publish("survey", "f", "o"))
+		require.NoError(t, sim.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "o"}))
+
+		n, err := sim.AdvanceTo(t0.Add(time.Hour + past))
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "advanced %v past the hold-out", past)
+		sent := sim.Sent()
+		require.Len(t, sent, 1)
+		require.Equal(t, "survey", sent[0].CampaignID)
+		require.Equal(t, t0.Add(time.Hour), sim.Sender.SentAt(sent[0].ID), "advanced %v past the hold-out", past)
+	}
+}
