@@ -214,7 +214,10 @@ func WithDedupAll() Option {
 }
 
 // WithLimits sets the size limits events must respect. Defaults to
-// [event.DefaultLimits]; a zero field disables that limit.
+// [event.DefaultLimits]; a zero field disables that limit. Whatever the
+// limits, identifiers stay capped at [event.MaxIDBytes] (1,024 bytes), the
+// longest every store holds: a larger MaxIDLength, or a zero one, accepts
+// identifiers up to that cap only.
 func WithLimits(l event.Limits) Option {
 	return func(cfg *config) error {
 		if l.MaxIDLength < 0 || l.MaxProperties < 0 || l.MaxPropertyBytes < 0 || l.MaxDepth < 0 {
