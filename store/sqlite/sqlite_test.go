@@ -82,8 +82,11 @@ func TestInvalidOptionsAndPaths(t *testing.T) {
 		_, err := sqlite.Open(ctx, path)
 		require.ErrorIs(t, err, sqlite.ErrInvalidPath, path)
 	}
-	_, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "no", "such", "dir", "cc.db"))
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir")
+	_, err := sqlite.Open(ctx, filepath.Join(missing, "cc.db"))
 	require.Error(t, err, "the directory must exist")
+	require.ErrorContains(t, err, fmt.Sprintf("directory %q does not exist", missing), "the error names the missing directory")
+	require.ErrorContains(t, err, filepath.Join(missing, "cc.db"), "and the path")
 }
 
 func TestCloseLeavesNoGoroutine(t *testing.T) {

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,7 +78,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	wdb.SetMaxOpenConns(1)
 	if err := s.w.open(ctx, wdb, path); err != nil {
 		wdb.Close()
-		return nil, wrap("opening", err)
+		return nil, openError(path, err)
 	}
 	if err := s.setUp(ctx); err != nil {
 		s.w.close()
@@ -91,6 +94,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.watch() }()
 	return s, nil
+}
+
+// openError is the error of Open when SQLite cannot open the file: it
+// names the path, and the missing directory when that is the cause, since
+// Open creates the file but not its directory.
+func openError(path string, err error) error {
+	if errors.Is(err, store.ErrClosed) {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if _, statErr := os.Stat(dir); errors.Is(statErr, fs.ErrNotExist) {
+		return fmt.Errorf("sqlite: opening %q: directory %q does not exist (Open creates the file, not its directory): %w", path, dir, err)
+	}
+	return fmt.Errorf("sqlite: opening %q: %w", path, err)
 }
 
 // dsn is the URI modernc.org/sqlite opens: the file, and the settings
