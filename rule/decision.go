@@ -230,7 +230,8 @@ type Decision struct {
 	DeliveryID string    `json:"delivery_id,omitempty"`
 	DueAt      time.Time `json:"due_at,omitzero"`
 	Attempt    int       `json:"attempt,omitempty"`
-	// Rule is the trigger or exception that matched, as its String form.
+	// Rule is the trigger, exception or conversion that matched, as its
+	// String form.
 	Rule string `json:"rule,omitempty"`
 	// Detail adds what the reason alone does not say: an error's text,
 	// how late, which campaign a warning is about.
