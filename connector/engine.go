@@ -130,8 +130,10 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 	if isNil(s) {
 		return nil, errorf("nil store%s", nilType(s))
 	}
-	if isNil(send) {
-		return nil, errorf("nil sender%s", nilType(send))
+	if send == nil {
+		// A nil SenderFunc or pointer is let through: engines that never
+		// send (one serving Explain or a dashboard) are built with one.
+		return nil, errorf("nil sender")
 	}
 	cfg := defaultConfig()
 	var errs []error
@@ -183,10 +185,10 @@ func (e *Engine) Namespace() string { return e.cfg.namespace }
 func (e *Engine) Now() time.Time { return e.cfg.clock.Now() }
 
 // isNil reports whether v, a value the host hands in as an interface
-// (store, sender, clock, observer…), is nil or holds a nil pointer or a
-// nil function: a nil *sqlite.Store passed as a store.Store, a
-// SenderFunc(nil). Calling such a value panics at its first use, often
-// much later (a send, hours after the trigger), so it is refused at once.
+// (store, clock, observer…), is nil or holds a nil pointer or a nil
+// function: a nil *sqlite.Store passed as a store.Store, an
+// ObserverFunc(nil). Calling such a value panics at its first use, often
+// much later (the first decision of a kind), so it is refused at once.
 func isNil(v any) bool {
 	if v == nil {
 		return true
