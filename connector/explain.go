@@ -130,7 +130,14 @@ func (x Explanation) String() string {
 		if p.Sending {
 			state = "being sent"
 		}
-		fmt.Fprintf(&b, "  now: delivery %s %s, due %s (attempt %d)\n", linetext.Field(p.ID), state, stamp(p.DueAt), p.Attempt)
+		tried := ""
+		switch {
+		case p.Attempt == 1:
+			tried = " (1 attempt so far)"
+		case p.Attempt > 1:
+			tried = fmt.Sprintf(" (%d attempts so far)", p.Attempt)
+		}
+		fmt.Fprintf(&b, "  now: delivery %s %s, due %s%s\n", linetext.Field(p.ID), state, stamp(p.DueAt), tried)
 	}
 	if !x.Received.IsZero() {
 		fmt.Fprintf(&b, "  last received %s\n", stamp(x.Received))

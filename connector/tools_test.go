@@ -31,7 +31,7 @@ func TestExplain(t *testing.T) {
 	require.Len(t, x.Pending, 1, "ann still waits")
 	require.Equal(t, `ann and "resend":
   2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-a): scheduled, due 2026-01-12T00:00:00Z
-  now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z (attempt 0)
+  now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z
 `, x.String())
 
 	h.Advance(6 * day)
@@ -248,7 +248,7 @@ func TestExplanationStringStaysOnItsLines(t *testing.T) {
 	require.Len(t, x.Decisions, 1)
 	require.Equal(t, `"ann\n  2026-01-05T00:00:00Z forged line" and "resend":
   2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event "rcv a\nb"): scheduled, due 2026-01-12T00:00:00Z
-  now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z (attempt 0)
+  now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z
 `, x.String())
 	require.Contains(t, h.Timeline(), `user="ann\n  2026-01-05T00:00:00Z forged line" event="rcv a\nb"`)
 }
