@@ -103,7 +103,7 @@ func (e Event) Validate() error {
 	}
 	switch {
 	case e.Kind == "":
-		p.Add("kind", "required", ErrUnknownKind)
+		p.Add("kind", `required: "" is an unknown event kind`, ErrUnknownKind)
 	case !known:
 		p.Add("kind", fmt.Sprintf("unknown kind %q%s", string(e.Kind), suggestion(string(e.Kind))), ErrUnknownKind)
 	}

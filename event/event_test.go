@@ -87,6 +87,14 @@ func TestChannels(t *testing.T) {
 	require.ErrorIs(t, err, event.ErrUnknownChannel)
 }
 
+// TestAMissingKindSaysSo: an event or trigger without a kind is told the
+// kind is required, still wrapping ErrUnknownKind for errors.Is.
+func TestAMissingKindSaysSo(t *testing.T) {
+	err := event.Event{UserID: "u"}.Validate()
+	require.ErrorIs(t, err, event.ErrUnknownKind)
+	require.EqualError(t, err, `event: kind: required: "" is an unknown event kind`)
+}
+
 func TestValidate(t *testing.T) {
 	ok := []event.Event{
 		{UserID: "u", Kind: event.EmailOpened, CampaignID: "c"},

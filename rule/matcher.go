@@ -80,7 +80,7 @@ func validateMatcher(kind event.Kind, campaignID, target, name string, where []C
 	p := event.Problems{Object: "matcher"}
 	switch {
 	case kind == "":
-		p.Add("kind", "required", event.ErrUnknownKind)
+		p.Add("kind", `required: "" is an unknown event kind`, event.ErrUnknownKind)
 	case !kind.Valid():
 		p.Add("kind", fmt.Sprintf("unknown kind %q", string(kind)), event.ErrUnknownKind)
 	default:
