@@ -143,7 +143,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := h.cfg.prefix; p != "" && !strings.HasPrefix(r.URL.Path, p+"/") {
-		http.NotFound(w, r) // "/ops/ccx" is not under "/ops/cc"
+		// "/ops/ccx" is not under "/ops/cc"
+		h.problem(w, r, http.StatusNotFound, fmt.Sprintf("No dashboard page at %q: the dashboard is served under %q (WithPrefix).", r.URL.Path, p+"/"))
 		return
 	}
 	h.mux.ServeHTTP(w, r)

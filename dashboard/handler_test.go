@@ -139,6 +139,29 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
+// TestAMountWithoutItsPrefixSaysHowToFixIt: a dashboard mounted under a
+// path with neither WithPrefix nor http.StripPrefix answers its pages'
+// paths with a 404 that names the option to use; one with a prefix says
+// where it is served.
+func TestAMountWithoutItsPrefixSaysHowToFixIt(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/ops/", mustHandler(t, populatedFake()))
+	for _, target := range []string{"/ops/", "/ops/campaign?id=resend", "/ops/static/app.css"} {
+		rec := get(t, mux, target)
+		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `dashboard.WithPrefix(&#34;/ops&#34;)`) {
+			t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body.String())
+		}
+	}
+	rec := get(t, mustHandler(t, populatedFake()), "/nothing-here")
+	if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "WithPrefix") {
+		t.Errorf("GET /nothing-here: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = get(t, mustHandler(t, populatedFake(), WithPrefix("/ops/cc")), "/ops/health")
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `served under &#34;/ops/cc/&#34;`) {
+		t.Errorf("GET /ops/health under /ops/cc: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
 func TestBadAddressesAreRefusedWithTheirReason(t *testing.T) {
 	h := mustHandler(t, populatedFake())
 	for _, tc := range []struct {

@@ -2,14 +2,17 @@ package dashboard
 
 import (
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // routes maps the dashboard's paths, relative to where it is mounted.
 // Every page sits at the top level (campaign?id=…, not campaigns/…/), so a
 // relative link means the same on every page, whatever the mount point,
 // and any ID, slashes included, travels as an escaped query value. Other
-// paths are 404s and other methods 405s, from the ServeMux.
+// paths are 404s (notFound) and other methods 405s, from the ServeMux.
 func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.campaignsPage)
@@ -18,10 +21,47 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("GET /health", h.healthPage)
 	mux.HandleFunc("GET /static/{name}", serveAsset)
 	mux.HandleFunc("POST /action", h.action)
+	mux.HandleFunc("GET /", h.notFound)
 	if h.cfg.prefix == "" {
 		return mux
 	}
 	return http.StripPrefix(h.cfg.prefix, mux)
+}
+
+// pageSegments are the last segments of the dashboard's pages' paths.
+var pageSegments = []string{"campaign", "user", "health", "action"}
+
+// notFound answers a path that is no page. When the dashboard has no
+// prefix and the path looks like one of its pages below a directory
+// ("/ops/", "/ops/campaign"), the host most likely mounted it there
+// without WithPrefix: the page says how to fix that.
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/action" { // its pattern takes POST alone
+		w.Header().Set("Allow", http.MethodPost)
+		h.problem(w, r, http.StatusMethodNotAllowed, "Actions are POSTed by the campaign pages' forms.")
+		return
+	}
+	msg := "No dashboard page at " + strconv.Quote(r.URL.Path) + "."
+	if dir, ok := mountedAt(r.URL.Path); ok && h.cfg.prefix == "" {
+		msg += " If the dashboard is mounted at " + strconv.Quote(dir+"/") + ", build it with dashboard.WithPrefix(" +
+			strconv.Quote(dir) + "), or wrap it in http.StripPrefix(" + strconv.Quote(dir) + ", …)."
+	}
+	h.problem(w, r, http.StatusNotFound, msg)
+}
+
+// mountedAt returns the directory of p when p is a directory below the
+// root or one of the dashboard's paths below one: "/ops" for "/ops/",
+// "/ops/campaign" and "/ops/static/app.css".
+func mountedAt(p string) (string, bool) {
+	dir, last := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	switch {
+	case strings.HasSuffix(dir, "/static"):
+		dir = strings.TrimSuffix(dir, "/static")
+	case last != "" && !slices.Contains(pageSegments, last):
+		return "", false
+	}
+	return dir, dir != ""
 }
 
 // serveAsset serves an embedded static file. A request naming the
