@@ -130,9 +130,11 @@ func KeepStopped() ApplyOption {
 // already active with the same definition is left exactly as it is: its
 // activation time, pending deliveries and receipts are untouched, so
 // applying the same set at every start changes nothing after the first.
-// Campaigns are saved originals first and published follow-ups first,
-// chains in dependency order, so that no interaction
-// with an original is lost for its follow-ups. Campaigns absent from the
+// Campaigns are saved in dependency order (a campaign before the
+// follow-ups that trigger on it, unrelated ones in any order) and
+// published in the reverse order (a follow-up before the campaigns it
+// triggers on), so that no interaction with an original is lost for its
+// follow-ups. Campaigns absent from the
 // set keep their state, unless [StopOthers] is given.
 //
 // Each step is one atomic update that does nothing if another engine

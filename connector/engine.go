@@ -7,7 +7,8 @@
 // [Engine.Apply] at every start), calls [Engine.Track] for every event its
 // providers report ([Engine.TrackAll] for a batch of them), and runs
 // [Engine.Run] (or calls [Engine.Tick] on its own schedule) to send what
-// falls due. See the module documentation for the whole story.
+// falls due. The module's documentation (go doc
+// github.com/campaignconnector/campaignconnector) tells the whole story.
 //
 // Sends go through send slots ([WithSendConcurrency], 256 by default):
 // each takes one delivery at a time, checks it once more under the user's
