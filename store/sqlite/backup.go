@@ -31,10 +31,10 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	st, err := s.readStmt(ctx, "VACUUM INTO ?")
 	if err != nil {
-		return wrap("backup", err)
+		return wrap("backup", s.readErr(err))
 	}
 	if err := retried(ctx, func() error { _, err := st.ExecContext(ctx, path); return err }); err != nil {
-		return wrap("backup", err)
+		return wrap("backup", s.readErr(err))
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {

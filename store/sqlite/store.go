@@ -126,8 +126,11 @@ func dsn(path string, cfg config, cacheBytes int64) string {
 }
 
 // Close stops the store's background work and closes its connections.
-// Calls after Close return [store.ErrClosed]; calls in progress finish
-// first. Close is idempotent: calls after the first return nil.
+// Calls after Close return [store.ErrClosed]. Writes in progress finish
+// first; a read in progress finishes, or returns [store.ErrClosed] when
+// it needed the reading connections after Close closed them (a page of
+// [Store.Interactions] after the first, say). Close is idempotent: calls
+// after the first return nil.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
@@ -220,9 +223,9 @@ func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 func (s *Store) query(ctx context.Context, q string, fn func(*sql.Rows) error, args ...any) error {
 	st, err := s.readStmt(ctx, q)
 	if err != nil {
-		return err
+		return s.readErr(err)
 	}
-	return retried(ctx, func() error {
+	return s.readErr(retried(ctx, func() error {
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return err
@@ -232,7 +235,18 @@ func (s *Store) query(ctx context.Context, q string, fn func(*sql.Rows) error, a
 			return err
 		}
 		return rows.Err()
-	})
+	}))
+}
+
+// readErr is err, the error of a read, or [store.ErrClosed] when the store
+// was closed: Close closes the reading connections without waiting for
+// the reads that passed [Store.begin], which then fail with database/sql's
+// "database is closed".
+func (s *Store) readErr(err error) error {
+	if err != nil && s.closed.Load() {
+		return store.ErrClosed
+	}
+	return err
 }
 
 // queryRow runs q on a reading connection and scans its one row into
