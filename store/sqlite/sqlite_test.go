@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -84,9 +85,17 @@ func TestInvalidOptionsAndPaths(t *testing.T) {
 	}
 	missing := filepath.Join(t.TempDir(), "no", "such", "dir")
 	_, err := sqlite.Open(ctx, filepath.Join(missing, "cc.db"))
-	require.Error(t, err, "the directory must exist")
+	require.ErrorIs(t, err, sqlite.ErrInvalidPath, "the directory must exist")
 	require.ErrorContains(t, err, fmt.Sprintf("directory %q does not exist", missing), "the error names the missing directory")
 	require.ErrorContains(t, err, filepath.Join(missing, "cc.db"), "and the path")
+	dir := t.TempDir()
+	_, err = sqlite.Open(ctx, dir)
+	require.ErrorIs(t, err, sqlite.ErrInvalidPath, "a directory is not a database file")
+	require.ErrorContains(t, err, "is a directory")
+	file := filepath.Join(dir, "plain")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err = sqlite.Open(ctx, filepath.Join(file, "cc.db"))
+	require.ErrorIs(t, err, sqlite.ErrInvalidPath, "a file is not a directory")
 }
 
 func TestCloseLeavesNoGoroutine(t *testing.T) {

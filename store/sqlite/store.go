@@ -52,8 +52,9 @@ var (
 	_ store.Notifier     = (*Store)(nil)
 )
 
-// ErrInvalidPath reports a path [Open] cannot use: empty, or an in-memory
-// database, which each connection would see empty.
+// ErrInvalidPath reports a path [Open] cannot use: empty, an in-memory
+// database, which each connection would see empty, a directory, or a
+// file in a directory that does not exist.
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
@@ -68,6 +69,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("%w: %q: give the path of a file", ErrInvalidPath, path)
+	}
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 	s := &Store{path: path, cfg: cfg, closing: make(chan struct{}), epoch: time.Now()}
 	s.subs.init()
@@ -96,18 +100,31 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// openError is the error of Open when SQLite cannot open the file: it
-// names the path, and the missing directory when that is the cause, since
-// Open creates the file but not its directory.
+// openError is the error of Open when SQLite cannot open the file (a
+// permission, say: checkPath caught the path's shape): it names the path.
 func openError(path string, err error) error {
 	if errors.Is(err, store.ErrClosed) {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if _, statErr := os.Stat(dir); errors.Is(statErr, fs.ErrNotExist) {
-		return fmt.Errorf("sqlite: opening %q: directory %q does not exist (Open creates the file, not its directory): %w", path, dir, err)
-	}
 	return fmt.Errorf("sqlite: opening %q: %w", path, err)
+}
+
+// checkPath names what makes path unusable when SQLite would only say
+// "unable to open database file": it is a directory, or its directory
+// does not exist.
+func checkPath(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%w: %q is a directory: give the path of a file", ErrInvalidPath, path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %q: directory %q does not exist (Open creates the file, not its directory)", ErrInvalidPath, path, dir)
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("%w: %q: %q is not a directory", ErrInvalidPath, path, dir)
+	}
+	return nil // other errors (permissions) are SQLite's to report
 }
 
 // dsn is the URI modernc.org/sqlite opens: the file, and the settings
