@@ -43,6 +43,11 @@ func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) erro
 		setErr(ops, err)
 		return err
 	}
+	for i := range ops {
+		if checkNow(ops[i].Now) != nil {
+			return s.updateEach(ctx, ns, ops)
+		}
+	}
 	var (
 		b     batch
 		first error
@@ -63,6 +68,20 @@ func (s *Store) UpdateBatch(ctx context.Context, ns string, ops []store.Op) erro
 			}
 		}
 		s.woke(ns, b.wake)
+	}
+	return first
+}
+
+// updateEach is UpdateBatch applying each op through Update: for a batch
+// in which some op's now is out of range, so that it fails alone.
+func (s *Store) updateEach(ctx context.Context, ns string, ops []store.Op) error {
+	var first error
+	for i := range ops {
+		op := &ops[i]
+		op.Err = s.Update(ctx, ns, op.UserID, op.Now, op.Dedup, op.Fn)
+		if first == nil {
+			first = op.Err
+		}
 	}
 	return first
 }

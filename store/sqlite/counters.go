@@ -31,6 +31,9 @@ func (s *Store) Take(ctx context.Context, ns, key string, limit int64, now, expi
 	if err := s.begin(ctx); err != nil {
 		return false, err
 	}
+	if err := checkNow(now); err != nil {
+		return false, wrap("take", err)
+	}
 	if limit <= 0 {
 		return false, nil
 	}

@@ -191,7 +191,9 @@
 // A delivery's row holds its trigger event, properties included, as
 // JSON: a few hundred bytes each. Times are kept as integer nanoseconds
 // since 1970, exact from 1677 to 2262 (the zero time is kept as such;
-// others outside that span are clamped). Event properties round-trip as
+// others outside that span are clamped), and, as with the memory store,
+// an Update, UpdateBatch op, Claim, Take or Prune whose now lies outside
+// that span fails with store.ErrTimeRange. Event properties round-trip as
 // JSON: numbers come back as json.Number. Strings are kept whole, NUL
 // bytes included.
 //

@@ -60,6 +60,9 @@ func (s *Store) Prune(ctx context.Context, ns string, now, logBefore time.Time) 
 	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
+	if err := checkNow(now); err != nil {
+		return 0, wrap("prune", err)
+	}
 	removed := 0
 	at := nanos(now)
 	for _, q := range []string{sqlPruneSeen, sqlPruneInteractions} {

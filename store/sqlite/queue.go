@@ -48,6 +48,9 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
+	if err := checkNow(now); err != nil {
+		return nil, wrap("claim", err)
+	}
 	if limit <= 0 {
 		return nil, nil
 	}

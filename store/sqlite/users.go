@@ -31,6 +31,9 @@ func (s *Store) Update(ctx context.Context, ns, userID string, now time.Time, de
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
+	if err := checkNow(now); err != nil {
+		return wrap("update", err)
+	}
 	ops := [1]store.Op{{UserID: userID, Now: now, Dedup: dedup, Fn: fn}}
 	var b batch
 	err := s.write(ctx, func(t *tx) error { return b.apply(t, ns, ops[:]) })
