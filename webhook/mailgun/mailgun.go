@@ -183,6 +183,9 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, fmt.Errorf("mailgun: %w: \"event-data\": %w", webhook.ErrPayload, err)
 	}
 	ev, ok, err := p.item(data)
+	if uerr := wire.UTF8(top["event-data"]); ok && uerr != nil {
+		ok, err = false, fmt.Errorf("%w: %w", webhook.ErrBadItem, uerr)
+	}
 	if err != nil {
 		id, _ := wire.Text(data["id"])
 		return nil, &webhook.ItemError{Provider: provider, Index: 0, ProviderEventID: id, Err: err}

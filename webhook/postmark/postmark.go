@@ -194,6 +194,9 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, fmt.Errorf("postmark: %w: want a JSON object: %w", webhook.ErrPayload, err)
 	}
 	ev, ok, err := p.item(rec)
+	if uerr := wire.UTF8(body); ok && uerr != nil {
+		ok, err = false, fmt.Errorf("%w: %w", webhook.ErrBadItem, uerr)
+	}
 	if err != nil {
 		id, _ := wire.Text(rec["MessageID"])
 		return nil, &webhook.ItemError{Provider: provider, Index: 0, ProviderEventID: id, Err: err}

@@ -34,10 +34,12 @@
 // Mail Privacy Protection prefetching every image) are tracked like any
 // open unless [WithoutMachineOpens] is given.
 //
-// An item without sg_event_id, event or timestamp, or with one of the
-// wrong type, is an [*webhook.ItemError] wrapping [webhook.ErrBadItem]; an
-// item without the campaign or user custom arg is one wrapping
-// [webhook.ErrMissingID]. The other items of the batch still become events.
+// An item without sg_event_id, event or timestamp, with one of the wrong
+// type, or not valid UTF-8 (which encoding/json would read with U+FFFD in
+// place of the bad bytes, ids included), is an [*webhook.ItemError]
+// wrapping [webhook.ErrBadItem]; an item without the campaign or user
+// custom arg is one wrapping [webhook.ErrMissingID]. The other items of
+// the batch still become events.
 //
 // # Testing
 //
@@ -307,6 +309,9 @@ func (p *Parser) item(raw json.RawMessage) (ev event.Event, ok bool, err error) 
 	})
 	if err != nil {
 		return ev, false, err
+	}
+	if err := wire.UTF8(raw); err != nil {
+		return ev, false, fmt.Errorf("%w: %w", webhook.ErrBadItem, err)
 	}
 	ev = event.Event{ID: id, UserID: userID, Kind: kind, CampaignID: campaignID, Time: at}
 	if kind == event.EmailClicked {

@@ -281,6 +281,9 @@ func clickEvent(body []byte) (ev event.Event, sid string, ok bool, err error) {
 	if typ != "click" {
 		return ev, sid, false, nil
 	}
+	if err := wire.UTF8(body); err != nil {
+		return ev, sid, false, bad("%w", err)
+	}
 	if sid == "" {
 		return ev, "", false, bad("no \"sms_sid\"")
 	}

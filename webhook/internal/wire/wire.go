@@ -9,12 +9,27 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
 )
 
 // ErrTime reports a timestamp that cannot be read or is out of range.
 var ErrTime = errors.New("unreadable timestamp")
+
+// ErrUTF8 reports JSON that is not valid UTF-8: encoding/json reads its
+// strings with U+FFFD in place of the bad bytes, so that the ids of an
+// item would change without a word (a user id "ann\xff" read as
+// "ann\uFFFD", another user).
+var ErrUTF8 = errors.New("not valid UTF-8")
+
+// UTF8 returns [ErrUTF8] when raw is not valid UTF-8, and nil otherwise.
+func UTF8(raw []byte) error {
+	if utf8.Valid(raw) {
+		return nil
+	}
+	return ErrUTF8
+}
 
 // Object decodes raw as a JSON object, keeping its values raw.
 func Object(raw []byte) (map[string]json.RawMessage, error) {
