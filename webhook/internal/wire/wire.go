@@ -17,18 +17,61 @@ import (
 // ErrTime reports a timestamp that cannot be read or is out of range.
 var ErrTime = errors.New("unreadable timestamp")
 
-// ErrUTF8 reports JSON that is not valid UTF-8: encoding/json reads its
-// strings with U+FFFD in place of the bad bytes, so that the ids of an
-// item would change without a word (a user id "ann\xff" read as
-// "ann\uFFFD", another user).
+// ErrUTF8 reports JSON text that is not valid Unicode: bytes that are not
+// UTF-8, or a \u escape of half a surrogate pair. encoding/json reads
+// either as U+FFFD, so that the ids of an item would change without a
+// word (a user id "ann\xff" or "ann\ud800" read as "ann\uFFFD", another
+// user).
 var ErrUTF8 = errors.New("not valid UTF-8")
 
-// UTF8 returns [ErrUTF8] when raw is not valid UTF-8, and nil otherwise.
+// UTF8 returns [ErrUTF8] when raw, valid JSON, is not valid UTF-8 or
+// escapes half a surrogate pair, and nil otherwise.
 func UTF8(raw []byte) error {
-	if utf8.Valid(raw) {
-		return nil
+	if !utf8.Valid(raw) || loneSurrogate(raw) {
+		return ErrUTF8
 	}
-	return ErrUTF8
+	return nil
+}
+
+// loneSurrogate reports whether a string of raw, valid JSON, holds a \u
+// escape of a high surrogate not followed by one of a low surrogate, or of
+// a low surrogate alone.
+func loneSurrogate(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '"':
+			inString = !inString
+		case c != '\\' || !inString:
+		case i+1 < len(raw) && raw[i+1] != 'u':
+			i++ // a two-byte escape
+		default:
+			r := escaped(raw[i:])
+			i += 5
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return true
+			case r >= 0xD800 && r <= 0xDBFF:
+				if low := escaped(raw[i+1:]); low < 0xDC00 || low > 0xDFFF {
+					return true
+				}
+				i += 6
+			}
+		}
+	}
+	return false
+}
+
+// escaped returns the code unit of the \uXXXX escape b starts with, or -1.
+func escaped(b []byte) int {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(b[2:6]), 16, 16)
+	if err != nil {
+		return -1
+	}
+	return int(n)
 }
 
 // Object decodes raw as a JSON object, keeping its values raw.

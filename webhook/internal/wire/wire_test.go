@@ -118,3 +118,36 @@ func TestObject(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestUTF8(t *testing.T) {
+	tests := []struct {
+		raw string
+		ok  bool
+	}{
+		{`{"user_id":"ann"}`, true},
+		{`{"user_id":"ann\u00e9 \ud83d\ude00 \uD83D\uDE00"}`, true}, // é and a pair, in either case
+		{`{"user_id":"ann\\ud800"}`, true},                          // a backslash, then text
+		{`{"user_id":"a\"\\\u0041"}`, true},
+		{`{"k\ud800":1}`, false},
+		{`{"user_id":"ann` + "\xff" + `"}`, false},
+		{`{"user_id":"ann\ud800"}`, false},    // high surrogate alone
+		{`{"user_id":"ann\udc00x"}`, false},   // low surrogate alone
+		{`{"user_id":"\ud800\u0041"}`, false}, // high, then no low
+		{`{"user_id":"\ud800\ud800"}`, false}, // high, then high
+		{`{"user_id":"\\\ud800"}`, false},     // an escaped backslash, then the escape
+	}
+	for _, tc := range tests {
+		err := UTF8([]byte(tc.raw))
+		if tc.ok {
+			require.NoError(t, err, tc.raw)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(tc.raw), &m))
+			for k, v := range m {
+				s, _ := v.(string)
+				require.NotContains(t, k+s, "\uFFFD", "%s decodes without replacement", tc.raw)
+			}
+		} else {
+			require.ErrorIs(t, err, ErrUTF8, tc.raw)
+		}
+	}
+}
