@@ -47,6 +47,17 @@
 // keeps the body itself from being altered in transit. Serve the endpoint
 // over HTTPS.
 //
+// # Retries
+//
+// Mailgun retries a webhook answered with anything but 200 or 406, at 5,
+// 10 and 15 minutes, then 1, 2 and 4 hours, except delivered events, which
+// it never retries: a 500 of the [webhook.Handler] (the store failed)
+// loses a delivered event. Mailgun does not document whether a retry is
+// signed anew; one that carries the first attempt's signature is refused
+// ([webhook.ErrSignature]: its token was used, and its timestamp leaves
+// the default window before the first retry). The handler's 400 and 401
+// are retried too, and fail again.
+//
 // # Testing
 //
 // [github.com/campaignconnector/campaignconnector/webhook/mailgun/mailguntest]
