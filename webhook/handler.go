@@ -45,6 +45,12 @@ const DefaultMaxBodySize = 1 << 20
 //
 // The body of every answer is a JSON [Response]. The error behind any
 // answer but a clean 200 or a 405 goes to the [WithErrorFunc] callback.
+//
+// The handler reads the whole body before the parser checks the
+// signature, and sets no deadline of its own: serve it from an
+// http.Server with a ReadTimeout, or a client trickling bytes holds the
+// connection, and up to the body size limit of memory, as long as it
+// likes.
 type Handler struct {
 	parser  Parser
 	tracker Tracker

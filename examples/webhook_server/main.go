@@ -79,7 +79,10 @@ func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// ReadTimeout bounds the body too: the handler reads all of it before
+	// checking the signature, so a client trickling bytes would otherwise
+	// hold a connection and its buffer for as long as it likes.
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
