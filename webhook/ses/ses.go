@@ -60,8 +60,11 @@
 // serves it without its issuer, which the parser fetches from the address
 // the certificate names. Its key is cached until it expires.
 //
-// Any AWS account can subscribe an endpoint to its own topics: restrict
-// the accepted topics with [WithTopics]. SNS timestamps are not checked for age: SNS retries a
+// SNS signs the messages of every AWS account's topics alike: anyone can
+// publish a message of their choosing (naming any user and campaign) to a
+// topic of their own, receive it signed, and post it to the endpoint. In
+// production, always pass [WithTopics] with the host's own topics: without
+// it, which tests may leave out, a message of any topic is accepted. SNS timestamps are not checked for age: SNS retries a
 // notification with its original signature, and the engine ignores events
 // it has already seen.
 //
@@ -161,7 +164,9 @@ func WithAliasTag(tag string) Option {
 
 // WithTopics accepts only messages from the given SNS topic ARNs
 // (arn:aws:sns:<region>:<account>:<topic>); others are rejected as
-// [webhook.ErrSignature]. Defaults to any topic.
+// [webhook.ErrSignature]. Defaults to any topic, which is no protection
+// against a message signed for another AWS account's topic: pass it in
+// production.
 func WithTopics(arns ...string) Option {
 	return func(p *Parser) error {
 		if len(arns) == 0 {
