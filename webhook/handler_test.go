@@ -252,6 +252,9 @@ func TestNewHandlerRejects(t *testing.T) {
 	}{
 		{"nil parser", nil, tr, nil},
 		{"nil tracker", p, nil, nil},
+		{"nil tracker pointer", p, (*recorder)(nil), nil},
+		{"nil tracker function", p, webhook.TrackerFunc(nil), nil},
+		{"nil parser function", webhook.ParserFunc(nil), tr, nil},
 		{"nil option", p, tr, []webhook.Option{nil}},
 		{"zero body limit", p, tr, []webhook.Option{webhook.WithMaxBodySize(0)}},
 		{"negative body limit", p, tr, []webhook.Option{webhook.WithMaxBodySize(-1)}},
