@@ -117,7 +117,7 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 		}
 	}
 	def := &c.Campaign
-	if detail := delayNeverFits(def, now, s.loc); detail != "" {
+	if detail := delayNeverFits(def, now, s.loc, s.oneZone); detail != "" {
 		warn(id, rule.ReasonDelayExceedsDuration, "%s", detail)
 	}
 	refs := func(what, ref string) {

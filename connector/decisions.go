@@ -74,9 +74,13 @@ func pendingDecision(kind rule.DecisionKind, reason rule.Reason, p *store.Pendin
 // delayNeverFits explains why no trigger from now on can give a due time
 // inside c's duration, or returns "". A due time never decreases as the
 // trigger time increases, so the earliest possible one is that of a
-// trigger now (or at Start): if it is not before End, none is. Calendar
-// delays are computed in the engine's default location.
-func delayNeverFits(c *rule.Campaign, now time.Time, loc *time.Location) string {
+// trigger now (or at Start): if it is not before End, none is. Nor does
+// any fit when c's send window does not open between that due time and
+// End: every due time in between is outside the window, and is
+// suppressed or moved past End. Calendar delays and windows are read in
+// the engine's default location; the window only when oneZone says every
+// user is in it (a Directory's zones may open it at other instants).
+func delayNeverFits(c *rule.Campaign, now time.Time, loc *time.Location, oneZone bool) string {
 	if c.End.IsZero() || !c.IsFollowUp() {
 		return ""
 	}
@@ -87,9 +91,14 @@ func delayNeverFits(c *rule.Campaign, now time.Time, loc *time.Location) string 
 	// Not "from ≥ End: ended": a calendar delay can fall due before its
 	// trigger (in 0 days at 08:00, triggered at 14:00), so a trigger now
 	// may still be due before End.
-	if due := c.Delay.DueAt(from, loc); !due.Before(c.End) {
+	due := c.Delay.DueAt(from, loc)
+	if !due.Before(c.End) {
 		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s (delay %s)",
 			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), c.Delay)
+	}
+	if w := c.SendWindow; w != nil && oneZone && !w.Next(due, loc).Before(c.End) {
+		return fmt.Sprintf("a trigger at or after %s is due at %s or later, and the send window %s (%s) does not open between then and the end %s",
+			from.UTC().Format(time.RFC3339), due.UTC().Format(time.RFC3339), w, loc, c.End.UTC().Format(time.RFC3339))
 	}
 	return ""
 }

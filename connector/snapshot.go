@@ -29,6 +29,9 @@ type snapshot struct {
 	// acceptStopped: interactions with stopped originals count
 	// (WithStoppedOriginals), for warnings.
 	acceptStopped bool
+	// oneZone: every user is in loc (no Directory gives zones), so a
+	// send window can be checked against a campaign's end, for warnings.
+	oneZone bool
 	// index maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
 	// An event with no entry costs one look-up.
@@ -306,6 +309,7 @@ func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 	}
 	s := newSnapshot(e.cfg.namespace, rev, recs, e.cfg.location)
 	s.acceptStopped = e.cfg.acceptStopped
+	s.oneZone = e.cfg.directory == nil
 	e.snap.Store(s)
 	return s, nil
 }

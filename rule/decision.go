@@ -159,7 +159,8 @@ const (
 	// lost for that follow-up.
 	ReasonDraftFollowUp Reason = "draft_follow_up"
 	// ReasonDelayExceedsDuration: (on Warned) the delay can never fit
-	// inside the campaign's duration.
+	// inside the campaign's duration, or the send window never opens
+	// between the earliest due time and the end.
 	ReasonDelayExceedsDuration Reason = "delay_exceeds_duration"
 	// ReasonArchivedCampaign: (on Warned) a trigger or exception names an
 	// archived campaign: it will never match again.
