@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -37,7 +38,7 @@ type Directory interface {
 // default location, and campaigns with an audience are refused by Save.
 func WithDirectory(d Directory) Option {
 	return func(cfg *config) error {
-		if isNil(d) {
+		if nilval.Is(d) {
 			return errorf("nil directory%s", nilType(d))
 		}
 		cfg.directory = d

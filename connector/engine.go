@@ -22,12 +22,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -128,7 +128,7 @@ type Engine struct {
 // It reads the store's campaigns at once, so an engine started on a store
 // another engine filled resumes exactly where that one stopped.
 func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
-	if isNil(s) {
+	if nilval.Is(s) {
 		return nil, errorf("nil store%s", nilType(s))
 	}
 	if send == nil {
@@ -184,22 +184,6 @@ func (e *Engine) Namespace() string { return e.cfg.namespace }
 
 // Now returns the engine clock's current time.
 func (e *Engine) Now() time.Time { return e.cfg.clock.Now() }
-
-// isNil reports whether v, a value the host hands in as an interface
-// (store, clock, observer…), is nil or holds a nil pointer or a nil
-// function: a nil *sqlite.Store passed as a store.Store, an
-// ObserverFunc(nil). Calling such a value panics at its first use, often
-// much later (the first decision of a kind), so it is refused at once.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Func:
-		return r.IsNil()
-	}
-	return false
-}
 
 // nilType names the type of the nil value v holds, for the error that
 // refuses it: " (a nil connector.SenderFunc)", or "" for a nil interface.

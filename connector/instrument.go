@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 )
 
 // Instrumentation is called around each Track and each send, for tracing
@@ -32,7 +33,7 @@ type BatchInstrumentation interface {
 // WithInstrumentation installs i around Track and each send. Defaults to none.
 func WithInstrumentation(i Instrumentation) Option {
 	return func(cfg *config) error {
-		if isNil(i) {
+		if nilval.Is(i) {
 			return errorf("nil instrumentation%s", nilType(i))
 		}
 		cfg.instrument = i

@@ -7,6 +7,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -133,7 +134,7 @@ func (r RetryPolicy) validate() error {
 // time; tests pass clock.NewMock() and move it by hand.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
-		if isNil(c) {
+		if nilval.Is(c) {
 			return errorf("nil clock%s", nilType(c))
 		}
 		cfg.clock = c
@@ -173,7 +174,7 @@ func WithLocation(loc *time.Location) Option {
 // they must be quick. The option may be given several times.
 func WithObserver(o Observer) Option {
 	return func(cfg *config) error {
-		if isNil(o) {
+		if nilval.Is(o) {
 			return errorf("nil observer%s", nilType(o))
 		}
 		cfg.observers = append(cfg.observers, o)

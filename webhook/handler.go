@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"slices"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 )
 
 // DefaultMaxBodySize is the largest request body a [Handler] reads unless
@@ -90,10 +90,10 @@ func WithErrorFunc(f func(r *http.Request, err error)) Option {
 // NewHandler returns a handler that parses requests with p and tracks the
 // events with t (typically a *connector.Engine).
 func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
-	if isNil(p) {
+	if nilval.Is(p) {
 		return nil, errors.New("webhook: nil parser: pass one of the provider packages' parsers")
 	}
-	if isNil(t) {
+	if nilval.Is(t) {
 		return nil, errors.New("webhook: nil tracker: pass the engine")
 	}
 	h := &Handler{parser: p, tracker: t, maxBody: DefaultMaxBodySize}
@@ -106,20 +106,6 @@ func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
 		}
 	}
 	return h, nil
-}
-
-// isNil reports whether v is nil or holds a nil pointer or function (a nil
-// *connector.Engine, a ParserFunc(nil)): the handler would panic on the
-// first request instead of failing here.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Func:
-		return r.IsNil()
-	}
-	return false
 }
 
 // Response is the JSON body of every answer of a [Handler].
