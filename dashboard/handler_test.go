@@ -162,6 +162,42 @@ func TestAMountWithoutItsPrefixSaysHowToFixIt(t *testing.T) {
 	}
 }
 
+// TestStatusesOfOtherMethods: the 404 page for a mount without its prefix
+// changes no status: a method other than GET or HEAD on a path no method
+// has is a 404, on a page a 405 that allows the page's own methods.
+func TestStatusesOfOtherMethods(t *testing.T) {
+	for _, prefix := range []string{"", "/ops/cc"} {
+		var opts []Option
+		if prefix != "" {
+			opts = append(opts, WithPrefix(prefix))
+		}
+		h := mustHandler(t, populatedFake(), opts...)
+		for _, tc := range []struct {
+			method, path string
+			status       int
+			allow        string
+		}{
+			{http.MethodPost, "/nothing", http.StatusNotFound, ""},
+			{http.MethodPut, "/nothing", http.StatusNotFound, ""},
+			{http.MethodDelete, "/a/b", http.StatusNotFound, ""},
+			{http.MethodPost, "/static", http.StatusNotFound, ""},
+			{http.MethodPut, "/campaign", http.StatusMethodNotAllowed, "GET, HEAD"},
+			{http.MethodPost, "/", http.StatusMethodNotAllowed, "GET, HEAD"},
+			{http.MethodPut, "/action", http.StatusMethodNotAllowed, "POST"},
+			{http.MethodGet, "/action", http.StatusMethodNotAllowed, "POST"},
+			{http.MethodHead, "/action", http.StatusMethodNotAllowed, "POST"},
+			{http.MethodHead, "/nothing", http.StatusNotFound, ""},
+		} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tc.method, prefix+tc.path, nil))
+			if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow {
+				t.Errorf("%s %s%s: %d, Allow %q; want %d, Allow %q", tc.method, prefix, tc.path,
+					rec.Code, rec.Header().Get("Allow"), tc.status, tc.allow)
+			}
+		}
+	}
+}
+
 func TestBadAddressesAreRefusedWithTheirReason(t *testing.T) {
 	h := mustHandler(t, populatedFake())
 	for _, tc := range []struct {

@@ -12,7 +12,8 @@ import (
 // Every page sits at the top level (campaign?id=…, not campaigns/…/), so a
 // relative link means the same on every page, whatever the mount point,
 // and any ID, slashes included, travels as an escaped query value. Other
-// paths are 404s (notFound) and other methods 405s, from the ServeMux.
+// methods are 405s and other paths 404s, from the ServeMux, except that a
+// GET or HEAD of a path no method has gets the page of notFound.
 func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.campaignsPage)
@@ -21,11 +22,33 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("GET /health", h.healthPage)
 	mux.HandleFunc("GET /static/{name}", serveAsset)
 	mux.HandleFunc("POST /action", h.action)
-	mux.HandleFunc("GET /", h.notFound)
+	// No catch-all pattern: "GET /" would turn a POST or PUT of any
+	// unknown path into a 405 naming GET, and "/" a PUT of a page into a
+	// 404.
+	routed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !routedByAnyMethod(mux, r) {
+			h.notFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	if h.cfg.prefix == "" {
-		return mux
+		return routed
 	}
-	return http.StripPrefix(h.cfg.prefix, mux)
+	return http.StripPrefix(h.cfg.prefix, routed)
+}
+
+// routedByAnyMethod reports whether mux has a pattern for r's path with
+// r's method or with POST, the one method of its pages other than GET:
+// when it has none, the mux would answer 404.
+func routedByAnyMethod(mux *http.ServeMux, r *http.Request) bool {
+	if _, pattern := mux.Handler(r); pattern != "" {
+		return true
+	}
+	post := *r
+	post.Method = http.MethodPost
+	_, pattern := mux.Handler(&post)
+	return pattern != ""
 }
 
 // pageSegments are the last segments of the dashboard's pages' paths.
@@ -36,11 +59,6 @@ var pageSegments = []string{"campaign", "user", "health", "action"}
 // ("/ops/", "/ops/campaign"), the host most likely mounted it there
 // without WithPrefix: the page says how to fix that.
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/action" { // its pattern takes POST alone
-		w.Header().Set("Allow", http.MethodPost)
-		h.problem(w, r, http.StatusMethodNotAllowed, "Actions are POSTed by the campaign pages' forms.")
-		return
-	}
 	msg := "No dashboard page at " + strconv.Quote(r.URL.Path) + "."
 	if dir, ok := mountedAt(r.URL.Path); ok && h.cfg.prefix == "" {
 		msg += " If the dashboard is mounted at " + strconv.Quote(dir+"/") + ", build it with dashboard.WithPrefix(" +
