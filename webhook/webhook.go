@@ -31,8 +31,8 @@ var (
 	// under the names of the [Mapping]. It comes inside an [*ItemError].
 	ErrMissingID = errors.New("webhook: campaign or user id missing")
 	// ErrBadItem: one item of a batch is malformed (a field of the wrong
-	// type, an unreadable timestamp, no provider event id, JSON that is not
-	// valid UTF-8). It comes inside an [*ItemError]; the other items are
+	// type, an unreadable timestamp, no provider event id, an id that is
+	// not valid UTF-8). It comes inside an [*ItemError]; the other items are
 	// not affected.
 	ErrBadItem = errors.New("webhook: malformed item")
 )

@@ -194,9 +194,6 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, fmt.Errorf("mailgun: %w: \"event-data\": %w", webhook.ErrPayload, err)
 	}
 	ev, ok, err := p.item(data)
-	if uerr := wire.UTF8(top["event-data"]); ok && uerr != nil {
-		ok, err = false, fmt.Errorf("%w: %w", webhook.ErrBadItem, uerr)
-	}
 	if err != nil {
 		id, _ := wire.Text(data["id"])
 		return nil, &webhook.ItemError{Provider: provider, Index: 0, ProviderEventID: id, Err: err}
@@ -286,9 +283,17 @@ func (p *Parser) item(data map[string]json.RawMessage) (ev event.Event, ok bool,
 	if err != nil {
 		return ev, false, err
 	}
+	// encoding/json reads bytes that are not UTF-8, and escapes of half
+	// a surrogate pair, as U+FFFD: ids so read would name another user.
+	ck, uk := p.mapping.Keys()
+	if err := wire.Fields(data, "id"); err != nil {
+		return ev, false, fmt.Errorf("%w: %w", webhook.ErrBadItem, err)
+	}
+	if err := wire.Fields(vars, ck, uk); err != nil {
+		return ev, false, fmt.Errorf("%w: \"user-variables\": %w", webhook.ErrBadItem, err)
+	}
 	ev = event.Event{ID: id, UserID: userID, Kind: kind, CampaignID: campaignID, Time: at}
-	if kind == event.EmailClicked {
-		u, _ := wire.String(data["url"])
+	if u, _ := wire.String(data["url"]); kind == event.EmailClicked && wire.UTF8(data["url"]) == nil {
 		ev.Properties = wire.URLProperty(u)
 	}
 	return ev, true, nil

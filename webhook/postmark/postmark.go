@@ -194,9 +194,6 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 		return nil, fmt.Errorf("postmark: %w: want a JSON object: %w", webhook.ErrPayload, err)
 	}
 	ev, ok, err := p.item(rec)
-	if uerr := wire.UTF8(body); ok && uerr != nil {
-		ok, err = false, fmt.Errorf("%w: %w", webhook.ErrBadItem, uerr)
-	}
 	if err != nil {
 		id, _ := wire.Text(rec["MessageID"])
 		return nil, &webhook.ItemError{Provider: provider, Index: 0, ProviderEventID: id, Err: err}
@@ -257,6 +254,16 @@ func (p *Parser) item(rec map[string]json.RawMessage) (ev event.Event, ok bool, 
 	})
 	if err != nil {
 		return ev, false, err
+	}
+	// encoding/json reads bytes that are not UTF-8, and escapes of half
+	// a surrogate pair, as U+FFFD: ids so read (a click's link hashes into
+	// its id) would name another user or event.
+	if err := wire.Fields(rec, "MessageID", "OriginalLink"); err != nil {
+		return ev, false, fmt.Errorf("%w: %w", webhook.ErrBadItem, err)
+	}
+	ck, uk := p.mapping.Keys()
+	if err := wire.Fields(meta, ck, uk); err != nil {
+		return ev, false, fmt.Errorf("%w: \"Metadata\": %w", webhook.ErrBadItem, err)
 	}
 	ev = event.Event{UserID: userID, Kind: k.kind, CampaignID: campaignID, Time: at}
 	switch k.kind {

@@ -35,11 +35,13 @@
 // open unless [WithoutMachineOpens] is given.
 //
 // An item without sg_event_id, event or timestamp, with one of the wrong
-// type, or not valid UTF-8 (which encoding/json would read with U+FFFD in
-// place of the bad bytes, ids included), is an [*webhook.ItemError]
-// wrapping [webhook.ErrBadItem]; an item without the campaign or user
-// custom arg is one wrapping [webhook.ErrMissingID]. The other items of
-// the batch still become events.
+// type, or whose sg_event_id or campaign or user custom arg is not valid
+// UTF-8 (which encoding/json would read with U+FFFD in place of the bad
+// bytes), is an [*webhook.ItemError] wrapping [webhook.ErrBadItem]; an
+// item without the campaign or user custom arg is one wrapping
+// [webhook.ErrMissingID]. The other items of the batch still become
+// events. A click's url that is not valid UTF-8 is left out of its
+// properties.
 //
 // # Testing
 //
@@ -310,12 +312,12 @@ func (p *Parser) item(raw json.RawMessage) (ev event.Event, ok bool, err error) 
 	if err != nil {
 		return ev, false, err
 	}
-	if err := wire.UTF8(raw); err != nil {
+	ck, uk := p.mapping.Keys()
+	if err := wire.Fields(m, "sg_event_id", ck, uk); err != nil {
 		return ev, false, fmt.Errorf("%w: %w", webhook.ErrBadItem, err)
 	}
 	ev = event.Event{ID: id, UserID: userID, Kind: kind, CampaignID: campaignID, Time: at}
-	if kind == event.EmailClicked {
-		u, _ := wire.String(m["url"])
+	if u, _ := wire.String(m["url"]); kind == event.EmailClicked && wire.UTF8(m["url"]) == nil {
 		ev.Properties = wire.URLProperty(u)
 	}
 	return ev, true, nil

@@ -37,3 +37,20 @@ func TestItemNotValidUTF8IsABadItem(t *testing.T) {
 		require.ErrorIs(t, items[i], wire.ErrUTF8)
 	}
 }
+
+// Only the values an event is built from are checked: an item whose other
+// text is not valid UTF-8 (a user agent, an SMTP response) becomes its
+// event, and a click whose url is not becomes one without the url.
+func TestOtherFieldsNotValidUTF8KeepTheEvent(t *testing.T) {
+	s := sendgridtest.NewSigner(t)
+	body := []byte("[" +
+		`{"event":"delivered","sg_event_id":"sg-1","timestamp":1767603600,"campaign_id":"newsletter","user_id":"ann","response":"250 ok ` + "\xff" + `"},` +
+		`{"event":"open","sg_event_id":"sg-2","timestamp":1767603600,"campaign_id":"newsletter","user_id":"ann","useragent":"Mozilla \udc00"},` +
+		`{"event":"click","sg_event_id":"sg-3","timestamp":1767603600,"campaign_id":"newsletter","user_id":"ann","url":"https://shop.example.com/` + "\xff" + `"}` +
+		"]")
+	events, err := newParser(t, s).Parse(request(t, s, body), body)
+	require.NoError(t, err)
+	require.Len(t, events, 3)
+	require.Equal(t, []string{"sg-1", "sg-2", "sg-3"}, []string{events[0].ID, events[1].ID, events[2].ID})
+	require.Nil(t, events[2].Properties, "the url encoding/json would change is left out")
+}

@@ -281,7 +281,9 @@ func clickEvent(body []byte) (ev event.Event, sid string, ok bool, err error) {
 	if typ != "click" {
 		return ev, sid, false, nil
 	}
-	if err := wire.UTF8(body); err != nil {
+	// encoding/json reads bytes that are not UTF-8, and escapes of half
+	// a surrogate pair, as U+FFFD: the sid and the link hash into the id.
+	if err := wire.Fields(m, "sms_sid", "link"); err != nil {
 		return ev, sid, false, bad("%w", err)
 	}
 	if sid == "" {

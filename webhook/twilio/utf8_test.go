@@ -22,3 +22,13 @@ func TestClickNotValidUTF8IsABadItem(t *testing.T) {
 	require.ErrorIs(t, items[0], webhook.ErrBadItem)
 	require.ErrorIs(t, items[0], wire.ErrUTF8)
 }
+
+// Only the values an event is built from are checked: a click whose other
+// text is not valid UTF-8 is kept.
+func TestOtherFieldsNotValidUTF8KeepTheEvent(t *testing.T) {
+	body := []byte(`{"event_type":"click","sms_sid":"` + sid + `","click_time":"2026-01-05T09:00:00Z",` +
+		`"link":"https://shop.example.com/","user_agent":"Mozilla ` + "\xff" + ` \udc00"}`)
+	events, err := newParser(t).Parse(signer.JSONRequest(callback, body), body)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+}

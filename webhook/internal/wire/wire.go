@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -29,6 +30,20 @@ var ErrUTF8 = errors.New("not valid UTF-8")
 func UTF8(raw []byte) error {
 	if !utf8.Valid(raw) || loneSurrogate(raw) {
 		return ErrUTF8
+	}
+	return nil
+}
+
+// Fields returns an error wrapping [ErrUTF8] that names the first of keys
+// whose value in m is not valid UTF-8 or escapes half a surrogate pair,
+// and nil when none is. Only the values an event is built from are
+// checked: text elsewhere in an item (a user agent, an SMTP response)
+// changes no event when encoding/json replaces it.
+func Fields(m map[string]json.RawMessage, keys ...string) error {
+	for _, k := range keys {
+		if err := UTF8(m[k]); err != nil {
+			return fmt.Errorf("%q: %w", k, err)
+		}
 	}
 	return nil
 }

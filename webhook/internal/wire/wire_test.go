@@ -151,3 +151,12 @@ func TestUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestFields(t *testing.T) {
+	m, err := Object([]byte(`{"id":"a","user_id":"ann\ud800","agent":"` + "\xff" + `"}`))
+	require.NoError(t, err)
+	require.NoError(t, Fields(m, "id", "absent"))
+	err = Fields(m, "id", "user_id", "agent")
+	require.ErrorIs(t, err, ErrUTF8)
+	require.ErrorContains(t, err, `"user_id"`)
+}
