@@ -38,7 +38,7 @@ type Directory interface {
 // default location, and campaigns with an audience are refused by Save.
 func WithDirectory(d Directory) Option {
 	return func(cfg *config) error {
-		if nilval.Is(d) {
+		if nilval.Func(d) {
 			return errorf("nil directory%s", nilType(d))
 		}
 		cfg.directory = d

@@ -33,7 +33,7 @@ type BatchInstrumentation interface {
 // WithInstrumentation installs i around Track and each send. Defaults to none.
 func WithInstrumentation(i Instrumentation) Option {
 	return func(cfg *config) error {
-		if nilval.Is(i) {
+		if nilval.Func(i) {
 			return errorf("nil instrumentation%s", nilType(i))
 		}
 		cfg.instrument = i

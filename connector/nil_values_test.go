@@ -33,11 +33,12 @@ func (*pointerInstr) StartSend(ctx context.Context, _ connector.Delivery) (conte
 	return ctx, func(error) {}
 }
 
-// TestNewRefusesNilValues: a clock, observer, directory or
-// instrumentation that is nil, a nil pointer or a nil function is refused
-// by New as an invalid option naming it and its type, instead of
-// panicking at its first call, which may come much later. (A nil sender
-// function is let through for engines that never send.)
+// TestNewRefusesNilValues: an observer or directory that is a nil
+// function is refused by New as an invalid option naming it and its
+// type, instead of panicking at its first call, which may come much
+// later. (A nil sender function is let through for engines that never
+// send; a nil pointer, for types whose methods work on a nil receiver:
+// TestNewKeepsNilSafePointers.)
 func TestNewRefusesNilValues(t *testing.T) {
 	cases := []struct {
 		name string
@@ -46,11 +47,9 @@ func TestNewRefusesNilValues(t *testing.T) {
 		want string
 	}{
 		{"nil interface sender", nil, nil, "nil sender"},
-		{"nil mock clock", noop, connector.WithClock((*clock.Mock)(nil)), "nil clock (a nil *clock.Mock)"},
 		{"nil ObserverFunc", noop, connector.WithObserver(connector.ObserverFunc(nil)), "nil observer (a nil connector.ObserverFunc)"},
 		{"nil LocationFunc", noop, connector.WithDirectory(connector.LocationFunc(nil)), "nil directory (a nil connector.LocationFunc)"},
-		{"nil directory pointer", noop, connector.WithDirectory((*pointerDirectory)(nil)), "nil directory (a nil *connector_test.pointerDirectory)"},
-		{"nil instrumentation pointer", noop, connector.WithInstrumentation((*pointerInstr)(nil)), "nil instrumentation (a nil *connector_test.pointerInstr)"},
+		{"nil SegmentFunc", noop, connector.WithDirectory(connector.SegmentFunc(nil)), "nil directory (a nil connector.SegmentFunc)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,6 +63,33 @@ func TestNewRefusesNilValues(t *testing.T) {
 			require.Nil(t, e)
 		})
 	}
+}
+
+// nilSafe is an observer, directory and instrumentation whose methods
+// work on a nil receiver, as a host's metrics that are off may be.
+type nilSafe struct{ seen int }
+
+func (n *nilSafe) Observe(rule.Decision) {
+	if n != nil {
+		n.seen++
+	}
+}
+func (*nilSafe) Location(context.Context, string) (*time.Location, error) { return nil, nil }
+func (*nilSafe) InSegment(context.Context, string, string) (bool, error) { return false, nil }
+func (*nilSafe) StartTrack(ctx context.Context, _ event.Event) (context.Context, func(error)) {
+	return ctx, func(error) {}
+}
+func (*nilSafe) StartSend(ctx context.Context, _ connector.Delivery) (context.Context, func(error)) {
+	return ctx, func(error) {}
+}
+
+// TestNewKeepsNilSafePointers: a nil pointer whose type works on a nil
+// receiver is a valid observer, directory and instrumentation.
+func TestNewKeepsNilSafePointers(t *testing.T) {
+	var off *nilSafe
+	e, err := connector.New(store.NewMemory(), noop, connector.WithObserver(off), connector.WithDirectory(off), connector.WithInstrumentation(off))
+	require.NoError(t, err)
+	require.NoError(t, e.Track(context.Background(), event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "news"}))
 }
 
 // TestNewKeepsNonNilValues: values of the same kinds that are not nil

@@ -134,7 +134,7 @@ func (r RetryPolicy) validate() error {
 // time; tests pass clock.NewMock() and move it by hand.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
-		if nilval.Is(c) {
+		if nilval.Func(c) {
 			return errorf("nil clock%s", nilType(c))
 		}
 		cfg.clock = c
@@ -174,7 +174,7 @@ func WithLocation(loc *time.Location) Option {
 // they must be quick. The option may be given several times.
 func WithObserver(o Observer) Option {
 	return func(cfg *config) error {
-		if nilval.Is(o) {
+		if nilval.Func(o) {
 			return errorf("nil observer%s", nilType(o))
 		}
 		cfg.observers = append(cfg.observers, o)

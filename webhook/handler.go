@@ -90,10 +90,10 @@ func WithErrorFunc(f func(r *http.Request, err error)) Option {
 // NewHandler returns a handler that parses requests with p and tracks the
 // events with t (typically a *connector.Engine).
 func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
-	if nilval.Is(p) {
+	if nilval.Func(p) {
 		return nil, errors.New("webhook: nil parser: pass one of the provider packages' parsers")
 	}
-	if nilval.Is(t) {
+	if e, ok := t.(*connector.Engine); nilval.Func(t) || ok && e == nil {
 		return nil, errors.New("webhook: nil tracker: pass the engine")
 	}
 	h := &Handler{parser: p, tracker: t, maxBody: DefaultMaxBodySize}

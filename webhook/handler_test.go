@@ -252,7 +252,7 @@ func TestNewHandlerRejects(t *testing.T) {
 	}{
 		{"nil parser", nil, tr, nil},
 		{"nil tracker", p, nil, nil},
-		{"nil tracker pointer", p, (*recorder)(nil), nil},
+		{"nil engine", p, (*connector.Engine)(nil), nil},
 		{"nil tracker function", p, webhook.TrackerFunc(nil), nil},
 		{"nil parser function", webhook.ParserFunc(nil), tr, nil},
 		{"nil option", p, tr, []webhook.Option{nil}},

@@ -5,9 +5,9 @@ package nilval
 import "reflect"
 
 // Is reports whether v is nil or holds a nil pointer or a nil function: a
-// nil *sqlite.Store passed as a store.Store, an ObserverFunc(nil). Calling
-// a method of such a value panics at its first use, often long after it
-// was handed in, so constructors refuse it at once.
+// nil *sqlite.Store passed as a store.Store. Calling a method of such a
+// value panics at its first use, often long after it was handed in, so
+// constructors refuse it at once, where no nil pointer can be of use.
 func Is(v any) bool {
 	if v == nil {
 		return true
@@ -17,4 +17,16 @@ func Is(v any) bool {
 		return r.IsNil()
 	}
 	return false
+}
+
+// Func reports whether v is nil or holds a nil function (an
+// ObserverFunc(nil)), which panics whenever it is called. A nil pointer
+// is let through: its type's methods may work on a nil receiver (a
+// host's metrics that are off).
+func Func(v any) bool {
+	if v == nil {
+		return true
+	}
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Func && r.IsNil()
 }

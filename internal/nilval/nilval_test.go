@@ -24,22 +24,25 @@ type table map[string]string
 
 func (table) String() string { return "" }
 
-func TestIs(t *testing.T) {
+func TestIsAndFunc(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		v    stringer
-		want bool
+		name    string
+		v       stringer
+		is, fun bool
 	}{
-		{"nil interface", nil, true},
-		{"nil pointer", (*ptr)(nil), true},
-		{"nil function", fn(nil), true},
-		{"pointer", &ptr{}, false},
-		{"function", fn(func() string { return "" }), false},
-		{"value", value{}, false},
-		{"nil map, usable", table(nil), false},
+		{"nil interface", nil, true, true},
+		{"nil pointer", (*ptr)(nil), true, false},
+		{"nil function", fn(nil), true, true},
+		{"pointer", &ptr{}, false, false},
+		{"function", fn(func() string { return "" }), false, false},
+		{"value", value{}, false, false},
+		{"nil map, usable", table(nil), false, false},
 	} {
-		if got := nilval.Is(tc.v); got != tc.want {
-			t.Errorf("%s: Is = %v, want %v", tc.name, got, tc.want)
+		if got := nilval.Is(tc.v); got != tc.is {
+			t.Errorf("%s: Is = %v, want %v", tc.name, got, tc.is)
+		}
+		if got := nilval.Func(tc.v); got != tc.fun {
+			t.Errorf("%s: Func = %v, want %v", tc.name, got, tc.fun)
 		}
 	}
 }
