@@ -75,7 +75,7 @@ func (n *nilSafe) Observe(rule.Decision) {
 	}
 }
 func (*nilSafe) Location(context.Context, string) (*time.Location, error) { return nil, nil }
-func (*nilSafe) InSegment(context.Context, string, string) (bool, error) { return false, nil }
+func (*nilSafe) InSegment(context.Context, string, string) (bool, error)  { return false, nil }
 func (*nilSafe) StartTrack(ctx context.Context, _ event.Event) (context.Context, func(error)) {
 	return ctx, func(error) {}
 }
