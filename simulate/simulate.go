@@ -184,9 +184,12 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 }
 
 // maxTicksAtOnce bounds the ticks AdvanceTo makes at one instant while
-// each decides something and leaves a delivery due: follow-ups that hold
-// users out and trigger each other at once could go on for ever.
-const maxTicksAtOnce = 64
+// each decides something and leaves a delivery due: a chain of hold-outs,
+// each triggering the next follow-up at once, is rarely more than a few
+// deep, while follow-ups that hold users out and trigger each other in a
+// cycle would go on for ever (as they would in a running engine; Check
+// warns of the cycle), each tick adding to the timeline.
+const maxTicksAtOnce = 8
 
 // decisionCount returns how many decisions were observed so far.
 func (s *Simulator) decisionCount() int {
