@@ -255,15 +255,16 @@ func (s *Store) query(ctx context.Context, q string, fn func(*sql.Rows) error, a
 	}))
 }
 
-// readErr is err, the error of a read, or [store.ErrClosed] when the store
-// was closed: Close closes the reading connections without waiting for
-// the reads that passed [Store.begin], which then fail with database/sql's
-// "database is closed".
+// readErr is err, the error of a read, wrapped in [store.ErrClosed] when
+// the store was closed: Close closes the reading connections without
+// waiting for the reads that passed [Store.begin], which then fail with
+// database/sql's "database is closed". The caller's own cancellation is
+// left as it is.
 func (s *Store) readErr(err error) error {
-	if err != nil && s.closed.Load() {
-		return store.ErrClosed
+	if err == nil || !s.closed.Load() || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%w: %w", store.ErrClosed, err)
 }
 
 // queryRow runs q on a reading connection and scans its one row into
