@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
 )
@@ -208,7 +209,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		if cfg.keepStopped {
 			leave = append(leave, rule.Stopped, rule.Archived) // archived: since the plan
 		}
-		from, changed, err := e.activate(ctx, id, leave...)
+		from, changed, err := e.activate(ctx, id, time.Time{}, leave...)
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
 		}

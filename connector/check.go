@@ -70,7 +70,7 @@ func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
 	now := e.cfg.clock.Now()
 	var out []Warning
 	for _, id := range snap.ids() {
-		out = append(out, snap.warningsFor(id, now)...)
+		out = append(out, snap.warningsFor(id, now, time.Time{})...)
 		out = append(out, snap.inactiveOriginals(id)...)
 	}
 	out = append(out, snap.cycles()...)
@@ -97,8 +97,9 @@ func (s *snapshot) ids() []string {
 
 // warningsFor returns the hazards that involve campaign id: as an original
 // (active while a follow-up of it is a draft) and as a follow-up (its own
-// definition).
-func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
+// definition). since, when not zero, is the start of a backfill that
+// replays id's earlier triggers.
+func (s *snapshot) warningsFor(id string, now, since time.Time) []Warning {
 	c := s.campaign(id)
 	if c == nil || c.State == rule.Archived {
 		return nil
@@ -117,7 +118,7 @@ func (s *snapshot) warningsFor(id string, now time.Time) []Warning {
 		}
 	}
 	def := &c.Campaign
-	if detail := delayNeverFits(def, now, s.loc, s.oneZone); detail != "" {
+	if detail := delayNeverFits(def, s.earliestTrigger(c, now, since), s.loc, s.oneZone); detail != "" {
 		warn(id, rule.ReasonDelayExceedsDuration, "%s", detail)
 	}
 	refs := func(what, ref string) {

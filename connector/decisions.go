@@ -71,25 +71,47 @@ func pendingDecision(kind rule.DecisionKind, reason rule.Reason, p *store.Pendin
 	}
 }
 
-// delayNeverFits explains why no trigger from now on can give a due time
-// inside c's duration, or returns "". A due time never decreases as the
-// trigger time increases, so the earliest possible one is that of a
-// trigger now (or at Start): if it is not before End, none is. Nor does
+// earliestTrigger returns the earliest time of a trigger that campaign c
+// can still schedule from, at now: now for a campaign not active (a
+// publication activates it later), else its activation, as a trigger
+// reported late counts back to it; since, when not zero, for a backfill
+// that replays triggers from then. Triggers older than the maximum trigger
+// age are refused, so none is earlier than now less that age.
+func (s *snapshot) earliestTrigger(c *campaign, now, since time.Time) time.Time {
+	from := now
+	if c.State == rule.Active && c.ActivatedAt.Before(from) {
+		from = c.ActivatedAt
+	}
+	if !since.IsZero() && since.Before(from) {
+		from = since
+	}
+	if s.maxTriggerAge > 0 {
+		if oldest := now.Add(-s.maxTriggerAge); oldest.After(from) {
+			from = oldest
+		}
+	}
+	return from
+}
+
+// delayNeverFits explains why no trigger at or after earliest can give a
+// due time inside c's duration, or returns "". A due time never decreases
+// as the trigger time increases, so the earliest possible one is that of
+// a trigger at earliest (or at Start): if it is not before End, none is. Nor does
 // any fit when c's send window does not open between that due time and
 // End: every due time in between is outside the window, and is
 // suppressed or moved past End. Calendar delays and windows are read in
 // the engine's default location; the window only when oneZone says every
 // user is in it (a Directory's zones may open it at other instants).
-func delayNeverFits(c *rule.Campaign, now time.Time, loc *time.Location, oneZone bool) string {
+func delayNeverFits(c *rule.Campaign, earliest time.Time, loc *time.Location, oneZone bool) string {
 	if c.End.IsZero() || !c.IsFollowUp() {
 		return ""
 	}
-	from := now
+	from := earliest
 	if c.Start.After(from) {
 		from = c.Start
 	}
 	// Not "from ≥ End: ended": a calendar delay can fall due before its
-	// trigger (in 0 days at 08:00, triggered at 14:00), so a trigger now
+	// trigger (in 0 days at 08:00, triggered at 14:00), so a trigger then
 	// may still be due before End.
 	due := c.Delay.DueAt(from, loc)
 	if !due.Before(c.End) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
@@ -88,7 +89,7 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 	if err != nil {
 		return created, true, fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	e.emitWarnings(snap.warningsFor(c.ID, now), now)
+	e.emitWarnings(snap.warningsFor(c.ID, now, time.Time{}), now)
 	return created, true, nil
 }
 
@@ -137,7 +138,7 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 	if !pc.backfillSince.IsZero() && e.cfg.interactionLog == 0 {
 		return fmt.Errorf("connector: publish %q with a backfill: %w", id, ErrNoInteractionLog)
 	}
-	if _, _, err := e.activate(ctx, id); err != nil {
+	if _, _, err := e.activate(ctx, id, pc.backfillSince); err != nil {
 		return err
 	}
 	if !pc.backfillSince.IsZero() {
@@ -149,10 +150,11 @@ func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) 
 }
 
 // activate makes campaign id active with a new activation at the engine
-// clock's now, and hands the observers the warnings that follow. A
+// clock's now, and hands the observers the warnings that follow (for a
+// backfill from since, when not zero, that replays earlier triggers). A
 // campaign in one of the states leave is left as it is and changed is
 // false. from is the state it was in.
-func (e *Engine) activate(ctx context.Context, id string, leave ...rule.State) (from rule.State, changed bool, err error) {
+func (e *Engine) activate(ctx context.Context, id string, since time.Time, leave ...rule.State) (from rule.State, changed bool, err error) {
 	now := e.cfg.clock.Now()
 	rec, from, changed, err := e.transitionTo(ctx, "publish", id, rule.Active, func(rec *store.CampaignRecord) {
 		rec.ActivatedAt = now
@@ -165,7 +167,7 @@ func (e *Engine) activate(ctx context.Context, id string, leave ...rule.State) (
 	if err != nil {
 		return from, true, fmt.Errorf("connector: publish %q: %w", id, err)
 	}
-	e.emitWarnings(snap.warningsFor(id, now), now)
+	e.emitWarnings(snap.warningsFor(id, now, since), now)
 	return from, true, nil
 }
 

@@ -32,6 +32,9 @@ type snapshot struct {
 	// oneZone: every user is in loc (no Directory gives zones), so a
 	// send window can be checked against a campaign's end, for warnings.
 	oneZone bool
+	// maxTriggerAge: triggers older than this are refused
+	// (WithMaxTriggerAge), for warnings; 0 for no limit.
+	maxTriggerAge time.Duration
 	// index maps (kind, campaign) — campaign "" for non-campaign events —
 	// to the triggers and exceptions of active follow-ups that can match.
 	// An event with no entry costs one look-up.
@@ -310,6 +313,7 @@ func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 	s := newSnapshot(e.cfg.namespace, rev, recs, e.cfg.location)
 	s.acceptStopped = e.cfg.acceptStopped
 	s.oneZone = e.cfg.directory == nil
+	s.maxTriggerAge = e.cfg.maxTriggerAge
 	e.snap.Store(s)
 	return s, nil
 }

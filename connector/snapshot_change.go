@@ -20,7 +20,7 @@ func (s *snapshot) with(ns string, rec store.CampaignRecord) *snapshot {
 	id := rec.Campaign.ID
 	old := s.campaign(id)
 	c := newCampaign(ns, rec)
-	n := &snapshot{rev: rec.Revision, loc: s.loc, acceptStopped: s.acceptStopped, oneZone: s.oneZone, campaigns: s.campaigns.with(id, c), followUps: s.followUps}
+	n := &snapshot{rev: rec.Revision, loc: s.loc, acceptStopped: s.acceptStopped, oneZone: s.oneZone, maxTriggerAge: s.maxTriggerAge, campaigns: s.campaigns.with(id, c), followUps: s.followUps}
 	var before []string
 	if old != nil {
 		before = old.origins()

@@ -63,3 +63,60 @@ func TestASendWindowThatNeverOpensBeforeTheEndWarns(t *testing.T) {
 		})
 	}
 }
+
+// TestTheWindowWarningCountsTriggersReportedLateOrBackfilled: the earliest
+// trigger a follow-up can still schedule from is not always now. Published
+// with a backfill, it replays triggers from the backfill's start; active,
+// it takes triggers reported late back to its activation (not older than
+// the maximum trigger age). A window that such a trigger reaches in time
+// is no warning, and the trigger is sent.
+func TestTheWindowWarningCountsTriggersReportedLateOrBackfilled(t *testing.T) {
+	ctx := context.Background()
+	s := connectortest.Start
+	followUp := rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "news"}},
+		Delay: rule.After(time.Hour), End: s.Add(20 * time.Hour),
+		SendWindow: &rule.SendWindow{From: rule.At(9, 0), To: rule.At(18, 0)}}
+	opened := event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "news"}
+	warnings := func(h *connectortest.Harness) []string {
+		var out []string
+		for _, d := range h.Decisions() {
+			if d.Kind == rule.Warned {
+				out = append(out, d.Detail)
+			}
+		}
+		return out
+	}
+	t.Run("published with a backfill", func(t *testing.T) {
+		h := connectortest.New(t, connector.WithInteractionLog(24*time.Hour))
+		h.Apply(rule.Campaign{ID: "news"})
+		h.AdvanceTo(s.Add(10 * time.Hour))
+		h.Save(followUp) // a trigger at 10:00 is due at 11:00, in the window
+		h.Track(opened)
+		h.AdvanceTo(s.Add(17*time.Hour + 30*time.Minute))
+		require.NoError(t, h.Engine.Publish(ctx, "f", connector.Backfill(s)))
+		require.Empty(t, warnings(h))
+		h.Advance(time.Hour)
+		h.RequireSent("ann", "f")
+	})
+	t.Run("active, a trigger reported late", func(t *testing.T) {
+		h := connectortest.New(t)
+		h.Apply(rule.Campaign{ID: "news"}, followUp)
+		h.AdvanceTo(s.Add(17*time.Hour + 30*time.Minute))
+		ws, err := h.Engine.Check(ctx)
+		require.NoError(t, err)
+		require.Empty(t, ws)
+		h.TrackAt(s.Add(16*time.Hour), opened)
+		h.Advance(time.Hour)
+		h.RequireSent("ann", "f")
+	})
+	t.Run("active, triggers older than the maximum age refused", func(t *testing.T) {
+		h := connectortest.New(t, connector.WithMaxTriggerAge(20*time.Minute))
+		h.Apply(rule.Campaign{ID: "news"}, followUp)
+		h.AdvanceTo(s.Add(17*time.Hour + 30*time.Minute))
+		ws, err := h.Engine.Check(ctx)
+		require.NoError(t, err)
+		require.Len(t, ws, 1)
+		require.Equal(t, rule.ReasonDelayExceedsDuration, ws[0].Reason)
+		require.Contains(t, ws[0].Detail, "a trigger at or after 2026-01-05T17:10:00Z")
+	})
+}
