@@ -118,7 +118,7 @@ func (s *snapshot) warningsFor(id string, now, since time.Time) []Warning {
 		}
 	}
 	def := &c.Campaign
-	if detail := delayNeverFits(def, s.earliestTrigger(c, now, since), s.loc, s.oneZone); detail != "" {
+	if detail := delayNeverFits(def, s.earliestTrigger(now, since), s.loc, s.oneZone); detail != "" {
 		warn(id, rule.ReasonDelayExceedsDuration, "%s", detail)
 	}
 	refs := func(what, ref string) {

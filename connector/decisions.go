@@ -72,16 +72,11 @@ func pendingDecision(kind rule.DecisionKind, reason rule.Reason, p *store.Pendin
 }
 
 // earliestTrigger returns the earliest time of a trigger that campaign c
-// can still schedule from, at now: now for a campaign not active (a
-// publication activates it later), else its activation, as a trigger
-// reported late counts back to it; since, when not zero, for a backfill
-// that replays triggers from then. Triggers older than the maximum trigger
-// age are refused, so none is earlier than now less that age.
-func (s *snapshot) earliestTrigger(c *campaign, now, since time.Time) time.Time {
+// is about to schedule from, at now: a trigger now, or, when since is not
+// zero, the oldest one a backfill from since replays (no older than the
+// maximum trigger age allows).
+func (s *snapshot) earliestTrigger(now, since time.Time) time.Time {
 	from := now
-	if c.State == rule.Active && c.ActivatedAt.Before(from) {
-		from = c.ActivatedAt
-	}
 	if !since.IsZero() && since.Before(from) {
 		from = since
 	}

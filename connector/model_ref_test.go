@@ -158,7 +158,7 @@ func (m *refModel) stop(id string, to rule.State) string {
 // saved or published: follow-ups still drafts that target it while it is
 // active, and a delay that no trigger from now on can fit before the end. Due
 // times only grow with the trigger time, so the earliest possible trigger
-// (now, or the activation of an active follow-up, or the start) tells.
+// (now, or the start) tells.
 func (m *refModel) warn(id string) {
 	c := m.find(id)
 	if c.state == rule.Active {
@@ -176,9 +176,6 @@ func (m *refModel) warn(id string) {
 	}
 	if len(c.def.Triggers) > 0 && !c.def.End.IsZero() {
 		from := m.now
-		if c.state == rule.Active && c.activatedAt.Before(from) {
-			from = c.activatedAt // a trigger reported late counts back to the activation
-		}
 		if c.def.Start.After(from) {
 			from = c.def.Start
 		}

@@ -34,7 +34,7 @@ func (*pointerInstr) StartSend(ctx context.Context, _ connector.Delivery) (conte
 }
 
 // TestNewRefusesNilValues: an observer or directory that is a nil
-// function is refused by New as an invalid option naming it and its
+// function, or a clock that is a nil pointer, is refused by New as an invalid option naming it and its
 // type, instead of panicking at its first call, which may come much
 // later. (A nil sender function is let through for engines that never
 // send; a nil pointer, for types whose methods work on a nil receiver:
@@ -47,6 +47,7 @@ func TestNewRefusesNilValues(t *testing.T) {
 		want string
 	}{
 		{"nil interface sender", nil, nil, "nil sender"},
+		{"nil mock clock", noop, connector.WithClock((*clock.Mock)(nil)), "nil clock (a nil *clock.Mock)"},
 		{"nil ObserverFunc", noop, connector.WithObserver(connector.ObserverFunc(nil)), "nil observer (a nil connector.ObserverFunc)"},
 		{"nil LocationFunc", noop, connector.WithDirectory(connector.LocationFunc(nil)), "nil directory (a nil connector.LocationFunc)"},
 		{"nil SegmentFunc", noop, connector.WithDirectory(connector.SegmentFunc(nil)), "nil directory (a nil connector.SegmentFunc)"},

@@ -134,7 +134,7 @@ func (r RetryPolicy) validate() error {
 // time; tests pass clock.NewMock() and move it by hand.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
-		if nilval.Func(c) {
+		if nilval.Is(c) { // New reads the clock at once: no nil pointer can serve
 			return errorf("nil clock%s", nilType(c))
 		}
 		cfg.clock = c
