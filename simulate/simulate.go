@@ -77,6 +77,13 @@ func (s *Simulator) record(d rule.Decision) {
 // Now returns the simulated clock's time.
 func (s *Simulator) Now() time.Time { return s.Clock.Now() }
 
+// Apply applies campaigns as code, as [connector.Engine.Apply] does at a
+// host's start: each saved if new or changed and published, follow-ups
+// before the campaigns that trigger them.
+func (s *Simulator) Apply(campaigns ...rule.Campaign) error {
+	return s.Engine.Apply(context.Background(), campaigns)
+}
+
 // Save saves campaigns in order, stopping at the first error.
 func (s *Simulator) Save(campaigns ...rule.Campaign) error {
 	for _, c := range campaigns {

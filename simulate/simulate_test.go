@@ -75,3 +75,19 @@ func TestAdvanceSendsWhatAHoldOutTriggersAtOnce(t *testing.T) {
 		require.Equal(t, t0.Add(time.Hour), sim.Sender.SentAt(sent[0].ID), "advanced %v past the hold-out", past)
 	}
 }
+
+// Apply applies a set as a host does at its start: every campaign active,
+// and applying it again changes nothing (the pending delivery stays).
+func TestApplyActivatesTheSet(t *testing.T) {
+	sim, err := simulate.New(t0)
+	require.NoError(t, err)
+	setup := resendSetup()
+	require.NoError(t, sim.Apply(setup.Campaigns...))
+	require.NoError(t, sim.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	require.NoError(t, sim.Apply(setup.Campaigns...))
+	n, err := sim.Advance(48 * time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, t0.Add(24*time.Hour), sim.Sender.SentAt(sim.Sent()[0].ID))
+	require.Error(t, sim.Apply(rule.Campaign{ID: "bad", Triggers: []rule.Trigger{{Kind: "nope", CampaignID: "newsletter"}}}))
+}
