@@ -158,7 +158,10 @@ func TestStoresShareData(t *testing.T) {
 // and succeed once the lock is released; none fails.
 func TestLockedFileIsRetriedNotSurfaced(t *testing.T) {
 	path := testPath(t)
-	const timeout = 100 * time.Millisecond
+	// The lock is released after two busy timeouts, and the calls give up
+	// after five: three timeouts of slack for a busy machine to schedule
+	// the release late.
+	const timeout = 250 * time.Millisecond
 	s := openStore(t, path, sqlite.WithBusyTimeout(timeout))
 	ctx := context.Background()
 	other, err := rawDB(t, path).Conn(ctx)
