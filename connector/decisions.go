@@ -71,8 +71,8 @@ func pendingDecision(kind rule.DecisionKind, reason rule.Reason, p *store.Pendin
 	}
 }
 
-// earliestTrigger returns the earliest time of a trigger that campaign c
-// is about to schedule from, at now: a trigger now, or, when since is not
+// earliestTrigger returns the earliest time of a trigger a follow-up is
+// about to schedule from, at now: a trigger now, or, when since is not
 // zero, the oldest one a backfill from since replays (no older than the
 // maximum trigger age allows).
 func (s *snapshot) earliestTrigger(now, since time.Time) time.Time {
@@ -91,9 +91,9 @@ func (s *snapshot) earliestTrigger(now, since time.Time) time.Time {
 // delayNeverFits explains why no trigger at or after earliest can give a
 // due time inside c's duration, or returns "". A due time never decreases
 // as the trigger time increases, so the earliest possible one is that of
-// a trigger at earliest (or at Start): if it is not before End, none is. Nor does
-// any fit when c's send window does not open between that due time and
-// End: every due time in between is outside the window, and is
+// a trigger at earliest (or at Start): if it is not before End, none is.
+// Nor does any fit when c's send window does not open between that due
+// time and End: every due time in between is outside the window, and is
 // suppressed or moved past End. Calendar delays and windows are read in
 // the engine's default location; the window only when oneZone says every
 // user is in it (a Directory's zones may open it at other instants).

@@ -13,25 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Host types for TestNewRefusesNilValues, each with a pointer receiver
-// that a nil pointer would reach.
-type (
-	pointerSender    struct{}
-	pointerDirectory struct{}
-	pointerInstr     struct{}
-)
+// pointerSender is a host's sender with a pointer receiver.
+type pointerSender struct{}
 
 func (*pointerSender) Send(context.Context, connector.Delivery) error { return nil }
-func (*pointerDirectory) Location(context.Context, string) (*time.Location, error) {
-	return nil, nil
-}
-func (*pointerDirectory) InSegment(context.Context, string, string) (bool, error) { return false, nil }
-func (*pointerInstr) StartTrack(ctx context.Context, _ event.Event) (context.Context, func(error)) {
-	return ctx, func(error) {}
-}
-func (*pointerInstr) StartSend(ctx context.Context, _ connector.Delivery) (context.Context, func(error)) {
-	return ctx, func(error) {}
-}
 
 // TestNewRefusesNilValues: an observer or directory that is a nil
 // function, or a clock that is a nil pointer, is refused by New as an invalid option naming it and its
@@ -104,8 +89,8 @@ func TestNewKeepsNonNilValues(t *testing.T) {
 	e, err := connector.New(store.NewMemory(), &pointerSender{},
 		connector.WithClock(clk),
 		connector.WithObserver(connector.ObserverFunc(func(rule.Decision) { decisions++ })),
-		connector.WithDirectory(&pointerDirectory{}),
-		connector.WithInstrumentation(&pointerInstr{}))
+		connector.WithDirectory(&nilSafe{}),
+		connector.WithInstrumentation(&nilSafe{}))
 	require.NoError(t, err)
 	require.NoError(t, e.Apply(ctx, chain(time.Hour)))
 	require.NoError(t, e.Track(ctx, event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "news", Time: clk.Now()}))

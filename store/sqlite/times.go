@@ -32,7 +32,7 @@ func checkNow(now time.Time) error {
 	if !now.Before(minTime) && !now.After(maxTime) {
 		return nil
 	}
-	return fmt.Errorf("%w: now is %s, outside the SQLite store's range too", store.ErrTimeRange, now.UTC().Format(time.RFC3339Nano))
+	return fmt.Errorf("%w: now is %s, outside the SQLite store's span of times (1677-09-21 to 2262-04-11)", store.ErrTimeRange, now.UTC().Format(time.RFC3339Nano))
 }
 
 func nanos(t time.Time) int64 {

@@ -293,8 +293,8 @@ func (p *Parser) item(data map[string]json.RawMessage) (ev event.Event, ok bool,
 		return ev, false, fmt.Errorf("%w: \"user-variables\": %w", webhook.ErrBadItem, err)
 	}
 	ev = event.Event{ID: id, UserID: userID, Kind: kind, CampaignID: campaignID, Time: at}
-	if u, _ := wire.String(data["url"]); kind == event.EmailClicked && wire.UTF8(data["url"]) == nil {
-		ev.Properties = wire.URLProperty(u)
+	if kind == event.EmailClicked {
+		ev.Properties = wire.URLPropertyOf(data["url"])
 	}
 	return ev, true, nil
 }

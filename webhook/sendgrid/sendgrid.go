@@ -317,8 +317,8 @@ func (p *Parser) item(raw json.RawMessage) (ev event.Event, ok bool, err error) 
 		return ev, false, fmt.Errorf("%w: %w", webhook.ErrBadItem, err)
 	}
 	ev = event.Event{ID: id, UserID: userID, Kind: kind, CampaignID: campaignID, Time: at}
-	if u, _ := wire.String(m["url"]); kind == event.EmailClicked && wire.UTF8(m["url"]) == nil {
-		ev.Properties = wire.URLProperty(u)
+	if kind == event.EmailClicked {
+		ev.Properties = wire.URLPropertyOf(m["url"])
 	}
 	return ev, true, nil
 }

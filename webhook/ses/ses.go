@@ -64,9 +64,11 @@
 // publish a message of their choosing (naming any user and campaign) to a
 // topic of their own, receive it signed, and post it to the endpoint. In
 // production, always pass [WithTopics] with the host's own topics: without
-// it, which tests may leave out, a message of any topic is accepted. SNS timestamps are not checked for age: SNS retries a
-// notification with its original signature, and the engine ignores events
-// it has already seen.
+// it, which tests may leave out, a message of any topic is accepted.
+//
+// SNS timestamps are not checked for age: SNS retries a notification with
+// its original signature, and the engine ignores events it has already
+// seen.
 //
 // # Testing
 //

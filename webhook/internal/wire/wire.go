@@ -209,3 +209,14 @@ func URLProperty(link string) map[string]any {
 	}
 	return map[string]any{"url": link}
 }
+
+// URLPropertyOf is [URLProperty] of the JSON string raw, or nil when raw
+// is not valid UTF-8 or escapes half a surrogate pair (encoding/json
+// would read it with U+FFFD in place of the bad text).
+func URLPropertyOf(raw json.RawMessage) map[string]any {
+	if UTF8(raw) != nil {
+		return nil
+	}
+	link, _ := String(raw)
+	return URLProperty(link)
+}
