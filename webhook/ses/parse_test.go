@@ -155,6 +155,27 @@ func TestSignature(t *testing.T) {
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
 		{name: "topic not accepted", opts: []ses.Option{ses.WithTopics("arn:aws:sns:eu-west-1:123456789012:other")},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
+		// The notifications are published at 2026-01-07T09:02:00.100Z.
+		{name: "within max age", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(2 * time.Hour)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
+		{name: "past max age", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(2*time.Hour + time.Millisecond)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
+		{name: "from beyond max age in the future", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(-3 * time.Hour)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
+		{name: "stale accepted without max age", opts: []ses.Option{ses.WithClock(clockAt(published.Add(90 * 24 * time.Hour)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
+		{name: "stale Timestamp made fresh after signing", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(5 * time.Hour)))},
+			body: func(a *fakeAWS) []byte {
+				m := signed(a)
+				m.Timestamp = published.Add(5 * time.Hour).Format(time.RFC3339Nano)
+				return mustJSON(t, m)
+			}},
+		{name: "signed Timestamp not a time", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published))},
+			body: func(a *fakeAWS) []byte {
+				m := a.notification(msg, "2")
+				m.Timestamp = "yesterday"
+				return a.sns.Body(t, m)
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -346,6 +367,9 @@ func TestNewSaysWhatIsWrong(t *testing.T) {
 		{"nil HTTP client", []ses.Option{ses.WithHTTPClient(nil)}, "ses: nil HTTP client"},
 		{"nil root pool", []ses.Option{ses.WithRoots(nil)}, "ses: nil root pool"},
 		{"nil option", []ses.Option{nil}, "ses: nil option"},
+		{"zero max age", []ses.Option{ses.WithMaxAge(0)}, "ses: max age must be positive, got 0s"},
+		{"negative max age", []ses.Option{ses.WithMaxAge(-time.Minute)}, "ses: max age must be positive, got -1m0s"},
+		{"nil clock", []ses.Option{ses.WithClock(nil)}, "ses: nil clock"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

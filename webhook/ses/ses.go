@@ -66,9 +66,11 @@
 // production, always pass [WithTopics] with the host's own topics: without
 // it, which tests may leave out, a message of any topic is accepted.
 //
-// SNS timestamps are not checked for age: SNS retries a notification with
-// its original signature, and the engine ignores events it has already
-// seen.
+// SNS timestamps are not checked for age unless [WithMaxAge] asks: SNS
+// retries a notification with its original signature and Timestamp, and
+// the engine ignores events it has already seen within its deduplication
+// window. A captured message replayed after that window counts again;
+// WithMaxAge refuses it.
 //
 // # Testing
 //
@@ -113,6 +115,8 @@ type Parser struct {
 	topics      map[string]bool // nil: any topic
 	autoConfirm bool
 	certs       *certCache
+	clock       webhook.Clock
+	maxAge      time.Duration // 0: no limit
 }
 
 var _ webhook.IndexedParser = (*Parser)(nil)
@@ -217,6 +221,36 @@ func validTopicName(name string) bool {
 	return true
 }
 
+// WithMaxAge rejects messages whose SNS Timestamp (when SNS published
+// them, part of what it signs) is more than d away from the clock's now
+// (d > 0), as [webhook.ErrSignature]: against captured messages replayed
+// after the engine's deduplication window. SNS stops retrying an HTTPS
+// delivery within an hour of publishing it (its delivery policies cannot
+// retry longer), and a retry keeps the original Timestamp, so any d over
+// an hour, plus the clocks' skew, refuses no genuine message; keep d below
+// the engine's deduplication window. Defaults to no limit.
+func WithMaxAge(d time.Duration) Option {
+	return func(p *Parser) error {
+		if d <= 0 {
+			return fmt.Errorf("ses: max age must be positive, got %v", d)
+		}
+		p.maxAge = d
+		return nil
+	}
+}
+
+// WithClock sets the clock [WithMaxAge] is judged on. Defaults to
+// [webhook.SystemClock].
+func WithClock(c webhook.Clock) Option {
+	return func(p *Parser) error {
+		if c == nil {
+			return errors.New("ses: nil clock")
+		}
+		p.clock = c
+		return nil
+	}
+}
+
 // WithAutoConfirm makes Parse confirm verified subscription confirmations
 // itself, by fetching their SubscribeURL with the HTTP client. It requires
 // [WithTopics], so that only the host's own topics get confirmed. A failed
@@ -245,6 +279,9 @@ func New(opts ...Option) (*Parser, error) {
 	}
 	if p.client == nil {
 		p.client = defaultClient()
+	}
+	if p.clock == nil {
+		p.clock = webhook.SystemClock{}
 	}
 	return p, nil
 }

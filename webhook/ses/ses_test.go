@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/webhook/ses"
 	"github.com/campaignconnector/campaignconnector/webhook/ses/sestest"
@@ -78,11 +79,19 @@ func (a *fakeAWS) client() *http.Client { return &http.Client{Transport: a} }
 func (a *fakeAWS) notification(msg []byte, version string) sestest.Message {
 	m := a.sns.Notification(topic, msg)
 	m.MessageID = msgID
-	m.Timestamp = "2026-01-07T09:02:00.100Z"
+	m.Timestamp = published.Format("2006-01-02T15:04:05.000Z")
 	m.SignatureVersion = version
 	m.SigningCertURL = certURL
 	return m
 }
+
+// published is when the tests' notifications say SNS published them.
+var published = time.Date(2026, 1, 7, 9, 2, 0, 100_000_000, time.UTC)
+
+// clockAt is a clock stopped at a time.
+type clockAt time.Time
+
+func (c clockAt) Now() time.Time { return time.Time(c) }
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/webhook"
 )
@@ -139,6 +140,22 @@ func (p *Parser) verify(ctx context.Context, e *envelope) error {
 	}
 	if err := rsa.VerifyPKCS1v15(key, h, digest, sig); err != nil {
 		return fmt.Errorf("ses: %w: SNS signature does not match: %w", webhook.ErrSignature, err)
+	}
+	return p.checkAge(e.Timestamp)
+}
+
+// checkAge refuses a message published more than the parser's max age
+// away from now, when [WithMaxAge] set one.
+func (p *Parser) checkAge(stamp string) error {
+	if p.maxAge <= 0 {
+		return nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return fmt.Errorf("ses: %w: SNS Timestamp %q is not an RFC 3339 time", webhook.ErrSignature, stamp)
+	}
+	if age := p.clock.Now().Sub(at); age > p.maxAge || age < -p.maxAge {
+		return fmt.Errorf("ses: %w: SNS Timestamp %s off by %v, over %v", webhook.ErrSignature, stamp, age, p.maxAge)
 	}
 	return nil
 }

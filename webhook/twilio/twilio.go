@@ -42,7 +42,8 @@
 // a bodySHA256 parameter (the hex SHA-256 of the body) to the URL and
 // signs the URL alone; the parser checks both. Signatures carry no
 // timestamp, so there is no replay window: the engine ignores events it
-// has already seen.
+// has already seen within its deduplication window, and a request
+// replayed after it counts again.
 //
 // # Testing
 //
