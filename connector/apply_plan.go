@@ -59,7 +59,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		fail(c.ID, checkReferences(c, func(id string) bool { return inSet(id) || s.knows(id) }))
 		if r := s.campaign(c.ID); r != nil && r.State == rule.Archived && !cfg.keepStopped {
 			fail(c.ID, &rule.ValidationError{Object: "campaign", Field: "id",
-				Reason: "the campaign is archived: it cannot be published again", Err: ErrInvalidTransition})
+				Reason: "the campaign is archived: it cannot be published again; remove it from the set, or pass connector.KeepStopped() to leave it archived", Err: ErrInvalidTransition})
 		}
 		if cfg.stopOthers {
 			for k, t := range c.Triggers {

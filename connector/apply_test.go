@@ -521,6 +521,8 @@ func TestApplyKeepStoppedLeavesAnArchivedCampaign(t *testing.T) {
 
 	err := e.Apply(ctx, chain(24*time.Hour))
 	require.ErrorIs(t, err, connector.ErrInvalidTransition)
+	// The error names the way out: the archive is final.
+	require.ErrorContains(t, err, `campaign "thanks": id: the campaign is archived: it cannot be published again; remove it from the set, or pass connector.KeepStopped() to leave it archived`)
 
 	edited := chain(48 * time.Hour)
 	log.Reset()
