@@ -18,8 +18,10 @@ package connectortest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,7 +198,9 @@ func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
 // and returns that delivery. Like every assertion that expects something
 // to have happened, its failure names the user's deliveries of campaignID
 // that are due but were never ticked (the clock moved by h.Clock, or an
-// immediate follow-up tracked, without h.Tick or h.Advance after).
+// immediate follow-up tracked, without h.Tick or h.Advance after), and
+// says so when campaignID is no campaign the engine knows or no decision
+// concerns userID (a misspelt ID).
 func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
 	h.T.Helper()
 	got := h.SentTo(userID, campaignID)
@@ -301,13 +305,17 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 // unticked says which of userID's deliveries of campaignID are due (ready
 // to go) at the harness clock's now but were never ticked, one line each,
 // or "": the usual reason a delivery a test expects is missing is a clock
-// moved with h.Clock, or an event tracked, without a Tick after it.
+// moved with h.Clock, or an event tracked, without a Tick after it. Before
+// them, it says so when campaignID names no campaign the engine knows, or
+// when no decision concerns userID: a misspelt ID in the assertion fails
+// it too.
 func (h *Harness) unticked(userID, campaignID string) string {
+	var b strings.Builder
+	h.unknownIDs(&b, userID, campaignID)
 	u, err := h.Store.User(context.Background(), h.Engine.Namespace(), userID)
 	if err != nil {
-		return "" // no state, or none readable: nothing to say
+		return b.String() // no state, or none readable: nothing more to say
 	}
-	var b strings.Builder
 	now := h.Now()
 	for _, p := range u.Pending {
 		if p.CampaignID != campaignID || p.Sending || p.ReadyAt.After(now) {
@@ -317,6 +325,29 @@ func (h *Harness) unticked(userID, campaignID string) string {
 			p.ID, p.DueAt.UTC().Format(time.RFC3339))
 	}
 	return b.String()
+}
+
+// unknownIDs writes a line to b if campaignID is no campaign the engine
+// knows, naming those it knows, and one if no decision concerns userID.
+func (h *Harness) unknownIDs(b *strings.Builder, userID, campaignID string) {
+	ctx := context.Background()
+	if _, err := h.Engine.Campaign(ctx, campaignID); errors.Is(err, connector.ErrUnknownCampaign) {
+		var ids []string
+		if recs, err := h.Engine.Campaigns(ctx); err == nil {
+			for _, r := range recs {
+				ids = append(ids, strconv.Quote(r.Campaign.ID))
+			}
+		}
+		known := "none"
+		if len(ids) > 0 {
+			slices.Sort(ids)
+			known = strings.Join(ids, ", ")
+		}
+		fmt.Fprintf(b, "no campaign %q is saved (the engine knows %s): a misspelt ID?\n", campaignID, known)
+	}
+	if !slices.ContainsFunc(h.Decisions(), func(d rule.Decision) bool { return d.UserID == userID }) {
+		fmt.Fprintf(b, "no decision concerns user %q: a misspelt ID, or none of the user's events reached a follow-up\n", userID)
+	}
 }
 
 // Timeline renders every decision observed so far, one per line, except

@@ -115,6 +115,38 @@ func TestAssertionsPassAndFail(t *testing.T) {
 	}
 }
 
+// A misspelt campaign or user in an assertion that expects something
+// fails it like a missing delivery would: the failure says the ID is
+// unknown, so that the test's author looks at the assertion, not at the
+// campaign.
+func TestAFailureNamesAnUnknownCampaignOrUser(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fn        func(h *connectortest.Harness)
+		want, not string
+	}{
+		{"RequireSent, campaign", func(h *connectortest.Harness) { h.RequireSent("ann", "resnd") },
+			`no campaign "resnd" is saved (the engine knows "newsletter", "resend"): a misspelt ID?`, "no decision concerns"},
+		{"RequireReason, campaign", func(h *connectortest.Harness) { h.RequireReason("bob", "resnd", rule.Cancelled, "") },
+			`no campaign "resnd" is saved`, "no decision concerns"},
+		{"RequireKinds, campaign", func(h *connectortest.Harness) { h.RequireKinds("bob", "resnd", "scheduled") },
+			`no campaign "resnd" is saved`, "no decision concerns"},
+		{"RequireSentTimes, user", func(h *connectortest.Harness) { h.RequireSentTimes("an", "resend", 1) },
+			`no decision concerns user "an": a misspelt ID, or none of the user's events reached a follow-up`, "no campaign"},
+		{"RequireSentAt, user", func(h *connectortest.Harness) { h.RequireSentAt("an", "resend", connectortest.Start) },
+			`no decision concerns user "an"`, "no campaign"},
+		{"known IDs", func(h *connectortest.Harness) { h.RequireSent("bob", "resend") },
+			"", "misspelt ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(resendScenario, tc.fn)
+			require.True(t, f.failed)
+			require.Contains(t, f.msg, tc.want)
+			require.NotContains(t, f.msg, tc.not)
+		})
+	}
+}
+
 func TestTimelineWithoutDecisions(t *testing.T) {
 	h := connectortest.New(t)
 	require.Equal(t, "timeline:\n  (no decisions)\n", h.Timeline())
