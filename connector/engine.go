@@ -127,6 +127,11 @@ type Engine struct {
 // New returns an engine on store s that hands due deliveries to send.
 // It reads the store's campaigns at once, so an engine started on a store
 // another engine filled resumes exactly where that one stopped.
+//
+// A nil send is refused. A nil pointer is accepted (its Send may work on a
+// nil receiver), and so is a nil SenderFunc, for engines that never send
+// (one serving Explain or a dashboard): if an engine with a nil SenderFunc
+// ticks, each send it attempts fails as a panicking sender and is retried.
 func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 	if nilval.Is(s) {
 		return nil, errorf("nil store%s", nilType(s))
