@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -244,8 +245,8 @@ func (c *Campaign) UnmarshalJSON(b []byte) error {
 	var p plain
 	if err := decode(b, &p, "campaign", campaignShapes, nil); err != nil {
 		var de *decodeError
-		if errors.As(err, &de) && de.path == "campaign" { // no field named: a time's own error?
-			return badTime(b, err)
+		if errors.As(err, &de) && de.path == "campaign" { // no field named: a time's or a kind's own error?
+			return badKind(b, badTime(b, err))
 		}
 		return err
 	}
@@ -269,6 +270,50 @@ func badTime(b []byte, err error) error {
 			if err := decodeTime(f.raw, "campaign: "+f.name); err != nil {
 				return err
 			}
+		}
+	}
+	return err
+}
+
+// badKind returns err, for an unknown event kind or channel of campaign b,
+// with the field it is about named (encoding/json does not say which
+// trigger's or exception's kind it is): "campaign: triggers[1].kind". Other
+// errors, and an unknown value it cannot place, are returned as they are.
+func badKind(b []byte, err error) error {
+	if !errors.Is(err, event.ErrUnknownKind) && !errors.Is(err, event.ErrUnknownChannel) {
+		return err
+	}
+	type kinded []struct {
+		Kind json.RawMessage `json:"kind"`
+	}
+	var fields struct {
+		Triggers   kinded          `json:"triggers"`
+		Exceptions kinded          `json:"exceptions"`
+		Channel    json.RawMessage `json:"channel"`
+	}
+	if json.Unmarshal(b, &fields) != nil {
+		return err
+	}
+	named := func(path string, bad error) error {
+		return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+	}
+	for _, list := range []struct {
+		name  string
+		items kinded
+	}{{"triggers", fields.Triggers}, {"exceptions", fields.Exceptions}} {
+		for i, it := range list.items {
+			var k event.Kind
+			if len(it.Kind) > 0 {
+				if bad := json.Unmarshal(it.Kind, &k); bad != nil && errors.Is(bad, event.ErrUnknownKind) {
+					return named(fmt.Sprintf("%s[%d].kind", list.name, i), bad)
+				}
+			}
+		}
+	}
+	if len(fields.Channel) > 0 {
+		var c event.Channel
+		if bad := json.Unmarshal(fields.Channel, &c); bad != nil && errors.Is(bad, event.ErrUnknownChannel) {
+			return named("channel", bad)
 		}
 	}
 	return err

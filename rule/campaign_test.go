@@ -221,6 +221,26 @@ func TestCampaignJSONIsStrict(t *testing.T) {
 	require.Error(t, json.Unmarshal([]byte(`{"id":"x"} {"id":"y"}`), &c), "trailing data")
 }
 
+// An unknown kind or channel in a campaign's JSON names the field it is
+// in, so that a campaign with several triggers and exceptions says which.
+func TestCampaignJSONNamesTheFieldOfAnUnknownKind(t *testing.T) {
+	for _, tc := range []struct {
+		json, want string
+		is         error
+	}{
+		{`{"id":"x","triggers":[{"kind":"email_received","campaign_id":"n"},{"kind":"email_recieved","campaign_id":"n"}]}`,
+			`rule: campaign: triggers[1].kind: unknown event kind "email_recieved" (did you mean "email_received"?)`, event.ErrUnknownKind},
+		{`{"id":"x","triggers":[{"kind":"purchase"}],"delay":{"after":"1h"},"exceptions":[{"kind":"email_openned","campaign_id":"n"}]}`,
+			`rule: campaign: exceptions[0].kind: unknown event kind "email_openned"`, event.ErrUnknownKind},
+		{`{"id":"x","channel":"mail"}`, `rule: campaign: channel: unknown channel "mail"`, event.ErrUnknownChannel},
+	} {
+		var c rule.Campaign
+		err := json.Unmarshal([]byte(tc.json), &c)
+		require.ErrorIs(t, err, tc.is)
+		require.ErrorContains(t, err, tc.want)
+	}
+}
+
 func TestCampaignClone(t *testing.T) {
 	c := rule.Campaign{ID: "c", Triggers: []rule.Trigger{{Kind: event.Purchase, Where: []rule.Condition{rule.OneOf("a", 1, 2)}}},
 		Message: json.RawMessage(`{}`)}
