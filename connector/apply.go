@@ -226,6 +226,10 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 	for _, id := range p.archived {
 		e.kept(&sum, id, rule.Archived)
 	}
+	if !cfg.stopOthers {
+		sum.outside = len(p.others)
+		return nil
+	}
 	for _, id := range p.others {
 		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped, rule.Archived)
 		if err != nil {
@@ -259,6 +263,7 @@ type applySummary struct {
 	created, edited, published, resumed, stopped int             // steps that changed something
 	keptStopped, keptArchived                    int             // campaigns of the set KeepStopped left stopped, archived
 	counted                                      map[string]bool // campaigns of the set a step changed or KeepStopped kept
+	outside                                      int             // active campaigns outside the set left running (no StopOthers)
 }
 
 // kept counts in s that Apply left campaign id in state (stopped or
@@ -306,9 +311,12 @@ func (e *Engine) logApply(s *applySummary) {
 	if s.keptArchived > 0 {
 		msg += fmt.Sprintf(", kept archived %d", s.keptArchived)
 	}
+	if s.outside > 0 {
+		msg += fmt.Sprintf(", left active outside the set %d (StopOthers stops them)", s.outside)
+	}
 	e.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("namespace", e.cfg.namespace),
 		slog.Int("created", s.created), slog.Int("edited", s.edited), slog.Int("published", s.published),
 		slog.Int("resumed", s.resumed), slog.Int("stopped", s.stopped),
 		slog.Int("kept_stopped", s.keptStopped), slog.Int("kept_archived", s.keptArchived),
-		slog.Int("unchanged", unchanged))
+		slog.Int("unchanged", unchanged), slog.Int("active_outside", s.outside))
 }

@@ -24,7 +24,8 @@ type applyPlan struct {
 	// write). Other campaigns go through the steps, each of which leaves
 	// the store as it is if another engine got there first.
 	saved, active []bool
-	// others are the active campaigns absent from the set (StopOthers).
+	// others are the active campaigns absent from the set, which
+	// StopOthers stops and Apply otherwise leaves running.
 	others []string
 	// archived are the archived campaigns of the set, which KeepStopped
 	// leaves archived (without it the set is refused).
@@ -117,11 +118,9 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 			visit(i)
 		}
 	}
-	if cfg.stopOthers {
-		for _, id := range s.ids() {
-			if !inSet(id) && s.campaign(id).State == rule.Active {
-				p.others = append(p.others, id)
-			}
+	for _, id := range s.ids() {
+		if !inSet(id) && s.campaign(id).State == rule.Active {
+			p.others = append(p.others, id)
 		}
 	}
 	return p, nil
