@@ -49,25 +49,27 @@ func run(w io.Writer) {
 	must(err)
 
 	fmt.Fprintln(w, "Resend the newsletter to non-openers after 7 days, unless they bought something")
-	// The original: the host sends it; registering it lets follow-ups name it.
-	must(engine.Save(ctx, rule.Campaign{ID: "newsletter"}))
-	// The follow-up: a week after receipt, unless the user opened the
-	// newsletter or bought something.
-	must(engine.Save(ctx, rule.Campaign{
-		ID:       "resend",
-		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-		Delay:    rule.After(7 * 24 * time.Hour),
-		Exceptions: []rule.Exception{
-			{Kind: event.EmailOpened, CampaignID: "newsletter"},
-			{Kind: event.Purchase}, // any purchase
+	// The campaigns as code: Apply saves them and publishes each follow-up
+	// before the campaign that triggers it, so that the follow-up sees the
+	// original's first receipts. A restart applying the same set changes
+	// nothing.
+	campaigns := []rule.Campaign{
+		{ID: "newsletter"}, // the original: the host sends it; registering it lets follow-ups name it
+		{
+			// A week after receipt, unless the user opened the newsletter
+			// or bought something.
+			ID:       "resend",
+			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			Delay:    rule.After(7 * 24 * time.Hour),
+			Exceptions: []rule.Exception{
+				{Kind: event.EmailOpened, CampaignID: "newsletter"},
+				{Kind: event.Purchase}, // any purchase
+			},
+			Message: []byte(`{"subject":"In case you missed it"}`),
 		},
-		Message: []byte(`{"subject":"In case you missed it"}`),
-	}))
-	// The safe order: the follow-up first, so that it sees the original's
-	// first receipts.
-	fmt.Fprintf(w, "%s  publish resend, then newsletter\n", stamp(clk.Now()))
-	must(engine.Publish(ctx, "resend"))
-	must(engine.Publish(ctx, "newsletter"))
+	}
+	fmt.Fprintf(w, "%s  apply newsletter and resend\n", stamp(clk.Now()))
+	must(engine.Apply(ctx, campaigns))
 
 	track := func(user string, kind event.Kind) {
 		fmt.Fprintf(w, "%s  %-6s %s newsletter\n", stamp(clk.Now()), user, kind)
@@ -118,6 +120,8 @@ func run(w io.Writer) {
 func describe(d rule.Decision) string {
 	var line string
 	switch d.Kind {
+	case rule.Applied: // what Apply changed
+		line = fmt.Sprintf("✓ %s: %s", d.CampaignID, d.Detail)
 	case rule.Scheduled:
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:

@@ -7,7 +7,11 @@ func Example() {
 	run(os.Stdout)
 	// Output:
 	// Resend the newsletter to non-openers after 7 days, unless they bought something
-	// Mon 05 Jan 09:00  publish resend, then newsletter
+	// Mon 05 Jan 09:00  apply newsletter and resend
+	// Mon 05 Jan 09:00      ✓ newsletter: saved as a draft
+	// Mon 05 Jan 09:00      ✓ resend: saved as a draft
+	// Mon 05 Jan 09:00      ✓ resend: draft → active
+	// Mon 05 Jan 09:00      ✓ newsletter: draft → active
 	// Mon 05 Jan 09:00  ann    email_received newsletter
 	// Mon 05 Jan 09:00      → resend scheduled for ann, due Mon 12 Jan 09:00
 	// Mon 05 Jan 09:00  bob    email_received newsletter
