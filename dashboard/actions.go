@@ -50,18 +50,26 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		}
 		return attrs
 	}
-	if err := r.ParseForm(); err != nil {
+	// The origin is checked before the form is read: a cross-origin
+	// request is refused, and logged at Warn, as one even when its body is
+	// unreadable or too large.
+	refused := h.csrf.checkOrigin(r)
+	if err := r.ParseForm(); err != nil && refused == nil {
 		msg := "Unreadable form: " + err.Error()
 		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", audit(
 			"status", http.StatusBadRequest, "reason", clipText(msg), "remote", r.RemoteAddr)...)
 		h.problem(w, r, http.StatusBadRequest, msg)
 		return
 	}
-	if err := h.csrf.check(r); err != nil {
-		// Logged: a refused action is part of the audit trail too.
+	if refused == nil {
+		refused = h.csrf.checkToken(r)
+	}
+	if refused != nil {
+		// Logged: a refused action is part of the audit trail too. The
+		// form's fields are what could be read of it.
 		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", audit(
-			"error", err.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr)...)
-		h.problem(w, r, http.StatusForbidden, err.Error())
+			"error", refused.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr)...)
+		h.problem(w, r, http.StatusForbidden, refused.Error())
 		return
 	}
 	op, id := r.PostForm.Get("op"), r.PostForm.Get("id")

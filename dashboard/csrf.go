@@ -90,11 +90,19 @@ func overTLS(r *http.Request) bool {
 	return false
 }
 
-// check reports why the POST r must be refused, or nil. It reads r's form.
-func (c *csrf) check(r *http.Request) error {
+// checkOrigin reports why the POST r must be refused for where it comes
+// from, or nil. It reads only r's headers, so that a cross-origin request
+// is refused as such whatever its body holds.
+func (c *csrf) checkOrigin(r *http.Request) error {
 	if err := c.origins.Check(r); err != nil {
 		return fmt.Errorf("%w: %w", errCrossOrigin, err)
 	}
+	return nil
+}
+
+// checkToken reports why the POST r must be refused for its session or
+// its form's token, or nil. It reads r's form.
+func (c *csrf) checkToken(r *http.Request) error {
 	sid, ok := session(r)
 	if !ok {
 		return errNoSession

@@ -155,6 +155,41 @@ func TestARefusedActionIsLogged(t *testing.T) {
 	}
 }
 
+// TestACrossOriginPostIsRefusedForItsOriginWhateverItsBody: a cross-origin
+// POST whose body cannot be read (a bad escape, a body over the limit) is
+// refused with 403 and logged at Warn as a cross-origin request, like any
+// other, not taken for a form a user got wrong.
+func TestACrossOriginPostIsRefusedForItsOriginWhateverItsBody(t *testing.T) {
+	var logged bytes.Buffer
+	f := populatedFake()
+	h := mustHandler(t, f, WithActions(), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	ck, token := startSession(t, h)
+	for _, body := range []string{
+		"op=stop&id=resend&csrf=" + token + "&x=%zz",
+		"op=stop&id=resend&csrf=" + token + "&pad=" + strings.Repeat("a", maxActionForm),
+	} {
+		logged.Reset()
+		req := httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.AddCookie(ck)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("status %d, want 403", rec.Code)
+		}
+		line := logged.String()
+		for _, want := range []string{"level=WARN", "action refused", "cross-origin"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("the log lacks %s: %s", want, line)
+			}
+		}
+	}
+	if len(f.actions()) != 0 {
+		t.Fatalf("a refused request acted: %v", f.actions())
+	}
+}
+
 func TestActionsFollowTheLifecycle(t *testing.T) {
 	f := populatedFake()
 	h := mustHandler(t, f, WithActions(), WithCSRFKey([]byte(strings.Repeat("k", 32))))
