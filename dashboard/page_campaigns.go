@@ -93,8 +93,12 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		followUps = append(followUps, rec)
 		for _, t := range c.Triggers {
-			if t.CampaignID != "" && !slices.Contains(named[t.CampaignID], c.ID) {
-				named[t.CampaignID] = append(named[t.CampaignID], c.ID)
+			// A follow-up naming an original in several triggers is listed
+			// once. The follow-ups come one after the other, so only the
+			// last name of the list can be c's: looking at it alone keeps
+			// the page linear in the follow-ups that name one original.
+			if ids := named[t.CampaignID]; t.CampaignID != "" && (len(ids) == 0 || ids[len(ids)-1] != c.ID) {
+				named[t.CampaignID] = append(ids, c.ID)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -320,4 +321,48 @@ func TestCampaignsPageWithOnePageHasNoPager(t *testing.T) {
 	page := body(t, get(t, mustHandler(t, populatedFake()), "/"), http.StatusOK)
 	require.Contains(t, page, `data-campaign="resend"`)
 	require.NotContains(t, page, "data-pager")
+}
+
+// TestOriginalsListEachFollowUpThatNamesThemOnce: the originals table
+// names each follow-up that triggers on an original once, even one that
+// names it in several triggers, and every one of many.
+func TestOriginalsListEachFollowUpThatNamesThemOnce(t *testing.T) {
+	f := newFake(fixtureNow)
+	f.add(rule.Campaign{ID: "newsletter"}, rule.Active)
+	f.add(rule.Campaign{ID: "promo"}, rule.Active)
+	f.add(rule.Campaign{ID: "both", Delay: rule.After(time.Hour), Triggers: []rule.Trigger{
+		{Kind: event.EmailReceived, CampaignID: "newsletter"}, {Kind: event.EmailOpened, CampaignID: "promo"},
+		{Kind: event.EmailClicked, CampaignID: "newsletter"}}}, rule.Active)
+	const n = 500
+	for i := range n {
+		f.add(rule.Campaign{ID: fmt.Sprintf("f%04d", i), Delay: rule.After(time.Hour), Triggers: []rule.Trigger{
+			{Kind: event.EmailReceived, CampaignID: "newsletter"}, {Kind: event.EmailOpened, CampaignID: "newsletter"}}}, rule.Active)
+	}
+	page := body(t, get(t, mustHandler(t, f), "/"), http.StatusOK)
+	row := func(id string) string { return section(t, page, `data-original="`+id+`"`, "</tr>") }
+	require.Equal(t, 1, strings.Count(row("promo"), `href="campaign?id=both"`))
+	require.Equal(t, 1, strings.Count(row("newsletter"), `href="campaign?id=both"`))
+	require.Equal(t, n+1, strings.Count(row("newsletter"), `<a href="campaign?id=`)-1, "follow-ups named by the newsletter's row")
+}
+
+// BenchmarkCampaignsPageManyFollowUpsOfOneOriginal loads the campaigns
+// page with 100,000 follow-ups that all trigger on one original.
+func BenchmarkCampaignsPageManyFollowUpsOfOneOriginal(b *testing.B) {
+	f := newFake(fixtureNow)
+	f.add(rule.Campaign{ID: "newsletter"}, rule.Active)
+	for i := range 100_000 {
+		f.add(rule.Campaign{ID: fmt.Sprintf("f%06d", i), Delay: rule.After(time.Hour),
+			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}}, rule.Active)
+	}
+	h, err := newHandler(f, quietLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
 }
