@@ -25,6 +25,25 @@ var doneWords = map[string]string{
 	opArchive: "Archived.",
 }
 
+// doneStates are the states the actions lead to.
+var doneStates = map[string]rule.State{
+	opPublish: rule.Active,
+	opStop:    rule.Stopped,
+	opArchive: rule.Archived,
+}
+
+// doneNote confirms action op on the page of a campaign in state s, or is
+// "" when s is not the state op leads to: the address that asks for the
+// confirmation is anyone's to write, and the live refresh reloads it
+// after others have changed the campaign, so the page confirms only what
+// the campaign's state bears out.
+func doneNote(op string, s rule.State) string {
+	if to, ok := doneStates[op]; !ok || s != to {
+		return ""
+	}
+	return doneWords[op]
+}
+
 // maxActionForm bounds the body of an action's form.
 const maxActionForm = 64 << 10
 

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -187,6 +188,29 @@ func TestACrossOriginPostIsRefusedForItsOriginWhateverItsBody(t *testing.T) {
 	}
 	if len(f.actions()) != 0 {
 		t.Fatalf("a refused request acted: %v", f.actions())
+	}
+}
+
+// TestThePageConfirmsOnlyWhatTheStateBearsOut: the campaign page says an
+// action was done only while the campaign is in the state the action
+// leads to, not for an address written by hand nor once someone else has
+// changed the campaign since.
+func TestThePageConfirmsOnlyWhatTheStateBearsOut(t *testing.T) {
+	f := populatedFake() // resend is active
+	h := mustHandler(t, f, WithActions())
+	confirms := func(op string) bool {
+		t.Helper()
+		return strings.Contains(body(t, get(t, h, "/campaign?id=resend&done="+op), http.StatusOK), `class="flash"`)
+	}
+	if confirms("archive") || confirms("stop") || confirms("nonsense") {
+		t.Error("an active campaign's page confirms an archive or a stop that did not happen")
+	}
+	if !confirms("publish") {
+		t.Error("an active campaign's page does not confirm its publication")
+	}
+	noError(t)(f.Stop(context.Background(), "resend"))
+	if confirms("publish") || !confirms("stop") {
+		t.Error("a stopped campaign's page confirms a publication, or not its stop")
 	}
 }
 

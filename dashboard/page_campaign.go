@@ -76,7 +76,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 	}
 	body := campaignBody{
 		Rec: rec, FollowUp: rec.Campaign.IsFollowUp(), Words: rulesInWords(&rec.Campaign), Window: win, Windows: windows,
-		Done: doneWords[q.Get("done")], JSON: string(def),
+		Done: doneNote(q.Get("done"), rec.State), JSON: string(def),
 	}
 	if h.csrf != nil {
 		body.Ops = allowedOps(rec.State)
