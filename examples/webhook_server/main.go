@@ -1,7 +1,8 @@
 // Command webhook_server receives SendGrid Event Webhook calls and runs
 // the "resend to non-openers" flow on them: a week after the
 // newsletter is delivered, resend it to users who did not open it. It
-// prints what it sends instead of sending it.
+// prints what the engine decides (a resend scheduled, cancelled by an
+// open, a duplicate ignored) and what it sends, instead of sending it.
 //
 //	go run ./examples/webhook_server -addr localhost:8080 -sendgrid-key MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…
 //
@@ -116,7 +117,17 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 		printf("send %s to %s: %s\n", d.CampaignID, d.UserID, d.Message)
 		return nil
 	})
-	engine, err := connector.New(st, sender, connector.WithClock(clk))
+	// The observer prints what the engine decides about each event, so that
+	// a delivered newsletter shows its resend scheduled a week ahead.
+	observer := connector.ObserverFunc(func(d rule.Decision) {
+		switch d.Kind {
+		case rule.Scheduled:
+			printf("%s scheduled for %s, due %s\n", d.CampaignID, d.UserID, d.DueAt.Format(time.RFC3339))
+		case rule.Cancelled, rule.Duplicate, rule.Suppressed, rule.Failed:
+			printf("%s %s for %s: %s\n", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		}
+	})
+	engine, err := connector.New(st, sender, connector.WithClock(clk), connector.WithObserver(observer))
 	if err != nil {
 		return nil, nil, err
 	}
