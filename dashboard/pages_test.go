@@ -180,6 +180,11 @@ func TestHealthPageShowsStatsFailuresAndWarnings(t *testing.T) {
 	if !strings.Contains(page, `data-warning="unknown_campaign"`) {
 		t.Error("the warning is not listed")
 	}
+	// A store's interaction count is 0 unless the engine keeps the log:
+	// the page says which option that is, lest 0 look like a fault.
+	if stats := section(t, page, `id="stats"`, "</section>"); !strings.Contains(stats, "connector.WithInteractionLog") {
+		t.Error("the store's figures do not say that the interaction log needs WithInteractionLog")
+	}
 }
 
 // The unknown campaign IDs are whatever the host received: the page lists
