@@ -292,6 +292,10 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 		return nil, err
 	}
 	sp := m.space(ns)
+	sp.campMu.Lock()
+	rec, exists := sp.campaigns[campaignID]
+	sp.campMu.Unlock()
+	through := CancelThrough(rec, exists)
 	var ofShape []bool // per shape: its follow-up is campaignID
 	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
 	var out []Claim
@@ -312,7 +316,7 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 			st := sh.load(u)
 			kept := st.Pending[:0]
 			for _, p := range st.Pending {
-				if p.CampaignID == campaignID {
+				if p.CampaignID == campaignID && p.Activation <= through {
 					out = append(out, Claim{UserID: u.id(), Pending: *p})
 				} else {
 					kept = append(kept, p)

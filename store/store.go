@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -56,11 +57,15 @@ type Store interface {
 	// returned as is. fn must not call the store.
 	UpdateCampaign(ctx context.Context, ns, id string, fn func(rec *CampaignRecord, exists bool) error) (CampaignRecord, error)
 
-	// CancelCampaign removes every pending delivery of campaign campaignID
-	// in ns, whoever holds its lease, and returns what it removed. A
-	// delivery the store cannot decode (a newer version's) may be left for
-	// a version that can: the engine never sends a delivery of a campaign
-	// stopped after it was scheduled.
+	// CancelCampaign removes the pending deliveries of campaign campaignID
+	// in ns, whoever holds their lease, and returns what it removed: those
+	// of every activation up to the one [CancelThrough] gives for the
+	// campaign's stored record. The engine calls it after a stop; when the
+	// campaign was resumed meanwhile (by another engine or an operator),
+	// the deliveries of the new activation stay. A delivery the store
+	// cannot decode (a newer version's) may be left for a version that
+	// can: the engine never sends a delivery of a campaign stopped after it
+	// was scheduled.
 	CancelCampaign(ctx context.Context, ns, campaignID string) ([]Claim, error)
 
 	// Update runs fn on the state of one user, atomically with respect to
@@ -116,6 +121,25 @@ type Store interface {
 	// interactions past their expiry; users left with no state are removed.
 	// It returns how many items it removed.
 	Prune(ctx context.Context, ns string, now, logBefore time.Time) (int, error)
+}
+
+// CancelThrough returns the highest activation whose pending deliveries
+// [Store.CancelCampaign] removes, given the campaign's stored record (and
+// whether there is one): the record's activation, the one a stop ended;
+// the one before it when the campaign is active again, so that a resume
+// that overtook the stop keeps the deliveries it scheduled; and every
+// activation when there is no record, or it was never activated. A
+// delivery of a later activation than the record read is always kept: it
+// comes from a resume the read did not see.
+func CancelThrough(rec CampaignRecord, exists bool) int64 {
+	switch {
+	case !exists || rec.Activation <= 0:
+		return math.MaxInt64
+	case rec.State == rule.Active:
+		return rec.Activation - 1
+	default:
+		return rec.Activation
+	}
 }
 
 // InteractionQuery selects logged interactions: Time in [Since, Until)

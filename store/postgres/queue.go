@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -33,6 +35,8 @@ const (
 		UPDATE {pending} SET token = $4, ready_at = $5
 		WHERE ctid = ANY (ARRAY(SELECT ctid FROM due))
 		RETURNING user_id, id, campaign_id, body`
+	// The campaign's state and activation say which deliveries go.
+	sqlCancelRecord = `SELECT state, activation FROM {campaigns} WHERE ns = $1 AND id = $2`
 	// Rows are locked in (user, seq) order, the order Update locks a
 	// user's rows in, which keeps the two from deadlocking in most cases
 	// (Update retries the others).
@@ -178,13 +182,22 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 	}
 }
 
+// cancelOnce reads the campaign's record, then the pending rows of the
+// activations up to the one store.CancelThrough gives for it (those of a
+// later activation, from a resume the read did not see, are read but left
+// as they are), and deletes them.
 func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaignID string) (out []store.Claim, unreadable []unreadableClaim, err error) {
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
+	b.Queue(s.q.cancelRecord, ns, campaignID)
 	b.Queue(s.q.cancel, ns, campaignID)
 	br := conn.SendBatch(ctx, b)
 	var users, ids []string
+	var through int64
 	if _, err = br.Exec(); err == nil {
+		through, err = readCancelThrough(br)
+	}
+	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
 			for rows.Next() {
@@ -201,6 +214,9 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 				if derr := decodePending(&c.Pending, c.UserID, body); derr != nil {
 					unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
 					continue
+				}
+				if c.Pending.Activation > through {
+					continue // a later activation's
 				}
 				out = append(out, c)
 				users, ids = append(users, c.UserID), append(ids, c.Pending.ID)
@@ -226,6 +242,22 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 		return nil, nil, err
 	}
 	return out, unreadable, nil
+}
+
+// readCancelThrough reads the campaign record cancelOnce queued the
+// read of, and returns the highest activation whose deliveries go.
+func readCancelThrough(br pgx.BatchResults) (int64, error) {
+	var rec store.CampaignRecord
+	var state string
+	err := br.QueryRow().Scan(&state, &rec.Activation)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.CancelThrough(rec, false), nil
+	case err != nil:
+		return 0, err
+	}
+	rec.State = rule.State(state)
+	return store.CancelThrough(rec, true), nil
 }
 
 // unreadableClaim is a delivery Claim or CancelCampaign could not decode.

@@ -339,16 +339,16 @@ type queries struct {
 	pendingInsert, pendingUpdate, pendingDelete                            string
 	userInsert, userUpdate, userDelete                                     string
 
-	nsLock, nsSelect, nsBump, revision, notify      string
-	campaignSelect, campaignsSelect, campaignUpsert string
-	nextDue, claim, cancel, cancelDelete            string
-	take, stats, appendInteractions                 string
-	interactions, interactionsByKey                 string
-	pruneSeen, pruneInteractions, pruneCounters     string
-	pruneCandidates, prunePostpone, pruneRekey      string
-	addTallies, tallies, pruneTallies               string
-	addTalliesOnce, pruneTallyWriters               string
-	listPending, listPendingAll                     string
+	nsLock, nsSelect, nsBump, revision, notify         string
+	campaignSelect, campaignsSelect, campaignUpsert    string
+	nextDue, claim, cancel, cancelDelete, cancelRecord string
+	take, stats, appendInteractions                    string
+	interactions, interactionsByKey                    string
+	pruneSeen, pruneInteractions, pruneCounters        string
+	pruneCandidates, prunePostpone, pruneRekey         string
+	addTallies, tallies, pruneTallies                  string
+	addTalliesOnce, pruneTallyWriters                  string
+	listPending, listPendingAll                        string
 }
 
 // table renders a qualified table name: "schema".prefixname (the prefix
@@ -380,7 +380,7 @@ func newQueries(cfg config) *queries {
 		nsLock: r.Replace(sqlNSLock), nsSelect: r.Replace(sqlNSSelect), nsBump: r.Replace(sqlNSBump),
 		revision: r.Replace(sqlRevision), notify: sqlNotify,
 		campaignSelect: r.Replace(sqlCampaignSelect), campaignsSelect: r.Replace(sqlCampaigns), campaignUpsert: r.Replace(sqlCampaignUpsert),
-		nextDue: r.Replace(sqlNextDue), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel), cancelDelete: r.Replace(sqlCancelDelete),
+		nextDue: r.Replace(sqlNextDue), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel), cancelDelete: r.Replace(sqlCancelDelete), cancelRecord: r.Replace(sqlCancelRecord),
 		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -16,6 +17,7 @@ const (
 	sqlClaim = `UPDATE campaignconnector_pending SET token = ?4, ready_at = ?5
 		WHERE rowid IN (SELECT rowid FROM campaignconnector_pending WHERE ns = ?1 AND ready_at <= ?2 ORDER BY ready_at LIMIT ?3)
 		RETURNING user_id, id, campaign_id, data`
+	sqlCancelRecord = `SELECT state, activation FROM campaignconnector_campaigns WHERE ns = ? AND id = ?`
 	sqlCancelSelect = `SELECT rowid, user_id, id, campaign_id, ready_at, token, data FROM campaignconnector_pending
 		WHERE ns = ? AND campaign_id = ?`
 )
@@ -116,8 +118,19 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 	)
 	err := s.write(ctx, func(t *tx) error {
 		out, unreadable = out[:0], unreadable[:0]
+		// The campaign's state and activation say which deliveries go;
+		// those of a later activation (a resume that overtook the stop)
+		// stay.
+		var rec store.CampaignRecord
+		var state string
+		found, err := t.queryRow(sqlCancelRecord, []any{ns, campaignID}, &state, &rec.Activation)
+		if err != nil {
+			return err
+		}
+		rec.State = rule.State(state)
+		through := store.CancelThrough(rec, found)
 		var rowids []int64
-		err := t.rows(sqlCancelSelect, func(rows *sql.Rows) error {
+		err = t.rows(sqlCancelSelect, func(rows *sql.Rows) error {
 			var (
 				c                   store.Claim
 				rowid, ready, token int64
@@ -130,6 +143,9 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 			if err := t.w.cache.decode(&c.Pending, data); err != nil {
 				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, err})
 				return nil
+			}
+			if c.Pending.Activation > through {
+				return nil // a later activation's
 			}
 			out = append(out, c)
 			rowids = append(rowids, rowid)

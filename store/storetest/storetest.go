@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"queue/updates move and remove queued deliveries", testQueueFollowsUpdates},
 		{"queue/concurrent claimers never share a live lease", testConcurrentClaims},
 		{"queue/cancel by campaign", testCancelCampaign},
+		{"queue/cancel by campaign keeps a later activation's", testCancelActivations},
 		{"queue/recycled claim batches (ClaimRecycler)", testRecycleClaims},
 		{"prune/expired state goes, live state stays", testPrune},
 		{"counters/take up to the limit", testTake},
