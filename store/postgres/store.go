@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 )
 
 // Store is a [store.Store] in PostgreSQL, safe for concurrent use by any
@@ -174,7 +175,10 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 // Close stops the store's background work (sending the wake-up
 // notifications still due first, for at most 5 seconds), closes its
 // notification connection and, if [Open] made the pool, the pool. Calls
-// after Close return [store.ErrClosed]; calls in progress finish first.
+// after Close return [store.ErrClosed]. A call in progress finishes the
+// work it has a connection for; one that still needs a connection from
+// the pool of [Open] (waiting for a free one, say) returns
+// [store.ErrClosed] instead, and what it had committed before stays.
 // Close is idempotent.
 func (s *Store) Close() {
 	if !s.closed.CompareAndSwap(false, true) {
@@ -210,10 +214,17 @@ func (s *Store) log(level slog.Level, msg string, attrs ...slog.Attr) {
 func (s *Store) mono() int64 { return int64(time.Since(s.epoch)) }
 
 // wrap adds the operation's name to a back-end error, keeping ctx's error
-// recognisable.
+// recognisable. A call that asked the pool of [Open] for a connection after
+// Close closed it (one waiting for a free connection when Close began, or
+// one that needed another connection part way) fails with pgxpool's
+// "closed pool": that error also wraps [store.ErrClosed], as every call
+// after Close does.
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, puddle.ErrClosedPool) && !errors.Is(err, store.ErrClosed) {
+		return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrClosed, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
