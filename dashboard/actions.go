@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,6 +26,16 @@ var doneWords = map[string]string{
 	opArchive: "Archived.",
 }
 
+// partWords confirm an action whose change of state went through while
+// the work after it failed: the cancellation of the pending deliveries of
+// a stopped or archived campaign. The engine never sends those (each is
+// dropped at its due time), so the page says what happened and where the
+// error is.
+var partWords = map[string]string{
+	opStop:    "Stopped, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due.",
+	opArchive: "Archived, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due.",
+}
+
 // doneStates are the states the actions lead to.
 var doneStates = map[string]rule.State{
 	opPublish: rule.Active,
@@ -42,6 +53,17 @@ func doneNote(op string, s rule.State) string {
 		return ""
 	}
 	return doneWords[op]
+}
+
+// partNote is doneNote for an action whose cancellation failed, logged
+// under reference ref: "" unless the state bears the action out and ref
+// is one logFailure makes.
+func partNote(op, ref string, s rule.State) string {
+	words, ok := partWords[op]
+	if !ok || !isRef(ref) || doneNote(op, s) == "" {
+		return ""
+	}
+	return fmt.Sprintf(words, ref)
 }
 
 // maxActionForm bounds the body of an action's form.
@@ -126,6 +148,16 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, rule.ErrInvalidTransition):
 		refuse(http.StatusConflict, err.Error())
 		return
+	case err != nil && partWords[op] != "" && h.stateIs(ctx, id, doneStates[op]):
+		// The campaign is stopped or archived, but cancelling its pending
+		// deliveries failed: the action took effect, and the page says so
+		// with the reference of the error.
+		ref := h.logError(r, err)
+		h.cfg.logger.WarnContext(ctx, "campaignconnector dashboard: "+op+", its pending deliveries not all cancelled", audit(
+			"campaign", id, "ref", ref)...)
+		w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}, "ref": {ref}}.Encode())
+		w.WriteHeader(http.StatusSeeOther)
+		return
 	case err != nil:
 		// The audit trail names who asked; fail logs the error under the
 		// reference the page shows.
@@ -138,6 +170,12 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, audit("campaign", id)...)
 	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// stateIs reports whether campaign id is in state s now.
+func (h *handler) stateIs(ctx context.Context, id string, s rule.State) bool {
+	rec, err := h.src.Campaign(ctx, id)
+	return err == nil && rec.State == s
 }
 
 // actor returns who makes the action r asks for, clipped for the log:

@@ -214,10 +214,34 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // says in its place: the reference, not the error, whose text may tell
 // the store's internals to whoever reaches the page.
 func (h *handler) logFailure(r *http.Request, err error) string {
-	ref := rand.Text()[:10]
+	ref := h.logError(r, err)
+	return "The engine failed to answer (reference " + ref + "): the server's log has the error under that reference."
+}
+
+// refLen is the length of the references logError makes.
+const refLen = 10
+
+// logError logs err at Error under a new reference, and returns the
+// reference.
+func (h *handler) logError(r *http.Request, err error) string {
+	ref := rand.Text()[:refLen]
 	h.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "campaignconnector dashboard: "+r.Method+" "+r.URL.Path,
 		slog.String("error", err.Error()), slog.String("ref", ref))
-	return "The engine failed to answer (reference " + ref + "): the server's log has the error under that reference."
+	return ref
+}
+
+// isRef reports whether s has the form of a reference logError makes (a
+// page shows one it reads from its address only then).
+func isRef(s string) bool {
+	if len(s) != refLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
 }
 
 // problem answers r with an error page of status saying msg.

@@ -78,6 +78,9 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		Rec: rec, FollowUp: rec.Campaign.IsFollowUp(), Words: rulesInWords(&rec.Campaign), Window: win, Windows: windows,
 		Done: doneNote(q.Get("done"), rec.State), JSON: string(def),
 	}
+	if note := partNote(q.Get("done"), q.Get("ref"), rec.State); note != "" {
+		body.Done = note
+	}
 	if h.csrf != nil {
 		body.Ops = allowedOps(rec.State)
 	}
