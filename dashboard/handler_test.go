@@ -212,6 +212,8 @@ func TestBadAddressesAreRefusedWithTheirReason(t *testing.T) {
 		{"/campaign?id=resend&after_due=yesterday&after_id=d1", http.StatusBadRequest, "RFC 3339"},
 		{"/campaign?id=resend&after_due=2026-03-04T15:00:00Z", http.StatusBadRequest, "after_id"},
 		{"/user?id=" + strings.Repeat("u", maxUserID+1), http.StatusBadRequest, "longer"},
+		{"/campaign?id=" + strings.Repeat("c", maxUserID+1), http.StatusBadRequest, "longer"},
+		{"/campaign?id=" + strings.Repeat("c", maxUserID), http.StatusNotFound, "No campaign"},
 		{"/nothing-here", http.StatusNotFound, ""},
 		{"/static/missing.css", http.StatusNotFound, ""},
 	} {

@@ -45,6 +45,11 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, "Which campaign? The address needs ?id=.")
 		return
 	}
+	if len(id) > maxUserID {
+		// Longer than the campaign IDs events may name: not echoed back.
+		h.problem(w, r, http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
+		return
+	}
 	win, err := rangeParam(r, lastWeek)
 	if err != nil {
 		h.problem(w, r, http.StatusBadRequest, err.Error())

@@ -11,8 +11,9 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
-// maxUserID bounds the user ID the page looks up, as the engine's default
-// limits do.
+// maxUserID bounds the user ID the user page looks up, and the campaign ID
+// the campaign page does, as the engine's default limits bound the IDs
+// events carry.
 const maxUserID = 1024
 
 // userBody is the page of one user: their timeline with every follow-up.
