@@ -7,7 +7,9 @@
 //	go run ./examples/webhook_server -addr localhost:8080 -sendgrid-key MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…
 //
 // Without -sendgrid-key it makes up a key pair and prints a signed curl
-// command to try it with. With -db it keeps campaigns, users and pending
+// command to try it with: it reports the newsletter delivered to ann, and
+// the server prints her resend scheduled a week ahead (sent again, a
+// duplicate ignored). With -db it keeps campaigns, users and pending
 // resends in a SQLite file, so that a restart loses nothing:
 //
 //	go run ./examples/webhook_server -db campaigns.db
@@ -61,8 +63,9 @@ func main() {
 // serve runs the server on the wall clock until ctx ends, on the SQLite
 // file db, or in memory when db is empty.
 func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error) {
+	var demo *ecdsa.PrivateKey
 	if key == "" {
-		if key, err = demoKey(addr, out); err != nil {
+		if demo, key, err = demoKey(); err != nil {
 			return err
 		}
 	}
@@ -79,6 +82,13 @@ func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error)
 	engine, handler, err := newServer(ctx, clock.New(), st, key, out)
 	if err != nil {
 		return err
+	}
+	if demo != nil {
+		// After newServer: the sample delivery must come after the
+		// resend's publication, or it would not trigger it.
+		if err := printDemoRequest(addr, demo, time.Now(), out); err != nil {
+			return err
+		}
 	}
 	// ReadTimeout bounds the body too: the handler reads all of it before
 	// checking the signature, so a client trickling bytes would otherwise
@@ -161,26 +171,37 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 	return engine, mux, nil
 }
 
-// demoKey makes up a key pair, prints a signed sample request for the
-// server at addr, and returns the public key.
-func demoKey(addr string, out io.Writer) (string, error) {
+// demoKey makes up a key pair and returns it with its public key in the
+// form -sendgrid-key takes.
+func demoKey() (*ecdsa.PrivateKey, string, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	body := `[{"event":"delivered","email":"ann@example.com","sg_event_id":"demo-1","timestamp":` + ts +
+	return priv, base64.StdEncoding.EncodeToString(der), nil
+}
+
+// printDemoRequest prints a curl command for the server at addr that
+// reports the newsletter delivered to ann, signed with priv. SendGrid
+// stamps events to the whole second, so the delivery is stamped at the
+// second after now: stamped at now's second, it would come before the
+// resend's publication a moment ago, and count for nothing
+// (before_activation). Its event ID is new at every start, so that a
+// restart on a -db file does not take it for the previous run's.
+func printDemoRequest(addr string, priv *ecdsa.PrivateKey, now time.Time, out io.Writer) error {
+	ts := strconv.FormatInt(now.Truncate(time.Second).Add(time.Second).Unix(), 10)
+	body := `[{"event":"delivered","email":"ann@example.com","sg_event_id":"demo-` + rand.Text()[:8] + `","timestamp":` + ts +
 		`,"campaign_id":"newsletter","user_id":"ann"}]`
 	sum := sha256.Sum256([]byte(ts + body))
 	sig, err := ecdsa.SignASN1(rand.Reader, priv, sum[:])
 	if err != nil {
-		return "", err
+		return err
 	}
 	fmt.Fprintf(out, "no -sendgrid-key: using a demo key; try\n  curl -si http://%s/webhooks/sendgrid -H '%s: %s' -H '%s: %s' -d '%s'\n",
 		addr, sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig), sendgrid.TimestampHeader, ts, body)
-	return base64.StdEncoding.EncodeToString(der), nil
+	return nil
 }

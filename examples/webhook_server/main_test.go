@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -189,4 +191,42 @@ func TestResendSurvivesARestartWithDB(t *testing.T) {
 	sent, err = tick()
 	require.NoError(t, err)
 	require.Zero(t, sent)
+}
+
+// The curl command serve prints without -sendgrid-key shows the flow: the
+// delivery it reports schedules ann's resend, and on a restart with -db
+// the resend is still pending, so the new command's delivery finds it.
+func TestDemoRequestSchedulesTheResend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "campaigns.db")
+	run := func(want string) {
+		t.Helper()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		require.NoError(t, l.Close())
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() { done <- serve(ctx, addr, "", path, out) }()
+		defer func() {
+			cancel()
+			require.NoError(t, <-done)
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "listening on") }, 10*time.Second, 10*time.Millisecond)
+
+		curl := regexp.MustCompile(`curl -si (\S+) -H '([^:]+): ([^']+)' -H '([^:]+): ([^']+)' -d '([^']+)'`).FindStringSubmatch(out.String())
+		require.NotNil(t, curl, out.String())
+		req, err := http.NewRequest(http.MethodPost, curl[1], strings.NewReader(curl[6]))
+		require.NoError(t, err)
+		req.Header.Set(curl[2], curl[3])
+		req.Header.Set(curl[4], curl[5])
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), want) }, 5*time.Second, 10*time.Millisecond,
+			"want %q in:\n%s", want, out.String())
+	}
+	run("resend scheduled for ann, due ")
+	run("resend suppressed for ann: already_pending")
 }
