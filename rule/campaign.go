@@ -245,8 +245,13 @@ func (c *Campaign) UnmarshalJSON(b []byte) error {
 	var p plain
 	if err := decode(b, &p, "campaign", campaignShapes, nil); err != nil {
 		var de *decodeError
-		if errors.As(err, &de) && de.path == "campaign" { // no field named: a time's or a kind's own error?
-			return badKind(b, badTime(b, err))
+		if errors.As(err, &de) {
+			switch de.path {
+			case "campaign": // no field named: a time's or a kind's own error?
+				return badKind(b, badTime(b, err))
+			case "campaign: conversion": // which conversion's kind?
+				return badKind(b, err)
+			}
 		}
 		return err
 	}
@@ -277,7 +282,8 @@ func badTime(b []byte, err error) error {
 
 // badKind returns err, for an unknown event kind or channel of campaign b,
 // with the field it is about named (encoding/json does not say which
-// trigger's or exception's kind it is): "campaign: triggers[1].kind". Other
+// trigger's, exception's or conversion's kind it is): "campaign:
+// triggers[1].kind". Other
 // errors, and an unknown value it cannot place, are returned as they are.
 func badKind(b []byte, err error) error {
 	if !errors.Is(err, event.ErrUnknownKind) && !errors.Is(err, event.ErrUnknownChannel) {
@@ -287,9 +293,10 @@ func badKind(b []byte, err error) error {
 		Kind json.RawMessage `json:"kind"`
 	}
 	var fields struct {
-		Triggers   kinded          `json:"triggers"`
-		Exceptions kinded          `json:"exceptions"`
-		Channel    json.RawMessage `json:"channel"`
+		Triggers    kinded          `json:"triggers"`
+		Exceptions  kinded          `json:"exceptions"`
+		Conversions kinded          `json:"conversions"`
+		Channel     json.RawMessage `json:"channel"`
 	}
 	if json.Unmarshal(b, &fields) != nil {
 		return err
@@ -300,7 +307,7 @@ func badKind(b []byte, err error) error {
 	for _, list := range []struct {
 		name  string
 		items kinded
-	}{{"triggers", fields.Triggers}, {"exceptions", fields.Exceptions}} {
+	}{{"triggers", fields.Triggers}, {"exceptions", fields.Exceptions}, {"conversions", fields.Conversions}} {
 		for i, it := range list.items {
 			var k event.Kind
 			if len(it.Kind) > 0 {

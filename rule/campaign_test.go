@@ -222,7 +222,8 @@ func TestCampaignJSONIsStrict(t *testing.T) {
 }
 
 // An unknown kind or channel in a campaign's JSON names the field it is
-// in, so that a campaign with several triggers and exceptions says which.
+// in, so that a campaign with several triggers, exceptions and conversions
+// says which.
 func TestCampaignJSONNamesTheFieldOfAnUnknownKind(t *testing.T) {
 	for _, tc := range []struct {
 		json, want string
@@ -233,6 +234,8 @@ func TestCampaignJSONNamesTheFieldOfAnUnknownKind(t *testing.T) {
 		{`{"id":"x","triggers":[{"kind":"purchase"}],"delay":{"after":"1h"},"exceptions":[{"kind":"email_openned","campaign_id":"n"}]}`,
 			`rule: campaign: exceptions[0].kind: unknown event kind "email_openned"`, event.ErrUnknownKind},
 		{`{"id":"x","channel":"mail"}`, `rule: campaign: channel: unknown channel "mail"`, event.ErrUnknownChannel},
+		{`{"id":"x","conversions":[{"id":"a","kind":"purchase"},{"id":"b","kind":"purchse"}]}`,
+			`rule: campaign: conversions[1].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
 	} {
 		var c rule.Campaign
 		err := json.Unmarshal([]byte(tc.json), &c)
