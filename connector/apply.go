@@ -146,8 +146,10 @@ func KeepStopped() ApplyOption {
 // "apply: created 2, edited 1, published 2, resumed 0, stopped 0,
 // unchanged 5" (followed by ", kept stopped 1" and ", kept archived 1"
 // when [KeepStopped] left campaigns stopped or archived, each of which
-// also gets a line of its own; the same figures are the summary's
-// attributes, kept_stopped and kept_archived among them).
+// also gets a line of its own, and by ", left active outside the set 1
+// (StopOthers stops them)" when, without [StopOthers], active campaigns
+// are missing from the set; the same figures are the summary's
+// attributes, kept_stopped, kept_archived and active_outside among them).
 //
 // A store error stops Apply where it is: what was done stays done, and
 // applying the set again finishes the work.
