@@ -65,7 +65,10 @@ type Delivery struct {
 	UserID     string
 	// Channel is the follow-up's channel ([rule.Campaign.Channel]).
 	Channel event.Channel
-	// Trigger is the event that scheduled the delivery.
+	// Trigger is the event that scheduled the delivery. Its property
+	// values come back as the store keeps them: the memory store's as the
+	// event carried them, SQLite's and PostgreSQL's as JSON decodes them,
+	// numbers as json.Number.
 	Trigger event.Event
 	// DueAt is when the delivery fell due.
 	DueAt time.Time
