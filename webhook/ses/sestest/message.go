@@ -72,7 +72,7 @@ func (s *SNS) SubscriptionConfirmation(topicArn string) Message {
 
 // Sign returns m signed with s's key, as SNS signs it. Empty fields get
 // SNS's values first: Type Notification, a random MessageId, the time of
-// the call as Timestamp, SignatureVersion "2" (RSA with SHA-256; "1" signs
+// the call on the system clock as Timestamp, SignatureVersion "2" (RSA with SHA-256; "1" signs
 // with SHA-1) and [SNS.CertURL] as SigningCertURL. The signature covers
 // Message, MessageId, Subject (when not empty), Timestamp, TopicArn and
 // Type for a notification, and Message, MessageId, SubscribeURL,

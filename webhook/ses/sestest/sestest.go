@@ -26,6 +26,12 @@
 // the follow-up's publication, or the event happened before it
 // (suppressed, before_activation).
 //
+// A parser with [ses.WithMaxAge] also judges the SNS Timestamp, which
+// [SNS.Sign] sets to the system clock's now. Given [ses.WithClock] with a
+// mock clock, such a message is refused as a bad signature (401): set
+// [Message].Timestamp to the mock clock's now, in SNS's format
+// ("2006-01-02T15:04:05.000Z").
+//
 // Nothing leaves the process: the parser's client goes through the SNS's
 // transport. To test how the endpoint copes with AWS failing, wrap
 // [SNS.RoundTrip] in a transport of the test's own that answers some
