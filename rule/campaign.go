@@ -8,6 +8,7 @@
 package rule
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -283,44 +284,60 @@ func badTime(b []byte, err error) error {
 // badKind returns err, for an unknown event kind or channel of campaign b,
 // with the field it is about named (encoding/json does not say which
 // trigger's, exception's or conversion's kind it is): "campaign:
-// triggers[1].kind". Other
-// errors, and an unknown value it cannot place, are returned as they are.
+// triggers[1].kind". The field is the first, in the order of b, whose
+// value fails as err does, so that the name and the text go with err's own
+// value. Other errors, and an unknown value it cannot place, are returned
+// as they are.
 func badKind(b []byte, err error) error {
-	if !errors.Is(err, event.ErrUnknownKind) && !errors.Is(err, event.ErrUnknownChannel) {
+	var de *decodeError
+	if !errors.As(err, &de) || de.err == nil {
 		return err
 	}
-	type kinded []struct {
-		Kind json.RawMessage `json:"kind"`
-	}
-	var fields struct {
-		Triggers    kinded          `json:"triggers"`
-		Exceptions  kinded          `json:"exceptions"`
-		Conversions kinded          `json:"conversions"`
-		Channel     json.RawMessage `json:"channel"`
-	}
-	if json.Unmarshal(b, &fields) != nil {
+	kind, channel := errors.Is(err, event.ErrUnknownKind), errors.Is(err, event.ErrUnknownChannel)
+	if !kind && !channel {
 		return err
 	}
-	named := func(path string, bad error) error {
-		return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+	want := de.err.Error()
+	same := func(raw json.RawMessage, v any) (error, bool) {
+		bad := json.Unmarshal(raw, v)
+		return bad, bad != nil && bad.Error() == want
 	}
-	for _, list := range []struct {
-		name  string
-		items kinded
-	}{{"triggers", fields.Triggers}, {"exceptions", fields.Exceptions}, {"conversions", fields.Conversions}} {
-		for i, it := range list.items {
-			var k event.Kind
-			if len(it.Kind) > 0 {
-				if bad := json.Unmarshal(it.Kind, &k); bad != nil && errors.Is(bad, event.ErrUnknownKind) {
-					return named(fmt.Sprintf("%s[%d].kind", list.name, i), bad)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, terr := dec.Token(); terr != nil || t != json.Delim('{') {
+		return err
+	}
+	for dec.More() {
+		t, terr := dec.Token()
+		key, ok := t.(string)
+		var raw json.RawMessage
+		if terr != nil || !ok || dec.Decode(&raw) != nil {
+			return err
+		}
+		var path string
+		var bad error
+		switch {
+		case channel && strings.EqualFold(key, "channel"):
+			var c event.Channel
+			if e, ok := same(raw, &c); ok {
+				path, bad = "channel", e
+			}
+		case kind && (strings.EqualFold(key, "triggers") || strings.EqualFold(key, "exceptions") || strings.EqualFold(key, "conversions")):
+			var items []struct {
+				Kind json.RawMessage `json:"kind"`
+			}
+			if json.Unmarshal(raw, &items) != nil {
+				continue
+			}
+			for i, it := range items {
+				var k event.Kind
+				if e, ok := same(it.Kind, &k); len(it.Kind) > 0 && ok {
+					path, bad = fmt.Sprintf("%s[%d].kind", strings.ToLower(key), i), e
+					break
 				}
 			}
 		}
-	}
-	if len(fields.Channel) > 0 {
-		var c event.Channel
-		if bad := json.Unmarshal(fields.Channel, &c); bad != nil && errors.Is(bad, event.ErrUnknownChannel) {
-			return named("channel", bad)
+		if bad != nil {
+			return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
 		}
 	}
 	return err

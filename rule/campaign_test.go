@@ -236,6 +236,15 @@ func TestCampaignJSONNamesTheFieldOfAnUnknownKind(t *testing.T) {
 		{`{"id":"x","channel":"mail"}`, `rule: campaign: channel: unknown channel "mail"`, event.ErrUnknownChannel},
 		{`{"id":"x","conversions":[{"id":"a","kind":"purchase"},{"id":"b","kind":"purchse"}]}`,
 			`rule: campaign: conversions[1].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
+		// With several unknown values, the one named is the one the error
+		// is about: the first in the document, its text and kind with it.
+		{`{"id":"x","exceptions":[{"kind":"email_openned","campaign_id":"n"}],"triggers":[{"kind":"purchse"}]}`,
+			`rule: campaign: exceptions[0].kind: unknown event kind "email_openned"`, event.ErrUnknownKind},
+		{`{"id":"x","channel":"mail","triggers":[{"kind":"purchse"}]}`,
+			`rule: campaign: channel: unknown channel "mail"`, event.ErrUnknownChannel},
+		{`{"id":"x","triggers":[{"kind":"purchase"},{"kind":"purchse"}],"channel":"mail"}`,
+			`rule: campaign: triggers[1].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
+		{`{"id":"x","Triggers":[{"kind":"purchse"}]}`, `rule: campaign: triggers[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
 	} {
 		var c rule.Campaign
 		err := json.Unmarshal([]byte(tc.json), &c)
