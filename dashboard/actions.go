@@ -57,7 +57,7 @@ func doneNote(op string, s rule.State) string {
 
 // partNote is doneNote for an action whose cancellation failed, logged
 // under reference ref: "" unless the state bears the action out and ref
-// is one logFailure makes.
+// is one logError makes.
 func partNote(op, ref string, s rule.State) string {
 	words, ok := partWords[op]
 	if !ok || !isRef(ref) || doneNote(op, s) == "" {
