@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -361,13 +362,15 @@ const (
 
 // retryRecord stores the outcome of j's send after err, with a short
 // backoff, until the delivery's lease ends; then the Tick fails with the
-// last error, and the delivery is sent again after its lease.
+// last error, and the delivery is sent again after its lease. A closed
+// store never answers again: its error ends the retries at once, with the
+// same outcome sooner.
 func (s *slot) retryRecord(j *job, err error) {
 	e := s.w.e
 	until := s.leaseEnd(j)
 	for wait := recordRetry; ; wait = min(2*wait, recordRetryMax) {
 		now := e.cfg.clock.Now()
-		if !now.Add(wait).Before(until) {
+		if errors.Is(err, store.ErrClosed) || !now.Add(wait).Before(until) {
 			s.w.fail(fmt.Errorf("connector: tick: recording delivery %s: %w", j.c.Pending.ID, err))
 			return
 		}

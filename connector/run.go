@@ -27,7 +27,7 @@ import (
 // progress finishes — the sender's context does not end with ctx, only
 // with [WithSendTimeout] — and its outcome is recorded before Run returns
 // (a store error while recording is retried until the delivery's lease
-// ends). Deliveries claimed but not started are released for the next
+// ends, but for [store.ErrClosed]). Deliveries claimed but not started are released for the next
 // engine. Run leaves no goroutine behind. Only one Run per engine may be
 // active: a second returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
