@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -172,8 +173,16 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// stateIs reports whether campaign id is in state s now.
+// stateCheckTimeout bounds stateIs's read.
+const stateCheckTimeout = 5 * time.Second
+
+// stateIs reports whether campaign id is in state s now. It reads even
+// when ctx has ended: an action's work after its change of state often
+// fails because the request's context did (the browser left, a deadline
+// of the host's passed), and the audit trail still says what happened.
 func (h *handler) stateIs(ctx context.Context, id string, s rule.State) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateCheckTimeout)
+	defer cancel()
 	rec, err := h.src.Campaign(ctx, id)
 	return err == nil && rec.State == s
 }
