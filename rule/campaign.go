@@ -281,6 +281,18 @@ func badTime(b []byte, err error) error {
 	return err
 }
 
+// listName returns the field of a campaign, among those that list items
+// with a kind, that encoding/json decodes key into (it matches keys
+// without regard to case, folding "ſ" to "s" and "K" to "k"), or "".
+func listName(key string) string {
+	for _, name := range []string{"triggers", "exceptions", "conversions"} {
+		if strings.EqualFold(key, name) {
+			return name
+		}
+	}
+	return ""
+}
+
 // badKind returns err, for an unknown event kind or channel of campaign b,
 // with the field it is about named (encoding/json does not say which
 // trigger's, exception's or conversion's kind it is): "campaign:
@@ -321,7 +333,7 @@ func badKind(b []byte, err error) error {
 			if e, ok := same(raw, &c); ok {
 				path, bad = "channel", e
 			}
-		case kind && (strings.EqualFold(key, "triggers") || strings.EqualFold(key, "exceptions") || strings.EqualFold(key, "conversions")):
+		case kind && listName(key) != "":
 			var items []struct {
 				Kind json.RawMessage `json:"kind"`
 			}
@@ -331,7 +343,7 @@ func badKind(b []byte, err error) error {
 			for i, it := range items {
 				var k event.Kind
 				if e, ok := same(it.Kind, &k); len(it.Kind) > 0 && ok {
-					path, bad = fmt.Sprintf("%s[%d].kind", strings.ToLower(key), i), e
+					path, bad = fmt.Sprintf("%s[%d].kind", listName(key), i), e
 					break
 				}
 			}

@@ -245,6 +245,11 @@ func TestCampaignJSONNamesTheFieldOfAnUnknownKind(t *testing.T) {
 		{`{"id":"x","triggers":[{"kind":"purchase"},{"kind":"purchse"}],"channel":"mail"}`,
 			`rule: campaign: triggers[1].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
 		{`{"id":"x","Triggers":[{"kind":"purchse"}]}`, `rule: campaign: triggers[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
+		// encoding/json folds "ſ" (long s) to "s" and "K" (Kelvin sign) to
+		// "k": the error names the field by its own name, not the key's
+		// spelling.
+		{`{"id":"x","triggerſ":[{"kind":"purchse"}]}`, `rule: campaign: triggers[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
+		{`{"id":"x","exceptionſ":[{"kind":"purchse","campaign_id":"n"}]}`, `rule: campaign: exceptions[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
 	} {
 		var c rule.Campaign
 		err := json.Unmarshal([]byte(tc.json), &c)
