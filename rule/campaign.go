@@ -314,19 +314,12 @@ func badKind(b []byte, err error) error {
 		bad := json.Unmarshal(raw, v)
 		return bad, bad != nil && bad.Error() == want
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, terr := dec.Token(); terr != nil || t != json.Delim('{') {
-		return err
-	}
-	for dec.More() {
-		t, terr := dec.Token()
-		key, ok := t.(string)
-		var raw json.RawMessage
-		if terr != nil || !ok || dec.Decode(&raw) != nil {
-			return err
-		}
-		var path string
-		var bad error
+	var path string
+	var bad error
+	// Keys are read in the order of b, duplicates included, as the
+	// decoder reads them: the first value that fails is the one it
+	// failed on.
+	eachKey(b, func(key string, raw json.RawMessage) bool {
 		switch {
 		case channel && strings.EqualFold(key, "channel"):
 			var c event.Channel
@@ -334,25 +327,50 @@ func badKind(b []byte, err error) error {
 				path, bad = "channel", e
 			}
 		case kind && listName(key) != "":
-			var items []struct {
-				Kind json.RawMessage `json:"kind"`
-			}
+			var items []json.RawMessage
 			if json.Unmarshal(raw, &items) != nil {
-				continue
+				return true
 			}
 			for i, it := range items {
-				var k event.Kind
-				if e, ok := same(it.Kind, &k); len(it.Kind) > 0 && ok {
-					path, bad = fmt.Sprintf("%s[%d].kind", listName(key), i), e
+				eachKey(it, func(k string, v json.RawMessage) bool {
+					if !strings.EqualFold(k, "kind") {
+						return true
+					}
+					var kd event.Kind
+					if e, ok := same(v, &kd); ok {
+						path, bad = fmt.Sprintf("%s[%d].kind", listName(key), i), e
+					}
+					return bad == nil
+				})
+				if bad != nil {
 					break
 				}
 			}
 		}
-		if bad != nil {
-			return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+		return bad == nil
+	})
+	if bad == nil {
+		return err
+	}
+	return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+}
+
+// eachKey calls fn with each key of JSON object b and its value, in the
+// order of b, duplicates included, until fn returns false. It does
+// nothing more after what is not an object or not well formed.
+func eachKey(b []byte, fn func(key string, raw json.RawMessage) bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		var raw json.RawMessage
+		if err != nil || !ok || dec.Decode(&raw) != nil || !fn(key, raw) {
+			return
 		}
 	}
-	return err
 }
 
 // addText records that field's value s is text no store keeps exactly.

@@ -250,6 +250,11 @@ func TestCampaignJSONNamesTheFieldOfAnUnknownKind(t *testing.T) {
 		// spelling.
 		{`{"id":"x","triggerſ":[{"kind":"purchse"}]}`, `rule: campaign: triggers[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
 		{`{"id":"x","exceptionſ":[{"kind":"purchse","campaign_id":"n"}]}`, `rule: campaign: exceptions[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
+		// A key twice in an item: the decoder fails on the first value,
+		// and so does the name; an item of another shape is passed over.
+		{`{"id":"x","triggers":[{"kind":"purchse","kind":"purchase"}],"exceptions":[{"kind":"purchse","campaign_id":"n"}]}`,
+			`rule: campaign: triggers[0].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
+		{`{"id":"x","triggers":[1,{"kind":"purchse"}]}`, `rule: campaign: triggers[1].kind: unknown event kind "purchse"`, event.ErrUnknownKind},
 	} {
 		var c rule.Campaign
 		err := json.Unmarshal([]byte(tc.json), &c)
