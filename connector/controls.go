@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -89,7 +90,8 @@ func (c FrequencyCap) validate() error {
 	case c.Max < 1:
 		return errorf("frequency cap needs Max ≥ 1, got %d", c.Max)
 	case c.Channel != "" && !c.Channel.Valid():
-		return errorf("frequency cap: unknown channel %q", string(c.Channel))
+		_, err := event.ParseChannel(string(c.Channel)) // its text suggests a channel a misspelt one is near
+		return errorf("frequency cap: %s", strings.TrimPrefix(err.Error(), "event: "))
 	case (c.Window > 0) == (c.Days > 0) || c.Window < 0 || c.Days < 0:
 		return errorf("frequency cap needs exactly one of a positive Window or Days, got %+v", c)
 	}

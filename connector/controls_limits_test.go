@@ -100,6 +100,8 @@ func TestFrequencyCaps(t *testing.T) {
 			_, err := connector.New(store.NewMemory(), connector.SenderFunc(nil), connector.WithFrequencyCaps(c))
 			require.ErrorIs(t, err, connector.ErrInvalidOption, "%+v", c)
 		}
+		_, err := connector.New(store.NewMemory(), connector.SenderFunc(nil), connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: 1, Channel: "mail"}))
+		require.ErrorContains(t, err, `frequency cap: unknown channel "mail" (did you mean "email"?)`)
 	})
 }
 

@@ -73,7 +73,7 @@ func TestSaveErrorsNameTheCampaignAndTheField(t *testing.T) {
 	err := h.Engine.Save(ctx, rule.Campaign{ID: "resend",
 		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
 		Delay:    rule.After(-time.Hour),
-		Channel:  "fax",
+		Channel:  "sms2",
 	})
 	require.Error(t, err)
 	lines := splitLines(err.Error())
@@ -83,7 +83,7 @@ func TestSaveErrorsNameTheCampaignAndTheField(t *testing.T) {
 		require.NotContains(t, l, `: campaign: `, "and only once")
 	}
 	require.Contains(t, err.Error(), `connector: save "resend": delay.after: -1h0m0s is outside`)
-	require.Contains(t, err.Error(), `connector: save "resend": channel: unknown channel "fax"`)
+	require.Contains(t, err.Error(), `connector: save "resend": channel: unknown channel "sms2" (did you mean "sms"?)`)
 	var ve *rule.ValidationError
 	require.ErrorAs(t, err, &ve)
 

@@ -85,6 +85,13 @@ func TestChannels(t *testing.T) {
 	}
 	_, err := event.ParseChannel("pigeon")
 	require.ErrorIs(t, err, event.ErrUnknownChannel)
+	require.EqualError(t, err, `event: unknown channel "pigeon"`, "nothing is near enough to suggest")
+	// A misspelt channel gets a suggestion, as a misspelt kind does.
+	for s, want := range map[string]event.Channel{"mail": event.Email, "Email": event.Email, "SMS": event.SMS, "inapp": event.InApp, "pushh": event.Push} {
+		_, err := event.ParseChannel(s)
+		require.ErrorIs(t, err, event.ErrUnknownChannel)
+		require.EqualError(t, err, fmt.Sprintf("event: unknown channel %q (did you mean %q?)", s, want))
+	}
 }
 
 // TestAMissingKindSaysSo: an event or trigger without a kind is told the

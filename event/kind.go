@@ -214,9 +214,32 @@ func Channels() []Channel { return slices.Clone(channels) }
 func ParseChannel(s string) (Channel, error) {
 	c := Channel(s)
 	if !c.Valid() {
-		return "", fmt.Errorf("event: %w %q", ErrUnknownChannel, s)
+		return "", fmt.Errorf("event: %w %q%s", ErrUnknownChannel, s, channelSuggestion(s))
 	}
 	return c, nil
+}
+
+// channelSuggestion is ` (did you mean "c"?)` when channel name s looks
+// like a misspelling of channel c (a different case, or at most two
+// letters added, dropped, changed or swapped), else "".
+func channelSuggestion(s string) string {
+	best, bestD := Channel(""), 3
+	for _, c := range channels {
+		if strings.EqualFold(s, string(c)) {
+			best = c
+			break
+		}
+		if len(s) > len(c)+2 || len(c) > len(s)+2 {
+			continue // the length alone takes more than two edits
+		}
+		if d := editdist.AtMost(s, string(c), 2); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", string(best))
 }
 
 // Valid reports whether c is one of the six channels.

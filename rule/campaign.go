@@ -152,7 +152,8 @@ func (c Campaign) Validate() error {
 
 func (c *Campaign) validateControls(p *event.Problems) {
 	if c.Channel != "" && !c.Channel.Valid() {
-		p.Add("channel", fmt.Sprintf("unknown channel %q", string(c.Channel)), event.ErrUnknownChannel)
+		_, err := event.ParseChannel(string(c.Channel)) // its text suggests a channel a misspelt one is near
+		p.Add("channel", strings.TrimPrefix(err.Error(), "event: "), event.ErrUnknownChannel)
 	}
 	if c.ControlPercent < 0 || c.ControlPercent > 100 {
 		p.Add("control_percent", fmt.Sprintf("%d is outside [0, 100]", c.ControlPercent), nil)
