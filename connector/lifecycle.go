@@ -287,16 +287,34 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 	return rec, from, true, nil
 }
 
+// ErrNotCancelled reports that [Engine.Stop] or [Engine.Archive] (or
+// [Engine.Apply] stopping a campaign) changed the campaign's state but did
+// not cancel its pending deliveries: the store failed, or ctx ended, in
+// between. The campaign is stopped or archived all the same, and the
+// deliveries left are never sent: each is cancelled (campaign_stopped)
+// when it falls due.
+var ErrNotCancelled = errors.New("connector: the state changed, but the pending deliveries were not cancelled")
+
+// notCancelledError is an error of cancelAll after the state changed: its
+// text is the operation's, and it wraps [ErrNotCancelled] and the cause.
+type notCancelledError struct {
+	msg string
+	err error
+}
+
+func (e *notCancelledError) Error() string   { return e.msg }
+func (e *notCancelledError) Unwrap() []error { return []error{ErrNotCancelled, e.err} }
+
 // cancelAll cancels every pending delivery of follow-up rec after a stop
 // or an archive stored it, recording one decision per delivery.
 func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRecord) error {
 	id := rec.Campaign.ID
 	if _, err := e.adopt(ctx, rec); err != nil {
-		return fmt.Errorf("connector: %s %q: %w", op, id, err)
+		return &notCancelledError{fmt.Sprintf("connector: %s %q: %v", op, id, err), err}
 	}
 	removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
 	if err != nil {
-		return fmt.Errorf("connector: %s %q: cancelling pending deliveries: %w", op, id, err)
+		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
 	}
 	now := e.cfg.clock.Now()
 	e.tallyN(id, tcCancelledStopped, now, len(removed))

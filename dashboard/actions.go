@@ -1,12 +1,10 @@
 package dashboard
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -149,10 +147,11 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, rule.ErrInvalidTransition):
 		refuse(http.StatusConflict, err.Error())
 		return
-	case err != nil && partWords[op] != "" && h.stateIs(ctx, id, doneStates[op]):
+	case errors.Is(err, connector.ErrNotCancelled) && partWords[op] != "":
 		// The campaign is stopped or archived, but cancelling its pending
-		// deliveries failed: the action took effect, and the page says so
-		// with the reference of the error.
+		// deliveries failed (the store, or the request's end): the action
+		// took effect, and the page says so with the reference of the
+		// error.
 		ref := h.logError(r, err)
 		h.cfg.logger.WarnContext(ctx, "campaignconnector dashboard: "+op+", its pending deliveries not all cancelled", audit(
 			"campaign", id, "ref", ref)...)
@@ -171,20 +170,6 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	h.cfg.logger.InfoContext(ctx, "campaignconnector dashboard: "+op, audit("campaign", id)...)
 	w.Header().Set("Location", "campaign?"+url.Values{"id": {id}, "done": {op}}.Encode())
 	w.WriteHeader(http.StatusSeeOther)
-}
-
-// stateCheckTimeout bounds stateIs's read.
-const stateCheckTimeout = 5 * time.Second
-
-// stateIs reports whether campaign id is in state s now. It reads even
-// when ctx has ended: an action's work after its change of state often
-// fails because the request's context did (the browser left, a deadline
-// of the host's passed), and the audit trail still says what happened.
-func (h *handler) stateIs(ctx context.Context, id string, s rule.State) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateCheckTimeout)
-	defer cancel()
-	rec, err := h.src.Campaign(ctx, id)
-	return err == nil && rec.State == s
 }
 
 // actor returns who makes the action r asks for, clipped for the log:
