@@ -379,6 +379,7 @@ func TestApplyStepErrorsNameTheCampaignOnce(t *testing.T) {
 	s.failUpdate, s.failCancel = false, true
 	err = e.Apply(ctx, []rule.Campaign{{ID: "news"}}, connector.StopOthers())
 	require.EqualError(t, err, `connector: stop "promo": cancelling pending deliveries: store down`)
+	require.ErrorIs(t, err, connector.ErrNotCancelled, "promo is stopped, its deliveries not cancelled")
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, "promo", ce.CampaignID)
 	require.ErrorIs(t, err, errStep)
