@@ -6,10 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -31,16 +33,7 @@ func (cancelFails) CancelCampaign(context.Context, string, string) ([]store.Clai
 // stopped, that the cancellation failed, under which reference the log
 // has the error, and that the deliveries are not sent.
 func TestAStopWhoseCancellationFailsSaysWhatHappened(t *testing.T) {
-	ctx := context.Background()
-	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
-	e, err := connector.New(cancelFails{store.NewMemory()}, send)
-	noError(t)(err)
-	noError(t)(e.Apply(ctx, []rule.Campaign{{ID: "newsletter"}, {ID: "resend",
-		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}, Delay: rule.After(24 * 3600e9)}}))
-	noError(t)(e.Track(ctx, event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}))
-
-	var logged bytes.Buffer
-	h := mustHandler(t, engineSource{e}, WithActions(), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	_, h, logged := stopFixture(t, cancelFails{store.NewMemory()})
 	ck, token := startSession(t, h)
 	rec := post(h, url.Values{"op": {opStop}, "id": {"resend"}, "csrf": {token}}, ck, nil)
 	if rec.Code != http.StatusSeeOther {
@@ -70,5 +63,69 @@ func TestAStopWhoseCancellationFailsSaysWhatHappened(t *testing.T) {
 		if p := body(t, get(t, h, "/"+q), http.StatusOK); strings.Contains(p, "cancelling its pending deliveries failed") {
 			t.Errorf("%s: the page reports a failure the address alone asserts", q)
 		}
+	}
+}
+
+// stopFixture is an engine on s running "resend" for ann, with a
+// dashboard that takes actions and logs into the returned buffer.
+func stopFixture(t *testing.T, s store.Store) (*connector.Engine, *handler, *bytes.Buffer) {
+	t.Helper()
+	ctx := context.Background()
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
+	e, err := connector.New(s, send)
+	noError(t)(err)
+	noError(t)(e.Apply(ctx, []rule.Campaign{{ID: "newsletter"}, {ID: "resend",
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}, Delay: rule.After(24 * time.Hour)}}))
+	noError(t)(e.Track(ctx, event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	logged := &bytes.Buffer{}
+	h := mustHandler(t, engineSource{e}, WithActions(), WithLogger(slog.New(slog.NewTextHandler(logged, nil))))
+	return e, h, logged
+}
+
+// cancelEndsRequest is a memory store whose CancelCampaign finds the
+// request gone: it ends the request's context (the browser closed the
+// tab, say) and fails with the context's error.
+type cancelEndsRequest struct {
+	*store.Memory
+	cancel context.CancelFunc
+}
+
+func (s *cancelEndsRequest) CancelCampaign(ctx context.Context, _, _ string) ([]store.Claim, error) {
+	s.cancel()
+	return nil, ctx.Err()
+}
+
+// TestAStopWhoseRequestEndedDuringTheCancellationSaysItStopped: the
+// request's context ends while the engine cancels the stopped campaign's
+// deliveries, so the cancellation fails with the context's error. The stop
+// took effect all the same: the audit trail says so, not that the action
+// failed, and the browser, if still there, is sent to the campaign's page.
+func TestAStopWhoseRequestEndedDuringTheCancellationSaysItStopped(t *testing.T) {
+	s := &cancelEndsRequest{Memory: store.NewMemory()}
+	e, h, logged := stopFixture(t, s)
+	ck, token := startSession(t, h)
+	form := url.Values{"op": {opStop}, "id": {"resend"}, "csrf": {token}}
+	reqCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.cancel = cancel
+	req := httptest.NewRequestWithContext(reqCtx, http.MethodPost, "/action", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(ck)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+
+	rr, err := e.Campaign(context.Background(), "resend")
+	noError(t)(err)
+	if rr.State != rule.Stopped {
+		t.Fatalf("state %s, want stopped", rr.State)
+	}
+	if rec.Code != http.StatusSeeOther {
+		t.Errorf("status %d, want 303: %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(logged.String(), "action failed") {
+		t.Errorf("the audit trail says the stop failed, though it took effect: %s", logged.String())
+	}
+	if !strings.Contains(logged.String(), "stop, its pending deliveries not all cancelled") {
+		t.Errorf("the audit trail lacks the stop: %s", logged.String())
 	}
 }
