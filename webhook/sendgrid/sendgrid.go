@@ -223,8 +223,8 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 		if err != nil {
 			return fmt.Errorf("sendgrid: %w: timestamp %q is not Unix seconds", webhook.ErrSignature, ts)
 		}
-		if age := p.clock.Now().Sub(time.Unix(sec, 0)); age > p.maxAge || age < -p.maxAge {
-			return fmt.Errorf("sendgrid: %w: timestamp %s off by %v, over %v", webhook.ErrSignature, ts, age, p.maxAge)
+		if err := wire.CheckAge("sendgrid", "timestamp "+ts, time.Unix(sec, 0), p.clock.Now(), p.maxAge); err != nil {
+			return err
 		}
 	}
 	return nil

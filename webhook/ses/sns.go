@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
 // SNS message types.
@@ -154,10 +155,7 @@ func (p *Parser) checkAge(stamp string) error {
 	if err != nil {
 		return fmt.Errorf("ses: %w: SNS Timestamp %q is not an RFC 3339 time", webhook.ErrSignature, stamp)
 	}
-	if age := p.clock.Now().Sub(at); age > p.maxAge || age < -p.maxAge {
-		return fmt.Errorf("ses: %w: SNS Timestamp %s off by %v, over %v", webhook.ErrSignature, stamp, age, p.maxAge)
-	}
-	return nil
+	return wire.CheckAge(provider, "SNS Timestamp "+stamp, at, p.clock.Now(), p.maxAge)
 }
 
 // Confirmation is a verified SNS subscription or unsubscription

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/webhook"
 )
 
 // ErrTime reports a timestamp that cannot be read or is out of range.
@@ -219,4 +220,15 @@ func URLPropertyOf(raw json.RawMessage) map[string]any {
 	}
 	link, _ := String(raw)
 	return URLProperty(link)
+}
+
+// CheckAge refuses a signed time at more than max away from now, either
+// way, as a parser with a max age does: the error wraps
+// webhook.ErrSignature and names provider and what (the time as the
+// request carried it, "timestamp 1767603600" say).
+func CheckAge(provider, what string, at, now time.Time, max time.Duration) error {
+	if age := now.Sub(at); age > max || age < -max {
+		return fmt.Errorf("%s: %w: %s off by %v, over %v", provider, webhook.ErrSignature, what, age, max)
+	}
+	return nil
 }
