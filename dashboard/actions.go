@@ -18,28 +18,25 @@ const (
 	opArchive = "archive"
 )
 
-// doneWords confirm an action on the page the browser is sent to after it.
-var doneWords = map[string]string{
-	opPublish: "Published: the campaign is active.",
-	opStop:    "Stopped: its pending deliveries are cancelled.",
-	opArchive: "Archived.",
+// outcome is what an action leads to, and how the page the browser is
+// sent to after it confirms it.
+type outcome struct {
+	state rule.State // the campaign's state after the action
+	done  string     // the confirmation
+	// part confirms the action when its change of state went through
+	// but the cancellation of the campaign's pending deliveries failed;
+	// the engine never sends those (each is dropped at its due time), so
+	// the page says what happened and, with %s, where the error is.
+	part string
 }
 
-// partWords confirm an action whose change of state went through while
-// the work after it failed: the cancellation of the pending deliveries of
-// a stopped or archived campaign. The engine never sends those (each is
-// dropped at its due time), so the page says what happened and where the
-// error is.
-var partWords = map[string]string{
-	opStop:    "Stopped, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due.",
-	opArchive: "Archived, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due.",
-}
-
-// doneStates are the states the actions lead to.
-var doneStates = map[string]rule.State{
-	opPublish: rule.Active,
-	opStop:    rule.Stopped,
-	opArchive: rule.Archived,
+// outcomes are the actions' outcomes, by form value.
+var outcomes = map[string]outcome{
+	opPublish: {state: rule.Active, done: "Published: the campaign is active."},
+	opStop: {state: rule.Stopped, done: "Stopped: its pending deliveries are cancelled.",
+		part: "Stopped, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due."},
+	opArchive: {state: rule.Archived, done: "Archived.",
+		part: "Archived, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due."},
 }
 
 // doneNote confirms action op on the page of a campaign in state s, or is
@@ -48,21 +45,20 @@ var doneStates = map[string]rule.State{
 // after others have changed the campaign, so the page confirms only what
 // the campaign's state bears out.
 func doneNote(op string, s rule.State) string {
-	if to, ok := doneStates[op]; !ok || s != to {
-		return ""
+	if o, ok := outcomes[op]; ok && s == o.state {
+		return o.done
 	}
-	return doneWords[op]
+	return ""
 }
 
 // partNote is doneNote for an action whose cancellation failed, logged
 // under reference ref: "" unless the state bears the action out and ref
 // is one logError makes.
 func partNote(op, ref string, s rule.State) string {
-	words, ok := partWords[op]
-	if !ok || !isRef(ref) || doneNote(op, s) == "" {
-		return ""
+	if o := outcomes[op]; o.part != "" && isRef(ref) && s == o.state {
+		return fmt.Sprintf(o.part, ref)
 	}
-	return fmt.Sprintf(words, ref)
+	return ""
 }
 
 // maxActionForm bounds the body of an action's form.
@@ -147,7 +143,7 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, rule.ErrInvalidTransition):
 		refuse(http.StatusConflict, err.Error())
 		return
-	case errors.Is(err, connector.ErrNotCancelled) && partWords[op] != "":
+	case errors.Is(err, connector.ErrNotCancelled) && outcomes[op].part != "":
 		// The campaign is stopped or archived, but cancelling its pending
 		// deliveries failed (the store, or the request's end): the action
 		// took effect, and the page says so with the reference of the

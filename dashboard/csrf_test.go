@@ -101,7 +101,7 @@ func TestActionsNeedTheSessionsToken(t *testing.T) {
 	if !slices.Equal(f.actions(), []string{"stop resend"}) || f.campaigns["resend"].State != rule.Stopped {
 		t.Fatalf("actions %v, state %s", f.actions(), f.campaigns["resend"].State)
 	}
-	if page := body(t, get(t, h, "/campaign?done=stop&id=resend"), http.StatusOK); !strings.Contains(page, doneWords["stop"]) {
+	if page := body(t, get(t, h, "/campaign?done=stop&id=resend"), http.StatusOK); !strings.Contains(page, outcomes["stop"].done) {
 		t.Error("the page after the action does not confirm it")
 	}
 }
