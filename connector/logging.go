@@ -14,14 +14,17 @@ import (
 // event, event_kind, delivery, rule, detail, due_at, attempt). The levels
 // follow what a host running the engine wants to read:
 //
-//   - Error: a delivery failed for good; a store error met by Run.
+//   - Error: a delivery failed for good; a store error met by Run, or by
+//     the background flush of the decision counts ([Engine.Tallies]) of an
+//     engine without Run ("campaignconnector: track" or
+//     "campaignconnector: tick").
 //   - Warn: a send or directory failure to be retried; a hazard in the
 //     definitions (warning decisions); an event naming a campaign the
 //     engine does not know (ignored, unknown_campaign: a typo to fix, at
 //     most one line per campaign ID a minute, the next line counting the
 //     ones left out in "skipped"); deliveries overdue by more than a
 //     minute while nothing sends them (a forgotten Run), once until
-//     something ticks again.
+//     something ticks again; [Engine.Apply] resuming a stopped campaign.
 //   - Info: a delivery; what [Engine.Apply] changed (each change, then a
 //     summary); an event that did not do what its author meant
 //     and that a host asks about ("why did nothing happen?"): an exception
