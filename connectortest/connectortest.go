@@ -6,8 +6,11 @@
 // that fail with a readable timeline of what happened.
 //
 //	h := connectortest.New(t)
-//	h.Apply(rule.Campaign{ID: "newsletter"},
-//		rule.Campaign{ID: "resend", Triggers: …, Delay: rule.After(7 * 24 * time.Hour), …})
+//	h.Apply(rule.Campaign{ID: "newsletter"}, rule.Campaign{
+//		ID:       "resend",
+//		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+//		Delay:    rule.After(7 * 24 * time.Hour),
+//	})
 //	h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
 //	h.Advance(7 * 24 * time.Hour)
 //	h.RequireSent("ann", "resend")
