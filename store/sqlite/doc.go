@@ -20,7 +20,12 @@
 // path+"-wal", the write-ahead log, and path+"-shm", the index of the log
 // that the processes using the file share. Keep all three on a local file
 // system: write-ahead logging needs shared memory between the processes,
-// which network file systems do not give. The store's tables are named
+// which network file systems do not give. Do not delete, move or replace
+// the file while a store has it open: SQLite would go on writing to the
+// file it holds, which no process opening the path sees, so the store's
+// writes fail with [ErrFileChanged] instead (a file moved in is also read
+// with the old file's -wal beside it, which damages it: restore a copy
+// only with the processes stopped, see Backups). The store's tables are named
 // "campaignconnector_…"; the file may hold other tables of the host's, which
 // then share the one writer at a time described below.
 //

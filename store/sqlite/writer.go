@@ -3,6 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -25,6 +28,8 @@ type writer struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // prepared on conn; used under sem
 	cache pendingCache         // used under sem
+	path  string
+	file  os.FileInfo // the file conn opened; nil if it could not be read
 }
 
 func (w *writer) open(ctx context.Context, db *sql.DB, path string) error {
@@ -33,6 +38,8 @@ func (w *writer) open(ctx context.Context, db *sql.DB, path string) error {
 		return err
 	}
 	w.db, w.conn = db, conn
+	w.path = path
+	w.file, _ = os.Stat(path) // SQLite created it, if it was missing, as conn opened
 	w.turn = takeTurns(path)
 	w.sem = w.turn.sem
 	w.stmts = make(map[string]*sql.Stmt)
@@ -152,6 +159,9 @@ func (t *tx) attempt(fn func(t *tx) error) (err error) {
 	if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
+	if err := t.w.sameFile(); err != nil {
+		return err
+	}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -164,6 +174,32 @@ func (t *tx) attempt(fn func(t *tx) error) (err error) {
 	}
 	committed = true
 	return nil
+}
+
+// ErrFileChanged reports that the store's path no longer names the file
+// the store opened: the file was deleted, moved, or replaced (by a copy
+// restored while the store was open, say). SQLite would go on writing to
+// the file it holds open, which no later process sees: every write after
+// that would be acknowledged and lost. The store's writes fail with it
+// instead; close the store and open the path again.
+var ErrFileChanged = errors.New("sqlite: the database file was deleted or replaced while the store had it open")
+
+// sameFile fails with [ErrFileChanged] when w.path no longer names the
+// file w opened. Every write transaction checks it, holding the write
+// lock, before it changes anything: a stat of the path.
+func (w *writer) sameFile() error {
+	if w.file == nil {
+		return nil
+	}
+	fi, err := os.Stat(w.path)
+	if err == nil && os.SameFile(fi, w.file) {
+		return nil
+	}
+	what := "it names another file"
+	if err != nil {
+		what = err.Error()
+	}
+	return fmt.Errorf("%w: %q (%s): writes would be lost; close the store and open the path again", ErrFileChanged, w.path, what)
 }
 
 // fileTurn is the write turn the stores of this process share on one

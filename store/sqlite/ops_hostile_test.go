@@ -1,0 +1,58 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+	"github.com/stretchr/testify/require"
+)
+
+// The file a running store has open is deleted, or replaced by another
+// database (a copy restored over it, a deploy that moves a fresh file in
+// place): SQLite would go on writing to the file it holds open, which no
+// process opening the path sees, so every event tracked from then on
+// would be acknowledged and lost. The store's writes fail instead, with
+// an error naming the path and the cause; its reads are not checked.
+func TestWritesFailOnceTheFileIsDeletedOrReplaced(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, path string)
+	}{
+		{"deleted", func(t *testing.T, path string) {
+			require.NoError(t, os.Remove(path))
+		}},
+		{"replaced", func(t *testing.T, path string) {
+			other := filepath.Join(t.TempDir(), "other.db")
+			require.NoError(t, openStore(t, other).Close())
+			require.NoError(t, os.Rename(other, path))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := testPath(t)
+			s := openStore(t, path)
+			e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
+			require.NoError(t, err)
+			require.NoError(t, e.Apply(ctx, mpCampaigns()))
+			ev := func(id string) event.Event {
+				return event.Event{ID: id, UserID: "u1", Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+			}
+			require.NoError(t, e.Track(ctx, ev("before")))
+
+			tc.change(t, path)
+			err = e.Track(ctx, ev("after"))
+			require.ErrorIs(t, err, sqlite.ErrFileChanged)
+			require.ErrorContains(t, err, path)
+			_, err = e.Tick(ctx)
+			require.ErrorIs(t, err, sqlite.ErrFileChanged, "a claim is a write too")
+			_, err = s.User(ctx, "", "u1")
+			require.False(t, errors.Is(err, sqlite.ErrFileChanged), "reads are not checked")
+		})
+	}
+}
