@@ -95,7 +95,9 @@ func StopOthers() ApplyOption {
 // It also leaves archived the campaigns of the set an operator archived
 // (before Apply or while it runs), where Apply without it refuses the set
 // (an archived campaign cannot be published again). Each campaign left
-// stopped or archived is logged at Info.
+// stopped or archived is logged at Info, and what is still pending of it
+// is cancelled: the cancellation of a Stop or Archive cut short (its
+// process killed, or [ErrNotCancelled]) is finished by the next Apply.
 //
 // KeepStopped cannot tell who stopped a campaign: one that [StopOthers]
 // stopped when it left the set stays stopped when it comes back into the
@@ -218,6 +220,9 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		switch {
 		case !changed && (from == rule.Stopped || from == rule.Archived):
 			e.kept(&sum, id, from)
+			if err := e.finishCancel(ctx, id, from); err != nil {
+				return &CampaignError{CampaignID: id, Err: err}
+			}
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
 			e.logResumed(id)
@@ -227,6 +232,9 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 	}
 	for _, id := range p.archived {
 		e.kept(&sum, id, rule.Archived)
+		if err := e.finishCancel(ctx, id, rule.Archived); err != nil {
+			return &CampaignError{CampaignID: id, Err: err}
+		}
 	}
 	if !cfg.stopOthers {
 		sum.outside = len(p.others)
@@ -246,6 +254,25 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		}
 	}
 	return nil
+}
+
+// finishCancel cancels what is left pending of campaign id, which Apply
+// leaves stopped or archived (KeepStopped): the cancellation of a Stop or
+// Archive cut short (the process killed, the store failed: ErrNotCancelled)
+// is done at the next start that applies the set, rather than each delivery
+// waiting, listed as pending, until it falls due. With nothing left it
+// cancels nothing, and as after a stop, the deliveries of a resume that
+// overtook this call stay.
+func (e *Engine) finishCancel(ctx context.Context, id string, state rule.State) error {
+	rec, err := e.Campaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	op := "stop"
+	if state == rule.Archived {
+		op = "archive"
+	}
+	return e.cancelAll(ctx, op, rec)
 }
 
 // archivedNow reports whether err, from saving campaign id, is the refusal
