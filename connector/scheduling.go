@@ -79,9 +79,20 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 		}
 	}
 	due := camp.Delay.DueAt(ev.Time, t.loc)
-	if w := camp.SendWindow; w != nil && !w.Contains(due, t.loc) {
+	// A due time that has passed (a late or backdated trigger) means at
+	// once: the window is judged now, when the delivery will go.
+	at := due
+	if at.Before(t.now) {
+		at = t.now
+	}
+	if w := camp.SendWindow; w != nil && !w.Contains(at, t.loc) {
 		if !w.NextAvailable {
-			suppress(rule.ReasonOutsideSendWindow, func() string { return "due " + stamp(due) + ", window " + w.String() })
+			suppress(rule.ReasonOutsideSendWindow, func() string {
+				if at.After(due) {
+					return "due " + stamp(due) + ", at once: " + stamp(at) + ", window " + w.String()
+				}
+				return "due " + stamp(due) + ", window " + w.String()
+			})
 			return
 		}
 		due = w.Next(due, t.loc)

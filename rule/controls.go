@@ -71,7 +71,8 @@ func (t *TimeOfDay) UnmarshalText(b []byte) error {
 // weekdays on which a window opens (an overnight window opened on Friday
 // ends on Saturday morning).
 //
-// When the trigger is processed, a due time outside the window is not
+// When the trigger is processed, a due time outside the window (for a
+// due time already past, due at once: the time it is processed) is not
 // scheduled (suppressed, outside_send_window) unless NextAvailable is set:
 // then it moves to the next window opening. When the delivery is about to
 // be sent (retries and deferrals move it), a send time outside the window
