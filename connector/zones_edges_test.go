@@ -93,3 +93,98 @@ func TestALateTriggerIsJudgedByTheWindowWhenItIsSent(t *testing.T) {
 	h.RequireSentAt("in", "f", day.Add(14*time.Hour))
 	h.RequireReason("out", "f", rule.Suppressed, rule.ReasonOutsideSendWindow)
 }
+
+// Quiet hours that end exactly at the due time plus the maximum deferral
+// defer the delivery there; a nanosecond less of deferral drops it.
+func TestQuietHoursDeferExactlyToTheMaximumDeferral(t *testing.T) {
+	for _, tc := range []struct {
+		maxDeferral time.Duration
+		want        []string
+	}{
+		{9 * time.Hour, []string{"scheduled", "deferred/quiet_hours", "delivered"}},
+		{9*time.Hour - time.Nanosecond, []string{"scheduled", "suppressed/quiet_hours"}},
+	} {
+		h := connectortest.New(t, connector.WithMaxDeferral(tc.maxDeferral),
+			connector.WithQuietHours(connector.QuietHours{From: rule.At(22, 0), To: rule.At(7, 0), Defer: true}))
+		followUp(h, nil)
+		h.AdvanceTo(connectortest.Start.Add(22 * time.Hour)) // 22:00 UTC, the engine's zone
+		h.Track(opened("u"))
+		h.Advance(24 * time.Hour)
+		h.RequireKinds("u", "f", tc.want...)
+	}
+}
+
+// The send-time checks read the user's zone when the delivery is sent,
+// while the due time stays as computed when it was scheduled: a user who
+// moved from New York to Paris after the trigger has an InDaysAt(1, 9, 0)
+// delivery due at 09:00 New York time, 15:00 in Paris, inside quiet
+// hours of 14:00–16:00 read in Paris, which defer it to 16:00 Paris time.
+func TestTheZoneAtSendTimeIsTheUsersZoneThen(t *testing.T) {
+	ny, paris := zone(t, "America/New_York"), zone(t, "Europe/Paris")
+	dir := newDirectory()
+	dir.zones["u"] = ny
+	h := connectortest.New(t, connector.WithDirectory(dir),
+		connector.WithQuietHours(connector.QuietHours{From: rule.At(14, 0), To: rule.At(16, 0), Defer: true}))
+	followUp(h, func(c *rule.Campaign) { c.Delay = rule.InDaysAt(1, 9, 0) })
+	h.AdvanceTo(time.Date(2026, 1, 6, 12, 0, 0, 0, ny))
+	h.Track(opened("u"))
+	dir.mu.Lock()
+	dir.zones["u"] = paris
+	dir.mu.Unlock()
+	h.Advance(2 * 24 * time.Hour)
+	d := h.RequireReason("u", "f", rule.Scheduled, "")
+	require.Equal(t, time.Date(2026, 1, 7, 9, 0, 0, 0, ny), d.DueAt.In(ny), "due time computed in the zone at the trigger")
+	h.RequireSentAt("u", "f", time.Date(2026, 1, 7, 16, 0, 0, 0, paris))
+}
+
+// The window is judged to the minute, so the last nanosecond before To is
+// inside and To itself is not, whatever the fraction of a second.
+func TestSendWindowEdgesToTheNanosecond(t *testing.T) {
+	h := connectortest.New(t)
+	followUp(h, func(c *rule.Campaign) {
+		c.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(18, 0)}
+	})
+	day := connectortest.Start.Add(24 * time.Hour)
+	h.AdvanceTo(day.Add(9*time.Hour - time.Nanosecond))
+	h.Track(opened("before"))
+	h.AdvanceTo(day.Add(18*time.Hour - time.Nanosecond))
+	h.Track(opened("last"))
+	h.AdvanceTo(day.Add(18 * time.Hour))
+	h.Track(opened("to"))
+	h.Advance(time.Hour)
+	h.RequireReason("before", "f", rule.Suppressed, rule.ReasonOutsideSendWindow)
+	h.RequireSentAt("last", "f", day.Add(18*time.Hour-time.Nanosecond))
+	h.RequireReason("to", "f", rule.Suppressed, rule.ReasonOutsideSendWindow)
+}
+
+// A directory may give time.Local or time.UTC: both are zones like any
+// other, and the engine reads the wall clock in them.
+func TestADirectoryGivingLocalOrUTC(t *testing.T) {
+	dir := newDirectory()
+	dir.zones["local"], dir.zones["utc"] = time.Local, time.UTC
+	h := connectortest.New(t, connector.WithDirectory(dir), connector.WithLocation(zone(t, "Asia/Kathmandu")))
+	followUp(h, func(c *rule.Campaign) { c.Delay = rule.InDaysAt(1, 9, 0) })
+	h.Track(opened("local"), opened("utc"), opened("nil"))
+	h.Advance(3 * 24 * time.Hour)
+	y, m, d := connectortest.Start.In(time.Local).Date()
+	h.RequireSentAt("local", "f", time.Date(y, m, d+1, 9, 0, 0, 0, time.Local))
+	h.RequireSentAt("utc", "f", time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC))
+	// No zone: the engine's, Kathmandu (+05:45), where Start is 05:45.
+	h.RequireSentAt("nil", "f", time.Date(2026, 1, 6, 9, 0, 0, 0, zone(t, "Asia/Kathmandu")))
+}
+
+// Apia skipped 30 December 2011 (29 December 24:00 -10 → 31 December
+// 00:00 +14). A cap of one email per two calendar days counts today and
+// the calendar day before: on the 31st, the day before is the 30th,
+// which had no instant, so a send on the 29th does not count.
+func TestDayCapAcrossTheDayApiaSkipped(t *testing.T) {
+	apia := zone(t, "Pacific/Apia")
+	dir := newDirectory()
+	dir.zones["u"] = apia
+	h := harnessAt(t, time.Date(2011, 12, 28, 0, 0, 0, 0, time.UTC), connector.WithDirectory(dir),
+		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Channel: event.Email, Days: 2}))
+	followUp(h, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(0) })
+	sendAt(h, time.Date(2011, 12, 29, 12, 0, 0, 0, apia), "u")
+	sendAt(h, time.Date(2011, 12, 31, 0, 0, 0, 0, apia), "u") // the first instant of the 31st, 12 hours later
+	h.RequireSentTimes("u", "f", 2)
+}
