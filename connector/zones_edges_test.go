@@ -188,3 +188,23 @@ func TestDayCapAcrossTheDayApiaSkipped(t *testing.T) {
 	sendAt(h, time.Date(2011, 12, 31, 0, 0, 0, 0, apia), "u") // the first instant of the 31st, 12 hours later
 	h.RequireSentTimes("u", "f", 2)
 }
+
+// An After delay is elapsed time, whatever the calendar says: 24 hours
+// after 09:00 on the day before New York springs forward (8 March 2026)
+// is 10:00 on the 8th by the wall clock; after the day before it falls
+// back (1 November), 08:00.
+func TestAfterIsElapsedTimeAcrossDaylightSaving(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	dir := newDirectory()
+	dir.zones["spring"], dir.zones["autumn"] = ny, ny
+	h := connectortest.New(t, connector.WithDirectory(dir), connector.WithLocation(ny))
+	followUp(h, func(c *rule.Campaign) { c.Delay = rule.After(24 * time.Hour) })
+	h.AdvanceTo(time.Date(2026, 3, 7, 9, 0, 0, 0, ny))
+	h.Track(opened("spring"))
+	h.AdvanceTo(time.Date(2026, 3, 9, 0, 0, 0, 0, ny))
+	h.RequireSentAt("spring", "f", time.Date(2026, 3, 8, 10, 0, 0, 0, ny))
+	h.AdvanceTo(time.Date(2026, 10, 31, 9, 0, 0, 0, ny))
+	h.Track(opened("autumn"))
+	h.AdvanceTo(time.Date(2026, 11, 2, 0, 0, 0, 0, ny))
+	h.RequireSentAt("autumn", "f", time.Date(2026, 11, 1, 8, 0, 0, 0, ny))
+}
