@@ -56,3 +56,20 @@ func TestWritesFailOnceTheFileIsDeletedOrReplaced(t *testing.T) {
 		})
 	}
 }
+
+// A store opened with a relative path keeps writing after the process
+// changes its working directory: SQLite resolved the path when it opened
+// the file, and so does the check that the path still names that file.
+func TestARelativePathSurvivesAChangeOfDirectory(t *testing.T) {
+	ctx := context.Background()
+	t.Chdir(t.TempDir())
+	s := openStore(t, "cc.db")
+	e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
+	require.NoError(t, err)
+	require.NoError(t, e.Apply(ctx, mpCampaigns()))
+
+	t.Chdir(t.TempDir())
+	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushReceived, CampaignID: "abandoned_cart"}))
+	_, err = os.Stat("cc.db")
+	require.True(t, errors.Is(err, os.ErrNotExist), "the store wrote no file in the new directory")
+}

@@ -38,8 +38,13 @@ func (w *writer) open(ctx context.Context, db *sql.DB, path string) error {
 		return err
 	}
 	w.db, w.conn = db, conn
-	w.path = path
-	w.file, _ = os.Stat(path) // SQLite created it, if it was missing, as conn opened
+	// The path as SQLite resolved it when conn opened the file, which a
+	// later change of the working directory does not move.
+	w.path, err = filepath.Abs(path)
+	if err != nil {
+		w.path = path
+	}
+	w.file, _ = os.Stat(w.path) // SQLite created it, if it was missing, as conn opened
 	w.turn = takeTurns(path)
 	w.sem = w.turn.sem
 	w.stmts = make(map[string]*sql.Stmt)
