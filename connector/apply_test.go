@@ -328,7 +328,7 @@ func TestApplyErrorsNameTheCampaignOnce(t *testing.T) {
 	require.EqualError(t, err, strings.Join([]string{
 		`connector: campaign "news": id: the set holds it more than once`,
 		`connector: campaign "lost": triggers[0].campaign_id: campaign "nowhere" is not known (connector: unknown campaign)`,
-		`connector: campaign "slow": delay.after: -1h0m0s is outside (0, 87600h0m0s] (invalid delay)`,
+		`connector: campaign "slow": delay.after: -1h0m0s is outside [0, 87600h0m0s] (invalid delay)`,
 		`connector: campaign "ping": triggers[0].campaign_id: campaigns ping, pong trigger on each other ` +
 			`(connector: follow-ups trigger on each other in a cycle)`,
 		`connector: campaign "pong": triggers[0].campaign_id: campaigns ping, pong trigger on each other ` +

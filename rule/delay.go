@@ -86,7 +86,7 @@ func (d Delay) Validate() error {
 	case immediate:
 	case afterDuration:
 		if d.after < 0 || d.after > maxAfter {
-			p.Add("after", fmt.Sprintf("%v is outside (0, %v]", d.after, maxAfter), ErrInvalidDelay)
+			p.Add("after", fmt.Sprintf("%v is outside [0, %v]", d.after, maxAfter), ErrInvalidDelay)
 		}
 	case nextWeekday, inDays:
 		if d.kind == nextWeekday && (d.weekday < time.Sunday || d.weekday > time.Saturday) {
