@@ -58,7 +58,8 @@ func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID
 // follow-up's duration, triggers or exceptions on archived or unknown
 // campaigns, interactions of a channel their campaign is not sent on
 // ([rule.ReasonChannelMismatch]), cycles of follow-ups, and exceptions that can
-// never happen while a user waits; and, concerning no campaign, deliveries
+// never happen while a user waits, and send windows that lie inside the
+// engine's quiet hours ([rule.ReasonQuietHours]); and, concerning no campaign, deliveries
 // overdue by more than a minute: nothing sends them
 // ([rule.ReasonOverdueDeliveries]). Archived campaigns are not checked.
 // Warnings come sorted by campaign.
@@ -70,7 +71,7 @@ func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
 	now := e.cfg.clock.Now()
 	var out []Warning
 	for _, id := range snap.ids() {
-		out = append(out, snap.warningsFor(id, now, time.Time{})...)
+		out = append(out, e.warningsFor(snap, id, now, time.Time{})...)
 		out = append(out, snap.inactiveOriginals(id)...)
 	}
 	out = append(out, snap.cycles()...)

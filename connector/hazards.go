@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -52,4 +53,45 @@ func (s *snapshot) channelMismatches(c *campaign, warn func(rule.Reason, string)
 	for _, cv := range def.Conversions {
 		check(fmt.Sprintf("conversion %q", cv.ID), cv.Kind, cv.CampaignID)
 	}
+}
+
+// warningsFor is the snapshot's warnings about campaign id with those that
+// depend on the engine's options: a send window inside quiet hours.
+func (e *Engine) warningsFor(s *snapshot, id string, now, since time.Time) []Warning {
+	out := s.warningsFor(id, now, since)
+	if c := s.campaign(id); c != nil && c.State != rule.Archived {
+		if w := e.windowInQuietHours(&c.Campaign); w != nil {
+			out = append(out, *w)
+		}
+	}
+	return out
+}
+
+// windowInQuietHours warns when every minute of c's send window falls in
+// the engine's quiet hours: each delivery is then held back by one or the
+// other (deferred between them until the maximum deferral, or dropped)
+// and none is ever sent. Both are read on the user's wall clock, so the
+// comparison holds in every zone.
+func (e *Engine) windowInQuietHours(c *rule.Campaign) *Warning {
+	q, w := e.cfg.quiet, c.SendWindow
+	if q == nil || w == nil {
+		return nil
+	}
+	within := func(from, to rule.TimeOfDay, m rule.TimeOfDay) bool {
+		switch {
+		case from == to:
+			return true
+		case from < to:
+			return m >= from && m < to
+		}
+		return m >= from || m < to
+	}
+	for m := rule.TimeOfDay(0); m < 24*60; m++ {
+		if within(w.From, w.To, m) && !within(q.From, q.To, m) {
+			return nil
+		}
+	}
+	return &Warning{CampaignID: c.ID, Reason: rule.ReasonQuietHours, Detail: fmt.Sprintf(
+		"the send window %s lies inside the quiet hours %s–%s: no delivery of it can ever be sent",
+		w, q.From, q.To)}
 }

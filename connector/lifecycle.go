@@ -89,7 +89,7 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 	if err != nil {
 		return created, true, fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	e.emitWarnings(snap.warningsFor(c.ID, now, time.Time{}), now)
+	e.emitWarnings(e.warningsFor(snap, c.ID, now, time.Time{}), now)
 	return created, true, nil
 }
 
@@ -167,7 +167,7 @@ func (e *Engine) activate(ctx context.Context, id string, since time.Time, leave
 	if err != nil {
 		return from, true, fmt.Errorf("connector: publish %q: %w", id, err)
 	}
-	e.emitWarnings(snap.warningsFor(id, now, since), now)
+	e.emitWarnings(e.warningsFor(snap, id, now, since), now)
 	return from, true, nil
 }
 

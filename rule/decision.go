@@ -91,10 +91,11 @@ const Warning = Warned
 // Hazards in the campaign definitions carry ReasonDraftFollowUp,
 // ReasonOriginalNotActive, ReasonDelayExceedsDuration,
 // ReasonUnknownCampaign, ReasonArchivedCampaign, ReasonCycle,
-// ReasonExceptionNeverWhileWaiting or ReasonChannelMismatch. The engine's
-// Check reports them all, and ReasonOverdueDeliveries about no campaign;
-// saving or publishing a campaign hands the observers those about it as
-// Warned decisions.
+// ReasonExceptionNeverWhileWaiting, ReasonChannelMismatch or
+// ReasonQuietHours (a send window inside the engine's quiet hours). The
+// engine's Check reports them all, and ReasonOverdueDeliveries about no
+// campaign; saving or publishing a campaign hands the observers those
+// about it as Warned decisions.
 type Reason string
 
 // Reasons.
@@ -187,7 +188,8 @@ const (
 	// sending).
 	ReasonOutsideSendWindow Reason = "outside_send_window"
 	// ReasonQuietHours: the delivery falls in the engine's quiet hours
-	// (suppressed, or deferred to their end).
+	// (suppressed, or deferred to their end). (On Warned) the follow-up's
+	// send window lies entirely inside the quiet hours: it can never send.
 	ReasonQuietHours Reason = "quiet_hours"
 	// ReasonFrequencyCapped: a frequency cap would be exceeded.
 	ReasonFrequencyCapped Reason = "frequency_capped"
