@@ -27,7 +27,11 @@
 // with the old file's -wal beside it, which damages it: restore a copy
 // only with the processes stopped, see Backups). The store's tables are named
 // "campaignconnector_…"; the file may hold other tables of the host's, which
-// then share the one writer at a time described below.
+// then share the one writer at a time described below. The log is folded
+// back into the database only up to the oldest read still open: a
+// transaction of the host's left open on the file (the store's own reads
+// are single statements) lets it grow by every write meanwhile, about
+// 0.5 KB an event.
 //
 // [Open] creates or upgrades the tables before it returns: the
 // migrations are embedded, versioned in the table
