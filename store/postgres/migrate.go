@@ -88,6 +88,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	if pool == nil {
+		return errors.New("postgres: nil pool")
+	}
 	if err := resolveSchema(ctx, pool, &cfg); err != nil {
 		return err
 	}

@@ -110,6 +110,10 @@ func applyOptions(opts []Option) (config, error) {
 	cfg := defaultConfig()
 	var errs []error
 	for _, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("%w: nil option", ErrInvalidOption))
+			continue
+		}
 		if err := o(&cfg); err != nil {
 			errs = append(errs, err)
 		}
