@@ -371,8 +371,13 @@ func (e *opError) Unwrap() error { return e.err }
 
 // problemText renders err, a problem of a campaign, for a message that
 // already names the campaign: a validation error of the campaign itself
-// leaves out its Object ("campaign"), which would only repeat it.
+// leaves out its Object ("campaign"), which would only repeat it. A nil
+// err (a CampaignError a host built without one) reads "<nil>", as fmt
+// prints it.
 func problemText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
 	if ve, ok := err.(*rule.ValidationError); ok && ve.Object == "campaign" {
 		c := *ve
 		c.Object = ""
