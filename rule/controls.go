@@ -43,7 +43,17 @@ type TimeOfDay int
 type Clock = TimeOfDay
 
 // At returns the time of day hour:minute.
-func At(hour, minute int) TimeOfDay { return TimeOfDay(hour*60 + minute) }
+//
+// An hour outside 0–23 or a minute outside 0–59 gives an invalid
+// TimeOfDay (-1, which [TimeOfDay.Valid] and validation refuse) rather
+// than carrying over: At(8, 60) is not 09:00, and huge values do not wrap
+// around into some valid time.
+func At(hour, minute int) TimeOfDay {
+	if hour < 0 || hour > 23 || minute < 0 || minute > 59 {
+		return -1
+	}
+	return TimeOfDay(hour*60 + minute)
+}
 
 // Valid reports whether t is a time of day.
 func (t TimeOfDay) Valid() bool { return t >= 0 && t < 24*60 }

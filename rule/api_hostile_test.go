@@ -1,0 +1,34 @@
+package rule_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// At with an hour or minute out of range gives a TimeOfDay that
+// validation refuses, rather than carrying the minutes over (8:60 was
+// 09:00) or wrapping around on overflow into some valid time.
+func TestAtOutOfRangeIsInvalid(t *testing.T) {
+	for _, hm := range [][2]int{
+		{0, 60}, {8, 60}, {1, -30}, {-1, 0}, {24, 0}, {23, 60},
+		{math.MaxInt, math.MaxInt}, {math.MinInt, 0}, {0, math.MinInt},
+	} {
+		if at := rule.At(hm[0], hm[1]); at.Valid() {
+			t.Errorf("At(%d, %d) = %v, a valid time of day", hm[0], hm[1], at)
+		}
+	}
+	for h := 0; h < 24; h++ {
+		for m := 0; m < 60; m++ {
+			if at := rule.At(h, m); !at.Valid() || int(at) != h*60+m {
+				t.Fatalf("At(%d, %d) = %d, want %d", h, m, at, h*60+m)
+			}
+		}
+	}
+	c := rule.Campaign{ID: "a", SendWindow: &rule.SendWindow{From: rule.At(8, 60), To: rule.At(18, 0)}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "send_window.from") {
+		t.Errorf("a send window from At(8, 60): Validate = %v, want an error naming send_window.from", err)
+	}
+}
