@@ -53,8 +53,9 @@ var (
 )
 
 // ErrInvalidPath reports a path [Open] cannot use: empty, an in-memory
-// database, which each connection would see empty, a directory, or a
-// file in a directory that does not exist.
+// database, which each connection would see empty, one holding a NUL
+// byte (SQLite would open the file named by the part before it), a
+// directory, or a file in a directory that does not exist.
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
@@ -110,9 +111,13 @@ func openError(path string, err error) error {
 }
 
 // checkPath names what makes path unusable when SQLite would only say
-// "unable to open database file": it is a directory, or its directory
-// does not exist.
+// "unable to open database file" or would open another file: it holds a
+// NUL byte, is a directory, or its directory does not exist.
 func checkPath(path string) error {
+	// SQLite reads the name up to its first NUL: "a.db\x00b" would open a.db.
+	if i := strings.IndexByte(path, 0); i >= 0 {
+		return fmt.Errorf("%w: %q holds a NUL byte at byte %d", ErrInvalidPath, path, i)
+	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%w: %q is a directory: give the path of a file", ErrInvalidPath, path)
 	}
