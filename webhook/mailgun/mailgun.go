@@ -77,6 +77,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
@@ -114,11 +115,15 @@ func WithMapping(m webhook.Mapping) Option {
 }
 
 // WithClock sets the clock timestamps are judged on. Defaults to
-// [webhook.SystemClock].
+// [webhook.SystemClock]. A nil clock, or a nil pointer in
+// the interface, is refused.
 func WithClock(c webhook.Clock) Option {
 	return func(p *Parser) error {
-		if c == nil {
-			return errors.New("mailgun: nil clock")
+		if nilval.Is(c) { // a nil pointer would panic at the first signed request
+			if c == nil {
+				return errors.New("mailgun: nil clock")
+			}
+			return fmt.Errorf("mailgun: nil clock (a nil %T)", c)
 		}
 		p.clock = c
 		return nil

@@ -66,6 +66,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
@@ -121,11 +122,15 @@ func WithMaxAge(d time.Duration) Option {
 }
 
 // WithClock sets the clock [WithMaxAge] is judged on. Defaults to
-// [webhook.SystemClock].
+// [webhook.SystemClock]. A nil clock, or a nil pointer in
+// the interface, is refused.
 func WithClock(c webhook.Clock) Option {
 	return func(p *Parser) error {
-		if c == nil {
-			return errors.New("sendgrid: nil clock")
+		if nilval.Is(c) { // a nil pointer would panic at the first signed request
+			if c == nil {
+				return errors.New("sendgrid: nil clock")
+			}
+			return fmt.Errorf("sendgrid: nil clock (a nil %T)", c)
 		}
 		p.clock = c
 		return nil
