@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
 )
@@ -142,6 +144,24 @@ func (m Mapping) Keys() (campaignKey, userKey string) {
 		userKey = DefaultUserKey
 	}
 	return campaignKey, userKey
+}
+
+// Validate reports a mapping no parser can use, defaults applied: one
+// that reads the campaign id and the user id from the same field (every
+// event's campaign would be its user), or a key that is not valid UTF-8
+// or holds a NUL byte (no payload can carry it). The parsers' WithMapping
+// options call it.
+func (m Mapping) Validate() error {
+	ck, uk := m.Keys()
+	if ck == uk {
+		return fmt.Errorf("webhook: mapping: the campaign and the user keys are both %q: the campaign id would be the user id", ck)
+	}
+	for _, k := range [...]struct{ name, key string }{{"campaign", ck}, {"user", uk}} {
+		if !utf8.ValidString(k.key) || strings.IndexByte(k.key, 0) >= 0 {
+			return fmt.Errorf("webhook: mapping: the %s key %q is not valid UTF-8 without NUL bytes: no payload can carry it", k.name, k.key)
+		}
+	}
+	return nil
 }
 
 // Resolve looks the campaign and user ids up with get, which returns the

@@ -109,6 +109,9 @@ type Option func(*Parser) error
 // ids. Defaults to the zero [webhook.Mapping]: "campaign_id", "user_id".
 func WithMapping(m webhook.Mapping) Option {
 	return func(p *Parser) error {
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("mailgun: %w", err)
+		}
 		p.mapping = m
 		return nil
 	}

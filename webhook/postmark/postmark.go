@@ -133,6 +133,9 @@ func validHeaderName(name string) bool {
 // Defaults to the zero [webhook.Mapping]: "campaign_id", "user_id".
 func WithMapping(m webhook.Mapping) Option {
 	return func(p *Parser) error {
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("postmark: %w", err)
+		}
 		p.mapping = m
 		return nil
 	}

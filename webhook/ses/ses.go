@@ -154,6 +154,9 @@ func WithRoots(pool *x509.CertPool) Option {
 // ids. Defaults to the zero [webhook.Mapping]: "campaign_id", "user_id".
 func WithMapping(m webhook.Mapping) Option {
 	return func(p *Parser) error {
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("ses: %w", err)
+		}
 		p.mapping = m
 		return nil
 	}

@@ -95,6 +95,9 @@ type Option func(*Parser) error
 // "user_id".
 func WithMapping(m webhook.Mapping) Option {
 	return func(p *Parser) error {
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("twilio: %w", err)
+		}
 		p.mapping = m
 		return nil
 	}
