@@ -51,7 +51,17 @@ type Simulator struct {
 // connector.New after the simulator's own (the mock clock, an observer
 // that records decisions, and sends one at a time so that timelines are
 // reproducible), so they can add observers or change anything else.
+//
+// start is required, and must lie where the memory store keeps its clock
+// (1678 to 2262): outside, New fails with an error wrapping
+// [store.ErrTimeRange], as [Replay] does, rather than every Tick failing.
 func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
+	switch {
+	case start.IsZero():
+		return nil, errors.New("simulate: start is required (got the zero time.Time)")
+	case !inClock(start):
+		return nil, fmt.Errorf("simulate: start %s: %w", start.Format(time.RFC3339Nano), store.ErrTimeRange)
+	}
 	s := &Simulator{Clock: clock.NewMock(), Store: store.NewMemory()}
 	s.Clock.Set(start)
 	s.Sender = &Recorder{clock: s.Clock}
