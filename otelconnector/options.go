@@ -3,6 +3,7 @@ package otelconnector
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -46,13 +47,25 @@ func errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 }
 
+// nilValue reports whether v is nil or holds a nil pointer, which would
+// panic when used, and names its type for the error: " (a nil *clock.Mock)".
+func nilValue(v any) (string, bool) {
+	if v == nil {
+		return "", true
+	}
+	if r := reflect.ValueOf(v); r.Kind() == reflect.Pointer && r.IsNil() {
+		return fmt.Sprintf(" (a nil %T)", v), true
+	}
+	return "", false
+}
+
 // WithMeterProvider sets where metrics go. Defaults to the global provider
 // (otel.GetMeterProvider() at the time New is called; the global delegates
 // to an SDK installed later).
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(cfg *config) error {
-		if mp == nil {
-			return errorf("nil meter provider")
+		if typ, isNil := nilValue(mp); isNil {
+			return errorf("nil meter provider%s", typ)
 		}
 		cfg.meterProvider = mp
 		return nil
@@ -64,8 +77,8 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // delegates to an SDK installed later).
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(cfg *config) error {
-		if tp == nil {
-			return errorf("nil tracer provider")
+		if typ, isNil := nilValue(tp); isNil {
+			return errorf("nil tracer provider%s", typ)
 		}
 		cfg.tracerProvider = tp
 		return nil
@@ -121,8 +134,8 @@ func WithUserHash(key []byte) Option {
 // Defaults to the system clock. Spans keep the tracer's own timestamps.
 func WithClock(c Clock) Option {
 	return func(cfg *config) error {
-		if c == nil {
-			return errorf("nil clock")
+		if typ, isNil := nilValue(c); isNil {
+			return errorf("nil clock%s", typ)
 		}
 		cfg.clock = c
 		return nil
