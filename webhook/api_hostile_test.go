@@ -1,10 +1,12 @@
 package webhook_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/mailgun"
 	"github.com/campaignconnector/campaignconnector/webhook/postmark"
@@ -65,6 +67,24 @@ func TestWithMappingRefusesConflictingKeys(t *testing.T) {
 	for _, m := range []webhook.Mapping{{}, {CampaignKey: "cid"}, {CampaignKey: "c", UserKey: "u"}} {
 		if err := m.Validate(); err != nil {
 			t.Errorf("%+q: Validate = %v", m, err)
+		}
+	}
+}
+
+// NewHandler refuses a nil *Parser of a provider package, as it refuses a
+// nil interface: `p, _ := mailgun.New(key)` with a bad key gives one, and
+// every request would then panic in Parse.
+func TestNewHandlerNilParserPointer(t *testing.T) {
+	track := webhook.TrackerFunc(func(context.Context, event.Event) error { return nil })
+	for name, p := range map[string]webhook.Parser{
+		"mailgun":  (*mailgun.Parser)(nil),
+		"postmark": (*postmark.Parser)(nil),
+		"sendgrid": (*sendgrid.Parser)(nil),
+		"ses":      (*ses.Parser)(nil),
+		"twilio":   (*twilio.Parser)(nil),
+	} {
+		if _, err := webhook.NewHandler(p, track); err == nil || !strings.Contains(err.Error(), "nil parser") {
+			t.Errorf("%s: NewHandler(nil *Parser) = %v, want an error naming the nil parser", name, err)
 		}
 	}
 }

@@ -88,10 +88,15 @@ func WithErrorFunc(f func(r *http.Request, err error)) Option {
 }
 
 // NewHandler returns a handler that parses requests with p and tracks the
-// events with t (typically a *connector.Engine).
+// events with t (typically a *connector.Engine). A nil p, or a nil
+// pointer such as the *Parser a provider's New returns with an error, is
+// refused.
 func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
-	if nilval.Func(p) {
-		return nil, errors.New("webhook: nil parser: pass one of the provider packages' parsers")
+	if nilval.Is(p) { // a nil *mailgun.Parser (New's result on error) would panic in every request
+		if p == nil {
+			return nil, errors.New("webhook: nil parser: pass one of the provider packages' parsers")
+		}
+		return nil, fmt.Errorf("webhook: nil parser (a nil %T): pass a parser its New returned without error", p)
 	}
 	if e, ok := t.(*connector.Engine); nilval.Func(t) || ok && e == nil {
 		return nil, errors.New("webhook: nil tracker: pass the engine")
