@@ -58,11 +58,23 @@ func At(hour, minute int) TimeOfDay {
 // Valid reports whether t is a time of day.
 func (t TimeOfDay) Valid() bool { return t >= 0 && t < 24*60 }
 
-// String formats t as "HH:MM".
-func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", int(t)/60, int(t)%60) }
+// String formats t as "HH:MM", or "TimeOfDay(n)" when t is not a time of
+// day.
+func (t TimeOfDay) String() string {
+	if !t.Valid() {
+		return fmt.Sprintf("TimeOfDay(%d)", int(t))
+	}
+	return fmt.Sprintf("%02d:%02d", int(t)/60, int(t)%60)
+}
 
-// MarshalText implements [encoding.TextMarshaler]: "HH:MM".
-func (t TimeOfDay) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+// MarshalText implements [encoding.TextMarshaler]: "HH:MM". A value that
+// is not a time of day is an error: no "HH:MM" reads back as it.
+func (t TimeOfDay) MarshalText() ([]byte, error) {
+	if !t.Valid() {
+		return nil, fmt.Errorf("rule: %d is not a time of day (0 to 1439 minutes after midnight)", int(t))
+	}
+	return []byte(t.String()), nil
+}
 
 // UnmarshalText implements [encoding.TextUnmarshaler]: "HH:MM".
 func (t *TimeOfDay) UnmarshalText(b []byte) error {
@@ -161,6 +173,14 @@ func (w *SendWindow) Next(t time.Time, loc *time.Location) time.Time {
 	return t // unreachable for a valid window
 }
 
+// notTimeOfDay says why t is not a time of day.
+func notTimeOfDay(t TimeOfDay) string {
+	if t == -1 {
+		return "-1 is not a time of day (At gives it for an hour outside 0–23 or a minute outside 0–59)"
+	}
+	return fmt.Sprintf("%d is not a time of day (0 to 1439 minutes after midnight)", int(t))
+}
+
 // Validate reports an invalid window.
 func (w *SendWindow) Validate() error {
 	if w == nil {
@@ -168,10 +188,10 @@ func (w *SendWindow) Validate() error {
 	}
 	p := event.Problems{Object: "send_window"}
 	if !w.From.Valid() {
-		p.Add("from", fmt.Sprintf("%d is not a time of day", w.From), nil)
+		p.Add("from", notTimeOfDay(w.From), nil)
 	}
 	if !w.To.Valid() {
-		p.Add("to", fmt.Sprintf("%d is not a time of day", w.To), nil)
+		p.Add("to", notTimeOfDay(w.To), nil)
 	}
 	for i, d := range w.Days {
 		if d < time.Sunday || d > time.Saturday {
