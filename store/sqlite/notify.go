@@ -35,6 +35,9 @@ func (n *notifier) init() { n.subs = make(map[string]map[*subscriber]struct{}) }
 // file's wake-up counter. A new subscriber also receives a value at that
 // first look. Several changes may give one value.
 func (s *Store) Notify(ns string) (<-chan struct{}, func()) {
+	if s.closing == nil { // not made by Open: nothing will change
+		return make(chan struct{}), func() {}
+	}
 	n := &s.subs
 	sub := &subscriber{ch: make(chan struct{}, 1), seen: -1}
 	n.mu.Lock()

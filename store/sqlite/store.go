@@ -23,7 +23,8 @@ import (
 // Store is a [store.Store] in one SQLite file, safe for concurrent use by
 // any number of engines; several stores, in one process or several, may
 // open the same file and share its work. Create it with [Open]; release
-// it with [Store.Close].
+// it with [Store.Close]. A Store not made by Open (the zero value) is not
+// open: its methods fail with an error wrapping [store.ErrClosed].
 //
 // It also implements [store.BatchUpdater] (one transaction per batch),
 // [store.Notifier] (at once within the store, within the notify interval
@@ -154,6 +155,9 @@ func dsn(path string, cfg config, cacheBytes int64) string {
 // [Store.Interactions] after the first, say). Close is idempotent: calls
 // after the first return nil.
 func (s *Store) Close() error {
+	if s.closing == nil {
+		return errNotOpened
+	}
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -175,8 +179,15 @@ func (s *Store) begin(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
+	if s.closing == nil {
+		return errNotOpened
+	}
 	return ctx.Err()
 }
+
+// errNotOpened is the error of every method of a Store that Open did not
+// make (the zero value).
+var errNotOpened = fmt.Errorf("%w: a sqlite.Store not made by Open is not open: use Open", store.ErrClosed)
 
 func (s *Store) log(level slog.Level, msg string, attrs ...slog.Attr) {
 	if s.cfg.logger != nil {

@@ -133,6 +133,9 @@ func (t *tx) queryRow(q string, args []any, dest ...any) (ok bool, err error) {
 // locked past the busy timeout, it runs fn again in a new transaction,
 // up to maxAttempts times (fn must be repeatable).
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
+	if s.w.sem == nil {
+		return errNotOpened
+	}
 	select {
 	case s.w.sem <- struct{}{}:
 	case <-ctx.Done():
