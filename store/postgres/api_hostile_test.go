@@ -31,3 +31,18 @@ func TestMigrateNilPool(t *testing.T) {
 		t.Fatalf("Migrate(nil pool): %v, want an error naming the nil pool", err)
 	}
 }
+
+// Open refuses a nil context with an error: pgxpool would take it to a
+// goroutine of its own, whose panic no caller can recover, and the
+// process would die. No server is needed: it is refused first.
+func TestOpenNilContext(t *testing.T) {
+	var ctx context.Context // nil
+	s, err := postgres.Open(ctx, "postgres://nobody@127.0.0.1:1/none")
+	if err == nil {
+		s.Close()
+		t.Fatal("Open with a nil context succeeded")
+	}
+	if !strings.Contains(err.Error(), "nil context") {
+		t.Errorf("Open with a nil context: %v, want an error naming it", err)
+	}
+}

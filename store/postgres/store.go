@@ -55,6 +55,9 @@ var (
 // default_query_exec_mode to exec or simple_protocol fails with
 // [ErrUnsupportedExecMode].
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	if ctx == nil { // pgxpool would panic in a goroutine of its own, out of the caller's reach
+		return nil, errors.New("postgres: open: nil context")
+	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing the DSN: %w", err)
