@@ -101,12 +101,7 @@ func (e Event) Validate() error {
 	if e.UserID == "" {
 		p.Add("user_id", "required", nil)
 	}
-	switch {
-	case e.Kind == "":
-		p.Add("kind", `required: "" is an unknown event kind`, ErrUnknownKind)
-	case !known:
-		p.Add("kind", fmt.Sprintf("unknown kind %q%s", string(e.Kind), suggestion(string(e.Kind))), ErrUnknownKind)
-	}
+	CheckKind(&p, e.Kind)
 	if known {
 		checkSelectors(&p, e.Kind, info, e.CampaignID, e.Target, e.Name)
 	}
@@ -148,6 +143,22 @@ func propertiesOK(props map[string]any) bool {
 		if k == "" || !textOK(k) || checkValue(v, 0, false) != nil {
 			return false
 		}
+	}
+	return true
+}
+
+// CheckKind reports, into p under the field "kind", whether k is a kind
+// this version knows; an unknown kind that looks like a misspelling names
+// the kind meant. It reports whether k is known. The rule package uses it
+// for triggers, exceptions and conversions, which name kinds as events do.
+func CheckKind(p *Problems, k Kind) bool {
+	switch {
+	case k == "":
+		p.Add("kind", `required: "" is an unknown event kind`, ErrUnknownKind)
+		return false
+	case !k.Valid():
+		p.Add("kind", fmt.Sprintf("unknown kind %q%s", string(k), suggestion(string(k))), ErrUnknownKind)
+		return false
 	}
 	return true
 }

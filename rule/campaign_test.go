@@ -294,3 +294,20 @@ func TestDecisionStringStaysOneLine(t *testing.T) {
 		`event="e 1" (unknown_campaign: campaign "x\ny" is not known)`, d.String())
 	require.NotContains(t, d.String(), "\n")
 }
+
+// A misspelt kind in a campaign written in Go names the kind meant, as the
+// same campaign in JSON does.
+func TestValidateSuggestsTheKindMeant(t *testing.T) {
+	c := rule.Campaign{
+		ID:          "x",
+		Triggers:    []rule.Trigger{{Kind: "email_recieved", CampaignID: "n"}},
+		Delay:       rule.After(time.Hour),
+		Exceptions:  []rule.Exception{{Kind: "purchse"}},
+		Conversions: []rule.Conversion{{ID: "c", Kind: "push_openned", CampaignID: "n"}},
+	}
+	err := c.Validate()
+	require.ErrorIs(t, err, event.ErrUnknownKind)
+	require.ErrorContains(t, err, `triggers[0].kind: unknown kind "email_recieved" (did you mean "email_received"?)`)
+	require.ErrorContains(t, err, `exceptions[0].kind: unknown kind "purchse" (did you mean "purchase"?)`)
+	require.ErrorContains(t, err, `conversions[0].kind: unknown kind "push_openned" (did you mean "push_opened"?)`)
+}

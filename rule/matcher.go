@@ -78,12 +78,7 @@ func matches(kind event.Kind, campaignID, target, name string, where []Condition
 
 func validateMatcher(kind event.Kind, campaignID, target, name string, where []Condition) error {
 	p := event.Problems{Object: "matcher"}
-	switch {
-	case kind == "":
-		p.Add("kind", `required: "" is an unknown event kind`, event.ErrUnknownKind)
-	case !kind.Valid():
-		p.Add("kind", fmt.Sprintf("unknown kind %q", string(kind)), event.ErrUnknownKind)
-	default:
+	if event.CheckKind(&p, kind) {
 		event.CheckSelectors(&p, kind, campaignID, target, name)
 	}
 	addText(&p, "campaign_id", campaignID)
