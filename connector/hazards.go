@@ -40,7 +40,7 @@ func (s *snapshot) channelMismatches(c *campaign, warn func(rule.Reason, string)
 		if o == nil || o.Campaign.Channel == "" || k.Channel() == "" || k.Channel() == o.Campaign.Channel {
 			return
 		}
-		warn(rule.ReasonChannelMismatch, fmt.Sprintf("%s is a %s interaction, but campaign %q is sent on %s: it can never happen",
+		warn(rule.ReasonChannelMismatch, fmt.Sprintf("%s is an interaction on %s, but campaign %q is sent on %s: it can never happen",
 			what, k.Channel(), ref, o.Campaign.Channel))
 	}
 	def := &c.Campaign

@@ -90,8 +90,8 @@ func TestCheckFindsAnInteractionOfAChannelTheOriginalIsNotSentOn(t *testing.T) {
 		details = append(details, w.Detail)
 	}
 	require.Equal(t, []string{
-		`exception 0 (push_opened of "newsletter") is a push interaction, but campaign "newsletter" is sent on email: it can never happen`,
-		`conversion "clicked" is a sms interaction, but campaign "newsletter" is sent on email: it can never happen`,
+		`exception 0 (push_opened of "newsletter") is an interaction on push, but campaign "newsletter" is sent on email: it can never happen`,
+		`conversion "clicked" is an interaction on sms, but campaign "newsletter" is sent on email: it can never happen`,
 	}, details, "app_news has no channel: nothing to compare")
 	require.Len(t, warned, 2, "Save hands them to the observers too")
 }
