@@ -185,17 +185,32 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		}
 		e.observe(rule.Decision{Kind: rule.Applied, Reason: reason, CampaignID: id, Detail: detail, At: e.cfg.clock.Now()})
 	}
+	// The warnings about a saved campaign wait for its publication, which
+	// hands the observers those of the campaign as published: each once.
+	// Those of a campaign left as it was (active, or kept stopped) are
+	// handed over at the end.
+	var warnLater []string
+	warnings := map[string][]Warning{}
+	defer func() {
+		for _, id := range warnLater {
+			e.emitWarnings(warnings[id], e.cfg.clock.Now())
+		}
+	}()
 	for _, i := range p.order { // originals first
 		c := campaigns[i]
 		if p.saved[i] {
 			continue
 		}
-		created, saved, err := e.save(ctx, c, true)
+		created, saved, ws, err := e.save(ctx, c, true)
 		if err != nil && cfg.keepStopped && e.archivedNow(ctx, c.ID, err) {
 			continue // archived since the plan: KeepStopped leaves it (counted below)
 		}
 		if err != nil {
 			return &CampaignError{CampaignID: c.ID, Err: err}
+		}
+		if len(ws) > 0 {
+			warnLater = append(warnLater, c.ID)
+			warnings[c.ID] = ws
 		}
 		switch {
 		case created:
@@ -216,6 +231,9 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		from, changed, err := e.activate(ctx, id, time.Time{}, leave...)
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
+		}
+		if changed {
+			delete(warnings, id) // activate handed over those of the campaign published
 		}
 		switch {
 		case !changed && (from == rule.Stopped || from == rule.Archived):

@@ -112,3 +112,33 @@ func TestCheckFindsOverdueDeliveriesWhileNothingTicks(t *testing.T) {
 	h.Tick()
 	require.Equal(t, map[string][]rule.Reason{}, reasons(t, h))
 }
+
+// Apply saves and publishes each campaign, and hands each warning about it
+// to the observers once, whether it publishes the campaign, edits it while
+// it is active, or leaves it stopped.
+func TestApplyWarnsOncePerHazard(t *testing.T) {
+	h := connectortest.New(t, connector.WithQuietHours(connector.QuietHours{From: rule.At(21, 0), To: rule.At(8, 0), Defer: true}))
+	night := func(id string, delay time.Duration) rule.Campaign {
+		return rule.Campaign{ID: id,
+			Triggers:   []rule.Trigger{{Kind: event.PushOpened, CampaignID: "promo"}},
+			Delay:      rule.After(delay),
+			SendWindow: &rule.SendWindow{From: rule.At(22, 0), To: rule.At(7, 0), NextAvailable: true}}
+	}
+	warned := func() map[string]int {
+		n := map[string]int{}
+		for _, d := range h.Decisions() {
+			if d.Kind == rule.Warned {
+				require.Equal(t, rule.ReasonQuietHours, d.Reason)
+				n[d.CampaignID]++
+			}
+		}
+		return n
+	}
+	h.Apply(rule.Campaign{ID: "promo"}, night("a", time.Hour), night("b", time.Hour))
+	require.Equal(t, map[string]int{"a": 1, "b": 1}, warned(), "published")
+
+	require.NoError(t, h.Engine.Stop(context.Background(), "b"))
+	require.NoError(t, h.Engine.Apply(context.Background(),
+		[]rule.Campaign{{ID: "promo"}, night("a", 2*time.Hour), night("b", 2*time.Hour)}, connector.KeepStopped()))
+	require.Equal(t, map[string]int{"a": 2, "b": 2}, warned(), "edited while active, edited and kept stopped")
+}

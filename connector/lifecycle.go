@@ -33,7 +33,8 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err := checkReferences(&c, snap.knows); err != nil {
 		return campaignError("save", c.ID, err)
 	}
-	_, _, err = e.save(ctx, c, false)
+	_, _, ws, err := e.save(ctx, c, false)
+	e.emitWarnings(ws, e.cfg.clock.Now())
 	return err
 }
 
@@ -57,8 +58,9 @@ var errUnchanged = errors.New("connector: unchanged")
 // save stores definition c (checked): a new campaign as a draft, an
 // existing one keeping its state and activation. With unlessSame, a stored
 // definition equal to c is left as it is, and saved is false. created
-// reports a new campaign.
-func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (created, saved bool, err error) {
+// reports a new campaign. ws are the warnings about the saved campaign, for
+// the caller to hand to the observers.
+func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (created, saved bool, ws []Warning, err error) {
 	now := e.cfg.clock.Now()
 	def := c.Clone()
 	var seen int64 // the stored record's revision
@@ -78,19 +80,18 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 	})
 	if errors.Is(err, errUnchanged) {
 		if err := e.catchUp(ctx, seen); err != nil {
-			return false, false, fmt.Errorf("connector: save %q: %w", c.ID, err)
+			return false, false, nil, fmt.Errorf("connector: save %q: %w", c.ID, err)
 		}
-		return false, false, nil
+		return false, false, nil, nil
 	}
 	if err != nil {
-		return false, false, wrapStore("save", c.ID, err)
+		return false, false, nil, wrapStore("save", c.ID, err)
 	}
 	snap, err := e.adopt(ctx, rec)
 	if err != nil {
-		return created, true, fmt.Errorf("connector: save %q: %w", c.ID, err)
+		return created, true, nil, fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	e.emitWarnings(e.warningsFor(snap, c.ID, now, time.Time{}), now)
-	return created, true, nil
+	return created, true, e.warningsFor(snap, c.ID, now, time.Time{}), nil
 }
 
 // checkReferences reports triggers and exceptions of c that name
