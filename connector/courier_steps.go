@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -163,6 +164,9 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 	case p.Attempt >= j.w.e.cfg.retry.MaxAttempts:
 		u.RemovePending(i)
 		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error())
+	case errors.Is(j.sendErr, ErrPermanent):
+		u.RemovePending(i)
+		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error()+" (permanent: not retried)")
 	default:
 		p.Sending, p.Token = false, 0
 		p.ReadyAt = j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))

@@ -82,7 +82,8 @@ type Delivery struct {
 // Sender sends deliveries; the host implements it with its mail, push or
 // SMS transport. A nil error means the provider accepted the message: the
 // user has received it. An error is retried per the engine's
-// [RetryPolicy]. Send may be called again with the same Delivery.ID after
+// [RetryPolicy], unless it wraps [ErrPermanent] (see [Permanent]): then
+// the delivery fails at once. Send may be called again with the same Delivery.ID after
 // the process died during the send or before its outcome was recorded
 // (the sends in progress then, at most the send concurrency), so
 // implementations should deduplicate on it. ctx does not end with the

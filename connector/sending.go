@@ -2,12 +2,35 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
 )
+
+// ErrPermanent marks a send error that no retry can fix: the address does
+// not exist, the provider refused the message for good, the device token
+// was revoked. A [Sender] returns it wrapped (with [Permanent], or
+// fmt.Errorf("%w: …", ErrPermanent)), and the engine records the delivery
+// as failed at once, without the retries of its [RetryPolicy].
+var ErrPermanent = errors.New("connector: permanent send failure")
+
+// Permanent returns err marked as permanent ([ErrPermanent]): a [Sender]
+// returning it is not retried. Its text is err's; errors.Is and errors.As
+// see both err and ErrPermanent. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
 
 // callSender calls the sender, turning a panic into an error.
 func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
