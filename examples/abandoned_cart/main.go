@@ -50,20 +50,24 @@ func run(w io.Writer) {
 	must(err)
 
 	fmt.Fprintln(w, "Abandoned cart: remind after 24 h unless opened or bought")
-	must(engine.Save(ctx, rule.Campaign{ID: "abandoned_cart"})) // the original: the host sends it
-	must(engine.Save(ctx, rule.Campaign{
-		ID:       "cart_reminder",
-		Triggers: []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},
-		Delay:    rule.After(24 * time.Hour),
-		Exceptions: []rule.Exception{ // any one cancels the wait
-			{Kind: event.Purchase}, // a purchase of any product
-			{Kind: event.PushOpened, CampaignID: "abandoned_cart"},
+	// The campaigns as code: Apply saves them and publishes the follow-up
+	// before the push that triggers it, so that no receipt is lost. A
+	// restart applying the same set changes nothing.
+	campaigns := []rule.Campaign{
+		{ID: "abandoned_cart"}, // the original: the host sends it
+		{
+			ID:       "cart_reminder",
+			Triggers: []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},
+			Delay:    rule.After(24 * time.Hour),
+			Exceptions: []rule.Exception{ // any one cancels the wait
+				{Kind: event.Purchase}, // a purchase of any product
+				{Kind: event.PushOpened, CampaignID: "abandoned_cart"},
+			},
+			Message: []byte(`{"title":"Your cart misses you"}`),
 		},
-		Message: []byte(`{"title":"Your cart misses you"}`),
-	}))
-	fmt.Fprintf(w, "%s  publish cart_reminder, then abandoned_cart\n", stamp(clk.Now()))
-	must(engine.Publish(ctx, "cart_reminder")) // the follow-up first
-	must(engine.Publish(ctx, "abandoned_cart"))
+	}
+	fmt.Fprintf(w, "%s  apply abandoned_cart and cart_reminder\n", stamp(clk.Now()))
+	must(engine.Apply(ctx, campaigns))
 
 	track := func(ev event.Event) {
 		what := string(ev.Kind) + " " + ev.CampaignID + ev.Name
@@ -114,6 +118,8 @@ func run(w io.Writer) {
 func describe(d rule.Decision) string {
 	var line string
 	switch d.Kind {
+	case rule.Applied: // what Apply changed
+		line = fmt.Sprintf("✓ %s: %s", d.CampaignID, d.Detail)
 	case rule.Scheduled:
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:

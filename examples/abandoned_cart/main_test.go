@@ -7,7 +7,11 @@ func Example() {
 	run(os.Stdout)
 	// Output:
 	// Abandoned cart: remind after 24 h unless opened or bought
-	// Mon 05 Jan 09:00  publish cart_reminder, then abandoned_cart
+	// Mon 05 Jan 09:00  apply abandoned_cart and cart_reminder
+	// Mon 05 Jan 09:00      ✓ abandoned_cart: saved as a draft
+	// Mon 05 Jan 09:00      ✓ cart_reminder: saved as a draft
+	// Mon 05 Jan 09:00      ✓ cart_reminder: draft → active
+	// Mon 05 Jan 09:00      ✓ abandoned_cart: draft → active
 	// Mon 05 Jan 09:00  dan    purchase socks (happened Mon 05 Jan 08:00)
 	// Mon 05 Jan 09:00  dan    push_received abandoned_cart
 	// Mon 05 Jan 09:00      → cart_reminder scheduled for dan, due Tue 06 Jan 09:00

@@ -18,7 +18,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"strings"
 	"time"
 	_ "time/tzdata" // the zones must not depend on the machine's tz database
 
@@ -68,7 +67,10 @@ func run(w io.Writer) {
 	must(err)
 
 	fmt.Fprintln(w, "Time zones, a send window and a frequency cap (timeline in UTC)")
-	for _, c := range []rule.Campaign{
+	// The campaigns as code: Apply saves them and publishes the follow-ups
+	// before the email that triggers them, so that no open or click is
+	// lost. A restart applying the same set changes nothing.
+	campaigns := []rule.Campaign{
 		{ID: "welcome"}, // the original: the host sends it
 		{
 			ID:       "tips",
@@ -86,14 +88,9 @@ func run(w io.Writer) {
 			Triggers: []rule.Trigger{{Kind: event.EmailClicked, CampaignID: "welcome"}},
 			Delay:    rule.After(20 * time.Hour),
 		},
-	} {
-		must(engine.Save(ctx, c))
 	}
-	order := []string{"tips", "survey", "welcome"} // the follow-ups first
-	fmt.Fprintf(w, "%s  publish %s\n", stamp(clk.Now()), strings.Join(order, ", then "))
-	for _, id := range order {
-		must(engine.Publish(ctx, id))
-	}
+	fmt.Fprintf(w, "%s  apply welcome, tips and survey\n", stamp(clk.Now()))
+	must(engine.Apply(ctx, campaigns))
 
 	track := func(user string, kind event.Kind) {
 		fmt.Fprintf(w, "%s  %-6s %s welcome\n", stamp(clk.Now()), user, kind)
@@ -136,6 +133,8 @@ func run(w io.Writer) {
 func describe(d rule.Decision) string {
 	var line string
 	switch d.Kind {
+	case rule.Applied: // what Apply changed
+		line = fmt.Sprintf("✓ %s: %s", d.CampaignID, d.Detail)
 	case rule.Scheduled:
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:

@@ -7,7 +7,13 @@ func Example() {
 	run(os.Stdout)
 	// Output:
 	// Time zones, a send window and a frequency cap (timeline in UTC)
-	// Mon 05 Jan 09:00  publish tips, then survey, then welcome
+	// Mon 05 Jan 09:00  apply welcome, tips and survey
+	// Mon 05 Jan 09:00      ✓ welcome: saved as a draft
+	// Mon 05 Jan 09:00      ✓ survey: saved as a draft
+	// Mon 05 Jan 09:00      ✓ tips: saved as a draft
+	// Mon 05 Jan 09:00      ✓ tips: draft → active
+	// Mon 05 Jan 09:00      ✓ survey: draft → active
+	// Mon 05 Jan 09:00      ✓ welcome: draft → active
 	// Mon 05 Jan 09:00  ana    email_opened welcome
 	// Mon 05 Jan 09:00      → tips scheduled for ana, due Tue 06 Jan 14:00
 	// Mon 05 Jan 09:00  ben    email_opened welcome

@@ -48,19 +48,23 @@ func run(w io.Writer) {
 	must(err)
 
 	fmt.Fprintln(w, "Free-shipping push → 15 % coupon")
-	must(engine.Save(ctx, rule.Campaign{ID: "free_shipping"})) // the original: the host sends it
-	must(engine.Save(ctx, rule.Campaign{
-		ID: "coupon_15",
-		Triggers: []rule.Trigger{ // any one is enough
-			{Kind: event.PushOpened, CampaignID: "free_shipping"},
-			{Kind: event.PushButtonClicked, CampaignID: "free_shipping"}, // any button
+	// The campaigns as code: Apply saves them and publishes the follow-up
+	// before the push that triggers it, so that no open or click is lost.
+	// A restart applying the same set changes nothing.
+	campaigns := []rule.Campaign{
+		{ID: "free_shipping"}, // the original: the host sends it
+		{
+			ID: "coupon_15",
+			Triggers: []rule.Trigger{ // any one is enough
+				{Kind: event.PushOpened, CampaignID: "free_shipping"},
+				{Kind: event.PushButtonClicked, CampaignID: "free_shipping"}, // any button
+			},
+			// No Delay: due at the trigger's time. Once only (the default).
+			Message: []byte(`{"coupon":"SAVE15"}`),
 		},
-		// No Delay: due at the trigger's time. Once only (the default).
-		Message: []byte(`{"coupon":"SAVE15"}`),
-	}))
-	fmt.Fprintf(w, "%s  publish coupon_15, then free_shipping\n", stamp(clk.Now()))
-	must(engine.Publish(ctx, "coupon_15")) // the follow-up first
-	must(engine.Publish(ctx, "free_shipping"))
+	}
+	fmt.Fprintf(w, "%s  apply free_shipping and coupon_15\n", stamp(clk.Now()))
+	must(engine.Apply(ctx, campaigns))
 
 	track := func(user string, kind event.Kind, target string) {
 		what := string(kind) + " free_shipping"
@@ -93,6 +97,8 @@ func run(w io.Writer) {
 func describe(d rule.Decision) string {
 	var line string
 	switch d.Kind {
+	case rule.Applied: // what Apply changed
+		line = fmt.Sprintf("✓ %s: %s", d.CampaignID, d.Detail)
 	case rule.Scheduled:
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:

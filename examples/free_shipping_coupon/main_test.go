@@ -7,7 +7,11 @@ func Example() {
 	run(os.Stdout)
 	// Output:
 	// Free-shipping push → 15 % coupon
-	// Mon 05 Jan 09:00  publish coupon_15, then free_shipping
+	// Mon 05 Jan 09:00  apply free_shipping and coupon_15
+	// Mon 05 Jan 09:00      ✓ free_shipping: saved as a draft
+	// Mon 05 Jan 09:00      ✓ coupon_15: saved as a draft
+	// Mon 05 Jan 09:00      ✓ coupon_15: draft → active
+	// Mon 05 Jan 09:00      ✓ free_shipping: draft → active
 	// Mon 05 Jan 09:00  hana   push_opened free_shipping
 	// Mon 05 Jan 09:00      → coupon_15 scheduled for hana, due Mon 05 Jan 09:00
 	// Mon 05 Jan 09:00  ivan   push_button_clicked free_shipping [shop_now]

@@ -50,20 +50,24 @@ func run(w io.Writer) {
 	must(err)
 
 	fmt.Fprintln(w, "Onboarding deep link → feature tour")
-	must(engine.Save(ctx, rule.Campaign{ID: "onboarding"})) // the original: the host shows it
-	must(engine.Save(ctx, rule.Campaign{
-		ID: "feature_tour",
-		Triggers: []rule.Trigger{{
-			Kind:       event.InAppMessageButtonClicked,
-			CampaignID: "onboarding",
-			Target:     "deep_link", // this button only; "" would match any button
-		}},
-		Delay:   rule.After(10 * time.Minute),
-		Message: []byte(`{"screen":"tour"}`),
-	}))
-	fmt.Fprintf(w, "%s  publish feature_tour, then onboarding\n", stamp(clk.Now()))
-	must(engine.Publish(ctx, "feature_tour")) // the follow-up first
-	must(engine.Publish(ctx, "onboarding"))
+	// The campaigns as code: Apply saves them and publishes the follow-up
+	// before the message that triggers it, so that no tap is lost. A
+	// restart applying the same set changes nothing.
+	campaigns := []rule.Campaign{
+		{ID: "onboarding"}, // the original: the host shows it
+		{
+			ID: "feature_tour",
+			Triggers: []rule.Trigger{{
+				Kind:       event.InAppMessageButtonClicked,
+				CampaignID: "onboarding",
+				Target:     "deep_link", // this button only; "" would match any button
+			}},
+			Delay:   rule.After(10 * time.Minute),
+			Message: []byte(`{"screen":"tour"}`),
+		},
+	}
+	fmt.Fprintf(w, "%s  apply onboarding and feature_tour\n", stamp(clk.Now()))
+	must(engine.Apply(ctx, campaigns))
 
 	tap := func(user, button string) {
 		fmt.Fprintf(w, "%s  %-6s %s onboarding [%s]\n", stamp(clk.Now()), user, event.InAppMessageButtonClicked, button)
@@ -104,6 +108,8 @@ func run(w io.Writer) {
 func describe(d rule.Decision) string {
 	var line string
 	switch d.Kind {
+	case rule.Applied: // what Apply changed
+		line = fmt.Sprintf("✓ %s: %s", d.CampaignID, d.Detail)
 	case rule.Scheduled:
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:
