@@ -2,9 +2,11 @@
 // promo campaign held out in its control group.
 //
 // The follow-up triggers on control_group_enrolled, which the host reports
-// the moment the promo goes live and holds users out. So the follow-up is
-// published before the promo. The second half publishes a promo before its
-// survey: the engine warns, and the first enrollment is lost.
+// the moment the promo goes live and holds users out. So the follow-up must
+// be active before the promo: Apply publishes it first. The second half
+// saves and publishes a second promo and its survey by hand, the promo
+// first, to show what that order costs: the engine warns, and the first
+// enrollment is lost.
 //
 //	go run ./examples/control_group
 //
@@ -20,7 +22,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -56,28 +57,27 @@ func run(w io.Writer) {
 	must(err)
 
 	fmt.Fprintln(w, "Control group of the promo → survey")
-	for _, c := range []rule.Campaign{
-		{ID: "promo"}, // originals: the host sends them and reports who it held out
-		{ID: "spring_promo"},
+	// The campaigns as code: Apply saves them and publishes the survey
+	// before the promo that triggers it. A restart applying the same set
+	// changes nothing.
+	campaigns := []rule.Campaign{
+		{ID: "promo"}, // the original: the host sends it and reports who it held out
 		{
 			ID:       "holdout_survey",
 			Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "promo"}},
 			Delay:    rule.After(time.Hour),
 			Message:  []byte(`{"survey":"what would make you buy?"}`),
 		},
-		{
-			ID:       "spring_survey",
-			Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "spring_promo"}},
-			Delay:    rule.After(time.Hour),
-		},
-	} {
+	}
+	// By hand, a campaign is saved as a draft and published on its own,
+	// in whatever order the host calls Publish.
+	save := func(c rule.Campaign) {
+		fmt.Fprintf(w, "%s  save %s\n", stamp(clk.Now()), c.ID)
 		must(engine.Save(ctx, c))
 	}
-	publish := func(ids ...string) {
-		fmt.Fprintf(w, "%s  publish %s\n", stamp(clk.Now()), strings.Join(ids, ", then "))
-		for _, id := range ids {
-			must(engine.Publish(ctx, id))
-		}
+	publish := func(id string) {
+		fmt.Fprintf(w, "%s  publish %s\n", stamp(clk.Now()), id)
+		must(engine.Publish(ctx, id))
 	}
 	enroll := func(user, promo string) {
 		fmt.Fprintf(w, "%s  %-6s %s %s\n", stamp(clk.Now()), user, event.ControlGroupEnrolled, promo)
@@ -102,10 +102,17 @@ func run(w io.Writer) {
 		must(err)
 	}
 
-	publish("holdout_survey", "promo") // the safe order
+	fmt.Fprintf(w, "%s  apply promo and holdout_survey\n", stamp(clk.Now()))
+	must(engine.Apply(ctx, campaigns)) // the survey first, then the promo
 	enroll("mia", "promo")
 
-	publish("spring_promo")       // the unsafe order: spring_survey is still a draft, and the engine warns
+	save(rule.Campaign{ID: "spring_promo"})
+	save(rule.Campaign{
+		ID:       "spring_survey",
+		Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "spring_promo"}},
+		Delay:    rule.After(time.Hour),
+	})
+	publish("spring_promo")       // the promo first: spring_survey is still a draft, and the engine warns
 	enroll("ned", "spring_promo") // no active follow-up listens: lost, no decision
 	advance(time.Minute)
 	publish("spring_survey") // counts only enrollments from now on
@@ -121,6 +128,8 @@ func run(w io.Writer) {
 func describe(d rule.Decision) string {
 	var line string
 	switch d.Kind {
+	case rule.Applied: // what Apply changed
+		line = fmt.Sprintf("✓ %s: %s", d.CampaignID, d.Detail)
 	case rule.Scheduled:
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:

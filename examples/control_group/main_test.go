@@ -7,9 +7,15 @@ func Example() {
 	run(os.Stdout)
 	// Output:
 	// Control group of the promo → survey
-	// Mon 05 Jan 09:00  publish holdout_survey, then promo
+	// Mon 05 Jan 09:00  apply promo and holdout_survey
+	// Mon 05 Jan 09:00      ✓ promo: saved as a draft
+	// Mon 05 Jan 09:00      ✓ holdout_survey: saved as a draft
+	// Mon 05 Jan 09:00      ✓ holdout_survey: draft → active
+	// Mon 05 Jan 09:00      ✓ promo: draft → active
 	// Mon 05 Jan 09:00  mia    control_group_enrolled promo
 	// Mon 05 Jan 09:00      → holdout_survey scheduled for mia, due Mon 05 Jan 10:00
+	// Mon 05 Jan 09:00  save spring_promo
+	// Mon 05 Jan 09:00  save spring_survey
 	// Mon 05 Jan 09:00  publish spring_promo
 	// Mon 05 Jan 09:00      ! warning about spring_survey: draft_follow_up
 	// Mon 05 Jan 09:00  ned    control_group_enrolled spring_promo
