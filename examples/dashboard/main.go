@@ -33,6 +33,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/dashboard"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -133,15 +134,16 @@ func newSimulation(ctx context.Context, s settings) (*simulation, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range append(originals, followUps...) {
-		if err := engine.Save(ctx, c); err != nil {
-			return nil, err
-		}
+	// The campaigns as code: Apply saves them and publishes each follow-up
+	// before the original that triggers it.
+	campaigns := append(append([]rule.Campaign{}, originals...), followUps...)
+	if err := engine.Apply(ctx, campaigns); err != nil {
+		return nil, err
 	}
-	for _, id := range published {
-		if err := engine.Publish(ctx, id); err != nil {
-			return nil, err
-		}
+	// A follow-up saved by hand and never published: the engine warns that
+	// its original is active without it.
+	if err := engine.Save(ctx, draftFollowUp); err != nil {
+		return nil, err
 	}
 	return &simulation{clock: clk, engine: engine, work: work}, nil
 }

@@ -78,7 +78,7 @@ func TestTheWorkloadExercisesEveryFlow(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i := range s.users {
-		for _, c := range followUps {
+		for _, c := range append(append([]rule.Campaign{}, followUps...), draftFollowUp) {
 			x, err := sim.engine.Explain(ctx, userID(i), c.ID)
 			if err != nil {
 				t.Fatal(err)
