@@ -28,15 +28,17 @@ func Example() {
 		panic(err)
 	}
 
-	_ = engine.Save(ctx, rule.Campaign{ID: "newsletter"})
-	_ = engine.Save(ctx, rule.Campaign{
+	// The campaigns as code: Apply saves them and publishes the follow-up
+	// before the original it triggers on.
+	err = engine.Apply(ctx, []rule.Campaign{{ID: "newsletter"}, {
 		ID:         "resend",
 		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
 		Delay:      rule.After(7 * 24 * time.Hour),
 		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
-	})
-	_ = engine.Publish(ctx, "resend") // follow-up first,
-	_ = engine.Publish(ctx, "newsletter")
+	}})
+	if err != nil {
+		panic(err)
+	}
 
 	for _, user := range []string{"ann", "bob"} {
 		_ = engine.Track(ctx, event.Event{ID: "rcv-" + user, UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"})
