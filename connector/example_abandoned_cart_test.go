@@ -22,6 +22,9 @@ func Example_abandonedCart() {
 
 	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })
 	observe := connector.ObserverFunc(func(d rule.Decision) {
+		if d.Kind == rule.Applied {
+			return // what Apply changed: the users' decisions follow
+		}
 		line := fmt.Sprintf("%s %s %s for %s", d.At.Format("Mon 15:04"), d.Kind, d.CampaignID, d.UserID)
 		if d.Reason != "" {
 			line += ": " + string(d.Reason) + " (" + d.Rule + ")"
@@ -34,18 +37,22 @@ func Example_abandonedCart() {
 		panic(err)
 	}
 
-	_ = engine.Save(ctx, rule.Campaign{ID: "abandoned_cart"}) // the original: the host sends the push
-	_ = engine.Save(ctx, rule.Campaign{
-		ID:       "cart_reminder",
-		Triggers: []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},
-		Delay:    rule.After(24 * time.Hour),
-		Exceptions: []rule.Exception{ // any one cancels the wait
-			{Kind: event.Purchase}, // any product; Name would select one
-			{Kind: event.PushOpened, CampaignID: "abandoned_cart"},
+	// Apply saves the campaigns and publishes each follow-up before the
+	// campaign it triggers on.
+	if err := engine.Apply(ctx, []rule.Campaign{
+		{ID: "abandoned_cart"}, // the original: the host sends the push
+		{
+			ID:       "cart_reminder",
+			Triggers: []rule.Trigger{{Kind: event.PushReceived, CampaignID: "abandoned_cart"}},
+			Delay:    rule.After(24 * time.Hour),
+			Exceptions: []rule.Exception{ // any one cancels the wait
+				{Kind: event.Purchase}, // any product; Name would select one
+				{Kind: event.PushOpened, CampaignID: "abandoned_cart"},
+			},
 		},
-	})
-	_ = engine.Publish(ctx, "cart_reminder")
-	_ = engine.Publish(ctx, "abandoned_cart")
+	}); err != nil {
+		panic(err)
+	}
 
 	_ = engine.Track(ctx, event.Event{UserID: "dan", Kind: event.Purchase, Name: "socks"}) // before the push
 	for _, user := range []string{"dan", "eve", "fay"} {

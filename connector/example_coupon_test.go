@@ -25,6 +25,9 @@ func Example_freeShippingCoupon() {
 		return nil
 	})
 	observe := connector.ObserverFunc(func(d rule.Decision) {
+		if d.Kind == rule.Applied {
+			return // what Apply changed: the users' decisions follow
+		}
 		line := fmt.Sprintf("%s %s %s for %s", d.At.Format("15:04"), d.Kind, d.CampaignID, d.UserID)
 		if d.Reason != "" {
 			line += ": " + string(d.Reason)
@@ -37,18 +40,22 @@ func Example_freeShippingCoupon() {
 		panic(err)
 	}
 
-	_ = engine.Save(ctx, rule.Campaign{ID: "free_shipping"}) // the original: the host sends the push
-	_ = engine.Save(ctx, rule.Campaign{
-		ID: "coupon_15",
-		Triggers: []rule.Trigger{ // any one is enough
-			{Kind: event.PushOpened, CampaignID: "free_shipping"},
-			{Kind: event.PushButtonClicked, CampaignID: "free_shipping"}, // any button; Target selects one
+	// Apply saves the campaigns and publishes each follow-up before the
+	// campaign it triggers on.
+	if err := engine.Apply(ctx, []rule.Campaign{
+		{ID: "free_shipping"}, // the original: the host sends the push
+		{
+			ID: "coupon_15",
+			Triggers: []rule.Trigger{ // any one is enough
+				{Kind: event.PushOpened, CampaignID: "free_shipping"},
+				{Kind: event.PushButtonClicked, CampaignID: "free_shipping"}, // any button; Target selects one
+			},
+			// No Delay: due at the trigger's time.
+			Message: []byte(`{"coupon":"SAVE15"}`),
 		},
-		// No Delay: due at the trigger's time.
-		Message: []byte(`{"coupon":"SAVE15"}`),
-	})
-	_ = engine.Publish(ctx, "coupon_15")
-	_ = engine.Publish(ctx, "free_shipping")
+	}); err != nil {
+		panic(err)
+	}
 
 	_ = engine.Track(ctx, event.Event{UserID: "hana", Kind: event.PushOpened, CampaignID: "free_shipping"})
 	_ = engine.Track(ctx, event.Event{UserID: "ivan", Kind: event.PushButtonClicked, CampaignID: "free_shipping", Target: "shop_now"})

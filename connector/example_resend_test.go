@@ -26,6 +26,9 @@ func Example_resendToNonOpeners() {
 		return nil // the provider accepted it: the user has received it
 	})
 	observe := connector.ObserverFunc(func(d rule.Decision) {
+		if d.Kind == rule.Applied {
+			return // what Apply changed: the users' decisions follow
+		}
 		line := fmt.Sprintf("%s %s %s for %s", d.At.Format("Mon Jan 2 15:04"), d.Kind, d.CampaignID, d.UserID)
 		if d.Reason != "" {
 			line += ": " + string(d.Reason)
@@ -38,15 +41,19 @@ func Example_resendToNonOpeners() {
 		panic(err)
 	}
 
-	_ = engine.Save(ctx, rule.Campaign{ID: "newsletter"}) // the original: the host sends it
-	_ = engine.Save(ctx, rule.Campaign{
-		ID:         "resend",
-		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-		Delay:      rule.After(7 * 24 * time.Hour),
-		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
-	})
-	_ = engine.Publish(ctx, "resend") // the follow-up first: it counts interactions from its publication on
-	_ = engine.Publish(ctx, "newsletter")
+	// Apply saves the campaigns and publishes each follow-up before the
+	// campaign it triggers on.
+	if err := engine.Apply(ctx, []rule.Campaign{
+		{ID: "newsletter"}, // the original: the host sends it
+		{
+			ID:         "resend",
+			Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			Delay:      rule.After(7 * 24 * time.Hour),
+			Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+		},
+	}); err != nil {
+		panic(err)
+	}
 
 	// The host sends the newsletter; its mail provider reports what happens.
 	_ = engine.Track(ctx, event.Event{ID: "open-c", UserID: "cid", Kind: event.EmailOpened, CampaignID: "newsletter",

@@ -23,14 +23,18 @@ func ExampleTrackErrors() {
 	if err != nil {
 		panic(err)
 	}
-	_ = engine.Save(ctx, rule.Campaign{ID: "newsletter"})
-	_ = engine.Save(ctx, rule.Campaign{
-		ID:       "resend",
-		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-		Delay:    rule.After(7 * 24 * time.Hour),
-	})
-	_ = engine.Publish(ctx, "resend")
-	_ = engine.Publish(ctx, "newsletter")
+	// Apply saves the campaigns and publishes each follow-up before the
+	// campaign it triggers on.
+	if err := engine.Apply(ctx, []rule.Campaign{
+		{ID: "newsletter"},
+		{
+			ID:       "resend",
+			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+			Delay:    rule.After(7 * 24 * time.Hour),
+		},
+	}); err != nil {
+		panic(err)
+	}
 
 	err = engine.TrackAll(ctx, []event.Event{
 		{ID: "sg-1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"},
