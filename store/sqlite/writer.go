@@ -40,10 +40,7 @@ func (w *writer) open(ctx context.Context, db *sql.DB, path string) error {
 	w.db, w.conn = db, conn
 	// The path as SQLite resolved it when conn opened the file, which a
 	// later change of the working directory does not move.
-	w.path, err = filepath.Abs(path)
-	if err != nil {
-		w.path = path
-	}
+	w.path = absPath(path)
 	w.file, _ = os.Stat(w.path) // SQLite created it, if it was missing, as conn opened
 	w.turn = takeTurns(path)
 	w.sem = w.turn.sem
@@ -182,6 +179,21 @@ func (t *tx) attempt(fn func(t *tx) error) (err error) {
 	}
 	committed = true
 	return nil
+}
+
+// absPath is path made absolute against the working directory without
+// cleaning it: the kernel and SQLite resolve ".." after a symlinked
+// directory to the parent of the link's target, where filepath.Abs,
+// which cleans lexically, would drop both and name another file.
+func absPath(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	return wd + string(filepath.Separator) + path
 }
 
 // ErrFileChanged reports that the store's path no longer names the file
