@@ -95,9 +95,11 @@ func StopOthers() ApplyOption {
 // It also leaves archived the campaigns of the set an operator archived
 // (before Apply or while it runs), where Apply without it refuses the set
 // (an archived campaign cannot be published again). Each campaign left
-// stopped or archived is logged at Info, and what is still pending of it
-// is cancelled: the cancellation of a Stop or Archive cut short (its
-// process killed, or [ErrNotCancelled]) is finished by the next Apply.
+// stopped or archived is logged at Info, and, once the rest of the set is
+// applied, what is still pending of it is cancelled: the cancellation of
+// a Stop or Archive cut short (its process killed, or [ErrNotCancelled])
+// is finished by the next Apply. If that fails, the set stays applied and
+// Apply's error wraps [ErrNotCancelled].
 //
 // KeepStopped cannot tell who stopped a campaign: one that [StopOthers]
 // stopped when it left the set stays stopped when it comes back into the
@@ -196,6 +198,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 			e.emitWarnings(warnings[id], e.cfg.clock.Now())
 		}
 	}()
+	var left []keptCampaign     // to finish cancelling once the set is applied
 	for _, i := range p.order { // originals first
 		c := campaigns[i]
 		if p.saved[i] {
@@ -238,9 +241,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		switch {
 		case !changed && (from == rule.Stopped || from == rule.Archived):
 			e.kept(&sum, id, from)
-			if err := e.finishCancel(ctx, id, from); err != nil {
-				return &CampaignError{CampaignID: id, Err: err}
-			}
+			left = append(left, keptCampaign{id, from})
 		case changed && from == rule.Stopped:
 			note(id, &sum.resumed, rule.ReasonPublished, "stopped → active: resumed")
 			e.logResumed(id)
@@ -250,13 +251,11 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 	}
 	for _, id := range p.archived {
 		e.kept(&sum, id, rule.Archived)
-		if err := e.finishCancel(ctx, id, rule.Archived); err != nil {
-			return &CampaignError{CampaignID: id, Err: err}
-		}
+		left = append(left, keptCampaign{id, rule.Archived})
 	}
 	if !cfg.stopOthers {
 		sum.outside = len(p.others)
-		return nil
+		return e.finishCancels(ctx, left)
 	}
 	for _, id := range p.others {
 		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped, rule.Archived)
@@ -271,7 +270,28 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 			return &CampaignError{CampaignID: id, Err: err}
 		}
 	}
-	return nil
+	return e.finishCancels(ctx, left)
+}
+
+// keptCampaign is a campaign of the set that Apply left stopped or
+// archived (KeepStopped).
+type keptCampaign struct {
+	id    string
+	state rule.State
+}
+
+// finishCancels finishes the cancellations of the campaigns Apply left
+// stopped or archived, once the set is applied: a clean-up (nothing of a
+// stopped campaign is sent), whose failure must not keep the rest of the
+// set from being published. It tries each and joins their errors.
+func (e *Engine) finishCancels(ctx context.Context, left []keptCampaign) error {
+	var errs []error
+	for _, k := range left {
+		if err := e.finishCancel(ctx, k.id, k.state); err != nil {
+			errs = append(errs, &CampaignError{CampaignID: k.id, Err: err})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // finishCancel cancels what is left pending of campaign id, which Apply
@@ -282,13 +302,13 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 // cancels nothing, and as after a stop, the deliveries of a resume that
 // overtook this call stay.
 func (e *Engine) finishCancel(ctx context.Context, id string, state rule.State) error {
-	rec, err := e.Campaign(ctx, id)
-	if err != nil {
-		return err
-	}
 	op := "stop"
 	if state == rule.Archived {
 		op = "archive"
+	}
+	rec, err := e.Campaign(ctx, id)
+	if err != nil {
+		return &notCancelledError{fmt.Sprintf("connector: %s %q: %v", op, id, err), err}
 	}
 	return e.cancelAll(ctx, op, rec)
 }
