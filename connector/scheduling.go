@@ -95,7 +95,7 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 			})
 			return
 		}
-		due = w.Next(due, t.loc)
+		due = w.Next(at, t.loc) // from now, for a late trigger: not an opening already past
 	}
 	if !camp.End.IsZero() && !due.Before(camp.End) {
 		suppress(rule.ReasonOutsideDuration, func() string { return "due " + stamp(due) + ", not before end " + stamp(camp.End) })

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -47,4 +49,29 @@ func TestReviewApplyPublishesTheSetWhenFinishingACancelFails(t *testing.T) {
 	rec, err = restart.Campaign(ctx, "resend")
 	require.NoError(t, err)
 	require.Equal(t, rule.Stopped, rec.State)
+}
+
+// A late trigger whose window has closed by the time it is processed, with
+// NextAvailable, must move to the next opening after now, when it can go:
+// InDaysAt(0, 8, 0) triggered at 20:00 with a 09:00–18:00 window goes at
+// 09:00 the next day. Moved to the opening after its computed due time
+// (09:00 the same day, past), it was due at once, deferred at the send
+// check to 09:00 the next day, 24 hours past that due time, which a
+// maximum deferral of 12 hours dropped: never sent.
+func TestReviewALateTriggerMovesToTheWindowAfterNow(t *testing.T) {
+	paris := zone(t, "Europe/Paris")
+	dir := newDirectory()
+	dir.zones["late"] = paris
+	h := connectortest.New(t, connector.WithDirectory(dir), connector.WithMaxDeferral(12*time.Hour))
+	followUp(h, func(c *rule.Campaign) {
+		c.Delay = rule.InDaysAt(0, 8, 0)
+		c.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(18, 0), NextAvailable: true}
+	})
+	day := time.Date(2026, 1, 6, 0, 0, 0, 0, paris)
+	h.AdvanceTo(day.Add(20 * time.Hour))
+	h.Track(opened("late"))
+	h.Tick()
+	h.AdvanceTo(day.Add(33 * time.Hour))
+	h.RequireSentAt("late", "f", day.Add(33*time.Hour))
+	h.RequireKinds("late", "f", "scheduled", "delivered")
 }

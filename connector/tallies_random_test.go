@@ -240,7 +240,9 @@ func tallyCampaigns(r *rand.Rand, start time.Time) []rule.Campaign {
 		resend.ControlPercent = 40
 	}
 	if r.IntN(2) == 0 {
-		resend.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(18, 0), NextAvailable: r.IntN(2) == 0}
+		// Until 23:00, into the quiet hours 22:00-07:00: a delivery deferred
+		// by them to 07:00 is then outside the window (deferred, or dropped).
+		resend.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(23, 0), NextAvailable: r.IntN(2) == 0}
 	}
 	if r.IntN(3) == 0 {
 		resend.End = start.Add(time.Duration(12+r.IntN(48)) * time.Hour)
