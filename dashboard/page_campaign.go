@@ -35,6 +35,11 @@ type campaignBody struct {
 
 	PendingNote string
 	Pending     pendingSlice
+	// Waiting counts the campaign's pending deliveries now, whenever
+	// scheduled: what left the funnel's Scheduled step by no other way
+	// yet. WaitingComplete is false when it is a lower bound.
+	Waiting         int64
+	WaitingComplete bool
 }
 
 func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +112,8 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
 		}
 		if body.Pending, err = pendingPageAt(ctx, h.src, id, from); err != nil {
+			body.PendingNote = h.note(r, err)
+		} else if body.Waiting, body.WaitingComplete, err = pendingCountOf(ctx, h.src, id); err != nil {
 			body.PendingNote = h.note(r, err)
 		}
 	}

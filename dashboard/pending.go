@@ -40,6 +40,25 @@ func pendingCounts(ctx context.Context, src source) (counts map[string]int64, co
 	return counts, false, nil
 }
 
+// pendingCountOf counts the pending deliveries of campaign id, paging
+// through them up to countLimit. complete is false when it stopped there.
+func pendingCountOf(ctx context.Context, src source, id string) (n int64, complete bool, err error) {
+	q := pendingQuery{CampaignID: id, Limit: countBatch}
+	for n < countLimit {
+		claims, err := src.Pending(ctx, q)
+		if err != nil {
+			return 0, false, err
+		}
+		n += int64(len(claims))
+		if len(claims) < q.Limit {
+			return n, true, nil
+		}
+		last := claims[len(claims)-1].Pending
+		q.AfterDue, q.AfterID = last.DueAt, last.ID
+	}
+	return n, false, nil
+}
+
 // cursor is where a page of pending deliveries starts: after the delivery
 // due at Due with ID ID, or at the first when ID is "".
 type cursor struct {

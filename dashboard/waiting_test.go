@@ -1,0 +1,53 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// The campaign page says how many deliveries wait now, whenever they were
+// scheduled: what left the funnel's Scheduled step by no other way yet.
+// Another campaign's deliveries do not count, the pending list's heading
+// gives the same figure, and past the count limit the figure is a lower
+// bound.
+func TestCampaignPageCountsTheDeliveriesWaiting(t *testing.T) {
+	f := populatedFake()
+	want := int64(len(f.pending)) // all the resend's
+	addPending(f, "nudge", 5)
+	h := mustHandler(t, f)
+	page := body(t, get(t, h, "/campaign?id=resend"), http.StatusOK)
+	if got := number(t, section(t, page, `id="funnel"`, "</section>"), "data-waiting"); got != want {
+		t.Errorf("the funnel says %d waiting, want %d", got, want)
+	}
+	heading := section(t, page, `id="pending"`, "</h2>")
+	if !strings.Contains(heading, fmt.Sprintf("(%s)", thousands(want))) {
+		t.Errorf("the pending list's heading does not give %d: %s", want, heading)
+	}
+
+	addPending(f, "resend", countLimit) // past the limit
+	page = body(t, get(t, h, "/campaign?id=resend"), http.StatusOK)
+	if w := section(t, page, "data-waiting", "</a>"); !strings.Contains(w, "≥ "+thousands(countLimit)) {
+		t.Errorf("past the count limit, want a lower bound of %d: %s", countLimit, w)
+	}
+}
+
+// addPending gives campaign id n more pending deliveries.
+func addPending(f *fakeSource, id string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range n {
+		p := store.Pending{
+			ID: fmt.Sprintf("%s-%06d", id, i), CampaignID: id, Activation: 1,
+			Trigger: event.Event{UserID: fmt.Sprintf("w%06d", i), Kind: event.EmailReceived, CampaignID: "newsletter"},
+			DueAt:   fixtureNow.Add(24 * time.Hour),
+		}
+		p.ReadyAt = p.DueAt
+		f.pending = append(f.pending, store.Claim{UserID: p.Trigger.UserID, Pending: p})
+	}
+}
