@@ -236,15 +236,13 @@ var (
 )
 
 // takeTurns returns the write turn of the file at path, shared with the
-// other stores of the process opened on the same path (made absolute,
-// symbolic links resolved).
+// other stores of the process opened on the same file by any path (made
+// absolute without cleaning, as the open resolved it, then symbolic links
+// resolved).
 func takeTurns(path string) *fileTurn {
-	key := path
-	if abs, err := filepath.Abs(path); err == nil {
-		key = abs
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			key = real
-		}
+	key := absPath(path)
+	if real, err := filepath.EvalSymlinks(key); err == nil {
+		key = real
 	}
 	turnsMu.Lock()
 	defer turnsMu.Unlock()
