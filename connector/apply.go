@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,12 +191,15 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 	// The warnings about a saved campaign wait for its publication, which
 	// hands the observers those of the campaign as published: each once.
 	// Those of a campaign left as it was (active, or kept stopped) are
-	// handed over at the end.
+	// handed over at the end, as they are then: a later step of the set
+	// (a follow-up published, a campaign it names created) may have fixed
+	// a hazard its save saw.
 	var warnLater []string
-	warnings := map[string][]Warning{}
 	defer func() {
+		now := e.cfg.clock.Now()
+		snap := e.snap.Load()
 		for _, id := range warnLater {
-			e.emitWarnings(warnings[id], e.cfg.clock.Now())
+			e.emitWarnings(e.warningsFor(snap, id, now, time.Time{}), now)
 		}
 	}()
 	var left []keptCampaign     // to finish cancelling once the set is applied
@@ -213,7 +217,6 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		}
 		if len(ws) > 0 {
 			warnLater = append(warnLater, c.ID)
-			warnings[c.ID] = ws
 		}
 		switch {
 		case created:
@@ -235,8 +238,8 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		if err != nil {
 			return &CampaignError{CampaignID: id, Err: err}
 		}
-		if changed {
-			delete(warnings, id) // activate handed over those of the campaign published
+		if changed { // activate handed over those of the campaign published
+			warnLater = slices.DeleteFunc(warnLater, func(w string) bool { return w == id })
 		}
 		switch {
 		case !changed && (from == rule.Stopped || from == rule.Archived):
