@@ -161,12 +161,12 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 	case p.CancelOnFailure:
 		u.RemovePending(i)
 		j.noteSent(rule.Cancelled, rule.ReasonException, "an exception arrived during a send that failed: "+j.sendErr.Error())
+	case errors.Is(j.sendErr, ErrPermanent): // before the last attempt's case: its detail says so too
+		u.RemovePending(i)
+		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error()+" (permanent: not retried)")
 	case p.Attempt >= j.w.e.cfg.retry.MaxAttempts:
 		u.RemovePending(i)
 		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error())
-	case errors.Is(j.sendErr, ErrPermanent):
-		u.RemovePending(i)
-		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error()+" (permanent: not retried)")
 	default:
 		p.Sending, p.Token = false, 0
 		p.ReadyAt = j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))

@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -63,4 +64,28 @@ func TestLateReviewApplyStillWarnsAboutAHazardThatRemains(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, n, "once when published, once when edited")
+}
+
+// A permanent error at the last attempt the policy allows fails the
+// delivery as any last attempt does, but its detail must still say it was
+// permanent, as the manual promises for every permanent failure: the
+// operator looking for refused addresses would otherwise miss those whose
+// refusal came after transient errors.
+func TestLateReviewAPermanentErrorAtTheLastAttemptSaysSo(t *testing.T) {
+	h := connectortest.New(t, connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 2, Base: time.Minute, Max: time.Hour}))
+	h.Save(resendCampaigns...)
+	h.Publish("resend", "newsletter")
+	h.Sender.Fail = func(connector.Delivery) error {
+		if len(h.Sender.Attempts()) < 2 {
+			return errors.New("421 try again later")
+		}
+		return connector.Permanent(errors.New("550 mailbox unavailable"))
+	}
+	h.Track(event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Advance(8 * 24 * time.Hour)
+
+	require.Len(t, h.Sender.Attempts(), 2)
+	failed := h.RequireReason("ann", "resend", rule.Failed, rule.ReasonSendError)
+	require.Contains(t, failed.Detail, "550 mailbox unavailable")
+	require.Contains(t, failed.Detail, "permanent: not retried")
 }
