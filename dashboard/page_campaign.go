@@ -37,9 +37,11 @@ type campaignBody struct {
 	Pending     pendingSlice
 	// Waiting counts the campaign's pending deliveries now, whenever
 	// scheduled: what left the funnel's Scheduled step by no other way
-	// yet. WaitingComplete is false when it is a lower bound.
+	// yet. WaitingComplete is false when it is a lower bound. WaitingNote
+	// says why there is no count (the list may still be shown).
 	Waiting         int64
 	WaitingComplete bool
+	WaitingNote     string
 }
 
 func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +116,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		if body.Pending, err = pendingPageAt(ctx, h.src, id, from); err != nil {
 			body.PendingNote = h.note(r, err)
 		} else if body.Waiting, body.WaitingComplete, err = pendingCountOf(ctx, h.src, id); err != nil {
-			body.PendingNote = h.note(r, err)
+			body.WaitingNote = h.note(r, err) // the page read is listed all the same
 		}
 	}
 	h.render(w, r, http.StatusOK, "campaign", page{Title: "Campaign " + id, Nav: "campaigns", Body: body})
