@@ -113,10 +113,16 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
 		}
-		if body.Pending, err = pendingPageAt(ctx, h.src, id, from); err != nil {
+		switch body.Pending, err = pendingPageAt(ctx, h.src, id, from); {
+		case err != nil:
 			body.PendingNote = h.note(r, err)
-		} else if body.Waiting, body.WaitingComplete, err = pendingCountOf(ctx, h.src, id); err != nil {
-			body.WaitingNote = h.note(r, err) // the page read is listed all the same
+		case from.ID == "" && body.Pending.Next.ID == "":
+			// The first page holds them all: no need to count again.
+			body.Waiting, body.WaitingComplete = int64(len(body.Pending.Claims)), true
+		default:
+			if body.Waiting, body.WaitingComplete, err = pendingCountOf(ctx, h.src, id); err != nil {
+				body.WaitingNote = h.note(r, err) // the page read is listed all the same
+			}
 		}
 	}
 	h.render(w, r, http.StatusOK, "campaign", page{Title: "Campaign " + id, Nav: "campaigns", Body: body})

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -49,5 +50,34 @@ func addPending(f *fakeSource, id string, n int) {
 		}
 		p.ReadyAt = p.DueAt
 		f.pending = append(f.pending, store.Claim{UserID: p.Trigger.UserID, Pending: p})
+	}
+}
+
+// countingSource counts the calls to Pending.
+type countingSource struct {
+	source
+	calls int
+}
+
+func (c *countingSource) Pending(ctx context.Context, q pendingQuery) ([]store.Claim, error) {
+	c.calls++
+	return c.source.Pending(ctx, q)
+}
+
+// When the first page of the list holds every pending delivery, the page
+// counts them from it: one read of the pending deliveries, not two.
+func TestAShortListIsItsOwnCount(t *testing.T) {
+	f := newFake(fixtureNow)
+	for _, c := range populatedFake().campaigns {
+		f.add(c.Campaign, c.State)
+	}
+	addPending(f, "resend", 7)
+	src := &countingSource{source: f}
+	page := body(t, get(t, mustHandler(t, src), "/campaign?id=resend"), http.StatusOK)
+	if got := number(t, page, "data-waiting"); got != 7 {
+		t.Errorf("the page says %d waiting, want 7", got)
+	}
+	if src.calls != 1 {
+		t.Errorf("the page read the pending deliveries %d times, want 1", src.calls)
 	}
 }
