@@ -237,11 +237,14 @@ func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
 }
 
 // RequireNotSent asserts that campaignID was never delivered to userID.
+// It passes about a campaign no one saved (a misspelt ID), and says so in
+// the test's log.
 func (h *Harness) RequireNotSent(userID, campaignID string) {
 	h.T.Helper()
 	if got := h.SentTo(userID, campaignID); len(got) != 0 {
 		h.T.Fatalf("connectortest: want %q never delivered to %q, got %d deliveries\n%s", campaignID, userID, len(got), h.Timeline())
 	}
+	h.logUnknownCampaign("RequireNotSent", campaignID)
 }
 
 // RequireNothingSent asserts that no delivery at all was accepted.
@@ -276,7 +279,8 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 }
 
 // RequireNoReason asserts that no decision of kind with reason was taken
-// about userID and campaignID (reason "" matches any reason).
+// about userID and campaignID (reason "" matches any reason). Like
+// [Harness.RequireNotSent], it logs that campaignID is no campaign saved.
 func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) {
 	h.T.Helper()
 	for _, d := range h.DecisionsFor(userID, campaignID) {
@@ -284,6 +288,19 @@ func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionK
 			h.T.Fatalf("connectortest: want no %s %s decision about %q for %q, got %s\n%s", kind, reason, campaignID, userID, d, h.Timeline())
 			return
 		}
+	}
+	h.logUnknownCampaign("RequireNoReason", campaignID)
+}
+
+// logUnknownCampaign logs, without failing, that an assertion that
+// something did not happen passed about a campaign no one saved: most
+// likely a misspelt ID, about which any such assertion passes.
+func (h *Harness) logUnknownCampaign(assertion, campaignID string) {
+	var b strings.Builder
+	h.unknownIDs(&b, "", campaignID)
+	if line, ok := strings.CutPrefix(b.String(), "no campaign "); ok {
+		line, _, _ = strings.Cut(line, "\n")
+		h.T.Logf("connectortest: %s passes, but no campaign %s", assertion, line)
 	}
 }
 

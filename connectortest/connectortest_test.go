@@ -19,9 +19,14 @@ type fakeTB struct {
 	testing.TB
 	failed bool
 	msg    string
+	logs   []string
 }
 
 func (f *fakeTB) Helper() {}
+
+func (f *fakeTB) Logf(format string, args ...any) {
+	f.logs = append(f.logs, fmt.Sprintf(format, args...))
+}
 
 func (f *fakeTB) Fatalf(format string, args ...any) {
 	f.failed, f.msg = true, fmt.Sprintf(format, args...)
@@ -306,4 +311,33 @@ func TestExplainSaysWhy(t *testing.T) {
 	require.Contains(t, x.String(), "cancelled by the exception email_opened")
 	require.Empty(t, x.Pending)
 	require.Equal(t, rule.Delivered, h.Explain("ann", "resend").Decisions[1].Kind)
+}
+
+// An assertion that something did not happen passes about any campaign,
+// a misspelt one too; about a campaign no one saved it says so in the
+// test's log, without failing.
+func TestANegativeAssertionOnAnUnknownCampaignLogsIt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(h *connectortest.Harness)
+		log  string
+	}{
+		{"RequireNotSent", func(h *connectortest.Harness) { h.RequireNotSent("bob", "resnd") },
+			`connectortest: RequireNotSent passes, but no campaign "resnd" is saved (the engine knows "newsletter", "resend"): a misspelt ID?`},
+		{"RequireNoReason", func(h *connectortest.Harness) { h.RequireNoReason("ann", "resnd", rule.Cancelled, "") },
+			`connectortest: RequireNoReason passes, but no campaign "resnd" is saved`},
+		{"known campaign", func(h *connectortest.Harness) { h.RequireNotSent("bob", "resend") }, ""},
+		{"known campaign, unknown user", func(h *connectortest.Harness) { h.RequireNotSent("nobody", "resend") }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(resendScenario, tc.fn)
+			require.False(t, f.failed, f.msg)
+			if tc.log == "" {
+				require.Empty(t, f.logs)
+				return
+			}
+			require.Len(t, f.logs, 1)
+			require.Contains(t, f.logs[0], tc.log)
+		})
+	}
 }
