@@ -116,7 +116,12 @@ func explainOne(u *store.UserState, userID, campaignID string) Explanation {
 //	ann and "resend":
 //	  2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-1): scheduled, due 2026-01-12T00:00:00Z
 //	  2026-01-07T00:00:00Z email_opened (event open-1): cancelled by the exception email_opened of "newsletter" — waiting since 2026-01-05T00:00:00Z
+//
+// The zero Explanation, which Explain returns with an error, says so.
 func (x Explanation) String() string {
+	if x.UserID == "" && x.CampaignID == "" && len(x.Decisions) == 0 && len(x.Pending) == 0 && x.Received.IsZero() {
+		return "no explanation (the zero Explanation: check the error Explain returned)\n"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s and %q:\n", linetext.Field(x.UserID), x.CampaignID)
 	if len(x.Decisions) == 0 {
