@@ -60,17 +60,23 @@ func TestTransactionsIgnoreTheDefaultIsolationLevel(t *testing.T) {
 			require.NoError(t, replicas[0].UpdateBatch(ctx, "ns", ops))
 
 			var (
-				mu      sync.Mutex
-				errs    []error
-				claimed = map[string]int{}
-				wg      sync.WaitGroup
+				mu       sync.Mutex
+				errs     []error
+				claimed  = map[string]int{}
+				wg       sync.WaitGroup
+				updaters sync.WaitGroup
+				updated  = make(chan struct{}) // closed once the updaters are done
 			)
 			fail := func(err error) {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
-			for w := range 6 { // claimers, three per replica, until three empty claims each
+			// Claimers, three per replica, until three empty claims each once
+			// the updaters are done: before, a claim skips the delivery of
+			// a user an update holds locked, and comes back empty while it
+			// is due.
+			for w := range 6 {
 				wg.Go(func() {
 					for empty := 0; empty < 3; {
 						cs, err := replicas[w%2].Claim(ctx, "ns", t0.Add(time.Minute), time.Hour, 7, uint64(w+1))
@@ -81,8 +87,12 @@ func TestTransactionsIgnoreTheDefaultIsolationLevel(t *testing.T) {
 							}
 							continue
 						}
-						if len(cs) == 0 {
-							empty++
+						select {
+						case <-updated:
+							if len(cs) == 0 {
+								empty++
+							}
+						default:
 						}
 						mu.Lock()
 						for _, c := range cs {
@@ -93,7 +103,7 @@ func TestTransactionsIgnoreTheDefaultIsolationLevel(t *testing.T) {
 				})
 			}
 			for w := range 2 { // updaters: each user gets a second delivery, due later
-				wg.Go(func() {
+				updaters.Go(func() {
 					for i := w; i < users; i += 2 {
 						user := fmt.Sprintf("u%03d", i)
 						if err := replicas[w].Update(ctx, "ns", user, t0, store.Dedup{}, func(u *store.UserState, d bool) {
@@ -106,6 +116,8 @@ func TestTransactionsIgnoreTheDefaultIsolationLevel(t *testing.T) {
 					}
 				})
 			}
+			updaters.Wait()
+			close(updated)
 			wg.Wait()
 			require.Empty(t, errs)
 			require.Len(t, claimed, users, "every due delivery claimed")
