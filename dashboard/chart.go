@@ -120,7 +120,7 @@ func stackedChart(ks []kindSeries, w window, loc *time.Location) template.HTML {
 			base[i] += hgt
 			g.printf(`<rect class="k-%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s</title></rect>`,
 				kindClass(k.Kind), left+float64(i)*step+0.5, bottom-base[i], max(step-1, 0.5), hgt,
-				esc(fmt.Sprintf("%s: %d, %s", k.Kind, c, bucketLabel(k.Series, i, loc))))
+				esc(fmt.Sprintf("%s: %d, %s", kindWords(k.Kind), c, bucketLabel(k.Series, i, loc))))
 		}
 	}
 	g.printf(`<path class="axis" d="M%.1f %.1fV%.1fH%.1f"/>`, left, top, bottom, right)

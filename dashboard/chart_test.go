@@ -69,8 +69,8 @@ func TestStackedChartLabelsTimeAndStacksKinds(t *testing.T) {
 		">16:00<", ">19:00<", ">13:00<", // every third hour along the day
 		">0<", ">10<", ">40<", // ticks of ten up to the tallest stack
 		"decisions per hour", "time (UTC)",
-		"<title>scheduled: 30, Tue 03 Mar 16:00–17:00 UTC</title>",
-		"<title>cancelled: 5, Wed 04 Mar 15:00–16:00 UTC</title>",
+		"<title>Scheduled: 30, Tue 03 Mar 16:00–17:00 UTC</title>",
+		"<title>Cancelled: 5, Wed 04 Mar 15:00–16:00 UTC</title>",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the chart lacks %q", want)

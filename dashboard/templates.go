@@ -42,6 +42,7 @@ func parsePages(loc *time.Location) (*pages, error) {
 		"pct":    formatPercent,
 		"asset":  assetURL,
 		"words":  reasonWords,
+		"kind":   kindWords,
 		"spark":  func(s series, title, unit string) template.HTML { return sparkline(s, title, unit, loc) },
 		"human":  durationWords,
 		"swatch": swatch,

@@ -112,9 +112,35 @@ func upper(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// kindWords names a kind of decision in the words of the funnel and the
+// campaigns page: "delivered" is "Sent", "held_out" is "Held out".
+func kindWords(k rule.DecisionKind) string {
+	switch k {
+	case rule.Delivered:
+		return "Sent"
+	case rule.Retried:
+		return "Retried (a send failed, tried again)"
+	case rule.Deferred:
+		return "Deferred (sent later)"
+	case rule.Ignored:
+		return "Ignored (event not used)"
+	case rule.Duplicate:
+		return "Duplicate event"
+	}
+	return upper(strings.ReplaceAll(string(k), "_", " "))
+}
+
 // reasonWords says a reason code in words: "not_in_audience" → "not in
 // audience". The codes are documented in package rule.
-func reasonWords(r rule.Reason) string { return strings.ReplaceAll(string(r), "_", " ") }
+func reasonWords(r rule.Reason) string {
+	switch r {
+	case rule.ReasonNotReeligible:
+		return "already received it, not eligible again yet"
+	case rule.ReasonAfterDue:
+		return "exception came after the delivery was due"
+	}
+	return strings.ReplaceAll(string(r), "_", " ")
+}
 
 // decisionWords says what one decision of a user's timeline means.
 func decisionWords(d rule.Decision) string {

@@ -1,0 +1,40 @@
+package dashboard
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// The decisions table names each kind as the funnel and the campaigns page
+// do ("Sent", "Held out"), not by its code ("delivered", "held_out"), so
+// that a reader can match the two tables of one page.
+func TestManagerReviewDecisionKindsInWords(t *testing.T) {
+	f := populatedFake()
+	f.tallies = append(f.tallies, tally{Hour: fixtureNow.Truncate(3600e9), CampaignID: "resend", Kind: rule.HeldOut, Reason: rule.ReasonControlGroup, Count: 1})
+	page := body(t, get(t, mustHandler(t, f), "/campaign?id=resend"), http.StatusOK)
+	decisions := section(t, page, `id="decisions"`, "</section>")
+	for _, want := range []string{"</svg> Sent</th>", "</svg> Held out</th>", "</svg> Retried (a send failed, tried again)</th>", "<title>Sent: "} {
+		if !strings.Contains(decisions, want) {
+			t.Errorf("the decisions chart and table lack %q", want)
+		}
+	}
+	for _, code := range []string{"</svg> delivered</th>", "</svg> held_out</th>", "<title>delivered: "} {
+		if strings.Contains(decisions, code) {
+			t.Errorf("the decisions chart and table show the code %q", code)
+		}
+	}
+}
+
+// A suppression because the user already received a follow-up that is
+// not re-eligible says so, not "not reeligible".
+func TestManagerReviewNotReeligibleInWords(t *testing.T) {
+	if got := reasonWords(rule.ReasonNotReeligible); got != "already received it, not eligible again yet" {
+		t.Errorf("not_reeligible in words: %q", got)
+	}
+	if got := reasonWords(rule.ReasonAfterDue); strings.Contains(got, "_") || got == "after due" {
+		t.Errorf("after_due in words: %q", got)
+	}
+}
