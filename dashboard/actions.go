@@ -51,6 +51,11 @@ func doneNote(op string, s rule.State) string {
 	return ""
 }
 
+// resumedNote confirms a publish that resumed a stopped campaign (an
+// activation after the first): it says that the deliveries the stop
+// cancelled stay cancelled.
+const resumedNote = "Published: the campaign is active again from now on. The deliveries the stop cancelled are not sent, and what users did while it was stopped does not count."
+
 // partNote is doneNote for an action whose cancellation failed, logged
 // under reference ref: "" unless the state bears the action out and ref
 // is one logError makes.

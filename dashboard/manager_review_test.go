@@ -38,3 +38,27 @@ func TestManagerReviewNotReeligibleInWords(t *testing.T) {
 		t.Errorf("after_due in words: %q", got)
 	}
 }
+
+// The Stop button says what it does to the deliveries waiting, and the
+// confirmation of a publish that resumes a stopped campaign says that the
+// deliveries the stop cancelled are not sent.
+func TestManagerReviewStopAndResumeSayWhatHappensToTheDeliveries(t *testing.T) {
+	f := populatedFake()
+	page := body(t, get(t, mustHandler(t, f, WithActions()), "/campaign?id=resend"), http.StatusOK)
+	if !strings.Contains(page, "cancels every pending delivery") {
+		t.Error("the Stop button does not say it cancels the pending deliveries")
+	}
+	rec := f.campaigns["resend"]
+	rec.Activation = 2 // resumed once
+	f.campaigns["resend"] = rec
+	page = body(t, get(t, mustHandler(t, f, WithActions()), "/campaign?id=resend&done=publish"), http.StatusOK)
+	if !strings.Contains(page, "The deliveries the stop cancelled are not sent") {
+		t.Errorf("a resume's confirmation does not say what became of the cancelled deliveries:\n%s", section(t, page, "<h1", "</dl>"))
+	}
+	rec.Activation = 1 // a first publish: no stop to speak of
+	f.campaigns["resend"] = rec
+	page = body(t, get(t, mustHandler(t, f, WithActions()), "/campaign?id=resend&done=publish"), http.StatusOK)
+	if strings.Contains(page, "the stop cancelled") || !strings.Contains(page, "Published: the campaign is active.") {
+		t.Error("a first publish is confirmed as a resume")
+	}
+}

@@ -93,6 +93,9 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 	if note := partNote(q.Get("done"), q.Get("ref"), rec.State); note != "" {
 		body.Done = note
 	}
+	if body.Done != "" && q.Get("done") == opPublish && rec.Activation > 1 {
+		body.Done = resumedNote // a resume of a stopped campaign
+	}
 	if h.csrf != nil {
 		body.Ops = allowedOps(rec.State)
 	}
