@@ -77,7 +77,6 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
@@ -122,11 +121,8 @@ func WithMapping(m webhook.Mapping) Option {
 // the interface, is refused.
 func WithClock(c webhook.Clock) Option {
 	return func(p *Parser) error {
-		if nilval.Is(c) { // a nil pointer would panic at the first signed request
-			if c == nil {
-				return errors.New("mailgun: nil clock")
-			}
-			return fmt.Errorf("mailgun: nil clock (a nil %T)", c)
+		if err := wire.CheckClock("mailgun", c); err != nil {
+			return err
 		}
 		p.clock = c
 		return nil

@@ -66,7 +66,6 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
@@ -129,11 +128,8 @@ func WithMaxAge(d time.Duration) Option {
 // the interface, is refused.
 func WithClock(c webhook.Clock) Option {
 	return func(p *Parser) error {
-		if nilval.Is(c) { // a nil pointer would panic at the first signed request
-			if c == nil {
-				return errors.New("sendgrid: nil clock")
-			}
-			return fmt.Errorf("sendgrid: nil clock (a nil %T)", c)
+		if err := wire.CheckClock("sendgrid", c); err != nil {
+			return err
 		}
 		p.clock = c
 		return nil

@@ -91,7 +91,6 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
@@ -248,11 +247,8 @@ func WithMaxAge(d time.Duration) Option {
 // the interface, is refused.
 func WithClock(c webhook.Clock) Option {
 	return func(p *Parser) error {
-		if nilval.Is(c) { // a nil pointer would panic at the first signed request
-			if c == nil {
-				return errors.New("ses: nil clock")
-			}
-			return fmt.Errorf("ses: nil clock (a nil %T)", c)
+		if err := wire.CheckClock("ses", c); err != nil {
+			return err
 		}
 		p.clock = c
 		return nil

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/nilval"
 	"github.com/campaignconnector/campaignconnector/webhook"
 )
 
@@ -229,6 +230,19 @@ func URLPropertyOf(raw json.RawMessage) map[string]any {
 func CheckAge(provider, what string, at, now time.Time, max time.Duration) error {
 	if age := now.Sub(at); age > max || age < -max {
 		return fmt.Errorf("%s: %w: %s off by %v, over %v", provider, webhook.ErrSignature, what, age, max)
+	}
+	return nil
+}
+
+// CheckClock refuses, for provider's WithClock, a nil clock or a nil
+// pointer in the interface, which would panic at the first signed
+// request.
+func CheckClock(provider string, c webhook.Clock) error {
+	switch {
+	case c == nil:
+		return fmt.Errorf("%s: nil clock", provider)
+	case nilval.Is(c):
+		return fmt.Errorf("%s: nil clock (a nil %T)", provider, c)
 	}
 	return nil
 }
