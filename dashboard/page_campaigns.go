@@ -78,7 +78,7 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		body.TalliesNote = h.note(r, err)
 	}
 	grouped := byCampaign(tallies)
-	counts, complete, err := pendingCounts(ctx, h.src)
+	counts, complete, err := pendingCounts(ctx, h.src, "")
 	if err != nil {
 		body.PendingNote = h.note(r, err)
 	}

@@ -17,11 +17,12 @@ const (
 	countBatch = store.MaxPendingPage
 )
 
-// pendingCounts counts the pending deliveries of every campaign, paging
-// through them up to countLimit. complete is false when it stopped there.
-func pendingCounts(ctx context.Context, src source) (counts map[string]int64, complete bool, err error) {
+// pendingCounts counts the pending deliveries of every campaign, or of
+// campaign id alone when id is set, paging through them up to countLimit.
+// complete is false when it stopped there.
+func pendingCounts(ctx context.Context, src source, id string) (counts map[string]int64, complete bool, err error) {
 	counts = map[string]int64{}
-	q := pendingQuery{Limit: countBatch}
+	q := pendingQuery{CampaignID: id, Limit: countBatch}
 	for seen := 0; seen < countLimit; {
 		claims, err := src.Pending(ctx, q)
 		if err != nil {
@@ -40,23 +41,11 @@ func pendingCounts(ctx context.Context, src source) (counts map[string]int64, co
 	return counts, false, nil
 }
 
-// pendingCountOf counts the pending deliveries of campaign id, paging
-// through them up to countLimit. complete is false when it stopped there.
+// pendingCountOf counts the pending deliveries of campaign id, as
+// pendingCounts does.
 func pendingCountOf(ctx context.Context, src source, id string) (n int64, complete bool, err error) {
-	q := pendingQuery{CampaignID: id, Limit: countBatch}
-	for n < countLimit {
-		claims, err := src.Pending(ctx, q)
-		if err != nil {
-			return 0, false, err
-		}
-		n += int64(len(claims))
-		if len(claims) < q.Limit {
-			return n, true, nil
-		}
-		last := claims[len(claims)-1].Pending
-		q.AfterDue, q.AfterID = last.DueAt, last.ID
-	}
-	return n, false, nil
+	counts, complete, err := pendingCounts(ctx, src, id)
+	return counts[id], complete, err
 }
 
 // cursor is where a page of pending deliveries starts: after the delivery
