@@ -69,7 +69,14 @@ type applyConfig struct {
 
 // StopOthers makes [Engine.Apply] stop the active campaigns of the
 // namespace that are not in the set, as [Engine.Stop] does (their pending
-// deliveries are cancelled), after the set is published. A follow-up of
+// deliveries are cancelled), after the set is published. It also finishes
+// the cancellation of the campaigns outside the set already stopped: that
+// of a stop cut short (its process killed, or [ErrNotCancelled]) is done by
+// the next Apply with StopOthers. A cancellation that fails does not keep
+// the other campaigns from stopping; Apply's error then wraps
+// [ErrNotCancelled]. Archived campaigns outside the set are left as they
+// are (nothing of theirs is sent: their deliveries are dropped when due).
+// A follow-up of
 // the set may then not trigger on an active campaign outside it: the
 // campaign it counts on would stop. A campaign stopped or archived by
 // someone else while Apply runs is left so. Without StopOthers, campaigns
@@ -260,20 +267,29 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		sum.outside = len(p.others)
 		return e.finishCancels(ctx, left)
 	}
+	// A cancellation that fails does not keep the next campaign from
+	// stopping: the set is what runs, and the cancellation of the one that
+	// failed is finished by the next Apply with StopOthers, which finishes
+	// that of every stopped campaign outside the set (a stop cut short, by
+	// this Apply's process killed or by anyone's).
+	var errs []error
 	for _, id := range p.others {
 		rec, _, changed, err := e.transitionTo(ctx, "stop", id, rule.Stopped, nil, rule.Stopped, rule.Archived)
 		if err != nil {
-			return &CampaignError{CampaignID: id, Err: err}
+			return errors.Join(append(errs, &CampaignError{CampaignID: id, Err: err})...)
 		}
 		if !changed {
 			continue // stopped or archived meanwhile, by someone else
 		}
 		note(id, &sum.stopped, rule.ReasonCampaignStopped, "active → stopped: not in the set")
 		if err := e.cancelAll(ctx, "stop", rec); err != nil {
-			return &CampaignError{CampaignID: id, Err: err}
+			errs = append(errs, &CampaignError{CampaignID: id, Err: err})
 		}
 	}
-	return e.finishCancels(ctx, left)
+	for _, id := range p.stoppedOthers {
+		left = append(left, keptCampaign{id, rule.Stopped})
+	}
+	return errors.Join(append(errs, e.finishCancels(ctx, left))...)
 }
 
 // keptCampaign is a campaign of the set that Apply left stopped or

@@ -75,3 +75,59 @@ func TestApplyKeepStoppedFinishesAStopCutShort(t *testing.T) {
 		})
 	}
 }
+
+// The same cut short in Apply with StopOthers: the store fails after a
+// campaign outside the set changed to stopped and before its deliveries
+// were cancelled. The failure does not keep the next campaign outside the
+// set from stopping (Apply's error wraps ErrNotCancelled and names both),
+// and the restart that applies the set with StopOthers again finishes both
+// cancellations: 6 cancelled, none sent.
+func TestApplyStopOthersFinishesAStopCutShort(t *testing.T) {
+	ctx := context.Background()
+	clk := applyClock()
+	mem := store.NewMemory()
+	var sent int
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error { sent++; return nil })
+	newsletter, resend := resendCampaigns[0], resendCampaigns[1]
+	resend2 := resend
+	resend2.ID = "resend2"
+	full := []rule.Campaign{newsletter, resend, resend2}
+
+	before := newEngine(t, cancelDown{mem}, send, clk)
+	require.NoError(t, before.Apply(ctx, full))
+	for _, u := range []string{"ann", "bob", "cid"} {
+		require.NoError(t, before.Track(ctx, event.Event{ID: "r-" + u, UserID: u, Kind: event.EmailReceived, CampaignID: "newsletter", Time: clk.Now()}))
+	}
+	err := before.Apply(ctx, []rule.Campaign{newsletter}, connector.StopOthers())
+	require.ErrorIs(t, err, connector.ErrNotCancelled)
+	require.ErrorContains(t, err, `"resend"`)
+	require.ErrorContains(t, err, `"resend2"`)
+	for _, id := range []string{"resend", "resend2"} {
+		rec, err := before.Campaign(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, rule.Stopped, rec.State, id)
+	}
+
+	var cancelled int
+	after := newEngine(t, mem, send, clk, connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+		if d.Kind == rule.Cancelled && d.Reason == rule.ReasonCampaignStopped {
+			cancelled++
+		}
+	})))
+	pending := func() int {
+		list, err := after.PendingDeliveries(ctx, store.PendingQuery{Limit: 10})
+		require.NoError(t, err)
+		return len(list)
+	}
+	require.Equal(t, 6, pending())
+	require.NoError(t, after.Apply(ctx, []rule.Campaign{newsletter}, connector.StopOthers()))
+	require.Equal(t, 0, pending(), "the stops' cancellations are finished by the restart")
+	require.Equal(t, 6, cancelled)
+
+	require.NoError(t, after.Apply(ctx, []rule.Campaign{newsletter}, connector.StopOthers()))
+	require.Equal(t, 6, cancelled, "nothing left: nothing more cancelled")
+	clk.Add(8 * 24 * time.Hour)
+	_, err = after.Tick(ctx)
+	require.NoError(t, err)
+	require.Zero(t, sent)
+}

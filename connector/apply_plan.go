@@ -27,6 +27,10 @@ type applyPlan struct {
 	// others are the active campaigns absent from the set, which
 	// StopOthers stops and Apply otherwise leaves running.
 	others []string
+	// stoppedOthers are the stopped campaigns absent from the set, whose
+	// cancellation StopOthers finishes (a stop cut short leaves their
+	// deliveries pending).
+	stoppedOthers []string
 	// archived are the archived campaigns of the set, which KeepStopped
 	// leaves archived (without it the set is refused).
 	archived []string
@@ -119,8 +123,14 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		}
 	}
 	for _, id := range s.ids() {
-		if !inSet(id) && s.campaign(id).State == rule.Active {
+		if inSet(id) {
+			continue
+		}
+		switch s.campaign(id).State {
+		case rule.Active:
 			p.others = append(p.others, id)
+		case rule.Stopped:
+			p.stoppedOthers = append(p.stoppedOthers, id)
 		}
 	}
 	return p, nil
