@@ -154,6 +154,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		return
 	}
 	if !mine {
+		j.failureRecorded(u, i)
 		return
 	}
 	p := u.Pending[i]
@@ -184,6 +185,34 @@ func (j *job) recorded(u *store.UserState) bool {
 		}
 	}
 	return false
+}
+
+// failureRecorded hands the observers and tallies the outcome of a failed
+// send whose record a failed call stored all the same (its reply was
+// lost), as recorded does for a delivered one: the retry finds the
+// delivery no longer under j's lease, and would otherwise end without a
+// word. A retry that was stored shows in the delivery itself (released,
+// with j's attempt, due after j's backoff); a failure or a cancellation
+// removed it, and shows only in the user's decision log (WithDecisionLog):
+// without a log, such an outcome stays in the store alone.
+func (j *job) failureRecorded(u *store.UserState, i int) {
+	if i >= 0 {
+		p := u.Pending[i]
+		if p.Token == 0 && !p.Sending && p.Attempt == j.d.Attempt &&
+			p.ReadyAt.Equal(j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))) {
+			j.stored = true
+			j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
+		}
+		return
+	}
+	for k := len(u.Log) - 1; k >= 0; k-- {
+		d := &u.Log[k]
+		if d.DeliveryID == j.d.ID && d.At.Equal(j.now) && (d.Kind == rule.Failed || d.Kind == rule.Cancelled) {
+			j.stored = true
+			j.noteSent(d.Kind, d.Reason, d.Detail)
+			return
+		}
+	}
 }
 
 // unconfirm undoes the confirmation of a delivery that was not sent (Tick

@@ -1,0 +1,148 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// lostFailureReply is a memory store that, once armed (by a send to its
+// user that failed), applies the next call holding an op for that user
+// and reports it failed, as when a connection drops between the commit
+// of a failed send's record and its reply.
+type lostFailureReply struct {
+	*store.Memory
+	who string
+
+	mu          sync.Mutex
+	armed, lost bool
+}
+
+func (s *lostFailureReply) arm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.lost {
+		s.armed = true
+	}
+}
+
+// loses reports whether the call with ops, once applied, must report a
+// failure.
+func (s *lostFailureReply) loses(ops []store.Op) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.armed {
+		return false
+	}
+	for _, op := range ops {
+		if op.UserID == s.who {
+			s.armed, s.lost = false, true
+			return true
+		}
+	}
+	return false
+}
+
+func (s *lostFailureReply) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	lose := s.loses([]store.Op{{UserID: userID}})
+	if err := s.Memory.Update(ctx, ns, userID, now, dedup, fn); err != nil || !lose {
+		return err
+	}
+	return errLostReply
+}
+
+func (s *lostFailureReply) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	lose := s.loses(ops)
+	if err := s.Memory.UpdateBatch(ctx, ns, ops); err != nil || !lose {
+		return err
+	}
+	for i := range ops {
+		ops[i].Err = errLostReply
+	}
+	return errLostReply
+}
+
+// TestFailureStoredDespiteAnErrorIsObservedOnce checks that when a store
+// call stores a failed send's record and still reports an error, the
+// record's retry hands the outcome to the observers (and the tallies) once:
+// a retry scheduled, a permanent failure, or an exhausted one. The user's
+// decision log holds it once too.
+func TestFailureStoredDespiteAnErrorIsObservedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		attempts int
+		err      error
+		want     rule.DecisionKind
+	}{
+		{"retried", 3, errors.New("503 try later"), rule.Retried},
+		{"permanent", 3, connector.Permanent(errors.New("550 no such mailbox")), rule.Failed},
+		{"last attempt", 1, errors.New("503 try later"), rule.Failed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				clk := clock.NewMock()
+				s := &lostFailureReply{Memory: store.NewMemory(), who: "u1"}
+				rec := &recorder{fail: func(d connector.Delivery) error {
+					if d.UserID == "u1" && d.CampaignID == "now" && d.Attempt == 1 {
+						s.arm()
+						return tc.err
+					}
+					return nil
+				}}
+				var mu sync.Mutex
+				observed := map[rule.DecisionKind]int{}
+				e, err := connector.New(s, rec, connector.WithClock(clk), connector.WithSendConcurrency(1),
+					connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: tc.attempts, Base: time.Hour, Max: time.Hour}),
+					connector.WithDecisionLog(100, 24*time.Hour),
+					connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+						mu.Lock()
+						defer mu.Unlock()
+						if d.UserID == "u1" && d.CampaignID == "now" && d.Kind != rule.Scheduled {
+							observed[d.Kind]++
+						}
+					})))
+				require.NoError(t, err)
+				dueFor(t, e, "u0", "u1", "u2")
+				done := make(chan error, 1)
+				go func() {
+					_, err := e.Tick(context.Background())
+					done <- err
+				}()
+				for settled := false; !settled; {
+					synctest.Wait()
+					select {
+					case err = <-done:
+						settled = true
+					default:
+						clk.Add(10 * time.Millisecond) // the record retry's backoff
+					}
+				}
+				require.NoError(t, err)
+				require.True(t, s.lost, "a reply was lost")
+				mu.Lock()
+				require.Equal(t, map[rule.DecisionKind]int{tc.want: 1}, observed)
+				mu.Unlock()
+				u, err := s.Memory.User(context.Background(), "", "u1")
+				require.NoError(t, err)
+				logged := 0
+				for _, d := range u.Log {
+					if d.CampaignID == "now" && d.Kind == tc.want {
+						logged++
+					}
+				}
+				require.Equal(t, 1, logged, "the log holds the outcome once: %+v", u.Log)
+				require.Equal(t, 5, rec.count(), "every other delivery is sent")
+			})
+		})
+	}
+}
