@@ -32,10 +32,12 @@ const DefaultMaxBodySize = 1 << 20
 //   - 400 when it wraps [ErrPayload], or the body cannot be read;
 //   - 500 for any other parser error (transient: a certificate that could
 //     not be fetched) and when Track failed for any event with an error
-//     that is not a [*event.ValidationError]. Every other event of the
-//     batch is still tracked: the retry sends them again, and the engine
-//     ignores the ones it has seen (the parsers give events the
-//     providers' ids);
+//     that is not a [*event.ValidationError], or the request's context
+//     ended before all were tracked. Every other event of the batch is
+//     still tracked: the retry sends them again, and the engine ignores
+//     the ones it has seen (the parsers give events the providers' ids).
+//     The error callback gets an [*UntrackedError] holding the events not
+//     tracked, for the host to keep when its provider does not retry;
 //   - 200 otherwise, including for control messages ([ErrControl]), for
 //     duplicates, and for items that could not become events (no campaign
 //     or user id) or that the engine rejected as invalid (a
@@ -45,7 +47,10 @@ const DefaultMaxBodySize = 1 << 20
 //     events are tracked.
 //
 // The body of every answer is a JSON [Response]. The error behind any
-// answer but a clean 200 or a 405 goes to the [WithErrorFunc] callback.
+// answer but a clean 200 or a 405 goes to the [WithErrorFunc] callback;
+// a 200 is not clean when it lists items, or when tracked events name a
+// campaign the engine does not know ([CampaignLookup]): the error then
+// wraps [connector.ErrUnknownCampaign].
 //
 // The handler reads the whole body before the parser checks the
 // signature, and sets no deadline of its own: serve it from an
@@ -75,9 +80,11 @@ func WithMaxBodySize(n int64) Option {
 }
 
 // WithErrorFunc sets a callback told about every request that did not go
-// through cleanly: the parser's or the tracker's errors, item errors
-// joined, or the [ErrControl] error of a control message (an SNS
-// subscription confirmation the host may want to confirm). It is called
+// through cleanly: the parser's errors; the tracker's, inside an
+// [*UntrackedError] holding the events not tracked; item errors joined;
+// events naming unknown campaigns (wrapping connector.ErrUnknownCampaign);
+// or the [ErrControl] error of a control message (an SNS subscription
+// confirmation the host may want to confirm). It is called
 // before the response is written, on the request's goroutine; it must not
 // write to the response. Defaults to none.
 func WithErrorFunc(f func(r *http.Request, err error)) Option {
@@ -117,6 +124,13 @@ func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
 type Response struct {
 	// Tracked counts the events Track accepted (duplicates included).
 	Tracked int `json:"tracked"`
+	// UnknownCampaign counts the events among Tracked that name a
+	// campaign the engine does not know: it accepted and ignored them.
+	// Only a tracker that is a [CampaignLookup] (the engine is) can say;
+	// with another, it is 0.
+	UnknownCampaign int `json:"unknown_campaign,omitempty"`
+	// UnknownCampaigns lists the ids of those campaigns, sorted.
+	UnknownCampaigns []string `json:"unknown_campaigns,omitempty"`
 	// Errors lists the items that could not become events or that the
 	// engine rejected.
 	Errors []ResponseError `json:"errors,omitempty"`
@@ -200,47 +214,77 @@ func itemIndex(index []int, i int) int {
 	return index[i]
 }
 
+// outcome is what became of one event of a request.
+type outcome uint8
+
+const (
+	untracked outcome = iota // not tried, or failed for a reason a retry may fix
+	tracked                  // accepted by the tracker, duplicates included
+	rejected                 // invalid: a retry would not help
+)
+
 // track tracks every event. It returns the response listing the items that
 // did not make it, every error met (item errors included) joined, and
 // whether some failure deserves a retry.
 func (h *Handler) track(r *http.Request, events []event.Event, index []int, items []*ItemError) (resp Response, report error, retry bool) {
 	ctx := r.Context()
+	var lost []event.Event
 	var failed []error
+	state := make([]outcome, len(events))
 	if bt, ok := h.tracker.(BatchTracker); ok && len(events) > 1 {
-		resp.Tracked, items, failed = trackAll(ctx, bt, events, index, items)
-		events = nil
+		items, failed = trackAll(ctx, bt, events, index, items, state)
+	} else {
+		for i, ev := range events {
+			if err := ctx.Err(); err != nil {
+				failed = append(failed, fmt.Errorf("webhook: tracking %d events: %w", len(events)-i, err))
+				break
+			}
+			err := h.tracker.Track(ctx, ev)
+			switch {
+			case err == nil:
+				state[i] = tracked
+			case errors.As(err, new(*event.ValidationError)):
+				state[i] = rejected
+				items = append(items, &ItemError{Index: itemIndex(index, i), ProviderEventID: ev.ID, Err: err})
+			default:
+				failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, err))
+			}
+		}
 	}
+	var ok []event.Event
 	for i, ev := range events {
-		if err := ctx.Err(); err != nil {
-			failed = append(failed, fmt.Errorf("webhook: tracking: %w", err))
-			break
-		}
-		err := h.tracker.Track(ctx, ev)
-		switch {
-		case err == nil:
-			resp.Tracked++
-		case errors.As(err, new(*event.ValidationError)):
-			items = append(items, &ItemError{Index: itemIndex(index, i), ProviderEventID: ev.ID, Err: err})
-		default:
-			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, err))
+		switch state[i] {
+		case tracked:
+			ok = append(ok, ev)
+		case untracked:
+			lost = append(lost, ev)
 		}
 	}
+	resp.Tracked = len(ok)
+	var unknown error
+	resp.UnknownCampaign, resp.UnknownCampaigns, unknown = h.unknownCampaigns(ctx, ok)
 	slices.SortStableFunc(items, func(a, b *ItemError) int { return cmp.Compare(a.Index, b.Index) }) // in the request's order
-	all := make([]error, 0, len(items)+len(failed))
+	all := make([]error, 0, len(items)+2)
 	for _, it := range items {
 		resp.Errors = append(resp.Errors, ResponseError{Index: it.Index, ID: it.ProviderEventID, Error: it.Error()})
 		all = append(all, it)
 	}
-	return resp, errors.Join(append(all, failed...)...), len(failed) > 0
+	if len(failed) > 0 {
+		all = append(all, &UntrackedError{Events: lost, Err: errors.Join(failed...)})
+	}
+	return resp, errors.Join(append(all, unknown)...), len(failed) > 0
 }
 
 // trackAll hands events to bt at once and sorts its errors as track does:
-// events it rejected become items, the others failures. It returns how
-// many events were tracked.
-func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index []int, items []*ItemError) (int, []*ItemError, []error) {
+// events it rejected become items, the others failures. It marks in done
+// in state the outcome of each event.
+func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index []int, items []*ItemError, state []outcome) ([]*ItemError, []error) {
 	err := bt.TrackAll(ctx, events)
 	if err == nil {
-		return len(events), items, nil
+		for i := range state {
+			state[i] = tracked
+		}
+		return items, nil
 	}
 	tes := connector.TrackErrors(err)
 	joined := 1
@@ -249,20 +293,23 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index 
 	}
 	if len(tes) != joined || slices.ContainsFunc(tes, func(te *connector.TrackError) bool { return te.Index < 0 || te.Index >= len(events) }) {
 		// Not all about single events: none can be counted as tracked.
-		return 0, items, []error{fmt.Errorf("webhook: tracking %d events: %w", len(events), err)}
+		return items, []error{fmt.Errorf("webhook: tracking %d events: %w", len(events), err)}
+	}
+	for i := range state {
+		state[i] = tracked
 	}
 	var failed []error
-	tracked := len(events)
 	for _, te := range tes {
 		ev := events[te.Index]
 		if errors.As(te.Err, new(*event.ValidationError)) {
+			state[te.Index] = rejected
 			items = append(items, &ItemError{Index: itemIndex(index, te.Index), ProviderEventID: ev.ID, Err: te.Err})
 		} else {
+			state[te.Index] = untracked
 			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, te.Err))
 		}
-		tracked--
 	}
-	return tracked, items, failed
+	return items, failed
 }
 
 // reply tells the error callback about err, if any, and writes resp.

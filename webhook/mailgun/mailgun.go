@@ -51,12 +51,17 @@
 //
 // Mailgun retries a webhook answered with anything but 200 or 406, at 5,
 // 10 and 15 minutes, then 1, 2 and 4 hours, except delivered events, which
-// it never retries: a 500 of the [webhook.Handler] (the store failed)
-// loses a delivered event. Mailgun does not document whether a retry is
-// signed anew; one that carries the first attempt's signature is refused
-// ([webhook.ErrSignature]: its token was used, and its timestamp leaves
-// the default window before the first retry). The handler's 400 and 401
-// are retried too, and fail again.
+// it never retries, whatever the answer. Mailgun does not document whether
+// a retry is signed anew; one that carries the first attempt's signature
+// is refused ([webhook.ErrSignature]: its token was used, and its
+// timestamp leaves the default window before the first retry). The
+// handler's 400 and 401 are retried too, and fail again.
+//
+// So a 500 of the [webhook.Handler] (the store failed) loses a delivered
+// event, and may lose the others, unless the host keeps them: the handler
+// hands the events it could not track to its [webhook.WithErrorFunc]
+// callback inside a [*webhook.UntrackedError]. Tracking them later is
+// safe: the engine ignores an event id it has already seen.
 //
 // # Testing
 //

@@ -1,0 +1,65 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// CampaignLookup is a [Tracker] that can look a campaign up;
+// *connector.Engine implements it. A [Handler] whose tracker has it tells
+// apart, in [Response.UnknownCampaign], the tracked events that name a
+// campaign the engine does not know: the engine accepts them (Track
+// returns nil) and ignores them, most often because of a typo in the
+// metadata of the host's messages. Campaign returns an error wrapping
+// [connector.ErrUnknownCampaign] for such a campaign.
+type CampaignLookup interface {
+	Campaign(ctx context.Context, id string) (store.CampaignRecord, error)
+}
+
+// unknownCampaigns counts the events of tracked that name a campaign the
+// tracker does not know, when it can say, and lists those campaigns. Its
+// error wraps [connector.ErrUnknownCampaign] and names them, joined with
+// the errors of the look-ups that failed; it is nil when there are none.
+func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (count int, ids []string, err error) {
+	cl, ok := h.tracker.(CampaignLookup)
+	if !ok || len(tracked) == 0 {
+		return 0, nil, nil
+	}
+	known := make(map[string]bool) // one look-up per campaign of the request
+	var failed []error
+	for _, ev := range tracked {
+		id := ev.CampaignID
+		if id == "" {
+			continue
+		}
+		isKnown, looked := known[id]
+		if !looked {
+			_, err := cl.Campaign(ctx, id)
+			switch {
+			case err == nil:
+				isKnown = true
+			case errors.Is(err, connector.ErrUnknownCampaign):
+				ids = append(ids, id)
+			default: // counted as known: the engine may well know it
+				isKnown = true
+				failed = append(failed, fmt.Errorf("webhook: looking campaign %q up: %w", id, err))
+			}
+			known[id] = isKnown
+		}
+		if !isKnown {
+			count++
+		}
+	}
+	if count > 0 {
+		slices.Sort(ids)
+		failed = append([]error{fmt.Errorf("webhook: %d tracked events name campaigns the engine does not know, %q: %w",
+			count, ids, connector.ErrUnknownCampaign)}, failed...)
+	}
+	return count, ids, errors.Join(failed...)
+}
