@@ -109,8 +109,8 @@ func WithMapping(m webhook.Mapping) Option {
 }
 
 // WithMaxAge rejects requests whose signing timestamp is more than d away
-// from the clock's now (d > 0), against replays of captured requests.
-// Defaults to no limit: the engine already ignores replayed events it has
+// from the clock's now (d > 0), against replays of captured requests,
+// with a [*webhook.AgeError] (it wraps [webhook.ErrSignature]). Defaults to no limit: the engine already ignores replayed events it has
 // seen within its deduplication window, and SendGrid's retries of a failed
 // batch keep arriving for up to 24 hours.
 func WithMaxAge(d time.Duration) Option {

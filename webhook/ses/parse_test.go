@@ -162,7 +162,11 @@ func TestSignature(t *testing.T) {
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
 		{name: "from beyond max age in the future", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(-3 * time.Hour)))},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
-		{name: "stale accepted without max age", opts: []ses.Option{ses.WithClock(clockAt(published.Add(90 * 24 * time.Hour)))},
+		{name: "within the default max age", opts: []ses.Option{ses.WithClock(clockAt(published.Add(ses.DefaultMaxAge)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
+		{name: "stale refused without max age set", opts: []ses.Option{ses.WithClock(clockAt(published.Add(ses.DefaultMaxAge + time.Millisecond)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
+		{name: "stale accepted with a longer max age", opts: []ses.Option{ses.WithMaxAge(100 * 24 * time.Hour), ses.WithClock(clockAt(published.Add(90 * 24 * time.Hour)))},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
 		{name: "stale Timestamp made fresh after signing", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(5 * time.Hour)))},
 			body: func(a *fakeAWS) []byte {
@@ -277,8 +281,8 @@ func TestSubscriptionConfirmation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			aws := newFakeAWS(t)
 			aws.confirmStatus = tc.confirmStatus
-			p := newParser(t, aws, tc.opts...)
 			env := envelopeFixture(t, tc.file)
+			p := newParser(t, aws, append([]ses.Option{ses.WithClock(clockAt(stamp(t, env.Timestamp)))}, tc.opts...)...)
 			body := aws.sns.Body(t, env)
 			got, err := p.Parse(request(body), body)
 			require.Nil(t, got)
@@ -327,12 +331,13 @@ func TestConfirm(t *testing.T) {
 
 func TestHandlerAnswersConfirmations(t *testing.T) {
 	aws := newFakeAWS(t)
-	p := newParser(t, aws)
+	env := envelopeFixture(t, "subscription_confirmation.json")
+	p := newParser(t, aws, ses.WithClock(clockAt(stamp(t, env.Timestamp))))
 	var got *ses.Confirmation
 	h, err := webhook.NewHandler(p, webhook.TrackerFunc(func(context.Context, event.Event) error { return nil }),
 		webhook.WithErrorFunc(func(_ *http.Request, err error) { errors.As(err, &got) }))
 	require.NoError(t, err)
-	body := aws.sns.Body(t, envelopeFixture(t, "subscription_confirmation.json"))
+	body := aws.sns.Body(t, env)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, request(body))
 	require.Equal(t, http.StatusOK, w.Code)
@@ -394,4 +399,29 @@ func TestNewAcceptsTopicsOfEveryPartition(t *testing.T) {
 	p, err := ses.New()
 	require.NoError(t, err)
 	require.NotNil(t, p)
+}
+
+// stamp reads an SNS Timestamp.
+func stamp(t *testing.T, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return at
+}
+
+// TestMaxAgeError: a message replayed after the engine's deduplication
+// window is refused by default, with an error naming its age and the
+// limit.
+func TestMaxAgeError(t *testing.T) {
+	aws := newFakeAWS(t)
+	p := newParser(t, aws, ses.WithClock(clockAt(published.Add(73*time.Hour))))
+	body := mustJSON(t, aws.sns.Sign(t, aws.notification(fixture(t, "open.json"), "2")))
+	got, err := p.Parse(request(body), body)
+	require.Nil(t, got)
+	var ae *webhook.AgeError
+	require.ErrorAs(t, err, &ae)
+	require.ErrorIs(t, err, webhook.ErrSignature)
+	require.Equal(t, webhook.AgeError{Provider: "ses", Signed: "SNS Timestamp 2026-01-07T09:02:00.100Z",
+		Age: 73 * time.Hour, Max: ses.DefaultMaxAge}, *ae)
+	require.EqualError(t, err, "ses: webhook: signature check failed: SNS Timestamp 2026-01-07T09:02:00.100Z off by 73h0m0s, over 24h0m0s")
 }

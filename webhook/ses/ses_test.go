@@ -117,7 +117,7 @@ func request(body []byte) *http.Request {
 
 func newParser(t testing.TB, aws *fakeAWS, opts ...ses.Option) *ses.Parser {
 	t.Helper()
-	p, err := ses.New(append([]ses.Option{ses.WithHTTPClient(aws.client()), ses.WithRoots(aws.sns.Roots())}, opts...)...)
+	p, err := ses.New(append([]ses.Option{ses.WithHTTPClient(aws.client()), ses.WithRoots(aws.sns.Roots()), ses.WithClock(clockAt(published))}, opts...)...)
 	require.NoError(t, err)
 	return p
 }

@@ -153,7 +153,7 @@ func TestSigningCertChain(t *testing.T) {
 			var p *ses.Parser
 			if tc.systemRoots {
 				var err error
-				p, err = ses.New(ses.WithHTTPClient(aws.client()))
+				p, err = ses.New(ses.WithHTTPClient(aws.client()), ses.WithClock(clockAt(published)))
 				require.NoError(t, err)
 			} else {
 				p = newParser(t, aws)

@@ -41,9 +41,11 @@
 // HMAC-SHA1 under the auth token, base64-encoded. For JSON bodies it adds
 // a bodySHA256 parameter (the hex SHA-256 of the body) to the URL and
 // signs the URL alone; the parser checks both. Signatures carry no
-// timestamp, so there is no replay window: the engine ignores events it
-// has already seen within its deduplication window, and a request
-// replayed after it counts again.
+// timestamp, and status callbacks no time at all, so there is no replay
+// window and no [webhook.AgeError]: the engine ignores events it has
+// already seen within its deduplication window, and a request replayed
+// after it counts again. Keep the auth token secret and the endpoint on
+// HTTPS.
 //
 // # Testing
 //

@@ -224,12 +224,12 @@ func URLPropertyOf(raw json.RawMessage) map[string]any {
 }
 
 // CheckAge refuses a signed time at more than max away from now, either
-// way, as a parser with a max age does: the error wraps
-// webhook.ErrSignature and names provider and what (the time as the
-// request carried it, "timestamp 1767603600" say).
+// way, as a parser with a max age does, with a *webhook.AgeError that
+// names provider and what (the time as the request carried it,
+// "timestamp 1767603600" say).
 func CheckAge(provider, what string, at, now time.Time, max time.Duration) error {
 	if age := now.Sub(at); age > max || age < -max {
-		return fmt.Errorf("%s: %w: %s off by %v, over %v", provider, webhook.ErrSignature, what, age, max)
+		return &webhook.AgeError{Provider: provider, Signed: what, Age: age, Max: max}
 	}
 	return nil
 }
