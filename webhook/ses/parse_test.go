@@ -162,9 +162,11 @@ func TestSignature(t *testing.T) {
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
 		{name: "from beyond max age in the future", opts: []ses.Option{ses.WithMaxAge(2 * time.Hour), ses.WithClock(clockAt(published.Add(-3 * time.Hour)))},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
-		{name: "within the default max age", opts: []ses.Option{ses.WithClock(clockAt(published.Add(ses.DefaultMaxAge)))},
+		{name: "stale accepted without max age", opts: []ses.Option{ses.WithClock(clockAt(published.Add(90 * 24 * time.Hour)))},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
-		{name: "stale refused without max age set", opts: []ses.Option{ses.WithClock(clockAt(published.Add(ses.DefaultMaxAge + time.Millisecond)))},
+		{name: "at the max age", opts: []ses.Option{ses.WithMaxAge(24 * time.Hour), ses.WithClock(clockAt(published.Add(24 * time.Hour)))},
+			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
+		{name: "just past the max age", opts: []ses.Option{ses.WithMaxAge(24 * time.Hour), ses.WithClock(clockAt(published.Add(24*time.Hour + time.Millisecond)))},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }},
 		{name: "stale accepted with a longer max age", opts: []ses.Option{ses.WithMaxAge(100 * 24 * time.Hour), ses.WithClock(clockAt(published.Add(90 * 24 * time.Hour)))},
 			body: func(a *fakeAWS) []byte { return mustJSON(t, signed(a)) }, ok: true},
@@ -410,11 +412,10 @@ func stamp(t *testing.T, s string) time.Time {
 }
 
 // TestMaxAgeError: a message replayed after the engine's deduplication
-// window is refused by default, with an error naming its age and the
-// limit.
+// window is refused, with an error naming its age and the limit.
 func TestMaxAgeError(t *testing.T) {
 	aws := newFakeAWS(t)
-	p := newParser(t, aws, ses.WithClock(clockAt(published.Add(73*time.Hour))))
+	p := newParser(t, aws, ses.WithMaxAge(24*time.Hour), ses.WithClock(clockAt(published.Add(73*time.Hour))))
 	body := mustJSON(t, aws.sns.Sign(t, aws.notification(fixture(t, "open.json"), "2")))
 	got, err := p.Parse(request(body), body)
 	require.Nil(t, got)
@@ -422,6 +423,6 @@ func TestMaxAgeError(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	require.ErrorIs(t, err, webhook.ErrSignature)
 	require.Equal(t, webhook.AgeError{Provider: "ses", Signed: "SNS Timestamp 2026-01-07T09:02:00.100Z",
-		Age: 73 * time.Hour, Max: ses.DefaultMaxAge}, *ae)
+		Age: 73 * time.Hour, Max: 24 * time.Hour}, *ae)
 	require.EqualError(t, err, "ses: webhook: signature check failed: SNS Timestamp 2026-01-07T09:02:00.100Z off by 73h0m0s, over 24h0m0s")
 }

@@ -66,12 +66,14 @@
 // production, always pass [WithTopics] with the host's own topics: without
 // it, which tests may leave out, a message of any topic is accepted.
 //
-// SNS retries a notification with its original signature and Timestamp,
-// and the engine ignores events it has already seen within its
-// deduplication window (72 hours by default). A captured message replayed
-// after that window would count again: the parser refuses a message whose
-// signed Timestamp is more than [DefaultMaxAge] away from its clock's now,
-// with a [*webhook.AgeError] ([WithMaxAge] sets another limit).
+// SNS timestamps are not checked for age unless [WithMaxAge] asks: SNS
+// retries a notification with its original signature and Timestamp, and
+// the engine ignores events it has already seen within its deduplication
+// window. A captured message replayed after that window counts again;
+// WithMaxAge refuses it, with a [*webhook.AgeError]. In production, pass
+// WithMaxAge (2*time.Hour, say): the check is off by default so that a
+// parser on the system clock still reads recorded messages, such as the
+// samples AWS publishes.
 //
 // # Testing
 //
@@ -100,12 +102,6 @@ import (
 // [WithAliasTag] says otherwise.
 const DefaultAliasTag = "link_alias"
 
-// DefaultMaxAge is how far from the clock's now a message's signed SNS
-// Timestamp may be unless [WithMaxAge] says otherwise: a day, well over
-// the hour SNS retries for and the clocks' skew, well under the engine's
-// default deduplication window of 72 hours.
-const DefaultMaxAge = 24 * time.Hour
-
 const (
 	provider       = "ses"
 	defaultTimeout = 10 * time.Second
@@ -123,7 +119,7 @@ type Parser struct {
 	autoConfirm bool
 	certs       *certCache
 	clock       webhook.Clock
-	maxAge      time.Duration
+	maxAge      time.Duration // 0: no limit
 }
 
 var _ webhook.IndexedParser = (*Parser)(nil)
@@ -234,12 +230,12 @@ func validTopicName(name string) bool {
 // WithMaxAge rejects messages whose SNS Timestamp (when SNS published
 // them, part of what it signs) is more than d away from the clock's now
 // (d > 0), with a [*webhook.AgeError] (it wraps [webhook.ErrSignature]):
-// against captured messages replayed after the engine's deduplication
-// window. SNS stops retrying an HTTPS delivery within an hour of
-// publishing it (its delivery policies cannot retry longer), and a retry
-// keeps the original Timestamp, so any d over an hour, plus the clocks'
-// skew, refuses no genuine message; keep d below the engine's
-// deduplication window. Defaults to [DefaultMaxAge].
+// against captured messages replayed
+// after the engine's deduplication window. SNS stops retrying an HTTPS
+// delivery within an hour of publishing it (its delivery policies cannot
+// retry longer), and a retry keeps the original Timestamp, so any d over
+// an hour, plus the clocks' skew, refuses no genuine message; keep d below
+// the engine's deduplication window. Defaults to no limit.
 func WithMaxAge(d time.Duration) Option {
 	return func(p *Parser) error {
 		if d <= 0 {
@@ -277,7 +273,7 @@ func WithAutoConfirm() Option {
 
 // New returns a parser.
 func New(opts ...Option) (*Parser, error) {
-	p := &Parser{aliasTag: DefaultAliasTag, certs: newCertCache(maxCerts), maxAge: DefaultMaxAge}
+	p := &Parser{aliasTag: DefaultAliasTag, certs: newCertCache(maxCerts)}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("ses: nil option")

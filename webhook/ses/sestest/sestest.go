@@ -26,10 +26,9 @@
 // the follow-up's publication, or the event happened before it
 // (suppressed, before_activation).
 //
-// The parser also judges the SNS Timestamp ([ses.DefaultMaxAge], or
-// [ses.WithMaxAge]), which [SNS.Sign] sets to the system clock's now.
-// Given [ses.WithClock] with a mock clock more than the max age away,
-// such a message is refused as a bad signature (401): set
+// A parser with [ses.WithMaxAge] also judges the SNS Timestamp, which
+// [SNS.Sign] sets to the system clock's now. Given [ses.WithClock] with a
+// mock clock, such a message is refused as a bad signature (401): set
 // [Message].Timestamp to the mock clock's now, in SNS's format
 // ("2006-01-02T15:04:05.000Z").
 //
