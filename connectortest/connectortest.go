@@ -21,10 +21,8 @@ package connectortest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,15 +199,16 @@ func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
 // and returns that delivery. Like every assertion that expects something
 // to have happened, its failure names the user's deliveries of campaignID
 // that are due but were never ticked (the clock moved by h.Clock, or an
-// immediate follow-up tracked, without h.Tick or h.Advance after), and
-// says so when campaignID is no campaign the engine knows or no decision
-// concerns userID (a misspelt ID).
+// immediate follow-up tracked, without h.Tick or h.Advance after), those
+// still waiting for a time the clock has not reached (with how far to
+// advance it), and says so when campaignID is no campaign the engine
+// knows or no decision concerns userID (a misspelt ID).
 func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
 	h.T.Helper()
 	got := h.SentTo(userID, campaignID)
 	if len(got) != 1 {
 		h.T.Fatalf("connectortest: want %q delivered to %q once, got %d times\n%s%s", campaignID, userID, len(got),
-			h.unticked(userID, campaignID), h.Timeline())
+			h.hints(userID, campaignID), h.Timeline())
 		return connector.Delivery{}
 	}
 	return got[0]
@@ -232,7 +231,7 @@ func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
 	h.T.Helper()
 	if got := len(h.SentTo(userID, campaignID)); got != n {
 		h.T.Fatalf("connectortest: want %q delivered to %q %d times, got %d\n%s%s", campaignID, userID, n, got,
-			h.unticked(userID, campaignID), h.Timeline())
+			h.hints(userID, campaignID), h.Timeline())
 	}
 }
 
@@ -272,7 +271,7 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 			want += " (" + string(reason) + ")"
 		}
 		h.T.Fatalf("connectortest: want a %s decision about %q for %q\n%s%s", want, campaignID, userID,
-			h.unticked(userID, campaignID), h.Timeline())
+			h.hints(userID, campaignID), h.Timeline())
 		return rule.Decision{}
 	}
 	return *found
@@ -292,18 +291,6 @@ func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionK
 	h.logUnknownCampaign("RequireNoReason", campaignID)
 }
 
-// logUnknownCampaign logs, without failing, that an assertion that
-// something did not happen passed about a campaign no one saved: most
-// likely a misspelt ID, about which any such assertion passes.
-func (h *Harness) logUnknownCampaign(assertion, campaignID string) {
-	var b strings.Builder
-	h.unknownIDs(&b, "", campaignID)
-	if line, ok := strings.CutPrefix(b.String(), "no campaign "); ok {
-		line, _, _ = strings.Cut(line, "\n")
-		h.T.Logf("connectortest: %s passes, but no campaign %s", assertion, line)
-	}
-}
-
 // RequireKinds asserts the exact sequence of decision kinds (with reasons,
 // as "suppressed/already_pending") about userID and campaignID.
 func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
@@ -318,55 +305,7 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s%s", campaignID, userID, want, got,
-			h.unticked(userID, campaignID), h.Timeline())
-	}
-}
-
-// unticked says which of userID's deliveries of campaignID are due (ready
-// to go) at the harness clock's now but were never ticked, one line each,
-// or "": the usual reason a delivery a test expects is missing is a clock
-// moved with h.Clock, or an event tracked, without a Tick after it. Before
-// them, it says so when campaignID names no campaign the engine knows, or
-// when no decision concerns userID: a misspelt ID in the assertion fails
-// it too.
-func (h *Harness) unticked(userID, campaignID string) string {
-	var b strings.Builder
-	h.unknownIDs(&b, userID, campaignID)
-	u, err := h.Store.User(context.Background(), h.Engine.Namespace(), userID)
-	if err != nil {
-		return b.String() // no state, or none readable: nothing more to say
-	}
-	now := h.Now()
-	for _, p := range u.Pending {
-		if p.CampaignID != campaignID || p.Sending || p.ReadyAt.After(now) {
-			continue
-		}
-		fmt.Fprintf(&b, "delivery %s was due at %s but nothing ticked: call h.Advance or h.Tick\n",
-			p.ID, p.DueAt.UTC().Format(time.RFC3339))
-	}
-	return b.String()
-}
-
-// unknownIDs writes a line to b if campaignID is no campaign the engine
-// knows, naming those it knows, and one if no decision concerns userID.
-func (h *Harness) unknownIDs(b *strings.Builder, userID, campaignID string) {
-	ctx := context.Background()
-	if _, err := h.Engine.Campaign(ctx, campaignID); errors.Is(err, connector.ErrUnknownCampaign) {
-		var ids []string
-		if recs, err := h.Engine.Campaigns(ctx); err == nil {
-			for _, r := range recs {
-				ids = append(ids, strconv.Quote(r.Campaign.ID))
-			}
-		}
-		known := "none"
-		if len(ids) > 0 {
-			slices.Sort(ids)
-			known = strings.Join(ids, ", ")
-		}
-		fmt.Fprintf(b, "no campaign %q is saved (the engine knows %s): a misspelt ID?\n", campaignID, known)
-	}
-	if !slices.ContainsFunc(h.Decisions(), func(d rule.Decision) bool { return d.UserID == userID }) {
-		fmt.Fprintf(b, "no decision concerns user %q: a misspelt ID, or none of the user's events reached a follow-up\n", userID)
+			h.hints(userID, campaignID), h.Timeline())
 	}
 }
 

@@ -200,6 +200,18 @@ func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
 		require.True(t, f.failed)
 		require.Contains(t, f.msg, "was due at 2026-01-06T00:00:00Z "+hint)
 	})
+	t.Run("a delivery whose time has not come is named with the clock", func(t *testing.T) {
+		f := outcome(func(h *connectortest.Harness) {
+			h.Apply(resendCampaignsForTest()...)
+			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+			h.Advance(20 * time.Hour)
+		}, func(h *connectortest.Harness) {
+			h.RequireSentAt("ann", "resend", connectortest.Start.Add(24*time.Hour))
+		})
+		require.True(t, f.failed)
+		require.Regexp(t, `delivery \S+ is still waiting, due at 2026-01-06T00:00:00Z: `+
+			`the clock is at 2026-01-05T20:00:00Z; advance it by 4h0m0s to get there\n`, f.msg)
+	})
 	t.Run("ticked: passes", func(t *testing.T) {
 		f := outcome(coupon, func(h *connectortest.Harness) { h.Tick(); h.RequireSent("ann", "coupon") })
 		require.False(t, f.failed, f.msg)
