@@ -215,15 +215,35 @@ func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
 }
 
 // RequireSentAt asserts that campaignID was delivered to userID exactly
-// once, at time at (the clock when the sender accepted it).
+// once, at time at (the clock when the sender accepted it). Its failure
+// gives both times in at's location, as the test wrote it (a user's
+// local 09:00, say), and how far apart they are.
 func (h *Harness) RequireSentAt(userID, campaignID string, at time.Time) connector.Delivery {
 	h.T.Helper()
 	d := h.RequireSent(userID, campaignID)
 	if sentAt := h.Sender.SentAt(d.ID); !sentAt.Equal(at) {
-		h.T.Fatalf("connectortest: want %q delivered to %q at %s, got %s\n%s", campaignID, userID,
-			at.UTC().Format(time.RFC3339Nano), sentAt.UTC().Format(time.RFC3339Nano), h.Timeline())
+		h.T.Fatalf("connectortest: want %q delivered to %q at %s, got %s (%s)\n%s", campaignID, userID,
+			stampIn(at, at.Location()), stampIn(sentAt, at.Location()), apart(sentAt, at), h.Timeline())
 	}
 	return d
+}
+
+// stampIn formats t in loc: in UTC as the timeline does, elsewhere with
+// the zone's offset and abbreviation, and UTC after it, so that a local
+// time reads as the test wrote it and still matches the timeline.
+func stampIn(t time.Time, loc *time.Location) string {
+	if loc == time.UTC {
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return t.In(loc).Format("2006-01-02T15:04:05.999999999-07:00 MST") + " = " + t.UTC().Format(time.RFC3339Nano)
+}
+
+// apart says how far got is from want: "1h0m0s early" or "1h0m0s late".
+func apart(got, want time.Time) string {
+	if got.Before(want) {
+		return want.Sub(got).String() + " early"
+	}
+	return got.Sub(want).String() + " late"
 }
 
 // RequireSentTimes asserts that campaignID was delivered to userID n times.

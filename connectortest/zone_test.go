@@ -1,0 +1,58 @@
+package connectortest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+	_ "time/tzdata" // zones must not depend on the machine's tz database
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// nextMorningInNewYork opens "welcome" for ann, a New York user, on the
+// evening before the United States move their clocks forward (Sunday 8
+// March 2026, 02:00): "tips" goes the next day at 09:00 her time, 11
+// hours later.
+func nextMorningInNewYork(t *testing.T) (*time.Location, func(h *connectortest.Harness)) {
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	return newYork, func(h *connectortest.Harness) {
+		h.AdvanceTo(time.Date(2026, time.March, 7, 21, 0, 0, 0, newYork))
+		h.Apply(rule.Campaign{ID: "welcome"}, rule.Campaign{
+			ID:       "tips",
+			Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "welcome"}},
+			Delay:    rule.InDaysAt(1, 9, 0),
+		})
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "welcome"})
+	}
+}
+
+// withZone gives every user the location loc, as a host's directory does.
+func withZone(loc *time.Location) connector.Option {
+	return connector.WithDirectory(connector.LocationFunc(func(context.Context, string) (*time.Location, error) {
+		return loc, nil
+	}))
+}
+
+// A wrong time in RequireSentAt, written in the user's zone, fails with
+// both times in that zone: the hour the change of time took is plain.
+func TestRequireSentAtSaysTimesInTheWantedZone(t *testing.T) {
+	newYork, setup := nextMorningInNewYork(t)
+	f := &fakeTB{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h := connectortest.New(f, withZone(newYork))
+		setup(h)
+		h.Advance(48 * time.Hour)
+		h.RequireSentAt("ann", "tips", time.Date(2026, time.March, 7, 21, 0, 0, 0, newYork).Add(12*time.Hour)) // 11 hours in fact
+	}()
+	<-done
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, `want "tips" delivered to "ann" at 2026-03-08T10:00:00-04:00 EDT = 2026-03-08T14:00:00Z, `+
+		`got 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z (1h0m0s early)`)
+}
