@@ -33,14 +33,14 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 	runtime.Goexit()
 }
 
-// outcome runs fn against a fresh harness on a fake TB, after setup ran on
-// it, and returns what the fake recorded.
-func outcome(setup func(h *connectortest.Harness), fn func(h *connectortest.Harness)) *fakeTB {
+// outcome runs fn against a fresh harness (built with opts) on a fake TB,
+// after setup ran on it, and returns what the fake recorded.
+func outcome(setup func(h *connectortest.Harness), fn func(h *connectortest.Harness), opts ...connector.Option) *fakeTB {
 	f := &fakeTB{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h := connectortest.New(f)
+		h := connectortest.New(f, opts...)
 		if setup != nil {
 			setup(h)
 		}

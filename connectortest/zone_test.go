@@ -42,17 +42,43 @@ func withZone(loc *time.Location) connector.Option {
 // both times in that zone: the hour the change of time took is plain.
 func TestRequireSentAtSaysTimesInTheWantedZone(t *testing.T) {
 	newYork, setup := nextMorningInNewYork(t)
-	f := &fakeTB{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h := connectortest.New(f, withZone(newYork))
-		setup(h)
+	f := outcome(setup, func(h *connectortest.Harness) {
 		h.Advance(48 * time.Hour)
 		h.RequireSentAt("ann", "tips", time.Date(2026, time.March, 7, 21, 0, 0, 0, newYork).Add(12*time.Hour)) // 11 hours in fact
-	}()
-	<-done
+	}, withZone(newYork))
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, `want "tips" delivered to "ann" at 2026-03-08T10:00:00-04:00 EDT = 2026-03-08T14:00:00Z, `+
 		`got 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z (1h0m0s early)`)
+}
+
+func TestRequirePendingAt(t *testing.T) {
+	newYork, setup := nextMorningInNewYork(t)
+	nine := time.Date(2026, time.March, 8, 9, 0, 0, 0, newYork)
+	for _, tc := range []struct {
+		name string
+		fn   func(h *connectortest.Harness)
+		want string // "": passes
+	}{
+		{"due at the time wanted", func(h *connectortest.Harness) {
+			p := h.RequirePendingAt("ann", "tips", nine)
+			require.Equal(t, "ann", p.Trigger.UserID)
+		}, ""},
+		{"due at another time", func(h *connectortest.Harness) { h.RequirePendingAt("ann", "tips", nine.Add(time.Hour)) },
+			`want a delivery of "tips" waiting for "ann", due at 2026-03-08T10:00:00-04:00 EDT = 2026-03-08T14:00:00Z; ` +
+				`got one due at 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z (1h0m0s early) (the clock is at 2026-03-08T02:00:00Z)`},
+		{"sent already", func(h *connectortest.Harness) { h.Advance(24 * time.Hour); h.RequirePendingAt("ann", "tips", nine) },
+			`due at 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z; none is waiting (the clock is at 2026-03-09T02:00:00Z)`},
+		{"a misspelt campaign", func(h *connectortest.Harness) { h.RequirePendingAt("ann", "tip", nine) },
+			`none is waiting (the clock is at 2026-03-08T02:00:00Z)` + "\n" + `no campaign "tip" is saved (the engine knows "tips", "welcome")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(func(h *connectortest.Harness) { setup(h) }, tc.fn, withZone(newYork))
+			if tc.want == "" {
+				require.False(t, f.failed, f.msg)
+				return
+			}
+			require.True(t, f.failed)
+			require.Contains(t, f.msg, tc.want)
+		})
+	}
 }
