@@ -174,12 +174,23 @@ func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
 
 // Explain returns why userID got, or did not get, campaignID, as
 // [connector.Engine.Explain] says it from the harness's decision log; an
-// error fails the test. Its String is the explanation in words.
+// error fails the test. Its String is the explanation in words. A
+// campaignID no campaign saved has nothing to explain: rather than "no
+// decision recorded", which reads like a user nothing triggered, it fails
+// the test, naming the campaigns the engine knows (a misspelt ID).
 func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 	h.T.Helper()
 	x, err := h.Engine.Explain(context.Background(), userID, campaignID)
 	if err != nil {
 		h.T.Fatalf("connectortest: Explain(%q, %q): %v", userID, campaignID, err)
+	}
+	if len(x.Decisions) == 0 && len(x.Pending) == 0 && x.Received.IsZero() {
+		var b strings.Builder
+		h.unknownIDs(&b, userID, campaignID)
+		if line, ok := strings.CutPrefix(b.String(), "no campaign "); ok {
+			line, _, _ = strings.Cut(line, "\n")
+			h.T.Fatalf("connectortest: Explain(%q, %q): no campaign %s", userID, campaignID, line)
+		}
 	}
 	return x
 }

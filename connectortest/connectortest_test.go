@@ -325,6 +325,18 @@ func TestExplainSaysWhy(t *testing.T) {
 	require.Equal(t, rule.Delivered, h.Explain("ann", "resend").Decisions[1].Kind)
 }
 
+// Explain about a campaign no one saved fails, naming those saved: its
+// "no decision recorded" would read like a user nothing triggered.
+func TestExplainFailsOnAnUnknownCampaign(t *testing.T) {
+	f := outcome(resendScenario, func(h *connectortest.Harness) { h.Explain("bob", "resnd") })
+	require.True(t, f.failed)
+	require.Equal(t, `connectortest: Explain("bob", "resnd"): no campaign "resnd" is saved `+
+		`(the engine knows "newsletter", "resend"): a misspelt ID?`, f.msg)
+
+	f = outcome(resendScenario, func(h *connectortest.Harness) { h.Explain("nobody", "resend") })
+	require.False(t, f.failed, "a user nothing triggered has a campaign to explain: %s", f.msg)
+}
+
 // An assertion that something did not happen passes about any campaign,
 // a misspelt one too; about a campaign no one saved it says so in the
 // test's log, without failing.
