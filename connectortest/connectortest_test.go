@@ -325,6 +325,18 @@ func TestExplainSaysWhy(t *testing.T) {
 	require.Equal(t, rule.Delivered, h.Explain("ann", "resend").Decisions[1].Kind)
 }
 
+// A failure that expected a delivery names the pair's last decision
+// when nothing waits: in a long timeline, the line that says why not.
+func TestAFailureNamesThePairsLastDecision(t *testing.T) {
+	f := outcome(resendScenario, func(h *connectortest.Harness) { h.RequireSent("bob", "resend") })
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, "got 0 times\n"+`the last decision about "bob" and "resend": `+
+		`2026-01-05T01:00:00Z cancelled resend user=bob due=2026-01-06T00:00:00Z (exception: email_opened of "newsletter"`)
+
+	f = outcome(resendScenario, func(h *connectortest.Harness) { h.RequireSentTimes("ann", "resend", 2) })
+	require.Contains(t, f.msg, `the last decision about "ann" and "resend": 2026-01-06T00:00:00Z delivered resend`)
+}
+
 // Explain about a campaign no one saved fails, naming those saved: its
 // "no decision recorded" would read like a user nothing triggered.
 func TestExplainFailsOnAnUnknownCampaign(t *testing.T) {

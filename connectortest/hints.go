@@ -11,6 +11,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // hints says, one line each, what most often explains a failed assertion
@@ -20,11 +21,18 @@ import (
 //   - a delivery due at the clock's now but never ticked (the clock moved
 //     with h.Clock, or an immediate follow-up tracked, without a Tick);
 //   - a delivery still waiting for a time the clock has not reached, with
-//     the move that sends it (the test asserts before it advances enough).
+//     the move that sends it (the test asserts before it advances enough);
+//   - when none waits, the last decision about the pair, which a long
+//     timeline buries (a cancellation, a suppression and its reason).
 func (h *Harness) hints(userID, campaignID string) string {
 	var b strings.Builder
 	h.unknownIDs(&b, userID, campaignID)
 	u, err := h.Store.User(context.Background(), h.Engine.Namespace(), userID)
+	if err != nil || !slices.ContainsFunc(u.Pending, func(p *store.Pending) bool { return p.CampaignID == campaignID }) {
+		if ds := h.DecisionsFor(userID, campaignID); len(ds) > 0 {
+			fmt.Fprintf(&b, "the last decision about %q and %q: %s\n", userID, campaignID, ds[len(ds)-1])
+		}
+	}
 	if err != nil {
 		return b.String() // no state, or none readable: nothing more to say
 	}

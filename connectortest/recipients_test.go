@@ -17,7 +17,8 @@ func TestRequireRecipients(t *testing.T) {
 		{"exactly those", func(h *connectortest.Harness) { h.RequireRecipients("resend", "ann") }, ""},
 		{"no one, for an original", func(h *connectortest.Harness) { h.RequireRecipients("newsletter") }, ""},
 		{"one missing", func(h *connectortest.Harness) { h.RequireRecipients("resend", "ann", "bob") },
-			`want "resend" delivered to exactly ["ann", "bob"], got ["ann"]` + "\nnot delivered to [\"bob\"]\ntimeline:"},
+			`want "resend" delivered to exactly ["ann", "bob"], got ["ann"]` + "\nnot delivered to [\"bob\"]\n" +
+				`the last decision about "bob" and "resend": 2026-01-05T01:00:00Z cancelled resend`},
 		{"one not expected", func(h *connectortest.Harness) { h.RequireRecipients("resend") },
 			`want "resend" delivered to exactly [], got ["ann"]` + "\ndelivered to [\"ann\"] too\ntimeline:"},
 		{"a misspelt campaign", func(h *connectortest.Harness) { h.RequireRecipients("resnd", "ann", "bob") },
