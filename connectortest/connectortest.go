@@ -175,9 +175,10 @@ func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
 // Explain returns why userID got, or did not get, campaignID, as
 // [connector.Engine.Explain] says it from the harness's decision log; an
 // error fails the test. Its String is the explanation in words. A
-// campaignID no campaign saved has nothing to explain: rather than "no
-// decision recorded", which reads like a user nothing triggered, it fails
-// the test, naming the campaigns the engine knows (a misspelt ID).
+// campaignID no campaign saved has nothing to explain, and its "no
+// decision recorded" reads like a user nothing triggered: Explain says so
+// in the test's log, naming the campaigns the engine knows (a misspelt
+// ID), without failing the test, as [Harness.RequireNotSent] does.
 func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 	h.T.Helper()
 	x, err := h.Engine.Explain(context.Background(), userID, campaignID)
@@ -189,7 +190,7 @@ func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 		h.unknownIDs(&b, userID, campaignID)
 		if line, ok := strings.CutPrefix(b.String(), "no campaign "); ok {
 			line, _, _ = strings.Cut(line, "\n")
-			h.T.Fatalf("connectortest: Explain(%q, %q): no campaign %s", userID, campaignID, line)
+			h.T.Logf("connectortest: Explain(%q, %q): no campaign %s", userID, campaignID, line)
 		}
 	}
 	return x
