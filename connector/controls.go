@@ -269,6 +269,37 @@ func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now
 	return FrequencyCap{}, false
 }
 
+// cappedNow reports whether the caps would drop claim c's delivery of
+// campaign def at now, as its last check would find the user's state now.
+// It reads the user's state only when a cap applies to def.
+func (e *Engine) cappedNow(ctx context.Context, def *rule.Campaign, c *store.Claim, now time.Time, loc *time.Location) (bool, error) {
+	if !e.capsApply(def) {
+		return false, nil
+	}
+	u, err := e.store.User(ctx, e.cfg.namespace, c.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, capped := e.capped(&u, def, c.Pending.ID, now, loc)
+	return capped, nil
+}
+
+// capsApply reports whether a cap of the engine applies to campaign c.
+func (e *Engine) capsApply(c *rule.Campaign) bool {
+	if c.IgnoreFrequencyCaps {
+		return false
+	}
+	for _, cap := range e.cfg.caps {
+		if cap.Channel == "" || cap.Channel == c.Channel {
+			return true
+		}
+	}
+	return false
+}
+
 // capsCount returns the channel of follow-up campaignID and whether caps
 // count its deliveries (not when it ignores them). A follow-up the
 // snapshot does not know counts, on no channel.

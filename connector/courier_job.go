@@ -34,7 +34,10 @@ type job struct {
 	sendErr error // stepRecord: the sender's answer
 	stored  bool  // stepRecord: the store already held the record, from a call reported as failed
 	err     error // the check's own error (a rate limit's store call), for the Tick
-	enroll  *tracker
+	// stepConfirm: the caps dropped the delivery before its rate limit,
+	// whose slot it did not take.
+	slotless bool
+	enroll   *tracker
 
 	// Its outcome.
 	d     Delivery
@@ -63,7 +66,7 @@ var errNotSent = errors.New("connector: not sent: the tick stopped")
 // reset readies the job for its claim (the feed set c and token).
 func (j *job) reset() {
 	j.finish()
-	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, j.dec[:0]
+	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.slotless, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, false, j.dec[:0]
 	j.now = j.w.e.cfg.clock.Now()
 }
 
@@ -117,6 +120,17 @@ func (j *job) check() {
 		return
 	}
 	if def.RateLimit > 0 && !c.Pending.Control {
+		// A delivery the caps drop at the last check is not sent, so it
+		// takes no slot: the limit is left to the deliveries that go.
+		capped, err := e.cappedNow(ctx, def, c, j.now, loc)
+		if err != nil {
+			j.step = stepRelease
+			j.err = fmt.Errorf("connector: tick: frequency caps of %q: %w", c.UserID, err)
+			return
+		}
+		j.slotless = capped
+	}
+	if def.RateLimit > 0 && !c.Pending.Control && !j.slotless {
 		minute := j.now.Truncate(time.Minute)
 		key := "rate:" + def.ID + ":" + strconv.FormatInt(minute.Unix(), 10)
 		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), j.now, minute.Add(2*time.Minute))

@@ -93,6 +93,13 @@ func (j *job) confirm(u *store.UserState, i int) {
 		j.note(rule.Suppressed, rule.ReasonFrequencyCapped, p, "cap "+cap.String())
 		return
 	}
+	if j.slotless {
+		// The caps dropped it before its rate limit, and let it go now: a
+		// send to the user ended meanwhile. It goes back to the queue, to
+		// take a slot before it is sent.
+		p.Token, p.ReadyAt = 0, j.now
+		return
+	}
 	p.Sending = true
 	p.Attempt++
 	p.DirectoryErrors = 0 // the directory answered: a later outage starts its waits afresh

@@ -79,6 +79,7 @@ type Campaign struct {
 	PendingPolicy PendingPolicy `json:"pending_policy,omitempty"`
 	// RateLimit caps this follow-up's deliveries per minute, across every
 	// engine of the namespace; excess deliveries wait for the next minute.
+	// A held-out delivery, or one a frequency cap drops, takes no slot.
 	// Zero: unlimited.
 	RateLimit int `json:"rate_limit,omitempty"`
 	// IgnoreFrequencyCaps exempts this follow-up from the engine's
