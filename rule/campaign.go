@@ -44,7 +44,9 @@ type Campaign struct {
 	Reeligibility Reeligibility `json:"reeligibility,omitzero"`
 	// Start and End bound the campaign's duration (zero: unbounded): the
 	// trigger must occur at or after Start and the due time must be
-	// strictly before End.
+	// strictly before End. End is checked when a delivery is scheduled,
+	// not when it is sent: a retry, allowed lateness or a deferral (send
+	// window, quiet hours, rate limit) may send it after End.
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
 	// Audience is a segment name the host resolves; the user must be in it
