@@ -91,6 +91,16 @@ func TestConversionWindowsFollowReceiptTimes(t *testing.T) {
 		c.bought(at(hour + 30*time.Minute))
 		require.Equal(t, 2, c.converted(), c.windows())
 	})
+	t.Run("a converted window is forgotten: a receipt it held, reported after, opens one", func(t *testing.T) {
+		c := newWindowsCase(t, 72*hour)
+		c.AdvanceTo(at(3 * hour))
+		c.received(at(0))
+		c.bought(at(hour)) // converts [0, 72h), which closes
+		c.received(at(30 * time.Minute))
+		require.Equal(t, "nl/bought[30m0s,72h30m0s) ", c.windows())
+		c.bought(at(2 * hour))
+		require.Equal(t, 2, c.converted(), c.windows())
+	})
 	t.Run("a receipt at a deadline opens a window", func(t *testing.T) {
 		c := newWindowsCase(t, hour)
 		c.received(at(0))
