@@ -140,7 +140,10 @@ func (s *Simulator) Advance(d time.Duration) (int, error) {
 // AdvanceTo moves the clock forward to target and returns how many
 // deliveries were accepted on the way. The clock stops at each due time up
 // to target and ticks there, so deliveries are sent (and received) at their
-// due times.
+// due times, those of a chain of hold-outs that trigger each other at once
+// included. Only follow-ups that do so in a cycle, which would keep the
+// clock at one instant for ever, see it step a millisecond after as many
+// ticks there as the engine has campaigns (8 at least).
 //
 // A target before the clock fails with [ErrTimeTravel], and one outside the
 // memory store's range (1678 to 2262) with [store.ErrTimeRange], wrapped:
@@ -156,7 +159,7 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 		return 0, fmt.Errorf("simulate: AdvanceTo(%s): %w", target.Format(time.RFC3339Nano), store.ErrTimeRange)
 	}
 	ctx := context.Background()
-	sent, again := 0, 0
+	sent, again, bound := 0, 0, maxTicksAtOnce
 	for {
 		before := s.decisionCount()
 		n, err := s.Tick()
@@ -177,7 +180,17 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 			// decided nothing left it due but not sendable now (released
 			// for later): step over it rather than spin, as after a chain
 			// of more than maxTicksAtOnce ticks at one instant.
-			if (n > 0 || s.decisionCount() > before) && again < maxTicksAtOnce {
+			decided := n > 0 || s.decisionCount() > before
+			if decided && again == maxTicksAtOnce {
+				// A chain this deep: as deep as it has campaigns, unless
+				// it is a cycle.
+				recs, err := s.Engine.Campaigns(ctx)
+				if err != nil {
+					return sent, err
+				}
+				bound = max(maxTicksAtOnce, len(recs))
+			}
+			if decided && again < bound {
 				again++
 				continue
 			}
@@ -196,16 +209,19 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 		default:
 			return sent, nil
 		}
-		again = 0
+		again, bound = 0, maxTicksAtOnce
 	}
 }
 
 // maxTicksAtOnce bounds the ticks AdvanceTo makes at one instant while
-// each decides something and leaves a delivery due: a chain of hold-outs,
-// each triggering the next follow-up at once, is rarely more than a few
-// deep, while follow-ups that hold users out and trigger each other in a
-// cycle would go on for ever (as they would in a running engine; Check
-// warns of the cycle), each tick adding to the timeline.
+// each decides something and leaves a delivery due, unless the engine has
+// more campaigns: then their number does. Each tick takes a chain of
+// hold-outs, each triggering the next follow-up at once, one link further,
+// and a chain without a cycle has at most one link per campaign, so it
+// ends at its instant; follow-ups that hold users out and trigger each
+// other in a cycle would go on for ever (as they would in a running
+// engine; Check warns of the cycle), each tick adding to the timeline:
+// past the bound, the clock steps a millisecond.
 const maxTicksAtOnce = 8
 
 // decisionCount returns how many decisions were observed so far.

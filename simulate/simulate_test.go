@@ -1,6 +1,7 @@
 package simulate_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,4 +91,63 @@ func TestApplyActivatesTheSet(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, t0.Add(24*time.Hour), sim.Sender.SentAt(sim.Sent()[0].ID))
 	require.Error(t, sim.Apply(rule.Campaign{ID: "bad", Triggers: []rule.Trigger{{Kind: "nope", CampaignID: "newsletter"}}}))
+}
+
+// A chain of hold-outs deeper than a few links, each triggering the next
+// at once, is sent at its due time: an acyclic chain has at most one link
+// per campaign.
+func TestAdvanceSendsTheEndOfALongChainOfHoldOutsOnTime(t *testing.T) {
+	sim, err := simulate.New(t0)
+	require.NoError(t, err)
+	const links = 12
+	campaigns := []rule.Campaign{{ID: "o"}, {ID: "f0", Delay: rule.After(time.Hour), ControlPercent: 100,
+		Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}}}
+	ids := []string{"f0"}
+	for k := 1; k <= links; k++ {
+		c := rule.Campaign{ID: fmt.Sprintf("f%d", k), ControlPercent: 100,
+			Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: fmt.Sprintf("f%d", k-1)}}}
+		if k == links {
+			c.ControlPercent = 0 // the last link is sent
+		}
+		campaigns = append(campaigns, c)
+		ids = append([]string{c.ID}, ids...) // published last link first
+	}
+	require.NoError(t, sim.Save(campaigns...))
+	require.NoError(t, sim.Publish(append(ids, "o")...))
+	require.NoError(t, sim.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "o"}))
+
+	n, err := sim.AdvanceTo(t0.Add(2 * time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	sent := sim.Sent()
+	require.Equal(t, fmt.Sprintf("f%d", links), sent[0].CampaignID)
+	require.Equal(t, t0.Add(time.Hour), sim.Sender.SentAt(sent[0].ID))
+}
+
+// Follow-ups that hold users out and trigger each other at once, in a
+// cycle, do not hold the clock at one instant: past as many ticks there as
+// the engine has campaigns, it steps a millisecond.
+func TestAdvanceStepsOverACycleOfHoldOuts(t *testing.T) {
+	sim, err := simulate.New(t0)
+	require.NoError(t, err)
+	again := rule.ReeligibleAfter(0)
+	a := rule.Campaign{ID: "a", ControlPercent: 100, Reeligibility: again, Triggers: []rule.Trigger{
+		{Kind: event.EmailOpened, CampaignID: "o"}}}
+	require.NoError(t, sim.Save(rule.Campaign{ID: "o"}, a,
+		rule.Campaign{ID: "b", ControlPercent: 100, Reeligibility: again, Triggers: []rule.Trigger{
+			{Kind: event.ControlGroupEnrolled, CampaignID: "a"}}}))
+	a.Triggers = append(a.Triggers, rule.Trigger{Kind: event.ControlGroupEnrolled, CampaignID: "b"})
+	require.NoError(t, sim.Save(a))
+	require.NoError(t, sim.Publish("a", "b", "o"))
+	require.NoError(t, sim.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "o"}))
+	_, err = sim.AdvanceTo(t0.Add(3 * time.Millisecond))
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(3*time.Millisecond), sim.Now())
+	heldAt := map[time.Time]int{}
+	for _, d := range sim.Decisions() {
+		if d.Kind == rule.HeldOut {
+			heldAt[d.At]++
+		}
+	}
+	require.Equal(t, 9, heldAt[t0], "hold-outs at the first instant: a tick and 8 more")
 }
