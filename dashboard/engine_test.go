@@ -156,6 +156,9 @@ func TestHealthShowsIgnoredEventsByReason(t *testing.T) {
 	if got := number(t, page, `data-stat-part="Events.Ignored.unknown_campaign"`); got != 1 {
 		t.Errorf("ignored as unknown campaign: %d, want 1", got)
 	}
+	if !strings.Contains(page, "names a campaign that does not exist</th>") {
+		t.Error("the ignored events' reason is not in words")
+	}
 	if got := number(t, page, `data-stat="Events.Tracked"`); got != 5 {
 		t.Errorf("tracked: %d, want 5", got)
 	}
@@ -219,10 +222,10 @@ func TestFunnelPutsSuppressionsWhenDueAfterScheduled(t *testing.T) {
 			scheduled = r
 		}
 	}
-	if !strings.Contains(scheduled, "suppressed: frequency capped when due") {
+	if !strings.Contains(scheduled, "suppressed: user reached the frequency cap when due") {
 		t.Errorf("the cap's suppressions do not fall out after Scheduled: %s", scheduled)
 	}
-	if !strings.Contains(triggered, "suppressed: already pending") || strings.Contains(triggered, "frequency capped") {
+	if !strings.Contains(triggered, "suppressed: user already waiting for this follow-up") || strings.Contains(triggered, "frequency cap") {
 		t.Errorf("before Scheduled, want the trigger suppressed on arrival only: %s", triggered)
 	}
 }

@@ -44,14 +44,14 @@ func TestSummarizeCountsOnlyTheWindowsHours(t *testing.T) {
 	if sent.Total() != 3 || sent.Series.Counts[0] != 1 || sent.Series.Counts[23] != 2 {
 		t.Errorf("sent %d %v, want 3: 1 in the first hour, 2 in the last", sent.Total(), sent.Series.Counts)
 	}
-	want := []part{{`exception push_opened of "cart"`, 4}, {"campaign stopped", 3}, {"exception purchase", 3}}
+	want := []part{{`exception push_opened of "cart"`, 4}, {reasonWords(rule.ReasonCampaignStopped), 3}, {"exception purchase", 3}}
 	if got := s.Figure("cancelled").Breakdown; !slices.Equal(got, want) {
 		t.Errorf("cancelled by %v, want %v", got, want)
 	}
 	if got := s.Figure("triggered").Total(); got != 5 {
 		t.Errorf("triggered %d, want the 5 suppressed on arrival (not the 6 when due: they were scheduled)", got)
 	}
-	want = []part{{"not in audience when due", 6}, {"not in audience", 5}}
+	want = []part{{reasonWords(rule.ReasonNotInAudience) + " when due", 6}, {reasonWords(rule.ReasonNotInAudience), 5}}
 	if got := s.Figure("suppressed").Breakdown; !slices.Equal(got, want) {
 		t.Errorf("suppressed for %v, want %v", got, want)
 	}
@@ -86,11 +86,11 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	if steps[0].OfPrevious != -1 || steps[1].OfPrevious != 80 || steps[2].OfPrevious != 50 || steps[3].OfFirst != 10 {
 		t.Errorf("percentages %+v", steps)
 	}
-	if want := []part{{"suppressed: already pending", 15}, {"suppressed: not in audience", 5}}; !slices.Equal(steps[0].Lost, want) {
+	if want := []part{{"suppressed: " + reasonWords(rule.ReasonAlreadyPending), 15}, {"suppressed: " + reasonWords(rule.ReasonNotInAudience), 5}}; !slices.Equal(steps[0].Lost, want) {
 		t.Errorf("lost before scheduling %v, want %v", steps[0].Lost, want)
 	}
 	want := []part{{"cancelled: exception purchase", 24}, {"held out in the control group", 8},
-		{"suppressed: quiet hours when due", 4}, {"suppressed: not in audience when due", 2}, {"failed: send error", 2}}
+		{"suppressed: in quiet hours when due", 4}, {"suppressed: user not in the audience when due", 2}, {"failed: the sending service returned an error", 2}}
 	if !slices.Equal(steps[1].Lost, want) {
 		t.Errorf("lost before sending %v, want %v", steps[1].Lost, want)
 	}
@@ -99,7 +99,7 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	// falls out after Scheduled all the same.
 	ts = append(ts, tally{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonFrequencyCapped, Count: 5})
 	steps = funnel(summarize(ts, funnelMetrics, lastDay, now))
-	if steps[0].Count != 100 || !slices.Contains(steps[1].Lost, part{"suppressed: frequency capped when due", 5}) {
+	if steps[0].Count != 100 || !slices.Contains(steps[1].Lost, part{"suppressed: user reached the frequency cap when due", 5}) {
 		t.Errorf("a frequency cap's tally without the rule: triggered %d, lost after scheduling %v", steps[0].Count, steps[1].Lost)
 	}
 	if empty := funnel(summarize(nil, funnelMetrics, lastDay, now)); empty[1].OfPrevious != -1 {

@@ -146,6 +146,9 @@ func valueRow(key string, v reflect.Value) statRow {
 		for _, k := range keys {
 			part := valueRow(fmt.Sprint(k), v.MapIndex(k))
 			part.Label = strings.ReplaceAll(fmt.Sprint(k), "_", " ")
+			if r, ok := k.Interface().(rule.Reason); ok {
+				part.Label = reasonWords(r)
+			}
 			row.Parts = append(row.Parts, part)
 			if n := v.MapIndex(k); n.CanInt() {
 				total += n.Int()

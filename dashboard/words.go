@@ -130,18 +130,6 @@ func kindWords(k rule.DecisionKind) string {
 	return upper(strings.ReplaceAll(string(k), "_", " "))
 }
 
-// reasonWords says a reason code in words: "not_in_audience" → "not in
-// audience". The codes are documented in package rule.
-func reasonWords(r rule.Reason) string {
-	switch r {
-	case rule.ReasonNotReeligible:
-		return "already received it, not eligible again yet"
-	case rule.ReasonAfterDue:
-		return "exception came after the delivery was due"
-	}
-	return strings.ReplaceAll(string(r), "_", " ")
-}
-
 // decisionWords says what one decision of a user's timeline means.
 func decisionWords(d rule.Decision) string {
 	var s string
