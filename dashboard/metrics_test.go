@@ -128,7 +128,7 @@ func TestWords(t *testing.T) {
 	}
 	c := rule.Campaign{ID: "r", Triggers: []rule.Trigger{{Kind: "email_received", CampaignID: "n"}}, Delay: rule.After(48 * time.Hour),
 		Reeligibility: rule.ReeligibleAfter(30 * 24 * time.Hour)}
-	got := rulesInWords(&c)
+	got := rulesInWords(&c, time.UTC)
 	if want := []string{`When email_received of "n": send after 2 days.`, "Re-eligible 30 days after receiving it."}; !slices.Equal(got, want) {
 		t.Errorf("rulesInWords = %q, want %q", got, want)
 	}

@@ -87,7 +87,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := campaignBody{
-		Rec: rec, FollowUp: rec.Campaign.IsFollowUp(), Words: rulesInWords(&rec.Campaign), Window: win, Windows: windows,
+		Rec: rec, FollowUp: rec.Campaign.IsFollowUp(), Words: rulesInWords(&rec.Campaign, h.cfg.location), Window: win, Windows: windows,
 		Done: doneNote(q.Get("done"), rec.State), JSON: string(def),
 	}
 	if note := partNote(q.Get("done"), q.Get("ref"), rec.State); note != "" {

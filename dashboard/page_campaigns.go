@@ -106,7 +106,7 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	shown, body.Page = pageOfFollowUps(followUps, r.URL.Query().Get("after"))
 	for _, rec := range shown {
 		c := &rec.Campaign
-		row := followUpRow{Rec: rec, Words: rulesInWords(c), Pending: counts[c.ID]}
+		row := followUpRow{Rec: rec, Words: rulesInWords(c, h.cfg.location), Pending: counts[c.ID]}
 		row.Quiet = true
 		for _, wn := range body.Windows {
 			s := summarize(grouped[c.ID], campaignMetrics, wn, now)

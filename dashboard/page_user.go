@@ -85,7 +85,7 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 			if d.Kind == rule.Delivered {
 				f.Sent++
 			}
-			body.Timeline = append(body.Timeline, timelineEntry{At: d.At, CampaignID: d.CampaignID, Decision: d, Words: decisionWords(d)})
+			body.Timeline = append(body.Timeline, timelineEntry{At: d.At, CampaignID: d.CampaignID, Decision: d, Words: decisionWords(d, h.cfg.location)})
 		}
 		body.FollowUps = append(body.FollowUps, f)
 	}

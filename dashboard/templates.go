@@ -47,6 +47,7 @@ func parsePages(loc *time.Location) (*pages, error) {
 		"human":  durationWords,
 		"swatch": swatch,
 		"props":  properties,
+		"detail": func(s string) string { return detailWords(s, loc) },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

@@ -9,8 +9,9 @@ import (
 )
 
 // rulesInWords describes what makes a follow-up due, when and what stops
-// it, one sentence per line; an original has a single line.
-func rulesInWords(c *rule.Campaign) []string {
+// it, one sentence per line, with its start and end in loc; an original
+// has a single line.
+func rulesInWords(c *rule.Campaign, loc *time.Location) []string {
 	if !c.IsFollowUp() {
 		return []string{"An original: the host sends it; follow-ups can name it."}
 	}
@@ -42,7 +43,7 @@ func rulesInWords(c *rule.Campaign) []string {
 		out = append(out, "Sent "+c.SendWindow.String()+".")
 	}
 	if !c.Start.IsZero() || !c.End.IsZero() {
-		out = append(out, "Runs "+spanWords(c.Start, c.End)+".")
+		out = append(out, "Runs "+spanWords(c.Start, c.End, loc)+".")
 	}
 	return out
 }
@@ -65,14 +66,14 @@ func reeligibilityWords(r rule.Reeligibility) string {
 	return "once only per user"
 }
 
-func spanWords(start, end time.Time) string {
+func spanWords(start, end time.Time, loc *time.Location) string {
 	switch {
 	case start.IsZero():
-		return "until " + end.UTC().Format(time.RFC3339)
+		return "until " + formatTime(end, loc)
 	case end.IsZero():
-		return "from " + start.UTC().Format(time.RFC3339)
+		return "from " + formatTime(start, loc)
 	}
-	return "from " + start.UTC().Format(time.RFC3339) + " until " + end.UTC().Format(time.RFC3339)
+	return "from " + formatTime(start, loc) + " until " + formatTime(end, loc)
 }
 
 // durationWords says d in the largest whole units that fit: "7 days",
@@ -130,8 +131,9 @@ func kindWords(k rule.DecisionKind) string {
 	return upper(strings.ReplaceAll(string(k), "_", " "))
 }
 
-// decisionWords says what one decision of a user's timeline means.
-func decisionWords(d rule.Decision) string {
+// decisionWords says what one decision of a user's timeline means, with
+// the times of its detail in loc.
+func decisionWords(d rule.Decision, loc *time.Location) string {
 	var s string
 	switch d.Kind {
 	case rule.Scheduled:
@@ -178,7 +180,7 @@ func decisionWords(d rule.Decision) string {
 		s += ": " + reasonWords(d.Reason)
 	}
 	if d.Detail != "" {
-		s += " — " + d.Detail
+		s += " — " + detailWords(d.Detail, loc)
 	}
 	if d.Backfilled {
 		s += " [backfill]"
