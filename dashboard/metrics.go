@@ -249,11 +249,17 @@ func sortedParts(m map[string]int64) []part {
 	return out
 }
 
-// byCampaign groups tallies by campaign.
-func byCampaign(ts []tally) map[string][]tally {
+// byCampaign groups tallies by campaign, those of the campaigns of only
+// alone when only is not nil.
+func byCampaign(ts []tally, only []store.CampaignRecord) map[string][]tally {
 	out := map[string][]tally{}
+	for _, rec := range only {
+		out[rec.Campaign.ID] = nil
+	}
 	for _, t := range ts {
-		out[t.CampaignID] = append(out[t.CampaignID], t)
+		if ids, ok := out[t.CampaignID]; ok || only == nil {
+			out[t.CampaignID] = append(ids, t)
+		}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -14,14 +15,34 @@ import (
 // figure moves), and the page reloads itself every few seconds.
 const followUpsPage = 20
 
+// originalsPage is how many originals the campaigns page lists at once,
+// and namedPerOriginal how many of the follow-ups that name one its row
+// links to: the rest are a link to the list of them all.
+const (
+	originalsPage    = 50
+	namedPerOriginal = 10
+)
+
+// The campaigns page's parameters: the two lists' cursors, and the
+// original whose follow-ups alone the page lists.
+const (
+	paramAfter          = "after"
+	paramOriginalsAfter = "originals_after"
+	paramOriginal       = "original"
+)
+
 // campaignsBody is the campaigns page: the follow-ups with their figures
 // over the last day and week, a page of them at a time in ID order, then
-// every original.
+// the originals, a page of them at a time in ID order too.
 type campaignsBody struct {
 	FollowUps []followUpRow
 	Originals []originalRow
-	// Page says which follow-ups FollowUps holds.
-	Page    followUpPaging
+	// Page and OriginalsPage say which follow-ups FollowUps holds and
+	// which originals Originals holds.
+	Page          followUpPaging
+	OriginalsPage followUpPaging
+	// Of is the original whose follow-ups alone FollowUps lists; "" for all.
+	Of      string
 	Windows []window
 	Longest window // the last of Windows
 	Metrics []metric
@@ -33,11 +54,17 @@ type campaignsBody struct {
 	PendingComplete bool
 }
 
-// followUpPaging places a page of follow-ups among all of them.
+// followUpPaging places a page of follow-ups, or of originals, among all
+// of them.
 type followUpPaging struct {
 	First, Last, Total int64  // 1-based positions of the page's first and last; Total of them all
 	After              string // the cursor the page was asked with ("": the first page)
 	Next               string // the cursor of the next page; "" on the last
+	// FirstURL and NextURL are the addresses of the first and the next
+	// page, with the page's other parameters (the other list's cursor).
+	FirstURL, NextURL string
+	Noun              string // what the list holds: "Follow-ups", "Originals"
+	Anchor            string // the id of the list's heading, "" for none
 }
 
 // followUpRow is one follow-up of the campaigns page.
@@ -52,14 +79,23 @@ type followUpRow struct {
 	Quiet bool
 }
 
-// originalRow is one original campaign and the follow-ups that name it.
+// originalRow is one original campaign and the first namedPerOriginal
+// follow-ups that name it.
 type originalRow struct {
 	Rec       store.CampaignRecord
 	FollowUps []string
+	More      int64  // how many more follow-ups name it
+	AllURL    string // the campaigns page listing them all, when More > 0
 }
 
 func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	q := r.URL.Query()
+	of := q.Get(paramOriginal)
+	if len(of) > maxUserID {
+		h.problem(w, r, http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
+		return
+	}
 	recs, err := h.src.Campaigns(ctx)
 	if err != nil {
 		h.fail(w, r, err)
@@ -71,27 +107,16 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.src.Now()
-	body := campaignsBody{Windows: []window{lastDay, lastWeek}, Longest: lastWeek, Metrics: campaignMetrics}
-	since, until := lastWeek.bounds(now)
-	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
-	if err != nil {
-		body.TalliesNote = h.note(r, err)
-	}
-	grouped := byCampaign(tallies)
-	counts, complete, err := pendingCounts(ctx, h.src, "")
-	if err != nil {
-		body.PendingNote = h.note(r, err)
-	}
-	body.PendingComplete = complete
+	body := campaignsBody{Of: of, Windows: []window{lastDay, lastWeek}, Longest: lastWeek, Metrics: campaignMetrics}
 	named := map[string][]string{}
-	var followUps []store.CampaignRecord
+	var followUps, originals []store.CampaignRecord
 	for _, rec := range recs {
 		c := &rec.Campaign
 		if !c.IsFollowUp() {
-			body.Originals = append(body.Originals, originalRow{Rec: rec})
+			originals = append(originals, rec)
 			continue
 		}
-		followUps = append(followUps, rec)
+		naming := false
 		for _, t := range c.Triggers {
 			// A follow-up naming an original in several triggers is listed
 			// once. The follow-ups come one after the other, so only the
@@ -100,10 +125,38 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 			if ids := named[t.CampaignID]; t.CampaignID != "" && (len(ids) == 0 || ids[len(ids)-1] != c.ID) {
 				named[t.CampaignID] = append(ids, c.ID)
 			}
+			naming = naming || t.CampaignID == of
+		}
+		if of == "" || naming {
+			followUps = append(followUps, rec)
 		}
 	}
-	var shown []store.CampaignRecord
-	shown, body.Page = pageOfFollowUps(followUps, r.URL.Query().Get("after"))
+	var shown, shownOriginals []store.CampaignRecord
+	shown, body.Page = pageOf(followUps, q.Get(paramAfter), followUpsPage)
+	body.Page.Noun = "Follow-ups"
+	body.Page.FirstURL, body.Page.NextURL = pagerURLs(q, paramAfter, body.Page.Next)
+	shownOriginals, body.OriginalsPage = pageOf(originals, q.Get(paramOriginalsAfter), originalsPage)
+	body.OriginalsPage.Noun, body.OriginalsPage.Anchor = "Originals", "originals"
+	body.OriginalsPage.FirstURL, body.OriginalsPage.NextURL = pagerURLs(q, paramOriginalsAfter, body.OriginalsPage.Next)
+	for _, rec := range shownOriginals {
+		row := originalRow{Rec: rec, FollowUps: named[rec.Campaign.ID]}
+		if n := len(row.FollowUps); n > namedPerOriginal {
+			row.FollowUps, row.More = row.FollowUps[:namedPerOriginal], int64(n-namedPerOriginal)
+			row.AllURL = "?" + url.Values{paramOriginal: {rec.Campaign.ID}}.Encode()
+		}
+		body.Originals = append(body.Originals, row)
+	}
+	since, until := lastWeek.bounds(now)
+	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
+	if err != nil {
+		body.TalliesNote = h.note(r, err)
+	}
+	grouped := byCampaign(tallies, shown)
+	counts, complete, err := pendingCounts(ctx, h.src, "")
+	if err != nil {
+		body.PendingNote = h.note(r, err)
+	}
+	body.PendingComplete = complete
 	for _, rec := range shown {
 		c := &rec.Campaign
 		row := followUpRow{Rec: rec, Words: rulesInWords(c, h.cfg.location), Pending: counts[c.ID]}
@@ -122,17 +175,14 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		body.FollowUps = append(body.FollowUps, row)
 	}
-	for i := range body.Originals {
-		body.Originals[i].FollowUps = named[body.Originals[i].Rec.Campaign.ID]
-	}
 	h.render(w, r, http.StatusOK, "campaigns", page{Title: "Campaigns", Nav: "campaigns", Body: body})
 }
 
-// pageOfFollowUps returns the follow-ups (of all, in any order) that come
-// after ID after in ID order, up to followUpsPage of them, and where they
-// stand among all. A cursor naming no follow-up (one deleted since the
-// link was made) still starts the page at the next ID.
-func pageOfFollowUps(all []store.CampaignRecord, after string) ([]store.CampaignRecord, followUpPaging) {
+// pageOf returns the campaigns (of all, in any order) that come after ID
+// after in ID order, up to size of them, and where they stand among all.
+// A cursor naming no campaign (one deleted since the link was made) still
+// starts the page at the next ID.
+func pageOf(all []store.CampaignRecord, after string, size int) ([]store.CampaignRecord, followUpPaging) {
 	all = slices.Clone(all)
 	slices.SortFunc(all, func(a, b store.CampaignRecord) int { return strings.Compare(a.Campaign.ID, b.Campaign.ID) })
 	start := 0
@@ -144,12 +194,34 @@ func pageOfFollowUps(all []store.CampaignRecord, after string) ([]store.Campaign
 			start++
 		}
 	}
-	end := min(start+followUpsPage, len(all))
+	end := min(start+size, len(all))
 	p := followUpPaging{First: int64(start) + 1, Last: int64(end), Total: int64(len(all)), After: after}
 	if end < len(all) {
 		p.Next = all[end-1].Campaign.ID
 	}
 	return all[start:end], p
+}
+
+// pagerURLs returns the addresses of the first and the next page of the
+// list whose cursor is param, keeping the page's other parameters: the
+// other list stays where it is. next is the next page's cursor, "" for
+// none.
+func pagerURLs(q url.Values, param, next string) (first, nextURL string) {
+	keep := url.Values{}
+	for _, k := range []string{paramOriginal, paramAfter, paramOriginalsAfter} {
+		if v := q.Get(k); v != "" && k != param {
+			keep.Set(k, v)
+		}
+	}
+	first = "./"
+	if len(keep) > 0 {
+		first = "?" + keep.Encode()
+	}
+	if next != "" {
+		keep.Set(param, next)
+		nextURL = "?" + keep.Encode()
+	}
+	return first, nextURL
 }
 
 // note turns the error of an optional part of a page into the notice shown

@@ -81,7 +81,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		body.Trouble = decisionsOverTime(trouble, win, now)
 		body.Chart = stackedChart(body.Trouble, win, h.cfg.location)
-		grouped := byCampaign(trouble)
+		grouped := byCampaign(trouble, nil)
 		ids := make([]string, 0, len(grouped))
 		for id := range grouped {
 			ids = append(ids, id)

@@ -91,7 +91,7 @@ func TestCampaignsPageShowsEachWindowsCounts(t *testing.T) {
 	if !strings.Contains(section(t, page, `data-campaign="cart_reminder"`, "</article>"), "data-quiet") {
 		t.Error("a follow-up without decisions shows a table of zeros")
 	}
-	if !strings.Contains(section(t, page, "<h2>Originals", "</table>"), `data-original="newsletter"`) {
+	if !strings.Contains(section(t, page, `<h2 id="originals">Originals`, "</table>"), `data-original="newsletter"`) {
 		t.Error("the original newsletter is not listed")
 	}
 }
@@ -330,7 +330,8 @@ func TestCampaignsPageWithOnePageHasNoPager(t *testing.T) {
 
 // TestOriginalsListEachFollowUpThatNamesThemOnce: the originals table
 // names each follow-up that triggers on an original once, even one that
-// names it in several triggers, and every one of many.
+// names it in several triggers; an original named by many links to the
+// first few and to the list of them all, which pages through every one.
 func TestOriginalsListEachFollowUpThatNamesThemOnce(t *testing.T) {
 	f := newFake(fixtureNow)
 	f.add(rule.Campaign{ID: "newsletter"}, rule.Active)
@@ -343,11 +344,97 @@ func TestOriginalsListEachFollowUpThatNamesThemOnce(t *testing.T) {
 		f.add(rule.Campaign{ID: fmt.Sprintf("f%04d", i), Delay: rule.After(time.Hour), Triggers: []rule.Trigger{
 			{Kind: event.EmailReceived, CampaignID: "newsletter"}, {Kind: event.EmailOpened, CampaignID: "newsletter"}}}, rule.Active)
 	}
-	page := body(t, get(t, mustHandler(t, f), "/"), http.StatusOK)
+	h := mustHandler(t, f)
+	page := body(t, get(t, h, "/"), http.StatusOK)
 	row := func(id string) string { return section(t, page, `data-original="`+id+`"`, "</tr>") }
 	require.Equal(t, 1, strings.Count(row("promo"), `href="campaign?id=both"`))
+	require.NotContains(t, row("promo"), "data-more")
 	require.Equal(t, 1, strings.Count(row("newsletter"), `href="campaign?id=both"`))
-	require.Equal(t, n+1, strings.Count(row("newsletter"), `<a href="campaign?id=`)-1, "follow-ups named by the newsletter's row")
+	require.Equal(t, namedPerOriginal, strings.Count(row("newsletter"), `<a href="campaign?id=`)-1, "follow-ups named by the newsletter's row")
+	require.Contains(t, row("newsletter"), fmt.Sprintf("and %d more", n+1-namedPerOriginal))
+
+	// The list of them all: every follow-up that names the newsletter, once.
+	more := regexpMust(`href="([^"]*)" data-more`).FindStringSubmatch(row("newsletter"))
+	require.NotNil(t, more)
+	seen := map[string]int{}
+	for target, pages := "/"+html.UnescapeString(more[1]), 0; target != ""; pages++ {
+		require.Less(t, pages, n/followUpsPage+2)
+		page := body(t, get(t, h, target), http.StatusOK)
+		require.Contains(t, page, "Follow-ups of <bdi>newsletter</bdi>")
+		for _, m := range regexpMust(`data-campaign="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+			seen[m[1]]++
+		}
+		target = ""
+		if next := regexpMust(`rel="next" href="([^"]*)"`).FindStringSubmatch(page); next != nil {
+			target = "/" + html.UnescapeString(next[1])
+			require.Contains(t, target, "original=newsletter", "the next page keeps to the newsletter's follow-ups")
+		}
+	}
+	require.Len(t, seen, n+1)
+	for id, k := range seen {
+		require.Equal(t, 1, k, "%s listed %d times", id, k)
+	}
+	page = body(t, get(t, h, "/?original=promo"), http.StatusOK)
+	require.Equal(t, 1, strings.Count(page, "data-campaign="), "promo's follow-ups")
+	page = body(t, get(t, h, "/?original=nobody"), http.StatusOK)
+	require.Contains(t, page, "No follow-up triggers on it.")
+}
+
+// TestCampaignsPageListsOriginalsAPageAtATime: with more originals than a
+// page holds, the originals' "Next page" links show each once, in ID
+// order, and leave the page of follow-ups where it is.
+func TestCampaignsPageListsOriginalsAPageAtATime(t *testing.T) {
+	f := newFake(fixtureNow)
+	var want []string
+	const n = 2*originalsPage + 3
+	for i := range n {
+		id := fmt.Sprintf("o/%03d &é?x=%d", (i*7)%n, i)
+		want = append(want, id)
+		f.add(rule.Campaign{ID: id}, rule.Active)
+	}
+	for i := range followUpsPage + 1 {
+		f.add(rule.Campaign{ID: fmt.Sprintf("f%02d", i), Delay: rule.After(time.Hour),
+			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: want[0]}}}, rule.Active)
+	}
+	slices.Sort(want)
+	h := mustHandler(t, f)
+	var got []string
+	target := "/?after=f" + fmt.Sprint(followUpsPage-1) // the second page of follow-ups
+	for pages := 0; target != ""; pages++ {
+		require.Less(t, pages, 3, "more pages than %d originals need", n)
+		page := body(t, get(t, h, target), http.StatusOK)
+		require.Equal(t, 1, strings.Count(page, "data-campaign="), "the second page of follow-ups is kept")
+		ids := regexpMust(`data-original="([^"]*)"`).FindAllStringSubmatch(page, -1)
+		require.LessOrEqual(t, len(ids), originalsPage)
+		first := len(got) + 1
+		for _, m := range ids {
+			got = append(got, html.UnescapeString(m[1]))
+		}
+		require.Contains(t, page, fmt.Sprintf("Originals %d–%d of %d.", first, len(got), n))
+		target = ""
+		if next := regexpMust(`rel="next" href="([^"]*#originals)"`).FindStringSubmatch(page); next != nil {
+			target = "/" + html.UnescapeString(next[1])
+		}
+	}
+	require.Equal(t, want, got)
+}
+
+// TestCampaignsPageHoldsUpWithManyCampaigns: the page's size does not grow
+// with the number of campaigns past a page of each list.
+func TestCampaignsPageHoldsUpWithManyCampaigns(t *testing.T) {
+	size := func(originals, followUps int) int {
+		f := newFake(fixtureNow)
+		for i := range originals {
+			f.add(rule.Campaign{ID: fmt.Sprintf("original-%03d", i)}, rule.Active)
+		}
+		for i := range followUps {
+			f.add(rule.Campaign{ID: fmt.Sprintf("follow-up-%03d", i), Delay: rule.After(time.Hour),
+				Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "original-000"}}}, rule.Active)
+		}
+		return len(body(t, get(t, mustHandler(t, f), "/"), http.StatusOK))
+	}
+	one, many := size(originalsPage, followUpsPage), size(250, 250)
+	require.Less(t, many, one+2000, "a page of 500 campaigns (%d bytes) against one of a page of each (%d bytes)", many, one)
 }
 
 // BenchmarkCampaignsPageManyFollowUpsOfOneOriginal loads the campaigns
