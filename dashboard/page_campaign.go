@@ -32,6 +32,11 @@ type campaignBody struct {
 	FunnelChart template.HTML
 	Kinds       []kindSeries
 	KindsChart  template.HTML
+	// Days counts the decisions of the last calendar days in Zone, the
+	// dashboard's time zone, newest first, under DayMetrics.
+	Days       []dayRow
+	DayMetrics []metric
+	Zone       string
 
 	PendingNote string
 	Pending     pendingSlice
@@ -107,6 +112,11 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 	if body.FollowUp {
 		now := h.src.Now()
 		since, until := win.bounds(now)
+		// One read for the window and the calendar days, which can begin
+		// before it (yesterday in a zone behind UTC, a week of days).
+		if days := daysSince(now, h.cfg.location); days.Before(since) {
+			since = days
+		}
 		tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, CampaignID: id})
 		if err != nil {
 			body.TalliesNote = h.note(r, err)
@@ -115,6 +125,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 			body.FunnelChart = funnelChart(body.Funnel)
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
+			body.Days, body.DayMetrics, body.Zone = countByDay(tallies, now, h.cfg.location), dayMetrics, h.cfg.location.String()
 		}
 		switch body.Pending, err = pendingPageAt(ctx, h.src, id, from); {
 		case err != nil:

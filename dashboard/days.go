@@ -1,0 +1,60 @@
+package dashboard
+
+import "time"
+
+// calendarDays is how many days, today included, the campaign page counts
+// day by day.
+const calendarDays = 7
+
+// dayRow is one calendar day of a follow-up's decisions, in the
+// dashboard's time zone: how many of each metric of dayMetrics.
+type dayRow struct {
+	Start  time.Time // the day's midnight, in the dashboard's zone
+	Label  string    // "Today", "Yesterday", "Mon 2 Mar"
+	Today  bool      // the day is not over: its counts are so far
+	Counts []int64   // one per metric of dayMetrics
+}
+
+// Date is the day's date, for the page's data attributes.
+func (d dayRow) Date() string { return d.Start.Format(time.DateOnly) }
+
+// dayMetrics are the figures of the per-day table, in the order shown.
+var dayMetrics = campaignMetrics
+
+// daysSince returns the start of the oldest of the calendarDays days that
+// end with now's in loc, on the hour before it: the hours of tallies the
+// per-day table reads.
+func daysSince(now time.Time, loc *time.Location) time.Time {
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d-(calendarDays-1), 0, 0, 0, 0, loc).Truncate(time.Hour)
+}
+
+// countByDay counts ts (one follow-up's tallies) per calendar day in loc,
+// for the calendarDays days that end with now's, newest first. A tally
+// counts in the day its hour starts in: in a zone whose offset is not a
+// whole number of hours, the hour that straddles midnight counts in the
+// day before. Days follow the zone's clock changes (23 or 25 hours).
+func countByDay(ts []tally, now time.Time, loc *time.Location) []dayRow {
+	y, m, d := now.In(loc).Date()
+	rows := make([]dayRow, calendarDays)
+	index := map[string]int{}
+	for i := range rows {
+		start := time.Date(y, m, d-i, 0, 0, 0, 0, loc)
+		rows[i] = dayRow{Start: start, Label: start.Format("Mon 2 Jan"), Counts: make([]int64, len(dayMetrics))}
+		index[rows[i].Date()] = i
+	}
+	rows[0].Label, rows[0].Today = "Today", true
+	rows[1].Label = "Yesterday"
+	for _, t := range ts {
+		i, ok := index[t.Hour.In(loc).Format(time.DateOnly)]
+		if !ok {
+			continue
+		}
+		for j, mt := range dayMetrics {
+			if mt.counts(t) {
+				rows[i].Counts[j] += t.Count
+			}
+		}
+	}
+	return rows
+}
