@@ -62,3 +62,21 @@ func TestManagerReviewStopAndResumeSayWhatHappensToTheDeliveries(t *testing.T) {
 		t.Error("a first publish is confirmed as a resume")
 	}
 }
+
+// The user's timeline names each decision as the campaign pages do
+// ("Sent", "Held out"), not by its code ("delivered", "held_out").
+func TestManagerReviewTimelineKindsInWords(t *testing.T) {
+	f := populatedFake()
+	x := f.explain[[2]string{"ann", "resend"}]
+	x.Decisions = append(x.Decisions, rule.Decision{Kind: rule.HeldOut, Reason: rule.ReasonControlGroup, CampaignID: "resend", UserID: "ann", At: fixtureNow})
+	f.explain[[2]string{"ann", "resend"}] = x
+	tl := section(t, body(t, get(t, mustHandler(t, f), "/user?id=ann"), http.StatusOK), `id="timeline"`, "</section>")
+	for _, want := range []string{`<td class="kind">Scheduled</td>`, `<td class="kind">Sent</td>`, `<td class="kind">Held out</td>`} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("the timeline lacks %s", want)
+		}
+	}
+	if strings.Contains(tl, `<td class="kind">delivered</td>`) || strings.Contains(tl, `<td class="kind">held_out</td>`) {
+		t.Error("the timeline shows decision codes")
+	}
+}
