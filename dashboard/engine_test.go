@@ -159,6 +159,9 @@ func TestHealthShowsIgnoredEventsByReason(t *testing.T) {
 	if !strings.Contains(page, "names a campaign that does not exist</th>") {
 		t.Error("the ignored events' reason is not in words")
 	}
+	if !strings.Contains(page, "one that names a campaign that does not exist is most often a typo") {
+		t.Error("the note on ignored events does not name the reason as the table does")
+	}
 	if got := number(t, page, `data-stat="Events.Tracked"`); got != 5 {
 		t.Errorf("tracked: %d, want 5", got)
 	}
