@@ -134,9 +134,20 @@ func TestHandlerCountsUnknownCampaignsApart(t *testing.T) {
 			require.Equal(t, 3, resp.UnknownCampaign)
 			require.Equal(t, []string{"newslettr", "promo"}, resp.UnknownCampaigns)
 			require.ErrorIs(t, reported, connector.ErrUnknownCampaign)
-			require.Contains(t, reported.Error(), `"newslettr"`)
+			require.Contains(t, reported.Error(), `webhook: 3 tracked events name campaigns the engine does not know, `+
+				`["newslettr" "promo"], and no follow-up uses them: fix the campaign ID in your messages' metadata, `+
+				`or save the campaign`)
 		})
 	}
+	t.Run("one event says so in the singular", func(t *testing.T) {
+		one := "[" + delivered("sg-1", "newsletter", "ann") + "," + delivered("sg-2", "newslettr", "bob") + "]"
+		e := hostileEngine(t, store.NewMemory(), newMockClock())
+		_, resp, reported := serve(t, sendgridtest.NewSigner(t), e, one, time.Unix(1767603600, 0))
+		require.Equal(t, 1, resp.UnknownCampaign)
+		require.ErrorIs(t, reported, connector.ErrUnknownCampaign)
+		require.Contains(t, reported.Error(), `webhook: 1 tracked event names a campaign the engine does not know, `+
+			`["newslettr"], and no follow-up uses it: fix the campaign ID`)
+	})
 	t.Run("a tracker that cannot look campaigns up says nothing", func(t *testing.T) {
 		code, resp, reported := serve(t, sendgridtest.NewSigner(t), &recorder{}, body, time.Unix(1767603600, 0))
 		require.Equal(t, http.StatusOK, code)

@@ -58,8 +58,15 @@ func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (
 	}
 	if count > 0 {
 		slices.Sort(ids)
-		failed = append([]error{fmt.Errorf("webhook: %d tracked events name campaigns the engine does not know, %q: %w",
-			count, ids, connector.ErrUnknownCampaign)}, failed...)
+		events, names := "events name campaigns", "them"
+		if count == 1 {
+			events, names = "event names a campaign", "it"
+		} else if len(ids) == 1 {
+			events = "events name a campaign"
+		}
+		failed = append([]error{fmt.Errorf("webhook: %d tracked %s the engine does not know, %q, and no follow-up uses %s: "+
+			"fix the campaign ID in your messages' metadata, or save the campaign: %w",
+			count, events, ids, names, connector.ErrUnknownCampaign)}, failed...)
 	}
 	return count, ids, errors.Join(failed...)
 }
