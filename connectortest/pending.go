@@ -14,7 +14,8 @@ import (
 // the clock (a calendar delay's due time in the user's zone, a deferral).
 // A delivery being sent, or one of the control group, counts as waiting
 // (its Sending and Control fields tell). Like [Harness.RequireSentAt], its
-// failure gives the times in due's location.
+// failure gives the times in due's location; when none waits, it names the
+// last decision about the pair (sent already, cancelled, suppressed).
 func (h *Harness) RequirePendingAt(userID, campaignID string, due time.Time) store.Pending {
 	h.T.Helper()
 	var waiting []store.Pending
@@ -32,6 +33,11 @@ func (h *Harness) RequirePendingAt(userID, campaignID string, due time.Time) sto
 	}
 	var b strings.Builder
 	h.unknownIDs(&b, userID, campaignID)
+	if len(waiting) == 0 { // what became of it: sent, cancelled, suppressed
+		if ds := h.DecisionsFor(userID, campaignID); len(ds) > 0 {
+			fmt.Fprintf(&b, "the last decision about %q and %q: %s\n", userID, campaignID, ds[len(ds)-1])
+		}
+	}
 	got := "none is waiting"
 	for i, p := range waiting {
 		if i == 0 {

@@ -67,7 +67,8 @@ func TestRequirePendingAt(t *testing.T) {
 			`want a delivery of "tips" waiting for "ann", due at 2026-03-08T10:00:00-04:00 EDT = 2026-03-08T14:00:00Z; ` +
 				`got one due at 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z (1h0m0s early) (the clock is at 2026-03-08T02:00:00Z)`},
 		{"sent already", func(h *connectortest.Harness) { h.Advance(24 * time.Hour); h.RequirePendingAt("ann", "tips", nine) },
-			`due at 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z; none is waiting (the clock is at 2026-03-09T02:00:00Z)`},
+			`due at 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z; none is waiting (the clock is at 2026-03-09T02:00:00Z)` +
+				"\n" + `the last decision about "ann" and "tips": 2026-03-08T13:00:00Z delivered tips user=ann`},
 		{"a misspelt campaign", func(h *connectortest.Harness) { h.RequirePendingAt("ann", "tip", nine) },
 			`none is waiting (the clock is at 2026-03-08T02:00:00Z)` + "\n" + `no campaign "tip" is saved (the engine knows "tips", "welcome")`},
 	} {
