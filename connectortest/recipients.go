@@ -57,13 +57,15 @@ func (h *Harness) RequireRecipients(campaignID string, userIDs ...string) {
 		h.unknownIDs(&b, got[0], campaignID) // a known user: only an unknown campaign is named
 	}
 	for i, u := range missing {
-		hint := h.hints(u, campaignID)
-		if i > 0 { // the unknown campaign once is enough
-			hint = strings.Join(slices.DeleteFunc(strings.SplitAfter(hint, "\n"), func(l string) bool {
-				return strings.HasPrefix(l, "no campaign ")
-			}), "")
+		for _, l := range strings.SplitAfter(h.hints(u, campaignID), "\n") {
+			switch {
+			case i > 0 && strings.HasPrefix(l, "no campaign "): // the unknown campaign once is enough
+			case strings.HasPrefix(l, "delivery "): // its user, among several missing
+				fmt.Fprintf(&b, "to %q: %s", u, l)
+			default:
+				b.WriteString(l)
+			}
 		}
-		b.WriteString(hint)
 	}
 	h.T.Fatalf("connectortest: want %q delivered to exactly %s, got %s\n%s%s", campaignID, quoteAll(userIDs),
 		quoteAll(got), b.String(), h.Timeline())

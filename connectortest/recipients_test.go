@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,6 +25,10 @@ func TestRequireRecipients(t *testing.T) {
 		{"a misspelt campaign", func(h *connectortest.Harness) { h.RequireRecipients("resnd", "ann", "bob") },
 			"not delivered to [\"ann\", \"bob\"]\n" + `no campaign "resnd" is saved (the engine knows "newsletter", "resend"): a misspelt ID?` +
 				"\ntimeline:"},
+		{"missing users' deliveries named with their user", func(h *connectortest.Harness) {
+			h.Track(event.Event{UserID: "cleo", Kind: event.EmailReceived, CampaignID: "newsletter"})
+			h.RequireRecipients("resend", "ann", "cleo")
+		}, "not delivered to [\"cleo\"]\n" + `to "cleo": delivery `},
 		{"a user never seen", func(h *connectortest.Harness) { h.RequireRecipients("resend", "ann", "an") },
 			"not delivered to [\"an\"]\n" + `no decision concerns user "an"`},
 	} {
