@@ -295,6 +295,16 @@ func TestOptionsAreChecked(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Error("New(nil) returned no error")
 	}
+	// A prefix written as the mount pattern ("/ops/") is the usual slip: the
+	// error gives the prefix and the pattern to use.
+	for prefix, want := range map[string]string{
+		"/ops/": `prefix "/ops/" must start with "/" and not end with one: WithPrefix("/ops"), mounted with mux.Handle("/ops/", h)`,
+		"ops":   `WithPrefix("/ops"), mounted with mux.Handle("/ops/", h)`,
+	} {
+		if _, err := newHandler(populatedFake(), WithPrefix(prefix)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("WithPrefix(%q): error %v, want it to contain %s", prefix, err, want)
+		}
+	}
 }
 
 func TestStaticFilesAreVersionedByContent(t *testing.T) {

@@ -62,7 +62,12 @@ func optionError(format string, args ...any) error {
 func WithPrefix(prefix string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
-			return optionError("prefix %q must start with \"/\" and not end with one (\"/ops/campaigns\")", prefix)
+			fix := "/" + strings.Trim(prefix, "/")
+			if fix == "/" {
+				fix = "/ops/campaigns" // a prefix of slashes alone: serve from "/" without WithPrefix
+			}
+			return optionError("prefix %q must start with \"/\" and not end with one: WithPrefix(%q), mounted "+
+				"with mux.Handle(%q, h)", prefix, fix, fix+"/")
 		}
 		// Browsers and ServeMux clean the paths they request, and a query
 		// or fragment is never part of one: such a prefix would match no
