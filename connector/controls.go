@@ -93,7 +93,8 @@ func (c FrequencyCap) validate() error {
 		_, err := event.ParseChannel(string(c.Channel)) // its text suggests a channel a misspelt one is near
 		return errorf("frequency cap: %s", strings.TrimPrefix(err.Error(), "event: "))
 	case (c.Window > 0) == (c.Days > 0) || c.Window < 0 || c.Days < 0:
-		return errorf("frequency cap needs exactly one of a positive Window or Days, got %+v", c)
+		return errorf("frequency cap {Max: %d, Channel: %q} needs exactly one of a positive Window "+
+			"(rolling) or Days (calendar days), got Window %v and Days %d", c.Max, c.Channel, c.Window, c.Days)
 	}
 	return nil
 }

@@ -102,6 +102,10 @@ func TestFrequencyCaps(t *testing.T) {
 		}
 		_, err := connector.New(store.NewMemory(), connector.SenderFunc(nil), connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: 1, Channel: "mail"}))
 		require.ErrorContains(t, err, `frequency cap: unknown channel "mail" (did you mean "email"?)`)
+		_, err = connector.New(store.NewMemory(), connector.SenderFunc(nil),
+			connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Channel: event.Email, Window: time.Hour, Days: 1}))
+		require.ErrorContains(t, err, `frequency cap {Max: 1, Channel: "email"} needs exactly one of a positive Window `+
+			`(rolling) or Days (calendar days), got Window 1h0m0s and Days 1`, "both fields named, not the cap's String, which shows one")
 	})
 }
 
