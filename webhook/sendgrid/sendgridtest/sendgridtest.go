@@ -20,7 +20,10 @@
 // (suppressed, before_activation).
 //
 // To post to a running server instead, send the body with the headers of
-// [Signer.Header]. The signature covers the signing time and the body as
+// [Signer.Header]; that server must verify with this Signer's
+// [Signer.VerificationKey]. Every NewSigner makes a new key and none can be
+// loaded, so start the server from the test that signs, or give it the key
+// of the Signer that signs all its requests. The signature covers the signing time and the body as
 // given: the body may be any bytes, malformed JSON included, so that tests
 // can check how the endpoint answers a signed but unreadable payload.
 //
