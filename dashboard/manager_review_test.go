@@ -39,6 +39,18 @@ func TestManagerReviewNotReeligibleInWords(t *testing.T) {
 	}
 }
 
+// A directory error names what the directory answers (a time zone, a
+// segment), not an address, which the engine never asks it for; a rate
+// limit is the follow-up's own, not the sending service's.
+func TestManagerReviewDirectoryAndRateLimitInWords(t *testing.T) {
+	if got := reasonWords(rule.ReasonDirectoryError); got != "the user directory (time zone, segments) failed" {
+		t.Errorf("directory_error in words: %q", got)
+	}
+	if got := reasonWords(rule.ReasonRateLimited); got != "the follow-up's rate limit (per minute) reached" {
+		t.Errorf("rate_limited in words: %q", got)
+	}
+}
+
 // The Stop button says what it does to the deliveries waiting, and the
 // confirmation of a publish that resumes a stopped campaign says that the
 // deliveries the stop cancelled are not sent.
