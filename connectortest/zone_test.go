@@ -83,3 +83,27 @@ func TestRequirePendingAt(t *testing.T) {
 		})
 	}
 }
+
+// A deferral leaves a delivery's due time as it was: RequirePendingAt
+// at the deferred time fails, and says when the delivery is tried next.
+func TestRequirePendingAtSaysWhenADeferredDeliveryIsTriedNext(t *testing.T) {
+	start := connectortest.Start.Add(10 * time.Hour)
+	setup := func(h *connectortest.Harness) {
+		h.AdvanceTo(start)
+		h.Apply(rule.Campaign{ID: "welcome"}, rule.Campaign{
+			ID: "tips", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "welcome"}}, RateLimit: 1,
+		})
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "welcome"})
+		h.Tick() // ann's goes
+		h.Track(event.Event{UserID: "bob", Kind: event.EmailOpened, CampaignID: "welcome"})
+		h.Tick() // bob's waits for the next minute
+	}
+	f := outcome(setup, func(h *connectortest.Harness) {
+		p := h.RequirePendingAt("bob", "tips", start)
+		require.Equal(t, start.Add(time.Minute), p.ReadyAt)
+	})
+	require.False(t, f.failed, f.msg)
+	f = outcome(setup, func(h *connectortest.Harness) { h.RequirePendingAt("bob", "tips", start.Add(time.Minute)) })
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, `got one due at 2026-01-05T10:00:00Z (1m0s early), next tried at 2026-01-05T10:01:00Z`)
+}
