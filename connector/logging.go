@@ -42,7 +42,10 @@ import (
 //     lines above.
 //
 // So an Info logger shows deliveries and every event that was lost, and
-// Debug shows every decision. Defaults to no logging.
+// Debug shows every decision. Without WithLogger no decision is logged,
+// and the engine's own errors, which reach no caller (a store failing
+// under [Engine.Run], counts that could not be flushed), go to
+// [slog.Default] at Error.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) error {
 		if l == nil {
@@ -184,8 +187,13 @@ func (o *logObserver) admitUnknown(id string, at time.Time) (skipped int64, ok b
 
 // logError reports an error the caller cannot see (met by Run).
 func (e *Engine) logError(msg string, err error) {
-	if e.cfg.logger != nil {
-		e.cfg.logger.LogAttrs(context.Background(), slog.LevelError, "campaignconnector: "+msg,
-			slog.String("namespace", e.cfg.namespace), slog.Any("error", err))
+	l := e.cfg.logger
+	if l == nil {
+		// The engine's own errors have no caller to return to: without a
+		// logger they go to the process's default one, as net/http's
+		// server errors do, rather than nowhere.
+		l = slog.Default()
 	}
+	l.LogAttrs(context.Background(), slog.LevelError, "campaignconnector: "+msg,
+		slog.String("namespace", e.cfg.namespace), slog.Any("error", err))
 }
