@@ -350,6 +350,8 @@ func (s *slot) send(j *job) {
 	j.now = e.cfg.clock.Now()
 	if j.sendErr == nil {
 		w.sent.Add(1)
+	} else {
+		j.retryAt = j.now.Add(e.cfg.retry.backoff(d.Attempt))
 	}
 }
 

@@ -32,6 +32,10 @@ type job struct {
 	until   time.Time
 	cause   error // stepPostpone: the directory's error
 	sendErr error // stepRecord: the sender's answer
+	// stepRecord: when a failed send is retried, drawn once (the backoff
+	// has jitter), so that each try of the record stores the same time
+	// and a retry stored by a call reported as failed is recognised.
+	retryAt time.Time
 	stored  bool  // stepRecord: the store already held the record, from a call reported as failed
 	err     error // the check's own error (a rate limit's store call), for the Tick
 	// stepConfirm: the caps dropped the delivery before its rate limit,

@@ -23,6 +23,9 @@ import (
 type lostFailureReply struct {
 	*store.Memory
 	who string
+	// micro keeps ReadyAt to the microsecond, rounded down, as PostgreSQL
+	// does.
+	micro bool
 
 	mu          sync.Mutex
 	armed, lost bool
@@ -53,8 +56,23 @@ func (s *lostFailureReply) loses(ops []store.Op) bool {
 	return false
 }
 
+// floor returns fn, followed, for a store keeping microseconds, by the
+// rounding down of the ReadyAt of the user's deliveries.
+func (s *lostFailureReply) floor(fn func(*store.UserState, bool)) func(*store.UserState, bool) {
+	if !s.micro {
+		return fn
+	}
+	return func(u *store.UserState, duplicate bool) {
+		fn(u, duplicate)
+		for _, p := range u.Pending {
+			p.ReadyAt = p.ReadyAt.Truncate(time.Microsecond)
+		}
+	}
+}
+
 func (s *lostFailureReply) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
 	lose := s.loses([]store.Op{{UserID: userID}})
+	fn = s.floor(fn)
 	if err := s.Memory.Update(ctx, ns, userID, now, dedup, fn); err != nil || !lose {
 		return err
 	}
@@ -63,6 +81,9 @@ func (s *lostFailureReply) Update(ctx context.Context, ns, userID string, now ti
 
 func (s *lostFailureReply) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
 	lose := s.loses(ops)
+	for i := range ops {
+		ops[i].Fn = s.floor(ops[i].Fn)
+	}
 	if err := s.Memory.UpdateBatch(ctx, ns, ops); err != nil || !lose {
 		return err
 	}
@@ -83,15 +104,22 @@ func TestFailureStoredDespiteAnErrorIsObservedOnce(t *testing.T) {
 		attempts int
 		err      error
 		want     rule.DecisionKind
+		micro    bool    // the store keeps ReadyAt to the microsecond
+		jitter   float64 // the retry policy's
 	}{
-		{"retried", 3, errors.New("503 try later"), rule.Retried},
-		{"permanent", 3, connector.Permanent(errors.New("550 no such mailbox")), rule.Failed},
-		{"last attempt", 1, errors.New("503 try later"), rule.Failed},
+		{"retried", 3, errors.New("503 try later"), rule.Retried, false, 0},
+		{"permanent", 3, connector.Permanent(errors.New("550 no such mailbox")), rule.Failed, false, 0},
+		{"last attempt", 1, errors.New("503 try later"), rule.Failed, false, 0},
+		{"retried, in a store keeping microseconds", 3, errors.New("503 try later"), rule.Retried, true, 0},
+		{"permanent, in a store keeping microseconds", 3, connector.Permanent(errors.New("550 no such mailbox")), rule.Failed, true, 0},
+		{"retried with a jittered backoff", 3, errors.New("503 try later"), rule.Retried, false, 0.5},
+		{"retried with a jittered backoff, in a store keeping microseconds", 3, errors.New("503 try later"), rule.Retried, true, 0.5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				clk := clock.NewMock()
-				s := &lostFailureReply{Memory: store.NewMemory(), who: "u1"}
+				clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 123_456_789, time.UTC)) // not a whole microsecond
+				s := &lostFailureReply{Memory: store.NewMemory(), who: "u1", micro: tc.micro}
 				rec := &recorder{fail: func(d connector.Delivery) error {
 					if d.UserID == "u1" && d.CampaignID == "now" && d.Attempt == 1 {
 						s.arm()
@@ -102,7 +130,7 @@ func TestFailureStoredDespiteAnErrorIsObservedOnce(t *testing.T) {
 				var mu sync.Mutex
 				observed := map[rule.DecisionKind]int{}
 				e, err := connector.New(s, rec, connector.WithClock(clk), connector.WithSendConcurrency(1),
-					connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: tc.attempts, Base: time.Hour, Max: time.Hour}),
+					connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: tc.attempts, Base: time.Hour, Max: time.Hour, Jitter: tc.jitter}),
 					connector.WithDecisionLog(100, 24*time.Hour),
 					connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
 						mu.Lock()

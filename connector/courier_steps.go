@@ -177,7 +177,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		j.noteSent(rule.Failed, rule.ReasonSendError, j.sendErr.Error())
 	default:
 		p.Sending, p.Token = false, 0
-		p.ReadyAt = j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))
+		p.ReadyAt = j.retryAt
 		j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
 	}
 }
@@ -199,16 +199,17 @@ func (j *job) recorded(u *store.UserState) bool {
 // lost), as recorded does for a delivered one: the retry finds the
 // delivery no longer under j's lease, and would otherwise end without a
 // word. A retry that was stored shows in the delivery itself (released,
-// with j's attempt, due after j's backoff); a failure or a cancellation
+// with j's attempt, due at j's retry time, which a store may keep rounded
+// down to the microsecond, as PostgreSQL does); a failure or a cancellation
 // removed it, and shows only in the user's decision log (WithDecisionLog):
 // without a log, such an outcome stays in the store alone.
 func (j *job) failureRecorded(u *store.UserState, i int) {
 	if i >= 0 {
 		p := u.Pending[i]
-		if p.Token == 0 && !p.Sending && p.Attempt == j.d.Attempt &&
-			p.ReadyAt.Equal(j.now.Add(j.w.e.cfg.retry.backoff(p.Attempt))) {
-			j.stored = true
-			j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
+		early := j.retryAt.Sub(p.ReadyAt)
+		if p.Token == 0 && !p.Sending && p.Attempt == j.d.Attempt && early >= 0 && early < time.Microsecond {
+			j.stored = true // as logged: the time drawn, not as the store rounded it
+			j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(j.retryAt))
 		}
 		return
 	}
