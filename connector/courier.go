@@ -259,6 +259,9 @@ func (s *slot) commit(prev, next *job) {
 	}
 	s.req.ops = ops
 	w.group.commit(&s.req)
+	if prev != nil && ops[0].Err != nil {
+		prev.retried = true // the record's next call may find it stored
+	}
 	if s.req.shared {
 		// A store that applies a batch as one transaction fails all of it
 		// for one op's fault: each op that failed in a call with other ops

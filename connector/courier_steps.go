@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -202,8 +203,12 @@ func (j *job) recorded(u *store.UserState) bool {
 // with j's attempt, due at j's retry time, which a store may keep rounded
 // down to the microsecond, as PostgreSQL does); a failure or a cancellation
 // removed it, and shows only in the user's decision log (WithDecisionLog):
-// without a log, such an outcome stays in the store alone.
+// without a log, such an outcome stays in the store alone. Either is
+// looked for only when a call storing this record failed before.
 func (j *job) failureRecorded(u *store.UserState, i int) {
+	if !j.retried {
+		return
+	}
 	if i >= 0 {
 		p := u.Pending[i]
 		early := j.retryAt.Sub(p.ReadyAt)
@@ -214,8 +219,13 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 		return
 	}
 	for k := len(u.Log) - 1; k >= 0; k-- {
+		// Only the decisions record takes: a stop's cancellation, logged
+		// during the send, may bear the same time on a mock clock, and its
+		// stop observed it.
 		d := &u.Log[k]
-		if d.DeliveryID == j.d.ID && d.At.Equal(j.now) && (d.Kind == rule.Failed || d.Kind == rule.Cancelled) {
+		ours := d.Kind == rule.Failed && d.Reason == rule.ReasonSendError ||
+			d.Kind == rule.Cancelled && d.Reason == rule.ReasonException
+		if ours && d.DeliveryID == j.d.ID && d.At.Equal(j.now) && strings.Contains(d.Detail, j.sendErr.Error()) {
 			j.stored = true
 			j.noteSent(d.Kind, d.Reason, d.Detail)
 			return
