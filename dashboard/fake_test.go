@@ -29,7 +29,11 @@ type fakeSource struct {
 	explain   map[[2]string]connector.Explanation
 	noLog     bool
 	noTallies bool
-	ops       []string // actions carried out, "op id"
+	// allCampaigns makes Tallies ignore CampaignIDs, as a store written
+	// before it does; talliesAsked holds the queries Tallies had.
+	allCampaigns bool
+	talliesAsked []tallyQuery
+	ops          []string // actions carried out, "op id"
 }
 
 func newFake(now time.Time) *fakeSource {
@@ -93,9 +97,13 @@ func (f *fakeSource) Tallies(_ context.Context, q tallyQuery) ([]tally, error) {
 	if f.noTallies {
 		return nil, fmt.Errorf("%w (fake)", errNoTallies)
 	}
+	f.mu.Lock()
+	f.talliesAsked = append(f.talliesAsked, q)
+	f.mu.Unlock()
 	var out []tally
 	for _, t := range f.tallies {
-		if !t.Hour.Before(q.Since) && t.Hour.Before(q.Until) && (q.CampaignID == "" || q.CampaignID == t.CampaignID) {
+		listed := len(q.CampaignIDs) == 0 || f.allCampaigns || slices.Contains(q.CampaignIDs, t.CampaignID)
+		if !t.Hour.Before(q.Since) && t.Hour.Before(q.Until) && (q.CampaignID == "" || q.CampaignID == t.CampaignID) && listed {
 			out = append(out, t)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -146,12 +147,10 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		body.Originals = append(body.Originals, row)
 	}
-	since, until := lastWeek.bounds(now)
-	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
+	grouped, err := h.shownTallies(r, shown, now)
 	if err != nil {
 		body.TalliesNote = h.note(r, err)
 	}
-	grouped := byCampaign(tallies, shown)
 	counts, complete, err := pendingCounts(ctx, h.src, "")
 	if err != nil {
 		body.PendingNote = h.note(r, err)
@@ -176,6 +175,25 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		body.FollowUps = append(body.FollowUps, row)
 	}
 	h.render(w, r, http.StatusOK, "campaigns", page{Title: "Campaigns", Nav: "campaigns", Body: body})
+}
+
+// shownTallies returns the tallies of the last week of the follow-ups
+// shown, by campaign. It asks the store for theirs only (the page reloads
+// itself every few seconds: a week of every campaign's tallies is
+// hundreds of thousands), and keeps theirs only too, for a store that
+// ignores [store.TallyQuery.CampaignIDs]. With none shown, it asks
+// nothing: an empty list would select every campaign.
+func (h *handler) shownTallies(r *http.Request, shown []store.CampaignRecord, now time.Time) (map[string][]tally, error) {
+	if len(shown) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(shown))
+	for i, rec := range shown {
+		ids[i] = rec.Campaign.ID
+	}
+	since, until := lastWeek.bounds(now)
+	tallies, err := h.src.Tallies(r.Context(), tallyQuery{Since: since, Until: until, CampaignIDs: ids})
+	return byCampaign(tallies, shown), err
 }
 
 // pageOf returns the campaigns (of all, in any order) that come after ID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -119,29 +120,52 @@ func ValidateTallies(tallies []Tally) error {
 }
 
 // TallyQuery selects tallies: hours in [Since, Until) (a zero Until means
-// no upper bound), one campaign or all (""). An hour is selected by its
-// start.
+// no upper bound), and one campaign (CampaignID), some (CampaignIDs) or
+// all (neither set). An hour is selected by its start.
 type TallyQuery struct {
 	Since, Until time.Time
 	CampaignID   string
+	// CampaignIDs, when not empty, selects the tallies of these campaigns
+	// only, in any order (repeats select nothing more; "" selects the
+	// decisions about no campaign). A query with both CampaignID and
+	// CampaignIDs is invalid. A store written before this field ignores
+	// it and returns the tallies of every campaign: a caller that must
+	// not see the others filters them too.
+	CampaignIDs []string
 }
 
-// Validate reports a query that selects nothing by construction: Until
-// set and not after Since ([ErrInvalidQuery]).
+// Validate reports a query that selects nothing by construction (Until
+// set and not after Since) or ambiguously (both CampaignID and
+// CampaignIDs set), as an error wrapping [ErrInvalidQuery]; the second
+// is a [*rule.ValidationError] naming the field.
 func (q *TallyQuery) Validate() error {
 	if !q.Until.IsZero() && !q.Until.After(q.Since) {
 		return fmt.Errorf("%w: tallies until %s, not after since %s", ErrInvalidQuery,
 			q.Until.UTC().Format(time.RFC3339), q.Since.UTC().Format(time.RFC3339))
 	}
+	if q.CampaignID != "" && len(q.CampaignIDs) > 0 {
+		return &rule.ValidationError{Object: "tally query", Field: "campaign_ids",
+			Reason: fmt.Sprintf("set with campaign_id %q: set one or the other", q.CampaignID), Err: ErrInvalidQuery}
+	}
 	return nil
 }
 
-// Matches reports whether q selects the tally of key k.
+// Matches reports whether q selects the tally of key k. It looks through
+// CampaignIDs for each key: a store matching many keys against a long
+// list does better with a set of its own.
 func (q *TallyQuery) Matches(k *TallyKey) bool {
-	if k.Hour < ceilUnix(q.Since) || (!q.Until.IsZero() && k.Hour >= ceilUnix(q.Until)) {
+	if !q.matchesHour(k) {
 		return false
 	}
+	if len(q.CampaignIDs) > 0 {
+		return slices.Contains(q.CampaignIDs, k.CampaignID)
+	}
 	return q.CampaignID == "" || q.CampaignID == k.CampaignID
+}
+
+// matchesHour reports whether the hour of k is in q's range.
+func (q *TallyQuery) matchesHour(k *TallyKey) bool {
+	return k.Hour >= ceilUnix(q.Since) && (q.Until.IsZero() || k.Hour < ceilUnix(q.Until))
 }
 
 // ceilUnix is t in Unix seconds, rounded up: an hour starting at Unix

@@ -206,7 +206,9 @@
 // writers (its latest number and hour) and, only when that row takes the
 // batch's number, the counts; the engine sends a failed batch again
 // under its number. A writer's row goes with the tallies of its latest
-// hour. It implements
+// hour. [Store.Tallies] reads the tallies of some campaigns
+// ([store.TallyQuery] CampaignIDs, or CampaignID) from an index on
+// (namespace, campaign, hour), one short range per campaign. It implements
 // [store.PendingLister] with an index on (namespace, follow-up, due time,
 // ID): a page of a follow-up's pending deliveries is an index range scan,
 // and a page of all of them one look-up per follow-up with deliveries

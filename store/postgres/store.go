@@ -360,7 +360,7 @@ type queries struct {
 	interactions, interactionsByKey                    string
 	pruneSeen, pruneInteractions, pruneCounters        string
 	pruneCandidates, prunePostpone, pruneRekey         string
-	addTallies, tallies, pruneTallies                  string
+	addTallies, tallies, talliesOf, pruneTallies       string
 	addTalliesOnce, pruneTallyWriters                  string
 	listPending, listPendingAll                        string
 }
@@ -399,7 +399,7 @@ func newQueries(cfg config) *queries {
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
 		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone), pruneRekey: r.Replace(sqlPruneRekey),
-		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), pruneTallies: r.Replace(sqlPruneTallies),
+		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), talliesOf: r.Replace(sqlTalliesOf), pruneTallies: r.Replace(sqlPruneTallies),
 		addTalliesOnce: r.Replace(sqlAddTalliesOnce), pruneTallyWriters: r.Replace(sqlPruneTallyWriters),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 	}

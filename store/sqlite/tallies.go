@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"maps"
 	"math"
 	"slices"
@@ -23,6 +24,11 @@ const (
 	// A range of the primary key, which is in the order Tallies returns.
 	sqlTallies = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
 		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3 AND (?4 = '' OR campaign_id = ?4)
+		ORDER BY hour, campaign_id, kind, reason, rule`
+	// The same range, of the campaigns of a JSON array: the primary key
+	// holds each entry's campaign, checked before its row is read.
+	sqlTalliesOf = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
+		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3 AND campaign_id IN (SELECT value FROM json_each(?4))
 		ORDER BY hour, campaign_id, kind, reason, rule`
 	// Batched, as Prune's deletes: at most ?3 rows per transaction.
 	sqlPruneTallies = `DELETE FROM campaignconnector_tallies WHERE (ns, hour, campaign_id, kind, reason, rule) IN (
@@ -61,7 +67,8 @@ func (s *Store) AddTallies(ctx context.Context, ns string, tallies []store.Tally
 }
 
 // Tallies implements [store.Tallier.Tallies] with a range scan of the
-// primary key, on a reading connection.
+// primary key, on a reading connection; q's CampaignIDs go as one JSON
+// array, whatever their number.
 func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]store.Tally, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -73,8 +80,16 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 	if !q.Until.IsZero() {
 		until = ceilUnix(q.Until)
 	}
+	query, campaigns := sqlTallies, any(q.CampaignID)
+	if len(q.CampaignIDs) > 0 {
+		ids, err := json.Marshal(q.CampaignIDs)
+		if err != nil {
+			return nil, wrap("tallies", err)
+		}
+		query, campaigns = sqlTalliesOf, string(ids)
+	}
 	var out []store.Tally
-	err := s.query(ctx, sqlTallies, func(rows *sql.Rows) error {
+	err := s.query(ctx, query, func(rows *sql.Rows) error {
 		out = out[:0]
 		for rows.Next() {
 			var (
@@ -90,7 +105,7 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 			out = append(out, t)
 		}
 		return nil
-	}, ns, ceilUnix(q.Since), until, q.CampaignID)
+	}, ns, ceilUnix(q.Since), until, campaigns)
 	if err != nil {
 		return nil, wrap("tallies", err)
 	}

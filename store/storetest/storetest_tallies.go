@@ -90,14 +90,15 @@ func testTallies(t *testing.T, s store.Store, ns string) {
 }
 
 // testTallyQuery checks the selection by hour ([Since, Until), an hour by
-// its start) and by campaign, and the refusal of an empty range.
+// its start), by campaign and by a list of campaigns, and the refusal of
+// an empty range and of a campaign with a list.
 func testTallyQuery(t *testing.T, s store.Store, ns string) {
 	ts := tallier(t, s)
 	ctx := context.Background()
 	var all []store.Tally
 	for h := range 5 {
-		for _, c := range []string{"a", "b"} {
-			all = append(all, tally(h, c, rule.Delivered, "", "", int64(10*h+len(c))))
+		for _, c := range []string{"", "a", "b", "c"} {
+			all = append(all, tally(h, c, rule.Delivered, "", "", int64(10*h+len(c)+1)))
 		}
 	}
 	require.NoError(t, ts.AddTallies(ctx, ns, all))
@@ -123,7 +124,18 @@ func testTallyQuery(t *testing.T, s store.Store, ns string) {
 		{"no upper bound", store.TallyQuery{Since: hour(3)}, pick(func(x store.Tally) bool { return !x.Hour.Before(hour(3)) })},
 		{"one campaign", store.TallyQuery{CampaignID: "b", Until: hour(2)},
 			pick(func(x store.Tally) bool { return x.CampaignID == "b" && x.Hour.Before(hour(2)) })},
-		{"a campaign without tallies", store.TallyQuery{CampaignID: "c"}, nil},
+		{"a campaign without tallies", store.TallyQuery{CampaignID: "d"}, nil},
+		{"some campaigns", store.TallyQuery{CampaignIDs: []string{"c", "a", "d"}, Since: hour(3)},
+			pick(func(x store.Tally) bool {
+				return (x.CampaignID == "a" || x.CampaignID == "c") && !x.Hour.Before(hour(3))
+			})},
+		{"a campaign listed twice", store.TallyQuery{CampaignIDs: []string{"b", "b"}, Until: hour(1)},
+			pick(func(x store.Tally) bool { return x.CampaignID == "b" && x.Hour.Before(hour(1)) })},
+		{"no campaign listed", store.TallyQuery{CampaignIDs: []string{""}, Since: hour(4)},
+			pick(func(x store.Tally) bool { return x.CampaignID == "" && !x.Hour.Before(hour(4)) })},
+		{"an empty list selects every campaign", store.TallyQuery{CampaignIDs: []string{}, Since: hour(4)},
+			pick(func(x store.Tally) bool { return !x.Hour.Before(hour(4)) })},
+		{"only campaigns without tallies", store.TallyQuery{CampaignIDs: []string{"d", "e"}}, nil},
 		{"before every hour", store.TallyQuery{Since: hour(-3), Until: hour(0)}, nil},
 	} {
 		requireTallies(t, tc.want, readTallies(t, ts, ns, tc.q), tc.name)
@@ -132,6 +144,11 @@ func testTallyQuery(t *testing.T, s store.Store, ns string) {
 		_, err := ts.Tallies(ctx, ns, q)
 		require.ErrorIs(t, err, store.ErrInvalidQuery, "until %s, since %s", q.Until, q.Since)
 	}
+	_, err := ts.Tallies(ctx, ns, store.TallyQuery{CampaignID: "a", CampaignIDs: []string{"b"}})
+	require.ErrorIs(t, err, store.ErrInvalidQuery, "CampaignID and CampaignIDs together")
+	var ve *rule.ValidationError
+	require.ErrorAs(t, err, &ve, "CampaignID and CampaignIDs together")
+	require.Equal(t, "campaign_ids", ve.Field)
 }
 
 // testTallyValidation checks that a call with one bad tally adds nothing

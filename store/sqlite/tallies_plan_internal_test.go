@@ -1,0 +1,48 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tallies of some campaigns come from a range of the primary key,
+// which holds each entry's campaign: the table is not scanned.
+func TestTalliesOfCampaignsReadARangeOfThePrimaryKey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cc.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlTalliesOf, "", 0, 3600, `["a","b"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(plan, "\n")
+	if !strings.Contains(got, "SEARCH campaignconnector_tallies USING PRIMARY KEY (ns=? AND hour>? AND hour<?)") ||
+		strings.Contains(got, "SCAN campaignconnector_tallies") || strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
+		t.Errorf("plan:\n%s", got)
+	}
+}

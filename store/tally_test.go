@@ -1,0 +1,52 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// Matches selects what the stores select: external stores filter with it.
+func TestTallyQueryMatches(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	key := func(campaign string) *store.TallyKey {
+		return &store.TallyKey{Hour: at.Unix(), CampaignID: campaign, Kind: rule.Delivered}
+	}
+	for _, c := range []struct {
+		name     string
+		q        store.TallyQuery
+		campaign string
+		want     bool
+	}{
+		{"every campaign", store.TallyQuery{}, "a", true},
+		{"the campaign", store.TallyQuery{CampaignID: "a"}, "a", true},
+		{"another campaign", store.TallyQuery{CampaignID: "b"}, "a", false},
+		{"a listed campaign", store.TallyQuery{CampaignIDs: []string{"b", "a"}}, "a", true},
+		{"an unlisted campaign", store.TallyQuery{CampaignIDs: []string{"b", "c"}}, "a", false},
+		{"no campaign, listed", store.TallyQuery{CampaignIDs: []string{""}}, "", true},
+		{"no campaign, unlisted", store.TallyQuery{CampaignIDs: []string{"a"}}, "", false},
+		{"a listed campaign out of the hours", store.TallyQuery{Since: at.Add(time.Second), CampaignIDs: []string{"a"}}, "a", false},
+		{"a listed campaign before until", store.TallyQuery{Until: at.Add(time.Nanosecond), CampaignIDs: []string{"a"}}, "a", true},
+	} {
+		if got := c.q.Matches(key(c.campaign)); got != c.want {
+			t.Errorf("%s: Matches = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestTallyQueryWithACampaignAndAListIsInvalid(t *testing.T) {
+	q := store.TallyQuery{CampaignID: "a", CampaignIDs: []string{"a"}}
+	err := q.Validate()
+	var ve *rule.ValidationError
+	if !errors.Is(err, store.ErrInvalidQuery) || !errors.As(err, &ve) || ve.Field != "campaign_ids" {
+		t.Fatalf("Validate = %v, want a *rule.ValidationError of campaign_ids wrapping ErrInvalidQuery", err)
+	}
+	for _, ok := range []store.TallyQuery{{CampaignID: "a"}, {CampaignIDs: []string{"a"}}, {CampaignID: "a", CampaignIDs: []string{}}} {
+		if err := ok.Validate(); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
+	}
+}
