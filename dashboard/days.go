@@ -10,7 +10,7 @@ const calendarDays = 7
 // dashboard's time zone: how many of each metric of dayMetrics.
 type dayRow struct {
 	Start  time.Time // the day's midnight, in the dashboard's zone
-	Label  string    // "Today", "Yesterday", "Mon 2 Mar"
+	Label  string    // "Today", "Yesterday, Sun 1 Mar", "Sat 28 Feb"
 	Today  bool      // the day is not over: its counts are so far
 	Counts []int64   // one per metric of dayMetrics
 }
@@ -44,7 +44,7 @@ func countByDay(ts []tally, now time.Time, loc *time.Location) []dayRow {
 		index[rows[i].Date()] = i
 	}
 	rows[0].Label, rows[0].Today = "Today", true
-	rows[1].Label = "Yesterday"
+	rows[1].Label = "Yesterday, " + rows[1].Label
 	for _, t := range ts {
 		i, ok := index[t.Hour.In(loc).Format(time.DateOnly)]
 		if !ok {

@@ -18,8 +18,11 @@ func TestDetailWords(t *testing.T) {
 		"late by 1h2m3.123456789s":                                      "late by 1 hour 2 minutes",
 		"late by 2m59.9s; control group: nothing will be sent":          "late by 3 minutes; control group: nothing will be sent",
 		"late by 350ms": "late by less than a second",
+		"due at 2026-01-05T09:00:00Z, 1h20m0s ago, and nothing sent it": "due at 2026-01-05 10:00:00 CET, 1 hour 20 minutes ago, and nothing sent it",
+		"happened 72h0m0.4s ago":                       "happened 3 days ago",
+		"happened 20ms ago":                            "happened less than a second ago",
 		`smtp: 550 "2026-01-05T09:06:16Zebra" unknown`: `smtp: 550 "2026-01-05T09:06:16Zebra" unknown`,
-		"no time here": "no time here",
+		"no time here":                                 "no time here",
 	} {
 		if got := detailWords(in, cet); got != want {
 			t.Errorf("detailWords(%q) = %q, want %q", in, got, want)
@@ -46,8 +49,8 @@ func TestDetailsShowTimesAsThePagesDo(t *testing.T) {
 	h := mustHandler(t, f, WithLocation(cet))
 	for target, want := range map[string]string{
 		"/user?id=ann":        "waiting since 2026-03-01 10:06:16 CET",
-		"/campaign?id=resend": "was due at 2026-03-04 15:00:00 CET",
-		"/health":             "was due at 2026-03-04 15:00:00 CET",
+		"/campaign?id=resend": "was due at 2026-03-04 15:00:00 CET, 1 hour 20 minutes ago",
+		"/health":             "was due at 2026-03-04 15:00:00 CET, 1 hour 20 minutes ago",
 		"/":                   "Runs until 2026-04-01 01:00:00 CET.",
 	} {
 		page := body(t, get(t, h, target), http.StatusOK)

@@ -229,7 +229,7 @@ func summarize(ts []tally, metrics []metric, w window, now time.Time) summary {
 func why(t tally) string {
 	switch {
 	case t.Kind == rule.Cancelled && t.Reason == rule.ReasonException && t.Rule != "":
-		return "exception " + t.Rule
+		return exceptionWords(t.Rule)
 	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered:
 		return ""
 	case whenDue(t):

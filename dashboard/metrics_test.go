@@ -44,7 +44,8 @@ func TestSummarizeCountsOnlyTheWindowsHours(t *testing.T) {
 	if sent.Total() != 3 || sent.Series.Counts[0] != 1 || sent.Series.Counts[23] != 2 {
 		t.Errorf("sent %d %v, want 3: 1 in the first hour, 2 in the last", sent.Total(), sent.Series.Counts)
 	}
-	want := []part{{`exception push_opened of "cart"`, 4}, {reasonWords(rule.ReasonCampaignStopped), 3}, {"exception purchase", 3}}
+	want := []part{{`push_opened of "cart" happened while the user waited (exception)`, 4}, {reasonWords(rule.ReasonCampaignStopped), 3},
+		{"purchase happened while the user waited (exception)", 3}}
 	if got := s.Figure("cancelled").Breakdown; !slices.Equal(got, want) {
 		t.Errorf("cancelled by %v, want %v", got, want)
 	}
@@ -89,7 +90,7 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	if want := []part{{"suppressed: " + reasonWords(rule.ReasonAlreadyPending), 15}, {"suppressed: " + reasonWords(rule.ReasonNotInAudience), 5}}; !slices.Equal(steps[0].Lost, want) {
 		t.Errorf("lost before scheduling %v, want %v", steps[0].Lost, want)
 	}
-	want := []part{{"cancelled: exception purchase", 24}, {"held out in the control group", 8},
+	want := []part{{"cancelled: purchase happened while the user waited (exception)", 24}, {"held out in the control group", 8},
 		{"suppressed: in quiet hours when due", 4}, {"suppressed: user not in the audience when due", 2}, {"failed: the sending service returned an error", 2}}
 	if !slices.Equal(steps[1].Lost, want) {
 		t.Errorf("lost before sending %v, want %v", steps[1].Lost, want)
@@ -129,7 +130,8 @@ func TestWords(t *testing.T) {
 	c := rule.Campaign{ID: "r", Triggers: []rule.Trigger{{Kind: "email_received", CampaignID: "n"}}, Delay: rule.After(48 * time.Hour),
 		Reeligibility: rule.ReeligibleAfter(30 * 24 * time.Hour)}
 	got := rulesInWords(&c, time.UTC)
-	if want := []string{`When email_received of "n": send after 2 days.`, "Re-eligible 30 days after receiving it."}; !slices.Equal(got, want) {
+	if want := []string{`When email_received of "n": send after 2 days.`, "A trigger while the user already waits changes nothing.",
+		"Re-eligible 30 days after receiving it."}; !slices.Equal(got, want) {
 		t.Errorf("rulesInWords = %q, want %q", got, want)
 	}
 }

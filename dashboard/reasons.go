@@ -54,3 +54,9 @@ func reasonWords(r rule.Reason) string {
 	}
 	return strings.ReplaceAll(string(r), "_", " ")
 }
+
+// exceptionWords says that the exception x, as its String form, cancelled
+// a delivery: the phrase of ReasonException with the exception named.
+func exceptionWords(x string) string {
+	return x + " happened while the user waited (exception)"
+}

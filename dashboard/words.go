@@ -28,6 +28,7 @@ func rulesInWords(c *rule.Campaign, loc *time.Location) []string {
 		}
 		out = append(out, "Unless, while the user waits: "+strings.Join(exc, ", or ")+".")
 	}
+	out = append(out, pendingPolicyWords(c.PendingPolicy))
 	out = append(out, upper(reeligibilityWords(c.Reeligibility))+".")
 	if c.ControlPercent > 0 {
 		out = append(out, fmt.Sprintf("%d %% of the triggered users are held out as a control group.", c.ControlPercent))
@@ -37,10 +38,20 @@ func rulesInWords(c *rule.Campaign, loc *time.Location) []string {
 		out = append(out, fmt.Sprintf("Converts (%s) on %s within %s.", cv.ID, m, durationWords(cv.Window())))
 	}
 	if c.Audience != "" {
-		out = append(out, fmt.Sprintf("Only for the audience %q.", c.Audience))
+		s := fmt.Sprintf("Only for the audience %q", c.Audience)
+		if c.RecheckAudience {
+			s += ", checked again when due"
+		}
+		out = append(out, s+".")
 	}
 	if c.SendWindow != nil {
 		out = append(out, "Sent "+c.SendWindow.String()+".")
+	}
+	if c.RateLimit > 0 {
+		out = append(out, fmt.Sprintf("At most %s sent per minute; the rest wait for the next minute.", thousands(int64(c.RateLimit))))
+	}
+	if c.IgnoreFrequencyCaps {
+		out = append(out, "Exempt from the frequency caps: neither capped nor counted.")
 	}
 	if !c.Start.IsZero() || !c.End.IsZero() {
 		out = append(out, "Runs "+spanWords(c.Start, c.End, loc)+".")
@@ -57,6 +68,20 @@ func delayWords(d rule.Delay) string {
 		}
 	}
 	return s
+}
+
+// pendingPolicyWords says what a trigger does while the user already waits
+// for the follow-up, as the manager chose it or by default.
+func pendingPolicyWords(p rule.PendingPolicy) string {
+	switch p {
+	case rule.KeepFirst:
+		return "A trigger while the user already waits changes nothing."
+	case rule.ReplaceWithLatest:
+		return "A later trigger while the user waits replaces the waiting delivery."
+	case rule.AllowParallel:
+		return "Every trigger schedules its own delivery, even while the user waits."
+	}
+	return fmt.Sprintf("While the user waits, a trigger follows the policy %q.", string(p))
 }
 
 func reeligibilityWords(r rule.Reeligibility) string {
