@@ -18,6 +18,8 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -216,6 +218,23 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 			t.Errorf("%s's timeline does not show the failed reminder", failingUser)
 		}
 		b.clean("failing user's page")
+		// The error text of the failed sends takes the width: the
+		// campaign IDs beside it keep their words whole, on a phone too,
+		// where the table scrolls in its box and the page keeps its width.
+		for _, width := range []int64{1280, 375} {
+			b.do(fmt.Sprintf("a window %d px wide", width), chromedp.EmulateViewport(width, 800))
+			broken := eval[[]string](b, `[...document.querySelectorAll('#timeline tr[data-decision] td:nth-child(2) a')].filter(a => a.getClientRects().length !== 1 || a.offsetHeight > 1.5 * parseFloat(getComputedStyle(a).lineHeight)).map(a => a.textContent)`)
+			if len(broken) > 0 {
+				t.Errorf("at %d px the timeline breaks the campaign IDs %q over lines", width, broken)
+			}
+			if w := eval[[]int](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+				t.Errorf("at %d px the user page is %d px wide", width, w[0])
+			}
+		}
+		b.do("the window's own size", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}))
 	})
 
 	t.Run("hostile values are shown as text and run nothing", func(t *testing.T) {
