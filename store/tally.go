@@ -135,9 +135,11 @@ type TallyQuery struct {
 }
 
 // Validate reports a query that selects nothing by construction (Until
-// set and not after Since) or ambiguously (both CampaignID and
-// CampaignIDs set), as an error wrapping [ErrInvalidQuery]; the second
-// is a [*rule.ValidationError] naming the field.
+// set and not after Since), ambiguously (both CampaignID and CampaignIDs
+// set), or by a campaign ID that is not text every store keeps
+// ([event.CheckText]: no tally can have it, and stores would read it
+// differently), as an error wrapping [ErrInvalidQuery]; the last two are
+// a [*rule.ValidationError] naming the field.
 func (q *TallyQuery) Validate() error {
 	if !q.Until.IsZero() && !q.Until.After(q.Since) {
 		return fmt.Errorf("%w: tallies until %s, not after since %s", ErrInvalidQuery,
@@ -146,6 +148,14 @@ func (q *TallyQuery) Validate() error {
 	if q.CampaignID != "" && len(q.CampaignIDs) > 0 {
 		return &rule.ValidationError{Object: "tally query", Field: "campaign_ids",
 			Reason: fmt.Sprintf("set with campaign_id %q: set one or the other", q.CampaignID), Err: ErrInvalidQuery}
+	}
+	if err := event.CheckText(q.CampaignID); err != nil {
+		return &rule.ValidationError{Object: "tally query", Field: "campaign_id", Reason: err.Error(), Err: ErrInvalidQuery}
+	}
+	for i, id := range q.CampaignIDs {
+		if err := event.CheckText(id); err != nil {
+			return &rule.ValidationError{Object: "tally query", Field: fmt.Sprintf("campaign_ids[%d]", i), Reason: err.Error(), Err: ErrInvalidQuery}
+		}
 	}
 	return nil
 }

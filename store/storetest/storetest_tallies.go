@@ -151,6 +151,47 @@ func testTallyQuery(t *testing.T, s store.Store, ns string) {
 	require.Equal(t, "campaign_ids", ve.Field)
 }
 
+// testTallyQueryOddCampaigns checks the selection of campaigns whose IDs
+// hold quotes, backslashes, characters beyond ASCII or what reads as
+// JSON, alone and in a list of 10,000, and the refusal of an ID no tally
+// can have (not text, [event.CheckText]) rather than the tallies of
+// another campaign, an error of the database, or nothing.
+func testTallyQueryOddCampaigns(t *testing.T, s store.Store, ns string) {
+	ts := tallier(t, s)
+	ctx := context.Background()
+	odd := []string{`q"uote`, `back\slash`, `\"`, "'single'", "h\u00e9llo ☃ 𝄞", "\uFFFD", "<&>", "\u2028",
+		`["a"]`, "null", "%_*", strings.Repeat("long-", 51)}
+	var all []store.Tally
+	for i, c := range odd {
+		all = append(all, tally(i%3, c, rule.Delivered, "", "", int64(i+1)))
+	}
+	require.NoError(t, ts.AddTallies(ctx, ns, all))
+	for i, c := range odd {
+		requireTallies(t, all[i:i+1], readTallies(t, ts, ns, store.TallyQuery{CampaignIDs: []string{c}}), "%q", c)
+		requireTallies(t, all[i:i+1], readTallies(t, ts, ns, store.TallyQuery{CampaignID: c}), "%q", c)
+	}
+	many := make([]string, 0, 10_000)
+	for i := range cap(many) - len(odd) {
+		many = append(many, fmt.Sprintf("absent-%d", i))
+	}
+	many = append(many, odd...)
+	want := slices.SortedFunc(slices.Values(all), func(a, b store.Tally) int { return a.Key().Compare(b.Key()) })
+	requireTallies(t, want, readTallies(t, ts, ns, store.TallyQuery{CampaignIDs: many}), "10,000 campaigns")
+	for _, id := range []string{"\xff", "\xef\xbf", "a\x00b"} {
+		for _, q := range []store.TallyQuery{{CampaignIDs: []string{"a", id}}, {CampaignID: id}} {
+			got, err := ts.Tallies(ctx, ns, q)
+			require.ErrorIs(t, err, store.ErrInvalidQuery, "%q: got %v", id, got)
+			var ve *rule.ValidationError
+			require.ErrorAs(t, err, &ve, "%q", id)
+			if q.CampaignID != "" {
+				require.Equal(t, "campaign_id", ve.Field)
+			} else {
+				require.Equal(t, "campaign_ids[1]", ve.Field)
+			}
+		}
+	}
+}
+
 // testTallyValidation checks that a call with one bad tally adds nothing
 // and names what is wrong.
 func testTallyValidation(t *testing.T, s store.Store, ns string) {
