@@ -202,9 +202,11 @@ func (j *job) recorded(u *store.UserState) bool {
 // word. A retry that was stored shows in the delivery itself (released,
 // with j's attempt, due at j's retry time, which a store may keep rounded
 // down to the microsecond, as PostgreSQL does); a failure or a cancellation
-// removed it, and shows only in the user's decision log (WithDecisionLog):
-// without a log, such an outcome stays in the store alone. Either is
-// looked for only when a call storing this record failed before.
+// removed it, and shows only in the user's decision log (WithDecisionLog),
+// as does a retry that came due and another engine took before this
+// call got through: without a log, such an outcome stays in the store
+// alone. Either is looked for only when a call storing this record failed
+// before.
 func (j *job) failureRecorded(u *store.UserState, i int) {
 	if !j.retried {
 		return
@@ -215,17 +217,23 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 		if p.Token == 0 && !p.Sending && p.Attempt == j.d.Attempt && early >= 0 && early < time.Microsecond {
 			j.stored = true // as logged: the time drawn, not as the store rounded it
 			j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(j.retryAt))
+			return
 		}
-		return
+		// Else the retry stored may have come due before this call got
+		// through (a retry policy's wait shorter than the lease, a store
+		// out of reach for longer), and another engine taken it since:
+		// the log tells, as for a delivery that engine's send removed.
 	}
 	for k := len(u.Log) - 1; k >= 0; k-- {
 		// Only the decisions record takes: a stop's cancellation, logged
 		// during the send, may bear the same time on a mock clock, and its
-		// stop observed it.
+		// stop observed it. Another engine's record of a later attempt
+		// has that attempt.
 		d := &u.Log[k]
 		ours := d.Kind == rule.Failed && d.Reason == rule.ReasonSendError ||
+			d.Kind == rule.Retried && d.Reason == rule.ReasonSendError ||
 			d.Kind == rule.Cancelled && d.Reason == rule.ReasonException
-		if ours && d.DeliveryID == j.d.ID && d.At.Equal(j.now) && strings.Contains(d.Detail, j.sendErr.Error()) {
+		if ours && d.DeliveryID == j.d.ID && d.Attempt == j.d.Attempt && d.At.Equal(j.now) && strings.Contains(d.Detail, j.sendErr.Error()) {
 			j.stored = true
 			j.noteSent(d.Kind, d.Reason, d.Detail)
 			return
