@@ -1,6 +1,8 @@
 package connector
 
 import (
+	"cmp"
+	"fmt"
 	"sync"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -97,7 +99,13 @@ func (k *keeper) renew(w *courier) {
 	k.req.ops = ops
 	w.group.commit(&k.req)
 	k.req.ops = nil
+	var failed int
+	var first error
 	for i, r := range due {
+		if ops[i].Err != nil {
+			failed++
+			first = cmp.Or(first, ops[i].Err)
+		}
 		if ops[i].Err != nil || !r.renewed {
 			continue // tried again at the next round, while the lease lasts
 		}
@@ -106,5 +114,11 @@ func (k *keeper) renew(w *courier) {
 			h.end = end
 		}
 		r.s.mu.Unlock()
+	}
+	if failed > 0 {
+		// Nobody else hears of it: a lease that runs out during its send
+		// lets another engine send the delivery again.
+		e.logError("renewing leases", fmt.Errorf("%d of %d sends in progress kept their lease as it was, tried again in %v (a lease that ends during its send lets another engine send the delivery again): %w",
+			failed, len(due), e.cfg.lease/4, first))
 	}
 }

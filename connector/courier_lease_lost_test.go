@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -106,4 +107,31 @@ func TestSendThatOutlivesItsLeaseEndsTheDelivery(t *testing.T) {
 			require.LessOrEqual(t, n, 2, "delivery %s sent %d times", id, n)
 		}
 	})
+}
+
+// TestFailedRenewalsAreLogged checks that a renewal the store fails is
+// logged at Error: no caller hears of it, and a lease that ends during its
+// send lets another engine send the delivery again.
+func TestFailedRenewalsAreLogged(t *testing.T) {
+	var buf syncBuffer
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		s := &noRenewals{Memory: store.NewMemory()}
+		send := &slowSender{clk: clk, latency: 3 * time.Minute}
+		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
+			connector.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError}))))
+		require.NoError(t, err)
+		waitingUsers(t, e, clk, 1)
+		tickAll(t, clk, []*connector.Engine{e}, time.Second, time.Hour, func() bool {
+			st, err := e.Stats(context.Background())
+			require.NoError(t, err)
+			return st.Pending == 0
+		})
+		require.Positive(t, s.failed.Load(), "renewals failed")
+	})
+	out := buf.String()
+	require.Contains(t, out, "level=ERROR")
+	require.Contains(t, out, "campaignconnector: renewing leases")
+	require.Contains(t, out, "1 of 1 sends in progress kept their lease as it was")
+	require.Contains(t, out, errRenewal.Error())
 }
