@@ -81,7 +81,9 @@ func WithMigrate(migrate bool) Option {
 // return as an error: its notification connection failing and
 // reconnecting, a wake-up notification it could not send, and a pending
 // delivery [Store.Claim] or [Store.CancelCampaign] cannot read (written by
-// a newer version), which they leave to others. Defaults to no logging.
+// a newer version), which they leave to others. Defaults to
+// [slog.Default] for warnings (its reconnections, at Info, are then not
+// logged).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -139,7 +139,8 @@ func WithNotifyInterval(d time.Duration) Option {
 // WithLogger reports what the store does and cannot return as an error:
 // a failed look for other processes' wake-ups, and a pending delivery
 // [Store.Claim] or [Store.CancelCampaign] cannot read (written by a newer
-// version), which they leave to others. Defaults to no logging.
+// version), which they leave to others, all at Warn. Defaults to
+// [slog.Default].
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -189,10 +189,18 @@ func (s *Store) begin(ctx context.Context) error {
 // make (the zero value).
 var errNotOpened = fmt.Errorf("%w: a sqlite.Store not made by Open is not open: use Open", store.ErrClosed)
 
+// log reports what the store does in the background and cannot return as
+// an error. Without WithLogger, warnings and errors go to the process's
+// default logger rather than nowhere, and the rest is dropped.
 func (s *Store) log(level slog.Level, msg string, attrs ...slog.Attr) {
-	if s.cfg.logger != nil {
-		s.cfg.logger.LogAttrs(context.Background(), level, "campaignconnector/sqlite: "+msg, attrs...)
+	l := s.cfg.logger
+	if l == nil {
+		if level < slog.LevelWarn {
+			return
+		}
+		l = slog.Default()
 	}
+	l.LogAttrs(context.Background(), level, "campaignconnector/sqlite: "+msg, attrs...)
 }
 
 // mono is the store's monotonic clock, for cache ages only: the store's
