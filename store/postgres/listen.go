@@ -261,7 +261,11 @@ func (w *waker) mark(ns string) {
 }
 
 // run sends until ctx ends, then sends what is still due (bounded by 5s).
+// A failure is retried every 100 ms and logged once while it lasts (the
+// first of a streak): a database down for an hour is one line, not ten a
+// second, each store's.
 func (w *waker) run(ctx context.Context) {
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -273,8 +277,20 @@ func (w *waker) run(ctx context.Context) {
 			return
 		case <-w.signal:
 		}
-		if err := w.flush(ctx); err != nil && ctx.Err() == nil {
-			w.s.log(slog.LevelWarn, "sending wake-up notifications, will retry", slog.Any("error", err))
+		err := w.flush(ctx)
+		if err == nil {
+			if failing {
+				w.s.log(slog.LevelInfo, "wake-up notifications sent again")
+			}
+			failing = false
+			continue
+		}
+		if ctx.Err() == nil {
+			if !failing {
+				w.s.log(slog.LevelWarn, "sending wake-up notifications, will retry", slog.Any("error", err),
+					slog.Duration("retry_every", 100*time.Millisecond))
+			}
+			failing = true
 			t := time.NewTimer(100 * time.Millisecond)
 			select {
 			case <-ctx.Done():
