@@ -204,7 +204,8 @@ func (j *job) recorded(u *store.UserState) bool {
 // down to the microsecond, as PostgreSQL does); a failure or a cancellation
 // removed it, and shows only in the user's decision log (WithDecisionLog),
 // as does a retry that came due and another engine took before this
-// call got through: without a log, such an outcome stays in the store
+// call got through: without a log, or once later decisions pushed it out
+// of the log (WithDecisionLog's max), such an outcome stays in the store
 // alone. Either is looked for only when a call storing this record failed
 // before.
 func (j *job) failureRecorded(u *store.UserState, i int) {
