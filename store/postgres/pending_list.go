@@ -83,10 +83,8 @@ func (s *Store) collectListed(ns string, rows pgx.Rows) ([]store.Claim, error) {
 		}
 		return c, err
 	})
-	for _, u := range unreadable {
-		s.log(slog.LevelWarn, "a pending delivery this version cannot read is listed without its contents",
-			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id), slog.Any("error", u.err))
-	}
+	s.logUnreadable("pending deliveries this version cannot read are listed without their contents (count; the first's user, delivery and error)",
+		unreadable, slog.String("namespace", ns))
 	return out, err
 }
 

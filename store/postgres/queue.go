@@ -91,11 +91,8 @@ func (s *Store) Claim(ctx context.Context, ns string, now time.Time, lease time.
 	if err != nil {
 		return nil, wrap("claim", err)
 	}
-	for _, u := range unreadable {
-		s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others until its lease ends",
-			slog.String("namespace", ns), slog.String("user", u.userID), slog.String("delivery", u.id),
-			slog.Time("lease_until", until), slog.Any("error", u.err))
-	}
+	s.logUnreadable("pending deliveries this version cannot read are left to others until their lease ends (count; the first's user, delivery and error)",
+		unreadable, slog.String("namespace", ns), slog.Time("lease_until", until))
 	return out, nil
 }
 
@@ -168,11 +165,8 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 	for attempt := 1; ; attempt++ {
 		out, unreadable, err := s.cancelOnce(ctx, conn, ns, campaignID)
 		if err == nil {
-			for _, u := range unreadable {
-				s.log(slog.LevelWarn, "a pending delivery this version cannot read is left to others to cancel",
-					slog.String("namespace", ns), slog.String("campaign", campaignID), slog.String("user", u.userID),
-					slog.String("delivery", u.id), slog.Any("error", u.err))
-			}
+			s.logUnreadable("pending deliveries this version cannot read are left to others to cancel (count; the first's user, delivery and error)",
+				unreadable, slog.String("namespace", ns), slog.String("campaign", campaignID))
 			return out, nil
 		}
 		rollback(conn)
@@ -264,4 +258,18 @@ func readCancelThrough(br pgx.BatchResults) (int64, error) {
 type unreadableClaim struct {
 	userID, id string
 	err        error
+}
+
+// logUnreadable logs, in one line, the pending deliveries of one call
+// that this version cannot read: how many, and the first's user, ID and
+// error. A line per delivery would flood the log during a rolling upgrade
+// (each claim of a lease meets them again).
+func (s *Store) logUnreadable(msg string, list []unreadableClaim, attrs ...slog.Attr) {
+	if len(list) == 0 {
+		return
+	}
+	u := list[0]
+	attrs = append(attrs, slog.Int("count", len(list)), slog.String("user", u.userID),
+		slog.String("delivery", u.id), slog.Any("error", u.err))
+	s.log(slog.LevelWarn, msg, attrs...)
 }

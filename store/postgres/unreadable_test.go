@@ -145,3 +145,31 @@ func TestStopWithADeliveryThisVersionCannotRead(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, st.Pending)
 }
+
+// Many deliveries this version cannot read make one log line per claim,
+// with their count and the first's ID, not a line each: during a rolling
+// upgrade every claim of a lease meets them again.
+func TestClaimLogsItsUnreadableDeliveriesInOneLine(t *testing.T) {
+	schema := testSchema(t)
+	var log syncLog
+	s := openStore(t, postgres.WithSchema(schema), postgres.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	ctx := context.Background()
+	for i, u := range []string{"ann", "bob", "cid", "dan"} {
+		schedule(t, s, "ns", u, "d-"+u, t0.Add(time.Duration(i)*time.Second))
+		if u != "dan" {
+			makeUnreadable(t, s, schema, u)
+		}
+	}
+	claims, err := s.Claim(ctx, "ns", t0.Add(time.Minute), time.Minute, 10, 7)
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		if strings.Contains(l, "cannot read") {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 1, log.String())
+	require.Contains(t, lines[0], "count=3")
+	require.Contains(t, lines[0], "delivery=d-ann")
+}

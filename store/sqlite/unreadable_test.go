@@ -223,3 +223,26 @@ func TestPruneSkipsAUserItCannotRead(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, logged(), "read again an hour later")
 }
+
+// Many deliveries this version cannot read make one log line per claim,
+// with their count and the first's ID, not a line each: during a rolling
+// upgrade every claim of a lease meets them again.
+func TestClaimLogsItsUnreadableDeliveriesInOneLine(t *testing.T) {
+	path := testPath(t)
+	var log strings.Builder
+	s := openStore(t, path, sqlite.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	ctx := context.Background()
+	for i, u := range []string{"ann", "bob", "cid", "dan"} {
+		schedule(t, s, "ns", u, "d-"+u, t0.Add(time.Duration(i)*time.Second))
+	}
+	_, err := rawDB(t, path).Exec(`UPDATE campaignconnector_pending SET data = replace(data, '"email_received"', '"whatsapp_read"') WHERE id <> 'd-dan'`)
+	require.NoError(t, err)
+
+	claims, err := s.Claim(ctx, "ns", t0.Add(time.Minute), time.Minute, 10, 7)
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	require.Len(t, lines, 1, log.String())
+	require.Contains(t, lines[0], "count=3")
+	require.Contains(t, lines[0], "delivery=d-ann")
+}
