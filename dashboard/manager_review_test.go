@@ -92,3 +92,22 @@ func TestManagerReviewTimelineKindsInWords(t *testing.T) {
 		t.Error("the timeline shows decision codes")
 	}
 }
+
+// A cancellation by an exception reads on the user's timeline as in the
+// cancellations' breakdown of the campaign pages: what happened while the
+// user waited, marked as the exception.
+func TestManagerReviewTimelineSaysAnExceptionAsTheBreakdown(t *testing.T) {
+	f := populatedFake()
+	x := f.explain[[2]string{"ann", "resend"}]
+	x.Decisions = append(x.Decisions, rule.Decision{Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: resendException,
+		CampaignID: "resend", UserID: "ann", EventID: "open-1", At: fixtureNow})
+	f.explain[[2]string{"ann", "resend"}] = x
+	tl := section(t, body(t, get(t, mustHandler(t, f), "/user?id=ann"), http.StatusOK), `id="timeline"`, "</section>")
+	label := why(tally{Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: resendException})
+	if want := "cancelled: " + label; !strings.Contains(tl, esc(want)) {
+		t.Errorf("the timeline does not say %q:\n%s", want, tl)
+	}
+	if strings.Contains(tl, "by the exception") {
+		t.Error("the timeline says the exception in other words than the breakdown")
+	}
+}

@@ -168,8 +168,8 @@ func decisionWords(d rule.Decision, loc *time.Location) string {
 		}
 	case rule.Cancelled:
 		s = "cancelled: " + reasonWords(d.Reason)
-		if d.Rule != "" {
-			s = "cancelled by the exception " + d.Rule
+		if d.Reason == rule.ReasonException && d.Rule != "" { // as the cancellations' breakdown says it
+			s = "cancelled: " + exceptionWords(d.Rule)
 		}
 	case rule.Delivered:
 		s = "sent"
