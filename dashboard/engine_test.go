@@ -225,7 +225,7 @@ func TestFunnelPutsSuppressionsWhenDueAfterScheduled(t *testing.T) {
 			scheduled = r
 		}
 	}
-	if !strings.Contains(scheduled, "suppressed: user reached the frequency cap when due") {
+	if !strings.Contains(scheduled, "suppressed: user reached a frequency cap when due") {
 		t.Errorf("the cap's suppressions do not fall out after Scheduled: %s", scheduled)
 	}
 	if !strings.Contains(triggered, "suppressed: user already waiting for this follow-up") || strings.Contains(triggered, "frequency cap") {

@@ -100,7 +100,7 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	// falls out after Scheduled all the same.
 	ts = append(ts, tally{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonFrequencyCapped, Count: 5})
 	steps = funnel(summarize(ts, funnelMetrics, lastDay, now))
-	if steps[0].Count != 100 || !slices.Contains(steps[1].Lost, part{"suppressed: user reached the frequency cap when due", 5}) {
+	if steps[0].Count != 100 || !slices.Contains(steps[1].Lost, part{"suppressed: user reached a frequency cap when due", 5}) {
 		t.Errorf("a frequency cap's tally without the rule: triggered %d, lost after scheduling %v", steps[0].Count, steps[1].Lost)
 	}
 	if empty := funnel(summarize(nil, funnelMetrics, lastDay, now)); empty[1].OfPrevious != -1 {
