@@ -31,7 +31,7 @@ func TestManagerReviewDecisionKindsInWords(t *testing.T) {
 // A suppression because the user already received a follow-up that is
 // not re-eligible says so, not "not reeligible".
 func TestManagerReviewNotReeligibleInWords(t *testing.T) {
-	if got := reasonWords(rule.ReasonNotReeligible); got != "already received it, not eligible again yet" {
+	if got := reasonWords(rule.ReasonNotReeligible); got != "already received it, not eligible again (or not yet)" {
 		t.Errorf("not_reeligible in words: %q", got)
 	}
 	if got := reasonWords(rule.ReasonAfterDue); strings.Contains(got, "_") || got == "after due" {

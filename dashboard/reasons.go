@@ -16,7 +16,7 @@ var reasonPhrases = map[rule.Reason]string{
 	rule.ReasonOutsideDuration:            "outside the campaign's start and end dates",
 	rule.ReasonNotInAudience:              "user not in the audience",
 	rule.ReasonAlreadyPending:             "user already waiting for this follow-up",
-	rule.ReasonNotReeligible:              "already received it, not eligible again yet",
+	rule.ReasonNotReeligible:              "already received it, not eligible again (or not yet)",
 	rule.ReasonDuplicateEvent:             "same event received twice",
 	rule.ReasonException:                  "exception happened while the user waited",
 	rule.ReasonUnknownCampaign:            "names a campaign that does not exist",
