@@ -23,7 +23,13 @@ const (
 	sqlTallyTail = ` ON CONFLICT (ns, hour, campaign_id, kind, reason, rule) DO UPDATE SET n = n + excluded.n`
 	// A range of the primary key, which is in the order Tallies returns.
 	sqlTallies = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
-		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3 AND (?4 = '' OR campaign_id = ?4)
+		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3
+		ORDER BY hour, campaign_id, kind, reason, rule`
+	// One campaign's: a range of the campaign index (migration 3), in the
+	// same order once the campaign is fixed, rather than the primary key's
+	// range, which holds every campaign's tallies of those hours.
+	sqlTalliesOne = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
+		WHERE ns = ?1 AND campaign_id = ?4 AND hour >= ?2 AND hour < ?3
 		ORDER BY hour, campaign_id, kind, reason, rule`
 	// The same range, of the campaigns of a JSON array: the primary key
 	// holds each entry's campaign, checked before its row is read.
@@ -80,7 +86,10 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 	if !q.Until.IsZero() {
 		until = ceilUnix(q.Until)
 	}
-	query, campaigns := sqlTallies, any(q.CampaignID)
+	query, campaigns := sqlTallies, any(nil)
+	if q.CampaignID != "" {
+		query, campaigns = sqlTalliesOne, q.CampaignID
+	}
 	if len(q.CampaignIDs) > 0 {
 		ids, err := json.Marshal(q.CampaignIDs)
 		if err != nil {

@@ -11,6 +11,27 @@ import (
 // The tallies of some campaigns come from a range of the primary key,
 // which holds each entry's campaign: the table is not scanned.
 func TestTalliesOfCampaignsReadARangeOfThePrimaryKey(t *testing.T) {
+	got := queryPlan(t, sqlTalliesOf, "", 0, 3600, `["a","b"]`)
+	if !strings.Contains(got, "SEARCH campaignconnector_tallies USING PRIMARY KEY (ns=? AND hour>? AND hour<?)") ||
+		strings.Contains(got, "SCAN campaignconnector_tallies") || strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
+		t.Errorf("plan:\n%s", got)
+	}
+}
+
+// The tallies of one campaign (a campaign page's) come from a range of the
+// campaign index, in order: neither the other campaigns' tallies of the
+// range nor a sort.
+func TestTalliesOfOneCampaignReadARangeOfTheCampaignIndex(t *testing.T) {
+	got := queryPlan(t, sqlTalliesOne, "", 0, 3600, "a")
+	if !strings.Contains(got, "SEARCH campaignconnector_tallies USING INDEX campaignconnector_tallies_campaign (ns=? AND campaign_id=? AND hour>? AND hour<?)") ||
+		strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
+		t.Errorf("plan:\n%s", got)
+	}
+}
+
+// queryPlan returns SQLite's plan of query with args, on a fresh store.
+func queryPlan(t *testing.T, query string, args ...any) string {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cc.db")
 	s, err := Open(ctx, path)
@@ -23,7 +44,7 @@ func TestTalliesOfCampaignsReadARangeOfThePrimaryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlTalliesOf, "", 0, 3600, `["a","b"]`)
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +61,5 @@ func TestTalliesOfCampaignsReadARangeOfThePrimaryKey(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(plan, "\n")
-	if !strings.Contains(got, "SEARCH campaignconnector_tallies USING PRIMARY KEY (ns=? AND hour>? AND hour<?)") ||
-		strings.Contains(got, "SCAN campaignconnector_tallies") || strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
-		t.Errorf("plan:\n%s", got)
-	}
+	return strings.Join(plan, "\n")
 }
