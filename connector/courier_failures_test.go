@@ -99,21 +99,7 @@ func TestRecordErrorIsRetried(t *testing.T) {
 					users = append(users, fmt.Sprint("u", i))
 				}
 				dueFor(t, e, users...)
-				var n int
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					n, err = e.Tick(context.Background())
-				}()
-				for settled := false; !settled; {
-					synctest.Wait()
-					select {
-					case <-done:
-						settled = true
-					default:
-						clk.Add(10 * time.Millisecond) // the retry's backoff
-					}
-				}
+				n, err := tickSettled(e, clk, 10*time.Millisecond) // the retry's backoff
 				require.NoError(t, err)
 				require.Equal(t, 16, n)
 				require.Zero(t, s.times, "the record failed as often as planned")

@@ -141,20 +141,7 @@ func TestFailureStoredDespiteAnErrorIsObservedOnce(t *testing.T) {
 					})))
 				require.NoError(t, err)
 				dueFor(t, e, "u0", "u1", "u2")
-				done := make(chan error, 1)
-				go func() {
-					_, err := e.Tick(context.Background())
-					done <- err
-				}()
-				for settled := false; !settled; {
-					synctest.Wait()
-					select {
-					case err = <-done:
-						settled = true
-					default:
-						clk.Add(10 * time.Millisecond) // the record retry's backoff
-					}
-				}
+				_, err = tickSettled(e, clk, 10*time.Millisecond) // the record retry's backoff
 				require.NoError(t, err)
 				require.True(t, s.lost, "a reply was lost")
 				mu.Lock()

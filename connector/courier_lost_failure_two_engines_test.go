@@ -133,15 +133,7 @@ func TestFailureStoredDespiteAnErrorIsObservedOnceWhenAnotherEngineTookTheRetry(
 				require.NoError(t, err)
 				require.Equal(t, int64(1), bSends.Load(), "the other engine tried the retry")
 				s.mend()
-				for settled := false; !settled; {
-					synctest.Wait()
-					select {
-					case err = <-done:
-						settled = true
-					default:
-						clk.Add(100 * time.Millisecond)
-					}
-				}
+				err = settle(done, clk, 100*time.Millisecond)
 				t.Logf("a's Tick: %v", err)
 				mu.Lock()
 				defer mu.Unlock()

@@ -98,20 +98,8 @@ func TestRecordStoredDespiteAnErrorCountsTheSendOnce(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u0", "u1", "u2") // two follow-ups each, within the cap of 2 a day
-		done := make(chan error, 1)
-		go func() {
-			_, err := e.Tick(context.Background())
-			done <- err
-		}()
-		for settled := false; !settled; {
-			synctest.Wait()
-			select {
-			case err = <-done:
-				settled = true
-			default:
-				clk.Add(10 * time.Millisecond) // the record retry's backoff
-			}
-		}
+		// The clock moves by the record retry's backoff.
+		_, err = tickSettled(e, clk, 10*time.Millisecond)
 		require.NoError(t, err)
 		require.True(t, s.lost, "a reply was lost")
 		for id, n := range rec.byID {

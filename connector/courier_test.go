@@ -59,6 +59,37 @@ func dueFor(t *testing.T, e *connector.Engine, users ...string) {
 	}
 }
 
+// tickSettled runs e's Tick inside a synctest bubble until it returns,
+// moving clk by step whenever every goroutine of the bubble waits (on a
+// backoff of the mock clock).
+func tickSettled(e *connector.Engine, clk *clock.Mock, step time.Duration) (int, error) {
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := e.Tick(context.Background())
+		done <- result{n, err}
+	}()
+	r := settle(done, clk, step)
+	return r.n, r.err
+}
+
+// settle waits inside a synctest bubble for done's value, moving clk by
+// step whenever every goroutine of the bubble waits.
+func settle[T any](done <-chan T, clk *clock.Mock, step time.Duration) T {
+	for {
+		synctest.Wait()
+		select {
+		case v := <-done:
+			return v
+		default:
+			clk.Add(step)
+		}
+	}
+}
+
 // TestTickSendSlotsShareStoreCalls checks that the store calls of send
 // slots in flight together are shared: while a call is in progress, the
 // ops of the other slots wait, and go together in the next calls.

@@ -429,20 +429,7 @@ func TestARecordRetriedAfterAStoreErrorIsCountedOnce(t *testing.T) {
 				e, err := connector.New(s, &recorder{}, connector.WithClock(clk), connector.WithSendConcurrency(1))
 				require.NoError(t, err)
 				dueFor(t, e, "u1", "u2", "u3", "u4")
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					_, err = e.Tick(ctx)
-				}()
-				for settled := false; !settled; {
-					synctest.Wait()
-					select {
-					case <-done:
-						settled = true
-					default:
-						clk.Add(10 * time.Millisecond) // the retry's backoff
-					}
-				}
+				_, err = tickSettled(e, clk, 10*time.Millisecond) // the retry's backoff
 				require.NoError(t, err)
 				require.Zero(t, s.times, "the record failed as often as planned")
 				got, err := e.Tallies(ctx, store.TallyQuery{})
