@@ -179,7 +179,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 	default:
 		p.Sending, p.Token = false, 0
 		p.ReadyAt = j.retryAt
-		j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(p.ReadyAt))
+		j.noteRetried()
 	}
 }
 
@@ -217,7 +217,7 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 		early := j.retryAt.Sub(p.ReadyAt)
 		if p.Token == 0 && !p.Sending && p.Attempt == j.d.Attempt && early >= 0 && early < time.Microsecond {
 			j.stored = true // as logged: the time drawn, not as the store rounded it
-			j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(j.retryAt))
+			j.noteRetried()
 			return
 		}
 		// Else the retry stored may have come due before this call got
@@ -240,6 +240,12 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 			return
 		}
 	}
+}
+
+// noteRetried notes the retry of j's failed send at j.retryAt, as its
+// record stores it and as failureRecorded finds it stored.
+func (j *job) noteRetried() {
+	j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+"; next attempt at "+stamp(j.retryAt))
 }
 
 // unconfirm undoes the confirmation of a delivery that was not sent (Tick
