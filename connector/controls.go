@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -236,11 +237,8 @@ func (q *QuietHours) quietUntil(now time.Time, loc *time.Location) time.Time {
 // exceed for user u, counting the user's recent sends and the deliveries
 // being sent right now (by this or another engine) except except.
 func (e *Engine) capped(u *store.UserState, c *rule.Campaign, except string, now time.Time, loc *time.Location) (FrequencyCap, bool) {
-	if c.IgnoreFrequencyCaps {
-		return FrequencyCap{}, false
-	}
 	for _, cap := range e.cfg.caps {
-		if cap.Channel != "" && cap.Channel != c.Channel {
+		if !cap.appliesTo(c) {
 			continue
 		}
 		since := now.Add(-cap.Window)
@@ -290,15 +288,13 @@ func (e *Engine) cappedNow(ctx context.Context, def *rule.Campaign, c *store.Cla
 
 // capsApply reports whether a cap of the engine applies to campaign c.
 func (e *Engine) capsApply(c *rule.Campaign) bool {
-	if c.IgnoreFrequencyCaps {
-		return false
-	}
-	for _, cap := range e.cfg.caps {
-		if cap.Channel == "" || cap.Channel == c.Channel {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(e.cfg.caps, func(cap FrequencyCap) bool { return cap.appliesTo(c) })
+}
+
+// appliesTo reports whether cap counts and limits the sends of campaign c:
+// c is not exempt, and cap is on every channel or on c's.
+func (cap FrequencyCap) appliesTo(c *rule.Campaign) bool {
+	return !c.IgnoreFrequencyCaps && (cap.Channel == "" || cap.Channel == c.Channel)
 }
 
 // capsCount returns the channel of follow-up campaignID and whether caps
