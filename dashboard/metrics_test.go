@@ -130,7 +130,7 @@ func TestWords(t *testing.T) {
 	c := rule.Campaign{ID: "r", Triggers: []rule.Trigger{{Kind: "email_received", CampaignID: "n"}}, Delay: rule.After(48 * time.Hour),
 		Reeligibility: rule.ReeligibleAfter(30 * 24 * time.Hour)}
 	got := rulesInWords(&c, time.UTC)
-	if want := []string{`When email_received of "n": send after 2 days.`, "A trigger while the user already waits changes nothing.",
+	if want := []string{`When the user receives the email "n": send after 2 days.`, "A trigger while the user already waits changes nothing.",
 		"Re-eligible 30 days after receiving it."}; !slices.Equal(got, want) {
 		t.Errorf("rulesInWords = %q, want %q", got, want)
 	}

@@ -18,15 +18,15 @@ func rulesInWords(c *rule.Campaign, loc *time.Location) []string {
 	var out []string
 	trig := make([]string, len(c.Triggers))
 	for i, t := range c.Triggers {
-		trig[i] = t.String()
+		trig[i] = triggerAction(t)
 	}
-	out = append(out, "When "+strings.Join(trig, ", or ")+": send "+delayWords(c.Delay)+".")
+	out = append(out, "When the user "+strings.Join(trig, ", or ")+": send "+delayWords(c.Delay)+".")
 	if len(c.Exceptions) > 0 {
 		exc := make([]string, len(c.Exceptions))
 		for i, x := range c.Exceptions {
-			exc[i] = x.String()
+			exc[i] = exceptionAction(x)
 		}
-		out = append(out, "Unless, while the user waits: "+strings.Join(exc, ", or ")+".")
+		out = append(out, "Cancelled if, while the delivery waits, the user "+strings.Join(exc, ", or ")+".")
 	}
 	out = append(out, pendingPolicyWords(c.PendingPolicy))
 	out = append(out, upper(reeligibilityWords(c.Reeligibility))+".")
@@ -35,7 +35,8 @@ func rulesInWords(c *rule.Campaign, loc *time.Location) []string {
 	}
 	for _, cv := range c.Conversions {
 		m := rule.Trigger{Kind: cv.Kind, CampaignID: cv.CampaignID, Target: cv.Target, Name: cv.Name, Where: cv.Where}
-		out = append(out, fmt.Sprintf("Converts (%s) on %s within %s.", cv.ID, m, durationWords(cv.Window())))
+		out = append(out, fmt.Sprintf("Converts (%s) when the user %s within %s of receiving it.",
+			cv.ID, triggerAction(m), durationWords(cv.Window())))
 	}
 	if c.Audience != "" {
 		s := fmt.Sprintf("Only for the audience %q", c.Audience)

@@ -41,12 +41,12 @@ func TestRulesInWordsSayEveryField(t *testing.T) {
 	c := everyFieldCampaign()
 	got := rulesInWords(&c, time.UTC)
 	for _, want := range []string{
-		`When push_received of "abandoned_cart": send after 1 day.`,
-		"Unless, while the user waits: purchase.",
+		`When the user receives the push "abandoned_cart": send after 1 day.`,
+		"Cancelled if, while the delivery waits, the user buys anything.",
 		"A later trigger while the user waits replaces the waiting delivery.",
 		"Re-eligible 30 days after receiving it.",
 		"10 % of the triggered users are held out as a control group.",
-		"Converts (bought) on purchase within 3 days.",
+		"Converts (bought) when the user buys anything within 3 days of receiving it.",
 		`Only for the audience "<b>vip</b>", checked again when due.`,
 		"Sent 09:00–18:00.",
 		"At most 1\u202f200 sent per minute; the rest wait for the next minute.",

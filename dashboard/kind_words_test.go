@@ -1,0 +1,66 @@
+package dashboard
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// Every kind a trigger can name reads as what the user does, never as its
+// wire name: a kind added to event fails here until it has a phrase.
+func TestEveryKindReadsInWords(t *testing.T) {
+	for _, k := range event.Kinds() {
+		tr := rule.Trigger{Kind: k}
+		if _, ok := kindPhrases[k]; ok {
+			tr.CampaignID = "welcome"
+		}
+		if k == event.CustomEvent {
+			tr.Name = "signed_up"
+		}
+		got := triggerAction(tr)
+		if strings.Contains(got, string(k)) || got == tr.String() {
+			t.Errorf("%s reads %q: a code, not words", k, got)
+		}
+		if tr.CampaignID != "" && !strings.Contains(got, `"welcome"`) {
+			t.Errorf("%s reads %q: the campaign is missing", k, got)
+		}
+	}
+}
+
+func TestMatcherWords(t *testing.T) {
+	where := []rule.Condition{rule.Greater("price", 50)}
+	for _, c := range []struct {
+		tr   rule.Trigger
+		want string
+	}{
+		{rule.Trigger{Kind: event.EmailOpened, CampaignID: "news"}, `opens the email "news"`},
+		{rule.Trigger{Kind: event.EmailOpened}, `opens any email`},
+		{rule.Trigger{Kind: event.EmailClicked, CampaignID: "news"}, `clicks a link in the email "news"`},
+		{rule.Trigger{Kind: event.EmailAliasClicked, CampaignID: "news", Target: "shipping"}, `clicks the link "shipping" in the email "news"`},
+		{rule.Trigger{Kind: event.EmailAliasClicked, CampaignID: "news"}, `clicks a link with an alias in the email "news"`},
+		{rule.Trigger{Kind: event.PushButtonClicked, CampaignID: "p", Target: "yes"}, `clicks the button "yes" of the push "p"`},
+		{rule.Trigger{Kind: event.PushStoryPageClicked, CampaignID: "p"}, `clicks a story page of the push "p"`},
+		{rule.Trigger{Kind: event.ConversionPerformed, CampaignID: "p", Target: "bought"}, `converts on the campaign "p" (the conversion "bought")`},
+		{rule.Trigger{Kind: event.ConversionPerformed, CampaignID: "p"}, `converts on the campaign "p" (any conversion)`},
+		{rule.Trigger{Kind: event.ControlGroupEnrolled, CampaignID: "p"}, `is held out of the campaign "p" (its control group)`},
+		{rule.Trigger{Kind: event.Purchase}, `buys anything`},
+		{rule.Trigger{Kind: event.Purchase, Name: "sku-1", Where: where}, `buys "sku-1", where price > 50`},
+		{rule.Trigger{Kind: event.CustomEvent, Name: "signed_up"}, `does "signed_up" (a custom event)`},
+		{rule.Trigger{Kind: event.SessionStart}, `starts a session`},
+		{rule.Trigger{Kind: event.SMSReceived, CampaignID: "s", Where: append(where, where...)}, `receives the SMS "s", where price > 50 and price > 50`},
+		// What the phrases cannot say is said as code, whole.
+		{rule.Trigger{Kind: "kind_of_a_later_version", CampaignID: "p"}, `kind_of_a_later_version of "p"`},
+		{rule.Trigger{Kind: event.EmailOpened, CampaignID: "p", Target: "x"}, `email_opened of "p" [x]`},
+		{rule.Trigger{Kind: event.Purchase, CampaignID: "p"}, `purchase of "p"`},
+	} {
+		if got := triggerAction(c.tr); got != c.want {
+			t.Errorf("%s: %q, want %q", c.tr, got, c.want)
+		}
+		x := rule.Exception{Kind: c.tr.Kind, CampaignID: c.tr.CampaignID, Target: c.tr.Target, Name: c.tr.Name, Where: c.tr.Where}
+		if got := exceptionAction(x); got != c.want {
+			t.Errorf("exception %s: %q, want %q", x, got, c.want)
+		}
+	}
+}
