@@ -103,12 +103,39 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 }
 
 // openError is the error of Open when SQLite cannot open the file (a
-// permission, say: checkPath caught the path's shape): it names the path.
+// permission, say: checkPath caught the path's shape): it names the path
+// and, since SQLite says only "unable to open database file", the cause
+// the operating system gives for the file or its directory.
 func openError(path string, err error) error {
 	if errors.Is(err, store.ErrClosed) {
 		return err
 	}
+	if cause := openCause(path); cause != nil {
+		return fmt.Errorf("sqlite: opening %q: %w: %w", path, err, cause)
+	}
 	return fmt.Errorf("sqlite: opening %q: %w", path, err)
+}
+
+// openCause asks the operating system what keeps path from being opened
+// for writing, as SQLite needs it: the file, when it exists, and then its
+// directory, where SQLite creates the file and keeps the write-ahead log
+// beside it. The directory is probed with a file of another name, removed
+// at once, so that the probe never creates or removes the database file
+// another process may be opening. It returns nil when it finds nothing,
+// leaving SQLite's error alone.
+func openCause(path string) error {
+	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	probe, err := os.CreateTemp(filepath.Dir(path), ".campaignconnector-probe-*")
+	if err != nil {
+		return fmt.Errorf("the directory must be writable (SQLite creates the file and its write-ahead log there): %w", err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
 }
 
 // checkPath names what makes path unusable when SQLite would only say

@@ -1,0 +1,52 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+)
+
+// SQLite says only "unable to open database file": Open adds what the
+// operating system says of the file or its directory.
+func TestOpenSaysWhyTheFileCannotBeOpened(t *testing.T) {
+	var paths []string
+	if os.Geteuid() != 0 {
+		// A directory its owner may not write.
+		dir := filepath.Join(t.TempDir(), "locked")
+		if err := os.Mkdir(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		paths = append(paths, filepath.Join(dir, "cc.db"))
+	}
+	if runtime.GOOS == "linux" {
+		// sysfs refuses new files even to root.
+		if fi, err := os.Stat("/sys/kernel"); err == nil && fi.IsDir() {
+			paths = append(paths, "/sys/kernel/cc.db")
+		}
+	}
+	if len(paths) == 0 {
+		t.Skip("no directory here refuses this user a new file")
+	}
+	for _, path := range paths {
+		s, err := sqlite.Open(context.Background(), path)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s: opened", path)
+		}
+		if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "permission denied") ||
+			!strings.Contains(err.Error(), "directory must be writable") {
+			t.Errorf("%s: %v: the cause is missing", path, err)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: left behind (%v)", path, err)
+		}
+	}
+}
