@@ -110,7 +110,7 @@ func TestTheEnginesOwnDataIsShown(t *testing.T) {
 	}
 	page = body(t, get(t, h, "/user?id=bob"), http.StatusOK)
 	tl := section(t, page, `id="timeline"`, "</section>")
-	for _, want := range []string{`data-decision="scheduled"`, `data-decision="cancelled"`, "open-bob", esc(`email_opened of "newsletter"`)} {
+	for _, want := range []string{`data-decision="scheduled"`, `data-decision="cancelled"`, "open-bob", esc(`the user opens the email "newsletter"`)} {
 		if !strings.Contains(tl, want) {
 			t.Errorf("bob's timeline lacks %q", want)
 		}

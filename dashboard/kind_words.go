@@ -45,6 +45,26 @@ var kindPhrases = map[event.Kind]kindPhrase{
 	event.ContentCardDismissed:      {verb: "dismisses %s", thing: "content card"},
 }
 
+// actions maps the String form of a campaign's triggers and exceptions,
+// as decisions and tallies carry it in their Rule, to what the user does.
+type actions map[string]string
+
+// actionsOf returns the actions of c's triggers and exceptions. A nil c
+// has none: rules are then said as they are recorded.
+func actionsOf(c *rule.Campaign) actions {
+	if c == nil {
+		return nil
+	}
+	a := make(actions, len(c.Triggers)+len(c.Exceptions))
+	for _, t := range c.Triggers {
+		a[t.String()] = triggerAction(t)
+	}
+	for _, x := range c.Exceptions {
+		a[x.String()] = exceptionAction(x)
+	}
+	return a
+}
+
 // triggerAction says a trigger as what the user does: `receives the push
 // "abandoned_cart"`.
 func triggerAction(t rule.Trigger) string {

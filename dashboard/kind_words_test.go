@@ -3,6 +3,7 @@ package dashboard
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -62,5 +63,36 @@ func TestMatcherWords(t *testing.T) {
 		if got := exceptionAction(x); got != c.want {
 			t.Errorf("exception %s: %q, want %q", x, got, c.want)
 		}
+	}
+}
+
+// Decisions and tallies carry a trigger or an exception as its String form:
+// the timeline and the cancellations' breakdown say it as what the user
+// did when the campaign still has it, and as recorded when an edit
+// removed it.
+func TestRecordedRulesReadAsActions(t *testing.T) {
+	c := rule.Campaign{
+		ID:         "resend",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "news"}},
+		Exceptions: []rule.Exception{{Kind: event.Purchase, Name: "sku-1"}},
+	}
+	a := actionsOf(&c)
+	for _, tc := range []struct {
+		d    rule.Decision
+		want string
+	}{
+		{rule.Decision{Kind: rule.Scheduled, Rule: c.Triggers[0].String()}, `scheduled when the user receives the email "news"`},
+		{rule.Decision{Kind: rule.Scheduled, Rule: `email_opened of "news"`}, `scheduled by the trigger email_opened of "news"`},
+		{rule.Decision{Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: c.Exceptions[0].String()},
+			`cancelled: while waiting, the user buys "sku-1" (exception)`},
+		{rule.Decision{Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: "session_start"},
+			`cancelled: session_start happened while the user waited (exception)`},
+	} {
+		if got := decisionWords(tc.d, time.UTC, a); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s %q reads %q, want %q", tc.d.Kind, tc.d.Rule, got, tc.want)
+		}
+	}
+	if got := decisionWords(rule.Decision{Kind: rule.Scheduled, Rule: c.Triggers[0].String()}, time.UTC, nil); got != `scheduled by the trigger email_received of "news"` {
+		t.Errorf("without the campaign: %q", got)
 	}
 }

@@ -103,8 +103,9 @@ func TestManagerReviewTimelineSaysAnExceptionAsTheBreakdown(t *testing.T) {
 		CampaignID: "resend", UserID: "ann", EventID: "open-1", At: fixtureNow})
 	f.explain[[2]string{"ann", "resend"}] = x
 	tl := section(t, body(t, get(t, mustHandler(t, f), "/user?id=ann"), http.StatusOK), `id="timeline"`, "</section>")
-	label := why(tally{Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: resendException})
-	if want := "cancelled: " + label; !strings.Contains(tl, esc(want)) {
+	resend := f.campaigns["resend"].Campaign
+	label := why(tally{Kind: rule.Cancelled, Reason: rule.ReasonException, Rule: resendException}, actionsOf(&resend))
+	if want := `cancelled: while waiting, the user opens the email "newsletter" (exception)`; label != want[len("cancelled: "):] || !strings.Contains(tl, esc(want)) {
 		t.Errorf("the timeline does not say %q:\n%s", want, tl)
 	}
 	if strings.Contains(tl, "by the exception") {

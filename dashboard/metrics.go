@@ -202,8 +202,9 @@ func (s summary) Figure(key string) figure {
 	return figure{}
 }
 
-// summarize counts ts (one campaign's tallies) per metric over w at now.
-func summarize(ts []tally, metrics []metric, w window, now time.Time) summary {
+// summarize counts ts (one campaign's tallies) per metric over w at now;
+// a is the campaign's actions, which say its exceptions in the breakdown.
+func summarize(ts []tally, metrics []metric, w window, now time.Time, a actions) summary {
 	since, until := w.bounds(now)
 	s := summary{Window: w, Figures: make([]figure, len(metrics))}
 	for i, m := range metrics {
@@ -214,7 +215,7 @@ func summarize(ts []tally, metrics []metric, w window, now time.Time) summary {
 				continue
 			}
 			f.Series.add(t.Hour, t.Count)
-			if label := why(t); label != "" && len(m.Kinds) == 1 {
+			if label := why(t, a); label != "" && len(m.Kinds) == 1 {
 				parts[label] += t.Count
 			}
 		}
@@ -225,11 +226,11 @@ func summarize(ts []tally, metrics []metric, w window, now time.Time) summary {
 }
 
 // why says in words why decisions of t's kind were taken, or "" when the
-// kind needs no reason (a scheduling, a send).
-func why(t tally) string {
+// kind needs no reason (a scheduling, a send); a is the campaign's actions.
+func why(t tally, a actions) string {
 	switch {
 	case t.Kind == rule.Cancelled && t.Reason == rule.ReasonException && t.Rule != "":
-		return exceptionWords(t.Rule)
+		return exceptionWords(t.Rule, a)
 	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered:
 		return ""
 	case whenDue(t):

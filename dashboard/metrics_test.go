@@ -39,7 +39,7 @@ func TestSummarizeCountsOnlyTheWindowsHours(t *testing.T) {
 		{Hour: since, Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Count: 5},
 		{Hour: since, Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Rule: store.RuleWhenDue, Count: 6},
 	}
-	s := summarize(ts, campaignMetrics, lastDay, now)
+	s := summarize(ts, campaignMetrics, lastDay, now, nil)
 	sent := s.Figure("sent")
 	if sent.Total() != 3 || sent.Series.Counts[0] != 1 || sent.Series.Counts[23] != 2 {
 		t.Errorf("sent %d %v, want 3: 1 in the first hour, 2 in the last", sent.Total(), sent.Series.Counts)
@@ -76,7 +76,7 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 		{Hour: h, Kind: rule.Delivered, Count: 40},
 		{Hour: h, Kind: rule.Converted, Count: 10},
 	}
-	steps := funnel(summarize(ts, funnelMetrics, lastDay, now))
+	steps := funnel(summarize(ts, funnelMetrics, lastDay, now, nil))
 	var counts []int64
 	for _, s := range steps {
 		counts = append(counts, s.Count)
@@ -99,11 +99,11 @@ func TestFunnelSaysWhatFellOutAtEachStep(t *testing.T) {
 	// comes due (from a store written before engines marked the stage)
 	// falls out after Scheduled all the same.
 	ts = append(ts, tally{Hour: h, Kind: rule.Suppressed, Reason: rule.ReasonFrequencyCapped, Count: 5})
-	steps = funnel(summarize(ts, funnelMetrics, lastDay, now))
+	steps = funnel(summarize(ts, funnelMetrics, lastDay, now, nil))
 	if steps[0].Count != 100 || !slices.Contains(steps[1].Lost, part{"suppressed: user reached a frequency cap when due", 5}) {
 		t.Errorf("a frequency cap's tally without the rule: triggered %d, lost after scheduling %v", steps[0].Count, steps[1].Lost)
 	}
-	if empty := funnel(summarize(nil, funnelMetrics, lastDay, now)); empty[1].OfPrevious != -1 {
+	if empty := funnel(summarize(nil, funnelMetrics, lastDay, now, nil)); empty[1].OfPrevious != -1 {
 		t.Errorf("a step after an empty one has a percentage: %v", empty[1].OfPrevious)
 	}
 }

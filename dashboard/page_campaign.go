@@ -121,7 +121,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			body.TalliesNote = h.note(r, err)
 		} else {
-			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now))
+			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign)))
 			body.FunnelChart = funnelChart(body.Funnel)
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)

@@ -160,8 +160,9 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		c := &rec.Campaign
 		row := followUpRow{Rec: rec, Words: rulesInWords(c, h.cfg.location), Pending: counts[c.ID]}
 		row.Quiet = true
+		acts := actionsOf(c)
 		for _, wn := range body.Windows {
-			s := summarize(grouped[c.ID], campaignMetrics, wn, now)
+			s := summarize(grouped[c.ID], campaignMetrics, wn, now, acts)
 			row.Summaries = append(row.Summaries, s)
 			for _, f := range s.Figures {
 				row.Quiet = row.Quiet && f.Total() == 0

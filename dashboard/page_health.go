@@ -88,7 +88,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.Sort(ids)
 		for _, id := range ids {
-			s := summarize(grouped[id], troubleMetrics, win, now)
+			s := summarize(grouped[id], troubleMetrics, win, now, nil)
 			body.ByCampaign = append(body.ByCampaign, troubleRow{CampaignID: id, Figures: s.Figures})
 		}
 	}

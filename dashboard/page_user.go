@@ -81,11 +81,12 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		f := userFollowUp{CampaignID: rec.Campaign.ID, Explanation: x}
+		acts := actionsOf(&rec.Campaign)
 		for _, d := range x.Decisions {
 			if d.Kind == rule.Delivered {
 				f.Sent++
 			}
-			body.Timeline = append(body.Timeline, timelineEntry{At: d.At, CampaignID: d.CampaignID, Decision: d, Words: decisionWords(d, h.cfg.location)})
+			body.Timeline = append(body.Timeline, timelineEntry{At: d.At, CampaignID: d.CampaignID, Decision: d, Words: decisionWords(d, h.cfg.location, acts)})
 		}
 		body.FollowUps = append(body.FollowUps, f)
 	}

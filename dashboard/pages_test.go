@@ -82,7 +82,7 @@ func TestCampaignsPageShowsEachWindowsCounts(t *testing.T) {
 		}
 	}
 	cancelled := fixtureSum(f, "resend", 24, rule.Cancelled)
-	if want := resendException + " happened while the user waited (exception)"; !strings.Contains(resend, esc(want)+": "+thousands(cancelled)) {
+	if want := `while waiting, the user opens the email "newsletter" (exception)`; !strings.Contains(resend, esc(want)+": "+thousands(cancelled)) {
 		t.Errorf("the cancellations are not broken down by exception (%q: %d)", want, cancelled)
 	}
 	if got := number(t, resend, "data-pending"); got != int64(len(f.pending)) {

@@ -56,7 +56,12 @@ func reasonWords(r rule.Reason) string {
 }
 
 // exceptionWords says that the exception x, as its String form, cancelled
-// a delivery: the phrase of ReasonException with the exception named.
-func exceptionWords(x string) string {
+// a delivery: the phrase of ReasonException with the exception named, as
+// what the user does when a is the campaign's actions and has it, else as
+// recorded (an exception the campaign no longer has).
+func exceptionWords(x string, a actions) string {
+	if w, ok := a[x]; ok {
+		return "while waiting, the user " + w + " (exception)"
+	}
 	return x + " happened while the user waited (exception)"
 }

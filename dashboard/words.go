@@ -158,19 +158,22 @@ func kindWords(k rule.DecisionKind) string {
 }
 
 // decisionWords says what one decision of a user's timeline means, with
-// the times of its detail in loc.
-func decisionWords(d rule.Decision, loc *time.Location) string {
+// the times of its detail in loc; a is the campaign's actions, which say
+// its triggers and exceptions.
+func decisionWords(d rule.Decision, loc *time.Location, a actions) string {
 	var s string
 	switch d.Kind {
 	case rule.Scheduled:
 		s = "scheduled"
-		if d.Rule != "" {
+		if w, ok := a[d.Rule]; ok {
+			s += " when the user " + w
+		} else if d.Rule != "" {
 			s += " by the trigger " + d.Rule
 		}
 	case rule.Cancelled:
 		s = "cancelled: " + reasonWords(d.Reason)
 		if d.Reason == rule.ReasonException && d.Rule != "" { // as the cancellations' breakdown says it
-			s = "cancelled: " + exceptionWords(d.Rule)
+			s = "cancelled: " + exceptionWords(d.Rule, a)
 		}
 	case rule.Delivered:
 		s = "sent"
