@@ -154,7 +154,7 @@ func funnelChart(steps []funnelStep) template.HTML {
 			wd = max(wd, 2)
 		}
 		g.printf(`<rect class="step-%s" x="%.1f" y="%.1f" width="%.2f" height="%d"/>`, className(s.Key), barLeft, y, min(wd, barRight-barLeft), row-8)
-		label := fmt.Sprintf("%d", s.Count)
+		label := thousands(s.Count) // as the table beside it says counts
 		if i > 0 && s.OfPrevious >= 0 {
 			label += fmt.Sprintf("  (%.1f %% of %s)", s.OfPrevious, strings.ToLower(steps[i-1].Label))
 		}

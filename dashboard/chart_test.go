@@ -95,3 +95,14 @@ func TestAxisTimesFitTheirSpan(t *testing.T) {
 		}
 	}
 }
+
+// The funnel's bars say their counts as the table under them does, with
+// the thousands apart.
+func TestFunnelChartSaysCountsAsTheTable(t *testing.T) {
+	out := string(funnelChart([]funnelStep{{Key: "triggered", Label: "Triggered", Count: 3340}, {Key: "scheduled", Label: "Scheduled", Count: 2901, OfPrevious: 86.9}}))
+	for _, want := range []string{">" + thousands(3340) + "<", ">" + thousands(2901) + "  (86.9 % of triggered)<"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the funnel lacks %q:\n%s", want, out)
+		}
+	}
+}
