@@ -48,7 +48,9 @@
 //     slow Tick and the send itself show up here).
 //   - [MetricPendingDeliveries] (Int64ObservableGauge, unit {delivery}):
 //     the pending deliveries the store holds for a registered source's
-//     namespace, read at each collection. It is a gauge rather than an
+//     namespace, read at each collection, for at most [DefaultStatsTimeout]
+//     (see [WithStatsTimeout]: a store out of reach must not hold the
+//     collection of every metric). It is a gauge rather than an
 //     up-down counter because the value is the store's, not the process's:
 //     every engine sharing a namespace reports the same number, and summing
 //     them would count each delivery once per engine.

@@ -33,10 +33,11 @@ type config struct {
 	userHashKey    []byte
 	clock          Clock
 	handle         func(error)
+	statsTimeout   time.Duration
 }
 
 func defaultConfig() config {
-	return config{clock: systemClock{}, handle: otel.Handle}
+	return config{clock: systemClock{}, handle: otel.Handle, statsTimeout: DefaultStatsTimeout}
 }
 
 type systemClock struct{}
@@ -152,6 +153,36 @@ func WithErrorHandler(h func(error)) Option {
 			return errorf("nil error handler")
 		}
 		cfg.handle = h
+		return nil
+	}
+}
+
+// DefaultStatsTimeout is how long a collection waits, by default, for a
+// source registered with [Telemetry.ObservePending] to read its Stats.
+const DefaultStatsTimeout = 5 * time.Second
+
+// WithStatsTimeout sets how long a collection waits for each source
+// registered with [Telemetry.ObservePending] to read its Stats (a count of
+// the store's rows) before it gives up on that observation. Defaults to
+// [DefaultStatsTimeout]; d must be positive.
+//
+// The read runs inside the metric reader's collection, which holds the
+// meter provider's lock: while it waits, no other collection runs, and
+// neither registering nor unregistering a callback returns. A reader's
+// context may have no deadline (the Prometheus exporter's has none), and
+// a store out of reach may not answer for minutes: unbounded, the read
+// would hold every metric of the process for as long, and a host's
+// shutdown that unregisters the source with it. Bounded, the gauge is
+// skipped for that collection, the error (context.DeadlineExceeded) goes
+// to the error handler, and the other metrics are exported. The read's
+// context ends at the earlier of this timeout and the reader's deadline;
+// a source that ignores its context still holds the collection.
+func WithStatsTimeout(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d <= 0 {
+			return errorf("stats timeout %v is not positive", d)
+		}
+		cfg.statsTimeout = d
 		return nil
 	}
 }

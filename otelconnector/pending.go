@@ -22,8 +22,9 @@ type StatsSource interface {
 // engine (or per namespace: engines sharing one report the same value);
 // unregister with the returned registration when the engine goes away.
 //
-// Reading src runs in the metric reader's collection, with its context.
-// When it fails, the observation is skipped for that collection and the
+// Reading src runs in the metric reader's collection, with its context,
+// bounded by the stats timeout (see [WithStatsTimeout]). When it fails or
+// takes longer, the observation is skipped for that collection and the
 // error goes to the error handler (see [WithErrorHandler]): the other
 // metrics are still exported, which they would not be if the callback
 // returned the error to the SDK. A panic of src's Stats is such an error.
@@ -39,7 +40,10 @@ func (t *Telemetry) ObservePending(src StatsSource) (metric.Registration, error)
 		return nil, err
 	}
 	opt := metric.WithAttributeSet(attrs)
+	timeout := t.cfg.statsTimeout
 	reg, err := t.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		s, err := protect(func() (store.Stats, error) { return src.Stats(ctx) })
 		if err != nil {
 			t.cfg.handle(fmt.Errorf("otelconnector: reading pending deliveries: %w", err))
