@@ -59,7 +59,10 @@
 //     events a registered engine took, those no follow-up could use (they
 //     cost no store write and leave no decision), and those whose ID was
 //     already processed, counted by the engine since it started, with
-//     [AttrNamespace] when it has one. An event that names an unknown
+//     [AttrNamespace] when it has one. The engines of one namespace in one
+//     process add up, and an engine unregistered while others of its
+//     namespace remain leaves its counts in the sum, so that no counter
+//     goes down (a back end would read a reset). An event that names an unknown
 //     campaign, or an exception outside the wait of a pending delivery, is
 //     a decision of kind "ignored", with its reason, in [MetricDecisions].
 //

@@ -1,7 +1,6 @@
 package otelconnector
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -38,33 +37,29 @@ type EventCountsSource interface {
 // in one process add up); unregister with the returned registration when
 // the engine goes away.
 //
+// A counter never goes down while it is exported: when one of several
+// engines of a namespace is unregistered, its counts up to then stay in
+// the namespace's sum, which a back end would otherwise read as a reset
+// of the counter and add the remaining engines' whole counts to its rate.
+// Once the last engine of a namespace is unregistered, the namespace's
+// series are no longer reported, and those of an engine registered later
+// start again from its counts (a reset).
+//
 // It fails with [ErrNilSource] when src is nil or a nil *connector.Engine.
 // A nil pointer of another type is not caught here: when its Namespace
 // method panics, ObserveEvents returns the panic as an error; otherwise
 // each collection hands the panic of its EventCounts to the error handler
-// (see [WithErrorHandler]) and skips the observations.
+// (see [WithErrorHandler]) and skips the observations of its namespace.
 func (t *Telemetry) ObserveEvents(src EventCountsSource) (metric.Registration, error) {
 	t.ready()
 	attrs, err := sourceAttrs("ObserveEvents", src)
 	if err != nil {
 		return nil, err
 	}
-	opt := metric.WithAttributeSet(attrs)
-	reg, err := t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		c, err := protect(func() (store.EventCounts, error) { return src.EventCounts(), nil })
-		if err != nil {
-			t.cfg.handle(fmt.Errorf("otelconnector: reading event counts: %w", err))
-			return nil
-		}
-		o.ObserveInt64(t.tracked, c.Tracked, opt)
-		o.ObserveInt64(t.unheard, c.Unheard, opt)
-		o.ObserveInt64(t.duplicates, c.Duplicates, opt)
-		return nil
-	}, t.tracked, t.unheard, t.duplicates)
-	if err != nil {
+	if err := t.events.start(t); err != nil {
 		return nil, fmt.Errorf("otelconnector: ObserveEvents: %w", err)
 	}
-	return reg, nil
+	return t.events.add(src, attrs), nil
 }
 
 // newEventCounters creates the event counters.

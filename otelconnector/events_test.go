@@ -3,6 +3,7 @@ package otelconnector_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,3 +109,58 @@ func TestDecisionsOfSeveralNamespaces(t *testing.T) {
 	}
 	require.Equal(t, map[string]uint64{"": 1, "tenant-a": 1, "tenant-b": 2}, lags)
 }
+
+// A counter must not go down while it is exported: a back end reads a
+// drop as a reset and adds the whole new value to its rate. When one of
+// two engines of a namespace goes away, or cannot be read, the
+// namespace's sums keep what it counted.
+func TestEventCountersNeverGoDown(t *testing.T) {
+	var panicking atomic.Bool
+	counts := func(tracked int64) countsFunc {
+		return func() store.EventCounts {
+			if panicking.Load() && tracked == 5 {
+				panic("counts gone")
+			}
+			return store.EventCounts{Tracked: tracked, Unheard: tracked - 1, Duplicates: 1}
+		}
+	}
+	var handled atomic.Int64
+	e := newTelemetry(t, otelconnector.WithErrorHandler(func(error) { handled.Add(1) }))
+	stays, err := e.tel.ObserveEvents(namespaced{counts(100), "tenant-a"})
+	require.NoError(t, err)
+	leaves, err := e.tel.ObserveEvents(namespaced{counts(5), "tenant-a"})
+	require.NoError(t, err)
+	other, err := e.tel.ObserveEvents(counts(7))
+	require.NoError(t, err)
+
+	tracked := func() map[string]int64 {
+		return e.counter(e.collect(), otelconnector.MetricEventsTracked, "{event}")
+	}
+	require.Equal(t, map[string]int64{"": 7, "tenant-a": 105}, tracked())
+
+	panicking.Store(true)
+	require.Equal(t, map[string]int64{"": 7}, tracked(), "a namespace whose sum cannot be read is left out, not reported lower")
+	require.Equal(t, int64(1), handled.Load())
+	panicking.Store(false)
+
+	require.NoError(t, leaves.Unregister())
+	require.NoError(t, leaves.Unregister(), "idempotent")
+	ms := e.collect()
+	require.Equal(t, map[string]int64{"": 7, "tenant-a": 105}, e.counter(ms, otelconnector.MetricEventsTracked, "{event}"))
+	require.Equal(t, map[string]int64{"": 6, "tenant-a": 103}, e.counter(ms, otelconnector.MetricEventsUnheard, "{event}"))
+	require.Equal(t, map[string]int64{"": 1, "tenant-a": 2}, e.counter(ms, otelconnector.MetricEventsDuplicate, "{event}"))
+
+	// The last engine of a namespace takes its series with it.
+	require.NoError(t, stays.Unregister())
+	require.Equal(t, map[string]int64{"": 7}, tracked())
+	require.NoError(t, other.Unregister())
+	require.Nil(t, tracked())
+}
+
+// namespaced is an event counts source of namespace ns.
+type namespaced struct {
+	countsFunc
+	ns string
+}
+
+func (n namespaced) Namespace() string { return n.ns }

@@ -114,6 +114,7 @@ type Telemetry struct {
 	pending      metric.Int64ObservableGauge
 
 	tracked, unheard, duplicates metric.Int64ObservableCounter
+	events                       eventSources // what ObserveEvents registered
 
 	okSet, errorSet attribute.Set // outcome-only attribute sets, built once
 }
