@@ -21,7 +21,7 @@ import (
 )
 
 // A host installs the telemetry on its engine and registers the engine for
-// the pending-deliveries gauge. Here the SDK's manual reader shows what an
+// the pending-deliveries gauge and the event counters. Here the SDK's manual reader shows what an
 // exporter would receive; a real host would configure a periodic reader
 // with an OTLP exporter instead.
 func Example() {
@@ -54,6 +54,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer reg.Unregister()
+	events, err := tel.ObserveEvents(engine)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer events.Unregister()
 
 	must(engine.Save(ctx, rule.Campaign{ID: "newsletter"}))
 	must(engine.Save(ctx, rule.Campaign{
@@ -73,10 +78,16 @@ func Example() {
 	printMetrics(reader)
 	// Output:
 	// campaignconnector.decisions{decision.kind=scheduled} 1
+	// campaignconnector.events.duplicate 0
+	// campaignconnector.events.tracked 1
+	// campaignconnector.events.unheard 0
 	// campaignconnector.pending_deliveries 1
 	// campaignconnector.decisions{decision.kind=delivered} 1
 	// campaignconnector.decisions{decision.kind=scheduled} 1
 	// campaignconnector.delivery.lag count=1 sum=0s
+	// campaignconnector.events.duplicate 0
+	// campaignconnector.events.tracked 1
+	// campaignconnector.events.unheard 0
 	// campaignconnector.pending_deliveries 0
 	// campaignconnector.send.duration{outcome=ok} count=1
 }
