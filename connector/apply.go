@@ -166,6 +166,9 @@ func KeepStopped() ApplyOption {
 // A store error stops Apply where it is: what was done stays done, and
 // applying the set again finishes the work.
 func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...ApplyOption) error {
+	if ctx == nil {
+		return errNilContext("Apply")
+	}
 	var cfg applyConfig
 	for _, o := range opts {
 		if o != nil {

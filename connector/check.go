@@ -64,6 +64,9 @@ func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID
 // ([rule.ReasonOverdueDeliveries]). Archived campaigns are not checked.
 // Warnings come sorted by campaign.
 func (e *Engine) Check(ctx context.Context) ([]Warning, error) {
+	if ctx == nil {
+		return nil, errNilContext("Check")
+	}
 	snap, err := e.current(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connector: check: %w", err)

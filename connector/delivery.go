@@ -52,6 +52,9 @@ import (
 // both: a Tick while Run runs is safe (its claims exclude Run's, as two
 // engines' do), but its sends come on top of Run's send concurrency.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
+	if ctx == nil {
+		return 0, errNilContext("Tick")
+	}
 	now := e.cfg.clock.Now()
 	e.lastTick.Store(now.UnixNano())
 	e.overdueLogged.Store(false)

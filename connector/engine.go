@@ -50,7 +50,17 @@ var (
 	// ErrSenderPanic wraps the value a panicking sender raised; the engine
 	// treats the panic as a send error.
 	ErrSenderPanic = errors.New("connector: sender panicked")
+	// ErrNilContext: an Engine method was given a nil context, where
+	// context.Background() or a request's context belongs.
+	ErrNilContext = errors.New("connector: nil context")
 )
+
+// errNilContext is the error of the Engine method named method given a nil
+// context, which would otherwise panic deep in the store or the
+// instrumentation.
+func errNilContext(method string) error {
+	return fmt.Errorf("%w given to %s (pass context.Background() or the request's context)", ErrNilContext, method)
+}
 
 // Delivery is the engine's instruction to the host: send follow-up
 // CampaignID to UserID now. Each Send gets a Delivery of its own: the

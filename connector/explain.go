@@ -35,6 +35,9 @@ type Explanation struct {
 // needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
 // knows nothing about has an empty explanation.
 func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {
+	if ctx == nil {
+		return Explanation{}, errNilContext("Explain")
+	}
 	u, err := e.explainRead(ctx, userID)
 	switch {
 	case err != nil:
@@ -51,6 +54,9 @@ func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explan
 // (none for a user the store knows nothing about). It needs
 // [WithDecisionLog] too.
 func (e *Engine) ExplainUser(ctx context.Context, userID string) ([]Explanation, error) {
+	if ctx == nil {
+		return nil, errNilContext("ExplainUser")
+	}
 	u, err := e.explainRead(ctx, userID)
 	if err != nil || u == nil {
 		return nil, err

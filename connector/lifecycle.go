@@ -23,6 +23,9 @@ import (
 // [*rule.ValidationError] with its field path, and there may be several
 // (errors.Join). On error nothing is stored.
 func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
+	if ctx == nil {
+		return errNilContext("Save")
+	}
 	if err := e.checkDefinition(&c); err != nil {
 		return campaignError("save", c.ID, err)
 	}
@@ -130,6 +133,9 @@ func (s *snapshot) knows(id string) bool { return s != nil && s.campaign(id) != 
 // campaign is active and the error says so; publishing again is refused
 // (it is active), so stop, then publish with the backfill again.
 func (e *Engine) Publish(ctx context.Context, id string, opts ...PublishOption) error {
+	if ctx == nil {
+		return errNilContext("Publish")
+	}
 	var pc publishConfig
 	for _, o := range opts {
 		if o != nil {
@@ -178,6 +184,9 @@ func (e *Engine) activate(ctx context.Context, id string, since time.Time, leave
 // activation time, and so does [Engine.Apply] of a set that holds it,
 // unless given [KeepStopped].
 func (e *Engine) Stop(ctx context.Context, id string) error {
+	if ctx == nil {
+		return errNilContext("Stop")
+	}
 	rec, err := e.transition(ctx, "stop", id, rule.Stopped, nil)
 	if err != nil {
 		return err
@@ -189,6 +198,9 @@ func (e *Engine) Stop(ctx context.Context, id string) error {
 // deliveries are cancelled and it can no longer be edited or published.
 // Follow-ups that trigger on it stop receiving its interactions.
 func (e *Engine) Archive(ctx context.Context, id string) error {
+	if ctx == nil {
+		return errNilContext("Archive")
+	}
 	rec, err := e.transition(ctx, "archive", id, rule.Archived, nil)
 	if err != nil {
 		return err
@@ -199,6 +211,9 @@ func (e *Engine) Archive(ctx context.Context, id string) error {
 // Campaign returns the stored record of campaign id, or an error wrapping
 // [ErrUnknownCampaign].
 func (e *Engine) Campaign(ctx context.Context, id string) (store.CampaignRecord, error) {
+	if ctx == nil {
+		return store.CampaignRecord{}, errNilContext("Campaign")
+	}
 	snap, err := e.current(ctx)
 	if err != nil {
 		return store.CampaignRecord{}, fmt.Errorf("connector: campaign %q: %w", id, err)
@@ -215,6 +230,9 @@ func (e *Engine) Campaign(ctx context.Context, id string) (store.CampaignRecord,
 // Campaigns returns every campaign record of the engine's namespace, sorted
 // by ID.
 func (e *Engine) Campaigns(ctx context.Context) ([]store.CampaignRecord, error) {
+	if ctx == nil {
+		return nil, errNilContext("Campaigns")
+	}
 	snap, err := e.current(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connector: campaigns: %w", err)

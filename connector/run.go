@@ -31,6 +31,9 @@ import (
 // engine. Run leaves no goroutine behind. Only one Run per engine may be
 // active: a second returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
+	if ctx == nil {
+		return errNilContext("Run")
+	}
 	if !e.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}

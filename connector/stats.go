@@ -13,6 +13,9 @@ import (
 // and, in Events, what this engine did with the events handed to it since
 // it was built ([Engine.EventCounts]).
 func (e *Engine) Stats(ctx context.Context) (store.Stats, error) {
+	if ctx == nil {
+		return store.Stats{}, errNilContext("Stats")
+	}
 	s, err := e.store.Stats(ctx, e.cfg.namespace)
 	if err != nil {
 		return s, err

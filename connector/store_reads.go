@@ -44,6 +44,9 @@ const DefaultPendingPage = 100
 // ends while the engine waits for another flush of its counts; the store's
 // error, wrapped.
 func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally, error) {
+	if ctx == nil {
+		return nil, errNilContext("Tallies")
+	}
 	ts, ok := e.store.(store.Tallier)
 	if !ok {
 		return nil, fmt.Errorf("%w: the store (%T) keeps no decision tallies", ErrNotSupported, e.store)
@@ -72,6 +75,9 @@ func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally
 // ([store.PendingLister]); an error wrapping [store.ErrInvalidQuery] for a
 // Limit out of range; the store's error, wrapped.
 func (e *Engine) PendingDeliveries(ctx context.Context, q store.PendingQuery) ([]store.Claim, error) {
+	if ctx == nil {
+		return nil, errNilContext("PendingDeliveries")
+	}
 	pl, ok := e.store.(store.PendingLister)
 	if !ok {
 		return nil, fmt.Errorf("%w: the store (%T) cannot list pending deliveries", ErrNotSupported, e.store)

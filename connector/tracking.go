@@ -43,6 +43,9 @@ import (
 // documentation), the event may have been stored, and its retry, by its
 // event ID, is then a duplicate (within the dedup window).
 func (e *Engine) Track(ctx context.Context, ev event.Event) error {
+	if ctx == nil {
+		return errNilContext("Track")
+	}
 	if in := e.cfg.instrument; in != nil {
 		ctx, end := in.StartTrack(ctx, ev)
 		ended := false

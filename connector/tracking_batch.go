@@ -73,6 +73,9 @@ const trackChunk = 1024
 // each event, so that each has its own span, unless the instrumentation is
 // a [BatchInstrumentation].
 func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
+	if ctx == nil {
+		return errNilContext("TrackAll")
+	}
 	if bi, ok := e.cfg.instrument.(BatchInstrumentation); ok {
 		ctx, end := bi.StartTrackAll(ctx, events)
 		ended := false
