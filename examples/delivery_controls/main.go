@@ -30,20 +30,19 @@ import (
 
 func main() { run(os.Stdout) }
 
-// zones is the host's user directory: it knows each user's time zone.
-type zones map[string]*time.Location
-
-// Location implements connector.Directory.
-func (z zones) Location(_ context.Context, user string) (*time.Location, error) { return z[user], nil }
-
-// InSegment implements connector.Directory; these campaigns have no audience.
-func (z zones) InSegment(context.Context, string, string) (bool, error) { return true, nil }
-
 func run(w io.Writer) {
 	ctx := context.Background()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)) // a Monday
-	users := zones{"ana": load("America/New_York"), "ben": load("Europe/Paris"), "chi": load("Asia/Tokyo")}
+	// The host's users and their time zones.
+	users := map[string]*time.Location{"ana": load("America/New_York"), "ben": load("Europe/Paris"), "chi": load("Asia/Tokyo")}
+	// The directory the engine asks for a user's zone. The host keeps no
+	// segments, so LocationFunc: an engine with it refuses to save a
+	// campaign with an audience, rather than leave every user out of it
+	// (or, from a stub that says yes, put every user in it).
+	directory := connector.LocationFunc(func(_ context.Context, user string) (*time.Location, error) {
+		return users[user], nil // nil: the engine's default location
+	})
 
 	// The sender hands each delivery to the host's mail provider; here it
 	// writes it down, in the user's time. A nil error means it was accepted.
@@ -60,7 +59,7 @@ func run(w io.Writer) {
 		connector.WithClock(clk),
 		connector.WithObserver(observer),
 		connector.WithSendConcurrency(1), // one send slot: deliveries go out in due order
-		connector.WithDirectory(users),
+		connector.WithDirectory(directory),
 		// At most one email per user and calendar day of the user's zone.
 		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Channel: event.Email, Days: 1}),
 	)
