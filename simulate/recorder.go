@@ -14,7 +14,8 @@ import (
 // It is safe for concurrent use.
 type Recorder struct {
 	// Fail, when set, is called for every attempt; a non-nil error refuses
-	// the delivery (the engine retries it per its policy).
+	// the delivery (the engine retries it per its policy, at random
+	// times under the default policy: see [New]).
 	Fail func(d connector.Delivery) error
 
 	clock    *clock.Mock

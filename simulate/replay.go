@@ -17,7 +17,9 @@ import (
 
 // Setup is what a replay starts from: the clock, the default time zone, the
 // campaign definitions (saved in order) and the campaigns published at the
-// start (in order). Its JSON form:
+// start (in order). The engine's options (quiet hours, frequency caps, a
+// directory of users' zones, allowed lateness…) are not part of it: pass
+// them to [Replay]. Its JSON form:
 //
 //	{"start": "2026-01-05T09:00:00Z", "location": "Europe/Paris",
 //	 "campaigns": [{"id": "newsletter"}, {"id": "resend", "triggers": […], …}],
@@ -129,7 +131,15 @@ func position(data []byte, err error) *LineError {
 // Replay builds a simulator from setup, applies the log and moves the
 // clock on to until (or, when zero, 30 days past the last line, at most to
 // the end of the simulated clock's range in 2262), sending what falls due
-// on the way. How lines move the clock is described at [Line].
+// on the way. How lines move the clock is described at [Line]. until does
+// not cut the log short: every line is applied, and an until before the
+// time the log leaves the clock at moves it no further. opts are passed to
+// [New] (after a [connector.WithLocation] of setup.Location), for the
+// engine's options the setup does not hold.
+//
+// Each move of the clock takes at least a millisecond of real time (the
+// mock clock lets other goroutines run): a log of 5,000 lines at distinct
+// times takes some seconds, most of them idle.
 //
 // Before anything runs it checks setup.Start (required, and within the
 // simulated clock's range, 1678 to 2262), until (zero or within that

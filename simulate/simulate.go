@@ -55,6 +55,12 @@ type Simulator struct {
 // start is required, and must lie where the memory store keeps its clock
 // (1678 to 2262): outside, New fails with an error wrapping
 // [store.ErrTimeRange], as [Replay] does, rather than every Tick failing.
+//
+// A send the [Recorder] refuses is retried per the engine's retry policy,
+// whose default ([connector.DefaultRetryPolicy]) shortens each wait by a
+// random share: the retries' times then differ from run to run. For a
+// timeline with failures that is the same on every run, pass
+// [connector.WithRetryPolicy] with a zero Jitter, as connectortest does.
 func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
 	switch {
 	case start.IsZero():

@@ -27,7 +27,7 @@ func main() {
 	setup := flag.String("setup", "", "campaign definitions and start (JSON)")
 	events := flag.String("events", "", "event log (JSON lines)")
 	asJSON := flag.Bool("json", false, "print the timeline as JSON lines")
-	until := flag.String("until", "", "run the clock to this time (RFC 3339); default: 30 days after the last line")
+	until := flag.String("until", "", "run the clock on to this time (RFC 3339) after the last line, which it does not cut short; default: 30 days after the last line")
 	flag.Parse()
 	if err := run(os.Stdout, *setup, *events, *until, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "simulate:", strings.TrimPrefix(err.Error(), "simulate: ")) // once, though the package's errors say it too
