@@ -8,6 +8,11 @@
 // first, to show what that order costs: the engine warns, and the first
 // enrollment is lost.
 //
+// Here the host holds users out of an original it sends itself. To hold
+// users out of a follow-up, the engine does it: set the follow-up's
+// rule.Campaign.ControlPercent, and it emits control_group_enrolled for
+// each user it holds out (see Example_controlGroup in package connector).
+//
 //	go run ./examples/control_group
 //
 // The engine runs on a mock clock that the program moves by hand, so the
