@@ -64,7 +64,7 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	var until time.Time
 	if untilText != "" {
 		if until, err = time.Parse(time.RFC3339, untilText); err != nil {
-			return fmt.Errorf("-until: %w", err)
+			return fmt.Errorf("-until: %q is not in RFC 3339 form, such as \"2026-02-01T00:00:00Z\": %w", untilText, err)
 		}
 	}
 	sim, rejected, err := simulate.Replay(setup, log, until)

@@ -58,6 +58,9 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte(`{"op":"teleport","campaign":"x"}`+"\n"), 0o644))
 	require.ErrorContains(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", bad, "", false), bad+`:1: unknown op "teleport"`)
 	require.Error(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "tomorrow", false))
+	// A date without a time is the likely slip: the error shows the form.
+	require.ErrorContains(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2026-02-01", false),
+		`-until: "2026-02-01" is not in RFC 3339 form, such as "2026-02-01T00:00:00Z"`)
 	// A setup's syntax error is named file:line:column; a campaign's
 	// definition error names the campaign.
 	badSetup := filepath.Join(dir, "bad.setup.json")
