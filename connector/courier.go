@@ -242,6 +242,7 @@ func (s *slot) commit(prev, next *job) {
 	ops := s.ops[:0]
 	if prev != nil {
 		prev.step = stepRecord
+		prev.held = e.cfg.clock.Now().Before(s.leaseEnd(prev))
 		ops = append(ops, store.Op{UserID: prev.c.UserID, Now: prev.now, Fn: prev.apply})
 	}
 	if next != nil {

@@ -36,9 +36,13 @@ type job struct {
 	// has jitter), so that each try of the record stores the same time
 	// and a retry stored by a call reported as failed is recognised.
 	retryAt time.Time
-	retried bool  // stepRecord: a call storing the record failed before
-	stored  bool  // stepRecord: the store already held the record, from a call reported as failed
-	err     error // the check's own error (a rate limit's store call), for the Tick
+	retried bool // stepRecord: a call storing the record failed before
+	// stepRecord: the slot still held the delivery's lease when the record
+	// was made, so no other engine can have taken the delivery: if it is
+	// gone, a stop or an archive removed it during the send.
+	held   bool
+	stored bool  // stepRecord: the store already held the record, from a call reported as failed
+	err    error // the check's own error (a rate limit's store call), for the Tick
 	// stepConfirm: the caps dropped the delivery before its rate limit,
 	// whose slot it did not take.
 	slotless bool
@@ -73,7 +77,7 @@ func (j *job) reset() {
 	j.finish()
 	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.slotless, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, false, j.dec[:0]
 	j.now = j.w.e.cfg.clock.Now()
-	j.retryAt, j.retried = time.Time{}, false
+	j.retryAt, j.retried, j.held = time.Time{}, false, false
 }
 
 // clear drops what the job refers to, for the pool.

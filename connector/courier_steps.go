@@ -162,6 +162,10 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		return
 	}
 	if !mine {
+		if j.stoppedDuringSend(i) {
+			j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped during a send that failed: "+j.sendErr.Error())
+			return
+		}
 		j.failureRecorded(u, i)
 		return
 	}
@@ -181,6 +185,17 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		p.ReadyAt = j.retryAt
 		j.noteRetried()
 	}
+}
+
+// stoppedDuringSend reports whether j's delivery, found at index i (-1:
+// gone), was removed by a stop or an archive after its confirmation: it is
+// gone while the slot held its lease, which keeps every other engine from
+// it. Such a stop leaves the delivery's outcome to this record
+// (Engine.cancelAll): the sender may accept it, and then it is delivered,
+// not cancelled. After a call storing the record failed, the delivery may
+// be gone by that call's doing: failureRecorded looks for it in the log.
+func (j *job) stoppedDuringSend(i int) bool {
+	return i < 0 && j.held && !j.retried
 }
 
 // recorded reports whether u holds the receipt of j's send: its record is
@@ -233,7 +248,8 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 		d := &u.Log[k]
 		ours := d.Kind == rule.Failed && d.Reason == rule.ReasonSendError ||
 			d.Kind == rule.Retried && d.Reason == rule.ReasonSendError ||
-			d.Kind == rule.Cancelled && d.Reason == rule.ReasonException
+			d.Kind == rule.Cancelled && d.Reason == rule.ReasonException ||
+			d.Kind == rule.Cancelled && d.Reason == rule.ReasonCampaignStopped
 		if ours && d.DeliveryID == j.d.ID && d.Attempt == j.d.Attempt && d.At.Equal(j.now) && strings.Contains(d.Detail, j.sendErr.Error()) {
 			j.stored = true
 			j.noteSent(d.Kind, d.Reason, d.Detail)
@@ -254,6 +270,9 @@ func (j *job) noteRetried() {
 // confirmation.
 func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 	if !mine {
+		if j.stoppedDuringSend(i) {
+			j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped after the last check, before the send")
+		}
 		return
 	}
 	p := u.Pending[i]

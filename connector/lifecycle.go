@@ -325,7 +325,8 @@ func (e *notCancelledError) Error() string   { return e.msg }
 func (e *notCancelledError) Unwrap() []error { return []error{ErrNotCancelled, e.err} }
 
 // cancelAll cancels every pending delivery of follow-up rec after a stop
-// or an archive stored it, recording one decision per delivery.
+// or an archive stored it, recording one decision per delivery, except
+// for those being sent, whose send records theirs.
 func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRecord) error {
 	id := rec.Campaign.ID
 	if _, err := e.adopt(ctx, rec); err != nil {
@@ -336,6 +337,13 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
 	}
 	now := e.cfg.clock.Now()
+	// A delivery being sent under a live lease is left out: the engine
+	// sending it records its outcome (delivered if the sender accepts it,
+	// cancelled if not), as it finds it gone. One whose lease ran out has
+	// no engine left to say so.
+	removed = slices.DeleteFunc(removed, func(c store.Claim) bool {
+		return c.Pending.Sending && c.Pending.ReadyAt.After(now)
+	})
 	e.tallyN(id, tcCancelledStopped, now, len(removed))
 	var firstErr error
 	for _, c := range removed {

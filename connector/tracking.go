@@ -551,7 +551,8 @@ func (t *tracker) duplicates() {
 
 // dropStale cancels deliveries left from an earlier activation of their
 // follow-up (another engine stopped it and CancelCampaign has not reached
-// them yet, or it was resumed since), in one pass. A user's deliveries
+// them yet, or it was resumed since), in one pass, except those being
+// sent. A user's deliveries
 // often come in runs of one follow-up: each run looks it up once.
 func (t *tracker) dropStale(u *store.UserState) {
 	var last *campaign
@@ -561,7 +562,10 @@ func (t *tracker) dropStale(u *store.UserState) {
 				return false
 			}
 		}
-		if !staleFor(last, p) {
+		if p.Sending || !staleFor(last, p) {
+			// One being sent is left to its send: the sender may accept
+			// it. If it fails, or its engine died, the next last check
+			// finds it stale and cancels it.
 			return false
 		}
 		t.marks.add(t.e, last, p.CampaignID, tcCancelledStopped, "")
