@@ -57,10 +57,10 @@ func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID
 // ([rule.ReasonOriginalNotActive]), a delay that can never fit in a
 // follow-up's duration, triggers or exceptions on archived or unknown
 // campaigns, interactions of a channel their campaign is not sent on
-// ([rule.ReasonChannelMismatch]), cycles of follow-ups, and exceptions that can
-// never happen while a user waits, and send windows that lie inside the
-// engine's quiet hours ([rule.ReasonQuietHours]); and, concerning no campaign, deliveries
-// overdue by more than a minute: nothing sends them
+// ([rule.ReasonChannelMismatch]), cycles of follow-ups, exceptions that
+// can never happen while a user waits, and send windows that lie inside
+// the engine's quiet hours ([rule.ReasonQuietHours]); and, concerning no
+// campaign, deliveries overdue by more than a minute: nothing sends them
 // ([rule.ReasonOverdueDeliveries]). Archived campaigns are not checked.
 // Warnings come sorted by campaign.
 func (e *Engine) Check(ctx context.Context) ([]Warning, error) {

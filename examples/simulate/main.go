@@ -77,7 +77,11 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 			if werr := sim.WriteTimeline(w); werr != nil {
 				return werr
 			}
-			fmt.Fprintf(w, "%d deliveries sent\n", len(sim.Sent()))
+			if n := len(sim.Sent()); n == 1 {
+				fmt.Fprintln(w, "1 delivery sent")
+			} else {
+				fmt.Fprintf(w, "%d deliveries sent\n", n)
+			}
 		}
 	}
 	for _, r := range rejected {
