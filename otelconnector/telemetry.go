@@ -36,8 +36,11 @@ const (
 	MetricDecisions = "campaignconnector.decisions"
 	// MetricSendDuration times sender calls (Float64Histogram, s).
 	MetricSendDuration = "campaignconnector.send.duration"
-	// MetricDeliveryLag measures how late deliveries went out
-	// (Float64Histogram, s).
+	// MetricDeliveryLag measures how late deliveries went out after the
+	// due time their trigger and delay gave them (Float64Histogram, s):
+	// retries and a slow Tick show in it, and so do deferrals by quiet
+	// hours, send windows and rate limits, and triggers reported after
+	// their due time.
 	MetricDeliveryLag = "campaignconnector.delivery.lag"
 	// MetricPendingDeliveries reports the store's pending deliveries
 	// (Int64ObservableGauge, {delivery}).
@@ -87,7 +90,7 @@ const (
 // "on time" to "the engine was down for a day".
 var (
 	sendBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60}
-	lagBuckets  = []float64{0, 0.1, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400}
+	lagBuckets  = []float64{0, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400}
 )
 
 // maxAttrLen bounds string attributes taken from input: Track opens its

@@ -127,8 +127,9 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, 0.0, lo)
 	require.Equal(t, 60.0, hi)
 	require.Equal(t, uint64(2), l.BucketCounts[0], "(-∞, 0]: ann and bob")
-	require.Equal(t, 60.0, l.Bounds[6])
-	require.Equal(t, uint64(1), l.BucketCounts[6], "(30, 60]: cid")
+	require.Equal(t, []float64{0, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30, 60}, l.Bounds[:10],
+		"lag's buckets part sub-second lags (a Tick's period) from seconds, and seconds from minutes")
+	require.Equal(t, uint64(1), l.BucketCounts[9], "(30, 60]: cid")
 
 	// Spans: one per Track call, one per send attempt.
 	tracks := e.ended(otelconnector.SpanTrack)
