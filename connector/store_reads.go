@@ -63,6 +63,47 @@ func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally
 	return out, nil
 }
 
+// FlushTallies adds to the store every decision count the engine holds,
+// counted up to the call, and returns once the store has them all: the
+// last step of the shutdown of an engine that does not Run (a replica
+// that only tracks, or one whose host calls Tick), whose counts otherwise
+// reach the store only at its next decision 5 seconds or more after the
+// previous flush. Run flushes its own as it returns.
+//
+// It flushes in store calls of at most 4,096 counts, as many as it takes,
+// for as long as ctx lasts. It returns nil at once when the store keeps no
+// tallies. Errors: ctx's error when it ends first, or the store's, wrapped
+// and saying how many counts are still held: the engine keeps them for
+// its next flush.
+func (e *Engine) FlushTallies(ctx context.Context) error {
+	if ctx == nil {
+		return errNilContext("FlushTallies")
+	}
+	if e.tallies == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("connector: flushing tallies: %w", err)
+	}
+	for {
+		left, err := e.tallies.flushAll(ctx)
+		if err == nil {
+			if left == 0 {
+				return nil
+			}
+			if err = ctx.Err(); err == nil {
+				continue // a backlog larger than one flush sends
+			}
+		}
+		switch {
+		case left < 0:
+			return fmt.Errorf("connector: flushing tallies: %w", err)
+		default:
+			return fmt.Errorf("connector: flushing tallies (%d counts still held): %w", left, err)
+		}
+	}
+}
+
 // PendingDeliveries pages through the namespace's pending deliveries
 // (claimed or not) in (DueAt, ID) order, of one follow-up when
 // q.CampaignID is set: pass the last one's DueAt and ID as q.AfterDue and

@@ -565,3 +565,52 @@ func TestRunsLastFlushWaitsForAReadersFlush(t *testing.T) {
 		require.Equal(t, int64(3), scheduledCount(got), "every count tracked before Run returned is stored")
 	})
 }
+
+// TestFlushTalliesHandsOverEveryCount checks that an engine that only
+// tracks gets every count to the store at its shutdown: without the call,
+// the counts of decisions less than 5 s after its last flush wait in
+// memory for a next decision that never comes.
+func TestFlushTalliesHandsOverEveryCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		clk := clock.NewMock()
+		s := store.NewMemory()
+		e := tallyEngine(t, s, connector.WithClock(clk))
+		clk.Add(5 * time.Second)
+		require.NoError(t, e.Track(ctx, received("u1"))) // flushes in the background
+		synctest.Wait()
+		require.NoError(t, e.Track(ctx, received("u2")))
+		require.NoError(t, e.Track(ctx, received("u3")))
+		synctest.Wait()
+		require.Equal(t, int64(1), scheduledCount(storedTallies(t, s)), "u2 and u3 wait in the engine")
+		require.NoError(t, e.FlushTallies(ctx))
+		require.Equal(t, int64(3), scheduledCount(storedTallies(t, s)))
+		require.NoError(t, e.FlushTallies(ctx))
+		require.Equal(t, int64(3), scheduledCount(storedTallies(t, s)), "flushed once")
+	})
+}
+
+// TestFlushTalliesSaysWhatItKeeps checks that a flush the store fails
+// names the counts the engine still holds, and that they go with the next.
+func TestFlushTalliesSaysWhatItKeeps(t *testing.T) {
+	ctx := context.Background()
+	s := &countingTallier{Memory: store.NewMemory()}
+	e := tallyEngine(t, s, mockClock())
+	for _, u := range []string{"u1", "u2"} {
+		require.NoError(t, e.Track(ctx, received(u)))
+	}
+	s.fail.Store(true)
+	err := e.FlushTallies(ctx)
+	require.ErrorIs(t, err, errTallyStore)
+	require.Contains(t, err.Error(), "counts still held")
+	s.fail.Store(false)
+	require.NoError(t, e.FlushTallies(ctx))
+	require.Equal(t, int64(2), scheduledCount(storedTallies(t, s.Memory)))
+
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	require.NoError(t, e.Track(ctx, received("u3")))
+	require.ErrorIs(t, e.FlushTallies(done), context.Canceled)
+	require.NoError(t, e.FlushTallies(ctx))
+	require.Equal(t, int64(3), scheduledCount(storedTallies(t, s.Memory)))
+}

@@ -386,6 +386,20 @@ func (b *tallyBook) finalFlush(ctx context.Context) (left int64, err error) {
 	return b.waitingLocked(), err
 }
 
+// flushAll flushes as flush does and returns how many counts the store
+// has not added yet (-1 when ctx ended before the flush could start):
+// FlushTallies flushes until none is left.
+func (b *tallyBook) flushAll(ctx context.Context) (left int64, err error) {
+	select {
+	case b.flushing <- struct{}{}:
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+	defer func() { <-b.flushing }()
+	err = b.flushLocked(ctx)
+	return b.waitingLocked(), err
+}
+
 // waitingLocked returns how many counts a flush took from the counters
 // and did not add to the store, with b.flushing held.
 func (b *tallyBook) waitingLocked() int64 {

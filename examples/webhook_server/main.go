@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -93,24 +94,39 @@ func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error)
 	// ReadTimeout bounds the body too: the handler reads all of it before
 	// checking the signature, so a client trickling bytes would otherwise
 	// hold a connection and its buffer for as long as it likes.
-	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	// Listening first makes a busy port an error here, before anything
+	// runs in the background.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdown)
+		_ = srv.Shutdown(shutdown) // waits for the requests in progress
 	}()
 	ran := make(chan struct{})
 	go func() { // sends deliveries as they fall due
 		defer close(ran)
 		_ = engine.Run(ctx)
 	}()
-	defer func() { <-ran }() // the store closes after Run returned
-	fmt.Fprintf(out, "listening on http://%s/webhooks/sendgrid\n", addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	fmt.Fprintf(out, "listening on http://%s/webhooks/sendgrid\n", ln.Addr())
+	err = srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	return nil
+	stop() // when Serve failed on its own
+	<-served
+	<-ran
+	// The last requests tracked events after Run's last flush: their
+	// decision counts go to the store before it closes.
+	return errors.Join(err, engine.FlushTallies(context.Background()))
 }
 
 // newServer is the wiring: an engine on st and clk with the newsletter and
