@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -231,4 +232,16 @@ func TestDemoRequestSchedulesTheResend(t *testing.T) {
 	run("resend scheduled for ann, due 2026-01-12T09:00:01Z")
 	clk.Add(time.Minute) // a restart, later
 	run("resend suppressed for ann: already_pending")
+}
+
+// A busy port is an error of serve, at once: it does not say it listens,
+// nor wait for a shutdown that never comes.
+func TestServeFailsOnABusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	var out syncBuffer
+	err = serve(context.Background(), busy.Addr().String(), "", "", &out)
+	require.ErrorContains(t, err, "address already in use")
+	require.NotContains(t, out.String(), "listening on")
 }
