@@ -89,3 +89,23 @@ func BenchmarkCampaignsPage500Campaigns(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes/page")
 }
+
+// BenchmarkHealthPage500Campaigns loads the health page (a day's window)
+// of the engine of BenchmarkCampaignsPage500Campaigns.
+func BenchmarkHealthPage500Campaigns(b *testing.B) {
+	h, err := New(manyCampaigns(b), quietLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, target := range []string{"/health", "/health?range=7d"} {
+		b.Run(target, func(b *testing.B) {
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
