@@ -242,7 +242,7 @@ func (s *slot) commit(prev, next *job) {
 	ops := s.ops[:0]
 	if prev != nil {
 		prev.step = stepRecord
-		prev.held = e.cfg.clock.Now().Before(s.leaseEnd(prev))
+		prev.held = s.stillHeld(prev, e.cfg.clock.Now())
 		ops = append(ops, store.Op{UserID: prev.c.UserID, Now: prev.now, Fn: prev.apply})
 	}
 	if next != nil {
@@ -398,6 +398,9 @@ type lease struct {
 	id     string
 	token  uint64
 	end    time.Time
+	// The keeper found the delivery gone while the lease lived: a stop or
+	// an archive removed it, and the lease is no longer renewed.
+	gone bool
 }
 
 // heldAt is where the slot keeps the lease of its job j: a slot's two jobs
@@ -419,6 +422,16 @@ func (s *slot) unhold(j *job) {
 	s.mu.Lock()
 	*s.heldAt(j) = lease{}
 	s.mu.Unlock()
+}
+
+// stillHeld reports whether no other engine can have taken j's delivery
+// by now: its lease lives, or the keeper found the delivery gone while it
+// lived (a stop or an archive removed it, and nobody renews its lease since).
+func (s *slot) stillHeld(j *job, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.heldAt(j)
+	return h.gone || now.Before(h.end)
 }
 
 func (s *slot) leaseEnd(j *job) time.Time {

@@ -38,8 +38,9 @@ type job struct {
 	retryAt time.Time
 	retried bool // stepRecord: a call storing the record failed before
 	// stepRecord: the slot still held the delivery's lease when the record
-	// was made, so no other engine can have taken the delivery: if it is
-	// gone, a stop or an archive removed it during the send.
+	// was made, or the keeper found the delivery gone while it did, so no
+	// other engine can have taken the delivery: if it is gone, a stop or
+	// an archive removed it during the send.
 	held   bool
 	stored bool  // stepRecord: the store already held the record, from a call reported as failed
 	err    error // the check's own error (a rate limit's store call), for the Tick

@@ -60,11 +60,12 @@ func (k *keeper) run(w *courier) {
 }
 
 // renewal is one lease to renew: where the slot holds it, what it holds
-// then, and whether the store renewed it.
+// then, and whether the store renewed it or found the delivery gone.
 type renewal struct {
 	s       *slot
 	l       lease
 	renewed bool
+	gone    bool
 }
 
 // renew extends the leases that have at most half of their length left.
@@ -88,17 +89,18 @@ func (k *keeper) renew(w *courier) {
 	ops := make([]store.Op, len(due))
 	for i, r := range due {
 		ops[i] = store.Op{UserID: r.l.userID, Now: now, Fn: func(u *store.UserState, _ bool) {
-			r.renewed = false
-			if i := u.Find(r.l.id); i >= 0 {
-				if p := u.Pending[i]; p.Token == r.l.token && p.Sending {
-					p.ReadyAt, r.renewed = end, true
-				}
+			r.renewed, r.gone = false, false
+			if i := u.Find(r.l.id); i < 0 {
+				r.gone = true
+			} else if p := u.Pending[i]; p.Token == r.l.token && p.Sending {
+				p.ReadyAt, r.renewed = end, true
 			}
 		}}
 	}
 	k.req.ops = ops
 	w.group.commit(&k.req)
 	k.req.ops = nil
+	after := e.cfg.clock.Now()
 	var failed int
 	var first error
 	for i, r := range due {
@@ -106,12 +108,22 @@ func (k *keeper) renew(w *courier) {
 			failed++
 			first = cmp.Or(first, ops[i].Err)
 		}
-		if ops[i].Err != nil || !r.renewed {
+		// A delivery found gone while its lease still lived, which keeps
+		// every other engine from it, was removed by a stop or an archive:
+		// its lease is not renewed again, and may end before the send
+		// does, so the slot keeps that it was removed while held, for the
+		// send's record to report its outcome (stoppedDuringSend).
+		gone := ops[i].Err == nil && r.gone && after.Before(r.l.end)
+		if !gone && (ops[i].Err != nil || !r.renewed) {
 			continue // tried again at the next round, while the lease lasts
 		}
 		r.s.mu.Lock()
 		if h := r.s.heldAt(r.l.j); h.j == r.l.j && h.id == r.l.id && h.token == r.l.token {
-			h.end = end
+			if gone {
+				h.gone = true
+			} else {
+				h.end = end
+			}
 		}
 		r.s.mu.Unlock()
 	}

@@ -190,7 +190,8 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 // stoppedDuringSend reports whether j's delivery, found at index i (-1:
 // gone), was removed by a stop or an archive after its confirmation: it is
 // gone while the slot held its lease, which keeps every other engine from
-// it. Such a stop leaves the delivery's outcome to this record
+// it (however long the send lasts past that lease once the keeper found
+// the delivery gone: see slot.stillHeld). Such a stop leaves the delivery's outcome to this record
 // (Engine.cancelAll): the sender may accept it, and then it is delivered,
 // not cancelled. After a call storing the record failed, the delivery may
 // be gone by that call's doing: failureRecorded looks for it in the log.
