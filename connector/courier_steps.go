@@ -223,7 +223,9 @@ func (j *job) recorded(u *store.UserState) bool {
 // call got through: without a log, or once later decisions pushed it out
 // of the log (WithDecisionLog's max), such an outcome stays in the store
 // alone. Either is looked for only when a call storing this record failed
-// before.
+// before. A delivery gone under the slot's lease whose decision the log
+// does not hold was removed by a stop: it is reported cancelled, as
+// stoppedDuringSend does.
 func (j *job) failureRecorded(u *store.UserState, i int) {
 	if !j.retried {
 		return
@@ -256,6 +258,15 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 			j.noteSent(d.Kind, d.Reason, d.Detail)
 			return
 		}
+	}
+	if i < 0 && j.held && j.w.e.cfg.logMax > 0 {
+		// Gone under the slot's lease (its retries end with the lease),
+		// and the log holds no decision of a call of this record: none
+		// was stored, so a stop or an archive removed the delivery, and
+		// left its outcome to this record (stoppedDuringSend). Without a
+		// log, a failure stored by a call reported as failed looks the
+		// same, and the stop's outcome is not told.
+		j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped during a send that failed: "+j.sendErr.Error())
 	}
 }
 
