@@ -104,14 +104,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // openError is the error of Open when SQLite cannot open the file (a
 // permission, say: checkPath caught the path's shape): it names the path
-// and, since SQLite says only "unable to open database file", the cause
-// the operating system gives for the file or its directory.
+// and, when SQLite says only "unable to open database file", the cause the
+// operating system gives for the file or its directory.
 func openError(path string, err error) error {
 	if errors.Is(err, store.ErrClosed) {
 		return err
 	}
-	if cause := openCause(path); cause != nil {
-		return fmt.Errorf("sqlite: opening %q: %w: %w", path, err, cause)
+	var e *sqlite.Error
+	if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CANTOPEN {
+		if cause := openCause(path); cause != nil {
+			return fmt.Errorf("sqlite: opening %q: %w: %w", path, err, cause)
+		}
 	}
 	return fmt.Errorf("sqlite: opening %q: %w", path, err)
 }
@@ -119,13 +122,17 @@ func openError(path string, err error) error {
 // openCause asks the operating system what keeps path from being opened
 // for writing, as SQLite needs it: the file, when it exists, and then its
 // directory, where SQLite creates the file and keeps the write-ahead log
-// beside it. The directory is probed with a file of another name, removed
-// at once, so that the probe never creates or removes the database file
-// another process may be opening. It returns nil when it finds nothing,
-// leaving SQLite's error alone.
+// beside it. The file is never opened: closing a descriptor of it would
+// release the locks of every SQLite connection of the process on it (POSIX
+// advisory locks belong to the process), so its access is asked without
+// opening it where the system allows (writable). The directory is probed
+// with a file of another name, removed at once. It returns nil when it
+// finds nothing, leaving SQLite's error alone.
 func openCause(path string) error {
-	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
-		f.Close()
+	if _, err := os.Stat(path); err == nil {
+		if err := writable(path); err != nil {
+			return err
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
