@@ -125,8 +125,12 @@ func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error)
 	<-served
 	<-ran
 	// The last requests tracked events after Run's last flush: their
-	// decision counts go to the store before it closes.
-	return errors.Join(err, engine.FlushTallies(context.Background()))
+	// decision counts go to the store before it closes. (A request still
+	// running when Shutdown gave up meets the closed store and answers
+	// 500, which SendGrid retries.)
+	flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, engine.FlushTallies(flush))
 }
 
 // newServer is the wiring: an engine on st and clk with the newsletter and
