@@ -3,6 +3,7 @@ package otelconnector
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -83,7 +84,14 @@ func (s *eventSources) observe(t *Telemetry, o metric.Observer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	totals := make(map[attribute.Distinct]*total, len(s.live))
+	read := make(map[any]bool, len(s.sources)) // comparable sources read
 	for r := range s.sources {
+		if key, ok := sourceKey(r.src); ok {
+			if read[key] {
+				continue // registered twice: counted once
+			}
+			read[key] = true
+		}
 		k := r.attrs.Equivalent()
 		tot := totals[k]
 		if tot == nil {
@@ -128,6 +136,13 @@ func (r *eventSource) Unregister() error {
 		delete(s.retired, k)
 		return nil
 	}
+	if key, ok := sourceKey(r.src); ok {
+		for other := range s.sources {
+			if okey, ok := sourceKey(other.src); ok && okey == key {
+				return nil // still registered: its counts are still read
+			}
+		}
+	}
 	last := r.last
 	if c, err := protect(func() (store.EventCounts, error) { return r.src.EventCounts(), nil }); err == nil {
 		last = maxCounts(last, c)
@@ -153,4 +168,15 @@ func maxCounts(a, b store.EventCounts) store.EventCounts {
 		Unheard:    max(a.Unheard, b.Unheard),
 		Duplicates: max(a.Duplicates, b.Duplicates),
 	}
+}
+
+// sourceKey returns src as a map key when its value is comparable (a
+// *connector.Engine is): the same source registered twice is then read
+// once. A source of another kind (a func, a struct holding one) has no key
+// and is read at each of its registrations.
+func sourceKey(src EventCountsSource) (any, bool) {
+	if !reflect.ValueOf(src).Comparable() {
+		return nil, false
+	}
+	return src, true
 }

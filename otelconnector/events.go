@@ -34,8 +34,9 @@ type EventCountsSource interface {
 // reason, are the decisions of kind "ignored" that [MetricDecisions]
 // counts.) The counts are the engine's own, since it was built: call
 // ObserveEvents once per engine (the counts of engines of one namespace
-// in one process add up); unregister with the returned registration when
-// the engine goes away.
+// in one process add up; an engine registered twice is counted once, until
+// its last registration is unregistered); unregister with the returned
+// registration when the engine goes away.
 //
 // A counter never goes down while it is exported: when one of several
 // engines of a namespace is unregistered, its counts up to then stay in

@@ -164,3 +164,36 @@ type namespaced struct {
 }
 
 func (n namespaced) Namespace() string { return n.ns }
+
+// An engine registered twice (two parts of a host each registering it) is
+// counted once, and stays counted, once, until its last registration goes.
+func TestAnEngineRegisteredTwiceIsCountedOnce(t *testing.T) {
+	e := newTelemetry(t)
+	src := &fixedCounts{ns: "tenant-a", c: store.EventCounts{Tracked: 10}}
+	first, err := e.tel.ObserveEvents(src)
+	require.NoError(t, err)
+	second, err := e.tel.ObserveEvents(src)
+	require.NoError(t, err)
+	other, err := e.tel.ObserveEvents(&fixedCounts{ns: "tenant-a", c: store.EventCounts{Tracked: 1}})
+	require.NoError(t, err)
+	tracked := func() map[string]int64 {
+		return e.counter(e.collect(), otelconnector.MetricEventsTracked, "{event}")
+	}
+	require.Equal(t, map[string]int64{"tenant-a": 11}, tracked())
+	require.NoError(t, first.Unregister())
+	src.c.Tracked = 12
+	require.Equal(t, map[string]int64{"tenant-a": 13}, tracked(), "still registered once: read, not retired")
+	require.NoError(t, second.Unregister())
+	require.Equal(t, map[string]int64{"tenant-a": 13}, tracked(), "gone: its last counts stay in the sum")
+	require.NoError(t, other.Unregister())
+	require.Nil(t, tracked())
+}
+
+// fixedCounts is a comparable event counts source.
+type fixedCounts struct {
+	ns string
+	c  store.EventCounts
+}
+
+func (f *fixedCounts) Namespace() string              { return f.ns }
+func (f *fixedCounts) EventCounts() store.EventCounts { return f.c }
