@@ -61,7 +61,7 @@ func (m *Memory) Tallies(ctx context.Context, ns string, q TallyQuery) ([]Tally,
 	var keys []TallyKey
 	mt.mu.Lock()
 	for k := range mt.counts {
-		if ids == nil && q.Matches(&k) || ids != nil && ids[k.CampaignID] && q.matchesHour(&k) {
+		if ids == nil && q.Matches(&k) || ids != nil && ids[k.CampaignID] && q.matchesHour(&k) && q.matchesKind(&k) {
 			keys = append(keys, k)
 		}
 	}

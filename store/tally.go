@@ -120,8 +120,9 @@ func ValidateTallies(tallies []Tally) error {
 }
 
 // TallyQuery selects tallies: hours in [Since, Until) (a zero Until means
-// no upper bound), and one campaign (CampaignID), some (CampaignIDs) or
-// all (neither set). An hour is selected by its start.
+// no upper bound), one campaign (CampaignID), some (CampaignIDs) or all
+// (neither set), and some decision kinds (Kinds) or all. An hour is
+// selected by its start.
 type TallyQuery struct {
 	Since, Until time.Time
 	CampaignID   string
@@ -132,14 +133,25 @@ type TallyQuery struct {
 	// it and returns the tallies of every campaign: a caller that must
 	// not see the others filters them too.
 	CampaignIDs []string
+	// Kinds, when not empty, selects the tallies of these decision kinds
+	// only, in any order (repeats select nothing more), with CampaignID
+	// or CampaignIDs or without. A kind the rule package does not name is
+	// valid and selects the tallies stored under it, if any: a store
+	// keeps whatever kind its engines count (an engine of a later version
+	// may count a kind this one does not know). An empty kind is invalid:
+	// no tally has one. A store written before this field ignores it and
+	// returns the tallies of every kind: a caller that must not see the
+	// others filters them too.
+	Kinds []rule.DecisionKind
 }
 
 // Validate reports a query that selects nothing by construction (Until
 // set and not after Since), ambiguously (both CampaignID and CampaignIDs
-// set), or by a campaign ID that is not text every store keeps
+// set), by a campaign ID or a kind that is not text every store keeps
 // ([event.CheckText]: no tally can have it, and stores would read it
-// differently), as an error wrapping [ErrInvalidQuery]; the last two are
-// a [*rule.ValidationError] naming the field.
+// differently), or by an empty kind, as an error wrapping
+// [ErrInvalidQuery]; all but the first are a [*rule.ValidationError]
+// naming the field.
 func (q *TallyQuery) Validate() error {
 	if !q.Until.IsZero() && !q.Until.After(q.Since) {
 		return fmt.Errorf("%w: tallies until %s, not after since %s", ErrInvalidQuery,
@@ -157,6 +169,17 @@ func (q *TallyQuery) Validate() error {
 			return &rule.ValidationError{Object: "tally query", Field: fmt.Sprintf("campaign_ids[%d]", i), Reason: err.Error(), Err: ErrInvalidQuery}
 		}
 	}
+	for i, k := range q.Kinds {
+		reason := "required"
+		if k != "" {
+			err := event.CheckText(string(k))
+			if err == nil {
+				continue
+			}
+			reason = err.Error()
+		}
+		return &rule.ValidationError{Object: "tally query", Field: fmt.Sprintf("kinds[%d]", i), Reason: reason, Err: ErrInvalidQuery}
+	}
 	return nil
 }
 
@@ -164,7 +187,7 @@ func (q *TallyQuery) Validate() error {
 // CampaignIDs for each key: a store matching many keys against a long
 // list does better with a set of its own.
 func (q *TallyQuery) Matches(k *TallyKey) bool {
-	if !q.matchesHour(k) {
+	if !q.matchesHour(k) || !q.matchesKind(k) {
 		return false
 	}
 	if len(q.CampaignIDs) > 0 {
@@ -176,6 +199,12 @@ func (q *TallyQuery) Matches(k *TallyKey) bool {
 // matchesHour reports whether the hour of k is in q's range.
 func (q *TallyQuery) matchesHour(k *TallyKey) bool {
 	return k.Hour >= ceilUnix(q.Since) && (q.Until.IsZero() || k.Hour < ceilUnix(q.Until))
+}
+
+// matchesKind reports whether q selects the kind of k. The kinds are few
+// (a dozen at most, without repeats): a look through them is enough.
+func (q *TallyQuery) matchesKind(k *TallyKey) bool {
+	return len(q.Kinds) == 0 || slices.Contains(q.Kinds, k.Kind)
 }
 
 // ceilUnix is t in Unix seconds, rounded up: an hour starting at Unix

@@ -50,3 +50,55 @@ func TestTallyQueryWithACampaignAndAListIsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// Matches selects by kind as the stores do, with the hours and campaigns.
+func TestTallyQueryMatchesKinds(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	key := func(campaign string, kind rule.DecisionKind) *store.TallyKey {
+		return &store.TallyKey{Hour: at.Unix(), CampaignID: campaign, Kind: kind}
+	}
+	trouble := []rule.DecisionKind{rule.Failed, rule.Retried, rule.Deferred}
+	for _, c := range []struct {
+		name string
+		q    store.TallyQuery
+		k    *store.TallyKey
+		want bool
+	}{
+		{"a listed kind", store.TallyQuery{Kinds: trouble}, key("a", rule.Retried), true},
+		{"an unlisted kind", store.TallyQuery{Kinds: trouble}, key("a", rule.Delivered), false},
+		{"an empty list", store.TallyQuery{Kinds: []rule.DecisionKind{}}, key("a", rule.Delivered), true},
+		{"a kind the rule package does not name", store.TallyQuery{Kinds: []rule.DecisionKind{"rerouted"}}, key("a", "rerouted"), true},
+		{"a listed kind of the campaign", store.TallyQuery{CampaignID: "a", Kinds: trouble}, key("a", rule.Failed), true},
+		{"a listed kind of another campaign", store.TallyQuery{CampaignID: "b", Kinds: trouble}, key("a", rule.Failed), false},
+		{"a listed kind of a listed campaign", store.TallyQuery{CampaignIDs: []string{"b", "a"}, Kinds: trouble}, key("a", rule.Failed), true},
+		{"an unlisted kind of a listed campaign", store.TallyQuery{CampaignIDs: []string{"a"}, Kinds: trouble}, key("a", rule.Scheduled), false},
+		{"a listed kind out of the hours", store.TallyQuery{Since: at.Add(time.Second), Kinds: trouble}, key("a", rule.Failed), false},
+	} {
+		if got := c.q.Matches(c.k); got != c.want {
+			t.Errorf("%s: Matches = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// A kind no tally can have is refused, naming its place in the list; any
+// other text is a kind, known to the rule package or not.
+func TestTallyQueryKindsAreText(t *testing.T) {
+	for _, k := range []rule.DecisionKind{"", "\xff", "fai\x00led"} {
+		q := store.TallyQuery{Kinds: []rule.DecisionKind{rule.Failed, k}}
+		err := q.Validate()
+		var ve *rule.ValidationError
+		if !errors.Is(err, store.ErrInvalidQuery) || !errors.As(err, &ve) || ve.Field != "kinds[1]" {
+			t.Errorf("kind %q: Validate = %v, want a *rule.ValidationError of kinds[1] wrapping ErrInvalidQuery", k, err)
+		}
+	}
+	for _, ok := range []store.TallyQuery{
+		{Kinds: []rule.DecisionKind{rule.Failed, rule.Failed}},
+		{Kinds: []rule.DecisionKind{"rerouted"}},
+		{CampaignID: "a", Kinds: []rule.DecisionKind{rule.Delivered}},
+		{CampaignIDs: []string{"a"}, Kinds: []rule.DecisionKind{rule.Delivered}},
+	} {
+		if err := ok.Validate(); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
+	}
+}

@@ -208,7 +208,9 @@
 // under its number. A writer's row goes with the tallies of its latest
 // hour. [Store.Tallies] reads the tallies of some campaigns
 // ([store.TallyQuery] CampaignIDs, or CampaignID) from an index on
-// (namespace, campaign, hour), one short range per campaign. It implements
+// (namespace, campaign, hour), one short range per campaign, and those of
+// some decision kinds (Kinds) from the same ranges, the entries of other
+// kinds left out. It implements
 // [store.PendingLister] with an index on (namespace, follow-up, due time,
 // ID): a page of a follow-up's pending deliveries is an index range scan,
 // and a page of all of them one look-up per follow-up with deliveries

@@ -369,6 +369,7 @@ type queries struct {
 	pruneSeen, pruneInteractions, pruneCounters        string
 	pruneCandidates, prunePostpone, pruneRekey         string
 	addTallies, tallies, talliesOf, pruneTallies       string
+	talliesKinds, talliesOfKinds                       string
 	addTalliesOnce, pruneTallyWriters                  string
 	listPending, listPendingAll                        string
 }
@@ -408,6 +409,7 @@ func newQueries(cfg config) *queries {
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
 		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone), pruneRekey: r.Replace(sqlPruneRekey),
 		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), talliesOf: r.Replace(sqlTalliesOf), pruneTallies: r.Replace(sqlPruneTallies),
+		talliesKinds: r.Replace(sqlTalliesKinds), talliesOfKinds: r.Replace(sqlTalliesOfKinds),
 		addTalliesOnce: r.Replace(sqlAddTalliesOnce), pruneTallyWriters: r.Replace(sqlPruneTallyWriters),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 	}

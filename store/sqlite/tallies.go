@@ -36,6 +36,21 @@ const (
 	sqlTalliesOf = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
 		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3 AND campaign_id IN (SELECT value FROM json_each(?4))
 		ORDER BY hour, campaign_id, kind, reason, rule`
+	// The same three, of the decision kinds of a JSON array: a filter of
+	// the entries of the range, which hold their kind (the primary key
+	// and the campaign index, whose entries hold the rest of the primary
+	// key), so that the tallies of other kinds are neither decoded nor
+	// returned.
+	sqlTalliesKinds = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
+		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3 AND kind IN (SELECT value FROM json_each(?5))
+		ORDER BY hour, campaign_id, kind, reason, rule`
+	sqlTalliesOneKinds = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
+		WHERE ns = ?1 AND campaign_id = ?4 AND hour >= ?2 AND hour < ?3 AND kind IN (SELECT value FROM json_each(?5))
+		ORDER BY hour, campaign_id, kind, reason, rule`
+	sqlTalliesOfKinds = `SELECT hour, campaign_id, kind, reason, rule, n FROM campaignconnector_tallies
+		WHERE ns = ?1 AND hour >= ?2 AND hour < ?3 AND campaign_id IN (SELECT value FROM json_each(?4))
+			AND kind IN (SELECT value FROM json_each(?5))
+		ORDER BY hour, campaign_id, kind, reason, rule`
 	// Batched, as Prune's deletes: at most ?3 rows per transaction.
 	sqlPruneTallies = `DELETE FROM campaignconnector_tallies WHERE (ns, hour, campaign_id, kind, reason, rule) IN (
 		SELECT ns, hour, campaign_id, kind, reason, rule FROM campaignconnector_tallies WHERE ns = ?1 AND hour < ?2 LIMIT ?3)`
@@ -72,9 +87,16 @@ func (s *Store) AddTallies(ctx context.Context, ns string, tallies []store.Tally
 	return wrap("add tallies", err)
 }
 
+// withKinds maps each query of Tallies to the same of some kinds.
+var withKinds = map[string]string{
+	sqlTallies:    sqlTalliesKinds,
+	sqlTalliesOne: sqlTalliesOneKinds,
+	sqlTalliesOf:  sqlTalliesOfKinds,
+}
+
 // Tallies implements [store.Tallier.Tallies] with a range scan of the
 // primary key, on a reading connection; q's CampaignIDs go as one JSON
-// array, whatever their number.
+// array, whatever their number, and its Kinds as another.
 func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]store.Tally, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -86,7 +108,7 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 	if !q.Until.IsZero() {
 		until = ceilUnix(q.Until)
 	}
-	query, campaigns := sqlTallies, any(nil)
+	query, campaigns, kinds := sqlTallies, any(nil), any(nil)
 	if q.CampaignID != "" {
 		query, campaigns = sqlTalliesOne, q.CampaignID
 	}
@@ -96,6 +118,13 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 			return nil, wrap("tallies", err)
 		}
 		query, campaigns = sqlTalliesOf, string(ids)
+	}
+	if len(q.Kinds) > 0 {
+		list, err := json.Marshal(q.Kinds)
+		if err != nil {
+			return nil, wrap("tallies", err)
+		}
+		query, kinds = withKinds[query], string(list)
 	}
 	var out []store.Tally
 	err := s.query(ctx, query, func(rows *sql.Rows) error {
@@ -114,7 +143,7 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 			out = append(out, t)
 		}
 		return nil
-	}, ns, ceilUnix(q.Since), until, campaigns)
+	}, ns, ceilUnix(q.Since), until, campaigns, kinds)
 	if err != nil {
 		return nil, wrap("tallies", err)
 	}

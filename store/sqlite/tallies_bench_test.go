@@ -44,6 +44,42 @@ func BenchmarkTalliesWeek(b *testing.B) {
 	}
 }
 
+// BenchmarkTalliesOfKinds reads the tallies of a day and of a week, as
+// the dashboard's health page does, of every kind (what it read before
+// TallyQuery.Kinds) and of the kinds it shows (failed, retried,
+// deferred: one tally in six of fillTallies'), from the tallies of
+// BenchmarkTalliesWeek.
+func BenchmarkTalliesOfKinds(b *testing.B) {
+	s := openStore(b, testPath(b))
+	ctx := context.Background()
+	end := t0.Truncate(time.Hour)
+	fillTallies(b, s, end)
+	trouble := []rule.DecisionKind{rule.Failed, rule.Retried, rule.Deferred}
+	for _, span := range []struct {
+		name string
+		d    time.Duration
+	}{{"day", 24 * time.Hour}, {"week", 7 * 24 * time.Hour}} {
+		for _, kinds := range []struct {
+			name  string
+			kinds []rule.DecisionKind
+		}{{"every kind", nil}, {"trouble", trouble}} {
+			q := store.TallyQuery{Since: end.Add(-span.d + time.Hour), Until: end.Add(time.Hour), Kinds: kinds.kinds}
+			b.Run(span.name+"/"+kinds.name, func(b *testing.B) {
+				b.ReportAllocs()
+				var n int
+				for b.Loop() {
+					ts, err := s.Tallies(ctx, "", q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n = len(ts)
+				}
+				b.ReportMetric(float64(n), "tallies/op")
+			})
+		}
+	}
+}
+
 // fillTallies adds six tallies for every hour of the 30 days up to end to
 // each of 250 follow-ups.
 func fillTallies(tb testing.TB, s store.Tallier, end time.Time) {

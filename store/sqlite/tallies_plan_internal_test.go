@@ -63,3 +63,22 @@ func queryPlan(t *testing.T, query string, args ...any) string {
 	}
 	return strings.Join(plan, "\n")
 }
+
+// The tallies of some kinds come from the same ranges as those of every
+// kind, in order, the kind checked on each entry: neither a scan of the
+// table nor a sort.
+func TestTalliesOfKindsReadTheSameRanges(t *testing.T) {
+	for _, c := range []struct {
+		query, index string
+		campaigns    any
+	}{
+		{sqlTalliesKinds, "SEARCH campaignconnector_tallies USING PRIMARY KEY (ns=? AND hour>? AND hour<?)", nil},
+		{sqlTalliesOfKinds, "SEARCH campaignconnector_tallies USING PRIMARY KEY (ns=? AND hour>? AND hour<?)", `["a","b"]`},
+		{sqlTalliesOneKinds, "SEARCH campaignconnector_tallies USING INDEX campaignconnector_tallies_campaign (ns=? AND campaign_id=? AND hour>? AND hour<?)", "a"},
+	} {
+		got := queryPlan(t, c.query, "", 0, 3600, c.campaigns, `["failed","retried"]`)
+		if !strings.Contains(got, c.index) || strings.Contains(got, "SCAN campaignconnector_tallies") || strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
+			t.Errorf("plan:\n%s", got)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"tallies/counts add up per key (Tallier)", testTallies},
 		{"tallies/selected by hour and campaign (Tallier)", testTallyQuery},
 		{"tallies/campaigns with odd IDs, and IDs no tally has (Tallier)", testTallyQueryOddCampaigns},
+		{"tallies/selected by kind, with hours and campaigns (Tallier)", testTallyQueryKinds},
 		{"tallies/a bad tally adds nothing (Tallier)", testTallyValidation},
 		{"tallies/concurrent adds lose nothing (Tallier)", testConcurrentTallies},
 		{"tallies/prune removes older hours (Tallier)", testPruneTallies},
