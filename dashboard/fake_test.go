@@ -29,9 +29,11 @@ type fakeSource struct {
 	explain   map[[2]string]connector.Explanation
 	noLog     bool
 	noTallies bool
-	// allCampaigns makes Tallies ignore CampaignIDs, as a store written
-	// before it does; talliesAsked holds the queries Tallies had.
+	// allCampaigns and allKinds make Tallies ignore CampaignIDs and
+	// Kinds, as a store written before them does; talliesAsked holds the
+	// queries Tallies had.
 	allCampaigns bool
+	allKinds     bool
 	talliesAsked []tallyQuery
 	ops          []string // actions carried out, "op id"
 }
@@ -103,7 +105,8 @@ func (f *fakeSource) Tallies(_ context.Context, q tallyQuery) ([]tally, error) {
 	var out []tally
 	for _, t := range f.tallies {
 		listed := len(q.CampaignIDs) == 0 || f.allCampaigns || slices.Contains(q.CampaignIDs, t.CampaignID)
-		if !t.Hour.Before(q.Since) && t.Hour.Before(q.Until) && (q.CampaignID == "" || q.CampaignID == t.CampaignID) && listed {
+		ofKind := len(q.Kinds) == 0 || f.allKinds || slices.Contains(q.Kinds, t.Kind)
+		if !t.Hour.Before(q.Since) && t.Hour.Before(q.Until) && (q.CampaignID == "" || q.CampaignID == t.CampaignID) && listed && ofKind {
 			out = append(out, t)
 		}
 	}

@@ -48,6 +48,25 @@ type troubleRow struct {
 // troubleMetrics are the decisions that say delivery is in trouble.
 var troubleMetrics = []metric{mFailed, mRetried, {Key: "deferred", Label: "Deferred", Kinds: []rule.DecisionKind{rule.Deferred}}}
 
+// troubleKinds are the decision kinds troubleMetrics count: the health
+// page reads the tallies of these only (a week of every kind is hundreds
+// of thousands of tallies, on a page that reloads itself every few
+// seconds).
+var troubleKinds = metricKinds(troubleMetrics)
+
+// metricKinds returns the kinds that ms count, each once.
+func metricKinds(ms []metric) []rule.DecisionKind {
+	var kinds []rule.DecisionKind
+	for _, m := range ms {
+		for _, k := range m.Kinds {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	return kinds
+}
+
 func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	win, err := rangeParam(r, lastDay)
@@ -69,7 +88,9 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		Unknown: h.src.UnknownCampaigns(), Warnings: warnings, Window: win, Windows: windows}
 	now := h.src.Now()
 	since, until := win.bounds(now)
-	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until})
+	// The page keeps the trouble tallies of what it reads too, for a store
+	// that ignores [store.TallyQuery.Kinds] and returns every kind.
+	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, Kinds: troubleKinds})
 	if err != nil {
 		body.TalliesNote = h.note(r, err)
 	} else {
