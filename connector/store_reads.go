@@ -40,7 +40,9 @@ const DefaultPendingPage = 100
 // [WithTallyRetention].
 //
 // Errors: [ErrNotSupported] when the store keeps no tallies; an error
-// wrapping [store.ErrInvalidQuery] for an empty range; ctx's error when it
+// wrapping [store.ErrInvalidQuery] for a query [store.TallyQuery.Validate]
+// refuses (an empty range, both CampaignID and CampaignIDs, an empty kind,
+// an ID or a kind that is not valid text); ctx's error when it
 // ends while the engine waits for another flush of its counts; the store's
 // error, wrapped.
 func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally, error) {
