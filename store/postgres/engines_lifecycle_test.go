@@ -264,6 +264,7 @@ func runLifecycleStress(t *testing.T, seed uint64, events int, newStore func() s
 // TestEnginesUnderLifecycleRaces runs the lifecycle stress with two
 // engines, each on a store of its own opened on one schema.
 func TestEnginesUnderLifecycleRaces(t *testing.T) {
+	testDSN(t) // skips the whole test without a server, not only its seeds
 	accepted := 0
 	for _, seed := range []uint64{1, 2, 3, 4} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
