@@ -27,6 +27,11 @@
 //	h, err := webhook.NewHandler(p, engine)
 //	http.Handle("POST /webhooks/sendgrid", h)
 //
+// A replica that only serves webhooks (it does not call the engine's Run)
+// calls the engine's FlushTallies as it shuts down, after the server's
+// Shutdown and before the store's Close: otherwise the dashboard never
+// counts the decisions of its last few seconds.
+//
 // # Campaign and user ids
 //
 // Providers know messages and email addresses; the engine needs the
