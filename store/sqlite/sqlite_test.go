@@ -79,9 +79,17 @@ func TestInvalidOptionsAndPaths(t *testing.T) {
 		_, err := sqlite.Open(ctx, testPath(t), opt)
 		require.ErrorIs(t, err, sqlite.ErrInvalidOption)
 	}
-	for _, path := range []string{"", ":memory:", "file:x.db?mode=memory"} {
+	// Each refusal says what was wrong with the path, not only what to give.
+	for path, why := range map[string]string{
+		"":                      "empty",
+		":memory:":              "in-memory database",
+		"file:x.db?mode=memory": "URI",
+		"file:/var/lib/c.db":    "URI",
+	} {
 		_, err := sqlite.Open(ctx, path)
 		require.ErrorIs(t, err, sqlite.ErrInvalidPath, path)
+		require.ErrorContains(t, err, why, path)
+		require.ErrorContains(t, err, "give the path of a file", path)
 	}
 	missing := filepath.Join(t.TempDir(), "no", "such", "dir")
 	_, err := sqlite.Open(ctx, filepath.Join(missing, "cc.db"))

@@ -54,9 +54,9 @@ var (
 )
 
 // ErrInvalidPath reports a path [Open] cannot use: empty, an in-memory
-// database, which each connection would see empty, one holding a NUL
-// byte (SQLite would open the file named by the part before it), a
-// directory, or a file in a directory that does not exist.
+// database, which each connection would see empty, a "file:" URI, one
+// holding a NUL byte (SQLite would open the file named by the part before
+// it), a directory, or a file in a directory that does not exist.
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
@@ -69,8 +69,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("%w: %q: give the path of a file", ErrInvalidPath, path)
+	if why := unusableName(path); why != "" {
+		return nil, fmt.Errorf("%w: %q: %s: give the path of a file", ErrInvalidPath, path, why)
 	}
 	if err := checkPath(path); err != nil {
 		return nil, err
@@ -143,6 +143,22 @@ func openCause(path string) error {
 	probe.Close()
 	os.Remove(probe.Name())
 	return nil
+}
+
+// unusableName says why Open refuses path by its form alone, or returns
+// "": an empty path, the in-memory database (each connection would see its
+// own, empty), or a URI (Open sets the options it needs on the URI it
+// builds, so it takes a file system path).
+func unusableName(path string) string {
+	switch {
+	case path == "":
+		return "empty"
+	case path == ":memory:":
+		return "an in-memory database, which each connection would see empty"
+	case strings.HasPrefix(path, "file:"):
+		return "a URI, and Open takes a file system path (it sets the options it needs itself)"
+	}
+	return ""
 }
 
 // checkPath names what makes path unusable when SQLite would only say
