@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 )
@@ -170,7 +171,8 @@ type page struct {
 	Nav     string // the navigation entry to mark as current
 	Refresh int    // seconds between live refreshes; 0: none
 	Now     string
-	CSRF    string // the action forms' token; "" when actions are off
+	At      time.Time // Now as an instant, for what the pages compare with it
+	CSRF    string    // the action forms' token; "" when actions are off
 	Body    any
 }
 
@@ -187,7 +189,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if p.Refresh == 0 && status == http.StatusOK {
 		p.Refresh = int(h.cfg.refresh.Seconds())
 	}
-	p.Now = h.src.Now().In(h.cfg.location).Format(timeLayout)
+	p.At = h.src.Now()
+	p.Now = p.At.In(h.cfg.location).Format(timeLayout)
 	var buf bytes.Buffer
 	if err := h.pages.execute(&buf, name, p); err != nil {
 		h.fail(w, r, fmt.Errorf("dashboard: rendering %s: %w", name, err))

@@ -36,18 +36,20 @@ var pageNames = []string{"campaigns", "campaign", "user", "health", "error"}
 
 func parsePages(loc *time.Location) (*pages, error) {
 	funcs := template.FuncMap{
-		"time":   func(t time.Time) string { return formatTime(t, loc) },
-		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"num":    thousands,
-		"pct":    formatPercent,
-		"asset":  assetURL,
-		"words":  reasonWords,
-		"kind":   kindWords,
-		"spark":  func(s series, title, unit string) template.HTML { return sparkline(s, title, unit, loc) },
-		"human":  durationWords,
-		"swatch": swatch,
-		"props":  properties,
-		"detail": func(s string) string { return detailWords(s, loc) },
+		"time":        func(t time.Time) string { return formatTime(t, loc) },
+		"iso":         func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"num":         thousands,
+		"pct":         formatPercent,
+		"asset":       assetURL,
+		"words":       reasonWords,
+		"kind":        kindWords,
+		"spark":       func(s series, title, unit string) template.HTML { return sparkline(s, title, unit, loc) },
+		"human":       durationWords,
+		"swatch":      swatch,
+		"props":       properties,
+		"detail":      func(s string) string { return detailWords(s, loc) },
+		"state":       pendingState,
+		"interrupted": interrupted,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

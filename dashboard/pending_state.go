@@ -1,0 +1,30 @@
+package dashboard
+
+import (
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// pendingState is a pending delivery's state in words, at now on the
+// engine's clock. A delivery marked as being sent whose lease has run out
+// (ReadyAt, which a sending engine keeps renewing, has passed) was left by
+// an engine that stopped, or lost the store, before it recorded the send's
+// outcome: the next engine to claim it sends it again, with the same ID.
+func pendingState(p store.Pending, now time.Time) string {
+	switch {
+	case interrupted(p, now):
+		return "send interrupted: the engine sending it stopped before recording the outcome; it is sent again, with the same delivery ID"
+	case p.Sending:
+		return "being sent"
+	case p.Control:
+		return "to be held out (control group)"
+	}
+	return "waiting"
+}
+
+// interrupted reports whether p was being sent by an engine whose lease on
+// it has run out at now.
+func interrupted(p store.Pending, now time.Time) bool {
+	return p.Sending && !now.Before(p.ReadyAt)
+}

@@ -1,0 +1,55 @@
+package dashboard
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// A delivery marked as being sent whose lease has run out was left by an
+// engine that stopped (or lost the store) during the send: the campaign and
+// user pages say so, and that it goes out again, rather than "being sent"
+// for as long as no engine takes it up. A send whose lease still runs is
+// "being sent".
+func TestPendingListsSayWhenASendWasInterrupted(t *testing.T) {
+	f := newFake(fixtureNow)
+	f.add(rule.Campaign{ID: "newsletter"}, rule.Active)
+	f.add(rule.Campaign{ID: "resend", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}}, rule.Active)
+	sending := func(user string, readyAt time.Time) store.Pending {
+		return store.Pending{
+			ID: "d-" + user, CampaignID: "resend", Activation: 1,
+			Trigger: event.Event{UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"},
+			DueAt:   fixtureNow.Add(-10 * time.Minute), ReadyAt: readyAt, Attempt: 1, Token: 7, Sending: true,
+		}
+	}
+	live := sending("ann", fixtureNow.Add(40*time.Second))
+	left := sending("bob", fixtureNow.Add(-3*time.Minute))
+	for _, p := range []store.Pending{live, left} {
+		f.pending = append(f.pending, store.Claim{UserID: p.Trigger.UserID, Pending: p})
+		f.explain[[2]string{p.Trigger.UserID, "resend"}] = connector.Explanation{UserID: p.Trigger.UserID, CampaignID: "resend", Pending: []store.Pending{p}}
+	}
+	h := mustHandler(t, f)
+
+	list := section(t, body(t, get(t, h, "/campaign?id=resend"), http.StatusOK), `id="pending"`, "</section>")
+	ann := section(t, list, `data-delivery="d-ann"`, "</tr>")
+	bob := section(t, list, `data-delivery="d-bob"`, "</tr>")
+	userRow := func(user string) string {
+		return section(t, body(t, get(t, h, "/user?id="+user), http.StatusOK), `data-pending="d-`+user+`"`, "</tr>")
+	}
+	for where, row := range map[string]string{"campaign page": ann, "user page": userRow("ann")} {
+		if !strings.Contains(row, "being sent") || strings.Contains(row, "interrupted") {
+			t.Errorf("%s: a send whose lease runs should read as being sent: %s", where, row)
+		}
+	}
+	for where, row := range map[string]string{"campaign page": bob, "user page": userRow("bob")} {
+		if strings.Contains(row, "being sent") || !strings.Contains(row, "interrupted") || !strings.Contains(row, "sent again") {
+			t.Errorf("%s: a send whose lease ran out should read as interrupted, to be sent again: %s", where, row)
+		}
+	}
+}
