@@ -21,6 +21,9 @@ type healthBody struct {
 	Events   []statRow // what this engine did with the events it took
 	Unknown  []connector.UnknownCampaign
 	Warnings []connector.Warning
+	// UnknownEvents counts, across every engine, the events of the window
+	// that named a campaign that does not exist (from the tallies).
+	UnknownEvents int64
 
 	TalliesNote string
 	Window      window
@@ -53,6 +56,16 @@ var troubleMetrics = []metric{mFailed, mRetried, {Key: "deferred", Label: "Defer
 // of thousands of tallies, on a page that reloads itself every few
 // seconds).
 var troubleKinds = metricKinds(troubleMetrics)
+
+// healthKinds are the kinds the health page reads: the trouble kinds, and
+// the ignored events, of which it counts those naming an unknown campaign.
+var healthKinds = append(slices.Clip(troubleKinds), rule.Ignored)
+
+// unknownEvent reports whether t counts events that named a campaign that
+// does not exist: the engines count them under no campaign.
+func unknownEvent(t tally) bool {
+	return t.Kind == rule.Ignored && t.Reason == rule.ReasonUnknownCampaign
+}
 
 // metricKinds returns the kinds that ms count, each once.
 func metricKinds(ms []metric) []rule.DecisionKind {
@@ -90,12 +103,15 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	since, until := win.bounds(now)
 	// The page keeps the trouble tallies of what it reads too, for a store
 	// that ignores [store.TallyQuery.Kinds] and returns every kind.
-	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, Kinds: troubleKinds})
+	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, Kinds: healthKinds})
 	if err != nil {
 		body.TalliesNote = h.note(r, err)
 	} else {
 		var trouble []tally
 		for _, t := range tallies {
+			if unknownEvent(t) {
+				body.UnknownEvents += t.Count
+			}
 			if slices.ContainsFunc(troubleMetrics, func(m metric) bool { return m.counts(t) }) {
 				trouble = append(trouble, t)
 			}

@@ -458,3 +458,37 @@ func BenchmarkCampaignsPageManyFollowUpsOfOneOriginal(b *testing.B) {
 		}
 	}
 }
+
+// The events that named a campaign that does not exist are counted across
+// every engine from the tallies, in the page's window: the list of IDs is
+// the process's own and starts empty at each restart, the count does not.
+func TestHealthPageCountsUnknownCampaignEventsAcrossEngines(t *testing.T) {
+	for _, ignoresKinds := range []bool{false, true} {
+		f := newFake(fixtureNow)
+		f.allKinds = ignoresKinds
+		hour := fixtureNow.Truncate(time.Hour)
+		f.tallies = append(f.tallies,
+			tally{Hour: hour, Kind: rule.Ignored, Reason: rule.ReasonUnknownCampaign, Count: 7},
+			tally{Hour: hour.Add(-3 * time.Hour), Kind: rule.Ignored, Reason: rule.ReasonUnknownCampaign, Count: 5},
+			tally{Hour: hour.Add(-3 * 24 * time.Hour), Kind: rule.Ignored, Reason: rule.ReasonUnknownCampaign, Count: 100},
+			tally{Hour: hour, CampaignID: "resend", Kind: rule.Ignored, Reason: rule.ReasonAfterDue, Count: 9},
+			tally{Hour: hour, CampaignID: "resend", Kind: rule.Scheduled, Count: 11})
+		h := mustHandler(t, f)
+		for target, want := range map[string]int64{"/health": 12, "/health?range=7d": 112} {
+			page := body(t, get(t, h, target), http.StatusOK)
+			if got := number(t, page, "data-unknown-total"); got != want {
+				t.Errorf("%s (store ignores kinds: %v): %d events named an unknown campaign, want %d", target, ignoresKinds, got, want)
+			}
+		}
+		if !ignoresKinds {
+			if q := f.talliesAsked[len(f.talliesAsked)-1]; !slices.Contains(q.Kinds, rule.Ignored) || slices.Contains(q.Kinds, rule.Scheduled) {
+				t.Errorf("the page asked for the kinds %v", q.Kinds)
+			}
+		}
+	}
+	f := newFake(fixtureNow)
+	page := body(t, get(t, mustHandler(t, f), "/health"), http.StatusOK)
+	if got := number(t, page, "data-unknown-total"); got != 0 || !strings.Contains(page, "events named a campaign that does not exist.") {
+		t.Errorf("none: %d, or the sentence is missing", got)
+	}
+}
