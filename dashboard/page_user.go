@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -82,14 +83,57 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 		}
 		f := userFollowUp{CampaignID: rec.Campaign.ID, Explanation: x}
 		acts := actionsOf(&rec.Campaign)
-		for _, d := range x.Decisions {
+		cut := cutShort(x.Decisions)
+		for i, d := range x.Decisions {
 			if d.Kind == rule.Delivered {
 				f.Sent++
 			}
-			body.Timeline = append(body.Timeline, timelineEntry{At: d.At, CampaignID: d.CampaignID, Decision: d, Words: decisionWords(d, h.cfg.location, acts)})
+			words := decisionWords(d, h.cfg.location, acts)
+			if cut[i] {
+				words += fmt.Sprintf(" (attempt %d was cut short before its outcome was recorded, its engine stopped: the user may have received it then too)", d.Attempt-1)
+			}
+			body.Timeline = append(body.Timeline, timelineEntry{At: d.At, CampaignID: d.CampaignID, Decision: d, Words: words})
 		}
 		body.FollowUps = append(body.FollowUps, f)
 	}
 	slices.SortStableFunc(body.Timeline, func(a, b timelineEntry) int { return a.At.Compare(b.At) })
 	h.render(w, r, http.StatusOK, "user", page{Title: "User " + id, Nav: "user", Body: body})
+}
+
+// cutShort returns the indices of the send outcomes among ds (one user's decisions about
+// one follow-up, as the log keeps them) whose previous attempt has no
+// outcome of its own: an engine confirmed it, then stopped or lost the
+// store before recording it, and the delivery was sent again after its
+// lease, so the user may have received both. Only deliveries whose
+// scheduling the log still holds are judged: for the others, the log may
+// have dropped the earlier attempt's outcome.
+func cutShort(ds []rule.Decision) map[int]bool {
+	scheduled := map[string]bool{}
+	retried := map[string]map[int]bool{}
+	for _, d := range ds {
+		switch d.Kind {
+		case rule.Scheduled:
+			scheduled[d.DeliveryID] = true
+		case rule.Retried:
+			if retried[d.DeliveryID] == nil {
+				retried[d.DeliveryID] = map[int]bool{}
+			}
+			retried[d.DeliveryID][d.Attempt] = true
+		}
+	}
+	var out map[int]bool
+	for i, d := range ds {
+		switch d.Kind {
+		case rule.Delivered, rule.Retried, rule.Failed:
+		default:
+			continue
+		}
+		if d.DeliveryID != "" && d.Attempt > 1 && scheduled[d.DeliveryID] && !retried[d.DeliveryID][d.Attempt-1] {
+			if out == nil {
+				out = map[int]bool{}
+			}
+			out[i] = true
+		}
+	}
+	return out
 }

@@ -1,0 +1,36 @@
+package dashboard
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// A delivery sent again after an engine stopped during its send has no
+// outcome for the earlier attempt: the timeline says the user may have
+// received it twice, and says nothing of the kind after a recorded retry,
+// or when the log no longer holds the delivery's beginning.
+func TestTimelineSaysWhenAnAttemptWasCutShort(t *testing.T) {
+	f := populatedFake()
+	at := fixtureNow.Add(-time.Hour)
+	dec := func(kind rule.DecisionKind, id string, attempt int) rule.Decision {
+		return rule.Decision{Kind: kind, CampaignID: "resend", UserID: "zoe", DeliveryID: id, Attempt: attempt, At: at}
+	}
+	f.explain[[2]string{"zoe", "resend"}] = connector.Explanation{UserID: "zoe", CampaignID: "resend", Decisions: []rule.Decision{
+		dec(rule.Scheduled, "cut", 0), dec(rule.Delivered, "cut", 2),
+		dec(rule.Scheduled, "retried", 0), dec(rule.Retried, "retried", 1), dec(rule.Delivered, "retried", 2),
+		dec(rule.Delivered, "log-dropped-its-start", 3),
+	}}
+	tl := section(t, body(t, get(t, mustHandler(t, f), "/user?id=zoe"), http.StatusOK), `id="timeline"`, "</section>")
+	const note = "attempt 1 was cut short before its outcome was recorded"
+	if strings.Count(tl, note) != 1 || strings.Count(tl, "was cut short") != 1 {
+		t.Errorf("the timeline says %d times that an attempt was cut short, want once (delivery cut):\n%s", strings.Count(tl, "was cut short"), tl)
+	}
+	if i := strings.Index(tl, note); i < 0 || !strings.HasPrefix(tl[i+strings.Index(tl[i:], "<code>"):], "<code>cut</code>") {
+		t.Errorf("the note is not on delivery cut's row:\n%s", tl)
+	}
+}
