@@ -100,40 +100,53 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "user", page{Title: "User " + id, Nav: "user", Body: body})
 }
 
-// cutShort returns the indices of the send outcomes among ds (one user's decisions about
-// one follow-up, as the log keeps them) whose previous attempt has no
-// outcome of its own: an engine confirmed it, then stopped or lost the
-// store before recording it, and the delivery was sent again after its
-// lease, so the user may have received both. Only deliveries whose
-// scheduling the log still holds are judged: for the others, the log may
-// have dropped the earlier attempt's outcome.
+// cutShort returns the indices of the send outcomes among ds (one user's
+// decisions about one follow-up, as the log keeps them, in the order they
+// were made) whose previous attempt has no outcome of its own: an engine
+// confirmed it, then stopped or lost the store before recording it, and
+// the delivery was sent again after its lease, so the user may have
+// received both. A send's outcome is a delivery, a retry or a failure,
+// but not a directory outage's retries and failure: they keep the count
+// of the last attempt made, and make none. Only deliveries whose
+// scheduling the log still holds are judged (for the others, the log may
+// have dropped the earlier attempt's outcome), each from its latest
+// scheduling on (a replayed trigger schedules one again, with the same ID).
 func cutShort(ds []rule.Decision) map[int]bool {
-	scheduled := map[string]bool{}
-	retried := map[string]map[int]bool{}
-	for _, d := range ds {
-		switch d.Kind {
-		case rule.Scheduled:
-			scheduled[d.DeliveryID] = true
-		case rule.Retried:
-			if retried[d.DeliveryID] == nil {
-				retried[d.DeliveryID] = map[int]bool{}
-			}
-			retried[d.DeliveryID][d.Attempt] = true
-		}
-	}
+	retried := map[string]map[int]bool{} // by delivery since its scheduling: the attempts retried
 	var out map[int]bool
 	for i, d := range ds {
-		switch d.Kind {
-		case rule.Delivered, rule.Retried, rule.Failed:
-		default:
+		if d.DeliveryID == "" {
 			continue
 		}
-		if d.DeliveryID != "" && d.Attempt > 1 && scheduled[d.DeliveryID] && !retried[d.DeliveryID][d.Attempt-1] {
+		if d.Kind == rule.Scheduled {
+			retried[d.DeliveryID] = map[int]bool{}
+			continue
+		}
+		tried, ok := retried[d.DeliveryID]
+		if !ok || !sendOutcome(d) {
+			continue
+		}
+		if d.Attempt > 1 && !tried[d.Attempt-1] {
 			if out == nil {
 				out = map[int]bool{}
 			}
 			out[i] = true
 		}
+		if d.Kind == rule.Retried {
+			tried[d.Attempt] = true
+		}
 	}
 	return out
+}
+
+// sendOutcome reports whether d is the outcome of a send: delivered, or
+// retried or failed other than for a directory error.
+func sendOutcome(d rule.Decision) bool {
+	switch d.Kind {
+	case rule.Delivered:
+		return true
+	case rule.Retried, rule.Failed:
+		return d.Reason != rule.ReasonDirectoryError
+	}
+	return false
 }

@@ -34,3 +34,37 @@ func TestTimelineSaysWhenAnAttemptWasCutShort(t *testing.T) {
 		t.Errorf("the note is not on delivery cut's row:\n%s", tl)
 	}
 }
+
+// A directory outage's retries are no attempt's outcome (they keep the
+// attempt count of the last attempt made): one after an attempt cut short
+// does not hide it, and none gets a note of its own. A delivery scheduled
+// again under the same ID (its trigger replayed) is judged afresh.
+func TestTimelineCutShortIgnoresDirectoryRetries(t *testing.T) {
+	f := populatedFake()
+	at := fixtureNow.Add(-time.Hour)
+	dec := func(kind rule.DecisionKind, reason rule.Reason, id string, attempt int) rule.Decision {
+		return rule.Decision{Kind: kind, Reason: reason, CampaignID: "resend", UserID: "zoe", DeliveryID: id, Attempt: attempt, At: at}
+	}
+	f.explain[[2]string{"zoe", "resend"}] = connector.Explanation{UserID: "zoe", CampaignID: "resend", Decisions: []rule.Decision{
+		// Attempt 1 cut short, then an outage before attempt 2.
+		dec(rule.Scheduled, "", "outage", 0), dec(rule.Retried, rule.ReasonDirectoryError, "outage", 1),
+		dec(rule.Delivered, "", "outage", 2),
+		// Attempt 1 retried, attempt 2 cut short, then an outage that
+		// outlasts the maximum deferral.
+		dec(rule.Scheduled, "", "failed", 0), dec(rule.Retried, rule.ReasonSendError, "failed", 1),
+		dec(rule.Retried, rule.ReasonDirectoryError, "failed", 2), dec(rule.Failed, rule.ReasonDirectoryError, "failed", 2),
+		// Sent after a retry, then scheduled again and sent after a cut.
+		dec(rule.Scheduled, "", "again", 0), dec(rule.Retried, rule.ReasonSendError, "again", 1), dec(rule.Delivered, "", "again", 2),
+		dec(rule.Scheduled, "", "again", 0), dec(rule.Delivered, "", "again", 2),
+	}}
+	tl := section(t, body(t, get(t, mustHandler(t, f), "/user?id=zoe"), http.StatusOK), `id="timeline"`, "</section>")
+	if n := strings.Count(tl, "was cut short"); n != 2 {
+		t.Errorf("the timeline says %d times that an attempt was cut short, want twice (outage's send, again's second send):\n%s", n, tl)
+	}
+	rows := strings.Split(tl, "</tr>")
+	for _, r := range rows {
+		if strings.Contains(r, "was cut short") && !strings.Contains(r, "<code>outage</code>") && !strings.Contains(r, "<code>again</code>") {
+			t.Errorf("a note on the wrong delivery: %s", r)
+		}
+	}
+}
