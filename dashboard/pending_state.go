@@ -11,6 +11,10 @@ import (
 // (ReadyAt, which a sending engine keeps renewing, has passed) was left by
 // an engine that stopped, or lost the store, before it recorded the send's
 // outcome: the next engine to claim it sends it again, with the same ID.
+// It stays marked so (the mark tells that engine an attempt has no
+// outcome) when that engine puts it off before sending (a send window, a
+// rate limit, a directory outage): given back, unleased (Token 0), until
+// a later ReadyAt. Neither is being sent.
 func pendingState(p store.Pending, now time.Time) string {
 	switch {
 	case interrupted(p, now):
@@ -24,7 +28,7 @@ func pendingState(p store.Pending, now time.Time) string {
 }
 
 // interrupted reports whether p was being sent by an engine whose lease on
-// it has run out at now.
+// it has run out at now, or that no engine holds since.
 func interrupted(p store.Pending, now time.Time) bool {
-	return p.Sending && !now.Before(p.ReadyAt)
+	return p.Sending && (p.Token == 0 || !now.Before(p.ReadyAt))
 }

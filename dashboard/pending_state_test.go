@@ -53,3 +53,19 @@ func TestPendingListsSayWhenASendWasInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// A delivery whose send was interrupted stays marked as being sent while
+// a later engine defers it (a send window, a rate limit) or waits out a
+// directory outage: given back, with no lease (token 0), until a time to
+// come. It is not being sent: its state says the send was interrupted.
+func TestPendingStateOfAnInterruptedSendPutOff(t *testing.T) {
+	p := store.Pending{ID: "d", CampaignID: "resend", DueAt: fixtureNow.Add(-time.Hour),
+		ReadyAt: fixtureNow.Add(2 * time.Hour), Attempt: 1, Sending: true}
+	if got := pendingState(p, fixtureNow); !strings.HasPrefix(got, "send interrupted") {
+		t.Errorf("put off after an interrupted send, with no lease: %q", got)
+	}
+	p.Token = 9
+	if got := pendingState(p, fixtureNow); got != "being sent" {
+		t.Errorf("under a live lease: %q", got)
+	}
+}
