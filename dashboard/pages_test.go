@@ -492,3 +492,18 @@ func TestHealthPageCountsUnknownCampaignEventsAcrossEngines(t *testing.T) {
 		t.Errorf("none: %d, or the sentence is missing", got)
 	}
 }
+
+// The count across engines points to the list of IDs below only when
+// this engine has one: after a restart, or when other engines saw them,
+// there is none.
+func TestHealthPageUnknownTotalPointsToTheListOnlyWhenShown(t *testing.T) {
+	f := newFake(fixtureNow)
+	f.tallies = append(f.tallies, tally{Hour: fixtureNow.Truncate(time.Hour), Kind: rule.Ignored, Reason: rule.ReasonUnknownCampaign, Count: 3})
+	page := body(t, get(t, mustHandler(t, f), "/health"), http.StatusOK)
+	if strings.Contains(page, `id="unknown-campaigns"`) {
+		t.Fatal("the fake engine lists unknown IDs: the test needs none")
+	}
+	if got := number(t, page, "data-unknown-total"); got != 3 || strings.Contains(page, "the IDs below") {
+		t.Errorf("%d events; the sentence points to a list the page does not show:\n%s", got, section(t, page, `id="unknown-total"`, "</p>"))
+	}
+}
