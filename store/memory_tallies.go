@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
 )
 
 var _ Tallier = (*Memory)(nil)
@@ -47,9 +49,9 @@ func (m *Memory) Tallies(ctx context.Context, ns string, q TallyQuery) ([]Tally,
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	// A set of the campaigns listed, for the million keys of a month:
-	// Matches looks through the list for each. The calls are direct, so
-	// that k stays on the stack.
+	// Sets of the campaigns listed, and of the kinds when they are many,
+	// for the million keys of a month: Matches looks through the lists for
+	// each. The calls are direct, so that k stays on the stack.
 	var ids map[string]bool
 	if len(q.CampaignIDs) > 0 {
 		ids = make(map[string]bool, len(q.CampaignIDs))
@@ -57,11 +59,26 @@ func (m *Memory) Tallies(ctx context.Context, ns string, q TallyQuery) ([]Tally,
 			ids[id] = true
 		}
 	}
+	var kinds map[rule.DecisionKind]bool
+	if len(q.Kinds) > 16 {
+		kinds = make(map[rule.DecisionKind]bool, len(q.Kinds))
+		for _, k := range q.Kinds {
+			kinds[k] = true
+		}
+	}
 	mt := &m.space(ns).tallies
 	var keys []TallyKey
 	mt.mu.Lock()
 	for k := range mt.counts {
-		if ids == nil && q.Matches(&k) || ids != nil && ids[k.CampaignID] && q.matchesHour(&k) && q.matchesKind(&k) {
+		var ok bool
+		if ids == nil && kinds == nil {
+			ok = q.Matches(&k)
+		} else {
+			campaign := ids == nil && (q.CampaignID == "" || q.CampaignID == k.CampaignID) || ids[k.CampaignID]
+			kind := kinds == nil && q.matchesKind(&k) || kinds[k.Kind]
+			ok = campaign && kind && q.matchesHour(&k)
+		}
+		if ok {
 			keys = append(keys, k)
 		}
 	}

@@ -201,8 +201,9 @@ func (q *TallyQuery) matchesHour(k *TallyKey) bool {
 	return k.Hour >= ceilUnix(q.Since) && (q.Until.IsZero() || k.Hour < ceilUnix(q.Until))
 }
 
-// matchesKind reports whether q selects the kind of k. The kinds are few
-// (a dozen at most, without repeats): a look through them is enough.
+// matchesKind reports whether q selects the kind of k, looking through
+// the kinds: a query names a few (the memory store makes a set of a long
+// list).
 func (q *TallyQuery) matchesKind(k *TallyKey) bool {
 	return len(q.Kinds) == 0 || slices.Contains(q.Kinds, k.Kind)
 }

@@ -73,6 +73,13 @@ func testTallyQueryKinds(t *testing.T, s store.Store, ns string) {
 		{"kinds and a campaign without tallies", store.TallyQuery{CampaignID: "d", Kinds: trouble}, nil},
 		{"kinds and campaigns without tallies", store.TallyQuery{CampaignIDs: []string{"d", "e"}, Kinds: trouble}, nil},
 		{"kinds and hours without tallies", store.TallyQuery{Since: hour(3), Kinds: trouble}, nil},
+		{"a long list of kinds", store.TallyQuery{Kinds: manyKinds(rule.Failed, future)}, pick(of(rule.Failed, future))},
+		{"a long list of kinds and a campaign", store.TallyQuery{CampaignID: "a", Kinds: manyKinds(rule.Failed)},
+			pick(func(x store.Tally) bool { return x.Kind == rule.Failed && x.CampaignID == "a" })},
+		{"a long list of kinds and some campaigns", store.TallyQuery{CampaignIDs: []string{"b", ""}, Since: hour(2), Kinds: manyKinds(rule.Deferred)},
+			pick(func(x store.Tally) bool {
+				return x.Kind == rule.Deferred && (x.CampaignID == "b" || x.CampaignID == "") && !x.Hour.Before(hour(2))
+			})},
 	} {
 		requireTallies(t, tc.want, readTallies(t, ts, ns, tc.q), tc.name)
 	}
@@ -90,4 +97,16 @@ func testTallyQueryKinds(t *testing.T, s store.Store, ns string) {
 		require.ErrorAs(t, err, &ve, name)
 		require.Equal(t, "kinds[1]", ve.Field, name)
 	}
+}
+
+// manyKinds returns 1,000 kinds no tally has, with ks among them twice:
+// a list long enough for a store to look kinds up otherwise than one by
+// one.
+func manyKinds(ks ...rule.DecisionKind) []rule.DecisionKind {
+	out := make([]rule.DecisionKind, 0, 1000+2*len(ks))
+	out = append(out, ks...)
+	for i := range 1000 {
+		out = append(out, rule.DecisionKind(fmt.Sprintf("none-%d", i)))
+	}
+	return append(out, ks...)
 }
