@@ -73,10 +73,12 @@ func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally
 // previous flush. Run flushes its own as it returns.
 //
 // It flushes in store calls of at most 4,096 counts, as many as it takes,
-// for as long as ctx lasts. It returns nil at once when the store keeps no
-// tallies. Errors: ctx's error when it ends first, or the store's, wrapped
-// and saying how many counts are still held: the engine keeps them for
-// its next flush.
+// for as long as ctx lasts: at shutdown, pass a context of its own rather
+// than one that has ended (a signal's), with which it flushes nothing. It
+// returns nil at once when the store keeps no tallies or the engine counts
+// none ([WithoutTallies]). Errors: ctx's error when it ends first, or the
+// store's, wrapped and saying how many counts are still held: the engine
+// keeps them for its next flush.
 func (e *Engine) FlushTallies(ctx context.Context) error {
 	if ctx == nil {
 		return errNilContext("FlushTallies")
