@@ -45,7 +45,9 @@
 //   - [MetricDeliveryLag] (Float64Histogram, unit s): for each delivered
 //     follow-up, how late it went out compared with its due time
 //     (Decision.At − Decision.DueAt, on the engine's clock: retries, a
-//     slow Tick and the send itself show up here).
+//     slow Tick and the send itself show up here, and so do deferrals by
+//     quiet hours, send windows and rate limits, and triggers reported
+//     after their due time).
 //   - [MetricPendingDeliveries] (Int64ObservableGauge, unit {delivery}):
 //     the pending deliveries the store holds for a registered source's
 //     namespace, read at each collection, for at most [DefaultStatsTimeout]
