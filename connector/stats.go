@@ -24,6 +24,27 @@ func (e *Engine) Stats(ctx context.Context) (store.Stats, error) {
 	return s, nil
 }
 
+// PendingCount returns how many pending deliveries the engine's namespace
+// holds in the store, claimed or not: the Pending of [Engine.Stats], for
+// less. It asks the store's [store.PendingCounter] when the store has one
+// (every store of this repository does), which counts the pending
+// deliveries only; otherwise it reads the store's Stats, which counts the
+// campaigns, users and logged interactions too. For gauges read at every
+// metric collection (otelconnector's pending deliveries).
+func (e *Engine) PendingCount(ctx context.Context) (int64, error) {
+	if ctx == nil {
+		return 0, errNilContext("PendingCount")
+	}
+	if pc, ok := e.store.(store.PendingCounter); ok {
+		return pc.PendingCount(ctx, e.cfg.namespace)
+	}
+	s, err := e.store.Stats(ctx, e.cfg.namespace)
+	if err != nil {
+		return 0, err
+	}
+	return s.Pending, nil
+}
+
 // EventCounts returns what this engine did with the events handed to
 // Track and TrackAll since it was built: how many it took, how many no
 // follow-up could use, the duplicates, and the ignored decisions by

@@ -61,9 +61,10 @@ type Memory struct {
 }
 
 var (
-	_ Store         = (*Memory)(nil)
-	_ Notifier      = (*Memory)(nil)
-	_ ClaimRecycler = (*Memory)(nil)
+	_ Store          = (*Memory)(nil)
+	_ Notifier       = (*Memory)(nil)
+	_ ClaimRecycler  = (*Memory)(nil)
+	_ PendingCounter = (*Memory)(nil)
 )
 
 type space struct {
@@ -325,6 +326,24 @@ func (m *Memory) Stats(ctx context.Context, ns string) (Stats, error) {
 	st.Interactions = int64(len(sp.interactions))
 	sp.miscMu.Unlock()
 	return st, nil
+}
+
+// PendingCount implements [PendingCounter.PendingCount] from the count of
+// live deliveries each shard's due queue keeps: one lock per shard, no
+// walk of the users.
+func (m *Memory) PendingCount(ctx context.Context, ns string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	sp := m.space(ns)
+	var n int64
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		n += int64(sh.due.live)
+		sh.mu.Unlock()
+	}
+	return n, nil
 }
 
 // SeenCount returns how many event IDs the namespace remembers for

@@ -262,6 +262,20 @@ type Notifier interface {
 	Notify(ns string) (ch <-chan struct{}, stop func())
 }
 
+// PendingCounter is implemented by stores that count a namespace's pending
+// deliveries for less than [Store.Stats] costs (memory, PostgreSQL,
+// SQLite): Stats also counts the namespace's campaigns, users and logged
+// interactions, which on a SQL store reads every row of their tables.
+// Gauges read at every metric collection use it, through connector's
+// Engine.PendingCount; without it, they read Stats.
+//
+// The Run of store/storetest checks it when the store implements it.
+type PendingCounter interface {
+	// PendingCount returns how many pending deliveries namespace ns holds,
+	// claimed or not: the Pending of Stats(ctx, ns).
+	PendingCount(ctx context.Context, ns string) (int64, error)
+}
+
 // ClaimRecycler is implemented by stores that can reuse the slices Claim
 // returns. The engine hands each batch back once it is done with it, so a
 // store that drains a backlog does not allocate a new batch every time.

@@ -364,7 +364,7 @@ type queries struct {
 	nsLock, nsSelect, nsBump, revision, notify         string
 	campaignSelect, campaignsSelect, campaignUpsert    string
 	nextDue, claim, cancel, cancelDelete, cancelRecord string
-	take, stats, appendInteractions                    string
+	take, stats, pendingCount, appendInteractions      string
 	interactions, interactionsByKey                    string
 	pruneSeen, pruneInteractions, pruneCounters        string
 	pruneCandidates, prunePostpone, pruneRekey         string
@@ -404,7 +404,7 @@ func newQueries(cfg config) *queries {
 		revision: r.Replace(sqlRevision), notify: sqlNotify,
 		campaignSelect: r.Replace(sqlCampaignSelect), campaignsSelect: r.Replace(sqlCampaigns), campaignUpsert: r.Replace(sqlCampaignUpsert),
 		nextDue: r.Replace(sqlNextDue), claim: r.Replace(sqlClaim), cancel: r.Replace(sqlCancel), cancelDelete: r.Replace(sqlCancelDelete), cancelRecord: r.Replace(sqlCancelRecord),
-		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), appendInteractions: r.Replace(sqlAppendInteractions),
+		take: r.Replace(sqlTake), stats: r.Replace(sqlStats), pendingCount: r.Replace(sqlPendingCount), appendInteractions: r.Replace(sqlAppendInteractions),
 		interactions: r.Replace(sqlInteractions), interactionsByKey: r.Replace(sqlInteractionsByKey),
 		pruneSeen: r.Replace(sqlPruneSeen), pruneInteractions: r.Replace(sqlPruneInteractions), pruneCounters: r.Replace(sqlPruneCounters),
 		pruneCandidates: r.Replace(sqlPruneCandidates), prunePostpone: r.Replace(sqlPrunePostpone), pruneRekey: r.Replace(sqlPruneRekey),

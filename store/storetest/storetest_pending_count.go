@@ -1,0 +1,120 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// testPendingCount checks, for stores that implement store.PendingCounter,
+// that PendingCount follows the queue through schedules (one by one and in
+// batches), claims, re-timings, sends, cancellations and prunes: after
+// each, it equals the number of deliveries the scenario left, and the
+// Pending of Stats. Other namespaces count none, and a cancelled context
+// is an error.
+func testPendingCount(t *testing.T, s store.Store, ns string) {
+	pc, ok := s.(store.PendingCounter)
+	if !ok {
+		t.Skip("the store does not implement store.PendingCounter")
+	}
+	ctx := context.Background()
+	check := func(want int64, step string) {
+		t.Helper()
+		n, err := pc.PendingCount(ctx, ns)
+		require.NoError(t, err)
+		require.Equal(t, want, n, "PendingCount after %s", step)
+		st, err := s.Stats(ctx, ns)
+		require.NoError(t, err)
+		require.Equal(t, st.Pending, n, "PendingCount and Stats.Pending after %s", step)
+	}
+	check(0, "nothing")
+
+	// Schedules: 5 users with one delivery each, one user with more than
+	// a store may keep inline (20), one with state but none.
+	for i := range 5 {
+		user := fmt.Sprint("u", i)
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			u.Pending = append(u.Pending, pending(user, "f", "d-"+user, T0.Add(time.Duration(i)*time.Minute)))
+		})
+	}
+	update(t, s, ns, "many", T0, func(u *store.UserState) {
+		for i := range 20 {
+			u.Pending = append(u.Pending, pending("many", fmt.Sprint("g", i%3), fmt.Sprint("m", i), T0.Add(time.Duration(i)*time.Second)))
+		}
+	})
+	update(t, s, ns, "idle", T0, func(u *store.UserState) { u.SetReceipt(store.Receipt{CampaignID: "f", At: T0}) })
+	check(25, "schedules")
+
+	if bu, ok := s.(store.BatchUpdater); ok {
+		var ops []store.Op
+		for i := range 10 {
+			user := fmt.Sprint("b", i%4) // users come back in the batch
+			ops = append(ops, store.Op{UserID: user, Now: T0, Fn: func(u *store.UserState, _ bool) {
+				u.Pending = append(u.Pending, pending(user, "f", fmt.Sprint("b-", i), T0.Add(time.Hour)))
+			}})
+		}
+		require.NoError(t, bu.UpdateBatch(ctx, ns, ops))
+		check(35, "a batch of schedules")
+		ops = ops[:0]
+		for i := range 4 {
+			ops = append(ops, store.Op{UserID: fmt.Sprint("b", i), Now: T0, Fn: func(u *store.UserState, _ bool) { u.Pending = nil }})
+		}
+		require.NoError(t, bu.UpdateBatch(ctx, ns, ops))
+		check(25, "a batch of removals")
+	}
+
+	// Claims lease deliveries without removing them.
+	now := T0.Add(10 * time.Minute)
+	claims, err := s.Claim(ctx, ns, now, time.Minute, 8, 1)
+	require.NoError(t, err)
+	require.Len(t, claims, 8)
+	check(25, "claims")
+
+	// A re-timing moves a delivery in the queue: still one.
+	update(t, s, ns, "u4", now, func(u *store.UserState) { u.Pending[0].ReadyAt = now.Add(time.Hour) })
+	check(25, "a re-timing")
+
+	// Sends remove the claimed deliveries.
+	for _, c := range claims {
+		update(t, s, ns, c.UserID, now, func(u *store.UserState) {
+			i := u.Find(c.Pending.ID)
+			require.GreaterOrEqual(t, i, 0, "claimed delivery %s", c.Pending.ID)
+			u.RemovePending(i)
+			u.Sends = append(u.Sends, store.Send{CampaignID: c.Pending.CampaignID, At: now})
+		})
+	}
+	check(17, "sends")
+
+	// A cancellation removes every delivery of its follow-up, claimed or
+	// not.
+	_, err = s.Claim(ctx, ns, now, time.Minute, 100, 2)
+	require.NoError(t, err)
+	removed, err := s.CancelCampaign(ctx, ns, "g1")
+	require.NoError(t, err)
+	want := int64(17 - len(removed))
+	require.Less(t, want, int64(17), "g1 had deliveries left")
+	check(want, "a cancellation")
+
+	// A prune removes expired state, never a pending delivery.
+	_, err = s.Prune(ctx, ns, T0.Add(1000*time.Hour), T0.Add(1000*time.Hour))
+	require.NoError(t, err)
+	check(want, "a prune")
+
+	// Completing the rest empties the queue.
+	for _, user := range []string{"u0", "u1", "u2", "u3", "u4", "many"} {
+		update(t, s, ns, user, now, func(u *store.UserState) { u.Pending = nil })
+	}
+	check(0, "every delivery done")
+
+	n, err := pc.PendingCount(ctx, ns+"-other")
+	require.NoError(t, err)
+	require.Zero(t, n, "another namespace")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = pc.PendingCount(cancelled, ns)
+	require.ErrorIs(t, err, context.Canceled)
+}
