@@ -50,7 +50,8 @@
 //     after their due time).
 //   - [MetricPendingDeliveries] (Int64ObservableGauge, unit {delivery}):
 //     the pending deliveries the store holds for a registered source's
-//     namespace, read at each collection, for at most [DefaultStatsTimeout]
+//     namespace, read at each collection (through the engine's
+//     PendingCount, which counts those alone), for at most [DefaultStatsTimeout]
 //     (see [WithStatsTimeout]: a store out of reach must not hold the
 //     collection of every metric). It is a gauge rather than an
 //     up-down counter because the value is the store's, not the process's:

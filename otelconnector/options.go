@@ -158,12 +158,14 @@ func WithErrorHandler(h func(error)) Option {
 }
 
 // DefaultStatsTimeout is how long a collection waits, by default, for a
-// source registered with [Telemetry.ObservePending] to read its Stats.
+// source registered with [Telemetry.ObservePending] to read its
+// PendingCount or Stats.
 const DefaultStatsTimeout = 5 * time.Second
 
 // WithStatsTimeout sets how long a collection waits for each source
-// registered with [Telemetry.ObservePending] to read its Stats (a count of
-// the store's rows) before it gives up on that observation. Defaults to
+// registered with [Telemetry.ObservePending] to read its PendingCount or
+// Stats (a count of the store's rows) before it gives up on that
+// observation. Defaults to
 // [DefaultStatsTimeout]; d must be positive.
 //
 // The read runs inside the metric reader's collection, which holds the
