@@ -23,8 +23,9 @@ const (
 		(SELECT count(*) FROM (SELECT user_id FROM {users} WHERE ns = $1 UNION SELECT user_id FROM {pending} WHERE ns = $1) u),
 		(SELECT count(*) FROM {pending} WHERE ns = $1),
 		(SELECT count(*) FROM {interactions} WHERE ns = $1)`
-	// An index-only scan of the namespace's range of pending_campaign,
-	// the narrowest index on pending (docs/postgres-plans.md).
+	// An index-only scan of the namespace's range of pending_ready, or a
+	// scan of the table when the namespace holds most of it: either way
+	// about the namespace's pending rows (docs/postgres-plans.md).
 	sqlPendingCount = `SELECT count(*) FROM {pending} WHERE ns = $1`
 )
 

@@ -23,8 +23,8 @@ const (
 			UNION SELECT user_id FROM campaignconnector_pending WHERE ns = ?1)),
 		(SELECT count(*) FROM campaignconnector_pending WHERE ns = ?1),
 		(SELECT count(*) FROM campaignconnector_interactions WHERE ns = ?1)`
-	// A covering scan of the namespace's range of pending_campaign, the
-	// narrowest index on pending.
+	// A search of the namespace's range of a covering index
+	// (pending_ready): no row of the table is read.
 	sqlPendingCount = `SELECT count(*) FROM campaignconnector_pending WHERE ns = ?1`
 )
 
