@@ -20,10 +20,11 @@ const pendingCountUsers = 200_000
 // namespace of 200,000 users with a pending delivery each (vacuumed and
 // analyzed, as autovacuum leaves a settled table): Stats, which counts the
 // users, campaigns and interactions too, against PendingCount. Each run
-// fills its own schema first (about a minute); run with -count for
-// interleaved rounds:
+// fills its own schema first (about 10 seconds) and times Stats, then
+// PendingCount (-count repeats each in turn on the same fill): for
+// interleaved rounds, run the command several times:
 //
-//	go test ./store/postgres -run '^$' -bench PendingCount -benchmem -count 5 -timeout 0
+//	go test ./store/postgres -run '^$' -bench PendingCount -benchmem -benchtime 20x -timeout 0
 func BenchmarkPendingCount(b *testing.B) {
 	schema := testSchema(b)
 	s := openStore(b, postgres.WithSchema(schema))
