@@ -14,7 +14,9 @@ import (
 // is not empty, so that engines of several namespaces report separate
 // series. A source that also has a PendingCount(context.Context) (int64,
 // error) method (the engine does: connector's Engine.PendingCount) is
-// read through it instead of Stats.
+// read through it instead of Stats; so is a type that embeds
+// *connector.Engine and overrides Stats alone, which gets the engine's
+// PendingCount with the embedding.
 type StatsSource interface {
 	Stats(ctx context.Context) (store.Stats, error)
 }
