@@ -214,6 +214,9 @@ func (l *listener) wakeAll() {
 func (s *Store) Notify(ns string) (<-chan struct{}, func()) {
 	l := s.listener
 	ch := make(chan struct{}, 1)
+	if l == nil { // a zero Store, never opened: nothing will be notified
+		return ch, func() {}
+	}
 	l.mu.Lock()
 	if l.subs[ns] == nil {
 		l.subs[ns] = make(map[chan struct{}]struct{})

@@ -184,8 +184,8 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts []Option
 // [store.ErrClosed] instead, and what it had committed before stays.
 // Close is idempotent.
 func (s *Store) Close() {
-	if !s.closed.CompareAndSwap(false, true) {
-		return
+	if !s.closed.CompareAndSwap(false, true) || s.pool == nil {
+		return // closed, or never opened (a zero Store)
 	}
 	s.stop()
 	s.wg.Wait()
@@ -203,8 +203,15 @@ func (s *Store) begin(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
+	if s.pool == nil {
+		return errNotOpened
+	}
 	return ctx.Err()
 }
+
+// errNotOpened is the error of every method of a Store that neither Open
+// nor New made (the zero value).
+var errNotOpened = fmt.Errorf("%w: a postgres.Store not made by Open or New is not open: use Open or New", store.ErrClosed)
 
 // log reports what the store does in the background and cannot return as
 // an error. Without WithLogger, warnings and errors go to the process's
