@@ -63,15 +63,7 @@ func (s *noRenewals) Update(ctx context.Context, ns, userID string, now time.Tim
 }
 
 func (s *noRenewals) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	var first error
-	for i := range ops {
-		op := &ops[i]
-		op.Err = s.Update(ctx, ns, op.UserID, op.Now, op.Dedup, op.Fn)
-		if first == nil {
-			first = op.Err
-		}
-	}
-	return first
+	return updateEach(ctx, ns, ops, s.Update)
 }
 
 // TestSendThatOutlivesItsLeaseEndsTheDelivery checks that when a send
@@ -134,4 +126,19 @@ func TestFailedRenewalsAreLogged(t *testing.T) {
 	require.Contains(t, out, "campaignconnector: renewing leases")
 	require.Contains(t, out, "1 of 1 sends in progress kept their lease as it was")
 	require.Contains(t, out, errRenewal.Error())
+}
+
+// updateEach is UpdateBatch for a test store that wraps Update: each op
+// through update, its error in op.Err, the first one returned.
+func updateEach(ctx context.Context, ns string, ops []store.Op,
+	update func(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error) error {
+	var first error
+	for i := range ops {
+		op := &ops[i]
+		op.Err = update(ctx, ns, op.UserID, op.Now, op.Dedup, op.Fn)
+		if first == nil {
+			first = op.Err
+		}
+	}
+	return first
 }

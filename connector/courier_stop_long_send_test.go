@@ -16,20 +16,27 @@ import (
 )
 
 // TestStopDuringASendThatOutlastsTheLease checks that a delivery whose
-// campaign another engine stops while it is being sent, by a send that
-// lasts past the lease as it stood at the stop, has one outcome: the
-// stop leaves it to the send, and the keeper, which can no longer renew
-// a lease the stop removed, must not make the send's record take the
-// delivery for another engine's. The sender then either accepts it
-// (delivered) or fails (cancelled).
+// campaign is stopped (by the engine sending it or by another) while it
+// is being sent, by a send that lasts past the lease as it stood at the
+// stop, has one outcome: the stop leaves it to the send, and the keeper,
+// which can no longer renew a lease the stop removed, must not make the
+// send's record take the delivery for another engine's. The sender then
+// either accepts it (delivered) or fails (cancelled), with or without a
+// decision log, and nothing of the delivery stays pending.
 func TestStopDuringASendThatOutlastsTheLease(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		sendErr error
-		want    rule.DecisionKind
+		name     string
+		lease    time.Duration
+		byOther  bool // the stop comes from another engine
+		log      bool // a decision log
+		sendErr  error
+		want     rule.DecisionKind
+		tickStep time.Duration
 	}{
-		{"accepted", nil, rule.Delivered},
-		{"failed", errors.New("503 try later"), rule.Cancelled},
+		{"another engine stops, accepted", time.Minute, true, true, nil, rule.Delivered, 10 * time.Second},
+		{"another engine stops, failed", time.Minute, true, true, errors.New("503 try later"), rule.Cancelled, 10 * time.Second},
+		{"it stops, failed, lease 1m", time.Minute, false, false, errors.New("the provider timed out"), rule.Cancelled, time.Second},
+		{"it stops, failed, lease 10s", 10 * time.Second, false, false, errors.New("the provider timed out"), rule.Cancelled, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -38,41 +45,52 @@ func TestStopDuringASendThatOutlastsTheLease(t *testing.T) {
 				s := store.NewMemory()
 				o := &outcomes{}
 				var id string
-				var other *connector.Engine
+				var stopper *connector.Engine
 				rec := &recorder{fail: func(d connector.Delivery) error {
 					if d.UserID != "u1" || d.CampaignID != "now" {
 						return nil
 					}
 					id = d.ID
-					if err := other.Stop(ctx, "now"); err != nil {
+					if err := stopper.Stop(ctx, "now"); err != nil {
 						return err
 					}
-					// Three leases: the keeper finds the delivery gone at
-					// each round, and its lease runs out before the send
-					// ends.
-					<-clk.Timer(3 * time.Minute).C
+					// Three leases, a slow provider: the keeper finds the
+					// delivery gone at each round, and its lease runs out
+					// before the send ends.
+					<-clk.Timer(3 * tc.lease).C
 					return tc.sendErr
 				}}
 				newEngine := func(send connector.Sender) *connector.Engine {
-					e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(1),
-						connector.WithLease(time.Minute),
+					opts := []connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(1),
+						connector.WithLease(tc.lease),
 						connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Hour, Max: time.Hour}),
-						connector.WithDecisionLog(100, 24*time.Hour),
-						connector.WithObserver(connector.ObserverFunc(o.observe)))
+						connector.WithObserver(connector.ObserverFunc(o.observe))}
+					if tc.log {
+						opts = append(opts, connector.WithDecisionLog(100, 24*time.Hour))
+					}
+					e, err := connector.New(s, send, opts...)
 					require.NoError(t, err)
 					return e
 				}
 				e := newEngine(rec)
-				other = newEngine(&recorder{})
+				stopper = e
+				if tc.byOther {
+					stopper = newEngine(&recorder{})
+				}
 				dueFor(t, e, "u1")
-				_, err := tickSettled(e, clk, 10*time.Second)
+				_, err := tickSettled(e, clk, tc.tickStep)
 				require.NoError(t, err)
 				require.NotEmpty(t, id, "the delivery was sent")
 				require.Equal(t, []rule.DecisionKind{tc.want}, o.of(id))
 				require.Equal(t, int64(1), tallied(t, e, "now", tc.want))
-				_, err = tickSettled(other, clk, 10*time.Second)
+				u, err := s.User(ctx, "", "u1")
 				require.NoError(t, err)
-				require.Equal(t, []rule.DecisionKind{tc.want}, o.of(id), "the other engine adds nothing")
+				require.Empty(t, u.Pending)
+				if tc.byOther {
+					_, err = tickSettled(stopper, clk, tc.tickStep)
+					require.NoError(t, err)
+					require.Equal(t, []rule.DecisionKind{tc.want}, o.of(id), "the other engine adds nothing")
+				}
 			})
 		})
 	}

@@ -53,15 +53,7 @@ func (s *failsNextCall) Update(ctx context.Context, ns, userID string, now time.
 }
 
 func (s *failsNextCall) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	var first error
-	for i := range ops {
-		op := &ops[i]
-		op.Err = s.Update(ctx, ns, op.UserID, op.Now, op.Dedup, op.Fn)
-		if first == nil {
-			first = op.Err
-		}
-	}
-	return first
+	return updateEach(ctx, ns, ops, s.Update)
 }
 
 // TestStopDuringAFailedSendWhoseRecordIsRetriedIsObservedOnce checks that
