@@ -102,15 +102,7 @@ func testTallyQuery(t *testing.T, s store.Store, ns string) {
 		}
 	}
 	require.NoError(t, ts.AddTallies(ctx, ns, all))
-	pick := func(keep func(store.Tally) bool) []store.Tally {
-		var out []store.Tally
-		for _, x := range all {
-			if keep(x) {
-				out = append(out, x)
-			}
-		}
-		return out
-	}
+	pick := func(keep func(store.Tally) bool) []store.Tally { return filterTallies(all, keep) }
 	for _, tc := range []struct {
 		name string
 		q    store.TallyQuery
@@ -417,4 +409,16 @@ func testConcurrentTalliesOnce(t *testing.T, s store.Store, ns string) {
 		}
 		require.Equal(t, want, x.Count, "%s %s", x.CampaignID, x.Kind)
 	}
+}
+
+// filterTallies returns the tallies of ts that keep keeps, in order (nil
+// for none).
+func filterTallies(ts []store.Tally, keep func(store.Tally) bool) []store.Tally {
+	var out []store.Tally
+	for _, x := range ts {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -34,15 +34,7 @@ func testTallyQueryKinds(t *testing.T, s store.Store, ns string) {
 	all = append(all, tally(1, "a", rule.Failed, rule.ReasonSendError, "", 7))
 	require.NoError(t, ts.AddTallies(ctx, ns, all))
 	all = slices.SortedFunc(slices.Values(all), func(a, b store.Tally) int { return a.Key().Compare(b.Key()) })
-	pick := func(keep func(store.Tally) bool) []store.Tally {
-		var out []store.Tally
-		for _, x := range all {
-			if keep(x) {
-				out = append(out, x)
-			}
-		}
-		return out
-	}
+	pick := func(keep func(store.Tally) bool) []store.Tally { return filterTallies(all, keep) }
 	of := func(ks ...rule.DecisionKind) func(store.Tally) bool {
 		return func(x store.Tally) bool { return slices.Contains(ks, x.Kind) }
 	}
