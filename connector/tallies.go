@@ -250,7 +250,7 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 		// which its own time bound ends, so that nothing counted before
 		// Run returns is left behind; what it cannot add is counted before
 		// another flush takes its place.
-		left, err := b.finalFlush(context.Background())
+		left, err := b.flushAll(context.Background())
 		if err != nil {
 			e.logError("run", err)
 		}

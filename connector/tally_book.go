@@ -377,18 +377,9 @@ func (b *tallyBook) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-// finalFlush flushes as flush does and returns how many counts it took
-// from the counters and did not add to the store: Run's last flush.
-func (b *tallyBook) finalFlush(ctx context.Context) (left int64, err error) {
-	b.flushing <- struct{}{}
-	defer func() { <-b.flushing }()
-	err = b.flushLocked(ctx)
-	return b.waitingLocked(), err
-}
-
 // flushAll flushes as flush does and returns how many counts the store
 // has not added yet (-1 when ctx ended before the flush could start):
-// FlushTallies flushes until none is left.
+// Run's last flush, and FlushTallies, which flushes until none is left.
 func (b *tallyBook) flushAll(ctx context.Context) (left int64, err error) {
 	select {
 	case b.flushing <- struct{}{}:
