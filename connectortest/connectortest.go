@@ -178,7 +178,9 @@ func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
 // campaignID no campaign saved has nothing to explain, and its "no
 // decision recorded" reads like a user nothing triggered: Explain says so
 // in the test's log, naming the campaigns the engine knows (a misspelt
-// ID), without failing the test, as [Harness.RequireNotSent] does.
+// ID), without failing the test, as [Harness.RequireNotSent] does. It
+// logs too the campaigns no one saved that userID's events named, which
+// the engine ignored (unknown_campaign) and the explanation cannot show.
 func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 	h.T.Helper()
 	x, err := h.Engine.Explain(context.Background(), userID, campaignID)
@@ -192,6 +194,11 @@ func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 			line, _, _ = strings.Cut(line, "\n")
 			h.T.Logf("connectortest: Explain(%q, %q): no campaign %s", userID, campaignID, line)
 		}
+	}
+	var b strings.Builder
+	h.unknownEvents(&b, userID)
+	if b.Len() > 0 {
+		h.T.Logf("connectortest: Explain(%q, %q): %s", userID, campaignID, strings.TrimSuffix(b.String(), "\n"))
 	}
 	return x
 }
@@ -214,7 +221,12 @@ func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
 // immediate follow-up tracked, without h.Tick or h.Advance after), those
 // still waiting for a time the clock has not reached (with how far to
 // advance it), and says so when campaignID is no campaign the engine
-// knows or no decision concerns userID (a misspelt ID).
+// knows or no decision concerns userID (a misspelt ID). It names too the
+// campaigns no one saved that userID's events named (a misspelt
+// CampaignID in the test's events), and, when nothing was decided about
+// the pair, a trigger of campaignID on the receipt of a follow-up userID
+// was sent: the engine reports no receipt of its own sends, so a chain
+// ("B when A is received") needs the test to track A's receipt.
 func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
 	h.T.Helper()
 	got := h.SentTo(userID, campaignID)
@@ -269,11 +281,15 @@ func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
 
 // RequireNotSent asserts that campaignID was never delivered to userID.
 // It passes about a campaign no one saved (a misspelt ID), and says so in
-// the test's log.
+// the test's log. Its failure names the campaigns no one saved that
+// userID's events named: an exception's event with a misspelt CampaignID
+// cancels nothing.
 func (h *Harness) RequireNotSent(userID, campaignID string) {
 	h.T.Helper()
 	if got := h.SentTo(userID, campaignID); len(got) != 0 {
-		h.T.Fatalf("connectortest: want %q never delivered to %q, got %d deliveries\n%s", campaignID, userID, len(got), h.Timeline())
+		var b strings.Builder
+		h.unknownEvents(&b, userID)
+		h.T.Fatalf("connectortest: want %q never delivered to %q, got %d deliveries\n%s%s", campaignID, userID, len(got), b.String(), h.Timeline())
 	}
 	h.logUnknownCampaign("RequireNotSent", campaignID)
 }
@@ -288,7 +304,9 @@ func (h *Harness) RequireNothingSent() {
 
 // RequireReason asserts that a decision of kind with reason was taken about
 // userID and campaignID, and returns the last such decision. reason ""
-// matches any reason.
+// matches any reason. Its failure says what [Harness.RequireSent]'s
+// does; for [rule.Converted], also when userID has no conversion window
+// of campaignID open, which only a tracked receipt of it opens.
 func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) rule.Decision {
 	h.T.Helper()
 	var found *rule.Decision
@@ -302,8 +320,12 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 		if reason != "" {
 			want += " (" + string(reason) + ")"
 		}
-		h.T.Fatalf("connectortest: want a %s decision about %q for %q\n%s%s", want, campaignID, userID,
-			h.hints(userID, campaignID), h.Timeline())
+		var conv strings.Builder
+		if kind == rule.Converted {
+			h.noConversionWindow(&conv, userID, campaignID)
+		}
+		h.T.Fatalf("connectortest: want a %s decision about %q for %q\n%s%s%s", want, campaignID, userID,
+			conv.String(), h.hints(userID, campaignID), h.Timeline())
 		return rule.Decision{}
 	}
 	return *found

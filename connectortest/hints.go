@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -23,10 +24,17 @@ import (
 //   - a delivery still waiting for a time the clock has not reached, with
 //     the move that sends it (the test asserts before it advances enough);
 //   - when none waits, the last decision about the pair, which a long
-//     timeline buries (a cancellation, a suppression and its reason).
+//     timeline buries (a cancellation, a suppression and its reason);
+//   - the campaigns no one saved that the user's events named (a misspelt
+//     CampaignID in the test's events, which reach no follow-up);
+//   - a trigger on the receipt of a follow-up the user was sent, when
+//     nothing was decided about the pair: the engine reports no receipt
+//     of what it sends, and a test that does not track it sees nothing.
 func (h *Harness) hints(userID, campaignID string) string {
 	var b strings.Builder
 	h.unknownIDs(&b, userID, campaignID)
+	h.unknownEvents(&b, userID)
+	h.untrackedReceipts(&b, userID, campaignID)
 	u, err := h.Store.User(context.Background(), h.Engine.Namespace(), userID)
 	if err != nil || !slices.ContainsFunc(u.Pending, func(p *store.Pending) bool { return p.CampaignID == campaignID }) {
 		if ds := h.DecisionsFor(userID, campaignID); len(ds) > 0 {
@@ -92,4 +100,80 @@ func (h *Harness) logUnknownCampaign(assertion, campaignID string) {
 		line, _, _ = strings.Cut(line, "\n")
 		h.T.Logf("connectortest: %s passes, but no campaign %s", assertion, line)
 	}
+}
+
+// unknownEvents writes a line to b naming the campaigns, still unknown to
+// the engine, that userID's events named: the engine ignored those events
+// (unknown_campaign), so a misspelt CampaignID in a test's events triggers
+// or cancels nothing.
+func (h *Harness) unknownEvents(b *strings.Builder, userID string) {
+	ctx := context.Background()
+	var named []string
+	seen := map[string]bool{}
+	for _, d := range h.Decisions() {
+		if d.UserID != userID || d.Kind != rule.Ignored || d.Reason != rule.ReasonUnknownCampaign || seen[d.CampaignID] {
+			continue
+		}
+		seen[d.CampaignID] = true
+		if _, err := h.Engine.Campaign(ctx, d.CampaignID); !errors.Is(err, connector.ErrUnknownCampaign) {
+			continue // saved since: the event was early, not misspelt
+		}
+		named = append(named, fmt.Sprintf("%q (%s at %s)", d.CampaignID, d.EventKind, d.EventTime.UTC().Format(time.RFC3339)))
+	}
+	if len(named) > 0 {
+		fmt.Fprintf(b, "events of %q named campaigns no one saved: %s: a misspelt CampaignID in the test's events?\n",
+			userID, strings.Join(named, ", "))
+	}
+}
+
+// receiptKinds are the receipts a host reports: the engine emits none of
+// them for the deliveries it sends.
+var receiptKinds = []event.Kind{
+	event.EmailReceived, event.SMSReceived, event.PushReceived, event.WebhookReceived,
+	event.InAppMessageViewed, event.ContentCardViewed,
+}
+
+// untrackedReceipts writes a line to b for each trigger of campaignID on
+// the receipt of a campaign the engine delivered to userID, when no
+// decision about userID and campaignID exists: the receipt was never
+// tracked, since the engine does not report the receipts of its own sends
+// (a chain "B when A is received" needs the host to track A's receipt).
+func (h *Harness) untrackedReceipts(b *strings.Builder, userID, campaignID string) {
+	if len(h.DecisionsFor(userID, campaignID)) > 0 {
+		return
+	}
+	rec, err := h.Engine.Campaign(context.Background(), campaignID)
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, tr := range rec.Campaign.Triggers {
+		key := string(tr.Kind) + " " + tr.CampaignID
+		if seen[key] || !slices.Contains(receiptKinds, tr.Kind) || len(h.SentTo(userID, tr.CampaignID)) == 0 {
+			continue
+		}
+		seen[key] = true
+		fmt.Fprintf(b, "%q triggers on %s of %q, which was delivered to %q, but no decision about %q followed: "+
+			"the engine reports no receipt of what it sends; track the %s of %q as your provider reports it\n",
+			campaignID, tr.Kind, tr.CampaignID, userID, campaignID, tr.Kind, tr.CampaignID)
+	}
+}
+
+// noConversionWindow writes a line to b when campaignID declares
+// conversions and userID has no conversion window of it open: a window
+// opens on a receipt the host tracks (or a control-group hold-out), not
+// on the engine's delivery, so a test that tracks no receipt sees no
+// conversion.
+func (h *Harness) noConversionWindow(b *strings.Builder, userID, campaignID string) {
+	ctx := context.Background()
+	rec, err := h.Engine.Campaign(ctx, campaignID)
+	if err != nil || len(rec.Campaign.Conversions) == 0 {
+		return
+	}
+	if u, err := h.Store.User(ctx, h.Engine.Namespace(), userID); err == nil &&
+		slices.ContainsFunc(u.Conversions, func(w store.ConversionWindow) bool { return w.CampaignID == campaignID }) {
+		return
+	}
+	fmt.Fprintf(b, "no conversion window of %q is open for %q: one opens on a receipt of %q (push_received, email_received…) "+
+		"that you track, or on its control group; the engine reports no receipt of what it sends\n", campaignID, userID, campaignID)
 }

@@ -1,0 +1,117 @@
+package connectortest_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// applyResend applies a newsletter and its resend a day later unless
+// opened.
+func applyResend(h *connectortest.Harness) {
+	h.Apply(rule.Campaign{ID: "newsletter"}, rule.Campaign{
+		ID:         "resend",
+		Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+		Delay:      rule.After(24 * time.Hour),
+		Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
+	})
+}
+
+// An event that names a campaign no one saved (a misspelt CampaignID in
+// the test's events) reaches no follow-up: a failure, and Explain, name
+// the IDs the user's events used that the engine does not know.
+func TestAFailureNamesAnEventsUnknownCampaign(t *testing.T) {
+	const line = `events of "ann" named campaigns no one saved: "newsleter" (email_received at 2026-01-05T00:00:00Z): a misspelt CampaignID in the test's events?`
+	misspelt := func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsleter"})
+		h.Advance(48 * time.Hour)
+	}
+	f := outcome(misspelt, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, line)
+
+	f = outcome(misspelt, func(h *connectortest.Harness) { h.Explain("ann", "resend") })
+	require.False(t, f.failed)
+	require.Len(t, f.logs, 1)
+	require.Contains(t, f.logs[0], line)
+
+	// A misspelt exception: the resend goes, and RequireNotSent says why.
+	f = outcome(func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsleter"})
+		h.Advance(48 * time.Hour)
+	}, func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") })
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, `events of "ann" named campaigns no one saved: "newsleter" (email_opened at`)
+
+	// Events that name known campaigns add no such line.
+	f = outcome(func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	}, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
+	require.True(t, f.failed)
+	require.NotContains(t, f.msg, "no one saved")
+}
+
+// A chain whose second follow-up triggers on the receipt of the first:
+// the engine reports no receipt of what it sends, so a test that forgets
+// to track it sees nothing happen, and the failure says what to track.
+func TestAFailureNamesAReceiptOfAFollowUpNeverTracked(t *testing.T) {
+	chain := func(h *connectortest.Harness) {
+		h.Apply(rule.Campaign{ID: "promo"},
+			rule.Campaign{ID: "a", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "promo"}}, Delay: rule.After(time.Hour)},
+			rule.Campaign{ID: "b", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "a"}}, Delay: rule.After(time.Hour)})
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "promo"})
+		h.Advance(3 * time.Hour)
+	}
+	f := outcome(chain, func(h *connectortest.Harness) { h.RequireSent("ann", "b") })
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, `"b" triggers on email_received of "a", which was delivered to "ann", but no decision about "b" followed: the engine reports no receipt of what it sends; track the email_received of "a" as your provider reports it`)
+
+	// Tracked, the receipt triggers b: no such line.
+	f = outcome(func(h *connectortest.Harness) {
+		chain(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "a"})
+	}, func(h *connectortest.Harness) { h.RequireSent("ann", "b") })
+	require.True(t, f.failed) // b waits an hour
+	require.NotContains(t, f.msg, "reports no receipt")
+}
+
+// A conversion window opens on a receipt the host reports: a test that
+// expects a conversion after the engine's delivery alone is told so.
+func TestAFailedConversionNamesTheMissingReceipt(t *testing.T) {
+	coupon := func(h *connectortest.Harness) {
+		h.Apply(rule.Campaign{ID: "push"}, rule.Campaign{
+			ID:          "coupon",
+			Triggers:    []rule.Trigger{{Kind: event.PushOpened, CampaignID: "push"}},
+			Delay:       rule.After(time.Hour),
+			Conversions: []rule.Conversion{{ID: "bought", Kind: event.Purchase}},
+		})
+		h.Track(event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "push"})
+		h.Advance(time.Hour)
+	}
+	want := `no conversion window of "coupon" is open for "ann": one opens on a receipt of "coupon" (push_received, email_received…) that you track, or on its control group; the engine reports no receipt of what it sends`
+	f := outcome(func(h *connectortest.Harness) {
+		coupon(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.Purchase})
+	}, func(h *connectortest.Harness) { h.RequireReason("ann", "coupon", rule.Converted, "") })
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, want)
+
+	// With the receipt tracked, the window is open: the failure (no
+	// purchase yet) does not claim it is missing.
+	f = outcome(func(h *connectortest.Harness) {
+		coupon(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.PushReceived, CampaignID: "coupon"})
+	}, func(h *connectortest.Harness) { h.RequireReason("ann", "coupon", rule.Converted, "") })
+	require.True(t, f.failed)
+	require.NotContains(t, f.msg, "no conversion window")
+	require.True(t, strings.Contains(f.msg, "timeline:"))
+}
