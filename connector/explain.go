@@ -27,25 +27,37 @@ type Explanation struct {
 	Decisions  []rule.Decision
 	Pending    []store.Pending // deliveries waiting or being sent now
 	Received   time.Time       // last receipt; zero if none is remembered
+	// CampaignUnknown is set when there is nothing to explain and no
+	// campaign of the engine's namespace has the ID CampaignID (a misspelt
+	// ID): String says so.
+	CampaignUnknown bool
 }
 
 // Explain answers "why did (or didn't) this user get this follow-up?": the
 // decision history of the pair from the decision log kept in the store, and
 // the pair's current state. Its String method renders it as text. Explain
 // needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
-// knows nothing about has an empty explanation.
+// knows nothing about has an empty explanation. An empty explanation about
+// an ID no campaign has sets [Explanation.CampaignUnknown].
 func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {
 	if ctx == nil {
 		return Explanation{}, errNilContext("Explain")
 	}
 	u, err := e.explainRead(ctx, userID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return Explanation{}, err
-	case u == nil:
-		return Explanation{UserID: userID, CampaignID: campaignID}, nil
 	}
-	return explainOne(u, userID, campaignID), nil
+	x := Explanation{UserID: userID, CampaignID: campaignID}
+	if u != nil {
+		x = explainOne(u, userID, campaignID)
+	}
+	if len(x.Decisions) == 0 && len(x.Pending) == 0 && x.Received.IsZero() {
+		// Nothing to explain: say whether the ID names a campaign at all.
+		// A failed read leaves the flag unset rather than fail Explain.
+		_, err := e.Campaign(ctx, campaignID)
+		x.CampaignUnknown = errors.Is(err, ErrUnknownCampaign)
+	}
+	return x, nil
 }
 
 // ExplainUser is [Engine.Explain] for every follow-up at once, from one
@@ -132,6 +144,9 @@ func (x Explanation) String() string {
 	fmt.Fprintf(&b, "%s and %q:\n", linetext.Field(x.UserID), x.CampaignID)
 	if len(x.Decisions) == 0 {
 		b.WriteString("  no decision recorded (nothing triggered this follow-up for this user, or the log no longer has it)\n")
+	}
+	if x.CampaignUnknown {
+		fmt.Fprintf(&b, "  no campaign %q is saved in the engine's namespace: a misspelt ID?\n", x.CampaignID)
 	}
 	for _, d := range x.Decisions {
 		fmt.Fprintf(&b, "  %s %s\n", d.At.UTC().Format(time.RFC3339), linetext.Prose(describeDecision(d))) // to the second: the lines align
