@@ -64,10 +64,25 @@ type QuietHours struct {
 func WithQuietHours(q QuietHours) Option {
 	return func(cfg *config) error {
 		if !q.From.Valid() || !q.To.Valid() || q.From == q.To {
-			return errorf("quiet hours need two different times of day, got %s–%s", q.From, q.To)
+			return errorf("quiet hours need two different times of day, got %s–%s%s%s", q.From, q.To,
+				notTimeOfDay("From", q.From), notTimeOfDay("To", q.To))
 		}
 		cfg.quiet = &q
 		return nil
+	}
+}
+
+// notTimeOfDay says why bound t of quiet hours is not a time of day, or
+// "" when it is one: an hour or minute out of range makes rule.At return
+// TimeOfDay(-1), which the bare "two different times of day" hides.
+func notTimeOfDay(bound string, t rule.TimeOfDay) string {
+	switch {
+	case t.Valid():
+		return ""
+	case t == -1:
+		return fmt.Sprintf("; %s is not a time of day (rule.At gives TimeOfDay(-1) for an hour outside 0–23 or a minute outside 0–59)", bound)
+	default:
+		return fmt.Sprintf("; %s is not a time of day (0 to 1439 minutes after midnight)", bound)
 	}
 }
 
