@@ -1,0 +1,35 @@
+package connectortest_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// An event stamped after the harness clock is tracked as given, and the
+// test's log says how far ahead it is; events stamped at or before the
+// clock's now log nothing.
+func TestTrackLogsAnEventStampedAheadOfTheClock(t *testing.T) {
+	f := outcome(resendScenario, func(h *connectortest.Harness) {
+		now := h.Clock.Now()
+		h.Track(event.Event{UserID: "cid", Kind: event.EmailReceived, CampaignID: "newsletter", Time: now})
+		h.TrackAt(now.Add(-time.Hour), event.Event{UserID: "dan", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.TrackAt(now.Add(90*time.Minute), event.Event{UserID: "eve", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.RequirePendingAt("eve", "resend", now.Add(90*time.Minute+24*time.Hour))
+	})
+	require.False(t, f.failed, f.msg)
+	var ahead []string
+	for _, l := range f.logs {
+		if strings.Contains(l, "stamped") {
+			ahead = append(ahead, l)
+		}
+	}
+	require.Len(t, ahead, 1, "only eve's event was stamped ahead of the clock: %q", f.logs)
+	require.Contains(t, ahead[0], `email_received of "newsletter" by "eve"`)
+	require.Contains(t, ahead[0], "1h30m0s after the harness clock")
+}
