@@ -180,6 +180,16 @@ func WithMaxTriggerAge(d time.Duration) Option {
 	return positive("max trigger age", d, func(cfg *config) *time.Duration { return &cfg.maxTriggerAge })
 }
 
+// WithMaxTriggerLead ignores triggers stamped more than d after the
+// engine's clock when they are tracked (suppressed, trigger_too_far_ahead):
+// a device whose clock runs ahead, or a forged webhook, must not schedule a
+// delivery that falls due only when its stamp comes (and that, under the
+// default pending policy, keeps the user from the follow-up until then).
+// Defaults to 0: no limit (a stamp ahead is judged by its stamp).
+func WithMaxTriggerLead(d time.Duration) Option {
+	return positive("max trigger lead", d, func(cfg *config) *time.Duration { return &cfg.maxTriggerLead })
+}
+
 // needsLocation reports whether deciding about c needs the user's zone:
 // calendar delays and send windows at scheduling time.
 func needsLocation(c *rule.Campaign) bool {

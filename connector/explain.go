@@ -288,6 +288,7 @@ var reasonTexts = map[rule.Reason]string{
 	rule.ReasonRateLimited:                "the follow-up's rate limit (per minute) was reached",
 	rule.ReasonControlGroup:               "the user is in the control group",
 	rule.ReasonTriggerTooOld:              "the trigger was too old when it arrived",
+	rule.ReasonTriggerTooFarAhead:         "the trigger was stamped too far in the future when it arrived",
 	rule.ReasonDirectoryError:             "the user directory (time zone, segments) failed",
 	rule.ReasonCreated:                    "the campaign was created",
 	rule.ReasonEdited:                     "the campaign definition changed",

@@ -31,9 +31,9 @@ import (
 //     that did not cancel because it fell outside the wait (ignored,
 //     before_trigger or after_due), a trigger lost to timing or
 //     configuration (suppressed, before_activation, original_not_active,
-//     trigger_too_old, outside_duration), and a pending delivery dropped
-//     at send time (suppressed by a send window, quiet hours, a frequency
-//     cap or the audience re-check).
+//     trigger_too_old, trigger_too_far_ahead, outside_duration), and a
+//     pending delivery dropped at send time (suppressed by a send window,
+//     quiet hours, a frequency cap or the audience re-check).
 //   - Debug: the rest, the engine working as told: scheduled, cancelled,
 //     duplicate, deferred, held out, converted, and triggers the follow-up's
 //     own eligibility turns down (already_pending, not_reeligible,
@@ -76,7 +76,7 @@ func logLevel(d *rule.Decision) slog.Level {
 			return slog.LevelInfo
 		}
 		switch d.Reason {
-		case rule.ReasonBeforeActivation, rule.ReasonOriginalNotActive, rule.ReasonTriggerTooOld, rule.ReasonOutsideDuration:
+		case rule.ReasonBeforeActivation, rule.ReasonOriginalNotActive, rule.ReasonTriggerTooOld, rule.ReasonTriggerTooFarAhead, rule.ReasonOutsideDuration:
 			return slog.LevelInfo
 		}
 	}

@@ -45,13 +45,14 @@ type config struct {
 	instrument    Instrumentation
 	logger        *slog.Logger
 
-	directory     Directory
-	quiet         *QuietHours
-	caps          []FrequencyCap
-	capHorizon    time.Duration
-	maxDeferral   time.Duration
-	lateness      time.Duration
-	maxTriggerAge time.Duration
+	directory      Directory
+	quiet          *QuietHours
+	caps           []FrequencyCap
+	capHorizon     time.Duration
+	maxDeferral    time.Duration
+	lateness       time.Duration
+	maxTriggerAge  time.Duration
+	maxTriggerLead time.Duration
 
 	interactionLog time.Duration
 

@@ -13,8 +13,8 @@ import (
 
 // evaluate decides whether trigger r, t.triggers[i], schedules its
 // follow-up for this user, checking in order: the trigger at or after the
-// follow-up's activation, the original active, the trigger's age, the
-// start, the audience, the pending policy, re-eligibility, then the due
+// follow-up's activation, the original active, the trigger's age, its
+// lead over the clock, the start, the audience, the pending policy, re-eligibility, then the due
 // time against the send window and the end. The user's deliveries and
 // receipts are grouped by trigger (groupPending): evaluating costs what
 // concerns r's follow-up.
@@ -46,6 +46,11 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 		return
 	case t.e.cfg.maxTriggerAge > 0 && t.now.Sub(ev.Time) > t.e.cfg.maxTriggerAge:
 		suppress(rule.ReasonTriggerTooOld, func() string { return "happened " + t.now.Sub(ev.Time).String() + " ago" })
+		return
+	case t.e.cfg.maxTriggerLead > 0 && ev.Time.Sub(t.now) > t.e.cfg.maxTriggerLead:
+		suppress(rule.ReasonTriggerTooFarAhead, func() string {
+			return "stamped " + stamp(ev.Time) + ", " + lead(ev.Time, t.now) + " ahead of the clock"
+		})
 		return
 	case !camp.Start.IsZero() && ev.Time.Before(camp.Start):
 		suppress(rule.ReasonOutsideDuration, func() string { return "before start " + stamp(camp.Start) })
@@ -310,6 +315,15 @@ func (t *tracker) convert(u *store.UserState, r *convertRef, w store.ConversionW
 // stopped originals.
 func (e *Engine) originCounts(o *campaign) bool {
 	return o != nil && (o.State == rule.Active || (e.cfg.acceptStopped && o.State == rule.Stopped))
+}
+
+// lead says how far at is after now, in a decision's detail: a duration,
+// or, past the ~292 years one holds (Sub saturates), in years.
+func lead(at, now time.Time) string {
+	if d := at.Sub(now); d < math.MaxInt64 {
+		return d.String()
+	}
+	return "over 292 years"
 }
 
 // stamp writes t in a decision's detail, with its fraction of a second

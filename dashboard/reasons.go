@@ -39,6 +39,7 @@ var reasonPhrases = map[rule.Reason]string{
 	rule.ReasonRateLimited:                "the follow-up's rate limit (per minute) reached",
 	rule.ReasonControlGroup:               "user in the control group",
 	rule.ReasonTriggerTooOld:              "trigger too old when it arrived",
+	rule.ReasonTriggerTooFarAhead:         "trigger stamped too far in the future when it arrived",
 	rule.ReasonDirectoryError:             "the user directory (time zone, segments) failed",
 	rule.ReasonCreated:                    "campaign created",
 	rule.ReasonEdited:                     "campaign definition changed",

@@ -137,6 +137,7 @@ var sharedTerms = map[rule.Reason][]string{
 	rule.ReasonRateLimited:                {"the follow-up's rate limit (per minute)"},
 	rule.ReasonControlGroup:               {"in the control group"},
 	rule.ReasonTriggerTooOld:              {"trigger", "too old when it arrived"},
+	rule.ReasonTriggerTooFarAhead:         {"trigger", "stamped too far in the future when it arrived"},
 	rule.ReasonDirectoryError:             {"the user directory (time zone, segments) failed"},
 	rule.ReasonCreated:                    {"campaign", "created"},
 	rule.ReasonEdited:                     {"campaign definition changed"},

@@ -78,7 +78,7 @@ const Warning = Warned
 //     first check that failed (ReasonBeforeActivation,
 //     ReasonOriginalNotActive for an interaction with an original that is
 //     a draft, stopped or archived, ReasonTriggerTooOld,
-//     ReasonOutsideDuration, ReasonNotInAudience, ReasonAlreadyPending,
+//     ReasonTriggerTooFarAhead, ReasonOutsideDuration, ReasonNotInAudience, ReasonAlreadyPending,
 //     ReasonNotReeligible, ReasonOutsideSendWindow);
 //   - it matched an exception of a follow-up the user waits for, but
 //     happened outside the wait: Ignored with ReasonBeforeTrigger or
@@ -201,6 +201,10 @@ const (
 	// ReasonTriggerTooOld: the trigger happened longer ago than the
 	// engine's maximum trigger age.
 	ReasonTriggerTooOld Reason = "trigger_too_old"
+	// ReasonTriggerTooFarAhead: the trigger is stamped further ahead of
+	// the engine's clock than the engine's maximum trigger lead (a clock
+	// running ahead, a forged stamp).
+	ReasonTriggerTooFarAhead Reason = "trigger_too_far_ahead"
 	// ReasonDirectoryError: the host's Directory failed at send time; the
 	// delivery is retried.
 	ReasonDirectoryError Reason = "directory_error"
