@@ -197,6 +197,45 @@ func TestJSONUnknownKind(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"user_id":"u","kind":"session_start","device":"ios"}`), &ev))
 }
 
+// encoding/json reads text that is not valid Unicode (bytes that are not
+// UTF-8, a \u escape of half a surrogate pair) as U+FFFD: a user
+// "ann\xff" or "ann\ud800" would decode as "ann\uFFFD", another user,
+// and pass validation. Decoding refuses such text wherever it is.
+func TestJSONWithTextThatIsNotUnicodeDoesNotDecode(t *testing.T) {
+	for _, in := range []string{
+		"{\"user_id\":\"ann\xff\",\"kind\":\"session_start\"}",
+		`{"user_id":"ann\ud800","kind":"session_start"}`,
+		`{"user_id":"ann\uDC00x","kind":"session_start"}`,
+		`{"user_id":"ann\ud800\u0041","kind":"session_start"}`,
+		`{"user_id":"ann","kind":"session_start","properties":{"k":["\udfff"]}}`,
+		"{\"user_id\":\"ann\",\"kind\":\"session_start\",\"properties\":{\"k\xfe\":1}}",
+		"{\"id\":\"\\u0000\xc0\",\"user_id\":\"ann\",\"kind\":\"session_start\"}",
+		"[{\"user_id\":\"ok\",\"kind\":\"session_start\"},{\"user_id\":\"ann\xff\",\"kind\":\"session_start\"}]",
+	} {
+		var evs []event.Event
+		var err error
+		if in[0] == '[' {
+			err = json.Unmarshal([]byte(in), &evs)
+		} else {
+			var ev event.Event
+			err = json.Unmarshal([]byte(in), &ev)
+		}
+		require.ErrorIs(t, err, event.ErrUnstorable, "%q", in)
+		require.ErrorContains(t, err, "U+FFFD", "%q", in)
+	}
+	// Surrogate pairs, escaped backslashes and other escapes are Unicode.
+	for _, in := range []string{
+		`{"user_id":"ann\ud83d\ude00","kind":"session_start"}`,
+		`{"user_id":"ann\\ud800","kind":"session_start"}`,
+		`{"user_id":"ann\"\\\/\u00e9","kind":"session_start","properties":{"k\u0041":"\uffff"}}`,
+	} {
+		var ev event.Event
+		require.NoError(t, json.Unmarshal([]byte(in), &ev), "%q", in)
+		require.NoError(t, ev.Validate(), "%q", in)
+		require.NotContains(t, ev.UserID, "\uFFFD", "%q", in)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	l := event.Limits{MaxIDLength: 8, MaxProperties: 2, MaxPropertyBytes: 20, MaxDepth: 2}
 	require.NoError(t, l.Check(event.Event{ID: "12345678", UserID: "u", Properties: map[string]any{"a": "x", "b": []any{1}}}))

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,7 +225,7 @@ func CheckJSON(raw []byte) error {
 	for i := 0; i < len(raw); {
 		switch c := raw[i]; {
 		case c == '"':
-			n, err := checkJSONString(raw[i:])
+			n, err := checkJSONString(raw[i:], false)
 			if err != nil {
 				return fmt.Errorf("string at byte %d %w", i, err)
 			}
@@ -246,8 +247,8 @@ func CheckJSON(raw []byte) error {
 }
 
 // checkJSONString checks the JSON string (valid JSON) b starts with and
-// returns its length, quotes included.
-func checkJSONString(b []byte) (int, error) {
+// returns its length, quotes included. With nul set, \u0000 passes.
+func checkJSONString(b []byte, nul bool) (int, error) {
 	for i := 1; i < len(b); {
 		switch b[i] {
 		case '"':
@@ -260,7 +261,7 @@ func checkJSONString(b []byte) (int, error) {
 			r := hex4(b[i+2 : i+6])
 			i += 6
 			switch {
-			case r == 0:
+			case r == 0 && !nul:
 				return 0, errors.New(`holds \u0000`)
 			case 0xdc00 <= r && r <= 0xdfff:
 				return 0, errors.New("holds an unpaired surrogate escape")
@@ -282,6 +283,28 @@ func checkJSONString(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil // unreachable for valid JSON
+}
+
+// checkJSONUnicode reports text of raw, valid JSON, that encoding/json
+// reads as U+FFFD without a word: bytes that are not UTF-8, or a \u
+// escape of half a surrogate pair. (Outside its strings, valid JSON is
+// ASCII.)
+func checkJSONUnicode(raw []byte) error {
+	if utf8.Valid(raw) && !bytes.Contains(raw, []byte(`\u`)) {
+		return nil // the common case: no escape to look at
+	}
+	for i := 0; i < len(raw); {
+		if raw[i] != '"' {
+			i++
+			continue
+		}
+		n, err := checkJSONString(raw[i:], true)
+		if err != nil {
+			return fmt.Errorf("string at byte %d %w", i, err)
+		}
+		i += n
+	}
+	return nil
 }
 
 // hex4 reads four hexadecimal digits (valid JSON guarantees them).
