@@ -13,7 +13,9 @@ import (
 // compares them exactly, as the memory store does. An int64 of nanoseconds
 // spans 1677-09-21 to 2262-04-11: the zero time is kept as the smallest
 // value and read back as the zero time; other times outside the span are
-// clamped to it (nothing the engine schedules comes near it). A call whose
+// clamped to it. Only an event stamped past 2262 (or a delay of centuries)
+// schedules beyond it: such a delivery reads back due on 2262-04-11, which
+// no clock the store accepts reaches, so it still never falls due. A call whose
 // now lies outside the span fails instead ([checkNow]): clamped, now would
 // compare wrongly with what is stored.
 var (
