@@ -34,7 +34,7 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return wrap("backup", s.readErr(err))
 	}
 	if err := retried(ctx, func() error { _, err := st.ExecContext(ctx, path); return err }); err != nil {
-		return wrap("backup", s.readErr(err))
+		return wrap("backup", storageErr(s.readErr(err), fmt.Sprintf("the backup %q", path), path))
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {

@@ -128,7 +128,8 @@ func (t *tx) queryRow(q string, args []any, dest ...any) (ok bool, err error) {
 // write runs fn in a write transaction and commits it. If fn fails, or
 // the commit does, it rolls back; if that was because the database was
 // locked past the busy timeout, it runs fn again in a new transaction,
-// up to maxAttempts times (fn must be repeatable).
+// up to maxAttempts times (fn must be repeatable). A write the file
+// system refused is reported with what it says of its room (storageErr).
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	if s.w.sem == nil {
 		return errNotOpened
@@ -143,7 +144,7 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 		return store.ErrClosed
 	}
 	t := &tx{ctx: ctx, w: &s.w}
-	return retried(ctx, func() error { return t.attempt(fn) })
+	return s.dbErr(retried(ctx, func() error { return t.attempt(fn) }))
 }
 
 // attempt runs fn in one transaction. Whatever ends it but a commit (an

@@ -1,0 +1,36 @@
+//go:build linux || darwin
+
+package sqlite
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// roomOf asks the file system holding path how many bytes it has free
+// (for the process: a process of root's may use the blocks reserved for
+// root, another may not) and the process for its file size limit.
+func roomOf(path string) room {
+	var r room
+	var st syscall.Statfs_t
+	if syscall.Statfs(filepath.Dir(path), &st) == nil {
+		blocks := uint64(st.Bavail)
+		if os.Geteuid() == 0 {
+			blocks = uint64(st.Bfree)
+		}
+		r.known, r.free = true, blocks*uint64(st.Bsize)
+	}
+	var lim syscall.Rlimit
+	// Limits from 2^62 bytes up are none (RLIM_INFINITY is 2^64-1 on
+	// Linux, 2^63-1 on macOS).
+	if syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim) == nil && lim.Cur < 1<<62 {
+		r.limited, r.limit = true, uint64(lim.Cur)
+	}
+	return r
+}
+
+var (
+	errNoSpace  error = syscall.ENOSPC
+	errTooLarge error = syscall.EFBIG
+)
