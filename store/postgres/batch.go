@@ -88,14 +88,38 @@ func sendCommit(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, read func
 	defer func() { err = finish(err) }()
 	br := conn.SendBatch(wctx, b)
 	if read == nil {
-		return br.Close()
+		return commitOutcome(br.Close())
 	}
 	err = read(br)
 	// Once COMMIT succeeded the transaction is done: an error closing the
 	// batch (a look-up's after it, or the connection's) changes nothing;
 	// before, read saw the error already.
 	_ = br.Close()
-	return err
+	return commitOutcome(err)
+}
+
+// commitOutcome returns err, the failure of a round trip that ends with
+// COMMIT, saying so when the transaction may have committed all the same:
+// the round trip was sent and no error from the server rolled it back (the
+// connection was lost, or the server ended the session, before the
+// COMMIT's reply arrived). The caller's error then says that its changes
+// may be stored, as a retry would find them, rather than read as though
+// nothing changed. The failures that leave nothing committed keep their
+// text: the connection failed before anything was sent, preparing the
+// statements failed (they had not run), or the server reported an error,
+// which rolled the transaction back.
+func commitOutcome(err error) error {
+	if err == nil || errors.Is(err, errConflict) {
+		return err
+	}
+	var (
+		pe   *pgconn.PgError
+		prep pgx.ErrPreprocessingBatch
+	)
+	if pgconn.SafeToRetry(err) || errors.As(err, &prep) || errors.As(err, &pe) && pe.Severity == "ERROR" {
+		return err
+	}
+	return fmt.Errorf("%w (the connection failed after COMMIT was sent: the transaction may have committed)", err)
 }
 
 // commitContext returns the context for the last round trip of a

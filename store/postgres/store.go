@@ -271,7 +271,8 @@ func committedBatch(queue func(b *pgx.Batch)) *pgx.Batch {
 
 // committed sends b, made by committedBatch, in one round trip; read
 // reads the results of the statements between BEGIN and COMMIT. On
-// failure the transaction is rolled back.
+// failure the transaction is rolled back; an error that may have left it
+// committed says so (commitOutcome).
 func (s *Store) committed(ctx context.Context, b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -292,7 +293,7 @@ func (s *Store) committed(ctx context.Context, b *pgx.Batch, read func(pgx.Batch
 	if err != nil {
 		rollback(conn)
 	}
-	return err
+	return commitOutcome(err)
 }
 
 // execCommitted runs one statement that returns no rows in a transaction

@@ -1,0 +1,34 @@
+package postgres
+
+import (
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+)
+
+// commitOutcome says "may have committed" only of failures after which
+// the server may have run the COMMIT.
+func TestCommitOutcome(t *testing.T) {
+	const note = "may have committed"
+	for _, err := range []error{
+		io.ErrUnexpectedEOF,
+		&pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"},
+	} {
+		out := commitOutcome(fmt.Errorf("reading: %w", err))
+		require.ErrorContains(t, out, note)
+		require.ErrorIs(t, out, err)
+	}
+	for _, err := range []error{
+		&pgconn.PgError{Severity: "ERROR", Code: "40001", Message: "could not serialize access"},
+		pgx.ErrPreprocessingBatch{},
+		errConflict,
+	} {
+		out := commitOutcome(err)
+		require.Equal(t, err, out, "a failure that committed nothing")
+	}
+	require.NoError(t, commitOutcome(nil))
+}
