@@ -166,7 +166,16 @@
 // it to [New]. The notification connection reconnects by itself (backoff
 // from 100 ms to 5 s) and wakes the engines when it is back. An outage
 // thus delays deliveries by its length plus at most about 2 s and the
-// time to connect.
+// time to connect, but for those it left claimed (a Claim that committed
+// while its reply was lost, a claim the engine could not give back while
+// the server was away): they wait for their lease to end.
+//
+// A connection lost during a call (the server restarting, its backend
+// terminated, a proxy in between restarting) fails that call with the
+// driver's error; if the loss came after the call's COMMIT was sent, the
+// error adds that the transaction may have committed, so that a retry
+// finding its changes stored (an event ID remembered, a delivery leased)
+// is no surprise.
 //
 // A server that does not answer at all (a host gone from the network,
 // rather than a refused connection) holds each attempt to connect until
