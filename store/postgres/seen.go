@@ -6,25 +6,28 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // A transaction reads the remembered event IDs of its ops in its first
 // round trip and writes the new ones (and the renewed ones) with its other
-// writes: plain INSERTs rather than INSERT … ON CONFLICT, whose
-// speculative insertion costs more. No other transaction writes an ID of
+// writes. New IDs are plain INSERTs rather than INSERT … ON CONFLICT, whose
+// speculative insertion costs more: no other transaction writes an ID of
 // the transaction's users meanwhile (writers hold the user's advisory
-// lock); Prune deletes expired IDs without it, which a renewal then finds
-// gone (errConflict: the transaction runs again and inserts it).
+// lock). Prune deletes expired IDs without that lock, so an expired ID the
+// transaction read may be gone by its write: a renewal is an INSERT … ON
+// CONFLICT, which inserts the ID again or updates the row still there.
+// (An UPDATE of the row read would find nothing, and the transaction's
+// COMMIT, sent in the same round trip, would commit its other writes
+// without the ID.) Renewals are rare: an ID comes back after its window.
 const (
-	sqlSeenSelectRows = `SELECT k.n, s.ctid, s.keep_until FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(u, e, n)
-		CROSS JOIN LATERAL (SELECT ctid, keep_until FROM {seen} WHERE ns = $1 AND user_id = k.u AND event_id = k.e OFFSET 0) s`
-	sqlSeenSelect     = `SELECT 1::int8, ctid, keep_until FROM {seen} WHERE ns = $1 AND user_id = $2 AND event_id = $3`
+	sqlSeenSelectRows = `SELECT k.n, s.keep_until FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(u, e, n)
+		CROSS JOIN LATERAL (SELECT keep_until FROM {seen} WHERE ns = $1 AND user_id = k.u AND event_id = k.e OFFSET 0) s`
+	sqlSeenSelect     = `SELECT 1::int8, keep_until FROM {seen} WHERE ns = $1 AND user_id = $2 AND event_id = $3`
 	sqlSeenInsertRows = `INSERT INTO {seen} (ns, user_id, event_id, keep_until)
 		SELECT $1, x.u, x.e, x.k FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS x(u, e, k)`
-	sqlSeenInsert     = `INSERT INTO {seen} (ns, user_id, event_id, keep_until) VALUES ($1, $2, $3, $4)`
-	sqlSeenUpdateRows = `UPDATE {seen} s SET keep_until = x.k FROM unnest($1::tid[], $2::timestamptz[]) AS x(t, k) WHERE s.ctid = x.t`
-	sqlSeenUpdate     = `UPDATE {seen} SET keep_until = $2 WHERE ctid = $1`
+	sqlSeenInsert    = `INSERT INTO {seen} (ns, user_id, event_id, keep_until) VALUES ($1, $2, $3, $4)`
+	sqlSeenRenewRows = sqlSeenInsertRows + ` ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = EXCLUDED.keep_until`
+	sqlSeenRenew     = sqlSeenInsert + ` ON CONFLICT (ns, user_id, event_id) DO UPDATE SET keep_until = EXCLUDED.keep_until`
 )
 
 // eventIDs is the event IDs of a batch's ops, each user's ID once, with
@@ -39,7 +42,6 @@ type eventIDs struct {
 // seenRow is what the store remembers of an ID.
 type seenRow struct {
 	found     bool
-	tid       pgtype.TID
 	keepUntil time.Time
 }
 
@@ -90,15 +92,14 @@ func (e *eventIDs) read(br pgx.BatchResults) error {
 		return err
 	}
 	var (
-		n   int64
-		tid pgtype.TID
-		at  time.Time
+		n  int64
+		at time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&n, &tid, &at}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&n, &at}, func() error {
 		if n < 1 || n > int64(len(e.rows)) {
 			return fmt.Errorf("event ID number %d out of range", n)
 		}
-		e.rows[n-1] = seenRow{found: true, tid: tid, keepUntil: at}
+		e.rows[n-1] = seenRow{found: true, keepUntil: at}
 		return nil
 	})
 	return err
@@ -129,7 +130,7 @@ func (e *eventIDs) queueWrites(w *writes, ops []store.Op) {
 		case !r.found:
 			w.seenIns.users, w.seenIns.ids, w.seenIns.keep = append(w.seenIns.users, e.users[j]), append(w.seenIns.ids, e.ids[j]), append(w.seenIns.keep, keep)
 		case !r.keepUntil.After(floorTime(op.Now)):
-			w.seenUpd.tids, w.seenUpd.keep = append(w.seenUpd.tids, r.tid), append(w.seenUpd.keep, keep)
+			w.seenRenew.users, w.seenRenew.ids, w.seenRenew.keep = append(w.seenRenew.users, e.users[j]), append(w.seenRenew.ids, e.ids[j]), append(w.seenRenew.keep, keep)
 		}
 	}
 }
@@ -137,9 +138,4 @@ func (e *eventIDs) queueWrites(w *writes, ops []store.Op) {
 type seenInserts struct {
 	users, ids []string
 	keep       []time.Time
-}
-
-type seenUpdates struct {
-	tids []pgtype.TID
-	keep []time.Time
 }

@@ -361,13 +361,13 @@ func (s *Store) userLock(ns, userID string) int64 {
 type queries struct {
 	r *strings.Replacer // renders {table} and {prefix} placeholders
 
-	lockUsers, userSelectRows, pendingSelectRows, earlierRows              string
-	seenSelectRows, seenSelect, seenInsertRows, seenUpdateRows, seenUpdate string
-	pendingInsertRows, pendingUpdateRows, pendingDeleteRows                string
-	userInsertRows, userUpdateRows, userDeleteRows, userRead               string
-	seenInsert, userSelect, pendingSelect, earlier                         string
-	pendingInsert, pendingUpdate, pendingDelete                            string
-	userInsert, userUpdate, userDelete                                     string
+	lockUsers, userSelectRows, pendingSelectRows, earlierRows            string
+	seenSelectRows, seenSelect, seenInsertRows, seenRenewRows, seenRenew string
+	pendingInsertRows, pendingUpdateRows, pendingDeleteRows              string
+	userInsertRows, userUpdateRows, userDeleteRows, userRead             string
+	seenInsert, userSelect, pendingSelect, earlier                       string
+	pendingInsert, pendingUpdate, pendingDelete                          string
+	userInsert, userUpdate, userDelete                                   string
 
 	nsLock, nsSelect, nsBump, revision, notify         string
 	campaignSelect, campaignsSelect, campaignUpsert    string
@@ -399,7 +399,7 @@ func newQueries(cfg config) *queries {
 		r:              r,
 		lockUsers:      sqlLockUsers,
 		seenSelectRows: r.Replace(sqlSeenSelectRows), seenSelect: r.Replace(sqlSeenSelect), seenInsertRows: r.Replace(sqlSeenInsertRows),
-		seenUpdateRows: r.Replace(sqlSeenUpdateRows), seenUpdate: r.Replace(sqlSeenUpdate),
+		seenRenewRows: r.Replace(sqlSeenRenewRows), seenRenew: r.Replace(sqlSeenRenew),
 		userSelectRows: r.Replace(sqlUserSelectRows), pendingSelectRows: r.Replace(sqlPendingSelectRows), earlierRows: r.Replace(sqlEarlierRows),
 		pendingInsertRows: r.Replace(sqlPendingInsertRows), pendingUpdateRows: r.Replace(sqlPendingUpdateRows), pendingDeleteRows: r.Replace(sqlPendingDeleteRows),
 		userInsertRows: r.Replace(sqlUserInsertRows), userUpdateRows: r.Replace(sqlUserUpdateRows), userDeleteRows: r.Replace(sqlUserDeleteRows),

@@ -12,9 +12,11 @@ import (
 // the rows as arrays. Rows the transaction read are updated and deleted by
 // their ctid: the reads locked the pending rows, and the users' rows only
 // change under their users' advisory locks, which the transaction holds,
-// so the ctids stay valid; a row that changed all the same (an UPDATE or
-// DELETE finding fewer rows than it was given) fails the transaction with
-// errConflict, and it runs again.
+// so the ctids stay valid. An UPDATE or DELETE finding fewer rows than it
+// was given all the same fails the call with errConflict, and it runs
+// again; the check reads the results of a round trip that ends with
+// COMMIT, so it guards only rows those locks hold, never rows another
+// writer may change meanwhile (the event IDs Prune deletes: seen.go).
 const (
 	sqlPendingInsertRows = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
 		SELECT $1, x.u, x.i, x.c, x.s, x.r, x.d, x.t, x.b
@@ -50,8 +52,7 @@ var errConflict = errors.New("postgres: a row changed during the transaction")
 // statement. The users are distinct, so the rows never meet: the order of
 // the statements does not matter.
 type writes struct {
-	seenIns             seenInserts
-	seenUpd             seenUpdates
+	seenIns, seenRenew  seenInserts
 	pendingIns          pendingInserts
 	pendingUpd          pendingUpdates
 	pendingDel, userDel []pgtype.TID
@@ -137,14 +138,14 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 		b.Queue(q.seenInsertRows, ns, textArray(r.users), textArray(r.ids), timeArray(r.keep))
 		check(-1)
 	}
-	switch r := &w.seenUpd; len(r.tids) {
+	switch r := &w.seenRenew; len(r.ids) {
 	case 0:
 	case 1:
-		b.Queue(q.seenUpdate, r.tids[0], r.keep[0])
-		check(1)
+		b.Queue(q.seenRenew, ns, r.users[0], r.ids[0], r.keep[0])
+		check(-1)
 	default:
-		b.Queue(q.seenUpdateRows, tidArray(r.tids), timeArray(r.keep))
-		check(len(r.tids))
+		b.Queue(q.seenRenewRows, ns, textArray(r.users), textArray(r.ids), timeArray(r.keep))
+		check(-1)
 	}
 	switch d := w.pendingDel; len(d) {
 	case 0:
