@@ -328,22 +328,24 @@ func isDataError(err error) bool {
 	return errors.As(err, &de)
 }
 
-// updateChunk applies ops in one transaction, run again after a deadlock,
-// a serialization failure or a conflict, up to maxAttempts times. A
+// updateChunk applies ops in one transaction, run again after a deadlock
+// or a serialization failure, up to maxAttempts times. A conflict
+// (errConflict) is not run again: its COMMIT, sent with the writes, has
+// committed them, and a second run would apply the ops twice. A
 // transaction that scheduled a delivery due no later than every other
 // user's wakes ns's engines.
 func (s *Store) updateChunk(ctx context.Context, conn *pgxpool.Conn, ns string, ops []store.Op) error {
 	ub := s.groupUsers(ns, ops)
 	for attempt := 1; ; attempt++ {
 		wake, err := s.updateChunkOnce(ctx, conn, ns, ops, &ub)
+		if wake {
+			s.waker.mark(ns)
+		}
 		if err == nil {
-			if wake {
-				s.waker.mark(ns)
-			}
 			return nil
 		}
 		rollback(conn)
-		if !retryable(err) && !errors.Is(err, errConflict) || attempt == maxAttempts || ctx.Err() != nil {
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return err
 		}
 	}
@@ -565,13 +567,19 @@ func (l *loaded) decode(userID string) error {
 // readWritten reads the results of the second round trip: the writes,
 // COMMIT, then, if asked, whether another user's delivery is due no later
 // than the earliest one the transaction scheduled. It reports a wake-up
-// as needed if not, or if the look-up failed.
+// as needed if not, or if the look-up failed. A conflict whose COMMIT
+// succeeded fails with committedConflict, and a wake-up if any was asked
+// (the writes it committed may have scheduled one).
 func readWritten(br pgx.BatchResults, w *writes, asked bool) (wake bool, err error) {
-	if err := w.checkWrites(br); err != nil {
-		return false, err
+	conflict := w.checkWrites(br)
+	if conflict != nil && !errors.Is(conflict, errConflict) {
+		return false, conflict
 	}
 	if _, err := br.Exec(); err != nil { // COMMIT
 		return false, err
+	}
+	if conflict != nil {
+		return asked, committedConflict(conflict)
 	}
 	if !asked {
 		return false, nil

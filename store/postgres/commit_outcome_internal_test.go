@@ -25,10 +25,14 @@ func TestCommitOutcome(t *testing.T) {
 	for _, err := range []error{
 		&pgconn.PgError{Severity: "ERROR", Code: "40001", Message: "could not serialize access"},
 		pgx.ErrPreprocessingBatch{},
-		errConflict,
 	} {
 		out := commitOutcome(err)
 		require.Equal(t, err, out, "a failure that committed nothing")
+	}
+	// A conflict, read before the COMMIT's result, says itself whether
+	// the COMMIT ran (committedConflict).
+	for _, err := range []error{errConflict, committedConflict(errConflict)} {
+		require.Equal(t, err, commitOutcome(err))
 	}
 	require.NoError(t, commitOutcome(nil))
 }

@@ -146,6 +146,11 @@ func (s *Store) pruneUsers(ctx context.Context, ns string, ids []string, now, lo
 			return n, kept, nil
 		}
 		rollback(conn)
+		// A conflict (errConflict) runs again too, although the COMMIT
+		// sent with the writes may have committed them: pruning again
+		// the state they left removes nothing more (the items the first
+		// run removed go uncounted). It needs a writer that skips the
+		// users' locks.
 		if !retryable(err) && !errors.Is(err, errConflict) || attempt == maxAttempts || ctx.Err() != nil {
 			return 0, nil, err
 		}

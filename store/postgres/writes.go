@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,10 +14,11 @@ import (
 // their ctid: the reads locked the pending rows, and the users' rows only
 // change under their users' advisory locks, which the transaction holds,
 // so the ctids stay valid. An UPDATE or DELETE finding fewer rows than it
-// was given all the same fails the call with errConflict, and it runs
-// again; the check reads the results of a round trip that ends with
-// COMMIT, so it guards only rows those locks hold, never rows another
-// writer may change meanwhile (the event IDs Prune deletes: seen.go).
+// was given all the same is errConflict; the check reads the results of a
+// round trip that ends with COMMIT, which has committed the transaction's
+// other writes by then, so it guards only rows those locks hold, never
+// rows another writer may change meanwhile (the event IDs Prune deletes:
+// seen.go). Only a writer that skips those locks makes it fail.
 const (
 	sqlPendingInsertRows = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
 		SELECT $1, x.u, x.i, x.c, x.s, x.r, x.d, x.t, x.b
@@ -45,8 +47,17 @@ const (
 )
 
 // errConflict reports a row that changed between the read of a
-// transaction and its write: the transaction runs again.
+// transaction and its write by ctid, found in the results of the round
+// trip that ends with COMMIT: the transaction's other writes may have
+// committed (committedConflict says when they did).
 var errConflict = errors.New("postgres: a row changed during the transaction")
+
+// committedConflict is err, errConflict, once the COMMIT after it
+// succeeded: the transaction's other writes are stored, and running it
+// again would apply its ops a second time, on the state they left.
+func committedConflict(err error) error {
+	return fmt.Errorf("%w, by a writer without the user's lock: the transaction's other writes committed", err)
+}
 
 // writes gathers the writes of one transaction (one namespace) by
 // statement. The users are distinct, so the rows never meet: the order of
@@ -207,16 +218,19 @@ func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 }
 
 // checkWrites reads the results of the statements queue queued: an UPDATE
-// or DELETE that found fewer rows than it was given is errConflict.
+// or DELETE that found fewer rows than it was given is errConflict,
+// returned once every result is read, so that the caller can read the
+// COMMIT's next (which runs all the same: no statement failed).
 func (w *writes) checkWrites(br pgx.BatchResults) error {
+	var conflict error
 	for _, want := range w.checks {
 		tag, err := br.Exec()
 		if err != nil {
 			return err
 		}
 		if want >= 0 && tag.RowsAffected() != want {
-			return errConflict
+			conflict = errConflict
 		}
 	}
-	return nil
+	return conflict
 }
