@@ -29,3 +29,21 @@ func TestEnginesUnderLifecycleRaces(t *testing.T) {
 	}
 	require.NotZero(t, accepted, "some seed sent something")
 }
+
+// TestEnginesUnderRetentionRaces runs two engines on one memory store
+// with a dedup window of minutes, a decision log and Prune running, while
+// events come again inside and past their window (lifecyclestress.
+// RunRetention; SQLite's and PostgreSQL's tests run the same): each is a
+// duplicate inside its window and processed once past it, the decision
+// log and the tallies hold exactly the decisions observed, and nothing
+// is left pending.
+func TestEnginesUnderRetentionRaces(t *testing.T) {
+	accepted := 0
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			mem := store.NewMemory()
+			accepted += lifecyclestress.RunRetention(t, seed, 30, func() store.Store { return mem })
+		})
+	}
+	require.NotZero(t, accepted, "some seed sent something")
+}

@@ -24,3 +24,19 @@ func TestEnginesUnderLifecycleRaces(t *testing.T) {
 	}
 	require.NotZero(t, accepted, "some seed sent something")
 }
+
+// TestEnginesUnderRetentionRaces runs the retention stress (dedup windows
+// of minutes, Prune running, events coming again inside and past their
+// window) with two engines, each on a store of its own opened on one
+// schema.
+func TestEnginesUnderRetentionRaces(t *testing.T) {
+	testDSN(t) // skips the whole test without a server, not only its seeds
+	accepted := 0
+	for _, seed := range []uint64{1, 2} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			schema := testSchema(t)
+			accepted += lifecyclestress.RunRetention(t, seed, 30, func() store.Store { return openStore(t, postgres.WithSchema(schema)) })
+		})
+	}
+	require.NotZero(t, accepted, "some seed sent something")
+}
