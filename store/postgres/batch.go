@@ -116,10 +116,20 @@ func commitOutcome(err error) error {
 		pe   *pgconn.PgError
 		prep pgx.ErrPreprocessingBatch
 	)
-	if pgconn.SafeToRetry(err) || errors.As(err, &prep) || errors.As(err, &pe) && pe.Severity == "ERROR" {
+	if pgconn.SafeToRetry(err) || errors.As(err, &prep) || errors.As(err, &pe) && severity(pe) == "ERROR" {
 		return err
 	}
 	return fmt.Errorf("%w (the connection failed after COMMIT was sent: the transaction may have committed)", err)
+}
+
+// severity is pe's severity in English: Severity is in the server's
+// lc_messages language ("FEHLER" in German), SeverityUnlocalized, sent
+// from PostgreSQL 9.6 on, is not.
+func severity(pe *pgconn.PgError) string {
+	if pe.SeverityUnlocalized != "" {
+		return pe.SeverityUnlocalized
+	}
+	return pe.Severity
 }
 
 // commitContext returns the context for the last round trip of a

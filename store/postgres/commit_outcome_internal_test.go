@@ -24,6 +24,9 @@ func TestCommitOutcome(t *testing.T) {
 	}
 	for _, err := range []error{
 		&pgconn.PgError{Severity: "ERROR", Code: "40001", Message: "could not serialize access"},
+		// A server whose lc_messages is German: Severity is localized,
+		// SeverityUnlocalized (PostgreSQL 9.6 on) is not.
+		&pgconn.PgError{Severity: "FEHLER", SeverityUnlocalized: "ERROR", Code: "40001", Message: "konnte Zugriff nicht serialisieren"},
 		pgx.ErrPreprocessingBatch{},
 	} {
 		out := commitOutcome(err)
