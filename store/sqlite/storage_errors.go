@@ -54,20 +54,25 @@ func storageErr(err error, what, path string, files ...string) error {
 // SQLite adds at once.
 const nearlyFull = 64 << 10
 
-// refusedWrite reports whether err is SQLite's report of a full disk
-// (SQLITE_FULL) or of an I/O error other than a failed read.
+// refusedWrite reports whether err is SQLite's report of a write the
+// file system refused (refusedWriteCode).
 func refusedWrite(err error) bool {
 	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch code := e.Code(); {
-	case code&0xff == sqlite3.SQLITE_FULL:
+	return errors.As(err, &e) && refusedWriteCode(e.Code())
+}
+
+// refusedWriteCode reports whether code, an extended result code, is
+// SQLite's report of a full disk (SQLITE_FULL) or of a write, a flush or a
+// growth of a file that failed: the failures ENOSPC, EFBIG or a quota
+// cause. The I/O errors of reads, locks, opens, stats, deletes and memory
+// are not: the room left says nothing of them.
+func refusedWriteCode(code int) bool {
+	switch code {
+	case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_IOERR_WRITE, sqlite3.SQLITE_IOERR_FSYNC, sqlite3.SQLITE_IOERR_DIR_FSYNC,
+		sqlite3.SQLITE_IOERR_TRUNCATE, sqlite3.SQLITE_IOERR_SHMSIZE:
 		return true
-	case code&0xff == sqlite3.SQLITE_IOERR:
-		return code != sqlite3.SQLITE_IOERR_READ && code != sqlite3.SQLITE_IOERR_SHORT_READ
 	}
-	return false
+	return code&0xff == sqlite3.SQLITE_FULL
 }
 
 // dbErr is storageErr for the store's database and the files beside it.
