@@ -15,11 +15,7 @@ func roomOf(path string) room {
 	var r room
 	var st syscall.Statfs_t
 	if syscall.Statfs(filepath.Dir(path), &st) == nil {
-		blocks := uint64(st.Bavail)
-		if os.Geteuid() == 0 {
-			blocks = uint64(st.Bfree)
-		}
-		r.known, r.free = true, blocks*uint64(st.Bsize)
+		r.known, r.free = true, freeBytes(&st, os.Geteuid() == 0)
 	}
 	var lim syscall.Rlimit
 	// Limits from 2^62 bytes up are none (RLIM_INFINITY is 2^64-1 on
@@ -28,6 +24,16 @@ func roomOf(path string) room {
 		r.limited, r.limit = true, uint64(lim.Cur)
 	}
 	return r
+}
+
+// freeBytes is the bytes free on the file system st describes: for a
+// process of root's, the blocks reserved for root included.
+func freeBytes(st *syscall.Statfs_t, root bool) uint64 {
+	blocks := uint64(st.Bavail)
+	if root {
+		blocks = uint64(st.Bfree)
+	}
+	return blocks * blockSize(st)
 }
 
 var (
