@@ -30,8 +30,9 @@
 // then share the one writer at a time described below. The log is folded
 // back into the database only up to the oldest read still open: a
 // transaction of the host's left open on the file (the store's own reads
-// are single statements) lets it grow by every write meanwhile, about
-// 0.5 KB an event.
+// are single statements) lets it grow by every write meanwhile: about
+// 0.5 KB an event handed over with TrackAll, and tens of KB a Track,
+// which commits whole pages on its own.
 //
 // [Open] creates or upgrades the tables before it returns: the
 // migrations are embedded, versioned in the table
@@ -152,6 +153,16 @@
 // (the dedup window, 72 hours by default, is usually the largest); when
 // more than a quarter of the file is free (after a burst), Prune gives up
 // to 10,000 pages (40 MB) back to the file system per call.
+//
+// Beside the file, the -wal file grows by whole pages at every commit
+// (tens of KB a Track) up to about 4 MB, when a checkpoint copies it into
+// the database and it starts over, keeping its size: leave that much
+// room on the file system on top of the database. A full disk fails
+// writes (and an Open that must create or upgrade the file) with an
+// error that names the file and the bytes free, and for which
+// errors.Is(err, syscall.ENOSPC) holds; reads go on, nothing acknowledged
+// is lost, and writes succeed again once there is room. What a call
+// reports failed was not stored: track those events again then.
 //
 // # Decision tallies and the pending list
 //
