@@ -113,14 +113,16 @@ func (h *Harness) Archive(id string) {
 // Track tracks events, failing the test on error. An event with a zero Time
 // happens now on the harness clock. An event stamped after the harness
 // clock's now is tracked as given (the engine judges it by its stamp, so
-// its delays count from then), and the test's log says so: most often a
-// stamp meant for a later step, before which the clock was not advanced.
+// its delays count from then, unless connector.WithMaxTriggerLead refuses
+// it as a trigger), and the test's log says so: most often a stamp meant
+// for a later step, before which the clock was not advanced.
 func (h *Harness) Track(events ...event.Event) {
 	h.T.Helper()
 	for _, ev := range events {
 		if now := h.Clock.Now(); ev.Time.After(now) {
 			h.T.Logf("connectortest: Track: %s of %q by %q is stamped %s, %v after the harness clock (%s): "+
-				"the engine judges it by its stamp; Advance or AdvanceTo first?",
+				"the engine judges it by its stamp (a trigger further ahead than connector.WithMaxTriggerLead, if given, is suppressed); "+
+				"Advance or AdvanceTo first?",
 				ev.Kind, ev.CampaignID, ev.UserID, ev.Time.UTC().Format(time.RFC3339), ev.Time.Sub(now), now.UTC().Format(time.RFC3339))
 		}
 		if err := h.Simulator.Track(ev); err != nil {

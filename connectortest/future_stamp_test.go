@@ -7,8 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 )
 
 // An event stamped after the harness clock is tracked as given, and the
@@ -32,4 +34,25 @@ func TestTrackLogsAnEventStampedAheadOfTheClock(t *testing.T) {
 	require.Len(t, ahead, 1, "only eve's event was stamped ahead of the clock: %q", f.logs)
 	require.Contains(t, ahead[0], `email_received of "newsletter" by "eve"`)
 	require.Contains(t, ahead[0], "1h30m0s after the harness clock")
+}
+
+// Under WithMaxTriggerLead, a trigger stamped further ahead than the lead is
+// suppressed rather than judged by its stamp: the log line about the stamp
+// says that this option refuses it, so that it does not contradict the
+// trigger_too_far_ahead decision that follows.
+func TestTrackLogNamesTheMaxTriggerLead(t *testing.T) {
+	f := outcome(resendScenario, func(h *connectortest.Harness) {
+		now := h.Clock.Now()
+		h.TrackAt(now.Add(2*time.Hour), event.Event{UserID: "eve", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.RequireReason("eve", "resend", rule.Suppressed, rule.ReasonTriggerTooFarAhead)
+	}, connector.WithMaxTriggerLead(time.Hour))
+	require.False(t, f.failed, f.msg)
+	var ahead []string
+	for _, l := range f.logs {
+		if strings.Contains(l, "stamped") {
+			ahead = append(ahead, l)
+		}
+	}
+	require.Len(t, ahead, 1, "eve's event was stamped ahead of the clock: %q", f.logs)
+	require.Contains(t, ahead[0], "WithMaxTriggerLead")
 }
