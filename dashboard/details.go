@@ -17,15 +17,17 @@ const goDuration = `((?:\d+(?:\.\d+)?(?:ms|µs|us|ns|h|m|s))+)`
 
 // latePattern matches how late a delivery was scheduled ("late by
 // 1h2m3.5s"); agoPattern how long ago something happened ("due at …,
-// 1h20m0s ago", "happened 5m0s ago").
+// 1h20m0s ago", "happened 5m0s ago"); aheadPattern how far ahead of the
+// engine's clock a trigger was stamped ("2h0m0.25s ahead of the clock").
 var (
-	latePattern = regexp.MustCompile(`\blate by ` + goDuration + `\b`)
-	agoPattern  = regexp.MustCompile(`\b` + goDuration + ` ago\b`)
+	latePattern  = regexp.MustCompile(`\blate by ` + goDuration + `\b`)
+	agoPattern   = regexp.MustCompile(`\b` + goDuration + ` ago\b`)
+	aheadPattern = regexp.MustCompile(`\b` + goDuration + ` ahead of the clock\b`)
 )
 
 // detailWords rewrites the engine's detail text for people: its instants
 // as every other time of the pages (timeLayout, in loc) and its durations
-// (how late, how long ago) in words. The rest of the text, which can hold
+// (how late, how long ago, how far ahead) in words. The rest of the text, which can hold
 // a sender's error or IDs events brought, is left as it is; the template
 // escapes it.
 func detailWords(s string, loc *time.Location) string {
@@ -37,7 +39,8 @@ func detailWords(s string, loc *time.Location) string {
 		return formatTime(t, loc)
 	})
 	s = replaceDuration(s, latePattern, "late by %s")
-	return replaceDuration(s, agoPattern, "%s ago")
+	s = replaceDuration(s, agoPattern, "%s ago")
+	return replaceDuration(s, aheadPattern, "%s ahead of the clock")
 }
 
 // replaceDuration rewrites each match of p in s, whose first group is a Go

@@ -19,10 +19,12 @@ func TestDetailWords(t *testing.T) {
 		"late by 2m59.9s; control group: nothing will be sent":          "late by 3 minutes; control group: nothing will be sent",
 		"late by 350ms": "late by less than a second",
 		"due at 2026-01-05T09:00:00Z, 1h20m0s ago, and nothing sent it": "due at 2026-01-05 10:00:00 CET, 1 hour 20 minutes ago, and nothing sent it",
-		"happened 72h0m0.4s ago":                       "happened 3 days ago",
-		"happened 20ms ago":                            "happened less than a second ago",
-		`smtp: 550 "2026-01-05T09:06:16Zebra" unknown`: `smtp: 550 "2026-01-05T09:06:16Zebra" unknown`,
-		"no time here":                                 "no time here",
+		"happened 72h0m0.4s ago": "happened 3 days ago",
+		"happened 20ms ago":      "happened less than a second ago",
+		"stamped 2027-01-05T09:00:00.5Z, 8759h59m59.189705899s ahead of the clock": "stamped 2027-01-05 10:00:00 CET, 364 days 23 hours ahead of the clock",
+		"stamped 9000-01-01T00:00:00Z, over 292 years ahead of the clock":          "stamped 9000-01-01 01:00:00 CET, over 292 years ahead of the clock",
+		`smtp: 550 "2026-01-05T09:06:16Zebra" unknown`:                             `smtp: 550 "2026-01-05T09:06:16Zebra" unknown`,
+		"no time here": "no time here",
 	} {
 		if got := detailWords(in, cet); got != want {
 			t.Errorf("detailWords(%q) = %q, want %q", in, got, want)
