@@ -71,3 +71,21 @@ func TestMaxTriggerLeadMustBePositive(t *testing.T) {
 		require.True(t, strings.Contains(err.Error(), "max trigger lead must be positive"), "%v", err)
 	}
 }
+
+// A refused trigger's event ID is remembered like any processed event's: a
+// provider's retry of the same event, once its stamp is within the lead,
+// is a duplicate, not a trigger.
+func TestMaxTriggerLeadRemembersTheRefusedEventID(t *testing.T) {
+	h := connectortest.New(t, connector.WithMaxTriggerLead(time.Hour))
+	followUp(h, nil)
+	ev := opened("ann")
+	ev.ID = "evt-1"
+	ev.Time = h.Now().Add(2 * time.Hour)
+	h.Track(ev)
+	h.RequireReason("ann", "f", rule.Suppressed, rule.ReasonTriggerTooFarAhead)
+	h.Advance(90 * time.Minute) // the stamp is now 30 minutes ahead
+	h.Track(ev)
+	h.RequireKinds("ann", "f", "suppressed/trigger_too_far_ahead", "duplicate/duplicate_event")
+	h.RequireNotSent("ann", "f")
+	require.Empty(t, h.Explain("ann", "f").Pending)
+}
