@@ -81,7 +81,8 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithLogger sets where the handler logs the errors it answers with a 500
-// page. Defaults to slog.Default().
+// page, and the actions taken or refused (their audit trail, with
+// [WithActions]). Defaults to slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
