@@ -139,12 +139,24 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-s.w.sem }()
+	held := true
+	release := func() {
+		if held {
+			held = false
+			<-s.w.sem
+		}
+	}
+	defer release() // fn may panic
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
 	t := &tx{ctx: ctx, w: &s.w}
-	return s.dbErr(retried(ctx, func() error { return t.attempt(fn) }))
+	err := retried(ctx, func() error { return t.attempt(fn) })
+	// The writer is free again before dbErr asks the file system about a
+	// refused write: a statfs on a mount that stopped answering must not
+	// hold every other write.
+	release()
+	return s.dbErr(err)
 }
 
 // attempt runs fn in one transaction. Whatever ends it but a commit (an
