@@ -106,8 +106,9 @@ func sendCommit(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, read func
 // may be stored, as a retry would find them, rather than read as though
 // nothing changed. The failures that leave nothing committed keep their
 // text: the connection failed before anything was sent, preparing the
-// statements failed (they had not run), or the server reported an error,
-// which rolled the transaction back.
+// statements failed (they had not run), the server reported an error,
+// which rolled the transaction back, or it ended the session for being
+// idle, before the round trip arrived.
 func commitOutcome(err error) error {
 	if err == nil || errors.Is(err, errConflict) {
 		return err
@@ -116,10 +117,18 @@ func commitOutcome(err error) error {
 		pe   *pgconn.PgError
 		prep pgx.ErrPreprocessingBatch
 	)
-	if pgconn.SafeToRetry(err) || errors.As(err, &prep) || errors.As(err, &pe) && severity(pe) == "ERROR" {
+	if pgconn.SafeToRetry(err) || errors.As(err, &prep) || errors.As(err, &pe) && (severity(pe) == "ERROR" || idleTimeout(pe)) {
 		return err
 	}
 	return fmt.Errorf("%w (the connection failed after COMMIT was sent: the transaction may have committed)", err)
+}
+
+// idleTimeout reports whether pe ends a session for its idleness
+// (idle_in_transaction_session_timeout, idle_session_timeout): the server
+// ends it only while no round trip of the session is in progress, so the
+// one that reads it was not run, COMMIT included.
+func idleTimeout(pe *pgconn.PgError) bool {
+	return pe.Code == "25P03" || pe.Code == "57P05"
 }
 
 // severity is pe's severity in English: Severity is in the server's

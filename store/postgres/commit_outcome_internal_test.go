@@ -28,6 +28,10 @@ func TestCommitOutcome(t *testing.T) {
 		// SeverityUnlocalized (PostgreSQL 9.6 on) is not.
 		&pgconn.PgError{Severity: "FEHLER", SeverityUnlocalized: "ERROR", Code: "40001", Message: "konnte Zugriff nicht serialisieren"},
 		pgx.ErrPreprocessingBatch{},
+		// Timeouts of an idle session end it before the round trip is
+		// read: nothing was committed.
+		&pgconn.PgError{Severity: "FATAL", Code: "25P03", Message: "terminating connection due to idle-in-transaction timeout"},
+		&pgconn.PgError{Severity: "FATAL", Code: "57P05", Message: "terminating connection due to idle-session timeout"},
 	} {
 		out := commitOutcome(err)
 		require.Equal(t, err, out, "a failure that committed nothing")
