@@ -166,7 +166,7 @@ func (x Explanation) String() string {
 		fmt.Fprintf(&b, "  now: delivery %s %s, due %s%s\n", linetext.Field(p.ID), state, stamp(p.DueAt), tried)
 	}
 	if !x.Received.IsZero() {
-		fmt.Fprintf(&b, "  last received %s\n", stamp(x.Received))
+		fmt.Fprintf(&b, "  last received %s\n", x.Received.UTC().Format(time.RFC3339)) // to the second, as the lines
 	}
 	return b.String()
 }
@@ -179,7 +179,10 @@ func describeDecision(d rule.Decision) string {
 		if d.EventID != "" {
 			cause += " (event " + linetext.Field(d.EventID) + ")"
 		}
-		if !d.EventTime.IsZero() && !d.EventTime.Equal(d.At) {
+		// The line gives the decision's time to the second: the event's
+		// is said when it falls in another second (a late event), not
+		// for the fraction a decision takes after a provider's stamp.
+		if !d.EventTime.IsZero() && !d.EventTime.Truncate(time.Second).Equal(d.At.Truncate(time.Second)) {
 			cause += " at " + stamp(d.EventTime)
 		}
 	}

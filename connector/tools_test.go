@@ -252,3 +252,28 @@ func TestExplanationStringStaysOnItsLines(t *testing.T) {
 `, x.String())
 	require.Contains(t, h.Timeline(), `user="ann\n  2026-01-05T00:00:00Z forged line" event="rcv a\nb"`)
 }
+
+// On a real clock decisions are taken a fraction of a second after the
+// providers' whole-second stamps: a line, written to the second, names
+// the event's time only when it falls in another second, and the last
+// receipt is written to the second as the lines are.
+func TestExplainWritesTimesToTheSecond(t *testing.T) {
+	h := connectortest.New(t)
+	h.Save(resendCampaigns...)
+	h.Publish("resend", "newsletter")
+	h.Advance(400 * time.Millisecond)
+	h.TrackAt(connectortest.Start.Add(100*time.Millisecond), event.Event{ID: "rcv-a", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.TrackAt(connectortest.Start.Add(-time.Second), event.Event{ID: "rcv-b", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Advance(7 * day)
+
+	x, err := h.Engine.Explain(context.Background(), "ann", "resend")
+	require.NoError(t, err)
+	text := x.String()
+	require.Contains(t, text, `2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-a): scheduled`)
+	require.NotContains(t, text, "(event rcv-a) at ", "the event's time is the line's second")
+	require.Contains(t, text, "last received 2026-01-12T00:00:00Z\n")
+
+	x, err = h.Engine.Explain(context.Background(), "bob", "resend")
+	require.NoError(t, err)
+	require.Contains(t, x.String(), "(event rcv-b) at 2026-01-04T23:59:59Z", "an event of another second keeps its time")
+}
