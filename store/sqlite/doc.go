@@ -159,10 +159,11 @@
 // the database and it starts over, keeping its size: leave that much
 // room on the file system on top of the database. A full disk fails
 // writes (and an Open that must create or upgrade the file) with an
-// error that names the file and the bytes free, and for which
-// errors.Is(err, syscall.ENOSPC) holds; reads go on, nothing acknowledged
-// is lost, and writes succeed again once there is room. What a call
-// reports failed was not stored: track those events again then.
+// error that names the file and, on Linux and macOS, the bytes free, and
+// for which errors.Is(err, syscall.ENOSPC) holds when under 64 KB are
+// free; reads go on, nothing acknowledged is lost, and writes succeed
+// again once there is room. What a call reports failed was not stored:
+// track those events again then.
 //
 // # Decision tallies and the pending list
 //
