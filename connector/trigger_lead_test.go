@@ -53,8 +53,8 @@ func TestMaxTriggerLeadRefusesTriggersStampedFarAhead(t *testing.T) {
 	require.EqualValues(t, 2, n, "the tallies count both refused triggers: %v", tallies)
 }
 
-// Without the option a stamp far ahead is judged by its stamp, as before:
-// the delivery waits for its due time.
+// Without the option a stamp far ahead is judged by its stamp: the
+// delivery waits for its due time.
 func TestWithoutMaxTriggerLeadAFarStampWaits(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, nil)
