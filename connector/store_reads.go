@@ -70,7 +70,9 @@ func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally
 // last step of the shutdown of an engine that does not Run (a replica
 // that only tracks, or one whose host calls Tick), whose counts otherwise
 // reach the store only at its next decision 5 seconds or more after the
-// previous flush. Run flushes its own as it returns.
+// previous flush. Run flushes its own as it returns, not those of the
+// Tracks that come after it: a host whose server handles webhooks until
+// after Run has returned calls FlushTallies too, once both have stopped.
 //
 // It flushes in store calls of at most 4,096 counts, as many as it takes,
 // for as long as ctx lasts: at shutdown, pass a context of its own rather
