@@ -23,6 +23,10 @@ import (
 
 // runChild is the child's side: 2 engines running until stdin closes.
 func runChild(t *testing.T) {
+	if change := os.Getenv(envLifecycle); change != "" {
+		runLifecycleChild(t, change)
+		return
+	}
 	var (
 		cfg childConfig
 		err error

@@ -220,7 +220,8 @@ type childConfig struct {
 	batch      int           // 0: the engine's default
 	blockAfter int
 	announce   bool
-	hold       bool // the engines run once released ([child.release]), not once ready
+	hold       bool     // the engines run once released ([child.release]), not once ready
+	env        []string // more of the child's environment ("KEY=value")
 }
 
 // child is a running child process, seen from the parent.
@@ -253,6 +254,7 @@ func (h *multiProcess) start(cfg childConfig) *child {
 		envLease+"="+cfg.lease.String(), envBatch+"="+strconv.Itoa(cfg.batch),
 		envBlockAfter+"="+strconv.Itoa(cfg.blockAfter), envAnnounce+"="+map[bool]string{true: "1"}[cfg.announce],
 		envHold+"="+map[bool]string{true: "1"}[cfg.hold])
+	cmd.Env = append(cmd.Env, cfg.env...)
 	cmd.Stdout, cmd.Stderr = w, stderr
 	c.stdin, err = cmd.StdinPipe()
 	require.NoError(t, err)
