@@ -43,33 +43,14 @@ func TestAnIDRenewedWhilePruneDeletesItAppliesItsOpOnce(t *testing.T) {
 			// there. The op deletes it, as a Prune running meanwhile would,
 			// the first time it runs.
 			now := t0.Add(2 * time.Hour)
-			calls := 0
-			second := addPending("second", now)
-			fn := func(u *store.UserState, dup bool) {
-				calls++
-				if calls == 1 {
-					tag, err := pool.Exec(ctx, fmt.Sprintf(`DELETE FROM %s.campaignconnector_seen WHERE ns = 'ns' AND user_id = 'ann' AND event_id = 'e1'`, schema))
-					require.NoError(t, err)
-					require.EqualValues(t, 1, tag.RowsAffected(), "the expired ID's row was there to delete")
-				}
-				second(u, dup)
-			}
 			dedup := store.Dedup{EventID: "e1", KeepUntil: now.Add(time.Hour)}
-			if batch {
-				ops := []store.Op{{UserID: "ann", Now: now, Dedup: dedup, Fn: fn}}
-				require.NoError(t, s.UpdateBatch(ctx, "ns", ops))
-				require.NoError(t, ops[0].Err)
-			} else {
-				require.NoError(t, s.Update(ctx, "ns", "ann", now, dedup, fn))
-			}
-
-			u, err := s.User(ctx, "ns", "ann")
+			calls, err := updateInterrupted(t, s, batch, now, dedup, func() {
+				tag, err := pool.Exec(ctx, fmt.Sprintf(`DELETE FROM %s.campaignconnector_seen WHERE ns = 'ns' AND user_id = 'ann' AND event_id = 'e1'`, schema))
+				require.NoError(t, err)
+				require.EqualValues(t, 1, tag.RowsAffected(), "the expired ID's row was there to delete")
+			}, addPending("second", now))
 			require.NoError(t, err)
-			var ids []string
-			for _, p := range u.Pending {
-				ids = append(ids, p.ID)
-			}
-			require.Equal(t, []string{"first-0", "second-1"}, ids, "the second op was applied once (called %d times)", calls)
+			require.Equal(t, []string{"first-0", "second-1"}, pendingIDs(t, s), "the second op was applied once (op ran %d times)", calls)
 
 			var keep time.Time
 			require.NoError(t, pool.QueryRow(ctx, fmt.Sprintf(`SELECT keep_until FROM %s.campaignconnector_seen WHERE ns = 'ns' AND user_id = 'ann' AND event_id = 'e1'`, schema)).Scan(&keep))

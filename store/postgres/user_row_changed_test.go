@@ -40,32 +40,12 @@ func TestAUserRowDeletedWithoutTheLockFailsTheCallAfterItsCommit(t *testing.T) {
 			require.NoError(t, s.Update(ctx, "ns", "ann", t0, store.Dedup{}, func(u *store.UserState, _ bool) { addPending(u, t0) }))
 
 			now := t0.Add(time.Minute)
-			calls := 0
-			fn := func(u *store.UserState, _ bool) {
-				calls++
-				if calls == 1 {
-					tag, err := pool.Exec(ctx, fmt.Sprintf(`DELETE FROM %s.campaignconnector_users WHERE ns = 'ns' AND user_id = 'ann'`, schema))
-					require.NoError(t, err)
-					require.EqualValues(t, 1, tag.RowsAffected(), "the user's state row was there to delete")
-				}
-				addPending(u, now)
-			}
-			var err error
-			if batch {
-				ops := []store.Op{{UserID: "ann", Now: now, Fn: fn}}
-				err = s.UpdateBatch(ctx, "ns", ops)
-				require.Equal(t, err, ops[0].Err)
-			} else {
-				err = s.Update(ctx, "ns", "ann", now, store.Dedup{}, fn)
-			}
-
-			u, rerr := s.User(ctx, "ns", "ann")
-			require.NoError(t, rerr)
-			var ids []string
-			for _, p := range u.Pending {
-				ids = append(ids, p.ID)
-			}
-			require.Equal(t, []string{"p0", "p1"}, ids, "the op's delivery was scheduled once (fn called %d times)", calls)
+			calls, err := updateInterrupted(t, s, batch, now, store.Dedup{}, func() {
+				tag, err := pool.Exec(ctx, fmt.Sprintf(`DELETE FROM %s.campaignconnector_users WHERE ns = 'ns' AND user_id = 'ann'`, schema))
+				require.NoError(t, err)
+				require.EqualValues(t, 1, tag.RowsAffected(), "the user's state row was there to delete")
+			}, func(u *store.UserState, _ bool) { addPending(u, now) })
+			require.Equal(t, []string{"p0", "p1"}, pendingIDs(t, s), "the op's delivery was scheduled once (op ran %d times)", calls)
 			require.Equal(t, 1, calls, "the op ran once")
 			require.ErrorContains(t, err, "committed", "the call says that its other writes committed")
 		})
