@@ -18,9 +18,10 @@ import (
 // expired IDs without the users' locks, so it can delete that row between
 // the transaction's read of it and its write: the transaction's op must
 // still be applied exactly once, and the ID remembered until the new end
-// of its window. (Checking the renewal's row count on the client, after
-// COMMIT had run in the same round trip, committed the op and then ran it
-// again.) It runs with one op (Update) and with several (UpdateBatch).
+// of its window. (The client reads a write's row count only after the
+// COMMIT sent in the same round trip has run: a renewal must not depend
+// on the row still being there.) It runs with one op (Update) and with
+// several (UpdateBatch).
 func TestAnIDRenewedWhilePruneDeletesItAppliesItsOpOnce(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
