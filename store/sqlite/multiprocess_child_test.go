@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/internal/lifecyclekill"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
@@ -23,8 +24,8 @@ import (
 
 // runChild is the child's side: 2 engines running until stdin closes.
 func runChild(t *testing.T) {
-	if change := os.Getenv(envLifecycle); change != "" {
-		runLifecycleChild(t, change)
+	if os.Getenv(lifecyclekill.EnvChange) != "" {
+		runLifecycleChild(t)
 		return
 	}
 	if spec := os.Getenv(envTrack); spec != "" {

@@ -1,4 +1,4 @@
-package postgres_test
+package lifecyclekill
 
 import (
 	"context"
@@ -6,70 +6,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
-	"github.com/stretchr/testify/require"
 )
 
-// lcRestart is how a restarted host applies its set.
-type lcRestart struct {
-	set          []rule.Campaign
-	keep, others bool
-}
-
-func (r lcRestart) String() string {
-	return fmt.Sprintf("%d campaigns, KeepStopped %v, StopOthers %v", len(r.set), r.keep, r.others)
-}
-
-// drain moves the clock to at and ticks until nothing is sent.
-func (h *lcHarness) drain(e *connector.Engine, at time.Time) {
-	h.t.Helper()
-	h.clk.Set(at)
-	for {
-		n, err := e.Tick(context.Background())
-		require.NoError(h.t, err)
-		if n == 0 {
-			return
-		}
-	}
-}
-
-// scheduledOf returns the deliveries of campaign the parent scheduled.
-func (h *lcHarness) scheduledOf(campaign string) map[string]string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := map[string]string{}
-	for _, d := range h.decisions {
-		if d.Kind == rule.Scheduled && d.CampaignID == campaign {
-			out[d.DeliveryID] = d.UserID
-		}
-	}
-	return out
-}
-
-// A process killed during Apply (from an empty store, or applying the
-// next version of the set with StopOthers) leaves no campaign it made
-// active with a follow-up of the set still a draft; the restart's Apply
-// brings the store to its set, cancels what the campaigns it stops had
-// pending, and the follow-ups work.
-func TestLifecycleCrashDuringApply(t *testing.T) {
+// CrashDuringApply checks that a process killed during Apply (from an
+// empty store, or applying the next version of the set with StopOthers)
+// leaves no campaign it made active with a follow-up of the set still a
+// draft; the restart's Apply brings the store to its set, cancels what
+// the campaigns it stops had pending, and the follow-ups work.
+func CrashDuringApply(t *testing.T, newDB NewDatabase) {
 	for _, v := range []struct {
 		change   string
 		setUp    bool
 		set      []rule.Campaign
-		restarts []lcRestart
+		restarts []restartWith
 	}{
-		{"apply-v1", false, lcSetV1(), []lcRestart{{lcSetV1(), false, false}, {lcSetV1(), true, false}, {lcSetV2(), false, true}}},
-		{"apply-v2", true, lcSetV2(), []lcRestart{{lcSetV2(), false, true}, {lcSetV2(), true, true}, {lcSetV1(), false, false}}},
+		{"apply-v1", false, setV1(), []restartWith{{setV1(), false, false}, {setV1(), true, false}, {setV2(), false, true}}},
+		{"apply-v2", true, setV2(), []restartWith{{setV2(), false, true}, {setV2(), true, true}, {setV1(), false, false}}},
 	} {
 		t.Run(v.change, func(t *testing.T) {
-			at := lcT0.Add(10 * time.Minute)
-			for i, n := range killPoints(t, v.change, at, v.setUp) {
+			at := t0.Add(10 * time.Minute)
+			for i, n := range killPoints(t, newDB, v.change, at, v.setUp) {
 				r := v.restarts[i%len(v.restarts)]
 				t.Run(fmt.Sprintf("after write %d, restart with %v", n, r), func(t *testing.T) {
-					h := newLCHarness(t)
+					h := newHarness(t, newDB)
 					if v.setUp {
 						h.setUp()
 					}
@@ -77,7 +42,7 @@ func TestLifecycleCrashDuringApply(t *testing.T) {
 						t.Skipf("the change ended before write %d", n)
 					}
 					h.requireNoDraftFollowUps(h.states(h.engine()), v.set)
-					h.clk.Set(lcT0.Add(15 * time.Minute))
+					h.clk.Set(t0.Add(15 * time.Minute))
 					e := h.restart(r.set, r.keep, r.others)
 					ctx := context.Background()
 					require.NoError(t, e.Track(ctx, event.Event{ID: "fresh", UserID: "fresh", Kind: event.EmailReceived, CampaignID: "news", Time: h.clk.Now()}))
@@ -86,7 +51,7 @@ func TestLifecycleCrashDuringApply(t *testing.T) {
 						found = found || c.UserID == "fresh"
 					}
 					require.True(t, found, "resend triggers after the restart")
-					h.drain(e, lcT0.Add(5*time.Hour))
+					h.drain(e, t0.Add(5*time.Hour))
 					states := h.states(e)
 					for id, k := range h.sent {
 						require.Equal(t, 1, k, "delivery %s sent once", id)
@@ -101,33 +66,33 @@ func TestLifecycleCrashDuringApply(t *testing.T) {
 	}
 }
 
-// A process killed during Stop or Archive of a follow-up with many
-// pending deliveries: the restart's Apply with KeepStopped (or with
-// StopOthers and a set without it) leaves nothing of it pending; without
-// KeepStopped, it resumes it, and none of the deliveries of before the
-// stop is ever sent. The tallies count no delivery and at most one
-// cancellation each.
-func TestLifecycleCrashDuringStop(t *testing.T) {
+// CrashDuringStop checks a process killed during Stop or Archive of a
+// follow-up with many pending deliveries: the restart's Apply with
+// KeepStopped (or with StopOthers and a set without it) leaves nothing
+// of it pending; without KeepStopped, it resumes it, and none of the
+// deliveries of before the stop is ever sent. The tallies count no
+// delivery and at most one cancellation each.
+func CrashDuringStop(t *testing.T, newDB NewDatabase) {
 	for _, change := range []string{"stop", "archive"} {
 		t.Run(change, func(t *testing.T) {
-			at := lcT0.Add(10 * time.Minute)
-			restarts := []lcRestart{{lcSetV1(), true, false}, {lcSetV1(), false, false}, {lcSetV3(), false, true}}
-			for i, n := range killPoints(t, change, at, true) {
+			at := t0.Add(10 * time.Minute)
+			restarts := []restartWith{{setV1(), true, false}, {setV1(), false, false}, {setV3(), false, true}}
+			for i, n := range killPoints(t, newDB, change, at, true) {
 				r := restarts[i%len(restarts)]
 				if change == "archive" && !r.keep && !r.others {
 					r.keep = true // Apply refuses a set that holds an archived campaign
 				}
 				t.Run(fmt.Sprintf("after write %d, restart with %v", n, r), func(t *testing.T) {
-					h := newLCHarness(t)
+					h := newHarness(t, newDB)
 					h.setUp()
 					before := h.scheduledOf("resend")
-					require.Len(t, before, lcUsers)
+					require.Len(t, before, userCount)
 					if _, killed, _ := h.crash(change, n, at); !killed {
 						t.Skipf("the change ended before write %d", n)
 					}
-					h.clk.Set(lcT0.Add(15 * time.Minute))
+					h.clk.Set(t0.Add(15 * time.Minute))
 					e := h.restart(r.set, r.keep, r.others)
-					h.drain(e, lcT0.Add(5*time.Hour))
+					h.drain(e, t0.Add(5*time.Hour))
 					ctx := context.Background()
 					for id := range before {
 						require.Zero(t, h.sent[id], "delivery %s, scheduled before the stop, sent", id)
@@ -162,34 +127,37 @@ func TestLifecycleCrashDuringStop(t *testing.T) {
 						byKind[x.Kind] += x.Count
 					}
 					require.Zero(t, byKind[rule.Delivered], "tallies: resend delivered")
-					require.LessOrEqual(t, byKind[rule.Cancelled], int64(lcUsers), "tallies: resend cancelled at most once each")
+					require.LessOrEqual(t, byKind[rule.Cancelled], int64(userCount), "tallies: resend cancelled at most once each")
 				})
 			}
 		})
 	}
 }
 
-// A process killed while it sends (Tick): the restart sends what it held
-// once its lease ends, each delivery twice at most, and twice only if
-// the killed process sent it without recording it. An operator who stops
+// CrashDuringTick checks a process killed while it sends (Tick): the
+// restart sends what it held once its lease ends, each delivery twice at
+// most, and twice only if the killed process sent it without recording
+// it. An operator who stops
 // resend before the restart's Apply (KeepStopped) gets none of its
 // deliveries sent by the restarted engine.
-func TestLifecycleCrashDuringTick(t *testing.T) {
-	at := lcT0.Add(90 * time.Minute)
-	for i, n := range killPoints(t, "tick", at, true) {
+func CrashDuringTick(t *testing.T, newDB NewDatabase) {
+	at := t0.Add(90 * time.Minute)
+	for i, n := range killPoints(t, newDB, "tick", at, true) {
 		stop := i%2 == 0
 		t.Run(fmt.Sprintf("after write %d, stopped %v", n, stop), func(t *testing.T) {
-			h := newLCHarness(t)
+			h := newHarness(t, newDB)
 			h.setUp()
 			c, killed, _ := h.crash("tick", n, at)
 			if !killed {
 				t.Skipf("the change ended before write %d", n)
 			}
 			inFlight := map[string]bool{} // sent, and not recorded as delivered
-			for _, f := range c.readLines(t) {
+			childSent := map[string]int{} // sends by the killed child
+			for _, f := range c.Records(t) {
 				switch f[0] {
 				case "sent":
 					inFlight[f[1]] = true
+					childSent[f[1]]++
 				case "done":
 					delete(inFlight, f[1])
 				}
@@ -198,12 +166,8 @@ func TestLifecycleCrashDuringTick(t *testing.T) {
 			if stop {
 				require.NoError(t, h.engine().Stop(context.Background(), "resend"))
 			}
-			e := h.restart(lcSetV1(), stop, false)
-			h.drain(e, lcT0.Add(5*time.Hour))
-			childSent := map[string]int{}
-			for _, s := range h.readSends(c) {
-				childSent[s.id]++
-			}
+			e := h.restart(setV1(), stop, false)
+			h.drain(e, t0.Add(5*time.Hour))
 			for _, campaign := range []string{"resend", "resend2", "promo_fu"} {
 				for id := range h.scheduledOf(campaign) {
 					total := childSent[id] + h.sent[id]
@@ -224,30 +188,31 @@ func TestLifecycleCrashDuringTick(t *testing.T) {
 	}
 }
 
-// A process killed during Publish with a Backfill leaves the follow-up
-// active with part of its backfill; the restart's Apply leaves it so.
+// CrashDuringBackfill checks that a process killed during Publish with
+// a Backfill leaves the follow-up active with part of its backfill; the
+// restart's Apply leaves it so.
 // What the docs say to do when a backfill fails (stop, publish with the
 // backfill again) schedules it once for every user.
-func TestLifecycleCrashDuringBackfill(t *testing.T) {
-	at := lcT0.Add(10 * time.Minute)
-	for _, n := range killPoints(t, "backfill", at, true) {
+func CrashDuringBackfill(t *testing.T, newDB NewDatabase) {
+	at := t0.Add(10 * time.Minute)
+	for _, n := range killPoints(t, newDB, "backfill", at, true) {
 		t.Run(fmt.Sprintf("after write %d", n), func(t *testing.T) {
-			h := newLCHarness(t)
+			h := newHarness(t, newDB)
 			h.setUp()
 			if _, killed, _ := h.crash("backfill", n, at); !killed {
 				t.Skipf("the change ended before write %d", n)
 			}
-			h.clk.Set(lcT0.Add(15 * time.Minute))
-			e := h.restart(lcSetWinback(), false, false)
-			t.Logf("killed after write %d: %d of %d users have their backfilled winback", n, len(h.pending(e, "winback")), lcUsers)
+			h.clk.Set(t0.Add(15 * time.Minute))
+			e := h.restart(setWinback(), false, false)
+			t.Logf("killed after write %d: %d of %d users have their backfilled winback", n, len(h.pending(e, "winback")), userCount)
 			ctx := context.Background()
 			require.NoError(t, e.Stop(ctx, "winback"))
-			require.NoError(t, e.Publish(ctx, "winback", connector.Backfill(lcT0.Add(-time.Hour))))
+			require.NoError(t, e.Publish(ctx, "winback", connector.Backfill(t0.Add(-time.Hour))))
 			users := map[string]int{}
 			for _, c := range h.pending(e, "winback") {
 				users[c.UserID]++
 			}
-			require.Len(t, users, lcUsers, "every user's winback backfilled")
+			require.Len(t, users, userCount, "every user's winback backfilled")
 			for u, k := range users {
 				require.Equal(t, 1, k, "user %s", u)
 			}
