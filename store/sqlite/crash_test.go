@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -13,9 +12,8 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/multiprocess"
 	"github.com/campaignconnector/campaignconnector/store"
-	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,13 +29,13 @@ import (
 func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 	const batch = 500
 	h := newMultiProcess(t)
-	c := h.start(childConfig{name: "tracker", track: fmt.Sprintf("0 %d %d", crashUsers, batch)})
-	c.waitLine(t, "ready", mpStall)
+	c := h.Start(multiprocess.ChildConfig{Name: "tracker", Track: fmt.Sprintf("0 %d %d", crashUsers, batch)})
+	c.WaitLine(t, "ready", multiprocess.Stall)
 	killAt := 2 + rand.IntN(crashUsers/batch-3)
 	for {
 		var k int
 		var took int64 // µs
-		_, err := fmt.Sscan(c.waitLine(t, "begin", mpStall), &k, &took)
+		_, err := fmt.Sscan(c.WaitLine(t, "begin", multiprocess.Stall), &k, &took)
 		require.NoError(t, err)
 		if k >= killAt {
 			// Somewhere in the call, if it takes as long as the one before.
@@ -45,10 +43,10 @@ func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 			break
 		}
 	}
-	c.kill()
+	c.Kill()
 
 	acked := map[int]bool{}
-	for _, f := range c.readLines(t) {
+	for _, f := range c.Records(t) {
 		if f[0] == "acked" {
 			k, err := strconv.Atoi(f[1])
 			require.NoError(t, err)
@@ -58,10 +56,10 @@ func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 	require.NotEmpty(t, acked, "the tracker acknowledged batches before it was killed")
 
 	ctx := context.Background()
-	s := openStore(t, h.path) // a restarted process
+	s := h.DB.Open() // a restarted process
 	has := make([]bool, crashUsers)
 	for i := range crashUsers {
-		u, err := s.User(ctx, h.ns, mpUser(i))
+		u, err := s.User(ctx, h.NS, multiprocess.User(i))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -94,7 +92,7 @@ func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 		sent[d.UserID]++
 		return nil
 	})
-	e, err := connector.New(s, send, connector.WithNamespace(h.ns), connector.WithSendConcurrency(1))
+	e, err := connector.New(s, send, connector.WithNamespace(h.NS), connector.WithSendConcurrency(1))
 	require.NoError(t, err)
 	for {
 		n, err := e.Tick(ctx)
@@ -105,9 +103,9 @@ func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 	}
 	for i := range crashUsers {
 		if has[i] {
-			require.Equal(t, 1, sent[mpUser(i)], "user %d", i)
+			require.Equal(t, 1, sent[multiprocess.User(i)], "user %d", i)
 		} else {
-			require.Zero(t, sent[mpUser(i)], "user %d", i)
+			require.Zero(t, sent[multiprocess.User(i)], "user %d", i)
 		}
 	}
 	t.Logf("killed at batch %d, %s; %d batches acknowledged", killAt, inFlight, len(acked))
@@ -123,58 +121,43 @@ func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 func TestCrashDuringTickSendsEveryDelivery(t *testing.T) {
 	const lease = 3 * time.Second
 	h := newMultiProcess(t)
-	require.NoError(t, h.trackAll(context.Background(), 0, crashUsers))
-	victim := h.start(childConfig{name: "victim", lease: lease})
-	victim.waitLine(t, "ready", mpStall)
+	require.NoError(t, h.TrackAll(context.Background(), 0, crashUsers))
+	victim := h.Start(multiprocess.ChildConfig{Name: "victim", Lease: lease})
+	victim.WaitLine(t, "ready", multiprocess.Stall)
 	killAfter := crashUsers/4 + rand.IntN(crashUsers/2)
 	last, moved := 0, time.Now()
-	for n := countLines(t, victim.sends, "sent "); n < killAfter; n = countLines(t, victim.sends, "sent ") {
+	for n := countLines(t, victim.SendsFile(), "sent "); n < killAfter; n = countLines(t, victim.SendsFile(), "sent ") {
 		if n != last {
 			last, moved = n, time.Now()
 		}
-		require.Less(t, time.Since(moved), mpStall, "the victim sent nothing for %v, %d of %d", mpStall, n, killAfter)
+		require.Less(t, time.Since(moved), multiprocess.Stall, "the victim sent nothing for %v, %d of %d", multiprocess.Stall, n, killAfter)
 		time.Sleep(time.Millisecond)
 	}
-	victim.kill()
+	victim.Kill()
 
-	survivor := h.start(childConfig{name: "survivor", lease: lease})
-	survivor.waitLine(t, "ready", mpStall)
-	h.waitAllSent()
-	survivor.stop(t)
+	survivor := h.Start(multiprocess.ChildConfig{Name: "survivor", Lease: lease})
+	survivor.WaitLine(t, "ready", multiprocess.Stall)
+	h.WaitAllSent()
+	survivor.Stop(t)
 
-	sends := h.readSends(survivor, victim)
-	counts := sendCounts(sends)
+	sends := multiprocess.ReadSends(t, survivor, victim)
+	counts := multiprocess.SendCounts(sends)
 	require.Len(t, counts, crashUsers, "every delivery sent, and nothing else")
-	_, inFlight := heldAtDeath(t, victim)
+	_, inFlight := multiprocess.HeldAtDeath(t, victim)
 	twice := 0
 	for id, n := range counts {
 		switch {
 		case n == 1:
 		case n == 2 && inFlight[id]:
 			twice++
-			again := findSend(sends, "survivor", id)
+			again := multiprocess.FindSend(sends, "survivor", id)
 			require.NotNil(t, again, "the second send of %s is the survivor's", id)
-			require.Equal(t, findSend(sends, "victim", id).attempt+1, again.attempt, "the second send of %s is the next attempt", id)
+			require.Equal(t, multiprocess.FindSend(sends, "victim", id).Attempt+1, again.Attempt, "the second send of %s is the next attempt", id)
 		default:
-			require.Failf(t, "sent more than once, not in flight in the killed process", "delivery %s sent %d times: %+v", id, n, sendsOf(sends, id))
+			require.Failf(t, "sent more than once, not in flight in the killed process", "delivery %s sent %d times: %+v", id, n, multiprocess.SendsOf(sends, id))
 		}
 	}
 	t.Logf("killed after %d sends, %d of them in flight (not recorded); %d sent twice", killAfter, len(inFlight), twice)
-}
-
-// trackAll schedules the deliveries of users [from, to) with TrackAll, in
-// batches of 1,000.
-func (h *multiProcess) trackAll(ctx context.Context, from, to int) error {
-	for i := from; i < to; i += 1000 {
-		var evs []event.Event
-		for j := i; j < min(to, i+1000); j++ {
-			evs = append(evs, event.Event{ID: fmt.Sprint("rcv-", j), UserID: mpUser(j), Kind: event.PushReceived, CampaignID: "abandoned_cart"})
-		}
-		if err := h.engine.TrackAll(ctx, evs); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // countLines counts the lines of file starting with prefix.
@@ -188,41 +171,4 @@ func countLines(t *testing.T, file, prefix string) int {
 		}
 	}
 	return n
-}
-
-// runTracker is the child's side of the TrackAll crash test: it tracks
-// the users of spec ("from to batch") with TrackAll, saying "begin k d"
-// before the k-th call (d: how long the call before took, in µs) and appending
-// "acked k from to" to its file once the call returned, then waits for
-// its stdin to close.
-func runTracker(t *testing.T, spec string) {
-	var from, to, batch int
-	_, err := fmt.Sscan(spec, &from, &to, &batch)
-	require.NoError(t, err)
-	ctx := context.Background()
-	f, err := os.OpenFile(os.Getenv(envSends), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	require.NoError(t, err)
-	defer f.Close()
-	s, err := sqlite.Open(ctx, os.Getenv(envPath))
-	require.NoError(t, err)
-	defer s.Close()
-	never := connector.SenderFunc(func(context.Context, connector.Delivery) error { return errors.New("the tracker does not send") })
-	e, err := connector.New(s, never, connector.WithNamespace(os.Getenv(envNamespace)))
-	require.NoError(t, err)
-	say("ready")
-	took := time.Millisecond
-	for k, i := 0, from; i < to; k, i = k+1, i+batch {
-		var evs []event.Event
-		for j := i; j < min(to, i+batch); j++ {
-			evs = append(evs, event.Event{ID: fmt.Sprint("rcv-", j), UserID: mpUser(j), Kind: event.PushReceived, CampaignID: "abandoned_cart"})
-		}
-		say("begin", strconv.Itoa(k), strconv.FormatInt(took.Microseconds()+1, 10))
-		start := time.Now()
-		require.NoError(t, e.TrackAll(ctx, evs))
-		took = time.Since(start)
-		_, err := fmt.Fprintf(f, "acked %d %d %d\n", k, i, i+len(evs))
-		require.NoError(t, err)
-	}
-	say("done")
-	_, _ = io.Copy(io.Discard, os.Stdin)
 }

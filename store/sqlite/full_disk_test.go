@@ -18,6 +18,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/multiprocess"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
@@ -105,9 +106,9 @@ func fileCannotGrow(t *testing.T) {
 	})
 	e, err := connector.New(s, sender, connector.WithObserver(observe))
 	require.NoError(t, err)
-	require.NoError(t, e.Apply(ctx, mpCampaigns()))
+	require.NoError(t, e.Apply(ctx, multiprocess.Campaigns()))
 	ev := func(i int) event.Event {
-		return event.Event{ID: fmt.Sprint("rcv-", i), UserID: mpUser(i), Kind: event.PushReceived, CampaignID: "abandoned_cart"}
+		return event.Event{ID: fmt.Sprint("rcv-", i), UserID: multiprocess.User(i), Kind: event.PushReceived, CampaignID: "abandoned_cart"}
 	}
 	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "newsletter"}))
 	for i := range 10 {
@@ -153,7 +154,7 @@ func fileCannotGrow(t *testing.T) {
 		require.ErrorContains(t, err, "RLIMIT_FSIZE")
 	}
 	failed(e.Track(ctx, ev(10)))
-	_, err = s.User(ctx, "", mpUser(10))
+	_, err = s.User(ctx, "", multiprocess.User(10))
 	require.ErrorIs(t, err, store.ErrNotFound, "a Track that failed stored nothing")
 
 	// A duplicate of a stored event and new events, in one batch.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/multiprocess"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/stretchr/testify/require"
 )
@@ -39,7 +40,7 @@ func TestWritesFailOnceTheFileIsDeletedOrReplaced(t *testing.T) {
 			s := openStore(t, path)
 			e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
 			require.NoError(t, err)
-			require.NoError(t, e.Apply(ctx, mpCampaigns()))
+			require.NoError(t, e.Apply(ctx, multiprocess.Campaigns()))
 			ev := func(id string) event.Event {
 				return event.Event{ID: id, UserID: "u1", Kind: event.PushReceived, CampaignID: "abandoned_cart"}
 			}
@@ -66,7 +67,7 @@ func TestARelativePathSurvivesAChangeOfDirectory(t *testing.T) {
 	s := openStore(t, "cc.db")
 	e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
 	require.NoError(t, err)
-	require.NoError(t, e.Apply(ctx, mpCampaigns()))
+	require.NoError(t, e.Apply(ctx, multiprocess.Campaigns()))
 
 	t.Chdir(t.TempDir())
 	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushReceived, CampaignID: "abandoned_cart"}))

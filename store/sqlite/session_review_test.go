@@ -8,6 +8,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/multiprocess"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/stretchr/testify/require"
 )
@@ -35,7 +36,7 @@ func TestReviewFileCheckFollowsDotDotThroughASymlink(t *testing.T) {
 	engine := func(t *testing.T, s *sqlite.Store) *connector.Engine {
 		e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
 		require.NoError(t, err)
-		require.NoError(t, e.Apply(ctx, mpCampaigns()))
+		require.NoError(t, e.Apply(ctx, multiprocess.Campaigns()))
 		return e
 	}
 	ev := func(id string) event.Event {
