@@ -135,7 +135,23 @@ func (e *eventIDs) queueWrites(w *writes, ops []store.Op) {
 	}
 }
 
+// seenInserts is event IDs to write, with the time to keep each until:
+// new ones (inserted) or renewed ones (upserted).
 type seenInserts struct {
 	users, ids []string
 	keep       []time.Time
+}
+
+// queue queues the write of r's IDs, with one (a row) or rows (arrays),
+// and reports whether it queued a statement.
+func (r *seenInserts) queue(b *pgx.Batch, ns, one, rows string) bool {
+	switch len(r.ids) {
+	case 0:
+		return false
+	case 1:
+		b.Queue(one, ns, r.users[0], r.ids[0], r.keep[0])
+	default:
+		b.Queue(rows, ns, textArray(r.users), textArray(r.ids), timeArray(r.keep))
+	}
+	return true
 }

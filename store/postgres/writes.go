@@ -140,22 +140,10 @@ func (w *writes) deleteUser(tid pgtype.TID) { w.userDel = append(w.userDel, tid)
 func (w *writes) queue(b *pgx.Batch, q *queries, ns string) int {
 	w.checks = w.checks[:0]
 	check := func(n int) { w.checks = append(w.checks, int64(n)) }
-	switch r := &w.seenIns; len(r.ids) {
-	case 0:
-	case 1:
-		b.Queue(q.seenInsert, ns, r.users[0], r.ids[0], r.keep[0])
-		check(-1)
-	default:
-		b.Queue(q.seenInsertRows, ns, textArray(r.users), textArray(r.ids), timeArray(r.keep))
+	if w.seenIns.queue(b, ns, q.seenInsert, q.seenInsertRows) {
 		check(-1)
 	}
-	switch r := &w.seenRenew; len(r.ids) {
-	case 0:
-	case 1:
-		b.Queue(q.seenRenew, ns, r.users[0], r.ids[0], r.keep[0])
-		check(-1)
-	default:
-		b.Queue(q.seenRenewRows, ns, textArray(r.users), textArray(r.ids), timeArray(r.keep))
+	if w.seenRenew.queue(b, ns, q.seenRenew, q.seenRenewRows) {
 		check(-1)
 	}
 	switch d := w.pendingDel; len(d) {
