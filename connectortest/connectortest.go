@@ -197,11 +197,8 @@ func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 	if err != nil {
 		h.T.Fatalf("connectortest: Explain(%q, %q): %v", userID, campaignID, err)
 	}
-	if len(x.Decisions) == 0 && len(x.Pending) == 0 && x.Received.IsZero() {
-		var b strings.Builder
-		h.unknownIDs(&b, userID, campaignID)
-		if line, ok := strings.CutPrefix(b.String(), "no campaign "); ok {
-			line, _, _ = strings.Cut(line, "\n")
+	if x.CampaignUnknown {
+		if line, ok := h.unknownCampaign(campaignID); ok {
 			h.T.Logf("connectortest: Explain(%q, %q): no campaign %s", userID, campaignID, line)
 		}
 	}

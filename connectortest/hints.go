@@ -94,12 +94,19 @@ func (h *Harness) unknownIDs(b *strings.Builder, userID, campaignID string) {
 // something did not happen passed about a campaign no one saved: most
 // likely a misspelt ID, about which any such assertion passes.
 func (h *Harness) logUnknownCampaign(assertion, campaignID string) {
-	var b strings.Builder
-	h.unknownIDs(&b, "", campaignID)
-	if line, ok := strings.CutPrefix(b.String(), "no campaign "); ok {
-		line, _, _ = strings.Cut(line, "\n")
+	if line, ok := h.unknownCampaign(campaignID); ok {
 		h.T.Logf("connectortest: %s passes, but no campaign %s", assertion, line)
 	}
+}
+
+// unknownCampaign returns unknownIDs' line about campaignID, after its
+// "no campaign ", when no campaign has that ID.
+func (h *Harness) unknownCampaign(campaignID string) (string, bool) {
+	var b strings.Builder
+	h.unknownIDs(&b, "", campaignID)
+	line, ok := strings.CutPrefix(b.String(), "no campaign ")
+	line, _, _ = strings.Cut(line, "\n")
+	return line, ok
 }
 
 // unknownEvents writes a line to b naming the campaigns, still unknown to
