@@ -122,7 +122,10 @@ func (h *harness) crash(change string, n int64, at time.Time) (c Child, killed b
 		case "finished":
 			w, text, _ := strings.Cut(rest, " ")
 			require.Equal(h.t, "<nil>", text, "the change of child %s", name)
-			c.Stop(h.t)
+			// The child exits once it has said so: waiting for it (rather
+			// than closing its stdin, which its exit may have closed
+			// already) is all there is to do.
+			require.NoError(h.t, c.Wait(), "child %s", name)
 			writes, err := strconv.ParseInt(w, 10, 64)
 			require.NoError(h.t, err)
 			return c, false, writes

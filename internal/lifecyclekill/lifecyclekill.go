@@ -57,9 +57,6 @@ type Child interface {
 	// Kill kills the child with SIGKILL, unless it exited, and waits for
 	// it to exit.
 	Kill()
-	// Stop closes the child's stdin and waits for it to exit; it fails t
-	// unless the child exits cleanly.
-	Stop(t *testing.T)
 	// Wait waits for the child to exit and returns how it exited.
 	Wait() error
 	// Records reads the file the child's sender appended to, split into
