@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -105,5 +106,20 @@ func TestHostileValuesInChartsAreEscaped(t *testing.T) {
 	}
 	if strings.Contains(out, `class="k-<`) || strings.Contains(out, `class="step-<`) {
 		t.Error("a kind is written into a class unfiltered")
+	}
+}
+
+// The campaigns page's original parameter is shown back in the page: one
+// that is not text the engine could hold (invalid UTF-8, a NUL) names no
+// campaign and is refused with a 400, as the user page's ID is, rather
+// than written into the page byte for byte.
+func TestTheCampaignsPageRefusesAnOriginalThatIsNotText(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	for _, of := range []string{"news\xffletter", "news\x00letter"} {
+		rec := get(t, h, "/?"+url.Values{"original": {of}}.Encode())
+		page := body(t, rec, http.StatusBadRequest)
+		if !utf8.ValidString(page) {
+			t.Errorf("original %q: the page is not valid UTF-8", of)
+		}
 	}
 }
