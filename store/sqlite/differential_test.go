@@ -22,14 +22,18 @@ import (
 )
 
 // TestEngineOnSQLiteDecidesAsOnMemory runs random scenarios — campaigns
-// with delays, exceptions, re-eligibility, a control group, conversions,
-// a send window and a rate limit; events one by one and in batches, late
-// ones, provider retries (duplicate IDs); sends that fail and are
-// retried; follow-ups stopped and published again; time moved by minutes
-// or days — through an engine on the memory store and one on SQLite, and
-// requires the same decisions and the same deliveries (ID, user,
-// follow-up, attempt, time) after every step, and the same state at the
-// end.
+// with delays (a calendar delay in Paris among them), exceptions,
+// re-eligibility, a control group, conversions, a send window, a rate
+// limit, a trigger on a Target and the replace-with-latest policy, under
+// quiet hours and a frequency cap; events one by one and in batches, late
+// and backdated ones, provider retries (duplicate IDs, some after the
+// dedup window); sends that fail and are retried; follow-ups stopped and
+// published again; definitions edited through Apply; the engine restarted
+// on a reopened store; time moved by minutes or days, with retentions
+// short enough that pruning removes state — through an engine on the
+// memory store and one on SQLite, and requires the same decisions and the
+// same deliveries (ID, user, follow-up, attempt, time) after every step,
+// and the same state at the end.
 func TestEngineOnSQLiteDecidesAsOnMemory(t *testing.T) {
 	seeds := diffSeeds
 	if testing.Short() {
@@ -40,8 +44,9 @@ func TestEngineOnSQLiteDecidesAsOnMemory(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			ns := fmt.Sprint("seed-", seed)
 			sc := newScenario(uint64(seed))
-			want := sc.play(t, store.NewMemory(), ns)
-			got := sc.play(t, openStore(t, path), ns)
+			mem := store.NewMemory()
+			want := sc.play(t, func() store.Store { return mem }, ns)
+			got := sc.play(t, func() store.Store { return openStore(t, path) }, ns)
 			require.Equal(t, len(want.steps), len(got.steps))
 			for i := range want.steps {
 				require.Equal(t, want.steps[i], got.steps[i], "step %d: %s", i, sc.ops[i])
@@ -60,7 +65,7 @@ type scenario struct {
 }
 
 type scenarioOp struct {
-	kind    string // "track", "track all", "advance", "stop", "publish"
+	kind    string // "track", "track all", "advance", "stop", "publish", "edit", "restart"
 	events  []event.Event
 	advance time.Duration
 	id      string // the follow-up stopped or published
@@ -70,8 +75,10 @@ func (o scenarioOp) String() string {
 	switch o.kind {
 	case "advance":
 		return "advance " + o.advance.String()
-	case "stop", "publish":
+	case "stop", "publish", "edit":
 		return o.kind + " " + o.id
+	case "restart":
+		return o.kind
 	}
 	var ids []string
 	for _, ev := range o.events {
@@ -96,18 +103,44 @@ func scenarioCampaigns() []rule.Campaign {
 		{ID: "daytime", Channel: event.SMS, Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "push"}},
 			Delay:      rule.After(2 * time.Hour),
 			SendWindow: &rule.SendWindow{From: rule.At(9, 0), To: rule.At(17, 0), NextAvailable: true}},
+		{ID: "night", Channel: event.Email,
+			Triggers:      []rule.Trigger{{Kind: event.EmailAliasClicked, CampaignID: "news", Target: "offer"}},
+			Delay:         rule.InDaysAt(1, 2, 30), // on the night clocks go forward in Paris, 02:30 does not exist
+			PendingPolicy: rule.ReplaceWithLatest, Reeligibility: rule.ReeligibleAfter(0),
+			Exceptions: []rule.Exception{{Kind: event.EmailAliasClicked, CampaignID: "news", Target: "stop"}}},
 	}
 }
 
-var followUps = []string{"resend", "nudge", "thanks", "daytime"}
+var followUps = []string{"resend", "nudge", "thanks", "daytime", "night"}
+
+// editedCampaigns returns the campaigns with follow-up id edited: its
+// delay, message and pending policy changed, as a new version of the
+// host's code would.
+func editedCampaigns(id string, version int) []rule.Campaign {
+	cs := scenarioCampaigns()
+	for i := range cs {
+		if cs[i].ID != id {
+			continue
+		}
+		cs[i].Message = json.RawMessage(fmt.Sprintf(`{"version":%d}`, version))
+		if version%2 == 1 {
+			cs[i].Delay = rule.After(time.Duration(version) * 45 * time.Minute)
+			cs[i].PendingPolicy = rule.AllowParallel
+			cs[i].Exceptions = nil
+		}
+	}
+	return cs
+}
 
 func newScenario(seed uint64) scenario {
 	r := rand.New(rand.NewPCG(seed, 0x73716c69746521))
-	sc := scenario{start: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(24*60)) * time.Minute)}
+	// Some days before clocks go forward in Paris (29 March 2026).
+	sc := scenario{start: time.Date(2026, 3, 26, 7, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(3*24*60)) * time.Minute)}
 	users := 2 + r.IntN(6)
-	kinds := []event.Kind{event.EmailReceived, event.EmailOpened, event.PushReceived, event.PushOpened, event.Purchase}
+	kinds := []event.Kind{event.EmailReceived, event.EmailOpened, event.PushReceived, event.PushOpened, event.Purchase, event.EmailAliasClicked}
 	campaignOf := map[event.Kind]string{event.EmailReceived: "news", event.EmailOpened: "news",
-		event.PushReceived: "push", event.PushOpened: "push"}
+		event.PushReceived: "push", event.PushOpened: "push", event.EmailAliasClicked: "news"}
+	var elapsed time.Duration // the clock's advance so far, for backdated events
 	nextID := 0
 	var sent []event.Event // tracked events with an ID, for provider retries
 	newEvent := func() event.Event {
@@ -119,6 +152,12 @@ func newScenario(seed uint64) scenario {
 		if k == event.Purchase {
 			ev.Name = "sku"
 			ev.Properties = map[string]any{"price": r.IntN(100)}
+		}
+		if k == event.EmailAliasClicked {
+			ev.Target = []string{"offer", "offer", "stop", "other"}[r.IntN(4)]
+		}
+		if elapsed > 0 && r.IntN(6) == 0 { // backdated: it happened some time ago
+			ev.Time = sc.start.Add(time.Duration(r.Int64N(int64(elapsed))).Truncate(time.Minute))
 		}
 		if r.IntN(4) > 0 {
 			nextID++
@@ -142,11 +181,16 @@ func newScenario(seed uint64) scenario {
 			if r.IntN(4) == 0 {
 				d = time.Duration(1+r.IntN(30)) * time.Hour
 			}
+			elapsed += d
 			sc.ops = append(sc.ops, scenarioOp{kind: "advance", advance: d})
-		case w < 96:
+		case w < 94:
 			sc.ops = append(sc.ops, scenarioOp{kind: "stop", id: followUps[r.IntN(len(followUps))]})
-		default:
+		case w < 97:
 			sc.ops = append(sc.ops, scenarioOp{kind: "publish", id: followUps[r.IntN(len(followUps))]})
+		case w < 99:
+			sc.ops = append(sc.ops, scenarioOp{kind: "edit", id: followUps[r.IntN(len(followUps))]})
+		default:
+			sc.ops = append(sc.ops, scenarioOp{kind: "restart"})
 		}
 	}
 	sc.ops = append(sc.ops, scenarioOp{kind: "advance", advance: 72 * time.Hour})
@@ -162,9 +206,12 @@ type outcome struct {
 	final map[string]string
 }
 
-// play runs the scenario on s, in namespace ns.
-func (sc scenario) play(t *testing.T, s store.Store, ns string) outcome {
+// play runs the scenario on the store open returns, in namespace ns. A
+// restart builds a new engine on the store open returns then (the same
+// memory store, a reopened SQLite file).
+func (sc scenario) play(t *testing.T, open func() store.Store, ns string) outcome {
 	ctx := context.Background()
+	s := open()
 	clk := clock.NewMock()
 	clk.Set(sc.start)
 	var (
@@ -179,8 +226,8 @@ func (sc scenario) play(t *testing.T, s store.Store, ns string) outcome {
 	}
 	observe := connector.ObserverFunc(func(d rule.Decision) {
 		note(fmt.Sprintf("%s %s %s %s ev=%s delivery=%s due=%s attempt=%d %s",
-			d.At.Format(time.RFC3339Nano), d.Kind, d.Reason, d.CampaignID+"/"+d.UserID, d.EventID,
-			d.DeliveryID, d.DueAt.Format(time.RFC3339Nano), d.Attempt, d.Detail))
+			d.At.UTC().Format(time.RFC3339Nano), d.Kind, d.Reason, d.CampaignID+"/"+d.UserID, d.EventID,
+			d.DeliveryID, d.DueAt.UTC().Format(time.RFC3339Nano), d.Attempt, d.Detail))
 	})
 	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
 		line := fmt.Sprintf("send %s %s/%s attempt=%d at %s", d.ID, d.CampaignID, d.UserID, d.Attempt,
@@ -197,12 +244,21 @@ func (sc scenario) play(t *testing.T, s store.Store, ns string) outcome {
 		mu.Unlock()
 		return nil
 	})
-	e, err := connector.New(s, send, connector.WithClock(clk), connector.WithNamespace(ns),
-		connector.WithObserver(observe), connector.WithSendConcurrency(1),
-		connector.WithDecisionLog(20, 30*24*time.Hour), connector.WithPruneInterval(6*time.Hour),
-		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: 10 * time.Minute, Max: time.Hour}),
-		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 3, Window: 24 * time.Hour}))
+	paris, err := time.LoadLocation("Europe/Paris")
 	require.NoError(t, err)
+	newEngine := func() *connector.Engine {
+		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithNamespace(ns),
+			connector.WithObserver(observe), connector.WithSendConcurrency(1), connector.WithLocation(paris),
+			connector.WithDecisionLog(20, 2*24*time.Hour), connector.WithPruneInterval(6*time.Hour),
+			connector.WithDedupWindow(8*time.Hour), connector.WithReceiptRetention(4*24*time.Hour),
+			connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: 10 * time.Minute, Max: time.Hour}),
+			connector.WithQuietHours(connector.QuietHours{From: rule.At(23, 0), To: rule.At(6, 0), Defer: true}),
+			connector.WithFrequencyCaps(connector.FrequencyCap{Max: 3, Window: 24 * time.Hour}))
+		require.NoError(t, err)
+		return e
+	}
+	e := newEngine()
+	edits := 0
 	for _, c := range scenarioCampaigns() {
 		require.NoError(t, e.Save(ctx, c))
 	}
@@ -235,6 +291,17 @@ func (sc scenario) play(t *testing.T, s store.Store, ns string) outcome {
 			if err := e.Publish(ctx, op.id); err != nil {
 				note("error " + err.Error())
 			}
+		case "edit":
+			edits++
+			if err := e.Apply(ctx, editedCampaigns(op.id, edits), connector.KeepStopped()); err != nil {
+				note("error " + err.Error())
+			}
+		case "restart":
+			if c, ok := s.(interface{ Close() error }); ok {
+				require.NoError(t, c.Close())
+			}
+			s = open()
+			e = newEngine()
 		}
 		mu.Lock()
 		slices.Sort(step)
@@ -286,7 +353,7 @@ func describeUser(u store.UserState) string {
 	var b strings.Builder
 	for _, p := range u.Pending {
 		fmt.Fprintf(&b, "pending %s %s due=%s ready=%s attempt=%d control=%v\n", p.ID, p.CampaignID,
-			p.DueAt.Format(time.RFC3339Nano), p.ReadyAt.UTC().Format(time.RFC3339Nano), p.Attempt, p.Control)
+			p.DueAt.UTC().Format(time.RFC3339Nano), p.ReadyAt.UTC().Format(time.RFC3339Nano), p.Attempt, p.Control)
 	}
 	for _, r := range u.Receipts {
 		fmt.Fprintf(&b, "receipt %s at=%s expires=%s\n", r.CampaignID, r.At.UTC().Format(time.RFC3339Nano), r.Expires.UTC().Format(time.RFC3339Nano))
