@@ -80,7 +80,7 @@ func (j *job) confirm(u *store.UserState, i int) {
 		return
 	case p.Control:
 		u.RemovePending(i)
-		u.SetReceipt(store.Receipt{CampaignID: p.CampaignID, At: j.now, Expires: j.w.e.receiptExpiry(&j.camp.Campaign, j.now)})
+		j.w.e.setReceipt(u, p.CampaignID, &j.camp.Campaign, j.now)
 		j.note(rule.HeldOut, rule.ReasonControlGroup, p, "")
 		if j.enroll != nil {
 			j.enroll.update(u, false)
@@ -157,7 +157,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 			def = &camp.Campaign
 			j.w.e.recordSend(u, def, j.now)
 		}
-		u.SetReceipt(store.Receipt{CampaignID: j.d.CampaignID, At: j.now, Expires: j.w.e.receiptExpiry(def, j.now)})
+		j.w.e.setReceipt(u, j.d.CampaignID, def, j.now)
 		j.noteSent(rule.Delivered, "", "")
 		return
 	}

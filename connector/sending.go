@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // ErrPermanent marks a send error that no retry can fix: the address does
@@ -71,6 +72,24 @@ func (e *Engine) receiptExpiry(c *rule.Campaign, at time.Time) time.Time {
 		keep = max(keep, w+e.cfg.dedupWindow)
 	}
 	return at.Add(keep)
+}
+
+// setReceipt records in u the receipt of a send of campaignID at `at`
+// (c is its campaign, nil when gone from this engine's view), unless u
+// holds a later one of that follow-up. Two sends of one follow-up to one
+// user (AllowParallel deliveries on two slots or two engines) may have
+// their records stored in either order: a record's call may fail and be
+// retried, or its engine be slower. The receipt stays the later send's,
+// whole: its time and the expiry its record computed, even when that
+// expiry is the earlier of the two (the follow-up's re-eligibility window
+// was shortened between the records): the receipt is the one the records
+// leave when stored in the order of their sends, and its expiry follows
+// its time. A receipt at the same time is replaced, as SetReceipt does.
+func (e *Engine) setReceipt(u *store.UserState, campaignID string, c *rule.Campaign, at time.Time) {
+	if r, ok := u.Receipt(campaignID); ok && r.At.After(at) {
+		return
+	}
+	u.SetReceipt(store.Receipt{CampaignID: campaignID, At: at, Expires: e.receiptExpiry(c, at)})
 }
 
 // backoff returns the wait after failed attempt n (from 1).
