@@ -137,10 +137,12 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		switch {
 		case mine:
 			u.RemovePending(i)
-		case j.recorded(u):
+		case j.retried && j.recorded(u):
 			// A call that failed stored this record all the same (its
 			// reply was lost): the receipt, the cap history and the log
-			// have the send. The observers have not seen it.
+			// have the send. The observers have not seen it. Without a
+			// failed call, a receipt at this instant is another send's:
+			// the engine this delivery's lease ran out on sent it too.
 			j.stored = true
 			j.noteSent(rule.Delivered, "", "")
 			return
@@ -162,7 +164,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		return
 	}
 	if !mine {
-		if j.stoppedDuringSend(i) {
+		if j.stoppedDuringSend(u, i) {
 			j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped during a send that failed: "+j.sendErr.Error())
 			return
 		}
@@ -195,8 +197,31 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 // (Engine.cancelAll): the sender may accept it, and then it is delivered,
 // not cancelled. After a call storing the record failed, the delivery may
 // be gone by that call's doing: failureRecorded looks for it in the log.
-func (j *job) stoppedDuringSend(i int) bool {
-	return i < 0 && j.held && !j.retried
+// A delivery another engine's send removed is not a stop's doing either
+// (deliveredByOther).
+func (j *job) stoppedDuringSend(u *store.UserState, i int) bool {
+	return i < 0 && j.held && !j.retried && !j.deliveredByOther(u)
+}
+
+// deliveredByOther reports whether u holds a receipt of j's follow-up
+// from a send that ended after j's delivery was confirmed: the engine
+// whose lease had run out when j claimed the delivery was still sending
+// it, and its send went through and removed it.
+func (j *job) deliveredByOther(u *store.UserState) bool {
+	r, ok := u.Receipt(j.d.CampaignID)
+	return ok && !r.At.Before(j.leaseFrom)
+}
+
+// noteTakenOver notes the failure of j's send when the delivery is no
+// longer j's: its lease ran out during the send and another engine took
+// it, or that engine's send delivered it. The delivery's attempts go on
+// there, so this one is recorded as retried, with no time of its own.
+func (j *job) noteTakenOver(u *store.UserState) {
+	detail := "; the lease ran out during the send, and another engine took the delivery"
+	if j.deliveredByOther(u) {
+		detail = "; another engine's send delivered it meanwhile"
+	}
+	j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+detail)
 }
 
 // recorded reports whether u holds the receipt of j's send: its record is
@@ -228,6 +253,9 @@ func (j *job) recorded(u *store.UserState) bool {
 // stoppedDuringSend does.
 func (j *job) failureRecorded(u *store.UserState, i int) {
 	if !j.retried {
+		// No call stored anything of this record: the delivery is not
+		// j's and no stop removed it under j's lease (stoppedDuringSend).
+		j.noteTakenOver(u)
 		return
 	}
 	if i >= 0 {
@@ -259,7 +287,13 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 			return
 		}
 	}
-	if i < 0 && j.held && j.w.e.cfg.logMax > 0 {
+	switch {
+	case !j.held || i < 0 && j.deliveredByOther(u):
+		// The lease ran out during the send, and the log holds no
+		// decision of a call of this record: another engine took the
+		// delivery, as on a first call.
+		j.noteTakenOver(u)
+	case i < 0 && j.w.e.cfg.logMax > 0:
 		// Gone under the slot's lease (its retries end with the lease),
 		// and the log holds no decision of a call of this record: none
 		// was stored, so a stop or an archive removed the delivery, and
@@ -282,7 +316,7 @@ func (j *job) noteRetried() {
 // confirmation.
 func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 	if !mine {
-		if j.stoppedDuringSend(i) {
+		if j.stoppedDuringSend(u, i) {
 			j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped after the last check, before the send")
 		}
 		return
