@@ -126,6 +126,10 @@ func (j *job) check() {
 		return
 	}
 	j.loc = loc
+	// The checks run at the time the directory answered: a directory that
+	// took minutes must not let a delivery due before quiet hours, or
+	// before its send window closed, go inside them.
+	j.now = e.cfg.clock.Now()
 	if reason, until := e.sendTimeCheck(def, loc, j.now, inAudience); reason != "" {
 		j.step, j.reason, j.until = stepDefer, reason, until
 		return
