@@ -224,12 +224,25 @@ func (j *job) noteTakenOver(u *store.UserState) {
 	j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+detail)
 }
 
-// recorded reports whether u holds the receipt of j's send: its record is
-// stored. The receipt's time is the clock's when the send returned, the
-// same in every try of the record.
+// recorded reports whether u holds the record of j's send: its receipt,
+// whose time is the clock's when the send returned, the same in every try
+// of the record. A later send of the same follow-up to the user (parallel
+// deliveries) replaces that receipt; then the send's decision in the log
+// or its entry in the caps' history tells, when the engine keeps either.
 func (j *job) recorded(u *store.UserState) bool {
 	for _, r := range u.Receipts {
 		if r.CampaignID == j.d.CampaignID && r.At.Equal(j.now) {
+			return true
+		}
+	}
+	for k := len(u.Log) - 1; k >= 0; k-- {
+		d := &u.Log[k]
+		if d.Kind == rule.Delivered && d.DeliveryID == j.d.ID && d.Attempt == j.d.Attempt && d.At.Equal(j.now) {
+			return true
+		}
+	}
+	for _, s := range u.Sends {
+		if s.CampaignID == j.d.CampaignID && s.At.Equal(j.now) {
 			return true
 		}
 	}

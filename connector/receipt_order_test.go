@@ -18,11 +18,14 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// failFirstRecord is a memory store that fails, without applying it, the
-// first call recording a send (an op that sets a receipt). It takes a
-// batch's ops one at a time, so that only that op fails.
+// failFirstRecord is a memory store that fails the first call recording a
+// send (an op that sets a receipt): without applying it, or, with
+// lostReply, after applying it, as when a connection drops between a
+// commit and its reply. It takes a batch's ops one at a time, so that only
+// that op fails.
 type failFirstRecord struct {
 	*store.Memory
+	lostReply bool
 
 	mu     sync.Mutex
 	failed bool
@@ -43,6 +46,11 @@ func (s *failFirstRecord) Update(ctx context.Context, ns, userID string, now tim
 		}
 	}
 	s.mu.Unlock()
+	if fail && s.lostReply {
+		if err := s.Memory.Update(ctx, ns, userID, now, dedup, fn); err != nil {
+			return err
+		}
+	}
 	if fail {
 		return errRecordOnce
 	}
@@ -130,5 +138,73 @@ func TestReceiptKeepsTheLaterSendWhenRecordsArriveOutOfOrder(t *testing.T) {
 		require.True(t, ok)
 		require.Truef(t, r.At.Equal(second), "receipt at %v: the first send's, at %v, replaced the later one's, at %v", r.At, first, second)
 		require.True(t, r.Expires.Equal(second.Add(keep)), "receipt expires %v", r.Expires)
+	})
+}
+
+// TestLostRecordReplyBehindALaterSendIsCountedOnce checks that the record
+// of a send whose reply was lost (stored, reported as failed), retried
+// after a later send of the same follow-up to the same user was recorded,
+// finds itself stored although the later receipt replaced its own: the
+// send is counted once toward the caps and logged and observed once.
+func TestLostRecordReplyBehindALaterSendIsCountedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		clk := clock.NewMock()
+		s := &failFirstRecord{Memory: store.NewMemory(), lostReply: true}
+		gate := make(chan struct{})
+		send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+			<-gate
+			return nil
+		})
+		var mu sync.Mutex
+		observed := 0
+		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(2),
+			connector.WithFrequencyCaps(connector.FrequencyCap{Max: 10, Window: time.Hour}),
+			connector.WithDecisionLog(100, 24*time.Hour),
+			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+				if d.Kind == rule.Delivered {
+					mu.Lock()
+					observed++
+					mu.Unlock()
+				}
+			})))
+		require.NoError(t, err)
+		for _, c := range []rule.Campaign{
+			{ID: "o"},
+			{ID: "f", PendingPolicy: rule.AllowParallel, Reeligibility: rule.ReeligibleAfter(0),
+				Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+		} {
+			require.NoError(t, e.Save(ctx, c))
+			require.NoError(t, e.Publish(ctx, c.ID))
+		}
+		for _, id := range []string{"open-1", "open-2"} {
+			require.NoError(t, e.Track(ctx, event.Event{ID: id, UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: clk.Now()}))
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Tick(ctx)
+			done <- err
+		}()
+		synctest.Wait()
+		gate <- struct{}{} // the first send returns; its record is stored, reported as failed
+		synctest.Wait()
+		require.True(t, s.failed, "the first send's record failed")
+		clk.Add(5 * time.Millisecond) // before the retry
+		gate <- struct{}{}            // the second send returns and is recorded
+		synctest.Wait()
+		require.NoError(t, settle(done, clk, 10*time.Millisecond)) // the first send's record is retried
+		u, err := s.Memory.User(ctx, "", "u")
+		require.NoError(t, err)
+		require.Len(t, u.Sends, 2, "cap entries of two sends: %v", u.Sends)
+		logged := 0
+		for _, d := range u.Log {
+			if d.Kind == rule.Delivered {
+				logged++
+			}
+		}
+		require.Equal(t, 2, logged, "delivered decisions logged")
+		mu.Lock()
+		defer mu.Unlock()
+		require.Equal(t, 2, observed, "delivered decisions observed")
 	})
 }
