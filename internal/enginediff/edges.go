@@ -1,4 +1,4 @@
-package sqlite_test
+package enginediff
 
 import (
 	"context"
@@ -9,34 +9,13 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
-	"github.com/stretchr/testify/require"
 )
-
-// TestEdgesOnSQLiteDecideAsOnMemory plays random events around the
-// spring daylight-saving change in Paris (the engine's default location)
-// through an engine on the memory store and one on SQLite, and requires
-// the same decisions and sends: follow-ups whose trigger is also their
-// exception under each pending policy, with and without re-eligibility
-// windows, and calendar delays that fall in the skipped hour; events
-// one by one and in batches, stamped out of order, provider retries,
-// events without ID.
-func TestEdgesOnSQLiteDecideAsOnMemory(t *testing.T) {
-	seeds := 12
-	if testing.Short() {
-		seeds = 3
-	}
-	path := testPath(t)
-	for seed := range uint64(seeds) {
-		ns := fmt.Sprint("edges-", seed)
-		want := playEdges(t, store.NewMemory(), ns, seed)
-		got := playEdges(t, openStore(t, path), ns, seed)
-		require.Equal(t, want, got, "seed %d", seed)
-	}
-}
 
 func edgeCampaigns() []rule.Campaign {
 	visits := func(id string, policy rule.PendingPolicy, re rule.Reeligibility) rule.Campaign {
