@@ -32,10 +32,10 @@ import (
 
 // Database is one database of a test's own.
 type Database struct {
-	// Open opens a new store handle on the database, closed when the test
-	// ends. A scenario's restart closes the handle it played on (its
-	// Close method, with or without an error result) and opens another.
-	Open func() store.Store
+	// Open opens a new store handle on the database, closed when t ends.
+	// A scenario's restart closes the handle it played on (its Close
+	// method, with or without an error result) and opens another.
+	Open func(t *testing.T) store.Store
 }
 
 // NewDatabase makes a database of t's own, dropped or removed when t ends.
@@ -65,7 +65,7 @@ func EngineDecidesAsOnMemory(t *testing.T, newDatabase NewDatabase, seeds int) {
 			sc := newScenario(uint64(seed))
 			mem := store.NewMemory()
 			want := sc.play(t, func() store.Store { return mem }, ns)
-			got := sc.play(t, db.Open, ns)
+			got := sc.play(t, func() store.Store { return db.Open(t) }, ns)
 			require.Equal(t, len(want.steps), len(got.steps))
 			for i := range want.steps {
 				require.Equal(t, want.steps[i], got.steps[i], "step %d: %s", i, sc.ops[i])
@@ -93,7 +93,7 @@ func EdgesDecideAsOnMemory(t *testing.T, newDatabase NewDatabase, seeds int) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			ns := fmt.Sprint("edges-", seed)
 			want := playEdges(t, store.NewMemory(), ns, seed)
-			got := playEdges(t, db.Open(), ns, seed)
+			got := playEdges(t, db.Open(t), ns, seed)
 			require.Equal(t, want, got)
 		})
 	}

@@ -53,7 +53,7 @@ func (sc scenario) play(t *testing.T, open func() store.Store, ns string) outcom
 	})
 	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
 		line := fmt.Sprintf("send %s %s/%s attempt=%d at %s", d.ID, d.CampaignID, d.UserID, d.Attempt,
-			clk.Now().Format(time.RFC3339Nano))
+			clk.Now().UTC().Format(time.RFC3339Nano))
 		h := fnv.New32a()
 		fmt.Fprint(h, d.ID, d.Attempt)
 		if h.Sum32()%4 == 0 {

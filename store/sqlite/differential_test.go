@@ -17,7 +17,7 @@ var diffSeedsFlag = flag.Int("diff.seeds", diffSeeds, "TestEngineOnSQLiteDecides
 // newDiffDatabase makes a database file of t's own.
 func newDiffDatabase(t *testing.T) enginediff.Database {
 	path := testPath(t)
-	return enginediff.Database{Open: func() store.Store { return openStore(t, path) }}
+	return enginediff.Database{Open: func(t *testing.T) store.Store { return openStore(t, path) }}
 }
 
 // TestEngineOnSQLiteDecidesAsOnMemory: see
