@@ -71,7 +71,9 @@ func EngineDecidesAsOnMemory(t *testing.T, newDatabase NewDatabase, seeds int) {
 				require.Equal(t, want.steps[i], got.steps[i], "step %d: %s", i, sc.ops[i])
 			}
 			require.Equal(t, want.final, got.final, "the users' state at the end")
+			require.Equal(t, want.tallies, got.tallies, "the decision tallies at the end")
 			require.NotEmpty(t, want.sent, "the scenario sends something")
+			require.NotEmpty(t, want.tallies, "the memory store keeps the decision tallies")
 		})
 	}
 }

@@ -21,11 +21,13 @@ import (
 
 // outcome is what a scenario did on one store: per step, the decisions and
 // sends it made (sorted: within a step, stores may list cancelled
-// deliveries in another order), and the users' state at the end.
+// deliveries in another order), and the users' state and the decision
+// tallies at the end (none when the store keeps no tallies).
 type outcome struct {
-	steps [][]string
-	sent  []string
-	final map[string]string
+	steps   [][]string
+	sent    []string
+	final   map[string]string
+	tallies []string
 }
 
 // play runs the scenario on the store open returns, in namespace ns. A
@@ -119,6 +121,10 @@ func (sc scenario) play(t *testing.T, open func() store.Store, ns string) outcom
 				note("error " + err.Error())
 			}
 		case "restart":
+			// A host shutting down flushes the engine's decision counts
+			// before it closes the store (a flush in the background
+			// would otherwise meet a closed store).
+			require.NoError(t, e.FlushTallies(ctx))
 			require.NoError(t, closeStore(s))
 			s = open()
 			e = newEngine()
@@ -137,6 +143,17 @@ func (sc scenario) play(t *testing.T, open func() store.Store, ns string) outcom
 		}
 		require.NoError(t, err)
 		out.final[u] = describeUser(st)
+	}
+	require.NoError(t, e.FlushTallies(ctx))
+	if ts, ok := s.(store.Tallier); ok {
+		// Decisions are counted in the hour they are taken, never before
+		// the scenario starts.
+		tallies, err := ts.Tallies(ctx, ns, store.TallyQuery{Since: sc.start.Truncate(time.Hour)})
+		require.NoError(t, err)
+		for _, x := range tallies {
+			out.tallies = append(out.tallies, fmt.Sprintf("%s %s %s %s %s %d", x.Hour.UTC().Format(time.RFC3339),
+				x.CampaignID, x.Kind, x.Reason, x.Rule, x.Count))
+		}
 	}
 	return out
 }
