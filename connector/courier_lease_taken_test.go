@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -43,8 +44,9 @@ func (s *gatedSender) calls() int {
 // engine b claims it and sends it too. The two sends end at the same
 // instant with a's and b's answers, b's recorded first when bFirst is set,
 // a's otherwise. It returns the decisions the observers saw about the
-// delivery's sends and those the user's log kept.
-func takenLease(t *testing.T, aErr, bErr error, bFirst bool) (seen, logged []rule.Decision) {
+// delivery's sends and those the user's log kept (the engines keep none
+// when noLog is set).
+func takenLease(t *testing.T, aErr, bErr error, bFirst, noLog bool) (seen, logged []rule.Decision) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
@@ -62,9 +64,13 @@ func takenLease(t *testing.T, aErr, bErr error, bFirst bool) (seen, logged []rul
 		})
 		var engines []*connector.Engine
 		for range 2 {
-			e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
-				connector.WithObserver(observe), connector.WithDecisionLog(100, 24*time.Hour),
-				connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Minute, Max: time.Hour}))
+			opts := []connector.Option{connector.WithClock(clk), connector.WithLease(time.Minute),
+				connector.WithObserver(observe),
+				connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Minute, Max: time.Hour})}
+			if !noLog {
+				opts = append(opts, connector.WithDecisionLog(100, 24*time.Hour))
+			}
+			e, err := connector.New(s, send, opts...)
 			require.NoError(t, err)
 			engines = append(engines, e)
 		}
@@ -122,7 +128,7 @@ func kindsOf(ds []rule.Decision) map[rule.DecisionKind]int {
 // take the first one's receipt for its own.
 func TestTwoSendsOfATakenLeaseAreBothLogged(t *testing.T) {
 	for _, bFirst := range []bool{false, true} {
-		seen, logged := takenLease(t, nil, nil, bFirst)
+		seen, logged := takenLease(t, nil, nil, bFirst, false)
 		require.Equal(t, map[rule.DecisionKind]int{rule.Delivered: 2}, kindsOf(seen), "b first %v, observed: %v", bFirst, seen)
 		require.Equal(t, map[rule.DecisionKind]int{rule.Delivered: 2}, kindsOf(logged), "b first %v, logged: %v", bFirst, logged)
 	}
@@ -148,19 +154,24 @@ func TestAFailedSendOfATakenLeaseHasAnOutcome(t *testing.T) {
 		{"b fails, recorded last", nil, down, false, "another engine's send delivered it meanwhile"},
 		{"both fail", down, down, false, "another engine took the delivery"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			seen, logged := takenLease(t, c.aErr, c.bErr, c.bFirst)
-			want := map[rule.DecisionKind]int{rule.Delivered: 1, rule.Retried: 1}
-			if c.aErr != nil && c.bErr != nil {
-				want = map[rule.DecisionKind]int{rule.Retried: 2}
-			}
-			require.Equal(t, want, kindsOf(seen), "observed: %v", seen)
-			require.Equal(t, want, kindsOf(logged), "logged: %v", logged)
-			found := false
-			for _, d := range seen {
-				found = found || d.Kind == rule.Retried && strings.Contains(d.Detail, "provider down; ") && strings.Contains(d.Detail, c.detail)
-			}
-			require.True(t, found, "no retried decision saying %q: %v", c.detail, seen)
-		})
+		for _, noLog := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, no log %v", c.name, noLog), func(t *testing.T) {
+				seen, logged := takenLease(t, c.aErr, c.bErr, c.bFirst, noLog)
+				want := map[rule.DecisionKind]int{rule.Delivered: 1, rule.Retried: 1}
+				if c.aErr != nil && c.bErr != nil {
+					want = map[rule.DecisionKind]int{rule.Retried: 2}
+				}
+				require.Equal(t, want, kindsOf(seen), "observed: %v", seen)
+				if noLog {
+					want = map[rule.DecisionKind]int{}
+				}
+				require.Equal(t, want, kindsOf(logged), "logged: %v", logged)
+				found := false
+				for _, d := range seen {
+					found = found || d.Kind == rule.Retried && strings.Contains(d.Detail, "provider down; ") && strings.Contains(d.Detail, c.detail)
+				}
+				require.True(t, found, "no retried decision saying %q: %v", c.detail, seen)
+			})
+		}
 	}
 }

@@ -203,11 +203,27 @@ func (j *job) stoppedDuringSend(u *store.UserState, i int) bool {
 	return i < 0 && j.held && !j.retried && !j.deliveredByOther(u)
 }
 
-// deliveredByOther reports whether u holds a receipt of j's follow-up
-// from a send that ended after j's delivery was confirmed: the engine
-// whose lease had run out when j claimed the delivery was still sending
-// it, and its send went through and removed it.
+// deliveredByOther reports whether another send of j's delivery went
+// through and removed it: the engine whose lease had run out when j
+// claimed the delivery was still sending it. The user's decision log,
+// when the engine keeps one, may hold that send's delivered decision, of
+// an earlier attempt. Else a receipt of j's follow-up from a send that
+// ended after j's confirmation tells, unless the follow-up allows
+// parallel deliveries: then the receipt may be another delivery's, sent
+// during j's send, and a stop that removed j's delivery is not to be
+// taken for that send.
 func (j *job) deliveredByOther(u *store.UserState) bool {
+	if j.w.e.cfg.logMax > 0 {
+		for k := len(u.Log) - 1; k >= 0; k-- {
+			d := &u.Log[k]
+			if d.Kind == rule.Delivered && d.DeliveryID == j.d.ID && d.Attempt != j.d.Attempt {
+				return true
+			}
+		}
+	}
+	if j.camp.Campaign.PendingPolicy == rule.AllowParallel {
+		return false
+	}
 	r, ok := u.Receipt(j.d.CampaignID)
 	return ok && !r.At.Before(j.leaseFrom)
 }
