@@ -130,8 +130,7 @@ func (j *job) check() {
 	// took minutes must not let a delivery due before quiet hours, or
 	// before its send window closed, go inside them.
 	j.now = e.cfg.clock.Now()
-	if reason, until := e.sendTimeCheck(def, loc, j.now, inAudience); reason != "" {
-		j.step, j.reason, j.until = stepDefer, reason, until
+	if j.deferredAtSendTime(def, inAudience) {
 		return
 	}
 	if def.RateLimit > 0 && !c.Pending.Control {
@@ -158,6 +157,14 @@ func (j *job) check() {
 			j.step, j.reason, j.until = stepDefer, rule.ReasonRateLimited, minute.Add(time.Minute)
 			return
 		}
+		// The caps' and the rate limit's store calls may have taken long
+		// too: the checks are judged again when they answered. A slot
+		// taken for a delivery deferred now stays taken: the limit errs
+		// on the side of fewer sends.
+		j.now = e.cfg.clock.Now()
+		if j.deferredAtSendTime(def, inAudience) {
+			return
+		}
 	}
 	if c.Pending.Control {
 		ev := event.Event{ID: "control:" + c.Pending.ID, UserID: c.UserID, Kind: event.ControlGroupEnrolled,
@@ -171,6 +178,18 @@ func (j *job) check() {
 		}
 	}
 	j.step = stepConfirm
+}
+
+// deferredAtSendTime applies the send-time checks (audience, send window,
+// quiet hours) at j.now and reports whether they defer or drop the
+// delivery: then the step is set.
+func (j *job) deferredAtSendTime(def *rule.Campaign, inAudience bool) bool {
+	reason, until := j.w.e.sendTimeCheck(def, j.loc, j.now, inAudience)
+	if reason == "" {
+		return false
+	}
+	j.step, j.reason, j.until = stepDefer, reason, until
+	return true
 }
 
 // release gives the job's claim back before its lease ends (its step was
