@@ -228,14 +228,21 @@ func (j *job) deliveredByOther(u *store.UserState) bool {
 	return ok && !r.At.Before(j.leaseFrom)
 }
 
-// noteTakenOver notes the failure of j's send when the delivery is no
-// longer j's: its lease ran out during the send and another engine took
-// it, or that engine's send delivered it. The delivery's attempts go on
-// there, so this one is recorded as retried, with no time of its own.
-func (j *job) noteTakenOver(u *store.UserState) {
+// noteTakenOver notes the failure of j's send when the delivery, found
+// at index i (-1: gone), is no longer j's: its lease ran out during the
+// send and another engine took it, or that engine's send delivered it,
+// or a stop removed it (the stop reports it cancelled: no engine held
+// it). The delivery's attempts go on elsewhere or are over, so this one
+// is recorded as retried, with no time of its own.
+func (j *job) noteTakenOver(u *store.UserState, i int) {
 	detail := "; the lease ran out during the send, and another engine took the delivery"
-	if j.deliveredByOther(u) {
+	switch {
+	case j.deliveredByOther(u):
 		detail = "; another engine's send delivered it meanwhile"
+	case i < 0:
+		// Another engine may have taken it and recorded its outcome, or a
+		// stop removed it: nothing in the user's state tells which.
+		detail = "; the lease ran out during the send, and the delivery is gone: another engine took it, or a stop removed it"
 	}
 	j.noteSent(rule.Retried, rule.ReasonSendError, j.sendErr.Error()+detail)
 }
@@ -284,7 +291,7 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 	if !j.retried {
 		// No call stored anything of this record: the delivery is not
 		// j's and no stop removed it under j's lease (stoppedDuringSend).
-		j.noteTakenOver(u)
+		j.noteTakenOver(u, i)
 		return
 	}
 	if i >= 0 {
@@ -321,7 +328,7 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 		// The lease ran out during the send, and the log holds no
 		// decision of a call of this record: another engine took the
 		// delivery, as on a first call.
-		j.noteTakenOver(u)
+		j.noteTakenOver(u, i)
 	case i < 0 && j.w.e.cfg.logMax > 0:
 		// Gone under the slot's lease (its retries end with the lease),
 		// and the log holds no decision of a call of this record: none
