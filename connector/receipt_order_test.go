@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -69,6 +70,43 @@ func (s *failFirstRecord) UpdateBatch(ctx context.Context, ns string, ops []stor
 	return first
 }
 
+// twoParallelSends starts a Tick on an engine on s (with opts) that sends
+// two deliveries of follow-up f, which allows parallel deliveries, to user
+// u at once, with two send slots, and returns once both sends are under
+// way: each send returns when gate receives, and done the Tick's error.
+func twoParallelSends(t *testing.T, clk *clock.Mock, s store.Store, opts ...connector.Option) (gate chan struct{}, done chan error) {
+	t.Helper()
+	ctx := context.Background()
+	gate = make(chan struct{})
+	var started atomic.Int32
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+		started.Add(1)
+		<-gate
+		return nil
+	})
+	e, err := connector.New(s, send, append([]connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(2)}, opts...)...)
+	require.NoError(t, err)
+	for _, c := range []rule.Campaign{
+		{ID: "o"},
+		{ID: "f", PendingPolicy: rule.AllowParallel, Reeligibility: rule.ReeligibleAfter(0),
+			Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+	} {
+		require.NoError(t, e.Save(ctx, c))
+		require.NoError(t, e.Publish(ctx, c.ID))
+	}
+	for _, id := range []string{"open-1", "open-2"} {
+		require.NoError(t, e.Track(ctx, event.Event{ID: id, UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: clk.Now()}))
+	}
+	done = make(chan error, 1)
+	go func() {
+		_, err := e.Tick(ctx)
+		done <- err
+	}()
+	synctest.Wait()
+	require.Equal(t, int32(2), started.Load(), "both deliveries are being sent at once")
+	return gate, done
+}
+
 // TestReceiptKeepsTheLaterSendWhenRecordsArriveOutOfOrder checks that when
 // the record of a send is stored after the record of a later send of the
 // same follow-up to the same user (two AllowParallel deliveries sent by two
@@ -79,41 +117,8 @@ func TestReceiptKeepsTheLaterSendWhenRecordsArriveOutOfOrder(t *testing.T) {
 		ctx := context.Background()
 		clk := clock.NewMock()
 		s := &failFirstRecord{Memory: store.NewMemory()}
-		gate := make(chan struct{})
-		var mu sync.Mutex
-		started := 0
-		send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
-			mu.Lock()
-			started++
-			mu.Unlock()
-			<-gate
-			return nil
-		})
 		const keep = 30 * 24 * time.Hour
-		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(2),
-			connector.WithReceiptRetention(keep))
-		require.NoError(t, err)
-		for _, c := range []rule.Campaign{
-			{ID: "o"},
-			{ID: "f", PendingPolicy: rule.AllowParallel, Reeligibility: rule.ReeligibleAfter(0),
-				Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		} {
-			require.NoError(t, e.Save(ctx, c))
-			require.NoError(t, e.Publish(ctx, c.ID))
-		}
-		for _, id := range []string{"open-1", "open-2"} {
-			require.NoError(t, e.Track(ctx, event.Event{ID: id, UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: clk.Now()}))
-		}
-
-		done := make(chan error, 1)
-		go func() {
-			_, err := e.Tick(ctx)
-			done <- err
-		}()
-		synctest.Wait()
-		mu.Lock()
-		require.Equal(t, 2, started, "both deliveries are being sent at once")
-		mu.Unlock()
+		gate, done := twoParallelSends(t, clk, s, connector.WithReceiptRetention(keep))
 
 		first := clk.Now()
 		gate <- struct{}{} // the first send returns; its record fails and waits 10ms to retry
@@ -151,14 +156,9 @@ func TestLostRecordReplyBehindALaterSendIsCountedOnce(t *testing.T) {
 		ctx := context.Background()
 		clk := clock.NewMock()
 		s := &failFirstRecord{Memory: store.NewMemory(), lostReply: true}
-		gate := make(chan struct{})
-		send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
-			<-gate
-			return nil
-		})
 		var mu sync.Mutex
 		observed := 0
-		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithSendConcurrency(2),
+		gate, done := twoParallelSends(t, clk, s,
 			connector.WithFrequencyCaps(connector.FrequencyCap{Max: 10, Window: time.Hour}),
 			connector.WithDecisionLog(100, 24*time.Hour),
 			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
@@ -168,24 +168,6 @@ func TestLostRecordReplyBehindALaterSendIsCountedOnce(t *testing.T) {
 					mu.Unlock()
 				}
 			})))
-		require.NoError(t, err)
-		for _, c := range []rule.Campaign{
-			{ID: "o"},
-			{ID: "f", PendingPolicy: rule.AllowParallel, Reeligibility: rule.ReeligibleAfter(0),
-				Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		} {
-			require.NoError(t, e.Save(ctx, c))
-			require.NoError(t, e.Publish(ctx, c.ID))
-		}
-		for _, id := range []string{"open-1", "open-2"} {
-			require.NoError(t, e.Track(ctx, event.Event{ID: id, UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: clk.Now()}))
-		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := e.Tick(ctx)
-			done <- err
-		}()
-		synctest.Wait()
 		gate <- struct{}{} // the first send returns; its record is stored, reported as failed
 		synctest.Wait()
 		require.True(t, s.failed, "the first send's record failed")
