@@ -59,15 +59,7 @@ func (s *failFirstRecord) Update(ctx context.Context, ns, userID string, now tim
 }
 
 func (s *failFirstRecord) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	var first error
-	for i := range ops {
-		op := &ops[i]
-		op.Err = s.Update(ctx, ns, op.UserID, op.Now, op.Dedup, op.Fn)
-		if first == nil {
-			first = op.Err
-		}
-	}
-	return first
+	return updateEach(ctx, ns, ops, s.Update)
 }
 
 // twoParallelSends starts a Tick on an engine on s (with opts) that sends
