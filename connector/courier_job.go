@@ -27,6 +27,9 @@ type job struct {
 
 	leaseFrom time.Time // stepConfirm: the time the renewed lease counts from
 	leaseEnd  time.Time // stepConfirm: when the confirmed delivery's lease ends
+	// stepConfirm: the follow-up's activation the confirmed delivery was
+	// scheduled in.
+	activation int64
 
 	reason  rule.Reason // stepDefer: why, and until when
 	until   time.Time

@@ -111,7 +111,7 @@ func (j *job) confirm(u *store.UserState, i int) {
 		// keeper renews it if the send lasts.
 		p.ReadyAt = j.leaseFrom.Add(j.w.e.cfg.lease)
 	}
-	j.leaseEnd = p.ReadyAt
+	j.leaseEnd, j.activation = p.ReadyAt, p.Activation
 	j.d = Delivery{
 		ID:         p.ID,
 		CampaignID: p.CampaignID,
@@ -209,9 +209,9 @@ func (j *job) stoppedDuringSend(u *store.UserState, i int) bool {
 // when the engine keeps one, may hold that send's delivered decision, of
 // an earlier attempt. Else a receipt of j's follow-up from a send that
 // ended after j's confirmation tells, unless the follow-up allows
-// parallel deliveries: then the receipt may be another delivery's, sent
-// during j's send, and a stop that removed j's delivery is not to be
-// taken for that send.
+// parallel deliveries or was stopped and resumed since: then the receipt
+// may be another delivery's, sent during j's send, and a stop that
+// removed j's delivery is not to be taken for that send.
 func (j *job) deliveredByOther(u *store.UserState) bool {
 	if j.w.e.cfg.logMax > 0 {
 		for k := len(u.Log) - 1; k >= 0; k-- {
@@ -225,7 +225,22 @@ func (j *job) deliveredByOther(u *store.UserState) bool {
 		return false
 	}
 	r, ok := u.Receipt(j.d.CampaignID)
-	return ok && !r.At.Before(j.leaseFrom)
+	if !ok || r.At.Before(j.leaseFrom) {
+		return false
+	}
+	// A follow-up activated again since j's delivery was scheduled was
+	// stopped after j's confirmation (a stop removes what is pending),
+	// and a receipt from its new activation on came after that stop: a
+	// delivery of the new activation left it (delivered, or held out in
+	// the control group), or the other engine's send of j's delivery
+	// ended after the stop had removed it. Either way the stop removed
+	// j's delivery. This engine's campaigns tell of an activation once
+	// it has seen it (it did the resume, or refreshed since); a receipt
+	// before the latest activation is taken for the other engine's send.
+	if c := j.w.e.snap.Load().campaign(j.d.CampaignID); c != nil && c.Activation > j.activation && !r.At.Before(c.ActivatedAt) {
+		return false
+	}
+	return true
 }
 
 // noteTakenOver notes the failure of j's send when the delivery, found
