@@ -332,6 +332,11 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 	if _, err := e.adopt(ctx, rec); err != nil {
 		return &notCancelledError{fmt.Sprintf("connector: %s %q: %v", op, id, err), err}
 	}
+	// The leases are judged at the call's start: each delivery is
+	// removed at some instant of the call, which may last longer than a
+	// lease (a follow-up with many deliveries), and a lease that lived
+	// at the start lived at the removal while its engine renewed it.
+	start := e.cfg.clock.Now()
 	removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
 	if err != nil {
 		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
@@ -342,7 +347,7 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 	// cancelled if not), as it finds it gone. One whose lease ran out has
 	// no engine left to say so.
 	removed = slices.DeleteFunc(removed, func(c store.Claim) bool {
-		return c.Pending.Sending && c.Pending.ReadyAt.After(now)
+		return c.Pending.Sending && c.Pending.ReadyAt.After(start)
 	})
 	e.tallyN(id, tcCancelledStopped, now, len(removed))
 	var firstErr error
