@@ -164,6 +164,7 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 		return
 	}
 	if !mine {
+		i = j.ofSameActivation(u, i)
 		if j.stoppedDuringSend(u, i) {
 			j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped during a send that failed: "+j.sendErr.Error())
 			return
@@ -201,6 +202,20 @@ func (j *job) record(u *store.UserState, i int, mine bool) {
 // (deliveredByOther).
 func (j *job) stoppedDuringSend(u *store.UserState, i int) bool {
 	return i < 0 && j.held && !j.retried && !j.deliveredByOther(u)
+}
+
+// ofSameActivation returns i, the index of the delivery with j's ID that
+// is not under j's lease, or -1 when that delivery is of another
+// activation of the follow-up than j's: a stop removed j's delivery, and
+// a backfill on the resume scheduled its trigger again, with the same ID.
+// That delivery is not j's, taken by another engine: its attempts start
+// afresh. (The record of a send that went through removes it all the
+// same: the sender took a delivery with its ID.)
+func (j *job) ofSameActivation(u *store.UserState, i int) int {
+	if i >= 0 && u.Pending[i].Activation != j.activation {
+		return -1
+	}
+	return i
 }
 
 // deliveredByOther reports whether another send of j's delivery went
@@ -367,6 +382,7 @@ func (j *job) noteRetried() {
 // confirmation.
 func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 	if !mine {
+		i = j.ofSameActivation(u, i)
 		if j.stoppedDuringSend(u, i) {
 			j.noteSent(rule.Cancelled, rule.ReasonCampaignStopped, "the campaign was stopped after the last check, before the send")
 		}
