@@ -35,7 +35,8 @@ func (w *world) check() {
 		ids[c.d.ID] = f
 	}
 
-	// Quiet hours, the send window, the control group and the stop.
+	// Quiet hours, the send window and the control group (the stop and
+	// the resume: checkResume).
 	for _, c := range calls {
 		if quietAt(c.at) {
 			t.Errorf("%s sent at %s, inside quiet hours", c.d.ID, c.at.Format(time.TimeOnly))
@@ -45,9 +46,6 @@ func (w *world) check() {
 		}
 		if c.d.CampaignID == "fd" && rule.ControlBucket(c.d.UserID, "fd") < 40 {
 			t.Errorf("%s of fd sent to %s, a control-group member", c.d.ID, c.d.UserID)
-		}
-		if c.d.CampaignID == stopped && w.stopSeq > 0 && c.seq > w.stopSeq {
-			t.Errorf("%s of %s sent after the campaign was stopped", c.d.ID, stopped)
 		}
 	}
 
@@ -169,7 +167,7 @@ func (w *world) check() {
 		}
 	}
 	logged := map[key]int{}
-	for u := range users {
+	for u := range users + lateUsers {
 		xs, err := e.ExplainUser(ctx, fmt.Sprint("u", u))
 		must(t, err)
 		for _, x := range xs {
@@ -202,14 +200,14 @@ func (w *world) check() {
 	counted := map[tk]int64{}
 	for _, x := range tallies {
 		switch x.Kind {
-		case rule.Delivered, rule.Failed, rule.Retried, rule.Deferred, rule.HeldOut:
+		case rule.Delivered, rule.Failed, rule.Retried, rule.Deferred, rule.HeldOut, rule.Converted:
 			counted[tk{x.CampaignID, x.Kind, x.Reason}] += x.Count
 		}
 	}
 	want := map[tk]int64{}
 	for _, d := range w.decs {
 		switch d.Kind {
-		case rule.Delivered, rule.Failed, rule.Retried, rule.Deferred, rule.HeldOut:
+		case rule.Delivered, rule.Failed, rule.Retried, rule.Deferred, rule.HeldOut, rule.Converted:
 			want[tk{d.CampaignID, d.Kind, d.Reason}]++
 		}
 	}
@@ -223,6 +221,9 @@ func (w *world) check() {
 			t.Errorf("tallies: %v counted %d, never observed", k, n)
 		}
 	}
+
+	old, fresh, freshSent := w.checkResume()
+	receipts, purchases, conversions := w.checkConversions(counted[tk{converting, rule.Converted, ""}])
 
 	failed := 0
 	for _, c := range calls {
@@ -243,8 +244,10 @@ func (w *world) check() {
 		}
 	}
 	t.Logf("seed %d: %d sends (%d failed, %d sent again after a lease ran out) of %d deliveries, %d deferrals, "+
-		"%d cancelled by the stop, %d restarts, %d jumps past the lease",
-		w.seed, len(calls), failed, again, len(ids), deferred, stops, w.restarts, w.jumps)
+		"%d cancelled by the stop, %d restarts, %d jumps past the lease; %s: %d deliveries before the resume, "+
+		"%d after (%d delivered); %s: %d receipts, %d purchases, %d conversions",
+		w.seed, len(calls), failed, again, len(ids), deferred, stops, w.restarts, w.jumps,
+		stopped, old, fresh, freshSent, converting, receipts, purchases, conversions)
 }
 
 // quietAt reports whether t falls in quiet hours (UTC users).

@@ -4,15 +4,22 @@
 // quiet hours, a send window and a control group, with slow senders
 // (blocking until the test releases them), failing senders (an error, then
 // success), leases that run out during a send (the clock jumps past the
-// lease while a send blocks), a restart of one engine and a stop of a
-// campaign with deliveries deferred. It then checks, from what the senders
-// saw, that no control was broken, and that the decisions, the decision
-// log and the tallies agree with the sends.
+// lease while a send blocks), a restart of one engine, a stop of a
+// campaign with deliveries deferred and its resume by the other engine,
+// and conversions: the host reports receipts of a follow-up and purchases
+// (some twice, some from both engines at once) to either engine. It then
+// checks, from what the senders saw, that no control was broken, that no
+// delivery of the stopped activation went out after the stop, that
+// conversions were counted once per window, and that the decisions, the
+// decision log and the tallies agree with the sends.
 //
 // The test paces the clock: it moves only once every engine has finished
 // a Tick since the last move or waits in a send. So a delivery's checks
 // and its send happen at the same time on the clock, and a control broken
-// is the engine's doing, not the test's.
+// is the engine's doing, not the test's. Engine 0 has several send slots;
+// its sends never block, since a slot waiting for the clock could not be
+// told from one still at work: its Ticks always end before the clock
+// moves. Engine 1 has one slot, and its slow sends wait for the clock.
 package controlstress
 
 import (
@@ -48,7 +55,9 @@ const (
 	step        = 3 * time.Second
 	lease       = time.Minute
 	sendTimeout = 50 * time.Second
-	users       = 16
+	users       = 16 // the users who open the original
+	lateUsers   = 4  // the users who come back only after the resume
+	slots0      = 3  // engine 0's send slots
 )
 
 // The controls under attack.
@@ -67,14 +76,21 @@ func campaigns() []rule.Campaign {
 		{ID: "fa", Triggers: trig, Channel: event.Email, Delay: rule.After(5 * time.Minute), RateLimit: 2},
 		{ID: "fb", Triggers: trig, Channel: event.Push, Delay: rule.After(10 * time.Minute), SendWindow: &window},
 		{ID: "fc", Triggers: trig, Channel: event.Email, Delay: rule.After(2 * time.Minute), RateLimit: 1, IgnoreFrequencyCaps: true},
-		{ID: "fd", Triggers: trig, Channel: event.SMS, Delay: rule.After(7 * time.Minute), ControlPercent: 40},
-		{ID: "fe", Triggers: trig, Channel: event.Push, Delay: rule.After(15 * time.Minute), RateLimit: 1},
+		{ID: "fd", Triggers: trig, Channel: event.SMS, Delay: rule.After(7 * time.Minute), ControlPercent: 40,
+			Conversions: []rule.Conversion{conversion}},
+		{ID: "fe", Triggers: append(trig, rule.Trigger{Kind: event.CustomEvent, Name: cameBack}), Channel: event.Push,
+			Delay: rule.After(15 * time.Minute), RateLimit: 1},
 	}
 }
 
 // stopped is the follow-up the scenario stops once some of its deliveries
-// were deferred.
+// were deferred, and resumes a few minutes later.
 const stopped = "fe"
+
+// cameBack is the custom event that also triggers the stopped follow-up:
+// the users who send it after the resume have had nothing else, so that
+// the new activation's deliveries are not all capped.
+const cameBack = "came_back"
 
 // call is one call of a sender.
 type call struct {
@@ -104,11 +120,15 @@ type world struct {
 	stopSeq  int // the seq when the stop returned (0: not stopped)
 	restarts int
 	jumps    int
+
+	resume // the resume of the stopped follow-up
+	convs  // the conversions' receipts and purchases
 }
 
 // runner is an engine ticking in a loop, once per move of the clock.
 type runner struct {
 	idx    int
+	slots  int // its send concurrency
 	e      *connector.Engine
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -139,8 +159,10 @@ type sender struct {
 }
 
 // Send is slow for some deliveries (it blocks until the test releases it,
-// once the clock has moved by its latency) and fails the first attempt of
-// others: what it does is drawn from the delivery's ID and attempt.
+// once the clock has moved by its latency; only in an engine with one
+// slot) and fails the first attempt of others: what it does is drawn from
+// the delivery's ID and attempt. A send of the conversion follow-up the
+// sender accepts has its receipt reported by the host.
 func (s sender) Send(_ context.Context, d connector.Delivery) error {
 	w := s.w
 	h := hash(w.seed, d.ID, d.Attempt)
@@ -151,8 +173,11 @@ func (s sender) Send(_ context.Context, d connector.Delivery) error {
 	w.mu.Lock()
 	w.seq++
 	w.calls = append(w.calls, call{engine: s.r.idx, seq: w.seq, at: w.clk.Now(), d: d, err: err})
+	if err == nil && d.CampaignID == converting {
+		w.planReceipts(d.UserID, d.ID+"-"+fmt.Sprint(d.Attempt), w.clk.Now(), h)
+	}
 	var b *blockedSend
-	if h%3 == 0 {
+	if h%3 == 0 && s.r.slots == 1 {
 		latency := time.Duration(5+(h>>8)%36) * time.Second
 		b = &blockedSend{r: s.r, until: w.clk.Now().Add(latency), ch: make(chan struct{})}
 		w.blocked = append(w.blocked, b)
@@ -183,9 +208,7 @@ func Run(t *testing.T, open Opener, seed uint64) {
 	w.cond.L = &w.mu
 	w.clk.Set(start)
 	ctx := context.Background()
-	for i := range 2 {
-		w.startRunner(i)
-	}
+	w.startRunner(0)
 	e := w.runners[0].e
 	for _, c := range campaigns() {
 		must(t, e.Save(ctx, c))
@@ -194,6 +217,11 @@ func Run(t *testing.T, open Opener, seed uint64) {
 		must(t, e.Publish(ctx, c.ID))
 	}
 	must(t, e.Publish(ctx, "o"))
+	// Engine 1 starts once the campaigns are active: on a store handle of
+	// its own, it could otherwise take up to a second of real time (hours
+	// of the scenario) to see them, and ignore the events meanwhile, which
+	// the conversion count would have to guess at.
+	w.startRunner(1)
 
 	// Each user opens the original one to three times before lastEvent.
 	type track struct {
@@ -210,6 +238,21 @@ func Run(t *testing.T, open Opener, seed uint64) {
 	}
 	restartAt := start.Add(time.Duration(20+w.rng.IntN(60)) * time.Minute)
 	stopAt := start.Add(time.Duration(40+w.rng.IntN(40)) * time.Minute)
+	w.resumeAt = stopAt.Add(time.Duration(2+w.rng.IntN(8)) * time.Minute)
+	w.planPurchases()
+	// Some users, and the late ones, come back after the resume: to
+	// engine 1, which resumes the follow-up and sees its new activation
+	// at once (engine 0 may take up to a second to see it, and would
+	// ignore them meanwhile).
+	var comebacks []track
+	for u := range users + lateUsers {
+		if u < users && w.rng.IntN(3) > 0 {
+			continue
+		}
+		at := w.resumeAt.Add(step + time.Duration(w.rng.Int64N(int64(10*time.Minute))))
+		comebacks = append(comebacks, track{at, event.Event{ID: fmt.Sprintf("back-%d", u), UserID: fmt.Sprint("u", u),
+			Kind: event.CustomEvent, Name: cameBack, Time: at}})
+	}
 	restarting := false
 	for w.clk.Now().Before(drainEnd) {
 		w.settle()
@@ -223,12 +266,27 @@ func Run(t *testing.T, open Opener, seed uint64) {
 				i--
 			}
 		}
+		w.trackHostEvents(ctx)
 		if w.stopSeq == 0 && !now.Before(stopAt) {
 			must(t, w.runners[0].e.Stop(ctx, stopped))
 			w.mu.Lock()
 			w.seq++
 			w.stopSeq = w.seq
 			w.mu.Unlock()
+		}
+		if w.stopSeq != 0 && w.stage == beforeResume && !now.Before(w.resumeAt) {
+			w.resumeStopped(ctx)
+		}
+		if w.stage == resumed {
+			for i := 0; i < len(comebacks); i++ {
+				if !comebacks[i].at.After(now) {
+					ev := comebacks[i].ev
+					ev.Time = now
+					must(t, w.runners[1].e.Track(ctx, ev))
+					comebacks = append(comebacks[:i], comebacks[i+1:]...)
+					i--
+				}
+			}
 		}
 		if !restarting && !now.Before(restartAt) && w.restarts == 0 {
 			restarting = true
@@ -241,8 +299,9 @@ func Run(t *testing.T, open Opener, seed uint64) {
 			restarting = false
 			w.restarts++
 			w.startRunner(1)
+			w.settle() // its first Tick runs at this time, before the clock moves
 		}
-		if !now.Before(end) && len(tracks) == 0 && !restarting {
+		if !now.Before(end) && len(tracks) == 0 && len(comebacks) == 0 && w.hostEventsLeft() == 0 && !restarting {
 			st, err := e.Stats(ctx)
 			must(t, err)
 			if st.Pending == 0 && w.noneBlocked() {
@@ -269,17 +328,21 @@ func Run(t *testing.T, open Opener, seed uint64) {
 // of its own.
 func (w *world) startRunner(i int) {
 	s := w.open(w.t)
-	r := &runner{idx: i, seen: -1}
+	r := &runner{idx: i, seen: -1, slots: 1}
+	if i == 0 {
+		r.slots = slots0
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	e, err := connector.New(s, sender{w: w, r: r},
 		connector.WithClock(w.clk), connector.WithLease(lease), connector.WithSendTimeout(sendTimeout),
-		connector.WithSendConcurrency(1), connector.WithQuietHours(quiet),
+		connector.WithSendConcurrency(r.slots), connector.WithQuietHours(quiet),
 		connector.WithFrequencyCaps(rolling, pushDay), connector.WithMaxDeferral(2*time.Hour),
 		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: 10 * time.Second, Max: time.Minute}),
 		connector.WithDecisionLog(1000, 48*time.Hour),
 		connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
 			w.mu.Lock()
 			w.decs = append(w.decs, d)
+			w.observe(d)
 			w.mu.Unlock()
 		})))
 	must(w.t, err)
