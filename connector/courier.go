@@ -368,12 +368,18 @@ const (
 
 // retryRecord stores the outcome of j's send after err, with a short
 // backoff, until the delivery's lease ends; then the Tick fails with the
-// last error, and the delivery is sent again after its lease. A closed
-// store never answers again: its error ends the retries at once, with the
-// same outcome sooner.
+// last error, and the delivery is sent again after its lease. A delivery
+// the keeper found gone (a stop removed it) is never sent again, by any
+// engine, and its send's outcome lives in this record alone: its retries
+// last a lease from their start, however little of its own lease is left.
+// A closed store never answers again: its error ends the retries at once,
+// with the same outcome sooner.
 func (s *slot) retryRecord(j *job, err error) {
 	e := s.w.e
 	until := s.leaseEnd(j)
+	if more := e.cfg.clock.Now().Add(e.cfg.lease); s.gone(j) && more.After(until) {
+		until = more
+	}
 	for wait := recordRetry; ; wait = min(2*wait, recordRetryMax) {
 		now := e.cfg.clock.Now()
 		if errors.Is(err, store.ErrClosed) || !now.Add(wait).Before(until) {
@@ -438,4 +444,12 @@ func (s *slot) leaseEnd(j *job) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.heldAt(j).end
+}
+
+// gone reports whether the keeper found j's delivery gone while its lease
+// lived.
+func (s *slot) gone(j *job) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heldAt(j).gone
 }
