@@ -48,7 +48,7 @@ func TestRecordOfASendAStopRemovedOutlivesItsLease(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, 1, send.calls())
 		require.NoError(t, e.Stop(ctx, "f")) // the delivery is removed under the send's lease
-		clk.Add(15 * time.Second)             // the keeper finds it gone
+		clk.Add(15 * time.Second)            // the keeper finds it gone
 		synctest.Wait()
 		clk.Add(2 * time.Minute) // past the lease's end
 		synctest.Wait()
