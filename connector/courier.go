@@ -371,16 +371,21 @@ const (
 // last error, and the delivery is sent again after its lease. A delivery
 // the keeper found gone (a stop removed it) is never sent again, by any
 // engine, and its send's outcome lives in this record alone: its retries
-// last a lease from their start, however little of its own lease is left.
+// last a lease from their start, however little of its own lease is left,
+// whether the keeper found it gone before they started or finds it gone
+// during them (a stop during a short send, before the keeper looked). The
+// lease's end is the one it had when the retries started: the keeper
+// renews a lease whose record is retried, and the retries must end.
 // A closed store never answers again: its error ends the retries at once,
 // with the same outcome sooner.
 func (s *slot) retryRecord(j *job, err error) {
 	e := s.w.e
 	until := s.leaseEnd(j)
-	if more := e.cfg.clock.Now().Add(e.cfg.lease); s.gone(j) && more.After(until) {
-		until = more
-	}
+	more := e.cfg.clock.Now().Add(e.cfg.lease)
 	for wait := recordRetry; ; wait = min(2*wait, recordRetryMax) {
+		if more.After(until) && s.gone(j) {
+			until = more
+		}
 		now := e.cfg.clock.Now()
 		if errors.Is(err, store.ErrClosed) || !now.Add(wait).Before(until) {
 			s.w.fail(fmt.Errorf("connector: tick: recording delivery %s: %w", j.c.Pending.ID, err))
