@@ -53,19 +53,11 @@ func takenLease(t *testing.T, aErr, bErr error, bFirst, noLog bool) (seen, logge
 		clk := clock.NewMock()
 		s := &noRenewals{Memory: store.NewMemory()}
 		send := &gatedSender{}
-		var mu sync.Mutex
-		observe := connector.ObserverFunc(func(d rule.Decision) {
-			switch d.Kind {
-			case rule.Delivered, rule.Retried, rule.Failed, rule.Cancelled:
-				mu.Lock()
-				seen = append(seen, d)
-				mu.Unlock()
-			}
-		})
+		o := &outcomes{}
 		var engines []*connector.Engine
 		for range 2 {
 			opts := []connector.Option{connector.WithClock(clk), connector.WithLease(time.Minute),
-				connector.WithObserver(observe),
+				connector.WithObserver(connector.ObserverFunc(o.observe)),
 				connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Minute, Max: time.Hour})}
 			if !noLog {
 				opts = append(opts, connector.WithDecisionLog(100, 24*time.Hour))
@@ -103,12 +95,7 @@ func takenLease(t *testing.T, aErr, bErr error, bFirst, noLog bool) (seen, logge
 		ticks.Wait()
 		st, err := s.User(ctx, "", "u0")
 		require.NoError(t, err)
-		for _, d := range st.Log {
-			switch d.Kind {
-			case rule.Delivered, rule.Retried, rule.Failed, rule.Cancelled:
-				logged = append(logged, d)
-			}
-		}
+		seen, logged = o.all(), loggedOutcomes(st)
 	})
 	return seen, logged
 }

@@ -29,17 +29,10 @@ func TestStopAndBackfillDuringAFailedSendReportsItCancelled(t *testing.T) {
 		clk := clock.NewMock()
 		s := store.NewMemory()
 		send := &gatedSender{}
-		var mu sync.Mutex
-		var seen []rule.Decision
+		o := &outcomes{}
 		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
 			connector.WithInteractionLog(24*time.Hour),
-			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
-				if d.DeliveryID != "" {
-					mu.Lock()
-					seen = append(seen, d)
-					mu.Unlock()
-				}
-			})),
+			connector.WithObserver(connector.ObserverFunc(o.observe)),
 			connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Hour, Max: time.Hour}))
 		require.NoError(t, err)
 		require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
@@ -69,14 +62,7 @@ func TestStopAndBackfillDuringAFailedSendReportsItCancelled(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, st.Pending, 1, "the new activation's delivery stays")
 		require.Equal(t, int64(2), st.Pending[0].Activation)
-		mu.Lock()
-		defer mu.Unlock()
-		var outcomes []rule.Decision
-		for _, d := range seen {
-			if d.Kind != rule.Scheduled {
-				outcomes = append(outcomes, d)
-			}
-		}
+		outcomes := o.all()
 		require.Len(t, outcomes, 1, "%v", outcomes)
 		require.Equal(t, rule.Cancelled, outcomes[0].Kind, "%v", outcomes[0])
 		require.Equal(t, rule.ReasonCampaignStopped, outcomes[0].Reason)

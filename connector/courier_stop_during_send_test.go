@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,14 +17,19 @@ import (
 )
 
 // outcomes counts, per delivery, the decisions observers saw about it
-// after it was scheduled, and how many of each the tallies hold.
+// after it was scheduled, and keeps them in the order seen.
 type outcomes struct {
 	mu   sync.Mutex
 	byID map[string][]rule.DecisionKind
+	list []rule.Decision
 }
 
+// isOutcome reports whether d is about a scheduled delivery, after its
+// scheduling.
+func isOutcome(d rule.Decision) bool { return d.DeliveryID != "" && d.Kind != rule.Scheduled }
+
 func (o *outcomes) observe(d rule.Decision) {
-	if d.DeliveryID == "" || d.Kind == rule.Scheduled {
+	if !isOutcome(d) {
 		return
 	}
 	o.mu.Lock()
@@ -32,6 +38,19 @@ func (o *outcomes) observe(d rule.Decision) {
 		o.byID = map[string][]rule.DecisionKind{}
 	}
 	o.byID[d.DeliveryID] = append(o.byID[d.DeliveryID], d.Kind)
+	o.list = append(o.list, d)
+}
+
+// all returns the decisions seen, in order.
+func (o *outcomes) all() []rule.Decision {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.list)
+}
+
+// loggedOutcomes returns the decisions of u's log that outcomes keeps.
+func loggedOutcomes(u store.UserState) []rule.Decision {
+	return slices.DeleteFunc(slices.Clone(u.Log), func(d rule.Decision) bool { return !isOutcome(d) })
 }
 
 func (o *outcomes) of(id string) []rule.DecisionKind {

@@ -28,16 +28,9 @@ func TestFailedSendAfterAStopOnALapsedLeaseBlamesNoEngine(t *testing.T) {
 		clk := clock.NewMock()
 		s := &noRenewals{Memory: store.NewMemory()}
 		send := &gatedSender{}
-		var mu sync.Mutex
-		var seen []rule.Decision
+		o := &outcomes{}
 		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
-			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
-				if d.DeliveryID != "" && d.Kind != rule.Scheduled {
-					mu.Lock()
-					seen = append(seen, d)
-					mu.Unlock()
-				}
-			})),
+			connector.WithObserver(connector.ObserverFunc(o.observe)),
 			connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Minute, Max: time.Hour}))
 		require.NoError(t, err)
 		waitingUsers(t, e, clk, 1)
@@ -56,8 +49,7 @@ func TestFailedSendAfterAStopOnALapsedLeaseBlamesNoEngine(t *testing.T) {
 		send.answer[0] <- errors.New("provider down")
 		tick.Wait()
 
-		mu.Lock()
-		defer mu.Unlock()
+		seen := o.all()
 		require.Equal(t, map[rule.DecisionKind]int{rule.Cancelled: 1, rule.Retried: 1}, kindsOf(seen), "%v", seen)
 		for _, d := range seen {
 			if d.Kind == rule.Retried {

@@ -2,7 +2,6 @@ package connector_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -28,17 +27,9 @@ func TestRecordOfASendAStopRemovedOutlivesItsLease(t *testing.T) {
 		clk := clock.NewMock()
 		s := &failFirstRecord{Memory: store.NewMemory()}
 		send := &gatedSender{}
-		var mu sync.Mutex
-		delivered := 0
+		o := &outcomes{}
 		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
-			connector.WithDecisionLog(100, 24*time.Hour),
-			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
-				if d.Kind == rule.Delivered {
-					mu.Lock()
-					delivered++
-					mu.Unlock()
-				}
-			})))
+			connector.WithDecisionLog(100, 24*time.Hour), connector.WithObserver(connector.ObserverFunc(o.observe)))
 		require.NoError(t, err)
 		waitingUsers(t, e, clk, 1)
 		done := make(chan error, 1)
@@ -61,16 +52,8 @@ func TestRecordOfASendAStopRemovedOutlivesItsLease(t *testing.T) {
 		require.NoError(t, err)
 		_, ok := u.Receipt("f")
 		require.True(t, ok, "the send's receipt is stored")
-		logged := 0
-		for _, d := range u.Log {
-			if d.Kind == rule.Delivered {
-				logged++
-			}
-		}
-		require.Equal(t, 1, logged, "delivered decisions logged")
-		mu.Lock()
-		defer mu.Unlock()
-		require.Equal(t, 1, delivered, "delivered decisions observed")
+		require.Equal(t, 1, kindsOf(loggedOutcomes(u))[rule.Delivered], "delivered decisions logged")
+		require.Equal(t, 1, kindsOf(o.all())[rule.Delivered], "delivered decisions observed")
 	})
 }
 

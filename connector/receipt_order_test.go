@@ -148,18 +148,11 @@ func TestLostRecordReplyBehindALaterSendIsCountedOnce(t *testing.T) {
 		ctx := context.Background()
 		clk := clock.NewMock()
 		s := &failFirstRecord{Memory: store.NewMemory(), lostReply: true}
-		var mu sync.Mutex
-		observed := 0
+		o := &outcomes{}
 		gate, done := twoParallelSends(t, clk, s,
 			connector.WithFrequencyCaps(connector.FrequencyCap{Max: 10, Window: time.Hour}),
 			connector.WithDecisionLog(100, 24*time.Hour),
-			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
-				if d.Kind == rule.Delivered {
-					mu.Lock()
-					observed++
-					mu.Unlock()
-				}
-			})))
+			connector.WithObserver(connector.ObserverFunc(o.observe)))
 		gate <- struct{}{} // the first send returns; its record is stored, reported as failed
 		synctest.Wait()
 		require.True(t, s.failed, "the first send's record failed")
@@ -170,15 +163,7 @@ func TestLostRecordReplyBehindALaterSendIsCountedOnce(t *testing.T) {
 		u, err := s.Memory.User(ctx, "", "u")
 		require.NoError(t, err)
 		require.Len(t, u.Sends, 2, "cap entries of two sends: %v", u.Sends)
-		logged := 0
-		for _, d := range u.Log {
-			if d.Kind == rule.Delivered {
-				logged++
-			}
-		}
-		require.Equal(t, 2, logged, "delivered decisions logged")
-		mu.Lock()
-		defer mu.Unlock()
-		require.Equal(t, 2, observed, "delivered decisions observed")
+		require.Equal(t, 2, kindsOf(loggedOutcomes(u))[rule.Delivered], "delivered decisions logged")
+		require.Equal(t, 2, kindsOf(o.all())[rule.Delivered], "delivered decisions observed")
 	})
 }
