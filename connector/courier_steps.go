@@ -229,11 +229,8 @@ func (j *job) ofSameActivation(u *store.UserState, i int) int {
 // removed j's delivery is not to be taken for that send.
 func (j *job) deliveredByOther(u *store.UserState) bool {
 	if j.w.e.cfg.logMax > 0 {
-		for k := len(u.Log) - 1; k >= 0; k-- {
-			d := &u.Log[k]
-			if d.Kind == rule.Delivered && d.DeliveryID == j.d.ID && d.Attempt != j.d.Attempt {
-				return true
-			}
+		if j.logged(u, func(d *rule.Decision) bool { return d.Kind == rule.Delivered && d.Attempt != j.d.Attempt }) != nil {
+			return true
 		}
 	}
 	if j.camp.Campaign.PendingPolicy == rule.AllowParallel {
@@ -256,6 +253,17 @@ func (j *job) deliveredByOther(u *store.UserState) bool {
 		return false
 	}
 	return true
+}
+
+// logged returns the latest decision about j's delivery in u's log for
+// which match reports true, or nil.
+func (j *job) logged(u *store.UserState, match func(d *rule.Decision) bool) *rule.Decision {
+	for k := len(u.Log) - 1; k >= 0; k-- {
+		if d := &u.Log[k]; d.DeliveryID == j.d.ID && match(d) {
+			return d
+		}
+	}
+	return nil
 }
 
 // noteTakenOver notes the failure of j's send when the delivery, found
@@ -288,11 +296,10 @@ func (j *job) recorded(u *store.UserState) bool {
 			return true
 		}
 	}
-	for k := len(u.Log) - 1; k >= 0; k-- {
-		d := &u.Log[k]
-		if d.Kind == rule.Delivered && d.DeliveryID == j.d.ID && d.Attempt == j.d.Attempt && d.At.Equal(j.now) {
-			return true
-		}
+	if j.logged(u, func(d *rule.Decision) bool {
+		return d.Kind == rule.Delivered && d.Attempt == j.d.Attempt && d.At.Equal(j.now)
+	}) != nil {
+		return true
 	}
 	for _, s := range u.Sends {
 		if s.CampaignID == j.d.CampaignID && s.At.Equal(j.now) {
@@ -337,21 +344,21 @@ func (j *job) failureRecorded(u *store.UserState, i int) {
 		// out of reach for longer), and another engine taken it since:
 		// the log tells, as for a delivery that engine's send removed.
 	}
-	for k := len(u.Log) - 1; k >= 0; k-- {
+	ours := j.logged(u, func(d *rule.Decision) bool {
 		// Only the decisions record takes: a stop's cancellation, logged
 		// during the send, may bear the same time on a mock clock, and its
 		// stop observed it. Another engine's record of a later attempt
 		// has that attempt.
-		d := &u.Log[k]
-		ours := d.Kind == rule.Failed && d.Reason == rule.ReasonSendError ||
+		taken := d.Kind == rule.Failed && d.Reason == rule.ReasonSendError ||
 			d.Kind == rule.Retried && d.Reason == rule.ReasonSendError ||
 			d.Kind == rule.Cancelled && d.Reason == rule.ReasonException ||
 			d.Kind == rule.Cancelled && d.Reason == rule.ReasonCampaignStopped
-		if ours && d.DeliveryID == j.d.ID && d.Attempt == j.d.Attempt && d.At.Equal(j.now) && strings.Contains(d.Detail, j.sendErr.Error()) {
-			j.stored = true
-			j.noteSent(d.Kind, d.Reason, d.Detail)
-			return
-		}
+		return taken && d.Attempt == j.d.Attempt && d.At.Equal(j.now) && strings.Contains(d.Detail, j.sendErr.Error())
+	})
+	if ours != nil {
+		j.stored = true
+		j.noteSent(ours.Kind, ours.Reason, ours.Detail)
+		return
 	}
 	switch {
 	case !j.held || i < 0 && j.deliveredByOther(u):
