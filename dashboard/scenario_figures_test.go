@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones must not depend on the machine's tz database
 
 	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -76,7 +77,7 @@ func TestScenarioFiguresMatchTheDecisions(t *testing.T) {
 	ctx := context.Background()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 3, 26, 21, 0, 0, 0, time.UTC))
