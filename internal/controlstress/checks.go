@@ -189,7 +189,11 @@ func (w *world) check() {
 		}
 	}
 
-	// The tallies count what the observers saw.
+	// The tallies count what the observers saw, once every engine has
+	// flushed what it counted, as a host stopping does.
+	for _, r := range w.runners {
+		must(t, r.e.FlushTallies(ctx))
+	}
 	tallies, err := e.Tallies(ctx, store.TallyQuery{})
 	must(t, err)
 	type tk struct {

@@ -296,6 +296,9 @@ func Run(t *testing.T, open Opener, seed uint64) {
 			w.mu.Unlock()
 		}
 		if restarting && w.phaseOf(1) == exited {
+			// The engine stopped flushes what it counted, as a host
+			// shutting down does before it closes the store.
+			must(w.t, w.runners[1].e.FlushTallies(context.Background()))
 			restarting = false
 			w.restarts++
 			w.startRunner(1)
