@@ -69,7 +69,10 @@ const trackChunk = 1024
 // It returns nil when every event was tracked; otherwise the events that
 // could be were, and the error joins a [*TrackError] for each that was not,
 // in index order ([TrackErrors] lists them, errors.As finds the first;
-// each wraps what Track would have returned). With [WithInstrumentation] set, TrackAll calls Track for
+// each wraps what Track would have returned). A store failure also fails
+// the later events of the users whose events it failed, untried, with the
+// same error: tracking the failed events again then applies each user's
+// events in slice order. With [WithInstrumentation] set, TrackAll calls Track for
 // each event, so that each has its own span, unless the instrumentation is
 // a [BatchInstrumentation].
 func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
@@ -105,6 +108,7 @@ func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
 func (e *Engine) trackAll(ctx context.Context, events []event.Event) error {
 	var errs []error
 	b := trackBatches.Get().(*trackBatch)
+	b.failed = nil
 	for start := 0; start < len(events); start += trackChunk {
 		errs = e.trackBatch(ctx, b, events[start:min(len(events), start+trackChunk)], start, errs)
 	}
@@ -135,8 +139,10 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	}
 	snap, err := e.current(ctx)
 	if err != nil {
+		err = fmt.Errorf("connector: track: %w", err)
 		for _, i := range b.valid {
-			fail(i, fmt.Errorf("connector: track: %w", err))
+			fail(i, err)
+			b.userFailed(events[i].UserID, err)
 		}
 		return errs
 	}
@@ -163,6 +169,10 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			b.done = append(b.done, batchDone{index: i, k: doneFailed, err: err})
 		case op.Fn == nil:
 			b.done = append(b.done, batchDone{index: i, k: doneLogged, now: op.Now}) // logged, nothing to store
+		case b.failed[ev.UserID] != nil:
+			// Not tried: an earlier event of the user failed (userFailed).
+			releaseStaged(t, seen)
+			b.done = append(b.done, batchDone{index: i, k: doneFailed, err: b.failed[ev.UserID]})
 		default:
 			b.done = append(b.done, batchDone{index: i, k: len(b.ops)})
 			b.ops, b.trackers, b.seen = append(b.ops, op), append(b.trackers, t), append(b.seen, seen)
@@ -179,6 +189,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
 			for _, d := range b.done {
 				fail(d.index, err)
+				b.userFailed(events[d.index].UserID, err)
 			}
 			return errs
 		}
@@ -199,7 +210,9 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		default:
 			op := &b.ops[d.k]
 			if op.Err != nil {
-				fail(d.index, fmt.Errorf("connector: track: %w", op.Err))
+				err := fmt.Errorf("connector: track: %w", op.Err)
+				fail(d.index, err)
+				b.userFailed(op.UserID, err)
 				continue
 			}
 			if t := b.trackers[d.k]; t != nil {
@@ -233,6 +246,9 @@ func sortErrors(errs []error) {
 }
 
 // applyOps applies ops with the store, in one call if it takes batches.
+// Otherwise it applies them one by one, and a failed op fails the later
+// ops of its user untried, with its error, as a batch's failed
+// transaction does (see trackBatch.userFailed).
 func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 	if len(ops) == 0 {
 		return
@@ -241,9 +257,20 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 		_ = bu.UpdateBatch(ctx, e.cfg.namespace, ops) // each op's Err says
 		return
 	}
+	var failed map[string]error // users whose update failed: their later ops are not tried
 	for k := range ops {
 		op := &ops[k]
+		if err, ok := failed[op.UserID]; ok {
+			op.Err = err
+			continue
+		}
 		op.Err = e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+		if op.Err != nil {
+			if failed == nil {
+				failed = make(map[string]error)
+			}
+			failed[op.UserID] = op.Err
+		}
 	}
 }
 
@@ -274,6 +301,30 @@ type trackBatch struct {
 	ops      []store.Op
 	trackers []*tracker // ops[k] applies trackers[k] (nil: only remembers the ID)
 	seen     []*seenID  // or seen[k], which only remembers the ID (WithDedupAll)
+	// failed maps the users a store failure failed an event of, in an
+	// earlier chunk of the call, to the event's error: their later events
+	// are not tried, and fail with it (nil: none).
+	failed map[string]error
+}
+
+// userFailed notes that a store failure failed an event of user with
+// err: the user's later events in the call's next chunks that have
+// something to store are not tried, and fail with err too, so that the events of one user are applied in
+// slice order also when the host tracks the failed ones again. (Applied,
+// an exception after a failed trigger would find nothing to cancel, and
+// the trigger tracked again would schedule what the exception should have
+// cancelled.) Within a chunk, the store's transaction fails whole, and
+// applyOps fails a user's later ops for a store without batches; only a
+// value PostgreSQL refuses fails one op alone, which fails again when
+// tracked again. The first failure is kept.
+func (b *trackBatch) userFailed(user string, err error) {
+	if _, ok := b.failed[user]; ok {
+		return
+	}
+	if b.failed == nil {
+		b.failed = make(map[string]error)
+	}
+	b.failed[user] = err
 }
 
 var trackBatches = sync.Pool{New: func() any { return new(trackBatch) }}
@@ -298,5 +349,6 @@ func (b *trackBatch) reset() {
 
 func (b *trackBatch) release() {
 	b.reset()
+	b.failed = nil
 	trackBatches.Put(b)
 }

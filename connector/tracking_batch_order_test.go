@@ -1,0 +1,199 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// failingBatches is the memory store whose failCall-th UpdateBatch call
+// fails as a SQL store's transaction does (an I/O error, a lost
+// connection): every op of the call gets the error, none is applied. Its
+// failLog-th AppendInteractions call and failRev-th Revision call fail
+// too.
+type failingBatches struct {
+	*store.Memory
+	calls, failCall int
+	logs, failLog   int
+	revs, failRev   int
+}
+
+func (s *failingBatches) Revision(ctx context.Context, ns string) (int64, error) {
+	s.revs++
+	if s.revs == s.failRev {
+		return 0, errBroken
+	}
+	return s.Memory.Revision(ctx, ns)
+}
+
+func (s *failingBatches) AppendInteractions(ctx context.Context, ns string, evs []event.Event, until time.Time) error {
+	s.logs++
+	if s.logs == s.failLog {
+		return errBroken
+	}
+	return s.Memory.AppendInteractions(ctx, ns, evs, until)
+}
+
+func (s *failingBatches) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	s.calls++
+	if s.calls == s.failCall {
+		for i := range ops {
+			ops[i].Err = errBroken
+		}
+		return errBroken
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
+// orderBatch is a batch of more than two of TrackAll's chunks (1,024
+// events each): bob's receipt in the first, ann's receipt in the second
+// and ann's open of it, a minute later, in the third; the rest are events
+// nothing listens to.
+func orderBatch(t0 time.Time) (evs []event.Event, annReceipt, annOpen int) {
+	for i := range 2100 {
+		evs = append(evs, event.Event{ID: fmt.Sprint("x", i), UserID: fmt.Sprint("u", i), Kind: event.CustomEvent, Name: "page_view", Time: t0})
+	}
+	annReceipt, annOpen = 1500, 2090
+	evs[0] = event.Event{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}
+	evs[annReceipt] = event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}
+	evs[annOpen] = event.Event{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)}
+	return evs, annReceipt, annOpen
+}
+
+// A store failure in one of TrackAll's chunks fails the later events of
+// the users it failed, untried: the events of one user are applied in
+// slice order, so that a host tracking the failed events again (or the
+// whole batch, by their IDs) has ann's open, which follows her receipt,
+// cancel the resend the receipt schedules. Applied while the receipt
+// failed, the open would find nothing to cancel, and the retried receipt
+// would schedule a resend to a user who opened. The same holds when the
+// interaction log, or the look-up of the campaigns' revision, fails the
+// second chunk.
+func TestTrackAllStoreFailureKeepsEachUsersOrder(t *testing.T) {
+	for _, retry := range []string{"failed events", "whole batch", "interaction log", "revision"} {
+		t.Run(retry, func(t *testing.T) {
+			ctx := context.Background()
+			clk := clock.NewMock()
+			clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+			s := &failingBatches{Memory: store.NewMemory()}
+			opts := []connector.Option{connector.WithDecisionLog(100, 30*24*time.Hour)}
+			if retry == "interaction log" {
+				opts = append(opts, connector.WithInteractionLog(30*24*time.Hour))
+			}
+			e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk, opts...)
+			setupResend(t, e)
+			switch retry {
+			case "interaction log":
+				s.failLog = 2 // the second chunk's
+			case "revision":
+				s.revs, s.failRev = 0, 2 // the second chunk's
+			default:
+				s.calls, s.failCall = 0, 2 // the second chunk's store call
+			}
+			evs, annReceipt, annOpen := orderBatch(clk.Now())
+
+			err := e.TrackAll(ctx, evs)
+			require.ErrorIs(t, err, errBroken)
+			var failed []int
+			for _, te := range connector.TrackErrors(err) {
+				require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
+				failed = append(failed, te.Index)
+			}
+			want := []int{annReceipt, annOpen}
+			if retry == "interaction log" || retry == "revision" { // the second chunk failed whole
+				want = nil
+				for i := 1024; i < 2048; i++ {
+					want = append(want, i)
+				}
+				want = append(want, annOpen)
+			}
+			require.Equal(t, want, failed, "the receipt failed, and the open after it was not tried")
+			_, err = s.User(ctx, "", "ann")
+			require.ErrorIs(t, err, store.ErrNotFound, "nothing of ann's is stored")
+
+			clk.Add(time.Minute)
+			again := evs
+			if retry != "whole batch" {
+				again = nil
+				for _, i := range failed {
+					again = append(again, evs[i])
+				}
+			}
+			require.NoError(t, e.TrackAll(ctx, again))
+
+			for user, want := range map[string]int{"ann": 0, "bob": 1} {
+				st, err := s.User(ctx, "", user)
+				require.NoError(t, err)
+				require.Len(t, st.Pending, want, "%s's resends", user)
+			}
+			annState, err := s.User(ctx, "", "ann")
+			require.NoError(t, err)
+			require.True(t, slices.ContainsFunc(annState.Log, func(d rule.Decision) bool { return d.Kind == rule.Cancelled && d.Reason == rule.ReasonException }),
+				"ann's open cancelled the resend: %+v", annState.Log)
+		})
+	}
+}
+
+// failingOnce hides the memory store's UpdateBatch, and fails the first
+// Update of one user, as a transient store failure would.
+type failingOnce struct {
+	store.Store
+	user   string
+	failed bool
+}
+
+func (s *failingOnce) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	if userID == s.user && !s.failed {
+		s.failed = true
+		return errBroken
+	}
+	return s.Store.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+// With a store that does not take batches, TrackAll makes one Update per
+// event: one that fails fails the user's later events of the batch
+// untried, with its error, so that tracking the failed events again
+// applies them in order.
+func TestTrackAllWithoutBatchesKeepsEachUsersOrder(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	s := &failingOnce{Store: store.NewMemory(), user: "ann"}
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk)
+	setupResend(t, e)
+	t0 := clk.Now()
+	evs := []event.Event{
+		{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+		{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+		{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
+	}
+	err := e.TrackAll(ctx, evs)
+	var failed []int
+	for _, te := range connector.TrackErrors(err) {
+		require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
+		failed = append(failed, te.Index)
+	}
+	require.Equal(t, []int{0, 2}, failed, "the receipt failed, and the open after it was not tried")
+
+	clk.Add(time.Minute)
+	require.NoError(t, e.TrackAll(ctx, evs), "the whole batch again")
+	for user, want := range map[string]int{"ann": 0, "bob": 1} {
+		st, err := s.User(ctx, "", user)
+		if errors.Is(err, store.ErrNotFound) { // ann's open left her nothing to keep
+			err = nil
+		}
+		require.NoError(t, err)
+		require.Len(t, st.Pending, want, "%s's resends", user)
+	}
+}
