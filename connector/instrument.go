@@ -40,3 +40,19 @@ func WithInstrumentation(i Instrumentation) Option {
 		return nil
 	}
 }
+
+// trackSpan is track in in's StartTrack. failed is TrackAll's (nil for
+// Track): see track.
+func (e *Engine) trackSpan(ctx context.Context, in Instrumentation, ev event.Event, failed *failures) error {
+	ctx, end := in.StartTrack(ctx, ev)
+	ended := false
+	defer func() {
+		if !ended { // a panic (an observer's, the directory's, the store's) goes on
+			end(errPanicked)
+		}
+	}()
+	err := e.track(ctx, ev, failed)
+	ended = true
+	end(err)
+	return err
+}

@@ -47,19 +47,9 @@ func (e *Engine) Track(ctx context.Context, ev event.Event) error {
 		return errNilContext("Track")
 	}
 	if in := e.cfg.instrument; in != nil {
-		ctx, end := in.StartTrack(ctx, ev)
-		ended := false
-		defer func() {
-			if !ended { // a panic (an observer's, the directory's, the store's) goes on
-				end(errPanicked)
-			}
-		}()
-		err := e.track(ctx, ev)
-		ended = true
-		end(err)
-		return err
+		return e.trackSpan(ctx, in, ev, nil)
 	}
-	return e.track(ctx, ev)
+	return e.track(ctx, ev, nil)
 }
 
 // errPanicked ends the instrumentation of a Track or TrackAll that
@@ -68,8 +58,11 @@ var errPanicked = errors.New("connector: panicked (in an observer, the directory
 
 // track is Track without instrumentation. (Kept apart so that its one
 // defer is open-coded: a function with many returns and two defers pays
-// for a deferral record on every call.)
-func (e *Engine) track(ctx context.Context, ev event.Event) error {
+// for a deferral record on every call.) failed, set when TrackAll calls
+// it for each event of a batch, notes the users a store failure failed
+// an event of, and fails their later events that have something to store
+// untried, with that failure, as trackBatch does.
+func (e *Engine) track(ctx context.Context, ev event.Event, failed *failures) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
@@ -78,7 +71,9 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	}
 	snap, err := e.current(ctx)
 	if err != nil {
-		return fmt.Errorf("connector: track: %w", err)
+		err = fmt.Errorf("connector: track: %w", err)
+		failed.note(ev.UserID, err)
+		return err
 	}
 	var op store.Op
 	t, seen, ok, err := e.stage(ctx, snap, &ev, &op)
@@ -91,15 +86,22 @@ func (e *Engine) track(ctx context.Context, ev event.Event) error {
 	}
 	if e.cfg.interactionLog > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, []event.Event{ev}, op.Now.Add(e.cfg.interactionLog)); err != nil {
-			return fmt.Errorf("connector: track: logging the interaction: %w", err)
+			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
+			failed.note(ev.UserID, err)
+			return err
 		}
 	}
 	if err != nil {
 		return err
 	}
 	if op.Fn != nil {
+		if err := failed.of(ev.UserID); err != nil {
+			return err // not tried: an earlier event of the user failed
+		}
 		if err := e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn); err != nil {
-			return fmt.Errorf("connector: track: %w", err)
+			err = fmt.Errorf("connector: track: %w", err)
+			failed.note(ev.UserID, err)
+			return err
 		}
 	}
 	e.tracked(snap, &ev, t, seen, op.Now)

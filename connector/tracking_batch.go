@@ -69,12 +69,17 @@ const trackChunk = 1024
 // It returns nil when every event was tracked; otherwise the events that
 // could be were, and the error joins a [*TrackError] for each that was not,
 // in index order ([TrackErrors] lists them, errors.As finds the first;
-// each wraps what Track would have returned). A store failure also fails
-// the later events of the users whose events it failed, untried, with the
-// same error: tracking the failed events again then applies each user's
-// events in slice order. With [WithInstrumentation] set, TrackAll calls Track for
-// each event, so that each has its own span, unless the instrumentation is
-// a [BatchInstrumentation].
+// each wraps what Track would have returned). A store failure (an
+// update's, the interaction log's, the campaigns' revision look-up's) also
+// fails the later events of the users whose events it failed, untried,
+// with the same error: tracking the failed events again then applies each
+// user's events in slice order. Untried are the events that update the
+// user's state (those a follow-up listens to) or remember their ID
+// ([WithDedupAll]); the others are tracked all the same. A failure of the
+// [Directory] fails only its event. With [WithInstrumentation] set,
+// TrackAll calls Track for each event, so that each has its own span
+// (a store failure still fails the user's later events), unless the
+// instrumentation is a [BatchInstrumentation].
 func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
 	if ctx == nil {
 		return errNilContext("TrackAll")
@@ -93,9 +98,10 @@ func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
 		return err
 	}
 	var errs []error
-	if e.cfg.instrument != nil {
+	if in := e.cfg.instrument; in != nil {
+		var failed failures // kept across the events, as trackAll does
 		for i := range events {
-			if err := e.Track(ctx, events[i]); err != nil {
+			if err := e.trackSpan(ctx, in, events[i], &failed); err != nil {
 				errs = append(errs, &TrackError{Index: i, Err: err})
 			}
 		}
@@ -142,7 +148,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		err = fmt.Errorf("connector: track: %w", err)
 		for _, i := range b.valid {
 			fail(i, err)
-			b.userFailed(events[i].UserID, err)
+			b.failed.note(events[i].UserID, err)
 		}
 		return errs
 	}
@@ -170,7 +176,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 		case op.Fn == nil:
 			b.done = append(b.done, batchDone{index: i, k: doneLogged, now: op.Now}) // logged, nothing to store
 		case b.failed[ev.UserID] != nil:
-			// Not tried: an earlier event of the user failed (userFailed).
+			// Not tried: an earlier event of the user failed (failures).
 			releaseStaged(t, seen)
 			b.done = append(b.done, batchDone{index: i, k: doneFailed, err: b.failed[ev.UserID]})
 		default:
@@ -189,7 +195,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
 			for _, d := range b.done {
 				fail(d.index, err)
-				b.userFailed(events[d.index].UserID, err)
+				b.failed.note(events[d.index].UserID, err)
 			}
 			return errs
 		}
@@ -212,7 +218,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			if op.Err != nil {
 				err := fmt.Errorf("connector: track: %w", op.Err)
 				fail(d.index, err)
-				b.userFailed(op.UserID, err)
+				b.failed.note(op.UserID, err)
 				continue
 			}
 			if t := b.trackers[d.k]; t != nil {
@@ -248,7 +254,7 @@ func sortErrors(errs []error) {
 // applyOps applies ops with the store, in one call if it takes batches.
 // Otherwise it applies them one by one, and a failed op fails the later
 // ops of its user untried, with its error, as a batch's failed
-// transaction does (see trackBatch.userFailed).
+// transaction does (see failures).
 func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 	if len(ops) == 0 {
 		return
@@ -304,27 +310,42 @@ type trackBatch struct {
 	// failed maps the users a store failure failed an event of, in an
 	// earlier chunk of the call, to the event's error: their later events
 	// are not tried, and fail with it (nil: none).
-	failed map[string]error
+	failed failures
 }
 
-// userFailed notes that a store failure failed an event of user with
-// err: the user's later events in the call's next chunks that have
-// something to store are not tried, and fail with err too, so that the events of one user are applied in
-// slice order also when the host tracks the failed ones again. (Applied,
-// an exception after a failed trigger would find nothing to cancel, and
-// the trigger tracked again would schedule what the exception should have
-// cancelled.) Within a chunk, the store's transaction fails whole, and
-// applyOps fails a user's later ops for a store without batches; only a
-// value PostgreSQL refuses fails one op alone, which fails again when
-// tracked again. The first failure is kept.
-func (b *trackBatch) userFailed(user string, err error) {
-	if _, ok := b.failed[user]; ok {
+// failures maps the users a store failure failed an event of, within one
+// TrackAll call, to the error: the user's later events in the call that
+// have something to store are not tried, and fail with it too, so that
+// the events of one user are applied in slice order also when the host
+// tracks the failed ones again. (Applied, an exception after a failed
+// trigger would find nothing to cancel, and the trigger tracked again
+// would schedule what the exception should have cancelled.) Within a
+// chunk, the store's transaction fails whole, and applyOps fails a user's
+// later ops for a store without batches; only a value PostgreSQL refuses
+// fails one op alone, which fails again when tracked again.
+type failures map[string]error
+
+// note records that a store failure failed an event of user with err;
+// the first failure is kept. A nil f (Track's) records nothing.
+func (f *failures) note(user string, err error) {
+	if f == nil {
 		return
 	}
-	if b.failed == nil {
-		b.failed = make(map[string]error)
+	if _, ok := (*f)[user]; ok {
+		return
 	}
-	b.failed[user] = err
+	if *f == nil {
+		*f = make(failures)
+	}
+	(*f)[user] = err
+}
+
+// of returns the failure recorded for user, nil if none (or f is nil).
+func (f *failures) of(user string) error {
+	if f == nil {
+		return nil
+	}
+	return (*f)[user]
 }
 
 var trackBatches = sync.Pool{New: func() any { return new(trackBatch) }}

@@ -197,3 +197,53 @@ func TestTrackAllWithoutBatchesKeepsEachUsersOrder(t *testing.T) {
 		require.Len(t, st.Pending, want, "%s's resends", user)
 	}
 }
+
+// With an Instrumentation that is not a BatchInstrumentation, TrackAll
+// calls Track for each event, each in its own span: a store failure (an
+// update's, the interaction log's) still fails the user's later events
+// untried, with its error, so that tracking the failed events again
+// applies them in order, as without instrumentation.
+func TestTrackAllPerEventSpansKeepEachUsersOrder(t *testing.T) {
+	for _, fails := range []string{"update", "interaction log"} {
+		t.Run(fails, func(t *testing.T) {
+			ctx := context.Background()
+			clk := clock.NewMock()
+			clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+			var s store.Store = &failingOnce{Store: store.NewMemory(), user: "ann"}
+			sp := &spans{}
+			opts := []connector.Option{connector.WithInstrumentation(sp)}
+			if fails == "interaction log" {
+				s = &failingBatches{Memory: store.NewMemory(), failLog: 1} // ann's receipt's
+				opts = append(opts, connector.WithInteractionLog(30*24*time.Hour))
+			}
+			e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk, opts...)
+			setupResend(t, e)
+			t0 := clk.Now()
+			evs := []event.Event{
+				{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+				{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+				{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
+			}
+			err := e.TrackAll(ctx, evs)
+			var failed []int
+			for _, te := range connector.TrackErrors(err) {
+				require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
+				failed = append(failed, te.Index)
+			}
+			require.Equal(t, []int{0, 2}, failed, "the receipt failed, and the open after it was not tried")
+			require.Equal(t, 3, sp.track, "a span per event")
+			require.ErrorIs(t, sp.ended[2], errBroken, "the open's span ends with its error")
+
+			clk.Add(time.Minute)
+			require.NoError(t, e.TrackAll(ctx, []event.Event{evs[0], evs[2]}), "the failed events again")
+			for user, want := range map[string]int{"ann": 0, "bob": 1} {
+				st, err := s.User(ctx, "", user)
+				if errors.Is(err, store.ErrNotFound) { // ann's open left her nothing to keep
+					err = nil
+				}
+				require.NoError(t, err)
+				require.Len(t, st.Pending, want, "%s's resends", user)
+			}
+		})
+	}
+}
