@@ -34,10 +34,11 @@ const DefaultMaxBodySize = 1 << 20
 //     not be fetched) and when Track failed for any event with an error
 //     that is not a [*event.ValidationError], or the request's context
 //     ended before all were tracked. Every other event of the batch is
-//     still tracked (but the engine's TrackAll leaves the later events of
-//     a user whose event failed untried, for the retry to apply in
-//     order): the retry sends them again, and the engine ignores the
-//     ones it has seen (the parsers give events the providers' ids).
+//     still tracked (but after a store failure the engine's TrackAll
+//     leaves untried the later events of the users whose events it
+//     failed, for the retry to apply in order): the retry sends them
+//     again, and the engine ignores the ones it has seen (the parsers
+//     give events the providers' ids).
 //     The error callback gets an [*UntrackedError] holding the events not
 //     tracked, for the host to keep when its provider does not retry;
 //   - 200 otherwise, including for control messages ([ErrControl]), for
