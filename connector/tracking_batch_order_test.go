@@ -247,3 +247,35 @@ func TestTrackAllPerEventSpansKeepEachUsersOrder(t *testing.T) {
 		})
 	}
 }
+
+// After a store failure fails a user's event, the user's later events
+// that nothing listens to are tracked, unless WithDedupAll has their IDs
+// remembered: that is an update, left untried with the user's others.
+func TestTrackAllStoreFailureLeavesRememberedIDsUntried(t *testing.T) {
+	for _, dedupAll := range []bool{false, true} {
+		clk := clock.NewMock()
+		clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+		var opts []connector.Option
+		if dedupAll {
+			opts = append(opts, connector.WithDedupAll())
+		}
+		e := newEngine(t, &failingOnce{Store: store.NewMemory(), user: "ann"}, noop, clk, opts...)
+		setupResend(t, e)
+		t0 := clk.Now()
+		err := e.TrackAll(context.Background(), []event.Event{
+			{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+			{ID: "v-ann", UserID: "ann", Kind: event.CustomEvent, Name: "page_view", Time: t0},
+			{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
+		})
+		var failed []int
+		for _, te := range connector.TrackErrors(err) {
+			require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
+			failed = append(failed, te.Index)
+		}
+		want := []int{0, 2}
+		if dedupAll {
+			want = []int{0, 1, 2}
+		}
+		require.Equal(t, want, failed, "WithDedupAll: %v", dedupAll)
+	}
+}
