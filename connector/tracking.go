@@ -84,6 +84,11 @@ func (e *Engine) track(ctx context.Context, ev event.Event, failed *failures) er
 	if t != nil || seen != nil {
 		defer releaseStaged(t, seen)
 	}
+	if err == nil && op.Fn != nil {
+		if err := failed.of(ev.UserID); err != nil {
+			return err // not tried, nor logged: an earlier event of the user failed
+		}
+	}
 	if e.cfg.interactionLog > 0 {
 		if err := e.store.AppendInteractions(ctx, e.cfg.namespace, []event.Event{ev}, op.Now.Add(e.cfg.interactionLog)); err != nil {
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
@@ -95,9 +100,6 @@ func (e *Engine) track(ctx context.Context, ev event.Event, failed *failures) er
 		return err
 	}
 	if op.Fn != nil {
-		if err := failed.of(ev.UserID); err != nil {
-			return err // not tried: an earlier event of the user failed
-		}
 		if err := e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn); err != nil {
 			err = fmt.Errorf("connector: track: %w", err)
 			failed.note(ev.UserID, err)

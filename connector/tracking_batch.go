@@ -166,6 +166,13 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			}
 			continue
 		}
+		if err == nil && op.Fn != nil && b.failed[ev.UserID] != nil {
+			// Not tried, nor logged (its retry logs it): an earlier event
+			// of the user failed (failures).
+			releaseStaged(t, seen)
+			b.done = append(b.done, batchDone{index: i, k: doneUntried, err: b.failed[ev.UserID]})
+			continue
+		}
 		if logged {
 			b.logged = append(b.logged, ev)
 			b.logUntil = op.Now.Add(e.cfg.interactionLog)
@@ -175,10 +182,6 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			b.done = append(b.done, batchDone{index: i, k: doneFailed, err: err})
 		case op.Fn == nil:
 			b.done = append(b.done, batchDone{index: i, k: doneLogged, now: op.Now}) // logged, nothing to store
-		case b.failed[ev.UserID] != nil:
-			// Not tried: an earlier event of the user failed (failures).
-			releaseStaged(t, seen)
-			b.done = append(b.done, batchDone{index: i, k: doneFailed, err: b.failed[ev.UserID]})
 		default:
 			b.done = append(b.done, batchDone{index: i, k: len(b.ops)})
 			b.ops, b.trackers, b.seen = append(b.ops, op), append(b.trackers, t), append(b.seen, seen)
@@ -194,6 +197,10 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			// finishes with no event.)
 			err = fmt.Errorf("connector: track: logging the interaction: %w", err)
 			for _, d := range b.done {
+				if d.k == doneUntried {
+					fail(d.index, d.err) // with the failure that left it untried
+					continue
+				}
 				fail(d.index, err)
 				b.failed.note(events[d.index].UserID, err)
 			}
@@ -205,7 +212,7 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 	// the order of their events), the store's work done.
 	for _, d := range b.done {
 		switch d.k {
-		case doneFailed:
+		case doneFailed, doneUntried:
 			fail(d.index, d.err)
 		case doneUnknown:
 			ev := events[d.index]
@@ -284,7 +291,9 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 // has the batch: report it as naming an unknown campaign (k doneUnknown),
 // complete it as only logged (doneLogged, stamped with now), fail it with
 // err (doneFailed: staging failed, but the event is logged, and a failure
-// to log it is its error, as with Track), or complete ops[k].
+// to log it is its error, as with Track; doneUntried: an earlier event of
+// its user failed, and it is neither logged nor tried), or complete
+// ops[k].
 type batchDone struct {
 	index int // the event's
 	k     int
@@ -296,6 +305,7 @@ const (
 	doneUnknown = -1
 	doneLogged  = -2
 	doneFailed  = -3
+	doneUntried = -4
 )
 
 // trackBatch is TrackAll's scratch, reused from call to call.

@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ type failingBatches struct {
 	*store.Memory
 	calls, failCall int
 	logs, failLog   int
+	logErr          error // the log's failure: errBroken when nil
 	revs, failRev   int
 }
 
@@ -40,7 +42,7 @@ func (s *failingBatches) Revision(ctx context.Context, ns string) (int64, error)
 func (s *failingBatches) AppendInteractions(ctx context.Context, ns string, evs []event.Event, until time.Time) error {
 	s.logs++
 	if s.logs == s.failLog {
-		return errBroken
+		return cmp.Or(s.logErr, errBroken)
 	}
 	return s.Memory.AppendInteractions(ctx, ns, evs, until)
 }
@@ -278,4 +280,95 @@ func TestTrackAllStoreFailureLeavesRememberedIDsUntried(t *testing.T) {
 		}
 		require.Equal(t, want, failed, "WithDedupAll: %v", dedupAll)
 	}
+}
+
+// An event left untried after its user's earlier event failed is not
+// written to the interaction log either: tracked again, it is logged once.
+// (The failed event itself was logged before its update failed, and is
+// logged again with its retry.)
+func TestTrackAllUntriedEventsAreNotLogged(t *testing.T) {
+	for _, path := range []string{"batch", "per-event spans"} {
+		t.Run(path, func(t *testing.T) {
+			ctx := context.Background()
+			clk := clock.NewMock()
+			clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+			opts := []connector.Option{connector.WithInteractionLog(30 * 24 * time.Hour), connector.WithDecisionLog(100, 30*24*time.Hour)}
+			var s store.Store
+			evs, annReceipt, annOpen := orderBatch(clk.Now())
+			if path == "batch" {
+				s = &failingBatches{Memory: store.NewMemory(), failCall: 2} // the second chunk's update
+			} else {
+				s = &failingOnce{Store: store.NewMemory(), user: "ann"} // ann's receipt's update
+				opts = append(opts, connector.WithInstrumentation(&spans{}))
+			}
+			e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk, opts...)
+			setupResend(t, e)
+			if fb, ok := s.(*failingBatches); ok {
+				fb.calls = 0
+			}
+
+			err := e.TrackAll(ctx, evs)
+			require.ErrorIs(t, err, errBroken)
+			var failed []event.Event
+			untried := false
+			for _, te := range connector.TrackErrors(err) {
+				failed = append(failed, evs[te.Index])
+				untried = untried || te.Index == annOpen
+			}
+			require.True(t, untried, "ann's open was left untried")
+			require.Equal(t, 0, logged(t, s, "o-ann"), "the untried open is not logged")
+			require.Equal(t, 1, logged(t, s, evs[annReceipt].ID), "the failed receipt was logged before its update failed")
+
+			clk.Add(time.Minute)
+			require.NoError(t, e.TrackAll(ctx, failed))
+			require.Equal(t, 1, logged(t, s, "o-ann"), "the open, tracked again, is logged once")
+			st, err := s.User(ctx, "", "ann")
+			require.NoError(t, err)
+			require.Empty(t, st.Pending, "ann's resends")
+			require.True(t, slices.ContainsFunc(st.Log, func(d rule.Decision) bool { return d.Kind == rule.Cancelled && d.Reason == rule.ReasonException }),
+				"ann's open cancelled the resend: %+v", st.Log)
+		})
+	}
+}
+
+// logged counts the interaction log's entries with event ID id.
+func logged(t *testing.T, s store.Store, id string) int {
+	t.Helper()
+	n := 0
+	err := s.Interactions(context.Background(), "", store.InteractionQuery{}, func(ev event.Event) bool {
+		if ev.ID == id {
+			n++
+		}
+		return true
+	})
+	require.NoError(t, err)
+	return n
+}
+
+// When the interaction log fails a chunk in which a user's event was left
+// untried (an earlier event of the user failed its update), the untried
+// event fails with that earlier failure, which left it untried; the
+// chunk's other events fail with the log's.
+func TestTrackAllUntriedEventKeepsItsFailureWhenTheLogFails(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	errLog := errors.New("log down")
+	s := &failingBatches{Memory: store.NewMemory(), logErr: errLog}
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk,
+		connector.WithInteractionLog(30*24*time.Hour))
+	setupResend(t, e)
+	s.calls, s.failCall = 0, 2 // the second chunk's update
+	s.logs, s.failLog = 0, 3   // the third chunk's log
+	evs, annReceipt, annOpen := orderBatch(clk.Now())
+
+	err := e.TrackAll(ctx, evs)
+	got := map[int]error{}
+	for _, te := range connector.TrackErrors(err) {
+		got[te.Index] = te.Err
+	}
+	require.ErrorIs(t, got[annReceipt], errBroken, "ann's receipt: its update failed")
+	require.ErrorIs(t, got[annOpen], errBroken, "ann's open: left untried by her receipt's failure")
+	require.NotErrorIs(t, got[annOpen], errLog)
+	require.ErrorIs(t, got[2048], errLog, "another event of the third chunk: the log's failure")
 }
