@@ -27,6 +27,13 @@ import (
 // ErrTimeTravel reports an attempt to move the simulated clock backwards.
 var ErrTimeTravel = errors.New("simulate: time cannot go back")
 
+// ErrBusy reports a Tick or a move of the simulated clock while a move
+// is under way, or a move while a Tick is: called by the Sender during a
+// send, or from another goroutine. Moving the clock while a send is in
+// flight would run out its lease (a minute of simulated time by default)
+// and send the delivery a second time, which no running engine does.
+var ErrBusy = errors.New("simulate: a Tick or a move of the clock is under way")
+
 // minClock and maxClock bound the simulated clock: the memory store keeps
 // its clock in Unix nanoseconds (the years 1678 to 2262) and fails with
 // store.ErrTimeRange outside them.
@@ -45,6 +52,10 @@ type Simulator struct {
 
 	mu        sync.Mutex
 	decisions []rule.Decision
+	// moving is held by AdvanceTo, and shared by Ticks, for their
+	// duration: TryLock and TryRLock refuse, with ErrBusy, a move during
+	// a Tick or a move, and a Tick during a move.
+	moving sync.RWMutex
 }
 
 // New returns a simulator whose clock is at start. opts are passed to
@@ -132,7 +143,15 @@ func (s *Simulator) Track(events ...event.Event) error {
 }
 
 // Tick sends what is due now and returns how many deliveries were accepted.
-func (s *Simulator) Tick() (int, error) { return s.Engine.Tick(context.Background()) }
+// Ticks may run at once, but not during a move of the clock: that fails
+// with [ErrBusy].
+func (s *Simulator) Tick() (int, error) {
+	if !s.moving.TryRLock() {
+		return 0, fmt.Errorf("%w: Tick during an Advance or AdvanceTo (called by the Sender, or from another goroutine)", ErrBusy)
+	}
+	defer s.moving.RUnlock()
+	return s.Engine.Tick(context.Background())
+}
 
 // Advance moves the clock forward by d; see [Simulator.AdvanceTo].
 // A negative d fails with [ErrTimeTravel], and the clock does not move.
@@ -156,7 +175,17 @@ func (s *Simulator) Advance(d time.Duration) (int, error) {
 // both are checked before anything happens, so the failed call leaves the
 // simulator as it was. An error of the engine or the store on the way
 // stops the clock where it is.
+//
+// A move while another, or a [Simulator.Tick], is under way (called by
+// the Sender, or from another goroutine) fails with [ErrBusy] and leaves
+// the clock where it is: moving it under a send in flight would run out
+// the send's lease and send the delivery again.
 func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
+	if !s.moving.TryLock() {
+		return 0, fmt.Errorf("%w: AdvanceTo(%s) during another Tick, Advance or AdvanceTo (called by the Sender, or from another goroutine)",
+			ErrBusy, target.Format(time.RFC3339))
+	}
+	defer s.moving.Unlock()
 	if target.Before(s.Now()) {
 		return 0, fmt.Errorf("%w: AdvanceTo(%s) with the clock at %s", ErrTimeTravel,
 			target.Format(time.RFC3339), s.Now().Format(time.RFC3339))
@@ -168,7 +197,7 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 	sent, again, bound := 0, 0, maxTicksAtOnce
 	for {
 		before := s.decisionCount()
-		n, err := s.Tick()
+		n, err := s.Engine.Tick(ctx)
 		sent += n
 		if err != nil {
 			return sent, err
