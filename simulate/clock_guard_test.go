@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -112,5 +113,20 @@ func TestSenderThatMovesTheClockGetsErrBusy(t *testing.T) {
 	}
 	if failed != 1 {
 		t.Errorf("%d failed decisions, want 1 after the retries", failed)
+	}
+}
+
+// An option that replaces the simulator's clock (connector.WithClock)
+// would leave the engine on a clock that Advance does not move: every
+// due time and decision at the wall clock's time. New refuses it.
+func TestNewRefusesAnotherClock(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	other := clock.NewMock()
+	other.Set(start.Add(time.Hour))
+	for name, c := range map[string]clock.Clock{"the wall clock": clock.New(), "another mock": other} {
+		sim, err := simulate.New(start, connector.WithClock(c))
+		if !errors.Is(err, connector.ErrInvalidOption) || sim != nil {
+			t.Errorf("New with %s = %v, %v; want ErrInvalidOption", name, sim, err)
+		}
 	}
 }

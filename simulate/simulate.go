@@ -61,7 +61,11 @@ type Simulator struct {
 // New returns a simulator whose clock is at start. opts are passed to
 // connector.New after the simulator's own (the mock clock, an observer
 // that records decisions, and sends one at a time so that timelines are
-// reproducible), so they can add observers or change anything else.
+// reproducible), so they can add observers or change anything but the
+// clock.
+//
+// The simulator's Clock is the engine's: an option that replaces it
+// (connector.WithClock) fails with [connector.ErrInvalidOption].
 //
 // start is required, and must lie where the memory store keeps its clock
 // (1678 to 2262): outside, New fails with an error wrapping
@@ -90,6 +94,13 @@ func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
 	e, err := connector.New(s.Store, s.Sender, append(base, opts...)...)
 	if err != nil {
 		return nil, err
+	}
+	if now := e.Now(); !now.Equal(start) {
+		// An option replaced the mock: Advance would move a clock the
+		// engine does not read.
+		return nil, fmt.Errorf("%w: simulate: the engine's clock reads %s, not the simulator's %s: "+
+			"an option (connector.WithClock) replaced the simulator's clock, which is the one Advance moves",
+			connector.ErrInvalidOption, now.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
 	}
 	s.Engine = e
 	return s, nil
