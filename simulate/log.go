@@ -85,8 +85,10 @@ func lineError(i int, l Line, err error) *LineError {
 // refused as misspellings, so that a misspelt "time" is not taken for
 // "now". An operation line's other fields are refused, and so are times
 // the simulated clock cannot reach (see [Line]). Lines may be of any
-// length: bound r (io.LimitReader) to bound what is read. Errors wrap
-// [ErrScript] and a [*LineError] naming the line in the file.
+// length: bound r (io.LimitReader) to bound what is read. Lines may end
+// in CRLF, and a UTF-8 byte order mark at the start is skipped (a UTF-16
+// file is refused, saying so). Errors wrap [ErrScript] and a
+// [*LineError] naming the line in the file.
 func ReadLog(r io.Reader) ([]Line, error) {
 	var out []Line
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -94,6 +96,12 @@ func ReadLog(r io.Reader) ([]Line, error) {
 		raw, rerr := br.ReadBytes('\n')
 		if rerr != nil && rerr != io.EOF {
 			return nil, fmt.Errorf("%w: %w", ErrScript, &LineError{Line: n, Err: fmt.Errorf("reading: %w", rerr)})
+		}
+		if n == 1 {
+			var err error
+			if raw, err = noBOM(raw); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrScript, &LineError{Line: n, Err: err})
+			}
 		}
 		if text := bytes.TrimSpace(raw); len(text) > 0 && text[0] != '#' {
 			l, err := parseLine(text)
@@ -110,6 +118,17 @@ func ReadLog(r io.Reader) ([]Line, error) {
 			return out, nil
 		}
 	}
+}
+
+// noBOM returns the start of a file without the UTF-8 byte order mark
+// some editors write there, or an error when it starts with a UTF-16 one:
+// the readers decode UTF-8 only, and would otherwise report the mark as
+// an invalid character that no editor shows.
+func noBOM(data []byte) ([]byte, error) {
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return nil, errors.New("the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8")
+	}
+	return bytes.TrimPrefix(data, []byte("\ufeff")), nil
 }
 
 // opFields are the fields an operation line may hold; eventFields those of

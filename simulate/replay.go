@@ -34,7 +34,8 @@ type Setup struct {
 // ErrScript reports a malformed setup or event log, with its line.
 var ErrScript = errors.New("simulate: bad script")
 
-// ReadSetup decodes a [Setup]. Unknown fields are refused. An error wraps
+// ReadSetup decodes a [Setup]. Unknown fields are refused. A UTF-8 byte
+// order mark at the start is skipped (a UTF-16 file is refused, saying so). An error wraps
 // [ErrScript] and says where the problem is: the line and column of a
 // syntax or type error (in a [LineError]), the campaign (its place in the
 // list and its ID) whose definition is wrong.
@@ -42,6 +43,9 @@ func ReadSetup(r io.Reader) (Setup, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return Setup{}, fmt.Errorf("%w: setup: reading: %w", ErrScript, err)
+	}
+	if data, err = noBOM(data); err != nil {
+		return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, err)
 	}
 	var raw struct {
 		Start     time.Time         `json:"start"`
