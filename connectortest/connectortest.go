@@ -248,9 +248,24 @@ func (h *Harness) RequireSent(userID, campaignID string) connector.Delivery {
 // RequireSentAt asserts that campaignID was delivered to userID exactly
 // once, at time at (the clock when the sender accepted it). Its failure
 // gives both times in at's location, as the test wrote it (a user's
-// local 09:00, say), and how far apart they are.
+// local 09:00, say), and how far apart they are; when the delivery never
+// came, or came more than once, it says what [Harness.RequireSent] says,
+// with the time wanted and those of the deliveries in that location.
 func (h *Harness) RequireSentAt(userID, campaignID string, at time.Time) connector.Delivery {
 	h.T.Helper()
+	if got := h.SentTo(userID, campaignID); len(got) != 1 {
+		sent := ""
+		for i, d := range got {
+			sep := ", "
+			if i == 0 {
+				sep = "; sent at "
+			}
+			sent += sep + stampIn(h.Sender.SentAt(d.ID), at.Location())
+		}
+		h.T.Fatalf("connectortest: want %q delivered to %q once, got %d times\nwant it at %s%s\n%s%s", campaignID, userID,
+			len(got), stampIn(at, at.Location()), sent, h.hints(userID, campaignID), h.Timeline())
+		return connector.Delivery{}
+	}
 	d := h.RequireSent(userID, campaignID)
 	if sentAt := h.Sender.SentAt(d.ID); !sentAt.Equal(at) {
 		h.T.Fatalf("connectortest: want %q delivered to %q at %s, got %s (%s)\n%s", campaignID, userID,
