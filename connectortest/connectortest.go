@@ -16,7 +16,10 @@
 //	h.RequireSent("ann", "resend")
 //
 // Every helper takes the harness's testing.TB and fails the test (with
-// t.Fatalf) on any unexpected error.
+// t.Fatalf) on any unexpected error. A harness belongs to the test that
+// built it: a subtest, parallel or not, builds its own, since subtests
+// sharing one share its clock, and a failure from a subtest would be
+// reported on the parent from the subtest's goroutine.
 package connectortest
 
 import (
