@@ -107,11 +107,7 @@ func TestTrackAllStoreFailureKeepsEachUsersOrder(t *testing.T) {
 
 			err := e.TrackAll(ctx, evs)
 			require.ErrorIs(t, err, errBroken)
-			var failed []int
-			for _, te := range connector.TrackErrors(err) {
-				require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
-				failed = append(failed, te.Index)
-			}
+			failed := brokenIndexes(t, err)
 			want := []int{annReceipt, annOpen}
 			if retry == "interaction log" || retry == "revision" { // the second chunk failed whole
 				want = nil
@@ -134,11 +130,7 @@ func TestTrackAllStoreFailureKeepsEachUsersOrder(t *testing.T) {
 			}
 			require.NoError(t, e.TrackAll(ctx, again))
 
-			for user, want := range map[string]int{"ann": 0, "bob": 1} {
-				st, err := s.User(ctx, "", user)
-				require.NoError(t, err)
-				require.Len(t, st.Pending, want, "%s's resends", user)
-			}
+			requireResends(t, s, map[string]int{"ann": 0, "bob": 1})
 			annState, err := s.User(ctx, "", "ann")
 			require.NoError(t, err)
 			require.True(t, slices.ContainsFunc(annState.Log, func(d rule.Decision) bool { return d.Kind == rule.Cancelled && d.Reason == rule.ReasonException }),
@@ -181,23 +173,12 @@ func TestTrackAllWithoutBatchesKeepsEachUsersOrder(t *testing.T) {
 		{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
 	}
 	err := e.TrackAll(ctx, evs)
-	var failed []int
-	for _, te := range connector.TrackErrors(err) {
-		require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
-		failed = append(failed, te.Index)
-	}
+	failed := brokenIndexes(t, err)
 	require.Equal(t, []int{0, 2}, failed, "the receipt failed, and the open after it was not tried")
 
 	clk.Add(time.Minute)
 	require.NoError(t, e.TrackAll(ctx, evs), "the whole batch again")
-	for user, want := range map[string]int{"ann": 0, "bob": 1} {
-		st, err := s.User(ctx, "", user)
-		if errors.Is(err, store.ErrNotFound) { // ann's open left her nothing to keep
-			err = nil
-		}
-		require.NoError(t, err)
-		require.Len(t, st.Pending, want, "%s's resends", user)
-	}
+	requireResends(t, s, map[string]int{"ann": 0, "bob": 1})
 }
 
 // With an Instrumentation that is not a BatchInstrumentation, TrackAll
@@ -227,25 +208,14 @@ func TestTrackAllPerEventSpansKeepEachUsersOrder(t *testing.T) {
 				{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
 			}
 			err := e.TrackAll(ctx, evs)
-			var failed []int
-			for _, te := range connector.TrackErrors(err) {
-				require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
-				failed = append(failed, te.Index)
-			}
+			failed := brokenIndexes(t, err)
 			require.Equal(t, []int{0, 2}, failed, "the receipt failed, and the open after it was not tried")
 			require.Equal(t, 3, sp.track, "a span per event")
 			require.ErrorIs(t, sp.ended[2], errBroken, "the open's span ends with its error")
 
 			clk.Add(time.Minute)
 			require.NoError(t, e.TrackAll(ctx, []event.Event{evs[0], evs[2]}), "the failed events again")
-			for user, want := range map[string]int{"ann": 0, "bob": 1} {
-				st, err := s.User(ctx, "", user)
-				if errors.Is(err, store.ErrNotFound) { // ann's open left her nothing to keep
-					err = nil
-				}
-				require.NoError(t, err)
-				require.Len(t, st.Pending, want, "%s's resends", user)
-			}
+			requireResends(t, s, map[string]int{"ann": 0, "bob": 1})
 		})
 	}
 }
@@ -269,11 +239,7 @@ func TestTrackAllStoreFailureLeavesRememberedIDsUntried(t *testing.T) {
 			{ID: "v-ann", UserID: "ann", Kind: event.CustomEvent, Name: "page_view", Time: t0},
 			{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
 		})
-		var failed []int
-		for _, te := range connector.TrackErrors(err) {
-			require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
-			failed = append(failed, te.Index)
-		}
+		failed := brokenIndexes(t, err)
 		want := []int{0, 2}
 		if dedupAll {
 			want = []int{0, 1, 2}
@@ -371,4 +337,30 @@ func TestTrackAllUntriedEventKeepsItsFailureWhenTheLogFails(t *testing.T) {
 	require.ErrorIs(t, got[annOpen], errBroken, "ann's open: left untried by her receipt's failure")
 	require.NotErrorIs(t, got[annOpen], errLog)
 	require.ErrorIs(t, got[2048], errLog, "another event of the third chunk: the log's failure")
+}
+
+// brokenIndexes returns the indexes of err's TrackErrors, requiring each
+// to wrap errBroken.
+func brokenIndexes(t *testing.T, err error) []int {
+	t.Helper()
+	var failed []int
+	for _, te := range connector.TrackErrors(err) {
+		require.ErrorIs(t, te.Err, errBroken, "event %d", te.Index)
+		failed = append(failed, te.Index)
+	}
+	return failed
+}
+
+// requireResends requires each user to have want pending deliveries (a
+// user the store does not know has none).
+func requireResends(t *testing.T, s store.Store, want map[string]int) {
+	t.Helper()
+	for user, n := range want {
+		st, err := s.User(context.Background(), "", user)
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+		require.NoError(t, err)
+		require.Len(t, st.Pending, n, "%s's resends", user)
+	}
 }
