@@ -166,12 +166,7 @@ func TestTrackAllWithoutBatchesKeepsEachUsersOrder(t *testing.T) {
 	s := &failingOnce{Store: store.NewMemory(), user: "ann"}
 	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk)
 	setupResend(t, e)
-	t0 := clk.Now()
-	evs := []event.Event{
-		{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
-		{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
-		{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
-	}
+	evs := receiptsAndOpen(clk.Now())
 	err := e.TrackAll(ctx, evs)
 	failed := brokenIndexes(t, err)
 	require.Equal(t, []int{0, 2}, failed, "the receipt failed, and the open after it was not tried")
@@ -201,12 +196,7 @@ func TestTrackAllPerEventSpansKeepEachUsersOrder(t *testing.T) {
 			}
 			e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk, opts...)
 			setupResend(t, e)
-			t0 := clk.Now()
-			evs := []event.Event{
-				{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
-				{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
-				{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
-			}
+			evs := receiptsAndOpen(clk.Now())
 			err := e.TrackAll(ctx, evs)
 			failed := brokenIndexes(t, err)
 			require.Equal(t, []int{0, 2}, failed, "the receipt failed, and the open after it was not tried")
@@ -362,5 +352,15 @@ func requireResends(t *testing.T, s store.Store, want map[string]int) {
 		}
 		require.NoError(t, err)
 		require.Len(t, st.Pending, n, "%s's resends", user)
+	}
+}
+
+// receiptsAndOpen is ann's and bob's receipts of the newsletter at t0,
+// then ann's open of it a minute later.
+func receiptsAndOpen(t0 time.Time) []event.Event {
+	return []event.Event{
+		{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+		{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0},
+		{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0.Add(time.Minute)},
 	}
 }
