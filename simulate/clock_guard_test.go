@@ -118,12 +118,19 @@ func TestSenderThatMovesTheClockGetsErrBusy(t *testing.T) {
 
 // An option that replaces the simulator's clock (connector.WithClock)
 // would leave the engine on a clock that Advance does not move: every
-// due time and decision at the wall clock's time. New refuses it.
+// due time and decision at the wall clock's time. New refuses it, also
+// when the other clock reads the simulator's start (a test's own mock set
+// to connectortest.Start, say), where both read the same time at first.
 func TestNewRefusesAnotherClock(t *testing.T) {
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	other := clock.NewMock()
+	other, atStart := clock.NewMock(), clock.NewMock()
 	other.Set(start.Add(time.Hour))
-	for name, c := range map[string]clock.Clock{"the wall clock": clock.New(), "another mock": other} {
+	atStart.Set(start)
+	for name, c := range map[string]clock.Clock{
+		"the wall clock":        clock.New(),
+		"another mock":          other,
+		"another mock at start": atStart,
+	} {
 		sim, err := simulate.New(start, connector.WithClock(c))
 		if !errors.Is(err, connector.ErrInvalidOption) || sim != nil {
 			t.Errorf("New with %s = %v, %v; want ErrInvalidOption", name, sim, err)

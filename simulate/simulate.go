@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -56,6 +57,26 @@ type Simulator struct {
 	// duration: TryLock and TryRLock refuse, with ErrBusy, a move during
 	// a Tick or a move, and a Tick during a move.
 	moving sync.RWMutex
+	// unread is set by New before it reads the engine's clock, and
+	// cleared by the engine reading Clock (through engineClock): still
+	// set, the engine reads another clock.
+	unread atomic.Bool
+}
+
+// engineClock is the simulator's Clock as its engine is given it. Reading
+// it clears unread, by which New tells that the engine reads Clock and
+// not another clock an option put in its place, set to the same time.
+type engineClock struct {
+	*clock.Mock
+	unread *atomic.Bool
+}
+
+// Now returns the mock's time.
+func (c engineClock) Now() time.Time {
+	if c.unread.Load() {
+		c.unread.Store(false)
+	}
+	return c.Mock.Now()
 }
 
 // New returns a simulator whose clock is at start. opts are passed to
@@ -87,7 +108,7 @@ func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
 	s.Clock.Set(start)
 	s.Sender = &Recorder{clock: s.Clock}
 	base := []connector.Option{
-		connector.WithClock(s.Clock),
+		connector.WithClock(engineClock{s.Clock, &s.unread}),
 		connector.WithObserver(connector.ObserverFunc(s.record)),
 		connector.WithSendConcurrency(1), // strictly in due order: reproducible timelines
 	}
@@ -95,9 +116,15 @@ func New(start time.Time, opts ...connector.Option) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if now := e.Now(); !now.Equal(start) {
+	s.unread.Store(true)
+	if now := e.Now(); s.unread.Load() {
 		// An option replaced the mock: Advance would move a clock the
-		// engine does not read.
+		// engine does not read, even if both read start now.
+		if now.Equal(start) {
+			return nil, fmt.Errorf("%w: simulate: the engine reads another clock than the simulator's, "+
+				"though both read %s: an option (connector.WithClock) replaced the simulator's clock, which is the one Advance moves",
+				connector.ErrInvalidOption, start.Format(time.RFC3339Nano))
+		}
 		return nil, fmt.Errorf("%w: simulate: the engine's clock reads %s, not the simulator's %s: "+
 			"an option (connector.WithClock) replaced the simulator's clock, which is the one Advance moves",
 			connector.ErrInvalidOption, now.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
