@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/multiprocess"
+	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/stretchr/testify/require"
 )
@@ -73,4 +75,40 @@ func TestARelativePathSurvivesAChangeOfDirectory(t *testing.T) {
 	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushReceived, CampaignID: "abandoned_cart"}))
 	_, err = os.Stat("cc.db")
 	require.True(t, errors.Is(err, os.ErrNotExist), "the store wrote no file in the new directory")
+}
+
+// The file is moved away while a write transaction runs (the store's
+// update of a user, which can take a while): the transaction does not
+// commit to the moved file, which no process opening the path would see;
+// the write fails with ErrFileChanged. Moved back, the file has the
+// writes before the move only, and takes writes again.
+func TestAWriteFailsWhenTheFileMovesDuringIt(t *testing.T) {
+	ctx := context.Background()
+	path := testPath(t)
+	s := openStore(t, path)
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	receive := func(campaign string, during func()) error {
+		return s.Update(ctx, "", "ann", now, store.Dedup{}, func(u *store.UserState, _ bool) {
+			during()
+			u.Receipts = append(u.Receipts, store.Receipt{CampaignID: campaign, At: now})
+		})
+	}
+	receipts := func() (got []string) {
+		u, err := s.User(ctx, "", "ann")
+		require.NoError(t, err)
+		for _, r := range u.Receipts {
+			got = append(got, r.CampaignID)
+		}
+		return got
+	}
+	require.NoError(t, receive("before", func() {}))
+
+	moved := path + ".moved"
+	err := receive("during", func() { require.NoError(t, os.Rename(path, moved)) })
+	require.ErrorIs(t, err, sqlite.ErrFileChanged)
+	require.NoError(t, os.Rename(moved, path))
+	require.Equal(t, []string{"before"}, receipts(), "the write during the move was not committed")
+
+	require.NoError(t, receive("after", func() {}), "the file back in place takes writes again")
+	require.Equal(t, []string{"before", "after"}, receipts())
 }

@@ -183,6 +183,12 @@ func (t *tx) attempt(fn func(t *tx) error) (err error) {
 	if err := fn(t); err != nil {
 		return err
 	}
+	// Again before the COMMIT: a file moved or replaced while fn ran
+	// (a write can take a while) would otherwise take this transaction's
+	// change with it, acknowledged. What is left is the commit itself.
+	if err := t.w.sameFile(); err != nil {
+		return err
+	}
 	st, err := t.stmt("COMMIT")
 	if err != nil {
 		return err
@@ -214,12 +220,17 @@ func absPath(path string) string {
 // restored while the store was open, say). SQLite would go on writing to
 // the file it holds open, which no later process sees: every write after
 // that would be acknowledged and lost. The store's writes fail with it
-// instead; close the store and open the path again.
+// instead, checked as each write transaction starts and again before it
+// commits (a move during the commit itself still takes that transaction
+// with the file); close the store and open the path again (and build the
+// engines on the new store). A file moved back in place takes writes
+// again.
 var ErrFileChanged = errors.New("sqlite: the database file was deleted or replaced while the store had it open")
 
 // sameFile fails with [ErrFileChanged] when w.path no longer names the
 // file w opened. Every write transaction checks it, holding the write
-// lock, before it changes anything: a stat of the path.
+// lock, before it changes anything and again before it commits: a stat
+// of the path.
 func (w *writer) sameFile() error {
 	if w.file == nil {
 		return nil
