@@ -35,6 +35,9 @@ type publishConfig struct {
 // with times in [since, activation) are replayed in time order, for this
 // follow-up only, skipping a provider's retries: an event ID is replayed
 // once per user and dedup window, measured between the events' times.
+// Then its exceptions logged at or after the activation are replayed
+// against the deliveries the backfill scheduled, so that one tracked
+// while the backfill ran cancels them as it would have.
 // Due times already past are due at once (decisions say late); every
 // decision it takes is marked Backfilled. Counting earlier interactions is
 // never the default: a follow-up counts only interactions at or after its
@@ -44,7 +47,20 @@ func Backfill(since time.Time) PublishOption {
 	return func(c *publishConfig) { c.backfillSince = since }
 }
 
-// backfill replays the logged interactions of follow-up id since `since`.
+// backfillPass is what a backfill replays: follow-up c's interactions,
+// counting from since; in its tail, the exceptions tracked since the
+// activation.
+type backfillPass struct {
+	c     *campaign
+	since time.Time
+	tail  bool
+}
+
+// backfill replays the logged interactions of follow-up id since `since`,
+// then, in its tail, the exceptions logged at or after the activation:
+// one tracked while the backfill ran, before it replayed the trigger
+// whose wait the exception falls in, found nothing to cancel, and the
+// follow-up counts it as if it had been active since `since`.
 func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error {
 	snap, err := e.current(ctx)
 	if err != nil {
@@ -54,16 +70,31 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	if c == nil {
 		return fmt.Errorf("%w %q", ErrUnknownCampaign, id)
 	}
+	var exceptions []store.InteractionKey
+	for _, x := range c.Campaign.Exceptions {
+		exceptions = append(exceptions, store.InteractionKey{Kind: x.Kind, CampaignID: x.CampaignID})
+	}
 	q := store.InteractionQuery{Since: since, Until: c.ActivatedAt}
 	for _, t := range c.Campaign.Triggers {
 		q.Keys = append(q.Keys, store.InteractionKey{Kind: t.Kind, CampaignID: t.CampaignID})
 	}
-	for _, x := range c.Campaign.Exceptions {
-		q.Keys = append(q.Keys, store.InteractionKey{Kind: x.Kind, CampaignID: x.CampaignID})
-	}
+	q.Keys = append(q.Keys, exceptions...)
 	if len(q.Keys) == 0 {
 		return nil
 	}
+	if err := e.replayLog(ctx, snap, q, &backfillPass{c: c, since: since}); err != nil {
+		return err
+	}
+	if len(exceptions) == 0 {
+		return nil
+	}
+	tail := store.InteractionQuery{Since: c.ActivatedAt, Keys: exceptions}
+	return e.replayLog(ctx, snap, tail, &backfillPass{c: c, since: since, tail: true})
+}
+
+// replayLog replays the logged interactions q selects for backfill pass
+// bf, in time order.
+func (e *Engine) replayLog(ctx context.Context, snap *snapshot, q store.InteractionQuery, bf *backfillPass) error {
 	// The log keeps every event tracked, a provider's retries included. A
 	// retry repeats its event, time and all: an event ID replayed for the
 	// same user less than the dedup window after the copy replayed first,
@@ -75,7 +106,7 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	window := e.cfg.dedupWindow
 	var swept time.Time
 	var replayErr error
-	err = e.store.Interactions(ctx, e.cfg.namespace, q, func(ev event.Event) bool {
+	err := e.store.Interactions(ctx, e.cfg.namespace, q, func(ev event.Event) bool {
 		if ev.ID != "" {
 			k := logged{ev.UserID, ev.ID}
 			if at, ok := replayed[k]; ok && ev.Time.Sub(at) < window {
@@ -91,7 +122,7 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 				swept = ev.Time
 			}
 		}
-		replayErr = e.replay(ctx, snap, c, ev, since)
+		replayErr = e.replay(ctx, snap, bf, ev)
 		return replayErr == nil
 	})
 	if err == nil {
@@ -100,10 +131,10 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	return err
 }
 
-// replay applies one logged event to follow-up c alone.
-func (e *Engine) replay(ctx context.Context, snap *snapshot, c *campaign, ev event.Event, since time.Time) error {
+// replay applies one logged event to the backfill's follow-up alone.
+func (e *Engine) replay(ctx context.Context, snap *snapshot, bf *backfillPass, ev event.Event) error {
 	now := e.cfg.clock.Now()
-	t, err := e.prepareFor(ctx, snap, &ev, now, true, c, since)
+	t, err := e.prepareFor(ctx, snap, &ev, now, true, bf)
 	if t == nil || err != nil {
 		return err
 	}

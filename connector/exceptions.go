@@ -15,6 +15,11 @@ import (
 // cancelled instead of retried. An exception outside the wait of a
 // pending delivery is recorded as ignored (before_trigger, after_due), so
 // that the user's history says why it did not cancel.
+//
+// A backfill's tail (t.tail) replays the exceptions tracked since the
+// activation against the deliveries the backfill scheduled alone, and
+// cancels without recording what it ignores: the exception, tracked live,
+// recorded that already if it came after the replayed trigger.
 func (t *tracker) cancelByExceptions(u *store.UserState) {
 	if len(t.exceptions) == 0 {
 		return
@@ -26,7 +31,12 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 			return false
 		}
 		r := t.exceptions[k]
+		if t.tail && !(p.Backfilled && p.Activation == r.c.Activation) {
+			return false // not the backfill's: the exception met it, or will, as it was tracked
+		}
 		switch {
+		case t.tail && (at.Before(p.Trigger.Time) || !at.Before(p.DueAt)):
+			return false
 		case at.Before(p.Trigger.Time):
 			t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
 			return false

@@ -28,6 +28,7 @@ type tracker struct {
 	nested     bool           // an event the engine emits or replays (no conversions of its own)
 	only       *campaign      // a backfill: this follow-up alone
 	since      time.Time      // a backfill: interactions count from here instead of the activation
+	tail       bool           // a backfill's tail: exceptions only, for the deliveries it scheduled
 
 	decisions []rule.Decision
 	marks     tallyMarks // the decisions to count (tallies.go)
@@ -71,24 +72,27 @@ var trackers = sync.Pool{New: func() any {
 // nothing listens to ev. nested trackers (for events the engine emits) do
 // not look at conversions.
 func (e *Engine) prepare(ctx context.Context, snap *snapshot, ev *event.Event, now time.Time, nested bool) (*tracker, error) {
-	return e.prepareFor(ctx, snap, ev, now, nested, nil, time.Time{})
+	return e.prepareFor(ctx, snap, ev, now, nested, nil)
 }
 
-// prepareFor is prepare, restricted to follow-up only (when not nil) with
-// interactions counting from since: a backfill.
-func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev *event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
+// prepareFor is prepare, restricted to a backfill's follow-up and pass
+// when bf is not nil.
+func (e *Engine) prepareFor(ctx context.Context, snap *snapshot, ev *event.Event, now time.Time, nested bool, bf *backfillPass) (*tracker, error) {
 	l := snap.lookup(ev.Kind, ev.CampaignID)
 	if l == nil {
 		return nil, nil
 	}
-	return e.prepareWith(ctx, snap, l, ev, now, nested, only, since)
+	return e.prepareWith(ctx, snap, l, ev, now, nested, bf)
 }
 
 // prepareWith is prepareFor with ev's listeners l already looked up.
-func (e *Engine) prepareWith(ctx context.Context, snap *snapshot, l *listeners, ev *event.Event, now time.Time, nested bool, only *campaign, since time.Time) (*tracker, error) {
+func (e *Engine) prepareWith(ctx context.Context, snap *snapshot, l *listeners, ev *event.Event, now time.Time, nested bool, bf *backfillPass) (*tracker, error) {
 	t := trackers.Get().(*tracker)
 	t.reset(e, snap, ev, now, nested)
-	t.only, t.since = only, since
+	t.only, t.since, t.tail = nil, time.Time{}, false
+	if bf != nil {
+		t.only, t.since, t.tail = bf.c, bf.since, bf.tail
+	}
 	if !t.match(l) {
 		t.release()
 		return nil, nil
@@ -141,6 +145,9 @@ func (t *tracker) release() {
 // keeps.
 func (t *tracker) match(l *listeners) bool {
 	for _, r := range l.triggers {
+		if t.tail {
+			break // counted as they were tracked, after the activation
+		}
 		if (t.only == nil || r.c == t.only) && r.t.Matches(t.ev) && !t.lastTrigger(r.c) {
 			t.triggers = append(t.triggers, r)
 		}

@@ -197,7 +197,7 @@ func (e *Engine) stage(ctx context.Context, snap *snapshot, ev *event.Event, op 
 	}
 	op.UserID, op.Now = ev.UserID, now
 	if l != nil {
-		if t, err = e.prepareWith(ctx, snap, l, ev, now, false, nil, time.Time{}); err != nil {
+		if t, err = e.prepareWith(ctx, snap, l, ev, now, false, nil); err != nil {
 			return nil, nil, true, err
 		}
 	}
