@@ -35,10 +35,9 @@ type publishConfig struct {
 // with times in [since, activation) are replayed in time order, for this
 // follow-up only, skipping a provider's retries: an event ID is replayed
 // once per user and dedup window, measured between the events' times.
-// Then its exceptions logged since `since` are replayed again, against
-// the deliveries the backfill scheduled, so that one tracked while the
-// backfill ran (stamped after the activation, or before it and reported
-// late) cancels them as it would have.
+// Then its exceptions logged at or after the activation are replayed
+// against the deliveries the backfill scheduled, so that one tracked
+// while the backfill ran cancels them as it would have.
 // Due times already past are due at once (decisions say late); every
 // decision it takes is marked Backfilled. Counting earlier interactions is
 // never the default: a follow-up counts only interactions at or after its
@@ -49,7 +48,8 @@ func Backfill(since time.Time) PublishOption {
 }
 
 // backfillPass is what a backfill replays: follow-up c's interactions,
-// counting from since; in its tail, its exceptions again, up to now.
+// counting from since; in its tail, the exceptions tracked since the
+// activation.
 type backfillPass struct {
 	c     *campaign
 	since time.Time
@@ -57,14 +57,10 @@ type backfillPass struct {
 }
 
 // backfill replays the logged interactions of follow-up id since `since`,
-// then, in its tail, the exceptions logged since `since`, those stamped
-// after the activation included: one tracked while the backfill ran,
-// before it replayed the trigger whose wait the exception falls in, found
-// nothing to cancel, and the follow-up counts it as if it had been active
-// since `since`. The first pass may have missed it even if it is stamped
-// before the activation: a late report stored after the first pass read
-// the log. The exceptions the first pass replayed find nothing more to
-// cancel in the tail (cancelByExceptions).
+// then, in its tail, the exceptions logged at or after the activation:
+// one tracked while the backfill ran, before it replayed the trigger
+// whose wait the exception falls in, found nothing to cancel, and the
+// follow-up counts it as if it had been active since `since`.
 func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error {
 	snap, err := e.current(ctx)
 	if err != nil {
@@ -92,7 +88,7 @@ func (e *Engine) backfill(ctx context.Context, id string, since time.Time) error
 	if len(exceptions) == 0 {
 		return nil
 	}
-	tail := store.InteractionQuery{Since: since, Keys: exceptions}
+	tail := store.InteractionQuery{Since: c.ActivatedAt, Keys: exceptions}
 	return e.replayLog(ctx, snap, tail, &backfillPass{c: c, since: since, tail: true})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -93,70 +92,11 @@ func TestAnExceptionTrackedDuringTheBackfillCancelsWhatItReplays(t *testing.T) {
 	require.Equal(t, []string{"scheduled/", "cancelled/exception"}, kinds)
 }
 
-// midBackfill is a memory store that runs hook once, as a backfill hands
-// it the first event of the log it read: what another replica tracks
-// while the backfill replays, after the log was read.
-type midBackfill struct {
-	*store.Memory
-	once sync.Once
-	hook func()
-}
-
-func (s *midBackfill) Interactions(ctx context.Context, ns string, q store.InteractionQuery, fn func(event.Event) bool) error {
-	return s.Memory.Interactions(ctx, ns, q, func(ev event.Event) bool {
-		s.once.Do(s.hook)
-		return fn(ev)
-	})
-}
-
-// TestALateExceptionTrackedDuringTheBackfillCancelsWhatItReplays: an
-// exception stamped before the activation but reported after it (a
-// provider's late webhook), while the backfill replays the log it read
-// before the exception was stored, found nothing to cancel; it happened
-// while the user waited, so it cancels the backfilled delivery, as it
-// would a live one (a late event is judged by its stamp).
-func TestALateExceptionTrackedDuringTheBackfillCancelsWhatItReplays(t *testing.T) {
-	ctx := context.Background()
-	clk := applyClock()
-	send := &sentTo{}
-	s := &midBackfill{Memory: store.NewMemory()}
-	e := newEngine(t, s, send, clk, connector.WithInteractionLog(30*day), connector.WithDecisionLog(100, 30*day))
-	newsletter, resend := resendToNonOpeners()
-	require.NoError(t, e.Save(ctx, newsletter))
-	require.NoError(t, e.Save(ctx, resend))
-	require.NoError(t, e.Publish(ctx, "newsletter"))
-	t0 := clk.Now()
-	require.NoError(t, e.Track(ctx, event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}))
-	require.NoError(t, e.Track(ctx, event.Event{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}))
-	clk.Add(day)
-	activation := clk.Now()
-	replica := newEngine(t, s, send, clk, connector.WithInteractionLog(30*day))
-	s.hook = func() {
-		// Ann opened a minute before the activation; the open is
-		// reported now, on another replica.
-		require.NoError(t, replica.Track(ctx, event.Event{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter", Time: activation.Add(-time.Minute)}))
-	}
-	require.NoError(t, e.Publish(ctx, "resend", connector.Backfill(t0)))
-	for range 8 {
-		clk.Add(day)
-		_, err := e.Tick(ctx)
-		require.NoError(t, err)
-	}
-	require.Equal(t, []string{"bob"}, send.all(), "ann opened while she waited")
-	x, err := e.Explain(ctx, "ann", "resend")
-	require.NoError(t, err)
-	var kinds []string
-	for _, d := range x.Decisions {
-		kinds = append(kinds, string(d.Kind)+"/"+string(d.Reason))
-	}
-	require.Equal(t, []string{"scheduled/", "cancelled/exception"}, kinds)
-}
-
 // TestABackfillKeepsTheLiveRuleForAnExceptionBeforeItsTrigger: Cid's open
 // is logged before the receipt stamped in the same instant, both before
 // the activation. Replayed in the log's order, the open cancels nothing
-// (exceptions.md), and the backfill's tail, which replays the exceptions
-// again, does not cancel the delivery either.
+// (exceptions.md), and the backfill's last pass, over the exceptions
+// tracked since the activation, does not cancel the delivery either.
 func TestABackfillKeepsTheLiveRuleForAnExceptionBeforeItsTrigger(t *testing.T) {
 	ctx := context.Background()
 	clk := applyClock()

@@ -16,15 +16,10 @@ import (
 // pending delivery is recorded as ignored (before_trigger, after_due), so
 // that the user's history says why it did not cancel.
 //
-// A backfill's tail (t.tail) replays the follow-up's logged exceptions
-// again against the deliveries the backfill scheduled alone, and cancels
-// without recording what it ignores: the exception, tracked live or
-// replayed by the backfill's first pass, recorded that already if it came
-// after the trigger. It cancels only a delivery whose trigger happened
-// strictly before the exception: an exception the first pass replayed
-// cancelled every delivery waiting at its time, except one whose trigger
-// has the same time and came after it in the log, which the live rule
-// keeps.
+// A backfill's tail (t.tail) replays the exceptions tracked since the
+// activation against the deliveries the backfill scheduled alone, and
+// cancels without recording what it ignores: the exception, tracked live,
+// recorded that already if it came after the replayed trigger.
 func (t *tracker) cancelByExceptions(u *store.UserState) {
 	if len(t.exceptions) == 0 {
 		return
@@ -40,7 +35,7 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 			return false // not the backfill's: the exception met it, or will, as it was tracked
 		}
 		switch {
-		case t.tail && (!at.After(p.Trigger.Time) || !at.Before(p.DueAt)):
+		case t.tail && (at.Before(p.Trigger.Time) || !at.Before(p.DueAt)):
 			return false
 		case at.Before(p.Trigger.Time):
 			t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
