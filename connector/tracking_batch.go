@@ -270,19 +270,16 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 		_ = bu.UpdateBatch(ctx, e.cfg.namespace, ops) // each op's Err says
 		return
 	}
-	var failed map[string]error // users whose update failed: their later ops are not tried
+	var failed failures // users whose update failed: their later ops are not tried
 	for k := range ops {
 		op := &ops[k]
-		if err, ok := failed[op.UserID]; ok {
+		if err := failed.of(op.UserID); err != nil {
 			op.Err = err
 			continue
 		}
 		op.Err = e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
 		if op.Err != nil {
-			if failed == nil {
-				failed = make(map[string]error)
-			}
-			failed[op.UserID] = op.Err
+			failed.note(op.UserID, op.Err)
 		}
 	}
 }
