@@ -166,11 +166,11 @@ func (e *Engine) trackBatch(ctx context.Context, b *trackBatch, events []event.E
 			}
 			continue
 		}
-		if err == nil && op.Fn != nil && b.failed[ev.UserID] != nil {
+		if earlier := b.failed.of(ev.UserID); err == nil && op.Fn != nil && earlier != nil {
 			// Not tried, nor logged (its retry logs it): an earlier event
 			// of the user failed (failures).
 			releaseStaged(t, seen)
-			b.done = append(b.done, batchDone{index: i, k: doneUntried, err: b.failed[ev.UserID]})
+			b.done = append(b.done, batchDone{index: i, k: doneUntried, err: earlier})
 			continue
 		}
 		if logged {
