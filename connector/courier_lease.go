@@ -12,7 +12,7 @@ import (
 // (or whose outcome is being recorded), so that no other engine takes a
 // delivery while this one still works on it, however long the send takes.
 // Every quarter of the lease, it renews each lease with at most half of it
-// left: a renewal happens with more than a quarter of the lease to spare.
+// left: a renewal starts with more than a quarter of the lease to spare.
 // It runs from a courier's first send to the end of its Tick, on one timer
 // of the engine's clock.
 type keeper struct {
@@ -45,10 +45,17 @@ func (k *keeper) halt() {
 	}
 }
 
+// run renews leases in rounds a quarter of the lease apart, counted from
+// when each round was due rather than from when the one before returned:
+// a slow store then delays one renewal, not every round after it, and
+// each lease keeps its quarter of spare time less that one renewal's. A
+// round that returns after the next was due starts the next at once.
 func (k *keeper) run(w *courier) {
 	defer close(k.done)
+	clk, period := w.e.cfg.clock, w.e.cfg.lease/4
+	next := clk.Now().Add(period)
 	for {
-		t := w.e.cfg.clock.Timer(w.e.cfg.lease / 4)
+		t := clk.Timer(max(next.Sub(clk.Now()), 0))
 		select {
 		case <-k.stop:
 			t.Stop()
@@ -56,6 +63,7 @@ func (k *keeper) run(w *courier) {
 		case <-t.C:
 		}
 		k.renew(w)
+		next = next.Add(period)
 	}
 }
 
