@@ -276,6 +276,15 @@ type PendingCounter interface {
 	PendingCount(ctx context.Context, ns string) (int64, error)
 }
 
+// ServerClock is implemented by stores served by a server with a clock of
+// its own (PostgreSQL). Engines on several hosts read the same server's
+// clock, so how far each engine's clock is from it tells how far the
+// engines' clocks are from each other: connector's Engine.ClockSkew.
+type ServerClock interface {
+	// ServerNow returns the server's current time.
+	ServerNow(ctx context.Context) (time.Time, error)
+}
+
 // ClaimRecycler is implemented by stores that can reuse the slices Claim
 // returns. The engine hands each batch back once it is done with it, so a
 // store that drains a backlog does not allocate a new batch every time.

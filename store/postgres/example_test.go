@@ -5,6 +5,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -86,4 +87,31 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer s.Close() // before pool.Close, as the defers run
+}
+
+// A replica checks its clock against the database server's before it
+// starts: replicas whose clocks disagree by a quarter of the lease (15 s
+// by default) can send a delivery twice. This example needs a server, so
+// it is not run.
+func ExampleStore_ServerNow() {
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	engine, err := connector.New(s, sender)
+	if err != nil {
+		log.Fatal(err)
+	}
+	skew, err := engine.ClockSkew(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if skew.Abs() > 2*time.Second {
+		log.Fatalf("this host's clock is %v off the database server's: fix its time synchronisation first", skew)
+	}
+	if err := engine.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
 }
