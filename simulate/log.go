@@ -86,14 +86,15 @@ func lineError(i int, l Line, err error) *LineError {
 // "now". An operation line's other fields are refused, and so are times
 // the simulated clock cannot reach (see [Line]). Lines may be of any
 // length: bound r (io.LimitReader) to bound what is read. Lines may end
-// in CRLF, and a UTF-8 byte order mark at the start is skipped (a UTF-16
-// file is refused, saying so). Errors wrap [ErrScript] and a
-// [*LineError] naming the line in the file.
+// in LF, CRLF or a lone CR (classic Mac OS), mixed too, each counted as
+// an editor counts it, and a UTF-8 byte order mark at the start is
+// skipped (a UTF-16 file is refused, saying so). Errors wrap [ErrScript]
+// and a [*LineError] naming the line in the file.
 func ReadLog(r io.Reader) ([]Line, error) {
 	var out []Line
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
-		raw, rerr := br.ReadBytes('\n')
+		raw, rerr := readLine(br)
 		if rerr != nil && rerr != io.EOF {
 			return nil, fmt.Errorf("%w: %w", ErrScript, &LineError{Line: n, Err: fmt.Errorf("reading: %w", rerr)})
 		}
@@ -117,6 +118,44 @@ func ReadLog(r io.Reader) ([]Line, error) {
 		if rerr == io.EOF {
 			return out, nil
 		}
+	}
+}
+
+// readLine returns the next line of br without its end: LF, CRLF or a
+// lone CR, the line ends editors know. A raw CR has no other place in a
+// line of a log: JSON strings cannot hold one, and a JSON object spread
+// over lines (by CRs or LFs) is not a line of JSON lines; as a line end,
+// it keeps what an editor shows on a line of its own (an event after a
+// comment) from being read as part of the line before. With the last
+// line, it returns the error that ended the input (io.EOF at its end).
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil { // fills the buffer
+				return line, err
+			}
+		}
+		buf, _ := br.Peek(br.Buffered())
+		i := bytes.IndexAny(buf, "\r\n")
+		if i < 0 {
+			line = append(line, buf...)
+			_, _ = br.Discard(len(buf))
+			continue
+		}
+		line = append(line, buf[:i]...)
+		cr := buf[i] == '\r'
+		_, _ = br.Discard(i + 1)
+		if cr { // a lone CR, or the start of a CRLF
+			next, err := br.Peek(1)
+			if err != nil {
+				return line, err
+			}
+			if next[0] == '\n' {
+				_, _ = br.Discard(1)
+			}
+		}
+		return line, nil
 	}
 }
 

@@ -2,9 +2,11 @@ package simulate_test
 
 import (
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/campaignconnector/campaignconnector/simulate"
 )
@@ -82,5 +84,71 @@ func TestReadSetupTakesABOM(t *testing.T) {
 	var le, wantLE *simulate.LineError
 	if !errors.As(wantErr, &wantLE) || !errors.As(err, &le) || le.Line != wantLE.Line || le.Column != wantLE.Column {
 		t.Errorf("ReadSetup with a BOM and a type error = %v, want the position of %v", err, wantErr)
+	}
+}
+
+// Classic Mac OS, and some editors and exporters, end lines with a lone
+// CR: such a log reads as the same lines, with a BOM too, and errors name
+// the line an editor shows, whichever of CR, LF and CRLF ends each line.
+func TestReadLogTakesCRLineEndings(t *testing.T) {
+	want, err := simulate.ReadLog(strings.NewReader(twoEvents))
+	if err != nil || len(want) != 2 {
+		t.Fatalf("ReadLog = %d lines, %v", len(want), err)
+	}
+	cr := strings.ReplaceAll(twoEvents, "\n", "\r")
+	for name, text := range map[string]string{
+		"CR":             cr,
+		"BOM, CR":        "\ufeff" + cr,
+		"CR, no last":    strings.TrimSuffix(cr, "\r"),
+		"CR, blank, LF":  "\r\n\r" + twoEvents,
+		"comment, CR":    "# a comment\r" + twoEvents,
+		"CR, then CRLF":  strings.Replace(twoEvents, "\n", "\r", 1) + "\r\n",
+		"CR after CRLF":  strings.Replace(cr, "\r", "\r\n", 1),
+		"CR, blank, BOM": "\ufeff\r" + cr,
+		// Past the 64 KiB the reader buffers, a CRLF split by a read.
+		"long comment, CRLF": "#" + strings.Repeat(" ", 64<<10-2) + "\r\n" + strings.ReplaceAll(twoEvents, "\n", "\r"),
+	} {
+		// One byte at a time, each CR ends a read, and what follows it
+		// (LF or not) comes with the next.
+		for how, r := range map[string]io.Reader{
+			"":               strings.NewReader(text),
+			", byte by byte": iotest.OneByteReader(strings.NewReader(text)),
+		} {
+			got, err := simulate.ReadLog(r)
+			if err != nil {
+				t.Errorf("%s%s: %v", name, how, err)
+				continue
+			}
+			if len(got) != len(want) {
+				t.Errorf("%s%s: %d lines, want %d", name, how, len(got), len(want))
+				continue
+			}
+			for i := range got {
+				if !reflect.DeepEqual(got[i].Event, want[i].Event) || !got[i].Time.Equal(want[i].Time) {
+					t.Errorf("%s%s: line %d = %+v, want %+v", name, how, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	// An editor shows "\r\n" as one line end, and "\r\r\n" as two.
+	for _, tc := range []struct {
+		text string
+		line int
+	}{
+		{"# one\r# two\rnot JSON\r", 3},
+		{"# one\r\n# two\nnot JSON\n", 3},
+		{"# one\r\r\nnot JSON", 3},
+		{"\ufeff\r\r{}\r{\"op\":\"advance\"}\r", 4},
+	} {
+		_, err := simulate.ReadLog(strings.NewReader(tc.text))
+		var le *simulate.LineError
+		if !errors.Is(err, simulate.ErrScript) || !errors.As(err, &le) || le.Line != tc.line {
+			t.Errorf("ReadLog(%q) = %v, want a script error of line %d", tc.text, err, tc.line)
+		}
+	}
+	// A UTF-16 file with CR line endings is still refused as UTF-16.
+	_, err = simulate.ReadLog(strings.NewReader("\xff\xfe{\x00}\x00\r\x00"))
+	if err == nil || !strings.Contains(err.Error(), "UTF-16") {
+		t.Errorf("ReadLog of UTF-16 with CR = %v, want an error naming UTF-16", err)
 	}
 }
