@@ -152,3 +152,22 @@ func TestReadLogTakesCRLineEndings(t *testing.T) {
 		t.Errorf("ReadLog of UTF-16 with CR = %v, want an error naming UTF-16", err)
 	}
 }
+
+// A setup with CR or CRLF line endings reads as with LF, and the line and
+// column of an error are those an editor shows.
+func TestReadSetupPositionsWithCRLineEndings(t *testing.T) {
+	bad := "{\"start\": \"2026-01-05T00:00:00Z\",\n\n \"publish\": 5}"
+	_, wantErr := simulate.ReadSetup(strings.NewReader(bad))
+	var wantLE *simulate.LineError
+	if !errors.As(wantErr, &wantLE) || wantLE.Line != 3 {
+		t.Fatalf("ReadSetup(%q) = %v, want an error of line 3", bad, wantErr)
+	}
+	for _, end := range []string{"\r", "\r\n"} {
+		text := strings.ReplaceAll(bad, "\n", end)
+		_, err := simulate.ReadSetup(strings.NewReader(text))
+		var le *simulate.LineError
+		if !errors.As(err, &le) || le.Line != wantLE.Line || le.Column != wantLE.Column {
+			t.Errorf("ReadSetup(%q) = %v, want the position of %v", text, err, wantErr)
+		}
+	}
+}

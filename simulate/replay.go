@@ -35,10 +35,11 @@ type Setup struct {
 var ErrScript = errors.New("simulate: bad script")
 
 // ReadSetup decodes a [Setup]. Unknown fields are refused. A UTF-8 byte
-// order mark at the start is skipped (a UTF-16 file is refused, saying so). An error wraps
-// [ErrScript] and says where the problem is: the line and column of a
-// syntax or type error (in a [LineError]), the campaign (its place in the
-// list and its ID) whose definition is wrong.
+// order mark at the start is skipped (a UTF-16 file is refused, saying
+// so). An error wraps [ErrScript] and says where the problem is: the line
+// and column of a syntax or type error (in a [LineError]; lines end at
+// LF, CRLF or a lone CR, as an editor counts them), the campaign (its
+// place in the list and its ID) whose definition is wrong.
 func ReadSetup(r io.Reader) (Setup, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -125,11 +126,15 @@ func position(data []byte, err error) *LineError {
 		return nil
 	}
 	// The offset counts the bytes read up to the error, the faulty one
-	// included: the column is the last of them.
-	before := data[:off]
-	line := bytes.Count(before, []byte{'\n'}) + 1
-	col := max(int(off)-(bytes.LastIndexByte(before, '\n')+1), 1)
-	return &LineError{Line: line, Column: col, Err: err}
+	// included: the column is the last of them. Lines end as an editor
+	// ends them, at LF, CRLF or a lone CR.
+	line, start := 1, 0
+	for i, b := range data[:off] {
+		if b == '\n' || b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			line, start = line+1, i+1
+		}
+	}
+	return &LineError{Line: line, Column: max(int(off)-start, 1), Err: err}
 }
 
 // Replay builds a simulator from setup, applies the log and moves the
