@@ -1,6 +1,7 @@
 package connectortest_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -44,4 +45,28 @@ func TestRequireSentAtSaysTheWantedTimeWhenTheCountIsWrong(t *testing.T) {
 	require.Contains(t, twice.msg, `want "tips" delivered to "ann" once, got 2 times`+"\n"+
 		`want it at 2026-01-04T20:00:00-05:00 EST = 2026-01-05T01:00:00Z; `+
 		`sent at 2026-01-04T20:00:00-05:00 EST = 2026-01-05T01:00:00Z, 2026-01-04T22:00:00-05:00 EST = 2026-01-05T03:00:00Z`+"\n")
+}
+
+// A delivery accepted twice under the same ID (a duplicate send, or a
+// send whose success was not recorded and was tried again) is listed with
+// the time of each acceptance, not the last one twice.
+func TestRequireSentAtGivesEachAcceptanceOfOneIDItsTime(t *testing.T) {
+	f := outcome(func(h *connectortest.Harness) {
+		h.Apply(rule.Campaign{ID: "welcome"}, rule.Campaign{
+			ID:       "tips",
+			Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "welcome"}},
+			Delay:    rule.After(time.Hour),
+		})
+	}, func(h *connectortest.Harness) {
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "welcome"})
+		h.Advance(2 * time.Hour)
+		d := h.RequireSent("ann", "tips")
+		if err := h.Sender.Send(context.Background(), d); err != nil { // the same delivery again, an hour after
+			h.T.Fatalf("Send: %v", err)
+		}
+		h.RequireSentAt("ann", "tips", connectortest.Start.Add(time.Hour))
+	})
+	require.True(t, f.failed)
+	require.Contains(t, f.msg, `want "tips" delivered to "ann" once, got 2 times`+"\n"+
+		`want it at 2026-01-05T01:00:00Z; sent at 2026-01-05T01:00:00Z, 2026-01-05T02:00:00Z`+"\n")
 }

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +23,9 @@ type Recorder struct {
 	mu       sync.Mutex
 	attempts []connector.Delivery
 	accepted []connector.Delivery
-	sentAt   map[string]time.Time
+	// sentAt holds, by delivery ID, the clock's time at each acceptance,
+	// in order: an ID accepted again (a duplicate send) has several.
+	sentAt map[string][]time.Time
 }
 
 // Send implements [connector.Sender].
@@ -40,10 +43,10 @@ func (r *Recorder) Send(_ context.Context, d connector.Delivery) error {
 	defer r.mu.Unlock()
 	r.accepted = append(r.accepted, d)
 	if r.sentAt == nil {
-		r.sentAt = make(map[string]time.Time)
+		r.sentAt = make(map[string][]time.Time)
 	}
 	if r.clock != nil {
-		r.sentAt[d.ID] = r.clock.Now()
+		r.sentAt[d.ID] = append(r.sentAt[d.ID], r.clock.Now())
 	}
 	return nil
 }
@@ -67,5 +70,21 @@ func (r *Recorder) Attempts() []connector.Delivery {
 func (r *Recorder) SentAt(id string) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.sentAt[id]
+	if times := r.sentAt[id]; len(times) > 0 {
+		return times[len(times)-1]
+	}
+	return time.Time{}
+}
+
+// SentTimes returns when the delivery with ID id was accepted, each time,
+// in order (nil if never): more than one time when the same delivery was
+// accepted again, as a duplicate send, or a send whose success the engine
+// did not record and tried again, would be. The i-th time is that of the
+// i-th delivery with ID id in [Recorder.Accepted]. Like [Recorder.SentAt],
+// it knows times only in a simulator's Recorder (see [New]): a Recorder
+// built otherwise has no clock to read.
+func (r *Recorder) SentTimes(id string) []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sentAt[id])
 }
