@@ -398,7 +398,8 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 
 // Timeline renders every decision observed so far, one per line, except
 // the [rule.Applied] decisions of [Harness.Apply], which concern no user:
-// each run of them is one line that counts them by reason.
+// each run of them at one time (an Apply, or several in a row at that
+// time) is one line, with that time, that counts them by reason.
 func (h *Harness) Timeline() string {
 	var b strings.Builder
 	b.WriteString("timeline:\n")
@@ -412,7 +413,7 @@ func (h *Harness) Timeline() string {
 			continue
 		}
 		j := i
-		for j < len(ds) && ds[j].Kind == rule.Applied {
+		for j < len(ds) && ds[j].Kind == rule.Applied && ds[j].At.Equal(ds[i].At) {
 			j++
 		}
 		fmt.Fprintf(&b, "  %s\n", appliedLine(ds[i:j]))

@@ -263,6 +263,21 @@ func TestTimelineSumsUpApply(t *testing.T) {
 		h.Timeline())
 }
 
+// An Apply at a later time, with no decision between, takes a line of
+// its own, with its own time: a run of applied decisions shows one time.
+func TestTimelineDatesEachApply(t *testing.T) {
+	h := connectortest.New(t)
+	h.Apply(resendCampaignsForTest()...)
+	h.Advance(time.Hour)
+	edited := resendCampaignsForTest()
+	edited[1].Delay = rule.After(48 * time.Hour)
+	h.Apply(edited...)
+	require.Equal(t, "timeline:\n"+
+		"  2026-01-05T00:00:00Z applied: created 2, published 2 (newsletter, resend)\n"+
+		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n",
+		h.Timeline())
+}
+
 // TestAdvanceSendsEachAtItsDueTime: a delivery suppressed at send time does
 // not move the clock past the next one, due half a millisecond later; and
 // a failure shows times to the nanosecond.
