@@ -118,7 +118,7 @@ func (o *logObserver) Observe(d rule.Decision) {
 			return
 		}
 	}
-	attrs := make([]slog.Attr, 0, 12)
+	attrs := make([]slog.Attr, 0, 13)
 	attrs = append(attrs, slog.String("decision", string(d.Kind)))
 	add := func(key, v string) {
 		if v != "" {
@@ -130,6 +130,11 @@ func (o *logObserver) Observe(d rule.Decision) {
 	add("user", d.UserID)
 	add("event", d.EventID)
 	add("event_kind", string(d.EventKind))
+	// A late event's stamp, as Explain gives it: a due time counts from
+	// it, not from the line's time. A timely event's is left out.
+	if !d.EventTime.IsZero() && !d.EventTime.Truncate(time.Second).Equal(d.At.Truncate(time.Second)) {
+		attrs = append(attrs, slog.Time("event_time", d.EventTime))
+	}
 	add("delivery", d.DeliveryID)
 	add("rule", d.Rule)
 	add("detail", d.Detail)

@@ -238,3 +238,34 @@ func attr(r slog.Record, key string) string {
 	})
 	return v
 }
+
+// A late trigger's due time counts from its stamp, not from when the line
+// is logged: the line gives the stamp (event_time), so that due_at minus
+// event_time is the delay the user got. A timely event's line leaves it
+// out, as Explain does.
+func TestLoggerGivesTheTimeOfALateEvent(t *testing.T) {
+	logs := &capture{level: slog.LevelDebug}
+	h := connectortest.New(t, connector.WithLogger(slog.New(logs)))
+	h.Apply(resendCampaigns...)
+	h.Advance(2 * day)
+	stamp := h.Now().Add(-day)
+	h.TrackAt(stamp, event.Event{UserID: "late", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Track(event.Event{UserID: "timely", Kind: event.EmailReceived, CampaignID: "newsletter"})
+
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	got := map[string]map[string]slog.Value{}
+	for _, r := range logs.records {
+		attrs := map[string]slog.Value{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
+		if attrs["decision"].String() == "scheduled" {
+			got[attrs["user"].String()] = attrs
+		}
+	}
+	require.Len(t, got, 2)
+	late := got["late"]
+	require.Contains(t, late, "event_time")
+	require.True(t, late["event_time"].Time().Equal(stamp), "event_time %v, want %v", late["event_time"], stamp)
+	require.Equal(t, 7*day, late["due_at"].Time().Sub(late["event_time"].Time()), "due_at minus event_time is the delay")
+	require.NotContains(t, got["timely"], "event_time")
+}
