@@ -7,8 +7,10 @@
 // decisions) and a [connector.Instrumentation] (it opens a span around each
 // Track and each send, and times the sends). Build one with [New], hand its
 // [Telemetry.Options] to connector.New, and register the engine with
-// [Telemetry.ObservePending] to publish the number of pending deliveries
-// and with [Telemetry.ObserveEvents] to publish its event counts:
+// [Telemetry.ObservePending] to publish the number of pending deliveries,
+// with [Telemetry.ObserveEvents] to publish its event counts, and with
+// [Telemetry.ObserveClockSkew] to publish how far its clock is from the
+// store's server clock:
 //
 //	tel, err := otelconnector.New(
 //		otelconnector.WithMeterProvider(mp),
@@ -23,6 +25,9 @@
 //	events, err := tel.ObserveEvents(engine)
 //	…
 //	defer events.Unregister()
+//	skew, err := tel.ObserveClockSkew(engine)
+//	…
+//	defer skew.Unregister()
 //
 // Without [WithMeterProvider] and [WithTracerProvider] the OpenTelemetry
 // global providers are used, so a host that installs its SDK with
@@ -68,6 +73,16 @@
 //     goes down (a back end would read a reset). An event that names an unknown
 //     campaign, or an exception outside the wait of a pending delivery, is
 //     a decision of kind "ignored", with its reason, in [MetricDecisions].
+//   - [MetricClockSkew] (Float64ObservableGauge, unit s): how far a
+//     registered engine's clock is ahead of its store's server clock
+//     (negative when behind), read at each collection through
+//     connector's Engine.ClockSkew, for at most the stats timeout, with
+//     [AttrNamespace] when the engine has one. Only a store with a server
+//     clock (PostgreSQL) has the gauge. Engines sharing a store agree on
+//     due times and leases only as far as their clocks agree: replicas a
+//     quarter of the lease apart (15 s with the default lease) can send a
+//     delivery twice, and the difference between two replicas' readings
+//     is how far apart their clocks are.
 //
 // [WithCampaignAttribute] adds [AttrCampaignID] to the three synchronous
 // metrics. It is off by default: each campaign the host defines then has

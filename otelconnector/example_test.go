@@ -21,9 +21,11 @@ import (
 )
 
 // A host installs the telemetry on its engine and registers the engine for
-// the pending-deliveries gauge and the event counters. Here the SDK's manual reader shows what an
-// exporter would receive; a real host would configure a periodic reader
-// with an OTLP exporter instead.
+// the pending-deliveries gauge, the event counters and the clock skew
+// gauge (which the memory store, without a server clock, does not have).
+// Here the SDK's manual reader shows what an exporter would receive; a
+// real host would configure a periodic reader with an OTLP exporter
+// instead.
 func Example() {
 	ctx := context.Background()
 	reader := sdkmetric.NewManualReader()
@@ -59,6 +61,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer events.Unregister()
+	skew, err := tel.ObserveClockSkew(engine)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer skew.Unregister()
 
 	must(engine.Save(ctx, rule.Campaign{ID: "newsletter"}))
 	must(engine.Save(ctx, rule.Campaign{
@@ -117,6 +124,10 @@ func printMetrics(reader *sdkmetric.ManualReader) {
 			case metricdata.Gauge[int64]:
 				for _, dp := range data.DataPoints {
 					lines = append(lines, fmt.Sprintf("%s%s %d", m.Name, labels(dp.Attributes.ToSlice()), dp.Value))
+				}
+			case metricdata.Gauge[float64]:
+				for _, dp := range data.DataPoints {
+					lines = append(lines, fmt.Sprintf("%s%s %g", m.Name, labels(dp.Attributes.ToSlice()), dp.Value))
 				}
 			case metricdata.Histogram[float64]:
 				for _, dp := range data.DataPoints {

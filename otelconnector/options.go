@@ -159,14 +159,16 @@ func WithErrorHandler(h func(error)) Option {
 
 // DefaultStatsTimeout is how long a collection waits, by default, for a
 // source registered with [Telemetry.ObservePending] to read its
-// PendingCount or Stats.
+// PendingCount or Stats, and for one registered with
+// [Telemetry.ObserveClockSkew] to read its ClockSkew.
 const DefaultStatsTimeout = 5 * time.Second
 
 // WithStatsTimeout sets how long a collection waits for each source
 // registered with [Telemetry.ObservePending] to read its PendingCount or
-// Stats (a count of the store's rows) before it gives up on that
-// observation. Defaults to
-// [DefaultStatsTimeout]; d must be positive.
+// Stats (a count of the store's rows), and for each registered with
+// [Telemetry.ObserveClockSkew] to read its ClockSkew, before it gives up
+// on that observation. Defaults to [DefaultStatsTimeout]; d must be
+// positive.
 //
 // The read runs inside the metric reader's collection, which holds the
 // meter provider's lock: while it waits, no other collection runs, and

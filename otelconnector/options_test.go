@@ -228,6 +228,8 @@ func (s *hostSource) Stats(context.Context) (store.Stats, error) { return store.
 
 func (s *hostSource) EventCounts() store.EventCounts { return store.EventCounts{} }
 
+func (s *hostSource) ClockSkew(context.Context) (time.Duration, error) { return 0, nil }
+
 // A nil source, even a nil *connector.Engine in a non-nil interface, is an
 // error of registration, not a panic.
 func TestObserveRejectsNilSources(t *testing.T) {
@@ -246,6 +248,10 @@ func TestObserveRejectsNilSources(t *testing.T) {
 			"otelconnector: nil source: ObserveEvents got nil"},
 		{"ObserveEvents(nil *connector.Engine)", func() error { _, err := tel.ObserveEvents(engine); return err },
 			"otelconnector: nil source: ObserveEvents got a nil *connector.Engine"},
+		{"ObserveClockSkew(nil)", func() error { _, err := tel.ObserveClockSkew(nil); return err },
+			"otelconnector: nil source: ObserveClockSkew got nil"},
+		{"ObserveClockSkew(nil *connector.Engine)", func() error { _, err := tel.ObserveClockSkew(engine); return err },
+			"otelconnector: nil source: ObserveClockSkew got a nil *connector.Engine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
@@ -256,13 +262,15 @@ func TestObserveRejectsNilSources(t *testing.T) {
 	}
 	t.Run("a nil pointer of the host's type", func(t *testing.T) {
 		var src *hostSource
-		var errPending, errEvents error
+		var errPending, errEvents, errSkew error
 		require.NotPanics(t, func() {
 			_, errPending = tel.ObservePending(src)
 			_, errEvents = tel.ObserveEvents(src)
+			_, errSkew = tel.ObserveClockSkew(src)
 		})
 		require.ErrorContains(t, errPending, "otelconnector: ObservePending: reading the source's namespace: panic: runtime error: invalid memory address")
 		require.ErrorContains(t, errEvents, "otelconnector: ObserveEvents: reading the source's namespace: panic: runtime error: invalid memory address")
+		require.ErrorContains(t, errSkew, "otelconnector: ObserveClockSkew: reading the source's namespace: panic: runtime error: invalid memory address")
 	})
 }
 

@@ -71,8 +71,8 @@ const (
 	AttrUserHash        = attribute.Key("user.hash")        // only with WithUserHash
 	AttrEventCount      = attribute.Key("event.count")      // events handed to TrackAll
 	// AttrNamespace is the engine's namespace, when it is not the default
-	// (""): on [MetricPendingDeliveries] and the event counters (from the
-	// registered source), and on [MetricDecisions] and
+	// (""): on [MetricPendingDeliveries], [MetricClockSkew] and the event
+	// counters (from the registered source), and on [MetricDecisions] and
 	// [MetricDeliveryLag] (from each decision), so that engines of
 	// several namespaces can share one Telemetry. [MetricSendDuration]
 	// does not carry it: a send does not know its engine's namespace.
@@ -115,6 +115,7 @@ type Telemetry struct {
 	sendDuration metric.Float64Histogram
 	deliveryLag  metric.Float64Histogram
 	pending      metric.Int64ObservableGauge
+	clockSkew    metric.Float64ObservableGauge
 
 	tracked, unheard, duplicates metric.Int64ObservableCounter
 	events                       eventSources // what ObserveEvents registered
@@ -203,7 +204,7 @@ func (t *Telemetry) build(cfg config) error {
 	t.pending, err = t.meter.Int64ObservableGauge(MetricPendingDeliveries,
 		metric.WithDescription("Pending deliveries held in the store for the engine's namespace."),
 		metric.WithUnit("{delivery}"))
-	errs = append(errs, err, t.newEventCounters())
+	errs = append(errs, err, t.newEventCounters(), t.newClockSkewGauge())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("otelconnector: creating instruments: %w", err)
 	}
