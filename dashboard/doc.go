@@ -26,7 +26,9 @@
 //     that triggered or cancelled a follow-up, the decisions, what was sent
 //     and what waits, for every follow-up.
 //   - Health: what the store holds ([connector.Engine.Stats]), failed,
-//     retried and deferred sends of the last day, and every warning.
+//     retried and deferred sends of the last day, how far the engine's
+//     clock is from the store's server clock when the store has one
+//     ([connector.Engine.ClockSkew]), and every warning.
 //
 // The pages are rendered on the server and work without JavaScript; a
 // small embedded script refreshes their figures in place while they are

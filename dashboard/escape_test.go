@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,6 +42,7 @@ func hostileFake() (*fakeSource, []string) {
 		Message:     json.RawMessage(`{"subject":` + mustJSON(hostile) + `}`),
 	}, rule.Active)
 	f.warnings = []connector.Warning{{CampaignID: fu, Reason: rule.Reason(hostile), Detail: hostile}}
+	f.clockSkew = func(context.Context) (time.Duration, error) { return 0, errors.New(hostile) }
 	hour := fixtureNow.Truncate(time.Hour)
 	for _, k := range []rule.DecisionKind{rule.Scheduled, rule.Cancelled, rule.Suppressed, rule.Failed, rule.Retried, rule.DecisionKind(hostile)} {
 		f.tallies = append(f.tallies, tally{Hour: hour, CampaignID: fu, Kind: k, Reason: rule.Reason(hostile), Rule: hostile, Count: 3})

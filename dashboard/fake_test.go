@@ -36,6 +36,8 @@ type fakeSource struct {
 	allKinds     bool
 	talliesAsked []tallyQuery
 	ops          []string // actions carried out, "op id"
+	// clockSkew answers ClockSkew; nil is a store without a server clock.
+	clockSkew func(ctx context.Context) (time.Duration, error)
 }
 
 func newFake(now time.Time) *fakeSource {
@@ -78,6 +80,13 @@ func (f *fakeSource) Campaign(_ context.Context, id string) (store.CampaignRecor
 func (f *fakeSource) Stats(context.Context) (store.Stats, error) { return f.stats, nil }
 
 func (f *fakeSource) UnknownCampaigns() []connector.UnknownCampaign { return f.unknown }
+
+func (f *fakeSource) ClockSkew(ctx context.Context) (time.Duration, error) {
+	if f.clockSkew == nil {
+		return 0, connector.ErrNoServerClock
+	}
+	return f.clockSkew(ctx)
+}
 
 func (f *fakeSource) Check(context.Context) ([]connector.Warning, error) { return f.warnings, nil }
 

@@ -15,7 +15,8 @@ import (
 )
 
 // healthBody is the health page: what the store holds, recent send
-// failures and retries, and the definitions' warnings.
+// failures and retries, the engine's clock against the store's server
+// clock, and the definitions' warnings.
 type healthBody struct {
 	Stats    []statRow // what the store holds
 	Events   []statRow // what this engine did with the events it took
@@ -24,6 +25,9 @@ type healthBody struct {
 	// UnknownEvents counts, across every engine, the events of the window
 	// that named a campaign that does not exist (from the tallies).
 	UnknownEvents int64
+	// Clock compares this engine's clock with the store's server clock;
+	// nil when the store has none.
+	Clock *clockRow
 
 	TalliesNote string
 	Window      window
@@ -98,7 +102,8 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := healthBody{Stats: statRows(stats), Events: keyed("Events.", structRowsOf(stats.Events)),
-		Unknown: h.src.UnknownCampaigns(), Warnings: warnings, Window: win, Windows: windows}
+		Unknown: h.src.UnknownCampaigns(), Warnings: warnings, Window: win, Windows: windows,
+		Clock: h.clockSkew(r)}
 	now := h.src.Now()
 	since, until := win.bounds(now)
 	// The page keeps the trouble tallies of what it reads too, for a store
