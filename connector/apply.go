@@ -218,7 +218,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		if p.saved[i] {
 			continue
 		}
-		created, saved, ws, err := e.save(ctx, c, true)
+		created, saved, prev, ws, err := e.save(ctx, c, true)
 		if err != nil && cfg.keepStopped && e.archivedNow(ctx, c.ID, err) {
 			continue // archived since the plan: KeepStopped leaves it (counted below)
 		}
@@ -232,7 +232,7 @@ func (e *Engine) Apply(ctx context.Context, campaigns []rule.Campaign, opts ...A
 		case created:
 			note(c.ID, &sum.created, rule.ReasonCreated, "saved as a draft")
 		case saved:
-			note(c.ID, &sum.edited, rule.ReasonEdited, "definition saved")
+			note(c.ID, &sum.edited, rule.ReasonEdited, editedDetail(&prev, &c))
 		}
 	}
 	for k := len(p.order) - 1; k >= 0; k-- { // follow-ups first

@@ -36,7 +36,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err := checkReferences(&c, snap.knows); err != nil {
 		return campaignError("save", c.ID, err)
 	}
-	_, _, ws, err := e.save(ctx, c, false)
+	_, _, _, ws, err := e.save(ctx, c, false)
 	e.emitWarnings(ws, e.cfg.clock.Now())
 	return err
 }
@@ -61,14 +61,19 @@ var errUnchanged = errors.New("connector: unchanged")
 // save stores definition c (checked): a new campaign as a draft, an
 // existing one keeping its state and activation. With unlessSame, a stored
 // definition equal to c is left as it is, and saved is false. created
-// reports a new campaign. ws are the warnings about the saved campaign, for
-// the caller to hand to the observers.
-func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (created, saved bool, ws []Warning, err error) {
+// reports a new campaign; prev is the definition c replaced (zero for a
+// new campaign), for the decision that says what changed. ws are the
+// warnings about the saved campaign, for the caller to hand to the
+// observers.
+func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (created, saved bool, prev rule.Campaign, ws []Warning, err error) {
 	now := e.cfg.clock.Now()
 	def := c.Clone()
 	var seen int64 // the stored record's revision
 	rec, err := e.store.UpdateCampaign(ctx, e.cfg.namespace, c.ID, func(rec *store.CampaignRecord, exists bool) error {
-		created, seen = !exists, rec.Revision
+		created, seen, prev = !exists, rec.Revision, rule.Campaign{}
+		if exists { // a copy: the update function may run again, and rec is the store's
+			prev = rec.Campaign.Clone()
+		}
 		switch {
 		case !exists:
 			*rec = store.CampaignRecord{State: rule.Draft, CreatedAt: now}
@@ -83,18 +88,18 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 	})
 	if errors.Is(err, errUnchanged) {
 		if err := e.catchUp(ctx, seen); err != nil {
-			return false, false, nil, fmt.Errorf("connector: save %q: %w", c.ID, err)
+			return false, false, prev, nil, fmt.Errorf("connector: save %q: %w", c.ID, err)
 		}
-		return false, false, nil, nil
+		return false, false, prev, nil, nil
 	}
 	if err != nil {
-		return false, false, nil, wrapStore("save", c.ID, err)
+		return false, false, rule.Campaign{}, nil, wrapStore("save", c.ID, err)
 	}
 	snap, err := e.adopt(ctx, rec)
 	if err != nil {
-		return created, true, nil, fmt.Errorf("connector: save %q: %w", c.ID, err)
+		return created, true, prev, nil, fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	return created, true, e.warningsFor(snap, c.ID, now, time.Time{}), nil
+	return created, true, prev, e.warningsFor(snap, c.ID, now, time.Time{}), nil
 }
 
 // checkReferences reports triggers and exceptions of c that name

@@ -213,6 +213,9 @@ const (
 	ReasonCreated Reason = "created"
 	// ReasonEdited: (on Applied) the stored definition differed from the
 	// one given; the new one is saved and applies to future decisions.
+	// Detail is "definition saved", followed by what changed, field by
+	// field: "definition saved: delay after 168h0m0s → after 72h0m0s;
+	// exceptions +purchase".
 	ReasonEdited Reason = "edited"
 	// ReasonPublished: (on Applied) a draft or stopped campaign was
 	// published (Detail says which: a stopped one is resumed).
