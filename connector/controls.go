@@ -214,19 +214,20 @@ func (e *Engine) needsLocationAtSend(c *rule.Campaign) bool {
 }
 
 // location asks the directory for the user's zone, defaulting to the
-// engine's location.
-func (e *Engine) location(ctx context.Context, userID string) (*time.Location, error) {
+// engine's location. byDirectory reports a zone the directory gave, which
+// the details quoting local times say.
+func (e *Engine) location(ctx context.Context, userID string) (loc *time.Location, byDirectory bool, err error) {
 	if e.cfg.directory == nil {
-		return e.cfg.location, nil
+		return e.cfg.location, false, nil
 	}
-	loc, err := e.cfg.directory.Location(ctx, userID)
+	loc, err = e.cfg.directory.Location(ctx, userID)
 	if err != nil {
-		return nil, fmt.Errorf("connector: directory: location of %q: %w", userID, err)
+		return nil, false, fmt.Errorf("connector: directory: location of %q: %w", userID, err)
 	}
 	if loc == nil {
-		return e.cfg.location, nil
+		return e.cfg.location, false, nil
 	}
-	return loc, nil
+	return loc, true, nil
 }
 
 // inSegment asks the directory whether the user is in segment.

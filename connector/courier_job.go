@@ -24,6 +24,9 @@ type job struct {
 	camp  *campaign
 	now   time.Time
 	loc   *time.Location
+	// locByDirectory: the directory gave loc (else it is the engine's
+	// default), for the details that quote local times.
+	locByDirectory bool
 
 	leaseFrom time.Time // stepConfirm: the time the renewed lease counts from
 	leaseEnd  time.Time // stepConfirm: when the confirmed delivery's lease ends
@@ -33,8 +36,9 @@ type job struct {
 
 	reason  rule.Reason // stepDefer: why, and until when
 	until   time.Time
-	cause   error // stepPostpone: the directory's error
-	sendErr error // stepRecord: the sender's answer
+	why     string // stepDefer: the check that failed, for the detail (sendTimeWhy)
+	cause   error  // stepPostpone: the directory's error
+	sendErr error  // stepRecord: the sender's answer
 	// stepRecord: when a failed send is retried, drawn once (the backoff
 	// has jitter), so that each try of the record stores the same time
 	// and a retry stored by a call reported as failed is recognised.
@@ -81,7 +85,7 @@ func (j *job) reset() {
 	j.finish()
 	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.slotless, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, false, j.dec[:0]
 	j.now = j.w.e.cfg.clock.Now()
-	j.retryAt, j.retried, j.held = time.Time{}, false, false
+	j.retryAt, j.retried, j.held, j.locByDirectory, j.why = time.Time{}, false, false, false, ""
 }
 
 // clear drops what the job refers to, for the pool.
@@ -120,7 +124,7 @@ func (j *job) check() {
 		return
 	}
 	def := &j.camp.Campaign
-	loc, inAudience, err := e.askDirectory(ctx, def, c.UserID)
+	loc, byDirectory, inAudience, err := e.askDirectory(ctx, def, c.UserID)
 	if err != nil {
 		j.step, j.cause = stepPostpone, err
 		if ctx.Err() != nil { // the Tick stopped, the directory did not fail
@@ -128,7 +132,7 @@ func (j *job) check() {
 		}
 		return
 	}
-	j.loc = loc
+	j.loc, j.locByDirectory = loc, byDirectory
 	// The checks run at the time the directory answered: a directory that
 	// took minutes must not let a delivery due before quiet hours, or
 	// before its send window closed, go inside them.
@@ -157,7 +161,7 @@ func (j *job) check() {
 			return
 		}
 		if !ok {
-			j.step, j.reason, j.until = stepDefer, rule.ReasonRateLimited, minute.Add(time.Minute)
+			j.step, j.reason, j.until, j.why = stepDefer, rule.ReasonRateLimited, minute.Add(time.Minute), ""
 			return
 		}
 		// The caps' and the rate limit's store calls may have taken long
@@ -192,6 +196,7 @@ func (j *job) deferredAtSendTime(def *rule.Campaign, inAudience bool) bool {
 		return false
 	}
 	j.step, j.reason, j.until = stepDefer, reason, until
+	j.why = j.sendTimeWhy() // at the time checked: the step is stored a little later
 	return true
 }
 

@@ -426,7 +426,7 @@ func (j *job) deferOrDrop(u *store.UserState, i int) {
 	if !j.until.IsZero() && j.until.Sub(p.DueAt) <= j.w.e.cfg.maxDeferral {
 		p.Token, p.ReadyAt = 0, j.until
 		p.DirectoryErrors = 0 // the directory answered: a later outage starts its waits afresh
-		j.note(rule.Deferred, j.reason, p, "until "+stamp(j.until))
+		j.note(rule.Deferred, j.reason, p, joinDetail("until "+stamp(j.until), j.why))
 		return
 	}
 	u.RemovePending(i)
@@ -434,7 +434,7 @@ func (j *job) deferOrDrop(u *store.UserState, i int) {
 	if !j.until.IsZero() {
 		detail = "would wait past the maximum deferral of " + j.w.e.cfg.maxDeferral.String()
 	}
-	j.note(rule.Suppressed, j.reason, p, detail)
+	j.note(rule.Suppressed, j.reason, p, joinDetail(detail, j.why))
 }
 
 // directoryRetryMax bounds the wait between two tries of a delivery the

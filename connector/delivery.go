@@ -81,22 +81,20 @@ func compareClaims(a, b *store.Claim) int {
 }
 
 // askDirectory fetches what the send-time checks of campaign c need to know
-// about the user: their zone and, when c re-checks its audience, whether
-// they are still in it.
-func (e *Engine) askDirectory(ctx context.Context, c *rule.Campaign, userID string) (*time.Location, bool, error) {
-	loc := e.cfg.location
+// about the user: their zone (and whether the directory gave it) and, when
+// c re-checks its audience, whether they are still in it.
+func (e *Engine) askDirectory(ctx context.Context, c *rule.Campaign, userID string) (loc *time.Location, byDirectory, in bool, err error) {
+	loc = e.cfg.location
 	if e.needsLocationAtSend(c) {
-		l, err := e.location(ctx, userID)
-		if err != nil {
-			return nil, false, err
+		if loc, byDirectory, err = e.location(ctx, userID); err != nil {
+			return nil, false, false, err
 		}
-		loc = l
 	}
 	if !c.RecheckAudience {
-		return loc, true, nil
+		return loc, byDirectory, true, nil
 	}
-	in, err := e.inSegment(ctx, userID, c.Audience)
-	return loc, in, err
+	in, err = e.inSegment(ctx, userID, c.Audience)
+	return loc, byDirectory, in, err
 }
 
 // sendTimeCheck applies the checks that need no user state. It returns ""

@@ -93,10 +93,11 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 	if w := camp.SendWindow; w != nil && !w.Contains(at, t.loc) {
 		if !w.NextAvailable {
 			suppress(rule.ReasonOutsideSendWindow, func() string {
+				where := " in " + zoneWords(t.loc, t.locByDirectory) + ", at " + localWords(at, t.loc)
 				if at.After(due) {
-					return "due " + stamp(due) + ", at once: " + stamp(at) + ", window " + w.String()
+					return "due " + stamp(due) + ", at once: " + stamp(at) + ", window " + w.String() + where
 				}
-				return "due " + stamp(due) + ", window " + w.String()
+				return "due " + stamp(due) + ", window " + w.String() + where
 			})
 			return
 		}
@@ -331,9 +332,14 @@ func lead(at, now time.Time) string {
 // 09:00:00.25, and the detail has to show it.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// joinDetail joins two parts of a detail with "; ", leaving out an empty
+// one.
 func joinDetail(a, b string) string {
-	if a == "" {
+	switch {
+	case a == "":
 		return b
+	case b == "":
+		return a
 	}
 	return a + "; " + b
 }

@@ -18,6 +18,9 @@ type tracker struct {
 	ev   *event.Event // points at event, below
 	now  time.Time
 	loc  *time.Location // the user's zone, fetched when a trigger needs it
+	// locByDirectory: the directory gave loc (else it is the engine's
+	// default), for the details that quote local times.
+	locByDirectory bool
 
 	event      event.Event
 	triggers   []triggerRef   // matching triggers, at most one per follow-up
@@ -113,7 +116,7 @@ func (t *tracker) reset(e *Engine, snap *snapshot, ev *event.Event, now time.Tim
 		clear(t.opens[:cap(t.opens)])
 		clear(t.converts[:cap(t.converts)])
 	}
-	t.e, t.snap, t.now, t.nested, t.loc = e, snap, now, nested, e.cfg.location
+	t.e, t.snap, t.now, t.nested, t.loc, t.locByDirectory = e, snap, now, nested, e.cfg.location, false
 	t.event = *ev
 	t.ev = &t.event
 	t.triggers, t.audience, t.exceptions = t.triggers[:0], t.audience[:0], t.exceptions[:0]
@@ -204,11 +207,11 @@ func (t *tracker) fetch(ctx context.Context) error {
 		t.audience = append(t.audience, in)
 	}
 	if needLoc {
-		loc, err := e.location(ctx, user)
+		loc, byDirectory, err := e.location(ctx, user)
 		if err != nil {
 			return err
 		}
-		t.loc = loc
+		t.loc, t.locByDirectory = loc, byDirectory
 	}
 	for i := range t.converts {
 		r := &t.converts[i]

@@ -185,11 +185,16 @@ const (
 	ReasonOverdueDeliveries Reason = "overdue_deliveries"
 	// ReasonOutsideSendWindow: the delivery falls outside the follow-up's
 	// send window (suppressed when scheduling, suppressed or deferred when
-	// sending).
+	// sending). Detail ends with the zone the window was read in and the
+	// user's local time: "… in Europe/Paris (directory), at Tue 08:59
+	// local".
 	ReasonOutsideSendWindow Reason = "outside_send_window"
 	// ReasonQuietHours: the delivery falls in the engine's quiet hours
-	// (suppressed, or deferred to their end). (On Warned) the follow-up's
-	// send window lies entirely inside the quiet hours: it can never send.
+	// (suppressed, or deferred to their end); Detail ends with them, the
+	// zone and the user's local time: "quiet hours 21:00–08:00 in
+	// Europe/Paris (directory), at Tue 22:30 local". (On Warned) the
+	// follow-up's send window lies entirely inside the quiet hours: it can
+	// never send.
 	ReasonQuietHours Reason = "quiet_hours"
 	// ReasonFrequencyCapped: a frequency cap would be exceeded.
 	ReasonFrequencyCapped Reason = "frequency_capped"

@@ -1,0 +1,47 @@
+package connector
+
+import (
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// zoneWords names zone loc for a decision's detail, with where it came
+// from: "Europe/Paris (directory)" when the Directory gave it,
+// "UTC (engine default)" when it is the engine's location (no Directory,
+// or one that has no zone for the user). The name is the host's (a
+// Directory may return any zone, named as it likes): it is clipped.
+func zoneWords(loc *time.Location, byDirectory bool) string {
+	if byDirectory {
+		return clip(loc.String()) + " (directory)"
+	}
+	return clip(loc.String()) + " (engine default)"
+}
+
+// localWords is instant t on loc's wall clock, to the minute, with its
+// weekday (send windows may open on given days): "Mon 22:30 local".
+func localWords(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon 15:04") + " local"
+}
+
+// sendTimeWhy is the part of a deferral's or a drop's detail that shows
+// the check of j.reason that failed at j.now, for a send window or quiet
+// hours: "quiet hours 21:00–08:00 in Europe/Paris (directory), at Mon
+// 22:30 local", the local time being when the delivery would have gone.
+// It is "" for the other reasons, and when nobody observes the decisions.
+func (j *job) sendTimeWhy() string {
+	e := j.w.e
+	if !e.observed || j.loc == nil {
+		return ""
+	}
+	var what string
+	switch {
+	case j.reason == rule.ReasonQuietHours && e.cfg.quiet != nil:
+		what = "quiet hours " + e.cfg.quiet.From.String() + "–" + e.cfg.quiet.To.String()
+	case j.reason == rule.ReasonOutsideSendWindow && j.camp != nil:
+		what = "send window " + j.camp.Campaign.SendWindow.String()
+	default:
+		return ""
+	}
+	return what + " in " + zoneWords(j.loc, j.locByDirectory) + ", at " + localWords(j.now, j.loc)
+}
