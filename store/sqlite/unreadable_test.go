@@ -246,3 +246,28 @@ func TestClaimLogsItsUnreadableDeliveriesInOneLine(t *testing.T) {
 	require.Contains(t, lines[0], "count=3")
 	require.Contains(t, lines[0], "delivery=d-ann")
 }
+
+// The state column holds a user's state but the pending deliveries, which
+// have rows of their own. A "pending" field found there (a corrupted or
+// hand-edited file) is not read as deliveries: not as a nil one, which
+// made Update panic, nor as one that would come back to life as a row.
+func TestPendingInTheStateColumnIsIgnored(t *testing.T) {
+	path := testPath(t)
+	s := openStore(t, path)
+	ctx := context.Background()
+	for _, pending := range []string{`[null]`, `[{"id":"ghost","campaign_id":"f","due_at":"2026-03-01T12:00:00Z"}]`} {
+		_, err := rawDB(t, path).Exec(`INSERT OR REPLACE INTO campaignconnector_users (ns, user_id, state) VALUES ('ns', 'ann', ?)`,
+			`{"receipts":[{"campaign_id":"f","at":"2026-03-01T12:00:00Z"}],"pending":`+pending+`}`)
+		require.NoError(t, err)
+		u, err := s.User(ctx, "ns", "ann")
+		require.NoError(t, err)
+		require.Empty(t, u.Pending, "pending %s", pending)
+		require.Len(t, u.Receipts, 1, "the rest of the state reads")
+		require.NoError(t, s.Update(ctx, "ns", "ann", t0, store.Dedup{}, func(u *store.UserState, _ bool) {
+			require.Empty(t, u.Pending, "pending %s", pending)
+		}))
+		claims, err := s.Claim(ctx, "ns", t0.Add(time.Hour), time.Minute, 10, 1)
+		require.NoError(t, err)
+		require.Empty(t, claims, "pending %s", pending)
+	}
+}

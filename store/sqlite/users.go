@@ -99,13 +99,17 @@ type unreadable struct{ err error }
 func (e *unreadable) Error() string { return e.err.Error() }
 func (e *unreadable) Unwrap() error { return e.err }
 
-// decodeUser builds the state fn sees from what was read.
+// decodeUser builds the state fn sees from what was read. The pending
+// deliveries are the pending rows alone: a "pending" field in the state
+// column, which this store never writes there (a corrupted or hand-edited
+// file), is dropped rather than taken for deliveries, or for nil ones.
 func decodeUser(userID string, state []byte, old []loaded) (store.UserState, error) {
 	var u store.UserState
 	if state != nil {
 		if err := json.Unmarshal(state, &u); err != nil {
 			return u, fmt.Errorf("decoding the state of user %q: %w", userID, err)
 		}
+		u.Pending = nil
 	}
 	if len(old) > 0 {
 		u.Pending = make([]*store.Pending, len(old))
