@@ -18,7 +18,7 @@ import (
 // resendEngine runs the resend-to-non-openers flow on a memory store: ann
 // and bob receive the newsletter, bob opens it, a week later ann gets the
 // resend, and then cleo receives the newsletter.
-func resendEngine(t *testing.T) (*connector.Engine, *clock.Mock) {
+func resendEngine(t testing.TB) (*connector.Engine, *clock.Mock) {
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewMock()

@@ -88,7 +88,7 @@ func links(page string) []string {
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 // noError returns a function that fails t on a non-nil error.
-func noError(t *testing.T) func(error) {
+func noError(t testing.TB) func(error) {
 	return func(err error) {
 		t.Helper()
 		if err != nil {
