@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/editdist"
@@ -262,14 +263,35 @@ func timeHint(err error) error {
 func noTwice(fields map[string]json.RawMessage) error {
 	seen := make(map[string]string, len(fields))
 	for k := range fields {
-		lower := strings.ToLower(k)
-		if other, ok := seen[lower]; ok {
+		key := foldKey(k)
+		if other, ok := seen[key]; ok {
 			a, b := min(k, other), max(k, other)
 			return fmt.Errorf("fields %q and %q are the same field (names match without regard to case)", a, b)
 		}
-		seen[lower] = k
+		seen[key] = k
 	}
 	return nil
+}
+
+// foldKey returns the key encoding/json matches field names by, each
+// letter replaced by the least of those it folds with: "uſer_id" (a long
+// s) has the key of "user_id", as encoding/json decodes either into
+// UserID, though strings.ToLower leaves the long s as it is.
+func foldKey(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, r := range name {
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				r = next
+				break
+			}
+			r = next
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // field returns the value of field name, matched without regard to case

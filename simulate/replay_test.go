@@ -129,6 +129,10 @@ func TestReadLogRefusesWhatItWouldNotApply(t *testing.T) {
 	// would depend on the order of decoding.
 	_, err := simulate.ReadLog(strings.NewReader(`{"op":"publish","OP":"","campaign":"resend"}`))
 	requireLine(t, err, 1, `fields "OP" and "op" are the same field`)
+	// Names match as encoding/json matches them, which folds a long s
+	// (U+017F) with s: it would decode "uſer_id" into the user too.
+	_, err = simulate.ReadLog(strings.NewReader(`{"user_id":"ann","uſer_id":"bob","kind":"purchase"}`))
+	requireLine(t, err, 1, `fields "user_id" and "uſer_id" are the same field`)
 
 	// Other fields of an event line are ignored, as event.Event's JSON
 	// form ignores them: a later version's, or the host's own (common
