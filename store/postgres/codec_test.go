@@ -341,6 +341,20 @@ func TestBodiesRefuseWhatJSONRefuses(t *testing.T) {
 	}
 }
 
+// A document whose number is text the encoder refuses to write (leading
+// zeros, hex) is corrupt: decoding it fails, rather than giving a
+// property that no update could write back.
+func TestBodiesWithAnInvalidNumberDoNotDecode(t *testing.T) {
+	for _, bad := range []string{"0012", "0x10", "1_00", "12e+"} {
+		p := store.Pending{ID: "d", Trigger: event.Event{UserID: "u", Kind: event.Purchase, Properties: map[string]any{"n": json.Number("1234")}}}
+		body, err := appendPending(nil, "u", &p)
+		require.NoError(t, err)
+		require.Equal(t, 1, bytes.Count(body, []byte("1234")))
+		body = bytes.Replace(body, []byte("1234"), []byte(bad), 1)
+		require.ErrorIs(t, decodePending(&store.Pending{ID: "d"}, "u", body), errCorrupt, "number %q", bad)
+	}
+}
+
 // A document with an event kind this version does not know (a newer
 // version's) fails to decode with an error naming the kind, as JSON does:
 // the store leaves such a delivery to a process that reads it.

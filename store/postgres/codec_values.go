@@ -358,7 +358,14 @@ func (r *reader) value(depth int) any {
 	case valString:
 		return r.string()
 	case valNumber:
-		return json.Number(r.string())
+		// The encoder writes valid JSON numbers only: any other text is
+		// a corrupt document, not a number no encoder could write back.
+		s := r.string()
+		if !validNumber(s) {
+			r.fail()
+			return nil
+		}
+		return json.Number(s)
 	case valList:
 		n := r.count()
 		l := make([]any, n)
