@@ -109,6 +109,13 @@ func sameLine(a, b simulate.Line) bool {
 	if a.Op != b.Op || a.Campaign != b.Campaign || !a.Time.Equal(b.Time) || !a.Event.Time.Equal(b.Event.Time) {
 		return false
 	}
+	// No properties and empty ones are the same: the JSON omits both.
+	if len(a.Event.Properties) == 0 {
+		a.Event.Properties = nil
+	}
+	if len(b.Event.Properties) == 0 {
+		b.Event.Properties = nil
+	}
 	pa, errA := json.Marshal(a.Event.Properties)
 	pb, errB := json.Marshal(b.Event.Properties)
 	if errA != nil || errB != nil || !bytes.Equal(pa, pb) {
