@@ -49,7 +49,8 @@ func (k *keeper) halt() {
 // when each round was due rather than from when the one before returned:
 // a slow store then delays one renewal, not every round after it, and
 // each lease keeps its quarter of spare time less that one renewal's. A
-// round that returns after the next was due starts the next at once.
+// round that returns after the next was due starts the next at once, and
+// the pace counts from that one.
 func (k *keeper) run(w *courier) {
 	defer close(k.done)
 	clk, period := w.e.cfg.clock, w.e.cfg.lease/4
@@ -64,6 +65,13 @@ func (k *keeper) run(w *courier) {
 		}
 		k.renew(w)
 		next = next.Add(period)
+		if now := clk.Now(); next.Before(now) {
+			// The round returned after the next was due: the next starts
+			// at once, and the rounds missed meanwhile collapse into it,
+			// or a store that hung for minutes and then fails fast would
+			// get (and the log would show) every missed round in a burst.
+			next = now
+		}
 	}
 }
 
