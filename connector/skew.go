@@ -29,7 +29,9 @@ const clockSamples = 3
 // It reads the server's clock three times and keeps the reading with the
 // shortest round trip, taking the server's time as read halfway through
 // it: the result is within half that round trip of the truth (typically
-// well under a millisecond on a local network).
+// well under a millisecond on a local network). A reading during which
+// the engine's clock went back is not kept; if every one is such, it
+// returns an error.
 func (e *Engine) ClockSkew(ctx context.Context) (time.Duration, error) {
 	if ctx == nil {
 		return 0, errNilContext("ClockSkew")
@@ -38,17 +40,29 @@ func (e *Engine) ClockSkew(ctx context.Context) (time.Duration, error) {
 	if !ok {
 		return 0, ErrNoServerClock
 	}
-	var skew, best time.Duration
-	for i := range clockSamples {
+	var skew time.Duration
+	best := time.Duration(-1) // none kept yet
+	for range clockSamples {
 		before := e.cfg.clock.Now()
 		server, err := sc.ServerNow(ctx)
 		if err != nil {
 			return 0, err
 		}
 		after := e.cfg.clock.Now()
-		if rtt := after.Sub(before); i == 0 || rtt < best {
+		// A negative round trip means the engine's clock went back during
+		// the reading (a clock set by hand, or one without a monotonic
+		// reading that NTP steps): its midpoint says nothing of the skew,
+		// and the reading is not kept.
+		if rtt := after.Sub(before); rtt >= 0 && (best < 0 || rtt < best) {
 			best, skew = rtt, before.Add(rtt/2).Sub(server)
 		}
 	}
+	if best < 0 {
+		return 0, errClockWentBack
+	}
 	return skew, nil
 }
+
+// errClockWentBack is ClockSkew's error when the engine's clock went back
+// during every reading of the server's.
+var errClockWentBack = errors.New("connector: clock skew: the engine's clock went back during every reading of the server's")

@@ -73,3 +73,59 @@ func TestClockSkewErrors(t *testing.T) {
 	_, err = e.ClockSkew(context.Background())
 	require.ErrorIs(t, err, down)
 }
+
+// steppedBack is a server clock whose first reading sees the engine's
+// clock stepped back by an hour during its round trip (a clock set by
+// hand, or a host's Clock without a monotonic reading when NTP corrects
+// it), and whose later readings take the round trips they are given.
+type steppedBack struct {
+	serverClock
+}
+
+func (s *steppedBack) ServerNow(ctx context.Context) (time.Time, error) {
+	if s.reads == 0 {
+		s.reads++
+		server := s.clk.Now()
+		s.clk.Add(-time.Hour)
+		return server, nil
+	}
+	return s.serverClock.ServerNow(ctx)
+}
+
+// TestClockSkewIgnoresAReadingTheClockSteppedBackDuring checks that a
+// reading during which the engine's clock went back, whose round trip is
+// negative, is not taken for the shortest: it says nothing of the skew.
+func TestClockSkewIgnoresAReadingTheClockSteppedBackDuring(t *testing.T) {
+	clk := clock.NewMock()
+	s := &steppedBack{serverClock{Memory: store.NewMemory(), clk: clk,
+		roundTrips: []time.Duration{0, 4 * time.Millisecond, 6 * time.Millisecond},
+		skews:      []time.Duration{0, 2 * time.Second, 3 * time.Second}}}
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk)
+	skew, err := e.ClockSkew(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Second, skew, "the reading with the shortest non-negative round trip")
+}
+
+// backwards is a server clock during each reading of which the engine's
+// clock goes back a second.
+type backwards struct{ clk *clock.Mock }
+
+func (b backwards) ServerNow(context.Context) (time.Time, error) {
+	t := b.clk.Now()
+	b.clk.Add(-time.Second)
+	return t, nil
+}
+
+// TestClockSkewErrsWhenTheClockWentBackEachTime checks that ClockSkew
+// gives an error, not a figure, when the engine's clock went back during
+// every reading.
+func TestClockSkewErrsWhenTheClockWentBackEachTime(t *testing.T) {
+	clk := clock.NewMock()
+	s := struct {
+		*store.Memory
+		backwards
+	}{store.NewMemory(), backwards{clk}}
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clk)
+	_, err := e.ClockSkew(context.Background())
+	require.ErrorContains(t, err, "went back during every reading")
+}
