@@ -280,6 +280,9 @@ type PendingCounter interface {
 // its own (PostgreSQL). Engines on several hosts read the same server's
 // clock, so how far each engine's clock is from it tells how far the
 // engines' clocks are from each other: connector's Engine.ClockSkew.
+// A wrapper of such a store (to measure, or to inject faults) passes
+// ServerNow on, as embedding the store's pointer does; one that holds it
+// as a Store hides it, and ClockSkew returns ErrNoServerClock.
 type ServerClock interface {
 	// ServerNow returns the server's current time.
 	ServerNow(ctx context.Context) (time.Time, error)

@@ -243,5 +243,7 @@
 //
 // Nothing here reads the wall clock for semantics: every comparison uses
 // the now the engine passes. The store reads the monotonic clock only to
-// age its revision cache and pace its notification connection.
+// age its revision cache and pace its notification connection, and the
+// server's clock only in [Store.ServerNow] ([store.ServerClock]), which
+// connector's Engine.ClockSkew compares the engine's clock with.
 package postgres
