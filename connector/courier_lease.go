@@ -12,7 +12,8 @@ import (
 // (or whose outcome is being recorded), so that no other engine takes a
 // delivery while this one still works on it, however long the send takes.
 // Every quarter of the lease, it renews each lease with at most half of it
-// left: a renewal starts with more than a quarter of the lease to spare.
+// left: while the rounds keep their pace, a renewal starts with more than
+// a quarter of the lease to spare.
 // It runs from a courier's first send to the end of its Tick, on one timer
 // of the engine's clock.
 type keeper struct {
