@@ -13,8 +13,10 @@ import (
 // processed before found nothing to cancel. A delivery whose send has
 // started cannot be stopped; it is marked so that a failed send is
 // cancelled instead of retried. An exception outside the wait of a
-// pending delivery is recorded as ignored (before_trigger, after_due), so
-// that the user's history says why it did not cancel.
+// pending delivery is recorded as ignored (before_trigger, after_due), as
+// is one that finds none of its follow-up but was stamped before the
+// user last received it (after_send), so that the user's history says
+// why it did not cancel.
 //
 // A backfill's tail (t.tail) replays the exceptions tracked since the
 // activation against the deliveries the backfill scheduled alone, and
@@ -25,11 +27,15 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 		return
 	}
 	at := t.ev.Time
+	// met has a bit for each exception (its index in t.exceptions, below
+	// 64) that met a pending delivery of its follow-up.
+	var met uint64
 	u.RemovePendingFunc(func(p *store.Pending) bool { // one pass, however many follow-ups the event concerns
 		k := t.exceptionOf(p.CampaignID)
 		if k < 0 {
 			return false
 		}
+		met |= 1 << min(k, 63)
 		r := t.exceptions[k]
 		if t.tail && !(p.Backfilled && p.Activation == r.c.Activation) {
 			return false // not the backfill's: the exception met it, or will, as it was tracked
@@ -55,6 +61,36 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 		}
 		return true
 	})
+	if !t.tail && len(u.Receipts) > 0 {
+		t.ignoreAfterSends(u, met)
+	}
+}
+
+// ignoreAfterSends records, for each exception that met no pending
+// delivery of its follow-up (met, as cancelByExceptions sets it), that it
+// came too late when the user received the follow-up after the
+// exception's time: the support question "she bought, and still got the
+// reminder" then has its answer in the user's history. An expired
+// receipt, which pruning may or may not have removed yet, does not count.
+func (t *tracker) ignoreAfterSends(u *store.UserState, met uint64) {
+	for k, r := range t.exceptions {
+		if k >= 63 || met&(1<<k) != 0 { // from the 64th on, met is shared: unknown
+			continue
+		}
+		id := r.c.Campaign.ID
+		rc, ok := u.Receipt(id)
+		if !ok || !t.ev.Time.Before(rc.At) || (!rc.Expires.IsZero() && !t.now.Before(rc.Expires)) {
+			continue
+		}
+		t.ignored[ignoredAfterSend]++
+		t.marks.add(t.e, r.c, id, tcIgnored[ignoredAfterSend], "")
+		if t.e.observed {
+			d := t.decision(rule.Ignored, rule.ReasonAfterSend, r.c)
+			d.Rule = r.desc
+			d.Detail = "the user last received the follow-up at " + stamp(rc.At)
+			t.decisions = append(t.decisions, d)
+		}
+	}
 }
 
 // ignore records that exception r did not cancel pending delivery p, for

@@ -274,6 +274,7 @@ var reasonTexts = map[rule.Reason]string{
 	rule.ReasonUnknownCampaign:            "it names a campaign the engine does not know",
 	rule.ReasonBeforeTrigger:              "it happened before the trigger, before the user waited",
 	rule.ReasonAfterDue:                   "it happened at or after the due time, when the wait was over",
+	rule.ReasonAfterSend:                  "it happened before the user last received the follow-up, and was tracked after that delivery, with nothing left to cancel",
 	rule.ReasonCampaignStopped:            "the follow-up was stopped or archived",
 	rule.ReasonReplaced:                   "replaced by a newer trigger",
 	rule.ReasonLate:                       "it was already due when scheduled",

@@ -28,8 +28,9 @@ import (
 //   - Info: a delivery; what [Engine.Apply] changed (each change, then a
 //     summary); an event that did not do what its author meant
 //     and that a host asks about ("why did nothing happen?"): an exception
-//     that did not cancel because it fell outside the wait (ignored,
-//     before_trigger or after_due), a trigger lost to timing or
+//     that did not cancel because it fell outside the wait or came after
+//     the send (ignored, before_trigger, after_due or after_send), a
+//     trigger lost to timing or
 //     configuration (suppressed, before_activation, original_not_active,
 //     trigger_too_old, trigger_too_far_ahead, outside_duration), and a
 //     pending delivery dropped at send time (suppressed by a send window,

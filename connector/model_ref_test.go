@@ -228,10 +228,12 @@ func (m *refModel) track(ev genEvent) {
 		if firstMatch(f.def.Exceptions, ev) < 0 {
 			continue
 		}
+		waiting := false
 		for _, p := range slices.Clone(m.pending) {
 			if p.user != ev.User || p.campaign != f.def.ID {
 				continue
 			}
+			waiting = true
 			// Only while the user waits: at or after the trigger (this
 			// delivery exists, so its trigger was processed first) and
 			// strictly before the due time. Outside, the exception is
@@ -246,6 +248,15 @@ func (m *refModel) track(ev genEvent) {
 				m.decide(ev.User, rule.Cancelled, rule.ReasonException, f.def.ID, ev.ID, p.due, p.attempts)
 				if at.Equal(p.triggerTime) {
 					m.out.covered = append(m.out.covered, coverSameInstant)
+				}
+			}
+		}
+		// Not waiting, but the user received the follow-up after the
+		// exception's time: it came too late, and says so.
+		if !waiting {
+			for _, rc := range m.receipts {
+				if rc.user == ev.User && rc.campaign == f.def.ID && at.Before(rc.at) {
+					m.decide(ev.User, rule.Ignored, rule.ReasonAfterSend, f.def.ID, ev.ID, time.Time{}, 0)
 				}
 			}
 		}

@@ -84,12 +84,13 @@ type eventCounters struct {
 }
 
 // ignoredReasons index eventCounters.ignored.
-var ignoredReasons = [...]rule.Reason{rule.ReasonUnknownCampaign, rule.ReasonBeforeTrigger, rule.ReasonAfterDue}
+var ignoredReasons = [...]rule.Reason{rule.ReasonUnknownCampaign, rule.ReasonBeforeTrigger, rule.ReasonAfterDue, rule.ReasonAfterSend}
 
 const (
 	ignoredUnknownCampaign = iota
 	ignoredBeforeTrigger
 	ignoredAfterDue
+	ignoredAfterSend
 )
 
 // stripedCounter is a counter spread over cache lines, chosen by a hint

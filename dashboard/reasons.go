@@ -22,6 +22,7 @@ var reasonPhrases = map[rule.Reason]string{
 	rule.ReasonUnknownCampaign:            "names a campaign that does not exist",
 	rule.ReasonBeforeTrigger:              "exception came before the trigger",
 	rule.ReasonAfterDue:                   "exception came at or after the due time",
+	rule.ReasonAfterSend:                  "exception that happened before the user last received the follow-up, tracked after that delivery",
 	rule.ReasonCampaignStopped:            "campaign stopped or archived",
 	rule.ReasonReplaced:                   "replaced by a newer trigger",
 	rule.ReasonLate:                       "already due when scheduled, sent at once",

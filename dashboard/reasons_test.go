@@ -120,6 +120,7 @@ var sharedTerms = map[rule.Reason][]string{
 	rule.ReasonUnknownCampaign:            {"names a campaign"},
 	rule.ReasonBeforeTrigger:              {"before the trigger"},
 	rule.ReasonAfterDue:                   {"at or after the due time"},
+	rule.ReasonAfterSend:                  {"before the user last received the follow-up", "tracked after that delivery"},
 	rule.ReasonCampaignStopped:            {"stopped or archived"},
 	rule.ReasonReplaced:                   {"replaced by a newer trigger"},
 	rule.ReasonLate:                       {"already due when scheduled"},

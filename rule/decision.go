@@ -82,8 +82,10 @@ const Warning = Warned
 //     ReasonNotReeligible, ReasonOutsideSendWindow);
 //   - it matched an exception of a follow-up the user waits for, but
 //     happened outside the wait: Ignored with ReasonBeforeTrigger or
-//     ReasonAfterDue (an exception that finds no pending delivery has
-//     nothing to cancel and leaves no decision);
+//     ReasonAfterDue; or it matched an exception of a follow-up the user
+//     received after the exception's time, tracked too late: Ignored with
+//     ReasonAfterSend (any other exception that finds no pending delivery
+//     has nothing to cancel and leaves no decision);
 //   - its ID was already processed: Duplicate.
 //
 // # Warnings
@@ -143,6 +145,15 @@ const (
 	// due time of a delivery still pending (not yet sent: no Tick since,
 	// a deferral, a retry): the wait was over, the delivery goes out.
 	ReasonAfterDue Reason = "after_due"
+	// ReasonAfterSend: (on Ignored) an exception of a follow-up the user
+	// no longer waits for was stamped before the user last received it
+	// (or was held out of it), and tracked after that delivery: it has
+	// nothing left to cancel. Detail gives the delivery's time. Whether
+	// it would have cancelled, tracked in time, depends on when that
+	// delivery's trigger happened (its scheduled decision says). A
+	// delivery is held back for exceptions reported late only with
+	// connector's WithAllowedLateness.
+	ReasonAfterSend Reason = "after_send"
 	// ReasonCampaignStopped: the follow-up was stopped or archived, or
 	// stopped and resumed since the delivery was scheduled; on Applied,
 	// Apply stopped the campaign.

@@ -1,0 +1,77 @@
+package connector_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// TestAnExceptionReportedAfterTheSendSaysSo checks that an exception
+// stamped during the wait but tracked after the delivery went out (a
+// purchase the shop reports late) leaves an ignored decision naming the
+// send, so that the user's history answers "she opened it, and still got
+// the follow-up": before, it left nothing.
+func TestAnExceptionReportedAfterTheSendSaysSo(t *testing.T) {
+	h := started(t, nil)
+	t0 := h.Now()
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(time.Hour)
+	h.RequireSentAt("u", "f", t0.Add(time.Hour))
+	sent := h.Now()
+	h.Advance(30 * time.Minute)
+	h.TrackAt(t0.Add(20*time.Minute), interaction("u", event.EmailOpened, "newsletter"))
+	d := h.RequireReason("u", "f", rule.Ignored, rule.ReasonAfterSend)
+	require.Equal(t, t0.Add(20*time.Minute), d.EventTime)
+	require.Equal(t, event.EmailOpened, d.EventKind)
+	require.Contains(t, d.Detail, sent.UTC().Format(time.RFC3339Nano))
+	require.Equal(t, int64(1), h.Engine.EventCounts().Ignored[rule.ReasonAfterSend])
+	x, err := h.Engine.Explain(context.Background(), "u", "f")
+	require.NoError(t, err)
+	require.Contains(t, x.String(), "tracked after that delivery")
+	h.RequireKinds("u", "f", "scheduled", "delivered", "ignored/after_send")
+}
+
+// TestAnExceptionAfterTheSendIsNotLate checks what does not count as late:
+// an exception stamped after the send (the user did it after receiving
+// the follow-up), one for a follow-up the user never received, and one
+// that met a pending delivery of the follow-up (that decision says it).
+func TestAnExceptionAfterTheSendIsNotLate(t *testing.T) {
+	h := started(t, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(0) })
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(time.Hour)
+	h.RequireSent("u", "f")
+	h.Advance(time.Minute)
+	h.Track(interaction("u", event.EmailOpened, "newsletter")) // after the send
+	h.Track(interaction("v", event.EmailOpened, "newsletter")) // never received it
+	h.RequireKinds("u", "f", "scheduled", "delivered")
+	require.Empty(t, h.DecisionsFor("v", "f"))
+
+	// A new wait: an exception stamped before the first send is before
+	// this trigger, and says that, once.
+	t1 := h.Now()
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.TrackAt(t1.Add(-2*time.Hour), interaction("u", event.EmailOpened, "newsletter"))
+	h.RequireKinds("u", "f", "scheduled", "delivered", "scheduled", "ignored/before_trigger")
+	require.Zero(t, h.Engine.EventCounts().Ignored[rule.ReasonAfterSend])
+}
+
+// TestAnExceptionAfterAnExpiredReceiptIsNotLate checks that a receipt
+// past its retention, which pruning may not have removed yet, does not
+// make a late exception's decision: whether it does would depend on when
+// the store pruned.
+func TestAnExceptionAfterAnExpiredReceiptIsNotLate(t *testing.T) {
+	h := started(t, nil, connector.WithReceiptRetention(2*time.Hour), connector.WithPruneInterval(1000*time.Hour))
+	t0 := h.Now()
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(time.Hour)
+	h.RequireSent("u", "f")
+	h.Advance(3 * time.Hour)
+	h.TrackAt(t0.Add(10*time.Minute), interaction("u", event.EmailOpened, "newsletter"))
+	h.RequireKinds("u", "f", "scheduled", "delivered")
+}
