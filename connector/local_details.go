@@ -10,12 +10,18 @@ import (
 // from: "Europe/Paris (directory)" when the Directory gave it,
 // "UTC (engine default)" when it is the engine's location (no Directory,
 // or one that has no zone for the user). The name is the host's (a
-// Directory may return any zone, named as it likes): it is clipped.
-func zoneWords(loc *time.Location, byDirectory bool) string {
-	if byDirectory {
-		return clip(loc.String()) + " (directory)"
+// Directory may return any zone, named as it likes): it is clipped. A
+// zone without a name (time.FixedZone("", …)) is named by its offset
+// from UTC at instant t: "UTC-05:00".
+func zoneWords(loc *time.Location, byDirectory bool, t time.Time) string {
+	name := loc.String()
+	if name == "" {
+		name = t.In(loc).Format("UTC-07:00")
 	}
-	return clip(loc.String()) + " (engine default)"
+	if byDirectory {
+		return clip(name) + " (directory)"
+	}
+	return clip(name) + " (engine default)"
 }
 
 // localWords is instant t on loc's wall clock, to the minute, with its
@@ -43,5 +49,5 @@ func (j *job) sendTimeWhy() string {
 	default:
 		return ""
 	}
-	return what + " in " + zoneWords(j.loc, j.locByDirectory) + ", at " + localWords(j.now, j.loc)
+	return what + " in " + zoneWords(j.loc, j.locByDirectory, j.now) + ", at " + localWords(j.now, j.loc)
 }

@@ -113,3 +113,20 @@ func TestRateLimitDetailIsAsBefore(t *testing.T) {
 	d := h.RequireReason("b", "f", rule.Deferred, rule.ReasonRateLimited)
 	require.Equal(t, "until "+connectortest.Start.Add(time.Minute).Format(time.RFC3339), d.Detail)
 }
+
+// TestWindowDetailNamesAnUnnamedZone: a zone without a name (a fixed
+// offset made with time.FixedZone("", …), a zero time.Location) is
+// named by its offset from UTC, not left blank.
+func TestWindowDetailNamesAnUnnamedZone(t *testing.T) {
+	dir := newDirectory()
+	offset := time.FixedZone("", -5*3600)
+	dir.zones["u"] = offset
+	h := connectortest.New(t, connector.WithDirectory(dir),
+		connector.WithQuietHours(connector.QuietHours{From: rule.At(22, 0), To: rule.At(7, 0)}))
+	followUp(h, nil)
+	h.AdvanceTo(time.Date(2026, 1, 6, 22, 30, 0, 0, offset))
+	h.Track(opened("u"))
+	h.Tick()
+	d := h.RequireReason("u", "f", rule.Suppressed, rule.ReasonQuietHours)
+	require.Equal(t, "quiet hours 22:00–07:00 in UTC-05:00 (directory), at Tue 22:30 local", d.Detail)
+}

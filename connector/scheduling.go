@@ -93,7 +93,7 @@ func (t *tracker) evaluate(u *store.UserState, i int, r triggerRef, inAudience b
 	if w := camp.SendWindow; w != nil && !w.Contains(at, t.loc) {
 		if !w.NextAvailable {
 			suppress(rule.ReasonOutsideSendWindow, func() string {
-				where := " in " + zoneWords(t.loc, t.locByDirectory) + ", at " + localWords(at, t.loc)
+				where := " in " + zoneWords(t.loc, t.locByDirectory, at) + ", at " + localWords(at, t.loc)
 				if at.After(due) {
 					return "due " + stamp(due) + ", at once: " + stamp(at) + ", window " + w.String() + where
 				}
