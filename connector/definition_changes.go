@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -270,8 +271,9 @@ func messageChanges(a, b json.RawMessage) string {
 	case len(b) == 0:
 		return "removed"
 	}
-	var va, vb any
-	if json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil && reflect.DeepEqual(va, vb) {
+	va, errA := decodeExact(a)
+	vb, errB := decodeExact(b)
+	if errA == nil && errB == nil && reflect.DeepEqual(va, vb) {
 		return "" // the same JSON, spaced or ordered otherwise
 	}
 	oa, okA := va.(map[string]any)
@@ -297,6 +299,22 @@ func messageChanges(a, b json.RawMessage) string {
 		parts = append(parts, strings.Join(signed("", changed), ", ")+" changed")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// decodeExact decodes JSON document raw with its numbers as
+// [json.Number]: a float64 would take two numbers that differ past its
+// precision (a template ID of 17 digits) for one, and hide their change.
+func decodeExact(raw json.RawMessage) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, errors.New("more than one JSON value")
+	}
+	return v, nil
 }
 
 func sortedKeys(m map[string]any) []string {

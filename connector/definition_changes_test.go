@@ -150,3 +150,15 @@ func TestEditedDetailKeepsItsPrefix(t *testing.T) {
 	new := rule.Campaign{ID: "f", Delay: rule.After(2 * time.Hour)}
 	require.Equal(t, "definition saved: delay after 1h0m0s → after 2h0m0s", editedDetail(&old, &new))
 }
+
+// TestDefinitionChangesKeepsNumbersExact: a message value changed in a
+// digit that a float64 does not keep (a template ID of 17 digits) is a
+// change the detail names, as Apply saves it as one.
+func TestDefinitionChangesKeepsNumbersExact(t *testing.T) {
+	old := rule.Campaign{ID: "f", Message: json.RawMessage(`{"template_id":12345678901234567,"title":"Hi"}`)}
+	new := rule.Campaign{ID: "f", Message: json.RawMessage(`{"template_id":12345678901234568,"title":"Hi"}`)}
+	require.Equal(t, "message template_id changed", definitionChanges(&old, &new))
+	new.Message = json.RawMessage(`[12345678901234568]`)
+	old.Message = json.RawMessage(`[12345678901234567]`)
+	require.Equal(t, "message changed (19 → 19 bytes)", definitionChanges(&old, &new))
+}
