@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -254,7 +255,7 @@ func rateText(n int) string {
 // within 72h0m0s)`.
 func conversionText(c rule.Conversion) string {
 	t := rule.Trigger{Kind: c.Kind, CampaignID: c.CampaignID, Target: c.Target, Name: c.Name, Where: c.Where}
-	return c.ID + " (" + t.String() + " within " + c.Window().String() + ")"
+	return nameText(c.ID) + " (" + t.String() + " within " + c.Window().String() + ")"
 }
 
 // messageChanges describes how message b differs from message a: the
@@ -284,14 +285,14 @@ func messageChanges(a, b json.RawMessage) string {
 	var added, removed, changed []string
 	for _, k := range sortedKeys(ob) {
 		if v, ok := oa[k]; !ok {
-			added = append(added, k)
+			added = append(added, nameText(k))
 		} else if !reflect.DeepEqual(v, ob[k]) {
-			changed = append(changed, k)
+			changed = append(changed, nameText(k))
 		}
 	}
 	for _, k := range sortedKeys(oa) {
 		if _, ok := ob[k]; !ok {
-			removed = append(removed, k)
+			removed = append(removed, nameText(k))
 		}
 	}
 	parts := append(signed("+", added), signed("-", removed)...)
@@ -315,6 +316,23 @@ func decodeExact(raw json.RawMessage) (any, error) {
 		return nil, errors.New("more than one JSON value")
 	}
 	return v, nil
+}
+
+// nameText is name (a message key, a conversion ID: the host's text) as
+// a detail shows it: as it is when it holds letters, digits and "_-.:/@#"
+// only, else quoted (the empty name too), so that a line break or an escape sequence in it does
+// not reach a log or a terminal as such, and its "; " or " → " cannot read
+// as a part of the detail of its own.
+func nameText(name string) string {
+	if name == "" {
+		return `""`
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.:/@#", r) {
+			return strconv.Quote(clip(name))
+		}
+	}
+	return name
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -3,6 +3,7 @@ package connector
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,4 +162,21 @@ func TestDefinitionChangesKeepsNumbersExact(t *testing.T) {
 	new.Message = json.RawMessage(`[12345678901234568]`)
 	old.Message = json.RawMessage(`[12345678901234567]`)
 	require.Equal(t, "message changed (19 → 19 bytes)", definitionChanges(&old, &new))
+}
+
+// TestDefinitionChangesQuotesOddNames: a message key or a conversion ID
+// holding a line break, an escape sequence or the detail's own separators
+// ("; ", " → ") is quoted, so that it cannot break the line a log or a
+// terminal shows, nor read as a change of another field; a plain one is
+// left as it is.
+func TestDefinitionChangesQuotesOddNames(t *testing.T) {
+	odd := "x; rate_limit unlimited → 1/min\n\x1b[2J"
+	old := rule.Campaign{ID: "f", Message: json.RawMessage(`{"title":"Hi"}`)}
+	new := rule.Campaign{ID: "f", Message: json.RawMessage(`{"title":"Hi","x; rate_limit unlimited → 1/min\n\u001b[2J":1,"cta":2}`),
+		Conversions: []rule.Conversion{{ID: odd, Kind: event.Purchase}, {ID: "bought", Kind: event.Purchase}}}
+	got := definitionChanges(&old, &new)
+	require.Equal(t, "message +cta, +"+strconv.Quote(odd)+"; conversions +"+strconv.Quote(odd)+
+		" (purchase within 72h0m0s), +bought (purchase within 72h0m0s)", got)
+	require.NotContains(t, got, "\n")
+	require.NotContains(t, got, "\x1b")
 }
