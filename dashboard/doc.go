@@ -28,7 +28,10 @@
 //   - Health: what the store holds ([connector.Engine.Stats]), failed,
 //     retried and deferred sends of the last day, how far the engine's
 //     clock is from the store's server clock when the store has one
-//     ([connector.Engine.ClockSkew]), and every warning.
+//     ([connector.Engine.ClockSkew]), and every warning. While the store
+//     does not answer, the page shows what needs no store (the engine's
+//     own event counts) and a notice in each part it could not read, with
+//     status 200.
 //
 // The pages are rendered on the server and work without JavaScript; a
 // small embedded script refreshes their figures in place while they are

@@ -79,6 +79,8 @@ func (f *fakeSource) Campaign(_ context.Context, id string) (store.CampaignRecor
 
 func (f *fakeSource) Stats(context.Context) (store.Stats, error) { return f.stats, nil }
 
+func (f *fakeSource) EventCounts() store.EventCounts { return f.stats.Events }
+
 func (f *fakeSource) UnknownCampaigns() []connector.UnknownCampaign { return f.unknown }
 
 func (f *fakeSource) ClockSkew(ctx context.Context) (time.Duration, error) {

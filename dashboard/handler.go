@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -41,6 +42,10 @@ type handler struct {
 	csrf  *csrf // nil when actions are off
 	pages *pages
 	mux   http.Handler
+	// healthRead is when the health page last read the store's figures,
+	// in Unix nanoseconds on the engine's clock; 0: not yet. The page
+	// says it while the store does not answer.
+	healthRead atomic.Int64
 }
 
 func newHandler(src source, opts ...Option) (*handler, error) {

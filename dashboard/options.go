@@ -81,7 +81,7 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithLogger sets where the handler logs the errors it answers with a 500
-// page, and the actions taken or refused (their audit trail, with
+// page or with a notice in a page, and the actions taken or refused (their audit trail, with
 // [WithActions]). Defaults to slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {

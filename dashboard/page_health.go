@@ -1,12 +1,14 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -28,6 +30,22 @@ type healthBody struct {
 	// Clock compares this engine's clock with the store's server clock;
 	// nil when the store has none.
 	Clock *clockRow
+
+	// StatsNote and WarningsNote say why Stats and Warnings are missing:
+	// their reads failed. "" when they were read.
+	StatsNote    string
+	WarningsNote string
+	// Unread names, in words and in the page's order, the parts whose
+	// store reads failed: "" when every read the page made worked (a store
+	// without tallies or without a server clock lacks them, it does not
+	// fail them).
+	Unread string
+	// LastRead is, when the page could not read the store's figures, when
+	// the health page of this handler last did, on the engine's clock
+	// (zero: never, or they were read), and LastReadAgo how long before
+	// the page that was, in words.
+	LastRead    time.Time
+	LastReadAgo string
 
 	TalliesNote string
 	Window      window
@@ -91,24 +109,27 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	stats, err := h.src.Stats(ctx)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	// Each read that fails leaves a notice in its part of the page, not a
+	// failed page: the page is most wanted while the store is down, and
+	// shows then what needs no store (this engine's own counts).
+	body := healthBody{Events: keyed("Events.", structRowsOf(h.src.EventCounts())),
+		Unknown: h.src.UnknownCampaigns(), Window: win, Windows: windows}
+	if stats, err := h.src.Stats(ctx); err != nil {
+		body.StatsNote = h.logFailure(r, err)
+	} else {
+		body.Stats = statRows(stats)
+		h.healthRead.Store(h.src.Now().UnixNano())
 	}
-	warnings, err := h.src.Check(ctx)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if body.Warnings, err = h.src.Check(ctx); err != nil {
+		body.WarningsNote = h.logFailure(r, err)
 	}
-	body := healthBody{Stats: statRows(stats), Events: keyed("Events.", structRowsOf(stats.Events)),
-		Unknown: h.src.UnknownCampaigns(), Warnings: warnings, Window: win, Windows: windows,
-		Clock: h.clockSkew(r)}
+	body.Clock = h.clockSkew(r)
 	now := h.src.Now()
 	since, until := win.bounds(now)
 	// The page keeps the trouble tallies of what it reads too, for a store
 	// that ignores [store.TallyQuery.Kinds] and returns every kind.
 	tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, Kinds: healthKinds})
+	talliesFailed := err != nil && !errors.Is(err, errNoTallies)
 	if err != nil {
 		body.TalliesNote = h.note(r, err)
 	} else {
@@ -134,7 +155,45 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 			body.ByCampaign = append(body.ByCampaign, troubleRow{CampaignID: id, Figures: s.Figures})
 		}
 	}
+	body.Unread = listWords(unreadParts(body.StatsNote != "", body.Clock != nil && body.Clock.Failed != "",
+		talliesFailed, body.WarningsNote != ""))
+	if last := h.healthRead.Load(); body.StatsNote != "" && last != 0 {
+		body.LastRead = time.Unix(0, last)
+		body.LastReadAgo = durationWords(now.Sub(body.LastRead))
+	}
+	// 200 with the notices, not an error status: a browser shows the page
+	// and its live refresh swaps it in (it keeps the previous figures on
+	// an error status), so an open page says that the store is down.
 	h.render(w, r, http.StatusOK, "health", page{Title: "Health", Nav: "health", Body: body})
+}
+
+// unreadParts names, in the page's order, the parts of the health page
+// whose store reads failed.
+func unreadParts(stats, clock, tallies, warnings bool) []string {
+	var out []string
+	for _, p := range []struct {
+		failed bool
+		words  string
+	}{
+		{stats, "what it holds"},
+		{clock, "the clock comparison"},
+		{tallies, "the failed, retried and deferred sends"},
+		{warnings, "the warnings"},
+	} {
+		if p.failed {
+			out = append(out, p.words)
+		}
+	}
+	return out
+}
+
+// listWords joins parts as a sentence lists them: "a", "a and b", "a, b
+// and c".
+func listWords(parts []string) string {
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 // statRows lists the exported fields of s but Events (shown apart),

@@ -16,6 +16,9 @@ type source interface {
 	Campaigns(ctx context.Context) ([]store.CampaignRecord, error)
 	Campaign(ctx context.Context, id string) (store.CampaignRecord, error)
 	Stats(ctx context.Context) (store.Stats, error)
+	// EventCounts returns what the engine did with the events it took,
+	// from its own counters: no store call.
+	EventCounts() store.EventCounts
 	UnknownCampaigns() []connector.UnknownCampaign
 	Check(ctx context.Context) ([]connector.Warning, error)
 	// ExplainUser returns what the engine recorded about the user, one
