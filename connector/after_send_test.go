@@ -2,12 +2,14 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
@@ -74,4 +76,29 @@ func TestAnExceptionAfterAnExpiredReceiptIsNotLate(t *testing.T) {
 	h.Advance(3 * time.Hour)
 	h.TrackAt(t0.Add(10*time.Minute), interaction("u", event.EmailOpened, "newsletter"))
 	h.RequireKinds("u", "f", "scheduled", "delivered")
+}
+
+// TestAnExceptionOfManyFollowUpsReportedAfterTheirSends checks that an
+// exception many follow-ups share (a purchase cancelling every reminder)
+// records after_send for each follow-up it came too late for, however
+// many: not only for the first 63 it matched.
+func TestAnExceptionOfManyFollowUpsReportedAfterTheirSends(t *testing.T) {
+	h := connectortest.New(t)
+	const n = 70
+	cs := []rule.Campaign{{ID: "newsletter"}}
+	var ids []string
+	for i := range n {
+		f := waitCampaign(func(c *rule.Campaign) { c.ID, c.IgnoreFrequencyCaps = fmt.Sprintf("f%02d", i), true })[1]
+		cs, ids = append(cs, f), append(ids, f.ID)
+	}
+	h.Save(cs...)
+	h.Publish(append(ids, "newsletter")...)
+	t0 := h.Now()
+	h.Track(interaction("u", event.EmailReceived, "newsletter"))
+	h.Advance(2 * time.Hour)
+	h.TrackAt(t0.Add(10*time.Minute), interaction("u", event.EmailOpened, "newsletter"))
+	for _, id := range ids {
+		h.RequireKinds("u", id, "scheduled", "delivered", "ignored/after_send")
+	}
+	require.Equal(t, int64(n), h.Engine.EventCounts().Ignored[rule.ReasonAfterSend])
 }

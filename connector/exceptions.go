@@ -27,15 +27,21 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 		return
 	}
 	at := t.ev.Time
-	// met has a bit for each exception (its index in t.exceptions, below
-	// 64) that met a pending delivery of its follow-up.
-	var met uint64
+	// t.met says, per exception (as indexed in t.exceptions), whether it
+	// met a pending delivery of its follow-up; unmet counts those that
+	// did not.
+	t.met = resize(t.met, len(t.exceptions))
+	clear(t.met)
+	unmet := len(t.exceptions)
 	u.RemovePendingFunc(func(p *store.Pending) bool { // one pass, however many follow-ups the event concerns
 		k := t.exceptionOf(p.CampaignID)
 		if k < 0 {
 			return false
 		}
-		met |= 1 << min(k, 63)
+		if !t.met[k] {
+			t.met[k] = true
+			unmet--
+		}
 		r := t.exceptions[k]
 		if t.tail && !(p.Backfilled && p.Activation == r.c.Activation) {
 			return false // not the backfill's: the exception met it, or will, as it was tracked
@@ -61,27 +67,40 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 		}
 		return true
 	})
-	if !t.tail && len(u.Receipts) > 0 {
-		t.ignoreAfterSends(u, met)
+	if !t.tail && unmet > 0 && len(u.Receipts) > 0 {
+		t.ignoreAfterSends(u)
 	}
 }
 
 // ignoreAfterSends records, for each exception that met no pending
-// delivery of its follow-up (met, as cancelByExceptions sets it), that it
-// came too late when the user received the follow-up after the
+// delivery of its follow-up (t.met, as cancelByExceptions sets it), that
+// it came too late when the user received the follow-up after the
 // exception's time: the support question "she bought, and still got the
 // reminder" then has its answer in the user's history. An expired
 // receipt, which pruning may or may not have removed yet, does not count.
-func (t *tracker) ignoreAfterSends(u *store.UserState, met uint64) {
+// The receipts are matched to the exceptions in one pass over each,
+// so that the cost stays linear in the user's receipts and the
+// follow-ups the event concerns.
+func (t *tracker) ignoreAfterSends(u *store.UserState) {
+	rcs := resize(t.receiptOf, len(t.exceptions))
+	t.receiptOf = rcs
+	for k := range rcs {
+		rcs[k] = -1
+	}
+	for i := range u.Receipts {
+		if k := t.exceptionOf(u.Receipts[i].CampaignID); k >= 0 && rcs[k] < 0 {
+			rcs[k] = int32(i)
+		}
+	}
 	for k, r := range t.exceptions {
-		if k >= 63 || met&(1<<k) != 0 { // from the 64th on, met is shared: unknown
+		if t.met[k] || rcs[k] < 0 {
+			continue
+		}
+		rc := u.Receipts[rcs[k]]
+		if !t.ev.Time.Before(rc.At) || (!rc.Expires.IsZero() && !t.now.Before(rc.Expires)) {
 			continue
 		}
 		id := r.c.Campaign.ID
-		rc, ok := u.Receipt(id)
-		if !ok || !t.ev.Time.Before(rc.At) || (!rc.Expires.IsZero() && !t.now.Before(rc.Expires)) {
-			continue
-		}
 		t.ignored[ignoredAfterSend]++
 		t.marks.add(t.e, r.c, id, tcIgnored[ignoredAfterSend], "")
 		if t.e.observed {

@@ -53,6 +53,11 @@ type tracker struct {
 	// event completes it.
 	converted []int32
 	closed    []bool
+	// met says, per matched exception, whether it met a pending delivery
+	// of its follow-up; receiptOf gives, per matched exception, the index
+	// in u.Receipts of its follow-up's receipt (-1: none).
+	met       []bool
+	receiptOf []int32
 }
 
 // convertRef is a conversion the event matches, with the prepared tracker
