@@ -102,3 +102,27 @@ func TestAnExceptionOfManyFollowUpsReportedAfterTheirSends(t *testing.T) {
 	}
 	require.Equal(t, int64(n), h.Engine.EventCounts().Ignored[rule.ReasonAfterSend])
 }
+
+// TestABackfillReplaysNoLateException checks that a backfill of a
+// follow-up published again does not take the exceptions it replays for
+// late reports of an earlier activation's send: the open was tracked
+// before that send (when ann waited for nothing), and the backfill
+// replays it as if the follow-up had been active then.
+func TestABackfillReplaysNoLateException(t *testing.T) {
+	h := connectortest.New(t, connector.WithInteractionLog(30*day))
+	newsletter, resend := resendToNonOpeners()
+	h.Save(newsletter, resend)
+	h.Publish("resend", "newsletter")
+	t0 := h.Now()
+	h.Track(event.Event{ID: "o-ann", UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter"})
+	h.Advance(time.Hour)
+	h.Track(event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	h.Advance(8 * day)
+	h.RequireSent("ann", "resend")
+	h.Stop("resend")
+	h.Advance(day)
+	require.NoError(t, h.Engine.Publish(context.Background(), "resend", connector.Backfill(t0)))
+	h.Advance(day)
+	h.RequireKinds("ann", "resend", "scheduled", "delivered", "suppressed/not_reeligible")
+	require.Zero(t, h.Engine.EventCounts().Ignored[rule.ReasonAfterSend])
+}

@@ -78,9 +78,12 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 // exception's time: the support question "she bought, and still got the
 // reminder" then has its answer in the user's history. An expired
 // receipt, which pruning may or may not have removed yet, does not count.
-// The receipts are matched to the exceptions in one pass over each,
-// so that the cost stays linear in the user's receipts and the
-// follow-ups the event concerns.
+// Nor, in a backfill, does a receipt from before the activation: the
+// backfill replays an event that was tracked in its time, before that
+// send, as if the follow-up had been active then, when the send had not
+// happened yet. The receipts are matched to the exceptions in one pass
+// over each, so that the cost stays linear in the user's receipts and
+// the follow-ups the event concerns.
 func (t *tracker) ignoreAfterSends(u *store.UserState) {
 	rcs := resize(t.receiptOf, len(t.exceptions))
 	t.receiptOf = rcs
@@ -97,7 +100,8 @@ func (t *tracker) ignoreAfterSends(u *store.UserState) {
 			continue
 		}
 		rc := u.Receipts[rcs[k]]
-		if !t.ev.Time.Before(rc.At) || (!rc.Expires.IsZero() && !t.now.Before(rc.Expires)) {
+		if !t.ev.Time.Before(rc.At) || (!rc.Expires.IsZero() && !t.now.Before(rc.Expires)) ||
+			(t.only != nil && rc.At.Before(r.c.ActivatedAt)) {
 			continue
 		}
 		id := r.c.Campaign.ID
