@@ -126,3 +126,24 @@ func TestABackfillReplaysNoLateException(t *testing.T) {
 	h.RequireKinds("ann", "resend", "scheduled", "delivered", "suppressed/not_reeligible")
 	require.Zero(t, h.Engine.EventCounts().Ignored[rule.ReasonAfterSend])
 }
+
+// TestAnExceptionReportedAfterADeferredSend pins what the docs say of a
+// delivery deferred past its due time: an exception stamped after the
+// due time and before the send is after the wait (after_due while the
+// delivery waits for its send), and, reported after the send, records
+// after_send all the same: only its time, against the scheduled
+// decision's due time, tells that it would not have cancelled.
+func TestAnExceptionReportedAfterADeferredSend(t *testing.T) {
+	quiet := connector.WithQuietHours(connector.QuietHours{From: rule.At(0, 30), To: rule.At(6, 0), Defer: true})
+	h := started(t, nil, quiet)
+	t0 := h.Now() // midnight
+	h.Track(interaction("u", event.EmailReceived, "newsletter"), interaction("v", event.EmailReceived, "newsletter"))
+	h.Advance(2 * time.Hour) // due at 01:00, deferred to 06:00
+	h.Track(interaction("u", event.EmailOpened, "newsletter"))
+	h.RequireReason("u", "f", rule.Ignored, rule.ReasonAfterDue)
+	h.Advance(6 * time.Hour)
+	h.RequireSentAt("v", "f", t0.Add(6*time.Hour))
+	h.TrackAt(t0.Add(2*time.Hour), interaction("v", event.EmailOpened, "newsletter"))
+	h.RequireKinds("v", "f", "scheduled", "deferred/quiet_hours", "delivered", "ignored/after_send")
+	require.Equal(t, t0.Add(time.Hour), h.DecisionsFor("v", "f")[0].DueAt)
+}

@@ -149,8 +149,10 @@ const (
 	// no longer waits for was stamped before the user last received it
 	// (or was held out of it), and tracked after that delivery: it has
 	// nothing left to cancel. Detail gives the delivery's time. Whether
-	// it would have cancelled, tracked in time, depends on when that
-	// delivery's trigger happened (its scheduled decision says). A
+	// it would have cancelled, tracked in time, depends on whether it
+	// happened in the wait: at or after that delivery's trigger and
+	// before its due time, which its scheduled decision gives (a
+	// delivery deferred past its due time went out after the wait). A
 	// delivery is held back for exceptions reported late only with
 	// connector's WithAllowedLateness.
 	ReasonAfterSend Reason = "after_send"
