@@ -110,7 +110,7 @@ func (t *tracker) ignoreAfterSends(u *store.UserState) {
 		if t.e.observed {
 			d := t.decision(rule.Ignored, rule.ReasonAfterSend, r.c)
 			d.Rule = r.desc
-			d.Detail = "the user last received the follow-up at " + stamp(rc.At)
+			d.Detail = "last received at " + stamp(rc.At)
 			t.decisions = append(t.decisions, d)
 		}
 	}
