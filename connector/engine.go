@@ -201,6 +201,12 @@ const (
 // Namespace returns the engine's namespace.
 func (e *Engine) Namespace() string { return e.cfg.namespace }
 
+// Lease returns how long a delivery this engine claims stays its own
+// without a renewal ([WithLease]). Replicas whose clocks are a quarter of
+// it apart can send a delivery twice: the dashboard flags a clock skew
+// ([Engine.ClockSkew]) against it.
+func (e *Engine) Lease() time.Duration { return e.cfg.lease }
+
 // Now returns the engine clock's current time.
 func (e *Engine) Now() time.Time { return e.cfg.clock.Now() }
 

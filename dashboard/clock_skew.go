@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -23,13 +24,19 @@ type clockSkewer interface {
 }
 
 // clockSkewFlag is the skew, either way, from which the health page flags
-// the engine's clock. Replicas whose clocks are a quarter of the lease
-// apart (15 s with the default lease of a minute) can send a delivery
-// twice; the dashboard cannot read the engine's lease, and each replica
-// shows only its own skew, while two replicas off in opposite directions
-// are apart by the sum of theirs: 5 s flags them well before the default
-// lease's bound, and before that of a lease down to 20 s.
+// the engine's clock, or from a twelfth of the engine's lease when that
+// is less. Replicas whose clocks are a quarter of the lease apart (15 s
+// with the default lease of a minute) can send a delivery twice; each
+// replica shows only its own skew, while two replicas off in opposite
+// directions are apart by the sum of theirs: a twelfth of the lease
+// flags them well before that bound.
 const clockSkewFlag = 5 * time.Second
+
+// leaser is the optional part of a source that gives the engine's lease:
+// *connector.Engine has it (Engine.Lease), and so does engineSource.
+type leaser interface {
+	Lease() time.Duration
+}
 
 // clockRow is the health page's comparison of the engine's clock with the
 // store's server clock.
@@ -38,8 +45,10 @@ type clockRow struct {
 	Words   string // "0.3 s ahead of", "12 ms behind", …
 	Flag    bool   // the skew is clockSkewFlag or more, either way
 	Failed  string // what the page says in place of a reading that failed
-	// FlagAt is clockSkewFlag in words, for the page's text.
-	FlagAt string
+	// FlagAt is the skew flagged from, in words, for the page's text;
+	// Quarter is a quarter of the engine's lease and Lease the lease, ""
+	// when the source does not give it.
+	FlagAt, Quarter, Lease string
 }
 
 // clockSkew reads the source's clock skew for the health page: nil when
@@ -57,12 +66,25 @@ func (h *handler) clockSkew(r *http.Request) *clockRow {
 	case err != nil:
 		return &clockRow{Failed: h.logFailure(r, err)}
 	}
+	flag, quarter, lease := clockSkewFlag, "", ""
+	if l, ok := h.src.(leaser); ok && l.Lease() > 0 {
+		flag = min(flag, l.Lease()/12)
+		quarter, lease = roundAmount(l.Lease()/4), roundAmount(l.Lease())
+	}
 	return &clockRow{
 		Seconds: strconv.FormatFloat(skew.Seconds(), 'f', -1, 64),
 		Words:   skewWords(skew),
-		Flag:    skew >= clockSkewFlag || skew <= -clockSkewFlag,
-		FlagAt:  strconv.FormatFloat(clockSkewFlag.Seconds(), 'f', -1, 64) + " s",
+		Flag:    skew >= flag || skew <= -flag,
+		FlagAt:  roundAmount(flag),
+		Quarter: quarter,
+		Lease:   lease,
 	}
+}
+
+// roundAmount writes a positive duration as skewAmount does, without a
+// decimal that is zero: "5 s", "1.7 s", "15 s", "1 minute".
+func roundAmount(d time.Duration) string {
+	return strings.Replace(skewAmount(d), ".0 s", " s", 1)
 }
 
 // skewWords says where the engine's clock stands against the server's:

@@ -97,6 +97,44 @@ func TestHealthPageSaysTheClockReadingFailed(t *testing.T) {
 	}
 }
 
+// leasedFake is a fake source whose engine has a lease.
+type leasedFake struct {
+	*fakeSource
+	lease time.Duration
+}
+
+func (f leasedFake) Lease() time.Duration { return f.lease }
+
+// With a lease shorter than the default, the page flags the clock from a
+// twelfth of it and says the quarter of that lease; a real engine's
+// default lease keeps the 5 s flag.
+func TestHealthPageFlagsTheClockAgainstTheLease(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, leasedFake{f, 20 * time.Second})
+	for _, c := range []struct {
+		skew time.Duration
+		flag bool
+	}{
+		{1600 * time.Millisecond, false},
+		{1700 * time.Millisecond, true},
+		{-2 * time.Second, true},
+	} {
+		f.clockSkew = func(context.Context) (time.Duration, error) { return c.skew, nil }
+		got := clockSection(t, h)
+		if flagged := strings.Contains(got, `data-note="clock-skew"`); flagged != c.flag {
+			t.Errorf("skew %v, lease 20 s: flagged %t, want %t:\n%s", c.skew, flagged, c.flag, got)
+		}
+		if c.flag && !strings.Contains(got, "That is 1.7 s or more") || c.flag && !strings.Contains(got, "(5 s with this engine's lease of 20 s)") {
+			t.Errorf("skew %v, lease 20 s: the flag's text does not name the lease:\n%s", c.skew, got)
+		}
+	}
+
+	f.clockSkew = func(context.Context) (time.Duration, error) { return 4900 * time.Millisecond, nil }
+	if got := clockSection(t, mustHandler(t, leasedFake{f, 5 * time.Minute})); strings.Contains(got, `data-note="clock-skew"`) {
+		t.Errorf("a long lease flags below 5 s:\n%s", got)
+	}
+}
+
 // A source without ClockSkew (one that only has the methods the pages
 // need) shows no clock.
 func TestHealthPageWithoutClockSkewer(t *testing.T) {
@@ -123,6 +161,12 @@ func TestHealthPageShowsTheEnginesClockSkew(t *testing.T) {
 	}
 	got := clockSection(t, h)
 	if want := `<span data-clock-skew="1.5">1.5 s ahead of</span> the database server.`; !strings.Contains(got, want) {
+		t.Errorf("no %q in\n%s", want, got)
+	}
+	if e.Lease() != time.Minute {
+		t.Errorf("Lease() = %v, want the default, a minute", e.Lease())
+	}
+	if want := "(15 s with this engine's lease of 1 minute)"; strings.Contains(got, "That is") && !strings.Contains(got, want) {
 		t.Errorf("no %q in\n%s", want, got)
 	}
 
