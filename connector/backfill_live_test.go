@@ -56,10 +56,7 @@ func TestAnExceptionTrackedDuringTheBackfillCancelsWhatItReplays(t *testing.T) {
 	send := &sentTo{}
 	s := &duringBackfill{Memory: store.NewMemory()}
 	e := newEngine(t, s, send, clk, connector.WithInteractionLog(30*day), connector.WithDecisionLog(100, 30*day))
-	newsletter, resend := resendToNonOpeners()
-	require.NoError(t, e.Save(ctx, newsletter))
-	require.NoError(t, e.Save(ctx, resend))
-	require.NoError(t, e.Publish(ctx, "newsletter"))
+	draftResend(t, e)
 	t0 := clk.Now()
 	require.NoError(t, e.Track(ctx, event.Event{ID: "r-ann", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}))
 	require.NoError(t, e.Track(ctx, event.Event{ID: "r-bob", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}))
@@ -102,10 +99,7 @@ func TestABackfillKeepsTheLiveRuleForAnExceptionBeforeItsTrigger(t *testing.T) {
 	clk := applyClock()
 	send := &sentTo{}
 	e := newEngine(t, store.NewMemory(), send, clk, connector.WithInteractionLog(30*day))
-	newsletter, resend := resendToNonOpeners()
-	require.NoError(t, e.Save(ctx, newsletter))
-	require.NoError(t, e.Save(ctx, resend))
-	require.NoError(t, e.Publish(ctx, "newsletter"))
+	draftResend(t, e)
 	t0 := clk.Now()
 	require.NoError(t, e.Track(ctx, event.Event{ID: "o-cid", UserID: "cid", Kind: event.EmailOpened, CampaignID: "newsletter", Time: t0}))
 	require.NoError(t, e.Track(ctx, event.Event{ID: "r-cid", UserID: "cid", Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0}))
@@ -117,4 +111,16 @@ func TestABackfillKeepsTheLiveRuleForAnExceptionBeforeItsTrigger(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, []string{"cid"}, send.all(), "the open came before the receipt")
+}
+
+// draftResend saves the newsletter and its resend to non-openers on e,
+// and publishes the newsletter alone: the resend waits, a draft, for a
+// publish with a backfill.
+func draftResend(t *testing.T, e *connector.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	newsletter, resend := resendToNonOpeners()
+	require.NoError(t, e.Save(ctx, newsletter))
+	require.NoError(t, e.Save(ctx, resend))
+	require.NoError(t, e.Publish(ctx, "newsletter"))
 }

@@ -48,10 +48,7 @@ func TestABackfillRunAgainAsTheDocsSaySendsEachUserOnce(t *testing.T) {
 	send := &sentTo{}
 	s := &failUserOnce{Memory: store.NewMemory()}
 	e := newEngine(t, s, send, clk, connector.WithInteractionLog(30*day))
-	newsletter, resend := resendToNonOpeners()
-	require.NoError(t, e.Save(ctx, newsletter))
-	require.NoError(t, e.Save(ctx, resend))
-	require.NoError(t, e.Publish(ctx, "newsletter"))
+	draftResend(t, e)
 	t0 := clk.Now()
 	for i, u := range []string{"ann", "bob", "cid"} {
 		require.NoError(t, e.Track(ctx, event.Event{ID: "r-" + u, UserID: u, Kind: event.EmailReceived, CampaignID: "newsletter", Time: t0.Add(time.Duration(i) * time.Minute)}))
