@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -283,14 +284,14 @@ func messageChanges(a, b json.RawMessage) string {
 		return fmt.Sprintf("changed (%d → %d bytes)", len(a), len(b))
 	}
 	var added, removed, changed []string
-	for _, k := range sortedKeys(ob) {
+	for _, k := range slices.Sorted(maps.Keys(ob)) {
 		if v, ok := oa[k]; !ok {
 			added = append(added, nameText(k))
 		} else if !reflect.DeepEqual(v, ob[k]) {
 			changed = append(changed, nameText(k))
 		}
 	}
-	for _, k := range sortedKeys(oa) {
+	for _, k := range slices.Sorted(maps.Keys(oa)) {
 		if _, ok := ob[k]; !ok {
 			removed = append(removed, nameText(k))
 		}
@@ -320,9 +321,9 @@ func decodeExact(raw json.RawMessage) (any, error) {
 
 // nameText is name (a message key, a conversion ID: the host's text) as
 // a detail shows it: as it is when it holds letters, digits and "_-.:/@#"
-// only, else quoted (the empty name too), so that a line break or an escape sequence in it does
-// not reach a log or a terminal as such, and its "; " or " → " cannot read
-// as a part of the detail of its own.
+// only, else quoted (the empty name too), so that a line break or an
+// escape sequence in it does not reach a log or a terminal as such, and
+// its "; " or " → " cannot read as a part of the detail of its own.
 func nameText(name string) string {
 	if name == "" {
 		return `""`
@@ -333,13 +334,4 @@ func nameText(name string) string {
 		}
 	}
 	return name
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
