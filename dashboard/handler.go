@@ -2,13 +2,12 @@ package dashboard
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -153,6 +152,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusNotFound, fmt.Sprintf("No dashboard page at %q: the dashboard is served under %q (WithPrefix).", r.URL.Path, p+"/"))
 		return
 	}
+	r, failed := withFailures(r)
+	defer failed.log(h)
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -175,6 +176,7 @@ type page struct {
 	Title   string
 	Nav     string // the navigation entry to mark as current
 	Refresh int    // seconds between live refreshes; 0: none
+	Reload  int    // seconds before the browser loads the page anew; 0: never
 	Now     string
 	At      time.Time // Now as an instant, for what the pages compare with it
 	CSRF    string    // the action forms' token; "" when actions are off
@@ -211,6 +213,12 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 type errorBody struct {
 	Status  int
 	Message string
+	// Reload is, when the page loads itself anew until the store
+	// answers, every how many seconds in words; "" otherwise.
+	Reload string
+	// Health is whether the page points to the health page, which shows
+	// what the engine knows without the store.
+	Health bool
 }
 
 // fail answers r with a 500 page for err and logs it.
@@ -220,43 +228,42 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // logFailure logs err at Error with a reference, and returns what the page
 // says in its place: the reference, not the error, whose text may tell
-// the store's internals to whoever reaches the page.
+// the store's internals to whoever reaches the page. The failures of one
+// request share one reference and one log line.
 func (h *handler) logFailure(r *http.Request, err error) string {
-	ref := h.logError(r, err)
+	ref := h.failureRef(r, err)
 	return "The engine failed to answer (reference " + ref + "): the server's log has the error under that reference."
 }
 
-// refLen is the length of the references logError makes.
-const refLen = 10
-
-// logError logs err at Error under a new reference, and returns the
-// reference.
-func (h *handler) logError(r *http.Request, err error) string {
-	ref := rand.Text()[:refLen]
-	h.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "campaignconnector dashboard: "+r.Method+" "+r.URL.Path,
-		slog.String("error", err.Error()), slog.String("ref", ref))
-	return ref
-}
-
-// isRef reports whether s has the form of a reference logError makes (a
-// page shows one it reads from its address only then).
-func isRef(s string) bool {
-	if len(s) != refLen {
-		return false
+// unavailable answers r with a 503 page for err, a failed read of the
+// store that the page cannot do without, and logs it. The page points to
+// the health page, and, when live refresh is on, loads itself anew at its
+// pace (Retry-After says the same), so that a page opened during an
+// outage shows itself once the store answers again. A store that hangs
+// rather than fails holds the page until the request's context ends (see
+// http.TimeoutHandler).
+func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	ref := h.failureRef(r, err)
+	body := errorBody{Status: http.StatusServiceUnavailable, Health: true,
+		Message: "The engine could not read the store (reference " + ref + "): the server's log has the error under that reference."}
+	p := page{}
+	if secs := int(h.cfg.refresh.Seconds()); secs > 0 {
+		p.Reload, body.Reload = secs, durationWords(time.Duration(secs)*time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	for _, c := range []byte(s) {
-		if !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
-			return false
-		}
-	}
-	return true
+	h.errorPage(w, p, body)
 }
 
 // problem answers r with an error page of status saying msg.
 func (h *handler) problem(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.errorPage(w, page{}, errorBody{Status: status, Message: msg})
+}
+
+// errorPage writes the error page of body, with p's other fields.
+func (h *handler) errorPage(w http.ResponseWriter, p page, body errorBody) {
+	status, msg := body.Status, body.Message
 	var buf bytes.Buffer
-	p := page{Title: http.StatusText(status), Now: h.src.Now().In(h.cfg.location).Format(timeLayout),
-		Body: errorBody{status, msg}}
+	p.Title, p.Now, p.Body = http.StatusText(status), h.src.Now().In(h.cfg.location).Format(timeLayout), body
 	if err := h.pages.execute(&buf, "error", p); err != nil {
 		http.Error(w, strings.TrimSpace(fmt.Sprintf("%d %s: %s", status, http.StatusText(status), msg)), status)
 		return

@@ -464,8 +464,8 @@ func TestAFailurePageShowsAReferenceNotTheError(t *testing.T) {
 	var logged bytes.Buffer
 	h := mustHandler(t, failingSource{populatedFake()}, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	rec := get(t, h, "/")
-	if rec.Code != http.StatusInternalServerError {
-		t.Fatalf("GET /: %d, want 500", rec.Code)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("GET /: %d, want 503", rec.Code)
 	}
 	page := rec.Body.String()
 	if strings.Contains(page, "cc_app") || strings.Contains(page, "10.0.0.7") {

@@ -80,9 +80,10 @@ func WithPrefix(prefix string) Option {
 	}
 }
 
-// WithLogger sets where the handler logs the errors it answers with a 500
-// page or with a notice in a page, and the actions taken or refused (their audit trail, with
-// [WithActions]). Defaults to slog.Default().
+// WithLogger sets where the handler logs the errors it answers with an
+// error page or with a notice in a page (one line per request, whose
+// reference the page shows), and the actions taken or refused (their
+// audit trail, with [WithActions]). Defaults to slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -177,7 +178,9 @@ func WithLocation(loc *time.Location) Option {
 // WithRefresh sets how often a page with JavaScript enabled reloads its
 // figures in place while it is visible; zero turns live refresh off.
 // Defaults to 10 seconds. Pages work without JavaScript: reloading the
-// page shows the same figures.
+// page shows the same figures. A page that could not read the store
+// (answered with 503) loads itself again at the same pace, with or
+// without JavaScript, unless live refresh is off.
 func WithRefresh(every time.Duration) Option {
 	return func(c *config) error {
 		if every < 0 || (every > 0 && every < time.Second) {

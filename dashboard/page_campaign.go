@@ -78,12 +78,12 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.unavailable(w, r, err)
 		return
 	}
 	warnings, err := h.src.Check(ctx)
 	if err != nil {
-		h.fail(w, r, err)
+		h.unavailable(w, r, err)
 		return
 	}
 	def, err := json.MarshalIndent(rec.Campaign, "", "  ")

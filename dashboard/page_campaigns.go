@@ -106,12 +106,12 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := h.src.Campaigns(ctx)
 	if err != nil {
-		h.fail(w, r, err)
+		h.unavailable(w, r, err)
 		return
 	}
 	warnings, err := h.src.Check(ctx)
 	if err != nil {
-		h.fail(w, r, err)
+		h.unavailable(w, r, err)
 		return
 	}
 	now := h.src.Now()

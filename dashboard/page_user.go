@@ -60,7 +60,7 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	recs, err := h.src.Campaigns(ctx)
 	if err != nil {
-		h.fail(w, r, err)
+		h.unavailable(w, r, err)
 		return
 	}
 	xs, err := h.src.ExplainUser(ctx, id)
@@ -69,7 +69,7 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 		xs, err = nil, nil
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.unavailable(w, r, err)
 		return
 	}
 	byCampaign := make(map[string]connector.Explanation, len(xs))
