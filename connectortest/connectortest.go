@@ -378,8 +378,11 @@ func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionK
 	h.logUnknownCampaign("RequireNoReason", campaignID)
 }
 
-// RequireKinds asserts the exact sequence of decision kinds (with reasons,
-// as "suppressed/already_pending") about userID and campaignID.
+// RequireKinds asserts the exact sequence of decisions about userID and
+// campaignID, each written as its kind and reason, "suppressed/already_pending",
+// or as its kind alone when it has no reason ("scheduled", "delivered"). A
+// kind alone does not match a decision that has a reason: "ignored" does not
+// match "ignored/after_due".
 func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 	h.T.Helper()
 	var got []string
