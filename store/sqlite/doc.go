@@ -204,9 +204,9 @@
 // its CPU: on a current x86 core a Track costs about 0.12–0.16 ms of CPU
 // (a transaction each), an event handed over with TrackAll about 25 µs, a
 // delivery (claimed, checked, recorded) about 80–110 µs; with a million
-// deliveries pending rather than ten thousand, a Track and a delivery
-// cost about 1.3 times as much, a TrackAll event 1.1 times (BENCHMARKS.md
-// has the figures). PostgreSQL with its server spends about as much per
+// deliveries pending rather than ten thousand, each costs about as much
+// (from no more up to 1.6 times as much, between runs on a shared
+// machine: BENCHMARKS.md has the figures). PostgreSQL with its server spends about as much per
 // TrackAll event and per delivery and twice as much per Track, but on
 // every core; reads scale with the readers.
 // A delivery's row holds its trigger event, properties included, as
