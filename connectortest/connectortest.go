@@ -402,7 +402,9 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 // Timeline renders every decision observed so far, one per line, except
 // the [rule.Applied] decisions of [Harness.Apply], which concern no user:
 // each run of them at one time (an Apply, or several in a row at that
-// time) is one line, with that time, that counts them by reason.
+// time) is one line, with that time, that counts them by reason, followed
+// by a line per campaign it edited saying what changed ("resend: delay
+// after 24h0m0s → after 48h0m0s").
 func (h *Harness) Timeline() string {
 	var b strings.Builder
 	b.WriteString("timeline:\n")
@@ -420,6 +422,11 @@ func (h *Harness) Timeline() string {
 			j++
 		}
 		fmt.Fprintf(&b, "  %s\n", appliedLine(ds[i:j]))
+		for _, d := range ds[i:j] {
+			if changed, ok := editedFields(d); ok {
+				fmt.Fprintf(&b, "    %s: %s\n", d.CampaignID, changed)
+			}
+		}
 		i = j - 1
 	}
 	return b.String()
@@ -450,6 +457,21 @@ func appliedLine(ds []rule.Decision) string {
 	}
 	slices.Sort(ids)
 	return fmt.Sprintf("%s applied: %s (%s)", ds[0].At.UTC().Format(time.RFC3339), strings.Join(parts, ", "), strings.Join(ids, ", "))
+}
+
+// editedPrefix begins the detail of an edited decision, before what
+// changed.
+const editedPrefix = "definition saved: "
+
+// editedFields returns what an edited decision says changed, without the
+// prefix of its detail; ok is false for other decisions and for an edit
+// that names no change.
+func editedFields(d rule.Decision) (changed string, ok bool) {
+	if d.Reason != rule.ReasonEdited {
+		return "", false
+	}
+	changed, ok = strings.CutPrefix(d.Detail, editedPrefix)
+	return changed, ok && changed != ""
 }
 
 // appliedVerbs names the reasons of applied decisions as Apply's log

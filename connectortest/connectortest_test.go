@@ -259,7 +259,8 @@ func TestTimelineSumsUpApply(t *testing.T) {
 	require.Equal(t, "timeline:\n"+
 		"  2026-01-05T00:00:00Z applied: created 2, published 2 (newsletter, resend)\n"+
 		"  2026-01-05T00:00:00Z scheduled resend user=ann due=2026-01-06T00:00:00Z (email_received of \"newsletter\")\n"+
-		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n",
+		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n"+
+		"    resend: delay after 24h0m0s → after 48h0m0s\n",
 		h.Timeline())
 }
 
@@ -274,7 +275,8 @@ func TestTimelineDatesEachApply(t *testing.T) {
 	h.Apply(edited...)
 	require.Equal(t, "timeline:\n"+
 		"  2026-01-05T00:00:00Z applied: created 2, published 2 (newsletter, resend)\n"+
-		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n",
+		"  2026-01-05T01:00:00Z applied: edited 1 (resend)\n"+
+		"    resend: delay after 24h0m0s → after 48h0m0s\n",
 		h.Timeline())
 }
 
