@@ -174,6 +174,19 @@ func (h *Harness) AdvanceTo(target time.Time) int {
 	return n
 }
 
+// MoveTo moves the clock forward to target like [Harness.AdvanceTo], but
+// leaves what falls due at target itself waiting, for the next Tick or
+// Advance (see [simulate.Simulator.MoveTo]): an event tracked next comes
+// in the instant those deliveries fall due, while they still wait.
+func (h *Harness) MoveTo(target time.Time) int {
+	h.T.Helper()
+	n, err := h.Simulator.MoveTo(target)
+	if err != nil {
+		h.T.Fatalf("connectortest: MoveTo(%s): %v", target.Format(time.RFC3339), err)
+	}
+	return n
+}
+
 // DecisionsFor returns the decisions about userID and campaignID.
 func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
 	var out []rule.Decision
