@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/dashboard"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -29,14 +30,13 @@ func TestDashboardOnMemory(t *testing.T) { checkDashboard(t, "memory", store.New
 // under it.
 const prefix = "/ops/campaigns"
 
-// checkDashboard runs the scenario on s, serves its dashboard under a
-// prefix and goes through every page in Chromium, comparing what they
-// show with the engine's own answers.
-func checkDashboard(t *testing.T, name string, s store.Store) {
-	b := newBrowser(t) // first: without a browser, skip before the scenario runs
-	sc := newScenario(t, s)
-	h, err := dashboard.New(sc.engine, dashboard.WithPrefix(prefix), dashboard.WithActions(),
-		dashboard.WithRefresh(time.Second), dashboard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+// serveDashboard serves the dashboard of e, with opts, under prefix, with
+// a live refresh every second and its log discarded, until the test
+// ends, and returns its address.
+func serveDashboard(t *testing.T, e *connector.Engine, opts ...dashboard.Option) string {
+	t.Helper()
+	h, err := dashboard.New(e, append([]dashboard.Option{dashboard.WithPrefix(prefix), dashboard.WithRefresh(time.Second),
+		dashboard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,16 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 	mux.Handle(prefix+"/", h)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	base := srv.URL + prefix + "/"
+	return srv.URL + prefix + "/"
+}
+
+// checkDashboard runs the scenario on s, serves its dashboard under a
+// prefix and goes through every page in Chromium, comparing what they
+// show with the engine's own answers.
+func checkDashboard(t *testing.T, name string, s store.Store) {
+	b := newBrowser(t) // first: without a browser, skip before the scenario runs
+	sc := newScenario(t, s)
+	base := serveDashboard(t, sc.engine, dashboard.WithActions())
 	shot := func(page string) { b.screenshot(name + "-" + page) }
 
 	t.Run("campaigns page shows the tallies, which match the decision log", func(t *testing.T) {

@@ -3,17 +3,12 @@ package browsertest
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/dashboard"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/chromedp/chromedp"
@@ -57,18 +52,10 @@ func TestAPageOpenedDuringAnOutageShowsItselfOnceTheStoreIsBack(t *testing.T) {
 	if err := e.Apply(context.Background(), []rule.Campaign{{ID: "newsletter"}}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := dashboard.New(e, dashboard.WithPrefix(prefix), dashboard.WithRefresh(time.Second),
-		dashboard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(prefix+"/", h)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	base := serveDashboard(t, e)
 
 	s.down.Store(true)
-	b.navigate(srv.URL + prefix + "/")
+	b.navigate(base)
 	if text := eval[string](b, `document.querySelector('main').textContent`); !strings.Contains(text, "could not read the store") ||
 		!eval[bool](b, `!!document.querySelector('main a[href="health"]')`) {
 		t.Fatalf("the page during the outage does not say so or point to the health page: %q", text)
