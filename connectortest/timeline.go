@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -14,7 +15,9 @@ import (
 // each run of them at one time (an Apply, or several in a row at that
 // time) is one line, with that time, that counts them by reason, followed
 // by a line per campaign it edited saying what changed ("resend: delay
-// after 24h0m0s → after 48h0m0s").
+// after 24h0m0s → after 48h0m0s"). A campaign ID is quoted, and a
+// detail's line breaks and control characters escaped, as in the lines of
+// the decisions about users, so that the host's text cannot start a line.
 func (h *Harness) Timeline() string {
 	var b strings.Builder
 	b.WriteString("timeline:\n")
@@ -34,7 +37,7 @@ func (h *Harness) Timeline() string {
 		fmt.Fprintf(&b, "  %s\n", appliedLine(ds[i:j]))
 		for _, d := range ds[i:j] {
 			if changed, ok := editedFields(d); ok {
-				fmt.Fprintf(&b, "    %s: %s\n", d.CampaignID, changed)
+				fmt.Fprintf(&b, "    %s: %s\n", linetext.Field(d.CampaignID), linetext.Prose(changed))
 			}
 		}
 		i = j - 1
@@ -53,8 +56,8 @@ func appliedLine(ds []rule.Decision) string {
 			reasons = append(reasons, d.Reason)
 		}
 		count[d.Reason]++
-		if !slices.Contains(ids, d.CampaignID) {
-			ids = append(ids, d.CampaignID)
+		if id := linetext.Field(d.CampaignID); !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
 	}
 	parts := make([]string, len(reasons))
