@@ -87,3 +87,57 @@ func TestMoveToRefusesBeforeMoving(t *testing.T) {
 		t.Errorf("MoveTo from the Sender = %v, want ErrBusy", inner)
 	}
 }
+
+// What a tick on the way makes due at the target (a retry, a quiet-hours
+// deferral) waits as what was due there from the start does, and a chain
+// of hold-outs due at the target is left whole: AdvanceTo the same
+// target then runs it, its end sent at the target.
+func TestMoveToLeavesWhatTheWayMakesDueAtTheTargetWaiting(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	target := start.Add(time.Hour + time.Minute)
+	sim, err := simulate.New(start,
+		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Minute, Max: time.Hour}),
+		connector.WithQuietHours(connector.QuietHours{From: rule.At(10, 0), To: rule.At(10, 1), Defer: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Apply(rule.Campaign{ID: "a"},
+		rule.Campaign{ID: "b", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "a"}}, Delay: rule.After(time.Hour)},
+		rule.Campaign{ID: "c", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "a"}}, Delay: rule.After(58 * time.Minute)},
+		rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailClicked, CampaignID: "a"}},
+			Delay: rule.After(time.Hour + time.Minute), ControlPercent: 100},
+		rule.Campaign{ID: "survey", Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "f"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Track(
+		event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "a"},   // due 10:00, quiet until 10:01
+		event.Event{UserID: "bob", Kind: event.EmailReceived, CampaignID: "a"}, // due 09:58, fails, 09:59 fails, 10:01
+		event.Event{UserID: "cat", Kind: event.EmailClicked, CampaignID: "a"},  // held out at 10:01
+	); err != nil {
+		t.Fatal(err)
+	}
+	fails := 2
+	sim.Sender.Fail = func(d connector.Delivery) error {
+		if d.UserID == "bob" && fails > 0 {
+			fails--
+			return errors.New("down")
+		}
+		return nil
+	}
+	if n, err := sim.MoveTo(target); err != nil || n != 0 || len(sim.Sent()) != 0 || fails != 0 {
+		t.Fatalf("MoveTo = %d, %v, sent %v, %d failures to come; want two failed attempts, nothing sent", n, err, sim.Sent(), fails)
+	}
+	for _, d := range sim.Decisions() {
+		if d.Kind == rule.HeldOut {
+			t.Errorf("a hold-out due at the target was decided by MoveTo: %s", d)
+		}
+	}
+	if n, err := sim.AdvanceTo(target); err != nil || n != 3 {
+		t.Fatalf("AdvanceTo(target) after MoveTo = %d, %v; want ann's, bob's and cat's survey sent", n, err)
+	}
+	for _, d := range sim.Sent() {
+		if at := sim.Sender.SentAt(d.ID); !at.Equal(target) {
+			t.Errorf("%s of %s sent at %s, want the target %s", d.CampaignID, d.UserID, at, target)
+		}
+	}
+}
