@@ -232,7 +232,9 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 
 // MoveTo moves the clock forward to target as [Simulator.AdvanceTo] does,
 // sending what falls due on the way, except what falls due at target
-// itself: that is left waiting, for the next Tick or move. A test can
+// itself: that is left waiting, for the next Tick or move (Advance(0)
+// sends it as AdvanceTo does; a Tick takes one step of a chain of
+// hold-outs that trigger each other at once). A test can
 // then track an event at exactly a delivery's due time, while the
 // delivery still waits, as a running engine sees an event that comes in
 // the instant a delivery falls due, before its next tick. MoveTo to the
