@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,6 +155,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r, failed := withFailures(r)
 	defer failed.log(h)
+	if d := h.cfg.storeTimeout; d > 0 && r.Method != http.MethodPost {
+		// The pages' reads end together at the deadline, and the page
+		// shows what it read before it; actions, the only POSTs, are not
+		// cut short.
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -240,8 +249,8 @@ func (h *handler) logFailure(r *http.Request, err error) string {
 // the health page, and, when live refresh is on, loads itself anew at its
 // pace (Retry-After says the same), so that a page opened during an
 // outage shows itself once the store answers again. A store that hangs
-// rather than fails holds the page until the request's context ends (see
-// http.TimeoutHandler).
+// rather than fails holds the page until the store timeout
+// ([WithStoreTimeout]) or the request's context ends.
 func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	ref := h.failureRef(r, err)
 	body := errorBody{Status: http.StatusServiceUnavailable, Health: true,

@@ -21,9 +21,10 @@ func (hungStore) Stats(ctx context.Context, _ string) (store.Stats, error) {
 	return store.Stats{}, ctx.Err()
 }
 
-// The docs bound a page on a hung store with http.TimeoutHandler: the
-// page's reads end with the request's context, so the handler returns and
-// the browser gets the timeout's 503 at the deadline.
+// A host's http.TimeoutHandler, shorter than the store timeout, still
+// bounds a page on a hung store: the page's reads end with the request's
+// context, so the handler returns and the browser gets the timeout's 503
+// at the deadline.
 func TestATimeoutHandlerBoundsAPageOnAHungStore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		send := connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil })

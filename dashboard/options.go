@@ -26,6 +26,9 @@ type config struct {
 	location *time.Location
 	refresh  time.Duration
 	actor    func(*http.Request) string
+	// storeTimeout bounds the store reads of a page (not of an action);
+	// 0: they wait for the request's context.
+	storeTimeout time.Duration
 }
 
 func defaultConfig() config {
@@ -33,8 +36,15 @@ func defaultConfig() config {
 		logger:   slog.Default(),
 		location: time.UTC,
 		refresh:  10 * time.Second,
+
+		storeTimeout: defaultStoreTimeout,
 	}
 }
+
+// defaultStoreTimeout is how long a page waits for the store by default:
+// far longer than any page takes on a store that answers, short enough
+// that a page on a hung store says so before a browser gives up.
+const defaultStoreTimeout = 30 * time.Second
 
 // validate checks the options that depend on each other.
 func (c *config) validate() error {
@@ -187,6 +197,25 @@ func WithRefresh(every time.Duration) Option {
 			return optionError("refresh every %v: zero (off) or at least a second", every)
 		}
 		c.refresh = every
+		return nil
+	}
+}
+
+// WithStoreTimeout bounds how long a page waits for the store's answers,
+// all of its reads together: past d, the reads still under way end, and
+// the page shows what it could read, as while the store fails (the health
+// page with a notice in each part it could not read, the other pages as a
+// 503 page that loads itself again until the store answers). Actions
+// (publish, stop, archive) are not bounded by it: a stop cut short would
+// leave deliveries to cancel. Zero lets the reads wait for the request's
+// context, which a host bounds with http.TimeoutHandler. Defaults to 30
+// seconds.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return optionError("store timeout %v: zero (none) or more", d)
+		}
+		c.storeTimeout = d
 		return nil
 	}
 }

@@ -1,0 +1,124 @@
+package dashboard
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// serveAt returns the answer to a GET of target and how long it took.
+func serveAt(h http.Handler, ctx context.Context, target string) (*httptest.ResponseRecorder, time.Duration) {
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, target, nil))
+	return rec, time.Since(start)
+}
+
+// While the store hangs, a page waits for it as long as WithStoreTimeout
+// says (30 s by default), however long the request may last, then shows
+// what it could read: the health page its notices, the campaigns page the
+// 503 page that loads itself again.
+func TestPagesOnAHungStoreAnswerAtTheStoreTimeout(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{"default", nil, 30 * time.Second},
+		{"WithStoreTimeout(5s)", []Option{WithStoreTimeout(5 * time.Second)}, 5 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				clk := clock.NewMock()
+				clk.Set(fixtureNow)
+				s := hungOutage(clk)
+				h, err := New(outageEngine(t, s, clk), append([]Option{quietLogger()}, c.opts...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.out.Store(true)
+				rec, took := serveAt(h, t.Context(), "/health")
+				if took != c.want {
+					t.Errorf("the health page answered after %v, want %v", took, c.want)
+				}
+				checkOutagePage(t, body(t, rec, http.StatusOK))
+				rec, took = serveAt(h, t.Context(), "/")
+				if took != c.want {
+					t.Errorf("the campaigns page answered after %v, want %v", took, c.want)
+				}
+				if page := body(t, rec, http.StatusServiceUnavailable); !strings.Contains(page, `http-equiv="refresh"`) {
+					t.Errorf("the campaigns page does not load itself again:\n%s", page)
+				}
+			})
+		})
+	}
+}
+
+// WithStoreTimeout(0) leaves the reads to the request's context, which
+// the host bounds.
+func TestStoreTimeoutZeroWaitsForTheRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		clk.Set(fixtureNow)
+		s := hungOutage(clk)
+		h, err := New(outageEngine(t, s, clk), quietLogger(), WithStoreTimeout(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.out.Store(true)
+		ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
+		defer cancel()
+		rec, took := serveAt(h, ctx, "/health")
+		if took != 45*time.Second {
+			t.Errorf("answered after %v, want the request's 45 s", took)
+		}
+		checkOutagePage(t, body(t, rec, http.StatusOK))
+	})
+}
+
+func TestStoreTimeoutRefusesANegativeDuration(t *testing.T) {
+	if _, err := newHandler(populatedFake(), WithStoreTimeout(-time.Second)); err == nil || !strings.Contains(err.Error(), "store timeout") {
+		t.Fatalf("newHandler(WithStoreTimeout(-1s)) = %v, want an invalid option naming it", err)
+	}
+}
+
+// deadlineSpy is a memory store that records whether the context of the
+// cancellation of a stopped campaign's deliveries had a deadline.
+type deadlineSpy struct {
+	*store.Memory
+	deadline chan bool
+}
+
+func (s *deadlineSpy) CancelCampaign(ctx context.Context, ns, id string) ([]store.Claim, error) {
+	_, ok := ctx.Deadline()
+	s.deadline <- ok
+	return s.Memory.CancelCampaign(ctx, ns, id)
+}
+
+// An action is not bounded by the store timeout: a stop's cancellation of
+// a million deliveries must not be cut short at 30 seconds.
+func TestActionsAreNotBoundedByTheStoreTimeout(t *testing.T) {
+	s := &deadlineSpy{Memory: store.NewMemory(), deadline: make(chan bool, 1)}
+	_, h, _ := stopFixture(t, s)
+	ck, token := startSession(t, h)
+	form := url.Values{"op": {opStop}, "id": {"resend"}, "csrf": {token}}
+	req := httptest.NewRequest(http.MethodPost, "/action", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(ck)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("status %d, want 303: %s", rec.Code, rec.Body)
+	}
+	if <-s.deadline {
+		t.Error("the stop's cancellation had a deadline")
+	}
+}
