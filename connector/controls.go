@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -90,7 +91,7 @@ func notTimeOfDay(bound string, t rule.TimeOfDay) string {
 // Channel ("" counts every channel). The window is either rolling (Window:
 // the last Window before the send; a delivery exactly Window ago no longer
 // counts) or calendar days of the user's zone (Days: today and the Days-1
-// days before, from local midnight). Caps are checked when a delivery is
+// days before, from local midnight; at most 106,750, about 292 years). Caps are checked when a delivery is
 // about to be sent; a capped delivery is suppressed (frequency_capped),
 // does not count as received and does not count toward caps. Campaigns
 // with IgnoreFrequencyCaps are neither capped nor counted.
@@ -111,9 +112,16 @@ func (c FrequencyCap) validate() error {
 	case (c.Window > 0) == (c.Days > 0) || c.Window < 0 || c.Days < 0:
 		return errorf("frequency cap {Max: %d, Channel: %q} needs exactly one of a positive Window "+
 			"(rolling) or Days (calendar days), got Window %v and Days %d", c.Max, c.Channel, c.Window, c.Days)
+	case c.Days > maxCapDays:
+		return errorf("frequency cap {Max: %d, Channel: %q} needs Days at most %d (about 292 years, "+
+			"the longest time.Duration), got Days %d", c.Max, c.Channel, maxCapDays, c.Days)
 	}
 	return nil
 }
+
+// maxCapDays is the most calendar days a cap may count: its horizon
+// (Days days and 26 hours) must be a time.Duration.
+const maxCapDays = int((math.MaxInt64 - 26*time.Hour) / (24 * time.Hour))
 
 // horizon is how long a send can matter to the cap.
 func (c FrequencyCap) horizon() time.Duration {

@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,4 +208,22 @@ func TestADayCapOnAnotherChannelNeedsNoZone(t *testing.T) {
 	h.Tick()
 	h.RequireSent("u", "push")
 	require.Zero(t, asked.Load(), "the zone was asked for")
+}
+
+// A cap counts its sends for as long as its horizon, a time.Duration: a
+// cap of more calendar days than one holds (about 292 years) is refused,
+// rather than kept with a horizon that overflows and forgets every send
+// at once. The longest accepted still caps.
+func TestACapOfMoreDaysThanADurationHoldsIsRefused(t *testing.T) {
+	for _, days := range []int{106751, 200000, math.MaxInt} {
+		_, err := connector.New(store.NewMemory(), connector.SenderFunc(nil),
+			connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: days}))
+		require.ErrorIs(t, err, connector.ErrInvalidOption, "Days %d", days)
+		require.ErrorContains(t, err, fmt.Sprintf("got Days %d", days))
+	}
+	h := harnessAt(t, connectortest.Start, connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: 106750}))
+	followUp(h, func(c *rule.Campaign) { c.Reeligibility = rule.ReeligibleAfter(0) })
+	sendAt(h, connectortest.Start.Add(time.Hour), "u")
+	sendAt(h, connectortest.Start.Add(48*time.Hour), "u")
+	h.RequireKinds("u", "f", "scheduled", "delivered", "scheduled", "suppressed/frequency_capped")
 }
