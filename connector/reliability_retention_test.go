@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -110,6 +111,20 @@ func TestReceiptRetention(t *testing.T) {
 		h.Advance(11*24*time.Hour + time.Minute)
 		_, ok = receipt(t, h, "ann", "f")
 		require.False(t, ok)
+	})
+
+	t.Run("a dedup window too long to add to the re-eligibility window keeps the receipt", func(t *testing.T) {
+		// 10 days plus about 292 years is more than a time.Duration holds:
+		// the sum saturates rather than wrap to a negative wait, which
+		// would leave the one-hour retention alone to decide.
+		h := setup(t, rule.ReeligibleAfter(10*24*time.Hour), connector.WithReceiptRetention(time.Hour),
+			connector.WithDedupWindow(math.MaxInt64))
+		open(h, "e1")
+		sent := h.RequireSent("ann", "f")
+		h.Advance(11*24*time.Hour + time.Minute)
+		r, ok := receipt(t, h, "ann", "f")
+		require.True(t, ok, "kept past the retention")
+		require.Equal(t, sent.DueAt.Add(math.MaxInt64), r.Expires)
 	})
 
 	t.Run("must be positive", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -66,12 +67,22 @@ func (e *Engine) receiptExpiry(c *rule.Campaign, at time.Time) time.Time {
 		return time.Time{}
 	}
 	if c == nil { // the campaign is gone from this engine's view: keep the receipt longer
-		return at.Add(keep + e.cfg.dedupWindow)
+		return at.Add(addDurations(keep, e.cfg.dedupWindow))
 	}
 	if w, ok := c.Reeligibility.Window(); ok {
-		keep = max(keep, w+e.cfg.dedupWindow)
+		keep = max(keep, addDurations(w, e.cfg.dedupWindow))
 	}
 	return at.Add(keep)
+}
+
+// addDurations returns a+b for non-negative a and b, saturating at the
+// longest time.Duration rather than wrapping to a negative one: a
+// retention or dedup window of "for ever" (math.MaxInt64) stays that.
+func addDurations(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // setReceipt records in u the receipt of a send of campaignID at `at`
