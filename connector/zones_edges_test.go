@@ -94,6 +94,27 @@ func TestALateTriggerIsJudgedByTheWindowWhenItIsSent(t *testing.T) {
 	h.RequireReason("out", "f", rule.Suppressed, rule.ReasonOutsideSendWindow)
 }
 
+// A late trigger that a send window with NextAvailable moves to its next
+// opening is due then, not at once: its scheduled decision shows the
+// opening, without the reason late.
+func TestALateTriggerMovedByTheWindowIsNotLate(t *testing.T) {
+	paris := zone(t, "Europe/Paris")
+	dir := newDirectory()
+	dir.zones["u"] = paris
+	h := connectortest.New(t, connector.WithDirectory(dir))
+	followUp(h, func(c *rule.Campaign) {
+		c.Delay = rule.InDaysAt(0, 8, 0)
+		c.SendWindow = &rule.SendWindow{From: rule.At(9, 0), To: rule.At(18, 0), NextAvailable: true}
+	})
+	day := time.Date(2026, 1, 6, 0, 0, 0, 0, paris)
+	h.AdvanceTo(day.Add(20 * time.Hour))
+	h.Track(opened("u"))
+	h.Advance(24 * time.Hour)
+	h.RequireSentAt("u", "f", day.Add(33*time.Hour))
+	h.RequireKinds("u", "f", "scheduled", "delivered")
+	h.RequireNoReason("u", "f", rule.Scheduled, rule.ReasonLate)
+}
+
 // Quiet hours that end exactly at the due time plus the maximum deferral
 // defer the delivery there; a nanosecond less of deferral drops it.
 func TestQuietHoursDeferExactlyToTheMaximumDeferral(t *testing.T) {
