@@ -91,10 +91,11 @@ func notTimeOfDay(bound string, t rule.TimeOfDay) string {
 // Channel ("" counts every channel). The window is either rolling (Window:
 // the last Window before the send; a delivery exactly Window ago no longer
 // counts) or calendar days of the user's zone (Days: today and the Days-1
-// days before, from local midnight; at most 106,750, about 292 years). Caps are checked when a delivery is
-// about to be sent; a capped delivery is suppressed (frequency_capped),
-// does not count as received and does not count toward caps. Campaigns
-// with IgnoreFrequencyCaps are neither capped nor counted.
+// days before, from local midnight; at most 106,750, about 292 years).
+// Caps are checked when a delivery is about to be sent; a capped delivery
+// is suppressed (frequency_capped), does not count as received and does
+// not count toward caps. Campaigns with IgnoreFrequencyCaps are neither
+// capped nor counted.
 type FrequencyCap struct {
 	Max     int
 	Channel event.Channel
