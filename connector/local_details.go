@@ -25,9 +25,41 @@ func zoneWords(loc *time.Location, byDirectory bool, t time.Time) string {
 }
 
 // localWords is instant t on loc's wall clock, to the minute, with its
-// weekday (send windows may open on given days): "Mon 22:30 local".
+// weekday (send windows may open on given days): "Mon 22:30 local". In
+// the hour a clock set back shows twice, it says which of the two, and
+// the offset from UTC that tells them apart: "Sun 01:15 local (the first
+// of two, UTC-04:00)".
 func localWords(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("Mon 15:04") + " local"
+	local := t.In(loc)
+	words := local.Format("Mon 15:04") + " local"
+	if other, ok := sameWallClock(local); ok {
+		which := "the first of two"
+		if other.Before(t) {
+			which = "the second of two"
+		}
+		words += " (" + which + ", " + local.Format("UTC-07:00") + ")"
+	}
+	return words
+}
+
+// sameWallClock returns the other instant whose wall clock, in t's
+// location, reads as t's, if there is one: t falls in the hour (or half
+// hour) a clock set back shows twice. Offsets change at most once in a
+// few hours, so the other instant has the offset of 6 hours before or
+// after t.
+func sameWallClock(t time.Time) (time.Time, bool) {
+	_, off := t.Zone()
+	for _, near := range []time.Time{t.Add(-6 * time.Hour), t.Add(6 * time.Hour)} {
+		_, o := near.Zone()
+		if o == off {
+			continue
+		}
+		other := t.Add(time.Duration(off-o) * time.Second)
+		if _, oo := other.Zone(); oo == o {
+			return other, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // sendTimeWhy is the part of a deferral's or a drop's detail that shows
