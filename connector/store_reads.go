@@ -42,9 +42,10 @@ const DefaultPendingPage = 100
 // Errors: [ErrNotSupported] when the store keeps no tallies; an error
 // wrapping [store.ErrInvalidQuery] for a query [store.TallyQuery.Validate]
 // refuses (an empty range, both CampaignID and CampaignIDs, an empty kind,
-// an ID or a kind that is not valid text); ctx's error when it
-// ends while the engine waits for another flush of its counts; the store's
-// error, wrapped.
+// an ID or a kind that is not valid text); ctx's error when it has
+// ended before the call (the engine then sends none of its counts) or
+// ends while the engine waits for another flush of its counts; the
+// store's error, wrapped.
 func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally, error) {
 	if ctx == nil {
 		return nil, errNilContext("Tallies")
@@ -54,6 +55,12 @@ func (e *Engine) Tallies(ctx context.Context, q store.TallyQuery) ([]store.Tally
 		return nil, fmt.Errorf("%w: the store (%T) keeps no decision tallies", ErrNotSupported, e.store)
 	}
 	if e.tallies != nil {
+		// A reader that has given up (a dashboard page past its store
+		// timeout) starts no flush: a flush's store call outlives its
+		// caller's context by up to tallyFlushTimeout.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("connector: tallies: %w", err)
+		}
 		if err := e.tallies.flush(ctx); err != nil {
 			return nil, fmt.Errorf("connector: tallies: %w", err)
 		}
