@@ -159,12 +159,21 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		talliesFailed, body.WarningsNote != ""))
 	if last := h.healthRead.Load(); body.StatsNote != "" && last != 0 {
 		body.LastRead = time.Unix(0, last)
-		body.LastReadAgo = durationWords(now.Sub(body.LastRead))
+		body.LastReadAgo = agoWords(now.Sub(body.LastRead))
 	}
 	// 200 with the notices, not an error status: a browser shows the page
 	// and its live refresh swaps it in (it keeps the previous figures on
 	// an error status), so an open page says that the store is down.
 	h.render(w, r, http.StatusOK, "health", page{Title: "Health", Nav: "health", Body: body})
+}
+
+// agoWords says how long before the page something was, in words, to
+// the second: "3 minutes", "less than a second".
+func agoWords(d time.Duration) string {
+	if d < time.Second {
+		return "less than a second"
+	}
+	return durationWords(d.Truncate(time.Second))
 }
 
 // unreadParts names, in the page's order, the parts of the health page

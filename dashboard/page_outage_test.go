@@ -159,3 +159,15 @@ func TestErrorsTextGroupsRepeatedErrors(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestAgoWordsSaysLessThanASecond(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "less than a second", 3990994 * time.Nanosecond: "less than a second",
+		time.Second + 400*time.Millisecond: "1 second", 3 * time.Minute: "3 minutes",
+		3*time.Minute + 999*time.Millisecond: "3 minutes",
+	} {
+		if got := agoWords(d); got != want {
+			t.Errorf("agoWords(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
