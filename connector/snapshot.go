@@ -294,10 +294,20 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 }
 
 // refresh rebuilds the snapshot from the store unless one at least as new
-// as minRev is already there.
+// as minRev is already there. It waits for another caller's rebuild only
+// as long as ctx lasts: that caller's context may outlast ctx by far (Run's
+// courier, an action), and its read of the store may hang.
 func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
-	e.snapMu.Lock()
-	defer e.snapMu.Unlock()
+	select {
+	case e.snapMu <- struct{}{}:
+	default:
+		select {
+		case e.snapMu <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	defer func() { <-e.snapMu }()
 	if s := e.snap.Load(); s != nil && minRev >= 0 && s.rev >= minRev {
 		return s, nil
 	}
@@ -326,8 +336,8 @@ func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 // order) it is rebuilt from the store. A snapshot already at or past rec
 // is kept: it holds rec's change.
 func (e *Engine) adopt(ctx context.Context, rec store.CampaignRecord) (*snapshot, error) {
-	e.snapMu.Lock()
-	defer e.snapMu.Unlock()
+	e.snapMu <- struct{}{}
+	defer func() { <-e.snapMu }()
 	s := e.snap.Load()
 	switch {
 	case s != nil && s.rev >= rec.Revision:

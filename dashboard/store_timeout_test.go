@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -121,4 +123,53 @@ func TestActionsAreNotBoundedByTheStoreTimeout(t *testing.T) {
 	if <-s.deadline {
 		t.Error("the stop's cancellation had a deadline")
 	}
+}
+
+// campaignsLocked is a hung outageStore whose revision still answers: a
+// table another session holds locked, say.
+type campaignsLocked struct{ outageStore }
+
+func (s campaignsLocked) Revision(ctx context.Context, ns string) (int64, error) {
+	return s.mem.Revision(ctx, ns)
+}
+
+// A page is not held past the store timeout by a rebuild of the engine's
+// campaigns that another caller, with no such bound (Run's courier, an
+// action, a host's Track), began when a campaign changed and whose read
+// hangs.
+func TestAPageIsNotHeldByAnotherCallersHungRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		clk.Set(fixtureNow)
+		s := campaignsLocked{hungOutage(clk)}
+		e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }),
+			connector.WithClock(clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := New(e, quietLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another replica changes a campaign: the store's revision moves
+		// past the engine's campaigns.
+		if err := outageEngine(t, s.outageStore, clk).Save(t.Context(), rule.Campaign{ID: "news"}); err != nil {
+			t.Fatal(err)
+		}
+		s.out.Store(true)
+		long, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		defer cancel()
+		go func() { _, _ = e.Campaigns(long) }()
+		synctest.Wait()
+		rec, took := serveAt(h, t.Context(), "/")
+		if took != 30*time.Second {
+			t.Errorf("the campaigns page answered after %v, want 30s", took)
+		}
+		body(t, rec, http.StatusServiceUnavailable)
+		rec, took = serveAt(h, t.Context(), "/health")
+		if took != 30*time.Second {
+			t.Errorf("the health page answered after %v, want 30s", took)
+		}
+		checkOutagePage(t, body(t, rec, http.StatusOK))
+	})
 }

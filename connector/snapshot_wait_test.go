@@ -1,0 +1,72 @@
+package connector_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/stretchr/testify/require"
+)
+
+// campaignsHang is a memory store whose reads of the campaigns, while hang
+// is set, wait for their context to end; its revision still answers (a
+// table another session holds locked, say).
+type campaignsHang struct {
+	*store.Memory
+	hang atomic.Bool
+}
+
+func (s *campaignsHang) Campaigns(ctx context.Context, ns string) (int64, []store.CampaignRecord, error) {
+	if s.hang.Load() {
+		<-ctx.Done()
+		return 0, nil, ctx.Err()
+	}
+	return s.Memory.Campaigns(ctx, ns)
+}
+
+// A read of the campaigns that finds the store's revision ahead of the
+// engine's snapshot waits for another caller's rebuild of it only as long
+// as its own context lasts: a caller with a longer one (Run's courier, an
+// action, a host's Track) whose read of the campaigns hangs does not hold
+// a dashboard page past its store timeout. (A wait on a mutex there
+// would hang this test: the bubble's clock does not move while a
+// goroutine waits on a mutex.)
+func TestACampaignsReadWaitsForAnotherRebuildOnlyAsLongAsItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := &campaignsHang{Memory: store.NewMemory()}
+		e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
+		require.NoError(t, err)
+		other, err := connector.New(s.Memory, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
+		require.NoError(t, err)
+		require.NoError(t, other.Apply(ctx, chain(time.Hour))) // the store's revision moves past e's snapshot
+		s.hang.Store(true)
+
+		long, cancelLong := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancelLong()
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Campaigns(long)
+			done <- err
+		}()
+		synctest.Wait() // the long caller rebuilds, its read of the campaigns hung
+
+		page, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err = e.Campaigns(page)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, 30*time.Second, time.Since(start), "the read waited for the other caller's rebuild")
+
+		s.hang.Store(false)
+		cancelLong()
+		require.ErrorIs(t, <-done, context.Canceled)
+		recs, err := e.Campaigns(ctx)
+		require.NoError(t, err)
+		require.Len(t, recs, 3, "the next read rebuilds the snapshot")
+	})
+}
