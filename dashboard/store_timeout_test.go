@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -171,5 +173,28 @@ func TestAPageIsNotHeldByAnotherCallersHungRead(t *testing.T) {
 			t.Errorf("the health page answered after %v, want 30s", took)
 		}
 		checkOutagePage(t, body(t, rec, http.StatusOK))
+	})
+}
+
+// The health page on a hung store logs, as the docs quote it, its
+// warnings' and sends' reads in the engine's words, and its store figures
+// and clock, whose errors here do not name the read, once.
+func TestHealthPageOnAHungStoreLogsTheLineTheDocsQuote(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		clk.Set(fixtureNow)
+		s := hungOutage(clk)
+		var logged bytes.Buffer
+		h, err := New(outageEngine(t, s, clk), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.out.Store(true)
+		serveAt(h, t.Context(), "/health")
+		want := `error="context deadline exceeded (2 reads); connector: check: context deadline exceeded; ` +
+			`connector: tallies: context deadline exceeded"`
+		if lines := errorLines(&logged); len(lines) != 1 || !strings.Contains(lines[0], want) {
+			t.Errorf("the log, want one line with %s:\n%s", want, logged.String())
+		}
 	})
 }
