@@ -44,19 +44,21 @@ func localWords(t time.Time, loc *time.Location) string {
 
 // sameWallClock returns the other instant whose wall clock, in t's
 // location, reads as t's, if there is one: t falls in the hour (or half
-// hour) a clock set back shows twice. Offsets change at most once in a
-// few hours, so the other instant has the offset of 6 hours before or
-// after t.
+// hour, or any span) a clock set back shows twice, at the start of t's
+// zone period (t is the second of the two) or at its end (the first).
 func sameWallClock(t time.Time) (time.Time, bool) {
 	_, off := t.Zone()
-	for _, near := range []time.Time{t.Add(-6 * time.Hour), t.Add(6 * time.Hour)} {
-		_, o := near.Zone()
-		if o == off {
-			continue
+	start, end := t.ZoneBounds()
+	if !start.IsZero() {
+		_, prev := start.Add(-time.Nanosecond).Zone()
+		if back := time.Duration(prev-off) * time.Second; back > 0 && t.Sub(start) < back {
+			return t.Add(-back), true
 		}
-		other := t.Add(time.Duration(off-o) * time.Second)
-		if _, oo := other.Zone(); oo == o {
-			return other, true
+	}
+	if !end.IsZero() {
+		_, next := end.Zone()
+		if back := time.Duration(off-next) * time.Second; back > 0 && end.Sub(t) <= back {
+			return t.Add(back), true
 		}
 	}
 	return time.Time{}, false

@@ -43,3 +43,43 @@ func loadZone(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// sameWallClock agrees, every five minutes of a year, with a count of the
+// instants each wall-clock reading is shown at, in zones set back by an
+// hour, by half an hour, and by 23 hours (Kwajalein in 1969).
+func TestSameWallClockMatchesACountOfEachReading(t *testing.T) {
+	for _, c := range []struct {
+		zone string
+		year int
+	}{{"America/New_York", 2026}, {"Australia/Lord_Howe", 2026}, {"Pacific/Kwajalein", 1969}, {"Europe/Paris", 2026}} {
+		loc := loadZone(t, c.zone)
+		from := time.Date(c.year, 1, 1, 0, 0, 0, 0, time.UTC).Add(-48 * time.Hour)
+		until := time.Date(c.year+1, 1, 1, 0, 0, 0, 0, time.UTC).Add(48 * time.Hour)
+		shown := map[string][]time.Time{}
+		for m := from; m.Before(until); m = m.Add(5 * time.Minute) {
+			w := m.In(loc).Format("2006-01-02 15:04")
+			shown[w] = append(shown[w], m)
+		}
+		repeated := 0
+		for m := from.Add(24 * time.Hour); m.Before(until.Add(-24 * time.Hour)); m = m.Add(5 * time.Minute) {
+			at := shown[m.In(loc).Format("2006-01-02 15:04")]
+			other, ok := sameWallClock(m.In(loc))
+			switch {
+			case len(at) == 2:
+				repeated++
+				want := at[0]
+				if want.Equal(m) {
+					want = at[1]
+				}
+				if !ok || !other.Equal(want) {
+					t.Fatalf("%s %s: sameWallClock = %s, %v; want %s", c.zone, m.Format(time.RFC3339), other, ok, want)
+				}
+			case ok:
+				t.Fatalf("%s %s: sameWallClock = %s for a time shown once", c.zone, m.Format(time.RFC3339), other)
+			}
+		}
+		if repeated == 0 {
+			t.Errorf("%s %d: no repeated time in the year: the test checks nothing", c.zone, c.year)
+		}
+	}
+}
