@@ -147,14 +147,7 @@ func TestHealthPageShowsWhatItCanWhileTheStoreFails(t *testing.T) {
 // host's deadline), with a notice in each part that needs the store.
 func TestHealthPageOnAHungStoreEndsWithTheRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clk := clock.NewMock()
-		clk.Set(fixtureNow)
-		s := hungOutage(clk)
-		h, err := New(outageEngine(t, s, clk), quietLogger())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.out.Store(true)
+		h := hungDashboard(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 		defer cancel()
 		start := time.Now()

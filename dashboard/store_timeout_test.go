@@ -26,6 +26,22 @@ func serveAt(h http.Handler, ctx context.Context, target string) (*httptest.Resp
 	return rec, time.Since(start)
 }
 
+// hungDashboard returns, inside a synctest bubble, the dashboard (with
+// opts, its log discarded unless opts say otherwise) of an engine on a
+// store that hangs every call from now on.
+func hungDashboard(t *testing.T, opts ...Option) http.Handler {
+	t.Helper()
+	clk := clock.NewMock()
+	clk.Set(fixtureNow)
+	s := hungOutage(clk)
+	h, err := New(outageEngine(t, s, clk), append([]Option{quietLogger()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.out.Store(true)
+	return h
+}
+
 // While the store hangs, a page waits for it as long as WithStoreTimeout
 // says (30 s by default), however long the request may last, then shows
 // what it could read: the health page its notices, the campaigns page the
@@ -41,14 +57,7 @@ func TestPagesOnAHungStoreAnswerAtTheStoreTimeout(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				clk := clock.NewMock()
-				clk.Set(fixtureNow)
-				s := hungOutage(clk)
-				h, err := New(outageEngine(t, s, clk), append([]Option{quietLogger()}, c.opts...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				s.out.Store(true)
+				h := hungDashboard(t, c.opts...)
 				rec, took := serveAt(h, t.Context(), "/health")
 				if took != c.want {
 					t.Errorf("the health page answered after %v, want %v", took, c.want)
@@ -70,14 +79,7 @@ func TestPagesOnAHungStoreAnswerAtTheStoreTimeout(t *testing.T) {
 // the host bounds.
 func TestStoreTimeoutZeroWaitsForTheRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clk := clock.NewMock()
-		clk.Set(fixtureNow)
-		s := hungOutage(clk)
-		h, err := New(outageEngine(t, s, clk), quietLogger(), WithStoreTimeout(0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.out.Store(true)
+		h := hungDashboard(t, WithStoreTimeout(0))
 		ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
 		defer cancel()
 		rec, took := serveAt(h, ctx, "/health")
@@ -181,15 +183,8 @@ func TestAPageIsNotHeldByAnotherCallersHungRead(t *testing.T) {
 // and clock, whose errors here do not name the read, once.
 func TestHealthPageOnAHungStoreLogsTheLineTheDocsQuote(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clk := clock.NewMock()
-		clk.Set(fixtureNow)
-		s := hungOutage(clk)
 		var logged bytes.Buffer
-		h, err := New(outageEngine(t, s, clk), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.out.Store(true)
+		h := hungDashboard(t, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 		serveAt(h, t.Context(), "/health")
 		want := `error="context deadline exceeded (2 reads); connector: check: context deadline exceeded; ` +
 			`connector: tallies: context deadline exceeded"`
