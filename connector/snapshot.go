@@ -293,21 +293,36 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 	return e.refresh(ctx, rev)
 }
 
-// refresh rebuilds the snapshot from the store unless one at least as new
-// as minRev is already there. It waits for another caller's rebuild only
-// as long as ctx lasts: that caller's context may outlast ctx by far (Run's
-// courier, an action), and its read of the store may hang.
-func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
+// lockSnap takes e.snapMu's token, waiting for another caller's rebuild
+// only as long as ctx lasts: that caller's context may outlast ctx by far
+// (Run's courier, an action), and its read of the store may hang. A free
+// token is taken even with ctx ended. On nil, the caller gives the token
+// back with unlockSnap.
+func (e *Engine) lockSnap(ctx context.Context) error {
 	select {
 	case e.snapMu <- struct{}{}:
+		return nil
 	default:
-		select {
-		case e.snapMu <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
 	}
-	defer func() { <-e.snapMu }()
+	select {
+	case e.snapMu <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// unlockSnap gives back the token lockSnap took.
+func (e *Engine) unlockSnap() { <-e.snapMu }
+
+// refresh rebuilds the snapshot from the store unless one at least as new
+// as minRev is already there. It waits for another caller's rebuild only
+// as long as ctx lasts (lockSnap).
+func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
+	if err := e.lockSnap(ctx); err != nil {
+		return nil, err
+	}
+	defer e.unlockSnap()
 	if s := e.snap.Load(); s != nil && minRev >= 0 && s.rev >= minRev {
 		return s, nil
 	}
@@ -335,9 +350,16 @@ func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 // engine's change, or a concurrent update of this engine adopted out of
 // order) it is rebuilt from the store. A snapshot already at or past rec
 // is kept: it holds rec's change.
+//
+// It waits for another caller's rebuild only as long as ctx lasts
+// (lockSnap), and then returns ctx's error with the snapshot left behind
+// rec, as when its rebuild fails: the engine's next read rebuilds it once
+// the store's revision shows rec.
 func (e *Engine) adopt(ctx context.Context, rec store.CampaignRecord) (*snapshot, error) {
-	e.snapMu <- struct{}{}
-	defer func() { <-e.snapMu }()
+	if err := e.lockSnap(ctx); err != nil {
+		return nil, err
+	}
+	defer e.unlockSnap()
 	s := e.snap.Load()
 	switch {
 	case s != nil && s.rev >= rec.Revision:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
 )
@@ -68,5 +69,52 @@ func TestACampaignsReadWaitsForAnotherRebuildOnlyAsLongAsItsContext(t *testing.T
 		recs, err := e.Campaigns(ctx)
 		require.NoError(t, err)
 		require.Len(t, recs, 3, "the next read rebuilds the snapshot")
+	})
+}
+
+// A change (Stop, Publish, Save) waits for another caller's rebuild of the
+// campaigns only as long as its own context lasts, as a read does: the
+// change is stored, the call returns ctx's error, and the engine's next
+// read, the other caller's rebuild over, sees the change.
+func TestAChangeWaitsForAnotherRebuildOnlyAsLongAsItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := &campaignsHang{Memory: store.NewMemory()}
+		e, err := connector.New(s, noop)
+		require.NoError(t, err)
+		other, err := connector.New(s.Memory, noop)
+		require.NoError(t, err)
+		require.NoError(t, other.Apply(ctx, chain(time.Hour))) // the store's revision moves past e's snapshot
+		s.hang.Store(true)
+
+		long, cancelLong := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancelLong()
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Campaigns(long)
+			done <- err
+		}()
+		synctest.Wait() // the long caller rebuilds, its read of the campaigns hung
+
+		short, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		start := time.Now()
+		err = e.Stop(short, "news")
+		require.ErrorIs(t, err, connector.ErrNotCancelled)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, 30*time.Second, time.Since(start), "the stop waited for the other caller's rebuild")
+
+		short, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		start = time.Now()
+		require.ErrorIs(t, e.Save(short, rule.Campaign{ID: "extra"}), context.DeadlineExceeded)
+		require.Equal(t, 30*time.Second, time.Since(start), "the save waited for the other caller's rebuild")
+
+		s.hang.Store(false)
+		cancelLong()
+		require.ErrorIs(t, <-done, context.Canceled)
+		rec, err := e.Campaign(ctx, "news")
+		require.NoError(t, err)
+		require.Equal(t, rule.Stopped, rec.State, "the next read sees the stop")
 	})
 }

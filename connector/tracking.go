@@ -37,7 +37,9 @@ import (
 //
 // Errors: a [*event.ValidationError] (joined with others) for invalid
 // events, wrapping [event.ErrUnknownKind] or [event.ErrTooLarge] where they
-// apply; the store's or the directory's error, wrapped, when they fail.
+// apply; the store's or the directory's error, wrapped, when they fail;
+// ctx's error, wrapped, when ctx ends while Track waits for another call's
+// read of the campaigns.
 // After a failure the host may retry: nothing changed, or, when the
 // store lost its connection while committing (see the store's
 // documentation), the event may have been stored, and its retry, by its
