@@ -29,6 +29,32 @@ func (s *campaignsHang) Campaigns(ctx context.Context, ns string) (int64, []stor
 	return s.Memory.Campaigns(ctx, ns)
 }
 
+// hungRebuild returns, inside a synctest bubble, an engine on a store
+// whose revision another engine moved past the engine's snapshot, and
+// whose reads of the campaigns hang; a caller with a 10-minute context is
+// rebuilding the snapshot, its read hung, and reports on done once
+// cancelLong ends it.
+func hungRebuild(t *testing.T) (e *connector.Engine, s *campaignsHang, done <-chan error, cancelLong context.CancelFunc) {
+	t.Helper()
+	ctx := context.Background()
+	s = &campaignsHang{Memory: store.NewMemory()}
+	e, err := connector.New(s, noop)
+	require.NoError(t, err)
+	other, err := connector.New(s.Memory, noop)
+	require.NoError(t, err)
+	require.NoError(t, other.Apply(ctx, chain(time.Hour))) // the store's revision moves past e's snapshot
+	s.hang.Store(true)
+
+	long, cancelLong := context.WithTimeout(ctx, 10*time.Minute)
+	errs := make(chan error, 1)
+	go func() {
+		_, err := e.Campaigns(long)
+		errs <- err
+	}()
+	synctest.Wait() // the long caller rebuilds, its read of the campaigns hung
+	return e, s, errs, cancelLong
+}
+
 // A read of the campaigns that finds the store's revision ahead of the
 // engine's snapshot waits for another caller's rebuild of it only as long
 // as its own context lasts: a caller with a longer one (Run's courier, an
@@ -39,27 +65,13 @@ func (s *campaignsHang) Campaigns(ctx context.Context, ns string) (int64, []stor
 func TestACampaignsReadWaitsForAnotherRebuildOnlyAsLongAsItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		s := &campaignsHang{Memory: store.NewMemory()}
-		e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
-		require.NoError(t, err)
-		other, err := connector.New(s.Memory, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
-		require.NoError(t, err)
-		require.NoError(t, other.Apply(ctx, chain(time.Hour))) // the store's revision moves past e's snapshot
-		s.hang.Store(true)
-
-		long, cancelLong := context.WithTimeout(ctx, 10*time.Minute)
+		e, s, done, cancelLong := hungRebuild(t)
 		defer cancelLong()
-		done := make(chan error, 1)
-		go func() {
-			_, err := e.Campaigns(long)
-			done <- err
-		}()
-		synctest.Wait() // the long caller rebuilds, its read of the campaigns hung
 
 		page, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		start := time.Now()
-		_, err = e.Campaigns(page)
+		_, err := e.Campaigns(page)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.Equal(t, 30*time.Second, time.Since(start), "the read waited for the other caller's rebuild")
 
@@ -79,27 +91,13 @@ func TestACampaignsReadWaitsForAnotherRebuildOnlyAsLongAsItsContext(t *testing.T
 func TestAChangeWaitsForAnotherRebuildOnlyAsLongAsItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		s := &campaignsHang{Memory: store.NewMemory()}
-		e, err := connector.New(s, noop)
-		require.NoError(t, err)
-		other, err := connector.New(s.Memory, noop)
-		require.NoError(t, err)
-		require.NoError(t, other.Apply(ctx, chain(time.Hour))) // the store's revision moves past e's snapshot
-		s.hang.Store(true)
-
-		long, cancelLong := context.WithTimeout(ctx, 10*time.Minute)
+		e, s, done, cancelLong := hungRebuild(t)
 		defer cancelLong()
-		done := make(chan error, 1)
-		go func() {
-			_, err := e.Campaigns(long)
-			done <- err
-		}()
-		synctest.Wait() // the long caller rebuilds, its read of the campaigns hung
 
 		short, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		start := time.Now()
-		err = e.Stop(short, "news")
+		err := e.Stop(short, "news")
 		require.ErrorIs(t, err, connector.ErrNotCancelled)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.Equal(t, 30*time.Second, time.Since(start), "the stop waited for the other caller's rebuild")
