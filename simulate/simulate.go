@@ -219,14 +219,10 @@ func (s *Simulator) Advance(d time.Duration) (int, error) {
 // the clock where it is: moving it under a send in flight would run out
 // the send's lease and send the delivery again.
 func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
-	if !s.moving.TryLock() {
-		return 0, fmt.Errorf("%w: AdvanceTo(%s) during another Tick, Advance or AdvanceTo (called by the Sender, or from another goroutine)",
-			ErrBusy, target.Format(time.RFC3339))
-	}
-	defer s.moving.Unlock()
-	if err := s.checkTarget("AdvanceTo", target); err != nil {
+	if err := s.startMove("AdvanceTo", target); err != nil {
 		return 0, err
 	}
+	defer s.moving.Unlock()
 	return s.advanceTo(target)
 }
 
@@ -244,14 +240,10 @@ func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 // the memory store's range, a move while another or a Tick is under way
 // ([ErrBusy]), and an error of the engine or the store on the way.
 func (s *Simulator) MoveTo(target time.Time) (int, error) {
-	if !s.moving.TryLock() {
-		return 0, fmt.Errorf("%w: MoveTo(%s) during another Tick, Advance or AdvanceTo (called by the Sender, or from another goroutine)",
-			ErrBusy, target.Format(time.RFC3339))
-	}
-	defer s.moving.Unlock()
-	if err := s.checkTarget("MoveTo", target); err != nil {
+	if err := s.startMove("MoveTo", target); err != nil {
 		return 0, err
 	}
+	defer s.moving.Unlock()
 	if !target.After(s.Now()) {
 		return 0, nil
 	}
@@ -265,17 +257,27 @@ func (s *Simulator) MoveTo(target time.Time) (int, error) {
 	return sent, nil
 }
 
-// checkTarget refuses a move, named op, to a target before the clock or
-// outside the memory store's range.
-func (s *Simulator) checkTarget(op string, target time.Time) error {
-	if target.Before(s.Now()) {
-		return fmt.Errorf("%w: %s(%s) with the clock at %s", ErrTimeTravel, op,
+// startMove takes the move lock for op, a move to target, and checks
+// target: it refuses a move while another or a Tick is under way
+// ([ErrBusy]), and a target before the clock or outside the memory
+// store's range. On nil, the caller unlocks s.moving when done.
+func (s *Simulator) startMove(op string, target time.Time) error {
+	if !s.moving.TryLock() {
+		return fmt.Errorf("%w: %s(%s) during another Tick, Advance or AdvanceTo (called by the Sender, or from another goroutine)",
+			ErrBusy, op, target.Format(time.RFC3339))
+	}
+	var err error
+	switch {
+	case target.Before(s.Now()):
+		err = fmt.Errorf("%w: %s(%s) with the clock at %s", ErrTimeTravel, op,
 			target.Format(time.RFC3339), s.Now().Format(time.RFC3339))
+	case !inClock(target):
+		err = fmt.Errorf("simulate: %s(%s): %w", op, target.Format(time.RFC3339Nano), store.ErrTimeRange)
 	}
-	if !inClock(target) {
-		return fmt.Errorf("simulate: %s(%s): %w", op, target.Format(time.RFC3339Nano), store.ErrTimeRange)
+	if err != nil {
+		s.moving.Unlock()
 	}
-	return nil
+	return err
 }
 
 // advanceTo is AdvanceTo once the move is allowed and target checked.
