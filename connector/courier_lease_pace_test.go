@@ -21,18 +21,29 @@ import (
 // each began.
 type slowRenewals struct {
 	noRenewals // for its renewal test; its Update is not used
-	clk        *clock.Mock
-	took       time.Duration
+	renewalTimes
+	took time.Duration
+}
+
+// renewalTimes records, on clk's time, when each lease renewal began.
+type renewalTimes struct {
+	clk *clock.Mock
 
 	mu    sync.Mutex
 	began []time.Time
 }
 
+// record notes that a renewal begins now, and returns how many have.
+func (r *renewalTimes) record() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.began = append(r.began, r.clk.Now())
+	return len(r.began)
+}
+
 func (s *slowRenewals) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
 	if s.renewal(ctx, ns, userID, fn) {
-		s.mu.Lock()
-		s.began = append(s.began, s.clk.Now())
-		s.mu.Unlock()
+		s.record()
 		s.clk.Add(s.took)
 	}
 	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
@@ -50,7 +61,7 @@ func (s *slowRenewals) UpdateBatch(ctx context.Context, ns string, ops []store.O
 func TestSlowRenewalsKeepTheirPace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := clock.NewMock()
-		s := &slowRenewals{noRenewals: noRenewals{Memory: store.NewMemory()}, clk: clk, took: 10 * time.Second}
+		s := &slowRenewals{noRenewals: noRenewals{Memory: store.NewMemory()}, renewalTimes: renewalTimes{clk: clk}, took: 10 * time.Second}
 		claimed, n, err := sendHeldFor(t, s, clk, 100*time.Second)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
@@ -98,20 +109,13 @@ func sendHeldFor(t *testing.T, s store.Store, clk *clock.Mock, d time.Duration, 
 // refuses connections), and records when each renewal began.
 type stalledRenewals struct {
 	noRenewals
-	clk   *clock.Mock
+	renewalTimes
 	stall time.Duration
-
-	mu    sync.Mutex
-	began []time.Time
 }
 
 func (s *stalledRenewals) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
 	if s.renewal(ctx, ns, userID, fn) {
-		s.mu.Lock()
-		s.began = append(s.began, s.clk.Now())
-		first := len(s.began) == 1
-		s.mu.Unlock()
-		if first {
+		if s.record() == 1 {
 			<-s.clk.Timer(s.stall).C
 		}
 		return errRenewal
@@ -131,7 +135,7 @@ func TestStalledRenewalStartsOneRoundAtOnce(t *testing.T) {
 	var logged syncBuffer
 	synctest.Test(t, func(t *testing.T) {
 		clk := clock.NewMock()
-		s := &stalledRenewals{noRenewals: noRenewals{Memory: store.NewMemory()}, clk: clk, stall: 5 * time.Minute}
+		s := &stalledRenewals{noRenewals: noRenewals{Memory: store.NewMemory()}, renewalTimes: renewalTimes{clk: clk}, stall: 5 * time.Minute}
 		claimed, _, _ := sendHeldFor(t, s, clk, 7*time.Minute,
 			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
 		s.mu.Lock()
