@@ -118,8 +118,8 @@ type Engine struct {
 	store  store.Store
 	sender Sender
 
-	snap   atomic.Pointer[snapshot]
-	snapMu chan struct{} // holds a token while a rebuild of the snapshot is under way (snapshot.go)
+	snap      atomic.Pointer[snapshot]
+	snapToken chan struct{} // holds a token while a rebuild of the snapshot is under way (snapshot.go)
 
 	observed  bool          // someone wants decisions: observers or the decision log
 	tallies   *tallyBook    // nil: the engine counts no decisions (tallies.go)
@@ -174,7 +174,7 @@ func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 			cfg.pollInterval = time.Second
 		}
 	}
-	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1), snapMu: make(chan struct{}, 1)}
+	e := &Engine{cfg: cfg, store: s, sender: send, wake: make(chan struct{}, 1), snapToken: make(chan struct{}, 1)}
 	tallies, err := newTallyBook(s, &e.cfg)
 	if err != nil {
 		return nil, err

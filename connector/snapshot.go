@@ -293,19 +293,19 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 	return e.refresh(ctx, rev)
 }
 
-// lockSnap takes e.snapMu's token, waiting for another caller's rebuild
+// lockSnap takes e.snapToken, waiting for another caller's rebuild
 // only as long as ctx lasts: that caller's context may outlast ctx by far
 // (Run's courier, an action), and its read of the store may hang. A free
 // token is taken even with ctx ended. On nil, the caller gives the token
 // back with unlockSnap.
 func (e *Engine) lockSnap(ctx context.Context) error {
 	select {
-	case e.snapMu <- struct{}{}:
+	case e.snapToken <- struct{}{}:
 		return nil
 	default:
 	}
 	select {
-	case e.snapMu <- struct{}{}:
+	case e.snapToken <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -313,7 +313,7 @@ func (e *Engine) lockSnap(ctx context.Context) error {
 }
 
 // unlockSnap gives back the token lockSnap took.
-func (e *Engine) unlockSnap() { <-e.snapMu }
+func (e *Engine) unlockSnap() { <-e.snapToken }
 
 // refresh rebuilds the snapshot from the store unless one at least as new
 // as minRev is already there. It waits for another caller's rebuild only
@@ -329,7 +329,7 @@ func (e *Engine) refresh(ctx context.Context, minRev int64) (*snapshot, error) {
 	return e.rebuild(ctx)
 }
 
-// rebuild builds the snapshot in full from the store; e.snapMu is held.
+// rebuild builds the snapshot in full from the store; e.snapToken is held.
 func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 	rev, recs, err := e.store.Campaigns(ctx, e.cfg.namespace)
 	if err != nil {
