@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,9 @@ type failures struct {
 	ref  string
 	errs []error
 	req  *http.Request // the request as the page saw it, named in the line
+	// client is the request's context as the server gave it, before the
+	// store timeout: it ends with context.Canceled when the client leaves.
+	client context.Context
 }
 
 // failuresKey is the context key of a request's failures.
@@ -27,7 +31,7 @@ type failuresKey struct{}
 // withFailures returns r with a new, empty record of failures, and the
 // record: ServeHTTP logs it once the page is written.
 func withFailures(r *http.Request) (*http.Request, *failures) {
-	f := new(failures)
+	f := &failures{client: r.Context()}
 	return r.WithContext(context.WithValue(r.Context(), failuresKey{}, f)), f
 }
 
@@ -43,15 +47,36 @@ func (f *failures) add(r *http.Request, err error) string {
 	return f.ref
 }
 
-// log writes the request's failures, if any, as one Error line: the
-// errors one after the other, in the order the page met them.
+// log writes the request's failures, if any, as one line: the errors one
+// after the other, in the order the page met them. The line is at Error,
+// unless the client left and every read failed for that reason alone: no
+// one reads that page, and the store is not at fault, so the line is at
+// Info, where an alert on Error lines does not see it.
 func (f *failures) log(h *handler) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.errs) == 0 {
 		return
 	}
-	h.logRef(f.req, errorsText(f.errs), f.ref)
+	level := slog.LevelError
+	if f.clientLeft() {
+		level = slog.LevelInfo
+	}
+	h.logRef(f.req, level, errorsText(f.errs), f.ref)
+}
+
+// clientLeft reports whether the client left (its context was cancelled)
+// and every failure is that cancellation.
+func (f *failures) clientLeft() bool {
+	if !errors.Is(f.client.Err(), context.Canceled) {
+		return false
+	}
+	for _, err := range f.errs {
+		if !errors.Is(err, context.Canceled) {
+			return false
+		}
+	}
+	return true
 }
 
 // errorsText joins the texts of errs with "; ", keeping one line per
@@ -90,13 +115,13 @@ func (h *handler) failureRef(r *http.Request, err error) string {
 // reference.
 func (h *handler) logError(r *http.Request, err error) string {
 	ref := newRef()
-	h.logRef(r, err.Error(), ref)
+	h.logRef(r, slog.LevelError, err.Error(), ref)
 	return ref
 }
 
-// logRef logs the error text msg at Error under reference ref.
-func (h *handler) logRef(r *http.Request, msg, ref string) {
-	h.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "campaignconnector dashboard: "+r.Method+" "+r.URL.Path,
+// logRef logs the error text msg at level under reference ref.
+func (h *handler) logRef(r *http.Request, level slog.Level, msg, ref string) {
+	h.cfg.logger.LogAttrs(r.Context(), level, "campaignconnector dashboard: "+r.Method+" "+r.URL.Path,
 		slog.String("error", msg), slog.String("ref", ref))
 }
 

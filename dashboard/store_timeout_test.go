@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -192,4 +193,37 @@ func TestHealthPageOnAHungStoreLogsTheLineTheDocsQuote(t *testing.T) {
 			t.Errorf("the log, want one line with %s:\n%s", want, logged.String())
 		}
 	})
+}
+
+// A client that leaves while the store hangs ends the page's reads with
+// context.Canceled: the line that logs them is at Info, not Error, since
+// the store is not at fault and no one reads the page; a read that
+// reached the store timeout first stays at Error.
+func TestPageLeftByItsClientLogsAtInfo(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		leave     time.Duration // when the client leaves
+		wantLevel string
+	}{
+		{"the client leaves", 5 * time.Second, "level=INFO"},
+		{"the store timeout first", 10 * time.Minute, "level=ERROR"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var logged bytes.Buffer
+				h := hungDashboard(t, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				time.AfterFunc(c.leave, cancel)
+				for _, target := range []string{"/", "/health"} {
+					logged.Reset()
+					serveAt(h, ctx, target)
+					lines := slices.Collect(strings.Lines(logged.String()))
+					if len(lines) != 1 || !strings.Contains(lines[0], c.wantLevel) {
+						t.Errorf("%s: the log, want one line at %s:\n%s", target, c.wantLevel, logged.String())
+					}
+				}
+			})
+		})
+	}
 }
