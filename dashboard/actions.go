@@ -73,7 +73,7 @@ const maxActionForm = 64 << 10
 // browser to the campaign's page (303, so a reload does not post again).
 func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	if h.csrf == nil {
-		h.problem(w, r, http.StatusForbidden, "This dashboard is read-only: the host has not enabled actions.")
+		h.problem(w, http.StatusForbidden, "This dashboard is read-only: the host has not enabled actions.")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxActionForm)
@@ -99,7 +99,7 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		msg := "Unreadable form: " + err.Error()
 		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", audit(
 			"status", http.StatusBadRequest, "reason", clipText(msg), "remote", r.RemoteAddr)...)
-		h.problem(w, r, http.StatusBadRequest, msg)
+		h.problem(w, http.StatusBadRequest, msg)
 		return
 	}
 	if refused == nil {
@@ -110,7 +110,7 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		// form's fields are what could be read of it.
 		h.cfg.logger.WarnContext(r.Context(), "campaignconnector dashboard: action refused", audit(
 			"error", refused.Error(), "op", clipText(r.PostForm.Get("op")), "campaign", clipText(r.PostForm.Get("id")), "remote", r.RemoteAddr)...)
-		h.problem(w, r, http.StatusForbidden, refused.Error())
+		h.problem(w, http.StatusForbidden, refused.Error())
 		return
 	}
 	op, id := r.PostForm.Get("op"), r.PostForm.Get("id")
@@ -119,7 +119,7 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	refuse := func(status int, msg string) {
 		h.cfg.logger.InfoContext(r.Context(), "campaignconnector dashboard: action refused", audit(
 			"status", status, "reason", clipText(msg), "op", clipText(op), "campaign", clipText(id), "remote", r.RemoteAddr)...)
-		h.problem(w, r, status, msg)
+		h.problem(w, status, msg)
 	}
 	if id == "" {
 		refuse(http.StatusBadRequest, "Which campaign? The form has no id.")

@@ -150,7 +150,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := h.cfg.prefix; p != "" && !strings.HasPrefix(r.URL.Path, p+"/") {
 		// "/ops/ccx" is not under "/ops/cc"
-		h.problem(w, r, http.StatusNotFound, fmt.Sprintf("No dashboard page at %q: the dashboard is served under %q (WithPrefix).", r.URL.Path, p+"/"))
+		h.problem(w, http.StatusNotFound, fmt.Sprintf("No dashboard page at %q: the dashboard is served under %q (WithPrefix).", r.URL.Path, p+"/"))
 		return
 	}
 	r, failed := withFailures(r)
@@ -232,7 +232,7 @@ type errorBody struct {
 
 // fail answers r with a 500 page for err and logs it.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.problem(w, r, http.StatusInternalServerError, h.logFailure(r, err))
+	h.problem(w, http.StatusInternalServerError, h.logFailure(r, err))
 }
 
 // logFailure logs err at Error with a reference, and returns what the page
@@ -263,8 +263,8 @@ func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, err error)
 	h.errorPage(w, p, body)
 }
 
-// problem answers r with an error page of status saying msg.
-func (h *handler) problem(w http.ResponseWriter, r *http.Request, status int, msg string) {
+// problem answers with an error page of status saying msg.
+func (h *handler) problem(w http.ResponseWriter, status int, msg string) {
 	h.errorPage(w, page{}, errorBody{Status: status, Message: msg})
 }
 

@@ -54,27 +54,27 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("id")
 	if id == "" {
-		h.problem(w, r, http.StatusBadRequest, "Which campaign? The address needs ?id=.")
+		h.problem(w, http.StatusBadRequest, "Which campaign? The address needs ?id=.")
 		return
 	}
 	if len(id) > maxUserID {
 		// Longer than the campaign IDs events may name: not echoed back.
-		h.problem(w, r, http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
+		h.problem(w, http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
 		return
 	}
 	win, err := rangeParam(r, lastWeek)
 	if err != nil {
-		h.problem(w, r, http.StatusBadRequest, err.Error())
+		h.problem(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	from, err := parseCursor(q.Get("after_due"), q.Get("after_id"))
 	if err != nil {
-		h.problem(w, r, http.StatusBadRequest, err.Error())
+		h.problem(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	rec, err := h.src.Campaign(ctx, id)
 	if errors.Is(err, connector.ErrUnknownCampaign) {
-		h.problem(w, r, http.StatusNotFound, fmt.Sprintf("No campaign %q.", id))
+		h.problem(w, http.StatusNotFound, fmt.Sprintf("No campaign %q.", id))
 		return
 	}
 	if err != nil {

@@ -95,13 +95,13 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	of := q.Get(paramOriginal)
 	if len(of) > maxUserID {
-		h.problem(w, r, http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
+		h.problem(w, http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
 		return
 	}
 	if err := event.CheckText(of); err != nil {
 		// The page shows the original back: bytes no campaign ID can
 		// hold name none, and are not written into the page.
-		h.problem(w, r, http.StatusBadRequest, "That campaign ID "+err.Error()+": the engine accepts no such ID.")
+		h.problem(w, http.StatusBadRequest, "That campaign ID "+err.Error()+": the engine accepts no such ID.")
 		return
 	}
 	recs, err := h.src.Campaigns(ctx)

@@ -106,7 +106,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	win, err := rangeParam(r, lastDay)
 	if err != nil {
-		h.problem(w, r, http.StatusBadRequest, err.Error())
+		h.problem(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	// Each read that fails leaves a notice in its part of the page, not a

@@ -50,11 +50,11 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(id) > maxUserID {
-		h.problem(w, r, http.StatusBadRequest, "That user ID is longer than any the engine accepts.")
+		h.problem(w, http.StatusBadRequest, "That user ID is longer than any the engine accepts.")
 		return
 	}
 	if err := event.CheckText(id); err != nil {
-		h.problem(w, r, http.StatusBadRequest, "That user ID "+err.Error()+": the engine accepts no such ID.")
+		h.problem(w, http.StatusBadRequest, "That user ID "+err.Error()+": the engine accepts no such ID.")
 		return
 	}
 	ctx := r.Context()

@@ -64,7 +64,7 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 		msg += " If the dashboard is mounted at " + strconv.Quote(dir+"/") + ", build it with dashboard.WithPrefix(" +
 			strconv.Quote(dir) + "), or wrap it in http.StripPrefix(" + strconv.Quote(dir) + ", …)."
 	}
-	h.problem(w, r, http.StatusNotFound, msg)
+	h.problem(w, http.StatusNotFound, msg)
 }
 
 // mountedAt returns the directory of p when p is a directory below the
