@@ -51,6 +51,7 @@ var knownPackages = map[string]string{
 	"time":          "time",
 	"twilio":        module + "/webhook/twilio",
 	"twiliotest":    module + "/webhook/twilio/twiliotest",
+	"url":           "net/url",
 	"webhook":       module + "/webhook",
 }
 
@@ -86,6 +87,7 @@ var prelude = []struct{ name, typ string }{
 	{"spool", "interface{ Add([]event.Event) }"},
 	{"zoneOf", "func(ctx context.Context, userID string) (*time.Location, error)"},
 	{"inSegment", "func(ctx context.Context, userID, segment string) (bool, error)"},
+	{"userByPhone", "func(ctx context.Context, phone string) (string, error)"},
 	{"mystore", "interface{ New(*testing.T) store.Store }"}, // a store of your own
 }
 
