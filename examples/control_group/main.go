@@ -119,6 +119,7 @@ func run(w io.Writer) {
 	})
 	publish("spring_promo")       // the promo first: spring_survey is still a draft, and the engine warns
 	enroll("ned", "spring_promo") // no active follow-up listens: lost, no decision
+	fmt.Fprintf(w, "%s      · no decision: spring_survey is a draft, so nothing listens; ned gets no survey\n", stamp(clk.Now()))
 	advance(time.Minute)
 	publish("spring_survey") // counts only enrollments from now on
 	advance(2 * time.Hour)
