@@ -262,7 +262,8 @@ func (c *Channel) UnmarshalText(b []byte) error {
 
 // closestKind returns the known kind nearest to s, a name that is not
 // one, when s looks like a misspelling of it (at most two letters added,
-// dropped, changed or swapped, or a different case), else "".
+// dropped, changed or swapped, or a different case), or else like it with
+// a word left out or added ("sms_clicked" for "sms_link_clicked"), else "".
 func closestKind(s string) Kind {
 	if len(s) > maxKindLen+2 {
 		return "" // more than two edits from every kind
@@ -279,7 +280,50 @@ func closestKind(s string) Kind {
 			best, bestD = k, d
 		}
 	}
-	return best
+	if best != "" {
+		return best
+	}
+	return kindByWords(s)
+}
+
+// kindByWords returns the one kind whose words, separated by "_", are
+// s's with one or two words added or left out, all others in order
+// ("sms_clicked" for "sms_link_clicked"), else "". Two such kinds suggest
+// neither: "in_app_clicked" may mean a click on the message or on one of
+// its buttons.
+func kindByWords(s string) Kind {
+	words := strings.Split(strings.ToLower(s), "_")
+	if len(words) < 2 {
+		return "" // one word, which too many kinds hold
+	}
+	found := Kind("")
+	for _, k := range allKinds {
+		kw := strings.Split(string(k), "_")
+		short, long := words, kw
+		if len(short) > len(long) {
+			short, long = long, short
+		}
+		if d := len(long) - len(short); d < 1 || d > 2 || !isSubsequence(short, long) {
+			continue
+		}
+		if found != "" {
+			return ""
+		}
+		found = k
+	}
+	return found
+}
+
+// isSubsequence reports whether every word of short is in long, in the
+// same order.
+func isSubsequence(short, long []string) bool {
+	i := 0
+	for _, w := range long {
+		if i < len(short) && short[i] == w {
+			i++
+		}
+	}
+	return i == len(short)
 }
 
 // allKinds and maxKindLen serve closestKind without a copy per call.

@@ -94,8 +94,9 @@ func TestValidateFastPathKeepsErrors(t *testing.T) {
 }
 
 // TestUnknownKindSuggestsTheNearest: a misspelt kind (a letter added,
-// dropped, changed or two swapped, or another case) names the kind it
-// most likely meant; a name far from every kind suggests nothing.
+// dropped, changed or two swapped, or another case, or a word left out or
+// added) names the kind it most likely meant; a name far from every kind,
+// or as near to two, suggests nothing.
 func TestUnknownKindSuggestsTheNearest(t *testing.T) {
 	for in, want := range map[string]string{
 		"email_recieved":         "email_received",
@@ -105,6 +106,15 @@ func TestUnknownKindSuggestsTheNearest(t *testing.T) {
 		"sesion_start":           "session_start",
 		"emailopened":            "email_opened",
 		"fax_received":           "",
+		"sms_clicked":            "sms_link_clicked",
+		"SMS_Clicked":            "sms_link_clicked",
+		"in_app_clicked":         "", // the message or a button
+		"email_link_clicked":     "email_clicked",
+		"push_story_clicked":     "push_story_page_clicked",
+		"push_clicked":           "", // a button or a story page
+		"email_link":             "",
+		"clicked":                "",
+		"content_card":           "",
 		"teleport":               "",
 		strings.Repeat("x", 100): "",
 	} {
