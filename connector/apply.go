@@ -35,8 +35,8 @@ type CampaignError struct {
 }
 
 // Error implements error: `connector: campaign "resend":
-// triggers[0].campaign_id: campaign "newsleter" is not known (connector:
-// unknown campaign)`. A step that failed already names the campaign and
+// triggers[0].campaign_id: campaign "newsleter" is not known (did you
+// mean "newsletter"?) (connector: unknown campaign)`. A step that failed already names the campaign and
 // itself, and is given as it is: `connector: save "resend": …`.
 func (e *CampaignError) Error() string {
 	text := problemText(e.Err)

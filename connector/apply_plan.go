@@ -55,13 +55,27 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		byID[c.ID] = i
 	}
 	inSet := func(id string) bool { _, ok := byID[id]; return ok }
+	// setAndSnapshot yields the IDs a reference may name, for the
+	// suggestion of a misspelt one.
+	setAndSnapshot := func(yield func(string) bool) {
+		for id := range byID {
+			if !yield(id) {
+				return
+			}
+		}
+		for id := range s.campaignIDs() {
+			if !inSet(id) && !yield(id) {
+				return
+			}
+		}
+	}
 	for i := range set {
 		c := &set[i]
 		if byID[c.ID] != i {
 			continue // a duplicate, reported above
 		}
 		fail(c.ID, e.checkDefinition(c))
-		fail(c.ID, checkReferences(c, func(id string) bool { return inSet(id) || s.knows(id) }))
+		fail(c.ID, checkReferences(c, func(id string) bool { return inSet(id) || s.knows(id) }, setAndSnapshot))
 		if r := s.campaign(c.ID); r != nil && r.State == rule.Archived && !cfg.keepStopped {
 			fail(c.ID, &rule.ValidationError{Object: "campaign", Field: "id",
 				Reason: "the campaign is archived: it cannot be published again; remove it from the set, or pass connector.KeepStopped() to leave it archived", Err: ErrInvalidTransition})

@@ -89,7 +89,7 @@ func TestSaveErrorsNameTheCampaignAndTheField(t *testing.T) {
 
 	err = h.Engine.Save(ctx, rule.Campaign{ID: "resend", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsleter"}}})
 	require.ErrorIs(t, err, connector.ErrUnknownCampaign)
-	require.EqualError(t, err, `connector: save "resend": triggers[0].campaign_id: campaign "newsleter" is not known (connector: unknown campaign)`)
+	require.EqualError(t, err, `connector: save "resend": triggers[0].campaign_id: campaign "newsleter" is not known (did you mean "newsletter"?) (connector: unknown campaign)`)
 
 	h.Archive("newsletter")
 	err = h.Engine.Save(ctx, rule.Campaign{ID: "newsletter"})

@@ -63,5 +63,5 @@ func ExampleEngine_Apply() {
 	//   published newsletter (draft → active)
 	// start 2
 	// refused: welcome
-	// connector: campaign "welcome": triggers[0].campaign_id: campaign "newsleter" is not known (connector: unknown campaign)
+	// connector: campaign "welcome": triggers[0].campaign_id: campaign "newsleter" is not known (did you mean "newsletter"?) (connector: unknown campaign)
 }

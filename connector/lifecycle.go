@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -33,7 +34,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err != nil {
 		return fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	if err := checkReferences(&c, snap.knows); err != nil {
+	if err := checkReferences(&c, snap.knows, snap.campaignIDs()); err != nil {
 		return campaignError("save", c.ID, err)
 	}
 	_, _, _, ws, err := e.save(ctx, c, false)
@@ -104,13 +105,14 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 
 // checkReferences reports triggers and exceptions of c that name
 // campaigns known does not know, as [*rule.ValidationError]s wrapping
-// [ErrUnknownCampaign].
-func checkReferences(c *rule.Campaign, known func(id string) bool) error {
+// [ErrUnknownCampaign]; one that looks like a misspelling of one of names,
+// the IDs known knows, suggests it.
+func checkReferences(c *rule.Campaign, known func(id string) bool, names iter.Seq[string]) error {
 	var errs []error
 	check := func(field, id string) {
 		if id != "" && id != c.ID && !known(id) {
 			errs = append(errs, &rule.ValidationError{Object: "campaign", Field: field,
-				Reason: fmt.Sprintf("campaign %q is not known", id), Err: ErrUnknownCampaign})
+				Reason: fmt.Sprintf("campaign %q is not known%s", id, didYouMean(id, names)), Err: ErrUnknownCampaign})
 		}
 	}
 	for i, t := range c.Triggers {
@@ -125,6 +127,21 @@ func checkReferences(c *rule.Campaign, known func(id string) bool) error {
 // knows reports whether the snapshot holds campaign id, in any state; a
 // nil snapshot (an Engine not made by New) knows none.
 func (s *snapshot) knows(id string) bool { return s != nil && s.campaign(id) != nil }
+
+// campaignIDs yields the IDs of the snapshot's campaigns, in any state,
+// in no particular order; a nil snapshot yields none.
+func (s *snapshot) campaignIDs() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if s == nil {
+			return
+		}
+		for id := range s.campaigns.all() {
+			if !yield(id) {
+				return
+			}
+		}
+	}
+}
 
 // Publish makes a draft or stopped campaign active and records its
 // activation time, the engine clock's now: a follow-up counts only

@@ -1,0 +1,46 @@
+package connector
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/campaignconnector/campaignconnector/internal/editdist"
+)
+
+// didYouMean is ` (did you mean "x"?)` when id, a campaign ID no campaign
+// has, looks like a misspelling of x, one of names, else "".
+func didYouMean(id string, names iter.Seq[string]) string {
+	if x := nearestName(id, names); x != "" {
+		return fmt.Sprintf(" (did you mean %q?)", x)
+	}
+	return ""
+}
+
+// nearestName returns the name of names that id most likely misspells:
+// the one that differs from id in case alone, or else the one nearest to
+// it by at most two letters added, dropped, changed or swapped, and by no
+// more than one for every three letters of id, so that a short ID does
+// not suggest any other short one. Two names as near suggest neither.
+func nearestName(id string, names iter.Seq[string]) string {
+	limit := min(2, len(id)/3)
+	best, bestD, tie := "", limit+1, false
+	for n := range names {
+		if n == id {
+			continue
+		}
+		if strings.EqualFold(n, id) {
+			return n
+		}
+		switch d := editdist.AtMost(id, n, limit); {
+		case d < bestD:
+			best, bestD, tie = n, d, false
+		case d == bestD && d <= limit:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
+}
