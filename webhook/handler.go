@@ -3,7 +3,6 @@ package webhook
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +64,7 @@ type Handler struct {
 	tracker Tracker
 	maxBody int64
 	onError func(r *http.Request, err error)
+	write   ReplyFunc // nil: JSON
 }
 
 // Option configures a [Handler]; pass options to [NewHandler].
@@ -313,15 +313,4 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index 
 		}
 	}
 	return items, failed
-}
-
-// reply tells the error callback about err, if any, and writes resp.
-func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp Response, err error) {
-	if err != nil && h.onError != nil {
-		h.onError(r, err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(resp) // the client may be gone: nothing to do about it
 }

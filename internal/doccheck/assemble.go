@@ -25,6 +25,7 @@ var knownPackages = map[string]string{
 	"fmt":           "fmt",
 	"http":          "net/http",
 	"httptest":      "net/http/httptest",
+	"io":            "io",
 	"json":          "encoding/json",
 	"log":           "log",
 	"mailgun":       module + "/webhook/mailgun",

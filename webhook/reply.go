@@ -1,0 +1,57 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// ReplyFunc writes a [Handler]'s answer to r: the status the handler chose
+// and what it would say, resp. See [WithReplyFunc].
+type ReplyFunc func(w http.ResponseWriter, r *http.Request, status int, resp Response)
+
+// WithReplyFunc sets how the handler writes its answers, in place of resp
+// as JSON with the status: for a provider that reads the answer in a
+// format of its own. Twilio wants TwiML in answer to an incoming message,
+// and logs error 12300 in its console for a JSON one; an f that writes an
+// empty TwiML response with the status fits it:
+//
+//	w.Header().Set("Content-Type", "text/xml")
+//	w.WriteHeader(status)
+//	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+//
+// f is called once per request, after the error callback
+// ([WithErrorFunc]), on the request's goroutine; the Allow header of a 405
+// is already set. Writing the status as given keeps the provider's retries
+// ([Handler]'s status codes say which answers ask for one). A nil f is
+// refused. Defaults to JSON.
+func WithReplyFunc(f ReplyFunc) Option {
+	return func(h *Handler) error {
+		if f == nil {
+			return errors.New("webhook: nil reply func")
+		}
+		h.write = f
+		return nil
+	}
+}
+
+// reply tells the error callback about err, if any, and writes resp.
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp Response, err error) {
+	if err != nil && h.onError != nil {
+		h.onError(r, err)
+	}
+	if h.write != nil {
+		h.write(w, r, status, resp)
+		return
+	}
+	writeJSON(w, r, status, resp)
+}
+
+// writeJSON is the handler's ReplyFunc unless WithReplyFunc sets another:
+// resp as JSON, with status.
+func writeJSON(w http.ResponseWriter, _ *http.Request, status int, resp Response) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(resp) // the client may be gone: nothing to do about it
+}
