@@ -271,7 +271,9 @@ func (s *slot) commit(prev, next *job) {
 		// rather than one per op in a row.
 		for i := range ops {
 			if op := &ops[i]; op.Err != nil {
-				op.Err = e.store.Update(w.wctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+				ctx, cancel := e.storeCall(w.wctx)
+				op.Err = e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+				cancel()
 			}
 		}
 	}
@@ -394,7 +396,10 @@ func (s *slot) retryRecord(j *job, err error) {
 		t := e.cfg.clock.Timer(wait)
 		<-t.C
 		j.step = stepRecord
-		if err = e.store.Update(s.w.wctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply); err == nil {
+		ctx, cancel := e.storeCall(s.w.wctx)
+		err = e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply)
+		cancel()
+		if err == nil {
 			e.tally(j.marks, j.now, j.c.UserID)
 			e.observeAll(j.dec)
 			return

@@ -41,6 +41,20 @@ type request struct {
 	scratch []store.Op // the batch's ops, when the caller makes the call
 }
 
+// storeCall returns the context of one of a courier's store calls that
+// must happen whether or not the Tick's context has ended (ctx has no
+// end): the confirmations, the records of sends and the renewals of their
+// leases. A call that has not answered within a lease fails, as if the
+// store had failed it: the delivery's lease has run out by then, and the
+// call's outcome goes the way of a store error's (the record retried
+// while the lease lasts, the delivery sent again after it). Without that
+// bound, a store that stops answering (a database cut off by the network,
+// behind a driver that waits for its context) would hold the send slot,
+// and Run's return at shutdown, for ever.
+func (e *Engine) storeCall(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.cfg.lease)
+}
+
 // reset readies the group for callers callers (the slots and the keeper).
 func (g *group) reset(e *Engine, ctx context.Context, callers int) {
 	g.e, g.ctx = e, ctx
@@ -98,8 +112,10 @@ func (g *group) takeWaiting() []*request {
 // batches, with r's scratch, and tells each caller whether the call held
 // other ops than each of its own.
 func (g *group) apply(r *request, batch []*request) {
+	ctx, cancel := g.e.storeCall(g.ctx)
+	defer cancel()
 	if len(batch) == 1 { // r's own ops alone
-		g.e.applyOps(g.ctx, r.ops)
+		g.e.applyOps(ctx, r.ops)
 		r.shared = len(r.ops) > 1
 		return
 	}
@@ -107,7 +123,7 @@ func (g *group) apply(r *request, batch []*request) {
 	for _, b := range batch {
 		ops = append(ops, b.ops...)
 	}
-	g.e.applyOps(g.ctx, ops)
+	g.e.applyOps(ctx, ops)
 	k := 0
 	for _, b := range batch {
 		b.shared = len(ops) > 1

@@ -1,0 +1,113 @@
+package connector_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// hungStore is a memory store whose writes, once hung, wait for their
+// context to end and then fail with its error: a database that stopped
+// answering (a network partition), behind a driver that honours contexts.
+type hungStore struct {
+	*store.Memory
+	hung   atomic.Bool
+	answer chan struct{} // closed: the writes held up go through
+}
+
+// wait holds a write up until ctx ends or the store answers again.
+func (s *hungStore) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.answer:
+		return nil
+	}
+}
+
+func (s *hungStore) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	if s.hung.Load() {
+		if err := s.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+func (s *hungStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if s.hung.Load() {
+		if err := s.wait(ctx); err != nil {
+			for i := range ops {
+				ops[i].Err = err
+			}
+			return err
+		}
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
+// TestRunReturnsWhenTheStoreHangsAtShutdown: the store stops answering
+// while a send is in progress and Run's context ends. The record of the
+// send and the renewal of its lease, which must outlive Run's context,
+// each fail after a lease rather than wait for ever: Run returns at most
+// two leases after the send (a renewal round may start just before the
+// record gives up), and the delivery is sent again after its lease, as
+// after a crash.
+func TestRunReturnsWhenTheStoreHangsAtShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &hungStore{Memory: store.NewMemory(), answer: make(chan struct{})}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var sends atomic.Int32
+		send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+			if sends.Add(1) == 1 {
+				s.hung.Store(true)
+				cancel()
+				time.Sleep(time.Second)
+			}
+			return nil
+		})
+		const lease = time.Minute
+		e, err := connector.New(s, send, connector.WithSendConcurrency(1), connector.WithBatchSize(1),
+			connector.WithLease(lease), connector.WithSendTimeout(30*time.Second))
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		start := time.Now()
+		ran := make(chan error, 1)
+		var took time.Duration
+		go func() {
+			err := e.Run(ctx)
+			took = time.Since(start)
+			ran <- err
+		}()
+		synctest.Wait()
+		for range 10 {
+			select {
+			case err := <-ran:
+				require.NoError(t, err)
+				require.LessOrEqual(t, took, time.Second+2*lease, "Run returned %v after its context ended", took)
+				// The store answers again; the delivery whose record was
+				// lost is sent again after its lease, with the same ID.
+				s.hung.Store(false)
+				time.Sleep(lease)
+				_, err = e.Tick(context.Background())
+				require.NoError(t, err)
+				require.Equal(t, int32(3), sends.Load(), "the unrecorded send again, and the other delivery")
+				return
+			default:
+			}
+			time.Sleep(lease)
+			synctest.Wait()
+		}
+		close(s.answer) // let the bubble end
+		<-ran
+		t.Fatalf("Run had not returned %v after its context ended, on a store that stopped answering", time.Since(start))
+	})
+}
