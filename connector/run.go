@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -55,6 +56,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		wait, err := e.runOnce(ctx)
 		if ctx.Err() != nil {
+			// A store error met while the sends in progress finished (a
+			// record the store failed: the delivery goes again after its
+			// lease) is the last Tick's to tell; the end of ctx is not.
+			if err != nil && !errors.Is(err, ctx.Err()) {
+				e.logError("run", err)
+			}
 			return nil
 		}
 		if err != nil {
