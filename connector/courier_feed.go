@@ -205,33 +205,54 @@ func (f *feed) recycle(claims []store.Claim) {
 	}
 }
 
-// close waits for a claim in progress, gives back the claims not handed
-// out (the Tick stopped early), so that another Tick need not wait for
-// their lease, and recycles the batches. Giving back is best effort: if
-// the store fails, the leases run out instead.
+// close gives back the claims not handed out (the Tick stopped early) and
+// recycles the batches.
 func (f *feed) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.claiming {
-		f.cond.Wait()
-	}
-	e := f.w.e
-	if rest := f.queue[f.next:]; len(rest) > 0 {
-		ctx, cancel := context.WithTimeout(f.w.wctx, 5*time.Second)
-		now := e.cfg.clock.Now()
-		ops := make([]store.Op, len(rest))
-		for k, q := range rest {
-			ops[k] = store.Op{UserID: q.c.UserID, Now: now, Fn: releaser(q.c.Pending.ID, q.token, now)}
-		}
-		e.applyOps(ctx, ops)
-		cancel()
-	}
+	f.giveBackLocked()
 	for _, b := range f.batches {
 		f.recycle(b.claims)
 	}
 	clear(f.queue)
 	clear(f.batches)
 	f.queue, f.next, f.batches = f.queue[:0], 0, f.batches[:0]
+}
+
+// giveBack waits for a claim in progress and gives back the claims not
+// handed out, so that another engine need not wait for their lease; the
+// feed hands out nothing more. The keeper calls it as soon as the Tick's
+// context ends, while the sends in progress finish: a send that takes its
+// time (up to the send timeout, or one that hangs until the process is
+// killed) then holds back no delivery but its own. Giving back is best
+// effort: if the store fails, the leases run out instead.
+func (f *feed) giveBack() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.giveBackLocked()
+}
+
+// giveBackLocked is giveBack, with f.mu held.
+func (f *feed) giveBackLocked() {
+	for f.claiming {
+		f.cond.Wait()
+	}
+	f.done = true
+	rest := f.queue[f.next:]
+	if len(rest) == 0 {
+		return
+	}
+	e := f.w.e
+	ctx, cancel := context.WithTimeout(f.w.wctx, 5*time.Second)
+	defer cancel()
+	now := e.cfg.clock.Now()
+	ops := make([]store.Op, len(rest))
+	for k, q := range rest {
+		ops[k] = store.Op{UserID: q.c.UserID, Now: now, Fn: releaser(q.c.Pending.ID, q.token, now)}
+	}
+	clear(rest)
+	f.next = len(f.queue)
+	e.applyOps(ctx, ops)
 }
 
 // releaser returns an update that gives delivery id back if it is still
