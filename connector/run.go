@@ -24,12 +24,14 @@ import (
 // resets the wait. An outage of the store therefore delays deliveries by
 // its length plus at most about 2 s.
 //
-// When ctx ends, Run claims, checks and starts no more sends. Each send in
-// progress finishes — the sender's context does not end with ctx, only
-// with [WithSendTimeout] — and its outcome is recorded before Run returns
-// (a store error while recording is retried until the delivery's lease
-// ends, but for [store.ErrClosed]). Deliveries claimed but not started are released for the next
-// engine. Run leaves no goroutine behind. Only one Run per engine may be
+// When ctx ends, Run claims, checks and starts no more sends, and gives
+// the deliveries claimed but not started back to the store at once, for
+// the next engine. Each send in progress finishes — the sender's context
+// does not end with ctx, only with [WithSendTimeout] — and its outcome is
+// recorded before Run returns (a store error while recording is retried
+// until the delivery's lease ends, but for [store.ErrClosed]; a store call
+// that does not answer within a lease fails; a record that fails is
+// logged). Run leaves no goroutine behind. Only one Run per engine may be
 // active: a second returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if ctx == nil {
