@@ -79,10 +79,7 @@ func (u *memUser) bounds(h *horizon) {
 	if x == nil {
 		return
 	}
-	for _, e := range x.seen.list {
-		h.note(e.until)
-	}
-	for _, until := range x.seen.index {
+	if until, ok := x.seen.earliest(); ok {
 		h.note(until)
 	}
 	if x.rest != nil {
@@ -238,7 +235,7 @@ func (u *memUser) seenCount() int {
 		n = 1
 	}
 	if u.extra != nil {
-		n += len(u.extra.seen.list) + len(u.extra.seen.index)
+		n += u.extra.seen.size()
 	}
 	return n
 }

@@ -1,0 +1,178 @@
+package store
+
+// seenEntry is a remembered event ID: its 64-bit hash (collisions between
+// two IDs of one user inside the window are negligible: about 2^-64 per
+// pair) and when to forget it.
+type seenEntry struct {
+	hash  uint64
+	until int64 // Unix nanoseconds
+}
+
+// seenSet remembers a user's further processed event IDs. A handful are
+// kept in a slice in insertion order; past seenListMax they move to a map,
+// with a min-heap of their expiries beside it, so that pruning visits the
+// IDs that expire and not every one the user has: a user with a million
+// events in the dedup window (a bot, a shared anonymous ID) would
+// otherwise cost a walk of a million entries, under its shard's lock, at
+// every Prune.
+type seenSet struct {
+	list  []seenEntry
+	index map[uint64]int64
+	// expiries holds, with index, a min-heap by until of the entries
+	// added to index: each entry of index, and the earlier expiries of
+	// the IDs remembered again after they expired (stale: index holds a
+	// later until), dropped as they reach the top.
+	expiries []seenEntry
+}
+
+const seenListMax = 16
+
+func (s *seenSet) empty() bool { return len(s.list) == 0 && len(s.index) == 0 }
+
+// size is how many IDs the set remembers, expired ones not yet pruned
+// included.
+func (s *seenSet) size() int { return len(s.list) + len(s.index) }
+
+func (s *seenSet) has(h uint64, now int64) bool {
+	if s.index != nil {
+		until, ok := s.index[h]
+		return ok && until > now
+	}
+	for _, e := range s.list {
+		if e.hash == h {
+			return e.until > now
+		}
+	}
+	return false
+}
+
+func (s *seenSet) add(h uint64, until int64) {
+	if s.index != nil {
+		s.index[h] = until
+		s.push(seenEntry{h, until})
+		return
+	}
+	for i := range s.list {
+		if s.list[i].hash == h { // an expired entry being renewed
+			s.list[i].until = until
+			return
+		}
+	}
+	if len(s.list) < seenListMax {
+		s.list = append(s.list, seenEntry{h, until})
+		return
+	}
+	s.index = make(map[uint64]int64, 2*seenListMax)
+	s.expiries = make([]seenEntry, 0, 2*seenListMax)
+	for _, e := range s.list {
+		s.index[e.hash] = e.until
+		s.push(e)
+	}
+	s.index[h] = until
+	s.push(seenEntry{h, until})
+	s.list = nil
+}
+
+// earliest returns a time no later than the earliest expiry of the set,
+// and false when the set is empty.
+func (s *seenSet) earliest() (int64, bool) {
+	if s.index != nil {
+		if len(s.expiries) == 0 {
+			return 0, false
+		}
+		return s.expiries[0].until, true
+	}
+	if len(s.list) == 0 {
+		return 0, false
+	}
+	m := s.list[0].until
+	for _, e := range s.list[1:] {
+		m = min(m, e.until)
+	}
+	return m, true
+}
+
+// expire drops expired entries cheaply: the slice is scanned (it is short),
+// the map is left to prune.
+func (s *seenSet) expire(now int64) {
+	if s.index == nil && len(s.list) > 0 {
+		s.prune(now)
+	}
+}
+
+// prune drops every expired entry and returns how many. With the map, it
+// costs a heap pop per expiry, whatever the number of IDs remembered.
+func (s *seenSet) prune(now int64) int {
+	n := 0
+	if s.index != nil {
+		for len(s.expiries) > 0 && s.expiries[0].until <= now {
+			e := s.pop()
+			if until, ok := s.index[e.hash]; ok && until <= now {
+				delete(s.index, e.hash)
+				n++
+			}
+		}
+		if len(s.index) == 0 {
+			s.index, s.expiries = nil, nil
+		}
+		return n
+	}
+	kept := s.list[:0]
+	for _, e := range s.list {
+		if e.until > now {
+			kept = append(kept, e)
+		} else {
+			n++
+		}
+	}
+	s.list = kept
+	if len(s.list) == 0 {
+		s.list = nil
+	}
+	return n
+}
+
+// push adds e to the heap of expiries. The engine's expiries grow with
+// its clock, so a new one is seldom earlier than its parent: most pushes
+// stop at once.
+func (s *seenSet) push(e seenEntry) {
+	q := append(s.expiries, e)
+	i := len(q) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if q[p].until <= e.until {
+			break
+		}
+		q[i] = q[p]
+		i = p
+	}
+	q[i] = e
+	s.expiries = q
+}
+
+// pop removes and returns the earliest expiry.
+func (s *seenSet) pop() seenEntry {
+	q := s.expiries
+	top, last := q[0], q[len(q)-1]
+	q = q[:len(q)-1]
+	i, n := 0, len(q)
+	for n > 0 {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && q[c+1].until < q[c].until {
+			c++
+		}
+		if last.until <= q[c].until {
+			break
+		}
+		q[i] = q[c]
+		i = c
+	}
+	if n > 0 {
+		q[i] = last
+	}
+	s.expiries = q
+	return top
+}
