@@ -97,6 +97,9 @@ type logObserver struct {
 
 	mu      sync.Mutex
 	unknown map[string]*unknownLine // by campaign ID; "" holds the IDs past maxUnknownIDs
+	// oldest is no later than the time of every line in unknown: until a
+	// minute after it no line can be stale, and a full map is not swept.
+	oldest time.Time
 }
 
 // unknownLine is when events naming one unknown campaign were last logged,
@@ -165,12 +168,11 @@ func (o *logObserver) admitUnknown(id string, at time.Time) (skipped int64, ok b
 	}
 	line := o.unknown[id]
 	if line == nil {
-		if len(o.unknown) >= maxUnknownIDs {
-			for k, v := range o.unknown {
-				if at.Sub(v.at) >= unknownEvery {
-					delete(o.unknown, k)
-				}
-			}
+		// A flood of made-up IDs fills the map within the minute: a sweep
+		// then would find nothing stale, and cost a walk of the map per
+		// event under the lock.
+		if len(o.unknown) >= maxUnknownIDs && at.Sub(o.oldest) >= unknownEvery {
+			o.sweepUnknown(at)
 		}
 		if len(o.unknown) >= maxUnknownIDs {
 			id = "" // too many IDs at once: they share one line a minute
@@ -178,6 +180,9 @@ func (o *logObserver) admitUnknown(id string, at time.Time) (skipped int64, ok b
 		}
 	}
 	if line == nil {
+		if len(o.unknown) == 0 || at.Before(o.oldest) {
+			o.oldest = at
+		}
 		o.unknown[id] = &unknownLine{at: at}
 		return 0, true
 	}
@@ -189,6 +194,20 @@ func (o *logObserver) admitUnknown(id string, at time.Time) (skipped int64, ok b
 	skipped = line.skipped
 	line.at, line.skipped = at, 0
 	return skipped, true
+}
+
+// sweepUnknown forgets the lines last logged a minute or more before at,
+// and sets oldest to the earliest line left.
+func (o *logObserver) sweepUnknown(at time.Time) {
+	o.oldest = time.Time{}
+	for k, v := range o.unknown {
+		switch {
+		case at.Sub(v.at) >= unknownEvery:
+			delete(o.unknown, k)
+		case o.oldest.IsZero() || v.at.Before(o.oldest):
+			o.oldest = v.at
+		}
+	}
 }
 
 // logError reports an error the caller cannot see (met by Run).

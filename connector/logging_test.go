@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -154,6 +155,40 @@ func TestLoggerReportsAnUnknownCampaignOnceAMinute(t *testing.T) {
 	}, logs.lines())
 	require.Len(t, h.Decisions(), 7, "observers get every one")
 	require.Equal(t, int64(7), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
+}
+
+// TestLoggerUnderAFloodOfMadeUpCampaignIDs names more campaign IDs in a
+// minute than the logger keeps a line for (1,024): the IDs past them
+// share one line a minute, and a minute later the lines of the flood are
+// forgotten, so that new IDs get lines of their own again.
+func TestLoggerUnderAFloodOfMadeUpCampaignIDs(t *testing.T) {
+	logs := &capture{level: slog.LevelWarn}
+	h := connectortest.New(t, connector.WithLogger(slog.New(logs)))
+	typo := func(i int) event.Event {
+		return event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: fmt.Sprint("made-up-", i)}
+	}
+	var flood []event.Event
+	for i := range 1024 {
+		flood = append(flood, typo(i))
+	}
+	h.Track(flood...)
+	require.Len(t, logs.lines(), 1024, "a line for each of the first 1,024 IDs")
+	h.Clock.Add(30 * time.Second)
+	h.Track(typo(1024), typo(1025), typo(0))
+	require.Equal(t, "WARN ignored/unknown_campaign made-up-1024", logs.lines()[1024])
+	require.Len(t, logs.lines(), 1025, "made-up-1025 shares the line of the IDs past 1,024, made-up-0 had its line")
+	h.Clock.Add(30 * time.Second)
+	h.Track(typo(1026), typo(1025), typo(0))
+	require.Equal(t, []string{
+		"WARN ignored/unknown_campaign made-up-1026",
+		"WARN ignored/unknown_campaign made-up-1025",
+		"WARN ignored/unknown_campaign made-up-0",
+	}, logs.lines()[1025:], "the flood's lines are a minute old: forgotten, each ID has a line again")
+	h.Clock.Add(30 * time.Second)
+	h.Track(typo(1027), typo(1026))
+	require.Equal(t, "WARN ignored/unknown_campaign made-up-1027", logs.lines()[1028])
+	require.Len(t, logs.lines(), 1029, "made-up-1026 was logged 30 s ago")
+	require.Equal(t, int64(1032), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
 }
 
 func TestLoggerWarnsOnceWhenDeliveriesAreOverdueAndNothingTicks(t *testing.T) {
