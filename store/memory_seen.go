@@ -1,5 +1,10 @@
 package store
 
+import (
+	"maps"
+	"slices"
+)
+
 // seenEntry is a remembered event ID: its 64-bit hash (collisions between
 // two IDs of one user inside the window are negligible: about 2^-64 per
 // pair) and when to forget it.
@@ -112,8 +117,11 @@ func (s *seenSet) prune(now int64) int {
 				n++
 			}
 		}
-		if len(s.index) == 0 {
+		switch {
+		case len(s.index) == 0:
 			s.index, s.expiries = nil, nil
+		case cap(s.expiries) > 4*seenListMax && len(s.expiries) < cap(s.expiries)/4:
+			s.shrink()
 		}
 		return n
 	}
@@ -130,6 +138,18 @@ func (s *seenSet) prune(now int64) int {
 		s.list = nil
 	}
 	return n
+}
+
+// shrink copies the map and the heap into memory their size: neither
+// gives back what it grew to, and a user whose burst of events has left
+// the window would keep the burst's memory for as long as it remembers
+// any ID. The heap's capacity stands for both (each ID of the map has its
+// entry): they are copied when it is over four times what is left, at a
+// cost linear in what is left, which the pops since the last copy pay for.
+func (s *seenSet) shrink() {
+	index := make(map[uint64]int64, len(s.index))
+	maps.Copy(index, s.index)
+	s.index, s.expiries = index, slices.Clone(s.expiries)
 }
 
 // push adds e to the heap of expiries. The engine's expiries grow with

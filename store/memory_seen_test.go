@@ -154,3 +154,41 @@ func BenchmarkPruneHotUser(b *testing.B) {
 		})
 	}
 }
+
+// TestHotUsersBurstLeavesWithTheWindow gives one user a burst of 20,000
+// remembered event IDs, then one event an hour: once the burst has left
+// the dedup window, what the user holds for its IDs is sized for the few
+// it remembers, not for the burst (a Go map and a slice keep what they
+// grew to unless copied).
+func TestHotUsersBurstLeavesWithTheWindow(t *testing.T) {
+	const burst = 20_000
+	ctx := context.Background()
+	m := NewMemory()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	window := 72 * time.Hour
+	remember := func(id string, at time.Time) {
+		t.Helper()
+		if err := m.Update(ctx, "", "anonymous", at, Dedup{EventID: id, KeepUntil: at.Add(window)}, func(*UserState, bool) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range burst {
+		remember(fmt.Sprint("burst", i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	now := t0
+	for h := range 200 {
+		now = t0.Add(time.Duration(h+1) * time.Hour)
+		remember(fmt.Sprint("trickle", h), now)
+		if _, err := m.Prune(ctx, "", now, now.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s *seenSet
+	m.space("").shards[shardOf("anonymous")].users.each(func(u *memUser) { s = &u.extra.seen })
+	if got := m.SeenCount(""); got != 72 {
+		t.Fatalf("%d IDs remembered, want the 72 of the last 72 hours", got)
+	}
+	if s.index == nil || cap(s.expiries) > 4*len(s.expiries) {
+		t.Fatalf("the heap of expiries holds %d entries in room for %d: sized for the burst", len(s.expiries), cap(s.expiries))
+	}
+}
