@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/heap"
 	"maps"
 	"slices"
 )
@@ -27,7 +28,7 @@ type seenSet struct {
 	// added to index: each entry of index, and the earlier expiries of
 	// the IDs remembered again after they expired (stale: index holds a
 	// later until), dropped as they reach the top.
-	expiries []seenEntry
+	expiries expiryHeap
 }
 
 const seenListMax = 16
@@ -68,7 +69,7 @@ func (s *seenSet) add(h uint64, until int64) {
 		return
 	}
 	s.index = make(map[uint64]int64, 2*seenListMax)
-	s.expiries = make([]seenEntry, 0, 2*seenListMax)
+	s.expiries = make(expiryHeap, 0, 2*seenListMax)
 	for _, e := range s.list {
 		s.index[e.hash] = e.until
 		s.push(e)
@@ -152,47 +153,22 @@ func (s *seenSet) shrink() {
 	s.index, s.expiries = index, slices.Clone(s.expiries)
 }
 
-// push adds e to the heap of expiries. The engine's expiries grow with
-// its clock, so a new one is seldom earlier than its parent: most pushes
-// stop at once.
-func (s *seenSet) push(e seenEntry) {
-	q := append(s.expiries, e)
-	i := len(q) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if q[p].until <= e.until {
-			break
-		}
-		q[i] = q[p]
-		i = p
-	}
-	q[i] = e
-	s.expiries = q
+// expiryHeap is a min-heap of expiries by until ([container/heap]).
+type expiryHeap []seenEntry
+
+func (q expiryHeap) Len() int           { return len(q) }
+func (q expiryHeap) Less(i, j int) bool { return q[i].until < q[j].until }
+func (q expiryHeap) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *expiryHeap) Push(x any)        { *q = append(*q, x.(seenEntry)) }
+func (q *expiryHeap) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
 }
 
+// push adds e to the heap of expiries.
+func (s *seenSet) push(e seenEntry) { heap.Push(&s.expiries, e) }
+
 // pop removes and returns the earliest expiry.
-func (s *seenSet) pop() seenEntry {
-	q := s.expiries
-	top, last := q[0], q[len(q)-1]
-	q = q[:len(q)-1]
-	i, n := 0, len(q)
-	for n > 0 {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && q[c+1].until < q[c].until {
-			c++
-		}
-		if last.until <= q[c].until {
-			break
-		}
-		q[i] = q[c]
-		i = c
-	}
-	if n > 0 {
-		q[i] = last
-	}
-	s.expiries = q
-	return top
-}
+func (s *seenSet) pop() seenEntry { return heap.Pop(&s.expiries).(seenEntry) }
