@@ -144,7 +144,7 @@ type Response struct {
 // ResponseError is one item of [Response.Errors]: an [*ItemError].
 type ResponseError struct {
 	Index int    `json:"index"`        // [ItemError.Index]
-	ID    string `json:"id,omitempty"` // [ItemError.ProviderEventID]
+	ID    string `json:"id,omitempty"` // [ItemError.ProviderEventID], cut to [event.MaxIDBytes]
 	Error string `json:"error"`        // what is wrong
 }
 
@@ -269,7 +269,7 @@ func (h *Handler) track(r *http.Request, events []event.Event, index []int, item
 	slices.SortStableFunc(items, func(a, b *ItemError) int { return cmp.Compare(a.Index, b.Index) }) // in the request's order
 	all := make([]error, 0, len(items)+2)
 	for _, it := range items {
-		resp.Errors = append(resp.Errors, ResponseError{Index: it.Index, ID: it.ProviderEventID, Error: it.Error()})
+		resp.Errors = append(resp.Errors, ResponseError{Index: it.Index, ID: clipID(it.ProviderEventID), Error: it.Error()})
 		all = append(all, it)
 	}
 	if len(failed) > 0 {

@@ -200,16 +200,34 @@ type ItemError struct {
 }
 
 // Error implements error: `sendgrid: item 2 (id "x"): webhook: campaign or
-// user id missing: no "user_id"`.
+// user id missing: no "user_id"`. An id over [event.MaxIDBytes], which no
+// store keeps, is quoted up to that length and its size given
+// (`(id "abc…" of 400000 bytes)`), so that a hostile payload's id does
+// not fill the log.
 func (e *ItemError) Error() string {
 	s := fmt.Sprintf("item %d", e.Index)
 	if e.Provider != "" {
 		s = e.Provider + ": " + s
 	}
-	if e.ProviderEventID != "" {
-		s += fmt.Sprintf(" (id %q)", e.ProviderEventID)
+	if id := e.ProviderEventID; len(id) > event.MaxIDBytes {
+		s += fmt.Sprintf(" (id %q of %d bytes)", clipID(id)+"…", len(id))
+	} else if id != "" {
+		s += fmt.Sprintf(" (id %q)", id)
 	}
 	return s + ": " + fmt.Sprint(e.Err)
+}
+
+// clipID returns id, cut to at most [event.MaxIDBytes] bytes at the start
+// of a UTF-8 sequence.
+func clipID(id string) string {
+	if len(id) <= event.MaxIDBytes {
+		return id
+	}
+	n := event.MaxIDBytes
+	for n > 0 && !utf8.RuneStart(id[n]) {
+		n--
+	}
+	return id[:n]
 }
 
 // Unwrap returns Err.
