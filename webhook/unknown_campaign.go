@@ -24,8 +24,9 @@ type CampaignLookup interface {
 
 // unknownCampaigns counts the events of tracked that name a campaign the
 // tracker does not know, when it can say, and lists those campaigns. Its
-// error wraps [connector.ErrUnknownCampaign] and names them, joined with
-// the errors of the look-ups that failed; it is nil when there are none.
+// error wraps [connector.ErrUnknownCampaign] and names them (the first 20,
+// and how many more), joined with the errors of the look-ups that failed
+// (the first 5, and how many more); it is nil when there are none.
 func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (count int, ids []string, err error) {
 	cl, ok := h.tracker.(CampaignLookup)
 	if !ok || len(tracked) == 0 {
@@ -33,6 +34,7 @@ func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (
 	}
 	known := make(map[string]bool) // one look-up per campaign of the request
 	var failed []error
+	skipped := 0 // campaigns not looked up, after maxErrorsNamed failures
 	for _, ev := range tracked {
 		id := ev.CampaignID
 		if id == "" {
@@ -40,15 +42,22 @@ func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (
 		}
 		isKnown, looked := known[id]
 		if !looked {
-			_, err := cl.Campaign(ctx, id)
-			switch {
-			case err == nil:
+			if len(failed) >= maxErrorsNamed {
+				// The store fails: spare it a look-up per campaign, and
+				// count the campaign as known, as one whose look-up failed.
 				isKnown = true
-			case errors.Is(err, connector.ErrUnknownCampaign):
-				ids = append(ids, id)
-			default: // counted as known: the engine may well know it
-				isKnown = true
-				failed = append(failed, fmt.Errorf("webhook: looking campaign %q up: %w", id, err))
+				skipped++
+			} else {
+				_, err := cl.Campaign(ctx, id)
+				switch {
+				case err == nil:
+					isKnown = true
+				case errors.Is(err, connector.ErrUnknownCampaign):
+					ids = append(ids, id)
+				default: // counted as known: the engine may well know it
+					isKnown = true
+					failed = append(failed, fmt.Errorf("webhook: looking campaign %q up: %w", id, err))
+				}
 			}
 			known[id] = isKnown
 		}
@@ -64,9 +73,31 @@ func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (
 		} else if len(ids) == 1 {
 			events = "events name a campaign"
 		}
-		failed = append([]error{fmt.Errorf("webhook: %d tracked %s the engine does not know, %q, and no follow-up uses %s: "+
+		failed = append([]error{fmt.Errorf("webhook: %d tracked %s the engine does not know, %s, and no follow-up uses %s: "+
 			"fix the campaign ID in your messages' metadata, or save the campaign: %w",
-			count, events, ids, names, connector.ErrUnknownCampaign)}, failed...)
+			count, events, idList(ids), names, connector.ErrUnknownCampaign)}, failed...)
+	}
+	if skipped > 0 {
+		failed = append(failed, fmt.Errorf("webhook: %d more campaigns not looked up after %d look-ups failed", skipped, maxErrorsNamed))
 	}
 	return count, ids, errors.Join(failed...)
+}
+
+// maxIDsNamed and maxErrorsNamed bound what the error of a request names
+// (a request may name thousands of made-up campaigns, and the error is
+// logged for each request), and maxErrorsNamed the look-ups of a request
+// whose look-ups fail (the store does not answer: a look-up per campaign
+// would wait on it thousands of times).
+const (
+	maxIDsNamed    = 20
+	maxErrorsNamed = 5
+)
+
+// idList quotes ids, the first maxIDsNamed only, followed by how many more
+// there are: ["a" "b"], or ["a" … "t"] and 3459 more.
+func idList(ids []string) string {
+	if len(ids) <= maxIDsNamed {
+		return fmt.Sprintf("%q", ids)
+	}
+	return fmt.Sprintf("%q and %d more", ids[:maxIDsNamed], len(ids)-maxIDsNamed)
 }
