@@ -48,11 +48,12 @@ const DefaultMaxBodySize = 1 << 20
 //     they are listed in the [Response] instead, and the batch's other
 //     events are tracked.
 //
-// The body of every answer is a JSON [Response]. The error behind any
-// answer but a clean 200 or a 405 goes to the [WithErrorFunc] callback;
-// a 200 is not clean when it lists items, or when tracked events name a
-// campaign the engine does not know ([CampaignLookup]): the error then
-// wraps [connector.ErrUnknownCampaign].
+// The body of every answer is a JSON [Response], unless [WithReplyFunc]
+// writes another format. The error behind any answer but a clean 200 or
+// a 405 goes to the [WithErrorFunc] callback; a 200 is not clean when it
+// lists items, or when tracked events name a campaign the engine does not
+// know ([CampaignLookup]): the error then wraps
+// [connector.ErrUnknownCampaign].
 //
 // The handler reads the whole body before the parser checks the
 // signature, and sets no deadline of its own: serve it from an
