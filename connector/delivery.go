@@ -43,7 +43,8 @@ import (
 //
 // A send that has started when ctx ends finishes (the sender's context
 // does not end with ctx; [WithSendTimeout] bounds it) and is recorded; no
-// new send starts after ctx ends. Tick also prunes expired state from the
+// new send starts after ctx ends, and Tick returns ctx's error with the
+// number the sender accepted. Tick also prunes expired state from the
 // store, at most once per prune interval. It returns the first store error
 // it meets, after which it starts no new send; deliveries it had claimed
 // but not sent are released for the next Tick.
