@@ -128,6 +128,17 @@ func (w *courier) run() (int, error) {
 	for _, s := range slots {
 		s.req.wake = make(chan []*request, 1)
 	}
+	// When the Tick's context ends, the claims not handed out go back at
+	// once, not once the sends in progress end, on a goroutine of their
+	// own: the keeper must go on renewing the leases of those sends
+	// meanwhile, however long the store takes to take the claims back.
+	gave := make(chan struct{})
+	stopGiving := context.AfterFunc(w.ctx, func() {
+		defer close(gave)
+		for _, f := range feeds {
+			f.giveBack()
+		}
+	})
 	if len(slots) == 1 {
 		slots[0].run()
 	} else if len(slots) > 1 {
@@ -136,6 +147,9 @@ func (w *courier) run() (int, error) {
 			wg.Go(s.run)
 		}
 		wg.Wait()
+	}
+	if !stopGiving() { // it started: the feeds are its until it ends
+		<-gave
 	}
 	w.keep.halt()
 	for _, f := range w.feeds {

@@ -221,8 +221,8 @@ func (f *feed) close() {
 
 // giveBack waits for a claim in progress and gives back the claims not
 // handed out, so that another engine need not wait for their lease; the
-// feed hands out nothing more. The keeper calls it as soon as the Tick's
-// context ends, while the sends in progress finish: a send that takes its
+// feed hands out nothing more. It runs as soon as the Tick's context
+// ends, while the sends in progress finish: a send that takes its
 // time (up to the send timeout, or one that hangs until the process is
 // killed) then holds back no delivery but its own. Giving back is best
 // effort: if the store fails, the leases run out instead.

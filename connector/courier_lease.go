@@ -15,8 +15,7 @@ import (
 // left: while the rounds keep their pace, a renewal starts with more than
 // a quarter of the lease to spare.
 // It runs from a courier's first send to the end of its Tick, on one timer
-// of the engine's clock. When the Tick's context ends, it also gives back
-// at once the claims its feeds have not handed out.
+// of the engine's clock.
 type keeper struct {
 	once sync.Once
 	stop chan struct{}
@@ -57,22 +56,12 @@ func (k *keeper) run(w *courier) {
 	defer close(k.done)
 	clk, period := w.e.cfg.clock, w.e.cfg.lease/4
 	next := clk.Now().Add(period)
-	stopped := w.ctx.Done() // nil once the claims not handed out are given back
 	for {
 		t := clk.Timer(max(next.Sub(clk.Now()), 0))
 		select {
 		case <-k.stop:
 			t.Stop()
 			return
-		case <-stopped:
-			// The Tick stops: its claims not handed out go back now,
-			// not once the sends in progress end.
-			t.Stop()
-			stopped = nil
-			for _, f := range w.feeds[:w.lanes] {
-				f.giveBack()
-			}
-			continue
 		case <-t.C:
 		}
 		k.renew(w)
