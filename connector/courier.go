@@ -107,7 +107,12 @@ const lanes = 4
 // full is the last); the other lanes claim theirs when their slots start.
 func (w *courier) run() (int, error) {
 	slots := w.slots[:min(len(w.slots), w.feeds[0].fill())]
-	w.group.reset(w.e, w.wctx, len(slots)+1)
+	// The shared store calls end with the slots: a renewal still in
+	// progress then renews nothing of use, and must not hold the Tick's
+	// return for a lease more when the store does not answer.
+	gctx, endCalls := context.WithCancel(w.wctx)
+	defer endCalls()
+	w.group.reset(w.e, gctx, len(slots)+1)
 	w.lanes = max(1, min(lanes, len(slots)))
 	feeds := w.feeds[:w.lanes]
 	for k, s := range slots {
@@ -151,6 +156,7 @@ func (w *courier) run() (int, error) {
 	if !stopGiving() { // it started: the feeds are its until it ends
 		<-gave
 	}
+	endCalls()
 	w.keep.halt()
 	for _, f := range w.feeds {
 		f.close()

@@ -36,7 +36,7 @@ const groupCalls = 4
 // or the batch the caller is to apply, its own ops among them.
 type request struct {
 	ops     []store.Op
-	shared  bool // the call held more than one op
+	shared  bool // the call held more than one op, and answered in time
 	wake    chan []*request
 	scratch []store.Op // the batch's ops, when the caller makes the call
 }
@@ -116,7 +116,7 @@ func (g *group) apply(r *request, batch []*request) {
 	defer cancel()
 	if len(batch) == 1 { // r's own ops alone
 		g.e.applyOps(ctx, r.ops)
-		r.shared = len(r.ops) > 1
+		r.shared = len(r.ops) > 1 && ctx.Err() == nil
 		return
 	}
 	ops := r.scratch[:0]
@@ -124,9 +124,13 @@ func (g *group) apply(r *request, batch []*request) {
 		ops = append(ops, b.ops...)
 	}
 	g.e.applyOps(ctx, ops)
+	// A call the store did not answer within its time failed for no op's
+	// fault: its ops are not tried again each on its own, which would
+	// wait as long again.
+	answered := ctx.Err() == nil
 	k := 0
 	for _, b := range batch {
-		b.shared = len(ops) > 1
+		b.shared = len(ops) > 1 && answered
 		for i := range b.ops {
 			b.ops[i].Err = ops[k].Err
 			k++

@@ -117,6 +117,9 @@ func (k *keeper) renew(w *courier) {
 	k.req.ops = ops
 	w.group.commit(&k.req)
 	k.req.ops = nil
+	if w.group.ctx.Err() != nil {
+		return // the slots have ended: the leases are of no use now
+	}
 	after := e.cfg.clock.Now()
 	var failed int
 	var first error

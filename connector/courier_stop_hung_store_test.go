@@ -2,6 +2,8 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -110,4 +112,55 @@ func TestRunReturnsWhenTheStoreHangsAtShutdown(t *testing.T) {
 		<-ran
 		t.Fatalf("Run had not returned %v after its context ended, on a store that stopped answering", time.Since(start))
 	})
+}
+
+// TestRunReturnsWhenTheStoreHangsAtShutdownWithManySlots: as above, with
+// the records of many slots queued behind each other's calls, in calls
+// of many ops, and the keeper's renewals among them. A call that got no
+// answer is not tried again op by op, and a renewal still waiting once
+// the slots have ended holds nothing up: Run returns at most two leases
+// after the sends end.
+func TestRunReturnsWhenTheStoreHangsAtShutdownWithManySlots(t *testing.T) {
+	for _, slots := range []int{4, 8, 16, 64} {
+		t.Run(fmt.Sprint(slots), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &hungStore{Memory: store.NewMemory(), answer: make(chan struct{})}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var sends atomic.Int32
+				send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+					if sends.Add(1) == int32(slots) {
+						s.hung.Store(true)
+						cancel()
+					}
+					time.Sleep(time.Second)
+					return nil
+				})
+				const lease = time.Minute
+				e, err := connector.New(s, send, connector.WithSendConcurrency(slots), connector.WithLease(lease),
+					connector.WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(t, err)
+				users := make([]string, 100)
+				for i := range users {
+					users[i] = fmt.Sprint("u", i)
+				}
+				dueFor(t, e, users...)
+				start := time.Now()
+				ran := make(chan error, 1)
+				go func() { ran <- e.Run(ctx) }()
+				var err2 error
+				select {
+				case err2 = <-ran:
+				case <-time.After(10 * lease):
+					close(s.answer)
+					<-ran
+					t.Fatalf("Run had not returned %v after its context ended", time.Since(start))
+				}
+				require.NoError(t, err2)
+				took := time.Since(start)
+				require.LessOrEqual(t, took, time.Second+2*lease, "Run returned %v after its context ended", took)
+				close(s.answer)
+			})
+		})
+	}
 }
