@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ type courier struct {
 	sent   atomic.Int64
 	errMu  sync.Mutex
 	err    error // the first error
+	ended  error // the first error that was the end of ctx
 }
 
 var couriers = sync.Pool{New: func() any { return &courier{} }}
@@ -88,7 +90,7 @@ func (w *courier) release() {
 		s.held = [2]lease{}
 		s.req.wake, s.feed = nil, nil
 	}
-	w.e, w.ctx, w.wctx, w.err = nil, nil, nil, nil
+	w.e, w.ctx, w.wctx, w.err, w.ended = nil, nil, nil, nil, nil
 	w.failed.Store(false)
 	w.sent.Store(0)
 	couriers.Put(w)
@@ -161,10 +163,7 @@ func (w *courier) run() (int, error) {
 	for _, f := range w.feeds {
 		f.close()
 	}
-	err := w.err
-	if err == nil {
-		err = w.ctx.Err()
-	}
+	err := cmp.Or(w.err, w.ended, w.ctx.Err())
 	return int(w.sent.Load()), err
 }
 
@@ -185,10 +184,18 @@ func (w *courier) waitingFeed() *feed {
 // a store call failed.
 func (w *courier) stopping() bool { return w.ctx.Err() != nil || w.failed.Load() }
 
-// fail stops new sends and keeps err if it is the first.
+// fail stops new sends and keeps err if it is the first. An error that is
+// the end of the Tick's context (a claim it cut short) is kept apart, and
+// told only if no other comes: a store's failure after it (a record lost
+// as the sends in progress finish) is the one the Tick returns.
 func (w *courier) fail(err error) {
 	w.errMu.Lock()
-	if w.err == nil {
+	switch {
+	case w.ctx.Err() != nil && errors.Is(err, w.ctx.Err()):
+		if w.ended == nil {
+			w.ended = err
+		}
+	case w.err == nil:
 		w.err = err
 	}
 	w.errMu.Unlock()
