@@ -57,7 +57,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 	inSet := func(id string) bool { _, ok := byID[id]; return ok }
 	// setAndSnapshot yields the IDs a reference may name, for the
 	// suggestion of a misspelt one.
-	setAndSnapshot := func(yield func(string) bool) {
+	setAndSnapshot := suggestible(func(yield func(string) bool) {
 		for id := range byID {
 			if !yield(id) {
 				return
@@ -68,7 +68,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 				return
 			}
 		}
-	}
+	})
 	for i := range set {
 		c := &set[i]
 		if byID[c.ID] != i {

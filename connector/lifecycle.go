@@ -34,7 +34,7 @@ func (e *Engine) Save(ctx context.Context, c rule.Campaign) error {
 	if err != nil {
 		return fmt.Errorf("connector: save %q: %w", c.ID, err)
 	}
-	if err := checkReferences(&c, snap.knows, snap.campaignIDs()); err != nil {
+	if err := checkReferences(&c, snap.knows, suggestible(snap.campaignIDs())); err != nil {
 		return campaignError("save", c.ID, err)
 	}
 	_, _, _, ws, err := e.save(ctx, c, false)

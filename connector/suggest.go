@@ -17,6 +17,24 @@ func didYouMean(id string, names iter.Seq[string]) string {
 	return ""
 }
 
+// maxSuggestions bounds the references of one Save or Apply that are
+// given a suggestion: each looks through every campaign ID, so that a
+// definition (or a set) naming thousands of unknown campaigns would take
+// their number times the campaigns'.
+const maxSuggestions = 16
+
+// suggestible returns names for the first maxSuggestions references that
+// look through them; the ones after find none.
+func suggestible(names iter.Seq[string]) iter.Seq[string] {
+	scans := 0
+	return func(yield func(string) bool) {
+		if scans++; scans > maxSuggestions {
+			return
+		}
+		names(yield)
+	}
+}
+
 // nearestName returns the name of names that id most likely misspells:
 // the one that differs from id in case alone, or else the one nearest to
 // it by at most two letters added, dropped, changed or swapped, and by no

@@ -9,8 +9,10 @@ package editdist
 func Distance(a, b string) int { return AtMost(a, b, len(a)+len(b)) }
 
 // AtMost is [Distance] when that is at most limit, and limit+1 otherwise;
-// it stops as soon as every alignment costs more than limit. Names of up
-// to 64 bytes take no allocation.
+// it stops as soon as every alignment costs more than limit. It works on
+// the alignments that stay within limit of the diagonal alone, so it takes
+// time in len(a)·limit, not len(a)·len(b). Names of up to 64 bytes take no
+// allocation.
 func AtMost(a, b string, limit int) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
@@ -21,36 +23,41 @@ func AtMost(a, b string, limit int) int {
 		rows = make([]int, 3*n)
 	}
 	n := len(b) + 1
+	big := limit + 1 // any cost past limit: the cells off the band cost more
 	prev2, prev, cur := rows[:n], rows[n:2*n], rows[2*n:3*n]
 	for j := range prev {
-		prev[j] = j
+		prev[j] = min(j, big)
 	}
+	prevBest := 0
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
+		// The band of row i: the cells within limit of the diagonal. The
+		// cells just past each end are set to big, for the rows after it
+		// to read.
+		lo, hi := max(1, i-limit), min(len(b), i+limit)
+		cur[0] = min(i, big)
+		if lo > 1 {
+			cur[lo-1] = big
+		}
+		if hi < len(b) {
+			cur[hi+1] = big
+		}
 		best := cur[0]
-		for j := 1; j <= len(b); j++ {
+		for j := lo; j <= hi; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost, big)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
 				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 			best = min(best, cur[j])
 		}
-		if best > limit && (i == 1 || min(best, minOf(prev)) > limit) {
-			return limit + 1 // every alignment from here costs more (a swap reaches back one row)
+		if best > limit && (i == 1 || prevBest > limit) {
+			return big // every alignment from here costs more (a swap reaches back one row)
 		}
+		prevBest = best
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return min(prev[len(b)], limit+1)
-}
-
-func minOf(row []int) int {
-	m := row[0]
-	for _, v := range row[1:] {
-		m = min(m, v)
-	}
-	return m
+	return min(prev[len(b)], big)
 }
