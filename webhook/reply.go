@@ -23,8 +23,10 @@ type ReplyFunc func(w http.ResponseWriter, r *http.Request, status int, resp Res
 // f is called once per request, after the error callback
 // ([WithErrorFunc]), on the request's goroutine; the Allow header of a 405
 // is already set. Writing the status as given keeps the provider's retries
-// ([Handler]'s status codes say which answers ask for one). A nil f is
-// refused. Defaults to JSON.
+// ([Handler]'s status codes say which answers ask for one): a body f
+// writes before any status goes with the handler's status, not with
+// net/http's implicit 200, and an f that writes nothing leaves the answer
+// with that status and no body. A nil f is refused. Defaults to JSON.
 func WithReplyFunc(f ReplyFunc) Option {
 	return func(h *Handler) error {
 		if f == nil {
@@ -41,11 +43,45 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp
 		h.onError(r, err)
 	}
 	if h.write != nil {
-		h.write(w, r, status, resp)
+		sw := &statusWriter{ResponseWriter: w, status: status}
+		h.write(sw, r, status, resp)
+		if !sw.wrote {
+			w.WriteHeader(status)
+		}
 		return
 	}
 	writeJSON(w, r, status, resp)
 }
+
+// statusWriter is the ResponseWriter a ReplyFunc writes to: a body
+// written before any status goes with the handler's, so that a func that
+// forgets WriteHeader turns no 500 into a 200 (which would end the
+// provider's retries of events that were not tracked).
+type statusWriter struct {
+	http.ResponseWriter
+	status int  // the handler's
+	wrote  bool // a final status was written
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *statusWriter) WriteHeader(code int) {
+	if code >= 200 { // 1xx answers are not final
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter, with the handler's status if none
+// was written.
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(w.status)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap returns the server's ResponseWriter, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeJSON is the handler's ReplyFunc unless WithReplyFunc sets another:
 // resp as JSON, with status.

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,5 +79,43 @@ func TestWithReplyFuncRefusesNil(t *testing.T) {
 		&recorder{}, webhook.WithReplyFunc(nil))
 	if err == nil || !strings.Contains(err.Error(), "nil reply func") {
 		t.Errorf("NewHandler with WithReplyFunc(nil): %v, want the nil reply func refused", err)
+	}
+}
+
+// A ReplyFunc that writes its body without a status, or nothing at all,
+// answers with the handler's status, not net/http's implicit 200: a 500
+// still asks the provider for a retry. One that writes a status of its
+// own is its host's choice.
+func TestWithReplyFuncKeepsTheStatus(t *testing.T) {
+	parser := webhook.ParserFunc(func(*http.Request, []byte) ([]event.Event, error) {
+		return nil, errors.New("certificate fetch failed") // transient: 500
+	})
+	for _, c := range []struct {
+		name  string
+		reply webhook.ReplyFunc
+		want  int
+	}{
+		{"body alone", func(w http.ResponseWriter, _ *http.Request, _ int, _ webhook.Response) {
+			io.WriteString(w, "<Response></Response>")
+		}, http.StatusInternalServerError},
+		{"nothing", func(http.ResponseWriter, *http.Request, int, webhook.Response) {}, http.StatusInternalServerError},
+		{"a status of its own", func(w http.ResponseWriter, _ *http.Request, _ int, _ webhook.Response) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}, http.StatusServiceUnavailable},
+	} {
+		h, err := webhook.NewHandler(parser, &recorder{}, webhook.WithReplyFunc(c.reply))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		resp, err := http.Post(srv.URL, "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.want)
+		}
 	}
 }
