@@ -42,15 +42,18 @@ func suggestible(names iter.Seq[string]) iter.Seq[string] {
 // not suggest any other short one. Two names as near suggest neither.
 func nearestName(id string, names iter.Seq[string]) string {
 	limit := min(2, len(id)/3)
+	// A name that differs in case alone counts as nearer than any edit:
+	// distance -1.
 	best, bestD, tie := "", limit+1, false
 	for n := range names {
 		if n == id {
 			continue
 		}
-		if strings.EqualFold(n, id) {
-			return n
+		d := -1
+		if !strings.EqualFold(n, id) {
+			d = editdist.AtMost(id, n, limit)
 		}
-		switch d := editdist.AtMost(id, n, limit); {
+		switch {
 		case d < bestD:
 			best, bestD, tie = n, d, false
 		case d == bestD && d <= limit:

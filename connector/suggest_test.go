@@ -17,7 +17,7 @@ import (
 // letters; nothing when two IDs are as near, or when the ID is too short
 // for a suggestion to mean anything.
 func TestNearestName(t *testing.T) {
-	names := []string{"newsletter", "resend", "promo_1", "promo_2", "ab", "Welcome"}
+	names := []string{"newsletter", "resend", "promo_1", "promo_2", "ab", "Welcome", "Promo", "promo"}
 	for id, want := range map[string]string{
 		"newsleter":  "newsletter",
 		"nwesletter": "newsletter", // two letters swapped
@@ -28,6 +28,7 @@ func TestNearestName(t *testing.T) {
 		"promo_3":    "", // promo_1 or promo_2
 		"ac":         "", // one letter off "ab", in two
 		"coupon":     "",
+		"PROMO":      "", // Promo or promo
 		"":           "",
 	} {
 		if got := nearestName(id, slices.Values(names)); got != want {
