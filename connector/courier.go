@@ -299,7 +299,7 @@ func (s *slot) commit(prev, next *job) {
 		for i := range ops {
 			if op := &ops[i]; op.Err != nil {
 				ctx, cancel := e.storeCall(w.wctx)
-				op.Err = e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn)
+				op.Err = e.storeCallErr(ctx, e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn))
 				cancel()
 			}
 		}
@@ -424,7 +424,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		<-t.C
 		j.step = stepRecord
 		ctx, cancel := e.storeCall(s.w.wctx)
-		err = e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply)
+		err = e.storeCallErr(ctx, e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply))
 		cancel()
 		if err == nil {
 			e.tally(j.marks, j.now, j.c.UserID)

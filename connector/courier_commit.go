@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -52,7 +54,21 @@ type request struct {
 // behind a driver that waits for its context) would hold the send slot,
 // and Run's return at shutdown, for ever.
 func (e *Engine) storeCall(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, e.cfg.lease)
+	return context.WithTimeoutCause(ctx, e.cfg.lease, errNoAnswer)
+}
+
+// errNoAnswer is the cause of a storeCall context that ran out.
+var errNoAnswer = errors.New("no answer within a lease")
+
+// storeCallErr returns err, the error of a call made with ctx (from
+// storeCall), naming the lease when the call got no answer within it: the
+// store's own words would say only "context deadline exceeded", and a
+// lease shorter than the store's commits fails every call so.
+func (e *Engine) storeCallErr(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(context.Cause(ctx), errNoAnswer) {
+		return err
+	}
+	return fmt.Errorf("the store gave no answer within the lease (%v, WithLease): %w", e.cfg.lease, err)
 }
 
 // reset readies the group for callers callers (the slots and the keeper).
@@ -117,6 +133,9 @@ func (g *group) apply(r *request, batch []*request) {
 	if len(batch) == 1 { // r's own ops alone
 		g.e.applyOps(ctx, r.ops)
 		r.shared = len(r.ops) > 1 && ctx.Err() == nil
+		for i := range r.ops {
+			r.ops[i].Err = g.e.storeCallErr(ctx, r.ops[i].Err)
+		}
 		return
 	}
 	ops := r.scratch[:0]
@@ -132,7 +151,7 @@ func (g *group) apply(r *request, batch []*request) {
 	for _, b := range batch {
 		b.shared = len(ops) > 1 && answered
 		for i := range b.ops {
-			b.ops[i].Err = ops[k].Err
+			b.ops[i].Err = g.e.storeCallErr(ctx, ops[k].Err)
 			k++
 		}
 	}

@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -77,8 +78,10 @@ func TestRunReturnsWhenTheStoreHangsAtShutdown(t *testing.T) {
 			return nil
 		})
 		const lease = time.Minute
+		var logged bytes.Buffer
 		e, err := connector.New(s, send, connector.WithSendConcurrency(1), connector.WithBatchSize(1),
-			connector.WithLease(lease), connector.WithSendTimeout(30*time.Second))
+			connector.WithLease(lease), connector.WithSendTimeout(30*time.Second),
+			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 		require.NoError(t, err)
 		dueFor(t, e, "u1")
 		start := time.Now()
@@ -95,6 +98,8 @@ func TestRunReturnsWhenTheStoreHangsAtShutdown(t *testing.T) {
 			case err := <-ran:
 				require.NoError(t, err)
 				require.LessOrEqual(t, took, time.Second+2*lease, "Run returned %v after its context ended", took)
+				// The lost record's line says why the call failed.
+				require.Contains(t, logged.String(), "the store gave no answer within the lease (1m0s, WithLease): context deadline exceeded")
 				// The store answers again; the delivery whose record was
 				// lost is sent again after its lease, with the same ID.
 				s.hung.Store(false)
