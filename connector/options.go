@@ -238,8 +238,12 @@ func WithLimits(l event.Limits) Option {
 // with half its length or less left, every quarter of it: a live engine
 // keeps the deliveries it is sending, however long a send takes. A claimed
 // delivery still waiting for a free send slot when its lease ends may be
-// claimed by another engine; this one then skips it. The lease must be
-// longer than the send timeout ([WithSendTimeout]). Defaults to 1 minute.
+// claimed by another engine; this one then skips it. The store calls that
+// confirm, record and renew sends fail when they get no answer within a
+// lease, so that a store that stops answering holds no send slot, nor
+// Run's return, for ever: keep the lease well above the store's slowest
+// commit. The lease must be longer than the send timeout
+// ([WithSendTimeout]). Defaults to 1 minute.
 func WithLease(d time.Duration) Option {
 	return positive("lease", d, func(cfg *config) *time.Duration { return &cfg.lease })
 }
