@@ -146,6 +146,19 @@ func (w *courier) run() (int, error) {
 			f.giveBack()
 		}
 	})
+	// A slot that runs on this goroutine may unwind it (an observer's
+	// or the store's panic, which the host may recover; a sender that
+	// ends its goroutine, as t.FailNow does): the give-back and the
+	// keeper then stop, without a wait that the state the slot left
+	// could hold for ever, and Tick drops the courier rather than pool
+	// it (see Engine.Tick).
+	ended := false
+	defer func() {
+		if !ended {
+			stopGiving()
+			w.keep.abandon()
+		}
+	}()
 	if len(slots) == 1 {
 		slots[0].run()
 	} else if len(slots) > 1 {
@@ -158,6 +171,7 @@ func (w *courier) run() (int, error) {
 	if !stopGiving() { // it started: the feeds are its until it ends
 		<-gave
 	}
+	ended = true
 	endCalls()
 	w.keep.halt()
 	for _, f := range w.feeds {

@@ -46,6 +46,16 @@ func (k *keeper) halt() {
 	}
 }
 
+// abandon stops the keeper, if it runs, without waiting for it: the Tick
+// is unwinding, and the keeper may wait for a store call that the
+// unwinding slot was to make.
+func (k *keeper) abandon() {
+	k.once.Do(func() {})
+	if k.stop != nil {
+		close(k.stop)
+	}
+}
+
 // run renews leases in rounds a quarter of the lease apart, counted from
 // when each round was due rather than from when the one before returned:
 // a slow store then delays one renewal, not every round after it, and

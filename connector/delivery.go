@@ -67,8 +67,12 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w := e.newCourier(ctx, now, e.cfg.concurrency)
-	defer w.release()
-	return w.run()
+	n, err := w.run()
+	// Not deferred: a Tick that unwinds (a panic, recovered by the host)
+	// may leave goroutines at work on the courier, which is dropped
+	// rather than handed to the next Tick.
+	w.release()
+	return n, err
 }
 
 func compareClaims(a, b *store.Claim) int {
