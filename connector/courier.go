@@ -205,7 +205,7 @@ func (w *courier) stopping() bool { return w.ctx.Err() != nil || w.failed.Load()
 func (w *courier) fail(err error) {
 	w.errMu.Lock()
 	switch {
-	case w.ctx.Err() != nil && errors.Is(err, w.ctx.Err()):
+	case endOfContext(w.ctx, err):
 		if w.ended == nil {
 			w.ended = err
 		}

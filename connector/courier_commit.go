@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -68,7 +69,31 @@ func (e *Engine) storeCallErr(ctx context.Context, err error) error {
 	if err == nil || !errors.Is(context.Cause(ctx), errNoAnswer) {
 		return err
 	}
-	return fmt.Errorf("the store gave no answer within the lease (%v, WithLease): %w", e.cfg.lease, err)
+	return &noAnswerError{lease: e.cfg.lease, err: err}
+}
+
+// noAnswerError is the error of a storeCall that got no answer within the
+// lease. It wraps the store's error (often context.DeadlineExceeded, of
+// the call's own context) and is errNoAnswer too: it is a store failure,
+// never the end of Tick's context, even when that context ended by a
+// deadline of its own (see endOfContext).
+type noAnswerError struct {
+	lease time.Duration
+	err   error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("the store gave no answer within the lease (%v, WithLease): %v", e.lease, e.err)
+}
+
+func (e *noAnswerError) Unwrap() error { return e.err }
+
+func (e *noAnswerError) Is(target error) bool { return target == errNoAnswer }
+
+// endOfContext reports whether err is only the end of ctx, which has
+// ended: a call it cut short, not a store failure met meanwhile.
+func endOfContext(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, ctx.Err()) && !errors.Is(err, errNoAnswer)
 }
 
 // reset readies the group for callers callers (the slots and the keeper).

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -61,7 +60,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			// A store error met while the sends in progress finished (a
 			// record the store failed: the delivery goes again after its
 			// lease) is the last Tick's to tell; the end of ctx is not.
-			if err != nil && !errors.Is(err, ctx.Err()) {
+			if err != nil && !endOfContext(ctx, err) {
 				e.logError("run", err)
 			}
 			return nil
