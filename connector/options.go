@@ -241,8 +241,11 @@ func WithLimits(l event.Limits) Option {
 // claimed by another engine; this one then skips it. The store calls that
 // confirm, record and renew sends fail when they get no answer within a
 // lease, so that a store that stops answering holds no send slot, nor
-// Run's return, for ever: keep the lease well above the store's slowest
-// commit. The lease must be longer than the send timeout
+// Run's return, for ever. Keep the lease at least five times the store's
+// slowest answer (12 s with the default minute): a renewal starts with a
+// quarter of the lease left and may wait behind another call in
+// progress, and one that lands after the lease ended lets another engine
+// send the delivery again. The lease must be longer than the send timeout
 // ([WithSendTimeout]). Defaults to 1 minute.
 func WithLease(d time.Duration) Option {
 	return positive("lease", d, func(cfg *config) *time.Duration { return &cfg.lease })
