@@ -21,23 +21,33 @@ type seenEntry struct {
 // events in the dedup window (a bot, a shared anonymous ID) would
 // otherwise cost a walk of a million entries, under its shard's lock, at
 // every Prune.
+//
+// With the map, list holds the heap (a set holds one or the other, and
+// the field serves both, so that a user's record is no larger than with
+// the slice alone): a min-heap by until of the entries added to index,
+// each entry of index and the earlier expiries of the IDs remembered
+// again after they expired (stale: index holds a later until), dropped as
+// they reach the top.
 type seenSet struct {
 	list  []seenEntry
 	index map[uint64]int64
-	// expiries holds, with index, a min-heap by until of the entries
-	// added to index: each entry of index, and the earlier expiries of
-	// the IDs remembered again after they expired (stale: index holds a
-	// later until), dropped as they reach the top.
-	expiries expiryHeap
 }
 
 const seenListMax = 16
+
+// expiries returns the heap of expiries, with the map: list, as a heap.
+func (s *seenSet) expiries() *expiryHeap { return (*expiryHeap)(&s.list) }
 
 func (s *seenSet) empty() bool { return len(s.list) == 0 && len(s.index) == 0 }
 
 // size is how many IDs the set remembers, expired ones not yet pruned
 // included.
-func (s *seenSet) size() int { return len(s.list) + len(s.index) }
+func (s *seenSet) size() int {
+	if s.index != nil {
+		return len(s.index)
+	}
+	return len(s.list)
+}
 
 func (s *seenSet) has(h uint64, now int64) bool {
 	if s.index != nil {
@@ -68,25 +78,24 @@ func (s *seenSet) add(h uint64, until int64) {
 		s.list = append(s.list, seenEntry{h, until})
 		return
 	}
-	s.index = make(map[uint64]int64, 2*seenListMax)
-	s.expiries = make(expiryHeap, 0, 2*seenListMax)
-	for _, e := range s.list {
+	entries := s.list
+	s.index, s.list = make(map[uint64]int64, 2*seenListMax), make([]seenEntry, 0, 2*seenListMax)
+	for _, e := range entries {
 		s.index[e.hash] = e.until
 		s.push(e)
 	}
 	s.index[h] = until
 	s.push(seenEntry{h, until})
-	s.list = nil
 }
 
 // earliest returns a time no later than the earliest expiry of the set,
 // and false when the set is empty.
 func (s *seenSet) earliest() (int64, bool) {
 	if s.index != nil {
-		if len(s.expiries) == 0 {
+		if len(s.list) == 0 {
 			return 0, false
 		}
-		return s.expiries[0].until, true
+		return s.list[0].until, true
 	}
 	if len(s.list) == 0 {
 		return 0, false
@@ -111,7 +120,7 @@ func (s *seenSet) expire(now int64) {
 func (s *seenSet) prune(now int64) int {
 	n := 0
 	if s.index != nil {
-		for len(s.expiries) > 0 && s.expiries[0].until <= now {
+		for len(s.list) > 0 && s.list[0].until <= now {
 			e := s.pop()
 			if until, ok := s.index[e.hash]; ok && until <= now {
 				delete(s.index, e.hash)
@@ -120,8 +129,8 @@ func (s *seenSet) prune(now int64) int {
 		}
 		switch {
 		case len(s.index) == 0:
-			s.index, s.expiries = nil, nil
-		case cap(s.expiries) > 4*seenListMax && len(s.expiries) < cap(s.expiries)/4:
+			s.index, s.list = nil, nil
+		case cap(s.list) > 4*seenListMax && len(s.list) < cap(s.list)/4:
 			s.shrink()
 		}
 		return n
@@ -150,7 +159,7 @@ func (s *seenSet) prune(now int64) int {
 func (s *seenSet) shrink() {
 	index := make(map[uint64]int64, len(s.index))
 	maps.Copy(index, s.index)
-	s.index, s.expiries = index, slices.Clone(s.expiries)
+	s.index, s.list = index, slices.Clone(s.list)
 }
 
 // expiryHeap is a min-heap of expiries by until ([container/heap]).
@@ -168,7 +177,7 @@ func (q *expiryHeap) Pop() any {
 }
 
 // push adds e to the heap of expiries.
-func (s *seenSet) push(e seenEntry) { heap.Push(&s.expiries, e) }
+func (s *seenSet) push(e seenEntry) { heap.Push(s.expiries(), e) }
 
 // pop removes and returns the earliest expiry.
-func (s *seenSet) pop() seenEntry { return heap.Pop(&s.expiries).(seenEntry) }
+func (s *seenSet) pop() seenEntry { return heap.Pop(s.expiries()).(seenEntry) }

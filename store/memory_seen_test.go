@@ -44,8 +44,8 @@ func TestSeenSetMatchesModel(t *testing.T) {
 				if s.size() != len(model) {
 					t.Fatalf("seed %d step %d: %d remembered after prune, want %d", seed, step, s.size(), len(model))
 				}
-				if s.index != nil && len(s.expiries) > 0 && s.expiries[0].until <= now {
-					t.Fatalf("seed %d step %d: an expiry at %d left in the heap at %d", seed, step, s.expiries[0].until, now)
+				if s.index != nil && len(s.list) > 0 && s.list[0].until <= now {
+					t.Fatalf("seed %d step %d: an expiry at %d left in the heap at %d", seed, step, s.list[0].until, now)
 				}
 			default:
 				now -= int64(r.IntN(20)) // a clock stepping back
@@ -109,8 +109,8 @@ func TestPruneOfHotUserKeepsItsExpiriesInOrder(t *testing.T) {
 		if s == nil || s.index == nil {
 			break // down to the list, or nothing
 		}
-		if len(s.expiries) != len(s.index) || s.expiries[0].until <= now.UnixNano() {
-			t.Fatalf("at %v: %d expiries in the heap for %d IDs, the first at %v", now, len(s.expiries), len(s.index), time.Unix(0, s.expiries[0].until).UTC())
+		if len(s.list) != len(s.index) || s.list[0].until <= now.UnixNano() {
+			t.Fatalf("at %v: %d expiries in the heap for %d IDs, the first at %v", now, len(s.list), len(s.index), time.Unix(0, s.list[0].until).UTC())
 		}
 	}
 	if got := m.SeenCount(""); got != 0 {
@@ -188,7 +188,7 @@ func TestHotUsersBurstLeavesWithTheWindow(t *testing.T) {
 	if got := m.SeenCount(""); got != 72 {
 		t.Fatalf("%d IDs remembered, want the 72 of the last 72 hours", got)
 	}
-	if s.index == nil || cap(s.expiries) > 4*len(s.expiries) {
-		t.Fatalf("the heap of expiries holds %d entries in room for %d: sized for the burst", len(s.expiries), cap(s.expiries))
+	if s.index == nil || cap(s.list) > 4*len(s.list) {
+		t.Fatalf("the heap of expiries holds %d entries in room for %d: sized for the burst", len(s.list), cap(s.list))
 	}
 }

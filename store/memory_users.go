@@ -322,7 +322,7 @@ func (u *memUser) expireSeen(now int64, all bool) int {
 		} else {
 			set.expire(now)
 		}
-		if u.seen.until == 0 && len(set.list) > 0 {
+		if u.seen.until == 0 && set.index == nil && len(set.list) > 0 { // with the map, list is its heap
 			u.seen, set.list = set.list[0], set.list[1:]
 		}
 	}
