@@ -30,6 +30,15 @@ type group struct {
 	spares  [][]*request // empty waiting lists, for reuse
 	calls   int          // calls in progress, or handed to a caller
 	least   int          // the waiting callers worth a call while others are in progress
+	// bound is the context of the calls that start before boundFrom plus
+	// an eighth of a lease: it ends a lease after boundFrom, so each such
+	// call has between seven eighths of a lease and a lease to answer (see
+	// storeCall). One context, and its timer, serves the calls of an
+	// eighth of a lease rather than one per call, which would cost a
+	// delivery four allocations more.
+	bound     context.Context
+	boundEnd  context.CancelFunc
+	boundFrom time.Time
 }
 
 // groupCalls bounds a courier's store calls in progress at once.
@@ -53,7 +62,10 @@ type request struct {
 // while the lease lasts, the delivery sent again after it). Without that
 // bound, a store that stops answering (a database cut off by the network,
 // behind a driver that waits for its context) would hold the send slot,
-// and Run's return at shutdown, for ever.
+// and Run's return at shutdown, for ever. The shared calls of the group
+// take their context from group.callContext instead, which bounds them
+// the same way, to between seven eighths of a lease and a lease, at less
+// cost; storeCall serves the calls made on their own, after a failure.
 func (e *Engine) storeCall(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, e.cfg.lease, errNoAnswer)
 }
@@ -100,6 +112,27 @@ func endOfContext(ctx context.Context, err error) bool {
 func (g *group) reset(e *Engine, ctx context.Context, callers int) {
 	g.e, g.ctx = e, ctx
 	g.least = max(1, callers/groupCalls)
+	if g.boundEnd != nil {
+		g.boundEnd()
+	}
+	g.bound, g.boundEnd, g.boundFrom = nil, nil, time.Time{}
+}
+
+// callContext returns the context of a shared call starting now (see
+// group.bound). The contexts it makes end with g.ctx, which ends with the
+// Tick's slots, or at their deadline: none outlives the Tick.
+func (g *group) callContext() context.Context {
+	lease := g.e.cfg.lease
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.bound == nil || now.Sub(g.boundFrom) >= lease/8 || now.Before(g.boundFrom) {
+		// The context before it is not cancelled: calls may still use it.
+		// It ends at its deadline, or with g.ctx.
+		g.bound, g.boundEnd = context.WithDeadlineCause(g.ctx, now.Add(lease), errNoAnswer)
+		g.boundFrom = now
+	}
+	return g.bound
 }
 
 // commit applies r's ops, each op's Err telling its fate, together with
@@ -153,8 +186,7 @@ func (g *group) takeWaiting() []*request {
 // batches, with r's scratch, and tells each caller whether the call held
 // other ops than each of its own.
 func (g *group) apply(r *request, batch []*request) {
-	ctx, cancel := g.e.storeCall(g.ctx)
-	defer cancel()
+	ctx := g.callContext()
 	if len(batch) == 1 { // r's own ops alone
 		g.e.applyOps(ctx, r.ops)
 		r.shared = len(r.ops) > 1 && ctx.Err() == nil
