@@ -239,8 +239,8 @@ func WithLimits(l event.Limits) Option {
 // keeps the deliveries it is sending, however long a send takes. A claimed
 // delivery still waiting for a free send slot when its lease ends may be
 // claimed by another engine; this one then skips it. The store calls that
-// confirm, record and renew sends fail when they get no answer within a
-// lease, so that a store that stops answering holds no send slot, nor
+// confirm, record and renew sends fail when they get no answer within
+// about a lease (seven eighths of one at the least), so that a store that stops answering holds no send slot, nor
 // Run's return, for ever. Keep the lease at least five times the store's
 // slowest answer (12 s with the default minute): a renewal starts with a
 // quarter of the lease left and may wait behind another call in
