@@ -123,10 +123,10 @@ func (g *group) reset(e *Engine, ctx context.Context, callers int) {
 // Tick's slots, or at their deadline: none outlives the Tick.
 func (g *group) callContext() context.Context {
 	lease := g.e.cfg.lease
-	now := time.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.bound == nil || now.Sub(g.boundFrom) >= lease/8 || now.Before(g.boundFrom) {
+	now := time.Now() // under the lock: boundFrom is never after it
+	if g.bound == nil || now.Sub(g.boundFrom) >= lease/8 {
 		// The context before it is not cancelled: calls may still use it.
 		// It ends at its deadline, or with g.ctx.
 		g.bound, g.boundEnd = context.WithDeadlineCause(g.ctx, now.Add(lease), errNoAnswer)
