@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // TestRunLogsARecordLostPastItsDeadline: Run's context ends by its
@@ -29,7 +28,7 @@ func TestRunLogsARecordLostPastItsDeadline(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := &hungStore{Memory: store.NewMemory(), answer: make(chan struct{})}
+				s := newHungStore()
 				defer close(s.answer)
 				var sends atomic.Int32
 				send := connector.SenderFunc(func(context.Context, connector.Delivery) error {

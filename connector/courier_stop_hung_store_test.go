@@ -16,44 +16,58 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
+// waitingWrites is a memory store whose writes first call wait, and fail
+// with its error: the test stores below make it wait as a database under
+// load or cut off would.
+type waitingWrites struct {
+	*store.Memory
+	wait func(ctx context.Context) error
+}
+
+func (s waitingWrites) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+func (s waitingWrites) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if err := s.wait(ctx); err != nil {
+		for i := range ops {
+			ops[i].Err = err
+		}
+		return err
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
 // hungStore is a memory store whose writes, once hung, wait for their
 // context to end and then fail with its error: a database that stopped
 // answering (a network partition), behind a driver that honours contexts.
 type hungStore struct {
-	*store.Memory
+	waitingWrites
 	hung   atomic.Bool
 	answer chan struct{} // closed: the writes held up go through
 }
 
-// wait holds a write up until ctx ends or the store answers again.
-func (s *hungStore) wait(ctx context.Context) error {
+func newHungStore() *hungStore {
+	s := &hungStore{answer: make(chan struct{})}
+	s.waitingWrites = waitingWrites{Memory: store.NewMemory(), wait: s.holdUp}
+	return s
+}
+
+// holdUp holds a write up, while the store is hung, until ctx ends or the
+// store answers again.
+func (s *hungStore) holdUp(ctx context.Context) error {
+	if !s.hung.Load() {
+		return nil
+	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.answer:
 		return nil
 	}
-}
-
-func (s *hungStore) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
-	if s.hung.Load() {
-		if err := s.wait(ctx); err != nil {
-			return err
-		}
-	}
-	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
-}
-
-func (s *hungStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	if s.hung.Load() {
-		if err := s.wait(ctx); err != nil {
-			for i := range ops {
-				ops[i].Err = err
-			}
-			return err
-		}
-	}
-	return s.Memory.UpdateBatch(ctx, ns, ops)
 }
 
 // TestRunReturnsWhenTheStoreHangsAtShutdown: the store stops answering
@@ -65,7 +79,7 @@ func (s *hungStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) 
 // after a crash.
 func TestRunReturnsWhenTheStoreHangsAtShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &hungStore{Memory: store.NewMemory(), answer: make(chan struct{})}
+		s := newHungStore()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var sends atomic.Int32
@@ -129,7 +143,7 @@ func TestRunReturnsWhenTheStoreHangsAtShutdownWithManySlots(t *testing.T) {
 	for _, slots := range []int{4, 8, 16, 64} {
 		t.Run(fmt.Sprint(slots), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := &hungStore{Memory: store.NewMemory(), answer: make(chan struct{})}
+				s := newHungStore()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var sends atomic.Int32

@@ -19,11 +19,18 @@ import (
 // answer (or fail with their context's error if it ends first): a
 // database under load, that answers every call, late.
 type slowStore struct {
-	*store.Memory
+	waitingWrites
 	d atomic.Int64 // time.Duration; 0: fast
 }
 
-func (s *slowStore) wait(ctx context.Context) error {
+func newSlowStore() *slowStore {
+	s := new(slowStore)
+	s.waitingWrites = waitingWrites{Memory: store.NewMemory(), wait: s.lag}
+	return s
+}
+
+// lag holds a write up for d, or until ctx ends.
+func (s *slowStore) lag(ctx context.Context) error {
 	d := time.Duration(s.d.Load())
 	if d == 0 {
 		return nil
@@ -38,23 +45,6 @@ func (s *slowStore) wait(ctx context.Context) error {
 	}
 }
 
-func (s *slowStore) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
-	if err := s.wait(ctx); err != nil {
-		return err
-	}
-	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
-}
-
-func (s *slowStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	if err := s.wait(ctx); err != nil {
-		for i := range ops {
-			ops[i].Err = err
-		}
-		return err
-	}
-	return s.Memory.UpdateBatch(ctx, ns, ops)
-}
-
 // TestShutdownGiveBackDoesNotHoldTheRenewals: a replica told to stop while
 // its sends hang gives back the claims of its four lanes to a store that
 // answers each call late (2 s, a quarter of the 8 s lease). Giving them
@@ -63,7 +53,7 @@ func (s *slowStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) 
 // again.
 func TestShutdownGiveBackDoesNotHoldTheRenewals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &slowStore{Memory: store.NewMemory()}
+		s := newSlowStore()
 		const lease = 8 * time.Second
 		var mu sync.Mutex
 		sentBy := map[string][]string{}
