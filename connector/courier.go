@@ -312,9 +312,7 @@ func (s *slot) commit(prev, next *job) {
 		// rather than one per op in a row.
 		for i := range ops {
 			if op := &ops[i]; op.Err != nil {
-				ctx, cancel := e.storeCall(w.wctx)
-				op.Err = e.storeCallErr(ctx, e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn))
-				cancel()
+				op.Err = e.updateAlone(w.wctx, op)
 			}
 		}
 	}
@@ -437,10 +435,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		t := e.cfg.clock.Timer(wait)
 		<-t.C
 		j.step = stepRecord
-		ctx, cancel := e.storeCall(s.w.wctx)
-		err = e.storeCallErr(ctx, e.store.Update(ctx, e.cfg.namespace, j.c.UserID, j.now, store.Dedup{}, j.apply))
-		cancel()
-		if err == nil {
+		if err = e.updateAlone(s.w.wctx, &store.Op{UserID: j.c.UserID, Now: j.now, Fn: j.apply}); err == nil {
 			e.tally(j.marks, j.now, j.c.UserID)
 			e.observeAll(j.dec)
 			return

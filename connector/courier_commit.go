@@ -65,9 +65,18 @@ type request struct {
 // and Run's return at shutdown, for ever. The shared calls of the group
 // take their context from group.callContext instead, which bounds them
 // the same way, to between seven eighths of a lease and a lease, at less
-// cost; storeCall serves the calls made on their own, after a failure.
+// cost; storeCall serves the calls made on their own, after a failure
+// (updateAlone).
 func (e *Engine) storeCall(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, e.cfg.lease, errNoAnswer)
+}
+
+// updateAlone applies op in a store call of its own, bounded by a lease
+// (storeCall), and returns its error.
+func (e *Engine) updateAlone(ctx context.Context, op *store.Op) error {
+	ctx, cancel := e.storeCall(ctx)
+	defer cancel()
+	return e.storeCallErr(ctx, e.store.Update(ctx, e.cfg.namespace, op.UserID, op.Now, op.Dedup, op.Fn))
 }
 
 // errNoAnswer is the cause of a storeCall context that ran out.
