@@ -39,9 +39,8 @@ func (k *keeper) start(w *courier) {
 
 // halt stops the keeper, if it runs, and waits for it.
 func (k *keeper) halt() {
-	k.once.Do(func() {}) // a keeper that has not started never will
-	if k.stop != nil {
-		close(k.stop)
+	k.abandon()
+	if k.done != nil {
 		<-k.done
 	}
 }
@@ -50,7 +49,7 @@ func (k *keeper) halt() {
 // is unwinding, and the keeper may wait for a store call that the
 // unwinding slot was to make.
 func (k *keeper) abandon() {
-	k.once.Do(func() {})
+	k.once.Do(func() {}) // a keeper that has not started never will
 	if k.stop != nil {
 		close(k.stop)
 	}
