@@ -50,7 +50,7 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, resp
 		}
 		return
 	}
-	writeJSON(w, r, status, resp)
+	writeJSON(w, status, resp)
 }
 
 // statusWriter is the ResponseWriter a ReplyFunc writes to: a body
@@ -83,9 +83,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap returns the server's ResponseWriter, for http.ResponseController.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// writeJSON is the handler's ReplyFunc unless WithReplyFunc sets another:
-// resp as JSON, with status.
-func writeJSON(w http.ResponseWriter, _ *http.Request, status int, resp Response) {
+// writeJSON writes the handler's answers unless WithReplyFunc sets a
+// ReplyFunc: resp as JSON, with status.
+func writeJSON(w http.ResponseWriter, status int, resp Response) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -25,8 +25,10 @@ type CampaignLookup interface {
 // unknownCampaigns counts the events of tracked that name a campaign the
 // tracker does not know, when it can say, and lists those campaigns. Its
 // error wraps [connector.ErrUnknownCampaign] and names them (the first 20,
-// and how many more), joined with the errors of the look-ups that failed
-// (the first 5, and how many more); it is nil when there are none.
+// and how many more), joined with the errors of the look-ups that failed:
+// after 5 failures, the other campaigns are not looked up and count as
+// known, as those whose look-up failed, and an error says how many. It is
+// nil when there are none.
 func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (count int, ids []string, err error) {
 	cl, ok := h.tracker.(CampaignLookup)
 	if !ok || len(tracked) == 0 {
