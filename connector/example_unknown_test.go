@@ -13,7 +13,8 @@ import (
 )
 
 // Events naming a campaign the engine does not know are ignored and
-// counted; UnknownCampaigns says which IDs they named.
+// counted; UnknownCampaigns says which IDs they named, and which known
+// campaign each most likely misspells.
 func ExampleEngine_UnknownCampaigns() {
 	ctx := context.Background()
 	clk := clock.NewMock()
@@ -35,9 +36,9 @@ func ExampleEngine_UnknownCampaigns() {
 	}
 	fmt.Println("ignored:", engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
 	for _, u := range engine.UnknownCampaigns() {
-		fmt.Printf("%q: %d events, the latest at %s\n", u.ID, u.Events, u.Last.Format(time.Kitchen))
+		fmt.Printf("%q: %d events, the latest at %s; did you mean %q?\n", u.ID, u.Events, u.Last.Format(time.Kitchen), u.Suggestion)
 	}
 	// Output:
 	// ignored: 2
-	// "newsleter": 2 events, the latest at 9:00AM
+	// "newsleter": 2 events, the latest at 9:00AM; did you mean "newsletter"?
 }

@@ -14,6 +14,12 @@ type UnknownCampaign struct {
 	ID     string    // the campaign ID, as the events named it
 	Events int64     // the events that named it since it entered the list
 	Last   time.Time // the engine clock's time when the latest was tracked
+
+	// Suggestion is the ID of a campaign the engine knows that ID most
+	// likely misspells ("spring_sale" for "spring_sael", or "Promo" for
+	// "promo"), or "" when none is near enough, or two are as near. It is
+	// a hint for the person who reads the list: the events stay ignored.
+	Suggestion string
 }
 
 // unknownMax is how many IDs [Engine.UnknownCampaigns] keeps.
@@ -30,10 +36,17 @@ const unknownMax = 8
 // read the store's campaigns again, which any call looking at them does
 // (Track, TrackAll, Tick, Campaigns, Check… the dashboard's health page
 // among them).
+// Each ID comes with the known campaign ID it most likely misspells, if
+// any, in Suggestion.
 // Like [Engine.EventCounts], the list is this process's since the engine
 // was built, and costs no store call.
 func (e *Engine) UnknownCampaigns() []UnknownCampaign {
-	return e.unknown.list(e.snap.Load().knows)
+	snap := e.snap.Load()
+	list := e.unknown.list(snap.knows)
+	for i := range list {
+		list[i].Suggestion = nearestName(list[i].ID, snap.campaignIDs())
+	}
+	return list
 }
 
 // recentUnknown is the list behind Engine.UnknownCampaigns, the latest

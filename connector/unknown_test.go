@@ -33,7 +33,7 @@ func TestUnknownCampaignsNamesTheLatestFirst(t *testing.T) {
 	start := connectortest.Start
 	require.Equal(t, []connector.UnknownCampaign{
 		{ID: "promo", Events: 2, Last: start.Add(2 * time.Minute)},
-		{ID: "newsleter", Events: 2, Last: start.Add(time.Minute)},
+		{ID: "newsleter", Events: 2, Last: start.Add(time.Minute), Suggestion: "newsletter"},
 	}, h.Engine.UnknownCampaigns())
 	require.Equal(t, int64(4), h.Engine.EventCounts().Ignored[rule.ReasonUnknownCampaign])
 
@@ -139,4 +139,27 @@ func TestUnknownCampaignsMakesRoomWithKnownIDsFirst(t *testing.T) {
 		ids = append(ids, u.ID)
 	}
 	require.Equal(t, []string{"t8", "t6", "t5", "t4", "t3", "t2", "t1", "t0"}, ids)
+}
+
+func TestUnknownCampaignsSuggestsTheCampaignAnIDMisspells(t *testing.T) {
+	h := connectortest.New(t)
+	h.Save(rule.Campaign{ID: "spring_sale"}, rule.Campaign{ID: "Welcome"}, rule.Campaign{ID: "promo_a"}, rule.Campaign{ID: "promo_b"})
+	h.Track(openedIn("ann", "spring_sael"), openedIn("ann", "welcome"), openedIn("ann", "promo_c"), openedIn("ann", "winter_sale_2027"))
+	got := map[string]string{}
+	for _, u := range h.Engine.UnknownCampaigns() {
+		got[u.ID] = u.Suggestion
+	}
+	require.Equal(t, map[string]string{
+		"spring_sael":      "spring_sale", // two letters swapped
+		"welcome":          "Welcome",     // case alone
+		"promo_c":          "",            // promo_a and promo_b are as near
+		"winter_sale_2027": "",            // nothing near
+	}, got)
+
+	h.Save(rule.Campaign{ID: "spring_sael2"}) // now as near as spring_sale: a tie
+	for _, u := range h.Engine.UnknownCampaigns() {
+		if u.ID == "spring_sael" {
+			require.Empty(t, u.Suggestion, "the suggestion follows the campaigns the engine knows now")
+		}
+	}
 }

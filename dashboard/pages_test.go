@@ -223,6 +223,31 @@ func TestHealthPageListsUnknownCampaignIDs(t *testing.T) {
 	if got := number(t, list, `data-unknown-events="newsleter"`); got != 1200 {
 		t.Errorf("events naming newsleter: %d, want 1200", got)
 	}
+	if strings.Contains(list, "Did you mean") {
+		t.Error("a suggestion is shown for IDs that have none")
+	}
+}
+
+// An unknown ID that misspells a known campaign links to it.
+func TestHealthPageSuggestsTheCampaignAnUnknownIDMisspells(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, f)
+	f.unknown = []connector.UnknownCampaign{
+		{ID: "newsleter", Events: 2, Last: f.now, Suggestion: "newsletter"},
+		{ID: "zzz", Events: 1, Last: f.now},
+		{ID: "x", Events: 1, Last: f.now, Suggestion: `"><b>y`},
+	}
+	list := section(t, body(t, get(t, h, "/health"), http.StatusOK), `id="unknown-campaigns"`, "</table>")
+	want := `<span data-suggestion="newsletter">Did you mean <a href="campaign?id=newsletter"><code class="id">&#34;newsletter&#34;</code></a>?</span>`
+	if !strings.Contains(list, want) {
+		t.Errorf("no link to the campaign newsleter misspells:\n%s", list)
+	}
+	if n := strings.Count(list, "Did you mean"); n != 2 {
+		t.Errorf("%d suggestions shown, want 2 (zzz has none):\n%s", n, list)
+	}
+	if strings.Contains(list, "<b>y") {
+		t.Errorf("a suggestion is not escaped:\n%s", list)
+	}
 }
 
 func TestPagesSayWhenTheStoreKeepsNoTallies(t *testing.T) {
