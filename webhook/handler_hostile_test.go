@@ -119,7 +119,14 @@ func trackers(e *connector.Engine) map[string]webhook.Tracker {
 	return map[string]webhook.Tracker{"TrackAll": e, "Track": struct {
 		webhook.TrackerFunc
 		webhook.CampaignLookup
-	}{e.Track, e}}
+		unknownLister
+	}{e.Track, e, e}}
+}
+
+// unknownLister is the engine's list of unknown campaigns, which the
+// handler reads for its suggestions.
+type unknownLister interface {
+	UnknownCampaigns() []connector.UnknownCampaign
 }
 
 func TestHandlerCountsUnknownCampaignsApart(t *testing.T) {
@@ -136,7 +143,7 @@ func TestHandlerCountsUnknownCampaignsApart(t *testing.T) {
 			require.ErrorIs(t, reported, connector.ErrUnknownCampaign)
 			require.Contains(t, reported.Error(), `webhook: 3 tracked events name campaigns the engine does not know, `+
 				`["newslettr" "promo"], and no follow-up uses them: fix the campaign ID in your messages' metadata, `+
-				`or save the campaign`)
+				`or save the campaign (did you mean "newsletter" for "newslettr"?): connector: unknown campaign`)
 		})
 	}
 	t.Run("one event says so in the singular", func(t *testing.T) {
@@ -147,6 +154,16 @@ func TestHandlerCountsUnknownCampaignsApart(t *testing.T) {
 		require.ErrorIs(t, reported, connector.ErrUnknownCampaign)
 		require.Contains(t, reported.Error(), `webhook: 1 tracked event names a campaign the engine does not know, `+
 			`["newslettr"], and no follow-up uses it: fix the campaign ID`)
+	})
+	t.Run("a tracker without a list of unknown campaigns suggests none", func(t *testing.T) {
+		e := hostileEngine(t, store.NewMemory(), newMockClock())
+		lookupOnly := struct {
+			webhook.TrackerFunc
+			webhook.CampaignLookup
+		}{e.Track, e}
+		_, _, reported := serve(t, sendgridtest.NewSigner(t), lookupOnly, body, time.Unix(1767603600, 0))
+		require.ErrorIs(t, reported, connector.ErrUnknownCampaign)
+		require.Contains(t, reported.Error(), `or save the campaign: connector: unknown campaign`)
 	})
 	t.Run("a tracker that cannot look campaigns up says nothing", func(t *testing.T) {
 		code, resp, reported := serve(t, sendgridtest.NewSigner(t), &recorder{}, body, time.Unix(1767603600, 0))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -25,7 +26,8 @@ type CampaignLookup interface {
 // unknownCampaigns counts the events of tracked that name a campaign the
 // tracker does not know, when it can say, and lists those campaigns. Its
 // error wraps [connector.ErrUnknownCampaign] and names them (the first 20,
-// and how many more), joined with the errors of the look-ups that failed:
+// and how many more), with the known campaigns they most likely misspell
+// when the tracker lists them (as *connector.Engine does), joined with the errors of the look-ups that failed:
 // after 5 failures, the other campaigns are not looked up and count as
 // known, as those whose look-up failed, and an error says how many. It is
 // nil when there are none.
@@ -76,13 +78,47 @@ func (h *Handler) unknownCampaigns(ctx context.Context, tracked []event.Event) (
 			events = "events name a campaign"
 		}
 		failed = append([]error{fmt.Errorf("webhook: %d tracked %s the engine does not know, %s, and no follow-up uses %s: "+
-			"fix the campaign ID in your messages' metadata, or save the campaign: %w",
-			count, events, idList(ids), names, connector.ErrUnknownCampaign)}, failed...)
+			"fix the campaign ID in your messages' metadata, or save the campaign%s: %w",
+			count, events, idList(ids), names, h.suggestions(ids), connector.ErrUnknownCampaign)}, failed...)
 	}
 	if skipped > 0 {
 		failed = append(failed, fmt.Errorf("webhook: %d more campaigns not looked up after %d look-ups failed", skipped, maxErrorsNamed))
 	}
 	return count, ids, errors.Join(failed...)
+}
+
+// unknownLister is a tracker that lists the unknown campaign IDs it met,
+// with the known campaign each most likely misspells; *connector.Engine
+// implements it.
+type unknownLister interface {
+	UnknownCampaigns() []connector.UnknownCampaign
+}
+
+// suggestions is ` (did you mean "newsletter" for "newsleter"?)`, for
+// those of the first maxIDsNamed of ids, sorted, that the tracker's list
+// of unknown campaigns (the latest eight) suggests a known campaign for,
+// or "" when it suggests none or has no list.
+func (h *Handler) suggestions(ids []string) string {
+	ul, ok := h.tracker.(unknownLister)
+	if !ok {
+		return ""
+	}
+	suggested := make(map[string]string)
+	for _, u := range ul.UnknownCampaigns() {
+		if u.Suggestion != "" {
+			suggested[u.ID] = u.Suggestion
+		}
+	}
+	var pairs []string
+	for _, id := range ids[:min(len(ids), maxIDsNamed)] {
+		if x, ok := suggested[id]; ok {
+			pairs = append(pairs, fmt.Sprintf("%q for %q", x, id))
+		}
+	}
+	if len(pairs) == 0 {
+		return ""
+	}
+	return " (did you mean " + strings.Join(pairs, ", ") + "?)"
 }
 
 // maxIDsNamed and maxErrorsNamed bound what the error of a request names
