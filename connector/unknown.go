@@ -41,19 +41,22 @@ const unknownMax = 8
 // Like [Engine.EventCounts], the list is this process's since the engine
 // was built, and costs no store call.
 func (e *Engine) UnknownCampaigns() []UnknownCampaign {
-	snap := e.snap.Load()
-	list := e.unknown.list(snap.knows)
-	for i := range list {
-		list[i].Suggestion = nearestName(list[i].ID, snap.campaignIDs())
-	}
-	return list
+	return e.unknown.list(e.snap.Load())
 }
 
 // recentUnknown is the list behind Engine.UnknownCampaigns, the latest
 // first. Only events naming an unknown campaign take its lock.
 type recentUnknown struct {
 	mu  sync.Mutex
-	ids []UnknownCampaign // at most unknownMax, the latest first
+	ids []unknownEntry // at most unknownMax, the latest first
+}
+
+// unknownEntry is an ID of the list, with the snapshot its Suggestion
+// was found in: a suggestion looks through every campaign ID, once per
+// entry and set of campaigns, however often the list is read.
+type unknownEntry struct {
+	UnknownCampaign
+	suggestedIn *snapshot
 }
 
 // note counts an event naming the unknown campaign id, tracked at now, and
@@ -62,9 +65,11 @@ type recentUnknown struct {
 func (r *recentUnknown) note(id string, now time.Time, known func(id string) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	u := UnknownCampaign{ID: id, Events: 1, Last: now}
-	if i := slices.IndexFunc(r.ids, func(u UnknownCampaign) bool { return u.ID == id }); i >= 0 {
-		u.ID, u.Events = r.ids[i].ID, r.ids[i].Events+1
+	u := unknownEntry{UnknownCampaign: UnknownCampaign{ID: id, Events: 1, Last: now}}
+	if i := slices.IndexFunc(r.ids, func(u unknownEntry) bool { return u.ID == id }); i >= 0 {
+		u = r.ids[i]
+		u.Events++
+		u.Last = now
 		r.ids = slices.Delete(r.ids, i, i+1)
 	} else {
 		// A copy: id may share the memory of a larger buffer of the host's.
@@ -79,15 +84,26 @@ func (r *recentUnknown) note(id string, now time.Time, known func(id string) boo
 	r.ids = slices.Insert(r.ids, 0, u)
 }
 
-// list drops the IDs known reports as known, and returns a copy of the
-// others, the latest first.
-func (r *recentUnknown) list(known func(id string) bool) []UnknownCampaign {
+// list drops the IDs snap knows, and returns a copy of the others, the
+// latest first, each with the campaign of snap it most likely misspells.
+func (r *recentUnknown) list(snap *snapshot) []UnknownCampaign {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.dropKnown(known)
-	return slices.Clone(r.ids)
+	r.dropKnown(snap.knows)
+	if len(r.ids) == 0 {
+		return nil
+	}
+	out := make([]UnknownCampaign, len(r.ids))
+	for i := range r.ids {
+		u := &r.ids[i]
+		if u.suggestedIn != snap {
+			u.Suggestion, u.suggestedIn = nearestName(u.ID, snap.campaignIDs()), snap
+		}
+		out[i] = u.UnknownCampaign
+	}
+	return out
 }
 
 func (r *recentUnknown) dropKnown(known func(id string) bool) {
-	r.ids = slices.DeleteFunc(r.ids, func(u UnknownCampaign) bool { return known(u.ID) })
+	r.ids = slices.DeleteFunc(r.ids, func(u unknownEntry) bool { return known(u.ID) })
 }
