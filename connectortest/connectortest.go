@@ -24,6 +24,8 @@ package connectortest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -333,7 +335,7 @@ func (h *Harness) RequireNotSent(userID, campaignID string) {
 	if got := h.SentTo(userID, campaignID); len(got) != 0 {
 		var b strings.Builder
 		h.unknownEvents(&b, userID)
-		h.T.Fatalf("connectortest: want %q never delivered to %q, got %d deliveries\n%s%s", campaignID, userID, len(got), b.String(), h.Timeline())
+		h.T.Fatalf("connectortest: want %q never delivered to %q, got %s\n%s%s", campaignID, userID, plural(len(got), "delivery", "deliveries"), b.String(), h.Timeline())
 	}
 	h.logUnknownCampaign("RequireNotSent", campaignID)
 }
@@ -378,15 +380,42 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 // RequireNoReason asserts that no decision of kind with reason was taken
 // about userID and campaignID (reason "" matches any reason). Like
 // [Harness.RequireNotSent], it logs that campaignID is no campaign saved.
+// A kind that is not one of rule's decision kinds, "" among them, fails
+// the test: it would match no decision, and the assertion could never
+// fail. For no decision at all, call [Harness.RequireKinds] with no kinds.
 func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) {
 	h.T.Helper()
+	if !slices.Contains(decisionKinds, kind) {
+		h.T.Fatalf("connectortest: RequireNoReason(%q, %q, %q, %q): %q is no decision kind, and would match no decision "+
+			"(for no decision at all, call RequireKinds(%q, %q) with no kinds)", userID, campaignID, kind, reason, kind, userID, campaignID)
+		return
+	}
 	for _, d := range h.DecisionsFor(userID, campaignID) {
 		if d.Kind == kind && (reason == "" || d.Reason == reason) {
-			h.T.Fatalf("connectortest: want no %s %s decision about %q for %q, got %s\n%s", kind, reason, campaignID, userID, d, h.Timeline())
+			want := string(kind)
+			if reason != "" {
+				want += " (" + string(reason) + ")"
+			}
+			h.T.Fatalf("connectortest: want no %s decision about %q for %q, got %s\n%s", want, campaignID, userID, d, h.Timeline())
 			return
 		}
 	}
 	h.logUnknownCampaign("RequireNoReason", campaignID)
+}
+
+// plural is n and one, or n and many when n is not 1: "1 delivery".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// decisionKinds is every kind of decision the engine takes (a kind added
+// to rule and missing here makes RequireNoReason refuse it, loudly).
+var decisionKinds = []rule.DecisionKind{
+	rule.Scheduled, rule.Suppressed, rule.Cancelled, rule.Duplicate, rule.Ignored, rule.Delivered, rule.Retried,
+	rule.Failed, rule.Warned, rule.Deferred, rule.HeldOut, rule.Converted, rule.Applied,
 }
 
 // RequireKinds asserts the exact sequence of decisions about userID and

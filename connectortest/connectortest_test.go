@@ -83,7 +83,7 @@ func TestAssertionsPassAndFail(t *testing.T) {
 		}, true, []string{"at 2026-01-05T00:00:00Z, got 2026-01-06T00:00:00Z"}},
 		{"RequireNotSent passes", func(h *connectortest.Harness) { h.RequireNotSent("bob", "resend") }, false, nil},
 		{"RequireNotSent fails", func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") }, true,
-			[]string{`want "resend" never delivered to "ann", got 1 deliveries`}},
+			[]string{`want "resend" never delivered to "ann", got 1 delivery`}},
 		{"RequireReason passes", func(h *connectortest.Harness) {
 			h.RequireReason("bob", "resend", rule.Cancelled, rule.ReasonException)
 		}, false, nil},
@@ -91,7 +91,19 @@ func TestAssertionsPassAndFail(t *testing.T) {
 			h.RequireReason("ann", "resend", rule.Cancelled, rule.ReasonException)
 		}, true, []string{"want a cancelled (exception) decision"}},
 		{"RequireNoReason fails", func(h *connectortest.Harness) { h.RequireNoReason("bob", "resend", rule.Cancelled, "") }, true,
-			[]string{"want no cancelled  decision"}},
+			[]string{"want no cancelled decision"}},
+		{"RequireNoReason fails on the reason it names", func(h *connectortest.Harness) {
+			h.RequireNoReason("bob", "resend", rule.Cancelled, rule.ReasonException)
+		}, true, []string{"want no cancelled (exception) decision"}},
+		{"RequireNoReason passes on another reason", func(h *connectortest.Harness) {
+			h.RequireNoReason("bob", "resend", rule.Cancelled, rule.ReasonCampaignStopped)
+		}, false, nil},
+		{"RequireNoReason refuses an empty kind, which matches nothing", func(h *connectortest.Harness) {
+			h.RequireNoReason("ann", "resend", "", "")
+		}, true, []string{`"" is no decision kind`, `call RequireKinds("ann", "resend") with no kinds`}},
+		{"RequireNoReason refuses a made-up kind", func(h *connectortest.Harness) {
+			h.RequireNoReason("ann", "resend", "deliverd", "")
+		}, true, []string{`"deliverd" is no decision kind`}},
 		{"RequireKinds passes", func(h *connectortest.Harness) {
 			h.RequireKinds("bob", "resend", "scheduled", "cancelled/exception")
 		}, false, nil},
