@@ -152,8 +152,10 @@ func position(data []byte, err error) *LineError {
 //
 // Before anything runs it checks setup.Start (required, and within the
 // simulated clock's range, 1678 to 2262), until (zero or within that
-// range) and every line (a known op with what it needs, a time the clock
-// can reach), and refuses them with a nil simulator: a problem of the
+// range), every line (a known op with what it needs, a time the clock
+// can reach) and that a follow-up (a campaign with triggers) is
+// published, by setup.Publish or by a line (drafts hear no event: the
+// replay would decide nothing), and refuses them with a nil simulator: a problem of the
 // setup or of a line wraps [ErrScript] (and a [*LineError] for a line: an
 // operation on a campaign the setup does not define is one), a time out
 // of range [store.ErrTimeRange]. Invalid events are then
@@ -181,6 +183,9 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrScript, lineError(i, l, err))
 		}
+	}
+	if err := checkPublished(setup, log); err != nil {
+		return nil, nil, fmt.Errorf("%w: setup: %w", ErrScript, err)
 	}
 	if setup.Location != "" {
 		loc, err := time.LoadLocation(setup.Location)
@@ -239,6 +244,47 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 		}
 	}
 	return sim, rejected, nil
+}
+
+// checkPublished refuses a replay that could decide nothing: one whose
+// setup defines no follow-up (a campaign with triggers), or publishes
+// none, at the start or by a line of the log. Saved campaigns are drafts,
+// and a draft follow-up hears no event: such a replay would run every
+// line and report no decision, no send and no error.
+func checkPublished(setup Setup, log []Line) error {
+	published := make(map[string]bool, len(setup.Publish))
+	for _, id := range setup.Publish {
+		published[id] = true
+	}
+	for _, l := range log {
+		if l.Op == "publish" {
+			published[l.Campaign] = true
+		}
+	}
+	var followUps []string
+	for _, c := range setup.Campaigns {
+		if len(c.Triggers) == 0 {
+			continue
+		}
+		if published[c.ID] {
+			return nil
+		}
+		followUps = append(followUps, c.ID)
+	}
+	if len(followUps) == 0 {
+		return errors.New("no campaign of the setup has triggers: with no follow-up, a replay decides nothing")
+	}
+	return fmt.Errorf("no follow-up is published, at the start or by a line of the log (%s): saved campaigns are drafts, "+
+		"a draft hears no event, and the replay would decide nothing; list them in \"publish\", before their originals",
+		quoteFirst(followUps, 3))
+}
+
+// quoteFirst quotes the first n of ids, and says how many more there are.
+func quoteFirst(ids []string, n int) string {
+	if len(ids) <= n {
+		return fmt.Sprintf("%q", ids)
+	}
+	return fmt.Sprintf("%q and %d more", ids[:n], len(ids)-n)
 }
 
 // WriteTimeline writes the simulator's decisions as text, one per line.

@@ -275,3 +275,26 @@ func TestReadSetupSaysWhere(t *testing.T) {
 	require.Equal(t, []string{"a", "b"}, []string{s.Campaigns[0].ID, s.Campaigns[1].ID})
 	require.Equal(t, []string{"a"}, s.Publish)
 }
+
+// A replay in which no follow-up is ever published would run every line
+// and report nothing: saved campaigns are drafts. It is refused before
+// anything runs, and a publish line of the log counts.
+func TestReplayRefusesASetupThatPublishesNoFollowUp(t *testing.T) {
+	log := []simulate.Line{{Event: event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}}}
+	setup := resendSetup()
+	setup.Publish = []string{"newsletter"} // the original alone
+	sim, _, err := simulate.Replay(setup, log, time.Time{})
+	require.Nil(t, sim)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.ErrorContains(t, err, `setup: no follow-up is published, at the start or by a line of the log (["resend"])`)
+
+	withPublish := append([]simulate.Line{{Op: "publish", Campaign: "resend"}}, log...)
+	sim, _, err = simulate.Replay(setup, withPublish, time.Time{})
+	require.NoError(t, err)
+	require.NotEmpty(t, sim.Decisions(), "a follow-up published by a line decides")
+
+	setup.Campaigns = []rule.Campaign{{ID: "newsletter"}}
+	_, _, err = simulate.Replay(setup, log, time.Time{})
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.ErrorContains(t, err, "no campaign of the setup has triggers")
+}
