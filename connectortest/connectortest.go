@@ -113,7 +113,10 @@ func (h *Harness) Archive(id string) {
 	}
 }
 
-// Track tracks events, failing the test on error. An event with a zero Time
+// Track tracks events, failing the test on error, one after the other in
+// the order given, as separate calls of the engine's Track: an exception
+// stamped in its trigger's second cancels when it comes after the trigger
+// in the list, and finds nothing to cancel before it. An event with a zero Time
 // happens now on the harness clock. An event stamped after the harness
 // clock's now is tracked as given (the engine judges it by its stamp, so
 // its delays count from then, unless connector.WithMaxTriggerLead refuses
