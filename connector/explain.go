@@ -191,7 +191,13 @@ func describeDecision(d rule.Decision) string {
 	case rule.Scheduled:
 		s = "triggered by " + orDefault(d.Rule, cause) + ": scheduled, due " + stamp(d.DueAt)
 		if d.Rule != "" && cause != "" {
-			s = "triggered by " + d.Rule + ", on " + cause + ": scheduled, due " + stamp(d.DueAt)
+			// A trigger's rule names the event's kind: the event's ID and
+			// time follow the rule, not the kind again.
+			if rest, ok := strings.CutPrefix(cause, string(d.EventKind)); ok && strings.HasPrefix(d.Rule, string(d.EventKind)) {
+				s = "triggered by " + d.Rule + rest + ": scheduled, due " + stamp(d.DueAt)
+			} else {
+				s = "triggered by " + d.Rule + ", on " + cause + ": scheduled, due " + stamp(d.DueAt)
+			}
 		}
 	case rule.Suppressed:
 		s = cause + ": not scheduled: " + reasonText(d.Reason)

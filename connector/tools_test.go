@@ -30,7 +30,7 @@ func TestExplain(t *testing.T) {
 	require.Len(t, x.Decisions, 1)
 	require.Len(t, x.Pending, 1, "ann still waits")
 	require.Equal(t, `ann and "resend":
-  2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-a): scheduled, due 2026-01-12T00:00:00Z
+  2026-01-05T00:00:00Z triggered by email_received of "newsletter" (event rcv-a): scheduled, due 2026-01-12T00:00:00Z
   now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z
 `, x.String())
 
@@ -247,7 +247,7 @@ func TestExplanationStringStaysOnItsLines(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, x.Decisions, 1)
 	require.Equal(t, `"ann\n  2026-01-05T00:00:00Z forged line" and "resend":
-  2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event "rcv a\nb"): scheduled, due 2026-01-12T00:00:00Z
+  2026-01-05T00:00:00Z triggered by email_received of "newsletter" (event "rcv a\nb"): scheduled, due 2026-01-12T00:00:00Z
   now: delivery `+x.Pending[0].ID+` waiting, due 2026-01-12T00:00:00Z
 `, x.String())
 	require.Contains(t, h.Timeline(), `user="ann\n  2026-01-05T00:00:00Z forged line" event="rcv a\nb"`)
@@ -269,7 +269,7 @@ func TestExplainWritesTimesToTheSecond(t *testing.T) {
 	x, err := h.Engine.Explain(context.Background(), "ann", "resend")
 	require.NoError(t, err)
 	text := x.String()
-	require.Contains(t, text, `2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-a): scheduled`)
+	require.Contains(t, text, `2026-01-05T00:00:00Z triggered by email_received of "newsletter" (event rcv-a): scheduled`)
 	require.NotContains(t, text, "(event rcv-a) at ", "the event's time is the line's second")
 	require.Contains(t, text, "last received 2026-01-12T00:00:00Z\n")
 
