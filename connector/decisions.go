@@ -95,8 +95,10 @@ func (s *snapshot) earliestTrigger(now, since time.Time) time.Time {
 // Nor does any fit when c's send window does not open between that due
 // time and End: every due time in between is outside the window, and is
 // suppressed or moved past End. Calendar delays and windows are read in
-// the engine's default location; the window only when oneZone says every
-// user is in it (a Directory's zones may open it at other instants).
+// the engine's default location when oneZone says every user is in it;
+// otherwise a calendar delay is read in the zone that makes it earliest,
+// and the window is not checked (a Directory's zones may open it at other
+// instants).
 func delayNeverFits(c *rule.Campaign, earliest time.Time, loc *time.Location, oneZone bool) string {
 	if c.End.IsZero() || !c.IsFollowUp() {
 		return ""
@@ -108,10 +110,13 @@ func delayNeverFits(c *rule.Campaign, earliest time.Time, loc *time.Location, on
 	// Not "from ≥ End: ended": a calendar delay can fall due before its
 	// trigger (in 0 days at 08:00, triggered at 14:00), so a trigger then
 	// may still be due before End.
-	due := c.Delay.DueAt(from, loc)
+	due, where := c.Delay.DueAt(from, loc), ""
+	if !oneZone && c.Delay.IsCalendar() {
+		due, where = earliestCalendarDue(c.Delay, from), " in every time zone"
+	}
 	if !due.Before(c.End) {
-		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s (delay %s)",
-			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), c.Delay)
+		return fmt.Sprintf("a trigger at or after %s is due at or after the end %s%s (delay %s)",
+			from.UTC().Format(time.RFC3339), c.End.UTC().Format(time.RFC3339), where, c.Delay)
 	}
 	if w := c.SendWindow; w != nil && oneZone && !w.Next(due, loc).Before(c.End) {
 		return fmt.Sprintf("a trigger at or after %s is due at %s or later, and the send window %s (%s) does not open between then and the end %s",
