@@ -90,6 +90,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		}
 	}
 	for _, cycle := range triggerCycles(s, set, byID, cfg.keepStopped) {
+		reason := "campaigns " + cycleNames(cycle) + " trigger on each other"
 		for _, id := range cycle {
 			i, ok := byID[id]
 			if !ok {
@@ -97,7 +98,7 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 			}
 			k := slices.IndexFunc(set[i].Triggers, func(t rule.Trigger) bool { return slices.Contains(cycle, t.CampaignID) })
 			fail(id, &rule.ValidationError{Object: "campaign", Field: fmt.Sprintf("triggers[%d].campaign_id", k),
-				Reason: "campaigns " + strings.Join(cycle, ", ") + " trigger on each other", Err: ErrCycle})
+				Reason: reason, Err: ErrCycle})
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -148,6 +149,20 @@ func (e *Engine) planApply(s *snapshot, set []rule.Campaign, cfg applyConfig) (*
 		}
 	}
 	return p, nil
+}
+
+// cycleNamesShown is how many campaigns of a cycle Apply's error names:
+// each member of the cycle gets an error of its own, so naming them all
+// in each would make the error grow with the square of the cycle.
+const cycleNamesShown = 10
+
+// cycleNames lists the sorted IDs of a cycle for Apply's error: all of
+// them, or the first cycleNamesShown and how many more there are.
+func cycleNames(cycle []string) string {
+	if len(cycle) <= cycleNamesShown {
+		return strings.Join(cycle, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(cycle[:cycleNamesShown], ", "), len(cycle)-cycleNamesShown)
 }
 
 // leaves returns the errors err joins (recursively), or err alone; none
