@@ -86,7 +86,10 @@ type applyConfig struct {
 // Replicas that apply different sets (during a rolling deploy that
 // changes the set) undo each other at each start: the last Apply's
 // definitions win, and a campaign only one set holds is stopped and
-// resumed in turn, its pending deliveries cancelled at each stop. Apply
+// resumed in turn, its pending deliveries cancelled at each stop. Two
+// such Applies that run at the same time can leave a mix of both sets,
+// even one neither set would pass (follow-ups that trigger on each other
+// in a cycle, which [Engine.Check] reports), until the next Apply. Apply
 // a changed set without StopOthers until every replica runs it, then
 // with.
 func StopOthers() ApplyOption {
