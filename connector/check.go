@@ -153,6 +153,21 @@ func (s *snapshot) warningsFor(id string, now, since time.Time) []Warning {
 	return out
 }
 
+// loopShown is how many campaigns of a cycle a warning's detail shows:
+// each campaign on the cycle gets a warning of its own, so showing the
+// whole cycle in each would make Check's answer grow with its square.
+const loopShown = 10
+
+// loopText shows the cycle path, back to its first campaign: "a → b → a",
+// or, beyond loopShown campaigns, the first loopShown and how many more:
+// "c01 → c02 → … → c10 → … 5 more → c01".
+func loopText(path []string) string {
+	if len(path) <= loopShown {
+		return strings.Join(append(slices.Clone(path), path[0]), " → ")
+	}
+	return fmt.Sprintf("%s → … %d more → %s", strings.Join(path[:loopShown], " → "), len(path)-loopShown, path[0])
+}
+
 // cycles reports follow-ups that trigger on each other in a cycle: one
 // warning per campaign on a cycle, naming the cycle.
 func (s *snapshot) cycles() []Warning {
@@ -182,10 +197,9 @@ func (s *snapshot) cycles() []Warning {
 			switch state[n] {
 			case onPath:
 				start := slices.Index(path, n)
-				loop := append(slices.Clone(path[start:]), n)
+				detail := "follow-ups trigger on each other: " + loopText(path[start:])
 				for _, member := range path[start:] {
-					out = append(out, Warning{CampaignID: member, Reason: rule.ReasonCycle,
-						Detail: "follow-ups trigger on each other: " + strings.Join(loop, " → ")})
+					out = append(out, Warning{CampaignID: member, Reason: rule.ReasonCycle, Detail: detail})
 				}
 			case unvisited:
 				visit(n)
