@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
@@ -59,4 +60,29 @@ func TestApplyOverlappingSetsMixUntilTheNextApply(t *testing.T) {
 	ws, err = seed.Check(ctx)
 	require.NoError(t, err)
 	require.Empty(t, ws)
+}
+
+// TestApplyOldSetRefusedWhenTheNewReversesATrigger: the old set has x
+// trigger on y, which it leaves out (another part of the host saves y);
+// the new set holds both and has y trigger on x. Once a new replica has
+// applied it, an old replica's Apply would store a loop: it is refused
+// with ErrCycle and changes nothing, and the new set still applies.
+func TestApplyOldSetRefusedWhenTheNewReversesATrigger(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	e := newEngine(t, mem, noop, applyClock())
+	on := func(id string) []rule.Trigger { return []rule.Trigger{{Kind: event.EmailReceived, CampaignID: id}} }
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "y"}))
+	old := []rule.Campaign{{ID: "x", Delay: rule.After(time.Hour), Triggers: on("y")}}
+	next := []rule.Campaign{{ID: "x"}, {ID: "y", Delay: rule.After(time.Hour), Triggers: on("x")}}
+	require.NoError(t, e.Apply(ctx, old))
+	require.NoError(t, e.Apply(ctx, next))
+	rev, err := mem.Revision(ctx, "")
+	require.NoError(t, err)
+
+	require.ErrorIs(t, e.Apply(ctx, old), connector.ErrCycle)
+	after, err := mem.Revision(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, rev, after, "a refused set changes nothing")
+	require.NoError(t, e.Apply(ctx, next))
 }
