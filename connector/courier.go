@@ -37,6 +37,8 @@ type courier struct {
 	keep  keeper
 	slots []*slot
 
+	rt *runTick // Run's share of the send slots; nil for a Tick
+
 	failed atomic.Bool // a store error: no new send starts
 	sent   atomic.Int64
 	errMu  sync.Mutex
@@ -90,7 +92,7 @@ func (w *courier) release() {
 		s.held = [2]lease{}
 		s.req.wake, s.feed = nil, nil
 	}
-	w.e, w.ctx, w.wctx, w.err, w.ended = nil, nil, nil, nil, nil
+	w.e, w.ctx, w.wctx, w.err, w.ended, w.rt = nil, nil, nil, nil, nil, nil
 	w.failed.Store(false)
 	w.sent.Store(0)
 	couriers.Put(w)
@@ -109,6 +111,7 @@ const lanes = 4
 // full is the last); the other lanes claim theirs when their slots start.
 func (w *courier) run() (int, error) {
 	slots := w.slots[:min(len(w.slots), w.feeds[0].fill())]
+	w.rt.claimed(len(slots))
 	// The shared store calls end with the slots: a renewal still in
 	// progress then renews nothing of use, and must not hold the Tick's
 	// return for a lease more when the store does not answer.
@@ -161,10 +164,14 @@ func (w *courier) run() (int, error) {
 	}()
 	if len(slots) == 1 {
 		slots[0].run()
+		w.rt.slotEnded()
 	} else if len(slots) > 1 {
 		var wg sync.WaitGroup
 		for _, s := range slots {
-			wg.Go(s.run)
+			wg.Go(func() {
+				s.run()
+				w.rt.slotEnded() // Run may start a Tick with it
+			})
 		}
 		wg.Wait()
 	}

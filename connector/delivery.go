@@ -56,6 +56,12 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	if ctx == nil {
 		return 0, errNilContext("Tick")
 	}
+	return e.tick(ctx, nil)
+}
+
+// tick is Tick, with the engine's send concurrency in slots, or, for one
+// of Run's Ticks (rt not nil), with the slots rt holds.
+func (e *Engine) tick(ctx context.Context, rt *runTick) (int, error) {
 	now := e.cfg.clock.Now()
 	e.lastTick.Store(now.UnixNano())
 	e.overdueLogged.Store(false)
@@ -66,7 +72,12 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	if err := e.maybePrune(ctx, now); err != nil {
 		return 0, err
 	}
-	w := e.newCourier(ctx, now, e.cfg.concurrency)
+	n := e.cfg.concurrency
+	if rt != nil {
+		n = rt.held
+	}
+	w := e.newCourier(ctx, now, n)
+	w.rt = rt
 	n, err := w.run()
 	// Not deferred: a Tick that unwinds (a panic, recovered by the host)
 	// may leave goroutines at work on the courier, which is dropped

@@ -287,7 +287,9 @@ func WithSendTimeout(d time.Duration) Option {
 	return positive("send timeout", d, func(cfg *config) *time.Duration { return &cfg.sendTimeout })
 }
 
-// WithSendConcurrency sets how many sends may be in progress at once.
+// WithSendConcurrency sets how many sends may be in progress at once: n
+// for a Tick, n across the Ticks Run starts, which send what falls due
+// beside slow sends on the slots those leave free ([Engine.Run]).
 // Each of Tick's n send slots takes one delivery at a time through its
 // last check, its send and the record of its outcome; a slot records a
 // send in the same store call as the last check of its next delivery, and

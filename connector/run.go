@@ -16,6 +16,13 @@ import (
 // looks every poll interval ([WithPollInterval]). With nothing pending it
 // sleeps until woken.
 //
+// Run sends what falls due while other sends are in progress, on the send
+// slots they leave free ([WithSendConcurrency]): a send that takes long (a
+// provider that answers only at the send timeout) holds its own slot and
+// nothing else. The sends in progress never outnumber the slots; with
+// every slot sending, what falls due goes out as soon as one comes free,
+// and with one slot, one send at a time, in due order.
+//
 // Store errors do not stop Run: it logs them ([WithLogger]) and tries
 // again after 100 ms, then after twice as long each time the store fails
 // again, up to 2 s (each wait shortened by up to a fifth, at random, so
@@ -50,40 +57,62 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	defer e.armed.Store(minInt64) // nobody to wake: scheduling Tracks need not signal
 
+	ticks := newRunTicks(e.cfg.concurrency)
 	failures := 0 // store errors in a row
+	due := true   // something may be due: start a Tick
+	var err error // a store error to wait after
 	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait, err := e.runOnce(ctx)
 		if ctx.Err() != nil {
 			// A store error met while the sends in progress finished (a
 			// record the store failed: the delivery goes again after its
-			// lease) is the last Tick's to tell; the end of ctx is not.
+			// lease) is the last Ticks' to tell; the end of ctx is not.
 			if err != nil && !endOfContext(ctx, err) {
 				e.logError("run", err)
 			}
+			ticks.finish(ctx, e)
 			return nil
 		}
 		if err != nil {
 			// Wake-ups neither cut the wait short nor outlive it: the
 			// retry looks at everything they announce.
 			e.logError("run", err)
+			err = nil
 			failures++
-			if !e.sleep(ctx, storeRetry.backoff(failures), nil, nil) {
-				return nil
+			if !e.sleep(ctx, storeRetry.backoff(failures), nil, nil, ticks) {
+				continue
 			}
 			drain(e.wake)
 			drain(notified)
+			due = true
+			continue
+		}
+		if due && ticks.full() {
+			// Every slot sends: what is due waits for one to come free.
+			e.armed.Store(maxInt64)
+			err = e.await(ctx, ticks)
+			continue
+		}
+		if due {
+			// Until the timer is armed, any Track that schedules wakes
+			// us: what it scheduled may have missed this Tick's claim
+			// and the NextDue below.
+			e.armed.Store(maxInt64)
+			if err = ticks.start(ctx, e); err != nil {
+				continue
+			}
+			due = false
+		}
+		var wait time.Duration
+		if wait, err = e.nextWait(ctx); err != nil {
+			due = true
 			continue
 		}
 		failures = 0
 		if wait == 0 {
+			due = true
 			continue
 		}
-		if !e.sleep(ctx, wait, e.wake, notified) {
-			return nil
-		}
+		due, err = e.sleepUntilDue(ctx, wait, notified, ticks)
 	}
 }
 
@@ -94,15 +123,9 @@ func (e *Engine) Run(ctx context.Context) error {
 // return Run resumes. The jitter spreads engines that failed together.
 var storeRetry = RetryPolicy{MaxAttempts: 1, Base: 100 * time.Millisecond, Max: 2 * time.Second, Jitter: 0.2}
 
-// runOnce ticks and returns how long Run may sleep: until the next due
-// delivery, at most the poll interval, -1 meaning "until woken".
-func (e *Engine) runOnce(ctx context.Context) (time.Duration, error) {
-	// Until the timer is armed, any Track that schedules wakes us: what it
-	// scheduled may have missed this Tick and the NextDue below.
-	e.armed.Store(maxInt64)
-	if _, err := e.Tick(ctx); err != nil {
-		return 0, err
-	}
+// nextWait returns how long Run may sleep: until the next due delivery,
+// at most the poll interval, -1 meaning "until woken".
+func (e *Engine) nextWait(ctx context.Context) (time.Duration, error) {
 	next, ok, err := e.store.NextDue(ctx, e.cfg.namespace)
 	if err != nil {
 		return 0, err
@@ -125,8 +148,43 @@ func (e *Engine) runOnce(ctx context.Context) (time.Duration, error) {
 const runMaxSleep = time.Minute
 
 // sleep waits for d (forever when d < 0), a value on wake or notified
-// (nil: none), or the end of ctx, which it reports as false.
-func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-chan struct{}) bool {
+// (nil: none), or the end of ctx, which it reports as false. The Ticks
+// that end meanwhile are read (a store error among them is logged): each
+// holds its end until Run reads it.
+func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-chan struct{}, ticks *runTicks) bool {
+	var timerC <-chan time.Time
+	if d > 0 {
+		t := e.cfg.clock.Timer(d)
+		defer t.Stop()
+		timerC = t.C
+		e.armed.Store(e.cfg.clock.Now().Add(d).UnixNano())
+	} else {
+		e.armed.Store(maxInt64)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timerC:
+			return true
+		case <-wake:
+			return true
+		case <-notified:
+			return true
+		case end := <-ticks.done:
+			ticks.running--
+			if err := ticks.ended(end); err != nil && !endOfContext(ctx, err) {
+				e.logError("run", err)
+			}
+		}
+	}
+}
+
+// sleepUntilDue waits as sleep does, for d, a wake-up or the end of ctx,
+// and reports due: whether to start a Tick. A Tick that ends meanwhile
+// ends the wait with due false (the next due time is to be read again) or
+// with its store error.
+func (e *Engine) sleepUntilDue(ctx context.Context, d time.Duration, notified <-chan struct{}, ticks *runTicks) (due bool, err error) {
 	var timerC <-chan time.Time
 	if d > 0 {
 		t := e.cfg.clock.Timer(d)
@@ -138,12 +196,28 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-ch
 	}
 	select {
 	case <-ctx.Done():
-		return false
+		return false, nil
 	case <-timerC:
-	case <-wake:
+	case <-e.wake:
 	case <-notified:
+	case end := <-ticks.done:
+		ticks.running--
+		return false, ticks.ended(end)
 	}
-	return true
+	return true, nil
+}
+
+// await waits, while every slot sends, for one to come free, a Tick to
+// end (its store error is returned) or ctx to end.
+func (e *Engine) await(ctx context.Context, ticks *runTicks) error {
+	select {
+	case <-ctx.Done():
+	case <-ticks.freed:
+	case end := <-ticks.done:
+		ticks.running--
+		return ticks.ended(end)
+	}
+	return nil
 }
 
 // drain takes the value waiting in ch, if any.

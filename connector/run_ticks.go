@@ -1,0 +1,168 @@
+package connector
+
+import (
+	"context"
+	"runtime"
+	"sync"
+)
+
+// runTicks runs Run's Ticks, each on a goroutine of its own, and shares
+// the engine's send slots between them. Run starts a Tick whenever
+// something falls due and a slot is free, even while earlier Ticks still
+// send: a send that takes long (a provider that hangs until the send
+// timeout) holds its own slot, not the deliveries that fall due
+// meanwhile. Together the Ticks hold at most the engine's send
+// concurrency in slots, so that it bounds the sends in progress, and the
+// sends a crash repeats, as it does for a Tick. With one slot, nothing
+// runs beside a Tick that sends: deliveries go out one at a time, in due
+// order, as with Ticks called in turn.
+type runTicks struct {
+	mu    sync.Mutex
+	free  int           // slots no Tick holds
+	freed chan struct{} // a value when slots come free (capacity 1)
+
+	done    chan tickEnd // the ends of the Ticks in flight
+	running int          // Ticks in flight (Run's goroutine alone counts them)
+}
+
+// runTick is one of Run's Ticks: the slots it holds.
+type runTick struct {
+	r    *runTicks
+	held int // slots held: all the free ones at the start, then its slots (r.mu)
+
+	firstClaim chan struct{} // closed once its first claim is done, or it ended
+	inFlight   bool          // set before firstClaim closes: it sends, and ends on r.done
+	end        chan tickEnd  // its end, when not in flight (capacity 1)
+}
+
+// tickEnd is how a Tick of Run's ended: its error, or the panic that
+// unwound it (a value recovered, or runtime.Goexit).
+type tickEnd struct {
+	err      error
+	panicked bool
+	value    any // what was recovered; nil with panicked: runtime.Goexit
+}
+
+func newRunTicks(slots int) *runTicks {
+	return &runTicks{free: slots, freed: make(chan struct{}, 1), done: make(chan tickEnd, slots)}
+}
+
+// full reports whether every slot is held.
+func (r *runTicks) full() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.free == 0
+}
+
+// give hands n slots back and says so on r.freed.
+func (r *runTicks) give(n int) {
+	if n <= 0 {
+		return
+	}
+	r.mu.Lock()
+	r.free += n
+	r.mu.Unlock()
+	select {
+	case r.freed <- struct{}{}:
+	default:
+	}
+}
+
+// start starts a Tick with every free slot, on a goroutine of its own, and
+// returns once it has claimed its first batch. A Tick that sends goes on
+// in flight, holding a slot per delivery it sends at once, and its end
+// comes on r.done; one that claimed nothing, or failed before it could
+// send, has ended, and start returns its error (and repeats its panic on
+// Run's goroutine).
+func (r *runTicks) start(ctx context.Context, e *Engine) error {
+	r.mu.Lock()
+	rt := &runTick{r: r, held: r.free, firstClaim: make(chan struct{}), end: make(chan tickEnd, 1)}
+	r.free = 0
+	r.mu.Unlock()
+	go rt.run(ctx, e)
+	<-rt.firstClaim
+	if rt.inFlight {
+		r.running++
+		return nil
+	}
+	return r.ended(<-rt.end)
+}
+
+// run runs the Tick and reports how it ended, however it ended.
+func (rt *runTick) run(ctx context.Context, e *Engine) {
+	returned := false
+	var end tickEnd
+	defer func() {
+		if !returned {
+			end.panicked, end.value = true, recover()
+		}
+		rt.claimed(0) // ended before its first claim: it sent nothing
+		rt.r.mu.Lock()
+		held := rt.held // after a panic, the slots it did not give back
+		rt.held = 0
+		rt.r.mu.Unlock()
+		rt.r.give(held)
+		if rt.inFlight {
+			rt.r.done <- end
+		} else {
+			rt.end <- end
+		}
+	}()
+	_, end.err = e.tick(ctx, rt)
+	returned = true
+}
+
+// claimed gives back the slots the Tick holds past the n it starts after
+// its first claim, and lets Run go on. It does nothing on a nil
+// runTick (a Tick of the host's), nor after its first call.
+func (rt *runTick) claimed(n int) {
+	if rt == nil {
+		return
+	}
+	select {
+	case <-rt.firstClaim:
+		return
+	default:
+	}
+	rt.r.mu.Lock()
+	extra := rt.held - n
+	rt.held = n
+	rt.r.mu.Unlock()
+	rt.r.give(extra)
+	rt.inFlight = n > 0
+	close(rt.firstClaim)
+}
+
+// slotEnded gives back the slot of a send slot that has nothing more to
+// send. It does nothing on a nil runTick.
+func (rt *runTick) slotEnded() {
+	if rt == nil {
+		return
+	}
+	rt.r.mu.Lock()
+	rt.held--
+	rt.r.mu.Unlock()
+	rt.r.give(1)
+}
+
+// ended reads end, a Tick's end received by Run: its error, or its panic,
+// which it repeats on Run's goroutine.
+func (r *runTicks) ended(end tickEnd) error {
+	if end.panicked {
+		if end.value == nil {
+			runtime.Goexit()
+		}
+		panic(end.value)
+	}
+	return end.err
+}
+
+// finish waits for the Ticks in flight to end, after ctx ended, and logs
+// the store errors they met while their sends finished.
+func (r *runTicks) finish(ctx context.Context, e *Engine) {
+	for ; r.running > 0; r.running-- {
+		if err := r.ended(<-r.done); err != nil && !endOfContext(ctx, err) {
+			e.logError("run", err)
+		}
+	}
+}
