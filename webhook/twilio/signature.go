@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/webhook"
 )
@@ -84,7 +85,28 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("twilio: %w: signature does not match the URL, body and auth token", webhook.ErrSignature)
+	// The URL checked, without its query (which may name users), says
+	// what most mismatches come from: behind a proxy, the URL the
+	// process sees is not the one Twilio called.
+	checked := *u
+	checked.RawQuery, checked.Fragment, checked.User = "", "", nil
+	return fmt.Errorf("twilio: %w: signature does not match the URL, body and auth token "+
+		"(URL checked: %s, query left out; behind a proxy, give the URL Twilio calls with WithBaseURL or WithURLFunc)",
+		webhook.ErrSignature, clip(checked.String()))
+}
+
+// clip cuts s to 256 bytes at a rune's start: a request's path may be
+// as long as its sender likes, and the error is logged.
+func clip(s string) string {
+	const most = 256
+	if len(s) <= most {
+		return s
+	}
+	n := most
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // sortedParams concatenates name and value of every form parameter, names

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
@@ -385,4 +386,24 @@ func FuzzParseTwilio(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A signature that does not match says which URL was checked, without its
+// query, and how to give the URL Twilio called: behind a proxy, most
+// mismatches come from the URL the process sees.
+func TestSignatureMismatchNamesTheURLChecked(t *testing.T) {
+	form := fixture(t, "status_delivered.form")
+	p := newParser(t, twilio.WithBaseURL("https://other.example.com"))
+	r := formRequest(t, signer, callback, form)
+	_, err := p.Parse(r, form)
+	require.ErrorIs(t, err, webhook.ErrSignature)
+	require.ErrorContains(t, err, "URL checked: https://other.example.com"+r.URL.Path+", query left out")
+	require.ErrorContains(t, err, "WithBaseURL or WithURLFunc")
+	require.NotContains(t, err.Error(), r.URL.RawQuery, "the query may name users")
+
+	long := newParser(t, twilio.WithBaseURL("https://example.com/"+strings.Repeat("é", 1000)))
+	_, err = long.Parse(formRequest(t, signer, callback, form), form)
+	require.ErrorIs(t, err, webhook.ErrSignature)
+	require.Less(t, len(err.Error()), 600, "a long path is cut")
+	require.True(t, utf8.ValidString(err.Error()))
 }

@@ -17,7 +17,11 @@
 // target, as httptest.NewRequest makes it), or, when the parser has
 // [twilio.WithBaseURL], the same base URL set as [Signer.BaseURL]. A host
 // whose parser has [twilio.WithURLFunc] signs the URL itself with
-// [Signer.Sign] and sets the [twilio.SignatureHeader].
+// [Signer.Sign] and sets the [twilio.SignatureHeader]. So does a test
+// that posts through a proxy to a running server: the requests the signer
+// makes are signed for the path they are sent to, and a proxy that takes
+// a prefix off the path (/api/webhooks/twilio served as /webhooks/twilio)
+// needs the URL Twilio would call signed with Sign.
 package twiliotest
 
 import (
