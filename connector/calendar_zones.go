@@ -7,11 +7,14 @@ import (
 )
 
 // Users' zones lie between UTC-12 and UTC+14, and a clock change moves
-// the clock forward by at most two hours (Antarctica/Troll's).
+// the clock forward by at most three hours (Antarctica/Casey's, UTC+8 to
+// UTC+11, as late as 2022). Left out: the whole days that islands moving
+// across the date line skipped (Samoa's 30 December 2011), and the local
+// mean times of before 1900.
 const (
 	westmostOffset = -12 * 60 * 60 // seconds
 	eastmostOffset = 14 * 60 * 60
-	maxClockJump   = 2 * time.Hour
+	maxClockJump   = 3 * time.Hour
 )
 
 // earliestCalendarDue returns a time no later than the due time calendar

@@ -36,3 +36,24 @@ func TestEarliestCalendarDueIsABound(t *testing.T) {
 		}
 	}
 }
+
+// Antarctica/Casey moved its clock forward by three hours (UTC+8 to
+// UTC+11) on 2 October 2022: a trigger the evening before is due three
+// hours earlier than at a fixed offset.
+func TestEarliestCalendarDueAcrossCaseysJump(t *testing.T) {
+	casey, err := time.LoadLocation("Antarctica/Casey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := time.Date(2022, 10, 1, 16, 1, 0, 0, time.UTC) // 03:01 at UTC+11
+	if _, off := change.Add(-time.Second).In(casey).Zone(); off != 8*60*60 {
+		t.Skipf("this tzdata has no change of Casey's at %s", change)
+	}
+	for from := change.Add(-8 * 24 * time.Hour); from.Before(change); from = from.Add(7 * time.Minute) {
+		for _, d := range []rule.Delay{rule.InDaysAt(1, 9, 0), rule.InDaysAt(2, 0, 30), rule.NextWeekdayAt(time.Sunday, 9, 0)} {
+			if got, due := earliestCalendarDue(d, from), d.DueAt(from, casey); got.After(due) {
+				t.Fatalf("%s triggered at %s: bound %s is after Casey's due time %s", d, from, got, due)
+			}
+		}
+	}
+}
