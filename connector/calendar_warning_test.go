@@ -61,3 +61,20 @@ func TestACalendarDelayInUsersZonesIsNoFalseWarning(t *testing.T) {
 		require.Contains(t, gw[0].Detail, "in every time zone")
 	}
 }
+
+// TestASegmentFuncKeepsUsersInOneZoneForWarnings: a SegmentFunc gives no
+// zones, every user is in the default location as with no Directory, so
+// "tomorrow at 09:00" past an end at 05:00 still warns.
+func TestASegmentFuncKeepsUsersInOneZoneForWarnings(t *testing.T) {
+	segments := connector.SegmentFunc(func(context.Context, string, string) (bool, error) { return true, nil })
+	h := connectortest.New(t, connector.WithDirectory(segments))
+	f := rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
+		Delay: rule.InDaysAt(1, 9, 0), End: connectortest.Start.Add(29 * time.Hour)}
+	h.Save(rule.Campaign{ID: "o"}, f)
+	h.Publish("f", "o")
+	ws, err := h.Engine.Check(context.Background())
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	require.Equal(t, rule.ReasonDelayExceedsDuration, ws[0].Reason)
+	require.NotContains(t, ws[0].Detail, "in every time zone")
+}

@@ -29,8 +29,9 @@ type snapshot struct {
 	// acceptStopped: interactions with stopped originals count
 	// (WithStoppedOriginals), for warnings.
 	acceptStopped bool
-	// oneZone: every user is in loc (no Directory gives zones), so a
-	// send window can be checked against a campaign's end, for warnings.
+	// oneZone: every user is in loc (no Directory, or a SegmentFunc,
+	// which gives no zones), so a calendar delay and a send window can be
+	// checked against a campaign's end, for warnings.
 	oneZone bool
 	// maxTriggerAge: triggers older than this are refused
 	// (WithMaxTriggerAge), for warnings; 0 for no limit.
@@ -337,7 +338,8 @@ func (e *Engine) rebuild(ctx context.Context) (*snapshot, error) {
 	}
 	s := newSnapshot(e.cfg.namespace, rev, recs, e.cfg.location)
 	s.acceptStopped = e.cfg.acceptStopped
-	s.oneZone = e.cfg.directory == nil
+	_, segmentsOnly := e.cfg.directory.(SegmentFunc)
+	s.oneZone = e.cfg.directory == nil || segmentsOnly
 	s.maxTriggerAge = e.cfg.maxTriggerAge
 	e.snap.Store(s)
 	return s, nil
