@@ -132,7 +132,7 @@ func explainOne(u *store.UserState, userID, campaignID string) Explanation {
 // String renders the explanation, one line per decision, in words:
 //
 //	ann and "resend":
-//	  2026-01-05T00:00:00Z triggered by email_received of "newsletter", on email_received (event rcv-1): scheduled, due 2026-01-12T00:00:00Z
+//	  2026-01-05T00:00:00Z triggered by email_received of "newsletter" (event rcv-1): scheduled, due 2026-01-12T00:00:00Z
 //	  2026-01-07T00:00:00Z email_opened (event open-1): cancelled by the exception email_opened of "newsletter" — waiting since 2026-01-05T00:00:00Z
 //
 // The zero Explanation, which Explain returns with an error, says so.
