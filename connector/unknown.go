@@ -17,8 +17,11 @@ type UnknownCampaign struct {
 
 	// Suggestion is the ID of a campaign the engine knows that ID most
 	// likely misspells ("spring_sale" for "spring_sael", or "Promo" for
-	// "promo"), or "" when none is near enough, or two are as near. It is
-	// a hint for the person who reads the list: the events stay ignored.
+	// "promo"), or "" when none is near enough, or two are as near, or
+	// when a single event named ID (a typo comes with every message of
+	// its campaign: made-up IDs are not worth a look through every
+	// campaign). It is a hint for the person who reads the list: the
+	// events stay ignored.
 	Suggestion string
 }
 
@@ -85,24 +88,52 @@ func (r *recentUnknown) note(id string, now time.Time, known func(id string) boo
 }
 
 // list drops the IDs snap knows, and returns a copy of the others, the
-// latest first, each with the campaign of snap it most likely misspells.
+// latest first, each named by more than one event with the campaign of
+// snap it most likely misspells. The look through snap's campaigns is
+// made outside the lock, so that Tracks naming unknown campaigns do not
+// wait for it.
 func (r *recentUnknown) list(snap *snapshot) []UnknownCampaign {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.dropKnown(snap.knows)
 	if len(r.ids) == 0 {
+		r.mu.Unlock()
 		return nil
 	}
 	out := make([]UnknownCampaign, len(r.ids))
+	var todo []int // the places in out of the suggestions to find
 	for i := range r.ids {
 		u := &r.ids[i]
-		if u.suggestedIn != snap {
-			u.Suggestion, u.suggestedIn = nearestName(u.ID, snap.campaignIDs()), snap
-		}
 		out[i] = u.UnknownCampaign
+		if u.suggestedIn != snap {
+			out[i].Suggestion = ""
+			if u.Events >= suggestAfter {
+				todo = append(todo, i)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if len(todo) == 0 {
+		return out
+	}
+	for _, i := range todo {
+		out[i].Suggestion = nearestName(out[i].ID, snap.campaignIDs())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, i := range todo {
+		if k := slices.IndexFunc(r.ids, func(u unknownEntry) bool { return u.ID == out[i].ID }); k >= 0 {
+			r.ids[k].Suggestion, r.ids[k].suggestedIn = out[i].Suggestion, snap
+		}
 	}
 	return out
 }
+
+// suggestAfter is how many events must name an unknown ID before
+// UnknownCampaigns looks for the campaign it misspells: a typo in a
+// campaign's metadata comes with every message of the campaign, while a
+// flood of made-up IDs, each named once, would cost a look through every
+// campaign ID per ID.
+const suggestAfter = 2
 
 func (r *recentUnknown) dropKnown(known func(id string) bool) {
 	r.ids = slices.DeleteFunc(r.ids, func(u unknownEntry) bool { return known(u.ID) })

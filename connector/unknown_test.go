@@ -145,6 +145,10 @@ func TestUnknownCampaignsSuggestsTheCampaignAnIDMisspells(t *testing.T) {
 	h := connectortest.New(t)
 	h.Save(rule.Campaign{ID: "spring_sale"}, rule.Campaign{ID: "Welcome"}, rule.Campaign{ID: "promo_a"}, rule.Campaign{ID: "promo_b"})
 	h.Track(openedIn("ann", "spring_sael"), openedIn("ann", "welcome"), openedIn("ann", "promo_c"), openedIn("ann", "winter_sale_2027"))
+	for _, u := range h.Engine.UnknownCampaigns() {
+		require.Empty(t, u.Suggestion, "an ID named once is not looked up: %q", u.ID)
+	}
+	h.Track(openedIn("bob", "spring_sael"), openedIn("bob", "welcome"), openedIn("bob", "promo_c"), openedIn("bob", "winter_sale_2027"))
 	got := map[string]string{}
 	for _, u := range h.Engine.UnknownCampaigns() {
 		got[u.ID] = u.Suggestion
