@@ -37,7 +37,8 @@ type courier struct {
 	keep  keeper
 	slots []*slot
 
-	rt *runTick // Run's share of the send slots; nil for a Tick
+	rt    *runTick // Run's share of the send slots; nil for a Tick
+	batch int      // deliveries a claim takes at most
 
 	failed atomic.Bool // a store error: no new send starts
 	sent   atomic.Int64
@@ -48,10 +49,11 @@ type courier struct {
 
 var couriers = sync.Pool{New: func() any { return &courier{} }}
 
-// newCourier returns a courier with up to n slots for one Tick.
-func (e *Engine) newCourier(ctx context.Context, now time.Time, n int) *courier {
+// newCourier returns a courier with up to n slots for one Tick, whose
+// claims take up to batch deliveries each.
+func (e *Engine) newCourier(ctx context.Context, now time.Time, n, batch int) *courier {
 	w := couriers.Get().(*courier)
-	w.e, w.ctx, w.wctx = e, ctx, context.WithoutCancel(ctx)
+	w.e, w.ctx, w.wctx, w.batch = e, ctx, context.WithoutCancel(ctx), batch
 	for len(w.feeds) < lanes {
 		w.feeds = append(w.feeds, &feed{})
 	}

@@ -162,7 +162,7 @@ func (f *feed) claim() {
 		f.batches = append(f.batches, claimed{claims: claims, end: len(f.queue)})
 	}
 	f.claiming = false
-	f.done = err != nil || len(claims) < f.w.e.cfg.batch
+	f.done = err != nil || len(claims) < f.w.batch
 	f.cond.Broadcast()
 	if err != nil {
 		f.w.fail(err)
@@ -187,7 +187,7 @@ func (f *feed) claimBatch() ([]store.Claim, uint64, error) {
 		return nil, 0, fmt.Errorf("connector: tick: reading campaigns: %w", err)
 	}
 	token := newToken()
-	claims, err := e.store.Claim(f.w.ctx, e.cfg.namespace, f.now, e.cfg.lease, e.cfg.batch, token)
+	claims, err := e.store.Claim(f.w.ctx, e.cfg.namespace, f.now, e.cfg.lease, f.w.batch, token)
 	if err != nil {
 		if f.w.ctx.Err() != nil {
 			err = f.w.ctx.Err()

@@ -72,11 +72,17 @@ func (e *Engine) tick(ctx context.Context, rt *runTick) (int, error) {
 	if err := e.maybePrune(ctx, now); err != nil {
 		return 0, err
 	}
-	n := e.cfg.concurrency
+	n, batch := e.cfg.concurrency, e.cfg.batch
 	if rt != nil {
 		n = rt.held
+		if n < e.cfg.concurrency {
+			// The other slots send for other Ticks: what this one
+			// claimed past its slots would wait for them, while those
+			// slots, come free, find nothing due to claim.
+			batch = min(batch, n)
+		}
 	}
-	w := e.newCourier(ctx, now, n)
+	w := e.newCourier(ctx, now, n, batch)
 	w.rt = rt
 	n, err := w.run()
 	// Not deferred: a Tick that unwinds (a panic, recovered by the host)

@@ -252,7 +252,9 @@ func WithLease(d time.Duration) Option {
 }
 
 // WithBatchSize sets how many due deliveries one claim takes; the send
-// slots share them. Defaults to 256.
+// slots share them. Defaults to 256. A Tick that [Engine.Run] starts
+// while other sends hold some of the slots takes no more at a time than
+// the slots left free.
 func WithBatchSize(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {

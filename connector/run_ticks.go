@@ -15,7 +15,10 @@ import (
 // concurrency in slots, so that it bounds the sends in progress, and the
 // sends a crash repeats, as it does for a Tick. With one slot, nothing
 // runs beside a Tick that sends: deliveries go out one at a time, in due
-// order, as with Ticks called in turn.
+// order, as with Ticks called in turn. A Tick that starts with fewer
+// than all the slots claims no more deliveries at a time than it holds
+// slots: the slots that come free later must find the rest due, not
+// leased to a Tick whose slots are all taken.
 type runTicks struct {
 	mu    sync.Mutex
 	free  int           // slots no Tick holds
