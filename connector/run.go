@@ -28,7 +28,9 @@ import (
 // again, up to 2 s (each wait shortened by up to a fifth, at random, so
 // that engines sharing a store do not retry in step); the first success
 // resets the wait. An outage of the store therefore delays deliveries by
-// its length plus at most about 2 s.
+// its length plus at most about 2 s. A delivery due that Claim does not
+// hand out (another engine holds it) gets the same growing pause, or
+// less when Run is woken, rather than a tight loop of claims.
 //
 // When ctx ends, Run claims, checks and starts no more sends, and gives
 // the deliveries claimed but not started back to the store at once, for
@@ -59,6 +61,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	ticks := newRunTicks(e.cfg.concurrency)
 	failures := 0 // store errors in a row
+	held := 0     // Ticks in a row that found what was due held elsewhere
 	due := true   // something may be due: start a Tick
 	var err error // a store error to wait after
 	for {
@@ -92,24 +95,39 @@ func (e *Engine) Run(ctx context.Context) error {
 			err = e.await(ctx, ticks)
 			continue
 		}
+		claimed, claimedAt := true, time.Time{}
 		if due {
 			// Until the timer is armed, any Track that schedules wakes
 			// us: what it scheduled may have missed this Tick's claim
 			// and the NextDue below.
 			e.armed.Store(maxInt64)
-			if err = ticks.start(ctx, e); err != nil {
+			claimedAt = e.cfg.clock.Now()
+			if claimed, err = ticks.start(ctx, e); err != nil {
 				continue
 			}
 			due = false
 		}
 		var wait time.Duration
-		if wait, err = e.nextWait(ctx); err != nil {
+		var next time.Time
+		if wait, next, err = e.nextWait(ctx); err != nil {
 			due = true
 			continue
 		}
 		failures = 0
+		if claimed {
+			held = 0
+		}
 		if wait == 0 {
 			due = true
+			if !claimed && !next.After(claimedAt) {
+				// It was due when the Tick claimed, which found nothing:
+				// another engine holds it (a claim, an update, a cancel
+				// in progress on a store that skips the rows others
+				// lock). Look again after a pause, as after a store
+				// error, not in a tight loop; a wake-up ends it.
+				held++
+				e.sleep(ctx, storeRetry.backoff(held), e.wake, notified, ticks)
+			}
 			continue
 		}
 		due, err = e.sleepUntilDue(ctx, wait, notified, ticks)
@@ -123,12 +141,13 @@ func (e *Engine) Run(ctx context.Context) error {
 // return Run resumes. The jitter spreads engines that failed together.
 var storeRetry = RetryPolicy{MaxAttempts: 1, Base: 100 * time.Millisecond, Max: 2 * time.Second, Jitter: 0.2}
 
-// nextWait returns how long Run may sleep: until the next due delivery,
-// at most the poll interval, -1 meaning "until woken".
-func (e *Engine) nextWait(ctx context.Context) (time.Duration, error) {
+// nextWait returns how long Run may sleep: until the next due delivery
+// (next, zero if none), at most the poll interval, -1 meaning "until
+// woken".
+func (e *Engine) nextWait(ctx context.Context) (time.Duration, time.Time, error) {
 	next, ok, err := e.store.NextDue(ctx, e.cfg.namespace)
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	wait := time.Duration(-1)
 	if ok {
@@ -137,7 +156,7 @@ func (e *Engine) nextWait(ctx context.Context) (time.Duration, error) {
 	if p := e.cfg.pollInterval; p > 0 && (wait < 0 || wait > p) {
 		wait = p
 	}
-	return wait, nil
+	return wait, next, nil
 }
 
 // runMaxSleep bounds Run's wait for a pending delivery. Its timer runs on the

@@ -72,12 +72,12 @@ func (r *runTicks) give(n int) {
 }
 
 // start starts a Tick with every free slot, on a goroutine of its own, and
-// returns once it has claimed its first batch. A Tick that sends goes on
-// in flight, holding a slot per delivery it sends at once, and its end
-// comes on r.done; one that claimed nothing, or failed before it could
-// send, has ended, and start returns its error (and repeats its panic on
-// Run's goroutine).
-func (r *runTicks) start(ctx context.Context, e *Engine) error {
+// returns once it has claimed its first batch, reporting whether it
+// claimed anything. A Tick that sends goes on in flight, holding a slot
+// per delivery it sends at once, and its end comes on r.done; one that
+// claimed nothing, or failed before it could send, has ended, and start
+// returns its error (and repeats its panic on Run's goroutine).
+func (r *runTicks) start(ctx context.Context, e *Engine) (claimed bool, err error) {
 	r.mu.Lock()
 	rt := &runTick{r: r, held: r.free, firstClaim: make(chan struct{}), end: make(chan tickEnd, 1)}
 	r.free = 0
@@ -86,9 +86,9 @@ func (r *runTicks) start(ctx context.Context, e *Engine) error {
 	<-rt.firstClaim
 	if rt.inFlight {
 		r.running++
-		return nil
+		return true, nil
 	}
-	return r.ended(<-rt.end)
+	return false, r.ended(<-rt.end)
 }
 
 // run runs the Tick and reports how it ended, however it ended.
