@@ -171,15 +171,8 @@ const runMaxSleep = time.Minute
 // that end meanwhile are read (a store error among them is logged): each
 // holds its end until Run reads it.
 func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-chan struct{}, ticks *runTicks) bool {
-	var timerC <-chan time.Time
-	if d > 0 {
-		t := e.cfg.clock.Timer(d)
-		defer t.Stop()
-		timerC = t.C
-		e.armed.Store(e.cfg.clock.Now().Add(d).UnixNano())
-	} else {
-		e.armed.Store(maxInt64)
-	}
+	timerC, stop := e.arm(d)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -199,20 +192,25 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-ch
 	}
 }
 
+// arm starts a timer for d, none when d < 0 (its channel is then nil),
+// and tells Track from when on a delivery it schedules must wake Run.
+func (e *Engine) arm(d time.Duration) (<-chan time.Time, func() bool) {
+	if d <= 0 {
+		e.armed.Store(maxInt64)
+		return nil, func() bool { return false }
+	}
+	t := e.cfg.clock.Timer(d)
+	e.armed.Store(e.cfg.clock.Now().Add(d).UnixNano())
+	return t.C, t.Stop
+}
+
 // sleepUntilDue waits as sleep does, for d, a wake-up or the end of ctx,
 // and reports due: whether to start a Tick. A Tick that ends meanwhile
 // ends the wait with due false (the next due time is to be read again) or
 // with its store error.
 func (e *Engine) sleepUntilDue(ctx context.Context, d time.Duration, notified <-chan struct{}, ticks *runTicks) (due bool, err error) {
-	var timerC <-chan time.Time
-	if d > 0 {
-		t := e.cfg.clock.Timer(d)
-		defer t.Stop()
-		timerC = t.C
-		e.armed.Store(e.cfg.clock.Now().Add(d).UnixNano())
-	} else {
-		e.armed.Store(maxInt64)
-	}
+	timerC, stop := e.arm(d)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return false, nil
