@@ -167,3 +167,29 @@ func TestUnknownCampaignsSuggestsTheCampaignAnIDMisspells(t *testing.T) {
 		}
 	}
 }
+
+// A sender inventing campaign IDs, each named twice, costs at most 16
+// looks through the campaigns a minute: past them, an ID waits for its
+// suggestion until the next minute.
+func TestUnknownCampaignsBoundsTheLooksForSuggestions(t *testing.T) {
+	h := connectortest.New(t)
+	for i := range 20 {
+		h.Save(rule.Campaign{ID: fmt.Sprintf("promo_%02d", i)})
+	}
+	suggested := 0
+	for i := range 20 {
+		id := fmt.Sprintf("promo_%02dx", i) // one letter off promo_<i>
+		h.Track(openedIn("ann", id), openedIn("bob", id))
+		if u := h.Engine.UnknownCampaigns()[0]; u.ID == id && u.Suggestion != "" {
+			require.Equal(t, id[:len(id)-1], u.Suggestion)
+			suggested++
+		}
+	}
+	require.Equal(t, 16, suggested, "looks in the first minute")
+	h.Clock.Add(time.Minute)
+	list := h.Engine.UnknownCampaigns()
+	require.Len(t, list, 8)
+	for _, u := range list {
+		require.Equal(t, u.ID[:len(u.ID)-1], u.Suggestion, "the next minute gives %q its suggestion", u.ID)
+	}
+}
