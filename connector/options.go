@@ -252,9 +252,9 @@ func WithLease(d time.Duration) Option {
 }
 
 // WithBatchSize sets how many due deliveries one claim takes; the send
-// slots share them. Defaults to 256. A Tick that [Engine.Run] starts
-// while other sends hold some of the slots takes no more at a time than
-// the slots left free.
+// slots share them. Defaults to 256. While sends in progress hold some
+// of the slots, [Engine.Run] claims no more at a time than the slots left
+// free.
 func WithBatchSize(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
@@ -290,8 +290,8 @@ func WithSendTimeout(d time.Duration) Option {
 }
 
 // WithSendConcurrency sets how many sends may be in progress at once: n
-// for a Tick, n across the Ticks Run starts, which send what falls due
-// beside slow sends on the slots those leave free ([Engine.Run]).
+// in a Tick, and n in all for [Engine.Run], which sends what falls due
+// beside slow sends, on the slots they leave free.
 // Each of Tick's n send slots takes one delivery at a time through its
 // last check, its send and the record of its outcome; a slot records a
 // send in the same store call as the last check of its next delivery, and
