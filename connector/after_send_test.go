@@ -140,7 +140,9 @@ func TestAnExceptionReportedAfterADeferredSend(t *testing.T) {
 	h.Track(interaction("u", event.EmailReceived, "newsletter"), interaction("v", event.EmailReceived, "newsletter"))
 	h.Advance(2 * time.Hour) // due at 01:00, deferred to 06:00
 	h.Track(interaction("u", event.EmailOpened, "newsletter"))
-	h.RequireReason("u", "f", rule.Ignored, rule.ReasonAfterDue)
+	d := h.RequireReason("u", "f", rule.Ignored, rule.ReasonAfterDue)
+	require.Equal(t, "the wait ended at the due time "+t0.Add(time.Hour).UTC().Format(time.RFC3339), d.Detail,
+		"the detail gives the due time, and does not promise the send (its checks may still drop it)")
 	h.Advance(6 * time.Hour)
 	h.RequireSentAt("v", "f", t0.Add(6*time.Hour))
 	h.TrackAt(t0.Add(2*time.Hour), interaction("v", event.EmailOpened, "newsletter"))

@@ -53,7 +53,7 @@ func (t *tracker) cancelByExceptions(u *store.UserState) {
 			t.ignore(ignoredBeforeTrigger, r, p, "the trigger happened at "+stamp(p.Trigger.Time))
 			return false
 		case !at.Before(p.DueAt):
-			t.ignore(ignoredAfterDue, r, p, "the wait ended at the due time; the delivery goes out")
+			t.ignore(ignoredAfterDue, r, p, "the wait ended at the due time "+stamp(p.DueAt))
 			return false
 		case p.Sending:
 			p.CancelOnFailure = true

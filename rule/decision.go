@@ -143,7 +143,10 @@ const (
 	ReasonBeforeTrigger Reason = "before_trigger"
 	// ReasonAfterDue: (on Ignored) an exception happened at or after the
 	// due time of a delivery still pending (not yet sent: no Tick since,
-	// a deferral, a retry): the wait was over, the delivery goes out.
+	// a deferral, a retry): the wait was over, and the exception cancels
+	// nothing (the delivery goes out, unless its send-time checks drop
+	// it or, with ReplaceWithLatest, the same event as a trigger replaces
+	// it). Detail gives the due time.
 	ReasonAfterDue Reason = "after_due"
 	// ReasonAfterSend: (on Ignored) an exception of a follow-up the user
 	// no longer waits for was stamped before the user last received it
