@@ -21,7 +21,8 @@ import (
 // provider that answers only at the send timeout) holds its own slot and
 // nothing else. The sends in progress never outnumber the slots; with
 // every slot sending, what falls due goes out as soon as one comes free,
-// and with one slot, one send at a time, in due order.
+// and with one slot, one send at a time, in the order Tick sends them
+// ([WithSendConcurrency]).
 //
 // Store errors do not stop Run: it logs them ([WithLogger]) and tries
 // again after 100 ms, then after twice as long each time the store fails
