@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -326,9 +326,5 @@ func tallyRuleName(desc string) string {
 	}
 	sum := sha256.Sum256([]byte(desc))
 	tail := "… #" + hex.EncodeToString(sum[:8])
-	cut := tallyRuleMax - len(tail)
-	for cut > 0 && !utf8.RuneStart(desc[cut]) {
-		cut--
-	}
-	return desc[:cut] + tail
+	return linetext.Clip(desc, tallyRuleMax-len(tail)) + tail
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -198,13 +198,4 @@ func (h *handler) actor(r *http.Request) (who string, err error) {
 // clipText cuts s to at most 100 bytes, at a character's start, for a
 // log line: a refused form's fields are whatever its sender put there
 // (the logger escapes what they hold).
-func clipText(s string) string {
-	if len(s) <= 100 {
-		return s
-	}
-	n := 100
-	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(s[n]); k++ {
-		n-- // a character's start is at most three bytes back, in valid UTF-8
-	}
-	return s[:n]
-}
+func clipText(s string) string { return linetext.Clip(s, 100) }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"html/template"
 	"io"
 	"io/fs"
@@ -14,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 //go:embed templates/*.html
@@ -91,11 +91,7 @@ func properties(p map[string]any) string {
 	}
 	s := strings.TrimSpace(b.String())
 	if len(s) > maxProperties {
-		cut := maxProperties
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = linetext.Clip(s, maxProperties) + "…"
 	}
 	return s
 }

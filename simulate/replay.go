@@ -11,6 +11,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -276,15 +277,7 @@ func checkPublished(setup Setup, log []Line) error {
 	}
 	return fmt.Errorf("no follow-up is published, at the start or by a line of the log (%s): saved campaigns are drafts, "+
 		"a draft hears no event, and the replay would decide nothing; list them in \"publish\", before their originals",
-		quoteFirst(followUps, 3))
-}
-
-// quoteFirst quotes the first n of ids, and says how many more there are.
-func quoteFirst(ids []string, n int) string {
-	if len(ids) <= n {
-		return fmt.Sprintf("%q", ids)
-	}
-	return fmt.Sprintf("%q and %d more", ids[:n], len(ids)-n)
+		linetext.QuotedFirst(followUps, 3))
 }
 
 // WriteTimeline writes the simulator's decisions as text, one per line.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -133,9 +134,4 @@ const (
 
 // idList quotes ids, the first maxIDsNamed only, followed by how many more
 // there are: ["a" "b"], or ["a" … "t"] and 3459 more.
-func idList(ids []string) string {
-	if len(ids) <= maxIDsNamed {
-		return fmt.Sprintf("%q", ids)
-	}
-	return fmt.Sprintf("%q and %d more", ids[:maxIDsNamed], len(ids)-maxIDsNamed)
-}
+func idList(ids []string) string { return linetext.QuotedFirst(ids, maxIDsNamed) }

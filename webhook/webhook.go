@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 )
 
 // Sentinel errors. Parsers wrap them with the provider's name and the
@@ -219,16 +220,7 @@ func (e *ItemError) Error() string {
 
 // clipID returns id, cut to at most [event.MaxIDBytes] bytes at the start
 // of a UTF-8 sequence.
-func clipID(id string) string {
-	if len(id) <= event.MaxIDBytes {
-		return id
-	}
-	n := event.MaxIDBytes
-	for n > 0 && !utf8.RuneStart(id[n]) {
-		n--
-	}
-	return id[:n]
-}
+func clipID(id string) string { return linetext.Clip(id, event.MaxIDBytes) }
 
 // Unwrap returns Err.
 func (e *ItemError) Unwrap() error { return e.Err }

@@ -57,3 +57,28 @@ func Prose(s string) string {
 func escaped(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
 }
+
+// Clip returns s cut to at most n bytes, at the start of a UTF-8
+// sequence, so that a valid string stays valid. It looks back at most
+// three bytes for that start (in valid UTF-8, a character's start is no
+// further back), so that invalid bytes never cut the string to nothing.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n, 0)
+	for k := 0; k < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); k++ {
+		cut--
+	}
+	return s[:cut]
+}
+
+// QuotedFirst quotes the first n of ids, Go-style, followed by how many
+// more there are: ["a" "b"], or ["a" "b"] and 3 more. An error naming
+// what a request or a file holds names that many, not every one.
+func QuotedFirst(ids []string, n int) string {
+	if len(ids) <= n {
+		return fmt.Sprintf("%q", ids)
+	}
+	return fmt.Sprintf("%q and %d more", ids[:n], len(ids)-n)
+}

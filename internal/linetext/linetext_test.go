@@ -72,3 +72,37 @@ func TestAnyStringStaysOnOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"ann", 5, "ann"},
+		{"ann", 3, "ann"},
+		{"anna", 3, "ann"},
+		{"aé", 2, "a"},                              // é is two bytes: cut before it
+		{"日本", 4, "日"},                              // three-byte characters
+		{"a\x80\x80\x80\x80", 4, "a"},               // invalid bytes: three back at most
+		{"\x80\x80\x80\x80\x80\x80", 5, "\x80\x80"}, // never to nothing
+		{"é", 0, ""},
+	} {
+		got := Clip(c.in, c.n)
+		if got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+		if utf8.ValidString(c.in) && !utf8.ValidString(got) {
+			t.Errorf("Clip(%q, %d) = %q: not valid UTF-8", c.in, c.n, got)
+		}
+	}
+}
+
+func TestQuotedFirst(t *testing.T) {
+	if got, want := QuotedFirst([]string{"a", "b"}, 2), `["a" "b"]`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if got, want := QuotedFirst([]string{"a", "b", "c", "d"}, 2), `["a" "b"] and 2 more`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

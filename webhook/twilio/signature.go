@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/webhook"
 )
 
@@ -92,21 +92,16 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 	checked.RawQuery, checked.Fragment, checked.User = "", "", nil
 	return fmt.Errorf("twilio: %w: signature does not match the URL, body and auth token "+
 		"(URL checked: %s, query left out; behind a proxy, give the URL Twilio calls with WithBaseURL or WithURLFunc)",
-		webhook.ErrSignature, clip(checked.String()))
+		webhook.ErrSignature, clipURL(checked.String()))
 }
 
-// clip cuts s to 256 bytes at a rune's start: a request's path may be
+// clipURL cuts a URL for an error to 256 bytes: a request's path may be
 // as long as its sender likes, and the error is logged.
-func clip(s string) string {
-	const most = 256
-	if len(s) <= most {
-		return s
+func clipURL(s string) string {
+	if c := linetext.Clip(s, 256); len(c) < len(s) {
+		return c + "…"
 	}
-	n := most
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return s
 }
 
 // sortedParams concatenates name and value of every form parameter, names
