@@ -185,8 +185,7 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-ch
 		case <-notified:
 			return true
 		case end := <-ticks.done:
-			ticks.running--
-			if err := ticks.ended(end); err != nil && !endOfContext(ctx, err) {
+			if err := ticks.landed(end); err != nil && !endOfContext(ctx, err) {
 				e.logError("run", err)
 			}
 		}
@@ -219,8 +218,7 @@ func (e *Engine) sleepUntilDue(ctx context.Context, d time.Duration, notified <-
 	case <-e.wake:
 	case <-notified:
 	case end := <-ticks.done:
-		ticks.running--
-		return false, ticks.ended(end)
+		return false, ticks.landed(end)
 	}
 	return true, nil
 }
@@ -232,8 +230,7 @@ func (e *Engine) await(ctx context.Context, ticks *runTicks) error {
 	case <-ctx.Done():
 	case <-ticks.freed:
 	case end := <-ticks.done:
-		ticks.running--
-		return ticks.ended(end)
+		return ticks.landed(end)
 	}
 	return nil
 }

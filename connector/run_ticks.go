@@ -160,11 +160,18 @@ func (r *runTicks) ended(end tickEnd) error {
 	return end.err
 }
 
+// landed reads the end of a Tick in flight, received from r.done, as
+// ended does.
+func (r *runTicks) landed(end tickEnd) error {
+	r.running--
+	return r.ended(end)
+}
+
 // finish waits for the Ticks in flight to end, after ctx ended, and logs
 // the store errors they met while their sends finished.
 func (r *runTicks) finish(ctx context.Context, e *Engine) {
-	for ; r.running > 0; r.running-- {
-		if err := r.ended(<-r.done); err != nil && !endOfContext(ctx, err) {
+	for r.running > 0 {
+		if err := r.landed(<-r.done); err != nil && !endOfContext(ctx, err) {
 			e.logError("run", err)
 		}
 	}
