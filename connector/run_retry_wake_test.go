@@ -17,10 +17,7 @@ import (
 // failure wakes Run through the store's notifications.
 func TestRunRetriesBesideASlowSendOnTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		var once sync.Once
-		free := func() { once.Do(func() { close(release) }) }
-		t.Cleanup(free) // the slow send ends, so Run does, even when the test fails
+		release, free := gate(t)
 		var mu sync.Mutex
 		var attempts []time.Time // of user "fail"
 		send := func(_ context.Context, d Delivery) error {

@@ -18,10 +18,7 @@ import (
 // rest go out on the slots that come free.
 func TestRunSendsABacklogOnTheSlotsThatComeFree(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		var once sync.Once
-		free := func() { once.Do(func() { close(release) }) }
-		t.Cleanup(free) // the hung sends end, so Run does, even when the test fails
+		release, free := gate(t)
 		var mu sync.Mutex
 		started := map[string]time.Time{}
 		send := func(_ context.Context, d Delivery) error {

@@ -61,6 +61,17 @@ func (s *slowSends) mostAtOnce() int {
 	return s.most
 }
 
+// gate returns a channel that held sends wait on and the function that
+// closes it, once. The test's cleanup closes it too, so that the held
+// sends end, and Run with them, even when the test fails early.
+func gate(t *testing.T) (<-chan struct{}, func()) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	return release, free
+}
+
 func trackFor(t *testing.T, e *Engine, user string, kind event.Kind) {
 	t.Helper()
 	require.NoError(t, e.Track(context.Background(), event.Event{UserID: user, Kind: kind, CampaignID: "o"}))
