@@ -15,9 +15,11 @@ import (
 // each run of them at one time (an Apply, or several in a row at that
 // time) is one line, with that time, that counts them by reason, followed
 // by a line per campaign it edited saying what changed ("resend: delay
-// after 24h0m0s → after 48h0m0s"). A campaign ID is quoted, and a
-// detail's line breaks and control characters escaped, as in the lines of
-// the decisions about users, so that the host's text cannot start a line.
+// after 24h0m0s → after 48h0m0s"). A campaign ID holding a space, a
+// quote, a backslash or an invisible character is quoted ("re send"; resend
+// stays as it is), and a detail's line breaks and control characters
+// escaped, as in the lines of the decisions about users, so that the
+// host's text cannot start a line.
 func (h *Harness) Timeline() string {
 	var b strings.Builder
 	b.WriteString("timeline:\n")
