@@ -263,7 +263,9 @@ func (c *Channel) UnmarshalText(b []byte) error {
 // closestKind returns the known kind nearest to s, a name that is not
 // one, when s looks like a misspelling of it (at most two letters added,
 // dropped, changed or swapped, or a different case), or else like it with
-// a word left out or added ("sms_clicked" for "sms_link_clicked"), else "".
+// a word left out or added ("sms_clicked" for "sms_link_clicked"), or
+// else names it in a provider's words ("email_delivered" for
+// "email_received"), else "".
 func closestKind(s string) Kind {
 	if len(s) > maxKindLen+2 {
 		return "" // more than two edits from every kind
@@ -283,7 +285,42 @@ func closestKind(s string) Kind {
 	if best != "" {
 		return best
 	}
-	return kindByWords(s)
+	if k := kindByWords(s); k != "" {
+		return k
+	}
+	return kindBySynonym(s)
+}
+
+// providerWords maps the words providers' reports use to those of the
+// kinds that mean the same: a provider's "delivered" is a receipt, an
+// impression a view, a tap or a click on a push notification its opening
+// (a click on one of its buttons is push_button_clicked, which
+// closestKind finds by its words).
+var providerWords = map[string]string{
+	"delivered":  "received",
+	"delivery":   "received",
+	"impression": "viewed",
+	"tapped":     "opened",
+	"tap":        "opened",
+	"clicked":    "opened",
+	"click":      "opened",
+}
+
+// kindBySynonym returns the kind s names in a provider's words
+// ("email_delivered" for "email_received", "push_clicked" for
+// "push_opened"), else "".
+func kindBySynonym(s string) Kind {
+	words := strings.Split(strings.ToLower(s), "_")
+	changed := false
+	for i, w := range words {
+		if to, ok := providerWords[w]; ok {
+			words[i], changed = to, true
+		}
+	}
+	if k := Kind(strings.Join(words, "_")); changed && k.Valid() {
+		return k
+	}
+	return ""
 }
 
 // kindByWords returns the one kind whose words, separated by "_", are

@@ -99,24 +99,32 @@ func TestValidateFastPathKeepsErrors(t *testing.T) {
 // or as near to two, suggests nothing.
 func TestUnknownKindSuggestsTheNearest(t *testing.T) {
 	for in, want := range map[string]string{
-		"email_recieved":         "email_received",
-		"push_button_clickd":     "push_button_clicked",
-		"Purchase":               "purchase",
-		"EMAIL_OPENED":           "email_opened",
-		"sesion_start":           "session_start",
-		"emailopened":            "email_opened",
-		"fax_received":           "",
-		"sms_clicked":            "sms_link_clicked",
-		"SMS_Clicked":            "sms_link_clicked",
-		"in_app_clicked":         "", // the message or a button
-		"email_link_clicked":     "email_clicked",
-		"push_story_clicked":     "push_story_page_clicked",
-		"push_clicked":           "", // a button or a story page
-		"email_link":             "",
-		"clicked":                "",
-		"content_card":           "",
-		"teleport":               "",
-		strings.Repeat("x", 100): "",
+		"email_recieved":            "email_received",
+		"push_button_clickd":        "push_button_clicked",
+		"Purchase":                  "purchase",
+		"EMAIL_OPENED":              "email_opened",
+		"sesion_start":              "session_start",
+		"emailopened":               "email_opened",
+		"fax_received":              "",
+		"sms_clicked":               "sms_link_clicked",
+		"SMS_Clicked":               "sms_link_clicked",
+		"in_app_clicked":            "", // the message or a button
+		"email_link_clicked":        "email_clicked",
+		"push_story_clicked":        "push_story_page_clicked",
+		"push_clicked":              "push_opened", // a tap on the notification
+		"push_tapped":               "push_opened",
+		"email_delivered":           "email_received",
+		"SMS_Delivered":             "sms_received",
+		"push_delivery":             "push_received",
+		"content_card_impression":   "content_card_viewed",
+		"in_app_message_impression": "in_app_message_viewed",
+		"email_bounced":             "",
+		"sms_tapped":                "",
+		"email_link":                "",
+		"clicked":                   "",
+		"content_card":              "",
+		"teleport":                  "",
+		strings.Repeat("x", 100):    "",
 	} {
 		_, err := ParseKind(in)
 		if !errors.Is(err, ErrUnknownKind) {
