@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/editdist"
 )
 
 // The JSON shapes each rule type accepts, as its decoding errors show them.
@@ -70,26 +71,69 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 	case errors.As(err, &se):
 		return &decodeError{path: what, msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), err: err}
 	}
-	if field, ok := unknownField(b, v); ok {
-		return &decodeError{path: what, msg: fmt.Sprintf("unknown field %q; want %s", field, shapes), err: err}
+	if field, near, ok := unknownField(b, v); ok {
+		hint := ""
+		if near != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		return &decodeError{path: what, msg: fmt.Sprintf("unknown field %q%s; want %s", field, hint, shapes), err: err}
 	}
 	return &decodeError{path: what, msg: err.Error(), err: err}
 }
 
 // unknownField returns a key of the JSON object b that no field of struct
-// *v takes, if b is an object with one.
-func unknownField(b []byte, v any) (string, bool) {
+// *v takes, if b is an object with one, and the field it most likely
+// misspells (see nearestField), or "".
+func unknownField(b []byte, v any) (key, near string, ok bool) {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(b, &obj) != nil {
-		return "", false
+		return "", "", false
 	}
 	fields := jsonFields(reflect.TypeOf(v).Elem())
 	for k := range obj {
 		if _, ok := fieldType(fields, k); !ok {
-			return k, true
+			return k, nearestField(fields, k), true
 		}
 	}
-	return "", false
+	return "", "", false
+}
+
+// nearestField returns the JSON name of the field key most likely
+// misspells, or "": the same name written another way ("rateLimit",
+// "RateLimit" or "rate-limit" for "rate_limit"), else the nearest name
+// one edit away (two when both have six bytes or more: "rate_limt",
+// "delays"), when only one name is that near.
+func nearestField(fields []jsonField, key string) string {
+	if len(key) > 64 {
+		return "" // no field name is this long; spare the edit distances
+	}
+	squash := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
+	}
+	for _, f := range fields {
+		if squash(f.name) == squash(key) {
+			return f.name
+		}
+	}
+	best, bestD, ties := "", 3, 0
+	for _, f := range fields {
+		limit := 1
+		if len(key) >= 6 && len(f.name) >= 6 {
+			limit = 2
+		}
+		d := editdist.AtMost(strings.ToLower(key), f.name, limit)
+		switch {
+		case d > limit:
+		case d < bestD:
+			best, bestD, ties = f.name, d, 0
+		case d == bestD:
+			ties++
+		}
+	}
+	if ties > 0 {
+		return ""
+	}
+	return best
 }
 
 // jsonKind says what kind of JSON value encoding/json found ("string",

@@ -28,7 +28,7 @@ func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 		{"a delay's days written as a string", new(rule.Delay), `{"days":"2","at":"09:00"}`,
 			`rule: delay: days: want a whole number of days such as 2, got a string`},
 		{"a misspelt delay field", new(rule.Delay), `{"afterr":"72h"}`,
-			`rule: delay: unknown field "afterr"; ` + delayWant},
+			`rule: delay: unknown field "afterr" (did you mean "after"?); ` + delayWant},
 		{"a duration in days", new(rule.Delay), `{"after":"7d"}`,
 			`delay: after: time: unknown unit "d" in duration "7d"; want a duration such as "72h" or "90m" (no days: "168h" is a week) (invalid delay)`},
 		{"a re-eligibility written as a string", new(rule.Reeligibility), `"720h"`,
@@ -50,7 +50,7 @@ func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 		{"a campaign's send window's time malformed", new(rule.Campaign), `{"id":"resend","send_window":{"from":"9h","to":"17:00"}}`,
 			`rule: campaign: send_window: "9h" is not HH:MM`},
 		{"a campaign's conversion's field misspelt", new(rule.Campaign), `{"id":"c","conversions":[{"id":"x","kind":"purchase","deadlin":"1h"}]}`,
-			`rule: campaign: conversion: unknown field "deadlin"; want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
+			`rule: campaign: conversion: unknown field "deadlin" (did you mean "deadline"?); want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
 		{"a campaign's triggers written as an object", new(rule.Campaign), `{"id":"resend","triggers":{"kind":"email_received"}}`,
 			`rule: campaign: triggers: want an array, got an object`},
 		{"a trigger's kind written as a number", new(rule.Campaign), `{"id":"resend","triggers":[{"kind":5}]}`,
@@ -64,7 +64,7 @@ func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 		{"a campaign's end written as a number", new(rule.Campaign), `{"id":"resend","end":5}`,
 			`rule: campaign: end: want an RFC 3339 time such as "2026-03-01T09:00:00Z", got 5`},
 		{"a misspelt campaign field", new(rule.Campaign), `{"id":"resend","delays":{"after":"72h"}}`,
-			`rule: campaign: unknown field "delays"; want an object such as {"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],"delay":{"after":"168h"}}`},
+			`rule: campaign: unknown field "delays" (did you mean "delay"?); want an object such as {"id":"resend","triggers":[{"kind":"email_received","campaign_id":"newsletter"}],"delay":{"after":"168h"}}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,3 +109,29 @@ func TestDecodingAcceptsWhatItEncodes(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(example), &c))
 	require.True(t, strings.HasPrefix(c.Delay.String(), "after 168h"))
 }
+
+func TestUnknownFieldSuggestsTheNearest(t *testing.T) {
+	for key, want := range map[string]string{
+		"rate_limt":                      "rate_limit",
+		"rateLimit":                      "rate_limit",
+		"RateLimit":                      "rate_limit",
+		"rate-limit":                     "rate_limit",
+		"send_windo":                     "send_window",
+		"triger":                         "triggers",
+		"trig":                           "", // under six bytes: one edit at most
+		"triggerz":                       "triggers",
+		"added_later":                    "",
+		"x":                              "",
+		strings.Repeat("rate_limit", 10): "",
+	} {
+		err := json.Unmarshal([]byte(`{"id":"c",`+strconvQuote(key)+`:1}`), new(rule.Campaign))
+		require.ErrorContains(t, err, `unknown field `+strconvQuote(key))
+		if want == "" {
+			require.NotContains(t, err.Error(), "did you mean", key)
+		} else {
+			require.ErrorContains(t, err, `(did you mean "`+want+`"?)`, key)
+		}
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
