@@ -139,7 +139,10 @@ func HasPrefix(property, s string) Condition { return Condition{property, OpHasP
 func HasSubstring(property, s string) Condition { return Condition{property, OpHasSubstring, s} }
 
 // Validate reports a condition that cannot be evaluated as a
-// [*ValidationError] wrapping [ErrInvalidCondition].
+// [*ValidationError] wrapping [ErrInvalidCondition]. A number operand must
+// be finite: NaN, +Inf, -Inf and a json.Number too large for a float64
+// ("1e400") are refused with a reason that names the value ("eq needs a
+// finite number, not +Inf").
 func (c Condition) Validate() error {
 	p := event.Problems{Object: "condition"}
 	if c.Property == "" {
@@ -153,11 +156,15 @@ func (c Condition) Validate() error {
 	}
 	switch c.Op {
 	case OpEqual, OpNotEqual:
-		if !isScalar(c.Value) {
+		if nf, ok := notFinite(c.Value); ok {
+			p.Add("value", fmt.Sprintf("%s needs a finite number, not %s", c.Op, nf), ErrInvalidCondition)
+		} else if !isScalar(c.Value) {
 			p.Add("value", fmt.Sprintf("%s needs a number, string, bool or null, not %T", c.Op, c.Value), ErrInvalidCondition)
 		}
 	case OpLess, OpLessOrEqual, OpGreater, OpGreaterOrEqual:
-		if _, ok := toNumber(c.Value); !ok {
+		if nf, ok := notFinite(c.Value); ok {
+			p.Add("value", fmt.Sprintf("%s needs a finite number, not %s", c.Op, nf), ErrInvalidCondition)
+		} else if _, ok := toNumber(c.Value); !ok {
 			p.Add("value", fmt.Sprintf("%s needs a finite number, not %T", c.Op, c.Value), ErrInvalidCondition)
 		}
 	case OpOneOf:
@@ -166,7 +173,9 @@ func (c Condition) Validate() error {
 			p.Add("value", "in needs a non-empty list", ErrInvalidCondition)
 		}
 		for i, v := range list {
-			if !isScalar(v) {
+			if nf, ok := notFinite(v); ok {
+				p.Add(fmt.Sprintf("value[%d]", i), fmt.Sprintf("in needs finite numbers, not %s", nf), ErrInvalidCondition)
+			} else if !isScalar(v) {
 				p.Add(fmt.Sprintf("value[%d]", i), fmt.Sprintf("in needs numbers, strings, bools or null, not %T", v), ErrInvalidCondition)
 			}
 		}
@@ -261,6 +270,30 @@ func isScalar(v any) bool {
 	}
 	_, ok := toNumber(v)
 	return ok
+}
+
+// notFinite returns v as written when v is a number whose value is not
+// finite: a float that is NaN or infinite, or a json.Number beyond the
+// range of a float64 ("1e400").
+func notFinite(v any) (string, bool) {
+	var f float64
+	switch x := v.(type) {
+	case float32:
+		f = float64(x)
+	case float64:
+		f = x
+	case json.Number:
+		// Only a well-formed number too large for a float64: "NaN" or
+		// "Inf" is no JSON number at all, which CheckValue reports.
+		_, err := strconv.ParseFloat(string(x), 64)
+		return string(x), errors.Is(err, strconv.ErrRange)
+	default:
+		return "", false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f), true
+	}
+	return "", false
 }
 
 // valuesEqual implements OpEqual: numbers by value, other scalars by ==.

@@ -1,0 +1,57 @@
+package rule_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// A number that is not finite is refused for what it is, not for its Go
+// type: a float64 is a number.
+func TestConditionValueNotFiniteSaysSo(t *testing.T) {
+	cases := []struct {
+		c    rule.Condition
+		want string
+	}{
+		{rule.Equal("a", math.Inf(1)), "eq needs a finite number, not +Inf"},
+		{rule.NotEqual("a", math.Inf(-1)), "ne needs a finite number, not -Inf"},
+		{rule.Equal("a", math.NaN()), "eq needs a finite number, not NaN"},
+		{rule.Equal("a", float32(math.Inf(1))), "eq needs a finite number, not +Inf"},
+		{rule.Equal("a", json.Number("1e400")), "eq needs a finite number, not 1e400"},
+		{rule.Less("a", math.NaN()), "lt needs a finite number, not NaN"},
+		{rule.GreaterOrEqual("a", json.Number("-1e400")), "ge needs a finite number, not -1e400"},
+		{rule.OneOf("a", 1, math.Inf(1)), "in needs finite numbers, not +Inf"},
+	}
+	for _, tc := range cases {
+		err := tc.c.Validate()
+		require.ErrorIs(t, err, rule.ErrInvalidCondition, "%s", tc.c)
+		require.Equal(t, []string{tc.want}, invalidReasons(err), "%s", tc.c)
+	}
+
+	// Anything else keeps naming its type.
+	err := rule.Equal("a", []any{1}).Validate()
+	require.ErrorContains(t, err, "eq needs a number, string, bool or null, not []interface {}")
+	require.ErrorContains(t, rule.Less("a", "x").Validate(), "lt needs a finite number, not string")
+	require.NoError(t, rule.Equal("a", json.Number("1e-400")).Validate(), "a number too small for a float64 reads as 0")
+}
+
+// invalidReasons returns the reasons of err's problems that wrap
+// [rule.ErrInvalidCondition].
+func invalidReasons(err error) []string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var reasons []string
+	for _, e := range errs {
+		var ve *rule.ValidationError
+		if errors.As(e, &ve) && errors.Is(ve, rule.ErrInvalidCondition) {
+			reasons = append(reasons, ve.Reason)
+		}
+	}
+	return reasons
+}
