@@ -90,9 +90,13 @@ func WithMaxBodySize(n int64) Option {
 // or the [ErrControl] error of a control message (an SNS subscription
 // confirmation the host may want to confirm). It is called
 // before the response is written, on the request's goroutine; it must not
-// write to the response. Defaults to none.
+// write to the response. A nil f is refused: leave the option out for no
+// callback. Defaults to none.
 func WithErrorFunc(f func(r *http.Request, err error)) Option {
 	return func(h *Handler) error {
+		if f == nil {
+			return errors.New("webhook: nil error func")
+		}
 		h.onError = f
 		return nil
 	}

@@ -256,6 +256,7 @@ func TestNewHandlerRejects(t *testing.T) {
 		{"nil tracker function", p, webhook.TrackerFunc(nil), nil},
 		{"nil parser function", webhook.ParserFunc(nil), tr, nil},
 		{"nil option", p, tr, []webhook.Option{nil}},
+		{"nil error func", p, tr, []webhook.Option{webhook.WithErrorFunc(nil)}},
 		{"zero body limit", p, tr, []webhook.Option{webhook.WithMaxBodySize(0)}},
 		{"negative body limit", p, tr, []webhook.Option{webhook.WithMaxBodySize(-1)}},
 	}
@@ -267,6 +268,13 @@ func TestNewHandlerRejects(t *testing.T) {
 			require.True(t, strings.HasPrefix(err.Error(), "webhook: "), err.Error())
 		})
 	}
+}
+
+// WithErrorFunc refuses a nil func, as WithReplyFunc does: leaving the
+// option out is how a host says it wants no callback.
+func TestWithErrorFuncRefusesNil(t *testing.T) {
+	_, err := webhook.NewHandler(returns(nil, nil), &recorder{}, webhook.WithErrorFunc(nil))
+	require.EqualError(t, err, "webhook: nil error func")
 }
 
 // indexed is an IndexedParser returning events with the given item
