@@ -347,7 +347,9 @@ func (m *Memory) PendingCount(ctx context.Context, ns string) (int64, error) {
 }
 
 // SeenCount returns how many event IDs the namespace remembers for
-// deduplication (for tests and memory accounting).
+// deduplication (for tests and memory accounting), each ID once. An ID
+// whose window has passed may still count until [Memory.Prune] forgets it;
+// one seen again before that counts once, with its new window.
 func (m *Memory) SeenCount(ns string) int64 {
 	sp := m.space(ns)
 	var n int64

@@ -30,10 +30,6 @@ func TestUsersSeenIDsMatchModel(t *testing.T) {
 		// expired by then and lives again at an earlier now (the clock
 		// stepped back) may be remembered or forgotten.
 		hi := map[string]time.Time{}
-		// shadows are the expiries of IDs remembered again: the store may
-		// still hold the earlier entry, unpruned, beside the new one, and
-		// a Prune at an earlier now keeps it (a count of entries, not IDs).
-		shadows := map[string][]time.Time{}
 		pool := 8 + r.IntN(40) // some seeds stay below the list's bound
 		for step := range 4000 {
 			switch op := r.IntN(40); {
@@ -65,9 +61,6 @@ func TestUsersSeenIDsMatchModel(t *testing.T) {
 					t.Fatalf("seed %d step %d: user %s event %s at %v: duplicate %v, want %v", seed, step, u, id, now, got, want)
 				}
 				if !got {
-					if ok {
-						shadows[u] = append(shadows[u], until)
-					}
 					model[u][id] = keep
 				}
 			case op < 36:
@@ -91,16 +84,6 @@ func TestUsersSeenIDsMatchModel(t *testing.T) {
 					if now.After(hi[u]) {
 						hi[u] = now
 					}
-				}
-				for u, ss := range shadows {
-					kept := ss[:0]
-					for _, until := range ss {
-						if until.After(now) {
-							kept = append(kept, until)
-							most++
-						}
-					}
-					shadows[u] = kept
 				}
 				if got := m.SeenCount(""); got < int64(least) || got > int64(most) {
 					t.Fatalf("seed %d step %d: %d IDs remembered after Prune at %v, want %d to %d", seed, step, got, now, least, most)

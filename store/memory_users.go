@@ -300,8 +300,13 @@ func (u *memUser) isDuplicate(h uint64, now int64) bool {
 	return u.extra != nil && u.extra.seen.has(h, now)
 }
 
+// remember adds event ID hash h, which is not a duplicate at now, after
+// expireSeen at now. The inline slot takes it only while the set is not a
+// map: a list then is empty (expireSeen moved its first entry up), but a
+// map keeps its expired IDs until Prune, and h may be one of them, which
+// the map renews in place rather than holding it twice.
 func (u *memUser) remember(h uint64, until int64) {
-	if u.seen.until == 0 {
+	if u.seen.until == 0 && (u.extra == nil || u.extra.seen.index == nil) {
 		u.seen = seenEntry{h, until}
 		return
 	}
