@@ -111,6 +111,18 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 
 func (e *noAnswerError) Is(target error) bool { return target == errNoAnswer }
 
+// cutShort returns err, the error of a call made with ctx, as the end of
+// ctx when ctx has ended: the call was cut short, whatever the store's
+// driver says of it (one of its own errors, such as "operation
+// cancelled", need not wrap context.Canceled). Run tells its own end by
+// its context, not by the words of the error.
+func cutShort(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
 // endOfContext reports whether err is only the end of ctx, which has
 // ended: a call it cut short, not a store failure met meanwhile.
 func endOfContext(ctx context.Context, err error) bool {

@@ -181,18 +181,12 @@ func (f *feed) claimBatch() ([]store.Claim, uint64, error) {
 	// Campaign changes made through other engines since the last claim
 	// apply to this batch's checks.
 	if _, err := e.current(f.w.ctx); err != nil {
-		if f.w.ctx.Err() != nil {
-			err = f.w.ctx.Err()
-		}
-		return nil, 0, fmt.Errorf("connector: tick: reading campaigns: %w", err)
+		return nil, 0, fmt.Errorf("connector: tick: reading campaigns: %w", cutShort(f.w.ctx, err))
 	}
 	token := newToken()
 	claims, err := e.store.Claim(f.w.ctx, e.cfg.namespace, f.now, e.cfg.lease, f.w.batch, token)
 	if err != nil {
-		if f.w.ctx.Err() != nil {
-			err = f.w.ctx.Err()
-		}
-		return nil, 0, fmt.Errorf("connector: tick: claiming due deliveries: %w", err)
+		return nil, 0, fmt.Errorf("connector: tick: claiming due deliveries: %w", cutShort(f.w.ctx, err))
 	}
 	return claims, token, nil
 }

@@ -146,7 +146,7 @@ func (j *job) check() {
 		capped, err := e.cappedNow(ctx, def, c, j.now, loc)
 		if err != nil {
 			j.step = stepRelease
-			j.err = fmt.Errorf("connector: tick: frequency caps of %q: %w", c.UserID, err)
+			j.err = fmt.Errorf("connector: tick: frequency caps of %q: %w", c.UserID, cutShort(ctx, err))
 			return
 		}
 		j.slotless = capped
@@ -157,7 +157,7 @@ func (j *job) check() {
 		ok, err := e.store.Take(ctx, e.cfg.namespace, key, int64(def.RateLimit), j.now, minute.Add(2*time.Minute))
 		if err != nil {
 			j.step = stepRelease
-			j.err = fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, err)
+			j.err = fmt.Errorf("connector: tick: rate limit of %q: %w", def.ID, cutShort(ctx, err))
 			return
 		}
 		if !ok {

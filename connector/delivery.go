@@ -44,7 +44,8 @@ import (
 // A send that has started when ctx ends finishes (the sender's context
 // does not end with ctx; [WithSendTimeout] bounds it) and is recorded; no
 // new send starts after ctx ends, and Tick returns ctx's error with the
-// number the sender accepted. Tick also prunes expired state from the
+// number the sender accepted (also when a store call that ctx's end cut
+// short failed with an error of the store's own). Tick also prunes expired state from the
 // store, at most once per prune interval. It returns the first store error
 // it meets, after which it starts no new send; deliveries it had claimed
 // but not sent are released for the next Tick.
@@ -66,7 +67,7 @@ func (e *Engine) tick(ctx context.Context, rt *runTick) (int, error) {
 	e.lastTick.Store(now.UnixNano())
 	e.overdueLogged.Store(false)
 	if _, err := e.current(ctx); err != nil {
-		return 0, fmt.Errorf("connector: tick: %w", err)
+		return 0, fmt.Errorf("connector: tick: %w", cutShort(ctx, err))
 	}
 	e.maybeFlushTallies(ctx, now)
 	if err := e.maybePrune(ctx, now); err != nil {

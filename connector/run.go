@@ -40,7 +40,10 @@ import (
 // recorded before Run returns (a store error while recording is retried
 // until the delivery's lease ends, but for [store.ErrClosed]; a store call
 // that does not answer within a lease fails; a record that fails is
-// logged). Run leaves no goroutine behind. Only one Run per engine may be
+// logged). A store call that the end of ctx cuts short is not logged,
+// whatever error the store gives for it (a driver's own "operation
+// cancelled" that does not wrap context.Canceled): Run tells its end by
+// ctx. Run leaves no goroutine behind. Only one Run per engine may be
 // active: a second returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if ctx == nil {
@@ -148,7 +151,7 @@ var storeRetry = RetryPolicy{MaxAttempts: 1, Base: 100 * time.Millisecond, Max: 
 func (e *Engine) nextWait(ctx context.Context) (time.Duration, time.Time, error) {
 	next, ok, err := e.store.NextDue(ctx, e.cfg.namespace)
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, time.Time{}, cutShort(ctx, err)
 	}
 	wait := time.Duration(-1)
 	if ok {

@@ -143,7 +143,7 @@ func (e *Engine) maybePrune(ctx context.Context, now time.Time) error {
 		logBefore = now.Add(-e.cfg.logRetention)
 	}
 	if _, err := e.store.Prune(ctx, e.cfg.namespace, now, logBefore); err != nil {
-		return fmt.Errorf("connector: tick: pruning: %w", err)
+		return fmt.Errorf("connector: tick: pruning: %w", cutShort(ctx, err))
 	}
 	return e.pruneTallies(ctx, now)
 }

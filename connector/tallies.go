@@ -269,7 +269,7 @@ func (e *Engine) pruneTallies(ctx context.Context, now time.Time) error {
 	}
 	before := time.Unix(hourOf(now.Add(-e.cfg.tallyRetention)), 0)
 	if _, err := e.tallies.store.PruneTallies(ctx, e.cfg.namespace, before); err != nil {
-		return fmt.Errorf("connector: tick: pruning decision tallies: %w", err)
+		return fmt.Errorf("connector: tick: pruning decision tallies: %w", cutShort(ctx, err))
 	}
 	return nil
 }
