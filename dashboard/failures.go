@@ -50,8 +50,11 @@ func (f *failures) add(r *http.Request, err error) string {
 // log writes the request's failures, if any, as one line: the errors one
 // after the other, in the order the page met them. The line is at Error,
 // unless the client left and every read failed for that reason alone: no
-// one reads that page, and the store is not at fault, so the line is at
-// Info, where an alert on Error lines does not see it.
+// one reads that page, and the client may have left for reasons of its
+// own, so the line is at Warn, where an alert on Error lines does not see
+// it; but the reads were still waiting for the store when it left (a
+// browser or a probe that gave up on a hung store), which an operator
+// must see, so not at Info.
 func (f *failures) log(h *handler) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -60,7 +63,7 @@ func (f *failures) log(h *handler) {
 	}
 	level := slog.LevelError
 	if f.clientLeft() {
-		level = slog.LevelInfo
+		level = slog.LevelWarn
 	}
 	h.logRef(f.req, level, errorsText(f.errs), f.ref)
 }

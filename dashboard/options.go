@@ -92,8 +92,9 @@ func WithPrefix(prefix string) Option {
 
 // WithLogger sets where the handler logs the errors it answers with an
 // error page or with a notice in a page (one line per request, whose
-// reference the page shows: at Error, or at Info when the client left
-// and its leaving is all that failed), and the actions taken or refused
+// reference the page shows: at Error, or at Warn when the client left
+// while the reads waited for the store and its leaving is all that
+// failed), and the actions taken or refused
 // (their audit trail, with [WithActions]). Defaults to slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
