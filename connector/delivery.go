@@ -44,11 +44,11 @@ import (
 // A send that has started when ctx ends finishes (the sender's context
 // does not end with ctx; [WithSendTimeout] bounds it) and is recorded; no
 // new send starts after ctx ends, and Tick returns ctx's error with the
-// number the sender accepted (also when a store call that ctx's end cut
-// short failed with an error of the store's own). Tick also prunes expired state from the
-// store, at most once per prune interval. It returns the first store error
-// it meets, after which it starts no new send; deliveries it had claimed
-// but not sent are released for the next Tick.
+// number the sender accepted, also when the store call that ctx's end cut
+// short failed with an error of the store's own. Tick also prunes expired
+// state from the store, at most once per prune interval. It returns the
+// first store error it meets, after which it starts no new send;
+// deliveries it had claimed but not sent are released for the next Tick.
 //
 // Call Tick from a scheduler of your own, or let [Engine.Run] call it, not
 // both: a Tick while Run runs is safe (its claims exclude Run's, as two
