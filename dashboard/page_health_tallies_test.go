@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,18 @@ func TestHealthPageIsTheSameFromAStoreThatIgnoresTheKinds(t *testing.T) {
 			if got := number(t, trouble, `data-metric="`+key+`"`); got < 1 {
 				t.Errorf("%s: no %s figure", target, key)
 			}
+		}
+	}
+}
+
+// The legend of the health page's chart names each kind as the chart's
+// bars and the campaign page do, in words, not by its code.
+func TestHealthPageLegendNamesTheKindsInWords(t *testing.T) {
+	page := body(t, get(t, mustHandler(t, troubleFake()), "/health?range=7d"), http.StatusOK)
+	legend := section(t, page, `<ul class="legend">`, "</ul>")
+	for _, k := range []rule.DecisionKind{rule.Failed, rule.Retried, rule.Deferred} {
+		if want := kindWords(k) + `: <span data-kind="` + string(k) + `"`; !strings.Contains(legend, want) {
+			t.Errorf("legend lacks %q:\n%s", want, legend)
 		}
 	}
 }
