@@ -26,9 +26,11 @@
 //     that triggered or cancelled a follow-up, the decisions, what was sent
 //     and what waits, for every follow-up.
 //   - Health: what the store holds ([connector.Engine.Stats]), failed,
-//     retried and deferred sends of the last day, how far the engine's
-//     clock is from the store's server clock when the store has one
-//     ([connector.Engine.ClockSkew]), and every warning. While the store
+//     retried and deferred sends of the last day (the follow-ups with the
+//     most failures first), how far the engine's clock is from the
+//     store's server clock when the store has one
+//     ([connector.Engine.ClockSkew]), and the warnings (overdue deliveries
+//     first); each list shows 100 rows at most. While the store
 //     does not answer, the page shows what needs no store (the engine's
 //     own event counts) and a notice in each part it could not read, with
 //     status 200.

@@ -24,6 +24,9 @@ type healthBody struct {
 	Events   []statRow // what this engine did with the events it took
 	Unknown  []connector.UnknownCampaign
 	Warnings []connector.Warning
+	// WarningsMore and TroubleMore count the warnings and the follow-ups
+	// in trouble left out of their lists (healthRows).
+	WarningsMore, TroubleMore int64
 	// UnknownEvents counts, across every engine, the events of the window
 	// that named a campaign that does not exist (from the tallies).
 	UnknownEvents int64
@@ -123,6 +126,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	if body.Warnings, err = h.src.Check(ctx); err != nil {
 		body.WarningsNote = h.logFailure(r, err)
 	}
+	body.Warnings, body.WarningsMore = overdueFirst(body.Warnings)
 	body.Clock = h.clockSkew(r)
 	now := h.src.Now()
 	since, until := win.bounds(now)
@@ -154,6 +158,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 			s := summarize(grouped[id], troubleMetrics, win, now, nil)
 			body.ByCampaign = append(body.ByCampaign, troubleRow{CampaignID: id, Figures: s.Figures})
 		}
+		body.ByCampaign, body.TroubleMore = worstFirst(body.ByCampaign)
 	}
 	body.Unread = listWords(unreadParts(body.StatsNote != "", body.Clock != nil && body.Clock.Failed != "",
 		talliesFailed, body.WarningsNote != ""))
