@@ -68,3 +68,31 @@ func TestTimelineCutShortIgnoresDirectoryRetries(t *testing.T) {
 		}
 	}
 }
+
+// A user whose send the decision log no longer holds shows Sent 0 beside
+// the time they last received it: the page says that its counts are the
+// log's, and does not claim, as the pages of tallies do, that they come
+// from the store's hourly tallies. It names no Go API.
+func TestUserPageSaysItsCountsAreTheLogs(t *testing.T) {
+	f := populatedFake()
+	received := fixtureNow.Add(-40 * 24 * time.Hour)
+	f.explain[[2]string{"old", "resend"}] = connector.Explanation{UserID: "old", CampaignID: "resend", Received: received,
+		Decisions: []rule.Decision{{Kind: rule.Suppressed, Reason: rule.ReasonNotReeligible, CampaignID: "resend", UserID: "old", At: fixtureNow}}}
+	h := mustHandler(t, f)
+	page := body(t, get(t, h, "/user?id=old"), http.StatusOK)
+	if got := number(t, page, "data-sent"); got != 0 {
+		t.Fatalf("Sent %d, want 0", got)
+	}
+	if !strings.Contains(page, "count what the decision log still holds") {
+		t.Error("the page does not say that its counts are the decision log's")
+	}
+	for _, target := range []string{"/user", "/user?id=old"} {
+		page := body(t, get(t, h, target), http.StatusOK)
+		if strings.Contains(page, "hourly tallies") || strings.Contains(page, "(Explain)") {
+			t.Errorf("%s: the page speaks of tallies or of Explain", target)
+		}
+	}
+	if !strings.Contains(body(t, get(t, h, "/"), http.StatusOK), "from the store's hourly tallies") {
+		t.Error("the campaigns page no longer says where its counts come from")
+	}
+}
