@@ -12,8 +12,8 @@ import (
 )
 
 // manyInTrouble is a fake with n follow-ups that each failed a send in
-// the last hour and each raise a warning, the last of them failing most
-// and with overdue deliveries: a sending service down for every campaign.
+// the last hour and each raise a warning, the last of them failing most,
+// and overdue deliveries: a sending service down for every campaign.
 func manyInTrouble(n int) *fakeSource {
 	f := newFake(fixtureNow)
 	hour := fixtureNow.Truncate(time.Hour)
@@ -26,8 +26,8 @@ func manyInTrouble(n int) *fakeSource {
 		f.tallies = append(f.tallies, tally{Hour: hour, CampaignID: id, Kind: rule.Failed, Reason: rule.ReasonSendError, Count: count})
 		f.warnings = append(f.warnings, connector.Warning{CampaignID: id, Reason: rule.ReasonDraftFollowUp, Detail: "a draft"})
 	}
-	f.warnings = append(f.warnings, connector.Warning{CampaignID: fmt.Sprintf("fu-%05d", n-1),
-		Reason: rule.ReasonOverdueDeliveries, Detail: "3 deliveries overdue"})
+	// As the engine warns of them: about no one campaign.
+	f.warnings = append(f.warnings, connector.Warning{Reason: rule.ReasonOverdueDeliveries, Detail: "3 deliveries overdue"})
 	return f
 }
 
