@@ -14,13 +14,17 @@ import (
 // It stays marked so (the mark tells that engine an attempt has no
 // outcome) when that engine puts it off before sending (a send window, a
 // rate limit, a directory outage): given back, unleased (Token 0), until
-// a later ReadyAt. Neither is being sent.
+// a later ReadyAt. Neither is being sent. A delivery no engine took for
+// more than overdueAfter after its ReadyAt is overdue: nothing sends.
 func pendingState(p store.Pending, now time.Time) string {
 	switch {
 	case interrupted(p, now):
 		return "send interrupted: the engine sending it stopped before recording the outcome; it is sent again, with the same delivery ID"
 	case p.Sending:
 		return "being sent"
+	case overdue(p, now):
+		return "overdue by " + durationWords(now.Sub(p.ReadyAt).Truncate(time.Second)) +
+			": no engine has taken it (is one running?); the first to run sends it"
 	case p.Control:
 		return "to be held out (control group)"
 	}
@@ -31,4 +35,16 @@ func pendingState(p store.Pending, now time.Time) string {
 // it has run out at now, or that no engine holds since.
 func interrupted(p store.Pending, now time.Time) bool {
 	return p.Sending && (p.Token == 0 || !now.Before(p.ReadyAt))
+}
+
+// overdueAfter is how long after its ready time a delivery no engine has
+// taken reads as overdue: as long as the engine waits before it warns of
+// overdue deliveries, longer than a tick under load or a store outage of
+// a few seconds delays one.
+const overdueAfter = time.Minute
+
+// overdue reports whether p, not being sent, was ready to send more than
+// overdueAfter before now.
+func overdue(p store.Pending, now time.Time) bool {
+	return !p.Sending && now.Sub(p.ReadyAt) > overdueAfter
 }

@@ -69,3 +69,39 @@ func TestPendingStateOfAnInterruptedSendPutOff(t *testing.T) {
 		t.Errorf("under a live lease: %q", got)
 	}
 }
+
+// A delivery that fell due more than a minute ago and that no engine has
+// taken is stuck: nothing sends deliveries. Its state says so, rather
+// than "waiting", on the campaign and user pages; one that fell due
+// seconds ago, which the next tick sends, is waiting.
+func TestPendingListsSayWhenADeliveryIsOverdue(t *testing.T) {
+	f := newFake(fixtureNow)
+	f.add(rule.Campaign{ID: "newsletter"}, rule.Active)
+	f.add(rule.Campaign{ID: "resend", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}}, rule.Active)
+	due := func(user string, at time.Time, control bool) store.Pending {
+		return store.Pending{ID: "d-" + user, CampaignID: "resend", Activation: 1, Control: control,
+			Trigger: event.Event{UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"}, DueAt: at, ReadyAt: at}
+	}
+	for _, p := range []store.Pending{due("ann", fixtureNow.Add(-3*time.Hour), false), due("cleo", fixtureNow.Add(-3*time.Hour), true),
+		due("bob", fixtureNow.Add(-30*time.Second), false)} {
+		f.pending = append(f.pending, store.Claim{UserID: p.Trigger.UserID, Pending: p})
+		f.explain[[2]string{p.Trigger.UserID, "resend"}] = connector.Explanation{UserID: p.Trigger.UserID, CampaignID: "resend", Pending: []store.Pending{p}}
+	}
+	h := mustHandler(t, f)
+	list := section(t, body(t, get(t, h, "/campaign?id=resend"), http.StatusOK), `id="pending"`, "</section>")
+	userRow := func(user string) string {
+		return section(t, body(t, get(t, h, "/user?id="+user), http.StatusOK), `data-pending="d-`+user+`"`, "</tr>")
+	}
+	for _, user := range []string{"ann", "cleo"} {
+		for where, row := range map[string]string{"campaign page": section(t, list, `data-delivery="d-`+user+`"`, "</tr>"), "user page": userRow(user)} {
+			if !strings.Contains(row, "overdue by 3 hours: no engine has taken it") {
+				t.Errorf("%s: %s's delivery, due 3 hours ago, does not read as overdue: %s", where, user, row)
+			}
+		}
+	}
+	for where, row := range map[string]string{"campaign page": section(t, list, `data-delivery="d-bob"`, "</tr>"), "user page": userRow("bob")} {
+		if !strings.Contains(row, "waiting") || strings.Contains(row, "overdue") {
+			t.Errorf("%s: a delivery due seconds ago should read as waiting: %s", where, row)
+		}
+	}
+}

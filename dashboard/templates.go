@@ -50,6 +50,7 @@ func parsePages(loc *time.Location) (*pages, error) {
 		"detail":      func(s string) string { return detailWords(s, loc) },
 		"state":       pendingState,
 		"interrupted": interrupted,
+		"overdue":     overdue,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
