@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -25,6 +27,15 @@ type campaignBody struct {
 	Ops      []string
 	Warnings []connector.Warning
 	JSON     string
+
+	// NamedBy lists the first namedPerOriginal follow-ups that trigger on
+	// the campaign (an original, or a follow-up that others follow), in ID order; NamedByMore counts the
+	// others, listed at NamedByURL. NamedByNote says why there is no list:
+	// the campaigns could not be read.
+	NamedBy     []string
+	NamedByMore int64
+	NamedByURL  string
+	NamedByNote string
 
 	// Figures, when the store keeps tallies.
 	TalliesNote string
@@ -109,6 +120,15 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 			body.Warnings = append(body.Warnings, wg)
 		}
 	}
+	if recs, err := h.src.Campaigns(ctx); err != nil {
+		body.NamedByNote = h.note(r, err)
+	} else {
+		body.NamedBy = followUpsNaming(recs, id)
+	}
+	if n := len(body.NamedBy); n > namedPerOriginal {
+		body.NamedBy, body.NamedByMore = body.NamedBy[:namedPerOriginal], int64(n-namedPerOriginal)
+		body.NamedByURL = "./?" + url.Values{paramOriginal: {id}}.Encode()
+	}
 	if body.FollowUp {
 		now := h.src.Now()
 		since, until := win.bounds(now)
@@ -190,4 +210,17 @@ func allowedOps(s rule.State) []string {
 		ops = append(ops, opArchive)
 	}
 	return ops
+}
+
+// followUpsNaming returns the IDs of the follow-ups among recs that
+// trigger on the campaign id, each once, sorted.
+func followUpsNaming(recs []store.CampaignRecord, id string) []string {
+	var out []string
+	for _, rec := range recs {
+		if slices.ContainsFunc(rec.Campaign.Triggers, func(t rule.Trigger) bool { return t.CampaignID == id }) {
+			out = append(out, rec.Campaign.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
