@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -27,5 +28,27 @@ func TestHealthPageListsOverdueDeliveriesUnderEveryCampaign(t *testing.T) {
 	}
 	if !strings.Contains(row, "all campaigns") {
 		t.Errorf("the overdue deliveries' warning does not say it concerns all campaigns:\n%s", row)
+	}
+}
+
+// The engine lists a draft follow-up of an active original under the
+// follow-up: its words, beside the follow-up's ID, say that this
+// campaign is the draft, not that it has a draft follow-up.
+func TestADraftFollowUpsWarningReadsAsTheFollowUps(t *testing.T) {
+	ctx := t.Context()
+	e, _ := resendEngine(t)
+	must := noError(t)
+	must(e.Save(ctx, rule.Campaign{ID: "draft_resend", Delay: rule.After(time.Hour),
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}}))
+	h, err := New(e, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := section(t, body(t, get(t, h, "/health"), http.StatusOK), `<tr data-warning="`+string(rule.ReasonDraftFollowUp)+`"`, "</tr>")
+	if !strings.Contains(row, `<a href="campaign?id=draft_resend">`) {
+		t.Fatalf("the warning is not listed under the draft follow-up:\n%s", row)
+	}
+	if words := reasonWords(rule.ReasonDraftFollowUp); strings.Contains(words, "of it") || !strings.Contains(row, words) {
+		t.Errorf("the warning under the draft follow-up reads %q:\n%s", words, row)
 	}
 }

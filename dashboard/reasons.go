@@ -27,7 +27,7 @@ var reasonPhrases = map[rule.Reason]string{
 	rule.ReasonReplaced:                   "replaced by a newer trigger",
 	rule.ReasonLate:                       "already due when scheduled, sent at once",
 	rule.ReasonSendError:                  "the sending service returned an error",
-	rule.ReasonDraftFollowUp:              "a follow-up of it is still a draft",
+	rule.ReasonDraftFollowUp:              "a follow-up of an active original is still a draft",
 	rule.ReasonDelayExceedsDuration:       "can never fall due within the campaign's dates or send window",
 	rule.ReasonArchivedCampaign:           "names an archived campaign",
 	rule.ReasonCycle:                      "follow-ups trigger each other in a loop",
