@@ -96,3 +96,12 @@ func TestUserPageSaysItsCountsAreTheLogs(t *testing.T) {
 		t.Error("the campaigns page no longer says where its counts come from")
 	}
 }
+
+// The Users page without an ID says where user IDs come from and where
+// the dashboard links to users, so that a manager knows what to enter.
+func TestTheUsersPageSaysWhatToLookUp(t *testing.T) {
+	page := body(t, get(t, mustHandler(t, populatedFake()), "/user"), http.StatusOK)
+	if !strings.Contains(page, `data-empty>Enter a user's ID as your app sends it with their events`) {
+		t.Errorf("the Users page does not say what to enter:\n%s", section(t, page, "<main", "</main>"))
+	}
+}
