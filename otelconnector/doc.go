@@ -116,7 +116,9 @@
 // is not part of valid UTF-8, and each NUL byte, becomes U+FFFD in every
 // string attribute (spans' and metrics'), in a span's status and in its
 // exception event. String attributes are also clipped to 256 bytes, at a
-// rune boundary; errors' texts are not.
+// rune boundary, and errors' texts to 4 KiB, followed by their full size:
+// the error of a TrackAll joins one per event not tracked, hundreds of
+// kilobytes when a store outage fails a webhook's batch of thousands.
 //
 // # Personal data
 //

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -19,10 +18,8 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
@@ -354,37 +351,6 @@ func HashUserID(key []byte, userID string) string {
 	m.Write([]byte(userID))
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(m.Sum(sum[:0])[:16])
-}
-
-// endSpan ends span, recording err and the Error status when err is set.
-// The error's text may quote input (an invalid event's, a provider's
-// reply): what is not valid UTF-8 in it is replaced, as in attributes
-// (see sanitize), but it is not clipped.
-func endSpan(span trace.Span, err error) {
-	if err != nil {
-		msg := err.Error()
-		if textOK(msg) {
-			span.RecordError(err)
-		} else {
-			// What RecordError records, with the text made valid.
-			msg = sanitize(msg, -1)
-			span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
-				semconv.ExceptionType(errorType(err)),
-				semconv.ExceptionMessage(msg)))
-		}
-		span.SetStatus(codes.Error, msg)
-	}
-	span.End()
-}
-
-// errorType names err's type as the SDK's RecordError does in the
-// exception.type attribute: "*errors.errorString", "example.com/pkg.Error".
-func errorType(err error) string {
-	t := reflect.TypeOf(err)
-	if t.PkgPath() == "" && t.Name() == "" {
-		return t.String()
-	}
-	return t.PkgPath() + "." + t.Name()
 }
 
 // clip returns s as a string attribute: at most maxAttrLen bytes of valid
