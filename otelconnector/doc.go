@@ -128,4 +128,12 @@
 // records the ID as is ("user.id"), [WithUserHash] records a keyed hash
 // of it ("user.hash") that correlates one user's spans without revealing
 // who the user is. Metrics never carry user IDs.
+//
+// Error texts quote user IDs too: the engine's own (connector:
+// directory: is "ann" in "vip": …), and often a sender's. Unless
+// WithUserID is given, a span's status and exception event show each
+// quoted string (as fmt's %q writes it) that is the ID of a user the
+// span is about as <user>. An ID the error writes otherwise (a
+// provider's reply naming the address, say) is recorded as it is: keep
+// addresses out of the sender's errors, or out of their quotes.
 package otelconnector

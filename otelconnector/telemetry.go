@@ -279,7 +279,8 @@ func (t *Telemetry) StartTrack(ctx context.Context, ev event.Event) (context.Con
 	attrs = t.appendUser(attrs, ev.UserID)
 	ctx, span := t.tracer.Start(ctx, SpanTrack,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	return ctx, func(err error) { endSpan(span, err) }
+	users := t.oneUser(ev.UserID)
+	return ctx, func(err error) { endSpan(span, err, users) }
 }
 
 // StartTrackAll implements [connector.BatchInstrumentation]: it starts a
@@ -289,7 +290,8 @@ func (t *Telemetry) StartTrackAll(ctx context.Context, events []event.Event) (co
 	t.ready()
 	ctx, span := t.tracer.Start(ctx, SpanTrackAll,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(AttrEventCount.Int(len(events))))
-	return ctx, func(err error) { endSpan(span, err) }
+	users := t.eventUsers(events)
+	return ctx, func(err error) { endSpan(span, err, users) }
 }
 
 // StartSend implements [connector.Instrumentation]: it starts a [SpanSend]
@@ -308,8 +310,9 @@ func (t *Telemetry) StartSend(ctx context.Context, d connector.Delivery) (contex
 	start := t.cfg.clock.Now()
 	ctx, span := t.tracer.Start(ctx, SpanSend,
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	users := t.oneUser(d.UserID)
 	return ctx, func(err error) {
-		defer endSpan(span, err)
+		defer endSpan(span, err, users)
 		elapsed := max(t.cfg.clock.Now().Sub(start), 0).Seconds()
 		// Recorded under the span's context so that exemplars point at it;
 		// a cancelled context still records.
