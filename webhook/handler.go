@@ -26,7 +26,8 @@ const DefaultMaxBodySize = 1 << 20
 // fix:
 //
 //   - 405 for a method other than POST;
-//   - 413 for a body over the size limit ([WithMaxBodySize]);
+//   - 413 for a body over the size limit ([WithMaxBodySize]), unread
+//     when its Content-Length says so;
 //   - 401 when the parser's error wraps [ErrSignature];
 //   - 400 when it wraps [ErrPayload], or the body cannot be read;
 //   - 500 for any other parser error (transient: a certificate that could
@@ -160,7 +161,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, r, http.StatusMethodNotAllowed, Response{Error: "method not allowed: use POST"}, nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	var body []byte
+	var err error
+	if r.ContentLength > h.maxBody {
+		// Refused unread: a client that waits for 100 Continue sends
+		// nothing, and no other reads the limit's worth for nothing.
+		err = &http.MaxBytesError{Limit: h.maxBody}
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
