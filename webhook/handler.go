@@ -89,7 +89,10 @@ func WithMaxBodySize(n int64) Option {
 // [*UntrackedError] holding the events not tracked; item errors joined;
 // events naming unknown campaigns (wrapping connector.ErrUnknownCampaign);
 // or the [ErrControl] error of a control message (an SNS subscription
-// confirmation the host may want to confirm). It is called
+// confirmation the host may want to confirm). The error's text gives the
+// first ten errors of a list and how many more there are, so that a batch
+// of thousands of bad items logs one short line; [ItemErrors],
+// [errors.As] and [errors.Is] see them all. It is called
 // before the response is written, on the request's goroutine; it must not
 // write to the response. A nil f is refused: leave the option out for no
 // callback. Defaults to none.
@@ -287,9 +290,9 @@ func (h *Handler) track(r *http.Request, events []event.Event, index []int, item
 		all = append(all, it)
 	}
 	if len(failed) > 0 {
-		all = append(all, &UntrackedError{Events: lost, Err: errors.Join(failed...)})
+		all = append(all, &UntrackedError{Events: lost, Err: joinErrors(failed...)})
 	}
-	return resp, errors.Join(append(all, unknown)...), len(failed) > 0
+	return resp, joinErrors(append(all, unknown)...), len(failed) > 0
 }
 
 // trackAll hands events to bt at once and sorts its errors as track does:
