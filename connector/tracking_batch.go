@@ -3,13 +3,13 @@ package connector
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/errlist"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -69,7 +69,8 @@ const trackChunk = 1024
 // It returns nil when every event was tracked; otherwise the events that
 // could be were, and the error joins a [*TrackError] for each that was not,
 // in index order ([TrackErrors] lists them, errors.As finds the first;
-// each wraps what Track would have returned). A store failure (an
+// each wraps what Track would have returned). Its text gives the first ten
+// and how many more there are. A store failure (an
 // update's, the interaction log's, the campaigns' revision look-up's) also
 // fails the later events of the users whose events it failed, untried,
 // with the same error: tracking the failed events again then applies each
@@ -105,7 +106,7 @@ func (e *Engine) TrackAll(ctx context.Context, events []event.Event) error {
 				errs = append(errs, &TrackError{Index: i, Err: err})
 			}
 		}
-		return errors.Join(errs...)
+		return errlist.Join(errs...)
 	}
 	return e.trackAll(ctx, events)
 }
@@ -119,7 +120,7 @@ func (e *Engine) trackAll(ctx context.Context, events []event.Event) error {
 		errs = e.trackBatch(ctx, b, events[start:min(len(events), start+trackChunk)], start, errs)
 	}
 	b.release()
-	return errors.Join(errs...)
+	return errlist.Join(errs...)
 }
 
 // trackBatch is TrackAll for at most trackChunk events, the first of which

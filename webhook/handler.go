@@ -11,6 +11,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/errlist"
 	"github.com/campaignconnector/campaignconnector/internal/nilval"
 )
 
@@ -290,9 +291,9 @@ func (h *Handler) track(r *http.Request, events []event.Event, index []int, item
 		all = append(all, it)
 	}
 	if len(failed) > 0 {
-		all = append(all, &UntrackedError{Events: lost, Err: joinErrors(failed...)})
+		all = append(all, &UntrackedError{Events: lost, Err: errlist.Join(failed...)})
 	}
-	return resp, joinErrors(append(all, unknown)...), len(failed) > 0
+	return resp, errlist.Join(append(all, unknown)...), len(failed) > 0
 }
 
 // trackAll hands events to bt at once and sorts its errors as track does:

@@ -1,0 +1,38 @@
+package errlist
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestJoin(t *testing.T) {
+	if Join() != nil || Join(nil, nil) != nil {
+		t.Fatal("Join of no error is not nil")
+	}
+	errA := errors.New("a")
+	few := []error{errA, nil, errors.New("b")}
+	if got, want := Join(few...).Error(), errors.Join(few...).Error(); got != want {
+		t.Fatalf("a few errors read %q, want errors.Join's %q", got, want)
+	}
+	var many []error
+	for i := range 1000 {
+		many = append(many, fmt.Errorf("error %d", i))
+	}
+	many = append(many, nil, errA)
+	err := Join(many...)
+	text := err.Error()
+	if !strings.HasPrefix(text, "error 0\nerror 1\n") || !strings.Contains(text, "error 9\n") || strings.Contains(text, "error 10") {
+		t.Errorf("the text does not give the first ten errors: %q", text)
+	}
+	if !strings.HasSuffix(text, "\n… and 991 more errors") {
+		t.Errorf("the text does not say how many more: %q", text)
+	}
+	if !errors.Is(err, errA) {
+		t.Error("errors.Is does not see the last error")
+	}
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 1001 {
+		t.Errorf("Unwrap gives %d errors, want 1001", n)
+	}
+}
