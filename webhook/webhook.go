@@ -49,8 +49,9 @@ var (
 //
 // Parse returns either a request-level error, wrapping [ErrSignature] or
 // [ErrPayload] (events is then nil), or the events of the batch together
-// with nil or the errors.Join of one [*ItemError] per item that could not
-// become an event ([ItemErrors] extracts them). A verified control message
+// with nil or the join of one [*ItemError] per item that could not become
+// an event ([ItemErrors] extracts them; the provider packages' text gives
+// the first ten and how many more). A verified control message
 // gets an error wrapping [ErrControl]. Any other error (a certificate that
 // could not be fetched, say) is transient: the request may succeed later.
 type Parser interface {

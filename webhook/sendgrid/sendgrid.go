@@ -66,6 +66,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/errlist"
 	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
@@ -271,7 +272,7 @@ func (p *Parser) ParseIndexed(r *http.Request, body []byte) ([]event.Event, []in
 			index = append(index, i)
 		}
 	}
-	return events, index, errors.Join(errs...)
+	return events, index, errlist.Join(errs...)
 }
 
 // kinds maps the SendGrid event types that are interactions.
