@@ -13,6 +13,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/errlist"
 	"github.com/campaignconnector/campaignconnector/internal/nilval"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 )
 
 // DefaultMaxBodySize is the largest request body a [Handler] reads unless
@@ -110,7 +111,7 @@ func WithErrorFunc(f func(r *http.Request, err error)) Option {
 // NewHandler returns a handler that parses requests with p and tracks the
 // events with t (typically a *connector.Engine). A nil p, or a nil
 // pointer such as the *Parser a provider's New returns with an error, is
-// refused.
+// refused. An option it cannot use is an error wrapping [ErrInvalidOption].
 func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
 	if nilval.Is(p) { // a nil *mailgun.Parser (New's result on error) would panic in every request
 		if p == nil {
@@ -124,10 +125,10 @@ func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
 	h := &Handler{parser: p, tracker: t, maxBody: DefaultMaxBodySize}
 	for _, o := range opts {
 		if o == nil {
-			return nil, errors.New("webhook: nil option")
+			return nil, optionerr.Mark(ErrInvalidOption, errors.New("webhook: nil option"))
 		}
 		if err := o(h); err != nil {
-			return nil, err
+			return nil, optionerr.Mark(ErrInvalidOption, err)
 		}
 	}
 	return h, nil

@@ -83,6 +83,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -163,6 +164,7 @@ func WithTokenCache(n int) Option {
 // New returns a parser that checks signatures with signingKey, the
 // account's HTTP webhook signing key. An empty key, or one with white space
 // around it, is an error that names it.
+// An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
 func New(signingKey string, opts ...Option) (*Parser, error) {
 	switch {
 	case strings.TrimSpace(signingKey) == "":
@@ -175,10 +177,10 @@ func New(signingKey string, opts ...Option) (*Parser, error) {
 	p := &Parser{key: []byte(signingKey), clock: webhook.SystemClock{}, window: DefaultWindow}
 	for _, o := range opts {
 		if o == nil {
-			return nil, errors.New("mailgun: nil option")
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, errors.New("mailgun: nil option"))
 		}
 		if err := o(p); err != nil {
-			return nil, err
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 		}
 	}
 	if p.tokens == nil {

@@ -58,6 +58,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -142,19 +143,21 @@ func WithMapping(m webhook.Mapping) Option {
 }
 
 // New returns a parser. At least one of [WithBasicAuth] and [WithHeader] is
-// required; when both are given, a request must pass both.
+// required; when both are given, a request must pass both. Leaving both
+// out, or an option New cannot use, is an error wrapping
+// [webhook.ErrInvalidOption].
 func New(opts ...Option) (*Parser, error) {
 	p := &Parser{}
 	for _, o := range opts {
 		if o == nil {
-			return nil, errors.New("postmark: nil option")
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, errors.New("postmark: nil option"))
 		}
 		if err := o(p); err != nil {
-			return nil, err
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 		}
 	}
 	if p.basic == nil && p.header == "" {
-		return nil, errors.New("postmark: no authentication: pass WithBasicAuth or WithHeader (Postmark does not sign webhooks)")
+		return nil, optionerr.Mark(webhook.ErrInvalidOption, errors.New("postmark: no authentication: pass WithBasicAuth or WithHeader (Postmark does not sign webhooks)"))
 	}
 	return p, nil
 }

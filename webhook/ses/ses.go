@@ -95,6 +95,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -272,18 +273,19 @@ func WithAutoConfirm() Option {
 }
 
 // New returns a parser.
+// An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
 func New(opts ...Option) (*Parser, error) {
 	p := &Parser{aliasTag: DefaultAliasTag, certs: newCertCache(maxCerts)}
 	for _, o := range opts {
 		if o == nil {
-			return nil, errors.New("ses: nil option")
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, errors.New("ses: nil option"))
 		}
 		if err := o(p); err != nil {
-			return nil, err
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 		}
 	}
 	if p.autoConfirm && p.topics == nil {
-		return nil, errors.New("ses: WithAutoConfirm requires WithTopics: any AWS account can subscribe the endpoint to its topics")
+		return nil, optionerr.Mark(webhook.ErrInvalidOption, errors.New("ses: WithAutoConfirm requires WithTopics: any AWS account can subscribe the endpoint to its topics"))
 	}
 	if p.client == nil {
 		p.client = defaultClient()

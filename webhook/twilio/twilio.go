@@ -67,6 +67,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -148,6 +149,7 @@ func WithLookup(f LookupFunc) Option {
 // New returns a parser that checks signatures with authToken, the Twilio
 // account's auth token. An empty token, or one with white space around
 // it, is an error that names it.
+// An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
 func New(authToken string, opts ...Option) (*Parser, error) {
 	switch {
 	case strings.TrimSpace(authToken) == "":
@@ -160,10 +162,10 @@ func New(authToken string, opts ...Option) (*Parser, error) {
 	p := &Parser{token: []byte(authToken)}
 	for _, o := range opts {
 		if o == nil {
-			return nil, errors.New("twilio: nil option")
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, errors.New("twilio: nil option"))
 		}
 		if err := o(p); err != nil {
-			return nil, err
+			return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 		}
 	}
 	return p, nil
