@@ -48,9 +48,9 @@
 //
 // A campaign is an original (no triggers: your application sends it, and
 // registers it so follow-ups can name it) or a follow-up: a [rule.Campaign]
-// with [rule.Trigger]s, any of which makes it due for a user, a
+// with triggers ([rule.Trigger]), any of which makes it due for a user, a
 // [rule.Delay] (immediately, after a duration, next weekday at a time, in N
-// days at a time), [rule.Exception]s that cancel the wait, and
+// days at a time), exceptions ([rule.Exception]) that cancel the wait, and
 // [rule.Reeligibility] (once only by default). Triggers and exceptions name
 // an interaction with a campaign ([event.EmailOpened] of "newsletter"),
 // optionally a sub-selector (a button, a link alias), or a non-campaign
@@ -183,14 +183,28 @@
 // [otelconnector]: https://pkg.go.dev/github.com/campaignconnector/campaignconnector/otelconnector
 package campaignconnector
 
-// The imports make the documentation's links resolve; this package has no code.
+// The imports, each used once below, make the documentation's links
+// resolve: a link such as [connector.Sender] needs its package imported
+// under its name, which a blank import does not give. This package has no
+// other code.
 import (
-	_ "github.com/campaignconnector/campaignconnector/connector"
-	_ "github.com/campaignconnector/campaignconnector/connectortest"
-	_ "github.com/campaignconnector/campaignconnector/dashboard"
-	_ "github.com/campaignconnector/campaignconnector/event"
-	_ "github.com/campaignconnector/campaignconnector/rule"
-	_ "github.com/campaignconnector/campaignconnector/simulate"
-	_ "github.com/campaignconnector/campaignconnector/store"
-	_ "github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/connectortest"
+	"github.com/campaignconnector/campaignconnector/dashboard"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/simulate"
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/campaignconnector/campaignconnector/webhook"
+)
+
+var (
+	_ connector.Sender
+	_ *connectortest.Harness
+	_ dashboard.Option
+	_ event.Event
+	_ rule.Campaign
+	_ *simulate.Simulator
+	_ store.Store
+	_ webhook.Parser
 )

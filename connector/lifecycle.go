@@ -104,7 +104,7 @@ func (e *Engine) save(ctx context.Context, c rule.Campaign, unlessSame bool) (cr
 }
 
 // checkReferences reports triggers and exceptions of c that name
-// campaigns known does not know, as [*rule.ValidationError]s wrapping
+// campaigns known does not know, as [*rule.ValidationError] values wrapping
 // [ErrUnknownCampaign]; one that looks like a misspelling of one of names,
 // the IDs known knows, suggests it.
 func checkReferences(c *rule.Campaign, known func(id string) bool, names iter.Seq[string]) error {

@@ -25,9 +25,9 @@ func (e *TrackError) Error() string { return fmt.Sprintf("connector: event %d: %
 // Unwrap returns the event's error.
 func (e *TrackError) Unwrap() error { return e.Err }
 
-// TrackErrors returns the [*TrackError]s that err holds, in order: err is
-// what [Engine.TrackAll] returned, or an error wrapping it (with %w or
-// errors.Join). For TrackAll's own error that is one per event not
+// TrackErrors returns the [*TrackError] values that err holds, in order:
+// err is what [Engine.TrackAll] returned, or an error wrapping it (with %w
+// or errors.Join). For TrackAll's own error that is one per event not
 // tracked, by increasing index. It returns nil when err is nil or holds
 // none.
 func TrackErrors(err error) []*TrackError {

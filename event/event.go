@@ -80,7 +80,7 @@ type Event struct {
 	Time time.Time `json:"time,omitzero"`
 }
 
-// Validate reports every problem of e as [*ValidationError]s joined
+// Validate reports every problem of e as [*ValidationError] values joined
 // together, or nil: missing or misplaced fields, and values that some
 // store cannot keep exactly (wrapping [ErrUnstorable]: text that is not
 // valid UTF-8 or holds NUL bytes, numbers without a JSON form, times

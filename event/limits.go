@@ -27,7 +27,7 @@ var DefaultLimits = Limits{
 	MaxDepth:         8,
 }
 
-// Check reports every limit e exceeds as [*ValidationError]s wrapping
+// Check reports every limit e exceeds as [*ValidationError] values wrapping
 // [ErrTooLarge], joined together, or nil.
 func (l Limits) Check(e Event) error {
 	if len(e.Properties) == 0 && (l.MaxIDLength <= 0 ||

@@ -92,7 +92,7 @@ type Campaign struct {
 // IsFollowUp reports whether c has triggers.
 func (c *Campaign) IsFollowUp() bool { return len(c.Triggers) > 0 }
 
-// Validate reports every problem of c as [*ValidationError]s joined with
+// Validate reports every problem of c as [*ValidationError] values joined with
 // errors.Join, or nil. Field paths follow the JSON form
 // ("triggers[1].campaign_id"). It checks c alone: whether the campaigns its
 // triggers name exist is the engine's check. Like [event.Event.Validate],

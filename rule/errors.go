@@ -14,8 +14,8 @@ import (
 // errors.As target serves events and campaigns.
 type ValidationError = event.ValidationError
 
-// Sentinel errors, wrapped by the [*ValidationError]s that Validate methods
-// return, so callers can test them with errors.Is.
+// Sentinel errors, wrapped by the [*ValidationError] values that Validate
+// methods return, so callers can test them with errors.Is.
 var (
 	// ErrExceptionWithoutDelay: exceptions only make sense while a user
 	// waits, so a campaign with exceptions needs a non-immediate delay.

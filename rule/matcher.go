@@ -44,12 +44,12 @@ func (x Exception) Matches(ev *event.Event) bool {
 	return matches(x.Kind, x.CampaignID, x.Target, x.Name, x.Where, ev)
 }
 
-// Validate reports the trigger's problems as [*ValidationError]s.
+// Validate reports the trigger's problems as [*ValidationError] values.
 func (t Trigger) Validate() error {
 	return validateMatcher(t.Kind, t.CampaignID, t.Target, t.Name, t.Where)
 }
 
-// Validate reports the exception's problems as [*ValidationError]s.
+// Validate reports the exception's problems as [*ValidationError] values.
 func (x Exception) Validate() error {
 	return validateMatcher(x.Kind, x.CampaignID, x.Target, x.Name, x.Where)
 }

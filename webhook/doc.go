@@ -1,5 +1,5 @@
 // Package webhook turns the callbacks of mail and SMS providers into
-// [event.Event]s for the engine.
+// [event.Event] values for the engine.
 //
 // A provider calls an HTTP endpoint of the host when a message is
 // delivered, opened or clicked. Each sub-package of webhook knows one

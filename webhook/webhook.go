@@ -68,8 +68,8 @@ type Parser interface {
 // request each event comes from. The parsers of the provider sub-packages
 // implement it. The [Handler] uses it to report an event the engine
 // rejects under its item's index, the index the parser's own
-// [*ItemError]s carry; with a plain Parser, the index of such an event is
-// unknown (-1).
+// [*ItemError] values carry; with a plain Parser, the index of such an
+// event is unknown (-1).
 type IndexedParser interface {
 	Parser
 	// ParseIndexed is Parse that also returns, for each event, the
@@ -232,7 +232,7 @@ func clipID(id string) string { return linetext.Clip(id, event.MaxIDBytes) }
 // Unwrap returns Err.
 func (e *ItemError) Unwrap() error { return e.Err }
 
-// ItemErrors returns the [*ItemError]s joined in err (looking through
+// ItemErrors returns the [*ItemError] values joined in err (looking through
 // errors.Join trees, not into other wrappers), or nil.
 func ItemErrors(err error) []*ItemError {
 	items, _ := split(err)

@@ -25,6 +25,9 @@
 // check accepts it once. The parser judges the timestamp against its clock
 // (5 minutes either way by default): sign at the parser's now, the mock
 // clock's when the parser has [mailgun.WithClock].
+//
+// [mailgun.New]: https://pkg.go.dev/github.com/campaignconnector/campaignconnector/webhook/mailgun#New
+// [mailgun.WithClock]: https://pkg.go.dev/github.com/campaignconnector/campaignconnector/webhook/mailgun#WithClock
 package mailguntest
 
 import (
