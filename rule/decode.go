@@ -81,18 +81,28 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 	return &decodeError{path: what, msg: err.Error(), err: err}
 }
 
-// unknownField returns a key of the JSON object b that no field of struct
-// *v takes, if b is an object with one, and the field it most likely
+// unknownField returns the first key of the JSON object b, in the order
+// written (the one encoding/json names), that no field of struct *v
+// takes, if b is an object with one, and the field it most likely
 // misspells (see nearestField), or "".
 func unknownField(b []byte, v any) (key, near string, ok bool) {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(b, &obj) != nil {
+	fields := jsonFields(reflect.TypeOf(v).Elem())
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return "", "", false
 	}
-	fields := jsonFields(reflect.TypeOf(v).Elem())
-	for k := range obj {
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", "", false
+		}
+		k, _ := tok.(string)
 		if _, ok := fieldType(fields, k); !ok {
 			return k, nearestField(fields, k), true
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return "", "", false
 		}
 	}
 	return "", "", false

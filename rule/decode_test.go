@@ -135,3 +135,13 @@ func TestUnknownFieldSuggestsTheNearest(t *testing.T) {
 }
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// With several unknown fields, the error names the first one written, as
+// encoding/json does, every time: not one chosen at random.
+func TestUnknownFieldIsTheFirstWritten(t *testing.T) {
+	const in = `{"id":"c","zzz":1,"delays":2,"rate_limt":3,"yyy":4}`
+	for range 50 {
+		err := json.Unmarshal([]byte(in), new(rule.Campaign))
+		require.ErrorContains(t, err, `unknown field "zzz";`)
+	}
+}
