@@ -292,35 +292,58 @@ func closestKind(s string) Kind {
 }
 
 // providerWords maps the words providers' reports use to those of the
-// kinds that mean the same: a provider's "delivered" is a receipt, an
-// impression a view, a tap or a click on a push notification its opening
-// (a click on one of its buttons is push_button_clicked, which
-// closestKind finds by its words).
-var providerWords = map[string]string{
-	"delivered":  "received",
-	"delivery":   "received",
-	"impression": "viewed",
-	"tapped":     "opened",
-	"tap":        "opened",
-	"clicked":    "opened",
-	"click":      "opened",
+// kinds that may mean the same: a provider's "delivered" is a receipt, an
+// impression a view, a click on a push notification its opening, and a
+// tap an opening or a click (a tap on a push is push_opened, on a push's
+// button push_button_clicked, on a content card content_card_clicked).
+var providerWords = map[string][]string{
+	"delivered":  {"received"},
+	"delivery":   {"received"},
+	"impression": {"viewed"},
+	"tapped":     {"opened", "clicked"},
+	"tap":        {"opened", "clicked"},
+	"clicked":    {"opened"},
+	"click":      {"opened"},
 }
 
-// kindBySynonym returns the kind s names in a provider's words
+// kindBySynonym returns the one kind s names in a provider's words
 // ("email_delivered" for "email_received", "push_clicked" for
-// "push_opened"), else "".
+// "push_opened", "push_button_tapped" for "push_button_clicked"), else
+// "". Two such kinds suggest neither: "email_tapped" may mean an open or
+// a click on a link.
 func kindBySynonym(s string) Kind {
 	words := strings.Split(strings.ToLower(s), "_")
+	found := Kind("")
+	for _, k := range allKinds {
+		if !synonymWords(words, strings.Split(string(k), "_")) {
+			continue
+		}
+		if found != "" {
+			return ""
+		}
+		found = k
+	}
+	return found
+}
+
+// synonymWords reports whether the words of kind kw are words, one for
+// one, with one of them at least written in a provider's words
+// (providerWords).
+func synonymWords(words, kw []string) bool {
+	if len(words) != len(kw) {
+		return false
+	}
 	changed := false
 	for i, w := range words {
-		if to, ok := providerWords[w]; ok {
-			words[i], changed = to, true
+		switch {
+		case w == kw[i]:
+		case slices.Contains(providerWords[w], kw[i]):
+			changed = true
+		default:
+			return false
 		}
 	}
-	if k := Kind(strings.Join(words, "_")); changed && k.Valid() {
-		return k
-	}
-	return ""
+	return changed
 }
 
 // kindByWords returns the one kind whose words, separated by "_", are

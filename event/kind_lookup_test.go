@@ -120,6 +120,10 @@ func TestUnknownKindSuggestsTheNearest(t *testing.T) {
 		"in_app_message_impression": "in_app_message_viewed",
 		"email_bounced":             "",
 		"sms_tapped":                "",
+		"push_button_tapped":        "push_button_clicked", // a tap on a button is its click
+		"content_card_tapped":       "content_card_clicked",
+		"in_app_message_tapped":     "in_app_message_clicked",
+		"email_tapped":              "", // an open, or a click on a link
 		"email_link":                "",
 		"clicked":                   "",
 		"content_card":              "",
