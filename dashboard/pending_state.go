@@ -15,7 +15,8 @@ import (
 // outcome) when that engine puts it off before sending (a send window, a
 // rate limit, a directory outage): given back, unleased (Token 0), until
 // a later ReadyAt. Neither is being sent. A delivery no engine took for
-// more than overdueAfter after its ReadyAt is overdue: nothing sends.
+// more than overdueAfter after its ReadyAt is overdue: nothing sends (nor
+// holds out a control-group member's).
 func pendingState(p store.Pending, now time.Time) string {
 	switch {
 	case interrupted(p, now):
@@ -23,8 +24,12 @@ func pendingState(p store.Pending, now time.Time) string {
 	case p.Sending:
 		return "being sent"
 	case overdue(p, now):
+		then := "sends it"
+		if p.Control {
+			then = "holds it out (control group)"
+		}
 		return "overdue by " + durationWords(now.Sub(p.ReadyAt).Truncate(time.Second)) +
-			": no engine has taken it (is one running?); the first to run sends it"
+			": no engine has taken it (is one running?); the first to run " + then
 	case p.Control:
 		return "to be held out (control group)"
 	}

@@ -97,6 +97,10 @@ func TestPendingListsSayWhenADeliveryIsOverdue(t *testing.T) {
 			if !strings.Contains(row, "overdue by 3 hours: no engine has taken it") {
 				t.Errorf("%s: %s's delivery, due 3 hours ago, does not read as overdue: %s", where, user, row)
 			}
+			// A hold-out is not sent: the first engine to run holds it out.
+			if then := map[string]string{"ann": "sends it", "cleo": "holds it out"}[user]; !strings.Contains(row, then) {
+				t.Errorf("%s: %s's overdue delivery does not say the first engine to run %s: %s", where, user, then, row)
+			}
 		}
 	}
 	for where, row := range map[string]string{"campaign page": section(t, list, `data-delivery="d-bob"`, "</tr>"), "user page": userRow("bob")} {
