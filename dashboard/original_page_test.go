@@ -53,4 +53,12 @@ func TestAFollowUpsPageNamesTheFollowUpsOfIt(t *testing.T) {
 	if strings.Contains(body(t, get(t, mustHandler(t, f), "/campaign?id=then-a"), http.StatusOK), "data-followups") {
 		t.Error("a follow-up no other follows speaks of its follow-ups")
 	}
+	// Stopping resend cancels its deliveries and, resend being the
+	// original of the then- follow-ups, stops them triggering on it.
+	page = body(t, get(t, mustHandler(t, f, WithActions()), "/campaign?id=resend"), http.StatusOK)
+	for _, want := range []string{"cancels every pending delivery", "the follow-ups that trigger on it stop triggering"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the Stop button of resend, which others follow, does not say %q", want)
+		}
+	}
 }
