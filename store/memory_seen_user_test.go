@@ -14,7 +14,8 @@ import (
 // map with its heap of expiries (grown by bursts, then shrunk) and back, renewed after they expire, with
 // dedup windows of different lengths and a clock that steps back. What
 // Update calls a duplicate, and what the store remembers after a Prune,
-// must be the model's.
+// must be the model's, and SeenCount, after every update, between the
+// IDs live when last looked at and every ID not yet pruned, each once.
 func TestUsersSeenIDsMatchModel(t *testing.T) {
 	ctx := context.Background()
 	users := []string{"a", "b", "c"}
@@ -43,6 +44,9 @@ func TestUsersSeenIDsMatchModel(t *testing.T) {
 					}
 					model[u][id] = keep
 				}
+				if now.After(hi[u]) {
+					hi[u] = now
+				}
 			case op < 34:
 				u := users[r.IntN(len(users))]
 				id := fmt.Sprint("e", r.IntN(pool))
@@ -62,6 +66,20 @@ func TestUsersSeenIDsMatchModel(t *testing.T) {
 				}
 				if !got {
 					model[u][id] = keep
+				}
+				// Between Prunes, each ID counts once at most, expired or
+				// not, and one live when last looked at counts.
+				least, most := 0, 0
+				for uu, ids := range model {
+					for _, until := range ids {
+						most++
+						if until.After(hi[uu]) {
+							least++
+						}
+					}
+				}
+				if got := m.SeenCount(""); got < int64(least) || got > int64(most) {
+					t.Fatalf("seed %d step %d: %d IDs remembered after an update at %v, want %d to %d", seed, step, got, now, least, most)
 				}
 			case op < 36:
 				now = now.Add(time.Duration(r.IntN(60)) * time.Second)
