@@ -79,3 +79,18 @@ func TestHealthPageListsEveryRowUnderTheBound(t *testing.T) {
 		t.Error("the page says there are more")
 	}
 }
+
+// When every follow-up failed as often (a sending service down for all),
+// those left out of the list have as many failed sends as those listed:
+// the page does not call them fewer.
+func TestHealthPageSaysWhatTheLeftOutFollowUpsHave(t *testing.T) {
+	f := manyInTrouble(healthRows + 50)
+	page := body(t, get(t, mustHandler(t, f), "/health"), http.StatusOK)
+	more := section(t, page, "<span data-trouble-more>", "</p>")
+	if strings.Contains(more, "fewer") {
+		t.Errorf("the follow-ups left out, which failed as often as those listed, read as having fewer: %s", more)
+	}
+	if !strings.Contains(more, "none with more failed sends than the last one listed") {
+		t.Errorf("the page does not say what the follow-ups left out have: %s", more)
+	}
+}
