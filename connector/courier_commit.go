@@ -115,12 +115,15 @@ func (e *noAnswerError) Is(target error) bool { return target == errNoAnswer }
 // ctx when ctx has ended: the call was cut short, whatever the store's
 // driver says of it (one of its own errors, such as "operation
 // cancelled", need not wrap context.Canceled). Run tells its own end by
-// its context, not by the words of the error.
+// its context, not by the words of the error. The store's text stays in
+// the error's, which says what the call was doing when ctx ended (a
+// deadline that passed while the store hung).
 func cutShort(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
+	end := ctx.Err()
+	if err == nil || end == nil || errors.Is(err, end) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%w (the store's error: %v)", end, err)
 }
 
 // endOfContext reports whether err is only the end of ctx, which has

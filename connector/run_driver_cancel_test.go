@@ -132,3 +132,21 @@ func (s *cancellingDriver) PruneTallies(ctx context.Context, ns string, before t
 	}
 	return s.Memory.PruneTallies(ctx, ns, before)
 }
+
+// TestTickCutShortKeepsTheStoresText: a Tick whose context ends while the
+// store hangs returns the context's error, with the store's own text in
+// its message, so that a deadline that passed tells what it cut short.
+func TestTickCutShortKeepsTheStoresText(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &cancellingDriver{Memory: store.NewMemory()}
+		e, err := connector.New(s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }))
+		require.NoError(t, err)
+		s.hang.Store("Claim")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err = e.Tick(ctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.ErrorContains(t, err, "claiming due deliveries")
+		require.ErrorContains(t, err, "driver: cancelled")
+	})
+}
