@@ -48,3 +48,32 @@ func Example() {
 	// sg-2 email_opened newsletter ann 2026-01-06T09:00:00Z
 	// 200 {"tracked":2}
 }
+
+// While the verification key is rotated, SendGrid signs some requests with
+// the old key and some with the new: the parser takes the new key as its
+// key and the old one as a previous key, and accepts both until the old
+// one is removed.
+func ExampleWithPreviousKey() {
+	t := &testing.T{} // needed only in an example: in a test, the test's *testing.T
+	oldKey, newKey := sendgridtest.NewSigner(t), sendgridtest.NewSigner(t)
+	body := []byte(`[{"event":"open","sg_event_id":"sg-2","timestamp":1767690000,"campaign_id":"newsletter","user_id":"ann"}]`)
+	at := time.Unix(1767690005, 0)
+
+	parser, err := sendgrid.New(newKey.VerificationKey(), sendgrid.WithPreviousKey(oldKey.VerificationKey()))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("new key:", parser.Verify(newKey.Request(t, "/webhooks/sendgrid", body, at), body))
+	fmt.Println("old key:", parser.Verify(oldKey.Request(t, "/webhooks/sendgrid", body, at), body))
+
+	// Once SendGrid signs with the new key alone, the old one goes.
+	parser, err = sendgrid.New(newKey.VerificationKey())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("old key, removed:", parser.Verify(oldKey.Request(t, "/webhooks/sendgrid", body, at), body))
+	// Output:
+	// new key: <nil>
+	// old key: <nil>
+	// old key, removed: sendgrid: webhook: signature check failed: signature does not match the body and key
+}

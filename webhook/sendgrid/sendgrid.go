@@ -10,7 +10,7 @@
 //   - enable the signed Event Webhook (Security features → Signature
 //     Verification) and pass the verification key SendGrid shows (base64
 //     of a DER public key, "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…") to
-//     [New];
+//     [New] (while the key is rotated, the old one to [WithPreviousKey]);
 //   - enable Open Tracking and Click Tracking (Settings → Tracking);
 //   - send every message with custom args naming the campaign and the
 //     user, by default {"campaign_id": "newsletter", "user_id": "ann"}
@@ -91,6 +91,12 @@ type Parser struct {
 	clock        webhook.Clock
 	maxAge       time.Duration
 	machineOpens bool
+
+	// previous holds the WithPreviousKey keys, in the order given, in
+	// previous[:nPrevious]: an array, not a slice, so that Parser stays
+	// comparable, as it was before the option.
+	previous  [maxPreviousKeys]*ecdsa.PublicKey
+	nPrevious int
 }
 
 var _ webhook.IndexedParser = (*Parser)(nil)
@@ -174,41 +180,48 @@ const keyShape = `want the base64 DER public key SendGrid shows ("MFkwEwYHKoZIzj
 
 // ParsePublicKey decodes a verification key as [New] accepts it.
 func ParsePublicKey(s string) (*ecdsa.PublicKey, error) {
+	return parsePublicKey(s, "verification key")
+}
+
+// parsePublicKey decodes a verification key; what names it in the errors
+// ("verification key", "previous verification key").
+func parsePublicKey(s, what string) (*ecdsa.PublicKey, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, errors.New("sendgrid: empty verification key: pass the key SendGrid shows when Signature Verification is enabled")
+		return nil, fmt.Errorf("sendgrid: empty %s: pass the key SendGrid shows when Signature Verification is enabled", what)
 	}
 	var der []byte
 	if block, _ := pem.Decode([]byte(s)); block != nil {
 		if block.Type != "PUBLIC KEY" {
-			return nil, fmt.Errorf("sendgrid: verification key is a PEM %q block; %s", block.Type, keyShape)
+			return nil, fmt.Errorf("sendgrid: %s is a PEM %q block; %s", what, block.Type, keyShape)
 		}
 		der = block.Bytes
 	} else {
 		if strings.HasPrefix(s, "-----BEGIN") {
-			return nil, fmt.Errorf("sendgrid: verification key is an incomplete PEM block; %s", keyShape)
+			return nil, fmt.Errorf("sendgrid: %s is an incomplete PEM block; %s", what, keyShape)
 		}
 		var err error
 		if der, err = base64.StdEncoding.DecodeString(s); err != nil {
-			return nil, fmt.Errorf("sendgrid: verification key is not base64 (%w); %s", err, keyShape)
+			return nil, fmt.Errorf("sendgrid: %s is not base64 (%w); %s", what, err, keyShape)
 		}
 	}
 	pub, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("sendgrid: verification key is not a DER public key (%w); %s", err, keyShape)
+		return nil, fmt.Errorf("sendgrid: %s is not a DER public key (%w); %s", what, err, keyShape)
 	}
 	key, ok := pub.(*ecdsa.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("sendgrid: verification key is a %T, want an ECDSA P-256 key", pub)
+		return nil, fmt.Errorf("sendgrid: %s is a %T, want an ECDSA P-256 key", what, pub)
 	}
 	if key.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("sendgrid: verification key is on curve %s, want an ECDSA P-256 key", key.Curve.Params().Name)
+		return nil, fmt.Errorf("sendgrid: %s is on curve %s, want an ECDSA P-256 key", what, key.Curve.Params().Name)
 	}
 	return key, nil
 }
 
 // Verify checks the request's signature over the timestamp header and
-// body, and its age when [WithMaxAge] is set. Errors wrap
+// body, under the key given to [New] or a [WithPreviousKey], and its age
+// when [WithMaxAge] is set. Errors wrap
 // [webhook.ErrSignature].
 func (p *Parser) Verify(r *http.Request, body []byte) error {
 	sig, ts := r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader)
@@ -222,8 +235,8 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 	h := sha256.New()
 	h.Write([]byte(ts))
 	h.Write(body)
-	if !ecdsa.VerifyASN1(p.key, h.Sum(nil), der) {
-		return fmt.Errorf("sendgrid: %w: signature does not match the body and key", webhook.ErrSignature)
+	if !p.verifies(h.Sum(nil), der) {
+		return fmt.Errorf("sendgrid: %w: signature does not match the body and key%s", webhook.ErrSignature, p.keysTried())
 	}
 	if p.maxAge > 0 {
 		sec, err := strconv.ParseInt(ts, 10, 64)

@@ -21,11 +21,12 @@
 //
 // To post to a running server instead, send the body with the headers of
 // [Signer.Header]; that server must verify with this Signer's
-// [Signer.VerificationKey]. Every NewSigner makes a new key and none can be
-// loaded, so start the server from the test that signs, or give it the key
-// of the Signer that signs all its requests. The signature covers the signing time and the body as
-// given: the body may be any bytes, malformed JSON included, so that tests
-// can check how the endpoint answers a signed but unreadable payload.
+// [Signer.VerificationKey]. Every NewSigner makes a new key: start the
+// server from the test that signs, give it the key of the Signer that signs
+// all its requests, or sign with a key of your own with [NewSignerFromKey].
+// The signature covers the signing time and the body as given: the body
+// may be any bytes, malformed JSON included, so that tests can check how
+// the endpoint answers a signed but unreadable payload.
 //
 // Methods that sign take the test's testing.TB and fail the test (with
 // t.Fatalf) if signing fails.
@@ -61,6 +62,21 @@ func NewSigner(t testing.TB) *Signer {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatalf("sendgridtest: generating a P-256 key: %v", err)
+	}
+	return &Signer{key: key}
+}
+
+// NewSignerFromKey returns a signer that signs with key, an ECDSA P-256
+// private key of the test's own: one whose public half a server started
+// elsewhere already verifies with, or the key of a test of a key rotation.
+// A nil key, or one on another curve, fails the test.
+func NewSignerFromKey(t testing.TB, key *ecdsa.PrivateKey) *Signer {
+	t.Helper()
+	switch {
+	case key == nil:
+		t.Fatalf("sendgridtest: nil private key")
+	case key.Curve != elliptic.P256():
+		t.Fatalf("sendgridtest: private key is on curve %s, want P-256, the curve SendGrid signs with", key.Curve.Params().Name)
 	}
 	return &Signer{key: key}
 }
