@@ -8,7 +8,7 @@
 //   - add webhooks for the Delivered, Opened and Clicked events pointing at
 //     the endpoint;
 //   - pass the HTTP webhook signing key (Settings → API Security) to
-//     [New];
+//     [New] (while the key is rotated, the old one to [WithPreviousKey]);
 //   - enable open and click tracking on the sending domain (Domain
 //     settings → Tracking), or per message with o:tracking-opens and
 //     o:tracking-clicks;
@@ -36,7 +36,8 @@
 // Mailgun signs the concatenation of a timestamp and a random token. A
 // request is rejected ([webhook.ErrSignature]) when its timestamp is more
 // than the replay window away from the clock's now (5 minutes by default,
-// [WithWindow]), or when its token was already seen within that window.
+// [WithWindow]), or when its token was already seen within that window,
+// whichever key signed it (see [WithPreviousKey]).
 // Seen tokens are kept in a bounded memory cache ([WithTokenCache]), per
 // Parser: several replicas behind a load balancer each keep their own, and
 // the engine's event deduplication covers what slips through.
@@ -71,8 +72,6 @@
 package mailgun
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -98,11 +97,12 @@ const provider = "mailgun"
 // Parser verifies and reads Mailgun webhook requests. It is safe for
 // concurrent use.
 type Parser struct {
-	key     []byte
-	mapping webhook.Mapping
-	clock   webhook.Clock
-	window  time.Duration
-	tokens  *tokenCache
+	key      []byte
+	previous [][]byte // WithPreviousKey, in the order given
+	mapping  webhook.Mapping
+	clock    webhook.Clock
+	window   time.Duration
+	tokens   *tokenCache
 }
 
 var _ webhook.IndexedParser = (*Parser)(nil)
@@ -166,13 +166,8 @@ func WithTokenCache(n int) Option {
 // around it, is an error that names it.
 // An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
 func New(signingKey string, opts ...Option) (*Parser, error) {
-	switch {
-	case strings.TrimSpace(signingKey) == "":
-		return nil, errors.New("mailgun: empty signing key: pass the HTTP webhook signing key (Settings → API Security)")
-	case strings.TrimSpace(signingKey) != signingKey:
-		// The key is an HMAC secret: trimming it would change it, and
-		// every signature would then fail.
-		return nil, errors.New("mailgun: signing key has white space at its start or end (a newline read from a file?): pass the key exactly as Mailgun shows it")
+	if err := checkKey(signingKey, "signing key"); err != nil {
+		return nil, err
 	}
 	p := &Parser{key: []byte(signingKey), clock: webhook.SystemClock{}, window: DefaultWindow}
 	for _, o := range opts {
@@ -187,6 +182,20 @@ func New(signingKey string, opts ...Option) (*Parser, error) {
 		p.tokens = newTokenCache(DefaultTokenCache)
 	}
 	return p, nil
+}
+
+// checkKey refuses an empty key, or one with white space around it; what
+// names it in the error ("signing key", "previous signing key").
+func checkKey(key, what string) error {
+	switch {
+	case strings.TrimSpace(key) == "":
+		return fmt.Errorf("mailgun: empty %s: pass the HTTP webhook signing key (Settings → API Security)", what)
+	case strings.TrimSpace(key) != key:
+		// The key is an HMAC secret: trimming it would change it, and
+		// every signature would then fail.
+		return fmt.Errorf("mailgun: %s has white space at its start or end (a newline read from a file?): pass the key exactly as Mailgun shows it", what)
+	}
+	return nil
 }
 
 // Parse verifies the request and returns the event it carries, if it is an
@@ -235,12 +244,9 @@ func (p *Parser) verify(raw json.RawMessage) error {
 	if ts == "" || token == "" || given == "" {
 		return fmt.Errorf("mailgun: %w: signature needs timestamp, token and signature", webhook.ErrSignature)
 	}
-	want := hmac.New(sha256.New, p.key)
-	want.Write([]byte(ts))
-	want.Write([]byte(token))
 	got, err := hex.DecodeString(given)
-	if err != nil || !hmac.Equal(got, want.Sum(nil)) {
-		return fmt.Errorf("mailgun: %w: signature does not match the key", webhook.ErrSignature)
+	if err != nil || !p.signed(ts, token, got) {
+		return fmt.Errorf("mailgun: %w: signature does not match the key%s", webhook.ErrSignature, p.keysTried())
 	}
 	at, err := wire.Unix(ts)
 	if err != nil {
