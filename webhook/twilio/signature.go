@@ -50,7 +50,8 @@ func (p *Parser) publicURL(r *http.Request) string {
 // bodies, the URL must carry a bodySHA256 parameter holding the hex SHA-256
 // of the body. Like Twilio's own validators, it also accepts the signature
 // of the URL without its port, or with the scheme's default port when it
-// has none. Errors wrap [webhook.ErrSignature],
+// has none. The auth token given to [New] is tried first, the
+// [WithPreviousKey] tokens only when it fails. Errors wrap [webhook.ErrSignature],
 // or [webhook.ErrPayload] for a form body that cannot be parsed.
 func (p *Parser) Verify(r *http.Request, body []byte) error {
 	given, err := base64.StdEncoding.DecodeString(r.Header.Get(SignatureHeader))
@@ -77,11 +78,12 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 			return fmt.Errorf("twilio: %w: bodySHA256 URL parameter missing or not the body's SHA-256", webhook.ErrSignature)
 		}
 	}
-	for _, candidate := range withAndWithoutPort(u, raw) {
-		mac := hmac.New(sha1.New, p.token)
-		mac.Write([]byte(candidate))
-		mac.Write([]byte(params))
-		if hmac.Equal(mac.Sum(nil), given) {
+	candidates := withAndWithoutPort(u, raw)
+	if p.signed(p.token, candidates, params, given) {
+		return nil
+	}
+	for _, token := range p.previous {
+		if p.signed(token, candidates, params, given) {
 			return nil
 		}
 	}
@@ -91,8 +93,22 @@ func (p *Parser) Verify(r *http.Request, body []byte) error {
 	checked := *u
 	checked.RawQuery, checked.Fragment, checked.User = "", "", nil
 	return fmt.Errorf("twilio: %w: signature does not match the URL, body and auth token "+
-		"(URL checked: %s, query left out; behind a proxy, give the URL Twilio calls with WithBaseURL or WithURLFunc)",
-		webhook.ErrSignature, clipURL(checked.String()))
+		"(URL checked: %s, query left out; behind a proxy, give the URL Twilio calls with WithBaseURL or WithURLFunc)%s",
+		webhook.ErrSignature, clipURL(checked.String()), p.tokensTried())
+}
+
+// signed reports whether given is the signature, under token, of one of
+// the candidate URLs followed by params.
+func (p *Parser) signed(token []byte, candidates []string, params string, given []byte) bool {
+	for _, candidate := range candidates {
+		mac := hmac.New(sha1.New, token)
+		mac.Write([]byte(candidate))
+		mac.Write([]byte(params))
+		if hmac.Equal(mac.Sum(nil), given) {
+			return true
+		}
+	}
+	return false
 }
 
 // clipURL cuts a URL for an error to 256 bytes: a request's path may be

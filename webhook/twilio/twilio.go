@@ -16,7 +16,8 @@
 //     service, not per message: put the ids in its query only if the
 //     service serves a single campaign and user, otherwise give
 //     [WithLookup], which finds them from the message SID;
-//   - pass the account's auth token to [New], and, behind a proxy or load
+//   - pass the account's auth token to [New] (while it is rotated, the
+//     old one to [WithPreviousKey]), and, behind a proxy or load
 //     balancer, the public URL Twilio calls ([WithBaseURL] or
 //     [WithURLFunc]): the signature covers the exact URL.
 //
@@ -81,11 +82,12 @@ type LookupFunc func(ctx context.Context, messageSID string) (campaignID, userID
 // Parser verifies and reads Twilio callbacks. It is safe for concurrent
 // use.
 type Parser struct {
-	token   []byte
-	mapping webhook.Mapping
-	baseURL string
-	urlFunc func(*http.Request) string
-	lookup  LookupFunc
+	token    []byte
+	previous [][]byte // WithPreviousKey, in the order given
+	mapping  webhook.Mapping
+	baseURL  string
+	urlFunc  func(*http.Request) string
+	lookup   LookupFunc
 }
 
 var _ webhook.IndexedParser = (*Parser)(nil)
@@ -151,13 +153,8 @@ func WithLookup(f LookupFunc) Option {
 // it, is an error that names it.
 // An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
 func New(authToken string, opts ...Option) (*Parser, error) {
-	switch {
-	case strings.TrimSpace(authToken) == "":
-		return nil, errors.New("twilio: empty auth token: pass the account's auth token (Console → Account Info)")
-	case strings.TrimSpace(authToken) != authToken:
-		// The token is an HMAC secret: trimming it would change it, and
-		// every signature would then fail.
-		return nil, errors.New("twilio: auth token has white space at its start or end (a newline read from a file?): pass the token exactly as Twilio shows it")
+	if err := checkToken(authToken, "auth token"); err != nil {
+		return nil, err
 	}
 	p := &Parser{token: []byte(authToken)}
 	for _, o := range opts {
@@ -169,6 +166,20 @@ func New(authToken string, opts ...Option) (*Parser, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkToken refuses an empty token, or one with white space around it;
+// what names it in the error ("auth token", "previous auth token").
+func checkToken(token, what string) error {
+	switch {
+	case strings.TrimSpace(token) == "":
+		return fmt.Errorf("twilio: empty %s: pass the account's auth token (Console → Account Info)", what)
+	case strings.TrimSpace(token) != token:
+		// The token is an HMAC secret: trimming it would change it, and
+		// every signature would then fail.
+		return fmt.Errorf("twilio: %s has white space at its start or end (a newline read from a file?): pass the token exactly as Twilio shows it", what)
+	}
+	return nil
 }
 
 // Parse verifies the request and returns the event it carries, if it is an
