@@ -20,7 +20,8 @@ const maxPreviousKeys = 4
 // previous keys, in the order given, only when that check fails. A token
 // is accepted once whichever key signed it. The option may be given up to 4
 // times. An empty key, one with white space around it, the key given to
-// New, a key given twice, or a fifth previous key is an error.
+// New, a key given twice, or a fifth previous key is an error
+// wrapping [webhook.ErrInvalidOption].
 func WithPreviousKey(key string) Option {
 	return func(p *Parser) error {
 		if err := checkKey(key, "previous signing key"); err != nil {

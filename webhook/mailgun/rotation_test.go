@@ -109,6 +109,7 @@ func TestWithPreviousKeySaysWhatIsWrong(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := mailgun.New(signer.Key, tc.opts...)
 			require.EqualError(t, err, tc.want)
+			require.ErrorIs(t, err, webhook.ErrInvalidOption)
 			require.Nil(t, p)
 		})
 	}

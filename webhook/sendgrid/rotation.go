@@ -19,7 +19,8 @@ const maxPreviousKeys = 4
 // A request is checked against the key given to New first, and against the
 // previous keys, in the order given, only when that check fails. The
 // option may be given up to 4 times. An empty or malformed key, the key
-// given to New, a key given twice, or a fifth previous key is an error.
+// given to New, a key given twice, or a fifth previous key is an error
+// wrapping [webhook.ErrInvalidOption].
 func WithPreviousKey(key string) Option {
 	return func(p *Parser) error {
 		prev, err := parsePublicKey(key, "previous verification key")

@@ -22,7 +22,7 @@ const maxPreviousKeys = 4
 // the previous tokens, in the order given, only when that check fails. The
 // option may be given up to 4 times. An empty token, one with white space
 // around it, the token given to New, a token given twice, or a fifth
-// previous token is an error.
+// previous token is an error wrapping [webhook.ErrInvalidOption].
 func WithPreviousKey(key string) Option {
 	return func(p *Parser) error {
 		if err := checkToken(key, "previous auth token"); err != nil {

@@ -120,6 +120,7 @@ func TestWithPreviousKeySaysWhatIsWrong(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := twilio.New(signer.AuthToken, tc.opts...)
 			require.EqualError(t, err, tc.want)
+			require.ErrorIs(t, err, webhook.ErrInvalidOption)
 			require.Nil(t, p)
 		})
 	}
