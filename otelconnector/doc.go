@@ -117,8 +117,8 @@
 // string attribute (spans' and metrics'), in a span's status and in its
 // exception event. String attributes are also clipped to 256 bytes, at a
 // rune boundary, and errors' texts to 4 KiB, followed by their full size:
-// the error of a TrackAll joins one per event not tracked, hundreds of
-// kilobytes when a store outage fails a webhook's batch of thousands.
+// a sender's error may quote a provider's whole reply (an HTML error page),
+// and a custom store's or directory's error anything.
 //
 // # Personal data
 //

@@ -112,7 +112,7 @@ func (t *Telemetry) eventUsers(events []event.Event) func() map[string]bool {
 
 // errorText returns msg made valid (see sanitize) and, when that is over
 // maxErrorLen bytes, its first maxErrorLen bytes followed by its size:
-// "connector: event 0: event: kind: … (408889 bytes in all)".
+// "provider answered 503: <p>Service Unavailable… (416023 bytes in all)".
 func errorText(msg string) string {
 	msg = sanitize(msg, -1)
 	if len(msg) <= maxErrorLen {

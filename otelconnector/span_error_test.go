@@ -6,35 +6,36 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/otelconnector"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
 )
 
-// TestALongErrorIsClippedOnItsSpan: a TrackAll of a webhook's batch that
-// fails for every event (the store is down, or every event is invalid)
-// returns the errors of all of them joined, hundreds of kilobytes for a
-// few thousand events; its span records a bounded text of it, in its
-// status and in its exception event, so that one request does not send
-// a megabyte to the tracing back end, twice: 4 KiB of it, and its size.
+// TestALongErrorIsClippedOnItsSpan: a sender's error that quotes the
+// provider's reply (an HTML error page, a long JSON body) can run to
+// hundreds of kilobytes; its span records a bounded text of it, in its
+// status and in its exception event, so that one failed send does not
+// send a megabyte to the tracing back end, twice: 4 KiB of it, and its
+// size.
 func TestALongErrorIsClippedOnItsSpan(t *testing.T) {
-	e := newEnv(t)
-	events := make([]event.Event, 5000)
-	for i := range events {
-		events[i] = event.Event{ID: fmt.Sprintf("sg-%d", i), UserID: "ann", Kind: "delivered"} // not a kind: invalid
-	}
-	err := e.h.Engine.TrackAll(context.Background(), events)
-	require.Error(t, err)
-	full := err.Error()
+	e := newTelemetry(t)
+	reply := strings.Repeat("<p>Service Unavailable</p>", 16_000)
+	sender := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+		return fmt.Errorf("provider answered 503: %s", reply)
+	})
+	_, err := immediateEngine(t, e, sender).Tick(context.Background())
+	require.NoError(t, err)
+	full := "provider answered 503: " + reply
 	require.Greater(t, len(full), 100_000)
 
-	spans := e.ended(otelconnector.SpanTrackAll)
+	spans := e.ended(otelconnector.SpanSend)
 	require.Len(t, spans, 1)
 	status := spans[0].Status()
 	require.Equal(t, codes.Error, status.Code)
 	require.LessOrEqual(t, len(status.Description), 4096+64)
-	require.True(t, strings.HasPrefix(status.Description, full[:1000]), "the first errors are kept")
+	require.True(t, strings.HasPrefix(status.Description, full[:1000]), "the start of the error is kept")
 	require.True(t, strings.HasSuffix(status.Description, fmt.Sprintf("… (%d bytes in all)", len(full))), status.Description[len(status.Description)-100:])
 
 	require.Len(t, spans[0].Events(), 1)
