@@ -67,6 +67,18 @@ func WithoutTallies() Option {
 	}
 }
 
+// TallyRetention returns how long the store keeps decision tallies by
+// this engine's prune ([WithTallyRetention], or [DefaultTallyRetention]),
+// or 0 when the engine prunes none: its tallies are off
+// ([WithoutTallies]). Other engines of the namespace prune with their
+// own.
+func (e *Engine) TallyRetention() time.Duration {
+	if e.cfg.noTallies {
+		return 0
+	}
+	return e.cfg.tallyRetention
+}
+
 // newTallyBook returns the engine's tally book, or nil when the engine
 // counts nothing: tallies are off or the store keeps none.
 func newTallyBook(s store.Store, cfg *config) (*tallyBook, error) {
