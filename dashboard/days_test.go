@@ -51,7 +51,7 @@ func TestCampaignPageCountsEachCalendarDay(t *testing.T) {
 		if strings.Contains(days, `data-day="2026-02-25"`) {
 			t.Errorf("%s: more than %d days", target, calendarDays)
 		}
-		for _, want := range []string{"Today</time> <span class=\"muted\">so far", "Yesterday, Tue 3 Mar</time>", "Mon 2 Mar</time>", "midnight to midnight in HST"} {
+		for _, want := range []string{"Today</time></a> <span class=\"muted\">so far", "Yesterday, Tue 3 Mar</time>", "Mon 2 Mar</time>", "midnight to midnight in HST"} {
 			if !strings.Contains(days, want) {
 				t.Errorf("%s: the days lack %q", target, want)
 			}

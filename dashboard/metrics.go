@@ -88,16 +88,20 @@ var funnelMetrics = append(slices.Clip(campaignMetrics), mSuppressedOnArrival, m
 // window is a span of recent time the pages count over, cut into buckets
 // for its charts.
 type window struct {
-	Key    string // the value of the range parameter
+	Key    string // the value of the range parameter, or of the day's
 	Label  string
 	Span   time.Duration
 	Bucket time.Duration
+	// Start is the first hour of a calendar day's window, which does not
+	// move with now (calendar); rolling windows have neither.
+	Start    time.Time
+	calendar bool
 }
 
 var (
-	lastDay   = window{"24h", "last 24 h", 24 * time.Hour, time.Hour}
-	lastWeek  = window{"7d", "last 7 days", 7 * 24 * time.Hour, 6 * time.Hour}
-	lastMonth = window{"30d", "last 30 days", 30 * 24 * time.Hour, 24 * time.Hour}
+	lastDay   = window{Key: "24h", Label: "last 24 h", Span: 24 * time.Hour, Bucket: time.Hour}
+	lastWeek  = window{Key: "7d", Label: "last 7 days", Span: 7 * 24 * time.Hour, Bucket: 6 * time.Hour}
+	lastMonth = window{Key: "30d", Label: "last 30 days", Span: 30 * 24 * time.Hour, Bucket: 24 * time.Hour}
 )
 
 // windows are the spans the campaign page offers; the campaigns page
@@ -113,11 +117,24 @@ func windowByKey(key string) (window, bool) {
 	return window{}, false
 }
 
-// bounds returns the hours w covers at now: it ends with the hour now is
-// in, so the latest decisions count.
+// bounds returns the hours w covers at now: a rolling window ends with
+// the hour now is in, so the latest decisions count; a calendar day's are
+// its own, whatever now.
 func (w window) bounds(now time.Time) (since, until time.Time) {
+	if w.calendar {
+		return w.Start, w.Start.Add(w.Span)
+	}
 	until = now.UTC().Truncate(time.Hour).Add(time.Hour)
 	return until.Add(-w.Span), until
+}
+
+// Param is the query parameter that names w: range, or day for a
+// calendar day.
+func (w window) Param() string {
+	if w.calendar {
+		return paramDay
+	}
+	return "range"
 }
 
 // Unit says what one bar of w's charts counts.

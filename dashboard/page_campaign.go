@@ -23,6 +23,8 @@ type campaignBody struct {
 	Words    []string
 	Window   window
 	Windows  []window
+	// Day says which calendar day Window is, when it is one.
+	Day      *dayShown
 	Done     string // the action just carried out, if any
 	Ops      []string
 	Warnings []connector.Warning
@@ -78,6 +80,15 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	now := h.src.Now()
+	day, shown, isDay, err := dayParam(q, now, h.cfg.location, tallyRetention(h.src))
+	if err != nil {
+		h.problem(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if isDay {
+		win = day // a day rather than a range, when the address has both
+	}
 	from, err := parseCursor(q.Get("after_due"), q.Get("after_id"))
 	if err != nil {
 		h.problem(w, http.StatusBadRequest, err.Error())
@@ -112,6 +123,9 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 	if body.Done != "" && q.Get("done") == opPublish && rec.Activation > 1 {
 		body.Done = resumedNote // a resume of a stopped campaign
 	}
+	if isDay {
+		body.Day = &shown
+	}
 	if h.csrf != nil {
 		body.Ops = allowedOps(rec.State)
 	}
@@ -130,21 +144,29 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		body.NamedByURL = "./?" + url.Values{paramOriginal: {id}}.Encode()
 	}
 	if body.FollowUp {
-		now := h.src.Now()
 		since, until := win.bounds(now)
+		if isDay && shown.Gone != "" {
+			since, until = lastDay.bounds(now) // no figures of the day to read
+		}
 		// One read for the window and the calendar days, which can begin
-		// before it (yesterday in a zone behind UTC, a week of days).
+		// before it (yesterday in a zone behind UTC, a week of days) or
+		// end after it (a day before today).
 		if days := daysSince(now, h.cfg.location); days.Before(since) {
 			since = days
+		}
+		if _, end := lastDay.bounds(now); end.After(until) {
+			until = end
 		}
 		tallies, err := h.src.Tallies(ctx, tallyQuery{Since: since, Until: until, CampaignID: id})
 		if err != nil {
 			body.TalliesNote = h.note(r, err)
-		} else {
+		} else if !isDay || shown.Gone == "" {
 			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign)))
 			body.FunnelChart = funnelChart(body.Funnel)
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
+		}
+		if err == nil {
 			body.Days, body.DayMetrics, body.Zone = countByDay(tallies, now, h.cfg.location), dayMetrics, h.cfg.location.String()
 		}
 		switch body.Pending, err = pendingPageAt(ctx, h.src, id, from); {

@@ -28,6 +28,7 @@ func FuzzQueryParameters(f *testing.F) {
 		{1, "id=resend&after_due=9999-12-31T23:59:59-23:59&after_id=%FF"},
 		{1, "id=resend&after_due=0000-01-01T00:00:00%2B23:59&after_id=d"},
 		{1, "id=%3Cscript%3E&done=1&ref=%00"},
+		{1, "id=resend&day=2026-03-01&range=24h&after_due=2026-03-04T15:20:00Z&after_id=x"}, {1, "id=resend&day=0000-00-00"},
 		{2, "id=ann&campaign=resend&after=99999999999999999999"},
 		{2, "id=%E2%80%AE&after=-1"},
 		{3, "range=24h"}, {3, "range=%"}, {0, "a;b=c&&=&%zz"},

@@ -22,7 +22,7 @@ func TestHostileQueryParametersGetNoServerError(t *testing.T) {
 	vals := []string{"", "x", "\xff", "\x00", "a\nb", strings.Repeat("a", 5000), "<script>", "resend", "-1", "99999999999999999999", "2026-03-04T15:20:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "%", "a b", "\u202e"}
 	pages := map[string][]string{
 		"/":         {"after", "originals_after", "original"},
-		"/campaign": {"id", "range", "after_due", "after_id", "done", "ref"},
+		"/campaign": {"id", "range", "day", "after_due", "after_id", "done", "ref"},
 		"/user":     {"id", "after", "campaign"},
 		"/health":   {"range"},
 	}
