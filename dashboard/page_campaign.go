@@ -42,6 +42,8 @@ type campaignBody struct {
 	// Figures, when the store keeps tallies.
 	TalliesNote string
 	Funnel      []funnelStep
+	// FunnelWords says what a funnel that sent nothing means.
+	FunnelWords []string
 	FunnelChart template.HTML
 	Kinds       []kindSeries
 	KindsChart  template.HTML
@@ -163,6 +165,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		} else if !isDay || shown.Gone == "" {
 			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign)))
 			body.FunnelChart = funnelChart(body.Funnel)
+			body.FunnelWords = funnelWords(body.Funnel, rec, win, now, h.cfg.location)
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
 		}

@@ -1,0 +1,107 @@
+package dashboard
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// funnelWords says in plain words what a funnel that sent nothing means
+// for the follow-up rec over window w at now, from what the page knows:
+// the definition, the state now and the last update (the page keeps no
+// earlier state, so it says what it cannot tell rather than guess). It
+// says nothing of a funnel that sent.
+func funnelWords(steps []funnelStep, rec store.CampaignRecord, w window, now time.Time, loc *time.Location) []string {
+	if len(steps) < 3 || steps[2].Count > 0 {
+		return nil
+	}
+	triggered, scheduled := steps[0].Count, steps[1].Count
+	since, until := w.bounds(now)
+	span := spanNouns(w)
+	c := &rec.Campaign
+	var out []string
+	switch {
+	case triggered == 0:
+		trig := make([]string, len(c.Triggers))
+		for i, t := range c.Triggers {
+			trig[i] = triggerAction(t)
+		}
+		out = append(out, fmt.Sprintf("Nothing triggered it %s: no event the engines took matched its triggers (the user %s).",
+			span.in, strings.Join(trig, ", or ")))
+		if ids := triggerCampaigns(c); len(ids) > 0 {
+			out = append(out, fmt.Sprintf("Was %s sent %s, and did your host track its events? Nothing triggers this follow-up without them; the health page counts the events the engines ignored, those naming a campaign that does not exist among them.",
+				strings.Join(ids, " or "), span.in))
+		}
+	case scheduled == 0:
+		out = append(out, "Every trigger was suppressed on arrival, for the reasons beside Triggered: nothing was scheduled.")
+	default:
+		out = append(out, fmt.Sprintf("Nothing was sent %s.", span.in))
+		if c.Delay != rule.Immediately() {
+			out = append(out, fmt.Sprintf("Its definition says to send %s the trigger: what was scheduled %s may fall due after it.", delayWords(c.Delay), span.in))
+		}
+		if len(steps[1].Lost) > 0 {
+			out = append(out, "What was scheduled and not sent fell out as listed beside Scheduled.")
+		}
+	}
+	// What the state says first when it alone explains the funnel: it
+	// did not exist, or was not active, all through the window.
+	state, decisive := stateWords(rec, since, until, span, loc)
+	if decisive {
+		return append([]string{state}, out...)
+	}
+	return append(out, state)
+}
+
+// nouns name a window in the sentences of funnelWords.
+type nouns struct{ in, all, during, after string }
+
+func spanNouns(w window) nouns {
+	if w.calendar {
+		return nouns{"on " + w.Label, "all day", "during this day", "after this day"}
+	}
+	return nouns{"in the " + w.Label, "throughout the " + w.Label, "during the " + w.Label, "after the " + w.Label}
+}
+
+// triggerCampaigns lists, quoted, the campaigns whose events trigger c.
+func triggerCampaigns(c *rule.Campaign) []string {
+	var out []string
+	for _, t := range c.Triggers {
+		if q := fmt.Sprintf("%q", t.CampaignID); t.CampaignID != "" && !slices.Contains(out, q) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// stateWords says what the page knows of rec's state over [since, until):
+// its creation after the window, or its state throughout when its last
+// update came before the window; otherwise that it cannot tell. decisive
+// is true when the state alone explains an empty funnel: the follow-up
+// did not exist, or was not active, throughout the window.
+func stateWords(rec store.CampaignRecord, since, until time.Time, span nouns, loc *time.Location) (words string, decisive bool) {
+	state := string(rec.State)
+	if rec.State == rule.Draft {
+		state = "a draft"
+	}
+	switch {
+	case !rec.CreatedAt.IsZero() && !rec.CreatedAt.Before(until):
+		return fmt.Sprintf("It did not exist yet: it was created at %s.", formatTime(rec.CreatedAt, loc)), true
+	case rec.UpdatedAt.IsZero():
+		return fmt.Sprintf("It is %s now.", state), false
+	case !rec.UpdatedAt.After(since):
+		s := fmt.Sprintf("It was %s %s: it has not changed since its last update, at %s.", state, span.all, formatTime(rec.UpdatedAt, loc))
+		if rec.State != rule.Active {
+			s += " A follow-up that is not active triggers on nothing."
+		}
+		return s, rec.State != rule.Active
+	case rec.UpdatedAt.Before(until):
+		return fmt.Sprintf("It is %s now, and was last updated at %s, %s: the page keeps no earlier state, so it cannot say whether it was active before then.",
+			state, formatTime(rec.UpdatedAt, loc), span.during), false
+	}
+	return fmt.Sprintf("It is %s now, and was last updated at %s, %s: the page keeps no earlier state, so it cannot say whether it was active then.",
+		state, formatTime(rec.UpdatedAt, loc), span.after), false
+}
