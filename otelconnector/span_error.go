@@ -57,7 +57,19 @@ const redactedUser = "<user>"
 // The engine's errors quote user IDs so (connector: directory: is "ann" in
 // "vip"), and so do most errors of Go code; a span carries no user ID
 // unless the host asks (WithUserID).
+//
+// Every double quote that %q could have opened (one not escaped by a
+// backslash) is tried as the start of a user's ID, not only those left
+// after the quoted strings before it: a quote the text does not balance
+// (invalid character '"') must not hide the ID after it. A try reads at
+// most the length of the longest user's ID as %q can write it, so that the
+// scan stays linear on a text of hundreds of kilobytes of quotes.
 func redactUsers(msg string, users map[string]bool) string {
+	longest := 0
+	for u := range users {
+		longest = max(longest, len(u))
+	}
+	window := 2 + 4*longest // %q writes a byte in at most 4 ("\xff")
 	var b strings.Builder
 	last := 0 // msg[:last] is in b
 	for i := 0; i < len(msg); {
@@ -66,26 +78,46 @@ func redactUsers(msg string, users map[string]bool) string {
 			break
 		}
 		i += j
-		quoted, err := strconv.QuotedPrefix(msg[i:])
+		if escaped(msg, i) {
+			i++
+			continue
+		}
+		quoted, err := strconv.QuotedPrefix(msg[i:min(len(msg), i+window)])
 		if err != nil {
 			i++
 			continue
 		}
-		if s, err := strconv.Unquote(quoted); err == nil && s != "" && users[s] {
-			if b.Len() == 0 {
-				b.Grow(len(msg))
-			}
-			b.WriteString(msg[last:i])
-			b.WriteString(redactedUser)
-			last = i + len(quoted)
+		s, err := strconv.Unquote(quoted)
+		if err != nil || s == "" || !users[s] {
+			// Its closing quote may open the next string, or the
+			// ID this one stands before.
+			i++
+			continue
 		}
-		i += len(quoted)
+		if b.Len() == 0 {
+			b.Grow(len(msg))
+		}
+		b.WriteString(msg[last:i])
+		b.WriteString(redactedUser)
+		last = i + len(quoted)
+		i = last
 	}
 	if last == 0 {
 		return msg
 	}
 	b.WriteString(msg[last:])
 	return b.String()
+}
+
+// escaped reports whether msg[i] follows an odd run of backslashes: a
+// quote inside a quoted string, which opens none.
+func escaped(msg string, i int) bool {
+	n := 0
+	for i > 0 && msg[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n%2 == 1
 }
 
 // oneUser is the users argument of endSpan for a span about userID.

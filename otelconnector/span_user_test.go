@@ -97,3 +97,25 @@ func TestErrorTextsOnSpansNameNoUser(t *testing.T) {
 		require.Contains(t, spanText(e.ended(otelconnector.SpanTrack)[0]), `is "ann@example.com" in "vip"`)
 	})
 }
+
+// TestAnUnbalancedQuoteHidesNoUser: a sender's error may hold a double
+// quote that opens no string (a JSON decoder's "invalid character '"'",
+// an inch sign) before it quotes the recipient; the recipient's ID is
+// left out all the same.
+func TestAnUnbalancedQuoteHidesNoUser(t *testing.T) {
+	for _, text := range []string{
+		`reading the reply: invalid character '"' after object key; recipient %q`,
+		`a 5" screen; recipient %q`,
+		`reply "{\"to\": \"x\"} ; recipient %q`, // cut short: the quote it opens is never closed
+	} {
+		e := newTelemetry(t)
+		sender := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+			return fmt.Errorf(text, d.UserID)
+		})
+		_, err := immediateEngine(t, e, sender).Tick(context.Background())
+		require.NoError(t, err)
+		got := spanText(e.ended(otelconnector.SpanSend)[0])
+		require.NotContains(t, got, `"ann@example.com"`, text)
+		require.Contains(t, got, "recipient <user>", text)
+	}
+}
