@@ -69,12 +69,14 @@ func NewSigner(t testing.TB) *Signer {
 // NewSignerFromKey returns a signer that signs with key, an ECDSA P-256
 // private key of the test's own: one whose public half a server started
 // elsewhere already verifies with, or the key of a test of a key rotation.
-// A nil key, or one on another curve, fails the test.
+// A nil key, or one without a curve or on another curve, fails the test.
 func NewSignerFromKey(t testing.TB, key *ecdsa.PrivateKey) *Signer {
 	t.Helper()
 	switch {
 	case key == nil:
 		t.Fatalf("sendgridtest: nil private key")
+	case key.Curve == nil:
+		t.Fatalf("sendgridtest: private key has no curve, want P-256, the curve SendGrid signs with")
 	case key.Curve != elliptic.P256():
 		t.Fatalf("sendgridtest: private key is on curve %s, want P-256, the curve SendGrid signs with", key.Curve.Params().Name)
 	}

@@ -83,8 +83,9 @@ func TestSignerFromKeyRefusesKeysSendGridDoesNotUse(t *testing.T) {
 		key  *ecdsa.PrivateKey
 		want string
 	}{
-		"nil":   {nil, "sendgridtest: nil private key"},
-		"P-384": {p384, "sendgridtest: private key is on curve P-384, want P-256, the curve SendGrid signs with"},
+		"nil":      {nil, "sendgridtest: nil private key"},
+		"P-384":    {p384, "sendgridtest: private key is on curve P-384, want P-256, the curve SendGrid signs with"},
+		"no curve": {&ecdsa.PrivateKey{}, "sendgridtest: private key has no curve, want P-256, the curve SendGrid signs with"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ft := &fatalT{TB: t}
