@@ -13,30 +13,32 @@ import (
 // Shown is how many errors the text of a long list gives.
 const Shown = 10
 
-// list is errors joined, its text cut after Shown errors.
-type list []error
+// list is errors joined, its text cut after Shown errors. It is used as a
+// pointer, as errors.Join's error is: a caller may compare errors with ==
+// or key a map with them, which a slice type would make panic.
+type list struct{ errs []error }
 
-func (l list) Error() string {
+func (l *list) Error() string {
 	var b strings.Builder
-	for i, err := range l[:Shown] {
+	for i, err := range l.errs[:Shown] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
 		b.WriteString(err.Error())
 	}
-	fmt.Fprintf(&b, "\n… and %d more errors", len(l)-Shown)
+	fmt.Fprintf(&b, "\n… and %d more errors", len(l.errs)-Shown)
 	return b.String()
 }
 
 // Unwrap returns every error of the list, for errors.Is and errors.As.
-func (l list) Unwrap() []error { return l }
+func (l *list) Unwrap() []error { return l.errs }
 
 // Join is [errors.Join], nil errors left out, whose text past Shown
 // errors gives the first Shown and how many more there are; errors.Is,
 // errors.As and anything that walks Unwrap() []error see every one. Up to
 // Shown errors, it returns errors.Join's error itself.
 func Join(errs ...error) error {
-	var l list
+	var l []error
 	for _, err := range errs {
 		if err != nil {
 			l = append(l, err)
@@ -45,5 +47,5 @@ func Join(errs ...error) error {
 	if len(l) <= Shown {
 		return errors.Join(l...)
 	}
-	return l
+	return &list{errs: l}
 }

@@ -36,3 +36,25 @@ func TestJoin(t *testing.T) {
 		t.Errorf("Unwrap gives %d errors, want 1001", n)
 	}
 }
+
+// TestJoinedErrorsCompare: errors.Join's error is a pointer, which a
+// caller may compare with == or use as a map key (to log an error once
+// however often it comes back); so may it the error of a long list.
+func TestJoinedErrorsCompare(t *testing.T) {
+	many := func() error {
+		var errs []error
+		for i := range Shown + 1 {
+			errs = append(errs, fmt.Errorf("error %d", i))
+		}
+		return Join(errs...)
+	}
+	a, b := many(), many()
+	if a == b {
+		t.Error("two lists are the same error")
+	}
+	seen := map[error]int{a: 1}
+	seen[b]++
+	if len(seen) != 2 {
+		t.Errorf("a map keyed by the lists holds %d keys, want 2", len(seen))
+	}
+}
