@@ -26,7 +26,11 @@ func (l *list) Error() string {
 		}
 		b.WriteString(err.Error())
 	}
-	fmt.Fprintf(&b, "\n… and %d more errors", len(l.errs)-Shown)
+	if more := len(l.errs) - Shown; more == 1 {
+		b.WriteString("\n… and 1 more error")
+	} else {
+		fmt.Fprintf(&b, "\n… and %d more errors", more)
+	}
 	return b.String()
 }
 

@@ -58,3 +58,14 @@ func TestJoinedErrorsCompare(t *testing.T) {
 		t.Errorf("a map keyed by the lists holds %d keys, want 2", len(seen))
 	}
 }
+
+// TestJoinCountsOneMoreError: past ten, one error more reads so.
+func TestJoinCountsOneMoreError(t *testing.T) {
+	var errs []error
+	for i := range Shown + 1 {
+		errs = append(errs, fmt.Errorf("error %d", i))
+	}
+	if text := Join(errs...).Error(); !strings.HasSuffix(text, "\nerror 9\n… and 1 more error") {
+		t.Errorf("eleven errors read %q", text)
+	}
+}
