@@ -28,12 +28,19 @@ func linksIn(s string) []string {
 	return out
 }
 
+// module is the import path of the root module; a nested module's is it
+// followed by the module's directory.
+const module = "github.com/campaignconnector/campaignconnector"
+
 // TestDocLinksResolve parses the doc comments of every published package
 // (the nested modules' too) as go doc does and fails on a bracketed name
 // left as text: a name that is not declared or imported, or a link
-// glued to the next word, as in "[*ItemError]s".
+// glued to the next word, as in "[*ItemError]s"; and on a link to a name
+// that another published package (or the package itself, named by its
+// package name) does not declare, as in "[webhook.ErrNope]".
 func TestDocLinksResolve(t *testing.T) {
 	root := filepath.Join("..", "..")
+	var pkgs []*docPackage
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -47,15 +54,38 @@ func TestDocLinksResolve(t *testing.T) {
 			name == "examples" || name == "bench" || name == "browsertest":
 			return filepath.SkipDir
 		}
-		checkDir(t, path)
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		if p := parseDir(t, path, rel); p != nil {
+			pkgs = append(pkgs, p)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	byPath := make(map[string]*docPackage, len(pkgs))
+	for _, p := range pkgs {
+		byPath[p.ImportPath] = p
+	}
+	for _, p := range pkgs {
+		checkPackage(t, p, byPath)
+	}
 }
 
-func checkDir(t *testing.T, dir string) {
+// docPackage is a package's documentation and the names of what it
+// declares that a doc link may name: "Name", "Type.Method", "Type.Field".
+type docPackage struct {
+	*doc.Package
+	dir   string
+	names map[string]bool
+}
+
+// parseDir reads the package in dir (rel, relative to the repository's
+// root), or returns nil when dir holds none.
+func parseDir(t *testing.T, dir, rel string) *docPackage {
 	t.Helper()
 	fset := token.NewFileSet()
 	entries, err := os.ReadDir(dir)
@@ -75,14 +105,58 @@ func checkDir(t *testing.T, dir string) {
 		files = append(files, f)
 	}
 	if len(files) == 0 {
-		return
+		return nil
 	}
-	p, err := doc.NewFromFiles(fset, files, "example.com/"+filepath.ToSlash(dir))
+	path := module
+	if rel != "." {
+		path += "/" + filepath.ToSlash(rel)
+	}
+	p, err := doc.NewFromFiles(fset, files, path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dp := &docPackage{Package: p, dir: dir, names: map[string]bool{}}
+	add := func(names ...string) {
+		for _, n := range names {
+			dp.names[n] = true
+		}
+	}
+	for _, f := range p.Funcs {
+		add(f.Name)
+	}
+	for _, v := range append(p.Consts, p.Vars...) {
+		add(v.Names...)
+	}
+	for _, typ := range p.Types {
+		add(typ.Name)
+		for _, f := range typ.Funcs {
+			add(f.Name)
+		}
+		for _, m := range typ.Methods {
+			add(typ.Name + "." + m.Name)
+		}
+		for _, v := range append(typ.Consts, typ.Vars...) {
+			add(v.Names...)
+		}
+		ast.Inspect(typ.Decl, func(n ast.Node) bool {
+			if field, ok := n.(*ast.Field); ok {
+				for _, name := range field.Names {
+					add(typ.Name + "." + name.Name)
+				}
+			}
+			return true
+		})
+	}
+	return dp
+}
+
+// checkPackage checks the doc comments of p; pkgs are the published
+// packages by import path.
+func checkPackage(t *testing.T, p *docPackage, pkgs map[string]*docPackage) {
+	t.Helper()
+	dir := p.dir
 	check := func(where, text string) {
-		for _, bad := range unresolved(p.Parser().Parse(text)) {
+		for _, bad := range unresolved(p.Parser().Parse(text), p, pkgs) {
 			t.Errorf("%s: %s: %s is not a doc link", dir, where, bad)
 		}
 	}
@@ -114,8 +188,10 @@ func checkDir(t *testing.T, dir string) {
 	}
 }
 
-// unresolved returns the link-like text of d's paragraphs and lists.
-func unresolved(d *comment.Doc) []string {
+// unresolved returns the link-like text of d's paragraphs and lists, and
+// its links to names that self (the package d documents) or one of pkgs
+// does not declare.
+func unresolved(d *comment.Doc, self *docPackage, pkgs map[string]*docPackage) []string {
 	var out []string
 	var text func([]comment.Text)
 	text = func(ts []comment.Text) {
@@ -127,6 +203,18 @@ func unresolved(d *comment.Doc) []string {
 				out = append(out, linksIn(string(t))...)
 			case *comment.Link:
 				text(t.Text)
+			case *comment.DocLink:
+				name := t.Name
+				if t.Recv != "" {
+					name = t.Recv + "." + name
+				}
+				p, ok := pkgs[t.ImportPath]
+				if t.ImportPath == "" { // self, named by its package name
+					p, ok = self, true
+				}
+				if ok && name != "" && !p.names[name] {
+					out = append(out, "["+p.Name+"."+name+"]")
+				}
 			}
 		}
 	}
