@@ -14,11 +14,10 @@ import (
 )
 
 // maxErrorLen bounds the text of an error recorded on a span, in its
-// status and in its exception event. TrackAll's error joins one per event
-// not tracked: for a webhook's batch of thousands of events that all
-// failed (the store is down), hundreds of kilobytes, which the span would
-// carry twice, at each of the provider's retries. The first errors say
-// what went wrong; the rest repeat it.
+// status and in its exception event. A sender's error may quote a
+// provider's whole reply (an HTML error page), and a custom store's or
+// directory's anything: hundreds of kilobytes, which the span would carry
+// twice. The start of an error says what went wrong.
 const maxErrorLen = 4 << 10
 
 // endSpan ends span, recording err and the Error status when err is set.
