@@ -31,9 +31,10 @@ type campaignBody struct {
 	JSON     string
 
 	// NamedBy lists the first namedPerOriginal follow-ups that trigger on
-	// the campaign (an original, or a follow-up that others follow), in ID order; NamedByMore counts the
-	// others, listed at NamedByURL. NamedByNote says why there is no list:
-	// the campaigns could not be read.
+	// the campaign (an original, or a follow-up that others follow), in ID
+	// order; NamedByMore counts the others, listed at NamedByURL.
+	// NamedByNote says why there is no list: the campaigns could not be
+	// read.
 	NamedBy     []string
 	NamedByMore int64
 	NamedByURL  string
