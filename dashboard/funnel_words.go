@@ -41,7 +41,7 @@ func funnelWords(steps []funnelStep, rec store.CampaignRecord, w window, now tim
 	default:
 		out = append(out, fmt.Sprintf("Nothing was sent %s.", span.in))
 		if c.Delay != rule.Immediately() {
-			out = append(out, fmt.Sprintf("Its definition says to send %s the trigger: what was scheduled %s may fall due after it.", delayWords(c.Delay), span.in))
+			out = append(out, fmt.Sprintf("Its definition says to send %s, counted from the trigger: what was scheduled %s may fall due after it.", delayWords(c.Delay), span.in))
 		}
 		if len(steps[1].Lost) > 0 {
 			out = append(out, "What was scheduled and not sent fell out as listed beside Scheduled.")

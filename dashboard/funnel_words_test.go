@@ -108,3 +108,28 @@ func TestFunnelThatSentSaysNothingMore(t *testing.T) {
 		t.Errorf("words under a funnel that sent:\n%s", section(t, page, "data-funnel-words", "</div>"))
 	}
 }
+
+// The sentence on a delay reads for every shape of delay: "send after 1
+// day", "send next monday at 10:00", each counted from the trigger.
+func TestFunnelThatSentNothingSaysTheDelayInWords(t *testing.T) {
+	long := fixtureNow.Add(-20 * 24 * time.Hour)
+	hour := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		delay rule.Delay
+		want  string
+	}{
+		{rule.After(24 * time.Hour), "Its definition says to send after 1 day, counted from the trigger: what was scheduled on"},
+		{rule.NextWeekdayAt(time.Monday, 10, 0), "Its definition says to send next monday at 10:00, counted from the trigger: what was scheduled on"},
+		{rule.InDaysAt(2, 9, 0), "Its definition says to send in 2 days at 09:00, counted from the trigger: what was scheduled on"},
+	} {
+		f := quietFake(rule.Active, long, long)
+		rec := f.campaigns["remind"]
+		rec.Campaign.Delay = c.delay
+		f.campaigns["remind"] = rec
+		f.tallies = append(f.tallies, tally{Hour: hour, CampaignID: "remind", Kind: rule.Scheduled, Count: 5})
+		words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
+		if !strings.Contains(words, c.want) {
+			t.Errorf("%v: the words lack %q:\n%s", c.delay, c.want, words)
+		}
+	}
+}
