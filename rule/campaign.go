@@ -241,8 +241,10 @@ func cloneConditions(cs []Condition) []Condition {
 
 // UnmarshalJSON implements [json.Unmarshaler] strictly: unknown fields and
 // unknown kinds are errors (a misspelt field in a hand-written definition
-// must not be ignored; the error names the field it most likely misspells,
-// "rate_limit" for "rate_limt" or "rateLimit"), and numbers in conditions decode as json.Number.
+// must not be ignored; the error says where it is and names the field it
+// most likely misspells, "rate_limit" for "rate_limt" or "rateLimit",
+// "campaign_id" for a trigger's "campain_id"), and numbers in conditions
+// decode as json.Number.
 // Decoding does not validate: call [Campaign.Validate]. What a store
 // wrote, which a newer version may have written, decodes with
 // [DecodeStoredCampaign].

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,41 +72,61 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 	case errors.As(err, &se):
 		return &decodeError{path: what, msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), err: err}
 	}
-	if field, near, ok := unknownField(b, v); ok {
+	if at, field, near, ok := unknownField(b, reflect.TypeOf(v).Elem(), ""); ok {
 		hint := ""
 		if near != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		if at != "" { // inside a trigger, an exception, a condition
+			return &decodeError{path: what + ": " + at, msg: fmt.Sprintf("unknown field %q%s", field, hint), err: err}
 		}
 		return &decodeError{path: what, msg: fmt.Sprintf("unknown field %q%s; want %s", field, hint, shapes), err: err}
 	}
 	return &decodeError{path: what, msg: err.Error(), err: err}
 }
 
-// unknownField returns the first key of the JSON object b, in the order
-// written (the one encoding/json names), that no field of struct *v
-// takes, if b is an object with one, and the field it most likely
-// misspells (see nearestField), or "".
-func unknownField(b []byte, v any) (key, near string, ok bool) {
-	fields := jsonFields(reflect.TypeOf(v).Elem())
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", "", false
+// unknownField returns the first key, in the order written (the one
+// encoding/json names), that no field takes, of the JSON object b decoded
+// into struct type t or of an object inside it decoded into a struct that
+// has no decoding of its own (a trigger, an exception, a condition),
+// if there is one: where it is ("" in b itself, "triggers[0].where[1]"
+// inside), the key and the field it most likely misspells (see
+// nearestField), or "".
+func unknownField(b []byte, t reflect.Type, at string) (where, key, near string, ok bool) {
+	t = indirect(t)
+	switch {
+	case reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()),
+		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
+		return "", "", "", false // its errors are its own
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(b, &items) != nil {
+			return "", "", "", false
+		}
+		for i, it := range items {
+			if where, key, near, ok = unknownField(it, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); ok {
+				return where, key, near, true
+			}
+		}
+		return "", "", "", false
+	case t.Kind() != reflect.Struct:
+		return "", "", "", false
 	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", "", false
+	fields := jsonFields(t)
+	eachKey(b, func(k string, raw json.RawMessage) bool {
+		ft, known := fieldType(fields, k)
+		if !known {
+			where, key, near, ok = at, k, nearestField(fields, k), true
+			return false
 		}
-		k, _ := tok.(string)
-		if _, ok := fieldType(fields, k); !ok {
-			return k, nearestField(fields, k), true
+		inner := k
+		if at != "" {
+			inner = at + "." + k
 		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return "", "", false
-		}
-	}
-	return "", "", false
+		where, key, near, ok = unknownField(raw, ft, inner)
+		return !ok
+	})
+	return where, key, near, ok
 }
 
 // nearestField returns the JSON name of the field key most likely

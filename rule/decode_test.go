@@ -145,3 +145,23 @@ func TestUnknownFieldIsTheFirstWritten(t *testing.T) {
 		require.ErrorContains(t, err, `unknown field "zzz";`)
 	}
 }
+
+// A misspelt field inside a trigger, an exception or a condition is named
+// with where it is and the field it most likely misspells, as one of the
+// campaign's own fields is.
+func TestUnknownFieldInsideAListSaysWhereAndSuggests(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"id":"c","triggers":[{"kind":"email_received","campaign_id":"n"},{"kind":"email_received","campain_id":"n"}]}`,
+			`rule: campaign: triggers[1]: unknown field "campain_id" (did you mean "campaign_id"?)`},
+		{`{"id":"c","exceptions":[{"kind":"purchase","nmae":"x"}]}`,
+			`rule: campaign: exceptions[0]: unknown field "nmae" (did you mean "name"?)`},
+		{`{"id":"c","triggers":[{"kind":"custom_event","name":"x","where":[{"property":"a","op":"exists"},{"proprety":"total","op":"ge","value":1}]}]}`,
+			`rule: campaign: triggers[0].where[1]: unknown field "proprety" (did you mean "property"?)`},
+		{`{"id":"c","conversions":[{"id":"b","kind":"purchase","where":[{"property":"a","opp":"exists"}]}]}`,
+			`rule: campaign: conversion: where[0]: unknown field "opp" (did you mean "op"?)`},
+	} {
+		err := json.Unmarshal([]byte(tc.json), new(rule.Campaign))
+		require.EqualError(t, err, tc.want, tc.json)
+		require.ErrorContains(t, errors.Unwrap(err), "json: unknown field", "encoding/json's error stays wrapped")
+	}
+}
