@@ -53,10 +53,11 @@ var (
 	_ store.Notifier     = (*Store)(nil)
 )
 
-// ErrInvalidPath reports a path [Open] cannot use: empty, an in-memory
-// database, which each connection would see empty, a "file:" URI, one
-// holding a NUL byte (SQLite would open the file named by the part before
-// it), a directory, or a file in a directory that does not exist.
+// ErrInvalidPath reports a path [Open] (or [Store.Backup]) cannot use:
+// empty, an in-memory database, which each connection would see empty, a
+// "file:" URI, one holding a NUL byte (SQLite would open the file named by
+// the part before it), a directory, or a file in a directory that does not
+// exist.
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its

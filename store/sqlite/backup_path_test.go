@@ -1,0 +1,41 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+)
+
+// TestBackupRefusesWhatOpenRefuses checks that Backup takes a file system
+// path as Open does: a "file:" URI (which SQLite would read as a URI and
+// write elsewhere, then report failure), a path holding a NUL byte (the
+// copy would go to the part before it), the in-memory database and an empty
+// path are refused with ErrInvalidPath, and nothing is written.
+func TestBackupRefusesWhatOpenRefuses(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, filepath.Join(t.TempDir(), "c.db"))
+	dir := t.TempDir()
+	for _, path := range []string{
+		"file:" + filepath.Join(dir, "uri.db"),
+		filepath.Join(dir, "nul.db") + "\x00x",
+		":memory:",
+		"",
+		filepath.Join(dir, "missing", "b.db"),
+	} {
+		err := s.Backup(ctx, path)
+		if !errors.Is(err, sqlite.ErrInvalidPath) {
+			t.Errorf("Backup(%q): %v, want ErrInvalidPath", path, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("a refused backup wrote %s", e.Name())
+	}
+}
