@@ -142,6 +142,11 @@
 // has it open may give a torn copy (the recent changes are in the -wal
 // file): use Backup, or stop the processes first.
 //
+// A restored copy takes the engines' state back to when its backup began:
+// events tracked since are gone, and deliveries sent since are pending
+// again, sent once more when due with the same IDs (hosts deduplicate by
+// ID, as after a crash).
+//
 // # Pruning and file size
 //
 // The engine calls [Store.Prune] every minute or so: it deletes expired
