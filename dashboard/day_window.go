@@ -30,7 +30,7 @@ type tallyKeeper interface {
 // hour that begins after midnight.
 func dayHours(start time.Time) (since, until time.Time) {
 	y, m, d := start.Date()
-	next := time.Date(y, m, d+1, 0, 0, 0, 0, start.Location())
+	next := midnight(y, m, d+1, start.Location())
 	return ceilHour(start), ceilHour(next)
 }
 
@@ -79,17 +79,18 @@ func dayParam(q url.Values, now time.Time, loc *time.Location, kept time.Duratio
 		// Not echoed: it may be long, and is not a date anyway.
 		return window{}, dayShown{}, false, fmt.Errorf("bad day: %s", how)
 	}
-	start, perr := time.ParseInLocation(time.DateOnly, v, loc)
+	date, perr := time.Parse(time.DateOnly, v)
 	if perr != nil {
 		return window{}, dayShown{}, false, fmt.Errorf("bad day %q: %s", v, how)
 	}
+	start := midnight(date.Year(), date.Month(), date.Day(), loc)
 	w = dayWindow(start)
 	shown = dayShown{Label: w.Label, Zone: loc.String()}
 	if h := int(w.Span / time.Hour); w.Span != 24*time.Hour {
 		shown.Hours = h
 	}
 	y, m, d := now.In(loc).Date()
-	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	today := midnight(y, m, d, loc)
 	keptFrom := now.Add(-kept).UTC().Truncate(time.Hour)
 	switch since, until := w.bounds(now); {
 	case start.Equal(today):

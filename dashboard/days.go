@@ -26,7 +26,27 @@ var dayMetrics = campaignMetrics
 // per-day table reads.
 func daysSince(now time.Time, loc *time.Location) time.Time {
 	y, m, d := now.In(loc).Date()
-	return time.Date(y, m, d-(calendarDays-1), 0, 0, 0, 0, loc).Truncate(time.Hour)
+	return midnight(y, m, d-(calendarDays-1), loc).Truncate(time.Hour)
+}
+
+// midnight returns the start of the calendar day y-m-d in loc (d may be
+// out of its month's range, as for time.Date): its midnight, or, where the
+// clocks go forward at midnight (Chile, Cuba), the instant they jump, as
+// the day then begins at 01:00.
+func midnight(y int, m time.Month, d int, loc *time.Location) time.Time {
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty == y && tm == m && td == d {
+		return t
+	}
+	// time.Date put the skipped midnight in the day before: the day
+	// begins where that day's zone ends.
+	if _, end := t.ZoneBounds(); !end.IsZero() {
+		if ey, em, ed := end.In(loc).Date(); ey == y && em == m && ed == d {
+			return end.In(loc)
+		}
+	}
+	return t
 }
 
 // countByDay counts ts (one follow-up's tallies) per calendar day in loc,
@@ -39,7 +59,7 @@ func countByDay(ts []tally, now time.Time, loc *time.Location) []dayRow {
 	rows := make([]dayRow, calendarDays)
 	index := map[string]int{}
 	for i := range rows {
-		start := time.Date(y, m, d-i, 0, 0, 0, 0, loc)
+		start := midnight(y, m, d-i, loc)
 		rows[i] = dayRow{Start: start, Label: start.Format("Mon 2 Jan"), Counts: make([]int64, len(dayMetrics))}
 		index[rows[i].Date()] = i
 	}
