@@ -12,10 +12,11 @@ import (
 
 // funnelWords says in plain words what a funnel that sent nothing means
 // for the follow-up rec over window w at now, from what the page knows:
-// the definition, the state now and the last update (the page keeps no
-// earlier state, so it says what it cannot tell rather than guess). It
-// says nothing of a funnel that sent.
-func funnelWords(steps []funnelStep, rec store.CampaignRecord, w window, now time.Time, loc *time.Location) []string {
+// the definition, the decisions of the window by kind (kinds), the state
+// now and the last update (the page keeps no earlier state, so it says
+// what it cannot tell rather than guess). It says nothing of a funnel
+// that sent.
+func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecord, w window, now time.Time, loc *time.Location) []string {
 	if len(steps) < 3 || steps[2].Count > 0 {
 		return nil
 	}
@@ -24,12 +25,19 @@ func funnelWords(steps []funnelStep, rec store.CampaignRecord, w window, now tim
 	span := spanNouns(w)
 	c := &rec.Campaign
 	var out []string
-	switch {
-	case triggered == 0:
-		trig := make([]string, len(c.Triggers))
-		for i, t := range c.Triggers {
-			trig[i] = triggerAction(t)
+	trig := make([]string, len(c.Triggers))
+	for i, t := range c.Triggers {
+		trig[i] = triggerAction(t)
+	}
+	switch dup := kindTotal(kinds, rule.Duplicate); {
+	case triggered == 0 && dup > 0:
+		were, them := "were ignored as duplicates", "they were new events, your host gave them IDs"
+		if dup == 1 {
+			were, them = "was ignored as a duplicate", "it was a new event, your host gave it an ID"
 		}
+		out = append(out, fmt.Sprintf("Nothing triggered it %s: the %s that matched its triggers (the user %s) had the ID of an event the engines had taken before, and %s. If %s it had used before.",
+			span.in, plural(dup, "event"), strings.Join(trig, ", or "), were, them))
+	case triggered == 0:
 		out = append(out, fmt.Sprintf("Nothing triggered it %s: no event the engines took matched its triggers (the user %s).",
 			span.in, strings.Join(trig, ", or ")))
 		if ids := triggerCampaigns(c); len(ids) > 0 {
@@ -54,6 +62,16 @@ func funnelWords(steps []funnelStep, rec store.CampaignRecord, w window, now tim
 		return append([]string{state}, out...)
 	}
 	return append(out, state)
+}
+
+// kindTotal is how many decisions of kind k kinds count.
+func kindTotal(kinds []kindSeries, k rule.DecisionKind) int64 {
+	for _, ks := range kinds {
+		if ks.Kind == k {
+			return ks.Series.Total()
+		}
+	}
+	return 0
 }
 
 // nouns name a window in the sentences of funnelWords.

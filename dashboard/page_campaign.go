@@ -166,8 +166,8 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		} else if !isDay || shown.Gone == "" {
 			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign)))
 			body.FunnelChart = funnelChart(body.Funnel)
-			body.FunnelWords = funnelWords(body.Funnel, rec, win, now, h.cfg.location)
 			body.Kinds = decisionsOverTime(tallies, win, now)
+			body.FunnelWords = funnelWords(body.Funnel, body.Kinds, rec, win, now, h.cfg.location)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
 		}
 		if err == nil {
