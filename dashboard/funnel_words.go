@@ -96,10 +96,11 @@ func triggerCampaigns(c *rule.Campaign) []string {
 }
 
 // stateWords says what the page knows of rec's state over [since, until):
-// its creation after the window, or its state throughout when its last
-// update came before the window; otherwise that it cannot tell. decisive
-// is true when the state alone explains an empty funnel: the follow-up
-// did not exist, or was not active, throughout the window.
+// its creation after the window, or during it, and its state since when
+// it has not changed since; its state throughout when its last update
+// came before the window; otherwise that it cannot tell. decisive is true
+// when the state alone explains an empty funnel: the follow-up did not
+// exist, or was not active, throughout the window.
 func stateWords(rec store.CampaignRecord, since, until time.Time, span nouns, loc *time.Location) (words string, decisive bool) {
 	state := string(rec.State)
 	if rec.State == rule.Draft {
@@ -108,6 +109,17 @@ func stateWords(rec store.CampaignRecord, since, until time.Time, span nouns, lo
 	switch {
 	case !rec.CreatedAt.IsZero() && !rec.CreatedAt.Before(until):
 		return fmt.Sprintf("It did not exist yet: it was created at %s.", formatTime(rec.CreatedAt, loc)), true
+	case !rec.CreatedAt.IsZero() && !rec.CreatedAt.Before(since):
+		created := fmt.Sprintf("It was created at %s, %s: it triggered on nothing before then.", formatTime(rec.CreatedAt, loc), span.during)
+		if rec.UpdatedAt.After(rec.CreatedAt) {
+			return fmt.Sprintf("%s It is %s now, and was last updated at %s: the page keeps no earlier state, so it cannot say whether it was active between the two.",
+				created, state, formatTime(rec.UpdatedAt, loc)), false
+		}
+		s := fmt.Sprintf("%s It is %s now and has not changed since.", created, state)
+		if rec.State != rule.Active {
+			s += " A follow-up that is not active triggers on nothing."
+		}
+		return s, rec.State != rule.Active
 	case rec.UpdatedAt.IsZero():
 		return fmt.Sprintf("It is %s now.", state), false
 	case !rec.UpdatedAt.After(since):

@@ -35,3 +35,28 @@ func TestEmptyFunnelOfDuplicatesSaysSo(t *testing.T) {
 		[]string{"7 events that matched its triggers", "duplicates", `receives the email "newsletter"`},
 		[]string{"no event the engines took matched"})
 }
+
+// A follow-up created during the day: the page says it did not exist
+// before then, not that it cannot say whether it was active.
+func TestEmptyFunnelOfADayItWasCreatedIn(t *testing.T) {
+	created := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name      string
+		state     rule.State
+		updated   time.Time
+		want, not []string
+	}{
+		{"active since", rule.Active, created,
+			[]string{"It was created at 2026-03-03 09:00:00 UTC, during this day", "It is active now and has not changed since"},
+			[]string{"cannot say", "active before then"}},
+		{"a draft since", rule.Draft, created,
+			[]string{"It was created at 2026-03-03 09:00:00 UTC, during this day", "It is a draft now and has not changed since", "triggers on nothing"},
+			[]string{"cannot say"}},
+		{"updated later", rule.Active, fixtureNow.Add(-time.Hour),
+			[]string{"It was created at 2026-03-03 09:00:00 UTC, during this day", "last updated at 2026-03-04 14:20:00 UTC", "cannot say whether it was active between"},
+			[]string{"active before then"}},
+	} {
+		words := funnelWordsOf(t, quietFake(c.state, created, c.updated), "/campaign?id=remind&day=2026-03-03")
+		wantWords(t, c.name, words, c.want, c.not)
+	}
+}
