@@ -49,7 +49,7 @@ func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecor
 	default:
 		out = append(out, fmt.Sprintf("Nothing was sent %s.", span.in))
 		if c.Delay != rule.Immediately() {
-			out = append(out, fmt.Sprintf("Its definition says to send %s, counted from the trigger: what was scheduled %s may fall due after it.", delayWords(c.Delay), span.in))
+			out = append(out, fmt.Sprintf("It does not send at once (its definition says: send %s), so what was scheduled %s may fall due later.", delayWords(c.Delay), span.in))
 		}
 		if len(steps[1].Lost) > 0 {
 			out = append(out, "What was scheduled and not sent fell out as listed beside Scheduled.")

@@ -89,7 +89,7 @@ func TestFunnelThatSentNothingSaysWhy(t *testing.T) {
 		tally{Hour: hour, CampaignID: "remind", Kind: rule.Scheduled, Count: 5},
 		tally{Hour: hour, CampaignID: "remind", Kind: rule.Suppressed, Reason: rule.ReasonNotInAudience, Rule: store.RuleWhenDue, Count: 1})
 	words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
-	for _, w := range []string{"Nothing was sent", "send after 1 day", "fall due after it", "fell out", "It was active all day"} {
+	for _, w := range []string{"Nothing was sent", "send after 1 day", "fall due later", "fell out", "It was active all day"} {
 		if !strings.Contains(words, w) {
 			t.Errorf("the words lack %q:\n%s", w, words)
 		}
@@ -118,9 +118,9 @@ func TestFunnelThatSentNothingSaysTheDelayInWords(t *testing.T) {
 		delay rule.Delay
 		want  string
 	}{
-		{rule.After(24 * time.Hour), "Its definition says to send after 1 day, counted from the trigger: what was scheduled on"},
-		{rule.NextWeekdayAt(time.Monday, 10, 0), "Its definition says to send next monday at 10:00, counted from the trigger: what was scheduled on"},
-		{rule.InDaysAt(2, 9, 0), "Its definition says to send in 2 days at 09:00, counted from the trigger: what was scheduled on"},
+		{rule.After(24 * time.Hour), "It does not send at once (its definition says: send after 1 day), so what was scheduled on"},
+		{rule.NextWeekdayAt(time.Monday, 10, 0), "It does not send at once (its definition says: send next monday at 10:00), so what was scheduled on"},
+		{rule.InDaysAt(2, 9, 0), "It does not send at once (its definition says: send in 2 days at 09:00), so what was scheduled on"},
 	} {
 		f := quietFake(rule.Active, long, long)
 		rec := f.campaigns["remind"]

@@ -60,3 +60,22 @@ func TestEmptyFunnelOfADayItWasCreatedIn(t *testing.T) {
 		wantWords(t, c.name, words, c.want, c.not)
 	}
 }
+
+// Deliveries scheduled and none sent: the words say how long the
+// follow-up waits in the words of its rules, for each kind of delay.
+func TestEmptyFunnelSaysTheDelayInWords(t *testing.T) {
+	long := fixtureNow.Add(-20 * 24 * time.Hour)
+	for delay, want := range map[rule.Delay]string{
+		rule.After(24 * time.Hour):            "its definition says: send after 1 day",
+		rule.NextWeekdayAt(time.Monday, 9, 0): "its definition says: send next monday at 09:00",
+		rule.InDaysAt(2, 9, 30):               "its definition says: send in 2 days at 09:30",
+	} {
+		f := quietFake(rule.Active, long, long)
+		rec := f.campaigns["remind"]
+		rec.Campaign.Delay = delay
+		f.campaigns["remind"] = rec
+		f.tallies = []tally{{Hour: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC), CampaignID: "remind", Kind: rule.Scheduled, Count: 5}}
+		words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
+		wantWords(t, delay.String(), words, []string{want, "may fall due later"}, []string{"the trigger:"})
+	}
+}
