@@ -91,7 +91,7 @@ func dayParam(q url.Values, now time.Time, loc *time.Location, kept time.Duratio
 	}
 	y, m, d := now.In(loc).Date()
 	today := midnight(y, m, d, loc)
-	keptFrom := now.Add(-kept).UTC().Truncate(time.Hour)
+	keptFrom := keptSince(now, kept)
 	switch since, until := w.bounds(now); {
 	case start.Equal(today):
 		shown.Label += " (today, so far)"
@@ -103,6 +103,12 @@ func dayParam(q url.Values, now time.Time, loc *time.Location, kept time.Duratio
 		shown.Partial = fmt.Sprintf("The store keeps decision tallies for %s: the hours of this day before %s are pruned, or about to be, so its counts are of the rest of the day only.", durationWords(kept), formatTime(keptFrom, loc))
 	}
 	return w, shown, true, nil
+}
+
+// keptSince is the first hour of tallies the store keeps at now, when it
+// keeps them for kept: the engine's prune removes the hours before.
+func keptSince(now time.Time, kept time.Duration) time.Time {
+	return now.Add(-kept).UTC().Truncate(time.Hour)
 }
 
 // tallyRetention is how long src's store keeps decision tallies: its

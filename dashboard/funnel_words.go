@@ -14,15 +14,19 @@ import (
 // for the follow-up rec over window w at now, from what the page knows:
 // the definition, the decisions of the window by kind (kinds), the state
 // now and the last update (the page keeps no earlier state, so it says
-// what it cannot tell rather than guess). It says nothing of a funnel
-// that sent.
-func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecord, w window, now time.Time, loc *time.Location) []string {
+// what it cannot tell rather than guess). kept is the first hour of
+// tallies the store keeps: of the window's hours before, it says nothing.
+// It says nothing of a funnel that sent.
+func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecord, w window, now, kept time.Time, loc *time.Location) []string {
 	if len(steps) < 3 || steps[2].Count > 0 {
 		return nil
 	}
 	triggered, scheduled := steps[0].Count, steps[1].Count
 	since, until := w.bounds(now)
 	span := spanNouns(w)
+	if since.Before(kept) {
+		span.in += fmt.Sprintf(", in the hours the store keeps (from %s)", formatTime(kept, loc))
+	}
 	c := &rec.Campaign
 	var out []string
 	trig := make([]string, len(c.Triggers))

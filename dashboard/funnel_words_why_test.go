@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"html"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,29 @@ func TestEmptyFunnelSaysTheDelayInWords(t *testing.T) {
 		f.tallies = []tally{{Hour: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC), CampaignID: "remind", Kind: rule.Scheduled, Count: 5}}
 		words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
 		wantWords(t, delay.String(), words, []string{want, "may fall due later"}, []string{"the trigger:"})
+	}
+}
+
+// A window whose first hours the store no longer keeps (a day at the
+// edge of the retention, the last 30 days of an engine that keeps 3):
+// the words claim nothing of the hours gone.
+func TestEmptyFunnelSaysNothingOfPrunedHours(t *testing.T) {
+	old := fixtureNow.Add(-60 * 24 * time.Hour)
+	for _, c := range []struct {
+		keep   time.Duration
+		target string
+		want   string
+		not    string
+	}{
+		{0, "/campaign?id=remind&day=2026-02-02", "Nothing triggered it on Mon 2 Feb 2026, in the hours the store keeps (from 2026-02-02 15:00:00 UTC)", "on Mon 2 Feb 2026:"},
+		{72 * time.Hour, "/campaign?id=remind&range=30d", "Nothing triggered it in the last 30 days, in the hours the store keeps (from 2026-03-01 15:00:00 UTC)", "in the last 30 days:"},
+	} {
+		var src source = quietFake(rule.Active, old, old)
+		if c.keep > 0 {
+			src = keepingFake{src.(*fakeSource), c.keep}
+		}
+		page := body(t, get(t, mustHandler(t, src), c.target), http.StatusOK)
+		words := html.UnescapeString(section(t, page, `data-funnel-words`, "</div>"))
+		wantWords(t, c.target, words, []string{c.want}, []string{c.not})
 	}
 }

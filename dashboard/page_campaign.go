@@ -167,7 +167,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign)))
 			body.FunnelChart = funnelChart(body.Funnel)
 			body.Kinds = decisionsOverTime(tallies, win, now)
-			body.FunnelWords = funnelWords(body.Funnel, body.Kinds, rec, win, now, h.cfg.location)
+			body.FunnelWords = funnelWords(body.Funnel, body.Kinds, rec, win, now, keptSince(now, tallyRetention(h.src)), h.cfg.location)
 			body.KindsChart = stackedChart(body.Kinds, win, h.cfg.location)
 		}
 		if err == nil {
