@@ -55,6 +55,13 @@ func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecor
 		if c.Delay != rule.Immediately() {
 			out = append(out, fmt.Sprintf("It does not send at once (its definition says: send %s), so what was scheduled %s may fall due later.", delayWords(c.Delay), span.in))
 		}
+		if n := kindTotal(kinds, rule.Deferred); n > 0 {
+			times := plural(n, "time")
+			if n == 1 {
+				times = "once"
+			}
+			out = append(out, fmt.Sprintf("Deliveries that came due %s were moved later %s, to keep to a send window, quiet hours or a rate limit (Deferred, in its decisions): they go out when those allow.", span.in, times))
+		}
 		if len(steps[1].Lost) > 0 {
 			out = append(out, "What was scheduled and not sent fell out as listed beside Scheduled.")
 		}

@@ -105,3 +105,21 @@ func TestEmptyFunnelSaysNothingOfPrunedHours(t *testing.T) {
 		wantWords(t, c.target, words, []string{c.want}, []string{c.not})
 	}
 }
+
+// Deliveries due in the window and moved later (send window, quiet
+// hours, rate limit), none sent: the words say so, even of a follow-up
+// that sends at once.
+func TestEmptyFunnelOfDeferredDeliveriesSaysSo(t *testing.T) {
+	long := fixtureNow.Add(-20 * 24 * time.Hour)
+	f := quietFake(rule.Active, long, long)
+	rec := f.campaigns["remind"]
+	rec.Campaign.Delay = rule.Immediately()
+	f.campaigns["remind"] = rec
+	hour := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	f.tallies = []tally{
+		{Hour: hour, CampaignID: "remind", Kind: rule.Scheduled, Count: 3},
+		{Hour: hour, CampaignID: "remind", Kind: rule.Deferred, Reason: rule.ReasonRateLimited, Count: 4},
+	}
+	words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
+	wantWords(t, "deferred", words, []string{"Nothing was sent on Tue 3 Mar 2026", "moved later 4 times"}, []string{"does not send at once"})
+}
