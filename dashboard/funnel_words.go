@@ -52,6 +52,20 @@ func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecor
 		out = append(out, "Every trigger was suppressed on arrival, for the reasons beside Triggered: nothing was scheduled.")
 	default:
 		out = append(out, fmt.Sprintf("Nothing was sent %s.", span.in))
+		if n := kindTotal(kinds, rule.HeldOut); n > 0 {
+			held := fmt.Sprintf("%d deliveries were held out", n)
+			if n == 1 {
+				held = "1 delivery was held out"
+			}
+			switch c.ControlPercent {
+			case 100:
+				out = append(out, fmt.Sprintf("%s in its control group: its definition holds out every user (100%%), so it sends to no one; those held out count as having received it.", held))
+			case 0:
+				out = append(out, fmt.Sprintf("%s in its control group, as its definition said when they were scheduled (it holds out no user now): nothing is sent to them, and they count as having received it.", held))
+			default:
+				out = append(out, fmt.Sprintf("%s in its control group (its definition holds out %d%% of users): nothing is sent to them, and they count as having received it.", held, c.ControlPercent))
+			}
+		}
 		if c.Delay != rule.Immediately() {
 			out = append(out, fmt.Sprintf("It does not send at once (its definition says: send %s), so what was scheduled %s may fall due later.", delayWords(c.Delay), span.in))
 		}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"strings"
@@ -122,4 +123,30 @@ func TestEmptyFunnelOfDeferredDeliveriesSaysSo(t *testing.T) {
 	}
 	words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
 	wantWords(t, "deferred", words, []string{"Nothing was sent on Tue 3 Mar 2026", "moved later 4 times"}, []string{"does not send at once"})
+}
+
+// A follow-up whose control group holds out every user sends nothing by
+// design: the words say so, not only that nothing was sent.
+func TestEmptyFunnelOfAControlGroupOfAll(t *testing.T) {
+	long := fixtureNow.Add(-20 * 24 * time.Hour)
+	hour := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		percent   int
+		want, not []string
+	}{
+		{100, []string{"3 deliveries were held out in its control group", "its definition holds out every user (100%)", "sends to no one"}, nil},
+		{20, []string{"3 deliveries were held out in its control group", "its definition holds out 20% of users"}, []string{"sends to no one"}},
+		{0, []string{"3 deliveries were held out in its control group", "it holds out no user now"}, []string{"sends to no one", "0%"}},
+	} {
+		f := quietFake(rule.Active, long, long)
+		rec := f.campaigns["remind"]
+		rec.Campaign.ControlPercent = c.percent
+		f.campaigns["remind"] = rec
+		f.tallies = []tally{
+			{Hour: hour, CampaignID: "remind", Kind: rule.Scheduled, Count: 3},
+			{Hour: hour, CampaignID: "remind", Kind: rule.HeldOut, Reason: rule.ReasonControlGroup, Count: 3},
+		}
+		words := funnelWordsOf(t, f, "/campaign?id=remind&day=2026-03-03")
+		wantWords(t, fmt.Sprint(c.percent, "%"), words, c.want, c.not)
+	}
 }
