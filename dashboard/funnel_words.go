@@ -24,6 +24,9 @@ func funnelWords(steps []funnelStep, kinds []kindSeries, rec store.CampaignRecor
 	triggered, scheduled := steps[0].Count, steps[1].Count
 	since, until := w.bounds(now)
 	span := spanNouns(w)
+	if w.calendar && until.After(now) {
+		span.all += " so far" // today
+	}
 	if since.Before(kept) {
 		span.in += fmt.Sprintf(", in the hours the store keeps (from %s)", formatTime(kept, loc))
 	}

@@ -150,3 +150,10 @@ func TestEmptyFunnelOfAControlGroupOfAll(t *testing.T) {
 		wantWords(t, fmt.Sprint(c.percent, "%"), words, c.want, c.not)
 	}
 }
+
+// Of today, not over yet, the page says what the follow-up was all day
+// so far, not all day.
+func TestEmptyFunnelOfTodaySaysSoFar(t *testing.T) {
+	words := funnelWordsOf(t, quietFake(rule.Stopped, fixtureNow.Add(-20*24*time.Hour), fixtureNow.Add(-3*24*time.Hour)), "/campaign?id=remind&day=2026-03-04")
+	wantWords(t, "today", words, []string{"It was stopped all day so far:"}, []string{"stopped all day:"})
+}
