@@ -51,3 +51,22 @@ func TestDayWhoseMidnightTheClocksSkip(t *testing.T) {
 		}
 	}
 }
+
+// Where the clocks change by half an hour (Lord Howe Island), the page
+// says the day's own length, not the hours of tallies it counts.
+func TestDayOfAHalfHourClockChangeSaysItsLength(t *testing.T) {
+	loc, err := time.LoadLocation("Australia/Lord_Howe")
+	if err != nil {
+		t.Skipf("no zone: %v", err)
+	}
+	for now, want := range map[time.Time]string{
+		time.Date(2026, 4, 7, 12, 20, 0, 0, time.UTC):  "Sun 5 Apr 2026, midnight to midnight in Australia/Lord_Howe (24 hours 30 minutes: the clocks changed that day)",
+		time.Date(2026, 10, 6, 12, 20, 0, 0, time.UTC): "Sun 4 Oct 2026, midnight to midnight in Australia/Lord_Howe (23 hours 30 minutes: the clocks changed that day)",
+	} {
+		date := map[int]string{4: "2026-04-05", 10: "2026-10-04"}[int(now.Month())]
+		page := body(t, get(t, mustHandler(t, hourlySends(now), WithLocation(loc)), "/campaign?id=remind&day="+date), http.StatusOK)
+		if shown := section(t, page, "data-day-shown", "</p>"); !strings.Contains(shown, want) {
+			t.Errorf("the page of %s says %s", date, shown)
+		}
+	}
+}

@@ -55,9 +55,10 @@ func dayWindow(start time.Time) window {
 type dayShown struct {
 	Label string // "Sun 29 Mar 2026", "today, Wed 4 Mar 2026"
 	Zone  string // the dashboard's zone, by name
-	// Hours is the day's length when a clock change makes it other than
-	// 24 hours, 0 otherwise.
-	Hours int
+	// Length is the day's length, midnight to midnight, when a clock
+	// change makes it other than 24 hours ("23 hours", "24 hours 30
+	// minutes"), "" otherwise.
+	Length string
 	// Gone says why the page shows no figures of the day: it has not
 	// begun, or the store no longer keeps its tallies. Partial says which
 	// of its hours the store no longer keeps, when some.
@@ -86,10 +87,14 @@ func dayParam(q url.Values, now time.Time, loc *time.Location, kept time.Duratio
 	start := midnight(date.Year(), date.Month(), date.Day(), loc)
 	w = dayWindow(start)
 	shown = dayShown{Label: w.Label, Zone: loc.String()}
-	if h := int(w.Span / time.Hour); w.Span != 24*time.Hour {
-		shown.Hours = h
+	y, m, d := start.Date()
+	if length := midnight(y, m, d+1, loc).Sub(start); length != 24*time.Hour {
+		shown.Length = plural(int64(length/time.Hour), "hour")
+		if mins := length % time.Hour / time.Minute; mins > 0 {
+			shown.Length += " " + plural(int64(mins), "minute")
+		}
 	}
-	y, m, d := now.In(loc).Date()
+	y, m, d = now.In(loc).Date()
 	today := midnight(y, m, d, loc)
 	keptFrom := keptSince(now, kept)
 	switch since, until := w.bounds(now); {
