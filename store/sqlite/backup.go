@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 )
 
 // ErrBackupExists reports a backup path where a non-empty file already
@@ -20,9 +19,10 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // before Backup returns, and a database [Open] takes as it is. path must
 // not name an existing non-empty file ([ErrBackupExists]); its directory
 // must exist. path is a file system path, not a URI: a path [Open] would
-// refuse (a "file:" URI, ":memory:", a NUL byte, a directory that does not
-// exist) is refused with [ErrInvalidPath], and nothing is written. A
-// failed backup may leave a partial file at path: remove it.
+// refuse (a "file:" URI, ":memory:", a NUL byte, a directory, a file in a
+// directory that does not exist) is refused with [ErrInvalidPath], and
+// nothing is written. A failed backup may leave a partial file at path:
+// remove it.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -30,15 +30,13 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if unusableName(path) != "" {
 		return fmt.Errorf("%w: %q: give the file system path of a new file (not a URI, not \":memory:\")", ErrInvalidPath, path)
 	}
-	if strings.IndexByte(path, 0) < 0 {
-		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-			return fmt.Errorf("%w: %s", ErrBackupExists, path)
-		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return wrap("backup", err)
-		}
-	}
 	if err := checkPath(path); err != nil {
-		return err
+		return err // before the size: a directory is not a backup that exists
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return fmt.Errorf("%w: %s", ErrBackupExists, path)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return wrap("backup", err)
 	}
 	st, err := s.readStmt(ctx, "VACUUM INTO ?")
 	if err != nil {

@@ -39,3 +39,19 @@ func TestBackupRefusesWhatOpenRefuses(t *testing.T) {
 		t.Errorf("a refused backup wrote %s", e.Name())
 	}
 }
+
+// TestBackupToADirectoryIsAnInvalidPath checks that a directory given as
+// the backup's path is refused as Open refuses it, with ErrInvalidPath,
+// not as a backup that already exists (a directory's size is not zero on
+// most file systems, but it holds no backup).
+func TestBackupToADirectoryIsAnInvalidPath(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "c.db"))
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Backup(context.Background(), dir)
+	if !errors.Is(err, sqlite.ErrInvalidPath) || errors.Is(err, sqlite.ErrBackupExists) {
+		t.Errorf("Backup(%q), a directory: %v, want ErrInvalidPath", dir, err)
+	}
+}
