@@ -258,7 +258,10 @@ func (c *Campaign) UnmarshalJSON(b []byte) error {
 			case "campaign": // no field named: a time's or a kind's own error?
 				return badKind(b, badTime(b, err))
 			case "campaign: conversion": // which conversion's kind?
-				return badKind(b, err)
+				return whichConversion(b, badKind(b, err))
+			}
+			if strings.HasPrefix(de.path, "campaign: conversion: ") {
+				return whichConversion(b, err)
 			}
 		}
 		return err
@@ -360,6 +363,39 @@ func badKind(b []byte, err error) error {
 		return err
 	}
 	return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+}
+
+// whichConversion returns err, an error of one of campaign b's conversions
+// (its path "campaign: conversion", encoding/json does not say which),
+// with the conversion named by its place in the list: "campaign:
+// conversions[1]: where[0]". It is the first, in the order of b, whose own
+// decoding fails with err's text. An error it cannot place, or one
+// already placed (a kind, see badKind), is returned as it is.
+func whichConversion(b []byte, err error) error {
+	var de *decodeError
+	if !errors.As(err, &de) || (de.path != "campaign: conversion" && !strings.HasPrefix(de.path, "campaign: conversion: ")) {
+		return err
+	}
+	want := "rule: " + strings.TrimPrefix(de.Error(), "rule: campaign: ")
+	var at string
+	eachKey(b, func(key string, raw json.RawMessage) bool {
+		var items []json.RawMessage
+		if listName(key) != "conversions" || json.Unmarshal(raw, &items) != nil {
+			return true
+		}
+		for i, it := range items {
+			var cv Conversion
+			if e := json.Unmarshal(it, &cv); e != nil && e.Error() == want {
+				at = fmt.Sprintf("conversions[%d]", i)
+				return false
+			}
+		}
+		return true
+	})
+	if at == "" {
+		return err
+	}
+	return &decodeError{path: "campaign: " + at + strings.TrimPrefix(de.path, "campaign: conversion"), msg: de.msg, err: de.err}
 }
 
 // eachKey calls fn with each key of JSON object b and its value, in the

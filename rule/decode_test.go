@@ -50,7 +50,7 @@ func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 		{"a campaign's send window's time malformed", new(rule.Campaign), `{"id":"resend","send_window":{"from":"9h","to":"17:00"}}`,
 			`rule: campaign: send_window: "9h" is not HH:MM`},
 		{"a campaign's conversion's field misspelt", new(rule.Campaign), `{"id":"c","conversions":[{"id":"x","kind":"purchase","deadlin":"1h"}]}`,
-			`rule: campaign: conversion: unknown field "deadlin" (did you mean "deadline"?); want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
+			`rule: campaign: conversions[0]: unknown field "deadlin" (did you mean "deadline"?); want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
 		{"a campaign's triggers written as an object", new(rule.Campaign), `{"id":"resend","triggers":{"kind":"email_received"}}`,
 			`rule: campaign: triggers: want an array, got an object`},
 		{"a trigger's kind written as a number", new(rule.Campaign), `{"id":"resend","triggers":[{"kind":5}]}`,
@@ -158,10 +158,29 @@ func TestUnknownFieldInsideAListSaysWhereAndSuggests(t *testing.T) {
 		{`{"id":"c","triggers":[{"kind":"custom_event","name":"x","where":[{"property":"a","op":"exists"},{"proprety":"total","op":"ge","value":1}]}]}`,
 			`rule: campaign: triggers[0].where[1]: unknown field "proprety" (did you mean "property"?)`},
 		{`{"id":"c","conversions":[{"id":"b","kind":"purchase","where":[{"property":"a","opp":"exists"}]}]}`,
-			`rule: campaign: conversion: where[0]: unknown field "opp" (did you mean "op"?)`},
+			`rule: campaign: conversions[0]: where[0]: unknown field "opp" (did you mean "op"?)`},
 	} {
 		err := json.Unmarshal([]byte(tc.json), new(rule.Campaign))
 		require.EqualError(t, err, tc.want, tc.json)
 		require.ErrorContains(t, errors.Unwrap(err), "json: unknown field", "encoding/json's error stays wrapped")
+	}
+}
+
+// An error inside a conversion names the conversion by its place in the
+// list, as one inside a trigger does: "conversion" alone does not say which
+// of a campaign's conversions to correct.
+func TestErrorInsideAConversionSaysWhichOne(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"id":"c","conversions":[{"id":"a","kind":"purchase"},{"id":"b","kind":"purchase","deadlin":"1h"}]}`,
+			`rule: campaign: conversions[1]: unknown field "deadlin" (did you mean "deadline"?); want ` +
+				`{"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
+		{`{"id":"c","conversions":[{"id":"a","kind":"purchase","where":[{"property":"a","op":"exists"}]},` +
+			`{"id":"b","kind":"purchase","where":[{"property":"a","op":"exists"},{"property":"a","opp":"exists"}]}]}`,
+			`rule: campaign: conversions[1]: where[1]: unknown field "opp" (did you mean "op"?)`},
+		{`{"id":"c","conversions":[{"id":"a","kind":"purchase"},{"id":"b","kind":"purchase"},{"id":"d","kind":"purchase","deadline":72}]}`,
+			`rule: campaign: conversions[2]: deadline: want a duration such as "72h" or "90m", got a number`},
+	} {
+		err := json.Unmarshal([]byte(tc.json), new(rule.Campaign))
+		require.EqualError(t, err, tc.want, tc.json)
 	}
 }
