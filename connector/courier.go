@@ -240,6 +240,11 @@ type slot struct {
 // run delivers claims until its feed is empty or the Tick stops.
 func (s *slot) run() {
 	w, f := s.w, s.feed
+	// A slot unwound mid-send (a sender that ends its goroutine, a panic
+	// the host recovers) never records it: its send is no longer in
+	// progress, and the next claim after its lease sends it again, as
+	// after a crash.
+	defer s.forgetHeld()
 	var prev *job // confirmed: its outcome to record
 	k := 0
 	for {
@@ -266,10 +271,19 @@ func (s *slot) run() {
 				}
 			}
 			if got {
-				next = j
-				k ^= 1
-				next.reset()
-				next.check()
+				j.reset()
+				j.check()
+				if j.step == stepAside {
+					// Another slot of this engine sends it: nothing to
+					// store, and the job is free for the next claim.
+					j.finish()
+					if prev == nil {
+						continue
+					}
+				} else {
+					next = j
+					k ^= 1
+				}
 			}
 		}
 		if prev == nil && next == nil {
@@ -477,9 +491,19 @@ func (s *slot) hold(j *job, end time.Time) {
 	s.mu.Lock()
 	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, token: j.token, end: end}
 	s.mu.Unlock()
+	s.w.e.sending.add(j)
+}
+
+// forgetHeld takes the slot's jobs off the engine's sends in progress,
+// as unhold does for each.
+func (s *slot) forgetHeld() {
+	for i := range s.jobs {
+		s.w.e.sending.remove(&s.jobs[i])
+	}
 }
 
 func (s *slot) unhold(j *job) {
+	s.w.e.sending.remove(j)
 	s.mu.Lock()
 	*s.heldAt(j) = lease{}
 	s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -19,11 +20,15 @@ type job struct {
 	w     *courier
 	step  step
 	c     store.Claim
-	token uint64    // the claim's: the delivery is still ours while it holds it
-	snap  *snapshot // the engine's campaigns when the checks ran
-	camp  *campaign
-	now   time.Time
-	loc   *time.Location
+	token uint64 // the claim's: the delivery is still ours while it holds it
+	// adopted is the token of a later claim of the delivery by this
+	// engine, made while this job sends it (inFlight.handOver): the
+	// delivery is still ours while it holds that one either.
+	adopted atomic.Uint64
+	snap    *snapshot // the engine's campaigns when the checks ran
+	camp    *campaign
+	now     time.Time
+	loc     *time.Location
 	// locByDirectory: the directory gave loc (else it is the engine's
 	// default), for the details that quote local times.
 	locByDirectory bool
@@ -74,6 +79,7 @@ const (
 	stepPostpone             // the directory failed: retry later
 	stepRelease              // give the claim back
 	stepLater                // unknown campaign: wait for a refresh
+	stepAside                // another slot of the engine sends it: nothing to store
 )
 
 // errNotSent is the outcome of a confirmed delivery whose send did not
@@ -86,6 +92,7 @@ func (j *job) reset() {
 	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.slotless, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, false, j.dec[:0]
 	j.now = j.w.e.cfg.clock.Now()
 	j.retryAt, j.retried, j.held, j.locByDirectory, j.why = time.Time{}, false, false, false, ""
+	j.adopted.Store(0)
 }
 
 // clear drops what the job refers to, for the pool.
@@ -110,6 +117,13 @@ func (j *job) check() {
 	e, c, ctx := j.w.e, &j.c, j.w.ctx
 	if j.w.stopping() {
 		j.step = stepRelease
+		return
+	}
+	if e.sending.handOver(j) {
+		// This engine sends the delivery now: its lease ran out during
+		// the send. The sending job takes this claim's token, and keeps
+		// the delivery leased and recorded under it; nothing is stored.
+		j.step = stepAside
 		return
 	}
 	// The engine's latest campaigns, not the Tick's: a Tick may send for

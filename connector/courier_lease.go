@@ -118,7 +118,7 @@ func (k *keeper) renew(w *courier) {
 			r.renewed, r.gone = false, false
 			if i := u.Find(r.l.id); i < 0 {
 				r.gone = true
-			} else if p := u.Pending[i]; p.Token == r.l.token && p.Sending {
+			} else if p := u.Pending[i]; (p.Token == r.l.token || r.l.j.holds(p.Token)) && p.Sending {
 				p.ReadyAt, r.renewed = end, true
 			}
 		}}

@@ -17,7 +17,7 @@ func (j *job) update(u *store.UserState, _ bool) {
 	j.ok, j.dec, j.stored = false, j.dec[:0], false
 	j.marks.reset()
 	i := u.Find(j.c.Pending.ID)
-	mine := i >= 0 && u.Pending[i].Token == j.token
+	mine := i >= 0 && j.holds(u.Pending[i].Token)
 	switch {
 	case j.step == stepRecord:
 		j.record(u, i, mine)

@@ -129,6 +129,7 @@ type Engine struct {
 	lastPrune atomic.Int64
 	counts    eventCounters
 	unknown   recentUnknown // the campaign IDs unknown campaigns were named by
+	sending   inFlight      // the sends in progress, of every Tick (courier_in_flight.go)
 
 	// For watchTicks: when a Tick last started, and when a Track last
 	// looked for overdue deliveries (Unix ns), and whether it logged them.
