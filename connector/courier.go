@@ -491,19 +491,18 @@ func (s *slot) hold(j *job, end time.Time) {
 	s.mu.Lock()
 	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, token: j.token, end: end}
 	s.mu.Unlock()
-	s.w.e.sending.add(j)
 }
 
-// forgetHeld takes the slot's jobs off the engine's sends in progress,
-// as unhold does for each.
+// forgetHeld drops the leases the slot holds, as unhold does for each:
+// their sends are no longer in progress, and neither the keeper renews
+// them nor a claim steps aside for them.
 func (s *slot) forgetHeld() {
-	for i := range s.jobs {
-		s.w.e.sending.remove(&s.jobs[i])
-	}
+	s.mu.Lock()
+	s.held = [2]lease{}
+	s.mu.Unlock()
 }
 
 func (s *slot) unhold(j *job) {
-	s.w.e.sending.remove(j)
 	s.mu.Lock()
 	*s.heldAt(j) = lease{}
 	s.mu.Unlock()

@@ -2,52 +2,72 @@ package connector
 
 import "sync"
 
-// inFlight is the engine's sends in progress: the deliveries its slots
-// have confirmed and not yet recorded, whichever Tick they belong to. A
-// claim of one of them is the engine's own: the lease of the send ran out
-// while it went on (the process was starved past the lease, or the clock
-// stepped forward over it), and the claim must not send it again. The job
-// that claimed it hands its token to the job that sends it, whose record
-// and lease renewals take either token, and steps aside.
+// inFlight is the engine's Ticks at work, whose slots hold its sends in
+// progress: the deliveries confirmed and not yet recorded. A claim of one
+// of them is the engine's own: the lease of the send ran out while it went
+// on (the process was starved past the lease, or the clock stepped forward
+// over it), and the claim must not send it again. The job that claimed it
+// hands its token to the job that sends it, whose record and lease
+// renewals take either token, and steps aside.
+//
+// The slots keep what they hold anyway (for the lease keeper), so the
+// engine only keeps its couriers: a Tick adds and removes one, and a
+// claim looks through their slots only when the delivery it got is marked
+// as being sent, which no other claim is.
 type inFlight struct {
-	mu   sync.Mutex
-	jobs map[inFlightKey]*job
+	mu       sync.Mutex
+	couriers map[*courier]struct{}
 }
 
-type inFlightKey struct{ userID, id string }
-
-// add registers j, whose send is about to start.
-func (f *inFlight) add(j *job) {
+// add registers w, whose Tick starts.
+func (f *inFlight) add(w *courier) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.jobs == nil {
-		f.jobs = make(map[inFlightKey]*job)
+	if f.couriers == nil {
+		f.couriers = make(map[*courier]struct{})
 	}
-	f.jobs[inFlightKey{j.c.UserID, j.c.Pending.ID}] = j
+	f.couriers[w] = struct{}{}
 }
 
-// remove forgets j, whose send is recorded (or whose record gave up).
-func (f *inFlight) remove(j *job) {
+// remove forgets w, whose Tick ended (or unwound).
+func (f *inFlight) remove(w *courier) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k := inFlightKey{j.c.UserID, j.c.Pending.ID}
-	if f.jobs[k] == j {
-		delete(f.jobs, k)
-	}
+	delete(f.couriers, w)
 }
 
-// handOver reports whether another job than j sends j's delivery now; if
-// so, that job takes j's token as well, under the lock that keeps it from
-// being removed and reused meanwhile.
+// handOver reports whether a slot of the engine sends j's delivery now,
+// under a lease that j's claim took over; if so, the job sending it takes
+// j's token as well, under its slot's lock, which keeps it from being
+// recorded, reused or dropped meanwhile.
 func (f *inFlight) handOver(j *job) bool {
+	if !j.c.Pending.Sending {
+		return false // no send of it is in progress: it was not confirmed since its last record
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	sending := f.jobs[inFlightKey{j.c.UserID, j.c.Pending.ID}]
-	if sending == nil || sending == j {
-		return false
+	for w := range f.couriers {
+		for _, s := range w.slots {
+			if s.adopt(j) {
+				return true
+			}
+		}
 	}
-	sending.adopted.Store(j.token)
-	return true
+	return false
+}
+
+// adopt hands j's token to the job of s that sends j's delivery, if one
+// does, and reports whether one did.
+func (s *slot) adopt(j *job) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.held {
+		if h := &s.held[i]; h.j != nil && h.j != j && h.userID == j.c.UserID && h.id == j.c.Pending.ID {
+			h.j.adopted.Store(j.token)
+			return true
+		}
+	}
+	return false
 }
 
 // holds reports whether j's lease token is token: the one of its claim,

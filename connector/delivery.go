@@ -85,7 +85,11 @@ func (e *Engine) tick(ctx context.Context, rt *runTick) (int, error) {
 	}
 	w := e.newCourier(ctx, now, n, batch)
 	w.rt = rt
+	e.sending.add(w)
+	defer e.sending.remove(w) // a Tick that unwinds too: its sends are no longer in progress
 	n, err := w.run()
+	// Off the engine's list before the pool may hand it to another Tick.
+	e.sending.remove(w)
 	// Not deferred: a Tick that unwinds (a panic, recovered by the host)
 	// may leave goroutines at work on the courier, which is dropped
 	// rather than handed to the next Tick.
