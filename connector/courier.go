@@ -468,11 +468,12 @@ func (s *slot) retryRecord(j *job, err error) {
 
 // lease is a delivery a slot holds: confirmed, not yet recorded.
 type lease struct {
-	j      *job
-	userID string
-	id     string
-	token  uint64
-	end    time.Time
+	j          *job
+	userID     string
+	id         string
+	activation int64 // of the follow-up, when the delivery was confirmed
+	token      uint64
+	end        time.Time
 	// The keeper found the delivery gone while the lease lived: a stop or
 	// an archive removed it, and the lease is no longer renewed.
 	gone bool
@@ -489,7 +490,7 @@ func (s *slot) heldAt(j *job) *lease {
 
 func (s *slot) hold(j *job, end time.Time) {
 	s.mu.Lock()
-	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, token: j.token, end: end}
+	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, activation: j.activation, token: j.token, end: end}
 	s.mu.Unlock()
 }
 

@@ -184,6 +184,7 @@ func (f *feed) claimBatch() ([]store.Claim, uint64, error) {
 		return nil, 0, fmt.Errorf("connector: tick: reading campaigns: %w", cutShort(f.w.ctx, err))
 	}
 	token := newToken()
+	e.sending.claiming(token, f.w)
 	claims, err := e.store.Claim(f.w.ctx, e.cfg.namespace, f.now, e.cfg.lease, f.w.batch, token)
 	if err != nil {
 		return nil, 0, fmt.Errorf("connector: tick: claiming due deliveries: %w", cutShort(f.w.ctx, err))

@@ -14,9 +14,16 @@ import "sync"
 // engine only keeps its couriers: a Tick adds and removes one, and a
 // claim looks through their slots only when the delivery it got is marked
 // as being sent, which no other claim is.
+//
+// It also keeps the tokens of its Ticks' claims: a claim of a send in
+// progress may wait in its Tick's feed (claims come in batches) until the
+// send has ended, and be checked only after its record. The record of a
+// send (and the renewal of its lease) takes such a token for its own, so
+// that the claim finds the outcome stored and sends nothing.
 type inFlight struct {
 	mu       sync.Mutex
 	couriers map[*courier]struct{}
+	claims   map[uint64]*courier // the tokens of the Ticks' claims, by Tick
 }
 
 // add registers w, whose Tick starts.
@@ -29,11 +36,39 @@ func (f *inFlight) add(w *courier) {
 	f.couriers[w] = struct{}{}
 }
 
-// remove forgets w, whose Tick ended (or unwound).
+// remove forgets w and its claims, whose Tick ended (or unwound): it
+// sends none of them any more.
 func (f *inFlight) remove(w *courier) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.couriers, w)
+	for t, c := range f.claims {
+		if c == w {
+			delete(f.claims, t)
+		}
+	}
+}
+
+// claiming registers the token of a claim w is about to make.
+func (f *inFlight) claiming(token uint64, w *courier) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.claims == nil {
+		f.claims = make(map[uint64]*courier)
+	}
+	f.claims[token] = w
+}
+
+// ours reports whether token is the one of a claim of a Tick of the
+// engine in progress.
+func (f *inFlight) ours(token uint64) bool {
+	if token == 0 {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.claims[token]
+	return ok
 }
 
 // handOver reports whether a slot of the engine sends j's delivery now,
@@ -62,7 +97,7 @@ func (s *slot) adopt(j *job) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.held {
-		if h := &s.held[i]; h.j != nil && h.j != j && h.userID == j.c.UserID && h.id == j.c.Pending.ID {
+		if h := &s.held[i]; h.j != nil && h.j != j && h.userID == j.c.UserID && h.id == j.c.Pending.ID && h.activation == j.c.Pending.Activation {
 			h.j.adopted.Store(j.token)
 			return true
 		}

@@ -118,7 +118,8 @@ func (k *keeper) renew(w *courier) {
 			r.renewed, r.gone = false, false
 			if i := u.Find(r.l.id); i < 0 {
 				r.gone = true
-			} else if p := u.Pending[i]; (p.Token == r.l.token || r.l.j.holds(p.Token)) && p.Sending {
+			} else if p := u.Pending[i]; p.Sending && p.Token != 0 && (p.Token == r.l.token || p.Token == r.l.j.adopted.Load() ||
+				p.Activation == r.l.activation && e.sending.ours(p.Token)) {
 				p.ReadyAt, r.renewed = end, true
 			}
 		}}

@@ -18,6 +18,11 @@ func (j *job) update(u *store.UserState, _ bool) {
 	j.marks.reset()
 	i := u.Find(j.c.Pending.ID)
 	mine := i >= 0 && j.holds(u.Pending[i].Token)
+	if !mine && i >= 0 && j.step == stepRecord && u.Pending[i].Activation == j.activation {
+		// A claim of this engine, waiting in a Tick's feed, took the
+		// delivery during the send: it finds the outcome stored.
+		mine = j.w.e.sending.ours(u.Pending[i].Token)
+	}
 	switch {
 	case j.step == stepRecord:
 		j.record(u, i, mine)

@@ -1,0 +1,115 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// TestOwnClaimOfANewActivationDuringASendIsSent: a follow-up stopped
+// during a send and resumed with a backfill schedules the trigger again,
+// a delivery with the same ID of the new activation. The engine's own
+// claim of it while the old send goes on is not a claim of that send:
+// the new delivery is sent, and the old send's failure is not recorded
+// on it, whether the claim is checked during the send or waits in its
+// Tick's feed until the send's record.
+func TestOwnClaimOfANewActivationDuringASendIsSent(t *testing.T) {
+	for _, tc := range []struct {
+		sendErr error
+		queued  bool
+	}{
+		{errors.New("provider down"), false},
+		{fmt.Errorf("%w: bad address", connector.ErrPermanent), false},
+		{errors.New("provider down"), true},
+		{fmt.Errorf("%w: bad address", connector.ErrPermanent), true},
+	} {
+		sendErr := tc.sendErr
+		t.Run(fmt.Sprint(sendErr, ", queued ", tc.queued), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				clk := clock.NewMock()
+				s := &heldClaims{steppedClaims: &steppedClaims{Memory: store.NewMemory()},
+					claimed: make(chan struct{}), release: make(chan struct{})}
+				send := &gatedSender{}
+				o := &outcomes{}
+				e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
+					connector.WithInteractionLog(24*time.Hour),
+					connector.WithObserver(connector.ObserverFunc(o.observe)),
+					connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Hour, Max: time.Hour}))
+				require.NoError(t, err)
+				require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
+				require.NoError(t, e.Save(ctx, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}}))
+				require.NoError(t, e.Publish(ctx, "f"))
+				require.NoError(t, e.Publish(ctx, "o"))
+				t0 := clk.Now()
+				require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: t0}))
+				var tick sync.WaitGroup
+				tick.Go(func() {
+					if _, err := e.Tick(ctx); err != nil {
+						t.Error(err)
+					}
+				})
+				synctest.Wait()
+				require.Equal(t, 1, send.calls())
+				require.NoError(t, e.Stop(ctx, "f"))
+				clk.Add(time.Second)
+				require.NoError(t, e.Publish(ctx, "f", connector.Backfill(t0)))
+
+				// The engine claims the new activation's delivery while the
+				// old send goes on.
+				s.armed.Store(tc.queued)
+				var second sync.WaitGroup
+				second.Go(func() {
+					if _, err := e.Tick(ctx); err != nil {
+						t.Error(err)
+					}
+				})
+				if tc.queued {
+					<-s.claimed
+					send.answer[0] <- sendErr
+					tick.Wait()
+					close(s.release)
+				}
+				synctest.Wait()
+				if send.calls() == 2 {
+					send.answer[1] <- nil
+				}
+				second.Wait()
+				if !tc.queued {
+					send.answer[0] <- sendErr
+					tick.Wait()
+				}
+
+				if send.calls() == 1 {
+					// Not sent by the second Tick: it must still be pending,
+					// of the new activation, and due.
+					st, err := s.User(ctx, "", "u")
+					require.NoError(t, err)
+					require.Len(t, st.Pending, 1, "the new activation's delivery is gone: %v", o.all())
+					require.Equal(t, int64(2), st.Pending[0].Activation)
+					require.False(t, st.Pending[0].ReadyAt.After(clk.Now().Add(time.Minute)),
+						"the new activation's delivery waits for the old send's retry")
+				}
+				stopped := 0
+				for _, d := range o.all() {
+					if d.Kind == rule.Cancelled && d.Reason == rule.ReasonCampaignStopped {
+						stopped++
+					}
+				}
+				require.Equal(t, 1, stopped, "the old send is reported cancelled by the stop: %v", o.all())
+			})
+		})
+	}
+}
