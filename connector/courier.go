@@ -321,6 +321,13 @@ func (s *slot) commit(prev, next *job) {
 		// lease.
 		next.leaseFrom = e.cfg.clock.Now()
 		ops = append(ops, store.Op{UserID: next.c.UserID, Now: next.now, Fn: next.apply})
+		if next.step == stepConfirm {
+			// Held from the moment its confirmation may be stored: a
+			// claim of this engine that comes once it is, before the
+			// send (the process starved, or the clock stepped, past the
+			// lease meanwhile), is one of this send's (inFlight).
+			s.hold(next, time.Time{})
+		}
 	}
 	s.req.ops = ops
 	w.group.commit(&s.req)
@@ -345,6 +352,8 @@ func (s *slot) commit(prev, next *job) {
 		// renews the lease of both meanwhile.
 		if nextErr = ops[len(ops)-1].Err; nextErr == nil && next.ok {
 			s.hold(next, next.leaseEnd)
+		} else if next.step == stepConfirm {
+			s.unhold(next) // not sent
 		}
 	}
 	if prev != nil {
@@ -471,7 +480,7 @@ type lease struct {
 	j          *job
 	userID     string
 	id         string
-	activation int64 // of the follow-up, when the delivery was confirmed
+	activation int64 // of the follow-up, the claim's
 	token      uint64
 	end        time.Time
 	// The keeper found the delivery gone while the lease lived: a stop or
@@ -490,7 +499,7 @@ func (s *slot) heldAt(j *job) *lease {
 
 func (s *slot) hold(j *job, end time.Time) {
 	s.mu.Lock()
-	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, activation: j.activation, token: j.token, end: end}
+	*s.heldAt(j) = lease{j: j, userID: j.c.UserID, id: j.c.Pending.ID, activation: j.c.Pending.Activation, token: j.token, end: end}
 	s.mu.Unlock()
 }
 
