@@ -354,6 +354,9 @@ func (s *slot) commit(prev, next *job) {
 			s.hold(next, next.leaseEnd)
 		} else if next.step == stepConfirm {
 			s.unhold(next) // not sent
+			if t := next.adopted.Load(); t != 0 && nextErr == nil {
+				next.releaseAdopted(w.wctx, t)
+			}
 		}
 	}
 	if prev != nil {

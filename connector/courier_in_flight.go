@@ -1,6 +1,12 @@
 package connector
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
+)
 
 // inFlight is the engine's Ticks at work, whose slots hold its sends in
 // progress: the deliveries confirmed and not yet recorded. A claim of one
@@ -109,4 +115,24 @@ func (s *slot) adopt(j *job) bool {
 // or one a later claim of the same delivery by this engine handed it.
 func (j *job) holds(token uint64) bool {
 	return token != 0 && (token == j.token || token == j.adopted.Load())
+}
+
+// releaseAdopted gives back the delivery of j, whose confirmation was
+// stored and did not send it, under token, the one of a later claim of
+// this engine that stepped aside for j (handOver) while j's confirmation
+// was on its way: that claim took the delivery before the confirmation
+// was stored, so the confirmation found it another claim's. Nobody sends
+// it under that token now; given back, the next claim sends it rather
+// than wait for the lease. Best effort: if it fails, the lease runs out
+// instead.
+func (j *job) releaseAdopted(ctx context.Context, token uint64) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	e, id := j.w.e, j.c.Pending.ID
+	now := e.cfg.clock.Now()
+	_ = e.store.Update(ctx, e.cfg.namespace, j.c.UserID, now, store.Dedup{}, func(u *store.UserState, _ bool) {
+		if i := u.Find(id); i >= 0 && u.Pending[i].Token == token {
+			u.Pending[i].Token, u.Pending[i].ReadyAt = 0, now
+		}
+	})
 }
