@@ -10,8 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -65,15 +63,7 @@ func TestAnEnginesOwnClaimOfAConfirmationThatFailsIsSent(t *testing.T) {
 		return nil
 	})
 	e := newEngine(t, s, sender, clk, connector.WithSendConcurrency(1))
-	for _, c := range []rule.Campaign{
-		{ID: "o"},
-		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-	} {
-		require.NoError(t, e.Save(ctx, c))
-	}
-	require.NoError(t, e.Publish(ctx, "now"))
-	require.NoError(t, e.Publish(ctx, "o"))
-	require.NoError(t, e.Track(ctx, event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "o"}))
+	annDue(t, e)
 	// An earlier attempt was confirmed and never recorded (its engine died).
 	require.NoError(t, s.Memory.Update(ctx, "", "ann", clk.Now(), store.Dedup{}, func(u *store.UserState, _ bool) {
 		require.Len(t, u.Pending, 1)

@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -60,14 +58,7 @@ func TestAnEnginesOwnClaimWaitingInItsFeedSendsNothing(t *testing.T) {
 				return sendErr
 			})
 			e := newEngine(t, s, sender, clk)
-			for _, c := range []rule.Campaign{
-				{ID: "o"},
-				{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-			} {
-				require.NoError(t, e.Save(ctx, c))
-				require.NoError(t, e.Publish(ctx, c.ID))
-			}
-			require.NoError(t, e.Track(ctx, event.Event{ID: "ev-1", UserID: "ann", Kind: event.PushOpened, CampaignID: "o"}))
+			annDue(t, e)
 
 			first := make(chan error, 1)
 			go func() {

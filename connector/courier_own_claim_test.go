@@ -56,14 +56,7 @@ func TestAnEnginesOwnClaimOfASendInProgressSendsNothing(t *testing.T) {
 				return nil
 			})
 			e := newEngine(t, s, sender, clk)
-			for _, c := range []rule.Campaign{
-				{ID: "o"},
-				{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-			} {
-				require.NoError(t, e.Save(ctx, c))
-				require.NoError(t, e.Publish(ctx, c.ID))
-			}
-			require.NoError(t, e.Track(ctx, event.Event{ID: "ev-1", UserID: "ann", Kind: event.PushOpened, CampaignID: "o"}))
+			annDue(t, e)
 
 			first := make(chan int, 1)
 			go func() {
@@ -102,4 +95,19 @@ func TestAnEnginesOwnClaimOfASendInProgressSendsNothing(t *testing.T) {
 			require.Equal(t, int32(1), calls.Load())
 		})
 	}
+}
+
+// annDue publishes the original "o" and the immediate follow-up "now",
+// and tracks ann's push_opened of "o": one delivery of "now" is due.
+func annDue(t *testing.T, e *connector.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range []rule.Campaign{
+		{ID: "o"},
+		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+	} {
+		require.NoError(t, e.Save(ctx, c))
+		require.NoError(t, e.Publish(ctx, c.ID))
+	}
+	require.NoError(t, e.Track(ctx, event.Event{ID: "ev-1", UserID: "ann", Kind: event.PushOpened, CampaignID: "o"}))
 }
