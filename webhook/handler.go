@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 
@@ -28,6 +27,10 @@ const DefaultMaxBodySize = 1 << 20
 // fix:
 //
 //   - 405 for a method other than POST;
+//   - 415, with an Accept-Encoding of identity, for a body sent
+//     compressed or otherwise encoded (a Content-Encoding other than
+//     identity), unread: no provider sends one, and a signature is
+//     checked over the body as the provider wrote it ([*EncodingError]);
 //   - 413 for a body over the size limit ([WithMaxBodySize]), unread
 //     when its Content-Length says so;
 //   - 401 when the parser's error wraps [ErrSignature];
@@ -166,23 +169,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, r, http.StatusMethodNotAllowed, Response{Error: "method not allowed: use POST"}, nil)
 		return
 	}
-	var body []byte
-	var err error
-	if r.ContentLength > h.maxBody {
-		// Refused unread: a client that waits for 100 Continue sends
-		// nothing, and no other reads the limit's worth for nothing.
-		err = &http.MaxBytesError{Limit: h.maxBody}
-	} else {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.reply(w, r, http.StatusRequestEntityTooLarge,
-				Response{Error: fmt.Sprintf("body over %d bytes", h.maxBody)}, err)
-			return
-		}
-		h.reply(w, r, http.StatusBadRequest, Response{Error: "reading body failed"}, fmt.Errorf("webhook: reading body: %w", err))
+	body, refused := h.readBody(w, r)
+	if refused != nil {
+		h.reply(w, r, refused.status, Response{Error: refused.text}, refused.err)
 		return
 	}
 	events, index, err := h.parse(r, body)
