@@ -57,6 +57,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *ref
 		// Refused unread: a client that waits for 100 Continue sends
 		// nothing, and no other reads the limit's worth for nothing.
 		err = &http.MaxBytesError{Limit: h.maxBody}
+	case r.Body == nil:
+		// No body, as http.NewRequest leaves a request given none (a
+		// server's requests always have one): an empty body.
 	default:
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	}
