@@ -239,11 +239,15 @@ const (
 // whether some failure deserves a retry.
 func (h *Handler) track(r *http.Request, events []event.Event, index []int, items []*ItemError) (resp Response, report error, retry bool) {
 	ctx := r.Context()
+	var provider string // of the parser's item errors, for the engine's
+	if np, ok := h.parser.(NamedParser); ok {
+		provider = np.Provider()
+	}
 	var lost []event.Event
 	var failed []error
 	state := make([]outcome, len(events))
 	if bt, ok := h.tracker.(BatchTracker); ok && len(events) > 1 {
-		items, failed = trackAll(ctx, bt, events, index, items, state)
+		items, failed = trackAll(ctx, bt, events, index, provider, items, state)
 	} else {
 		for i, ev := range events {
 			if err := ctx.Err(); err != nil {
@@ -256,7 +260,7 @@ func (h *Handler) track(r *http.Request, events []event.Event, index []int, item
 				state[i] = tracked
 			case errors.As(err, new(*event.ValidationError)):
 				state[i] = rejected
-				items = append(items, &ItemError{Index: itemIndex(index, i), ProviderEventID: ev.ID, Err: err})
+				items = append(items, &ItemError{Provider: provider, Index: itemIndex(index, i), ProviderEventID: ev.ID, Err: err})
 			default:
 				failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, err))
 			}
@@ -287,9 +291,9 @@ func (h *Handler) track(r *http.Request, events []event.Event, index []int, item
 }
 
 // trackAll hands events to bt at once and sorts its errors as track does:
-// events it rejected become items, the others failures. It marks in done
-// in state the outcome of each event.
-func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index []int, items []*ItemError, state []outcome) ([]*ItemError, []error) {
+// events it rejected become items (of provider), the others failures. It
+// marks in state the outcome of each event.
+func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index []int, provider string, items []*ItemError, state []outcome) ([]*ItemError, []error) {
 	err := bt.TrackAll(ctx, events)
 	if err == nil {
 		for i := range state {
@@ -314,7 +318,7 @@ func trackAll(ctx context.Context, bt BatchTracker, events []event.Event, index 
 		ev := events[te.Index]
 		if errors.As(te.Err, new(*event.ValidationError)) {
 			state[te.Index] = rejected
-			items = append(items, &ItemError{Index: itemIndex(index, te.Index), ProviderEventID: ev.ID, Err: te.Err})
+			items = append(items, &ItemError{Provider: provider, Index: itemIndex(index, te.Index), ProviderEventID: ev.ID, Err: te.Err})
 		} else {
 			state[te.Index] = untracked
 			failed = append(failed, fmt.Errorf("webhook: tracking event %q: %w", ev.ID, te.Err))

@@ -34,8 +34,9 @@ const poisonBatch = `[
 // TestHandlerListsEventsTheEngineRejects: a signed batch with one event
 // the engine rejects (a user ID no store can keep) gets 200, lists that
 // event among the items that could not become events, under its item's
-// position in the batch, and tracks the others, whether the handler hands
-// the engine the batch or each event.
+// position in the batch and named after the provider as the parser's own
+// items are, and tracks the others, whether the handler hands the engine
+// the batch or each event.
 func TestHandlerListsEventsTheEngineRejects(t *testing.T) {
 	ctx := context.Background()
 	for _, batch := range []bool{true, false} {
@@ -80,12 +81,14 @@ func TestHandlerListsEventsTheEngineRejects(t *testing.T) {
 				Error: `sendgrid: item 2 (id "sg-nouser"): webhook: campaign or user id missing: no "user_id"`}, resp.Errors[0])
 			require.Equal(t, 3, resp.Errors[1].Index, "the rejected event's position in the batch")
 			require.Equal(t, "sg-bad", resp.Errors[1].ID)
-			require.Contains(t, resp.Errors[1].Error, "user_id")
+			require.Equal(t, `sendgrid: item 3 (id "sg-bad"): event: user_id: holds a NUL byte at byte 1 (no store can hold this value)`,
+				resp.Errors[1].Error, "named after the provider as the parser's own items are")
 			require.ErrorIs(t, reported, event.ErrUnstorable)
 			items := webhook.ItemErrors(reported)
 			require.Len(t, items, 2)
 			require.Equal(t, 3, items[1].Index)
 			require.Equal(t, "sg-bad", items[1].ProviderEventID)
+			require.Equal(t, "sendgrid", items[1].Provider)
 			for _, user := range []string{"ann", "cleo"} {
 				u, err := s.User(ctx, "", user)
 				require.NoError(t, err, user)

@@ -78,6 +78,18 @@ type IndexedParser interface {
 	ParseIndexed(r *http.Request, body []byte) (events []event.Event, items []int, err error)
 }
 
+// NamedParser is a [Parser] that names its provider, as its own
+// [*ItemError] values do in [ItemError.Provider]. The parsers of the
+// provider sub-packages implement it. The [Handler] uses the name for an
+// event the engine rejects, so that every item of a request's error reads
+// alike ("sendgrid: item 3 (id …): …"); with a plain Parser, such an item
+// names no provider.
+type NamedParser interface {
+	Parser
+	// Provider returns the provider's name: "sendgrid", "ses"…
+	Provider() string
+}
+
 // ParserFunc adapts a function to [Parser].
 type ParserFunc func(r *http.Request, body []byte) ([]event.Event, error)
 
@@ -194,7 +206,9 @@ func (m Mapping) Resolve(get func(key string) string) (campaignID, userID string
 // the problem, or the [Tracker]'s error (a [*event.ValidationError]) when
 // the engine rejected the event.
 type ItemError struct {
-	// Provider names the parser: "sendgrid", "ses"…
+	// Provider names the parser: "sendgrid", "ses"…; for an event the
+	// engine rejected, the [Handler] takes it from a [NamedParser], and
+	// leaves it empty for another parser.
 	Provider string
 	// Index is the item's position in the provider's batch (0 for
 	// providers that send one item per request), or -1 when unknown: for

@@ -224,6 +224,10 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 	return []event.Event{ev}, nil
 }
 
+// Provider returns "mailgun", the name its item errors carry
+// ([webhook.NamedParser]).
+func (p *Parser) Provider() string { return provider }
+
 // ParseIndexed is [Parser.Parse] for the [webhook.Handler]
 // ([webhook.IndexedParser]): Mailgun posts one item per request, so each
 // event comes from item 0.

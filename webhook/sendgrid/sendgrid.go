@@ -258,6 +258,10 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 	return events, err
 }
 
+// Provider returns "sendgrid", the name its item errors carry
+// ([webhook.NamedParser]).
+func (p *Parser) Provider() string { return provider }
+
 // ParseIndexed is [Parser.Parse] that also returns the position in the
 // batch of each event's item ([webhook.IndexedParser]): items that are
 // skipped or cannot become events leave gaps.

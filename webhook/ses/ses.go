@@ -333,6 +333,10 @@ func (p *Parser) Parse(r *http.Request, body []byte) ([]event.Event, error) {
 	return events, nil
 }
 
+// Provider returns "ses", the name its item errors carry
+// ([webhook.NamedParser]).
+func (p *Parser) Provider() string { return provider }
+
 // ParseIndexed is [Parser.Parse] for the [webhook.Handler]
 // ([webhook.IndexedParser]): Amazon SNS posts one item per request, so each
 // event comes from item 0.
