@@ -365,6 +365,7 @@ func (s *slot) commit(prev, next *job) {
 		} else {
 			e.tally(prev.marks, prev.now, prev.c.UserID)
 			e.observeAll(prev.dec)
+			e.failures.note(prev.dec, e.cfg.namespace)
 		}
 		s.unhold(prev)
 		prev.finish()
@@ -393,6 +394,7 @@ func (s *slot) settle(j *job, err error) {
 	}
 	e.tally(j.marks, j.now, j.c.UserID)
 	e.observeAll(j.dec)
+	e.failures.note(j.dec, e.cfg.namespace)
 	if j.ok {
 		if j.enroll != nil && j.enroll.scheduled && j.enroll.earliest < e.armed.Load() {
 			e.signal()
@@ -473,6 +475,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		if err = e.updateAlone(s.w.wctx, &store.Op{UserID: j.c.UserID, Now: j.now, Fn: j.apply}); err == nil {
 			e.tally(j.marks, j.now, j.c.UserID)
 			e.observeAll(j.dec)
+			e.failures.note(j.dec, e.cfg.namespace)
 			return
 		}
 	}

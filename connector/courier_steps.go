@@ -53,7 +53,7 @@ func (j *job) note(kind rule.DecisionKind, reason rule.Reason, p *store.Pending,
 	default:
 		j.marks.add(j.w.e, j.camp, p.CampaignID, codeOf(kind, reason), "")
 	}
-	if !j.w.e.observed {
+	if !j.w.e.observed && !failed(kind) { // failures are kept for RecentFailures
 		return
 	}
 	d := pendingDecision(kind, reason, p, j.now)
@@ -412,7 +412,7 @@ func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 
 func (j *job) noteSent(kind rule.DecisionKind, reason rule.Reason, detail string) {
 	j.marks.addPair(j.w.e, j.camp, j.d.CampaignID, kind, reason)
-	if !j.w.e.observed {
+	if !j.w.e.observed && !failed(kind) { // failures are kept for RecentFailures
 		return
 	}
 	d := j.d

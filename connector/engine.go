@@ -128,8 +128,9 @@ type Engine struct {
 	running   atomic.Bool
 	lastPrune atomic.Int64
 	counts    eventCounters
-	unknown   recentUnknown // the campaign IDs unknown campaigns were named by
-	sending   inFlight      // the sends in progress, of every Tick (courier_in_flight.go)
+	unknown   recentUnknown  // the campaign IDs unknown campaigns were named by
+	failures  recentFailures // the latest failed attempts (failures.go)
+	sending   inFlight       // the sends in progress, of every Tick (courier_in_flight.go)
 
 	// For watchTicks: when a Tick last started, and when a Track last
 	// looked for overdue deliveries (Unix ns), and whether it logged them.

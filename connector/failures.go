@@ -1,0 +1,102 @@
+package connector
+
+import (
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// recentFailuresMax is how many decisions [Engine.RecentFailures] keeps.
+const recentFailuresMax = 50
+
+// failureDetailMax bounds, in bytes, the Detail of a decision
+// [Engine.RecentFailures] keeps: a sender's error may quote a whole
+// response body.
+const failureDetailMax = 1024
+
+// RecentFailures returns the latest failed attempts of this engine's
+// deliveries, the latest first: the decisions of kind [rule.Retried] and
+// [rule.Failed], whatever their reason (the sender's error, the
+// directory's…), once stored. Each has the user, the campaign, the
+// delivery and its attempt, the time in At and the error's text in
+// Detail, clipped past 1 KiB (the clipped text ends saying so). It keeps
+// at most fifty: a new one takes the place of the oldest, so a flood of
+// failures turns the list over while the tallies (and the decision log,
+// when the engine keeps one) stay exact.
+// The list is kept whether or not the engine has observers or a decision
+// log, and costs nothing while sends go through. Like
+// [Engine.UnknownCampaigns], it is this process's since the engine was
+// built, and costs no store call: other engines' failures are not in it.
+func (e *Engine) RecentFailures() []rule.Decision {
+	return e.failures.list()
+}
+
+// failed reports whether a decision of kind is one
+// [Engine.RecentFailures] keeps.
+func failed(kind rule.DecisionKind) bool {
+	return kind == rule.Retried || kind == rule.Failed
+}
+
+// recentFailures is the list behind Engine.RecentFailures: a ring of at
+// most recentFailuresMax decisions, allocated on the first failure. Only
+// stored failures take its lock.
+type recentFailures struct {
+	mu   sync.Mutex
+	ring []rule.Decision // the oldest at next once full
+	next int             // where the next failure goes
+}
+
+// note keeps the failures among ds, stored decisions of one job, for the
+// engine in namespace ns. Other decisions cost a look at their kind.
+func (r *recentFailures) note(ds []rule.Decision, ns string) {
+	for i := range ds {
+		if failed(ds[i].Kind) {
+			r.add(ds[i], ns)
+		}
+	}
+}
+
+func (r *recentFailures) add(d rule.Decision, ns string) {
+	d.Namespace = ns
+	d.Detail = clipDetail(d.Detail)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ring) < recentFailuresMax {
+		r.ring = append(r.ring, d)
+		return
+	}
+	r.ring[r.next] = d
+	r.next = (r.next + 1) % recentFailuresMax
+}
+
+// list returns a copy of the failures kept, the latest first.
+func (r *recentFailures) list() []rule.Decision {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ring) == 0 {
+		return nil
+	}
+	out := make([]rule.Decision, 0, len(r.ring))
+	// Before the ring is full, next stays 0 and the latest is the last.
+	for i := range len(r.ring) {
+		k := (r.next - 1 - i + 2*len(r.ring)) % len(r.ring)
+		out = append(out, r.ring[k])
+	}
+	return out
+}
+
+// clipDetail returns s cut to at most failureDetailMax bytes, on a rune's
+// boundary, followed by a note of its full length, or s itself when short
+// enough. The clipped text is a copy: s may be a large error's.
+func clipDetail(s string) string {
+	if len(s) <= failureDetailMax {
+		return s
+	}
+	cut := failureDetailMax
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (clipped: " + strconv.Itoa(len(s)) + " bytes in all)"
+}

@@ -1,0 +1,52 @@
+package connector
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+)
+
+// The list costs a send that goes through a look at its decisions' kinds:
+// no allocation, no lock, nothing kept.
+func TestRecentFailuresCostNothingOnSuccess(t *testing.T) {
+	var r recentFailures
+	delivered := []rule.Decision{{Kind: rule.Delivered, UserID: "ann", CampaignID: "f", Attempt: 1, At: time.Unix(0, 0)}}
+	for _, ds := range [][]rule.Decision{nil, delivered} { // nothing observes; an observer
+		if n := testing.AllocsPerRun(100, func() { r.note(ds, "ns") }); n != 0 {
+			t.Fatalf("%d allocations per success", int(n))
+		}
+	}
+	if r.ring != nil || r.list() != nil {
+		t.Fatalf("a success was kept: %v", r.ring)
+	}
+}
+
+func TestRecentFailuresRingOrder(t *testing.T) {
+	var r recentFailures
+	for i := range recentFailuresMax + 7 {
+		r.note([]rule.Decision{{Kind: rule.Failed, Attempt: i}, {Kind: rule.Delivered}}, "ns")
+	}
+	got := r.list()
+	if len(got) != recentFailuresMax {
+		t.Fatalf("%d kept, want %d", len(got), recentFailuresMax)
+	}
+	for i, d := range got {
+		if want := recentFailuresMax + 6 - i; d.Attempt != want || d.Namespace != "ns" {
+			t.Fatalf("%d: attempt %d in %q, want %d in ns", i, d.Attempt, d.Namespace, want)
+		}
+	}
+}
+
+func TestClipDetail(t *testing.T) {
+	short := strings.Repeat("x", failureDetailMax)
+	if got := clipDetail(short); got != short {
+		t.Fatalf("a detail of %d bytes was clipped", len(short))
+	}
+	long := strings.Repeat("x", failureDetailMax-1) + "€€" // the cut falls inside the first €
+	got := clipDetail(long)
+	if want := strings.Repeat("x", failureDetailMax-1) + "… (clipped: 1029 bytes in all)"; got != want {
+		t.Fatalf("got %q", got[failureDetailMax-8:])
+	}
+}
