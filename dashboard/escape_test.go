@@ -24,7 +24,7 @@ const hostile = `<script>alert(1)</script>"'><img src=x onerror=alert(2)>` +
 
 // hostileFake is a fake whose every user-controlled value is hostile:
 // campaign IDs (one very long), user IDs, event IDs, properties in
-// conditions, messages, reasons, rules and details.
+// conditions, messages, reasons, rules and details (failures' too).
 func hostileFake() (*fakeSource, []string) {
 	f := newFake(fixtureNow)
 	long := strings.Repeat(hostile, 400) // about 40 kB
@@ -42,6 +42,8 @@ func hostileFake() (*fakeSource, []string) {
 		Message:     json.RawMessage(`{"subject":` + mustJSON(hostile) + `}`),
 	}, rule.Active)
 	f.warnings = []connector.Warning{{CampaignID: fu, Reason: rule.Reason(hostile), Detail: hostile}}
+	f.failures = []rule.Decision{{Kind: rule.Failed, Reason: rule.Reason(hostile), CampaignID: fu, UserID: hostile,
+		DeliveryID: hostile, Attempt: 2, Detail: hostile, At: fixtureNow}}
 	f.clockSkew = func(context.Context) (time.Duration, error) { return 0, errors.New(hostile) }
 	hour := fixtureNow.Truncate(time.Hour)
 	for _, k := range []rule.DecisionKind{rule.Scheduled, rule.Cancelled, rule.Suppressed, rule.Failed, rule.Retried, rule.DecisionKind(hostile)} {

@@ -24,6 +24,7 @@ type fakeSource struct {
 	warnings  []connector.Warning
 	stats     store.Stats
 	unknown   []connector.UnknownCampaign
+	failures  []rule.Decision
 	tallies   []tally
 	pending   []store.Claim
 	explain   map[[2]string]connector.Explanation
@@ -82,6 +83,8 @@ func (f *fakeSource) Stats(context.Context) (store.Stats, error) { return f.stat
 func (f *fakeSource) EventCounts() store.EventCounts { return f.stats.Events }
 
 func (f *fakeSource) UnknownCampaigns() []connector.UnknownCampaign { return f.unknown }
+
+func (f *fakeSource) RecentFailures() []rule.Decision { return f.failures }
 
 func (f *fakeSource) ClockSkew(ctx context.Context) (time.Duration, error) {
 	if f.clockSkew == nil {

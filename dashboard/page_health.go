@@ -24,9 +24,13 @@ type healthBody struct {
 	Events   []statRow // what this engine did with the events it took
 	Unknown  []connector.UnknownCampaign
 	Warnings []connector.Warning
-	// WarningsMore and TroubleMore count the warnings and the follow-ups
-	// in trouble left out of their lists (healthRows).
-	WarningsMore, TroubleMore int64
+	// Failures are this engine's latest failed attempts, the latest first
+	// (no store call).
+	Failures []rule.Decision
+	// WarningsMore, TroubleMore and FailuresMore count the warnings, the
+	// follow-ups in trouble and the failed attempts left out of their
+	// lists (healthRows).
+	WarningsMore, TroubleMore, FailuresMore int64
 	// UnknownEvents counts, across every engine, the events of the window
 	// that named a campaign that does not exist (from the tallies).
 	UnknownEvents int64
@@ -117,6 +121,7 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	// shows then what needs no store (this engine's own counts).
 	body := healthBody{Events: keyed("Events.", structRowsOf(h.src.EventCounts())),
 		Unknown: h.src.UnknownCampaigns(), Window: win, Windows: windows}
+	body.Failures, body.FailuresMore = bounded(h.src.RecentFailures())
 	if stats, err := h.src.Stats(ctx); err != nil {
 		body.StatsNote = h.logFailure(r, err)
 	} else {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -20,6 +21,9 @@ type source interface {
 	// from its own counters: no store call.
 	EventCounts() store.EventCounts
 	UnknownCampaigns() []connector.UnknownCampaign
+	// RecentFailures returns the latest failed attempts of this engine's
+	// deliveries, the latest first, from its own list: no store call.
+	RecentFailures() []rule.Decision
 	Check(ctx context.Context) ([]connector.Warning, error)
 	// ExplainUser returns what the engine recorded about the user, one
 	// explanation per campaign, from one read of the user's state.
