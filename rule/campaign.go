@@ -249,8 +249,7 @@ func cloneConditions(cs []Condition) []Condition {
 // wrote, which a newer version may have written, decodes with
 // [DecodeStoredCampaign].
 func (c *Campaign) UnmarshalJSON(b []byte) error {
-	type plain Campaign
-	var p plain
+	var p campaignJSON
 	if err := decode(b, &p, "campaign", campaignShapes, nil); err != nil {
 		var de *decodeError
 		if errors.As(err, &de) {
@@ -266,9 +265,22 @@ func (c *Campaign) UnmarshalJSON(b []byte) error {
 		}
 		return err
 	}
-	*c = Campaign(p)
+	*c = Campaign(p.plainCampaign)
+	c.Triggers, c.Exceptions = triggers(p.Triggers), exceptions(p.Exceptions)
 	return nil
 }
+
+// campaignJSON is the wire form of a campaign: its triggers and
+// exceptions are decoded as part of it (see matcherJSON), the rest as
+// Campaign's own fields.
+type campaignJSON struct {
+	Triggers   []matcherJSON `json:"triggers,omitempty"`
+	Exceptions []matcherJSON `json:"exceptions,omitempty"`
+	plainCampaign
+}
+
+// plainCampaign is a Campaign without its methods.
+type plainCampaign Campaign
 
 // badTime returns the error of campaign b's start or end time, naming
 // its field, if one is malformed; else err. (encoding/json does not say

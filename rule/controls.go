@@ -310,19 +310,22 @@ func (c Conversion) Validate() error {
 }
 
 type conversionJSON struct {
-	ID         string      `json:"id"`
-	Kind       event.Kind  `json:"kind"`
-	CampaignID string      `json:"campaign_id,omitempty"`
-	Target     string      `json:"target,omitempty"`
-	Name       string      `json:"name,omitempty"`
-	Where      []Condition `json:"where,omitempty"`
-	Deadline   string      `json:"deadline,omitempty"`
+	ID         string          `json:"id"`
+	Kind       event.Kind      `json:"kind"`
+	CampaignID string          `json:"campaign_id,omitempty"`
+	Target     string          `json:"target,omitempty"`
+	Name       string          `json:"name,omitempty"`
+	Where      []conditionJSON `json:"where,omitempty"`
+	Deadline   string          `json:"deadline,omitempty"`
 }
 
 // MarshalJSON implements [json.Marshaler]; the deadline is a Go duration
 // string, omitted when zero (the default).
 func (c Conversion) MarshalJSON() ([]byte, error) {
-	j := conversionJSON{ID: c.ID, Kind: c.Kind, CampaignID: c.CampaignID, Target: c.Target, Name: c.Name, Where: c.Where}
+	j := conversionJSON{ID: c.ID, Kind: c.Kind, CampaignID: c.CampaignID, Target: c.Target, Name: c.Name}
+	for _, w := range c.Where {
+		j.Where = append(j.Where, conditionJSON(w))
+	}
 	if c.Deadline != 0 {
 		j.Deadline = c.Deadline.String()
 	}
@@ -335,7 +338,7 @@ func (c *Conversion) UnmarshalJSON(b []byte) error {
 	if err := decode(b, &j, "conversion", conversionShapes, map[string]string{"deadline": durationShape}); err != nil {
 		return err
 	}
-	out := Conversion{ID: j.ID, Kind: j.Kind, CampaignID: j.CampaignID, Target: j.Target, Name: j.Name, Where: j.Where}
+	out := Conversion{ID: j.ID, Kind: j.Kind, CampaignID: j.CampaignID, Target: j.Target, Name: j.Name, Where: conditions(j.Where)}
 	if j.Deadline != "" {
 		d, err := time.ParseDuration(j.Deadline)
 		if err != nil {

@@ -64,11 +64,12 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 		if te.Field == "" {
 			return &decodeError{path: what, msg: "want " + shapes + ", got " + jsonKind(te.Value), err: err}
 		}
-		want, ok := fields[te.Field]
+		field := jsonPath(te.Field, reflect.TypeOf(v).Elem())
+		want, ok := fields[field]
 		if !ok {
 			want = describeType(te.Type)
 		}
-		return &decodeError{path: what + ": " + te.Field, msg: "want " + want + ", got " + jsonKind(te.Value), err: err}
+		return &decodeError{path: what + ": " + field, msg: "want " + want + ", got " + jsonKind(te.Value), err: err}
 	case errors.As(err, &se):
 		return &decodeError{path: what, msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), err: err}
 	}
@@ -127,6 +128,21 @@ func unknownField(b []byte, t reflect.Type, at string) (where, key, near string,
 		return !ok
 	})
 	return where, key, near, ok
+}
+
+// jsonPath returns the path of a field of struct t that encoding/json
+// gives, "plainCampaign.id", without the Go name of the struct embedded in
+// t that holds it: "id".
+func jsonPath(path string, t reflect.Type) string {
+	if t.Kind() != reflect.Struct {
+		return path
+	}
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous {
+			path = strings.TrimPrefix(path, f.Name+".")
+		}
+	}
+	return path
 }
 
 // nearestField returns the JSON name of the field key most likely

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -41,6 +42,9 @@ var wireTypes = map[reflect.Type]reflect.Type{
 	reflect.TypeFor[Reeligibility](): reflect.TypeFor[reeligibilityJSON](),
 	reflect.TypeFor[SendWindow]():    reflect.TypeFor[sendWindowJSON](),
 	reflect.TypeFor[Conversion]():    reflect.TypeFor[conversionJSON](),
+	reflect.TypeFor[Trigger]():       reflect.TypeFor[matcherJSON](),
+	reflect.TypeFor[Exception]():     reflect.TypeFor[matcherJSON](),
+	reflect.TypeFor[Condition]():     reflect.TypeFor[conditionJSON](),
 }
 
 var (
@@ -141,20 +145,26 @@ type jsonField struct {
 }
 
 // jsonFields returns the fields of struct t that encoding/json decodes
-// into, embedded structs' included, by JSON name.
+// into, embedded structs' included, by JSON name: a name t has itself
+// hides the same name of an embedded struct, as it does for encoding/json.
 func jsonFields(t reflect.Type) []jsonField {
-	var out []jsonField
+	var out, embedded []jsonField
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		switch {
 		case name == "-":
 		case f.Anonymous && name == "" && indirect(f.Type).Kind() == reflect.Struct:
-			out = append(out, jsonFields(indirect(f.Type))...)
+			embedded = append(embedded, jsonFields(indirect(f.Type))...)
 		case name != "":
 			out = append(out, jsonField{name, f.Type})
 		case f.IsExported():
 			out = append(out, jsonField{f.Name, f.Type})
+		}
+	}
+	for _, f := range embedded {
+		if !slices.ContainsFunc(out, func(g jsonField) bool { return g.name == f.name }) {
+			out = append(out, f)
 		}
 	}
 	return out

@@ -1,0 +1,79 @@
+package rule_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// A trigger, an exception or a condition decoded on its own is as strict
+// as inside a campaign: a misspelt field is an error that names it and
+// the field it most likely misspells.
+func TestPartsDecodedAloneRefuseUnknownFields(t *testing.T) {
+	for _, tc := range []struct {
+		into       any
+		json, want string
+	}{
+		{new(rule.Trigger), `{"kind":"email_received","campain_id":"newsletter"}`,
+			`rule: trigger: unknown field "campain_id" (did you mean "campaign_id"?); want ` +
+				`{"kind":"email_received","campaign_id":"newsletter"}, with "target", "name" and "where" optional`},
+		{new(rule.Trigger), `{"kind":"custom_event","name":"x","where":[{"property":"a","op":"exists"},{"proprety":"total","op":"ge","value":1}]}`,
+			`rule: trigger: where[1]: unknown field "proprety" (did you mean "property"?)`},
+		{new(rule.Exception), `{"kind":"purchase","nmae":"x"}`,
+			`rule: exception: unknown field "nmae" (did you mean "name"?); want ` +
+				`{"kind":"email_opened","campaign_id":"newsletter"}, with "target", "name" and "where" optional`},
+		{new(rule.Condition), `{"property":"a","opp":"exists"}`,
+			`rule: condition: unknown field "opp" (did you mean "op"?); want {"property":"total","op":"gt","value":50}`},
+		{new([]rule.Condition), `[{"property":"a","op":"exists"},{"property":"a","op":"exists","valeu":1}]`,
+			`rule: condition: unknown field "valeu" (did you mean "value"?); want {"property":"total","op":"gt","value":50}`},
+	} {
+		err := json.Unmarshal([]byte(tc.json), tc.into)
+		require.EqualError(t, err, tc.want, tc.json)
+		require.ErrorContains(t, errors.Unwrap(err), "json: unknown field", "encoding/json's error stays wrapped")
+	}
+}
+
+// Alone, the other errors of a trigger, an exception or a condition are
+// said in terms of the JSON too.
+func TestPartsDecodedAloneSayWhatTheyWant(t *testing.T) {
+	for _, tc := range []struct {
+		into       any
+		json, want string
+	}{
+		{new(rule.Trigger), `{"kind":5}`, `rule: trigger: kind: want an event kind such as "email_opened", got a number`},
+		{new(rule.Trigger), `"email_received"`,
+			`rule: trigger: want {"kind":"email_received","campaign_id":"newsletter"}, with "target", "name" and "where" optional, got a string`},
+		{new(rule.Exception), `{"kind":"email_opend"}`, `rule: exception: kind: unknown event kind "email_opend" (did you mean "email_opened"?)`},
+		{new(rule.Condition), `{"property":5,"op":"exists"}`, `rule: condition: property: want a string, got a number`},
+	} {
+		err := json.Unmarshal([]byte(tc.json), tc.into)
+		require.EqualError(t, err, tc.want, tc.json)
+	}
+	err := json.Unmarshal([]byte(`{"kind":"email_opend"}`), new(rule.Trigger))
+	require.ErrorIs(t, err, event.ErrUnknownKind)
+}
+
+// Decoded alone, the parts decode as they do in a campaign: numbers in
+// conditions as json.Number, null as nothing.
+func TestPartsDecodedAloneAsInACampaign(t *testing.T) {
+	const trigger = `{"kind":"purchase","name":"sku-1","where":[{"property":"price","op":"gt","value":50}]}`
+	var alone rule.Trigger
+	require.NoError(t, json.Unmarshal([]byte(trigger), &alone))
+	var c rule.Campaign
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"c","triggers":[`+trigger+`],"exceptions":[`+trigger+`]}`), &c))
+	require.Equal(t, c.Triggers[0], alone)
+	require.Equal(t, rule.Exception(alone), c.Exceptions[0])
+	require.Equal(t, json.Number("50"), alone.Where[0].Value)
+
+	var x rule.Exception
+	require.NoError(t, json.Unmarshal([]byte(`{"kind":"email_opened","campaign_id":"n"}`), &x))
+	require.Equal(t, rule.Exception{Kind: event.EmailOpened, CampaignID: "n"}, x)
+
+	cond := rule.Equal("plan", "pro")
+	require.NoError(t, json.Unmarshal([]byte(`null`), &cond))
+	require.Equal(t, rule.Equal("plan", "pro"), cond)
+}

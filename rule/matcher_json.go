@@ -1,0 +1,128 @@
+package rule
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/campaignconnector/campaignconnector/event"
+)
+
+// The JSON shapes of a trigger, an exception and a condition, as their
+// decoding errors show them.
+const (
+	triggerShapes   = `{"kind":"email_received","campaign_id":"newsletter"}, with "target", "name" and "where" optional`
+	exceptionShapes = `{"kind":"email_opened","campaign_id":"newsletter"}, with "target", "name" and "where" optional`
+	conditionShapes = `{"property":"total","op":"gt","value":50}`
+)
+
+// matcherJSON is the wire form of a trigger and of an exception. It has
+// no decoding of its own, so that a campaign's decoding walks into it and
+// says where a problem is ("triggers[1]"), as it did before Trigger and
+// Exception decoded themselves.
+type matcherJSON struct {
+	Kind       event.Kind      `json:"kind"`
+	CampaignID string          `json:"campaign_id,omitempty"`
+	Target     string          `json:"target,omitempty"`
+	Name       string          `json:"name,omitempty"`
+	Where      []conditionJSON `json:"where,omitempty"`
+}
+
+// conditionJSON is the wire form of a condition, without its decoding.
+type conditionJSON Condition
+
+// conditions returns ws as conditions, nil for nil.
+func conditions(ws []conditionJSON) []Condition {
+	if ws == nil {
+		return nil
+	}
+	out := make([]Condition, len(ws))
+	for i, w := range ws {
+		out[i] = Condition(w)
+	}
+	return out
+}
+
+func triggers(ws []matcherJSON) []Trigger {
+	if ws == nil {
+		return nil
+	}
+	out := make([]Trigger, len(ws))
+	for i, w := range ws {
+		out[i] = Trigger{Kind: w.Kind, CampaignID: w.CampaignID, Target: w.Target, Name: w.Name, Where: conditions(w.Where)}
+	}
+	return out
+}
+
+func exceptions(ws []matcherJSON) []Exception {
+	if ws == nil {
+		return nil
+	}
+	out := make([]Exception, len(ws))
+	for i, w := range ws {
+		out[i] = Exception{Kind: w.Kind, CampaignID: w.CampaignID, Target: w.Target, Name: w.Name, Where: conditions(w.Where)}
+	}
+	return out
+}
+
+// UnmarshalJSON implements [json.Unmarshaler] as a campaign decodes its
+// triggers: unknown fields, unknown kinds and keys given twice are errors
+// ("rule: trigger: unknown field "campain_id" (did you mean
+// "campaign_id"?)"), and numbers in conditions decode as json.Number.
+// null leaves t as it is. Decoding does not validate: call
+// [Trigger.Validate].
+func (t *Trigger) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w matcherJSON
+	if err := decodeMatcher(b, &w, "trigger", triggerShapes); err != nil {
+		return err
+	}
+	*t = triggers([]matcherJSON{w})[0]
+	return nil
+}
+
+// UnmarshalJSON implements [json.Unmarshaler] as [Trigger.UnmarshalJSON]
+// does, its errors saying "exception".
+func (x *Exception) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w matcherJSON
+	if err := decodeMatcher(b, &w, "exception", exceptionShapes); err != nil {
+		return err
+	}
+	*x = exceptions([]matcherJSON{w})[0]
+	return nil
+}
+
+// UnmarshalJSON implements [json.Unmarshaler] as a campaign decodes its
+// conditions: unknown fields and keys given twice are errors, and a
+// number in Value decodes as json.Number. null leaves c as it is.
+// Decoding does not validate: call [Condition.Validate].
+func (c *Condition) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var w conditionJSON
+	if err := decode(b, &w, "condition", conditionShapes, nil); err != nil {
+		return err
+	}
+	*c = Condition(w)
+	return nil
+}
+
+// decodeMatcher decodes a trigger or an exception, naming the field an
+// unknown kind is about ("rule: trigger: kind: unknown event kind …").
+func decodeMatcher(b []byte, w *matcherJSON, what, shapes string) error {
+	err := decode(b, w, what, shapes, nil)
+	var de *decodeError
+	if errors.As(err, &de) && de.path == what && errors.Is(err, event.ErrUnknownKind) {
+		return &decodeError{path: what + ": kind", msg: strings.TrimPrefix(de.msg, "event: "), err: de.err}
+	}
+	return err
+}
+
+// isNull reports whether JSON value b is null.
+func isNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
