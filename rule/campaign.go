@@ -255,7 +255,7 @@ func (c *Campaign) UnmarshalJSON(b []byte) error {
 		if errors.As(err, &de) {
 			switch de.path {
 			case "campaign": // no field named: a time's or a kind's own error?
-				return badKind(b, badTime(b, err))
+				return whichConversion(b, badKind(b, badTime(b, err)))
 			case "campaign: conversion": // which conversion's kind?
 				return whichConversion(b, badKind(b, err))
 			}
@@ -378,17 +378,36 @@ func badKind(b []byte, err error) error {
 }
 
 // whichConversion returns err, an error of one of campaign b's conversions
-// (its path "campaign: conversion", encoding/json does not say which),
-// with the conversion named by its place in the list: "campaign:
-// conversions[1]: where[0]". It is the first, in the order of b, whose own
-// decoding fails with err's text. An error it cannot place, or one
-// already placed (a kind, see badKind), is returned as it is.
+// (its path "campaign: conversion", or the [ValidationError] of a
+// malformed deadline: encoding/json does not say which conversion), with
+// the conversion named by its place in the list: "campaign:
+// conversions[1]: where[0]", "campaign: conversions[1]: deadline". It is
+// the first, in the order of b, whose own decoding fails with err's text.
+// An error it cannot place, or one already placed (a kind, see badKind),
+// is returned as it is.
 func whichConversion(b []byte, err error) error {
-	var de *decodeError
-	if !errors.As(err, &de) || (de.path != "campaign: conversion" && !strings.HasPrefix(de.path, "campaign: conversion: ")) {
+	var (
+		de    *decodeError
+		ve    *ValidationError
+		want  string                       // the conversion's own error
+		place func(at string) *decodeError // err, at the conversion at
+	)
+	switch {
+	case !errors.As(err, &de):
+		return err
+	case de.path == "campaign: conversion" || strings.HasPrefix(de.path, "campaign: conversion: "):
+		want = "rule: " + strings.TrimPrefix(de.Error(), "rule: campaign: ")
+		place = func(at string) *decodeError {
+			return &decodeError{path: "campaign: " + at + strings.TrimPrefix(de.path, "campaign: conversion"), msg: de.msg, err: de.err}
+		}
+	case de.path == "campaign" && errors.As(de.err, &ve) && ve.Object == "conversion":
+		want = ve.Error()
+		place = func(at string) *decodeError {
+			return &decodeError{path: "campaign: " + at, msg: strings.TrimPrefix(want, "conversion: "), err: de.err}
+		}
+	default:
 		return err
 	}
-	want := "rule: " + strings.TrimPrefix(de.Error(), "rule: campaign: ")
 	var at string
 	eachKey(b, func(key string, raw json.RawMessage) bool {
 		var items []json.RawMessage
@@ -407,7 +426,7 @@ func whichConversion(b []byte, err error) error {
 	if at == "" {
 		return err
 	}
-	return &decodeError{path: "campaign: " + at + strings.TrimPrefix(de.path, "campaign: conversion"), msg: de.msg, err: de.err}
+	return place(at)
 }
 
 // eachKey calls fn with each key of JSON object b and its value, in the

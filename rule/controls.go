@@ -243,10 +243,10 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	out := SendWindow{From: j.From, To: j.To, NextAvailable: j.NextAvailable}
-	for _, s := range j.Days {
+	for i, s := range j.Days {
 		d, err := ParseWeekday(s)
 		if err != nil {
-			return &ValidationError{Object: "send_window", Field: "days", Reason: err.Error()}
+			return &ValidationError{Object: "send_window", Field: fmt.Sprintf("days[%d]", i), Reason: err.Error()}
 		}
 		out.Days = append(out.Days, d)
 	}

@@ -184,3 +184,26 @@ func TestErrorInsideAConversionSaysWhichOne(t *testing.T) {
 		require.EqualError(t, err, tc.want, tc.json)
 	}
 }
+
+// A malformed deadline, or a day of a send window that is not a weekday,
+// says where it is, as the other errors of those parts do.
+func TestMalformedValuesSayWhereTheyAre(t *testing.T) {
+	for _, tc := range []struct {
+		into       any
+		json, want string
+	}{
+		{new(rule.Campaign), `{"id":"c","conversions":[{"id":"a","kind":"purchase","deadline":"1h"},{"id":"b","kind":"purchase","deadline":"7d"}]}`,
+			`rule: campaign: conversions[1]: deadline: time: unknown unit "d" in duration "7d"`},
+		{new(rule.Conversion), `{"id":"b","kind":"purchase","deadline":"7d"}`,
+			`conversion: deadline: time: unknown unit "d" in duration "7d"`},
+		{new(rule.Campaign), `{"id":"c","send_window":{"from":"09:00","to":"17:00","days":["monday","funday"]}}`,
+			`rule: campaign: send_window: days[1]: "funday" is not a weekday`},
+		{new(rule.SendWindow), `{"from":"09:00","to":"17:00","days":["funday"]}`,
+			`send_window: days[0]: "funday" is not a weekday`},
+	} {
+		err := json.Unmarshal([]byte(tc.json), tc.into)
+		require.EqualError(t, err, tc.want, tc.json)
+		var ve *rule.ValidationError
+		require.ErrorAs(t, err, &ve, "the validation error stays wrapped")
+	}
+}
