@@ -302,7 +302,7 @@ func (c Conversion) Validate() error {
 		p.Add("id", "required", nil)
 	}
 	addText(&p, "id", c.ID)
-	p.AddErr("", validateMatcher(c.Kind, c.CampaignID, c.Target, c.Name, c.Where))
+	p.AddErr("", validateMatcher("conversion", c.Kind, c.CampaignID, c.Target, c.Name, c.Where))
 	if c.Deadline < 0 || c.Deadline > MaxConversionWindow {
 		p.Add("deadline", fmt.Sprintf("%v is outside [0, %v]", c.Deadline, MaxConversionWindow), nil)
 	}

@@ -3,6 +3,7 @@ package rule_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -76,4 +77,23 @@ func TestPartsDecodedAloneAsInACampaign(t *testing.T) {
 	cond := rule.Equal("plan", "pro")
 	require.NoError(t, json.Unmarshal([]byte(`null`), &cond))
 	require.Equal(t, rule.Equal("plan", "pro"), cond)
+}
+
+// Validated on its own, a trigger or an exception names itself in its
+// errors, as a conversion does.
+func TestPartsValidatedAloneNameThemselves(t *testing.T) {
+	where := []rule.Condition{{Property: "plan", Op: "is"}}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{rule.Trigger{Kind: "email_opend", CampaignID: "n"}.Validate(), `trigger: kind: unknown kind "email_opend"`},
+		{rule.Exception{Kind: event.Purchase, Where: where}.Validate(), `exception: where[0].op: unknown operator "is"`},
+		{rule.Conversion{ID: "b", Kind: event.Purchase, Where: where}.Validate(), `conversion: where[0].op: unknown operator "is"`},
+	} {
+		require.ErrorContains(t, tc.err, tc.want)
+		var ve *rule.ValidationError
+		require.ErrorAs(t, tc.err, &ve)
+		require.Equal(t, strings.Split(tc.want, ":")[0], ve.Object)
+	}
 }

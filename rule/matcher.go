@@ -46,12 +46,12 @@ func (x Exception) Matches(ev *event.Event) bool {
 
 // Validate reports the trigger's problems as [*ValidationError] values.
 func (t Trigger) Validate() error {
-	return validateMatcher(t.Kind, t.CampaignID, t.Target, t.Name, t.Where)
+	return validateMatcher("trigger", t.Kind, t.CampaignID, t.Target, t.Name, t.Where)
 }
 
 // Validate reports the exception's problems as [*ValidationError] values.
 func (x Exception) Validate() error {
-	return validateMatcher(x.Kind, x.CampaignID, x.Target, x.Name, x.Where)
+	return validateMatcher("exception", x.Kind, x.CampaignID, x.Target, x.Name, x.Where)
 }
 
 // String renders the trigger for explanations:
@@ -76,8 +76,10 @@ func matches(kind event.Kind, campaignID, target, name string, where []Condition
 	return true
 }
 
-func validateMatcher(kind event.Kind, campaignID, target, name string, where []Condition) error {
-	p := event.Problems{Object: "matcher"}
+// validateMatcher reports the problems of a trigger, an exception or a
+// conversion's selection, object naming which in the errors.
+func validateMatcher(object string, kind event.Kind, campaignID, target, name string, where []Condition) error {
+	p := event.Problems{Object: object}
 	if event.CheckKind(&p, kind) {
 		event.CheckSelectors(&p, kind, campaignID, target, name)
 	}
