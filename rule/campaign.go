@@ -398,7 +398,7 @@ func whichConversion(b []byte, err error) error {
 	case de.path == "campaign: conversion" || strings.HasPrefix(de.path, "campaign: conversion: "):
 		want = "rule: " + strings.TrimPrefix(de.Error(), "rule: campaign: ")
 		place = func(at string) *decodeError {
-			return &decodeError{path: "campaign: " + at + strings.TrimPrefix(de.path, "campaign: conversion"), msg: de.msg, err: de.err}
+			return placed("campaign: "+at+strings.TrimPrefix(de.path, "campaign: conversion"), de.msg, de.err)
 		}
 	case de.path == "campaign" && errors.As(de.err, &ve) && ve.Object == "conversion":
 		want = ve.Error()

@@ -50,6 +50,9 @@ func (e *decodeError) Unwrap() error { return e.err }
 func decode(b []byte, v any, what, shapes string, fields map[string]string) error {
 	err := strictUnmarshal(b, v)
 	if err == nil {
+		if dk := duplicateKey(b, reflect.TypeOf(v).Elem(), what); dk != nil {
+			return dk
+		}
 		return nil
 	}
 	var (
@@ -59,7 +62,7 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 	)
 	switch {
 	case errors.As(err, &de):
-		return &decodeError{path: what + ": " + de.path, msg: de.msg, err: de.err}
+		return placed(what+": "+de.path, de.msg, de.err)
 	case errors.As(err, &te):
 		if te.Field == "" {
 			return &decodeError{path: what, msg: "want " + shapes + ", got " + jsonKind(te.Value), err: err}

@@ -177,20 +177,9 @@ func indirect(t reflect.Type) reflect.Type {
 	return t
 }
 
-// fieldType returns the type of the field key names. encoding/json
-// prefers an exact match and else ignores case; strings.EqualFold folds
-// at least the cases encoding/json does, so no key it would decode is
-// dropped.
+// fieldType returns the type of the field key names (see fieldOf), so
+// that no key encoding/json would decode is dropped.
 func fieldType(fields []jsonField, key string) (reflect.Type, bool) {
-	for _, f := range fields {
-		if f.name == key {
-			return f.typ, true
-		}
-	}
-	for _, f := range fields {
-		if strings.EqualFold(f.name, key) {
-			return f.typ, true
-		}
-	}
-	return nil, false
+	f, ok := fieldOf(fields, key)
+	return f.typ, ok
 }

@@ -141,12 +141,21 @@ func TestStoredCampaignRejectsWhatItCannotRead(t *testing.T) {
 }
 
 // Keys the strict decoding takes in another case are kept, not taken for
-// a newer version's fields; keys stay in their order, so a repeated key's
-// last value wins as it does in the strict decoding.
+// a newer version's fields; keys stay in their order, so a repeated key is
+// refused as the strict decoding refuses it.
 func TestStoredCampaignDecodesKeysAsTheStrictDecodingDoes(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"id":"x","audience":"all","id":"f","audience":"vip"}`:                 `rule: campaign: duplicate key "id"`,
+		`{"id":"x","added_later":1,"ID":"f"}`:                                   `rule: campaign: duplicate key "ID" (the same field as "id")`,
+		`{"id":"f","send_window":{"from":"09:00","to":"17:00","FROM":"10:00"}}`: `rule: campaign: send_window: duplicate key "FROM" (the same field as "from")`,
+	} {
+		_, err := rule.DecodeStoredCampaign([]byte(doc))
+		require.EqualError(t, err, want, doc)
+		var dk *rule.DuplicateKeyError
+		require.ErrorAs(t, err, &dk, doc)
+	}
 	for _, doc := range []string{
 		`{"ID":"f","Audience":"vip","added_later":true}`,
-		`{"id":"x","audience":"all","id":"f","audience":"vip"}`,
 		`{"id":"f","audience":"vip","Send_Window":{"FROM":"09:00","to":"17:00","days":["mon"]}}`,
 	} {
 		got, err := rule.DecodeStoredCampaign([]byte(doc))
