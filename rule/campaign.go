@@ -243,8 +243,9 @@ func cloneConditions(cs []Condition) []Condition {
 // unknown kinds are errors (a misspelt field in a hand-written definition
 // must not be ignored; the error says where it is and names the field it
 // most likely misspells, "rate_limit" for "rate_limt" or "rateLimit",
-// "campaign_id" for a trigger's "campain_id"), and numbers in conditions
-// decode as json.Number.
+// "campaign_id" for a trigger's "campain_id"), so is a field given twice
+// in one object, by the same key or by keys that differ in case (a
+// [*DuplicateKeyError]), and numbers in conditions decode as json.Number.
 // Decoding does not validate: call [Campaign.Validate]. What a store
 // wrote, which a newer version may have written, decodes with
 // [DecodeStoredCampaign].
