@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // DuplicateKeyError is the decoding error of a JSON object that sets one
@@ -75,31 +77,28 @@ func findDuplicate(b []byte, t reflect.Type, at string) (where, key, first strin
 		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
 		return "", "", "", false // it checks its own objects
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
-		var items []json.RawMessage
-		if json.Unmarshal(b, &items) != nil {
-			return "", "", "", false
-		}
-		for i, it := range items {
-			if where, key, first, ok = findDuplicate(it, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); ok {
-				return where, key, first, true
-			}
-		}
-		return "", "", "", false
+		i := 0
+		eachItem(b, func(it []byte) bool {
+			where, key, first, ok = findDuplicate(it, t.Elem(), fmt.Sprintf("%s[%d]", at, i))
+			i++
+			return !ok
+		})
+		return where, key, first, ok
 	case t.Kind() != reflect.Struct:
 		return "", "", "", false
 	}
-	fields := jsonFields(t)
-	set := map[string]string{} // the key that set each field, by field name
-	eachKey(b, func(k string, raw json.RawMessage) bool {
+	fields := cachedFields(t)
+	var set []setBy // the key that set each field so far
+	eachMember(b, func(k string, raw []byte) bool {
 		f, known := fieldOf(fields, k)
 		if !known {
 			return true // the decoding's business
 		}
-		if before, twice := set[f.name]; twice {
-			where, key, first, ok = at, k, before, true
+		if i := slices.IndexFunc(set, func(s setBy) bool { return s.field == f.name }); i >= 0 {
+			where, key, first, ok = at, k, set[i].key, true
 			return false
 		}
-		set[f.name] = k
+		set = append(set, setBy{f.name, k})
 		inner := k
 		if at != "" {
 			inner = at + "." + k
@@ -125,4 +124,134 @@ func fieldOf(fields []jsonField, key string) (jsonField, bool) {
 		}
 	}
 	return jsonField{}, false
+}
+
+// setBy is a field of an object and the key, as written, that set it.
+type setBy struct{ field, key string }
+
+// fieldsByType caches jsonFields by struct type for findDuplicate, which
+// runs at every decoding of a rule type.
+var fieldsByType sync.Map // reflect.Type → []jsonField
+
+// cachedFields returns jsonFields(t), computed once per type. Callers do
+// not modify the slice.
+func cachedFields(t reflect.Type) []jsonField {
+	if f, ok := fieldsByType.Load(t); ok {
+		return f.([]jsonField)
+	}
+	f, _ := fieldsByType.LoadOrStore(t, jsonFields(t))
+	return f.([]jsonField)
+}
+
+// eachMember calls fn with each key of the JSON object b, unquoted, and
+// the bytes of its value, in the order written, until fn returns false.
+// b has decoded without error, so it is valid JSON; on anything else
+// eachMember stops, and never reads past b. It scans b's bytes once, where
+// a json.Decoder would allocate for every token: findDuplicate walks
+// every object of every definition decoded.
+func eachMember(b []byte, fn func(key string, raw []byte) bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return
+	}
+	for i = skipSpace(b, i+1); i < len(b) && b[i] == '"'; {
+		end := stringEnd(b, i)
+		key, ok := unquote(b[i:end])
+		if i = skipSpace(b, end); !ok || i >= len(b) || b[i] != ':' {
+			return
+		}
+		start := skipSpace(b, i+1)
+		stop := valueEnd(b, start)
+		if stop <= start || !fn(key, b[start:stop]) {
+			return
+		}
+		if i = skipSpace(b, stop); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+}
+
+// eachItem calls fn with the bytes of each item of the JSON array b, in
+// order, until fn returns false; as eachMember, it stops on anything but
+// valid JSON.
+func eachItem(b []byte, fn func(raw []byte) bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return
+	}
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != ']'; {
+		stop := valueEnd(b, i)
+		if stop <= i || !fn(b[i:stop]) {
+			return
+		}
+		if i = skipSpace(b, stop); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+}
+
+// unquote returns the text of the JSON string q, quotes included; only a
+// string with escapes costs a decoding.
+func unquote(q []byte) (string, bool) {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return "", false
+	}
+	if !slices.Contains(q, '\\') {
+		return string(q[1 : len(q)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(q, &s) == nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index past the JSON string that starts at b[i],
+// or len(b) when it does not end.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index past the JSON value that starts at b[i]: a
+// string, an object or array (its brackets counted, strings skipped), or
+// a number or literal.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
 }

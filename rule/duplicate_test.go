@@ -36,6 +36,9 @@ func TestDuplicateKeysAreRefused(t *testing.T) {
 		{new(rule.Exception), `{"kind":"purchase","kind":"purchase"}`, "exception", "kind", "kind"},
 		{new(rule.Condition), `{"property":"a","op":"gt","value":1,"value":2}`, "condition", "value", "value"},
 		{new(rule.Conversion), `{"id":"a","Id":"b","kind":"purchase"}`, "conversion", "Id", "id"},
+		{new(rule.Campaign), `{"id":"c","d\u0065lay":{"after":"1h"},"delay":{"after":"2h"}}`, "campaign", "delay", "delay"},
+		{new(rule.Campaign), " {\n\t\"id\" : \"c\" ,\r\n \"triggers\" : [ {\"kind\":\"purchase\",\"name\":\"a]}\\\"\"} ,\n" +
+			" {\"kind\" : \"purchase\" , \"where\" : [ ] , \"Where\" : [ ] } ] } ", "campaign: triggers[1]", "Where", "where"},
 	} {
 		err := json.Unmarshal([]byte(tc.json), tc.into)
 		want := `rule: ` + tc.place + `: duplicate key "` + tc.key + `"`
