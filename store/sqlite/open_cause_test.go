@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,6 +48,33 @@ func TestOpenSaysWhyTheFileCannotBeOpened(t *testing.T) {
 		}
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: left behind (%v)", path, err)
+		}
+	}
+}
+
+// A path through a regular file, however deep, is refused as one whose
+// directory does not exist: SQLite would say only "unable to open database
+// file". The error names the file in the way; this fails for root too.
+func TestAPathThroughAFileIsAnInvalidPath(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, filepath.Join(dir, "c.db"))
+	for _, path := range []string{
+		filepath.Join(file, "cc.db"),
+		filepath.Join(file, "sub", "cc.db"),
+		filepath.Join(file, "sub", "deeper", "cc.db"),
+	} {
+		_, err := sqlite.Open(ctx, path)
+		if !errors.Is(err, sqlite.ErrInvalidPath) || !strings.Contains(err.Error(), fmt.Sprintf("%q is not a directory", file)) {
+			t.Errorf("Open(%q): %v, want ErrInvalidPath naming %s", path, err, file)
+		}
+		err = s.Backup(ctx, path)
+		if !errors.Is(err, sqlite.ErrInvalidPath) || !strings.Contains(err.Error(), fmt.Sprintf("%q is not a directory", file)) {
+			t.Errorf("Backup(%q): %v, want ErrInvalidPath naming %s", path, err, file)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -57,7 +58,7 @@ var (
 // empty, an in-memory database, which each connection would see empty, a
 // "file:" URI, one holding a NUL byte (SQLite would open the file named by
 // the part before it), a directory, or a file in a directory that does not
-// exist.
+// exist (one on the way to it is missing, or is a file).
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
@@ -164,7 +165,8 @@ func unusableName(path string) string {
 
 // checkPath names what makes path unusable when SQLite would only say
 // "unable to open database file" or would open another file: it holds a
-// NUL byte, is a directory, or its directory does not exist.
+// NUL byte, is a directory, or its directory does not exist (one of the
+// directories on the way to it is missing or is a file).
 func checkPath(path string) error {
 	// SQLite reads the name up to its first NUL: "a.db\x00b" would open a.db.
 	if i := strings.IndexByte(path, 0); i >= 0 {
@@ -180,8 +182,31 @@ func checkPath(path string) error {
 		return fmt.Errorf("%w: %q: directory %q does not exist (Open creates the file, not its directory)", ErrInvalidPath, path, dir)
 	case err == nil && !fi.IsDir():
 		return fmt.Errorf("%w: %q: %q is not a directory", ErrInvalidPath, path, dir)
+	case errors.Is(err, syscall.ENOTDIR):
+		if file := fileOnTheWay(dir); file != "" {
+			return fmt.Errorf("%w: %q: %q is not a directory", ErrInvalidPath, path, file)
+		}
 	}
 	return nil // other errors (permissions) are SQLite's to report
+}
+
+// fileOnTheWay returns the nearest of dir and its parents that exists and
+// is not a directory, or "" if it finds none: the one that makes a path
+// through it fail with ENOTDIR.
+func fileOnTheWay(dir string) string {
+	for {
+		if fi, err := os.Stat(dir); err == nil {
+			if fi.IsDir() {
+				return ""
+			}
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // dsn is the URI modernc.org/sqlite opens: the file, and the settings
