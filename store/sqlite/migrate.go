@@ -81,7 +81,7 @@ func (s *Store) setUp(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return wrap("setting up the file", s.dbErr(err))
+		return wrap("setting up the file", s.dbErr(withOpenCause(s.path, err)))
 	}
 	err = s.write(ctx, func(t *tx) error {
 		if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS campaignconnector_migrations (

@@ -78,3 +78,51 @@ func TestAPathThroughAFileIsAnInvalidPath(t *testing.T) {
 		}
 	}
 }
+
+// SQLite opens a database it may read but not write, or one in a
+// directory where it may not create the write-ahead log, and then says
+// only "attempt to write a readonly database": Open adds what the
+// operating system says of the file or its directory.
+func TestOpenSaysWhyTheFileIsReadOnly(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes files and directories whatever their modes")
+	}
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cc.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	for _, step := range []struct {
+		name              string
+		dirMode, fileMode os.FileMode
+	}{
+		{"a directory it may not write", 0o500, 0o600},
+		{"a file it may not write", 0o700, 0o400},
+	} {
+		if err := os.Chmod(dir, step.dirMode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, step.fileMode); err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s: opened", step.name)
+		}
+		if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("%s: %v: the cause is missing", step.name, err)
+		}
+	}
+}

@@ -106,19 +106,32 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // openError is the error of Open when SQLite cannot open the file (a
 // permission, say: checkPath caught the path's shape): it names the path
-// and, when SQLite says only "unable to open database file", the cause the
-// operating system gives for the file or its directory.
+// and the cause withOpenCause finds.
 func openError(path string, err error) error {
 	if errors.Is(err, store.ErrClosed) {
 		return err
 	}
+	return fmt.Errorf("sqlite: opening %q: %w", path, withOpenCause(path, err))
+}
+
+// withOpenCause adds to err, when SQLite says only "unable to open
+// database file" or "attempt to write a readonly database" (a file it may
+// read but not write, or one in a directory where it may not create the
+// write-ahead log), the cause the operating system gives for the file at
+// path or its directory (openCause). Other errors are returned as they
+// are.
+func withOpenCause(path string, err error) error {
 	var e *sqlite.Error
-	if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CANTOPEN {
-		if cause := openCause(path); cause != nil {
-			return fmt.Errorf("sqlite: opening %q: %w: %w", path, err, cause)
-		}
+	if !errors.As(err, &e) {
+		return err
 	}
-	return fmt.Errorf("sqlite: opening %q: %w", path, err)
+	if code := e.Code() & 0xff; code != sqlite3.SQLITE_CANTOPEN && code != sqlite3.SQLITE_READONLY {
+		return err
+	}
+	if cause := openCause(path); cause != nil {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
 }
 
 // openCause asks the operating system what keeps path from being opened
