@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 )
 
 // ErrBackupExists reports a backup path where a non-empty file already
-// is, or that another [Store.Backup] of the process is writing: Backup
-// never overwrites one.
+// is, or that another [Store.Backup] is writing, in this process or (on
+// Linux, macOS and the BSDs) in another: Backup never overwrites one.
 var ErrBackupExists = errors.New("sqlite: backup file exists")
 
 // Backup writes a consistent copy of the database to a new file at path
@@ -20,12 +18,18 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // engines' writes go on meanwhile, and the copy holds what was committed
 // when it began. The copy is compact (no free pages), synced to disk
 // before Backup returns, and a database [Open] takes as it is. path must
-// not name an existing non-empty file, nor one another Backup of the
-// process is writing ([ErrBackupExists]); its directory must exist. path
-// is a file system path, not a URI: a path [Open] would refuse (a "file:"
-// URI, ":memory:", a NUL byte, a directory, a file in a directory that
-// does not exist) is refused with [ErrInvalidPath], and nothing is
-// written. A failed backup may leave a partial file at path: remove it.
+// not name an existing non-empty file, nor one another Backup is writing
+// ([ErrBackupExists]); its directory must exist. Backup creates the file
+// first, and holds a lock on it while it writes, so that of several
+// backups to one path at once, in one process or several, one writes it
+// and the others fail with ErrBackupExists and write nothing. path is a
+// file system path, not a URI: a path [Open] would refuse (a "file:" URI,
+// ":memory:", a NUL byte, a directory, a file in a directory that does
+// not exist) is refused with [ErrInvalidPath], and nothing is written; a
+// file the operating system does not let the process create or write
+// fails with its error, naming the path. A backup that fails removes the
+// file it created (or empties again the empty file it found); one cut
+// short by the end of the process may leave a partial file: remove it.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -41,27 +45,23 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)
 	}
 	defer done()
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		return fmt.Errorf("%w: %s", ErrBackupExists, path)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return wrap("backup", err)
+	c, err := claimBackup(path)
+	if err != nil {
+		return err
 	}
+	return c.finish(s.vacuumInto(ctx, path))
+}
+
+// vacuumInto copies the database into the file at path.
+func (s *Store) vacuumInto(ctx context.Context, path string) error {
 	st, err := s.readStmt(ctx, "VACUUM INTO ?")
 	if err != nil {
 		return wrap("backup", s.readErr(err))
 	}
 	if err := retried(ctx, func() error { _, err := st.ExecContext(ctx, path); return err }); err != nil {
-		return wrap("backup", storageErr(s.readErr(err), fmt.Sprintf("the backup %q", path), path))
+		return wrap("backup", storageErr(withOpenCause(path, s.readErr(err)), fmt.Sprintf("the backup %q", path), path))
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return wrap("backup", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return wrap("backup", err)
+	return nil
 }
 
 // backups are the paths of the backups under way in the process: two

@@ -126,3 +126,33 @@ func TestOpenSaysWhyTheFileIsReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// Backup creates its file before SQLite writes it, so a directory that
+// refuses a new file is reported with the operating system's cause and
+// the path, where SQLite would say only "unable to open database file".
+func TestBackupSaysWhyItCannotCreateTheFile(t *testing.T) {
+	var paths []string
+	if os.Geteuid() != 0 {
+		dir := filepath.Join(t.TempDir(), "locked")
+		if err := os.Mkdir(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		paths = append(paths, filepath.Join(dir, "b.db"))
+	}
+	if runtime.GOOS == "linux" {
+		if fi, err := os.Stat("/sys/kernel"); err == nil && fi.IsDir() {
+			paths = append(paths, "/sys/kernel/b.db")
+		}
+	}
+	if len(paths) == 0 {
+		t.Skip("no directory here refuses this user a new file")
+	}
+	s := openStore(t, filepath.Join(t.TempDir(), "c.db"))
+	for _, path := range paths {
+		err := s.Backup(context.Background(), path)
+		if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Backup(%q): %v: the cause is missing", path, err)
+		}
+	}
+}
