@@ -16,8 +16,11 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // Backup writes a consistent copy of the database to a new file at path
 // (VACUUM INTO), while the store runs: it is a read transaction, so the
 // engines' writes go on meanwhile, and the copy holds what was committed
-// when it began. The copy is compact (no free pages), synced to disk
-// before Backup returns, and a database [Open] takes as it is. path must
+// when it began. The copy is compact (no free pages) and a database
+// [Open] takes as it is. Before Backup returns, the file is synced to
+// disk, and so is its directory (on Unix; a file system that cannot sync
+// a directory keeps it as it does), so that a power loss after Backup
+// returned loses neither the file's name nor the copy. path must
 // not name an existing non-empty file, nor one another Backup is writing
 // ([ErrBackupExists]); its directory must exist. Backup creates the file
 // first, and holds a lock on it while it writes, so that of several

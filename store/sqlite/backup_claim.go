@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // backupClaim is a backup's hold on its file while SQLite writes it: the
@@ -84,7 +85,7 @@ func (c *backupClaim) check() error {
 }
 
 // finish ends the claim with err, the outcome of the copy: on success it
-// syncs the file, and on failure it removes the
+// syncs the file and its directory (the file's name in it), and on failure it removes the
 // file it created (or empties again the one it found empty), before it
 // releases the lock.
 func (c *backupClaim) finish(err error) error {
@@ -100,5 +101,8 @@ func (c *backupClaim) finish(err error) error {
 		c.f.Close()
 		return err
 	}
-	return wrap("backup", c.f.Close())
+	if err := c.f.Close(); err != nil {
+		return wrap("backup", err)
+	}
+	return wrap("backup", syncDir(filepath.Dir(c.path)))
 }

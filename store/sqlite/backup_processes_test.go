@@ -111,6 +111,55 @@ func TestBackupChild(t *testing.T) {
 	}
 }
 
+// TestBackupSyncsItsDirectory checks that Backup syncs the directory it
+// creates the file in once the file is written, so that a power loss
+// after it returned cannot lose the file's name, nor bring back the
+// journal SQLite wrote beside it and removed (which would undo the copy):
+// the child runs under strace, which shows each fsync with the file it
+// syncs.
+func TestBackupSyncsItsDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("no strace here")
+	}
+	if out, err := exec.Command(strace, "-f", "-o", os.DevNull, "true").CombinedOutput(); err != nil {
+		t.Skipf("strace cannot trace here: %v: %s", err, out)
+	}
+	src := testPath(t)
+	s := openStore(t, src)
+	schedule(t, s, "ns", "u", "p", t0.Add(time.Hour))
+	dir := t.TempDir()
+	trace := filepath.Join(t.TempDir(), "trace")
+	k := startBackupChild(t, src, filepath.Join(dir, "b.db"), 0, strace, "-f", "-y", "-e", "trace=fsync,unlink,unlinkat", "-o", trace)
+	k.next(t, "ready")
+	k.in.Close()
+	if res := k.next(t, "result: "); res != "written" {
+		t.Fatalf("the backup: %s", res)
+	}
+	k.wait(t)
+	out, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last change in the directory (a file synced, SQLite's journal
+	// removed) comes before a sync of the directory.
+	lastChange, lastSync := -1, -1
+	for i, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.Contains(line, "fsync(") && strings.Contains(line, "<"+dir+">"):
+			lastSync = i
+		case strings.Contains(line, dir+"/"):
+			lastChange = i
+		}
+	}
+	if lastChange < 0 || lastSync < lastChange {
+		t.Errorf("no fsync of %s after the backup's last change in it:\n%s", dir, out)
+	}
+}
+
 // TestAFailedBackupLeavesNoFile checks that a backup that fails in the
 // middle of the copy (the process's file size limit stops it) removes the
 // file it created, and empties again the empty file it found.
@@ -157,10 +206,12 @@ type backupChild struct {
 }
 
 // startBackupChild starts a TestBackupChild process backing up src to
-// target, with its file size limit at limit bytes (0: unchanged).
-func startBackupChild(t *testing.T, src, target string, limit int64) backupChild {
+// target, with its file size limit at limit bytes (0: unchanged), under
+// the command tracer when there is one.
+func startBackupChild(t *testing.T, src, target string, limit int64, tracer ...string) backupChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBackupChild$", "-test.count=1", "-test.v")
+	args := append(tracer, os.Args[0], "-test.run=^TestBackupChild$", "-test.count=1", "-test.v")
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), envBackupChild+"="+src+"\n"+target+"\n"+strconv.FormatInt(limit, 10))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
