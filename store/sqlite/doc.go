@@ -136,11 +136,16 @@
 //
 // [Store.Backup] writes a consistent copy of the database to a new file
 // (VACUUM INTO) while the engines run: it reads a snapshot, so writes go
-// on meanwhile. The copy is compact and synced; restore it by stopping
-// the processes, removing the file with its -wal and -shm files, and
-// putting the copy in its place. Copying the file with cp while a store
-// has it open may give a torn copy (the recent changes are in the -wal
-// file): use Backup, or stop the processes first.
+// on meanwhile. The copy is compact, and it and its name in its directory
+// are synced to disk before Backup returns. Backup never overwrites a file
+// that holds data: of several backups to one path at once, in one process
+// or several (on Windows, in one process), one writes it and the others
+// fail with [ErrBackupExists]; a backup that fails removes the file it
+// created. Restore a copy by stopping the processes, removing the file
+// with its -wal and -shm files, and putting the copy in its place. Copying
+// the file with cp while a store has it open may give a torn copy (the
+// recent changes are in the -wal file): use Backup, or stop the processes
+// first.
 //
 // A restored copy takes the engines' state back to when its backup began:
 // events tracked since are gone, and deliveries sent since are pending
