@@ -51,7 +51,26 @@ func (e *Engine) callSender(ctx context.Context, d Delivery) (err error) {
 			err = fmt.Errorf("%w: %v", ErrSenderPanic, r)
 		}
 	}()
-	return e.sender.Send(ctx, d)
+	return sendError(e.sender.Send(ctx, d))
+}
+
+// sendError returns err, a sender's, or, when its methods the engine calls
+// panic (a nil *T returned as an error, whose Error reads a field), an
+// [ErrSenderPanic] saying so: the engine reads the error's text and looks
+// for [ErrPermanent] in it while it stores the send's outcome, where a
+// panic would stop the Tick.
+func sendError(err error) (checked error) {
+	if err == nil {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			checked = fmt.Errorf("%w: the error it returned, a %T, panicked: %v", ErrSenderPanic, err, r)
+		}
+	}()
+	_ = err.Error()
+	_ = errors.Is(err, ErrPermanent)
+	return err
 }
 
 // receiptExpiry is when the receipt of c's send at `at` may be forgotten:
