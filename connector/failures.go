@@ -5,6 +5,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
@@ -21,7 +22,9 @@ const failureDetailMax = 1024
 // [rule.Failed], whatever their reason (the sender's error, the
 // directory's…), once stored. Each has the user, the campaign, the
 // delivery and its attempt, the time in At and the error's text in
-// Detail, clipped past 1 KiB (the clipped text ends saying so). It keeps
+// Detail, clipped past 1 KiB: its start and its end (where the engine
+// says when the next attempt comes, or that the failure was permanent),
+// with a note of its full length in between. It keeps
 // at most fifty: a new one takes the place of the oldest, so a flood of
 // failures turns the list over while the tallies (and the decision log,
 // when the engine keeps one) stay exact.
@@ -87,16 +90,24 @@ func (r *recentFailures) list() []rule.Decision {
 	return out
 }
 
-// clipDetail returns s cut to at most failureDetailMax bytes, on a rune's
-// boundary, followed by a note of its full length, or s itself when short
-// enough. The clipped text is a copy: s may be a large error's.
+// failureDetailTail is how much of its end a clipped Detail keeps: the
+// engine's own words follow the sender's error there ("; next attempt at
+// …", "(permanent: not retried)", "; the lease ran out during the send…").
+const failureDetailTail = 192
+
+// clipDetail returns s cut to at most failureDetailMax bytes, its start and
+// its last failureDetailTail bytes, each on a character's boundary where
+// s has characters there, with a note of its full length in between; or s
+// itself when short enough. The clipped text is a copy: s may be a large
+// error's.
 func clipDetail(s string) string {
 	if len(s) <= failureDetailMax {
 		return s
 	}
-	cut := failureDetailMax
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	head := linetext.Clip(s, failureDetailMax-failureDetailTail)
+	tail := len(s) - failureDetailTail
+	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(s[tail]); k++ {
+		tail++
 	}
-	return s[:cut] + "… (clipped: " + strconv.Itoa(len(s)) + " bytes in all)"
+	return head + " … (clipped: " + strconv.Itoa(len(s)) + " bytes in all) … " + s[tail:]
 }

@@ -2,6 +2,8 @@ package connector_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,4 +42,47 @@ func TestASendersNilPointerErrorIsASendError(t *testing.T) {
 		require.Contains(t, got[0].Detail, "connector: sender panicked: the error it returned")
 		require.Contains(t, got[0].Detail, "nil pointer dereference")
 	}
+}
+
+// TestRecentFailuresKeepTheEndOfALongError checks that a long error's
+// clipped text keeps what the engine adds to its end: when the next
+// attempt comes, or that the failure was permanent.
+func TestRecentFailuresKeepTheEndOfALongError(t *testing.T) {
+	long := "provider: 503: " + strings.Repeat("<p>busy</p>", 300)
+	for _, tc := range []struct {
+		err  error
+		kind rule.DecisionKind
+		end  string
+	}{
+		{errors.New(long), rule.Retried, "; next attempt at 2026-03-02T09:01:00Z"},
+		{connector.Permanent(errors.New(long)), rule.Failed, "<p>busy</p> (permanent: not retried)"},
+	} {
+		e, _, _ := failuresEngine(t, connector.SenderFunc(func(context.Context, connector.Delivery) error { return tc.err }))
+		require.NoError(t, e.Track(context.Background(), opened("ann")))
+		require.Zero(t, tick(t, e))
+		got := e.RecentFailures()
+		require.Len(t, got, 1)
+		require.Equal(t, tc.kind, got[0].Kind)
+		require.True(t, strings.HasPrefix(got[0].Detail, "provider: 503: <p>busy</p>"), got[0].Detail)
+		require.True(t, strings.HasSuffix(got[0].Detail, tc.end), got[0].Detail)
+		require.Contains(t, got[0].Detail, " bytes in all)")
+		require.Less(t, len(got[0].Detail), 1100)
+	}
+}
+
+// TestRecentFailuresClipBinaryErrors checks that an error quoting bytes
+// that are not UTF-8 (a compressed reply) keeps a kibibyte of them, as it
+// does of text, rather than the few bytes before them.
+func TestRecentFailuresClipBinaryErrors(t *testing.T) {
+	long := "provider replied: " + strings.Repeat("\x8b\x80\xbf", 1000)
+	e, _, _ := failuresEngine(t, connector.SenderFunc(func(context.Context, connector.Delivery) error {
+		return connector.Permanent(errors.New(long))
+	}))
+	require.NoError(t, e.Track(context.Background(), opened("ann")))
+	require.Zero(t, tick(t, e))
+	got := e.RecentFailures()
+	require.Len(t, got, 1)
+	require.Greater(t, len(got[0].Detail), 900, "%q", got[0].Detail)
+	require.Less(t, len(got[0].Detail), 1100)
+	require.True(t, strings.HasPrefix(got[0].Detail, "provider replied: \x8b\x80\xbf"))
 }

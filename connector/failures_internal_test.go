@@ -44,9 +44,11 @@ func TestClipDetail(t *testing.T) {
 	if got := clipDetail(short); got != short {
 		t.Fatalf("a detail of %d bytes was clipped", len(short))
 	}
-	long := strings.Repeat("x", failureDetailMax-1) + "€€" // the cut falls inside the first €
-	got := clipDetail(long)
-	if want := strings.Repeat("x", failureDetailMax-1) + "… (clipped: 1029 bytes in all)"; got != want {
-		t.Fatalf("got %q", got[failureDetailMax-8:])
+	head := failureDetailMax - failureDetailTail
+	long := strings.Repeat("x", head-1) + "€€" + strings.Repeat("y", 2000) + "€" + strings.Repeat("z", failureDetailTail-2)
+	got := clipDetail(long) // the first cut falls inside the first €, the second inside the last
+	want := strings.Repeat("x", head-1) + " … (clipped: 3030 bytes in all) … " + strings.Repeat("z", failureDetailTail-2)
+	if got != want {
+		t.Fatalf("got %q", got)
 	}
 }

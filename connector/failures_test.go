@@ -193,8 +193,8 @@ func TestRecentFailuresClipsALongError(t *testing.T) {
 	detail := got[0].Detail
 	require.True(t, utf8.ValidString(detail))
 	require.Less(t, len(detail), 1100)
-	require.True(t, strings.HasPrefix(detail, strings.Repeat("é", 512)))
-	require.True(t, strings.HasSuffix(detail, "… (clipped: 10025 bytes in all)"), detail[len(detail)-60:])
+	require.True(t, strings.HasPrefix(detail, strings.Repeat("é", 416)+" … (clipped: 10025 bytes in all) … é"), detail)
+	require.True(t, strings.HasSuffix(detail, "é (permanent: not retried)"), detail[len(detail)-60:])
 
 	log, err := e.Explain(context.Background(), "ann", "f")
 	require.NoError(t, err)
