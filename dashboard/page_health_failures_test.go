@@ -131,3 +131,27 @@ func TestHealthPageListsTheEnginesFailures(t *testing.T) {
 		}
 	}
 }
+
+// A delivery the directory held back was not sent: its row says so
+// rather than an attempt (the sends before it, 0 for a first one), as
+// the user's page and Explain do.
+func TestHealthPageFailuresHeldBackByTheDirectory(t *testing.T) {
+	f := newFake(fixtureNow)
+	f.failures = []rule.Decision{
+		{Kind: rule.Retried, Reason: rule.ReasonDirectoryError, CampaignID: "resend", UserID: "ann", DeliveryID: "d1",
+			Detail: "directory timeout (1 in a row)", At: fixtureNow},
+		{Kind: rule.Failed, Reason: rule.ReasonDirectoryError, CampaignID: "resend", UserID: "bob", DeliveryID: "d2", Attempt: 2,
+			Detail: "directory timeout", At: fixtureNow},
+	}
+	list := section(t, body(t, get(t, mustHandler(t, f), "/health"), http.StatusOK), `id="failures"`, "</section>")
+	for _, bad := range []string{`<td class="n">0</td>`, `<td class="n">2</td>`} {
+		if strings.Contains(list, bad) {
+			t.Errorf("a delivery the directory held back shows an attempt (%s):\n%s", bad, list)
+		}
+	}
+	for _, want := range []string{`<td class="n"><span class="muted">not sent</span></td>`, "Held back: tried again later"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the list lacks %q:\n%s", want, list)
+		}
+	}
+}
