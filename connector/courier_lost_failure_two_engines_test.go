@@ -139,6 +139,15 @@ func TestFailureStoredDespiteAnErrorIsObservedOnceWhenAnotherEngineTookTheRetry(
 				defer mu.Unlock()
 				require.Equal(t, map[rule.DecisionKind]int{rule.Retried: 1}, observed["a"], "a's retry is observed once")
 				require.Equal(t, map[rule.DecisionKind]int{tc.second: 1}, observed["b"], "b's attempt is observed once")
+				// Each engine lists its own failed attempt, once.
+				require.Len(t, a.RecentFailures(), 1)
+				require.Equal(t, rule.Retried, a.RecentFailures()[0].Kind)
+				if tc.second == rule.Retried {
+					require.Len(t, b.RecentFailures(), 1)
+					require.Contains(t, b.RecentFailures()[0].Detail, "503 still later")
+				} else {
+					require.Empty(t, b.RecentFailures())
+				}
 			})
 		})
 	}
