@@ -33,13 +33,28 @@ func (e *Engine) emitWarnings(ws []Warning, now time.Time) {
 	}
 }
 
+// Decisions kept in a user's decision log have a Detail of at most about
+// logDetailMax bytes, its last logDetailTail bytes included: a sender's
+// error may quote a whole reply (an HTML page of hundreds of kilobytes),
+// and the log is part of the user's record, written again at each of the
+// user's events.
+const (
+	logDetailMax  = 4096
+	logDetailTail = 512
+)
+
 // appendLog adds decisions to the user's decision log, when the engine keeps
 // one, dropping entries past the retention or beyond the per-user maximum.
+// A long Detail is clipped (logDetailMax).
 func (e *Engine) appendLog(u *store.UserState, now time.Time, ds ...rule.Decision) {
 	if e.cfg.logMax == 0 || len(ds) == 0 {
 		return
 	}
+	n := len(u.Log)
 	u.Log = append(u.Log, ds...)
+	for i := n; i < len(u.Log); i++ {
+		u.Log[i].Detail = clipText(u.Log[i].Detail, logDetailMax, logDetailTail)
+	}
 	cut := 0
 	if over := len(u.Log) - e.cfg.logMax; over > 0 {
 		cut = over

@@ -95,19 +95,21 @@ func (r *recentFailures) list() []rule.Decision {
 // …", "(permanent: not retried)", "; the lease ran out during the send…").
 const failureDetailTail = 192
 
-// clipDetail returns s cut to at most failureDetailMax bytes, its start and
-// its last failureDetailTail bytes, each on a character's boundary where
-// s has characters there, with a note of its full length in between; or s
-// itself when short enough. The clipped text is a copy: s may be a large
-// error's.
-func clipDetail(s string) string {
-	if len(s) <= failureDetailMax {
+// clipDetail returns s as [Engine.RecentFailures] keeps it: see clipText.
+func clipDetail(s string) string { return clipText(s, failureDetailMax, failureDetailTail) }
+
+// clipText returns s cut to about max bytes: its start and its last tail
+// bytes, each on a character's boundary where s has characters there,
+// with a note of its full length in between; or s itself when short
+// enough. The clipped text is a copy: s may be a large error's.
+func clipText(s string, max, tail int) string {
+	if len(s) <= max {
 		return s
 	}
-	head := linetext.Clip(s, failureDetailMax-failureDetailTail)
-	tail := len(s) - failureDetailTail
-	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(s[tail]); k++ {
-		tail++
+	head := linetext.Clip(s, max-tail)
+	from := len(s) - tail
+	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(s[from]); k++ {
+		from++
 	}
-	return head + " … (clipped: " + strconv.Itoa(len(s)) + " bytes in all) … " + s[tail:]
+	return head + " … (clipped: " + strconv.Itoa(len(s)) + " bytes in all) … " + s[from:]
 }

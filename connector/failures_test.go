@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,7 +200,31 @@ func TestRecentFailuresClipsALongError(t *testing.T) {
 	log, err := e.Explain(context.Background(), "ann", "f")
 	require.NoError(t, err)
 	require.NotEmpty(t, log.Decisions)
-	require.Contains(t, log.Decisions[len(log.Decisions)-1].Detail, long, "the decision log keeps the whole text")
+	logged := log.Decisions[len(log.Decisions)-1].Detail
+	require.True(t, utf8.ValidString(logged))
+	require.Less(t, len(logged), 4200, "the decision log keeps about 4 KiB")
+	require.Contains(t, logged, " … (clipped: 10025 bytes in all) … ")
+	require.True(t, strings.HasSuffix(logged, "é (permanent: not retried)"), "with the engine's own words at the end")
+}
+
+// TestObserversGetALongErrorWhole checks that only the decision log and
+// RecentFailures clip a long error: observers get its whole text.
+func TestObserversGetALongErrorWhole(t *testing.T) {
+	long := strings.Repeat("x", 10_000)
+	send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+		return connector.Permanent(errors.New(long))
+	})
+	var mu sync.Mutex
+	var seen []rule.Decision
+	obs := connector.ObserverFunc(func(d rule.Decision) { mu.Lock(); seen = append(seen, d); mu.Unlock() })
+	e, _, _ := failuresEngine(t, send, connector.WithDecisionLog(10, time.Hour), connector.WithObserver(obs))
+	require.NoError(t, e.Track(context.Background(), opened("ann")))
+	require.Zero(t, tick(t, e))
+	mu.Lock()
+	defer mu.Unlock()
+	i := slices.IndexFunc(seen, func(d rule.Decision) bool { return d.Kind == rule.Failed })
+	require.GreaterOrEqual(t, i, 0, "the failure was observed")
+	require.Contains(t, seen[i].Detail, long)
 }
 
 // TestRecentFailuresUnderConcurrentTicks checks, under -race, that Ticks

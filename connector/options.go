@@ -320,7 +320,10 @@ func WithSendConcurrency(n int) Option {
 // user's state in one row (SQLite, PostgreSQL) it is part of that row,
 // written again at each of the user's events: a user with a long log
 // costs more per event (on SQLite, a log of 200 decisions about 4.5 times
-// the CPU of one of 20, for a user who fills it).
+// the CPU of one of 20, for a user who fills it). A decision's Detail
+// over 4 KiB (a sender's error quoting a whole reply) is kept clipped: its
+// start and its end, which holds the engine's own words, with its full
+// length in between; observers get it whole.
 func WithDecisionLog(max int, retention time.Duration) Option {
 	return func(cfg *config) error {
 		if max < 1 || retention <= 0 {
