@@ -97,3 +97,25 @@ func TestPartsValidatedAloneNameThemselves(t *testing.T) {
 		require.Equal(t, strings.Split(tc.want, ":")[0], ve.Object)
 	}
 }
+
+// Decoded alone into a value that has fields set, a trigger, an exception
+// or a condition keeps those the JSON does not set, as encoding/json keeps
+// them and as they kept them before they decoded strictly; a failed
+// decoding changes nothing.
+func TestPartsDecodedAloneKeepFieldsTheJSONDoesNotSet(t *testing.T) {
+	tr := rule.Trigger{CampaignID: "n", Name: "keep"}
+	require.NoError(t, json.Unmarshal([]byte(`{"kind":"email_opened","name":"new"}`), &tr))
+	require.Equal(t, rule.Trigger{Kind: event.EmailOpened, CampaignID: "n", Name: "new"}, tr)
+
+	x := rule.Exception{Target: "link", Where: []rule.Condition{rule.Present("a")}}
+	require.NoError(t, json.Unmarshal([]byte(`{"kind":"email_clicked","campaign_id":"n"}`), &x))
+	require.Equal(t, rule.Exception{Kind: event.EmailClicked, CampaignID: "n", Target: "link", Where: []rule.Condition{rule.Present("a")}}, x)
+
+	c := rule.Condition{Property: "total", Op: rule.OpGreater}
+	require.NoError(t, json.Unmarshal([]byte(`{"value":50}`), &c))
+	require.Equal(t, rule.Greater("total", json.Number("50")), c)
+
+	before := tr
+	require.Error(t, json.Unmarshal([]byte(`{"kind":"purchase","name":"a","nmae":"b"}`), &tr))
+	require.Equal(t, before, tr)
+}

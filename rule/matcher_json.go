@@ -31,6 +31,18 @@ type matcherJSON struct {
 // conditionJSON is the wire form of a condition, without its decoding.
 type conditionJSON Condition
 
+// conditionsJSON returns cs in their wire form, nil for nil.
+func conditionsJSON(cs []Condition) []conditionJSON {
+	if cs == nil {
+		return nil
+	}
+	out := make([]conditionJSON, len(cs))
+	for i, c := range cs {
+		out[i] = conditionJSON(c)
+	}
+	return out
+}
+
 // conditions returns ws as conditions, nil for nil.
 func conditions(ws []conditionJSON) []Condition {
 	if ws == nil {
@@ -69,13 +81,15 @@ func exceptions(ws []matcherJSON) []Exception {
 // triggers: unknown fields, unknown kinds and keys given twice are errors
 // ("rule: trigger: unknown field "campain_id" (did you mean
 // "campaign_id"?)"), and numbers in conditions decode as json.Number.
-// null leaves t as it is. Decoding does not validate: call
-// [Trigger.Validate].
+// As with encoding/json, the fields b does not set keep their values,
+// null leaves t as it is, and a type that embeds Trigger takes this
+// decoding, its own fields being unknown ones. A failed decoding leaves t
+// as it is. Decoding does not validate: call [Trigger.Validate].
 func (t *Trigger) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	var w matcherJSON
+	w := matcherJSON{Kind: t.Kind, CampaignID: t.CampaignID, Target: t.Target, Name: t.Name, Where: conditionsJSON(t.Where)}
 	if err := decodeMatcher(b, &w, "trigger", triggerShapes); err != nil {
 		return err
 	}
@@ -89,7 +103,7 @@ func (x *Exception) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	var w matcherJSON
+	w := matcherJSON{Kind: x.Kind, CampaignID: x.CampaignID, Target: x.Target, Name: x.Name, Where: conditionsJSON(x.Where)}
 	if err := decodeMatcher(b, &w, "exception", exceptionShapes); err != nil {
 		return err
 	}
@@ -99,13 +113,16 @@ func (x *Exception) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSON implements [json.Unmarshaler] as a campaign decodes its
 // conditions: unknown fields and keys given twice are errors, and a
-// number in Value decodes as json.Number. null leaves c as it is.
-// Decoding does not validate: call [Condition.Validate].
+// number in Value decodes as json.Number. As with encoding/json, the
+// fields b does not set keep their values, null leaves c as it is, and a
+// type that embeds Condition takes this decoding. A failed decoding
+// leaves c as it is. Decoding does not validate: call
+// [Condition.Validate].
 func (c *Condition) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	var w conditionJSON
+	w := conditionJSON(*c)
 	if err := decode(b, &w, "condition", conditionShapes, nil); err != nil {
 		return err
 	}
