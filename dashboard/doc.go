@@ -27,13 +27,14 @@
 //     and what waits, for every follow-up.
 //   - Health: what the store holds ([connector.Engine.Stats]), failed,
 //     retried and deferred sends of the last day (the follow-ups with the
-//     most failures first), how far the engine's clock is from the
-//     store's server clock when the store has one
-//     ([connector.Engine.ClockSkew]), and the warnings (overdue deliveries
-//     first); each list shows 100 rows at most. While the store
+//     most failures first), this engine's recent failed sends with their
+//     users and errors ([connector.Engine.RecentFailures]), how far the
+//     engine's clock is from the store's server clock when the store has
+//     one ([connector.Engine.ClockSkew]), and the warnings (overdue
+//     deliveries first); each list shows 100 rows at most. While the store
 //     does not answer, the page shows what needs no store (the engine's
-//     own event counts) and a notice in each part it could not read, with
-//     status 200.
+//     own event counts and recent failed sends) and a notice in each part
+//     it could not read, with status 200.
 //
 // The pages are rendered on the server and work without JavaScript; a
 // small embedded script refreshes their figures in place while they are
