@@ -123,3 +123,19 @@ func TestAReplyFuncGets415(t *testing.T) {
 	require.Equal(t, http.StatusUnsupportedMediaType, w.Code)
 	require.Contains(t, w.Body.String(), `"gzip"`)
 }
+
+// TestACompressedBodyOverTheLimitGets415: the coding is checked before
+// the size, so a compressed body whose Content-Length is over the limit
+// gets 415, which says what to change, rather than 413, and is not read.
+func TestACompressedBodyOverTheLimitGets415(t *testing.T) {
+	h, err := webhook.NewHandler(returns([]event.Event{evA}, nil), &recorder{}, webhook.WithMaxBodySize(16))
+	require.NoError(t, err)
+	body := &countingBody{r: strings.NewReader(strings.Repeat("x", 64))}
+	r := httptest.NewRequest(http.MethodPost, "/hook", nil)
+	r.Body, r.ContentLength = body, 64
+	r.Header.Set("Content-Encoding", "gzip")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	require.Equal(t, http.StatusUnsupportedMediaType, w.Code, w.Body.String())
+	require.Zero(t, body.read, "not a byte read")
+}
