@@ -21,10 +21,11 @@ const failureDetailMax = 1024
 // deliveries, the latest first: the decisions of kind [rule.Retried] and
 // [rule.Failed], whatever their reason (the sender's error, the
 // directory's…), once stored. Each has the user, the campaign, the
-// delivery and its attempt, the time in At and the error's text in
-// Detail, clipped past 1 KiB: its start and its end (where the engine
-// says when the next attempt comes, or that the failure was permanent),
-// with a note of its full length in between. It keeps
+// delivery and its attempt (the send that failed; for a directory error,
+// the sends tried before it, 0 when none was), the time in At and the
+// error's text in Detail, clipped past 1 KiB: its start and its end
+// (where the engine says when the next attempt comes, or that the failure
+// was permanent), with a note of its full length in between. It keeps
 // at most fifty: a new one takes the place of the oldest, so a flood of
 // failures turns the list over while the tallies (and the decision log,
 // when the engine keeps one) stay exact.

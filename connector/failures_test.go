@@ -291,5 +291,6 @@ func TestRecentFailuresListsDirectoryErrors(t *testing.T) {
 	require.Equal(t, rule.Retried, got[0].Kind)
 	require.Equal(t, rule.ReasonDirectoryError, got[0].Reason)
 	require.Equal(t, "g", got[0].CampaignID)
+	require.Zero(t, got[0].Attempt, "no send tried before the directory's error")
 	require.Contains(t, got[0].Detail, "directory timeout")
 }
