@@ -32,7 +32,9 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // file the operating system does not let the process create or write
 // fails with its error, naming the path. A backup that fails removes the
 // file it created (or empties again the empty file it found); one cut
-// short by the end of the process may leave a partial file: remove it.
+// short by the end of the process may leave a partial file, with a
+// -journal file beside it, that Open takes as an empty database: remove
+// both.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
