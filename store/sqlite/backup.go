@@ -28,9 +28,12 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // and the others fail with ErrBackupExists and write nothing. path is a
 // file system path, not a URI: a path [Open] would refuse (a "file:" URI,
 // ":memory:", a NUL byte, a directory, a file in a directory that does
-// not exist) is refused with [ErrInvalidPath], and nothing is written; a
-// file the operating system does not let the process create or write
-// fails with its error, naming the path. A backup that fails removes the
+// not exist) is refused with [ErrInvalidPath], and nothing is written, as
+// is a name ending as SQLite's names of the files it keeps beside a
+// database do ("-journal", "-wal", "-shm"): SQLite would take the copy
+// for such a file of the database beside it, and remove it. A file the
+// operating system does not let the process create or write fails with
+// its error, naming the path. A backup that fails removes the
 // file it created (or empties again the empty file it found); one cut
 // short by the end of the process may leave a partial file, with a
 // -journal file beside it, that Open takes as an empty database: remove
@@ -44,6 +47,9 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	if err := checkPath(path); err != nil {
 		return err // before the size: a directory is not a backup that exists
+	}
+	if err := checkBackupName(path); err != nil {
+		return err
 	}
 	done, ok := backups.start(path)
 	if !ok {

@@ -141,7 +141,10 @@
 // that holds data: of several backups to one path at once, in one process
 // or several (on Windows, in one process), one writes it and the others
 // fail with [ErrBackupExists]; a backup that fails removes the file it
-// created. A backup cut short by the end of its process leaves a partial
+// created. A backup is not named as SQLite names the files it keeps
+// beside a database (ending in -journal, -wal or -shm): SQLite would take
+// it for one of them, so Backup refuses such a name with
+// [ErrInvalidPath]. A backup cut short by the end of its process leaves a partial
 // file, with a -journal file beside it, that Open takes as an empty
 // database: restore only a copy whose Backup returned nil. Restore a copy by stopping the processes, removing the file
 // with its -wal and -shm files, and putting the copy in its place. Copying

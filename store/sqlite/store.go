@@ -58,7 +58,9 @@ var (
 // empty, an in-memory database, which each connection would see empty, a
 // "file:" URI, one holding a NUL byte (SQLite would open the file named by
 // the part before it), a directory, or a file in a directory that does not
-// exist (one on the way to it is missing, or is a file).
+// exist (one on the way to it is missing, or is a file); for a backup,
+// also a name that SQLite gives the files it keeps beside a database
+// (ending in "-journal", "-wal" or "-shm").
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its

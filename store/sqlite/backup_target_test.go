@@ -1,0 +1,57 @@
+//go:build unix
+
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+)
+
+// TestABackupIsNotADatabasesCompanionFile checks that Backup refuses the
+// names SQLite gives the files it keeps beside a database (-journal,
+// -wal, -shm), of the store's own database or another: SQLite would take
+// the copy for one of them. A copy named as the live database's journal
+// looks to every connection that opens the database as a journal left by
+// a crash, so that none opens while the store runs, and the first to open
+// it once the store is closed removes the copy.
+func TestABackupIsNotADatabasesCompanionFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "cc.db")
+	s := openStore(t, src)
+	schedule(t, s, "ns", "u", "p", t0)
+	other := filepath.Join(dir, "other.db")
+	openStore(t, other).Close()
+	// An empty log of a database no store has open, under another name.
+	if err := os.WriteFile(other+"-wal", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alias := filepath.Join(dir, "alias.db")
+	if err := os.Symlink(other+"-wal", alias); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		src + "-journal", src + "-wal", src + "-shm",
+		other + "-journal", other + "-shm", alias,
+	} {
+		before, _ := os.Lstat(path)
+		err := s.Backup(ctx, path)
+		if !errors.Is(err, sqlite.ErrInvalidPath) {
+			t.Errorf("Backup(%q): %v, want ErrInvalidPath", path, err)
+		}
+		after, _ := os.Lstat(path)
+		if (before == nil) != (after == nil) || before != nil && before.Size() != after.Size() {
+			t.Errorf("Backup(%q) changed the file there", path)
+		}
+	}
+	s2, err := sqlite.Open(ctx, src)
+	if err != nil {
+		t.Fatalf("a second store on the database: %v", err)
+	}
+	s2.Close()
+}
