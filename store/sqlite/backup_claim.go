@@ -23,13 +23,17 @@ type backupClaim struct {
 // already: it may be a database a store of the process has open, whose
 // locks closing a descriptor of it would release (POSIX advisory locks
 // belong to the process). A file another Backup holds, one it wrote, or
-// one replaced meanwhile, is refused with [ErrBackupExists]; a file the
+// one replaced meanwhile, is refused with [ErrBackupExists]; one that is
+// not a regular file (a device, a pipe) with [ErrInvalidPath]; a file the
 // operating system does not let the process create or write is refused
 // with its error, naming the path.
 func claimBackup(path string) (*backupClaim, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+	switch fi, err := os.Stat(path); {
+	case err == nil && !fi.Mode().IsRegular():
+		return nil, notRegular(path)
+	case err == nil && fi.Size() > 0:
 		return nil, fmt.Errorf("%w: %s", ErrBackupExists, path)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, wrap("backup", err)
 	}
 	c := &backupClaim{path: path, created: true}
@@ -57,13 +61,21 @@ func claimBackup(path string) (*backupClaim, error) {
 	return c, nil
 }
 
+// notRegular is the error of a backup path where a file that is not a
+// regular one is: a pipe, a socket or a device, which SQLite would write
+// the copy into (a disk, whose size the system reports as zero, would be
+// written over).
+func notRegular(path string) error {
+	return fmt.Errorf("%w: %q is not a regular file (a device, a pipe or a socket): give the path of a new file", ErrInvalidPath, path)
+}
+
 // busy is the error of a claim whose file another backup holds.
 func (c *backupClaim) busy() error {
 	return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, c.path)
 }
 
 // check returns nil when the locked file is still the one at the path,
-// and empty: another backup may have written it, or removed it after it
+// regular and empty: another backup may have written it, or removed it after it
 // failed, between the claim's open and its lock.
 func (c *backupClaim) check() error {
 	held, err := c.f.Stat()
@@ -78,6 +90,8 @@ func (c *backupClaim) check() error {
 		return wrap("backup", err)
 	case !os.SameFile(held, now):
 		return c.busy()
+	case !held.Mode().IsRegular():
+		return notRegular(c.path)
 	case held.Size() > 0:
 		return fmt.Errorf("%w: %s", ErrBackupExists, c.path)
 	}

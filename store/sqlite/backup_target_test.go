@@ -5,8 +5,10 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
@@ -54,4 +56,29 @@ func TestABackupIsNotADatabasesCompanionFile(t *testing.T) {
 		t.Fatalf("a second store on the database: %v", err)
 	}
 	s2.Close()
+}
+
+// TestABackupIsARegularFile checks that Backup refuses a path where a
+// pipe or a device is, rather than write a database into it (a disk,
+// which reports no size, would be written over).
+func TestABackupIsARegularFile(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, testPath(t))
+	schedule(t, s, "ns", "u", "p", t0)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, os.DevNull} {
+		err := s.Backup(ctx, path)
+		if !errors.Is(err, sqlite.ErrInvalidPath) {
+			t.Errorf("Backup(%q): %v, want ErrInvalidPath", path, err)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("Backup(%q) replaced it: %v", path, err)
+		}
+	}
+	if fi, _ := os.Stat(fifo); fi.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("the pipe is gone")
+	}
 }

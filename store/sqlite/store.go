@@ -59,7 +59,8 @@ var (
 // "file:" URI, one holding a NUL byte (SQLite would open the file named by
 // the part before it), a directory, or a file in a directory that does not
 // exist (one on the way to it is missing, or is a file); for a backup,
-// also a name that SQLite gives the files it keeps beside a database
+// also a file that is not a regular one (a device, a pipe), and a name
+// that SQLite gives the files it keeps beside a database
 // (ending in "-journal", "-wal" or "-shm").
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
