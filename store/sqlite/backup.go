@@ -27,17 +27,17 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // backups to one path at once, in one process or several, one writes it
 // and the others fail with ErrBackupExists and write nothing. path is a
 // file system path, not a URI: a path [Open] would refuse (a "file:" URI,
-// ":memory:", a NUL byte, a directory, a file in a directory that does
-// not exist) is refused with [ErrInvalidPath], and nothing is written, as
-// are a path where a device, a pipe or a socket is, and a name ending as
-// SQLite's names of the files it keeps beside a database do ("-journal",
-// "-wal", "-shm"): SQLite would take the copy for such a file of the
-// database beside it, and remove it. A file the operating system does not
-// let the process create or write fails with its error, naming the path.
-// A backup that fails removes the file it created (or empties again the
-// empty file it found); one cut short by the end of the process may leave
-// a partial file, with a -journal file beside it, that Open takes as an
-// empty database: remove both.
+// ":memory:", a NUL byte, a directory, a device or a pipe, a file in a
+// directory that does not exist) is refused with [ErrInvalidPath], and
+// nothing is written, as is a name ending as SQLite's names of the files
+// it keeps beside a database do ("-journal", "-wal", "-shm"): SQLite
+// would take the copy for such a file of the database beside it, and
+// remove it. A file the operating system does not let the process create
+// or write fails with its error, naming the path. A backup that fails
+// removes the file it created (or empties again the empty file it found);
+// one cut short by the end of the process may leave a partial file, with
+// SQLite's journal of it (path+"-journal"), that Open takes as an empty
+// database: remove both.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
 		return err

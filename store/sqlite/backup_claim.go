@@ -61,14 +61,6 @@ func claimBackup(path string) (*backupClaim, error) {
 	return c, nil
 }
 
-// notRegular is the error of a backup path where a file that is not a
-// regular one is: a pipe, a socket or a device, which SQLite would write
-// the copy into (a disk, whose size the system reports as zero, would be
-// written over).
-func notRegular(path string) error {
-	return fmt.Errorf("%w: %q is not a regular file (a device, a pipe or a socket): give the path of a new file", ErrInvalidPath, path)
-}
-
 // busy is the error of a claim whose file another backup holds.
 func (c *backupClaim) busy() error {
 	return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, c.path)

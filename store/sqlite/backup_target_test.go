@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -80,5 +81,39 @@ func TestABackupIsARegularFile(t *testing.T) {
 	}
 	if fi, _ := os.Stat(fifo); fi.Mode()&fs.ModeNamedPipe == 0 {
 		t.Errorf("the pipe is gone")
+	}
+}
+
+// TestOpenRefusesAFileThatIsNotRegular checks that Open refuses a pipe or
+// a device, which SQLite cannot keep a database in, with ErrInvalidPath,
+// rather than fail on its first write with a disk error and leave a
+// journal beside it.
+func TestOpenRefusesAFileThatIsNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{filepath.Join(dir, "fifo")}
+	if err := syscall.Mkfifo(paths[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A device of its own, where this user may make one: SQLite would
+	// leave its journal beside it, in the directory of /dev/null.
+	null := filepath.Join(dir, "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err == nil {
+		paths = append(paths, null)
+	}
+	for _, path := range paths {
+		s, err := sqlite.Open(context.Background(), path)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, sqlite.ErrInvalidPath) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Open(%q): %v, want ErrInvalidPath", path, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(paths) {
+		t.Errorf("Open left %d files beside the %d it refused", len(entries)-len(paths), len(paths))
 	}
 }

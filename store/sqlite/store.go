@@ -57,10 +57,10 @@ var (
 // ErrInvalidPath reports a path [Open] (or [Store.Backup]) cannot use:
 // empty, an in-memory database, which each connection would see empty, a
 // "file:" URI, one holding a NUL byte (SQLite would open the file named by
-// the part before it), a directory, or a file in a directory that does not
-// exist (one on the way to it is missing, or is a file); for a backup,
-// also a file that is not a regular one (a device, a pipe), and a name
-// that SQLite gives the files it keeps beside a database
+// the part before it), a directory or another file that is not a regular
+// one (a device, a pipe), or a file in a directory that does not exist
+// (one on the way to it is missing, or is a file); for a backup, also a
+// name that SQLite gives the files it keeps beside a database
 // (ending in "-journal", "-wal" or "-shm").
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
@@ -181,7 +181,7 @@ func unusableName(path string) string {
 
 // checkPath names what makes path unusable when SQLite would only say
 // "unable to open database file" or would open another file: it holds a
-// NUL byte, is a directory, or its directory does not exist (one of the
+// NUL byte, is a directory or another file that is not a regular one, or its directory does not exist (one of the
 // directories on the way to it is missing or is a file).
 func checkPath(path string) error {
 	// SQLite reads the name up to its first NUL: "a.db\x00b" would open a.db.
@@ -190,6 +190,8 @@ func checkPath(path string) error {
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%w: %q is a directory: give the path of a file", ErrInvalidPath, path)
+	} else if err == nil && !fi.Mode().IsRegular() {
+		return notRegular(path)
 	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
@@ -204,6 +206,14 @@ func checkPath(path string) error {
 		}
 	}
 	return nil // other errors (permissions) are SQLite's to report
+}
+
+// notRegular is the error of a path where a file that is not a regular
+// one is: a pipe, a socket or a device, which SQLite would fail to keep a
+// database in, or (a disk, whose size the system reports as zero) write a
+// backup over.
+func notRegular(path string) error {
+	return fmt.Errorf("%w: %q is not a regular file (a device, a pipe or a socket): give the path of a file", ErrInvalidPath, path)
 }
 
 // fileOnTheWay returns the nearest of dir and its parents that exists and
