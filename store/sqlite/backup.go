@@ -19,7 +19,8 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // when it began. The copy is compact (no free pages) and a database
 // [Open] takes as it is. Before Backup returns, the file is synced to
 // disk, and so is its directory (on Unix; a file system that cannot sync
-// a directory keeps it as it does), so that a power loss after Backup
+// a directory, or a directory the process may write but not read, keeps
+// it as it does), so that a power loss after Backup
 // returned loses neither the file's name nor the copy. path must
 // not name an existing non-empty file, nor one another Backup is writing
 // ([ErrBackupExists]); its directory must exist. Backup creates the file

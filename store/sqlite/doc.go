@@ -137,7 +137,8 @@
 // [Store.Backup] writes a consistent copy of the database to a new file
 // (VACUUM INTO) while the engines run: it reads a snapshot, so writes go
 // on meanwhile. The copy is compact, and it and its name in its directory
-// are synced to disk before Backup returns. Backup never overwrites a file
+// are synced to disk before Backup returns (the name only where the
+// process may read the directory). Backup never overwrites a file
 // that holds data: of several backups to one path at once, in one process
 // or several (on Windows, in one process), one writes it and the others
 // fail with [ErrBackupExists]; a backup that fails removes the file it
