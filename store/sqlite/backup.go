@@ -8,37 +8,40 @@ import (
 	"sync"
 )
 
-// ErrBackupExists reports a backup path where a non-empty file already
-// is, or that another [Store.Backup] is writing, in this process or (on
-// Linux, macOS and the BSDs) in another: Backup never overwrites one.
+// ErrBackupExists reports a backup path where a file already is (one
+// that holds data, or a link), or that another [Store.Backup] is
+// writing: Backup never overwrites one.
 var ErrBackupExists = errors.New("sqlite: backup file exists")
 
 // Backup writes a consistent copy of the database to a new file at path
 // (VACUUM INTO), while the store runs: it is a read transaction, so the
 // engines' writes go on meanwhile, and the copy holds what was committed
 // when it began. The copy is compact (no free pages) and a database
-// [Open] takes as it is. Before Backup returns, the file is synced to
-// disk, and so is its directory (on Unix; a file system that cannot sync
-// a directory, or a directory the process may write but not read, keeps
-// it as it does), so that a power loss after Backup
-// returned loses neither the file's name nor the copy. path must
-// not name an existing non-empty file, nor one another Backup is writing
-// ([ErrBackupExists]); its directory must exist. Backup creates the file
-// first, and holds a lock on it while it writes, so that of several
-// backups to one path at once, in one process or several, one writes it
-// and the others fail with ErrBackupExists and write nothing. path is a
-// file system path, not a URI: a path [Open] would refuse (a "file:" URI,
-// ":memory:", a NUL byte, a directory, a device or a pipe, a file in a
-// directory that does not exist) is refused with [ErrInvalidPath], and
-// nothing is written, as is a name ending as SQLite's names of the files
-// it keeps beside a database do ("-journal", "-wal", "-shm"): SQLite
-// would take the copy for such a file of the database beside it, and
-// remove it. A file the operating system does not let the process create
-// or write fails with its error, naming the path. A backup that fails
-// removes the file it created (or empties again the empty file it found);
-// one cut short by the end of the process may leave a partial file, with
-// SQLite's journal of it (path+"-journal"), that Open takes as an empty
-// database: remove both.
+// [Open] takes as it is.
+//
+// The copy is written to a hidden file beside path (".NAME.partial-…"),
+// synced to disk, and only then given the name path, which it takes only
+// if no file has it (an empty regular file excepted, which it replaces);
+// then the directory is synced (on Unix; a file system that cannot sync a
+// directory, or a directory the process may write but not read, keeps it
+// as it does). So a file at path is always a whole copy, which a power
+// loss after Backup returned does not lose: a backup that fails, or that
+// the end of its process cuts short, leaves nothing at path. One that
+// fails removes its partial file; one cut short leaves it (with SQLite's
+// journal of it, ending in "-journal"): remove those.
+//
+// path must not name a file that holds data or a link, nor one another
+// Backup of the process is writing ([ErrBackupExists]); of backups to
+// one path by several processes at once, the first to finish takes the
+// name, and the others fail with ErrBackupExists. Its directory must
+// exist. path is a file system path, not a URI: a path [Open] would
+// refuse (a "file:" URI, ":memory:", a NUL byte, a directory, a device or
+// a pipe, a file in a directory that does not exist) is refused with
+// [ErrInvalidPath], and nothing is written, as is a name ending as
+// SQLite's names of the files it keeps beside a database do ("-journal",
+// "-wal", "-shm"): SQLite would take the copy for such a file of the
+// database beside it, and remove it. A directory the operating system
+// does not let the process write fails with its error, naming the path.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -57,21 +60,32 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)
 	}
 	defer done()
-	c, err := claimBackup(path)
-	if err != nil {
+	if err := checkBackupTarget(path); err != nil {
 		return err
 	}
-	return c.finish(s.vacuumInto(ctx, path))
+	partial, err := partialPath(path)
+	if err != nil {
+		return wrap("backup", err)
+	}
+	if err := createPartial(path, partial); err != nil {
+		return err
+	}
+	if err := s.vacuumInto(ctx, path, partial); err != nil {
+		removePartial(partial)
+		return err
+	}
+	return publish(partial, path)
 }
 
-// vacuumInto copies the database into the file at path.
-func (s *Store) vacuumInto(ctx context.Context, path string) error {
+// vacuumInto copies the database into the empty file at partial, the
+// backup to path until it is complete.
+func (s *Store) vacuumInto(ctx context.Context, path, partial string) error {
 	st, err := s.readStmt(ctx, "VACUUM INTO ?")
 	if err != nil {
 		return wrap("backup", s.readErr(err))
 	}
-	if err := retried(ctx, func() error { _, err := st.ExecContext(ctx, path); return err }); err != nil {
-		return wrap("backup", storageErr(withOpenCause(path, s.readErr(err)), fmt.Sprintf("the backup %q", path), path))
+	if err := retried(ctx, func() error { _, err := st.ExecContext(ctx, partial); return err }); err != nil {
+		return wrap("backup", storageErr(withOpenCause(partial, s.readErr(err)), fmt.Sprintf("the backup %q", path), partial))
 	}
 	return nil
 }

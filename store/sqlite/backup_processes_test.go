@@ -161,8 +161,9 @@ func TestBackupSyncsItsDirectory(t *testing.T) {
 }
 
 // TestAFailedBackupLeavesNoFile checks that a backup that fails in the
-// middle of the copy (the process's file size limit stops it) removes the
-// file it created, and empties again the empty file it found.
+// middle of the copy (the process's file size limit stops it) leaves
+// nothing behind: no file at its path, no partial file, and the empty file
+// it found there as it was.
 func TestAFailedBackupLeavesNoFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")

@@ -136,18 +136,18 @@
 //
 // [Store.Backup] writes a consistent copy of the database to a new file
 // (VACUUM INTO) while the engines run: it reads a snapshot, so writes go
-// on meanwhile. The copy is compact, and it and its name in its directory
-// are synced to disk before Backup returns (the name only where the
-// process may read the directory). Backup never overwrites a file
-// that holds data: of several backups to one path at once, in one process
-// or several (on Windows, in one process), one writes it and the others
-// fail with [ErrBackupExists]; a backup that fails removes the file it
-// created. A backup is not named as SQLite names the files it keeps
-// beside a database (ending in -journal, -wal or -shm): SQLite would take
-// it for one of them, so Backup refuses such a name with
-// [ErrInvalidPath]. A backup cut short by the end of its process leaves a partial
-// file, with a -journal file beside it, that Open takes as an empty
-// database: restore only a copy whose Backup returned nil. Restore a copy by stopping the processes, removing the file
+// on meanwhile. The copy is compact. It is written to a hidden file
+// beside the backup's path, synced to disk, and only then given the
+// backup's name, whose directory is then synced (where the process may
+// read it): a file at a backup's path is always a whole copy, even after
+// a crash or a kill during the backup, which leaves only its hidden
+// ".NAME.partial-…" file (and that file's -journal) to remove. Backup
+// never overwrites a file that holds data: of several backups to one path
+// at once, in one process or several, one takes the name and the others
+// fail with [ErrBackupExists]. A backup is not named as SQLite names the
+// files it keeps beside a database (ending in -journal, -wal or -shm):
+// SQLite would take it for one of them, so Backup refuses such a name
+// with [ErrInvalidPath]. Restore a copy by stopping the processes, removing the file
 // with its -wal and -shm files, and putting the copy in its place. Copying
 // the file with cp while a store has it open may give a torn copy (the
 // recent changes are in the -wal file): use Backup, or stop the processes

@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// checkBackupTarget refuses a backup path where a file already is that
+// Backup may not take the place of: one that holds data, or anything but
+// an empty regular file (a link, a device, a pipe).
+func checkBackupTarget(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return wrap("backup", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: %s: a link is there (Backup takes the place of nothing but an empty file)", ErrBackupExists, path)
+	case !fi.Mode().IsRegular():
+		return notRegular(path)
+	case fi.Size() > 0:
+		return fmt.Errorf("%w: %s", ErrBackupExists, path)
+	}
+	return nil
+}
+
+// partialPath returns the name of the file a backup to path is written
+// to before it takes path's name: hidden, in path's directory (so that
+// renaming it is atomic), and of this backup only.
+func partialPath(path string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	dir, base := filepath.Split(path)
+	return filepath.Join(dir, "."+base+".partial-"+hex.EncodeToString(b[:])), nil
+}
+
+// createPartial creates the file the copy is written to, exclusively,
+// with the mode SQLite gives the files it creates: an error the
+// operating system gives (a directory the process may not write) is
+// its own, with the backup's path.
+func createPartial(path, partial string) error {
+	f, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup %q: %w", path, err)
+	}
+	return f.Close()
+}
+
+// removePartial removes the partial file of a backup that failed, and the
+// journal SQLite may have left beside it.
+func removePartial(partial string) {
+	os.Remove(partial)
+	os.Remove(partial + "-journal")
+}
+
+// publish gives the complete copy at partial the name path, and syncs the
+// copy and then its directory, so that once it returns nil a power loss
+// loses neither. It never replaces a file that holds data, nor anything
+// but an empty regular file: of backups to one path at once, in any
+// number of processes, the first to finish takes the name, and the
+// others fail with [ErrBackupExists]. On failure the partial file is
+// removed.
+func publish(partial, path string) (err error) {
+	defer func() {
+		if err != nil {
+			removePartial(partial)
+		}
+	}()
+	if err := syncFile(partial); err != nil {
+		return wrap("backup", err)
+	}
+	// A hard link takes a name only if no file has it, where a rename
+	// would replace whatever is there.
+	switch err := os.Link(partial, path); {
+	case err == nil:
+		if err := os.Remove(partial); err != nil {
+			return wrap("backup", err)
+		}
+	case errors.Is(err, fs.ErrExist):
+		// An empty file is there (Backup accepts one, made by the host
+		// beforehand), or another backup took the name meanwhile.
+		if err := checkBackupTarget(path); err != nil {
+			return err
+		}
+		if err := os.Rename(partial, path); err != nil {
+			return wrap("backup", err)
+		}
+	default:
+		// A file system without hard links: rename, if the name is still
+		// free or an empty file's (another backup may take it between the
+		// look and the rename: such a file system leaves that race open).
+		if err := checkBackupTarget(path); err != nil {
+			return err
+		}
+		if err := os.Rename(partial, path); err != nil {
+			return wrap("backup", err)
+		}
+	}
+	return wrap("backup", syncDir(filepath.Dir(path)))
+}
+
+// syncFile flushes the file at path to disk.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
