@@ -55,6 +55,9 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := checkBackupName(path); err != nil {
 		return err
 	}
+	// The file operations below take the path as SQLite does, lexically:
+	// "dir/missing/../b.db" is dir/b.db, as for Open.
+	path = filepath.Clean(path)
 	done, ok := backups.start(path)
 	if !ok {
 		return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)

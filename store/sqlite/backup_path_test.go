@@ -55,3 +55,19 @@ func TestBackupToADirectoryIsAnInvalidPath(t *testing.T) {
 		t.Errorf("Backup(%q), a directory: %v, want ErrInvalidPath", dir, err)
 	}
 }
+
+// TestBackupTakesDotDotAsOpenDoes checks that a backup path through a
+// directory that does not exist and back ("dir/missing/../b.db") names
+// dir/b.db, as it does for Open (SQLite reads ".." in the name, not on
+// the disk), rather than failing when Backup creates its file.
+func TestBackupTakesDotDotAsOpenDoes(t *testing.T) {
+	dir := t.TempDir()
+	// Joined by hand: filepath.Join would clean the path itself.
+	s := openStore(t, dir+"/missing/../c.db")
+	if err := s.Backup(context.Background(), dir+"/missing/../b.db"); err != nil {
+		t.Fatalf("Backup through missing/..: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.db")); err != nil {
+		t.Errorf("the backup is not at dir/b.db: %v", err)
+	}
+}
