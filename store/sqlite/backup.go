@@ -19,9 +19,9 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // when it began. The copy is compact (no free pages) and a database
 // [Open] takes as it is.
 //
-// The copy is written to a hidden file beside path (".NAME.partial-…"),
-// synced to disk, and only then given the name path, which it takes only
-// if no file has it (an empty regular file excepted, which it replaces);
+// The copy is written to a hidden file beside path (".NAME.partial-…",
+// a long NAME cut short), synced to disk, and only then given the name
+// path, which it takes only if no file has it (an empty regular file excepted, which it replaces);
 // then the directory is synced (on Unix; a file system that cannot sync a
 // directory, or a directory the process may write but not read, keeps it
 // as it does). So a file at path is always a whole copy, which a power

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 )
 
 // checkBackupTarget refuses a backup path where a file already is that
@@ -30,15 +31,30 @@ func checkBackupTarget(path string) error {
 	return nil
 }
 
+// partialBaseMax bounds the bytes of path's name that the name of its
+// partial file repeats: the partial name adds 26 bytes to them, and
+// SQLite's journal of it 8 more, which must stay within the 255 bytes a
+// name may have on most file systems, so that a name a backup could take
+// when written in place is one it can take through a partial file.
+const partialBaseMax = 200
+
 // partialPath returns the name of the file a backup to path is written
 // to before it takes path's name: hidden, in path's directory (so that
-// renaming it is atomic), and of this backup only.
+// renaming it is atomic), and of this backup only. A long name of path
+// is cut short in it, at the start of a character.
 func partialPath(path string) (string, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
 	dir, base := filepath.Split(path)
+	if len(base) > partialBaseMax {
+		n := partialBaseMax
+		for n > 0 && !utf8.RuneStart(base[n]) {
+			n--
+		}
+		base = base[:n]
+	}
 	return filepath.Join(dir, "."+base+".partial-"+hex.EncodeToString(b[:])), nil
 }
 
