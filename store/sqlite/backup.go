@@ -21,12 +21,14 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 //
 // The copy is written to a hidden file beside path (".NAME.partial-…",
 // a long NAME cut short), synced to disk, and only then given the name
-// path, which it takes only if no file has it (an empty regular file excepted, which it replaces);
-// then the directory is synced (on Unix; a file system that cannot sync a
-// directory, or a directory the process may write but not read, keeps it
-// as it does). So a file at path is always a whole copy, which a power
-// loss after Backup returned does not lose: a backup that fails, or that
-// the end of its process cuts short, leaves nothing at path. One that
+// path, which it takes only if no file has it (an empty regular file
+// excepted, which it replaces, keeping its permissions, and its owner and
+// group as far as the process may give them); then the directory is
+// synced (on Unix; a file system that cannot sync a directory, or a
+// directory the process may write but not read, keeps it as it does). So
+// a file at path is always a whole copy, which a power loss after Backup
+// returned does not lose: a backup that fails, or that the end of its
+// process cuts short, leaves nothing at path. One that
 // fails removes its partial file; one cut short leaves it (with SQLite's
 // journal of it, ending in "-journal"): remove those.
 //
@@ -63,14 +65,15 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)
 	}
 	defer done()
-	if err := checkBackupTarget(path); err != nil {
+	empty, err := checkBackupTarget(path)
+	if err != nil {
 		return err
 	}
 	partial, err := partialPath(path)
 	if err != nil {
 		return wrap("backup", err)
 	}
-	if err := createPartial(path, partial); err != nil {
+	if err := createPartial(path, partial, empty); err != nil {
 		return err
 	}
 	if err := s.vacuumInto(ctx, path, partial); err != nil {

@@ -13,22 +13,23 @@ import (
 
 // checkBackupTarget refuses a backup path where a file already is that
 // Backup may not take the place of: one that holds data, or anything but
-// an empty regular file (a link, a device, a pipe).
-func checkBackupTarget(path string) error {
+// an empty regular file (a link, a device, a pipe). It returns the empty
+// file it finds, or nil when none is there.
+func checkBackupTarget(path string) (fs.FileInfo, error) {
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return nil, nil
 	case err != nil:
-		return wrap("backup", err)
+		return nil, wrap("backup", err)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("%w: %s: a link is there (Backup takes the place of nothing but an empty file)", ErrBackupExists, path)
+		return nil, fmt.Errorf("%w: %s: a link is there (Backup takes the place of nothing but an empty file)", ErrBackupExists, path)
 	case !fi.Mode().IsRegular():
-		return notRegular(path)
+		return nil, notRegular(path)
 	case fi.Size() > 0:
-		return fmt.Errorf("%w: %s", ErrBackupExists, path)
+		return nil, fmt.Errorf("%w: %s", ErrBackupExists, path)
 	}
-	return nil
+	return fi, nil
 }
 
 // partialBaseMax bounds the bytes of path's name that the name of its
@@ -59,15 +60,38 @@ func partialPath(path string) (string, error) {
 }
 
 // createPartial creates the file the copy is written to, exclusively,
-// with the mode SQLite gives the files it creates: an error the
-// operating system gives (a directory the process may not write) is
-// its own, with the backup's path.
-func createPartial(path, partial string) error {
-	f, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+// with the mode SQLite gives the files it creates, or, when an empty
+// file is at path (empty, from checkBackupTarget), with that file's
+// permissions and, as far as the process may give them, its owner and
+// group (takeOn): a host that made the file for the backup chose who may
+// read it. An error the operating system gives (a directory the process
+// may not write) is its own, with the backup's path.
+func createPartial(path, partial string, empty fs.FileInfo) error {
+	mode := fs.FileMode(0o644)
+	if empty != nil {
+		mode = 0o600 // until it has the empty file's
+	}
+	f, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return fmt.Errorf("sqlite: backup %q: %w", path, err)
 	}
-	return f.Close()
+	f.Close()
+	if err := takeOn(partial, empty); err != nil {
+		removePartial(partial)
+		return fmt.Errorf("sqlite: backup %q: %w", path, err)
+	}
+	return nil
+}
+
+// takeOn gives the file at partial the permissions of empty, the empty
+// file it is to replace, and its owner and group where the process may
+// (sameOwner). With no empty file, it changes nothing.
+func takeOn(partial string, empty fs.FileInfo) error {
+	if empty == nil {
+		return nil
+	}
+	sameOwner(partial, empty)
+	return os.Chmod(partial, empty.Mode().Perm())
 }
 
 // removePartial removes the partial file of a backup that failed, and the
@@ -103,8 +127,12 @@ func publish(partial, path string) (err error) {
 	case errors.Is(err, fs.ErrExist):
 		// An empty file is there (Backup accepts one, made by the host
 		// beforehand), or another backup took the name meanwhile.
-		if err := checkBackupTarget(path); err != nil {
+		empty, err := checkBackupTarget(path)
+		if err != nil {
 			return err
+		}
+		if err := takeOn(partial, empty); err != nil {
+			return wrap("backup", err)
 		}
 		if err := os.Rename(partial, path); err != nil {
 			return wrap("backup", err)
@@ -113,8 +141,12 @@ func publish(partial, path string) (err error) {
 		// A file system without hard links: rename, if the name is still
 		// free or an empty file's (another backup may take it between the
 		// look and the rename: such a file system leaves that race open).
-		if err := checkBackupTarget(path); err != nil {
+		empty, err := checkBackupTarget(path)
+		if err != nil {
 			return err
+		}
+		if err := takeOn(partial, empty); err != nil {
+			return wrap("backup", err)
 		}
 		if err := os.Rename(partial, path); err != nil {
 			return wrap("backup", err)
