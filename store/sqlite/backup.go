@@ -35,7 +35,9 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // path must not name a file that holds data or a link, nor one another
 // Backup of the process is writing ([ErrBackupExists]); of backups to
 // one path by several processes at once, the first to finish takes the
-// name, and the others fail with ErrBackupExists. Its directory must
+// name, and the others fail with ErrBackupExists (but for two backups to
+// a new path on a file system without hard links, such as FAT: both may
+// succeed, the later copy replacing the earlier). Its directory must
 // exist. path is a file system path, not a URI: a path [Open] would
 // refuse (a "file:" URI, ":memory:", a NUL byte, a directory, a device or
 // a pipe, a file in a directory that does not exist) is refused with

@@ -127,32 +127,64 @@ func publish(partial, path string) (err error) {
 	case errors.Is(err, fs.ErrExist):
 		// An empty file is there (Backup accepts one, made by the host
 		// beforehand), or another backup took the name meanwhile.
-		empty, err := checkBackupTarget(path)
-		if err != nil {
+		if err := replaceEmpty(partial, path); err != nil {
 			return err
-		}
-		if err := takeOn(partial, empty); err != nil {
-			return wrap("backup", err)
-		}
-		if err := os.Rename(partial, path); err != nil {
-			return wrap("backup", err)
 		}
 	default:
 		// A file system without hard links: rename, if the name is still
-		// free or an empty file's (another backup may take it between the
-		// look and the rename: such a file system leaves that race open).
-		empty, err := checkBackupTarget(path)
-		if err != nil {
+		// free (another backup may take it between the look and the
+		// rename: such a file system leaves that race open) or an empty
+		// file's.
+		if err := replaceEmpty(partial, path); err != nil {
 			return err
-		}
-		if err := takeOn(partial, empty); err != nil {
-			return wrap("backup", err)
-		}
-		if err := os.Rename(partial, path); err != nil {
-			return wrap("backup", err)
 		}
 	}
 	return wrap("backup", syncDir(filepath.Dir(path)))
+}
+
+// replaceEmpty renames the copy at partial over the empty regular file at
+// path, or to path if no file has that name. It holds the empty file
+// locked (lockFile) from its last look at it to the rename: of backups
+// that find one empty file at their path at once, one replaces it, and
+// the others find it locked, or no longer at path, and fail with
+// [ErrBackupExists], rather than each replace the copy of the one before.
+func replaceEmpty(partial, path string) error {
+	empty, err := checkBackupTarget(path)
+	if err != nil {
+		return err
+	}
+	if empty != nil {
+		f, err := openEmpty(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return backupBusy(path)
+		}
+		if err != nil {
+			return wrap("backup", err)
+		}
+		defer f.Close()
+		locked, err := lockFile(f)
+		if err != nil {
+			return wrap("backup", err)
+		}
+		held, err := f.Stat()
+		if err != nil {
+			return wrap("backup", err)
+		}
+		now, err := os.Lstat(path)
+		if !locked || err != nil || !os.SameFile(held, empty) || !os.SameFile(held, now) || held.Size() > 0 {
+			return backupBusy(path)
+		}
+	}
+	if err := takeOn(partial, empty); err != nil {
+		return wrap("backup", err)
+	}
+	return wrap("backup", os.Rename(partial, path))
+}
+
+// backupBusy is the error of a backup whose path another backup is
+// writing, or took.
+func backupBusy(path string) error {
+	return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)
 }
 
 // syncFile flushes the file at path to disk.

@@ -1,0 +1,220 @@
+//go:build linux
+
+package sqlite_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/campaignconnector/campaignconnector/store/sqlite"
+)
+
+// envHeldChild names, in a TestBackupHeldChild process, the database to
+// back up and the backup's path, a line each.
+const envHeldChild = "CCBK_HELD_CHILD"
+
+// TestBackupsToOneEmptyFileOneReplacesIt checks that of two processes'
+// backups to one path where an empty file is (made by the host), one
+// replaces the file and the other fails with ErrBackupExists, rather than
+// both replace it in turn and report success: the first backup's copy,
+// of another database, would be gone while its Backup returned nil. Each
+// child stops at its rename until the parent lets it go on (a seccomp
+// filter that hands the call to the child's own supervisor), so that the
+// second child looks at the path while the first is about to rename.
+func TestBackupsToOneEmptyFileOneReplacesIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	ctx := context.Background()
+	srcs := make([]string, 2)
+	for i := range srcs {
+		srcs[i] = testPath(t)
+		s := openStore(t, srcs[i])
+		for j := range i + 1 {
+			schedule(t, s, "ns", fmt.Sprintf("u%d", j), "p", t0.Add(time.Hour))
+		}
+	}
+	target := filepath.Join(t.TempDir(), "b.db")
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := startHeldChild(t, srcs[0], target)
+	second := startHeldChild(t, srcs[1], target)
+	first.say(t, "go")
+	if line := first.line(t); line != "renaming" {
+		t.Fatalf("the first backup: %s, want it at its rename", line)
+	}
+	second.say(t, "go")
+	line := second.line(t)
+	first.say(t, "rename")
+	results := []string{first.line(t), line}
+	if line == "renaming" {
+		second.say(t, "rename")
+		results[1] = second.line(t)
+	}
+	second.in.Close()
+	first.in.Close()
+	first.cmd.Wait()
+	second.cmd.Wait()
+	if results[0] != "result: written" || results[1] != "result: exists" {
+		t.Fatalf("two backups to one empty file: %q and %q, want the first written and the second ErrBackupExists", results[0], results[1])
+	}
+	b := openStore(t, target)
+	if n, err := b.PendingCount(ctx, "ns"); err != nil || n != 1 {
+		t.Errorf("the backup holds %d pending deliveries (%v), want the first's 1", n, err)
+	}
+}
+
+// TestBackupHeldChild is a child of TestBackupsToOneEmptyFileOneReplacesIt:
+// it opens the database, backs up on the line "go", and says "renaming"
+// when the backup is about to rename a file and goes on at the line
+// "rename"; then it says the outcome. Run on its own, it skips.
+func TestBackupHeldChild(t *testing.T) {
+	spec := os.Getenv(envHeldChild)
+	if spec == "" {
+		t.Skip("the child process of TestBackupsToOneEmptyFileOneReplacesIt")
+	}
+	args := strings.Split(spec, "\n")
+	s := openStore(t, args[0])
+	in := bufio.NewScanner(os.Stdin)
+	if !in.Scan() {
+		t.Fatal("no go")
+	}
+	runtime.LockOSThread() // the filter is the thread's: Backup runs on it
+	listener, err := holdRenames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go superviseRenames(listener, in)
+	switch err := s.Backup(context.Background(), args[1]); {
+	case err == nil:
+		fmt.Println("result: written")
+	case errors.Is(err, sqlite.ErrBackupExists):
+		fmt.Println("result: exists")
+	default:
+		fmt.Println("result: " + strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+}
+
+// holdRenames installs on the calling thread a seccomp filter that hands
+// each rename to a supervisor, and returns the file descriptor on which
+// the supervisor receives them.
+func holdRenames() (int, error) {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return -1, err
+	}
+	const ld, jeq, ret = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_RET | unix.BPF_K
+	filter := []unix.SockFilter{
+		{Code: ld, K: 0}, // the call's number
+		{Code: jeq, Jt: 3, K: unix.SYS_RENAMEAT},
+		{Code: jeq, Jt: 2, K: unix.SYS_RENAMEAT2},
+		{Code: jeq, Jt: 1, K: sysRename},
+		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+// seccompNotif and seccompNotifResp are the kernel's struct seccomp_notif
+// and struct seccomp_notif_resp.
+type (
+	seccompNotif struct {
+		id    uint64
+		pid   uint32
+		flags uint32
+		data  [64]byte
+	}
+	seccompNotifResp struct {
+		id    uint64
+		val   int64
+		error int32
+		flags uint32
+	}
+)
+
+// superviseRenames says "renaming" at each rename the filter of
+// holdRenames hands it, and lets the call go on at the next line of in.
+func superviseRenames(listener int, in *bufio.Scanner) {
+	for {
+		var n seccompNotif
+		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n))); errno != 0 {
+			if errno == unix.EINTR {
+				continue
+			}
+			fmt.Println("supervisor:", errno)
+			return
+		}
+		fmt.Println("renaming")
+		in.Scan()
+		r := seccompNotifResp{id: n.id, flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+		unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&r)))
+	}
+}
+
+// heldChild is a TestBackupHeldChild process.
+type heldChild struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines *bufio.Scanner
+}
+
+// startHeldChild starts a TestBackupHeldChild process backing up src to
+// target.
+func startHeldChild(t *testing.T, src, target string) heldChild {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBackupHeldChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), envHeldChild+"="+src+"\n"+target)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return heldChild{cmd, in, bufio.NewScanner(out)}
+}
+
+// say writes line to the child.
+func (k heldChild) say(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(k.in, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// line returns the child's next line that says where it is: "renaming",
+// or its outcome.
+func (k heldChild) line(t *testing.T) string {
+	t.Helper()
+	for k.lines.Scan() {
+		if l := k.lines.Text(); l == "renaming" || strings.HasPrefix(l, "result: ") || strings.HasPrefix(l, "supervisor:") {
+			return l
+		}
+	}
+	t.Fatalf("a child ended (%v)", k.lines.Err())
+	return ""
+}
