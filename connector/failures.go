@@ -102,14 +102,21 @@ func clipDetail(s string) string { return clipText(s, failureDetailMax, failureD
 // clipText returns s cut to about max bytes: its start and its last tail
 // bytes, each on a character's boundary where s has characters there,
 // with a note of its full length in between; or s itself when short
-// enough. The clipped text is a copy: s may be a large error's.
+// enough. The clipped text is a copy: s may be a large error's. A tail
+// over max is max; one of 0 or less keeps no end.
 func clipText(s string, max, tail int) string {
 	if len(s) <= max {
 		return s
 	}
+	switch {
+	case tail > max:
+		tail = max
+	case tail < 0:
+		tail = 0
+	}
 	head := linetext.Clip(s, max-tail)
 	from := len(s) - tail
-	for k := 0; k < utf8.UTFMax-1 && !utf8.RuneStart(s[from]); k++ {
+	for k := 0; k < utf8.UTFMax-1 && from < len(s) && !utf8.RuneStart(s[from]); k++ {
 		from++
 	}
 	return head + " … (clipped: " + strconv.Itoa(len(s)) + " bytes in all) … " + s[from:]

@@ -52,3 +52,26 @@ func TestClipDetail(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestClipTextAtItsBounds checks that clipText clips a text whatever its
+// bounds (a tail of 0, a tail over max, a tail shorter than the last
+// character) and its bytes (an end that is not UTF-8), rather than read
+// past the text's end.
+func TestClipTextAtItsBounds(t *testing.T) {
+	for _, c := range []struct {
+		s         string
+		max, tail int
+		end       string
+	}{
+		{"abcdefgh", 4, 2, "gh"},
+		{"abcdefgh", 4, 0, " … "},
+		{"abcdefgh", 2, 3, "gh"},
+		{"éééééé", 3, 1, " … "},
+		{"abc\x80\x80\x80", 2, 2, " … "},
+	} {
+		got := clipText(c.s, c.max, c.tail)
+		if !strings.Contains(got, "(clipped: ") || !strings.HasSuffix(got, c.end) {
+			t.Errorf("clipText(%q, %d, %d) = %q, want it clipped, ending %q", c.s, c.max, c.tail, got, c.end)
+		}
+	}
+}
