@@ -23,7 +23,8 @@ import (
 )
 
 // envHeldChild names, in a TestBackupHeldChild process, the database to
-// back up and the backup's path, a line each.
+// back up and the backup's path, a line each, then "nolink" where the
+// child's file system is to refuse hard links.
 const envHeldChild = "CCBK_HELD_CHILD"
 
 // TestBackupsToOneEmptyFileOneReplacesIt checks that of two processes'
@@ -51,8 +52,8 @@ func TestBackupsToOneEmptyFileOneReplacesIt(t *testing.T) {
 	if err := os.WriteFile(target, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	first := startHeldChild(t, srcs[0], target)
-	second := startHeldChild(t, srcs[1], target)
+	first := startHeldChild(t, srcs[0], target, false)
+	second := startHeldChild(t, srcs[1], target, false)
 	first.say(t, "go")
 	if line := first.line(t); line != "renaming" {
 		t.Fatalf("the first backup: %s, want it at its rename", line)
@@ -78,6 +79,54 @@ func TestBackupsToOneEmptyFileOneReplacesIt(t *testing.T) {
 	}
 }
 
+// TestABackupWhereHardLinksAreRefused checks that where the file system
+// refuses hard links (FAT), a backup takes its name by a rename: to a new
+// path, and over an empty file, which it keeps the mode of, leaving no
+// partial file behind.
+func TestABackupWhereHardLinksAreRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	src := testPath(t)
+	schedule(t, openStore(t, src), "ns", "u", "p", t0.Add(time.Hour))
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{filepath.Join(dir, "new.db"), empty} {
+		k := startHeldChild(t, src, target, true)
+		k.say(t, "go")
+		line := k.line(t)
+		if line == "renaming" {
+			k.say(t, "rename")
+			line = k.line(t)
+		}
+		if line != "result: written" {
+			t.Fatalf("a backup to %s without hard links: %s", target, line)
+		}
+		k.in.Close()
+		k.cmd.Wait()
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the backup over an empty file of mode 0600: %v (%v)", fi.Mode(), err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "new.db" && e.Name() != "empty.db" {
+			t.Errorf("a backup without hard links left %s", e.Name())
+		}
+	}
+	for _, path := range []string{filepath.Join(dir, "new.db"), empty} {
+		if n, err := openStore(t, path).PendingCount(context.Background(), "ns"); err != nil || n != 1 {
+			t.Errorf("%s holds %d pending deliveries (%v), want 1", path, n, err)
+		}
+	}
+}
+
 // TestBackupHeldChild is a child of TestBackupsToOneEmptyFileOneReplacesIt:
 // it opens the database, backs up on the line "go", and says "renaming"
 // when the backup is about to rename a file and goes on at the line
@@ -94,7 +143,7 @@ func TestBackupHeldChild(t *testing.T) {
 		t.Fatal("no go")
 	}
 	runtime.LockOSThread() // the filter is the thread's: Backup runs on it
-	listener, err := holdRenames()
+	listener, err := holdRenames(len(args) > 2 && args[2] == "nolink")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,19 +160,25 @@ func TestBackupHeldChild(t *testing.T) {
 
 // holdRenames installs on the calling thread a seccomp filter that hands
 // each rename to a supervisor, and returns the file descriptor on which
-// the supervisor receives them.
-func holdRenames() (int, error) {
+// the supervisor receives them. With noLink, the filter also refuses
+// each hard link (EPERM), as FAT does.
+func holdRenames(noLink bool) (int, error) {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return -1, err
 	}
 	const ld, jeq, ret = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_RET | unix.BPF_K
 	filter := []unix.SockFilter{
 		{Code: ld, K: 0}, // the call's number
-		{Code: jeq, Jt: 3, K: unix.SYS_RENAMEAT},
-		{Code: jeq, Jt: 2, K: unix.SYS_RENAMEAT2},
-		{Code: jeq, Jt: 1, K: sysRename},
+		{Code: jeq, Jt: 5, K: unix.SYS_RENAMEAT},
+		{Code: jeq, Jt: 4, K: unix.SYS_RENAMEAT2},
+		{Code: jeq, Jt: 3, K: sysRename},
+		{Code: jeq, Jt: 1, K: unix.SYS_LINKAT},
 		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+		{Code: ret, K: unix.SECCOMP_RET_ALLOW}, // a link, with noLink: EPERM
 		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+	}
+	if noLink {
+		filter[6].K = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
 	}
 	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
@@ -177,11 +232,15 @@ type heldChild struct {
 }
 
 // startHeldChild starts a TestBackupHeldChild process backing up src to
-// target.
-func startHeldChild(t *testing.T, src, target string) heldChild {
+// target, on a file system without hard links with noLink.
+func startHeldChild(t *testing.T, src, target string, noLink bool) heldChild {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBackupHeldChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), envHeldChild+"="+src+"\n"+target)
+	spec := src + "\n" + target
+	if noLink {
+		spec += "\nnolink"
+	}
+	cmd.Env = append(os.Environ(), envHeldChild+"="+spec)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
