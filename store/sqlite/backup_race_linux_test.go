@@ -55,7 +55,9 @@ func TestBackupsToOneEmptyFileOneReplacesIt(t *testing.T) {
 	first := startHeldChild(t, srcs[0], target, false)
 	second := startHeldChild(t, srcs[1], target, false)
 	first.say(t, "go")
-	if line := first.line(t); line != "renaming" {
+	if line := first.line(t); strings.HasPrefix(line, unsupported) {
+		t.Skip(line)
+	} else if line != "renaming" {
 		t.Fatalf("the first backup: %s, want it at its rename", line)
 	}
 	second.say(t, "go")
@@ -98,6 +100,9 @@ func TestABackupWhereHardLinksAreRefused(t *testing.T) {
 		k := startHeldChild(t, src, target, true)
 		k.say(t, "go")
 		line := k.line(t)
+		if strings.HasPrefix(line, unsupported) {
+			t.Skip(line)
+		}
 		if line == "renaming" {
 			k.say(t, "rename")
 			line = k.line(t)
@@ -127,6 +132,10 @@ func TestABackupWhereHardLinksAreRefused(t *testing.T) {
 	}
 }
 
+// unsupported begins the line of a TestBackupHeldChild that cannot hold
+// its renames here.
+const unsupported = "unsupported: "
+
 // TestBackupHeldChild is a child of TestBackupsToOneEmptyFileOneReplacesIt:
 // it opens the database, backs up on the line "go", and says "renaming"
 // when the backup is about to rename a file and goes on at the line
@@ -145,7 +154,10 @@ func TestBackupHeldChild(t *testing.T) {
 	runtime.LockOSThread() // the filter is the thread's: Backup runs on it
 	listener, err := holdRenames(len(args) > 2 && args[2] == "nolink")
 	if err != nil {
-		t.Fatal(err)
+		// A kernel without seccomp's user notifications (before 5.0), or
+		// a sandbox that refuses filters: the parent skips.
+		fmt.Println(unsupported + err.Error())
+		return
 	}
 	go superviseRenames(listener, in)
 	switch err := s.Backup(context.Background(), args[1]); {
