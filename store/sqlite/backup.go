@@ -30,7 +30,10 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // returned does not lose: a backup that fails, or that the end of its
 // process cuts short, leaves nothing at path. One that
 // fails removes its partial file; one cut short leaves it (with SQLite's
-// journal of it, ending in "-journal"): remove those.
+// journal of it, ending in "-journal"): remove those once no backup to that
+// path is running (a running backup's files look the same, and removing
+// them fails it). The database's own -wal and -shm files, which a killed
+// process also leaves, are not the backup's: keep them.
 //
 // path must not name a file that holds data or a link, nor one another
 // Backup of the process is writing ([ErrBackupExists]); of backups to
