@@ -173,6 +173,17 @@ func (c *Process) Wait() error {
 	return c.err
 }
 
+// Logged reports whether the child's standard error, its log, holds
+// text so far.
+func (c *Process) Logged(t *testing.T, text string) bool {
+	t.Helper()
+	out, err := os.ReadFile(c.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(out), text)
+}
+
 // SendsFile is the path of the file the child appends to.
 func (c *Process) SendsFile() string { return c.sends }
 
