@@ -101,7 +101,14 @@ func TestBackupChild(t *testing.T) {
 	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
 		t.Fatal(err)
 	}
-	switch err := s.Backup(context.Background(), args[1]); {
+	sayResult(s.Backup(context.Background(), args[1]))
+}
+
+// sayResult writes, in a child of the backup tests, the outcome of its
+// Backup on a line: "result: written", "result: exists" (ErrBackupExists)
+// or "result: " and the error.
+func sayResult(err error) {
+	switch {
 	case err == nil:
 		fmt.Println("result: written")
 	case errors.Is(err, sqlite.ErrBackupExists):
@@ -211,9 +218,17 @@ type backupChild struct {
 // the command tracer when there is one.
 func startBackupChild(t *testing.T, src, target string, limit int64, tracer ...string) backupChild {
 	t.Helper()
-	args := append(tracer, os.Args[0], "-test.run=^TestBackupChild$", "-test.count=1", "-test.v")
+	return startChild(t, "TestBackupChild", envBackupChild+"="+src+"\n"+target+"\n"+strconv.FormatInt(limit, 10), tracer...)
+}
+
+// startChild starts the test binary as a child running only the test
+// named test, with env added to its environment, under the command tracer
+// when there is one.
+func startChild(t *testing.T, test, env string, tracer ...string) backupChild {
+	t.Helper()
+	args := append(tracer, os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), envBackupChild+"="+src+"\n"+target+"\n"+strconv.FormatInt(limit, 10))
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -5,11 +5,9 @@ package sqlite_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -18,8 +16,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/campaignconnector/campaignconnector/store/sqlite"
 )
 
 // envHeldChild names, in a TestBackupHeldChild process, the database to
@@ -160,14 +156,7 @@ func TestBackupHeldChild(t *testing.T) {
 		return
 	}
 	go superviseRenames(listener, in)
-	switch err := s.Backup(context.Background(), args[1]); {
-	case err == nil:
-		fmt.Println("result: written")
-	case errors.Is(err, sqlite.ErrBackupExists):
-		fmt.Println("result: exists")
-	default:
-		fmt.Println("result: " + strings.ReplaceAll(err.Error(), "\n", " "))
-	}
+	sayResult(s.Backup(context.Background(), args[1]))
 }
 
 // holdRenames installs on the calling thread a seccomp filter that hands
@@ -236,41 +225,19 @@ func superviseRenames(listener int, in *bufio.Scanner) {
 	}
 }
 
-// heldChild is a TestBackupHeldChild process.
-type heldChild struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	lines *bufio.Scanner
-}
-
 // startHeldChild starts a TestBackupHeldChild process backing up src to
 // target, on a file system without hard links with noLink.
-func startHeldChild(t *testing.T, src, target string, noLink bool) heldChild {
+func startHeldChild(t *testing.T, src, target string, noLink bool) backupChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBackupHeldChild$", "-test.count=1", "-test.v")
 	spec := src + "\n" + target
 	if noLink {
 		spec += "\nnolink"
 	}
-	cmd.Env = append(os.Environ(), envHeldChild+"="+spec)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	return heldChild{cmd, in, bufio.NewScanner(out)}
+	return startChild(t, "TestBackupHeldChild", envHeldChild+"="+spec)
 }
 
 // say writes line to the child.
-func (k heldChild) say(t *testing.T, line string) {
+func (k backupChild) say(t *testing.T, line string) {
 	t.Helper()
 	if _, err := io.WriteString(k.in, line+"\n"); err != nil {
 		t.Fatal(err)
@@ -279,7 +246,7 @@ func (k heldChild) say(t *testing.T, line string) {
 
 // line returns the child's next line that says where it is: "renaming",
 // or its outcome.
-func (k heldChild) line(t *testing.T) string {
+func (k backupChild) line(t *testing.T) string {
 	t.Helper()
 	for k.lines.Scan() {
 		if l := k.lines.Text(); l == "renaming" || strings.HasPrefix(l, "result: ") || strings.HasPrefix(l, "supervisor:") {
