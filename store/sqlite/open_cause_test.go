@@ -17,25 +17,7 @@ import (
 // SQLite says only "unable to open database file": Open adds what the
 // operating system says of the file or its directory.
 func TestOpenSaysWhyTheFileCannotBeOpened(t *testing.T) {
-	var paths []string
-	if os.Geteuid() != 0 {
-		// A directory its owner may not write.
-		dir := filepath.Join(t.TempDir(), "locked")
-		if err := os.Mkdir(dir, 0o500); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-		paths = append(paths, filepath.Join(dir, "cc.db"))
-	}
-	if runtime.GOOS == "linux" {
-		// sysfs refuses new files even to root.
-		if fi, err := os.Stat("/sys/kernel"); err == nil && fi.IsDir() {
-			paths = append(paths, "/sys/kernel/cc.db")
-		}
-	}
-	if len(paths) == 0 {
-		t.Skip("no directory here refuses this user a new file")
-	}
+	paths := refusedPaths(t, "cc.db")
 	for _, path := range paths {
 		s, err := sqlite.Open(context.Background(), path)
 		if err == nil {
@@ -131,23 +113,7 @@ func TestOpenSaysWhyTheFileIsReadOnly(t *testing.T) {
 // refuses a new file is reported with the operating system's cause and
 // the path, where SQLite would say only "unable to open database file".
 func TestBackupSaysWhyItCannotCreateTheFile(t *testing.T) {
-	var paths []string
-	if os.Geteuid() != 0 {
-		dir := filepath.Join(t.TempDir(), "locked")
-		if err := os.Mkdir(dir, 0o500); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-		paths = append(paths, filepath.Join(dir, "b.db"))
-	}
-	if runtime.GOOS == "linux" {
-		if fi, err := os.Stat("/sys/kernel"); err == nil && fi.IsDir() {
-			paths = append(paths, "/sys/kernel/b.db")
-		}
-	}
-	if len(paths) == 0 {
-		t.Skip("no directory here refuses this user a new file")
-	}
+	paths := refusedPaths(t, "b.db")
 	s := openStore(t, filepath.Join(t.TempDir(), "c.db"))
 	for _, path := range paths {
 		err := s.Backup(context.Background(), path)
@@ -155,4 +121,29 @@ func TestBackupSaysWhyItCannotCreateTheFile(t *testing.T) {
 			t.Errorf("Backup(%q): %v: the cause is missing", path, err)
 		}
 	}
+}
+
+// refusedPaths returns paths of files named name in directories that
+// refuse this user a new file, or skips the test when there is none.
+func refusedPaths(t *testing.T, name string) []string {
+	var paths []string
+	if os.Geteuid() != 0 {
+		// A directory its owner may not write.
+		dir := filepath.Join(t.TempDir(), "locked")
+		if err := os.Mkdir(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		paths = append(paths, filepath.Join(dir, name))
+	}
+	if runtime.GOOS == "linux" {
+		// sysfs refuses new files even to root.
+		if fi, err := os.Stat("/sys/kernel"); err == nil && fi.IsDir() {
+			paths = append(paths, "/sys/kernel/"+name)
+		}
+	}
+	if len(paths) == 0 {
+		t.Skip("no directory here refuses this user a new file")
+	}
+	return paths
 }
