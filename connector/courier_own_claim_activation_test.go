@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -44,28 +43,7 @@ func TestOwnClaimOfANewActivationDuringASendIsSent(t *testing.T) {
 					claimed: make(chan struct{}), release: make(chan struct{})}
 				send := &gatedSender{}
 				o := &outcomes{}
-				e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
-					connector.WithInteractionLog(24*time.Hour),
-					connector.WithObserver(connector.ObserverFunc(o.observe)),
-					connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Hour, Max: time.Hour}))
-				require.NoError(t, err)
-				require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
-				require.NoError(t, e.Save(ctx, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}}))
-				require.NoError(t, e.Publish(ctx, "f"))
-				require.NoError(t, e.Publish(ctx, "o"))
-				t0 := clk.Now()
-				require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: t0}))
-				var tick sync.WaitGroup
-				tick.Go(func() {
-					if _, err := e.Tick(ctx); err != nil {
-						t.Error(err)
-					}
-				})
-				synctest.Wait()
-				require.Equal(t, 1, send.calls())
-				require.NoError(t, e.Stop(ctx, "f"))
-				clk.Add(time.Second)
-				require.NoError(t, e.Publish(ctx, "f", connector.Backfill(t0)))
+				e, tick := backfillDuringSend(t, s, send, o, clk)
 
 				// The engine claims the new activation's delivery while the
 				// old send goes on.

@@ -30,28 +30,7 @@ func TestStopAndBackfillDuringAFailedSendReportsItCancelled(t *testing.T) {
 		s := store.NewMemory()
 		send := &gatedSender{}
 		o := &outcomes{}
-		e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
-			connector.WithInteractionLog(24*time.Hour),
-			connector.WithObserver(connector.ObserverFunc(o.observe)),
-			connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Hour, Max: time.Hour}))
-		require.NoError(t, err)
-		require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
-		require.NoError(t, e.Save(ctx, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}}))
-		require.NoError(t, e.Publish(ctx, "f"))
-		require.NoError(t, e.Publish(ctx, "o"))
-		t0 := clk.Now()
-		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: t0}))
-		var tick sync.WaitGroup
-		tick.Go(func() {
-			if _, err := e.Tick(ctx); err != nil {
-				t.Error(err)
-			}
-		})
-		synctest.Wait()
-		require.Equal(t, 1, send.calls())
-		require.NoError(t, e.Stop(ctx, "f"))
-		clk.Add(time.Second)
-		require.NoError(t, e.Publish(ctx, "f", connector.Backfill(t0)))
+		_, tick := backfillDuringSend(t, s, send, o, clk)
 		st, err := s.User(ctx, "", "u")
 		require.NoError(t, err)
 		require.Len(t, st.Pending, 1, "the backfill schedules the trigger again")
@@ -68,4 +47,38 @@ func TestStopAndBackfillDuringAFailedSendReportsItCancelled(t *testing.T) {
 		require.Equal(t, rule.ReasonCampaignStopped, outcomes[0].Reason)
 		require.Equal(t, 1, outcomes[0].Attempt)
 	})
+}
+
+// backfillDuringSend starts an engine on s, with sender send and observer
+// o, whose follow-up f of o is triggered by u's push_opened, and a Tick
+// that sends it; during that send (send holds it), f is stopped and
+// published again with a backfill from the trigger, which schedules a
+// delivery of the new activation for the same trigger. It returns the
+// engine and the Tick, still sending.
+func backfillDuringSend(t *testing.T, s store.Store, send *gatedSender, o *outcomes, clk *clock.Mock) (*connector.Engine, *sync.WaitGroup) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := connector.New(s, send, connector.WithClock(clk), connector.WithLease(time.Minute),
+		connector.WithInteractionLog(24*time.Hour),
+		connector.WithObserver(connector.ObserverFunc(o.observe)),
+		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Hour, Max: time.Hour}))
+	require.NoError(t, err)
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "o"}))
+	require.NoError(t, e.Save(ctx, rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}}))
+	require.NoError(t, e.Publish(ctx, "f"))
+	require.NoError(t, e.Publish(ctx, "o"))
+	t0 := clk.Now()
+	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u", Kind: event.PushOpened, CampaignID: "o", Time: t0}))
+	tick := new(sync.WaitGroup)
+	tick.Go(func() {
+		if _, err := e.Tick(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	synctest.Wait()
+	require.Equal(t, 1, send.calls())
+	require.NoError(t, e.Stop(ctx, "f"))
+	clk.Add(time.Second)
+	require.NoError(t, e.Publish(ctx, "f", connector.Backfill(t0)))
+	return e, tick
 }
