@@ -273,14 +273,26 @@ func (s *slot) run() {
 			if got {
 				j.reset()
 				j.check()
-				if j.step == stepAside {
+				switch j.step {
+				case stepAside:
 					// Another slot of this engine sends it: nothing to
 					// store, and the job is free for the next claim.
 					j.finish()
 					if prev == nil {
 						continue
 					}
-				} else {
+				case stepRecord:
+					// A send of this engine whose record the store never
+					// took: recorded now as a send's record is, and
+					// retried as one while the claim's lease lasts.
+					if prev != nil {
+						s.commit(prev, nil)
+					}
+					w.keep.start(w)
+					s.hold(j, j.leaseEnd)
+					prev = j
+					k ^= 1
+				default:
 					next = j
 					k ^= 1
 				}
@@ -446,7 +458,9 @@ const (
 
 // retryRecord stores the outcome of j's send after err, with a short
 // backoff, until the delivery's lease ends; then the Tick fails with the
-// last error, and the delivery is sent again after its lease. A delivery
+// last error, and the engine keeps the outcome (unrecorded): its next
+// claim of the delivery, after the lease, records it rather than send the
+// delivery again (another engine's sends it again). A delivery
 // the keeper found gone (a stop removed it) is never sent again, by any
 // engine, and its send's outcome lives in this record alone: its retries
 // last a lease from their start, however little of its own lease is left,
@@ -466,6 +480,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		}
 		now := e.cfg.clock.Now()
 		if errors.Is(err, store.ErrClosed) || !now.Add(wait).Before(until) {
+			e.unrecorded.keep(j)
 			s.w.fail(fmt.Errorf("connector: tick: recording delivery %s: %w", j.c.Pending.ID, err))
 			return
 		}

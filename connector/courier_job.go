@@ -126,6 +126,11 @@ func (j *job) check() {
 		j.step = stepAside
 		return
 	}
+	if e.unrecorded.restore(j) {
+		// This engine sent it, and the store never took the record of
+		// that send: the record is stored now, and nothing is sent.
+		return
+	}
 	// The engine's latest campaigns, not the Tick's: a Tick may send for
 	// long, and a campaign changed meanwhile (edited, stopped) is sent as
 	// it is now. The feed refreshes them at each claim.

@@ -131,6 +131,9 @@ type Engine struct {
 	unknown   recentUnknown  // the campaign IDs unknown campaigns were named by
 	failures  recentFailures // the latest failed attempts (failures.go)
 	sending   inFlight       // the sends in progress, of every Tick (courier_in_flight.go)
+	// The outcomes of sends whose record the store never took
+	// (courier_unrecorded.go).
+	unrecorded unrecorded
 
 	// For watchTicks: when a Tick last started, and when a Track last
 	// looked for overdue deliveries (Unix ns), and whether it logged them.

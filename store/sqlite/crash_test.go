@@ -118,8 +118,9 @@ func TestCrashDuringTrackAllKeepsAcknowledgedEvents(t *testing.T) {
 // ones sent twice are those the killed process had sent without recording
 // it (at least once, with the same ID, the second send as the next
 // attempt), unless a process's store gave no answer within a lease: its
-// records of that time are lost, and the deliveries they were about are
-// sent again, as the reliability docs say. The lease is long enough that
+// records of that time are lost, and the deliveries they were about may
+// be sent again by the other process (the killed one's kept outcomes die
+// with it), as the reliability docs say. The lease is long enough that
 // this takes a machine starved of CPU for seconds (the test's own
 // packages beside it under -race, on two cores, have done it with a
 // lease of 3 s), and such a run says so in its log.
