@@ -112,6 +112,7 @@ const lanes = 4
 // deliveries starts no more slots than it has deliveries (a batch short of
 // full is the last); the other lanes claim theirs when their slots start.
 func (w *courier) run() (int, error) {
+	w.recordKept()
 	slots := w.slots[:min(len(w.slots), w.feeds[0].fill())]
 	w.rt.claimed(len(slots))
 	// The shared store calls end with the slots: a renewal still in

@@ -24,11 +24,12 @@ import (
 // the next Tick's claim).
 type outage struct {
 	*store.Memory
-	down atomic.Bool
+	down  atomic.Bool
+	blips atomic.Int32 // updates to fail, up or down
 }
 
 func (s *outage) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
-	if s.down.Load() {
+	if s.down.Load() || s.blips.Add(-1) >= 0 {
 		return errOutOfReach
 	}
 	return s.Memory.Update(ctx, ns, userID, now, dedup, fn)
@@ -208,9 +209,24 @@ func TestASendThatWentThroughWinsOverAnExceptionDuringIt(t *testing.T) {
 
 // TestAKeptOutcomeOfAnEarlierAttemptIsNotRecorded: after this engine's
 // record of attempt 1 was lost, another engine confirmed attempt 2 and
-// died during it. The kept outcome is not that attempt's: the claim after
-// the other engine's lease sends attempt 3, as any engine would.
+// died during it. The kept outcome is not that attempt's. Tried before
+// the Tick's claim, it is told as taken over; found by the claim (that
+// try failed), it is dropped. Either way the claim after the other
+// engine's lease sends attempt 3, as any engine would.
 func TestAKeptOutcomeOfAnEarlierAttemptIsNotRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		blips    int32
+		observed []rule.DecisionKind
+	}{
+		{"tried first", 0, []rule.DecisionKind{rule.Retried, rule.Delivered}},
+		{"found by the claim", 1, []rule.DecisionKind{rule.Delivered}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { earlierAttempt(t, tc.blips, tc.observed) })
+	}
+}
+
+func earlierAttempt(t *testing.T, blips int32, observed []rule.DecisionKind) {
 	synctest.Test(t, func(t *testing.T) {
 		e, clk, s, l, o, d := lostRecord(t, errors.New("the provider refused"),
 			connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 5, Base: time.Hour, Max: time.Hour}))
@@ -224,13 +240,18 @@ func TestAKeptOutcomeOfAnEarlierAttemptIsNotRecorded(t *testing.T) {
 		}))
 		clk.Add(2 * time.Minute) // past the other engine's lease
 		l.answer = nil
+		s.blips.Store(blips)
 		n, err := tickSettled(e, clk, time.Second)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		got := l.sends()
 		require.Len(t, got, 2)
 		require.Equal(t, 3, got[1].Attempt)
-		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID))
+		require.Equal(t, observed, o.of(d.ID))
+		if taken := o.all()[0]; taken.Kind == rule.Retried {
+			require.Equal(t, 1, taken.Attempt)
+			require.Contains(t, taken.Detail, "another engine took the delivery")
+		}
 	})
 }
 
@@ -253,6 +274,105 @@ func TestAKeptOutcomeWhoseRecordFailsAgainIsKeptAgain(t *testing.T) {
 		n, err := tickSettled(e, clk, time.Second)
 		require.NoError(t, err)
 		require.Zero(t, n)
+		require.Len(t, l.sends(), 1, "the delivery was sent again")
+		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID))
+	})
+}
+
+// gatedDirectory answers at once until gated; then each call signals
+// entered and waits for open.
+type gatedDirectory struct {
+	gated   atomic.Bool
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (d *gatedDirectory) wait() {
+	if d.gated.Load() {
+		d.entered <- struct{}{}
+		<-d.open
+	}
+}
+
+func (d *gatedDirectory) Location(context.Context, string) (*time.Location, error) {
+	d.wait()
+	return time.UTC, nil
+}
+
+func (d *gatedDirectory) InSegment(context.Context, string, string) (bool, error) {
+	d.wait()
+	return true, nil
+}
+
+// TestAKeptOutcomeIsRecordedBeforeAnotherEngineSendsAgain: engine A's
+// record of a send was lost; once the store answers, engine B claims the
+// delivery first and waits for its directory before its last check. A's
+// next Tick stores the kept record under the claim that sent it: B's last
+// check then finds the delivery delivered, and B sends nothing.
+func TestAKeptOutcomeIsRecordedBeforeAnotherEngineSendsAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		s := &outage{Memory: store.NewMemory()}
+		l := &sendLog{}
+		o := &outcomes{}
+		dirB := &gatedDirectory{entered: make(chan struct{}, 1), open: make(chan struct{})}
+		a, err := connector.New(s, l, connector.WithClock(clk), connector.WithSendConcurrency(1),
+			connector.WithDirectory(&gatedDirectory{}), connector.WithObserver(connector.ObserverFunc(o.observe)))
+		require.NoError(t, err)
+		b, err := connector.New(s, l, connector.WithClock(clk), connector.WithSendConcurrency(1),
+			connector.WithDirectory(dirB), connector.WithObserver(connector.ObserverFunc(o.observe)))
+		require.NoError(t, err)
+		ctx := context.Background()
+		require.NoError(t, a.Apply(ctx, []rule.Campaign{
+			{ID: "o"},
+			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}},
+				SendWindow: &rule.SendWindow{From: rule.At(0, 0), To: rule.At(23, 59)}}, // the window needs the user's zone
+		}))
+		require.NoError(t, a.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		clk.Add(time.Minute) // inside the window
+		l.during = func() { s.down.Store(true) }
+		_, err = tickSettled(a, clk, time.Second)
+		require.ErrorIs(t, err, errOutOfReach)
+		l.during = nil
+		s.down.Store(false)
+		require.Len(t, l.sends(), 1)
+		id := l.sends()[0].ID
+
+		clk.Add(time.Minute) // past the lease
+		dirB.gated.Store(true)
+		bDone := make(chan error, 1)
+		go func() {
+			_, err := b.Tick(ctx)
+			bDone <- err
+		}()
+		<-dirB.entered // B holds the claim, before its last check
+		n, err := tickSettled(a, clk, time.Second)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		dirB.gated.Store(false)
+		close(dirB.open)
+		require.NoError(t, <-bDone)
+		require.Len(t, l.sends(), 1, "engine B sent the delivery again")
+		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(id))
+		u, err := s.User(ctx, "", "u1")
+		require.NoError(t, err)
+		require.Empty(t, u.Pending)
+	})
+}
+
+// TestAKeptOutcomeIsRecordedByTheClaimWhenItsFirstTryFails: the Tick's
+// first try of the kept record fails (the store blips), and its claim of
+// the delivery gets through: the claim records the kept outcome rather
+// than send the delivery again.
+func TestAKeptOutcomeIsRecordedByTheClaimWhenItsFirstTryFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, clk, s, l, o, d := lostRecord(t, nil)
+		s.blips.Store(1)
+		clk.Add(time.Minute)
+		n, err := tickSettled(e, clk, time.Second)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		require.Less(t, s.blips.Load(), int32(0), "no update failed")
 		require.Len(t, l.sends(), 1, "the delivery was sent again")
 		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID))
 	})

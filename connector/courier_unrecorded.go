@@ -1,24 +1,30 @@
 package connector
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // unrecorded keeps the outcomes of this engine's sends whose record the
 // store never took: every call storing it failed, or gave no answer,
 // until the delivery's lease ran out. The store still holds the delivery
 // as being sent, in that attempt, and a claim of it would send it again.
-// A claim of it by this engine records the kept outcome instead (with the
-// time the send returned, as its record would have) and sends nothing.
-// Another engine, or this one after a restart, knows nothing of the
+// Each Tick of the engine first tries those records once more, under the
+// token of the claim that sent them (recordKept): while no other engine
+// has claimed the delivery, that is the record the send would have
+// stored, and a claim of another engine that comes first finds the
+// delivery gone once a send that went through is recorded. A claim of the
+// delivery by this engine records the kept outcome too (restore), rather
+// than send it again. Another engine that claims and confirms the
+// delivery before, or this one after a restart, knows nothing of the
 // outcome and sends the delivery again, as after a crash.
 //
-// It keeps at most unrecordedMax outcomes, dropping the oldest: the
-// outcome of a delivery another engine took over after the lease, or
-// whose record a call reported as failed stored after all, is never
-// claimed by this engine as the send left it.
+// It keeps at most unrecordedMax outcomes, dropping the oldest.
 type unrecorded struct {
 	n   atomic.Int32 // len(m): a claim looks in m only when it is not empty
 	mu  sync.Mutex
@@ -38,6 +44,8 @@ type unrecordedKey struct{ userID, id string }
 // record step reads.
 type outcome struct {
 	seq        uint64 // the order kept in, for dropping the oldest
+	userID     string
+	token      uint64 // the claim's that sent it
 	d          Delivery
 	activation int64
 	sendErr    error
@@ -70,9 +78,48 @@ func (u *unrecorded) keep(j *job) {
 		delete(u.m, oldest)
 	}
 	u.seq++
-	u.m[k] = &outcome{seq: u.seq, d: j.d, activation: j.activation, sendErr: j.sendErr,
-		at: j.now, retryAt: j.retryAt, leaseFrom: j.leaseFrom}
+	u.m[k] = &outcome{seq: u.seq, userID: j.c.UserID, token: j.token, d: j.d, activation: j.activation,
+		sendErr: j.sendErr, at: j.now, retryAt: j.retryAt, leaseFrom: j.leaseFrom}
 	u.n.Store(int32(len(u.m)))
+}
+
+// putBack keeps again outcomes taken out and not recorded, unless a later
+// one of the same delivery was kept meanwhile.
+func (u *unrecorded) putBack(outs []*outcome) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, o := range outs {
+		k := unrecordedKey{o.userID, o.d.ID}
+		if _, ok := u.m[k]; !ok && len(u.m) < unrecordedMax {
+			u.m[k] = o
+		}
+	}
+	u.n.Store(int32(len(u.m)))
+}
+
+// takeAll takes the kept outcomes out, oldest first.
+func (u *unrecorded) takeAll() []*outcome {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	outs := make([]*outcome, 0, len(u.m))
+	for _, o := range u.m {
+		outs = append(outs, o)
+	}
+	clear(u.m)
+	u.n.Store(0)
+	slices.SortFunc(outs, func(a, b *outcome) int { return cmp.Compare(a.seq, b.seq) })
+	return outs
+}
+
+// ready sets j, reset, to record o: the fields of the job that sent it
+// which its record step reads.
+func (o *outcome) ready(j *job) {
+	e := j.w.e
+	j.step, j.d, j.activation, j.sendErr = stepRecord, o.d, o.activation, o.sendErr
+	j.now, j.retryAt, j.leaseFrom = o.at, o.retryAt, o.leaseFrom
+	j.snap = e.snap.Load()
+	j.camp = j.snap.campaign(o.d.CampaignID)
+	j.retried = true // a call storing the record failed before
 }
 
 // restore readies j to record a kept outcome of its claim's delivery,
@@ -96,11 +143,35 @@ func (u *unrecorded) restore(j *job) bool {
 	if !ok || o.activation != p.Activation || o.d.Attempt != p.Attempt {
 		return false
 	}
-	e := j.w.e
-	j.step, j.d, j.activation, j.sendErr = stepRecord, o.d, o.activation, o.sendErr
-	j.now, j.retryAt, j.leaseFrom, j.leaseEnd = o.at, o.retryAt, o.leaseFrom, p.ReadyAt
-	j.snap = e.snap.Load()
-	j.camp = j.snap.campaign(p.CampaignID)
-	j.retried = true // a call storing the record failed before
+	o.ready(j)
+	j.leaseEnd = p.ReadyAt
 	return true
+}
+
+// recordKept tries once more, before the Tick's first claim, to store
+// the outcomes the engine keeps, each under the token of the claim that
+// sent it. A record that fails keeps its outcome (and those not tried
+// yet) for the next Tick; a failure here is no error of the Tick's: its
+// claims tell whether the store answers.
+func (w *courier) recordKept() {
+	e := w.e
+	if e.unrecorded.n.Load() == 0 || len(w.slots) == 0 || w.stopping() {
+		return
+	}
+	outs := e.unrecorded.takeAll()
+	j := &w.slots[0].jobs[0]
+	defer j.clear()
+	for k, o := range outs {
+		j.reset()
+		j.c = store.Claim{UserID: o.userID, Pending: store.Pending{ID: o.d.ID, CampaignID: o.d.CampaignID, Activation: o.activation}}
+		j.token = o.token
+		o.ready(j)
+		if err := e.updateAlone(w.ctx, &store.Op{UserID: o.userID, Now: j.now, Fn: j.apply}); err != nil {
+			e.unrecorded.putBack(outs[k:])
+			return
+		}
+		e.tally(j.marks, j.now, o.userID)
+		e.observeAll(j.dec)
+		e.failures.note(j.dec, e.cfg.namespace)
+	}
 }

@@ -37,9 +37,12 @@ import (
 // If the process dies, the deliveries whose send had started and whose
 // outcome was not recorded — at most one per slot — are sent again after
 // their lease, with the same ID. A store error while recording an outcome
-// is retried with a short backoff while the lease lasts; an update the
-// store fails within a shared call is applied again on its own, so it
-// fails only its own delivery.
+// is retried with a short backoff while the lease lasts; past it, Tick
+// returns the error and the engine keeps the outcome in memory: its next
+// Tick stores it first, before it claims anything, and a claim of the
+// delivery by this engine stores it rather than send the delivery again.
+// An update the store fails within a shared call is applied again on its
+// own, so it fails only its own delivery.
 //
 // A send that has started when ctx ends finishes (the sender's context
 // does not end with ctx; [WithSendTimeout] bounds it) and is recorded; no

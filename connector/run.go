@@ -40,7 +40,8 @@ import (
 // recorded before Run returns (a store error while recording is retried
 // until the delivery's lease ends, but for [store.ErrClosed]; a store call
 // that does not answer within a lease fails; a record that fails is
-// logged). A store call that the end of ctx cuts short is not logged,
+// logged, and its outcome kept for the engine's next Tick or Run to
+// store, as Tick does). A store call that the end of ctx cuts short is not logged,
 // whatever error the store gives for it (a driver's own "operation
 // cancelled" that does not wrap context.Canceled): Run tells its end by
 // ctx. Run leaves no goroutine behind. Only one Run per engine may be
