@@ -31,8 +31,9 @@ var ErrTimeTravel = errors.New("simulate: time cannot go back")
 // ErrBusy reports a Tick or a move of the simulated clock while a move
 // is under way, or a move while a Tick is: called by the Sender during a
 // send, or from another goroutine. Moving the clock while a send is in
-// flight would run out its lease (a minute of simulated time by default)
-// and send the delivery a second time, which no running engine does.
+// flight would run out its lease (a minute of simulated time by default),
+// after which another engine on the store would send the delivery a
+// second time, which no running engine does.
 var ErrBusy = errors.New("simulate: a Tick or a move of the clock is under way")
 
 // minClock and maxClock bound the simulated clock: the memory store keeps
@@ -217,7 +218,8 @@ func (s *Simulator) Advance(d time.Duration) (int, error) {
 // A move while another, or a [Simulator.Tick], is under way (called by
 // the Sender, or from another goroutine) fails with [ErrBusy] and leaves
 // the clock where it is: moving it under a send in flight would run out
-// the send's lease and send the delivery again.
+// the send's lease, and another engine on the store would send the
+// delivery again.
 func (s *Simulator) AdvanceTo(target time.Time) (int, error) {
 	if err := s.startMove("AdvanceTo", target); err != nil {
 		return 0, err
