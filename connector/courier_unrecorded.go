@@ -119,7 +119,7 @@ func (o *outcome) ready(j *job) {
 	j.now, j.retryAt, j.leaseFrom = o.at, o.retryAt, o.leaseFrom
 	j.snap = e.snap.Load()
 	j.camp = j.snap.campaign(o.d.CampaignID)
-	j.retried = true // a call storing the record failed before
+	j.retried = true // a call that failed may have stored the record all the same (its reply lost)
 }
 
 // restore readies j to record a kept outcome of its claim's delivery,
@@ -145,6 +145,13 @@ func (u *unrecorded) restore(j *job) bool {
 	}
 	o.ready(j)
 	j.leaseEnd = p.ReadyAt
+	// The claim found the delivery as the send left it: none of the
+	// calls that failed stored the record (a stored one would have
+	// removed it, or given it back for a retry), and they have all
+	// ended. The record is as a first call's, which a stop removing the
+	// delivery under the claim's lease leaves its outcome to
+	// (stoppedDuringSend).
+	j.retried = false
 	return true
 }
 

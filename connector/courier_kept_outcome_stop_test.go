@@ -1,0 +1,107 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// beforeUpdate is an outage whose next update of user who, once armed,
+// first calls before (outside the store's locks).
+type beforeUpdate struct {
+	*outage
+	who string
+
+	mu     sync.Mutex
+	before func()
+}
+
+func (s *beforeUpdate) arm(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.before = f
+}
+
+func (s *beforeUpdate) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	s.mu.Lock()
+	f := s.before
+	if userID == s.who {
+		s.before = nil
+	} else {
+		f = nil
+	}
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return s.outage.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+func (s *beforeUpdate) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	return updateEach(ctx, ns, ops, s.Update)
+}
+
+// keptFailure sends u1's delivery of "now" on an engine whose store goes
+// down during the send, which the provider refuses, and stays down past
+// the delivery's lease; the store is then back, and the engine keeps the
+// outcome. It returns the engine, its clock, store, sender and observed
+// outcomes, and the delivery sent.
+func keptFailure(t *testing.T, opts ...connector.Option) (*connector.Engine, *clock.Mock, *beforeUpdate, *sendLog, *outcomes, connector.Delivery) {
+	t.Helper()
+	clk := clock.NewMock()
+	s := &beforeUpdate{outage: &outage{Memory: store.NewMemory()}, who: "u1"}
+	l := &sendLog{answer: errors.New("the provider refused")}
+	o := &outcomes{}
+	opts = append([]connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(1),
+		connector.WithObserver(connector.ObserverFunc(o.observe)),
+		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Hour, Max: time.Hour})}, opts...)
+	e, err := connector.New(s, l, opts...)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, e.Apply(ctx, []rule.Campaign{
+		{ID: "o"},
+		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+	}))
+	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+	l.during = func() { s.down.Store(true) }
+	_, err = tickSettled(e, clk, time.Second)
+	require.ErrorIs(t, err, errOutOfReach)
+	require.ErrorContains(t, err, "recording delivery")
+	got := l.sends()
+	require.Len(t, got, 1)
+	l.during = nil
+	s.down.Store(false)
+	return e, clk, s, l, o, got[0]
+}
+
+// TestAStopDuringTheRecordOfAKeptFailureIsObserved: the engine claims a
+// delivery whose failed send's record it kept, and the campaign is
+// stopped before that record is stored. The stop leaves the outcome to
+// the record (the claim's lease lives), and the record reports the
+// delivery cancelled, as it does for a stop during a send that failed.
+func TestAStopDuringTheRecordOfAKeptFailureIsObserved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, clk, s, l, o, d := keptFailure(t)
+		require.Empty(t, o.of(d.ID))
+		s.arm(func() { require.NoError(t, e.Stop(context.Background(), "now")) })
+		clk.Add(time.Minute) // past the lease
+		_, err := tickSettled(e, clk, time.Second)
+		require.NoError(t, err)
+		require.Len(t, l.sends(), 1)
+		require.Equal(t, []rule.DecisionKind{rule.Cancelled}, o.of(d.ID), "the stopped delivery's end was never told")
+		st, err := e.Stats(context.Background())
+		require.NoError(t, err)
+		require.Zero(t, st.Pending)
+	})
+}
