@@ -1,0 +1,55 @@
+package connector_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// TestRunRecordsAKeptOutcome: under Run, the store goes down during a
+// send and stays down past the delivery's lease, and past the lease of
+// the claim that finds it again; it is then back. The send is recorded,
+// once, and never repeated.
+func TestRunRecordsAKeptOutcome(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &outage{Memory: store.NewMemory()}
+		l := &sendLog{}
+		o := &outcomes{}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(2),
+			connector.WithObserver(connector.ObserverFunc(o.observe)), connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		ctx := context.Background()
+		require.NoError(t, e.Apply(ctx, []rule.Campaign{
+			{ID: "o"},
+			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+		}))
+		l.during = func() { s.down.Store(true) }
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(rctx) }()
+		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		time.Sleep(150 * time.Second) // two leases and a half
+		l.mu.Lock()
+		l.during = nil
+		l.mu.Unlock()
+		s.down.Store(false)
+		time.Sleep(5 * time.Minute)
+		cancel()
+		require.NoError(t, <-done)
+		got := l.sends()
+		require.Len(t, got, 1, "the delivery was sent again")
+		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(got[0].ID))
+		st, err := e.Stats(ctx)
+		require.NoError(t, err)
+		require.Zero(t, st.Pending)
+	})
+}
