@@ -17,29 +17,31 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// beforeUpdate is an outage whose next update of user who, once armed,
-// first calls before (outside the store's locks).
+// beforeUpdate is an outage whose update of user who, once armed, after
+// skip others, first calls before (outside the store's locks).
 type beforeUpdate struct {
 	*outage
 	who string
 
 	mu     sync.Mutex
+	skip   int
 	before func()
 }
 
-func (s *beforeUpdate) arm(f func()) {
+func (s *beforeUpdate) arm(skip int, f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.before = f
+	s.skip, s.before = skip, f
 }
 
 func (s *beforeUpdate) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
 	s.mu.Lock()
-	f := s.before
-	if userID == s.who {
-		s.before = nil
-	} else {
-		f = nil
+	var f func()
+	if userID == s.who && s.before != nil {
+		if s.skip == 0 {
+			f, s.before = s.before, nil
+		}
+		s.skip--
 	}
 	s.mu.Unlock()
 	if f != nil {
@@ -85,23 +87,48 @@ func keptFailure(t *testing.T, opts ...connector.Option) (*connector.Engine, *cl
 	return e, clk, s, l, o, got[0]
 }
 
-// TestAStopDuringTheRecordOfAKeptFailureIsObserved: the engine claims a
-// delivery whose failed send's record it kept, and the campaign is
-// stopped before that record is stored. The stop leaves the outcome to
-// the record (the claim's lease lives), and the record reports the
-// delivery cancelled, as it does for a stop during a send that failed.
+// TestAStopDuringTheRecordOfAKeptFailureIsObserved: the campaign is
+// stopped just before the record of a kept failure is stored.
+//
+// Tried before the Tick's claims, the record comes after the lease: the
+// stop cancels the delivery, and the record finds it gone and tells the
+// failure as it does for a send whose lease ran out.
+//
+// Recorded by the engine's claim (the try before it failed), the record
+// comes under the claim's lease: the stop leaves the outcome to it, and it
+// reports the delivery cancelled, as it does for a stop during a send that
+// failed.
 func TestAStopDuringTheRecordOfAKeptFailureIsObserved(t *testing.T) {
+	t.Run("tried first", func(t *testing.T) {
+		o, d := stopDuringKeptRecord(t, 0)
+		require.Equal(t, []rule.DecisionKind{rule.Cancelled, rule.Retried}, o.of(d.ID))
+		require.Contains(t, o.all()[1].Detail, "a stop removed it")
+	})
+	t.Run("found by the claim", func(t *testing.T) {
+		o, d := stopDuringKeptRecord(t, 1)
+		require.Equal(t, []rule.DecisionKind{rule.Cancelled}, o.of(d.ID), "the stopped delivery's end was never told")
+	})
+}
+
+// stopDuringKeptRecord stops the campaign of a kept failure before its
+// record's update, once blips updates of the user failed.
+func stopDuringKeptRecord(t *testing.T, blips int32) (o *outcomes, d connector.Delivery) {
 	synctest.Test(t, func(t *testing.T) {
-		e, clk, s, l, o, d := keptFailure(t)
+		var e *connector.Engine
+		var clk *clock.Mock
+		var s *beforeUpdate
+		var l *sendLog
+		e, clk, s, l, o, d = keptFailure(t)
 		require.Empty(t, o.of(d.ID))
-		s.arm(func() { require.NoError(t, e.Stop(context.Background(), "now")) })
+		s.blips.Store(blips)
+		s.arm(int(blips), func() { require.NoError(t, e.Stop(context.Background(), "now")) })
 		clk.Add(time.Minute) // past the lease
 		_, err := tickSettled(e, clk, time.Second)
 		require.NoError(t, err)
 		require.Len(t, l.sends(), 1)
-		require.Equal(t, []rule.DecisionKind{rule.Cancelled}, o.of(d.ID), "the stopped delivery's end was never told")
 		st, err := e.Stats(context.Background())
 		require.NoError(t, err)
 		require.Zero(t, st.Pending)
 	})
+	return o, d
 }

@@ -33,9 +33,11 @@ type unrecorded struct {
 }
 
 // unrecordedMax bounds the outcomes an engine keeps. A store that fails
-// every call stops the Tick after one record per send slot, so the bound
-// is reached only by a store that fails records for long while it answers
-// the claims.
+// a record stops its Tick's new sends, so a Tick keeps at most one outcome
+// per send slot, and the next Tick stores them first once the store
+// answers: the bound is reached by a send concurrency above it, or by
+// Ticks at once, or by a store that fails records for long while it
+// answers the claims.
 const unrecordedMax = 1024
 
 type unrecordedKey struct{ userID, id string }
