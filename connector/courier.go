@@ -481,7 +481,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		}
 		now := e.cfg.clock.Now()
 		if errors.Is(err, store.ErrClosed) || !now.Add(wait).Before(until) {
-			e.unrecorded.keep(j)
+			e.forget(e.unrecorded.keep(j))
 			s.w.fail(fmt.Errorf("connector: tick: recording delivery %s: %w", j.c.Pending.ID, err))
 			return
 		}

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,12 +57,13 @@ type outcome struct {
 	leaseFrom  time.Time
 }
 
-// keep keeps the outcome of j's send, whose record the store never took.
-// A delivery confirmed and not sent (the Tick stopped first) is not kept:
-// its next claim sends it.
-func (u *unrecorded) keep(j *job) {
+// keep keeps the outcome of j's send, whose record the store never took,
+// and returns the outcome it dropped to make room, if any. A delivery
+// confirmed and not sent (the Tick stopped first) is not kept: its next
+// claim sends it.
+func (u *unrecorded) keep(j *job) (dropped *outcome) {
 	if j.sendErr == errNotSent {
-		return
+		return nil
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -77,26 +79,48 @@ func (u *unrecorded) keep(j *job) {
 				oldest, first = key, false
 			}
 		}
+		dropped = u.m[oldest]
 		delete(u.m, oldest)
 	}
 	u.seq++
 	u.m[k] = &outcome{seq: u.seq, userID: j.c.UserID, token: j.token, d: j.d, activation: j.activation,
 		sendErr: j.sendErr, at: j.now, retryAt: j.retryAt, leaseFrom: j.leaseFrom}
 	u.n.Store(int32(len(u.m)))
+	return dropped
 }
 
 // putBack keeps again outcomes taken out and not recorded, unless a later
-// one of the same delivery was kept meanwhile.
-func (u *unrecorded) putBack(outs []*outcome) {
+// one of the same delivery was kept meanwhile, and returns those it had
+// no room for (outcomes kept meanwhile are newer).
+func (u *unrecorded) putBack(outs []*outcome) (dropped []*outcome) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.m == nil {
+		u.m = make(map[unrecordedKey]*outcome)
+	}
 	for _, o := range outs {
 		k := unrecordedKey{o.userID, o.d.ID}
-		if _, ok := u.m[k]; !ok && len(u.m) < unrecordedMax {
+		switch _, ok := u.m[k]; {
+		case ok:
+		case len(u.m) < unrecordedMax:
 			u.m[k] = o
+		default:
+			dropped = append(dropped, o)
 		}
 	}
 	u.n.Store(int32(len(u.m)))
+	return dropped
+}
+
+// forget logs the outcomes dropped for want of room: their deliveries are
+// sent again after their lease.
+func (e *Engine) forget(dropped ...*outcome) {
+	for _, o := range dropped {
+		if o != nil {
+			e.logError("forgetting a send's outcome", fmt.Errorf("more than %d sends wait for the store to take their record: the outcome of delivery %s (user %q, attempt %d) is forgotten, and the delivery is sent again after its lease",
+				unrecordedMax, o.d.ID, o.userID, o.d.Attempt))
+		}
+	}
 }
 
 // takeAll takes the kept outcomes out, oldest first.
@@ -176,7 +200,7 @@ func (w *courier) recordKept() {
 		j.token = o.token
 		o.ready(j)
 		if err := e.updateAlone(w.ctx, &store.Op{UserID: o.userID, Now: j.now, Fn: j.apply}); err != nil {
-			e.unrecorded.putBack(outs[k:])
+			e.forget(e.unrecorded.putBack(outs[k:])...)
 			return
 		}
 		e.tally(j.marks, j.now, o.userID)

@@ -1,8 +1,13 @@
 package connector
 
 import (
+	"bytes"
+	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // TestUnrecordedKeepsTheLatestOutcomes checks that the outcomes kept are
@@ -10,16 +15,22 @@ import (
 // already kept replaces it rather than drop another.
 func TestUnrecordedKeepsTheLatestOutcomes(t *testing.T) {
 	var u unrecorded
-	keep := func(user string, attempt int) {
+	keep := func(user string, attempt int) *outcome {
 		j := &job{}
 		j.c.UserID, j.d.ID, j.d.Attempt = user, "d", attempt
-		u.keep(j)
+		return u.keep(j)
 	}
 	for i := range unrecordedMax {
-		keep("u"+strconv.Itoa(i), 1)
+		if d := keep("u"+strconv.Itoa(i), 1); d != nil {
+			t.Fatalf("keeping outcome %d dropped %+v", i, d)
+		}
 	}
-	keep("u0", 2) // the oldest, kept again: now the latest
-	keep("new", 1)
+	if d := keep("u0", 2); d != nil { // the oldest, kept again: now the latest
+		t.Fatalf("keeping an outcome again dropped %+v", d)
+	}
+	if d := keep("new", 1); d == nil || d.userID != "u1" {
+		t.Fatalf("keeping one more dropped %+v, want u1's, the oldest", d)
+	}
 	if len(u.m) != unrecordedMax || int(u.n.Load()) != unrecordedMax {
 		t.Fatalf("%d outcomes kept (counted %d), want %d", len(u.m), u.n.Load(), unrecordedMax)
 	}
@@ -32,11 +43,37 @@ func TestUnrecordedKeepsTheLatestOutcomes(t *testing.T) {
 	if _, ok := u.m[unrecordedKey{"new", "d"}]; !ok {
 		t.Fatal("the latest outcome was not kept")
 	}
+	if back := u.putBack([]*outcome{{userID: "u1", d: Delivery{ID: "d"}}, {userID: "new", d: Delivery{ID: "d", Attempt: 9}}}); len(back) != 1 || back[0].userID != "u1" {
+		t.Fatalf("put back into a full set, dropped %+v, want u1's alone (new's is kept)", back)
+	}
+	if o := u.m[unrecordedKey{"new", "d"}]; o.d.Attempt != 1 {
+		t.Fatalf("putting back replaced the outcome kept meanwhile: %+v", o)
+	}
 	j := &job{}
 	j.sendErr = errNotSent
 	j.c.UserID, j.d.ID = "unsent", "d"
 	u.keep(j)
 	if _, ok := u.m[unrecordedKey{"unsent", "d"}]; ok {
 		t.Fatal("a delivery that was never sent was kept")
+	}
+}
+
+// TestForgettingAnOutcomeIsLogged checks that an outcome dropped for want
+// of room is logged at Error, naming its delivery and user.
+func TestForgettingAnOutcomeIsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.forget(nil, &outcome{userID: "ann", d: Delivery{ID: "d1", Attempt: 2}})
+	out := buf.String()
+	for _, want := range []string{"level=ERROR", "forgetting a send's outcome", "d1", `\"ann\"`, "attempt 2", "sent again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log %q does not say %q", out, want)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 1 {
+		t.Errorf("%d lines logged, want 1: %q", n, out)
 	}
 }
