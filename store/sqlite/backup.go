@@ -47,7 +47,10 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // [ErrInvalidPath], and nothing is written, as is a name ending as
 // SQLite's names of the files it keeps beside a database do ("-journal",
 // "-wal", "-shm"): SQLite would take the copy for such a file of the
-// database beside it, and remove it. A directory the operating system
+// database beside it, and remove it. So is a name longer than 247 bytes
+// (on Windows, UTF-16 code units): the name of the journal SQLite keeps
+// beside a database, 8 bytes longer, must fit in the 255 a file system
+// allows, or Open cannot open the copy. A directory the operating system
 // does not let the process write fails with its error, naming the path.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
