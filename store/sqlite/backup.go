@@ -81,14 +81,16 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if err != nil {
 		return wrap("backup", err)
 	}
-	if err := createPartial(path, partial, empty); err != nil {
+	made, err := createPartial(path, partial, empty)
+	if err != nil {
 		return err
 	}
 	if err := s.vacuumInto(ctx, path, partial); err != nil {
+		err = lostPartial(err, path, partial, made)
 		removePartial(partial)
 		return err
 	}
-	return publish(partial, path)
+	return publish(partial, path, made)
 }
 
 // vacuumInto copies the database into the empty file at partial, the

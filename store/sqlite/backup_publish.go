@@ -65,22 +65,27 @@ func partialPath(path string) (string, error) {
 // permissions and, as far as the process may give them, its owner and
 // group (takeOn): a host that made the file for the backup chose who may
 // read it. An error the operating system gives (a directory the process
-// may not write) is its own, with the backup's path.
-func createPartial(path, partial string, empty fs.FileInfo) error {
+// may not write) is its own, with the backup's path. It returns what the
+// system says of the file it made, which lostPartial looks for.
+func createPartial(path, partial string, empty fs.FileInfo) (fs.FileInfo, error) {
 	mode := fs.FileMode(0o644)
 	if empty != nil {
 		mode = 0o600 // until it has the empty file's
 	}
 	f, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return fmt.Errorf("sqlite: backup %q: %w", path, err)
+		return nil, fmt.Errorf("sqlite: backup %q: %w", path, err)
 	}
+	made, err := f.Stat()
 	f.Close()
-	if err := takeOn(partial, empty); err != nil {
-		removePartial(partial)
-		return fmt.Errorf("sqlite: backup %q: %w", path, err)
+	if err == nil {
+		err = takeOn(partial, empty)
 	}
-	return nil
+	if err != nil {
+		removePartial(partial)
+		return nil, fmt.Errorf("sqlite: backup %q: %w", path, err)
+	}
+	return made, nil
 }
 
 // takeOn gives the file at partial the permissions of empty, the empty
@@ -106,14 +111,24 @@ func removePartial(partial string) {
 // loses neither. It never replaces a file that holds data, nor anything
 // but an empty regular file: of backups to one path at once, in any
 // number of processes, the first to finish takes the name, and the
-// others fail with [ErrBackupExists]. On failure the partial file is
-// removed.
-func publish(partial, path string) (err error) {
+// others fail with [ErrBackupExists]. It fails if the file at partial
+// is no longer made, the one the backup created (lostPartial). On failure
+// the partial file is removed.
+func publish(partial, path string, made fs.FileInfo) (err error) {
+	named := false // path has the copy: partial is gone, as it should be
 	defer func() {
 		if err != nil {
+			if !named {
+				err = lostPartial(err, path, partial, made)
+			}
 			removePartial(partial)
 		}
 	}()
+	if fi, err := os.Lstat(partial); err != nil {
+		return wrap("backup", err)
+	} else if !os.SameFile(fi, made) {
+		return wrap("backup", errors.New("the partial file is another file"))
+	}
 	if err := syncFile(partial); err != nil {
 		return wrap("backup", err)
 	}
@@ -121,6 +136,7 @@ func publish(partial, path string) (err error) {
 	// would replace whatever is there.
 	switch err := os.Link(partial, path); {
 	case err == nil:
+		named = true
 		if err := os.Remove(partial); err != nil {
 			return wrap("backup", err)
 		}
@@ -139,6 +155,7 @@ func publish(partial, path string) (err error) {
 			return err
 		}
 	}
+	named = true
 	return wrap("backup", syncDir(filepath.Dir(path)))
 }
 

@@ -6,3 +6,6 @@ import "golang.org/x/sys/unix"
 
 // sysRename is renameat's number where there is no rename(2).
 const sysRename = unix.SYS_RENAMEAT
+
+// sysUnlink is unlinkat's number where there is no unlink(2).
+const sysUnlink = unix.SYS_UNLINKAT
