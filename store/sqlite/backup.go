@@ -30,10 +30,15 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // returned does not lose: a backup that fails, or that the end of its
 // process cuts short, leaves nothing at path. One that
 // fails removes its partial file; one cut short leaves it (with SQLite's
-// journal of it, ending in "-journal"): remove those once no backup to that
+// journal of it, ending in "-journal"). On Linux, on a local file system
+// (ext4, XFS, Btrfs, F2FS, ZFS, tmpfs), the next Backup to path removes
+// those: a running backup holds its partial file locked (flock), and one
+// whose process ended holds nothing, so that a backup running in another
+// process keeps its files. Elsewhere, remove them once no backup to that
 // path is running (a running backup's files look the same, and removing
-// them fails it). The database's own -wal and -shm files, which a killed
-// process also leaves, are not the backup's: keep them.
+// them fails it, with an error that names its path and says so). The
+// database's own -wal and -shm files, which a killed process also leaves,
+// are not the backup's: keep them.
 //
 // path must not name a file that holds data or a link, nor one another
 // Backup of the process is writing ([ErrBackupExists]); of backups to
@@ -77,14 +82,12 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	partial, err := partialPath(path)
-	if err != nil {
-		return wrap("backup", err)
-	}
-	made, err := createPartial(path, partial, empty)
+	removeStale(path)
+	partial, made, release, err := newPartial(path, empty)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if err := s.vacuumInto(ctx, path, partial); err != nil {
 		err = lostPartial(err, path, partial, made)
 		removePartial(partial)

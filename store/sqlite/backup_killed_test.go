@@ -71,6 +71,19 @@ func TestABackupKilledMidCopyLeavesNothingAtItsPath(t *testing.T) {
 	if err := s.Backup(context.Background(), target); err != nil {
 		t.Fatalf("a backup to the path a killed one left: %v", err)
 	}
+	// On Linux, on a local file system, the backup removed the killed
+	// one's partial file and its journal.
+	if localLocks(t, dir) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() != "b.db" {
+				t.Errorf("the backup after a killed one left %s", e.Name())
+			}
+		}
+	}
 	b := openStore(t, target)
 	if n, err := b.PendingCount(context.Background(), "ns"); err != nil || n != users {
 		t.Errorf("the copy holds %d pending deliveries (%v), want %d", n, err, users)

@@ -141,9 +141,11 @@
 // backup's name, whose directory is then synced (where the process may
 // read it): a file at a backup's path is always a whole copy, even after
 // a crash or a kill during the backup, which leaves only its hidden
-// ".NAME.partial-…" file (and that file's -journal) to remove, once no
-// backup to that path is running: a running backup's files look the same,
-// and removing them fails it. The database's -wal and -shm files, which
+// ".NAME.partial-…" file (and that file's -journal). On Linux, on a local
+// file system, the next Backup to that path removes them (a running
+// backup's, which it holds locked, excepted); elsewhere, remove them once
+// no backup to that path is running: a running backup's files look the
+// same, and removing them fails it. The database's -wal and -shm files, which
 // the killed process leaves too, hold its last commits: keep them, the
 // next Open takes them in. Backup
 // never overwrites a file that holds data: of several backups to one path
