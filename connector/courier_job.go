@@ -78,7 +78,7 @@ const (
 	stepDefer                // move to until, or drop
 	stepPostpone             // the directory failed: retry later
 	stepRelease              // give the claim back
-	stepLater                // unknown campaign: wait for a refresh
+	stepLater                // unknown campaign, or a kept outcome another Tick records: wait
 	stepAside                // another slot of the engine sends it: nothing to store
 )
 

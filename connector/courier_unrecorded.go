@@ -55,6 +55,7 @@ type outcome struct {
 	at         time.Time // when the send returned
 	retryAt    time.Time
 	leaseFrom  time.Time
+	recording  bool // a Tick is storing it (recordKept): guarded by unrecorded.mu
 }
 
 // keep keeps the outcome of j's send, whose record the store never took,
@@ -89,29 +90,6 @@ func (u *unrecorded) keep(j *job) (dropped *outcome) {
 	return dropped
 }
 
-// putBack keeps again outcomes taken out and not recorded, unless a later
-// one of the same delivery was kept meanwhile, and returns those it had
-// no room for (outcomes kept meanwhile are newer).
-func (u *unrecorded) putBack(outs []*outcome) (dropped []*outcome) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.m == nil {
-		u.m = make(map[unrecordedKey]*outcome)
-	}
-	for _, o := range outs {
-		k := unrecordedKey{o.userID, o.d.ID}
-		switch _, ok := u.m[k]; {
-		case ok:
-		case len(u.m) < unrecordedMax:
-			u.m[k] = o
-		default:
-			dropped = append(dropped, o)
-		}
-	}
-	u.n.Store(int32(len(u.m)))
-	return dropped
-}
-
 // forget logs the outcomes dropped for want of room: their deliveries are
 // sent again after their lease.
 func (e *Engine) forget(dropped ...*outcome) {
@@ -123,18 +101,40 @@ func (e *Engine) forget(dropped ...*outcome) {
 	}
 }
 
-// takeAll takes the kept outcomes out, oldest first.
+// takeAll marks the kept outcomes that no Tick records yet as being
+// recorded, and returns them, oldest first. They stay kept meanwhile: a
+// claim of their delivery by this engine steps aside (restore) rather
+// than send it again.
 func (u *unrecorded) takeAll() []*outcome {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	outs := make([]*outcome, 0, len(u.m))
 	for _, o := range u.m {
-		outs = append(outs, o)
+		if !o.recording {
+			o.recording = true
+			outs = append(outs, o)
+		}
 	}
-	clear(u.m)
-	u.n.Store(0)
 	slices.SortFunc(outs, func(a, b *outcome) int { return cmp.Compare(a.seq, b.seq) })
 	return outs
+}
+
+// done ends the record of o, taken by takeAll: stored, o is no longer
+// kept; else it is kept for the next try. An outcome dropped or replaced
+// by a later one of its delivery meanwhile is left as it is.
+func (u *unrecorded) done(o *outcome, stored bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	k := unrecordedKey{o.userID, o.d.ID}
+	if u.m[k] != o {
+		return
+	}
+	if !stored {
+		o.recording = false
+		return
+	}
+	delete(u.m, k)
+	u.n.Store(int32(len(u.m)))
 }
 
 // ready sets j, reset, to record o: the fields of the job that sent it
@@ -161,13 +161,22 @@ func (u *unrecorded) restore(j *job) bool {
 	u.mu.Lock()
 	k := unrecordedKey{j.c.UserID, p.ID}
 	o, ok := u.m[k]
-	if ok {
+	recording := ok && o.recording
+	if ok && !recording {
 		delete(u.m, k) // kept again if this record fails too (retryRecord)
 		u.n.Store(int32(len(u.m)))
 	}
 	u.mu.Unlock()
 	if !ok || o.activation != p.Activation || o.d.Attempt != p.Attempt {
 		return false
+	}
+	if recording {
+		// Another Tick of this engine is storing it (recordKept): the
+		// claim gives the delivery back for a second, and nothing is
+		// sent. The claim after that finds it delivered, or, if that
+		// record failed, records the outcome.
+		j.step = stepLater
+		return true
 	}
 	o.ready(j)
 	j.leaseEnd = p.ReadyAt
@@ -200,9 +209,12 @@ func (w *courier) recordKept() {
 		j.token = o.token
 		o.ready(j)
 		if err := e.updateAlone(w.ctx, &store.Op{UserID: o.userID, Now: j.now, Fn: j.apply}); err != nil {
-			e.forget(e.unrecorded.putBack(outs[k:])...)
+			for _, o := range outs[k:] {
+				e.unrecorded.done(o, false)
+			}
 			return
 		}
+		e.unrecorded.done(o, true)
 		e.tally(j.marks, j.now, o.userID)
 		e.observeAll(j.dec)
 		e.failures.note(j.dec, e.cfg.namespace)

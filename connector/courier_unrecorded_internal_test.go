@@ -43,12 +43,6 @@ func TestUnrecordedKeepsTheLatestOutcomes(t *testing.T) {
 	if _, ok := u.m[unrecordedKey{"new", "d"}]; !ok {
 		t.Fatal("the latest outcome was not kept")
 	}
-	if back := u.putBack([]*outcome{{userID: "u1", d: Delivery{ID: "d"}}, {userID: "new", d: Delivery{ID: "d", Attempt: 9}}}); len(back) != 1 || back[0].userID != "u1" {
-		t.Fatalf("put back into a full set, dropped %+v, want u1's alone (new's is kept)", back)
-	}
-	if o := u.m[unrecordedKey{"new", "d"}]; o.d.Attempt != 1 {
-		t.Fatalf("putting back replaced the outcome kept meanwhile: %+v", o)
-	}
 	j := &job{}
 	j.sendErr = errNotSent
 	j.c.UserID, j.d.ID = "unsent", "d"
@@ -75,5 +69,41 @@ func TestForgettingAnOutcomeIsLogged(t *testing.T) {
 	}
 	if n := strings.Count(out, "\n"); n != 1 {
 		t.Errorf("%d lines logged, want 1: %q", n, out)
+	}
+}
+
+// TestUnrecordedOutcomesOnTheirWayStayKept checks that the outcomes a
+// Tick records stay kept meanwhile, are taken by one Tick at a time, go
+// once stored and stay once their record failed, and that a later outcome
+// of the same delivery kept meanwhile outlives the record of the earlier.
+func TestUnrecordedOutcomesOnTheirWayStayKept(t *testing.T) {
+	var u unrecorded
+	keep := func(user string, attempt int) {
+		j := &job{}
+		j.c.UserID, j.d.ID, j.d.Attempt = user, "d", attempt
+		u.keep(j)
+	}
+	keep("a", 1)
+	keep("b", 1)
+	outs := u.takeAll()
+	if len(outs) != 2 || u.n.Load() != 2 {
+		t.Fatalf("took %d outcomes, %d kept; want 2 and 2", len(outs), u.n.Load())
+	}
+	if again := u.takeAll(); len(again) != 0 {
+		t.Fatalf("a second Tick took %d outcomes on their way", len(again))
+	}
+	keep("b", 2) // a later send of b's delivery, kept meanwhile
+	u.done(outs[0], true)
+	u.done(outs[1], true)
+	if _, ok := u.m[unrecordedKey{"a", "d"}]; ok {
+		t.Fatal("an outcome stored is still kept")
+	}
+	if o := u.m[unrecordedKey{"b", "d"}]; o == nil || o.d.Attempt != 2 || o.recording {
+		t.Fatalf("the later outcome is %+v, want attempt 2 to record", o)
+	}
+	outs = u.takeAll()
+	u.done(outs[0], false)
+	if again := u.takeAll(); len(again) != 1 {
+		t.Fatalf("an outcome whose record failed was taken %d times, want once", len(again))
 	}
 }
