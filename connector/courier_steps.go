@@ -228,7 +228,9 @@ func (j *job) ofSameActivation(u *store.UserState, i int) int {
 // claimed the delivery was still sending it. The user's decision log,
 // when the engine keeps one, may hold that send's delivered decision, of
 // an earlier attempt. Else a receipt of j's follow-up from a send that
-// ended after j's confirmation tells, unless the follow-up allows
+// ended after j's confirmation tells (after the delivery was due, when j's
+// claim found an earlier attempt never recorded: its engine may store its
+// kept record during j's send, dated when that send returned), unless the follow-up allows
 // parallel deliveries or was stopped and resumed since: then the receipt
 // may be another delivery's, sent during j's send, and a stop that
 // removed j's delivery is not to be taken for that send.
@@ -241,8 +243,16 @@ func (j *job) deliveredByOther(u *store.UserState) bool {
 	if j.camp.Campaign.PendingPolicy == rule.AllowParallel {
 		return false
 	}
+	// A claim that found an earlier attempt confirmed and never recorded
+	// takes a receipt since the delivery was due: the engine that sent
+	// that attempt and kept its outcome (unrecorded) stores its record
+	// dated when that send returned, before j's confirmation.
+	since := j.leaseFrom
+	if j.c.Pending.Sending {
+		since = j.d.DueAt
+	}
 	r, ok := u.Receipt(j.d.CampaignID)
-	if !ok || r.At.Before(j.leaseFrom) {
+	if !ok || r.At.Before(since) {
 		return false
 	}
 	// A follow-up activated again since j's delivery was scheduled was
