@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -34,25 +33,12 @@ func TestAKeptRecordStoredDuringAnotherEnginesFailedSendIsNoStop(t *testing.T) {
 			<-open
 		}}
 		o := &outcomes{}
-		a, err := connector.New(s, la, connector.WithClock(clk), connector.WithSendConcurrency(1),
-			connector.WithObserver(connector.ObserverFunc(o.observe)))
-		require.NoError(t, err)
+		a := keptEngine(t, s, la, clk, o)
 		b, err := connector.New(s, lb, connector.WithClock(clk), connector.WithSendConcurrency(1),
 			connector.WithObserver(connector.ObserverFunc(o.observe)))
 		require.NoError(t, err)
 		ctx := context.Background()
-		require.NoError(t, a.Apply(ctx, []rule.Campaign{
-			{ID: "o"},
-			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		}))
-		require.NoError(t, a.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
-		la.during = func() { s.down.Store(true) }
-		_, err = tickSettled(a, clk, time.Second)
-		require.ErrorIs(t, err, errOutOfReach)
-		la.during = nil
-		s.down.Store(false)
-		require.Len(t, la.sends(), 1)
-		id := la.sends()[0].ID
+		id := loseRecord(t, a, clk, s, la).ID
 
 		clk.Add(time.Minute) // past the lease
 		bDone := make(chan error, 1)

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -65,26 +64,9 @@ func keptFailure(t *testing.T, opts ...connector.Option) (*connector.Engine, *cl
 	s := &beforeUpdate{outage: &outage{Memory: store.NewMemory()}, who: "u1"}
 	l := &sendLog{answer: errors.New("the provider refused")}
 	o := &outcomes{}
-	opts = append([]connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(1),
-		connector.WithObserver(connector.ObserverFunc(o.observe)),
-		connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Hour, Max: time.Hour})}, opts...)
-	e, err := connector.New(s, l, opts...)
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, e.Apply(ctx, []rule.Campaign{
-		{ID: "o"},
-		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-	}))
-	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
-	l.during = func() { s.down.Store(true) }
-	_, err = tickSettled(e, clk, time.Second)
-	require.ErrorIs(t, err, errOutOfReach)
-	require.ErrorContains(t, err, "recording delivery")
-	got := l.sends()
-	require.Len(t, got, 1)
-	l.during = nil
-	s.down.Store(false)
-	return e, clk, s, l, o, got[0]
+	opts = append([]connector.Option{connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Hour, Max: time.Hour})}, opts...)
+	e := keptEngine(t, s, l, clk, o, opts...)
+	return e, clk, s, l, o, loseRecord(t, e, clk, s.outage, l)
 }
 
 // TestAStopDuringTheRecordOfAKeptFailureIsObserved: the campaign is

@@ -65,6 +65,40 @@ func (l *sendLog) sends() []connector.Delivery {
 	return append([]connector.Delivery(nil), l.got...)
 }
 
+// keptEngine returns an engine on s that sends through send, with clk,
+// one send slot and observer o, whose follow-up "now" of campaign "o" is
+// due at once for u1.
+func keptEngine(t *testing.T, s store.Store, send connector.Sender, clk *clock.Mock, o *outcomes, opts ...connector.Option) *connector.Engine {
+	t.Helper()
+	opts = append([]connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(1),
+		connector.WithObserver(connector.ObserverFunc(o.observe))}, opts...)
+	e, err := connector.New(s, send, opts...)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, e.Apply(ctx, []rule.Campaign{
+		{ID: "o"},
+		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+	}))
+	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+	return e
+}
+
+// loseRecord ticks e, whose sends go through l, with s going down during
+// the send and staying down past the delivery's lease, so that the Tick
+// gives up its record; s is then back. It returns the delivery sent.
+func loseRecord(t *testing.T, e *connector.Engine, clk *clock.Mock, s *outage, l *sendLog) connector.Delivery {
+	t.Helper()
+	l.during = func() { s.down.Store(true) }
+	_, err := tickSettled(e, clk, time.Second)
+	require.ErrorIs(t, err, errOutOfReach)
+	require.ErrorContains(t, err, "recording delivery")
+	got := l.sends()
+	require.Len(t, got, 1)
+	l.during = nil
+	s.down.Store(false)
+	return got[0]
+}
+
 // lostRecord sends u1's delivery on an engine whose store goes down
 // during the send and stays down past the delivery's lease, so that the
 // Tick gives up its record; the store is then back. It returns the engine,
@@ -75,25 +109,8 @@ func lostRecord(t *testing.T, answer error, opts ...connector.Option) (*connecto
 	s := &outage{Memory: store.NewMemory()}
 	l := &sendLog{answer: answer}
 	o := &outcomes{}
-	opts = append([]connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(1),
-		connector.WithObserver(connector.ObserverFunc(o.observe))}, opts...)
-	e, err := connector.New(s, l, opts...)
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, e.Apply(ctx, []rule.Campaign{
-		{ID: "o"},
-		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-	}))
-	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
-	l.during = func() { s.down.Store(true) }
-	_, err = tickSettled(e, clk, time.Second)
-	require.ErrorIs(t, err, errOutOfReach)
-	require.ErrorContains(t, err, "recording delivery")
-	got := l.sends()
-	require.Len(t, got, 1)
-	l.during = nil
-	s.down.Store(false)
-	return e, clk, s, l, o, got[0]
+	e := keptEngine(t, s, l, clk, o, opts...)
+	return e, clk, s, l, o, loseRecord(t, e, clk, s, l)
 }
 
 // TestARecordTheStoreNeverTookIsStoredByTheNextClaim: the store fails
@@ -279,8 +296,8 @@ func TestAKeptOutcomeWhoseRecordFailsAgainIsKeptAgain(t *testing.T) {
 	})
 }
 
-// gatedDirectory answers at once until gated; then each call signals
-// entered and waits for open.
+// gatedDirectory waits, once gated, for open, after it signals entered
+// (a waitDirectory of its wait).
 type gatedDirectory struct {
 	gated   atomic.Bool
 	entered chan struct{}
@@ -294,15 +311,6 @@ func (d *gatedDirectory) wait() {
 	}
 }
 
-func (d *gatedDirectory) Location(context.Context, string) (*time.Location, error) {
-	d.wait()
-	return time.UTC, nil
-}
-
-func (d *gatedDirectory) InSegment(context.Context, string, string) (bool, error) {
-	d.wait()
-	return true, nil
-}
 
 // TestAKeptOutcomeIsRecordedBeforeAnotherEngineSendsAgain: engine A's
 // record of a send was lost; once the store answers, engine B claims the
@@ -317,10 +325,10 @@ func TestAKeptOutcomeIsRecordedBeforeAnotherEngineSendsAgain(t *testing.T) {
 		o := &outcomes{}
 		dirB := &gatedDirectory{entered: make(chan struct{}, 1), open: make(chan struct{})}
 		a, err := connector.New(s, l, connector.WithClock(clk), connector.WithSendConcurrency(1),
-			connector.WithDirectory(&gatedDirectory{}), connector.WithObserver(connector.ObserverFunc(o.observe)))
+			connector.WithDirectory(waitDirectory(func() {})), connector.WithObserver(connector.ObserverFunc(o.observe)))
 		require.NoError(t, err)
 		b, err := connector.New(s, l, connector.WithClock(clk), connector.WithSendConcurrency(1),
-			connector.WithDirectory(dirB), connector.WithObserver(connector.ObserverFunc(o.observe)))
+			connector.WithDirectory(waitDirectory(dirB.wait)), connector.WithObserver(connector.ObserverFunc(o.observe)))
 		require.NoError(t, err)
 		ctx := context.Background()
 		require.NoError(t, a.Apply(ctx, []rule.Campaign{

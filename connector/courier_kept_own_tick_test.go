@@ -10,8 +10,6 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/require"
 
-	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -48,32 +46,18 @@ func TestAKeptRecordOnItsWayIsNotSentByAnotherTickOfTheEngine(t *testing.T) {
 		s := &gatedUpdates{outage: &outage{Memory: store.NewMemory()}, entered: make(chan struct{}), open: make(chan struct{})}
 		l := &sendLog{}
 		o := &outcomes{}
-		e, err := connector.New(s, l, connector.WithClock(clk), connector.WithSendConcurrency(1),
-			connector.WithObserver(connector.ObserverFunc(o.observe)))
-		require.NoError(t, err)
-		ctx := context.Background()
-		require.NoError(t, e.Apply(ctx, []rule.Campaign{
-			{ID: "o"},
-			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		}))
-		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
-		l.during = func() { s.down.Store(true) }
-		_, err = tickSettled(e, clk, time.Second)
-		require.ErrorIs(t, err, errOutOfReach)
-		l.during = nil
-		s.down.Store(false)
-		require.Len(t, l.sends(), 1)
-		id := l.sends()[0].ID
+		e := keptEngine(t, s, l, clk, o)
+		id := loseRecord(t, e, clk, s.outage, l).ID
 
 		clk.Add(time.Minute) // past the lease
 		s.armed.Store(true)
 		first := make(chan error, 1)
 		go func() {
-			_, err := e.Tick(ctx)
+			_, err := e.Tick(context.Background())
 			first <- err
 		}()
 		<-s.entered // the first Tick's try of the kept record is on its way
-		_, err = tickSettled(e, clk, time.Second)
+		_, err := tickSettled(e, clk, time.Second)
 		require.NoError(t, err)
 		close(s.open)
 		require.NoError(t, <-first)

@@ -17,8 +17,8 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// slowDirectory answers, once slow is set, after latency on the mock
-// clock: every user is in UTC and in every segment.
+// slowDirectory waits, once slow is set, for latency on the mock clock
+// (a waitDirectory of its wait).
 type slowDirectory struct {
 	clk     *clock.Mock
 	latency time.Duration
@@ -31,13 +31,17 @@ func (d *slowDirectory) wait() {
 	}
 }
 
-func (d *slowDirectory) Location(context.Context, string) (*time.Location, error) {
-	d.wait()
+// waitDirectory is a directory whose calls wait for the function to
+// return, then answer: every user is in UTC and in every segment.
+type waitDirectory func()
+
+func (w waitDirectory) Location(context.Context, string) (*time.Location, error) {
+	w()
 	return time.UTC, nil
 }
 
-func (d *slowDirectory) InSegment(context.Context, string, string) (bool, error) {
-	d.wait()
+func (w waitDirectory) InSegment(context.Context, string, string) (bool, error) {
+	w()
 	return true, nil
 }
 
@@ -56,7 +60,7 @@ func TestSlowDirectoryDoesNotShortenTheLease(t *testing.T) {
 		for range 2 {
 			e, err := connector.New(mem, send, connector.WithClock(clk), connector.WithSendConcurrency(2),
 				connector.WithSendTimeout(30*time.Second), connector.WithLease(time.Minute),
-				connector.WithDirectory(dir))
+				connector.WithDirectory(waitDirectory(dir.wait)))
 			require.NoError(t, err)
 			engines = append(engines, e)
 		}

@@ -92,7 +92,7 @@ func TestSlowDirectoryDoesNotSendIntoQuietHours(t *testing.T) {
 		clk := clock.NewMock()
 		dir := &slowDirectory{clk: clk, latency: 2 * time.Minute}
 		quietHoursBehindASlowCall(t, clk, store.NewMemory(), func() { dir.slow.Store(true) }, rule.Campaign{},
-			connector.WithDirectory(dir))
+			connector.WithDirectory(waitDirectory(dir.wait)))
 	})
 }
 
