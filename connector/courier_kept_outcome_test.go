@@ -311,7 +311,6 @@ func (d *gatedDirectory) wait() {
 	}
 }
 
-
 // TestAKeptOutcomeIsRecordedBeforeAnotherEngineSendsAgain: engine A's
 // record of a send was lost; once the store answers, engine B claims the
 // delivery first and waits for its directory before its last check. A's

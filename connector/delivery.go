@@ -41,6 +41,9 @@ import (
 // returns the error and the engine keeps the outcome in memory: its next
 // Tick stores it first, before it claims anything, and a claim of the
 // delivery by this engine stores it rather than send the delivery again.
+// What the engine keeps (at most 1,024 outcomes) is lost when the process
+// exits, and another engine whose claim reaches its last check before the
+// record is stored sends the delivery again, with the same ID.
 // An update the store fails within a shared call is applied again on its
 // own, so it fails only its own delivery.
 //

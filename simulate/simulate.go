@@ -33,7 +33,8 @@ var ErrTimeTravel = errors.New("simulate: time cannot go back")
 // send, or from another goroutine. Moving the clock while a send is in
 // flight would run out its lease (a minute of simulated time by default),
 // after which another engine on the store would send the delivery a
-// second time, which no running engine does.
+// second time, which a running engine whose store and clock keep up
+// never lets happen.
 var ErrBusy = errors.New("simulate: a Tick or a move of the clock is under way")
 
 // minClock and maxClock bound the simulated clock: the memory store keeps
