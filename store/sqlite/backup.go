@@ -55,7 +55,9 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // database beside it, and remove it. So is a name longer than 247 bytes
 // (on Windows, UTF-16 code units): the name of the journal SQLite keeps
 // beside a database, 8 bytes longer, must fit in the 255 a file system
-// allows, or Open cannot open the copy. A directory the operating system
+// allows, or Open cannot open the copy. So is a name such as a partial
+// file's (".NAME.partial-" and 16 hexadecimal digits): a backup to NAME
+// would take the copy for a dead backup's file and remove it. A directory the operating system
 // does not let the process write fails with its error, naming the path.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {

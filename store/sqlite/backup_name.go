@@ -24,7 +24,8 @@ var companions = []struct{ suffix, what string }{
 // the database like the journal of a crashed write, so that none opens
 // while the store runs, and the first to open it afterwards removes it.
 // The endings are compared without regard to case, as a file system that
-// ignores case compares them.
+// ignores case compares them. A name partialPath gives a backup's partial
+// file is refused too (isPartialName).
 func checkBackupName(path string) error {
 	if err := checkNameLength(path); err != nil {
 		return err
@@ -41,8 +42,22 @@ func checkBackupName(path string) error {
 					ErrInvalidPath, path, c.suffix, c.what)
 			}
 		}
+		if isPartialName(base) {
+			return fmt.Errorf("%w: %q: a name such as \".NAME.partial-\" and 16 hexadecimal digits is the one Backup gives the file it writes a backup to NAME to, and a backup to NAME would take the copy for a dead backup's and remove it: give the backup another name",
+				ErrInvalidPath, path)
+		}
 	}
 	return nil
+}
+
+// isPartialName reports whether name is one partialPath gives: ".", a
+// name (maybe cut short, maybe empty), ".partial-" and the random part
+// (isPartialID). removeStale removes such a file, once no backup holds
+// it, as a dead backup's: a backup so named would be removed by the next
+// backup to the name it repeats.
+func isPartialName(name string) bool {
+	i := strings.LastIndex(name, partialTag)
+	return i >= 1 && name[0] == '.' && isPartialID(name[i+len(partialTag):])
 }
 
 // nameMax is the length of the longest name of a file that most file

@@ -34,8 +34,12 @@ func partialPrefix(path string) string {
 		}
 		base = base[:n]
 	}
-	return filepath.Join(dir, "."+base+".partial-")
+	return filepath.Join(dir, "."+base+partialTag)
 }
+
+// partialTag comes, in a partial file's name, between the name of the
+// backup's path and the random part.
+const partialTag = ".partial-"
 
 // partialPath returns the name of the file a backup to path is written
 // to before it takes path's name: hidden, in path's directory (so that

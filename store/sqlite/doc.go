@@ -155,7 +155,9 @@
 // SQLite would take it for one of them, so Backup refuses such a name
 // with [ErrInvalidPath], as it does a name longer than 247 bytes, whose
 // journal's name would not fit in the 255 bytes a name may have: Open
-// could not open the copy. Restore a copy by stopping the processes, removing the file
+// could not open the copy, and a name such as a partial file's
+// (".NAME.partial-" and 16 hexadecimal digits), which a backup to NAME
+// would take for a dead backup's file and remove. Restore a copy by stopping the processes, removing the file
 // with its -wal and -shm files, and putting the copy in its place. Copying
 // the file with cp while a store has it open may give a torn copy (the
 // recent changes are in the -wal file): use Backup, or stop the processes
