@@ -15,11 +15,16 @@ import (
 // "disk I/O error (5898)", the journal SQLite could not remove. The
 // operating system's error of the partial file (fs.ErrNotExist when it is
 // gone) ends the chain, after err, unless err has it already. When the partial file is still made,
-// err is returned as it is.
+// or the system cannot say whether it is there (its look fails for
+// another reason than the file being gone: a failing disk's I/O error,
+// a directory the process may no longer search), err is returned as it
+// is.
 func lostPartial(err error, path, partial string, made fs.FileInfo) error {
 	fi, serr := os.Lstat(partial)
 	switch {
 	case serr == nil && os.SameFile(fi, made):
+		return err
+	case serr != nil && !errors.Is(serr, fs.ErrNotExist):
 		return err
 	case serr == nil:
 		return fmt.Errorf("%w: the backup %q failed: its partial file %q was replaced by another file while the backup ran", err, path, partial)
