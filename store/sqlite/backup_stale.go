@@ -21,8 +21,10 @@ func removeStale(path string) {
 	if !holdsLocks || !locksAreLocal(filepath.Dir(path)) {
 		return
 	}
+	// Dir, not Split: Split gives "" for a name in the working directory,
+	// which ReadDir does not read.
 	prefix := partialPrefix(path)
-	dir, start := filepath.Split(prefix)
+	dir, start := filepath.Dir(prefix), filepath.Base(prefix)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return // a directory the process may write but not read

@@ -98,3 +98,26 @@ func localLocks(t *testing.T, dir string) bool {
 	}
 	return false
 }
+
+// TestABackupToANameInTheWorkingDirectoryRemovesDeadFiles checks that a
+// backup given a bare name ("b.db", in the working directory) removes the
+// partial files dead backups to it left, as one given a directory does.
+func TestABackupToANameInTheWorkingDirectoryRemovesDeadFiles(t *testing.T) {
+	dir := t.TempDir()
+	if !localLocks(t, dir) {
+		t.Skip("the test directory's file system is not one whose locks Backup trusts")
+	}
+	s := openStore(t, testPath(t))
+	schedule(t, s, "ns", "u", "p", t0)
+	dead := filepath.Join(dir, ".b.db.partial-0123456789abcdef")
+	if err := os.WriteFile(dead, []byte("SQLite format 3\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if err := s.Backup(context.Background(), "b.db"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(dead); err == nil {
+		t.Errorf("a backup to b.db in its directory left the dead backup's %s", filepath.Base(dead))
+	}
+}
