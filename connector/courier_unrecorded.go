@@ -73,15 +73,16 @@ func (u *unrecorded) keep(j *job) (dropped *outcome) {
 	}
 	k := unrecordedKey{j.c.UserID, j.d.ID}
 	if _, ok := u.m[k]; !ok && len(u.m) >= unrecordedMax {
-		var oldest unrecordedKey
-		first := true
-		for key, o := range u.m {
-			if first || o.seq < u.m[oldest].seq {
-				oldest, first = key, false
+		// The oldest goes, unless a Tick is storing it: then the oldest
+		// of the others, which that Tick's record cannot save.
+		var oldest *outcome
+		for _, o := range u.m {
+			if oldest == nil || o.recording == oldest.recording && o.seq < oldest.seq || oldest.recording && !o.recording {
+				oldest = o
 			}
 		}
-		dropped = u.m[oldest]
-		delete(u.m, oldest)
+		dropped = oldest
+		delete(u.m, unrecordedKey{oldest.userID, oldest.d.ID})
 	}
 	u.seq++
 	u.m[k] = &outcome{seq: u.seq, userID: j.c.UserID, token: j.token, d: j.d, activation: j.activation,

@@ -107,3 +107,26 @@ func TestUnrecordedOutcomesOnTheirWayStayKept(t *testing.T) {
 		t.Fatalf("an outcome whose record failed was taken %d times, want once", len(again))
 	}
 }
+
+// TestUnrecordedDropsAnOutcomeNoTickIsStoring checks that a full set
+// drops its oldest outcome that no Tick is storing, rather than one a
+// Tick's record may still save.
+func TestUnrecordedDropsAnOutcomeNoTickIsStoring(t *testing.T) {
+	var u unrecorded
+	keep := func(user string) *outcome {
+		j := &job{}
+		j.c.UserID, j.d.ID, j.d.Attempt = user, "d", 1
+		return u.keep(j)
+	}
+	keep("first")
+	u.takeAll() // a Tick stores "first"
+	for i := 1; i < unrecordedMax; i++ {
+		keep("u" + strconv.Itoa(i))
+	}
+	if d := keep("new"); d == nil || d.userID != "u1" {
+		t.Fatalf("dropped %+v, want u1's, the oldest no Tick is storing", d)
+	}
+	if _, ok := u.m[unrecordedKey{"first", "d"}]; !ok {
+		t.Fatal("the outcome a Tick is storing was dropped")
+	}
+}
