@@ -3,19 +3,13 @@
 package sqlite_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 	"modernc.org/sqlite"
@@ -118,19 +112,12 @@ func TestBackupUnlinkHeldChild(t *testing.T) {
 		t.Skip("the child process of TestABackupWhosePartialFileIsRemovedSaysSo")
 	}
 	args := strings.Split(spec, "\n")
-	s := openStore(t, args[0])
-	in := bufio.NewScanner(os.Stdin)
-	if !in.Scan() {
-		t.Fatal("no go")
-	}
-	runtime.LockOSThread() // the filter is the thread's: Backup runs on it
-	listener, err := holdUnlinks()
-	if err != nil {
-		fmt.Println(unsupported + err.Error())
+	held, err := backUpHolding(t, args[0], args[1], []uint32{unix.SYS_UNLINKAT, sysUnlink}, nil, func(c heldCall) string {
+		return "unlinking " + c.unlinked()
+	})
+	if !held {
 		return
 	}
-	go superviseUnlinks(listener, in)
-	err = s.Backup(context.Background(), args[1])
 	if err == nil {
 		fmt.Println("result: written")
 		return
@@ -138,64 +125,4 @@ func TestBackupUnlinkHeldChild(t *testing.T) {
 	var e *sqlite.Error
 	fmt.Printf("result: %s (notexist=%t sqlite=%t)\n", strings.ReplaceAll(err.Error(), "\n", " "),
 		errors.Is(err, fs.ErrNotExist), errors.As(err, &e))
-}
-
-// holdUnlinks installs on the calling thread a seccomp filter that hands
-// each unlink to a supervisor, and returns the file descriptor on which
-// the supervisor receives them.
-func holdUnlinks() (int, error) {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return -1, err
-	}
-	const ld, jeq, ret = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_RET | unix.BPF_K
-	filter := []unix.SockFilter{
-		{Code: ld, K: 0}, // the call's number
-		{Code: jeq, Jt: 2, K: unix.SYS_UNLINKAT},
-		{Code: jeq, Jt: 1, K: sysUnlink},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
-	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(fd), nil
-}
-
-// superviseUnlinks says "unlinking" and the file at each unlink the
-// filter of holdUnlinks hands it, and lets the call go on at the next line
-// of in.
-func superviseUnlinks(listener int, in *bufio.Scanner) {
-	mem, err := os.Open("/proc/self/mem")
-	if err != nil {
-		fmt.Println("supervisor:", err)
-		return
-	}
-	defer mem.Close()
-	for {
-		var n seccompNotif
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n))); errno != 0 {
-			if errno == unix.EINTR {
-				continue
-			}
-			fmt.Println("supervisor:", errno)
-			return
-		}
-		// struct seccomp_data: the call's number, the architecture, the
-		// instruction pointer, then the arguments; unlinkat's path is its
-		// second, unlink's its first.
-		arg := 0
-		if int32(binary.NativeEndian.Uint32(n.data[0:])) == unix.SYS_UNLINKAT {
-			arg = 1
-		}
-		addr := binary.NativeEndian.Uint64(n.data[16+8*arg:])
-		buf := make([]byte, unix.PathMax)
-		k, _ := mem.ReadAt(buf, int64(addr))
-		name, _, _ := bytes.Cut(buf[:k], []byte{0})
-		fmt.Printf("unlinking %s\n", name)
-		in.Scan()
-		r := seccompNotifResp{id: n.id, flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-		unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&r)))
-	}
 }

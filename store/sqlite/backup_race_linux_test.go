@@ -3,17 +3,14 @@
 package sqlite_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -128,10 +125,6 @@ func TestABackupWhereHardLinksAreRefused(t *testing.T) {
 	}
 }
 
-// unsupported begins the line of a TestBackupHeldChild that cannot hold
-// its renames here.
-const unsupported = "unsupported: "
-
 // TestBackupHeldChild is a child of TestBackupsToOneEmptyFileOneReplacesIt:
 // it opens the database, backs up on the line "go", and says "renaming"
 // when the backup is about to rename a file and goes on at the line
@@ -142,86 +135,13 @@ func TestBackupHeldChild(t *testing.T) {
 		t.Skip("the child process of TestBackupsToOneEmptyFileOneReplacesIt")
 	}
 	args := strings.Split(spec, "\n")
-	s := openStore(t, args[0])
-	in := bufio.NewScanner(os.Stdin)
-	if !in.Scan() {
-		t.Fatal("no go")
+	var refuse []uint32
+	if len(args) > 2 && args[2] == "nolink" {
+		refuse = []uint32{unix.SYS_LINKAT} // as FAT does
 	}
-	runtime.LockOSThread() // the filter is the thread's: Backup runs on it
-	listener, err := holdRenames(len(args) > 2 && args[2] == "nolink")
-	if err != nil {
-		// A kernel without seccomp's user notifications (before 5.0), or
-		// a sandbox that refuses filters: the parent skips.
-		fmt.Println(unsupported + err.Error())
-		return
-	}
-	go superviseRenames(listener, in)
-	sayResult(s.Backup(context.Background(), args[1]))
-}
-
-// holdRenames installs on the calling thread a seccomp filter that hands
-// each rename to a supervisor, and returns the file descriptor on which
-// the supervisor receives them. With noLink, the filter also refuses
-// each hard link (EPERM), as FAT does.
-func holdRenames(noLink bool) (int, error) {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return -1, err
-	}
-	const ld, jeq, ret = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_RET | unix.BPF_K
-	filter := []unix.SockFilter{
-		{Code: ld, K: 0}, // the call's number
-		{Code: jeq, Jt: 5, K: unix.SYS_RENAMEAT},
-		{Code: jeq, Jt: 4, K: unix.SYS_RENAMEAT2},
-		{Code: jeq, Jt: 3, K: sysRename},
-		{Code: jeq, Jt: 1, K: unix.SYS_LINKAT},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW}, // a link, with noLink: EPERM
-		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
-	}
-	if noLink {
-		filter[6].K = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
-	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(fd), nil
-}
-
-// seccompNotif and seccompNotifResp are the kernel's struct seccomp_notif
-// and struct seccomp_notif_resp.
-type (
-	seccompNotif struct {
-		id    uint64
-		pid   uint32
-		flags uint32
-		data  [64]byte
-	}
-	seccompNotifResp struct {
-		id    uint64
-		val   int64
-		error int32
-		flags uint32
-	}
-)
-
-// superviseRenames says "renaming" at each rename the filter of
-// holdRenames hands it, and lets the call go on at the next line of in.
-func superviseRenames(listener int, in *bufio.Scanner) {
-	for {
-		var n seccompNotif
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n))); errno != 0 {
-			if errno == unix.EINTR {
-				continue
-			}
-			fmt.Println("supervisor:", errno)
-			return
-		}
-		fmt.Println("renaming")
-		in.Scan()
-		r := seccompNotifResp{id: n.id, flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-		unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&r)))
+	renames := []uint32{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, sysRename}
+	if held, err := backUpHolding(t, args[0], args[1], renames, refuse, func(heldCall) string { return "renaming" }); held {
+		sayResult(err)
 	}
 }
 

@@ -3,19 +3,14 @@
 package sqlite_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"golang.org/x/sys/unix"
@@ -129,92 +124,22 @@ func TestBackupStepChild(t *testing.T) {
 		t.Skip("the child process of TestABackupBesideAnotherAtEachStepRemovesNothingOfIt")
 	}
 	args := strings.Split(spec, "\n")
-	s := openStore(t, args[0])
-	in := bufio.NewScanner(os.Stdin)
-	if !in.Scan() {
-		t.Fatal("no go")
-	}
-	runtime.LockOSThread() // the filter is the thread's: Backup runs on it
-	listener, err := holdSteps()
-	if err != nil {
-		fmt.Println(unsupported + err.Error())
-		return
-	}
-	go superviseSteps(listener, in)
-	err = s.Backup(context.Background(), args[1])
+	held, err := backUpHolding(t, args[0], args[1], []uint32{unix.SYS_FLOCK, unix.SYS_LINKAT, unix.SYS_UNLINKAT, sysUnlink}, nil, func(c heldCall) string {
+		switch c.nr {
+		case unix.SYS_FLOCK:
+			return "call flock"
+		case unix.SYS_LINKAT:
+			return "call link"
+		}
+		return "call unlink " + c.unlinked()
+	})
 	switch {
+	case !held:
 	case err == nil:
 		fmt.Println("result: written")
 	case errors.Is(err, sqlite.ErrBackupExists):
 		fmt.Println("result: exists: " + strings.ReplaceAll(err.Error(), "\n", " "))
 	default:
 		fmt.Println("result: " + strings.ReplaceAll(err.Error(), "\n", " "))
-	}
-}
-
-// holdSteps installs on the calling thread a seccomp filter that hands
-// each flock, link and unlink to a supervisor, and returns the file
-// descriptor on which the supervisor receives them.
-func holdSteps() (int, error) {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return -1, err
-	}
-	const ld, jeq, ret = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_RET | unix.BPF_K
-	filter := []unix.SockFilter{
-		{Code: ld, K: 0}, // the call's number
-		{Code: jeq, Jt: 4, K: unix.SYS_FLOCK},
-		{Code: jeq, Jt: 3, K: unix.SYS_LINKAT},
-		{Code: jeq, Jt: 2, K: unix.SYS_UNLINKAT},
-		{Code: jeq, Jt: 1, K: sysUnlink},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
-	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(fd), nil
-}
-
-// superviseSteps says "call" and the call at each call the filter of
-// holdSteps hands it, and lets the call go on at the next line of in.
-func superviseSteps(listener int, in *bufio.Scanner) {
-	mem, err := os.Open("/proc/self/mem")
-	if err != nil {
-		fmt.Println("supervisor:", err)
-		return
-	}
-	defer mem.Close()
-	for {
-		var n seccompNotif
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n))); errno != 0 {
-			if errno == unix.EINTR {
-				continue
-			}
-			fmt.Println("supervisor:", errno)
-			return
-		}
-		call := ""
-		switch nr := int32(binary.NativeEndian.Uint32(n.data[0:])); nr {
-		case unix.SYS_FLOCK:
-			call = "flock"
-		case unix.SYS_LINKAT:
-			call = "link"
-		default:
-			arg := 0
-			if nr == unix.SYS_UNLINKAT {
-				arg = 1
-			}
-			addr := binary.NativeEndian.Uint64(n.data[16+8*arg:])
-			buf := make([]byte, unix.PathMax)
-			k, _ := mem.ReadAt(buf, int64(addr))
-			name, _, _ := bytes.Cut(buf[:k], []byte{0})
-			call = "unlink " + string(name)
-		}
-		fmt.Println("call " + call)
-		in.Scan()
-		r := seccompNotifResp{id: n.id, flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-		unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&r)))
 	}
 }
