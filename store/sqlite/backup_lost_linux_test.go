@@ -46,21 +46,7 @@ func TestABackupWhosePartialFileIsRemovedSaysSo(t *testing.T) {
 			dir := t.TempDir()
 			target := filepath.Join(dir, "b.db")
 			k := startChild(t, "TestBackupUnlinkHeldChild", envUnlinkChild+"="+src+"\n"+target)
-			k.say(t, "go")
-			var res string
-			for {
-				line := k.next(t, "")
-				if rest, ok := strings.CutPrefix(line, unsupported); ok {
-					t.Skip(rest)
-				}
-				if r, ok := strings.CutPrefix(line, "result: "); ok {
-					res = r
-					break
-				}
-				removed, ok := strings.CutPrefix(line, "unlinking ")
-				if !ok {
-					continue
-				}
+			res := k.backUpHeld(t, "unlinking ", func(removed string) {
 				// SQLite removes the partial file's journal once the copy
 				// is written (and before, to find none, when there is none).
 				if partial, ok := strings.CutSuffix(removed, "-journal"); ok && strings.Contains(partial, ".b.db.partial-") && exists(removed) {
@@ -73,10 +59,7 @@ func TestABackupWhosePartialFileIsRemovedSaysSo(t *testing.T) {
 						}
 					}
 				}
-				k.say(t, "unlink")
-			}
-			k.in.Close()
-			k.wait(t)
+			})
 			if !strings.Contains(res, fmt.Sprintf("the backup %q failed: its partial file", target)) || !strings.Contains(res, "was removed while the backup ran") {
 				t.Errorf("a backup whose partial file was removed: %s, want an error naming its path and saying the partial file was removed", res)
 			}

@@ -64,32 +64,15 @@ func TestABackupBesideAnotherAtEachStepRemovesNothingOfIt(t *testing.T) {
 				}
 			}
 			k := startChild(t, "TestBackupStepChild", envStepChild+"="+src+"\n"+target)
-			k.say(t, "go")
 			stopped := false
-			var res string
-			for {
-				line := k.next(t, "")
-				if rest, ok := strings.CutPrefix(line, unsupported); ok {
-					t.Skip(rest)
-				}
-				if r, ok := strings.CutPrefix(line, "result: "); ok {
-					res = r
-					break
-				}
-				call, ok := strings.CutPrefix(line, "call ")
-				if !ok {
-					continue
-				}
+			res := k.backUpHeld(t, "call ", func(call string) {
 				if !stopped && step.at(call) {
 					stopped = true
 					if err := s.Backup(ctx, target); err != nil {
 						t.Errorf("a backup while the other stops at %s: %v", call, err)
 					}
 				}
-				k.say(t, "on")
-			}
-			k.in.Close()
-			k.wait(t)
+			})
 			if !stopped {
 				t.Fatal("the child never came to the step")
 			}

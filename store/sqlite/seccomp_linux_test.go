@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -24,6 +25,31 @@ import (
 
 // unsupported begins the line of a child that cannot hold calls here.
 const unsupported = "unsupported: "
+
+// backUpHeld has a child whose backup's calls are held back up on the
+// line "go", calls at with the rest of each of its lines that begins with
+// prefix (a held call's) and then lets the call go on, and returns the
+// child's outcome, the rest of its line "result: ", once it has ended. It
+// skips the test where the child cannot hold calls.
+func (k backupChild) backUpHeld(t *testing.T, prefix string, at func(call string)) string {
+	t.Helper()
+	k.say(t, "go")
+	for {
+		line := k.next(t, "")
+		if rest, ok := strings.CutPrefix(line, unsupported); ok {
+			t.Skip(rest)
+		}
+		if res, ok := strings.CutPrefix(line, "result: "); ok {
+			k.in.Close()
+			k.wait(t)
+			return res
+		}
+		if call, ok := strings.CutPrefix(line, prefix); ok {
+			at(call)
+			k.say(t, "on")
+		}
+	}
+}
 
 // backUpHolding, in a child of a backup test, opens the database at src,
 // and at the line "go" backs it up to target with each call whose number
