@@ -2,13 +2,11 @@ package sqlite_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/campaignconnector/campaignconnector/store/sqlite"
 )
 
 // TestABackupWithALongNameIsWritten checks that a backup's name as long
@@ -56,18 +54,10 @@ func TestABackupWithALongNameIsWritten(t *testing.T) {
 // ErrInvalidPath naming the path and the limit, and nothing is written:
 // the copy would be one Open cannot open ("unable to open database file").
 func TestABackupWithANameTooLongToOpenIsRefused(t *testing.T) {
-	ctx := context.Background()
 	s := openStore(t, testPath(t))
 	schedule(t, s, "ns", "u", "p", t0)
 	for _, n := range []int{248, 251, 255, 256} {
-		dir := t.TempDir()
-		path := filepath.Join(dir, strings.Repeat("a", n-3)+".db")
-		err := s.Backup(ctx, path)
-		if !errors.Is(err, sqlite.ErrInvalidPath) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "at most 247") {
-			t.Errorf("a backup named with %d bytes: %v, want ErrInvalidPath naming the path and the limit of 247 bytes", n, err)
-		}
-		if entries, err := os.ReadDir(dir); err != nil || len(entries) > 0 {
-			t.Errorf("a backup named with %d bytes, refused, left %v (%v)", n, entries, err)
-		}
+		path := filepath.Join(t.TempDir(), strings.Repeat("a", n-3)+".db")
+		backUpRefused(t, s, path, fmt.Sprintf("a backup named with %d bytes", n), "at most 247")
 	}
 }

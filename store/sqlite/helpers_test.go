@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,4 +61,25 @@ func waitFor(tb testing.TB, ch <-chan struct{}, d time.Duration, what string) {
 	case <-time.After(d):
 		tb.Fatalf("no notification within %v: %s", d, what)
 	}
+}
+
+// backUpRefused backs s up to path, in an empty directory of its own, and
+// checks that Backup fails with ErrInvalidPath, its text naming path and
+// holding each of the texts in want, and leaves the directory empty; what
+// names the backup in the test's messages. It returns Backup's error.
+func backUpRefused(t *testing.T, s *sqlite.Store, path, what string, want ...string) error {
+	t.Helper()
+	err := s.Backup(context.Background(), path)
+	if !errors.Is(err, sqlite.ErrInvalidPath) || !strings.Contains(err.Error(), path) {
+		t.Errorf("%s: %v, want ErrInvalidPath naming the path", what, err)
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: %v, want an error saying %q", what, err, w)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Dir(path)); err != nil || len(entries) > 0 {
+		t.Errorf("%s, refused, left %v (%v)", what, entries, err)
+	}
+	return err
 }
