@@ -460,8 +460,9 @@ const (
 // retryRecord stores the outcome of j's send after err, with a short
 // backoff, until the delivery's lease ends; then the Tick fails with the
 // last error, and the engine keeps the outcome (unrecorded): its next
-// claim of the delivery, after the lease, records it rather than send the
-// delivery again (another engine's sends it again). A delivery
+// Tick stores it first, and a claim of the delivery by this engine
+// records it rather than send the delivery again (another engine's claim
+// that reaches its last check first sends it again). A delivery
 // the keeper found gone (a stop removed it) is never sent again, by any
 // engine, and its send's outcome lives in this record alone: its retries
 // last a lease from their start, however little of its own lease is left,

@@ -228,12 +228,13 @@ func (j *job) ofSameActivation(u *store.UserState, i int) int {
 // claimed the delivery was still sending it. The user's decision log,
 // when the engine keeps one, may hold that send's delivered decision, of
 // an earlier attempt. Else a receipt of j's follow-up from a send that
-// ended after j's confirmation tells (after the delivery was due, when j's
-// claim found an earlier attempt never recorded: its engine may store its
-// kept record during j's send, dated when that send returned), unless the follow-up allows
-// parallel deliveries or was stopped and resumed since: then the receipt
-// may be another delivery's, sent during j's send, and a stop that
-// removed j's delivery is not to be taken for that send.
+// ended after j's confirmation tells (after the delivery was due, when
+// j's claim found an earlier attempt never recorded: its engine may store
+// its kept record during j's send, dated when that send returned), unless
+// the follow-up allows parallel deliveries or was stopped and resumed
+// since: then the receipt may be another delivery's, sent during j's
+// send, and a stop that removed j's delivery is not to be taken for that
+// send.
 func (j *job) deliveredByOther(u *store.UserState) bool {
 	if j.w.e.cfg.logMax > 0 {
 		if j.logged(u, func(d *rule.Decision) bool { return d.Kind == rule.Delivered && d.Attempt != j.d.Attempt }) != nil {
