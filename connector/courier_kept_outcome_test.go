@@ -113,12 +113,11 @@ func lostRecord(t *testing.T, answer error, opts ...connector.Option) (*connecto
 	return e, clk, s, l, o, loseRecord(t, e, clk, s, l)
 }
 
-// TestARecordTheStoreNeverTookIsStoredByTheNextClaim: the store fails
+// TestARecordTheStoreNeverTookIsStoredByTheNextTick: the store fails
 // every call recording a send that went through until the delivery's
-// lease ran out. The engine's next claim of the delivery records that
-// send's outcome, with the time the send returned, rather than send it
-// again.
-func TestARecordTheStoreNeverTookIsStoredByTheNextClaim(t *testing.T) {
+// lease ran out. The engine's next Tick stores that send's outcome, with
+// the time the send returned, rather than send the delivery again.
+func TestARecordTheStoreNeverTookIsStoredByTheNextTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, clk, s, l, o, d := lostRecord(t, nil)
 		require.Empty(t, o.of(d.ID), "the outcome was observed before it was stored")
