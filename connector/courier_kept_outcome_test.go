@@ -383,3 +383,51 @@ func TestAKeptOutcomeIsRecordedByTheClaimWhenItsFirstTryFails(t *testing.T) {
 		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID))
 	})
 }
+
+// TestAKeptRecordWhoseTryPanicsIsTriedAgain: the store panics in the
+// Tick's try of a kept record, and the host recovers the Tick's panic.
+// The outcome is still kept, not left as being recorded: the next Tick
+// stores it, and the delivery is not sent again.
+func TestAKeptRecordWhoseTryPanicsIsTriedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.NewMock()
+		s := &panicsOnce{outage: &outage{Memory: store.NewMemory()}}
+		l := &sendLog{}
+		o := &outcomes{}
+		e := keptEngine(t, s, l, clk, o)
+		d := loseRecord(t, e, clk, s.outage, l)
+
+		clk.Add(time.Minute) // past the lease
+		s.armed.Store(true)
+		func() {
+			defer func() { require.Equal(t, "the store's driver panicked", recover()) }()
+			_, _ = e.Tick(context.Background())
+		}()
+		require.Empty(t, o.of(d.ID))
+
+		for range 3 {
+			clk.Add(time.Second)
+			_, err := tickSettled(e, clk, time.Second)
+			require.NoError(t, err)
+		}
+		require.Len(t, l.sends(), 1, "the delivery was sent again")
+		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID), "the kept outcome was never stored")
+	})
+}
+
+// panicsOnce is an outage store whose next update, once armed, panics.
+type panicsOnce struct {
+	*outage
+	armed atomic.Bool
+}
+
+func (s *panicsOnce) Update(ctx context.Context, ns, userID string, now time.Time, dedup store.Dedup, fn func(*store.UserState, bool)) error {
+	if s.armed.CompareAndSwap(true, false) {
+		panic("the store's driver panicked")
+	}
+	return s.outage.Update(ctx, ns, userID, now, dedup, fn)
+}
+
+func (s *panicsOnce) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	return updateEach(ctx, ns, ops, s.Update)
+}

@@ -203,19 +203,29 @@ func (w *courier) recordKept() {
 	}
 	outs := e.unrecorded.takeAll()
 	j := &w.slots[0].jobs[0]
-	defer j.clear()
+	// outs[next:] are still marked as being recorded. Whatever ends the
+	// tries (a failed record, or a panic of the store or of an observer
+	// that unwinds the Tick), they are kept for the next Tick: an
+	// outcome left marked would never be tried again, and the engine's
+	// claims of its delivery would give it back for ever.
+	next := 0
+	defer func() {
+		for _, o := range outs[next:] {
+			e.unrecorded.done(o, false)
+		}
+		j.clear()
+	}()
 	for k, o := range outs {
+		next = k
 		j.reset()
 		j.c = store.Claim{UserID: o.userID, Pending: store.Pending{ID: o.d.ID, CampaignID: o.d.CampaignID, Activation: o.activation}}
 		j.token = o.token
 		o.ready(j)
 		if err := e.updateAlone(w.ctx, &store.Op{UserID: o.userID, Now: j.now, Fn: j.apply}); err != nil {
-			for _, o := range outs[k:] {
-				e.unrecorded.done(o, false)
-			}
 			return
 		}
 		e.unrecorded.done(o, true)
+		next = k + 1
 		e.tally(j.marks, j.now, o.userID)
 		e.observeAll(j.dec)
 		e.failures.note(j.dec, e.cfg.namespace)
