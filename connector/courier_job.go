@@ -38,6 +38,9 @@ type job struct {
 	// stepConfirm: the follow-up's activation the confirmed delivery was
 	// scheduled in.
 	activation int64
+	// stepConfirm: when the follow-up's receipt the confirmation found
+	// dates from (zero: none), a receipt no send during j's can have left.
+	seenReceipt time.Time
 
 	reason  rule.Reason // stepDefer: why, and until when
 	until   time.Time
@@ -92,6 +95,7 @@ func (j *job) reset() {
 	j.step, j.snap, j.camp, j.loc, j.cause, j.sendErr, j.err, j.ok, j.slotless, j.dec = stepConfirm, nil, nil, nil, nil, nil, nil, false, false, j.dec[:0]
 	j.now = j.w.e.cfg.clock.Now()
 	j.retryAt, j.retried, j.held, j.locByDirectory, j.why = time.Time{}, false, false, false, ""
+	j.seenReceipt = time.Time{}
 	j.adopted.Store(0)
 }
 

@@ -117,6 +117,10 @@ func (j *job) confirm(u *store.UserState, i int) {
 		p.ReadyAt = j.leaseFrom.Add(j.w.e.cfg.lease)
 	}
 	j.leaseEnd, j.activation = p.ReadyAt, p.Activation
+	j.seenReceipt = time.Time{}
+	if r, ok := u.Receipt(p.CampaignID); ok {
+		j.seenReceipt = r.At
+	}
 	j.d = Delivery{
 		ID:         p.ID,
 		CampaignID: p.CampaignID,
@@ -230,7 +234,8 @@ func (j *job) ofSameActivation(u *store.UserState, i int) int {
 // an earlier attempt. Else a receipt of j's follow-up from a send that
 // ended after j's confirmation tells (after the delivery was due, when
 // j's claim found an earlier attempt never recorded: its engine may store
-// its kept record during j's send, dated when that send returned), unless
+// its kept record during j's send, dated when that send returned; not the
+// receipt j's confirmation found), unless
 // the follow-up allows parallel deliveries or was stopped and resumed
 // since: then the receipt may be another delivery's, sent during j's
 // send, and a stop that removed j's delivery is not to be taken for that
@@ -244,16 +249,19 @@ func (j *job) deliveredByOther(u *store.UserState) bool {
 	if j.camp.Campaign.PendingPolicy == rule.AllowParallel {
 		return false
 	}
+	r, ok := u.Receipt(j.d.CampaignID)
+	if !ok {
+		return false
+	}
 	// A claim that found an earlier attempt confirmed and never recorded
 	// takes a receipt since the delivery was due: the engine that sent
 	// that attempt and kept its outcome (unrecorded) stores its record
-	// dated when that send returned, before j's confirmation.
-	since := j.leaseFrom
-	if j.c.Pending.Sending {
-		since = j.d.DueAt
-	}
-	r, ok := u.Receipt(j.d.CampaignID)
-	if !ok || r.At.Before(since) {
+	// dated when that send returned, before j's confirmation. Not the
+	// receipt j's confirmation found: that attempt's record, stored
+	// then, would have removed the delivery, so it is an earlier
+	// delivery's, whose send ended after this one was due (a stop and
+	// resume during it).
+	if r.At.Before(j.leaseFrom) && (!j.c.Pending.Sending || r.At.Before(j.d.DueAt) || r.At.Equal(j.seenReceipt)) {
 		return false
 	}
 	// A follow-up activated again since j's delivery was scheduled was

@@ -55,7 +55,8 @@ type outcome struct {
 	at         time.Time // when the send returned
 	retryAt    time.Time
 	leaseFrom  time.Time
-	recording  bool // a Tick is storing it (recordKept): guarded by unrecorded.mu
+	seen       time.Time // the receipt its confirmation found
+	recording  bool      // a Tick is storing it (recordKept): guarded by unrecorded.mu
 }
 
 // keep keeps the outcome of j's send, whose record the store never took,
@@ -86,7 +87,7 @@ func (u *unrecorded) keep(j *job) (dropped *outcome) {
 	}
 	u.seq++
 	u.m[k] = &outcome{seq: u.seq, userID: j.c.UserID, token: j.token, d: j.d, activation: j.activation,
-		sendErr: j.sendErr, at: j.now, retryAt: j.retryAt, leaseFrom: j.leaseFrom}
+		sendErr: j.sendErr, at: j.now, retryAt: j.retryAt, leaseFrom: j.leaseFrom, seen: j.seenReceipt}
 	u.n.Store(int32(len(u.m)))
 	return dropped
 }
@@ -143,7 +144,7 @@ func (u *unrecorded) done(o *outcome, stored bool) {
 func (o *outcome) ready(j *job) {
 	e := j.w.e
 	j.step, j.d, j.activation, j.sendErr = stepRecord, o.d, o.activation, o.sendErr
-	j.now, j.retryAt, j.leaseFrom = o.at, o.retryAt, o.leaseFrom
+	j.now, j.retryAt, j.leaseFrom, j.seenReceipt = o.at, o.retryAt, o.leaseFrom, o.seen
 	j.snap = e.snap.Load()
 	j.camp = j.snap.campaign(o.d.CampaignID)
 	j.retried = true // a call that failed may have stored the record all the same (its reply lost)
