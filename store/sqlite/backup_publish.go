@@ -57,26 +57,19 @@ func publish(partial, path string, made fs.FileInfo) (err error) {
 	}
 	// A hard link takes a name only if no file has it, where a rename
 	// would replace whatever is there.
-	switch err := os.Link(partial, path); {
-	case err == nil:
+	if err := os.Link(partial, path); err == nil {
 		named = true
 		if err := os.Remove(partial); err != nil {
 			return wrap("backup", err)
 		}
-	case errors.Is(err, fs.ErrExist):
-		// An empty file is there (Backup accepts one, made by the host
-		// beforehand), or another backup took the name meanwhile.
-		if err := replaceEmpty(partial, path); err != nil {
-			return err
-		}
-	default:
-		// A file system without hard links: rename, if the name is still
-		// free (another backup may take it between the look and the
-		// rename: such a file system leaves that race open) or an empty
-		// file's.
-		if err := replaceEmpty(partial, path); err != nil {
-			return err
-		}
+	} else if err := replaceEmpty(partial, path); err != nil {
+		// The name is taken (fs.ErrExist: an empty file the host made
+		// beforehand, which Backup accepts, or another backup's copy), or
+		// the file system has no hard links: then a rename, if the name
+		// is still free (another backup may take it between the look and
+		// the rename: such a file system leaves that race open) or an
+		// empty file's.
+		return err
 	}
 	named = true
 	return wrap("backup", syncDir(filepath.Dir(path)))

@@ -60,8 +60,9 @@ var (
 // the part before it), a directory or another file that is not a regular
 // one (a device, a pipe), or a file in a directory that does not exist
 // (one on the way to it is missing, or is a file); for a backup, also a
-// name that SQLite gives the files it keeps beside a database
-// (ending in "-journal", "-wal" or "-shm").
+// name that SQLite gives the files it keeps beside a database (ending in
+// "-journal", "-wal" or "-shm"), one longer than 247 bytes, or one such
+// as a backup's partial file's (see [Store.Backup]).
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
@@ -181,8 +182,9 @@ func unusableName(path string) string {
 
 // checkPath names what makes path unusable when SQLite would only say
 // "unable to open database file" or would open another file: it holds a
-// NUL byte, is a directory or another file that is not a regular one, or its directory does not exist (one of the
-// directories on the way to it is missing or is a file).
+// NUL byte, is a directory or another file that is not a regular one, or
+// its directory does not exist (one of the directories on the way to it
+// is missing or is a file).
 func checkPath(path string) error {
 	// SQLite reads the name up to its first NUL: "a.db\x00b" would open a.db.
 	if i := strings.IndexByte(path, 0); i >= 0 {
