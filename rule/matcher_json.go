@@ -55,13 +55,24 @@ func conditions(ws []conditionJSON) []Condition {
 	return out
 }
 
+// matcherOf returns t (or an Exception, which has the same fields) in
+// its wire form.
+func matcherOf(t Trigger) matcherJSON {
+	return matcherJSON{Kind: t.Kind, CampaignID: t.CampaignID, Target: t.Target, Name: t.Name, Where: conditionsJSON(t.Where)}
+}
+
+// trigger returns w as a trigger (or, converted, an exception).
+func (w matcherJSON) trigger() Trigger {
+	return Trigger{Kind: w.Kind, CampaignID: w.CampaignID, Target: w.Target, Name: w.Name, Where: conditions(w.Where)}
+}
+
 func triggers(ws []matcherJSON) []Trigger {
 	if ws == nil {
 		return nil
 	}
 	out := make([]Trigger, len(ws))
 	for i, w := range ws {
-		out[i] = Trigger{Kind: w.Kind, CampaignID: w.CampaignID, Target: w.Target, Name: w.Name, Where: conditions(w.Where)}
+		out[i] = w.trigger()
 	}
 	return out
 }
@@ -72,7 +83,7 @@ func exceptions(ws []matcherJSON) []Exception {
 	}
 	out := make([]Exception, len(ws))
 	for i, w := range ws {
-		out[i] = Exception{Kind: w.Kind, CampaignID: w.CampaignID, Target: w.Target, Name: w.Name, Where: conditions(w.Where)}
+		out[i] = Exception(w.trigger())
 	}
 	return out
 }
@@ -89,11 +100,11 @@ func (t *Trigger) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	w := matcherJSON{Kind: t.Kind, CampaignID: t.CampaignID, Target: t.Target, Name: t.Name, Where: conditionsJSON(t.Where)}
+	w := matcherOf(*t)
 	if err := decodeMatcher(b, &w, "trigger", triggerShapes); err != nil {
 		return err
 	}
-	*t = triggers([]matcherJSON{w})[0]
+	*t = w.trigger()
 	return nil
 }
 
@@ -103,11 +114,11 @@ func (x *Exception) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	w := matcherJSON{Kind: x.Kind, CampaignID: x.CampaignID, Target: x.Target, Name: x.Name, Where: conditionsJSON(x.Where)}
+	w := matcherOf(Trigger(*x))
 	if err := decodeMatcher(b, &w, "exception", exceptionShapes); err != nil {
 		return err
 	}
-	*x = exceptions([]matcherJSON{w})[0]
+	*x = Exception(w.trigger())
 	return nil
 }
 
