@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/campaignconnector/campaignconnector/internal/linetext"
@@ -40,7 +42,9 @@ type refusal struct {
 
 // readBody reads r's body, or says why it does not: an encoded body
 // (415, unread), one over the size limit (413, unread when its
-// Content-Length says so), or one it could not read (400). A request
+// Content-Length says so), one that did not arrive whole (503: its read
+// timed out, or it ended before its Content-Length), or one it could not
+// read otherwise (400). A request
 // without a body (a nil Body, as http.NewRequest leaves it) has an empty
 // one.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *refusal) {
@@ -69,9 +73,28 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *ref
 		return body, nil
 	case errors.As(err, &tooBig):
 		return nil, &refusal{http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", h.maxBody), err}
+	case timedOut(err):
+		// The server's ReadTimeout ended a slow upload, or a connection
+		// stalled: sent again, the body may arrive whole. A 5xx, as
+		// Amazon SNS retries no 4xx.
+		return nil, &refusal{http.StatusServiceUnavailable, "reading body timed out: send it again", fmt.Errorf("webhook: reading body: %w", err)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The connection ended within the body: a network failure a
+		// retry fixes (a client that leaves does not read the answer).
+		return nil, &refusal{http.StatusServiceUnavailable, "body ended before its Content-Length: send it again", fmt.Errorf("webhook: reading body: %w", err)}
 	default:
 		return nil, &refusal{http.StatusBadRequest, "reading body failed", fmt.Errorf("webhook: reading body: %w", err)}
 	}
+}
+
+// timedOut reports whether err is a read's deadline passing: the
+// server's ReadTimeout, or a timeout of the connection beneath.
+func timedOut(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // contentCoding returns the first content coding named in h's

@@ -34,7 +34,13 @@ const DefaultMaxBodySize = 1 << 20
 //   - 413 for a body over the size limit ([WithMaxBodySize]), unread
 //     when its Content-Length says so;
 //   - 401 when the parser's error wraps [ErrSignature];
-//   - 400 when it wraps [ErrPayload], or the body cannot be read;
+//   - 400 when it wraps [ErrPayload], or the body cannot be read for any
+//     reason but the two below;
+//   - 503 for a body that did not arrive whole: its read timed out (the
+//     server's ReadTimeout ended a slow upload) or it ended before its
+//     Content-Length (the connection was cut). Sent again, it may arrive
+//     whole, and every provider retries a 5xx (Amazon SNS retries no
+//     4xx);
 //   - 500 for any other parser error (transient: a certificate that could
 //     not be fetched) and when Track failed for any event with an error
 //     that is not a [*event.ValidationError], or the request's context

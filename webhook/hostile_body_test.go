@@ -1,7 +1,10 @@
 package webhook_test
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -52,17 +55,23 @@ func (b *failingBody) Read(p []byte) (int, error) {
 func (b *failingBody) Close() error { return nil }
 
 // TestABodyThatCannotBeReadIsNotParsed: a body that ends before its
-// Content-Length (the client went away) or whose read fails (the
-// server's ReadTimeout ended a client trickling bytes) gets 400 and never
-// reaches the parser, which would see half a payload; the error callback
-// gets the read's error.
+// Content-Length (the connection was cut), whose read times out (the
+// server's ReadTimeout ended a slow upload) or whose read fails otherwise
+// never reaches the parser, which would see half a payload; the error
+// callback gets the read's error. A body that did not arrive whole gets
+// 503, which every provider retries (Amazon SNS drops an event answered
+// with a 4xx); any other read error gets 400.
 func TestABodyThatCannotBeReadIsNotParsed(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		err  error
+		name   string
+		err    error
+		status int
+		text   string
 	}{
-		{"ends early", io.ErrUnexpectedEOF},
-		{"times out", os.ErrDeadlineExceeded},
+		{"ends early", io.ErrUnexpectedEOF, http.StatusServiceUnavailable, "body ended before its Content-Length: send it again"},
+		{"times out", os.ErrDeadlineExceeded, http.StatusServiceUnavailable, "reading body timed out: send it again"},
+		{"times out on the connection", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, http.StatusServiceUnavailable, "reading body timed out: send it again"},
+		{"malformed", errors.New("malformed chunked encoding"), http.StatusBadRequest, "reading body failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
@@ -78,8 +87,8 @@ func TestABodyThatCannotBeReadIsNotParsed(t *testing.T) {
 			r.ContentLength = 100
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
-			require.Equal(t, http.StatusBadRequest, w.Code)
-			require.JSONEq(t, `{"tracked":0,"error":"reading body failed"}`, w.Body.String())
+			require.Equal(t, tc.status, w.Code)
+			require.JSONEq(t, fmt.Sprintf(`{"tracked":0,"error":%q}`, tc.text), w.Body.String())
 			require.False(t, called, "half a payload went to the parser")
 			require.Empty(t, rec.got)
 			require.ErrorIs(t, reported, tc.err)

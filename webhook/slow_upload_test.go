@@ -1,0 +1,84 @@
+package webhook_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/webhook"
+	"github.com/stretchr/testify/require"
+)
+
+// pipeListener hands an http.Server one end of a net.Pipe, whose
+// deadlines run on the synctest bubble's clock, then waits until closed.
+type pipeListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
+
+// TestASlowUploadIsAnsweredSoThatTheProviderRetries: a provider whose
+// upload stalls past the server's ReadTimeout, as the docs advise setting
+// it, gets a 503, which every provider retries, not a 4xx, which Amazon
+// SNS never retries: the event would be lost. The parser sees nothing.
+func TestASlowUploadIsAnsweredSoThatTheProviderRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parsed := false
+		p := webhook.ParserFunc(func(*http.Request, []byte) ([]event.Event, error) {
+			parsed = true
+			return []event.Event{evA}, nil
+		})
+		var reported error
+		h, err := webhook.NewHandler(p, &recorder{}, webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }))
+		require.NoError(t, err)
+		srv := &http.Server{Handler: h, ReadTimeout: 30 * time.Second}
+		l := &pipeListener{conns: make(chan net.Conn, 1), closed: make(chan struct{})}
+		client, server := net.Pipe()
+		l.conns <- server
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(l) }()
+		defer func() {
+			// Ends the server's goroutines whatever the test found.
+			client.Close()
+			srv.Close()
+			<-served
+		}()
+
+		start := time.Now()
+		// Headers and the first bytes of a body of 100, then nothing.
+		_, err = io.WriteString(client, "POST /hook HTTP/1.1\r\nHost: hooks.example.com\r\nContent-Length: 100\r\n\r\n[{\"event\":\"deliv")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(body))
+		require.JSONEq(t, `{"tracked":0,"error":"reading body timed out: send it again"}`, string(body))
+		require.Equal(t, 30*time.Second, time.Since(start), "answered when the ReadTimeout passed")
+		require.False(t, parsed, "half a payload went to the parser")
+		require.ErrorIs(t, reported, os.ErrDeadlineExceeded)
+	})
+}
