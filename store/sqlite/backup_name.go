@@ -3,9 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"unicode/utf16"
 )
 
 // companions are the endings SQLite gives the names of the files it keeps
@@ -60,36 +58,13 @@ func isPartialName(name string) bool {
 	return i >= 1 && name[0] == '.' && isPartialID(name[i+len(partialTag):])
 }
 
-// nameMax is the length of the longest name of a file that most file
-// systems take: 255 bytes (on Windows, 255 UTF-16 code units).
-const nameMax = 255
-
-// backupNameMax is the length of the longest name a backup may have: the
-// journal SQLite keeps beside a database while it changes it, named as
-// the database with "-journal" after it, must fit in nameMax. A copy with
-// a longer name is one [Open] cannot open, nor SQLite change.
-const backupNameMax = nameMax - len("-journal")
-
 // checkNameLength refuses, with [ErrInvalidPath], a backup path whose
-// name is longer than backupNameMax: the operating system would take
+// name is longer than journalNameMax: the operating system would take
 // names of up to nameMax, but the copy would be one Open cannot open.
 func checkNameLength(path string) error {
-	if n := nameLength(filepath.Base(path)); n > backupNameMax {
-		unit := "bytes"
-		if runtime.GOOS == "windows" {
-			unit = "UTF-16 code units"
-		}
-		return fmt.Errorf("%w: %q: its name is %d %s long, and a backup's may be at most %d: SQLite keeps a database's journal beside it, named as the database with \"-journal\" after it, and a name may be at most %d %s long, so Open could not open the copy: give the backup a shorter name",
-			ErrInvalidPath, path, n, unit, backupNameMax, nameMax, unit)
+	if n := nameLength(filepath.Base(path)); n > journalNameMax {
+		return nameTooLong(fmt.Sprintf("%q", path), n, journalNameMax, "a backup's", "journal", "-journal",
+			"Open could not open the copy", "the backup")
 	}
 	return nil
-}
-
-// nameLength is the length of a file's name as its file system counts it
-// against nameMax: in bytes, on Windows in UTF-16 code units.
-func nameLength(name string) int {
-	if runtime.GOOS == "windows" {
-		return len(utf16.Encode([]rune(name)))
-	}
-	return len(name)
 }

@@ -18,7 +18,11 @@
 // The database is the file [Open] is given, created if missing (its
 // directory must exist), with two files beside it while it is open:
 // path+"-wal", the write-ahead log, and path+"-shm", the index of the log
-// that the processes using the file share. Keep all three on a local file
+// that the processes using the file share. As those names, and that of
+// the journal SQLite creates a new file through, must fit in the 255
+// bytes a name may have, Open refuses with [ErrInvalidPath] a new file
+// whose name is longer than 247 bytes, and an existing one longer than
+// 251 (see [Open]). Keep all three on a local file
 // system: write-ahead logging needs shared memory between the processes,
 // which network file systems do not give. Do not delete, move or replace
 // the file while a store has it open: SQLite would go on writing to the
@@ -155,7 +159,8 @@
 // SQLite would take it for one of them, so Backup refuses such a name
 // with [ErrInvalidPath], as it does a name longer than 247 bytes, whose
 // journal's name would not fit in the 255 bytes a name may have: Open
-// could not open the copy, and a name such as a partial file's
+// could not open the copy (and refuses such a name for a new file too),
+// and a name such as a partial file's
 // (".NAME.partial-" and 16 hexadecimal digits), which a backup to NAME
 // would take for a dead backup's file and remove. Restore a copy by stopping the processes, removing the file
 // with its -wal and -shm files, and putting the copy in its place. Copying

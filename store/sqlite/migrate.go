@@ -81,6 +81,9 @@ func (s *Store) setUp(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		if long := journalNeeded(s.path, err); long != nil {
+			return long
+		}
 		return wrap("setting up the file", s.dbErr(withOpenCause(s.path, err)))
 	}
 	err = s.write(ctx, func(t *tx) error {

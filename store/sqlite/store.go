@@ -59,8 +59,10 @@ var (
 // "file:" URI, one holding a NUL byte (SQLite would open the file named by
 // the part before it), a directory or another file that is not a regular
 // one (a device, a pipe), or a file in a directory that does not exist
-// (one on the way to it is missing, or is a file); for a backup, also a
-// name that SQLite gives the files it keeps beside a database (ending in
+// (one on the way to it is missing, or is a file); a file whose name is
+// too long for SQLite to name the files it keeps beside it: longer than
+// 247 bytes for a new file, 251 for an existing one (see [Open]);
+// for a backup, also a name that SQLite gives those files (ending in
 // "-journal", "-wal" or "-shm"), one longer than 247 bytes, or one such
 // as a backup's partial file's (see [Store.Backup]).
 var ErrInvalidPath = errors.New("sqlite: invalid path")
@@ -70,6 +72,17 @@ var ErrInvalidPath = errors.New("sqlite: invalid path")
 // returns a store on it. path is a file system path, not a URI. The file
 // is put in write-ahead-log mode, which it keeps; SQLite keeps two files
 // beside it, path+"-wal" and path+"-shm", while it is open.
+//
+// SQLite names the files it keeps beside a database by adding to its name
+// (after following a link to the file the link leads to), and a name may
+// have at most 255 bytes (on Windows, UTF-16 code units). So Open refuses
+// with [ErrInvalidPath], and creates nothing: a new file whose name is
+// longer than 247 bytes (SQLite creates it through its journal,
+// path+"-journal"), and an existing file whose name is longer than 251
+// (its write-ahead log, path+"-wal", could not be opened). An existing
+// file whose name has 248 to 251 bytes opens if it is in write-ahead-log
+// mode already (a store's file, renamed); if not, Open fails with
+// ErrInvalidPath, as SQLite would need its journal to switch it.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg, err := applyOptions(opts)
 	if err != nil {
@@ -79,6 +92,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("%w: %q: %s: give the path of a file", ErrInvalidPath, path, why)
 	}
 	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	if err := checkOpenName(path); err != nil {
 		return nil, err
 	}
 	s := &Store{path: path, cfg: cfg, closing: make(chan struct{}), epoch: time.Now()}
