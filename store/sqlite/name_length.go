@@ -84,8 +84,9 @@ func checkOpenName(path string) error {
 // journalNeeded is the [ErrInvalidPath] of the file at path when err,
 // SQLite's error of putting it in write-ahead-log mode, comes from a name
 // too long for its journal (longer than journalNameMax): SQLite says only
-// "unable to open database file". It returns nil for another error, or
-// when the operating system names another cause (openCause).
+// "unable to open database file", which the error keeps in its chain. It
+// returns nil for another error, or when the operating system names
+// another cause (openCause).
 func journalNeeded(path string, err error) error {
 	real := sqliteName(path)
 	n := nameLength(filepath.Base(real))
@@ -93,8 +94,9 @@ func journalNeeded(path string, err error) error {
 	if n <= journalNameMax || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_CANTOPEN || openCause(path) != nil {
 		return nil
 	}
-	return nameTooLong(subject(path, real), n, journalNameMax, "a database's not yet in write-ahead-log mode", "journal", "-journal",
+	long := nameTooLong(subject(path, real), n, journalNameMax, "a database's not yet in write-ahead-log mode", "journal", "-journal",
 		"SQLite could not put the file in write-ahead-log mode", "the file")
+	return fmt.Errorf("%w (SQLite: %w)", long, err)
 }
 
 // subject names path in nameTooLong's error, with the file a link leads

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
+	msqlite "modernc.org/sqlite"
 )
 
 // openRefused opens path and checks that Open fails with ErrInvalidPath,
@@ -137,6 +138,24 @@ func TestOpenOfAnExistingFileWithALongName(t *testing.T) {
 		dir := t.TempDir()
 		path := copyRenamed(t, dir, strings.Repeat("r", n), false)
 		openRefused(t, dir, path, "247", fmt.Sprintf("a database in rollback mode renamed to %d bytes", n))
+	}
+}
+
+// TestOpenOfALongNameInRollbackModeKeepsSQLitesError checks that the
+// ErrInvalidPath of a file in rollback mode whose name is too long for
+// its journal keeps SQLite's error in its chain, as Open's other errors
+// from SQLite do: a caller looking for it with errors.As finds it.
+func TestOpenOfALongNameInRollbackModeKeepsSQLitesError(t *testing.T) {
+	path := copyRenamed(t, t.TempDir(), strings.Repeat("r", 250), false)
+	s, err := sqlite.Open(context.Background(), path)
+	if err == nil {
+		s.Close()
+		t.Fatal("opened")
+	}
+	var e *msqlite.Error
+	if !errors.Is(err, sqlite.ErrInvalidPath) || !errors.As(err, &e) ||
+		!strings.Contains(err.Error(), "unable to open database file") {
+		t.Errorf("Open: %v, want ErrInvalidPath with SQLite's error in its chain", err)
 	}
 }
 
