@@ -112,7 +112,10 @@ func subject(path, real string) string {
 // follows the links a path leads through, to a file that may not exist
 // yet, and names the files it keeps beside the database after it. Only
 // the last name of the path is followed, which is all the length of the
-// name depends on; a loop of links ends the search where it is.
+// name depends on; a loop of links ends the search where it is. A
+// relative target is put after the directory part of the path as it is,
+// not cleaned: ".." in it leads out of the directory a link on the way
+// leads to, as the system finds it, where cleaning would drop that link.
 func sqliteName(path string) string {
 	for range 40 {
 		target, err := os.Readlink(path)
@@ -120,9 +123,23 @@ func sqliteName(path string) string {
 			break
 		}
 		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(path), target)
+			target = dirPart(path) + target
 		}
 		path = target
 	}
 	return path
+}
+
+// dirPart is path up to and with its last separator (its volume name
+// alone, or "", when it has none), uncleaned.
+func dirPart(path string) string {
+	vol := len(filepath.VolumeName(path))
+	i := len(path) - 1
+	for i >= vol && !os.IsPathSeparator(path[i]) {
+		i--
+	}
+	if i < vol {
+		return path[:vol]
+	}
+	return path[:i+1]
 }

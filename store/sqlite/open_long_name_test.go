@@ -186,3 +186,47 @@ func TestOpenMeasuresTheNameALinkLeadsTo(t *testing.T) {
 	}
 	openRefused(t, dir, link, "247", "a link to a new file named with 248 bytes")
 }
+
+// TestOpenFollowsALinkOutOfALinkedDirectory checks that Open measures the
+// name of the file a link leads to as the system finds it when the link's
+// target climbs out of a directory reached through another link
+// ("linked/lnk" to "../target.db", linked a link to "real/deep"): ".."
+// leads out of real/deep, not out of linked. A short name found there
+// works, even when a link of the same name beside linked leads to a name
+// too long; a name too long found there is refused, and nothing made.
+func TestOpenFollowsALinkOutOfALinkedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "real", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{
+		{filepath.Join("real", "deep"), filepath.Join(dir, "linked")},
+		{filepath.Join("..", "target.db"), filepath.Join(dir, "real", "deep", "lnk")},
+		{strings.Repeat("x", 250), filepath.Join(dir, "target.db")},
+	} {
+		if err := os.Symlink(l[0], l[1]); err != nil {
+			t.Skipf("no symbolic links: %v", err)
+		}
+	}
+	path := filepath.Join(dir, "linked", "lnk")
+	reopens(t, path, 1, "a link out of a linked directory to a new short name")
+	if _, err := os.Stat(filepath.Join(dir, "real", "target.db")); err != nil {
+		t.Errorf("the database is not where the link leads: %v", err)
+	}
+
+	dir = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "real", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{
+		{filepath.Join("real", "deep"), filepath.Join(dir, "linked")},
+		{filepath.Join("..", "target.db"), filepath.Join(dir, "real", "deep", "lnk")},
+		{strings.Repeat("x", 250), filepath.Join(dir, "real", "target.db")},
+	} {
+		if err := os.Symlink(l[0], l[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openRefused(t, filepath.Join(dir, "real"), filepath.Join(dir, "linked", "lnk"), "247",
+		"a link out of a linked directory to a new name of 250 bytes")
+}
