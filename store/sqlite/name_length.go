@@ -116,7 +116,12 @@ func subject(path, real string) string {
 // relative target is put after the directory part of the path as it is,
 // not cleaned: ".." in it leads out of the directory a link on the way
 // leads to, as the system finds it, where cleaning would drop that link.
+// On Windows, SQLite names those files after the path as given (it makes
+// the path absolute without following links), and so does sqliteName.
 func sqliteName(path string) string {
+	if runtime.GOOS == "windows" {
+		return path
+	}
 	for range 40 {
 		target, err := os.Readlink(path)
 		if err != nil {

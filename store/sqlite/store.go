@@ -74,7 +74,7 @@ var ErrInvalidPath = errors.New("sqlite: invalid path")
 // beside it, path+"-wal" and path+"-shm", while it is open.
 //
 // SQLite names the files it keeps beside a database by adding to its name
-// (after following a link to the file the link leads to), and a name may
+// (on Unix, after following a link to the file the link leads to), and a name may
 // have at most 255 bytes (on Windows, UTF-16 code units). So Open refuses
 // with [ErrInvalidPath], and creates nothing: a new file whose name is
 // longer than 247 bytes (SQLite creates it through its journal,
