@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,8 +44,8 @@ type refusal struct {
 // readBody reads r's body, or says why it does not: an encoded body
 // (415, unread), one over the size limit (413, unread when its
 // Content-Length says so), one that did not arrive whole (503: its read
-// timed out, or it ended before its Content-Length), or one it could not
-// read otherwise (400). A request
+// timed out, it ended before its Content-Length, or its connection failed
+// under the read), or one it could not read otherwise (400). A request
 // without a body (a nil Body, as http.NewRequest leaves it) has an empty
 // one.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *refusal) {
@@ -82,6 +83,14 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *ref
 		// The connection ended within the body: a network failure a
 		// retry fixes (a client that leaves does not read the answer).
 		return nil, &refusal{http.StatusServiceUnavailable, "body ended before its Content-Length: send it again", fmt.Errorf("webhook: reading body: %w", err)}
+	case r.Context().Err() != nil:
+		// net/http ends a request's context when a read from its
+		// connection fails: the connection was cut, or the ReadTimeout
+		// passed, where the read's own error does not say so (after a
+		// chunked body's last chunk, net/http reports a trailer that
+		// ended early; an HTTP/2 client reset the stream).
+		return nil, &refusal{http.StatusServiceUnavailable, "body did not arrive whole: send it again",
+			fmt.Errorf("webhook: reading body: %w (request ended: %w)", err, context.Cause(r.Context()))}
 	default:
 		return nil, &refusal{http.StatusBadRequest, "reading body failed", fmt.Errorf("webhook: reading body: %w", err)}
 	}

@@ -35,12 +35,12 @@ const DefaultMaxBodySize = 1 << 20
 //     when its Content-Length says so;
 //   - 401 when the parser's error wraps [ErrSignature];
 //   - 400 when it wraps [ErrPayload], or the body cannot be read for any
-//     reason but the two below;
+//     reason but those below (a chunked body net/http cannot decode);
 //   - 503 for a body that did not arrive whole: its read timed out (the
-//     server's ReadTimeout ended a slow upload) or it ended before its
-//     Content-Length (the connection was cut). Sent again, it may arrive
-//     whole, and every provider retries a 5xx (Amazon SNS retries no
-//     4xx);
+//     server's ReadTimeout ended a slow upload), or the connection was
+//     cut (before the body's Content-Length, or anywhere in a chunked
+//     body, its trailer included). Sent again, it may arrive whole, and
+//     every provider retries a 5xx (Amazon SNS retries no 4xx);
 //   - 500 for any other parser error (transient: a certificate that could
 //     not be fetched) and when Track failed for any event with an error
 //     that is not a [*event.ValidationError], or the request's context

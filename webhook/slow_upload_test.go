@@ -40,6 +40,23 @@ func (l *pipeListener) Close() error {
 
 func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
 
+// servePipe serves h from srv over one net.Pipe, whose deadlines run on
+// the synctest bubble's clock, and returns the client's end. Cleanup ends
+// the server's goroutines whatever the test found.
+func servePipe(t *testing.T, srv *http.Server) net.Conn {
+	l := &pipeListener{conns: make(chan net.Conn, 1), closed: make(chan struct{})}
+	client, server := net.Pipe()
+	l.conns <- server
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		client.Close()
+		srv.Close()
+		<-served
+	})
+	return client
+}
+
 // TestASlowUploadIsAnsweredSoThatTheProviderRetries: a provider whose
 // upload stalls past the server's ReadTimeout, as the docs advise setting
 // it, gets a 503, which every provider retries, not a 4xx, which Amazon
@@ -54,18 +71,7 @@ func TestASlowUploadIsAnsweredSoThatTheProviderRetries(t *testing.T) {
 		var reported error
 		h, err := webhook.NewHandler(p, &recorder{}, webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }))
 		require.NoError(t, err)
-		srv := &http.Server{Handler: h, ReadTimeout: 30 * time.Second}
-		l := &pipeListener{conns: make(chan net.Conn, 1), closed: make(chan struct{})}
-		client, server := net.Pipe()
-		l.conns <- server
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(l) }()
-		defer func() {
-			// Ends the server's goroutines whatever the test found.
-			client.Close()
-			srv.Close()
-			<-served
-		}()
+		client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
 
 		start := time.Now()
 		// Headers and the first bytes of a body of 100, then nothing.
