@@ -46,7 +46,7 @@
 //
 // A parser rejects a whole request with an error wrapping [ErrSignature]
 // (the request is not proven to come from the provider) or [ErrPayload]
-// (the body cannot be read). Inside a well-formed batch, an item that
+// (the body is not the provider's format). Inside a well-formed batch, an item that
 // cannot become an event (no campaign or user id, a malformed field) is
 // reported as an [*ItemError] while the other items still become events.
 // Provider event types that are not interactions (bounces, spam reports,
