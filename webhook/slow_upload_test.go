@@ -40,19 +40,27 @@ func (l *pipeListener) Close() error {
 
 func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
 
-// servePipe serves h from srv over one net.Pipe, whose deadlines run on
-// the synctest bubble's clock, and returns the client's end. Cleanup ends
-// the server's goroutines whatever the test found.
+// servePipe serves srv over one net.Pipe, whose deadlines run on the
+// synctest bubble's clock, and returns the client's end. Cleanup ends the
+// server's goroutines, the connection's included, whatever the test
+// found.
 func servePipe(t *testing.T, srv *http.Server) net.Conn {
 	l := &pipeListener{conns: make(chan net.Conn, 1), closed: make(chan struct{})}
 	client, server := net.Pipe()
 	l.conns <- server
+	closed := make(chan struct{})
+	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			close(closed)
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	t.Cleanup(func() {
 		client.Close()
 		srv.Close()
 		<-served
+		<-closed // the connection's goroutine has ended
 	})
 	return client
 }
@@ -87,4 +95,37 @@ func TestASlowUploadIsAnsweredSoThatTheProviderRetries(t *testing.T) {
 		require.False(t, parsed, "half a payload went to the parser")
 		require.ErrorIs(t, reported, os.ErrDeadlineExceeded)
 	})
+}
+
+// TestAStalledBodyRefusedForItsSizeOrEncodingKeepsItsStatus: a body the
+// handler refuses for its size or its encoding gets 413 or 415 even when
+// it then stalls past the ReadTimeout (net/http reads an unread body of
+// less than 256 KiB to its end before it answers, so the answer may come
+// at the timeout): a stall does not turn a body too big into one to send
+// again.
+func TestAStalledBodyRefusedForItsSizeOrEncodingKeepsItsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sent   string
+		status int
+	}{
+		{"Content-Length over the limit", "POST /hook HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n[", http.StatusRequestEntityTooLarge},
+		{"chunks over the limit", "POST /hook HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n[{\"event\":\"delivered\"", http.StatusRequestEntityTooLarge},
+		{"compressed", "POST /hook HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n[", http.StatusUnsupportedMediaType},
+		{"compressed in chunks over the limit", "POST /hook HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n[{\"event\":\"delivered\"", http.StatusUnsupportedMediaType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h, err := webhook.NewHandler(returns([]event.Event{evA}, nil), &recorder{}, webhook.WithMaxBodySize(16))
+				require.NoError(t, err)
+				client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
+
+				_, err = io.WriteString(client, tc.sent)
+				require.NoError(t, err)
+				resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+				require.NoError(t, err)
+				require.Equal(t, tc.status, resp.StatusCode)
+			})
+		})
+	}
 }
