@@ -79,18 +79,19 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *ref
 		// stalled: sent again, the body may arrive whole. A 5xx, as
 		// Amazon SNS retries no 4xx.
 		return nil, &refusal{http.StatusServiceUnavailable, "reading body timed out: send it again", fmt.Errorf("webhook: reading body: %w", err)}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		// The connection ended within the body: a network failure a
-		// retry fixes (a client that leaves does not read the answer).
-		return nil, &refusal{http.StatusServiceUnavailable, "body ended before its Content-Length: send it again", fmt.Errorf("webhook: reading body: %w", err)}
-	case r.Context().Err() != nil:
-		// net/http ends a request's context when a read from its
-		// connection fails: the connection was cut, or the ReadTimeout
-		// passed, where the read's own error does not say so (after a
-		// chunked body's last chunk, net/http reports a trailer that
-		// ended early; an HTTP/2 client reset the stream).
-		return nil, &refusal{http.StatusServiceUnavailable, "body did not arrive whole: send it again",
-			fmt.Errorf("webhook: reading body: %w (request ended: %w)", err, context.Cause(r.Context()))}
+	case errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil:
+		// The connection ended within the body (before its
+		// Content-Length, or within a chunk): a network failure a retry
+		// fixes (a client that leaves does not read the answer). net/http
+		// also ends a request's context when a read from its connection
+		// fails (cut, or past the ReadTimeout) where the read's own error
+		// does not say so: after a chunked body's last chunk it reports a
+		// trailer that ended early; an HTTP/2 client reset the stream.
+		err = fmt.Errorf("webhook: reading body: %w", err)
+		if ctx := r.Context(); ctx.Err() != nil {
+			err = fmt.Errorf("%w (request ended: %w)", err, context.Cause(ctx))
+		}
+		return nil, &refusal{http.StatusServiceUnavailable, "body did not arrive whole: send it again", err}
 	default:
 		return nil, &refusal{http.StatusBadRequest, "reading body failed", fmt.Errorf("webhook: reading body: %w", err)}
 	}

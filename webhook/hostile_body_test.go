@@ -68,7 +68,7 @@ func TestABodyThatCannotBeReadIsNotParsed(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"ends early", io.ErrUnexpectedEOF, http.StatusServiceUnavailable, "body ended before its Content-Length: send it again"},
+		{"ends early", io.ErrUnexpectedEOF, http.StatusServiceUnavailable, "body did not arrive whole: send it again"},
 		{"times out", os.ErrDeadlineExceeded, http.StatusServiceUnavailable, "reading body timed out: send it again"},
 		{"times out on the connection", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, http.StatusServiceUnavailable, "reading body timed out: send it again"},
 		{"malformed", errors.New("malformed chunked encoding"), http.StatusBadRequest, "reading body failed"},
