@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"testing"
@@ -32,28 +31,13 @@ func TestAChunkedBodyWhoseEndStallsIsAnsweredSoThatTheProviderRetries(t *testing
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				parsed := false
-				p := webhook.ParserFunc(func(*http.Request, []byte) ([]event.Event, error) {
-					parsed = true
-					return []event.Event{evA}, nil
-				})
-				var reported error
-				h, err := webhook.NewHandler(p, &recorder{}, webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }))
-				require.NoError(t, err)
-				client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
-
-				start := time.Now()
-				_, err = io.WriteString(client, chunkedHead+tc.sent)
-				require.NoError(t, err)
-				resp, err := http.ReadResponse(bufio.NewReader(client), nil)
-				require.NoError(t, err)
-				body, err := io.ReadAll(resp.Body)
-				require.NoError(t, err)
-				require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(body))
-				require.Contains(t, string(body), "send it again")
-				require.Equal(t, 30*time.Second, time.Since(start), "answered when the ReadTimeout passed")
-				require.False(t, parsed, "a body that did not arrive whole went to the parser")
-				require.ErrorContains(t, reported, "webhook: reading body: ")
+				h := watch(t)
+				status, body, took := askOverPipe(t, h, chunkedHead+tc.sent)
+				require.Equal(t, http.StatusServiceUnavailable, status, body)
+				require.Contains(t, body, "send it again")
+				require.Equal(t, 30*time.Second, took, "answered when the ReadTimeout passed")
+				require.False(t, h.parsed, "a body that did not arrive whole went to the parser")
+				require.ErrorContains(t, h.reported, "webhook: reading body: ")
 			})
 		})
 	}
@@ -72,23 +56,16 @@ func TestAChunkedBodyCutAnywhereGetsTheRetryStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				status := 0
-				var reported error
-				h, err := webhook.NewHandler(returns([]event.Event{evA}, nil), &recorder{},
-					webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }),
-					webhook.WithReplyFunc(func(w http.ResponseWriter, _ *http.Request, s int, _ webhook.Response) {
-						status = s
-						w.WriteHeader(s)
-					}))
-				require.NoError(t, err)
+				h := watch(t)
 				client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
 
-				_, err = io.WriteString(client, chunkedHead+tc.sent)
+				_, err := io.WriteString(client, chunkedHead+tc.sent)
 				require.NoError(t, err)
 				require.NoError(t, client.Close())
 				synctest.Wait()
-				require.Equal(t, http.StatusServiceUnavailable, status)
-				require.Error(t, reported)
+				require.Equal(t, http.StatusServiceUnavailable, h.status)
+				require.False(t, h.parsed)
+				require.Error(t, h.reported)
 			})
 		})
 	}
@@ -100,15 +77,8 @@ func TestAMalformedChunkedBodyGets400(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h, err := webhook.NewHandler(returns([]event.Event{evA}, nil), &recorder{})
 		require.NoError(t, err)
-		client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
-
-		_, err = io.WriteString(client, chunkedHead+"zz\r\n[]\r\n0\r\n\r\n")
-		require.NoError(t, err)
-		resp, err := http.ReadResponse(bufio.NewReader(client), nil)
-		require.NoError(t, err)
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
-		require.JSONEq(t, `{"tracked":0,"error":"reading body failed"}`, string(body))
+		status, body, _ := askOverPipe(t, h, chunkedHead+"zz\r\n[]\r\n0\r\n\r\n")
+		require.Equal(t, http.StatusBadRequest, status, body)
+		require.JSONEq(t, `{"tracked":0,"error":"reading body failed"}`, body)
 	})
 }

@@ -9,8 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/webhook"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,15 +29,7 @@ func TestAnHTTP2BodyThatDidNotArriveWholeGets503(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				status := 0
-				var reported error
-				h, err := webhook.NewHandler(returns([]event.Event{evA}, nil), &recorder{},
-					webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }),
-					webhook.WithReplyFunc(func(w http.ResponseWriter, _ *http.Request, s int, _ webhook.Response) {
-						status = s
-						w.WriteHeader(s)
-					}))
-				require.NoError(t, err)
+				h := watch(t)
 				var h2c http.Protocols
 				h2c.SetUnencryptedHTTP2(true)
 				client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second, Protocols: &h2c})
@@ -64,8 +54,9 @@ func TestAnHTTP2BodyThatDidNotArriveWholeGets503(t *testing.T) {
 				tc.end(pw, cancel)
 				time.Sleep(time.Minute)
 				synctest.Wait()
-				require.Equal(t, tc.status, status)
-				require.ErrorContains(t, reported, "webhook: reading body: ")
+				require.Equal(t, tc.status, h.status)
+				require.False(t, h.parsed)
+				require.ErrorContains(t, h.reported, "webhook: reading body: ")
 				cancel()
 				pw.Close()
 				<-done

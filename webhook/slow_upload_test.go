@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -65,35 +66,64 @@ func servePipe(t *testing.T, srv *http.Server) net.Conn {
 	return client
 }
 
+// watched is a Handler that notes whether its parser ran, the error its
+// callback got and the status it answered.
+type watched struct {
+	http.Handler
+	parsed   bool
+	reported error
+	status   int
+}
+
+// watch returns a watched Handler whose parser returns one event, and
+// whose replies are the JSON Response.
+func watch(t *testing.T) *watched {
+	w := &watched{}
+	p := webhook.ParserFunc(func(*http.Request, []byte) ([]event.Event, error) {
+		w.parsed = true
+		return []event.Event{evA}, nil
+	})
+	h, err := webhook.NewHandler(p, &recorder{},
+		webhook.WithErrorFunc(func(_ *http.Request, err error) { w.reported = err }),
+		webhook.WithReplyFunc(func(rw http.ResponseWriter, _ *http.Request, status int, resp webhook.Response) {
+			w.status = status
+			rw.WriteHeader(status)
+			_ = json.NewEncoder(rw).Encode(resp) // the client may be gone
+		}))
+	require.NoError(t, err)
+	w.Handler = h
+	return w
+}
+
+// askOverPipe sends raw, a request as its client writes it, to h served
+// over a pipe with a ReadTimeout of 30 s, and returns the answer's status
+// and body and how long it took.
+func askOverPipe(t *testing.T, h http.Handler, raw string) (status int, body string, took time.Duration) {
+	client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
+	start := time.Now()
+	_, err := io.WriteString(client, raw)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b), time.Since(start)
+}
+
 // TestASlowUploadIsAnsweredSoThatTheProviderRetries: a provider whose
 // upload stalls past the server's ReadTimeout, as the docs advise setting
 // it, gets a 503, which every provider retries, not a 4xx, which Amazon
 // SNS never retries: the event would be lost. The parser sees nothing.
 func TestASlowUploadIsAnsweredSoThatTheProviderRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		parsed := false
-		p := webhook.ParserFunc(func(*http.Request, []byte) ([]event.Event, error) {
-			parsed = true
-			return []event.Event{evA}, nil
-		})
-		var reported error
-		h, err := webhook.NewHandler(p, &recorder{}, webhook.WithErrorFunc(func(_ *http.Request, err error) { reported = err }))
-		require.NoError(t, err)
-		client := servePipe(t, &http.Server{Handler: h, ReadTimeout: 30 * time.Second})
-
-		start := time.Now()
+		h := watch(t)
 		// Headers and the first bytes of a body of 100, then nothing.
-		_, err = io.WriteString(client, "POST /hook HTTP/1.1\r\nHost: hooks.example.com\r\nContent-Length: 100\r\n\r\n[{\"event\":\"deliv")
-		require.NoError(t, err)
-		resp, err := http.ReadResponse(bufio.NewReader(client), nil)
-		require.NoError(t, err)
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(body))
-		require.JSONEq(t, `{"tracked":0,"error":"reading body timed out: send it again"}`, string(body))
-		require.Equal(t, 30*time.Second, time.Since(start), "answered when the ReadTimeout passed")
-		require.False(t, parsed, "half a payload went to the parser")
-		require.ErrorIs(t, reported, os.ErrDeadlineExceeded)
+		status, body, took := askOverPipe(t, h, "POST /hook HTTP/1.1\r\nHost: hooks.example.com\r\nContent-Length: 100\r\n\r\n[{\"event\":\"deliv")
+		require.Equal(t, http.StatusServiceUnavailable, status, body)
+		require.JSONEq(t, `{"tracked":0,"error":"reading body timed out: send it again"}`, body)
+		require.Equal(t, 30*time.Second, took, "answered when the ReadTimeout passed")
+		require.False(t, h.parsed, "half a payload went to the parser")
+		require.ErrorIs(t, h.reported, os.ErrDeadlineExceeded)
 	})
 }
 
