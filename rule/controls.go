@@ -236,17 +236,35 @@ func (w SendWindow) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements [json.Unmarshaler].
 func (w *SendWindow) UnmarshalJSON(b []byte) error {
-	var j sendWindowJSON
+	// From and To decode on their own, so that an error names its field:
+	// encoding/json names none for an UnmarshalText error.
+	var j struct {
+		sendWindowJSON
+		From json.RawMessage `json:"from"`
+		To   json.RawMessage `json:"to"`
+	}
 	if err := decode(b, &j, "send_window", sendWindowShapes, map[string]string{
 		"days": `an array of weekdays such as ["monday","friday"]`,
 	}); err != nil {
 		return err
 	}
-	out := SendWindow{From: j.From, To: j.To, NextAvailable: j.NextAvailable}
+	out := SendWindow{NextAvailable: j.NextAvailable}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		to   *TimeOfDay
+	}{{"from", j.From, &out.From}, {"to", j.To, &out.To}} {
+		if f.raw == nil {
+			continue
+		}
+		if err := decode(f.raw, f.to, "send_window: "+f.name, timeOfDayShape, nil); err != nil {
+			return err
+		}
+	}
 	for i, s := range j.Days {
 		d, err := ParseWeekday(s)
 		if err != nil {
-			return &ValidationError{Object: "send_window", Field: fmt.Sprintf("days[%d]", i), Reason: err.Error()}
+			return decoded(&ValidationError{Object: "send_window", Field: fmt.Sprintf("days[%d]", i), Reason: err.Error()})
 		}
 		out.Days = append(out.Days, d)
 	}
@@ -342,7 +360,7 @@ func (c *Conversion) UnmarshalJSON(b []byte) error {
 	if j.Deadline != "" {
 		d, err := time.ParseDuration(j.Deadline)
 		if err != nil {
-			return &ValidationError{Object: "conversion", Field: "deadline", Reason: err.Error()}
+			return decoded(&ValidationError{Object: "conversion", Field: "deadline", Reason: err.Error()})
 		}
 		out.Deadline = d
 	}

@@ -41,6 +41,20 @@ type decodeError struct {
 func (e *decodeError) Error() string { return "rule: " + e.path + ": " + e.msg }
 func (e *decodeError) Unwrap() error { return e.err }
 
+// decoded returns ve, a problem a rule type's decoding found in a value
+// after its JSON decoded (a malformed duration, an unknown weekday), as
+// a decodeError, so that it reads as every other decoding error does,
+// under the package's prefix ("rule: delay: at: …") when the type is
+// decoded alone, and placed in the campaign's path when inside one.
+// errors.As still finds ve.
+func decoded(ve *ValidationError) error {
+	path := ve.Object
+	if ve.Field != "" {
+		path += ": " + ve.Field
+	}
+	return &decodeError{path: path, msg: strings.TrimPrefix(ve.Error(), path+": "), err: ve}
+}
+
 // decode decodes b into v strictly (see strictUnmarshal), v being the wire
 // form of the rule type named what, which accepts shapes; fields gives
 // what some of v's fields want, by JSON name, when their Go type does not

@@ -240,19 +240,19 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 		}
 	}
 	if set > 1 {
-		return &ValidationError{Object: "delay", Reason: "give one of after, weekday or days", Err: ErrInvalidDelay}
+		return decoded(&ValidationError{Object: "delay", Reason: "give one of after, weekday or days", Err: ErrInvalidDelay})
 	}
 	switch {
 	case w.After != "":
 		dur, err := time.ParseDuration(w.After)
 		if err != nil {
-			return &ValidationError{Object: "delay", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"168h" is a week)`, Err: ErrInvalidDelay}
+			return decoded(&ValidationError{Object: "delay", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"168h" is a week)`, Err: ErrInvalidDelay})
 		}
 		*d = After(dur)
 	case w.Weekday != "" || w.Days != nil:
 		h, m, err := parseTimeOfDay(w.At)
 		if err != nil {
-			return &ValidationError{Object: "delay", Field: "at", Reason: err.Error(), Err: ErrInvalidDelay}
+			return decoded(&ValidationError{Object: "delay", Field: "at", Reason: err.Error(), Err: ErrInvalidDelay})
 		}
 		if w.Days != nil {
 			*d = InDaysAt(*w.Days, h, m)
@@ -260,12 +260,12 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 		}
 		wd, err := ParseWeekday(w.Weekday)
 		if err != nil {
-			return &ValidationError{Object: "delay", Field: "weekday", Reason: err.Error(), Err: ErrInvalidDelay}
+			return decoded(&ValidationError{Object: "delay", Field: "weekday", Reason: err.Error(), Err: ErrInvalidDelay})
 		}
 		*d = NextWeekdayAt(wd, h, m)
 	default:
 		if w.At != "" {
-			return &ValidationError{Object: "delay", Field: "at", Reason: "needs weekday or days", Err: ErrInvalidDelay}
+			return decoded(&ValidationError{Object: "delay", Field: "at", Reason: "needs weekday or days", Err: ErrInvalidDelay})
 		}
 		*d = Delay{}
 	}

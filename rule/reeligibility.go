@@ -81,7 +81,7 @@ func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	}
 	d, err := time.ParseDuration(*w.After)
 	if err != nil {
-		return &ValidationError{Object: "reeligibility", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"720h" is 30 days)`}
+		return decoded(&ValidationError{Object: "reeligibility", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"720h" is 30 days)`})
 	}
 	*r = ReeligibleAfter(d)
 	return nil
