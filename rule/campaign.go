@@ -379,17 +379,16 @@ func badKind(b []byte, err error) error {
 }
 
 // whichConversion returns err, an error of one of campaign b's conversions
-// (its path "campaign: conversion", or the [ValidationError] of a
-// malformed deadline: encoding/json does not say which conversion), with
-// the conversion named by its place in the list: "campaign:
-// conversions[1]: where[0]", "campaign: conversions[1]: deadline". It is
+// (its path "campaign: conversion" or under it: encoding/json does not say
+// which conversion), with the conversion named by its place in the list:
+// "campaign: conversions[1]: where[0]", "campaign: conversions[1]:
+// deadline". It is
 // the first, in the order of b, whose own decoding fails with err's text.
 // An error it cannot place, or one already placed (a kind, see badKind),
 // is returned as it is.
 func whichConversion(b []byte, err error) error {
 	var (
 		de    *decodeError
-		ve    *ValidationError
 		want  string                       // the conversion's own error
 		place func(at string) *decodeError // err, at the conversion at
 	)
@@ -400,11 +399,6 @@ func whichConversion(b []byte, err error) error {
 		want = "rule: " + strings.TrimPrefix(de.Error(), "rule: campaign: ")
 		place = func(at string) *decodeError {
 			return placed("campaign: "+at+strings.TrimPrefix(de.path, "campaign: conversion"), de.msg, de.err)
-		}
-	case de.path == "campaign" && errors.As(de.err, &ve) && ve.Object == "conversion":
-		want = ve.Error()
-		place = func(at string) *decodeError {
-			return &decodeError{path: "campaign: " + at, msg: strings.TrimPrefix(want, "conversion: "), err: de.err}
 		}
 	default:
 		return err
