@@ -40,7 +40,8 @@ const DefaultMaxBodySize = 1 << 20
 //     server's ReadTimeout ended a slow upload), or the connection was
 //     cut (before the body's Content-Length, or anywhere in a chunked
 //     body, its trailer included). Sent again, it may arrive whole, and
-//     every provider retries a 5xx (Amazon SNS retries no 4xx);
+//     SendGrid, Mailgun and Amazon SNS retry a 5xx (but SNS retries no
+//     4xx, and Mailgun no delivered event);
 //   - 500 for any other parser error (transient: a certificate that could
 //     not be fetched) and when Track failed for any event with an error
 //     that is not a [*event.ValidationError], or the request's context
@@ -71,7 +72,10 @@ const DefaultMaxBodySize = 1 << 20
 // signature, and sets no deadline of its own: serve it from an
 // http.Server with a ReadTimeout, or a client trickling bytes holds the
 // connection, and up to the body size limit of memory, as long as it
-// likes.
+// likes. A WriteTimeout, if the server has one, must be longer than the
+// ReadTimeout plus the time tracking takes: once it has passed, the
+// server writes no answer, and a slow upload's 503 never reaches the
+// provider.
 type Handler struct {
 	parser  Parser
 	tracker Tracker

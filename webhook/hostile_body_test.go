@@ -59,8 +59,8 @@ func (b *failingBody) Close() error { return nil }
 // server's ReadTimeout ended a slow upload) or whose read fails otherwise
 // never reaches the parser, which would see half a payload; the error
 // callback gets the read's error. A body that did not arrive whole gets
-// 503, which every provider retries (Amazon SNS drops an event answered
-// with a 4xx); any other read error gets 400.
+// 503, which SendGrid, Mailgun and SNS retry (Amazon SNS drops an event
+// answered with a 4xx); any other read error gets 400.
 func TestABodyThatCannotBeReadIsNotParsed(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
