@@ -112,8 +112,9 @@ func askOverPipe(t *testing.T, h http.Handler, raw string) (status int, body str
 
 // TestASlowUploadIsAnsweredSoThatTheProviderRetries: a provider whose
 // upload stalls past the server's ReadTimeout, as the docs advise setting
-// it, gets a 503, which every provider retries, not a 4xx, which Amazon
-// SNS never retries: the event would be lost. The parser sees nothing.
+// it, gets a 503, which SendGrid, Mailgun and SNS retry, not a 4xx, which
+// Amazon SNS never retries: the event would be lost. The parser sees
+// nothing.
 func TestASlowUploadIsAnsweredSoThatTheProviderRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := watch(t)
