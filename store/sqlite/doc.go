@@ -22,7 +22,9 @@
 // the journal SQLite creates a new file through, must fit in the 255
 // bytes a name may have, Open refuses with [ErrInvalidPath] a new file
 // whose name is longer than 247 bytes, and an existing one longer than
-// 251 (see [Open]). Keep all three on a local file
+// 251 (see [Open]); on Unix, SQLite takes a full path (absolute, links
+// followed) of at most 512 bytes, the journal's included, so Open
+// refuses a file whose full path is longer than 504. Keep all three on a local file
 // system: write-ahead logging needs shared memory between the processes,
 // which network file systems do not give. Do not delete, move or replace
 // the file while a store has it open: SQLite would go on writing to the

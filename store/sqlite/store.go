@@ -61,10 +61,12 @@ var (
 // one (a device, a pipe), or a file in a directory that does not exist
 // (one on the way to it is missing, or is a file); a file whose name is
 // too long for SQLite to name the files it keeps beside it: longer than
-// 247 bytes for a new file, 251 for an existing one (see [Open]);
-// for a backup, also a name that SQLite gives those files (ending in
-// "-journal", "-wal" or "-shm"), one longer than 247 bytes, or one such
-// as a backup's partial file's (see [Store.Backup]).
+// 247 bytes for a new file, 251 for an existing one (see [Open]); on
+// Unix, a file whose full path, as SQLite makes it (absolute, links
+// followed), is longer than 504 bytes; for a backup, also a name that
+// SQLite gives those files (ending in "-journal", "-wal" or "-shm"), one
+// longer than 247 bytes, or one such as a backup's partial file's (see
+// [Store.Backup]).
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
@@ -83,6 +85,16 @@ var ErrInvalidPath = errors.New("sqlite: invalid path")
 // file whose name has 248 to 251 bytes opens if it is in write-ahead-log
 // mode already (a store's file, renamed); if not, Open fails with
 // ErrInvalidPath, as SQLite would need its journal to switch it.
+//
+// On Unix, SQLite also limits the full path of a file: it makes the path
+// absolute (after the working directory) and follows the links on the
+// way, and takes a full path of at most 512 bytes, the journal's
+// included, which adds "-journal" to the database's. So Open of a file
+// whose full path so made is longer than 504 bytes, new or existing,
+// fails with ErrInvalidPath naming the path, its full path and its
+// length, and creates nothing; so does one whose full path reaches 512
+// bytes on the way, before a ".." or a link shortens it (SQLite fails
+// there). The error keeps SQLite's in its chain.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg, err := applyOptions(opts)
 	if err != nil {
@@ -126,10 +138,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // openError is the error of Open when SQLite cannot open the file (a
 // permission, say: checkPath caught the path's shape): it names the path
-// and the cause withOpenCause finds.
+// and the cause withOpenCause finds, or is pathTooLong's.
 func openError(path string, err error) error {
 	if errors.Is(err, store.ErrClosed) {
 		return err
+	}
+	if long := pathTooLong(path, fmt.Sprintf("%q", path), "SQLite could not open the file", "the file", err); long != nil {
+		return long
 	}
 	return fmt.Errorf("sqlite: opening %q: %w", path, withOpenCause(path, err))
 }
