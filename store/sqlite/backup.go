@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // ErrBackupExists reports a backup path where a file already is (one
@@ -57,8 +59,15 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // beside a database, 8 bytes longer, must fit in the 255 a file system
 // allows, or Open cannot open the copy. So is a name such as a partial
 // file's (".NAME.partial-" and 16 hexadecimal digits): a backup to NAME
-// would take the copy for a dead backup's file and remove it. A directory the operating system
-// does not let the process write fails with its error, naming the path.
+// would take the copy for a dead backup's file and remove it. On Unix,
+// so is a path whose full path, as SQLite makes it (absolute, links
+// followed), is longer than the 504 bytes Open takes (see [Open]); and
+// the partial file's full path must fit too: its name adds 26 bytes to a
+// name of up to 200 (a longer name is cut to 200), so for such a name
+// the backup's full path may have at most 478 bytes, and a longer one
+// fails with ErrInvalidPath naming both files, and leaves nothing. A
+// directory the operating system does not let the process write fails
+// with its error, naming the path.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -75,6 +84,9 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	// The file operations below take the path as SQLite does, lexically:
 	// "dir/missing/../b.db" is dir/b.db, as for Open.
 	path = filepath.Clean(path)
+	if err := checkBackupPath(path); err != nil {
+		return err
+	}
 	done, ok := backups.start(path)
 	if !ok {
 		return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)
@@ -106,7 +118,14 @@ func (s *Store) vacuumInto(ctx context.Context, path, partial string) error {
 		return wrap("backup", s.readErr(err))
 	}
 	if err := retried(ctx, func() error { _, err := st.ExecContext(ctx, partial); return err }); err != nil {
-		return wrap("backup", storageErr(withOpenCause(partial, s.readErr(err)), fmt.Sprintf("the backup %q", path), partial))
+		err = s.readErr(err)
+		if !errors.Is(err, store.ErrClosed) {
+			subject := fmt.Sprintf("%q: its partial file %q (the backup is written to it first)", path, partial)
+			if long := pathTooLong(partial, subject, "SQLite could not write the copy (a partial file's name is the backup's, cut to 200 bytes, and 26 more)", "the backup", err); long != nil {
+				return long
+			}
+		}
+		return wrap("backup", storageErr(withOpenCause(partial, err), fmt.Sprintf("the backup %q", path), partial))
 	}
 	return nil
 }

@@ -143,6 +143,19 @@ func pathTooLong(file, subject, cannot, fix string, err error) error {
 	return fmt.Errorf("%w (SQLite: %w)", fullPathTooLong(file, subject, full, most, cannot, fix), err)
 }
 
+// checkBackupPath refuses, with [ErrInvalidPath], a backup path whose
+// full path (fullPath) is longer than fullPathMax, or reaches pathMax on
+// the way: SQLite would write the copy (under another name) and the file
+// system take its name, but Open could not open it. Nothing fails to
+// tell, so the length is measured before the backup starts.
+func checkBackupPath(path string) error {
+	full, most, ok := fullPath(path)
+	if ok && (len(full) > fullPathMax || most >= pathMax) {
+		return fullPathTooLong(path, fmt.Sprintf("%q", path), full, most, "Open could not open the copy", "the backup")
+	}
+	return nil
+}
+
 // fullPathTooLong is the [ErrInvalidPath] of the file at path, named by
 // subject, whose full path as SQLite makes it is full, most bytes long at
 // its longest on the way. cannot says what fails; fix names what to give

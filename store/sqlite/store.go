@@ -65,8 +65,8 @@ var (
 // Unix, a file whose full path, as SQLite makes it (absolute, links
 // followed), is longer than 504 bytes; for a backup, also a name that
 // SQLite gives those files (ending in "-journal", "-wal" or "-shm"), one
-// longer than 247 bytes, or one such as a backup's partial file's (see
-// [Store.Backup]).
+// longer than 247 bytes, one such as a backup's partial file's, or a
+// full path too long for SQLite to write the copy (see [Store.Backup]).
 var ErrInvalidPath = errors.New("sqlite: invalid path")
 
 // Open opens the SQLite database file at path, creating it (not its
