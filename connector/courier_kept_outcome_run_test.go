@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -51,5 +52,52 @@ func TestRunRecordsAKeptOutcome(t *testing.T) {
 		st, err := e.Stats(ctx)
 		require.NoError(t, err)
 		require.Zero(t, st.Pending)
+	})
+}
+
+// TestRunSaysWhichSendsItLeavesUnrecorded: Run ends while the store still
+// fails the record of a send it made. It says so at Error, naming the
+// delivery (a restart would send it again), and keeps the outcome: once
+// the store is back, the next Run records it and sends nothing more.
+func TestRunSaysWhichSendsItLeavesUnrecorded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &outage{Memory: store.NewMemory()}
+		l := &sendLog{}
+		var logged syncBuffer
+		e, err := connector.New(s, l, connector.WithSendConcurrency(2),
+			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
+		require.NoError(t, err)
+		ctx := context.Background()
+		require.NoError(t, e.Apply(ctx, []rule.Campaign{
+			{ID: "o"},
+			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
+		}))
+		l.during = func() { s.down.Store(true) }
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(rctx) }()
+		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		time.Sleep(90 * time.Second) // past the send's lease
+		cancel()
+		require.NoError(t, <-done)
+		got := l.sends()
+		require.Len(t, got, 1)
+		require.Contains(t, logged.String(), "returning while the store has not taken the record of 1 sends")
+		require.Contains(t, logged.String(), "delivery "+got[0].ID+` of user \"u1\"`)
+
+		l.mu.Lock()
+		l.during = nil
+		l.mu.Unlock()
+		s.down.Store(false)
+		rctx, cancel = context.WithCancel(ctx)
+		go func() { done <- e.Run(rctx) }()
+		time.Sleep(5 * time.Minute)
+		cancel()
+		require.NoError(t, <-done)
+		require.Len(t, l.sends(), 1, "the delivery was sent again")
+		st, err := e.Stats(ctx)
+		require.NoError(t, err)
+		require.Zero(t, st.Pending)
+		require.Equal(t, 1, strings.Count(logged.String(), "returning while"), "the second Run left nothing unrecorded")
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,6 +102,44 @@ func (e *Engine) forget(dropped ...*outcome) {
 				unrecordedMax, o.d.ID, o.userID, o.d.Attempt))
 		}
 	}
+}
+
+// keptOnReturn is how many deliveries reportKept names.
+const keptOnReturn = 5
+
+// reportKept logs at Error, as Run returns, the outcomes the engine keeps
+// because the store never took their record: they wait for its next Tick
+// or Run, and go with the process if it exits, their deliveries then sent
+// again after their lease, with the same IDs. An operator who sees it
+// before a restart knows which sends may repeat.
+func (e *Engine) reportKept() {
+	if e.unrecorded.n.Load() == 0 {
+		return
+	}
+	n, first := e.unrecorded.oldest(keptOnReturn)
+	more := ""
+	if n > len(first) {
+		more = fmt.Sprintf(" and %d more", n-len(first))
+	}
+	e.logError("run", fmt.Errorf("returning while the store has not taken the record of %d sends: the engine keeps their outcomes for its next Tick or Run; if the process exits, their deliveries are sent again after their lease, with the same IDs (%s%s)",
+		n, strings.Join(first, ", "), more))
+}
+
+// oldest returns how many outcomes are kept and the delivery IDs of the
+// oldest of them, at most max, oldest first, each with its user.
+func (u *unrecorded) oldest(max int) (int, []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	outs := make([]*outcome, 0, len(u.m))
+	for _, o := range u.m {
+		outs = append(outs, o)
+	}
+	slices.SortFunc(outs, func(a, b *outcome) int { return cmp.Compare(a.seq, b.seq) })
+	ids := make([]string, 0, min(max, len(outs)))
+	for _, o := range outs[:min(max, len(outs))] {
+		ids = append(ids, fmt.Sprintf("delivery %s of user %q", o.d.ID, o.userID))
+	}
+	return len(outs), ids
 }
 
 // takeAll marks the kept outcomes that no Tick records yet as being

@@ -130,3 +130,32 @@ func TestUnrecordedDropsAnOutcomeNoTickIsStoring(t *testing.T) {
 		t.Fatal("the outcome a Tick is storing was dropped")
 	}
 }
+
+// TestReturningRunNamesTheOldestKeptOutcomes checks that reportKept names
+// the oldest kept deliveries, oldest first, and counts the others.
+func TestReturningRunNamesTheOldestKeptOutcomes(t *testing.T) {
+	var buf bytes.Buffer
+	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reportKept()
+	if buf.Len() != 0 {
+		t.Fatalf("nothing kept, yet logged %s", buf.String())
+	}
+	for i := range keptOnReturn + 2 {
+		j := &job{}
+		j.c.UserID, j.d.ID = "u"+strconv.Itoa(i), "d"+strconv.Itoa(i)
+		e.unrecorded.keep(j)
+	}
+	e.reportKept()
+	got := buf.String()
+	for _, want := range []string{"level=ERROR", "the record of 7 sends", `(delivery d0 of user \"u0\", delivery d1`, `delivery d4 of user \"u4\" and 2 more)`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the log %s does not say %s", got, want)
+		}
+	}
+	if strings.Contains(got, "d5") {
+		t.Errorf("the log %s names more than the %d oldest", got, keptOnReturn)
+	}
+}

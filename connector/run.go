@@ -41,7 +41,8 @@ import (
 // until the delivery's lease ends, but for [store.ErrClosed]; a store call
 // that does not answer within a lease fails; a record that fails is
 // logged, and its outcome kept for the engine's next Tick or Run to
-// store, as Tick does). A store call that the end of ctx cuts short is not logged,
+// store, as Tick does; Run returning with such outcomes logs at Error the
+// deliveries a restart would send again). A store call that the end of ctx cuts short is not logged,
 // whatever error the store gives for it (a driver's own "operation
 // cancelled" that does not wrap context.Canceled): Run tells its end by
 // ctx. Run leaves no goroutine behind. Only one Run per engine may be
@@ -78,6 +79,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.logError("run", err)
 			}
 			ticks.finish(ctx, e)
+			e.reportKept()
 			return nil
 		}
 		if err != nil {
