@@ -62,10 +62,12 @@ var ErrBackupExists = errors.New("sqlite: backup file exists")
 // would take the copy for a dead backup's file and remove it. On Unix,
 // so is a path whose full path, as SQLite makes it (absolute, links
 // followed), is longer than the 504 bytes Open takes (see [Open]); and
-// the partial file's full path must fit too: its name adds 26 bytes to a
-// name of up to 200 (a longer name is cut to 200), so for such a name
-// the backup's full path may have at most 478 bytes, and a longer one
-// fails with ErrInvalidPath naming both files, and leaves nothing. A
+// the partial file's full path must fit too: its name is path's name cut
+// to 200 bytes with 26 bytes added, so the backup's full path may have
+// at most 478 bytes for a name of up to 200 bytes, 478 plus the bytes
+// past 200 for a longer name (488 for a name of 210), and 504 for a
+// name of 226 bytes or more; a longer one fails with ErrInvalidPath
+// naming both files, and leaves nothing. A
 // directory the operating system does not let the process write fails
 // with its error, naming the path.
 func (s *Store) Backup(ctx context.Context, path string) error {

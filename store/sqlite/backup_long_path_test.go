@@ -63,7 +63,9 @@ func backsUp(t *testing.T, s *sqlite.Store, path, what string) {
 // 26 bytes to a name of up to 200, so a backup of such a name whose full
 // path has 479 bytes fails, with ErrInvalidPath naming the path and the
 // partial file's length, where SQLite said only "unable to open
-// database", and leaves nothing; one of 478 works.
+// database", and leaves nothing; one of 478 works. A name between 200
+// and 226 bytes gets the bytes past 200 back: named with 210, 488 works
+// and 489 fails.
 func TestBackupRefusesAFullPathTooLong(t *testing.T) {
 	s := openStore(t, testPath(t))
 	schedule(t, s, "ns", "u1", "p1", t0)
@@ -75,4 +77,8 @@ func TestBackupRefusesAFullPathTooLong(t *testing.T) {
 	path = deepFile(t, physicalTempDir(t), 479, 20)
 	backupRefused(t, s, path, tooLong(505), true, "a backup of 479 bytes named with 20")
 	backsUp(t, s, deepFile(t, physicalTempDir(t), 478, 20), "a backup of 478 bytes named with 20")
+
+	path = deepFile(t, physicalTempDir(t), 489, 210)
+	backupRefused(t, s, path, tooLong(505), true, "a backup of 489 bytes named with 210")
+	backsUp(t, s, deepFile(t, physicalTempDir(t), 488, 210), "a backup of 488 bytes named with 210")
 }

@@ -162,8 +162,9 @@
 // with [ErrInvalidPath], as it does a name longer than 247 bytes, whose
 // journal's name would not fit in the 255 bytes a name may have: Open
 // could not open the copy (and refuses such a name for a new file too),
-// a full path longer than 504 bytes (on Unix, 478 for a name of up to
-// 200 bytes, as the partial file's name is 26 bytes longer),
+// a full path longer than 504 bytes (on Unix; less for a name shorter
+// than 226 bytes, as the partial file's full path must fit too: see
+// [Store.Backup]),
 // and a name such as a partial file's
 // (".NAME.partial-" and 16 hexadecimal digits), which a backup to NAME
 // would take for a dead backup's file and remove. Restore a copy by stopping the processes, removing the file
