@@ -234,7 +234,8 @@ func (w SendWindow) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
-// UnmarshalJSON implements [json.Unmarshaler].
+// UnmarshalJSON implements [json.Unmarshaler]. "from" and "to" are both
+// required: a bound left out is an error, not midnight.
 func (w *SendWindow) UnmarshalJSON(b []byte) error {
 	// From and To decode on their own, so that an error names its field:
 	// encoding/json names none for an UnmarshalText error.
@@ -254,8 +255,12 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 		raw  json.RawMessage
 		to   *TimeOfDay
 	}{{"from", j.From, &out.From}, {"to", j.To, &out.To}} {
-		if f.raw == nil {
-			continue
+		if f.raw == nil || string(f.raw) == "null" {
+			// A bound left out would read as midnight: a window meant
+			// to close at 17:00 would stay open until the end of the
+			// day. Both are given ("to" equal to "from" is the whole
+			// day), as MarshalJSON writes them.
+			return &decodeError{path: "send_window: " + f.name, msg: "missing; want " + sendWindowShapes + ` ("to" equal to "from" is the whole day)`}
 		}
 		if err := decode(f.raw, f.to, "send_window: "+f.name, timeOfDayShape, nil); err != nil {
 			return err

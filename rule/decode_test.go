@@ -12,6 +12,9 @@ import (
 
 const delayWant = `want {"after":"72h"}, {"weekday":"monday","at":"10:00"}, {"days":2,"at":"09:00"} or null (immediately)`
 
+// sendWindowWant is the send window's shape, as its errors show it.
+const sendWindowWant = `{"from":"09:00","to":"17:00"}, with "days":["monday",…] and "next_available":true optional`
+
 func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 	cases := []struct {
 		name string
@@ -57,6 +60,14 @@ func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 			`rule: campaign: send_window: from: "9h" is not HH:MM`},
 		{"a send window's end out of range", new(rule.SendWindow), `{"from":"09:00","to":"25:00"}`,
 			`rule: send_window: to: "25:00" is not a time of day`},
+		{"a send window without its end", new(rule.SendWindow), `{"from":"09:00"}`,
+			`rule: send_window: to: missing; want ` + sendWindowWant + ` ("to" equal to "from" is the whole day)`},
+		{"a send window without bounds", new(rule.SendWindow), `{}`,
+			`rule: send_window: from: missing; want ` + sendWindowWant + ` ("to" equal to "from" is the whole day)`},
+		{"a send window whose start is null", new(rule.SendWindow), `{"from":null,"to":"17:00"}`,
+			`rule: send_window: from: missing; want ` + sendWindowWant + ` ("to" equal to "from" is the whole day)`},
+		{"a campaign's send window without its end", new(rule.Campaign), `{"id":"c","send_window":{"from":"09:00"}}`,
+			`rule: campaign: send_window: to: missing; want ` + sendWindowWant + ` ("to" equal to "from" is the whole day)`},
 		{"a campaign's conversion's field misspelt", new(rule.Campaign), `{"id":"c","conversions":[{"id":"x","kind":"purchase","deadlin":"1h"}]}`,
 			`rule: campaign: conversions[0]: unknown field "deadlin" (did you mean "deadline"?); want {"id":"bought","kind":"purchase"}, with "campaign_id", "target", "name", "where" and "deadline":"72h" optional`},
 		{"a campaign's triggers written as an object", new(rule.Campaign), `{"id":"resend","triggers":{"kind":"email_received"}}`,
