@@ -86,9 +86,6 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	// The file operations below take the path as SQLite does, lexically:
 	// "dir/missing/../b.db" is dir/b.db, as for Open.
 	path = filepath.Clean(path)
-	if err := checkBackupPath(path); err != nil {
-		return err
-	}
 	done, ok := backups.start(path)
 	if !ok {
 		return fmt.Errorf("%w: %s: another backup is writing it", ErrBackupExists, path)
@@ -96,6 +93,11 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	defer done()
 	empty, err := checkBackupTarget(path)
 	if err != nil {
+		return err
+	}
+	// After checkBackupTarget: a link at path is refused as one, not
+	// measured, since the copy is never written where it leads.
+	if err := checkBackupPath(path); err != nil {
 		return err
 	}
 	removeStale(path)

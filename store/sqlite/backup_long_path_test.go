@@ -82,3 +82,25 @@ func TestBackupRefusesAFullPathTooLong(t *testing.T) {
 	backupRefused(t, s, path, tooLong(505), true, "a backup of 489 bytes named with 210")
 	backsUp(t, s, deepFile(t, physicalTempDir(t), 488, 210), "a backup of 488 bytes named with 210")
 }
+
+// TestBackupToALinkToALongPathIsRefusedAsALink checks that a link at the
+// backup path is refused as one (ErrBackupExists), however long the path
+// it leads to: Backup writes no copy through a link, so the length of the
+// link's target is no reason to refuse it.
+func TestBackupToALinkToALongPathIsRefusedAsALink(t *testing.T) {
+	s := openStore(t, testPath(t))
+	schedule(t, s, "ns", "u1", "p1", t0)
+
+	target := deepFile(t, physicalTempDir(t), 505, 20)
+	path := filepath.Join(physicalTempDir(t), "link.db")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Backup(context.Background(), path)
+	if !errors.Is(err, sqlite.ErrBackupExists) || errors.Is(err, sqlite.ErrInvalidPath) {
+		t.Errorf("Backup to a link to a path of 505 bytes: %v, want ErrBackupExists (a link is there)", err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's target: %v, want none", err)
+	}
+}
