@@ -280,7 +280,13 @@ func dsn(path string, cfg config, cacheBytes int64) string {
 	// The write-ahead log is truncated to this after a checkpoint that
 	// emptied it, so that a burst does not leave a large file behind.
 	q.Add("_pragma", "journal_size_limit(67108864)")
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	p := (&url.URL{Path: path}).EscapedPath()
+	if strings.HasPrefix(p, "//") {
+		// "file://tmp/a.db" names the host "tmp", which SQLite refuses:
+		// after an empty authority the path is whole.
+		p = "//" + p
+	}
+	return "file:" + p + "?" + q.Encode()
 }
 
 // Close stops the store's background work and closes its connections.
