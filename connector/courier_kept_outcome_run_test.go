@@ -82,7 +82,7 @@ func TestRunSaysWhichSendsItLeavesUnrecorded(t *testing.T) {
 		require.NoError(t, <-done)
 		got := l.sends()
 		require.Len(t, got, 1)
-		require.Contains(t, logged.String(), "returning while the store has not taken the record of 1 sends")
+		require.Contains(t, logged.String(), "returning while the store has not taken the record of 1 send:")
 		require.Contains(t, logged.String(), "delivery "+got[0].ID+` of user \"u1\"`)
 
 		l.mu.Lock()

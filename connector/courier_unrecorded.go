@@ -116,13 +116,21 @@ func (e *Engine) reportKept() {
 	if e.unrecorded.n.Load() == 0 {
 		return
 	}
+	// A Tick beside Run (the host's) may have stored them since.
 	n, first := e.unrecorded.oldest(keptOnReturn)
+	if n == 0 {
+		return
+	}
 	more := ""
 	if n > len(first) {
 		more = fmt.Sprintf(" and %d more", n-len(first))
 	}
-	e.logError("run", fmt.Errorf("returning while the store has not taken the record of %d sends: the engine keeps their outcomes for its next Tick or Run; if the process exits, their deliveries are sent again after their lease, with the same IDs (%s%s)",
-		n, strings.Join(first, ", "), more))
+	sends := "sends"
+	if n == 1 {
+		sends = "send"
+	}
+	e.logError("run", fmt.Errorf("returning while the store has not taken the record of %d %s: the engine keeps their outcomes for its next Tick or Run; if the process exits, their deliveries are sent again after their lease, with the same IDs (%s%s)",
+		n, sends, strings.Join(first, ", "), more))
 }
 
 // oldest returns how many outcomes are kept and the delivery IDs of the

@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,5 +158,39 @@ func TestReturningRunNamesTheOldestKeptOutcomes(t *testing.T) {
 	}
 	if strings.Contains(got, "d5") {
 		t.Errorf("the log %s names more than the %d oldest", got, keptOnReturn)
+	}
+}
+
+// TestReturningRunSaysNothingOfOutcomesStoredMeanwhile: the outcomes kept
+// as Run returns are stored meanwhile (a Tick of the host's, beside Run):
+// once reportKept finds none left, it logs nothing, rather than a line
+// about the record of 0 sends.
+func TestReturningRunSaysNothingOfOutcomesStoredMeanwhile(t *testing.T) {
+	var buf bytes.Buffer
+	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &job{}
+	j.c.UserID, j.d.ID = "u", "d"
+	e.unrecorded.keep(j)
+	u := &e.unrecorded
+	u.mu.Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.reportKept()
+	}()
+	// Once it reads the outcomes, it has seen that some are kept.
+	stack := make([]byte, 1<<20)
+	for !strings.Contains(string(stack[:runtime.Stack(stack, true)]), "(*unrecorded).oldest") {
+		runtime.Gosched()
+	}
+	clear(u.m) // what done does once the host's Tick stored them
+	u.n.Store(0)
+	u.mu.Unlock()
+	<-done
+	if buf.Len() != 0 {
+		t.Fatalf("nothing kept, yet logged %s", buf.String())
 	}
 }

@@ -41,12 +41,14 @@ import (
 // until the delivery's lease ends, but for [store.ErrClosed]; a store call
 // that does not answer within a lease fails; a record that fails is
 // logged, and its outcome kept for the engine's next Tick or Run to
-// store, as Tick does; Run returning with such outcomes logs at Error the
-// deliveries a restart would send again). A store call that the end of ctx cuts short is not logged,
-// whatever error the store gives for it (a driver's own "operation
-// cancelled" that does not wrap context.Canceled): Run tells its end by
-// ctx. Run leaves no goroutine behind. Only one Run per engine may be
-// active: a second returns [ErrAlreadyRunning] at once.
+// store, as Tick does; Run returning with such outcomes, or unwinding
+// with a Tick's panic, logs at Error how many there are, naming the
+// deliveries of the oldest five: a restart sends them all again). A store
+// call that the end of ctx cuts short is not logged, whatever error the
+// store gives for it (a driver's own "operation cancelled" that does not
+// wrap context.Canceled): Run tells its end by ctx. Run leaves no
+// goroutine behind. Only one Run per engine may be active: a second
+// returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if ctx == nil {
 		return errNilContext("Run")
@@ -55,6 +57,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer e.running.Store(false)
+	// Deferred: a Tick's panic that Run repeats, which may end the
+	// process, loses the kept outcomes as an exit does.
+	defer e.reportKept()
 	stopFlusher := e.startTallyFlusher(ctx)
 	defer stopFlusher()
 	var notified <-chan struct{}
@@ -79,7 +84,6 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.logError("run", err)
 			}
 			ticks.finish(ctx, e)
-			e.reportKept()
 			return nil
 		}
 		if err != nil {
