@@ -134,7 +134,20 @@ func (f *feed) handOut(j *job) {
 // wait for it.
 func (f *feed) claim() {
 	f.mu.Unlock()
+	returned := false
+	defer func() {
+		if !returned {
+			// The store panicked, for the host to recover: the caller's
+			// deferred unlock needs f.mu held (an unlock of an unlocked
+			// mutex is a fatal error, which nothing recovers), and the
+			// slots that wait for this claim find nothing more to claim.
+			f.mu.Lock()
+			f.claiming, f.done = false, true
+			f.cond.Broadcast()
+		}
+	}()
 	claims, token, err := f.claimBatch()
+	returned = true
 	order := f.order[:0]
 	for i := range claims {
 		order = append(order, &claims[i])
