@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
-	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -59,14 +57,9 @@ func TestRunUnwoundByAPanicSaysWhichSendsItLeavesUnrecorded(t *testing.T) {
 		s := &updateBomb{outage: &outage{Memory: store.NewMemory()}}
 		l := &sendLog{}
 		logged := &armOnWrite{want: "recording delivery", s: s}
-		e, err := connector.New(s, l, connector.WithSendConcurrency(1),
+		e := nowEngine(t, s, l, connector.WithSendConcurrency(1),
 			connector.WithLogger(slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelError}))))
-		require.NoError(t, err)
 		ctx := context.Background()
-		require.NoError(t, e.Apply(ctx, []rule.Campaign{
-			{ID: "o"},
-			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		}))
 		l.during = func() { s.down.Store(true) }
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -75,7 +68,7 @@ func TestRunUnwoundByAPanicSaysWhichSendsItLeavesUnrecorded(t *testing.T) {
 			defer func() { recovered <- recover() }()
 			_ = e.Run(rctx)
 		}()
-		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		require.NoError(t, e.Track(ctx, pushOpened))
 		require.Equal(t, "update", <-recovered)
 		cancel()
 		synctest.Wait()

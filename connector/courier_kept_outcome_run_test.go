@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campaignconnector/campaignconnector/connector"
-	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -25,19 +24,14 @@ func TestRunRecordsAKeptOutcome(t *testing.T) {
 		s := &outage{Memory: store.NewMemory()}
 		l := &sendLog{}
 		o := &outcomes{}
-		e, err := connector.New(s, l, connector.WithSendConcurrency(2),
+		e := nowEngine(t, s, l, connector.WithSendConcurrency(2),
 			connector.WithObserver(connector.ObserverFunc(o.observe)), connector.WithLogger(slog.New(slog.DiscardHandler)))
-		require.NoError(t, err)
 		ctx := context.Background()
-		require.NoError(t, e.Apply(ctx, []rule.Campaign{
-			{ID: "o"},
-			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		}))
 		l.during = func() { s.down.Store(true) }
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- e.Run(rctx) }()
-		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		require.NoError(t, e.Track(ctx, pushOpened))
 		time.Sleep(150 * time.Second) // two leases and a half
 		l.mu.Lock()
 		l.during = nil
@@ -64,19 +58,14 @@ func TestRunSaysWhichSendsItLeavesUnrecorded(t *testing.T) {
 		s := &outage{Memory: store.NewMemory()}
 		l := &sendLog{}
 		var logged syncBuffer
-		e, err := connector.New(s, l, connector.WithSendConcurrency(2),
+		e := nowEngine(t, s, l, connector.WithSendConcurrency(2),
 			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
-		require.NoError(t, err)
 		ctx := context.Background()
-		require.NoError(t, e.Apply(ctx, []rule.Campaign{
-			{ID: "o"},
-			{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
-		}))
 		l.during = func() { s.down.Store(true) }
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- e.Run(rctx) }()
-		require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		require.NoError(t, e.Track(ctx, pushOpened))
 		time.Sleep(90 * time.Second) // past the send's lease
 		cancel()
 		require.NoError(t, <-done)

@@ -72,14 +72,26 @@ func keptEngine(t *testing.T, s store.Store, send connector.Sender, clk *clock.M
 	t.Helper()
 	opts = append([]connector.Option{connector.WithClock(clk), connector.WithSendConcurrency(1),
 		connector.WithObserver(connector.ObserverFunc(o.observe))}, opts...)
+	e := nowEngine(t, s, send, opts...)
+	require.NoError(t, e.Track(context.Background(), pushOpened))
+	return e
+}
+
+// pushOpened is u1's push opened of campaign "o": the trigger of
+// nowEngine's follow-up.
+var pushOpened = event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}
+
+// nowEngine returns an engine on s that sends through send, with opts,
+// whose follow-up "now" is due as soon as a push of campaign "o" is
+// opened (pushOpened).
+func nowEngine(t *testing.T, s store.Store, send connector.Sender, opts ...connector.Option) *connector.Engine {
+	t.Helper()
 	e, err := connector.New(s, send, opts...)
 	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, e.Apply(ctx, []rule.Campaign{
+	require.NoError(t, e.Apply(context.Background(), []rule.Campaign{
 		{ID: "o"},
 		{ID: "now", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}},
 	}))
-	require.NoError(t, e.Track(ctx, event.Event{ID: "e1", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
 	return e
 }
 
