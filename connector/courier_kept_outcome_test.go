@@ -136,10 +136,7 @@ func TestARecordTheStoreNeverTookIsStoredByTheNextTick(t *testing.T) {
 		sentAt := clk.Now() // the record's retries end as the lease does; the send returned before
 
 		clk.Add(time.Minute) // past the lease
-		n, err := tickSettled(e, clk, time.Second)
-		require.NoError(t, err)
-		require.Zero(t, n)
-		require.Len(t, l.sends(), 1, "the delivery was sent again")
+		tickSendsNoMore(t, e, clk, l, "the delivery was sent again")
 		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID))
 		u, err := s.User(context.Background(), "", "u1")
 		require.NoError(t, err)
@@ -149,10 +146,7 @@ func TestARecordTheStoreNeverTookIsStoredByTheNextTick(t *testing.T) {
 		require.True(t, r.At.Before(sentAt), "the receipt is dated %v, after the send returned", r.At)
 		require.Equal(t, int64(1), tallied(t, e, d.CampaignID, rule.Delivered))
 
-		n, err = tickSettled(e, clk, time.Second)
-		require.NoError(t, err)
-		require.Zero(t, n)
-		require.Len(t, l.sends(), 1)
+		tickSendsNoMore(t, e, clk, l, "the delivery was sent again")
 	})
 }
 
@@ -165,10 +159,7 @@ func TestAFailedSendWhoseRecordWasLostIsRetriedAtItsTime(t *testing.T) {
 		e, clk, s, l, o, d := lostRecord(t, errors.New("the provider refused"),
 			connector.WithRetryPolicy(connector.RetryPolicy{MaxAttempts: 3, Base: time.Hour, Max: time.Hour}))
 		clk.Add(time.Minute)
-		n, err := tickSettled(e, clk, time.Second)
-		require.NoError(t, err)
-		require.Zero(t, n)
-		require.Len(t, l.sends(), 1, "attempt 1 was sent again")
+		tickSendsNoMore(t, e, clk, l, "attempt 1 was sent again")
 		require.Equal(t, []rule.DecisionKind{rule.Retried}, o.of(d.ID))
 		u, err := s.User(context.Background(), "", "u1")
 		require.NoError(t, err)
@@ -180,7 +171,7 @@ func TestAFailedSendWhoseRecordWasLostIsRetriedAtItsTime(t *testing.T) {
 
 		l.answer = nil
 		clk.Add(time.Hour)
-		n, err = tickSettled(e, clk, time.Second)
+		n, err := tickSettled(e, clk, time.Second)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		got := l.sends()
@@ -299,12 +290,19 @@ func TestAKeptOutcomeWhoseRecordFailsAgainIsKeptAgain(t *testing.T) {
 		require.Empty(t, o.of(d.ID))
 
 		clk.Add(time.Minute)
-		n, err := tickSettled(e, clk, time.Second)
-		require.NoError(t, err)
-		require.Zero(t, n)
-		require.Len(t, l.sends(), 1, "the delivery was sent again")
+		tickSendsNoMore(t, e, clk, l, "the delivery was sent again")
 		require.Equal(t, []rule.DecisionKind{rule.Delivered}, o.of(d.ID))
 	})
+}
+
+// tickSendsNoMore runs a Tick of e that sends nothing: l still holds its
+// one send; why says what a second would mean.
+func tickSendsNoMore(t *testing.T, e *connector.Engine, clk *clock.Mock, l *sendLog, why string) {
+	t.Helper()
+	n, err := tickSettled(e, clk, time.Second)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Len(t, l.sends(), 1, why)
 }
 
 // gatedDirectory waits, once gated, for open, after it signals entered

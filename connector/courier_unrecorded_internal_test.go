@@ -56,11 +56,7 @@ func TestUnrecordedKeepsTheLatestOutcomes(t *testing.T) {
 // TestForgettingAnOutcomeIsLogged checks that an outcome dropped for want
 // of room is logged at Error, naming its delivery and user.
 func TestForgettingAnOutcomeIsLogged(t *testing.T) {
-	var buf bytes.Buffer
-	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, buf := loggedEngine(t)
 	e.forget(nil, &outcome{userID: "ann", d: Delivery{ID: "d1", Attempt: 2}})
 	out := buf.String()
 	for _, want := range []string{"level=ERROR", "forgetting a send's outcome", "d1", `\"ann\"`, "attempt 2", "sent again"} {
@@ -135,11 +131,7 @@ func TestUnrecordedDropsAnOutcomeNoTickIsStoring(t *testing.T) {
 // TestReturningRunNamesTheOldestKeptOutcomes checks that reportKept names
 // the oldest kept deliveries, oldest first, and counts the others.
 func TestReturningRunNamesTheOldestKeptOutcomes(t *testing.T) {
-	var buf bytes.Buffer
-	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, buf := loggedEngine(t)
 	e.reportKept()
 	if buf.Len() != 0 {
 		t.Fatalf("nothing kept, yet logged %s", buf.String())
@@ -166,11 +158,7 @@ func TestReturningRunNamesTheOldestKeptOutcomes(t *testing.T) {
 // once reportKept finds none left, it logs nothing, rather than a line
 // about the record of 0 sends.
 func TestReturningRunSaysNothingOfOutcomesStoredMeanwhile(t *testing.T) {
-	var buf bytes.Buffer
-	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, buf := loggedEngine(t)
 	j := &job{}
 	j.c.UserID, j.d.ID = "u", "d"
 	e.unrecorded.keep(j)
@@ -193,4 +181,16 @@ func TestReturningRunSaysNothingOfOutcomesStoredMeanwhile(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Fatalf("nothing kept, yet logged %s", buf.String())
 	}
+}
+
+// loggedEngine returns an engine on the memory store whose log lines go
+// to the buffer returned.
+func loggedEngine(t *testing.T) (*Engine, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	e, err := New(store.NewMemory(), SenderFunc(nil), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, &buf
 }
