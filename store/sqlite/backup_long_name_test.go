@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,13 +31,9 @@ func TestABackupWithALongNameIsWritten(t *testing.T) {
 			t.Errorf("a backup named with %d bytes: %v", len(name), err)
 			continue
 		}
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			if e.Name() != name {
-				t.Errorf("a backup named with %d bytes left %s", len(name), e.Name())
+		for _, left := range fileNames(t, dir) {
+			if left != name {
+				t.Errorf("a backup named with %d bytes left %s", len(name), left)
 			}
 		}
 		b := openStore(t, path)

@@ -109,13 +109,9 @@ func TestABackupWhereHardLinksAreRefused(t *testing.T) {
 	if fi, err := os.Stat(empty); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the backup over an empty file of mode 0600: %v (%v)", fi.Mode(), err)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() != "new.db" && e.Name() != "empty.db" {
-			t.Errorf("a backup without hard links left %s", e.Name())
+	for _, name := range fileNames(t, dir) {
+		if name != "new.db" && name != "empty.db" {
+			t.Errorf("a backup without hard links left %s", name)
 		}
 	}
 	for _, path := range []string{filepath.Join(dir, "new.db"), empty} {

@@ -69,14 +69,7 @@ func TestABackupRemovesTheFilesOfDeadBackups(t *testing.T) {
 	if err := s.Backup(context.Background(), filepath.Join(dir, "b.db")); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var left []string
-	for _, e := range entries {
-		left = append(left, e.Name())
-	}
+	left := fileNames(t, dir)
 	want := slices.Concat([]string{"b.db"}, live, others)
 	slices.Sort(want)
 	if !slices.Equal(left, want) {

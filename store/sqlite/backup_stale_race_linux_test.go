@@ -79,14 +79,7 @@ func TestABackupBesideAnotherAtEachStepRemovesNothingOfIt(t *testing.T) {
 			if !strings.HasPrefix(res, "exists: ") || strings.Contains(res, "partial file") {
 				t.Errorf("the child's backup, which this one's ran beside: %s, want ErrBackupExists alone", res)
 			}
-			entries, err := os.ReadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var left []string
-			for _, e := range entries {
-				left = append(left, e.Name())
-			}
+			left := fileNames(t, dir)
 			if !slices.Equal(left, []string{"b.db"}) {
 				t.Errorf("the two backups left %q, want b.db alone", left)
 			}

@@ -83,3 +83,17 @@ func backUpRefused(t *testing.T, s *sqlite.Store, path, what string, want ...str
 	}
 	return err
 }
+
+// fileNames returns the names of the files in dir, sorted.
+func fileNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
