@@ -99,52 +99,23 @@ func journalNeeded(path string, err error) error {
 	return fmt.Errorf("%w (SQLite: %w)", long, err)
 }
 
-// subject names path in nameTooLong's error, with the file a link leads
-// to when that is another.
+// subject names path in nameTooLong's error, with the file it leads to
+// when it is a link.
 func subject(path, real string) string {
-	if real == path {
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Sprintf("%q", path)
 	}
 	return fmt.Sprintf("%q (a link to %q)", path, real)
 }
 
-// sqliteName is the path of the file SQLite opens for path: SQLite
-// follows the links a path leads through, to a file that may not exist
-// yet, and names the files it keeps beside the database after it. Only
-// the last name of the path is followed, which is all the length of the
-// name depends on; a loop of links ends the search where it is. A
-// relative target is put after the directory part of the path as it is,
-// not cleaned: ".." in it leads out of the directory a link on the way
-// leads to, as the system finds it, where cleaning would drop that link.
-// On Windows, SQLite names those files after the path as given (it makes
-// the path absolute without following links), and so does sqliteName.
+// sqliteName is the path of the file SQLite opens for path, after whose
+// name it names the files it keeps beside the database: on Unix, the full
+// path it makes of path, links followed (fullPath); elsewhere, or where
+// that fails, path itself (on Windows SQLite makes a path absolute without
+// following links).
 func sqliteName(path string) string {
-	if runtime.GOOS == "windows" {
-		return path
-	}
-	for range 40 {
-		target, err := os.Readlink(path)
-		if err != nil {
-			break
-		}
-		if !filepath.IsAbs(target) {
-			target = dirPart(path) + target
-		}
-		path = target
+	if full, _, ok := fullPath(path); ok {
+		return full
 	}
 	return path
-}
-
-// dirPart is path up to and with its last separator (its volume name
-// alone, or "", when it has none), uncleaned.
-func dirPart(path string) string {
-	vol := len(filepath.VolumeName(path))
-	i := len(path) - 1
-	for i >= vol && !os.IsPathSeparator(path[i]) {
-		i--
-	}
-	if i < vol {
-		return path[:vol]
-	}
-	return path[:i+1]
 }
