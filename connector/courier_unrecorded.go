@@ -138,11 +138,7 @@ func (e *Engine) reportKept() {
 func (u *unrecorded) oldest(max int) (int, []string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	outs := make([]*outcome, 0, len(u.m))
-	for _, o := range u.m {
-		outs = append(outs, o)
-	}
-	slices.SortFunc(outs, func(a, b *outcome) int { return cmp.Compare(a.seq, b.seq) })
+	outs := u.byAge(func(*outcome) bool { return true })
 	ids := make([]string, 0, min(max, len(outs)))
 	for _, o := range outs[:min(max, len(outs))] {
 		ids = append(ids, fmt.Sprintf("delivery %s of user %q", o.d.ID, o.userID))
@@ -157,10 +153,18 @@ func (u *unrecorded) oldest(max int) (int, []string) {
 func (u *unrecorded) takeAll() []*outcome {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	outs := u.byAge(func(o *outcome) bool { return !o.recording })
+	for _, o := range outs {
+		o.recording = true
+	}
+	return outs
+}
+
+// byAge returns the kept outcomes that take, oldest first; u.mu is held.
+func (u *unrecorded) byAge(take func(*outcome) bool) []*outcome {
 	outs := make([]*outcome, 0, len(u.m))
 	for _, o := range u.m {
-		if !o.recording {
-			o.recording = true
+		if take(o) {
 			outs = append(outs, o)
 		}
 	}
