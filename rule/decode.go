@@ -55,6 +55,42 @@ func decoded(ve *ValidationError) error {
 	return &decodeError{path: path, msg: strings.TrimPrefix(ve.Error(), path+": "), err: ve}
 }
 
+// withSentinel returns err, an error of the decoding of rule type what
+// (see decode), wrapping also a *ValidationError (Object what, Field the
+// rest of err's path) that wraps sentinel: a value of the wrong JSON type
+// or an unknown field then satisfies errors.Is(err, sentinel) and
+// errors.As as a value that does not parse does (see decoded). Its text
+// is unchanged, and encoding/json's error is still in its chain. Malformed
+// JSON and a key given twice (a *DuplicateKeyError, which says where it is
+// by itself) are returned as they are.
+func withSentinel(err error, what string, sentinel error) error {
+	de, ok := err.(*decodeError)
+	if !ok || de.err == nil {
+		return err
+	}
+	var (
+		dk *DuplicateKeyError
+		se *json.SyntaxError
+		ve *ValidationError
+	)
+	if errors.As(de.err, &dk) || errors.As(de.err, &se) || errors.As(de.err, &ve) {
+		return err
+	}
+	field := strings.TrimPrefix(strings.TrimPrefix(de.path, what), ": ")
+	ve = &ValidationError{Object: what, Field: field, Reason: de.msg, Err: sentinel}
+	return &decodeError{path: de.path, msg: de.msg, err: &problemCause{ve, de.err}}
+}
+
+// problemCause is a decoding error as a *ValidationError, with the error
+// behind it (encoding/json's): errors.Is and errors.As find both.
+type problemCause struct {
+	ve    *ValidationError
+	cause error
+}
+
+func (e *problemCause) Error() string   { return e.ve.Error() }
+func (e *problemCause) Unwrap() []error { return []error{e.ve, e.cause} }
+
 // decode decodes b into v strictly (see strictUnmarshal), v being the wire
 // form of the rule type named what, which accepts shapes; fields gives
 // what some of v's fields want, by JSON name, when their Go type does not

@@ -226,3 +226,44 @@ func TestMalformedValuesSayWhereTheyAre(t *testing.T) {
 		require.ErrorAs(t, err, &ve, "the validation error stays wrapped")
 	}
 }
+
+// Every way a delay's JSON can be wrong wraps ErrInvalidDelay, a value of
+// the wrong JSON type and an unknown field as a value that does not parse
+// does, alone, in a campaign and as stored (where an unknown field is
+// dropped instead), and errors.As finds the *ValidationError naming the
+// field.
+func TestDelayDecodingErrorsAreInvalidDelay(t *testing.T) {
+	for _, tc := range []struct{ json, field string }{
+		{`{"after":"7d"}`, "after"},
+		{`{"after":3600}`, "after"},
+		{`{"after":{"hours":1}}`, "after"},
+		{`{"after":["1h"]}`, "after"},
+		{`{"after":true}`, "after"},
+		{`{"weekday":1,"at":"09:00"}`, "weekday"},
+		{`{"weekday":"monday","at":900}`, "at"},
+		{`{"days":"2","at":"09:00"}`, "days"},
+		{`{"days":2.5,"at":"09:00"}`, "days"},
+		{`{"afterr":"72h"}`, ""},
+		{`"72h"`, ""},
+		{`72`, ""},
+		{`[]`, ""},
+		{`true`, ""},
+	} {
+		campaign := `{"id":"c","triggers":[{"kind":"email_opened","campaign_id":"n"}],"delay":` + tc.json + `}`
+		var errs []error
+		errs = append(errs, json.Unmarshal([]byte(tc.json), new(rule.Delay)))
+		errs = append(errs, json.Unmarshal([]byte(campaign), new(rule.Campaign)))
+		if !strings.Contains(tc.json, "afterr") {
+			_, err := rule.DecodeStoredCampaign([]byte(campaign))
+			errs = append(errs, err)
+		}
+		for i, err := range errs {
+			require.ErrorIs(t, err, rule.ErrInvalidDelay, "%s (%d)", tc.json, i)
+			var ve *rule.ValidationError
+			require.ErrorAs(t, err, &ve, "%s (%d)", tc.json, i)
+			require.Equal(t, "delay", ve.Object, tc.json)
+			require.Equal(t, tc.field, ve.Field, tc.json)
+			require.True(t, strings.HasPrefix(err.Error(), "rule: "), err.Error())
+		}
+	}
+}

@@ -227,11 +227,12 @@ func (d Delay) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements [json.Unmarshaler]. null or {} is immediate.
 // Exactly one of after, weekday or days may be given; weekday and days need
-// at ("HH:MM"). The result is not range-checked: call [Delay.Validate].
+// at ("HH:MM"). Its errors wrap [ErrInvalidDelay] (see there). The result
+// is not range-checked: call [Delay.Validate].
 func (d *Delay) UnmarshalJSON(b []byte) error {
 	var w delayJSON
 	if err := decode(b, &w, "delay", delayShapes, delayFields); err != nil {
-		return err
+		return withSentinel(err, "delay", ErrInvalidDelay)
 	}
 	set := 0
 	for _, given := range []bool{w.After != "", w.Weekday != "", w.Days != nil} {

@@ -25,7 +25,11 @@ var (
 	// ErrInvalidTransition: the lifecycle does not allow this change of
 	// state (see [State]).
 	ErrInvalidTransition = errors.New("invalid lifecycle transition")
-	// ErrInvalidDelay: a delay out of range or malformed.
+	// ErrInvalidDelay: a delay out of range or malformed. Every error
+	// decoding a [Delay] wraps it (a value that does not parse, a value of
+	// the wrong JSON type, an unknown field, two kinds at once), inside a
+	// *ValidationError naming the field, except a key given twice (a
+	// [*DuplicateKeyError]).
 	ErrInvalidDelay = errors.New("invalid delay")
 	// ErrInvalidCondition: a property condition that cannot be evaluated
 	// (unknown operator, wrong value type).
