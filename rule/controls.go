@@ -76,11 +76,41 @@ func (t TimeOfDay) MarshalText() ([]byte, error) {
 	return []byte(t.String()), nil
 }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: "HH:MM".
+// UnmarshalText implements [encoding.TextUnmarshaler]: "HH:MM". Its
+// errors read as [TimeOfDay.UnmarshalJSON]'s.
 func (t *TimeOfDay) UnmarshalText(b []byte) error {
 	h, m, err := parseTimeOfDay(string(b))
 	if err != nil {
+		return &decodeError{path: "time_of_day", msg: err.Error(), err: err}
+	}
+	*t = At(h, m)
+	return nil
+}
+
+// UnmarshalJSON implements [json.Unmarshaler]: a string "HH:MM"; null
+// leaves t as it is. Its errors start with "rule: time_of_day: ", as
+// those of the other rule types decoded alone start with their names:
+// `rule: time_of_day: "9h" is not HH:MM`, `rule: time_of_day: want a
+// time of day such as "09:00", got a number`. Inside a [SendWindow] they
+// name the bound instead (`rule: send_window: from: …`).
+func (t *TimeOfDay) UnmarshalJSON(b []byte) error {
+	return decodeTimeOfDay(b, "time_of_day", t)
+}
+
+// decodeTimeOfDay decodes JSON b, a string "HH:MM", into t, its errors
+// placed at what ("time_of_day", "send_window: from"); null leaves t as
+// it is.
+func decodeTimeOfDay(b []byte, what string, t *TimeOfDay) error {
+	if isNull(b) {
+		return nil
+	}
+	var s string
+	if err := decode(b, &s, what, timeOfDayShape, nil); err != nil {
 		return err
+	}
+	h, m, err := parseTimeOfDay(s)
+	if err != nil {
+		return &decodeError{path: what, msg: err.Error(), err: err}
 	}
 	*t = At(h, m)
 	return nil
@@ -262,7 +292,7 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 			// day), as MarshalJSON writes them.
 			return &decodeError{path: "send_window: " + f.name, msg: "missing; want " + sendWindowShapes + ` ("to" equal to "from" is the whole day)`}
 		}
-		if err := decode(f.raw, f.to, "send_window: "+f.name, timeOfDayShape, nil); err != nil {
+		if err := decodeTimeOfDay(f.raw, "send_window: "+f.name, f.to); err != nil {
 			return err
 		}
 	}

@@ -119,3 +119,34 @@ func TestPartsDecodedAloneKeepFieldsTheJSONDoesNotSet(t *testing.T) {
 	require.Error(t, json.Unmarshal([]byte(`{"kind":"purchase","name":"a","nmae":"b"}`), &tr))
 	require.Equal(t, before, tr)
 }
+
+// A time of day decoded alone says what is wrong under the package's
+// prefix, as the other parts do ("rule: time_of_day: …"); inside a send
+// window its errors name the bound instead. A failed decoding, and null,
+// leave it as it is.
+func TestTimeOfDayDecodedAloneSaysWhatItWants(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`"9h"`, `rule: time_of_day: "9h" is not HH:MM`},
+		{`"25:00"`, `rule: time_of_day: "25:00" is not a time of day`},
+		{`900`, `rule: time_of_day: want a time of day such as "09:00", got a number`},
+		{`{"hour":9}`, `rule: time_of_day: want a time of day such as "09:00", got an object`},
+		{`["09:00"]`, `rule: time_of_day: want a time of day such as "09:00", got an array`},
+		{`true`, `rule: time_of_day: want a time of day such as "09:00", got true or false`},
+	} {
+		tod := rule.At(8, 0)
+		require.EqualError(t, json.Unmarshal([]byte(tc.json), &tod), tc.want, tc.json)
+		require.Equal(t, rule.At(8, 0), tod, tc.json)
+	}
+	tod := rule.At(8, 0)
+	require.NoError(t, json.Unmarshal([]byte(`null`), &tod))
+	require.Equal(t, rule.At(8, 0), tod)
+	require.NoError(t, json.Unmarshal([]byte(`"09:30"`), &tod))
+	require.Equal(t, rule.At(9, 30), tod)
+	require.EqualError(t, tod.UnmarshalText([]byte("9h")), `rule: time_of_day: "9h" is not HH:MM`)
+
+	var w rule.SendWindow
+	require.EqualError(t, json.Unmarshal([]byte(`{"from":"09:00","to":900}`), &w),
+		`rule: send_window: to: want a time of day such as "09:00", got a number`)
+	require.EqualError(t, json.Unmarshal([]byte(`{"from":"09:00","to":"9h"}`), &w),
+		`rule: send_window: to: "9h" is not HH:MM`)
+}

@@ -35,7 +35,8 @@ func DecodeStoredCampaign(data []byte) (Campaign, error) {
 }
 
 // wireTypes maps each rule type that decodes itself to the struct whose
-// fields its JSON object holds.
+// fields its JSON object holds, or, for a time of day, to string: it has
+// no fields to drop.
 var wireTypes = map[reflect.Type]reflect.Type{
 	reflect.TypeFor[Campaign]():      reflect.TypeFor[Campaign](),
 	reflect.TypeFor[Delay]():         reflect.TypeFor[delayJSON](),
@@ -45,6 +46,7 @@ var wireTypes = map[reflect.Type]reflect.Type{
 	reflect.TypeFor[Trigger]():       reflect.TypeFor[matcherJSON](),
 	reflect.TypeFor[Exception]():     reflect.TypeFor[matcherJSON](),
 	reflect.TypeFor[Condition]():     reflect.TypeFor[conditionJSON](),
+	reflect.TypeFor[TimeOfDay]():     reflect.TypeFor[string](),
 }
 
 var (
