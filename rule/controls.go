@@ -121,7 +121,9 @@ func decodeTimeOfDay(b []byte, what string, t *TimeOfDay) error {
 // [From, To): From inclusive, To exclusive; To before From spans midnight
 // (22:00–06:00), To equal to From is the whole day. Days, when set, are the
 // weekdays on which a window opens (an overnight window opened on Friday
-// ends on Saturday morning).
+// ends on Saturday morning). In JSON they are names [ParseWeekday]
+// accepts: full English names or their first three letters, in any case
+// ("monday", "Mon"); encoding writes full names in lower case.
 //
 // When the trigger is processed, a due time outside the window (for a
 // due time already past, due at once: the time it is processed) is not

@@ -227,7 +227,8 @@ func (d Delay) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements [json.Unmarshaler]. null or {} is immediate.
 // Exactly one of after, weekday or days may be given; weekday and days need
-// at ("HH:MM"). Its errors wrap [ErrInvalidDelay] (see there). The result
+// at ("HH:MM"); a weekday is a name [ParseWeekday] accepts ("monday",
+// "Mon"). Its errors wrap [ErrInvalidDelay] (see there). The result
 // is not range-checked: call [Delay.Validate].
 func (d *Delay) UnmarshalJSON(b []byte) error {
 	var w delayJSON
@@ -273,7 +274,13 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ParseWeekday parses an English weekday name, any case ("monday", "Mon").
+// ParseWeekday parses a weekday as a definition names it: its English
+// name, in full or its first three letters, in any case ("monday",
+// "Monday", "MONDAY", "mon", "Mon", "MON"; "thu" and "thursday"). Any
+// other length is refused ("mo", "mond", "tues", "thur"), as are spaces
+// around the name and other languages. Case is compared as
+// [strings.ToLower] folds it, so a dotted capital İ reads as i ("FRİDAY").
+// JSON written by this package always holds full names in lower case.
 func ParseWeekday(s string) (time.Weekday, error) {
 	l := strings.ToLower(s)
 	for wd := time.Sunday; wd <= time.Saturday; wd++ {

@@ -2,6 +2,7 @@ package rule_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 	_ "time/tzdata" // zones must not depend on the machine's tz database
@@ -198,4 +199,38 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	require.False(t, rule.State("paused").Valid())
+}
+
+// A weekday is its English name in full or its first three letters, in
+// any case, as the documentation says; any other form is refused, in a
+// delay and in a send window's days alike.
+func TestWeekdayNamesAccepted(t *testing.T) {
+	accepted := map[string]time.Weekday{
+		"monday": time.Monday, "Monday": time.Monday, "MONDAY": time.Monday, "mOnDaY": time.Monday,
+		"mon": time.Monday, "Mon": time.Monday, "MON": time.Monday,
+		"sunday": time.Sunday, "sun": time.Sunday, "tue": time.Tuesday, "wed": time.Wednesday,
+		"thu": time.Thursday, "Thursday": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+		"FRİDAY": time.Friday, // İ lowers to i, as strings.ToLower folds it
+	}
+	for s, want := range accepted {
+		got, err := rule.ParseWeekday(s)
+		require.NoError(t, err, s)
+		require.Equal(t, want, got, s)
+		var d rule.Delay
+		require.NoError(t, json.Unmarshal([]byte(`{"weekday":"`+s+`","at":"09:00"}`), &d), s)
+		require.Equal(t, rule.NextWeekdayAt(want, 9, 0), d, s)
+		var w rule.SendWindow
+		require.NoError(t, json.Unmarshal([]byte(`{"from":"09:00","to":"17:00","days":["`+s+`"]}`), &w), s)
+		require.Equal(t, []time.Weekday{want}, w.Days, s)
+	}
+	for _, s := range []string{"", "m", "mo", "mond", "monda", "mondays", "tues", "thur", "thurs", "weds",
+		" monday", "monday ", "mon.", "lundi", "1", "ſun"} {
+		_, err := rule.ParseWeekday(s)
+		require.EqualError(t, err, strconv.Quote(s)+" is not a weekday", s)
+		var d rule.Delay
+		require.ErrorIs(t, json.Unmarshal([]byte(`{"weekday":`+strconv.Quote(s)+`,"at":"09:00"}`), &d), rule.ErrInvalidDelay, s)
+		var w rule.SendWindow
+		require.ErrorContains(t, json.Unmarshal([]byte(`{"from":"09:00","to":"17:00","days":[`+strconv.Quote(s)+`]}`), &w),
+			`rule: send_window: days[0]: `+strconv.Quote(s)+` is not a weekday`, s)
+	}
 }
