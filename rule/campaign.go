@@ -252,23 +252,30 @@ func cloneConditions(cs []Condition) []Condition {
 func (c *Campaign) UnmarshalJSON(b []byte) error {
 	var p campaignJSON
 	if err := decode(b, &p, "campaign", campaignShapes, nil); err != nil {
-		var de *decodeError
-		if errors.As(err, &de) {
-			switch de.path {
-			case "campaign": // no field named: a time's or a kind's own error?
-				return whichConversion(b, badKind(b, badTime(b, err)))
-			case "campaign: conversion": // which conversion's kind?
-				return whichConversion(b, badKind(b, err))
-			}
-			if strings.HasPrefix(de.path, "campaign: conversion: ") {
-				return whichConversion(b, err)
-			}
-		}
-		return err
+		return withSentinel(placeCampaignError(b, err), "campaign", nil)
 	}
 	*c = Campaign(p.plainCampaign)
 	c.Triggers, c.Exceptions = triggers(p.Triggers), exceptions(p.Exceptions)
 	return nil
+}
+
+// placeCampaignError returns err, an error decoding campaign b, with
+// the field it is about named where encoding/json does not name it: a
+// time's, a kind's, a conversion's.
+func placeCampaignError(b []byte, err error) error {
+	var de *decodeError
+	if errors.As(err, &de) {
+		switch de.path {
+		case "campaign": // no field named: a time's or a kind's own error?
+			return whichConversion(b, badKind(b, badTime(b, err)))
+		case "campaign: conversion": // which conversion's kind?
+			return whichConversion(b, badKind(b, err))
+		}
+		if strings.HasPrefix(de.path, "campaign: conversion: ") {
+			return whichConversion(b, err)
+		}
+	}
+	return err
 }
 
 // campaignJSON is the wire form of a campaign: its triggers and

@@ -81,7 +81,7 @@ func (t TimeOfDay) MarshalText() ([]byte, error) {
 func (t *TimeOfDay) UnmarshalText(b []byte) error {
 	h, m, err := parseTimeOfDay(string(b))
 	if err != nil {
-		return &decodeError{path: "time_of_day", msg: err.Error(), err: err}
+		return withSentinel(&decodeError{path: "time_of_day", msg: err.Error(), err: err}, "time_of_day", nil)
 	}
 	*t = At(h, m)
 	return nil
@@ -94,7 +94,7 @@ func (t *TimeOfDay) UnmarshalText(b []byte) error {
 // time of day such as "09:00", got a number`. Inside a [SendWindow] they
 // name the bound instead (`rule: send_window: from: …`).
 func (t *TimeOfDay) UnmarshalJSON(b []byte) error {
-	return decodeTimeOfDay(b, "time_of_day", t)
+	return withSentinel(decodeTimeOfDay(b, "time_of_day", t), "time_of_day", nil)
 }
 
 // decodeTimeOfDay decodes JSON b, a string "HH:MM", into t, its errors
@@ -279,7 +279,7 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 	if err := decode(b, &j, "send_window", sendWindowShapes, map[string]string{
 		"days": `an array of weekdays such as ["monday","friday"]`,
 	}); err != nil {
-		return err
+		return withSentinel(err, "send_window", nil)
 	}
 	out := SendWindow{NextAvailable: j.NextAvailable}
 	for _, f := range []struct {
@@ -292,10 +292,11 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 			// to close at 17:00 would stay open until the end of the
 			// day. Both are given ("to" equal to "from" is the whole
 			// day), as MarshalJSON writes them.
-			return &decodeError{path: "send_window: " + f.name, msg: "missing; want " + sendWindowShapes + ` ("to" equal to "from" is the whole day)`}
+			return decoded(&ValidationError{Object: "send_window", Field: f.name,
+				Reason: "missing; want " + sendWindowShapes + ` ("to" equal to "from" is the whole day)`})
 		}
 		if err := decodeTimeOfDay(f.raw, "send_window: "+f.name, f.to); err != nil {
-			return err
+			return withSentinel(err, "send_window", nil)
 		}
 	}
 	for i, s := range j.Days {
@@ -391,7 +392,7 @@ func (c Conversion) MarshalJSON() ([]byte, error) {
 func (c *Conversion) UnmarshalJSON(b []byte) error {
 	var j conversionJSON
 	if err := decode(b, &j, "conversion", conversionShapes, map[string]string{"deadline": durationShape}); err != nil {
-		return err
+		return withSentinel(err, "conversion", nil)
 	}
 	out := Conversion{ID: j.ID, Kind: j.Kind, CampaignID: j.CampaignID, Target: j.Target, Name: j.Name, Where: conditions(j.Where)}
 	if j.Deadline != "" {

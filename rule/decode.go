@@ -57,15 +57,20 @@ func decoded(ve *ValidationError) error {
 
 // withSentinel returns err, an error of the decoding of rule type what
 // (see decode), wrapping also a *ValidationError (Object what, Field the
-// rest of err's path) that wraps sentinel: a value of the wrong JSON type
-// or an unknown field then satisfies errors.Is(err, sentinel) and
-// errors.As as a value that does not parse does (see decoded). Its text
-// is unchanged, and encoding/json's error is still in its chain. Malformed
-// JSON and a key given twice (a *DuplicateKeyError, which says where it is
-// by itself) are returned as they are.
+// rest of err's path) that wraps sentinel, if not nil: a value of the
+// wrong JSON type, an unknown field or a value that does not parse then
+// satisfies errors.As, and errors.Is(err, sentinel), as a value that
+// does not parse found by decoded does. An error inside a condition (a
+// trigger's, an exception's or a conversion's "where") is the
+// condition's: Object "condition", Field the condition's field, wrapping
+// ErrInvalidCondition, whatever sentinel is. Its text is unchanged, and
+// the error behind it (encoding/json's) is still in its chain. Malformed
+// JSON, a key given twice (a *DuplicateKeyError, which says where it is
+// by itself) and an error that already holds a *ValidationError are
+// returned as they are.
 func withSentinel(err error, what string, sentinel error) error {
 	de, ok := err.(*decodeError)
-	if !ok || de.err == nil {
+	if !ok {
 		return err
 	}
 	var (
@@ -76,19 +81,42 @@ func withSentinel(err error, what string, sentinel error) error {
 	if errors.As(de.err, &dk) || errors.As(de.err, &se) || errors.As(de.err, &ve) {
 		return err
 	}
-	field := strings.TrimPrefix(strings.TrimPrefix(de.path, what), ": ")
-	ve = &ValidationError{Object: what, Field: field, Reason: de.msg, Err: sentinel}
+	object, field := what, strings.TrimPrefix(strings.TrimPrefix(de.path, what), ": ")
+	if field == "" && errors.Is(de.err, event.ErrUnknownKind) {
+		field = "kind" // a conversion's: its text does not name the field
+	}
+	if f, ok := conditionField(field); ok {
+		object, field, sentinel = "condition", f, ErrInvalidCondition
+	}
+	ve = &ValidationError{Object: object, Field: field, Reason: de.msg, Err: sentinel}
+	if de.err == nil {
+		return &decodeError{path: de.path, msg: de.msg, err: ve}
+	}
 	return &decodeError{path: de.path, msg: de.msg, err: &problemCause{ve, de.err}}
 }
 
-// problemCause is a decoding error as a *ValidationError, with the error
-// behind it (encoding/json's): errors.Is and errors.As find both.
+// conditionField returns the field of a condition that field path is
+// in ("op" for "triggers.where.op", "" for "where[0]") and true, or
+// false when path is not inside a "where" list.
+func conditionField(path string) (string, bool) {
+	parts := strings.Split(strings.ReplaceAll(path, ": ", "."), ".")
+	for i, p := range parts {
+		if p == "where" || strings.HasPrefix(p, "where[") {
+			return strings.Join(parts[i+1:], "."), true
+		}
+	}
+	return "", false
+}
+
+// problemCause is the error behind a decoding error (encoding/json's),
+// whose text it has, with the decoding error as a *ValidationError:
+// errors.Is and errors.As find both.
 type problemCause struct {
 	ve    *ValidationError
 	cause error
 }
 
-func (e *problemCause) Error() string   { return e.ve.Error() }
+func (e *problemCause) Error() string   { return e.cause.Error() }
 func (e *problemCause) Unwrap() []error { return []error{e.ve, e.cause} }
 
 // decode decodes b into v strictly (see strictUnmarshal), v being the wire

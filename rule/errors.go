@@ -16,6 +16,13 @@ type ValidationError = event.ValidationError
 
 // Sentinel errors, wrapped by the [*ValidationError] values that Validate
 // methods return, so callers can test them with errors.Is.
+//
+// Every error decoding a rule type's JSON (a value of the wrong JSON
+// type, a field the type does not have, a value that does not parse) is
+// a [*ValidationError] too, naming the part (Object "delay", "condition",
+// "send_window"…) and its field; a delay's wraps [ErrInvalidDelay] and a
+// condition's [ErrInvalidCondition], the others no sentinel. Malformed
+// JSON and a key given twice (a [*DuplicateKeyError]) are the exceptions.
 var (
 	// ErrExceptionWithoutDelay: exceptions only make sense while a user
 	// waits, so a campaign with exceptions needs a non-immediate delay.
@@ -32,7 +39,12 @@ var (
 	// [*DuplicateKeyError]).
 	ErrInvalidDelay = errors.New("invalid delay")
 	// ErrInvalidCondition: a property condition that cannot be evaluated
-	// (unknown operator, wrong value type).
+	// (unknown operator, wrong value type). Every error decoding a
+	// [Condition], alone or in a "where" list, wraps it too (a value of
+	// the wrong JSON type, an unknown field), inside a *ValidationError
+	// whose Object is "condition", except a key given twice (a
+	// [*DuplicateKeyError]). An operator that does not exist decodes, and
+	// Validate reports it.
 	ErrInvalidCondition = errors.New("invalid condition")
 )
 

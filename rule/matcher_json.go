@@ -127,15 +127,15 @@ func (x *Exception) UnmarshalJSON(b []byte) error {
 // number in Value decodes as json.Number. As with encoding/json, the
 // fields b does not set keep their values, null leaves c as it is, and a
 // type that embeds Condition takes this decoding. A failed decoding
-// leaves c as it is. Decoding does not validate: call
-// [Condition.Validate].
+// leaves c as it is; its errors wrap [ErrInvalidCondition] (see there).
+// Decoding does not validate: call [Condition.Validate].
 func (c *Condition) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
 	w := conditionJSON(*c)
 	if err := decode(b, &w, "condition", conditionShapes, nil); err != nil {
-		return err
+		return withSentinel(err, "condition", ErrInvalidCondition)
 	}
 	*c = Condition(w)
 	return nil
@@ -147,9 +147,9 @@ func decodeMatcher(b []byte, w *matcherJSON, what, shapes string) error {
 	err := decode(b, w, what, shapes, nil)
 	var de *decodeError
 	if errors.As(err, &de) && de.path == what && errors.Is(err, event.ErrUnknownKind) {
-		return &decodeError{path: what + ": kind", msg: strings.TrimPrefix(de.msg, "event: "), err: de.err}
+		err = &decodeError{path: what + ": kind", msg: strings.TrimPrefix(de.msg, "event: "), err: de.err}
 	}
-	return err
+	return withSentinel(err, what, nil)
 }
 
 // isNull reports whether JSON value b is null.

@@ -73,7 +73,7 @@ type reeligibilityJSON struct {
 func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	var w reeligibilityJSON
 	if err := decode(b, &w, "reeligibility", reeligibilityShapes, map[string]string{"after": durationShape}); err != nil {
-		return err
+		return withSentinel(err, "reeligibility", nil)
 	}
 	if w.After == nil {
 		*r = Reeligibility{}
