@@ -45,6 +45,11 @@ type courier struct {
 	errMu  sync.Mutex
 	err    error // the first error
 	ended  error // the first error that was the end of ctx
+
+	// unwound is the first panic (or runtime.Goexit) that unwound one of
+	// the courier's goroutines other than the Tick's: the Tick repeats it
+	// on its own goroutine once the rest of its work has ended.
+	unwound atomic.Pointer[tickEnd]
 }
 
 var couriers = sync.Pool{New: func() any { return &courier{} }}
@@ -96,6 +101,7 @@ func (w *courier) release() {
 	}
 	w.e, w.ctx, w.wctx, w.err, w.ended, w.rt = nil, nil, nil, nil, nil, nil
 	w.failed.Store(false)
+	w.unwound.Store(nil)
 	w.sent.Store(0)
 	couriers.Put(w)
 }
@@ -148,16 +154,19 @@ func (w *courier) run() (int, error) {
 	gave := make(chan struct{})
 	stopGiving := context.AfterFunc(w.ctx, func() {
 		defer close(gave)
-		for _, f := range feeds {
-			f.giveBack()
-		}
+		w.guard(func() {
+			for _, f := range feeds {
+				f.giveBack()
+			}
+		})
 	})
 	// A slot that runs on this goroutine may unwind it (an observer's
 	// or the store's panic, which the host may recover; a sender that
 	// ends its goroutine, as t.FailNow does): the give-back and the
 	// keeper then stop, without a wait that the state the slot left
 	// could hold for ever, and Tick drops the courier rather than pool
-	// it (see Engine.Tick).
+	// it (see Engine.Tick). One that unwinds a goroutine of its own
+	// ends it alone (guard): the Tick unwinds once the rest has ended.
 	ended := false
 	defer func() {
 		if !ended {
@@ -172,8 +181,9 @@ func (w *courier) run() (int, error) {
 		var wg sync.WaitGroup
 		for _, s := range slots {
 			wg.Go(func() {
-				s.run()
-				w.rt.slotEnded() // Run may start a Tick with it
+				if w.guard(s.run) {
+					w.rt.slotEnded() // Run may start a Tick with it
+				}
 			})
 		}
 		wg.Wait()
@@ -186,6 +196,9 @@ func (w *courier) run() (int, error) {
 	w.keep.halt()
 	for _, f := range w.feeds {
 		f.close()
+	}
+	if end := w.unwound.Load(); end != nil {
+		unwind(*end) // and Tick drops the courier
 	}
 	err := cmp.Or(w.err, w.ended, w.ctx.Err())
 	return int(w.sent.Load()), err

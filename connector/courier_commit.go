@@ -175,9 +175,36 @@ func (g *group) commit(r *request) {
 			return // applied in another caller's call
 		}
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			// The store panicked (the host may recover it): the other
+			// callers, whose ops the call may not have applied, must not
+			// wait for it for ever. Each is told so, and tries its ops on
+			// its own.
+			g.done(r, batch, errCallUnwound)
+		}
+	}()
 	g.apply(r, batch)
+	returned = true
+	g.done(r, batch, nil)
+}
+
+// errCallUnwound is the error of the ops of a shared call that a panic
+// unwound (the store's, in another caller's goroutine).
+var errCallUnwound = errors.New("connector: a store call shared with this one panicked")
+
+// done wakes the callers of batch other than r, whose call ended (failed
+// with failed, if not nil), and hands the next call to a waiting caller.
+func (g *group) done(r *request, batch []*request, failed error) {
 	for _, b := range batch {
 		if b != r {
+			if failed != nil {
+				b.shared = true
+				for i := range b.ops {
+					b.ops[i].Err = failed
+				}
+			}
 			b.wake <- nil
 		}
 	}

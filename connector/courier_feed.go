@@ -121,11 +121,11 @@ func (f *feed) handOut(j *job) {
 	}
 	if f.ahead > 0 && !f.claiming && !f.done && len(f.queue)-f.next <= f.ahead && !f.w.stopping() {
 		f.claiming = true
-		go func() {
+		go f.w.guard(func() {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.claim()
-		}()
+		})
 	}
 }
 

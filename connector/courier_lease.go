@@ -33,7 +33,7 @@ func (k *keeper) start(w *courier) {
 	k.once.Do(func() {
 		k.stop, k.done = make(chan struct{}), make(chan struct{})
 		k.req.wake = make(chan []*request, 1)
-		go k.run(w)
+		go w.guard(func() { k.run(w) })
 	})
 }
 

@@ -151,13 +151,19 @@ func (rt *runTick) slotEnded() {
 // ended reads end, a Tick's end received by Run: its error, or its panic,
 // which it repeats on Run's goroutine.
 func (r *runTicks) ended(end tickEnd) error {
+	unwind(end)
+	return end.err
+}
+
+// unwind repeats the panic, or runtime.Goexit, that end tells of on the
+// calling goroutine; it returns when end tells of none.
+func unwind(end tickEnd) {
 	if end.panicked {
 		if end.value == nil {
 			runtime.Goexit()
 		}
 		panic(end.value)
 	}
-	return end.err
 }
 
 // landed reads the end of a Tick in flight, received from r.done, as

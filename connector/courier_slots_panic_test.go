@@ -1,0 +1,166 @@
+package connector_test
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// storePanics is a memory store whose claims or batches of updates, once
+// armed, panic: a driver with a bug. It panics in the call that takes the
+// armed count to zero. With a gate, its first gated batches of updates
+// wait for the gate to close.
+type storePanics struct {
+	*store.Memory
+	claims, batches atomic.Int32
+	gate            chan struct{}
+	gated           atomic.Int32
+}
+
+func (s *storePanics) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	if s.claims.Add(-1) == 0 {
+		panic("the store's driver panicked")
+	}
+	return s.Memory.Claim(ctx, ns, now, lease, limit, token)
+}
+
+func (s *storePanics) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if s.gate != nil && s.gated.Add(-1) >= 0 {
+		<-s.gate
+	}
+	if s.batches.Add(-1) == 0 {
+		panic("the store's driver panicked")
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
+// TestATickWithSeveralSlotsUnwindsOnItsGoroutine: a panic in a send slot
+// that runs on a goroutine of its own (several deliveries due, and several
+// slots) unwinds the Tick, on the Tick's goroutine, for the host to
+// recover, as it does with one slot: an observer's, the store's in a
+// shared update or a claim (the first, or one made ahead on a goroutine of
+// its own), and a sender's runtime.Goexit. Before, it ended the process,
+// and a store's panic in a shared call left the other slots waiting for
+// it for ever. Nothing is left at work, and what the Tick left is sent
+// after its lease.
+func TestATickWithSeveralSlotsUnwindsOnItsGoroutine(t *testing.T) {
+	const lease = time.Minute
+	for _, tc := range []struct {
+		name string
+		arm  func(s *storePanics, fail *atomic.Bool)
+		want any // recovered; nil: runtime.Goexit
+	}{
+		{"observer", func(_ *storePanics, fail *atomic.Bool) { fail.Store(true) }, "observer"},
+		{"store in an update", func(s *storePanics, _ *atomic.Bool) { s.batches.Store(2) }, "the store's driver panicked"},
+		// The first calls, one per slot's confirmation, wait until as many
+		// calls as a courier makes at once are in progress, and the other
+		// slots' confirmations wait for them: the next call holds them
+		// all, and panics.
+		{"store in a shared update", func(s *storePanics, _ *atomic.Bool) {
+			s.gate = make(chan struct{})
+			s.gated.Store(4)
+			s.batches.Store(5)
+		}, "the store's driver panicked"},
+		{"store in a later claim", func(s *storePanics, _ *atomic.Bool) { s.claims.Store(2) }, "the store's driver panicked"},
+		{"sender ends its goroutine", func(_ *storePanics, fail *atomic.Bool) { fail.Store(true) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &storePanics{Memory: store.NewMemory()}
+				var fail atomic.Bool
+				var sent atomic.Int32
+				send := connector.SenderFunc(func(context.Context, connector.Delivery) error {
+					if tc.name == "sender ends its goroutine" && fail.CompareAndSwap(true, false) {
+						runtime.Goexit()
+					}
+					sent.Add(1)
+					return nil
+				})
+				e, err := connector.New(s, send, connector.WithSendConcurrency(8),
+					connector.WithBatchSize(8), connector.WithLease(lease),
+					connector.WithLogger(slog.New(slog.DiscardHandler)),
+					connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+						if tc.name == "observer" && d.Kind == rule.Delivered && fail.CompareAndSwap(true, false) {
+							panic("observer")
+						}
+					})))
+				require.NoError(t, err)
+				dueFor(t, e, "u1", "u2", "u3", "u4", "u5") // ten deliveries
+				tc.arm(s, &fail)
+				returned := false
+				func() {
+					done := make(chan any)
+					go func() {
+						unwound := true
+						defer func() {
+							if unwound {
+								done <- recover()
+							}
+						}()
+						_, _ = e.Tick(context.Background())
+						unwound = false
+						close(done)
+					}()
+					if s.gate != nil {
+						synctest.Wait()
+						close(s.gate)
+					}
+					v, ok := <-done
+					returned = !ok
+					require.Equal(t, tc.want, v)
+				}()
+				require.False(t, returned, "the Tick returned")
+				time.Sleep(2 * lease)
+				synctest.Wait()
+				for {
+					n, err := e.Tick(context.Background())
+					require.NoError(t, err)
+					if n == 0 {
+						break
+					}
+				}
+				st, err := e.Stats(context.Background())
+				require.NoError(t, err)
+				require.Zero(t, st.Pending, "deliveries left unsent")
+				require.GreaterOrEqual(t, sent.Load(), int32(10))
+			})
+		})
+	}
+}
+
+// TestARunWithSeveralSlotsRepeatsTheirPanic: under Run, an observer's
+// panic in a send slot on a goroutine of its own is repeated on Run's
+// goroutine, for the host to recover, rather than end the process.
+func TestARunWithSeveralSlotsRepeatsTheirPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, err := connector.New(store.NewMemory(), &sendLog{}, connector.WithSendConcurrency(8),
+			connector.WithLogger(slog.New(slog.DiscardHandler)),
+			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+				if d.Kind == rule.Delivered {
+					panic("observer")
+				}
+			})))
+		require.NoError(t, err)
+		dueFor(t, e, "u1", "u2", "u3")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		recovered := make(chan any, 1)
+		go func() {
+			defer func() { recovered <- recover() }()
+			_ = e.Run(ctx)
+		}()
+		require.Equal(t, "observer", <-recovered)
+		cancel()
+		synctest.Wait()
+	})
+}
