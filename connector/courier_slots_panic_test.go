@@ -164,3 +164,63 @@ func TestARunWithSeveralSlotsRepeatsTheirPanic(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestATickWhoseGiveBackPanicsUnwinds: when the Tick's context ends, the
+// claims not handed out go back on a goroutine of their own; the store's
+// panic there unwinds the Tick once its send in progress is recorded,
+// rather than end the process.
+func TestATickWhoseGiveBackPanicsUnwinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &storePanics{Memory: store.NewMemory()}
+		release := make(chan struct{})
+		l := &sendLog{during: func() { <-release }}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1),
+			connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		dueFor(t, e, "u1", "u2") // four deliveries, one sent at a time
+		ctx, cancel := context.WithCancel(context.Background())
+		recovered := make(chan any, 1)
+		go func() {
+			defer func() { recovered <- recover() }()
+			_, _ = e.Tick(ctx)
+			t.Error("the Tick returned")
+		}()
+		synctest.Wait() // the first send waits
+		s.batches.Store(1)
+		cancel() // the give-back's call panics
+		synctest.Wait()
+		close(release)
+		require.Equal(t, "the store's driver panicked", <-recovered)
+		require.Len(t, l.sends(), 1)
+	})
+}
+
+// TestATickWhoseLeaseRenewalPanicsUnwinds: the keeper renews the leases
+// of long sends on a goroutine of its own; the store's panic there
+// unwinds the Tick once its send in progress ends, rather than end the
+// process.
+func TestATickWhoseLeaseRenewalPanicsUnwinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const lease = time.Minute
+		s := &storePanics{Memory: store.NewMemory()}
+		release := make(chan struct{})
+		l := &sendLog{during: func() { <-release }}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(lease),
+			connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		recovered := make(chan any, 1)
+		go func() {
+			defer func() { recovered <- recover() }()
+			_, _ = e.Tick(context.Background())
+			t.Error("the Tick returned")
+		}()
+		synctest.Wait() // the first send waits
+		s.batches.Store(1)
+		time.Sleep(lease) // the keeper's renewal panics
+		synctest.Wait()
+		close(release)
+		require.Equal(t, "the store's driver panicked", <-recovered)
+		require.Len(t, l.sends(), 1)
+	})
+}
