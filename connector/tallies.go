@@ -180,7 +180,7 @@ func (e *Engine) flushWithoutRun(now time.Time) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), tallyFlushTimeout)
 		defer cancel()
-		if err := b.flushUnlessBusy(ctx); err != nil {
+		if err := inBackground(func() error { return b.flushUnlessBusy(ctx) }); err != nil {
 			e.logError("track", err)
 		}
 	}()
@@ -250,7 +250,7 @@ func (e *Engine) startTallyFlusher(ctx context.Context) (stop func()) {
 			// A flush that gave up waiting for another because Run stops
 			// (flush returns the context's own error) is not an error: the
 			// last flush follows. Any other error, the store's, is logged.
-			if err := b.flush(fctx); err != nil && err != fctx.Err() {
+			if err := inBackground(func() error { return b.flush(fctx) }); err != nil && err != fctx.Err() {
 				e.logError("run", err)
 			}
 		}
@@ -339,4 +339,17 @@ func tallyRuleName(desc string) string {
 	sum := sha256.Sum256([]byte(desc))
 	tail := "… #" + hex.EncodeToString(sum[:8])
 	return linetext.Clip(desc, tallyRuleMax-len(tail)) + tail
+}
+
+// inBackground runs flush, a flush on one of the engine's own goroutines,
+// and returns its error. There nothing of the host's could recover a
+// panic of the store's, which would end the process: it is the flush's
+// error instead, and the counts wait for the next flush.
+func inBackground(flush func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("connector: flushing decision tallies: the store panicked: %v", v)
+		}
+	}()
+	return flush()
 }

@@ -1,0 +1,90 @@
+package connector_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// talliesPanic is a memory store whose AddTallies panics while armed: a
+// driver with a bug.
+type talliesPanic struct {
+	*store.Memory
+	armed atomic.Bool
+}
+
+func (s *talliesPanic) AddTallies(ctx context.Context, ns string, tallies []store.Tally) error {
+	if s.armed.Load() {
+		panic("the store's driver panicked")
+	}
+	return s.Memory.AddTallies(ctx, ns, tallies)
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAStorePanicInABackgroundFlushIsLogged: the engine flushes its
+// counts on goroutines of its own (an engine that only tracks, and Run's
+// flusher), where nothing of the host's could recover a panic of the
+// store's: it is logged as the flush's error, the counts are kept for the
+// next flush, rather than the process ended.
+func TestAStorePanicInABackgroundFlushIsLogged(t *testing.T) {
+	for _, run := range []bool{false, true} {
+		name := "tracking only"
+		if run {
+			name = "run"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &talliesPanic{Memory: store.NewMemory()}
+				s.armed.Store(true)
+				var log lockedBuffer
+				e := tallyEngine(t, s, connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+				ctx, cancel := context.WithCancel(context.Background())
+				ran := make(chan error, 1)
+				if run {
+					go func() { ran <- e.Run(ctx) }()
+				}
+				time.Sleep(time.Minute) // past a flush interval
+				require.NoError(t, e.Track(context.Background(), received("u1")))
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				require.Contains(t, log.String(), "the store's driver panicked")
+				s.armed.Store(false)
+				cancel()
+				if run {
+					require.NoError(t, <-ran)
+				}
+				require.NoError(t, e.FlushTallies(context.Background()))
+				ts, err := s.Tallies(context.Background(), "", store.TallyQuery{})
+				require.NoError(t, err)
+				require.Equal(t, int64(1), scheduledCount(ts))
+			})
+		})
+	}
+}
