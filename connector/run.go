@@ -62,11 +62,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.reportKept()
 	stopFlusher := e.startTallyFlusher(ctx)
 	defer stopFlusher()
-	var notified <-chan struct{}
+	notified := &notices{}
 	if n, ok := e.store.(store.Notifier); ok {
 		ch, stop := n.Notify(e.cfg.namespace)
 		defer stop()
-		notified = ch
+		notified.ch = ch
 	}
 	defer e.armed.Store(minInt64) // nobody to wake: scheduling Tracks need not signal
 
@@ -96,7 +96,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				continue
 			}
 			drain(e.wake)
-			drain(notified)
+			drain(notified.ch)
 			due = true
 			continue
 		}
@@ -120,7 +120,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		var wait time.Duration
 		var next time.Time
-		if wait, next, err = e.nextWait(ctx); err != nil {
+		if wait, next, err = e.nextWait(ctx, notified); err != nil {
 			due = true
 			continue
 		}
@@ -155,7 +155,7 @@ var storeRetry = RetryPolicy{MaxAttempts: 1, Base: 100 * time.Millisecond, Max: 
 // nextWait returns how long Run may sleep: until the next due delivery
 // (next, zero if none), at most the poll interval, -1 meaning "until
 // woken".
-func (e *Engine) nextWait(ctx context.Context) (time.Duration, time.Time, error) {
+func (e *Engine) nextWait(ctx context.Context, notified *notices) (time.Duration, time.Time, error) {
 	next, ok, err := e.store.NextDue(ctx, e.cfg.namespace)
 	if err != nil {
 		return 0, time.Time{}, cutShort(ctx, err)
@@ -164,7 +164,7 @@ func (e *Engine) nextWait(ctx context.Context) (time.Duration, time.Time, error)
 	if ok {
 		wait = min(max(next.Sub(e.cfg.clock.Now()), 0), runMaxSleep)
 	}
-	if p := e.cfg.pollInterval; p > 0 && (wait < 0 || wait > p) {
+	if p := notified.poll(e.cfg.pollInterval); p > 0 && (wait < 0 || wait > p) {
 		wait = p
 	}
 	return wait, next, nil
@@ -181,7 +181,7 @@ const runMaxSleep = time.Minute
 // (nil: none), or the end of ctx, which it reports as false. The Ticks
 // that end meanwhile are read (a store error among them is logged): each
 // holds its end until Run reads it.
-func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-chan struct{}, ticks *runTicks) bool {
+func (e *Engine) sleep(ctx context.Context, d time.Duration, wake <-chan struct{}, notified *notices, ticks *runTicks) bool {
 	timerC, stop := e.arm(d)
 	defer stop()
 	for {
@@ -192,7 +192,8 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, notified <-ch
 			return true
 		case <-wake:
 			return true
-		case <-notified:
+		case _, ok := <-notified.channel():
+			notified.heard(e, ok)
 			return true
 		case end := <-ticks.done:
 			if err := ticks.landed(end); err != nil && !endOfContext(ctx, err) {
@@ -218,7 +219,7 @@ func (e *Engine) arm(d time.Duration) (<-chan time.Time, func() bool) {
 // and reports due: whether to start a Tick. A Tick that ends meanwhile
 // ends the wait with due false (the next due time is to be read again) or
 // with its store error.
-func (e *Engine) sleepUntilDue(ctx context.Context, d time.Duration, notified <-chan struct{}, ticks *runTicks) (due bool, err error) {
+func (e *Engine) sleepUntilDue(ctx context.Context, d time.Duration, notified *notices, ticks *runTicks) (due bool, err error) {
 	timerC, stop := e.arm(d)
 	defer stop()
 	select {
@@ -226,7 +227,8 @@ func (e *Engine) sleepUntilDue(ctx context.Context, d time.Duration, notified <-
 		return false, nil
 	case <-timerC:
 	case <-e.wake:
-	case <-notified:
+	case _, ok := <-notified.channel():
+		notified.heard(e, ok)
 	case end := <-ticks.done:
 		return false, ticks.landed(end)
 	}

@@ -257,7 +257,9 @@ func ValidateNamespace(ns string) error {
 // Notifier is implemented by stores that can tell engines, across
 // processes, that a delivery was scheduled or became ready earlier than
 // before, so Run need not poll. The returned channel receives a value (it
-// is never closed) after such a change; stop releases it.
+// is never closed) after such a change; stop releases it. A Run whose
+// channel closes stops listening to it, logs so at Error, and polls the
+// store every second instead.
 type Notifier interface {
 	Notify(ns string) (ch <-chan struct{}, stop func())
 }
