@@ -97,11 +97,13 @@ func withSentinel(err error, what string, sentinel error) error {
 
 // conditionField returns the field of a condition that field path is
 // in ("op" for "triggers.where.op", "" for "where[0]") and true, or
-// false when path is not inside a "where" list.
+// false when path is not inside a "where" list. The path names a list
+// by its key as written, which encoding/json matches in any case
+// ("WHERE[0]").
 func conditionField(path string) (string, bool) {
 	parts := strings.Split(strings.ReplaceAll(path, ": ", "."), ".")
 	for i, p := range parts {
-		if p == "where" || strings.HasPrefix(p, "where[") {
+		if name, _, _ := strings.Cut(p, "["); strings.EqualFold(name, "where") {
 			return strings.Join(parts[i+1:], "."), true
 		}
 	}

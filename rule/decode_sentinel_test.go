@@ -120,3 +120,26 @@ func TestDecodingErrorsAreValidationErrors(t *testing.T) {
 		}
 	}
 }
+
+// A "where" key is read whatever its case, as encoding/json reads it, so
+// an error inside a condition written under "WHERE" or "Where" is the
+// condition's too.
+func TestConditionErrorsUnderWhereInAnyCase(t *testing.T) {
+	for _, where := range []string{"where", "WHERE", "Where"} {
+		trigger := `{"kind":"custom_event","` + where + `":[{"property":"a","op":"exists"},{"proprety":"total"}]}`
+		conversion := `{"id":"b","kind":"purchase","` + where + `":[{"property":"a","opp":"exists"}]}`
+		for i, err := range []error{
+			json.Unmarshal([]byte(trigger), new(rule.Trigger)),
+			json.Unmarshal([]byte(trigger), new(rule.Exception)),
+			json.Unmarshal([]byte(conversion), new(rule.Conversion)),
+			json.Unmarshal([]byte(`{"id":"c","triggers":[`+trigger+`]}`), new(rule.Campaign)),
+			json.Unmarshal([]byte(`{"id":"c","conversions":[`+conversion+`]}`), new(rule.Campaign)),
+		} {
+			require.ErrorIs(t, err, rule.ErrInvalidCondition, "%s (%d): %v", where, i, err)
+			var ve *rule.ValidationError
+			require.ErrorAs(t, err, &ve, "%s (%d)", where, i)
+			require.Equal(t, "condition", ve.Object, "%s (%d): %v", where, i, err)
+			require.Empty(t, ve.Field, "%s (%d): %v", where, i, err)
+		}
+	}
+}
