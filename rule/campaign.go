@@ -382,7 +382,14 @@ func badKind(b []byte, err error) error {
 	if bad == nil {
 		return err
 	}
-	return &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+	placedErr := &decodeError{path: "campaign: " + path, msg: strings.TrimPrefix(bad.Error(), "event: "), err: err}
+	var ve *ValidationError
+	if strings.HasPrefix(path, "conversions[") && errors.As(err, &ve) && ve.Field != "kind" {
+		// The conversion's own error is about another of its fields
+		// (an unknown one): the kind's is bad.
+		placedErr.err = &problemCause{&ValidationError{Object: "conversion", Field: "kind", Reason: bad.Error()}, bad}
+	}
+	return placedErr
 }
 
 // whichConversion returns err, an error of one of campaign b's conversions

@@ -82,7 +82,7 @@ func withSentinel(err error, what string, sentinel error) error {
 		return err
 	}
 	object, field := what, strings.TrimPrefix(strings.TrimPrefix(de.path, what), ": ")
-	if field == "" && errors.Is(de.err, event.ErrUnknownKind) {
+	if field == "" && errors.Is(de.err, event.ErrUnknownKind) && de.msg == de.err.Error() {
 		field = "kind" // a conversion's: its text does not name the field
 	}
 	if f, ok := conditionField(field); ok {

@@ -143,3 +143,30 @@ func TestConditionErrorsUnderWhereInAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// A conversion with an unknown kind and an unknown field: alone, its error
+// names the unknown field, and its *ValidationError is that field's, not
+// the kind's; in a campaign, the error names the kind, and so does its
+// *ValidationError.
+func TestConversionKindAndUnknownFieldAttributed(t *testing.T) {
+	conversion := `{"id":"b","kind":"zz","deadlin":"1h"}`
+	err := json.Unmarshal([]byte(conversion), new(rule.Conversion))
+	require.ErrorContains(t, err, `rule: conversion: unknown field "deadlin"`)
+	var ve *rule.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "conversion", ve.Object)
+	require.Empty(t, ve.Field, err.Error())
+	require.Contains(t, ve.Reason, `unknown field "deadlin"`)
+
+	for _, c := range []string{
+		`{"id":"c","conversions":[` + conversion + `]}`,
+		`{"id":"c","conversions":[{"id":"a","kind":"purchase"},` + conversion + `]}`,
+	} {
+		err = json.Unmarshal([]byte(c), new(rule.Campaign))
+		require.ErrorContains(t, err, `].kind: unknown event kind "zz"`)
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, "conversion", ve.Object, err.Error())
+		require.Equal(t, "kind", ve.Field, err.Error())
+		require.Contains(t, ve.Reason, `unknown event kind "zz"`, err.Error())
+	}
+}
