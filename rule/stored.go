@@ -20,7 +20,9 @@ import (
 //
 // An object whose fields are all unknown (a delay of a kind this version
 // does not have, say) is an error rather than its zero value: an empty
-// delay would send at once, not when the newer version meant. Decoding
+// delay would send at once, not when the newer version meant. That error
+// is a [*ValidationError] naming the part, as the part's other decoding
+// errors are (a delay's wraps [ErrInvalidDelay]). Decoding
 // does not validate: call [Campaign.Validate].
 func DecodeStoredCampaign(data []byte) (Campaign, error) {
 	known, err := dropUnknown(data, reflect.TypeFor[Campaign](), "campaign")
@@ -49,6 +51,18 @@ var wireTypes = map[reflect.Type]reflect.Type{
 	reflect.TypeFor[TimeOfDay]():     reflect.TypeFor[string](),
 }
 
+// storedParts names the parts a campaign decodes by their own decoding, as
+// their errors do, with the sentinel those wrap.
+var storedParts = map[reflect.Type]struct {
+	object   string
+	sentinel error
+}{
+	reflect.TypeFor[Delay]():         {"delay", ErrInvalidDelay},
+	reflect.TypeFor[Reeligibility](): {"reeligibility", nil},
+	reflect.TypeFor[SendWindow]():    {"send_window", nil},
+	reflect.TypeFor[Conversion]():    {"conversion", nil},
+}
+
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -61,6 +75,7 @@ var (
 // their values their bytes. what names b in errors.
 func dropUnknown(b []byte, t reflect.Type, what string) ([]byte, error) {
 	t = indirect(t)
+	part := t
 	if wire, ok := wireTypes[t]; ok {
 		t = wire
 	} else if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
@@ -68,15 +83,15 @@ func dropUnknown(b []byte, t reflect.Type, what string) ([]byte, error) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		return dropUnknownKeys(b, t, what)
+		return dropUnknownKeys(b, t, what, part)
 	case reflect.Slice, reflect.Array:
 		return dropInElements(b, t.Elem(), what)
 	}
 	return b, nil
 }
 
-// dropUnknownKeys is dropUnknown for a struct t.
-func dropUnknownKeys(b []byte, t reflect.Type, what string) ([]byte, error) {
+// dropUnknownKeys is dropUnknown for a struct t, the wire form of part.
+func dropUnknownKeys(b []byte, t reflect.Type, what string, part reflect.Type) ([]byte, error) {
 	if v := bytes.TrimLeft(b, " \t\r\n"); len(v) == 0 || v[0] != '{' {
 		return b, nil
 	}
@@ -114,8 +129,13 @@ func dropUnknownKeys(b []byte, t reflect.Type, what string) ([]byte, error) {
 		out = append(append(append(out, name...), ':'), value...)
 	}
 	if len(out) == 1 && len(dropped) > 0 {
-		return nil, &decodeError{path: what, msg: fmt.Sprintf("no field this version knows (%s); written by a newer version?",
-			strings.Join(dropped, ", "))}
+		msg := fmt.Sprintf("no field this version knows (%s); written by a newer version?", strings.Join(dropped, ", "))
+		if p, ok := storedParts[part]; ok {
+			return nil, &decodeError{path: what, msg: msg, err: &ValidationError{Object: p.object, Reason: msg, Err: p.sentinel}}
+		}
+		// The campaign, a trigger, an exception, a condition: the
+		// campaign's error, or the condition's, as decoding it gives.
+		return nil, withSentinel(&decodeError{path: what, msg: msg}, "campaign", nil)
 	}
 	return append(out, '}'), nil
 }

@@ -3,6 +3,7 @@ package rule_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -173,4 +174,37 @@ func TestStoredCampaignKeepsTheMessageWhole(t *testing.T) {
 	got, err := rule.DecodeStoredCampaign([]byte(`{"id":"f","message":{"added_later":1, "subject":"<hi>"}}`))
 	require.NoError(t, err)
 	require.Equal(t, `{"added_later":1, "subject":"<hi>"}`, string(got.Message), "the message's bytes are kept")
+}
+
+// A part stored with no field this version knows fails with a
+// *ValidationError naming the part, as its own decoding's errors do: a
+// delay's wraps ErrInvalidDelay, a condition's ErrInvalidCondition; a
+// trigger's is the campaign's, as when the campaign decodes it.
+func TestStoredPartWithNoKnownFieldIsAValidationError(t *testing.T) {
+	for _, tc := range []struct {
+		json, object, field string
+		sentinel            error
+	}{
+		{`{"later":1}`, "campaign", "", nil},
+		{`{"id":"f","delay":{"business_days":2}}`, "delay", "", rule.ErrInvalidDelay},
+		{`{"id":"f","Delay":{"business_days":2}}`, "delay", "", rule.ErrInvalidDelay},
+		{`{"id":"f","reeligibility":{"every":"month"}}`, "reeligibility", "", nil},
+		{`{"id":"f","send_window":{"between":"9-5"}}`, "send_window", "", nil},
+		{`{"id":"f","conversions":[{"id":"b","kind":"purchase"},{"goal":"x"}]}`, "conversion", "", nil},
+		{`{"id":"f","triggers":[{"kinds":["purchase"]}]}`, "campaign", "triggers[0]", nil},
+		{`{"id":"f","exceptions":[{"kinds":["purchase"]}]}`, "campaign", "exceptions[0]", nil},
+		{`{"id":"f","triggers":[{"kind":"purchase","where":[{"property":"a","op":"exists"},{"any":[]}]}]}`, "condition", "", rule.ErrInvalidCondition},
+		{`{"id":"f","conversions":[{"id":"b","kind":"purchase","where":[{"any":[]}]}]}`, "condition", "", rule.ErrInvalidCondition},
+	} {
+		_, err := rule.DecodeStoredCampaign([]byte(tc.json))
+		require.ErrorContains(t, err, "no field this version knows", tc.json)
+		var ve *rule.ValidationError
+		require.ErrorAs(t, err, &ve, tc.json)
+		require.Equal(t, tc.object, ve.Object, tc.json)
+		require.Equal(t, tc.field, ve.Field, tc.json)
+		require.True(t, strings.HasSuffix(err.Error(), ve.Reason), "%s: %v", tc.json, err)
+		for _, s := range []error{rule.ErrInvalidDelay, rule.ErrInvalidCondition} {
+			require.Equal(t, s == tc.sentinel, errors.Is(err, s), "%s: %v", tc.json, s)
+		}
+	}
 }
