@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -22,9 +23,16 @@ import (
 // does not have, say) is an error rather than its zero value: an empty
 // delay would send at once, not when the newer version meant. That error
 // is a [*ValidationError] naming the part, as the part's other decoding
-// errors are (a delay's wraps [ErrInvalidDelay]). Decoding
-// does not validate: call [Campaign.Validate].
+// errors are (a delay's wraps [ErrInvalidDelay]). Data that is not one
+// whole JSON value (cut short, or followed by more) is an error, as in
+// the strict decoding. Decoding does not validate: call
+// [Campaign.Validate].
 func DecodeStoredCampaign(data []byte) (Campaign, error) {
+	if !json.Valid(data) {
+		// Malformed, cut short, or followed by more data: dropUnknown
+		// would rebuild the object from what it could read.
+		return Campaign{}, malformed(data, "campaign")
+	}
 	known, err := dropUnknown(data, reflect.TypeFor[Campaign](), "campaign")
 	if err != nil {
 		return Campaign{}, err
@@ -204,4 +212,17 @@ func indirect(t reflect.Type) reflect.Type {
 func fieldType(fields []jsonField, key string) (reflect.Type, bool) {
 	f, ok := fieldOf(fields, key)
 	return f.typ, ok
+}
+
+// malformed returns the error of b, which is not one whole JSON value,
+// decoded as the rule type named what: encoding/json's *json.SyntaxError,
+// with where it is, as the strict decoding words it.
+func malformed(b []byte, what string) error {
+	var v any
+	err := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return &decodeError{path: what, msg: "malformed JSON", err: err}
+	}
+	return &decodeError{path: what, msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), err: err}
 }

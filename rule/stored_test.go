@@ -131,6 +131,10 @@ func TestStoredCampaignRejectsWhatItCannotRead(t *testing.T) {
 			`{"id":"f","reeligibility":{"every":"month","from":"01"}}`,
 			`rule: campaign: reeligibility: no field this version knows (every, from)`},
 		{"malformed JSON", `{"id":"f","added_later":[}`, "malformed JSON"},
+		{"JSON cut short", `{"id":"f","added_later":1`, "rule: campaign: malformed JSON at byte 25: unexpected end of JSON input"},
+		{"JSON cut short in a part", `{"id":"f","delay":{"after":"1h"}`, "rule: campaign: malformed JSON at byte 32: unexpected end of JSON input"},
+		{"more data after the definition", `{"id":"f"} x`, "rule: campaign: malformed JSON at byte 12: invalid character 'x' after top-level value"},
+		{"two definitions", `{"id":"f"} {"id":"g"}`, "rule: campaign: malformed JSON at byte 12: invalid character '{' after top-level value"},
 		{"not an object", `["f"]`, "campaign: want an object"},
 	}
 	for _, tc := range cases {
