@@ -172,7 +172,10 @@ func WithLocation(loc *time.Location) Option {
 // WithObserver adds an observer that receives every decision. Observers are
 // called synchronously, in the goroutine that took the decision (Track,
 // Tick, Publish…), after the state change is stored and outside any lock;
-// they must be quick. The option may be given several times.
+// they must be quick. A panic in an observer unwinds the call that took
+// the decision; one during a send is repeated by Tick, or Run, on its
+// caller's goroutine, without the observer's frames: recover in the
+// observer to keep its stack. The option may be given several times.
 func WithObserver(o Observer) Option {
 	return func(cfg *config) error {
 		if nilval.Func(o) {

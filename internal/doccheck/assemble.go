@@ -27,6 +27,7 @@ var knownPackages = map[string]string{
 	"httptest":      "net/http/httptest",
 	"io":            "io",
 	"json":          "encoding/json",
+	"debug":         "runtime/debug",
 	"log":           "log",
 	"mailgun":       module + "/webhook/mailgun",
 	"mailguntest":   module + "/webhook/mailgun/mailguntest",
