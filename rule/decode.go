@@ -33,7 +33,7 @@ const (
 // JSON it accepts: where (the type, then the field) and what was wanted,
 // never a Go type. It wraps encoding/json's error.
 type decodeError struct {
-	path string // "delay", "campaign: delay", "campaign: triggers.kind"
+	path string // "delay", "campaign: delay", "campaign: triggers[0].kind"
 	msg  string
 	err  error
 }
@@ -96,7 +96,7 @@ func withSentinel(err error, what string, sentinel error) error {
 }
 
 // conditionField returns the field of a condition that field path is
-// in ("op" for "triggers.where.op", "" for "where[0]") and true, or
+// in ("op" for "triggers[0].where[1].op", "" for "where[0]") and true, or
 // false when path is not inside a "where" list. The path names a list
 // by its key as written, which encoding/json matches in any case
 // ("WHERE[0]").
@@ -152,7 +152,11 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 		if !ok {
 			want = describeType(te.Type)
 		}
-		return &decodeError{path: what + ": " + field, msg: "want " + want + ", got " + jsonKind(te.Value), err: err}
+		at := field
+		if p, ok := valuePath(b, reflect.TypeOf(v).Elem(), te, field); ok {
+			at = p // with the indices of the lists it is in
+		}
+		return &decodeError{path: what + ": " + at, msg: "want " + want + ", got " + jsonKind(te.Value), err: err}
 	case errors.As(err, &se):
 		return &decodeError{path: what, msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), err: err}
 	}

@@ -95,7 +95,7 @@ func TestDecodingErrorsAreValidationErrors(t *testing.T) {
 		{func() any { return new(rule.Campaign) }, `{"id":3}`, "campaign", "id", ""},
 		{func() any { return new(rule.Campaign) }, `{"id":"c","rate_limt":1}`, "campaign", "", ""},
 		{func() any { return new(rule.Campaign) }, `{"id":"c","triggers":[{"kind":"email_opened","campaign_id":"n","nmae":"x"}]}`, "campaign", "triggers[0]", ""},
-		{func() any { return new(rule.Campaign) }, `{"id":"c","exceptions":[{"kind":5}]}`, "campaign", "exceptions.kind", ""},
+		{func() any { return new(rule.Campaign) }, `{"id":"c","exceptions":[{"kind":5}]}`, "campaign", "exceptions[0].kind", ""},
 		{func() any { return new(rule.Campaign) }, `"resend"`, "campaign", "", ""},
 	} {
 		errs := []error{json.Unmarshal([]byte(tc.json), tc.into())}

@@ -73,7 +73,7 @@ func TestDecodingErrorsShowTheAcceptedShapes(t *testing.T) {
 		{"a campaign's triggers written as an object", new(rule.Campaign), `{"id":"resend","triggers":{"kind":"email_received"}}`,
 			`rule: campaign: triggers: want an array, got an object`},
 		{"a trigger's kind written as a number", new(rule.Campaign), `{"id":"resend","triggers":[{"kind":5}]}`,
-			`rule: campaign: triggers.kind: want an event kind such as "email_opened", got a number`},
+			`rule: campaign: triggers[0].kind: want an event kind such as "email_opened", got a number`},
 		{"a campaign's pending policy written as a number", new(rule.Campaign), `{"id":"resend","pending_policy":1}`,
 			`rule: campaign: pending_policy: want "replace_with_latest" or "allow_parallel" (none: keep the first), got a number`},
 		{"a campaign's ID written as a number", new(rule.Campaign), `{"id":5}`,
