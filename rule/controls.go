@@ -277,7 +277,8 @@ func (w *SendWindow) UnmarshalJSON(b []byte) error {
 		To   json.RawMessage `json:"to"`
 	}
 	if err := decode(b, &j, "send_window", sendWindowShapes, map[string]string{
-		"days": `an array of weekdays such as ["monday","friday"]`,
+		"days":   `an array of weekdays such as ["monday","friday"]`,
+		"days[]": `a weekday such as "monday"`,
 	}); err != nil {
 		return withSentinel(err, "send_window", nil)
 	}

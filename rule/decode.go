@@ -155,6 +155,9 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 		at := field
 		if p, ok := valuePath(b, reflect.TypeOf(v).Elem(), te, field); ok {
 			at = p // with the indices of the lists it is in
+			if elem, ok := fields[field+"[]"]; ok && strings.HasSuffix(p, "]") {
+				want = elem // one element of a list, not the list
+			}
 		}
 		return &decodeError{path: what + ": " + at, msg: "want " + want + ", got " + jsonKind(te.Value), err: err}
 	case errors.As(err, &se):

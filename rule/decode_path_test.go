@@ -48,6 +48,10 @@ func TestWrongTypeInAListIsNamedWithItsIndices(t *testing.T) {
 			func() any { return new(rule.Campaign) }, `rule: campaign: conversions[1]: where[1].op: ` + opWant, "condition", "op"},
 		{"a campaign's id, in no list", `{"id":3,"triggers":[` + opened + `]}`,
 			func() any { return new(rule.Campaign) }, `rule: campaign: id: want a string, got a number`, "campaign", "id"},
+		{"a send window's second day written as a number", `{"from":"09:00","to":"17:00","days":["monday",1]}`,
+			func() any { return new(rule.SendWindow) }, `rule: send_window: days[1]: want a weekday such as "monday", got a number`, "send_window", "days[1]"},
+		{"a send window's days written as a string, in no list", `{"from":"09:00","to":"17:00","days":"monday"}`,
+			func() any { return new(rule.SendWindow) }, `rule: send_window: days: want an array of weekdays such as ["monday","friday"], got a string`, "send_window", "days"},
 		{"a campaign's triggers written as an object, in no list", `{"id":"c","triggers":` + opened + `}`,
 			func() any { return new(rule.Campaign) }, `rule: campaign: triggers: want an array, got an object`, "campaign", "triggers"},
 	} {
