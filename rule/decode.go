@@ -124,9 +124,11 @@ func (e *problemCause) Unwrap() []error { return []error{e.ve, e.cause} }
 // decode decodes b into v strictly (see strictUnmarshal), v being the wire
 // form of the rule type named what, which accepts shapes; fields gives
 // what some of v's fields want, by JSON name, when their Go type does not
-// say it. Errors come as decodeError, the path of a nested rule type's
-// error prefixed with what; the errors of the values' own checks (an
-// unknown kind, a malformed time) keep their text.
+// say it, and under the name followed by "[]" ("days[]") what one
+// element of a list field wants. Errors come as decodeError, the path of
+// a nested rule type's error prefixed with what, a value in a list named
+// with its indices (see valuePath); the errors of the values' own
+// checks (an unknown kind, a malformed time) keep their text.
 func decode(b []byte, v any, what, shapes string, fields map[string]string) error {
 	err := strictUnmarshal(b, v)
 	if err == nil {
