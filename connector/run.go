@@ -47,7 +47,8 @@ import (
 // call that the end of ctx cuts short is not logged, whatever error the
 // store gives for it (a driver's own "operation cancelled" that does not
 // wrap context.Canceled): Run tells its end by ctx. Run leaves no
-// goroutine behind. Only one Run per engine may be active: a second
+// goroutine behind, also when it unwinds with a panic (a Tick's, which it
+// repeats once its other Ticks have recorded their sends and ended). Only one Run per engine may be active: a second
 // returns [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if ctx == nil {
@@ -71,6 +72,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.armed.Store(minInt64) // nobody to wake: scheduling Tracks need not signal
 
 	ticks := newRunTicks(e.cfg.concurrency)
+	// A panic that unwinds Run (a Tick's, which Run repeats, or one on
+	// Run's own goroutine) comes out once the Ticks still in flight have
+	// ended, as a Tick's comes out once its sends are recorded: none goes
+	// on sending beside the Run the host may start after recovering it.
+	tickCtx, endTicks := context.WithCancel(ctx)
+	defer ticks.stop(endTicks)
 	failures := 0 // store errors in a row
 	held := 0     // Ticks in a row that found what was due held elsewhere
 	due := true   // something may be due: start a Tick
@@ -113,7 +120,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			// and the NextDue below.
 			e.armed.Store(maxInt64)
 			claimedAt = e.cfg.clock.Now()
-			if claimed, err = ticks.start(ctx, e); err != nil {
+			if claimed, err = ticks.start(tickCtx, e); err != nil {
 				continue
 			}
 			due = false

@@ -173,6 +173,19 @@ func (r *runTicks) landed(end tickEnd) error {
 	return r.ended(end)
 }
 
+// stop ends the Ticks in flight with end, the cancel of their context,
+// and waits for them. Run defers it: after a return (finish has waited
+// for every Tick) there are none; when Run unwinds, they claim and start
+// nothing more, give back what they claimed, and record their sends in
+// progress before the panic comes out of Run. Their ends are dropped:
+// Run repeats the first panic alone.
+func (r *runTicks) stop(end context.CancelFunc) {
+	end()
+	for ; r.running > 0; r.running-- {
+		<-r.done
+	}
+}
+
 // finish waits for the Ticks in flight to end, after ctx ended, and logs
 // the store errors they met while their sends finished.
 func (r *runTicks) finish(ctx context.Context, e *Engine) {
