@@ -88,3 +88,29 @@ func TestAStorePanicInABackgroundFlushIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestRunsFlusherRetriesAfterAStorePanic: after the store panics in a
+// flush of Run's flusher, the counts go with the flusher's next round, as
+// after a store error, with no decision taken meanwhile: before, the
+// flusher waited for a new count before it tried again.
+func TestRunsFlusherRetriesAfterAStorePanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &talliesPanic{Memory: store.NewMemory()}
+		e := tallyEngine(t, s, connector.WithLogger(slog.New(slog.DiscardHandler)))
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan error, 1)
+		go func() { ran <- e.Run(ctx) }()
+		time.Sleep(time.Minute)
+		s.armed.Store(true)
+		require.NoError(t, e.Track(context.Background(), received("u1")))
+		time.Sleep(time.Minute) // the flush panics
+		synctest.Wait()
+		s.armed.Store(false)
+		time.Sleep(time.Minute) // flush rounds with no new count
+		synctest.Wait()
+		flushed := scheduledCount(storedTallies(t, s.Memory))
+		cancel()
+		require.NoError(t, <-ran)
+		require.Equal(t, int64(1), flushed, "counts flushed while Run ran")
+	})
+}

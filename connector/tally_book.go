@@ -432,10 +432,24 @@ func (b *tallyBook) take(n int) []store.Tally {
 func (b *tallyBook) send(ctx context.Context, tallies []store.Tally) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tallyFlushTimeout)
 	defer cancel()
+	returned := false
+	defer func() {
+		if !returned {
+			// The store panicked (recovered by the host, or logged on
+			// the engine's own goroutines): the batch is held, as after a
+			// store error, and the book is dirty, so that Run's flusher
+			// tries again.
+			b.markDirty()
+		}
+	}()
+	var err error
 	if b.once != nil {
-		return b.once.AddTalliesOnce(ctx, b.ns, b.writer, b.seq, tallies)
+		err = b.once.AddTalliesOnce(ctx, b.ns, b.writer, b.seq, tallies)
+	} else {
+		err = b.store.AddTallies(ctx, b.ns, tallies)
 	}
-	return b.store.AddTallies(ctx, b.ns, tallies)
+	returned = true
+	return err
 }
 
 // failed returns what of a batch the store did not add, failing with err,
