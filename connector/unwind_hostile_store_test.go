@@ -20,6 +20,8 @@ type hostileStore struct {
 	left    atomic.Int32 // panics in the call that takes it to zero
 	partial bool         // UpdateBatch applies the first half, then panics
 	nilp    bool
+	many    bool // every call from the armed one on panics
+	off     atomic.Bool
 	before  func() // if not nil, called before each panic
 }
 
@@ -33,7 +35,13 @@ func (s *hostileStore) boom() {
 	panic("boom")
 }
 
-func (s *hostileStore) hit(what string) bool { return s.what == what && s.left.Add(-1) == 0 }
+func (s *hostileStore) hit(what string) bool {
+	if s.what != what || s.off.Load() {
+		return false
+	}
+	n := s.left.Add(-1)
+	return n == 0 || n < 0 && s.many
+}
 
 func (s *hostileStore) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
 	if s.hit("claim") {
