@@ -1,18 +1,35 @@
 package connector
 
+import (
+	"errors"
+	"fmt"
+)
+
 // guard runs f, on one of the courier's goroutines other than the
 // Tick's, and reports whether it returned. A panic that unwinds it (the
 // store's, an observer's, the directory's), or runtime.Goexit (a sender
 // that calls t.FailNow), ends that goroutine rather than the process: the
 // first is kept, for the Tick to repeat on its goroutine, and no new send
-// starts.
+// starts. One that comes after it, which nothing repeats, is logged.
 func (w *courier) guard(f func()) (returned bool) {
 	defer func() {
 		if !returned {
-			w.unwound.CompareAndSwap(nil, &tickEnd{panicked: true, value: recover()})
+			v := recover()
+			if !w.unwound.CompareAndSwap(nil, &tickEnd{panicked: true, value: v}) {
+				w.e.logError("tick", errLaterPanic(v))
+			}
 			w.failed.Store(true)
 		}
 	}()
 	f()
 	return true
+}
+
+// errLaterPanic is the error logged for v, a panic (nil: runtime.Goexit)
+// on one of a Tick's goroutines after the one the Tick repeats.
+func errLaterPanic(v any) error {
+	if v == nil {
+		return errors.New("connector: tick: one of its goroutines ended (runtime.Goexit) after another's panic, which the Tick repeats")
+	}
+	return fmt.Errorf("connector: tick: a panic after another's, which the Tick repeats: %v", v)
 }
