@@ -162,16 +162,18 @@ func (w *courier) run() (int, error) {
 	})
 	// A slot that runs on this goroutine may unwind it (an observer's
 	// or the store's panic, which the host may recover; a sender that
-	// ends its goroutine, as t.FailNow does): the give-back and the
-	// keeper then stop, without a wait that the state the slot left
-	// could hold for ever, and Tick drops the courier rather than pool
-	// it (see Engine.Tick). One that unwinds a goroutine of its own
-	// ends it alone (guard): the Tick unwinds once the rest has ended.
+	// ends its goroutine, as t.FailNow does): the keeper stops, with no
+	// wait, the claims not handed out go back, and Tick drops the
+	// courier rather than pool it (see Engine.Tick). One that unwinds a
+	// goroutine of its own ends it alone (guard): the Tick unwinds once
+	// the rest has ended.
 	ended := false
 	defer func() {
 		if !ended {
-			stopGiving()
 			w.keep.abandon()
+			if stopGiving() {
+				giveBackUnwinding(feeds)
+			}
 		}
 	}()
 	if len(slots) == 1 {

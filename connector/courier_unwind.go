@@ -33,3 +33,14 @@ func errLaterPanic(v any) error {
 	}
 	return fmt.Errorf("connector: tick: a panic after another's, which the Tick repeats: %v", v)
 }
+
+// giveBackUnwinding gives back the claims of feeds not handed out, as the
+// Tick unwinds with its one slot's panic, so that the next Tick need not
+// wait for their lease. A panic of the store's meanwhile is dropped: the
+// Tick repeats its slot's.
+func giveBackUnwinding(feeds []*feed) {
+	defer func() { _ = recover() }()
+	for _, f := range feeds {
+		f.giveBack()
+	}
+}
