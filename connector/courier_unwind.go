@@ -1,9 +1,6 @@
 package connector
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // guard runs f, on one of the courier's goroutines other than the
 // Tick's, and reports whether it returned. A panic that unwinds it (the
@@ -16,7 +13,7 @@ func (w *courier) guard(f func()) (returned bool) {
 		if !returned {
 			v := recover()
 			if !w.unwound.CompareAndSwap(nil, &tickEnd{panicked: true, value: v}) {
-				w.e.logError("tick", errLaterPanic(v))
+				w.e.logError("tick", errLaterPanic("the Tick", v))
 			}
 			w.failed.Store(true)
 		}
@@ -26,12 +23,13 @@ func (w *courier) guard(f func()) (returned bool) {
 }
 
 // errLaterPanic is the error logged for v, a panic (nil: runtime.Goexit)
-// on one of a Tick's goroutines after the one the Tick repeats.
-func errLaterPanic(v any) error {
+// after the one that who ("the Tick", "Run") repeats: on another of a
+// Tick's goroutines, or in another of Run's Ticks.
+func errLaterPanic(who string, v any) error {
 	if v == nil {
-		return errors.New("connector: tick: one of its goroutines ended (runtime.Goexit) after another's panic, which the Tick repeats")
+		return fmt.Errorf("connector: a goroutine ended (runtime.Goexit) after another's panic, which %s repeats", who)
 	}
-	return fmt.Errorf("connector: tick: a panic after another's, which the Tick repeats: %v", v)
+	return fmt.Errorf("connector: a panic after another's, which %s repeats: %v", who, v)
 }
 
 // giveBackUnwinding gives back the claims of feeds not handed out, as the

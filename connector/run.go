@@ -77,7 +77,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	// ended, as a Tick's comes out once its sends are recorded: none goes
 	// on sending beside the Run the host may start after recovering it.
 	tickCtx, endTicks := context.WithCancel(ctx)
-	defer ticks.stop(endTicks)
+	defer ticks.stop(endTicks, e)
 	failures := 0 // store errors in a row
 	held := 0     // Ticks in a row that found what was due held elsewhere
 	due := true   // something may be due: start a Tick

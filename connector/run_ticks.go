@@ -177,12 +177,14 @@ func (r *runTicks) landed(end tickEnd) error {
 // and waits for them. Run defers it: after a return (finish has waited
 // for every Tick) there are none; when Run unwinds, they claim and start
 // nothing more, give back what they claimed, and record their sends in
-// progress before the panic comes out of Run. Their ends are dropped:
-// Run repeats the first panic alone.
-func (r *runTicks) stop(end context.CancelFunc) {
+// progress before the panic comes out of Run. Run repeats the first
+// panic alone: one of theirs is logged.
+func (r *runTicks) stop(end context.CancelFunc, e *Engine) {
 	end()
 	for ; r.running > 0; r.running-- {
-		<-r.done
+		if end := <-r.done; end.panicked {
+			e.logError("run", errLaterPanic("Run", end.value))
+		}
 	}
 }
 
