@@ -42,6 +42,8 @@ type courier struct {
 
 	failed atomic.Bool // a store error: no new send starts
 	sent   atomic.Int64
+	handed atomic.Int64 // claims handed to the slots
+	took   atomic.Bool  // a step found its claim's delivery still the claim's
 	errMu  sync.Mutex
 	err    error // the first error
 	ended  error // the first error that was the end of ctx
@@ -103,6 +105,8 @@ func (w *courier) release() {
 	w.failed.Store(false)
 	w.unwound.Store(nil)
 	w.sent.Store(0)
+	w.handed.Store(0)
+	w.took.Store(false)
 	couriers.Put(w)
 }
 
@@ -203,6 +207,9 @@ func (w *courier) run() (int, error) {
 		unwind(*end) // and Tick drops the courier
 	}
 	err := cmp.Or(w.err, w.ended, w.ctx.Err())
+	if err == nil {
+		w.rt.claimsEnded(w.handed.Load(), w.took.Load())
+	}
 	return int(w.sent.Load()), err
 }
 

@@ -115,6 +115,7 @@ func (f *feed) handOut(j *job) {
 	j.c, j.token = *q.c, q.token
 	f.queue[f.next] = queued{}
 	f.next++
+	f.w.handed.Add(1)
 	for len(f.batches) > 0 && f.batches[0].end <= f.next {
 		f.recycle(f.batches[0].claims)
 		f.batches = append(f.batches[:0], f.batches[1:]...)

@@ -23,6 +23,9 @@ func (j *job) update(u *store.UserState, _ bool) {
 		// delivery during the send: it finds the outcome stored.
 		mine = j.w.e.sending.ours(u.Pending[i].Token)
 	}
+	if mine {
+		j.w.took.Store(true) // the Tick's claims came to something
+	}
 	switch {
 	case j.step == stepRecord:
 		j.record(u, i, mine)

@@ -31,7 +31,12 @@ import (
 // resets the wait. An outage of the store therefore delays deliveries by
 // its length plus at most about 2 s. A delivery due that Claim does not
 // hand out (another engine holds it) gets the same growing pause, or
-// less when Run is woken, rather than a tight loop of claims.
+// less when Run is woken, rather than a tight loop of claims. So does a
+// store whose Claim hands out deliveries it did not lease to the claim
+// (each is skipped, unsent): after two Ticks in a row whose claims all
+// came to nothing, Run waits before each Tick, 100 ms at first, twice as
+// long each time, up to a minute, and logs it at Error once; a single
+// such Tick (a stop removed what it claimed) delays nothing.
 //
 // When ctx ends, Run claims, checks and starts no more sends, and gives
 // the deliveries claimed but not started back to the store at once, for
@@ -78,10 +83,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	// on sending beside the Run the host may start after recovering it.
 	tickCtx, endTicks := context.WithCancel(ctx)
 	defer ticks.stop(endTicks, e)
-	failures := 0 // store errors in a row
-	held := 0     // Ticks in a row that found what was due held elsewhere
-	due := true   // something may be due: start a Tick
-	var err error // a store error to wait after
+	failures := 0   // store errors in a row
+	held := 0       // Ticks in a row that found what was due held elsewhere
+	rested := false // paused before the Tick to come (ticks.streak)
+	due := true     // something may be due: start a Tick
+	var err error   // a store error to wait after
 	for {
 		if ctx.Err() != nil {
 			// A store error met while the sends in progress finished (a
@@ -114,7 +120,20 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		claimed, claimedAt := true, time.Time{}
+		if due && !rested {
+			// Ticks in a row whose claims came to nothing: the store
+			// hands out deliveries it did not lease (claimStreak).
+			if d, streakErr := ticks.streak.pause(); d > 0 {
+				if streakErr != nil {
+					e.logError("run", streakErr)
+				}
+				rested = true
+				e.sleep(ctx, d, e.wake, notified, ticks)
+				continue
+			}
+		}
 		if due {
+			rested = false
 			// Until the timer is armed, any Track that schedules wakes
 			// us: what it scheduled may have missed this Tick's claim
 			// and the NextDue below.

@@ -26,6 +26,8 @@ type runTicks struct {
 
 	done    chan tickEnd // the ends of the Ticks in flight
 	running int          // Ticks in flight (Run's goroutine alone counts them)
+
+	streak claimStreak // Ticks in a row whose claims came to nothing
 }
 
 // runTick is one of Run's Ticks: the slots it holds.

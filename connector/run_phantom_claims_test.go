@@ -1,0 +1,166 @@
+package connector_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// phantomStore is a memory store whose Claim hands out deliveries it
+// never leased to the claim, as a broken custom store may: the rows a
+// claim of another token leased once (stale), or a delivery no user's
+// state holds (ghost). Its NextDue keeps saying something is due. It
+// counts the claims, and ends Run's context should they never stop.
+type phantomStore struct {
+	*store.Memory
+	ghost bool
+	stop  context.CancelFunc
+
+	mu     sync.Mutex
+	claims int
+	stale  []store.Claim
+}
+
+func (s *phantomStore) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claims++; s.claims > 10000 {
+		s.stop() // Run spins: end it, for the test to fail rather than hang
+	}
+	if s.ghost {
+		return []store.Claim{{UserID: "ghost", Pending: store.Pending{ID: "ghost-1", CampaignID: "now", DueAt: now, ReadyAt: now}}}, nil
+	}
+	if s.stale == nil {
+		other := token + 1
+		if other == 0 {
+			other = 1
+		}
+		claims, err := s.Memory.Claim(ctx, ns, now, 100*time.Hour, limit, other)
+		if err != nil {
+			return nil, err
+		}
+		s.stale = claims[:1] // one a Tick: its lanes claim no more
+	}
+	return append([]store.Claim(nil), s.stale...), nil
+}
+
+func (s *phantomStore) NextDue(context.Context, string) (time.Time, bool, error) {
+	return time.Now().Add(-time.Second), true, nil
+}
+
+func (s *phantomStore) claimed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims
+}
+
+// A store whose Claim hands out deliveries that are not leased to the
+// claim (a broken custom store) has every confirmation skip them: Run
+// does not claim again and again at once, but pauses longer and longer
+// between such Ticks, and says so at Error, once.
+func TestRunPausesWhileTheStoreHandsOutUnleasedClaims(t *testing.T) {
+	for _, ghost := range []bool{false, true} {
+		for _, slots := range []int{1, 4} {
+			name := map[bool]string{false: "stale", true: "ghost"}[ghost] + map[int]string{1: " one slot", 4: " four slots"}[slots]
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					s := &phantomStore{Memory: store.NewMemory(), ghost: ghost, stop: cancel}
+					var log lockedBuffer
+					l := &sendLog{}
+					e, err := connector.New(s, l, connector.WithSendConcurrency(slots),
+						connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+					require.NoError(t, err)
+					dueFor(t, e, "u1")
+					ran := make(chan error, 1)
+					go func() { ran <- e.Run(ctx) }()
+					time.Sleep(time.Hour)
+					require.NoError(t, ctx.Err(), "Run claimed %d times at one instant", s.claimed())
+					claims := s.claimed()
+					t.Logf("%d claims in an hour", claims)
+					require.Less(t, claims, 100, "claims in an hour")
+					require.Empty(t, l.sends())
+					cancel()
+					require.NoError(t, <-ran)
+					require.Equal(t, 1, strings.Count(log.String(), "not leased to this engine's claims"), log.String())
+				})
+			})
+		}
+	}
+}
+
+// stopRacingStore is a memory store on which a stop removes what the
+// first Claim hands out before the engine confirms it.
+type stopRacingStore struct {
+	*store.Memory
+	mu    sync.Mutex
+	raced bool
+}
+
+func (s *stopRacingStore) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	claims, err := s.Memory.Claim(ctx, ns, now, lease, limit, token)
+	s.mu.Lock()
+	race := !s.raced && len(claims) > 0
+	s.raced = s.raced || race
+	s.mu.Unlock()
+	if race {
+		for _, c := range claims {
+			err := s.Memory.Update(ctx, ns, c.UserID, now, store.Dedup{}, func(u *store.UserState, _ bool) {
+				if i := u.Find(c.Pending.ID); i >= 0 {
+					u.RemovePending(i)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return claims, err
+}
+
+// A Tick whose claims a stop removed before their confirmation is not a
+// broken store: the next delivery goes out at its due time.
+func TestRunSendsOnTimeAfterAStopRacedItsClaim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &stopRacingStore{Memory: store.NewMemory()}
+		l := &sendLog{}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		dueFor(t, e)
+		ctx := context.Background()
+		require.NoError(t, e.Save(ctx, rule.Campaign{ID: "later", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}},
+			Delay: rule.After(10 * time.Minute)}))
+		require.NoError(t, e.Publish(ctx, "later"))
+		start := time.Now()
+		require.NoError(t, e.Track(ctx, event.Event{UserID: "u1", Kind: event.PushOpened, CampaignID: "o"}))
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ran := make(chan error, 1)
+		go func() { ran <- e.Run(runCtx) }()
+		synctest.Wait()
+		// The first claim's deliveries were removed: nothing went out.
+		require.Empty(t, l.sends())
+		time.Sleep(10*time.Minute - time.Nanosecond)
+		synctest.Wait()
+		require.Empty(t, l.sends())
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		require.Len(t, l.sends(), 1)
+		require.Equal(t, "later", l.sends()[0].CampaignID)
+		require.Equal(t, 10*time.Minute, time.Since(start))
+		cancel()
+		require.NoError(t, <-ran)
+	})
+}
