@@ -52,6 +52,7 @@ type courier struct {
 	// the courier's goroutines other than the Tick's: the Tick repeats it
 	// on its own goroutine once the rest of its work has ended.
 	unwound atomic.Pointer[tickEnd]
+	later   laterPanics // the panics after it
 }
 
 var couriers = sync.Pool{New: func() any { return &courier{} }}
@@ -68,6 +69,7 @@ func (e *Engine) newCourier(ctx context.Context, now time.Time, n, batch int) *c
 		f.reset(w, now, 0)
 	}
 	w.keep.reset()
+	w.later.reset("the Tick", "tick")
 	// A pooled courier keeps the slots it built, up to its slice's
 	// capacity, whatever the engine it served last; the places past
 	// those it built are nil (append grew the capacity past them).
@@ -174,6 +176,7 @@ func (w *courier) run() (int, error) {
 	ended := false
 	defer func() {
 		if !ended {
+			w.later.tell(w.e)
 			w.keep.abandon()
 			if stopGiving() {
 				giveBackUnwinding(feeds)
@@ -203,6 +206,7 @@ func (w *courier) run() (int, error) {
 	for _, f := range w.feeds {
 		f.close()
 	}
+	w.later.tell(w.e)
 	if end := w.unwound.Load(); end != nil {
 		unwind(*end) // and Tick drops the courier
 	}

@@ -1,19 +1,23 @@
 package connector
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // guard runs f, on one of the courier's goroutines other than the
 // Tick's, and reports whether it returned. A panic that unwinds it (the
 // store's, an observer's, the directory's), or runtime.Goexit (a sender
 // that calls t.FailNow), ends that goroutine rather than the process: the
 // first is kept, for the Tick to repeat on its goroutine, and no new send
-// starts. One that comes after it, which nothing repeats, is logged.
+// starts. One that comes after it, which nothing repeats, is counted in
+// w.later, for the Tick to log.
 func (w *courier) guard(f func()) (returned bool) {
 	defer func() {
 		if !returned {
 			v := recover()
 			if !w.unwound.CompareAndSwap(nil, &tickEnd{panicked: true, value: v}) {
-				w.e.logError("tick", errLaterPanic("the Tick", v))
+				w.later.add(w.e, v)
 			}
 			w.failed.Store(true)
 		}
@@ -22,14 +26,67 @@ func (w *courier) guard(f func()) (returned bool) {
 	return true
 }
 
-// errLaterPanic is the error logged for v, a panic (nil: runtime.Goexit)
-// after the one that who ("the Tick", "Run") repeats: on another of a
-// Tick's goroutines, or in another of Run's Ticks.
-func errLaterPanic(who string, v any) error {
-	if v == nil {
-		return fmt.Errorf("connector: a goroutine ended (runtime.Goexit) after another's panic, which %s repeats", who)
+// laterPanics counts the panics after the one a Tick or Run repeats, to
+// log them in one line rather than one each: with 256 slots, an observer
+// that panics at every send would log 255 lines a Tick.
+type laterPanics struct {
+	mu    sync.Mutex
+	n     int
+	first any  // the first one's value (nil: runtime.Goexit)
+	told  bool // logged: one that comes later still is logged alone
+	who   string
+	where string // the log message
+}
+
+// add counts v, or logs it alone if the count has been logged.
+func (l *laterPanics) add(e *Engine, v any) {
+	l.mu.Lock()
+	if l.told {
+		l.mu.Unlock()
+		e.logError(l.where, errLaterPanics(l.who, 1, v))
+		return
 	}
-	return fmt.Errorf("connector: a panic after another's, which %s repeats: %v", who, v)
+	if l.n == 0 {
+		l.first = v
+	}
+	l.n++
+	l.mu.Unlock()
+}
+
+// tell logs the panics counted, in one line.
+func (l *laterPanics) tell(e *Engine) {
+	l.mu.Lock()
+	n, v := l.n, l.first
+	l.n, l.first, l.told = 0, nil, true
+	l.mu.Unlock()
+	if n > 0 {
+		e.logError(l.where, errLaterPanics(l.who, n, v))
+	}
+}
+
+// reset readies l for the panics after the one who ("the Tick", "Run")
+// repeats, logged with the message where.
+func (l *laterPanics) reset(who, where string) {
+	l.mu.Lock()
+	l.n, l.first, l.told, l.who, l.where = 0, nil, false, who, where
+	l.mu.Unlock()
+}
+
+// errLaterPanics is the error logged for n panics after the one that who
+// ("the Tick", "Run") repeats (on other goroutines of a Tick's, or in
+// other Ticks of Run's), the first of which is v (nil: runtime.Goexit).
+func errLaterPanics(who string, n int, v any) error {
+	what := fmt.Sprint(v)
+	if v == nil {
+		what = "runtime.Goexit"
+	}
+	if n == 1 {
+		if v == nil {
+			return fmt.Errorf("connector: a goroutine ended (runtime.Goexit) after another's panic, which %s repeats", who)
+		}
+		return fmt.Errorf("connector: a panic after another's, which %s repeats: %v", who, v)
+	}
+	return fmt.Errorf("connector: %d panics after another's, which %s repeats; the first: %s", n, who, what)
 }
 
 // giveBackUnwinding gives back the claims of feeds not handed out, as the

@@ -180,14 +180,17 @@ func (r *runTicks) landed(end tickEnd) error {
 // for every Tick) there are none; when Run unwinds, they claim and start
 // nothing more, give back what they claimed, and record their sends in
 // progress before the panic comes out of Run. Run repeats the first
-// panic alone: one of theirs is logged.
+// panic alone: theirs are logged, in one line.
 func (r *runTicks) stop(end context.CancelFunc, e *Engine) {
 	end()
+	var later laterPanics
+	later.reset("Run", "run")
 	for ; r.running > 0; r.running-- {
 		if end := <-r.done; end.panicked {
-			e.logError("run", errLaterPanic("Run", end.value))
+			later.add(e, end.value)
 		}
 	}
+	later.tell(e)
 }
 
 // finish waits for the Ticks in flight to end, after ctx ended, and logs
