@@ -176,11 +176,17 @@ func (w *courier) run() (int, error) {
 	ended := false
 	defer func() {
 		if !ended {
-			w.later.tell(w.e)
+			// The Tick repeats its own goroutine's panic: one that
+			// unwound another of its goroutines before is logged with
+			// the later ones, as is any that comes after.
+			if end := w.unwound.Swap(&tickEnd{panicked: true}); end != nil {
+				w.later.add(w.e, end.value)
+			}
 			w.keep.abandon()
 			if stopGiving() {
-				giveBackUnwinding(feeds)
+				w.giveBackUnwinding(feeds)
 			}
+			w.later.tell(w.e)
 		}
 	}()
 	if len(slots) == 1 {
@@ -203,9 +209,14 @@ func (w *courier) run() (int, error) {
 	ended = true
 	endCalls()
 	w.keep.halt()
-	for _, f := range w.feeds {
-		f.close()
-	}
+	// The store may panic taking back what the slots had not reached:
+	// the Tick repeats that panic if it is the first, as it does a
+	// slot's, and logs it if it comes after one.
+	w.guard(func() {
+		for _, f := range w.feeds {
+			f.close()
+		}
+	})
 	w.later.tell(w.e)
 	if end := w.unwound.Load(); end != nil {
 		unwind(*end) // and Tick drops the courier

@@ -6,7 +6,8 @@ import (
 )
 
 // guard runs f, on one of the courier's goroutines other than the
-// Tick's, and reports whether it returned. A panic that unwinds it (the
+// Tick's (or on the Tick's, once the others have ended), and reports
+// whether it returned. A panic that unwinds it (the
 // store's, an observer's, the directory's), or runtime.Goexit (a sender
 // that calls t.FailNow), ends that goroutine rather than the process: the
 // first is kept, for the Tick to repeat on its goroutine, and no new send
@@ -91,11 +92,17 @@ func errLaterPanics(who string, n int, v any) error {
 
 // giveBackUnwinding gives back the claims of feeds not handed out, as the
 // Tick unwinds with its one slot's panic, so that the next Tick need not
-// wait for their lease. A panic of the store's meanwhile is dropped: the
-// Tick repeats its slot's.
-func giveBackUnwinding(feeds []*feed) {
-	defer func() { _ = recover() }()
+// wait for their lease. A panic of the store's meanwhile is counted with
+// the later ones: the Tick repeats its slot's.
+func (w *courier) giveBackUnwinding(feeds []*feed) {
+	returned := false
+	defer func() {
+		if !returned {
+			w.later.add(w.e, recover())
+		}
+	}()
 	for _, f := range feeds {
 		f.giveBack()
 	}
+	returned = true
 }
