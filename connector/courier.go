@@ -176,17 +176,7 @@ func (w *courier) run() (int, error) {
 	ended := false
 	defer func() {
 		if !ended {
-			// The Tick repeats its own goroutine's panic: one that
-			// unwound another of its goroutines before is logged with
-			// the later ones, as is any that comes after.
-			if end := w.unwound.Swap(&tickEnd{panicked: true}); end != nil {
-				w.later.add(w.e, end.value)
-			}
-			w.keep.abandon()
-			if stopGiving() {
-				w.giveBackUnwinding(feeds)
-			}
-			w.later.tell(w.e)
+			w.unwinding(feeds, stopGiving)
 		}
 	}()
 	if len(slots) == 1 {

@@ -90,6 +90,23 @@ func errLaterPanics(who string, n int, v any) error {
 	return fmt.Errorf("connector: %d panics after another's, which %s repeats; the first: %s", n, who, what)
 }
 
+// unwinding ends the courier's work as a slot on the Tick's goroutine
+// unwinds it: the keeper stops, with no wait, and the claims of feeds not
+// handed out go back, unless stopGiving reports that the give-back on the
+// end of the Tick's context has started. The Tick repeats its own
+// goroutine's panic: one that unwound another of its goroutines before is
+// logged with the later ones, as is any that comes after.
+func (w *courier) unwinding(feeds []*feed, stopGiving func() bool) {
+	if end := w.unwound.Swap(&tickEnd{panicked: true}); end != nil {
+		w.later.add(w.e, end.value)
+	}
+	w.keep.abandon()
+	if stopGiving() {
+		w.giveBackUnwinding(feeds)
+	}
+	w.later.tell(w.e)
+}
+
 // giveBackUnwinding gives back the claims of feeds not handed out, as the
 // Tick unwinds with its one slot's panic, so that the next Tick need not
 // wait for their lease. A panic of the store's meanwhile is counted with
