@@ -122,11 +122,16 @@ func (f *feed) handOut(j *job) {
 	}
 	if f.ahead > 0 && !f.claiming && !f.done && len(f.queue)-f.next <= f.ahead && !f.w.stopping() {
 		f.claiming = true
-		go f.w.guard(func() {
+		go func() {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.claim()
-		})
+			// guard keeps a panic of the store's before f.mu is let go:
+			// the Tick, which waits for this claim under f.mu (close),
+			// then finds it when it looks for one (w.unwound), and no
+			// goroutine of its touches the courier once the Tick has
+			// pooled it.
+			f.w.guard(f.claim)
+		}()
 	}
 }
 
