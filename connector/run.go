@@ -53,8 +53,9 @@ import (
 // store gives for it (a driver's own "operation cancelled" that does not
 // wrap context.Canceled): Run tells its end by ctx. Run leaves no
 // goroutine behind, also when it unwinds with a panic (a Tick's, which it
-// repeats once its other Ticks have recorded their sends and ended). Only one Run per engine may be active: a second
-// returns [ErrAlreadyRunning] at once.
+// repeats once its other Ticks have recorded their sends and ended).
+// Only one Run per engine may be active: a second returns
+// [ErrAlreadyRunning] at once.
 func (e *Engine) Run(ctx context.Context) error {
 	if ctx == nil {
 		return errNilContext("Run")

@@ -213,9 +213,6 @@ func hostileRunCase(t *testing.T, conc, batch int, kind string, k int32, lease t
 		mu.Lock()
 		inFlight++
 		most = max(most, inFlight)
-		if testing.Verbose() {
-			println("send", d.ID, time.Now().UnixMilli()%1000000, inFlight)
-		}
 		mu.Unlock()
 		time.Sleep(time.Second) // sends overlap
 		mu.Lock()
