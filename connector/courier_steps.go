@@ -23,7 +23,7 @@ func (j *job) update(u *store.UserState, _ bool) {
 		// delivery during the send: it finds the outcome stored.
 		mine = j.w.e.sending.ours(u.Pending[i].Token)
 	}
-	if mine {
+	if mine && !j.w.took.Load() { // a load, not a write every step: slots share it
 		j.w.took.Store(true) // the Tick's claims came to something
 	}
 	switch {
