@@ -2,6 +2,7 @@ package connector
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -281,5 +282,53 @@ func (w *courier) recordKept() {
 		e.tally(j.marks, j.now, o.userID)
 		e.observeAll(j.dec)
 		e.failures.note(j.dec, e.cfg.namespace)
+	}
+}
+
+// Record retries start at recordRetry and double up to recordRetryMax,
+// while the delivery's lease lives.
+const (
+	recordRetry    = 10 * time.Millisecond
+	recordRetryMax = time.Second
+)
+
+// retryRecord stores the outcome of j's send after err, with a short
+// backoff, until the delivery's lease ends; then the Tick fails with the
+// last error, and the engine keeps the outcome (unrecorded): its next
+// Tick stores it first, and a claim of the delivery by this engine
+// records it rather than send the delivery again (another engine's claim
+// that reaches its last check first sends it again). A delivery
+// the keeper found gone (a stop removed it) is never sent again, by any
+// engine, and its send's outcome lives in this record alone: its retries
+// last a lease from their start, however little of its own lease is left,
+// whether the keeper found it gone before they started or finds it gone
+// during them (a stop during a short send, before the keeper looked). The
+// lease's end is the one it had when the retries started: the keeper
+// renews a lease whose record is retried, and the retries must end.
+// A closed store never answers again: its error ends the retries at once,
+// with the same outcome sooner.
+func (s *slot) retryRecord(j *job, err error) {
+	e := s.w.e
+	until := s.leaseEnd(j)
+	more := e.cfg.clock.Now().Add(e.cfg.lease)
+	for wait := recordRetry; ; wait = min(2*wait, recordRetryMax) {
+		if more.After(until) && s.gone(j) {
+			until = more
+		}
+		now := e.cfg.clock.Now()
+		if errors.Is(err, store.ErrClosed) || !now.Add(wait).Before(until) {
+			e.forget(e.unrecorded.keep(j))
+			s.w.fail(fmt.Errorf("connector: tick: recording delivery %s: %w", j.c.Pending.ID, err))
+			return
+		}
+		t := e.cfg.clock.Timer(wait)
+		<-t.C
+		j.step = stepRecord
+		if err = e.updateAlone(s.w.wctx, &store.Op{UserID: j.c.UserID, Now: j.now, Fn: j.apply}); err == nil {
+			e.tally(j.marks, j.now, j.c.UserID)
+			e.observeAll(j.dec)
+			e.failures.note(j.dec, e.cfg.namespace)
+			return
+		}
 	}
 }
