@@ -55,6 +55,10 @@ import (
 // state from the store, at most once per prune interval. It returns the
 // first store error it meets, after which it starts no new send;
 // deliveries it had claimed but not sent are released for the next Tick.
+// A panic during a Tick (an observer's, the store's, the directory's), on
+// any of the goroutines it sends on, stops new sends and comes out of
+// Tick, on its caller's goroutine, once the sends in progress are
+// recorded; the engine stays usable if the caller recovers it.
 //
 // Call Tick from a scheduler of your own, or let [Engine.Run] call it, not
 // both: a Tick while Run runs is safe (its claims exclude Run's, as two

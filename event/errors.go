@@ -28,7 +28,7 @@ var (
 // alias of it), so one errors.As target catches both.
 type ValidationError struct {
 	Object string // what was validated: "event", "campaign", "condition"…
-	Field  string // the field's JSON path, e.g. "user_id" or "triggers[1].campaign_id"
+	Field  string // the field's JSON path, e.g. "user_id" or "triggers[1].campaign_id"; a part of a campaign decoded from JSON gives its own field ("after" of a "delay")
 	Reason string // what is wrong, in words
 	Err    error  // the sentinel error behind it, if any (errors.Is works through it)
 }

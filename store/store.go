@@ -259,7 +259,8 @@ func ValidateNamespace(ns string) error {
 // before, so Run need not poll. The returned channel receives a value (it
 // is never closed) after such a change; stop releases it. A Run whose
 // channel closes stops listening to it, logs so at Error, and polls the
-// store every second instead.
+// store every second instead (or at the poll interval the engine was
+// given).
 type Notifier interface {
 	Notify(ns string) (ch <-chan struct{}, stop func())
 }
