@@ -26,7 +26,7 @@ func TestATicksLaterPanicsAreOneLine(t *testing.T) {
 			time.Sleep(time.Second) // the sends end together
 			return nil
 		})
-		var log lockedBuffer
+		var log syncBuffer
 		e, err := connector.New(store.NewMemory(), send, connector.WithSendConcurrency(8),
 			connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
 			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {

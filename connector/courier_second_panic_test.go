@@ -30,7 +30,7 @@ func TestATicksSecondPanicIsLogged(t *testing.T) {
 			<-both // the two sends end together
 			return nil
 		})
-		var log lockedBuffer
+		var log syncBuffer
 		var n atomic.Int32
 		e, err := connector.New(store.NewMemory(), send, connector.WithSendConcurrency(2),
 			connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),

@@ -35,7 +35,7 @@ func (s *panickyGiveBack) UpdateBatch(ctx context.Context, ns string, ops []stor
 func TestAPanicGivingBackAsATickUnwindsIsLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &panickyGiveBack{Memory: store.NewMemory()}
-		var log lockedBuffer
+		var log syncBuffer
 		e, err := connector.New(s, &sendLog{}, connector.WithSendConcurrency(1),
 			connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
 			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
@@ -70,7 +70,7 @@ func TestAnEarlierPanicIsLoggedWhenTheTicksSlotUnwinds(t *testing.T) {
 			<-release
 			return nil
 		})
-		var log lockedBuffer
+		var log syncBuffer
 		var told atomic.Bool
 		e, err := connector.New(s, send, connector.WithSendConcurrency(1),
 			connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
@@ -106,7 +106,7 @@ func TestAnEarlierPanicIsLoggedWhenTheTicksSlotUnwinds(t *testing.T) {
 func TestAPanicGivingBackAfterASlotsIsLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &panickyGiveBack{Memory: store.NewMemory()}
-		var log lockedBuffer
+		var log syncBuffer
 		e, err := connector.New(s, &sendLog{}, connector.WithSendConcurrency(2),
 			connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
 			connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {

@@ -46,7 +46,7 @@ func (s *closedNotices) NextDue(ctx context.Context, ns string) (time.Time, bool
 func TestRunStopsListeningToAClosedNotificationChannel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &closedNotices{Memory: store.NewMemory()}
-		var log lockedBuffer
+		var log syncBuffer
 		l := &sendLog{}
 		e, err := connector.New(s, l, connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 		require.NoError(t, err)

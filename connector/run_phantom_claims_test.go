@@ -78,7 +78,7 @@ func TestRunPausesWhileTheStoreHandsOutUnleasedClaims(t *testing.T) {
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
 					s := &phantomStore{Memory: store.NewMemory(), ghost: ghost, stop: cancel}
-					var log lockedBuffer
+					var log syncBuffer
 					l := &sendLog{}
 					e, err := connector.New(s, l, connector.WithSendConcurrency(slots),
 						connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))

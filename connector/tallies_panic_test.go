@@ -1,10 +1,8 @@
 package connector_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -30,24 +28,6 @@ func (s *talliesPanic) AddTallies(ctx context.Context, ns string, tallies []stor
 	return s.Memory.AddTallies(ctx, ns, tallies)
 }
 
-// lockedBuffer is a log destination safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestAStorePanicInABackgroundFlushIsLogged: the engine flushes its
 // counts on goroutines of its own (an engine that only tracks, and Run's
 // flusher), where nothing of the host's could recover a panic of the
@@ -63,7 +43,7 @@ func TestAStorePanicInABackgroundFlushIsLogged(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := &talliesPanic{Memory: store.NewMemory()}
 				s.armed.Store(true)
-				var log lockedBuffer
+				var log syncBuffer
 				e := tallyEngine(t, s, connector.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 				ctx, cancel := context.WithCancel(context.Background())
 				ran := make(chan error, 1)
