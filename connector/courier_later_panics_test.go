@@ -36,11 +36,7 @@ func TestATicksLaterPanicsAreOneLine(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u1", "u2", "u3", "u4") // eight deliveries, one per slot
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			_, _ = e.Tick(context.Background())
-		}()
+		recovered := tickPanic(e, context.Background())
 		require.Equal(t, "observer", <-recovered)
 		synctest.Wait()
 		require.Equal(t, 1, strings.Count(log.String(), "level=ERROR"), "%s", log.String())

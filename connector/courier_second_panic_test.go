@@ -44,11 +44,7 @@ func TestATicksSecondPanicIsLogged(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u1") // two deliveries, one per slot
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			_, _ = e.Tick(context.Background())
-		}()
+		recovered := tickPanic(e, context.Background())
 		require.Equal(t, "first", <-recovered)
 		require.Equal(t, int32(2), n.Load())
 		require.Contains(t, log.String(), "second", "the second panic")

@@ -45,11 +45,7 @@ func TestAPanicGivingBackAsATickUnwindsIsLogged(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u1", "u2", "u3") // six deliveries, one claim
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			_, _ = e.Tick(context.Background())
-		}()
+		recovered := tickPanic(e, context.Background())
 		require.Equal(t, "observer", <-recovered)
 		synctest.Wait()
 		require.Contains(t, log.String(), "a panic after another's, which the Tick repeats: give-back")
@@ -82,11 +78,7 @@ func TestAnEarlierPanicIsLoggedWhenTheTicksSlotUnwinds(t *testing.T) {
 		require.NoError(t, err)
 		dueFor(t, e, "u1", "u2", "u3") // six deliveries, one claim
 		ctx, cancel := context.WithCancel(context.Background())
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			_, _ = e.Tick(ctx)
-		}()
+		recovered := tickPanic(e, ctx)
 		<-sending
 		s.armed.Store(true)
 		cancel() // the give-back panics
@@ -116,11 +108,7 @@ func TestAPanicGivingBackAfterASlotsIsLogged(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u1", "u2", "u3", "u4", "u5", "u6") // twelve deliveries, one claim
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			_, _ = e.Tick(context.Background())
-		}()
+		recovered := tickPanic(e, context.Background())
 		require.Equal(t, "observer", <-recovered)
 		synctest.Wait()
 		// The other slot's record may panic too, before the give-back.

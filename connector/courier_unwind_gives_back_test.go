@@ -33,11 +33,7 @@ func TestATickWithOneSlotGivesBackAsItUnwinds(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u1", "u2", "u3") // six deliveries, one claim
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			_, _ = e.Tick(context.Background())
-		}()
+		recovered := tickPanic(e, context.Background())
 		require.Equal(t, "observer", <-recovered)
 		synctest.Wait()
 		n, err := e.Tick(context.Background()) // no time has passed
@@ -47,4 +43,16 @@ func TestATickWithOneSlotGivesBackAsItUnwinds(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(1), st.Pending, "waiting for its lease")
 	})
+}
+
+// tickPanic runs e.Tick(ctx) on a goroutine of its own, and returns a
+// channel that receives what the Tick panicked with once it ends (nil
+// when it returned, or ended with runtime.Goexit).
+func tickPanic(e *connector.Engine, ctx context.Context) <-chan any {
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		_, _ = e.Tick(ctx)
+	}()
+	return recovered
 }
