@@ -43,9 +43,14 @@ type courier struct {
 	sent   atomic.Int64
 	handed atomic.Int64 // claims handed to the slots
 	took   atomic.Bool  // a step found its claim's delivery still the claim's
-	errMu  sync.Mutex
-	err    error // the first error
-	ended  error // the first error that was the end of ctx
+	// idle counts the claims handed to the slots since a step last found
+	// its claim's delivery still the claim's; the feeds claim no more once
+	// it reaches idleMax (see feed.claimable).
+	idle    atomic.Int64
+	idleMax int64
+	errMu   sync.Mutex
+	err     error // the first error
+	ended   error // the first error that was the end of ctx
 
 	// unwound is the first panic (or runtime.Goexit) that unwound one of
 	// the courier's goroutines other than the Tick's: the Tick repeats it
@@ -108,6 +113,7 @@ func (w *courier) release() {
 	w.sent.Store(0)
 	w.handed.Store(0)
 	w.took.Store(false)
+	w.idle.Store(0)
 	couriers.Put(w)
 }
 
@@ -133,6 +139,7 @@ func (w *courier) run() (int, error) {
 	defer endCalls()
 	w.group.reset(w.e, gctx, len(slots)+1)
 	w.lanes = max(1, min(lanes, len(slots)))
+	w.idleMax = int64(w.batch + len(slots))
 	feeds := w.feeds[:w.lanes]
 	for k, s := range slots {
 		s.feed = feeds[k%len(feeds)]

@@ -11,7 +11,8 @@ import (
 )
 
 // feed hands a Tick's claimed deliveries to its send slots in due order
-// (within each batch), until a claim comes back short of a full batch.
+// (within each batch), until a claim comes back short of a full batch or
+// the Tick's claims stop coming to anything (claimable).
 // With several slots, it claims the next batch while the slots work
 // through the last of the one before (when no more are left than there
 // are slots), so that they need not wait for the claim; with one, it
@@ -101,6 +102,8 @@ func (f *feed) take(j *job) bool {
 			return false
 		case f.claiming:
 			f.cond.Wait()
+		case !f.claimable():
+			f.done = true
 		default:
 			f.claiming = true
 			f.claim()
@@ -116,11 +119,12 @@ func (f *feed) handOut(j *job) {
 	f.queue[f.next] = queued{}
 	f.next++
 	f.w.handed.Add(1)
+	f.w.idle.Add(1)
 	for len(f.batches) > 0 && f.batches[0].end <= f.next {
 		f.recycle(f.batches[0].claims)
 		f.batches = append(f.batches[:0], f.batches[1:]...)
 	}
-	if f.ahead > 0 && !f.claiming && !f.done && len(f.queue)-f.next <= f.ahead && !f.w.stopping() {
+	if f.ahead > 0 && !f.claiming && !f.done && len(f.queue)-f.next <= f.ahead && !f.w.stopping() && f.claimable() {
 		f.claiming = true
 		go func() {
 			f.mu.Lock()
@@ -133,6 +137,20 @@ func (f *feed) handOut(j *job) {
 			f.w.guard(f.claim)
 		}()
 	}
+}
+
+// claimable reports whether the feed may claim another batch: not once
+// more than a batch's worth of the Tick's claims in a row came to nothing
+// (counted from their handing out, so the slots' claims not yet confirmed
+// count too: one each at most). A step finds a claim came to nothing when
+// its delivery is gone or leased to another claim: a stop or an exception
+// removed it, another engine took it, or the store hands out deliveries
+// it did not lease to the claim (a broken custom store, whose Claim may
+// then hand out full batches for ever). The Tick ends with what it has:
+// Run's next Tick claims afresh, and paces itself should its Ticks go on
+// coming to nothing (claimStreak).
+func (f *feed) claimable() bool {
+	return f.w.idle.Load() < f.w.idleMax
 }
 
 // claim claims the next batch and queues it, with f.mu held except during

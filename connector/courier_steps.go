@@ -23,8 +23,14 @@ func (j *job) update(u *store.UserState, _ bool) {
 		// delivery during the send: it finds the outcome stored.
 		mine = j.w.e.sending.ours(u.Pending[i].Token)
 	}
-	if mine && !j.w.took.Load() { // a load, not a write every step: slots share it
-		j.w.took.Store(true) // the Tick's claims came to something
+	if mine {
+		// Loads, not a write every step: the slots share them.
+		if !j.w.took.Load() {
+			j.w.took.Store(true) // the Tick's claims came to something
+		}
+		if j.w.idle.Load() != 0 {
+			j.w.idle.Store(0)
+		}
 	}
 	switch {
 	case j.step == stepRecord:

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 type phantomStore struct {
 	*store.Memory
 	ghost bool
+	whole bool // every claim a full batch: the ghosts fill it, the stale rows are a batch's
 	stop  context.CancelFunc
 
 	mu     sync.Mutex
@@ -39,7 +41,11 @@ func (s *phantomStore) Claim(ctx context.Context, ns string, now time.Time, leas
 		s.stop() // Run spins: end it, for the test to fail rather than hang
 	}
 	if s.ghost {
-		return []store.Claim{{UserID: "ghost", Pending: store.Pending{ID: "ghost-1", CampaignID: "now", DueAt: now, ReadyAt: now}}}, nil
+		ghosts := []store.Claim{{UserID: "ghost", Pending: store.Pending{ID: "ghost-1", CampaignID: "now", DueAt: now, ReadyAt: now}}}
+		for k := 2; s.whole && k <= limit; k++ {
+			ghosts = append(ghosts, store.Claim{UserID: "ghost", Pending: store.Pending{ID: fmt.Sprint("ghost-", k), CampaignID: "now", DueAt: now, ReadyAt: now}})
+		}
+		return ghosts, nil
 	}
 	if s.stale == nil {
 		other := token + 1
@@ -50,7 +56,10 @@ func (s *phantomStore) Claim(ctx context.Context, ns string, now time.Time, leas
 		if err != nil {
 			return nil, err
 		}
-		s.stale = claims[:1] // one a Tick: its lanes claim no more
+		s.stale = claims
+		if !s.whole {
+			s.stale = claims[:1] // short of a batch: a Tick claims no more
+		}
 	}
 	return append([]store.Claim(nil), s.stale...), nil
 }
@@ -95,6 +104,40 @@ func TestRunPausesWhileTheStoreHandsOutUnleasedClaims(t *testing.T) {
 					cancel()
 					require.NoError(t, <-ran)
 					require.Equal(t, 1, strings.Count(log.String(), "not leased to this engine's claims"), log.String())
+				})
+			})
+		}
+	}
+}
+
+// A Tick whose claims come to nothing, batch after full batch (a store
+// that hands out deliveries it did not lease to the claim, as above),
+// stops claiming once more than a batch in a row came to nothing, rather
+// than claim again and again while the store hands out full batches.
+func TestTickStopsClaimingWhenItsClaimsComeToNothing(t *testing.T) {
+	for _, ghost := range []bool{false, true} {
+		for _, c := range []struct{ slots, batch int }{{1, 1}, {1, 4}, {4, 1}, {4, 4}, {3, 8}} {
+			name := fmt.Sprintf("%s %d slots batch %d", map[bool]string{false: "stale", true: "ghost"}[ghost], c.slots, c.batch)
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					s := &phantomStore{Memory: store.NewMemory(), ghost: ghost, whole: true, stop: cancel}
+					l := &sendLog{}
+					e, err := connector.New(s, l, connector.WithSendConcurrency(c.slots), connector.WithBatchSize(c.batch),
+						connector.WithLogger(slog.New(slog.DiscardHandler)))
+					require.NoError(t, err)
+					dueFor(t, e, "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8")
+					n, err := e.Tick(ctx)
+					require.NoError(t, ctx.Err(), "Tick claimed %d times", s.claimed())
+					require.NoError(t, err)
+					require.Zero(t, n)
+					require.Empty(t, l.sends())
+					// Two batches a lane at most, and the batch a lane
+					// may claim ahead while the other lanes end theirs.
+					lanes := min(c.slots, 4)
+					t.Logf("%d claims", s.claimed())
+					require.LessOrEqual(t, s.claimed(), 3*lanes, "claims")
 				})
 			})
 		}
@@ -163,4 +206,27 @@ func TestRunSendsOnTimeAfterAStopRacedItsClaim(t *testing.T) {
 		cancel()
 		require.NoError(t, <-ran)
 	})
+}
+
+// One batch in a row that comes to nothing is no fault (a stop removed
+// its deliveries between the claim and the confirmation): the Tick
+// claims on and sends the rest.
+func TestTickClaimsOnAfterABatchThatCameToNothing(t *testing.T) {
+	for _, c := range []struct{ slots, batch int }{{1, 1}, {1, 2}, {4, 1}, {4, 2}} {
+		t.Run(fmt.Sprintf("%d slots batch %d", c.slots, c.batch), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &stopRacingStore{Memory: store.NewMemory()}
+				l := &sendLog{}
+				e, err := connector.New(s, l, connector.WithSendConcurrency(c.slots), connector.WithBatchSize(c.batch),
+					connector.WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(t, err)
+				dueFor(t, e, "u1", "u2", "u3")
+				n, err := e.Tick(context.Background())
+				require.NoError(t, err)
+				// Six due, the first claim's removed.
+				require.Equal(t, 6-c.batch, n)
+				require.Len(t, l.sends(), 6-c.batch)
+			})
+		})
+	}
 }
