@@ -268,7 +268,18 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 		return
 	}
 	if bu, ok := e.store.(store.BatchUpdater); ok {
-		_ = bu.UpdateBatch(ctx, e.cfg.namespace, ops) // each op's Err says
+		// Each op's Err says, except from a store that returns an error
+		// and marks no op failed, against the interface's contract: then
+		// no op is known to be applied, and each is taken as failed. An
+		// op that did apply is then tried again or reported as failed, as
+		// after a store call whose answer was lost; one taken as applied
+		// that was not would be lost (a send with no stored check, an
+		// event reported as tracked).
+		if err := bu.UpdateBatch(ctx, e.cfg.namespace, ops); err != nil && !anyFailed(ops) {
+			for k := range ops {
+				ops[k].Err = err
+			}
+		}
 		return
 	}
 	var failed failures // users whose update failed: their later ops are not tried
@@ -283,6 +294,11 @@ func (e *Engine) applyOps(ctx context.Context, ops []store.Op) {
 			failed.note(op.UserID, op.Err)
 		}
 	}
+}
+
+// anyFailed reports whether an op of ops has its Err set.
+func anyFailed(ops []store.Op) bool {
+	return slices.ContainsFunc(ops, func(op store.Op) bool { return op.Err != nil })
 }
 
 // batchDone is what remains to do for an event of a batch once the store

@@ -312,7 +312,8 @@ type BatchUpdater interface {
 	// op.Dedup, op.Fn) would: atomically per op, the ops of one user in
 	// slice order, the ops of different users in any order. It sets each
 	// op's Err (nil once applied) and returns the first error it met, or
-	// nil when every op was applied.
+	// nil when every op was applied. The engine takes an error returned
+	// with no op's Err set as failing every op of the call.
 	UpdateBatch(ctx context.Context, ns string, ops []Op) error
 }
 

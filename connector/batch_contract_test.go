@@ -1,0 +1,77 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// silentFailStore is a memory store whose UpdateBatch, once failing,
+// applies nothing and returns an error without marking any op failed:
+// against the contract, which says each op not applied has its Err.
+type silentFailStore struct {
+	*store.Memory
+	failing bool
+}
+
+var errSilent = errors.New("silent batch failure")
+
+func (s *silentFailStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if s.failing {
+		return errSilent
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
+// A batch the store fails without saying which ops failed counts as not
+// applied: TrackAll reports every event as failed with the store's error,
+// not as tracked.
+func TestTrackAllTakesABatchFailedWithNoOpErrorAsNotApplied(t *testing.T) {
+	s := &silentFailStore{Memory: store.NewMemory()}
+	e, err := connector.New(s, &sendLog{})
+	require.NoError(t, err)
+	dueFor(t, e)
+	s.failing = true
+	err = e.TrackAll(context.Background(), []event.Event{
+		{ID: "a", UserID: "u1", Kind: event.PushOpened, CampaignID: "o"},
+		{ID: "b", UserID: "u2", Kind: event.PushOpened, CampaignID: "o"},
+	})
+	require.ErrorIs(t, err, errSilent)
+	require.Len(t, connector.TrackErrors(err), 2)
+	s.failing = false
+	n, err := e.PendingCount(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing was applied")
+}
+
+// Nor does a Tick send a delivery whose last check such a batch failed:
+// the check was not stored, so the send would go out unmarked, and again
+// at the next Tick.
+func TestTickTakesABatchFailedWithNoOpErrorAsNotApplied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &silentFailStore{Memory: store.NewMemory()}
+		l := &sendLog{}
+		e, err := connector.New(s, l)
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		s.failing = true
+		_, err = e.Tick(context.Background())
+		require.ErrorIs(t, err, errSilent)
+		require.Empty(t, l.sends())
+		s.failing = false
+		time.Sleep(2 * time.Minute) // past the leases the failed Tick could not give back
+		n, err := e.Tick(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		require.Len(t, l.sends(), 2)
+		require.NotEqual(t, l.sends()[0].ID, l.sends()[1].ID)
+	})
+}
