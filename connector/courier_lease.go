@@ -73,7 +73,11 @@ func (k *keeper) run(w *courier) {
 			return
 		case <-t.C:
 		}
-		k.renew(w)
+		// A store's panic in one round is kept for the Tick to repeat
+		// (guard), and the rounds go on: the sends in progress finish
+		// before the Tick unwinds, and a lease that ran out meanwhile
+		// would let another engine send their deliveries again.
+		w.guard(func() { k.renew(w) })
 		next = next.Add(period)
 		if now := clk.Now(); next.Before(now) {
 			// The round returned after the next was due: the next starts

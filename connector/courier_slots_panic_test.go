@@ -224,3 +224,43 @@ func TestATickWhoseLeaseRenewalPanicsUnwinds(t *testing.T) {
 		require.Len(t, l.sends(), 1)
 	})
 }
+
+// TestALeaseRenewalThatPanicsLeavesTheNextRounds: after the store's panic
+// in one renewal, the keeper goes on renewing the leases of the sends in
+// progress: another engine on the same store does not take and send the
+// delivery again while its send lasts. The Tick repeats the panic once
+// the send ends.
+func TestALeaseRenewalThatPanicsLeavesTheNextRounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const lease = time.Minute
+		s := &storePanics{Memory: store.NewMemory()}
+		release := make(chan struct{})
+		l := &sendLog{during: func() { <-release }}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(lease),
+			connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		recovered := tickPanic(e, context.Background())
+		synctest.Wait() // the first send waits
+		s.batches.Store(1)
+		time.Sleep(lease) // the keeper's first renewal panics
+		synctest.Wait()
+		require.LessOrEqual(t, s.batches.Load(), int32(0), "no renewal panicked")
+		other := &sendLog{}
+		o, err := connector.New(s, other, connector.WithLease(lease), connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		for range 5 {
+			time.Sleep(lease)
+			synctest.Wait()
+			_, err := o.Tick(context.Background())
+			require.NoError(t, err)
+		}
+		close(release)
+		require.Equal(t, "the store's driver panicked", <-recovered)
+		require.Len(t, l.sends(), 1)
+		// The other engine sent the delivery the Tick had claimed and
+		// not started, once its lease ran out; not the one being sent.
+		require.Len(t, other.sends(), 1)
+		require.NotEqual(t, l.sends()[0].ID, other.sends()[0].ID, "the other engine sent the delivery being sent")
+	})
+}
