@@ -190,7 +190,15 @@ func (f *feed) claim() {
 		}
 		f.next = 0
 	}
-	for _, c := range order {
+	for k, c := range order {
+		if k > 0 && c.Pending.ID == order[k-1].Pending.ID && c.UserID == order[k-1].UserID {
+			// The claim returned the delivery twice (a store's fault: no
+			// claim may hand out what a claim leased, this one
+			// included), and in due order the two come together: one
+			// job takes it, or two jobs holding the claim's token could
+			// both confirm and send it.
+			continue
+		}
 		f.queue = append(f.queue, queued{c: c, token: token})
 	}
 	clear(order)

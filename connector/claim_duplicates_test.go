@@ -1,0 +1,50 @@
+package connector_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// doublingStore is a memory store whose Claim returns each delivery it
+// leased twice, as a store whose query joins a row twice may.
+type doublingStore struct{ *store.Memory }
+
+func (s doublingStore) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	claims, err := s.Memory.Claim(ctx, ns, now, lease, limit, token)
+	return append(claims, claims...), err
+}
+
+// A claim that returns a delivery twice has it sent once, whatever the
+// number of send slots.
+func TestAClaimReturningADeliveryTwiceSendsItOnce(t *testing.T) {
+	for _, slots := range []int{1, 2, 8} {
+		t.Run(fmt.Sprint(slots, " slots"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := &sendLog{}
+				e, err := connector.New(doublingStore{store.NewMemory()}, l, connector.WithSendConcurrency(slots),
+					connector.WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(t, err)
+				dueFor(t, e, "u1", "u2", "u3", "u4")
+				_, err = e.Tick(context.Background())
+				require.NoError(t, err)
+				seen := map[string]int{}
+				for _, d := range l.sends() {
+					seen[d.ID]++
+				}
+				require.Len(t, seen, 8)
+				for id, n := range seen {
+					require.Equal(t, 1, n, "sends of %s", id)
+				}
+			})
+		})
+	}
+}
