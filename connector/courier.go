@@ -45,7 +45,7 @@ type courier struct {
 	took   atomic.Bool  // a step found its claim's delivery still the claim's
 	// idle counts the claims handed to the slots since a step last found
 	// its claim's delivery still the claim's; the feeds claim no more once
-	// it reaches idleMax (see feed.claimable).
+	// it passes idleMax (see feed.claimable).
 	idle    atomic.Int64
 	idleMax int64
 	errMu   sync.Mutex
@@ -139,7 +139,14 @@ func (w *courier) run() (int, error) {
 	defer endCalls()
 	w.group.reset(w.e, gctx, len(slots)+1)
 	w.lanes = max(1, min(lanes, len(slots)))
-	w.idleMax = int64(w.batch + len(slots))
+	// A stop (or an exception) that lands during the Tick may make all it
+	// holds claimed then come to nothing in a row: each lane's batch and
+	// the claims it keeps ahead for its slots (one a slot), and the claims
+	// the slots check then (one a slot); the count also holds the claims
+	// handed out since, not confirmed yet (one a slot). The feeds claim on
+	// after that many; more is a store that hands out claims it did not
+	// lease.
+	w.idleMax = int64(w.lanes*w.batch + 3*len(slots))
 	feeds := w.feeds[:w.lanes]
 	for k, s := range slots {
 		s.feed = feeds[k%len(feeds)]

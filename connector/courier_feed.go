@@ -140,17 +140,18 @@ func (f *feed) handOut(j *job) {
 }
 
 // claimable reports whether the feed may claim another batch: not once
-// more than a batch's worth of the Tick's claims in a row came to nothing
-// (counted from their handing out, so the slots' claims not yet confirmed
-// count too: one each at most). A step finds a claim came to nothing when
-// its delivery is gone or leased to another claim: a stop or an exception
-// removed it, another engine took it, or the store hands out deliveries
-// it did not lease to the claim (a broken custom store, whose Claim may
-// then hand out full batches for ever). The Tick ends with what it has:
-// Run's next Tick claims afresh, and paces itself should its Ticks go on
-// coming to nothing (claimStreak).
+// more of the Tick's claims in a row came to nothing than a stop may make
+// so, all the Tick holds claimed at once (courier.idleMax: a batch a lane,
+// and a few claims a slot; counted from their handing out, so the slots'
+// claims not yet confirmed count too). A step finds a claim came to
+// nothing when its delivery is gone or leased to another claim: a stop or
+// an exception removed it, another engine took it, or the store hands out
+// deliveries it did not lease to the claim (a broken custom store, whose
+// Claim may then hand out full batches for ever). The Tick ends with what
+// it has: Run's next Tick claims afresh, and paces itself should its
+// Ticks go on coming to nothing (claimStreak).
 func (f *feed) claimable() bool {
-	return f.w.idle.Load() < f.w.idleMax
+	return f.w.idle.Load() <= f.w.idleMax
 }
 
 // claim claims the next batch and queues it, with f.mu held except during

@@ -25,12 +25,14 @@ import (
 // windows, quiet hours and rate limits defer or drop it, and an audience
 // re-check may suppress it. A control-group delivery is recorded as held
 // out instead of being sent. Tick claims batch after batch
-// ([WithBatchSize]) until one comes back short, or until more than a
-// batch's worth of its claims in a row came to nothing (each found its
-// delivery gone or leased to another claim, and skipped it): a store
-// whose Claim hands out deliveries it did not lease to the claim then
-// costs a Tick two batches or so, not a loop of claims; what is still
-// due waits for the next Tick.
+// ([WithBatchSize]) until one comes back short, or until more of its
+// claims in a row came to nothing (each found its delivery gone or
+// leased to another claim, and skipped it) than it may hold claimed at
+// once (up to four batches, claimed side by side, and three claims a
+// send slot): a stop that removes all it holds claimed does not end it,
+// and a store whose Claim hands out deliveries it did not lease to the
+// claim costs a Tick about a dozen claims, not a loop of claims; what is
+// still due then waits for the next Tick.
 //
 // Up to the send concurrency ([WithSendConcurrency]) sends are in progress
 // at once. The last check leaves the delivery's lease at least half its

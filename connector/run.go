@@ -33,7 +33,7 @@ import (
 // hand out (another engine holds it) gets the same growing pause, or
 // less when Run is woken, rather than a tight loop of claims. So does a
 // store whose Claim hands out deliveries it did not lease to the claim
-// (each is skipped, unsent; a Tick stops claiming after a batch or two of
+// (each is skipped, unsent; a Tick stops claiming after a few batches of
 // them): after two Ticks in a row whose claims all came to nothing, Run
 // waits before each Tick, 100 ms at first, twice as long each time, up
 // to a minute, and logs it at Error once; a single such Tick (a stop

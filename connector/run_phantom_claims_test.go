@@ -133,11 +133,15 @@ func TestTickStopsClaimingWhenItsClaimsComeToNothing(t *testing.T) {
 					require.NoError(t, err)
 					require.Zero(t, n)
 					require.Empty(t, l.sends())
-					// Two batches a lane at most, and the batch a lane
-					// may claim ahead while the other lanes end theirs.
-					lanes := min(c.slots, 4)
+					// The claims a stop may leave to come to nothing (a
+					// batch a lane, three claims a slot) and the batch
+					// past them, in batches, and the batch a lane may
+					// claim ahead while the other lanes end theirs. The
+					// Tick starts no more slots than its first claim holds.
+					started := min(c.slots, c.batch)
+					lanes := min(started, 4)
 					t.Logf("%d claims", s.claimed())
-					require.LessOrEqual(t, s.claimed(), 3*lanes, "claims")
+					require.LessOrEqual(t, s.claimed(), (lanes*c.batch+3*started)/c.batch+1+lanes, "claims")
 				})
 			})
 		}
@@ -226,6 +230,76 @@ func TestTickClaimsOnAfterABatchThatCameToNothing(t *testing.T) {
 				// Six due, the first claim's removed.
 				require.Equal(t, 6-c.batch, n)
 				require.Len(t, l.sends(), 6-c.batch)
+			})
+		})
+	}
+}
+
+// stopAtClaimStore stops campaign "x" once its Claim has been called at
+// times, after that claim returns: a stop that lands while each of a
+// Tick's lanes holds a batch of x's deliveries.
+type stopAtClaimStore struct {
+	*store.Memory
+	e  *connector.Engine
+	at int
+
+	mu     sync.Mutex
+	claims int
+}
+
+func (s *stopAtClaimStore) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	claims, err := s.Memory.Claim(ctx, ns, now, lease, limit, token)
+	s.mu.Lock()
+	s.claims++
+	stop := s.claims == s.at
+	s.mu.Unlock()
+	if stop {
+		if err := s.e.Stop(ctx, "x"); err != nil {
+			return nil, err
+		}
+	}
+	return claims, err
+}
+
+// A stop that removes what every lane of a Tick holds claimed, a batch
+// each, is no fault either: the Tick claims on and sends what else is
+// due. The audience re-check of x's deliveries waits a second on the
+// directory, so that the stop lands before the first is confirmed.
+func TestTickClaimsOnAfterAStopRemovedEveryLanesBatch(t *testing.T) {
+	for _, c := range []struct{ slots, batch int }{{3, 8}, {4, 4}, {4, 8}, {8, 8}} {
+		t.Run(fmt.Sprintf("%d slots batch %d", c.slots, c.batch), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				lanes := min(c.slots, 4)
+				s := &stopAtClaimStore{Memory: store.NewMemory(), at: lanes}
+				l := &sendLog{}
+				e, err := connector.New(s, l, connector.WithSendConcurrency(c.slots), connector.WithBatchSize(c.batch),
+					connector.WithDirectory(waitDirectory(func() { time.Sleep(time.Second) })),
+					connector.WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(t, err)
+				s.e = e
+				for _, camp := range []rule.Campaign{
+					{ID: "o"},
+					{ID: "x", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}, Audience: "all", RecheckAudience: true},
+					{ID: "y", Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "o"}}, Delay: rule.After(time.Minute)},
+				} {
+					require.NoError(t, e.Save(ctx, camp))
+					require.NoError(t, e.Publish(ctx, camp.ID))
+				}
+				// x's deliveries fill every lane's first batch; y's are due
+				// a minute later.
+				users := lanes * c.batch
+				for k := range users {
+					require.NoError(t, e.Track(ctx, event.Event{UserID: fmt.Sprintf("u%03d", k), Kind: event.PushOpened, CampaignID: "o"}))
+				}
+				time.Sleep(time.Minute)
+				n, err := e.Tick(ctx)
+				require.NoError(t, err)
+				t.Logf("%d claims", s.claims)
+				require.Equal(t, users, n, "y's deliveries, all due")
+				for _, d := range l.sends() {
+					require.Equal(t, "y", d.CampaignID)
+				}
 			})
 		})
 	}
