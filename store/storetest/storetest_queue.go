@@ -170,39 +170,51 @@ func testConcurrentClaims(t *testing.T, s store.Store, ns string) {
 			u.Pending = append(u.Pending, pending(user, "f", fmt.Sprintf("d%d", i), T0.Add(time.Duration(i)*time.Millisecond)))
 		})
 	}
-	var (
-		mu    sync.Mutex
-		seen  = map[string]int{}
-		wg    sync.WaitGroup
-		token atomic.Uint64
-	)
-	now := T0.Add(time.Second)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				claims, err := s.Claim(context.Background(), ns, now, time.Hour, 7, token.Add(1))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(claims) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, c := range claims {
-					seen[c.Pending.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	seen, err := claimConcurrently(s, ns, T0.Add(time.Second), deliveries)
+	require.NoError(t, err)
 	require.Len(t, seen, deliveries, "every delivery claimed")
 	for id, n := range seen {
 		require.Equal(t, 1, n, "delivery %s claimed %d times under a live lease", id, n)
 	}
+}
+
+// claimConcurrently claims with four claimers at once, batches of 7 under
+// a token each, until a claim comes back empty, and returns how many
+// times each delivery was claimed. The claimers stop once they have
+// claimed more than most deliveries in all: a store that hands out
+// deliveries under a live lease (one whose Claim does not save the lease)
+// would have them claim for ever.
+func claimConcurrently(s store.Store, ns string, now time.Time, most int) (map[string]int, error) {
+	var (
+		mu      sync.Mutex
+		seen    = map[string]int{}
+		claimed int
+		first   error
+		wg      sync.WaitGroup
+		token   atomic.Uint64
+	)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				claims, err := s.Claim(context.Background(), ns, now, time.Hour, 7, token.Add(1))
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				for _, c := range claims {
+					seen[c.Pending.ID]++
+				}
+				claimed += len(claims)
+				stop := err != nil || len(claims) == 0 || claimed > most
+				mu.Unlock()
+				if stop {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return seen, first
 }
 
 func testCancelCampaign(t *testing.T, s store.Store, ns string) {
