@@ -75,3 +75,51 @@ func TestTickTakesABatchFailedWithNoOpErrorAsNotApplied(t *testing.T) {
 		require.NotEqual(t, l.sends()[0].ID, l.sends()[1].ID)
 	})
 }
+
+// rolledBackStore is a memory store whose UpdateBatch, once failing, runs
+// each op's update on a copy of the user's state, as a transaction that
+// is then rolled back, and returns an error without marking any op
+// failed.
+type rolledBackStore struct {
+	*store.Memory
+	failing bool
+}
+
+func (s *rolledBackStore) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if !s.failing {
+		return s.Memory.UpdateBatch(ctx, ns, ops)
+	}
+	for _, op := range ops {
+		st, err := s.Memory.User(ctx, ns, op.UserID)
+		if err != nil {
+			return err
+		}
+		c := st.Clone()
+		op.Fn(&c, false)
+	}
+	return errSilent
+}
+
+// A Tick whose last checks such a store ran and rolled back sends none of
+// their deliveries: sent, they would go again after their lease, as no
+// check of theirs was stored.
+func TestTickSendsNothingWhoseCheckABatchRolledBackSilently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &rolledBackStore{Memory: store.NewMemory()}
+		l := &sendLog{}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1))
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		s.failing = true
+		_, err = e.Tick(context.Background())
+		require.ErrorIs(t, err, errSilent)
+		require.Empty(t, l.sends())
+		s.failing = false
+		time.Sleep(2 * time.Minute) // past the leases
+		n, err := e.Tick(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		require.Len(t, l.sends(), 2)
+		require.NotEqual(t, l.sends()[0].ID, l.sends()[1].ID)
+	})
+}
