@@ -73,11 +73,7 @@ func (k *keeper) run(w *courier) {
 			return
 		case <-t.C:
 		}
-		// A store's panic in one round is kept for the Tick to repeat
-		// (guard), and the rounds go on: the sends in progress finish
-		// before the Tick unwinds, and a lease that ran out meanwhile
-		// would let another engine send their deliveries again.
-		w.guard(func() { k.renew(w) })
+		k.round(w)
 		next = next.Add(period)
 		if now := clk.Now(); next.Before(now) {
 			// The round returned after the next was due: the next starts
@@ -87,6 +83,25 @@ func (k *keeper) run(w *courier) {
 			next = now
 		}
 	}
+}
+
+// round renews the leases due (renew). A store's panic there is kept for
+// the Tick to repeat (keepPanic, as guard does), and the rounds go on:
+// the sends in progress finish before the Tick unwinds, and a lease that
+// ran out meanwhile would let another engine send their deliveries
+// again. A runtime.Goexit, which nothing stops, ends the keeper: the
+// guard it runs under keeps it, once.
+func (k *keeper) round(w *courier) {
+	returned := false
+	defer func() {
+		if !returned {
+			if v := recover(); v != nil { // nil: runtime.Goexit, kept by run's guard
+				w.keepPanic(v)
+			}
+		}
+	}()
+	k.renew(w)
+	returned = true
 }
 
 // renewal is one lease to renew: where the slot holds it, what it holds

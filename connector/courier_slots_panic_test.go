@@ -264,3 +264,57 @@ func TestALeaseRenewalThatPanicsLeavesTheNextRounds(t *testing.T) {
 		require.NotEqual(t, l.sends()[0].ID, other.sends()[0].ID, "the other engine sent the delivery being sent")
 	})
 }
+
+// storeEndsRenewal is a memory store whose next batch of updates, once
+// armed, ends its goroutine (runtime.Goexit), as a test store's
+// t.FailNow does.
+type storeEndsRenewal struct {
+	*store.Memory
+	armed atomic.Bool
+}
+
+func (s *storeEndsRenewal) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if s.armed.CompareAndSwap(true, false) {
+		runtime.Goexit()
+	}
+	return s.Memory.UpdateBatch(ctx, ns, ops)
+}
+
+// TestALeaseRenewalThatEndsItsGoroutineIsToldOnce: a store that ends
+// the keeper's goroutine in a renewal (runtime.Goexit, which nothing
+// stops) ends the keeper; the Tick repeats it once its send ends, and
+// logs no other goroutine's end: there was none.
+func TestALeaseRenewalThatEndsItsGoroutineIsToldOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const lease = time.Minute
+		s := &storeEndsRenewal{Memory: store.NewMemory()}
+		release := make(chan struct{})
+		l := &sendLog{during: func() { <-release }}
+		var logged syncBuffer
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(lease),
+			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		ended := make(chan bool, 1)
+		go func() {
+			returned := false
+			defer func() {
+				if !returned {
+					ended <- recover() == nil // runtime.Goexit: nothing to recover
+				}
+			}()
+			_, _ = e.Tick(context.Background())
+			returned = true
+			ended <- false
+		}()
+		synctest.Wait() // the first send waits
+		s.armed.Store(true)
+		time.Sleep(lease) // the keeper's renewal ends its goroutine
+		synctest.Wait()
+		require.False(t, s.armed.Load(), "no renewal came")
+		close(release)
+		require.True(t, <-ended, "the Tick did not end its goroutine")
+		require.Len(t, l.sends(), 1)
+		require.Empty(t, logged.String())
+	})
+}

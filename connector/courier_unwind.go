@@ -16,15 +16,21 @@ import (
 func (w *courier) guard(f func()) (returned bool) {
 	defer func() {
 		if !returned {
-			v := recover()
-			if !w.unwound.CompareAndSwap(nil, &tickEnd{panicked: true, value: v}) {
-				w.later.add(w.e, v)
-			}
-			w.failed.Store(true)
+			w.keepPanic(recover())
 		}
 	}()
 	f()
 	return true
+}
+
+// keepPanic keeps v, the value of a panic (nil: runtime.Goexit) that
+// unwound one of the courier's goroutines, as guard does: the first for
+// the Tick to repeat, a later one counted; no new send starts.
+func (w *courier) keepPanic(v any) {
+	if !w.unwound.CompareAndSwap(nil, &tickEnd{panicked: true, value: v}) {
+		w.later.add(w.e, v)
+	}
+	w.failed.Store(true)
 }
 
 // laterPanics counts the panics after the one a Tick or Run repeats, to
