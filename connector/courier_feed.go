@@ -34,9 +34,13 @@ type feed struct {
 	next     int
 	batches  []claimed // the claimed batches not all handed out, oldest first
 	claiming bool
-	done     bool           // nothing more to claim
-	order    []*store.Claim // the claimer's, to sort a batch
+	done     bool                  // nothing more to claim
+	order    []*store.Claim        // the claimer's, to sort a batch
+	seen     map[claimKey]struct{} // the claimer's, to drop a batch's copies (once)
 }
+
+// claimKey names a claimed delivery: its user and ID.
+type claimKey struct{ userID, id string }
 
 // queued is a claim waiting in the feed, with its lease token.
 type queued struct {
@@ -181,6 +185,7 @@ func (f *feed) claim() {
 	// ordered, and a fixed order keeps simulations reproducible. The order
 	// is sorted, not the (large) claims.
 	slices.SortFunc(order, compareClaims)
+	order = f.once(order)
 	f.mu.Lock()
 	if f.next > 0 { // make room at the front
 		n := copy(f.queue, f.queue[f.next:])
@@ -191,15 +196,7 @@ func (f *feed) claim() {
 		}
 		f.next = 0
 	}
-	for k, c := range order {
-		if k > 0 && c.Pending.ID == order[k-1].Pending.ID && c.UserID == order[k-1].UserID {
-			// The claim returned the delivery twice (a store's fault: no
-			// claim may hand out what a claim leased, this one
-			// included), and in due order the two come together: one
-			// job takes it, or two jobs holding the claim's token could
-			// both confirm and send it.
-			continue
-		}
+	for _, c := range order {
 		f.queue = append(f.queue, queued{c: c, token: token})
 	}
 	clear(order)
@@ -213,6 +210,34 @@ func (f *feed) claim() {
 	if err != nil {
 		f.w.fail(err)
 	}
+}
+
+// once drops from order, a batch in due order, each copy of a delivery
+// (the same user and ID) after the first, and returns the rest. A claim
+// that returns a delivery twice is a store's fault (no claim may hand out
+// what a claim leased, this one included), and two jobs holding the
+// claim's token could both confirm and send it: one job takes it. The
+// copies need not come together in due order: a store that joins a stale
+// copy of a row gives them different due times.
+func (f *feed) once(order []*store.Claim) []*store.Claim {
+	if len(order) < 2 {
+		return order
+	}
+	if f.seen == nil {
+		f.seen = make(map[claimKey]struct{}, len(order))
+	}
+	kept := order[:0]
+	for _, c := range order {
+		k := claimKey{c.UserID, c.Pending.ID}
+		if _, ok := f.seen[k]; ok {
+			continue
+		}
+		f.seen[k] = struct{}{}
+		kept = append(kept, c)
+	}
+	clear(f.seen)
+	clear(order[len(kept):])
+	return kept
 }
 
 // claimBatch claims a batch with a new token.
