@@ -26,6 +26,7 @@ type runTicks struct {
 
 	done    chan tickEnd // the ends of the Ticks in flight
 	running int          // Ticks in flight (Run's goroutine alone counts them)
+	failing int          // Ticks in flight in a row that ended with an error (Run's goroutine alone counts them)
 
 	streak claimStreak // Ticks in a row whose claims came to nothing
 }
@@ -157,6 +158,25 @@ func (r *runTicks) ended(end tickEnd) error {
 	return end.err
 }
 
+// settled reads the ends of the Ticks that ended in flight, without
+// waiting, and returns the first error among them: Run must pace itself
+// after it before it starts another Tick, as after a store error of its
+// own (a Tick that claims and then fails its checks gives its deliveries
+// back due at once, and Run would start the next at once). Ends after it
+// wait for the next call.
+func (r *runTicks) settled() error {
+	for {
+		select {
+		case end := <-r.done:
+			if err := r.landed(end); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
 // unwind repeats the panic, or runtime.Goexit, that end tells of on the
 // calling goroutine; it returns when end tells of none.
 func unwind(end tickEnd) {
@@ -172,7 +192,13 @@ func unwind(end tickEnd) {
 // ended does.
 func (r *runTicks) landed(end tickEnd) error {
 	r.running--
-	return r.ended(end)
+	err := r.ended(end)
+	if err != nil {
+		r.failing++
+	} else {
+		r.failing = 0 // it claimed, and its steps were stored
+	}
+	return err
 }
 
 // stop ends the Ticks in flight with end, the cancel of their context,

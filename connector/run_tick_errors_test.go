@@ -1,0 +1,83 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+// batchPathDown is a memory store whose UpdateBatch fails while down
+// (marking each op, as the contract says; silent: marking none), while
+// Claim, Update and NextDue work: a Tick claims, and fails the checks.
+type batchPathDown struct {
+	*store.Memory
+	silent bool
+	down   atomic.Bool
+	calls  atomic.Int32
+}
+
+var errBatchDown = errors.New("batch path down")
+
+func (s *batchPathDown) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	if !s.down.Load() {
+		return s.Memory.UpdateBatch(ctx, ns, ops)
+	}
+	s.calls.Add(1)
+	if !s.silent {
+		for i := range ops {
+			ops[i].Err = errBatchDown
+		}
+	}
+	return errBatchDown
+}
+
+// Run paces its Ticks after a Tick's store error as after one of its own
+// store calls, 100 ms doubling up to 2 s, rather than start the next Tick
+// at once: a store whose writes fail while its claims work (the Tick
+// claims, fails its checks and gives the deliveries back, due at once)
+// made it start Tick after Tick with no time passing, logging each error.
+// Once the store is back, what is due goes out within the wait.
+func TestRunPacesItsTicksAfterTheirStoreErrors(t *testing.T) {
+	for _, silent := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ops marked", true: "no op marked"}[silent], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &batchPathDown{Memory: store.NewMemory(), silent: silent}
+				var logged syncBuffer
+				l := &sendLog{}
+				e, err := connector.New(s, l, connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
+				require.NoError(t, err)
+				dueFor(t, e, "u1", "u2")
+				s.down.Store(true)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				done := make(chan error, 1)
+				go func() { done <- e.Run(ctx) }()
+				time.Sleep(time.Minute)
+				calls, lines := s.calls.Load(), strings.Count(logged.String(), "\n")
+				t.Logf("%d failed batches, %d error lines in a minute", calls, lines)
+				// 100, 200, 400, 800 ms, 1.6 s, then 2 s (less a fifth at
+				// most): about 35 Ticks a minute.
+				require.Less(t, calls, int32(60), "failed batches in a minute")
+				require.Positive(t, calls)
+				require.LessOrEqual(t, lines, int(calls), "error lines")
+				require.Empty(t, l.sends())
+				s.down.Store(false)
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				require.Len(t, l.sends(), 4, "sent within the wait once the store is back")
+				cancel()
+				require.NoError(t, <-done)
+			})
+		})
+	}
+}
