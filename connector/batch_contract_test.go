@@ -52,30 +52,6 @@ func TestTrackAllTakesABatchFailedWithNoOpErrorAsNotApplied(t *testing.T) {
 	require.Zero(t, n, "nothing was applied")
 }
 
-// Nor does a Tick send a delivery whose last check such a batch failed:
-// the check was not stored, so the send would go out unmarked, and again
-// at the next Tick.
-func TestTickTakesABatchFailedWithNoOpErrorAsNotApplied(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := &silentFailStore{Memory: store.NewMemory()}
-		l := &sendLog{}
-		e, err := connector.New(s, l)
-		require.NoError(t, err)
-		dueFor(t, e, "u1")
-		s.failing = true
-		_, err = e.Tick(context.Background())
-		require.ErrorIs(t, err, errSilent)
-		require.Empty(t, l.sends())
-		s.failing = false
-		time.Sleep(2 * time.Minute) // past the leases the failed Tick could not give back
-		n, err := e.Tick(context.Background())
-		require.NoError(t, err)
-		require.Equal(t, 2, n)
-		require.Len(t, l.sends(), 2)
-		require.NotEqual(t, l.sends()[0].ID, l.sends()[1].ID)
-	})
-}
-
 // rolledBackStore is a memory store whose UpdateBatch, once failing, runs
 // each op's update on a copy of the user's state, as a transaction that
 // is then rolled back, and returns an error without marking any op
@@ -100,26 +76,43 @@ func (s *rolledBackStore) UpdateBatch(ctx context.Context, ns string, ops []stor
 	return errSilent
 }
 
-// A Tick whose last checks such a store ran and rolled back sends none of
-// their deliveries: sent, they would go again after their lease, as no
-// check of theirs was stored.
-func TestTickSendsNothingWhoseCheckABatchRolledBackSilently(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := &rolledBackStore{Memory: store.NewMemory()}
-		l := &sendLog{}
-		e, err := connector.New(s, l, connector.WithSendConcurrency(1))
-		require.NoError(t, err)
-		dueFor(t, e, "u1")
-		s.failing = true
-		_, err = e.Tick(context.Background())
-		require.ErrorIs(t, err, errSilent)
-		require.Empty(t, l.sends())
-		s.failing = false
-		time.Sleep(2 * time.Minute) // past the leases
-		n, err := e.Tick(context.Background())
-		require.NoError(t, err)
-		require.Equal(t, 2, n)
-		require.Len(t, l.sends(), 2)
-		require.NotEqual(t, l.sends()[0].ID, l.sends()[1].ID)
-	})
+func (s *silentFailStore) fail(on bool) { s.failing = on }
+func (s *rolledBackStore) fail(on bool) { s.failing = on }
+
+// Nor does a Tick send a delivery whose last check such a batch failed,
+// whether the store applied nothing or ran the checks and rolled them
+// back: the check was not stored, so the send would go out unmarked, and
+// again after its lease.
+func TestTickSendsNothingWhoseCheckABatchFailedSilently(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		store interface {
+			store.Store
+			fail(bool)
+		}
+		slots int
+	}{
+		{"nothing applied", &silentFailStore{Memory: store.NewMemory()}, 256},
+		{"rolled back", &rolledBackStore{Memory: store.NewMemory()}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := &sendLog{}
+				e, err := connector.New(c.store, l, connector.WithSendConcurrency(c.slots))
+				require.NoError(t, err)
+				dueFor(t, e, "u1")
+				c.store.fail(true)
+				_, err = e.Tick(context.Background())
+				require.ErrorIs(t, err, errSilent)
+				require.Empty(t, l.sends())
+				c.store.fail(false)
+				time.Sleep(2 * time.Minute) // past the leases the failed Tick could not give back
+				n, err := e.Tick(context.Background())
+				require.NoError(t, err)
+				require.Equal(t, 2, n)
+				require.Len(t, l.sends(), 2)
+				require.NotEqual(t, l.sends()[0].ID, l.sends()[1].ID)
+			})
+		})
+	}
 }

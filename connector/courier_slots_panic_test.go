@@ -195,20 +195,31 @@ func TestATickWhoseGiveBackPanicsUnwinds(t *testing.T) {
 	})
 }
 
+// longSendLease is the lease of oneLongSend's engine.
+const longSendLease = time.Minute
+
+// oneLongSend returns an engine on s with one send slot and a lease of a
+// minute, logging to log, with two deliveries due for u1, its sender's
+// log, and the channel whose close lets its sends return: until then each
+// waits.
+func oneLongSend(t *testing.T, s store.Store, log *slog.Logger) (*connector.Engine, *sendLog, chan struct{}) {
+	t.Helper()
+	release := make(chan struct{})
+	l := &sendLog{during: func() { <-release }}
+	e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(longSendLease), connector.WithLogger(log))
+	require.NoError(t, err)
+	dueFor(t, e, "u1")
+	return e, l, release
+}
+
 // TestATickWhoseLeaseRenewalPanicsUnwinds: the keeper renews the leases
 // of long sends on a goroutine of its own; the store's panic there
 // unwinds the Tick once its send in progress ends, rather than end the
 // process.
 func TestATickWhoseLeaseRenewalPanicsUnwinds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const lease = time.Minute
 		s := &storePanics{Memory: store.NewMemory()}
-		release := make(chan struct{})
-		l := &sendLog{during: func() { <-release }}
-		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(lease),
-			connector.WithLogger(slog.New(slog.DiscardHandler)))
-		require.NoError(t, err)
-		dueFor(t, e, "u1")
+		e, l, release := oneLongSend(t, s, slog.New(slog.DiscardHandler))
 		recovered := make(chan any, 1)
 		go func() {
 			defer func() { recovered <- recover() }()
@@ -217,7 +228,7 @@ func TestATickWhoseLeaseRenewalPanicsUnwinds(t *testing.T) {
 		}()
 		synctest.Wait() // the first send waits
 		s.batches.Store(1)
-		time.Sleep(lease) // the keeper's renewal panics
+		time.Sleep(longSendLease) // the keeper's renewal panics
 		synctest.Wait()
 		close(release)
 		require.Equal(t, "the store's driver panicked", <-recovered)
@@ -232,25 +243,19 @@ func TestATickWhoseLeaseRenewalPanicsUnwinds(t *testing.T) {
 // the send ends.
 func TestALeaseRenewalThatPanicsLeavesTheNextRounds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const lease = time.Minute
 		s := &storePanics{Memory: store.NewMemory()}
-		release := make(chan struct{})
-		l := &sendLog{during: func() { <-release }}
-		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(lease),
-			connector.WithLogger(slog.New(slog.DiscardHandler)))
-		require.NoError(t, err)
-		dueFor(t, e, "u1")
+		e, l, release := oneLongSend(t, s, slog.New(slog.DiscardHandler))
 		recovered := tickPanic(e, context.Background())
 		synctest.Wait() // the first send waits
 		s.batches.Store(1)
-		time.Sleep(lease) // the keeper's first renewal panics
+		time.Sleep(longSendLease) // the keeper's first renewal panics
 		synctest.Wait()
 		require.LessOrEqual(t, s.batches.Load(), int32(0), "no renewal panicked")
 		other := &sendLog{}
-		o, err := connector.New(s, other, connector.WithLease(lease), connector.WithLogger(slog.New(slog.DiscardHandler)))
+		o, err := connector.New(s, other, connector.WithLease(longSendLease), connector.WithLogger(slog.New(slog.DiscardHandler)))
 		require.NoError(t, err)
 		for range 5 {
-			time.Sleep(lease)
+			time.Sleep(longSendLease)
 			synctest.Wait()
 			_, err := o.Tick(context.Background())
 			require.NoError(t, err)
@@ -259,7 +264,7 @@ func TestALeaseRenewalThatPanicsLeavesTheNextRounds(t *testing.T) {
 		require.Equal(t, "the store's driver panicked", <-recovered)
 		require.Len(t, l.sends(), 1)
 		// The other engine sent the delivery the Tick had claimed and
-		// not started, once its lease ran out; not the one being sent.
+		// not started, once its longSendLease ran out; not the one being sent.
 		require.Len(t, other.sends(), 1)
 		require.NotEqual(t, l.sends()[0].ID, other.sends()[0].ID, "the other engine sent the delivery being sent")
 	})
@@ -286,15 +291,9 @@ func (s *storeEndsRenewal) UpdateBatch(ctx context.Context, ns string, ops []sto
 // logs no other goroutine's end: there was none.
 func TestALeaseRenewalThatEndsItsGoroutineIsToldOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const lease = time.Minute
 		s := &storeEndsRenewal{Memory: store.NewMemory()}
-		release := make(chan struct{})
-		l := &sendLog{during: func() { <-release }}
 		var logged syncBuffer
-		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLease(lease),
-			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
-		require.NoError(t, err)
-		dueFor(t, e, "u1")
+		e, l, release := oneLongSend(t, s, slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError})))
 		ended := make(chan bool, 1)
 		go func() {
 			returned := false
@@ -309,7 +308,7 @@ func TestALeaseRenewalThatEndsItsGoroutineIsToldOnce(t *testing.T) {
 		}()
 		synctest.Wait() // the first send waits
 		s.armed.Store(true)
-		time.Sleep(lease) // the keeper's renewal ends its goroutine
+		time.Sleep(longSendLease) // the keeper's renewal ends its goroutine
 		synctest.Wait()
 		require.False(t, s.armed.Load(), "no renewal came")
 		close(release)
