@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -87,4 +88,56 @@ func TestRunPacesItsTicksAfterTheirStoreErrors(t *testing.T) {
 			})
 		})
 	}
+}
+
+// everyOtherClaimFails is a memory store whose Claim fails every other
+// call: a Tick claims, sends, and fails the next claim it makes.
+type everyOtherClaimFails struct {
+	*store.Memory
+	calls atomic.Int32
+}
+
+var errClaimDown = errors.New("claim failed")
+
+func (s *everyOtherClaimFails) Claim(ctx context.Context, ns string, now time.Time, lease time.Duration, limit int, token uint64) ([]store.Claim, error) {
+	if s.calls.Add(1)%2 == 0 {
+		return nil, errClaimDown
+	}
+	return s.Memory.Claim(ctx, ns, now, lease, limit, token)
+}
+
+// A Tick that sends and then fails (a claim of its that fails later)
+// made progress: its error is paced as one of Run's own after a success,
+// 100 ms, not as the next in a row of failures, which grows to 2 s. Each
+// Tick here sends one delivery and fails its next claim: Run's waits
+// grew to 2 s a delivery, the 20 taking 21 s rather than under 2.
+func TestRunTickThatSentAndFailedStartsAFreshWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &everyOtherClaimFails{Memory: store.NewMemory()}
+		var logged syncBuffer
+		l := &sendLog{}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithBatchSize(1),
+			connector.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
+		require.NoError(t, err)
+		users := make([]string, 10)
+		for i := range users {
+			users[i] = fmt.Sprintf("u%d", i)
+		}
+		dueFor(t, e, users...)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- e.Run(ctx) }()
+		for len(l.sends()) < 20 && time.Since(start) < time.Minute {
+			time.Sleep(10 * time.Millisecond)
+		}
+		took, lines := time.Since(start), strings.Count(logged.String(), "\n")
+		t.Logf("20 sends in %v, %d error lines", took, lines)
+		require.Len(t, l.sends(), 20)
+		require.Less(t, took, 4*time.Second, "20 deliveries, each Tick's failure paced 100 ms")
+		require.LessOrEqual(t, lines, 21, "one failed claim a Tick, each after a send")
+		cancel()
+		require.NoError(t, <-done)
+	})
 }

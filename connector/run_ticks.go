@@ -26,7 +26,7 @@ type runTicks struct {
 
 	done    chan tickEnd // the ends of the Ticks in flight
 	running int          // Ticks in flight (Run's goroutine alone counts them)
-	failing int          // Ticks in flight in a row that ended with an error (Run's goroutine alone counts them)
+	failing int          // Ticks in flight in a row that ended with an error, sending nothing (Run's goroutine alone counts them)
 
 	streak claimStreak // Ticks in a row whose claims came to nothing
 }
@@ -45,6 +45,7 @@ type runTick struct {
 // unwound it (a value recovered, or runtime.Goexit).
 type tickEnd struct {
 	err      error
+	sent     int // deliveries it sent
 	panicked bool
 	value    any // what was recovered; nil with panicked: runtime.Goexit
 }
@@ -114,7 +115,7 @@ func (rt *runTick) run(ctx context.Context, e *Engine) {
 			rt.end <- end
 		}
 	}()
-	_, end.err = e.tick(ctx, rt)
+	end.sent, end.err = e.tick(ctx, rt)
 	returned = true
 }
 
@@ -193,10 +194,13 @@ func unwind(end tickEnd) {
 func (r *runTicks) landed(end tickEnd) error {
 	r.running--
 	err := r.ended(end)
-	if err != nil {
+	if err != nil && end.sent == 0 {
 		r.failing++
 	} else {
-		r.failing = 0 // it claimed, and its steps were stored
+		// It claimed, and stored its steps or sent: the store works, as
+		// when one of Run's own calls succeeds, and an error it ended
+		// with (a claim or a record that failed later) starts a new row.
+		r.failing = 0
 	}
 	return err
 }
