@@ -95,6 +95,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	due := true     // something may be due: start a Tick
 	var err error   // a store error to wait after
 	for {
+		if err == nil {
+			// The ends of the Ticks that ended meanwhile: a store error
+			// among them paces Run as one of its own calls' does. Read
+			// before the look at ctx, which logs it unless it is ctx's
+			// end.
+			err = ticks.settled()
+		}
 		if ctx.Err() != nil {
 			// A store error met while the sends in progress finished (a
 			// record the store failed: the delivery goes again after its
@@ -104,9 +111,6 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			ticks.finish(ctx, e)
 			return nil
-		}
-		if err == nil {
-			err = ticks.settled()
 		}
 		if err != nil {
 			// Wake-ups neither cut the wait short nor outlive it: the
