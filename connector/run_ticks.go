@@ -26,7 +26,9 @@ type runTicks struct {
 
 	done    chan tickEnd // the ends of the Ticks in flight
 	running int          // Ticks in flight (Run's goroutine alone counts them)
-	failing int          // Ticks in flight in a row that ended with an error, sending nothing (Run's goroutine alone counts them)
+	// failing counts the Ticks in flight in a row that ended with an
+	// error having sent nothing (Run's goroutine alone counts them).
+	failing int
 
 	streak claimStreak // Ticks in a row whose claims came to nothing
 }
