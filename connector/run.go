@@ -29,19 +29,21 @@ import (
 // again, up to 2 s (each wait shortened by up to a fifth, at random, so
 // that engines sharing a store do not retry in step); the first success
 // resets the wait. An outage of the store therefore delays deliveries by
-// its length plus at most about 2 s. The store errors of Run's Ticks
-// count as its own: a store whose claims work while its writes fail gets
-// the same growing wait between Ticks, not one Tick after another; a
-// Tick that sent before its error (a later claim of its failed) is a
-// success that starts the wait afresh. A delivery due that Claim does not
-// hand out (another engine holds it) gets the same growing pause, or less
-// when Run is woken, rather than a tight loop of claims. So does a store
-// whose Claim hands out deliveries it did not lease to the claim (each is
-// skipped, unsent; a Tick stops claiming after a few batches of them):
-// after two Ticks in a row whose claims all came to nothing, Run waits
-// before each Tick, 100 ms at first, twice as long each time, up to a
-// minute, and logs it at Error once; a single such Tick (a stop removed
-// what it claimed) delays nothing.
+// its length plus at most about 2 s, except those a Tick had claimed as
+// it began: their give-back is a write, which fails with the store, and
+// they go when their lease ends. The store errors of Run's Ticks count as
+// its own: a store whose claims work while the checks that follow fail
+// gets the same growing wait between Ticks, not one Tick after another; a
+// Tick that sent before its error (a later claim of its failed) is
+// logged, and followed by the first, 100 ms wait. A delivery due that
+// Claim does not hand out (another engine holds it) gets the same growing
+// pause, or less when Run is woken, rather than a tight loop of claims.
+// So does a store whose Claim hands out deliveries it did not lease to
+// the claim (each is skipped, unsent; a Tick stops claiming after a few
+// batches of them): after two Ticks in a row whose claims all came to
+// nothing, Run waits before each Tick, 100 ms at first, twice as long
+// each time, up to a minute, and logs it at Error once; a single such
+// Tick (a stop removed what it claimed) delays nothing.
 //
 // When ctx ends, Run claims, checks and starts no more sends, and gives
 // the deliveries claimed but not started back to the store at once, for
