@@ -115,8 +115,14 @@ func (j *job) confirm(u *store.UserState, i int) {
 		p.Token, p.ReadyAt = 0, j.now
 		return
 	}
+	if !p.Sending || p.Token != j.token || p.Attempt != j.c.Pending.Attempt+1 {
+		// Counted once: marked as sending under this claim's token with
+		// the attempt after the claimed one, it is this check's own,
+		// stored by a shared call whose answer was lost and applied
+		// again on its own (the feed queues one job a delivery a claim).
+		p.Attempt++
+	}
 	p.Sending = true
-	p.Attempt++
 	p.DirectoryErrors = 0 // the directory answered: a later outage starts its waits afresh
 	if p.ReadyAt.Sub(j.leaseFrom) < j.w.e.cfg.lease/2 {
 		// The delivery waited for a send slot: renew its lease for the
