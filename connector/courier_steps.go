@@ -43,7 +43,7 @@ func (j *job) update(u *store.UserState, _ bool) {
 	case j.step == stepPostpone:
 		j.postpone(u, i)
 	case j.step == stepRelease:
-		releasePending(u.Pending[i], j.token, j.now)
+		j.giveBack(u.Pending[i])
 	case j.step == stepLater:
 		p := u.Pending[i]
 		p.Token, p.ReadyAt = 0, j.now.Add(time.Second)
@@ -442,6 +442,25 @@ func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 	}
 	p.Sending, p.CancelOnFailure, p.Token, p.ReadyAt = false, false, 0, j.now
 	p.Attempt--
+}
+
+// giveBack gives p, the job's delivery, back claimable now, unsent, as
+// releasePending does; also once the job's own last check marked it as
+// sending (stored by a call whose answer was lost, reported as failed: so
+// nothing was sent). That check is then undone: its attempt is not
+// counted, and the delivery is as the claim found it. An exception that
+// arrived since it keeps the mark, for the next check to cancel the
+// delivery (the exception wins), as after an attempt never recorded.
+func (j *job) giveBack(p *store.Pending) {
+	if !p.Sending || p.Token != j.token || p.Attempt != j.c.Pending.Attempt+1 {
+		releasePending(p, j.token, j.now)
+		return
+	}
+	p.Attempt--
+	if !p.CancelOnFailure {
+		p.Sending = j.c.Pending.Sending
+	}
+	p.Token, p.ReadyAt = 0, j.now
 }
 
 func (j *job) noteSent(kind rule.DecisionKind, reason rule.Reason, detail string) {
