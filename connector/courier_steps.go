@@ -115,11 +115,7 @@ func (j *job) confirm(u *store.UserState, i int) {
 		p.Token, p.ReadyAt = 0, j.now
 		return
 	}
-	if !p.Sending || p.Token != j.token || p.Attempt != j.c.Pending.Attempt+1 {
-		// Counted once: marked as sending under this claim's token with
-		// the attempt after the claimed one, it is this check's own,
-		// stored by a shared call whose answer was lost and applied
-		// again on its own (the feed queues one job a delivery a claim).
+	if !j.checked(p) { // else applied again after a lost answer: counted once
 		p.Attempt++
 	}
 	p.Sending = true
@@ -444,6 +440,17 @@ func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 	p.Attempt--
 }
 
+// checked reports whether the job's own last check marked p, the job's
+// delivery, as sending: marked so under the claim's token, with the
+// attempt after the one the claim found, it can be no other's (the feed
+// queues one job a delivery a claim, and any other step clears the
+// token). The check was stored by a call whose answer was lost: a shared
+// call's op is then applied again on its own, and a failed check's
+// delivery given back.
+func (j *job) checked(p *store.Pending) bool {
+	return p.Sending && p.Token == j.token && p.Attempt == j.c.Pending.Attempt+1
+}
+
 // giveBack gives p, the job's delivery, back claimable now, unsent, as
 // releasePending does; also once the job's own last check marked it as
 // sending (stored by a call whose answer was lost, reported as failed: so
@@ -452,7 +459,7 @@ func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 // arrived since it keeps the mark, for the next check to cancel the
 // delivery (the exception wins), as after an attempt never recorded.
 func (j *job) giveBack(p *store.Pending) {
-	if !p.Sending || p.Token != j.token || p.Attempt != j.c.Pending.Attempt+1 {
+	if !j.checked(p) {
 		releasePending(p, j.token, j.now)
 		return
 	}
