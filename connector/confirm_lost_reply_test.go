@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -164,4 +165,79 @@ func TestAnExceptionAfterALostConfirmationCancelsIt(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, pending)
 	})
+}
+
+// rerunLostReplies is lostReplies on a store that runs each update twice,
+// on a copy first (a serialization retry), as rerunStore does.
+type rerunLostReplies struct{ lostReplies }
+
+func (s *rerunLostReplies) Update(ctx context.Context, ns, user string, now time.Time, d store.Dedup, fn func(*store.UserState, bool)) error {
+	return s.lostReplies.Update(ctx, ns, user, now, d, twice(fn))
+}
+
+func (s *rerunLostReplies) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	fns := make([]func(*store.UserState, bool), len(ops))
+	for i := range ops {
+		fns[i] = ops[i].Fn
+		ops[i].Fn = twice(fns[i])
+	}
+	defer func() {
+		for i := range ops {
+			ops[i].Fn = fns[i]
+		}
+	}()
+	return s.lostReplies.UpdateBatch(ctx, ns, ops)
+}
+
+// A claim that finds an attempt confirmed and never recorded, whose own
+// last check is stored by a call whose answer was lost, gives the
+// delivery back as it found it: still marked as sending in that attempt
+// (it may have gone out), so the next claim sends it as the attempt
+// after, once; also on a store that runs each update twice.
+func TestALostConfirmationOfAnAttemptNeverRecordedKeepsItsMark(t *testing.T) {
+	for _, rerun := range []bool{false, true} {
+		t.Run(fmt.Sprint("rerun=", rerun), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				lr := &rerunLostReplies{lostReplies{Memory: store.NewMemory()}}
+				var s store.Store = &lr.lostReplies
+				if rerun {
+					s = lr
+				}
+				l := &sendLog{}
+				e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(t, err)
+				dueFor(t, e, "u1")
+				now := time.Now()
+				require.NoError(t, lr.Memory.Update(ctx, "", "u1", now, store.Dedup{}, func(u *store.UserState, _ bool) {
+					for _, p := range u.Pending {
+						p.Sending, p.Attempt, p.Token, p.ReadyAt = true, 1, 42, now
+					}
+				}))
+				lr.lose.Store(1)
+				_, err = e.Tick(ctx)
+				require.ErrorIs(t, err, errLostShared)
+				require.Empty(t, l.sends())
+				given := 0
+				require.NoError(t, lr.Memory.Update(ctx, "", "u1", time.Now(), store.Dedup{}, func(u *store.UserState, _ bool) {
+					require.Len(t, u.Pending, 2)
+					for _, p := range u.Pending {
+						require.True(t, p.Sending, "delivery %s", p.ID)
+						require.Equal(t, 1, p.Attempt, "delivery %s", p.ID)
+						if p.Token == 0 {
+							given++
+						}
+					}
+				}))
+				require.Equal(t, 1, given, "the delivery whose check was lost is given back")
+				time.Sleep(2 * time.Minute) // past the lease of the one the Tick's end left leased
+				n, err := e.Tick(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 2, n)
+				for _, d := range l.sends() {
+					require.Equal(t, 2, d.Attempt, "delivery %s (%s)", d.ID, d.CampaignID)
+				}
+			})
+		})
+	}
 }
