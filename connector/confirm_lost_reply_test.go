@@ -241,3 +241,74 @@ func TestALostConfirmationOfAnAttemptNeverRecordedKeepsItsMark(t *testing.T) {
 		})
 	}
 }
+
+// stopAfterWrite is a memory store that, while armed, calls stop once a
+// write is applied: the Tick stops between a last check and its send.
+type stopAfterWrite struct {
+	*store.Memory
+	stop atomic.Pointer[context.CancelFunc]
+}
+
+func (s *stopAfterWrite) Update(ctx context.Context, ns, user string, now time.Time, d store.Dedup, fn func(*store.UserState, bool)) error {
+	err := s.Memory.Update(ctx, ns, user, now, d, fn)
+	s.stopped()
+	return err
+}
+
+func (s *stopAfterWrite) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
+	err := s.Memory.UpdateBatch(ctx, ns, ops)
+	s.stopped()
+	return err
+}
+
+func (s *stopAfterWrite) stopped() {
+	if stop := s.stop.Swap(nil); stop != nil {
+		(*stop)()
+	}
+}
+
+// A claim that finds an attempt confirmed and never recorded, and whose
+// Tick stops after its last check and before its send, gives the
+// delivery back as it found it, still marked as sending in that attempt
+// (it may have gone out), as a give-back after a lost check does.
+func TestAnUnsentConfirmationOfAnAttemptNeverRecordedKeepsItsMark(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := &stopAfterWrite{Memory: store.NewMemory()}
+		l := &sendLog{}
+		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		dueFor(t, e, "u1")
+		now := time.Now()
+		require.NoError(t, s.Memory.Update(ctx, "", "u1", now, store.Dedup{}, func(u *store.UserState, _ bool) {
+			for _, p := range u.Pending {
+				p.Sending, p.Attempt, p.Token, p.ReadyAt = true, 1, 42, now
+			}
+		}))
+		tctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		s.stop.Store(&cancel)
+		_, err = e.Tick(tctx)
+		require.ErrorIs(t, err, context.Canceled)
+		require.Empty(t, l.sends())
+		given := 0
+		require.NoError(t, s.Memory.Update(ctx, "", "u1", time.Now(), store.Dedup{}, func(u *store.UserState, _ bool) {
+			require.Len(t, u.Pending, 2)
+			for _, p := range u.Pending {
+				require.True(t, p.Sending, "delivery %s", p.ID)
+				require.Equal(t, 1, p.Attempt, "delivery %s", p.ID)
+				if p.Token == 0 {
+					given++
+				}
+			}
+		}))
+		require.Equal(t, 1, given, "the delivery confirmed and not sent is given back")
+		time.Sleep(2 * time.Minute) // past the lease of the one the Tick's end left leased
+		n, err := e.Tick(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		for _, d := range l.sends() {
+			require.Equal(t, 2, d.Attempt, "delivery %s (%s)", d.ID, d.CampaignID)
+		}
+	})
+}

@@ -6,8 +6,10 @@ import (
 )
 
 // unconfirm undoes the confirmation of a delivery that was not sent (Tick
-// stopped first): the delivery is released for the next Tick, or, if an
-// exception arrived meanwhile, cancelled as it would have been before the
+// stopped first): the delivery is released for the next Tick as the claim
+// found it (still marked as sending when it found an attempt confirmed
+// and never recorded, which may have gone out), or, if an exception
+// arrived meanwhile, cancelled as it would have been before the
 // confirmation.
 func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 	if !mine {
@@ -23,7 +25,7 @@ func (j *job) unconfirm(u *store.UserState, i int, mine bool) {
 		j.note(rule.Cancelled, rule.ReasonException, p, "an exception arrived after the last check, before the send")
 		return
 	}
-	p.Sending, p.CancelOnFailure, p.Token, p.ReadyAt = false, false, 0, j.now
+	p.Sending, p.Token, p.ReadyAt = j.c.Pending.Sending, 0, j.now
 	p.Attempt--
 }
 
