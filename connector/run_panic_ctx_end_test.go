@@ -39,20 +39,7 @@ func TestRunRepeatsATicksPanicReadAsItsContextEnds(t *testing.T) {
 						})))
 					require.NoError(t, err)
 					ctx, cancel := context.WithCancel(context.Background())
-					type result struct {
-						returned  bool
-						recovered any
-					}
-					res := make(chan result, 1)
-					go func() {
-						r := result{}
-						defer func() {
-							r.recovered = recover()
-							res <- r
-						}()
-						_ = e.Run(ctx)
-						r.returned = true
-					}()
+					res := runRecovering(e, ctx)
 					synctest.Wait()
 					if slow {
 						require.NoError(t, e.Track(context.Background(), event.Event{UserID: "slow", Kind: event.EmailOpened, CampaignID: "o"}))
@@ -81,7 +68,7 @@ func TestRunRepeatsATicksPanicReadAsItsContextEnds(t *testing.T) {
 						}
 						close(releaseSlow)
 					}
-					var r result
+					var r runEnd
 					select {
 					case r = <-res:
 					case <-time.After(time.Hour):

@@ -40,20 +40,7 @@ func TestRunRepeatsATicksPanicOnItsGoroutine(t *testing.T) {
 					})))
 				require.NoError(t, err)
 				ctx, cancel := context.WithCancel(context.Background())
-				type result struct {
-					returned  bool
-					recovered any
-				}
-				res := make(chan result, 1)
-				go func() {
-					r := result{}
-					defer func() {
-						r.recovered = recover()
-						res <- r
-					}()
-					_ = e.Run(ctx)
-					r.returned = true
-				}()
+				res := runRecovering(e, ctx)
 				synctest.Wait()
 				if mode == "observer panic with a slow send beside" {
 					require.NoError(t, e.Track(context.Background(), event.Event{UserID: "slow", Kind: event.EmailOpened, CampaignID: "o"}))
@@ -70,7 +57,7 @@ func TestRunRepeatsATicksPanicOnItsGoroutine(t *testing.T) {
 					}
 					close(release)
 				}
-				var r result
+				var r runEnd
 				select {
 				case r = <-res:
 				case <-time.After(time.Hour):
@@ -90,4 +77,27 @@ func TestRunRepeatsATicksPanicOnItsGoroutine(t *testing.T) {
 			})
 		})
 	}
+}
+
+// runEnd is how Run, started by runRecovering, ended: it returned, or
+// unwound with recovered.
+type runEnd struct {
+	returned  bool
+	recovered any
+}
+
+// runRecovering runs e's Run with ctx on a goroutine of its own, which
+// recovers a panic that unwinds it, and returns where its end comes.
+func runRecovering(e *Engine, ctx context.Context) <-chan runEnd {
+	res := make(chan runEnd, 1)
+	go func() {
+		r := runEnd{}
+		defer func() {
+			r.recovered = recover()
+			res <- r
+		}()
+		_ = e.Run(ctx)
+		r.returned = true
+	}()
+	return res
 }
