@@ -208,35 +208,12 @@ func TestALostConfirmationOfAnAttemptNeverRecordedKeepsItsMark(t *testing.T) {
 				e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLogger(slog.New(slog.DiscardHandler)))
 				require.NoError(t, err)
 				dueFor(t, e, "u1")
-				now := time.Now()
-				require.NoError(t, lr.Memory.Update(ctx, "", "u1", now, store.Dedup{}, func(u *store.UserState, _ bool) {
-					for _, p := range u.Pending {
-						p.Sending, p.Attempt, p.Token, p.ReadyAt = true, 1, 42, now
-					}
-				}))
+				neverRecorded(t, lr.Memory)
 				lr.lose.Store(1)
 				_, err = e.Tick(ctx)
 				require.ErrorIs(t, err, errLostShared)
 				require.Empty(t, l.sends())
-				given := 0
-				require.NoError(t, lr.Memory.Update(ctx, "", "u1", time.Now(), store.Dedup{}, func(u *store.UserState, _ bool) {
-					require.Len(t, u.Pending, 2)
-					for _, p := range u.Pending {
-						require.True(t, p.Sending, "delivery %s", p.ID)
-						require.Equal(t, 1, p.Attempt, "delivery %s", p.ID)
-						if p.Token == 0 {
-							given++
-						}
-					}
-				}))
-				require.Equal(t, 1, given, "the delivery whose check was lost is given back")
-				time.Sleep(2 * time.Minute) // past the lease of the one the Tick's end left leased
-				n, err := e.Tick(ctx)
-				require.NoError(t, err)
-				require.Equal(t, 2, n)
-				for _, d := range l.sends() {
-					require.Equal(t, 2, d.Attempt, "delivery %s (%s)", d.ID, d.CampaignID)
-				}
+				givenBackMarked(t, e, lr.Memory, l, "the delivery whose check was lost is given back")
 			})
 		})
 	}
@@ -279,36 +256,53 @@ func TestAnUnsentConfirmationOfAnAttemptNeverRecordedKeepsItsMark(t *testing.T) 
 		e, err := connector.New(s, l, connector.WithSendConcurrency(1), connector.WithLogger(slog.New(slog.DiscardHandler)))
 		require.NoError(t, err)
 		dueFor(t, e, "u1")
-		now := time.Now()
-		require.NoError(t, s.Memory.Update(ctx, "", "u1", now, store.Dedup{}, func(u *store.UserState, _ bool) {
-			for _, p := range u.Pending {
-				p.Sending, p.Attempt, p.Token, p.ReadyAt = true, 1, 42, now
-			}
-		}))
+		neverRecorded(t, s.Memory)
 		tctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		s.stop.Store(&cancel)
 		_, err = e.Tick(tctx)
 		require.ErrorIs(t, err, context.Canceled)
 		require.Empty(t, l.sends())
-		given := 0
-		require.NoError(t, s.Memory.Update(ctx, "", "u1", time.Now(), store.Dedup{}, func(u *store.UserState, _ bool) {
-			require.Len(t, u.Pending, 2)
-			for _, p := range u.Pending {
-				require.True(t, p.Sending, "delivery %s", p.ID)
-				require.Equal(t, 1, p.Attempt, "delivery %s", p.ID)
-				if p.Token == 0 {
-					given++
-				}
-			}
-		}))
-		require.Equal(t, 1, given, "the delivery confirmed and not sent is given back")
-		time.Sleep(2 * time.Minute) // past the lease of the one the Tick's end left leased
-		n, err := e.Tick(ctx)
-		require.NoError(t, err)
-		require.Equal(t, 2, n)
-		for _, d := range l.sends() {
-			require.Equal(t, 2, d.Attempt, "delivery %s (%s)", d.ID, d.CampaignID)
-		}
+		givenBackMarked(t, e, s.Memory, l, "the delivery confirmed and not sent is given back")
 	})
+}
+
+// neverRecorded marks u1's deliveries in m as an attempt 1 confirmed and
+// never recorded (its engine died during the send), their lease over.
+func neverRecorded(t *testing.T, m *store.Memory) {
+	t.Helper()
+	now := time.Now()
+	require.NoError(t, m.Update(context.Background(), "", "u1", now, store.Dedup{}, func(u *store.UserState, _ bool) {
+		for _, p := range u.Pending {
+			p.Sending, p.Attempt, p.Token, p.ReadyAt = true, 1, 42, now
+		}
+	}))
+}
+
+// givenBackMarked checks that of neverRecorded's two deliveries, the one
+// whose Tick failed before its send was given back still marked as
+// sending in attempt 1 (why: the message), and that once the other's
+// lease is over a Tick of e sends both as attempt 2.
+func givenBackMarked(t *testing.T, e *connector.Engine, m *store.Memory, l *sendLog, why string) {
+	t.Helper()
+	ctx := context.Background()
+	given := 0
+	require.NoError(t, m.Update(ctx, "", "u1", time.Now(), store.Dedup{}, func(u *store.UserState, _ bool) {
+		require.Len(t, u.Pending, 2)
+		for _, p := range u.Pending {
+			require.True(t, p.Sending, "delivery %s", p.ID)
+			require.Equal(t, 1, p.Attempt, "delivery %s", p.ID)
+			if p.Token == 0 {
+				given++
+			}
+		}
+	}))
+	require.Equal(t, 1, given, why)
+	time.Sleep(2 * time.Minute) // past the lease of the one the Tick's end left leased
+	n, err := e.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	for _, d := range l.sends() {
+		require.Equal(t, 2, d.Attempt, "delivery %s (%s)", d.ID, d.CampaignID)
+	}
 }

@@ -18,34 +18,6 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
-// loseNextAnswer is a memory store that, once armed, applies its next
-// write and reports it failed: a commit whose answer was lost.
-type loseNextAnswer struct {
-	*store.Memory
-	armed atomic.Bool
-}
-
-var errAnswerLost = errors.New("answer lost after the commit")
-
-func (s *loseNextAnswer) Update(ctx context.Context, ns, user string, now time.Time, d store.Dedup, fn func(*store.UserState, bool)) error {
-	err := s.Memory.Update(ctx, ns, user, now, d, fn)
-	if err == nil && s.armed.CompareAndSwap(true, false) {
-		return errAnswerLost
-	}
-	return err
-}
-
-func (s *loseNextAnswer) UpdateBatch(ctx context.Context, ns string, ops []store.Op) error {
-	err := s.Memory.UpdateBatch(ctx, ns, ops)
-	if err == nil && s.armed.CompareAndSwap(true, false) {
-		for i := range ops {
-			ops[i].Err = errAnswerLost
-		}
-		return errAnswerLost
-	}
-	return err
-}
-
 // A failed send's record stored by a call whose answer was lost, and
 // retried after another Tick of the same engine claimed the delivery's
 // retry and sent it, leaves that send alone: applied again, it cleared
@@ -55,7 +27,7 @@ func (s *loseNextAnswer) UpdateBatch(ctx context.Context, ns string, ops []store
 func TestARecordRetriedAfterANewerAttemptLeavesItsLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		s := &loseNextAnswer{Memory: store.NewMemory()}
+		s := &lostReplies{Memory: store.NewMemory()}
 		release := make(chan struct{})
 		var mu sync.Mutex
 		var sends []connector.Delivery
@@ -64,7 +36,7 @@ func TestARecordRetriedAfterANewerAttemptLeavesItsLease(t *testing.T) {
 			sends = append(sends, d)
 			mu.Unlock()
 			if d.Attempt == 1 {
-				s.armed.Store(true) // the record of this failure loses its answer
+				s.lose.Store(1) // the record of this failure loses its answer
 				return errors.New("503 try later")
 			}
 			<-release
