@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 )
@@ -123,6 +124,18 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	}
 	if id == "" {
 		refuse(http.StatusBadRequest, "Which campaign? The form has no id.")
+		return
+	}
+	// An ID no campaign can have is refused as the pages refuse it, before
+	// the engine is asked: a store that cannot hold it (PostgreSQL and a
+	// NUL byte) would fail the action as an outage, and the engine's
+	// answer would repeat all of it.
+	if len(id) > maxUserID {
+		refuse(http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
+		return
+	}
+	if err := event.CheckText(id); err != nil {
+		refuse(http.StatusBadRequest, "That campaign ID "+err.Error()+": the engine accepts no such ID.")
 		return
 	}
 	ctx := r.Context()
