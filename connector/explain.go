@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/linetext"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
@@ -37,7 +38,9 @@ type Explanation struct {
 // decision history of the pair from the decision log kept in the store, and
 // the pair's current state. Its String method renders it as text. Explain
 // needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
-// knows nothing about has an empty explanation. An empty explanation about
+// knows nothing about has an empty explanation, as has a user ID no event
+// can carry (empty, too long, not valid text: the store is not asked).
+// An empty explanation about
 // an ID no campaign has sets [Explanation.CampaignUnknown].
 func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {
 	if ctx == nil {
@@ -99,6 +102,12 @@ func (e *Engine) ExplainUser(ctx context.Context, userID string) ([]Explanation,
 func (e *Engine) explainRead(ctx context.Context, userID string) (*store.UserState, error) {
 	if e.cfg.logMax == 0 {
 		return nil, ErrNoDecisionLog
+	}
+	if userID == "" || len(userID) > event.MaxIDBytes || event.CheckText(userID) != nil {
+		// No event names such a user, so the engine knows nothing of it;
+		// a store that cannot hold the text (PostgreSQL and a NUL byte)
+		// would fail the read as if it were down.
+		return nil, nil
 	}
 	u, err := e.store.User(ctx, e.cfg.namespace, userID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -288,6 +289,12 @@ func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, a
 // in; a campaign in one of the states leave is left as it is and changed
 // is false.
 func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord), leave ...rule.State) (rec store.CampaignRecord, from rule.State, changed bool, err error) {
+	if !campaignIDFits(id) {
+		// No campaign has it (Save refuses it), and a store that cannot
+		// hold the text (PostgreSQL and a NUL byte) would fail the update
+		// as if it were down: the store is not asked.
+		return rec, "", false, fmt.Errorf("%w %q (%s)", ErrUnknownCampaign, id, op)
+	}
 	now := e.cfg.clock.Now()
 	var seen int64 // the stored record's revision
 	rec, err = e.store.UpdateCampaign(ctx, e.cfg.namespace, id, func(rec *store.CampaignRecord, exists bool) error {
@@ -326,6 +333,12 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 		return rec, from, false, wrapStore(op, id, err)
 	}
 	return rec, from, true, nil
+}
+
+// campaignIDFits reports whether id can name a campaign: one
+// [rule.Campaign.Validate] accepts.
+func campaignIDFits(id string) bool {
+	return id != "" && len(id) <= rule.MaxIDLength && event.CheckText(id) == nil
 }
 
 // ErrNotCancelled reports that [Engine.Stop] or [Engine.Archive] (or

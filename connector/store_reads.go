@@ -127,7 +127,9 @@ func (e *Engine) FlushTallies(ctx context.Context) error {
 //
 // Errors: [ErrNotSupported] when the store cannot list pending deliveries
 // ([store.PendingLister]); an error wrapping [store.ErrInvalidQuery] for a
-// Limit out of range; the store's error, wrapped.
+// query [store.PendingQuery.Validate] refuses (a Limit out of range, a
+// CampaignID or an AfterID that is not valid text); the store's error,
+// wrapped.
 func (e *Engine) PendingDeliveries(ctx context.Context, q store.PendingQuery) ([]store.Claim, error) {
 	if ctx == nil {
 		return nil, errNilContext("PendingDeliveries")

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 )
 
 // MaxPendingPage is the largest page [PendingLister.ListPending] returns.
@@ -20,10 +23,19 @@ type PendingQuery struct {
 	Limit      int
 }
 
-// Validate reports a Limit out of range ([ErrInvalidQuery]).
+// Validate reports a Limit out of range, or a CampaignID or an AfterID
+// that is not valid text ([event.CheckText]: no delivery has such an ID,
+// and a store that cannot hold the text would fail the read as if it
+// were down), as an error wrapping [ErrInvalidQuery]; the IDs' come
+// wrapped in a [*rule.ValidationError] naming the field.
 func (q *PendingQuery) Validate() error {
 	if q.Limit < 1 || q.Limit > MaxPendingPage {
 		return fmt.Errorf("%w: pending page of %d deliveries: the limit goes from 1 to %d", ErrInvalidQuery, q.Limit, MaxPendingPage)
+	}
+	for _, f := range [...]struct{ name, id string }{{"campaign_id", q.CampaignID}, {"after_id", q.AfterID}} {
+		if err := event.CheckText(f.id); err != nil {
+			return &rule.ValidationError{Object: "pending query", Field: f.name, Reason: err.Error(), Err: ErrInvalidQuery}
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/stretchr/testify/require"
 )
@@ -137,6 +138,15 @@ func testListPending(t *testing.T, s store.Store, ns string) {
 	for _, limit := range []int{0, -1, store.MaxPendingPage + 1} {
 		_, err := pl.ListPending(ctx, ns, store.PendingQuery{Limit: limit})
 		require.ErrorIs(t, err, store.ErrInvalidQuery, "limit %d", limit)
+	}
+	for _, id := range []string{"\xff", "a\x00b"} { // IDs no delivery has, nor every store can read
+		for field, q := range map[string]store.PendingQuery{"campaign_id": {CampaignID: id, Limit: 10}, "after_id": {AfterDue: T0, AfterID: id, Limit: 10}} {
+			got, err := pl.ListPending(ctx, ns, q)
+			require.ErrorIs(t, err, store.ErrInvalidQuery, "%s %q: got %v", field, id, got)
+			var ve *rule.ValidationError
+			require.ErrorAs(t, err, &ve, "%s %q", field, id)
+			require.Equal(t, field, ve.Field)
+		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
