@@ -3,6 +3,7 @@ package connectortest_test
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,21 +15,59 @@ import (
 )
 
 // fakeTB records a helper's failure instead of failing the test: Fatalf
-// ends the helper's goroutine like the real one does.
+// ends the helper's goroutine like the real one does. It also records the
+// harness's functions that logged or failed without marking themselves
+// as helpers (unmarked), which testing would then name as the line of the
+// message instead of the test's own.
 type fakeTB struct {
 	testing.TB
-	failed bool
-	msg    string
-	logs   []string
+	failed   bool
+	msg      string
+	logs     []string
+	helpers  map[string]bool
+	unmarked []string
 }
 
-func (f *fakeTB) Helper() {}
+// unmarkedMsg explains a non-empty fakeTB.unmarked.
+const unmarkedMsg = "harness functions that logged or failed without calling Helper: the message names their line, not the test's"
+
+// harnessPkg prefixes the names of the harness package's functions.
+const harnessPkg = "github.com/campaignconnector/campaignconnector/connectortest."
+
+func (f *fakeTB) Helper() {
+	pc, _, _, _ := runtime.Caller(1)
+	if f.helpers == nil {
+		f.helpers = map[string]bool{}
+	}
+	f.helpers[runtime.FuncForPC(pc).Name()] = true
+}
+
+// checkHelpers records the harness's functions on the stack of a Logf or
+// a Fatalf, up to the test's own, that did not call Helper.
+func (f *fakeTB) checkHelpers() {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		fr, more := frames.Next()
+		if !strings.HasPrefix(fr.Function, harnessPkg) {
+			return // the test's own frame: testing reports this line
+		}
+		if !f.helpers[fr.Function] {
+			f.unmarked = append(f.unmarked, fr.Function)
+		}
+		if !more {
+			return
+		}
+	}
+}
 
 func (f *fakeTB) Logf(format string, args ...any) {
+	f.checkHelpers()
 	f.logs = append(f.logs, fmt.Sprintf(format, args...))
 }
 
 func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.checkHelpers()
 	f.failed, f.msg = true, fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
@@ -125,6 +164,7 @@ func TestAssertionsPassAndFail(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := outcome(resendScenario, tc.fn)
 			require.Equal(t, tc.fails, f.failed, f.msg)
+			require.Empty(t, f.unmarked, unmarkedMsg)
 			for _, s := range tc.contains {
 				require.Contains(t, f.msg, s)
 			}
@@ -160,6 +200,7 @@ func TestAFailureNamesAnUnknownCampaignOrUser(t *testing.T) {
 			require.True(t, f.failed)
 			require.Contains(t, f.msg, tc.want)
 			require.NotContains(t, f.msg, tc.not)
+			require.Empty(t, f.unmarked, unmarkedMsg)
 		})
 	}
 }
@@ -189,6 +230,7 @@ func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := outcome(coupon, tc.fn)
 			require.True(t, f.failed)
+			require.Empty(t, f.unmarked, unmarkedMsg)
 			require.Regexp(t, `delivery \S+ was due at 2026-01-05T00:00:00Z `+hint, f.msg)
 		})
 	}
@@ -399,6 +441,7 @@ func TestANegativeAssertionOnAnUnknownCampaignLogsIt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := outcome(resendScenario, tc.fn)
 			require.False(t, f.failed, f.msg)
+			require.Empty(t, f.unmarked, unmarkedMsg)
 			if tc.log == "" {
 				require.Empty(t, f.logs)
 				return

@@ -94,6 +94,7 @@ func (h *Harness) unknownIDs(b *strings.Builder, userID, campaignID string) {
 // something did not happen passed about a campaign no one saved: most
 // likely a misspelt ID, about which any such assertion passes.
 func (h *Harness) logUnknownCampaign(assertion, campaignID string) {
+	h.T.Helper()
 	if line, ok := h.unknownCampaign(campaignID); ok {
 		h.T.Logf("connectortest: %s passes, but no campaign %s", assertion, line)
 	}

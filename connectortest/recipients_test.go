@@ -34,6 +34,7 @@ func TestRequireRecipients(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := outcome(resendScenario, tc.fn)
+			require.Empty(t, f.unmarked, unmarkedMsg)
 			if tc.want == "" {
 				require.False(t, f.failed, f.msg)
 				return
@@ -45,6 +46,7 @@ func TestRequireRecipients(t *testing.T) {
 	t.Run("a misspelt campaign, no one expected: passes and logs it", func(t *testing.T) {
 		f := outcome(resendScenario, func(h *connectortest.Harness) { h.RequireRecipients("resnd") })
 		require.False(t, f.failed, f.msg)
+		require.Empty(t, f.unmarked, unmarkedMsg)
 		require.Equal(t, []string{`connectortest: RequireRecipients passes, but no campaign "resnd" is saved ` +
 			`(the engine knows "newsletter", "resend"): a misspelt ID?`}, f.logs)
 	})

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
@@ -54,7 +55,7 @@ func main() {
 	flag.Float64Var(&s.speed, "speed", 360, "simulated seconds per real second once serving (0: the clock stops)")
 	flag.Uint64Var(&s.seed, "seed", 1, "seed of the simulated users' behaviour")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, s, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "dashboard:", err)

@@ -37,6 +37,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -54,7 +55,7 @@ func main() {
 	key := flag.String("sendgrid-key", "", "SendGrid Event Webhook verification key (base64 DER); empty: make up a demo key")
 	db := flag.String("db", "", "SQLite database file, created if missing, that keeps pending resends across restarts; empty: in memory")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, *addr, *key, *db, os.Stdout); err != nil {
 		log.Fatal(err)
