@@ -355,6 +355,15 @@ func TestSweepConditionsOnOddValues(t *testing.T) {
 		{"eq big json", rule.Equal("n", big), map[string]any{"n": json.Number("9007199254740993")}, true},
 		{"ge uint64 max", rule.GreaterOrEqual("n", 1), map[string]any{"n": ^uint64(0)}, true},
 		{"gt uint64 max json 2^64", rule.Greater("n", ^uint64(0)), map[string]any{"n": json.Number("18446744073709551616")}, true},
+		// A JSON number beyond a float64's range is still a number, and
+		// compares by its value (events accept it, see event.CheckValue).
+		{"ge json 1e400", rule.GreaterOrEqual("n", 100), map[string]any{"n": json.Number("1e400")}, true},
+		{"lt json 1e400", rule.Less("n", 100), map[string]any{"n": json.Number("1e400")}, false},
+		{"gt uint64 max json 1e400", rule.Greater("n", ^uint64(0)), map[string]any{"n": json.Number("1e400")}, true},
+		{"lt json -1e400", rule.Less("n", -100), map[string]any{"n": json.Number("-1e400")}, true},
+		{"le int64 min json -1e400", rule.LessOrEqual("n", int64(-1)<<63), map[string]any{"n": json.Number("-1e400")}, true},
+		{"ne json 1e400", rule.NotEqual("n", 100), map[string]any{"n": json.Number("1e400")}, true},
+		{"eq json 1e400", rule.Equal("n", 100), map[string]any{"n": json.Number("1e400")}, false},
 		{"lt negative zero", rule.Less("n", 0), map[string]any{"n": json.Number("-0")}, false},
 		{"le bool", rule.LessOrEqual("n", 1), map[string]any{"n": true}, false},
 		{"in mixed", rule.OneOf("n", "1", 2), map[string]any{"n": json.Number("2.0")}, true},

@@ -262,7 +262,8 @@ func (c Condition) String() string {
 	return c.Property + " " + sym + " " + string(b)
 }
 
-// isScalar reports whether v is null, a bool, a string or a finite number.
+// isScalar reports whether v is null, a bool, a string or a number (a
+// json.Number beyond a float64's range included: callers refuse it first).
 func isScalar(v any) bool {
 	switch v.(type) {
 	case nil, bool, string:
@@ -365,6 +366,13 @@ func toNumber(v any) (number, bool) {
 			return fromUint(u), true
 		}
 		f, err := strconv.ParseFloat(string(x), 64)
+		if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+			// A JSON number beyond a float64's range ("1e400"), which
+			// events may carry: above (or below) every finite operand,
+			// as its value is. Validate refuses it as an operand, so
+			// it is never compared with another of its kind.
+			return number{kind: 2, f: f}, true
+		}
 		if err != nil {
 			return number{}, false
 		}
