@@ -109,6 +109,62 @@ func TestOpenSaysWhyTheFileIsReadOnly(t *testing.T) {
 	}
 }
 
+// A process that may read the file but not write it, in a directory it
+// may write, leaves the write-ahead log's files beside it with the file's
+// mode, which it cannot write either (SQLite gives them the database's
+// mode): once the file is writable again, SQLite makes the log anew but
+// not its index (-shm), says only "attempt to write a readonly database",
+// and Open adds that the operating system refuses the index.
+func TestOpenSaysWhyTheWriteAheadLogIsReadOnly(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes files whatever their modes")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cc.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := sqlite.Open(ctx, path); err == nil {
+		s.Close()
+		t.Fatal("a file it may not write: opened")
+	}
+	for _, name := range []string{path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != 0o400 {
+			t.Fatalf("%s: %v, %v: the failed Open left no read-only file there", name, fi, err)
+		}
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, path)
+	if err == nil {
+		s.Close()
+		t.Fatal("a write-ahead log it may not write: opened")
+	}
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), path+"-shm") {
+		t.Errorf("%v: the cause is missing", err)
+	}
+	for _, name := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("the files made writable: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Backup creates its file before SQLite writes it, so a directory that
 // refuses a new file is reported with the operating system's cause and
 // the path, where SQLite would say only "unable to open database file".

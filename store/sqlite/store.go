@@ -176,8 +176,13 @@ func withOpenCause(path string, err error) error {
 // release the locks of every SQLite connection of the process on it (POSIX
 // advisory locks belong to the process), so its access is asked without
 // opening it where the system allows (writable). The directory is probed
-// with a file of another name, removed at once. It returns nil when it
-// finds nothing, leaving SQLite's error alone.
+// with a file of another name, removed at once. Then the write-ahead
+// log's files beside it, path+"-wal" and path+"-shm", when they exist,
+// are asked the same way: SQLite creates them with the file's mode, so a
+// process that could read the file but not write it leaves them
+// unwritable, and once the file is writable again SQLite says only
+// "attempt to write a readonly database". It returns nil when it finds
+// nothing, leaving SQLite's error alone.
 func openCause(path string) error {
 	if _, err := os.Stat(path); err == nil {
 		if err := writable(path); err != nil {
@@ -192,6 +197,17 @@ func openCause(path string) error {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
+	var errs []error
+	for _, name := range []string{path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(name); err == nil {
+			if err := writable(name); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("the write-ahead log's files beside it must be writable too (give them the file's owner and mode): %w", errors.Join(errs...))
+	}
 	return nil
 }
 
