@@ -39,7 +39,8 @@ type Explanation struct {
 // the pair's current state. Its String method renders it as text. Explain
 // needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
 // knows nothing about has an empty explanation, as has a user ID no event
-// can carry (empty, too long, not valid text: the store is not asked).
+// can carry (empty, over [event.MaxIDBytes], not valid text: the store is
+// not asked).
 // An empty explanation about
 // an ID no campaign has sets [Explanation.CampaignUnknown].
 func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {

@@ -26,8 +26,8 @@ type PendingQuery struct {
 // Validate reports a Limit out of range, or a CampaignID or an AfterID
 // that is not valid text ([event.CheckText]: no delivery has such an ID,
 // and a store that cannot hold the text would fail the read as if it
-// were down), as an error wrapping [ErrInvalidQuery]; the IDs' come
-// wrapped in a [*rule.ValidationError] naming the field.
+// were down), as an error wrapping [ErrInvalidQuery]; an ID's error is a
+// [*rule.ValidationError] naming the field ("campaign_id" or "after_id").
 func (q *PendingQuery) Validate() error {
 	if q.Limit < 1 || q.Limit > MaxPendingPage {
 		return fmt.Errorf("%w: pending page of %d deliveries: the limit goes from 1 to %d", ErrInvalidQuery, q.Limit, MaxPendingPage)
