@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
 )
 
 // textStore is a fake whose actions fail as PostgreSQL's do for an ID it
@@ -49,7 +50,7 @@ func (s *textStore) Archive(ctx context.Context, id string) error {
 }
 
 // An action form naming an ID no campaign can have (a NUL byte, invalid
-// UTF-8, longer than any ID events may name) is refused as a bad request
+// UTF-8, longer than rule.MaxIDLength) is refused as a bad request
 // before the engine is asked, as the pages refuse such an ID: not a 500
 // and an Error line for a store that cannot hold the ID, nor a 404 page
 // repeating 60 KB of it.
@@ -58,7 +59,7 @@ func TestAnActionOnAnIDNoCampaignCanHaveIsABadRequest(t *testing.T) {
 	h := mustHandler(t, src, WithActions())
 	ck, token := startSession(t, h)
 	long := strings.Repeat("x", 60_000)
-	for _, id := range []string{"a\x00b", "\xff", long} {
+	for _, id := range []string{"a\x00b", "\xff", long, strings.Repeat("y", rule.MaxIDLength+1)} {
 		for _, op := range []string{opPublish, opStop, opArchive} {
 			form := url.Values{"op": {op}, "id": {id}, "csrf": {token}, "confirm": {opArchive}}
 			rec := post(h, form, ck, nil)

@@ -126,11 +126,10 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "Which campaign? The form has no id.")
 		return
 	}
-	// An ID no campaign can have is refused as the pages refuse it, before
-	// the engine is asked: a store that cannot hold it (PostgreSQL and a
-	// NUL byte) would fail the action as an outage, and the engine's
-	// answer would repeat all of it.
-	if len(id) > maxUserID {
+	// An ID no campaign can have (Save refuses it) is refused before the
+	// engine is asked, which would answer that it knows no such campaign,
+	// repeating all of it.
+	if len(id) > rule.MaxIDLength {
 		refuse(http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
 		return
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // maxUserID bounds the user ID the user page looks up, and the campaign ID
-// the campaign page does, as the engine's default limits bound the IDs
-// events carry.
+// the campaign pages do (one events named, known or not), as
+// [event.MaxIDBytes] bounds the IDs events carry.
 const maxUserID = 1024
 
 // userBody is the page of one user: their timeline with every follow-up.
