@@ -290,10 +290,18 @@ func (e *Engine) transition(ctx context.Context, op, id string, to rule.State, a
 // is false.
 func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State, also func(*store.CampaignRecord), leave ...rule.State) (rec store.CampaignRecord, from rule.State, changed bool, err error) {
 	if !campaignIDFits(id) {
-		// No campaign has it (Save refuses it), and a store that cannot
-		// hold the text (PostgreSQL and a NUL byte) would fail the update
-		// as if it were down: the store is not asked.
-		return rec, "", false, fmt.Errorf("%w %q (%s)", ErrUnknownCampaign, id, op)
+		// Save refuses such an ID, and a store that cannot hold the text
+		// (PostgreSQL and a NUL byte) would fail the update as if it were
+		// down: the store is not asked, unless the engine knows a
+		// campaign of that ID (written to the store by other means), as
+		// [Engine.Campaign] does.
+		snap, err := e.current(ctx)
+		if err != nil {
+			return rec, "", false, wrapStore(op, id, err)
+		}
+		if !snap.knows(id) {
+			return rec, "", false, fmt.Errorf("%w %q (%s)", ErrUnknownCampaign, id, op)
+		}
 	}
 	now := e.cfg.clock.Now()
 	var seen int64 // the stored record's revision

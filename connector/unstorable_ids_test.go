@@ -122,3 +122,33 @@ func TestPendingQueryOfAnIDNoDeliveryCanHave(t *testing.T) {
 	require.NoError(t, err, "valid IDs")
 	require.Empty(t, got)
 }
+
+// A campaign the store holds under an ID Save refuses (written to the
+// store by other means: a host's tool, its own store) is one the engine
+// knows: it lists it, runs it, and stops, resumes and archives it, as
+// before the engine refused such IDs unasked. Only an ID the engine does
+// not know is refused without asking the store.
+func TestLifecycleChangeOfAStoredCampaignWithAnIDSaveRefuses(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMemory()
+	ids := []string{strings.Repeat("x", rule.MaxIDLength+1), "\xff"}
+	for _, id := range ids {
+		_, err := s.UpdateCampaign(ctx, "", id, func(rec *store.CampaignRecord, _ bool) error {
+			*rec = store.CampaignRecord{Campaign: rule.Campaign{ID: id}, State: rule.Active, Activation: 1}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	e := newEngine(t, s, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }), clock.NewMock())
+	for _, id := range ids {
+		_, err := e.Campaign(ctx, id)
+		require.NoError(t, err, "%.12q: the engine knows it", id)
+		require.NoError(t, e.Stop(ctx, id), "%.12q", id)
+		require.NoError(t, e.Publish(ctx, id), "%.12q", id)
+		require.NoError(t, e.Archive(ctx, id), "%.12q", id)
+		rec, err := e.Campaign(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, rule.Archived, rec.State, "%.12q", id)
+	}
+	require.ErrorIs(t, e.Stop(ctx, ids[0]+"y"), connector.ErrUnknownCampaign, "an ID no campaign has")
+}
