@@ -73,8 +73,11 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 }
 
 // outcome runs fn against a fresh harness (built with opts) on a fake TB,
-// after setup ran on it, and returns what the fake recorded.
-func outcome(setup func(h *connectortest.Harness), fn func(h *connectortest.Harness), opts ...connector.Option) *fakeTB {
+// after setup ran on it, and returns what the fake recorded. Every
+// harness function that logged or failed on the way must have marked
+// itself as a helper: t fails otherwise.
+func outcome(t testing.TB, setup func(h *connectortest.Harness), fn func(h *connectortest.Harness), opts ...connector.Option) *fakeTB {
+	t.Helper()
 	f := &fakeTB{}
 	done := make(chan struct{})
 	go func() {
@@ -86,6 +89,9 @@ func outcome(setup func(h *connectortest.Harness), fn func(h *connectortest.Harn
 		fn(h)
 	}()
 	<-done
+	if len(f.unmarked) > 0 {
+		t.Errorf("%s: %q", unmarkedMsg, f.unmarked)
+	}
 	return f
 }
 
@@ -162,9 +168,8 @@ func TestAssertionsPassAndFail(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := outcome(resendScenario, tc.fn)
+			f := outcome(t, resendScenario, tc.fn)
 			require.Equal(t, tc.fails, f.failed, f.msg)
-			require.Empty(t, f.unmarked, unmarkedMsg)
 			for _, s := range tc.contains {
 				require.Contains(t, f.msg, s)
 			}
@@ -196,11 +201,10 @@ func TestAFailureNamesAnUnknownCampaignOrUser(t *testing.T) {
 			"", "misspelt ID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := outcome(resendScenario, tc.fn)
+			f := outcome(t, resendScenario, tc.fn)
 			require.True(t, f.failed)
 			require.Contains(t, f.msg, tc.want)
 			require.NotContains(t, f.msg, tc.not)
-			require.Empty(t, f.unmarked, unmarkedMsg)
 		})
 	}
 }
@@ -228,14 +232,13 @@ func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
 		{"RequireKinds", func(h *connectortest.Harness) { h.RequireKinds("ann", "coupon", "scheduled", "delivered") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := outcome(coupon, tc.fn)
+			f := outcome(t, coupon, tc.fn)
 			require.True(t, f.failed)
-			require.Empty(t, f.unmarked, unmarkedMsg)
 			require.Regexp(t, `delivery \S+ was due at 2026-01-05T00:00:00Z `+hint, f.msg)
 		})
 	}
 	t.Run("a delivery whose time has not come is not named", func(t *testing.T) {
-		f := outcome(func(h *connectortest.Harness) {
+		f := outcome(t, func(h *connectortest.Harness) {
 			h.Save(resendCampaignsForTest()...)
 			h.Publish("resend", "newsletter")
 			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
@@ -245,7 +248,7 @@ func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
 		require.NotContains(t, f.msg, hint)
 	})
 	t.Run("a clock moved by hand past the due time", func(t *testing.T) {
-		f := outcome(func(h *connectortest.Harness) {
+		f := outcome(t, func(h *connectortest.Harness) {
 			h.Save(resendCampaignsForTest()...)
 			h.Publish("resend", "newsletter")
 			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
@@ -255,7 +258,7 @@ func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
 		require.Contains(t, f.msg, "was due at 2026-01-06T00:00:00Z "+hint)
 	})
 	t.Run("a delivery whose time has not come is named with the clock", func(t *testing.T) {
-		f := outcome(func(h *connectortest.Harness) {
+		f := outcome(t, func(h *connectortest.Harness) {
 			h.Apply(resendCampaignsForTest()...)
 			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
 			h.Advance(20 * time.Hour)
@@ -267,7 +270,7 @@ func TestAFailureNamesADeliveryDueButNeverTicked(t *testing.T) {
 			`the clock is at 2026-01-05T20:00:00Z; advance it by 4h0m0s to get there\n`, f.msg)
 	})
 	t.Run("ticked: passes", func(t *testing.T) {
-		f := outcome(coupon, func(h *connectortest.Harness) { h.Tick(); h.RequireSent("ann", "coupon") })
+		f := outcome(t, coupon, func(h *connectortest.Harness) { h.Tick(); h.RequireSent("ann", "coupon") })
 		require.False(t, f.failed, f.msg)
 	})
 }
@@ -291,11 +294,34 @@ func TestApplyPublishesTheSet(t *testing.T) {
 }
 
 func TestApplyFailsTheTestOnABadSet(t *testing.T) {
-	f := outcome(nil, func(h *connectortest.Harness) {
+	f := outcome(t, nil, func(h *connectortest.Harness) {
 		h.Apply(rule.Campaign{ID: "resend", Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsleter"}}})
 	})
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, `connectortest: Apply: connector: campaign "resend": triggers[0].campaign_id: campaign "newsleter" is not known`)
+}
+
+// Each of the harness's functions that fails the test marks itself as a
+// helper, so that the failure names the test's line: outcome checks it.
+func TestAFailingHarnessCallMarksItselfAHelper(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []connector.Option
+		fn   func(h *connectortest.Harness)
+		want string
+	}{
+		{"New", []connector.Option{connector.WithLimits(event.Limits{MaxIDLength: -1})}, func(*connectortest.Harness) {}, "connectortest: connector.New: "},
+		{"Stop", nil, func(h *connectortest.Harness) { h.Stop("nope") }, `connectortest: Stop("nope"): `},
+		{"Archive", nil, func(h *connectortest.Harness) { h.Archive("nope") }, `connectortest: Archive("nope"): `},
+		{"AdvanceTo", nil, func(h *connectortest.Harness) { h.AdvanceTo(connectortest.Start.Add(-time.Hour)) }, "connectortest: AdvanceTo("},
+		{"MoveTo", nil, func(h *connectortest.Harness) { h.MoveTo(connectortest.Start.Add(-time.Hour)) }, "connectortest: MoveTo("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(t, nil, tc.fn, tc.opts...)
+			require.True(t, f.failed)
+			require.Contains(t, f.msg, tc.want)
+		})
+	}
 }
 
 // TestTimelineSumsUpApply: Apply's decisions, about campaigns and no
@@ -350,7 +376,7 @@ func TestAdvanceSendsEachAtItsDueTime(t *testing.T) {
 	h.RequireReason("u", "capped", rule.Suppressed, rule.ReasonFrequencyCapped)
 	h.RequireSentAt("u", "next", connectortest.Start.Add(2*time.Hour+500*time.Microsecond))
 
-	f := outcome(func(h *connectortest.Harness) {
+	f := outcome(t, func(h *connectortest.Harness) {
 		h.Apply(rule.Campaign{ID: "o"}, after("f", time.Hour))
 		h.Track(event.Event{UserID: "u", Kind: event.EmailReceived, CampaignID: "o"})
 		h.Advance(2 * time.Hour)
@@ -399,12 +425,12 @@ func TestExplainSaysWhy(t *testing.T) {
 // A failure that expected a delivery names the pair's last decision
 // when nothing waits: in a long timeline, the line that says why not.
 func TestAFailureNamesThePairsLastDecision(t *testing.T) {
-	f := outcome(resendScenario, func(h *connectortest.Harness) { h.RequireSent("bob", "resend") })
+	f := outcome(t, resendScenario, func(h *connectortest.Harness) { h.RequireSent("bob", "resend") })
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, "got 0 times\n"+`the last decision about "bob" and "resend": `+
 		`2026-01-05T01:00:00Z cancelled resend user=bob due=2026-01-06T00:00:00Z (exception: email_opened of "newsletter"`)
 
-	f = outcome(resendScenario, func(h *connectortest.Harness) { h.RequireSentTimes("ann", "resend", 2) })
+	f = outcome(t, resendScenario, func(h *connectortest.Harness) { h.RequireSentTimes("ann", "resend", 2) })
 	require.Contains(t, f.msg, `the last decision about "ann" and "resend": 2026-01-06T00:00:00Z delivered resend`)
 }
 
@@ -412,12 +438,12 @@ func TestAFailureNamesThePairsLastDecision(t *testing.T) {
 // those saved: its "no decision recorded" would read like a user nothing
 // triggered. It does not fail the test, as RequireNotSent does not.
 func TestExplainLogsAnUnknownCampaign(t *testing.T) {
-	f := outcome(resendScenario, func(h *connectortest.Harness) { h.Explain("bob", "resnd") })
+	f := outcome(t, resendScenario, func(h *connectortest.Harness) { h.Explain("bob", "resnd") })
 	require.False(t, f.failed, f.msg)
 	require.Equal(t, []string{`connectortest: Explain("bob", "resnd"): no campaign "resnd" is saved ` +
 		`(the engine knows "newsletter", "resend"): a misspelt ID?`}, f.logs)
 
-	f = outcome(resendScenario, func(h *connectortest.Harness) { h.Explain("nobody", "resend") })
+	f = outcome(t, resendScenario, func(h *connectortest.Harness) { h.Explain("nobody", "resend") })
 	require.False(t, f.failed, f.msg)
 	require.Empty(t, f.logs, "a user nothing triggered has a campaign to explain")
 }
@@ -439,9 +465,8 @@ func TestANegativeAssertionOnAnUnknownCampaignLogsIt(t *testing.T) {
 		{"known campaign, unknown user", func(h *connectortest.Harness) { h.RequireNotSent("nobody", "resend") }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := outcome(resendScenario, tc.fn)
+			f := outcome(t, resendScenario, tc.fn)
 			require.False(t, f.failed, f.msg)
-			require.Empty(t, f.unmarked, unmarkedMsg)
 			if tc.log == "" {
 				require.Empty(t, f.logs)
 				return

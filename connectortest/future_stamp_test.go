@@ -17,7 +17,7 @@ import (
 // test's log says how far ahead it is; events stamped at or before the
 // clock's now log nothing.
 func TestTrackLogsAnEventStampedAheadOfTheClock(t *testing.T) {
-	f := outcome(resendScenario, func(h *connectortest.Harness) {
+	f := outcome(t, resendScenario, func(h *connectortest.Harness) {
 		now := h.Clock.Now()
 		h.Track(event.Event{UserID: "cid", Kind: event.EmailReceived, CampaignID: "newsletter", Time: now})
 		h.TrackAt(now.Add(-time.Hour), event.Event{UserID: "dan", Kind: event.EmailReceived, CampaignID: "newsletter"})
@@ -41,7 +41,7 @@ func TestTrackLogsAnEventStampedAheadOfTheClock(t *testing.T) {
 // says that this option refuses it, so that it does not contradict the
 // trigger_too_far_ahead decision that follows.
 func TestTrackLogNamesTheMaxTriggerLead(t *testing.T) {
-	f := outcome(resendScenario, func(h *connectortest.Harness) {
+	f := outcome(t, resendScenario, func(h *connectortest.Harness) {
 		now := h.Clock.Now()
 		h.TrackAt(now.Add(2*time.Hour), event.Event{UserID: "eve", Kind: event.EmailReceived, CampaignID: "newsletter"})
 		h.RequireReason("eve", "resend", rule.Suppressed, rule.ReasonTriggerTooFarAhead)

@@ -32,17 +32,17 @@ func TestAFailureNamesAnEventsUnknownCampaign(t *testing.T) {
 		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsleter"})
 		h.Advance(48 * time.Hour)
 	}
-	f := outcome(misspelt, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
+	f := outcome(t, misspelt, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, line)
 
-	f = outcome(misspelt, func(h *connectortest.Harness) { h.Explain("ann", "resend") })
+	f = outcome(t, misspelt, func(h *connectortest.Harness) { h.Explain("ann", "resend") })
 	require.False(t, f.failed)
 	require.Len(t, f.logs, 1)
 	require.Contains(t, f.logs[0], line)
 
 	// A misspelt exception: the resend goes, and RequireNotSent says why.
-	f = outcome(func(h *connectortest.Harness) {
+	f = outcome(t, func(h *connectortest.Harness) {
 		applyResend(h)
 		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
 		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsleter"})
@@ -52,7 +52,7 @@ func TestAFailureNamesAnEventsUnknownCampaign(t *testing.T) {
 	require.Contains(t, f.msg, `events of "ann" named campaigns no one saved: "newsleter" (email_opened at`)
 
 	// Events that name known campaigns add no such line.
-	f = outcome(func(h *connectortest.Harness) {
+	f = outcome(t, func(h *connectortest.Harness) {
 		applyResend(h)
 		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
 	}, func(h *connectortest.Harness) { h.RequireSent("ann", "resend") })
@@ -71,12 +71,12 @@ func TestAFailureNamesAReceiptOfAFollowUpNeverTracked(t *testing.T) {
 		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "promo"})
 		h.Advance(3 * time.Hour)
 	}
-	f := outcome(chain, func(h *connectortest.Harness) { h.RequireSent("ann", "b") })
+	f := outcome(t, chain, func(h *connectortest.Harness) { h.RequireSent("ann", "b") })
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, `"b" triggers on email_received of "a", which was delivered to "ann", but no decision about "b" followed: the engine reports no receipt of what it sends; track the email_received of "a" as your provider reports it`)
 
 	// Tracked, the receipt triggers b: no such line.
-	f = outcome(func(h *connectortest.Harness) {
+	f = outcome(t, func(h *connectortest.Harness) {
 		chain(h)
 		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "a"})
 	}, func(h *connectortest.Harness) { h.RequireSent("ann", "b") })
@@ -98,7 +98,7 @@ func TestAFailedConversionNamesTheMissingReceipt(t *testing.T) {
 		h.Advance(time.Hour)
 	}
 	want := `no conversion window of "coupon" is open for "ann": one opens on a receipt of "coupon" (push_received, email_received…) that you track, or on its control group; the engine reports no receipt of what it sends`
-	f := outcome(func(h *connectortest.Harness) {
+	f := outcome(t, func(h *connectortest.Harness) {
 		coupon(h)
 		h.Track(event.Event{UserID: "ann", Kind: event.Purchase})
 	}, func(h *connectortest.Harness) { h.RequireReason("ann", "coupon", rule.Converted, "") })
@@ -107,7 +107,7 @@ func TestAFailedConversionNamesTheMissingReceipt(t *testing.T) {
 
 	// With the receipt tracked, the window is open: the failure (no
 	// purchase yet) does not claim it is missing.
-	f = outcome(func(h *connectortest.Harness) {
+	f = outcome(t, func(h *connectortest.Harness) {
 		coupon(h)
 		h.Track(event.Event{UserID: "ann", Kind: event.PushReceived, CampaignID: "coupon"})
 	}, func(h *connectortest.Harness) { h.RequireReason("ann", "coupon", rule.Converted, "") })

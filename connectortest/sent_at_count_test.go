@@ -18,7 +18,7 @@ func TestRequireSentAtSaysTheWantedTimeWhenTheCountIsWrong(t *testing.T) {
 	newYork, setup := nextMorningInNewYork(t)
 	nine := time.Date(2026, time.March, 8, 9, 0, 0, 0, newYork)
 
-	never := outcome(setup, func(h *connectortest.Harness) {
+	never := outcome(t, setup, func(h *connectortest.Harness) {
 		h.Advance(time.Hour) // not far enough
 		h.RequireSentAt("ann", "tips", nine)
 	}, withZone(newYork))
@@ -27,7 +27,7 @@ func TestRequireSentAtSaysTheWantedTimeWhenTheCountIsWrong(t *testing.T) {
 		`want it at 2026-03-08T09:00:00-04:00 EDT = 2026-03-08T13:00:00Z`+"\n")
 	require.Contains(t, never.msg, "is still waiting, due at 2026-03-08T13:00:00Z")
 
-	twice := outcome(func(h *connectortest.Harness) {
+	twice := outcome(t, func(h *connectortest.Harness) {
 		h.Apply(rule.Campaign{ID: "welcome"}, rule.Campaign{
 			ID:            "tips",
 			Triggers:      []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "welcome"}},
@@ -51,7 +51,7 @@ func TestRequireSentAtSaysTheWantedTimeWhenTheCountIsWrong(t *testing.T) {
 // send whose success was not recorded and was tried again) is listed with
 // the time of each acceptance, not the last one twice.
 func TestRequireSentAtGivesEachAcceptanceOfOneIDItsTime(t *testing.T) {
-	f := outcome(func(h *connectortest.Harness) {
+	f := outcome(t, func(h *connectortest.Harness) {
 		h.Apply(rule.Campaign{ID: "welcome"}, rule.Campaign{
 			ID:       "tips",
 			Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "welcome"}},

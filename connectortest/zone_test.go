@@ -42,7 +42,7 @@ func withZone(loc *time.Location) connector.Option {
 // both times in that zone: the hour the change of time took is plain.
 func TestRequireSentAtSaysTimesInTheWantedZone(t *testing.T) {
 	newYork, setup := nextMorningInNewYork(t)
-	f := outcome(setup, func(h *connectortest.Harness) {
+	f := outcome(t, setup, func(h *connectortest.Harness) {
 		h.Advance(48 * time.Hour)
 		h.RequireSentAt("ann", "tips", time.Date(2026, time.March, 7, 21, 0, 0, 0, newYork).Add(12*time.Hour)) // 11 hours in fact
 	}, withZone(newYork))
@@ -73,7 +73,7 @@ func TestRequirePendingAt(t *testing.T) {
 			`none is waiting (the clock is at 2026-03-08T02:00:00Z)` + "\n" + `no campaign "tip" is saved (the engine knows "tips", "welcome")`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := outcome(func(h *connectortest.Harness) { setup(h) }, tc.fn, withZone(newYork))
+			f := outcome(t, func(h *connectortest.Harness) { setup(h) }, tc.fn, withZone(newYork))
 			if tc.want == "" {
 				require.False(t, f.failed, f.msg)
 				return
@@ -98,12 +98,12 @@ func TestRequirePendingAtSaysWhenADeferredDeliveryIsTriedNext(t *testing.T) {
 		h.Track(event.Event{UserID: "bob", Kind: event.EmailOpened, CampaignID: "welcome"})
 		h.Tick() // bob's waits for the next minute
 	}
-	f := outcome(setup, func(h *connectortest.Harness) {
+	f := outcome(t, setup, func(h *connectortest.Harness) {
 		p := h.RequirePendingAt("bob", "tips", start)
 		require.Equal(t, start.Add(time.Minute), p.ReadyAt)
 	})
 	require.False(t, f.failed, f.msg)
-	f = outcome(setup, func(h *connectortest.Harness) { h.RequirePendingAt("bob", "tips", start.Add(time.Minute)) })
+	f = outcome(t, setup, func(h *connectortest.Harness) { h.RequirePendingAt("bob", "tips", start.Add(time.Minute)) })
 	require.True(t, f.failed)
 	require.Contains(t, f.msg, `got one due at 2026-01-05T10:00:00Z (1m0s early), next tried at 2026-01-05T10:01:00Z`)
 }
