@@ -40,9 +40,8 @@ type Explanation struct {
 // needs [WithDecisionLog] ([ErrNoDecisionLog] otherwise); a user the store
 // knows nothing about has an empty explanation, as has a user ID no event
 // can carry (empty, over [event.MaxIDBytes], not valid text: the store is
-// not asked).
-// An empty explanation about
-// an ID no campaign has sets [Explanation.CampaignUnknown].
+// not asked). An empty explanation about an ID no campaign has sets
+// [Explanation.CampaignUnknown].
 func (e *Engine) Explain(ctx context.Context, userID, campaignID string) (Explanation, error) {
 	if ctx == nil {
 		return Explanation{}, errNilContext("Explain")
