@@ -126,10 +126,12 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "Which campaign? The form has no id.")
 		return
 	}
-	// An ID no campaign can have (Save refuses it) is refused before the
-	// engine is asked, which would answer that it knows no such campaign,
-	// repeating all of it.
-	if len(id) > rule.MaxIDLength {
+	// An ID no store can hold is refused before the engine is asked,
+	// which would answer that it knows no such campaign, repeating all
+	// of it. One of 257 to 1,024 bytes, which Save refuses, goes to the
+	// engine: a campaign stored without Save may have it, and an operator
+	// must be able to stop it.
+	if len(id) > maxUserID {
 		refuse(http.StatusBadRequest, "That campaign ID is longer than any the engine accepts.")
 		return
 	}
