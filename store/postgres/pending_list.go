@@ -53,7 +53,7 @@ func (s *Store) ListPending(ctx context.Context, ns string, q store.PendingQuery
 	}
 	after := pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
 	if q.AfterID != "" {
-		after = pgtype.Timestamptz{Time: floorTime(q.AfterDue), Valid: true}
+		after = queryTime(floorTime(q.AfterDue))
 	}
 	var rows pgx.Rows
 	var err error

@@ -13,6 +13,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/puddle/v2"
 )
@@ -328,6 +329,25 @@ func rollback(conn *pgxpool.Conn) {
 const us = time.Microsecond
 
 func floorTime(t time.Time) time.Time { return t.Truncate(us).UTC() }
+
+// storedFrom and storedUntil bound the span of the times stored (the engine and the store
+// package check them to the years 0 to 9999).
+var storedFrom, storedUntil = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// queryTime is t as a query compares it with stored times: a time before
+// or after every time stored reads as -infinity or infinity, which compare
+// with each as t does. A timestamptz holds neither end of Go's range (it
+// stops at 4713 BC and 294276 AD), and a bound a caller picks to mean "from
+// the start" or "to the end" may lie beyond it.
+func queryTime(t time.Time) pgtype.Timestamptz {
+	switch {
+	case t.Before(storedFrom):
+		return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+	case !t.Before(storedUntil):
+		return pgtype.Timestamptz{InfinityModifier: pgtype.Infinity, Valid: true}
+	}
+	return pgtype.Timestamptz{Time: t, Valid: true}
+}
 
 func ceilTime(t time.Time) time.Time {
 	f := t.Truncate(us)

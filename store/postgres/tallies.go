@@ -136,11 +136,11 @@ func (s *Store) Tallies(ctx context.Context, ns string, q store.TallyQuery) ([]s
 	}
 	// Rounded up: hours start on whole seconds, so an hour starts at or
 	// after a time exactly when it does at or after the time rounded up.
-	until := pgtype.Timestamptz{Time: ceilTime(q.Until), Valid: true}
+	until := queryTime(ceilTime(q.Until))
 	if q.Until.IsZero() {
 		until = pgtype.Timestamptz{InfinityModifier: pgtype.Infinity, Valid: true}
 	}
-	args := []any{ns, ceilTime(q.Since), until}
+	args := []any{ns, queryTime(ceilTime(q.Since)), until}
 	campaigns := q.CampaignIDs
 	if q.CampaignID != "" {
 		campaigns = []string{q.CampaignID}

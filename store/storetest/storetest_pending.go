@@ -148,6 +148,13 @@ func testListPending(t *testing.T, s store.Store, ns string) {
 			require.Equal(t, field, ve.Field)
 		}
 	}
+	// A cursor before or after every time a store keeps (a caller's "from
+	// the start" or "to the end") lists all or none.
+	first, _ := listAll(t, pl, ns, store.PendingQuery{AfterDue: time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), AfterID: "~", Limit: 10})
+	require.Equal(t, claimKeys(want[1:]), claimKeys(first), "a cursor in the year -5000")
+	none, err = pl.ListPending(ctx, ns, store.PendingQuery{AfterDue: time.Date(300_000, 1, 1, 0, 0, 0, 0, time.UTC), AfterID: "~", Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, none, "a cursor in the year 300000")
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	_, err = pl.ListPending(cancelled, ns, store.PendingQuery{Limit: 10})

@@ -87,6 +87,12 @@ func testTallies(t *testing.T, s store.Store, ns string) {
 		tally(1, "resend", rule.Cancelled, rule.ReasonException, `push_opened of "cart"`, 1),
 	}, readTallies(t, ts, ns, store.TallyQuery{}))
 	require.Empty(t, readTallies(t, ts, ns+"-other", store.TallyQuery{}), "namespaces keep their own tallies")
+	// Bounds before or after every time a store keeps (a caller's "from
+	// the start" or "to the end") select all or none.
+	ancient, far := time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(300_000, 1, 1, 0, 0, 0, 0, time.UTC)
+	requireTallies(t, readTallies(t, ts, ns, store.TallyQuery{}), readTallies(t, ts, ns, store.TallyQuery{Since: ancient, Until: far}), "from -5000 to 300000")
+	require.Empty(t, readTallies(t, ts, ns, store.TallyQuery{Since: far}), "since the year 300000")
+	require.Empty(t, readTallies(t, ts, ns, store.TallyQuery{Since: ancient, Until: ancient.Add(time.Hour)}), "until the year -5000")
 }
 
 // testTallyQuery checks the selection by hour ([Since, Until), an hour by
