@@ -68,14 +68,14 @@ func (s *Store) Interactions(ctx context.Context, ns string, q store.Interaction
 	}
 	until := pgtype.Timestamptz{InfinityModifier: pgtype.Infinity, Valid: true}
 	if !q.Until.IsZero() {
-		until = pgtype.Timestamptz{Time: floorTime(q.Until), Valid: true}
+		until = queryTime(floorTime(q.Until))
 	}
 	var kinds, campaigns []string
 	for _, k := range q.Keys {
 		kinds, campaigns = append(kinds, string(k.Kind)), append(campaigns, k.CampaignID)
 	}
 	var (
-		keyAt   = floorTime(q.Since)
+		keyAt   = queryTime(floorTime(q.Since))
 		keySeq  int64
 		group   []event.Event // same microsecond, not yet handed to fn
 		groupAt time.Time
@@ -131,7 +131,7 @@ func (s *Store) Interactions(ctx context.Context, ns string, q store.Interaction
 			return nil
 		}
 		last := page[len(page)-1]
-		keyAt, keySeq = last.at, last.seq
+		keyAt, keySeq = pgtype.Timestamptz{Time: last.at, Valid: true}, last.seq
 		if err := ctx.Err(); err != nil {
 			return err
 		}

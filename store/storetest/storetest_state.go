@@ -356,6 +356,12 @@ func testInteractions(t *testing.T, s store.Store, ns string) {
 	}
 	require.Equal(t, []string{"0", "1", "2", "3"}, collect(store.InteractionQuery{}), "time order")
 	require.Equal(t, []string{"1", "2"}, collect(store.InteractionQuery{Since: T0.Add(time.Minute), Until: T0.Add(3 * time.Minute)}))
+	// Bounds before or after every time a store keeps (a caller's "from
+	// the start" or "to the end") select all or none.
+	ancient, far := time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(300_000, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.Equal(t, []string{"0", "1", "2", "3"}, collect(store.InteractionQuery{Since: ancient, Until: far}), "from -5000 to 300000")
+	require.Empty(t, collect(store.InteractionQuery{Since: far}), "since the year 300000")
+	require.Empty(t, collect(store.InteractionQuery{Until: ancient}), "until the year -5000")
 	require.Equal(t, []string{"1", "2", "3"}, collect(store.InteractionQuery{Keys: []store.InteractionKey{
 		{Kind: event.EmailReceived, CampaignID: "n"}, {Kind: event.EmailOpened, CampaignID: "n"}, {Kind: event.Purchase},
 	}}))
