@@ -330,8 +330,11 @@ const us = time.Microsecond
 
 func floorTime(t time.Time) time.Time { return t.Truncate(us).UTC() }
 
-// storedFrom and storedUntil bound the span of the times stored (the engine and the store
-// package check them to the years 0 to 9999).
+// storedFrom and storedUntil bound the times a query compares with
+// (due and ready times, tally hours, interaction times): the engine stamps
+// events before the year 9000 and adds delays and windows of under 300
+// years. Expiries (kept event IDs, rate-limit counters) are not bounded
+// so: queryTime is not for comparisons with them.
 var storedFrom, storedUntil = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // queryTime is t as a query compares it with stored times: a time before

@@ -192,7 +192,7 @@ func (s *Store) PruneTallies(ctx context.Context, ns string, before time.Time) (
 	removed := 0
 	for _, sql := range []string{s.q.pruneTallies, s.q.pruneTallyWriters} {
 		for {
-			tag, err := s.execCommitted(ctx, sql, ns, ceilTime(before), pruneBatch)
+			tag, err := s.execCommitted(ctx, sql, ns, queryTime(ceilTime(before)), pruneBatch)
 			if err != nil {
 				return removed, wrap("prune tallies", err)
 			}

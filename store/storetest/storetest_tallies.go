@@ -291,6 +291,16 @@ func testPruneTallies(t *testing.T, s store.Store, ns string) {
 	require.NoError(t, err)
 	require.Zero(t, n, "another namespace has nothing to prune")
 	requireTallies(t, all[4:], readTallies(t, ts, ns, store.TallyQuery{}))
+	// A cut-off before or after every time a store keeps.
+	n, err = ts.PruneTallies(ctx, ns, time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Zero(t, n, "the year -5000")
+	requireTallies(t, all[4:], readTallies(t, ts, ns, store.TallyQuery{}))
+	n, err = ts.PruneTallies(ctx, ns, time.Date(300_000, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Equal(t, 4, n, "the year 300000: every hour starts before it")
+	require.Empty(t, readTallies(t, ts, ns, store.TallyQuery{}))
+	require.NoError(t, ts.AddTallies(ctx, ns, all[4:]))
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
