@@ -212,7 +212,7 @@ func (c Condition) Eval(props map[string]any) bool {
 		return valuesEqual(v, c.Value)
 	case OpLess, OpLessOrEqual, OpGreater, OpGreaterOrEqual:
 		a, ok1 := toNumber(v)
-		b, ok2 := toNumber(c.Value)
+		b, ok2 := toOperand(c.Value)
 		if !ok1 || !ok2 {
 			return false
 		}
@@ -297,10 +297,11 @@ func notFinite(v any) (string, bool) {
 	return "", false
 }
 
-// valuesEqual implements OpEqual: numbers by value, other scalars by ==.
+// valuesEqual implements OpEqual, a the event's value and b the
+// condition's: numbers by value, other scalars by ==.
 func valuesEqual(a, b any) bool {
 	na, okA := toNumber(a)
-	nb, okB := toNumber(b)
+	nb, okB := toOperand(b)
 	if okA || okB {
 		return okA && okB && na.cmp(nb) == 0
 	}
@@ -369,8 +370,8 @@ func toNumber(v any) (number, bool) {
 		if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
 			// A JSON number beyond a float64's range ("1e400"), which
 			// events may carry: above (or below) every finite operand,
-			// as its value is. Validate refuses it as an operand, so
-			// it is never compared with another of its kind.
+			// as its value is. Validate and toOperand refuse it as an
+			// operand, so it is never compared with another of its kind.
 			return number{kind: 2, f: f}, true
 		}
 		if err != nil {
@@ -379,6 +380,15 @@ func toNumber(v any) (number, bool) {
 		return fromFloat(f)
 	}
 	return number{}, false
+}
+
+// toOperand is toNumber for a condition's operand, which must be finite:
+// a json.Number beyond a float64's range, which Validate refuses, is no
+// number here, so that the invalid condition is false (as with a float64
+// +Inf) rather than one infinity equal to another.
+func toOperand(v any) (number, bool) {
+	n, ok := toNumber(v)
+	return n, ok && !math.IsInf(n.f, 0)
 }
 
 func fromUint(u uint64) number {

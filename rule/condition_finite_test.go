@@ -55,3 +55,32 @@ func invalidReasons(err error) []string {
 	}
 	return reasons
 }
+
+// An event's json.Number beyond a float64's range reads as ±Inf, but a
+// condition's operand does not: Validate refuses it, and Eval, which does
+// not validate, holds an invalid condition false, as it does a float64
+// +Inf. Otherwise 1e400 < 5 would hold as +Inf, and 1e500 would equal
+// 1e400.
+func TestConditionOperandNotFiniteEvalsFalse(t *testing.T) {
+	big, minus := json.Number("1e400"), json.Number("-1e400")
+	cases := []struct {
+		c rule.Condition
+		v any
+	}{
+		{rule.Less("n", big), 5},
+		{rule.LessOrEqual("n", big), json.Number("1e300")},
+		{rule.Greater("n", minus), 5},
+		{rule.GreaterOrEqual("n", minus), json.Number("-1e500")},
+		{rule.Equal("n", big), json.Number("1e500")},
+		{rule.Equal("n", big), big},
+		{rule.OneOf("n", "x", big), json.Number("1e401")},
+		{rule.Less("n", math.Inf(1)), 5},
+	}
+	for _, tc := range cases {
+		require.Error(t, tc.c.Validate(), "%s", tc.c)
+		require.False(t, tc.c.Eval(map[string]any{"n": tc.v}), "%s on %v", tc.c, tc.v)
+	}
+	// The event's side still reads as its value.
+	require.True(t, rule.Greater("n", 5).Eval(map[string]any{"n": big}))
+	require.True(t, rule.NotEqual("n", big).Eval(map[string]any{"n": json.Number("1e500")}))
+}
