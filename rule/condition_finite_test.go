@@ -84,3 +84,23 @@ func TestConditionOperandNotFiniteEvalsFalse(t *testing.T) {
 	require.True(t, rule.Greater("n", 5).Eval(map[string]any{"n": big}))
 	require.True(t, rule.NotEqual("n", big).Eval(map[string]any{"n": json.Number("1e500")}))
 }
+
+// A number that is not an integer within int64 or uint64 compares as the
+// float64 nearest to it (triggers-and-delays.md): one just past
+// math.MaxFloat64 that still rounds to it equals it, 1e-400 is 0, and
+// only one too large to round to a float64 reads as ±Inf.
+func TestConditionNumbersAtAFloat64sEdges(t *testing.T) {
+	eval := func(c rule.Condition, v string) bool {
+		require.NoError(t, c.Validate(), "%s", c)
+		return c.Eval(map[string]any{"n": json.Number(v)})
+	}
+	const rounds, overflows = "1.7976931348623158e308", "1.7976931348623159e308"
+	require.True(t, eval(rule.Equal("n", math.MaxFloat64), rounds))
+	require.False(t, eval(rule.Greater("n", math.MaxFloat64), rounds))
+	require.True(t, eval(rule.Greater("n", math.MaxFloat64), overflows))
+	require.True(t, eval(rule.Less("n", -math.MaxFloat64), "-"+overflows))
+	require.True(t, eval(rule.Equal("n", 0), "1e-400"))
+	require.True(t, eval(rule.Equal("n", 0), "-1e-400"))
+	require.False(t, eval(rule.Greater("n", 0), "1e-400"))
+	require.True(t, eval(rule.Equal("n", float64(1<<64)), "18446744073709551617"))
+}
