@@ -203,3 +203,73 @@ func refusedPaths(t *testing.T, name string) []string {
 	}
 	return paths
 }
+
+// SQLite keeps the write-ahead log's files beside the file the links on
+// the way to the path lead to, and refuses them when they are links
+// themselves: Open names the read-only index beside the linked file, and
+// not one beside the link, nor a link, that SQLite does not use.
+func TestOpenNamesTheWriteAheadLogSQLiteUses(t *testing.T) {
+	if runUnprivileged(t) {
+		return // root writes files whatever their modes: a child ran it as another user
+	}
+	ctx := context.Background()
+	readOnly := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(name, make([]byte, 32768), 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newFile := func() string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "cc.db")
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(path + "-wal")
+		os.Remove(path + "-shm")
+		return path
+	}
+	open := func(path string) error {
+		t.Helper()
+		s, err := sqlite.Open(ctx, path)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s: opened", path)
+		}
+		return err
+	}
+
+	// The database reached through a link, its index read-only, and a
+	// stale read-only index beside the link.
+	path := newFile()
+	readOnly(path + "-shm")
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	readOnly(link + "-shm")
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = open(link)
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), real+"-shm") || strings.Contains(err.Error(), link+"-shm") {
+		t.Errorf("through a link: %v: want the cause of %s-shm alone", err, real)
+	}
+
+	// An index that is a link to a read-only file: SQLite refuses the
+	// link whatever it leads to, so the file's mode is not the cause.
+	path = newFile()
+	target := filepath.Join(t.TempDir(), "target")
+	readOnly(target)
+	if err := os.Symlink(target, path+"-shm"); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(path); strings.Contains(err.Error(), "write-ahead log") {
+		t.Errorf("an index that is a link: %v: names its target's mode", err)
+	}
+}

@@ -177,8 +177,9 @@ func withOpenCause(path string, err error) error {
 // advisory locks belong to the process), so its access is asked without
 // opening it where the system allows (writable). The directory is probed
 // with a file of another name, removed at once. Then the write-ahead
-// log's files beside it, path+"-wal" and path+"-shm", when they exist,
-// are asked the same way: SQLite creates them with the file's mode, so a
+// log's files beside it, path+"-wal" and path+"-shm", when they exist
+// as files (beside the file path leads to, as SQLite finds them), are
+// asked the same way: SQLite creates them with the file's mode, so a
 // process that could read the file but not write it leaves them
 // unwritable, and once the file is writable again SQLite says only
 // "attempt to write a readonly database". It returns nil when it finds
@@ -197,9 +198,16 @@ func openCause(path string) error {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
+	// SQLite keeps them beside the file the links on the way to path lead
+	// to (fullPath), and refuses them when they are not files (a link,
+	// whatever it leads to): their modes are then not the cause.
+	wal := path
+	if full, _, ok := fullPath(path); ok {
+		wal = full
+	}
 	var errs []error
-	for _, name := range []string{path + "-wal", path + "-shm"} {
-		if _, err := os.Stat(name); err == nil {
+	for _, name := range []string{wal + "-wal", wal + "-shm"} {
+		if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() {
 			if err := writable(name); err != nil {
 				errs = append(errs, err)
 			}
