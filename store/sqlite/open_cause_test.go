@@ -75,15 +75,7 @@ func TestOpenSaysWhyTheFileIsReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "cc.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(path + "-wal")
-	os.Remove(path + "-shm")
+	createClosed(t, path)
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
 	for _, step := range []struct {
 		name              string
@@ -121,13 +113,7 @@ func TestOpenSaysWhyTheWriteAheadLogIsReadOnly(t *testing.T) {
 	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cc.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	createClosed(t, path)
 	if err := os.Chmod(path, 0o400); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +129,7 @@ func TestOpenSaysWhyTheWriteAheadLogIsReadOnly(t *testing.T) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err = sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err == nil {
 		s.Close()
 		t.Fatal("a write-ahead log it may not write: opened")
@@ -222,15 +208,7 @@ func TestOpenNamesTheWriteAheadLogSQLiteUses(t *testing.T) {
 	newFile := func() string {
 		t.Helper()
 		path := filepath.Join(t.TempDir(), "cc.db")
-		s, err := sqlite.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(path + "-wal")
-		os.Remove(path + "-shm")
+		createClosed(t, path)
 		return path
 	}
 	open := func(path string) error {
@@ -272,4 +250,19 @@ func TestOpenNamesTheWriteAheadLogSQLiteUses(t *testing.T) {
 	if err := open(path); strings.Contains(err.Error(), "write-ahead log") {
 		t.Errorf("an index that is a link: %v: names its target's mode", err)
 	}
+}
+
+// createClosed creates a store's database at path and closes it, leaving
+// no write-ahead log beside it.
+func createClosed(t *testing.T, path string) {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
 }
