@@ -76,25 +76,7 @@ func (e *Engine) ExplainUser(ctx context.Context, userID string) ([]Explanation,
 	if err != nil || u == nil {
 		return nil, err
 	}
-	var ids []string
-	for _, d := range u.Log {
-		ids = append(ids, d.CampaignID)
-	}
-	for _, p := range u.Pending {
-		ids = append(ids, p.CampaignID)
-	}
-	for _, r := range u.Receipts {
-		ids = append(ids, r.CampaignID)
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	out := make([]Explanation, 0, len(ids))
-	for _, id := range ids {
-		if id != "" {
-			out = append(out, explainOne(u, userID, id))
-		}
-	}
-	return out, nil
+	return explainAll(u, userID), nil
 }
 
 // explainRead reads userID's state for an explanation: nil (and no error)
@@ -117,6 +99,47 @@ func (e *Engine) explainRead(ctx context.Context, userID string) (*store.UserSta
 		return nil, fmt.Errorf("connector: explain: %w", err)
 	}
 	return &u, nil
+}
+
+// explainAll is the explanation of u and each campaign it has a decision,
+// a pending delivery or a receipt of, sorted by campaign ID. It goes over
+// each of u's lists once, sorting their entries out by campaign: asking
+// explainOne for each campaign would go over them once per campaign, and
+// a user whose log holds 20,000 decisions about as many follow-ups would
+// take seconds rather than milliseconds.
+func explainAll(u *store.UserState, userID string) []Explanation {
+	byID := make(map[string]*Explanation)
+	get := func(id string) *Explanation {
+		x := byID[id]
+		if x == nil {
+			x = &Explanation{UserID: userID, CampaignID: id}
+			byID[id] = x
+		}
+		return x
+	}
+	for _, d := range u.Log {
+		if d.CampaignID != "" {
+			x := get(d.CampaignID)
+			x.Decisions = append(x.Decisions, d)
+		}
+	}
+	for _, p := range u.Pending {
+		if p.CampaignID != "" {
+			x := get(p.CampaignID)
+			x.Pending = append(x.Pending, *p)
+		}
+	}
+	for i := len(u.Receipts) - 1; i >= 0; i-- { // the first of a campaign's receipts wins, as in UserState.Receipt
+		if r := u.Receipts[i]; r.CampaignID != "" {
+			get(r.CampaignID).Received = r.At
+		}
+	}
+	out := make([]Explanation, 0, len(byID))
+	for _, x := range byID {
+		out = append(out, *x)
+	}
+	slices.SortFunc(out, func(a, b Explanation) int { return strings.Compare(a.CampaignID, b.CampaignID) })
+	return out
 }
 
 // explainOne is the explanation of u and campaignID.
