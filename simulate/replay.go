@@ -153,9 +153,10 @@ func position(data []byte, err error) *LineError {
 //
 // Before anything runs it checks setup.Start (required, and within the
 // simulated clock's range, 1678 to 2262), until (zero or within that
-// range), every line (a known op with what it needs, a time the clock
-// can reach) and that a follow-up (a campaign with triggers) is
-// published, by setup.Publish or by a line (drafts hear no event: the
+// range), that no two campaigns of the setup share an ID (as
+// connector's Engine.Apply refuses such a set), every line (a known op
+// with what it needs, a time the clock can reach) and that a follow-up (a
+// campaign with triggers) is published, by setup.Publish or by a line (drafts hear no event: the
 // replay would decide nothing), and refuses them with a nil simulator: a problem of the
 // setup or of a line wraps [ErrScript] (and a [*LineError] for a line: an
 // operation on a campaign the setup does not define is one), a time out
@@ -172,13 +173,19 @@ func Replay(setup Setup, log []Line, until time.Time, opts ...connector.Option) 
 	case !until.IsZero() && !inClock(until):
 		return nil, nil, fmt.Errorf("simulate: until %s: %w", until.Format(time.RFC3339Nano), store.ErrTimeRange)
 	}
-	defined := make(map[string]bool, len(setup.Campaigns))
-	for _, c := range setup.Campaigns {
-		defined[c.ID] = true
+	defined := make(map[string]int, len(setup.Campaigns)) // the place of each campaign in the list
+	for i, c := range setup.Campaigns {
+		if j, dup := defined[c.ID]; dup {
+			// Saved in turn, the later would replace the earlier without a
+			// word (a copy left behind by an edit): Apply refuses such a set.
+			return nil, nil, fmt.Errorf("%w: setup: campaigns[%d] (id %q): campaigns[%d] has that ID already: the replay would run the later definition alone",
+				ErrScript, i, c.ID, j)
+		}
+		defined[c.ID] = i
 	}
 	for i, l := range log {
 		err := l.check()
-		if err == nil && l.Op != "" && l.Op != "advance" && !defined[l.Campaign] {
+		if _, ok := defined[l.Campaign]; err == nil && l.Op != "" && l.Op != "advance" && !ok {
 			err = fmt.Errorf("op %q names campaign %q, which the setup does not define", l.Op, l.Campaign)
 		}
 		if err != nil {

@@ -298,3 +298,24 @@ func TestReplayRefusesASetupThatPublishesNoFollowUp(t *testing.T) {
 	require.ErrorIs(t, err, simulate.ErrScript)
 	require.ErrorContains(t, err, "no campaign of the setup has triggers")
 }
+
+// A setup that defines a campaign twice (a copy left behind by an edit) is
+// refused, as Apply refuses such a set, instead of replaying the later
+// definition alone: here a resend an hour after the newsletter in place of
+// a day after it.
+func TestReplayRefusesACampaignDefinedTwice(t *testing.T) {
+	setup := resendSetup()
+	hourly := setup.Campaigns[1]
+	hourly.Delay = rule.After(time.Hour)
+	setup.Campaigns = append(setup.Campaigns, hourly)
+	log := []simulate.Line{{Event: event.Event{ID: "e1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"}}}
+	sim, rejected, err := simulate.Replay(setup, log, time.Time{})
+	require.Nil(t, sim)
+	require.Empty(t, rejected)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.EqualError(t, err, `simulate: bad script: setup: campaigns[2] (id "resend"): campaigns[1] has that ID already: the replay would run the later definition alone`)
+
+	live, err := simulate.New(t0)
+	require.NoError(t, err)
+	require.ErrorContains(t, live.Apply(setup.Campaigns...), "the set holds it more than once", "Apply refuses the same set")
+}
