@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,6 +83,9 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 			} else {
 				fmt.Fprintf(w, "%d deliveries sent\n", n)
 			}
+			if werr := stillWaiting(w, sim); werr != nil {
+				return werr
+			}
 		}
 	}
 	for _, r := range rejected {
@@ -102,4 +106,22 @@ func inFile(path string, err error) error {
 		return fmt.Errorf("%s:%d:%d: %w", path, le.Line, le.Column, le.Err)
 	}
 	return fmt.Errorf("%s:%d: %w", path, le.Line, le.Err)
+}
+
+// stillWaiting says how many deliveries the replay left waiting, and when
+// its clock stopped: a follow-up due after the end (a delay longer than
+// the 30 days the clock runs on past the last line, by default) is not
+// sent, and the count of those sent alone would read as if it never were.
+func stillWaiting(w io.Writer, sim *simulate.Simulator) error {
+	n, err := sim.Engine.PendingCount(context.Background())
+	if err != nil || n == 0 {
+		return err
+	}
+	what := fmt.Sprintf("%d deliveries", n)
+	if n == 1 {
+		what = "1 delivery"
+	}
+	_, err = fmt.Fprintf(w, "%s still waiting when the replay stopped at %s (-until; by default 30 days after the last line)\n",
+		what, sim.Now().UTC().Format(time.RFC3339))
+	return err
 }

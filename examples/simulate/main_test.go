@@ -69,3 +69,23 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(badSetup, []byte(`{"start": "2026-01-05T00:00:00Z", "campaigns": [{"id": "a", "trigers": []}]}`), 0o644))
 	require.ErrorContains(t, run(&bytes.Buffer{}, badSetup, "testdata/resend.events.jsonl", "", false), badSetup+`: bad script: setup: campaigns[0] (id "a")`)
 }
+
+// A delivery due after the clock stops (a delay longer than the 30 days
+// the replay runs on past the last line) is said to be still waiting,
+// with when the replay stopped, rather than left out of a report that
+// reads "0 deliveries sent".
+func TestReportSaysWhatIsStillWaiting(t *testing.T) {
+	dir := t.TempDir()
+	setup := filepath.Join(dir, "late.setup.json")
+	require.NoError(t, os.WriteFile(setup, []byte(`{"start": "2026-01-05T09:00:00Z",
+ "campaigns": [{"id": "newsletter"}, {"id": "winback", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "1440h"}}],
+ "publish": ["winback", "newsletter"]}`), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, run(&out, setup, "testdata/resend.events.jsonl", "", false))
+	require.Contains(t, out.String(), "0 deliveries sent\n3 deliveries still waiting when the replay stopped at 2026-02-06T12:00:00Z (-until; by default 30 days after the last line)\n")
+
+	out.Reset()
+	require.NoError(t, run(&out, setup, "testdata/resend.events.jsonl", "2026-03-10T00:00:00Z", false))
+	require.Contains(t, out.String(), "3 deliveries sent\n")
+	require.NotContains(t, out.String(), "still waiting", "nothing left")
+}
