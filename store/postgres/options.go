@@ -36,8 +36,9 @@ const maxPrefixLen = 30
 
 // WithSchema puts the store's tables in schema name, created if it does not
 // exist (which needs the CREATE privilege on the database). Defaults to the
-// connection's current schema (the first existing schema of its
-// search_path, usually public), resolved once when the store is opened.
+// connection's current schema (the first schema of its search_path that
+// exists and on which the role has USAGE, usually public), resolved once
+// when the store is opened.
 // name must be a lower-case SQL identifier: letters, digits and
 // underscores.
 func WithSchema(name string) Option {
