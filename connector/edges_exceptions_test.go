@@ -15,7 +15,7 @@ import (
 )
 
 // With AllowParallel, an exception cancels every delivery whose waiting
-// window holds it (R6): one at the second trigger's exact time, processed
+// window holds it: one at the second trigger's exact time, processed
 // after it, is inside both windows; one at the first delivery's due time,
 // while it still waits for a Tick, cancels only the second.
 func TestSweepAnExceptionAtATieUnderAllowParallel(t *testing.T) {
@@ -65,7 +65,7 @@ func TestSweepAnExceptionProcessedBeforeItsTriggerCancelsNothing(t *testing.T) {
 // Two visits with the same stamp, when the visit is trigger and exception:
 // the second cancels the first's delivery (an exception at its trigger's
 // time, processed after it) and schedules one of its own, due at the
-// same time (R6, send after the last occurrence).
+// same time (send after the last occurrence).
 func TestSweepRepeatsInTheSameInstantReschedule(t *testing.T) {
 	h := started(t, visitCampaign(rule.KeepFirst))
 	t0 := h.Now()
@@ -257,7 +257,7 @@ func TestSweepAnExceptionDuringARetry(t *testing.T) {
 
 // A backfill replays a trigger and an exception with the same stamp in the
 // order they were tracked, as tracking them live would have: the receipt
-// then the open cancels, the open then the receipt does not (R6).
+// then the open cancels, the open then the receipt does not.
 func TestSweepBackfillKeepsTheOrderOfTies(t *testing.T) {
 	for _, c := range []struct {
 		name      string

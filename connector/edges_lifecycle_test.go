@@ -15,9 +15,9 @@ import (
 )
 
 // A stop at the due instant, before the Tick that would send, cancels the
-// delivery; the resume does not send it (R2, S9); the cancellation is no
+// delivery; the resume does not send it; the cancellation is no
 // receipt, so a trigger after the resume, stamped at the new activation
-// time itself, schedules (R3: at or after the activation counts).
+// time itself, schedules (at or after the activation counts).
 func TestSweepAStopAtTheDueInstant(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, func(c *rule.Campaign) { c.Delay = rule.After(time.Hour) })
@@ -35,7 +35,7 @@ func TestSweepAStopAtTheDueInstant(t *testing.T) {
 
 // An event stamped at the instant of a stop and tracked while the
 // follow-up is stopped is lost for it, even when the follow-up is resumed
-// in that same instant (R2).
+// in that same instant.
 func TestSweepAnEventTrackedWhileStoppedIsLost(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, func(c *rule.Campaign) { c.Delay = rule.After(time.Hour) })
@@ -49,8 +49,8 @@ func TestSweepAnEventTrackedWhileStoppedIsLost(t *testing.T) {
 }
 
 // Stopping the original while a follow-up waits leaves the delivery alone:
-// the last check looks at the follow-up's state (R10), and the original
-// is judged when the trigger is processed (R4).
+// the last check looks at the follow-up's state, and the original
+// is judged when the trigger is processed.
 func TestSweepAStoppedOriginalLeavesTheWaitingDeliveryAlone(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, func(c *rule.Campaign) { c.Delay = rule.After(time.Hour) })
@@ -113,7 +113,7 @@ func TestSweepTheFirstFailingCheckDecides(t *testing.T) {
 }
 
 // A send window that moves the due time to exactly End leaves nothing
-// scheduled; to a nanosecond before End, it schedules (R9, End after the
+// scheduled; to a nanosecond before End, it schedules (End after the
 // window moved the due time).
 func TestSweepASendWindowMovingTheDueTimeToEnd(t *testing.T) {
 	for _, c := range []struct {
@@ -143,7 +143,7 @@ func TestSweepASendWindowMovingTheDueTimeToEnd(t *testing.T) {
 
 // A hold-out counts as a receipt from the instant it is held out: the
 // next trigger inside the re-eligibility window is refused, one at its
-// end schedules (delivery-controls.md, control groups; R8).
+// end schedules (delivery-controls.md, control groups).
 func TestSweepAHoldOutIsAReceiptAtItsTime(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, func(c *rule.Campaign) {
@@ -225,7 +225,7 @@ func TestSweepRollingCapToTheNanosecond(t *testing.T) {
 }
 
 // The receipt of a retried send is the clock at the accepted attempt, not
-// the due time: the re-eligibility window counts from it (R8).
+// the due time: the re-eligibility window counts from it.
 func TestSweepAReceiptAfterARetryCountsFromTheAcceptedSend(t *testing.T) {
 	h := harnessAt(t, connectortest.Start)
 	followUp(h, func(c *rule.Campaign) {
@@ -332,7 +332,7 @@ func TestSweepBackfillBounds(t *testing.T) {
 	h.RequireSentTimes("atact", "f", 1)
 }
 
-// The original is judged when the interaction is processed (R4): an
+// The original is judged when the interaction is processed: an
 // interaction stamped while the original was stopped counts once it is
 // active again; one processed while it is stopped does not.
 func TestSweepTheOriginalIsJudgedWhenProcessed(t *testing.T) {
@@ -351,7 +351,7 @@ func TestSweepTheOriginalIsJudgedWhenProcessed(t *testing.T) {
 }
 
 // A stop while quiet hours defer a delivery cancels it; the resume does
-// not send it (R2).
+// not send it.
 func TestSweepAStopDuringADeferral(t *testing.T) {
 	h := connectortest.New(t, connector.WithQuietHours(connector.QuietHours{From: rule.At(0, 0), To: rule.At(8, 0), Defer: true}))
 	followUp(h, func(c *rule.Campaign) { c.Delay = rule.After(time.Hour) })
@@ -379,7 +379,7 @@ func TestSweepArchiveAtTheDueInstant(t *testing.T) {
 }
 
 // A trigger whose computed due time is exactly now is due now, not late;
-// a nanosecond older is late by a nanosecond (R5: "already past").
+// a nanosecond older is late by a nanosecond ("already past").
 func TestSweepADueTimeOfNowIsNotLate(t *testing.T) {
 	h := connectortest.New(t)
 	followUp(h, func(c *rule.Campaign) { c.Delay = rule.After(time.Hour) })

@@ -17,7 +17,7 @@ import (
 
 // An event ID seen in a TrackAll batch is a duplicate in a later Track of
 // the same user (and inside the batch itself), but not for another user
-// (R11, S8; IDs are per user). AllowParallel and ReeligibleAfter(0) make
+// (IDs are per user). AllowParallel and ReeligibleAfter(0) make
 // a non-deduplicated copy schedule a second delivery.
 func TestSweepAnIDFromABatchIsADuplicateInALaterTrack(t *testing.T) {
 	h := connectortest.New(t)
@@ -43,7 +43,7 @@ func TestSweepAnIDFromABatchIsADuplicateInALaterTrack(t *testing.T) {
 }
 
 // A zero delay is immediate: After(0) and {"after":"0s"} cannot carry
-// exceptions (R6).
+// exceptions.
 func TestSweepAZeroDelayIsImmediate(t *testing.T) {
 	f := rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}},
 		Delay: rule.After(0), Exceptions: []rule.Exception{{Kind: event.Purchase}}}
@@ -64,7 +64,7 @@ func TestSweepAZeroDelayIsImmediate(t *testing.T) {
 // The longest delays: ten years of After and 3,650 days of InDaysAt are
 // accepted and run to the nanosecond; a nanosecond or a day more is a
 // validation error. A trigger stamped just before event.MaxTime with the
-// longest delay is tracked without error (R15).
+// longest delay is tracked without error.
 func TestSweepTheLongestDelays(t *testing.T) {
 	const tenYears = 10 * 365 * 24 * time.Hour
 	over := rule.Campaign{ID: "f", Triggers: []rule.Trigger{{Kind: event.EmailOpened, CampaignID: "o"}}, Delay: rule.After(tenYears + time.Nanosecond)}
@@ -260,7 +260,7 @@ func TestSweepInDaysAtTheRepeatedHourIsLate(t *testing.T) {
 }
 
 // A refused event leaves no trace, its ID included: a corrected copy with
-// the same ID, in the same batch or later, is processed (R11: no state
+// the same ID, in the same batch or later, is processed (no state
 // changes), and so is a retry of an event whose Track the directory failed.
 func TestSweepARefusedEventsIDIsNotRemembered(t *testing.T) {
 	t.Run("invalid", func(t *testing.T) {
