@@ -292,16 +292,17 @@ func ParseWeekday(s string) (time.Weekday, error) {
 	return 0, fmt.Errorf("%q is not a weekday", s)
 }
 
-// parseTimeOfDay parses "HH:MM" (24-hour clock).
+// parseTimeOfDay parses "HH:MM" (24-hour clock): two digits each, no
+// sign or space ("+9:00", "09:5 " are not times of day).
 func parseTimeOfDay(s string) (hour, minute int, err error) {
-	if len(s) != 5 || s[2] != ':' {
+	if len(s) != 5 || s[2] != ':' || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[3]) || !isDigit(s[4]) {
 		return 0, 0, fmt.Errorf("%q is not HH:MM", s)
 	}
-	if _, err := fmt.Sscanf(s, "%2d:%2d", &hour, &minute); err != nil {
-		return 0, 0, fmt.Errorf("%q is not HH:MM", s)
-	}
-	if hour < 0 || hour > 23 || minute < 0 || minute > 59 {
+	hour, minute = int(s[0]-'0')*10+int(s[1]-'0'), int(s[3]-'0')*10+int(s[4]-'0')
+	if hour > 23 || minute > 59 {
 		return 0, 0, fmt.Errorf("%q is not a time of day", s)
 	}
 	return hour, minute, nil
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
