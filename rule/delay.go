@@ -190,12 +190,14 @@ func (d Delay) String() string {
 }
 
 // delayJSON is the wire form: {"after":"168h0m0s"},
-// {"weekday":"monday","at":"09:00"} or {"days":2,"at":"09:00"}.
+// {"weekday":"monday","at":"09:00"} or {"days":2,"at":"09:00"}. A field
+// given empty ("after":"") is given, and must then parse: only a field
+// left out (or null) is not.
 type delayJSON struct {
-	After   string `json:"after,omitempty"`
-	Weekday string `json:"weekday,omitempty"`
-	Days    *int   `json:"days,omitempty"`
-	At      string `json:"at,omitempty"`
+	After   *string `json:"after,omitempty"`
+	Weekday *string `json:"weekday,omitempty"`
+	Days    *int    `json:"days,omitempty"`
+	At      *string `json:"at,omitempty"`
 }
 
 // delayFields say what delayJSON's fields want.
@@ -213,19 +215,19 @@ func (d Delay) MarshalJSON() ([]byte, error) {
 	case immediate:
 		return []byte("null"), nil
 	case afterDuration:
-		w.After = d.after.String()
+		w.After = ptr(d.after.String())
 	case nextWeekday:
-		w.Weekday = strings.ToLower(d.weekday.String())
-		w.At = fmt.Sprintf("%02d:%02d", d.hour, d.minute)
+		w.Weekday = ptr(strings.ToLower(d.weekday.String()))
+		w.At = ptr(fmt.Sprintf("%02d:%02d", d.hour, d.minute))
 	case inDays:
-		days := d.days
-		w.Days = &days
-		w.At = fmt.Sprintf("%02d:%02d", d.hour, d.minute)
+		w.Days = ptr(d.days)
+		w.At = ptr(fmt.Sprintf("%02d:%02d", d.hour, d.minute))
 	}
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON implements [json.Unmarshaler]. null or {} is immediate.
+// UnmarshalJSON implements [json.Unmarshaler]. null or {} is immediate; a
+// field given empty ({"after":""}) is an error, not immediate.
 // Exactly one of after, weekday or days may be given; weekday and days need
 // at ("HH:MM"); a weekday is a name [ParseWeekday] accepts ("monday",
 // "Mon"). Its errors wrap [ErrInvalidDelay] (see there). The result
@@ -236,7 +238,7 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 		return withSentinel(err, "delay", ErrInvalidDelay)
 	}
 	set := 0
-	for _, given := range []bool{w.After != "", w.Weekday != "", w.Days != nil} {
+	for _, given := range []bool{w.After != nil, w.Weekday != nil, w.Days != nil} {
 		if given {
 			set++
 		}
@@ -245,14 +247,14 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 		return decoded(&ValidationError{Object: "delay", Reason: "give one of after, weekday or days", Err: ErrInvalidDelay})
 	}
 	switch {
-	case w.After != "":
-		dur, err := time.ParseDuration(w.After)
+	case w.After != nil:
+		dur, err := time.ParseDuration(*w.After)
 		if err != nil {
 			return decoded(&ValidationError{Object: "delay", Field: "after", Reason: err.Error() + "; want " + durationShape + " (no days: " + `"168h" is a week)`, Err: ErrInvalidDelay})
 		}
 		*d = After(dur)
-	case w.Weekday != "" || w.Days != nil:
-		h, m, err := parseTimeOfDay(w.At)
+	case w.Weekday != nil || w.Days != nil:
+		h, m, err := parseTimeOfDay(deref(w.At))
 		if err != nil {
 			return decoded(&ValidationError{Object: "delay", Field: "at", Reason: err.Error(), Err: ErrInvalidDelay})
 		}
@@ -260,13 +262,13 @@ func (d *Delay) UnmarshalJSON(b []byte) error {
 			*d = InDaysAt(*w.Days, h, m)
 			return nil
 		}
-		wd, err := ParseWeekday(w.Weekday)
+		wd, err := ParseWeekday(*w.Weekday)
 		if err != nil {
 			return decoded(&ValidationError{Object: "delay", Field: "weekday", Reason: err.Error(), Err: ErrInvalidDelay})
 		}
 		*d = NextWeekdayAt(wd, h, m)
 	default:
-		if w.At != "" {
+		if w.At != nil {
 			return decoded(&ValidationError{Object: "delay", Field: "at", Reason: "needs weekday or days", Err: ErrInvalidDelay})
 		}
 		*d = Delay{}
@@ -306,3 +308,14 @@ func parseTimeOfDay(s string) (hour, minute int, err error) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
+
+// deref returns *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -46,3 +46,41 @@ func TestTimeOfDayTakesDigitsOnly(t *testing.T) {
 		}
 	}
 }
+
+// A delay's field given empty is a field given: {"after":""} is a
+// duration that does not parse, as a re-eligibility's is, not an
+// immediate send (the author meant some delay and left it blank), and
+// {"weekday":""} or {"at":""} is as wrong as any other weekday or time
+// missing its partner. null, {} and a null field stay immediate.
+func TestDelayFieldGivenEmptyIsNotImmediate(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"after":""}`, `rule: delay: after: time: invalid duration ""; want a duration such as "72h" or "90m" (no days: "168h" is a week) (invalid delay)`},
+		{`{"weekday":""}`, `rule: delay: at: "" is not HH:MM (invalid delay)`},
+		{`{"weekday":"","at":"09:00"}`, `rule: delay: weekday: "" is not a weekday (invalid delay)`},
+		{`{"at":""}`, `rule: delay: at: needs weekday or days (invalid delay)`},
+		{`{"after":"","days":1,"at":"09:00"}`, `rule: delay: give one of after, weekday or days (invalid delay)`},
+	} {
+		d := rule.After(3)
+		err := json.Unmarshal([]byte(tc.json), &d)
+		if err == nil || err.Error() != tc.want || !errors.Is(err, rule.ErrInvalidDelay) {
+			t.Errorf("%s: err = %v, want %q wrapping ErrInvalidDelay", tc.json, err, tc.want)
+		}
+		var c rule.Campaign
+		if err := json.Unmarshal([]byte(`{"id":"a","delay":`+tc.json+`}`), &c); err == nil {
+			t.Errorf("campaign with delay %s: decoded, delay %v", tc.json, c.Delay)
+		}
+	}
+	for _, s := range []string{`null`, `{}`, `{"after":null}`, `{"weekday":null,"at":null}`} {
+		d := rule.After(3)
+		if err := json.Unmarshal([]byte(s), &d); err != nil || !d.IsZero() {
+			t.Errorf("%s: %v, %v; want immediately", s, d, err)
+		}
+	}
+	for _, d := range []rule.Delay{rule.After(90 * 60e9), rule.NextWeekdayAt(1, 9, 30), rule.InDaysAt(2, 0, 0), rule.Immediately()} {
+		b, err := json.Marshal(d)
+		var back rule.Delay
+		if err != nil || json.Unmarshal(b, &back) != nil || back != d {
+			t.Errorf("%v: marshalled %s (%v), read back %v", d, b, err, back)
+		}
+	}
+}
