@@ -84,13 +84,14 @@ func lineError(i int, l Line, err error) *LineError {
 // [event.Event]'s JSON form ignores them (logs written by later versions
 // still read), except those a letter or two away from a field of events,
 // refused as misspellings, so that a misspelt "time" is not taken for
-// "now". An operation line's other fields are refused, and so are times
-// the simulated clock cannot reach (see [Line]). Lines may be of any
-// length: bound r (io.LimitReader) to bound what is read. Lines may end
-// in LF, CRLF or a lone CR (classic Mac OS), mixed too, each counted as
-// an editor counts it, and a UTF-8 byte order mark at the start is
-// skipped (a UTF-16 file is refused, saying so). Errors wrap [ErrScript]
-// and a [*LineError] naming the line in the file.
+// "now". An operation line's other fields are refused, and so are a
+// field given twice on a line (by the same key, or by keys that differ
+// in case) and times the simulated clock cannot reach (see [Line]).
+// Lines may be of any length: bound r (io.LimitReader) to bound what is
+// read. Lines may end in LF, CRLF or a lone CR (classic Mac OS), mixed
+// too, each counted as an editor counts it, and a UTF-8 byte order mark
+// at the start is skipped (a UTF-16 file is refused, saying so). Errors
+// wrap [ErrScript] and a [*LineError] naming the line in the file.
 func ReadLog(r io.Reader) ([]Line, error) {
 	var out []Line
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -208,7 +209,7 @@ func parseLine(text []byte) (Line, error) {
 	if fields == nil {
 		return Line{}, errors.New("not a JSON object")
 	}
-	if err := noTwice(fields); err != nil {
+	if err := noTwice(text); err != nil {
 		return Line{}, err
 	}
 	if op, ok := field(fields, "op"); !ok || string(op) == "null" || string(op) == `""` {
@@ -257,20 +258,50 @@ func timeHint(err error) error {
 	return err
 }
 
-// noTwice refuses a line naming a field twice, its names matched without
-// regard to case as encoding/json matches them ("op" and "OP"), which
-// would leave which one counts to the order of decoding.
-func noTwice(fields map[string]json.RawMessage) error {
-	seen := make(map[string]string, len(fields))
-	for k := range fields {
+// noTwice refuses a line naming a field twice, by the same key or by
+// keys that match without regard to case as encoding/json matches them
+// ("op" and "OP"): which one counts would be left to the order of
+// decoding. text is a JSON object.
+func noTwice(text []byte) error {
+	var err error
+	seen := make(map[string]string)
+	eachTopKey(text, func(k string, _ int64) bool {
 		key := foldKey(k)
 		if other, ok := seen[key]; ok {
-			a, b := min(k, other), max(k, other)
-			return fmt.Errorf("fields %q and %q are the same field (names match without regard to case)", a, b)
+			if other == k {
+				err = fmt.Errorf("field %q is given twice", k)
+			} else {
+				a, b := min(k, other), max(k, other)
+				err = fmt.Errorf("fields %q and %q are the same field (names match without regard to case)", a, b)
+			}
+			return false
 		}
 		seen[key] = k
+		return true
+	})
+	return err
+}
+
+// eachTopKey calls fn with each key of the JSON object data, in the order
+// written, and the offset of its opening quote, until fn returns false.
+// It does nothing more after what is not an object or not well formed.
+func eachTopKey(data []byte, fn func(key string, at int64) bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return
 	}
-	return nil
+	for dec.More() {
+		at := dec.InputOffset()
+		for at < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[at]) >= 0 {
+			at++
+		}
+		t, err := dec.Token()
+		key, ok := t.(string)
+		var value json.RawMessage
+		if err != nil || !ok || dec.Decode(&value) != nil || !fn(key, at) {
+			return
+		}
+	}
 }
 
 // foldKey returns the key encoding/json matches field names by, each

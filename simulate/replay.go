@@ -35,12 +35,14 @@ type Setup struct {
 // ErrScript reports a malformed setup or event log, with its line.
 var ErrScript = errors.New("simulate: bad script")
 
-// ReadSetup decodes a [Setup]. Unknown fields are refused. A UTF-8 byte
-// order mark at the start is skipped (a UTF-16 file is refused, saying
-// so). An error wraps [ErrScript] and says where the problem is: the line
-// and column of a syntax or type error (in a [LineError]; lines end at
-// LF, CRLF or a lone CR, as an editor counts them), the campaign (its
-// place in the list and its ID) whose definition is wrong.
+// ReadSetup decodes a [Setup]. Unknown fields are refused, and so is a
+// field given twice (by the same key, or by keys that differ in case). A
+// UTF-8 byte order mark at the start is skipped (a UTF-16 file is
+// refused, saying so). An error wraps [ErrScript] and says where the
+// problem is: the line and column of a syntax or type error or of a key
+// given twice (in a [LineError]; lines end at LF, CRLF or a lone CR, as
+// an editor counts them), the campaign (its place in the list and its ID)
+// whose definition is wrong.
 func ReadSetup(r io.Reader) (Setup, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -58,6 +60,12 @@ func ReadSetup(r io.Reader) (Setup, error) {
 	if err := decodeStrict(data, &raw); err != nil {
 		if le := position(data, err); le != nil {
 			return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, le)
+		}
+		return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, err)
+	}
+	if err := setupKeyTwice(data); err != nil {
+		if le := position(data, err); le != nil {
+			err = le
 		}
 		return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, err)
 	}
@@ -95,6 +103,41 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
+// setupKeyTwice returns the *duplicateKeyError of the first key of setup
+// data (a JSON object) that sets a field a key before it set, by the same
+// key or one that matches it without regard to case as encoding/json
+// matches them, or nil: encoding/json would keep the last, so that a
+// second "campaigns" list would silently replace the first.
+func setupKeyTwice(data []byte) error {
+	var err error
+	seen := make(map[string]string)
+	eachTopKey(data, func(k string, at int64) bool {
+		key := foldKey(k)
+		if first, ok := seen[key]; ok {
+			err = &duplicateKeyError{key: k, first: first, offset: at + 1}
+			return false
+		}
+		seen[key] = k
+		return true
+	})
+	return err
+}
+
+// duplicateKeyError is a key of a setup that sets a field key first set,
+// at offset (counted as json.SyntaxError counts: its opening quote
+// included).
+type duplicateKeyError struct {
+	key, first string
+	offset     int64
+}
+
+func (e *duplicateKeyError) Error() string {
+	if e.key == e.first {
+		return fmt.Sprintf("duplicate key %q", e.key)
+	}
+	return fmt.Sprintf("duplicate key %q (the same field as %q)", e.key, e.first)
+}
+
 // trailingError is text after a JSON value, at offset (counted as
 // json.SyntaxError counts: the first byte of the text included).
 type trailingError struct{ offset int64 }
@@ -107,10 +150,13 @@ func jsonOffset(err error) (int64, bool) {
 		se *json.SyntaxError
 		te *json.UnmarshalTypeError
 		tr *trailingError
+		dk *duplicateKeyError
 	)
 	switch {
 	case errors.As(err, &tr):
 		return tr.offset, true
+	case errors.As(err, &dk):
+		return dk.offset, true
 	case errors.As(err, &se):
 		return se.Offset, true
 	case errors.As(err, &te):
