@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/campaignconnector/campaignconnector/internal/jsontext"
 )
 
 // UnmarshalJSON implements [json.Unmarshaler]. Property numbers decode as
@@ -23,7 +25,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&p); err != nil {
 		return fmt.Errorf("event: decoding JSON: %w", err)
 	}
-	if err := checkJSONUnicode(b[:dec.InputOffset()]); err != nil {
+	if err := jsontext.Unicode(b[:dec.InputOffset()]); err != nil {
 		return fmt.Errorf("event: decoding JSON: %w, which would read as U+FFFD: %w", err, ErrUnstorable)
 	}
 	*e = Event(p)
