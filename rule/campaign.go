@@ -246,7 +246,11 @@ func cloneConditions(cs []Condition) []Condition {
 // "campaign_id" for a trigger's "campain_id"), so is a field given twice
 // in one object, by the same key or by keys that differ in case (a
 // [*DuplicateKeyError]), and numbers in conditions decode as json.Number.
-// Decoding does not validate: call [Campaign.Validate]. What a store
+// Text that encoding/json would read as U+FFFD (bytes that are not UTF-8,
+// an unpaired surrogate escape) is an error naming its field, wrapping
+// [event.ErrUnstorable], rather than an ID other than the one written; a
+// message keeps its bytes as written. Decoding does not otherwise
+// validate: call [Campaign.Validate]. What a store
 // wrote, which a newer version may have written, decodes with
 // [DecodeStoredCampaign].
 func (c *Campaign) UnmarshalJSON(b []byte) error {

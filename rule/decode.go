@@ -135,6 +135,9 @@ func decode(b []byte, v any, what, shapes string, fields map[string]string) erro
 		if dk := duplicateKey(b, reflect.TypeOf(v).Elem(), what); dk != nil {
 			return dk
 		}
+		if te := badText(b, reflect.TypeOf(v).Elem(), what); te != nil {
+			return te
+		}
 		return nil
 	}
 	var (

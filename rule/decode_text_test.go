@@ -1,0 +1,58 @@
+package rule_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/stretchr/testify/require"
+)
+
+// Text encoding/json would read as U+FFFD (bytes that are not UTF-8, an
+// unpaired surrogate escape) is a decoding error naming its field, which
+// wraps event.ErrUnstorable: decoded, an ID would pass Validate as another
+// ID than the one written. A message keeps its bytes as written, for
+// Validate to judge.
+func TestCampaignTextThatWouldReadAsReplacementIsRefused(t *testing.T) {
+	for _, tc := range []struct{ doc, path, field string }{
+		{`{"id":"a` + "\xff" + `"}`, "campaign: id: text that is not valid UTF-8", "id"},
+		{`{"id":"a\ud800"}`, "campaign: id: text that holds an unpaired surrogate escape", "id"},
+		{`{"id":"a\udc00\ud800"}`, "campaign: id: text that holds an unpaired surrogate escape", "id"},
+		{`{"id":"ok","audience":"b\udc00"}`, "campaign: audience: ", "audience"},
+		{`{"id":"f","triggers":[{"kind":"push_opened","campaign_id":"x` + "\xff" + `"}]}`, "campaign: triggers[0].campaign_id: ", ""},
+		{`{"id":"f","triggers":[{"kind":"custom_event","name":"e","where":[{"property":"p","op":"eq","value":"\ud800"}]}]}`,
+			"campaign: triggers[0].where[0].value: ", ""},
+		{`{"id":"f","triggers":[{"kind":"custom_event","name":"e","where":[{"property":"p","op":"in","value":["a","\ud800"]}]}]}`,
+			"campaign: triggers[0].where[0].value: string at byte 5 holds an unpaired surrogate escape", ""},
+		{`{"id":"f","exceptions":[{"kind":"purchase","campaign_id":"\udfff"}]}`, "campaign: exceptions[0].campaign_id: ", ""},
+	} {
+		var c rule.Campaign
+		err := json.Unmarshal([]byte(tc.doc), &c)
+		require.ErrorContains(t, err, "rule: "+tc.path, "%q", tc.doc)
+		require.ErrorContains(t, err, "which encoding/json reads as U+FFFD", "%q", tc.doc)
+		require.ErrorIs(t, err, event.ErrUnstorable, "%q", tc.doc)
+		var ve *rule.ValidationError
+		require.True(t, errors.As(err, &ve), "%q: %v", tc.doc, err)
+		if tc.field != "" {
+			require.Equal(t, tc.field, ve.Field, "%q", tc.doc)
+		}
+		require.Empty(t, c.ID, "%q: nothing decoded", tc.doc)
+	}
+	for _, doc := range []string{
+		`{"id":"caf\u00e9 \ud83d\ude00 ` + "caf\xc3\xa9" + `"}`, // a pair of surrogates, UTF-8
+		`{"id":"f","message":{"a":"\udc00"}}`,                   // a message's bytes are Validate's
+	} {
+		var c rule.Campaign
+		require.NoError(t, json.Unmarshal([]byte(doc), &c), "%q", doc)
+	}
+	var c rule.Campaign
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"f","message":{"a":"\udc00"}}`), &c))
+	require.ErrorIs(t, c.Validate(), event.ErrUnstorable, "the message, as written, is refused by Validate")
+	require.Equal(t, "café 😀 café", func() string {
+		var c rule.Campaign
+		_ = json.Unmarshal([]byte(`{"id":"caf\u00e9 \ud83d\ude00 `+"caf\xc3\xa9"+`"}`), &c)
+		return c.ID
+	}())
+}
