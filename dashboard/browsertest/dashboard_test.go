@@ -246,6 +246,53 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		}))
 	})
 
+	t.Run("on a phone, tables keep their words whole and the pages their width", func(t *testing.T) {
+		b.t = t
+		b.do("a window 390 px wide", chromedp.EmulateViewport(390, 800))
+		defer b.do("the window's own size", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}))
+		for _, page := range []string{"", "campaign?id=cart_reminder", "user?id=" + failingUser, "health"} {
+			b.navigate(base + page)
+			if w := eval[[]int](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+				t.Errorf("%q at 390 px: the page is %d px wide", page, w[0])
+			}
+			// A table too wide scrolls in its box; squeezed into the
+			// window instead, its text columns wrap their words a letter
+			// a line ("abandone" above "d_cart"). Words of up to 24
+			// characters, between spaces and hyphens, fit on a line.
+			broken := eval[[]string](b, `(() => {
+				const broken = new Set();
+				for (const cell of document.querySelectorAll('main td, main th')) {
+					const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+					for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+						for (const m of n.data.matchAll(/[^\s\-\u2010]+/g)) {
+							if (m[0].length < 3 || m[0].length > 24) { continue; }
+							const r = document.createRange();
+							r.setStart(n, m.index);
+							r.setEnd(n, m.index + m[0].length);
+							const tops = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+							if (tops.size > 1) { broken.add(m[0]); }
+						}
+					}
+				}
+				return [...broken].slice(0, 10);
+			})()`)
+			if len(broken) > 0 {
+				t.Errorf("%q at 390 px breaks these words over lines: %q", page, broken)
+			}
+			// A fact's value too long for the line goes below its name,
+			// at its indent, not further left.
+			outdented := eval[[]string](b, `[...document.querySelectorAll('main .facts dd')]
+				.filter(dd => dd.getBoundingClientRect().left < dd.previousElementSibling.getBoundingClientRect().left - 0.5)
+				.map(dd => dd.previousElementSibling.textContent)`)
+			if len(outdented) > 0 {
+				t.Errorf("%q at 390 px sets the values of %q left of their names", page, outdented)
+			}
+		}
+	})
+
 	t.Run("hostile values are shown as text and run nothing", func(t *testing.T) {
 		b.t = t
 		b.navigate(base)
