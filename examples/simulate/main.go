@@ -83,7 +83,11 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 			} else {
 				fmt.Fprintf(w, "%d deliveries sent\n", n)
 			}
-			if werr := stillWaiting(w, sim); werr != nil {
+			// The clock stopped where -until (or its default) put it
+			// unless a line's error stopped the replay, or -until lies
+			// before the time the log left the clock at.
+			atUntil := err == nil && (until.IsZero() || sim.Now().Equal(until))
+			if werr := stillWaiting(w, sim, atUntil); werr != nil {
 				return werr
 			}
 		}
@@ -112,7 +116,9 @@ func inFile(path string, err error) error {
 // its clock stopped: a follow-up due after the end (a delay longer than
 // the 30 days the clock runs on past the last line, by default) is not
 // sent, and the count of those sent alone would read as if it never were.
-func stillWaiting(w io.Writer, sim *simulate.Simulator) error {
+// atUntil says the clock stopped where -until (or its default) put it,
+// which the line then names as the reason.
+func stillWaiting(w io.Writer, sim *simulate.Simulator, atUntil bool) error {
 	n, err := sim.Engine.PendingCount(context.Background())
 	if err != nil || n == 0 {
 		return err
@@ -121,7 +127,11 @@ func stillWaiting(w io.Writer, sim *simulate.Simulator) error {
 	if n == 1 {
 		what = "1 delivery"
 	}
-	_, err = fmt.Fprintf(w, "%s still waiting when the replay stopped at %s (-until; by default 30 days after the last line)\n",
-		what, sim.Now().UTC().Format(time.RFC3339))
+	why := ""
+	if atUntil {
+		why = " (-until; by default 30 days after the last line)"
+	}
+	_, err = fmt.Fprintf(w, "%s still waiting when the replay stopped at %s%s\n",
+		what, sim.Now().UTC().Format(time.RFC3339), why)
 	return err
 }

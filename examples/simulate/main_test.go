@@ -89,3 +89,23 @@ func TestReportSaysWhatIsStillWaiting(t *testing.T) {
 	require.Contains(t, out.String(), "3 deliveries sent\n")
 	require.NotContains(t, out.String(), "still waiting", "nothing left")
 }
+
+// The report's reason for where the clock stopped (-until, or 30 days
+// after the last line) is given only when that is where it stopped: not
+// when a line's error stopped the replay, nor when -until lies before the
+// last line, which moves the clock no further.
+func TestReportSaysWhyTheReplayStoppedOnlyWhenItRanToTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "archived.events.jsonl")
+	require.NoError(t, os.WriteFile(events, []byte(`{"id": "sg-1", "user_id": "ann", "kind": "email_received", "campaign_id": "newsletter", "time": "2026-01-05T09:00:00Z"}
+{"op": "archive", "campaign": "newsletter", "time": "2026-01-06T09:00:00Z"}
+{"op": "publish", "campaign": "newsletter", "time": "2026-01-06T10:00:00Z"}
+`), 0o644))
+	var out bytes.Buffer
+	require.ErrorContains(t, run(&out, "testdata/resend.setup.json", events, "", false), events+":3: ")
+	require.Contains(t, out.String(), "0 deliveries sent\n1 delivery still waiting when the replay stopped at 2026-01-06T10:00:00Z\n", "stopped by line 3")
+
+	out.Reset()
+	require.NoError(t, run(&out, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2026-01-06T00:00:00Z", false))
+	require.Contains(t, out.String(), "0 deliveries sent\n2 deliveries still waiting when the replay stopped at 2026-01-07T12:00:00Z\n", "-until before the last line")
+}
