@@ -266,3 +266,35 @@ func createClosed(t *testing.T, path string) {
 	os.Remove(path + "-wal")
 	os.Remove(path + "-shm")
 }
+
+// SQLite creates the write-ahead log beside the file the links on the way
+// to the path lead to: a database reached through a link, in a directory
+// the process may not write, is reported as that directory's refusal, and
+// the link's own directory, which it may write, is not the cause.
+func TestOpenSaysWhyTheLinkedFilesDirectoryIsReadOnly(t *testing.T) {
+	if runUnprivileged(t) {
+		return // root writes directories whatever their modes: a child ran it as another user
+	}
+	dir := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cc.db")
+	createClosed(t, path)
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(context.Background(), link)
+	if err == nil {
+		s.Close()
+		t.Fatal("opened")
+	}
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "the directory must be writable") {
+		t.Errorf("%v: the cause is missing", err)
+	}
+}

@@ -175,7 +175,8 @@ func withOpenCause(path string, err error) error {
 // beside it. The file is never opened: closing a descriptor of it would
 // release the locks of every SQLite connection of the process on it (POSIX
 // advisory locks belong to the process), so its access is asked without
-// opening it where the system allows (writable). The directory is probed
+// opening it where the system allows (writable). The directory (the one
+// the links on the way to path lead to, as SQLite finds it) is probed
 // with a file of another name, removed at once. Then the write-ahead
 // log's files beside it, path+"-wal" and path+"-shm", when they exist
 // as files (beside the file path leads to, as SQLite finds them), are
@@ -192,19 +193,20 @@ func openCause(path string) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	probe, err := os.CreateTemp(filepath.Dir(path), ".campaignconnector-probe-*")
+	// SQLite keeps the file and its write-ahead log where the links on
+	// the way to path lead (fullPath): the directory asked about is that
+	// one, and the log's files are refused when they are not files (a
+	// link, whatever it leads to): their modes are then not the cause.
+	wal := path
+	if full, _, ok := fullPath(path); ok {
+		wal = full
+	}
+	probe, err := os.CreateTemp(filepath.Dir(wal), ".campaignconnector-probe-*")
 	if err != nil {
 		return fmt.Errorf("the directory must be writable (SQLite creates the file and its write-ahead log there): %w", err)
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	// SQLite keeps them beside the file the links on the way to path lead
-	// to (fullPath), and refuses them when they are not files (a link,
-	// whatever it leads to): their modes are then not the cause.
-	wal := path
-	if full, _, ok := fullPath(path); ok {
-		wal = full
-	}
 	var errs []error
 	for _, name := range []string{wal + "-wal", wal + "-shm"} {
 		if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() {
