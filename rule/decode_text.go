@@ -14,20 +14,22 @@ import (
 // b, decoded into struct type t and named what, that encoding/json read as
 // U+FFFD without a word (bytes that are not UTF-8, an unpaired surrogate
 // escape), placed at its field; nil when there is none. An ID decoded so
-// would pass Validate as another ID than the one written. It wraps a
-// *ValidationError wrapping [event.ErrUnstorable], as Validate's refusal
-// of such text does.
+// would pass Validate as another ID than the one written. It wraps
+// [event.ErrUnstorable], as Validate's refusal of such text does; the
+// *ValidationError is the part's to add (see withSentinel), as for its
+// other decoding errors: a delay's wraps ErrInvalidDelay, a condition's
+// is Object "condition" and wraps ErrInvalidCondition, a send window's
+// bound is Object "send_window", Field "from".
 func badText(b []byte, t reflect.Type, what string) *decodeError {
 	at, err := findBadText(b, t, "")
 	if err == nil {
 		return nil
 	}
-	field := what
+	path := what
 	if at != "" {
-		field += ": " + at
+		path += ": " + at
 	}
-	msg := err.Error() + ", which encoding/json reads as U+FFFD"
-	return &decodeError{path: field, msg: msg, err: &ValidationError{Object: what, Field: at, Reason: msg, Err: event.ErrUnstorable}}
+	return &decodeError{path: path, msg: err.Error() + ", which encoding/json reads as U+FFFD", err: event.ErrUnstorable}
 }
 
 // findBadText is badText's walk, as findDuplicate's: where the text is

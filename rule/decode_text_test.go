@@ -56,3 +56,57 @@ func TestCampaignTextThatWouldReadAsReplacementIsRefused(t *testing.T) {
 		return c.ID
 	}())
 }
+
+// Text that would read as U+FFFD inside a part that names itself is that
+// part's decoding error, as any other is (see rule.ErrInvalidDelay,
+// rule.ErrInvalidCondition): Object the part, Field its field, the part's
+// sentinel wrapped, event.ErrUnstorable too.
+func TestTextThatWouldReadAsReplacementIsThePartsError(t *testing.T) {
+	for _, tc := range []struct {
+		doc           string
+		object, field string
+		sentinel      error
+	}{
+		{`{"id":"f","delay":{"after":"\ud800"}}`, "delay", "after", rule.ErrInvalidDelay},
+		{`{"id":"f","delay":{"weekday":"monday","at":"` + "\xff" + `"}}`, "delay", "at", rule.ErrInvalidDelay},
+		{`{"id":"f","triggers":[{"kind":"purchase","where":[{"property":"p\ud800","op":"eq","value":1}]}]}`, "condition", "property", rule.ErrInvalidCondition},
+		{`{"id":"f","exceptions":[{"kind":"purchase","where":[{"property":"p","op":"eq","value":"\udc00"}]}]}`, "condition", "value", rule.ErrInvalidCondition},
+		{`{"id":"f","conversions":[{"id":"c","kind":"purchase","where":[{"property":"p","op":"in","value":["\udc00"]}]}]}`, "condition", "value", rule.ErrInvalidCondition},
+		{`{"id":"f","conversions":[{"id":"c\udc00","kind":"purchase"}]}`, "conversion", "id", nil},
+		{`{"id":"f","send_window":{"from":"\ud800","to":"09:00"}}`, "send_window", "from", nil},
+		{`{"id":"f","send_window":{"from":"09:00","to":"` + "\xff" + `"}}`, "send_window", "to", nil},
+		{`{"id":"f","reeligibility":{"after":"\ud800"}}`, "reeligibility", "after", nil},
+		{`{"id":"f","triggers":[{"kind":"purchase","target":"\ud800"}]}`, "campaign", "triggers[0].target", nil},
+	} {
+		for _, decode := range []func([]byte) error{
+			func(b []byte) error { var c rule.Campaign; return json.Unmarshal(b, &c) },
+			func(b []byte) error { _, err := rule.DecodeStoredCampaign(b); return err },
+		} {
+			err := decode([]byte(tc.doc))
+			require.ErrorIs(t, err, event.ErrUnstorable, "%q", tc.doc)
+			var ve *rule.ValidationError
+			require.True(t, errors.As(err, &ve), "%q: %v", tc.doc, err)
+			require.Equal(t, tc.object, ve.Object, "%q", tc.doc)
+			require.Equal(t, tc.field, ve.Field, "%q", tc.doc)
+			if tc.sentinel != nil {
+				require.ErrorIs(t, err, tc.sentinel, "%q", tc.doc)
+			}
+		}
+	}
+	// Decoded alone, a delay's and a condition's errors wrap their sentinel.
+	var d rule.Delay
+	require.ErrorIs(t, json.Unmarshal([]byte(`{"after":"\ud800"}`), &d), rule.ErrInvalidDelay)
+	var c rule.Condition
+	err := json.Unmarshal([]byte(`{"property":"\ud800","op":"eq","value":1}`), &c)
+	require.ErrorIs(t, err, rule.ErrInvalidCondition)
+	require.ErrorIs(t, err, event.ErrUnstorable)
+	var tr rule.Trigger
+	err = json.Unmarshal([]byte(`{"kind":"purchase","where":[{"property":"p","op":"eq","value":"\ud800"}]}`), &tr)
+	require.ErrorIs(t, err, rule.ErrInvalidCondition)
+	var tod rule.TimeOfDay
+	err = json.Unmarshal([]byte(`"\ud800"`), &tod)
+	var ve *rule.ValidationError
+	require.True(t, errors.As(err, &ve), "%v", err)
+	require.Equal(t, "time_of_day", ve.Object)
+	require.ErrorIs(t, err, event.ErrUnstorable)
+}
