@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/jsontext"
@@ -21,24 +23,26 @@ import (
 // is Object "condition" and wraps ErrInvalidCondition, a send window's
 // bound is Object "send_window", Field "from".
 func badText(b []byte, t reflect.Type, what string) *decodeError {
-	at, err := findBadText(b, t, "")
+	at, err := findBadText(b, t)
 	if err == nil {
 		return nil
 	}
 	path := what
-	if at != "" {
+	if at = strings.TrimPrefix(at, "."); at != "" {
 		path += ": " + at
 	}
 	return &decodeError{path: path, msg: err.Error() + ", which encoding/json reads as U+FFFD", err: event.ErrUnstorable}
 }
 
 // findBadText is badText's walk, as findDuplicate's: where the text is
-// ("" for b itself, "triggers[0].where[1].value" inside) and what is
-// wrong with it. A message (json.RawMessage) keeps its bytes as written,
-// and Validate checks them; a value of a type that decodes itself (a
-// nested rule type, a time) is that type's to check; a key no field has
-// is the decoding's to refuse.
-func findBadText(b []byte, t reflect.Type, at string) (where string, err error) {
+// ("" for b itself, ".triggers[0].where[1].value" inside: each key
+// after a dot, badText drops the first) and what is wrong with it. The
+// path is built only for the text found, on the way out, so that a
+// definition without such text costs no allocation for it. A message
+// (json.RawMessage) keeps its bytes as written, and Validate checks them;
+// a value of a type that decodes itself (a nested rule type, a time) is
+// that type's to check; a key no field has is the decoding's to refuse.
+func findBadText(b []byte, t reflect.Type) (where string, err error) {
 	t = indirect(t)
 	switch {
 	case t == reflect.TypeFor[json.RawMessage](),
@@ -48,7 +52,10 @@ func findBadText(b []byte, t reflect.Type, at string) (where string, err error) 
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 		i := 0
 		eachItem(b, func(it []byte) bool {
-			where, err = findBadText(it, t.Elem(), fmt.Sprintf("%s[%d]", at, i))
+			where, err = findBadText(it, t.Elem())
+			if err != nil {
+				where = "[" + strconv.Itoa(i) + "]" + where
+			}
 			i++
 			return err == nil
 		})
@@ -56,11 +63,11 @@ func findBadText(b []byte, t reflect.Type, at string) (where string, err error) 
 	case t.Kind() != reflect.Struct:
 		if len(b) > 0 && b[0] == '"' {
 			if _, err := jsontext.String(b, true); err != nil {
-				return at, fmt.Errorf("text that %w", err)
+				return "", fmt.Errorf("text that %w", err)
 			}
 			return "", nil
 		}
-		return at, jsontext.Unicode(b) // a value of any type: where in it
+		return "", jsontext.Unicode(b) // a value of any type: where in it
 	}
 	fields := cachedFields(t)
 	eachMember(b, func(k string, raw []byte) bool {
@@ -68,11 +75,10 @@ func findBadText(b []byte, t reflect.Type, at string) (where string, err error) 
 		if !known {
 			return true
 		}
-		inner := k
-		if at != "" {
-			inner = at + "." + k
+		where, err = findBadText(raw, f.typ)
+		if err != nil {
+			where = "." + k + where
 		}
-		where, err = findBadText(raw, f.typ, inner)
 		return err == nil
 	})
 	return where, err

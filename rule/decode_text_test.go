@@ -27,6 +27,8 @@ func TestCampaignTextThatWouldReadAsReplacementIsRefused(t *testing.T) {
 		{`{"id":"f","triggers":[{"kind":"custom_event","name":"e","where":[{"property":"p","op":"in","value":["a","\ud800"]}]}]}`,
 			"campaign: triggers[0].where[0].value: string at byte 5 holds an unpaired surrogate escape", ""},
 		{`{"id":"f","exceptions":[{"kind":"purchase","campaign_id":"\udfff"}]}`, "campaign: exceptions[0].campaign_id: ", ""},
+		{`{"id":"f","triggers":[{"kind":"purchase"},{"kind":"purchase","where":[{"property":"p","op":"eq","value":1},{"property":"q","op":"eq","value":"\ud800"}]}]}`,
+			"campaign: triggers[1].where[1].value: ", ""},
 	} {
 		var c rule.Campaign
 		err := json.Unmarshal([]byte(tc.doc), &c)
