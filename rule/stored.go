@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/campaignconnector/campaignconnector/internal/jsontext"
 )
 
 // DecodeStoredCampaign decodes a definition a store wrote, which a newer
@@ -23,7 +25,12 @@ import (
 // does not have, say) is an error rather than its zero value: an empty
 // delay would send at once, not when the newer version meant. That error
 // is a [*ValidationError] naming the part, as the part's other decoding
-// errors are (a delay's wraps [ErrInvalidDelay]). Data that is not one
+// errors are (a delay's wraps [ErrInvalidDelay]). Text encoding/json reads
+// as U+FFFD, which the strict decoding refuses, reads as U+FFFD here, as
+// it did before that decoding refused it, but in the message, which keeps
+// its bytes: only a definition written to a store around Save holds such
+// text, and it must not keep the engine from loading the others. Data
+// that is not one
 // whole JSON value (cut short, or followed by more) is an error, as in
 // the strict decoding. Decoding does not validate: call
 // [Campaign.Validate].
@@ -89,13 +96,38 @@ func dropUnknown(b []byte, t reflect.Type, what string) ([]byte, error) {
 	} else if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return b, nil // a value with its own decoding: a time, an event kind
 	}
-	switch t.Kind() {
-	case reflect.Struct:
+	switch {
+	case t == reflect.TypeFor[json.RawMessage](): // a message: its bytes, as stored
+		return b, nil
+	case t.Kind() == reflect.Struct:
 		return dropUnknownKeys(b, t, what, part)
-	case reflect.Slice, reflect.Array:
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 		return dropInElements(b, t.Elem(), what)
 	}
-	return b, nil
+	return readable(b), nil
+}
+
+// readable returns b, a stored value (a string, a condition's value),
+// with text encoding/json reads as U+FFFD (bytes that are not UTF-8, an
+// unpaired surrogate escape) written as U+FFFD: the strict decoding
+// refuses such text, and a definition stored around Save (a condition
+// whose value was a json.RawMessage) loads as it did before it did. Only
+// such a value is written anew.
+func readable(b []byte) []byte {
+	if jsontext.Unicode(b) == nil {
+		return b
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return b
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return b
+	}
+	return out
 }
 
 // dropUnknownKeys is dropUnknown for a struct t, the wire form of part.
