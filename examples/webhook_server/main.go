@@ -14,6 +14,12 @@
 //
 //	go run ./examples/webhook_server -db campaigns.db
 //
+// It runs on the wall clock, so a resend falls due a week after its
+// delivery. To see one sent, shorten the delay with -delay: started with
+// -delay 1m, it prints "send resend to ann: …" a minute after the
+// delivery. On a -db file, a restart with another -delay applies to the
+// resends scheduled next; those already scheduled keep their due time.
+//
 // It is a module of its own, so that the root module needs no SQLite
 // driver.
 package main
@@ -54,17 +60,19 @@ func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
 	key := flag.String("sendgrid-key", "", "SendGrid Event Webhook verification key (base64 DER); empty: make up a demo key")
 	db := flag.String("db", "", "SQLite database file, created if missing, that keeps pending resends across restarts; empty: in memory")
+	delay := flag.Duration("delay", 7*24*time.Hour, "how long after the delivery the resend falls due; 1m shows it sent")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, *key, *db, os.Stdout); err != nil {
+	if err := serve(ctx, *addr, *key, *db, *delay, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // serve runs the server on the wall clock until ctx ends, on the SQLite
-// file db, or in memory when db is empty.
-func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error) {
+// file db, or in memory when db is empty, with the resend due delay after
+// the delivery.
+func serve(ctx context.Context, addr, key, db string, delay time.Duration, out io.Writer) (err error) {
 	var demo *ecdsa.PrivateKey
 	if key == "" {
 		if demo, key, err = demoKey(); err != nil {
@@ -81,7 +89,7 @@ func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error)
 		st = s
 		fmt.Fprintf(out, "keeping state in %s\n", db)
 	}
-	engine, handler, err := newServer(ctx, clock.New(), st, key, out)
+	engine, handler, err := newServer(ctx, clock.New(), st, key, delay, out)
 	if err != nil {
 		return err
 	}
@@ -135,9 +143,10 @@ func serve(ctx context.Context, addr, key, db string, out io.Writer) (err error)
 }
 
 // newServer is the wiring: an engine on st and clk with the newsletter and
-// its resend published, a sender that prints to out, and the SendGrid
-// webhook handler feeding the engine, mounted at /webhooks/sendgrid.
-func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgridKey string, out io.Writer) (*connector.Engine, http.Handler, error) {
+// its resend (due delay after the delivery) published, a sender that
+// prints to out, and the SendGrid webhook handler feeding the engine,
+// mounted at /webhooks/sendgrid.
+func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgridKey string, delay time.Duration, out io.Writer) (*connector.Engine, http.Handler, error) {
 	var mu sync.Mutex // Run's sends and the handler's logs share out
 	printf := func(format string, args ...any) {
 		mu.Lock()
@@ -163,13 +172,14 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 		return nil, nil, err
 	}
 	// Apply saves and publishes the campaigns the first time; a restart on
-	// a file finds them as they are and changes nothing.
+	// a file finds them as they are and changes nothing (with another
+	// -delay, it saves the edit, for the deliveries it schedules next).
 	err = engine.Apply(ctx, []rule.Campaign{
 		{ID: "newsletter"}, // the original: the host sends it through SendGrid
 		{
 			ID:         "resend",
 			Triggers:   []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-			Delay:      rule.After(7 * 24 * time.Hour),
+			Delay:      rule.After(delay),
 			Exceptions: []rule.Exception{{Kind: event.EmailOpened, CampaignID: "newsletter"}},
 			Message:    []byte(`{"subject":"In case you missed it"}`),
 		},

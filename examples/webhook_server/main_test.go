@@ -42,6 +42,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// week is the resend's delay unless -delay says otherwise.
+const week = 7 * 24 * time.Hour
+
 // sendGrid plays SendGrid: it posts batches to the server, signed.
 type sendGrid struct {
 	t      *testing.T
@@ -83,7 +86,7 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC))
 	sg := &sendGrid{t: t, signer: sendgridtest.NewSigner(t), clk: clk}
 	out := &syncBuffer{}
-	engine, handler, err := newServer(ctx, clk, store.NewMemory(), sg.signer.VerificationKey(), out)
+	engine, handler, err := newServer(ctx, clk, store.NewMemory(), sg.signer.VerificationKey(), week, out)
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
@@ -131,7 +134,7 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 func TestServerRefusesWhatItShould(t *testing.T) {
 	clk := clock.NewMock()
 	sg := &sendGrid{t: t, signer: sendgridtest.NewSigner(t), clk: clk}
-	_, handler, err := newServer(context.Background(), clk, store.NewMemory(), sg.signer.VerificationKey(), &syncBuffer{})
+	_, handler, err := newServer(context.Background(), clk, store.NewMemory(), sg.signer.VerificationKey(), week, &syncBuffer{})
 	require.NoError(t, err)
 	tests := []struct {
 		name   string
@@ -150,7 +153,7 @@ func TestServerRefusesWhatItShould(t *testing.T) {
 			require.Equal(t, tc.status, w.Code)
 		})
 	}
-	_, _, err = newServer(context.Background(), clk, store.NewMemory(), "not a key", &syncBuffer{})
+	_, _, err = newServer(context.Background(), clk, store.NewMemory(), "not a key", week, &syncBuffer{})
 	require.Error(t, err, "a bad verification key is caught at start")
 }
 
@@ -167,7 +170,7 @@ func TestResendSurvivesARestartWithDB(t *testing.T) {
 		s, err := sqlite.Open(ctx, path)
 		require.NoError(t, err)
 		out := &syncBuffer{}
-		engine, handler, err := newServer(ctx, clk, s, sg.signer.VerificationKey(), out)
+		engine, handler, err := newServer(ctx, clk, s, sg.signer.VerificationKey(), week, out)
 		require.NoError(t, err)
 		srv := httptest.NewServer(handler)
 		t.Cleanup(srv.Close)
@@ -193,6 +196,52 @@ func TestResendSurvivesARestartWithDB(t *testing.T) {
 	require.Zero(t, sent)
 }
 
+// -delay 1m lets an operator see the resend sent without waiting a week;
+// a restart on the same file with another -delay edits the campaign for
+// the resends it schedules next, and those already scheduled keep their
+// due time.
+func TestDelayFlagSetsWhenTheResendFallsDue(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC))
+	sg := &sendGrid{t: t, signer: sendgridtest.NewSigner(t), clk: clk}
+	path := filepath.Join(t.TempDir(), "campaigns.db")
+	start := func(delay time.Duration) (*syncBuffer, func() int) {
+		s, err := sqlite.Open(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		out := &syncBuffer{}
+		engine, handler, err := newServer(ctx, clk, s, sg.signer.VerificationKey(), delay, out)
+		require.NoError(t, err)
+		srv := httptest.NewServer(handler)
+		t.Cleanup(srv.Close)
+		sg.url = srv.URL + "/webhooks/sendgrid"
+		return out, func() int {
+			sent, err := engine.Tick(ctx)
+			require.NoError(t, err)
+			return sent
+		}
+	}
+
+	first, _ := start(week)
+	clk.Add(time.Second)
+	status, _ := sg.post([]map[string]any{sg.item("delivered", "ann")}, sg.signer)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, first.String(), "resend scheduled for ann, due 2026-01-12T09:00:01Z")
+
+	out, tick := start(time.Minute)
+	status, _ = sg.post([]map[string]any{sg.item("delivered", "bob")}, sg.signer)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, out.String(), "resend scheduled for bob, due 2026-01-05T09:01:01Z")
+	clk.Add(time.Minute)
+	require.Equal(t, 1, tick())
+	require.Contains(t, out.String(), "send resend to bob")
+	require.NotContains(t, out.String(), "send resend to ann")
+	clk.Add(week)
+	require.Equal(t, 1, tick())
+	require.Contains(t, out.String(), "send resend to ann")
+}
+
 // The curl command printed without -sendgrid-key shows the flow: the
 // delivery it reports, sent to a server started a moment before, schedules
 // ann's resend; on a restart with -db the resend is still pending, so the
@@ -211,7 +260,7 @@ func TestDemoRequestSchedulesTheResend(t *testing.T) {
 		priv, key, err := demoKey()
 		require.NoError(t, err)
 		out := &syncBuffer{}
-		_, handler, err := newServer(ctx, clk, s, key, out)
+		_, handler, err := newServer(ctx, clk, s, key, week, out)
 		require.NoError(t, err)
 		srv := httptest.NewServer(handler)
 		defer srv.Close()
@@ -241,7 +290,7 @@ func TestServeFailsOnABusyPort(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 	var out syncBuffer
-	err = serve(context.Background(), busy.Addr().String(), "", "", &out)
+	err = serve(context.Background(), busy.Addr().String(), "", "", week, &out)
 	require.ErrorContains(t, err, "address already in use")
 	require.NotContains(t, out.String(), "listening on")
 }
