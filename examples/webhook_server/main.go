@@ -79,6 +79,14 @@ func serve(ctx context.Context, addr, key, db string, delay time.Duration, out i
 			return err
 		}
 	}
+	// Deferred first, so that it runs last: "stopped" comes once the
+	// store is closed, after a run that went as far as listening.
+	listening := false
+	defer func() {
+		if listening && err == nil {
+			fmt.Fprintln(out, "stopped")
+		}
+	}()
 	var st store.Store = store.NewMemory()
 	if db != "" {
 		s, err := sqlite.Open(ctx, db)
@@ -87,11 +95,18 @@ func serve(ctx context.Context, addr, key, db string, delay time.Duration, out i
 		}
 		defer func() { err = errors.Join(err, s.Close()) }()
 		st = s
-		fmt.Fprintf(out, "keeping state in %s\n", db)
 	}
 	engine, handler, err := newServer(ctx, clock.New(), st, key, delay, out)
 	if err != nil {
 		return err
+	}
+	if db != "" {
+		// A restart shows that the resends scheduled before it are there.
+		pending, err := engine.PendingCount(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "keeping state in %s: %d resends pending\n", db, pending)
 	}
 	if demo != nil {
 		// After newServer: the sample delivery must come after the
@@ -116,15 +131,19 @@ func serve(ctx context.Context, addr, key, db string, delay time.Duration, out i
 	go func() {
 		defer close(served)
 		<-ctx.Done()
+		fmt.Fprintln(out, "stopping: answering the requests in progress (for up to 5s) and recording the sends in progress")
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdown) // waits for the requests in progress
+		if srv.Shutdown(shutdown) != nil { // waits for the requests in progress
+			fmt.Fprintln(out, "stopping: requests still in progress after 5s are cut off; SendGrid sends them again")
+		}
 	}()
 	ran := make(chan struct{})
 	go func() { // sends deliveries as they fall due
 		defer close(ran)
 		_ = engine.Run(ctx)
 	}()
+	listening = true
 	fmt.Fprintf(out, "listening on http://%s/webhooks/sendgrid\n", ln.Addr())
 	err = srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {

@@ -294,3 +294,70 @@ func TestServeFailsOnABusyPort(t *testing.T) {
 	require.ErrorContains(t, err, "address already in use")
 	require.NotContains(t, out.String(), "listening on")
 }
+
+// onListening is serve's output, which calls do in a goroutine of its own
+// once serve says where it listens, with the URL it names.
+type onListening struct {
+	syncBuffer
+	do func(url string)
+}
+
+func (o *onListening) Write(p []byte) (int, error) {
+	if m := regexp.MustCompile(`listening on (\S+)`).FindSubmatch(p); m != nil {
+		go o.do(string(m[1]))
+	}
+	return o.syncBuffer.Write(p)
+}
+
+// serve says what it keeps and, on its way out, each step of its stop:
+// a restart on the same file shows the resend scheduled before it.
+func TestServeSaysHowItStops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "campaigns.db")
+	signer := sendgridtest.NewSigner(t)
+	// serve runs on the wall clock and publishes the resend as it starts:
+	// the delivery is stamped after that, in whole seconds.
+	clk := clock.NewMock()
+	clk.Set(time.Now().Add(time.Second))
+	run := func(post bool) string {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		body := fmt.Appendf(nil, `[{"event":"delivered","sg_event_id":"sg-1","timestamp":%d,"campaign_id":"newsletter","user_id":"ann"}]`, clk.Now().Unix())
+		header := signer.Header(t, body, clk.Now())
+		var status int // of the post, read once serve has returned
+		var postErr error
+		out := &onListening{do: func(url string) {
+			defer cancel()
+			if !post {
+				return
+			}
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+			if err != nil {
+				postErr = err
+				return
+			}
+			req.Header = header
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				postErr = err
+				return
+			}
+			status = resp.StatusCode
+			postErr = resp.Body.Close()
+		}}
+		require.NoError(t, serve(ctx, "127.0.0.1:0", signer.VerificationKey(), path, week, out))
+		if post {
+			require.NoError(t, postErr)
+			require.Equal(t, http.StatusOK, status)
+		}
+		return out.String()
+	}
+	first := run(true)
+	require.Regexp(t, `(?s)^keeping state in \S+: 0 resends pending\n`+
+		`listening on .*resend scheduled for ann, .*\n`+
+		`stopping: answering the requests in progress \(for up to 5s\) and recording the sends in progress\n`+
+		`stopped\n$`, first)
+	second := run(false)
+	require.Regexp(t, `(?s)^keeping state in \S+: 1 resends pending\n`+
+		`listening on .*\nstopping: .*\nstopped\n$`, second)
+}
