@@ -108,13 +108,6 @@ func serve(ctx context.Context, addr, key, db string, delay time.Duration, out i
 		}
 		fmt.Fprintf(out, "keeping state in %s: %d resends pending\n", db, pending)
 	}
-	if demo != nil {
-		// After newServer: the sample delivery must come after the
-		// resend's publication, or it would not trigger it.
-		if err := printDemoRequest(addr, demo, time.Now(), out); err != nil {
-			return err
-		}
-	}
 	// ReadTimeout bounds the body too: the handler reads all of it before
 	// checking the signature, so a client trickling bytes would otherwise
 	// hold a connection and its buffer for as long as it likes.
@@ -124,6 +117,14 @@ func serve(ctx context.Context, addr, key, db string, delay time.Duration, out i
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	if demo != nil {
+		// After newServer: the sample delivery must come after the
+		// resend's publication, or it would not trigger it. After Listen:
+		// the command names the port listened on (-addr :0 picks one).
+		if err := printDemoRequest(dialAddr(ln.Addr()), demo, time.Now(), out); err != nil {
+			return errors.Join(err, ln.Close())
+		}
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -233,6 +234,20 @@ func demoKey() (*ecdsa.PrivateKey, string, error) {
 		return nil, "", err
 	}
 	return priv, base64.StdEncoding.EncodeToString(der), nil
+}
+
+// dialAddr returns the address a client on this machine reaches the
+// listener at: localhost for a listener on every interface (-addr :8080),
+// whose address curl cannot use ("http://:8080" or "http://[::]:8080").
+func dialAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // printDemoRequest prints a curl command for the server at addr that

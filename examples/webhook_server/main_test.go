@@ -266,21 +266,54 @@ func TestDemoRequestSchedulesTheResend(t *testing.T) {
 		defer srv.Close()
 		require.NoError(t, printDemoRequest(strings.TrimPrefix(srv.URL, "http://"), priv, clk.Now(), out))
 
-		curl := regexp.MustCompile(`curl -si (\S+) -H '([^:]+): ([^']+)' -H '([^:]+): ([^']+)' -d '([^']+)'`).FindStringSubmatch(out.String())
-		require.NotNil(t, curl, out.String())
-		req, err := http.NewRequest(http.MethodPost, curl[1], strings.NewReader(curl[6]))
+		status, err := runDemoCommand(out.String())
 		require.NoError(t, err)
-		req.Header.Set(curl[2], curl[3])
-		req.Header.Set(curl[4], curl[5])
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, http.StatusOK, status)
 		require.Contains(t, out.String(), want)
 	}
 	run("resend scheduled for ann, due 2026-01-12T09:00:01Z")
 	clk.Add(time.Minute) // a restart, later
 	run("resend suppressed for ann: already_pending")
+}
+
+// runDemoCommand sends the request of the curl command in out, as curl
+// would, and returns its status.
+func runDemoCommand(out string) (int, error) {
+	curl := regexp.MustCompile(`curl -si (\S+) -H '([^:]+): ([^']+)' -H '([^:]+): ([^']+)' -d '([^']+)'`).FindStringSubmatch(out)
+	if curl == nil {
+		return 0, fmt.Errorf("no curl command in %q", out)
+	}
+	req, err := http.NewRequest(http.MethodPost, curl[1], strings.NewReader(curl[6]))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set(curl[2], curl[3])
+	req.Header.Set(curl[4], curl[5])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, resp.Body.Close()
+}
+
+// The demo command names a host and port curl can reach when the server
+// listens on every interface and on a port the system picks (-addr :0):
+// localhost and that port.
+func TestDemoCommandWorksOnEveryInterface(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var status int // of the demo command, read once serve has returned
+	var demoErr error
+	out := &onListening{}
+	out.do = func(string) {
+		defer cancel()
+		status, demoErr = runDemoCommand(out.String())
+	}
+	require.NoError(t, serve(ctx, ":0", "", "", week, out))
+	require.NoError(t, demoErr)
+	require.Equal(t, http.StatusOK, status)
+	require.Regexp(t, `curl -si http://localhost:[1-9][0-9]*/webhooks/sendgrid `, out.String())
+	require.Contains(t, out.String(), "resend scheduled for ann")
 }
 
 // A busy port is an error of serve, at once: it does not say it listens,
@@ -293,6 +326,7 @@ func TestServeFailsOnABusyPort(t *testing.T) {
 	err = serve(context.Background(), busy.Addr().String(), "", "", week, &out)
 	require.ErrorContains(t, err, "address already in use")
 	require.NotContains(t, out.String(), "listening on")
+	require.NotContains(t, out.String(), "curl", "no command for a server that does not run")
 }
 
 // onListening is serve's output, which calls do in a goroutine of its own
