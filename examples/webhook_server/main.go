@@ -20,6 +20,35 @@
 // delivery. On a -db file, a restart with another -delay applies to the
 // resends scheduled next; those already scheduled keep their due time.
 //
+// The demo key is made up at every start and its private half never
+// shown, so it signs that one command, which a restart answers with a 401
+// (signature check failed). To sign posts of your own (an open, a retry,
+// a batch), make a key pair and start the server with its public key:
+//
+//	openssl ecparam -name prime256v1 -genkey -noout -out sendgrid.pem
+//	go run ./examples/webhook_server -sendgrid-key "$(openssl ec -in sendgrid.pem -pubout -outform DER | base64 -w0)"
+//
+// then sign each post as SendGrid does: an ECDSA signature over the
+// SHA-256 of the timestamp header's value followed by the body, in
+// base64 (on macOS, base64 without -w0):
+//
+//	ts=$(date +%s)
+//	body='[{"event":"open","sg_event_id":"open-1","timestamp":'$ts',"campaign_id":"newsletter","user_id":"ann"}]'
+//	sig=$(printf '%s%s' "$ts" "$body" | openssl dgst -sha256 -sign sendgrid.pem | base64 -w0)
+//	curl -si localhost:8080/webhooks/sendgrid -H "X-Twilio-Email-Event-Webhook-Signature: $sig" \
+//		-H "X-Twilio-Email-Event-Webhook-Timestamp: $ts" --data-binary "$body"
+//
+// A "delivered" event schedules the user's resend and an "open" cancels
+// it; sending the same sg_event_id again, before or after a restart on
+// the same -db file, prints a duplicate. An event stamped before the
+// resend was first published (the first start on the file) counts for
+// nothing (before_activation). The answers and their status codes are
+// those of docs/webhooks.md.
+//
+// It stops on Ctrl-C or SIGTERM, printing each step. Under go run, send
+// SIGTERM to the server's own process, not to go run's: go run exits on
+// it and leaves the server running.
+//
 // It is a module of its own, so that the root module needs no SQLite
 // driver.
 package main
@@ -61,6 +90,13 @@ func main() {
 	key := flag.String("sendgrid-key", "", "SendGrid Event Webhook verification key (base64 DER); empty: make up a demo key")
 	db := flag.String("db", "", "SQLite database file, created if missing, that keeps pending resends across restarts; empty: in memory")
 	delay := flag.Duration("delay", 7*24*time.Hour, "how long after the delivery the resend falls due; 1m shows it sent")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags]\n\n"+
+			"Receives SendGrid Event Webhook posts at /webhooks/sendgrid and prints the resends they\n"+
+			"schedule, cancel and send. Without -sendgrid-key it prints a signed curl command to try;\n"+
+			"go doc ./examples/webhook_server says how to sign posts of your own.\n\n", os.Args[0])
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
