@@ -9,12 +9,14 @@ import (
 )
 
 // kindPhrase says what a user does for an event of one kind, as a verb
-// phrase: "opens %s" with the campaign's object phrase in place of %s.
+// phrase: "opens %s" with the campaign's object phrase in place of %s;
+// past says what the user did, for an event that happened: "opened %s".
 // thing names what the campaign is ("email", "push"); part names what the
 // kind's Target selects ("link", "button"), empty when it selects nothing;
 // anyPart says the part when no Target is set.
 type kindPhrase struct {
 	verb    string // a format with one %s, the campaign (or the part and the campaign)
+	past    string // verb in the past tense, with the same arguments
 	thing   string
 	part    string
 	anyPart string
@@ -24,25 +26,25 @@ type kindPhrase struct {
 // fails when event gains a kind without one. Custom events, purchases and
 // session starts name no campaign and are said by matcherWords itself.
 var kindPhrases = map[event.Kind]kindPhrase{
-	event.InAppMessageViewed:        {verb: "views %s", thing: "in-app message"},
-	event.InAppMessageClicked:       {verb: "clicks %s", thing: "in-app message"},
-	event.InAppMessageButtonClicked: {verb: "clicks %s of %s", thing: "in-app message", part: "button", anyPart: "a button"},
-	event.EmailClicked:              {verb: "clicks a link in %s", thing: "email"},
-	event.EmailAliasClicked:         {verb: "clicks %s in %s", thing: "email", part: "link", anyPart: "a link with an alias"},
-	event.EmailOpened:               {verb: "opens %s", thing: "email"},
-	event.PushOpened:                {verb: "opens %s", thing: "push"},
-	event.PushButtonClicked:         {verb: "clicks %s of %s", thing: "push", part: "button", anyPart: "a button"},
-	event.PushStoryPageClicked:      {verb: "clicks %s of %s", thing: "push", part: "story page", anyPart: "a story page"},
-	event.ConversionPerformed:       {verb: "converts on %[2]s (%[1]s)", thing: "campaign", part: "conversion", anyPart: "any conversion"},
-	event.EmailReceived:             {verb: "receives %s", thing: "email"},
-	event.SMSReceived:               {verb: "receives %s", thing: "SMS"},
-	event.SMSLinkClicked:            {verb: "clicks a link in %s", thing: "SMS"},
-	event.PushReceived:              {verb: "receives %s", thing: "push"},
-	event.WebhookReceived:           {verb: "is sent %s", thing: "webhook"},
-	event.ControlGroupEnrolled:      {verb: "is held out of %s (its control group)", thing: "campaign"},
-	event.ContentCardViewed:         {verb: "views %s", thing: "content card"},
-	event.ContentCardClicked:        {verb: "clicks %s", thing: "content card"},
-	event.ContentCardDismissed:      {verb: "dismisses %s", thing: "content card"},
+	event.InAppMessageViewed:        {verb: "views %s", past: "viewed %s", thing: "in-app message"},
+	event.InAppMessageClicked:       {verb: "clicks %s", past: "clicked %s", thing: "in-app message"},
+	event.InAppMessageButtonClicked: {verb: "clicks %s of %s", past: "clicked %s of %s", thing: "in-app message", part: "button", anyPart: "a button"},
+	event.EmailClicked:              {verb: "clicks a link in %s", past: "clicked a link in %s", thing: "email"},
+	event.EmailAliasClicked:         {verb: "clicks %s in %s", past: "clicked %s in %s", thing: "email", part: "link", anyPart: "a link with an alias"},
+	event.EmailOpened:               {verb: "opens %s", past: "opened %s", thing: "email"},
+	event.PushOpened:                {verb: "opens %s", past: "opened %s", thing: "push"},
+	event.PushButtonClicked:         {verb: "clicks %s of %s", past: "clicked %s of %s", thing: "push", part: "button", anyPart: "a button"},
+	event.PushStoryPageClicked:      {verb: "clicks %s of %s", past: "clicked %s of %s", thing: "push", part: "story page", anyPart: "a story page"},
+	event.ConversionPerformed:       {verb: "converts on %[2]s (%[1]s)", past: "converted on %[2]s (%[1]s)", thing: "campaign", part: "conversion", anyPart: "any conversion"},
+	event.EmailReceived:             {verb: "receives %s", past: "received %s", thing: "email"},
+	event.SMSReceived:               {verb: "receives %s", past: "received %s", thing: "SMS"},
+	event.SMSLinkClicked:            {verb: "clicks a link in %s", past: "clicked a link in %s", thing: "SMS"},
+	event.PushReceived:              {verb: "receives %s", past: "received %s", thing: "push"},
+	event.WebhookReceived:           {verb: "is sent %s", past: "was sent %s", thing: "webhook"},
+	event.ControlGroupEnrolled:      {verb: "is held out of %s (its control group)", past: "was held out of %s (its control group)", thing: "campaign"},
+	event.ContentCardViewed:         {verb: "views %s", past: "viewed %s", thing: "content card"},
+	event.ContentCardClicked:        {verb: "clicks %s", past: "clicked %s", thing: "content card"},
+	event.ContentCardDismissed:      {verb: "dismisses %s", past: "dismissed %s", thing: "content card"},
 }
 
 // actions maps the String form of a campaign's triggers and exceptions,
@@ -111,14 +113,7 @@ func matcherWords(kind event.Kind, campaignID, target, name string, where []rule
 		if campaignID != "" {
 			object = fmt.Sprintf("the %s %q", p.thing, campaignID)
 		}
-		switch {
-		case p.part == "":
-			s = fmt.Sprintf(p.verb, object)
-		case target != "":
-			s = fmt.Sprintf(p.verb, fmt.Sprintf("the %s %q", p.part, target), object)
-		default:
-			s = fmt.Sprintf(p.verb, p.anyPart, object)
-		}
+		s = p.say(p.verb, object, target, p.anyPart)
 	}
 	if len(where) == 0 {
 		return s
@@ -128,4 +123,66 @@ func matcherWords(kind event.Kind, campaignID, target, name string, where []rule
 		conds[i] = c.String()
 	}
 	return s + ", where " + strings.Join(conds, " and ")
+}
+
+// say fills verb, p's verb or past, with the object phrase of the
+// campaign and, for a kind with a part, the target's or else anyPart.
+func (p kindPhrase) say(verb, object, target, anyPart string) string {
+	switch {
+	case p.part == "":
+		return fmt.Sprintf(verb, object)
+	case target != "":
+		return fmt.Sprintf(verb, fmt.Sprintf("the %s %q", p.part, target), object)
+	}
+	return fmt.Sprintf(verb, anyPart, object)
+}
+
+// eventWords says what the user did in e, as matcherWords says what a
+// user does, in the past tense: `received the push "abandoned_cart"`.
+// Its ID, time and properties are left to the page, which shows them
+// beside it. An event the phrases cannot say faithfully (a kind of a
+// later version, a selector its kind does not take) is "": the page then
+// shows its kind alone, as code.
+func eventWords(e event.Event) string {
+	switch e.Kind {
+	case event.CustomEvent:
+		if e.Name == "" || e.CampaignID != "" || e.Target != "" {
+			return ""
+		}
+		return fmt.Sprintf("did %q (a custom event)", e.Name)
+	case event.Purchase:
+		switch {
+		case e.CampaignID != "" || e.Target != "":
+			return ""
+		case e.Name != "":
+			return fmt.Sprintf("bought %q", e.Name)
+		}
+		return "bought something"
+	case event.SessionStart:
+		if e.CampaignID != "" || e.Target != "" || e.Name != "" {
+			return ""
+		}
+		return "started a session"
+	}
+	p, ok := kindPhrases[e.Kind]
+	if !ok || e.Name != "" || (e.Target != "" && p.part == "") {
+		return ""
+	}
+	object := article(p.thing) + " " + p.thing // an interaction names its campaign; a malformed one may not
+	if e.CampaignID != "" {
+		object = fmt.Sprintf("the %s %q", p.thing, e.CampaignID)
+	}
+	anyPart := p.anyPart
+	if rest, ok := strings.CutPrefix(anyPart, "any "); ok { // one event has one
+		anyPart = article(rest) + " " + rest
+	}
+	return p.say(p.past, object, e.Target, anyPart)
+}
+
+// article is the indefinite article of a thing the phrases name.
+func article(thing string) string {
+	if thing == "SMS" || strings.IndexAny(thing, "aeiou") == 0 {
+		return "an"
+	}
+	return "a"
 }

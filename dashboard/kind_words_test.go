@@ -96,3 +96,51 @@ func TestRecordedRulesReadAsActions(t *testing.T) {
 		t.Errorf("without the campaign: %q", got)
 	}
 }
+
+// A pending delivery's trigger reads as what the user did, in the words
+// of the campaign's rules, never as its wire name; what they cannot say
+// is "" and the page shows the kind as code.
+func TestEventWords(t *testing.T) {
+	for _, c := range []struct {
+		e    event.Event
+		want string
+	}{
+		{event.Event{Kind: event.PushReceived, CampaignID: "abandoned_cart", ID: "ev-1"}, `received the push "abandoned_cart"`},
+		{event.Event{Kind: event.EmailReceived, CampaignID: "news"}, `received the email "news"`},
+		{event.Event{Kind: event.EmailReceived}, `received an email`},
+		{event.Event{Kind: event.SMSReceived}, `received an SMS`},
+		{event.Event{Kind: event.InAppMessageViewed}, `viewed an in-app message`},
+		{event.Event{Kind: event.EmailAliasClicked, CampaignID: "news", Target: "shipping"}, `clicked the link "shipping" in the email "news"`},
+		{event.Event{Kind: event.PushButtonClicked, CampaignID: "p"}, `clicked a button of the push "p"`},
+		{event.Event{Kind: event.ConversionPerformed, CampaignID: "p", Target: "bought"}, `converted on the campaign "p" (the conversion "bought")`},
+		{event.Event{Kind: event.ConversionPerformed, CampaignID: "p"}, `converted on the campaign "p" (a conversion)`},
+		{event.Event{Kind: event.ControlGroupEnrolled, CampaignID: "p"}, `was held out of the campaign "p" (its control group)`},
+		{event.Event{Kind: event.Purchase}, `bought something`},
+		{event.Event{Kind: event.Purchase, Name: "sku-1"}, `bought "sku-1"`},
+		{event.Event{Kind: event.CustomEvent, Name: "signed_up"}, `did "signed_up" (a custom event)`},
+		{event.Event{Kind: event.SessionStart}, `started a session`},
+		{event.Event{Kind: "kind_of_a_later_version", CampaignID: "p"}, ``},
+		{event.Event{Kind: event.EmailOpened, CampaignID: "p", Target: "x"}, ``},
+		{event.Event{Kind: event.Purchase, CampaignID: "p"}, ``},
+	} {
+		if got := eventWords(c.e); got != c.want {
+			t.Errorf("%s of %q: %q, want %q", c.e.Kind, c.e.CampaignID, got, c.want)
+		}
+	}
+	for _, k := range event.Kinds() {
+		e := event.Event{Kind: k}
+		if _, ok := kindPhrases[k]; ok {
+			e.CampaignID = "welcome"
+		}
+		if k == event.CustomEvent {
+			e.Name = "signed_up"
+		}
+		got := eventWords(e)
+		if got == "" || strings.Contains(got, string(k)) {
+			t.Errorf("%s reads %q: not in words", k, got)
+		}
+		if e.CampaignID != "" && !strings.Contains(got, `"welcome"`) {
+			t.Errorf("%s reads %q: the campaign is missing", k, got)
+		}
+	}
+}

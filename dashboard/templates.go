@@ -43,6 +43,7 @@ func parsePages(loc *time.Location) (*pages, error) {
 		"asset":       assetURL,
 		"words":       reasonWords,
 		"kind":        kindWords,
+		"event":       eventWords,
 		"spark":       func(s series, title, unit string) template.HTML { return sparkline(s, title, unit, loc) },
 		"human":       durationWords,
 		"swatch":      swatch,
