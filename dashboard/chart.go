@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,24 +40,59 @@ func (s *svg) open(w, h int, class, label string) {
 
 // sparkline draws a small bar chart of s: a bar per bucket, the y axis
 // from 0 to the largest bucket, the x axis labelled with the first and
-// last bucket's start. title names what it counts.
+// last bucket's start, with their dates when s spans more than a day; a
+// last bucket still filling ends "–now". title names what it counts.
 func sparkline(s series, title, unit string, loc *time.Location) template.HTML {
 	const (
 		w, h                     = 220, 58
 		left, right, top, bottom = 34.0, 214.0, 6.0, 40.0
 	)
 	var g svg
-	g.open(w, h, "spark", fmt.Sprintf("%s %s, %s: %d in all", title, unit, spanLabel(s, loc), s.Total()))
+	n := len(s.Counts)
+	label := fmt.Sprintf("%s %s, %s: %d in all", title, unit, spanLabel(s, loc), s.Total())
+	if n > 0 && s.partial(n-1) {
+		label += ", " + countedTo(s, loc)
+	}
+	g.open(w, h, "spark", label)
 	top2 := s.Max()
 	g.text(left-4, top+7, "end", "tick", compact(top2))
 	g.text(left-4, bottom, "end", "tick", "0")
 	g.printf(`<path class="axis" d="M%.1f %.1fV%.1fH%.1f"/>`, left, top, bottom, right)
 	bars(&g, s, left, right, top, bottom, float64(max(top2, 1)), "bar", loc)
-	n := len(s.Counts)
-	g.text(left, h-4, "start", "tick", axisTime(s.Start, s.Bucket*time.Duration(n), loc))
-	g.text(right, h-4, "end", "tick", axisTime(s.Start.Add(s.Bucket*time.Duration(n-1)), s.Bucket*time.Duration(n), loc))
+	span := s.Bucket * time.Duration(n)
+	g.text(left, h-4, "start", "tick", sparkTime(s.Start, span, loc))
+	last := sparkTime(s.Start.Add(s.Bucket*time.Duration(n-1)), span, loc)
+	if n > 0 && s.partial(n-1) {
+		last += "–now"
+	}
+	g.text(right, h-4, "end", "tick", last)
 	g.printf(`</svg>`)
 	return g.html()
+}
+
+// sparkTime labels an end of a sparkline spanning span: the time of day
+// for a day, the date and time beyond, where a weekday would name two
+// days of a week's span.
+func sparkTime(t time.Time, span time.Duration, loc *time.Location) string {
+	if span <= 36*time.Hour {
+		return t.In(loc).Format("15:04")
+	}
+	return t.In(loc).Format("02 Jan 15:04")
+}
+
+// countedTo says when s was counted, which the bucket holding it is not
+// over at: "counted to Wed 04 Mar 15:20".
+func countedTo(s series, loc *time.Location) string {
+	return "counted to " + s.Now.In(loc).Format("Mon 02 Jan 15:04")
+}
+
+// barTitle is the tooltip of bucket i of s, counting c: its count and
+// span, and for a bucket still filling, that the count is so far.
+func barTitle(s series, i int, c int64, loc *time.Location) string {
+	if s.partial(i) {
+		return fmt.Sprintf("%d so far, %s (not over: %s)", c, bucketLabel(s, i, loc), countedTo(s, loc))
+	}
+	return fmt.Sprintf("%d, %s", c, bucketLabel(s, i, loc))
 }
 
 // bars draws one bar per bucket of s between the plot's edges, scaled to
@@ -71,16 +107,17 @@ func bars(g *svg, s series, left, right, top, bottom, scale float64, class strin
 		hgt := (bottom - top) * float64(c) / scale
 		x := left + float64(i)*step
 		g.printf(`<rect class="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s</title></rect>`,
-			class, x+gap/2, bottom-hgt, step-gap, hgt, esc(fmt.Sprintf("%d, %s", c, bucketLabel(s, i, loc))))
+			class, x+gap/2, bottom-hgt, step-gap, hgt, esc(barTitle(s, i, c, loc)))
 	}
 }
 
 // stackedChart draws the decisions of a window by kind: a stacked bar per
-// bucket, y axis ticks in round numbers and time labels along the x axis.
-// The page shows the legend (see swatch), where it can wrap.
+// bucket, y axis ticks in round numbers and time labels along the x axis,
+// each with its date under it where the date changes. The page shows the
+// legend (see swatch), where it can wrap.
 func stackedChart(ks []kindSeries, w window, loc *time.Location) template.HTML {
 	const (
-		width, height            = 760, 250
+		width, height            = 760, 264
 		left, right, top, bottom = 58.0, 724.0, 14.0, 214.0
 	)
 	var g svg
@@ -120,18 +157,28 @@ func stackedChart(ks []kindSeries, w window, loc *time.Location) template.HTML {
 			base[i] += hgt
 			g.printf(`<rect class="k-%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s</title></rect>`,
 				kindClass(k.Kind), left+float64(i)*step+0.5, bottom-base[i], max(step-1, 0.5), hgt,
-				esc(fmt.Sprintf("%s: %d, %s", kindWords(k.Kind), c, bucketLabel(k.Series, i, loc))))
+				esc(kindWords(k.Kind)+": "+barTitle(k.Series, i, c, loc)))
 		}
 	}
 	g.printf(`<path class="axis" d="M%.1f %.1fV%.1fH%.1f"/>`, left, top, bottom, right)
 	s := ks[0].Series
 	every := (n + 7) / 8
+	var day string
 	for i := 0; i <= n; i += every {
 		x := left + float64(i)*step
+		at := s.Start.Add(s.Bucket * time.Duration(i))
 		g.printf(`<path class="axis" d="M%.1f %.1fv4"/>`, x, bottom)
-		g.text(x, bottom+16, "middle", "tick", axisTime(s.Start.Add(s.Bucket*time.Duration(i)), w.Span, loc))
+		g.text(x, bottom+16, "middle", "tick", axisTime(at, w.Span, loc))
+		if d := axisDate(at, w.Span, loc); d != day {
+			g.text(x, bottom+29, "middle", "tick", d)
+			day = d
+		}
 	}
-	g.text(right, bottom+32, "end", "unit", "time ("+zoneName(s.Start, loc)+")")
+	unit := "time (" + zoneName(s.Start, loc) + ")"
+	if slices.ContainsFunc(ks, func(k kindSeries) bool { return k.Series.partial(n - 1) }) {
+		unit += " · last bar so far, " + countedTo(s, loc)
+	}
+	g.text(right, bottom+44, "end", "unit", unit)
 	g.printf(`</svg>`)
 	return g.html()
 }
@@ -204,16 +251,21 @@ func compact(n int64) string {
 }
 
 // axisTime labels an instant on an axis spanning span: the time of day
-// for a day, the weekday and time for a week, the date beyond.
+// up to a week (axisDate says the day under it), the date beyond.
 func axisTime(t time.Time, span time.Duration, loc *time.Location) string {
-	t = t.In(loc)
-	switch {
-	case span <= 36*time.Hour:
-		return t.Format("15:04")
-	case span <= 8*24*time.Hour:
-		return t.Format("Mon 15:04")
+	if span <= 8*24*time.Hour {
+		return t.In(loc).Format("15:04")
 	}
-	return t.Format("02 Jan")
+	return t.In(loc).Format("02 Jan")
+}
+
+// axisDate is the day of an instant axisTime labels with a time, "" for
+// one it labels with its date.
+func axisDate(t time.Time, span time.Duration, loc *time.Location) string {
+	if span <= 8*24*time.Hour {
+		return t.In(loc).Format("Mon 02 Jan")
+	}
+	return ""
 }
 
 // bucketLabel says which time bucket i of s covers.

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,8 +60,8 @@ func TestSparklineDrawsABarPerNonEmptyBucketWithItsAxes(t *testing.T) {
 func TestStackedChartLabelsTimeAndStacksKinds(t *testing.T) {
 	now := time.Date(2026, 3, 4, 15, 20, 0, 0, time.UTC)
 	since, _ := lastDay.bounds(now)
-	a := newSeries(lastDay, since)
-	b := newSeries(lastDay, since)
+	a := newSeries(lastDay, since, now)
+	b := newSeries(lastDay, since, now)
 	a.add(since, 30)
 	b.add(since, 10)
 	b.add(since.Add(23*time.Hour), 5)
@@ -70,7 +71,10 @@ func TestStackedChartLabelsTimeAndStacksKinds(t *testing.T) {
 		">0<", ">10<", ">40<", // ticks of ten up to the tallest stack
 		"decisions per hour", "time (UTC)",
 		"<title>Scheduled: 30, Tue 03 Mar 16:00–17:00 UTC</title>",
-		"<title>Cancelled: 5, Wed 04 Mar 15:00–16:00 UTC</title>",
+		// The last hour holds now (15:20): its count is so far.
+		"<title>Cancelled: 5 so far, Wed 04 Mar 15:00–16:00 UTC (not over: counted to Wed 04 Mar 15:20)</title>",
+		">Tue 03 Mar<", ">Wed 04 Mar<", // the dates, under the first hour and midnight
+		"time (UTC) · last bar so far, counted to Wed 04 Mar 15:20",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the chart lacks %q", want)
@@ -84,15 +88,101 @@ func TestStackedChartLabelsTimeAndStacksKinds(t *testing.T) {
 	}
 }
 
+// A week's axis said "Wed 15:00" at both ends, two Wednesdays apart: up
+// to a week, a label is the time with its date under it.
 func TestAxisTimesFitTheirSpan(t *testing.T) {
 	at := time.Date(2026, 3, 4, 15, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		span time.Duration
-		want string
-	}{{24 * time.Hour, "15:00"}, {7 * 24 * time.Hour, "Wed 15:00"}, {30 * 24 * time.Hour, "04 Mar"}} {
-		if got := axisTime(at, tc.span, time.UTC); got != tc.want {
-			t.Errorf("axisTime over %v = %q, want %q", tc.span, got, tc.want)
+		span       time.Duration
+		time, date string
+	}{{24 * time.Hour, "15:00", "Wed 04 Mar"}, {7 * 24 * time.Hour, "15:00", "Wed 04 Mar"}, {30 * 24 * time.Hour, "04 Mar", ""}} {
+		if got := axisTime(at, tc.span, time.UTC); got != tc.time {
+			t.Errorf("axisTime over %v = %q, want %q", tc.span, got, tc.time)
 		}
+		if got := axisDate(at, tc.span, time.UTC); got != tc.date {
+			t.Errorf("axisDate over %v = %q, want %q", tc.span, got, tc.date)
+		}
+	}
+}
+
+var tickText = regexp.MustCompile(`<text [^>]*class="tick">([^<]*)</text>`)
+
+// ticks returns the texts of the axis labels of a chart, in order.
+func ticks(svg string) []string {
+	var out []string
+	for _, m := range tickText.FindAllStringSubmatch(svg, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// A week's chart spans two Wednesdays: every tick has its date under it,
+// and none says a bare weekday. The last bucket, which holds now, is
+// marked as counted so far.
+func TestWeekChartDatesItsTicksAndMarksTheLastBar(t *testing.T) {
+	now := fixtureNow // Wed 04 Mar 15:20
+	since, _ := lastWeek.bounds(now)
+	s := newSeries(lastWeek, since, now)
+	s.add(since, 4)
+	s.add(now, 2)
+	out := string(stackedChart([]kindSeries{{rule.Scheduled, s}}, lastWeek, time.UTC))
+	got := strings.Join(ticks(out), "|")
+	want := "0|1|2|3|4|" + // the y axis
+		"16:00|Wed 25 Feb|16:00|Thu 26 Feb|16:00|Fri 27 Feb|16:00|Sat 28 Feb|16:00|Sun 01 Mar|16:00|Mon 02 Mar|16:00|Tue 03 Mar|16:00|Wed 04 Mar"
+	if got != want {
+		t.Errorf("ticks\n%s\nwant\n%s", got, want)
+	}
+	for _, want := range []string{
+		"<title>Scheduled: 4, Wed 25 Feb 16:00–22:00 UTC</title>",
+		"<title>Scheduled: 2 so far, Wed 04 Mar 10:00–16:00 UTC (not over: counted to Wed 04 Mar 15:20)</title>",
+		"time (UTC) · last bar so far, counted to Wed 04 Mar 15:20",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the chart lacks %q", want)
+		}
+	}
+	// The mark is in words alone: the bars are those of a series
+	// counted at no particular time.
+	s.Now = time.Time{}
+	plain := string(stackedChart([]kindSeries{{rule.Scheduled, s}}, lastWeek, time.UTC))
+	if a, b := rects.FindAllString(out, -1), rects.FindAllString(plain, -1); !slices.Equal(a, b) || len(a) != 2 {
+		t.Errorf("the bars differ with the mark:\n%v\n%v", a, b)
+	}
+	if strings.Contains(plain, "so far") {
+		t.Error("a series counted at no particular time is marked as counted so far")
+	}
+}
+
+var rects = regexp.MustCompile(`<rect [^>]*>`)
+
+// A week's sparkline said "Wed 16:00" at the left and "Wed 10:00" at the
+// right, a week apart; its ends have their dates, and the last bucket,
+// which holds now, ends "–now".
+func TestWeekSparklineDatesItsEndsAndMarksTheLastBar(t *testing.T) {
+	now := fixtureNow
+	since, _ := lastWeek.bounds(now)
+	s := newSeries(lastWeek, since, now)
+	s.add(since, 4)
+	s.add(now, 2)
+	out := string(sparkline(s, "Sent", "per 6 hours", time.UTC))
+	if got, want := strings.Join(ticks(out), "|"), "4|0|25 Feb 16:00|04 Mar 10:00–now"; got != want {
+		t.Errorf("ticks %q, want %q", got, want)
+	}
+	for _, want := range []string{
+		"<title>2 so far, Wed 04 Mar 10:00–16:00 UTC (not over: counted to Wed 04 Mar 15:20)</title>",
+		"6 in all, counted to Wed 04 Mar 15:20</title>",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the sparkline lacks %q", want)
+		}
+	}
+	s.Now = time.Time{}
+	plain := string(sparkline(s, "Sent", "per 6 hours", time.UTC))
+	if a, b := rects.FindAllString(out, -1), rects.FindAllString(plain, -1); !slices.Equal(a, b) || len(a) != 2 {
+		t.Errorf("the bars differ with the mark:\n%v\n%v", a, b)
+	}
+	if got, want := strings.Join(ticks(plain), "|"), "4|0|25 Feb 16:00|04 Mar 10:00"; got != want {
+		t.Errorf("counted at no particular time: ticks %q, want %q", got, want)
 	}
 }
 

@@ -148,15 +148,24 @@ func (w window) Unit() string {
 	return fmt.Sprintf("per %d hours", int(w.Bucket.Hours()))
 }
 
-// series is a count per bucket of equal length from Start.
+// series is a count per bucket of equal length from Start, counted up to
+// Now: the bucket Now falls in is still filling (see partial).
 type series struct {
 	Start  time.Time
 	Bucket time.Duration
 	Counts []int64
+	Now    time.Time
 }
 
-func newSeries(w window, since time.Time) series {
-	return series{Start: since, Bucket: w.Bucket, Counts: make([]int64, int(w.Span/w.Bucket))}
+func newSeries(w window, since, now time.Time) series {
+	return series{Start: since, Bucket: w.Bucket, Counts: make([]int64, int(w.Span/w.Bucket)), Now: now}
+}
+
+// partial reports whether bucket i of s was not over when it was counted:
+// it holds Now, so its count is only what happened so far.
+func (s series) partial(i int) bool {
+	from := s.Start.Add(s.Bucket * time.Duration(i))
+	return !s.Now.IsZero() && !s.Now.Before(from) && s.Now.Before(from.Add(s.Bucket))
 }
 
 // add counts n at time t, if t falls in the series.
@@ -225,7 +234,7 @@ func summarize(ts []tally, metrics []metric, w window, now time.Time, a actions)
 	since, until := w.bounds(now)
 	s := summary{Window: w, Figures: make([]figure, len(metrics))}
 	for i, m := range metrics {
-		f := figure{Metric: m, Series: newSeries(w, since)}
+		f := figure{Metric: m, Series: newSeries(w, since, now)}
 		parts := map[string]int64{}
 		for _, t := range ts {
 			if t.Hour.Before(since) || !t.Hour.Before(until) || !m.counts(t) {
@@ -299,7 +308,7 @@ func decisionsOverTime(ts []tally, w window, now time.Time) []kindSeries {
 		}
 		s := byKind[t.Kind]
 		if s == nil {
-			ns := newSeries(w, since)
+			ns := newSeries(w, since, now)
 			s = &ns
 			byKind[t.Kind] = s
 		}

@@ -19,7 +19,7 @@ func TestWindowsEndWithTheCurrentHour(t *testing.T) {
 		t.Errorf("since %v, want %v", since, want)
 	}
 	for _, w := range windows {
-		if n := len(newSeries(w, since).Counts); time.Duration(n)*w.Bucket != w.Span {
+		if n := len(newSeries(w, since, now).Counts); time.Duration(n)*w.Bucket != w.Span {
 			t.Errorf("%s: %d buckets of %v do not cover %v", w.Key, n, w.Bucket, w.Span)
 		}
 	}
