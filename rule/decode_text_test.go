@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -134,4 +135,27 @@ func TestStoredTextThatWouldReadAsReplacementStillLoads(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"a":"\udc00"}`, string(c.Message))
 	require.Contains(t, string(c.Message), `\udc00`, "the message's bytes, as stored")
+}
+
+// A stored condition value written anew for its text reads as encoding/json
+// reads the value as stored, which older releases loaded: numbers keep their
+// literals (json.Number), keys given twice keep the last, in the trigger's
+// conditions as in a conversion's.
+func TestStoredTextThatWouldReadAsReplacementKeepsTheRest(t *testing.T) {
+	for _, v := range []string{
+		"{\"a\":\"\xff\",\"a\":2,\"b\":1.0,\"c\":1e400,\"d\":-0,\"e\":12345678901234567890,\"\xfe\":1,\"\\ufffd\":2}",
+		`["\ud800\ud800","\udbff\udfff",1.50,"<&>\u2028"]`,
+		`"\ud800\u0041"`,
+	} {
+		doc := `{"id":"f","triggers":[{"kind":"custom_event","name":"e","where":[{"property":"p","op":"eq","value":` + v +
+			`}]}],"conversions":[{"id":"c","kind":"purchase","where":[{"property":"p","op":"eq","value":` + v + `}]}]}`
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.UseNumber()
+		var want any
+		require.NoError(t, dec.Decode(&want))
+		c, err := rule.DecodeStoredCampaign([]byte(doc))
+		require.NoError(t, err, "%q", v)
+		require.Equal(t, want, c.Triggers[0].Where[0].Value, "%q", v)
+		require.Equal(t, want, c.Conversions[0].Where[0].Value, "%q", v)
+	}
 }
