@@ -348,16 +348,10 @@ func (o *onListening) Write(p []byte) (int, error) {
 func TestServeSaysHowItStops(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "campaigns.db")
 	signer := sendgridtest.NewSigner(t)
-	// serve runs on the wall clock and publishes the resend as it starts:
-	// the delivery is stamped after that, in whole seconds.
-	clk := clock.NewMock()
-	clk.Set(time.Now().Add(time.Second))
 	run := func(post bool) string {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		body := fmt.Appendf(nil, `[{"event":"delivered","sg_event_id":"sg-1","timestamp":%d,"campaign_id":"newsletter","user_id":"ann"}]`, clk.Now().Unix())
-		header := signer.Header(t, body, clk.Now())
 		var status int // of the post, read once serve has returned
 		var postErr error
 		out := &onListening{do: func(url string) {
@@ -365,6 +359,13 @@ func TestServeSaysHowItStops(t *testing.T) {
 			if !post {
 				return
 			}
+			// serve runs on the wall clock and published the resend
+			// before it said it listens: the delivery is stamped at the
+			// second after now, as the demo command's is, so that it
+			// comes after the publication however long serve took.
+			at := time.Now().Truncate(time.Second).Add(time.Second)
+			body := fmt.Appendf(nil, `[{"event":"delivered","sg_event_id":"sg-1","timestamp":%d,"campaign_id":"newsletter","user_id":"ann"}]`, at.Unix())
+			header := signer.Header(t, body, at)
 			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 			if err != nil {
 				postErr = err
