@@ -125,11 +125,11 @@ func serve(ctx context.Context, addr, key, db string, delay time.Duration, out i
 	}()
 	var st store.Store = store.NewMemory()
 	if db != "" {
-		s, err := sqlite.Open(ctx, db)
-		if err != nil {
-			return err
+		s, openErr := sqlite.Open(ctx, db)
+		if openErr != nil {
+			return openErr
 		}
-		defer func() { err = errors.Join(err, s.Close()) }()
+		defer func() { err = errors.Join(err, s.Close()) }() // serve's err: a failed Close is its error
 		st = s
 	}
 	engine, handler, err := newServer(ctx, clock.New(), st, key, delay, out)
