@@ -109,6 +109,10 @@ func main() {
 // file db, or in memory when db is empty, with the resend due delay after
 // the delivery.
 func serve(ctx context.Context, addr, key, db string, delay time.Duration, out io.Writer) (err error) {
+	if delay <= 0 {
+		// The engine would refuse it in its own words, about exceptions.
+		return fmt.Errorf("-delay %v: the resend waits after the delivery (an open cancels it meanwhile), so it must be positive", delay)
+	}
 	var demo *ecdsa.PrivateKey
 	if key == "" {
 		if demo, key, err = demoKey(); err != nil {

@@ -396,3 +396,18 @@ func TestServeSaysHowItStops(t *testing.T) {
 	require.Regexp(t, `(?s)^keeping state in \S+: 1 resends pending\n`+
 		`listening on .*\nstopping: .*\nstopped\n$`, second)
 }
+
+// A -delay of zero or less is refused in the flag's own words: the engine
+// would refuse the campaign as an immediate follow-up with exceptions.
+func TestServeRefusesADelayThatIsNotPositive(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Minute} {
+		var out strings.Builder
+		err := serve(context.Background(), "127.0.0.1:0", "", "", d, &out)
+		if err == nil || !strings.Contains(err.Error(), "-delay") {
+			t.Errorf("-delay %v: %v, want an error naming -delay", d, err)
+		}
+		if strings.Contains(out.String(), "listening") {
+			t.Errorf("-delay %v: it listened:\n%s", d, out.String())
+		}
+	}
+}
