@@ -74,7 +74,8 @@ import (
 
 // Headers SendGrid signs its requests with.
 const (
-	// SignatureHeader holds the base64 ASN.1 DER ECDSA signature.
+	// SignatureHeader holds the base64 ASN.1 DER ECDSA signature of the
+	// SHA-256 hash of the timestamp header followed by the raw body.
 	SignatureHeader = "X-Twilio-Email-Event-Webhook-Signature"
 	// TimestampHeader holds the signing time, Unix seconds; the signature
 	// covers it followed by the raw body.
