@@ -58,6 +58,11 @@ func section(t *testing.T, page, start, end string) string {
 	return rest
 }
 
+// oneLine returns s with each run of white space as one space, as a
+// browser shows it: a test of a text does not depend on where the
+// template breaks its lines.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 // number reads the integer shown in the first element whose opening tag
 // carries attrs (written as in the page, e.g. `data-metric="sent"`).
 func number(t *testing.T, page, attrs string) int64 {

@@ -67,6 +67,9 @@ type healthBody struct {
 type statRow struct {
 	Key   string // the field's Go name
 	Label string
+	// Field is the field's Go name when Label is not made of it (see
+	// statLabels), for the label's title.
+	Field string
 	Value string
 	Parts []statRow
 }
@@ -247,7 +250,11 @@ func structRows(v reflect.Value) []statRow {
 		if !f.IsExported() {
 			continue
 		}
-		out = append(out, valueRow(f.Name, v.Field(i)))
+		row := valueRow(f.Name, v.Field(i))
+		if label, ok := statLabels[f.Name]; ok {
+			row.Label, row.Field = label, f.Name
+		}
+		out = append(out, row)
 	}
 	return out
 }

@@ -152,3 +152,37 @@ func TestHealthPageUnknownTotalPointsToTheListOnlyWhenShown(t *testing.T) {
 		t.Errorf("%d events; the sentence points to a list the page does not show:\n%s", got, section(t, page, `id="unknown-total"`, "</p>"))
 	}
 }
+
+// The health page names its figures in a campaign manager's words, not
+// by their Go fields ("Pending" of what? "Unheard"?), and keeps a field's
+// name in its label's title; the notes say what an engine option does
+// and name the option last, for the engineer.
+func TestHealthPageNamesItsFiguresInWords(t *testing.T) {
+	f := populatedFake()
+	h := mustHandler(t, f)
+	page := body(t, get(t, h, "/health"), http.StatusOK)
+	stats := oneLine(section(t, page, `id="stats"`, "</section>"))
+	events := oneLine(section(t, page, `id="events"`, "</section>"))
+	for _, want := range []struct{ part, text string }{
+		{stats, `<th scope="row" title="Go field: Pending">Pending deliveries</th><td class="n" data-stat="Pending">`},
+		{stats, `(the host turns it on with <code>connector.WithInteractionLog</code>).`},
+		{events, `<th scope="row" title="Go field: Unheard">Used by no follow-up</th><td class="n" data-stat="Events.Unheard">`},
+		{events, `Used by no follow-up: events that no active follow-up triggers on or watches for`},
+		{oneLine(section(t, page, `id="failures"`, "</section>")), `when the engine keeps a history of its decisions about each user (the host turns it on with <code>connector.WithDecisionLog</code>).`},
+	} {
+		if !strings.Contains(want.part, want.text) {
+			t.Errorf("the health page does not say %q in:\n%s", want.text, want.part)
+		}
+	}
+	if strings.Contains(events, "Unheard:") || strings.Contains(events, ">Unheard<") {
+		t.Errorf("the health page names a figure Unheard:\n%s", events)
+	}
+	if !strings.Contains(body(t, get(t, h, "/"), http.StatusOK), `<dt>Pending deliveries</dt>`) {
+		t.Error("the campaigns page does not say its pending figure counts deliveries")
+	}
+	f.noLog = true
+	note := oneLine(section(t, body(t, get(t, h, "/user?id=ann"), http.StatusOK), `data-note="log"`, "</p>"))
+	if want := `keeps no history of its decisions about each user, so there is none to show (the host turns it on with <code>connector.WithDecisionLog</code>)`; !strings.Contains(note, want) {
+		t.Errorf("the user page's note of no decision log says:\n%s\nnot:\n%s", note, want)
+	}
+}

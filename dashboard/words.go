@@ -216,3 +216,12 @@ func decisionWords(d rule.Decision, loc *time.Location, a actions) string {
 	}
 	return s
 }
+
+// statLabels name, by their Go field names, the store's and the engine's
+// figures that fieldWords would name too shortly for the health page:
+// "Pending" of what, and "Unheard" is the engine's term. The page keeps
+// the field's name in the label's title, for the engineer.
+var statLabels = map[string]string{
+	"Pending": "Pending deliveries",
+	"Unheard": "Used by no follow-up",
+}
