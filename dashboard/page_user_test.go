@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,33 @@ func TestTheUsersPageSaysWhatToLookUp(t *testing.T) {
 	page := body(t, get(t, mustHandler(t, populatedFake()), "/user"), http.StatusOK)
 	if !strings.Contains(page, `data-empty>Enter a user's ID as your app sends it with their events`) {
 		t.Errorf("the Users page does not say what to enter:\n%s", section(t, page, "<main", "</main>"))
+	}
+}
+
+// A user the engine recorded nothing about is most often a mistyped ID:
+// the page says to check it, and shows the ID quoted, so that a space
+// shows, and in ASCII when it holds other characters, so that a
+// look-alike letter shows. It searches no other user.
+func TestAnUnknownUsersPageSuggestsATypo(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	for _, tc := range []struct{ id, quoted, ascii string }{
+		{"nobody", `&#34;nobody&#34;`, ""},
+		{"ann ", `&#34;ann &#34;`, ""},
+		{"\u0430nn", "&#34;\u0430nn&#34;", `&#34;\u0430nn&#34;`}, // a Cyrillic a
+	} {
+		page := body(t, get(t, h, "/user?id="+url.QueryEscape(tc.id)), http.StatusOK)
+		empty := oneLine(section(t, page, "data-empty>", "</p>"))
+		for _, want := range []string{
+			`The engine has recorded nothing about the user <code class="id" data-quoted>` + tc.quoted + `</code>`,
+			"Check the ID for a typo: it must be exactly as your app sends it with their events",
+			"If it is right, no follow-up has triggered for this user",
+		} {
+			if !strings.Contains(empty, want) {
+				t.Errorf("%q: the page does not say %q:\n%s", tc.id, want, empty)
+			}
+		}
+		if got := strings.Contains(empty, "data-ascii"); got != (tc.ascii != "") || !strings.Contains(empty, tc.ascii) {
+			t.Errorf("%q: the page shows an ASCII form %t, want %q:\n%s", tc.id, got, tc.ascii, empty)
+		}
 	}
 }
