@@ -293,6 +293,29 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		}
 	})
 
+	t.Run("each action's form is a line of its own", func(t *testing.T) {
+		b.t = t
+		// At 1280 px the Stop button's explanation ran on into "archiving
+		// is final" and Archive, on one line, and seemed to be Archive's.
+		b.do("a window 1280 px wide", chromedp.EmulateViewport(1280, 800))
+		defer b.do("the window's own size", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}))
+		for _, page := range []string{"campaign?id=cart_reminder", "campaign?id=abandoned_cart"} {
+			b.navigate(base + page)
+			forms := eval[[][]float64](b, `[...document.querySelectorAll('main .actions form')].map(f => { const r = f.getBoundingClientRect(); return [r.top, r.bottom]; })`)
+			if len(forms) < 2 {
+				t.Fatalf("%q shows %d action forms, want Stop and Archive", page, len(forms))
+			}
+			for i := 1; i < len(forms); i++ {
+				if forms[i][0] < forms[i-1][1] {
+					t.Errorf("%q at 1280 px sets action form %d beside form %d: tops and bottoms %v", page, i+1, i, forms)
+				}
+			}
+		}
+	})
+
 	t.Run("hostile values are shown as text and run nothing", func(t *testing.T) {
 		b.t = t
 		b.navigate(base)
