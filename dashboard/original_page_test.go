@@ -62,3 +62,28 @@ func TestAFollowUpsPageNamesTheFollowUpsOfIt(t *testing.T) {
 		}
 	}
 }
+
+// What a stop does to the follow-ups of a campaign is said in words, not
+// as the engine's setting ("accept stopped originals"); the option that
+// changes it is in the title, for the engineer. An original's Stop says
+// it, and so does that of a follow-up that others trigger on.
+func TestAStopSaysInWordsWhatItDoesToTheFollowUps(t *testing.T) {
+	f := populatedFake()
+	f.add(rule.Campaign{ID: "then", Delay: rule.After(time.Hour),
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "resend"}}}, rule.Active)
+	h := mustHandler(t, f, WithActions())
+	for _, id := range []string{"newsletter", "resend"} {
+		stop := oneLine(section(t, body(t, get(t, h, "/campaign?id="+id), http.StatusOK), `data-explain="stop"`, "</form>"))
+		if strings.Contains(stop, "accept stopped originals") {
+			t.Errorf("%s: the Stop button speaks of the engine's setting:\n%s", id, stop)
+		}
+		for _, want := range []string{
+			"stop triggering", "what users do with the messages it already sent no longer starts them",
+			`<span title="The host allows it with connector.WithStoppedOriginals.">unless the host lets a stopped campaign keep starting its follow-ups</span>`,
+		} {
+			if !strings.Contains(stop, want) {
+				t.Errorf("%s: the Stop button does not say %q:\n%s", id, want, stop)
+			}
+		}
+	}
+}
