@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -193,6 +194,26 @@ func TestFunnelChartSaysCountsAsTheTable(t *testing.T) {
 	for _, want := range []string{">" + thousands(3340) + "<", ">" + thousands(2901) + "  (86.9 % of triggered)<"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the funnel lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// A chart scales with its box, text and all: each sits in a .scroll box,
+// where the stylesheet gives it a least width and a phone scrolls it
+// rather than shrink its text (the browser test measures the text).
+func TestChartsSitInScrollBoxes(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	chart := regexp.MustCompile(`(.{0,40})<svg [^>]*class="(chart|funnel)"`)
+	for _, target := range []string{"/campaign?id=resend", "/health"} {
+		page := body(t, get(t, h, target), http.StatusOK)
+		found := chart.FindAllStringSubmatch(page, -1)
+		if len(found) == 0 {
+			t.Errorf("%s shows no chart", target)
+		}
+		for _, m := range found {
+			if !strings.HasSuffix(m[1], `<div class="scroll">`) {
+				t.Errorf("%s: an svg.%s is not the first thing in a .scroll box, but follows %q", target, m[2], m[1])
+			}
 		}
 	}
 }

@@ -253,6 +253,7 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
 			return err
 		}))
+		var charts int
 		for _, page := range []string{"", "campaign?id=cart_reminder", "user?id=" + failingUser, "health"} {
 			b.navigate(base + page)
 			if w := eval[[]int](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
@@ -290,6 +291,23 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 			if len(outdented) > 0 {
 				t.Errorf("%q at 390 px sets the values of %q left of their names", page, outdented)
 			}
+			// A chart scales with its width: squeezed into the window, its
+			// text shrinks below what one can read. It keeps a least width
+			// in a box that scrolls, where its smallest text is 8 px or more.
+			charts += eval[int](b, `document.querySelectorAll('main svg.chart, main svg.funnel').length`)
+			small := eval[[]string](b, `[...document.querySelectorAll('main svg.chart, main svg.funnel')].flatMap(svg => {
+				const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+				return [...svg.querySelectorAll('text')]
+					.map(e => parseFloat(getComputedStyle(e).fontSize) * scale)
+					.filter(px => px < 8)
+					.map(px => svg.getAttribute('class') + ' ' + px.toFixed(1) + ' px');
+			}).filter((x, i, all) => all.indexOf(x) === i)`)
+			if len(small) > 0 {
+				t.Errorf("%q at 390 px shrinks the text of its charts to %q", page, small)
+			}
+		}
+		if charts == 0 && sc.canTally(t) {
+			t.Error("no page at 390 px shows a chart: the test of their text checked none")
 		}
 	})
 
