@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -308,6 +309,26 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		}
 		if charts == 0 && sc.canTally(t) {
 			t.Error("no page at 390 px shows a chart: the test of their text checked none")
+		}
+	})
+
+	t.Run("an unknown user's long ID wraps in the page's width", func(t *testing.T) {
+		b.t = t
+		// The page quotes an ID no one is known by, and its ASCII form: a
+		// long one without a space, pasted in by mistake, wraps there
+		// rather than widen the page past the window.
+		b.do("a window 390 px wide", chromedp.EmulateViewport(390, 800))
+		defer b.do("the window's own size", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}))
+		id := strings.Repeat("\u0430", 10) + strings.Repeat("x", 990)
+		b.navigate(base + "user?id=" + url.QueryEscape(id))
+		if !eval[bool](b, `!!document.querySelector('main [data-empty] [data-quoted]') && !!document.querySelector('main [data-empty] [data-ascii]')`) {
+			t.Fatal("the unknown user's page does not quote the ID and its ASCII form")
+		}
+		if w := eval[[]int](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+			t.Errorf("at 390 px the page of a user with a 1,000-character ID is %d px wide", w[0])
 		}
 	})
 
