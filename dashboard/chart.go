@@ -122,7 +122,7 @@ func stackedChart(ks []kindSeries, w window, loc *time.Location) template.HTML {
 	)
 	var g svg
 	g.open(width, height, "chart", "Decisions by kind "+w.Unit()+", "+w.Label)
-	if len(ks) == 0 {
+	if len(ks) == 0 || len(ks[0].Series.Counts) == 0 { // no bucket: no bar, no time label to step over
 		g.text((left+right)/2, (top+bottom)/2, "middle", "empty", "No decision in this window.")
 		g.printf(`</svg>`)
 		return g.html()

@@ -84,6 +84,11 @@ func TestStackedChartLabelsTimeAndStacksKinds(t *testing.T) {
 	if got := strings.Count(out, `class="k-cancelled"`); got != 2 {
 		t.Errorf("%d cancelled bars, want 2", got)
 	}
+	// A series with no bucket draws as no decision (its time labels
+	// stepped by zero, for ever).
+	if empty := string(stackedChart([]kindSeries{{rule.Scheduled, series{}}}, lastDay, time.UTC)); !strings.Contains(empty, "No decision") {
+		t.Errorf("a series with no bucket: %s", empty)
+	}
 	if empty := string(stackedChart(nil, lastDay, time.UTC)); !strings.Contains(empty, "No decision") {
 		t.Error("an empty chart does not say so")
 	}
