@@ -263,23 +263,34 @@ func timeHint(err error) error {
 // ("op" and "OP"): which one counts would be left to the order of
 // decoding. text is a JSON object.
 func noTwice(text []byte) error {
-	var err error
+	k, first, _, ok := keyTwice(text)
+	switch {
+	case !ok:
+		return nil
+	case k == first:
+		return fmt.Errorf("field %q is given twice", k)
+	}
+	a, b := min(k, first), max(k, first)
+	return fmt.Errorf("fields %q and %q are the same field (names match without regard to case)", a, b)
+}
+
+// keyTwice returns the first key of the JSON object data that names a
+// field a key before it named (first), by the same key or by one that
+// matches it without regard to case as encoding/json matches them, with
+// the offset of its opening quote; ok is false when there is none.
+// encoding/json would keep the last of them, silently.
+func keyTwice(data []byte) (key, first string, at int64, ok bool) {
 	seen := make(map[string]string)
-	eachTopKey(text, func(k string, _ int64) bool {
-		key := foldKey(k)
-		if other, ok := seen[key]; ok {
-			if other == k {
-				err = fmt.Errorf("field %q is given twice", k)
-			} else {
-				a, b := min(k, other), max(k, other)
-				err = fmt.Errorf("fields %q and %q are the same field (names match without regard to case)", a, b)
-			}
+	eachTopKey(data, func(k string, off int64) bool {
+		fk := foldKey(k)
+		if f, dup := seen[fk]; dup {
+			key, first, at, ok = k, f, off, true
 			return false
 		}
-		seen[key] = k
+		seen[fk] = k
 		return true
 	})
-	return err
+	return key, first, at, ok
 }
 
 // eachTopKey calls fn with each key of the JSON object data, in the order

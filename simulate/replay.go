@@ -104,23 +104,13 @@ func decodeStrict(data []byte, v any) error {
 }
 
 // setupKeyTwice returns the *duplicateKeyError of the first key of setup
-// data (a JSON object) that sets a field a key before it set, by the same
-// key or one that matches it without regard to case as encoding/json
-// matches them, or nil: encoding/json would keep the last, so that a
-// second "campaigns" list would silently replace the first.
+// data (a JSON object) that sets a field a key before it set (keyTwice),
+// or nil: a second "campaigns" list would silently replace the first.
 func setupKeyTwice(data []byte) error {
-	var err error
-	seen := make(map[string]string)
-	eachTopKey(data, func(k string, at int64) bool {
-		key := foldKey(k)
-		if first, ok := seen[key]; ok {
-			err = &duplicateKeyError{key: k, first: first, offset: at + 1}
-			return false
-		}
-		seen[key] = k
-		return true
-	})
-	return err
+	if k, first, at, ok := keyTwice(data); ok {
+		return &duplicateKeyError{key: k, first: first, offset: at + 1}
+	}
+	return nil
 }
 
 // duplicateKeyError is a key of a setup that sets a field key first set,
