@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -175,7 +174,7 @@ func stackedChart(ks []kindSeries, w window, loc *time.Location) template.HTML {
 		}
 	}
 	unit := "time (" + zoneName(s.Start, loc) + ")"
-	if slices.ContainsFunc(ks, func(k kindSeries) bool { return k.Series.partial(n - 1) }) {
+	if s.partial(n - 1) { // the kinds' series share their buckets and their Now
 		unit += " · last bar so far, " + countedTo(s, loc)
 	}
 	g.text(right, bottom+44, "end", "unit", unit)
