@@ -425,7 +425,9 @@ var decisionKinds = []rule.DecisionKind{
 // campaignID, each written as its kind and reason, "suppressed/already_pending",
 // or as its kind alone when it has no reason ("scheduled", "delivered"). A
 // kind alone does not match a decision that has a reason: "ignored" does not
-// match "ignored/after_due".
+// match "ignored/after_due". With no kinds it asserts that nothing was
+// decided about the pair and, like [Harness.RequireNotSent], logs that
+// campaignID is no campaign saved.
 func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 	h.T.Helper()
 	var got []string
@@ -439,5 +441,8 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s%s", campaignID, userID, want, got,
 			h.hints(userID, campaignID), h.Timeline())
+	}
+	if len(want) == 0 {
+		h.logUnknownCampaign("RequireKinds", campaignID)
 	}
 }

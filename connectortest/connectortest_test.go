@@ -448,9 +448,9 @@ func TestExplainLogsAnUnknownCampaign(t *testing.T) {
 	require.Empty(t, f.logs, "a user nothing triggered has a campaign to explain")
 }
 
-// An assertion that something did not happen passes about any campaign,
-// a misspelt one too; about a campaign no one saved it says so in the
-// test's log, without failing.
+// An assertion that something did not happen (RequireKinds with no kinds
+// among them) passes about any campaign, a misspelt one too; about a
+// campaign no one saved it says so in the test's log, without failing.
 func TestANegativeAssertionOnAnUnknownCampaignLogsIt(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -461,8 +461,11 @@ func TestANegativeAssertionOnAnUnknownCampaignLogsIt(t *testing.T) {
 			`connectortest: RequireNotSent passes, but no campaign "resnd" is saved (the engine knows "newsletter", "resend"): a misspelt ID?`},
 		{"RequireNoReason", func(h *connectortest.Harness) { h.RequireNoReason("ann", "resnd", rule.Cancelled, "") },
 			`connectortest: RequireNoReason passes, but no campaign "resnd" is saved`},
+		{"RequireKinds with no kinds", func(h *connectortest.Harness) { h.RequireKinds("ann", "resnd") },
+			`connectortest: RequireKinds passes, but no campaign "resnd" is saved`},
 		{"known campaign", func(h *connectortest.Harness) { h.RequireNotSent("bob", "resend") }, ""},
 		{"known campaign, unknown user", func(h *connectortest.Harness) { h.RequireNotSent("nobody", "resend") }, ""},
+		{"RequireKinds with no kinds, known campaign", func(h *connectortest.Harness) { h.RequireKinds("nobody", "resend") }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := outcome(t, resendScenario, tc.fn)
