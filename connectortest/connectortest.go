@@ -79,7 +79,9 @@ func (h *Harness) Save(campaigns ...rule.Campaign) {
 
 // Apply brings the engine's campaigns to the set given and publishes them,
 // as [connector.Engine.Apply] does at a host's start, failing the test on
-// error: the way to test campaigns a host defines in code or files.
+// error: the way to test campaigns a host defines in code or files. It
+// passes no options: to test a start with [connector.KeepStopped] or
+// [connector.StopOthers], call h.Engine.Apply with them.
 func (h *Harness) Apply(campaigns ...rule.Campaign) {
 	h.T.Helper()
 	if err := h.Engine.Apply(context.Background(), campaigns); err != nil {
