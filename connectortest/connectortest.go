@@ -332,9 +332,11 @@ func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
 
 // RequireNotSent asserts that campaignID was never delivered to userID.
 // It passes about a campaign no one saved (a misspelt ID), and says so in
-// the test's log. Its failure names the campaigns no one saved that
-// userID's events named: an exception's event with a misspelt CampaignID
-// cancels nothing.
+// the test's log. It passes too while a delivery of the pair still waits
+// for a due time the clock has not reached (it may yet be sent), and says
+// so in the test's log. Its failure, and that log, name the campaigns no
+// one saved that userID's events named: an exception's event with a
+// misspelt CampaignID cancels nothing.
 func (h *Harness) RequireNotSent(userID, campaignID string) {
 	h.T.Helper()
 	if got := h.SentTo(userID, campaignID); len(got) != 0 {
@@ -343,6 +345,7 @@ func (h *Harness) RequireNotSent(userID, campaignID string) {
 		h.T.Fatalf("connectortest: want %q never delivered to %q, got %s\n%s%s", campaignID, userID, plural(len(got), "delivery", "deliveries"), b.String(), h.Timeline())
 	}
 	h.logUnknownCampaign("RequireNotSent", campaignID)
+	h.logStillWaiting("RequireNotSent", userID, campaignID)
 }
 
 // RequireNothingSent asserts that no delivery at all was accepted.

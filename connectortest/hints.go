@@ -100,6 +100,44 @@ func (h *Harness) logUnknownCampaign(assertion, campaignID string) {
 	}
 }
 
+// logStillWaiting logs, without failing, that an assertion that
+// campaignID was never delivered to userID passed while a delivery of the
+// pair still waits (one of the control group aside, which is never sent):
+// most often a test that did not advance the clock past its due time, so
+// the assertion says nothing yet. It names the campaigns no one saved that
+// userID's events named, whose events cancel nothing.
+func (h *Harness) logStillWaiting(assertion, userID, campaignID string) {
+	h.T.Helper()
+	u, err := h.Store.User(context.Background(), h.Engine.Namespace(), userID)
+	if err != nil {
+		return
+	}
+	for _, p := range u.Pending {
+		if p.CampaignID != campaignID || p.Control {
+			continue
+		}
+		now := h.Now()
+		msg := fmt.Sprintf("connectortest: %s passes, but a delivery of %q to %q is still waiting, due at %s",
+			assertion, campaignID, userID, p.DueAt.UTC().Format(time.RFC3339))
+		if !p.ReadyAt.Equal(p.DueAt) {
+			msg += ", next tried at " + p.ReadyAt.UTC().Format(time.RFC3339)
+		}
+		msg += " (the clock is at " + now.UTC().Format(time.RFC3339) + "): "
+		if p.ReadyAt.After(now) {
+			msg += "advance the clock past it to assert that it is never sent"
+		} else {
+			msg += "nothing ticked since it fell due: call h.Advance or h.Tick first"
+		}
+		var b strings.Builder
+		h.unknownEvents(&b, userID)
+		if b.Len() > 0 {
+			msg += "\n" + strings.TrimSuffix(b.String(), "\n")
+		}
+		h.T.Logf("%s", msg)
+		return
+	}
+}
+
 // unknownCampaign returns unknownIDs' line about campaignID, after its
 // "no campaign ", when no campaign has that ID.
 func (h *Harness) unknownCampaign(campaignID string) (string, bool) {

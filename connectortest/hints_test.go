@@ -115,3 +115,40 @@ func TestAFailedConversionNamesTheMissingReceipt(t *testing.T) {
 	require.NotContains(t, f.msg, "no conversion window")
 	require.True(t, strings.Contains(f.msg, "timeline:"))
 }
+
+// RequireNotSent passes while the pair's delivery still waits for its due
+// time (a test that forgot to advance past it, or whose exception named a
+// misspelt campaign): it says so in the test's log, without failing,
+// naming the delivery's due time and the events' unknown campaigns.
+func TestRequireNotSentLogsADeliveryStillWaiting(t *testing.T) {
+	f := outcome(t, func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.Advance(time.Hour)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsleter"})
+	}, func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") })
+	require.False(t, f.failed, f.msg)
+	require.Len(t, f.logs, 1)
+	require.Contains(t, f.logs[0], `connectortest: RequireNotSent passes, but a delivery of "resend" to "ann" is still waiting, `+
+		`due at 2026-01-06T00:00:00Z (the clock is at 2026-01-05T01:00:00Z): advance the clock past it to assert that it is never sent`)
+	require.Contains(t, f.logs[0], `events of "ann" named campaigns no one saved: "newsleter"`)
+
+	// Due, but never ticked: a Tick would send it.
+	f = outcome(t, func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.Clock.Add(24 * time.Hour)
+	}, func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") })
+	require.False(t, f.failed, f.msg)
+	require.Equal(t, []string{`connectortest: RequireNotSent passes, but a delivery of "resend" to "ann" is still waiting, ` +
+		`due at 2026-01-06T00:00:00Z (the clock is at 2026-01-06T00:00:00Z): nothing ticked since it fell due: call h.Advance or h.Tick first`}, f.logs)
+
+	// Once the exception cancelled it, nothing waits: nothing to say.
+	f = outcome(t, func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailOpened, CampaignID: "newsletter"})
+	}, func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") })
+	require.False(t, f.failed, f.msg)
+	require.Empty(t, f.logs)
+}
