@@ -132,12 +132,16 @@ func (c FrequencyCap) horizon() time.Duration {
 	return c.Window
 }
 
-// String describes the cap: "3 per 7 days on email".
+// String describes the cap, as decisions' details quote it: "3 per 7
+// calendar days on email", "1 per calendar day", "5 per 24h0m0s on push".
 func (c FrequencyCap) String() string {
 	s := fmt.Sprintf("%d per ", c.Max)
-	if c.Days > 0 {
+	switch {
+	case c.Days == 1:
+		s += "calendar day"
+	case c.Days > 1:
 		s += fmt.Sprintf("%d calendar days", c.Days)
-	} else {
+	default:
 		s += c.Window.String()
 	}
 	if c.Channel != "" {

@@ -50,7 +50,7 @@ func TestFrequencyCaps(t *testing.T) {
 		send(h, day.Add(24*time.Hour), event.EmailOpened)                               // local midnight: a new day
 		h.RequireSentTimes("u", "mail", 3)
 		d := h.RequireReason("u", "mail", rule.Suppressed, rule.ReasonFrequencyCapped)
-		require.Equal(t, "cap 2 per 1 calendar days on email", d.Detail)
+		require.Equal(t, "cap 2 per calendar day on email", d.Detail)
 		// Other channels and exempt campaigns are neither capped nor counted.
 		send(h, day.Add(24*time.Hour+time.Minute), event.PushOpened)
 		send(h, day.Add(24*time.Hour+2*time.Minute), event.EmailClicked)
@@ -226,4 +226,19 @@ func TestACapOfMoreDaysThanADurationHoldsIsRefused(t *testing.T) {
 	sendAt(h, connectortest.Start.Add(time.Hour), "u")
 	sendAt(h, connectortest.Start.Add(48*time.Hour), "u")
 	h.RequireKinds("u", "f", "scheduled", "delivered", "scheduled", "suppressed/frequency_capped")
+}
+
+// TestFrequencyCapString checks the words a cap reads with in decisions'
+// details: one calendar day in the singular, a window as a duration.
+func TestFrequencyCapString(t *testing.T) {
+	for _, tc := range []struct {
+		cap  connector.FrequencyCap
+		want string
+	}{
+		{connector.FrequencyCap{Max: 1, Days: 1}, "1 per calendar day"},
+		{connector.FrequencyCap{Max: 3, Days: 7, Channel: event.Email}, "3 per 7 calendar days on email"},
+		{connector.FrequencyCap{Max: 5, Window: 24 * time.Hour, Channel: event.Push}, "5 per 24h0m0s on push"},
+	} {
+		require.Equal(t, tc.want, tc.cap.String())
+	}
 }
