@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/simulate"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		if errors.As(err, &le) {
 			return inFile(setupPath, err)
 		}
-		return fmt.Errorf("%s: %s", setupPath, strings.TrimPrefix(err.Error(), "simulate: "))
+		return &fileError{setupPath, err}
 	}
 	ef, err := os.Open(eventsPath)
 	if err != nil {
@@ -69,6 +70,9 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		}
 	}
 	sim, rejected, err := simulate.Replay(setup, log, until)
+	if err != nil && sim == nil {
+		return refused(setupPath, eventsPath, err)
+	}
 	if sim != nil {
 		if asJSON {
 			if werr := sim.WriteJSON(w); werr != nil {
@@ -97,6 +101,36 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	}
 	return inFile(eventsPath, err)
 }
+
+// refused names the file whose content made Replay refuse to run: the
+// log's line (file:line) for an error of a line, the setup otherwise
+// (a definition the engine refuses, a campaign defined twice, a zone it
+// does not know, no follow-up published), except for -until out of the
+// simulated clock's range, the one error about neither file, which
+// names -until already.
+func refused(setupPath, eventsPath string, err error) error {
+	var le *simulate.LineError
+	switch {
+	case errors.As(err, &le):
+		return inFile(eventsPath, err)
+	case errors.Is(err, store.ErrTimeRange) && !errors.Is(err, simulate.ErrScript):
+		return err
+	}
+	return &fileError{setupPath, err}
+}
+
+// fileError is an error about file path as a whole, said as "path: " and
+// what is wrong, without the package's "simulate: " (main says it once).
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	return e.path + ": " + strings.TrimPrefix(e.err.Error(), "simulate: ")
+}
+
+func (e *fileError) Unwrap() error { return e.err }
 
 // inFile names the line (and column, when known) of file path an error is
 // about as file:line or file:line:column, the forms editors jump to; other

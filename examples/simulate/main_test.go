@@ -7,9 +7,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/simulate"
 	"github.com/stretchr/testify/require"
 )
 
@@ -108,4 +110,44 @@ func TestReportSaysWhyTheReplayStoppedOnlyWhenItRanToTheEnd(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(&out, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2026-01-06T00:00:00Z", false))
 	require.Contains(t, out.String(), "0 deliveries sent\n2 deliveries still waiting when the replay stopped at 2026-01-07T12:00:00Z\n", "-until before the last line")
+}
+
+// Every error about the setup names its file, those Replay finds before
+// it runs (a definition the engine refuses, a campaign defined twice, an
+// unknown zone, no follow-up published) as well as ReadSetup's; an error
+// of a log line names the log, and one of -until the flag.
+func TestSetupErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	setup := filepath.Join(dir, "campaigns.json")
+	const follow = `{"id": "resend", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}]`
+	for _, c := range []struct{ setup, want string }{
+		{`{"start": "2026-01-05T09:00:00Z", "campaigns": [{"id": "newsletter"}, ` + follow + `, "delay": {"after": "-5h"}}], "publish": ["resend"]}`,
+			`: setup: connector: save "resend": delay.after: -5h0m0s is outside`},
+		{`{"start": "2026-01-05T09:00:00Z", "campaigns": [{"id": "newsletter"}, ` + follow + `}], "publish": ["resend", "nope"]}`,
+			`: setup: connector: unknown campaign "nope" (publish)`},
+		{`{"start": "2026-01-05T09:00:00Z", "campaigns": [{"id": "newsletter"}, {"id": "newsletter"}]}`,
+			`: bad script: setup: campaigns[1] (id "newsletter"): campaigns[0] has that ID already`},
+		{`{"start": "2026-01-05T09:00:00Z", "campaigns": [{"id": "newsletter"}, ` + follow + `}]}`,
+			`: bad script: setup: no follow-up is published`},
+		{`{"start": "2026-01-05T09:00:00Z", "location": "Mars/Base", "campaigns": [{"id": "newsletter"}, ` + follow + `}], "publish": ["resend"]}`,
+			`: bad script: location: unknown time zone Mars/Base`},
+		{`{"start": "2263-01-05T09:00:00Z", "campaigns": [{"id": "newsletter"}, ` + follow + `}], "publish": ["resend"]}`,
+			`: bad script: setup: start 2263-01-05T09:00:00Z: store: time outside`},
+	} {
+		require.NoError(t, os.WriteFile(setup, []byte(c.setup), 0o644))
+		err := run(&bytes.Buffer{}, setup, "testdata/resend.events.jsonl", "", false)
+		require.ErrorContains(t, err, setup+c.want)
+		require.NotContains(t, err.Error(), "simulate: ", "said once, by main")
+		if strings.Contains(c.want, "bad script") {
+			require.ErrorIs(t, err, simulate.ErrScript, "the library's error, wrapped")
+		}
+	}
+	var ve *rule.ValidationError
+	require.NoError(t, os.WriteFile(setup, []byte(`{"start": "2026-01-05T09:00:00Z", "campaigns": [{"id": ""}, `+follow+`}], "publish": ["resend"]}`), 0o644))
+	require.ErrorAs(t, run(&bytes.Buffer{}, setup, "testdata/resend.events.jsonl", "", false), &ve, "the engine's error, wrapped")
+
+	// -until's range is the flag's, not the setup's.
+	err := run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2263-01-01T00:00:00Z", false)
+	require.ErrorContains(t, err, "until 2263-01-01T00:00:00Z: store: time outside")
+	require.NotContains(t, err.Error(), "resend.setup.json")
 }
