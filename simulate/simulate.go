@@ -42,6 +42,12 @@ var ErrBusy = errors.New("simulate: a Tick or a move of the clock is under way")
 // store.ErrTimeRange outside them.
 var minClock, maxClock = time.Unix(0, math.MinInt64).UTC(), time.Unix(0, math.MaxInt64).UTC()
 
+// ClockEnd returns the last instant the simulated clock can reach,
+// 2262-04-11T23:47:16.854775807Z, where the memory store's clock (in Unix
+// nanoseconds) ends: no move goes past it, and a delivery due after it
+// waits for ever.
+func ClockEnd() time.Time { return maxClock }
+
 // inClock reports whether the simulated clock can be at t.
 func inClock(t time.Time) bool { return !t.Before(minClock) && !t.After(maxClock) }
 

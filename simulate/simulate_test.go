@@ -151,3 +151,17 @@ func TestAdvanceStepsOverACycleOfHoldOuts(t *testing.T) {
 	}
 	require.Equal(t, 9, heldAt[t0], "hold-outs at the first instant: a tick and 8 more")
 }
+
+// ClockEnd is where moves stop: AdvanceTo reaches it, and refuses an
+// instant after it.
+func TestClockEnd(t *testing.T) {
+	end := simulate.ClockEnd()
+	require.Equal(t, time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC), end)
+	sim, err := simulate.New(end.Add(-time.Hour))
+	require.NoError(t, err)
+	_, err = sim.AdvanceTo(end)
+	require.NoError(t, err)
+	require.Equal(t, end, sim.Now())
+	_, err = sim.AdvanceTo(end.Add(time.Nanosecond))
+	require.ErrorIs(t, err, store.ErrTimeRange)
+}
