@@ -8,11 +8,26 @@
 // The setup file holds the start time, the campaigns and what is published
 // at the start; the event log holds one event per line (JSON, with its
 // time) or an operation ({"op":"publish","campaign":"resend","time":…}).
-// With -json the timeline is JSON lines (one decision each).
+// With -json the timeline is JSON lines (one decision each), and its last
+// line the summary the text report ends with:
+//
+//	{"summary": {"sent": 2, "waiting": 1, "waiting_past_clock_end": 0,
+//	             "stopped_at": "2026-02-06T12:00:00Z", "stopped_by": "until"}}
+//
+// waiting counts the deliveries still due when the clock stopped (0 when
+// none), waiting_past_clock_end those of them due after the end of the
+// simulated clock (in 2262), which no -until reaches, and stopped_by says
+// why the clock stopped at stopped_at: "until" (-until, or by default 30
+// days after the last line), "clock_end" (the default lies past the end
+// of the simulated clock), "last_line" (an -until before the time the log
+// left the clock at) or "error" (a line's error stopped the replay). Every
+// field is always there; a decision's line has a "kind", the summary's
+// has not.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -74,26 +89,12 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		return refused(setupPath, eventsPath, err)
 	}
 	if sim != nil {
-		if asJSON {
-			if werr := sim.WriteJSON(w); werr != nil {
-				return werr
-			}
-		} else {
-			if werr := sim.WriteTimeline(w); werr != nil {
-				return werr
-			}
-			if n := len(sim.Sent()); n == 1 {
-				fmt.Fprintln(w, "1 delivery sent")
-			} else {
-				fmt.Fprintf(w, "%d deliveries sent\n", n)
-			}
-			// The clock stopped where -until (or its default) put it
-			// unless a line's error stopped the replay, or -until lies
-			// before the time the log left the clock at.
-			atUntil := err == nil && (until.IsZero() || sim.Now().Equal(until))
-			if werr := stillWaiting(w, sim, atUntil); werr != nil {
-				return werr
-			}
+		sum, serr := summarize(sim, until, err != nil)
+		if serr != nil {
+			return serr
+		}
+		if werr := report(w, sim, sum, asJSON); werr != nil {
+			return werr
 		}
 	}
 	for _, r := range rejected {
@@ -146,26 +147,125 @@ func inFile(path string, err error) error {
 	return fmt.Errorf("%s:%d: %w", path, le.Line, le.Err)
 }
 
-// stillWaiting says how many deliveries the replay left waiting, and when
-// its clock stopped: a follow-up due after the end (a delay longer than
-// the 30 days the clock runs on past the last line, by default) is not
-// sent, and the count of those sent alone would read as if it never were.
-// atUntil says the clock stopped where -until (or its default) put it,
-// which the line then names as the reason.
-func stillWaiting(w io.Writer, sim *simulate.Simulator, atUntil bool) error {
-	n, err := sim.Engine.PendingCount(context.Background())
-	if err != nil || n == 0 {
+// summary is what the report says after the timeline, and -json writes
+// as its last line, {"summary": {…}}: how many deliveries were sent, how
+// many the replay left waiting (a follow-up due after the clock stopped,
+// such as a delay longer than the 30 days the clock runs on past the last
+// line by default, is not sent, and the count of those sent alone would
+// read as if it never were), and where and why the clock stopped.
+type summary struct {
+	Sent    int   `json:"sent"`
+	Waiting int64 `json:"waiting"`
+	// WaitingPastClockEnd counts those of Waiting due after the end of the
+	// simulated clock (simulate.ClockEnd, in 2262), which no -until
+	// reaches.
+	WaitingPastClockEnd int64     `json:"waiting_past_clock_end"`
+	StoppedAt           time.Time `json:"stopped_at"`
+	// StoppedBy says why the clock stopped at StoppedAt: "until" (-until,
+	// or by default 30 days after the last line), "clock_end" (the end of
+	// the simulated clock, where the default lies after it), "last_line"
+	// (an -until before the time the log left the clock at, which moves
+	// it no further) or "error" (a line's error stopped the replay).
+	StoppedBy string `json:"stopped_by"`
+}
+
+// summarize returns sim's summary, after a replay to until (zero for
+// the default) that a line's error stopped when failed.
+func summarize(sim *simulate.Simulator, until time.Time, failed bool) (summary, error) {
+	s := summary{Sent: len(sim.Sent()), StoppedAt: sim.Now()}
+	switch {
+	case failed:
+		s.StoppedBy = "error"
+	case until.IsZero() && s.StoppedAt.Equal(simulate.ClockEnd()):
+		s.StoppedBy = "clock_end"
+	case until.IsZero() || s.StoppedAt.Equal(until):
+		s.StoppedBy = "until"
+	default:
+		s.StoppedBy = "last_line"
+	}
+	var err error
+	if s.Waiting, err = sim.Engine.PendingCount(context.Background()); err != nil || s.Waiting == 0 {
+		return s, err
+	}
+	s.WaitingPastClockEnd, err = pastClockEnd(sim)
+	return s, err
+}
+
+// pastClockEnd counts sim's pending deliveries due after the end of the
+// simulated clock. Pending deliveries are listed in (due time, ID)
+// order: it lists from a cursor at the end, whatever its ID (every
+// delivery due after the end comes after it), and skips those due at the
+// end itself.
+func pastClockEnd(sim *simulate.Simulator) (int64, error) {
+	end := simulate.ClockEnd()
+	q := store.PendingQuery{AfterDue: end, AfterID: "-", Limit: store.MaxPendingPage}
+	var n int64
+	for {
+		page, err := sim.Engine.PendingDeliveries(context.Background(), q)
+		if err != nil {
+			return n, err
+		}
+		for _, c := range page {
+			if c.Pending.DueAt.After(end) {
+				n++
+			}
+		}
+		if len(page) < q.Limit {
+			return n, nil
+		}
+		last := page[len(page)-1].Pending
+		q.AfterDue, q.AfterID = last.DueAt, last.ID
+	}
+}
+
+// report writes the timeline and the summary: as JSON lines, or as text
+// that says how many deliveries were sent and, when some still wait,
+// how many, when the clock stopped, and why when it stopped where -until
+// (or its default) or the clock's end put it.
+func report(w io.Writer, sim *simulate.Simulator, s summary, asJSON bool) error {
+	if asJSON {
+		if err := sim.WriteJSON(w); err != nil {
+			return err
+		}
+		return json.NewEncoder(w).Encode(struct {
+			Summary summary `json:"summary"`
+		}{s})
+	}
+	if err := sim.WriteTimeline(w); err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%d deliveries", n)
-	if n == 1 {
-		what = "1 delivery"
+	var b strings.Builder
+	if s.Sent == 1 {
+		b.WriteString("1 delivery sent\n")
+	} else {
+		fmt.Fprintf(&b, "%d deliveries sent\n", s.Sent)
 	}
-	why := ""
-	if atUntil {
-		why = " (-until; by default 30 days after the last line)"
+	if s.Waiting > 0 {
+		if s.Waiting == 1 {
+			b.WriteString("1 delivery")
+		} else {
+			fmt.Fprintf(&b, "%d deliveries", s.Waiting)
+		}
+		fmt.Fprintf(&b, " still waiting when the replay stopped at %s", s.StoppedAt.UTC().Format(time.RFC3339))
+		switch s.StoppedBy {
+		case "until":
+			b.WriteString(" (-until; by default 30 days after the last line)")
+		case "clock_end":
+			b.WriteString(" (the end of the simulated clock)")
+		}
+		if s.WaitingPastClockEnd > 0 {
+			end := "it"
+			if s.StoppedBy != "clock_end" {
+				end = "the end of the simulated clock (" + simulate.ClockEnd().Format(time.RFC3339) + ")"
+			}
+			b.WriteString(",")
+			if s.Waiting > 1 {
+				fmt.Fprintf(&b, " %d of them", s.WaitingPastClockEnd)
+			}
+			fmt.Fprintf(&b, " due after %s, which no -until reaches", end)
+		}
+		b.WriteByte('\n')
 	}
-	_, err = fmt.Fprintf(w, "%s still waiting when the replay stopped at %s%s\n",
-		what, sim.Now().UTC().Format(time.RFC3339), why)
+	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/simulate"
@@ -45,6 +46,9 @@ func TestJSONTimeline(t *testing.T) {
 	kinds := map[rule.DecisionKind]int{}
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), []byte(`{"summary":`)) {
+			continue // the last line: see TestJSONSummary
+		}
 		var d rule.Decision
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &d), sc.Text())
 		kinds[d.Kind]++
@@ -150,4 +154,92 @@ func TestSetupErrorsNameTheFile(t *testing.T) {
 	err := run(&bytes.Buffer{}, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2263-01-01T00:00:00Z", false)
 	require.ErrorContains(t, err, "until 2263-01-01T00:00:00Z: store: time outside")
 	require.NotContains(t, err.Error(), "resend.setup.json")
+}
+
+// jsonSummary runs the command with -json and returns its last line, the
+// summary, after checking that every line before it is a decision.
+func jsonSummary(t *testing.T, setup, events, until string) (summary, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(&out, setup, events, until, true)
+	lines := bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n"))
+	for _, l := range lines[:len(lines)-1] {
+		var d rule.Decision
+		require.NoError(t, json.Unmarshal(l, &d), "%s", l)
+		require.NotEmpty(t, d.Kind, "%s", l)
+	}
+	var last map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &last))
+	require.Len(t, last, 1, "%s", lines[len(lines)-1])
+	var s summary
+	require.NoError(t, json.Unmarshal(last["summary"], &s), "%s", lines[len(lines)-1])
+	// Every field is there, zero or not.
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(last["summary"], &fields))
+	require.Len(t, fields, 5, "%s", last["summary"])
+	return s, err
+}
+
+// With -json, the last line is the summary the text report ends with:
+// how many deliveries were sent, how many still wait (none included), and
+// where and why the clock stopped.
+func TestJSONSummary(t *testing.T) {
+	s, err := jsonSummary(t, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2026-02-01T00:00:00Z")
+	require.NoError(t, err)
+	require.Equal(t, summary{Sent: 2, StoppedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), StoppedBy: "until"}, s)
+
+	dir := t.TempDir()
+	setup := filepath.Join(dir, "late.setup.json")
+	require.NoError(t, os.WriteFile(setup, []byte(`{"start": "2026-01-05T09:00:00Z",
+ "campaigns": [{"id": "newsletter"}, {"id": "winback", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "1440h"}}],
+ "publish": ["winback", "newsletter"]}`), 0o644))
+	s, err = jsonSummary(t, setup, "testdata/resend.events.jsonl", "")
+	require.NoError(t, err)
+	require.Equal(t, summary{Waiting: 3, StoppedAt: time.Date(2026, 2, 6, 12, 0, 0, 0, time.UTC), StoppedBy: "until"}, s)
+
+	s, err = jsonSummary(t, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "2026-01-06T00:00:00Z")
+	require.NoError(t, err)
+	require.Equal(t, summary{Waiting: 2, StoppedAt: time.Date(2026, 1, 7, 12, 0, 0, 0, time.UTC), StoppedBy: "last_line"}, s)
+
+	events := filepath.Join(dir, "archived.events.jsonl")
+	require.NoError(t, os.WriteFile(events, []byte(`{"id": "sg-1", "user_id": "ann", "kind": "email_received", "campaign_id": "newsletter", "time": "2026-01-05T09:00:00Z"}
+{"op": "archive", "campaign": "newsletter", "time": "2026-01-06T09:00:00Z"}
+{"op": "publish", "campaign": "newsletter", "time": "2026-01-06T10:00:00Z"}
+`), 0o644))
+	s, err = jsonSummary(t, "testdata/resend.setup.json", events, "")
+	require.ErrorContains(t, err, events+":3: ")
+	require.Equal(t, summary{Waiting: 1, StoppedAt: time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC), StoppedBy: "error"}, s)
+}
+
+// A delivery due after the end of the simulated clock (in 2262) is
+// counted as waiting, and said to be past what any -until reaches; a
+// default -until past that end stops the clock there, and says so.
+func TestReportSaysWhatWaitsPastTheClocksEnd(t *testing.T) {
+	dir := t.TempDir()
+	setup := filepath.Join(dir, "far.setup.json")
+	require.NoError(t, os.WriteFile(setup, []byte(`{"start": "2262-03-01T00:00:00Z",
+ "campaigns": [{"id": "newsletter"}, {"id": "winback", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "2400h"}},
+   {"id": "nudge", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "240h"}}],
+ "publish": ["winback", "nudge", "newsletter"]}`), 0o644))
+	events := filepath.Join(dir, "far.events.jsonl")
+	require.NoError(t, os.WriteFile(events, []byte(`{"id": "sg-1", "user_id": "ann", "kind": "email_received", "campaign_id": "newsletter", "time": "2262-03-01T09:00:00Z"}`+"\n"), 0o644))
+
+	var out bytes.Buffer
+	require.NoError(t, run(&out, setup, events, "", false))
+	require.Contains(t, out.String(), "1 delivery sent\n1 delivery still waiting when the replay stopped at 2262-03-31T09:00:00Z "+
+		"(-until; by default 30 days after the last line), due after the end of the simulated clock (2262-04-11T23:47:16Z), which no -until reaches\n")
+	s, err := jsonSummary(t, setup, events, "")
+	require.NoError(t, err)
+	require.Equal(t, summary{Sent: 1, Waiting: 1, WaitingPastClockEnd: 1, StoppedAt: time.Date(2262, 3, 31, 9, 0, 0, 0, time.UTC), StoppedBy: "until"}, s)
+
+	// 30 days after the last line lies past the end: the clock stops at
+	// the end, which the report names as the reason.
+	require.NoError(t, os.WriteFile(events, []byte(`{"id": "sg-1", "user_id": "ann", "kind": "email_received", "campaign_id": "newsletter", "time": "2262-04-05T09:00:00Z"}`+"\n"), 0o644))
+	out.Reset()
+	require.NoError(t, run(&out, setup, events, "", false))
+	require.Contains(t, out.String(), "0 deliveries sent\n2 deliveries still waiting when the replay stopped at 2262-04-11T23:47:16Z "+
+		"(the end of the simulated clock), 2 of them due after it, which no -until reaches\n")
+	s, err = jsonSummary(t, setup, events, "")
+	require.NoError(t, err)
+	require.Equal(t, summary{Waiting: 2, WaitingPastClockEnd: 2, StoppedAt: simulate.ClockEnd(), StoppedBy: "clock_end"}, s)
 }
