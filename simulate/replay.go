@@ -51,6 +51,10 @@ func ReadSetup(r io.Reader) (Setup, error) {
 	if data, err = noBOM(data); err != nil {
 		return Setup{}, fmt.Errorf("%w: setup: %w", ErrScript, err)
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		// The decoder's bare "EOF" would read as a read cut short.
+		return Setup{}, fmt.Errorf("%w: setup: empty, where a JSON object with a \"start\" is due: %w", ErrScript, io.EOF)
+	}
 	var raw struct {
 		Start     time.Time         `json:"start"`
 		Location  string            `json:"location,omitempty"`

@@ -2,6 +2,8 @@ package simulate_test
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +166,15 @@ func TestClockEnd(t *testing.T) {
 	require.Equal(t, end, sim.Now())
 	_, err = sim.AdvanceTo(end.Add(time.Nanosecond))
 	require.ErrorIs(t, err, store.ErrTimeRange)
+}
+
+// An empty setup (nothing, white space, or a byte order mark alone) is
+// said to be empty, not reported as a bare "EOF".
+func TestReadSetupEmpty(t *testing.T) {
+	for _, src := range []string{"", " \n\t\r\n", "\ufeff"} {
+		_, err := simulate.ReadSetup(strings.NewReader(src))
+		require.ErrorIs(t, err, simulate.ErrScript)
+		require.ErrorIs(t, err, io.EOF, "as before")
+		require.ErrorContains(t, err, `setup: empty, where a JSON object with a "start" is due`, "%q", src)
+	}
 }
