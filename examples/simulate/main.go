@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,15 +42,35 @@ import (
 )
 
 func main() {
-	setup := flag.String("setup", "", "campaign definitions and start (JSON)")
-	events := flag.String("events", "", "event log (JSON lines)")
-	asJSON := flag.Bool("json", false, "print the timeline as JSON lines")
-	until := flag.String("until", "", "run the clock on to this time (RFC 3339) after the last line, which it does not cut short; default: 30 days after the last line")
-	flag.Parse()
-	if err := run(os.Stdout, *setup, *events, *until, *asJSON); err != nil {
+	if err := cli(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "simulate:", strings.TrimPrefix(err.Error(), "simulate: ")) // once, though the package's errors say it too
 		os.Exit(1)
 	}
+}
+
+// cli parses the command's arguments and runs it, writing to w.
+func cli(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ExitOnError)
+	setup := fs.String("setup", "", "campaign definitions and start (JSON)")
+	events := fs.String("events", "", "event log (JSON lines)")
+	asJSON := fs.Bool("json", false, "print the timeline as JSON lines, then a summary line")
+	until := fs.String("until", "", "run the clock on to this time (RFC 3339) after the last line, which it does not cut short; default: 30 days after the last line")
+	_ = fs.Parse(args) // ExitOnError: it exits on an error
+	// The flags end at the first argument that is not one: what follows
+	// (a time given without -until, a flag after a file name) would be
+	// dropped without a word.
+	if rest := fs.Args(); len(rest) > 0 {
+		what := "argument"
+		if len(rest) > 1 {
+			what += "s"
+		}
+		quoted := make([]string, len(rest))
+		for i, a := range rest {
+			quoted[i] = strconv.Quote(a)
+		}
+		return fmt.Errorf("unexpected %s %s after the flags (see -h)", what, strings.Join(quoted, " "))
+	}
+	return run(w, *setup, *events, *until, *asJSON)
 }
 
 func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) error {
@@ -77,6 +98,11 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 	log, err := simulate.ReadLog(ef)
 	if err != nil {
 		return inFile(eventsPath, err)
+	}
+	if len(log) == 0 {
+		// Follow-ups trigger on events: the replay would decide nothing,
+		// and "0 deliveries sent" would read as the campaigns' doing.
+		return fmt.Errorf("%s: no event or operation (the file is empty, or holds blank and comment lines only): the replay would decide nothing", eventsPath)
 	}
 	var until time.Time
 	if untilText != "" {

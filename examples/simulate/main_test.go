@@ -243,3 +243,32 @@ func TestReportSaysWhatWaitsPastTheClocksEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, summary{Waiting: 2, WaitingPastClockEnd: 2, StoppedAt: simulate.ClockEnd(), StoppedBy: "clock_end"}, s)
 }
+
+// An argument after the flags is refused, not ignored: a time given
+// without -until, or a flag after a file name (which ends the flags),
+// would otherwise be dropped without a word.
+func TestArgumentsAfterTheFlagsAreRefused(t *testing.T) {
+	var out bytes.Buffer
+	err := cli([]string{"-setup", "testdata/resend.setup.json", "-events", "testdata/resend.events.jsonl", "2026-02-01T00:00:00Z"}, &out)
+	require.ErrorContains(t, err, `unexpected argument "2026-02-01T00:00:00Z" after the flags`)
+	require.Empty(t, out.String(), "nothing replayed")
+	err = cli([]string{"-setup", "testdata/resend.setup.json", "testdata/resend.events.jsonl", "-json"}, &out)
+	require.ErrorContains(t, err, `unexpected arguments "testdata/resend.events.jsonl" "-json" after the flags`)
+	require.NoError(t, cli([]string{"-setup", "testdata/resend.setup.json", "-events", "testdata/resend.events.jsonl", "-json"}, &out))
+	require.Contains(t, out.String(), `{"summary":`)
+}
+
+// A log without a line (empty, or blank and comment lines only) is
+// refused, naming the file: no event, no decision, and the report's
+// "0 deliveries sent" would read as the campaigns' doing.
+func TestEmptyLogIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	for _, src := range []string{"", "\ufeff", "# nothing yet\r\n\r\n"} {
+		require.NoError(t, os.WriteFile(events, []byte(src), 0o644))
+		var out bytes.Buffer
+		require.ErrorContains(t, run(&out, "testdata/resend.setup.json", events, "", false),
+			events+": no event or operation (the file is empty, or holds blank and comment lines only)")
+		require.Empty(t, out.String())
+	}
+}
