@@ -58,7 +58,9 @@ var (
 // empty, an in-memory database, which each connection would see empty, a
 // "file:" URI, one holding a NUL byte (SQLite would open the file named by
 // the part before it), a directory or another file that is not a regular
-// one (a device, a pipe), or a file in a directory that does not exist
+// one (a device, a pipe), a file that is not empty and is not an SQLite
+// database (it does not start with SQLite's header), or a file in a
+// directory that does not exist
 // (one on the way to it is missing, or is a file); a file whose name is
 // too long for SQLite to name the files it keeps beside it: longer than
 // 247 bytes for a new file, 251 for an existing one (see [Open]); on
@@ -73,7 +75,11 @@ var ErrInvalidPath = errors.New("sqlite: invalid path")
 // directory) if it does not exist, brings its tables up to date and
 // returns a store on it. path is a file system path, not a URI. The file
 // is put in write-ahead-log mode, which it keeps; SQLite keeps two files
-// beside it, path+"-wal" and path+"-shm", while it is open.
+// beside it, path+"-wal" and path+"-shm", while it is open. An existing
+// file must be empty (a new database) or an SQLite database: Open refuses
+// any other with [ErrInvalidPath], before SQLite opens it, leaving it and
+// its directory as they were (SQLite would write a database over some:
+// a file of one byte, or one beside another database's -wal or journal).
 //
 // SQLite names the files it keeps beside a database by adding to its name
 // (on Unix, after following a link to the file the link leads to), and a name may
@@ -107,6 +113,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if err := checkOpenName(path); err != nil {
+		return nil, err
+	}
+	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
 	s := &Store{path: path, cfg: cfg, closing: make(chan struct{}), epoch: time.Now()}

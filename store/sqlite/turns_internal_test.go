@@ -24,18 +24,18 @@ func TestStoresOfOneFileShareTheirTurnByAnyPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(root)
-	first := takeTurns(file)
-	defer first.release()
+	first := takeTurns(file, nil)
+	defer first.release(nil)
 	for _, path := range []string{"link/../cc.db", "a/b/../cc.db", "a/cc.db", root + "/link/../cc.db"} {
-		turn := takeTurns(path)
+		turn := takeTurns(path, nil)
 		if turn != first {
 			t.Errorf("%s: a turn of its own (%s), not the file's (%s)", path, turn.key, first.key)
 		}
-		turn.release()
+		turn.release(nil)
 	}
-	if other := takeTurns(filepath.Join(root, "cc.db")); other == first {
+	if other := takeTurns(filepath.Join(root, "cc.db"), nil); other == first {
 		t.Error("another file shares the turn")
 	} else {
-		other.release()
+		other.release(nil)
 	}
 }

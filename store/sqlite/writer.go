@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -42,7 +43,7 @@ func (w *writer) open(ctx context.Context, db *sql.DB, path string) error {
 	// later change of the working directory does not move.
 	w.path = absPath(path)
 	w.file, _ = os.Stat(w.path) // SQLite created it, if it was missing, as conn opened
-	w.turn = takeTurns(path)
+	w.turn = takeTurns(path, w.file)
 	w.sem = w.turn.sem
 	w.stmts = make(map[string]*sql.Stmt)
 	return nil
@@ -52,11 +53,13 @@ func (w *writer) close() error {
 	for _, st := range w.stmts {
 		st.Close()
 	}
-	w.turn.release()
 	err := w.conn.Close()
 	if cerr := w.db.Close(); err == nil {
 		err = cerr
 	}
+	// The turn goes after the connections: until then it says the
+	// process has the file open (heldOpen).
+	w.turn.release(w.file)
 	return err
 }
 
@@ -249,9 +252,10 @@ func (w *writer) sameFile() error {
 // fileTurn is the write turn the stores of this process share on one
 // file.
 type fileTurn struct {
-	key  string
-	sem  chan struct{}
-	refs int // guarded by turnsMu
+	key   string
+	sem   chan struct{}
+	refs  int           // guarded by turnsMu
+	files []os.FileInfo // the files the stores opened, as they found them; guarded by turnsMu
 }
 
 var (
@@ -262,8 +266,9 @@ var (
 // takeTurns returns the write turn of the file at path, shared with the
 // other stores of the process opened on the same file by any path (made
 // absolute without cleaning, as the open resolved it, then symbolic links
-// resolved).
-func takeTurns(path string) *fileTurn {
+// resolved). file is the file the store opened, which heldOpen finds
+// until the store releases the turn; nil if it could not be read.
+func takeTurns(path string, file os.FileInfo) *fileTurn {
 	key := absPath(path)
 	if real, err := filepath.EvalSymlinks(key); err == nil {
 		key = real
@@ -276,13 +281,33 @@ func takeTurns(path string) *fileTurn {
 		turns[key] = t
 	}
 	t.refs++
+	if file != nil {
+		t.files = append(t.files, file)
+	}
 	return t
 }
 
-func (t *fileTurn) release() {
+// release gives up a store's share of the turn, taken with file.
+func (t *fileTurn) release(file os.FileInfo) {
 	turnsMu.Lock()
 	defer turnsMu.Unlock()
+	if i := slices.Index(t.files, file); file != nil && i >= 0 {
+		t.files = slices.Delete(t.files, i, i+1)
+	}
 	if t.refs--; t.refs == 0 {
 		delete(turns, t.key)
 	}
+}
+
+// heldOpen reports whether a store of this process has the file fi
+// open, by any path; turnsMu must be held.
+func heldOpen(fi os.FileInfo) bool {
+	for _, t := range turns {
+		for _, f := range t.files {
+			if os.SameFile(f, fi) {
+				return true
+			}
+		}
+	}
+	return false
 }
