@@ -16,9 +16,11 @@
 // # Files
 //
 // The database is the file [Open] is given, created if missing (its
-// directory must exist), with two files beside it while it is open:
-// path+"-wal", the write-ahead log, and path+"-shm", the index of the log
-// that the processes using the file share. As those names, and that of
+// directory must exist); an existing file that is not empty and not an
+// SQLite database (a configuration file, given by mistake) is refused
+// with [ErrInvalidPath] and left as it was. Two files are beside it
+// while it is open: path+"-wal", the write-ahead log, and path+"-shm",
+// the index of the log that the processes using the file share. As those names, and that of
 // the journal SQLite creates a new file through, must fit in the 255
 // bytes a name may have, Open refuses with [ErrInvalidPath] a new file
 // whose name is longer than 247 bytes, and an existing one longer than
