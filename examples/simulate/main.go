@@ -9,14 +9,17 @@
 // at the start; the event log holds one event per line (JSON, with its
 // time) or an operation ({"op":"publish","campaign":"resend","time":…}).
 // With -json the timeline is JSON lines (one decision each), and its last
-// line the summary the text report ends with:
+// line the summary the text report ends with (on one line):
 //
 //	{"summary": {"sent": 2, "waiting": 1, "waiting_past_clock_end": 0,
+//	             "waiting_control_group": 0,
 //	             "stopped_at": "2026-02-06T12:00:00Z", "stopped_by": "until"}}
 //
 // waiting counts the deliveries still due when the clock stopped (0 when
 // none), waiting_past_clock_end those of them due after the end of the
-// simulated clock (in 2262), which no -until reaches, and stopped_by says
+// simulated clock (in 2262), which no -until reaches,
+// waiting_control_group those of them in a campaign's control group
+// (held out at their due time: nothing is sent), and stopped_by says
 // why the clock stopped at stopped_at: "until" (-until, or by default 30
 // days after the last line), "clock_end" (the default lies past the end
 // of the simulated clock), "last_line" (an -until before the time the log
@@ -115,7 +118,7 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		return refused(setupPath, eventsPath, err)
 	}
 	if sim != nil {
-		sum, serr := summarize(sim, until, err != nil)
+		sum, serr := summarize(sim, setup, until, err != nil)
 		if serr != nil {
 			return serr
 		}
@@ -185,7 +188,11 @@ type summary struct {
 	// WaitingPastClockEnd counts those of Waiting due after the end of the
 	// simulated clock (simulate.ClockEnd, in 2262), which no -until
 	// reaches.
-	WaitingPastClockEnd int64     `json:"waiting_past_clock_end"`
+	WaitingPastClockEnd int64 `json:"waiting_past_clock_end"`
+	// WaitingControlGroup counts those of Waiting in a campaign's control
+	// group: held out at their due time, they send nothing. A delivery
+	// may count in it and in WaitingPastClockEnd.
+	WaitingControlGroup int64     `json:"waiting_control_group"`
 	StoppedAt           time.Time `json:"stopped_at"`
 	// StoppedBy says why the clock stopped at StoppedAt: "until" (-until,
 	// or by default 30 days after the last line), "clock_end" (the end of
@@ -195,9 +202,9 @@ type summary struct {
 	StoppedBy string `json:"stopped_by"`
 }
 
-// summarize returns sim's summary, after a replay to until (zero for
-// the default) that a line's error stopped when failed.
-func summarize(sim *simulate.Simulator, until time.Time, failed bool) (summary, error) {
+// summarize returns sim's summary, after a replay of setup to until
+// (zero for the default) that a line's error stopped when failed.
+func summarize(sim *simulate.Simulator, setup simulate.Setup, until time.Time, failed bool) (summary, error) {
 	s := summary{Sent: len(sim.Sent()), StoppedAt: sim.Now()}
 	switch {
 	case failed:
@@ -213,18 +220,34 @@ func summarize(sim *simulate.Simulator, until time.Time, failed bool) (summary, 
 	if s.Waiting, err = sim.Engine.PendingCount(context.Background()); err != nil || s.Waiting == 0 {
 		return s, err
 	}
-	s.WaitingPastClockEnd, err = pastClockEnd(sim)
-	return s, err
+	// Pending deliveries are listed in (due time, ID) order: those due
+	// after the end from a cursor at the end, whatever its ID (every
+	// delivery due after the end comes after it), skipping those due at
+	// the end itself.
+	end := simulate.ClockEnd()
+	q := store.PendingQuery{AfterDue: end, AfterID: "-"}
+	if s.WaitingPastClockEnd, err = countPending(sim, q, func(p store.Pending) bool { return p.DueAt.After(end) }); err != nil {
+		return s, err
+	}
+	// The control group's, of the campaigns that have one (a replay does
+	// not change definitions).
+	for _, c := range setup.Campaigns {
+		if c.ControlPercent == 0 {
+			continue
+		}
+		n, err := countPending(sim, store.PendingQuery{CampaignID: c.ID}, func(p store.Pending) bool { return p.Control })
+		if err != nil {
+			return s, err
+		}
+		s.WaitingControlGroup += n
+	}
+	return s, nil
 }
 
-// pastClockEnd counts sim's pending deliveries due after the end of the
-// simulated clock. Pending deliveries are listed in (due time, ID)
-// order: it lists from a cursor at the end, whatever its ID (every
-// delivery due after the end comes after it), and skips those due at the
-// end itself.
-func pastClockEnd(sim *simulate.Simulator) (int64, error) {
-	end := simulate.ClockEnd()
-	q := store.PendingQuery{AfterDue: end, AfterID: "-", Limit: store.MaxPendingPage}
+// countPending counts sim's pending deliveries from q's cursor on (of
+// q's campaign when it names one) for which keep is true.
+func countPending(sim *simulate.Simulator, q store.PendingQuery, keep func(store.Pending) bool) (int64, error) {
+	q.Limit = store.MaxPendingPage
 	var n int64
 	for {
 		page, err := sim.Engine.PendingDeliveries(context.Background(), q)
@@ -232,7 +255,7 @@ func pastClockEnd(sim *simulate.Simulator) (int64, error) {
 			return n, err
 		}
 		for _, c := range page {
-			if c.Pending.DueAt.After(end) {
+			if keep(c.Pending) {
 				n++
 			}
 		}
@@ -289,6 +312,13 @@ func report(w io.Writer, sim *simulate.Simulator, s summary, asJSON bool) error 
 				fmt.Fprintf(&b, " %d of them", s.WaitingPastClockEnd)
 			}
 			fmt.Fprintf(&b, " due after %s, which no -until reaches", end)
+		}
+		if s.WaitingControlGroup > 0 {
+			b.WriteString(",")
+			if s.Waiting > 1 {
+				fmt.Fprintf(&b, " %d of them", s.WaitingControlGroup)
+			}
+			b.WriteString(" in the control group (held out when due: nothing is sent)")
 		}
 		b.WriteByte('\n')
 	}

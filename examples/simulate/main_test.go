@@ -176,7 +176,7 @@ func jsonSummary(t *testing.T, setup, events, until string) (summary, error) {
 	// Every field is there, zero or not.
 	var fields map[string]any
 	require.NoError(t, json.Unmarshal(last["summary"], &fields))
-	require.Len(t, fields, 5, "%s", last["summary"])
+	require.Len(t, fields, 6, "%s", last["summary"])
 	return s, err
 }
 
@@ -271,4 +271,46 @@ func TestEmptyLogIsRefused(t *testing.T) {
 			events+": no event or operation (the file is empty, or holds blank and comment lines only)")
 		require.Empty(t, out.String())
 	}
+}
+
+// A delivery of the control group still waiting is held out at its due
+// time, nothing sent: the report says how many of those still waiting are
+// such, rather than let them read as sends to come.
+func TestReportSaysWhichWaitingDeliveriesAreHeldOut(t *testing.T) {
+	dir := t.TempDir()
+	setup := filepath.Join(dir, "held.setup.json")
+	require.NoError(t, os.WriteFile(setup, []byte(`{"start": "2026-01-05T09:00:00Z",
+ "campaigns": [{"id": "newsletter"},
+   {"id": "winback", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "1440h"}, "control_percent": 100},
+   {"id": "nudge", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "1440h"}}],
+ "publish": ["winback", "nudge", "newsletter"]}`), 0o644))
+	events := filepath.Join(dir, "held.events.jsonl")
+	require.NoError(t, os.WriteFile(events, []byte(`{"id": "sg-1", "user_id": "ann", "kind": "email_received", "campaign_id": "newsletter", "time": "2026-01-05T09:00:00Z"}`+"\n"), 0o644))
+
+	var out bytes.Buffer
+	require.NoError(t, run(&out, setup, events, "", false))
+	require.Contains(t, out.String(), "0 deliveries sent\n2 deliveries still waiting when the replay stopped at 2026-02-04T09:00:00Z "+
+		"(-until; by default 30 days after the last line), 1 of them in the control group (held out when due: nothing is sent)\n")
+	s, err := jsonSummary(t, setup, events, "")
+	require.NoError(t, err)
+	require.Equal(t, summary{Waiting: 2, WaitingControlGroup: 1, StoppedAt: time.Date(2026, 2, 4, 9, 0, 0, 0, time.UTC), StoppedBy: "until"}, s)
+
+	// The control group's alone.
+	require.NoError(t, os.WriteFile(setup, []byte(`{"start": "2026-01-05T09:00:00Z",
+ "campaigns": [{"id": "newsletter"},
+   {"id": "winback", "triggers": [{"kind": "email_received", "campaign_id": "newsletter"}], "delay": {"after": "1440h"}, "control_percent": 100}],
+ "publish": ["winback", "newsletter"]}`), 0o644))
+	out.Reset()
+	require.NoError(t, run(&out, setup, events, "", false))
+	require.Contains(t, out.String(), "0 deliveries sent\n1 delivery still waiting when the replay stopped at 2026-02-04T09:00:00Z "+
+		"(-until; by default 30 days after the last line), in the control group (held out when due: nothing is sent)\n")
+	s, err = jsonSummary(t, setup, events, "")
+	require.NoError(t, err)
+	require.Equal(t, summary{Waiting: 1, WaitingControlGroup: 1, StoppedAt: time.Date(2026, 2, 4, 9, 0, 0, 0, time.UTC), StoppedBy: "until"}, s)
+
+	// Past its due time it was held out: nothing waits, nothing was sent.
+	out.Reset()
+	require.NoError(t, run(&out, setup, events, "2026-04-01T00:00:00Z", false))
+	require.Contains(t, out.String(), "held_out winback user=ann")
+	require.True(t, strings.HasSuffix(out.String(), "\n0 deliveries sent\n"), out.String())
 }
