@@ -119,12 +119,21 @@ func (h *Harness) logStillWaiting(assertion, userID, campaignID string) {
 		now := h.Now()
 		msg := fmt.Sprintf("connectortest: %s passes, but a delivery of %q to %q is still waiting, due at %s",
 			assertion, campaignID, userID, p.DueAt.UTC().Format(time.RFC3339))
-		if !p.ReadyAt.Equal(p.DueAt) {
-			msg += ", next tried at " + p.ReadyAt.UTC().Format(time.RFC3339)
+		// Held past its due time (a deferral, allowed lateness, a retry),
+		// it is tried at ReadyAt, which the clock must pass: the due time
+		// may have gone by already.
+		past := "it"
+		if ready := p.ReadyAt.UTC().Format(time.RFC3339); !p.ReadyAt.Equal(p.DueAt) {
+			if p.Attempt > 0 {
+				msg += ", next tried at " + ready + " after " + plural(p.Attempt, "failed attempt", "failed attempts")
+			} else {
+				msg += ", held until " + ready
+			}
+			past = ready
 		}
 		msg += " (the clock is at " + now.UTC().Format(time.RFC3339) + "): "
 		if p.ReadyAt.After(now) {
-			msg += "advance the clock past it to assert that it is never sent"
+			msg += "advance the clock past " + past + " to assert that it is never sent"
 		} else {
 			msg += "nothing ticked since it fell due: call h.Advance or h.Tick first"
 		}

@@ -1,10 +1,12 @@
 package connectortest_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/connectortest"
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -151,4 +153,42 @@ func TestRequireNotSentLogsADeliveryStillWaiting(t *testing.T) {
 	}, func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") })
 	require.False(t, f.failed, f.msg)
 	require.Empty(t, f.logs)
+}
+
+// A delivery held past its due time (quiet hours that defer it, allowed
+// lateness, a retry after a failed send) is logged with the time it is
+// held until, and the clock is to be advanced past that time, not past
+// the due time, which may have gone by already.
+func TestRequireNotSentLogsWhenAHeldDeliveryIsNextTried(t *testing.T) {
+	track := func(h *connectortest.Harness) {
+		applyResend(h)
+		h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+	}
+	notSent := func(h *connectortest.Harness) { h.RequireNotSent("ann", "resend") }
+
+	// Due at midnight, in quiet hours until 08:00.
+	f := outcome(t, func(h *connectortest.Harness) { track(h); h.Advance(26 * time.Hour) }, notSent,
+		connector.WithQuietHours(connector.QuietHours{From: rule.At(22, 0), To: rule.At(8, 0), Defer: true}))
+	require.False(t, f.failed, f.msg)
+	require.Equal(t, []string{`connectortest: RequireNotSent passes, but a delivery of "resend" to "ann" is still waiting, ` +
+		`due at 2026-01-06T00:00:00Z, held until 2026-01-06T08:00:00Z (the clock is at 2026-01-06T02:00:00Z): ` +
+		`advance the clock past 2026-01-06T08:00:00Z to assert that it is never sent`}, f.logs)
+
+	// Held an hour after its due time, never tried yet.
+	f = outcome(t, track, notSent, connector.WithAllowedLateness(time.Hour))
+	require.False(t, f.failed, f.msg)
+	require.Equal(t, []string{`connectortest: RequireNotSent passes, but a delivery of "resend" to "ann" is still waiting, ` +
+		`due at 2026-01-06T00:00:00Z, held until 2026-01-06T01:00:00Z (the clock is at 2026-01-05T00:00:00Z): ` +
+		`advance the clock past 2026-01-06T01:00:00Z to assert that it is never sent`}, f.logs)
+
+	// Its send failed once: retried a minute later.
+	f = outcome(t, func(h *connectortest.Harness) {
+		h.Sender.Fail = func(connector.Delivery) error { return errors.New("provider down") }
+		track(h)
+		h.Advance(24*time.Hour + 30*time.Second)
+	}, notSent)
+	require.False(t, f.failed, f.msg)
+	require.Equal(t, []string{`connectortest: RequireNotSent passes, but a delivery of "resend" to "ann" is still waiting, ` +
+		`due at 2026-01-06T00:00:00Z, next tried at 2026-01-06T00:01:00Z after 1 failed attempt (the clock is at 2026-01-06T00:00:30Z): ` +
+		`advance the clock past 2026-01-06T00:01:00Z to assert that it is never sent`}, f.logs)
 }
