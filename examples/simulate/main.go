@@ -170,11 +170,26 @@ func inFile(path string, err error) error {
 	if err == nil || !errors.As(err, &le) {
 		return err
 	}
-	if le.Column > 0 {
-		return fmt.Errorf("%s:%d:%d: %w", path, le.Line, le.Column, le.Err)
-	}
-	return fmt.Errorf("%s:%d: %w", path, le.Line, le.Err)
+	return &lineFileError{path: path, line: le, err: err}
 }
+
+// lineFileError is err, about line's place in file path, said as that
+// place and line's own error; it unwraps to err, so that the library's
+// errors (simulate.ErrScript, the *simulate.LineError) stay in its chain.
+type lineFileError struct {
+	path string
+	line *simulate.LineError
+	err  error
+}
+
+func (e *lineFileError) Error() string {
+	if e.line.Column > 0 {
+		return fmt.Sprintf("%s:%d:%d: %v", e.path, e.line.Line, e.line.Column, e.line.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.path, e.line.Line, e.line.Err)
+}
+
+func (e *lineFileError) Unwrap() error { return e.err }
 
 // summary is what the report says after the timeline, and -json writes
 // as its last line, {"summary": {…}}: how many deliveries were sent, how

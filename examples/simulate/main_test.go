@@ -314,3 +314,27 @@ func TestReportSaysWhichWaitingDeliveriesAreHeldOut(t *testing.T) {
 	require.Contains(t, out.String(), "held_out winback user=ann")
 	require.True(t, strings.HasSuffix(out.String(), "\n0 deliveries sent\n"), out.String())
 }
+
+// An error of a line, of the log or of the setup, is said as file:line
+// (or file:line:column) and what is wrong, and keeps the library's errors
+// in its chain: simulate.ErrScript and the *simulate.LineError with the
+// line.
+func TestLineErrorsKeepTheLibrarysErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte("# a comment\n"+`{"op":"teleport","campaign":"x"}`+"\n"), 0o644))
+	err := run(&bytes.Buffer{}, "testdata/resend.setup.json", bad, "", false)
+	require.EqualError(t, err, bad+`:2: unknown op "teleport" (publish, stop, archive or advance; a line without "op" is an event)`)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	var le *simulate.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, 2, le.Line)
+
+	badSetup := filepath.Join(dir, "bad.setup.json")
+	require.NoError(t, os.WriteFile(badSetup, []byte("{\"start\": \"2026-01-05T00:00:00Z\",\n \"campaigns\": [{\"id\": \"a\",}]}\n"), 0o644))
+	err = run(&bytes.Buffer{}, badSetup, "testdata/resend.events.jsonl", "", false)
+	require.EqualError(t, err, badSetup+`:2:27: invalid character '}' looking for beginning of object key string`)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, 27, le.Column)
+}
