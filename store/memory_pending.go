@@ -11,7 +11,43 @@ import (
 	"github.com/campaignconnector/campaignconnector/internal/props"
 )
 
-var _ PendingLister = (*Memory)(nil)
+var (
+	_ PendingLister          = (*Memory)(nil)
+	_ CampaignPendingCounter = (*Memory)(nil)
+)
+
+// CampaignPendingCount implements
+// [CampaignPendingCounter.CampaignPendingCount]. It walks the users of the
+// namespace, one shard at a time under the shard's lock, as ListPending
+// does, and stops at limit.
+func (m *Memory) CampaignPendingCount(ctx context.Context, ns, campaignID string, limit int64) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := CheckCampaignCount(campaignID, limit); err != nil {
+		return 0, err
+	}
+	sp := m.space(ns)
+	var ofShape []bool // per shape: its follow-up is campaignID
+	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
+	var n int64
+	for i := range sp.shards {
+		sh := &sp.shards[i]
+		sh.mu.Lock()
+		sh.users.each(func(u *memUser) {
+			for k := range u.pendingCount() {
+				if n < limit && u.pendingAt(k).of(ofShape, campaignID) {
+					n++
+				}
+			}
+		})
+		sh.mu.Unlock()
+		if n >= limit {
+			break
+		}
+	}
+	return n, nil
+}
 
 // ListPending implements [PendingLister.ListPending]. It walks every
 // user of the namespace, one shard at a time under the shard's lock, and

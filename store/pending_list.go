@@ -56,3 +56,38 @@ type PendingLister interface {
 	// ([PendingQuery.Validate]) is an error wrapping [ErrInvalidQuery].
 	ListPending(ctx context.Context, ns string, q PendingQuery) ([]Claim, error)
 }
+
+// CampaignPendingCounter is implemented by stores that count one
+// follow-up's pending deliveries up to a bound for about the bound's cost
+// (memory, PostgreSQL, SQLite), for dashboards: a count of a follow-up
+// with a large backlog stops at the bound rather than reading all of it.
+//
+// The Run of store/storetest checks it when the store implements it.
+type CampaignPendingCounter interface {
+	// CampaignPendingCount returns how many pending deliveries of
+	// follow-up campaignID namespace ns holds (claimed or not), or limit
+	// when it holds limit or more: a SQL store reads at most limit index
+	// entries. A limit below 1, or a campaignID that is empty or not
+	// valid text ([event.CheckText]), is an error wrapping
+	// [ErrInvalidQuery].
+	CampaignPendingCount(ctx context.Context, ns, campaignID string, limit int64) (int64, error)
+}
+
+// CheckCampaignCount reports the arguments of a
+// [CampaignPendingCounter.CampaignPendingCount] it refuses, as an error
+// wrapping [ErrInvalidQuery]; an ID's error is a [*rule.ValidationError]
+// naming the field "campaign_id".
+func CheckCampaignCount(campaignID string, limit int64) error {
+	if limit < 1 {
+		return fmt.Errorf("%w: pending count up to %d: the limit is 1 at least", ErrInvalidQuery, limit)
+	}
+	reason := "is empty"
+	if campaignID != "" {
+		err := event.CheckText(campaignID)
+		if err == nil {
+			return nil
+		}
+		reason = err.Error()
+	}
+	return &rule.ValidationError{Object: "pending count", Field: "campaign_id", Reason: reason, Err: ErrInvalidQuery}
+}

@@ -27,9 +27,20 @@ const (
 	// scan of the table when the namespace holds most of it: either way
 	// about the namespace's pending rows (docs/postgres-plans.md).
 	sqlPendingCount = `SELECT count(*) FROM {pending} WHERE ns = $1`
+	// One follow-up's, up to a bound: the first entries of its range of
+	// the index on (ns, campaign_id, due_at, id), no more than the bound.
+	// The order is the index's, so that every plan reads the index and
+	// stops at the bound: without it, a plan made for a follow-up with
+	// most of the rows (or a generic one, on a table of few follow-ups)
+	// reads the table from its start, all of it for a follow-up with few.
+	sqlCampaignPendingCount = `SELECT count(*) FROM (SELECT FROM {pending} WHERE ns = $1 AND campaign_id = $2
+		ORDER BY due_at, id COLLATE "C" LIMIT $3) p`
 )
 
-var _ store.PendingCounter = (*Store)(nil)
+var (
+	_ store.PendingCounter         = (*Store)(nil)
+	_ store.CampaignPendingCounter = (*Store)(nil)
+)
 
 // Take implements [store.Store.Take] with one upsert, atomic under any
 // concurrency, in a READ COMMITTED transaction sent in one round trip:
@@ -84,4 +95,21 @@ func (s *Store) PendingCount(ctx context.Context, ns string) (int64, error) {
 	var n int64
 	err := s.pool.QueryRow(ctx, s.q.pendingCount, ns).Scan(&n)
 	return n, wrap("pending count", err)
+}
+
+// CampaignPendingCount implements
+// [store.CampaignPendingCounter.CampaignPendingCount] with a count of the
+// first limit entries of the follow-up's range of the index on (ns,
+// campaign_id, due_at, id): it costs about min(limit, the follow-up's
+// pending deliveries), whatever the backlog.
+func (s *Store) CampaignPendingCount(ctx context.Context, ns, campaignID string, limit int64) (int64, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	if err := store.CheckCampaignCount(campaignID, limit); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.pool.QueryRow(ctx, s.q.campaignPendingCount, ns, campaignID, limit).Scan(&n)
+	return n, wrap("pending count of a follow-up", err)
 }

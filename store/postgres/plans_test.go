@@ -346,3 +346,35 @@ func TestTalliesOfCampaignsReadTheCampaignIndex(t *testing.T) {
 		require.NotContains(t, plan, "Seq Scan", plan)
 	}
 }
+
+// A follow-up's bounded pending count, which the dashboard makes for each
+// follow-up it shows, reads the follow-up's range of the index on (ns,
+// campaign_id, due_at, id) and stops at its bound, in the generic plan
+// (made here for a table of two follow-ups, so for one with half the
+// rows) and in custom ones, for a follow-up with most of the table's
+// deliveries and for one with few (whose rows the plan may read all of,
+// fewer than the bound): never a scan of the table, which for the
+// follow-up with few would read all of it.
+func TestCampaignPendingCountStopsAtItsLimit(t *testing.T) {
+	q, conn := planTables(t,
+		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+			SELECT '', 'u' || i, 'd' || i, CASE WHEN i % 100 = 0 THEN 'small' ELSE 'big' END, 0,
+				now() + i * interval '1 second', now() + i * interval '1 second', 0, '\x01'
+			FROM generate_series(1, 50000) i`,
+		`VACUUM ANALYZE {pending}`)
+	ctx := context.Background()
+	for _, id := range []string{"big", "small"} {
+		rows, err := conn.Query(ctx, "EXPLAIN "+q.campaignPendingCount, pgx.QueryExecModeExec, "", id, int64(10001))
+		require.NoError(t, err)
+		custom, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		generic := explainGeneric(t, conn, q.campaignPendingCount, "'', '"+id+"', 10001", "")
+		for _, plan := range []string{strings.Join(custom, "\n"), generic} {
+			lines := strings.Split(plan, "\n")
+			require.GreaterOrEqual(t, len(lines), 3, plan)
+			require.Contains(t, lines[1], "->  Limit", plan) // over the scan, under the count
+			require.Contains(t, plan, "campaignconnector_pending_due", plan)
+			require.NotContains(t, plan, "Seq Scan", plan)
+		}
+	}
+}

@@ -402,7 +402,7 @@ type queries struct {
 	addTallies, tallies, talliesOf, pruneTallies       string
 	talliesKinds, talliesOfKinds                       string
 	addTalliesOnce, pruneTallyWriters                  string
-	listPending, listPendingAll                        string
+	listPending, listPendingAll, campaignPendingCount  string
 }
 
 // table renders a qualified table name: "schema".prefixname (the prefix
@@ -443,5 +443,6 @@ func newQueries(cfg config) *queries {
 		talliesKinds: r.Replace(sqlTalliesKinds), talliesOfKinds: r.Replace(sqlTalliesOfKinds),
 		addTalliesOnce: r.Replace(sqlAddTalliesOnce), pruneTallyWriters: r.Replace(sqlPruneTallyWriters),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
+		campaignPendingCount: r.Replace(sqlCampaignPendingCount),
 	}
 }

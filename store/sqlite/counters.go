@@ -26,9 +26,16 @@ const (
 	// A search of the namespace's range of a covering index
 	// (pending_ready): no row of the table is read.
 	sqlPendingCount = `SELECT count(*) FROM campaignconnector_pending WHERE ns = ?1`
+	// One follow-up's, up to a bound: the first entries of its range of
+	// the index on (ns, campaign_id, due_at, id), no more than the bound,
+	// and no row of the table.
+	sqlCampaignPendingCount = `SELECT count(*) FROM (SELECT 1 FROM campaignconnector_pending WHERE ns = ?1 AND campaign_id = ?2 LIMIT ?3)`
 )
 
-var _ store.PendingCounter = (*Store)(nil)
+var (
+	_ store.PendingCounter         = (*Store)(nil)
+	_ store.CampaignPendingCounter = (*Store)(nil)
+)
 
 // Take implements [store.Store.Take] with one upsert in a write
 // transaction.
@@ -79,4 +86,21 @@ func (s *Store) PendingCount(ctx context.Context, ns string) (int64, error) {
 	var n int64
 	_, err := s.queryRow(ctx, sqlPendingCount, []any{ns}, &n)
 	return n, wrap("pending count", err)
+}
+
+// CampaignPendingCount implements
+// [store.CampaignPendingCounter.CampaignPendingCount] with a count of the
+// first limit entries of the follow-up's range of the index on (ns,
+// campaign_id, due_at, id), on a reading connection: it costs about
+// min(limit, the follow-up's pending deliveries), whatever the backlog.
+func (s *Store) CampaignPendingCount(ctx context.Context, ns, campaignID string, limit int64) (int64, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	if err := store.CheckCampaignCount(campaignID, limit); err != nil {
+		return 0, err
+	}
+	var n int64
+	_, err := s.queryRow(ctx, sqlCampaignPendingCount, []any{ns, campaignID, limit}, &n)
+	return n, wrap("pending count of a follow-up", err)
 }

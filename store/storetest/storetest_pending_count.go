@@ -118,3 +118,71 @@ func testPendingCount(t *testing.T, s store.Store, ns string) {
 	_, err = pc.PendingCount(cancelled, ns)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// testCampaignPendingCount checks, for stores that implement
+// store.CampaignPendingCounter, that CampaignPendingCount counts the
+// follow-up's pending deliveries alone (claimed or not; not those of a
+// follow-up whose ID begins with its own, nor another namespace's), stops
+// at its limit, follows sends and cancellations, and refuses a limit
+// below 1 and an empty or invalid ID with ErrInvalidQuery.
+func testCampaignPendingCount(t *testing.T, s store.Store, ns string) {
+	pc, ok := s.(store.CampaignPendingCounter)
+	if !ok {
+		t.Skip("the store does not implement store.CampaignPendingCounter")
+	}
+	ctx := context.Background()
+	count := func(id string, limit int64) int64 {
+		t.Helper()
+		n, err := pc.CampaignPendingCount(ctx, ns, id, limit)
+		require.NoError(t, err)
+		return n
+	}
+	require.Zero(t, count("f", 10), "nothing pending")
+
+	// "f": 7 deliveries of 4 users, one user with 4; "f2": 3; "g": 1.
+	for i := range 7 {
+		user := fmt.Sprint("u", i%4)
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			u.Pending = append(u.Pending, pending(user, "f", fmt.Sprint("f-", i), T0.Add(time.Duration(i)*time.Minute)))
+		})
+	}
+	for i := range 3 {
+		update(t, s, ns, "v", T0, func(u *store.UserState) {
+			u.Pending = append(u.Pending, pending("v", "f2", fmt.Sprint("f2-", i), T0))
+		})
+	}
+	update(t, s, ns, "w", T0, func(u *store.UserState) { u.Pending = append(u.Pending, pending("w", "g", "g-0", T0)) })
+	claims, err := s.Claim(ctx, ns, T0.Add(time.Hour), time.Minute, 3, 1)
+	require.NoError(t, err)
+	require.Len(t, claims, 3)
+
+	for limit := int64(1); limit <= 9; limit++ {
+		require.Equal(t, min(limit, 7), count("f", limit), "f up to %d", limit)
+		require.Equal(t, min(limit, 3), count("f2", limit), "f2 up to %d", limit)
+		require.Equal(t, min(limit, 1), count("g", limit), "g up to %d", limit)
+	}
+	require.Zero(t, count("h", 10), "a follow-up with none")
+	n, err := pc.CampaignPendingCount(ctx, ns+"-other", "f", 10)
+	require.NoError(t, err)
+	require.Zero(t, n, "another namespace")
+
+	// A send removes one, a cancellation all of its follow-up's.
+	update(t, s, ns, "u0", T0, func(u *store.UserState) { u.RemovePending(u.Find("f-0")) })
+	require.Equal(t, int64(6), count("f", 10), "after a send")
+	_, err = s.CancelCampaign(ctx, ns, "f")
+	require.NoError(t, err)
+	require.Zero(t, count("f", 10), "after a cancellation")
+	require.Equal(t, int64(3), count("f2", 10), "f2 after f's cancellation")
+
+	for _, bad := range []struct {
+		id    string
+		limit int64
+	}{{"f2", 0}, {"f2", -1}, {"", 10}, {"f\x00", 10}, {"\xff", 10}} {
+		_, err := pc.CampaignPendingCount(ctx, ns, bad.id, bad.limit)
+		require.ErrorIs(t, err, store.ErrInvalidQuery, "%q up to %d", bad.id, bad.limit)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = pc.CampaignPendingCount(cancelled, ns, "f2", 10)
+	require.ErrorIs(t, err, context.Canceled)
+}
