@@ -109,3 +109,31 @@ func TestPendingCount(t *testing.T) {
 		require.True(t, errors.Is(err, context.Canceled), "%v", err)
 	})
 }
+
+// CampaignPendingCount asks the store's CampaignPendingCounter for the
+// engine's namespace, up to the limit, and is ErrNotSupported on a store
+// without one.
+func TestCampaignPendingCount(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	schedulePending(t, mem, "tenant", 3)
+	schedulePending(t, mem, "", 5) // another namespace's
+
+	e, err := connector.New(mem, nopSender, connector.WithNamespace("tenant"))
+	require.NoError(t, err)
+	for limit, want := range map[int64]int64{1: 1, 2: 2, 3: 3, 10: 3} {
+		n, err := e.CampaignPendingCount(ctx, "f", limit)
+		require.NoError(t, err)
+		require.Equal(t, want, n, "up to %d", limit)
+	}
+	n, err := e.CampaignPendingCount(ctx, "g", 10)
+	require.NoError(t, err)
+	require.Zero(t, n, "a follow-up with none")
+	_, err = e.CampaignPendingCount(ctx, "f", 0)
+	require.ErrorIs(t, err, store.ErrInvalidQuery)
+
+	without, err := connector.New(&statsStore{Store: mem}, nopSender, connector.WithNamespace("tenant"))
+	require.NoError(t, err)
+	_, err = without.CampaignPendingCount(ctx, "f", 10)
+	require.ErrorIs(t, err, connector.ErrNotSupported)
+}

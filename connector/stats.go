@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/campaignconnector/campaignconnector/rule"
@@ -117,4 +118,25 @@ func (c *stripedCounter) load() int64 {
 // that reached no follow-up and names no unknown campaign.
 func (e *Engine) countUnheard(userID string) {
 	e.counts.unheard.add(userID[len(userID)-1], 1)
+}
+
+// CampaignPendingCount returns how many pending deliveries of follow-up
+// campaignID the engine's namespace holds in the store (claimed or not),
+// or limit when it holds limit or more: the store reads at most limit of
+// them ([store.CampaignPendingCounter]), so that a dashboard counts a
+// follow-up with a large backlog for a bounded cost.
+//
+// Errors: [ErrNotSupported] when the store does not implement
+// [store.CampaignPendingCounter]; an error wrapping
+// [store.ErrInvalidQuery] for a limit below 1 or a campaignID that is
+// empty or not valid text; the store's error.
+func (e *Engine) CampaignPendingCount(ctx context.Context, campaignID string, limit int64) (int64, error) {
+	if ctx == nil {
+		return 0, errNilContext("CampaignPendingCount")
+	}
+	pc, ok := e.store.(store.CampaignPendingCounter)
+	if !ok {
+		return 0, fmt.Errorf("%w: the store (%T) cannot count a follow-up's pending deliveries", ErrNotSupported, e.store)
+	}
+	return pc.CampaignPendingCount(ctx, e.cfg.namespace, campaignID, limit)
 }
