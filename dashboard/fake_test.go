@@ -30,6 +30,11 @@ type fakeSource struct {
 	explain   map[[2]string]connector.Explanation
 	noLog     bool
 	noTallies bool
+	// noCount makes CampaignPendingCount answer as a store without a
+	// bounded count of a follow-up's pending deliveries; counted holds the
+	// follow-ups it counted.
+	noCount bool
+	counted []string
 	// allCampaigns and allKinds make Tallies ignore CampaignIDs and
 	// Kinds, as a store written before them does; talliesAsked holds the
 	// queries Tallies had.
@@ -147,6 +152,22 @@ func (f *fakeSource) Pending(_ context.Context, q pendingQuery) ([]store.Claim, 
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeSource) CampaignPendingCount(_ context.Context, id string, limit int64) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noCount {
+		return 0, fmt.Errorf("%w (fake)", errNoPendingCount)
+	}
+	f.counted = append(f.counted, id)
+	var n int64
+	for _, c := range f.pending {
+		if c.Pending.CampaignID == id && n < limit {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (f *fakeSource) transition(op, id string, to rule.State) error {

@@ -11,8 +11,8 @@ import (
 )
 
 // countFails is a source whose pending list answers the campaign page's
-// page of deliveries but fails the count's batches (a store timing out on
-// a campaign with many pending, say).
+// page of deliveries but fails the count's batches and its bounded count
+// (a store timing out on a campaign with many pending, say).
 type countFails struct{ *fakeSource }
 
 func (c countFails) Pending(ctx context.Context, q pendingQuery) ([]store.Claim, error) {
@@ -20,6 +20,10 @@ func (c countFails) Pending(ctx context.Context, q pendingQuery) ([]store.Claim,
 		return nil, errors.New("store: statement timeout")
 	}
 	return c.fakeSource.Pending(ctx, q)
+}
+
+func (c countFails) CampaignPendingCount(context.Context, string, int64) (int64, error) {
+	return 0, errors.New("store: statement timeout")
 }
 
 // The count of the deliveries waiting is an extra: when it fails, the page

@@ -52,8 +52,14 @@ type campaignsBody struct {
 	TalliesNote string
 	PendingNote string
 	// PendingComplete is false when there were too many pending
-	// deliveries to count them all: the counts are lower bounds.
+	// deliveries to count them all: the counts of the rows whose
+	// PendingLower is set are lower bounds, or, when the store cannot
+	// count a follow-up's, every count is.
 	PendingComplete bool
+	// PendingPerRow is set when each row's count is its own, bounded by
+	// countLimit, rather than its share of the first countLimit
+	// deliveries of all.
+	PendingPerRow bool
 }
 
 // followUpPaging places a page of follow-ups, or of originals, among all
@@ -71,11 +77,14 @@ type followUpPaging struct {
 
 // followUpRow is one follow-up of the campaigns page.
 type followUpRow struct {
-	Rec       store.CampaignRecord
-	Words     []string
-	Pending   int64
-	Warnings  int
-	Summaries []summary // one per window of the page
+	Rec     store.CampaignRecord
+	Words   []string
+	Pending int64
+	// PendingLower is set when Pending is a lower bound: the follow-up
+	// has more than the page counts.
+	PendingLower bool
+	Warnings     int
+	Summaries    []summary // one per window of the page
 	// Quiet is set when the campaign took no decision in any window: the
 	// page says so instead of a table of zeros.
 	Quiet bool
@@ -158,14 +167,19 @@ func (h *handler) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		body.TalliesNote = h.note(r, err)
 	}
-	counts, complete, err := pendingCounts(ctx, h.src, "")
+	ids := make([]string, len(shown))
+	for i, rec := range shown {
+		ids[i] = rec.Campaign.ID
+	}
+	counts, lower, complete, err := shownPendingCounts(ctx, h.src, ids)
 	if err != nil {
 		body.PendingNote = h.note(r, err)
 	}
-	body.PendingComplete = complete
+	body.PendingComplete, body.PendingPerRow = complete, lower != nil
 	for _, rec := range shown {
 		c := &rec.Campaign
-		row := followUpRow{Rec: rec, Words: rulesInWords(c, h.cfg.location), Pending: counts[c.ID]}
+		row := followUpRow{Rec: rec, Words: rulesInWords(c, h.cfg.location), Pending: counts[c.ID],
+			PendingLower: lower[c.ID] || lower == nil && !complete}
 		row.Quiet = true
 		acts := actionsOf(c)
 		for _, wn := range body.Windows {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
@@ -41,11 +42,50 @@ func pendingCounts(ctx context.Context, src source, id string) (counts map[strin
 	return counts, false, nil
 }
 
-// pendingCountOf counts the pending deliveries of campaign id, as
+// pendingCountOf counts the pending deliveries of campaign id up to
+// countLimit, with the store's bounded count: a read of at most
+// countLimit+1 index entries, whatever the backlog. complete is false when
+// there are more. A store that cannot count them is paged through, as
 // pendingCounts does.
 func pendingCountOf(ctx context.Context, src source, id string) (n int64, complete bool, err error) {
-	counts, complete, err := pendingCounts(ctx, src, id)
-	return counts[id], complete, err
+	n, err = src.CampaignPendingCount(ctx, id, countLimit+1)
+	switch {
+	case errors.Is(err, errNoPendingCount):
+		counts, complete, err := pendingCounts(ctx, src, id)
+		return counts[id], complete, err
+	case err != nil:
+		return 0, false, err
+	case n > countLimit:
+		return countLimit, false, nil
+	}
+	return n, true, nil
+}
+
+// shownPendingCounts counts the pending deliveries of each follow-up of
+// ids, each up to countLimit as pendingCountOf does: a page's read costs
+// at most len(ids) bounded counts, where a count of every follow-up's in
+// due order (pendingCounts) reads up to countBatch deliveries of each
+// follow-up per batch. lower holds the follow-ups counted up to the limit
+// alone. A store that cannot count a follow-up's has every follow-up's
+// counted, up to countLimit in all, as pendingCounts does; lower is nil
+// then, and complete says whether those counts are all exact.
+func shownPendingCounts(ctx context.Context, src source, ids []string) (counts map[string]int64, lower map[string]bool, complete bool, err error) {
+	counts, lower = map[string]int64{}, map[string]bool{}
+	for _, id := range ids {
+		n, err := src.CampaignPendingCount(ctx, id, countLimit+1)
+		switch {
+		case errors.Is(err, errNoPendingCount):
+			counts, complete, err := pendingCounts(ctx, src, "")
+			return counts, nil, complete, err
+		case err != nil:
+			return nil, nil, false, err
+		case n > countLimit:
+			counts[id], lower[id] = countLimit, true
+		default:
+			counts[id] = n
+		}
+	}
+	return counts, lower, len(lower) == 0, nil
 }
 
 // cursor is where a page of pending deliveries starts: after the delivery

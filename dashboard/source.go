@@ -34,6 +34,11 @@ type source interface {
 	// Pending pages through pending deliveries, or returns an error
 	// wrapping errNoPendingList when the store cannot list them.
 	Pending(ctx context.Context, q pendingQuery) ([]store.Claim, error)
+	// CampaignPendingCount counts the pending deliveries of follow-up id
+	// up to limit, reading no more than that, or returns an error
+	// wrapping errNoPendingCount when the store cannot: the pages then
+	// count with Pending.
+	CampaignPendingCount(ctx context.Context, id string, limit int64) (int64, error)
 	Publish(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string) error
 	Archive(ctx context.Context, id string) error
@@ -44,6 +49,8 @@ type source interface {
 var (
 	errNoTallies     = errors.New("dashboard: the store keeps no decision tallies")
 	errNoPendingList = errors.New("dashboard: the store cannot list pending deliveries")
+	// errNoPendingCount is no notice: the pages count with the list.
+	errNoPendingCount = errors.New("dashboard: the store cannot count a follow-up's pending deliveries")
 )
 
 // The store's types, under the names the pages use.

@@ -21,6 +21,13 @@ func (s engineSource) Pending(ctx context.Context, q pendingQuery) ([]store.Clai
 	return cs, unsupported(err, errNoPendingList)
 }
 
+// CampaignPendingCount implements source with
+// [connector.Engine.CampaignPendingCount].
+func (s engineSource) CampaignPendingCount(ctx context.Context, id string, limit int64) (int64, error) {
+	n, err := s.Engine.CampaignPendingCount(ctx, id, limit)
+	return n, unsupported(err, errNoPendingCount)
+}
+
 // unsupported marks an engine's "the store cannot" as the page's missing
 // part; any other error stays as it is.
 func unsupported(err, missing error) error {

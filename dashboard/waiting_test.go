@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,64 @@ func TestAShortListIsItsOwnCount(t *testing.T) {
 	}
 	if src.calls != 1 {
 		t.Errorf("the page read the pending deliveries %d times, want 1", src.calls)
+	}
+}
+
+// The campaigns page counts the pending deliveries of each follow-up it
+// shows, up to the count limit each, with the store's bounded count: a
+// follow-up with more is a lower bound, one whose deliveries fall due
+// after those is counted exactly all the same, and the page reads no list
+// of pending deliveries (the list of every follow-up's reads up to a
+// batch of each follow-up's per call, ten calls a load at the limit).
+func TestCampaignsPageCountsEachFollowUpUpToTheLimit(t *testing.T) {
+	f := newFake(fixtureNow)
+	for _, c := range populatedFake().campaigns {
+		f.add(c.Campaign, c.State)
+	}
+	addPending(f, "cart_reminder", countLimit+5) // due with resend's, listed first
+	addPending(f, "resend", 3)
+	src := &countingSource{source: f}
+	page := body(t, get(t, mustHandler(t, src), "/"), http.StatusOK)
+	if got := section(t, page, `campaign?id=cart_reminder#pending" data-pending>`, "</a>"); !strings.Contains(got, "≥ "+thousands(countLimit)) {
+		t.Errorf("past the count limit, want a lower bound of %d: %s", countLimit, got)
+	}
+	if got := number(t, page, `campaign?id=resend#pending" data-pending`); got != 3 {
+		t.Errorf("resend shows %d pending, want 3", got)
+	}
+	if got := section(t, page, `campaign?id=resend#pending" data-pending>`, "</a>"); strings.Contains(got, "≥") {
+		t.Errorf("resend's exact count is shown as a lower bound: %s", got)
+	}
+	if !strings.Contains(page, "the pending counts marked ≥ are lower bounds") {
+		t.Error("the page does not say which counts are lower bounds")
+	}
+	if src.calls != 0 {
+		t.Errorf("the page listed pending deliveries %d times, want none", src.calls)
+	}
+	if !slices.Equal(f.counted, []string{"cart_reminder", "resend"}) {
+		t.Errorf("the page counted the pending deliveries of %q, want those of the follow-ups shown", f.counted)
+	}
+}
+
+// A store that cannot count a follow-up's pending deliveries has the
+// campaigns page count them from the list of every follow-up's, up to the
+// count limit in all: every count is then a lower bound.
+func TestCampaignsPageCountsFromTheListWithoutABoundedCount(t *testing.T) {
+	f := newFake(fixtureNow)
+	for _, c := range populatedFake().campaigns {
+		f.add(c.Campaign, c.State)
+	}
+	f.noCount = true
+	addPending(f, "resend", 3)
+	page := body(t, get(t, mustHandler(t, f), "/"), http.StatusOK)
+	if got := number(t, page, `campaign?id=resend#pending" data-pending`); got != 3 {
+		t.Errorf("resend shows %d pending, want 3", got)
+	}
+	addPending(f, "cart_reminder", countLimit+5)
+	page = body(t, get(t, mustHandler(t, f), "/"), http.StatusOK)
+	if got := section(t, page, `campaign?id=resend#pending" data-pending>`, "</a>"); !strings.Contains(got, "≥ ") {
+		t.Errorf("past the count limit in all, want every count a lower bound: %s", got)
+	}
+	if !strings.Contains(page, "the pending counts are lower bounds") {
+		t.Error("the page does not say the counts are lower bounds")
 	}
 }
