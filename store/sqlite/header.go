@@ -22,31 +22,41 @@ const sqliteHeader = "SQLite format 3\x00"
 // new database; a file the process may not read, or that is not a
 // regular one, is left to checkPath and SQLite to report, as is one
 // whose header is SQLite's but whose content is not a database.
-func checkHeader(path string) error {
+//
+// Otherwise it returns the Open's opening, reserved in the same hold of
+// turnsMu as the read: the caller releases it once the store has taken
+// its turn, or once its connection is closed. SQLite's connection takes
+// its locks on the file before the store takes its turn (reading the
+// schema as it applies the connection's pragmas, it keeps a shared lock
+// on a file in write-ahead-log mode), and a header read of another Open
+// meanwhile would release them (readHeader).
+func checkHeader(path string) (*opening, error) {
 	name := sqliteName(path)
 	fi, err := os.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return nil
+	if err != nil {
+		fi = nil
 	}
-	head, ok := readHeader(name, fi)
-	if !ok || head == sqliteHeader {
-		return nil
+	turnsMu.Lock()
+	defer turnsMu.Unlock()
+	if fi != nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		if head, ok := readHeader(name, fi); ok && head != sqliteHeader {
+			return nil, fmt.Errorf("%w: %q is not an SQLite database (it does not start with SQLite's header): give the path of a database, or of a new or empty file", ErrInvalidPath, path)
+		}
 	}
-	return fmt.Errorf("%w: %q is not an SQLite database (it does not start with SQLite's header): give the path of a database, or of a new or empty file", ErrInvalidPath, path)
+	return reserve(name, fi), nil
 }
 
 // readHeader returns the first len(sqliteHeader) bytes (fewer if the file
 // is shorter) of the file at name, which Stat found as fi; ok is false
-// when it could not read them. Closing a descriptor of a file releases
-// the locks every SQLite connection of the process holds on it (POSIX
-// advisory locks belong to the process), so the file is not opened when
-// a store of the process has it open (heldOpen): it is a database then,
-// and its header is returned as SQLite's. turnsMu is held throughout, so
-// a store opening the file meanwhile takes its locks (after its turn)
-// only once the descriptor is closed.
+// when it could not read them. turnsMu must be held. Closing a
+// descriptor of a file releases the locks every SQLite connection of the
+// process holds on it (POSIX advisory locks belong to the process), so
+// the file is not opened when a store of the process has it open, or an
+// Open of the process may be opening it (heldOpen): it is a database
+// then (or a new one), and its header is returned as SQLite's. turnsMu
+// is held throughout, so an Open that has not reserved its file yet
+// hands it to SQLite only once the descriptor is closed.
 func readHeader(name string, fi os.FileInfo) (head string, ok bool) {
-	turnsMu.Lock()
-	defer turnsMu.Unlock()
 	if heldOpen(fi) {
 		return sqliteHeader, true
 	}

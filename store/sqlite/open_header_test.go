@@ -255,3 +255,56 @@ func TestOpenTakesADatabaseOfTheHosts(t *testing.T) {
 		t.Errorf("the host's row: %q, %v", body, err)
 	}
 }
+
+// TestOpenThatFailedStillReadsTheHeader checks that an Open that failed
+// after it read the file's header, or a store closed (twice), leaves the
+// process counting the file as open by none of its stores: the next Open
+// of the file, become one that is not a database, reads its header and
+// refuses it, rather than take it for the database a store has open and
+// let SQLite write one over it.
+func TestOpenThatFailedStillReadsTheHeader(t *testing.T) {
+	db, _ := storeFiles(t)
+	notDB := openCase{want: notADatabase, invalid: true}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"SQLite's header alone", db[:16]},     // SQLite refuses it as it opens
+		{"a database's first page", db[:4096]}, // as the store sets it up
+		{"a database closed twice", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "cc.db")
+			if c.data != nil {
+				if err := os.WriteFile(path, c.data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if s, err := sqlite.Open(context.Background(), path); err == nil {
+					s.Close()
+					t.Fatal("Open succeeded")
+				}
+			} else {
+				s, err := sqlite.Open(context.Background(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The same file (truncated, not replaced), one byte long,
+			// which SQLite takes for an empty database.
+			if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"-wal", "-shm", "-journal"} {
+				os.Remove(path + name)
+			}
+			openLeavesAll(t, notDB, path, dir)
+		})
+	}
+}

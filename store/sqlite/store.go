@@ -115,9 +115,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := checkOpenName(path); err != nil {
 		return nil, err
 	}
-	if err := checkHeader(path); err != nil {
+	opening, err := checkHeader(path)
+	if err != nil {
 		return nil, err
 	}
+	// Until the store has taken its turn, or its connection is closed.
+	defer opening.release()
 	s := &Store{path: path, cfg: cfg, closing: make(chan struct{}), epoch: time.Now()}
 	s.subs.init()
 	wdb, err := sql.Open("sqlite", dsn(path, cfg, cfg.cacheBytes))

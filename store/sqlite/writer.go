@@ -261,7 +261,48 @@ type fileTurn struct {
 var (
 	turnsMu sync.Mutex
 	turns   = map[string]*fileTurn{}
+	// openings are the Opens of the process that have handed, or are
+	// about to hand, a file to SQLite, and whose stores have not yet
+	// taken their turns: their connections may hold locks on it already.
+	openings []*opening // guarded by turnsMu
 )
+
+// opening is an Open of the process on its way to taking its turn: from
+// before SQLite opens the file (reserve) to after the store has taken
+// its turn or Open has closed its connection (release).
+type opening struct {
+	name string      // the file's name, as SQLite opens it (sqliteName)
+	file os.FileInfo // the file Open found at name; nil if it found none
+}
+
+// reserve records an Open about to hand SQLite the file at name, which
+// it found as file (nil for none); turnsMu must be held.
+func reserve(name string, file os.FileInfo) *opening {
+	o := &opening{name: name, file: file}
+	openings = append(openings, o)
+	return o
+}
+
+// release ends the opening: its store has taken its turn, or its
+// connection is closed.
+func (o *opening) release() {
+	turnsMu.Lock()
+	defer turnsMu.Unlock()
+	if i := slices.Index(openings, o); i >= 0 {
+		openings = slices.Delete(openings, i, i+1)
+	}
+}
+
+// opens reports whether the Open may have handed SQLite the file fi: the
+// one it found, or the one its name has now (created, or put in the
+// place of the one it found, since it looked).
+func (o *opening) opens(fi os.FileInfo) bool {
+	if o.file != nil && os.SameFile(o.file, fi) {
+		return true
+	}
+	now, err := os.Stat(o.name)
+	return err == nil && os.SameFile(now, fi)
+}
 
 // takeTurns returns the write turn of the file at path, shared with the
 // other stores of the process opened on the same file by any path (made
@@ -300,7 +341,8 @@ func (t *fileTurn) release(file os.FileInfo) {
 }
 
 // heldOpen reports whether a store of this process has the file fi
-// open, by any path; turnsMu must be held.
+// open, by any path, or an Open of the process is opening it; turnsMu
+// must be held.
 func heldOpen(fi os.FileInfo) bool {
 	for _, t := range turns {
 		for _, f := range t.files {
@@ -309,5 +351,5 @@ func heldOpen(fi os.FileInfo) bool {
 			}
 		}
 	}
-	return false
+	return slices.ContainsFunc(openings, func(o *opening) bool { return o.opens(fi) })
 }
