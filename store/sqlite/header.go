@@ -39,11 +39,26 @@ func checkHeader(path string) (*opening, error) {
 	turnsMu.Lock()
 	defer turnsMu.Unlock()
 	if fi != nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-		if head, ok := readHeader(name, fi); ok && head != sqliteHeader {
+		if head, ok := readHeader(name, fi); ok && head != sqliteHeader && !firstPageLost(name, head) {
 			return nil, fmt.Errorf("%w: %q is not an SQLite database (it does not start with SQLite's header): give the path of a database, or of a new or empty file", ErrInvalidPath, path)
 		}
 	}
 	return reserve(name, fi), nil
+}
+
+// firstPageLost reports whether head, the start of the file at name,
+// is what a power loss can leave of a new database whose first
+// transaction had begun: zero bytes where the header was not written yet,
+// beside the rollback journal of that transaction. SQLite rolls the
+// journal back into the file at the next open, which the file, holding
+// nothing yet, loses nothing to; kill -9 leaves no such state, but a file
+// system that stores a file's size before its bytes may.
+func firstPageLost(name, head string) bool {
+	if head != string(make([]byte, len(sqliteHeader))) {
+		return false
+	}
+	fi, err := os.Lstat(name + "-journal")
+	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
 }
 
 // readHeader returns the first len(sqliteHeader) bytes (fewer if the file

@@ -196,6 +196,23 @@ func TestOpenRefusesAFileThatIsNotADatabase(t *testing.T) {
 	}
 }
 
+// TestOpenRecoversAFirstPageLostToAPowerLoss checks that Open leaves to
+// SQLite a file whose header is zero bytes beside a rollback journal:
+// what a power loss during a new database's first transaction can leave
+// (the file's size stored, not its bytes), which SQLite rolls back.
+func TestOpenRecoversAFirstPageLostToAPowerLoss(t *testing.T) {
+	journal := hotJournal(t)
+	path := testPath(t)
+	if err := os.WriteFile(path, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-journal", journal, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, path)
+	schedule(t, s, "ns", "u", "p", t0)
+}
+
 // TestOpenRefusesALinkToAFileThatIsNotADatabase checks that Open reads
 // the file a link leads to, as SQLite would open it, and names the path
 // it was given.
