@@ -21,7 +21,9 @@ const sqliteHeader = "SQLite format 3\x00"
 // one SQLite would open, links followed (sqliteName). An empty file is a
 // new database; a file the process may not read, or that is not a
 // regular one, is left to checkPath and SQLite to report, as is one
-// whose header is SQLite's but whose content is not a database.
+// whose header is SQLite's but whose content is not a database, and one
+// whose header a power loss left unwritten beside its journal
+// (firstPageLost).
 //
 // Otherwise it returns the Open's opening, reserved in the same hold of
 // turnsMu as the read: the caller releases it once the store has taken
