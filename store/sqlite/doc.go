@@ -16,19 +16,20 @@
 // # Files
 //
 // The database is the file [Open] is given, created if missing (its
-// directory must exist); an existing file that is not empty and not an
-// SQLite database (a configuration file, given by mistake) is refused
-// with [ErrInvalidPath] and left as it was. Two files are beside it
-// while it is open: path+"-wal", the write-ahead log, and path+"-shm",
-// the index of the log that the processes using the file share. As those names, and that of
-// the journal SQLite creates a new file through, must fit in the 255
-// bytes a name may have, Open refuses with [ErrInvalidPath] a new file
-// whose name is longer than 247 bytes, and an existing one longer than
-// 251 (see [Open]); on Unix, SQLite takes a full path (absolute, links
-// followed) of at most 512 bytes, the journal's included, so Open
-// refuses a file whose full path is longer than 504. Keep all three on a local file
-// system: write-ahead logging needs shared memory between the processes,
-// which network file systems do not give. Do not delete, move or replace
+// directory must exist); an existing file that is not empty and does not
+// start with SQLite's header (a configuration file, given by mistake) is
+// refused with [ErrInvalidPath] and left as it was. Two files are beside
+// it while it is open: path+"-wal", the write-ahead log, and path+"-shm",
+// the index of the log that the processes using the file share. As those
+// names, and that of the journal SQLite creates a new file through, must
+// fit in the 255 bytes a name may have, Open refuses with
+// [ErrInvalidPath] a new file whose name is longer than 247 bytes, and an
+// existing one longer than 251 (see [Open]); on Unix, SQLite takes a full
+// path (absolute, links followed) of at most 512 bytes, the journal's
+// included, so Open refuses a file whose full path is longer than 504.
+// Keep all three on a local file system: write-ahead logging needs
+// shared memory between the processes, which network file systems do not
+// give. Do not delete, move or replace
 // the file while a store has it open: SQLite would go on writing to the
 // file it holds, which no process opening the path sees, so the store's
 // writes fail with [ErrFileChanged] instead (a file moved in is also read

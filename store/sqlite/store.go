@@ -76,10 +76,12 @@ var ErrInvalidPath = errors.New("sqlite: invalid path")
 // returns a store on it. path is a file system path, not a URI. The file
 // is put in write-ahead-log mode, which it keeps; SQLite keeps two files
 // beside it, path+"-wal" and path+"-shm", while it is open. An existing
-// file must be empty (a new database) or an SQLite database: Open refuses
-// any other with [ErrInvalidPath], before SQLite opens it, leaving it and
-// its directory as they were (SQLite would write a database over some:
-// a file of one byte, or one beside another database's -wal or journal).
+// file must be empty (a new database) or start with SQLite's header: Open
+// refuses any other with [ErrInvalidPath], before SQLite opens it, leaving
+// it and its directory as they were (SQLite would write a database over
+// some: a file of one byte, or one beside another database's -wal or
+// journal). A file with the header whose content is not a database fails
+// with SQLite's error.
 //
 // SQLite names the files it keeps beside a database by adding to its name
 // (on Unix, after following a link to the file the link leads to), and a name may
