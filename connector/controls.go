@@ -132,8 +132,10 @@ func (c FrequencyCap) horizon() time.Duration {
 	return c.Window
 }
 
-// String describes the cap, as decisions' details quote it: "3 per 7
-// calendar days on email", "1 per calendar day", "5 per 24h0m0s on push".
+// String describes the cap in words: "3 per 7 calendar days on email",
+// "1 per calendar day", "5 per 24h0m0s on push". A delivery the cap
+// suppresses gets a frequency_capped decision whose Detail is "cap "
+// followed by these words.
 func (c FrequencyCap) String() string {
 	s := fmt.Sprintf("%d per ", c.Max)
 	switch {
