@@ -332,11 +332,13 @@ func (h *Harness) RequireSentTimes(userID, campaignID string, n int) {
 
 // RequireNotSent asserts that campaignID was never delivered to userID.
 // It passes about a campaign no one saved (a misspelt ID), and says so in
-// the test's log. It passes too while a delivery of the pair still waits
-// for a due time the clock has not reached (it may yet be sent), and says
-// so in the test's log. Its failure, and that log, name the campaigns no
-// one saved that userID's events named: an exception's event with a
-// misspelt CampaignID cancels nothing.
+// the test's log. It also passes while a delivery to userID of campaignID
+// still waits, as it may yet be sent; it then says in the test's log when
+// that delivery is next tried, or that it is due and nothing ticked since.
+// A delivery held out in the control group is never sent, and is not
+// logged. Its failure, and that log, name the campaigns no one saved that
+// userID's events named: an exception's event with a misspelt CampaignID
+// cancels nothing.
 func (h *Harness) RequireNotSent(userID, campaignID string) {
 	h.T.Helper()
 	if got := h.SentTo(userID, campaignID); len(got) != 0 {

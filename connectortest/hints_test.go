@@ -192,3 +192,33 @@ func TestRequireNotSentLogsWhenAHeldDeliveryIsNextTried(t *testing.T) {
 		`due at 2026-01-06T00:00:00Z, next tried at 2026-01-06T00:01:00Z after 1 failed attempt (the clock is at 2026-01-06T00:00:30Z): ` +
 		`advance the clock past 2026-01-06T00:01:00Z to assert that it is never sent`}, f.logs)
 }
+
+// A delivery held out in the control group waits like any other but is
+// never sent: RequireNotSent passes about it without a line in the test's
+// log, while one of a user outside the group is logged.
+func TestRequireNotSentLogsNoControlGroupDelivery(t *testing.T) {
+	track := func(percent int) func(h *connectortest.Harness) {
+		return func(h *connectortest.Harness) {
+			h.Apply(rule.Campaign{ID: "newsletter"}, rule.Campaign{
+				ID:             "resend",
+				Triggers:       []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
+				Delay:          rule.After(24 * time.Hour),
+				ControlPercent: percent,
+			})
+			h.Track(event.Event{UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter"})
+		}
+	}
+	notSent := func(h *connectortest.Harness) {
+		h.RequirePendingAt("ann", "resend", connectortest.Start.Add(24*time.Hour))
+		h.RequireNotSent("ann", "resend")
+	}
+
+	f := outcome(t, track(100), notSent)
+	require.False(t, f.failed, f.msg)
+	require.Empty(t, f.logs)
+
+	f = outcome(t, track(0), notSent)
+	require.False(t, f.failed, f.msg)
+	require.Len(t, f.logs, 1)
+	require.Contains(t, f.logs[0], `a delivery of "resend" to "ann" is still waiting`)
+}
