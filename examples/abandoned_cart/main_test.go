@@ -22,9 +22,9 @@ func Example() {
 	// Mon 05 Jan 09:00  gus    push_received abandoned_cart
 	// Mon 05 Jan 09:00      → cart_reminder scheduled for gus, due Tue 06 Jan 09:00
 	// Mon 05 Jan 12:00  eve    purchase shoes
-	// Mon 05 Jan 12:00      × cart_reminder cancelled for eve: exception (purchase)
+	// Mon 05 Jan 12:00      × cart_reminder cancelled for eve: exception (purchase: waiting since 2026-01-05T09:00:00Z)
 	// Mon 05 Jan 12:00  fay    push_opened abandoned_cart
-	// Mon 05 Jan 12:00      × cart_reminder cancelled for fay: exception (push_opened of "abandoned_cart")
+	// Mon 05 Jan 12:00      × cart_reminder cancelled for fay: exception (push_opened of "abandoned_cart": waiting since 2026-01-05T09:00:00Z)
 	// Tue 06 Jan 09:00      ← cart_reminder delivered to dan
 	// Tue 06 Jan 09:00      ← cart_reminder delivered to gus
 	// sent:

@@ -27,6 +27,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -142,10 +143,22 @@ func describe(d rule.Decision) string {
 		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
 	case rule.Warned:
 		line = fmt.Sprintf("! warning about %s: %s", d.CampaignID, d.Reason)
+		if d.Detail != "" { // what the warning means for the campaigns
+			line += " (" + d.Detail + ")"
+		}
 	default: // cancelled, suppressed…: the reason says why
 		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		// The rule that matched, and what the reason alone does not say
+		// (which cap, since when, how late), as Decision.String has them.
+		var more []string
 		if d.Rule != "" {
-			line += " (" + d.Rule + ")"
+			more = append(more, d.Rule)
+		}
+		if d.Detail != "" {
+			more = append(more, d.Detail)
+		}
+		if len(more) > 0 {
+			line += " (" + strings.Join(more, ": ") + ")"
 		}
 	}
 	return stamp(d.At) + "      " + line

@@ -17,7 +17,7 @@ func Example() {
 	// Mon 05 Jan 09:00  save spring_promo
 	// Mon 05 Jan 09:00  save spring_survey
 	// Mon 05 Jan 09:00  publish spring_promo
-	// Mon 05 Jan 09:00      ! warning about spring_survey: draft_follow_up
+	// Mon 05 Jan 09:00      ! warning about spring_survey: draft_follow_up (original "spring_promo" is active while follow-up "spring_survey" is a draft: its interactions are lost for the follow-up until it is published)
 	// Mon 05 Jan 09:00  ned    control_group_enrolled spring_promo
 	// Mon 05 Jan 09:00      · no decision: spring_survey is a draft, so nothing listens; ned gets no survey
 	// Mon 05 Jan 09:01  publish spring_survey

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"strings"
 	"time"
 	_ "time/tzdata" // the zones must not depend on the machine's tz database
 
@@ -140,8 +141,17 @@ func describe(d rule.Decision) string {
 		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
 	default: // cancelled, suppressed, deferred…: the reason says why
 		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
+		// The rule that matched, and what the reason alone does not say
+		// (which cap, since when, how late), as Decision.String has them.
+		var more []string
 		if d.Rule != "" {
-			line += " (" + d.Rule + ")"
+			more = append(more, d.Rule)
+		}
+		if d.Detail != "" {
+			more = append(more, d.Detail)
+		}
+		if len(more) > 0 {
+			line += " (" + strings.Join(more, ": ") + ")"
 		}
 	}
 	return stamp(d.At) + "      " + line

@@ -24,7 +24,7 @@ func Example() {
 	// Mon 05 Jan 09:00      → survey scheduled for ben, due Tue 06 Jan 05:00
 	// Tue 06 Jan 00:00      ← tips delivered to chi
 	// Tue 06 Jan 05:00      ← survey delivered to ben
-	// Tue 06 Jan 08:00      × tips suppressed for ben: frequency_capped
+	// Tue 06 Jan 08:00      × tips suppressed for ben: frequency_capped (cap 1 per calendar day on email)
 	// Tue 06 Jan 14:00      ← tips delivered to ana
 	// sent, in each user's time:
 	//   tips   to chi at Tue 06 Jan 09:00 Asia/Tokyo

@@ -20,7 +20,7 @@ func Example() {
 	// Mon 05 Jan 09:00      ← coupon_15 delivered to hana
 	// Mon 05 Jan 09:00      ← coupon_15 delivered to ivan
 	// Mon 05 Jan 09:01  hana   push_opened free_shipping
-	// Mon 05 Jan 09:01      × coupon_15 suppressed for hana: not_reeligible (push_opened of "free_shipping")
+	// Mon 05 Jan 09:01      × coupon_15 suppressed for hana: not_reeligible (push_opened of "free_shipping": received at 2026-01-05T09:00:00Z, once only)
 	// sent:
 	//   coupon_15 to hana at Mon 05 Jan 09:00 (message {"coupon":"SAVE15"})
 	//   coupon_15 to ivan at Mon 05 Jan 09:00 (message {"coupon":"SAVE15"})

@@ -21,9 +21,9 @@ func Example() {
 	// Mon 05 Jan 09:00  dan    email_received newsletter
 	// Mon 05 Jan 09:00      → resend scheduled for dan, due Mon 12 Jan 09:00
 	// Wed 07 Jan 09:00  bob    email_opened newsletter
-	// Wed 07 Jan 09:00      × resend cancelled for bob: exception (email_opened of "newsletter")
+	// Wed 07 Jan 09:00      × resend cancelled for bob: exception (email_opened of "newsletter": waiting since 2026-01-05T09:00:00Z)
 	// Thu 08 Jan 09:00  dan    purchase sku-42
-	// Thu 08 Jan 09:00      × resend cancelled for dan: exception (purchase)
+	// Thu 08 Jan 09:00      × resend cancelled for dan: exception (purchase: waiting since 2026-01-05T09:00:00Z)
 	// Mon 12 Jan 09:00      ← resend delivered to ann
 	// Mon 12 Jan 09:00      ← resend delivered to cleo
 	// Tue 13 Jan 09:00  cleo   email_opened newsletter
