@@ -101,6 +101,7 @@ func run(w io.Writer) {
 	// while the user waits, so it cancels nothing (and leaves no decision:
 	// dan waits for nothing yet).
 	track(event.Event{UserID: "dan", Kind: event.Purchase, Name: "socks", Time: clk.Now().Add(-time.Hour)})
+	fmt.Fprintf(w, "%s      · no decision: dan waits for no reminder yet, so his purchase cancels nothing\n", stamp(clk.Now()))
 	for _, user := range []string{"dan", "eve", "fay", "gus"} {
 		track(event.Event{UserID: user, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 	}

@@ -13,6 +13,7 @@ func Example() {
 	// Mon 05 Jan 09:00      ✓ cart_reminder: draft → active
 	// Mon 05 Jan 09:00      ✓ abandoned_cart: draft → active
 	// Mon 05 Jan 09:00  dan    purchase socks (happened Mon 05 Jan 08:00)
+	// Mon 05 Jan 09:00      · no decision: dan waits for no reminder yet, so his purchase cancels nothing
 	// Mon 05 Jan 09:00  dan    push_received abandoned_cart
 	// Mon 05 Jan 09:00      → cart_reminder scheduled for dan, due Tue 06 Jan 09:00
 	// Mon 05 Jan 09:00  eve    push_received abandoned_cart

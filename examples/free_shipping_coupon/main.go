@@ -83,6 +83,7 @@ func run(w io.Writer) {
 	track("hana", event.PushOpened, "")
 	track("ivan", event.PushButtonClicked, "shop_now")
 	track("jon", event.PushReceived, "") // no follow-up listens to receipts: no decision
+	fmt.Fprintf(w, "%s      · no decision: coupon_15 triggers on opens and clicks, not receipts\n", stamp(clk.Now()))
 	// Track never sends; Tick does. Under Run it follows within milliseconds.
 	tick()
 	clk.Add(time.Minute)

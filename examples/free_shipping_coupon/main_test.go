@@ -17,6 +17,7 @@ func Example() {
 	// Mon 05 Jan 09:00  ivan   push_button_clicked free_shipping [shop_now]
 	// Mon 05 Jan 09:00      → coupon_15 scheduled for ivan, due Mon 05 Jan 09:00
 	// Mon 05 Jan 09:00  jon    push_received free_shipping
+	// Mon 05 Jan 09:00      · no decision: coupon_15 triggers on opens and clicks, not receipts
 	// Mon 05 Jan 09:00      ← coupon_15 delivered to hana
 	// Mon 05 Jan 09:00      ← coupon_15 delivered to ivan
 	// Mon 05 Jan 09:01  hana   push_opened free_shipping

@@ -97,6 +97,7 @@ func run(w io.Writer) {
 
 	tap("kim", "deep_link")
 	tap("lea", "close") // matches no trigger: no decision
+	fmt.Fprintf(w, "%s      · no decision: feature_tour triggers on the deep_link button only\n", stamp(clk.Now()))
 	advance(time.Hour)
 
 	fmt.Fprintln(w, "sent:")

@@ -110,6 +110,7 @@ func run(w io.Writer) {
 	advance(5 * 24 * time.Hour)
 	// Opened after the resend went out: there is nothing left to cancel.
 	track("cleo", event.EmailOpened)
+	fmt.Fprintf(w, "%s      · no decision: cleo's resend went out, so her open cancels nothing\n", stamp(clk.Now()))
 
 	fmt.Fprintln(w, "sent:")
 	for _, s := range sent {

@@ -27,6 +27,7 @@ func Example() {
 	// Mon 12 Jan 09:00      ← resend delivered to ann
 	// Mon 12 Jan 09:00      ← resend delivered to cleo
 	// Tue 13 Jan 09:00  cleo   email_opened newsletter
+	// Tue 13 Jan 09:00      · no decision: cleo's resend went out, so her open cancels nothing
 	// sent:
 	//   resend to ann at Mon 12 Jan 09:00 (message {"subject":"In case you missed it"})
 	//   resend to cleo at Mon 12 Jan 09:00 (message {"subject":"In case you missed it"})
