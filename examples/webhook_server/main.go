@@ -71,6 +71,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -224,7 +225,21 @@ func newServer(ctx context.Context, clk connector.Clock, st store.Store, sendgri
 		case rule.Scheduled:
 			printf("%s scheduled for %s, due %s\n", d.CampaignID, d.UserID, d.DueAt.Format(time.RFC3339))
 		case rule.Cancelled, rule.Duplicate, rule.Suppressed, rule.Failed:
-			printf("%s %s for %s: %s\n", d.CampaignID, d.Kind, d.UserID, d.Reason)
+			// The reason, then the rule that matched and what the reason
+			// alone does not say (since when, the send's error), as
+			// Decision.String has them.
+			var more []string
+			if d.Rule != "" {
+				more = append(more, d.Rule)
+			}
+			if d.Detail != "" {
+				more = append(more, d.Detail)
+			}
+			why := string(d.Reason)
+			if len(more) > 0 {
+				why += " (" + strings.Join(more, ": ") + ")"
+			}
+			printf("%s %s for %s: %s\n", d.CampaignID, d.Kind, d.UserID, why)
 		}
 	})
 	engine, err := connector.New(st, sender, connector.WithClock(clk), connector.WithObserver(observer))

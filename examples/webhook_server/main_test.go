@@ -127,7 +127,7 @@ func TestResendToNonOpenersOverWebhooks(t *testing.T) {
 	require.NotContains(t, out.String(), "send resend to bob")
 	require.Contains(t, out.String(), "webhook /webhooks/sendgrid: sendgrid: webhook: signature check failed")
 	require.Contains(t, out.String(), "resend scheduled for ann, due 2026-01-12T09:00:00Z")
-	require.Contains(t, out.String(), "resend cancelled for bob: exception")
+	require.Contains(t, out.String(), `resend cancelled for bob: exception (email_opened of "newsletter": waiting since 2026-01-05T09:00:00Z)`)
 	require.Contains(t, out.String(), "resend duplicate for ann: duplicate_event")
 }
 
