@@ -100,6 +100,9 @@ func run(w io.Writer) {
 	}
 
 	// The host sends the newsletter; its mail provider reports receipts.
+	// The script's days sit around the 7-day Delay above (an open on day
+	// 2, a purchase on day 3, an open on day 8), as does the title: with a
+	// Delay of 3 days or less, dan's purchase comes after his resend.
 	for _, user := range []string{"ann", "bob", "cleo", "dan"} {
 		track(user, event.EmailReceived)
 	}
