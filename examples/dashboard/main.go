@@ -7,9 +7,10 @@
 // non-openers, remind of abandoned carts (with a control group and
 // conversions), a coupon for opening a push, a survey of a promo's
 // hold-outs — for thousands of users on an in-memory store and a clock
-// that runs faster than real time. It first simulates a week of history,
-// then prints the dashboard's address and keeps the simulation going
-// (by default, six simulated minutes per second) so the live pages move.
+// that runs faster than real time. It first simulates eight days of
+// history (-history), then prints the dashboard's address and keeps the
+// simulation going (by default, six simulated minutes per second) so the
+// live pages move.
 // A draft follow-up of an active original makes the engine warn, a few
 // users' addresses always bounce, and a frequency cap of one push in 12
 // hours drops some deliveries when they come due, so that every page has
