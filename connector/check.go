@@ -59,7 +59,9 @@ func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.CampaignID
 // campaigns, interactions of a channel their campaign is not sent on
 // ([rule.ReasonChannelMismatch]), cycles of follow-ups, exceptions that
 // can never happen while a user waits, and send windows that lie inside
-// the engine's quiet hours ([rule.ReasonQuietHours]); and, concerning no
+// the engine's quiet hours ([rule.ReasonQuietHours]), follow-ups with no
+// channel that the engine's frequency caps, each on one channel, do not
+// cover ([rule.ReasonNoChannel]); and, concerning no
 // campaign, deliveries overdue by more than a minute: nothing sends them
 // ([rule.ReasonOverdueDeliveries]). Archived campaigns are not checked.
 // Warnings come sorted by campaign.

@@ -326,6 +326,7 @@ var reasonTexts = map[rule.Reason]string{
 	rule.ReasonOverdueDeliveries:          "deliveries are overdue: is the engine running?",
 	rule.ReasonOutsideSendWindow:          "outside the send window",
 	rule.ReasonQuietHours:                 "in quiet hours",
+	rule.ReasonNoChannel:                  "it sets no channel: no frequency cap counts it",
 	rule.ReasonFrequencyCapped:            "the user reached a frequency cap",
 	rule.ReasonRateLimited:                "the follow-up's rate limit (per minute) was reached",
 	rule.ReasonControlGroup:               "the user is in the control group",

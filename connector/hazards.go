@@ -2,6 +2,8 @@ package connector
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -63,8 +65,30 @@ func (e *Engine) warningsFor(s *snapshot, id string, now, since time.Time) []War
 		if w := e.windowInQuietHours(&c.Campaign); w != nil {
 			out = append(out, *w)
 		}
+		if w := e.uncapped(&c.Campaign); w != nil {
+			out = append(out, *w)
+		}
 	}
 	return out
+}
+
+// uncapped warns when follow-up c sets no channel while the engine has
+// frequency caps and each counts one channel: none of them counts or
+// limits c's deliveries, most often a Channel forgotten in a follow-up
+// added later. A follow-up that ignores the caps says it means it.
+func (e *Engine) uncapped(c *rule.Campaign) *Warning {
+	if !c.IsFollowUp() || c.Channel != "" || c.IgnoreFrequencyCaps || len(e.cfg.caps) == 0 || e.capsApply(c) {
+		return nil
+	}
+	channels := make([]string, 0, len(e.cfg.caps))
+	for _, cap := range e.cfg.caps {
+		if ch := string(cap.Channel); !slices.Contains(channels, ch) {
+			channels = append(channels, ch)
+		}
+	}
+	return &Warning{CampaignID: c.ID, Reason: rule.ReasonNoChannel, Detail: fmt.Sprintf(
+		"the follow-up sets no channel, and every frequency cap counts one (%s): none counts or limits its deliveries; set its channel, or ignore_frequency_caps if it is meant",
+		strings.Join(channels, ", "))}
 }
 
 // windowInQuietHours warns when every minute of c's send window falls in

@@ -142,3 +142,46 @@ func TestApplyWarnsOncePerHazard(t *testing.T) {
 		[]rule.Campaign{{ID: "promo"}, night("a", 2*time.Hour), night("b", 2*time.Hour)}, connector.KeepStopped()))
 	require.Equal(t, map[string]int{"a": 2, "b": 2}, warned(), "edited while active, edited and kept stopped")
 }
+
+// TestCheckFindsAFollowUpNoCapCounts checks the no_channel warning: a
+// follow-up without a channel, while every frequency cap counts one, goes
+// uncapped; one with the channel, one that ignores the caps, and any
+// under a cap on every channel are covered and draw none.
+func TestCheckFindsAFollowUpNoCapCounts(t *testing.T) {
+	followUps := func() []rule.Campaign {
+		f := func(id string) rule.Campaign {
+			return rule.Campaign{ID: id, Delay: rule.After(day),
+				Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}}
+		}
+		email, exempt := f("email_resend"), f("exempt")
+		email.Channel, exempt.IgnoreFrequencyCaps = event.Email, true
+		return []rule.Campaign{{ID: "newsletter"}, f("no_channel"), email, exempt}
+	}
+	warnings := func(t *testing.T, caps ...connector.FrequencyCap) []connector.Warning {
+		h := connectortest.New(t, connector.WithFrequencyCaps(caps...))
+		h.Apply(followUps()...)
+		ws, err := h.Engine.Check(context.Background())
+		require.NoError(t, err)
+		var warned []connector.Warning
+		for _, d := range h.Decisions() {
+			if d.Kind == rule.Warned && d.Reason == rule.ReasonNoChannel {
+				warned = append(warned, connector.Warning{CampaignID: d.CampaignID, Reason: d.Reason, Detail: d.Detail})
+			}
+		}
+		require.Equal(t, ws, warned, "Apply hands the observers what Check finds")
+		return ws
+	}
+	t.Run("caps on one channel each", func(t *testing.T) {
+		ws := warnings(t, connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Email},
+			connector.FrequencyCap{Max: 5, Window: 7 * day, Channel: event.Push})
+		require.Equal(t, []connector.Warning{{CampaignID: "no_channel", Reason: rule.ReasonNoChannel,
+			Detail: "the follow-up sets no channel, and every frequency cap counts one (email, push): none counts or limits its deliveries; set its channel, or ignore_frequency_caps if it is meant"}}, ws)
+	})
+	t.Run("a cap on every channel", func(t *testing.T) {
+		require.Empty(t, warnings(t, connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Email},
+			connector.FrequencyCap{Max: 3, Days: 1}))
+	})
+	t.Run("no caps", func(t *testing.T) {
+		require.Empty(t, warnings(t))
+	})
+}

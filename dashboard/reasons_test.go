@@ -134,6 +134,7 @@ var sharedTerms = map[rule.Reason][]string{
 	rule.ReasonOverdueDeliveries:          {"deliveries are overdue: is the engine running?"},
 	rule.ReasonOutsideSendWindow:          {"outside the send window"},
 	rule.ReasonQuietHours:                 {"in quiet hours"},
+	rule.ReasonNoChannel:                  {"sets no channel: no frequency cap counts it"},
 	rule.ReasonFrequencyCapped:            {"user reached a frequency cap"},
 	rule.ReasonRateLimited:                {"the follow-up's rate limit (per minute)"},
 	rule.ReasonControlGroup:               {"in the control group"},

@@ -93,8 +93,10 @@ const Warning = Warned
 // Hazards in the campaign definitions carry ReasonDraftFollowUp,
 // ReasonOriginalNotActive, ReasonDelayExceedsDuration,
 // ReasonUnknownCampaign, ReasonArchivedCampaign, ReasonCycle,
-// ReasonExceptionNeverWhileWaiting, ReasonChannelMismatch or
-// ReasonQuietHours (a send window inside the engine's quiet hours). The
+// ReasonExceptionNeverWhileWaiting, ReasonChannelMismatch,
+// ReasonQuietHours (a send window inside the engine's quiet hours) or
+// ReasonNoChannel (a follow-up the engine's caps, each on one channel,
+// do not cover). The
 // engine's Check reports them all, and ReasonOverdueDeliveries about no
 // campaign; saving or publishing a campaign hands the observers those
 // about it as Warned decisions.
@@ -212,6 +214,11 @@ const (
 	// follow-up's send window lies entirely inside the quiet hours: it can
 	// never send.
 	ReasonQuietHours Reason = "quiet_hours"
+	// ReasonNoChannel: (on Warned) a follow-up sets no Channel while each
+	// of the engine's frequency caps counts one channel: the caps neither
+	// count nor limit its deliveries. Set its Channel, or
+	// IgnoreFrequencyCaps to say it is meant to go uncapped.
+	ReasonNoChannel Reason = "no_channel"
 	// ReasonFrequencyCapped: a frequency cap would be exceeded.
 	ReasonFrequencyCapped Reason = "frequency_capped"
 	// ReasonRateLimited: the follow-up's per-minute rate limit is reached
