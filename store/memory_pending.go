@@ -17,9 +17,11 @@ var (
 )
 
 // CampaignPendingCount implements
-// [CampaignPendingCounter.CampaignPendingCount]. It walks the users of the
-// namespace, one shard at a time under the shard's lock, as ListPending
-// does, and stops at limit.
+// [CampaignPendingCounter.CampaignPendingCount]. It reads each shard's due
+// queue, one shard at a time under the shard's lock, rather than its
+// users: a count costs about the namespace's pending deliveries (and
+// fewer once limit is reached), not its users, most of whom may have
+// none. It stops at limit.
 func (m *Memory) CampaignPendingCount(ctx context.Context, ns, campaignID string, limit int64) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -34,13 +36,7 @@ func (m *Memory) CampaignPendingCount(ctx context.Context, ns, campaignID string
 	for i := range sp.shards {
 		sh := &sp.shards[i]
 		sh.mu.Lock()
-		sh.users.each(func(u *memUser) {
-			for k := range u.pendingCount() {
-				if n < limit && u.pendingAt(k).of(ofShape, campaignID) {
-					n++
-				}
-			}
-		})
+		n += sh.due.countOf(ofShape, campaignID, limit-n)
 		sh.mu.Unlock()
 		if n >= limit {
 			break

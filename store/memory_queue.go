@@ -142,6 +142,33 @@ func (h *dueHeap) tidy() {
 	}
 }
 
+// countOf counts the live deliveries of follow-up campaignID (ofShape as
+// in [memPending.of]) the heap holds, up to limit. Each live delivery has
+// a valid entry, and may have more than one (re-timed back to an earlier
+// ready time, or moved between a user's slots): moved marks the counted
+// ones, as in tidy, so that each counts once.
+func (h *dueHeap) countOf(ofShape []bool, campaignID string, limit int64) int64 {
+	var n int64
+	end := h.n
+	for i := range h.n {
+		it := *h.at(i)
+		if !it.valid() || it.p.flags&moved != 0 || !it.p.of(ofShape, campaignID) {
+			continue
+		}
+		it.p.flags |= moved
+		if n++; n >= limit {
+			end = i + 1
+			break
+		}
+	}
+	for i := range end {
+		if it := *h.at(i); it.valid() {
+			it.p.flags &^= moved
+		}
+	}
+	return n
+}
+
 func (h *dueHeap) up(i int) {
 	it := *h.at(i)
 	for i > 0 {

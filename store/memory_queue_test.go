@@ -16,16 +16,17 @@ import (
 // with random updates — new deliveries, cancellations, re-timings,
 // reorderings — and claims, against a plain list of what is pending: every
 // claim must hand out exactly the deliveries due, NextDue must be the
-// earliest, and each shard's heap must stay within twice its live
-// deliveries plus the slack.
+// earliest, CampaignPendingCount must count each follow-up's deliveries
+// once (though a delivery may have several valid heap entries), and each
+// shard's heap must stay within twice its live deliveries plus the slack.
 func TestDueQueueAgainstModel(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	defer func(s int) { heapSlack = s }(heapSlack)
 	heapSlack = 2 // compact often
 	type model struct {
-		id    string
-		ready time.Time
+		id, campaign string
+		ready        time.Time
 	}
 	for seed := range uint64(10) {
 		r := rand.New(rand.NewPCG(seed, 2))
@@ -41,12 +42,12 @@ func TestDueQueueAgainstModel(t *testing.T) {
 			switch op := r.IntN(10); {
 			case op < 4: // schedule
 				next++
-				id := fmt.Sprint("d", next)
+				id, campaign := fmt.Sprint("d", next), []string{"f", "g"}[r.IntN(2)]
 				ready := now.Add(time.Duration(r.IntN(120)) * time.Minute)
-				pending[user] = append(pending[user], model{id, ready})
+				pending[user] = append(pending[user], model{id, campaign, ready})
 				err := m.Update(ctx, "", user, now, Dedup{}, func(u *UserState, _ bool) {
 					p := u.NewPending()
-					*p = Pending{ID: id, CampaignID: "f", Trigger: event.Event{UserID: user, Kind: event.EmailOpened, Time: now}, DueAt: ready, ReadyAt: ready}
+					*p = Pending{ID: id, CampaignID: campaign, Trigger: event.Event{UserID: user, Kind: event.EmailOpened, Time: now}, DueAt: ready, ReadyAt: ready}
 					u.Pending = append(u.Pending, p)
 				})
 				if err != nil {
@@ -117,12 +118,21 @@ func TestDueQueueAgainstModel(t *testing.T) {
 				}
 				live += h.live
 			}
-			total := 0
+			total, of := 0, map[string]int64{}
 			for _, ps := range pending {
 				total += len(ps)
+				for _, p := range ps {
+					of[p.campaign]++
+				}
 			}
 			if live != total {
 				t.Fatalf("seed %d step %d: the shards count %d live deliveries, want %d", seed, step, live, total)
+			}
+			limit := int64(1 + r.IntN(2*total+2))
+			for _, c := range []string{"f", "g"} {
+				if n, err := m.CampaignPendingCount(ctx, "", c, limit); err != nil || n != min(limit, of[c]) {
+					t.Fatalf("seed %d step %d: %s's pending up to %d: %d, %v; want %d", seed, step, c, limit, n, err, min(limit, of[c]))
+				}
 			}
 		}
 	}

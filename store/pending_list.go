@@ -58,9 +58,11 @@ type PendingLister interface {
 }
 
 // CampaignPendingCounter is implemented by stores that count one
-// follow-up's pending deliveries up to a bound for about the bound's cost
-// (memory, PostgreSQL, SQLite), for dashboards: a count of a follow-up
-// with a large backlog stops at the bound rather than reading all of it.
+// follow-up's pending deliveries up to a bound (memory, PostgreSQL,
+// SQLite), for dashboards: a count of a follow-up with a large backlog
+// stops at the bound rather than reading all of it. PostgreSQL and SQLite
+// read at most the bound's index entries; the memory store reads its due
+// queues, about the namespace's pending deliveries at most.
 //
 // The Run of store/storetest checks it when the store implements it.
 type CampaignPendingCounter interface {
