@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,10 +123,12 @@ func testPendingCount(t *testing.T, s store.Store, ns string) {
 
 // testCampaignPendingCount checks, for stores that implement
 // store.CampaignPendingCounter, that CampaignPendingCount counts the
-// follow-up's pending deliveries alone (claimed or not; not those of a
-// follow-up whose ID begins with its own, nor another namespace's), stops
-// at its limit, follows sends and cancellations, and refuses a limit
-// below 1 and an empty or invalid ID with ErrInvalidQuery.
+// follow-up's pending deliveries alone (claimed or not, control-group
+// holds too; not those of a follow-up whose ID begins with its own or
+// differs in case, nor another namespace's), stops at its limit (the
+// largest too), follows sends and cancellations, answers 0 for a very
+// long ID, and refuses a limit below 1 and an empty or invalid ID with
+// ErrInvalidQuery.
 func testCampaignPendingCount(t *testing.T, s store.Store, ns string) {
 	pc, ok := s.(store.CampaignPendingCounter)
 	if !ok {
@@ -151,7 +155,18 @@ func testCampaignPendingCount(t *testing.T, s store.Store, ns string) {
 			u.Pending = append(u.Pending, pending("v", "f2", fmt.Sprint("f2-", i), T0))
 		})
 	}
-	update(t, s, ns, "w", T0, func(u *store.UserState) { u.Pending = append(u.Pending, pending("w", "g", "g-0", T0)) })
+	update(t, s, ns, "w", T0, func(u *store.UserState) {
+		p := pending("w", "g", "g-0", T0)
+		p.Control = true // a control-group hold-out is pending as any other
+		u.Pending = append(u.Pending, p)
+	})
+	// Another namespace's deliveries of the same follow-ups.
+	other := ns + "-other"
+	for i := range 2 {
+		update(t, s, other, "u0", T0, func(u *store.UserState) {
+			u.Pending = append(u.Pending, pending("u0", "f", fmt.Sprint("o-", i), T0))
+		})
+	}
 	claims, err := s.Claim(ctx, ns, T0.Add(time.Hour), time.Minute, 3, 1)
 	require.NoError(t, err)
 	require.Len(t, claims, 3)
@@ -161,8 +176,14 @@ func testCampaignPendingCount(t *testing.T, s store.Store, ns string) {
 		require.Equal(t, min(limit, 3), count("f2", limit), "f2 up to %d", limit)
 		require.Equal(t, min(limit, 1), count("g", limit), "g up to %d", limit)
 	}
+	require.Equal(t, int64(7), count("f", math.MaxInt64), "f up to the largest limit")
 	require.Zero(t, count("h", 10), "a follow-up with none")
-	n, err := pc.CampaignPendingCount(ctx, ns+"-other", "f", 10)
+	require.Zero(t, count("F", 10), "f in capitals")
+	require.Zero(t, count(strings.Repeat("f", 100_000), 10), "a very long ID")
+	n, err := pc.CampaignPendingCount(ctx, other, "f", 10)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n, "another namespace")
+	n, err = pc.CampaignPendingCount(ctx, other, "g", 10)
 	require.NoError(t, err)
 	require.Zero(t, n, "another namespace")
 
@@ -173,6 +194,9 @@ func testCampaignPendingCount(t *testing.T, s store.Store, ns string) {
 	require.NoError(t, err)
 	require.Zero(t, count("f", 10), "after a cancellation")
 	require.Equal(t, int64(3), count("f2", 10), "f2 after f's cancellation")
+	n, err = pc.CampaignPendingCount(ctx, other, "f", 10)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n, "another namespace's after f's cancellation")
 
 	for _, bad := range []struct {
 		id    string
