@@ -20,26 +20,31 @@ const (
 
 // pendingCounts counts the pending deliveries of every campaign, or of
 // campaign id alone when id is set, paging through them up to countLimit.
-// complete is false when it stopped there.
+// complete is false when there are more: the read past countLimit asks
+// for one delivery, so that exactly countLimit is complete.
 func pendingCounts(ctx context.Context, src source, id string) (counts map[string]int64, complete bool, err error) {
 	counts = map[string]int64{}
-	q := pendingQuery{CampaignID: id, Limit: countBatch}
-	for seen := 0; seen < countLimit; {
+	q := pendingQuery{CampaignID: id}
+	for seen := 0; ; {
+		q.Limit = min(countBatch, countLimit+1-seen)
 		claims, err := src.Pending(ctx, q)
 		if err != nil {
 			return nil, false, err
+		}
+		more := seen+len(claims) > countLimit
+		if more {
+			claims = claims[:countLimit-seen]
 		}
 		for _, c := range claims {
 			counts[c.Pending.CampaignID]++
 		}
 		seen += len(claims)
-		if len(claims) < q.Limit {
-			return counts, true, nil
+		if more || len(claims) < q.Limit {
+			return counts, !more, nil
 		}
 		last := claims[len(claims)-1].Pending
 		q.AfterDue, q.AfterID = last.DueAt, last.ID
 	}
-	return counts, false, nil
 }
 
 // pendingCountOf counts the pending deliveries of campaign id up to
