@@ -122,9 +122,10 @@ func (e *Engine) countUnheard(userID string) {
 
 // CampaignPendingCount returns how many pending deliveries of follow-up
 // campaignID the engine's namespace holds in the store (claimed or not),
-// or limit when it holds limit or more: the store reads at most limit of
-// them ([store.CampaignPendingCounter]), so that a dashboard counts a
-// follow-up with a large backlog for a bounded cost.
+// or limit when it holds limit or more: the store stops there
+// ([store.CampaignPendingCounter]; SQLite and PostgreSQL read at most
+// limit index entries), so that a dashboard counts a follow-up with a
+// large backlog for a bounded cost.
 //
 // Errors: [ErrNotSupported] when the store does not implement
 // [store.CampaignPendingCounter]; an error wrapping

@@ -11,8 +11,9 @@ import (
 // pendingPage is how many pending deliveries a campaign page lists at once.
 const pendingPage = 50
 
-// countLimit bounds how many pending deliveries the campaigns page counts
-// per load; beyond it the counts are shown as lower bounds.
+// countLimit bounds a count of pending deliveries: each follow-up's with
+// the store's bounded count, all follow-ups' together when the pages
+// count from the list; beyond it the counts are shown as lower bounds.
 const (
 	countLimit = 10_000
 	countBatch = store.MaxPendingPage
@@ -48,10 +49,10 @@ func pendingCounts(ctx context.Context, src source, id string) (counts map[strin
 }
 
 // pendingCountOf counts the pending deliveries of campaign id up to
-// countLimit, with the store's bounded count: a read of at most
-// countLimit+1 index entries, whatever the backlog. complete is false when
-// there are more. A store that cannot count them is paged through, as
-// pendingCounts does.
+// countLimit, with the store's bounded count (on SQLite and PostgreSQL a
+// read of at most countLimit+1 index entries, whatever the backlog).
+// complete is false when there are more. A store that cannot count them
+// is paged through, as pendingCounts does.
 func pendingCountOf(ctx context.Context, src source, id string) (n int64, complete bool, err error) {
 	n, err = src.CampaignPendingCount(ctx, id, countLimit+1)
 	switch {

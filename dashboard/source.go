@@ -35,7 +35,7 @@ type source interface {
 	// wrapping errNoPendingList when the store cannot list them.
 	Pending(ctx context.Context, q pendingQuery) ([]store.Claim, error)
 	// CampaignPendingCount counts the pending deliveries of follow-up id
-	// up to limit, reading no more than that, or returns an error
+	// up to limit, stopping there, or returns an error
 	// wrapping errNoPendingCount when the store cannot: the pages then
 	// count with Pending.
 	CampaignPendingCount(ctx context.Context, id string, limit int64) (int64, error)
