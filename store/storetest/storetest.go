@@ -36,7 +36,7 @@ func namespace(t *testing.T) string {
 // tests of an optional interface ([store.BatchUpdater],
 // [store.ClaimRecycler], [store.Notifier], [store.Tallier],
 // [store.OnceTallier], [store.PendingLister], [store.PendingCounter],
-// [store.CampaignPendingCounter]) run when the store implements it, and
+// [store.CampaignPendingCounter], [store.BatchCanceller]) run when the store implements it, and
 // are skipped, saying so, when it does not.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests := []struct {
@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"pending/listed in due order when one user holds many (PendingLister)", testListPendingMany},
 		{"pending/counted as Stats counts them (PendingCounter)", testPendingCount},
 		{"pending/counted per follow-up up to a limit (CampaignPendingCounter)", testCampaignPendingCount},
+		{"queue/cancel by campaign a batch at a time (BatchCanceller)", testCancelBatch},
 		{"pending/trigger event IDs come back as stored", testTriggerIDs},
 		{"pending/attempt counts of any size come back as stored", testAttempts},
 		{"pending/times far from now come back as stored", testFarTimes},
