@@ -378,3 +378,36 @@ func TestCampaignPendingCountStopsAtItsLimit(t *testing.T) {
 		}
 	}
 }
+
+// CancelCampaignBatch reads the keys of a batch in order from the index
+// on (ns, campaign_id, due_at, id), from the cursor on, up to its limit
+// (never the whole follow-up, sorted), and looks the rows it locks up by
+// their key and locks them in (user, seq) order, as Update locks them,
+// both in the plan a connection caches.
+func TestCancelCampaignBatchReadsTheDueIndexInOrder(t *testing.T) {
+	q, conn := planTables(t,
+		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+			SELECT '', 'u' || i, 'd' || i, CASE WHEN i % 100 = 0 THEN 'small' ELSE 'big' END, 0,
+				now() + i * interval '1 second', now() + i * interval '1 second', 0, '\x01'
+			FROM generate_series(1, 50000) i`,
+		`VACUUM ANALYZE {pending}`)
+	for _, id := range []string{"big", "small"} {
+		plan := explainCached(t, conn, q.cancelBatchKeys, "'', '"+id+"', '2026-03-01 12:00:00+00', 'd7', 1000")
+		lines := strings.Split(plan, "\n")
+		require.Contains(t, lines[0], "Limit", plan)
+		require.Contains(t, plan, "Index Scan using campaignconnector_pending_due", plan)
+		require.Contains(t, plan, `Index Cond: ((ns = $1) AND (campaign_id = $2) AND (ROW(due_at, id) > ROW($3, $4)))`, plan)
+		require.NotContains(t, plan, "Sort", plan)
+		require.NotContains(t, plan, "Seq Scan", plan)
+	}
+	plan := explainCached(t, conn, q.cancelBatchLock, "'', '{u1,u2}', '{d1,d2}', 'big'")
+	lines := strings.Split(plan, "\n")
+	require.Contains(t, lines[0], "LockRows", plan) // over the sort: rows are locked in (user, seq) order
+	require.Contains(t, lines[1], "Sort", plan)
+	require.Contains(t, lines[2], `Sort Key: p.user_id COLLATE "C", p.seq`, plan)
+	require.Contains(t, plan, "Index Scan using campaignconnector_pending_pkey", plan)
+	require.Contains(t, plan, "Index Cond: ((ns = $1) AND (user_id = (k.u)::text) AND (id = (k.i)::text))", plan)
+	for _, bad := range []string{"Seq Scan", "Bitmap", "Hash Join", "Merge Join"} {
+		require.NotContains(t, plan, bad, plan)
+	}
+}

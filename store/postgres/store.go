@@ -403,6 +403,7 @@ type queries struct {
 	talliesKinds, talliesOfKinds                       string
 	addTalliesOnce, pruneTallyWriters                  string
 	listPending, listPendingAll, campaignPendingCount  string
+	cancelBatchKeys, cancelBatchLock                   string
 }
 
 // table renders a qualified table name: "schema".prefixname (the prefix
@@ -442,6 +443,7 @@ func newQueries(cfg config) *queries {
 		addTallies: r.Replace(sqlAddTallies), tallies: r.Replace(sqlTallies), talliesOf: r.Replace(sqlTalliesOf), pruneTallies: r.Replace(sqlPruneTallies),
 		talliesKinds: r.Replace(sqlTalliesKinds), talliesOfKinds: r.Replace(sqlTalliesOfKinds),
 		addTalliesOnce: r.Replace(sqlAddTalliesOnce), pruneTallyWriters: r.Replace(sqlPruneTallyWriters),
+		cancelBatchKeys: r.Replace(sqlCancelBatchKeys), cancelBatchLock: r.Replace(sqlCancelBatchLock),
 		listPending: r.Replace(sqlListPending), listPendingAll: r.Replace(sqlListPendingAll),
 		campaignPendingCount: r.Replace(sqlCampaignPendingCount),
 	}

@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/campaignconnector/campaignconnector/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var _ store.BatchCanceller = (*Store)(nil)
+
+const (
+	// The keys of the batch: the next $5 rows of the follow-up after the
+	// cursor, read in order from the index on (ns, campaign_id, due_at,
+	// id), without locks. due_at is never NULL (migration 4).
+	sqlCancelBatchKeys = `SELECT user_id, id, due_at FROM {pending}
+		WHERE ns = $1 AND campaign_id = $2 AND (due_at, id COLLATE "C") > ($3, $4)
+		ORDER BY due_at, id COLLATE "C" LIMIT $5`
+	// Those rows, looked up by key and locked in (user, seq) order, the
+	// order Update locks a user's rows in (as sqlCancel does). A row
+	// changed since the keys were read is read again, and left when it
+	// moved to another follow-up; one deleted is gone.
+	sqlCancelBatchLock = `SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.body
+		FROM unnest($2::text[], $3::text[]) AS k(u, i) JOIN {pending} p ON p.ns = $1 AND p.user_id = k.u AND p.id = k.i
+		WHERE p.campaign_id = $4
+		ORDER BY p.user_id, p.seq FOR UPDATE OF p`
+)
+
+// CancelCampaignBatch implements [store.BatchCanceller]: each call is one
+// READ COMMITTED transaction that reads the campaign's record, the keys of
+// the next limit rows of the campaign after cursor in (due_at, id) order
+// from the index on (ns, campaign_id, due_at, id) (a range scan of limit
+// entries, no lock), then locks those rows in (user, seq) order, as Update
+// and CancelCampaign do, and deletes the ones of the activations up to the
+// one store.CancelThrough gives. A deadlock or serialization failure is
+// retried, as CancelCampaign does, and the commit waits as its commit
+// does. A row it cannot decode is left and logged at Warn, as
+// CancelCampaign leaves it. The cursor holds the last key read, and a
+// checksum of it with ns and campaignID: a cursor it did not make, or made
+// for another follow-up, is an error wrapping [store.ErrInvalidQuery].
+func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor string, limit int) ([]store.Claim, string, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, "", err
+	}
+	if limit < 1 {
+		return nil, "", fmt.Errorf("%w: cancellation batch of %d deliveries: the limit is 1 at least", store.ErrInvalidQuery, limit)
+	}
+	after := batchKey{due: pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}}
+	if cursor != "" {
+		var err error
+		if after, err = decodeBatchCursor(ns, campaignID, cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, "", wrap("cancel campaign batch", err)
+	}
+	defer conn.Release()
+	for attempt := 1; ; attempt++ {
+		out, last, n, unreadable, err := s.cancelBatchOnce(ctx, conn, ns, campaignID, after, limit)
+		if err == nil {
+			s.logUnreadable("pending deliveries this version cannot read are left to others to cancel (count; the first's user, delivery and error)",
+				unreadable, slog.String("namespace", ns), slog.String("campaign", campaignID))
+			next := ""
+			if n == limit {
+				next = encodeBatchCursor(ns, campaignID, last)
+			}
+			return out, next, nil
+		}
+		rollback(conn)
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return nil, "", wrap("cancel campaign batch", err)
+		}
+	}
+}
+
+// batchKey is a pending row's place in the walk of CancelCampaignBatch.
+type batchKey struct {
+	due pgtype.Timestamptz
+	id  string
+}
+
+// cancelBatchOnce runs one transaction of CancelCampaignBatch: it returns
+// the deliveries it removed, the last key it read and how many it read.
+func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaignID string, after batchKey, limit int) (
+	out []store.Claim, last batchKey, n int, unreadable []unreadableClaim, err error) {
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlPlanByIndex)
+	b.Queue(s.q.cancelRecord, ns, campaignID)
+	b.Queue(s.q.cancelBatchKeys, ns, campaignID, after.due, after.id, limit)
+	br := conn.SendBatch(ctx, b)
+	var users, ids []string
+	var through int64
+	if _, err = br.Exec(); err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		through, err = readCancelThrough(br)
+	}
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			for rows.Next() {
+				var user string
+				if err = rows.Scan(&user, &last.id, &last.due); err != nil {
+					break
+				}
+				users, ids = append(users, user), append(ids, last.id)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, last, 0, nil, err
+	}
+	n = len(ids)
+	var delUsers, delIDs []string
+	if n > 0 {
+		rows, err := conn.Query(ctx, s.q.cancelBatchLock, ns, textArray(users), textArray(ids), campaignID)
+		if err != nil {
+			return nil, last, 0, nil, err
+		}
+		for rows.Next() {
+			var (
+				c     store.Claim
+				ready time.Time
+				token int64
+				body  []byte
+			)
+			if err := rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &body); err != nil {
+				rows.Close()
+				return nil, last, 0, nil, err
+			}
+			c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
+			if derr := decodePending(&c.Pending, c.UserID, body); derr != nil {
+				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
+				continue
+			}
+			if c.Pending.Activation > through {
+				continue // a later activation's
+			}
+			out = append(out, c)
+			delUsers, delIDs = append(delUsers, c.UserID), append(delIDs, c.Pending.ID)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, last, 0, nil, err
+		}
+	}
+	w := &pgx.Batch{}
+	if len(delIDs) > 0 {
+		w.Queue(s.q.cancelDelete, ns, textArray(delUsers), textArray(delIDs))
+	}
+	w.Queue("COMMIT")
+	if err := sendCommit(ctx, conn, w, nil); err != nil {
+		return nil, last, 0, nil, err
+	}
+	return out, last, n, unreadable, nil
+}
+
+// A cursor of CancelCampaignBatch is, in unpadded URL base64: a byte
+// saying what the due time is ('t' a time, '-' or '+' an infinity), the
+// time in microseconds since the Unix epoch (8 bytes, big-endian; 0 for
+// an infinity), the delivery's ID, then the CRC-32 of the namespace, the
+// campaign and all that (4 bytes), which a cursor must match.
+const batchCursorHead = 1 + 8
+
+func batchCursorSum(ns, campaignID string, payload []byte) uint32 {
+	h := crc32.NewIEEE()
+	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
+	h.Write(payload)
+	return h.Sum32()
+}
+
+func encodeBatchCursor(ns, campaignID string, k batchKey) string {
+	b := make([]byte, batchCursorHead, batchCursorHead+len(k.id)+4)
+	switch k.due.InfinityModifier {
+	case pgtype.NegativeInfinity:
+		b[0] = '-'
+	case pgtype.Infinity:
+		b[0] = '+'
+	default:
+		b[0] = 't'
+		binary.BigEndian.PutUint64(b[1:], uint64(k.due.Time.UnixMicro()))
+	}
+	b = append(b, k.id...)
+	b = binary.BigEndian.AppendUint32(b, batchCursorSum(ns, campaignID, b))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeBatchCursor(ns, campaignID, cursor string) (batchKey, error) {
+	invalid := fmt.Errorf("%w: cancellation batch cursor %q: not one this store made for campaign %q", store.ErrInvalidQuery, cursor, campaignID)
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) < batchCursorHead+4 {
+		return batchKey{}, invalid
+	}
+	payload, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if batchCursorSum(ns, campaignID, payload) != sum {
+		return batchKey{}, invalid
+	}
+	k := batchKey{id: string(payload[batchCursorHead:]), due: pgtype.Timestamptz{Valid: true}}
+	micros := int64(binary.BigEndian.Uint64(payload[1:batchCursorHead]))
+	switch payload[0] {
+	case '-':
+		k.due.InfinityModifier = pgtype.NegativeInfinity
+	case '+':
+		k.due.InfinityModifier = pgtype.Infinity
+	case 't':
+		k.due.Time = time.UnixMicro(micros).UTC()
+	default:
+		return batchKey{}, invalid
+	}
+	if (payload[0] != 't' && micros != 0) || !utf8.ValidString(k.id) {
+		return batchKey{}, invalid
+	}
+	return k, nil
+}
