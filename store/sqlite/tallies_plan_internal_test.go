@@ -82,3 +82,25 @@ func TestTalliesOfKindsReadTheSameRanges(t *testing.T) {
 		}
 	}
 }
+
+// A batch of a cancellation reads a range of the due index in order, from
+// the cursor on, up to its limit: the undated rows of the follow-up (their
+// NULL range, in ID order), then the dated ones; never a sort of the
+// follow-up's rows, nor a scan of the table.
+func TestCancelCampaignBatchReadsARangeOfTheDueIndex(t *testing.T) {
+	for _, c := range []struct {
+		query string
+		args  []any
+		want  string
+	}{
+		{sqlCancelBatchUndated, []any{"", "f", "d", 10},
+			"SEARCH campaignconnector_pending USING INDEX campaignconnector_pending_due (ns=? AND campaign_id=? AND due_at=? AND id>?)"},
+		{sqlCancelBatchDated, []any{"", "f", int64(0), "d", 10},
+			"SEARCH campaignconnector_pending USING INDEX campaignconnector_pending_due (ns=? AND campaign_id=? AND (due_at,id)>(?,?))"},
+	} {
+		got := queryPlan(t, c.query, c.args...)
+		if !strings.Contains(got, c.want) || strings.Contains(got, "SCAN") || strings.Contains(got, "TEMP B-TREE") {
+			t.Errorf("plan:\n%s", got)
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"math"
+	"unicode/utf8"
+
+	"github.com/campaignconnector/campaignconnector/rule"
+	"github.com/campaignconnector/campaignconnector/store"
+)
+
+var _ store.BatchCanceller = (*Store)(nil)
+
+const (
+	// A follow-up's rows without due_at (written by a process of an
+	// earlier version during a rolling upgrade: few or none) come first,
+	// in ID order, from the index on (ns, campaign_id, due_at, id) (its
+	// NULL due_at range) ...
+	sqlCancelBatchUndated = `SELECT rowid, user_id, id, campaign_id, ready_at, token, data FROM campaignconnector_pending
+		WHERE ns = ?1 AND campaign_id = ?2 AND due_at IS NULL AND id > ?3 ORDER BY id LIMIT ?4`
+	// ... then the dated ones in (due_at, id) order, after the cursor,
+	// from the same index.
+	sqlCancelBatchDated = `SELECT rowid, user_id, id, campaign_id, ready_at, token, data, due_at FROM campaignconnector_pending
+		WHERE ns = ?1 AND campaign_id = ?2 AND (due_at, id) > (?3, ?4) ORDER BY due_at, id LIMIT ?5`
+)
+
+// CancelCampaignBatch implements [store.BatchCanceller]: each call is one
+// write transaction, a short turn of the single writer that other writes
+// take turns with, which reads the campaign's record and the next limit
+// rows of the campaign after cursor from the index on (ns, campaign_id,
+// due_at, id), rows without due_at first (in ID order), then the others
+// in (due_at, id) order, and deletes those of the activations up to the
+// one store.CancelThrough gives. A row it cannot decode is left and
+// logged at Warn, as CancelCampaign leaves it. The cursor holds the last
+// row's due time and ID, and a checksum of them with ns and campaignID: a
+// cursor it did not make, or made for another follow-up, is an error
+// wrapping [store.ErrInvalidQuery].
+func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor string, limit int) ([]store.Claim, string, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, "", err
+	}
+	if limit < 1 {
+		return nil, "", fmt.Errorf("%w: cancellation batch of %d deliveries: the limit is 1 at least", store.ErrInvalidQuery, limit)
+	}
+	after := batchKey{undated: true}
+	if cursor != "" {
+		var err error
+		if after, err = decodeBatchCursor(ns, campaignID, cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	var (
+		out        []store.Claim
+		unreadable []unreadableClaim
+		last       batchKey
+		n          int
+	)
+	err := s.write(ctx, func(t *tx) error {
+		out, unreadable, last, n = out[:0], unreadable[:0], after, 0
+		var rec store.CampaignRecord
+		var state string
+		found, err := t.queryRow(sqlCancelRecord, []any{ns, campaignID}, &state, &rec.Activation)
+		if err != nil {
+			return err
+		}
+		rec.State = rule.State(state)
+		through := store.CancelThrough(rec, found)
+		var rowids []int64
+		visit := func(rows *sql.Rows, dated bool) error {
+			var (
+				c                   store.Claim
+				rowid, ready, token int64
+				data                []byte
+				due                 int64
+			)
+			dest := []any{&rowid, &c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data}
+			if dated {
+				dest = append(dest, &due)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			n++
+			last = batchKey{undated: !dated, due: due, id: c.Pending.ID}
+			c.Pending.ReadyAt, c.Pending.Token = timeOf(ready), uint64(token)
+			if err := t.w.cache.decode(&c.Pending, data); err != nil {
+				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, err})
+				return nil
+			}
+			if c.Pending.Activation > through {
+				return nil // a later activation's
+			}
+			out = append(out, c)
+			rowids = append(rowids, rowid)
+			return nil
+		}
+		from := batchKey{due: math.MinInt64}
+		if after.undated {
+			err := t.rows(sqlCancelBatchUndated, func(rows *sql.Rows) error { return visit(rows, false) }, ns, campaignID, after.id, limit)
+			if err != nil {
+				return err
+			}
+		} else {
+			from = after
+		}
+		if n < limit {
+			err := t.rows(sqlCancelBatchDated, func(rows *sql.Rows) error { return visit(rows, true) }, ns, campaignID, from.due, from.id, limit-n)
+			if err != nil {
+				return err
+			}
+		}
+		if len(rowids) == 0 {
+			return nil
+		}
+		ids, err := json.Marshal(rowids)
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(sqlPendingDeleteRows, string(ids))
+		return err
+	})
+	if err != nil {
+		return nil, "", wrap("cancel campaign batch", err)
+	}
+	s.logUnreadable("pending deliveries this version cannot read are left to others to cancel (count; the first's user, delivery and error)",
+		unreadable, slog.String("namespace", ns), slog.String("campaign", campaignID))
+	next := ""
+	if n == limit {
+		next = encodeBatchCursor(ns, campaignID, last)
+	}
+	return out, next, nil
+}
+
+// batchKey is a pending row's place in the walk of CancelCampaignBatch:
+// the undated rows first, by ID, then the others by (due, ID).
+type batchKey struct {
+	undated bool
+	due     int64
+	id      string
+}
+
+// A cursor of CancelCampaignBatch is, in unpadded URL base64: 'n' (a row
+// without due_at) or 't', the due time in nanoseconds since the Unix
+// epoch (8 bytes, big-endian; 0 for 'n'), the delivery's ID, then the
+// CRC-32 of the namespace, the campaign and all that (4 bytes), which a
+// cursor must match.
+const batchCursorHead = 1 + 8
+
+func batchCursorSum(ns, campaignID string, payload []byte) uint32 {
+	h := crc32.NewIEEE()
+	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
+	h.Write(payload)
+	return h.Sum32()
+}
+
+func encodeBatchCursor(ns, campaignID string, k batchKey) string {
+	b := make([]byte, batchCursorHead, batchCursorHead+len(k.id)+4)
+	b[0] = 't'
+	if k.undated {
+		b[0] = 'n'
+	} else {
+		binary.BigEndian.PutUint64(b[1:], uint64(k.due))
+	}
+	b = append(b, k.id...)
+	b = binary.BigEndian.AppendUint32(b, batchCursorSum(ns, campaignID, b))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeBatchCursor(ns, campaignID, cursor string) (batchKey, error) {
+	invalid := fmt.Errorf("%w: cancellation batch cursor %q: not one this store made for campaign %q", store.ErrInvalidQuery, cursor, campaignID)
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) < batchCursorHead+4 {
+		return batchKey{}, invalid
+	}
+	payload, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if batchCursorSum(ns, campaignID, payload) != sum {
+		return batchKey{}, invalid
+	}
+	k := batchKey{id: string(payload[batchCursorHead:]), due: int64(binary.BigEndian.Uint64(payload[1:batchCursorHead]))}
+	switch payload[0] {
+	case 'n':
+		k.undated = true
+		if k.due != 0 {
+			return batchKey{}, invalid
+		}
+	case 't':
+	default:
+		return batchKey{}, invalid
+	}
+	if !utf8.ValidString(k.id) {
+		return batchKey{}, invalid
+	}
+	return k, nil
+}
