@@ -139,6 +139,11 @@ func describe(d rule.Decision) string {
 		line = fmt.Sprintf("→ %s scheduled for %s, due %s", d.CampaignID, d.UserID, stamp(d.DueAt))
 	case rule.Delivered:
 		line = fmt.Sprintf("← %s delivered to %s", d.CampaignID, d.UserID)
+	case rule.Warned: // about a campaign's definition, not a user
+		line = fmt.Sprintf("! warning about %s: %s", d.CampaignID, d.Reason)
+		if d.Detail != "" { // what the warning means for the campaigns
+			line += " (" + d.Detail + ")"
+		}
 	default: // cancelled, suppressed, deferred…: the reason says why
 		line = fmt.Sprintf("× %s %s for %s: %s", d.CampaignID, d.Kind, d.UserID, d.Reason)
 		// The rule that matched, and what the reason alone does not say
