@@ -87,7 +87,7 @@ func (e *Engine) uncapped(c *rule.Campaign) *Warning {
 		}
 	}
 	return &Warning{CampaignID: c.ID, Reason: rule.ReasonNoChannel, Detail: fmt.Sprintf(
-		"the follow-up sets no channel, and every frequency cap counts one (%s): none counts or limits its deliveries; set its channel, or ignore_frequency_caps if it is meant",
+		"the follow-up sets no channel, and each frequency cap counts one channel (%s): none counts or limits its deliveries; set its channel, or ignore_frequency_caps if it is meant to go uncapped",
 		strings.Join(channels, ", "))}
 }
 

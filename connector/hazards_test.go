@@ -175,7 +175,14 @@ func TestCheckFindsAFollowUpNoCapCounts(t *testing.T) {
 		ws := warnings(t, connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Email},
 			connector.FrequencyCap{Max: 5, Window: 7 * day, Channel: event.Push})
 		require.Equal(t, []connector.Warning{{CampaignID: "no_channel", Reason: rule.ReasonNoChannel,
-			Detail: "the follow-up sets no channel, and every frequency cap counts one (email, push): none counts or limits its deliveries; set its channel, or ignore_frequency_caps if it is meant"}}, ws)
+			Detail: "the follow-up sets no channel, and each frequency cap counts one channel (email, push): none counts or limits its deliveries; set its channel, or ignore_frequency_caps if it is meant to go uncapped"}}, ws)
+	})
+	t.Run("caps on one channel, some on the same", func(t *testing.T) {
+		ws := warnings(t, connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Push},
+			connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Email},
+			connector.FrequencyCap{Max: 3, Days: 7, Channel: event.Push})
+		require.Len(t, ws, 1)
+		require.Contains(t, ws[0].Detail, "counts one channel (push, email):", "each channel once, in the caps' order")
 	})
 	t.Run("a cap on every channel", func(t *testing.T) {
 		require.Empty(t, warnings(t, connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Email},
