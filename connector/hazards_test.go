@@ -192,3 +192,31 @@ func TestCheckFindsAFollowUpNoCapCounts(t *testing.T) {
 		require.Empty(t, warnings(t))
 	})
 }
+
+// TestCapsChangedUnderAnUnchangedSetShowInCheckAlone pins what
+// docs/delivery-controls.md says: a restart that adds caps on one channel
+// each, applying the same set, saves and publishes nothing and so warns
+// about nothing; Check finds the follow-up without a channel.
+func TestCapsChangedUnderAnUnchangedSetShowInCheckAlone(t *testing.T) {
+	set := []rule.Campaign{{ID: "newsletter"}, {ID: "resend", Delay: rule.After(day),
+		Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}}}}
+	h := connectortest.New(t)
+	h.Apply(set...)
+	var warned []rule.Decision
+	e, err := connector.New(h.Store, connector.SenderFunc(func(context.Context, connector.Delivery) error { return nil }),
+		connector.WithClock(h.Clock),
+		connector.WithFrequencyCaps(connector.FrequencyCap{Max: 1, Days: 1, Channel: event.Email}),
+		connector.WithObserver(connector.ObserverFunc(func(d rule.Decision) {
+			if d.Kind == rule.Warned {
+				warned = append(warned, d)
+			}
+		})))
+	require.NoError(t, err)
+	require.NoError(t, e.Apply(context.Background(), set))
+	require.Empty(t, warned, "the set applied unchanged")
+	ws, err := e.Check(context.Background())
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	require.Equal(t, "resend", ws[0].CampaignID)
+	require.Equal(t, rule.ReasonNoChannel, ws[0].Reason)
+}
