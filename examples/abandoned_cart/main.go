@@ -41,7 +41,16 @@ func run(w io.Writer) {
 		return nil
 	})
 	// The observer prints every decision the engine takes, with its reason.
-	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	decided := 0 // decisions printed, for noDecision
+	observer := connector.ObserverFunc(func(d rule.Decision) { decided++; fmt.Fprintln(w, describe(d)) })
+	// noDecision notes why the script's line above left no decision, when
+	// no decision came since before: an edit of the campaigns or of the
+	// script can make the line leave one, and the note untrue.
+	noDecision := func(before int, why string) {
+		if decided == before {
+			fmt.Fprintf(w, "%s      · no decision: %s\n", stamp(clk.Now()), why)
+		}
+	}
 	mem := store.NewMemory()
 	engine, err := connector.New(mem, sender,
 		connector.WithClock(clk),
@@ -100,8 +109,9 @@ func run(w io.Writer) {
 	// dan bought socks an hour before the push: an exception counts only
 	// while the user waits, so it cancels nothing (and leaves no decision:
 	// dan waits for nothing yet).
+	before := decided
 	track(event.Event{UserID: "dan", Kind: event.Purchase, Name: "socks", Time: clk.Now().Add(-time.Hour)})
-	fmt.Fprintf(w, "%s      · no decision: dan waits for no reminder yet, so his purchase cancels nothing\n", stamp(clk.Now()))
+	noDecision(before, "dan waits for no reminder yet, so his purchase cancels nothing")
 	for _, user := range []string{"dan", "eve", "fay", "gus"} {
 		track(event.Event{UserID: user, Kind: event.PushReceived, CampaignID: "abandoned_cart"})
 	}

@@ -53,7 +53,16 @@ func run(w io.Writer) {
 	})
 	// The observer prints every decision the engine takes, with its reason;
 	// warnings about the definitions come the same way.
-	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	decided := 0 // decisions printed, for noDecision
+	observer := connector.ObserverFunc(func(d rule.Decision) { decided++; fmt.Fprintln(w, describe(d)) })
+	// noDecision notes why the script's line above left no decision, when
+	// no decision came since before: an edit of the campaigns or of the
+	// script can make the line leave one, and the note untrue.
+	noDecision := func(before int, why string) {
+		if decided == before {
+			fmt.Fprintf(w, "%s      · no decision: %s\n", stamp(clk.Now()), why)
+		}
+	}
 	mem := store.NewMemory()
 	engine, err := connector.New(mem, sender,
 		connector.WithClock(clk),
@@ -118,9 +127,10 @@ func run(w io.Writer) {
 		Triggers: []rule.Trigger{{Kind: event.ControlGroupEnrolled, CampaignID: "spring_promo"}},
 		Delay:    rule.After(time.Hour),
 	})
-	publish("spring_promo")       // the promo first: spring_survey is still a draft, and the engine warns
+	publish("spring_promo") // the promo first: spring_survey is still a draft, and the engine warns
+	before := decided
 	enroll("ned", "spring_promo") // no active follow-up listens: lost, no decision
-	fmt.Fprintf(w, "%s      · no decision: spring_survey is a draft, so nothing listens; ned gets no survey\n", stamp(clk.Now()))
+	noDecision(before, "spring_survey is a draft, so nothing listens; ned gets no survey")
 	advance(time.Minute)
 	publish("spring_survey") // counts only enrollments from now on
 	advance(2 * time.Hour)

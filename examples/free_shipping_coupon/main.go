@@ -40,7 +40,16 @@ func run(w io.Writer) {
 		return nil
 	})
 	// The observer prints every decision the engine takes, with its reason.
-	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	decided := 0 // decisions printed, for noDecision
+	observer := connector.ObserverFunc(func(d rule.Decision) { decided++; fmt.Fprintln(w, describe(d)) })
+	// noDecision notes why the script's line above left no decision, when
+	// no decision came since before: an edit of the campaigns or of the
+	// script can make the line leave one, and the note untrue.
+	noDecision := func(before int, why string) {
+		if decided == before {
+			fmt.Fprintf(w, "%s      · no decision: %s\n", stamp(clk.Now()), why)
+		}
+	}
 	engine, err := connector.New(store.NewMemory(), sender,
 		connector.WithClock(clk),
 		connector.WithObserver(observer),
@@ -82,8 +91,9 @@ func run(w io.Writer) {
 
 	track("hana", event.PushOpened, "")
 	track("ivan", event.PushButtonClicked, "shop_now")
+	before := decided
 	track("jon", event.PushReceived, "") // no follow-up listens to receipts: no decision
-	fmt.Fprintf(w, "%s      · no decision: coupon_15 triggers on opens and clicks, not receipts\n", stamp(clk.Now()))
+	noDecision(before, "coupon_15 triggers on opens and clicks, not receipts")
 	// Track never sends; Tick does. Under Run it follows within milliseconds.
 	tick()
 	clk.Add(time.Minute)

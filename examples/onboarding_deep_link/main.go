@@ -41,7 +41,16 @@ func run(w io.Writer) {
 		return nil
 	})
 	// The observer prints every decision the engine takes, with its reason.
-	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	decided := 0 // decisions printed, for noDecision
+	observer := connector.ObserverFunc(func(d rule.Decision) { decided++; fmt.Fprintln(w, describe(d)) })
+	// noDecision notes why the script's line above left no decision, when
+	// no decision came since before: an edit of the campaigns or of the
+	// script can make the line leave one, and the note untrue.
+	noDecision := func(before int, why string) {
+		if decided == before {
+			fmt.Fprintf(w, "%s      · no decision: %s\n", stamp(clk.Now()), why)
+		}
+	}
 	mem := store.NewMemory()
 	engine, err := connector.New(mem, sender,
 		connector.WithClock(clk),
@@ -96,8 +105,9 @@ func run(w io.Writer) {
 	}
 
 	tap("kim", "deep_link")
+	before := decided
 	tap("lea", "close") // matches no trigger: no decision
-	fmt.Fprintf(w, "%s      · no decision: feature_tour triggers on the deep_link button only\n", stamp(clk.Now()))
+	noDecision(before, "feature_tour triggers on the deep_link button only")
 	advance(time.Hour)
 
 	fmt.Fprintln(w, "sent:")

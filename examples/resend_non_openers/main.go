@@ -27,7 +27,11 @@ import (
 
 func main() { run(os.Stdout) }
 
-func run(w io.Writer) {
+func run(w io.Writer) { runWith(w, 7*24*time.Hour) }
+
+// runWith runs the script with the resend's Delay: the change a
+// prototyper tries first.
+func runWith(w io.Writer, delay time.Duration) {
 	ctx := context.Background()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)) // a Monday
@@ -40,7 +44,16 @@ func run(w io.Writer) {
 		return nil
 	})
 	// The observer prints every decision the engine takes, with its reason.
-	observer := connector.ObserverFunc(func(d rule.Decision) { fmt.Fprintln(w, describe(d)) })
+	decided := 0 // decisions printed, for noDecision
+	observer := connector.ObserverFunc(func(d rule.Decision) { decided++; fmt.Fprintln(w, describe(d)) })
+	// noDecision notes why the script's line above left no decision, when
+	// no decision came since before: an edit of the campaigns or of the
+	// script can make the line leave one, and the note untrue.
+	noDecision := func(before int, why string) {
+		if decided == before {
+			fmt.Fprintf(w, "%s      · no decision: %s\n", stamp(clk.Now()), why)
+		}
+	}
 	mem := store.NewMemory()
 	engine, err := connector.New(mem, sender,
 		connector.WithClock(clk),
@@ -49,7 +62,7 @@ func run(w io.Writer) {
 	)
 	must(err)
 
-	fmt.Fprintln(w, "Resend the newsletter to non-openers after 7 days, unless they bought something")
+	fmt.Fprintf(w, "Resend the newsletter to non-openers after %g days, unless they bought something\n", delay.Hours()/24)
 	// The campaigns as code: Apply saves them and publishes each follow-up
 	// before the campaign that triggers it, so that the follow-up sees the
 	// original's first receipts. A restart applying the same set changes
@@ -61,7 +74,7 @@ func run(w io.Writer) {
 			// or bought something.
 			ID:       "resend",
 			Triggers: []rule.Trigger{{Kind: event.EmailReceived, CampaignID: "newsletter"}},
-			Delay:    rule.After(7 * 24 * time.Hour),
+			Delay:    rule.After(delay),
 			Exceptions: []rule.Exception{
 				{Kind: event.EmailOpened, CampaignID: "newsletter"},
 				{Kind: event.Purchase}, // any purchase
@@ -101,8 +114,9 @@ func run(w io.Writer) {
 
 	// The host sends the newsletter; its mail provider reports receipts.
 	// The script's days sit around the 7-day Delay above (an open on day
-	// 2, a purchase on day 3, an open on day 8), as does the title: with a
-	// Delay of 3 days or less, dan's purchase comes after his resend.
+	// 2, a purchase on day 3, an open on day 8): with a Delay of 3 days or
+	// less, dan's purchase comes after his resend (and with 2 or less,
+	// bob's open after his); with more than 8, cleo's open cancels hers.
 	for _, user := range []string{"ann", "bob", "cleo", "dan"} {
 		track(user, event.EmailReceived)
 	}
@@ -112,8 +126,9 @@ func run(w io.Writer) {
 	purchase("dan", "sku-42") // dan bought something: no resend for him either
 	advance(5 * 24 * time.Hour)
 	// Opened after the resend went out: there is nothing left to cancel.
+	before := decided
 	track("cleo", event.EmailOpened)
-	fmt.Fprintf(w, "%s      · no decision: cleo's resend went out, so her open cancels nothing\n", stamp(clk.Now()))
+	noDecision(before, "cleo's resend went out, so her open cancels nothing")
 
 	fmt.Fprintln(w, "sent:")
 	for _, s := range sent {
