@@ -76,6 +76,16 @@ func (s *failsAtCall) CancelCampaign(ctx context.Context, ns, id string) ([]stor
 	return s.Memory.CancelCampaign(ctx, ns, id)
 }
 
+func (s *failsAtCall) CancelCampaignBatch(ctx context.Context, ns, id, cursor string, limit int) ([]store.Claim, string, error) {
+	if s.fails() {
+		if s.lostReply {
+			_, _, _ = s.Memory.CancelCampaignBatch(ctx, ns, id, cursor, limit)
+		}
+		return nil, "", errAtCall
+	}
+	return s.Memory.CancelCampaignBatch(ctx, ns, id, cursor, limit)
+}
+
 // TestApplyCutShortAtEveryStoreCall deploys a new set over an old one
 // with pending deliveries: a campaign dropped ("gone"), one edited onto a
 // new original ("resend" onto "promo"), a follow-up turned into an

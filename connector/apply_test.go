@@ -359,6 +359,13 @@ func (s *stepFails) CancelCampaign(ctx context.Context, ns, id string) ([]store.
 	return s.Memory.CancelCampaign(ctx, ns, id)
 }
 
+func (s *stepFails) CancelCampaignBatch(ctx context.Context, ns, id, cursor string, limit int) ([]store.Claim, string, error) {
+	if s.failCancel {
+		return nil, "", errStep
+	}
+	return s.Memory.CancelCampaignBatch(ctx, ns, id, cursor, limit)
+}
+
 // TestApplyStepErrorsNameTheCampaignOnce: a step of Apply that fails in
 // the store names its campaign once, says which step, and keeps the
 // store's error and the campaign for errors.Is and errors.As.

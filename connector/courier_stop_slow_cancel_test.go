@@ -31,6 +31,12 @@ func (s *slowCancel) CancelCampaign(ctx context.Context, ns, campaignID string) 
 	return removed, err
 }
 
+func (s *slowCancel) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor string, limit int) ([]store.Claim, string, error) {
+	removed, next, err := s.Memory.CancelCampaignBatch(ctx, ns, campaignID, cursor, limit)
+	<-s.answer
+	return removed, next, err
+}
+
 // TestSlowStopDuringASendReportsOneOutcome checks that a delivery a stop
 // removes during its send has one outcome when the stop's cancellation
 // answers after the delivery's lease would have ended: the send's record

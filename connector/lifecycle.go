@@ -367,23 +367,71 @@ type notCancelledError struct {
 func (e *notCancelledError) Error() string   { return e.msg }
 func (e *notCancelledError) Unwrap() []error { return []error{ErrNotCancelled, e.err} }
 
+// cancelBatch is how many pending deliveries cancelAll has the store
+// remove per call when it takes batches ([store.BatchCanceller]), and how
+// many decision log writes it hands to one [store.BatchUpdater] call. A
+// thousand keeps what a stop holds at once to a few hundred kilobytes
+// (the removed deliveries, their decisions and writes) and each store
+// call short (one shard's lock, or one transaction of a thousand rows,
+// which a store with a single writer holds for milliseconds), while a
+// call's fixed cost (a round trip, a walk of the shards the batch spans)
+// is spread over enough deliveries that a backlog of a million takes a
+// thousand calls.
+const cancelBatch = 1000
+
 // cancelAll cancels every pending delivery of follow-up rec after a stop
 // or an archive stored it, recording one decision per delivery, except
-// for those being sent, whose send records theirs.
+// for those being sent, whose send records theirs. With a store that
+// takes batches it goes a batch at a time, each batch's decisions
+// recorded before the next: a store failure, or ctx ending, between two
+// batches ends it with [ErrNotCancelled], what was cancelled keeping its
+// decisions, and the rest is cancelled as it falls due.
 func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRecord) error {
 	id := rec.Campaign.ID
 	if _, err := e.adopt(ctx, rec); err != nil {
 		return &notCancelledError{fmt.Sprintf("connector: %s %q: %v", op, id, err), err}
+	}
+	notCancelled := func(err error) error {
+		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
 	}
 	// The leases are judged at the call's start: each delivery is
 	// removed at some instant of the call, which may last longer than a
 	// lease (a follow-up with many deliveries), and a lease that lived
 	// at the start lived at the removal while its engine renewed it.
 	start := e.cfg.clock.Now()
-	removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
-	if err != nil {
-		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
+	bc, ok := e.store.(store.BatchCanceller)
+	if !ok {
+		removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
+		if err != nil {
+			return notCancelled(err)
+		}
+		return e.cancelled(ctx, op, id, start, removed)
 	}
+	var firstErr error
+	for cursor := ""; ; {
+		removed, next, err := bc.CancelCampaignBatch(ctx, e.cfg.namespace, id, cursor, cancelBatch)
+		if err != nil {
+			return notCancelled(err)
+		}
+		if err := e.cancelled(ctx, op, id, start, removed); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if next == "" {
+			return firstErr
+		}
+		if err := ctx.Err(); err != nil {
+			return notCancelled(err)
+		}
+		cursor = next
+	}
+}
+
+// cancelled records the decisions of removed, deliveries of follow-up id
+// that operation op removed from the store (a stop's cancellation that
+// started at start): a tally each, an entry in the user's decision log
+// when the engine keeps one, and the observers' call. It returns the
+// first error of the log's writes.
+func (e *Engine) cancelled(ctx context.Context, op, id string, start time.Time, removed []store.Claim) error {
 	now := e.cfg.clock.Now()
 	// A delivery being sent under a live lease is left out: the engine
 	// sending it records its outcome (delivered if the sender accepts it,
@@ -394,19 +442,41 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 	})
 	e.tallyN(id, tcCancelledStopped, now, len(removed))
 	var firstErr error
-	for _, c := range removed {
-		d := pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, &c.Pending, now)
-		d.Detail = op
+	bu, batches := e.store.(store.BatchUpdater)
+	var ops []store.Op
+	var ds []rule.Decision
+	for chunk := range slices.Chunk(removed, cancelBatch) {
+		ds = ds[:0]
+		for _, c := range chunk {
+			d := pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, &c.Pending, now)
+			d.Detail = op
+			ds = append(ds, d)
+		}
 		if e.cfg.logMax > 0 {
-			// Record it in the user's log too, so Explain tells the whole story.
-			err := e.store.Update(ctx, e.cfg.namespace, c.UserID, now, store.Dedup{}, func(u *store.UserState, _ bool) {
-				e.appendLog(u, now, d)
-			})
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("connector: %s %q: logging cancellations: %w", op, id, err)
+			// Record them in the users' logs too, so Explain tells the whole story.
+			ops = ops[:0]
+			for k, c := range chunk {
+				d := ds[k]
+				ops = append(ops, store.Op{UserID: c.UserID, Now: now, Fn: func(u *store.UserState, _ bool) {
+					e.appendLog(u, now, d)
+				}})
+			}
+			if batches {
+				if err := bu.UpdateBatch(ctx, e.cfg.namespace, ops); err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("connector: %s %q: logging cancellations: %w", op, id, err)
+				}
+			} else {
+				for _, o := range ops {
+					err := e.store.Update(ctx, e.cfg.namespace, o.UserID, now, store.Dedup{}, o.Fn)
+					if err != nil && firstErr == nil {
+						firstErr = fmt.Errorf("connector: %s %q: logging cancellations: %w", op, id, err)
+					}
+				}
 			}
 		}
-		e.observe(d)
+		for _, d := range ds {
+			e.observe(d)
+		}
 	}
 	return firstErr
 }

@@ -23,6 +23,10 @@ func (cancelDown) CancelCampaign(context.Context, string, string) ([]store.Claim
 	return nil, errCancelDown
 }
 
+func (cancelDown) CancelCampaignBatch(context.Context, string, string, string, int) ([]store.Claim, string, error) {
+	return nil, "", errCancelDown
+}
+
 // TestAStopThatCannotCancelSaysSo: when the store fails after a stop
 // changed the campaign's state, Stop's error wraps ErrNotCancelled (and
 // the cause), so that a caller can tell a stop that took effect from one

@@ -27,6 +27,11 @@ func (s *beforeCancel) CancelCampaign(ctx context.Context, ns, campaignID string
 	return s.Memory.CancelCampaign(ctx, ns, campaignID)
 }
 
+func (s *beforeCancel) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor string, limit int) ([]store.Claim, string, error) {
+	s.once.Do(s.hook)
+	return s.Memory.CancelCampaignBatch(ctx, ns, campaignID, cursor, limit)
+}
+
 // TestAStopKeepsTheDeliveriesOfAResumeThatOvertookIt: an engine stops
 // "resend"; before its cancellation runs, another engine resumes it and
 // tracks a receipt, which schedules a delivery of the new activation. The

@@ -265,12 +265,16 @@ func TestARecordRetriedAfterAStoreErrorIsCountedOnce(t *testing.T) {
 	}
 }
 
-// lateCancels is a memory store whose CancelCampaign has not reached the
+// lateCancels is a memory store whose CancelCampaign (and batch) has not reached the
 // deliveries yet: they stay, from an earlier activation.
 type lateCancels struct{ *store.Memory }
 
 func (lateCancels) CancelCampaign(context.Context, string, string) ([]store.Claim, error) {
 	return nil, nil
+}
+
+func (lateCancels) CancelCampaignBatch(context.Context, string, string, string, int) ([]store.Claim, string, error) {
+	return nil, "", nil
 }
 
 // TestStaleDeliveriesDroppedLaterAreCounted checks the cancellations of

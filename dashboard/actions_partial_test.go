@@ -26,6 +26,10 @@ func (cancelFails) CancelCampaign(context.Context, string, string) ([]store.Clai
 	return nil, errors.New("store down")
 }
 
+func (cancelFails) CancelCampaignBatch(context.Context, string, string, string, int) ([]store.Claim, string, error) {
+	return nil, "", errors.New("store down")
+}
+
 // TestAStopWhoseCancellationFailsSaysWhatHappened: the engine stops the
 // campaign, then fails to cancel its pending deliveries. The stop took
 // effect, so the dashboard does not answer as if nothing happened: it
@@ -93,6 +97,11 @@ type cancelEndsRequest struct {
 func (s *cancelEndsRequest) CancelCampaign(ctx context.Context, _, _ string) ([]store.Claim, error) {
 	s.cancel()
 	return nil, ctx.Err()
+}
+
+func (s *cancelEndsRequest) CancelCampaignBatch(ctx context.Context, _, _, _ string, _ int) ([]store.Claim, string, error) {
+	s.cancel()
+	return nil, "", ctx.Err()
 }
 
 // TestAStopWhoseRequestEndedDuringTheCancellationSaysItStopped: the

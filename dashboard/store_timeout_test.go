@@ -110,6 +110,12 @@ func (s *deadlineSpy) CancelCampaign(ctx context.Context, ns, id string) ([]stor
 	return s.Memory.CancelCampaign(ctx, ns, id)
 }
 
+func (s *deadlineSpy) CancelCampaignBatch(ctx context.Context, ns, id, cursor string, limit int) ([]store.Claim, string, error) {
+	_, ok := ctx.Deadline()
+	s.deadline <- ok
+	return s.Memory.CancelCampaignBatch(ctx, ns, id, cursor, limit)
+}
+
 // An action is not bounded by the store timeout: a stop's cancellation of
 // a million deliveries must not be cut short at 30 seconds.
 func TestActionsAreNotBoundedByTheStoreTimeout(t *testing.T) {
