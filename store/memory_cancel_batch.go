@@ -1,7 +1,6 @@
 package store
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -11,6 +10,12 @@ import (
 )
 
 var _ BatchCanceller = (*Memory)(nil)
+
+// maxCancelPrealloc bounds the room CancelCampaignBatch makes for its
+// answer before it knows how much it removes: enough for the engine's
+// batches of 1,000 in one allocation, not a limit's worth for a caller
+// that passes a huge limit.
+const maxCancelPrealloc = 1024
 
 // CancelCampaignBatch implements [BatchCanceller]. The walk goes through
 // the shards in order and, within a shard, through the campaign's
@@ -46,7 +51,7 @@ func (m *Memory) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor
 	through := CancelThrough(rec, exists)
 	var ofShape []bool // per shape: its follow-up is campaignID
 	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
-	var out []Claim
+	out := make([]Claim, 0, min(limit, maxCancelPrealloc))
 	left := limit
 	picks := &cancelPicks{}
 	for i := from.shard; i < shardCount; i++ {
@@ -138,7 +143,7 @@ type cancelPick struct {
 
 // cancelPicks keeps the limit smallest picks it is offered: a max-heap on
 // the key, whose top is the first to go. It grows with what it keeps, not
-// with limit.
+// with limit, and boxes nothing (container/heap would allocate per push).
 type cancelPicks struct {
 	limit int
 	items []cancelPick
@@ -151,25 +156,45 @@ func (p *cancelPicks) reset(limit int) {
 
 func (p *cancelPicks) offer(c cancelPick) {
 	if len(p.items) < p.limit {
-		heap.Push(p, c)
+		p.items = append(p.items, c)
+		p.up(len(p.items) - 1)
 		return
 	}
 	if c.key.compare(p.items[0].key) < 0 {
 		p.items[0] = c
-		heap.Fix(p, 0)
+		p.down(0)
 	}
 }
 
-func (p *cancelPicks) Len() int           { return len(p.items) }
-func (p *cancelPicks) Less(i, j int) bool { return p.items[i].key.compare(p.items[j].key) > 0 }
-func (p *cancelPicks) Swap(i, j int)      { p.items[i], p.items[j] = p.items[j], p.items[i] }
-func (p *cancelPicks) Push(x any)         { p.items = append(p.items, x.(cancelPick)) }
-func (p *cancelPicks) Pop() any {
-	n := len(p.items) - 1
-	it := p.items[n]
-	p.items[n] = cancelPick{}
-	p.items = p.items[:n]
-	return it
+// above reports whether item i belongs above item j: its key is greater.
+func (p *cancelPicks) above(i, j int) bool { return p.items[i].key.compare(p.items[j].key) > 0 }
+
+func (p *cancelPicks) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !p.above(i, parent) {
+			return
+		}
+		p.items[i], p.items[parent] = p.items[parent], p.items[i]
+		i = parent
+	}
+}
+
+func (p *cancelPicks) down(i int) {
+	for n := len(p.items); ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && p.above(l, m) {
+			m = l
+		}
+		if r < n && p.above(r, m) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		p.items[i], p.items[m] = p.items[m], p.items[i]
+		i = m
+	}
 }
 
 // cancelFrom is where a CancelCampaignBatch call starts: shard shard,
