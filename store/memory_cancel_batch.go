@@ -102,7 +102,7 @@ func (sh *shard) cancelPicked(out []Claim, picks []cancelPick, campaignID string
 		st := sh.load(u)
 		kept := st.Pending[:0]
 		for _, p := range st.Pending {
-			if p.CampaignID == campaignID && p.Activation <= through && slices.ContainsFunc(ids, func(c cancelPick) bool { return c.key.id == p.ID }) {
+			if p.CampaignID == campaignID && p.Activation <= through && picked(ids, p.ID) {
 				out = append(out, Claim{UserID: u.id(), Pending: *p})
 			} else {
 				kept = append(kept, p)
@@ -115,6 +115,15 @@ func (sh *shard) cancelPicked(out []Claim, picks []cancelPick, campaignID string
 		}
 	}
 	return out
+}
+
+// picked reports whether ids, one user's picks sorted by delivery ID,
+// hold a pick of delivery id: a binary search, so that a user with many
+// deliveries of the campaign costs a call one pass over them, not one per
+// pick.
+func picked(ids []cancelPick, id string) bool {
+	_, found := slices.BinarySearchFunc(ids, id, func(c cancelPick, id string) int { return strings.Compare(c.key.id, id) })
+	return found
 }
 
 // id returns the delivery's ID.
