@@ -10,6 +10,12 @@ import "context"
 // host's other calls go on while a follow-up with a large backlog is
 // cancelled. Without it they call [Store.CancelCampaign].
 //
+// A store type that embeds another store (a *[Memory], say) and
+// overrides CancelCampaign has the embedded store's CancelCampaignBatch
+// promoted, which the engine calls instead of the override: such a type
+// overrides CancelCampaignBatch as well, or hides it with a field of that
+// name.
+//
 // The Run of store/storetest checks it when the store implements it.
 type BatchCanceller interface {
 	// CancelCampaignBatch removes pending deliveries of campaign
