@@ -394,13 +394,17 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 	notCancelled := func(err error) error {
 		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
 	}
-	// The leases are judged at the call's start: each delivery is
-	// removed at some instant of the call, which may last longer than a
-	// lease (a follow-up with many deliveries), and a lease that lived
-	// at the start lived at the removal while its engine renewed it.
-	start := e.cfg.clock.Now()
+	// The leases are judged at the start of the store call that removed
+	// the delivery: each delivery is removed at some instant of the call,
+	// which may last longer than a lease (CancelCampaign and a follow-up
+	// with many deliveries), and a lease that lived at the call's start
+	// lived at the removal while its engine renewed it. A batch's own
+	// start, not the stop's: a lease that ran out before it has no engine
+	// left to record the delivery's outcome, however long ago the stop
+	// began.
 	bc, ok := e.store.(store.BatchCanceller)
 	if !ok {
+		start := e.cfg.clock.Now()
 		removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
 		if err != nil {
 			return notCancelled(err)
@@ -409,6 +413,7 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 	}
 	var firstErr error
 	for cursor := ""; ; {
+		start := e.cfg.clock.Now()
 		removed, next, err := bc.CancelCampaignBatch(ctx, e.cfg.namespace, id, cursor, cancelBatch)
 		if err != nil {
 			return notCancelled(err)
@@ -427,7 +432,7 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 }
 
 // cancelled records the decisions of removed, deliveries of follow-up id
-// that operation op removed from the store (a stop's cancellation that
+// that operation op removed from the store (with a store call that
 // started at start): a tally each, an entry in the user's decision log
 // when the engine keeps one, and the observers' call. It returns the
 // first error of the log's writes.
