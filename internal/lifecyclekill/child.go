@@ -44,6 +44,7 @@ type Durable interface {
 	store.BatchUpdater
 	store.Tallier
 	store.PendingLister
+	store.BatchCanceller
 }
 
 // ChildConfig is what a store's child process hands [RunChild].
@@ -112,6 +113,15 @@ func (s *blockingStore) CancelCampaign(ctx context.Context, ns, id string) ([]st
 	out, err := s.Durable.CancelCampaign(ctx, ns, id)
 	s.wrote("cancel_campaign")
 	return out, err
+}
+
+// CancelCampaignBatch counts each batch as a write: a stop in the child
+// cancels in batches, as on the store itself, and can be killed between
+// two.
+func (s *blockingStore) CancelCampaignBatch(ctx context.Context, ns, id, cursor string, limit int) ([]store.Claim, string, error) {
+	out, next, err := s.Durable.CancelCampaignBatch(ctx, ns, id, cursor, limit)
+	s.wrote("cancel_campaign_batch")
+	return out, next, err
 }
 
 func (s *blockingStore) Update(ctx context.Context, ns, user string, now time.Time, d store.Dedup, fn func(*store.UserState, bool)) error {
