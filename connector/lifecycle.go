@@ -424,6 +424,11 @@ func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRec
 		if next == "" {
 			return firstErr
 		}
+		if next == cursor {
+			// A walk that does not move would call the store until ctx
+			// ends (a store of the host's with a bug in its cursor).
+			return notCancelled(fmt.Errorf("the store's CancelCampaignBatch returned the cursor it was given (%q): its walk does not move", next))
+		}
 		if err := ctx.Err(); err != nil {
 			return notCancelled(err)
 		}

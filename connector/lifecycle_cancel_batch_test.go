@@ -284,3 +284,39 @@ func TestAResumeBetweenBatchesKeepsItsDeliveries(t *testing.T) {
 	}
 	require.Equal(t, want, r.sent)
 }
+
+// stuckCursor is a store whose CancelCampaignBatch hands back the cursor
+// it was given once past the first call: a walk that never ends.
+type stuckCursor struct {
+	*store.Memory
+	calls int
+}
+
+func (s *stuckCursor) CancelCampaignBatch(ctx context.Context, ns, id, cursor string, limit int) ([]store.Claim, string, error) {
+	s.calls++
+	if cursor != "" {
+		return nil, cursor, nil
+	}
+	removed, next, err := s.Memory.CancelCampaignBatch(ctx, ns, id, cursor, limit)
+	if next == "" {
+		next = "stuck"
+	}
+	return removed, next, err
+}
+
+// TestAStopEndsOnACursorThatDoesNotMove: a store whose walk returns the
+// cursor it was given would have the stop call it until its context
+// ends; the stop ends with ErrNotCancelled, naming the cursor, and what
+// is left is cancelled as it falls due.
+func TestAStopEndsOnACursorThatDoesNotMove(t *testing.T) {
+	s := &stuckCursor{Memory: store.NewMemory()}
+	r := newBacklog(t, s, 2500)
+	err := r.e.Stop(context.Background(), "resend")
+	require.ErrorIs(t, err, connector.ErrNotCancelled)
+	require.ErrorContains(t, err, "returned the cursor it was given")
+	require.Equal(t, 2, s.calls)
+	require.Len(t, r.stopped(t, "stop"), 1000)
+	r.sendDue(t, r.e)
+	require.Empty(t, r.sent, "a delivery of the stopped campaign was sent")
+	require.Len(t, r.stopped(t, ""), 1500)
+}
