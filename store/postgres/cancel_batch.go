@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -26,9 +27,10 @@ const (
 		WHERE ns = $1 AND campaign_id = $2 AND (due_at, id COLLATE "C") > ($3, $4)
 		ORDER BY due_at, id COLLATE "C" LIMIT $5`
 	// Those rows, looked up by key and locked in (user, seq) order, the
-	// order Update locks a user's rows in (as sqlCancel does). A row
-	// changed since the keys were read is read again, and left when it
-	// moved to another follow-up; one deleted is gone.
+	// order Update locks a user's rows in (as sqlCancel does), once their
+	// users' advisory locks are held. A row changed since the keys were
+	// read is read again, and left when it moved to another follow-up;
+	// one deleted is gone.
 	sqlCancelBatchLock = `SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.body
 		FROM unnest($2::text[], $3::text[]) AS k(u, i) JOIN {pending} p ON p.ns = $1 AND p.user_id = k.u AND p.id = k.i
 		WHERE p.campaign_id = $4
@@ -39,9 +41,10 @@ const (
 // READ COMMITTED transaction that reads the campaign's record, the keys of
 // the next limit rows of the campaign after cursor in (due_at, id) order
 // from the index on (ns, campaign_id, due_at, id) (a range scan of limit
-// entries, no lock), then locks those rows in (user, seq) order, as Update
-// and CancelCampaign do, and deletes the ones of the activations up to the
-// one store.CancelThrough gives. A deadlock or serialization failure is
+// entries, no lock), then takes their users' advisory locks in key order
+// and locks the rows in (user, seq) order, as UpdateBatch and Prune take
+// them (so that it does not deadlock with them), and deletes the ones of
+// the activations up to the one store.CancelThrough gives. A deadlock or serialization failure is
 // retried, as CancelCampaign does, and the commit waits as its commit
 // does. A row it cannot decode is left and logged at Warn, as
 // CancelCampaign leaves it. The cursor holds the last key read, and a
@@ -133,10 +136,30 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 	n = len(ids)
 	var delUsers, delIDs []string
 	if n > 0 {
-		rows, err := conn.Query(ctx, s.q.cancelBatchLock, ns, textArray(users), textArray(ids), campaignID)
-		if err != nil {
+		// The users' advisory locks first, in key order, as UpdateBatch
+		// and Prune take them before they lock the users' rows: an
+		// UpdateBatch locks its users' rows in its own order, which
+		// locking the rows alone, in (user, seq) order, would deadlock
+		// with.
+		keys := make([]int64, 0, len(users))
+		for _, user := range users {
+			keys = append(keys, s.userLock(ns, user))
+		}
+		slices.Sort(keys)
+		lb := &pgx.Batch{}
+		lb.Queue(s.q.lockUsers, int64Array(slices.Compact(keys)))
+		lb.Queue(s.q.cancelBatchLock, ns, textArray(users), textArray(ids), campaignID)
+		lr := conn.SendBatch(ctx, lb)
+		if _, err := lr.Exec(); err != nil {
+			lr.Close()
 			return nil, last, 0, nil, err
 		}
+		rows, err := lr.Query()
+		if err != nil {
+			lr.Close()
+			return nil, last, 0, nil, err
+		}
+		defer lr.Close()
 		for rows.Next() {
 			var (
 				c     store.Claim
@@ -161,6 +184,9 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
+			return nil, last, 0, nil, err
+		}
+		if err := lr.Close(); err != nil {
 			return nil, last, 0, nil, err
 		}
 	}

@@ -3,11 +3,15 @@ package postgres_test
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,4 +78,92 @@ func TestCancelCampaignBatchRefusesAChangedCursor(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, removed)
 	require.Empty(t, next)
+}
+
+// waitBlocked waits until a backend other than those of skip waits for a
+// lock that backend pid holds, and returns its pid.
+func waitBlocked(t *testing.T, pool *pgxpool.Pool, pid int32, skip ...int32) int32 {
+	t.Helper()
+	skip = append([]int32{}, skip...) // not NULL
+	for {
+		var blocked int32
+		err := pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+			WHERE $1 = ANY(pg_blocking_pids(pid)) AND pid <> ALL($2::int4[]) LIMIT 1`, pid, skip).Scan(&blocked)
+		if err == nil {
+			return blocked
+		}
+		require.ErrorIs(t, err, pgx.ErrNoRows)
+		runtime.Gosched()
+	}
+}
+
+// A batch of the walk and an UpdateBatch over the same users, which locks
+// their rows in its own order (here "bob" before "ann"), do not deadlock:
+// the batch takes the users' advisory locks, in key order, before their
+// rows, as UpdateBatch does. The batch is held between ann's row and
+// bob's (by a transaction holding "ben"'s) while the UpdateBatch starts:
+// locking rows alone, the batch would hold ann's and wait for bob's,
+// which the UpdateBatch would hold, waiting for ann's; PostgreSQL would
+// break the cycle after deadlock_timeout (1 s by default) by aborting
+// one, to be run again.
+func TestCancelCampaignBatchDoesNotDeadlockWithUpdateBatch(t *testing.T) {
+	schema := testSchema(t)
+	s := openStore(t, postgres.WithSchema(schema))
+	ctx := context.Background()
+	for i, user := range []string{"ann", "ben", "bob"} {
+		schedule(t, s, "ns", user, "d-"+user, t0.Add(time.Duration(i)*time.Second))
+	}
+	pool := newPool(t)
+	holder, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer holder.Rollback(ctx)
+	var holderPID int32
+	require.NoError(t, holder.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&holderPID))
+	_, err = holder.Exec(ctx, `SELECT 1 FROM `+tableIn(schema, "pending")+` WHERE user_id = 'ben' FOR UPDATE`)
+	require.NoError(t, err)
+
+	type result struct {
+		removed []store.Claim
+		err     error
+	}
+	walked := make(chan result, 1)
+	go func() {
+		removed, _, err := s.CancelCampaignBatch(ctx, "ns", "f", "", 10)
+		walked <- result{removed, err}
+	}()
+	batchPID := waitBlocked(t, pool, holderPID)
+
+	var calls atomic.Int32
+	ops := []store.Op{{UserID: "bob", Now: t0}, {UserID: "ann", Now: t0}}
+	for i := range ops {
+		ops[i].Fn = func(u *store.UserState, _ bool) { calls.Add(1) }
+	}
+	updated := make(chan error, 1)
+	go func() { updated <- s.UpdateBatch(ctx, "ns", ops) }()
+	updatePID := waitBlocked(t, pool, batchPID, holderPID)
+	require.NoError(t, holder.Rollback(ctx))
+
+	// Until both end, neither waits for the other (PostgreSQL would
+	// break such a cycle after deadlock_timeout, aborting one).
+	var (
+		r         result
+		updateErr error
+	)
+	for walking, updating := true, true; walking || updating; {
+		select {
+		case r = <-walked:
+			walking = false
+		case updateErr = <-updated:
+			updating = false
+		default:
+			var cycle bool
+			require.NoError(t, pool.QueryRow(ctx, `SELECT $1::int4 = ANY(pg_blocking_pids($2)) AND $2::int4 = ANY(pg_blocking_pids($1))`,
+				batchPID, updatePID).Scan(&cycle))
+			require.False(t, cycle, "the batch and the UpdateBatch wait for each other: a deadlock")
+		}
+	}
+	require.NoError(t, updateErr)
+	require.NoError(t, r.err)
+	require.Len(t, r.removed, 3)
+	require.EqualValues(t, 2, calls.Load())
 }
