@@ -204,13 +204,18 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 // A cursor of CancelCampaignBatch is, in unpadded URL base64: a byte
 // saying what the due time is ('t' a time, '-' or '+' an infinity), the
 // time in microseconds since the Unix epoch (8 bytes, big-endian; 0 for
-// an infinity), the delivery's ID, then the CRC-32 of the namespace, the
-// campaign and all that (4 bytes), which a cursor must match.
-const batchCursorHead = 1 + 8
+// an infinity), the delivery's ID, then the CRC-32 of the store's name,
+// the namespace, the campaign and all that (4 bytes), which a cursor must
+// match: the SQLite store's cursors have the same shape, with the time in
+// nanoseconds.
+const (
+	batchCursorHead  = 1 + 8
+	batchCursorStore = "postgres"
+)
 
 func batchCursorSum(ns, campaignID string, payload []byte) uint32 {
 	h := crc32.NewIEEE()
-	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
+	fmt.Fprintf(h, "%s %d:%s%d:%s", batchCursorStore, len(ns), ns, len(campaignID), campaignID)
 	h.Write(payload)
 	return h.Sum32()
 }

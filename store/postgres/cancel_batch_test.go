@@ -2,6 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -166,4 +170,33 @@ func TestCancelCampaignBatchDoesNotDeadlockWithUpdateBatch(t *testing.T) {
 	require.NoError(t, r.err)
 	require.Len(t, r.removed, 3)
 	require.EqualValues(t, 2, calls.Load())
+}
+
+// sqliteCursor returns the cursor store/sqlite's CancelCampaignBatch
+// makes for a delivery due at due: the same shape as this store's, its
+// time in nanoseconds.
+func sqliteCursor(ns, campaignID, id string, due time.Time) string {
+	b := []byte{'t'}
+	b = binary.BigEndian.AppendUint64(b, uint64(due.UnixNano()))
+	b = append(b, id...)
+	h := crc32.NewIEEE()
+	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
+	h.Write(b)
+	b = binary.BigEndian.AppendUint32(b, h.Sum32())
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// A cursor of the SQLite store, of the same shape, is refused: read as
+// microseconds, its nanoseconds would put the walk 57,000 years on, past
+// every delivery, and end it with nothing removed.
+func TestCancelCampaignBatchRefusesAnotherStoresCursor(t *testing.T) {
+	s := openStore(t, postgres.WithSchema(testSchema(t)))
+	ctx := context.Background()
+	schedule(t, s, "ns", "ann", "d-ann", t0)
+	schedule(t, s, "ns", "bob", "d-bob", t0.Add(time.Second))
+	removed, next, err := s.CancelCampaignBatch(ctx, "ns", "f", sqliteCursor("ns", "f", "d-ann", t0), 10)
+	require.ErrorIs(t, err, store.ErrInvalidQuery, "removed %v, next %q", removed, next)
+	st, err := s.Stats(ctx, "ns")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, st.Pending)
 }
