@@ -149,13 +149,17 @@ type batchKey struct {
 // A cursor of CancelCampaignBatch is, in unpadded URL base64: 'n' (a row
 // without due_at) or 't', the due time in nanoseconds since the Unix
 // epoch (8 bytes, big-endian; 0 for 'n'), the delivery's ID, then the
-// CRC-32 of the namespace, the campaign and all that (4 bytes), which a
-// cursor must match.
-const batchCursorHead = 1 + 8
+// CRC-32 of the store's name, the namespace, the campaign and all that (4
+// bytes), which a cursor must match: the PostgreSQL store's cursors have
+// the same shape, with the time in microseconds.
+const (
+	batchCursorHead  = 1 + 8
+	batchCursorStore = "sqlite"
+)
 
 func batchCursorSum(ns, campaignID string, payload []byte) uint32 {
 	h := crc32.NewIEEE()
-	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
+	fmt.Fprintf(h, "%s %d:%s%d:%s", batchCursorStore, len(ns), ns, len(campaignID), campaignID)
 	h.Write(payload)
 	return h.Sum32()
 }

@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"strings"
 	"testing"
@@ -101,4 +104,33 @@ func TestCancelCampaignBatchRefusesAChangedCursor(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, removed, 1)
 	require.Equal(t, "d-bob", removed[0].Pending.ID)
+}
+
+// postgresCursor returns the cursor store/postgres's CancelCampaignBatch
+// makes for a delivery due at due: the same shape as this store's, its
+// time in microseconds.
+func postgresCursor(ns, campaignID, id string, due time.Time) string {
+	b := []byte{'t'}
+	b = binary.BigEndian.AppendUint64(b, uint64(due.UnixMicro()))
+	b = append(b, id...)
+	h := crc32.NewIEEE()
+	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
+	h.Write(b)
+	b = binary.BigEndian.AppendUint32(b, h.Sum32())
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// A cursor of the PostgreSQL store, of the same shape, is refused: read
+// as nanoseconds, its microseconds would take the walk back to 1970, before
+// the deliveries it had passed.
+func TestCancelCampaignBatchRefusesAnotherStoresCursor(t *testing.T) {
+	s := openStore(t, testPath(t))
+	ctx := context.Background()
+	schedule(t, s, "ns", "ann", "d-ann", t0)
+	schedule(t, s, "ns", "bob", "d-bob", t0.Add(time.Second))
+	removed, next, err := s.CancelCampaignBatch(ctx, "ns", "f", postgresCursor("ns", "f", "d-ann", t0), 10)
+	require.ErrorIs(t, err, store.ErrInvalidQuery, "removed %v, next %q", removed, next)
+	st, err := s.Stats(ctx, "ns")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, st.Pending)
 }
