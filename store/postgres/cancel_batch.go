@@ -2,15 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"slices"
 	"time"
-	"unicode/utf8"
 
+	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -201,64 +198,41 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 	return out, last, n, unreadable, nil
 }
 
-// A cursor of CancelCampaignBatch is, in unpadded URL base64: a byte
-// saying what the due time is ('t' a time, '-' or '+' an infinity), the
-// time in microseconds since the Unix epoch (8 bytes, big-endian; 0 for
-// an infinity), the delivery's ID, then the CRC-32 of the store's name,
-// the namespace, the campaign and all that (4 bytes), which a cursor must
-// match: the SQLite store's cursors have the same shape, with the time in
-// nanoseconds.
-const (
-	batchCursorHead  = 1 + 8
-	batchCursorStore = "postgres"
-)
-
-func batchCursorSum(ns, campaignID string, payload []byte) uint32 {
-	h := crc32.NewIEEE()
-	fmt.Fprintf(h, "%s %d:%s%d:%s", batchCursorStore, len(ns), ns, len(campaignID), campaignID)
-	h.Write(payload)
-	return h.Sum32()
-}
+// A cursor of CancelCampaignBatch (internal/batchcursor) holds the last
+// row's due time: 't' and the time in microseconds since the Unix epoch,
+// or '-' or '+' for an infinity (with 0), and its ID. The SQLite store's
+// have the same shape, with the time in nanoseconds, and another store
+// name in their checksum.
+const batchCursorStore = "postgres"
 
 func encodeBatchCursor(ns, campaignID string, k batchKey) string {
-	b := make([]byte, batchCursorHead, batchCursorHead+len(k.id)+4)
+	c := batchcursor.Key{Kind: 't', ID: k.id}
 	switch k.due.InfinityModifier {
 	case pgtype.NegativeInfinity:
-		b[0] = '-'
+		c.Kind = '-'
 	case pgtype.Infinity:
-		b[0] = '+'
+		c.Kind = '+'
 	default:
-		b[0] = 't'
-		binary.BigEndian.PutUint64(b[1:], uint64(k.due.Time.UnixMicro()))
+		c.N = k.due.Time.UnixMicro()
 	}
-	b = append(b, k.id...)
-	b = binary.BigEndian.AppendUint32(b, batchCursorSum(ns, campaignID, b))
-	return base64.RawURLEncoding.EncodeToString(b)
+	return batchcursor.Encode(batchCursorStore, ns, campaignID, c)
 }
 
 func decodeBatchCursor(ns, campaignID, cursor string) (batchKey, error) {
 	invalid := fmt.Errorf("%w: cancellation batch cursor %q: not one this store made for campaign %q", store.ErrInvalidQuery, cursor, campaignID)
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) < batchCursorHead+4 {
+	c, ok := batchcursor.Decode(batchCursorStore, ns, campaignID, cursor)
+	if !ok || (c.Kind != 't' && c.N != 0) {
 		return batchKey{}, invalid
 	}
-	payload, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
-	if batchCursorSum(ns, campaignID, payload) != sum {
-		return batchKey{}, invalid
-	}
-	k := batchKey{id: string(payload[batchCursorHead:]), due: pgtype.Timestamptz{Valid: true}}
-	micros := int64(binary.BigEndian.Uint64(payload[1:batchCursorHead]))
-	switch payload[0] {
+	k := batchKey{id: c.ID, due: pgtype.Timestamptz{Valid: true}}
+	switch c.Kind {
 	case '-':
 		k.due.InfinityModifier = pgtype.NegativeInfinity
 	case '+':
 		k.due.InfinityModifier = pgtype.Infinity
 	case 't':
-		k.due.Time = time.UnixMicro(micros).UTC()
+		k.due.Time = time.UnixMicro(c.N).UTC()
 	default:
-		return batchKey{}, invalid
-	}
-	if (payload[0] != 't' && micros != 0) || !utf8.ValidString(k.id) {
 		return batchKey{}, invalid
 	}
 	return k, nil

@@ -2,16 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
-	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
 	"github.com/jackc/pgx/v5"
@@ -176,14 +173,7 @@ func TestCancelCampaignBatchDoesNotDeadlockWithUpdateBatch(t *testing.T) {
 // makes for a delivery due at due: the same shape as this store's, its
 // time in nanoseconds.
 func sqliteCursor(ns, campaignID, id string, due time.Time) string {
-	b := []byte{'t'}
-	b = binary.BigEndian.AppendUint64(b, uint64(due.UnixNano()))
-	b = append(b, id...)
-	h := crc32.NewIEEE()
-	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
-	h.Write(b)
-	b = binary.BigEndian.AppendUint32(b, h.Sum32())
-	return base64.RawURLEncoding.EncodeToString(b)
+	return batchcursor.Encode("sqlite", ns, campaignID, batchcursor.Key{Kind: 't', N: due.UnixNano(), ID: id})
 }
 
 // A cursor of the SQLite store, of the same shape, is refused: read as

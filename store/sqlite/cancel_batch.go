@@ -3,15 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"math"
-	"unicode/utf8"
 
+	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -146,60 +143,26 @@ type batchKey struct {
 	id      string
 }
 
-// A cursor of CancelCampaignBatch is, in unpadded URL base64: 'n' (a row
-// without due_at) or 't', the due time in nanoseconds since the Unix
-// epoch (8 bytes, big-endian; 0 for 'n'), the delivery's ID, then the
-// CRC-32 of the store's name, the namespace, the campaign and all that (4
-// bytes), which a cursor must match: the PostgreSQL store's cursors have
-// the same shape, with the time in microseconds.
-const (
-	batchCursorHead  = 1 + 8
-	batchCursorStore = "sqlite"
-)
-
-func batchCursorSum(ns, campaignID string, payload []byte) uint32 {
-	h := crc32.NewIEEE()
-	fmt.Fprintf(h, "%s %d:%s%d:%s", batchCursorStore, len(ns), ns, len(campaignID), campaignID)
-	h.Write(payload)
-	return h.Sum32()
-}
+// A cursor of CancelCampaignBatch (internal/batchcursor) holds the last
+// row's due time: 't' and the time in nanoseconds since the Unix epoch,
+// or 'n' for a row without due_at (with 0), and its ID. The PostgreSQL
+// store's have the same shape, with the time in microseconds, and another
+// store name in their checksum.
+const batchCursorStore = "sqlite"
 
 func encodeBatchCursor(ns, campaignID string, k batchKey) string {
-	b := make([]byte, batchCursorHead, batchCursorHead+len(k.id)+4)
-	b[0] = 't'
+	c := batchcursor.Key{Kind: 't', N: k.due, ID: k.id}
 	if k.undated {
-		b[0] = 'n'
-	} else {
-		binary.BigEndian.PutUint64(b[1:], uint64(k.due))
+		c.Kind, c.N = 'n', 0
 	}
-	b = append(b, k.id...)
-	b = binary.BigEndian.AppendUint32(b, batchCursorSum(ns, campaignID, b))
-	return base64.RawURLEncoding.EncodeToString(b)
+	return batchcursor.Encode(batchCursorStore, ns, campaignID, c)
 }
 
 func decodeBatchCursor(ns, campaignID, cursor string) (batchKey, error) {
 	invalid := fmt.Errorf("%w: cancellation batch cursor %q: not one this store made for campaign %q", store.ErrInvalidQuery, cursor, campaignID)
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) < batchCursorHead+4 {
+	c, ok := batchcursor.Decode(batchCursorStore, ns, campaignID, cursor)
+	if !ok || (c.Kind != 't' && c.Kind != 'n') || (c.Kind == 'n' && c.N != 0) {
 		return batchKey{}, invalid
 	}
-	payload, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
-	if batchCursorSum(ns, campaignID, payload) != sum {
-		return batchKey{}, invalid
-	}
-	k := batchKey{id: string(payload[batchCursorHead:]), due: int64(binary.BigEndian.Uint64(payload[1:batchCursorHead]))}
-	switch payload[0] {
-	case 'n':
-		k.undated = true
-		if k.due != 0 {
-			return batchKey{}, invalid
-		}
-	case 't':
-	default:
-		return batchKey{}, invalid
-	}
-	if !utf8.ValidString(k.id) {
-		return batchKey{}, invalid
-	}
-	return k, nil
+	return batchKey{undated: c.Kind == 'n', due: c.N, id: c.ID}, nil
 }

@@ -2,15 +2,13 @@ package sqlite_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/sqlite"
 	"github.com/stretchr/testify/require"
@@ -110,14 +108,7 @@ func TestCancelCampaignBatchRefusesAChangedCursor(t *testing.T) {
 // makes for a delivery due at due: the same shape as this store's, its
 // time in microseconds.
 func postgresCursor(ns, campaignID, id string, due time.Time) string {
-	b := []byte{'t'}
-	b = binary.BigEndian.AppendUint64(b, uint64(due.UnixMicro()))
-	b = append(b, id...)
-	h := crc32.NewIEEE()
-	fmt.Fprintf(h, "%d:%s%d:%s", len(ns), ns, len(campaignID), campaignID)
-	h.Write(b)
-	b = binary.BigEndian.AppendUint32(b, h.Sum32())
-	return base64.RawURLEncoding.EncodeToString(b)
+	return batchcursor.Encode("postgres", ns, campaignID, batchcursor.Key{Kind: 't', N: due.UnixMicro(), ID: id})
 }
 
 // A cursor of the PostgreSQL store, of the same shape, is refused: read
