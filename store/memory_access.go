@@ -292,12 +292,8 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 		return nil, err
 	}
 	sp := m.space(ns)
-	sp.campMu.Lock()
-	rec, exists := sp.campaigns[campaignID]
-	sp.campMu.Unlock()
-	through := CancelThrough(rec, exists)
-	var ofShape []bool // per shape: its follow-up is campaignID
-	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
+	through := sp.cancelThrough(campaignID)
+	ofShape := sp.shapesOf(campaignID)
 	var out []Claim
 	var touched []*memUser
 	for i := range sp.shards {
@@ -313,24 +309,50 @@ func (m *Memory) CancelCampaign(ctx context.Context, ns, campaignID string) ([]C
 			}
 		})
 		for _, u := range touched {
-			st := sh.load(u)
-			kept := st.Pending[:0]
-			for _, p := range st.Pending {
-				if p.CampaignID == campaignID && p.Activation <= through {
-					out = append(out, Claim{UserID: u.id(), Pending: *p})
-				} else {
-					kept = append(kept, p)
-				}
-			}
-			st.Pending = kept
-			sh.store(u, st)
-			if u.empty() {
-				sh.users.remove(u.id(), u.hash)
-			}
+			out = sh.cancelOf(out, u, campaignID, through, nil)
 		}
 		sh.mu.Unlock()
 	}
 	return out, nil
+}
+
+// cancelThrough returns the highest activation of campaign campaignID
+// whose deliveries a cancellation removes ([CancelThrough] of its record).
+func (sp *space) cancelThrough(campaignID string) int64 {
+	sp.campMu.Lock()
+	rec, exists := sp.campaigns[campaignID]
+	sp.campMu.Unlock()
+	return CancelThrough(rec, exists)
+}
+
+// shapesOf returns, per shape of the namespace, whether its follow-up is
+// campaignID (see [memPending.of]).
+func (sp *space) shapesOf(campaignID string) []bool {
+	var ofShape []bool
+	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
+	return ofShape
+}
+
+// cancelOf removes user u's deliveries of campaign campaignID of an
+// activation up to through (those whose ID picked reports, when picked
+// is not nil), appends them to out and returns it, dropping u when it is
+// left empty. Under the shard's lock.
+func (sh *shard) cancelOf(out []Claim, u *memUser, campaignID string, through int64, picked func(id string) bool) []Claim {
+	st := sh.load(u)
+	kept := st.Pending[:0]
+	for _, p := range st.Pending {
+		if p.CampaignID == campaignID && p.Activation <= through && (picked == nil || picked(p.ID)) {
+			out = append(out, Claim{UserID: u.id(), Pending: *p})
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	st.Pending = kept
+	sh.store(u, st)
+	if u.empty() {
+		sh.users.remove(u.id(), u.hash)
+	}
+	return out
 }
 
 func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }

@@ -45,12 +45,8 @@ func (m *Memory) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor
 	if err != nil {
 		return nil, "", err
 	}
-	sp.campMu.Lock()
-	rec, exists := sp.campaigns[campaignID]
-	sp.campMu.Unlock()
-	through := CancelThrough(rec, exists)
-	var ofShape []bool // per shape: its follow-up is campaignID
-	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
+	through := sp.cancelThrough(campaignID)
+	ofShape := sp.shapesOf(campaignID)
 	out := make([]Claim, 0, min(limit, maxCancelPrealloc))
 	left := limit
 	picks := &cancelPicks{}
@@ -99,20 +95,7 @@ func (sh *shard) cancelPicked(out []Claim, picks []cancelPick, campaignID string
 		}
 		ids := picks[:n]
 		picks = picks[n:]
-		st := sh.load(u)
-		kept := st.Pending[:0]
-		for _, p := range st.Pending {
-			if p.CampaignID == campaignID && p.Activation <= through && picked(ids, p.ID) {
-				out = append(out, Claim{UserID: u.id(), Pending: *p})
-			} else {
-				kept = append(kept, p)
-			}
-		}
-		st.Pending = kept
-		sh.store(u, st)
-		if u.empty() {
-			sh.users.remove(u.id(), u.hash)
-		}
+		out = sh.cancelOf(out, u, campaignID, through, func(id string) bool { return picked(ids, id) })
 	}
 	return out
 }

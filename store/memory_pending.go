@@ -30,8 +30,7 @@ func (m *Memory) CampaignPendingCount(ctx context.Context, ns, campaignID string
 		return 0, err
 	}
 	sp := m.space(ns)
-	var ofShape []bool // per shape: its follow-up is campaignID
-	sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == campaignID) })
+	ofShape := sp.shapesOf(campaignID)
 	var n int64
 	for i := range sp.shards {
 		sh := &sp.shards[i]
@@ -58,9 +57,9 @@ func (m *Memory) ListPending(ctx context.Context, ns string, q PendingQuery) ([]
 		return nil, err
 	}
 	sp := m.space(ns)
-	var ofShape []bool // per shape: its follow-up is q.CampaignID
+	var ofShape []bool
 	if q.CampaignID != "" {
-		sp.shapes.each(func(id uint32, s *shape) { ofShape = append(ofShape, s.campaign == q.CampaignID) })
+		ofShape = sp.shapesOf(q.CampaignID)
 	}
 	after := keyAt(q.AfterDue, q.AfterID)
 	page := &pendingPage{limit: q.Limit}
