@@ -3,13 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
 
 	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
-	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -60,24 +58,15 @@ func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor 
 		n          int
 	)
 	err := s.write(ctx, func(t *tx) error {
-		out, unreadable, last, n = out[:0], unreadable[:0], after, 0
-		var rec store.CampaignRecord
-		var state string
-		found, err := t.queryRow(sqlCancelRecord, []any{ns, campaignID}, &state, &rec.Activation)
+		last, n = after, 0
+		c, err := t.startCancel(ns, campaignID)
 		if err != nil {
 			return err
 		}
-		rec.State = rule.State(state)
-		through := store.CancelThrough(rec, found)
-		var rowids []int64
 		visit := func(rows *sql.Rows, dated bool) error {
-			var (
-				c                   store.Claim
-				rowid, ready, token int64
-				data                []byte
-				due                 int64
-			)
-			dest := []any{&rowid, &c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data}
+			var r cancelRow
+			var due int64
+			dest := r.dest()
 			if dated {
 				dest = append(dest, &due)
 			}
@@ -85,17 +74,8 @@ func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor 
 				return err
 			}
 			n++
-			last = batchKey{undated: !dated, due: due, id: c.Pending.ID}
-			c.Pending.ReadyAt, c.Pending.Token = timeOf(ready), uint64(token)
-			if err := t.w.cache.decode(&c.Pending, data); err != nil {
-				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, err})
-				return nil
-			}
-			if c.Pending.Activation > through {
-				return nil // a later activation's
-			}
-			out = append(out, c)
-			rowids = append(rowids, rowid)
+			last = batchKey{undated: !dated, due: due, id: r.c.Pending.ID}
+			c.add(r)
 			return nil
 		}
 		from := batchKey{due: math.MinInt64}
@@ -113,15 +93,8 @@ func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor 
 				return err
 			}
 		}
-		if len(rowids) == 0 {
-			return nil
-		}
-		ids, err := json.Marshal(rowids)
-		if err != nil {
-			return err
-		}
-		_, err = t.exec(sqlPendingDeleteRows, string(ids))
-		return err
+		out, unreadable = c.out, c.unreadable
+		return c.remove()
 	})
 	if err != nil {
 		return nil, "", wrap("cancel campaign batch", err)

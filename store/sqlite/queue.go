@@ -128,49 +128,23 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 		unreadable []unreadableClaim
 	)
 	err := s.write(ctx, func(t *tx) error {
-		out, unreadable = out[:0], unreadable[:0]
-		// The campaign's state and activation say which deliveries go;
-		// those of a later activation (a resume that overtook the stop)
-		// stay.
-		var rec store.CampaignRecord
-		var state string
-		found, err := t.queryRow(sqlCancelRecord, []any{ns, campaignID}, &state, &rec.Activation)
+		c, err := t.startCancel(ns, campaignID)
 		if err != nil {
 			return err
 		}
-		rec.State = rule.State(state)
-		through := store.CancelThrough(rec, found)
-		var rowids []int64
 		err = t.rows(sqlCancelSelect, func(rows *sql.Rows) error {
-			var (
-				c                   store.Claim
-				rowid, ready, token int64
-				data                []byte
-			)
-			if err := rows.Scan(&rowid, &c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &data); err != nil {
+			var r cancelRow
+			if err := rows.Scan(r.dest()...); err != nil {
 				return err
 			}
-			c.Pending.ReadyAt, c.Pending.Token = timeOf(ready), uint64(token)
-			if err := t.w.cache.decode(&c.Pending, data); err != nil {
-				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, err})
-				return nil
-			}
-			if c.Pending.Activation > through {
-				return nil // a later activation's
-			}
-			out = append(out, c)
-			rowids = append(rowids, rowid)
+			c.add(r)
 			return nil
 		}, ns, campaignID)
-		if err != nil || len(rowids) == 0 {
-			return err
-		}
-		ids, err := json.Marshal(rowids)
 		if err != nil {
 			return err
 		}
-		_, err = t.exec(sqlPendingDeleteRows, string(ids))
-		return err
+		out, unreadable = c.out, c.unreadable
+		return c.remove()
 	})
 	if err != nil {
 		return nil, wrap("cancel campaign", err)
@@ -178,4 +152,71 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 	s.logUnreadable("pending deliveries this version cannot read are left to others to cancel (count; the first's user, delivery and error)",
 		unreadable, slog.String("namespace", ns), slog.String("campaign", campaignID))
 	return out, nil
+}
+
+// cancelling is a cancellation of a campaign's pending deliveries under
+// way in a write transaction: what it removes, and what it leaves
+// because it cannot decode it.
+type cancelling struct {
+	t          *tx
+	through    int64 // the highest activation whose deliveries go
+	out        []store.Claim
+	unreadable []unreadableClaim
+	rowids     []int64 // of out
+}
+
+// startCancel reads campaign campaignID's state and activation, which say
+// which deliveries go: those of a later activation (a resume that
+// overtook the stop) stay.
+func (t *tx) startCancel(ns, campaignID string) (*cancelling, error) {
+	var rec store.CampaignRecord
+	var state string
+	found, err := t.queryRow(sqlCancelRecord, []any{ns, campaignID}, &state, &rec.Activation)
+	if err != nil {
+		return nil, err
+	}
+	rec.State = rule.State(state)
+	return &cancelling{t: t, through: store.CancelThrough(rec, found)}, nil
+}
+
+// cancelRow is a pending row as a cancellation reads it.
+type cancelRow struct {
+	c                   store.Claim
+	rowid, ready, token int64
+	data                []byte
+}
+
+// dest returns the places of the row's columns, in the order the
+// cancellations' statements select them.
+func (r *cancelRow) dest() []any {
+	return []any{&r.rowid, &r.c.UserID, &r.c.Pending.ID, &r.c.Pending.CampaignID, &r.ready, &r.token, &r.data}
+}
+
+// add decodes r and takes it among the deliveries that go, unless it is
+// of a later activation, or cannot be decoded (it is then left, and
+// logged).
+func (c *cancelling) add(r cancelRow) {
+	r.c.Pending.ReadyAt, r.c.Pending.Token = timeOf(r.ready), uint64(r.token)
+	if err := c.t.w.cache.decode(&r.c.Pending, r.data); err != nil {
+		c.unreadable = append(c.unreadable, unreadableClaim{r.c.UserID, r.c.Pending.ID, err})
+		return
+	}
+	if r.c.Pending.Activation > c.through {
+		return // a later activation's
+	}
+	c.out = append(c.out, r.c)
+	c.rowids = append(c.rowids, r.rowid)
+}
+
+// remove deletes the rows of the deliveries taken.
+func (c *cancelling) remove() error {
+	if len(c.rowids) == 0 {
+		return nil
+	}
+	ids, err := json.Marshal(c.rowids)
+	if err != nil {
+		return err
+	}
+	_, err = c.t.exec(sqlPendingDeleteRows, string(ids))
+	return err
 }
