@@ -101,12 +101,12 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 	b.Queue(s.q.cancelBatchKeys, ns, campaignID, after.due, after.id, limit)
 	br := conn.SendBatch(ctx, b)
 	var users, ids []string
-	var through int64
+	var c cancelRows
 	if _, err = br.Exec(); err == nil {
 		_, err = br.Exec()
 	}
 	if err == nil {
-		through, err = readCancelThrough(br)
+		c.through, err = readCancelThrough(br)
 	}
 	if err == nil {
 		var rows pgx.Rows
@@ -131,7 +131,6 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 		return nil, last, 0, nil, err
 	}
 	n = len(ids)
-	var delUsers, delIDs []string
 	if n > 0 {
 		// The users' advisory locks first, in key order, as UpdateBatch
 		// and Prune take them before they lock the users' rows: an
@@ -157,45 +156,17 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 			return nil, last, 0, nil, err
 		}
 		defer lr.Close()
-		for rows.Next() {
-			var (
-				c     store.Claim
-				ready time.Time
-				token int64
-				body  []byte
-			)
-			if err := rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &body); err != nil {
-				rows.Close()
-				return nil, last, 0, nil, err
-			}
-			c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
-			if derr := decodePending(&c.Pending, c.UserID, body); derr != nil {
-				unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
-				continue
-			}
-			if c.Pending.Activation > through {
-				continue // a later activation's
-			}
-			out = append(out, c)
-			delUsers, delIDs = append(delUsers, c.UserID), append(delIDs, c.Pending.ID)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := c.scan(rows); err != nil {
 			return nil, last, 0, nil, err
 		}
 		if err := lr.Close(); err != nil {
 			return nil, last, 0, nil, err
 		}
 	}
-	w := &pgx.Batch{}
-	if len(delIDs) > 0 {
-		w.Queue(s.q.cancelDelete, ns, textArray(delUsers), textArray(delIDs))
-	}
-	w.Queue("COMMIT")
-	if err := sendCommit(ctx, conn, w, nil); err != nil {
+	if err := s.commitCancel(ctx, conn, ns, &c); err != nil {
 		return nil, last, 0, nil, err
 	}
-	return out, last, n, unreadable, nil
+	return c.out, last, n, c.unreadable, nil
 }
 
 // A cursor of CancelCampaignBatch (internal/batchcursor) holds the last

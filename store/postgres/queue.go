@@ -186,39 +186,14 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 	b.Queue(s.q.cancelRecord, ns, campaignID)
 	b.Queue(s.q.cancel, ns, campaignID)
 	br := conn.SendBatch(ctx, b)
-	var users, ids []string
-	var through int64
+	var c cancelRows
 	if _, err = br.Exec(); err == nil {
-		through, err = readCancelThrough(br)
+		c.through, err = readCancelThrough(br)
 	}
 	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
-			for rows.Next() {
-				var (
-					c     store.Claim
-					ready time.Time
-					token int64
-					body  []byte
-				)
-				if err = rows.Scan(&c.UserID, &c.Pending.ID, &c.Pending.CampaignID, &ready, &token, &body); err != nil {
-					break
-				}
-				c.Pending.ReadyAt, c.Pending.Token = ready.UTC(), uint64(token)
-				if derr := decodePending(&c.Pending, c.UserID, body); derr != nil {
-					unreadable = append(unreadable, unreadableClaim{c.UserID, c.Pending.ID, derr})
-					continue
-				}
-				if c.Pending.Activation > through {
-					continue // a later activation's
-				}
-				out = append(out, c)
-				users, ids = append(users, c.UserID), append(ids, c.Pending.ID)
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
+			err = c.scan(rows)
 		}
 	}
 	if cerr := br.Close(); err == nil {
@@ -227,15 +202,60 @@ func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaign
 	if err != nil {
 		return nil, nil, err
 	}
-	w := &pgx.Batch{}
-	if len(ids) > 0 {
-		w.Queue(s.q.cancelDelete, ns, textArray(users), textArray(ids))
-	}
-	w.Queue("COMMIT")
-	if err := sendCommit(ctx, conn, w, nil); err != nil {
+	if err := s.commitCancel(ctx, conn, ns, &c); err != nil {
 		return nil, nil, err
 	}
-	return out, unreadable, nil
+	return c.out, c.unreadable, nil
+}
+
+// cancelRows is what a cancellation's transaction removes of the pending
+// rows it read, and what it leaves because it cannot decode it.
+type cancelRows struct {
+	through    int64 // the highest activation whose deliveries go
+	out        []store.Claim
+	unreadable []unreadableClaim
+	users, ids []string // of out
+}
+
+// scan reads rows (user_id, id, campaign_id, ready_at, token, body) and
+// closes them: it takes each delivery it decodes, unless it is of a
+// later activation; it leaves those it cannot decode.
+func (c *cancelRows) scan(rows pgx.Rows) error {
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			cl    store.Claim
+			ready time.Time
+			token int64
+			body  []byte
+		)
+		if err := rows.Scan(&cl.UserID, &cl.Pending.ID, &cl.Pending.CampaignID, &ready, &token, &body); err != nil {
+			return err
+		}
+		cl.Pending.ReadyAt, cl.Pending.Token = ready.UTC(), uint64(token)
+		if err := decodePending(&cl.Pending, cl.UserID, body); err != nil {
+			c.unreadable = append(c.unreadable, unreadableClaim{cl.UserID, cl.Pending.ID, err})
+			continue
+		}
+		if cl.Pending.Activation > c.through {
+			continue // a later activation's
+		}
+		c.out = append(c.out, cl)
+		c.users, c.ids = append(c.users, cl.UserID), append(c.ids, cl.Pending.ID)
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// commitCancel deletes the rows c took and commits the transaction,
+// waiting for the commit once it is sent.
+func (s *Store) commitCancel(ctx context.Context, conn *pgxpool.Conn, ns string, c *cancelRows) error {
+	w := &pgx.Batch{}
+	if len(c.ids) > 0 {
+		w.Queue(s.q.cancelDelete, ns, textArray(c.users), textArray(c.ids))
+	}
+	w.Queue("COMMIT")
+	return sendCommit(ctx, conn, w, nil)
 }
 
 // readCancelThrough reads the campaign record cancelOnce queued the
