@@ -327,10 +327,7 @@ func (e *Engine) finishCancels(ctx context.Context, left []keptCampaign) error {
 // cancels nothing, and as after a stop, the deliveries of a resume that
 // overtook this call stay.
 func (e *Engine) finishCancel(ctx context.Context, id string, state rule.State) error {
-	op := "stop"
-	if state == rule.Archived {
-		op = "archive"
-	}
+	op := cancelOp(state)
 	rec, err := e.Campaign(ctx, id)
 	if err != nil {
 		return &notCancelledError{fmt.Sprintf("connector: %s %q: %v", op, id, err), err}

@@ -205,7 +205,9 @@ func (e *Engine) activate(ctx context.Context, id string, since time.Time, leave
 // cancelled and will not be sent on resume; interactions that happen while
 // it is stopped are lost for it. Publish resumes it with a new
 // activation time, and so does [Engine.Apply] of a set that holds it,
-// unless given [KeepStopped].
+// unless given [KeepStopped]. A stop whose cancellation is cut short
+// returns [ErrNotCancelled], the campaign stopped all the same;
+// [Engine.CancelPending] finishes the cancellation.
 func (e *Engine) Stop(ctx context.Context, id string) error {
 	if ctx == nil {
 		return errNilContext("Stop")
@@ -219,7 +221,9 @@ func (e *Engine) Stop(ctx context.Context, id string) error {
 
 // Archive makes a campaign archived, which is final: its pending
 // deliveries are cancelled and it can no longer be edited or published.
-// Follow-ups that trigger on it stop receiving its interactions.
+// Follow-ups that trigger on it stop receiving its interactions. As with
+// [Engine.Stop], a cancellation cut short returns [ErrNotCancelled], and
+// [Engine.CancelPending] finishes it.
 func (e *Engine) Archive(ctx context.Context, id string) error {
 	if ctx == nil {
 		return errNilContext("Archive")
@@ -347,148 +351,6 @@ func (e *Engine) transitionTo(ctx context.Context, op, id string, to rule.State,
 // [rule.Campaign.Validate] accepts.
 func campaignIDFits(id string) bool {
 	return id != "" && len(id) <= rule.MaxIDLength && event.CheckText(id) == nil
-}
-
-// ErrNotCancelled reports that [Engine.Stop] or [Engine.Archive] (or
-// [Engine.Apply] stopping a campaign) changed the campaign's state but did
-// not cancel its pending deliveries: the store failed, or ctx ended, in
-// between. The campaign is stopped or archived all the same, and the
-// deliveries left are never sent: each is cancelled (campaign_stopped)
-// when it falls due.
-var ErrNotCancelled = errors.New("connector: the state changed, but the pending deliveries were not cancelled")
-
-// notCancelledError is an error of cancelAll after the state changed: its
-// text is the operation's, and it wraps [ErrNotCancelled] and the cause.
-type notCancelledError struct {
-	msg string
-	err error
-}
-
-func (e *notCancelledError) Error() string   { return e.msg }
-func (e *notCancelledError) Unwrap() []error { return []error{ErrNotCancelled, e.err} }
-
-// cancelBatch is how many pending deliveries cancelAll has the store
-// remove per call when it takes batches ([store.BatchCanceller]), and how
-// many decision log writes it hands to one [store.BatchUpdater] call. A
-// thousand keeps what a stop holds at once to a few hundred kilobytes
-// (the removed deliveries, their decisions and writes) and each store
-// call short (one shard's lock, or one transaction of a thousand rows,
-// which a store with a single writer holds for milliseconds), while a
-// call's fixed cost (a round trip, a walk of the shards the batch spans)
-// is spread over enough deliveries that a backlog of a million takes a
-// thousand calls.
-const cancelBatch = 1000
-
-// cancelAll cancels every pending delivery of follow-up rec after a stop
-// or an archive stored it, recording one decision per delivery, except
-// for those being sent, whose send records theirs. With a store that
-// takes batches it goes a batch at a time, each batch's decisions
-// recorded before the next: a store failure, or ctx ending, between two
-// batches ends it with [ErrNotCancelled], what was cancelled keeping its
-// decisions, and the rest is cancelled as it falls due.
-func (e *Engine) cancelAll(ctx context.Context, op string, rec store.CampaignRecord) error {
-	id := rec.Campaign.ID
-	if _, err := e.adopt(ctx, rec); err != nil {
-		return &notCancelledError{fmt.Sprintf("connector: %s %q: %v", op, id, err), err}
-	}
-	notCancelled := func(err error) error {
-		return &notCancelledError{fmt.Sprintf("connector: %s %q: cancelling pending deliveries: %v", op, id, err), err}
-	}
-	// The leases are judged at the start of the store call that removed
-	// the delivery: each delivery is removed at some instant of the call,
-	// which may last longer than a lease (CancelCampaign and a follow-up
-	// with many deliveries), and a lease that lived at the call's start
-	// lived at the removal while its engine renewed it. A batch's own
-	// start, not the stop's: a lease that ran out before it has no engine
-	// left to record the delivery's outcome, however long ago the stop
-	// began.
-	bc, ok := e.store.(store.BatchCanceller)
-	if !ok {
-		start := e.cfg.clock.Now()
-		removed, err := e.store.CancelCampaign(ctx, e.cfg.namespace, id)
-		if err != nil {
-			return notCancelled(err)
-		}
-		return e.cancelled(ctx, op, id, start, removed)
-	}
-	var firstErr error
-	for cursor := ""; ; {
-		start := e.cfg.clock.Now()
-		removed, next, err := bc.CancelCampaignBatch(ctx, e.cfg.namespace, id, cursor, cancelBatch)
-		if err != nil {
-			return notCancelled(err)
-		}
-		if err := e.cancelled(ctx, op, id, start, removed); err != nil && firstErr == nil {
-			firstErr = err
-		}
-		if next == "" {
-			return firstErr
-		}
-		if next == cursor {
-			// A walk that does not move would call the store until ctx
-			// ends (a store of the host's with a bug in its cursor).
-			return notCancelled(fmt.Errorf("the store's CancelCampaignBatch returned the cursor it was given (%q): its walk does not move", next))
-		}
-		if err := ctx.Err(); err != nil {
-			return notCancelled(err)
-		}
-		cursor = next
-	}
-}
-
-// cancelled records the decisions of removed, deliveries of follow-up id
-// that operation op removed from the store (with a store call that
-// started at start): a tally each, an entry in the user's decision log
-// when the engine keeps one, and the observers' call. It returns the
-// first error of the log's writes.
-func (e *Engine) cancelled(ctx context.Context, op, id string, start time.Time, removed []store.Claim) error {
-	now := e.cfg.clock.Now()
-	// A delivery being sent under a live lease is left out: the engine
-	// sending it records its outcome (delivered if the sender accepts it,
-	// cancelled if not), as it finds it gone. One whose lease ran out has
-	// no engine left to say so.
-	removed = slices.DeleteFunc(removed, func(c store.Claim) bool {
-		return c.Pending.Sending && c.Pending.ReadyAt.After(start)
-	})
-	e.tallyN(id, tcCancelledStopped, now, len(removed))
-	var firstErr error
-	bu, batches := e.store.(store.BatchUpdater)
-	var ops []store.Op
-	var ds []rule.Decision
-	for chunk := range slices.Chunk(removed, cancelBatch) {
-		ds = ds[:0]
-		for _, c := range chunk {
-			d := pendingDecision(rule.Cancelled, rule.ReasonCampaignStopped, &c.Pending, now)
-			d.Detail = op
-			ds = append(ds, d)
-		}
-		if e.cfg.logMax > 0 {
-			// Record them in the users' logs too, so Explain tells the whole story.
-			ops = ops[:0]
-			for k, c := range chunk {
-				d := ds[k]
-				ops = append(ops, store.Op{UserID: c.UserID, Now: now, Fn: func(u *store.UserState, _ bool) {
-					e.appendLog(u, now, d)
-				}})
-			}
-			if batches {
-				if err := bu.UpdateBatch(ctx, e.cfg.namespace, ops); err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("connector: %s %q: logging cancellations: %w", op, id, err)
-				}
-			} else {
-				for _, o := range ops {
-					err := e.store.Update(ctx, e.cfg.namespace, o.UserID, now, store.Dedup{}, o.Fn)
-					if err != nil && firstErr == nil {
-						firstErr = fmt.Errorf("connector: %s %q: logging cancellations: %w", op, id, err)
-					}
-				}
-			}
-		}
-		for _, d := range ds {
-			e.observe(d)
-		}
-	}
-	return firstErr
 }
 
 // campaignError names operation op and campaign id in each of err's
