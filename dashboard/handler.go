@@ -46,6 +46,8 @@ type handler struct {
 	// in Unix nanoseconds on the engine's clock; 0: not yet. The page
 	// says it while the store does not answer.
 	healthRead atomic.Int64
+	// stats shares the health page's reads of the store's figures.
+	stats sharedStats
 }
 
 func newHandler(src source, opts ...Option) (*handler, error) {

@@ -42,6 +42,13 @@ type healthBody struct {
 	// their reads failed. "" when they were read.
 	StatsNote    string
 	WarningsNote string
+	// StatsRead is when the store's figures of Stats were read, on the
+	// engine's clock (the health page reuses them for statsReuse), and
+	// StatsReadAgo how long before the page that was, in words;
+	// StatsReuse says statsReuse in words. Zero when Stats is missing.
+	StatsRead    time.Time
+	StatsReadAgo string
+	StatsReuse   string
 	// Unread names, in words and in the page's order, the parts whose
 	// store reads failed: "" when every read the page made worked (a store
 	// without tallies or without a server clock lacks them, it does not
@@ -125,11 +132,12 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	body := healthBody{Events: keyed("Events.", structRowsOf(h.src.EventCounts())),
 		Unknown: h.src.UnknownCampaigns(), Window: win, Windows: windows}
 	body.Failures, body.FailuresMore = bounded(h.src.RecentFailures())
-	if stats, err := h.src.Stats(ctx); err != nil {
+	if read, err := h.stats.get(ctx, h.src); err != nil {
 		body.StatsNote = h.logFailure(r, err)
 	} else {
-		body.Stats = statRows(stats)
-		h.healthRead.Store(h.src.Now().UnixNano())
+		body.Stats = statRows(read.Stats)
+		body.StatsRead = read.At
+		h.healthRead.Store(read.At.UnixNano())
 	}
 	if body.Warnings, err = h.src.Check(ctx); err != nil {
 		body.WarningsNote = h.logFailure(r, err)
@@ -170,6 +178,10 @@ func (h *handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	}
 	body.Unread = listWords(unreadParts(body.StatsNote != "", body.Clock != nil && body.Clock.Failed != "",
 		talliesFailed, body.WarningsNote != ""))
+	if !body.StatsRead.IsZero() {
+		body.StatsReadAgo = agoWords(now.Sub(body.StatsRead))
+		body.StatsReuse = durationWords(statsReuse)
+	}
 	if last := h.healthRead.Load(); body.StatsNote != "" && last != 0 {
 		body.LastRead = time.Unix(0, last)
 		body.LastReadAgo = agoWords(now.Sub(body.LastRead))

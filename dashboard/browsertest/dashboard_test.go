@@ -438,6 +438,9 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 				t.Fatal(err)
 			}
 		}
+		// The health page shows the figures of one read of the store for
+		// 30 s on the engine's clock.
+		sc.advance(t, 30*time.Second)
 		stats, err := sc.engine.Stats(context.Background())
 		if err != nil {
 			t.Fatal(err)
