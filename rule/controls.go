@@ -233,12 +233,18 @@ func (w *SendWindow) Validate() error {
 	return p.Err()
 }
 
-// String describes the window: "09:00–17:00 on monday, friday".
+// String describes the window: "09:00–17:00 on monday, friday", or
+// "all day" (followed by its days, when set) for a window whose To equals
+// its From, whatever the time both name: such a window is open the whole
+// day, and "00:00–00:00" would read as one that never opens.
 func (w *SendWindow) String() string {
 	if w == nil {
 		return "any time"
 	}
 	s := w.From.String() + "–" + w.To.String()
+	if w.From == w.To && w.From.Valid() {
+		s = "all day"
+	}
 	if len(w.Days) > 0 {
 		names := make([]string, len(w.Days))
 		for i, d := range w.Days {

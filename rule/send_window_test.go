@@ -91,3 +91,23 @@ func BenchmarkSendWindowNext(b *testing.B) {
 		_ = w.Next(t, paris)
 	}
 }
+
+// A window whose To equals its From is open the whole day, and reads so:
+// "00:00–00:00" would read as a window that never opens. An invalid
+// bound still shows as it is.
+func TestSendWindowString(t *testing.T) {
+	for _, tc := range []struct {
+		w    *SendWindow
+		want string
+	}{
+		{nil, "any time"},
+		{&SendWindow{From: At(9, 0), To: At(17, 0)}, "09:00–17:00"},
+		{&SendWindow{From: At(22, 0), To: At(6, 0), Days: []time.Weekday{time.Friday}}, "22:00–06:00 on friday"},
+		{&SendWindow{From: At(0, 0), To: At(0, 0)}, "all day"},
+		{&SendWindow{From: At(9, 30), To: At(9, 30)}, "all day"},
+		{&SendWindow{From: At(0, 0), To: At(0, 0), Days: []time.Weekday{time.Saturday, time.Sunday}}, "all day on saturday, sunday"},
+		{&SendWindow{From: At(24, 0), To: At(24, 0)}, "TimeOfDay(-1)–TimeOfDay(-1)"},
+	} {
+		require.Equal(t, tc.want, tc.w.String())
+	}
+}
