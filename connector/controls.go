@@ -133,9 +133,10 @@ func (c FrequencyCap) horizon() time.Duration {
 }
 
 // String describes the cap in words: "3 per 7 calendar days on email",
-// "1 per calendar day", "5 per 24h0m0s on push". A delivery the cap
-// suppresses gets a frequency_capped decision whose Detail is "cap "
-// followed by these words.
+// "1 per calendar day", "5 per 24 hours on push", "2 per 7 days" (a
+// rolling window, in the largest unit that measures it whole). A
+// delivery the cap suppresses gets a frequency_capped decision whose
+// Detail is "cap " followed by these words.
 func (c FrequencyCap) String() string {
 	s := fmt.Sprintf("%d per ", c.Max)
 	switch {
@@ -144,12 +145,34 @@ func (c FrequencyCap) String() string {
 	case c.Days > 1:
 		s += fmt.Sprintf("%d calendar days", c.Days)
 	default:
-		s += c.Window.String()
+		s += windowWords(c.Window)
 	}
 	if c.Channel != "" {
 		s += " on " + string(c.Channel)
 	}
 	return s
+}
+
+// windowWords says rolling window d as a person writes it after "per": in
+// the largest unit that measures it whole, of days (from two), hours,
+// minutes and seconds ("7 days", "36 hours", "24 hours", "90 minutes"),
+// a single unit without its 1 ("hour"); in Go's form ("1.5s") when no
+// whole number of seconds measures it.
+func windowWords(d time.Duration) string {
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
+		n := d / u.size
+		switch {
+		case d <= 0 || d%u.size != 0 || u.size == 24*time.Hour && n < 2:
+			continue
+		case n == 1:
+			return u.name
+		}
+		return fmt.Sprintf("%d %ss", n, u.name)
+	}
+	return d.String()
 }
 
 // WithFrequencyCaps sets the engine's frequency caps; a delivery must pass

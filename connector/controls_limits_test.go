@@ -229,7 +229,10 @@ func TestACapOfMoreDaysThanADurationHoldsIsRefused(t *testing.T) {
 }
 
 // TestFrequencyCapString checks the words a cap reads with in decisions'
-// details: one calendar day in the singular, a window as a duration.
+// details: one calendar day in the singular, a rolling window in the
+// largest unit that measures it whole ("7 days", not "168h0m0s"; "36
+// hours", not a day and a half), one unit without its 1, and Go's form
+// only for what no whole second measures.
 func TestFrequencyCapString(t *testing.T) {
 	for _, tc := range []struct {
 		cap  connector.FrequencyCap
@@ -237,7 +240,16 @@ func TestFrequencyCapString(t *testing.T) {
 	}{
 		{connector.FrequencyCap{Max: 1, Days: 1}, "1 per calendar day"},
 		{connector.FrequencyCap{Max: 3, Days: 7, Channel: event.Email}, "3 per 7 calendar days on email"},
-		{connector.FrequencyCap{Max: 5, Window: 24 * time.Hour, Channel: event.Push}, "5 per 24h0m0s on push"},
+		{connector.FrequencyCap{Max: 5, Window: 24 * time.Hour, Channel: event.Push}, "5 per 24 hours on push"},
+		{connector.FrequencyCap{Max: 5, Window: 7 * 24 * time.Hour, Channel: event.Push}, "5 per 7 days on push"},
+		{connector.FrequencyCap{Max: 2, Window: 48 * time.Hour}, "2 per 2 days"},
+		{connector.FrequencyCap{Max: 2, Window: 36 * time.Hour}, "2 per 36 hours"},
+		{connector.FrequencyCap{Max: 1, Window: time.Hour}, "1 per hour"},
+		{connector.FrequencyCap{Max: 1, Window: 90 * time.Minute}, "1 per 90 minutes"},
+		{connector.FrequencyCap{Max: 1, Window: time.Minute}, "1 per minute"},
+		{connector.FrequencyCap{Max: 1, Window: 90 * time.Second}, "1 per 90 seconds"},
+		{connector.FrequencyCap{Max: 1, Window: time.Second}, "1 per second"},
+		{connector.FrequencyCap{Max: 1, Window: 1500 * time.Millisecond}, "1 per 1.5s"},
 	} {
 		require.Equal(t, tc.want, tc.cap.String())
 	}
