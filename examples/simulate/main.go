@@ -8,6 +8,10 @@
 // The setup file holds the start time, the campaigns and what is published
 // at the start; the event log holds one event per line (JSON, with its
 // time) or an operation ({"op":"publish","campaign":"resend","time":…}).
+// The command reads a setup file of at most 16 MiB and log lines of at
+// most 1 MiB each, and refuses a larger one, naming the file (and the
+// line) and the limit: -setup /dev/zero, or a log that is not one, does
+// not read until memory runs out.
 // With -json the timeline is JSON lines (one decision each), and its last
 // line the summary the text report ends with (on one line):
 //
@@ -54,8 +58,8 @@ func main() {
 // cli parses the command's arguments and runs it, writing to w.
 func cli(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ExitOnError)
-	setup := fs.String("setup", "", "campaign definitions and start (JSON)")
-	events := fs.String("events", "", "event log (JSON lines)")
+	setup := fs.String("setup", "", "campaign definitions and start (JSON, at most "+sizeWords(maxSetupBytes)+")")
+	events := fs.String("events", "", "event log (JSON lines, each at most "+sizeWords(maxLineBytes)+")")
 	asJSON := fs.Bool("json", false, "print the timeline as JSON lines, then a summary line")
 	until := fs.String("until", "", "run the clock on to this time (RFC 3339) after the last line, which it does not cut short; default: 30 days after the last line")
 	_ = fs.Parse(args) // ExitOnError: it exits on an error
@@ -85,10 +89,16 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		return err
 	}
 	defer sf.Close()
-	setup, err := simulate.ReadSetup(sf)
+	setup, err := simulate.ReadSetup(&boundedReader{r: sf, limit: maxSetupBytes, what: "a setup file"})
 	if err != nil {
-		var le *simulate.LineError
-		if errors.As(err, &le) {
+		var (
+			le *simulate.LineError
+			tl *tooLargeError
+		)
+		switch {
+		case errors.As(err, &tl):
+			return &fileError{setupPath, tl}
+		case errors.As(err, &le):
 			return inFile(setupPath, err)
 		}
 		return &fileError{setupPath, err}
@@ -98,8 +108,16 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		return err
 	}
 	defer ef.Close()
-	log, err := simulate.ReadLog(ef)
+	log, err := simulate.ReadLog(&boundedReader{r: ef, limit: maxLineBytes, lines: true, what: "a line of the event log"})
 	if err != nil {
+		var (
+			le *simulate.LineError
+			tl *tooLargeError
+		)
+		if errors.As(err, &tl) && errors.As(err, &le) {
+			// "file:line: larger than …", without ReadLog's "reading: ".
+			return &lineFileError{path: eventsPath, line: &simulate.LineError{Line: le.Line, Err: tl}, err: err}
+		}
 		return inFile(eventsPath, err)
 	}
 	if len(log) == 0 {
@@ -130,6 +148,72 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		fmt.Fprintln(os.Stderr, "rejected:", inFile(eventsPath, r))
 	}
 	return inFile(eventsPath, err)
+}
+
+// The most the command reads of a setup file, and of a line of the event
+// log: generous for real use, where the samples' setups are under 400
+// bytes and their log lines under 1 KiB (an event within the engine's
+// default limits, 16 KiB of properties and 256-byte IDs, takes some
+// 100 KiB with every byte of it escaped as \u00XX), while a file that
+// is not one (-setup /dev/zero, a binary file) is refused before it
+// fills memory.
+const (
+	maxSetupBytes = 16 << 20
+	maxLineBytes  = 1 << 20
+)
+
+// sizeWords says n bytes in MiB or KiB when it is a whole number of them.
+func sizeWords(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// tooLargeError says that a file, or a line of one, is larger than the
+// command reads.
+type tooLargeError struct {
+	what  string // "a setup file", "a line of the event log"
+	limit int64
+}
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("larger than %s (%d bytes), the most %s may hold", sizeWords(e.limit), e.limit, e.what)
+}
+
+// boundedReader reads r, and fails with a *tooLargeError once more than
+// limit bytes come: of the whole input, or with lines, of one line (ended
+// by LF or CR, as simulate.ReadLog ends lines). It returns the bytes
+// before the one past the limit, then the error: ReadLog, which reads a
+// line whole however long it is, then names the line the error is in.
+type boundedReader struct {
+	r     io.Reader
+	limit int64
+	lines bool
+	what  string
+	n     int64 // bytes read, of the input or of the line
+	err   error
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	for i, c := range p[:n] {
+		if b.lines && (c == '\n' || c == '\r') {
+			b.n = 0
+			continue
+		}
+		if b.n++; b.n > b.limit {
+			b.err = &tooLargeError{what: b.what, limit: b.limit}
+			return i, b.err
+		}
+	}
+	return n, err
 }
 
 // refused names the file whose content made Replay refuse to run: the

@@ -338,3 +338,69 @@ func TestLineErrorsKeepTheLibrarysErrors(t *testing.T) {
 	require.ErrorAs(t, err, &le)
 	require.Equal(t, 27, le.Column)
 }
+
+// padTo returns line padded with spaces (which the readers trim) to n
+// bytes.
+func padTo(t *testing.T, line []byte, n int) []byte {
+	t.Helper()
+	require.LessOrEqual(t, len(line), n)
+	return append(bytes.Clone(line), bytes.Repeat([]byte(" "), n-len(line))...)
+}
+
+// A setup file larger than the command reads is refused, naming the file
+// and the limit, and so is a line of the log longer than it reads, at its
+// line; a setup of the limit, and a log of lines of the limit (more than
+// the limit in all), read.
+func TestLargeInputsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	sample, err := os.ReadFile("testdata/resend.setup.json")
+	require.NoError(t, err)
+	setup := filepath.Join(dir, "big.setup.json")
+	require.NoError(t, os.WriteFile(setup, padTo(t, sample, maxSetupBytes), 0o644))
+	require.NoError(t, run(&bytes.Buffer{}, setup, "testdata/resend.events.jsonl", "", false), "a setup of the limit")
+	require.NoError(t, os.WriteFile(setup, padTo(t, sample, maxSetupBytes+1), 0o644))
+	err = run(&bytes.Buffer{}, setup, "testdata/resend.events.jsonl", "", false)
+	require.EqualError(t, err, setup+": larger than 16 MiB (16777216 bytes), the most a setup file may hold")
+	var tl *tooLargeError
+	require.ErrorAs(t, err, &tl)
+
+	events, err := os.ReadFile("testdata/resend.events.jsonl")
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimSpace(events), []byte("\n"))
+	require.Greater(t, len(lines), 3)
+	// The first three lines at the limit, ended by LF, CRLF and a lone CR:
+	// each ends the line the bound counts.
+	var log []byte
+	for i, end := range []string{"\n", "\r\n", "\r"} {
+		log = append(append(log, padTo(t, lines[i], maxLineBytes)...), end...)
+	}
+	log = append(log, bytes.Join(lines[3:], []byte("\n"))...)
+	logPath := filepath.Join(dir, "big.events.jsonl")
+	require.NoError(t, os.WriteFile(logPath, log, 0o644))
+	var out, want bytes.Buffer
+	require.NoError(t, run(&out, "testdata/resend.setup.json", logPath, "", false), "lines of the limit")
+	require.NoError(t, run(&want, "testdata/resend.setup.json", "testdata/resend.events.jsonl", "", false))
+	require.Equal(t, want.String(), out.String(), "the same replay as the sample's")
+
+	log = append(append(append(bytes.Clone(lines[0]), '\n'), padTo(t, lines[1], maxLineBytes+1)...), '\n')
+	require.NoError(t, os.WriteFile(logPath, log, 0o644))
+	err = run(&bytes.Buffer{}, "testdata/resend.setup.json", logPath, "", false)
+	require.EqualError(t, err, logPath+":2: larger than 1 MiB (1048576 bytes), the most a line of the event log may hold")
+	require.ErrorAs(t, err, &tl)
+	require.ErrorIs(t, err, simulate.ErrScript, "the library's error, still in the chain")
+	var le *simulate.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, 2, le.Line)
+}
+
+// A file that is not a setup or a log, and never ends, is refused at the
+// limit: it does not read until memory runs out.
+func TestEndlessInputIsRefused(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero:", err)
+	}
+	require.EqualError(t, run(&bytes.Buffer{}, "/dev/zero", "testdata/resend.events.jsonl", "", false),
+		"/dev/zero: larger than 16 MiB (16777216 bytes), the most a setup file may hold")
+	require.EqualError(t, run(&bytes.Buffer{}, "testdata/resend.setup.json", "/dev/zero", "", false),
+		"/dev/zero:1: larger than 1 MiB (1048576 bytes), the most a line of the event log may hold")
+}
