@@ -17,6 +17,12 @@ import (
 var _ store.BatchCanceller = (*Store)(nil)
 
 const (
+	// The campaign's cancellation lock (Store.campaignLock), the first
+	// lock a cancellation's transaction takes: two walks of the same
+	// follow-up (two engines stopping it at once) take their batches in
+	// turn, each waiting for the other's batch to end while it holds no
+	// other lock, rather than both locking the same users' rows.
+	sqlLockCampaign = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
 	// The keys of the batch: the next $5 rows of the follow-up after the
 	// cursor, read in order from the index on (ns, campaign_id, due_at,
 	// id), without locks. due_at is never NULL (migration 4).
@@ -35,7 +41,9 @@ const (
 )
 
 // CancelCampaignBatch implements [store.BatchCanceller]: each call is one
-// READ COMMITTED transaction that reads the campaign's record, the keys of
+// READ COMMITTED transaction that takes the campaign's cancellation lock
+// (an advisory lock of the transaction, which CancelCampaign takes too),
+// reads the campaign's record, the keys of
 // the next limit rows of the campaign after cursor in (due_at, id) order
 // from the index on (ns, campaign_id, due_at, id) (a range scan of limit
 // entries, no lock), then takes their users' advisory locks in key order
@@ -47,6 +55,13 @@ const (
 // CancelCampaign leaves it. The cursor holds the last key read, and a
 // checksum of it with ns and campaignID: a cursor it did not make, or made
 // for another follow-up, is an error wrapping [store.ErrInvalidQuery].
+//
+// Two walks of the same campaign (two engines stopping it at once) take
+// their batches in turn: a batch waits for the other walk's to commit or
+// roll back (or its connection to end) before it takes any other lock,
+// then reads the rows the other left, so that the two walks remove the
+// backlog once between them, and a user's Update waits for one batch at
+// most, never for a batch waiting for the other walk's.
 func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor string, limit int) ([]store.Claim, string, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, "", err
@@ -94,16 +109,20 @@ type batchKey struct {
 // the deliveries it removed, the last key it read and how many it read.
 func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaignID string, after batchKey, limit int) (
 	out []store.Claim, last batchKey, n int, unreadable []unreadableClaim, err error) {
+	hi, lo := s.campaignLock(ns, campaignID)
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
+	b.Queue(sqlLockCampaign, hi, lo)
 	b.Queue(sqlPlanByIndex)
 	b.Queue(s.q.cancelRecord, ns, campaignID)
 	b.Queue(s.q.cancelBatchKeys, ns, campaignID, after.due, after.id, limit)
 	br := conn.SendBatch(ctx, b)
 	var users, ids []string
 	var c cancelRows
-	if _, err = br.Exec(); err == nil {
-		_, err = br.Exec()
+	for range 3 { // BEGIN, the campaign's lock, the plan settings
+		if _, err = br.Exec(); err != nil {
+			break
+		}
 	}
 	if err == nil {
 		c.through, err = readCancelThrough(br)

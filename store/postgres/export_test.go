@@ -18,3 +18,7 @@ func MigrateTo(ctx context.Context, pool *pgxpool.Pool, last int, opts ...Option
 	}
 	return migrateTo(ctx, pool, cfg, last)
 }
+
+// UserLock is the advisory lock key of a user's updates, for tests that
+// need users whose keys come in a given order.
+func UserLock(s *Store, ns, userID string) int64 { return s.userLock(ns, userID) }

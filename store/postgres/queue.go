@@ -176,18 +176,27 @@ func (s *Store) CancelCampaign(ctx context.Context, ns, campaignID string) ([]st
 	}
 }
 
-// cancelOnce reads the campaign's record, then the pending rows of the
+// cancelOnce takes the campaign's cancellation lock (Store.campaignLock),
+// so that it waits for a batch of CancelCampaignBatch, holding no row,
+// rather than lock the rows of the users the batch has not reached and
+// wait for the batch with them, and a batch waits for it likewise. It then
+// reads the campaign's record, then the pending rows of the
 // activations up to the one store.CancelThrough gives for it (those of a
 // later activation, from a resume the read did not see, are read but left
 // as they are), and deletes them.
 func (s *Store) cancelOnce(ctx context.Context, conn *pgxpool.Conn, ns, campaignID string) (out []store.Claim, unreadable []unreadableClaim, err error) {
+	hi, lo := s.campaignLock(ns, campaignID)
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
+	b.Queue(sqlLockCampaign, hi, lo)
 	b.Queue(s.q.cancelRecord, ns, campaignID)
 	b.Queue(s.q.cancel, ns, campaignID)
 	br := conn.SendBatch(ctx, b)
 	var c cancelRows
 	if _, err = br.Exec(); err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
 		c.through, err = readCancelThrough(br)
 	}
 	if err == nil {

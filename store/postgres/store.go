@@ -379,6 +379,22 @@ func (s *Store) userLock(ns, userID string) int64 {
 	return int64(h)
 }
 
+// campaignLock is the advisory lock key serializing the cancellations of
+// one campaign (the batches of CancelCampaignBatch and CancelCampaign): a
+// 64-bit hash of the table set, namespace and campaign, as userLock's,
+// split into the two 32-bit keys of pg_advisory_xact_lock(int4, int4).
+// PostgreSQL keeps the locks of two 32-bit keys apart from those of one
+// 64-bit key (the users' and Migrate's), so it never waits for a user's
+// lock, whatever the hashes. Two campaigns sharing a key only wait for
+// each other.
+func (s *Store) campaignLock(ns, campaignID string) (int32, int32) {
+	h := hashString(s.salt, ns)
+	h = (h ^ 0xff) * 1099511628211
+	h = hashString(h, campaignID)
+	h ^= h >> 31
+	return int32(h >> 32), int32(h)
+}
+
 // queries holds the SQL of one table set, rendered once from the
 // templates next to the methods that run them.
 type queries struct {
