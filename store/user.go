@@ -115,6 +115,12 @@ type ConversionWindow struct {
 	ConversionID string    `json:"conversion_id"`
 	Opened       time.Time `json:"opened"`
 	Deadline     time.Time `json:"deadline"`
+	// Control marks a window the user's entry into the campaign's
+	// control group opened (a control_group_enrolled event), not a
+	// receipt: its conversion is that of a user sent nothing. A window
+	// stored before the field existed reads back without it, as a
+	// receipt's.
+	Control bool `json:"control,omitempty"`
 }
 
 // Conversion is the former name of [ConversionWindow].

@@ -59,6 +59,21 @@ const (
 	tailDirectoryErrors = 1 // Pending.DirectoryErrors, a varint
 )
 
+// A user's state ends, after the log, with the fields added since the
+// format began, as a pending delivery's body does: each as its tag, its
+// length and its bytes, only when it differs from its zero value, in
+// increasing order of tags (from 1), a decoder skipping the tags it does
+// not know. A state written before a field existed has none of it, and
+// reads back with its zero value. (Processes of versions before the tail
+// existed refuse a state with one: it is written only for users with a
+// window of the control group, whose rows such a process cannot read
+// during a rolling upgrade.)
+const (
+	// The indexes in UserState.Conversions of the windows with Control
+	// set, each a uvarint, increasing.
+	tailControlWindows = 1
+)
+
 // Forms of a time.
 const (
 	timeZero = iota
@@ -212,6 +227,17 @@ func appendState(b []byte, u *store.UserState) []byte {
 	for i := range u.Log {
 		b = appendDecision(b, &u.Log[i])
 	}
+	var control []byte
+	for i := range u.Conversions {
+		if u.Conversions[i].Control {
+			control = binary.AppendUvarint(control, uint64(i))
+		}
+	}
+	if len(control) > 0 {
+		b = binary.AppendUvarint(b, tailControlWindows)
+		b = binary.AppendUvarint(b, uint64(len(control)))
+		b = append(b, control...)
+	}
 	return b
 }
 
@@ -253,10 +279,42 @@ func decodeState(u *store.UserState, body []byte) error {
 			r.decision(&u.Log[i])
 		}
 	}
+	for last := uint64(0); len(r.b) > 0 && r.err == nil; {
+		tag := r.uvarint()
+		field := reader{b: r.bytes()}
+		if tag <= last {
+			r.fail()
+			break
+		}
+		last = tag
+		switch tag {
+		case tailControlWindows:
+			field.controlWindows(u.Conversions)
+		default:
+			continue // a later version's field
+		}
+		if field.err != nil || len(field.b) != 0 {
+			r.fail()
+		}
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return cmpErr(r.err)
 	}
 	return nil
+}
+
+// controlWindows sets Control on the windows of ws the field lists: at
+// least one, each an index of ws, in increasing order.
+func (r *reader) controlWindows(ws []store.ConversionWindow) {
+	next := uint64(0)
+	for first := true; first || len(r.b) > 0; first = false {
+		i := r.uvarint()
+		if r.err != nil || i < next || i >= uint64(len(ws)) {
+			r.fail()
+			return
+		}
+		ws[i].Control, next = true, i+1
+	}
 }
 
 func appendDecision(b []byte, d *rule.Decision) []byte {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -297,6 +298,63 @@ func TestStateBodyKeepsEveryField(t *testing.T) {
 		require.Equal(t, normalized(u), normalized(got), "seed %d", seed)
 		require.Equal(t, normalized(viaJSON(t, u)), normalized(got), "seed %d: as the JSON document", seed)
 	}
+}
+
+// A user's body ends with the fields added since the format began: the
+// windows of the control group are listed there, a state written before
+// (with none) reads back with none, a later version's field is skipped,
+// and a cut or malformed list is corrupt.
+func TestStateBodyTail(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	u := store.UserState{Conversions: []store.ConversionWindow{
+		{CampaignID: "a", ConversionID: "buy", Opened: at, Deadline: at.Add(72 * time.Hour)},
+		{CampaignID: "b", ConversionID: "buy", Opened: at, Deadline: at.Add(72 * time.Hour)},
+	}}
+	// u as the format wrote it before the tail: two windows, no log.
+	old, err := hex.DecodeString("0100000201610362757901a080a09a0d0001a0d2bf9a0d0001620362757901a080a09a0d0001a0d2bf9a0d0000")
+	require.NoError(t, err)
+	require.Equal(t, old, appendState(nil, &u), "a state without a window of the control group is written as before")
+
+	decode := func(b []byte) (store.UserState, error) {
+		var got store.UserState
+		return got, decodeState(&got, b)
+	}
+	got, err := decode(old)
+	require.NoError(t, err)
+	require.Equal(t, u, got, "a window stored before the mark existed is a receipt's")
+
+	u.Conversions[1].Control = true
+	body := appendState(nil, &u)
+	require.Equal(t, old, body[:len(old)], "the list comes after the log")
+	require.Equal(t, []byte{tailControlWindows, 1, 1}, body[len(old):])
+	got, err = decode(body)
+	require.NoError(t, err)
+	require.Equal(t, u, got)
+	u.Conversions[0].Control = true
+	got, err = decode(appendState(nil, &u))
+	require.NoError(t, err)
+	require.Equal(t, u, got)
+
+	later := append(slices.Clone(body), 7, 3, 'a', 'b', 'c') // tag 7, three bytes
+	got, err = decode(later)
+	require.NoError(t, err, "a later version's field is skipped")
+	require.Equal(t, []bool{false, true}, []bool{got.Conversions[0].Control, got.Conversions[1].Control})
+
+	for name, bad := range map[string][]byte{
+		"cut":                  body[:len(body)-1],
+		"empty list":           append(slices.Clone(old), tailControlWindows, 0),
+		"index past the list":  append(slices.Clone(old), tailControlWindows, 1, 2),
+		"an index twice":       append(slices.Clone(old), tailControlWindows, 2, 1, 1),
+		"indexes out of order": append(slices.Clone(old), tailControlWindows, 2, 1, 0),
+		"tag alone":            append(slices.Clone(old), 7),
+		"tag 0":                append(slices.Clone(old), 0, 0),
+		"a tag twice":          append(slices.Clone(body), tailControlWindows, 1, 0),
+	} {
+		_, err := decode(bad)
+		require.ErrorIs(t, err, errCorrupt, name)
+	}
+	_, err = decode(append(appendState(nil, &store.UserState{}), tailControlWindows, 1, 0))
+	require.ErrorIs(t, err, errCorrupt, "a window of the control group in a state without windows")
 }
 
 // Deliveries and states with nothing in them read back as such: no empty

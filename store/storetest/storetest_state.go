@@ -137,7 +137,8 @@ func testUsers(t *testing.T, s store.Store, ns string) {
 		u.Pending = append(u.Pending, pending("ann", "resend", "d1", T0.Add(time.Hour)))
 		u.SetReceipt(store.Receipt{CampaignID: "thanks", At: T0})
 		u.Sends = append(u.Sends, store.Send{CampaignID: "thanks", Channel: event.Email, At: T0, Expires: T0.Add(48 * time.Hour)})
-		u.Conversions = append(u.Conversions, store.ConversionWindow{CampaignID: "thanks", ConversionID: "buy", Opened: T0, Deadline: T0.Add(72 * time.Hour)})
+		u.Conversions = append(u.Conversions, store.ConversionWindow{CampaignID: "thanks", ConversionID: "buy", Opened: T0, Deadline: T0.Add(72 * time.Hour)},
+			store.ConversionWindow{CampaignID: "held", ConversionID: "buy", Opened: T0, Deadline: T0.Add(72 * time.Hour), Control: true})
 		u.Log = append(u.Log, rule.Decision{Kind: rule.Scheduled, CampaignID: "resend", UserID: "ann", DeliveryID: "d1", At: T0})
 	})
 	got, err := s.User(ctx, ns, "ann")
@@ -156,8 +157,11 @@ func testUsers(t *testing.T, s store.Store, ns string) {
 	require.True(t, r.At.Equal(T0))
 	require.Len(t, got.Sends, 1)
 	require.Equal(t, event.Email, got.Sends[0].Channel)
-	require.Len(t, got.Conversions, 1)
+	require.Len(t, got.Conversions, 2)
 	require.Equal(t, "buy", got.Conversions[0].ConversionID)
+	require.False(t, got.Conversions[0].Control, "a receipt's window")
+	require.Equal(t, "held", got.Conversions[1].CampaignID)
+	require.True(t, got.Conversions[1].Control, "a window of the control group")
 	require.Len(t, got.Log, 1)
 	require.Equal(t, rule.Scheduled, got.Log[0].Kind)
 
