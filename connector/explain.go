@@ -266,6 +266,9 @@ func describeDecision(d rule.Decision) string {
 		s = "held out: in the control group, nothing sent (counts as received)"
 	case rule.Converted:
 		s = cause + ": converted (" + d.Rule + ")"
+		if d.Reason == rule.ReasonControlGroup { // Detail says when the user was held out
+			s += ", without the message"
+		}
 	default:
 		s = string(d.Kind) + " " + reasonText(d.Reason)
 	}

@@ -173,7 +173,8 @@ const maxWindows = 2
 
 // openWindows opens c's conversion windows for a receipt at `at`, tracked
 // at now, unless one of the same conversion holds that time (the first
-// receipt counts). Receipts can be reported out of order, so the windows
+// receipt counts); control says the receipt is the user's entry into c's
+// control group, and marks the windows it opens. Receipts can be reported out of order, so the windows
 // follow their times, not their arrival:
 //   - a receipt that happened before the windows it overlaps opened takes
 //     their place (their receipts came inside its window and open
@@ -182,9 +183,9 @@ const maxWindows = 2
 //     gets a window of its own, up to maxWindows;
 //   - past that, of the windows and the new one, the one farthest from now
 //     goes: it is the least likely to see a conversion.
-func openWindows(u *store.UserState, c *campaign, at, now time.Time) {
+func openWindows(u *store.UserState, c *campaign, at, now time.Time, control bool) {
 	for _, cv := range c.Campaign.Conversions {
-		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window())}
+		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window()), Control: control}
 		held, overlaps, ended, farthest, n := false, false, -1, -1, 0
 		for i, w := range u.Conversions {
 			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
@@ -297,12 +298,19 @@ func (t *tracker) convertAll(u *store.UserState) {
 
 // convert records that the event completed r's conversion window w
 // ([opened, deadline)) and applies the emitted conversion_performed event.
+// The conversion of a window the user's entry into the control group
+// opened has the reason [rule.ReasonControlGroup], and its own tally: the
+// user converted without the message.
 func (t *tracker) convert(u *store.UserState, r *convertRef, w store.ConversionWindow) {
-	t.marks.add(t.e, r.c, r.c.Campaign.ID, tcConverted, "")
+	code, reason, detail := tcConverted, rule.Reason(""), "received at "
+	if w.Control {
+		code, reason, detail = tcConvertedControl, rule.ReasonControlGroup, "held out in the control group at "
+	}
+	t.marks.add(t.e, r.c, r.c.Campaign.ID, code, "")
 	if t.e.observed {
-		d := t.decision(rule.Converted, "", r.c)
+		d := t.decision(rule.Converted, reason, r.c)
 		d.Rule = "conversion " + r.cv.ID
-		d.Detail = "received at " + stamp(w.Opened)
+		d.Detail = detail + stamp(w.Opened)
 		t.decisions = append(t.decisions, d)
 	}
 	if r.emit != nil {

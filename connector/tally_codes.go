@@ -43,6 +43,7 @@ var (
 	tcReplaced           tallyCode
 	tcDuplicate          tallyCode
 	tcConverted          tallyCode
+	tcConvertedControl   tallyCode                      // a control group user's conversion
 	tcIgnored            [len(ignoredReasons)]tallyCode // indexed like ignoredReasons
 )
 
@@ -55,6 +56,7 @@ func init() {
 	tcReplaced = codeOf(rule.Cancelled, rule.ReasonReplaced)
 	tcDuplicate = codeOf(rule.Duplicate, rule.ReasonDuplicateEvent)
 	tcConverted = codeOf(rule.Converted, "")
+	tcConvertedControl = codeOf(rule.Converted, rule.ReasonControlGroup)
 	for i, r := range ignoredReasons {
 		tcIgnored[i] = codeOf(rule.Ignored, r)
 	}

@@ -271,7 +271,7 @@ func (t *tracker) update(u *store.UserState, duplicate bool) {
 		t.groups.removeReplaced(u)
 	}
 	for _, c := range t.opens {
-		openWindows(u, c, t.ev.Time, t.now)
+		openWindows(u, c, t.ev.Time, t.now, t.ev.Kind == event.ControlGroupEnrolled)
 	}
 	if len(t.converts) > 0 {
 		t.convertAll(u)

@@ -48,7 +48,9 @@ const (
 	HeldOut DecisionKind = "held_out"
 	// Converted: the user performed a conversion event of a campaign they
 	// received; the engine emitted conversion_performed (Rule names the
-	// conversion).
+	// conversion). The conversion of a user held out in the campaign's
+	// control group has the reason [ReasonControlGroup]: they converted
+	// without the message.
 	Converted DecisionKind = "converted"
 	// Applied: the engine's Apply changed a campaign (no user concerned);
 	// Reason says how: created, edited, published, or campaign_stopped
@@ -224,7 +226,9 @@ const (
 	// ReasonRateLimited: the follow-up's per-minute rate limit is reached
 	// (deferred to the next minute, suppressed once deferred too long).
 	ReasonRateLimited Reason = "rate_limited"
-	// ReasonControlGroup: (on HeldOut) the user is in the control group.
+	// ReasonControlGroup: (on HeldOut) the user is in the control group;
+	// (on Converted) the user converted after being held out in it, sent
+	// nothing.
 	ReasonControlGroup Reason = "control_group"
 	// ReasonTriggerTooOld: the trigger happened longer ago than the
 	// engine's maximum trigger age.

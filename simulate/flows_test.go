@@ -281,7 +281,7 @@ func TestFlowControlGroup(t *testing.T) {
 	}, sentAt(sim))
 	require.Equal(t, []string{
 		"scheduled", "held_out/control_group", "scheduled", "delivered", // the survey at the hold-out's instant
-		"converted", "suppressed/not_reeligible",
+		"converted/control_group", "suppressed/not_reeligible", // a held-out user's conversion
 		"scheduled", "held_out/control_group", "suppressed/not_reeligible", // the survey is once only
 	}, reasons(sim, h1))
 	require.Equal(t, []string{"scheduled", "cancelled/exception"}, reasons(sim, h2))

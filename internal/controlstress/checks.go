@@ -227,7 +227,7 @@ func (w *world) check() {
 	}
 
 	old, fresh, freshSent := w.checkResume()
-	receipts, purchases, conversions := w.checkConversions(counted[tk{converting, rule.Converted, ""}])
+	receipts, purchases, conversions := w.checkConversions(counted[tk{converting, rule.Converted, ""}], counted[tk{converting, rule.Converted, rule.ReasonControlGroup}])
 
 	failed := 0
 	for _, c := range calls {

@@ -24,6 +24,7 @@ type convKind uint8
 const (
 	receiptEvent convKind = iota
 	purchaseEvent
+	enrolEvent // the engines' enrolment of a user in the control group
 )
 
 // convEvent is a receipt (the host's or an enrolment) or a purchase, as
@@ -183,20 +184,22 @@ func (w *world) trackHostEvents(ctx context.Context) {
 }
 
 // checkConversions counts, from the events the engines took in their
-// order, the conversions of each user: a receipt opens a window when none
-// is open, the first purchase in it (an ID the user has not sent before)
-// converts and closes it. It checks that the observers, the decision log
-// and the tallies count the same.
-func (w *world) checkConversions(tallied int64) (receipts, purchases, conversions int) {
+// order, the conversions of each user: a receipt or an enrolment opens a
+// window when none is open, the first purchase in it (an ID the user has
+// not sent before) converts and closes it, a held-out user's conversion
+// when an enrolment opened it. It checks that the observers, the decision
+// log and the tallies (tallied, of users sent the follow-up, and
+// talliedHeld, of held-out users) count the same.
+func (w *world) checkConversions(tallied, talliedHeld int64) (receipts, purchases, conversions int) {
 	t := w.t
 	t.Helper()
 	type window struct {
-		open bool
-		from time.Time
+		open, held bool
+		from       time.Time
 	}
 	wins := map[string]*window{}
 	seen := map[string]bool{}
-	want := map[string]int{}
+	want, wantHeld := map[string]int{}, map[string]int{}
 	for _, c := range w.convLog {
 		win := wins[c.user]
 		if win == nil {
@@ -204,10 +207,10 @@ func (w *world) checkConversions(tallied int64) (receipts, purchases, conversion
 			wins[c.user] = win
 		}
 		switch c.kind {
-		case receiptEvent:
+		case receiptEvent, enrolEvent:
 			receipts++
 			if !win.open || !c.at.Before(win.from.Add(conversion.Deadline)) {
-				win.open, win.from = true, c.at
+				win.open, win.from, win.held = true, c.at, c.kind == enrolEvent
 			}
 		case purchaseEvent:
 			if seen[c.user+"/"+c.id] {
@@ -217,19 +220,26 @@ func (w *world) checkConversions(tallied int64) (receipts, purchases, conversion
 			purchases++
 			if win.open && !c.at.Before(win.from) && c.at.Before(win.from.Add(conversion.Deadline)) {
 				want[c.user]++
+				if win.held {
+					wantHeld[c.user]++
+				}
 				win.open = false
 			}
 		}
 	}
-	got := map[string]int{}
+	got, gotHeld := map[string]int{}, map[string]int{}
 	for _, d := range w.decs {
 		if d.Kind == rule.Converted {
 			if d.CampaignID != converting {
 				t.Errorf("conversion of %s: %v", d.CampaignID, d)
 			}
 			got[d.UserID]++
+			if d.Reason == rule.ReasonControlGroup {
+				gotHeld[d.UserID]++
+			}
 		}
 	}
+	held := 0
 	ctx := context.Background()
 	for u := range users + lateUsers {
 		user := fmt.Sprint("u", u)
@@ -244,10 +254,14 @@ func (w *world) checkConversions(tallied int64) (receipts, purchases, conversion
 		if got[user] != want[user] || logged != want[user] {
 			t.Errorf("user %s: %d conversions expected, %d observed, %d in Explain%s", user, want[user], got[user], logged, w.convStory(user))
 		}
+		if gotHeld[user] != wantHeld[user] {
+			t.Errorf("user %s: %d conversions held out in the control group expected, %d observed%s", user, wantHeld[user], gotHeld[user], w.convStory(user))
+		}
 		conversions += want[user]
+		held += wantHeld[user]
 	}
-	if tallied != int64(conversions) {
-		t.Errorf("tallies: %d conversions, %d expected", tallied, conversions)
+	if tallied != int64(conversions-held) || talliedHeld != int64(held) {
+		t.Errorf("tallies: %d conversions of users sent it and %d of users held out, %d and %d expected", tallied, talliedHeld, conversions-held, held)
 	}
 	return receipts, purchases, conversions
 }
@@ -263,7 +277,7 @@ func (w *world) convStory(user string) string {
 	}
 	for _, d := range w.decs {
 		if d.UserID == user && (d.Kind == rule.Converted || d.Kind == rule.HeldOut) {
-			s += fmt.Sprintf("\n\tdecision %s %s %s %q", d.At.Format(time.TimeOnly), d.Kind, d.EventID, d.Rule)
+			s += fmt.Sprintf("\n\tdecision %s %s %s %s %q", d.At.Format(time.TimeOnly), d.Kind, d.Reason, d.EventID, d.Rule)
 		}
 	}
 	return s

@@ -54,7 +54,7 @@ func (w *world) observe(d rule.Decision) {
 		}
 		w.scheduledIn[d.DeliveryID] = w.stage
 	case d.Kind == rule.HeldOut && d.CampaignID == converting:
-		w.logConv(receiptEvent, d.UserID, d.At, "enrolled-"+d.DeliveryID)
+		w.logConv(enrolEvent, d.UserID, d.At, "enrolled-"+d.DeliveryID)
 		w.planPurchasesAfter(d.UserID, d.DeliveryID, d.At, hash(w.seed, d.DeliveryID, 0))
 	}
 }
