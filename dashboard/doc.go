@@ -14,11 +14,13 @@
 //     state, activation, rules in words and pending count, and for the
 //     last 24 hours and 7 days the
 //     users it triggered, scheduled, cancelled (by which exception),
-//     suppressed (by reason), sent, failed, held out and converted, each
-//     with a chart over time; then the originals and the follow-ups that
-//     name them.
-//   - Campaign: its funnel (triggered → scheduled → sent → converted) and
-//     what fell out at each step and why, its decisions over time by kind,
+//     suppressed (by reason), sent, failed, held out, converted (users
+//     sent it) and converted while held out, each with a chart over time;
+//     then the originals and the follow-ups that name them.
+//   - Campaign: its funnel (triggered → scheduled → sent → converted, the
+//     conversions of users sent it) and what fell out at each step and
+//     why, the conversions of the users sent it beside those of the users
+//     held out in its control group, its decisions over time by kind,
 //     its pending deliveries with their due times (paged), the warnings of
 //     [connector.Engine.Check] that concern it, and its definition as JSON;
 //     with [WithActions], buttons to publish, stop or archive it.

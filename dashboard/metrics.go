@@ -20,7 +20,23 @@ type metric struct {
 	// Stage narrows the suppressions counted: all of them (stageAny), a
 	// trigger's on arrival, or a scheduled delivery's when it came due.
 	Stage stage
+	// Group narrows the conversions counted: all of them (groupAny),
+	// those of users sent the follow-up, or those of users held out in
+	// its control group.
+	Group group
 }
+
+// group is whom a conversion is of: a user sent the follow-up, or one
+// held out in its control group (the engine tallies those with the reason
+// control_group; an engine of an earlier version tallied every conversion
+// as one of a user sent it).
+type group int
+
+const (
+	groupAny group = iota
+	groupSent
+	groupHeld
+)
 
 // stage is where a suppression happened: on a trigger's arrival (nothing
 // was scheduled) or when a scheduled delivery came due.
@@ -36,6 +52,9 @@ const (
 func (m metric) counts(t tally) bool {
 	if !slices.Contains(m.Kinds, t.Kind) {
 		return false
+	}
+	if t.Kind == rule.Converted && m.Group != groupAny {
+		return (t.Reason == rule.ReasonControlGroup) == (m.Group == groupHeld)
 	}
 	if t.Kind != rule.Suppressed || m.Stage == stageAny {
 		return true
@@ -71,8 +90,12 @@ var (
 	mSent       = metric{Key: "sent", Label: "Sent", Kinds: []rule.DecisionKind{rule.Delivered}}
 	mFailed     = metric{Key: "failed", Label: "Failed", Kinds: []rule.DecisionKind{rule.Failed}}
 	mHeldOut    = metric{Key: "held_out", Label: "Held out", Kinds: []rule.DecisionKind{rule.HeldOut}}
-	mConverted  = metric{Key: "converted", Label: "Converted", Kinds: []rule.DecisionKind{rule.Converted}}
+	mConverted  = metric{Key: "converted", Label: "Converted", Kinds: []rule.DecisionKind{rule.Converted}, Group: groupSent}
 	mRetried    = metric{Key: "retried", Label: "Retried", Kinds: []rule.DecisionKind{rule.Retried}}
+
+	// The conversions of users held out in the control group: Converted
+	// counts those of users sent the follow-up.
+	mConvertedHeld = metric{Key: "converted_held_out", Label: "Converted, held out", Kinds: []rule.DecisionKind{rule.Converted}, Group: groupHeld}
 
 	// The funnel's: suppressions apart by stage.
 	mSuppressedOnArrival = metric{Key: "suppressed_on_arrival", Label: "Suppressed on arrival", Kinds: []rule.DecisionKind{rule.Suppressed}, Stage: stageArrival}
@@ -80,7 +103,7 @@ var (
 )
 
 // campaignMetrics are the figures of each follow-up, in the order shown.
-var campaignMetrics = []metric{mTriggered, mScheduled, mCancelled, mSuppressed, mSent, mFailed, mHeldOut, mConverted}
+var campaignMetrics = []metric{mTriggered, mScheduled, mCancelled, mSuppressed, mSent, mFailed, mHeldOut, mConverted, mConvertedHeld}
 
 // funnelMetrics are what a follow-up's funnel reads.
 var funnelMetrics = append(slices.Clip(campaignMetrics), mSuppressedOnArrival, mSuppressedWhenDue)
@@ -252,12 +275,13 @@ func summarize(ts []tally, metrics []metric, w window, now time.Time, a actions)
 }
 
 // why says in words why decisions of t's kind were taken, or "" when the
-// kind needs no reason (a scheduling, a send); a is the campaign's actions.
+// kind needs no reason (a scheduling, a send, a conversion, whose reason
+// says whom it is of); a is the campaign's actions.
 func why(t tally, a actions) string {
 	switch {
 	case t.Kind == rule.Cancelled && t.Reason == rule.ReasonException && t.Rule != "":
 		return exceptionWords(t.Rule, a)
-	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered:
+	case t.Reason == "" || t.Kind == rule.Scheduled || t.Kind == rule.Delivered || t.Kind == rule.Converted:
 		return ""
 	case whenDue(t):
 		return reasonWords(t.Reason) + " when due"

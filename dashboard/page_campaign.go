@@ -46,8 +46,11 @@ type campaignBody struct {
 	// FunnelWords says what a funnel that sent nothing means.
 	FunnelWords []string
 	FunnelChart template.HTML
-	Kinds       []kindSeries
-	KindsChart  template.HTML
+	// Control sets the conversions of the users sent it beside those of
+	// the users held out in its control group; nil when it has none.
+	Control    *control
+	Kinds      []kindSeries
+	KindsChart template.HTML
 	// Days counts the decisions of the last calendar days in Zone, the
 	// dashboard's time zone, newest first, under DayMetrics.
 	Days       []dayRow
@@ -164,7 +167,8 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			body.TalliesNote = h.note(r, err)
 		} else if !isDay || shown.Gone == "" {
-			body.Funnel = funnel(summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign)))
+			s := summarize(tallies, funnelMetrics, win, now, actionsOf(&rec.Campaign))
+			body.Funnel, body.Control = funnel(s), controlGroup(s, rec.Campaign.ControlPercent)
 			body.FunnelChart = funnelChart(body.Funnel)
 			body.Kinds = decisionsOverTime(tallies, win, now)
 			body.FunnelWords = funnelWords(body.Funnel, body.Kinds, rec, win, now, keptSince(now, tallyRetention(h.src)), h.cfg.location)

@@ -34,7 +34,8 @@ func (l *decisionLog) Observe(d rule.Decision) {
 
 // metricOf says, from the decision alone, which of the pages' metrics
 // count it (keys of campaignMetrics): a suppression with a delivery ID
-// dropped a scheduled delivery when due, one without stopped a trigger.
+// dropped a scheduled delivery when due, one without stopped a trigger; a
+// conversion with the reason control_group is a held-out user's.
 func metricOf(d rule.Decision) []string {
 	switch d.Kind {
 	case rule.Scheduled:
@@ -53,6 +54,9 @@ func metricOf(d rule.Decision) []string {
 	case rule.HeldOut:
 		return []string{"held_out"}
 	case rule.Converted:
+		if d.Reason == rule.ReasonControlGroup {
+			return []string{"converted_held_out"}
+		}
 		return []string{"converted"}
 	}
 	return nil

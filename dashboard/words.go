@@ -199,6 +199,9 @@ func decisionWords(d rule.Decision, loc *time.Location, a actions) string {
 		if d.Rule != "" {
 			s += " (" + d.Rule + ")"
 		}
+		if d.Reason == rule.ReasonControlGroup { // the detail says when the user was held out
+			s += ", without the message"
+		}
 	default:
 		s = string(d.Kind)
 		if d.Reason != "" {

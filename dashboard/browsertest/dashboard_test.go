@@ -94,14 +94,15 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 					t.Errorf("%s over %s: the tallies hold %v, the decision log %v", id, w.key, tallied, got)
 				}
 				for metric, want := range map[string]int64{
-					"triggered":  triggered(got),
-					"scheduled":  got[rule.Scheduled],
-					"cancelled":  got[rule.Cancelled],
-					"suppressed": got[rule.Suppressed],
-					"sent":       got[rule.Delivered],
-					"failed":     got[rule.Failed],
-					"held_out":   got[rule.HeldOut],
-					"converted":  got[rule.Converted],
+					"triggered":          triggered(got),
+					"scheduled":          got[rule.Scheduled],
+					"cancelled":          got[rule.Cancelled],
+					"suppressed":         got[rule.Suppressed],
+					"sent":               got[rule.Delivered],
+					"failed":             got[rule.Failed],
+					"held_out":           got[rule.HeldOut],
+					"converted":          convertedSent(got),
+					"converted_held_out": got[convertedHeldOut],
 				} {
 					key := id + " " + metric + " " + w.key
 					if v, ok := shown[key]; !ok || int64(v) != want {
@@ -154,7 +155,7 @@ func checkDashboard(t *testing.T, name string, s store.Store) {
 		steps := eval[map[string]float64](b, `Object.fromEntries([...document.querySelectorAll('[data-step]')].map(e => [e.dataset.step, Number(e.textContent.replace(/\s/g, ''))]))`)
 		for step, want := range map[string]int64{
 			"triggered": triggered(got), "scheduled": got[rule.Scheduled],
-			"sent": got[rule.Delivered], "converted": got[rule.Converted],
+			"sent": got[rule.Delivered], "converted": convertedSent(got),
 		} {
 			if got != nil && int64(steps[step]) != want {
 				t.Errorf("funnel step %s: the page shows %v, the decision log holds %d", step, steps[step], want)

@@ -227,6 +227,9 @@ func (sc *scenario) tallied(t *testing.T, id string, since, until time.Time) map
 		if x.Kind == rule.Suppressed && x.Rule == store.RuleWhenDue {
 			out[suppressedWhenDue] += x.Count
 		}
+		if x.Kind == rule.Converted && x.Reason == rule.ReasonControlGroup {
+			out[convertedHeldOut] += x.Count
+		}
 	}
 	return out
 }
@@ -235,6 +238,17 @@ func (sc *scenario) tallied(t *testing.T, id string, since, until time.Time) map
 // suppressions of scheduled deliveries when they came due (counted among
 // rule.Suppressed too), which the funnel puts after Scheduled.
 const suppressedWhenDue rule.DecisionKind = "suppressed when due"
+
+// convertedHeldOut keys, in the counts of tallied and decided, the
+// conversions of users held out in the control group (counted among
+// rule.Converted too), which the pages count apart.
+const convertedHeldOut rule.DecisionKind = "converted while held out"
+
+// convertedSent is the conversions of users sent the follow-up, among
+// counts: the funnel's last step.
+func convertedSent(counts map[rule.DecisionKind]int64) int64 {
+	return counts[rule.Converted] - counts[convertedHeldOut]
+}
 
 // triggered is the funnel's first step of counts: every scheduling and
 // every trigger suppressed on arrival.
@@ -257,6 +271,9 @@ func (sc *scenario) decided(t *testing.T, id string, since, until time.Time) map
 				out[d.Kind]++
 				if d.Kind == rule.Suppressed && d.DeliveryID != "" { // a scheduled delivery's
 					out[suppressedWhenDue]++
+				}
+				if d.Kind == rule.Converted && d.Reason == rule.ReasonControlGroup {
+					out[convertedHeldOut]++
 				}
 			}
 		}
