@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
@@ -17,13 +18,17 @@ const (
 	opPublish = "publish"
 	opStop    = "stop"
 	opArchive = "archive"
+	// opCancelPending cancels what a stop or an archive cut short left
+	// pending: offered on the page of a stopped or archived follow-up
+	// that still has deliveries waiting.
+	opCancelPending = "cancel_pending"
 )
 
 // outcome is what an action leads to, and how the page the browser is
 // sent to after it confirms it.
 type outcome struct {
-	state rule.State // the campaign's state after the action
-	done  string     // the confirmation
+	states []rule.State // the campaign's states after the action
+	done   string       // the confirmation
 	// part confirms the action when its change of state went through
 	// but the cancellation of the campaign's pending deliveries failed;
 	// the engine never sends those (each is dropped at its due time), so
@@ -33,11 +38,13 @@ type outcome struct {
 
 // outcomes are the actions' outcomes, by form value.
 var outcomes = map[string]outcome{
-	opPublish: {state: rule.Active, done: "Published: the campaign is active."},
-	opStop: {state: rule.Stopped, done: "Stopped: its pending deliveries are cancelled.",
+	opPublish: {states: []rule.State{rule.Active}, done: "Published: the campaign is active."},
+	opStop: {states: []rule.State{rule.Stopped}, done: "Stopped: its pending deliveries are cancelled.",
 		part: "Stopped, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due."},
-	opArchive: {state: rule.Archived, done: "Archived.",
+	opArchive: {states: []rule.State{rule.Archived}, done: "Archived.",
 		part: "Archived, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due."},
+	opCancelPending: {states: []rule.State{rule.Stopped, rule.Archived}, done: "Cancelled: no delivery of the campaign is left pending.",
+		part: "Cancelling its pending deliveries failed again (reference %s in the server's log): they are not sent; each is dropped when it falls due, or try again."},
 }
 
 // doneNote confirms action op on the page of a campaign in state s, or is
@@ -46,7 +53,7 @@ var outcomes = map[string]outcome{
 // after others have changed the campaign, so the page confirms only what
 // the campaign's state bears out.
 func doneNote(op string, s rule.State) string {
-	if o, ok := outcomes[op]; ok && s == o.state {
+	if o, ok := outcomes[op]; ok && slices.Contains(o.states, s) {
 		return o.done
 	}
 	return ""
@@ -61,7 +68,7 @@ const resumedNote = "Published: the campaign is active again from now on. The de
 // under reference ref: "" unless the state bears the action out and ref
 // is one logError makes.
 func partNote(op, ref string, s rule.State) string {
-	if o := outcomes[op]; o.part != "" && isRef(ref) && s == o.state {
+	if o := outcomes[op]; o.part != "" && isRef(ref) && slices.Contains(o.states, s) {
 		return fmt.Sprintf(o.part, ref)
 	}
 	return ""
@@ -70,7 +77,8 @@ func partNote(op, ref string, s rule.State) string {
 // maxActionForm bounds the body of an action's form.
 const maxActionForm = 64 << 10
 
-// action carries out a POSTed publish, stop or archive, then sends the
+// action carries out a POSTed publish, stop, archive or cancellation of
+// what a stop left pending, then sends the
 // browser to the campaign's page (303, so a reload does not post again).
 func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 	if h.csrf == nil {
@@ -151,8 +159,10 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		err = h.src.Archive(ctx, id)
+	case opCancelPending:
+		err = h.src.CancelPending(ctx, id)
 	default:
-		refuse(http.StatusBadRequest, fmt.Sprintf("Unknown action %q: publish, stop or archive.", op))
+		refuse(http.StatusBadRequest, fmt.Sprintf("Unknown action %q: publish, stop, archive or cancel_pending.", op))
 		return
 	}
 	switch {

@@ -34,7 +34,9 @@ type fakeSource struct {
 	// bounded count of a follow-up's pending deliveries; counted holds the
 	// follow-ups it counted.
 	noCount bool
-	counted []string
+	// cancelErr, when set, is what CancelPending returns.
+	cancelErr error
+	counted   []string
 	// allCampaigns and allKinds make Tallies ignore CampaignIDs and
 	// Kinds, as a store written before them does; talliesAsked holds the
 	// queries Tallies had.
@@ -190,12 +192,42 @@ func (f *fakeSource) Publish(_ context.Context, id string) error {
 	return f.transition("publish", id, rule.Active)
 }
 
+// Stop and Archive cancel the campaign's pending deliveries, as the
+// engine does.
 func (f *fakeSource) Stop(_ context.Context, id string) error {
-	return f.transition("stop", id, rule.Stopped)
+	return f.cancelling(f.transition("stop", id, rule.Stopped), id)
 }
 
 func (f *fakeSource) Archive(_ context.Context, id string) error {
-	return f.transition("archive", id, rule.Archived)
+	return f.cancelling(f.transition("archive", id, rule.Archived), id)
+}
+
+// cancelling drops the pending deliveries of campaign id unless err is
+// set, and returns err.
+func (f *fakeSource) cancelling(err error, id string) error {
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending = slices.DeleteFunc(f.pending, func(c store.Claim) bool { return c.Pending.CampaignID == id })
+	return nil
+}
+
+// CancelPending drops the fake's pending deliveries of campaign id, or
+// fails with cancelErr when set.
+func (f *fakeSource) CancelPending(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.campaigns[id]; !ok {
+		return fmt.Errorf("%w %q", connector.ErrUnknownCampaign, id)
+	}
+	f.ops = append(f.ops, "cancel_pending "+id)
+	if f.cancelErr != nil {
+		return f.cancelErr
+	}
+	f.pending = slices.DeleteFunc(f.pending, func(c store.Claim) bool { return c.Pending.CampaignID == id })
+	return nil
 }
 
 func (f *fakeSource) actions() []string {

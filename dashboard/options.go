@@ -127,7 +127,8 @@ func WithBasicAuth(user, password string) Option {
 }
 
 // WithActions lets the dashboard's users publish, stop and archive
-// campaigns. Each action is a POST form with a CSRF token bound to a
+// campaigns, and cancel what a stop or an archive cut short left pending
+// ([connector.Engine.CancelPending]). Each action is a POST form with a CSRF token bound to a
 // session cookie (SameSite=Strict) and is refused from other origins; a
 // GET never changes anything. Defaults to read-only: no action is shown
 // and every POST is refused.

@@ -188,6 +188,11 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 				body.WaitingNote = h.note(r, err) // the page read is listed all the same
 			}
 		}
+		// What a stop or an archive cut short left: never sent, but
+		// listed until each falls due, unless an operator cancels it now.
+		if h.csrf != nil && body.Waiting > 0 && (rec.State == rule.Stopped || rec.State == rule.Archived) {
+			body.Ops = append(body.Ops, opCancelPending)
+		}
 	}
 	h.render(w, r, http.StatusOK, "campaign", page{Title: "Campaign " + id, Nav: "campaigns", Body: body})
 }

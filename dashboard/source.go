@@ -42,6 +42,9 @@ type source interface {
 	Publish(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string) error
 	Archive(ctx context.Context, id string) error
+	// CancelPending cancels what a stop left pending of campaign id
+	// ([connector.Engine.CancelPending]).
+	CancelPending(ctx context.Context, id string) error
 }
 
 // errNoTallies and errNoPendingList say that the engine's store lacks what
