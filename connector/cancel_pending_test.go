@@ -2,7 +2,9 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,5 +110,51 @@ func TestCancelPendingRefusals(t *testing.T) {
 
 	s.failAt = 0
 	require.NoError(t, r.e.CancelPending(ctx, "resend"))
+	require.Len(t, r.stopped(t, "stop"), 10)
+}
+
+// revisionDown is a batchSpy whose Revision fails while down is set: the
+// engine cannot read its campaigns.
+type revisionDown struct {
+	*batchSpy
+	down atomic.Bool
+}
+
+var errRevisionDown = errors.New("the store is down (Revision)")
+
+func (s *revisionDown) Revision(ctx context.Context, ns string) (int64, error) {
+	if s.down.Load() {
+		return 0, errRevisionDown
+	}
+	return s.batchSpy.Revision(ctx, ns)
+}
+
+// TestCancelPendingWhenTheCampaignCannotBeRead: after a stop cut short,
+// CancelPending with ctx ended, or with the store failing the campaign's
+// read, cancels nothing and says ErrNotCancelled with its cause, as a
+// failure of the cancellation itself does: a caller that calls again while
+// it gets ErrNotCancelled finishes the cancellation.
+func TestCancelPendingWhenTheCampaignCannotBeRead(t *testing.T) {
+	spy := &batchSpy{Memory: store.NewMemory()}
+	s := &revisionDown{batchSpy: spy}
+	r := newBacklog(t, s, 10)
+	spy.resetCounts()
+	spy.failAt = 1
+	require.ErrorIs(t, r.e.Stop(context.Background(), "resend"), connector.ErrNotCancelled)
+	spy.failAt = 0
+
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := r.e.CancelPending(ended, "resend")
+	require.ErrorIs(t, err, connector.ErrNotCancelled)
+	require.ErrorIs(t, err, context.Canceled)
+	s.down.Store(true)
+	err = r.e.CancelPending(context.Background(), "resend")
+	require.ErrorIs(t, err, connector.ErrNotCancelled)
+	require.ErrorIs(t, err, errRevisionDown)
+	require.Empty(t, r.stopped(t, "stop"))
+
+	s.down.Store(false)
+	require.NoError(t, r.e.CancelPending(context.Background(), "resend"))
 	require.Len(t, r.stopped(t, "stop"), 10)
 }

@@ -29,14 +29,19 @@ var ErrNotCancelled = errors.New("connector: the state changed, but the pending 
 // records it (cancelled, campaign_stopped), except those being sent under
 // a live lease, whose send records its outcome. Deliveries of a resume
 // that overtakes the call stay. An id the engine does not know is refused
-// with [ErrUnknownCampaign]; a failure to cancel wraps [ErrNotCancelled].
+// with [ErrUnknownCampaign]; a failure to cancel wraps [ErrNotCancelled],
+// that of the campaign's read before it (the store down, ctx ended) too:
+// nothing was cancelled, and a call again may finish it.
 func (e *Engine) CancelPending(ctx context.Context, id string) error {
 	if ctx == nil {
 		return errNilContext("CancelPending")
 	}
 	rec, err := e.Campaign(ctx, id)
-	if err != nil {
+	if errors.Is(err, ErrUnknownCampaign) {
 		return err
+	}
+	if err != nil {
+		return &notCancelledError{err.Error(), err}
 	}
 	return e.cancelAll(ctx, cancelOp(rec.State), rec)
 }
