@@ -20,7 +20,8 @@ const statsReuse = 30 * time.Second
 // sharedStats, safe for concurrent use, shares the health page's reads of the store's figures
 // between the views of every viewer: one read at a time, whose figures the
 // views reuse while they are younger than statsReuse. A failed read is
-// not kept: the next view reads again.
+// not kept, and the figures before it are forgotten: the next view reads
+// again, even when the clock went back and those figures seem young.
 type sharedStats struct {
 	mu     sync.Mutex
 	last   statsRead    // the latest figures read; zero At: none
@@ -86,11 +87,16 @@ func (s *sharedStats) get(ctx context.Context, src source) (statsRead, error) {
 }
 
 // read makes the read of f, keeps its figures when it worked, and ends
-// the flight, even when Stats panics.
+// the flight, even when Stats panics. A read that failed forgets the
+// figures kept before it: a read starts only when they are too old, or
+// read later than now (the clock went back), and a clock that comes back
+// within statsReuse of their read would otherwise show them as young,
+// after a failed read.
 func (s *sharedStats) read(f *statsFlight, src source) {
 	defer func() {
 		s.mu.Lock()
 		s.flight = nil
+		s.last = statsRead{}
 		if f.err == nil {
 			s.last = f.read
 		}

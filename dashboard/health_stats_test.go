@@ -267,3 +267,30 @@ func (p *panickingStats) Stats(ctx context.Context) (store.Stats, error) {
 	}
 	return p.countedStats.Stats(ctx)
 }
+
+// The engine's clock goes back an hour after a read, while the store is
+// down: the view then fails, and when the clock comes back within 30 s of
+// the first read, the views read again rather than show that read's
+// figures as if they were seconds old, an hour and a failed read after it.
+func TestHealthPageAfterAFailedReadAndAClockGoneBack(t *testing.T) {
+	src := newCountedStats()
+	h := mustHandler(t, src)
+	page := body(t, get(t, h, "/health"), http.StatusOK)
+	if n := number(t, page, `data-stat="Users"`); n != 7 {
+		t.Fatalf("users %d, want 7", n)
+	}
+	src.set(8, errors.New("the store is down"), nil)
+	src.clk.Set(fixtureNow.Add(-time.Hour))
+	page = body(t, get(t, h, "/health"), http.StatusOK)
+	if !strings.Contains(page, `data-note="stats"`) {
+		t.Fatal("no notice with the clock gone back and the store down")
+	}
+	src.clk.Set(fixtureNow.Add(10 * time.Second))
+	page = body(t, get(t, h, "/health"), http.StatusOK)
+	if n := src.count(); n != 3 {
+		t.Errorf("%d Stats calls, want 3: the view after the failed read reads again", n)
+	}
+	if !strings.Contains(page, `data-note="stats"`) || strings.Contains(page, `data-stat="Users"`) {
+		t.Error("the page shows the figures read before the failed read, not the notice")
+	}
+}
