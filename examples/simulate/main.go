@@ -97,7 +97,9 @@ func run(w io.Writer, setupPath, eventsPath, untilText string, asJSON bool) erro
 		)
 		switch {
 		case errors.As(err, &tl):
-			return &fileError{setupPath, tl}
+			// "path: larger than …", without ReadSetup's "setup: reading: ",
+			// its error (simulate.ErrScript) still in the chain.
+			return &fileError{setupPath, &saidAs{tl, err}}
 		case errors.As(err, &le):
 			return inFile(setupPath, err)
 		}
@@ -245,6 +247,14 @@ func (e *fileError) Error() string {
 }
 
 func (e *fileError) Unwrap() error { return e.err }
+
+// saidAs is err said as the text of words, an error in err's chain that
+// says it better; it unwraps to err.
+type saidAs struct{ words, err error }
+
+func (e *saidAs) Error() string { return e.words.Error() }
+
+func (e *saidAs) Unwrap() error { return e.err }
 
 // inFile names the line (and column, when known) of file path an error is
 // about as file:line or file:line:column, the forms editors jump to; other

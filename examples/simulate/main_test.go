@@ -363,6 +363,7 @@ func TestLargeInputsAreRefused(t *testing.T) {
 	require.EqualError(t, err, setup+": larger than 16 MiB (16777216 bytes), the most a setup file may hold")
 	var tl *tooLargeError
 	require.ErrorAs(t, err, &tl)
+	require.ErrorIs(t, err, simulate.ErrScript, "the library's error, still in the chain, as for any setup it cannot read")
 
 	events, err := os.ReadFile("testdata/resend.events.jsonl")
 	require.NoError(t, err)
