@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
@@ -25,19 +27,30 @@ const (
 	sqlLockCampaign = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
 	// The keys of the batch: the next $5 rows of the follow-up after the
 	// cursor, read in order from the index on (ns, campaign_id, due_at,
-	// id), without locks. due_at is never NULL (migration 4).
-	sqlCancelBatchKeys = `SELECT user_id, id, due_at FROM {pending}
+	// id), without locks, with their seq, which orders their locks. due_at
+	// is never NULL (migration 4).
+	sqlCancelBatchKeys = `SELECT user_id, id, due_at, seq FROM {pending}
 		WHERE ns = $1 AND campaign_id = $2 AND (due_at, id COLLATE "C") > ($3, $4)
 		ORDER BY due_at, id COLLATE "C" LIMIT $5`
-	// Those rows, looked up by key and locked in (user, seq) order, the
-	// order Update locks a user's rows in (as sqlCancel does), once their
-	// users' advisory locks are held. A row changed since the keys were
-	// read is read again, and left when it moved to another follow-up;
-	// one deleted is gone.
+	// Those rows, once their users' advisory locks are held, looked up by
+	// primary key one key at a time and locked in the keys' order, which
+	// the caller makes (user, seq), the order Update locks a user's rows
+	// in (as sqlCancel does). The LATERAL subquery (kept apart by OFFSET
+	// 0, which also keeps the campaign's test out of it) can only be the
+	// inner side of the join, planned for one key: a plain join may read
+	// the follow-up's rows from the index on (ns, campaign_id, due_at, id)
+	// instead and match every key against them, which statistics taken
+	// while the follow-up was small make look cheap, and which takes
+	// seconds for a thousand keys and a hundred thousand rows. A row
+	// changed since the keys were read is read again, and left (locked
+	// until the commit) when it moved to another follow-up; one deleted
+	// is gone.
 	sqlCancelBatchLock = `SELECT p.user_id, p.id, p.campaign_id, p.ready_at, p.token, p.body
-		FROM unnest($2::text[], $3::text[]) AS k(u, i) JOIN {pending} p ON p.ns = $1 AND p.user_id = k.u AND p.id = k.i
+		FROM unnest($2::text[], $3::text[]) AS k(u, i)
+		CROSS JOIN LATERAL (SELECT user_id, id, campaign_id, seq, ready_at, token, body FROM {pending}
+			WHERE ns = $1 AND user_id = k.u AND id = k.i OFFSET 0 FOR UPDATE) p
 		WHERE p.campaign_id = $4
-		ORDER BY p.user_id, p.seq FOR UPDATE OF p`
+		ORDER BY p.user_id, p.seq`
 )
 
 // CancelCampaignBatch implements [store.BatchCanceller]: each call is one
@@ -99,6 +112,13 @@ func (s *Store) CancelCampaignBatch(ctx context.Context, ns, campaignID, cursor 
 	}
 }
 
+// lockKey is a pending row of a batch of CancelCampaignBatch, as its
+// keys' read saw it: its key, and its seq, which orders its lock.
+type lockKey struct {
+	user, id string
+	seq      int32
+}
+
 // batchKey is a pending row's place in the walk of CancelCampaignBatch.
 type batchKey struct {
 	due pgtype.Timestamptz
@@ -117,7 +137,7 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 	b.Queue(s.q.cancelRecord, ns, campaignID)
 	b.Queue(s.q.cancelBatchKeys, ns, campaignID, after.due, after.id, limit)
 	br := conn.SendBatch(ctx, b)
-	var users, ids []string
+	var keys []lockKey
 	var c cancelRows
 	for range 3 { // BEGIN, the campaign's lock, the plan settings
 		if _, err = br.Exec(); err != nil {
@@ -131,11 +151,12 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
 			for rows.Next() {
-				var user string
-				if err = rows.Scan(&user, &last.id, &last.due); err != nil {
+				var k lockKey
+				if err = rows.Scan(&k.user, &last.id, &last.due, &k.seq); err != nil {
 					break
 				}
-				users, ids = append(users, user), append(ids, last.id)
+				k.id = last.id
+				keys = append(keys, k)
 			}
 			rows.Close()
 			if err == nil {
@@ -149,20 +170,32 @@ func (s *Store) cancelBatchOnce(ctx context.Context, conn *pgxpool.Conn, ns, cam
 	if err != nil {
 		return nil, last, 0, nil, err
 	}
-	n = len(ids)
+	n = len(keys)
 	if n > 0 {
 		// The users' advisory locks first, in key order, as UpdateBatch
 		// and Prune take them before they lock the users' rows: an
 		// UpdateBatch locks its users' rows in its own order, which
 		// locking the rows alone, in (user, seq) order, would deadlock
 		// with.
-		keys := make([]int64, 0, len(users))
-		for _, user := range users {
-			keys = append(keys, s.userLock(ns, user))
+		locks := make([]int64, 0, len(keys))
+		for _, k := range keys {
+			locks = append(locks, s.userLock(ns, k.user))
 		}
-		slices.Sort(keys)
+		slices.Sort(locks)
+		// Then the rows, in (user, seq) order: the statement locks them
+		// in the order of its arrays.
+		slices.SortFunc(keys, func(a, b lockKey) int {
+			if c := strings.Compare(a.user, b.user); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.seq, b.seq)
+		})
+		users, ids := make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			users[i], ids[i] = k.user, k.id
+		}
 		lb := &pgx.Batch{}
-		lb.Queue(s.q.lockUsers, int64Array(slices.Compact(keys)))
+		lb.Queue(s.q.lockUsers, int64Array(slices.Compact(locks)))
 		lb.Queue(s.q.cancelBatchLock, ns, textArray(users), textArray(ids), campaignID)
 		lr := conn.SendBatch(ctx, lb)
 		if _, err := lr.Exec(); err != nil {

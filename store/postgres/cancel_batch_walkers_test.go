@@ -9,6 +9,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/internal/batchcursor"
 	"github.com/campaignconnector/campaignconnector/store"
 	"github.com/campaignconnector/campaignconnector/store/postgres"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
@@ -176,4 +177,54 @@ func TestCancelCampaignWaitsForABatchOfTheSameFollowUp(t *testing.T) {
 	rc := <-cancelled
 	require.NoError(t, rc.err)
 	require.ElementsMatch(t, []string{"d-" + first, "d-dan"}, rc.ids)
+}
+
+// A batch locks a user's rows in seq order, the order Update and
+// CancelCampaign lock them in, whatever their due order: here d-y falls
+// due before d-x but comes after it in seq, and while a transaction
+// locking rows alone (as CancelCampaign does, without the user's advisory
+// lock: one of a process of an earlier version) holds d-y, the batch
+// holds d-x and waits for d-y, rather than wait for d-y holding nothing
+// and lock d-x after it (the other order, which deadlocks with such a
+// transaction waiting for d-x).
+func TestCancelCampaignBatchLocksAUsersRowsInSeqOrder(t *testing.T) {
+	schema := testSchema(t)
+	s := openStore(t, postgres.WithSchema(schema))
+	pool := newPool(t)
+	ctx := context.Background()
+	schedule(t, s, "ns", "ann", "d-x", t0.Add(2*time.Second))
+	schedule(t, s, "ns", "ann", "d-y", t0.Add(time.Second))
+	pending := tableIn(schema, "pending")
+	var seqX, seqY int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT max(seq) FILTER (WHERE id = 'd-x'), max(seq) FILTER (WHERE id = 'd-y') FROM `+pending).
+		Scan(&seqX, &seqY))
+	require.Less(t, seqX, seqY, "d-x comes first in seq, second in due order")
+
+	holder, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer holder.Rollback(ctx)
+	var holderPID int32
+	require.NoError(t, holder.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&holderPID))
+	_, err = holder.Exec(ctx, `SELECT 1 FROM `+pending+` WHERE id = 'd-y' FOR UPDATE`)
+	require.NoError(t, err)
+	done := make(chan batchResult, 1)
+	go func() {
+		removed, next, err := s.CancelCampaignBatch(ctx, "ns", "f", "", 10)
+		done <- batchResult{ids(removed), next, err}
+	}()
+	waitBlocked(t, pool, holderPID)
+
+	probe, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer probe.Rollback(ctx)
+	_, err = probe.Exec(ctx, `SELECT 1 FROM `+pending+` WHERE id = 'd-x' FOR UPDATE NOWAIT`)
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe, "the batch holds d-x while it waits for d-y")
+	require.Equal(t, "55P03", pe.Code) // lock_not_available
+	require.NoError(t, probe.Rollback(ctx))
+
+	require.NoError(t, holder.Rollback(ctx))
+	r := <-done
+	require.NoError(t, r.err)
+	require.ElementsMatch(t, []string{"d-x", "d-y"}, r.ids)
 }
