@@ -23,7 +23,9 @@
 //     held out in its control group, its decisions over time by kind,
 //     its pending deliveries with their due times (paged), the warnings of
 //     [connector.Engine.Check] that concern it, and its definition as JSON;
-//     with [WithActions], buttons to publish, stop or archive it.
+//     with [WithActions], buttons to publish, stop or archive it, and, on
+//     a stopped or archived follow-up with deliveries still waiting, to
+//     cancel them ([connector.Engine.CancelPending]).
 //   - User: a user's timeline from [connector.Engine.Explain]: the events
 //     that triggered or cancelled a follow-up, the decisions, what was sent
 //     and what waits, for every follow-up.
@@ -55,10 +57,10 @@
 // # Security
 //
 // The handler reads only, unless [WithActions] enables publishing,
-// stopping and archiving: those are POST forms, protected against
-// cross-site request forgery by a token bound to a SameSite=Strict session
-// cookie and by refusing cross-origin requests; a GET never changes
-// anything. [WithBasicAuth] asks every request for a password, compared
+// stopping, archiving and cancelling what a stop left pending: those are
+// POST forms, protected against cross-site request forgery by a token
+// bound to a SameSite=Strict session cookie and by refusing cross-origin
+// requests; a GET never changes anything. [WithBasicAuth] asks every request for a password, compared
 // in constant time; otherwise put the handler behind the host's own
 // authentication. Every page is sent with a Content-Security-Policy that
 // lets it load only the dashboard's own embedded script, stylesheet and
