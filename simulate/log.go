@@ -87,8 +87,9 @@ func lineError(i int, l Line, err error) *LineError {
 // "now". An operation line's other fields are refused, and so are a
 // field given twice on a line (by the same key, or by keys that differ
 // in case) and times the simulated clock cannot reach (see [Line]).
-// Lines may be of any length: bound r (io.LimitReader) to bound what is
-// read. Lines may end in LF, CRLF or a lone CR (classic Mac OS), mixed
+// Lines may be of any length: to bound what is read, give a reader that
+// fails past the bound (io.LimitReader ends the input there without an
+// error, so a log it cuts at a line's end reads as a shorter log). Lines may end in LF, CRLF or a lone CR (classic Mac OS), mixed
 // too, each counted as an editor counts it, and a UTF-8 byte order mark
 // at the start is skipped (a UTF-16 file is refused, saying so). Errors
 // wrap [ErrScript] and a [*LineError] naming the line in the file.
