@@ -211,6 +211,8 @@ func TestBadAddressesAreRefusedWithTheirReason(t *testing.T) {
 		{"/health?range=1y", http.StatusBadRequest, "unknown range"},
 		{"/campaign?id=resend&after_due=yesterday&after_id=d1", http.StatusBadRequest, "RFC 3339"},
 		{"/campaign?id=resend&after_due=2026-03-04T15:00:00Z", http.StatusBadRequest, "after_id"},
+		{"/campaign?id=resend&after_due=" + strings.Repeat("x", 100) + "yz&after_id=d1", http.StatusBadRequest, strings.Repeat("x", 100) + `&#34;`},
+		{"/campaign?id=resend&after_due=bad&after_id=" + strings.Repeat("d", 100) + "ef", http.StatusBadRequest, strings.Repeat("d", 100) + `&#34;`},
 		{"/user?id=" + strings.Repeat("u", maxUserID+1), http.StatusBadRequest, "longer"},
 		{"/campaign?id=" + strings.Repeat("c", maxUserID+1), http.StatusBadRequest, "longer"},
 		{"/campaign?id=" + strings.Repeat("c", maxUserID), http.StatusNotFound, "No campaign"},

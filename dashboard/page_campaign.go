@@ -218,7 +218,9 @@ func parseCursor(due, id string) (cursor, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, due)
 	if err != nil || id == "" {
-		return cursor{}, fmt.Errorf("bad page of pending deliveries: after_due must be an RFC 3339 time and after_id set (got %q, %q)", due, id)
+		// The values are echoed clipped: an address is anyone's to write,
+		// and a megabyte of it would come back in the answer.
+		return cursor{}, fmt.Errorf("bad page of pending deliveries: after_due must be an RFC 3339 time and after_id set (got %q, %q)", clipText(due), clipText(id))
 	}
 	if len(id) > maxUserID {
 		return cursor{}, errors.New("bad page of pending deliveries: after_id is longer than any delivery ID")
