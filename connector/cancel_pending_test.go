@@ -11,6 +11,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/lifecyclestress"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -157,4 +158,12 @@ func TestCancelPendingWhenTheCampaignCannotBeRead(t *testing.T) {
 	s.down.Store(false)
 	require.NoError(t, r.e.CancelPending(context.Background(), "resend"))
 	require.Len(t, r.stopped(t, "stop"), 10)
+}
+
+// TestCancelPendingAcrossEnginesMemory: lifecyclestress.CancelPending on
+// one memory store shared by both engines, as the SQL stores' tests run
+// it on theirs.
+func TestCancelPendingAcrossEnginesMemory(t *testing.T) {
+	s := store.NewMemory()
+	lifecyclestress.CancelPending(t, s, s)
 }
