@@ -143,28 +143,17 @@ func decodePending(p *store.Pending, userID string, body []byte) error {
 	}
 	r.event(&p.Trigger, user)
 	p.DirectoryErrors = 0
-	for last := uint64(0); len(r.b) > 0 && r.err == nil; {
-		tag := r.uvarint()
-		field := reader{b: r.bytes()}
-		if tag <= last {
-			r.fail()
-			break
+	r.tail(func(tag uint64, field *reader) bool {
+		if tag != tailDirectoryErrors {
+			return false
 		}
-		last = tag
-		switch tag {
-		case tailDirectoryErrors:
-			n := field.varint()
-			if n == 0 || int64(int(n)) != n { // 0 is never written
-				field.fail()
-			}
-			p.DirectoryErrors = int(n)
-		default:
-			continue // a later version's field
+		n := field.varint()
+		if n == 0 || int64(int(n)) != n { // 0 is never written
+			field.fail()
 		}
-		if field.err != nil || len(field.b) != 0 {
-			r.fail()
-		}
-	}
+		p.DirectoryErrors = int(n)
+		return true
+	})
 	if r.err != nil || len(r.b) != 0 {
 		return fmt.Errorf("decoding pending delivery %q: %w", p.ID, cmpErr(r.err))
 	}
@@ -279,28 +268,37 @@ func decodeState(u *store.UserState, body []byte) error {
 			r.decision(&u.Log[i])
 		}
 	}
+	r.tail(func(tag uint64, field *reader) bool {
+		if tag != tailControlWindows {
+			return false
+		}
+		field.controlWindows(u.Conversions)
+		return true
+	})
+	if r.err != nil || len(r.b) != 0 {
+		return cmpErr(r.err)
+	}
+	return nil
+}
+
+// tail reads the tagged fields that end a document, in increasing order
+// of tags: read hands each to a function that reads the field's bytes
+// when it knows its tag and reports whether it did; a field of a tag it
+// does not know (a later version's) is skipped. A tag out of order, or a
+// field read with an error or not to its end, fails r.
+func (r *reader) tail(read func(tag uint64, field *reader) bool) {
 	for last := uint64(0); len(r.b) > 0 && r.err == nil; {
 		tag := r.uvarint()
 		field := reader{b: r.bytes()}
 		if tag <= last {
 			r.fail()
-			break
+			return
 		}
 		last = tag
-		switch tag {
-		case tailControlWindows:
-			field.controlWindows(u.Conversions)
-		default:
-			continue // a later version's field
-		}
-		if field.err != nil || len(field.b) != 0 {
+		if read(tag, &field) && (field.err != nil || len(field.b) != 0) {
 			r.fail()
 		}
 	}
-	if r.err != nil || len(r.b) != 0 {
-		return cmpErr(r.err)
-	}
-	return nil
 }
 
 // controlWindows sets Control on the windows of ws the field lists: at
