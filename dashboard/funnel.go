@@ -95,10 +95,12 @@ func controlGroup(s summary, held int) *control {
 	case c.Sent == 0:
 		c.Words = fmt.Sprintf("It was sent to no one %s: there is no one to compare the users held out with.", in)
 	default:
-		diff := c.SentRate - c.HeldRate
+		// The difference of the rates as shown, to the tenth: the
+		// sentence agrees with the figures beside it.
+		diff := tenths(c.SentRate) - tenths(c.HeldRate)
 		than := fmt.Sprintf("%s more with the message than without it", points(diff))
 		switch {
-		case math.Abs(diff) < 0.05: // the same to the tenth of a point shown
+		case math.Abs(diff) < 0.05: // the same rates shown
 			than = "as many with the message as without it"
 		case diff < 0:
 			than = fmt.Sprintf("%s fewer with the message than without it", points(-diff))
@@ -111,3 +113,9 @@ func controlGroup(s summary, held int) *control {
 
 // points writes a difference of percentages: "4.5 points".
 func points(d float64) string { return strconv.FormatFloat(d, 'f', 1, 64) + " points" }
+
+// tenths rounds percentage p as formatPercent shows it.
+func tenths(p float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(p, 'f', 1, 64), 64)
+	return r
+}
