@@ -36,3 +36,25 @@ func TestControlGroupWordsAgreeWithTheRatesShown(t *testing.T) {
 		require.Equal(t, c.want, c.c.Words)
 	}
 }
+
+// Conversions in the window of users sent it or held out before it can
+// outnumber those sent it or held out in it: a rate past 100 % compares
+// nothing, and the sentence says so rather than subtract it.
+func TestControlGroupWordsPastAHundredPercent(t *testing.T) {
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	figures := func(sent, sentConv, held, heldConv int64) *control {
+		ts := []tally{
+			{Hour: at, CampaignID: "c", Kind: rule.Delivered, Count: sent},
+			{Hour: at, CampaignID: "c", Kind: rule.Converted, Count: sentConv},
+			{Hour: at, CampaignID: "c", Kind: rule.HeldOut, Reason: rule.ReasonControlGroup, Count: held},
+			{Hour: at, CampaignID: "c", Kind: rule.Converted, Reason: rule.ReasonControlGroup, Count: heldConv},
+		}
+		return controlGroup(summarize(ts, funnelMetrics, lastDay, at, nil), 10)
+	}
+	c := figures(10, 1, 2, 3)
+	require.Equal(t, float64(150), c.HeldRate, "the table shows the rate")
+	require.Equal(t, "3 users held out converted in the last 24 h, more than the 2 held out in it: some were held out before it, so the two rates cannot be compared over it.", c.Words)
+	require.Equal(t, "12 users sent it converted in the last 24 h, more than the 10 it was sent to in it: some were sent it before it, so the two rates cannot be compared over it.",
+		figures(10, 12, 5, 1).Words)
+	require.Contains(t, figures(10, 10, 5, 5).Words, "100.0 %", "every user converted: a rate to compare")
+}

@@ -94,6 +94,12 @@ func controlGroup(s summary, held int) *control {
 		c.Words = fmt.Sprintf("No user was held out in its control group %s: there is no one to compare the users sent it with.", in)
 	case c.Sent == 0:
 		c.Words = fmt.Sprintf("It was sent to no one %s: there is no one to compare the users held out with.", in)
+	case c.HeldConverted > c.Held: // a rate past 100 % compares nothing
+		c.Words = fmt.Sprintf("%d users held out converted %s, more than the %d held out in it: some were held out before it, so the two rates cannot be compared over it.",
+			c.HeldConverted, in, c.Held)
+	case c.SentConverted > c.Sent:
+		c.Words = fmt.Sprintf("%d users sent it converted %s, more than the %d it was sent to in it: some were sent it before it, so the two rates cannot be compared over it.",
+			c.SentConverted, in, c.Sent)
 	default:
 		// The difference of the rates as shown, to the tenth: the
 		// sentence agrees with the figures beside it.
