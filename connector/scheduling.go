@@ -2,6 +2,7 @@ package connector
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
@@ -174,8 +175,12 @@ const maxWindows = 2
 // openWindows opens c's conversion windows for a receipt at `at`, tracked
 // at now, unless one of the same conversion holds that time (the first
 // receipt counts); control says the receipt is the user's entry into c's
-// control group, and marks the windows it opens. Receipts can be reported out of order, so the windows
-// follow their times, not their arrival:
+// control group, and marks the windows it opens. A user who receives c
+// after entering its control group has the message: a receipt inside a
+// window of the control group takes its place, and an entry into the
+// control group before a receipt's window opens nothing in its place.
+// Receipts can be reported out of order, so the windows follow their
+// times, not their arrival:
 //   - a receipt that happened before the windows it overlaps opened takes
 //     their place (their receipts came inside its window and open
 //     nothing);
@@ -186,6 +191,12 @@ const maxWindows = 2
 func openWindows(u *store.UserState, c *campaign, at, now time.Time, control bool) {
 	for _, cv := range c.Campaign.Conversions {
 		window := store.ConversionWindow{CampaignID: c.Campaign.ID, ConversionID: cv.ID, Opened: at, Deadline: at.Add(cv.Window()), Control: control}
+		if !control {
+			u.Conversions = slices.DeleteFunc(u.Conversions, func(w store.ConversionWindow) bool {
+				return w.Control && w.CampaignID == window.CampaignID && w.ConversionID == window.ConversionID &&
+					!at.Before(w.Opened) && at.Before(w.Deadline)
+			})
+		}
 		held, overlaps, ended, farthest, n := false, false, -1, -1, 0
 		for i, w := range u.Conversions {
 			if w.CampaignID != c.Campaign.ID || w.ConversionID != cv.ID {
@@ -197,6 +208,7 @@ func openWindows(u *store.UserState, c *campaign, at, now time.Time, control boo
 				held = true
 			case at.Before(w.Opened) && w.Opened.Before(window.Deadline):
 				overlaps = true
+				held = held || control && !w.Control // a receipt's window stays
 			case !w.Deadline.After(now):
 				ended = i
 			}

@@ -187,7 +187,8 @@ func (w *world) trackHostEvents(ctx context.Context) {
 // order, the conversions of each user: a receipt or an enrolment opens a
 // window when none is open, the first purchase in it (an ID the user has
 // not sent before) converts and closes it, a held-out user's conversion
-// when an enrolment opened it. It checks that the observers, the decision
+// when an enrolment opened it (a receipt in that window takes its place:
+// the user has the message). It checks that the observers, the decision
 // log and the tallies (tallied, of users sent the follow-up, and
 // talliedHeld, of held-out users) count the same.
 func (w *world) checkConversions(tallied, talliedHeld int64) (receipts, purchases, conversions int) {
@@ -209,7 +210,9 @@ func (w *world) checkConversions(tallied, talliedHeld int64) (receipts, purchase
 		switch c.kind {
 		case receiptEvent, enrolEvent:
 			receipts++
-			if !win.open || !c.at.Before(win.from.Add(conversion.Deadline)) {
+			// A receipt in an enrolment's window takes its place: the user
+			// has the message.
+			if !win.open || !c.at.Before(win.from.Add(conversion.Deadline)) || win.held && c.kind == receiptEvent {
 				win.open, win.from, win.held = true, c.at, c.kind == enrolEvent
 			}
 		case purchaseEvent:
