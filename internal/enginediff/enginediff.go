@@ -23,6 +23,7 @@ package enginediff
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,17 +55,29 @@ type NewDatabase func(t *testing.T) Database
 // enough that pruning removes state — through an engine on the memory
 // store and one on a database newDatabase makes, and requires the same
 // decisions and the same deliveries (ID, user, follow-up, attempt, time)
-// after every step, and the same state at the end.
+// after every step, and the same state at the end. Three seeds or more
+// have to hold a user out and convert them, or leave their window open.
 //
 // All seeds play in one database, each in a namespace of its own.
 func EngineDecidesAsOnMemory(t *testing.T, newDatabase NewDatabase, seeds int) {
 	db := newDatabase(t)
+	heldConverted, heldOpen := 0, 0 // over the seeds, on memory
 	for seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			ns := fmt.Sprint("seed-", seed)
 			sc := newScenario(uint64(seed))
 			mem := store.NewMemory()
 			want := sc.play(t, func() store.Store { return mem }, ns)
+			for _, step := range want.steps {
+				for _, line := range step {
+					if strings.Contains(line, " converted control_group ") {
+						heldConverted++
+					}
+				}
+			}
+			for _, u := range want.final {
+				heldOpen += strings.Count(u, "control=true")
+			}
 			got := sc.play(t, func() store.Store { return db.Open(t) }, ns)
 			require.Equal(t, len(want.steps), len(got.steps))
 			for i := range want.steps {
@@ -75,6 +88,11 @@ func EngineDecidesAsOnMemory(t *testing.T, newDatabase NewDatabase, seeds int) {
 			require.NotEmpty(t, want.sent, "the scenario sends something")
 			require.NotEmpty(t, want.tallies, "the memory store keeps the decision tallies")
 		})
+	}
+	if seeds >= 3 && !t.Failed() {
+		// What a store must keep of a held-out user's window: the
+		// scenario has such windows, open at the end or converted.
+		require.Positive(t, heldConverted+heldOpen, "the scenario's held-out users convert, or have a window open")
 	}
 }
 

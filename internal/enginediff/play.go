@@ -211,7 +211,8 @@ func describeUser(u store.UserState) string {
 		fmt.Fprintf(&b, "send %s %s at=%s\n", x.CampaignID, x.Channel, x.At.UTC().Format(time.RFC3339Nano))
 	}
 	for _, c := range u.Conversions {
-		fmt.Fprintf(&b, "conversion %s/%s deadline=%s\n", c.CampaignID, c.ConversionID, c.Deadline.UTC().Format(time.RFC3339Nano))
+		fmt.Fprintf(&b, "conversion %s/%s opened=%s deadline=%s control=%v\n", c.CampaignID, c.ConversionID,
+			c.Opened.UTC().Format(time.RFC3339Nano), c.Deadline.UTC().Format(time.RFC3339Nano), c.Control)
 	}
 	for _, d := range u.Log {
 		fmt.Fprintf(&b, "log %s %s %s %s\n", d.At.UTC().Format(time.RFC3339Nano), d.Kind, d.CampaignID, d.Reason)

@@ -52,7 +52,7 @@ func scenarioCampaigns() []rule.Campaign {
 		{ID: "nudge", Channel: event.Push, Triggers: []rule.Trigger{{Kind: event.PushReceived, CampaignID: "push"}},
 			Reeligibility: rule.ReeligibleAfter(3 * time.Hour), RateLimit: 2},
 		{ID: "thanks", Channel: event.Email, Triggers: []rule.Trigger{{Kind: event.Purchase}},
-			Delay: rule.After(30 * time.Minute), ControlPercent: 30,
+			Delay: rule.After(30 * time.Minute), ControlPercent: 50, // holds out u0, u1 and u5
 			Conversions: []rule.Conversion{{ID: "again", Kind: event.Purchase, Deadline: 48 * time.Hour}}},
 		{ID: "daytime", Channel: event.SMS, Triggers: []rule.Trigger{{Kind: event.PushOpened, CampaignID: "push"}},
 			Delay:      rule.After(2 * time.Hour),
