@@ -1,0 +1,95 @@
+package dashboard
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestAcceptsGzip(t *testing.T) {
+	for _, tc := range []struct {
+		header []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"gzip"}, true},
+		{[]string{"GZip"}, true},
+		{[]string{"x-gzip"}, true},
+		{[]string{"deflate, gzip;q=1.0, br"}, true},
+		{[]string{"br", "gzip"}, true},
+		{[]string{"gzip;q=0"}, false},
+		{[]string{"gzip; q=0.000"}, false},
+		{[]string{"gzip;q=0.001"}, true},
+		{[]string{"gzip;q=junk"}, true}, // an unreadable q counts as 1
+		{[]string{"identity"}, false},
+		{[]string{"*"}, true},
+		{[]string{"*;q=0"}, false},
+		{[]string{"gzip;q=0, *"}, false}, // the name outranks the star
+		{[]string{"gzip, *;q=0"}, true},
+		{[]string{"br, *;q=0.1"}, true},
+		{[]string{"gzipper"}, false},
+	} {
+		if got := acceptsGzip(tc.header); got != tc.want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}
+
+// TestPagesAreCompressedForClientsThatAcceptIt: a page asked for with
+// gzip comes compressed, says so, and decompresses to the page asked for
+// without it; both answers vary on Accept-Encoding, for caches. An error
+// page stays as it is.
+func TestPagesAreCompressedForClientsThatAcceptIt(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	serve := func(target, enc string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, target := range []string{"/", "/campaign?id=resend", "/health"} {
+		plain, zipped := serve(target, ""), serve(target, "gzip, deflate")
+		if plain.Code != http.StatusOK || zipped.Code != http.StatusOK {
+			t.Fatalf("%s: status %d and %d", target, plain.Code, zipped.Code)
+		}
+		if got := plain.Header().Get("Content-Encoding"); got != "" {
+			t.Errorf("%s without gzip: Content-Encoding %q", target, got)
+		}
+		if got := zipped.Header().Get("Content-Encoding"); got != "gzip" {
+			t.Fatalf("%s with gzip: Content-Encoding %q", target, got)
+		}
+		for _, rec := range []*httptest.ResponseRecorder{plain, zipped} {
+			if v := rec.Header().Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept-Encoding") {
+				t.Errorf("%s: Vary %q", target, v)
+			}
+		}
+		zr, err := gzip.NewReader(zipped.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		if !bytes.Equal(got, plain.Body.Bytes()) {
+			t.Errorf("%s: the compressed page differs from the page (%d bytes against %d)", target, len(got), plain.Body.Len())
+		}
+		if zipped.Body.Len() >= plain.Body.Len() {
+			t.Errorf("%s: compressed %d bytes, the page %d", target, zipped.Body.Len(), plain.Body.Len())
+		}
+	}
+	if rec := serve("/nothing-here", "gzip"); rec.Code != http.StatusNotFound || rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("an error page: status %d, Content-Encoding %q", rec.Code, rec.Header().Get("Content-Encoding"))
+	}
+	if rec := serve("/", "gzip;q=0"); rec.Header().Get("Content-Encoding") != "" {
+		t.Error("a client refusing gzip got it")
+	}
+}
