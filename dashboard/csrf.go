@@ -29,7 +29,8 @@ var (
 
 // csrf protects the action forms twice over. Each browser session gets a
 // random identifier in an HttpOnly, SameSite=Strict cookie, and each form
-// carries an HMAC of that identifier under a server key: a page on
+// carries an HMAC of that identifier under a server key, masked anew on
+// every page (see masked): a page on
 // another site can make the browser send the cookie with a POST, but it
 // cannot read the token, and it cannot forge one without the key (nor
 // plant a cookie whose token it knows). On top of that, requests that the
@@ -56,7 +57,7 @@ func newCSRF(key []byte) (*csrf, error) {
 // mounted, since every page sits at that one level.
 func (c *csrf) token(w http.ResponseWriter, r *http.Request) (string, error) {
 	if sid, ok := session(r); ok {
-		return c.sign(sid), nil
+		return masked(c.sign(sid))
 	}
 	raw := make([]byte, sessionBytes)
 	if _, err := rand.Read(raw); err != nil {
@@ -70,7 +71,28 @@ func (c *csrf) token(w http.ResponseWriter, r *http.Request) (string, error) {
 		Secure:   overTLS(r),
 		SameSite: http.SameSiteStrictMode,
 	})
-	return c.sign(sid), nil
+	return masked(c.sign(sid))
+}
+
+// masked returns token, a session's, as a page carries it: a random mask
+// followed by the token XORed with it, different on every page. Pages go
+// out compressed, and a page can hold text a third party chose (an
+// address's parameters shown back): were the token the same on every
+// page, the size of compressed pages that hold both would tell, guess by
+// guess, how much of a guess matches it (the BREACH attack).
+func masked(token string) (string, error) {
+	t, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", fmt.Errorf("dashboard: token: %w", err)
+	}
+	out := make([]byte, 2*len(t))
+	if _, err := rand.Read(out[:len(t)]); err != nil {
+		return "", fmt.Errorf("dashboard: token mask: %w", err)
+	}
+	for i := range t {
+		out[len(t)+i] = out[i] ^ t[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(out), nil
 }
 
 // overTLS reports whether r came over TLS, to this server or to a proxy
@@ -112,6 +134,16 @@ func (c *csrf) checkToken(r *http.Request) error {
 		return errBadToken
 	}
 	want, _ := base64.RawURLEncoding.DecodeString(c.sign(sid))
+	if len(got) == 2*len(want) {
+		// A masked token (see masked): the mask, then the token XORed
+		// with it. An unmasked one, of a page rendered before tokens
+		// were masked, is compared as it is.
+		mask, xored := got[:len(want)], got[len(want):]
+		got = make([]byte, len(want))
+		for i := range got {
+			got[i] = mask[i] ^ xored[i]
+		}
+	}
 	if !hmac.Equal(got, want) {
 		return errBadToken
 	}
