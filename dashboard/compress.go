@@ -26,8 +26,10 @@ var gzipWriters = sync.Pool{New: func() any {
 // page of twenty follow-ups, about a megabyte, compresses to well under a
 // tenth, which matters for a page that reloads itself every few seconds
 // over a VPN or a mobile link.
+//
+// A page another site's page asked for is not compressed (see fromOwnSite).
 func compressed(r *http.Request, page []byte) ([]byte, bool) {
-	if len(page) < minCompressed || !acceptsGzip(r.Header.Values("Accept-Encoding")) {
+	if len(page) < minCompressed || !fromOwnSite(r) || !acceptsGzip(r.Header.Values("Accept-Encoding")) {
 		return page, false
 	}
 	var buf bytes.Buffer
@@ -42,6 +44,20 @@ func compressed(r *http.Request, page []byte) ([]byte, bool) {
 		return page, false
 	}
 	return buf.Bytes(), true
+}
+
+// fromOwnSite reports whether r is, as far as the browser says
+// (Sec-Fetch-Site), not asked for by another site's page: one of the
+// dashboard's (a link, the live refresh), an address typed or
+// bookmarked ("none"), or a client that does not say. Another site's page
+// can have the browser ask, with the viewer's credentials, for a page
+// that shows back text of its choosing (a list's cursor) next to the
+// dashboard's IDs and figures: were that answer compressed, its size,
+// seen on the network, would tell guess by guess how much of the text
+// matches the page (the BREACH attack). Such a page goes out as it is.
+func fromOwnSite(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "" || strings.EqualFold(site, "same-origin") || strings.EqualFold(site, "none")
 }
 
 // acceptsGzip reports whether Accept-Encoding values vs accept gzip:
