@@ -27,9 +27,13 @@ var gzipWriters = sync.Pool{New: func() any {
 // tenth, which matters for a page that reloads itself every few seconds
 // over a VPN or a mobile link.
 //
-// A page another site's page asked for is not compressed (see fromOwnSite).
-func compressed(r *http.Request, page []byte) ([]byte, bool) {
-	if len(page) < minCompressed || !fromOwnSite(r) || !acceptsGzip(r.Header.Values("Accept-Encoding")) {
+// A page another site's page asked for is not compressed (see
+// fromOwnSite), nor one whose header, hd, already has a Content-Encoding:
+// a host's middleware that compresses every answer set it, and compresses
+// the page itself.
+func compressed(r *http.Request, hd http.Header, page []byte) ([]byte, bool) {
+	if len(page) < minCompressed || hd.Get("Content-Encoding") != "" || !fromOwnSite(r) ||
+		!acceptsGzip(r.Header.Values("Accept-Encoding")) {
 		return page, false
 	}
 	var buf bytes.Buffer

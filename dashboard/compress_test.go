@@ -137,3 +137,45 @@ func TestPagesAskedForByOtherSitesAreNotCompressed(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesAreNotCompressedTwice: a host's middleware that compresses
+// every answer and says so before the handler writes (as gin-contrib/gzip
+// long did) gets the page as it is, which it compresses once: a
+// page compressed by both would decode, in the browser, to gzip bytes.
+func TestPagesAreNotCompressedTwice(t *testing.T) {
+	h := mustHandler(t, populatedFake())
+	zipping := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		for k, v := range w.Header() {
+			rec.Header()[k] = v
+		}
+		h.ServeHTTP(rec, r)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(rec.Body.Bytes())
+		_ = zw.Close()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(buf.Bytes())
+	})
+	plain := get(t, h, "/")
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	zipping.ServeHTTP(rec, req)
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, plain.Body.Bytes()) {
+		t.Errorf("the page decoded once is not the page (%d bytes, starting %q)", len(got), got[:min(len(got), 16)])
+	}
+}

@@ -217,7 +217,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Add("Vary", "Accept-Encoding")
-	body, zipped := compressed(r, buf.Bytes())
+	body, zipped := compressed(r, w.Header(), buf.Bytes())
 	if zipped {
 		w.Header().Set("Content-Encoding", "gzip")
 	}
