@@ -2,6 +2,7 @@ package rule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -253,6 +254,25 @@ const (
 	// published (Detail says which: a stopped one is resumed).
 	ReasonPublished Reason = "published"
 )
+
+// reasons is every Reason constant, in the order of their declaration.
+// A test reads this package's source and fails when one is missing.
+var reasons = []Reason{
+	ReasonBeforeActivation, ReasonOriginalNotActive, ReasonOutsideDuration, ReasonNotInAudience,
+	ReasonAlreadyPending, ReasonNotReeligible, ReasonDuplicateEvent, ReasonException,
+	ReasonUnknownCampaign, ReasonBeforeTrigger, ReasonAfterDue, ReasonAfterSend,
+	ReasonCampaignStopped, ReasonReplaced, ReasonLate, ReasonSendError,
+	ReasonDraftFollowUp, ReasonDelayExceedsDuration, ReasonArchivedCampaign, ReasonCycle,
+	ReasonExceptionNeverWhileWaiting, ReasonChannelMismatch, ReasonOverdueDeliveries,
+	ReasonOutsideSendWindow, ReasonQuietHours, ReasonNoChannel, ReasonFrequencyCapped,
+	ReasonRateLimited, ReasonControlGroup, ReasonTriggerTooOld, ReasonTriggerTooFarAhead,
+	ReasonDirectoryError, ReasonCreated, ReasonEdited, ReasonPublished,
+}
+
+// Reasons returns every reason a decision can carry, the constants above,
+// in the order of their declaration, as a new slice: a test helper can
+// tell a misspelt reason from one the engine gives.
+func Reasons() []Reason { return slices.Clone(reasons) }
 
 // Decision is one thing the engine decided, as handed to observers and kept
 // in the decision log that explains, per user and follow-up, what happened.
