@@ -25,7 +25,6 @@ package connectortest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -362,7 +361,9 @@ func (h *Harness) RequireNothingSent() {
 // userID and campaignID, and returns the last such decision. reason ""
 // matches any reason. Its failure says what [Harness.RequireSent]'s
 // does; for [rule.Converted], also when userID has no conversion window
-// of campaignID open, which only a tracked receipt of it opens.
+// of campaignID open, which only a tracked receipt of it opens; and when
+// kind is no decision kind, or reason none of [rule.Reasons], with the
+// one it most likely misspells ("did you mean "cancelled"?").
 func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) rule.Decision {
 	h.T.Helper()
 	var found *rule.Decision
@@ -377,6 +378,11 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 			want += " (" + string(reason) + ")"
 		}
 		var conv strings.Builder
+		for _, n := range []string{kindNote(kind), reasonNote(reason)} {
+			if n != "" {
+				conv.WriteString(n + ": no decision can match\n")
+			}
+		}
 		if kind == rule.Converted {
 			h.noConversionWindow(&conv, userID, campaignID)
 		}
@@ -390,14 +396,21 @@ func (h *Harness) RequireReason(userID, campaignID string, kind rule.DecisionKin
 // RequireNoReason asserts that no decision of kind with reason was taken
 // about userID and campaignID (reason "" matches any reason). Like
 // [Harness.RequireNotSent], it logs that campaignID is no campaign saved.
-// A kind that is not one of rule's decision kinds, "" among them, fails
-// the test: it would match no decision, and the assertion could never
-// fail. For no decision at all, call [Harness.RequireKinds] with no kinds.
+// A kind that is not one of rule's decision kinds, "" among them, or a
+// reason other than "" that is none of [rule.Reasons], fails the test,
+// naming the kind or reason it most likely misspells: it would match no
+// decision, and the assertion could never fail. For no decision at all,
+// call [Harness.RequireKinds] with no kinds.
 func (h *Harness) RequireNoReason(userID, campaignID string, kind rule.DecisionKind, reason rule.Reason) {
 	h.T.Helper()
-	if !slices.Contains(decisionKinds, kind) {
-		h.T.Fatalf("connectortest: RequireNoReason(%q, %q, %q, %q): %q is no decision kind, and would match no decision "+
-			"(for no decision at all, call RequireKinds(%q, %q) with no kinds)", userID, campaignID, kind, reason, kind, userID, campaignID)
+	if n := kindNote(kind); n != "" {
+		h.T.Fatalf("connectortest: RequireNoReason(%q, %q, %q, %q): %s, and would match no decision "+
+			"(for no decision at all, call RequireKinds(%q, %q) with no kinds)", userID, campaignID, kind, reason, n, userID, campaignID)
+		return
+	}
+	if n := reasonNote(reason); n != "" {
+		h.T.Fatalf("connectortest: RequireNoReason(%q, %q, %q, %q): %s, and would match no decision "+
+			"(for no %s decision at all, pass reason \"\")", userID, campaignID, kind, reason, n, kind)
 		return
 	}
 	for _, d := range h.DecisionsFor(userID, campaignID) {
@@ -434,7 +447,10 @@ var decisionKinds = []rule.DecisionKind{
 // kind alone does not match a decision that has a reason: "ignored" does not
 // match "ignored/after_due". With no kinds it asserts that nothing was
 // decided about the pair and, like [Harness.RequireNotSent], logs that
-// campaignID is no campaign saved.
+// campaignID is no campaign saved. Its failure names the entries of want
+// that no decision can match, a kind or a reason that does not exist,
+// with the one each most likely misspells ("canceled": did you mean
+// "cancelled"?), and says what [Harness.RequireSent]'s does.
 func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 	h.T.Helper()
 	var got []string
@@ -446,8 +462,10 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 		got = append(got, s)
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s%s", campaignID, userID, want, got,
-			h.hints(userID, campaignID), h.Timeline())
+		var notes strings.Builder
+		entryNotes(&notes, want)
+		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s%s%s", campaignID, userID, want, got,
+			notes.String(), h.hints(userID, campaignID), h.Timeline())
 	}
 	if len(want) == 0 {
 		h.logUnknownCampaign("RequireKinds", campaignID)

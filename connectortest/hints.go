@@ -11,6 +11,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/connector"
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/editdist"
 	"github.com/campaignconnector/campaignconnector/rule"
 	"github.com/campaignconnector/campaignconnector/store"
 )
@@ -231,4 +232,113 @@ func (h *Harness) noConversionWindow(b *strings.Builder, userID, campaignID stri
 	}
 	fmt.Fprintf(b, "no conversion window of %q is open for %q: one opens on a receipt of %q (push_received, email_received…) "+
 		"that you track, or on its control group; the engine reports no receipt of what it sends\n", campaignID, userID, campaignID)
+}
+
+// kindWords are words a test may write for a decision kind that are no
+// kind's name, nor near one: the engine calls a send "delivered", and
+// Warned's name is "warning".
+var kindWords = map[string]rule.DecisionKind{
+	"sent":     rule.Delivered,
+	"received": rule.Delivered,
+	"warned":   rule.Warned,
+}
+
+// kindNote is "" when kind is one of rule's decision kinds, else says
+// that it is none, with the kind it most likely misspells: `"canceled"
+// is no decision kind (did you mean "cancelled"?)`. With none near, it
+// lists the kinds, unless kind is "".
+func kindNote(kind rule.DecisionKind) string {
+	if slices.Contains(decisionKinds, kind) {
+		return ""
+	}
+	note := fmt.Sprintf("%q is no decision kind", kind)
+	names := make([]string, len(decisionKinds))
+	for i, k := range decisionKinds {
+		names[i] = string(k)
+	}
+	near := kindWords[strings.ToLower(string(kind))]
+	if near == "" {
+		near = rule.DecisionKind(nearest(string(kind), names))
+	}
+	switch {
+	case near != "":
+		note += fmt.Sprintf(" (did you mean %q?)", near)
+	case kind != "":
+		note += " (the kinds are " + strings.Join(names, ", ") + ")"
+	}
+	return note
+}
+
+// reasonNote is "" when reason is "" or one of rule's reasons, else says
+// that the engine never gives it, with the reason it most likely
+// misspells: `"exceptoin" is no reason the engine gives (did you mean
+// "exception"?)`.
+func reasonNote(reason rule.Reason) string {
+	all := rule.Reasons()
+	if reason == "" || slices.Contains(all, reason) {
+		return ""
+	}
+	names := make([]string, len(all))
+	for i, r := range all {
+		names[i] = string(r)
+	}
+	note := fmt.Sprintf("%q is no reason the engine gives", reason)
+	if near := nearest(string(reason), names); near != "" {
+		return note + fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return note + " (rule.Reasons lists them)"
+}
+
+// entryNotes writes a line to b for each entry of a RequireKinds want
+// that no decision can match: a kind or a reason that does not exist
+// (each with the one it most likely misspells), or a reason left empty
+// after its slash.
+func entryNotes(b *strings.Builder, want []string) {
+	seen := map[string]bool{}
+	for _, w := range want {
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		kind, reason, slash := strings.Cut(w, "/")
+		var notes []string
+		if n := kindNote(rule.DecisionKind(kind)); n != "" {
+			notes = append(notes, n)
+		}
+		if slash && reason == "" {
+			notes = append(notes, fmt.Sprintf("a decision with no reason is written %q", kind))
+		}
+		if n := reasonNote(rule.Reason(reason)); n != "" {
+			notes = append(notes, n)
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(b, "want %q matches no decision: %s\n", w, strings.Join(notes, "; "))
+		}
+	}
+}
+
+// nearest returns the name of names that s most likely misspells: the
+// one that differs from s in case alone, or else the one nearest to it by
+// at most two letters added, dropped, changed or swapped, and by no more
+// than one for every three letters of s, so that a short word does not
+// suggest any other short one. Two names as near suggest neither.
+func nearest(s string, names []string) string {
+	limit := min(2, len(s)/3)
+	best, bestD, tie := "", limit+1, false
+	for _, n := range names {
+		if strings.EqualFold(n, s) {
+			return n
+		}
+		d := editdist.AtMost(s, n, limit)
+		switch {
+		case d < bestD:
+			best, bestD, tie = n, d, false
+		case d == bestD && d <= limit:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
 }
