@@ -24,6 +24,7 @@ package connectortest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -158,24 +159,41 @@ func (h *Harness) Tick() int {
 
 // Advance moves the clock forward by d and returns how many deliveries were
 // accepted on the way, sending each at its due time (see
-// [simulate.Simulator.AdvanceTo]).
+// [simulate.Simulator.AdvanceTo]). A negative d fails the test, naming
+// the time the clock is at: the clock only moves forward.
 func (h *Harness) Advance(d time.Duration) int {
 	h.T.Helper()
 	n, err := h.Simulator.Advance(d)
 	if err != nil {
-		h.T.Fatalf("connectortest: Advance(%v): %v", d, err)
+		h.T.Fatalf("connectortest: Advance(%v): %s%v", d, h.backwards(err, h.Now().Add(d)), err)
 	}
 	return n
 }
 
-// AdvanceTo moves the clock forward to target like [Harness.Advance].
+// AdvanceTo moves the clock forward to target like [Harness.Advance]; a
+// target before the clock fails the test, naming the time the clock is
+// at and how far before it target lies.
 func (h *Harness) AdvanceTo(target time.Time) int {
 	h.T.Helper()
 	n, err := h.Simulator.AdvanceTo(target)
 	if err != nil {
-		h.T.Fatalf("connectortest: AdvanceTo(%s): %v", target.Format(time.RFC3339), err)
+		h.T.Fatalf("connectortest: AdvanceTo(%s): %s%v", target.Format(time.RFC3339), h.backwards(err, target), err)
 	}
 	return n
+}
+
+// backwards is "", unless err is a move of the clock to target refused as
+// going back ([simulate.ErrTimeTravel]): then it says where the harness
+// clock is, how far target lies before it, and how a test tracks what
+// happened earlier, ending in ": ", for err to follow.
+func (h *Harness) backwards(err error, target time.Time) string {
+	if !errors.Is(err, simulate.ErrTimeTravel) {
+		return ""
+	}
+	now := h.Now()
+	return fmt.Sprintf("the clock only moves forward; it is at %s, %v after the time asked "+
+		"(TrackAt tracks an event that happened earlier): ",
+		now.UTC().Format("Mon "+time.RFC3339Nano), now.Sub(target))
 }
 
 // MoveTo moves the clock forward to target like [Harness.AdvanceTo], but
@@ -186,7 +204,7 @@ func (h *Harness) MoveTo(target time.Time) int {
 	h.T.Helper()
 	n, err := h.Simulator.MoveTo(target)
 	if err != nil {
-		h.T.Fatalf("connectortest: MoveTo(%s): %v", target.Format(time.RFC3339), err)
+		h.T.Fatalf("connectortest: MoveTo(%s): %s%v", target.Format(time.RFC3339), h.backwards(err, target), err)
 	}
 	return n
 }
