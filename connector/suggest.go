@@ -3,7 +3,6 @@ package connector
 import (
 	"fmt"
 	"iter"
-	"strings"
 
 	"github.com/campaignconnector/campaignconnector/internal/editdist"
 )
@@ -35,33 +34,6 @@ func suggestible(names iter.Seq[string]) iter.Seq[string] {
 	}
 }
 
-// nearestName returns the name of names that id most likely misspells:
-// the one that differs from id in case alone, or else the one nearest to
-// it by at most two letters added, dropped, changed or swapped, and by no
-// more than one for every three letters of id, so that a short ID does
-// not suggest any other short one. Two names as near suggest neither.
-func nearestName(id string, names iter.Seq[string]) string {
-	limit := min(2, len(id)/3)
-	// A name that differs in case alone counts as nearer than any edit:
-	// distance -1.
-	best, bestD, tie := "", limit+1, false
-	for n := range names {
-		if n == id {
-			continue
-		}
-		d := -1
-		if !strings.EqualFold(n, id) {
-			d = editdist.AtMost(id, n, limit)
-		}
-		switch {
-		case d < bestD:
-			best, bestD, tie = n, d, false
-		case d == bestD && d <= limit:
-			tie = true
-		}
-	}
-	if tie {
-		return ""
-	}
-	return best
-}
+// nearestName returns the name of names that id most likely misspells
+// ([editdist.Nearest]).
+func nearestName(id string, names iter.Seq[string]) string { return editdist.Nearest(id, names) }

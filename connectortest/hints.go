@@ -317,28 +317,6 @@ func entryNotes(b *strings.Builder, want []string) {
 	}
 }
 
-// nearest returns the name of names that s most likely misspells: the
-// one that differs from s in case alone, or else the one nearest to it by
-// at most two letters added, dropped, changed or swapped, and by no more
-// than one for every three letters of s, so that a short word does not
-// suggest any other short one. Two names as near suggest neither.
-func nearest(s string, names []string) string {
-	limit := min(2, len(s)/3)
-	best, bestD, tie := "", limit+1, false
-	for _, n := range names {
-		if strings.EqualFold(n, s) {
-			return n
-		}
-		d := editdist.AtMost(s, n, limit)
-		switch {
-		case d < bestD:
-			best, bestD, tie = n, d, false
-		case d == bestD && d <= limit:
-			tie = true
-		}
-	}
-	if tie {
-		return ""
-	}
-	return best
-}
+// nearest returns the name of names that s most likely misspells
+// ([editdist.Nearest]).
+func nearest(s string, names []string) string { return editdist.Nearest(s, slices.Values(names)) }

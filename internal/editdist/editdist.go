@@ -2,6 +2,11 @@
 // the name a typo most likely meant.
 package editdist
 
+import (
+	"iter"
+	"strings"
+)
+
 // Distance is the optimal string alignment distance of a and b, in
 // bytes: the fewest insertions, deletions, substitutions and swaps of
 // neighbours that turn a into b. It takes time in len(a)·len(b): bound
@@ -60,4 +65,36 @@ func AtMost(a, b string, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return min(prev[len(b)], big)
+}
+
+// Nearest returns the name of names that s most likely misspells: the
+// one that differs from s in case alone, or else the one nearest to it by
+// at most two letters added, dropped, changed or swapped, and by no more
+// than one for every three letters of s, so that a short name does not
+// suggest any other short one. Two names as near suggest neither; s
+// itself, among names, is passed over.
+func Nearest(s string, names iter.Seq[string]) string {
+	limit := min(2, len(s)/3)
+	// A name that differs in case alone counts as nearer than any edit:
+	// distance -1.
+	best, bestD, tie := "", limit+1, false
+	for n := range names {
+		if n == s {
+			continue
+		}
+		d := -1
+		if !strings.EqualFold(n, s) {
+			d = AtMost(s, n, limit)
+		}
+		switch {
+		case d < bestD:
+			best, bestD, tie = n, d, false
+		case d == bestD && d <= limit:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
 }
