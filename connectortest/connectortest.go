@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -465,7 +466,7 @@ var decisionKinds = []rule.DecisionKind{
 // kind alone does not match a decision that has a reason: "ignored" does not
 // match "ignored/after_due". With no kinds it asserts that nothing was
 // decided about the pair and, like [Harness.RequireNotSent], logs that
-// campaignID is no campaign saved. Its failure names the entries of want
+// campaignID is no campaign saved; an entry "" matches no decision. Its failure names the entries of want
 // that no decision can match, a kind or a reason that does not exist,
 // with the one each most likely misspells ("canceled": did you mean
 // "cancelled"?), and says what [Harness.RequireSent]'s does.
@@ -479,7 +480,7 @@ func (h *Harness) RequireKinds(userID, campaignID string, want ...string) {
 		}
 		got = append(got, s)
 	}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
+	if !slices.Equal(got, want) {
 		var notes strings.Builder
 		entryNotes(&notes, want)
 		h.T.Fatalf("connectortest: decisions about %q for %q:\n want %v\n  got %v\n%s%s%s", campaignID, userID, want, got,

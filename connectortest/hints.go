@@ -291,8 +291,8 @@ func reasonNote(reason rule.Reason) string {
 
 // entryNotes writes a line to b for each entry of a RequireKinds want
 // that no decision can match: a kind or a reason that does not exist
-// (each with the one it most likely misspells), or a reason left empty
-// after its slash.
+// (each with the one it most likely misspells), a reason left empty
+// after its slash, or several decisions in one entry.
 func entryNotes(b *strings.Builder, want []string) {
 	seen := map[string]bool{}
 	for _, w := range want {
@@ -300,6 +300,10 @@ func entryNotes(b *strings.Builder, want []string) {
 			continue
 		}
 		seen[w] = true
+		if n := severalNote(w); n != "" {
+			fmt.Fprintf(b, "want %q matches no decision: %s\n", w, n)
+			continue
+		}
 		kind, reason, slash := strings.Cut(w, "/")
 		var notes []string
 		if n := kindNote(rule.DecisionKind(kind)); n != "" {
@@ -315,6 +319,32 @@ func entryNotes(b *strings.Builder, want []string) {
 			fmt.Fprintf(b, "want %q matches no decision: %s\n", w, strings.Join(notes, "; "))
 		}
 	}
+}
+
+// severalNote is "" unless entry is decisions written apart by spaces,
+// each one RequireKinds could match: then it says to pass each as an
+// entry of its own.
+func severalNote(entry string) string {
+	fields := strings.Fields(entry)
+	if len(fields) < 2 {
+		return ""
+	}
+	for _, f := range fields {
+		kind, reason, slash := strings.Cut(f, "/")
+		if kindNote(rule.DecisionKind(kind)) != "" || slash && (reason == "" || reasonNote(rule.Reason(reason)) != "") {
+			return ""
+		}
+	}
+	return fmt.Sprintf("it names %d decisions, each an entry of its own: %s", len(fields), strings.Join(quoted(fields), ", "))
+}
+
+// quoted is each of ss in Go's quotes.
+func quoted(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }
 
 // nearest returns the name of names that s most likely misspells

@@ -101,3 +101,30 @@ func TestKnownKindsAndReasonsNoteNothing(t *testing.T) {
 		require.NotContains(t, f.msg, "no decision can match")
 	}
 }
+
+// An entry of RequireKinds is one decision: an empty entry, or two
+// decisions in one entry, matches none, and fails even where the entries
+// joined by spaces would read like the decisions taken.
+func TestRequireKindsEntryIsOneDecision(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fn       func(h *connectortest.Harness)
+		contains string
+	}{
+		{"an empty entry about a pair with no decision", func(h *connectortest.Harness) {
+			h.RequireKinds("nobody", "resend", "")
+		}, `want "" matches no decision: "" is no decision kind`},
+		{"two decisions in one entry", func(h *connectortest.Harness) {
+			h.RequireKinds("ann", "resend", "scheduled delivered")
+		}, `want "scheduled delivered" matches no decision: it names 2 decisions, each an entry of its own: "scheduled", "delivered"`},
+		{"an empty entry among others", func(h *connectortest.Harness) {
+			h.RequireKinds("ann", "resend", "scheduled", "", "delivered")
+		}, `want "" matches no decision: "" is no decision kind`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(t, resendScenario, tc.fn)
+			require.True(t, f.failed, "the assertion passed")
+			require.Contains(t, f.msg, tc.contains)
+		})
+	}
+}
