@@ -292,7 +292,8 @@ func reasonNote(reason rule.Reason) string {
 // entryNotes writes a line to b for each entry of a RequireKinds want
 // that no decision can match: a kind or a reason that does not exist
 // (each with the one it most likely misspells), a reason left empty
-// after its slash, or several decisions in one entry.
+// after the slash of a kind that exists, or several decisions in one
+// entry.
 func entryNotes(b *strings.Builder, want []string) {
 	seen := map[string]bool{}
 	for _, w := range want {
@@ -306,10 +307,11 @@ func entryNotes(b *strings.Builder, want []string) {
 		}
 		kind, reason, slash := strings.Cut(w, "/")
 		var notes []string
-		if n := kindNote(rule.DecisionKind(kind)); n != "" {
-			notes = append(notes, n)
+		kn := kindNote(rule.DecisionKind(kind))
+		if kn != "" {
+			notes = append(notes, kn)
 		}
-		if slash && reason == "" {
+		if slash && reason == "" && kn == "" {
 			notes = append(notes, fmt.Sprintf("a decision with no reason is written %q", kind))
 		}
 		if n := reasonNote(rule.Reason(reason)); n != "" {

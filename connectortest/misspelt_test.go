@@ -128,3 +128,18 @@ func TestRequireKindsEntryIsOneDecision(t *testing.T) {
 		})
 	}
 }
+
+// An entry with a slash and no reason after it is told how a decision
+// without a reason is written only when its kind exists: it is never
+// told to write a kind that is none.
+func TestEmptyReasonAfterUnknownKind(t *testing.T) {
+	for _, tc := range []struct{ entry, note string }{
+		{"/", `want "/" matches no decision: "" is no decision kind` + "\n"},
+		{"canceled/", `want "canceled/" matches no decision: "canceled" is no decision kind (did you mean "cancelled"?)` + "\n"},
+	} {
+		f := outcome(t, resendScenario, func(h *connectortest.Harness) { h.RequireKinds("ann", "resend", tc.entry) })
+		require.True(t, f.failed, "the assertion passed")
+		require.Contains(t, f.msg, tc.note)
+		require.NotContains(t, f.msg, "a decision with no reason is written")
+	}
+}
