@@ -349,6 +349,14 @@ func quoted(ss []string) []string {
 	return out
 }
 
-// nearest returns the name of names that s most likely misspells
-// ([editdist.Nearest]).
-func nearest(s string, names []string) string { return editdist.Nearest(s, slices.Values(names)) }
+// nearest returns the name of names, all in lower case, that s most
+// likely misspells ([editdist.Nearest]), case aside: the name s is in
+// other capitals, or the one nearest to s in lower case.
+func nearest(s string, names []string) string {
+	for _, n := range names {
+		if strings.EqualFold(n, s) {
+			return n
+		}
+	}
+	return editdist.Nearest(strings.ToLower(s), slices.Values(names))
+}

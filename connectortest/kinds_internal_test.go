@@ -70,6 +70,9 @@ func TestNearest(t *testing.T) {
 	for _, tc := range []struct{ s, want string }{
 		{"canceled", "cancelled"},
 		{"CANCELLED", "cancelled"},
+		{"CANCELED", "cancelled"}, // a misspelling in capitals
+		{"HELD-OUT", "held_out"},
+		{"Shceduled", "scheduled"},
 		{"held-out", "held_out"},
 		{"shceduled", "scheduled"}, // a swap is one edit
 		{"lat", "late"},            // one edit for a word of three letters
