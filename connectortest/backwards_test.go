@@ -54,3 +54,27 @@ func TestMoveOutOfRangeSaysNothingOfGoingBack(t *testing.T) {
 	require.Contains(t, f.msg, "connectortest: AdvanceTo(2300-01-01T00:00:00Z): simulate: AdvanceTo(")
 	require.NotContains(t, f.msg, "only moves forward")
 }
+
+// A zero time.Time asked, most often one left unset, is named as such,
+// not as a time some 292 years (where a time.Duration ends) before the
+// clock.
+func TestMovingToTheZeroTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(h *connectortest.Harness)
+		want string
+	}{
+		{"AdvanceTo", func(h *connectortest.Harness) { h.AdvanceTo(time.Time{}) },
+			"connectortest: AdvanceTo(0001-01-01T00:00:00Z): the clock only moves forward; it is at Mon 2026-01-05T04:00:00Z, " +
+				"and the time asked is the zero time.Time (one left unset?): simulate: time cannot go back: "},
+		{"MoveTo", func(h *connectortest.Harness) { h.MoveTo(time.Time{}) },
+			"connectortest: MoveTo(0001-01-01T00:00:00Z): the clock only moves forward; it is at Mon 2026-01-05T04:00:00Z, " +
+				"and the time asked is the zero time.Time (one left unset?): simulate: time cannot go back: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := outcome(t, func(h *connectortest.Harness) { h.Advance(4 * time.Hour) }, tc.fn)
+			require.True(t, f.failed, "the move back passed")
+			require.True(t, strings.HasPrefix(f.msg, tc.want), "want the message to start with\n%s\ngot\n%s", tc.want, f.msg)
+		})
+	}
+}

@@ -186,12 +186,17 @@ func (h *Harness) AdvanceTo(target time.Time) int {
 // backwards is "", unless err is a move of the clock to target refused as
 // going back ([simulate.ErrTimeTravel]): then it says where the harness
 // clock is, how far target lies before it, and how a test tracks what
-// happened earlier, ending in ": ", for err to follow.
+// happened earlier, ending in ": ", for err to follow. A zero target is
+// named as such: the time between lies past what a time.Duration holds.
 func (h *Harness) backwards(err error, target time.Time) string {
 	if !errors.Is(err, simulate.ErrTimeTravel) {
 		return ""
 	}
 	now := h.Now()
+	if target.IsZero() {
+		return fmt.Sprintf("the clock only moves forward; it is at %s, and the time asked is the zero time.Time (one left unset?): ",
+			now.UTC().Format("Mon "+time.RFC3339Nano))
+	}
 	return fmt.Sprintf("the clock only moves forward; it is at %s, %v after the time asked "+
 		"(TrackAt tracks an event that happened earlier): ",
 		now.UTC().Format("Mon "+time.RFC3339Nano), now.Sub(target))
