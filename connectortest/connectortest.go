@@ -458,12 +458,8 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// decisionKinds is every kind of decision the engine takes (a kind added
-// to rule and missing here makes RequireNoReason refuse it, loudly).
-var decisionKinds = []rule.DecisionKind{
-	rule.Scheduled, rule.Suppressed, rule.Cancelled, rule.Duplicate, rule.Ignored, rule.Delivered, rule.Retried,
-	rule.Failed, rule.Warned, rule.Deferred, rule.HeldOut, rule.Converted, rule.Applied,
-}
+// decisionKinds is every kind of decision the engine takes.
+var decisionKinds = rule.DecisionKinds()
 
 // RequireKinds asserts the exact sequence of decisions about userID and
 // campaignID, each written as its kind and reason, "suppressed/already_pending",

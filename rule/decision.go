@@ -269,6 +269,17 @@ var reasons = []Reason{
 	ReasonDirectoryError, ReasonCreated, ReasonEdited, ReasonPublished,
 }
 
+// decisionKinds is every kind of decision, in the order of declaration.
+var decisionKinds = []DecisionKind{
+	Scheduled, Suppressed, Cancelled, Duplicate, Ignored, Delivered, Retried,
+	Failed, Warned, Deferred, HeldOut, Converted, Applied,
+}
+
+// DecisionKinds returns every kind of decision the engine takes, the
+// constants above, in the order of their declaration, as a new slice: a
+// test helper can tell a misspelt kind from one the engine takes.
+func DecisionKinds() []DecisionKind { return slices.Clone(decisionKinds) }
+
 // Reasons returns every reason a decision can carry, the constants above,
 // in the order of their declaration, as a new slice: a test helper can
 // tell a misspelt reason from one the engine gives.

@@ -13,17 +13,18 @@ import (
 	"github.com/campaignconnector/campaignconnector/rule"
 )
 
-// sourceReasons reads this package's source for its constants of type
-// Reason, by name, so that a constant added is seen without a list to
-// keep up to date.
-func sourceReasons(t *testing.T) map[string]rule.Reason {
+// sourceConstants reads this package's source for its constants of type
+// typ (declared with it: Warning = Warned, an alias, has no type of its
+// own), by name, so that a constant added is seen without a list to keep
+// up to date.
+func sourceConstants(t *testing.T, typ string) map[string]string {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no source of package rule: %v", err)
 	}
 	fset := token.NewFileSet()
-	out := map[string]rule.Reason{}
+	out := map[string]string{}
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -39,7 +40,7 @@ func sourceReasons(t *testing.T) map[string]rule.Reason {
 			}
 			for _, spec := range gd.Specs {
 				vs := spec.(*ast.ValueSpec)
-				if typ, ok := vs.Type.(*ast.Ident); !ok || typ.Name != "Reason" {
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != typ {
 					continue
 				}
 				for i, id := range vs.Names {
@@ -51,7 +52,7 @@ func sourceReasons(t *testing.T) map[string]rule.Reason {
 					if err != nil {
 						t.Fatal(err)
 					}
-					out[id.Name] = rule.Reason(v)
+					out[id.Name] = v
 				}
 			}
 		}
@@ -62,13 +63,13 @@ func sourceReasons(t *testing.T) map[string]rule.Reason {
 // Reasons lists every Reason constant of the package once, and nothing
 // else: a constant added without its entry fails here.
 func TestReasonsListsEveryConstant(t *testing.T) {
-	consts := sourceReasons(t)
+	consts := sourceConstants(t, "Reason")
 	if len(consts) < 30 {
 		t.Fatalf("found %d Reason constants in the source: the parse misses some", len(consts))
 	}
 	got := rule.Reasons()
 	for name, r := range consts {
-		if !slices.Contains(got, r) {
+		if !slices.Contains(got, rule.Reason(r)) {
 			t.Errorf("rule.%s (%q) is missing from Reasons", name, r)
 		}
 	}
@@ -85,5 +86,34 @@ func TestReasonsListsEveryConstant(t *testing.T) {
 	got[0] = "changed"
 	if rule.Reasons()[0] == "changed" {
 		t.Error("Reasons returns the package's own slice: a caller can change it")
+	}
+}
+
+// DecisionKinds lists every DecisionKind constant of the package once,
+// and nothing else.
+func TestDecisionKindsListsEveryConstant(t *testing.T) {
+	consts := sourceConstants(t, "DecisionKind")
+	if len(consts) < 10 {
+		t.Fatalf("found %d DecisionKind constants in the source: the parse misses some", len(consts))
+	}
+	got := rule.DecisionKinds()
+	for name, k := range consts {
+		if !slices.Contains(got, rule.DecisionKind(k)) {
+			t.Errorf("rule.%s (%q) is missing from DecisionKinds", name, k)
+		}
+	}
+	seen := map[rule.DecisionKind]bool{}
+	for _, k := range got {
+		if seen[k] {
+			t.Errorf("DecisionKinds lists %q twice", k)
+		}
+		seen[k] = true
+	}
+	if len(got) != len(consts) {
+		t.Errorf("DecisionKinds lists %d kinds, the source declares %d", len(got), len(consts))
+	}
+	got[0] = "changed"
+	if rule.DecisionKinds()[0] == "changed" {
+		t.Error("DecisionKinds returns the package's own slice: a caller can change it")
 	}
 }
