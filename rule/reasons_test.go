@@ -60,60 +60,46 @@ func sourceConstants(t *testing.T, typ string) map[string]string {
 	return out
 }
 
+// checkListed checks that list, the result of the function fn names,
+// holds every constant of type typ the package declares, once, and
+// nothing else (at least `least` of them, or the parse misses some), and
+// that fn returns a copy of its slice.
+func checkListed[T ~string](t *testing.T, typ, fn string, least int, list func() []T) {
+	t.Helper()
+	consts := sourceConstants(t, typ)
+	if len(consts) < least {
+		t.Fatalf("found %d %s constants in the source: the parse misses some", len(consts), typ)
+	}
+	got := list()
+	for name, v := range consts {
+		if !slices.Contains(got, T(v)) {
+			t.Errorf("rule.%s (%q) is missing from %s", name, v, fn)
+		}
+	}
+	seen := map[T]bool{}
+	for _, v := range got {
+		if seen[v] {
+			t.Errorf("%s lists %q twice", fn, v)
+		}
+		seen[v] = true
+	}
+	if len(got) != len(consts) {
+		t.Errorf("%s lists %d, the source declares %d", fn, len(got), len(consts))
+	}
+	got[0] = "changed"
+	if list()[0] == "changed" {
+		t.Errorf("%s returns the package's own slice: a caller can change it", fn)
+	}
+}
+
 // Reasons lists every Reason constant of the package once, and nothing
 // else: a constant added without its entry fails here.
 func TestReasonsListsEveryConstant(t *testing.T) {
-	consts := sourceConstants(t, "Reason")
-	if len(consts) < 30 {
-		t.Fatalf("found %d Reason constants in the source: the parse misses some", len(consts))
-	}
-	got := rule.Reasons()
-	for name, r := range consts {
-		if !slices.Contains(got, rule.Reason(r)) {
-			t.Errorf("rule.%s (%q) is missing from Reasons", name, r)
-		}
-	}
-	seen := map[rule.Reason]bool{}
-	for _, r := range got {
-		if seen[r] {
-			t.Errorf("Reasons lists %q twice", r)
-		}
-		seen[r] = true
-	}
-	if len(got) != len(consts) {
-		t.Errorf("Reasons lists %d reasons, the source declares %d", len(got), len(consts))
-	}
-	got[0] = "changed"
-	if rule.Reasons()[0] == "changed" {
-		t.Error("Reasons returns the package's own slice: a caller can change it")
-	}
+	checkListed(t, "Reason", "Reasons", 30, rule.Reasons)
 }
 
 // DecisionKinds lists every DecisionKind constant of the package once,
 // and nothing else.
 func TestDecisionKindsListsEveryConstant(t *testing.T) {
-	consts := sourceConstants(t, "DecisionKind")
-	if len(consts) < 10 {
-		t.Fatalf("found %d DecisionKind constants in the source: the parse misses some", len(consts))
-	}
-	got := rule.DecisionKinds()
-	for name, k := range consts {
-		if !slices.Contains(got, rule.DecisionKind(k)) {
-			t.Errorf("rule.%s (%q) is missing from DecisionKinds", name, k)
-		}
-	}
-	seen := map[rule.DecisionKind]bool{}
-	for _, k := range got {
-		if seen[k] {
-			t.Errorf("DecisionKinds lists %q twice", k)
-		}
-		seen[k] = true
-	}
-	if len(got) != len(consts) {
-		t.Errorf("DecisionKinds lists %d kinds, the source declares %d", len(got), len(consts))
-	}
-	got[0] = "changed"
-	if rule.DecisionKinds()[0] == "changed" {
-		t.Error("DecisionKinds returns the package's own slice: a caller can change it")
-	}
+	checkListed(t, "DecisionKind", "DecisionKinds", 10, rule.DecisionKinds)
 }
