@@ -50,9 +50,10 @@ func TestCancelCampaignBatchLeavesADeliveryItCannotReadToOthers(t *testing.T) {
 	require.EqualValues(t, 1, st.Pending, "the unreadable delivery stays in the queue")
 }
 
-// A cursor is good for the campaign and namespace it was made for, as it
-// was made: changed, or passed for another, it is refused.
-func TestCancelCampaignBatchRefusesAChangedCursor(t *testing.T) {
+// A walk goes on from its cursor in due order, and a batch as long as its
+// limit is not taken for the last (the cursors' checks are the
+// conformance suite's).
+func TestCancelCampaignBatchGoesOnFromItsCursor(t *testing.T) {
 	s := openStore(t, postgres.WithSchema(testSchema(t)))
 	ctx := context.Background()
 	schedule(t, s, "ns", "ann", "d-ann", t0)
@@ -60,16 +61,6 @@ func TestCancelCampaignBatchRefusesAChangedCursor(t *testing.T) {
 	_, cursor, err := s.CancelCampaignBatch(ctx, "ns", "f", "", 1)
 	require.NoError(t, err)
 	require.NotEmpty(t, cursor)
-	for i := range len(cursor) {
-		b := []byte(cursor)
-		b[i] ^= 1
-		_, _, err := s.CancelCampaignBatch(ctx, "ns", "f", string(b), 1)
-		require.ErrorIs(t, err, store.ErrInvalidQuery, "byte %d changed: %q", i, b)
-	}
-	_, _, err = s.CancelCampaignBatch(ctx, "ns", "g", cursor, 1)
-	require.ErrorIs(t, err, store.ErrInvalidQuery, "another campaign's cursor")
-	_, _, err = s.CancelCampaignBatch(ctx, "ns2", "f", cursor, 1)
-	require.ErrorIs(t, err, store.ErrInvalidQuery, "another namespace's cursor")
 	removed, next, err := s.CancelCampaignBatch(ctx, "ns", "f", cursor, 1)
 	require.NoError(t, err)
 	require.Len(t, removed, 1)

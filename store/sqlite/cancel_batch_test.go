@@ -78,37 +78,19 @@ func TestCancelCampaignBatchLeavesADeliveryItCannotReadToOthers(t *testing.T) {
 	require.EqualValues(t, 1, st.Pending, "the unreadable delivery stays in the queue")
 }
 
-// A cursor is good for the campaign and namespace it was made for, as it
-// was made: changed, or passed for another, it is refused.
-func TestCancelCampaignBatchRefusesAChangedCursor(t *testing.T) {
+// A walk goes on from its cursor in due order (the cursors' checks are
+// the conformance suite's).
+func TestCancelCampaignBatchGoesOnFromItsCursor(t *testing.T) {
 	s := openStore(t, testPath(t))
 	ctx := context.Background()
 	schedule(t, s, "ns", "ann", "d-ann", t0)
 	schedule(t, s, "ns", "bob", "d-bob", t0.Add(time.Second))
 	_, cursor, err := s.CancelCampaignBatch(ctx, "ns", "f", "", 1)
 	require.NoError(t, err)
-	require.NotEmpty(t, cursor)
-	for i := range len(cursor) {
-		b := []byte(cursor)
-		b[i] ^= 1
-		_, _, err := s.CancelCampaignBatch(ctx, "ns", "f", string(b), 1)
-		require.ErrorIs(t, err, store.ErrInvalidQuery, "byte %d changed: %q", i, b)
-	}
-	_, _, err = s.CancelCampaignBatch(ctx, "ns", "g", cursor, 1)
-	require.ErrorIs(t, err, store.ErrInvalidQuery, "another campaign's cursor")
-	_, _, err = s.CancelCampaignBatch(ctx, "ns2", "f", cursor, 1)
-	require.ErrorIs(t, err, store.ErrInvalidQuery, "another namespace's cursor")
 	removed, _, err := s.CancelCampaignBatch(ctx, "ns", "f", cursor, 1)
 	require.NoError(t, err)
 	require.Len(t, removed, 1)
 	require.Equal(t, "d-bob", removed[0].Pending.ID)
-}
-
-// postgresCursor returns the cursor store/postgres's CancelCampaignBatch
-// makes for a delivery due at due: the same shape as this store's, its
-// time in microseconds.
-func postgresCursor(ns, campaignID, id string, due time.Time) string {
-	return batchcursor.Encode("postgres", ns, campaignID, batchcursor.Key{Kind: 't', N: due.UnixMicro(), ID: id})
 }
 
 // A cursor of the PostgreSQL store, of the same shape, is refused: read
@@ -124,4 +106,11 @@ func TestCancelCampaignBatchRefusesAnotherStoresCursor(t *testing.T) {
 	st, err := s.Stats(ctx, "ns")
 	require.NoError(t, err)
 	require.EqualValues(t, 2, st.Pending)
+}
+
+// postgresCursor returns the cursor store/postgres's CancelCampaignBatch
+// makes for a delivery due at due: the same shape as this store's, its
+// time in microseconds.
+func postgresCursor(ns, campaignID, id string, due time.Time) string {
+	return batchcursor.Encode("postgres", ns, campaignID, batchcursor.Key{Kind: 't', N: due.UnixMicro(), ID: id})
 }

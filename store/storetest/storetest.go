@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"pending/counted as Stats counts them (PendingCounter)", testPendingCount},
 		{"pending/counted per follow-up up to a limit (CampaignPendingCounter)", testCampaignPendingCount},
 		{"queue/cancel by campaign a batch at a time (BatchCanceller)", testCancelBatch},
+		{"queue/a cancellation cursor changed or passed for another is refused (BatchCanceller)", testCancelBatchCursor},
 		{"pending/trigger event IDs come back as stored", testTriggerIDs},
 		{"pending/attempt counts of any size come back as stored", testAttempts},
 		{"pending/times far from now come back as stored", testFarTimes},

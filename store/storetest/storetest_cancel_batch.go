@@ -244,3 +244,39 @@ func testCancelBatch(t *testing.T, s store.Store, ns string) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, before, pendingLeft(t, s, ns), "failed calls remove nothing")
 }
+
+// testCancelBatchCursor checks that a cursor is good for the campaign
+// and namespace it was made for, as it was made: a byte of it changed, or
+// passed for another campaign or namespace, it is refused with
+// store.ErrInvalidQuery, and as made it goes on where it stopped.
+func testCancelBatchCursor(t *testing.T, s store.Store, ns string) {
+	bc, ok := s.(store.BatchCanceller)
+	if !ok {
+		t.Skip("the store does not implement store.BatchCanceller")
+	}
+	ctx := context.Background()
+	for i, user := range []string{"ann", "bob"} {
+		update(t, s, ns, user, T0, func(u *store.UserState) {
+			u.Pending = append(u.Pending, pending(user, "f", "d-"+user, T0.Add(time.Duration(i)*time.Second)))
+		})
+	}
+	first, cursor, err := bc.CancelCampaignBatch(ctx, ns, "f", "", 1)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	require.NotEmpty(t, cursor)
+	for i := range len(cursor) {
+		b := []byte(cursor)
+		b[i] ^= 1
+		_, _, err := bc.CancelCampaignBatch(ctx, ns, "f", string(b), 1)
+		require.ErrorIs(t, err, store.ErrInvalidQuery, "byte %d changed: %q", i, b)
+	}
+	_, _, err = bc.CancelCampaignBatch(ctx, ns, "g", cursor, 1)
+	require.ErrorIs(t, err, store.ErrInvalidQuery, "another campaign's cursor")
+	_, _, err = bc.CancelCampaignBatch(ctx, ns+"-2", "f", cursor, 1)
+	require.ErrorIs(t, err, store.ErrInvalidQuery, "another namespace's cursor")
+	removed, _, err := bc.CancelCampaignBatch(ctx, ns, "f", cursor, 1)
+	require.NoError(t, err)
+	require.Len(t, removed, 1)
+	require.ElementsMatch(t, []string{"d-ann", "d-bob"}, []string{first[0].Pending.ID, removed[0].Pending.ID},
+		"the walk goes on past the first batch's delivery")
+}
