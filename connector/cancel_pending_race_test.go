@@ -49,24 +49,8 @@ func TestCancelPendingTwiceWhileAnotherEngineSends(t *testing.T) {
 	s := &batchSpy{Memory: store.NewMemory()}
 	r := newBacklog(t, s, backlogUsers)
 	r.clk.Add(8 * 24 * time.Hour)
-	held := make(chan string)
-	release := make(chan struct{})
-	var first atomic.Bool
-	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
-		if first.CompareAndSwap(false, true) {
-			held <- d.UserID
-			<-release
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.sent[d.UserID]++
-		return nil
-	})
-	obs := connector.ObserverFunc(func(d rule.Decision) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.ds = append(r.ds, d)
-	})
+	send, held, release := r.holdingSender(nil)
+	obs := r.observer()
 	other := newEngine(t, s, send, r.clk, connector.WithObserver(obs), connector.WithSendConcurrency(4))
 	third := newEngine(t, s, send, r.clk, connector.WithObserver(obs))
 	_, err := other.Campaigns(ctx)
@@ -141,12 +125,7 @@ func TestCancelPendingWithAResumeBetweenBatches(t *testing.T) {
 	require.ErrorIs(t, r.e.Stop(ctx, "resend"), connector.ErrNotCancelled)
 	s.resetCounts()
 	s.failAt = 0
-	other := newEngine(t, s, connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.sent[d.UserID]++
-		return nil
-	}), r.clk)
+	other := newEngine(t, s, r.sender(), r.clk)
 	var once atomic.Bool
 	s.after = func(int) {
 		if once.CompareAndSwap(false, true) {

@@ -28,27 +28,12 @@ func TestAStopInBatchesWhileAnotherEngineSends(t *testing.T) {
 
 	var stopReturned atomic.Bool
 	var late atomic.Int32
-	held := make(chan string)
-	release := make(chan struct{})
-	var first atomic.Bool
-	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+	send, held, release := r.holdingSender(func() {
 		if stopReturned.Load() {
 			late.Add(1)
 		}
-		if first.CompareAndSwap(false, true) {
-			held <- d.UserID
-			<-release
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.sent[d.UserID]++
-		return nil
 	})
-	obs := connector.ObserverFunc(func(d rule.Decision) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.ds = append(r.ds, d)
-	})
+	obs := r.observer()
 	other := newEngine(t, s, send, r.clk, connector.WithObserver(obs), connector.WithSendConcurrency(4))
 	_, err := other.Campaigns(ctx) // its snapshot: the follow-up active
 	require.NoError(t, err)
@@ -145,17 +130,8 @@ func TestAnotherEngineBetweenBatches(t *testing.T) {
 			s := &batchSpy{Memory: store.NewMemory()}
 			r := newBacklog(t, s, backlogUsers)
 			s.resetCounts()
-			obs := connector.ObserverFunc(func(d rule.Decision) {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				r.ds = append(r.ds, d)
-			})
-			other := newEngine(t, s, connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				r.sent[d.UserID]++
-				return nil
-			}), r.clk, connector.WithObserver(obs))
+			obs := r.observer()
+			other := newEngine(t, s, r.sender(), r.clk, connector.WithObserver(obs))
 			var once atomic.Bool
 			s.after = func(int) {
 				if once.CompareAndSwap(false, true) {

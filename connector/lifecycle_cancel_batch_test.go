@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,18 +82,7 @@ func newBacklog(t *testing.T, s store.Store, n int, opts ...connector.Option) *b
 	t.Helper()
 	ctx := context.Background()
 	r := &backlogRun{clk: applyClock(), sent: map[string]int{}}
-	send := connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.sent[d.UserID]++
-		return nil
-	})
-	obs := connector.ObserverFunc(func(d rule.Decision) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.ds = append(r.ds, d)
-	})
-	r.e = newEngine(t, s, send, r.clk, append([]connector.Option{connector.WithObserver(obs)}, opts...)...)
+	r.e = newEngine(t, s, r.sender(), r.clk, append([]connector.Option{connector.WithObserver(r.observer())}, opts...)...)
 	require.NoError(t, r.e.Apply(ctx, resendCampaigns))
 	var evs []event.Event
 	for i := range n {
@@ -104,6 +94,45 @@ func newBacklog(t *testing.T, s store.Store, n int, opts ...connector.Option) *b
 		}
 	}
 	return r
+}
+
+// sender counts each delivery sent, by user, in r.sent.
+func (r *backlogRun) sender() connector.Sender {
+	return connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.sent[d.UserID]++
+		return nil
+	})
+}
+
+// observer keeps every decision in r.ds.
+func (r *backlogRun) observer() connector.Observer {
+	return connector.ObserverFunc(func(d rule.Decision) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.ds = append(r.ds, d)
+	})
+}
+
+// holdingSender is r.sender, but for the first send, which hands its user
+// to held and waits for release to be closed; before, when set, runs at
+// the start of every send.
+func (r *backlogRun) holdingSender(before func()) (send connector.Sender, held <-chan string, release chan struct{}) {
+	hold := make(chan string)
+	release = make(chan struct{})
+	var first atomic.Bool
+	count := r.sender()
+	return connector.SenderFunc(func(ctx context.Context, d connector.Delivery) error {
+		if before != nil {
+			before()
+		}
+		if first.CompareAndSwap(false, true) {
+			hold <- d.UserID
+			<-release
+		}
+		return count.Send(ctx, d)
+	}), hold, release
 }
 
 // stopped returns the users of the cancellations (campaign_stopped) of
@@ -253,12 +282,7 @@ func TestAResumeBetweenBatchesKeepsItsDeliveries(t *testing.T) {
 	s := &batchSpy{Memory: store.NewMemory()}
 	r := newBacklog(t, s, backlogUsers)
 	s.resetCounts()
-	other := newEngine(t, s, connector.SenderFunc(func(_ context.Context, d connector.Delivery) error {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.sent[d.UserID]++
-		return nil
-	}), r.clk)
+	other := newEngine(t, s, r.sender(), r.clk)
 	var fresh []string
 	s.after = func(call int) {
 		if call != 1 {
