@@ -347,6 +347,14 @@ func TestTalliesOfCampaignsReadTheCampaignIndex(t *testing.T) {
 	}
 }
 
+// bigAndSmallFollowUps fills the pending table with 50,000 deliveries, one
+// a second, of two follow-ups: "small" holds every hundredth, "big" the
+// rest.
+const bigAndSmallFollowUps = `INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
+	SELECT '', 'u' || i, 'd' || i, CASE WHEN i % 100 = 0 THEN 'small' ELSE 'big' END, 0,
+		now() + i * interval '1 second', now() + i * interval '1 second', 0, '\x01'
+	FROM generate_series(1, 50000) i`
+
 // A follow-up's bounded pending count, which the dashboard makes for each
 // follow-up it shows, reads the follow-up's range of the index on (ns,
 // campaign_id, due_at, id) and stops at its bound, in the generic plan
@@ -357,11 +365,7 @@ func TestTalliesOfCampaignsReadTheCampaignIndex(t *testing.T) {
 // follow-up with few would read all of it.
 func TestCampaignPendingCountStopsAtItsLimit(t *testing.T) {
 	q, conn := planTables(t,
-		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
-			SELECT '', 'u' || i, 'd' || i, CASE WHEN i % 100 = 0 THEN 'small' ELSE 'big' END, 0,
-				now() + i * interval '1 second', now() + i * interval '1 second', 0, '\x01'
-			FROM generate_series(1, 50000) i`,
-		`VACUUM ANALYZE {pending}`)
+		bigAndSmallFollowUps, `VACUUM ANALYZE {pending}`)
 	ctx := context.Background()
 	for _, id := range []string{"big", "small"} {
 		rows, err := conn.Query(ctx, "EXPLAIN "+q.campaignPendingCount, pgx.QueryExecModeExec, "", id, int64(10001))
@@ -387,11 +391,7 @@ func TestCampaignPendingCountStopsAtItsLimit(t *testing.T) {
 // them), both in the plan a connection caches.
 func TestCancelCampaignBatchReadsTheDueIndexInOrder(t *testing.T) {
 	q, conn := planTables(t,
-		`INSERT INTO {pending} (ns, user_id, id, campaign_id, seq, ready_at, due_at, token, body)
-			SELECT '', 'u' || i, 'd' || i, CASE WHEN i % 100 = 0 THEN 'small' ELSE 'big' END, 0,
-				now() + i * interval '1 second', now() + i * interval '1 second', 0, '\x01'
-			FROM generate_series(1, 50000) i`,
-		`VACUUM ANALYZE {pending}`)
+		bigAndSmallFollowUps, `VACUUM ANALYZE {pending}`)
 	for _, id := range []string{"big", "small"} {
 		plan := explainCached(t, conn, q.cancelBatchKeys, "'', '"+id+"', '2026-03-01 12:00:00+00', 'd7', 1000")
 		lines := strings.Split(plan, "\n")
