@@ -371,12 +371,16 @@ func hashString(h uint64, s string) uint64 {
 // userLock is the advisory lock key serializing the updates of one user:
 // a 64-bit hash of the table set, namespace and user. Two users sharing a
 // key only wait for each other.
-func (s *Store) userLock(ns, userID string) int64 {
+func (s *Store) userLock(ns, userID string) int64 { return int64(s.lockHash(ns, userID)) }
+
+// lockHash is the 64-bit hash of the table set (the salt), ns and name
+// that the advisory lock keys are made of.
+func (s *Store) lockHash(ns, name string) uint64 {
 	h := hashString(s.salt, ns)
 	h = (h ^ 0xff) * 1099511628211
-	h = hashString(h, userID)
+	h = hashString(h, name)
 	h ^= h >> 31
-	return int64(h)
+	return h
 }
 
 // campaignLock is the advisory lock key serializing the cancellations of
@@ -388,10 +392,7 @@ func (s *Store) userLock(ns, userID string) int64 {
 // lock, whatever the hashes. Two campaigns sharing a key only wait for
 // each other.
 func (s *Store) campaignLock(ns, campaignID string) (int32, int32) {
-	h := hashString(s.salt, ns)
-	h = (h ^ 0xff) * 1099511628211
-	h = hashString(h, campaignID)
-	h ^= h >> 31
+	h := s.lockHash(ns, campaignID)
 	return int32(h >> 32), int32(h)
 }
 
