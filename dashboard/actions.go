@@ -34,16 +34,21 @@ type outcome struct {
 	// the engine never sends those (each is dropped at its due time), so
 	// the page says what happened and, with %s, where the error is.
 	part string
+	// cancels says done tells that no delivery is left waiting; listed
+	// replaces done when the page still lists some: a forged address,
+	// or sends that were in flight when the campaign stopped.
+	cancels bool
+	listed  string
 }
 
 // outcomes are the actions' outcomes, by form value.
 var outcomes = map[string]outcome{
 	opPublish: {states: []rule.State{rule.Active}, done: "Published: the campaign is active."},
-	opStop: {states: []rule.State{rule.Stopped}, done: "Stopped: its pending deliveries are cancelled.",
+	opStop: {states: []rule.State{rule.Stopped}, done: "Stopped: its pending deliveries are cancelled.", cancels: true, listed: "Stopped.",
 		part: "Stopped, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due."},
 	opArchive: {states: []rule.State{rule.Archived}, done: "Archived.",
 		part: "Archived, but cancelling its pending deliveries failed (reference %s in the server's log): they are not sent; each is dropped when it falls due."},
-	opCancelPending: {states: []rule.State{rule.Stopped, rule.Archived}, done: "Cancelled: no delivery of the campaign is left pending.",
+	opCancelPending: {states: []rule.State{rule.Stopped, rule.Archived}, done: "Cancelled: no delivery of the campaign is left pending.", cancels: true,
 		part: "Cancelling its pending deliveries failed again (reference %s in the server's log): they are not sent; each is dropped when it falls due, or try again."},
 }
 
@@ -57,6 +62,16 @@ func doneNote(op string, s rule.State) string {
 		return o.done
 	}
 	return ""
+}
+
+// listedNote is what replaces note, the confirmation of op on a page
+// that still lists waiting deliveries of the campaign, when note says
+// none is left: the page confirms only what it shows.
+func listedNote(op, note string, waiting int64) string {
+	if o := outcomes[op]; o.cancels && waiting > 0 && note == o.done {
+		return o.listed
+	}
+	return note
 }
 
 // resumedNote confirms a publish that resumed a stopped campaign (an

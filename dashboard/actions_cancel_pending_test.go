@@ -40,7 +40,9 @@ const cancelPendingButton = `value="cancel_pending"`
 // failed leaves ann's delivery pending; the campaign's page offers to
 // cancel it, which fails while the store is down (the page says so, with
 // the reference) and then works: the page confirms it, counts nothing
-// waiting and no longer offers the button.
+// waiting and no longer offers the button. Before that, an address
+// claiming the stop or the cancellation done confirms nothing the page
+// contradicts.
 func TestAStopCutShortIsFinishedFromItsPage(t *testing.T) {
 	s := &cancelFailsUntil{Memory: store.NewMemory()}
 	s.down.Store(true)
@@ -56,6 +58,23 @@ func TestAStopCutShortIsFinishedFromItsPage(t *testing.T) {
 	}
 	if p := body(t, get(t, h, "/campaign?id=newsletter"), http.StatusOK); strings.Contains(p, cancelPendingButton) {
 		t.Error("the active original's page offers to cancel pending deliveries")
+	}
+
+	// An address that claims the deliveries gone, forged or written
+	// while sends were in flight, confirms only what the page shows.
+	for _, c := range []struct{ op, note, want string }{
+		{opCancelPending, "Cancelled:", ""},
+		{opStop, "are cancelled", "Stopped."},
+	} {
+		page := body(t, get(t, h, "/campaign?id=resend&done="+c.op), http.StatusOK)
+		if strings.Contains(page, c.note) {
+			t.Errorf("done=%s: the page says the deliveries are gone above one still waiting", c.op)
+		}
+		if flash := strings.Contains(page, `class="flash"`); flash != (c.want != "") {
+			t.Errorf("done=%s: a note shown: %v, want %v", c.op, flash, c.want != "")
+		} else if flash && !strings.Contains(section(t, page, `class="flash"`, "</p>"), c.want) {
+			t.Errorf("done=%s: the note: %s, want %q", c.op, section(t, page, `class="flash"`, "</p>"), c.want)
+		}
 	}
 
 	rec = post(h, url.Values{"op": {opCancelPending}, "id": {"resend"}, "csrf": {token}}, ck, nil)

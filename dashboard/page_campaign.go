@@ -188,6 +188,7 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 				body.WaitingNote = h.note(r, err) // the page read is listed all the same
 			}
 		}
+		body.Done = listedNote(q.Get("done"), body.Done, body.Waiting)
 		// What a stop or an archive cut short left: never sent, but
 		// listed until each falls due, unless an operator cancels it now.
 		if h.csrf != nil && body.Waiting > 0 && (rec.State == rule.Stopped || rec.State == rule.Archived) {
