@@ -133,3 +133,35 @@ func TestCancelPendingIsOfferedOnlyWithActions(t *testing.T) {
 		t.Error("a read-only dashboard offers to cancel pending deliveries")
 	}
 }
+
+// listFails is a source whose listing of pending deliveries fails (a
+// store timing out, or one that cannot list them).
+type listFails struct{ source }
+
+func (listFails) Pending(context.Context, pendingQuery) ([]store.Claim, error) {
+	return nil, errors.New("store: statement timeout")
+}
+
+// TestCancelPendingIsOfferedWhenThePageCannotTell: when the page cannot
+// list what waits, the page of a stopped follow-up still offers the
+// cancellation (which cancels nothing when nothing is left), and an
+// active campaign's page does not.
+func TestCancelPendingIsOfferedWhenThePageCannotTell(t *testing.T) {
+	s := &cancelFailsUntil{Memory: store.NewMemory()}
+	s.down.Store(true)
+	e, _, _ := stopFixture(t, s)
+	if err := e.Stop(context.Background(), "resend"); err == nil {
+		t.Fatal("the stop's cancellation did not fail")
+	}
+	h := mustHandler(t, listFails{engineSource{e}}, WithActions())
+	page := body(t, get(t, h, "/campaign?id=resend"), http.StatusOK)
+	if !strings.Contains(page, `data-note="pending"`) {
+		t.Fatal("the page does not say the list is missing")
+	}
+	if !strings.Contains(page, cancelPendingButton) {
+		t.Error("a stopped follow-up whose pending deliveries cannot be listed offers no cancellation")
+	}
+	if p := body(t, get(t, h, "/campaign?id=newsletter"), http.StatusOK); strings.Contains(p, cancelPendingButton) {
+		t.Error("the active original's page offers to cancel pending deliveries")
+	}
+}

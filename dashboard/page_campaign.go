@@ -191,7 +191,11 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 		body.Done = listedNote(q.Get("done"), body.Done, body.Waiting)
 		// What a stop or an archive cut short left: never sent, but
 		// listed until each falls due, unless an operator cancels it now.
-		if h.csrf != nil && body.Waiting > 0 && (rec.State == rule.Stopped || rec.State == rule.Archived) {
+		// When the page could not list or count them, it offers the
+		// cancellation all the same: with nothing left, it cancels
+		// nothing.
+		unknown := body.PendingNote != "" || body.WaitingNote != ""
+		if h.csrf != nil && (body.Waiting > 0 || unknown) && (rec.State == rule.Stopped || rec.State == rule.Archived) {
 			body.Ops = append(body.Ops, opCancelPending)
 		}
 	}
