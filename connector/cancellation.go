@@ -148,7 +148,7 @@ func (e *Engine) cancelled(ctx context.Context, op, id string, start time.Time, 
 	removed = slices.DeleteFunc(removed, func(c store.Claim) bool {
 		return c.Pending.Sending && c.Pending.ReadyAt.After(start)
 	})
-	e.tallyN(id, tcCancelledStopped, now, len(removed))
+	e.tallyN(id, tcCancelledStopped, now, len(removed), op)
 	var firstErr error
 	bu, batches := e.store.(store.BatchUpdater)
 	var ops []store.Op

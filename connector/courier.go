@@ -416,7 +416,7 @@ func (s *slot) commit(prev, next *job) {
 		if err := ops[0].Err; err != nil {
 			s.retryRecord(prev, err)
 		} else {
-			e.tally(prev.marks, prev.now, prev.c.UserID)
+			e.tally(prev.marks, prev.now, prev.c.UserID, "tick")
 			e.observeAll(prev.dec)
 			e.failures.note(prev.dec, e.cfg.namespace)
 		}
@@ -445,7 +445,7 @@ func (s *slot) settle(j *job, err error) {
 		s.w.fail(fmt.Errorf("connector: tick: delivery %s: %w", j.c.Pending.ID, err))
 		return
 	}
-	e.tally(j.marks, j.now, j.c.UserID)
+	e.tally(j.marks, j.now, j.c.UserID, "tick")
 	e.observeAll(j.dec)
 	e.failures.note(j.dec, e.cfg.namespace)
 	if j.ok {

@@ -279,7 +279,7 @@ func (w *courier) recordKept() {
 		}
 		e.unrecorded.done(o, true)
 		next = k + 1
-		e.tally(j.marks, j.now, o.userID)
+		e.tally(j.marks, j.now, o.userID, "tick")
 		e.observeAll(j.dec)
 		e.failures.note(j.dec, e.cfg.namespace)
 	}
@@ -325,7 +325,7 @@ func (s *slot) retryRecord(j *job, err error) {
 		<-t.C
 		j.step = stepRecord
 		if err = e.updateAlone(s.w.wctx, &store.Op{UserID: j.c.UserID, Now: j.now, Fn: j.apply}); err == nil {
-			e.tally(j.marks, j.now, j.c.UserID)
+			e.tally(j.marks, j.now, j.c.UserID, "tick")
 			e.observeAll(j.dec)
 			e.failures.note(j.dec, e.cfg.namespace)
 			return

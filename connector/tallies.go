@@ -141,21 +141,23 @@ func (m *tallyMarks) addPair(e *Engine, c *campaign, id string, kind rule.Decisi
 // tracker's matching lists do.
 func (m *tallyMarks) reset() { *m = (*m)[:0] }
 
-// tally counts the decisions marks notes, taken at now about user userID.
-// Marks are only noted when the engine counts: without tallies this is a
-// length check.
-func (e *Engine) tally(marks tallyMarks, now time.Time, userID string) {
+// tally counts the decisions marks notes, taken at now about user userID
+// by the engine's call op ("track", "tick": the label of a background
+// flush's failure). Marks are only noted when the engine counts: without
+// tallies this is a length check.
+func (e *Engine) tally(marks tallyMarks, now time.Time, userID, op string) {
 	if len(marks) > 0 {
 		e.tallies.count(marks, now, userID)
-		e.flushWithoutRun(now)
+		e.flushWithoutRun(now, op)
 	}
 }
 
-// tallyN counts n decisions of code about follow-up id, taken at now.
-func (e *Engine) tallyN(id string, code tallyCode, now time.Time, n int) {
+// tallyN counts n decisions of code about follow-up id, taken at now by
+// the engine's call op.
+func (e *Engine) tallyN(id string, code tallyCode, now time.Time, n int, op string) {
 	if e.tallies != nil && n > 0 {
 		e.tallies.countN(id, code, now, int64(n))
-		e.flushWithoutRun(now)
+		e.flushWithoutRun(now, op)
 	}
 }
 
@@ -164,8 +166,9 @@ func (e *Engine) tallyN(id string, code tallyCode, now time.Time, n int) {
 // went back), when Run is not running: an engine that only tracks (a
 // replica that receives webhooks while others send) gets its counts to
 // the store within seconds of its next decision, as one running Run does.
-// The goroutine ends with the flush.
-func (e *Engine) flushWithoutRun(now time.Time) {
+// The goroutine ends with the flush; a failure is logged under op, the
+// call whose decision started it.
+func (e *Engine) flushWithoutRun(now time.Time, op string) {
 	b := e.tallies
 	if e.running.Load() {
 		return
@@ -181,7 +184,7 @@ func (e *Engine) flushWithoutRun(now time.Time) {
 		ctx, cancel := context.WithTimeout(context.Background(), tallyFlushTimeout)
 		defer cancel()
 		if err := inBackground(func() error { return b.flushUnlessBusy(ctx) }); err != nil {
-			e.logError("track", err)
+			e.logError(op, err)
 		}
 	}()
 }
@@ -325,7 +328,7 @@ func (e *Engine) tallyUnknownCampaign(now time.Time) {
 		now = e.cfg.clock.Now()
 	}
 	e.tallies.countN("", tcIgnored[ignoredUnknownCampaign], now, 1)
-	e.flushWithoutRun(now)
+	e.flushWithoutRun(now, "track")
 }
 
 // tallyRuleName returns the name of exception desc (its String form) in the

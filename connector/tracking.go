@@ -255,7 +255,7 @@ func (s *seenID) release() {
 // to the observers and wakes Run if it scheduled something earlier than
 // Run's timer.
 func (e *Engine) afterUpdate(t *tracker) {
-	e.tally(t.marks, t.now, t.ev.UserID)
+	e.tally(t.marks, t.now, t.ev.UserID, "track")
 	if t.duplicate {
 		e.counts.duplicates.Add(1)
 	}
