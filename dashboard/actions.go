@@ -35,8 +35,9 @@ type outcome struct {
 	// the page says what happened and, with %s, where the error is.
 	part string
 	// cancels says done tells that no delivery is left waiting; listed
-	// replaces done when the page still lists some: a forged address,
-	// or sends that were in flight when the campaign stopped.
+	// replaces done when the page still lists some (a forged address,
+	// or sends that were in flight when the campaign stopped) or cannot
+	// tell.
 	cancels bool
 	listed  string
 }
@@ -64,11 +65,12 @@ func doneNote(op string, s rule.State) string {
 	return ""
 }
 
-// listedNote is what replaces note, the confirmation of op on a page
-// that still lists waiting deliveries of the campaign, when note says
-// none is left: the page confirms only what it shows.
-func listedNote(op, note string, waiting int64) string {
-	if o := outcomes[op]; o.cancels && waiting > 0 && note == o.done {
+// listedNote is what replaces note, the confirmation of op, on a page
+// that may show waiting deliveries of the campaign (waiting: it lists or
+// counts some, or cannot tell), when note says none is left: the page
+// confirms only what it shows.
+func listedNote(op, note string, waiting bool) string {
+	if o := outcomes[op]; o.cancels && waiting && note == o.done {
 		return o.listed
 	}
 	return note

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/store"
 )
 
@@ -163,5 +165,43 @@ func TestCancelPendingIsOfferedWhenThePageCannotTell(t *testing.T) {
 	}
 	if p := body(t, get(t, h, "/campaign?id=newsletter"), http.StatusOK); strings.Contains(p, cancelPendingButton) {
 		t.Error("the active original's page offers to cancel pending deliveries")
+	}
+}
+
+// campaignCountFails is a source whose count of a follow-up's pending deliveries
+// fails, its list working.
+type campaignCountFails struct{ source }
+
+func (campaignCountFails) CampaignPendingCount(context.Context, string, int64) (int64, error) {
+	return 0, errors.New("store: statement timeout")
+}
+
+// TestAConfirmationThatNothingWaitsYieldsWhenThePageCannotCount: a stop
+// cut short leaves more deliveries than a page lists; when the page lists
+// them but cannot count them, or cannot list them at all, an address that
+// claims them cancelled confirms nothing the page does not bear out.
+func TestAConfirmationThatNothingWaitsYieldsWhenThePageCannotCount(t *testing.T) {
+	s := &cancelFailsUntil{Memory: store.NewMemory()}
+	e, _, _ := stopFixture(t, s)
+	ctx := context.Background()
+	for i := range pendingPage {
+		user := fmt.Sprint("user-", i)
+		noError(t)(e.Track(ctx, event.Event{ID: "r-" + user, UserID: user, Kind: event.EmailReceived, CampaignID: "newsletter"}))
+	}
+	s.down.Store(true)
+	if err := e.Stop(ctx, "resend"); err == nil {
+		t.Fatal("the stop's cancellation did not fail")
+	}
+	for _, src := range []source{campaignCountFails{engineSource{e}}, listFails{engineSource{e}}} {
+		h := mustHandler(t, src, WithActions())
+		for _, c := range []struct{ op, note string }{{opCancelPending, "Cancelled:"}, {opStop, "are cancelled"}} {
+			page := body(t, get(t, h, "/campaign?id=resend&done="+c.op), http.StatusOK)
+			if strings.Contains(page, c.note) {
+				t.Errorf("%T, done=%s: the page says the deliveries are gone, which it cannot tell", src, c.op)
+			}
+			if !strings.Contains(page, cancelPendingButton) {
+				t.Errorf("%T, done=%s: no cancellation offered", src, c.op)
+			}
+		}
 	}
 }

@@ -188,13 +188,17 @@ func (h *handler) campaignPage(w http.ResponseWriter, r *http.Request) {
 				body.WaitingNote = h.note(r, err) // the page read is listed all the same
 			}
 		}
-		body.Done = listedNote(q.Get("done"), body.Done, body.Waiting)
+		// The page may show deliveries waiting: it counts some, lists
+		// some (a count that failed is 0 beside a page of them), or
+		// could not list or count them.
+		unknown := body.PendingNote != "" || body.WaitingNote != ""
+		mayWait := body.Waiting > 0 || len(body.Pending.Claims) > 0 || unknown
+		body.Done = listedNote(q.Get("done"), body.Done, mayWait)
 		// What a stop or an archive cut short left: never sent, but
 		// listed until each falls due, unless an operator cancels it now.
 		// When the page could not list or count them, it offers the
 		// cancellation all the same: with nothing left, it cancels
 		// nothing.
-		unknown := body.PendingNote != "" || body.WaitingNote != ""
 		if h.csrf != nil && (body.Waiting > 0 || unknown) && (rec.State == rule.Stopped || rec.State == rule.Archived) {
 			body.Ops = append(body.Ops, opCancelPending)
 		}
