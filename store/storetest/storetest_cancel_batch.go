@@ -24,9 +24,10 @@ const cancelBatchUsers = 25
 // deliveries of activations 1 and 2 (cancelled) and 3 (a resume that
 // overtook the stop: left), many of them due at the same time; "resumed",
 // running its second activation; "keep", without a record. Ready times
-// differ (claims pick the same deliveries in every namespace the scenario
-// fills), due times repeat (the walk orders ties). Six deliveries are
-// then claimed with token 9. It returns the IDs of every delivery it
+// differ, due times repeat (the walk orders ties). The six first ready
+// are then claimed with token 9, at a time when only they are due: the
+// same six in every namespace the scenario fills (Claim promises only
+// roughly earliest first). It returns the IDs of every delivery it
 // scheduled, by follow-up, and of the claimed ones.
 func populateCancelBatch(t *testing.T, s store.Store, ns string) (ids map[string][]string, claimed []string) {
 	t.Helper()
@@ -70,7 +71,7 @@ func populateCancelBatch(t *testing.T, s store.Store, ns string) (ids map[string
 			add(u, "many", "stop", int64(1+i%3))
 		}
 	})
-	claims, err := s.Claim(ctx, ns, T0.Add(time.Hour), time.Minute, 6, 9)
+	claims, err := s.Claim(ctx, ns, T0.Add(5*time.Millisecond), time.Minute, 6, 9)
 	require.NoError(t, err)
 	require.Len(t, claims, 6)
 	for _, c := range claims {
