@@ -253,9 +253,14 @@ func (s *seenID) release() {
 
 // afterUpdate counts what a tracker's update ignored, hands its decisions
 // to the observers and wakes Run if it scheduled something earlier than
-// Run's timer.
+// Run's timer. The counts are a Track's, or a Publish's when the tracker
+// replays a backfill.
 func (e *Engine) afterUpdate(t *tracker) {
-	e.tally(t.marks, t.now, t.ev.UserID, "track")
+	op := "track"
+	if t.only != nil {
+		op = "publish"
+	}
+	e.tally(t.marks, t.now, t.ev.UserID, op)
 	if t.duplicate {
 		e.counts.duplicates.Add(1)
 	}
