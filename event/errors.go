@@ -59,8 +59,12 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Problems collects validation errors for one object. Its zero value is
-// ready to use; [Problems.Err] joins what was collected.
+// ready to use; [Problems.Err] joins what was collected. A Problems is not
+// safe for concurrent use.
 type Problems struct {
+	// Object names what is validated ("event", "campaign"…): it becomes
+	// the Object of every [ValidationError] that Add and AddErr record,
+	// replacing a nested error's own.
 	Object string
 	errs   []error
 }
