@@ -213,7 +213,9 @@ func notTimeOfDay(t TimeOfDay) string {
 	return fmt.Sprintf("%d is not a time of day (0 to 1439 minutes after midnight)", int(t))
 }
 
-// Validate reports an invalid window.
+// Validate reports an invalid window as [*ValidationError] values joined
+// with errors.Join, or nil: a From or To that is not a time of day, a day
+// that is not a weekday. A nil window is valid.
 func (w *SendWindow) Validate() error {
 	if w == nil {
 		return nil
@@ -336,13 +338,20 @@ const (
 // receipt. The window is [receipt, receipt+Deadline): an event exactly at
 // the deadline is too late. Follow-ups can trigger on the emitted event.
 type Conversion struct {
-	ID         string        `json:"id"`
-	Kind       event.Kind    `json:"kind"`
-	CampaignID string        `json:"campaign_id,omitempty"`
-	Target     string        `json:"target,omitempty"`
-	Name       string        `json:"name,omitempty"`
-	Where      []Condition   `json:"where,omitempty"`
-	Deadline   time.Duration `json:"-"` // zero: DefaultConversionWindow
+	// ID names the conversion within its campaign (required): the emitted
+	// conversion_performed event carries it as its Target.
+	ID string `json:"id"`
+	// Kind, CampaignID, Target, Name and Where select the conversion
+	// event as a [Trigger]'s fields of the same names do.
+	Kind       event.Kind  `json:"kind"`
+	CampaignID string      `json:"campaign_id,omitempty"`
+	Target     string      `json:"target,omitempty"`
+	Name       string      `json:"name,omitempty"`
+	Where      []Condition `json:"where,omitempty"`
+	// Deadline is how long after the receipt the conversion counts, at
+	// most MaxConversionWindow; zero: DefaultConversionWindow. In JSON it
+	// is "deadline", a Go duration string ("72h").
+	Deadline time.Duration `json:"-"`
 }
 
 // Window returns the conversion's deadline, defaulted.
@@ -358,7 +367,9 @@ func (c Conversion) Matches(ev *event.Event) bool {
 	return matches(c.Kind, c.CampaignID, c.Target, c.Name, c.Where, ev)
 }
 
-// Validate reports the conversion's problems.
+// Validate reports the conversion's problems as [*ValidationError] values
+// joined with errors.Join, or nil: a missing ID, what [Trigger.Validate]
+// reports of its selector, and a Deadline outside [0, MaxConversionWindow].
 func (c Conversion) Validate() error {
 	p := event.Problems{Object: "conversion"}
 	if c.ID == "" {
@@ -395,7 +406,12 @@ func (c Conversion) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
-// UnmarshalJSON implements [json.Unmarshaler].
+// UnmarshalJSON implements [json.Unmarshaler] as a campaign decodes its
+// conversions: unknown fields, unknown kinds and keys given twice are
+// errors, and the deadline is a Go duration string ("72h"). Its errors are
+// a [*ValidationError] whose Object is "conversion", or a
+// [*DuplicateKeyError]. Decoding does not validate: call
+// [Conversion.Validate].
 func (c *Conversion) UnmarshalJSON(b []byte) error {
 	var j conversionJSON
 	if err := decode(b, &j, "conversion", conversionShapes, map[string]string{"deadline": durationShape}); err != nil {

@@ -288,18 +288,21 @@ func Reasons() []Reason { return slices.Clone(reasons) }
 // Decision is one thing the engine decided, as handed to observers and kept
 // in the decision log that explains, per user and follow-up, what happened.
 type Decision struct {
+	// Kind is what was decided; Reason says why, for the kinds that
+	// carry one.
 	Kind       DecisionKind `json:"kind"`
 	Reason     Reason       `json:"reason,omitempty"`
 	CampaignID string       `json:"campaign_id,omitempty"` // the follow-up concerned
-	UserID     string       `json:"user_id,omitempty"`
+	UserID     string       `json:"user_id,omitempty"`     // the user concerned; "" for a warning or an Apply
 	// The event that caused the decision (trigger, exception, duplicate);
 	// for decisions taken when sending, the delivery's trigger.
 	EventID   string     `json:"event_id,omitempty"`
 	EventKind event.Kind `json:"event_kind,omitempty"`
 	EventTime time.Time  `json:"event_time,omitzero"`
-	// The delivery concerned, when there is one: a Suppressed decision
-	// with a DeliveryID dropped a scheduled delivery when it came due; one
-	// without stopped a trigger on arrival.
+	// The delivery concerned, when there is one, its due time and, for
+	// decisions taken when sending, its attempt (1 for the first): a
+	// Suppressed decision with a DeliveryID dropped a scheduled delivery
+	// when it came due; one without stopped a trigger on arrival.
 	DeliveryID string    `json:"delivery_id,omitempty"`
 	DueAt      time.Time `json:"due_at,omitzero"`
 	Attempt    int       `json:"attempt,omitempty"`

@@ -36,7 +36,8 @@ func (r Reeligibility) Allows(received, trigger time.Time) bool {
 	return r.set && !trigger.Before(received.Add(r.window))
 }
 
-// Validate reports a negative window.
+// Validate reports a window outside [0, 87600h] (ten years) as a
+// [*ValidationError], or returns nil.
 func (r Reeligibility) Validate() error {
 	if r.set && (r.window < 0 || r.window > maxAfter) {
 		return &ValidationError{Object: "reeligibility", Field: "after",
@@ -69,7 +70,11 @@ type reeligibilityJSON struct {
 	After *string `json:"after"`
 }
 
-// UnmarshalJSON implements [json.Unmarshaler].
+// UnmarshalJSON implements [json.Unmarshaler]: null or {} is once only,
+// {"after":"720h"} a window, a Go duration string. Unknown fields and
+// durations that do not parse are errors, a [*ValidationError] whose Object
+// is "reeligibility"; a key given twice is a [*DuplicateKeyError].
+// Decoding does not validate: call [Reeligibility.Validate].
 func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	var w reeligibilityJSON
 	if err := decode(b, &w, "reeligibility", reeligibilityShapes, map[string]string{"after": durationShape}); err != nil {
