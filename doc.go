@@ -67,7 +67,7 @@
 //
 // # The engine
 //
-// [connector.New] builds an [connector.Engine] on a store and a sender.
+// [connector.New] builds a [connector.Engine] on a store and a sender.
 // [connector.Engine.Track] evaluates one event: exceptions first, then
 // triggers, each outcome recorded as a [rule.Decision] (scheduled,
 // suppressed and why, cancelled by which exception, duplicate). Nothing is
