@@ -96,6 +96,10 @@ func notTimeOfDay(bound string, t rule.TimeOfDay) string {
 // is suppressed (frequency_capped), does not count as received and does
 // not count toward caps. Campaigns with IgnoreFrequencyCaps are neither
 // capped nor counted.
+//
+// Max must be at least 1, Channel "" or a known channel, and exactly one
+// of Window and Days positive: [WithFrequencyCaps] makes [New] fail with
+// an error wrapping [ErrInvalidOption] otherwise.
 type FrequencyCap struct {
 	Max     int
 	Channel event.Channel

@@ -150,6 +150,12 @@ type Engine struct {
 // nil receiver), and so is a nil SenderFunc, for engines that never send
 // (one serving Explain or a dashboard): if an engine with a nil SenderFunc
 // ticks, each send it attempts fails as a panicking sender and is retried.
+//
+// Errors: an error wrapping [ErrInvalidOption] for a nil store or sender,
+// a nil option or an option out of range (every bad option's, joined);
+// the store's error reading the campaigns, wrapped. New takes no context:
+// that read runs with context.Background(), for as long as the store
+// takes to answer.
 func New(s store.Store, send Sender, opts ...Option) (*Engine, error) {
 	if nilval.Is(s) {
 		return nil, errorf("nil store%s", nilType(s))

@@ -20,7 +20,9 @@ type Clock interface {
 	Timer(d time.Duration) *clock.Timer
 }
 
-// Option configures an [Engine]; pass options to [New].
+// Option configures an [Engine]; pass options to [New], which fails with
+// an error wrapping [ErrInvalidOption] when an option's value is out of
+// range.
 type Option func(*config) error
 
 type config struct {
@@ -111,6 +113,11 @@ func (cfg *config) validate() error {
 // soon once the directory is back. MaxAttempts does not bound these
 // retries: they go on until the maximum deferral past the due time
 // ([WithMaxDeferral]).
+//
+// MaxAttempts must be at least 1, Base positive and at most Max, and
+// Jitter in [0, 1]: [WithRetryPolicy] makes [New] fail with an error
+// wrapping [ErrInvalidOption] otherwise. The zero RetryPolicy is not valid;
+// start from [DefaultRetryPolicy].
 type RetryPolicy struct {
 	MaxAttempts int
 	Base        time.Duration
