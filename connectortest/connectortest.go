@@ -47,6 +47,8 @@ var Start = time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
 // do not cover a case.
 type Harness struct {
 	*simulate.Simulator
+	// T is the test the harness was built for: its helpers report to it,
+	// and fail it.
 	T testing.TB
 }
 
@@ -215,7 +217,8 @@ func (h *Harness) MoveTo(target time.Time) int {
 	return n
 }
 
-// DecisionsFor returns the decisions about userID and campaignID.
+// DecisionsFor returns the decisions about userID and campaignID, in the
+// order they were observed, as a new slice (nil when there is none).
 func (h *Harness) DecisionsFor(userID, campaignID string) []rule.Decision {
 	var out []rule.Decision
 	for _, d := range h.Decisions() {
@@ -254,7 +257,8 @@ func (h *Harness) Explain(userID, campaignID string) connector.Explanation {
 	return x
 }
 
-// SentTo returns the accepted deliveries of campaignID to userID.
+// SentTo returns the accepted deliveries of campaignID to userID, in the
+// order they were sent, as a new slice (nil when there is none).
 func (h *Harness) SentTo(userID, campaignID string) []connector.Delivery {
 	var out []connector.Delivery
 	for _, d := range h.Sent() {
