@@ -2,8 +2,8 @@
 // interface, and [Memory], its in-memory implementation.
 //
 // A Store is implemented by storage back ends (this package's Memory, the
-// nested module store/postgres) and called by the engine only; hosts pick
-// one and hand it to connector.New. Every implementation must pass the
+// nested modules store/sqlite and store/postgres) and called by the engine
+// only; hosts pick one and hand it to connector.New. Every implementation must pass the
 // conformance suite in store/storetest.
 //
 // The contract is shaped so that a SQL database implements it with one

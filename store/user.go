@@ -173,7 +173,8 @@ func (u *UserState) RemovePendingFunc(drop func(p *Pending) bool) int {
 	return n - len(kept)
 }
 
-// Receipt returns the receipt for campaignID.
+// Receipt returns the receipt for campaignID and true, or the zero
+// Receipt and false when u holds none.
 func (u *UserState) Receipt(campaignID string) (Receipt, bool) {
 	for _, r := range u.Receipts {
 		if r.CampaignID == campaignID {
