@@ -25,7 +25,9 @@ type EncodingError struct {
 	Encoding string
 }
 
-// Error implements error.
+// Error implements error: `webhook: body sent with Content-Encoding
+// "gzip": only a body sent as the provider wrote it can be checked`. It
+// wraps no sentinel error: find it with errors.As.
 func (e *EncodingError) Error() string {
 	return fmt.Sprintf("webhook: body sent with Content-Encoding %q: only a body sent as the provider wrote it can be checked", e.Encoding)
 }
