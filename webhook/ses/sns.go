@@ -167,7 +167,9 @@ func (p *Parser) checkAge(stamp string) error {
 // parser do it ([WithAutoConfirm]), or call the SNS ConfirmSubscription
 // API with TopicArn and Token.
 type Confirmation struct {
-	Type         string // TypeSubscriptionConfirmation or TypeUnsubscribeConfirmation
+	Type string // TypeSubscriptionConfirmation or TypeUnsubscribeConfirmation
+	// MessageID, TopicArn, Token, SubscribeURL and Message are the SNS
+	// envelope's fields of the same names, as SNS signed them.
 	MessageID    string
 	TopicArn     string
 	Token        string
@@ -178,7 +180,8 @@ type Confirmation struct {
 	Confirmed bool
 }
 
-// Error implements error.
+// Error implements error: "ses: SNS SubscriptionConfirmation for topic
+// arn:aws:sns:…", followed by " (confirmed)" when the parser confirmed it.
 func (c *Confirmation) Error() string {
 	s := fmt.Sprintf("ses: SNS %s for topic %s", c.Type, c.TopicArn)
 	if c.Confirmed {
@@ -193,6 +196,10 @@ func (c *Confirmation) Unwrap() error { return webhook.ErrControl }
 // Confirm confirms the subscription by fetching SubscribeURL with client
 // (http.DefaultClient when nil). The URL must be an https URL on an SNS
 // host. Confirming an UnsubscribeConfirmation re-subscribes the endpoint.
+// It returns nil once SNS answers 200 OK; otherwise an error: a
+// SubscribeURL that is not such a URL, the client's error (ctx's among
+// them), or the status SNS answered. It blocks for the round trip, as long
+// as ctx and the client's timeout allow.
 func (c *Confirmation) Confirm(ctx context.Context, client *http.Client) error {
 	if client == nil {
 		client = http.DefaultClient

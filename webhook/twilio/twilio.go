@@ -76,7 +76,7 @@ const provider = "twilio"
 
 // LookupFunc finds the campaign and user a message was sent for, from its
 // SID. An error is treated as transient (the handler answers 500); empty
-// ids are an [webhook.ErrMissingID] item error.
+// ids are a [webhook.ErrMissingID] item error.
 type LookupFunc func(ctx context.Context, messageSID string) (campaignID, userID string, err error)
 
 // Parser verifies and reads Twilio callbacks. It is safe for concurrent
