@@ -28,6 +28,10 @@ import (
 // The handler is safe for concurrent use. The counts it shows come from
 // the store's decision tallies, shared by every engine of the namespace,
 // so any replica serves the same figures.
+//
+// A nil e is refused. The first option New cannot use (a nil one, a value
+// out of range, or an option that needs [WithActions] without it) is an
+// error wrapping [ErrInvalidOption].
 func New(e *connector.Engine, opts ...Option) (http.Handler, error) {
 	if e == nil {
 		return nil, errors.New("dashboard: nil engine")

@@ -152,6 +152,7 @@ func WithActions() Option {
 // refused, is logged with "user" set to its answer (clipped to 100
 // bytes). An actor that panics fails the action with a 500 page: nothing
 // is done unattributed. Defaults to the user name of [WithBasicAuth].
+// Needs [WithActions]; a nil actor is refused.
 func WithActor(actor func(r *http.Request) string) Option {
 	return func(c *config) error {
 		if actor == nil {
