@@ -24,8 +24,9 @@ import (
 //
 // It also implements [store.Notifier], across processes, with
 // LISTEN/NOTIFY; [store.BatchUpdater], [store.Tallier],
-// [store.OnceTallier] and [store.PendingLister] (see the
-// package documentation).
+// [store.OnceTallier], [store.PendingLister], [store.PendingCounter],
+// [store.CampaignPendingCounter], [store.BatchCanceller] and
+// [store.ServerClock] (see the package documentation).
 type Store struct {
 	pool  *pgxpool.Pool
 	owned bool // Close closes pool

@@ -29,8 +29,9 @@ import (
 //
 // It also implements [store.BatchUpdater] (one transaction per batch),
 // [store.Notifier] (at once within the store, within the notify interval
-// across stores and processes), [store.Tallier] and [store.PendingLister]
-// (see the package documentation).
+// across stores and processes), [store.Tallier], [store.PendingLister],
+// [store.PendingCounter], [store.CampaignPendingCounter] and
+// [store.BatchCanceller] (see the package documentation).
 type Store struct {
 	path string
 	cfg  config
