@@ -8,9 +8,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 )
 
-// ErrNilSource reports a nil source given to [Telemetry.ObservePending] or
-// [Telemetry.ObserveEvents]: a nil interface, or a nil *connector.Engine
-// in a non-nil one.
+// ErrNilSource reports a nil source given to [Telemetry.ObservePending],
+// [Telemetry.ObserveEvents] or [Telemetry.ObserveClockSkew]: a nil
+// interface, or a nil *connector.Engine in a non-nil one.
 var ErrNilSource = errors.New("otelconnector: nil source")
 
 // sourceAttrs checks src, given to method, and returns the attributes of
