@@ -35,7 +35,13 @@ type Line struct {
 	Op       string    `json:"op,omitempty"`
 	Campaign string    `json:"campaign,omitempty"`
 	Time     time.Time `json:"time,omitzero"`
-	Event    event.Event
+	// Event is the event of an event line; ReadLog sets Time to its
+	// Time. In the log, an event line is the event's own JSON form, not
+	// nested: encoding/json writes a Line with the event under "Event",
+	// which ReadLog takes for an event line with no field it knows (an
+	// empty event, which Replay then refuses as invalid). Write an event
+	// line by marshalling the event.
+	Event event.Event
 	// Num is the line's number in the log file, from 1, counting blank
 	// and comment lines; [ReadLog] sets it. Errors about a line with no
 	// Num (built in Go) name its position in the list, from 1, instead.
