@@ -97,7 +97,9 @@ func ExampleEngine_Tick() {
 	if err != nil {
 		panic(err)
 	}
-	_ = engine.Track(ctx, event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "promo"})
+	if err := engine.Track(ctx, event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "promo"}); err != nil {
+		panic(err)
+	}
 
 	n, err := engine.Tick(ctx)
 	fmt.Println("at once:", n, err)
@@ -136,7 +138,9 @@ func ExampleEngine_Run() {
 
 	done := make(chan error, 1)
 	go func() { done <- engine.Run(ctx) }()
-	_ = engine.Track(ctx, event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "promo"})
+	if err := engine.Track(ctx, event.Event{UserID: "ann", Kind: event.PushOpened, CampaignID: "promo"}); err != nil {
+		panic(err)
+	}
 	d := <-sent
 	fmt.Println("sent", d.CampaignID, "to", d.UserID)
 
