@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/connector"
+	"github.com/campaignconnector/campaignconnector/internal/optionerr"
 )
 
 // New returns the dashboard of engine e as an http.Handler: server-rendered
@@ -29,12 +30,12 @@ import (
 // the store's decision tallies, shared by every engine of the namespace,
 // so any replica serves the same figures.
 //
-// A nil e is refused. The first option New cannot use (a nil one, a value
-// out of range, or an option that needs [WithActions] without it) is an
-// error wrapping [ErrInvalidOption].
+// A nil e, and the first option New cannot use (a nil one, a value out
+// of range, or an option that needs [WithActions] without it), are errors
+// wrapping [ErrInvalidOption].
 func New(e *connector.Engine, opts ...Option) (http.Handler, error) {
 	if e == nil {
-		return nil, errors.New("dashboard: nil engine")
+		return nil, optionerr.Mark(ErrInvalidOption, errors.New("dashboard: nil engine"))
 	}
 	return newHandler(engineSource{e}, opts...)
 }

@@ -294,8 +294,8 @@ func TestOptionsAreChecked(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(nil); err == nil {
-		t.Error("New(nil) returned no error")
+	if _, err := New(nil); !errors.Is(err, ErrInvalidOption) || err.Error() != "dashboard: nil engine" {
+		t.Errorf("New(nil): error %v, want \"dashboard: nil engine\" wrapping ErrInvalidOption", err)
 	}
 	// A prefix written as the mount pattern ("/ops/") is the usual slip: the
 	// error gives the prefix and the pattern to use.

@@ -12,7 +12,7 @@ import (
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/errlist"
 	"github.com/campaignconnector/campaignconnector/internal/nilval"
-	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
+	"github.com/campaignconnector/campaignconnector/internal/optionerr"
 )
 
 // DefaultMaxBodySize is the largest request body a [Handler] reads unless
@@ -123,17 +123,18 @@ func WithErrorFunc(f func(r *http.Request, err error)) Option {
 
 // NewHandler returns a handler that parses requests with p and tracks the
 // events with t (typically a *connector.Engine). A nil p, or a nil
-// pointer such as the *Parser a provider's New returns with an error, is
-// refused. An option it cannot use is an error wrapping [ErrInvalidOption].
+// pointer such as the *Parser a provider's New returns with an error, and
+// a nil t are refused, and so is an option it cannot use: each is an
+// error wrapping [ErrInvalidOption].
 func NewHandler(p Parser, t Tracker, opts ...Option) (*Handler, error) {
 	if nilval.Is(p) { // a nil *mailgun.Parser (New's result on error) would panic in every request
 		if p == nil {
-			return nil, errors.New("webhook: nil parser: pass one of the provider packages' parsers")
+			return nil, optionerr.Mark(ErrInvalidOption, errors.New("webhook: nil parser: pass one of the provider packages' parsers"))
 		}
-		return nil, fmt.Errorf("webhook: nil parser (a nil %T): pass a parser its New returned without error", p)
+		return nil, optionerr.Mark(ErrInvalidOption, fmt.Errorf("webhook: nil parser (a nil %T): pass a parser its New returned without error", p))
 	}
 	if e, ok := t.(*connector.Engine); nilval.Func(t) || ok && e == nil {
-		return nil, errors.New("webhook: nil tracker: pass the engine")
+		return nil, optionerr.Mark(ErrInvalidOption, errors.New("webhook: nil tracker: pass the engine"))
 	}
 	h := &Handler{parser: p, tracker: t, maxBody: DefaultMaxBodySize}
 	for _, o := range opts {

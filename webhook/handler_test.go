@@ -266,6 +266,7 @@ func TestNewHandlerRejects(t *testing.T) {
 			require.Error(t, err)
 			require.Nil(t, h)
 			require.True(t, strings.HasPrefix(err.Error(), "webhook: "), err.Error())
+			require.ErrorIs(t, err, webhook.ErrInvalidOption)
 		})
 	}
 }

@@ -74,16 +74,18 @@ func TestOptionErrorsWrapErrInvalidOption(t *testing.T) {
 	}
 }
 
-// The errors of a provider's key or token are about New's argument, not
-// an option: they do not wrap ErrInvalidOption.
-func TestKeyErrorsAreNotOptionErrors(t *testing.T) {
+// The errors of a provider's key or token, New's argument, wrap
+// ErrInvalidOption as the same key's errors do when WithPreviousKey gets
+// it, and as connector.New's refusal of a nil store does: the sentinel
+// says that New refused what it was given.
+func TestKeyErrorsAreOptionErrors(t *testing.T) {
 	for name, err := range map[string]error{
 		"sendgrid": func() error { _, err := sendgrid.New(""); return err }(),
 		"mailgun":  func() error { _, err := mailgun.New(""); return err }(),
 		"twilio":   func() error { _, err := twilio.New(""); return err }(),
 	} {
-		if err == nil || errors.Is(err, webhook.ErrInvalidOption) {
-			t.Errorf("%s: New(\"\") = %v, want an error that is not ErrInvalidOption", name, err)
+		if !errors.Is(err, webhook.ErrInvalidOption) {
+			t.Errorf("%s: New(\"\") = %v, want an error wrapping ErrInvalidOption", name, err)
 		}
 	}
 }

@@ -81,8 +81,8 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook"
-	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -163,11 +163,11 @@ func WithTokenCache(n int) Option {
 
 // New returns a parser that checks signatures with signingKey, the
 // account's HTTP webhook signing key. An empty key, or one with white space
-// around it, is an error that names it.
-// An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
+// around it, is an error that names it. That error, and an option it
+// cannot use, wrap [webhook.ErrInvalidOption].
 func New(signingKey string, opts ...Option) (*Parser, error) {
 	if err := checkKey(signingKey, "signing key"); err != nil {
-		return nil, err
+		return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 	}
 	p := &Parser{key: []byte(signingKey), clock: webhook.SystemClock{}, window: DefaultWindow}
 	for _, o := range opts {

@@ -207,6 +207,7 @@ func TestNewSaysWhatIsWrong(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := mailgun.New(tc.key, tc.opts...)
 			require.EqualError(t, err, tc.want)
+			require.ErrorIs(t, err, webhook.ErrInvalidOption)
 			require.Nil(t, p)
 		})
 	}

@@ -57,8 +57,8 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook"
-	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 

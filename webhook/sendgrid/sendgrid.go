@@ -67,8 +67,8 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/internal/errlist"
+	"github.com/campaignconnector/campaignconnector/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook"
-	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -158,11 +158,11 @@ func WithoutMachineOpens() Option {
 // base64 DER (PKIX) ECDSA P-256 public key SendGrid shows when the signed
 // Event Webhook is enabled; a PEM "PUBLIC KEY" block is accepted too. An
 // empty or malformed key is an error that says which shape is expected.
-// An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
+// That error, and an option it cannot use, wrap [webhook.ErrInvalidOption].
 func New(verificationKey string, opts ...Option) (*Parser, error) {
 	key, err := ParsePublicKey(verificationKey)
 	if err != nil {
-		return nil, err
+		return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 	}
 	p := &Parser{key: key, clock: webhook.SystemClock{}, machineOpens: true}
 	for _, o := range opts {

@@ -280,6 +280,7 @@ func TestNewSaysWhatIsWrongWithTheKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := sendgrid.New(tc.key)
 			require.EqualError(t, err, tc.want)
+			require.ErrorIs(t, err, webhook.ErrInvalidOption)
 			require.Nil(t, p)
 		})
 	}
@@ -288,6 +289,7 @@ func TestNewSaysWhatIsWrongWithTheKey(t *testing.T) {
 		p, err := sendgrid.New(base64.StdEncoding.EncodeToString([]byte("garbage")))
 		require.Nil(t, p)
 		require.ErrorContains(t, err, "sendgrid: verification key is not a DER public key (asn1: ")
+		require.ErrorIs(t, err, webhook.ErrInvalidOption)
 		require.True(t, strings.HasSuffix(err.Error(), "); "+shape), err.Error())
 	})
 }

@@ -67,8 +67,8 @@ import (
 	"time"
 
 	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook"
-	"github.com/campaignconnector/campaignconnector/webhook/internal/optionerr"
 	"github.com/campaignconnector/campaignconnector/webhook/internal/wire"
 )
 
@@ -150,11 +150,11 @@ func WithLookup(f LookupFunc) Option {
 
 // New returns a parser that checks signatures with authToken, the Twilio
 // account's auth token. An empty token, or one with white space around
-// it, is an error that names it.
-// An option it cannot use is an error wrapping [webhook.ErrInvalidOption].
+// it, is an error that names it. That error, and an option it cannot
+// use, wrap [webhook.ErrInvalidOption].
 func New(authToken string, opts ...Option) (*Parser, error) {
 	if err := checkToken(authToken, "auth token"); err != nil {
-		return nil, err
+		return nil, optionerr.Mark(webhook.ErrInvalidOption, err)
 	}
 	p := &Parser{token: []byte(authToken)}
 	for _, o := range opts {

@@ -333,6 +333,7 @@ func TestNewSaysWhatIsWrong(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := twilio.New(tc.token, tc.opts...)
 			require.EqualError(t, err, tc.want)
+			require.ErrorIs(t, err, webhook.ErrInvalidOption)
 			require.Nil(t, p)
 		})
 	}

@@ -1,6 +1,6 @@
-// Package optionerr marks the errors of the webhook packages' options so
-// that errors.Is finds webhook.ErrInvalidOption in them, while their text
-// stays what it was.
+// Package optionerr marks the errors of constructors and their options
+// (the webhook packages', the dashboard's) so that errors.Is finds the
+// package's ErrInvalidOption in them, while their text stays what it was.
 package optionerr
 
 // Mark returns err marked as sentinel: its text is err's, errors.Is finds
