@@ -37,10 +37,8 @@ type Line struct {
 	Time     time.Time `json:"time,omitzero"`
 	// Event is the event of an event line; ReadLog sets Time to its
 	// Time. In the log, an event line is the event's own JSON form, not
-	// nested: encoding/json writes a Line with the event under "Event",
-	// which ReadLog takes for an event line with no field it knows (an
-	// empty event, which Replay then refuses as invalid). Write an event
-	// line by marshalling the event.
+	// nested: encoding/json writes and reads a Line in that form
+	// ([Line.MarshalJSON], [Line.UnmarshalJSON]).
 	Event event.Event
 	// Num is the line's number in the log file, from 1, counting blank
 	// and comment lines; [ReadLog] sets it. Errors about a line with no

@@ -1,0 +1,75 @@
+package simulate_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campaignconnector/campaignconnector/event"
+	"github.com/campaignconnector/campaignconnector/simulate"
+)
+
+// TestLinesRoundTripThroughEncodingJSON: every line of the sample logs,
+// read with ReadLog, marshalled with encoding/json and read back (with
+// ReadLog, and with json.Unmarshal), is the line it was; Go code can
+// write a log of Lines with json.Marshal.
+func TestLinesRoundTripThroughEncodingJSON(t *testing.T) {
+	logs, err := filepath.Glob("../examples/simulate/testdata/*.events.jsonl")
+	require.NoError(t, err)
+	require.NotEmpty(t, logs)
+	for _, name := range logs {
+		f, err := os.Open(name)
+		require.NoError(t, err)
+		lines, err := simulate.ReadLog(f)
+		f.Close()
+		require.NoError(t, err, name)
+		var out bytes.Buffer
+		for i := range lines {
+			lines[i].Num = 0
+			b, err := json.Marshal(lines[i])
+			require.NoError(t, err, "%s: line %d", name, i+1)
+			var back simulate.Line
+			require.NoError(t, json.Unmarshal(b, &back), "%s: %s", name, b)
+			require.Equal(t, lines[i], back, "%s: %s", name, b)
+			out.Write(b)
+			out.WriteByte('\n')
+		}
+		again, err := simulate.ReadLog(&out)
+		require.NoError(t, err, name)
+		for i := range again {
+			again[i].Num = 0
+		}
+		require.Equal(t, lines, again, name)
+	}
+}
+
+// TestAnEventLinesTimeIsItsEvents: an event line built in Go with its
+// time on the Line only is written with the event stamped at it; one
+// whose two times differ, and an operation line with an event, cannot be
+// written in the log's form and are errors. A line that does not parse is
+// an error wrapping ErrScript.
+func TestAnEventLinesTimeIsItsEvents(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ev := event.Event{ID: "e1", UserID: "ann", Kind: event.EmailOpened, CampaignID: "news"}
+	b, err := json.Marshal(simulate.Line{Time: at, Event: ev})
+	require.NoError(t, err)
+	var back simulate.Line
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.True(t, back.Event.Time.Equal(at), "%s", b)
+	require.True(t, back.Time.Equal(at), "%s", b)
+
+	ev.Time = at.Add(time.Minute)
+	_, err = json.Marshal(simulate.Line{Time: at, Event: ev})
+	require.ErrorContains(t, err, "an event line's time is its event's")
+	_, err = json.Marshal(simulate.Line{Op: "stop", Campaign: "news", Event: ev})
+	require.ErrorContains(t, err, `op "stop" line carries an event`)
+
+	err = json.Unmarshal([]byte(`{"op":"halt","campaign":"news"}`), &back)
+	require.ErrorIs(t, err, simulate.ErrScript)
+	require.ErrorContains(t, err, "halt")
+}
