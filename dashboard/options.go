@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// ErrInvalidOption reports an option [New] cannot use; the error wrapping it
-// says which and why.
+// ErrInvalidOption reports an option [New] cannot use, or a nil engine;
+// the error wrapping it says which and why.
 var ErrInvalidOption = errors.New("dashboard: invalid option")
 
 // Option configures the handler [New] returns.
