@@ -41,7 +41,8 @@ var (
 	// does not allow the requested change (publishing an active campaign,
 	// stopping a draft, anything on an archived campaign).
 	ErrInvalidTransition = rule.ErrInvalidTransition
-	// ErrInvalidOption: an option given to New is out of range.
+	// ErrInvalidOption: New was given a nil store or sender, a nil
+	// option or an option out of range.
 	ErrInvalidOption = errors.New("connector: invalid option")
 	// ErrAlreadyRunning: Run was called while another Run of the same
 	// engine is active.

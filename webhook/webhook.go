@@ -38,8 +38,9 @@ var (
 	// not valid UTF-8). It comes inside an [*ItemError]; the other items are
 	// not affected.
 	ErrBadItem = errors.New("webhook: malformed item")
-	// ErrInvalidOption: an option given to [NewHandler] or to a
-	// provider's New cannot be used (a nil option, a value out of range,
+	// ErrInvalidOption: an argument or option given to [NewHandler] or
+	// to a provider's New cannot be used (a nil parser or tracker, an
+	// empty or malformed key or token, a nil option, a value out of range,
 	// options that do not go together, a required one left out). The
 	// error that wraps it says which and why, as in "sendgrid: max age
 	// must be positive, got 0s".
