@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,32 @@ func TestAnEventLinesTimeIsItsEvents(t *testing.T) {
 	err = json.Unmarshal([]byte(`{"op":"halt","campaign":"news"}`), &back)
 	require.ErrorIs(t, err, simulate.ErrScript)
 	require.ErrorContains(t, err, "halt")
+}
+
+// TestTheNestedFormIsRefused: encoding/json wrote a Line, before
+// Line.MarshalJSON, with its event nested under "Event"; such a line
+// read as an event with no field (an empty event) without a word. ReadLog
+// and json.Unmarshal refuse it, saying why; an event line may still
+// carry a field of its own named "event" beside the event's fields.
+func TestTheNestedFormIsRefused(t *testing.T) {
+	for _, line := range []string{
+		`{"time":"2026-03-02T09:00:00Z","Event":{"id":"e1","user_id":"ann","kind":"email_opened","campaign_id":"news"}}`,
+		`{"Event":{"user_id":"ann","kind":"email_opened","campaign_id":"news"}}`,
+		`{"event":{"user_id":"ann","kind":"email_opened","campaign_id":"news"},"op":""}`,
+	} {
+		_, err := simulate.ReadLog(strings.NewReader("# old\n" + line + "\n"))
+		var le *simulate.LineError
+		require.ErrorIs(t, err, simulate.ErrScript, line)
+		require.ErrorAs(t, err, &le, line)
+		require.Equal(t, 2, le.Line, line)
+		require.ErrorContains(t, err, `not nested under "Event"`, line)
+
+		var l simulate.Line
+		err = json.Unmarshal([]byte(line), &l)
+		require.ErrorIs(t, err, simulate.ErrScript, line)
+		require.ErrorContains(t, err, `not nested under "Event"`, line)
+	}
+	ls, err := simulate.ReadLog(strings.NewReader(`{"user_id":"ann","kind":"email_opened","campaign_id":"news","event":{"src":"sg"}}`))
+	require.NoError(t, err)
+	require.Equal(t, "ann", ls[0].Event.UserID)
 }

@@ -90,7 +90,9 @@ func lineError(i int, l Line, err error) *LineError {
 // refused as misspellings, so that a misspelt "time" is not taken for
 // "now". An operation line's other fields are refused, and so are a
 // field given twice on a line (by the same key, or by keys that differ
-// in case) and times the simulated clock cannot reach (see [Line]).
+// in case) and times the simulated clock cannot reach (see [Line]). An
+// event nested under "Event" (encoding/json's form of a Line before
+// [Line.MarshalJSON]) is refused too: it would read as an empty event.
 // Lines may be of any length: to bound what is read, give a reader that
 // fails past the bound (io.LimitReader ends the input there without an
 // error, so a log it cuts at a line's end reads as a shorter log). Lines may end in LF, CRLF or a lone CR (classic Mac OS), mixed
@@ -221,6 +223,9 @@ func parseLine(text []byte) (Line, error) {
 		if err := noMisspelt(fields, eventLineFields); err != nil {
 			return Line{}, err
 		}
+		if err := notNested(fields); err != nil {
+			return Line{}, err
+		}
 		var ev event.Event
 		if err := json.Unmarshal(text, &ev); err != nil {
 			return Line{}, timeHint(err)
@@ -247,6 +252,27 @@ func parseLine(text []byte) (Line, error) {
 		return Line{}, err
 	}
 	return Line{Op: op.Op, Campaign: op.Campaign, Time: op.Time}, nil
+}
+
+// notNested refuses an event line whose event is nested under "Event",
+// the form encoding/json wrote a Line in before [Line.MarshalJSON]: an
+// object under that key (matched without regard to case), and neither
+// "user_id" nor "kind" beside it. Read as an event line, it would be an
+// event with no field, without an error. A field of the line's own named
+// "event", beside the event's fields, is let through.
+func notNested(fields map[string]json.RawMessage) error {
+	v, ok := field(fields, "event")
+	if !ok || len(v) == 0 || v[0] != '{' {
+		return nil
+	}
+	if _, ok := field(fields, "user_id"); ok {
+		return nil
+	}
+	if _, ok := field(fields, "kind"); ok {
+		return nil
+	}
+	return errors.New(`an event line is the event's own JSON ({"user_id": …, "kind": …}), not nested under "Event" ` +
+		`(the form encoding/json wrote a Line in before Line.MarshalJSON)`)
 }
 
 // errUnknownOp says that op is none of the operations, and which are.
