@@ -6,27 +6,52 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/campaignconnector/campaignconnector/event"
 )
 
 // MarshalJSON writes l as a line of an event log, the form [ReadLog]
 // reads: an event line is its event's own JSON (its time the line's
 // time), an operation line its op, campaign and time. It fails on a line
 // that form cannot hold: an event line whose Time and Event.Time are
-// both set and differ, or an operation line that carries an event.
+// both set and differ, or that carries a Campaign (its event's is
+// Event.CampaignID), an operation line that carries an event, an advance
+// that carries a campaign. It also fails on a line ReadLog would refuse
+// (an unknown op, an operation without what it needs, a time after the
+// simulated clock's range, wrapping [store.ErrTimeRange]) and on a time
+// whose zone offset is not whole minutes, which RFC 3339 cannot write:
+// what it writes reads back as l.
 func (l Line) MarshalJSON() ([]byte, error) {
+	if err := l.check(); err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	if err := event.CheckTime(l.Time); err != nil {
+		return nil, fmt.Errorf("simulate: time %s: %w", l.Time.Format(time.RFC3339Nano), err)
+	}
 	if l.Op == "" {
 		ev := l.Event
 		switch {
+		case l.Campaign != "":
+			return nil, fmt.Errorf("simulate: an event line carries Campaign %q: its event's campaign is Event.CampaignID", l.Campaign)
 		case ev.Time.IsZero():
 			ev.Time = l.Time
 		case !l.Time.IsZero() && !l.Time.Equal(ev.Time):
 			return nil, fmt.Errorf("simulate: an event line's time is its event's: Time %s and Event.Time %s differ",
 				l.Time.Format(time.RFC3339Nano), ev.Time.Format(time.RFC3339Nano))
 		}
+		if err := event.CheckTime(ev.Time); err != nil {
+			return nil, fmt.Errorf("simulate: event time %s: %w", ev.Time.Format(time.RFC3339Nano), err)
+		}
+		if err := (Line{Time: ev.Time}).check(); err != nil { // the line's time once read
+			return nil, fmt.Errorf("simulate: %w", err)
+		}
 		return json.Marshal(ev)
 	}
 	if !reflect.ValueOf(l.Event).IsZero() {
 		return nil, fmt.Errorf("simulate: op %q line carries an event: an operation line has none", l.Op)
+	}
+	if l.Op == "advance" && l.Campaign != "" {
+		return nil, fmt.Errorf("simulate: op \"advance\" line carries a campaign (%q): an advance has none", l.Campaign)
 	}
 	return json.Marshal(struct {
 		Op       string    `json:"op"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/campaignconnector/campaignconnector/event"
 	"github.com/campaignconnector/campaignconnector/simulate"
+	"github.com/campaignconnector/campaignconnector/store"
 )
 
 // TestLinesRoundTripThroughEncodingJSON: every line of the sample logs,
@@ -101,4 +102,62 @@ func TestTheNestedFormIsRefused(t *testing.T) {
 	ls, err := simulate.ReadLog(strings.NewReader(`{"user_id":"ann","kind":"email_opened","campaign_id":"news","event":{"src":"sg"}}`))
 	require.NoError(t, err)
 	require.Equal(t, "ann", ls[0].Event.UserID)
+}
+
+// TestMarshalWritesOnlyWhatReadsBack: json.Marshal refuses a line that
+// ReadLog would refuse, or read back as another line, rather than write
+// a log that fails or differs far from the code that built it: an
+// operation ReadLog refuses, an advance with a campaign, an event line
+// with a Campaign (the event's is its CampaignID), a time the clock
+// cannot reach or RFC 3339 cannot write (a zone offset with seconds).
+// What it accepts reads back as the line it was.
+func TestMarshalWritesOnlyWhatReadsBack(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ev := event.Event{ID: "e1", UserID: "ann", Kind: event.EmailOpened, CampaignID: "news", Time: at}
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	lmt := time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("LMT", 19*60+32))
+	farEv, lmtEv := ev, ev
+	farEv.Time, lmtEv.Time = far, lmt
+	for _, tc := range []struct {
+		name string
+		l    simulate.Line
+		want string
+	}{
+		{"unknown op", simulate.Line{Op: "halt", Campaign: "news"}, `unknown op "halt"`},
+		{"publish without campaign", simulate.Line{Op: "publish", Time: at}, `op "publish" needs a campaign`},
+		{"advance without time", simulate.Line{Op: "advance"}, `op "advance" needs a time`},
+		{"advance with campaign", simulate.Line{Op: "advance", Campaign: "news", Time: at}, `op "advance" line carries a campaign`},
+		{"event line with campaign", simulate.Line{Campaign: "news", Time: at, Event: ev}, `event line carries Campaign "news"`},
+		{"op past the clock", simulate.Line{Op: "stop", Campaign: "news", Time: far}, "is after"},
+		{"event past the clock", simulate.Line{Time: far, Event: farEv}, "is after"},
+		{"event past the clock, on the event only", simulate.Line{Event: farEv}, "is after"},
+		{"op time with seconds offset", simulate.Line{Op: "stop", Campaign: "news", Time: lmt}, "zone offset of 1172 seconds"},
+		{"event time with seconds offset", simulate.Line{Time: lmt, Event: lmtEv}, "zone offset of 1172 seconds"},
+	} {
+		b, err := json.Marshal(tc.l)
+		require.ErrorContains(t, err, tc.want, "%s: wrote %s", tc.name, b)
+	}
+	_, err := json.Marshal(simulate.Line{Time: far, Event: farEv})
+	require.ErrorIs(t, err, store.ErrTimeRange)
+
+	tokyo := time.FixedZone("JST", 9*3600)
+	evTokyo := ev
+	evTokyo.Time = at.In(tokyo)
+	for _, l := range []simulate.Line{
+		{Op: "publish", Campaign: "news"},
+		{Op: "stop", Campaign: "news", Time: at},
+		{Op: "archive", Campaign: "news", Time: at.In(tokyo)},
+		{Op: "advance", Time: at.Add(7)},
+		{Time: at, Event: ev},
+		{Time: at.In(tokyo), Event: evTokyo},
+		{Event: event.Event{UserID: "ann", Kind: event.CustomEvent, Name: "n", Properties: map[string]any{"p": json.Number("1.50")}}},
+	} {
+		b, err := json.Marshal(l)
+		require.NoError(t, err, "%+v", l)
+		var back simulate.Line
+		require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+		require.True(t, back.Time.Equal(l.Time) && back.Event.Time.Equal(l.Event.Time), "%s", b)
+		back.Time, back.Event.Time = l.Time, l.Event.Time
+		require.Equal(t, l, back, "%s", b)
+	}
 }
