@@ -13,8 +13,9 @@ import (
 // MarshalJSON writes l as a line of an event log, the form [ReadLog]
 // reads: an event line is its event's own JSON (its time the line's
 // time), an operation line its op, campaign and time. It fails on a line
-// that form cannot hold: an event line whose Time and Event.Time are
-// both set and differ, or that carries a Campaign (its event's is
+// that form cannot hold: an event line whose Time and Event.Time differ
+// (one of them zero included: a Line with one time zero replays
+// otherwise, see [Line]), or that carries a Campaign (its event's is
 // Event.CampaignID), an operation line that carries an event, an advance
 // that carries a campaign. It also fails on a line ReadLog would refuse
 // (an unknown op, an operation without what it needs, a time after the
@@ -33,17 +34,18 @@ func (l Line) MarshalJSON() ([]byte, error) {
 		switch {
 		case l.Campaign != "":
 			return nil, fmt.Errorf("simulate: an event line carries Campaign %q: its event's campaign is Event.CampaignID", l.Campaign)
-		case ev.Time.IsZero():
-			ev.Time = l.Time
-		case !l.Time.IsZero() && !l.Time.Equal(ev.Time):
+		case ev.Time.IsZero() && !l.Time.IsZero():
+			return nil, fmt.Errorf("simulate: an event line's time is its event's: Event.Time is zero (the clock's time when the line applies) "+
+				"and Time %s: set Event.Time to Time", l.Time.Format(time.RFC3339Nano))
+		case l.Time.IsZero() && !ev.Time.IsZero():
+			return nil, fmt.Errorf("simulate: an event line's time is its event's: Time is zero (the line applies at the clock's time) "+
+				"and Event.Time %s: set Time to Event.Time", ev.Time.Format(time.RFC3339Nano))
+		case !l.Time.Equal(ev.Time):
 			return nil, fmt.Errorf("simulate: an event line's time is its event's: Time %s and Event.Time %s differ",
 				l.Time.Format(time.RFC3339Nano), ev.Time.Format(time.RFC3339Nano))
 		}
 		if err := event.CheckTime(ev.Time); err != nil {
 			return nil, fmt.Errorf("simulate: event time %s: %w", ev.Time.Format(time.RFC3339Nano), err)
-		}
-		if err := (Line{Time: ev.Time}).check(); err != nil { // the line's time once read
-			return nil, fmt.Errorf("simulate: %w", err)
 		}
 		return json.Marshal(ev)
 	}

@@ -51,14 +51,30 @@ func TestLinesRoundTripThroughEncodingJSON(t *testing.T) {
 }
 
 // TestAnEventLinesTimeIsItsEvents: an event line built in Go with its
-// time on the Line only is written with the event stamped at it; one
-// whose two times differ, and an operation line with an event, cannot be
-// written in the log's form and are errors. A line that does not parse is
-// an error wrapping ErrScript.
+// time on both the Line and the event is written at it; one whose two
+// times differ, one of them zero included, and an operation line with an
+// event, cannot be written in the log's form and are errors. A line that
+// does not parse is an error wrapping ErrScript.
+//
+// A log line's time is both its arrival and its event's time, while a
+// Line with one time zero replays otherwise: a zero Time applies it at
+// the clock's time (its event, stamped ahead, does not move the clock;
+// see Line), and a zero Event.Time stamps the event with the clock's time
+// (not the line's, when the line is late). Either, written with the one
+// time, would replay differently.
 func TestAnEventLinesTimeIsItsEvents(t *testing.T) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	ev := event.Event{ID: "e1", UserID: "ann", Kind: event.EmailOpened, CampaignID: "news"}
-	b, err := json.Marshal(simulate.Line{Time: at, Event: ev})
+	_, err := json.Marshal(simulate.Line{Time: at, Event: ev})
+	require.ErrorContains(t, err, "an event line's time is its event's: Event.Time is zero")
+	stamped := ev
+	stamped.Time = at
+	_, err = json.Marshal(simulate.Line{Event: stamped})
+	require.ErrorContains(t, err, "an event line's time is its event's: Time is zero")
+	b, err := json.Marshal(simulate.Line{Event: ev})
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "time")
+	b, err = json.Marshal(simulate.Line{Time: at, Event: stamped})
 	require.NoError(t, err)
 	var back simulate.Line
 	require.NoError(t, json.Unmarshal(b, &back))
@@ -130,7 +146,6 @@ func TestMarshalWritesOnlyWhatReadsBack(t *testing.T) {
 		{"event line with campaign", simulate.Line{Campaign: "news", Time: at, Event: ev}, `event line carries Campaign "news"`},
 		{"op past the clock", simulate.Line{Op: "stop", Campaign: "news", Time: far}, "is after"},
 		{"event past the clock", simulate.Line{Time: far, Event: farEv}, "is after"},
-		{"event past the clock, on the event only", simulate.Line{Event: farEv}, "is after"},
 		{"op time with seconds offset", simulate.Line{Op: "stop", Campaign: "news", Time: lmt}, "zone offset of 1172 seconds"},
 		{"event time with seconds offset", simulate.Line{Time: lmt, Event: lmtEv}, "zone offset of 1172 seconds"},
 	} {
