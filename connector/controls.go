@@ -98,8 +98,9 @@ func notTimeOfDay(bound string, t rule.TimeOfDay) string {
 // capped nor counted.
 //
 // Max must be at least 1, Channel "" or a known channel, and exactly one
-// of Window and Days positive: [WithFrequencyCaps] makes [New] fail with
-// an error wrapping [ErrInvalidOption] otherwise.
+// of Window and Days positive, Days at most 106,750 (its horizon must be
+// a time.Duration): [WithFrequencyCaps] makes [New] fail with an error
+// wrapping [ErrInvalidOption] otherwise.
 type FrequencyCap struct {
 	Max     int
 	Channel event.Channel

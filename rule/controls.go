@@ -410,7 +410,8 @@ func (c Conversion) MarshalJSON() ([]byte, error) {
 // conversions: unknown fields, unknown kinds and keys given twice are
 // errors, and the deadline is a Go duration string ("72h"). Its errors are
 // a [*ValidationError] whose Object is "conversion", or a
-// [*DuplicateKeyError]. Decoding does not validate: call
+// [*DuplicateKeyError]; malformed JSON (which json.Unmarshal reports
+// before calling it) is neither. Decoding does not validate: call
 // [Conversion.Validate].
 func (c *Conversion) UnmarshalJSON(b []byte) error {
 	var j conversionJSON

@@ -73,8 +73,9 @@ type reeligibilityJSON struct {
 // UnmarshalJSON implements [json.Unmarshaler]: null or {} is once only,
 // {"after":"720h"} a window, a Go duration string. Unknown fields and
 // durations that do not parse are errors, a [*ValidationError] whose Object
-// is "reeligibility"; a key given twice is a [*DuplicateKeyError].
-// Decoding does not validate: call [Reeligibility.Validate].
+// is "reeligibility"; a key given twice is a [*DuplicateKeyError];
+// malformed JSON (which json.Unmarshal reports before calling it) is
+// neither. Decoding does not validate: call [Reeligibility.Validate].
 func (r *Reeligibility) UnmarshalJSON(b []byte) error {
 	var w reeligibilityJSON
 	if err := decode(b, &w, "reeligibility", reeligibilityShapes, map[string]string{"after": durationShape}); err != nil {
