@@ -130,7 +130,7 @@ type RetryPolicy struct {
 var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 6, Base: 30 * time.Second, Max: time.Hour, Jitter: 0.2}
 
 func (r RetryPolicy) validate() error {
-	if r.MaxAttempts < 1 || r.Base <= 0 || r.Max < r.Base || r.Jitter < 0 || r.Jitter > 1 {
+	if r.MaxAttempts < 1 || r.Base <= 0 || r.Max < r.Base || !(r.Jitter >= 0 && r.Jitter <= 1) { // NaN too
 		return fmt.Errorf("%w: retry policy needs MaxAttempts ≥ 1, 0 < Base ≤ Max, 0 ≤ Jitter ≤ 1 (got %+v)", ErrInvalidOption, r)
 	}
 	return nil
