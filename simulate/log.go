@@ -91,8 +91,9 @@ func lineError(i int, l Line, err error) *LineError {
 // "now". An operation line's other fields are refused, and so are a
 // field given twice on a line (by the same key, or by keys that differ
 // in case) and times the simulated clock cannot reach (see [Line]). An
-// event nested under "Event" (encoding/json's form of a Line before
-// [Line.MarshalJSON]) is refused too: it would read as an empty event.
+// event nested under "Event" (a Line written field by field, as a copy
+// of the struct without [Line.MarshalJSON] would be) is refused too: it
+// would read as an empty event.
 // Lines may be of any length: to bound what is read, give a reader that
 // fails past the bound (io.LimitReader ends the input there without an
 // error, so a log it cuts at a line's end reads as a shorter log). Lines may end in LF, CRLF or a lone CR (classic Mac OS), mixed
@@ -255,8 +256,8 @@ func parseLine(text []byte) (Line, error) {
 }
 
 // notNested refuses an event line whose event is nested under "Event",
-// the form encoding/json wrote a Line in before [Line.MarshalJSON]: an
-// object under that key (matched without regard to case), and neither
+// the form of a Line written field by field (a copy of the struct
+// without [Line.MarshalJSON]): an object under that key (matched without regard to case), and neither
 // "user_id" nor "kind" beside it. Read as an event line, it would be an
 // event with no field, without an error. A field of the line's own named
 // "event", beside the event's fields, is let through.
@@ -272,7 +273,7 @@ func notNested(fields map[string]json.RawMessage) error {
 		return nil
 	}
 	return errors.New(`an event line is the event's own JSON ({"user_id": …, "kind": …}), not nested under "Event" ` +
-		`(the form encoding/json wrote a Line in before Line.MarshalJSON)`)
+		`(json.Marshal of a simulate.Line writes the event's own JSON)`)
 }
 
 // errUnknownOp says that op is none of the operations, and which are.
