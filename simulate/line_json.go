@@ -20,7 +20,9 @@ import (
 // that carries a campaign. It also fails on a line ReadLog would refuse
 // (an unknown op, an operation without what it needs, a time after the
 // simulated clock's range, wrapping [store.ErrTimeRange]) and on a time
-// whose zone offset is not whole minutes, which RFC 3339 cannot write:
+// whose zone offset is not whole minutes, which RFC 3339 cannot write,
+// or an event of an unknown kind (wrapping [event.ErrUnknownKind]; an
+// event without a kind is written without "kind", as ReadLog reads it):
 // what it writes reads back as l.
 func (l Line) MarshalJSON() ([]byte, error) {
 	if err := l.check(); err != nil {
@@ -46,6 +48,15 @@ func (l Line) MarshalJSON() ([]byte, error) {
 		}
 		if err := event.CheckTime(ev.Time); err != nil {
 			return nil, fmt.Errorf("simulate: event time %s: %w", ev.Time.Format(time.RFC3339Nano), err)
+		}
+		if ev.Kind == "" {
+			// ReadLog reads an event line without a kind (Replay
+			// reports its event as invalid), so it is written without
+			// one; Kind's MarshalText refuses the empty kind.
+			return json.Marshal(struct {
+				event.Event
+				Kind string `json:"kind,omitempty"`
+			}{Event: ev})
 		}
 		return json.Marshal(ev)
 	}
