@@ -3,6 +3,7 @@ package simulate_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,4 +205,67 @@ func TestAnEventLineWithoutKindIsMarshalled(t *testing.T) {
 	}
 	_, err := json.Marshal(simulate.Line{Event: event.Event{UserID: "ann", Kind: "email_opend"}})
 	require.ErrorIs(t, err, event.ErrUnknownKind)
+}
+
+// recordDoc is docs/diagnostics.md's record, as the page has it.
+func recordDoc(w io.Writer, ev event.Event, arrived time.Time) error {
+	lines := []simulate.Line{{Time: ev.Time, Event: ev}}
+	if arrived.After(ev.Time) {
+		lines = []simulate.Line{{Op: "advance", Time: arrived}, {Time: ev.Time, Event: ev}}
+	}
+	var out []byte
+	for _, l := range lines {
+		b, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		out = append(append(out, b...), '\n')
+	}
+	_, err := w.Write(out)
+	return err
+}
+
+// TestTheDiagnosticsRecordWritesALog: the page's way of recording
+// events with their arrival times (recordDoc, which the page holds)
+// writes a log that replays as the arrivals imply: bob's open, stamped
+// before the resend falls due but arriving after it, is ignored, and
+// ann's on-time receipt schedules the resend.
+func TestTheDiagnosticsRecordWritesALog(t *testing.T) {
+	page, err := os.ReadFile("../docs/diagnostics.md")
+	require.NoError(t, err)
+	require.True(t, strings.Contains(string(page), "\tlines := []simulate.Line{{Time: ev.Time, Event: ev}}\n"+
+		"\tif arrived.After(ev.Time) {\n"+
+		"\t\tlines = []simulate.Line{{Op: \"advance\", Time: arrived}, {Time: ev.Time, Event: ev}}\n"),
+		"docs/diagnostics.md's record is not recordDoc")
+
+	at := func(day, hour int) time.Time { return time.Date(2026, 1, day, hour, 0, 0, 0, time.UTC) }
+	var log bytes.Buffer
+	for _, r := range []struct {
+		ev      event.Event
+		arrived time.Time
+	}{
+		{event.Event{ID: "r1", UserID: "ann", Kind: event.EmailReceived, CampaignID: "newsletter", Time: at(5, 10)}, at(5, 10)},
+		{event.Event{ID: "r2", UserID: "bob", Kind: event.EmailReceived, CampaignID: "newsletter", Time: at(5, 10)}, at(5, 10)},
+		{event.Event{ID: "o1", UserID: "bob", Kind: event.EmailOpened, CampaignID: "newsletter", Time: at(7, 8)}, at(20, 9)},
+	} {
+		require.NoError(t, recordDoc(&log, r.ev, r.arrived))
+	}
+	lines, err := simulate.ReadLog(&log)
+	require.NoError(t, err)
+	require.Len(t, lines, 4)
+	setup, err := simulate.ReadSetup(strings.NewReader(`{"start": "2026-01-05T09:00:00Z",
+		"campaigns": [{"id": "newsletter"}, {"id": "resend",
+			"triggers": [{"kind": "email_received", "campaign_id": "newsletter"}],
+			"delay": {"after": "168h"},
+			"exceptions": [{"kind": "email_opened", "campaign_id": "newsletter"}]}],
+		"publish": ["resend", "newsletter"]}`))
+	require.NoError(t, err)
+	sim, rejected, err := simulate.Replay(setup, lines, at(21, 0))
+	require.NoError(t, err)
+	require.Empty(t, rejected)
+	var users []string
+	for _, d := range sim.Sender.Accepted() {
+		users = append(users, d.UserID)
+	}
+	require.Equal(t, []string{"ann", "bob"}, users)
 }
