@@ -65,15 +65,25 @@ func WithSynchronous(s Synchronous) Option {
 	}
 }
 
+// maxBusyTimeout is the longest busy timeout SQLite holds: 2³¹-1
+// milliseconds, about 24.8 days.
+const maxBusyTimeout = (1<<31 - 1) * time.Millisecond
+
 // WithBusyTimeout sets how long one attempt to take the write lock waits
 // while another connection (another store on the file, another process)
 // holds it, before the store tries again; a call gives up after 5
 // attempts, or when its context ends. Defaults to 5 seconds; it must be
-// positive.
+// positive, and SQLite counts it in whole milliseconds, in a C int: from
+// 1 ms to 2³¹-1 ms (about 24.8 days).
 func WithBusyTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: busy timeout must be positive, got %v", ErrInvalidOption, d)
+		}
+		if d < time.Millisecond || d > maxBusyTimeout {
+			// SQLite would take it for 0 ms: no wait at all.
+			return fmt.Errorf("%w: busy timeout must be from 1ms to %v (SQLite counts it in milliseconds, in a C int), got %v",
+				ErrInvalidOption, maxBusyTimeout, d)
 		}
 		c.busyTimeout = d
 		return nil
