@@ -17,8 +17,10 @@ import (
 
 // TestATicksSecondPanicIsLogged: two send slots of a Tick panic at once
 // (an observer's, on the record of two sends that ended together): the
-// Tick repeats the first, and the second, which nothing repeats, is
-// logged at Error rather than lost without a word.
+// Tick repeats the first to reach it, and the other, which nothing
+// repeats, is logged at Error rather than lost without a word. Which of
+// the two slots reaches the Tick first is the scheduler's choice, not
+// the order their observers were called in.
 func TestATicksSecondPanicIsLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		both := make(chan struct{})
@@ -44,10 +46,14 @@ func TestATicksSecondPanicIsLogged(t *testing.T) {
 			})))
 		require.NoError(t, err)
 		dueFor(t, e, "u1") // two deliveries, one per slot
-		recovered := tickPanic(e, context.Background())
-		require.Equal(t, "first", <-recovered)
+		repeated := <-tickPanic(e, context.Background())
+		require.Contains(t, []any{"first", "second"}, repeated)
+		other := "first"
+		if repeated == "first" {
+			other = "second"
+		}
 		require.Equal(t, int32(2), n.Load())
-		require.Contains(t, log.String(), "second", "the second panic")
+		require.Contains(t, log.String(), "which the Tick repeats: "+other, "the panic the Tick does not repeat")
 		require.Equal(t, 1, strings.Count(log.String(), "level=ERROR"))
 	})
 }
