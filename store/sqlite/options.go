@@ -103,13 +103,23 @@ func WithReaders(n int) Option {
 	}
 }
 
+// maxCacheSize is the largest cache WithCacheSize takes: SQLite keeps
+// the cache size as a C int of KiB, 2³¹-1 KiB (about 2 TiB).
+const maxCacheSize = (1<<31 - 1) << 10
+
 // WithCacheSize sets the page cache of each of the store's connections,
 // in bytes. Defaults to 64 MiB for the writing connection, a quarter of
-// that for each reading one; it must be at least 1 MiB.
+// that for each reading one; it must be at least 1 MiB, and at most
+// 2³¹-1 KiB (about 2 TiB), the largest SQLite holds.
 func WithCacheSize(bytes int64) Option {
 	return func(c *config) error {
 		if bytes < 1<<20 {
 			return fmt.Errorf("%w: cache size must be at least 1 MiB, got %d bytes", ErrInvalidOption, bytes)
+		}
+		if bytes > maxCacheSize {
+			// SQLite would take it for another size (0 past 4 TiB).
+			return fmt.Errorf("%w: cache size must be at most %d bytes (SQLite counts it in KiB, in a C int), got %d bytes",
+				ErrInvalidOption, int64(maxCacheSize), bytes)
 		}
 		c.cacheBytes = bytes
 		return nil
