@@ -28,9 +28,9 @@ func (l Line) MarshalJSON() ([]byte, error) {
 	if err := l.check(); err != nil {
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
-	if err := event.CheckTime(l.Time); err != nil {
-		return nil, fmt.Errorf("simulate: time %s: %w", l.Time.Format(time.RFC3339Nano), err)
-	}
+	// The time written is checked: an event line's is its event's (the
+	// same instant as Time, in the event's zone), an operation line's is
+	// Time.
 	if l.Op == "" {
 		ev := l.Event
 		switch {
@@ -65,6 +65,9 @@ func (l Line) MarshalJSON() ([]byte, error) {
 	}
 	if l.Op == "advance" && l.Campaign != "" {
 		return nil, fmt.Errorf("simulate: op \"advance\" line carries a campaign (%q): an advance has none", l.Campaign)
+	}
+	if err := event.CheckTime(l.Time); err != nil {
+		return nil, fmt.Errorf("simulate: time %s: %w", l.Time.Format(time.RFC3339Nano), err)
 	}
 	return json.Marshal(struct {
 		Op       string    `json:"op"`

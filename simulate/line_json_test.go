@@ -126,8 +126,10 @@ func TestTheNestedFormIsRefused(t *testing.T) {
 // a log that fails or differs far from the code that built it: an
 // operation ReadLog refuses, an advance with a campaign, an event line
 // with a Campaign (the event's is its CampaignID), a time the clock
-// cannot reach or RFC 3339 cannot write (a zone offset with seconds).
-// What it accepts reads back as the line it was.
+// cannot reach or RFC 3339 cannot write (a zone offset with seconds, on
+// the time it writes: an event line's Time, in another zone than its
+// event's, is not written). What it accepts reads back as the line it
+// was.
 func TestMarshalWritesOnlyWhatReadsBack(t *testing.T) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	ev := event.Event{ID: "e1", UserID: "ann", Kind: event.EmailOpened, CampaignID: "news", Time: at}
@@ -156,6 +158,7 @@ func TestMarshalWritesOnlyWhatReadsBack(t *testing.T) {
 	_, err := json.Marshal(simulate.Line{Time: far, Event: farEv})
 	require.ErrorIs(t, err, store.ErrTimeRange)
 
+	ev2 := func(at time.Time) event.Event { e := ev; e.Time = at; return e }
 	tokyo := time.FixedZone("JST", 9*3600)
 	evTokyo := ev
 	evTokyo.Time = at.In(tokyo)
@@ -166,6 +169,7 @@ func TestMarshalWritesOnlyWhatReadsBack(t *testing.T) {
 		{Op: "advance", Time: at.Add(7)},
 		{Time: at, Event: ev},
 		{Time: at.In(tokyo), Event: evTokyo},
+		{Time: lmt, Event: ev2(lmt.UTC())}, // the time written is the event's
 		{Event: event.Event{UserID: "ann", Kind: event.CustomEvent, Name: "n", Properties: map[string]any{"p": json.Number("1.50")}}},
 	} {
 		b, err := json.Marshal(l)
